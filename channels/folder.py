@@ -1,0 +1,116 @@
+"""The folder channel: writes exactly what would be sent, plus a JSON sidecar, atomically.
+
+It is the demo's channel, the tests' real channel, and a hand-off to any system that polls a directory.
+Each file is written under a temporary name, flushed to disk and renamed; the sidecar is renamed last, so
+a reader that waits for the sidecar never sees half a document. Names depend only on the delivery and its
+attempt, so a try repeated after a crash replaces the file instead of adding a second one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from channels.base import (
+    Channel,
+    ChannelCapabilities,
+    ChannelConfig,
+    Delivered,
+    DeliveryResult,
+    Failed,
+    OutboundDelivery,
+    Retry,
+)
+from mappings import FORMATS
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-name fragment with no path separators or surprises."""
+    return _UNSAFE.sub("_", text).strip("._")[:80] or "document"
+
+
+class FolderConfig(ChannelConfig):
+    directory: Path = Field(Path("gateway-data/outbound"), description="where documents are written")
+    write_sidecar: bool = True
+    fsync: bool = Field(True, description="flush each file to disk before it is renamed into place")
+
+
+def write_atomically(path: Path, content: bytes, *, fsync: bool) -> None:
+    """Write `content` to `path` so that `path` is either absent or complete."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(content)
+            if fsync:
+                stream.flush()
+                os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class FolderChannel(Channel[FolderConfig]):
+    """Delivers by writing into a directory (per tenant, and per receiver address when one is given)."""
+
+    name: ClassVar[str] = "folder"
+    config_model: ClassVar[type[ChannelConfig]] = FolderConfig
+    capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
+        formats=tuple(FORMATS),
+        default_format="canonical-json",
+        needs_address=False,
+        confirms_delivery=True,
+        description="write the wire document and a JSON sidecar into a directory",
+    )
+
+    def target_directory(self, delivery: OutboundDelivery) -> Path:
+        directory = self.config.directory / safe_name(delivery.tenant_id)
+        if delivery.address:
+            parts = [safe_name(part) for part in delivery.address.split("/") if part not in {"", ".", ".."}]
+            directory = directory.joinpath(*parts)
+        return directory
+
+    def send(self, delivery: OutboundDelivery) -> DeliveryResult:
+        directory = self.target_directory(delivery)
+        stem = f"{safe_name(delivery.invoice.number)}__{delivery.idempotency_key}"
+        document_path = directory / f"{stem}.{delivery.document.extension}"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            write_atomically(document_path, delivery.document.content, fsync=self.config.fsync)
+            for attachment in delivery.attachments:
+                write_atomically(
+                    directory / f"{stem}.{safe_name(attachment.format)}.{attachment.extension}",
+                    attachment.content,
+                    fsync=self.config.fsync,
+                )
+            if self.config.write_sidecar:
+                sidecar = {
+                    "delivery_id": delivery.delivery_id,
+                    "invoice_id": delivery.invoice_id,
+                    "tenant_id": delivery.tenant_id,
+                    "attempt": delivery.attempt,
+                    "invoice_number": delivery.invoice.number,
+                    "format": delivery.document.format,
+                    "media_type": delivery.document.media_type,
+                    "file": document_path.name,
+                    "bytes": len(delivery.document.content),
+                    "attachments": [a.format for a in delivery.attachments],
+                }
+                write_atomically(
+                    directory / f"{stem}.sidecar.json",
+                    json.dumps(sidecar, indent=2).encode(),
+                    fsync=self.config.fsync,
+                )
+        except PermissionError as error:
+            return Failed(f"cannot write to {directory}: {error.strerror}", deviation=True)
+        except OSError as error:
+            return Retry(reason=f"writing to {directory} failed: {error.strerror or error}")
+        return Delivered(message_id=str(document_path))

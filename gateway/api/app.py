@@ -1,0 +1,285 @@
+"""The HTTP API: thin routes over the services in `gateway.services`.
+
+Bodies are read as bytes and parsed with exact decimals (never through float), bounded in size; every
+malformed input is answered with a 4xx whose `errors` name the field and the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine, text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from gateway.api.deps import EngineDep, IdentityDep, SessionDep, SettingsDep
+from gateway.runtime import open_outbox
+from gateway.samples import sample_invoice_json
+from gateway.services import deliveries as delivery_service
+from gateway.services.intake import IntakeItem, accept_invoices
+from gateway.services.tenants import put_receiver
+from gateway.settings import Settings
+from mappings.base import FormatError
+from mappings.canonical_json import loads_exact
+from outbox.queue import StaleStatus
+from outbox.states import DeliveryStatus, IllegalTransition
+from schemas.canonical import Invoice, ReceiverProfile
+
+_EXAMPLE = sample_invoice_json(1)
+_INVOICE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}, "example": _EXAMPLE}
+        },
+    }
+}
+_BULK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Invoice"}},
+                "example": [_EXAMPLE, sample_invoice_json(2)],
+            }
+        },
+    }
+}
+
+
+class ResendRequest(BaseModel):
+    reason: str | None = Field(None, max_length=1000, examples=["customer says the invoice never arrived"])
+    channel: str | None = Field(None, max_length=50, description="another channel (a new delivery)")
+    address: str | None = Field(None, max_length=500, description="another address on the channel")
+
+
+class CancelRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+def _errors(status: int, errors: list[dict[str, Any]], **extra: Any) -> JSONResponse:
+    return JSONResponse({"errors": errors, **extra}, status_code=status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body is {declared} bytes, the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"body exceeds the limit of {limit} bytes")
+    return bytes(body)
+
+
+def _require_json(request: Request) -> None:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in {"application/json", ""} and not content_type.endswith("+json"):
+        raise HTTPException(415, f"content type {content_type!r} is not accepted here; send application/json")
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="Invoice gateway",
+        version="0.1.0",
+        description="Push canonical invoices; follow their deliveries, deviations and events.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or open_outbox(settings)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, error: RequestValidationError) -> JSONResponse:
+        entries = []
+        for item in error.errors():
+            location = ".".join(str(part) for part in item.get("loc", ()))
+            entries.append({"field": location or "body", "reason": item.get("msg", "invalid")})
+        return _errors(422, entries)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": error.detail, "errors": [{"field": None, "reason": error.detail}]},
+            status_code=error.status_code,
+            headers=getattr(error, "headers", None),
+        )
+
+    @app.get("/health", tags=["operations"])
+    def health(engine: EngineDep) -> JSONResponse:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:
+            return JSONResponse({"status": "unavailable", "database": str(error)[:200]}, status_code=503)
+        return JSONResponse({"status": "ok", "database": engine.dialect.name})
+
+    @app.post(
+        "/invoices",
+        tags=["invoices"],
+        openapi_extra=_INVOICE_BODY,
+        status_code=201,
+        responses={
+            200: {"description": "a repeat: the first result"},
+            409: {"description": "conflict"},
+            422: {"description": "invalid; errors name field and EN 16931 rule"},
+        },
+    )
+    async def post_invoice(
+        request: Request,
+        identity: IdentityDep,
+        settings: SettingsDep,
+        engine: EngineDep,
+        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    ) -> JSONResponse:
+        _require_json(request)
+        try:
+            data = loads_exact(await _read_body(request, settings.max_body_bytes))
+        except FormatError as error:
+            return _errors(400, [error.as_dict()])
+        if not isinstance(data, dict):
+            return _errors(
+                422, [{"field": "body", "reason": "expected one invoice object; use /invoices:bulk"}]
+            )
+        [result] = accept_invoices(
+            engine,
+            identity.tenant_id,
+            [IntakeItem(data, idempotency_key)],
+            actor=identity.actor,
+            default_channel=settings.default_channel,
+        )
+        headers = {"Location": f"/invoices/{result.invoice_id}"} if result.invoice_id else None
+        return JSONResponse(result.as_dict(), status_code=result.http_status, headers=headers)
+
+    @app.post(
+        "/invoices:bulk",
+        tags=["invoices"],
+        openapi_extra=_BULK_BODY,
+        responses={200: {"description": "one result per item, in order"}},
+    )
+    async def post_invoices_bulk(
+        request: Request, identity: IdentityDep, settings: SettingsDep, engine: EngineDep
+    ) -> JSONResponse:
+        _require_json(request)
+        try:
+            data = loads_exact(await _read_body(request, settings.max_body_bytes * 4))
+        except FormatError as error:
+            return _errors(400, [error.as_dict()])
+        if isinstance(data, dict) and isinstance(data.get("invoices"), list):
+            data = data["invoices"]
+        if not isinstance(data, list):
+            return _errors(422, [{"field": "body", "reason": "expected a JSON array of invoices"}])
+        if len(data) > settings.max_bulk_items:
+            return _errors(
+                413,
+                [
+                    {
+                        "field": "body",
+                        "reason": f"{len(data)} invoices; at most {settings.max_bulk_items} per request",
+                    }
+                ],
+            )
+        results = accept_invoices(
+            engine,
+            identity.tenant_id,
+            [IntakeItem(item) for item in data],
+            actor=identity.actor,
+            default_channel=settings.default_channel,
+        )
+        summary: dict[str, int] = {}
+        for result in results:
+            summary[result.outcome] = summary.get(result.outcome, 0) + 1
+        return JSONResponse({"summary": summary, "results": [r.as_dict() for r in results]})
+
+    @app.get("/invoices/{invoice_id}", tags=["invoices"])
+    def get_invoice(invoice_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+        try:
+            return delivery_service.invoice_view(session, identity.tenant_id, invoice_id)
+        except delivery_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+
+    @app.get("/deliveries", tags=["deliveries"])
+    def get_deliveries(
+        identity: IdentityDep,
+        session: SessionDep,
+        status: DeliveryStatus | None = None,
+        channel: Annotated[str | None, Query(max_length=50)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        items = delivery_service.list_deliveries(
+            session, identity.tenant_id, status=status, channel=channel, limit=limit, offset=offset
+        )
+        return {"items": items, "limit": limit, "offset": offset}
+
+    @app.post("/deliveries/{delivery_id}/resend", tags=["deliveries"], status_code=202)
+    def resend_delivery(
+        delivery_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
+    ) -> dict[str, Any]:
+        body = body or ResendRequest()
+        try:
+            delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
+            resent = delivery_service.resend(
+                session,
+                delivery,
+                actor=identity.actor,
+                reason=body.reason,
+                channel=body.channel,
+                address=body.address,
+            )
+        except delivery_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+        except (IllegalTransition, StaleStatus) as error:
+            raise HTTPException(409, str(error)) from None
+        return delivery_service.delivery_view(resent)
+
+    @app.post("/deliveries/{delivery_id}/cancel", tags=["deliveries"])
+    def cancel_delivery(
+        delivery_id: str, body: CancelRequest, identity: IdentityDep, session: SessionDep
+    ) -> dict[str, Any]:
+        try:
+            delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
+            cancelled = delivery_service.cancel(session, delivery, actor=identity.actor, reason=body.reason)
+        except delivery_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+        except (IllegalTransition, StaleStatus) as error:
+            raise HTTPException(409, str(error)) from None
+        return delivery_service.delivery_view(cancelled)
+
+    @app.put("/receivers/{receiver_id}", tags=["receivers"])
+    def put_receiver_profile(
+        receiver_id: str, profile: ReceiverProfile, identity: IdentityDep, session: SessionDep
+    ) -> dict[str, Any]:
+        if profile.receiver_id != receiver_id:
+            raise HTTPException(422, "receiver_id in the body differs from the path")
+        from channels import known_channels
+
+        unknown = [
+            c for c in [profile.preferred_channel, *profile.fallback_channels] if c not in known_channels()
+        ]
+        if unknown:
+            raise HTTPException(422, f"unknown channel(s) in the chain: {unknown}")
+        put_receiver(session, identity.tenant_id, profile)
+        return profile.model_dump(mode="json")
+
+    # The canonical model is documented even though the routes read raw bytes (for exact decimals).
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        from fastapi.openapi.utils import get_openapi
+
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        invoice_schema = Invoice.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(invoice_schema.pop("$defs", {}))
+        components["Invoice"] = invoice_schema
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

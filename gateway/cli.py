@@ -1,0 +1,345 @@
+"""`gateway` command line: run the API and workers, push files, follow deliveries, and dry runs."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from gateway.settings import Settings
+
+app = typer.Typer(
+    help="Invoice gateway: canonical invoices in, deliveries out, statuses back.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+receiver_app = typer.Typer(
+    help="Receiver profiles (preferred channel, fallbacks, addresses).", no_args_is_help=True
+)
+app.add_typer(token_app, name="token")
+app.add_typer(receiver_app, name="receiver")
+console = Console()
+errors = Console(stderr=True)
+
+TenantOption = Annotated[str, typer.Option(help="tenant (sender) id")]
+OPERATOR = f"cli:{getpass.getuser()}"
+
+
+def _engine(settings: Settings) -> Any:
+    from gateway.runtime import open_outbox
+
+    return open_outbox(settings)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    errors.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    from gateway.api.app import create_app
+
+    uvicorn.run(create_app(Settings()), host=host, port=port)
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="deliver what is due now, then exit")] = False,
+    channel: Annotated[list[str] | None, typer.Option(help="only these channels")] = None,
+    worker_id: Annotated[str | None, typer.Option(help="name in events (default host:pid)")] = None,
+) -> None:
+    """Claim and deliver queued deliveries until SIGTERM (or, with --once, until none is due)."""
+    import logging
+
+    from gateway.worker import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    runner = Worker(_engine(settings), settings, worker_id=worker_id, channels=channel)
+    runner.install_signal_handlers()
+    stats = runner.run(once=once)
+    console.print(f"claimed {stats.claimed}; outcomes {dict(stats.outcomes)}; leases lost {stats.lease_lost}")
+
+
+def _collect_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".json"))
+        elif path.is_file():
+            files.append(path)
+        else:
+            _fail(f"{path}: no such file or directory")
+    return files
+
+
+@app.command()
+def send(
+    files: Annotated[
+        list[Path], typer.Argument(help="canonical JSON files (one invoice or a list), or folders")
+    ],
+    tenant: TenantOption = "default",
+) -> None:
+    """Push invoices into the outbox (the same intake as POST /invoices)."""
+    from gateway.services.intake import IntakeItem, IntakeResult, accept_invoices
+    from gateway.services.tenants import ensure_tenant
+    from mappings.base import FormatError
+    from mappings.canonical_json import loads_exact
+    from outbox.db import session_scope
+
+    settings = Settings()
+    engine = _engine(settings)
+    with session_scope(engine) as session:
+        ensure_tenant(session, tenant)
+    table = Table("file", "#", "outcome", "number", "invoice id", "errors")
+    rejected = 0
+    paths = _collect_files(files)
+    with Progress(console=errors, transient=True) as progress:
+        task = progress.add_task("intake", total=len(paths))
+        for path in paths:
+            progress.advance(task)
+            try:
+                data = loads_exact(path.read_bytes(), max_bytes=settings.max_body_bytes * 4)
+            except FormatError as error:
+                table.add_row(str(path), "-", "rejected", "", "", error.reason)
+                rejected += 1
+                continue
+            items = [IntakeItem(item) for item in (data if isinstance(data, list) else [data])]
+            results: list[IntakeResult] = accept_invoices(
+                engine, tenant, items, actor=OPERATOR, default_channel=settings.default_channel
+            )
+            for result in results:
+                reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in result.errors)
+                table.add_row(
+                    path.name,
+                    str(result.index),
+                    result.outcome,
+                    result.number or "",
+                    result.invoice_id or "",
+                    reasons,
+                )
+                rejected += result.outcome in {"rejected", "conflict"}
+    console.print(table)
+    if rejected:
+        raise typer.Exit(2)
+
+
+@app.command()
+def status(
+    some_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="invoice or delivery id")] = None,
+    tenant: Annotated[str | None, typer.Option(help="limit to one tenant")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Without ID: deliveries per status and the latest ones. With ID: one invoice and its history."""
+    from gateway.services import deliveries as service
+    from outbox.db import session_scope
+
+    engine = _engine(Settings())
+    with session_scope(engine) as session:
+        if some_id is None:
+            counts = service.status_counts(session, tenant)
+            if as_json:
+                console.print_json(json.dumps({"counts": counts}))
+                return
+            table = Table("status", "deliveries")
+            for name, count in sorted(counts.items()):
+                table.add_row(name, str(count))
+            console.print(table)
+            return
+        try:
+            delivery = service.resolve_delivery(session, tenant, some_id)
+            view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id)
+        except service.NotFound as error:
+            _fail(str(error))
+            return
+    if as_json:
+        console.print_json(json.dumps(view))
+        return
+    console.print(
+        f"[bold]{view['document_type']} {view['number']}[/bold]  {view['payable_amount']} "
+        f"{view['currency']}  to {view['buyer_name']}  (invoice {view['id']})"
+    )
+    for item in view["deliveries"]:
+        console.print(
+            f"\n delivery {item['id']} via [bold]{item['channel']}[/bold]: "
+            f"[bold]{item['status']}[/bold] (attempt {item['attempt']})"
+        )
+        events = Table("at", "attempt", "from", "to", "actor", "reason / message id")
+        for event in item["events"]:
+            events.add_row(
+                event["at"][:19],
+                str(event["attempt"]),
+                event["from"] or "",
+                event["to"],
+                event["actor"],
+                event["reason"] or event["channel_message_id"] or "",
+            )
+        console.print(events)
+
+
+@app.command()
+def resend(
+    some_id: Annotated[
+        str, typer.Argument(metavar="ID", help="delivery id, or invoice id (latest delivery)")
+    ],
+    reason: Annotated[str, typer.Option(help="why (kept in the history)")] = "resend requested by operator",
+    channel: Annotated[str | None, typer.Option(help="another channel (a new delivery)")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="another address")] = None,
+) -> None:
+    """Send an invoice again: a new attempt, with who and why in its history."""
+    from gateway.services import deliveries as service
+    from outbox.db import session_scope
+    from outbox.queue import StaleStatus
+    from outbox.states import IllegalTransition
+
+    engine = _engine(Settings())
+    try:
+        with session_scope(engine) as session:
+            delivery = service.resolve_delivery(session, None, some_id)
+            resent = service.resend(
+                session, delivery, actor=OPERATOR, reason=reason, channel=channel, address=to
+            )
+            view = service.delivery_view(resent)
+    except (service.NotFound, IllegalTransition, StaleStatus) as error:
+        _fail(str(error))
+        return
+    console.print(f"delivery {view['id']} queued again via {view['channel']} (attempt {view['attempt']})")
+
+
+@token_app.command("create")
+def token_create(
+    tenant: TenantOption, name: Annotated[str, typer.Option(help="who uses it, e.g. the ERP")]
+) -> None:
+    """Create an API token for a tenant; it is printed once and stored only as a hash."""
+    from gateway.services.tenants import create_token
+    from outbox.db import session_scope
+
+    with session_scope(_engine(Settings())) as session:
+        token = create_token(session, tenant, name)
+    console.print(token, soft_wrap=True, highlight=False)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: str) -> None:
+    """Revoke a token by its id (the part after `gw_`)."""
+    from gateway.services.tenants import revoke_token
+    from outbox.db import session_scope
+
+    with session_scope(_engine(Settings())) as session:
+        if not revoke_token(session, token_id):
+            _fail(f"no active token {token_id}")
+    console.print(f"revoked {token_id}")
+
+
+@receiver_app.command("put")
+def receiver_put(file: Path, tenant: TenantOption = "default") -> None:
+    """Create or replace a receiver profile from a JSON file."""
+    from pydantic import ValidationError
+
+    from channels import known_channels
+    from gateway.services.tenants import put_receiver
+    from outbox.db import session_scope
+    from schemas.canonical import ReceiverProfile
+
+    try:
+        profile = ReceiverProfile.model_validate_json(file.read_bytes())
+    except ValidationError as error:
+        _fail(str(error))
+        return
+    unknown = [
+        c for c in [profile.preferred_channel, *profile.fallback_channels] if c not in known_channels()
+    ]
+    if unknown:
+        _fail(f"unknown channel(s) {unknown}; known: {known_channels()}")
+    with session_scope(_engine(Settings())) as session:
+        put_receiver(session, tenant, profile)
+    console.print(f"receiver {profile.receiver_id} saved")
+
+
+@app.command()
+def render(
+    file: Path,
+    to: Annotated[str, typer.Option("--to", help="wire format")] = "canonical-json",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="write here instead of stdout")
+    ] = None,
+) -> None:
+    """Dry run: print the wire document the gateway would send for a canonical invoice file."""
+    from mappings import UnknownFormat
+    from mappings import render as render_document
+    from mappings.base import FormatError
+    from mappings.canonical_json import InvoiceValidationError, parse_invoice_json
+
+    try:
+        invoice = parse_invoice_json(file.read_bytes())
+        document = render_document(to, invoice)
+    except InvoiceValidationError as error:
+        _fail("; ".join(f"{e['field']}: {e['reason']}" for e in error.errors))
+        return
+    except (FormatError, UnknownFormat) as error:
+        _fail(str(error))
+        return
+    except OSError as error:
+        _fail(f"{file}: {error.strerror}")
+        return
+    if output:
+        output.write_bytes(document.content)
+        errors.print(f"wrote {len(document.content)} bytes ({document.media_type}) to {output}")
+    else:
+        sys.stdout.buffer.write(document.content)
+        sys.stdout.buffer.write(b"\n")
+
+
+@app.command()
+def inspect(file: Path, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Detect what a file is and show what the gateway reads from it."""
+    from mappings import inspect_file
+    from mappings.base import FormatError
+
+    try:
+        result = inspect_file(file.read_bytes())
+    except FormatError as error:
+        _fail(str(error))
+        return
+    except OSError as error:
+        _fail(f"{file}: {error.strerror}")
+        return
+    if as_json:
+        console.print_json(json.dumps(result, default=str))
+    else:
+        console.print(result)
+
+
+@app.command()
+def schema(directory: Annotated[Path, typer.Argument()] = Path("schemas")) -> None:
+    """Write the canonical model's JSON Schemas (invoice, receiver profile)."""
+    from schemas.canonical import invoice_json_schema, receiver_json_schema
+
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "invoice.schema.json").write_text(json.dumps(invoice_json_schema(), indent=2) + "\n")
+    (directory / "receiver.schema.json").write_text(json.dumps(receiver_json_schema(), indent=2) + "\n")
+    console.print(f"wrote {directory}/invoice.schema.json and receiver.schema.json")
+
+
+@app.command()
+def demo(count: Annotated[int, typer.Option(help="sample invoices to push")] = 5) -> None:
+    """Push sample invoices through intake, outbox, worker and the folder channel; print their statuses."""
+    from gateway.demo import run_demo
+
+    run_demo(Settings(), count=count, console=console)
+
+
+def main() -> None:  # pragma: no cover
+    app()

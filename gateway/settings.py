@@ -1,0 +1,53 @@
+"""The one place configuration is read: environment variables prefixed `GATEWAY_`, or a `.env` file."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; unset → SQLite under data_dir. Scale-out: postgresql+psycopg://…"
+    )
+    data_dir: Path = Field(Path("gateway-data"), description="embedded database and default folders")
+    default_channel: str = Field("folder", description="channel for invoices with no receiver profile")
+    channels: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='per-channel settings as JSON, e.g. {"folder": {"directory": "out"}}',
+    )
+    channels_file: Path | None = Field(None, description="JSON file with per-channel settings")
+    lease_seconds: float = Field(60.0, gt=1)
+    claim_batch: int = Field(20, ge=1, le=1000)
+    poll_seconds: float = Field(1.0, gt=0)
+    max_body_bytes: int = Field(25_000_000, gt=0)
+    max_bulk_items: int = Field(1000, ge=1)
+    rules_dir: Path | None = Field(None, description="official validation artefacts (used by later channels)")
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _json_text(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @cached_property
+    def database(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'gateway.sqlite3').resolve()}"
+
+    def channel_settings(self, name: str) -> dict[str, Any]:
+        """Settings for one channel: built-in defaults under data_dir, then the file, then the env."""
+        merged: dict[str, Any] = {}
+        if name == "folder":
+            merged["directory"] = str(self.data_dir / "outbound")
+        if self.channels_file:
+            merged.update(json.loads(self.channels_file.read_text()).get(name, {}))
+        merged.update(self.channels.get(name, {}))
+        return merged

@@ -1,0 +1,315 @@
+"""The delivery worker: claim, render, send, record — until stopped.
+
+Each delivery goes through three short transactions (claim → `rendering`; `sending` with the lease
+extended over the channel's timeout; the outcome), so a crash at any point leaves it either finished or
+under a lease that expires and is taken over. SIGTERM/SIGINT stop the loop after the current delivery;
+claimed deliveries not yet started are handed back to the queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import socket
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from channels import ChannelUnavailable, UnknownChannel, create_channel
+from channels.base import Channel, Delivered, DeliveryResult, OutboundDelivery, Retry, Sent
+from gateway.services.routing import RoutingError, load_profiles, route_for
+from gateway.settings import Settings
+from mappings import UnknownFormat, render
+from mappings.base import FormatError, RenderedDocument
+from mappings.canonical_json import parse_invoice_json
+from outbox.db import session_scope
+from outbox.models import Delivery, InvoiceRecord, new_id, utcnow
+from outbox.queue import Claim, LeaseLost, claim_deliveries, leased_transition, record_event, release_lease
+from outbox.states import DeliveryStatus
+from schemas.canonical import Invoice
+
+log = logging.getLogger("gateway.worker")
+S = DeliveryStatus
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    lease_lost: int = 0
+
+
+class Worker:
+    """Delivers queued deliveries through their channels; several may run against one outbox."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        worker_id: str | None = None,
+        channels: list[str] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
+        self.only_channels = channels
+        self.stats = WorkerStats()
+        self._channels: dict[str, Channel[Any]] = {}
+        self._stop = threading.Event()
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    def stop(self, *_: Any) -> None:
+        self._stop.set()
+
+    def install_signal_handlers(self) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
+            log.info("worker %s: signal %s, finishing the current delivery", self.worker_id, signum)
+            self.stop()
+
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def run(self, *, once: bool = False, idle_exit: bool = False) -> WorkerStats:
+        """Work until stopped; `once` drains what is due now and returns."""
+        try:
+            while not self._stop.is_set():
+                handled = self.run_batch()
+                if handled == 0:
+                    if once or idle_exit:
+                        break
+                    self._stop.wait(self.settings.poll_seconds)
+        finally:
+            for channel in self._channels.values():
+                channel.close()
+        return self.stats
+
+    def run_batch(self) -> int:
+        with session_scope(self.engine) as session:
+            claims = claim_deliveries(
+                session,
+                worker_id=self.worker_id,
+                limit=self.settings.claim_batch,
+                lease_seconds=self.settings.lease_seconds,
+                channels=self.only_channels,
+            )
+        self.stats.claimed += len(claims)
+        for position, claim in enumerate(claims):
+            if self._stop.is_set():
+                self._release(claims[position:])
+                break
+            try:
+                self.process(claim)
+            except LeaseLost as error:
+                self.stats.lease_lost += 1
+                log.warning("worker %s: %s", self.worker_id, error)
+        return len(claims)
+
+    def _release(self, claims: list[Claim]) -> None:
+        for claim in claims:
+            try:
+                with session_scope(self.engine) as session:
+                    release_lease(
+                        session,
+                        claim,
+                        status=S.RENDERING,
+                        actor=self.worker_id,
+                        reason="worker shutting down; handed back to the queue",
+                    )
+            except LeaseLost:
+                self.stats.lease_lost += 1
+
+    # -- one delivery --------------------------------------------------------------------------------
+
+    def channel(self, name: str) -> Channel[Any]:
+        if name not in self._channels:
+            self._channels[name] = create_channel(name, self.settings.channel_settings(name))
+        return self._channels[name]
+
+    def process(self, claim: Claim) -> str:
+        """Render and send one claimed delivery; returns the status it ended in."""
+        with session_scope(self.engine) as session:
+            record = session.get(InvoiceRecord, claim.invoice_id)
+            assert record is not None, "a delivery always has its invoice (foreign key)"
+            payload = record.payload
+        try:
+            invoice = parse_invoice_json(payload)
+            channel = self.channel(claim.channel)
+            fmt = claim.format or channel.capabilities.default_format
+            if fmt not in channel.capabilities.formats:
+                raise UnknownFormat(fmt, list(channel.capabilities.formats))
+            document = render(fmt, invoice)
+        except (UnknownChannel, ChannelUnavailable, ValidationError, UnknownFormat, FormatError) as error:
+            return self._finish_without_sending(claim, f"cannot render for {claim.channel}: {error}")
+        except Exception as error:
+            log.exception("worker %s: rendering %s failed", self.worker_id, claim.delivery_id)
+            return self._finish_without_sending(claim, f"rendering failed unexpectedly: {error!r}")
+
+        lease = channel.config.timeout_seconds + self.settings.lease_seconds
+        with session_scope(self.engine) as session:
+            claim = leased_transition(
+                session,
+                claim,
+                from_status=S.RENDERING,
+                to_status=S.SENDING,
+                actor=self.worker_id,
+                extend_lease_seconds=lease,
+                details={"format": document.format, "bytes": len(document.content)},
+            )
+        outbound = OutboundDelivery(
+            delivery_id=claim.delivery_id,
+            invoice_id=claim.invoice_id,
+            tenant_id=claim.tenant_id,
+            attempt=claim.attempt,
+            address=claim.address,
+            document=document,
+            invoice=invoice,
+        )
+        result = channel.deliver(outbound)
+        return self._record_outcome(claim, channel, invoice, document, result)
+
+    def _finish_without_sending(self, claim: Claim, reason: str) -> str:
+        with session_scope(self.engine) as session:
+            leased_transition(
+                session,
+                claim,
+                from_status=S.RENDERING,
+                to_status=S.DEVIATION,
+                actor=self.worker_id,
+                reason=reason,
+            )
+        self.stats.outcomes[S.DEVIATION.value] += 1
+        return S.DEVIATION.value
+
+    def _record_outcome(
+        self,
+        claim: Claim,
+        channel: Channel[Any],
+        invoice: Invoice,
+        document: RenderedDocument,
+        result: DeliveryResult,
+    ) -> str:
+        now = utcnow()
+        with session_scope(self.engine) as session:
+            if isinstance(result, Delivered | Sent):
+                status = S.DELIVERED if isinstance(result, Delivered) else S.SENT
+                leased_transition(
+                    session,
+                    claim,
+                    from_status=S.SENDING,
+                    to_status=status,
+                    actor=self.worker_id,
+                    reason=result.detail,
+                    channel_message_id=result.message_id,
+                    now=now,
+                )
+            elif isinstance(result, Retry):
+                tries = claim.tries + 1
+                policy = channel.retry_policy
+                if policy.gives_up_after(tries):
+                    status = S.FAILED
+                    leased_transition(
+                        session,
+                        claim,
+                        from_status=S.SENDING,
+                        to_status=status,
+                        actor=self.worker_id,
+                        tries=tries,
+                        now=now,
+                        reason=f"gave up after {tries} tries; last: {result.reason}",
+                    )
+                    self._fall_back(session, claim, invoice, status, result.reason)
+                else:
+                    status = S.QUEUED
+                    delay = result.after if result.after is not None else policy.delay_after(tries)
+                    leased_transition(
+                        session,
+                        claim,
+                        from_status=S.SENDING,
+                        to_status=status,
+                        actor=self.worker_id,
+                        tries=tries,
+                        now=now,
+                        reason=result.reason,
+                        next_attempt_at=now + dt.timedelta(seconds=delay),
+                        details={"retry_in_seconds": round(delay, 3), "try": tries},
+                    )
+            else:
+                status = S.DEVIATION if result.deviation else S.FAILED
+                leased_transition(
+                    session,
+                    claim,
+                    from_status=S.SENDING,
+                    to_status=status,
+                    actor=self.worker_id,
+                    reason=result.reason,
+                    tries=claim.tries + 1,
+                    now=now,
+                )
+                self._fall_back(session, claim, invoice, status, result.reason)
+        self.stats.outcomes[status.value] += 1
+        return status.value
+
+    def _fall_back(
+        self, session: Session, claim: Claim, invoice: Invoice, status: DeliveryStatus, reason: str
+    ) -> None:
+        """Queue the receiver's next channel in its fallback chain, if it has one."""
+        receiver_id = invoice.routing.receiver_id if invoice.routing else None
+        profile = (
+            load_profiles(session, claim.tenant_id, {receiver_id}).get(receiver_id or "")
+            if receiver_id
+            else None
+        )
+        try:
+            route = route_for(invoice, profile, self.settings.default_channel, claim.chain_position + 1)
+        except RoutingError as error:
+            log.warning("worker %s: no fallback for %s: %s", self.worker_id, claim.delivery_id, error)
+            return
+        if route is None:
+            return
+        already = session.execute(
+            select(col(Delivery.id)).where(
+                col(Delivery.invoice_id) == claim.invoice_id,
+                col(Delivery.chain_position) == route.chain_position,
+            )
+        ).first()
+        if already is not None:
+            return
+        now = utcnow()
+        fallback = Delivery(
+            id=new_id(),
+            invoice_id=claim.invoice_id,
+            tenant_id=claim.tenant_id,
+            channel=route.channel,
+            format=route.format,
+            address=route.address,
+            chain_position=route.chain_position,
+            status=S.QUEUED,
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=now,
+        )
+        session.add(fallback)
+        session.flush()
+        record_event(
+            session,
+            delivery_id=fallback.id,
+            invoice_id=claim.invoice_id,
+            tenant_id=claim.tenant_id,
+            attempt=1,
+            from_status=None,
+            to_status=S.QUEUED,
+            actor=self.worker_id,
+            reason=f"fallback: {claim.channel} ended {status.value} ({reason})",
+            details={"fallback_of": claim.delivery_id},
+        )

@@ -1,0 +1,82 @@
+"""Wire formats by name: render canonical → wire, parse wire → canonical, and sniff/inspect any file.
+
+Each format is one module exposing the same verbs; this registry names them so the CLI's `render` and
+`inspect`, the worker and the intake find them without knowing the modules. Adding a format is one module
+and one entry here.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, cast
+
+from mappings.base import FormatError, RenderedDocument
+from schemas.canonical import Invoice
+
+__all__ = ["FORMATS", "FormatError", "RenderedDocument", "UnknownFormat", "inspect_file", "render"]
+
+
+@dataclass(frozen=True)
+class FormatEntry:
+    """Where a format's functions live ("module:function"); imported on first use."""
+
+    render: str | None
+    sniff: str | None = None
+    inspect: str | None = None
+    description: str = ""
+
+
+FORMATS: dict[str, FormatEntry] = {
+    "canonical-json": FormatEntry(
+        render="mappings.canonical_json:render_invoice_json",
+        sniff="mappings.canonical_json:sniff",
+        inspect="mappings.canonical_json:inspect_invoice_json",
+        description="the gateway's canonical invoice (EN 16931 fields) as JSON",
+    ),
+}
+
+
+class UnknownFormat(LookupError):
+    def __init__(self, name: str, known: list[str]) -> None:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        super().__init__(f"unknown format {name!r}.{hint} Known formats: {', '.join(sorted(known))}")
+
+
+def _load(target: str) -> Callable[..., Any]:
+    module_name, _, attribute = target.partition(":")
+    return cast(Callable[..., Any], getattr(importlib.import_module(module_name), attribute))
+
+
+def renderable_formats() -> list[str]:
+    return sorted(name for name, entry in FORMATS.items() if entry.render)
+
+
+def render(format_name: str, invoice: Invoice) -> RenderedDocument:
+    """Render `invoice` in the named wire format."""
+    entry = FORMATS.get(format_name)
+    if entry is None or entry.render is None:
+        raise UnknownFormat(format_name, renderable_formats())
+    return cast(RenderedDocument, _load(entry.render)(invoice))
+
+
+def detect_format(data: bytes) -> str | None:
+    """The first registered format whose sniffer recognises `data`."""
+    for name, entry in FORMATS.items():
+        if entry.sniff and _load(entry.sniff)(data):
+            return name
+    return None
+
+
+def inspect_file(data: bytes) -> dict[str, Any]:
+    """Detect what `data` is and return what the gateway reads from it; `FormatError` if nothing fits."""
+    name = detect_format(data)
+    if name is None:
+        raise FormatError("file", "not a format the gateway understands (known: " + ", ".join(FORMATS) + ")")
+    inspector = FORMATS[name].inspect
+    if inspector is None:
+        return {"format": name}
+    return cast(dict[str, Any], _load(inspector)(data))

@@ -1,0 +1,118 @@
+"""The canonical invoice as JSON: the gateway's own format, both directions.
+
+Parsing keeps every number exact (`Decimal`, never float) and bounds the input size; a document that does
+not validate is a `FormatError` per field with the reason (EN 16931 rule ids included).
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+
+from mappings.base import FormatError, RenderedDocument
+from schemas.canonical import Invoice
+
+FORMAT_NAME = "canonical-json"
+MEDIA_TYPE = "application/json"
+MAX_DOCUMENT_BYTES = 25_000_000
+
+
+def loads_exact(data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> Any:
+    """JSON with every non-integer number as `Decimal`; oversize or malformed input is a `FormatError`."""
+    if len(data) > max_bytes:
+        raise FormatError("body", f"document is {len(data)} bytes, the limit is {max_bytes}")
+    try:
+        return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise FormatError("body", f"not valid JSON ({error})") from None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise FormatError("body", f"{name} is not a number JSON allows")
+
+
+def error_entries(error: ValidationError, prefix: str = "") -> list[dict[str, Any]]:
+    """Pydantic errors as the gateway reports them: field path, reason, and EN 16931 rule ids if any."""
+    entries: list[dict[str, Any]] = []
+    for item in error.errors(include_url=False):
+        location = ".".join(str(part) for part in item["loc"])
+        field = f"{prefix}.{location}" if prefix and location else (prefix or location or "body")
+        violations = (item.get("ctx") or {}).get("violations")
+        if violations:
+            # EN 16931 rules are checked on the whole document; each names its own field.
+            for violation in violations:
+                path = f"{prefix}.{violation['field']}" if prefix else violation["field"]
+                entries.append({"field": path, "reason": violation["reason"], "rule": violation["rule"]})
+            continue
+        entries.append({"field": field, "reason": item["msg"], "type": item["type"]})
+    return entries
+
+
+class InvoiceValidationError(FormatError):
+    """An invoice payload that fails the canonical model: every field error, with its path."""
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        first = errors[0] if errors else {"field": "body", "reason": "invalid"}
+        super().__init__(first["field"], first["reason"])
+        self.errors = errors
+
+
+def invoice_from_data(data: Any) -> Invoice:
+    try:
+        return Invoice.model_validate(data)
+    except ValidationError as error:
+        raise InvoiceValidationError(error_entries(error)) from None
+
+
+def parse_invoice_json(data: bytes | str) -> Invoice:
+    """Canonical JSON → `Invoice` (exact decimals, all EN 16931 arithmetic checked)."""
+    return invoice_from_data(loads_exact(data))
+
+
+def render_invoice_json(invoice: Invoice) -> RenderedDocument:
+    """`Invoice` → canonical JSON bytes (amounts as exact decimal strings, routing left out)."""
+    content = invoice.model_dump_json(indent=2, exclude_none=True, exclude={"routing"}).encode()
+    return RenderedDocument(format=FORMAT_NAME, content=content, media_type=MEDIA_TYPE, extension="json")
+
+
+def sniff(data: bytes) -> bool:
+    head = data.lstrip()[:1]
+    return head in {b"{", b"["} and b'"lines"' in data and b'"seller"' in data
+
+
+def inspect_invoice_json(data: bytes) -> dict[str, Any]:
+    """What the gateway reads from a canonical JSON file (one invoice, or a list for bulk intake)."""
+    parsed = loads_exact(data)
+    items = parsed if isinstance(parsed, list) else [parsed]
+    documents: list[dict[str, Any]] = []
+    for index, item in enumerate(items):
+        try:
+            invoice = invoice_from_data(item)
+        except InvoiceValidationError as error:
+            documents.append({"index": index, "valid": False, "errors": error.errors})
+            continue
+        documents.append({"index": index, "valid": True, **invoice_summary(invoice)})
+    return {"format": FORMAT_NAME, "documents": documents}
+
+
+def invoice_summary(invoice: Invoice) -> dict[str, Any]:
+    """The facts a person checks first: who, what, how much, when, and how to pay."""
+    return {
+        "document_type": invoice.document_type.value,
+        "type_code": invoice.effective_type_code,
+        "number": invoice.number,
+        "issue_date": invoice.issue_date.isoformat(),
+        "due_date": invoice.due_date.isoformat() if invoice.due_date else None,
+        "currency": invoice.currency,
+        "seller": invoice.seller.name,
+        "buyer": invoice.buyer.name,
+        "lines": len(invoice.lines),
+        "tax_exclusive": str(invoice.totals.tax_exclusive),
+        "tax_amount": str(invoice.totals.tax_amount),
+        "payable": str(invoice.totals.payable),
+        "payment_reference": invoice.kid,
+        "order_reference": invoice.order_reference,
+    }

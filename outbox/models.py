@@ -1,0 +1,166 @@
+"""Outbox tables: tenants and their API tokens, receiver profiles, invoices, deliveries, delivery events.
+
+Amounts are kept as exact decimal text: the canonical JSON is the record of what the ERP sent, and SQLite
+has no exact numeric type. Timestamps are stored as naive UTC and handed back timezone-aware.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+from outbox.states import DeliveryStatus
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A timestamp stored as naive UTC (same on SQLite and PostgreSQL), returned as aware UTC."""
+
+    impl = DateTime(timezone=False)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+
+def _ts(nullable: bool = False, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Tenant(SQLModel, table=True):
+    """A sender organisation (one ERP or company); every invoice and token belongs to one."""
+
+    __tablename__ = "tenants"
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ApiToken(SQLModel, table=True):
+    """An API token of a tenant. Only a SHA-256 of the secret is kept; the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: str = Field(primary_key=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    name: str = Field(max_length=200)
+    secret_sha256: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    revoked_at: dt.datetime | None = _ts(nullable=True)
+
+
+class Receiver(SQLModel, table=True):
+    """A tenant's customer as a receiver of invoices: `schemas.canonical.ReceiverProfile` as JSON."""
+
+    __tablename__ = "receivers"
+    __table_args__ = (UniqueConstraint("tenant_id", "receiver_id", name="uq_receiver_per_tenant"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=64)
+    receiver_id: str = Field(max_length=100)
+    profile: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InvoiceRecord(SQLModel, table=True):
+    """One accepted invoice or credit note: the canonical JSON as received, plus what queries need."""
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_invoice_idempotency"),
+        UniqueConstraint("tenant_id", "document_type", "number", name="uq_invoice_number"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    idempotency_key: str = Field(max_length=200)
+    payload_sha256: str = Field(max_length=64)
+    document_type: str = Field(max_length=20)
+    number: str = Field(max_length=100)
+    issue_date: dt.date
+    due_date: dt.date | None = None
+    currency: str = Field(max_length=3)
+    payable_amount: str = Field(max_length=40, description="BT-115 as exact decimal text")
+    buyer_name: str = Field(max_length=200)
+    receiver_id: str | None = Field(default=None, max_length=100)
+    payment_reference: str | None = Field(default=None, max_length=35, index=True)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Delivery(SQLModel, table=True):
+    """One invoice going out through one channel; retries and resends are tries/attempts on this row.
+
+    `lease_token` and `lease_expires_at` are set while a worker holds the row (`rendering`, `sending`);
+    every write that ends a worker's hold names the token, so a worker that stalled past its lease cannot
+    overwrite what the worker that took over has done.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        Index("ix_deliveries_claim", "status", "next_attempt_at"),
+        Index("ix_deliveries_lease", "status", "lease_expires_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    invoice_id: str = Field(foreign_key="invoices.id", index=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    channel: str = Field(max_length=50)
+    format: str | None = Field(default=None, max_length=50)
+    address: str | None = Field(default=None, max_length=500)
+    chain_position: int = Field(default=0, description="0 = preferred channel, 1… = fallbacks")
+    status: DeliveryStatus = Field(
+        default=DeliveryStatus.QUEUED, sa_column=Column(String(20), nullable=False)
+    )
+    attempt: int = Field(default=1, description="1 = first send; a resend starts the next attempt")
+    tries: int = Field(default=0, description="tries within the current attempt (for backoff)")
+    next_attempt_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    lease_token: str | None = Field(default=None, max_length=32)
+    lease_expires_at: dt.datetime | None = _ts(nullable=True)
+    leased_by: str | None = Field(default=None, max_length=200)
+    claimed_from: str | None = Field(default=None, max_length=20, description="status before the last claim")
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    channel_message_id: str | None = Field(default=None, max_length=500)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DeliveryEvent(SQLModel, table=True):
+    """Append-only history: one row per status change or notable happening of a delivery."""
+
+    __tablename__ = "delivery_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="deliveries.id", index=True, max_length=32)
+    invoice_id: str = Field(index=True, max_length=32)
+    tenant_id: str = Field(max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    attempt: int
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str = Field(max_length=20)
+    actor: str = Field(max_length=200, description="worker id, api:<token name>, cli:<user>, system")
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    channel_message_id: str | None = Field(default=None, max_length=500)
+    details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))

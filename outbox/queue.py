@@ -1,0 +1,332 @@
+"""The claim/lease queue over the `deliveries` table.
+
+A worker claims due deliveries with one statement (`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
+LOCKED) RETURNING …`; on SQLite the database-wide write lock gives the same exclusivity). A claim sets a
+fresh lease token and an expiry. A delivery whose lease has expired in `rendering` or `sending` belongs to
+a worker that died or stalled, and the next claim takes it over with a new token. Every write that ends
+or extends a hold names the token and checks the lease is still live, so a stalled worker's late write is
+refused with `LeaseLost` instead of overwriting the newer worker's result.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from outbox.models import Delivery, DeliveryEvent, utcnow
+from outbox.states import LEASED, DeliveryStatus, check_transition
+
+_deliveries = Delivery.__table__  # type: ignore[attr-defined]
+_events = DeliveryEvent.__table__  # type: ignore[attr-defined]
+
+
+class LeaseLost(RuntimeError):
+    """The worker's lease expired or was taken over; its write was refused and nothing changed."""
+
+
+class StaleStatus(RuntimeError):
+    """The delivery changed since it was read (another actor moved it first); nothing changed."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery held by one worker until `lease_expires_at`."""
+
+    delivery_id: str
+    invoice_id: str
+    tenant_id: str
+    channel: str
+    format: str | None
+    address: str | None
+    attempt: int
+    tries: int
+    chain_position: int
+    lease_token: str
+    lease_expires_at: dt.datetime
+    claimed_from: DeliveryStatus
+
+    @property
+    def taken_over(self) -> bool:
+        """True when the previous holder's lease expired (it crashed or stalled mid-delivery)."""
+        return self.claimed_from in LEASED
+
+
+def record_event(
+    session: Session,
+    *,
+    delivery_id: str,
+    invoice_id: str,
+    tenant_id: str,
+    attempt: int,
+    from_status: DeliveryStatus | None,
+    to_status: DeliveryStatus,
+    actor: str,
+    reason: str | None = None,
+    channel_message_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> None:
+    """Append one row to the delivery's history (never updated, never deleted)."""
+    session.execute(
+        insert(_events).values(
+            delivery_id=delivery_id,
+            invoice_id=invoice_id,
+            tenant_id=tenant_id,
+            attempt=attempt,
+            from_status=from_status.value if from_status else None,
+            to_status=to_status.value,
+            actor=actor,
+            reason=reason,
+            channel_message_id=channel_message_id,
+            details=details,
+            at=at or utcnow(),
+        )
+    )
+
+
+def claim_deliveries(
+    session: Session,
+    *,
+    worker_id: str,
+    limit: int = 10,
+    lease_seconds: float = 60.0,
+    channels: Sequence[str] | None = None,
+    now: dt.datetime | None = None,
+) -> list[Claim]:
+    """Claim up to `limit` due deliveries for `worker_id` and record a `rendering` event for each.
+
+    Due means `queued` with `next_attempt_at` reached, or held under a lease that has expired. The caller
+    commits the session; until then the rows stay locked (PostgreSQL) or the write lock is held (SQLite).
+    """
+    now = now or utcnow()
+    token = secrets.token_hex(16)
+    expires = now + dt.timedelta(seconds=lease_seconds)
+    due = or_(
+        and_(_deliveries.c.status == DeliveryStatus.QUEUED.value, _deliveries.c.next_attempt_at <= now),
+        and_(
+            _deliveries.c.status.in_([s.value for s in LEASED]),
+            _deliveries.c.lease_expires_at < now,
+        ),
+    )
+    eligible = select(_deliveries.c.id).where(due)
+    if channels is not None:
+        eligible = eligible.where(_deliveries.c.channel.in_(list(channels)))
+    eligible = eligible.order_by(_deliveries.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+    statement = (
+        update(_deliveries)
+        .where(_deliveries.c.id.in_(eligible.scalar_subquery()))
+        .values(
+            claimed_from=_deliveries.c.status,
+            status=DeliveryStatus.RENDERING.value,
+            lease_token=token,
+            lease_expires_at=expires,
+            leased_by=worker_id,
+            updated_at=now,
+        )
+        .returning(
+            _deliveries.c.id,
+            _deliveries.c.invoice_id,
+            _deliveries.c.tenant_id,
+            _deliveries.c.channel,
+            _deliveries.c.format,
+            _deliveries.c.address,
+            _deliveries.c.attempt,
+            _deliveries.c.tries,
+            _deliveries.c.chain_position,
+            _deliveries.c.claimed_from,
+        )
+    )
+    claims = [
+        Claim(
+            delivery_id=row.id,
+            invoice_id=row.invoice_id,
+            tenant_id=row.tenant_id,
+            channel=row.channel,
+            format=row.format,
+            address=row.address,
+            attempt=row.attempt,
+            tries=row.tries,
+            chain_position=row.chain_position,
+            lease_token=token,
+            lease_expires_at=expires,
+            claimed_from=DeliveryStatus(row.claimed_from),
+        )
+        for row in session.execute(statement)
+    ]
+    for claim in claims:
+        record_event(
+            session,
+            delivery_id=claim.delivery_id,
+            invoice_id=claim.invoice_id,
+            tenant_id=claim.tenant_id,
+            attempt=claim.attempt,
+            from_status=claim.claimed_from,
+            to_status=DeliveryStatus.RENDERING,
+            actor=worker_id,
+            reason="lease expired; taken over from a stalled or crashed worker" if claim.taken_over else None,
+            at=now,
+        )
+    return claims
+
+
+def leased_transition(
+    session: Session,
+    claim: Claim,
+    *,
+    from_status: DeliveryStatus,
+    to_status: DeliveryStatus,
+    actor: str,
+    reason: str | None = None,
+    channel_message_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    next_attempt_at: dt.datetime | None = None,
+    tries: int | None = None,
+    extend_lease_seconds: float | None = None,
+    now: dt.datetime | None = None,
+) -> Claim:
+    """Move a claimed delivery on, only if `claim` still holds a live lease; returns the updated claim.
+
+    With `extend_lease_seconds` the worker keeps the lease (e.g. `rendering → sending`); otherwise the
+    lease is released. Raises `LeaseLost` when the token is stale or expired: nothing is written then.
+    """
+    check_transition(from_status, to_status)
+    now = now or utcnow()
+    keeps_lease = extend_lease_seconds is not None and to_status in LEASED
+    expires = now + dt.timedelta(seconds=extend_lease_seconds or 0) if keeps_lease else None
+    values: dict[str, Any] = {
+        "status": to_status.value,
+        "updated_at": now,
+        "lease_token": claim.lease_token if keeps_lease else None,
+        "lease_expires_at": expires,
+        "leased_by": _deliveries.c.leased_by if keeps_lease else None,
+    }
+    if reason is not None and to_status in {
+        DeliveryStatus.QUEUED,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.DEVIATION,
+    }:
+        values["last_error"] = reason
+    if channel_message_id is not None:
+        values["channel_message_id"] = channel_message_id
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if tries is not None:
+        values["tries"] = tries
+    result = session.execute(
+        update(_deliveries)
+        .where(
+            _deliveries.c.id == claim.delivery_id,
+            _deliveries.c.lease_token == claim.lease_token,
+            _deliveries.c.lease_expires_at > now,
+            _deliveries.c.status == from_status.value,
+        )
+        .values(**values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost(
+            f"delivery {claim.delivery_id}: lease {claim.lease_token[:8]}… is no longer held; "
+            f"the write {from_status.value} → {to_status.value} was refused"
+        )
+    record_event(
+        session,
+        delivery_id=claim.delivery_id,
+        invoice_id=claim.invoice_id,
+        tenant_id=claim.tenant_id,
+        attempt=claim.attempt,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        channel_message_id=channel_message_id,
+        details=details,
+        at=now,
+    )
+    return Claim(
+        delivery_id=claim.delivery_id,
+        invoice_id=claim.invoice_id,
+        tenant_id=claim.tenant_id,
+        channel=claim.channel,
+        format=claim.format,
+        address=claim.address,
+        attempt=claim.attempt,
+        tries=tries if tries is not None else claim.tries,
+        chain_position=claim.chain_position,
+        lease_token=claim.lease_token,
+        lease_expires_at=expires or now,
+        claimed_from=claim.claimed_from,
+    )
+
+
+def release_lease(session: Session, claim: Claim, *, status: DeliveryStatus, actor: str, reason: str) -> None:
+    """Hand a held delivery back to the queue untouched (graceful shutdown), due at once."""
+    leased_transition(
+        session,
+        claim,
+        from_status=status,
+        to_status=DeliveryStatus.QUEUED,
+        actor=actor,
+        reason=reason,
+        next_attempt_at=utcnow(),
+    )
+
+
+def change_status(
+    session: Session,
+    delivery: Delivery,
+    to_status: DeliveryStatus,
+    *,
+    actor: str,
+    reason: str | None = None,
+    channel_message_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    new_attempt: bool = False,
+    now: dt.datetime | None = None,
+) -> Delivery:
+    """Move a delivery that no worker holds (an acknowledgement, a bounce, an operator's action).
+
+    Optimistic: the update names the status the caller read, so two actors cannot both move the same
+    delivery from the same state. `new_attempt` starts the next attempt (a resend): the attempt number
+    goes up, tries start again at zero and the delivery is due at once.
+    """
+    current = DeliveryStatus(delivery.status)
+    check_transition(current, to_status)
+    if current in LEASED:
+        raise StaleStatus(f"delivery {delivery.id} is being worked on ({current.value}); try again shortly")
+    now = now or utcnow()
+    attempt = delivery.attempt + 1 if new_attempt else delivery.attempt
+    values: dict[str, Any] = {"status": to_status.value, "updated_at": now, "attempt": attempt}
+    if new_attempt:
+        values.update(tries=0, next_attempt_at=now, last_error=None, channel_message_id=None)
+    elif reason is not None and to_status in {DeliveryStatus.DEVIATION, DeliveryStatus.FAILED}:
+        values["last_error"] = reason
+    if channel_message_id is not None:
+        values["channel_message_id"] = channel_message_id
+    result = session.execute(
+        update(_deliveries)
+        .where(_deliveries.c.id == delivery.id, _deliveries.c.status == current.value)
+        .values(**values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleStatus(f"delivery {delivery.id} changed since it was read; nothing was written")
+    record_event(
+        session,
+        delivery_id=delivery.id,
+        invoice_id=delivery.invoice_id,
+        tenant_id=delivery.tenant_id,
+        attempt=attempt,
+        from_status=current,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        channel_message_id=channel_message_id,
+        details=details,
+        at=now,
+    )
+    session.expire(delivery)
+    return delivery

@@ -1,0 +1,719 @@
+"""The canonical invoice: what an ERP pushes and what every mapping reads.
+
+Field names follow EN 16931 business terms (the BT/BG number is in each field's description), so a
+mapping to UBL, EDIFACT or X12 is a lookup rather than an interpretation. Money is `Decimal` everywhere;
+amounts carry at most two decimals (EN 16931 BR-DEC rules) and never more than the currency's minor
+units. The arithmetic rules BR-CO-10…17 and the per-category taxable amounts are checked when the model
+is built, so an invoice whose totals do not add up never reaches the outbox.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import iso4217
+import pycountry
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+TWO_PLACES = Decimal("0.01")
+
+
+def round_amount(value: Decimal) -> Decimal:
+    """Round to two decimals, half away from zero, as EN 16931 expects of every amount."""
+    return value.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+
+
+def currency_minor_units(code: str) -> int:
+    """ISO 4217 minor units of a currency (NOK 2, JPY 0, KWD 3); funds/metals without one count as 2."""
+    exponent = iso4217.Currency(code).exponent
+    return 2 if exponent is None else int(exponent)
+
+
+def _decimal_places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def _check_amount(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise PydanticCustomError("amount", "amount must be a finite number")
+    if _decimal_places(value.normalize()) > 2:
+        raise PydanticCustomError(
+            "BR-DEC", "amount {value} has more than two decimals (EN 16931 BR-DEC)", {"value": str(value)}
+        )
+    return value
+
+
+def _check_quantity(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise PydanticCustomError("quantity", "quantity must be a finite number")
+    return value
+
+
+def _check_currency(value: str) -> str:
+    try:
+        iso4217.Currency(value)
+    except ValueError:
+        raise PydanticCustomError(
+            "currency", "unknown ISO 4217 currency code {code!r}", {"code": value}
+        ) from None
+    return value
+
+
+def _check_country(value: str) -> str:
+    if pycountry.countries.get(alpha_2=value) is None:
+        raise PydanticCustomError(
+            "country", "unknown ISO 3166-1 alpha-2 country code {code!r}", {"code": value}
+        )
+    return value
+
+
+Amount = Annotated[Decimal, AfterValidator(_check_amount), Field(max_digits=19)]
+Quantity = Annotated[Decimal, AfterValidator(_check_quantity), Field(max_digits=19, decimal_places=6)]
+Percent = Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)]
+CurrencyCode = Annotated[
+    str, Field(min_length=3, max_length=3, pattern=r"^[A-Z]{3}$"), AfterValidator(_check_currency)
+]
+CountryCode = Annotated[
+    str, Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$"), AfterValidator(_check_country)
+]
+Text = Annotated[str, Field(min_length=1, max_length=1000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=False)
+
+
+class DocumentType(StrEnum):
+    """Invoice or credit note; the UNCL 1001 type code refines it (380, 381, 383, 384, 386, 393…)."""
+
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"
+
+
+class VatCategory(StrEnum):
+    """UNCL 5305 subset used by EN 16931 (BT-118 / BT-151)."""
+
+    STANDARD = "S"
+    ZERO = "Z"
+    EXEMPT = "E"
+    REVERSE_CHARGE = "AE"
+    INTRA_COMMUNITY = "K"
+    EXPORT = "G"
+    OUTSIDE_SCOPE = "O"
+    CANARY_IGIC = "L"
+    CEUTA_IPSI = "M"
+
+
+class Identifier(_Model):
+    """An identifier with its scheme (ISO 6523 ICD such as 0192 or 0088, or EAS for endpoints)."""
+
+    value: ShortText
+    scheme: Annotated[str, Field(max_length=10)] | None = None
+
+
+class Address(_Model):
+    """BG-5 / BG-8 / BG-12 / BG-15 postal address."""
+
+    lines: list[ShortText] = Field(default_factory=list, max_length=3, description="BT-35/36/162")
+    city: ShortText | None = Field(None, description="BT-37")
+    postal_code: Annotated[str, Field(max_length=20)] | None = Field(None, description="BT-38")
+    subdivision: ShortText | None = Field(None, description="BT-39")
+    country: CountryCode = Field(description="BT-40 ISO 3166-1 alpha-2")
+
+
+class Contact(_Model):
+    """BG-6 / BG-9 contact."""
+
+    name: ShortText | None = None
+    phone: Annotated[str, Field(max_length=50)] | None = None
+    email: EmailStr | None = None
+
+
+class Party(_Model):
+    """Seller (BG-4), buyer (BG-7), payee (BG-10) or tax representative (BG-11)."""
+
+    name: ShortText = Field(description="BT-27 / BT-44")
+    trading_name: ShortText | None = Field(None, description="BT-28 / BT-45")
+    identifiers: list[Identifier] = Field(default_factory=list, description="BT-29 / BT-46")
+    legal_registration: Identifier | None = Field(None, description="BT-30 / BT-47 (e.g. 0192 orgnr)")
+    vat_id: Annotated[str, Field(max_length=30)] | None = Field(None, description="BT-31 / BT-48")
+    tax_registration_id: Annotated[str, Field(max_length=30)] | None = Field(None, description="BT-32")
+    legal_info: ShortText | None = Field(None, description="BT-33, e.g. Foretaksregisteret")
+    endpoint: Identifier | None = Field(None, description="BT-34 / BT-49 electronic address (EAS scheme)")
+    address: Address | None = Field(None, description="BG-5 / BG-8")
+    contact: Contact | None = Field(None, description="BG-6 / BG-9")
+
+
+class DeliveryInformation(_Model):
+    """BG-13: where and when the goods or services were delivered."""
+
+    party_name: ShortText | None = Field(None, description="BT-70")
+    location: Identifier | None = Field(None, description="BT-71")
+    date: dt.date | None = Field(None, description="BT-72 actual delivery date")
+    address: Address | None = Field(None, description="BG-15")
+
+
+class BankAccount(_Model):
+    """BT-84..86: the account the buyer pays into (IBAN or a national BBAN)."""
+
+    id: Annotated[str, Field(min_length=5, max_length=34)] = Field(description="BT-84 IBAN or BBAN")
+    name: ShortText | None = Field(None, description="BT-85")
+    bic: Annotated[str, Field(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = Field(
+        None, description="BT-86"
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _compact(cls, value: str) -> str:
+        return value.replace(" ", "").replace(".", "").upper()
+
+
+class PaymentMeans(_Model):
+    """BG-16: how to pay, with the payment reference (Norwegian KID) the payee matches on."""
+
+    code: Annotated[str, Field(pattern=r"^[0-9A-Z]{1,3}$")] = Field("30", description="BT-81 UNCL 4461")
+    text: ShortText | None = Field(None, description="BT-82")
+    payment_id: Annotated[str, Field(max_length=35)] | None = Field(None, description="BT-83 KID / reference")
+    account: BankAccount | None = Field(None, description="BG-17")
+    mandate_reference: ShortText | None = Field(None, description="BT-89 direct debit mandate")
+    debited_account: Annotated[str, Field(max_length=34)] | None = Field(None, description="BT-91")
+
+
+class AllowanceCharge(_Model):
+    """BG-20 / BG-21 (document level) or BG-27 / BG-28 (line level) allowance or charge."""
+
+    is_charge: bool
+    amount: Amount = Field(description="BT-92 / BT-99 / BT-136 / BT-141")
+    base_amount: Amount | None = Field(None, description="BT-93 / BT-100")
+    percent: Percent | None = Field(None, description="BT-94 / BT-101")
+    vat_category: VatCategory | None = Field(None, description="BT-95 / BT-102 (document level only)")
+    vat_rate: Percent | None = Field(None, description="BT-96 / BT-103")
+    reason: ShortText | None = Field(None, description="BT-97 / BT-104")
+    reason_code: Annotated[str, Field(max_length=10)] | None = Field(None, description="BT-98 / BT-105")
+
+
+class Period(_Model):
+    """BG-14 / BG-26 invoicing period."""
+
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Period:
+        if self.start and self.end and self.end < self.start:
+            raise PydanticCustomError("BR-29", "period end is before its start (EN 16931 BR-29/BR-30)")
+        return self
+
+
+class Price(_Model):
+    """BG-29: the item's net price, optionally derived from a gross price minus a discount."""
+
+    net: Annotated[Decimal, Field(ge=0, max_digits=19, decimal_places=6)] = Field(description="BT-146")
+    gross: Annotated[Decimal, Field(ge=0, max_digits=19, decimal_places=6)] | None = Field(
+        None, description="BT-148"
+    )
+    discount: Annotated[Decimal, Field(ge=0, max_digits=19, decimal_places=6)] | None = Field(
+        None, description="BT-147"
+    )
+    base_quantity: Annotated[Decimal, Field(gt=0, max_digits=19, decimal_places=6)] | None = Field(
+        None, description="BT-149"
+    )
+    base_unit_code: Annotated[str, Field(max_length=3)] | None = Field(None, description="BT-150")
+
+
+class Item(_Model):
+    """BG-31: what was sold."""
+
+    name: ShortText = Field(description="BT-153")
+    description: Text | None = Field(None, description="BT-154")
+    seller_id: Annotated[str, Field(max_length=100)] | None = Field(None, description="BT-155")
+    buyer_id: Annotated[str, Field(max_length=100)] | None = Field(None, description="BT-156")
+    standard_id: Identifier | None = Field(None, description="BT-157 (e.g. GTIN, scheme 0160)")
+    classifications: list[Identifier] = Field(default_factory=list, description="BT-158")
+    origin_country: CountryCode | None = Field(None, description="BT-159")
+    attributes: dict[str, str] = Field(default_factory=dict, description="BG-32 name → value")
+
+
+class InvoiceLine(_Model):
+    """BG-25 invoice line."""
+
+    id: Annotated[str, Field(min_length=1, max_length=50)] = Field(description="BT-126")
+    note: Text | None = Field(None, description="BT-127")
+    quantity: Quantity = Field(description="BT-129")
+    unit_code: Annotated[str, Field(pattern=r"^[A-Z0-9]{1,3}$")] = Field(description="BT-130 UN/ECE Rec 20")
+    net_amount: Amount = Field(description="BT-131")
+    order_line_reference: Annotated[str, Field(max_length=50)] | None = Field(None, description="BT-132")
+    accounting_cost: ShortText | None = Field(None, description="BT-133")
+    period: Period | None = Field(None, description="BG-26")
+    allowances_charges: list[AllowanceCharge] = Field(default_factory=list, description="BG-27 / BG-28")
+    price: Price
+    vat_category: VatCategory = Field(description="BT-151")
+    vat_rate: Percent | None = Field(None, description="BT-152")
+    item: Item
+
+
+class VatBreakdown(_Model):
+    """BG-23: one VAT category and rate with its taxable and tax amounts."""
+
+    category: VatCategory = Field(description="BT-118")
+    rate: Percent | None = Field(None, description="BT-119")
+    taxable_amount: Amount = Field(description="BT-116")
+    tax_amount: Amount = Field(description="BT-117")
+    exemption_reason: Text | None = Field(None, description="BT-120")
+    exemption_reason_code: Annotated[str, Field(max_length=30)] | None = Field(None, description="BT-121")
+
+
+class Totals(_Model):
+    """BG-22 document totals."""
+
+    line_extension: Amount = Field(description="BT-106 sum of line net amounts")
+    allowance_total: Amount = Field(Decimal("0"), description="BT-107")
+    charge_total: Amount = Field(Decimal("0"), description="BT-108")
+    tax_exclusive: Amount = Field(description="BT-109")
+    tax_amount: Amount = Field(description="BT-110")
+    tax_amount_in_tax_currency: Amount | None = Field(None, description="BT-111")
+    tax_inclusive: Amount = Field(description="BT-112")
+    prepaid: Amount = Field(Decimal("0"), description="BT-113")
+    rounding: Amount = Field(Decimal("0"), description="BT-114")
+    payable: Amount = Field(description="BT-115")
+
+
+class DocumentReference(_Model):
+    """BG-3 preceding invoice, or another referenced document."""
+
+    id: ShortText
+    issue_date: dt.date | None = None
+
+
+class Attachment(_Model):
+    """BG-24: a supporting document (a PDF copy, a POD, a timesheet) embedded or by URI."""
+
+    id: ShortText = Field(description="BT-122")
+    description: ShortText | None = Field(None, description="BT-123")
+    filename: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^/\\\x00]+$")] | None = None
+    mime_type: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^(application/pdf|image/png|image/jpeg|text/csv|application/vnd\.openxmlformats-"
+                r"officedocument\.spreadsheetml\.sheet|application/vnd\.oasis\.opendocument\.spreadsheet)$"
+            ),
+        ]
+        | None
+    ) = None
+    content_base64: str | None = Field(None, description="BT-125 embedded object", max_length=20_000_000)
+    uri: Annotated[str, Field(max_length=2000)] | None = Field(None, description="BT-124 external document")
+
+    @model_validator(mode="after")
+    def _content_or_uri(self) -> Attachment:
+        if self.content_base64 is None and self.uri is None:
+            raise PydanticCustomError("attachment", "an attachment needs content_base64 or uri")
+        if self.content_base64 is not None:
+            if self.mime_type is None or self.filename is None:
+                raise PydanticCustomError("BR-CL-24", "an embedded attachment needs mime_type and filename")
+            try:
+                base64.b64decode(self.content_base64, validate=True)
+            except binascii.Error:
+                raise PydanticCustomError("attachment", "content_base64 is not valid base64") from None
+        return self
+
+
+class DeliveryPreference(_Model):
+    """Gateway routing, not EN 16931: which receiver profile to use, or a channel for this one invoice."""
+
+    receiver_id: Annotated[str, Field(max_length=100)] | None = Field(
+        None, description="the tenant's customer id; its receiver profile picks channel and address"
+    )
+    channel: Annotated[str, Field(max_length=50)] | None = Field(None, description="override the channel")
+    address: Annotated[str, Field(max_length=500)] | None = Field(None, description="override the address")
+    format: Annotated[str, Field(max_length=50)] | None = Field(None, description="override the wire format")
+
+
+class Invoice(_Model):
+    """An invoice or credit note as EN 16931 describes it (core invoice model)."""
+
+    document_type: DocumentType = DocumentType.INVOICE
+    type_code: Annotated[str, Field(pattern=r"^[0-9]{3}$")] | None = Field(None, description="BT-3 UNCL 1001")
+    number: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="BT-1")
+    issue_date: dt.date = Field(description="BT-2")
+    due_date: dt.date | None = Field(None, description="BT-9")
+    tax_point_date: dt.date | None = Field(None, description="BT-7")
+    currency: CurrencyCode = Field(description="BT-5")
+    tax_currency: CurrencyCode | None = Field(None, description="BT-6")
+    buyer_reference: Annotated[str, Field(max_length=100)] | None = Field(None, description="BT-10")
+    project_reference: ShortText | None = Field(None, description="BT-11")
+    contract_reference: ShortText | None = Field(None, description="BT-12")
+    order_reference: ShortText | None = Field(None, description="BT-13 purchase order")
+    sales_order_reference: ShortText | None = Field(None, description="BT-14")
+    receiving_advice_reference: ShortText | None = Field(None, description="BT-15")
+    despatch_advice_reference: ShortText | None = Field(None, description="BT-16 delivery note")
+    accounting_cost: ShortText | None = Field(None, description="BT-19")
+    notes: list[Text] = Field(default_factory=list, description="BT-22")
+    period: Period | None = Field(None, description="BG-14")
+    preceding_invoices: list[DocumentReference] = Field(default_factory=list, description="BG-3")
+    seller: Party = Field(description="BG-4")
+    buyer: Party = Field(description="BG-7")
+    payee: Party | None = Field(None, description="BG-10")
+    tax_representative: Party | None = Field(None, description="BG-11")
+    delivery: DeliveryInformation | None = Field(None, description="BG-13")
+    payment_means: list[PaymentMeans] = Field(default_factory=list, description="BG-16")
+    payment_terms: Text | None = Field(None, description="BT-20")
+    allowances_charges: list[AllowanceCharge] = Field(default_factory=list, description="BG-20 / BG-21")
+    lines: list[InvoiceLine] = Field(min_length=1, max_length=10_000, description="BG-25")
+    vat_breakdown: list[VatBreakdown] = Field(min_length=1, description="BG-23")
+    totals: Totals = Field(description="BG-22")
+    attachments: list[Attachment] = Field(default_factory=list, max_length=50, description="BG-24")
+    routing: DeliveryPreference | None = Field(None, description="gateway routing (not part of EN 16931)")
+
+    @property
+    def effective_type_code(self) -> str:
+        if self.type_code:
+            return self.type_code
+        return "381" if self.document_type is DocumentType.CREDIT_NOTE else "380"
+
+    @property
+    def kid(self) -> str | None:
+        """The first payment reference (Norwegian KID), which remittance matching keys on."""
+        return next((m.payment_id for m in self.payment_means if m.payment_id), None)
+
+    @model_validator(mode="after")
+    def _check_business_rules(self) -> Invoice:
+        violations = business_rule_violations(self)
+        if violations:
+            summary = "; ".join(f"{rule}: {message}" for rule, _, message in violations)
+            raise PydanticCustomError(
+                "en16931",
+                "{summary}",
+                {
+                    "summary": summary,
+                    "violations": [
+                        {"rule": rule, "field": field, "reason": f"{rule}: {message}"}
+                        for rule, field, message in violations
+                    ],
+                },
+            )
+        return self
+
+
+def line_net_amount(line: InvoiceLine) -> Decimal:
+    """BT-131 as EN 16931 computes it: quantity × net price / base quantity + charges − allowances."""
+    base = line.price.base_quantity or Decimal(1)
+    amount = line.quantity * line.price.net / base
+    for ac in line.allowances_charges:
+        amount += ac.amount if ac.is_charge else -ac.amount
+    return round_amount(amount)
+
+
+def _rate_key(category: VatCategory, rate: Decimal | None) -> tuple[str, Decimal]:
+    return (category.value, (rate or Decimal(0)).normalize())
+
+
+def compute_vat_breakdown(
+    lines: list[InvoiceLine], allowances_charges: list[AllowanceCharge]
+) -> list[VatBreakdown]:
+    """BG-23 from lines and document-level allowances/charges (BR-S-08 and siblings, BR-CO-17)."""
+    taxable: dict[tuple[str, Decimal], Decimal] = {}
+    for line in lines:
+        key = _rate_key(line.vat_category, line.vat_rate)
+        taxable[key] = taxable.get(key, Decimal(0)) + line.net_amount
+    for ac in allowances_charges:
+        if ac.vat_category is None:
+            continue
+        key = _rate_key(ac.vat_category, ac.vat_rate)
+        taxable[key] = taxable.get(key, Decimal(0)) + (ac.amount if ac.is_charge else -ac.amount)
+    return [
+        VatBreakdown(
+            category=VatCategory(category),
+            rate=None if category == VatCategory.OUTSIDE_SCOPE.value else rate,
+            taxable_amount=round_amount(amount),
+            tax_amount=round_amount(amount * rate / 100),
+        )
+        for (category, rate), amount in taxable.items()
+    ]
+
+
+def compute_totals(
+    lines: list[InvoiceLine],
+    allowances_charges: list[AllowanceCharge],
+    vat_breakdown: list[VatBreakdown],
+    *,
+    prepaid: Decimal = Decimal(0),
+    rounding: Decimal = Decimal(0),
+) -> Totals:
+    """BG-22 as BR-CO-10…16 define it, from lines, allowances, charges and the VAT breakdown."""
+    line_extension = sum((line.net_amount for line in lines), Decimal(0))
+    allowances = sum((ac.amount for ac in allowances_charges if not ac.is_charge), Decimal(0))
+    charges = sum((ac.amount for ac in allowances_charges if ac.is_charge), Decimal(0))
+    tax_exclusive = line_extension - allowances + charges
+    tax = sum((vb.tax_amount for vb in vat_breakdown), Decimal(0))
+    tax_inclusive = tax_exclusive + tax
+    return Totals(
+        line_extension=line_extension,
+        allowance_total=allowances,
+        charge_total=charges,
+        tax_exclusive=tax_exclusive,
+        tax_amount=tax,
+        tax_inclusive=tax_inclusive,
+        prepaid=prepaid,
+        rounding=rounding,
+        payable=tax_inclusive - prepaid + rounding,
+    )
+
+
+def business_rule_violations(invoice: Invoice) -> list[tuple[str, str, str]]:
+    """EN 16931 arithmetic and consistency rules the gateway refuses to send without.
+
+    Returns (rule id, field path, message) triples in rule order; empty when the invoice adds up. These
+    are the rules a wrong ERP export breaks; the full CEN/PEPPOL rule sets run later, per channel, on
+    the wire format.
+    """
+    found: list[tuple[str, str, str]] = []
+    minor = currency_minor_units(invoice.currency)
+    if minor < 2:
+        for path, amount in _all_amounts(invoice):
+            if _decimal_places(amount.normalize()) > minor:
+                found.append(
+                    (
+                        "currency-minor-units",
+                        path,
+                        f"{path} = {amount} has more decimals than {invoice.currency} allows ({minor})",
+                    )
+                )
+                break
+    if (
+        invoice.tax_currency
+        and invoice.tax_currency != invoice.currency
+        and (invoice.totals.tax_amount_in_tax_currency is None)
+    ):
+        found.append(
+            (
+                "BR-53",
+                "totals.tax_amount_in_tax_currency",
+                "a tax currency (BT-6) needs the VAT total in that currency (BT-111)",
+            )
+        )
+    for index, line in enumerate(invoice.lines):
+        expected = line_net_amount(line)
+        if line.net_amount != expected:
+            found.append(
+                (
+                    "PEPPOL-EN16931-R120",
+                    f"lines.{index}.net_amount",
+                    f"lines[{index}].net_amount is {line.net_amount}, quantity × price / base quantity "
+                    f"+ charges − allowances gives {expected}",
+                )
+            )
+        rate_problem = _vat_rate_problem(line.vat_category, line.vat_rate)
+        if rate_problem:
+            found.append(
+                (
+                    f"BR-{line.vat_category.value}-05",
+                    f"lines.{index}.vat_rate",
+                    f"lines[{index}].vat_rate: {rate_problem}",
+                )
+            )
+    totals = invoice.totals
+    line_sum = sum((line.net_amount for line in invoice.lines), Decimal(0))
+    if totals.line_extension != line_sum:
+        found.append(
+            (
+                "BR-CO-10",
+                "totals.line_extension",
+                f"totals.line_extension is {totals.line_extension}, the lines add up to {line_sum}",
+            )
+        )
+    allowances = sum((ac.amount for ac in invoice.allowances_charges if not ac.is_charge), Decimal(0))
+    if totals.allowance_total != allowances:
+        found.append(
+            (
+                "BR-CO-11",
+                "totals.allowance_total",
+                f"totals.allowance_total is {totals.allowance_total}, the allowances add up to {allowances}",
+            )
+        )
+    charges = sum((ac.amount for ac in invoice.allowances_charges if ac.is_charge), Decimal(0))
+    if totals.charge_total != charges:
+        found.append(
+            (
+                "BR-CO-12",
+                "totals.charge_total",
+                f"totals.charge_total is {totals.charge_total}, the charges add up to {charges}",
+            )
+        )
+    tax_exclusive = line_sum - allowances + charges
+    if totals.tax_exclusive != tax_exclusive:
+        found.append(
+            (
+                "BR-CO-13",
+                "totals.tax_exclusive",
+                f"totals.tax_exclusive is {totals.tax_exclusive}, lines − allowances + charges is "
+                f"{tax_exclusive}",
+            )
+        )
+    vat_sum = sum((vb.tax_amount for vb in invoice.vat_breakdown), Decimal(0))
+    if totals.tax_amount != vat_sum:
+        found.append(
+            (
+                "BR-CO-14",
+                "totals.tax_amount",
+                f"totals.tax_amount is {totals.tax_amount}, the VAT breakdown adds up to {vat_sum}",
+            )
+        )
+    if totals.tax_inclusive != totals.tax_exclusive + totals.tax_amount:
+        found.append(
+            (
+                "BR-CO-15",
+                "totals.tax_inclusive",
+                f"totals.tax_inclusive is {totals.tax_inclusive}, tax_exclusive + tax_amount is "
+                f"{totals.tax_exclusive + totals.tax_amount}",
+            )
+        )
+    payable = totals.tax_inclusive - totals.prepaid + totals.rounding
+    if totals.payable != payable:
+        found.append(
+            (
+                "BR-CO-16",
+                "totals.payable",
+                f"totals.payable is {totals.payable}, tax_inclusive − prepaid + rounding is {payable}",
+            )
+        )
+    expected_breakdown = {
+        _rate_key(vb.category, vb.rate): vb
+        for vb in compute_vat_breakdown(invoice.lines, invoice.allowances_charges)
+    }
+    stated: set[tuple[str, Decimal]] = set()
+    for index, vb in enumerate(invoice.vat_breakdown):
+        key = _rate_key(vb.category, vb.rate)
+        if key in stated:
+            found.append(
+                (
+                    "BR-CO-18",
+                    f"vat_breakdown.{index}",
+                    f"vat_breakdown[{index}] repeats category {vb.category.value} at rate {key[1]}",
+                )
+            )
+            continue
+        stated.add(key)
+        expected_vb = expected_breakdown.get(key)
+        if expected_vb is None:
+            found.append(
+                (
+                    f"BR-{vb.category.value}-01",
+                    f"vat_breakdown.{index}",
+                    f"vat_breakdown[{index}] ({vb.category.value} {key[1]}%) has no line, allowance or "
+                    "charge in that category",
+                )
+            )
+            continue
+        if vb.taxable_amount != expected_vb.taxable_amount:
+            found.append(
+                (
+                    f"BR-{vb.category.value}-08",
+                    f"vat_breakdown.{index}.taxable_amount",
+                    f"vat_breakdown[{index}].taxable_amount is {vb.taxable_amount}, the lines, allowances "
+                    f"and charges in {vb.category.value} {key[1]}% add up to {expected_vb.taxable_amount}",
+                )
+            )
+        expected_tax = round_amount(vb.taxable_amount * (vb.rate or Decimal(0)) / 100)
+        if vb.tax_amount != expected_tax:
+            found.append(
+                (
+                    "BR-CO-17",
+                    f"vat_breakdown.{index}.tax_amount",
+                    f"vat_breakdown[{index}].tax_amount is {vb.tax_amount}, taxable amount × rate is "
+                    f"{expected_tax}",
+                )
+            )
+    for key in expected_breakdown.keys() - stated:
+        found.append(
+            (
+                "BR-CO-18",
+                "vat_breakdown",
+                f"the VAT breakdown has no entry for category {key[0]} at rate {key[1]}%",
+            )
+        )
+    return found
+
+
+def _vat_rate_problem(category: VatCategory, rate: Decimal | None) -> str | None:
+    """BR-S-05, BR-Z-05, BR-E-05, BR-AE-05, BR-K-05, BR-G-05, BR-O-05: what rate each category allows."""
+    if category is VatCategory.OUTSIDE_SCOPE:
+        return "category O (not subject to VAT) carries no rate" if rate is not None else None
+    if rate is None:
+        return f"category {category.value} needs a rate"
+    if category is VatCategory.STANDARD and rate <= 0:
+        return "category S (standard rated) needs a rate above zero"
+    zero_rated = {
+        VatCategory.ZERO,
+        VatCategory.EXEMPT,
+        VatCategory.REVERSE_CHARGE,
+        VatCategory.INTRA_COMMUNITY,
+        VatCategory.EXPORT,
+    }
+    if category in zero_rated and rate != 0:
+        return f"category {category.value} needs rate 0"
+    return None
+
+
+def _all_amounts(invoice: Invoice) -> list[tuple[str, Decimal]]:
+    amounts: list[tuple[str, Decimal]] = [
+        (f"totals.{name}", value)
+        for name, value in invoice.totals.model_dump().items()
+        if isinstance(value, Decimal)
+    ]
+    amounts += [(f"lines.{i}.net_amount", line.net_amount) for i, line in enumerate(invoice.lines)]
+    return amounts
+
+
+class ReceiverProfile(_Model):
+    """How a tenant's customer wants invoices: a preferred channel, fallbacks, an address per channel."""
+
+    receiver_id: Annotated[str, Field(min_length=1, max_length=100)]
+    name: ShortText | None = None
+    preferred_channel: Annotated[str, Field(min_length=1, max_length=50)]
+    fallback_channels: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list)
+    addresses: dict[str, Annotated[str, Field(max_length=500)]] = Field(
+        default_factory=dict, description="channel name → address (e-mail, participant id, folder…)"
+    )
+    formats: dict[str, Annotated[str, Field(max_length=50)]] = Field(
+        default_factory=dict,
+        description="channel name → wire format, where the receiver wants a specific one",
+    )
+
+    @model_validator(mode="after")
+    def _no_repeats(self) -> ReceiverProfile:
+        chain = [self.preferred_channel, *self.fallback_channels]
+        if len(set(chain)) != len(chain):
+            raise PydanticCustomError("receiver", "a channel appears twice in the preferred/fallback chain")
+        return self
+
+
+def invoice_json_schema() -> dict[str, Any]:
+    """JSON Schema of the canonical invoice, as published under `schemas/invoice.schema.json`."""
+    schema = Invoice.model_json_schema(mode="validation")
+    schema["$id"] = "https://invoice-gateway.invalid/schemas/invoice.schema.json"
+    schema["title"] = "Canonical invoice (EN 16931)"
+    return schema
+
+
+def receiver_json_schema() -> dict[str, Any]:
+    return ReceiverProfile.model_json_schema(mode="validation")
+
+
+ExportedSchema = Literal["invoice", "receiver"]
