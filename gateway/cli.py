@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,6 +14,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 app = typer.Typer(
     help="Invoice gateway: canonical invoices in, deliveries out, statuses back.",
@@ -33,10 +36,11 @@ TenantOption = Annotated[str, typer.Option(help="tenant (sender) id")]
 OPERATOR = f"cli:{getpass.getuser()}"
 
 
-def _engine(settings: Settings) -> Any:
-    from gateway.runtime import open_outbox
+def _engine(ctx: typer.Context, settings: Settings) -> Engine:
+    """The outbox for this command; its connections are closed when the command ends."""
+    from gateway.runtime import outbox_engine
 
-    return open_outbox(settings)
+    return ctx.with_resource(outbox_engine(settings))
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -56,6 +60,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 
 @app.command()
 def worker(
+    ctx: typer.Context,
     once: Annotated[bool, typer.Option("--once", help="deliver what is due now, then exit")] = False,
     channel: Annotated[list[str] | None, typer.Option(help="only these channels")] = None,
     worker_id: Annotated[str | None, typer.Option(help="name in events (default host:pid)")] = None,
@@ -67,7 +72,7 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
-    runner = Worker(_engine(settings), settings, worker_id=worker_id, channels=channel)
+    runner = Worker(_engine(ctx, settings), settings, worker_id=worker_id, channels=channel)
     runner.install_signal_handlers()
     stats = runner.run(once=once)
     console.print(f"claimed {stats.claimed}; outcomes {dict(stats.outcomes)}; leases lost {stats.lease_lost}")
@@ -87,6 +92,7 @@ def _collect_files(paths: list[Path]) -> list[Path]:
 
 @app.command()
 def send(
+    ctx: typer.Context,
     files: Annotated[
         list[Path], typer.Argument(help="canonical JSON files (one invoice or a list), or folders")
     ],
@@ -100,7 +106,7 @@ def send(
     from outbox.db import session_scope
 
     settings = Settings()
-    engine = _engine(settings)
+    engine = _engine(ctx, settings)
     with session_scope(engine) as session:
         ensure_tenant(session, tenant)
     table = Table("file", "#", "outcome", "number", "invoice id", "errors")
@@ -138,6 +144,7 @@ def send(
 
 @app.command()
 def status(
+    ctx: typer.Context,
     some_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="invoice or delivery id")] = None,
     tenant: Annotated[str | None, typer.Option(help="limit to one tenant")] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
@@ -146,7 +153,7 @@ def status(
     from gateway.services import deliveries as service
     from outbox.db import session_scope
 
-    engine = _engine(Settings())
+    engine = _engine(ctx, Settings())
     with session_scope(engine) as session:
         if some_id is None:
             counts = service.status_counts(session, tenant)
@@ -157,6 +164,27 @@ def status(
             for name, count in sorted(counts.items()):
                 table.add_row(name, str(count))
             console.print(table)
+            latest = Table(
+                "delivery",
+                "invoice",
+                "channel",
+                "status",
+                "attempt",
+                "updated",
+                "last error",
+                title="latest deliveries",
+            )
+            for item in service.list_deliveries(session, tenant, limit=10):
+                latest.add_row(
+                    item["id"],
+                    item["invoice_id"],
+                    item["channel"],
+                    item["status"],
+                    str(item["attempt"]),
+                    item["updated_at"][:19],
+                    (item["last_error"] or "")[:60],
+                )
+            console.print(latest)
             return
         try:
             delivery = service.resolve_delivery(session, tenant, some_id)
@@ -191,6 +219,7 @@ def status(
 
 @app.command()
 def resend(
+    ctx: typer.Context,
     some_id: Annotated[
         str, typer.Argument(metavar="ID", help="delivery id, or invoice id (latest delivery)")
     ],
@@ -204,7 +233,7 @@ def resend(
     from outbox.queue import StaleStatus
     from outbox.states import IllegalTransition
 
-    engine = _engine(Settings())
+    engine = _engine(ctx, Settings())
     try:
         with session_scope(engine) as session:
             delivery = service.resolve_delivery(session, None, some_id)
@@ -220,31 +249,33 @@ def resend(
 
 @token_app.command("create")
 def token_create(
-    tenant: TenantOption, name: Annotated[str, typer.Option(help="who uses it, e.g. the ERP")]
+    ctx: typer.Context,
+    tenant: TenantOption,
+    name: Annotated[str, typer.Option(help="who uses it, e.g. the ERP")],
 ) -> None:
     """Create an API token for a tenant; it is printed once and stored only as a hash."""
     from gateway.services.tenants import create_token
     from outbox.db import session_scope
 
-    with session_scope(_engine(Settings())) as session:
+    with session_scope(_engine(ctx, Settings())) as session:
         token = create_token(session, tenant, name)
     console.print(token, soft_wrap=True, highlight=False)
 
 
 @token_app.command("revoke")
-def token_revoke(token_id: str) -> None:
+def token_revoke(ctx: typer.Context, token_id: str) -> None:
     """Revoke a token by its id (the part after `gw_`)."""
     from gateway.services.tenants import revoke_token
     from outbox.db import session_scope
 
-    with session_scope(_engine(Settings())) as session:
+    with session_scope(_engine(ctx, Settings())) as session:
         if not revoke_token(session, token_id):
             _fail(f"no active token {token_id}")
     console.print(f"revoked {token_id}")
 
 
 @receiver_app.command("put")
-def receiver_put(file: Path, tenant: TenantOption = "default") -> None:
+def receiver_put(ctx: typer.Context, file: Path, tenant: TenantOption = "default") -> None:
     """Create or replace a receiver profile from a JSON file."""
     from pydantic import ValidationError
 
@@ -263,7 +294,7 @@ def receiver_put(file: Path, tenant: TenantOption = "default") -> None:
     ]
     if unknown:
         _fail(f"unknown channel(s) {unknown}; known: {known_channels()}")
-    with session_scope(_engine(Settings())) as session:
+    with session_scope(_engine(ctx, Settings())) as session:
         put_receiver(session, tenant, profile)
     console.print(f"receiver {profile.receiver_id} saved")
 

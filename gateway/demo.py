@@ -12,8 +12,9 @@ from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine
 
-from gateway.runtime import open_outbox
+from gateway.runtime import outbox_engine
 from gateway.samples import sample_invoice_json
 from gateway.services import deliveries as service
 from gateway.services.intake import IntakeItem, accept_invoices
@@ -26,7 +27,11 @@ TENANT = "demo"
 
 
 def run_demo(settings: Settings, *, count: int = 5, console: Console) -> None:
-    engine = open_outbox(settings)
+    with outbox_engine(settings) as engine:
+        _run(engine, settings, count=count, console=console)
+
+
+def _run(engine: Engine, settings: Settings, *, count: int, console: Console) -> None:
     console.print(f"outbox: [bold]{engine.url.render_as_string(hide_password=True)}[/bold]")
     with session_scope(engine) as session:
         ensure_tenant(session, TENANT, "Demo sender")

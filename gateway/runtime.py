@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from sqlalchemy import Engine
 
 from gateway.settings import Settings
@@ -13,3 +16,13 @@ def open_outbox(settings: Settings, *, run_migrations: bool = True) -> Engine:
     if run_migrations:
         migrate(engine)
     return engine
+
+
+@contextlib.contextmanager
+def outbox_engine(settings: Settings) -> Iterator[Engine]:
+    """An open, migrated outbox for the length of one command; its connections closed after."""
+    engine = open_outbox(settings)
+    try:
+        yield engine
+    finally:
+        engine.dispose()

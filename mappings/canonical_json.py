@@ -28,6 +28,8 @@ def loads_exact(data: bytes | str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> An
         return json.loads(data, parse_float=Decimal, parse_constant=_refuse_constant)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise FormatError("body", f"not valid JSON ({error})") from None
+    except RecursionError:
+        raise FormatError("body", "JSON nested too deeply") from None
 
 
 def _refuse_constant(name: str) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,14 +57,23 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`; safe when several workers start at once."""
+    """Bring the schema up to `revision`; safe when several workers start at once."""
+    _run_migration(engine, lambda config: command.upgrade(config, revision))
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema down to `revision` ("base" removes every table)."""
+    _run_migration(engine, lambda config: command.downgrade(config, revision))
+
+
+def _run_migration(engine: Engine, step: Callable[[Config], None]) -> None:
     config = alembic_config(engine)
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _MIGRATION_LOCK_KEY})
             try:
                 config.attributes["connection"] = connection
-                command.upgrade(config, revision)
+                step(config)
                 connection.commit()
             finally:
                 connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _MIGRATION_LOCK_KEY})
@@ -72,7 +81,7 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     else:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, revision)
+            step(config)
 
 
 @contextlib.contextmanager

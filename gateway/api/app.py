@@ -6,6 +6,8 @@ malformed input is answered with a 4xx whose `errors` name the field and the rea
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
@@ -84,10 +86,19 @@ def _require_json(request: Request) -> None:
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings()
+    owns_engine = engine is None
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_engine:
+            app.state.engine.dispose()
+
     app = FastAPI(
         title="Invoice gateway",
         version="0.1.0",
         description="Push canonical invoices; follow their deliveries, deviations and events.",
+        lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or open_outbox(settings)

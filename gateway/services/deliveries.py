@@ -105,14 +105,16 @@ def invoice_view(session: Session, tenant_id: str, invoice_id: str) -> dict[str,
 
 def list_deliveries(
     session: Session,
-    tenant_id: str,
+    tenant_id: str | None,
     *,
     status: DeliveryStatus | None = None,
     channel: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    query = select(Delivery).where(col(Delivery.tenant_id) == tenant_id)
+    query = select(Delivery)
+    if tenant_id is not None:
+        query = query.where(col(Delivery.tenant_id) == tenant_id)
     if status is not None:
         query = query.where(col(Delivery.status) == status.value)
     if channel is not None:

@@ -1,0 +1,119 @@
+"""Shared fixtures: a real outbox on SQLite and on PostgreSQL, a settings object, an API client.
+
+Every database test runs on both stores. PostgreSQL tests use a fresh schema per test in the `test`
+database (127.0.0.1:5432, trust auth); if that server is unreachable the tests fail rather than skip,
+unless `GATEWAY_TEST_DATABASES` leaves PostgreSQL out on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, text
+
+from gateway.api.app import create_app
+from gateway.services.tenants import create_token
+from gateway.settings import Settings
+from outbox.db import make_engine, migrate, session_scope
+
+POSTGRES_URL = os.environ.get(
+    "GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DATABASES = [
+    name.strip() for name in os.environ.get("GATEWAY_TEST_DATABASES", "sqlite,postgresql").split(",")
+]
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+class PostgresSchema:
+    """A throw-away schema in the test database; its URL pins `search_path` to it."""
+
+    def __init__(self) -> None:
+        self.name = f"t_{secrets.token_hex(6)}"
+        self.admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{self.name}"'))
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        self.url = f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={self.name}')}"
+
+    def drop(self) -> None:
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE'))
+        self.admin.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'outbox.sqlite3'}"
+    elif request.param == "postgresql":
+        schema = PostgresSchema()
+        try:
+            yield schema.url
+        finally:
+            schema.drop()
+    else:  # pragma: no cover
+        raise ValueError(f"unknown test database {request.param}")
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "data",
+        lease_seconds=30,
+        poll_seconds=0.05,
+        _env_file=None,  # type: ignore[call-arg]
+    )
+
+
+@pytest.fixture
+def outbound_dir(settings: Settings) -> Path:
+    return settings.data_dir / "outbound"
+
+
+@pytest.fixture
+def client(settings: Settings, engine: Engine) -> Iterator[TestClient]:
+    app = create_app(settings, engine)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def make_token(engine: Engine, tenant: str, name: str = "erp") -> str:
+    with session_scope(engine) as session:
+        return create_token(session, tenant, name)
+
+
+@pytest.fixture
+def token_for(engine: Engine) -> Any:
+    """Make a bearer header for another tenant: `token_for("globex")`."""
+
+    def make(tenant: str, name: str = "erp") -> dict[str, str]:
+        return {"Authorization": f"Bearer {make_token(engine, tenant, name)}"}
+
+    return make
+
+
+@pytest.fixture
+def token(engine: Engine) -> str:
+    return make_token(engine, "acme")
+
+
+@pytest.fixture
+def auth(token: str) -> dict[str, Any]:
+    return {"Authorization": f"Bearer {token}"}
