@@ -64,6 +64,9 @@ def worker(
     once: Annotated[bool, typer.Option("--once", help="deliver what is due now, then exit")] = False,
     channel: Annotated[list[str] | None, typer.Option(help="only these channels")] = None,
     worker_id: Annotated[str | None, typer.Option(help="name in events (default host:pid)")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="write what each channel would send under data_dir/dry-run/")
+    ] = False,
 ) -> None:
     """Claim and deliver queued deliveries until SIGTERM (or, with --once, until none is due)."""
     import logging
@@ -72,6 +75,8 @@ def worker(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
+    if dry_run:
+        settings.dry_run = True
     runner = Worker(_engine(ctx, settings), settings, worker_id=worker_id, channels=channel)
     runner.install_signal_handlers()
     stats = runner.run(once=once)

@@ -8,6 +8,7 @@ where its file landed.
 from __future__ import annotations
 
 import copy
+import os
 from decimal import Decimal
 
 from rich.console import Console
@@ -53,19 +54,23 @@ def _run(engine: Engine, settings: Settings, *, count: int, console: Console) ->
     stats = Worker(engine, settings, worker_id="demo-worker").run(once=True)
     console.print(f"worker: claimed {stats.claimed}, outcomes {dict(stats.outcomes)}")
 
-    table = Table("number", "channel", "status", "attempt", "events", "file", title="deliveries")
+    table = Table("number", "channel", "status", "events", title="deliveries")
+    table.add_column("file written", overflow="fold")
     with session_scope(engine) as session:
+        shown: set[str] = set()
         for result in results:
-            if result.outcome != "created" or result.invoice_id is None:
+            if result.invoice_id is None or result.invoice_id in shown or result.outcome == "conflict":
                 continue
+            shown.add(result.invoice_id)
             view = service.invoice_view(session, TENANT, result.invoice_id)
             for delivery in view["deliveries"]:
+                written = delivery["channel_message_id"]
                 table.add_row(
                     view["number"],
                     delivery["channel"],
                     delivery["status"],
-                    str(delivery["attempt"]),
-                    " → ".join(e["to"] for e in delivery["events"]),
-                    delivery["channel_message_id"] or "",
+                    str(len(delivery["events"])),
+                    os.path.relpath(written) if written else "",
                 )
     console.print(table)
+    console.print("one invoice's whole history: gateway status <invoice or delivery id>")

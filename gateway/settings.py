@@ -24,6 +24,10 @@ class Settings(BaseSettings):
         description='per-channel settings as JSON, e.g. {"folder": {"directory": "out"}}',
     )
     channels_file: Path | None = Field(None, description="JSON file with per-channel settings")
+    dry_run: bool = Field(
+        False,
+        description="test mode: every channel is replaced by a folder sink under data_dir/dry-run/<channel>",
+    )
     lease_seconds: float = Field(60.0, gt=1)
     claim_batch: int = Field(20, ge=1, le=1000)
     poll_seconds: float = Field(1.0, gt=0)

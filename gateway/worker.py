@@ -24,7 +24,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from channels import ChannelUnavailable, UnknownChannel, create_channel
+from channels import ChannelUnavailable, UnknownChannel, channel_class, create_channel
 from channels.base import Channel, Delivered, DeliveryResult, OutboundDelivery, Retry, Sent
 from gateway.services.routing import RoutingError, load_profiles, route_for
 from gateway.settings import Settings
@@ -132,8 +132,14 @@ class Worker:
     # -- one delivery --------------------------------------------------------------------------------
 
     def channel(self, name: str) -> Channel[Any]:
+        """The configured channel, or in dry-run mode a folder sink standing in for it."""
         if name not in self._channels:
-            self._channels[name] = create_channel(name, self.settings.channel_settings(name))
+            if self.settings.dry_run:
+                channel_class(name)  # an unknown channel is an error in a dry run too
+                sink = {"directory": str(self.settings.data_dir / "dry-run" / name)}
+                self._channels[name] = create_channel("folder", sink)
+            else:
+                self._channels[name] = create_channel(name, self.settings.channel_settings(name))
         return self._channels[name]
 
     def process(self, claim: Claim) -> str:
@@ -145,9 +151,10 @@ class Worker:
         try:
             invoice = parse_invoice_json(payload)
             channel = self.channel(claim.channel)
-            fmt = claim.format or channel.capabilities.default_format
-            if fmt not in channel.capabilities.formats:
-                raise UnknownFormat(fmt, list(channel.capabilities.formats))
+            capabilities = channel_class(claim.channel).capabilities
+            fmt = claim.format or capabilities.default_format
+            if fmt not in capabilities.formats:
+                raise UnknownFormat(fmt, list(capabilities.formats))
             document = render(fmt, invoice)
         except (UnknownChannel, ChannelUnavailable, ValidationError, UnknownFormat, FormatError) as error:
             return self._finish_without_sending(claim, f"cannot render for {claim.channel}: {error}")
@@ -164,7 +171,11 @@ class Worker:
                 to_status=S.SENDING,
                 actor=self.worker_id,
                 extend_lease_seconds=lease,
-                details={"format": document.format, "bytes": len(document.content)},
+                details={
+                    "format": document.format,
+                    "bytes": len(document.content),
+                    "dry_run": self.settings.dry_run,
+                },
             )
         outbound = OutboundDelivery(
             delivery_id=claim.delivery_id,
