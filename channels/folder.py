@@ -8,10 +8,12 @@ attempt, so a try repeated after a crash replaces the file instead of adding a s
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -41,6 +43,9 @@ class FolderConfig(ChannelConfig):
     directory: Path = Field(Path("gateway-data/outbound"), description="where documents are written")
     write_sidecar: bool = True
     fsync: bool = Field(True, description="flush each file to disk before it is renamed into place")
+    stale_temp_seconds: float = Field(
+        3600.0, gt=0, description="temp files of a crashed writer older than this are removed"
+    )
 
 
 def write_atomically(path: Path, content: bytes, *, fsync: bool) -> None:
@@ -59,7 +64,11 @@ def write_atomically(path: Path, content: bytes, *, fsync: bool) -> None:
 
 
 class FolderChannel(Channel[FolderConfig]):
-    """Delivers by writing into a directory (per tenant, and per receiver address when one is given)."""
+    """Delivers by writing into a directory (per tenant, and per receiver address when one is given).
+
+    A writer killed mid-file leaves a `.tmp-*.part` behind (never a document); the first write into a
+    directory sweeps away such leftovers that are older than any live write could be.
+    """
 
     name: ClassVar[str] = "folder"
     config_model: ClassVar[type[ChannelConfig]] = FolderConfig
@@ -70,6 +79,20 @@ class FolderChannel(Channel[FolderConfig]):
         confirms_delivery=True,
         description="write the wire document and a JSON sidecar into a directory",
     )
+
+    def __init__(self, config: FolderConfig) -> None:
+        super().__init__(config)
+        self._swept: set[Path] = set()
+
+    def _sweep(self, directory: Path) -> None:
+        if directory in self._swept:
+            return
+        self._swept.add(directory)
+        cutoff = time.time() - self.config.stale_temp_seconds
+        for leftover in directory.glob(".tmp-*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
 
     def target_directory(self, delivery: OutboundDelivery) -> Path:
         directory = self.config.directory / safe_name(delivery.tenant_id)
@@ -84,6 +107,7 @@ class FolderChannel(Channel[FolderConfig]):
         document_path = directory / f"{stem}.{delivery.document.extension}"
         try:
             directory.mkdir(parents=True, exist_ok=True)
+            self._sweep(directory)
             write_atomically(document_path, delivery.document.content, fsync=self.config.fsync)
             for attachment in delivery.attachments:
                 write_atomically(

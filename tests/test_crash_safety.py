@@ -19,6 +19,7 @@ again by the takeover under its final name, which the per-invoice count checks.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -63,12 +64,15 @@ _UNFINISHED = {S.QUEUED.value, S.RENDERING.value, S.SENDING.value}
 # -- worker processes ----------------------------------------------------------------------------------
 
 
-def _handles_sigterm(pid: int) -> bool:
+def _handles_sigterm(pid: int, age: float) -> bool:
     """True once the process has installed its SIGTERM handler (read from /proc on Linux).
 
     Before `Worker.install_signal_handlers` runs, SIGTERM would kill the process with -15 instead of
-    stopping it gracefully, so the test only sends SIGTERM to workers that catch it.
+    stopping it gracefully, so the test only sends SIGTERM to workers that catch it. Without /proc
+    (not Linux) a worker running for a while is taken to be ready.
     """
+    if not Path("/proc/self/status").exists():  # pragma: no cover - not Linux
+        return age > 10
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
@@ -84,6 +88,7 @@ class WorkerProcess:
     worker_id: str
     process: subprocess.Popen[bytes]
     log: Path
+    started: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -129,13 +134,17 @@ class WorkerPool:
         self.gone.append(worker)
 
     def check_alive(self) -> None:
-        exited = {w.worker_id: w.process.returncode for w in self.running.values() if w.process.poll() is not None}
+        exited = {
+            w.worker_id: w.process.returncode for w in self.running.values() if w.process.poll() is not None
+        }
         if exited:
             pytest.fail(f"workers exited on their own: {exited}\n{self.tails()}")
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         deadline = time.monotonic() + timeout
-        while not all(_handles_sigterm(w.process.pid) for w in self.running.values()):
+        while not all(
+            _handles_sigterm(w.process.pid, time.monotonic() - w.started) for w in self.running.values()
+        ):
             self.check_alive()
             if time.monotonic() > deadline:
                 pytest.fail(f"workers did not start within {timeout} s\n{self.tails()}")
@@ -206,7 +215,9 @@ def _accept(engine: Engine, count: int) -> dict[str, str]:
 
 def _status_counts(engine: Engine) -> Counter[str]:
     with session_scope(engine) as session:
-        rows = session.execute(select(col(Delivery.status), func.count()).group_by(col(Delivery.status))).all()
+        rows = session.execute(
+            select(col(Delivery.status), func.count()).group_by(col(Delivery.status))
+        ).all()
     return Counter({str(status): int(count) for status, count in rows})
 
 
@@ -223,11 +234,11 @@ def _lease_holders(engine: Engine) -> Counter[str]:
 
 def _worker_env(database_url: str, tmp_path: Path, outbound: Path, claim_batch: int) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
-    channels = {"folder": {"directory": str(outbound), "fsync": False, "timeout_seconds": CHANNEL_TIMEOUT_SECONDS}}
+    folder = {"directory": str(outbound), "fsync": False, "timeout_seconds": CHANNEL_TIMEOUT_SECONDS}
     env.update(
         GATEWAY_DATABASE_URL=database_url,
         GATEWAY_DATA_DIR=str(tmp_path / "data"),
-        GATEWAY_CHANNELS=json.dumps(channels),
+        GATEWAY_CHANNELS=json.dumps({"folder": folder}),
         GATEWAY_LEASE_SECONDS=str(LEASE_SECONDS),
         GATEWAY_CLAIM_BATCH=str(claim_batch),
         GATEWAY_POLL_SECONDS="0.1",
@@ -255,12 +266,16 @@ def _run_with_kills(
         pool.check_alive()
         now = time.monotonic()
         if now - start > DELIVERY_DEADLINE_SECONDS:
-            pytest.fail(f"not all delivered after {DELIVERY_DEADLINE_SECONDS} s: {dict(counts)}\n{pool.tails()}")
+            pytest.fail(f"not delivered within {DELIVERY_DEADLINE_SECONDS} s: {dict(counts)}\n{pool.tails()}")
         wants_kill = len(kills) < min_kills or (sum(k.orphans for k in kills) == 0 and len(kills) < MAX_KILLS)
         holders = _lease_holders(engine)
         if wants_kill and next_kill is None and holders:
             next_kill = now + rng.uniform(*KILL_INTERVAL_SECONDS)  # the workers are at work: start the clock
-        if wants_kill and next_kill is not None and now >= next_kill:
+        # a kill is due at its random moment, or when the delivered share passes the kill's slot,
+        # whichever comes first, so that fast machines still see every kill while work remains
+        slot = min(0.9, 0.8 * (len(kills) + 1) / (min_kills + 1))
+        overdue = bool(holders) and counts[S.DELIVERED.value] >= slot * total
+        if wants_kill and next_kill is not None and (now >= next_kill or overdue):
             busy = sorted(w for w in holders if w in pool.running)
             victim = rng.choice(busy or sorted(pool.running))
             pool.kill(victim)
@@ -335,7 +350,7 @@ def _check_exactly_once(engine: Engine, outbound: Path, deliveries: dict[str, st
         assert [to for _, to in history].count(S.DELIVERED.value) == 1, (delivery_id, history)
         assert history[0] == (None, S.QUEUED.value), (delivery_id, history)
         assert history[-1][1] == S.DELIVERED.value, (delivery_id, history)
-        for (_, before), (after_from, _) in zip(history, history[1:], strict=False):
+        for (_, before), (after_from, _) in itertools.pairwise(history):
             assert after_from == before, (delivery_id, history)
 
     takeovers = sum(1 for e in events if e.reason and "taken over" in e.reason)
@@ -366,11 +381,15 @@ def _crash_test(
             engine, pool, workers=workers, total=total, min_kills=min_kills, rng=random.Random(seed)
         )
         drained = time.monotonic() - started
+        assert len(kills) >= min_kills, f"the work ended before {min_kills} kills: {kills}"
         pool.wait_ready()  # a replacement started last must have its SIGTERM handler before it is stopped
         codes = pool.terminate()
         assert codes == dict.fromkeys(codes, 0), f"{codes}\n{pool.tails()}"
         summary = _check_exactly_once(engine, outbound, deliveries, kills)
-        print(f"\n[crash safety, seed {seed}] {total} delivered by {pool.spawned} workers in {drained:.1f} s; {summary}")
+        print(
+            f"\n[crash safety, seed {seed}] {total} delivered by {pool.spawned} workers in {drained:.1f} s;"
+        )
+        print(f"  {summary}")
     finally:
         engine.dispose()
 
@@ -391,4 +410,5 @@ def test_sigkilled_workers_deliver_every_invoice_exactly_once_on_postgresql(
 def test_sigkilled_worker_delivers_every_invoice_exactly_once_on_sqlite(
     tmp_path: Path, pools: list[WorkerPool]
 ) -> None:
-    _crash_test(f"sqlite:///{tmp_path / 'outbox.sqlite3'}", tmp_path, pools, workers=2, total=200, min_kills=1)
+    url = f"sqlite:///{tmp_path / 'outbox.sqlite3'}"
+    _crash_test(url, tmp_path, pools, workers=2, total=200, min_kills=1)

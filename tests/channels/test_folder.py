@@ -74,3 +74,16 @@ def test_crash_before_rename_leaves_no_visible_document(
     result = channel.deliver(delivery)
     assert "No space left" in repr(result)
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+
+
+def test_stale_temp_files_of_a_crashed_writer_are_swept(tmp_path: Path) -> None:
+    channel = create_channel("folder", {"directory": str(tmp_path), "stale_temp_seconds": 60})
+    target = tmp_path / "acme"
+    target.mkdir()
+    stale, fresh = target / ".tmp-old.part", target / ".tmp-new.part"
+    stale.write_bytes(b"half a document")
+    fresh.write_bytes(b"another writer, still busy")
+    os.utime(stale, (0, 0))
+    assert isinstance(channel.deliver(outbound(channel)), Delivered)
+    assert not stale.exists()
+    assert fresh.exists()
