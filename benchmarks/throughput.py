@@ -10,9 +10,10 @@ What is measured, per database:
 
 * intake, service: `accept_invoices` called directly in batches (a separate process, so its peak RSS is
   its own);
-* intake, API: `POST /invoices:bulk` through a real uvicorn server on a loopback port (a separate process
-  reporting its own peak RSS via `resource.getrusage`), posted to by an httpx client in this process;
-  bodies are encoded before the clock starts;
+* intake, API: `POST /invoices:bulk` through a real uvicorn server on a loopback port (a separate process),
+  posted to by an httpx client in this process; bodies are encoded before the clock starts;
+* peak RSS of those processes: `VmHWM` before and after the timed part, and `resource.getrusage`'s
+  `ru_maxrss` (which Linux starts, in a fork+exec child, at the parent's peak: an upper bound there);
 * end to end, folder channel: invoices queued (loaded untimed) → `delivered`, (a) one in-process
   `Worker.run(once=True)`, (b) K `gateway worker` processes started with the CLI, timed until every
   delivery is `delivered` (the database is polled), then stopped with SIGTERM.
@@ -41,6 +42,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from importlib.util import find_spec
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -63,9 +65,26 @@ CLI = Path(sys.executable).with_name("gateway")
 # -- helpers -------------------------------------------------------------------------------------------
 
 
-def peak_rss_mib() -> float:
-    """This process's peak resident set size so far (Linux reports `ru_maxrss` in KiB)."""
+def ru_maxrss_mib() -> float:
+    """Peak resident set size by `resource.getrusage` (Linux reports `ru_maxrss` in KiB).
+
+    Caveat: Linux carries the parent's peak over `fork` + `exec`, so in a child started by a big parent
+    this is at least the parent's peak; `vm_hwm_mib` is the child's own.
+    """
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def vm_hwm_mib() -> float:
+    """Peak resident set size of this process image (`VmHWM`, reset by `exec`); NaN where unavailable."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def memory_now() -> dict[str, float]:
+    return {"hwm": vm_hwm_mib(), "maxrss": ru_maxrss_mib()}
 
 
 def cpu_seconds(who: int) -> float:
@@ -99,6 +118,13 @@ def filesystem_of(path: Path) -> str:
             if inside and (best[0] == "?" or len(mount) >= len(best[0])):
                 best = (mount, parts[2])
     return f"{best[1]} ({best[0]})"
+
+
+def uvicorn_stack() -> str:
+    """What uvicorn's `auto` settings pick here: uvloop/httptools when installed, else asyncio/h11."""
+    loop = "uvloop" if find_spec("uvloop") else "asyncio"
+    http = "httptools" if find_spec("httptools") else "h11"
+    return f"{loop}, {http}"
 
 
 def cpu_model() -> str:
@@ -229,9 +255,18 @@ class Row:
 
 
 @dataclass
+class Memory:
+    database: str
+    process: str
+    ready: float  # VmHWM MiB before the timed part (imports, app, data loaded)
+    peak: float  # VmHWM MiB after it
+    maxrss: float  # resource.getrusage ru_maxrss MiB after it
+
+
+@dataclass
 class Report:
     rows: list[Row] = field(default_factory=list)
-    memory: list[tuple[str, str, float, float]] = field(default_factory=list)
+    memory: list[Memory] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def add(self, row: Row) -> None:
@@ -256,7 +291,7 @@ def child_service(args: argparse.Namespace) -> None:
     warmup: list[dict[str, Any]] = json.loads(Path(args.warmup_file).read_text())
     engine = make_engine(args.url)
     accept_invoices(engine, TENANT, [IntakeItem(i) for i in warmup], actor=ACTOR, default_channel="folder")
-    rss_before = peak_rss_mib()
+    ready = vm_hwm_mib()
     created = 0
     started = time.perf_counter()
     for batch in chunks(invoices, args.batch):
@@ -266,11 +301,7 @@ def child_service(args: argparse.Namespace) -> None:
         created += sum(1 for r in results if r.outcome == "created")
     elapsed = time.perf_counter() - started
     engine.dispose()
-    print(
-        json.dumps(
-            {"seconds": elapsed, "created": created, "rss_ready": rss_before, "rss_peak": peak_rss_mib()}
-        )
-    )
+    print(json.dumps({"seconds": elapsed, "created": created, "ready": ready, **memory_now()}))
 
 
 def child_server(args: argparse.Namespace) -> None:
@@ -299,10 +330,10 @@ def child_server(args: argparse.Namespace) -> None:
         server.should_exit = True
 
     threading.Thread(target=stop_when_stdin_closes, daemon=True).start()
-    print(json.dumps({"port": listener.getsockname()[1], "rss_ready": peak_rss_mib()}), flush=True)
+    print(json.dumps({"port": listener.getsockname()[1], "ready": vm_hwm_mib()}), flush=True)
     server.run(sockets=[listener])
     engine.dispose()
-    print(json.dumps({"rss_peak": peak_rss_mib()}), flush=True)
+    print(json.dumps(memory_now()), flush=True)
 
 
 # -- measurements --------------------------------------------------------------------------------------
@@ -384,7 +415,7 @@ class Bench:
             )
         )
         self.report.memory.append(
-            (kind, "intake, service process", figures["rss_ready"], figures["rss_peak"])
+            Memory(kind, "intake, service process", figures["ready"], figures["hwm"], figures["maxrss"])
         )
 
     def intake_api(self, kind: str) -> None:
@@ -462,12 +493,13 @@ class Bench:
         finally:
             for client in clients:
                 client.close()
-        server.stdin.close()
-        out, _ = server.communicate(timeout=30)
+        server.stdin.close()  # the server's cue to shut down and report its peak RSS
+        out = server.stdout.read()
+        server.wait(timeout=30)
         final = json.loads(out.strip().splitlines()[-1])
         note = (
-            f"uvicorn+httpx, {len(clients)} client(s); per request median {statistics.median(latencies):.2f} s,"
-            f" max {max(latencies):.2f} s"
+            f"uvicorn+{httpx.__name__}, {len(clients)} client(s);"
+            f" per request median {statistics.median(latencies):.2f} s, max {max(latencies):.2f} s"
         )
         self.report.add(
             Row(
@@ -479,10 +511,11 @@ class Bench:
             )
         )
         self.report.memory.append(
-            (kind, "intake, API server process (uvicorn)", ready["rss_ready"], final["rss_peak"])
+            Memory(kind, "intake, API server (uvicorn)", ready["ready"], final["hwm"], final["maxrss"])
         )
+        mine = memory_now()
         self.report.memory.append(
-            (kind, "intake, benchmark client (this process)", float("nan"), peak_rss_mib())
+            Memory(kind, "intake, HTTP client (this process)", float("nan"), mine["hwm"], mine["maxrss"])
         )
 
     # end to end -----------------------------------------------------------------------------------
@@ -544,7 +577,7 @@ class Bench:
         self.report.add(
             Row(
                 kind,
-                f"e2e, 1 in-process Worker.run(once), fsync={str(fsync).lower()}",
+                f"e2e, 1 worker in-process (run once), fsync={str(fsync).lower()}",
                 len(self.invoices),
                 elapsed,
                 note,
@@ -616,15 +649,15 @@ class Bench:
             f"fsync={str(fsync).lower()}; wall incl. process start-up; CPU {cpu / elapsed:.0%} of one core;"
             f" per worker {per_worker}; {verified}"
         )
-        label = f"e2e, {workers} CLI worker processes, fsync={str(fsync).lower()}"
-        self.report.add(Row(kind, label, len(self.invoices), elapsed, note))
+        label = f"e2e, {workers} worker processes (CLI), fsync={str(fsync).lower()}"
+        self.report.add(Row(kind, f"{label}, wall", len(self.invoices), elapsed, note))
         self.report.add(
             Row(
                 kind,
-                f"{label} (first claim → last delivered)",
+                f"{label}, active",
                 len(self.invoices),
                 window,
-                "from event timestamps",
+                "active = first claim to last delivered, from the event timestamps",
             )
         )
 
@@ -640,13 +673,17 @@ class Bench:
 # -- main ----------------------------------------------------------------------------------------------
 
 
+def mib(value: float) -> str:
+    return "-" if value != value else f"{value:.1f}"  # NaN: not measured
+
+
 def print_table(report: Report, header: list[str]) -> None:
     print()
     print("=" * 100)
     for line in header:
         print(line)
     print("-" * 100)
-    widths = (10, 64, 7, 8, 9)
+    widths = (10, 58, 8, 8, 9)
     print(
         f"{'database':<{widths[0]}} {'measure':<{widths[1]}} {'invoices':>{widths[2]}}"
         f" {'seconds':>{widths[3]}} {'inv/s':>{widths[4]}}"
@@ -658,11 +695,19 @@ def print_table(report: Report, header: list[str]) -> None:
         )
     if report.memory:
         print("-" * 100)
-        title = "peak RSS (resource.getrusage ru_maxrss)"
-        print(f"{'database':<{widths[0]}} {title:<{widths[1]}} {'ready MiB':>12} {'peak MiB':>10}")
-        for database, what, ready, peak in report.memory:
-            ready_text = "-" if ready != ready else f"{ready:.1f}"  # NaN: not measured
-            print(f"{database:<{widths[0]}} {what:<{widths[1]}} {ready_text:>12} {peak:>10.1f}")
+        print(
+            f"{'database':<{widths[0]}} {'peak RSS of the process':<{widths[1]}}"
+            f" {'ready MiB':>10} {'peak MiB':>9} {'ru_maxrss':>10}"
+        )
+        for memory in report.memory:
+            print(
+                f"{memory.database:<{widths[0]}} {memory.process:<{widths[1]}}"
+                f" {mib(memory.ready):>10} {mib(memory.peak):>9} {mib(memory.maxrss):>10}"
+            )
+        print(
+            "  ready/peak: VmHWM before/after the timed part; ru_maxrss: resource.getrusage after it\n"
+            "  (in a child started by fork+exec Linux starts it at the parent's peak: an upper bound there)"
+        )
     for note in report.notes:
         print(f"note: {note}")
     print("=" * 100)
@@ -729,8 +774,8 @@ def run(args: argparse.Namespace) -> int:
                 else "PostgreSQL not run"
             )
             + f"; SQLAlchemy {package_version('sqlalchemy')}, psycopg {package_version('psycopg')},"
-            f" FastAPI {package_version('fastapi')}, uvicorn {package_version('uvicorn')},"
-            f" {httpx.__name__} {httpx.__version__}",
+            f" FastAPI {package_version('fastapi')}, uvicorn {package_version('uvicorn')}"
+            f" ({uvicorn_stack()}), {httpx.__name__} {httpx.__version__}",
             f"invoices per measurement {args.invoices}, batch {args.batch}, worker processes {args.workers},"
             f" claim_batch {args.claim_batch}, fsync {'/'.join(str(f).lower() for f in fsyncs)};"
             f" temp dir on {filesystem_of(root)}",

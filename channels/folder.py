@@ -63,6 +63,15 @@ def write_atomically(path: Path, content: bytes, *, fsync: bool) -> None:
         raise
 
 
+def sync_directory(directory: Path) -> None:
+    """Make the renames in `directory` durable (a file's fsync does not cover its directory entry)."""
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 class FolderChannel(Channel[FolderConfig]):
     """Delivers by writing into a directory (per tenant, and per receiver address when one is given).
 
@@ -133,6 +142,8 @@ class FolderChannel(Channel[FolderConfig]):
                     json.dumps(sidecar, indent=2).encode(),
                     fsync=self.config.fsync,
                 )
+            if self.config.fsync:
+                sync_directory(directory)
         except PermissionError as error:
             return Failed(f"cannot write to {directory}: {error.strerror}", deviation=True)
         except OSError as error:

@@ -38,6 +38,20 @@ from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
 
 log = logging.getLogger("gateway.worker")
+
+
+def load_payloads(session: Session, invoice_ids: set[str]) -> dict[str, str]:
+    """Canonical JSON of the claimed deliveries' invoices, in one query."""
+    if not invoice_ids:
+        return {}
+    rows = session.execute(
+        select(col(InvoiceRecord.id), col(InvoiceRecord.payload)).where(
+            col(InvoiceRecord.id).in_(sorted(invoice_ids))
+        )
+    )
+    return {invoice_id: payload for invoice_id, payload in rows}
+
+
 S = DeliveryStatus
 
 
@@ -103,13 +117,16 @@ class Worker:
                 lease_seconds=self.settings.lease_seconds,
                 channels=self.only_channels,
             )
+            # The payloads come in the claim's own transaction: on SQLite every transaction takes the
+            # write lock, so a separate read per delivery would make workers queue for nothing.
+            payloads = load_payloads(session, {claim.invoice_id for claim in claims})
         self.stats.claimed += len(claims)
         for position, claim in enumerate(claims):
             if self._stop.is_set():
                 self._release(claims[position:])
                 break
             try:
-                self.process(claim)
+                self.process(claim, payloads[claim.invoice_id])
             except LeaseLost as error:
                 self.stats.lease_lost += 1
                 log.warning("worker %s: %s", self.worker_id, error)
@@ -142,12 +159,8 @@ class Worker:
                 self._channels[name] = create_channel(name, self.settings.channel_settings(name))
         return self._channels[name]
 
-    def process(self, claim: Claim) -> str:
-        """Render and send one claimed delivery; returns the status it ended in."""
-        with session_scope(self.engine) as session:
-            record = session.get(InvoiceRecord, claim.invoice_id)
-            assert record is not None, "a delivery always has its invoice (foreign key)"
-            payload = record.payload
+    def process(self, claim: Claim, payload: str) -> str:
+        """Render and send one claimed delivery (`payload`: its invoice's canonical JSON)."""
         try:
             invoice = parse_invoice_json(payload)
             channel = self.channel(claim.channel)

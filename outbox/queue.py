@@ -24,6 +24,8 @@ from outbox.states import LEASED, DeliveryStatus, check_transition
 
 _deliveries = Delivery.__table__  # type: ignore[attr-defined]
 _events = DeliveryEvent.__table__  # type: ignore[attr-defined]
+#: Built once: constructing the statement per event cost a quarter of a worker's CPU (benchmarks/).
+_INSERT_EVENT = insert(_events)
 
 
 class LeaseLost(RuntimeError):
@@ -74,19 +76,20 @@ def record_event(
 ) -> None:
     """Append one row to the delivery's history (never updated, never deleted)."""
     session.execute(
-        insert(_events).values(
-            delivery_id=delivery_id,
-            invoice_id=invoice_id,
-            tenant_id=tenant_id,
-            attempt=attempt,
-            from_status=from_status.value if from_status else None,
-            to_status=to_status.value,
-            actor=actor,
-            reason=reason,
-            channel_message_id=channel_message_id,
-            details=details,
-            at=at or utcnow(),
-        )
+        _INSERT_EVENT,
+        {
+            "delivery_id": delivery_id,
+            "invoice_id": invoice_id,
+            "tenant_id": tenant_id,
+            "attempt": attempt,
+            "from_status": from_status.value if from_status else None,
+            "to_status": to_status.value,
+            "actor": actor,
+            "reason": reason,
+            "channel_message_id": channel_message_id,
+            "details": details,
+            "at": at or utcnow(),
+        },
     )
 
 

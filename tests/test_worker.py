@@ -188,5 +188,7 @@ def test_dry_run_turns_every_channel_into_a_folder_sink(
     [delivery] = _view(engine, invoice_id)["deliveries"]
     assert delivery["status"] == "delivered"
     assert delivery["events"][2]["details"]["dry_run"] is True
-    assert Path(delivery["channel_message_id"]).is_relative_to(settings.data_dir / "dry-run" / archive_channel)
+    assert Path(delivery["channel_message_id"]).is_relative_to(
+        settings.data_dir / "dry-run" / archive_channel
+    )
     assert not (tmp_path / "real-archive").exists()

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.api.deps import EngineDep, IdentityDep, SessionDep, SettingsDep
@@ -148,14 +149,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ) -> JSONResponse:
         _require_json(request)
         try:
-            data = loads_exact(await _read_body(request, settings.max_body_bytes))
+            data = await run_in_threadpool(loads_exact, await _read_body(request, settings.max_body_bytes))
         except FormatError as error:
             return _errors(400, [error.as_dict()])
         if not isinstance(data, dict):
             return _errors(
                 422, [{"field": "body", "reason": "expected one invoice object; use /invoices:bulk"}]
             )
-        [result] = accept_invoices(
+        [result] = await run_in_threadpool(
+            accept_invoices,
             engine,
             identity.tenant_id,
             [IntakeItem(data, idempotency_key)],
@@ -176,7 +178,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ) -> JSONResponse:
         _require_json(request)
         try:
-            data = loads_exact(await _read_body(request, settings.max_body_bytes * 4))
+            data = await run_in_threadpool(
+                loads_exact, await _read_body(request, settings.max_body_bytes * 4)
+            )
         except FormatError as error:
             return _errors(400, [error.as_dict()])
         if isinstance(data, dict) and isinstance(data.get("invoices"), list):
@@ -193,7 +197,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                     }
                 ],
             )
-        results = accept_invoices(
+        results = await run_in_threadpool(
+            accept_invoices,
             engine,
             identity.tenant_id,
             [IntakeItem(item) for item in data],
