@@ -104,6 +104,9 @@ class InvoiceRecord(SQLModel, table=True):
     buyer_name: str = Field(max_length=200)
     receiver_id: str | None = Field(default=None, max_length=100)
     payment_reference: str | None = Field(default=None, max_length=35, index=True)
+    response_status: str | None = Field(
+        default=None, max_length=10, description="the buyer's latest applied Invoice Response code (AB…PD)"
+    )
     payload: str = Field(sa_column=Column(Text, nullable=False))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
@@ -164,3 +167,45 @@ class DeliveryEvent(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     channel_message_id: str | None = Field(default=None, max_length=500)
     details: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class Participant(SQLModel, table=True):
+    """A PEPPOL participant the gateway knows can receive (the local, SMP-style capability registry).
+
+    `document_types` lists what it accepts ("invoice", "credit_note", or full PEPPOL document type ids);
+    a lookup that finds no row means "not PEPPOL-capable", and routing falls back.
+    """
+
+    __tablename__ = "participants"
+
+    id: int | None = Field(default=None, primary_key=True)
+    participant_id: str = Field(max_length=200, unique=True, description="scheme:value, e.g. 0192:987654325")
+    name: str | None = Field(default=None, max_length=200)
+    document_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    access_point: str | None = Field(default=None, max_length=500)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class InboundDocument(SQLModel, table=True):
+    """A status document received from the world (Invoice Response, MLR, MLS, later acks, bounces, PODs).
+
+    Kept whole (`payload`) with what was read from it; `applied` says whether it moved a delivery, and
+    `note` why not (unlinked, out of order, a repeat). The same file twice is one row (`payload_sha256`).
+    """
+
+    __tablename__ = "inbound_documents"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tenant_id: str | None = Field(default=None, index=True, max_length=64)
+    kind: str = Field(max_length=50, description="invoice-response, mlr, mls, …")
+    payload_sha256: str = Field(max_length=64, unique=True)
+    document_id: str | None = Field(default=None, max_length=200)
+    referenced_document_id: str | None = Field(default=None, max_length=200, index=True)
+    response_code: str | None = Field(default=None, max_length=10)
+    reasons: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    delivery_id: str | None = Field(default=None, index=True, max_length=32)
+    invoice_id: str | None = Field(default=None, index=True, max_length=32)
+    applied: bool = False
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
