@@ -23,6 +23,7 @@ class ChannelEntry:
 
 REGISTRY: dict[str, ChannelEntry] = {
     "folder": ChannelEntry("channels.folder:FolderChannel"),
+    "peppol": ChannelEntry("channels.peppol:PeppolChannel", "pip install 'invoice-gateway[peppol-as4]'"),
 }
 
 

@@ -87,7 +87,9 @@ def _collect_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".json"))
+            files.extend(
+                sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in {".json", ".xml"})
+            )
         elif path.is_file():
             files.append(path)
         else:
@@ -99,7 +101,8 @@ def _collect_files(paths: list[Path]) -> list[Path]:
 def send(
     ctx: typer.Context,
     files: Annotated[
-        list[Path], typer.Argument(help="canonical JSON files (one invoice or a list), or folders")
+        list[Path],
+        typer.Argument(help="canonical JSON (one invoice or a list) or EHF/UBL XML files, or folders"),
     ],
     tenant: TenantOption = "default",
 ) -> None:
@@ -108,6 +111,7 @@ def send(
     from gateway.services.tenants import ensure_tenant
     from mappings.base import FormatError
     from mappings.canonical_json import loads_exact
+    from mappings.ubl import parse_invoice_ubl
     from outbox.db import session_scope
 
     settings = Settings()
@@ -122,9 +126,14 @@ def send(
         for path in paths:
             progress.advance(task)
             try:
-                data = loads_exact(path.read_bytes(), max_bytes=settings.max_body_bytes * 4)
+                if path.suffix.lower() == ".xml":
+                    data = parse_invoice_ubl(path.read_bytes()).model_dump(mode="json", exclude_none=True)
+                else:
+                    data = loads_exact(path.read_bytes(), max_bytes=settings.max_body_bytes * 4)
             except FormatError as error:
-                table.add_row(str(path), "-", "rejected", "", "", error.reason)
+                found = getattr(error, "errors", None) or [error.as_dict()]
+                reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in found)
+                table.add_row(str(path), "-", "rejected", "", "", reasons)
                 rejected += 1
                 continue
             items = [IntakeItem(item) for item in (data if isinstance(data, list) else [data])]
@@ -252,6 +261,54 @@ def resend(
     console.print(f"delivery {view['id']} queued again via {view['channel']} (attempt {view['attempt']})")
 
 
+@app.command()
+def receive(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path], typer.Argument(help="Invoice Response (T111), MLR or MLS XML files, or folders of them")
+    ],
+    tenant: Annotated[str | None, typer.Option(help="the tenant whose invoices they answer")] = None,
+) -> None:
+    """Take in status documents from receivers: store each once, link it to its delivery, apply it."""
+    from gateway.services.responses import receive_status_document
+    from mappings.base import FormatError
+
+    settings = Settings()
+    engine = _engine(ctx, settings)
+    paths: list[Path] = []
+    for path in files:
+        if path.is_dir():
+            paths.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() == ".xml"))
+        elif path.is_file():
+            paths.append(path)
+        else:
+            _fail(f"{path}: no such file or directory")
+    table = Table("file", "kind", "code", "references", "delivery", "status", "applied", "note")
+    rejected = 0
+    for path in paths:
+        try:
+            result = receive_status_document(
+                engine, path.read_bytes(), actor=OPERATOR, tenant_id=tenant, rules_dir=settings.rules_dir
+            )
+        except FormatError as error:
+            table.add_row(path.name, "-", "-", "", "", "", "rejected", f"{error.where}: {error.reason}")
+            rejected += 1
+            continue
+        table.add_row(
+            path.name,
+            result.kind,
+            result.response_code or "",
+            result.referenced_document_id or "",
+            result.delivery_id or "",
+            result.delivery_status or "",
+            "yes" if result.applied else ("repeat" if result.duplicate else "no"),
+            result.note or "",
+        )
+    console.print(table)
+    if rejected:
+        raise typer.Exit(2)
+
+
 @token_app.command("create")
 def token_create(
     ctx: typer.Context,
@@ -356,6 +413,48 @@ def inspect(file: Path, as_json: Annotated[bool, typer.Option("--json")] = False
         console.print_json(json.dumps(result, default=str))
     else:
         console.print(result)
+
+
+@app.command()
+def validate(
+    file: Path,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    rules_dir: Annotated[
+        Path | None,
+        typer.Option(help="official validation artefacts (default: GATEWAY_RULES_DIR, else bundled XSD+CEN)"),
+    ] = None,
+) -> None:
+    """Validate a UBL document with the official XSD and schematron rules; exit 1 on a fatal or error."""
+    from gateway.validation import get_validator
+
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        _fail(f"{file}: {error.strerror}")
+        return
+    try:
+        validator = get_validator(rules_dir or Settings().rules_dir)
+    except OSError as error:  # a rules directory that is not there
+        _fail(str(error))
+        return
+    report = validator.validate(data)
+    if as_json:
+        console.print_json(json.dumps(report.as_dict()))
+    else:
+        table = Table("rule", "flag", "location", "text", title=f"{file.name}: {report.document_kind}")
+        colours = {"fatal": "red", "error": "red", "warning": "yellow"}
+        for finding in report.findings:
+            colour = colours.get(finding.flag, "blue")
+            table.add_row(
+                finding.rule_id, f"[{colour}]{finding.flag}[/{colour}]", finding.location, finding.text
+            )
+        if report.findings:
+            console.print(table)
+        verdict = "[green]valid[/green]" if report.ok else f"[red]{len(report.blocking)} blocking[/red]"
+        rule_sets = ", ".join(report.rule_sets) or "none"
+        console.print(f"{verdict}, {len(report.warnings)} warning(s); rule sets: {rule_sets}")
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         merged: dict[str, Any] = {}
         if name == "folder":
             merged["directory"] = str(self.data_dir / "outbound")
+        if name == "peppol":
+            merged["registry_url"] = self.database  # the outbox's own participants table
+            merged["folder"] = {"directory": str(self.data_dir / "peppol-outbound")}
         if self.channels_file:
             merged.update(json.loads(self.channels_file.read_text()).get(name, {}))
         merged.update(self.channels.get(name, {}))

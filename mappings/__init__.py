@@ -30,11 +30,30 @@ class FormatEntry:
 
 
 FORMATS: dict[str, FormatEntry] = {
+    # First: an SBDH envelope is XML too, and must be recognised as the envelope, not as what it carries.
+    "sbdh": FormatEntry(
+        render=None,
+        sniff="mappings.sbdh:sniff",
+        inspect="mappings.sbdh:inspect_sbdh",
+        description="PEPPOL envelope: SBDH 1.3 StandardBusinessDocument around a business document",
+    ),
     "canonical-json": FormatEntry(
         render="mappings.canonical_json:render_invoice_json",
         sniff="mappings.canonical_json:sniff",
         inspect="mappings.canonical_json:inspect_invoice_json",
         description="the gateway's canonical invoice (EN 16931 fields) as JSON",
+    ),
+    "ehf": FormatEntry(
+        render="mappings.ubl:render_invoice_ubl",
+        sniff="mappings.ubl:sniff",
+        inspect="mappings.ubl:inspect_ubl",
+        description="EHF 3.0 / PEPPOL BIS Billing 3.0: UBL 2.1 Invoice or CreditNote",
+    ),
+    "invoice-response": FormatEntry(
+        render=None,
+        sniff="mappings.invoice_response:sniff",
+        inspect="mappings.invoice_response:inspect_status_document",
+        description="PEPPOL status documents: Invoice Response (T111), MLR (T71), MLS (ApplicationResponse)",
     ),
 }
 

@@ -174,8 +174,10 @@ class BankAccount(_Model):
 
     id: Annotated[str, Field(min_length=5, max_length=34)] = Field(description="BT-84 IBAN or BBAN")
     name: ShortText | None = Field(None, description="BT-85")
-    bic: Annotated[str, Field(pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")] | None = Field(
-        None, description="BT-86"
+    bic: Annotated[str, Field(min_length=1, max_length=35, pattern=r"^\S+$")] | None = Field(
+        None,
+        description="BT-86 payment service provider id: a BIC, or a national clearing code (EN 16931 "
+        "fixes no format; the official PEPPOL examples carry 'BIC324098')",
     )
 
     @field_validator("id")
@@ -322,8 +324,8 @@ class Attachment(_Model):
 
     @model_validator(mode="after")
     def _content_or_uri(self) -> Attachment:
-        if self.content_base64 is None and self.uri is None:
-            raise PydanticCustomError("attachment", "an attachment needs content_base64 or uri")
+        # BG-24 needs only its reference (BR-52): BT-124 and BT-125 are both optional, and official EHF
+        # samples carry reference-only supporting documents (e.g. a consumer's name and birth date).
         if self.content_base64 is not None:
             if self.mime_type is None or self.filename is None:
                 raise PydanticCustomError("BR-CL-24", "an embedded attachment needs mime_type and filename")
@@ -349,11 +351,16 @@ class Invoice(_Model):
     """An invoice or credit note as EN 16931 describes it (core invoice model)."""
 
     document_type: DocumentType = DocumentType.INVOICE
-    type_code: Annotated[str, Field(pattern=r"^[0-9]{3}$")] | None = Field(None, description="BT-3 UNCL 1001")
+    type_code: Annotated[str, Field(pattern=r"^[0-9]{1,3}$")] | None = Field(
+        None, description="BT-3 UNCL 1001 (380, 381, …, and two-digit codes such as 82 metered services)"
+    )
     number: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="BT-1")
     issue_date: dt.date = Field(description="BT-2")
     due_date: dt.date | None = Field(None, description="BT-9")
     tax_point_date: dt.date | None = Field(None, description="BT-7")
+    tax_point_date_code: Annotated[str, Field(pattern=r"^[0-9]{1,3}$")] | None = Field(
+        None, description="BT-8 value added tax point date code (UNCL 2005: 3, 35, 432)"
+    )
     currency: CurrencyCode = Field(description="BT-5")
     tax_currency: CurrencyCode | None = Field(None, description="BT-6")
     buyer_reference: Annotated[str, Field(max_length=100)] | None = Field(None, description="BT-10")
@@ -363,6 +370,10 @@ class Invoice(_Model):
     sales_order_reference: ShortText | None = Field(None, description="BT-14")
     receiving_advice_reference: ShortText | None = Field(None, description="BT-15")
     despatch_advice_reference: ShortText | None = Field(None, description="BT-16 delivery note")
+    tender_reference: ShortText | None = Field(None, description="BT-17 tender or lot reference")
+    invoiced_object_identifier: Identifier | None = Field(
+        None, description="BT-18 invoiced object identifier (e.g. a metering point, scheme AVE)"
+    )
     accounting_cost: ShortText | None = Field(None, description="BT-19")
     notes: list[Text] = Field(default_factory=list, description="BT-22")
     period: Period | None = Field(None, description="BG-14")

