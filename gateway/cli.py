@@ -29,6 +29,10 @@ receiver_app = typer.Typer(
 )
 app.add_typer(token_app, name="token")
 app.add_typer(receiver_app, name="receiver")
+participant_app = typer.Typer(
+    help="PEPPOL participants that can receive (local capability registry).", no_args_is_help=True
+)
+app.add_typer(participant_app, name="participant")
 console = Console()
 errors = Console(stderr=True)
 
@@ -359,6 +363,28 @@ def receiver_put(ctx: typer.Context, file: Path, tenant: TenantOption = "default
     with session_scope(_engine(ctx, Settings())) as session:
         put_receiver(session, tenant, profile)
     console.print(f"receiver {profile.receiver_id} saved")
+
+
+@participant_app.command("add")
+def participant_add(
+    ctx: typer.Context,
+    participant_id: Annotated[str, typer.Argument(help="scheme:value, e.g. 0192:987654325")],
+    types: Annotated[
+        str, typer.Option(help="comma-separated: invoice, credit_note or PEPPOL document type ids")
+    ] = "invoice,credit_note",
+    name: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Record a receiver as PEPPOL-capable, so routing sends it PEPPOL instead of falling back."""
+    from gateway.services.tenants import put_participant
+    from outbox.db import session_scope
+
+    document_types = [t.strip() for t in types.split(",") if t.strip()]
+    try:
+        with session_scope(_engine(ctx, Settings())) as session:
+            put_participant(session, participant_id, document_types=document_types, name=name)
+    except ValueError as error:
+        _fail(str(error))
+    console.print(f"participant {participant_id} receives {', '.join(document_types)}")
 
 
 @app.command()

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     poll_seconds: float = Field(1.0, gt=0)
     max_body_bytes: int = Field(25_000_000, gt=0)
     max_bulk_items: int = Field(1000, ge=1)
-    rules_dir: Path | None = Field(None, description="official validation artefacts (used by later channels)")
+    rules_dir: Path | None = Field(
+        None, description="official validation artefacts (UBL XSD, CEN + PEPPOL XSLT); unset: XSD + CEN"
+    )
 
     @field_validator("channels", mode="before")
     @classmethod

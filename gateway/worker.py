@@ -15,7 +15,7 @@ import signal
 import socket
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from types import FrameType
 from typing import Any
 
@@ -28,7 +28,8 @@ from channels import ChannelUnavailable, UnknownChannel, channel_class, create_c
 from channels.base import Channel, Delivered, DeliveryResult, OutboundDelivery, Retry, Sent
 from gateway.services.routing import RoutingError, load_profiles, route_for
 from gateway.settings import Settings
-from mappings import UnknownFormat, render
+from gateway.validation import ValidationReport, validator_from_settings
+from mappings import FORMATS, UnknownFormat, render
 from mappings.base import FormatError, RenderedDocument
 from mappings.canonical_json import parse_invoice_json
 from outbox.db import session_scope
@@ -38,6 +39,14 @@ from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
 
 log = logging.getLogger("gateway.worker")
+
+
+def validation_summary(report: ValidationReport, shown: int = 5) -> str:
+    """One line for `last_error`: the blocking rule ids and texts; the full report goes in the event."""
+    blocking = report.blocking
+    parts = [f"{f.rule_id} ({f.flag}): {f.text.strip()[:160]}" for f in blocking[:shown]]
+    more = f"; and {len(blocking) - shown} more" if len(blocking) > shown else ""
+    return f"validation failed ({', '.join(report.rule_sets)}): " + "; ".join(parts) + more
 
 
 def load_payloads(session: Session, invoice_ids: set[str]) -> dict[str, str]:
@@ -175,6 +184,17 @@ class Worker:
             log.exception("worker %s: rendering %s failed", self.worker_id, claim.delivery_id)
             return self._finish_without_sending(claim, f"rendering failed unexpectedly: {error!r}")
 
+        validation: dict[str, Any] | None = None
+        if FORMATS[document.format].validated:
+            report = validator_from_settings(self.settings).validate(document.content)
+            if not report.ok:
+                return self._finish_without_sending(
+                    claim, validation_summary(report), details={"validation": report.as_dict()}
+                )
+            validation = {
+                "rule_sets": report.rule_sets,
+                "warnings": [asdict(finding) for finding in report.warnings],
+            }
         lease = channel.config.timeout_seconds + self.settings.lease_seconds
         with session_scope(self.engine) as session:
             claim = leased_transition(
@@ -186,6 +206,7 @@ class Worker:
                 extend_lease_seconds=lease,
                 details={
                     "format": document.format,
+                    "validation": validation,
                     "bytes": len(document.content),
                     "dry_run": self.settings.dry_run,
                 },
@@ -202,7 +223,9 @@ class Worker:
         result = channel.deliver(outbound)
         return self._record_outcome(claim, channel, invoice, document, result)
 
-    def _finish_without_sending(self, claim: Claim, reason: str) -> str:
+    def _finish_without_sending(
+        self, claim: Claim, reason: str, details: dict[str, Any] | None = None
+    ) -> str:
         with session_scope(self.engine) as session:
             leased_transition(
                 session,
@@ -211,6 +234,7 @@ class Worker:
                 to_status=S.DEVIATION,
                 actor=self.worker_id,
                 reason=reason,
+                details=details,
             )
         self.stats.outcomes[S.DEVIATION.value] += 1
         return S.DEVIATION.value

@@ -27,6 +27,8 @@ class FormatEntry:
     sniff: str | None = None
     inspect: str | None = None
     description: str = ""
+    #: Official validation (XSD + schematron) must pass before a document in this format may leave.
+    validated: bool = False
 
 
 FORMATS: dict[str, FormatEntry] = {
@@ -48,6 +50,7 @@ FORMATS: dict[str, FormatEntry] = {
         sniff="mappings.ubl:sniff",
         inspect="mappings.ubl:inspect_ubl",
         description="EHF 3.0 / PEPPOL BIS Billing 3.0: UBL 2.1 Invoice or CreditNote",
+        validated=True,
     ),
     "invoice-response": FormatEntry(
         render=None,

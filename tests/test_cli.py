@@ -154,3 +154,17 @@ def test_schema_command_matches_published(tmp_path: Path) -> None:
     assert _invoke("schema", str(tmp_path)).exit_code == 0
     published = Path(__file__).resolve().parents[1] / "schemas" / "invoice.schema.json"
     assert (tmp_path / "invoice.schema.json").read_text() == published.read_text()
+
+
+def test_participant_add(cli_env: Settings) -> None:
+    result = _invoke("participant", "add", "0192:910667831", "--types", "invoice")
+    assert result.exit_code == 0, result.output
+    from channels.peppol import LocalRegistryLookup
+
+    lookup = LocalRegistryLookup(cli_env.database)
+    try:
+        found = lookup.find("0192:910667831")
+    finally:
+        lookup.close()
+    assert found is not None and found.document_types == ("invoice",)
+    assert _invoke("participant", "add", "nonsense").exit_code == 1

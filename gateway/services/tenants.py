@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from outbox.models import ApiToken, Receiver, Tenant, utcnow
+from outbox.models import ApiToken, Participant, Receiver, Tenant, utcnow
 from schemas.canonical import ReceiverProfile
 
 
@@ -93,3 +93,31 @@ def put_receiver(session: Session, tenant_id: str, profile: ReceiverProfile) -> 
         row.updated_at = utcnow()
         session.add(row)
     session.flush()
+
+
+def put_participant(
+    session: Session,
+    participant_id: str,
+    *,
+    document_types: list[str],
+    name: str | None = None,
+    access_point: str | None = None,
+) -> Participant:
+    """Record that a PEPPOL participant can receive these document types (the local SMP-style registry)."""
+    scheme, _, value = participant_id.partition(":")
+    if not scheme or not value or not scheme.isdigit() or len(scheme) != 4:
+        raise ValueError(
+            f"participant id {participant_id!r} is not <4-digit scheme>:<value>, e.g. 0192:987654325"
+        )
+    row = session.execute(
+        select(Participant).where(col(Participant.participant_id) == participant_id)
+    ).scalar_one_or_none()
+    if row is None:
+        row = Participant(participant_id=participant_id)
+    row.document_types = document_types
+    row.name = name
+    row.access_point = access_point
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return row
