@@ -47,7 +47,9 @@ def test_valid_ehf_is_validated_then_delivered(engine: Engine, ehf_settings: Set
     assert written.suffix == ".xml" and b"<cbc:CustomizationID>" in written.read_bytes()
 
 
-def test_invalid_ehf_never_leaves_and_says_why(engine: Engine, ehf_settings: Settings, outbound_dir: Path) -> None:
+def test_invalid_ehf_never_leaves_and_says_why(
+    engine: Engine, ehf_settings: Settings, outbound_dir: Path
+) -> None:
     invoice = sample_invoice_json(2)
     invoice["seller"]["vat_id"] = "NO987654321MVA"  # fails the mod 11 check: EHF rule NO-R-001
     delivery = _deliver(engine, ehf_settings, invoice)
