@@ -283,6 +283,13 @@ def _line(parent: etree._Element, line: InvoiceLine, currency: str, *, credit_no
 def render_invoice_ubl(invoice: Invoice) -> RenderedDocument:
     """Canonical → UBL 2.1 Invoice or CreditNote per PEPPOL BIS Billing 3.0 / EHF 3.0."""
     credit_note = invoice.document_type is DocumentType.CREDIT_NOTE
+    if credit_note and invoice.due_date is not None and not invoice.payment_means:
+        # A UBL CreditNote has no cbc:DueDate; dropping BT-9 silently would send something else.
+        raise FormatError(
+            "due_date",
+            "a UBL CreditNote carries the due date (BT-9) only in PaymentMeans/PaymentDueDate: "
+            "add payment means or leave the due date out",
+        )
     root_name, root_ns = ("CreditNote", CREDIT_NOTE_NS) if credit_note else ("Invoice", INVOICE_NS)
     nsmap: Any = {None: root_ns, "cac": CAC, "cbc": CBC}  # lxml-stubs want str keys; None is the default
     root = etree.Element(f"{{{root_ns}}}{root_name}", nsmap=nsmap)
