@@ -279,6 +279,7 @@ def _run_with_kills(
             busy = sorted(w for w in holders if w in pool.running)
             victim = rng.choice(busy or sorted(pool.running))
             pool.kill(victim)
+            time.sleep(0.3)  # let the database finish (or abort) whatever the victim had in flight
             orphans = _lease_holders(engine)[victim]
             kills.append(Kill(victim, round(now - start, 2), counts[S.DELIVERED.value], orphans))
             pool.spawn()
