@@ -34,7 +34,14 @@ from mappings.base import FormatError, RenderedDocument
 from mappings.canonical_json import parse_invoice_json
 from outbox.db import session_scope
 from outbox.models import Delivery, InvoiceRecord, new_id, utcnow
-from outbox.queue import Claim, LeaseLost, claim_deliveries, leased_transition, record_event, release_lease
+from outbox.queue import (
+    Claim,
+    LeaseLost,
+    claim_deliveries,
+    enqueue_delivery,
+    leased_transition,
+    release_lease,
+)
 from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
 
@@ -333,30 +340,14 @@ class Worker:
         ).first()
         if already is not None:
             return
-        now = utcnow()
-        fallback = Delivery(
-            id=new_id(),
+        enqueue_delivery(
+            session,
             invoice_id=claim.invoice_id,
             tenant_id=claim.tenant_id,
             channel=route.channel,
             format=route.format,
             address=route.address,
             chain_position=route.chain_position,
-            status=S.QUEUED,
-            created_at=now,
-            updated_at=now,
-            next_attempt_at=now,
-        )
-        session.add(fallback)
-        session.flush()
-        record_event(
-            session,
-            delivery_id=fallback.id,
-            invoice_id=claim.invoice_id,
-            tenant_id=claim.tenant_id,
-            attempt=1,
-            from_status=None,
-            to_status=S.QUEUED,
             actor=self.worker_id,
             reason=f"fallback: {claim.channel} ended {status.value} ({reason})",
             details={"fallback_of": claim.delivery_id},

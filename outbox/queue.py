@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from outbox.models import Delivery, DeliveryEvent, utcnow
+from outbox.models import Delivery, DeliveryEvent, new_id, utcnow
 from outbox.states import LEASED, DeliveryStatus, check_transition
 
 _deliveries = Delivery.__table__  # type: ignore[attr-defined]
@@ -333,3 +333,73 @@ def change_status(
     )
     session.expire(delivery)
     return delivery
+
+
+def enqueue_delivery(
+    session: Session,
+    *,
+    invoice_id: str,
+    tenant_id: str,
+    channel: str,
+    actor: str,
+    reason: str,
+    address: str | None = None,
+    format: str | None = None,
+    chain_position: int = 0,
+    details: dict[str, Any] | None = None,
+) -> Delivery:
+    """A new delivery of an existing invoice on another channel (fallback or operator's choice), due now."""
+    now = utcnow()
+    delivery = Delivery(
+        id=new_id(),
+        invoice_id=invoice_id,
+        tenant_id=tenant_id,
+        channel=channel,
+        format=format,
+        address=address,
+        chain_position=chain_position,
+        status=DeliveryStatus.QUEUED,
+        created_at=now,
+        updated_at=now,
+        next_attempt_at=now,
+    )
+    session.add(delivery)
+    session.flush()
+    record_event(
+        session,
+        delivery_id=delivery.id,
+        invoice_id=invoice_id,
+        tenant_id=tenant_id,
+        attempt=1,
+        from_status=None,
+        to_status=DeliveryStatus.QUEUED,
+        actor=actor,
+        reason=reason,
+        details=details,
+        at=now,
+    )
+    return delivery
+
+
+def note_event(
+    session: Session,
+    delivery: Delivery,
+    *,
+    actor: str,
+    reason: str | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Something happened to a delivery that does not change its status (an IP response, a delay notice)."""
+    current = DeliveryStatus(delivery.status)
+    record_event(
+        session,
+        delivery_id=delivery.id,
+        invoice_id=delivery.invoice_id,
+        tenant_id=delivery.tenant_id,
+        attempt=delivery.attempt,
+        from_status=current,
+        to_status=current,
+        actor=actor,
+        reason=reason,
+        details=details,
+    )

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from outbox.models import Delivery, DeliveryEvent, InvoiceRecord, new_id, utcnow
-from outbox.queue import change_status, record_event
+from outbox.models import Delivery, DeliveryEvent, InvoiceRecord
+from outbox.queue import change_status, enqueue_delivery
 from outbox.states import DeliveryStatus
 
 
@@ -183,34 +183,17 @@ def resend(
         )
         session.refresh(delivery)
         return delivery
-    now = utcnow()
-    replacement = Delivery(
-        id=new_id(),
+    return enqueue_delivery(
+        session,
         invoice_id=delivery.invoice_id,
         tenant_id=delivery.tenant_id,
         channel=channel,
         address=address,
         chain_position=delivery.chain_position,
-        status=DeliveryStatus.QUEUED,
-        created_at=now,
-        updated_at=now,
-        next_attempt_at=now,
-    )
-    session.add(replacement)
-    session.flush()
-    record_event(
-        session,
-        delivery_id=replacement.id,
-        invoice_id=replacement.invoice_id,
-        tenant_id=replacement.tenant_id,
-        attempt=1,
-        from_status=None,
-        to_status=DeliveryStatus.QUEUED,
         actor=actor,
         reason=f"{why} (resend of delivery {delivery.id} via {channel})",
         details={"resend_of": delivery.id},
     )
-    return replacement
 
 
 def cancel(session: Session, delivery: Delivery, *, actor: str, reason: str) -> Delivery:

@@ -49,7 +49,7 @@ from mappings.invoice_response import (
 )
 from outbox.db import session_scope
 from outbox.models import Delivery, DeliveryEvent, InboundDocument, InvoiceRecord, new_id, utcnow
-from outbox.queue import StaleStatus, change_status, record_event
+from outbox.queue import StaleStatus, change_status, note_event
 from outbox.states import DeliveryStatus
 
 S = DeliveryStatus
@@ -441,16 +441,5 @@ def _apply(
     else:
         if target is not None and current != target:
             note = f"delivery is {current.value}; not moved to {target.value}, recorded as an event"
-        record_event(
-            session,
-            delivery_id=delivery.id,
-            invoice_id=delivery.invoice_id,
-            tenant_id=delivery.tenant_id,
-            attempt=delivery.attempt,
-            from_status=current,
-            to_status=current,
-            actor=actor,
-            reason=reason,
-            details=details,
-        )
+        note_event(session, delivery, actor=actor, reason=reason, details=details)
     return True, note
