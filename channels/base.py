@@ -84,6 +84,8 @@ class ChannelCapabilities:
     needs_address: bool = False
     confirms_delivery: bool = False
     description: str = ""
+    #: formats rendered besides the main document and handed over as attachments (e.g. EHF with a PDF)
+    attachment_formats: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -183,6 +185,10 @@ class Channel(ABC, Generic[ConfigT]):
         if isinstance(result, Failed):
             return Failed(reason=self.mask(result.reason), deviation=result.deviation)
         return result
+
+    def attachment_formats(self) -> tuple[str, ...]:
+        """Formats to render besides the main one for this channel's deliveries (configurable per channel)."""
+        return self.capabilities.attachment_formats
 
     def close(self) -> None:
         """Release connections; the worker calls it on shutdown."""

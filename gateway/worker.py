@@ -185,6 +185,9 @@ class Worker:
             if fmt not in capabilities.formats:
                 raise UnknownFormat(fmt, list(capabilities.formats))
             document = render(fmt, invoice)
+            attachments = tuple(
+                render(extra, invoice) for extra in channel.attachment_formats() if extra != document.format
+            )
         except (UnknownChannel, ChannelUnavailable, ValidationError, UnknownFormat, FormatError) as error:
             return self._finish_without_sending(claim, f"cannot render for {claim.channel}: {error}")
         except Exception as error:
@@ -192,13 +195,16 @@ class Worker:
             return self._finish_without_sending(claim, f"rendering failed unexpectedly: {error!r}")
 
         validation: dict[str, Any] | None = None
-        if FORMATS[document.format].validated:
-            report = validator_from_settings(self.settings).validate(document.content)
+        for rendered in (document, *attachments):
+            if not FORMATS[rendered.format].validated:
+                continue
+            report = validator_from_settings(self.settings).validate(rendered.content)
             if not report.ok:
                 return self._finish_without_sending(
                     claim, validation_summary(report), details={"validation": report.as_dict()}
                 )
             validation = {
+                "format": rendered.format,
                 "rule_sets": report.rule_sets,
                 "warnings": [asdict(finding) for finding in report.warnings],
             }
@@ -213,6 +219,7 @@ class Worker:
                 extend_lease_seconds=lease,
                 details={
                     "format": document.format,
+                    "attachments": [a.format for a in attachments],
                     "validation": validation,
                     "bytes": len(document.content),
                     "dry_run": self.settings.dry_run,
@@ -226,6 +233,7 @@ class Worker:
             address=claim.address,
             document=document,
             invoice=invoice,
+            attachments=attachments,
         )
         result = channel.deliver(outbound)
         return self._record_outcome(claim, channel, invoice, document, result)
