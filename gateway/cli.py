@@ -29,6 +29,9 @@ receiver_app = typer.Typer(
 )
 app.add_typer(token_app, name="token")
 app.add_typer(receiver_app, name="receiver")
+tenant_app = typer.Typer(help="Tenant delivery settings (sending window, hold for review).",
+                         no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
 participant_app = typer.Typer(
     help="PEPPOL participants that can receive (local capability registry).", no_args_is_help=True
 )
@@ -385,6 +388,60 @@ def participant_add(
     except ValueError as error:
         _fail(str(error))
     console.print(f"participant {participant_id} receives {', '.join(document_types)}")
+
+
+@tenant_app.command("set")
+def tenant_set(ctx: typer.Context, tenant: str, file: Path) -> None:
+    """Replace a tenant's delivery settings from a JSON file (see schemas/tenant.py)."""
+    from pydantic import ValidationError
+
+    from gateway.services.tenants import put_tenant_settings
+    from outbox.db import session_scope
+    from schemas.tenant import TenantSettings
+
+    try:
+        settings = TenantSettings.model_validate_json(file.read_bytes())
+    except ValidationError as error:
+        _fail(str(error))
+        return
+    with session_scope(_engine(ctx, Settings())) as session:
+        put_tenant_settings(session, tenant, settings)
+    console.print_json(settings.model_dump_json())
+
+
+@tenant_app.command("show")
+def tenant_show(ctx: typer.Context, tenant: str) -> None:
+    """Print a tenant's delivery settings."""
+    from gateway.services.tenants import tenant_settings
+    from outbox.db import session_scope
+
+    with session_scope(_engine(ctx, Settings())) as session:
+        console.print_json(tenant_settings(session, tenant).model_dump_json())
+
+
+@app.command()
+def release(
+    ctx: typer.Context,
+    ids: Annotated[list[str], typer.Argument(metavar="ID…", help="held delivery ids (or invoice ids)")],
+    reason: Annotated[str, typer.Option(help="kept in the history")] = "released after review",
+) -> None:
+    """Let held deliveries go after review (they leave when the tenant's sending window allows)."""
+    from gateway.services import deliveries as service
+    from outbox.db import session_scope
+    from outbox.queue import StaleStatus
+    from outbox.states import IllegalTransition
+
+    engine = _engine(ctx, Settings())
+    for some_id in ids:
+        try:
+            with session_scope(engine) as session:
+                delivery = service.resolve_delivery(session, None, some_id)
+                released = service.release(session, delivery, actor=OPERATOR, reason=reason)
+                view = service.delivery_view(released)
+        except (service.NotFound, IllegalTransition, StaleStatus) as error:
+            _fail(str(error))
+            return
+        console.print(f"delivery {view['id']} released; due {view['next_attempt_at']}")
 
 
 @app.command()

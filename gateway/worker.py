@@ -27,6 +27,7 @@ from sqlmodel import col
 from channels import ChannelUnavailable, UnknownChannel, channel_class, create_channel
 from channels.base import Channel, Delivered, DeliveryResult, OutboundDelivery, Retry, Sent
 from gateway.services.routing import RoutingError, load_profiles, route_for
+from gateway.services.tenants import tenant_settings
 from gateway.settings import Settings
 from gateway.validation import ValidationReport, validator_from_settings
 from mappings import FORMATS, UnknownFormat, render
@@ -295,6 +296,9 @@ class Worker:
                 else:
                     status = S.QUEUED
                     delay = result.after if result.after is not None else policy.delay_after(tries)
+                    due = tenant_settings(session, claim.tenant_id).due_at(
+                        claim.channel, now + dt.timedelta(seconds=delay)
+                    )
                     leased_transition(
                         session,
                         claim,
@@ -304,7 +308,7 @@ class Worker:
                         tries=tries,
                         now=now,
                         reason=result.reason,
-                        next_attempt_at=now + dt.timedelta(seconds=delay),
+                        next_attempt_at=due,
                         details={"retry_in_seconds": round(delay, 3), "try": tries},
                     )
             else:
@@ -359,4 +363,5 @@ class Worker:
             actor=self.worker_id,
             reason=f"fallback: {claim.channel} ended {status.value} ({reason})",
             details={"fallback_of": claim.delivery_id},
+            next_attempt_at=tenant_settings(session, claim.tenant_id).due_at(route.channel, utcnow()),
         )

@@ -53,6 +53,9 @@ class Tenant(SQLModel, table=True):
 
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=200)
+    settings: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True), description="schemas.tenant.TenantSettings"
+    )
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 

@@ -289,6 +289,7 @@ def change_status(
     channel_message_id: str | None = None,
     details: dict[str, Any] | None = None,
     new_attempt: bool = False,
+    next_attempt_at: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> Delivery:
     """Move a delivery that no worker holds (an acknowledgement, a bounce, an operator's action).
@@ -306,6 +307,8 @@ def change_status(
     values: dict[str, Any] = {"status": to_status.value, "updated_at": now, "attempt": attempt}
     if new_attempt:
         values.update(tries=0, next_attempt_at=now, last_error=None, channel_message_id=None)
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
     elif reason is not None and to_status in {DeliveryStatus.DEVIATION, DeliveryStatus.FAILED}:
         values["last_error"] = reason
     if channel_message_id is not None:
@@ -347,6 +350,7 @@ def enqueue_delivery(
     format: str | None = None,
     chain_position: int = 0,
     details: dict[str, Any] | None = None,
+    next_attempt_at: dt.datetime | None = None,
 ) -> Delivery:
     """A new delivery of an existing invoice on another channel (fallback or operator's choice), due now."""
     now = utcnow()
@@ -361,7 +365,7 @@ def enqueue_delivery(
         status=DeliveryStatus.QUEUED,
         created_at=now,
         updated_at=now,
-        next_attempt_at=now,
+        next_attempt_at=next_attempt_at or now,
     )
     session.add(delivery)
     session.flush()

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 
 class DeliveryStatus(StrEnum):
+    HELD = "held"  # waiting for a person to review and release it (tenant setting hold_for_review)
     QUEUED = "queued"
     RENDERING = "rendering"
     SENDING = "sending"
@@ -29,6 +30,7 @@ LEASED: frozenset[DeliveryStatus] = frozenset({S.RENDERING, S.SENDING})
 FINAL: frozenset[DeliveryStatus] = frozenset({S.DELIVERED, S.DEVIATION, S.FAILED, S.CANCELLED})
 
 TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
+    S.HELD: frozenset({S.QUEUED, S.CANCELLED}),
     S.QUEUED: frozenset({S.RENDERING, S.CANCELLED}),
     # rendering → queued: lease released on shutdown, or a retry after a transient rendering problem
     S.RENDERING: frozenset({S.SENDING, S.QUEUED, S.DEVIATION, S.FAILED, S.CANCELLED, S.RENDERING}),

@@ -23,13 +23,14 @@ from gateway.runtime import open_outbox
 from gateway.samples import sample_invoice_json
 from gateway.services import deliveries as delivery_service
 from gateway.services.intake import IntakeItem, accept_invoices
-from gateway.services.tenants import put_receiver
+from gateway.services.tenants import put_receiver, put_tenant_settings, tenant_settings
 from gateway.settings import Settings
 from mappings.base import FormatError
 from mappings.canonical_json import InvoiceValidationError, loads_exact
 from outbox.queue import StaleStatus
 from outbox.states import DeliveryStatus, IllegalTransition
 from schemas.canonical import Invoice, ReceiverProfile
+from schemas.tenant import TenantSettings
 
 _EXAMPLE = sample_invoice_json(1)
 _INVOICE_BODY: dict[str, Any] = {
@@ -280,6 +281,34 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         except (IllegalTransition, StaleStatus) as error:
             raise HTTPException(409, str(error)) from None
         return delivery_service.delivery_view(resent)
+
+    @app.post("/deliveries/{delivery_id}/release", tags=["deliveries"])
+    def release_delivery(
+        delivery_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
+    ) -> dict[str, Any]:
+        """A person reviewed a held delivery: let it go (within the tenant's sending window)."""
+        try:
+            delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
+            released = delivery_service.release(
+                session, delivery, actor=identity.actor, reason=body.reason if body else None
+            )
+        except delivery_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+        except (IllegalTransition, StaleStatus) as error:
+            raise HTTPException(409, str(error)) from None
+        return delivery_service.delivery_view(released)
+
+    @app.get("/settings", tags=["tenant"])
+    def get_settings_route(identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+        return tenant_settings(session, identity.tenant_id).model_dump(mode="json")
+
+    @app.put("/settings", tags=["tenant"])
+    def put_settings_route(
+        body: TenantSettings, identity: IdentityDep, session: SessionDep
+    ) -> dict[str, Any]:
+        """Sending window and hold-for-review for the token's tenant."""
+        put_tenant_settings(session, identity.tenant_id, body)
+        return body.model_dump(mode="json")
 
     @app.post("/deliveries/{delivery_id}/cancel", tags=["deliveries"])
     def cancel_delivery(

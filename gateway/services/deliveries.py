@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from outbox.models import Delivery, DeliveryEvent, InvoiceRecord
+from gateway.services.tenants import tenant_settings
+from outbox.models import Delivery, DeliveryEvent, InvoiceRecord, utcnow
 from outbox.queue import change_status, enqueue_delivery
-from outbox.states import DeliveryStatus
+from outbox.states import DeliveryStatus, IllegalTransition
 
 
 class NotFound(LookupError):
@@ -194,6 +195,23 @@ def resend(
         reason=f"{why} (resend of delivery {delivery.id} via {channel})",
         details={"resend_of": delivery.id},
     )
+
+
+def release(session: Session, delivery: Delivery, *, actor: str, reason: str | None) -> Delivery:
+    """A held delivery was reviewed: queue it (to leave when the tenant's sending window allows)."""
+    if DeliveryStatus(delivery.status) is not DeliveryStatus.HELD:
+        raise IllegalTransition(f"delivery {delivery.id} is {delivery.status}, not held: nothing to release")
+    due = tenant_settings(session, delivery.tenant_id).due_at(delivery.channel, utcnow())
+    change_status(
+        session,
+        delivery,
+        DeliveryStatus.QUEUED,
+        actor=actor,
+        reason=reason or "released after review",
+        next_attempt_at=due,
+    )
+    session.refresh(delivery)
+    return delivery
 
 
 def cancel(session: Session, delivery: Delivery, *, actor: str, reason: str) -> Delivery:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.services.routing import RoutingError, load_profiles, route_for
+from gateway.services.tenants import tenant_settings
 from mappings.canonical_json import InvoiceValidationError, invoice_from_data
 from outbox.db import session_scope
 from outbox.models import Delivery, DeliveryEvent, InvoiceRecord, new_id, utcnow
@@ -150,6 +151,7 @@ def _store(
         if c.invoice.routing and c.invoice.routing.receiver_id
     }
     profiles = load_profiles(session, tenant_id, receiver_ids)
+    delivery_settings = tenant_settings(session, tenant_id)
     now = utcnow()
     invoice_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
@@ -196,6 +198,9 @@ def _store(
         assert route is not None
         invoice_id = new_id()
         delivery_id = new_id()
+        held = delivery_settings.holds(route.channel)
+        first_status = DeliveryStatus.HELD if held else DeliveryStatus.QUEUED
+        due = delivery_settings.due_at(route.channel, now)
         invoice_rows.append(
             {
                 "id": invoice_id,
@@ -224,10 +229,10 @@ def _store(
                 "format": route.format,
                 "address": route.address,
                 "chain_position": route.chain_position,
-                "status": DeliveryStatus.QUEUED.value,
+                "status": first_status.value,
                 "attempt": 1,
                 "tries": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": due,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -239,9 +244,11 @@ def _store(
                 "tenant_id": tenant_id,
                 "attempt": 1,
                 "from_status": None,
-                "to_status": DeliveryStatus.QUEUED.value,
+                "to_status": first_status.value,
                 "actor": actor,
-                "reason": f"accepted; route {route.channel}",
+                "reason": f"accepted; route {route.channel}"
+                + ("; held for review" if first_status is DeliveryStatus.HELD else "")
+                + (f"; sending window opens {due.isoformat()}" if due > now else ""),
                 "at": now,
             }
         )

@@ -17,6 +17,7 @@ from sqlmodel import col
 
 from outbox.models import ApiToken, Participant, Receiver, Tenant, utcnow
 from schemas.canonical import ReceiverProfile
+from schemas.tenant import TenantSettings
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,16 @@ def put_participant(
     session.add(row)
     session.flush()
     return row
+
+
+def tenant_settings(session: Session, tenant_id: str) -> TenantSettings:
+    """The tenant's delivery settings (defaults when none are stored)."""
+    tenant = session.get(Tenant, tenant_id)
+    return TenantSettings.model_validate(tenant.settings or {}) if tenant is not None else TenantSettings()
+
+
+def put_tenant_settings(session: Session, tenant_id: str, settings: TenantSettings) -> None:
+    tenant = ensure_tenant(session, tenant_id)
+    tenant.settings = settings.model_dump(mode="json")
+    session.add(tenant)
+    session.flush()

@@ -1,0 +1,80 @@
+"""Per-tenant delivery settings: sending windows and "hold for review".
+
+Finance teams often want invoices to go out at a set time of day, after a person has looked at them. A
+sending window delays a delivery until the window opens (in the tenant's time zone, on the given
+weekdays); hold-for-review parks new deliveries as `held` until someone releases them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class SendWindow(BaseModel):
+    """Deliveries on these channels leave only between `start` and `end`, local time, on `weekdays`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start: dt.time = Field(description="local time the window opens, e.g. 08:00")
+    end: dt.time = Field(description="local time the window closes, e.g. 16:00")
+    timezone: str = "Europe/Oslo"
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4], description="0 = Monday"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SendWindow:
+        if self.end <= self.start:
+            raise ValueError("the window must end after it starts (same day)")
+        if not self.weekdays:
+            raise ValueError("a window needs at least one weekday")
+        return self
+
+    def next_open(self, at: dt.datetime) -> dt.datetime:
+        """`at` itself when inside the window, else the moment the window next opens (UTC)."""
+        zone = ZoneInfo(self.timezone)
+        local = at.astimezone(zone)
+        for offset in range(8):
+            day = local.date() + dt.timedelta(days=offset)
+            if day.weekday() not in self.weekdays:
+                continue
+            opens = dt.datetime.combine(day, self.start, tzinfo=zone)
+            closes = dt.datetime.combine(day, self.end, tzinfo=zone)
+            if local < opens:
+                return opens.astimezone(dt.UTC)
+            if local < closes:
+                return at
+        raise AssertionError("a window with a weekday opens within a week")  # pragma: no cover
+
+
+class TenantSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    hold_for_review: bool = False
+    hold_channels: list[str] | None = Field(None, description="channels held for review; None = all")
+    send_window: SendWindow | None = None
+    window_channels: list[str] | None = Field(None, description="channels the window applies to; None = all")
+
+    def holds(self, channel: str) -> bool:
+        return self.hold_for_review and (self.hold_channels is None or channel in self.hold_channels)
+
+    def due_at(self, channel: str, at: dt.datetime) -> dt.datetime:
+        """When a delivery on `channel` that is ready at `at` may be sent."""
+        if self.send_window is None:
+            return at
+        if self.window_channels is not None and channel not in self.window_channels:
+            return at
+        return self.send_window.next_open(at)
