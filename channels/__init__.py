@@ -24,6 +24,7 @@ class ChannelEntry:
 REGISTRY: dict[str, ChannelEntry] = {
     "folder": ChannelEntry("channels.folder:FolderChannel"),
     "peppol": ChannelEntry("channels.peppol:PeppolChannel", "pip install 'invoice-gateway[peppol-as4]'"),
+    "email": ChannelEntry("channels.email:EmailChannel", "pip install aiosmtplib"),
 }
 
 

@@ -316,6 +316,54 @@ def receive(
         raise typer.Exit(2)
 
 
+@app.command()
+def bounces(
+    ctx: typer.Context,
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="DSN e-mails (.eml), mbox files, folders of them, or Maildir folders"),
+    ],
+    tenant: Annotated[str | None, typer.Option(help="the tenant whose deliveries they report on")] = None,
+) -> None:
+    """Take in e-mail delivery status notifications (bounces, delays, delivery reports): store, link, apply.
+
+    A Maildir's unread messages (new/, and cur/ without the S flag) are read and then moved to cur/ with
+    the `:2,S` flag, so the next run does not read them again; files and mbox files are left as they are
+    (the same message twice is stored once and not applied again).
+    """
+    from gateway.services.bounces import mail_sources, receive_bounce
+    from mappings.base import FormatError
+
+    settings = Settings()
+    engine = _engine(ctx, settings)
+    table = Table("message", "action", "link", "delivery", "status", "applied", "note")
+    rejected = 0
+    try:
+        for source in mail_sources(paths):
+            try:
+                result = receive_bounce(engine, source.data, actor=OPERATOR, tenant_id=tenant)
+            except FormatError as error:
+                table.add_row(source.name, "-", "", "", "", "rejected", f"{error.where}: {error.reason}")
+                rejected += 1
+                source.done()
+                continue
+            source.done()
+            table.add_row(
+                source.name,
+                result.classification or "",
+                result.linked_by or "",
+                result.delivery_id or "",
+                result.delivery_status or "",
+                "yes" if result.applied else ("repeat" if result.duplicate else "no"),
+                result.note or "",
+            )
+    except FileNotFoundError as error:
+        _fail(str(error))
+    console.print(table)
+    if rejected:
+        raise typer.Exit(2)
+
+
 @token_app.command("create")
 def token_create(
     ctx: typer.Context,

@@ -52,11 +52,23 @@ FORMATS: dict[str, FormatEntry] = {
         description="EHF 3.0 / PEPPOL BIS Billing 3.0: UBL 2.1 Invoice or CreditNote",
         validated=True,
     ),
+    "pdf": FormatEntry(
+        render="mappings.pdf:render_invoice_pdf",
+        sniff="mappings.pdf:sniff",
+        inspect="mappings.pdf:inspect_pdf",
+        description="printable A4 invoice or credit note PDF (embedded fonts, free 15 mm left margin)",
+    ),
     "invoice-response": FormatEntry(
         render=None,
         sniff="mappings.invoice_response:sniff",
         inspect="mappings.invoice_response:inspect_status_document",
         description="PEPPOL status documents: Invoice Response (T111), MLR (T71), MLS (ApplicationResponse)",
+    ),
+    "dsn": FormatEntry(
+        render=None,
+        sniff="mappings.dsn:sniff",
+        inspect="mappings.dsn:inspect_dsn",
+        description="e-mail delivery status notification (RFC 3464 report-type=delivery-status)",
     ),
 }
 

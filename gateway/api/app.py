@@ -366,6 +366,53 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return _errors(400, [error.as_dict()])
         return JSONResponse(result.as_dict())
 
+    @app.post(
+        "/bounces",
+        tags=["responses"],
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+        responses={
+            200: {"description": "stored (a repeat answers with the first result); `applied`: moved or not"},
+            400: {"description": "not an e-mail message"},
+            413: {"description": "too large"},
+            415: {"description": "not message/rfc822 or application/octet-stream"},
+            422: {"description": "an e-mail, but not an RFC 3464 delivery status notification"},
+        },
+    )
+    async def post_bounce(
+        request: Request, identity: IdentityDep, settings: SettingsDep, engine: EngineDep
+    ) -> JSONResponse:
+        """An e-mail delivery status notification (bounce, delay, delivery report), e.g. from an MTA pipe."""
+        from gateway.services.bounces import receive_bounce
+        from mappings.dsn import MAX_DSN_BYTES, DsnError, DsnTooLarge
+
+        content_type = _content_type(request)
+        if content_type not in {"message/rfc822", "application/octet-stream", ""}:
+            raise HTTPException(
+                415,
+                f"content type {content_type!r} is not accepted here; send message/rfc822 "
+                "or application/octet-stream",
+            )
+        body = await _read_body(request, min(settings.max_body_bytes, MAX_DSN_BYTES))
+        try:
+            result = await run_in_threadpool(
+                receive_bounce, engine, body, actor=identity.actor, tenant_id=identity.tenant_id
+            )
+        except DsnTooLarge as error:
+            return _errors(413, [error.as_dict()])
+        except DsnError as error:
+            return _errors(422, [error.as_dict()])
+        except FormatError as error:
+            return _errors(400, [error.as_dict()])
+        return JSONResponse(result.as_dict())
+
     @app.put("/receivers/{receiver_id}", tags=["receivers"])
     def put_receiver_profile(
         receiver_id: str, profile: ReceiverProfile, identity: IdentityDep, session: SessionDep

@@ -1,0 +1,421 @@
+"""E-mail delivery status notifications (RFC 3464 DSNs) read into one shape: `DeliveryStatusNotification`.
+
+A DSN is a `multipart/report; report-type=delivery-status` message: a human-readable part, a
+`message/delivery-status` part (one block of per-message fields, then one block per recipient) and,
+usually, the returned message or only its headers (`message/rfc822` or `text/rfc822-headers`).
+
+What counts is each recipient's `Action` (failed, delayed, delivered, relayed, expanded), never the status
+code: an expired message fails with a 4.x.x status, and `relayed` only means the message was handed on
+to a system that does not report delivery (not that it was delivered).
+
+What a DSN carries to find the message it reports on:
+
+* `Original-Envelope-Id` — the `ENVID` the sender gave at `MAIL FROM` (the gateway's `<delivery>-<attempt>`);
+* the DSN's own envelope recipient — the sender's envelope address, VERP-tagged (`bounces+<delivery>@…`),
+  seen in `X-Envelope-To`, `Delivered-To`, `X-Original-To`, `Envelope-To` or `To`; Postfix also names it in
+  `X-Postfix-Sender`, and the returned headers in `Return-Path`;
+* the returned message's `Message-ID`, `X-Delivery-Id`, `X-Invoice-Number`, `Subject`, `From`, `To`.
+
+Pure functions, no database: `parse_dsn`, `sniff`, `inspect_dsn`. Only the standard `email` package (with
+`policy.default`) is used, on at most `MAX_DSN_BYTES`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.errors import MessageDefect
+from email.message import EmailMessage, Message
+from email.parser import BytesHeaderParser, BytesParser, HeaderParser
+from email.utils import getaddresses, parsedate_to_datetime
+from typing import Any, cast
+
+from mappings.base import FormatError
+
+FORMAT_NAME = "dsn"
+#: A DSN with the whole returned invoice (PDF + XML) stays well below this; anything larger is refused.
+MAX_DSN_BYTES = 16 * 1024 * 1024
+
+FAILED, DELAYED, DELIVERED, RELAYED, EXPANDED = "failed", "delayed", "delivered", "relayed", "expanded"
+ACTIONS: dict[str, str] = {
+    FAILED: "could not be delivered; the reporting MTA gave up",
+    DELAYED: "not delivered yet; still being retried",
+    DELIVERED: "delivered to the recipient's mailbox",
+    RELAYED: "handed on to a system that does not report delivery (not a delivery confirmation)",
+    EXPANDED: "delivered to an alias or list that expanded it to further recipients",
+}
+#: The report types read here (RFC 3464; RFC 6533 for internationalised addresses).
+REPORT_TYPES = frozenset({"delivery-status", "global-delivery-status"})
+_STATUS_PARTS = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_HEADER_PARTS = frozenset({"text/rfc822-headers", "message/global-headers"})
+_MESSAGE_PARTS = frozenset({"message/rfc822", "message/global"})
+#: Where an MTA or a mail store writes the envelope recipient of a message (the DSN's: our VERP address).
+ENVELOPE_TO_HEADERS = ("X-Envelope-To", "Delivered-To", "X-Original-To", "Envelope-To", "X-Rcpt-To", "To")
+_STATUS_CODE = re.compile(r"^[245]\.\d{1,3}\.\d{1,3}$")
+_SPACES = re.compile(r"\s+")
+_LONG_TEXT = 2000
+
+
+class DsnError(FormatError):
+    """An e-mail that is not a delivery status notification the gateway reads (or lacks what it needs)."""
+
+
+class DsnTooLarge(DsnError):
+    """More than `MAX_DSN_BYTES`."""
+
+
+@dataclass(frozen=True)
+class RecipientStatus:
+    """One per-recipient block of the `message/delivery-status` part."""
+
+    action: str
+    status: str | None
+    final_recipient: str | None
+    original_recipient: str | None = None
+    diagnostic_type: str | None = None
+    diagnostic_code: str | None = None
+    remote_mta: str | None = None
+    last_attempt_date: dt.datetime | None = None
+    will_retry_until: dt.datetime | None = None
+
+    @property
+    def meaning(self) -> str:
+        return ACTIONS[self.action]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "status": self.status,
+            "final_recipient": self.final_recipient,
+            "original_recipient": self.original_recipient,
+            "diagnostic_type": self.diagnostic_type,
+            "diagnostic_code": self.diagnostic_code,
+            "remote_mta": self.remote_mta,
+            "last_attempt_date": _iso(self.last_attempt_date),
+            "will_retry_until": _iso(self.will_retry_until),
+        }
+
+
+@dataclass(frozen=True)
+class ReturnedMessage:
+    """The headers of the message the DSN reports on (whole message or headers only)."""
+
+    part: str
+    message_id: str | None = None
+    delivery_id: str | None = None
+    invoice_number: str | None = None
+    subject: str | None = None
+    from_: str | None = None
+    to: list[str] = field(default_factory=list)
+    return_path: str | None = None
+    date: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "part": self.part,
+            "message_id": self.message_id,
+            "delivery_id": self.delivery_id,
+            "invoice_number": self.invoice_number,
+            "subject": self.subject,
+            "from": self.from_,
+            "to": self.to,
+            "return_path": self.return_path,
+            "date": self.date,
+        }
+
+
+@dataclass(frozen=True)
+class DeliveryStatusNotification:
+    report_type: str
+    message_id: str | None
+    subject: str | None
+    from_: str | None
+    date: dt.datetime | None
+    #: The DSN's own envelope recipient(s): where the MTA sent it, i.e. our (VERP) envelope sender.
+    envelope_recipients: list[str]
+    reporting_mta: str | None
+    arrival_date: dt.datetime | None
+    original_envelope_id: str | None
+    #: The original envelope sender when the reporting MTA names it (Postfix: `X-Postfix-Sender`).
+    original_sender: str | None
+    recipients: list[RecipientStatus]
+    returned: ReturnedMessage | None
+    human_text: str | None = None
+
+    @property
+    def actions(self) -> list[str]:
+        return [recipient.action for recipient in self.recipients]
+
+    @property
+    def classification(self) -> str:
+        """The one action that sums the report up: failed > delayed > delivered > expanded > relayed."""
+        for action in (FAILED, DELAYED, DELIVERED, EXPANDED, RELAYED):
+            if action in self.actions:
+                return action
+        raise AssertionError("a DSN always has a recipient")  # pragma: no cover - parse_dsn ensures it
+
+    def verp_addresses(self) -> list[str]:
+        """Addresses that may carry a VERP tag, most direct first, without repeats."""
+        candidates = [*self.envelope_recipients]
+        if self.original_sender:
+            candidates.append(self.original_sender)
+        if self.returned and self.returned.return_path:
+            candidates.append(self.returned.return_path)
+        seen: list[str] = []
+        for address in candidates:
+            if address and address.lower() not in (s.lower() for s in seen):
+                seen.append(address)
+        return seen
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "report_type": self.report_type,
+            "message_id": self.message_id,
+            "subject": self.subject,
+            "from": self.from_,
+            "date": _iso(self.date),
+            "envelope_recipients": self.envelope_recipients,
+            "reporting_mta": self.reporting_mta,
+            "arrival_date": _iso(self.arrival_date),
+            "original_envelope_id": self.original_envelope_id,
+            "original_sender": self.original_sender,
+            "classification": self.classification,
+            "recipients": [recipient.as_dict() for recipient in self.recipients],
+            "returned": self.returned.as_dict() if self.returned else None,
+        }
+
+
+def verp_tag(address: str, prefix: str | None = "bounces") -> str | None:
+    """`<tag>` of `<prefix>+<tag>@domain` (prefix compared case-insensitively; None: any), or None."""
+    local, at, _ = address.strip().strip("<>").rpartition("@")
+    if not at:
+        return None
+    head, plus, tag = local.partition("+")
+    if not plus or not head or not tag or (prefix is not None and head.lower() != prefix.lower()):
+        return None
+    return tag
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _clean(value: object) -> str | None:
+    if value is None:
+        return None
+    text = _SPACES.sub(" ", str(value)).strip()
+    return text[:_LONG_TEXT] or None
+
+
+def _header(message: Message, name: str) -> str | None:
+    return _clean(message.get(name))
+
+
+def _xtext(value: str | None) -> str | None:
+    """RFC 3461 xtext (`ENVID`): `+XX` is the byte XX in hex."""
+    if value is None:
+        return None
+    return re.sub(r"\+([0-9A-Fa-f]{2})", lambda match: chr(int(match.group(1), 16)), value)
+
+
+def _date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed
+
+
+def _typed(value: str | None) -> tuple[str | None, str | None]:
+    """`type; value` (RFC 3464 address-type / diagnostic-type / mta-name-type) → (type, value)."""
+    if value is None:
+        return None, None
+    kind, semicolon, rest = value.partition(";")
+    if not semicolon:
+        return None, value.strip() or None
+    return kind.strip().lower() or None, rest.strip() or None
+
+
+def _address(value: str | None) -> str | None:
+    return None if value is None else _typed(value)[1]
+
+
+def _addresses(values: list[str]) -> list[str]:
+    found: list[str] = []
+    for _, address in getaddresses(values):
+        if address and address not in found:
+            found.append(address)
+    return found
+
+
+def _header_blocks(part: Message) -> list[Message]:
+    """The blocks of a delivery-status part: Python splits `message/delivery-status`, not the global one."""
+    payload = part.get_payload()
+    if isinstance(payload, list) and all(isinstance(block, Message) for block in payload):
+        return cast(list[Message], payload)
+    raw = part.get_payload(decode=True)
+    if not isinstance(raw, bytes):  # pragma: no cover - a non-multipart part always decodes to bytes
+        return []
+    text = raw.replace(b"\r\n", b"\n")
+    parser = BytesHeaderParser(policy=policy.default)
+    blocks = [block.strip() for block in re.split(rb"\n\s*\n", text)]
+    return [parser.parsebytes(block + b"\n") for block in blocks if block]
+
+
+def _recipient(block: Message, number: int) -> RecipientStatus:
+    where = f"delivery-status/recipient[{number}]"
+    action = (_header(block, "Action") or "").lower()
+    final = _address(_header(block, "Final-Recipient"))
+    if not action:
+        raise DsnError(f"{where}/Action", f"missing (recipient {final or '?'})")
+    # RFC 3464 §2.3.3: an action may be followed by a comment; only the word counts.
+    action = action.split()[0].split("(")[0]
+    if action not in ACTIONS:
+        known = ", ".join(ACTIONS)
+        raise DsnError(f"{where}/Action", f"{action!r} is not an RFC 3464 action (one of {known})")
+    status = _header(block, "Status")
+    status = status.split()[0] if status else None
+    if status is not None and not _STATUS_CODE.match(status):
+        raise DsnError(f"{where}/Status", f"{status!r} is not an RFC 3463 status code (class.subject.detail)")
+    diagnostic_type, diagnostic = _typed(_header(block, "Diagnostic-Code"))
+    return RecipientStatus(
+        action=action,
+        status=status,
+        final_recipient=final,
+        original_recipient=_address(_header(block, "Original-Recipient")),
+        diagnostic_type=diagnostic_type,
+        diagnostic_code=diagnostic,
+        remote_mta=_address(_header(block, "Remote-MTA")),
+        last_attempt_date=_date(_header(block, "Last-Attempt-Date")),
+        will_retry_until=_date(_header(block, "Will-Retry-Until")),
+    )
+
+
+def _returned(part: Message) -> ReturnedMessage | None:
+    content_type = part.get_content_type()
+    headers: Message
+    if content_type in _MESSAGE_PARTS:
+        payload = part.get_payload()
+        if isinstance(payload, list) and payload and isinstance(payload[0], Message):
+            headers = payload[0]
+        else:  # pragma: no cover - the parser always makes a sub-message of message/rfc822
+            return None
+    else:
+        raw = part.get_payload(decode=True)
+        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(part.get_payload())
+        headers = HeaderParser(policy=policy.default).parsestr(text)
+    return ReturnedMessage(
+        part=content_type,
+        message_id=_header(headers, "Message-ID"),
+        delivery_id=_header(headers, "X-Delivery-Id"),
+        invoice_number=_header(headers, "X-Invoice-Number"),
+        subject=_header(headers, "Subject"),
+        from_=_header(headers, "From"),
+        to=_addresses([str(v) for v in headers.get_all("To", [])]),
+        return_path=next(iter(_addresses([str(v) for v in headers.get_all("Return-Path", [])])), None),
+        date=_header(headers, "Date"),
+    )
+
+
+def _message(data: bytes) -> EmailMessage:
+    if not data.strip():
+        raise FormatError("message", "empty")
+    if len(data) > MAX_DSN_BYTES:
+        raise DsnTooLarge("message", f"{len(data)} bytes; a DSN may have at most {MAX_DSN_BYTES}")
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    if not message.keys() or any(_is_missing_headers(defect) for defect in message.defects):
+        raise FormatError("message", "not an e-mail message (no header fields before the body)")
+    return message
+
+
+def _is_missing_headers(defect: MessageDefect) -> bool:
+    return type(defect).__name__ in {"MissingHeaderBodySeparatorDefect", "MissingHeaderBodySeparator"}
+
+
+def parse_dsn(data: bytes) -> DeliveryStatusNotification:
+    """Read a DSN; `FormatError` when `data` is no e-mail at all, `DsnError` when it is not a DSN."""
+    message = _message(data)
+    content_type = message.get_content_type()
+    report_type = (str(message.get_param("report-type", "", header="content-type")) or "").lower()
+    if content_type != "multipart/report":
+        raise DsnError(
+            "Content-Type", f"{content_type}, not multipart/report: not a delivery status notification"
+        )
+    if report_type not in REPORT_TYPES:
+        raise DsnError(
+            "Content-Type",
+            f"report-type={report_type or '(none)'}, not delivery-status: a report, but not about delivery",
+        )
+    parts = list(message.iter_parts())
+    status_part = next((p for p in parts if p.get_content_type() in _STATUS_PARTS), None)
+    if status_part is None:
+        raise DsnError("message/delivery-status", "missing: the report has no delivery-status part")
+    blocks = [block for block in _header_blocks(status_part) if block.keys()]
+    if not blocks:
+        raise DsnError("message/delivery-status", "empty")
+    per_message, recipient_blocks = blocks[0], blocks[1:]
+    if per_message.get("Final-Recipient") is not None:  # a report without per-message fields
+        per_message, recipient_blocks = EmailMessage(policy=policy.default), blocks
+    recipients = [_recipient(block, n) for n, block in enumerate(recipient_blocks, start=1)]
+    if not recipients:
+        raise DsnError("message/delivery-status", "no per-recipient fields (Final-Recipient, Action, Status)")
+    returned_part = next((p for p in parts if p.get_content_type() in _HEADER_PARTS | _MESSAGE_PARTS), None)
+    human = next((p for p in parts if p.get_content_type() == "text/plain"), None)
+    human_text: str | None = None
+    if human is not None:
+        try:
+            human_text = cast(EmailMessage, human).get_content()[:_LONG_TEXT]
+        except (LookupError, ValueError):  # an unknown charset: the text is for people, not needed
+            human_text = None
+    envelope: list[str] = []
+    for name in ENVELOPE_TO_HEADERS:
+        for address in _addresses([str(v) for v in message.get_all(name, [])]):
+            if address not in envelope:
+                envelope.append(address)
+    return DeliveryStatusNotification(
+        report_type=report_type,
+        message_id=_header(message, "Message-ID"),
+        subject=_header(message, "Subject"),
+        from_=_header(message, "From"),
+        date=_date(_header(message, "Date")),
+        envelope_recipients=envelope,
+        reporting_mta=_address(_header(per_message, "Reporting-MTA")),
+        arrival_date=_date(_header(per_message, "Arrival-Date")),
+        original_envelope_id=_xtext(_header(per_message, "Original-Envelope-Id")),
+        original_sender=_address(_header(per_message, "X-Postfix-Sender")),
+        recipients=recipients,
+        returned=_returned(returned_part) if returned_part is not None else None,
+        human_text=human_text,
+    )
+
+
+def sniff(data: bytes) -> bool:
+    """Cheap check on the top-level headers only: `multipart/report; report-type=delivery-status`."""
+    head = data[:65536]
+    if b"multipart/report" not in head.lower():
+        return False
+    end = re.search(rb"\r?\n\r?\n", head)
+    headers = BytesHeaderParser(policy=policy.default).parsebytes(head[: end.start() + 1] if end else head)
+    if headers.get_content_type() != "multipart/report":
+        return False
+    report_type = str(headers.get_param("report-type", "", header="content-type") or "").lower()
+    return report_type in REPORT_TYPES
+
+
+def inspect_dsn(data: bytes) -> dict[str, Any]:
+    """What the gateway reads from a DSN (for `gateway inspect`)."""
+    dsn = parse_dsn(data)
+    return {
+        "format": FORMAT_NAME,
+        **dsn.as_dict(),
+        "meaning": {action: ACTIONS[action] for action in dict.fromkeys(dsn.actions)},
+    }
