@@ -1,6 +1,6 @@
 """E-mails sent per second by the e-mail channel to a local SMTP server (aiosmtpd on loopback).
 
-    python benchmarks/email.py [--messages 300] [--lines 3]
+    python benchmarks/email_send.py [--messages 300] [--lines 3]
 
 Sequential `EmailChannel.deliver` calls, one SMTP connection per message, as the worker sends them (EHLO,
 MAIL FROM with DSN parameters, RCPT TO, DATA, QUIT, in `asyncio.run`). The documents are rendered before
@@ -27,9 +27,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-# sys.path[0] is this folder when run as a script (`python benchmarks/email.py`), and this file's name would
-# shadow the standard library's `email` package there: replace it with the project root.
-sys.path.pop(0)
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from channels import create_channel
