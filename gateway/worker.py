@@ -45,6 +45,7 @@ from outbox.queue import (
 )
 from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
+from schemas.tenant import TenantSettings
 
 log = logging.getLogger("gateway.worker")
 
@@ -137,13 +138,14 @@ class Worker:
             # The payloads come in the claim's own transaction: on SQLite every transaction takes the
             # write lock, so a separate read per delivery would make workers queue for nothing.
             payloads = load_payloads(session, {claim.invoice_id for claim in claims})
+            settings_by_tenant = {t: tenant_settings(session, t) for t in {c.tenant_id for c in claims}}
         self.stats.claimed += len(claims)
         for position, claim in enumerate(claims):
             if self._stop.is_set():
                 self._release(claims[position:])
                 break
             try:
-                self.process(claim, payloads[claim.invoice_id])
+                self.process(claim, payloads[claim.invoice_id], settings_by_tenant[claim.tenant_id])
             except LeaseLost as error:
                 self.stats.lease_lost += 1
                 log.warning("worker %s: %s", self.worker_id, error)
@@ -176,7 +178,7 @@ class Worker:
                 self._channels[name] = create_channel(name, self.settings.channel_settings(name))
         return self._channels[name]
 
-    def process(self, claim: Claim, payload: str) -> str:
+    def process(self, claim: Claim, payload: str, tenant: TenantSettings | None = None) -> str:
         """Render and send one claimed delivery (`payload`: its invoice's canonical JSON)."""
         try:
             invoice = parse_invoice_json(payload)
@@ -185,9 +187,12 @@ class Worker:
             fmt = claim.format or capabilities.default_format
             if fmt not in capabilities.formats:
                 raise UnknownFormat(fmt, list(capabilities.formats))
-            document = render(fmt, invoice)
+            tenant = tenant or TenantSettings()
+            document = render(fmt, invoice, tenant.render_options(fmt))
             attachments = tuple(
-                render(extra, invoice) for extra in channel.attachment_formats() if extra != document.format
+                render(extra, invoice, tenant.render_options(extra))
+                for extra in channel.attachment_formats()
+                if extra != document.format
             )
         except (UnknownChannel, ChannelUnavailable, ValidationError, UnknownFormat, FormatError) as error:
             return self._finish_without_sending(claim, f"cannot render for {claim.channel}: {error}")

@@ -89,12 +89,13 @@ def renderable_formats() -> list[str]:
     return sorted(name for name, entry in FORMATS.items() if entry.render)
 
 
-def render(format_name: str, invoice: Invoice) -> RenderedDocument:
-    """Render `invoice` in the named wire format."""
+def render(format_name: str, invoice: Invoice, options: Any = None) -> RenderedDocument:
+    """Render `invoice` in the named wire format; `options` (e.g. a tenant's PDF template) if it takes any."""
     entry = FORMATS.get(format_name)
     if entry is None or entry.render is None:
         raise UnknownFormat(format_name, renderable_formats())
-    return cast(RenderedDocument, _load(entry.render)(invoice))
+    renderer = _load(entry.render)
+    return cast(RenderedDocument, renderer(invoice) if options is None else renderer(invoice, options))
 
 
 def detect_format(data: bytes) -> str | None:

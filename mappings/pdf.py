@@ -30,10 +30,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Rect
 from reportlab.lib import colors
@@ -60,6 +58,7 @@ from reportlab.platypus import (
 )
 
 from mappings.base import FormatError, RenderedDocument
+from schemas.branding import Language, PdfTemplate
 from schemas.canonical import DocumentType, Invoice, Party, currency_minor_units
 
 FORMAT_NAME = "pdf"
@@ -84,31 +83,12 @@ LATER_FRAME_TOP = 30 * mm
 FRAME_BOTTOM = 18 * mm
 SLIP_HEIGHT = 64 * mm
 
-Language = Literal["nb", "en"]
-
-
-class PdfTemplate(BaseModel):
-    """A tenant's look: name, logo, accent colour, contact and footer lines, payment extras, language."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    company_display_name: str | None = Field(None, max_length=200, description="default: the seller's name")
-    logo_path: Path | None = Field(None, description="PNG or JPEG, drawn top left (max 60 × 20 mm)")
-    accent_color: str = Field("#1F4E79", pattern=r"^#[0-9A-Fa-f]{6}$")
-    contact_lines: list[str] = Field(default_factory=list, max_length=6)
-    footer_text: str | None = Field(None, max_length=300)
-    payment_link_url: str | None = Field(
-        None, max_length=500, description="printed as a QR code; {number} and {kid} are filled in"
-    )
-    show_payment_slip: bool = True
-    language: Language = "nb"
-
 
 DEFAULT_TEMPLATE = PdfTemplate()
 
 
 def template_for(tenant_id: str | None) -> PdfTemplate:
-    """The tenant's PDF template; every tenant has the default until templates become configurable."""
+    """The default template; a tenant's own comes from its settings (`TenantSettings.pdf_template`)."""
     del tenant_id
     return DEFAULT_TEMPLATE
 

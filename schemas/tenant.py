@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from schemas.branding import PdfTemplate
+
 
 class SendWindow(BaseModel):
     """Deliveries on these channels leave only between `start` and `end`, local time, on `weekdays`."""
@@ -67,6 +69,11 @@ class TenantSettings(BaseModel):
     hold_channels: list[str] | None = Field(None, description="channels held for review; None = all")
     send_window: SendWindow | None = None
     window_channels: list[str] | None = Field(None, description="channels the window applies to; None = all")
+    pdf_template: PdfTemplate | None = Field(None, description="branding of the tenant's PDF invoices")
+
+    def render_options(self, format_name: str) -> PdfTemplate | None:
+        """What the renderer of `format_name` takes from these settings (None: its defaults)."""
+        return self.pdf_template if format_name == "pdf" else None
 
     def holds(self, channel: str) -> bool:
         return self.hold_for_review and (self.hold_channels is None or channel in self.hold_channels)

@@ -113,3 +113,34 @@ def test_window_can_apply_to_some_channels_only(client: TestClient, auth: dict[s
     assert dt.datetime.fromisoformat(delivery["next_attempt_at"]) <= utcnow()  # folder is not windowed
     assert client.get("/settings", headers=auth).json()["window_channels"] == ["email"]
     assert client.put("/settings", json={"send_window": {"start": "9"}}, headers=auth).status_code == 422
+
+
+def test_tenant_pdf_template_brands_its_invoices(
+    client: TestClient, auth: dict[str, Any], engine: Engine, settings: Settings
+) -> None:
+    from io import BytesIO
+    from pathlib import Path
+
+    from pypdf import PdfReader
+
+    body = {
+        "pdf_template": {
+            "company_display_name": "Nordlys Brand",
+            "footer_text": "Takk for handelen!",
+            "accent_color": "#AA3300",
+        }
+    }
+    assert client.put("/settings", json=body, headers=auth).status_code == 200
+    bad = {"pdf_template": {"accent_color": "red"}}
+    assert client.put("/settings", json=bad, headers=auth).status_code == 422
+    invoice = sample_invoice_json(1)
+    invoice["routing"] = {"format": "pdf"}
+    created = client.post("/invoices", json=invoice, headers=auth).json()
+    Worker(engine, settings).run(once=True)
+    [delivery] = _view(client, auth, created["invoice_id"])["deliveries"]
+    assert delivery["status"] == "delivered", delivery["last_error"]
+    text = "".join(
+        page.extract_text()
+        for page in PdfReader(BytesIO(Path(delivery["channel_message_id"]).read_bytes())).pages
+    )
+    assert "Nordlys Brand" in text and "Takk for handelen!" in text
