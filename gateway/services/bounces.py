@@ -48,10 +48,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from gateway.services.inbound import decode_payload, find_by_message_id, store_once
 from mappings.dsn import (
     DELAYED,
     DELIVERED,
@@ -63,9 +63,8 @@ from mappings.dsn import (
     parse_dsn,
     verp_tag,
 )
-from outbox.db import session_scope
-from outbox.models import Delivery, DeliveryEvent, InboundDocument, InvoiceRecord, new_id, utcnow
-from outbox.queue import StaleStatus, change_status, note_event
+from outbox.models import Delivery, InboundDocument, InvoiceRecord, new_id, utcnow
+from outbox.queue import change_status, note_event
 from outbox.states import DeliveryStatus
 
 S = DeliveryStatus
@@ -139,30 +138,16 @@ def receive_bounce(engine: Engine, data: bytes, *, actor: str, tenant_id: str | 
     """Parse, store once, link and apply one DSN; `FormatError` (`DsnError`) when it cannot be read."""
     dsn = parse_dsn(data)
     digest = hashlib.sha256(data).hexdigest()
-    for _ in range(3):
-        try:
-            with session_scope(engine) as session:
-                existing = _existing(session, digest)
-                if existing is not None:
-                    return _result_of(session, existing, tenant_id, duplicate=True)
-                return _receive(session, dsn, data, digest, actor=actor, tenant_id=tenant_id)
-        except (IntegrityError, StaleStatus):
-            # The same DSN stored concurrently, or the delivery moved under us: read again.
-            continue
-    with session_scope(engine) as session:  # pragma: no cover - three lost races in a row
-        existing = _existing(session, digest)
-        if existing is None:
-            raise RuntimeError("the DSN could not be stored after three tries")
-        return _result_of(session, existing, tenant_id, duplicate=True)
+    return store_once(
+        engine,
+        digest,
+        receive=lambda session: _receive(session, dsn, data, digest, actor=actor, tenant_id=tenant_id),
+        replay=lambda session, existing: _result_of(session, existing, tenant_id, duplicate=True),
+        what="DSN",
+    )
 
 
 # --- storing -----------------------------------------------------------------------------------------------
-
-
-def _existing(session: Session, digest: str) -> InboundDocument | None:
-    return session.execute(
-        select(InboundDocument).where(col(InboundDocument.payload_sha256) == digest)
-    ).scalar_one_or_none()
 
 
 def _result_of(
@@ -208,13 +193,6 @@ def _result_of(
     )
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")  # 8-bit mail in another charset: every byte kept as a character
-
-
 def _receive(
     session: Session,
     dsn: DeliveryStatusNotification,
@@ -240,7 +218,7 @@ def _receive(
         invoice_id=delivery.invoice_id if delivery else None,
         applied=False,
         note=note,
-        payload=_decode(data),
+        payload=decode_payload(data),
         received_at=utcnow(),
     )
     if link is not None:
@@ -277,30 +255,6 @@ def _by_tagged_id(session: Session, value: str, tenant_id: str | None) -> tuple[
             return delivery, int(match.group("attempt"))
     delivery = _delivery(session, value, tenant_id)
     return (delivery, None) if delivery is not None else None
-
-
-def _by_channel_message_id(
-    session: Session, message_id: str, tenant_id: str | None
-) -> tuple[Delivery, int] | None:
-    """The delivery whose channel message id (now, or in an earlier attempt's events) is `message_id`."""
-    bare = message_id.strip().strip("<>")
-    forms = list(dict.fromkeys([message_id.strip(), bare, f"<{bare}>"]))
-    query = select(Delivery).where(col(Delivery.channel_message_id).in_(forms))
-    if tenant_id is not None:
-        query = query.where(col(Delivery.tenant_id) == tenant_id)
-    found = session.execute(query.order_by(col(Delivery.created_at).desc()).limit(1)).scalar_one_or_none()
-    if found is not None:
-        return found, found.attempt
-    events = select(col(DeliveryEvent.delivery_id), col(DeliveryEvent.attempt)).where(
-        col(DeliveryEvent.channel_message_id).in_(forms)
-    )
-    if tenant_id is not None:
-        events = events.where(col(DeliveryEvent.tenant_id) == tenant_id)
-    row = session.execute(events.order_by(col(DeliveryEvent.id).desc()).limit(1)).first()
-    if row is None:
-        return None
-    delivery = session.get(Delivery, row[0])
-    return (delivery, int(row[1])) if delivery is not None else None
 
 
 def _by_invoice_number(
@@ -344,7 +298,7 @@ def _attempt_of(session: Session, dsn: DeliveryStatusNotification, delivery: Del
         if match is not None and match.group("id") == delivery.id:
             return int(match.group("attempt"))
     if returned_id:
-        found = _by_channel_message_id(session, returned_id, delivery.tenant_id)
+        found = find_by_message_id(session, returned_id, delivery.tenant_id)
         if found is not None and found[0].id == delivery.id:
             return found[1]
     return None
@@ -386,7 +340,7 @@ def _find_link(
         found = _by_tagged_id(session, local, tenant_id) if local else None
         if found is not None:
             return _Link(found[0], MESSAGE_ID, message_id, found[1]), None
-        by_channel = _by_channel_message_id(session, message_id, tenant_id)
+        by_channel = find_by_message_id(session, message_id, tenant_id)
         if by_channel is not None:
             return _Link(by_channel[0], MESSAGE_ID, message_id, by_channel[1]), None
     header_id = returned.delivery_id if returned else None

@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from gateway.services.inbound import decode_payload, find_by_message_id, store_once
 from mappings.invoice_response import (
     INVOICE_RESPONSE,
     MLR,
@@ -47,8 +47,7 @@ from mappings.invoice_response import (
     application_response_bytes,
     parse_status_document,
 )
-from outbox.db import session_scope
-from outbox.models import Delivery, DeliveryEvent, InboundDocument, InvoiceRecord, new_id, utcnow
+from outbox.models import Delivery, InboundDocument, InvoiceRecord, new_id, utcnow
 from outbox.queue import StaleStatus, change_status, note_event
 from outbox.states import DeliveryStatus
 
@@ -133,25 +132,21 @@ def receive_status_document(
     document = parse_status_document(data)
     digest = hashlib.sha256(data).hexdigest()
     problems = _official_rule_problems(document.kind, data, rules_dir)
-    for _ in range(3):
-        try:
-            with session_scope(engine) as session:
-                existing = _existing(session, digest)
-                if existing is not None:
-                    return _result_of(session, existing, tenant_id, duplicate=True)
-                result = _receive(
-                    session, document, data, digest, actor=actor, tenant_id=tenant_id, problems=problems
-                )
-                result.validated = problems is not None
-                return result
-        except (IntegrityError, StaleStatus):
-            # The same document stored concurrently, or the delivery/invoice moved under us: read again.
-            continue
-    with session_scope(engine) as session:  # pragma: no cover - three lost races in a row
-        existing = _existing(session, digest)
-        if existing is None:
-            raise RuntimeError("the status document could not be stored after three tries")
-        return _result_of(session, existing, tenant_id, duplicate=True)
+
+    def receive(session: Session) -> ReceiveResult:
+        result = _receive(
+            session, document, data, digest, actor=actor, tenant_id=tenant_id, problems=problems
+        )
+        result.validated = problems is not None
+        return result
+
+    return store_once(
+        engine,
+        digest,
+        receive=receive,
+        replay=lambda session, existing: _result_of(session, existing, tenant_id, duplicate=True),
+        what="status document",
+    )
 
 
 # --- validation (optional: the official rules run only when a rules directory is configured) ---------------
@@ -186,12 +181,6 @@ def _official_rule_problems(kind: str, data: bytes, rules_dir: Path | str | None
 
 
 # --- storing and linking -----------------------------------------------------------------------------------
-
-
-def _existing(session: Session, digest: str) -> InboundDocument | None:
-    return session.execute(
-        select(InboundDocument).where(col(InboundDocument.payload_sha256) == digest)
-    ).scalar_one_or_none()
 
 
 def _result_of(
@@ -233,15 +222,6 @@ def _result_of(
     )
 
 
-def _decode(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")  # pragma: no cover - latin-1 decodes every byte
-
-
 def _latest_delivery(session: Session, invoice_id: str) -> Delivery | None:
     query = select(Delivery).where(col(Delivery.invoice_id) == invoice_id)
     query = query.order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc()).limit(1)
@@ -252,18 +232,8 @@ def _latest_delivery(session: Session, invoice_id: str) -> Delivery | None:
 
 
 def _by_message_id(session: Session, message_id: str, tenant_id: str | None) -> Delivery | None:
-    """The delivery whose channel message id (now, or in an earlier attempt's events) is `message_id`."""
-    query = select(Delivery).where(col(Delivery.channel_message_id) == message_id)
-    if tenant_id is not None:
-        query = query.where(col(Delivery.tenant_id) == tenant_id)
-    found = session.execute(query.order_by(col(Delivery.created_at).desc()).limit(1)).scalar_one_or_none()
-    if found is not None:
-        return found
-    events = select(col(DeliveryEvent.delivery_id)).where(col(DeliveryEvent.channel_message_id) == message_id)
-    if tenant_id is not None:
-        events = events.where(col(DeliveryEvent.tenant_id) == tenant_id)
-    delivery_id = session.execute(events.order_by(col(DeliveryEvent.id).desc()).limit(1)).scalar_one_or_none()
-    return session.get(Delivery, delivery_id) if delivery_id else None
+    found = find_by_message_id(session, message_id, tenant_id)
+    return found[0] if found else None
 
 
 def _link(
@@ -371,7 +341,7 @@ def _receive(
         invoice_id=invoice.id if invoice else None,
         applied=False,
         note=note,
-        payload=_decode(data),
+        payload=decode_payload(data),
         received_at=utcnow(),
     )
     if problems:
