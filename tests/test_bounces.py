@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
-from sqlmodel import col
 from typer.testing import CliRunner
 
 from gateway.cli import app as cli_app
@@ -33,10 +32,11 @@ from mappings import detect_format, inspect_file
 from mappings.base import FormatError
 from mappings.dsn import MAX_DSN_BYTES, DsnError, DsnTooLarge, parse_dsn, sniff, verp_tag
 from outbox.db import session_scope
-from outbox.models import Delivery, DeliveryEvent, InboundDocument
-from outbox.queue import claim_deliveries, enqueue_delivery, leased_transition
+from outbox.models import Delivery, InboundDocument
+from outbox.queue import enqueue_delivery
 from outbox.states import DeliveryStatus
 from tests.conftest import SHARED
+from tests.outbox_helpers import delivery_events, delivery_row, take_to_sent
 
 S = DeliveryStatus
 SAMPLES = SHARED / "samples" / "email"
@@ -246,20 +246,12 @@ def _email_delivery(
 
 def _send(engine: Engine, delivery_id: str, *, message_id: str | None = None) -> None:
     """Claim the (queued) e-mail delivery and take it to `sent` the way a worker does."""
-    with session_scope(engine) as session:
-        [claim] = claim_deliveries(session, worker_id="w", limit=50, channels=["email"])
-        assert claim.delivery_id == delivery_id
-        claim = leased_transition(
-            session, claim, from_status=S.RENDERING, to_status=S.SENDING, actor="w", extend_lease_seconds=30
-        )
-        leased_transition(
-            session,
-            claim,
-            from_status=S.SENDING,
-            to_status=S.SENT,
-            actor="w",
-            channel_message_id=message_id or f"<{delivery_id}-{claim.attempt}@hub.test>",
-        )
+    take_to_sent(
+        engine,
+        delivery_id,
+        lambda attempt: message_id or f"<{delivery_id}-{attempt}@hub.test>",
+        channels=["email"],
+    )
 
 
 def _resend(engine: Engine, delivery_id: str) -> None:
@@ -270,22 +262,8 @@ def _resend(engine: Engine, delivery_id: str) -> None:
     _send(engine, delivery_id)
 
 
-def _delivery(engine: Engine, delivery_id: str) -> Delivery:
-    with session_scope(engine) as session:
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None
-        return delivery
-
-
-def _events(engine: Engine, delivery_id: str) -> list[DeliveryEvent]:
-    with session_scope(engine) as session:
-        return list(
-            session.execute(
-                select(DeliveryEvent)
-                .where(col(DeliveryEvent.delivery_id) == delivery_id)
-                .order_by(col(DeliveryEvent.id))
-            ).scalars()
-        )
+_delivery = delivery_row
+_events = delivery_events
 
 
 def _inbound(engine: Engine) -> list[InboundDocument]:

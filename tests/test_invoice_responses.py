@@ -29,10 +29,10 @@ from mappings import detect_format, inspect_file
 from mappings.base import FormatError
 from mappings.invoice_response import StatusDocumentError, parse_status_document, sniff
 from outbox.db import session_scope
-from outbox.models import Delivery, DeliveryEvent, InboundDocument, InvoiceRecord
-from outbox.queue import claim_deliveries, leased_transition
+from outbox.models import Delivery, InboundDocument, InvoiceRecord
 from outbox.states import DeliveryStatus
 from tests.conftest import SHARED
+from tests.outbox_helpers import delivery_events, delivery_row, take_to_sent
 
 S = DeliveryStatus
 USE_CASES = SHARED / "validation" / "examples" / "invoice-response" / "Invoice reponse use cases"
@@ -75,39 +75,12 @@ def _sent_invoice(
     [result] = accept_invoices(engine, tenant, [IntakeItem(data)], actor="test", default_channel="folder")
     assert result.outcome == "created", result.errors
     [delivery_id] = result.delivery_ids
-    with session_scope(engine) as session:
-        [claim] = claim_deliveries(session, worker_id="w", limit=50)
-        assert claim.delivery_id == delivery_id
-        claim = leased_transition(
-            session, claim, from_status=S.RENDERING, to_status=S.SENDING, actor="w", extend_lease_seconds=30
-        )
-        leased_transition(
-            session,
-            claim,
-            from_status=S.SENDING,
-            to_status=S.SENT,
-            actor="w",
-            channel_message_id=message_id or f"msg-{number}",
-        )
+    take_to_sent(engine, delivery_id, lambda _attempt: message_id or f"msg-{number}")
     return delivery_id
 
 
-def _delivery(engine: Engine, delivery_id: str) -> Delivery:
-    with session_scope(engine) as session:
-        delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None
-        return delivery
-
-
-def _events(engine: Engine, delivery_id: str) -> list[DeliveryEvent]:
-    with session_scope(engine) as session:
-        return list(
-            session.execute(
-                select(DeliveryEvent)
-                .where(col(DeliveryEvent.delivery_id) == delivery_id)
-                .order_by(col(DeliveryEvent.id))
-            ).scalars()
-        )
+_delivery = delivery_row
+_events = delivery_events
 
 
 def _response_status(engine: Engine, delivery_id: str) -> str | None:
