@@ -25,6 +25,7 @@ REGISTRY: dict[str, ChannelEntry] = {
     "folder": ChannelEntry("channels.folder:FolderChannel"),
     "peppol": ChannelEntry("channels.peppol:PeppolChannel", "pip install 'invoice-gateway[peppol-as4]'"),
     "email": ChannelEntry("channels.email:EmailChannel", "pip install aiosmtplib"),
+    "print": ChannelEntry("channels.print_sftp:PrintChannel", "pip install paramiko python-gnupg"),
 }
 
 

@@ -7,6 +7,7 @@ line. A channel module only knows its own protocol.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
 from mappings.base import RenderedDocument
 from outbox.retry import RetryPolicy
 from schemas.canonical import Invoice
+from schemas.tenant import TenantSettings
 
 log = logging.getLogger("gateway.channels")
 
@@ -53,7 +55,22 @@ class Failed:
     deviation: bool = False
 
 
-DeliveryResult = Delivered | Sent | Retry | Failed
+@dataclass(frozen=True)
+class Staged:
+    """Checked and accepted into a batching channel's next batch, which closes at `due_at`.
+
+    `batch_key` groups a tenant's documents into one batch (the print profile); `meta` is what the
+    channel needs about the document when it builds the batch (recipient, pages, …), as JSON.
+    """
+
+    batch_key: str
+    due_at: dt.datetime
+    meta: dict[str, Any] = field(default_factory=dict)
+    detail: str | None = None
+
+
+DeliveryResult = Delivered | Sent | Retry | Failed | Staged
+BatchResult = Sent | Retry | Failed
 
 
 @dataclass(frozen=True)
@@ -68,11 +85,38 @@ class OutboundDelivery:
     document: RenderedDocument
     invoice: Invoice
     attachments: tuple[RenderedDocument, ...] = ()
+    #: the tenant's settings, for channels with per-tenant choices (the print profile)
+    tenant_settings: TenantSettings | None = None
 
     @property
     def idempotency_key(self) -> str:
         """Same for every try of one attempt: a channel uses it so a re-sent try is not a second copy."""
         return f"{self.delivery_id}-{self.attempt}"
+
+
+@dataclass(frozen=True)
+class BatchEntry:
+    """One staged document in a closed batch, exactly as it was checked when it was staged."""
+
+    delivery_id: str
+    invoice_id: str
+    attempt: int
+    sequence: int
+    document: RenderedDocument
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboundBatch:
+    """A closed batch: the same id and members on every try, so a retried hand-over is not a second one."""
+
+    batch_id: str
+    tenant_id: str
+    channel: str
+    batch_key: str
+    cutoff_at: dt.datetime
+    try_number: int
+    entries: tuple[BatchEntry, ...]
 
 
 @dataclass(frozen=True)
@@ -86,6 +130,8 @@ class ChannelCapabilities:
     description: str = ""
     #: formats rendered besides the main document and handed over as attachments (e.g. EHF with a PDF)
     attachment_formats: tuple[str, ...] = ()
+    #: documents are staged and handed over in batches at cut-off times (`BatchingChannel`)
+    batched: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -184,6 +230,8 @@ class Channel(ABC, Generic[ConfigT]):
             return Retry(reason=self.mask(result.reason), after=result.after)
         if isinstance(result, Failed):
             return Failed(reason=self.mask(result.reason), deviation=result.deviation)
+        if isinstance(result, Staged) and result.detail:
+            return Staged(result.batch_key, result.due_at, result.meta, self.mask(result.detail))
         return result
 
     def attachment_formats(self) -> tuple[str, ...]:
@@ -192,3 +240,36 @@ class Channel(ABC, Generic[ConfigT]):
 
     def close(self) -> None:
         """Release connections; the worker calls it on shutdown."""
+
+
+class BatchingChannel(Channel[ConfigT]):
+    """A channel that hands documents over in batches at cut-off times (a print house's daily run).
+
+    Per delivery, `stage` does the document's own checks and answers `Staged` (or `Failed` for a
+    document that cannot go, which then does not hold up the rest of the batch). When a batch closes, the
+    worker calls `send_batch` with every staged document, as often as it takes: the implementation must
+    make a repeated hand-over of the same `batch_id` a no-op once one has been committed.
+    """
+
+    @abstractmethod
+    def stage(self, delivery: OutboundDelivery) -> Staged | Failed | Retry:
+        """Check one document and say which batch it joins."""
+
+    def send(self, delivery: OutboundDelivery) -> DeliveryResult:
+        return self.stage(delivery)
+
+    @abstractmethod
+    def send_batch(self, batch: OutboundBatch) -> BatchResult:
+        """Hand over one closed batch; idempotent per `batch.batch_id`."""
+
+    def deliver_batch(self, batch: OutboundBatch) -> BatchResult:
+        """`send_batch` with the common guards: exceptions become retries, secrets are masked."""
+        try:
+            result = self.send_batch(batch)
+        except Exception as error:
+            log.warning("%s: unexpected error sending batch %s: %s", self.name, batch.batch_id, error)
+            return Retry(reason=self.mask(f"unexpected error: {error!r}"))
+        masked = self._masked(result)
+        if isinstance(masked, Delivered | Staged):  # not a batch outcome; a channel bug, said plainly
+            return Failed(f"{self.name}: send_batch answered {type(masked).__name__}", deviation=True)
+        return masked

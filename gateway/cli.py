@@ -29,8 +29,9 @@ receiver_app = typer.Typer(
 )
 app.add_typer(token_app, name="token")
 app.add_typer(receiver_app, name="receiver")
-tenant_app = typer.Typer(help="Tenant delivery settings (sending window, hold for review).",
-                         no_args_is_help=True)
+tenant_app = typer.Typer(
+    help="Tenant delivery settings (sending window, hold for review).", no_args_is_help=True
+)
 app.add_typer(tenant_app, name="tenant")
 participant_app = typer.Typer(
     help="PEPPOL participants that can receive (local capability registry).", no_args_is_help=True
@@ -359,6 +360,109 @@ def bounces(
             )
     except FileNotFoundError as error:
         _fail(str(error))
+    console.print(table)
+    if rejected:
+        raise typer.Exit(2)
+
+
+@app.command()
+def batches(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="only this tenant's batches")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="ready, sending, sent, accepted, rejected, failed")
+    ] = None,
+    close_now: Annotated[
+        bool, typer.Option("--close-now", help="close every waiting batch now, without its cut-off")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Print batches (newest cut-off first) and the documents still waiting for their cut-off.
+
+    `--close-now` is the operator's "print now": the waiting documents become batches at once; the next
+    worker round uploads them.
+    """
+    from gateway.services.batches import batch_view, close_due_batches, list_batches, open_items
+    from outbox.db import session_scope
+
+    engine = _engine(ctx, Settings())
+    with session_scope(engine) as session:
+        closed = close_due_batches(session, early=True) if close_now else []
+        found = [batch_view(session, batch) for batch in list_batches(session, tenant, status)]
+        waiting = open_items(session, tenant)
+    if as_json:
+        console.print_json(json.dumps({"closed": closed, "batches": found, "waiting": waiting}))
+        return
+    for batch_id in closed:
+        console.print(f"closed {batch_id}")
+    table = Table("batch", "tenant", "cut-off", "status", "documents", "tries", "last error")
+    for view in found:
+        table.add_row(
+            view["id"],
+            view["tenant_id"],
+            view["cutoff_at"],
+            view["status"],
+            str(view["documents"]),
+            str(view["tries"]),
+            (view["last_error"] or "")[:80],
+        )
+    console.print(table)
+    for group in waiting:
+        console.print(
+            f"waiting: {group['items']} document(s) of {group['tenant_id']} for the "
+            f"{group['batch_key']} batch at {group['due_at']}"
+        )
+
+
+@app.command("print-returns")
+def print_returns(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(help="return files to read; none: poll the print channel's outgoing folder"),
+    ] = None,
+    channel_name: Annotated[str, typer.Option("--channel", help="the print channel to poll")] = "print",
+) -> None:
+    """Read the print house's receipts, production reports and returned-mail files, and apply them.
+
+    Polled files are archived in the print house's archive folder once stored; the same file twice is
+    stored once and applied once.
+    """
+    from channels import create_channel
+    from channels.print_sftp import PrintChannel
+    from gateway.services.print_returns import poll_print_returns, receive_print_return
+
+    settings = Settings()
+    engine = _engine(ctx, settings)
+    table = Table("file", "kind", "batch", "applied", "noted", "unlinked", "note")
+    rejected = 0
+    if files:
+        outcomes = []
+        for path in files:
+            if not path.is_file():
+                _fail(f"{path} is not a file")
+            outcome = receive_print_return(engine, path.read_bytes(), source=path.name, actor=OPERATOR)
+            outcomes.append({"file": path.name, **outcome.as_dict()})
+    else:
+        channel = create_channel(channel_name, settings.channel_settings(channel_name))
+        if not isinstance(channel, PrintChannel):
+            _fail(f"channel {channel_name} is not a print channel")
+            return
+        report = poll_print_returns(engine, channel, actor=f"{channel_name}:returns")
+        outcomes = report.files
+        for error in report.errors:
+            errors.print(f"[yellow]warning:[/yellow] {error}")
+    for row in outcomes:
+        rejected += 1 if row["rejected"] else 0
+        table.add_row(
+            row["file"],
+            row["kind"] or "-",
+            row["batch_id"] or "",
+            str(row["applied"]),
+            str(row["noted"]),
+            ", ".join(row["unlinked"]),
+            "repeat" if row["repeated"] else (f"rejected: {row['rejected']}" if row["rejected"] else ""),
+        )
     console.print(table)
     if rejected:
         raise typer.Exit(2)

@@ -31,6 +31,18 @@ class Settings(BaseSettings):
     lease_seconds: float = Field(60.0, gt=1)
     claim_batch: int = Field(20, ge=1, le=1000)
     poll_seconds: float = Field(1.0, gt=0)
+    batch_poll_seconds: float = Field(
+        15.0, gt=0, description="how often a worker closes due batches (print cut-offs) and hands them over"
+    )
+    return_poll_seconds: float = Field(
+        300.0, gt=0, description="how often a worker reads the print house's return files (receipts, reports)"
+    )
+    return_poll_channels: list[str] = Field(
+        default_factory=lambda: ["print"], description="print channels whose return files the worker reads"
+    )
+    batch_lease_seconds: float = Field(
+        900.0, gt=1, description="a batch hand-over's lease: longer than the slowest batch upload"
+    )
     max_body_bytes: int = Field(25_000_000, gt=0)
     max_bulk_items: int = Field(1000, ge=1)
     rules_dir: Path | None = Field(
@@ -56,6 +68,8 @@ class Settings(BaseSettings):
         if name == "peppol":
             merged["registry_url"] = self.database  # the outbox's own participants table
             merged["folder"] = {"directory": str(self.data_dir / "peppol-outbound")}
+        if name == "print":
+            merged["directory"] = str(self.data_dir / "print-house")
         if self.channels_file:
             merged.update(json.loads(self.channels_file.read_text()).get(name, {}))
         merged.update(self.channels.get(name, {}))

@@ -25,7 +25,28 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from channels import ChannelUnavailable, UnknownChannel, channel_class, create_channel
-from channels.base import Channel, Delivered, DeliveryResult, OutboundDelivery, Retry, Sent
+from channels.base import (
+    BatchingChannel,
+    Channel,
+    Delivered,
+    DeliveryResult,
+    Failed,
+    OutboundDelivery,
+    Retry,
+    Sent,
+    Staged,
+)
+from gateway.services.batches import (
+    BatchClaim,
+    BatchLeaseLost,
+    BatchStatus,
+    batch_deliveries,
+    claim_batches,
+    close_due_batches,
+    finish_batch,
+    load_batch,
+    stage_delivery,
+)
 from gateway.services.routing import RoutingError, load_profiles, route_for
 from gateway.services.tenants import tenant_settings
 from gateway.settings import Settings
@@ -38,9 +59,12 @@ from outbox.models import Delivery, InvoiceRecord, new_id, utcnow
 from outbox.queue import (
     Claim,
     LeaseLost,
+    StaleStatus,
+    change_status,
     claim_deliveries,
     enqueue_delivery,
     leased_transition,
+    note_event,
     release_lease,
 )
 from outbox.states import DeliveryStatus
@@ -98,6 +122,9 @@ class Worker:
         self.stats = WorkerStats()
         self._channels: dict[str, Channel[Any]] = {}
         self._stop = threading.Event()
+        self._next_batch_check: dt.datetime | None = None
+        # the first read of return files waits one interval: a worker started for one round does not poll
+        self._next_return_poll = utcnow() + dt.timedelta(seconds=settings.return_poll_seconds)
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -116,7 +143,7 @@ class Worker:
         """Work until stopped; `once` drains what is due now and returns."""
         try:
             while not self._stop.is_set():
-                handled = self.run_batch()
+                handled = self.run_batch() + self.run_batches(force=once or idle_exit)
                 if handled == 0:
                     if once or idle_exit:
                         break
@@ -164,6 +191,159 @@ class Worker:
                     )
             except LeaseLost:
                 self.stats.lease_lost += 1
+
+    # -- batches (batching channels: print) ---------------------------------------------------------
+
+    def run_batches(self, *, force: bool = False) -> int:
+        """Close the batches whose cut-off has passed and hand over every due batch; returns how many.
+
+        Runs every `batch_poll_seconds` (always with `force`), so the cut-off check costs the delivery
+        loop nothing between checks.
+        """
+        now = utcnow()
+        if not force and self._next_batch_check is not None and now < self._next_batch_check:
+            return 0
+        self._next_batch_check = now + dt.timedelta(seconds=self.settings.batch_poll_seconds)
+        with session_scope(self.engine) as session:
+            closed = close_due_batches(session, now=now, channels=self.only_channels)
+        for batch_id in closed:
+            log.info("worker %s: closed batch %s", self.worker_id, batch_id)
+        handled = 0
+        while not self._stop.is_set():
+            with session_scope(self.engine) as session:
+                claims = claim_batches(
+                    session,
+                    worker_id=self.worker_id,
+                    lease_seconds=self.settings.batch_lease_seconds,
+                    channels=self.only_channels,
+                )
+            if not claims:
+                break
+            self.process_batch(claims[0])
+            handled += 1
+        if now >= self._next_return_poll:
+            self._next_return_poll = now + dt.timedelta(seconds=self.settings.return_poll_seconds)
+            self.poll_returns()
+        return handled
+
+    def poll_returns(self) -> None:
+        """Read and apply the print houses' return files (receipts, production reports, returned mail)."""
+        from channels.print_sftp import PrintChannel
+        from gateway.services.print_returns import poll_print_returns
+
+        for name in self.settings.return_poll_channels:
+            if self.only_channels is not None and name not in self.only_channels:
+                continue
+            try:
+                channel = self.channel(name)
+            except (UnknownChannel, ChannelUnavailable, ValidationError) as error:
+                log.warning("worker %s: cannot read %s return files: %s", self.worker_id, name, error)
+                continue
+            if isinstance(channel, PrintChannel):
+                report = poll_print_returns(self.engine, channel, actor=f"{name}:returns")
+                for problem in report.errors:
+                    log.warning("worker %s: %s return files: %s", self.worker_id, name, problem)
+
+    def process_batch(self, claim: BatchClaim) -> str:
+        """Hand one claimed batch to its channel and record the outcome on the batch and its deliveries."""
+        result: Sent | Retry | Failed
+        channel: Channel[Any] | None = None
+        try:
+            channel = self.channel(claim.channel)
+        except (UnknownChannel, ChannelUnavailable, ValidationError) as error:
+            result = Failed(f"cannot load channel {claim.channel}: {error}", deviation=True)
+        else:
+            if isinstance(channel, BatchingChannel):
+                with session_scope(self.engine) as session:
+                    batch = load_batch(session, claim)
+                result = channel.deliver_batch(batch)
+            else:
+                result = Failed(f"channel {claim.channel} does not take batches", deviation=True)
+        try:
+            return self._record_batch_outcome(claim, channel, result)
+        except BatchLeaseLost as error:
+            self.stats.lease_lost += 1
+            log.warning("worker %s: %s", self.worker_id, error)
+            return "lease lost"
+
+    def _record_batch_outcome(
+        self, claim: BatchClaim, channel: Channel[Any] | None, result: Sent | Retry | Failed
+    ) -> str:
+        now = utcnow()
+        tries = claim.tries + 1
+        with session_scope(self.engine) as session:
+            members = [
+                (item, delivery)
+                for item, delivery in batch_deliveries(session, claim.batch_id)
+                if DeliveryStatus(delivery.status) is S.BATCHED and delivery.attempt == item.attempt
+            ]
+            if isinstance(result, Sent):
+                finish_batch(
+                    session,
+                    claim,
+                    status=BatchStatus.SENT,
+                    now=now,
+                    tries=tries,
+                    sent_at=now,
+                    last_error=None,
+                    channel_message_id=result.message_id or claim.batch_id,
+                    summary={"detail": result.detail, "documents": len(members)},
+                )
+                for item, delivery in members:
+                    change_status(
+                        session,
+                        delivery,
+                        S.SENT,
+                        actor=self.worker_id,
+                        reason=f"handed over in batch {claim.batch_id} as document {item.sequence}"
+                        + (f"; {result.detail}" if result.detail else ""),
+                        channel_message_id=claim.batch_id,
+                        details={"batch_id": claim.batch_id, "sequence": item.sequence, "try": tries},
+                        now=now,
+                    )
+                self.stats.outcomes["batch sent"] += 1
+                return BatchStatus.SENT
+            policy = channel.retry_policy if channel is not None else None
+            if isinstance(result, Retry) and policy is not None and not policy.gives_up_after(tries):
+                delay = result.after if result.after is not None else policy.delay_after(tries)
+                due = now + dt.timedelta(seconds=delay)
+                finish_batch(
+                    session,
+                    claim,
+                    status=BatchStatus.READY,
+                    now=now,
+                    tries=tries,
+                    next_attempt_at=due,
+                    last_error=result.reason,
+                )
+                for _item, delivery in members:
+                    note_event(
+                        session,
+                        delivery,
+                        actor=self.worker_id,
+                        reason=f"batch {claim.batch_id} not handed over (try {tries}): {result.reason}",
+                        details={"batch_id": claim.batch_id, "retry_at": due.isoformat(), "try": tries},
+                    )
+                self.stats.outcomes["batch retry"] += 1
+                return BatchStatus.READY
+            if isinstance(result, Retry):
+                reason = f"batch {claim.batch_id} gave up after {tries} tries; last: {result.reason}"
+                to_status = S.DEVIATION  # the day's paper invoices did not go: a person must look
+            else:
+                reason = f"batch {claim.batch_id}: {result.reason}"
+                to_status = S.DEVIATION if result.deviation else S.FAILED
+            finish_batch(session, claim, status=BatchStatus.FAILED, now=now, tries=tries, last_error=reason)
+            payloads = load_payloads(session, {delivery.invoice_id for _item, delivery in members})
+            for _item, delivery in members:
+                try:
+                    change_status(session, delivery, to_status, actor=self.worker_id, reason=reason, now=now)
+                except StaleStatus:
+                    continue
+                self._fall_back(
+                    session, delivery.id, parse_invoice_json(payloads[delivery.invoice_id]), to_status, reason
+                )
+            self.stats.outcomes["batch failed"] += 1
+            return BatchStatus.FAILED
 
     # -- one delivery --------------------------------------------------------------------------------
 
@@ -240,6 +420,7 @@ class Worker:
             document=document,
             invoice=invoice,
             attachments=attachments,
+            tenant_settings=tenant,
         )
         result = channel.deliver(outbound)
         return self._record_outcome(claim, channel, invoice, document, result)
@@ -282,6 +463,9 @@ class Worker:
                     channel_message_id=result.message_id,
                     now=now,
                 )
+            elif isinstance(result, Staged):
+                status = S.BATCHED
+                stage_delivery(session, claim, result, document, actor=self.worker_id, now=now)
             elif isinstance(result, Retry):
                 tries = claim.tries + 1
                 policy = channel.retry_policy
@@ -297,7 +481,7 @@ class Worker:
                         now=now,
                         reason=f"gave up after {tries} tries; last: {result.reason}",
                     )
-                    self._fall_back(session, claim, invoice, status, result.reason)
+                    self._fall_back(session, claim.delivery_id, invoice, status, result.reason)
                 else:
                     status = S.QUEUED
                     delay = result.after if result.after is not None else policy.delay_after(tries)
@@ -328,30 +512,33 @@ class Worker:
                     tries=claim.tries + 1,
                     now=now,
                 )
-                self._fall_back(session, claim, invoice, status, result.reason)
+                self._fall_back(session, claim.delivery_id, invoice, status, result.reason)
         self.stats.outcomes[status.value] += 1
         return status.value
 
     def _fall_back(
-        self, session: Session, claim: Claim, invoice: Invoice, status: DeliveryStatus, reason: str
+        self, session: Session, delivery_id: str, invoice: Invoice, status: DeliveryStatus, reason: str
     ) -> None:
         """Queue the receiver's next channel in its fallback chain, if it has one."""
+        delivery = session.get(Delivery, delivery_id)
+        if delivery is None:
+            return
         receiver_id = invoice.routing.receiver_id if invoice.routing else None
         profile = (
-            load_profiles(session, claim.tenant_id, {receiver_id}).get(receiver_id or "")
+            load_profiles(session, delivery.tenant_id, {receiver_id}).get(receiver_id or "")
             if receiver_id
             else None
         )
         try:
-            route = route_for(invoice, profile, self.settings.default_channel, claim.chain_position + 1)
+            route = route_for(invoice, profile, self.settings.default_channel, delivery.chain_position + 1)
         except RoutingError as error:
-            log.warning("worker %s: no fallback for %s: %s", self.worker_id, claim.delivery_id, error)
+            log.warning("worker %s: no fallback for %s: %s", self.worker_id, delivery.id, error)
             return
         if route is None:
             return
         already = session.execute(
             select(col(Delivery.id)).where(
-                col(Delivery.invoice_id) == claim.invoice_id,
+                col(Delivery.invoice_id) == delivery.invoice_id,
                 col(Delivery.chain_position) == route.chain_position,
             )
         ).first()
@@ -359,14 +546,14 @@ class Worker:
             return
         enqueue_delivery(
             session,
-            invoice_id=claim.invoice_id,
-            tenant_id=claim.tenant_id,
+            invoice_id=delivery.invoice_id,
+            tenant_id=delivery.tenant_id,
             channel=route.channel,
             format=route.format,
             address=route.address,
             chain_position=route.chain_position,
             actor=self.worker_id,
-            reason=f"fallback: {claim.channel} ended {status.value} ({reason})",
-            details={"fallback_of": claim.delivery_id},
-            next_attempt_at=tenant_settings(session, claim.tenant_id).due_at(route.channel, utcnow()),
+            reason=f"fallback: {delivery.channel} ended {status.value} ({reason})",
+            details={"fallback_of": delivery.id},
+            next_attempt_at=tenant_settings(session, delivery.tenant_id).due_at(route.channel, utcnow()),
         )

@@ -70,6 +70,19 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.dsn:inspect_dsn",
         description="e-mail delivery status notification (RFC 3464 report-type=delivery-status)",
     ),
+    "print-index": FormatEntry(
+        render="mappings.print_batch:render_print_index_preview",
+        sniff="mappings.print_batch:sniff_print_index",
+        inspect="mappings.print_batch:inspect_print_index",
+        description="print-house batch index, CSV or XML (urn:invoice-gateway:print-batch:1)",
+    ),
+    "print-return": FormatEntry(
+        render=None,
+        sniff="mappings.print_returns:sniff_print_return",
+        inspect="mappings.print_returns:inspect_print_return",
+        description="print-house return file (CSV or XML urn:invoice-gateway:print-return:1): receipt, "
+        "production report or returned mail",
+    ),
 }
 
 

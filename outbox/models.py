@@ -10,7 +10,17 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -212,3 +222,77 @@ class InboundDocument(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     payload: str = Field(sa_column=Column(Text, nullable=False))
     received_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Batch(SQLModel, table=True):
+    """A batching channel's batch (a print house's daily run): closed at a cut-off, handed over whole.
+
+    The id is derived from tenant, channel, profile and cut-off, and the members are fixed when the batch
+    closes, so every try uploads the same batch under the same name: the channel's commit point (the
+    print channel's final rename) then makes a retried upload either a no-op or the first copy, never a
+    second print job. Claimed with a lease like a delivery.
+    """
+
+    __tablename__ = "batches"
+    __table_args__ = (Index("ix_batches_claim", "status", "next_attempt_at"),)
+
+    id: str = Field(primary_key=True, max_length=200)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    channel: str = Field(max_length=50)
+    batch_key: str = Field(max_length=100, description="the channel's grouping key, e.g. the print profile")
+    cutoff_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    status: str = Field(
+        default="ready",
+        max_length=20,
+        description="ready → sending (leased) → sent → accepted | rejected; or failed",
+    )
+    item_count: int = 0
+    tries: int = 0
+    next_attempt_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    lease_token: str | None = Field(default=None, max_length=32)
+    lease_expires_at: dt.datetime | None = _ts(nullable=True)
+    leased_by: str | None = Field(default=None, max_length=200)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    channel_message_id: str | None = Field(default=None, max_length=500)
+    summary: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True), description="what the channel handed over"
+    )
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    sent_at: dt.datetime | None = _ts(nullable=True)
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class BatchItem(SQLModel, table=True):
+    """One delivery attempt waiting in (or belonging to) a batch, with the document as it will be sent.
+
+    The rendered document is kept here so the batch is built from exactly what was checked when the
+    delivery was staged; `meta` is what the channel needs besides the bytes (recipient, pages, …).
+    """
+
+    __tablename__ = "batch_items"
+    __table_args__ = (
+        UniqueConstraint("delivery_id", "attempt", name="uq_batch_item_attempt"),
+        Index("ix_batch_items_open", "batch_id", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: str = Field(foreign_key="deliveries.id", index=True, max_length=32)
+    invoice_id: str = Field(max_length=32)
+    tenant_id: str = Field(max_length=64)
+    attempt: int
+    channel: str = Field(max_length=50)
+    batch_key: str = Field(max_length=100)
+    due_at: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    batch_id: str | None = Field(default=None, max_length=200, index=True)
+    sequence: int | None = Field(default=None, description="1-based position in the closed batch")
+    format: str = Field(max_length=50)
+    media_type: str = Field(max_length=100)
+    extension: str = Field(max_length=20)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    outcome: str | None = Field(
+        default=None, max_length=20, description="what the print house reported: printed, posted, returned"
+    )
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

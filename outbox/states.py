@@ -15,6 +15,7 @@ class DeliveryStatus(StrEnum):
     QUEUED = "queued"
     RENDERING = "rendering"
     SENDING = "sending"
+    BATCHED = "batched"  # checked and waiting in a batching channel's next batch (print: until the cut-off)
     SENT = "sent"
     DELIVERED = "delivered"
     DEVIATION = "deviation"
@@ -34,7 +35,10 @@ TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
     S.QUEUED: frozenset({S.RENDERING, S.CANCELLED}),
     # rendering → queued: lease released on shutdown, or a retry after a transient rendering problem
     S.RENDERING: frozenset({S.SENDING, S.QUEUED, S.DEVIATION, S.FAILED, S.CANCELLED, S.RENDERING}),
-    S.SENDING: frozenset({S.SENT, S.DELIVERED, S.QUEUED, S.DEVIATION, S.FAILED, S.RENDERING}),
+    S.SENDING: frozenset({S.SENT, S.DELIVERED, S.QUEUED, S.DEVIATION, S.FAILED, S.RENDERING, S.BATCHED}),
+    # batched → sent when the batch is handed over; deviation/failed when the batch gives up; cancelled
+    # only while the batch has not closed (the batch service checks that)
+    S.BATCHED: frozenset({S.SENT, S.DEVIATION, S.FAILED, S.CANCELLED}),
     # sent → deviation: a bounce, a rejection or a negative acknowledgement arrives later
     S.SENT: frozenset({S.DELIVERED, S.DEVIATION, S.QUEUED}),
     S.DELIVERED: frozenset({S.QUEUED, S.DEVIATION}),

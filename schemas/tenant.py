@@ -70,6 +70,9 @@ class TenantSettings(BaseModel):
     send_window: SendWindow | None = None
     window_channels: list[str] | None = Field(None, description="channels the window applies to; None = all")
     pdf_template: PdfTemplate | None = Field(None, description="branding of the tenant's PDF invoices")
+    print_profile: str | None = Field(
+        None, description="the print channel's profile for this tenant's paper invoices; None = 'default'"
+    )
 
     def render_options(self, format_name: str) -> PdfTemplate | None:
         """What the renderer of `format_name` takes from these settings (None: its defaults)."""

@@ -21,12 +21,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from gateway.api.deps import EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.runtime import open_outbox
 from gateway.samples import sample_invoice_json
+from gateway.services import batches as batch_service
 from gateway.services import deliveries as delivery_service
 from gateway.services.intake import IntakeItem, accept_invoices
 from gateway.services.tenants import put_receiver, put_tenant_settings, tenant_settings
 from gateway.settings import Settings
 from mappings.base import FormatError
 from mappings.canonical_json import InvoiceValidationError, loads_exact
+from outbox.models import Batch
 from outbox.queue import StaleStatus
 from outbox.states import DeliveryStatus, IllegalTransition
 from schemas.canonical import Invoice, ReceiverProfile
@@ -297,6 +299,27 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         except (IllegalTransition, StaleStatus) as error:
             raise HTTPException(409, str(error)) from None
         return delivery_service.delivery_view(released)
+
+    @app.get("/batches", tags=["print"])
+    def get_batches(
+        identity: IdentityDep,
+        session: SessionDep,
+        status: Annotated[str | None, Query(max_length=20)] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        """The tenant's print batches (newest cut-off first) and the documents still waiting for one."""
+        batches = batch_service.list_batches(session, identity.tenant_id, status=status, limit=limit)
+        return {
+            "items": [batch_service.batch_view(session, batch) for batch in batches],
+            "waiting": batch_service.open_items(session, identity.tenant_id),
+        }
+
+    @app.get("/batches/{batch_id}", tags=["print"])
+    def get_batch(batch_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+        batch = session.get(Batch, batch_id)
+        if batch is None or batch.tenant_id != identity.tenant_id:
+            raise HTTPException(404, f"no batch {batch_id}")
+        return batch_service.batch_view(session, batch, with_items=True)
 
     @app.get("/settings", tags=["tenant"])
     def get_settings_route(identity: IdentityDep, session: SessionDep) -> dict[str, Any]:

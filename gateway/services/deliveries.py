@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from gateway.services.batches import withdraw_from_open_batch
 from gateway.services.tenants import tenant_settings
 from outbox.models import Delivery, DeliveryEvent, InvoiceRecord, utcnow
 from outbox.queue import change_status, enqueue_delivery
@@ -215,6 +216,8 @@ def release(session: Session, delivery: Delivery, *, actor: str, reason: str | N
 
 
 def cancel(session: Session, delivery: Delivery, *, actor: str, reason: str) -> Delivery:
+    """Stop a delivery; a staged print document leaves its batch, unless the batch has already closed."""
+    withdraw_from_open_batch(session, delivery)
     change_status(session, delivery, DeliveryStatus.CANCELLED, actor=actor, reason=reason)
     session.refresh(delivery)
     return delivery

@@ -1,0 +1,416 @@
+"""The print-house channel: paper invoices in daily batches, uploaded over SFTP (or into a local folder).
+
+Per delivery (`stage`) the PDF is checked the way a print house checks it (A4, free left margin, page
+limit, embedded fonts, not encrypted) and the buyer's postal address is checked for a letter; a document
+that fails goes to deviation on its own and the rest of the batch goes on. At the profile's cut-off the
+worker closes the batch and calls `send_batch`: the PDFs (one per document or merged) and an index file,
+optionally zipped and PGP-encrypted, are uploaded under a temporary name and renamed when complete. The
+batch id is fixed when the batch closes and the final rename is the commit point, so a try repeated after
+a dropped connection finds the committed batch and does not make a second print job.
+
+Return files (receipts, production reports, returned mail) are listed, read and archived through the same
+transport; `gateway.services.print_returns` reads and applies them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import posixpath
+import secrets
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+from channels.base import (
+    BatchingChannel,
+    BatchResult,
+    ChannelCapabilities,
+    ChannelConfig,
+    Failed,
+    OutboundBatch,
+    OutboundDelivery,
+    Retry,
+    Sent,
+    Staged,
+)
+from channels.folder import sync_directory, write_atomically
+from channels.pgp import PgpEncryptor, PgpError
+from channels.sftp import RemoteFileTooLarge, SftpError, SftpSession, SftpSettings, open_sftp
+from mappings.base import FormatError
+from mappings.print_batch import (
+    PostalRecipient,
+    PrintItem,
+    build_print_batch,
+    package_zip,
+    recipient_from_invoice,
+)
+from mappings.printability import check_printable
+from outbox.models import utcnow
+from schemas.print_profile import PrintProfile
+
+
+class PrintHouseFolders(BaseModel):
+    """Where batches go and where the print house leaves its return files (relative to the transport root)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    incoming: str = Field("in", description="batches are uploaded here")
+    outgoing: str = Field("out", description="the print house's receipts, reports and returned-mail files")
+    archive: str = Field("out/archive", description="return files are moved here once read")
+
+
+class PrintConfig(ChannelConfig):
+    transport: Literal["folder", "sftp"] = Field(
+        "folder", description="sftp for a print house; folder for a local or mounted hand-off directory"
+    )
+    sftp: SftpSettings | None = None
+    directory: Path | None = Field(None, description="root of the folder transport")
+    folders: PrintHouseFolders = Field(default_factory=PrintHouseFolders)
+    profiles: dict[str, PrintProfile] = Field(
+        default_factory=lambda: {"default": PrintProfile()},
+        description="print profiles by name; a tenant picks one with the print_profile setting",
+    )
+    max_return_file_bytes: int = Field(20_000_000, gt=0)
+    timeout_seconds: float = Field(300.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _transport_settings(self) -> PrintConfig:
+        if self.transport == "sftp" and self.sftp is None:
+            raise ValueError("transport 'sftp' needs the sftp settings (host, username, host_key, a secret)")
+        if self.transport == "folder" and self.directory is None:
+            raise ValueError("transport 'folder' needs a directory")
+        if "default" not in self.profiles and not self.profiles:
+            raise ValueError("at least one print profile is needed")
+        return self
+
+
+@dataclass(frozen=True)
+class ReturnFileEntry:
+    name: str
+    size: int | None
+
+
+class PrintHouseStore(Protocol):
+    """The few operations the channel needs from the print house's file drop."""
+
+    def upload_batch(self, final_path: str, files: Sequence[tuple[str, bytes]], as_directory: bool) -> bool:
+        """Commit the batch under `final_path`; False when an earlier try had already committed it."""
+        ...
+
+    def list_files(self, directory: str) -> list[ReturnFileEntry]: ...
+
+    def read(self, path: str, max_bytes: int) -> bytes: ...
+
+    def move_into(self, path: str, directory: str) -> str: ...
+
+
+class PrintHouseUnavailable(Exception):
+    """The print house's file drop could not be used; `transient` says whether a retry may help."""
+
+    def __init__(self, reason: str, *, transient: bool) -> None:
+        super().__init__(reason)
+        self.transient = transient
+
+
+class _FolderStore:
+    """A local (or mounted) directory standing in for the print house: the embedded default."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, relative: str) -> Path:
+        parts = [part for part in relative.split("/") if part not in {"", ".", ".."}]
+        return self.root.joinpath(*parts)
+
+    def upload_batch(self, final_path: str, files: Sequence[tuple[str, bytes]], as_directory: bool) -> bool:
+        final = self._path(final_path)
+        if final.exists():
+            return False
+        final.parent.mkdir(parents=True, exist_ok=True)
+        for leftover in final.parent.glob(f"{final.name}.*.part"):  # from tries that died before the commit
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+        part = final.with_name(f"{final.name}.{secrets.token_hex(4)}.part")
+        if as_directory:
+            part.mkdir()
+            for name, content in files:
+                write_atomically(part / name, content, fsync=True)
+            sync_directory(part)
+            try:
+                os.rename(part, final)  # a non-empty directory is never replaced: a committed batch stays
+            except OSError:
+                if not final.exists():
+                    raise
+                shutil.rmtree(part, ignore_errors=True)
+                return False
+        else:
+            ((_name, content),) = files
+            write_atomically(part, content, fsync=True)
+            try:
+                os.link(part, final)  # fails if the final name exists: never a second copy
+            except FileExistsError:
+                part.unlink()
+                return False
+            part.unlink()
+        sync_directory(final.parent)
+        return True
+
+    def list_files(self, directory: str) -> list[ReturnFileEntry]:
+        folder = self._path(directory)
+        if not folder.is_dir():
+            return []
+        return [
+            ReturnFileEntry(entry.name, entry.stat().st_size)
+            for entry in sorted(folder.iterdir())
+            if entry.is_file() and not entry.name.startswith(".") and not entry.name.endswith(".part")
+        ]
+
+    def read(self, path: str, max_bytes: int) -> bytes:
+        target = self._path(path)
+        if target.stat().st_size > max_bytes:
+            raise PrintHouseUnavailable(f"{path} is larger than {max_bytes} bytes", transient=False)
+        return target.read_bytes()
+
+    def move_into(self, path: str, directory: str) -> str:
+        source = self._path(path)
+        folder = self._path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / source.name
+        number = 1
+        while target.exists():
+            number += 1
+            target = folder / f"{source.stem}.{number}{source.suffix}"
+        os.rename(source, target)
+        return str(target.relative_to(self.root))
+
+
+class _SftpStore:
+    """The print house's SFTP server, one connection per operation batch (opened by the channel)."""
+
+    def __init__(self, session: SftpSession) -> None:
+        self.session = session
+
+    def upload_batch(self, final_path: str, files: Sequence[tuple[str, bytes]], as_directory: bool) -> bool:
+        if as_directory:
+            result = self.session.upload_directory_atomically(final_path, files)
+        else:
+            ((_name, content),) = files
+            result = self.session.upload_file_atomically(final_path, content)
+        return not result.already_committed
+
+    def list_files(self, directory: str) -> list[ReturnFileEntry]:
+        if not self.session.exists(directory):
+            return []
+        return [
+            ReturnFileEntry(entry.name, entry.size)
+            for entry in self.session.listdir(directory)
+            if not entry.is_dir and not entry.name.startswith(".") and not entry.name.endswith(".part")
+        ]
+
+    def read(self, path: str, max_bytes: int) -> bytes:
+        try:
+            return self.session.read(path, max_bytes)
+        except RemoteFileTooLarge as error:  # this file only: the poll goes on with the others
+            raise PrintHouseUnavailable(str(error), transient=False) from error
+
+    def move_into(self, path: str, directory: str) -> str:
+        return self.session.move_into(path, directory)
+
+
+class PrintChannel(BatchingChannel[PrintConfig]):
+    """Paper invoices through a print house, batched per tenant and profile at the profile's cut-offs."""
+
+    name: ClassVar[str] = "print"
+    config_model: ClassVar[type[ChannelConfig]] = PrintConfig
+    capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
+        formats=("pdf",),
+        default_format="pdf",
+        needs_address=False,
+        confirms_delivery=False,
+        batched=True,
+        description="print-house batches (PDFs + index, optionally PGP) over SFTP at set times of day",
+    )
+
+    # -- per document ------------------------------------------------------------------------------
+
+    def profile_for(self, delivery: OutboundDelivery) -> tuple[str, PrintProfile] | None:
+        settings = delivery.tenant_settings
+        name = (settings.print_profile if settings else None) or "default"
+        profile = self.config.profiles.get(name)
+        return (name, profile) if profile is not None else None
+
+    def stage(self, delivery: OutboundDelivery) -> Staged | Failed | Retry:
+        chosen = self.profile_for(delivery)
+        if chosen is None:
+            wanted = (
+                delivery.tenant_settings.print_profile if delivery.tenant_settings else None
+            ) or "default"
+            known = ", ".join(sorted(self.config.profiles))
+            return Failed(
+                f"no print profile {wanted!r} in the print channel (known: {known})", deviation=True
+            )
+        profile_name, profile = chosen
+        if delivery.document.format != "pdf":
+            return Failed(f"the print house takes PDF, not {delivery.document.format}", deviation=True)
+        try:
+            recipient = recipient_from_invoice(delivery.invoice)
+        except FormatError as error:
+            return Failed(f"not a postable address: {error}", deviation=True)
+        pdf = delivery.document.content
+        problems = check_printable(pdf, max_pages=profile.max_pages, margin_band_mm=None)
+        if problems:
+            listed = "; ".join(
+                f"{problem.code}"
+                + (f" (page {problem.page})" if problem.page else "")
+                + f": {problem.detail}"
+                for problem in problems[:5]
+            )
+            return Failed(f"not printable: {listed}", deviation=True)
+        try:
+            pages = len(PdfReader(io.BytesIO(pdf)).pages)
+        except (PdfReadError, ValueError) as error:  # pragma: no cover - check_printable reads it first
+            return Failed(f"not printable: the PDF cannot be read ({error})", deviation=True)
+        due = profile.next_cutoff(utcnow())
+        return Staged(
+            batch_key=profile_name,
+            due_at=due,
+            meta={
+                "invoice_number": delivery.invoice.number,
+                "pages": pages,
+                "recipient": {
+                    "name": recipient.name,
+                    "lines": list(recipient.lines),
+                    "postcode": recipient.postcode,
+                    "city": recipient.city,
+                    "country_code": recipient.country_code,
+                },
+            },
+            detail=f"waiting for the {profile_name} print batch at {profile.local_label(due)} "
+            f"({profile.timezone}); {pages} page(s)",
+        )
+
+    # -- per batch ---------------------------------------------------------------------------------
+
+    def build_batch_files(
+        self, batch: OutboundBatch, profile: PrintProfile
+    ) -> tuple[str, list[tuple[str, bytes]], bool, dict[str, Any]]:
+        """The remote name, the files, whether they go as a directory, and a summary for the history."""
+        items = [
+            PrintItem(
+                delivery_id=entry.delivery_id,
+                sequence=entry.sequence,
+                invoice_number=str(entry.meta.get("invoice_number", "")),
+                pdf=entry.document.content,
+                pages=int(entry.meta["pages"]),
+                recipient=PostalRecipient(
+                    name=entry.meta["recipient"]["name"],
+                    lines=tuple(entry.meta["recipient"]["lines"]),
+                    postcode=entry.meta["recipient"]["postcode"],
+                    city=entry.meta["recipient"]["city"],
+                    country_code=entry.meta["recipient"]["country_code"],
+                ),
+            )
+            for entry in batch.entries
+        ]
+        built = build_print_batch(
+            batch.batch_id, items, profile, tenant_id=batch.tenant_id, cutoff=batch.cutoff_at
+        )
+        files = list(built.files)
+        as_directory = profile.packaging == "directory"
+        if not as_directory:
+            files = [package_zip(batch.batch_id, files)]
+        if profile.pgp_public_key:
+            encryptor = PgpEncryptor(profile.pgp_public_key)
+            try:
+                files = [(f"{name}.gpg", encryptor.encrypt(content)) for name, content in files]
+            finally:
+                encryptor.close()
+        remote = posixpath.join(self.config.folders.incoming, batch.batch_id if as_directory else files[0][0])
+        summary = dict(built.summary)
+        summary["files"] = [name for name, _content in files]
+        return remote, files, as_directory, summary
+
+    def send_batch(self, batch: OutboundBatch) -> BatchResult:
+        profile = self.config.profiles.get(batch.batch_key)
+        if profile is None:
+            return Failed(f"no print profile {batch.batch_key!r} for batch {batch.batch_id}", deviation=True)
+        if not batch.entries:
+            return Sent(message_id=batch.batch_id, detail="empty batch: nothing to upload")
+        try:
+            remote, files, as_directory, summary = self.build_batch_files(batch, profile)
+        except PgpError as error:
+            return Failed(f"PGP encryption failed: {error}", deviation=True)
+        except (FormatError, ValueError) as error:
+            return Failed(f"the batch cannot be built: {error}", deviation=True)
+        try:
+            with self.store() as store:
+                committed_now = store.upload_batch(remote, files, as_directory)
+        except PrintHouseUnavailable as error:
+            return Retry(str(error)) if error.transient else Failed(str(error), deviation=True)
+        detail = (
+            f"uploaded {remote}: {summary.get('documents')} document(s), {summary.get('pages')} page(s), "
+            f"{summary.get('sheets')} sheet(s)"
+            if committed_now
+            else f"{remote} was already on the print house's side (committed by an earlier try)"
+        )
+        return Sent(message_id=batch.batch_id, detail=detail)
+
+    # -- the file drop -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def store(self) -> Iterator[PrintHouseStore]:
+        """The transport, with its failures as `PrintHouseUnavailable` (transient or not)."""
+        if self.config.transport == "folder":
+            assert self.config.directory is not None
+            try:
+                yield _FolderStore(self.config.directory)
+            except PermissionError as error:
+                raise PrintHouseUnavailable(f"permission denied: {error}", transient=False) from error
+            except OSError as error:
+                raise PrintHouseUnavailable(
+                    f"the print folder failed: {error.strerror or error}", transient=True
+                ) from error
+            return
+        assert self.config.sftp is not None
+        try:
+            with open_sftp(self.config.sftp) as session:
+                yield _SftpStore(session)
+        except SftpError as error:
+            raise PrintHouseUnavailable(
+                self.mask(f"{type(error).__name__}: {error}"), transient=error.transient
+            ) from error
+
+    @contextlib.contextmanager
+    def return_folder(self) -> Iterator[ReturnFolder]:
+        """The print house's outgoing folder for one poll (one connection): list, read, archive."""
+        with self.store() as store:
+            yield ReturnFolder(store, self.config.folders, self.config.max_return_file_bytes)
+
+
+class ReturnFolder:
+    """The outgoing folder during one poll. Files are archived only after the gateway has stored them."""
+
+    def __init__(self, store: PrintHouseStore, folders: PrintHouseFolders, max_bytes: int) -> None:
+        self._store = store
+        self._folders = folders
+        self._max_bytes = max_bytes
+
+    def files(self) -> list[ReturnFileEntry]:
+        return self._store.list_files(self._folders.outgoing)
+
+    def read(self, name: str) -> bytes:
+        return self._store.read(posixpath.join(self._folders.outgoing, name), self._max_bytes)
+
+    def archive(self, name: str) -> str:
+        """Move a read file into the archive folder (never overwriting); returns where it went."""
+        return self._store.move_into(posixpath.join(self._folders.outgoing, name), self._folders.archive)
