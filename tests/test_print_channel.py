@@ -482,3 +482,70 @@ def test_batches_api_shows_waiting_documents_then_the_batch_with_its_documents(
         other = {"Authorization": f"Bearer {other_token}"}
         assert client.get(f"/batches/{batch['id']}", headers=other).status_code == 404
         assert client.get("/batches", headers=other).json() == {"items": [], "waiting": []}
+
+
+def test_a_worker_that_dies_after_the_upload_is_taken_over_without_a_second_print_job(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    from gateway.services.batches import claim_batches, load_batch
+
+    root = _print_settings(settings, tmp_path / "print-house")
+    invoice_ids = _accept(engine, 2)
+    Worker(engine, settings, worker_id="w").run(once=True)
+    _pass_cutoff(engine)
+    with session_scope(engine) as session:
+        [batch_id] = close_due_batches(session)
+    # worker A claims the batch, uploads it (the commit point) and dies before it can record that
+    with session_scope(engine) as session:
+        [claim] = claim_batches(session, worker_id="A", lease_seconds=60)
+    with session_scope(engine) as session:
+        outbound = load_batch(session, claim)
+    assert _print_channel(settings).send_batch(outbound).detail.startswith("uploaded")  # type: ignore[union-attr]
+    with session_scope(engine) as session:  # A's lease runs out
+        session.execute(update(Batch).values(lease_expires_at=utcnow() - dt.timedelta(seconds=1)))
+    # worker B takes the batch over, finds it committed, and records it as sent
+    assert Worker(engine, settings, worker_id="B").run(once=True).outcomes == {"batch sent": 1}
+    [batch] = _batches(engine)
+    assert batch.id == batch_id and batch.status == "sent" and batch.tries == 1
+    assert [p.name for p in (root / "in").iterdir()] == [batch_id]
+    for delivery in _deliveries(engine, invoice_ids):
+        assert delivery["status"] == "sent"
+        assert "committed by an earlier try" in delivery["events"][-1]["reason"]
+    # A wakes up and tries to write its outcome: refused, nothing changes
+    from gateway.services.batches import BatchLeaseLost, BatchStatus, finish_batch
+
+    with pytest.raises(BatchLeaseLost), session_scope(engine) as session:
+        finish_batch(session, claim, status=BatchStatus.FAILED, last_error="late")
+    assert _batches(engine)[0].status == "sent"
+
+
+def test_two_workers_closing_at_the_same_time_put_each_document_in_one_batch(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    import threading
+
+    _print_settings(settings, tmp_path / "print-house")
+    _accept(engine, 30)
+    Worker(engine, settings, worker_id="w").run(once=True)
+    _pass_cutoff(engine)
+    start = threading.Barrier(2)
+    closed: list[list[str]] = []
+
+    def close() -> None:
+        start.wait()
+        with session_scope(engine) as session:
+            closed.append(close_due_batches(session))
+
+    threads = [threading.Thread(target=close) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with session_scope(engine) as session:
+        items = list(session.execute(select(BatchItem)).scalars())
+        batches = list(session.execute(select(Batch)).scalars())
+    assert all(item.batch_id for item in items)
+    assert sum(batch.item_count for batch in batches) == 30
+    per_batch = {b.id: sorted(i.sequence or 0 for i in items if i.batch_id == b.id) for b in batches}
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in per_batch.values())
+    assert sorted(batch_id for ids in closed for batch_id in ids) == sorted(per_batch)
