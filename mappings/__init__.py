@@ -70,6 +70,18 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.dsn:inspect_dsn",
         description="e-mail delivery status notification (RFC 3464 report-type=delivery-status)",
     ),
+    "edifact": FormatEntry(
+        render=None,
+        sniff="mappings.edifact:sniff",
+        inspect="mappings.edifact:inspect_edifact",
+        description="UN/EDIFACT interchange (ISO 9735 syntax 1–4): UNA/UNB…UNZ, UNG groups, UNH…UNT messages",
+    ),
+    "x12": FormatEntry(
+        render=None,
+        sniff="mappings.x12:sniff",
+        inspect="mappings.x12:inspect_x12",
+        description="ANSI ASC X12 interchange: ISA/IEA, GS/GE groups, ST…SE transaction sets, TA1",
+    ),
     "print-index": FormatEntry(
         render="mappings.print_batch:render_print_index_preview",
         sniff="mappings.print_batch:sniff_print_index",
