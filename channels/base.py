@@ -267,7 +267,9 @@ class BatchingChannel(Channel[ConfigT]):
         try:
             result = self.send_batch(batch)
         except Exception as error:
-            log.warning("%s: unexpected error sending batch %s: %s", self.name, batch.batch_id, error)
+            log.warning(
+                "%s: unexpected error sending batch %s: %s", self.name, batch.batch_id, self.mask(repr(error))
+            )
             return Retry(reason=self.mask(f"unexpected error: {error!r}"))
         masked = self._masked(result)
         if isinstance(masked, Delivered | Staged):  # not a batch outcome; a channel bug, said plainly

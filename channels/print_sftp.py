@@ -15,6 +15,7 @@ transport; `gateway.services.print_returns` reads and applies them.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import posixpath
@@ -87,8 +88,8 @@ class PrintConfig(ChannelConfig):
             raise ValueError("transport 'sftp' needs the sftp settings (host, username, host_key, a secret)")
         if self.transport == "folder" and self.directory is None:
             raise ValueError("transport 'folder' needs a directory")
-        if "default" not in self.profiles and not self.profiles:
-            raise ValueError("at least one print profile is needed")
+        if not self.profiles:
+            raise ValueError("at least one print profile is needed (tenants without one use 'default')")
         return self
 
 
@@ -352,6 +353,8 @@ class PrintChannel(BatchingChannel[PrintConfig]):
             return Failed(f"PGP encryption failed: {error}", deviation=True)
         except (FormatError, ValueError) as error:
             return Failed(f"the batch cannot be built: {error}", deviation=True)
+        except (KeyError, TypeError) as error:  # a staged entry without what staging records
+            return Failed(f"the batch cannot be built: a staged entry lacks {error}", deviation=True)
         try:
             with self.store() as store:
                 committed_now = store.upload_batch(remote, files, as_directory)
@@ -377,6 +380,8 @@ class PrintChannel(BatchingChannel[PrintConfig]):
             except PermissionError as error:
                 raise PrintHouseUnavailable(f"permission denied: {error}", transient=False) from error
             except OSError as error:
+                if error.errno == errno.EROFS:  # a read-only mount stays read-only until a person acts
+                    raise PrintHouseUnavailable(f"read-only: {error}", transient=False) from error
                 raise PrintHouseUnavailable(
                     f"the print folder failed: {error.strerror or error}", transient=True
                 ) from error
