@@ -26,6 +26,7 @@ REGISTRY: dict[str, ChannelEntry] = {
     "peppol": ChannelEntry("channels.peppol:PeppolChannel", "pip install 'invoice-gateway[peppol-as4]'"),
     "email": ChannelEntry("channels.email:EmailChannel", "pip install aiosmtplib"),
     "print": ChannelEntry("channels.print_sftp:PrintChannel", "pip install paramiko python-gnupg"),
+    "edi": ChannelEntry("channels.edi:EdiChannel", "pip install paramiko"),
 }
 
 

@@ -37,6 +37,10 @@ participant_app = typer.Typer(
     help="PEPPOL participants that can receive (local capability registry).", no_args_is_help=True
 )
 app.add_typer(participant_app, name="participant")
+partner_app = typer.Typer(
+    help="EDI trading partners (identifiers, syntax, message format, transport).", no_args_is_help=True
+)
+app.add_typer(partner_app, name="partner")
 console = Console()
 errors = Console(stderr=True)
 
@@ -414,6 +418,63 @@ def batches(
         )
 
 
+@app.command("receive-edi")
+def receive_edi(
+    ctx: typer.Context,
+    files: Annotated[
+        list[Path], typer.Argument(help="EDIFACT or X12 files (acks, REMADV, 820…), or folders of them")
+    ],
+    tenant: Annotated[str | None, typer.Option(help="the tenant whose trading partners sent them")] = None,
+) -> None:
+    """Take in EDI files: acknowledgements move deliveries; business messages are recorded and answered
+    (CONTRL / 997 / 999 to the partner's transport). Exit code 2 when a file was rejected."""
+    from gateway.services.edi_acks import receive_edi as receive
+    from mappings.base import FormatError
+
+    engine = _engine(ctx, Settings())
+    paths: list[Path] = []
+    for path in files:
+        if path.is_dir():
+            paths.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")))
+        elif path.is_file():
+            paths.append(path)
+        else:
+            _fail(f"{path}: no such file or directory")
+    table = Table(
+        "file", "kind", "type", "partner", "interchange", "status", "linked", "applied", "answer", "note"
+    )
+    rejected = 0
+    for path in paths:
+        try:
+            result = receive(engine, path.read_bytes(), tenant_id=tenant, actor=OPERATOR)
+        except FormatError as error:
+            table.add_row(
+                path.name, "-", "", "", "", "rejected", "", "", "", f"{error.where}: {error.reason}"
+            )
+            rejected += 1
+            continue
+        rejected += result.rejected
+        linked = ", ".join(
+            str(item.get("delivery_id") or item.get("interchange_ref") or "") for item in result.linked
+        )
+        answer = result.answer or {}
+        table.add_row(
+            path.name,
+            result.kind,
+            result.message_type,
+            result.partner_id or "",
+            result.interchange_ref,
+            result.status or "",
+            linked,
+            "yes" if result.applied else ("repeat" if result.duplicate else "no"),
+            f"{answer.get('kind', '')} {answer.get('interchange_ref', '')}".strip(),
+            result.note or "",
+        )
+    console.print(table)
+    if rejected:
+        raise typer.Exit(2)
+
+
 @app.command("print-returns")
 def print_returns(
     ctx: typer.Context,
@@ -540,6 +601,76 @@ def participant_add(
     except ValueError as error:
         _fail(str(error))
     console.print(f"participant {participant_id} receives {', '.join(document_types)}")
+
+
+@partner_app.command("put")
+def partner_put(ctx: typer.Context, file: Path, tenant: TenantOption = "default") -> None:
+    """Create or replace a trading partner's EDI profile from a JSON file (schemas/edi_partner.py)."""
+    from pydantic import ValidationError
+
+    from gateway.services.edi_partners import put_partner
+    from gateway.services.tenants import ensure_tenant
+    from outbox.db import session_scope
+    from schemas.edi_partner import TradingPartner
+
+    try:
+        partner = TradingPartner.model_validate_json(file.read_bytes())
+    except ValidationError as error:
+        _fail(str(error))
+        return
+    with session_scope(_engine(ctx, Settings())) as session:
+        ensure_tenant(session, tenant)
+        put_partner(session, tenant, partner)
+    console.print(f"trading partner {partner.partner_id} saved ({partner.message_format})")
+
+
+@partner_app.command("list")
+def partner_list(
+    ctx: typer.Context, tenant: Annotated[str | None, typer.Option(help="only this tenant")] = None
+) -> None:
+    """The trading partners, per tenant."""
+    from gateway.services.edi_partners import list_partners
+    from outbox.db import session_scope
+
+    with session_scope(_engine(ctx, Settings())) as session:
+        found = list_partners(session, tenant)
+    table = Table("tenant", "partner", "name", "format", "us", "them", "transport", "test")
+    for tenant_id, partner in found:
+        table.add_row(
+            tenant_id,
+            partner.partner_id,
+            partner.name or "",
+            partner.message_format,
+            f"{partner.us.qualifier}:{partner.us.id}",
+            f"{partner.them.qualifier}:{partner.them.id}",
+            partner.transport.kind,
+            "yes" if partner.test else "",
+        )
+    console.print(table)
+
+
+@partner_app.command("show")
+def partner_show(ctx: typer.Context, partner_id: str, tenant: TenantOption = "default") -> None:
+    """One trading partner's profile as JSON (secrets masked)."""
+    from pydantic import ValidationError
+
+    from gateway.services.edi_partners import get_partner
+    from outbox.db import session_scope
+
+    try:
+        with session_scope(_engine(ctx, Settings())) as session:
+            partner = get_partner(session, tenant, partner_id)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors(include_input=False, include_url=False)
+        )
+        _fail(f"the stored profile of {partner_id} no longer validates: {problems}")
+        return
+    if partner is None:
+        _fail(f"no trading partner {partner_id!r} for tenant {tenant!r}")
+        return
+    console.print_json(partner.model_dump_json())
 
 
 @tenant_app.command("set")

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     return_poll_channels: list[str] = Field(
         default_factory=lambda: ["print"], description="print channels whose return files the worker reads"
     )
+    ack_check_seconds: float = Field(
+        300.0, gt=0, description="how often a worker flags EDI interchanges whose acknowledgement is overdue"
+    )
     batch_lease_seconds: float = Field(
         900.0, gt=1, description="a batch hand-over's lease: longer than the slowest batch upload"
     )
@@ -70,6 +73,8 @@ class Settings(BaseSettings):
             merged["folder"] = {"directory": str(self.data_dir / "peppol-outbound")}
         if name == "print":
             merged["directory"] = str(self.data_dir / "print-house")
+        if name == "edi":
+            merged["registry_url"] = self.database  # the outbox's trading partners and control numbers
         if self.channels_file:
             merged.update(json.loads(self.channels_file.read_text()).get(name, {}))
         merged.update(self.channels.get(name, {}))

@@ -125,6 +125,7 @@ class Worker:
         self._next_batch_check: dt.datetime | None = None
         # the first read of return files waits one interval: a worker started for one round does not poll
         self._next_return_poll = utcnow() + dt.timedelta(seconds=settings.return_poll_seconds)
+        self._next_ack_check = utcnow()
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -224,7 +225,19 @@ class Worker:
         if now >= self._next_return_poll:
             self._next_return_poll = now + dt.timedelta(seconds=self.settings.return_poll_seconds)
             self.poll_returns()
+        if force or now >= self._next_ack_check:
+            self._next_ack_check = now + dt.timedelta(seconds=self.settings.ack_check_seconds)
+            self.flag_overdue_acknowledgements(now)
         return handled
+
+    def flag_overdue_acknowledgements(self, now: dt.datetime) -> int:
+        """EDI interchanges whose partner has not acknowledged them in time go to deviation."""
+        from gateway.services.edi_acks import flag_overdue
+
+        flagged = flag_overdue(self.engine, now, actor=self.worker_id)
+        if flagged:
+            log.info("worker %s: %d EDI interchange(s) not acknowledged in time", self.worker_id, flagged)
+        return flagged
 
     def poll_returns(self) -> None:
         """Read and apply the print houses' return files (receipts, production reports, returned mail)."""

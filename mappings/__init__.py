@@ -70,6 +70,44 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.dsn:inspect_dsn",
         description="e-mail delivery status notification (RFC 3464 report-type=delivery-status)",
     ),
+    # Acknowledgements before the generic syntax entries: a CONTRL is EDIFACT too, but is read as an ack.
+    "invoic": FormatEntry(
+        render=None,
+        sniff="mappings.edifact_invoic:sniff_invoic",
+        inspect="mappings.edifact_invoic:inspect_invoic",
+        description="UN/EDIFACT INVOIC interchange (EANCOM D.96A EAN008, D.01B, other D releases): "
+        "invoices and credit notes",
+    ),
+    "edifact-d96a": FormatEntry(
+        render="mappings.edifact_invoic:render_invoic_d96a",
+        description="EANCOM 1997 INVOIC (UN D.96A, EAN008) in an EDIFACT interchange",
+    ),
+    "edifact-d01b": FormatEntry(
+        render="mappings.edifact_invoic:render_invoic_d01b",
+        description="UN D.01B INVOIC in an EDIFACT interchange",
+    ),
+    "edifact-ack": FormatEntry(
+        render=None,
+        sniff="mappings.edi_acks:sniff_edifact_ack",
+        inspect="mappings.edi_acks:inspect_ack",
+        description="EDIFACT acknowledgements: CONTRL (syntax, UCI/UCF/UCM/UCS/UCD) and APERAK (application)",
+    ),
+    "x12-ack": FormatEntry(
+        render=None,
+        sniff="mappings.edi_acks:sniff_x12_ack",
+        inspect="mappings.edi_acks:inspect_ack",
+        description="X12 acknowledgements: TA1 (interchange), 997 / 999 (functional group, AK3/AK4, IK3/IK4)",
+    ),
+    "x12-810": FormatEntry(
+        render="mappings.x12_810:render_810_4010",
+        sniff="mappings.x12_810:sniff_810",
+        inspect="mappings.x12_810:inspect_810",
+        description="ASC X12 810 invoice, 004010 (reads any 810 interchange)",
+    ),
+    "x12-810-5010": FormatEntry(
+        render="mappings.x12_810:render_810_5010",
+        description="ASC X12 810 invoice, 005010",
+    ),
     "edifact": FormatEntry(
         render=None,
         sniff="mappings.edifact:sniff",

@@ -150,3 +150,94 @@ def test_print_house_parsers_reject_junk_clearly(data: bytes) -> None:
             assert error.reason
         except RecursionError:  # pragma: no cover - must not happen
             pytest.fail("deep nesting crashed the parser")
+
+
+# -- EDI acknowledgements and partner files: CONTRL, APERAK, TA1, 997, 999, and what answers them ----------
+
+
+def _edi_files() -> list[bytes]:
+    """The ack samples and a few business interchanges: the bases for mutation."""
+    from tests.conftest import SHARED
+
+    root = SHARED / "samples" / "edi"
+    folders = ["edifact/APERAK", "x12/997", "x12/999", "x12/TA1", "edifact/INVOIC", "x12/820"]
+    return [path.read_bytes() for folder in folders for path in sorted((root / folder).iterdir())]
+
+
+def _edi_mutations(count: int, seed: int = 20261126) -> list[bytes]:
+    rng = random.Random(seed)
+    bases = _edi_files()
+    out: list[bytes] = []
+    for index in range(count):
+        data = bytearray(bases[index % len(bases)])
+        for _ in range(rng.randint(1, 6)):
+            position = rng.randrange(len(data))
+            action = rng.random()
+            if action < 0.4:
+                data[position] = rng.choice(b"'+:?*~^>\n\r\x00\xff0123456789AUNBHTZSEGIK ")
+            elif action < 0.7:
+                del data[position : position + rng.randint(1, 20)]
+            else:
+                data[position:position] = data[position : position + rng.randint(1, 20)]
+        out.append(bytes(data))
+    return out
+
+
+_ISA = (
+    b"ISA*00*          *00*          *ZZ*A              *ZZ*B              "
+    b"*261124*1200*U*00401*000000001*0*P*>~"
+)
+EDI_JUNK: list[bytes] = [
+    b"UNA",
+    b"UNA:+.? '",
+    b"UNB+",
+    b"UNB+++++4'UNZ+0+4'",
+    b"UNA:+.? 'UNB+UNOC:3+A+B+261124:1200+1'UNH+1+CONTRL:D:3:UN'UCI'UNT+3+1'UNZ+1+1'",
+    b"UNB+UNOC:3+A+B+261124:1200+1'UNH+1+APERAK:D:96A:UN'ERC'FTX'RFF'UNT+5+1'UNZ+1+1'",
+    b"ISA*",
+    b"ISA*00*" + b"*" * 20,
+    _ISA + b"TA1~IEA*1*000000001~",
+    _ISA + b"GS*FA*A*B*20261124*1200*1*X*004010~ST*997*0001~AK2~AK3~AK4*:::~AK5~SE*6*0001~GE*1*1~"
+    b"IEA*1*000000001~",
+]
+
+
+@pytest.mark.parametrize("data", JUNK + EDI_JUNK + _edi_files() + _edi_mutations(300))
+def test_edi_readers_reject_junk_clearly(data: bytes) -> None:
+    import datetime as dt
+
+    from mappings import edi_acks
+    from mappings.edi_envelope import EdiEnvelope
+
+    for reader in (edi_acks.parse_acknowledgements, edi_acks.inspect_ack, edi_acks.examine, inspect_file):
+        try:
+            reader(data)
+        except FormatError as error:
+            assert error.where
+            assert error.reason
+    try:
+        received = edi_acks.examine(data)
+    except FormatError:
+        return
+    envelope = EdiEnvelope(
+        sender_id="US", sender_qualifier="ZZ", recipient_id="THEM", recipient_qualifier="ZZ",
+        interchange_ref="5", message_ref="6", group_ref="7",
+        prepared=dt.datetime(2026, 11, 24, tzinfo=dt.UTC),
+    )  # fmt: skip
+    error = received.error
+    if received.standard == "edifact":
+        errors = [error] if isinstance(error, edi_acks.edifact.EdiSyntaxError) else []
+        answer = edi_acks.render_contrl(data, envelope=envelope, accepted=not errors, errors=errors)
+        edi_acks.edifact.parse_interchange(answer)  # every answer we write reads back strictly
+    else:
+        x_errors = [error] if isinstance(error, edi_acks.x12.X12SyntaxError) else []
+        answer = edi_acks.render_997(data, envelope=envelope, accepted=not x_errors, errors=x_errors)
+        edi_acks.x12.parse_interchange(answer)
+
+
+@pytest.mark.parametrize("data", EDI_JUNK + _edi_mutations(30, seed=11))
+def test_edi_api_never_answers_500(client: TestClient, auth: dict[str, Any], data: bytes) -> None:
+    response = client.post("/edi", content=data, headers={**auth, "Content-Type": "application/octet-stream"})
+    assert response.status_code in (200, 201, 422), (response.status_code, response.text[:300])
+    if response.status_code == 422:
+        assert all("reason" in e for e in response.json()["errors"])

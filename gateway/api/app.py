@@ -32,6 +32,7 @@ from outbox.models import Batch
 from outbox.queue import StaleStatus
 from outbox.states import DeliveryStatus, IllegalTransition
 from schemas.canonical import Invoice, ReceiverProfile
+from schemas.edi_partner import TradingPartner
 from schemas.tenant import TenantSettings
 
 _EXAMPLE = sample_invoice_json(1)
@@ -436,6 +437,51 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return _errors(400, [error.as_dict()])
         return JSONResponse(result.as_dict())
 
+    @app.post(
+        "/edi",
+        tags=["responses"],
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in ("application/EDIFACT", "application/EDI-X12", "application/octet-stream")
+                },
+            }
+        },
+        responses={
+            200: {"description": "the same file again: the first result, nothing applied or answered again"},
+            201: {"description": "stored: an ack linked and applied, or a message recorded and answered"},
+            413: {"description": "too large"},
+            415: {"description": "not an EDI or binary content type"},
+            422: {"description": "not EDIFACT / X12, or its envelope cannot be read (segment, position)"},
+        },
+    )
+    async def post_edi(
+        request: Request, identity: IdentityDep, settings: SettingsDep, engine: EngineDep
+    ) -> JSONResponse:
+        """An EDIFACT or X12 file from a trading partner of the token's tenant: CONTRL, APERAK, TA1, 997 and
+        999 move deliveries; REMADV, 820, IFTSTA, 214… are recorded and answered with CONTRL / 997 / 999."""
+        from gateway.services.edi_acks import receive_edi
+
+        content_type = _content_type(request)
+        accepted_types = {"application/edifact", "application/edi-x12", "application/edi-consent",
+                          "application/octet-stream", "text/plain", ""}
+        if content_type not in accepted_types:
+            raise HTTPException(
+                415, f"content type {content_type!r} is not accepted here; send application/EDIFACT, "
+                "application/EDI-X12 or application/octet-stream"
+            )
+        body = await _read_body(request, settings.max_body_bytes)
+        try:
+            result = await run_in_threadpool(
+                receive_edi, engine, body, tenant_id=identity.tenant_id, actor=identity.actor
+            )
+        except FormatError as error:
+            return _errors(422, [error.as_dict()])
+        return JSONResponse(result.as_dict(), status_code=200 if result.duplicate else 201)
+
     @app.put("/receivers/{receiver_id}", tags=["receivers"])
     def put_receiver_profile(
         receiver_id: str, profile: ReceiverProfile, identity: IdentityDep, session: SessionDep
@@ -451,6 +497,39 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             raise HTTPException(422, f"unknown channel(s) in the chain: {unknown}")
         put_receiver(session, identity.tenant_id, profile)
         return profile.model_dump(mode="json")
+
+    @app.put("/trading-partners/{partner_id}", tags=["trading partners"])
+    def put_trading_partner(
+        partner_id: str, partner: TradingPartner, identity: IdentityDep, session: SessionDep
+    ) -> dict[str, Any]:
+        """An EDI trading partner's profile (identifiers, syntax, message format, transport); secrets are
+        never shown back."""
+        if partner.partner_id != partner_id:
+            raise RequestValidationError(
+                [{"loc": ("body", "partner_id"), "msg": "differs from the path", "type": "value_error"}]
+            )
+        from gateway.services.edi_partners import put_partner
+        from gateway.services.tenants import ensure_tenant
+
+        ensure_tenant(session, identity.tenant_id)
+        put_partner(session, identity.tenant_id, partner)
+        return partner.model_dump(mode="json")
+
+    @app.get("/trading-partners/{partner_id}", tags=["trading partners"])
+    def get_trading_partner(partner_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+        from pydantic import ValidationError
+
+        from gateway.services.edi_partners import get_partner
+
+        try:
+            partner = get_partner(session, identity.tenant_id, partner_id)
+        except ValidationError:
+            raise HTTPException(
+                409, f"the stored profile of {partner_id} no longer validates: put it again"
+            ) from None
+        if partner is None:
+            raise HTTPException(404, f"no trading partner {partner_id}")
+        return partner.model_dump(mode="json")
 
     # The canonical model is documented even though the routes read raw bytes (for exact decimals).
     def openapi() -> dict[str, Any]:

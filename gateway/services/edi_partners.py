@@ -10,9 +10,11 @@ of the same invoice under a new number.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from typing import Any, cast
 
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -31,6 +33,26 @@ class ControlNumbersExhausted(RuntimeError):
     """A partner's counter reached its maximum: numbers must never repeat, so a person must decide."""
 
 
+def storable_profile(partner: TradingPartner) -> dict[str, Any]:
+    """The profile as JSON with its secrets (the SFTP password or key) in clear.
+
+    `model_dump(mode="json")` writes every `SecretStr` as "**********", which would lose the partner's
+    credentials; the outbox keeps them as the channel configuration in the environment does.
+    """
+
+    def reveal(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        if isinstance(value, dict):
+            return {key: reveal(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [reveal(item) for item in value]
+        return value
+
+    revealed = reveal(partner.model_dump(mode="python"))
+    return cast(dict[str, Any], json.loads(json.dumps(revealed, default=str)))
+
+
 def put_partner(session: Session, tenant_id: str, partner: TradingPartner) -> None:
     """Create or replace a partner's profile."""
     record = session.execute(
@@ -39,7 +61,7 @@ def put_partner(session: Session, tenant_id: str, partner: TradingPartner) -> No
             col(TradingPartnerRecord.partner_id) == partner.partner_id,
         )
     ).scalar_one_or_none()
-    profile = partner.model_dump(mode="json")
+    profile = storable_profile(partner)
     if record is None:
         session.add(TradingPartnerRecord(tenant_id=tenant_id, partner_id=partner.partner_id, profile=profile))
     else:
