@@ -6,7 +6,7 @@ import getpass
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -252,9 +252,14 @@ def resend(
     reason: Annotated[str, typer.Option(help="why (kept in the history)")] = "resend requested by operator",
     channel: Annotated[str | None, typer.Option(help="another channel (a new delivery)")] = None,
     to: Annotated[str | None, typer.Option("--to", help="another address")] = None,
+    with_pod: Annotated[
+        bool, typer.Option("--with-pod", help="send the invoice's linked proofs of delivery with it")
+    ] = False,
 ) -> None:
     """Send an invoice again: a new attempt, with who and why in its history."""
+    from channels import ChannelUnavailable, UnknownChannel
     from gateway.services import deliveries as service
+    from gateway.services import resend as resend_service
     from outbox.db import session_scope
     from outbox.queue import StaleStatus
     from outbox.states import IllegalTransition
@@ -263,14 +268,39 @@ def resend(
     try:
         with session_scope(engine) as session:
             delivery = service.resolve_delivery(session, None, some_id)
-            resent = service.resend(
-                session, delivery, actor=OPERATOR, reason=reason, channel=channel, address=to
-            )
+            if with_pod:
+                if delivery.id != some_id:  # an invoice id: its delivery on --channel, else its latest
+                    delivery = resend_service.pick_delivery(
+                        session, delivery.tenant_id, delivery.invoice_id, channel
+                    )
+                resent = resend_service.resend_delivery(
+                    session,
+                    delivery,
+                    actor=OPERATOR,
+                    reason=reason,
+                    with_pod=True,
+                    channel=channel,
+                    address=to,
+                )
+            else:
+                resent = service.resend(
+                    session, delivery, actor=OPERATOR, reason=reason, channel=channel, address=to
+                )
             view = service.delivery_view(resent)
-    except (service.NotFound, IllegalTransition, StaleStatus) as error:
+    except (
+        service.NotFound,
+        IllegalTransition,
+        StaleStatus,
+        UnknownChannel,
+        ChannelUnavailable,
+        resend_service.ResendRefused,
+    ) as error:
         _fail(str(error))
         return
-    console.print(f"delivery {view['id']} queued again via {view['channel']} (attempt {view['attempt']})")
+    extras = f", with {len(view['extra_documents'])} proof(s) of delivery" if view["extra_documents"] else ""
+    console.print(
+        f"delivery {view['id']} queued again via {view['channel']} (attempt {view['attempt']}){extras}"
+    )
 
 
 @app.command()
@@ -832,6 +862,342 @@ def schema(directory: Annotated[Path, typer.Argument()] = Path("schemas")) -> No
     (directory / "invoice.schema.json").write_text(json.dumps(invoice_json_schema(), indent=2) + "\n")
     (directory / "receiver.schema.json").write_text(json.dumps(receiver_json_schema(), indent=2) + "\n")
     console.print(f"wrote {directory}/invoice.schema.json and receiver.schema.json")
+
+
+deviations_app = typer.Typer(
+    help="Deviations across channels: list (default), resolve, resend.", invoke_without_command=True
+)
+app.add_typer(deviations_app, name="deviations")
+webhook_app = typer.Typer(
+    help="Webhooks to the ERP: endpoints, and sending due events.", no_args_is_help=True
+)
+app.add_typer(webhook_app, name="webhook")
+app.add_typer(webhook_app, name="webhooks", hidden=True)  # `gateway webhooks send` reads naturally too
+
+
+@deviations_app.callback()
+def deviations_list(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="only this tenant")] = None,
+    cause: Annotated[str | None, typer.Option(help="validation-failed, bounced, returned-mail, …")] = None,
+    channel: Annotated[str | None, typer.Option(help="only this channel")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="closed ones too")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Open deviations (newest first) with their cause and the actions that fit."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from gateway.services.deviations import list_deviations
+    from outbox.db import session_scope
+
+    with session_scope(_engine(ctx, Settings())) as session:
+        items = list_deviations(
+            session, tenant, status="all" if show_all else "open", cause=cause, channel=channel, limit=1000
+        )
+    if as_json:
+        console.print_json(json.dumps(items))
+        return
+    table = Table(
+        "id", "invoice", "buyer", "channel", "attempt", "cause", "opened", "status", "actions", "detail"
+    )
+    for item in items:
+        table.add_row(
+            item["id"],
+            item["invoice_number"] or "",
+            item["buyer"] or "",
+            item["channel"],
+            str(item["attempt"]),
+            item["cause"],
+            item["opened_at"][:19],
+            item["status"] if item["status"] == "open" else f"{item['closure']} by {item['closed_by']}",
+            ", ".join(a["action"] for a in item["actions"]),
+            (item["detail"] or "")[:80],
+        )
+    console.print(table)
+
+
+@deviations_app.command("resolve")
+def deviations_resolve(
+    ctx: typer.Context,
+    deviation_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option(help="why it needs nothing more (kept in the history)")],
+    tenant: Annotated[str | None, typer.Option(help="the deviation's tenant (checked)")] = None,
+) -> None:
+    """Close a deviation without sending again; the delivery's history records who and why."""
+    from gateway.services.deliveries import NotFound
+    from gateway.services.deviations import DeviationClosed, resolve_deviation
+    from outbox.db import session_scope
+
+    try:
+        with session_scope(_engine(ctx, Settings())) as session:
+            view = resolve_deviation(session, tenant, deviation_id, actor=OPERATOR, reason=reason)
+    except (NotFound, DeviationClosed) as error:
+        _fail(str(error))
+        return
+    console.print(f"deviation {view['id']} resolved by {view['closed_by']}")
+
+
+@deviations_app.command("resend")
+def deviations_resend(
+    ctx: typer.Context,
+    deviation_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str | None, typer.Option(help="why (kept in the history)")] = None,
+    channel: Annotated[str | None, typer.Option(help="another channel (a new delivery)")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="another address")] = None,
+    tenant: Annotated[str | None, typer.Option(help="the deviation's tenant (checked)")] = None,
+) -> None:
+    """Send the invoice again (next attempt, or a new delivery on --channel) and close the deviation."""
+    from gateway.services.deliveries import NotFound
+    from gateway.services.deviations import DeviationClosed, resend_deviation
+    from outbox.db import session_scope
+    from outbox.queue import StaleStatus
+    from outbox.states import IllegalTransition
+
+    try:
+        with session_scope(_engine(ctx, Settings())) as session:
+            result = resend_deviation(
+                session, tenant, deviation_id, actor=OPERATOR, reason=reason, channel=channel, address=to
+            )
+    except (NotFound, DeviationClosed, IllegalTransition, StaleStatus) as error:
+        _fail(str(error))
+        return
+    delivery = result["delivery"]
+    console.print(
+        f"deviation {deviation_id} closed ({result['deviation']['closure']}); delivery {delivery['id']} "
+        f"queued via {delivery['channel']} (attempt {delivery['attempt']})"
+    )
+
+
+@webhook_app.command("add")
+def webhook_add(
+    ctx: typer.Context,
+    url: str,
+    tenant: TenantOption = "default",
+    events: Annotated[
+        str,
+        typer.Option(help="comma-separated: delivery.status_changed, deviation.opened, deviation.closed, *"),
+    ] = "*",
+    secret: Annotated[str | None, typer.Option(help="your own signing secret (default: generated)")] = None,
+) -> None:
+    """Add (or change) an endpoint; a generated secret is printed this once."""
+    from gateway.services import webhooks
+    from outbox.db import session_scope
+
+    wanted = [e.strip() for e in events.split(",") if e.strip()]
+    try:
+        with session_scope(_engine(ctx, Settings())) as session:
+            endpoint, created, generated = webhooks.put_endpoint(
+                session, tenant, url=url, events=wanted, secret=secret
+            )
+            view = webhooks.endpoint_view(endpoint)
+    except webhooks.WebhookError as error:
+        _fail(str(error))
+        return
+    console.print(f"webhook {view['id']} {'added' if created else 'changed'}: {url} {view['events']}")
+    if generated:
+        console.print(f"secret (shown once): {generated}")
+
+
+@webhook_app.command("list")
+def webhook_list(
+    ctx: typer.Context, tenant: Annotated[str | None, typer.Option(help="only this tenant")] = None
+) -> None:
+    """Endpoints (secrets are never shown) and their events by status."""
+    from sqlalchemy import func, select
+    from sqlmodel import col
+
+    from gateway.services import webhooks
+    from outbox.db import session_scope
+    from outbox.models import WebhookEvent
+
+    table = Table("id", "tenant", "url", "events", "active", "pending", "delivered", "failed")
+    with session_scope(_engine(ctx, Settings())) as session:
+        for endpoint in webhooks.list_endpoints(session, tenant):
+            counts = dict(
+                session.execute(
+                    select(col(WebhookEvent.status), func.count())
+                    .where(col(WebhookEvent.endpoint_id) == endpoint.id)
+                    .group_by(col(WebhookEvent.status))
+                ).all()
+            )
+            table.add_row(
+                endpoint.id,
+                endpoint.tenant_id,
+                endpoint.url,
+                ",".join(endpoint.events),
+                "yes" if endpoint.active else "no",
+                str(counts.get("pending", 0) + counts.get("sending", 0)),
+                str(counts.get("delivered", 0)),
+                str(counts.get("failed", 0)),
+            )
+    console.print(table)
+
+
+@webhook_app.command("remove")
+def webhook_remove(ctx: typer.Context, endpoint_id: str, tenant: TenantOption = "default") -> None:
+    """Remove an endpoint and its events."""
+    from gateway.services import webhooks
+    from outbox.db import session_scope
+
+    with session_scope(_engine(ctx, Settings())) as session:
+        found = webhooks.delete_endpoint(session, tenant, endpoint_id)
+    if not found:
+        _fail(f"no webhook endpoint {endpoint_id} for tenant {tenant}")
+    console.print(f"webhook {endpoint_id} removed")
+
+
+@webhook_app.command("send")
+def webhook_send(ctx: typer.Context) -> None:
+    """Send every due webhook event now (a manual drain; workers do this every few seconds)."""
+    from gateway.services.webhooks import SendReport, send_due_events, webhook_policy
+
+    settings = Settings()
+    engine = _engine(ctx, settings)
+    total = SendReport()
+    while True:
+        report = send_due_events(
+            engine, policy=webhook_policy(settings), timeout_seconds=settings.webhook_timeout_seconds
+        )
+        if not report.claimed:
+            break
+        total.claimed += report.claimed
+        total.delivered += report.delivered
+        total.retried += report.retried
+        total.failed += report.failed
+        if not report.delivered and not report.failed:
+            break  # only retries left, scheduled for later
+    console.print(
+        f"sent {total.claimed}: delivered {total.delivered}, to retry {total.retried}, failed {total.failed}"
+    )
+
+
+pod_app = typer.Typer(
+    help="Proofs of delivery: add files, list the unlinked queue, link, take in a folder drop.",
+    no_args_is_help=True,
+)
+app.add_typer(pod_app, name="pod")
+
+
+def _pod_row(table: Table, view: dict[str, Any]) -> None:
+    linked = ", ".join(f"{link['number']} ({link['linked_by']})" for link in view["links"])
+    hint = "; ".join(f"{s['number']}: {', '.join(s['why'])}" for s in view["suggestions"])
+    table.add_row(
+        view["id"], view["kind"], view["signer_name"] or "", view["signed_at"] or "",
+        json.dumps(view["references"]), linked or "-", hint,
+    )  # fmt: skip
+
+
+def _pod_table() -> Table:
+    return Table("pod", "kind", "signer", "signed at", "references", "linked to", "suggestions")
+
+
+@pod_app.command("add")
+def pod_add(
+    ctx: typer.Context,
+    file: Path,
+    tenant: TenantOption = "default",
+    order: Annotated[list[str] | None, typer.Option("--order", help="order number (BT-13)")] = None,
+    note: Annotated[list[str] | None, typer.Option("--note", help="delivery note (BT-16)")] = None,
+    shipment: Annotated[list[str] | None, typer.Option("--shipment", help="shipment id")] = None,
+    invoice: Annotated[list[str] | None, typer.Option("--invoice", help="invoice number")] = None,
+    signer: Annotated[str | None, typer.Option("--signer", help="who signed for the goods")] = None,
+    signed_at: Annotated[str | None, typer.Option("--signed-at", help="ISO 8601; UTC without a zone")] = None,
+    place: Annotated[str | None, typer.Option(help="where it was delivered")] = None,
+) -> None:
+    """Take in one POD file (PDF, JPEG, PNG, IFTSTA or X12 214) and link it by its references."""
+    from gateway.services import pods
+    from gateway.services.documents import document_store
+
+    settings = Settings()
+    engine = _engine(ctx, settings)
+    references = {
+        kind: values
+        for kind, values in (("order_numbers", order), ("delivery_notes", note), ("shipment_ids", shipment),
+                             ("invoice_numbers", invoice))
+        if values
+    }  # fmt: skip
+    try:
+        if not file.is_file():
+            raise pods.PodRefused("FILE", f"{file}: no such file")
+        if file.stat().st_size > settings.max_pod_bytes:
+            size = file.stat().st_size
+            raise pods.PodRefused("FILE", f"{size:,} bytes; at most {settings.max_pod_bytes:,}", status=413)
+        receipt = pods.receive_pod(
+            engine, document_store(settings), tenant_id=tenant, data=file.read_bytes(), filename=file.name,
+            signer_name=signer, signed_at=pods.parse_signed_at(signed_at, "--signed-at"), place=place,
+            references=references, source="cli", actor=OPERATOR, max_bytes=settings.max_pod_bytes,
+        )  # fmt: skip
+    except pods.PodRefused as error:
+        _fail(f"{error.field}: {error.reason}")
+        return
+    table = _pod_table()
+    for view in receipt.pods:
+        _pod_row(table, view)
+    console.print(table)
+    if receipt.duplicate:
+        console.print("the same file was received before: these are its first PODs")
+
+
+@pod_app.command("list")
+def pod_list(
+    ctx: typer.Context,
+    tenant: TenantOption = "default",
+    unlinked: Annotated[bool, typer.Option("--unlinked", help="only PODs waiting for a link")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """The tenant's PODs, newest first, with links or suggestions."""
+    from gateway.services import pods
+    from outbox.db import session_scope
+
+    engine = _engine(ctx, Settings())
+    with session_scope(engine) as session:
+        found = pods.list_pods(session, tenant, False if unlinked else None)
+        views = [pods.pod_view(session, p) for p in found]
+    if as_json:
+        console.print_json(json.dumps(views))
+        return
+    table = _pod_table()
+    for view in views:
+        _pod_row(table, view)
+    console.print(table)
+
+
+@pod_app.command("link")
+def pod_link(ctx: typer.Context, pod: str, invoice: str, tenant: TenantOption = "default") -> None:
+    """Link a POD to an invoice by hand (POD id, invoice id)."""
+    from gateway.services import pods
+    from outbox.db import session_scope
+
+    engine = _engine(ctx, Settings())
+    try:
+        with session_scope(engine) as session:
+            pods.link_pod(session, tenant, pod, invoice, OPERATOR)
+    except pods.NotFound as error:
+        _fail(str(error))
+        return
+    console.print(f"proof of delivery {pod} linked to invoice {invoice}")
+
+
+@pod_app.command("drop")
+def pod_drop(ctx: typer.Context, directory: Path, tenant: TenantOption = "default") -> None:
+    """Take in a folder drop: files with a `<file>.json` sidecar or named `POD_<kind>_<reference>….<ext>`
+    (kind order, note, shipment or invoice); each moves to done/ or rejected/ (with a .reason.txt)."""
+    from gateway.services import pods
+    from gateway.services.documents import document_store
+
+    if not directory.is_dir():
+        _fail(f"{directory}: not a directory")
+    settings = Settings()
+    engine = _engine(ctx, settings)
+    items = pods.receive_pod_folder(
+        engine, document_store(settings), directory, tenant, OPERATOR, max_bytes=settings.max_pod_bytes
+    )
+    table = Table("file", "outcome", "pods", "reason")
+    for item in items:
+        table.add_row(item.file, item.outcome, ", ".join(item.pod_ids), item.reason or "")
+    console.print(table)
+    if any(item.outcome == "rejected" for item in items):
+        raise typer.Exit(2)
 
 
 @app.command()

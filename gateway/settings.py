@@ -46,8 +46,22 @@ class Settings(BaseSettings):
     batch_lease_seconds: float = Field(
         900.0, gt=1, description="a batch hand-over's lease: longer than the slowest batch upload"
     )
+    webhook_poll_seconds: float = Field(5.0, gt=0, description="how often a worker sends due webhook events")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="one webhook POST's timeout")
+    webhook_max_tries: int = Field(10, ge=1, description="tries before a webhook event fails (5xx, timeouts)")
+    webhook_retry_base_seconds: float = Field(
+        30.0, gt=0, description="first webhook retry delay; doubles per try, capped at an hour, jittered"
+    )
     max_body_bytes: int = Field(25_000_000, gt=0)
     max_bulk_items: int = Field(1000, ge=1)
+    store_sent_documents: bool = Field(
+        True, description="keep each handed-over document in the document store (the invoice as sent)"
+    )
+    documents_dir: Path = Field(
+        default_factory=lambda data: Path(data["data_dir"]) / "documents",
+        description="the local document store (invoices as sent, PODs); default data_dir/documents",
+    )
+    max_pod_bytes: int = Field(20_000_000, gt=0, description="largest proof-of-delivery file accepted")
     rules_dir: Path | None = Field(
         None, description="official validation artefacts (UBL XSD, CEN + PEPPOL XSLT); unset: XSD + CEN"
     )

@@ -8,19 +8,23 @@ claimed deliveries not yet started are handed back to the queue.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import logging
 import os
 import signal
 import socket
 import threading
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from types import FrameType
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Engine, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -36,6 +40,7 @@ from channels.base import (
     Sent,
     Staged,
 )
+from channels.folder import safe_name
 from gateway.services.batches import (
     BatchClaim,
     BatchLeaseLost,
@@ -47,6 +52,7 @@ from gateway.services.batches import (
     load_batch,
     stage_delivery,
 )
+from gateway.services.documents import DocumentStore, document_store, load_document, store_document
 from gateway.services.routing import RoutingError, load_profiles, route_for
 from gateway.services.tenants import tenant_settings
 from gateway.settings import Settings
@@ -54,8 +60,9 @@ from gateway.validation import ValidationReport, validator_from_settings
 from mappings import FORMATS, UnknownFormat, render
 from mappings.base import FormatError, RenderedDocument
 from mappings.canonical_json import parse_invoice_json
+from mappings.pdf_merge import append_pages
 from outbox.db import session_scope
-from outbox.models import Delivery, InvoiceRecord, new_id, utcnow
+from outbox.models import Delivery, InvoiceRecord, StoredDocument, new_id, utcnow
 from outbox.queue import (
     Claim,
     LeaseLost,
@@ -68,7 +75,7 @@ from outbox.queue import (
     release_lease,
 )
 from outbox.states import DeliveryStatus
-from schemas.canonical import Invoice
+from schemas.canonical import Attachment, Invoice
 from schemas.tenant import TenantSettings
 
 log = logging.getLogger("gateway.worker")
@@ -92,6 +99,127 @@ def load_payloads(session: Session, invoice_ids: set[str]) -> dict[str, str]:
         )
     )
     return {invoice_id: payload for invoice_id, payload in rows}
+
+
+@dataclass(frozen=True)
+class ExtraDocument:
+    """A stored document sent with the current attempt (a proof of delivery, on a resend)."""
+
+    document_id: str
+    media_type: str
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ExtraDocuments:
+    """What a delivery's `extra_documents` name, loaded; `problems` names each one that cannot be sent."""
+
+    documents: tuple[ExtraDocument, ...] = ()
+    problems: tuple[str, ...] = ()
+
+
+def load_extra_documents(
+    session: Session, store: DocumentStore, claims: list[Claim]
+) -> dict[str, ExtraDocuments]:
+    """The extra documents of the claimed deliveries that have any (one query; the bytes from the store)."""
+    if not claims:
+        return {}
+    tenants = {claim.delivery_id: claim.tenant_id for claim in claims}
+    rows = session.execute(
+        select(col(Delivery.id), col(Delivery.extra_documents)).where(col(Delivery.id).in_(sorted(tenants)))
+    )
+    loaded: dict[str, ExtraDocuments] = {}
+    for delivery_id, document_ids in rows:
+        if not document_ids:
+            continue
+        documents: list[ExtraDocument] = []
+        problems: list[str] = []
+        for document_id in document_ids:
+            try:
+                row, data = load_document(session, store, str(document_id), tenants[delivery_id])
+            except Exception as error:  # missing row or file, corrupted bytes: the delivery says which
+                problems.append(f"stored document {document_id}: {error}")
+                continue
+            documents.append(ExtraDocument(row.id, row.media_type, row.filename, data))
+        loaded[delivery_id] = ExtraDocuments(tuple(documents), tuple(problems))
+    return loaded
+
+
+#: Formats that carry the invoice's BG-24 attachments inside the document (UBL AdditionalDocumentReference).
+EMBEDS_ATTACHMENTS = frozenset({"ehf"})
+#: Formats the extra documents are appended to as pages.
+APPENDS_PAGES = frozenset({"pdf"})
+_EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}
+
+
+def _extension(document: ExtraDocument) -> str:
+    if document.media_type in _EXTENSIONS:
+        return _EXTENSIONS[document.media_type]
+    suffix = document.filename.rpartition(".")[2].lower()
+    return suffix if suffix.isalnum() and 0 < len(suffix) <= 8 else "bin"
+
+
+def _attachment_filename(document: ExtraDocument) -> str:
+    cleaned = "".join("_" if c in "/\\\x00" else c for c in document.filename).strip()
+    return cleaned[-200:] or f"{document.document_id}.{_extension(document)}"
+
+
+def with_pod_attachments(invoice: Invoice, documents: tuple[ExtraDocument, ...]) -> Invoice:
+    """`invoice` with each extra document as a BG-24 attachment (POD-1, …) embedded in base64."""
+    attachments = [
+        Attachment(
+            id=f"POD-{number}",
+            description="Proof of delivery",
+            mime_type=document.media_type,
+            filename=_attachment_filename(document),
+            content_base64=base64.b64encode(document.content).decode("ascii"),
+        )
+        for number, document in enumerate(documents, start=1)
+    ]
+    return invoice.model_copy(update={"attachments": [*invoice.attachments, *attachments]})
+
+
+_STORED = StoredDocument.__table__  # type: ignore[attr-defined]
+
+
+def record_stored_document(
+    session: Session,
+    *,
+    tenant_id: str,
+    data: bytes,
+    storage_key: str,
+    media_type: str,
+    filename: str,
+    kind: str,
+) -> str:
+    """`store_document`'s row for bytes already in the store, in two plain statements: the worker keeps
+    every document it hands over, and the ORM path (a savepoint per row) cost a third of the folder
+    channel's throughput. The same bytes twice for a tenant are one row, as there."""
+    digest = hashlib.sha256(data).hexdigest()
+    existing = select(_STORED.c.id).where(_STORED.c.tenant_id == tenant_id, _STORED.c.sha256 == digest)
+    found = session.execute(existing).scalar_one_or_none()
+    if found is not None:
+        return str(found)
+    document_id = new_id()
+    values = {
+        "id": document_id,
+        "tenant_id": tenant_id,
+        "sha256": digest,
+        "size": len(data),
+        "media_type": media_type[:100],
+        "filename": filename[:200],
+        "kind": kind,
+        "storage_key": storage_key,
+        "created_at": utcnow(),
+    }
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(_STORED).values(**values).on_conflict_do_nothing(index_elements=["tenant_id", "sha256"])
+    )
+    if session.execute(statement).rowcount == 1:  # type: ignore[attr-defined]
+        return document_id
+    return str(session.execute(existing).scalar_one())  # stored by another worker a moment ago
 
 
 S = DeliveryStatus
@@ -126,6 +254,15 @@ class Worker:
         # the first read of return files waits one interval: a worker started for one round does not poll
         self._next_return_poll = utcnow() + dt.timedelta(seconds=settings.return_poll_seconds)
         self._next_ack_check = utcnow()
+        self._document_store: DocumentStore | None = None
+        self._next_webhook_send: dt.datetime | None = None
+
+    @property
+    def document_store(self) -> DocumentStore:
+        """Where extra documents are read from and documents as sent are kept."""
+        if self._document_store is None:
+            self._document_store = document_store(self.settings)
+        return self._document_store
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -145,6 +282,7 @@ class Worker:
         try:
             while not self._stop.is_set():
                 handled = self.run_batch() + self.run_batches(force=once or idle_exit)
+                handled += self.run_webhooks(force=once or idle_exit)
                 if handled == 0:
                     if once or idle_exit:
                         break
@@ -167,13 +305,19 @@ class Worker:
             # write lock, so a separate read per delivery would make workers queue for nothing.
             payloads = load_payloads(session, {claim.invoice_id for claim in claims})
             settings_by_tenant = {t: tenant_settings(session, t) for t in {c.tenant_id for c in claims}}
+            extras = load_extra_documents(session, self.document_store, claims)
         self.stats.claimed += len(claims)
         for position, claim in enumerate(claims):
             if self._stop.is_set():
                 self._release(claims[position:])
                 break
             try:
-                self.process(claim, payloads[claim.invoice_id], settings_by_tenant[claim.tenant_id])
+                self.process(
+                    claim,
+                    payloads[claim.invoice_id],
+                    settings_by_tenant[claim.tenant_id],
+                    extras.get(claim.delivery_id),
+                )
             except LeaseLost as error:
                 self.stats.lease_lost += 1
                 log.warning("worker %s: %s", self.worker_id, error)
@@ -230,6 +374,24 @@ class Worker:
             self.flag_overdue_acknowledgements(now)
         return handled
 
+    def run_webhooks(self, *, force: bool = False) -> int:
+        """Send due webhook events every `webhook_poll_seconds` (always with `force`); how many were tried."""
+        from gateway.services.webhooks import send_due_events, webhook_policy
+
+        now = utcnow()
+        if not force and self._next_webhook_send is not None and now < self._next_webhook_send:
+            return 0
+        self._next_webhook_send = now + dt.timedelta(seconds=self.settings.webhook_poll_seconds)
+        report = send_due_events(
+            self.engine,
+            policy=webhook_policy(self.settings),
+            timeout_seconds=self.settings.webhook_timeout_seconds,
+            now=now,
+        )
+        if report.claimed:
+            log.info("worker %s: webhooks %s", self.worker_id, report)
+        return report.claimed
+
     def flag_overdue_acknowledgements(self, now: dt.datetime) -> int:
         """EDI interchanges whose partner has not acknowledged them in time go to deviation."""
         from gateway.services.edi_acks import flag_overdue
@@ -261,6 +423,7 @@ class Worker:
         """Hand one claimed batch to its channel and record the outcome on the batch and its deliveries."""
         result: Sent | Retry | Failed
         channel: Channel[Any] | None = None
+        keys: dict[str, str | None] = {}  # delivery id → storage key of the document as handed over
         try:
             channel = self.channel(claim.channel)
         except (UnknownChannel, ChannelUnavailable, ValidationError) as error:
@@ -270,17 +433,24 @@ class Worker:
                 with session_scope(self.engine) as session:
                     batch = load_batch(session, claim)
                 result = channel.deliver_batch(batch)
+                if isinstance(result, Sent) and self.settings.store_sent_documents:
+                    for entry in batch.entries:  # outside the outcome's transaction, as for one delivery
+                        keys[entry.delivery_id] = self._put_sent(entry.delivery_id, entry.document.content)
             else:
                 result = Failed(f"channel {claim.channel} does not take batches", deviation=True)
         try:
-            return self._record_batch_outcome(claim, channel, result)
+            return self._record_batch_outcome(claim, channel, result, keys)
         except BatchLeaseLost as error:
             self.stats.lease_lost += 1
             log.warning("worker %s: %s", self.worker_id, error)
             return "lease lost"
 
     def _record_batch_outcome(
-        self, claim: BatchClaim, channel: Channel[Any] | None, result: Sent | Retry | Failed
+        self,
+        claim: BatchClaim,
+        channel: Channel[Any] | None,
+        result: Sent | Retry | Failed,
+        storage_keys: dict[str, str | None] | None = None,
     ) -> str:
         now = utcnow()
         tries = claim.tries + 1
@@ -303,6 +473,18 @@ class Worker:
                     summary={"detail": result.detail, "documents": len(members)},
                 )
                 for item, delivery in members:
+                    kept = (
+                        self._store_sent(
+                            session,
+                            delivery.tenant_id,
+                            RenderedDocument(item.format, item.content, item.media_type, item.extension),
+                            f"{claim.batch_id}-{item.sequence:05d}.{item.extension}",
+                            delivery.id,
+                            (storage_keys or {}).get(delivery.id),
+                        )
+                        if self.settings.store_sent_documents
+                        else None
+                    )
                     change_status(
                         session,
                         delivery,
@@ -311,7 +493,12 @@ class Worker:
                         reason=f"handed over in batch {claim.batch_id} as document {item.sequence}"
                         + (f"; {result.detail}" if result.detail else ""),
                         channel_message_id=claim.batch_id,
-                        details={"batch_id": claim.batch_id, "sequence": item.sequence, "try": tries},
+                        details={
+                            "batch_id": claim.batch_id,
+                            "sequence": item.sequence,
+                            "try": tries,
+                            **({"document_id": kept} if kept else {}),
+                        },
                         now=now,
                     )
                 self.stats.outcomes["batch sent"] += 1
@@ -371,8 +558,26 @@ class Worker:
                 self._channels[name] = create_channel(name, self.settings.channel_settings(name))
         return self._channels[name]
 
-    def process(self, claim: Claim, payload: str, tenant: TenantSettings | None = None) -> str:
-        """Render and send one claimed delivery (`payload`: its invoice's canonical JSON)."""
+    def process(
+        self,
+        claim: Claim,
+        payload: str,
+        tenant: TenantSettings | None = None,
+        extras: ExtraDocuments | None = None,
+    ) -> str:
+        """Render and send one claimed delivery (`payload`: its invoice's canonical JSON).
+
+        `extras` (a resend with proof of delivery) are appended to a PDF, embedded in EHF, or else handed
+        to the channel as attachments of format `pod`.
+        """
+        extras = extras or ExtraDocuments()
+        if extras.problems:
+            return self._finish_without_sending(
+                claim,
+                "cannot send the extra documents with it: " + "; ".join(extras.problems),
+                details={"extra_document_problems": list(extras.problems)},
+            )
+        pods = extras.documents
         try:
             invoice = parse_invoice_json(payload)
             channel = self.channel(claim.channel)
@@ -381,12 +586,32 @@ class Worker:
             if fmt not in capabilities.formats:
                 raise UnknownFormat(fmt, list(capabilities.formats))
             tenant = tenant or TenantSettings()
-            document = render(fmt, invoice, tenant.render_options(fmt))
+            render_options = tenant.render_options
+            with_pods = with_pod_attachments(invoice, pods) if pods else invoice
+
+            def rendered_as(name: str) -> RenderedDocument:
+                source = with_pods if name in EMBEDS_ATTACHMENTS else invoice
+                return render(name, source, render_options(name))
+
+            document = rendered_as(fmt)
             attachments = tuple(
-                render(extra, invoice, tenant.render_options(extra))
-                for extra in channel.attachment_formats()
-                if extra != document.format
+                rendered_as(extra) for extra in channel.attachment_formats() if extra != document.format
             )
+            if pods and document.format in APPENDS_PAGES:
+                try:
+                    merged = append_pages(document.content, [(pod.media_type, pod.content) for pod in pods])
+                except FormatError as error:
+                    position = int(error.where.rpartition(" ")[2]) if error.where[-1:].isdigit() else 0
+                    which = pods[position - 1].document_id if position else "the invoice PDF"
+                    raise FormatError(f"stored document {which}", error.reason) from None
+                document = replace(document, content=merged)
+            elif pods and document.format not in EMBEDS_ATTACHMENTS:
+                # one name per file: the folder channel names an attachment by its format
+                names = ["pod"] if len(pods) == 1 else [f"pod-{n}" for n in range(1, len(pods) + 1)]
+                attachments += tuple(
+                    RenderedDocument(name, pod.content, pod.media_type, _extension(pod))
+                    for name, pod in zip(names, pods, strict=True)
+                )
         except (UnknownChannel, ChannelUnavailable, ValidationError, UnknownFormat, FormatError) as error:
             return self._finish_without_sending(claim, f"cannot render for {claim.channel}: {error}")
         except Exception as error:
@@ -395,7 +620,8 @@ class Worker:
 
         validation: dict[str, Any] | None = None
         for rendered in (document, *attachments):
-            if not FORMATS[rendered.format].validated:
+            entry = FORMATS.get(rendered.format)  # None: a file sent as it is (a proof of delivery)
+            if entry is None or not entry.validated:
                 continue
             report = validator_from_settings(self.settings).validate(rendered.content)
             if not report.ok:
@@ -422,6 +648,7 @@ class Worker:
                     "validation": validation,
                     "bytes": len(document.content),
                     "dry_run": self.settings.dry_run,
+                    **({"extra_documents": self._extras_detail(pods, document.format)} if pods else {}),
                 },
             )
         outbound = OutboundDelivery(
@@ -437,6 +664,26 @@ class Worker:
         )
         result = channel.deliver(outbound)
         return self._record_outcome(claim, channel, invoice, document, result)
+
+    @staticmethod
+    def _extras_detail(pods: tuple[ExtraDocument, ...], fmt: str) -> list[dict[str, Any]]:
+        how = (
+            "appended pages"
+            if fmt in APPENDS_PAGES
+            else "embedded attachment"
+            if fmt in EMBEDS_ATTACHMENTS
+            else "attached file"
+        )
+        return [
+            {
+                "document_id": pod.document_id,
+                "filename": pod.filename,
+                "media_type": pod.media_type,
+                "bytes": len(pod.content),
+                "sent_as": how,
+            }
+            for pod in pods
+        ]
 
     def _finish_without_sending(
         self, claim: Claim, reason: str, details: dict[str, Any] | None = None
@@ -463,9 +710,25 @@ class Worker:
         result: DeliveryResult,
     ) -> str:
         now = utcnow()
+        storage_key: str | None = None
+        if self.settings.store_sent_documents and isinstance(result, Delivered | Sent):
+            # the write (and its fsync) outside the transaction: on SQLite it holds every worker's lock
+            storage_key = self._put_sent(claim.delivery_id, document.content)
         with session_scope(self.engine) as session:
             if isinstance(result, Delivered | Sent):
                 status = S.DELIVERED if isinstance(result, Delivered) else S.SENT
+                document_id = (
+                    self._store_sent(
+                        session,
+                        claim.tenant_id,
+                        document,
+                        f"{safe_name(invoice.number)}.{document.extension}",
+                        claim.delivery_id,
+                        storage_key,
+                    )
+                    if storage_key
+                    else None
+                )
                 leased_transition(
                     session,
                     claim,
@@ -474,10 +737,11 @@ class Worker:
                     actor=self.worker_id,
                     reason=result.detail,
                     channel_message_id=result.message_id,
+                    details={"document_id": document_id} if document_id else None,
                     now=now,
                 )
             elif isinstance(result, Staged):
-                status = S.BATCHED
+                status = S.BATCHED  # kept when the batch is handed over (`_record_batch_outcome`)
                 stage_delivery(session, claim, result, document, actor=self.worker_id, now=now)
             elif isinstance(result, Retry):
                 tries = claim.tries + 1
@@ -528,6 +792,49 @@ class Worker:
                 self._fall_back(session, claim.delivery_id, invoice, status, result.reason)
         self.stats.outcomes[status.value] += 1
         return status.value
+
+    def _put_sent(self, delivery_id: str, content: bytes) -> str | None:
+        """The bytes into the store (its key), before the outcome's transaction; None when that failed."""
+        try:
+            return self.document_store.put(content)
+        except Exception as error:  # it has left already: losing the copy must not lose the outcome
+            log.warning("worker %s: cannot keep %s as sent: %s", self.worker_id, delivery_id, error)
+            return None
+
+    def _store_sent(
+        self,
+        session: Session,
+        tenant_id: str,
+        document: RenderedDocument,
+        filename: str,
+        delivery_id: str,
+        storage_key: str | None,
+    ) -> str | None:
+        """Keep the document exactly as it left: its `stored_documents` id, None when it cannot be kept."""
+        if storage_key is not None:
+            return record_stored_document(
+                session,
+                tenant_id=tenant_id,
+                data=document.content,
+                storage_key=storage_key,
+                media_type=document.media_type,
+                filename=filename,
+                kind="invoice-as-sent",
+            )
+        try:
+            stored = store_document(
+                session,
+                self.document_store,
+                tenant_id=tenant_id,
+                data=document.content,
+                media_type=document.media_type,
+                filename=filename,
+                kind="invoice-as-sent",
+            )
+        except OSError as error:
+            log.warning("worker %s: cannot keep %s as sent: %s", self.worker_id, delivery_id, error)
+            return None
+        return stored.id
 
     def _fall_back(
         self, session: Session, delivery_id: str, invoice: Invoice, status: DeliveryStatus, reason: str

@@ -108,6 +108,19 @@ FORMATS: dict[str, FormatEntry] = {
         render="mappings.x12_810:render_810_5010",
         description="ASC X12 810 invoice, 005010",
     ),
+    # Transport statuses before the generic syntax entries: an IFTSTA is EDIFACT, a 214 is X12.
+    "iftsta": FormatEntry(
+        render=None,
+        sniff="mappings.transport_status:sniff_iftsta",
+        inspect="mappings.transport_status:inspect_transport_status",
+        description="UN/EDIFACT IFTSTA transport status (D.96A … D.01B): consignments, status, signer",
+    ),
+    "x12-214": FormatEntry(
+        render=None,
+        sniff="mappings.transport_status:sniff_214",
+        inspect="mappings.transport_status:inspect_transport_status",
+        description="ASC X12 214 carrier shipment status: B10, L11, AT7 status (D1 = delivered), POD",
+    ),
     "edifact": FormatEntry(
         render=None,
         sniff="mappings.edifact:sniff",

@@ -159,6 +159,11 @@ class Delivery(SQLModel, table=True):
     claimed_from: str | None = Field(default=None, max_length=20, description="status before the last claim")
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     channel_message_id: str | None = Field(default=None, max_length=500)
+    extra_documents: list[str] | None = Field(
+        default=None,
+        sa_column=Column(JSON, nullable=True),
+        description="stored_documents ids sent with the current attempt (a resend with its POD)",
+    )
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
@@ -363,3 +368,125 @@ class EdiInterchange(SQLModel, table=True):
     inbound_document_id: str | None = Field(default=None, max_length=32, description="direction in: the file")
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class StoredDocument(SQLModel, table=True):
+    """A file the gateway keeps (an invoice as it was sent, a proof of delivery), by its SHA-256.
+
+    The bytes live in the document store (`gateway.services.documents`: a local directory by default,
+    replaceable by an object store); this row says what they are and whose.
+    """
+
+    __tablename__ = "stored_documents"
+    __table_args__ = (UniqueConstraint("tenant_id", "sha256", name="uq_stored_document"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    sha256: str = Field(max_length=64)
+    size: int
+    media_type: str = Field(max_length=100)
+    filename: str = Field(max_length=200)
+    kind: str = Field(max_length=30, description="invoice-as-sent, pod, …")
+    storage_key: str = Field(max_length=300, description="where the store keeps the bytes")
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class ProofOfDelivery(SQLModel, table=True):
+    """A proof of delivery: a signed document or photo, or a transport status (IFTSTA, X12 214).
+
+    `references` holds what it names (order numbers, delivery notes / shipment ids, invoice numbers);
+    it is linked to invoices through `pod_links`, or waits unlinked with `suggestions`.
+    """
+
+    __tablename__ = "pods"
+    __table_args__ = (UniqueConstraint("tenant_id", "payload_sha256", name="uq_pod_payload"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    source: str = Field(max_length=30, description="api, folder, sftp, iftsta, x12-214")
+    kind: str = Field(max_length=20, description="pdf, jpeg, png, transport-status")
+    payload_sha256: str = Field(max_length=64)
+    document_id: str | None = Field(default=None, max_length=32, description="stored_documents.id")
+    filename: str | None = Field(default=None, max_length=200)
+    signer_name: str | None = Field(default=None, max_length=200)
+    signed_at: dt.datetime | None = _ts(nullable=True)
+    place: str | None = Field(default=None, max_length=200)
+    status: str | None = Field(default=None, max_length=50, description="delivered, signed, … (transport)")
+    references: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    linked: bool = False
+    suggestions: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    received_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class PodLink(SQLModel, table=True):
+    """A proof of delivery linked to an invoice, and by what (order number, delivery note, …, operator)."""
+
+    __tablename__ = "pod_links"
+
+    pod_id: str = Field(foreign_key="pods.id", primary_key=True, max_length=32)
+    invoice_id: str = Field(foreign_key="invoices.id", primary_key=True, max_length=32, index=True)
+    linked_by: str = Field(max_length=50)
+    actor: str = Field(max_length=200)
+    linked_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Deviation(SQLModel, table=True):
+    """One deviation of one delivery attempt: why it happened, and how and by whom it was closed."""
+
+    __tablename__ = "deviations"
+    __table_args__ = (Index("ix_deviations_open", "tenant_id", "closed_at"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tenant_id: str = Field(max_length=64)
+    delivery_id: str = Field(foreign_key="deliveries.id", index=True, max_length=32)
+    invoice_id: str = Field(max_length=32, index=True)
+    attempt: int
+    channel: str = Field(max_length=50)
+    cause: str = Field(
+        max_length=40,
+        description="validation-failed, rejected, bounced, returned-mail, negative-ack, no-ack, "
+        "undeliverable, render-failed, …",
+    )
+    detail: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    opened_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    closed_at: dt.datetime | None = _ts(nullable=True)
+    closed_by: str | None = Field(default=None, max_length=200)
+    closure: str | None = Field(default=None, max_length=20, description="resolved, resent, fallback")
+    closure_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class WebhookEndpoint(SQLModel, table=True):
+    """Where a tenant's ERP wants status changes and deviations (signed with `secret`)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
+    url: str = Field(max_length=1000)
+    secret: str = Field(max_length=200)
+    events: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    active: bool = True
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class WebhookEvent(SQLModel, table=True):
+    """One event for one endpoint, written in the transaction of the change it reports (an outbox)."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    endpoint_id: str = Field(foreign_key="webhook_endpoints.id", index=True, max_length=32)
+    tenant_id: str = Field(max_length=64)
+    event_type: str = Field(max_length=50)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=20, description="pending, sending, delivered, failed")
+    tries: int = 0
+    next_attempt_at: dt.datetime = Field(
+        default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False)
+    )
+    lease_token: str | None = Field(default=None, max_length=32)
+    lease_expires_at: dt.datetime | None = _ts(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    delivered_at: dt.datetime | None = _ts(nullable=True)

@@ -74,23 +74,36 @@ def record_event(
     details: dict[str, Any] | None = None,
     at: dt.datetime | None = None,
 ) -> None:
-    """Append one row to the delivery's history (never updated, never deleted)."""
-    session.execute(
-        _INSERT_EVENT,
-        {
-            "delivery_id": delivery_id,
-            "invoice_id": invoice_id,
-            "tenant_id": tenant_id,
-            "attempt": attempt,
-            "from_status": from_status.value if from_status else None,
-            "to_status": to_status.value,
-            "actor": actor,
-            "reason": reason,
-            "channel_message_id": channel_message_id,
-            "details": details,
-            "at": at or utcnow(),
-        },
-    )
+    """Append one row to the delivery's history (never updated, never deleted).
+
+    A status change also opens or closes a deviation row and writes webhook events, in the same
+    transaction (`gateway.services.deviations`, `gateway.services.webhooks`).
+    """
+    event = {
+        "delivery_id": delivery_id,
+        "invoice_id": invoice_id,
+        "tenant_id": tenant_id,
+        "attempt": attempt,
+        "from_status": from_status.value if from_status else None,
+        "to_status": to_status.value,
+        "actor": actor,
+        "reason": reason,
+        "channel_message_id": channel_message_id,
+        "details": details,
+        "at": at or utcnow(),
+    }
+    session.execute(_INSERT_EVENT, event)
+    if from_status is not to_status:
+        _after_status_change(session, event)
+
+
+def _after_status_change(session: Session, event: dict[str, Any]) -> None:
+    # Imported here: the gateway's services build on the outbox, not the other way round.
+    from gateway.services.deviations import track_deviation
+    from gateway.services.webhooks import emit_status_change
+
+    cause = track_deviation(session, event)
+    emit_status_change(session, event, cause)
 
 
 def claim_deliveries(

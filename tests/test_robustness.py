@@ -241,3 +241,75 @@ def test_edi_api_never_answers_500(client: TestClient, auth: dict[str, Any], dat
     assert response.status_code in (200, 201, 422), (response.status_code, response.text[:300])
     if response.status_code == 422:
         assert all("reason" in e for e in response.json()["errors"])
+
+
+# -- proofs of delivery: transport statuses (IFTSTA, 214) and uploaded files -------------------------------
+
+
+def _transport_files() -> list[bytes]:
+    from tests.conftest import SHARED
+    from tests.test_transport_status import sample_iftsta
+
+    samples = sorted((SHARED / "samples" / "edi" / "x12" / "214").iterdir())
+    return [sample_iftsta(), *[path.read_bytes() for path in samples]]
+
+
+def _transport_mutations(count: int, seed: int = 20261127) -> list[bytes]:
+    rng = random.Random(seed)
+    bases = _transport_files()
+    out: list[bytes] = []
+    for index in range(count):
+        data = bytearray(bases[index % len(bases)])
+        for _ in range(rng.randint(1, 6)):
+            position = rng.randrange(len(data))
+            action = rng.random()
+            if action < 0.4:
+                data[position] = rng.choice(b"'+:?*~>\n\r\x00\xff0123456789ABDLNSTXZ ")
+            elif action < 0.7:
+                del data[position : position + rng.randint(1, 20)]
+            else:
+                data[position:position] = data[position : position + rng.randint(1, 20)]
+        out.append(bytes(data))
+    return out
+
+
+@pytest.mark.parametrize("data", JUNK + EDI_JUNK + _transport_files() + _transport_mutations(200))
+def test_transport_status_readers_reject_junk_clearly(data: bytes) -> None:
+    from gateway.services.pods import PodRefused, examine
+    from mappings.transport_status import parse_transport_status
+
+    for reader in (parse_transport_status, inspect_file):
+        try:
+            reader(data)
+        except FormatError as error:
+            assert error.where
+            assert error.reason
+    try:
+        examine(data)
+    except PodRefused as error:
+        assert error.field and error.reason and 400 <= error.status < 500
+
+
+POD_JUNK: list[tuple[str, bytes]] = [
+    ("application/pdf", b"%PDF-"),
+    ("application/pdf",
+     b"%PDF-1.7\n1 0 obj << /Type /Pages /Kids [1 0 R] /Count 99999 >> endobj\ntrailer<</Root 1 0 R>>"),
+    ("image/png", b"\x89PNG\r\n\x1a\n"),
+    ("image/png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR\xff\xff\xff\xff\xff\xff\xff\xff"),
+    ("image/jpeg", b"\xff\xd8\xff"),
+    ("image/jpeg", b"\xff\xd8\xff\xe0\x00\x00"),
+    ("image/jpeg", b"\xff\xd8\xff\xc0\x00\x11\x08\xff\xff\xff\xff\x03"),
+    ("application/EDIFACT",
+     b"UNA:+.? 'UNB+UNOC:3+A+B+261124:1200+1'UNH+1+IFTSTA:D:01B:UN'CNI'UNT+3+1'UNZ+1+1'"),
+    ("application/EDI-X12", _ISA + b"GS*QM*A*B*20261124*1200*1*X*004010~ST*214*0001~B10~AT7*D1*NS***2026x~"
+     b"SE*4*0001~GE*1*1~IEA*1*000000001~"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("content_type", "data"), POD_JUNK + [("application/pdf", d) for d in JUNK[:6]])
+def test_pod_api_never_answers_500(
+    client: TestClient, auth: dict[str, Any], content_type: str, data: bytes
+) -> None:
+    response = client.post("/pods", content=data, headers={**auth, "Content-Type": content_type})
+    assert 400 <= response.status_code < 500, (response.status_code, response.text[:300])
+    assert all("reason" in e for e in response.json()["errors"])

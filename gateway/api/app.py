@@ -7,12 +7,13 @@ malformed input is answered with a 4xx whose `errors` name the field and the rea
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +29,7 @@ from gateway.services.tenants import put_receiver, put_tenant_settings, tenant_s
 from gateway.settings import Settings
 from mappings.base import FormatError
 from mappings.canonical_json import InvoiceValidationError, loads_exact
+from outbox.db import session_scope
 from outbox.models import Batch
 from outbox.queue import StaleStatus
 from outbox.states import DeliveryStatus, IllegalTransition
@@ -66,8 +68,40 @@ class ResendRequest(BaseModel):
     address: str | None = Field(None, max_length=500, description="another address on the channel")
 
 
+class InvoiceResendRequest(BaseModel):
+    reason: str | None = Field(None, max_length=1000, examples=["customer says the goods never arrived"])
+    with_pod: bool = Field(False, description="send the invoice's linked proofs of delivery with it")
+    channel: str | None = Field(None, max_length=50, description="another channel (a new delivery)")
+    to: str | None = Field(None, max_length=500, description="another address on the channel")
+
+
 class CancelRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class PodLinkRequest(BaseModel):
+    invoice_id: str = Field(min_length=1, max_length=32)
+
+
+POD_CONTENT_TYPES = frozenset(
+    {"application/pdf", "image/jpeg", "image/png", "application/edifact", "application/edi-x12"}
+)
+
+
+class ResolveRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000, examples=["the partner confirmed receipt by phone"])
+
+
+class WebhookRequest(BaseModel):
+    url: str = Field(min_length=1, max_length=1000, examples=["https://erp.example.com/hooks/gateway"])
+    events: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description='"delivery.status_changed", "deviation.opened", "deviation.closed", or "*"',
+    )
+    secret: str | None = Field(
+        None, min_length=16, max_length=200, description="your own signing secret; unset: one is generated"
+    )
+    active: bool = True
 
 
 def _errors(status: int, errors: list[dict[str, Any]], **extra: Any) -> JSONResponse:
@@ -283,6 +317,34 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             raise HTTPException(404, str(error)) from None
         except (IllegalTransition, StaleStatus) as error:
             raise HTTPException(409, str(error)) from None
+        return delivery_service.delivery_view(resent)
+
+    @app.post("/invoices/{invoice_id}/resend", tags=["deliveries"], status_code=202)
+    def resend_invoice(
+        invoice_id: str, identity: IdentityDep, session: SessionDep, body: InvoiceResendRequest | None = None
+    ) -> dict[str, Any]:
+        """Send the invoice again (its latest delivery, or the one on `channel`), with its PODs if asked."""
+        from channels import ChannelUnavailable, UnknownChannel
+        from gateway.services import resend as resend_service
+
+        body = body or InvoiceResendRequest()
+        try:
+            resent = resend_service.resend_invoice(
+                session,
+                identity.tenant_id,
+                invoice_id,
+                actor=identity.actor,
+                reason=body.reason,
+                with_pod=body.with_pod,
+                channel=body.channel,
+                address=body.to,
+            )
+        except delivery_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+        except (resend_service.ResendRefused, IllegalTransition, StaleStatus) as error:
+            raise HTTPException(409, str(error)) from None
+        except (UnknownChannel, ChannelUnavailable) as error:
+            raise HTTPException(422, str(error)) from None
         return delivery_service.delivery_view(resent)
 
     @app.post("/deliveries/{delivery_id}/release", tags=["deliveries"])
@@ -530,6 +592,258 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if partner is None:
             raise HTTPException(404, f"no trading partner {partner_id}")
         return partner.model_dump(mode="json")
+
+    @app.get("/deviations", tags=["deviations"])
+    def get_deviations(
+        identity: IdentityDep,
+        session: SessionDep,
+        status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
+        cause: Annotated[str | None, Query(max_length=40)] = None,
+        channel: Annotated[str | None, Query(max_length=50)] = None,
+        since: dt.datetime | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        """Deviations across channels (newest first), each with its cause and the actions that fit it."""
+        from gateway.services.deviations import list_deviations
+
+        if since is not None and since.tzinfo is None:
+            since = since.replace(tzinfo=dt.UTC)
+        items = list_deviations(
+            session,
+            identity.tenant_id,
+            status=status,
+            cause=cause,
+            channel=channel,
+            since=since,
+            limit=limit,
+            offset=offset,
+        )
+        return {"items": items, "limit": limit, "offset": offset}
+
+    @app.post("/deviations/{deviation_id}/resolve", tags=["deviations"])
+    def resolve_deviation_route(
+        deviation_id: str, body: ResolveRequest, identity: IdentityDep, session: SessionDep
+    ) -> dict[str, Any]:
+        """Close a deviation without sending again; the delivery's history records who and why."""
+        from gateway.services.deviations import DeviationClosed, resolve_deviation
+
+        try:
+            return resolve_deviation(
+                session, identity.tenant_id, deviation_id, actor=identity.actor, reason=body.reason
+            )
+        except delivery_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+        except (DeviationClosed, IllegalTransition, StaleStatus) as error:
+            raise HTTPException(409, str(error)) from None
+
+    @app.post("/deviations/{deviation_id}/resend", tags=["deviations"], status_code=202)
+    def resend_deviation_route(
+        deviation_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
+    ) -> dict[str, Any]:
+        """Send again (the next attempt, or a new delivery on `channel`) and close the deviation."""
+        from gateway.services.deviations import DeviationClosed, resend_deviation
+
+        body = body or ResendRequest()
+        try:
+            return resend_deviation(
+                session,
+                identity.tenant_id,
+                deviation_id,
+                actor=identity.actor,
+                reason=body.reason,
+                channel=body.channel,
+                address=body.address,
+            )
+        except delivery_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+        except (DeviationClosed, IllegalTransition, StaleStatus) as error:
+            raise HTTPException(409, str(error)) from None
+
+    @app.put("/webhooks", tags=["webhooks"], status_code=201, responses={200: {"description": "changed"}})
+    def put_webhook(body: WebhookRequest, identity: IdentityDep, engine: EngineDep) -> JSONResponse:
+        """Add (201; a generated secret is shown this once) or change (200) the endpoint with this URL."""
+        from gateway.services import webhooks
+
+        try:
+            with session_scope(engine) as session:
+                endpoint, created, secret = webhooks.put_endpoint(
+                    session,
+                    identity.tenant_id,
+                    url=body.url,
+                    events=body.events,
+                    secret=body.secret,
+                    active=body.active,
+                )
+                view = webhooks.endpoint_view(endpoint, secret=secret)
+        except webhooks.WebhookError as error:
+            return _errors(422, [{"field": "body", "reason": str(error)}])
+        webhooks.invalidate_endpoint_cache()  # after the commit: no request re-reads the old list
+        return JSONResponse(view, status_code=201 if created else 200)
+
+    @app.get("/webhooks", tags=["webhooks"])
+    def get_webhooks(identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+        """The tenant's endpoints (secrets are never shown again)."""
+        from gateway.services import webhooks
+
+        return {
+            "items": [webhooks.endpoint_view(e) for e in webhooks.list_endpoints(session, identity.tenant_id)]
+        }
+
+    @app.delete("/webhooks/{endpoint_id}", tags=["webhooks"], status_code=204)
+    def delete_webhook(endpoint_id: str, identity: IdentityDep, engine: EngineDep) -> Response:
+        from gateway.services import webhooks
+
+        with session_scope(engine) as session:
+            found = webhooks.delete_endpoint(session, identity.tenant_id, endpoint_id)
+        webhooks.invalidate_endpoint_cache()
+        if not found:
+            raise HTTPException(404, f"no webhook endpoint {endpoint_id}")
+        return Response(status_code=204)
+
+    @app.post(
+        "/pods",
+        tags=["proof of delivery"],
+        status_code=201,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    media: {"schema": {"type": "string", "format": "binary"}}
+                    for media in ("application/pdf", "image/jpeg", "image/png", "application/EDIFACT",
+                                  "application/EDI-X12")
+                },
+            }
+        },
+        responses={
+            200: {"description": "the same file again: the first receipt"},
+            201: {"description": "stored and linked (or waiting unlinked with suggestions)"},
+            413: {"description": "too large"},
+            415: {"description": "not a PDF, JPEG, PNG, IFTSTA or X12 214 (by content and Content-Type)"},
+            422: {"description": "a bad file name or metadata, or a broken / oversized document"},
+        },
+    )  # fmt: skip
+    async def post_pod(
+        request: Request,
+        identity: IdentityDep,
+        settings: SettingsDep,
+        engine: EngineDep,
+        filename: str | None = None,
+        signer_name: str | None = None,
+        signed_at: str | None = None,
+        place: str | None = None,
+        order_number: Annotated[list[str] | None, Query()] = None,
+        delivery_note: Annotated[list[str] | None, Query()] = None,
+        shipment_id: Annotated[list[str] | None, Query()] = None,
+        invoice_number: Annotated[list[str] | None, Query()] = None,
+    ) -> JSONResponse:
+        """A proof of delivery as the raw body; its metadata in the query (each reference may repeat)."""
+        from gateway.services import pods as pod_service
+        from gateway.services.documents import document_store
+
+        content_type = _content_type(request)
+        if content_type not in POD_CONTENT_TYPES:
+            return _errors(415, [{"field": "content_type", "reason": f"{content_type!r} is not accepted; "
+                                  "send application/pdf, image/jpeg, image/png, application/EDIFACT or "
+                                  "application/EDI-X12"}])  # fmt: skip
+        references = {
+            kind: values
+            for kind, values in (("order_numbers", order_number), ("delivery_notes", delivery_note),
+                                 ("shipment_ids", shipment_id), ("invoice_numbers", invoice_number))
+            if values
+        }  # fmt: skip
+        try:
+            if filename is not None:
+                pod_service.check_filename(filename)
+            when = pod_service.parse_signed_at(signed_at)
+            try:
+                body = await _read_body(request, settings.max_pod_bytes)
+            except HTTPException as error:
+                raise pod_service.PodRefused("content", str(error.detail), status=error.status_code) from None
+            receipt = await run_in_threadpool(
+                lambda: pod_service.receive_pod(
+                    engine, document_store(settings), tenant_id=identity.tenant_id, data=body,
+                    filename=filename, media_type_hint=content_type, signer_name=signer_name,
+                    signed_at=when, place=place, references=references, source="api",
+                    actor=identity.actor, max_bytes=settings.max_pod_bytes,
+                )
+            )  # fmt: skip
+        except pod_service.PodRefused as error:
+            return _errors(error.status, [error.as_dict()])
+        headers = {"Location": f"/pods/{receipt.pod_ids[0]}"}
+        return JSONResponse(receipt.as_dict(), status_code=200 if receipt.duplicate else 201, headers=headers)
+
+    @app.get("/pods", tags=["proof of delivery"])
+    def get_pods(
+        identity: IdentityDep,
+        session: SessionDep,
+        linked: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        """The tenant's proofs of delivery, newest first; `linked=false` is the queue to work through."""
+        from gateway.services import pods as pod_service
+
+        found = pod_service.list_pods(session, identity.tenant_id, linked, limit=limit, offset=offset)
+        items = [pod_service.pod_view(session, pod) for pod in found]
+        return {"items": items, "limit": limit, "offset": offset}
+
+    @app.get("/pods/{pod_id}", tags=["proof of delivery"])
+    def get_pod(pod_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+        """One POD with its links (invoice, by what, who, when), suggestions and stored file."""
+        from gateway.services import pods as pod_service
+
+        try:
+            return pod_service.pod_view(session, pod_service.get_pod(session, identity.tenant_id, pod_id))
+        except pod_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+
+    @app.get("/pods/{pod_id}/content", tags=["proof of delivery"])
+    def get_pod_content(
+        pod_id: str, identity: IdentityDep, session: SessionDep, settings: SettingsDep
+    ) -> Response:
+        """The file as received (checked against its SHA-256 on the way out)."""
+        from gateway.services import pods as pod_service
+        from gateway.services.documents import DocumentStoreError, document_store, load_document
+
+        try:
+            pod = pod_service.get_pod(session, identity.tenant_id, pod_id)
+            if pod.document_id is None:
+                raise pod_service.NotFound(f"proof of delivery {pod_id} has no stored file")
+            store = document_store(settings)
+            document, data = load_document(session, store, pod.document_id, identity.tenant_id)
+        except DocumentStoreError as error:
+            raise HTTPException(500, str(error)) from None
+        except LookupError as error:
+            raise HTTPException(404, str(error)) from None
+        disposition = f'attachment; filename="{document.filename}"'
+        return Response(data, media_type=document.media_type, headers={"Content-Disposition": disposition})
+
+    @app.post("/pods/{pod_id}/links", tags=["proof of delivery"], status_code=201)
+    def post_pod_link(
+        pod_id: str, body: PodLinkRequest, identity: IdentityDep, session: SessionDep
+    ) -> dict[str, Any]:
+        """An operator links a POD to an invoice (answered with the POD and all its links)."""
+        from gateway.services import pods as pod_service
+
+        try:
+            pod_service.link_pod(session, identity.tenant_id, pod_id, body.invoice_id, identity.actor)
+            return pod_service.pod_view(session, pod_service.get_pod(session, identity.tenant_id, pod_id))
+        except pod_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+
+    @app.delete("/pods/{pod_id}/links/{invoice_id}", tags=["proof of delivery"])
+    def delete_pod_link(
+        pod_id: str, invoice_id: str, identity: IdentityDep, session: SessionDep
+    ) -> dict[str, Any]:
+        """Remove a link; a POD left with none goes back to the unlinked queue with fresh suggestions."""
+        from gateway.services import pods as pod_service
+
+        try:
+            pod_service.unlink_pod(session, identity.tenant_id, pod_id, invoice_id, identity.actor)
+            return pod_service.pod_view(session, pod_service.get_pod(session, identity.tenant_id, pod_id))
+        except pod_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
 
     # The canonical model is documented even though the routes read raw bytes (for exact decimals).
     def openapi() -> dict[str, Any]:

@@ -37,6 +37,7 @@ def delivery_view(delivery: Delivery, events: list[DeliveryEvent] | None = None)
         "next_attempt_at": delivery.next_attempt_at.isoformat(),
         "last_error": delivery.last_error,
         "channel_message_id": delivery.channel_message_id,
+        "extra_documents": delivery.extra_documents or [],
         "created_at": delivery.created_at.isoformat(),
         "updated_at": delivery.updated_at.isoformat(),
     }
@@ -89,6 +90,8 @@ def invoice_view(session: Session, tenant_id: str, invoice_id: str) -> dict[str,
         ).scalars()
     )
     events = _events_by_delivery(session, [d.id for d in deliveries])
+    from gateway.services.pods import pod_summary, pods_for_invoice  # pods build on this module
+
     return {
         "id": record.id,
         "number": record.number,
@@ -102,6 +105,7 @@ def invoice_view(session: Session, tenant_id: str, invoice_id: str) -> dict[str,
         "payment_reference": record.payment_reference,
         "created_at": record.created_at.isoformat(),
         "deliveries": [delivery_view(d, events[d.id]) for d in deliveries],
+        "proofs_of_delivery": [pod_summary(pod) for pod in pods_for_invoice(session, tenant_id, record.id)],
     }
 
 
@@ -161,17 +165,27 @@ def resend(
     reason: str | None,
     channel: str | None = None,
     address: str | None = None,
+    extra_documents: list[str] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> Delivery:
     """Send the same invoice again: a new attempt on the same delivery, or a new delivery elsewhere.
 
     The same channel (and address unless a new one is given) → the delivery's next attempt; the old
     attempt's events stay as they were. Another channel → a new delivery on that channel, its first event
-    pointing back at the one it replaces.
+    pointing back at the one it replaces. `extra_documents` (stored document ids, e.g. proofs of delivery)
+    go with the new attempt only; without them an earlier attempt's extra documents are not sent again.
+    `details` are added to the resend event's.
     """
     why = reason or "resend requested"
     if channel is None or channel == delivery.channel:
+        changed = False
         if address is not None and address != delivery.address:
             delivery.address = address
+            changed = True
+        if (delivery.extra_documents or None) != (extra_documents or None):
+            delivery.extra_documents = extra_documents or None
+            changed = True
+        if changed:
             session.add(delivery)
             session.flush()
         change_status(
@@ -181,11 +195,11 @@ def resend(
             actor=actor,
             reason=why,
             new_attempt=True,
-            details={"resend": True, "address": delivery.address},
+            details={"resend": True, "address": delivery.address, **(details or {})},
         )
         session.refresh(delivery)
         return delivery
-    return enqueue_delivery(
+    resent = enqueue_delivery(
         session,
         invoice_id=delivery.invoice_id,
         tenant_id=delivery.tenant_id,
@@ -194,8 +208,13 @@ def resend(
         chain_position=delivery.chain_position,
         actor=actor,
         reason=f"{why} (resend of delivery {delivery.id} via {channel})",
-        details={"resend_of": delivery.id},
+        details={"resend_of": delivery.id, **(details or {})},
     )
+    if extra_documents:
+        resent.extra_documents = extra_documents
+        session.add(resent)
+        session.flush()
+    return resent
 
 
 def release(session: Session, delivery: Delivery, *, actor: str, reason: str | None) -> Delivery:
