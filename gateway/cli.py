@@ -1179,19 +1179,48 @@ def pod_link(ctx: typer.Context, pod: str, invoice: str, tenant: TenantOption = 
 
 
 @pod_app.command("drop")
-def pod_drop(ctx: typer.Context, directory: Path, tenant: TenantOption = "default") -> None:
+def pod_drop(
+    ctx: typer.Context,
+    directory: Annotated[str, typer.Argument(help="local folder, or the remote folder with --sftp")],
+    tenant: TenantOption = "default",
+    sftp: Annotated[
+        Path | None,
+        typer.Option(help="JSON file with SFTP settings (host, username, host_key, password | private_key)"),
+    ] = None,
+) -> None:
     """Take in a folder drop: files with a `<file>.json` sidecar or named `POD_<kind>_<reference>….<ext>`
-    (kind order, note, shipment or invoice); each moves to done/ or rejected/ (with a .reason.txt)."""
+    (kind order, note, shipment or invoice); each moves to done/ or rejected/ (with a .reason.txt). With
+    `--sftp` the folder is on an SFTP server (host key pinned) and the files move there."""
+    from pydantic import ValidationError
+
+    from channels.sftp import SftpError, SftpSettings
     from gateway.services import pods
     from gateway.services.documents import document_store
 
-    if not directory.is_dir():
-        _fail(f"{directory}: not a directory")
     settings = Settings()
-    engine = _engine(ctx, settings)
-    items = pods.receive_pod_folder(
-        engine, document_store(settings), directory, tenant, OPERATOR, max_bytes=settings.max_pod_bytes
-    )
+    if sftp is None:
+        if not Path(directory).is_dir():
+            _fail(f"{directory}: not a directory")
+        engine = _engine(ctx, settings)
+        items = pods.receive_pod_folder(
+            engine, document_store(settings), Path(directory), tenant, OPERATOR,
+            max_bytes=settings.max_pod_bytes,
+        )  # fmt: skip
+    else:
+        try:
+            remote = SftpSettings.model_validate_json(sftp.read_text())
+        except (OSError, ValidationError) as error:
+            _fail(f"{sftp}: {error}")
+            return
+        engine = _engine(ctx, settings)
+        try:
+            items = pods.receive_pod_sftp(
+                engine, document_store(settings), remote, directory, tenant, OPERATOR,
+                max_bytes=settings.max_pod_bytes,
+            )  # fmt: skip
+        except SftpError as error:
+            _fail(f"SFTP: {error}")
+            return
     table = Table("file", "outcome", "pods", "reason")
     for item in items:
         table.add_row(item.file, item.outcome, ", ".join(item.pod_ids), item.reason or "")

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import logging
+import posixpath
 import shutil
 import struct
 import unicodedata
@@ -32,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from channels.sftp import RemoteFileTooLarge, SftpSettings, open_sftp
 from gateway.services.documents import DocumentStore, store_document
 from gateway.services.tenants import ensure_tenant
 from mappings.base import FormatError
@@ -708,8 +710,17 @@ def references_from_filename(name: str) -> dict[str, list[str]]:
 
 def _sidecar(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as error:
+        raise PodRefused(path.name, f"the sidecar is not readable JSON ({error})") from None
+    return _sidecar_text(path.name, text)
+
+
+def _sidecar_text(name: str, text: str) -> dict[str, Any]:
+    path = Path(name)
+    try:
+        data = json.loads(text)
+    except ValueError as error:
         raise PodRefused(path.name, f"the sidecar is not readable JSON ({error})") from None
     if not isinstance(data, dict):
         raise PodRefused(path.name, "the sidecar must be a JSON object")
@@ -779,4 +790,68 @@ def receive_pod_folder(
             _move(sidecar_path, done)
         outcome = "duplicate" if receipt.duplicate else "created"
         items.append(FolderItem(path.name, outcome, pod_ids=receipt.pod_ids, moved_to=str(target)))
+    return items
+
+
+def receive_pod_sftp(
+    engine: Engine,
+    store: DocumentStore,
+    sftp: SftpSettings,
+    remote_directory: str,
+    tenant_id: str,
+    actor: str,
+    *,
+    max_bytes: int = MAX_POD_BYTES,
+) -> list[FolderItem]:
+    """The folder drop over SFTP (a carrier's or a scanning service's server): the same sidecar and
+    file-name conventions; each file is moved to `done/` or `rejected/` there (with a `.reason.txt`) only
+    after it has been stored, so a dropped connection means the file is read again next time and answered as
+    a duplicate, never lost."""
+    items: list[FolderItem] = []
+    done = posixpath.join(remote_directory, "done")
+    rejected = posixpath.join(remote_directory, "rejected")
+    with open_sftp(sftp) as session:
+        entries = [entry for entry in session.listdir(remote_directory) if not entry.is_dir]
+        names = {entry.name for entry in entries}
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".") or name.endswith(".reason.txt") or Path(name).suffix.lower() in {
+                ".json", ".part", ".tmp",
+            }:  # fmt: skip
+                continue
+            path = posixpath.join(remote_directory, name)
+            sidecar = f"{name}.json" if f"{name}.json" in names else None
+            try:
+                meta: dict[str, Any] = {}
+                if sidecar is not None:
+                    raw = session.read(posixpath.join(remote_directory, sidecar), 1_000_000)
+                    meta = _sidecar_text(sidecar, raw.decode("utf-8", errors="replace"))
+                if entry.size is not None and entry.size > max_bytes:
+                    raise PodRefused("content", f"{entry.size:,} bytes; at most {max_bytes:,}", status=413)
+                try:
+                    data = session.read(path, max_bytes)
+                except RemoteFileTooLarge:
+                    raise PodRefused("content", f"more than {max_bytes:,} bytes", status=413) from None
+                references = _merge_references(
+                    clean_references(meta.get("references")), references_from_filename(name)
+                )
+                receipt = receive_pod(
+                    engine, store, tenant_id=tenant_id, data=data, filename=name,
+                    signer_name=meta.get("signer_name"), signed_at=parse_signed_at(meta.get("signed_at")),
+                    place=meta.get("place"), references=references, source="sftp", actor=actor,
+                    max_bytes=max_bytes,
+                )  # fmt: skip
+            except PodRefused as error:
+                moved = session.move_into(path, rejected)
+                session.write(f"{moved}.reason.txt", f"{error.field}: {error.reason}\n".encode())
+                if sidecar is not None:
+                    session.move_into(posixpath.join(remote_directory, sidecar), rejected)
+                items.append(FolderItem(name, "rejected", reason=f"{error.field}: {error.reason}",
+                                        moved_to=moved))  # fmt: skip
+                continue
+            moved = session.move_into(path, done)
+            if sidecar is not None:
+                session.move_into(posixpath.join(remote_directory, sidecar), done)
+            outcome = "duplicate" if receipt.duplicate else "created"
+            items.append(FolderItem(name, outcome, pod_ids=receipt.pod_ids, moved_to=moved))
     return items
