@@ -26,3 +26,44 @@ class FormatError(ValueError):
 
     def as_dict(self) -> dict[str, Any]:
         return {"field": self.where, "reason": self.reason}
+
+
+class SegmentError(FormatError):
+    """A file of segments (EDIFACT, X12) that breaks a rule; names where, as precisely as known.
+
+    `segment_position` is 1-based over the file (0: the interchange as a whole); element and component
+    indexes are 1-based, as the acknowledgements (CONTRL, 997/999) report them.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        segment_position: int = 0,
+        segment_tag: str = "",
+        element_index: int | None = None,
+        component_index: int | None = None,
+        offset: int | None = None,
+    ) -> None:
+        where = f"segment {segment_position}" if segment_position else "interchange"
+        if segment_position and segment_tag:
+            where += f" ({segment_tag})"
+        if element_index is not None:
+            where += f": element {element_index}"
+            if component_index is not None:
+                where += f" component {component_index}"
+        super().__init__(where, reason)
+        self.segment_position = segment_position
+        self.segment_tag = segment_tag
+        self.element_index = element_index
+        self.component_index = component_index
+        self.offset = offset
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **super().as_dict(),
+            "segment_position": self.segment_position,
+            "segment_tag": self.segment_tag,
+            "element_index": self.element_index,
+            "component_index": self.component_index,
+        }

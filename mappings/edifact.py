@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.base import FormatError
+from mappings.base import SegmentError
 
 FORMAT_NAME = "edifact"
 MEDIA_TYPE = "application/EDIFACT"  # RFC 1767
@@ -59,45 +59,12 @@ _WHITESPACE = " \t\r\n"
 _ENVELOPE_TAGS = frozenset({"UNB", "UNZ", "UNG", "UNE", "UNH", "UNT"})
 
 
-class EdiSyntaxError(FormatError):
+class EdiSyntaxError(SegmentError):
     """An EDIFACT interchange that breaks the syntax rules; names where, as precisely as known.
 
     `segment_position` is 0 when the data has no segment to point at (empty input); `offset` is the character
     offset in the decoded data (byte order mark excluded) where the faulty segment or character starts.
     """
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        segment_position: int = 0,
-        segment_tag: str = "",
-        element_index: int | None = None,
-        component_index: int | None = None,
-        offset: int | None = None,
-    ) -> None:
-        where = f"segment {segment_position}" if segment_position else "interchange"
-        if segment_position and segment_tag:
-            where += f" ({segment_tag})"
-        if element_index is not None:
-            where += f": element {element_index}"
-            if component_index is not None:
-                where += f" component {component_index}"
-        super().__init__(where, reason)
-        self.segment_position = segment_position
-        self.segment_tag = segment_tag
-        self.element_index = element_index
-        self.component_index = component_index
-        self.offset = offset
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            **super().as_dict(),
-            "segment_position": self.segment_position,
-            "segment_tag": self.segment_tag,
-            "element_index": self.element_index,
-            "component_index": self.component_index,
-        }
 
 
 @dataclass(frozen=True)

@@ -35,14 +35,11 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import logging
 import re
 import unicodedata
-import warnings
 import zipfile
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -51,6 +48,8 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, ByteStringObject
 
 from mappings.base import FormatError, RenderedDocument
+from mappings.csv_text import csv_rows, decode_utf8
+from mappings.printability import quiet_pypdf
 from mappings.xml import local_name, namespace, parse_xml
 from schemas.canonical import Invoice
 from schemas.print_profile import PrintProfile
@@ -354,20 +353,6 @@ def _check_batch_id(batch_id: str) -> None:
         )
 
 
-@contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    """pypdf reports repairs of slightly broken files as warnings and log records; a batch is no place."""
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
 def _reader(item: PrintItem) -> PdfReader:
     try:
         reader = PdfReader(io.BytesIO(item.pdf), strict=False)
@@ -441,7 +426,7 @@ def build_print_batch(
     parts: list[tuple[PrintItem, PdfReader, bool]] = []
     position = 1
     blank_pages = 0
-    with _quiet_pypdf():
+    with quiet_pypdf():
         for item in ordered:
             if item.pages > profile.max_pages:
                 raise ValueError(
@@ -729,30 +714,6 @@ def _entry(fields: _Fields, keys: dict[str, str], batch_id: str) -> PrintIndexEn
     )
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise FormatError(f"line {line}", "not UTF-8 text") from None
-
-
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Rows with their (first) line number; blank lines skipped; a broken quote is a `FormatError`."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"', strict=True)
-    line = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise FormatError(f"line {reader.line_num}", f"not valid CSV ({error})") from None
-        if row and any(cell.strip() for cell in row):
-            yield line, row
-        line = reader.line_num + 1
-
-
 def _check_entries(entries: Sequence[PrintIndexEntry], where: str) -> None:
     for attribute in ("sequence", "delivery_id"):
         counts = Counter(getattr(entry, attribute) for entry in entries)
@@ -769,7 +730,7 @@ def _check_entries(entries: Sequence[PrintIndexEntry], where: str) -> None:
 
 
 def _parse_index_csv(text: str) -> PrintIndex:
-    rows = _csv_rows(text)
+    rows = csv_rows(text)
     first = next(rows, None)
     if first is None:
         raise FormatError("line 1", "empty index file")
@@ -911,7 +872,7 @@ def parse_print_index(data: bytes) -> PrintIndex:
         raise FormatError("document", f"index is {len(data)} bytes, the limit is {MAX_INDEX_BYTES}")
     if _is_xml(data):
         return _parse_index_xml(data)
-    return _parse_index_csv(_decode(data))
+    return _parse_index_csv(decode_utf8(data))
 
 
 def sniff_print_index(data: bytes) -> bool:
@@ -957,7 +918,7 @@ def render_print_index_preview(invoice: Invoice, options: Any = None) -> Rendere
 
     recipient = recipient_from_invoice(invoice)
     pdf = render_invoice_pdf(invoice) if options is None else render_invoice_pdf(invoice, options)
-    with _quiet_pypdf():
+    with quiet_pypdf():
         pages = len(PdfReader(io.BytesIO(pdf.content)).pages)
     item = PrintItem(
         delivery_id="preview",

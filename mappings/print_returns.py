@@ -86,18 +86,17 @@ shown are refused (a misspelt attribute would otherwise silently lose a status).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lxml import etree
 
 from mappings.base import FormatError
+from mappings.csv_text import csv_rows, decode_utf8
 from mappings.xml import local_name, namespace, parse_xml
 
 FORMAT_NAME = "print-return"
@@ -333,30 +332,6 @@ def _linkable(
 # --------------------------------------------------------------------------------------------------- CSV
 
 
-def _decode(data: bytes) -> str:
-    try:
-        return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise FormatError(f"line {line}", "not UTF-8 text") from None
-
-
-def _csv_rows(text: str) -> Iterator[tuple[int, list[str]]]:
-    """Rows with the line they start on; blank lines skipped; a broken quote is a `FormatError`."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=";", quotechar='"', strict=True)
-    line = 1
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise FormatError(f"line {reader.line_num}", f"not valid CSV ({error})") from None
-        if row and any(cell.strip() for cell in row):
-            yield line, row
-        line = reader.line_num + 1
-
-
 def _csv_header(line: int, header: list[str]) -> tuple[str, ...]:
     names = tuple(cell.strip() for cell in header)
     if names[: len(CSV_COLUMNS)] != CSV_COLUMNS:
@@ -450,7 +425,7 @@ def _common_batch(entries: Sequence[PrintReturnEntry]) -> str | None:
 
 
 def _parse_csv(text: str) -> PrintReturnFile:
-    rows = _csv_rows(text)
+    rows = csv_rows(text)
     first = next(rows, None)
     if first is None:
         raise FormatError("line 1", "empty file")
@@ -641,7 +616,7 @@ def parse_print_return(data: bytes) -> PrintReturnFile:
         raise FormatError("document", f"file is {len(data)} bytes, the limit is {MAX_RETURN_BYTES}")
     if _is_xml(data):
         return _parse_xml(data)
-    return _parse_csv(_decode(data))
+    return _parse_csv(decode_utf8(data))
 
 
 def sniff_print_return(data: bytes) -> bool:

@@ -285,7 +285,7 @@ def _open(pdf: bytes) -> tuple[PdfReader | None, Problem | None]:
 
 
 @contextmanager
-def _quiet() -> Iterator[None]:
+def quiet_pypdf() -> Iterator[None]:
     """pypdf reports repairs of broken files as log records and warnings; a check is not the place."""
     logger = logging.getLogger("pypdf")
     level = logger.level
@@ -306,7 +306,7 @@ def check_printable(
     margin_band_mm: tuple[float, float] | None = DIGIPOST_BAND_MM,
 ) -> list[Problem]:
     """Every reason a print house would refuse `pdf`; empty when it is printable. Never raises."""
-    with _quiet():
+    with quiet_pypdf():
         try:
             return _check(pdf, left_margin_mm, max_pages, margin_band_mm)
         except Exception as error:  # a damaged object deep inside: unreadable, not a crash
@@ -405,7 +405,7 @@ def describe_pdf(data: bytes) -> dict[str, Any]:
         "printable": not problems,
         "problems": [asdict(p) for p in problems],
     }
-    with _quiet():
+    with quiet_pypdf():
         try:
             reader, problem = _open(data)
             result["encrypted"] = bool(problem and problem.code == "encrypted")

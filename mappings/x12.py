@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.base import FormatError
+from mappings.base import SegmentError
 
 FORMAT_NAME = "x12"
 MEDIA_TYPE = "application/EDI-X12"  # RFC 1767
@@ -63,41 +63,8 @@ ISA_FIELDS: tuple[tuple[int, str], ...] = (
 ISA_LENGTH = 3 + sum(width + 1 for width, _ in ISA_FIELDS) + 1  # 106
 
 
-class X12SyntaxError(FormatError):
+class X12SyntaxError(SegmentError):
     """An X12 interchange that breaks the syntax or envelope rules; names where, as precisely as known."""
-
-    def __init__(
-        self,
-        reason: str,
-        *,
-        segment_position: int = 0,
-        segment_tag: str = "",
-        element_index: int | None = None,
-        component_index: int | None = None,
-        offset: int | None = None,
-    ) -> None:
-        where = f"segment {segment_position}" if segment_position else "interchange"
-        if segment_position and segment_tag:
-            where += f" ({segment_tag})"
-        if element_index is not None:
-            where += f": element {element_index}"
-            if component_index is not None:
-                where += f" component {component_index}"
-        super().__init__(where, reason)
-        self.segment_position = segment_position
-        self.segment_tag = segment_tag
-        self.element_index = element_index
-        self.component_index = component_index
-        self.offset = offset
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            **super().as_dict(),
-            "segment_position": self.segment_position,
-            "segment_tag": self.segment_tag,
-            "element_index": self.element_index,
-            "component_index": self.component_index,
-        }
 
 
 @dataclass(frozen=True)

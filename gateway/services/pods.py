@@ -10,7 +10,6 @@ saying why.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import difflib
@@ -22,8 +21,7 @@ import posixpath
 import shutil
 import struct
 import unicodedata
-import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from channels.sftp import RemoteFileTooLarge, SftpSettings, open_sftp
 from gateway.services.documents import DocumentStore, store_document
 from gateway.services.tenants import ensure_tenant
 from mappings.base import FormatError
+from mappings.printability import quiet_pypdf
 from mappings.transport_status import (
     REFERENCE_KINDS,
     TransportStatus,
@@ -293,24 +292,10 @@ def _check_image(kind: str, data: bytes) -> dict[str, Any]:
     return {"width": width, "height": height}
 
 
-@contextlib.contextmanager
-def _quiet_pypdf() -> Iterator[None]:
-    """pypdf reports repairs of broken files as warnings and log records; here they only mean "broken"."""
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        logger.setLevel(level)
-
-
 def _check_pdf(data: bytes) -> dict[str, Any]:
     from pypdf import PdfReader
 
-    with _quiet_pypdf():
+    with quiet_pypdf():
         try:
             reader = PdfReader(io.BytesIO(data), strict=False)
             if reader.is_encrypted:
