@@ -52,7 +52,12 @@ from channels.base import (
 )
 from channels.folder import safe_name, sync_directory, write_atomically
 from channels.sftp import HostKeyRefused, SftpError, open_sftp
-from gateway.services.edi_partners import ControlNumbersExhausted, get_partner, interchange_for_attempt
+from gateway.services.edi_partners import (
+    ControlNumbersExhausted,
+    get_partner,
+    interchange_for_attempt,
+    partner_envelope,
+)
 from mappings.base import RenderedDocument
 from mappings.edi_envelope import EdiEnvelope
 from outbox.db import make_engine, session_scope
@@ -100,29 +105,13 @@ def render_edi(message_format: str, invoice: Invoice, envelope: EdiEnvelope) -> 
 
 def envelope_for(partner: TradingPartner, interchange: EdiInterchange) -> EdiEnvelope:
     """The envelope of `interchange` (its numbers and time) as `partner`'s profile wants it written."""
-    separators = partner.x12_separators
-    return EdiEnvelope(
-        sender_id=partner.us.id,
-        sender_qualifier=partner.us.qualifier,
-        recipient_id=partner.them.id,
-        recipient_qualifier=partner.them.qualifier,
+    return partner_envelope(
+        partner,
         interchange_ref=interchange.interchange_ref,
         group_ref=interchange.group_ref,
         message_ref=interchange.message_refs[0],
         prepared=interchange.created_at,
-        test=partner.test,
         ack_requested=partner.ack_requested,
-        syntax_id=partner.syntax_id,
-        syntax_version=partner.syntax_version,
-        service_characters=partner.service_characters,
-        use_groups=partner.use_groups,
-        group_sender_id=partner.us.application_id,
-        group_recipient_id=partner.them.application_id,
-        x12_element_separator=separators[0],
-        x12_component_separator=separators[1],
-        x12_segment_terminator=separators[2],
-        x12_repetition_separator=separators[3],
-        newline="\n" if partner.newline else "",
     )
 
 

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from channels.folder import write_atomically
-from gateway.services.edi_partners import get_partner, list_partners, next_control_number
+from gateway.services.edi_partners import get_partner, list_partners, next_control_number, partner_envelope
 from gateway.services.inbound import decode_payload, store_once
 from mappings import edi_acks, edifact, x12
 from mappings.base import FormatError
@@ -623,28 +623,14 @@ def _answer_summary(row: EdiInterchange) -> dict[str, Any]:
 
 
 def _envelope(partner: TradingPartner, numbers: dict[str, str], now: dt.datetime) -> EdiEnvelope:
-    separators = partner.x12_separators
-    return EdiEnvelope(
-        sender_id=partner.us.id,
-        sender_qualifier=partner.us.qualifier,
-        recipient_id=partner.them.id,
-        recipient_qualifier=partner.them.qualifier,
+    """Our answer's envelope: acknowledgements never ask for an acknowledgement."""
+    return partner_envelope(
+        partner,
         interchange_ref=numbers["interchange"],
-        message_ref=numbers["message"],
         group_ref=numbers.get("group"),
+        message_ref=numbers["message"],
         prepared=now.astimezone(dt.UTC).replace(second=0, microsecond=0),
-        test=partner.test,
-        syntax_id=partner.syntax_id,
-        syntax_version=partner.syntax_version,
-        service_characters=partner.service_characters,
-        use_groups=partner.use_groups,
-        group_sender_id=partner.us.application_id,
-        group_recipient_id=partner.them.application_id,
-        x12_element_separator=separators[0],
-        x12_component_separator=separators[1],
-        x12_segment_terminator=separators[2],
-        x12_repetition_separator=separators[3],
-        newline="\n" if partner.newline else "",
+        ack_requested=False,
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from mappings.edi_envelope import EdiEnvelope
 from outbox.models import EdiControlCounter, EdiInterchange, TradingPartnerRecord, utcnow
 from schemas.edi_partner import TradingPartner
 
@@ -183,3 +184,39 @@ def interchange_for_attempt(
     session.add(interchange)
     session.flush()
     return interchange
+
+
+def partner_envelope(
+    partner: TradingPartner,
+    *,
+    interchange_ref: str,
+    group_ref: str | None,
+    message_ref: str,
+    prepared: dt.datetime,
+    ack_requested: bool,
+) -> EdiEnvelope:
+    """The envelope of one interchange to `partner`, written the way its profile says."""
+    separators = partner.x12_separators
+    return EdiEnvelope(
+        sender_id=partner.us.id,
+        sender_qualifier=partner.us.qualifier,
+        recipient_id=partner.them.id,
+        recipient_qualifier=partner.them.qualifier,
+        interchange_ref=interchange_ref,
+        group_ref=group_ref,
+        message_ref=message_ref,
+        prepared=prepared,
+        test=partner.test,
+        ack_requested=ack_requested,
+        syntax_id=partner.syntax_id,
+        syntax_version=partner.syntax_version,
+        service_characters=partner.service_characters,
+        use_groups=partner.use_groups,
+        group_sender_id=partner.us.application_id,
+        group_recipient_id=partner.them.application_id,
+        x12_element_separator=separators[0],
+        x12_component_separator=separators[1],
+        x12_segment_terminator=separators[2],
+        x12_repetition_separator=separators[3],
+        newline="\n" if partner.newline else "",
+    )
