@@ -304,6 +304,80 @@ def resend(
 
 
 @app.command()
+def correct(
+    ctx: typer.Context,
+    invoice_id: Annotated[str, typer.Argument(help="the invoice whose delivery data is corrected")],
+    tenant: TenantOption,
+    reason: Annotated[str, typer.Option(help="why (kept in the history)")],
+    address_json: Annotated[
+        Path | None, typer.Option("--address-json", help="JSON file with the buyer's postal address")
+    ] = None,
+    email: Annotated[str | None, typer.Option("--email", help="the buyer's e-mail contact")] = None,
+    resend_too: Annotated[
+        bool, typer.Option("--resend", help="send the corrected invoice again as the next attempt")
+    ] = False,
+) -> None:
+    """Fix data and resend: correct the buyer's postal address or e-mail (never amounts: credit note)."""
+    from gateway.services import corrections
+    from gateway.services import deliveries as service
+    from gateway.services import resend as resend_service
+    from mappings.base import FormatError
+    from mappings.canonical_json import loads_exact
+    from outbox.db import session_scope
+    from outbox.queue import StaleStatus
+    from outbox.states import IllegalTransition
+
+    address: dict[str, Any] | None = None
+    if address_json is not None:
+        try:
+            loaded = loads_exact(address_json.read_bytes())
+        except (OSError, FormatError) as error:
+            _fail(f"{address_json}: {error}")
+            return
+        if not isinstance(loaded, dict):
+            _fail(f"{address_json}: the address must be a JSON object")
+            return
+        address = loaded
+    engine = _engine(ctx, Settings())
+    try:
+        with session_scope(engine) as session:
+            corrections.correct_delivery_data(
+                session,
+                tenant,
+                invoice_id,
+                actor=OPERATOR,
+                reason=reason,
+                buyer_address=address,
+                buyer_email=email,
+                buyer_endpoint=None,
+            )
+            resent_view: dict[str, Any] | None = None
+            if resend_too:
+                resent = corrections.resend_corrected(
+                    session, tenant, invoice_id, actor=OPERATOR, reason=reason, buyer_email=email
+                )
+                resent_view = service.delivery_view(resent)
+    except corrections.CorrectionInvalid as error:
+        _fail("; ".join(f"{entry['field']}: {entry['reason']}" for entry in error.errors))
+        return
+    except (
+        service.NotFound,
+        corrections.CorrectionRefused,
+        resend_service.ResendRefused,
+        IllegalTransition,
+        StaleStatus,
+    ) as error:
+        _fail(str(error))
+        return
+    console.print(f"invoice {invoice_id}: delivery data corrected")
+    if resent_view is not None:
+        console.print(
+            f"delivery {resent_view['id']} queued again via {resent_view['channel']} "
+            f"(attempt {resent_view['attempt']})"
+        )
+
+
+@app.command()
 def receive(
     ctx: typer.Context,
     files: Annotated[

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -73,6 +73,22 @@ class InvoiceResendRequest(BaseModel):
     with_pod: bool = Field(False, description="send the invoice's linked proofs of delivery with it")
     channel: str | None = Field(None, max_length=50, description="another channel (a new delivery)")
     to: str | None = Field(None, max_length=500, description="another address on the channel")
+
+
+class CorrectionRequest(BaseModel):
+    """Fix data and resend: delivery data only (amounts, lines, VAT, dates, numbers need a credit note)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000, examples=["returned mail: the buyer has moved"])
+    buyer_address: dict[str, Any] | None = Field(
+        None, description="the buyer's postal address: lines, city, postal_code, subdivision, country"
+    )
+    buyer_email: str | None = Field(None, max_length=254, description="the buyer's e-mail contact")
+    buyer_endpoint: dict[str, Any] | None = Field(
+        None, description='the buyer\'s electronic address {"scheme", "value"} (PEPPOL)'
+    )
+    resend: bool = Field(False, description="send the corrected invoice again as the next attempt")
 
 
 class CancelRequest(BaseModel):
@@ -346,6 +362,49 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         except (UnknownChannel, ChannelUnavailable) as error:
             raise HTTPException(422, str(error)) from None
         return delivery_service.delivery_view(resent)
+
+    @app.post("/invoices/{invoice_id}/corrections", tags=["deliveries"])
+    def correct_invoice(
+        invoice_id: str, body: CorrectionRequest, identity: IdentityDep, session: SessionDep
+    ) -> Any:
+        """Correct the buyer's address, e-mail or endpoint after a failed delivery; `resend` sends again."""
+        from gateway.services import corrections
+        from gateway.services import resend as resend_service
+
+        try:
+            corrections.correct_delivery_data(
+                session,
+                identity.tenant_id,
+                invoice_id,
+                actor=identity.actor,
+                reason=body.reason,
+                buyer_address=body.buyer_address,
+                buyer_email=body.buyer_email,
+                buyer_endpoint=body.buyer_endpoint,
+            )
+            if body.resend:
+                corrections.resend_corrected(
+                    session,
+                    identity.tenant_id,
+                    invoice_id,
+                    actor=identity.actor,
+                    reason=body.reason,
+                    buyer_email=body.buyer_email,
+                    buyer_endpoint=body.buyer_endpoint,
+                )
+        except delivery_service.NotFound as error:
+            raise HTTPException(404, str(error)) from None
+        except corrections.CorrectionInvalid as error:
+            session.rollback()
+            return _errors(422, error.errors)
+        except (
+            corrections.CorrectionRefused,
+            resend_service.ResendRefused,
+            IllegalTransition,
+            StaleStatus,
+        ) as error:
+            raise HTTPException(409, str(error)) from None
+        return delivery_service.invoice_view(session, identity.tenant_id, invoice_id)
 
     @app.post("/deliveries/{delivery_id}/release", tags=["deliveries"])
     def release_delivery(
