@@ -71,6 +71,12 @@ class TradingPartner(BaseModel):
     newline: bool = Field(True, description="a line break after each segment terminator")
     test: bool = Field(False, description="the test indicator (UNB 0035 = 1, ISA15 = T)")
     ack_requested: bool = Field(True, description="ask for CONTRL / 997 (UNB 0031, ISA14)")
+    answer_inbound: bool = Field(
+        True, description="answer the partner's business files with CONTRL / 997 / 999 (always recorded)"
+    )
+    functional_ack: Literal["auto", "997", "999"] = Field(
+        "auto", description="X12: the functional acknowledgement the partner expects; auto = 999 for 005010X…"
+    )
     ack_deadline_hours: float | None = Field(
         24.0, gt=0, description="no acknowledgement within this time → deviation; None = none expected"
     )

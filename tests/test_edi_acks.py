@@ -607,6 +607,22 @@ def test_an_820_is_answered_with_a_997(engine: Engine, tmp_path: Path) -> None:
     )
 
 
+def test_the_partner_profile_chooses_999_or_no_answer_at_all(engine: Engine, tmp_path: Path) -> None:
+    x12_ids = {"us": {"id": "XXXXXXXXXX", "qualifier": "XX"}, "them": {"id": "9251750000", "qualifier": "08"}}
+    _put(engine, _partner(tmp_path, standard="x12", functional_ack="999", **x12_ids))
+    receipt = _receive(engine, SAFEWAY_820.read_bytes())
+    path = tmp_path / "ica" / "ica_ack_1.x12"
+    assert receipt.ack_written == str(path)
+    assert edi_acks.parse_acknowledgement(path.read_bytes()).kind == "999"
+
+    _put(engine, _partner(tmp_path, standard="x12", answer_inbound=False, **x12_ids))
+    next_interchange = SAFEWAY_820.read_bytes().replace(b"000025029", b"000025030")  # ISA13 and IEA02
+    quiet = _receive(engine, next_interchange)
+    assert quiet.ack_written is None and quiet.interchange_ref == "000025030"
+    assert "takes no acknowledgements" in (quiet.note or "")
+    assert sorted(p.name for p in (tmp_path / "ica").iterdir()) == ["ica_ack_1.x12"]
+
+
 def test_a_malformed_820_gets_a_997_with_the_set_error(engine: Engine, tmp_path: Path) -> None:
     _put(
         engine,

@@ -589,6 +589,10 @@ def _receive_message(
                 "message_type": inbound.message_type,
             }
         )
+    if not partner.answer_inbound:
+        note = f"not answered: trading partner {partner.partner_id} takes no acknowledgements"
+        receipt.note = f"{receipt.note}; {note}" if receipt.note else note
+        return _Outcome(receipt)
     answer = _answer(
         session,
         received,
@@ -681,6 +685,7 @@ def _answer(
                 errors=x12_errors,
                 duplicate=duplicate,
                 set_refs=message_numbers,
+                functional_ack=None if partner.functional_ack == "auto" else partner.functional_ack,
             )
             kinds = {t.set_id for t in x12.parse_interchange(content).transactions}
             kind = next(iter(kinds)) if len(kinds) == 1 else edi_acks.TA1
