@@ -191,6 +191,16 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             headers=getattr(error, "headers", None),
         )
 
+    # The services' "not found" and "not now" errors mean the same on every route: answered here once.
+    @app.exception_handler(delivery_service.NotFound)
+    async def _not_found(request: Request, error: delivery_service.NotFound) -> JSONResponse:
+        return await _http(request, StarletteHTTPException(404, str(error)))
+
+    @app.exception_handler(IllegalTransition)
+    @app.exception_handler(StaleStatus)
+    async def _conflict(request: Request, error: Exception) -> JSONResponse:
+        return await _http(request, StarletteHTTPException(409, str(error)))
+
     @app.get("/health", tags=["operations"])
     def health(engine: EngineDep) -> JSONResponse:
         try:
@@ -295,10 +305,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.get("/invoices/{invoice_id}", tags=["invoices"])
     def get_invoice(invoice_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
-        try:
-            return delivery_service.invoice_view(session, identity.tenant_id, invoice_id)
-        except delivery_service.NotFound as error:
-            raise HTTPException(404, str(error)) from None
+        return delivery_service.invoice_view(session, identity.tenant_id, invoice_id)
 
     @app.get("/deliveries", tags=["deliveries"])
     def get_deliveries(
@@ -319,20 +326,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         delivery_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
     ) -> dict[str, Any]:
         body = body or ResendRequest()
-        try:
-            delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
-            resent = delivery_service.resend(
-                session,
-                delivery,
-                actor=identity.actor,
-                reason=body.reason,
-                channel=body.channel,
-                address=body.address,
-            )
-        except delivery_service.NotFound as error:
-            raise HTTPException(404, str(error)) from None
-        except (IllegalTransition, StaleStatus) as error:
-            raise HTTPException(409, str(error)) from None
+        delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
+        resent = delivery_service.resend(
+            session,
+            delivery,
+            actor=identity.actor,
+            reason=body.reason,
+            channel=body.channel,
+            address=body.address,
+        )
         return delivery_service.delivery_view(resent)
 
     @app.post("/invoices/{invoice_id}/resend", tags=["deliveries"], status_code=202)
@@ -355,9 +357,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 channel=body.channel,
                 address=body.to,
             )
-        except delivery_service.NotFound as error:
-            raise HTTPException(404, str(error)) from None
-        except (resend_service.ResendRefused, IllegalTransition, StaleStatus) as error:
+        except resend_service.ResendRefused as error:
             raise HTTPException(409, str(error)) from None
         except (UnknownChannel, ChannelUnavailable) as error:
             raise HTTPException(422, str(error)) from None
@@ -392,8 +392,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                     buyer_email=body.buyer_email,
                     buyer_endpoint=body.buyer_endpoint,
                 )
-        except delivery_service.NotFound as error:
-            raise HTTPException(404, str(error)) from None
         except corrections.CorrectionInvalid as error:
             session.rollback()
             return _errors(422, error.errors)
@@ -411,15 +409,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         delivery_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
     ) -> dict[str, Any]:
         """A person reviewed a held delivery: let it go (within the tenant's sending window)."""
-        try:
-            delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
-            released = delivery_service.release(
-                session, delivery, actor=identity.actor, reason=body.reason if body else None
-            )
-        except delivery_service.NotFound as error:
-            raise HTTPException(404, str(error)) from None
-        except (IllegalTransition, StaleStatus) as error:
-            raise HTTPException(409, str(error)) from None
+        delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
+        released = delivery_service.release(
+            session, delivery, actor=identity.actor, reason=body.reason if body else None
+        )
         return delivery_service.delivery_view(released)
 
     @app.get("/batches", tags=["print"])
@@ -459,13 +452,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def cancel_delivery(
         delivery_id: str, body: CancelRequest, identity: IdentityDep, session: SessionDep
     ) -> dict[str, Any]:
-        try:
-            delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
-            cancelled = delivery_service.cancel(session, delivery, actor=identity.actor, reason=body.reason)
-        except delivery_service.NotFound as error:
-            raise HTTPException(404, str(error)) from None
-        except (IllegalTransition, StaleStatus) as error:
-            raise HTTPException(409, str(error)) from None
+        delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
+        cancelled = delivery_service.cancel(session, delivery, actor=identity.actor, reason=body.reason)
         return delivery_service.delivery_view(cancelled)
 
     @app.post(
@@ -691,9 +679,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return resolve_deviation(
                 session, identity.tenant_id, deviation_id, actor=identity.actor, reason=body.reason
             )
-        except delivery_service.NotFound as error:
-            raise HTTPException(404, str(error)) from None
-        except (DeviationClosed, IllegalTransition, StaleStatus) as error:
+        except DeviationClosed as error:
             raise HTTPException(409, str(error)) from None
 
     @app.post("/deviations/{deviation_id}/resend", tags=["deviations"], status_code=202)
@@ -714,9 +700,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
                 channel=body.channel,
                 address=body.address,
             )
-        except delivery_service.NotFound as error:
-            raise HTTPException(404, str(error)) from None
-        except (DeviationClosed, IllegalTransition, StaleStatus) as error:
+        except DeviationClosed as error:
             raise HTTPException(409, str(error)) from None
 
     @app.put("/webhooks", tags=["webhooks"], status_code=201, responses={200: {"description": "changed"}})
