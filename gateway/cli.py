@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from gateway.cli_common import OPERATOR, TenantOption, _engine, _fail, console, errors
+from gateway.cli_payments import match, payments_app, remittance_app
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    pass
 
 app = typer.Typer(
     help="Invoice gateway: canonical invoices in, deliveries out, statuses back.",
@@ -41,23 +41,6 @@ partner_app = typer.Typer(
     help="EDI trading partners (identifiers, syntax, message format, transport).", no_args_is_help=True
 )
 app.add_typer(partner_app, name="partner")
-console = Console()
-errors = Console(stderr=True)
-
-TenantOption = Annotated[str, typer.Option(help="tenant (sender) id")]
-OPERATOR = f"cli:{getpass.getuser()}"
-
-
-def _engine(ctx: typer.Context, settings: Settings) -> Engine:
-    """The outbox for this command; its connections are closed when the command ends."""
-    from gateway.runtime import outbox_engine
-
-    return ctx.with_resource(outbox_engine(settings))
-
-
-def _fail(message: str, code: int = 1) -> None:
-    errors.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -1313,3 +1296,9 @@ def demo(count: Annotated[int, typer.Option(help="sample invoices to push")] = 5
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+# Credit control lives in its own module; registered here so `gateway --help` lists it with the rest.
+app.add_typer(remittance_app, name="remittance")
+app.add_typer(payments_app, name="payments")
+app.command()(match)

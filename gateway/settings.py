@@ -62,6 +62,14 @@ class Settings(BaseSettings):
         description="the local document store (invoices as sent, PODs); default data_dir/documents",
     )
     max_pod_bytes: int = Field(20_000_000, gt=0, description="largest proof-of-delivery file accepted")
+    remittance_dir: Path = Field(
+        default_factory=lambda data: Path(data["data_dir"]) / "remittances",
+        description="remittance drop read by the worker: one sub-folder per tenant (remittances/<tenant>/)",
+    )
+    remittance_poll_seconds: float = Field(
+        30.0, gt=0, description="how often a worker reads the remittance drop and matches new payments"
+    )
+    max_remittance_bytes: int = Field(200_000_000, gt=0, description="largest remittance file accepted")
     rules_dir: Path | None = Field(
         None, description="official validation artefacts (UBL XSD, CEN + PEPPOL XSLT); unset: XSD + CEN"
     )

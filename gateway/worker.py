@@ -256,6 +256,7 @@ class Worker:
         self._next_ack_check = utcnow()
         self._document_store: DocumentStore | None = None
         self._next_webhook_send: dt.datetime | None = None
+        self._next_remittance_poll: dt.datetime | None = None
 
     @property
     def document_store(self) -> DocumentStore:
@@ -282,6 +283,7 @@ class Worker:
         try:
             while not self._stop.is_set():
                 handled = self.run_batch() + self.run_batches(force=once or idle_exit)
+                handled += self.run_remittances(force=once or idle_exit)
                 handled += self.run_webhooks(force=once or idle_exit)
                 if handled == 0:
                     if once or idle_exit:
@@ -372,6 +374,33 @@ class Worker:
         if force or now >= self._next_ack_check:
             self._next_ack_check = now + dt.timedelta(seconds=self.settings.ack_check_seconds)
             self.flag_overdue_acknowledgements(now)
+        return handled
+
+    def run_remittances(self, *, force: bool = False) -> int:
+        """Every `remittance_poll_seconds` (always with `force`): read each tenant's remittance drop
+        (`remittance_dir/<tenant>/`) and match every new payment; how many files and payments it handled."""
+        from gateway.services.payments import run_all
+        from gateway.services.remittances import receive_remittance_folder
+
+        now = utcnow()
+        if not force and self._next_remittance_poll is not None and now < self._next_remittance_poll:
+            return 0
+        self._next_remittance_poll = now + dt.timedelta(seconds=self.settings.remittance_poll_seconds)
+        handled = 0
+        root = self.settings.remittance_dir
+        if root.is_dir():
+            for tenant_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+                items = receive_remittance_folder(
+                    self.engine, self.document_store, tenant_dir, tenant_dir.name, self.worker_id,
+                    max_bytes=self.settings.max_remittance_bytes,
+                )  # fmt: skip
+                for item in items:
+                    log.info("worker %s: remittance %s/%s %s", self.worker_id, tenant_dir.name, item.name,
+                             item.outcome + (f" ({item.reason})" if item.reason else ""))  # fmt: skip
+                handled += len(items)
+        for run in run_all(self.engine, holder=self.worker_id):
+            log.info("worker %s: matching %s", self.worker_id, run.as_dict())
+            handled += run.payments
         return handled
 
     def run_webhooks(self, *, force: bool = False) -> int:

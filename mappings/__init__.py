@@ -70,6 +70,20 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.dsn:inspect_dsn",
         description="e-mail delivery status notification (RFC 3464 report-type=delivery-status)",
     ),
+    "camt": FormatEntry(
+        render=None,
+        sniff="mappings.camt:sniff_camt",
+        inspect="mappings.camt:inspect_camt",
+        description="ISO 20022 camt.052 / camt.053 / camt.054 (.001.02/.04/.08): bank statements and "
+        "debit/credit notifications with remittance information",
+    ),
+    "ocr-giro": FormatEntry(
+        render=None,
+        sniff="mappings.ocr_giro:sniff_ocr_giro",
+        inspect="mappings.ocr_giro:inspect_ocr_giro",
+        description="Nets OCR giro (incoming KID payments, AvtaleGiro payments) and AvtaleGiro claim / "
+        "agreement files",
+    ),
     # Acknowledgements before the generic syntax entries: a CONTRL is EDIFACT too, but is read as an ack.
     "invoic": FormatEntry(
         render=None,
@@ -107,6 +121,19 @@ FORMATS: dict[str, FormatEntry] = {
     "x12-810-5010": FormatEntry(
         render="mappings.x12_810:render_810_5010",
         description="ASC X12 810 invoice, 005010",
+    ),
+    # Remittance advices before the generic syntax entries: a REMADV is EDIFACT, an 820 is X12.
+    "remadv": FormatEntry(
+        render=None,
+        sniff="mappings.edifact_remadv:sniff_remadv",
+        inspect="mappings.edifact_remadv:inspect_remadv",
+        description="UN/EDIFACT REMADV remittance advice (EANCOM D.96A / D.01B): one payment per message",
+    ),
+    "x12-820": FormatEntry(
+        render=None,
+        sniff="mappings.x12_820:sniff_820",
+        inspect="mappings.x12_820:inspect_820",
+        description="ASC X12 820 payment order / remittance advice: BPR, TRN, RMR/ADX; one payment per set",
     ),
     # Transport statuses before the generic syntax entries: an IFTSTA is EDIFACT, a 214 is X12.
     "iftsta": FormatEntry(

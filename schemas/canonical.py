@@ -159,6 +159,16 @@ class Party(_Model):
     address: Address | None = Field(None, description="BG-5 / BG-8")
     contact: Contact | None = Field(None, description="BG-6 / BG-9")
 
+    @property
+    def customer_key(self) -> str:
+        """Who this party is for payment matching: org number, else VAT id, else the name (folded)."""
+        if self.legal_registration is not None:
+            scheme = f"{self.legal_registration.scheme}:" if self.legal_registration.scheme else ""
+            return "org:" + scheme + "".join(self.legal_registration.value.split()).upper()
+        if self.vat_id:
+            return "vat:" + "".join(self.vat_id.split()).upper()
+        return "name:" + " ".join(self.name.split()).casefold()
+
 
 class DeliveryInformation(_Model):
     """BG-13: where and when the goods or services were delivered."""

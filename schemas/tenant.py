@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.branding import PdfTemplate
+from schemas.kid import KidAgreement
+from schemas.matching import MatchingPolicy
 
 
 class SendWindow(BaseModel):
@@ -72,6 +74,12 @@ class TenantSettings(BaseModel):
     pdf_template: PdfTemplate | None = Field(None, description="branding of the tenant's PDF invoices")
     print_profile: str | None = Field(
         None, description="the print channel's profile for this tenant's paper invoices; None = 'default'"
+    )
+    kid: KidAgreement | None = Field(
+        None, description="the payee's KID agreement: KIDs are checked by it, and generated when it says so"
+    )
+    matching: MatchingPolicy = Field(
+        default_factory=MatchingPolicy, description="when payments may be applied without a person"
     )
 
     def render_options(self, format_name: str) -> PdfTemplate | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Query, Request
@@ -106,6 +107,29 @@ POD_CONTENT_TYPES = frozenset(
 
 class ResolveRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=1000, examples=["the partner confirmed receipt by phone"])
+
+
+class AllocationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_id: str = Field(min_length=1, max_length=32)
+    amount: Decimal = Field(gt=0, max_digits=19, decimal_places=4, description="in the invoice's currency")
+
+
+class PaymentResolutionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    allocations: list[AllocationRequest] = Field(min_length=1, max_length=500)
+    write_off: Decimal = Field(Decimal(0), ge=0, max_digits=19, decimal_places=4)
+    reason: str | None = Field(None, max_length=1000)
+    learn: bool = Field(True, description="remember the payer's account, name and reference pattern")
+
+
+class PaymentApprovalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    suggestion: int = Field(0, ge=0, le=9, description="0 = the proposal / best suggestion")
+    reason: str | None = Field(None, max_length=1000)
 
 
 class WebhookRequest(BaseModel):
@@ -887,6 +911,226 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             return pod_service.pod_view(session, pod_service.get_pod(session, identity.tenant_id, pod_id))
         except pod_service.NotFound as error:
             raise HTTPException(404, str(error)) from None
+
+    @app.post(
+        "/remittances",
+        tags=["payments"],
+        status_code=201,
+        openapi_extra={"requestBody": {"required": True, "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("application/xml", "text/plain", "application/EDIFACT", "application/EDI-X12",
+                          "application/octet-stream")
+        }}},
+        responses={
+            200: {"description": "the same file again: the first receipt, nothing booked twice"},
+            201: {"description": "read whole; its payments booked and matched"},
+            413: {"description": "too large"},
+            422: {"description": "refused whole (kept for inspection): the field and the reason"},
+        },
+    )  # fmt: skip
+    async def post_remittance(
+        request: Request,
+        identity: IdentityDep,
+        settings: SettingsDep,
+        engine: EngineDep,
+        filename: Annotated[str | None, Query(max_length=255)] = None,
+        match: bool = True,
+    ) -> JSONResponse:
+        """A remittance file as the raw body (camt.053/054, OCR giro, REMADV, X12 820, Invoice Response)."""
+        from gateway.services import payments as payment_service
+        from gateway.services import remittances as remittance_service
+        from gateway.services.documents import document_store
+
+        body = await _read_body(request, settings.max_remittance_bytes)
+        receipt = await run_in_threadpool(
+            lambda: remittance_service.receive_remittance(
+                engine, document_store(settings), tenant_id=identity.tenant_id, data=body, filename=filename,
+                source="api", actor=identity.actor, max_bytes=settings.max_remittance_bytes,
+            )
+        )  # fmt: skip
+        answer = receipt.as_dict()
+        if receipt.status == "rejected":
+            error = {"field": receipt.error_field or "file", "reason": receipt.reason or "refused"}
+            return _errors(422, [error], file_id=receipt.file_id, outcome=receipt.outcome)
+        if match and receipt.outcome == "accepted":
+            try:
+                run = await run_in_threadpool(payment_service.run_matching, engine, identity.tenant_id)
+                answer["matching"] = run.as_dict()
+            except payment_service.MatchingBusy:
+                answer["matching"] = {"deferred": "another matching run is busy; the worker matches next"}
+        with session_scope(engine) as session:
+            answer["payments"] = [
+                payment_service.payment_summary(p)
+                for p in payment_service.list_payments(session, identity.tenant_id, file_id=receipt.file_id,
+                                                       limit=1000)
+            ]  # fmt: skip
+        status = 200 if receipt.outcome == "duplicate" else 201
+        location = {"Location": f"/remittances/{receipt.file_id}"}
+        return JSONResponse(answer, status_code=status, headers=location)
+
+    @app.get("/remittances", tags=["payments"])
+    def get_remittances(
+        identity: IdentityDep, session: SessionDep, status: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Received remittance files, newest first (`status=rejected`: the ones to look at)."""
+        from gateway.services import remittances as remittance_service
+
+        files = remittance_service.list_files(session, identity.tenant_id, status=status, limit=limit)
+        return {"items": [remittance_service.file_view(f) for f in files]}
+
+    @app.get("/remittances/{file_id}", tags=["payments"])
+    def get_remittance(file_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+        from gateway.services import payments as payment_service
+        from gateway.services import remittances as remittance_service
+
+        try:
+            file = remittance_service.get_file(session, identity.tenant_id, file_id)
+        except remittance_service.RemittanceNotFound as error:
+            raise HTTPException(404, str(error)) from None
+        payments = payment_service.list_payments(session, identity.tenant_id, file_id=file.id, limit=100_000)
+        return {**remittance_service.file_view(file),
+                "payment_items": [payment_service.payment_summary(p) for p in payments]}  # fmt: skip
+
+    @app.get("/remittances/{file_id}/content", tags=["payments"])
+    def get_remittance_content(
+        file_id: str, identity: IdentityDep, session: SessionDep, settings: SettingsDep
+    ) -> Response:
+        """The file as received (also a refused one, for inspection)."""
+        from gateway.services import remittances as remittance_service
+        from gateway.services.documents import DocumentStoreError, document_store
+
+        try:
+            file = remittance_service.get_file(session, identity.tenant_id, file_id)
+            data = document_store(settings).get(file.document_key)
+        except remittance_service.RemittanceNotFound as error:
+            raise HTTPException(404, str(error)) from None
+        except DocumentStoreError as error:
+            raise HTTPException(500, str(error)) from None
+        name = file.filename or f"remittance-{file.id}"
+        return Response(data, media_type="application/octet-stream",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})  # fmt: skip
+
+    @app.get("/payments", tags=["payments"])
+    def get_payments(
+        identity: IdentityDep, session: SessionDep, status: str | None = None,
+        since: dt.datetime | None = None,
+        file_id: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Payments and what became of them (`exception`, `needs_approval`: the work queue)."""
+        from gateway.services import payments as payment_service
+
+        found = payment_service.list_payments(session, identity.tenant_id, status=status, since=since,
+                                              file_id=file_id, limit=limit)  # fmt: skip
+        return {"items": [payment_service.payment_view(session, p) for p in found]}
+
+    @app.get("/payments/{payment_id}", tags=["payments"])
+    def get_payment(payment_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+        """One payment: what the file said, the engine's evidence and suggestions, what was applied."""
+        from gateway.services import payments as payment_service
+
+        try:
+            return payment_service.payment_view(
+                session, payment_service.get_payment(session, identity.tenant_id, payment_id)
+            )
+        except payment_service.PaymentNotFound as error:
+            raise HTTPException(404, str(error)) from None
+
+    def _payment_action(action: Any) -> JSONResponse:
+        from gateway.services import payments as payment_service
+
+        try:
+            return JSONResponse(action())
+        except payment_service.PaymentNotFound as error:
+            return _errors(404, [{"field": "payment_id", "reason": str(error)}])
+        except payment_service.ResolutionRefused as error:
+            return _errors(422, [error.as_dict()])
+
+    @app.post("/payments/{payment_id}/resolve", tags=["payments"])
+    def resolve_payment_route(
+        payment_id: str, body: PaymentResolutionRequest, identity: IdentityDep, engine: EngineDep
+    ) -> JSONResponse:
+        """A person's answer: which invoices the payment settles. The gateway learns the payer's account,
+        name and reference pattern from it (unless `learn` is false)."""
+        from gateway.services import payments as payment_service
+
+        return _payment_action(lambda: payment_service.resolve_payment(
+            engine, identity.tenant_id, payment_id, [(a.invoice_id, a.amount) for a in body.allocations],
+            actor=identity.actor, reason=body.reason, write_off=body.write_off, learn=body.learn,
+        ))  # fmt: skip
+
+    @app.post("/payments/{payment_id}/approve", tags=["payments"])
+    def approve_payment_route(
+        payment_id: str, body: PaymentApprovalRequest, identity: IdentityDep, engine: EngineDep
+    ) -> JSONResponse:
+        """Book the engine's proposal (needs approval) or one of its suggestions (exception)."""
+        from gateway.services import payments as payment_service
+
+        return _payment_action(lambda: payment_service.approve_payment(
+            engine, identity.tenant_id, payment_id, actor=identity.actor, reason=body.reason,
+            suggestion=body.suggestion,
+        ))  # fmt: skip
+
+    @app.post("/payments/{payment_id}/ignore", tags=["payments"])
+    def ignore_payment_route(
+        payment_id: str, body: ResolveRequest, identity: IdentityDep, engine: EngineDep
+    ) -> JSONResponse:
+        """Not an invoice payment (a refund, a transfer): nothing applied, kept with the reason."""
+        from gateway.services import payments as payment_service
+
+        return _payment_action(lambda: payment_service.ignore_payment(
+            engine, identity.tenant_id, payment_id, actor=identity.actor, reason=body.reason))  # fmt: skip
+
+    @app.post("/payments/{payment_id}/reverse", tags=["payments"])
+    def reverse_payment_route(
+        payment_id: str, body: ResolveRequest, identity: IdentityDep, engine: EngineDep
+    ) -> JSONResponse:
+        """Take back what was applied; the payment waits as an exception again."""
+        from gateway.services import payments as payment_service
+
+        return _payment_action(lambda: payment_service.reverse_payment(
+            engine, identity.tenant_id, payment_id, actor=identity.actor, reason=body.reason))  # fmt: skip
+
+    @app.post("/matching/run", tags=["payments"])
+    def run_matching_route(identity: IdentityDep, engine: EngineDep) -> JSONResponse:
+        """Match the tenant's new payments now (the worker does it on its own every few seconds)."""
+        from gateway.services import payments as payment_service
+
+        try:
+            return JSONResponse(payment_service.run_matching(engine, identity.tenant_id).as_dict())
+        except payment_service.MatchingBusy as error:
+            return _errors(409, [{"field": "tenant", "reason": str(error)}])
+
+    @app.get("/matching/report", tags=["payments"])
+    def get_match_report(
+        identity: IdentityDep,
+        session: SessionDep,
+        since: dt.datetime | None = None,
+        file_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Match rates per payment and per invoice, by count and amount, with the false-auto rate."""
+        from gateway.services import payments as payment_service
+
+        return payment_service.match_report(session, identity.tenant_id, since=since, file_id=file_id)
+
+    @app.get("/receivables/overdue", tags=["payments"])
+    def get_overdue(
+        identity: IdentityDep, session: SessionDep, today: dt.date | None = None,
+        grace_days: Annotated[int, Query(ge=0, le=365)] = 14,
+    ) -> dict[str, Any]:  # fmt: skip
+        """Invoices a reminder may be sent for: past due and not paid (paid ones never appear)."""
+        from gateway.services import payments as payment_service
+
+        found = payment_service.reminder_candidates(
+            session, identity.tenant_id, today=today or dt.date.today(), grace_days=grace_days
+        )
+        return {"items": [
+            {"id": i.id, "number": i.number, "due_date": i.due_date.isoformat() if i.due_date else None,
+             "currency": i.currency, "payable_amount": i.payable_amount,
+             "open_amount": i.open_amount or i.payable_amount, "payment_status": i.payment_status,
+             "buyer_name": i.buyer_name} for i in found
+        ]}  # fmt: skip
 
     # The canonical model is documented even though the routes read raw bytes (for exact decimals).
     def openapi() -> dict[str, Any]:

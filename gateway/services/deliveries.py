@@ -90,7 +90,8 @@ def invoice_view(session: Session, tenant_id: str, invoice_id: str) -> dict[str,
         ).scalars()
     )
     events = _events_by_delivery(session, [d.id for d in deliveries])
-    from gateway.services.pods import pod_summary, pods_for_invoice  # pods build on this module
+    from gateway.services.payments import invoice_payments  # payments and pods build on this module
+    from gateway.services.pods import pod_summary, pods_for_invoice
 
     return {
         "id": record.id,
@@ -106,6 +107,7 @@ def invoice_view(session: Session, tenant_id: str, invoice_id: str) -> dict[str,
         "created_at": record.created_at.isoformat(),
         "deliveries": [delivery_view(d, events[d.id]) for d in deliveries],
         "proofs_of_delivery": [pod_summary(pod) for pod in pods_for_invoice(session, tenant_id, record.id)],
+        "payment": invoice_payments(session, record),
     }
 
 

@@ -21,7 +21,8 @@ from mappings.canonical_json import InvoiceValidationError, invoice_from_data
 from outbox.db import session_scope
 from outbox.models import Delivery, DeliveryEvent, InvoiceRecord, new_id, utcnow
 from outbox.states import DeliveryStatus
-from schemas.canonical import Invoice
+from schemas.canonical import DocumentType, Invoice, PaymentMeans
+from schemas.kid import KidAgreement, KidError
 
 Outcome = Literal["created", "duplicate", "conflict", "rejected"]
 HTTP_STATUS: dict[Outcome, int] = {"created": 201, "duplicate": 200, "conflict": 409, "rejected": 422}
@@ -43,6 +44,7 @@ class IntakeResult:
     number: str | None = None
     delivery_ids: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
+    payment_reference: str | None = None
 
     @property
     def http_status(self) -> int:
@@ -56,6 +58,8 @@ class IntakeResult:
             body["number"] = self.number
         if self.delivery_ids:
             body["delivery_ids"] = self.delivery_ids
+        if self.payment_reference:
+            body["payment_reference"] = self.payment_reference
         if self.errors:
             body["errors"] = self.errors
         return body
@@ -196,6 +200,18 @@ def _store(
             )
             continue
         assert route is not None
+        try:
+            invoice, kid_note = _apply_kid_agreement(invoice, delivery_settings.kid)
+        except KidError as error:
+            results.append(
+                IntakeResult(
+                    candidate.index,
+                    "rejected",
+                    number=invoice.number,
+                    errors=[{"field": "payment_means[0].payment_id (BT-83)", "reason": str(error)}],
+                )
+            )
+            continue
         invoice_id = new_id()
         delivery_id = new_id()
         held = delivery_settings.holds(route.channel)
@@ -218,6 +234,8 @@ def _store(
                 "payment_reference": invoice.kid,
                 "payload": invoice.model_dump_json(exclude_none=True),
                 "created_at": now,
+                "customer_key": invoice.buyer.customer_key,
+                "payment_status": "unpaid",
             }
         )
         delivery_rows.append(
@@ -248,15 +266,44 @@ def _store(
                 "actor": actor,
                 "reason": f"accepted; route {route.channel}"
                 + ("; held for review" if first_status is DeliveryStatus.HELD else "")
-                + (f"; sending window opens {due.isoformat()}" if due > now else ""),
+                + (f"; sending window opens {due.isoformat()}" if due > now else "")
+                + (f"; {kid_note}" if kid_note else ""),
                 "at": now,
             }
         )
         existing_by_key[candidate.key] = (invoice_id, candidate.digest, invoice.number)
         existing_by_number[number_key] = (invoice_id, candidate.digest, invoice.number)
-        results.append(IntakeResult(candidate.index, "created", invoice_id, invoice.number, [delivery_id]))
+        results.append(
+            IntakeResult(
+                candidate.index,
+                "created",
+                invoice_id,
+                invoice.number,
+                [delivery_id],
+                payment_reference=invoice.kid,
+            )
+        )
     if invoice_rows:
         session.execute(insert(table), invoice_rows)
         session.execute(insert(Delivery.__table__), delivery_rows)  # type: ignore[attr-defined]
         session.execute(insert(DeliveryEvent.__table__), event_rows)  # type: ignore[attr-defined]
     return results
+
+
+def _apply_kid_agreement(invoice: Invoice, agreement: KidAgreement | None) -> tuple[Invoice, str | None]:
+    """Check the invoice's KID against the tenant's agreement, or give it one when the tenant asks.
+
+    Only invoices get a generated KID (a credit note is not paid). The payload keeps naming what the ERP
+    sent in `payload_sha256`, so a re-post of the same invoice still answers as a duplicate.
+    """
+    if agreement is None:
+        return invoice, None
+    if invoice.kid:
+        agreement.validate_kid(invoice.kid)
+        return invoice, None
+    if not agreement.generate or invoice.document_type is not DocumentType.INVOICE:
+        return invoice, None
+    kid = agreement.generate_for(invoice.number)
+    means = list(invoice.payment_means) or [PaymentMeans()]
+    means[0] = means[0].model_copy(update={"payment_id": kid})
+    return invoice.model_copy(update={"payment_means": means}), f"KID {kid} generated ({agreement.algorithm})"

@@ -1,0 +1,216 @@
+"""Payer names: how a bank spells a company, and how to find the customer it probably is.
+
+Bank statements carry the payer's name as the payer's bank holds it: upper-case, Nordic letters spelt out
+or dropped ("SÆTHER" / "SAETHER" / "SATHER"), legal forms present or not, and cut at 35 characters or
+less. So names are compared through a folded matching key, never as written, and the comparison is
+evidence only: two look-alike companies ("Nordic Trading AS", "Nordic Trading Partners AS") can both
+score perfectly against a truncated bank name, which is why a fuzzy name never applies money by itself.
+
+Two keys, for two purposes:
+
+* `match_key` (fuzzy search): folded letters, punctuation gone, legal forms and filler words removed, a
+  dangling one-letter tail (a name cut inside its legal form) dropped. Lossy on purpose.
+* `alias_key` (learned aliases, exact lookup): folded letters and punctuation gone, but every word kept,
+  so "NORDIC TRADING AB" and "NORDIC TRADING" stay two different aliases of possibly different customers.
+
+`NameIndex` finds candidates without scanning every customer: an inverted index from word to customers,
+the last (possibly truncated) word matched as a prefix, then rapidfuzz's token-set ratio on the few
+candidates left.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+#: Legal-form words and filler: they say nothing about *which* company pays.
+LEGAL_FORMS = frozenset(
+    {
+        "as",
+        "asa",
+        "ab",
+        "abp",
+        "oy",
+        "oyj",
+        "gmbh",
+        "mbh",
+        "ltd",
+        "limited",
+        "inc",
+        "llc",
+        "llp",
+        "ag",
+        "aps",
+        "sa",
+        "sas",
+        "sarl",
+        "bv",
+        "nv",
+        "plc",
+        "ks",
+        "ans",
+        "da",
+        "ba",
+        "sf",
+        "nuf",
+        "enk",
+        "hb",
+        "kb",
+        "kg",
+        "ohg",
+        "ug",
+        "ek",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "srl",
+        "spa",
+        "og",
+        "and",
+    }
+)
+_LETTERS = str.maketrans(
+    {"æ": "ae", "ø": "oe", "å": "aa", "ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss", "&": " "}
+)
+_DIGRAPHS = re.compile(r"aa|ae|oe|ue")
+_DIGRAPH_TO = {"aa": "a", "ae": "a", "oe": "o", "ue": "u"}
+_SLASH_FORMS = re.compile(r"\b([a-z])\s*/\s*([a-z])\b")  # A/S, K/S
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def fold(name: str) -> str:
+    """Lower-case ASCII with Nordic letters and their spelt-out forms made equal (ø = oe = o, å = aa = a).
+
+    The digraph collapse runs to a fixed point, so folding a folded name changes nothing.
+    """
+    text = name.casefold().translate(_LETTERS)
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    while True:
+        collapsed = _DIGRAPHS.sub(lambda m: _DIGRAPH_TO[m.group()], text)
+        if collapsed == text:
+            break
+        text = collapsed
+    text = _SLASH_FORMS.sub(r"\1\2", text)
+    return _NON_WORD.sub(" ", text).strip()
+
+
+def alias_key(name: str) -> str:
+    """The exact-lookup key of a learned payer alias: folded, every word kept."""
+    return fold(name)
+
+
+def match_key(name: str) -> str:
+    """The fuzzy-search key: folded, legal forms and filler words out, a one-letter tail cut off."""
+    words = [word for word in fold(name).split() if word not in LEGAL_FORMS]
+    while len(words) > 1 and len(words[-1]) == 1:
+        words.pop()
+    return " ".join(words)
+
+
+@dataclass(frozen=True, slots=True)
+class NameHit:
+    """A customer whose name resembles the payer's, with rapidfuzz's score (0..100)."""
+
+    customer_key: str
+    name: str
+    score: float
+
+
+class NameIndex:
+    """Customer names, searchable by a bank's version of them without scanning every customer."""
+
+    #: Candidates scored per search at most (the rarest words narrow far below this in practice).
+    MAX_CANDIDATES = 4000
+    #: Vocabulary words a truncated last word may expand to.
+    MAX_PREFIX_WORDS = 64
+
+    def __init__(self) -> None:
+        self._entry_ids: dict[tuple[str, str], int] = {}
+        self._entry_keys: list[str] = []
+        self._entry_names: list[str] = []
+        self._entry_display: list[str] = []
+        self._postings: dict[str, set[int]] = {}
+        self._vocabulary: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self._entry_keys)
+
+    def add(self, customer_key: str, name: str) -> None:
+        key = match_key(name)
+        if not key or (customer_key, key) in self._entry_ids:
+            return
+        entry = len(self._entry_keys)
+        self._entry_ids[(customer_key, key)] = entry
+        self._entry_keys.append(customer_key)
+        self._entry_names.append(key)
+        self._entry_display.append(name)
+        for word in set(key.split()):
+            postings = self._postings.get(word)
+            if postings is None:
+                self._postings[word] = {entry}
+                self._vocabulary = None
+            else:
+                postings.add(entry)
+
+    def _prefix_words(self, prefix: str) -> list[str]:
+        if self._vocabulary is None:
+            self._vocabulary = sorted(self._postings)
+        start = bisect.bisect_left(self._vocabulary, prefix)
+        words: list[str] = []
+        for word in self._vocabulary[start : start + self.MAX_PREFIX_WORDS]:
+            if not word.startswith(prefix):
+                break
+            words.append(word)
+        return words
+
+    def _candidates(self, words: list[str]) -> set[int]:
+        """Entries having every full word and a word starting with the (maybe truncated) last one."""
+        sets = [self._postings[word] for word in words[:-1] if word in self._postings]
+        last = words[-1]
+        last_set: set[int] = set(self._postings.get(last, ()))
+        if len(last) >= 3:
+            for word in self._prefix_words(last):
+                last_set |= self._postings[word]
+        if last_set:
+            sets.append(last_set)
+        if not sets:
+            return set()
+        sets.sort(key=len)
+        found = set(sets[0])
+        for other in sets[1:]:
+            narrowed = found & other
+            if not narrowed:
+                break  # a misspelt or extra word: keep what the rarer words agree on
+            found = narrowed
+        if len(found) > self.MAX_CANDIDATES:
+            found = set(sorted(found)[: self.MAX_CANDIDATES])
+        return found
+
+    def search(self, name: str, *, limit: int = 5, cutoff: float = 85.0) -> list[NameHit]:
+        """Customers whose names resemble `name`, best first, one hit per customer.
+
+        A bank name that is a prefix of a customer's name (cut at the bank's field length) scores as an
+        exact match: that is exactly the case that makes look-alike companies indistinguishable.
+        """
+        query = match_key(name)
+        if not query:
+            return []
+        candidates = self._candidates(query.split())
+        if not candidates:
+            return []
+        choices = {entry: self._entry_names[entry] for entry in candidates}
+        scored = process.extract(query, choices, scorer=fuzz.token_set_ratio, score_cutoff=cutoff, limit=None)
+        best: dict[str, NameHit] = {}
+        for _, score, entry in scored:
+            entry_name = self._entry_names[entry]
+            if len(query) >= 8 and entry_name.startswith(query):
+                score = 100.0
+            customer = self._entry_keys[entry]
+            if customer not in best or best[customer].score < score:
+                best[customer] = NameHit(customer, self._entry_display[entry], float(score))
+        return sorted(best.values(), key=lambda hit: (-hit.score, hit.name))[:limit]

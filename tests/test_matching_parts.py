@@ -1,0 +1,114 @@
+"""The matching engine's parts: reference normalisation, payer names, the bounded subset count."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gateway.matching.names import NameIndex, alias_key, fold, match_key
+from gateway.matching.references import (
+    derive_pattern,
+    normalise_account,
+    normalise_number,
+    one_edit_variants,
+    text_references,
+)
+from gateway.matching.subset import find_subsets, small_combinations
+
+
+@pytest.mark.parametrize(
+    ("written", "normalised"),
+    [
+        ("INV-000123", "INV123"),
+        ("inv 123", "INV123"),
+        ("0010023", "10023"),
+        ("2024/0012", "202412"),
+        ("F-0", "F0"),
+    ],
+)
+def test_numbers_normalise_case_separators_and_leading_zeros(written: str, normalised: str) -> None:
+    assert normalise_number(written) == normalised
+
+
+@pytest.mark.parametrize(
+    "written", ["NO93 8601 1117 947", "no9386011117947", "8601.11.17947", "8601 11 17947"]
+)
+def test_a_norwegian_iban_and_its_bban_are_one_account(written: str) -> None:
+    assert normalise_account(written) == "86011117947"
+
+
+def test_a_foreign_iban_stays_an_iban() -> None:
+    assert normalise_account("se45 5000 0000 0583 9825 7466") == "SE4550000000058398257466"
+
+
+def test_free_text_readings_skip_dates_and_amounts() -> None:
+    numbers = {
+        r.number for r in text_references("Faktura 10023, 10024 betalt 03.11.2026 kr 1 250,00 inv#777")
+    }
+    assert {"10023", "10024", "777"} <= numbers
+    assert not numbers & {"3", "11", "2026", "1", "250", "1250", "25000"}
+
+
+def test_one_edit_variants_cover_every_kind_of_typo() -> None:
+    variants = set(one_edit_variants("1234", "0123456789"))
+    assert {"134", "2134", "1934", "12345", "01234"} <= variants
+    assert "1234" not in variants
+
+
+def test_a_house_style_token_becomes_a_pattern() -> None:
+    regex = derive_pattern("F2024-00123", "123")
+    assert regex is not None and r"F\d{4}\-0*(\d+)" in regex
+    assert (match := re.search(regex, "betaling f2025-0456 takk", re.IGNORECASE)) and match.group(1) == "456"
+    glued = derive_pattern("Ref F202400123", "123")
+    assert (
+        glued is not None and (hit := re.search(glued, "F202400987", re.IGNORECASE)) and hit.group(1) == "987"
+    )
+
+
+@pytest.mark.parametrize("text", ["123", "Faktura 123", "F-00123", "X"])
+def test_no_pattern_where_the_plain_readings_suffice(text: str) -> None:
+    assert derive_pattern(text, "123") is None
+
+
+def test_nordic_letters_fold_to_one_form() -> None:
+    assert fold("SÆTHER") == fold("SAETHER") == fold("Sather") == "sather"
+    assert fold("Bjørnstad Rør A/S") == fold("BJOERNSTAD ROER AS") == "bjornstad ror as"
+    assert match_key("Nordic Trading AS") == match_key("NORDIC TRADING A") == "nordic trading"
+    assert alias_key("NORDIC TRADING AB") != alias_key("NORDIC TRADING")
+    assert fold(fold("Åsaa Ærø")) == fold("Åsaa Ærø")
+
+
+def test_a_truncated_bank_name_fits_every_look_alike_perfectly() -> None:
+    names = NameIndex()
+    names.add("c1", "Nordic Trading AS")
+    names.add("c2", "Nordic Trading Partners AS")
+    names.add("c3", "Fjord Maling AS")
+    hits = names.search("NORDIC TRADING")
+    assert {hit.customer_key for hit in hits} == {"c1", "c2"}
+    assert all(hit.score == 100 for hit in hits)
+    assert names.search("NORDIC TRADING PARTN")[0].customer_key == "c2"
+    assert names.search("FJORD MALNG")[0].customer_key == "c3"  # a typo in a word
+    assert names.search("SOMEONE ELSE") == []
+
+
+def test_subsets_are_counted_not_picked() -> None:
+    assert find_subsets([300, 700, 400, 600], 1000).solutions == ((0, 1), (2, 3))
+    unique = find_subsets([1000, 2350, 499], 3350)
+    assert unique.unique and unique.solutions == ((0, 1),)
+    assert find_subsets([100, 200], 50).solutions == ()
+    netted = find_subsets([1000, 800, -300], 1500)
+    assert netted.unique and netted.solutions == ((0, 1, 2),)
+
+
+def test_a_long_list_is_searched_depth_first_within_a_budget() -> None:
+    values = [100 * (i + 1) for i in range(40)]
+    found = find_subsets(values, 300, limit=5)
+    assert not found.exhausted and set(found.solutions) == {(0, 1)}  # 100 + 200 only (300 alone: size 1)
+    spent = find_subsets([1] * 40, 20, limit=2, budget=10)
+    assert spent.exhausted and not spent.unique
+
+
+def test_small_combinations_find_pairs_and_triples() -> None:
+    assert small_combinations([400, 400, 800, 5], 800) == ((0, 1),)
+    assert small_combinations([100, 200, 500, 9], 800) == ((0, 1, 2),)
