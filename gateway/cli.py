@@ -11,7 +11,16 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from gateway.cli_common import OPERATOR, TenantOption, _engine, _fail, console, errors
+from gateway.cli_common import (
+    OPERATOR,
+    SftpOption,
+    TenantOption,
+    _engine,
+    _fail,
+    console,
+    errors,
+    load_sftp_settings,
+)
 from gateway.cli_payments import match, payments_app, remittance_app
 from gateway.settings import Settings
 
@@ -1240,17 +1249,13 @@ def pod_drop(
     ctx: typer.Context,
     directory: Annotated[str, typer.Argument(help="local folder, or the remote folder with --sftp")],
     tenant: TenantOption = "default",
-    sftp: Annotated[
-        Path | None,
-        typer.Option(help="JSON file with SFTP settings (host, username, host_key, password | private_key)"),
-    ] = None,
+    sftp: SftpOption = None,
 ) -> None:
     """Take in a folder drop: files with a `<file>.json` sidecar or named `POD_<kind>_<reference>….<ext>`
     (kind order, note, shipment or invoice); each moves to done/ or rejected/ (with a .reason.txt). With
     `--sftp` the folder is on an SFTP server (host key pinned) and the files move there."""
-    from pydantic import ValidationError
 
-    from channels.sftp import SftpError, SftpSettings
+    from channels.sftp import SftpError
     from gateway.services import pods
     from gateway.services.documents import document_store
 
@@ -1264,11 +1269,7 @@ def pod_drop(
             max_bytes=settings.max_pod_bytes,
         )  # fmt: skip
     else:
-        try:
-            remote = SftpSettings.model_validate_json(sftp.read_text())
-        except (OSError, ValidationError) as error:
-            _fail(f"{sftp}: {error}")
-            return
+        remote = load_sftp_settings(sftp)
         engine = _engine(ctx, settings)
         try:
             items = pods.receive_pod_sftp(

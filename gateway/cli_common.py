@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -12,6 +13,8 @@ from gateway.settings import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from channels.sftp import SftpSettings
 
 console = Console()
 errors = Console(stderr=True)
@@ -30,3 +33,22 @@ def _engine(ctx: typer.Context, settings: Settings) -> Engine:
 def _fail(message: str, code: int = 1) -> None:
     errors.print(f"[red]error:[/red] {message}")
     raise typer.Exit(code)
+
+
+SftpOption = Annotated[
+    Path | None,
+    typer.Option(help="JSON file with SFTP settings (host, username, host_key, password | private_key)"),
+]
+
+
+def load_sftp_settings(path: Path) -> SftpSettings:
+    """The SFTP settings in `path`, or the command fails naming the file and what is wrong."""
+    from pydantic import ValidationError
+
+    from channels.sftp import SftpSettings
+
+    try:
+        return SftpSettings.model_validate_json(path.read_text())
+    except (OSError, ValidationError) as error:
+        _fail(f"{path}: {error}")
+        raise  # pragma: no cover - _fail exits

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from gateway.cli_common import OPERATOR, TenantOption, _engine, _fail, console
+from gateway.cli_common import OPERATOR, SftpOption, TenantOption, _engine, _fail, console, load_sftp_settings
 from gateway.settings import Settings
 
 remittance_app = typer.Typer(
@@ -95,16 +95,12 @@ def remittance_drop(
     ctx: typer.Context,
     directory: Annotated[str, typer.Argument(help="local folder, or the remote folder with --sftp")],
     tenant: TenantOption = "default",
-    sftp: Annotated[
-        Path | None,
-        typer.Option(help="JSON file with SFTP settings (host, username, host_key, password | private_key)"),
-    ] = None,
+    sftp: SftpOption = None,
     match: Annotated[bool, typer.Option(help="match the new payments right away")] = True,
 ) -> None:
     """Read a drop folder (or pull from the bank's SFTP folder): files go to done/ or rejected/."""
-    from pydantic import ValidationError
 
-    from channels.sftp import SftpError, SftpSettings
+    from channels.sftp import SftpError
     from gateway.services import payments, remittances
     from gateway.services.documents import document_store
 
@@ -122,11 +118,7 @@ def remittance_drop(
             max_bytes=settings.max_remittance_bytes,
         )
     else:
-        try:
-            remote = SftpSettings.model_validate_json(sftp.read_text())
-        except (OSError, ValidationError) as error:
-            _fail(f"{sftp}: {error}")
-            return
+        remote = load_sftp_settings(sftp)
         try:
             items = remittances.receive_remittance_sftp(
                 engine,

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.base import SegmentError
+from mappings.base import FormatError, SegmentError
 
 FORMAT_NAME = "edifact"
 MEDIA_TYPE = "application/EDIFACT"  # RFC 1767
@@ -1127,6 +1127,18 @@ def sniff(data: bytes) -> bool:
     if head.startswith(b"UNA"):
         return len(head) >= 9
     return head.startswith(b"UNB") and len(head) > 3 and not chr(head[3]).isalnum()
+
+
+def sniff_messages(data: bytes, message_type: str) -> bool:
+    """An EDIFACT interchange (UNA/UNB) whose messages are all `message_type` (at least one)."""
+    if not sniff(data):
+        return False
+    try:
+        segments = tokenize(data)
+    except FormatError:
+        return False
+    types = [s.get(2, 1) for s in segments if s.tag == "UNH"]
+    return bool(types) and all(t == message_type for t in types)
 
 
 def _first(segments: Iterable[Segment], tag: str, qualifier: str | None = None) -> Segment | None:

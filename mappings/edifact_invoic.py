@@ -87,8 +87,7 @@ from mappings.edifact import (
     build_interchange,
     default_service_characters,
     parse_interchange,
-    sniff,
-    tokenize,
+    sniff_messages,
     write_interchange,
 )
 from mappings.grammars.invoic import CREDIT_NOTE_CODES, DOCUMENT_CODES, GRAMMARS, Version
@@ -1582,14 +1581,7 @@ def parse_invoic(data: bytes) -> list[Invoice]:
 
 def sniff_invoic(data: bytes) -> bool:
     """An EDIFACT interchange (UNA/UNB) whose messages are all INVOIC (at least one)."""
-    if not sniff(data):
-        return False
-    try:
-        segments = tokenize(data)
-    except FormatError:
-        return False
-    types = [s.get(2, 1) for s in segments if s.tag == "UNH"]
-    return bool(types) and all(t == "INVOIC" for t in types)
+    return sniff_messages(data, "INVOIC")
 
 
 def _summary(data: dict[str, Any]) -> dict[str, Any]:

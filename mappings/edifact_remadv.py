@@ -595,14 +595,7 @@ def parse_remadv(data: bytes, *, default_currency: str | None = None,
 
 def sniff_remadv(data: bytes) -> bool:
     """An EDIFACT interchange (UNA/UNB) whose messages are all REMADV (at least one)."""
-    if not edifact.sniff(data):
-        return False
-    try:
-        segments = edifact.tokenize(data)
-    except FormatError:
-        return False
-    types = [s.get(2, 1) for s in segments if s.tag == "UNH"]
-    return bool(types) and all(t == MESSAGE_TYPE for t in types)
+    return edifact.sniff_messages(data, MESSAGE_TYPE)
 
 
 def inspect_remadv(data: bytes) -> dict[str, Any]:

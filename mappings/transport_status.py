@@ -136,14 +136,7 @@ def _merged(*sources: dict[str, list[str]]) -> dict[str, list[str]]:
 
 def sniff_iftsta(data: bytes) -> bool:
     """An EDIFACT interchange whose messages are all IFTSTA (at least one)."""
-    if not edifact.sniff(data):
-        return False
-    try:
-        segments = edifact.tokenize(data)
-    except FormatError:
-        return False
-    types = [s.get(2, 1) for s in segments if s.tag == "UNH"]
-    return bool(types) and all(t == "IFTSTA" for t in types)
+    return edifact.sniff_messages(data, "IFTSTA")
 
 
 def _edifact_datetime(segment: edifact.Segment) -> dt.datetime:

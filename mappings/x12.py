@@ -315,14 +315,21 @@ def _is_digits(text: str) -> bool:
 
 
 def _valid_date(text: str) -> bool:
-    if not _is_digits(text) or len(text) not in (6, 8):
-        return False
-    year = int(text[:-4]) + (2000 if len(text) == 6 else 0)
+    return _is_digits(text) and read_date(text) is not None
+
+
+def read_date(text: str) -> dt.date | None:
+    """An X12 date element: CCYYMMDD, or YYMMDD as releases before 004010 write it (years 50–99 are
+    19xx); None when `text` is neither (the caller names the segment and element)."""
     try:
-        dt.date(year, int(text[-4:-2]), int(text[-2:]))
+        if len(text) == 8 and text.isdigit():
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        if len(text) == 6 and text.isdigit():
+            year = int(text[:2])
+            return dt.date(year + (1900 if year >= 50 else 2000), int(text[2:4]), int(text[4:]))
     except ValueError:
-        return False
-    return True
+        return None
+    return None
 
 
 def _valid_time(text: str) -> bool:

@@ -98,6 +98,7 @@ from mappings.x12 import (
     X12SyntaxError,
     build_interchange,
     parse_interchange,
+    read_date,
     write_interchange,
 )
 from mappings.x12 import sniff as sniff_x12
@@ -720,15 +721,10 @@ def _fail(segment: Segment, element: int | None, reason: str) -> X12SyntaxError:
 
 def _read_date(segment: Segment, element: int) -> dt.date:
     text = segment.get(element)
-    try:
-        if len(text) == 8 and text.isdigit():
-            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if len(text) == 6 and text.isdigit():  # releases before 004010: YYMMDD
-            year = int(text[:2])
-            return dt.date(year + (1900 if year >= 50 else 2000), int(text[2:4]), int(text[4:]))
-    except ValueError:
-        pass
-    raise _fail(segment, element, f"{segment.tag}{element:02d} {text!r} is not a date (CCYYMMDD)")
+    day = read_date(text)
+    if day is None:
+        raise _fail(segment, element, f"{segment.tag}{element:02d} {text!r} is not a date (CCYYMMDD)")
+    return day
 
 
 def _optional_date(segment: Segment | None, element: int) -> dt.date | None:

@@ -128,15 +128,10 @@ def _date(segment: x12.Segment, element: int) -> dt.date | None:
     text = _value(segment, element)
     if not text:
         return None
-    try:
-        if len(text) == 8 and text.isdigit():
-            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if len(text) == 6 and text.isdigit():  # releases before 004010: YYMMDD
-            year = int(text[:2])
-            return dt.date(year + (1900 if year >= 50 else 2000), int(text[2:4]), int(text[4:]))
-    except ValueError:
-        pass
-    raise _fail(segment, f"{segment.tag}{element:02d} {text!r} is not a date (CCYYMMDD)", element)
+    day = x12.read_date(text)
+    if day is None:
+        raise _fail(segment, f"{segment.tag}{element:02d} {text!r} is not a date (CCYYMMDD)", element)
+    return day
 
 
 def _release(version: str) -> str:

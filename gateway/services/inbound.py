@@ -7,7 +7,9 @@ bytes, so the same file twice is one row and the second receipt answers with the
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, select
@@ -90,3 +92,15 @@ def find_by_message_id(
         return None
     delivery = session.get(Delivery, row[0])
     return (delivery, int(row[1])) if delivery is not None else None
+
+
+def move_into_folder(path: Path, folder: Path) -> Path:
+    """Move a taken-in drop file into `folder` (done/, rejected/), never over an earlier file of that name."""
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    counter = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{counter}{path.suffix}"
+        counter += 1
+    shutil.move(str(path), target)
+    return target

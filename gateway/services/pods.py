@@ -18,7 +18,6 @@ import io
 import json
 import logging
 import posixpath
-import shutil
 import struct
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ from sqlmodel import col
 
 from channels.sftp import RemoteFileTooLarge, SftpSettings, open_sftp
 from gateway.services.documents import DocumentStore, store_document
+from gateway.services.inbound import move_into_folder
 from gateway.services.tenants import ensure_tenant
 from mappings.base import FormatError
 from mappings.printability import quiet_pypdf
@@ -720,17 +720,6 @@ def _sidecar_text(name: str, text: str) -> dict[str, Any]:
     return data
 
 
-def _move(path: Path, folder: Path) -> Path:
-    folder.mkdir(exist_ok=True)
-    target = folder / path.name
-    counter = 1
-    while target.exists():
-        target = folder / f"{path.stem}.{counter}{path.suffix}"
-        counter += 1
-    shutil.move(str(path), target)
-    return target
-
-
 def receive_pod_folder(
     engine: Engine,
     store: DocumentStore,
@@ -763,16 +752,16 @@ def receive_pod_folder(
                 max_bytes=max_bytes,
             )  # fmt: skip
         except PodRefused as error:
-            target = _move(path, rejected)
+            target = move_into_folder(path, rejected)
             target.with_name(target.name + ".reason.txt").write_text(f"{error.field}: {error.reason}\n")
             if sidecar_path.is_file():
-                _move(sidecar_path, rejected)
+                move_into_folder(sidecar_path, rejected)
             items.append(FolderItem(path.name, "rejected", reason=f"{error.field}: {error.reason}",
                                     moved_to=str(target)))  # fmt: skip
             continue
-        target = _move(path, done)
+        target = move_into_folder(path, done)
         if sidecar_path.is_file():
-            _move(sidecar_path, done)
+            move_into_folder(sidecar_path, done)
         outcome = "duplicate" if receipt.duplicate else "created"
         items.append(FolderItem(path.name, outcome, pod_ids=receipt.pod_ids, moved_to=str(target)))
     return items

@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import posixpath
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from sqlmodel import col
 
 from channels.sftp import RemoteFileTooLarge, SftpSettings, open_sftp
 from gateway.services.documents import DocumentStore
+from gateway.services.inbound import move_into_folder
 from gateway.services.tenants import ensure_tenant, tenant_settings
 from mappings import detect_format
 from mappings.base import FormatError
@@ -388,17 +388,6 @@ def _skipped(name: str) -> bool:
     )
 
 
-def _move_local(path: Path, folder: Path) -> Path:
-    folder.mkdir(exist_ok=True)
-    target = folder / path.name
-    counter = 1
-    while target.exists():
-        target = folder / f"{path.stem}.{counter}{path.suffix}"
-        counter += 1
-    shutil.move(str(path), target)
-    return target
-
-
 def receive_remittance_folder(
     engine: Engine,
     store: DocumentStore,
@@ -432,14 +421,14 @@ def receive_remittance_folder(
         except RemittanceTooLarge as error:
             reason = f"content: {error}"
         if reason is not None:
-            target = _move_local(path, directory / "rejected")
+            target = move_into_folder(path, directory / "rejected")
             target.with_name(target.name + ".reason.txt").write_text(reason + "\n")
             items.append(
                 DropItem(path.name, "rejected", receipt.file_id if receipt else None, reason, str(target))
             )
             continue
         assert receipt is not None
-        target = _move_local(path, directory / "done")
+        target = move_into_folder(path, directory / "done")
         items.append(DropItem(path.name, receipt.outcome, receipt.file_id, moved_to=str(target)))
     return items
 
