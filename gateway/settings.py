@@ -70,6 +70,12 @@ class Settings(BaseSettings):
         30.0, gt=0, description="how often a worker reads the remittance drop and matches new payments"
     )
     max_remittance_bytes: int = Field(200_000_000, gt=0, description="largest remittance file accepted")
+    remittance_sftp_sources: Path | None = Field(
+        None,
+        description="JSON file listing the banks' SFTP folders the worker pulls remittance files from: "
+        '[{"tenant": "acme", "directory": "outgoing", "sftp": {host, port, username, host_key, password | '
+        "private_key}}] (a file, like the channels' settings, so the credentials stay out of the database)",
+    )
     rules_dir: Path | None = Field(
         None, description="official validation artefacts (UBL XSD, CEN + PEPPOL XSLT); unset: XSD + CEN"
     )

@@ -398,9 +398,40 @@ class Worker:
                     log.info("worker %s: remittance %s/%s %s", self.worker_id, tenant_dir.name, item.name,
                              item.outcome + (f" ({item.reason})" if item.reason else ""))  # fmt: skip
                 handled += len(items)
+        handled += self.pull_remittance_sftp()
         for run in run_all(self.engine, holder=self.worker_id):
             log.info("worker %s: matching %s", self.worker_id, run.as_dict())
             handled += run.payments
+        return handled
+
+    def pull_remittance_sftp(self) -> int:
+        """Pull each configured bank SFTP folder (`GATEWAY_REMITTANCE_SFTP_SOURCES`); a source that cannot
+        be reached is logged and tried again next time (its files stay on the server until they are kept)."""
+        from channels.sftp import SftpError
+        from gateway.services.remittances import load_sftp_sources, receive_remittance_sftp
+
+        if self.settings.remittance_sftp_sources is None:
+            return 0
+        try:
+            sources = load_sftp_sources(self.settings.remittance_sftp_sources)
+        except ValueError as error:
+            log.error("worker %s: remittance SFTP sources: %s", self.worker_id, error)
+            return 0
+        handled = 0
+        for source in sources:
+            try:
+                items = receive_remittance_sftp(
+                    self.engine, self.document_store, source.sftp, source.directory, source.tenant,
+                    self.worker_id, max_bytes=self.settings.max_remittance_bytes,
+                )  # fmt: skip
+            except SftpError as error:
+                log.warning("worker %s: remittance pull %s@%s: %s", self.worker_id, source.tenant,
+                            source.sftp.host, error)  # fmt: skip
+                continue
+            for item in items:
+                log.info("worker %s: remittance %s %s %s", self.worker_id, source.tenant, item.name,
+                         item.outcome)  # fmt: skip
+            handled += len(items)
         return handled
 
     def run_webhooks(self, *, force: bool = False) -> int:

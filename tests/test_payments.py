@@ -254,10 +254,14 @@ def test_kid_agreement_generates_and_checks_kids_at_intake(client: TestClient, a
 def test_invoice_response_paid_is_kept_as_a_hint(client: TestClient, auth: dict[str, Any]) -> None:
     candidates = sorted((SHARED / "validation" / "examples" / "invoice-response").rglob("*uc007*.xml"))
     assert candidates and b">PD<" in candidates[0].read_bytes(), "the official 'payment initiated' example"
+    invoice = _invoice(client, auth, 21, number="inv021")  # the invoice the official example answers
     answer = _post(client, auth, candidates[0].read_bytes(), candidates[0].name)
     assert answer.status_code == 201, answer.text
     [payment] = answer.json()["payments"]
     assert payment["status"] == "hint" and payment["kind"] == "invoice-response"
+    status = _payment_status(client, auth, invoice["id"])
+    assert status["payment_status"] == "unpaid"
+    assert [h["payment_id"] for h in status["hints"]] == [payment["id"]]
 
 
 def test_worker_reads_each_tenants_drop_folder(
@@ -414,3 +418,61 @@ def test_advices_are_hints_when_the_bank_file_books_the_money(
     data = (SHARED / "samples/edi/x12/820/stupidedi_X218_RA820_summary-bill-payment.edi").read_bytes()
     [payment] = _post(client, auth, data, "x218.edi").json()["payments"]
     assert payment["status"] == "hint" and "book_advices" in payment["note"]
+
+
+def test_worker_pulls_the_banks_sftp_folder_it_is_configured_with(
+    client: TestClient, auth: dict[str, Any], engine: Engine, settings: Settings, tmp_path: Path,
+    sftp_server: OpenSshSftpServer, request: pytest.FixtureRequest,
+) -> None:  # fmt: skip
+    invoice = _invoice(client, auth, 1)
+    drop = f"in/worker-{request.node.callspec.id}"
+    sftp_server.local(drop).mkdir(mode=0o755)
+    os.chown(sftp_server.local(drop), sftp_server.uid, sftp_server.gid)
+    sftp_server.put_file(f"{drop}/camt054.xml", camt054([Tx(Decimal(invoice["payable_amount"]),
+                                                            kid=invoice["payment_reference"])]))  # fmt: skip
+    remote = sftp_server.settings(auth="password")
+    assert remote.password is not None
+    sources = tmp_path / "sources.json"
+    unreachable = {"host": "127.0.0.1", "port": 9, "username": "x", "host_key": remote.host_key,
+                   "password": "x", "connect_timeout_seconds": 2}  # fmt: skip
+    sources.write_text(json.dumps([
+        {"tenant": "acme", "directory": drop, "sftp": unreachable},  # a bank that is down: logged, skipped
+        {"tenant": "acme", "directory": drop, "sftp": {
+            "host": remote.host, "port": remote.port, "username": remote.username,
+            "host_key": remote.host_key, "password": remote.password.get_secret_value()}},
+    ]))  # fmt: skip
+    configured = settings.model_copy(update={"remittance_sftp_sources": sources})
+    Worker(engine, configured).run(once=True)
+    assert [p.name for p in sftp_server.local(f"{drop}/done").iterdir()] == ["camt054.xml"]
+    assert _payment_status(client, auth, invoice["id"])["payment_status"] == "paid"
+
+
+def test_a_crash_in_the_middle_of_a_run_leaves_every_payment_decided_once_or_waiting(
+    client: TestClient, auth: dict[str, Any], engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    invoices = [_invoice(client, auth, n) for n in range(1, 7)]
+    file = camt054([Tx(Decimal(i["payable_amount"]), kid=i["payment_reference"], reference=f"C{n}")
+                    for n, i in enumerate(invoices)])  # fmt: skip
+    answer = client.post("/remittances", params={"match": "false"}, content=file, headers=auth)
+    assert answer.status_code == 201
+    real = payment_service.match_payment
+    calls = {"n": 0}
+
+    def crashing(*args: Any, **kwargs: Any) -> Any:
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("the worker died here")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(payment_service, "match_payment", crashing)
+    with pytest.raises(RuntimeError):
+        payment_service.run_matching(engine, "acme", batch_size=2)
+    statuses = [p["status"] for p in client.get("/payments", headers=auth).json()["items"]]
+    assert statuses == ["applied", "applied", "new", "new", "new", "new"]  # the failed batch rolled back
+    assert payment_service.acquire_lease(engine, "acme", "next")  # the lease was given back
+    payment_service.release_lease(engine, "acme", "next")
+    monkeypatch.setattr(payment_service, "match_payment", real)
+    payment_service.run_matching(engine, "acme")
+    for invoice in invoices:
+        status = _payment_status(client, auth, invoice["id"])
+        assert status["payment_status"] == "paid" and len(status["allocations"]) == 1

@@ -51,6 +51,7 @@ from outbox.models import (
     PaymentAllocation,
     PaymentRecord,
     ReferencePattern,
+    RemittanceLineRecord,
     utcnow,
 )
 from schemas.remittance import Payment
@@ -810,8 +811,35 @@ def invoice_payments(session: Session, invoice: InvoiceRecord) -> dict[str, Any]
         .scalars()
         .all()
     )
+    hints = (
+        session.execute(
+            select(PaymentRecord)
+            .join(RemittanceLineRecord, col(RemittanceLineRecord.payment_id) == col(PaymentRecord.id))
+            .where(
+                col(PaymentRecord.tenant_id) == invoice.tenant_id,
+                col(PaymentRecord.status) == "hint",
+                col(RemittanceLineRecord.invoice_number) == invoice.number,
+            )
+            .order_by(col(PaymentRecord.created_at))
+        )
+        .scalars()
+        .all()
+    )
     return {
         "payment_status": invoice.payment_status,
+        # what the buyer (or a payer's advice) said about paying it, without money: never booked
+        "hints": [
+            {
+                "payment_id": h.id,
+                "kind": h.kind,
+                "amount": h.amount,
+                "currency": h.currency or None,
+                "paid_on": h.value_date.isoformat() if h.value_date else None,
+                "from": h.payer_name,
+                "note": h.note,
+            }
+            for h in hints
+        ],
         "open_amount": invoice.open_amount if invoice.open_amount is not None else invoice.payable_amount,
         "paid_at": invoice.paid_at.isoformat() if invoice.paid_at else None,
         "allocations": [

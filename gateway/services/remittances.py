@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -362,6 +363,24 @@ def file_view(file: RemittanceFile) -> dict[str, Any]:
         "received_by": file.received_by,
         "error": {"field": file.error_field, "reason": file.reason} if file.status == "rejected" else None,
     }
+
+
+class RemittanceSftpSource(BaseModel):
+    """A bank's (or Nets') SFTP folder the worker pulls one tenant's remittance files from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str = Field(min_length=1, max_length=64)
+    directory: str = Field("outgoing", min_length=1)
+    sftp: SftpSettings
+
+
+def load_sftp_sources(path: Path) -> list[RemittanceSftpSource]:
+    """The sources listed in `path` (`GATEWAY_REMITTANCE_SFTP_SOURCES`); `ValueError` naming what is wrong."""
+    try:
+        return TypeAdapter(list[RemittanceSftpSource]).validate_json(path.read_bytes())
+    except (OSError, ValidationError) as error:
+        raise ValueError(f"{path}: {error}") from None
 
 
 @dataclass
