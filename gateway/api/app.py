@@ -144,6 +144,12 @@ class WebhookRequest(BaseModel):
     active: bool = True
 
 
+def _raw_body(*media_types: str) -> dict[str, Any]:
+    """OpenAPI for a route that reads its file as the raw body, in any of `media_types`."""
+    content = {media: {"schema": {"type": "string", "format": "binary"}} for media in media_types}
+    return {"requestBody": {"required": True, "content": content}}
+
+
 def _errors(status: int, errors: list[dict[str, Any]], **extra: Any) -> JSONResponse:
     return JSONResponse({"errors": errors, **extra}, status_code=status)
 
@@ -483,12 +489,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.post(
         "/responses",
         tags=["responses"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/xml": {"schema": {"type": "string", "format": "binary"}}},
-            }
-        },
+        openapi_extra=_raw_body("application/xml"),
         responses={
             200: {"description": "stored (a repeat answers with the first result); `applied`: moved or not"},
             400: {"description": "not well-formed XML"},
@@ -526,15 +527,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.post(
         "/bounces",
         tags=["responses"],
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "message/rfc822": {"schema": {"type": "string", "format": "binary"}},
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-                },
-            }
-        },
+        openapi_extra=_raw_body("message/rfc822", "application/octet-stream"),
         responses={
             200: {"description": "stored (a repeat answers with the first result); `applied`: moved or not"},
             400: {"description": "not an e-mail message"},
@@ -574,15 +567,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         "/edi",
         tags=["responses"],
         status_code=201,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    media: {"schema": {"type": "string", "format": "binary"}}
-                    for media in ("application/EDIFACT", "application/EDI-X12", "application/octet-stream")
-                },
-            }
-        },
+        openapi_extra=_raw_body("application/EDIFACT", "application/EDI-X12", "application/octet-stream"),
         responses={
             200: {"description": "the same file again: the first result, nothing applied or answered again"},
             201: {"description": "stored: an ack linked and applied, or a message recorded and answered"},
@@ -772,16 +757,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         "/pods",
         tags=["proof of delivery"],
         status_code=201,
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    media: {"schema": {"type": "string", "format": "binary"}}
-                    for media in ("application/pdf", "image/jpeg", "image/png", "application/EDIFACT",
-                                  "application/EDI-X12")
-                },
-            }
-        },
+        openapi_extra=_raw_body(
+            "application/pdf", "image/jpeg", "image/png", "application/EDIFACT", "application/EDI-X12"
+        ),
         responses={
             200: {"description": "the same file again: the first receipt"},
             201: {"description": "stored and linked (or waiting unlinked with suggestions)"},
@@ -916,11 +894,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         "/remittances",
         tags=["payments"],
         status_code=201,
-        openapi_extra={"requestBody": {"required": True, "content": {
-            media: {"schema": {"type": "string", "format": "binary"}}
-            for media in ("application/xml", "text/plain", "application/EDIFACT", "application/EDI-X12",
-                          "application/octet-stream")
-        }}},
+        openapi_extra=_raw_body(
+            "application/xml", "text/plain", "application/EDIFACT", "application/EDI-X12",
+            "application/octet-stream",
+        ),
         responses={
             200: {"description": "the same file again: the first receipt, nothing booked twice"},
             201: {"description": "read whole; its payments booked and matched"},
