@@ -5,7 +5,7 @@
 Builds a camt.054.001.08 in memory: `--entries` booked credit entries, each a batch (`Btch` with
 NbOfTxs / TtlAmt) of `--transactions` / `--entries` TxDtls, every TxDtls with an AcctSvcrRef, a payer name
 and BBAN, a MOD10 KID (SCOR) and one Ustrd line, so the batch checks run over every transaction. It then
-times `mappings.camt.parse_camt` (best of `--repeat`) and prints payments/s and MB/s.
+times `mappings.remittance.camt.parse_camt` (best of `--repeat`) and prints payments/s and MB/s.
 
 Peak RSS is `resource.getrusage(RUSAGE_SELF).ru_maxrss`, which only grows: it is read after building the
 document, after the streamed parse, and last after an `lxml.etree.fromstring` of the same bytes (the whole
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lxml import etree
 
-from mappings.camt import parse_camt
+from mappings.remittance.camt import parse_camt
 from schemas.kid import mod10_check_digit
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"

@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mappings import edifact, x12
+from mappings.syntax import edifact, x12
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "edi"
 

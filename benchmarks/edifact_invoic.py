@@ -29,9 +29,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.samples import sample_invoice
-from mappings import edifact
-from mappings.edi_envelope import EdiEnvelope
-from mappings.edifact_invoic import parse_invoic, render_invoic
+from mappings.invoice.edifact_invoic import parse_invoic, render_invoic
+from mappings.syntax import edifact
+from mappings.syntax.edi_envelope import EdiEnvelope
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "edi" / "edifact" / "INVOIC"
 ENVELOPE = EdiEnvelope.preview("987654325", "910667831", sender_qualifier="ZZZ", recipient_qualifier="ZZZ")

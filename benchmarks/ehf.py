@@ -20,14 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.validation import DEFAULT_RULES, bare_validator_rate
+from db.engine import session_scope
 from gateway.runtime import outbox_engine
 from gateway.samples import sample_invoice_json
-from gateway.services.intake import IntakeItem, accept_invoices
-from gateway.services.tenants import ensure_tenant
+from gateway.services.outbound.intake import IntakeItem, accept_invoices
+from gateway.services.tenancy.tenants import ensure_tenant
+from gateway.services.validation import get_validator
 from gateway.settings import Settings
-from gateway.validation import get_validator
 from gateway.worker import Worker
-from outbox.db import session_scope
 
 
 def main() -> None:

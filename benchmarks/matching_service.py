@@ -28,13 +28,14 @@ from sqlalchemy import Engine, create_engine, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from db.engine import session_scope
+from db.models import InvoiceRecord, new_id
 from gateway.runtime import outbox_engine
-from gateway.services import payments, remittances
-from gateway.services.documents import LocalDocumentStore
-from gateway.services.tenants import ensure_tenant
+from gateway.services.outbound.documents import LocalDocumentStore
+from gateway.services.payments import matching_runs as payments
+from gateway.services.payments import remittances
+from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
-from outbox.db import session_scope
-from outbox.models import InvoiceRecord, new_id
 from schemas.kid import KidAgreement
 from tests.remittance_files import Tx, camt054
 

@@ -85,7 +85,7 @@ def _high_water_mark_kib() -> int:
 def child(path: str) -> None:
     """One timed parse in this (fresh) process; prints its figures as JSON."""
     data = Path(path).read_bytes()
-    from mappings.ocr_giro import parse_ocr_giro
+    from mappings.remittance.ocr_giro import parse_ocr_giro
 
     ready_kib = _high_water_mark_kib()
     started = time.perf_counter()

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.samples import sample_invoice
-from mappings.pdf import render_invoice_pdf
+from mappings.invoice.pdf import render_invoice_pdf
 
 
 def rate(lines: int, seconds: float) -> tuple[float, int]:

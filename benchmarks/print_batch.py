@@ -70,11 +70,9 @@ from sqlalchemy import Engine, create_engine, text, update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from channels.pgp import PgpEncryptor
-from channels.sftp import SftpSession
 from gateway.samples import sample_invoice, sample_invoice_json
-from mappings.pdf import render_invoice_pdf
-from mappings.print_batch import (
+from mappings.invoice.pdf import render_invoice_pdf
+from mappings.print.batch import (
     PrintItem,
     build_print_batch,
     package_zip,
@@ -83,6 +81,8 @@ from mappings.print_batch import (
 )
 from schemas.canonical import Invoice
 from schemas.print_profile import PrintProfile
+from transports.pgp import PgpEncryptor
+from transports.sftp import SftpSession
 
 T = TypeVar("T")
 Layout = Literal["per-document", "merged"]
@@ -513,8 +513,8 @@ def nagle_off(session: SftpSession) -> None:
 def part_sftp(corpus: Corpus, sizes: Sequence[int], repeat: int, report: Report, header: list[str]) -> None:
     import pytest
 
-    from channels.sftp import open_sftp
     from tests.sftp_server import STATE_DIRECTORY, OpenSshSftpServer
+    from transports.sftp import open_sftp
 
     server = OpenSshSftpServer()
     try:
@@ -591,8 +591,8 @@ class Stores:
 
     def new(self, kind: str) -> tuple[str, Path]:
         """(database URL, a fresh directory) for one run, the schema migrated and the tenant made."""
-        from gateway.services.tenants import ensure_tenant
-        from outbox.db import make_engine, migrate, session_scope
+        from db.engine import make_engine, migrate, session_scope
+        from gateway.services.tenancy.tenants import ensure_tenant
 
         directory = Path(tempfile.mkdtemp(prefix=f"e2e-{kind}-", dir=self.root))
         if kind == "sqlite":
@@ -629,11 +629,11 @@ class Stores:
 
 
 def part_e2e(stores: Stores, kind: str, invoices: int, report: Report) -> None:
-    from gateway.services.intake import IntakeItem, accept_invoices
+    from db.engine import make_engine, session_scope
+    from db.models import BatchItem, utcnow
+    from gateway.services.outbound.intake import IntakeItem, accept_invoices
     from gateway.settings import Settings
     from gateway.worker import Worker
-    from outbox.db import make_engine, session_scope
-    from outbox.models import BatchItem, utcnow
 
     url, directory = stores.new(kind)
     print_house = directory / "print-house"

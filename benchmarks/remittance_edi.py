@@ -11,7 +11,7 @@ Rows, each on generated files (the envelope checked strictly, the amounts checke
 
 The REMADVs are written by `render_remadv` (D.01B: EANCOM 1997's D.96A allows 9,999 DOC groups per
 message; a discount on every tenth invoice, a credit note on every twentieth document), the 820s with
-`mappings.x12` (004010, the same pattern with RMR06 and RMR01 CM). Each row repeats its file until
+`mappings.syntax.x12` (004010, the same pattern with RMR06 and RMR01 CM). Each row repeats its file until
 `--seconds` have passed, on one core; the file sizes are printed too.
 """
 
@@ -29,9 +29,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mappings import x12
-from mappings.edifact_remadv import parse_remadv, render_remadv
-from mappings.x12_820 import parse_820
+from mappings.remittance.edifact_remadv import parse_remadv, render_remadv
+from mappings.remittance.x12_820 import parse_820
+from mappings.syntax import x12
 from schemas.remittance import Payment, RemittanceDocument, RemittanceLine
 
 PREPARED = dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)

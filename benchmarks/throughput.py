@@ -153,7 +153,7 @@ class Store:
     directory: Path
 
     def engine(self) -> Engine:
-        from outbox.db import make_engine
+        from db.engine import make_engine
 
         return make_engine(self.url)
 
@@ -177,7 +177,7 @@ class Stores:
         return self._admin
 
     def new(self, kind: str, label: str) -> Store:
-        from outbox.db import make_engine, migrate, session_scope
+        from db.engine import make_engine, migrate, session_scope
 
         directory = Path(tempfile.mkdtemp(prefix=f"{kind}-{label}-", dir=self.root))
         if kind == "sqlite":
@@ -194,7 +194,7 @@ class Stores:
         engine = make_engine(url)
         try:
             migrate(engine)
-            from gateway.services.tenants import ensure_tenant
+            from gateway.services.tenancy.tenants import ensure_tenant
 
             with session_scope(engine) as session:
                 ensure_tenant(session, TENANT)
@@ -223,7 +223,7 @@ def status_counts(reader: Engine) -> dict[str, int]:
 
 def active_window(reader: Engine) -> float:
     """Seconds from the first claim to the last `delivered`, as the workers recorded them."""
-    from outbox.models import DeliveryEvent
+    from db.models import DeliveryEvent
 
     events = DeliveryEvent.__table__  # type: ignore[attr-defined]
     with reader.connect() as connection:
@@ -284,8 +284,8 @@ class Report:
 
 def child_service(args: argparse.Namespace) -> None:
     """Intake through `accept_invoices` directly; prints one JSON line with the figures."""
-    from gateway.services.intake import IntakeItem, accept_invoices
-    from outbox.db import make_engine
+    from db.engine import make_engine
+    from gateway.services.outbound.intake import IntakeItem, accept_invoices
 
     invoices: list[dict[str, Any]] = json.loads(Path(args.invoices_file).read_text())
     warmup: list[dict[str, Any]] = json.loads(Path(args.warmup_file).read_text())
@@ -308,9 +308,9 @@ def child_server(args: argparse.Namespace) -> None:
     """The API under uvicorn on a loopback port; stops when stdin closes and prints its peak RSS."""
     import uvicorn
 
+    from db.engine import make_engine
     from gateway.api.app import create_app
     from gateway.settings import Settings
-    from outbox.db import make_engine
 
     settings = Settings(
         database_url=args.url,
@@ -419,8 +419,8 @@ class Bench:
         )
 
     def intake_api(self, kind: str) -> None:
-        from gateway.services.tenants import create_token
-        from outbox.db import session_scope
+        from db.engine import session_scope
+        from gateway.services.tenancy.tenants import create_token
 
         store = self.stores.new(kind, "api")
         engine = store.engine()
@@ -521,7 +521,7 @@ class Bench:
     # end to end -----------------------------------------------------------------------------------
 
     def load_queue(self, store: Store) -> None:
-        from gateway.services.intake import IntakeItem, accept_invoices
+        from gateway.services.outbound.intake import IntakeItem, accept_invoices
 
         engine = store.engine()
         try:

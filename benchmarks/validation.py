@@ -2,7 +2,8 @@
 
     python benchmarks/validation.py [--rules-dir DIR] [--seconds 3]
 
-Prints documents per second of `gateway.validation.Validator.validate` alone (no intake, outbox or channel),
+Prints documents per second of `gateway.services.validation.Validator.validate` alone (no intake, outbox or
+channel),
 single-threaded, after the one-off compile, with the machine's core count. `bare_validator_rate(files)` is
 importable for other benchmarks.
 """
@@ -20,7 +21,7 @@ from lxml import etree
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.validation import Validator, get_validator
+from gateway.services.validation import Validator, get_validator
 
 DEFAULT_RULES = Path(__file__).resolve().parents[1].parent / "shared" / "validation"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"

@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.samples import sample_invoice
 from mappings.base import FormatError
-from mappings.edi_grammar import check_message
-from mappings.grammars.x12_810 import grammar_for
-from mappings.x12 import parse_interchange
-from mappings.x12_810 import inspect_810, parse_810, render_810
+from mappings.invoice.x12_810 import inspect_810, parse_810, render_810
+from mappings.syntax.edi_grammar import check_message
+from mappings.syntax.grammars.x12_810 import grammar_for
+from mappings.syntax.x12 import parse_interchange
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "edi" / "x12" / "810"
 

@@ -51,19 +51,19 @@ from channels.base import (
     Sent,
 )
 from channels.folder import safe_name, sync_directory, write_atomically
-from channels.sftp import HostKeyRefused, SftpError, open_sftp
-from gateway.services.edi_partners import (
+from db.engine import make_engine, session_scope
+from db.models import EdiInterchange, utcnow
+from gateway.services.tenancy.edi_partners import (
     ControlNumbersExhausted,
     get_partner,
     interchange_for_attempt,
     partner_envelope,
 )
 from mappings.base import RenderedDocument
-from mappings.edi_envelope import EdiEnvelope
-from outbox.db import make_engine, session_scope
-from outbox.models import EdiInterchange, utcnow
+from mappings.syntax.edi_envelope import EdiEnvelope
 from schemas.canonical import Invoice
 from schemas.edi_partner import TradingPartner
+from transports.sftp import HostKeyRefused, SftpError, open_sftp
 
 log = logging.getLogger("gateway.channels.edi")
 
@@ -79,10 +79,10 @@ class EdiMessageKind:
 
 #: The channel's formats, as `TradingPartner.message_format` names them.
 MESSAGE_KINDS: dict[str, EdiMessageKind] = {
-    "edifact-d96a": EdiMessageKind("mappings.edifact_invoic:render_invoic", "D96A", "INVOIC"),
-    "edifact-d01b": EdiMessageKind("mappings.edifact_invoic:render_invoic", "D01B", "INVOIC"),
-    "x12-810": EdiMessageKind("mappings.x12_810:render_810", "004010", "810"),
-    "x12-810-5010": EdiMessageKind("mappings.x12_810:render_810", "005010", "810"),
+    "edifact-d96a": EdiMessageKind("mappings.invoice.edifact_invoic:render_invoic", "D96A", "INVOIC"),
+    "edifact-d01b": EdiMessageKind("mappings.invoice.edifact_invoic:render_invoic", "D01B", "INVOIC"),
+    "x12-810": EdiMessageKind("mappings.invoice.x12_810:render_810", "004010", "810"),
+    "x12-810-5010": EdiMessageKind("mappings.invoice.x12_810:render_810", "005010", "810"),
 }
 
 

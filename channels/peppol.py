@@ -44,6 +44,8 @@ from channels.base import (
     Sent,
 )
 from channels.folder import safe_name, sync_directory, write_atomically
+from db.engine import make_engine
+from db.models import Participant
 from mappings.base import FormatError
 from mappings.sbdh import (
     BILLING_PROCESS,
@@ -52,8 +54,6 @@ from mappings.sbdh import (
     wrap_sbdh,
 )
 from mappings.xml import local_name, parse_xml
-from outbox.db import make_engine
-from outbox.models import Participant
 
 log = logging.getLogger("gateway.channels.peppol")
 

@@ -9,7 +9,7 @@ batch id is fixed when the batch closes and the final rename is the commit point
 a dropped connection finds the committed batch and does not make a second print job.
 
 Return files (receipts, production reports, returned mail) are listed, read and archived through the same
-transport; `gateway.services.print_returns` reads and applies them.
+transport; `gateway.services.inbound.print_returns` reads and applies them.
 """
 
 from __future__ import annotations
@@ -43,19 +43,19 @@ from channels.base import (
     Staged,
 )
 from channels.folder import sync_directory, write_atomically
-from channels.pgp import PgpEncryptor, PgpError
-from channels.sftp import RemoteFileTooLarge, SftpError, SftpSession, SftpSettings, open_sftp
+from db.models import utcnow
 from mappings.base import FormatError
-from mappings.print_batch import (
+from mappings.print.batch import (
     PostalRecipient,
     PrintItem,
     build_print_batch,
     package_zip,
     recipient_from_invoice,
 )
-from mappings.printability import check_printable
-from outbox.models import utcnow
+from mappings.print.printability import check_printable
 from schemas.print_profile import PrintProfile
+from transports.pgp import PgpEncryptor, PgpError
+from transports.sftp import RemoteFileTooLarge, SftpError, SftpSession, SftpSettings, open_sftp
 
 
 class PrintHouseFolders(BaseModel):

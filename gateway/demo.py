@@ -15,14 +15,14 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from db.engine import session_scope
 from gateway.runtime import outbox_engine
 from gateway.samples import sample_invoice_json
-from gateway.services import deliveries as service
-from gateway.services.intake import IntakeItem, accept_invoices
-from gateway.services.tenants import ensure_tenant
+from gateway.services.outbound import deliveries as service
+from gateway.services.outbound.intake import IntakeItem, accept_invoices
+from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
 from gateway.worker import Worker
-from outbox.db import session_scope
 
 TENANT = "demo"
 

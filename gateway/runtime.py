@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 from sqlalchemy import Engine
 
+from db.engine import make_engine, migrate
 from gateway.settings import Settings
-from outbox.db import make_engine, migrate
 
 
 def open_outbox(settings: Settings, *, run_migrations: bool = True) -> Engine:

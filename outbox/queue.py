@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from outbox.models import Delivery, DeliveryEvent, new_id, utcnow
+from db.models import Delivery, DeliveryEvent, new_id, utcnow
 from outbox.states import LEASED, DeliveryStatus, check_transition
 
 _deliveries = Delivery.__table__  # type: ignore[attr-defined]
@@ -77,7 +77,7 @@ def record_event(
     """Append one row to the delivery's history (never updated, never deleted).
 
     A status change also opens or closes a deviation row and writes webhook events, in the same
-    transaction (`gateway.services.deviations`, `gateway.services.webhooks`).
+    transaction (`gateway.services.outbound.deviations`, `gateway.services.tenancy.webhooks`).
     """
     event = {
         "delivery_id": delivery_id,
@@ -99,8 +99,8 @@ def record_event(
 
 def _after_status_change(session: Session, event: dict[str, Any]) -> None:
     # Imported here: the gateway's services build on the outbox, not the other way round.
-    from gateway.services.deviations import track_deviation
-    from gateway.services.webhooks import emit_status_change
+    from gateway.services.outbound.deviations import track_deviation
+    from gateway.services.tenancy.webhooks import emit_status_change
 
     cause = track_deviation(session, event)
     emit_status_change(session, event, cause)

@@ -7,20 +7,9 @@ go back to `queued`: the old attempt's events stay as they were.
 
 from __future__ import annotations
 
-from enum import StrEnum
+from schemas.delivery import DeliveryStatus
 
-
-class DeliveryStatus(StrEnum):
-    HELD = "held"  # waiting for a person to review and release it (tenant setting hold_for_review)
-    QUEUED = "queued"
-    RENDERING = "rendering"
-    SENDING = "sending"
-    BATCHED = "batched"  # checked and waiting in a batching channel's next batch (print: until the cut-off)
-    SENT = "sent"
-    DELIVERED = "delivered"
-    DEVIATION = "deviation"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
+__all__ = ["FINAL", "LEASED", "TRANSITIONS", "DeliveryStatus", "IllegalTransition", "check_transition"]
 
 
 S = DeliveryStatus

@@ -2,7 +2,7 @@
 
 Every EDI partner agrees its own interchange identifiers and qualifiers, separators, syntax level,
 message version and acknowledgement habits; the gateway keeps one profile per partner and tenant and
-counts control numbers per partner (`outbox.models.EdiControlCounter`) so they never repeat.
+counts control numbers per partner (`db.models.EdiControlCounter`) so they never repeat.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from channels.sftp import SftpSettings
+from transports.sftp import SftpSettings
 
 EdiMessageFormat = Literal["edifact-d96a", "edifact-d01b", "x12-810", "x12-810-5010"]
 

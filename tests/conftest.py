@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 
+from db.engine import make_engine, migrate, session_scope
 from gateway.api.app import create_app
-from gateway.services.tenants import create_token
+from gateway.services.tenancy.tenants import create_token
 from gateway.settings import Settings
-from outbox.db import make_engine, migrate, session_scope
 
 POSTGRES_URL = os.environ.get(
     "GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

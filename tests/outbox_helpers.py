@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import Engine, select
 from sqlmodel import col
 
-from outbox.db import session_scope
-from outbox.models import Delivery, DeliveryEvent
+from db.engine import session_scope
+from db.models import Delivery, DeliveryEvent
 from outbox.queue import claim_deliveries, leased_transition
 from outbox.states import DeliveryStatus as S
 

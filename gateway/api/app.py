@@ -20,18 +20,18 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from db.engine import session_scope
+from db.models import Batch
 from gateway.api.deps import EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.runtime import open_outbox
 from gateway.samples import sample_invoice_json
-from gateway.services import batches as batch_service
-from gateway.services import deliveries as delivery_service
-from gateway.services.intake import IntakeItem, accept_invoices
-from gateway.services.tenants import put_receiver, put_tenant_settings, tenant_settings
+from gateway.services.outbound import batches as batch_service
+from gateway.services.outbound import deliveries as delivery_service
+from gateway.services.outbound.intake import IntakeItem, accept_invoices
+from gateway.services.tenancy.tenants import put_receiver, put_tenant_settings, tenant_settings
 from gateway.settings import Settings
 from mappings.base import FormatError
-from mappings.canonical_json import InvoiceValidationError, loads_exact
-from outbox.db import session_scope
-from outbox.models import Batch
+from mappings.invoice.canonical_json import InvoiceValidationError, loads_exact
 from outbox.queue import StaleStatus
 from outbox.states import DeliveryStatus, IllegalTransition
 from schemas.canonical import Invoice, ReceiverProfile
@@ -175,7 +175,7 @@ def _content_type(request: Request) -> str:
 
 def _ubl_intake_data(body: bytes) -> dict[str, Any]:
     """An EHF / PEPPOL BIS (UBL) body as the dict the intake takes."""
-    from mappings.ubl import parse_invoice_ubl
+    from mappings.invoice.ubl import parse_invoice_ubl
 
     return parse_invoice_ubl(body).model_dump(mode="json", exclude_none=True)
 
@@ -373,7 +373,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ) -> dict[str, Any]:
         """Send the invoice again (its latest delivery, or the one on `channel`), with its PODs if asked."""
         from channels import ChannelUnavailable, UnknownChannel
-        from gateway.services import resend as resend_service
+        from gateway.services.outbound import resend as resend_service
 
         body = body or InvoiceResendRequest()
         try:
@@ -398,8 +398,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         invoice_id: str, body: CorrectionRequest, identity: IdentityDep, session: SessionDep
     ) -> Any:
         """Correct the buyer's address, e-mail or endpoint after a failed delivery; `resend` sends again."""
-        from gateway.services import corrections
-        from gateway.services import resend as resend_service
+        from gateway.services.outbound import corrections
+        from gateway.services.outbound import resend as resend_service
 
         try:
             corrections.correct_delivery_data(
@@ -500,8 +500,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         request: Request, identity: IdentityDep, settings: SettingsDep, engine: EngineDep
     ) -> JSONResponse:
         """A status document from the receiver's side: Invoice Response (T111), MLR (T71) or MLS."""
-        from gateway.services.responses import receive_status_document
-        from mappings.invoice_response import StatusDocumentError
+        from gateway.services.inbound.responses import receive_status_document
+        from mappings.status.invoice_response import StatusDocumentError
 
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in {"application/xml", "text/xml", ""} and not content_type.endswith("+xml"):
@@ -540,8 +540,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         request: Request, identity: IdentityDep, settings: SettingsDep, engine: EngineDep
     ) -> JSONResponse:
         """An e-mail delivery status notification (bounce, delay, delivery report), e.g. from an MTA pipe."""
-        from gateway.services.bounces import receive_bounce
-        from mappings.dsn import MAX_DSN_BYTES, DsnError, DsnTooLarge
+        from gateway.services.inbound.bounces import receive_bounce
+        from mappings.status.dsn import MAX_DSN_BYTES, DsnError, DsnTooLarge
 
         content_type = _content_type(request)
         if content_type not in {"message/rfc822", "application/octet-stream", ""}:
@@ -581,7 +581,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ) -> JSONResponse:
         """An EDIFACT or X12 file from a trading partner of the token's tenant: CONTRL, APERAK, TA1, 997 and
         999 move deliveries; REMADV, 820, IFTSTA, 214… are recorded and answered with CONTRL / 997 / 999."""
-        from gateway.services.edi_acks import receive_edi
+        from gateway.services.inbound.edi_acks import receive_edi
 
         content_type = _content_type(request)
         accepted_types = {"application/edifact", "application/edi-x12", "application/edi-consent",
@@ -626,8 +626,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             raise RequestValidationError(
                 [{"loc": ("body", "partner_id"), "msg": "differs from the path", "type": "value_error"}]
             )
-        from gateway.services.edi_partners import put_partner
-        from gateway.services.tenants import ensure_tenant
+        from gateway.services.tenancy.edi_partners import put_partner
+        from gateway.services.tenancy.tenants import ensure_tenant
 
         ensure_tenant(session, identity.tenant_id)
         put_partner(session, identity.tenant_id, partner)
@@ -637,7 +637,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     def get_trading_partner(partner_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
         from pydantic import ValidationError
 
-        from gateway.services.edi_partners import get_partner
+        from gateway.services.tenancy.edi_partners import get_partner
 
         try:
             partner = get_partner(session, identity.tenant_id, partner_id)
@@ -661,7 +661,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         """Deviations across channels (newest first), each with its cause and the actions that fit it."""
-        from gateway.services.deviations import list_deviations
+        from gateway.services.outbound.deviations import list_deviations
 
         if since is not None and since.tzinfo is None:
             since = since.replace(tzinfo=dt.UTC)
@@ -682,7 +682,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         deviation_id: str, body: ResolveRequest, identity: IdentityDep, session: SessionDep
     ) -> dict[str, Any]:
         """Close a deviation without sending again; the delivery's history records who and why."""
-        from gateway.services.deviations import DeviationClosed, resolve_deviation
+        from gateway.services.outbound.deviations import DeviationClosed, resolve_deviation
 
         try:
             return resolve_deviation(
@@ -696,7 +696,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         deviation_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
     ) -> dict[str, Any]:
         """Send again (the next attempt, or a new delivery on `channel`) and close the deviation."""
-        from gateway.services.deviations import DeviationClosed, resend_deviation
+        from gateway.services.outbound.deviations import DeviationClosed, resend_deviation
 
         body = body or ResendRequest()
         try:
@@ -715,7 +715,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.put("/webhooks", tags=["webhooks"], status_code=201, responses={200: {"description": "changed"}})
     def put_webhook(body: WebhookRequest, identity: IdentityDep, engine: EngineDep) -> JSONResponse:
         """Add (201; a generated secret is shown this once) or change (200) the endpoint with this URL."""
-        from gateway.services import webhooks
+        from gateway.services.tenancy import webhooks
 
         try:
             with session_scope(engine) as session:
@@ -736,7 +736,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.get("/webhooks", tags=["webhooks"])
     def get_webhooks(identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
         """The tenant's endpoints (secrets are never shown again)."""
-        from gateway.services import webhooks
+        from gateway.services.tenancy import webhooks
 
         return {
             "items": [webhooks.endpoint_view(e) for e in webhooks.list_endpoints(session, identity.tenant_id)]
@@ -744,7 +744,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @app.delete("/webhooks/{endpoint_id}", tags=["webhooks"], status_code=204)
     def delete_webhook(endpoint_id: str, identity: IdentityDep, engine: EngineDep) -> Response:
-        from gateway.services import webhooks
+        from gateway.services.tenancy import webhooks
 
         with session_scope(engine) as session:
             found = webhooks.delete_endpoint(session, identity.tenant_id, endpoint_id)
@@ -783,8 +783,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         invoice_number: Annotated[list[str] | None, Query()] = None,
     ) -> JSONResponse:
         """A proof of delivery as the raw body; its metadata in the query (each reference may repeat)."""
-        from gateway.services import pods as pod_service
-        from gateway.services.documents import document_store
+        from gateway.services.inbound import pods as pod_service
+        from gateway.services.outbound.documents import document_store
 
         content_type = _content_type(request)
         if content_type not in POD_CONTENT_TYPES:
@@ -827,7 +827,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
         """The tenant's proofs of delivery, newest first; `linked=false` is the queue to work through."""
-        from gateway.services import pods as pod_service
+        from gateway.services.inbound import pods as pod_service
 
         found = pod_service.list_pods(session, identity.tenant_id, linked, limit=limit, offset=offset)
         items = [pod_service.pod_view(session, pod) for pod in found]
@@ -836,7 +836,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.get("/pods/{pod_id}", tags=["proof of delivery"])
     def get_pod(pod_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
         """One POD with its links (invoice, by what, who, when), suggestions and stored file."""
-        from gateway.services import pods as pod_service
+        from gateway.services.inbound import pods as pod_service
 
         try:
             return pod_service.pod_view(session, pod_service.get_pod(session, identity.tenant_id, pod_id))
@@ -848,8 +848,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         pod_id: str, identity: IdentityDep, session: SessionDep, settings: SettingsDep
     ) -> Response:
         """The file as received (checked against its SHA-256 on the way out)."""
-        from gateway.services import pods as pod_service
-        from gateway.services.documents import DocumentStoreError, document_store, load_document
+        from gateway.services.inbound import pods as pod_service
+        from gateway.services.outbound.documents import DocumentStoreError, document_store, load_document
 
         try:
             pod = pod_service.get_pod(session, identity.tenant_id, pod_id)
@@ -869,7 +869,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         pod_id: str, body: PodLinkRequest, identity: IdentityDep, session: SessionDep
     ) -> dict[str, Any]:
         """An operator links a POD to an invoice (answered with the POD and all its links)."""
-        from gateway.services import pods as pod_service
+        from gateway.services.inbound import pods as pod_service
 
         try:
             pod_service.link_pod(session, identity.tenant_id, pod_id, body.invoice_id, identity.actor)
@@ -882,7 +882,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         pod_id: str, invoice_id: str, identity: IdentityDep, session: SessionDep
     ) -> dict[str, Any]:
         """Remove a link; a POD left with none goes back to the unlinked queue with fresh suggestions."""
-        from gateway.services import pods as pod_service
+        from gateway.services.inbound import pods as pod_service
 
         try:
             pod_service.unlink_pod(session, identity.tenant_id, pod_id, invoice_id, identity.actor)
@@ -914,9 +914,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         match: bool = True,
     ) -> JSONResponse:
         """A remittance file as the raw body (camt.053/054, OCR giro, REMADV, X12 820, Invoice Response)."""
-        from gateway.services import payments as payment_service
-        from gateway.services import remittances as remittance_service
-        from gateway.services.documents import document_store
+        from gateway.services.outbound.documents import document_store
+        from gateway.services.payments import matching_runs as payment_service
+        from gateway.services.payments import remittances as remittance_service
 
         body = await _read_body(request, settings.max_remittance_bytes)
         receipt = await run_in_threadpool(
@@ -951,15 +951,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:  # fmt: skip
         """Received remittance files, newest first (`status=rejected`: the ones to look at)."""
-        from gateway.services import remittances as remittance_service
+        from gateway.services.payments import remittances as remittance_service
 
         files = remittance_service.list_files(session, identity.tenant_id, status=status, limit=limit)
         return {"items": [remittance_service.file_view(f) for f in files]}
 
     @app.get("/remittances/{file_id}", tags=["payments"])
     def get_remittance(file_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
-        from gateway.services import payments as payment_service
-        from gateway.services import remittances as remittance_service
+        from gateway.services.payments import matching_runs as payment_service
+        from gateway.services.payments import remittances as remittance_service
 
         try:
             file = remittance_service.get_file(session, identity.tenant_id, file_id)
@@ -974,8 +974,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         file_id: str, identity: IdentityDep, session: SessionDep, settings: SettingsDep
     ) -> Response:
         """The file as received (also a refused one, for inspection)."""
-        from gateway.services import remittances as remittance_service
-        from gateway.services.documents import DocumentStoreError, document_store
+        from gateway.services.outbound.documents import DocumentStoreError, document_store
+        from gateway.services.payments import remittances as remittance_service
 
         try:
             file = remittance_service.get_file(session, identity.tenant_id, file_id)
@@ -996,7 +996,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
     ) -> dict[str, Any]:  # fmt: skip
         """Payments and what became of them (`exception`, `needs_approval`: the work queue)."""
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         found = payment_service.list_payments(session, identity.tenant_id, status=status, since=since,
                                               file_id=file_id, limit=limit)  # fmt: skip
@@ -1005,7 +1005,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.get("/payments/{payment_id}", tags=["payments"])
     def get_payment(payment_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
         """One payment: what the file said, the engine's evidence and suggestions, what was applied."""
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         try:
             return payment_service.payment_view(
@@ -1015,7 +1015,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             raise HTTPException(404, str(error)) from None
 
     def _payment_action(action: Any) -> JSONResponse:
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         try:
             return JSONResponse(action())
@@ -1030,7 +1030,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     ) -> JSONResponse:
         """A person's answer: which invoices the payment settles. The gateway learns the payer's account,
         name and reference pattern from it (unless `learn` is false)."""
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         return _payment_action(lambda: payment_service.resolve_payment(
             engine, identity.tenant_id, payment_id, [(a.invoice_id, a.amount) for a in body.allocations],
@@ -1042,7 +1042,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         payment_id: str, body: PaymentApprovalRequest, identity: IdentityDep, engine: EngineDep
     ) -> JSONResponse:
         """Book the engine's proposal (needs approval) or one of its suggestions (exception)."""
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         return _payment_action(lambda: payment_service.approve_payment(
             engine, identity.tenant_id, payment_id, actor=identity.actor, reason=body.reason,
@@ -1054,7 +1054,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         payment_id: str, body: ResolveRequest, identity: IdentityDep, engine: EngineDep
     ) -> JSONResponse:
         """Not an invoice payment (a refund, a transfer): nothing applied, kept with the reason."""
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         return _payment_action(lambda: payment_service.ignore_payment(
             engine, identity.tenant_id, payment_id, actor=identity.actor, reason=body.reason))  # fmt: skip
@@ -1064,7 +1064,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         payment_id: str, body: ResolveRequest, identity: IdentityDep, engine: EngineDep
     ) -> JSONResponse:
         """Take back what was applied; the payment waits as an exception again."""
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         return _payment_action(lambda: payment_service.reverse_payment(
             engine, identity.tenant_id, payment_id, actor=identity.actor, reason=body.reason))  # fmt: skip
@@ -1072,7 +1072,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @app.post("/matching/run", tags=["payments"])
     def run_matching_route(identity: IdentityDep, engine: EngineDep) -> JSONResponse:
         """Match the tenant's new payments now (the worker does it on its own every few seconds)."""
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         try:
             return JSONResponse(payment_service.run_matching(engine, identity.tenant_id).as_dict())
@@ -1087,7 +1087,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         file_id: str | None = None,
     ) -> dict[str, Any]:
         """Match rates per payment and per invoice, by count and amount, with the false-auto rate."""
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         return payment_service.match_report(session, identity.tenant_id, since=since, file_id=file_id)
 
@@ -1097,7 +1097,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         grace_days: Annotated[int, Query(ge=0, le=365)] = 14,
     ) -> dict[str, Any]:  # fmt: skip
         """Invoices a reminder may be sent for: past due and not paid (paid ones never appear)."""
-        from gateway.services import payments as payment_service
+        from gateway.services.payments import matching_runs as payment_service
 
         found = payment_service.reminder_candidates(
             session, identity.tenant_id, today=today or dt.date.today(), grace_days=grace_days

@@ -10,9 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from gateway.services.tenants import Identity, authenticate
+from db.engine import session_scope
+from gateway.services.tenancy.tenants import Identity, authenticate
 from gateway.settings import Settings
-from outbox.db import session_scope
 
 
 def get_settings(request: Request) -> Settings:

@@ -29,11 +29,11 @@ from channels.base import (
     Sent,
     Staged,
 )
+from db.models import utcnow
 from gateway.samples import sample_invoice
-from gateway.services.batches import batch_id_for
+from gateway.services.outbound.batches import batch_id_for
 from mappings import render
 from mappings.base import RenderedDocument
-from outbox.models import utcnow
 
 
 def outbound(

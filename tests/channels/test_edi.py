@@ -13,11 +13,11 @@ from sqlmodel import col
 from channels import create_channel
 from channels.base import Channel, Failed, OutboundDelivery, Retry, Sent
 from channels.edi import EdiChannel
-from mappings.edifact import parse_interchange
-from outbox.db import make_engine, migrate, session_scope
-from outbox.models import EdiInterchange, TradingPartnerRecord
+from db.engine import make_engine, migrate, session_scope
+from db.models import EdiInterchange, TradingPartnerRecord
+from mappings.syntax.edifact import parse_interchange
 from tests.channels.contract import ChannelContract, outbound
-from tests.test_edi_channel import edi_formats, interchange_files, partner_profile, store_partner
+from tests.channels.test_edi_channel import edi_formats, interchange_files, partner_profile, store_partner
 
 __all__ = ["edi_formats"]  # the autouse fixture that registers the EDI formats if the mappings do not
 

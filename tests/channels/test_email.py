@@ -34,15 +34,15 @@ from sqlalchemy import Engine
 from channels import create_channel
 from channels.base import Channel, Failed, OutboundDelivery, Retry, Sent
 from channels.email import EmailChannel, fill_template, format_amount, xtext
+from db.engine import session_scope
 from gateway.samples import sample_invoice, sample_invoice_json
-from gateway.services import deliveries as service
-from gateway.services.intake import IntakeItem, accept_invoices
-from gateway.services.tenants import ensure_tenant, put_receiver
+from gateway.services.outbound import deliveries as service
+from gateway.services.outbound.intake import IntakeItem, accept_invoices
+from gateway.services.tenancy.tenants import ensure_tenant, put_receiver
 from gateway.settings import Settings
 from gateway.worker import Worker
 from mappings import FORMATS, FormatEntry, render
 from mappings.base import RenderedDocument
-from outbox.db import session_scope
 from schemas.canonical import Invoice, ReceiverProfile
 from tests.channels.contract import ChannelContract, outbound
 

@@ -30,10 +30,12 @@ from sqlalchemy import Engine, delete
 from channels import create_channel
 from channels.base import Channel, Failed, OutboundDelivery, Retry, Sent
 from channels.peppol import PeppolChannel, retry_after_seconds
+from db.engine import make_engine, migrate, session_scope
+from db.models import Participant
 from gateway.samples import sample_invoice, sample_invoice_json
-from gateway.services import deliveries as service
-from gateway.services.intake import IntakeItem, accept_invoices
-from gateway.services.tenants import ensure_tenant, put_receiver
+from gateway.services.outbound import deliveries as service
+from gateway.services.outbound.intake import IntakeItem, accept_invoices
+from gateway.services.tenancy.tenants import ensure_tenant, put_receiver
 from gateway.settings import Settings
 from gateway.worker import Worker
 from mappings import FORMATS, FormatEntry, inspect_file
@@ -47,8 +49,6 @@ from mappings.sbdh import (
     unwrap_sbdh,
     wrap_sbdh,
 )
-from outbox.db import make_engine, migrate, session_scope
-from outbox.models import Participant
 from schemas.canonical import Invoice, ReceiverProfile
 from tests.channels.contract import ChannelContract, outbound
 

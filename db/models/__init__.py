@@ -1,0 +1,60 @@
+"""Every table, one module per area; imported here so the metadata (and Alembic) sees them all."""
+
+from __future__ import annotations
+
+from db.models.base import UTCDateTime, new_id, timestamp_column, utcnow
+from db.models.edi import EdiControlCounter, EdiInterchange, TradingPartnerRecord
+from db.models.inbound import InboundDocument, PodLink, ProofOfDelivery
+from db.models.outbox import (
+    Batch,
+    BatchItem,
+    Delivery,
+    DeliveryEvent,
+    Deviation,
+    InvoiceRecord,
+    StoredDocument,
+)
+from db.models.payments import (
+    MatchingLease,
+    PayerAlias,
+    PaymentAllocation,
+    PaymentRecord,
+    ReferencePattern,
+    RemittanceFile,
+    RemittanceLineRecord,
+)
+from db.models.tenants import ApiToken, Participant, Receiver, Tenant
+from db.models.webhooks import WebhookEndpoint, WebhookEvent
+
+__all__ = [
+    "ApiToken",
+    "Batch",
+    "BatchItem",
+    "Delivery",
+    "DeliveryEvent",
+    "Deviation",
+    "EdiControlCounter",
+    "EdiInterchange",
+    "InboundDocument",
+    "InvoiceRecord",
+    "MatchingLease",
+    "Participant",
+    "PayerAlias",
+    "PaymentAllocation",
+    "PaymentRecord",
+    "PodLink",
+    "ProofOfDelivery",
+    "Receiver",
+    "ReferencePattern",
+    "RemittanceFile",
+    "RemittanceLineRecord",
+    "StoredDocument",
+    "Tenant",
+    "TradingPartnerRecord",
+    "UTCDateTime",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "new_id",
+    "timestamp_column",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""What comes back: status documents, bounces, EDI acknowledgements, print returns, proofs of delivery."""

@@ -1,0 +1,106 @@
+"""What every intake of documents from the world shares: store once, survive races, find the delivery.
+
+Status documents (Invoice Response, MLR, MLS) and e-mail bounces (DSN) today; acknowledgements, PODs and
+print-house return files next. Each is kept whole in `inbound_documents`, identified by the SHA-256 of its
+bytes, so the same file twice is one row and the second receipt answers with the first result.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.engine import session_scope
+from db.models import Delivery, DeliveryEvent, InboundDocument
+from outbox.queue import StaleStatus
+
+ResultT = TypeVar("ResultT")
+
+
+def find_by_digest(session: Session, digest: str) -> InboundDocument | None:
+    return session.execute(
+        select(InboundDocument).where(col(InboundDocument.payload_sha256) == digest)
+    ).scalar_one_or_none()
+
+
+def store_once(
+    engine: Engine,
+    digest: str,
+    *,
+    receive: Callable[[Session], ResultT],
+    replay: Callable[[Session, InboundDocument], ResultT],
+    what: str,
+) -> ResultT:
+    """`receive` the document in one transaction, or `replay` the first receipt of the same bytes.
+
+    A concurrent receipt of the same bytes (unique digest) or a delivery moved under us (`StaleStatus`)
+    makes the whole step run again on fresh reads, up to three times.
+    """
+    for _ in range(3):
+        try:
+            with session_scope(engine) as session:
+                existing = find_by_digest(session, digest)
+                if existing is not None:
+                    return replay(session, existing)
+                return receive(session)
+        except (IntegrityError, StaleStatus):
+            continue
+    with session_scope(engine) as session:  # pragma: no cover - three lost races in a row
+        existing = find_by_digest(session, digest)
+        if existing is None:
+            raise RuntimeError(f"the {what} could not be stored after three tries")
+        return replay(session, existing)
+
+
+def decode_payload(data: bytes) -> str:
+    """The document as text for storage: UTF-8 (with or without BOM), else every byte kept as latin-1."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
+
+
+def find_by_message_id(
+    session: Session, message_id: str, tenant_id: str | None
+) -> tuple[Delivery, int] | None:
+    """The delivery (and attempt) whose channel message id — now, or an earlier attempt's — is `message_id`.
+
+    Message ids are compared with and without angle brackets (`<id@host>` as mail headers write them).
+    """
+    bare = message_id.strip().strip("<>")
+    forms = list(dict.fromkeys([message_id.strip(), bare, f"<{bare}>"]))
+    query = select(Delivery).where(col(Delivery.channel_message_id).in_(forms))
+    if tenant_id is not None:
+        query = query.where(col(Delivery.tenant_id) == tenant_id)
+    found = session.execute(query.order_by(col(Delivery.created_at).desc()).limit(1)).scalar_one_or_none()
+    if found is not None:
+        return found, found.attempt
+    events = select(col(DeliveryEvent.delivery_id), col(DeliveryEvent.attempt)).where(
+        col(DeliveryEvent.channel_message_id).in_(forms)
+    )
+    if tenant_id is not None:
+        events = events.where(col(DeliveryEvent.tenant_id) == tenant_id)
+    row = session.execute(events.order_by(col(DeliveryEvent.id).desc()).limit(1)).first()
+    if row is None:
+        return None
+    delivery = session.get(Delivery, row[0])
+    return (delivery, int(row[1])) if delivery is not None else None
+
+
+def move_into_folder(path: Path, folder: Path) -> Path:
+    """Move a taken-in drop file into `folder` (done/, rejected/), never over an earlier file of that name."""
+    folder.mkdir(exist_ok=True)
+    target = folder / path.name
+    counter = 1
+    while target.exists():
+        target = folder / f"{path.stem}.{counter}{path.suffix}"
+        counter += 1
+    shutil.move(str(path), target)
+    return target

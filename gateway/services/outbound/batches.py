@@ -1,0 +1,383 @@
+"""Batches of batching channels (print houses): stage, close at the cut-off, claim, record the outcome.
+
+A document is staged when the worker has rendered and checked it (`batched`, with the bytes kept in
+`batch_items`). At the cut-off the due items of one tenant, channel and key are closed into a batch whose
+id and members are fixed from then on, so every try hands over the same batch under the same name. A
+batch is claimed under a lease like a delivery; the lease token guards the outcome write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from channels.base import BatchEntry, OutboundBatch, Staged
+from db.models import Batch, BatchItem, Delivery, utcnow
+from mappings.base import RenderedDocument
+from outbox.queue import Claim, leased_transition
+from outbox.states import DeliveryStatus, IllegalTransition
+
+_batches = Batch.__table__  # type: ignore[attr-defined]
+_items = BatchItem.__table__  # type: ignore[attr-defined]
+_deliveries = Delivery.__table__  # type: ignore[attr-defined]
+
+S = DeliveryStatus
+
+
+class BatchStatus:
+    READY = "ready"
+    SENDING = "sending"
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class BatchLeaseLost(RuntimeError):
+    """The worker's lease on a batch expired or was taken over; its write was refused."""
+
+
+@dataclass(frozen=True)
+class BatchClaim:
+    batch_id: str
+    tenant_id: str
+    channel: str
+    batch_key: str
+    cutoff_at: dt.datetime
+    tries: int
+    lease_token: str
+    taken_over: bool
+
+
+def stage_delivery(
+    session: Session,
+    claim: Claim,
+    staged: Staged,
+    document: RenderedDocument,
+    *,
+    actor: str,
+    now: dt.datetime | None = None,
+) -> None:
+    """`sending → batched` for a claimed delivery, keeping the checked document for its batch."""
+    now = now or utcnow()
+    leased_transition(
+        session,
+        claim,
+        from_status=S.SENDING,
+        to_status=S.BATCHED,
+        actor=actor,
+        reason=staged.detail
+        or f"waiting for the {staged.batch_key} batch closing {staged.due_at:%Y-%m-%d %H:%M} UTC",
+        details={"batch_key": staged.batch_key, "due_at": staged.due_at.isoformat()},
+        now=now,
+    )
+    session.add(
+        BatchItem(
+            delivery_id=claim.delivery_id,
+            invoice_id=claim.invoice_id,
+            tenant_id=claim.tenant_id,
+            attempt=claim.attempt,
+            channel=claim.channel,
+            batch_key=staged.batch_key,
+            due_at=staged.due_at,
+            format=document.format,
+            media_type=document.media_type,
+            extension=document.extension,
+            content=document.content,
+            meta=staged.meta,
+            created_at=now,
+        )
+    )
+    session.flush()
+
+
+def batch_id_for(tenant_id: str, batch_key: str, cutoff_at: dt.datetime) -> str:
+    """The readable base id of a tenant's batch for one cut-off (print houses see it as a file name)."""
+    raw = f"{tenant_id}-{batch_key}-{cutoff_at.astimezone(dt.UTC):%Y%m%dT%H%MZ}"
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", raw)[:150]
+
+
+def close_due_batches(
+    session: Session,
+    *,
+    now: dt.datetime | None = None,
+    channels: Sequence[str] | None = None,
+    early: bool = False,
+) -> list[str]:
+    """Close every batch whose cut-off has passed: fix its id and members; returns the new batch ids.
+
+    `early` closes what is staged now without waiting for the cut-off (an operator's "print now"). Only
+    items whose delivery is still `batched` at the staged attempt join (a cancelled one does not).
+    The rows are locked (`FOR UPDATE SKIP LOCKED` on PostgreSQL) so two workers never close the same item.
+    """
+    now = now or utcnow()
+    query = (
+        select(
+            _items.c.id,
+            _items.c.tenant_id,
+            _items.c.channel,
+            _items.c.batch_key,
+            _items.c.due_at,
+        )
+        .join(
+            _deliveries,
+            and_(_deliveries.c.id == _items.c.delivery_id, _deliveries.c.attempt == _items.c.attempt),
+        )
+        .where(
+            _items.c.batch_id.is_(None),
+            _items.c.due_at <= (dt.datetime.max.replace(tzinfo=dt.UTC) if early else now),
+            _deliveries.c.status == S.BATCHED.value,
+        )
+        .order_by(_items.c.tenant_id, _items.c.channel, _items.c.batch_key, _items.c.due_at, _items.c.id)
+        .with_for_update(skip_locked=True, of=_items)
+    )
+    if channels is not None:
+        query = query.where(_items.c.channel.in_(list(channels)))
+    groups: dict[tuple[str, str, str, dt.datetime], list[int]] = {}
+    for row in session.execute(query):
+        groups.setdefault((row.tenant_id, row.channel, row.batch_key, row.due_at), []).append(row.id)
+    closed: list[str] = []
+    for (tenant_id, channel, batch_key, due_at), item_ids in groups.items():
+        base = batch_id_for(tenant_id, batch_key, due_at)
+        batch_id, number = base, 1
+        while session.get(Batch, batch_id) is not None:
+            number += 1
+            batch_id = f"{base}-{number}"
+        session.add(
+            Batch(
+                id=batch_id,
+                tenant_id=tenant_id,
+                channel=channel,
+                batch_key=batch_key,
+                cutoff_at=due_at,
+                status=BatchStatus.READY,
+                item_count=len(item_ids),
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        session.flush()
+        for sequence, item_id in enumerate(item_ids, start=1):
+            session.execute(
+                update(_items).where(_items.c.id == item_id).values(batch_id=batch_id, sequence=sequence)
+            )
+        closed.append(batch_id)
+    return closed
+
+
+def claim_batches(
+    session: Session,
+    *,
+    worker_id: str,
+    lease_seconds: float,
+    limit: int = 1,
+    channels: Sequence[str] | None = None,
+    now: dt.datetime | None = None,
+) -> list[BatchClaim]:
+    """Claim due batches (`ready` and due, or `sending` under an expired lease) for one worker."""
+    now = now or utcnow()
+    token = secrets.token_hex(16)
+    due = or_(
+        and_(_batches.c.status == BatchStatus.READY, _batches.c.next_attempt_at <= now),
+        and_(_batches.c.status == BatchStatus.SENDING, _batches.c.lease_expires_at < now),
+    )
+    eligible = select(_batches.c.id).where(due)
+    if channels is not None:
+        eligible = eligible.where(_batches.c.channel.in_(list(channels)))
+    eligible = eligible.order_by(_batches.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+    rows = session.execute(
+        update(_batches)
+        .where(_batches.c.id.in_(eligible.scalar_subquery()))
+        .values(
+            status=BatchStatus.SENDING,
+            lease_token=token,
+            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
+            leased_by=worker_id,
+            updated_at=now,
+        )
+        .returning(
+            _batches.c.id,
+            _batches.c.tenant_id,
+            _batches.c.channel,
+            _batches.c.batch_key,
+            _batches.c.cutoff_at,
+            _batches.c.tries,
+            _batches.c.last_error,
+        )
+    ).all()
+    return [
+        BatchClaim(
+            batch_id=row.id,
+            tenant_id=row.tenant_id,
+            channel=row.channel,
+            batch_key=row.batch_key,
+            cutoff_at=row.cutoff_at.replace(tzinfo=dt.UTC) if row.cutoff_at.tzinfo is None else row.cutoff_at,
+            tries=row.tries,
+            lease_token=token,
+            taken_over=False,
+        )
+        for row in rows
+    ]
+
+
+def load_batch(session: Session, claim: BatchClaim) -> OutboundBatch:
+    """The closed batch with its members in sequence order, as the channel hands it over."""
+    items = session.execute(
+        select(BatchItem).where(col(BatchItem.batch_id) == claim.batch_id).order_by(col(BatchItem.sequence))
+    ).scalars()
+    entries = tuple(
+        BatchEntry(
+            delivery_id=item.delivery_id,
+            invoice_id=item.invoice_id,
+            attempt=item.attempt,
+            sequence=item.sequence or 0,
+            document=RenderedDocument(item.format, item.content, item.media_type, item.extension),
+            meta=dict(item.meta),
+        )
+        for item in items
+    )
+    return OutboundBatch(
+        batch_id=claim.batch_id,
+        tenant_id=claim.tenant_id,
+        channel=claim.channel,
+        batch_key=claim.batch_key,
+        cutoff_at=claim.cutoff_at,
+        try_number=claim.tries + 1,
+        entries=entries,
+    )
+
+
+def finish_batch(
+    session: Session,
+    claim: BatchClaim,
+    *,
+    status: str,
+    now: dt.datetime | None = None,
+    **values: Any,
+) -> None:
+    """Write a claimed batch's outcome, only while the claim's lease is live (else `BatchLeaseLost`)."""
+    now = now or utcnow()
+    result = session.execute(
+        update(_batches)
+        .where(
+            _batches.c.id == claim.batch_id,
+            _batches.c.lease_token == claim.lease_token,
+            _batches.c.lease_expires_at > now,
+            _batches.c.status == BatchStatus.SENDING,
+        )
+        .values(
+            status=status, lease_token=None, lease_expires_at=None, leased_by=None, updated_at=now, **values
+        )
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise BatchLeaseLost(f"batch {claim.batch_id}: lease {claim.lease_token[:8]}… is no longer held")
+
+
+def batch_deliveries(session: Session, batch_id: str) -> list[tuple[BatchItem, Delivery]]:
+    """A batch's items with their deliveries, in sequence order."""
+    rows = session.execute(
+        select(BatchItem, Delivery)
+        .join(Delivery, col(Delivery.id) == col(BatchItem.delivery_id))
+        .where(col(BatchItem.batch_id) == batch_id)
+        .order_by(col(BatchItem.sequence))
+    ).all()
+    return [(item, delivery) for item, delivery in rows]
+
+
+def withdraw_from_open_batch(session: Session, delivery: Delivery) -> None:
+    """Before a `batched` delivery is cancelled: take it out of its batch, or refuse if that has closed."""
+    if DeliveryStatus(delivery.status) is not S.BATCHED:
+        return
+    item = session.execute(
+        select(BatchItem)
+        .where(col(BatchItem.delivery_id) == delivery.id, col(BatchItem.attempt) == delivery.attempt)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if item is not None and item.batch_id is not None:
+        raise IllegalTransition(
+            f"delivery {delivery.id} is in batch {item.batch_id}, which has closed and is being handed over"
+        )
+    session.execute(
+        delete(_items).where(_items.c.delivery_id == delivery.id, _items.c.attempt == delivery.attempt)
+    )
+
+
+def list_batches(
+    session: Session, tenant_id: str | None = None, status: str | None = None, limit: int = 100
+) -> list[Batch]:
+    query = select(Batch).order_by(col(Batch.cutoff_at).desc(), col(Batch.id)).limit(limit)
+    if tenant_id is not None:
+        query = query.where(col(Batch.tenant_id) == tenant_id)
+    if status is not None:
+        query = query.where(col(Batch.status) == status)
+    return list(session.execute(query).scalars())
+
+
+def open_items(session: Session, tenant_id: str | None = None) -> list[dict[str, Any]]:
+    """Staged documents waiting for their cut-off, grouped by tenant, channel, key and cut-off."""
+    query = (
+        select(_items.c.tenant_id, _items.c.channel, _items.c.batch_key, _items.c.due_at, _items.c.id)
+        .join(
+            _deliveries,
+            and_(_deliveries.c.id == _items.c.delivery_id, _deliveries.c.attempt == _items.c.attempt),
+        )
+        .where(_items.c.batch_id.is_(None), _deliveries.c.status == S.BATCHED.value)
+    )
+    if tenant_id is not None:
+        query = query.where(_items.c.tenant_id == tenant_id)
+    groups: dict[tuple[str, str, str, dt.datetime], int] = {}
+    for row in session.execute(query):
+        key = (row.tenant_id, row.channel, row.batch_key, row.due_at)
+        groups[key] = groups.get(key, 0) + 1
+    return [
+        {
+            "tenant_id": t,
+            "channel": c,
+            "batch_key": k,
+            "due_at": d.replace(tzinfo=dt.UTC).isoformat(),
+            "items": n,
+        }
+        for (t, c, k, d), n in sorted(groups.items())
+    ]
+
+
+def batch_view(session: Session, batch: Batch, *, with_items: bool = False) -> dict[str, Any]:
+    """A batch for the API and the CLI; with its documents and what the print house reported."""
+    view: dict[str, Any] = {
+        "id": batch.id,
+        "tenant_id": batch.tenant_id,
+        "channel": batch.channel,
+        "batch_key": batch.batch_key,
+        "cutoff_at": batch.cutoff_at.isoformat(),
+        "status": batch.status,
+        "documents": batch.item_count,
+        "tries": batch.tries,
+        "next_attempt_at": batch.next_attempt_at.isoformat(),
+        "last_error": batch.last_error,
+        "sent_at": batch.sent_at.isoformat() if batch.sent_at else None,
+        "summary": batch.summary,
+    }
+    if with_items:
+        view["items"] = [
+            {
+                "sequence": item.sequence,
+                "delivery_id": item.delivery_id,
+                "invoice_id": item.invoice_id,
+                "attempt": item.attempt,
+                "delivery_status": delivery.status,
+                "print_outcome": item.outcome,
+                "pages": item.meta.get("pages"),
+                "invoice_number": item.meta.get("invoice_number"),
+            }
+            for item, delivery in batch_deliveries(session, batch.id)
+        ]
+    return view

@@ -1,0 +1,455 @@
+"""Deviations: one row per time a delivery enters `deviation`, with its cause, until someone closes it.
+
+`track_deviation` is called by `outbox.queue.record_event` for every status change, in its transaction:
+entering `deviation` opens a row (cause from `classify_deviation`); leaving it closes the open row —
+`queued` (a resend, next attempt) → "resent", `delivered` (a late positive acknowledgement) or `cancelled` →
+"resolved" by that actor; a new delivery queued for it (the worker's fallback, `details.fallback_of`, or an
+operator's resend on another channel, `details.resend_of`) → "fallback". An operator may also close a row
+without moving the delivery (`resolve_deviation`): the delivery's history gets an event saying who and why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.models import Delivery, Deviation, InvoiceRecord, new_id, utcnow
+from gateway.services.outbound.deliveries import NotFound, delivery_view, find_delivery, resend
+from gateway.services.outbound.routing import chain_of, load_profiles
+from gateway.services.tenancy import webhooks
+from outbox.queue import note_event
+from outbox.states import DeliveryStatus
+
+VALIDATION_FAILED, RENDER_FAILED, REJECTED = "validation-failed", "render-failed", "rejected"
+BOUNCED, RETURNED_MAIL, NEGATIVE_ACK, NO_ACK = "bounced", "returned-mail", "negative-ack", "no-ack"
+UNDELIVERABLE, OTHER = "undeliverable", "other"
+CAUSES = (
+    VALIDATION_FAILED,
+    RENDER_FAILED,
+    REJECTED,
+    BOUNCED,
+    RETURNED_MAIL,
+    NEGATIVE_ACK,
+    NO_ACK,
+    UNDELIVERABLE,
+    OTHER,
+)
+RESOLVED, RESENT, FALLBACK = "resolved", "resent", "fallback"
+
+_DEVIATION = DeliveryStatus.DEVIATION.value
+_table = Deviation.__table__  # type: ignore[attr-defined]
+_deliveries = Delivery.__table__  # type: ignore[attr-defined]
+_INSERT = insert(_table)
+
+#: `details["kind"]` of the services that move deliveries → cause (responses, bounces, EDI acks).
+_KINDS = {
+    "dsn": BOUNCED,
+    "edi-ack-overdue": NO_ACK,
+    "invoice-response": REJECTED,
+    "mlr": REJECTED,
+    "mls": REJECTED,
+}
+#: First match wins; the texts are the ones the worker, channels and services write as the reason.
+_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    (BOUNCED, re.compile(r"^e-mail bounced\b")),
+    (RETURNED_MAIL, re.compile(r"^returned mail\b")),
+    (NO_ACK, re.compile(r"^no acknowledgement from\b")),
+    (REJECTED, re.compile(r"^APERAK from\b")),
+    (NEGATIVE_ACK, re.compile(r"^(CONTRL|997|999|TA1) from .*: (rejected|partial)\b")),
+    (REJECTED, re.compile(r"^(Invoice Response|Message Level Response|Message Level Status) RE\b")),
+    (REJECTED, re.compile(r"print house rejected batch\b")),
+    (VALIDATION_FAILED, re.compile(r"^validation failed\b")),
+    (
+        RENDER_FAILED,
+        re.compile(
+            r"^cannot render\b|^rendering failed\b|^not printable\b|cannot render \S+ for trading partner"
+        ),
+    ),
+    (
+        VALIDATION_FAILED,
+        re.compile(
+            r"not a postable address|is not an e-mail address"
+            r"|needs a receiver address and the delivery has none|the seller has no address country"
+            r"|cannot address the PEPPOL envelope"
+        ),
+    ),
+    (
+        UNDELIVERABLE,
+        re.compile(
+            r"refused the (recipient|message|login|document)|host key|login .* refused|permission denied"
+            r"|gave up after|cannot write to|AS4 error|AS4 endpoint|access point refused|cannot send to"
+            r"|cannot take this message|\bunreachable\b|takes at most \d+",
+            re.IGNORECASE,
+        ),
+    ),
+]
+
+
+def classify_deviation(
+    channel: str | None, actor: str | None, reason: str | None, details: Mapping[str, Any] | None
+) -> str:
+    """The cause of a delivery entering `deviation`: `details["cause"]` if given, else by what reported it."""
+    details = details or {}
+    given = details.get("cause")
+    if isinstance(given, str) and given in CAUSES:
+        return given
+    kind = details.get("kind")
+    if kind == "edi-ack":
+        return REJECTED if details.get("ack_kind") == "APERAK" else NEGATIVE_ACK
+    if isinstance(kind, str) and kind in _KINDS:
+        return _KINDS[kind]
+    if details.get("validation"):
+        return VALIDATION_FAILED
+    text = (reason or "").strip()
+    for cause, pattern in _PATTERNS:
+        if pattern.search(text):
+            return cause
+    if actor and actor.endswith(":returns"):  # the print house's return files
+        return RETURNED_MAIL if "returned" in text else REJECTED
+    return OTHER
+
+
+# --- tracking (called by record_event) ----------------------------------------------------------------------
+
+
+def track_deviation(session: Session, event: dict[str, Any]) -> str | None:
+    """Open or close deviation rows for one history row; the cause when the delivery entered deviation."""
+    to_status, from_status = event["to_status"], event["from_status"]
+    if to_status == _DEVIATION and from_status != _DEVIATION:
+        return _open(session, event)
+    if from_status == _DEVIATION and to_status != _DEVIATION:
+        closure = RESENT if to_status == DeliveryStatus.QUEUED.value else RESOLVED
+        close_open(
+            session,
+            event["delivery_id"],
+            closure=closure,
+            actor=event["actor"],
+            reason=event["reason"],
+            at=event["at"],
+        )
+    elif from_status is None and event["details"]:
+        replaced = event["details"].get("fallback_of") or event["details"].get("resend_of")
+        if isinstance(replaced, str):
+            close_open(
+                session,
+                replaced,
+                closure=FALLBACK,
+                actor=event["actor"],
+                reason=f"{event['reason']} (delivery {event['delivery_id']})",
+                at=event["at"],
+            )
+    return None
+
+
+def _open(session: Session, event: dict[str, Any]) -> str:
+    channel = session.execute(
+        select(_deliveries.c.channel).where(_deliveries.c.id == event["delivery_id"])
+    ).scalar_one()
+    cause = classify_deviation(channel, event["actor"], event["reason"], event["details"])
+    row = {
+        "id": new_id(),
+        "tenant_id": event["tenant_id"],
+        "delivery_id": event["delivery_id"],
+        "invoice_id": event["invoice_id"],
+        "attempt": event["attempt"],
+        "channel": channel,
+        "cause": cause,
+        "detail": event["reason"],
+        "opened_at": event["at"],
+    }
+    session.execute(_INSERT, row)
+    if webhooks.wants_any(session, event["tenant_id"], webhooks.DEVIATION_OPENED):
+        webhooks.emit(
+            session,
+            event["tenant_id"],
+            webhooks.DEVIATION_OPENED,
+            _payload(session, row, status="open"),
+            at=event["at"],
+        )
+    return cause
+
+
+def close_open(
+    session: Session,
+    delivery_id: str,
+    *,
+    closure: str,
+    actor: str,
+    reason: str | None,
+    at: dt.datetime | None = None,
+    deviation_id: str | None = None,
+) -> list[str]:
+    """Close the delivery's open deviation rows (or only `deviation_id`); the ids closed."""
+    at = at or utcnow()
+    condition = [_table.c.delivery_id == delivery_id, _table.c.closed_at.is_(None)]
+    if deviation_id is not None:
+        condition.append(_table.c.id == deviation_id)
+    rows = session.execute(
+        update(_table)
+        .where(*condition)
+        .values(closed_at=at, closed_by=actor[:200], closure=closure, closure_reason=reason)
+        .returning(
+            _table.c.id,
+            _table.c.tenant_id,
+            _table.c.delivery_id,
+            _table.c.invoice_id,
+            _table.c.attempt,
+            _table.c.channel,
+            _table.c.cause,
+            _table.c.detail,
+        )
+    ).all()
+    for row in rows:
+        if webhooks.wants_any(session, row.tenant_id, webhooks.DEVIATION_CLOSED):
+            payload = _payload(session, dict(row._mapping), status="closed")
+            payload.update(closure=closure, closed_by=actor, closure_reason=reason)
+            webhooks.emit(session, row.tenant_id, webhooks.DEVIATION_CLOSED, payload, at=at)
+    return [row.id for row in rows]
+
+
+def _payload(session: Session, row: Mapping[str, Any], *, status: str) -> dict[str, Any]:
+    number = session.execute(
+        select(col(InvoiceRecord.number)).where(col(InvoiceRecord.id) == row["invoice_id"])
+    ).scalar_one_or_none()
+    return {
+        "deviation_id": row["id"],
+        "invoice_id": row["invoice_id"],
+        "invoice_number": number,
+        "delivery_id": row["delivery_id"],
+        "channel": row["channel"],
+        "attempt": row["attempt"],
+        "deviation_cause": row["cause"],
+        "reason": row["detail"],
+        "deviation_status": status,
+    }
+
+
+# --- operations: list, resolve, resend ---------------------------------------------------------------------
+
+
+class DeviationClosed(ValueError):
+    """The deviation was closed already (resolved, resent or fallen back); nothing changed."""
+
+
+_HINTS: dict[str, dict[str, str]] = {
+    VALIDATION_FAILED: {
+        "resend": "fix the invoice data or the receiver's address the reason names, then resend",
+        "resend-elsewhere": "send it on a channel whose format the data can pass",
+        "resolve": "the invoice was corrected or replaced outside the gateway",
+    },
+    RENDER_FAILED: {
+        "resend": "fix the data or the format/branding settings that failed to render, then resend",
+        "resend-elsewhere": "send it on a channel with another format",
+        "resolve": "the invoice was handled outside the gateway",
+    },
+    REJECTED: {
+        "resend": "after the receiver's objection is fixed (often a credit note and a corrected invoice)",
+        "resolve": "the rejection was handled with the receiver (credit note, new invoice)",
+    },
+    BOUNCED: {
+        "resend": "resend to another e-mail address (--to / address)",
+        "resend-elsewhere": "fall back to paper or EHF",
+        "resolve": "the customer got the invoice another way",
+    },
+    RETURNED_MAIL: {
+        "resend": "resend after fixing the buyer's postal address",
+        "resend-elsewhere": "switch to e-mail or EHF",
+        "resolve": "the customer got the invoice another way",
+    },
+    NEGATIVE_ACK: {
+        "resend": "fix the segment/element the acknowledgement names (data or partner profile), then resend",
+        "resend-elsewhere": "send it on another channel",
+        "resolve": "the partner accepted it out of band",
+    },
+    NO_ACK: {
+        "resend": "resend (a new interchange with new control numbers)",
+        "resend-elsewhere": "send it on another channel",
+        "resolve": "the partner confirms receipt out of band",
+    },
+    UNDELIVERABLE: {
+        "resend": "resend once the channel or the address is fixed",
+        "resend-elsewhere": "send it on the receiver's fallback channel",
+        "resolve": "the invoice was delivered another way",
+    },
+    OTHER: {
+        "resend": "resend once the cause is fixed",
+        "resend-elsewhere": "send it on another channel",
+        "resolve": "handled outside the gateway",
+    },
+}
+
+
+def _actions(cause: str, channel: str, chain: list[str] | None) -> list[dict[str, Any]]:
+    hints = _HINTS.get(cause, _HINTS[OTHER])
+    actions: list[dict[str, Any]] = []
+    for action, hint in hints.items():
+        entry: dict[str, Any] = {"action": action, "hint": hint}
+        if action == "resend-elsewhere":
+            others = [c for c in (chain or []) if c != channel]
+            entry["channels"] = others or ["any"]
+        actions.append(entry)
+    return actions
+
+
+def deviation_view(
+    deviation: Deviation,
+    *,
+    number: str | None = None,
+    buyer: str | None = None,
+    delivery_status: str | None = None,
+    chain: list[str] | None = None,
+) -> dict[str, Any]:
+    is_open = deviation.closed_at is None
+    return {
+        "id": deviation.id,
+        "status": "open" if is_open else "closed",
+        "delivery_id": deviation.delivery_id,
+        "invoice_id": deviation.invoice_id,
+        "invoice_number": number,
+        "buyer": buyer,
+        "channel": deviation.channel,
+        "attempt": deviation.attempt,
+        "cause": deviation.cause,
+        "detail": deviation.detail,
+        "opened_at": deviation.opened_at.isoformat(),
+        "closed_at": deviation.closed_at.isoformat() if deviation.closed_at else None,
+        "closed_by": deviation.closed_by,
+        "closure": deviation.closure,
+        "closure_reason": deviation.closure_reason,
+        "delivery_status": delivery_status,
+        "actions": _actions(deviation.cause, deviation.channel, chain) if is_open else [],
+    }
+
+
+def list_deviations(
+    session: Session,
+    tenant_id: str | None,
+    *,
+    status: str = "open",
+    cause: str | None = None,
+    channel: str | None = None,
+    since: dt.datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    deviation_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Deviations across channels, newest first, each with the actions that fit its cause."""
+    query = (
+        select(
+            Deviation,
+            col(InvoiceRecord.number),
+            col(InvoiceRecord.buyer_name),
+            col(InvoiceRecord.receiver_id),
+            col(Delivery.status),
+        )
+        .join(InvoiceRecord, col(InvoiceRecord.id) == col(Deviation.invoice_id))
+        .join(Delivery, col(Delivery.id) == col(Deviation.delivery_id))
+    )
+    if tenant_id is not None:
+        query = query.where(col(Deviation.tenant_id) == tenant_id)
+    if status == "open":
+        query = query.where(col(Deviation.closed_at).is_(None))
+    elif status == "closed":
+        query = query.where(col(Deviation.closed_at).is_not(None))
+    elif status != "all":
+        raise ValueError(f"status {status!r}: open, closed or all")
+    if deviation_id is not None:
+        query = query.where(col(Deviation.id) == deviation_id)
+    if cause is not None:
+        query = query.where(col(Deviation.cause) == cause)
+    if channel is not None:
+        query = query.where(col(Deviation.channel) == channel)
+    if since is not None:
+        query = query.where(col(Deviation.opened_at) >= since)
+    query = query.order_by(col(Deviation.opened_at).desc(), col(Deviation.id)).limit(limit).offset(offset)
+    rows = session.execute(query).all()
+    chains: dict[tuple[str, str], list[str]] = {}
+    wanted: dict[str, set[str]] = {}
+    for deviation, _number, _buyer, receiver_id, _status in rows:
+        if receiver_id and deviation.closed_at is None:
+            wanted.setdefault(deviation.tenant_id, set()).add(receiver_id)
+    for tenant, receivers in wanted.items():
+        for receiver_id, profile in load_profiles(session, tenant, receivers).items():
+            chains[(tenant, receiver_id)] = chain_of(profile)
+    return [
+        deviation_view(
+            deviation,
+            number=number,
+            buyer=buyer,
+            delivery_status=str(delivery_status),
+            chain=chains.get((deviation.tenant_id, receiver_id or "")),
+        )
+        for deviation, number, buyer, receiver_id, delivery_status in rows
+    ]
+
+
+def find_deviation(session: Session, tenant_id: str | None, deviation_id: str) -> Deviation:
+    deviation = session.get(Deviation, deviation_id)
+    if deviation is None or (tenant_id is not None and deviation.tenant_id != tenant_id):
+        raise NotFound(f"deviation {deviation_id} not found")
+    return deviation
+
+
+def _view(session: Session, deviation: Deviation) -> dict[str, Any]:
+    session.refresh(deviation)
+    found = list_deviations(session, deviation.tenant_id, status="all", deviation_id=deviation.id)
+    return found[0] if found else deviation_view(deviation)
+
+
+def resolve_deviation(
+    session: Session, tenant_id: str | None, deviation_id: str, *, actor: str, reason: str
+) -> dict[str, Any]:
+    """Close an open deviation as "resolved"; the delivery stays as it is, an event says who and why."""
+    deviation = find_deviation(session, tenant_id, deviation_id)
+    if deviation.closed_at is not None:
+        raise DeviationClosed(f"deviation {deviation_id} was closed already ({deviation.closure})")
+    now = utcnow()
+    closed = close_open(
+        session,
+        deviation.delivery_id,
+        closure=RESOLVED,
+        actor=actor,
+        reason=reason,
+        at=now,
+        deviation_id=deviation.id,
+    )
+    if not closed:
+        raise DeviationClosed(f"deviation {deviation_id} was closed at the same time by someone else")
+    delivery = find_delivery(session, None, deviation.delivery_id)
+    note_event(
+        session,
+        delivery,
+        actor=actor,
+        reason=f"deviation resolved ({deviation.cause}): {reason}",
+        details={"deviation_id": deviation.id, "closure": RESOLVED, "cause": deviation.cause},
+    )
+    return _view(session, deviation)
+
+
+def resend_deviation(
+    session: Session,
+    tenant_id: str | None,
+    deviation_id: str,
+    *,
+    actor: str,
+    reason: str | None,
+    channel: str | None = None,
+    address: str | None = None,
+) -> dict[str, Any]:
+    """Resend the deviating delivery (its next attempt, or a new delivery on `channel`) and close the row."""
+    deviation = find_deviation(session, tenant_id, deviation_id)
+    if deviation.closed_at is not None:
+        raise DeviationClosed(f"deviation {deviation_id} was closed already ({deviation.closure})")
+    delivery = find_delivery(session, None, deviation.delivery_id)
+    why = reason or f"resend after deviation ({deviation.cause})"
+    sent = resend(session, delivery, actor=actor, reason=why, channel=channel, address=address)
+    # record_event closed it (resent / fallback); this covers a delivery that was no longer in deviation
+    closure = RESENT if sent.id == delivery.id else FALLBACK
+    close_open(session, delivery.id, closure=closure, actor=actor, reason=why, deviation_id=deviation.id)
+    return {"deviation": _view(session, deviation), "delivery": delivery_view(sent)}

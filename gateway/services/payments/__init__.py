@@ -1,0 +1,1 @@
+"""Remittance files in, matching runs and people's payment decisions."""

@@ -1,0 +1,961 @@
+"""Matching runs, and what their decisions do: open amounts, payment status, events, people's resolutions.
+
+A run takes a tenant's `new` payments in the order they were booked, builds the matching index from the
+tenant's open (and recently paid) invoices with everything people taught it (payer accounts, name
+aliases, reference patterns), and lets `gateway.matching` decide each payment. Applied decisions write
+allocations and move the invoices' open amount and `payment_status` at once; exceptions and approvals keep
+the engine's evidence and ranked suggestions for a person.
+
+One run per tenant at a time (`matching_leases`): two runs on the same stale open amounts could each apply
+a payment to an invoice that only one of them may settle. Allocations are applied against the invoice
+row as stored (read inside the transaction), never against the index's copy, so a person's resolution
+in between is respected.
+
+A person's resolution (`resolve_payment`) is booked like a decision and teaches the index: the payer's
+account and name variant become the customer's, and a reference the payer wrote differently becomes a
+pattern, so the next such payment matches by itself. Reversing an automatic application is counted as a
+false automatic application in the report: the figure the domain says must stand next to the auto rate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.engine import session_scope
+from db.models import (
+    InvoiceRecord,
+    MatchingLease,
+    PayerAlias,
+    PaymentAllocation,
+    PaymentRecord,
+    ReferencePattern,
+    RemittanceLineRecord,
+    utcnow,
+)
+from gateway.matching import (
+    Allocation,
+    Decision,
+    LearnedPattern,
+    MatchIndex,
+    OpenItem,
+    learn_from_resolution,
+    match_payment,
+)
+from gateway.services.tenancy import webhooks
+from gateway.services.tenancy.tenants import tenant_settings
+from schemas.remittance import Payment
+
+#: Paid invoices stay findable this long, so a second payment for one is recognised as a duplicate.
+RECENTLY_PAID_DAYS = 400
+MATCHER = "matching"
+OPEN_STATUSES = ("new", "exception", "needs_approval")
+
+
+class PaymentNotFound(LookupError):
+    pass
+
+
+class ResolutionRefused(ValueError):
+    """A resolution or approval that cannot be booked; `field` names what is wrong."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+
+class MatchingBusy(RuntimeError):
+    """Another run holds the tenant's matching lease."""
+
+
+@dataclass
+class MatchRun:
+    """What one run did: counts and amounts by outcome (`gateway match --report` prints it)."""
+
+    tenant_id: str
+    payments: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+    invoices_paid: int = 0
+    invoices_partially_paid: int = 0
+    invoices_overpaid: int = 0
+    open_items: int = 0
+    seconds: float = 0.0
+
+    def add(self, outcome: str, amount: Decimal) -> None:
+        self.outcomes[outcome] += 1
+        self.amounts[outcome] = self.amounts.get(outcome, Decimal(0)) + amount
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenant": self.tenant_id,
+            "payments": self.payments,
+            "outcomes": dict(self.outcomes),
+            "amounts": {k: str(v) for k, v in self.amounts.items()},
+            "open_items": self.open_items,
+            "invoices": {
+                "paid": self.invoices_paid,
+                "partially_paid": self.invoices_partially_paid,
+                "overpaid": self.invoices_overpaid,
+            },
+            "seconds": round(self.seconds, 3),
+        }
+
+
+# --- the lease -------------------------------------------------------------------------------------------
+
+
+def acquire_lease(engine: Engine, tenant_id: str, holder: str, seconds: float = 600.0) -> bool:
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=seconds)
+    table = MatchingLease.__table__  # type: ignore[attr-defined]
+    with session_scope(engine) as session:
+        taken = session.execute(
+            update(table)
+            .where(
+                table.c.tenant_id == tenant_id,
+                or_(table.c.expires_at.is_(None), table.c.expires_at < now, table.c.holder == holder),
+            )
+            .values(holder=holder, expires_at=expires)
+        ).rowcount  # type: ignore[attr-defined]
+        if taken:
+            return True
+    try:
+        with session_scope(engine) as session:
+            session.execute(insert(table).values(tenant_id=tenant_id, holder=holder, expires_at=expires))
+        return True
+    except IntegrityError:
+        return False
+
+
+def release_lease(engine: Engine, tenant_id: str, holder: str) -> None:
+    table = MatchingLease.__table__  # type: ignore[attr-defined]
+    with session_scope(engine) as session:
+        session.execute(
+            update(table)
+            .where(table.c.tenant_id == tenant_id, table.c.holder == holder)
+            .values(holder=None, expires_at=None)
+        )
+
+
+# --- building the index ----------------------------------------------------------------------------------
+
+
+def _amount(text: str | None, default: str) -> Decimal:
+    return Decimal(text if text is not None else default)
+
+
+def open_items(
+    session: Session, tenant_id: str, *, now: dt.datetime | None = None, customer_key: str | None = None
+) -> Iterator[OpenItem]:
+    """The tenant's invoices and credit notes as the engine sees them: open, or paid not long ago."""
+    since = (now or utcnow()) - dt.timedelta(days=RECENTLY_PAID_DAYS)
+    table = InvoiceRecord.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(
+            table.c.id,
+            table.c.number,
+            table.c.document_type,
+            table.c.customer_key,
+            table.c.buyer_name,
+            table.c.currency,
+            table.c.open_amount,
+            table.c.payable_amount,
+            table.c.issue_date,
+            table.c.due_date,
+            table.c.payment_reference,
+        ).where(
+            table.c.tenant_id == tenant_id,
+            *([table.c.customer_key == customer_key] if customer_key else []),
+            or_(table.c.payment_status.in_(("unpaid", "partially_paid")), table.c.paid_at >= since),
+        )
+    ).yield_per(5000)
+    for row in rows:
+        yield OpenItem(
+            invoice_id=row.id,
+            number=row.number,
+            document_type="credit_note" if row.document_type == "credit_note" else "invoice",
+            customer_key=row.customer_key or f"name:{row.buyer_name.casefold()}",
+            customer_name=row.buyer_name,
+            currency=row.currency,
+            open_amount=_amount(row.open_amount, row.payable_amount),
+            total_amount=Decimal(row.payable_amount),
+            issue_date=row.issue_date,
+            due_date=row.due_date,
+            kid=row.payment_reference,
+        )
+
+
+def build_index(session: Session, tenant_id: str) -> MatchIndex:
+    settings = tenant_settings(session, tenant_id)
+    aliases = (
+        session.execute(select(PayerAlias).where(col(PayerAlias.tenant_id) == tenant_id)).scalars().all()
+    )
+    patterns = (
+        session.execute(select(ReferencePattern).where(col(ReferencePattern.tenant_id) == tenant_id))
+        .scalars()
+        .all()
+    )
+    return MatchIndex(
+        open_items(session, tenant_id),
+        kid_agreement=settings.kid,
+        accounts={a.value: a.customer_key for a in aliases if a.kind == "account"},
+        aliases={a.value: a.customer_key for a in aliases if a.kind == "name"},
+        patterns=[LearnedPattern(p.customer_key, p.regex, source=f"pattern {p.id}") for p in patterns],
+    )
+
+
+# --- booking allocations ---------------------------------------------------------------------------------
+
+
+def _payment_status(open_amount: Decimal, total: Decimal) -> str:
+    if open_amount < 0:
+        return "overpaid"
+    if open_amount == 0:
+        return "paid"
+    return "partially_paid" if open_amount < total else "unpaid"
+
+
+@dataclass(frozen=True)
+class _Booked:
+    invoice_id: str
+    number: str
+    before: str
+    after: str
+    open_amount: Decimal
+
+
+def _book_allocations(
+    session: Session,
+    payment: PaymentRecord,
+    allocations: Sequence[Allocation],
+    write_off: Decimal,
+    actor: str,
+    now: dt.datetime,
+) -> list[_Booked]:
+    """Apply each allocation to the invoice row as stored; the write-off goes with the last invoice."""
+    booked: list[_Booked] = []
+    last_invoice = max((i for i, a in enumerate(allocations) if a.document_type == "invoice"), default=None)
+    # the engine may state a write-off per allocation (deductions on several invoices); else the total
+    # write-off goes with the last invoice
+    per_allocation = any(a.write_off for a in allocations)
+    for index, allocation in enumerate(allocations):
+        invoice = session.execute(
+            select(InvoiceRecord).where(col(InvoiceRecord.id) == allocation.invoice_id).with_for_update()
+        ).scalar_one_or_none()
+        if invoice is None or invoice.tenant_id != payment.tenant_id:
+            raise ResolutionRefused("allocations", f"no invoice {allocation.invoice_id}")
+        off = allocation.write_off if per_allocation else write_off if index == last_invoice else Decimal(0)
+        total = Decimal(invoice.payable_amount)
+        open_before = _amount(invoice.open_amount, invoice.payable_amount)
+        open_after = open_before - allocation.amount - off
+        before = invoice.payment_status
+        invoice.open_amount = str(open_after)
+        invoice.payment_status = _payment_status(open_after, total)
+        if invoice.payment_status in ("paid", "overpaid") and invoice.paid_at is None:
+            invoice.paid_at = now
+        session.add(invoice)
+        session.add(
+            PaymentAllocation(
+                tenant_id=payment.tenant_id,
+                payment_id=payment.id,
+                invoice_id=invoice.id,
+                amount=str(allocation.amount),
+                write_off=str(off),
+                created_by=actor,
+                created_at=now,
+            )
+        )
+        booked.append(_Booked(invoice.id, invoice.number, before, invoice.payment_status, open_after))
+    return booked
+
+
+def _emit_invoice_changes(
+    session: Session, tenant_id: str, payment: PaymentRecord, booked: Iterable[_Booked], now: dt.datetime
+) -> None:
+    for item in booked:
+        webhooks.emit(
+            session,
+            tenant_id,
+            f"invoice.{item.after}",
+            {
+                "invoice_id": item.invoice_id,
+                "number": item.number,
+                "payment_status": item.after,
+                "previous_payment_status": item.before,
+                "open_amount": str(item.open_amount),
+                "payment_id": payment.id,
+                "payment_amount": payment.amount,
+                "currency": payment.currency,
+            },
+            at=now,
+        )
+
+
+def _record_decision(
+    session: Session, payment: PaymentRecord, decision: Decision, now: dt.datetime
+) -> list[_Booked]:
+    payment.decision = decision.as_dict()
+    payment.confidence = decision.confidence
+    payment.customer_key = decision.customer_key
+    payment.decided_at = now
+    payment.decided_by = MATCHER
+    payment.status = decision.outcome
+    payment.note = decision.reason[:2000]
+    booked: list[_Booked] = []
+    if decision.outcome == "applied" and decision.proposal is not None:
+        proposal = decision.proposal
+        booked = _book_allocations(session, payment, proposal.allocations, proposal.write_off, MATCHER, now)
+        payment.applied_amount = str(sum((a.amount for a in proposal.allocations), Decimal(0)))
+        payment.write_off = str(proposal.write_off)
+        payment.unapplied = str(proposal.unapplied)
+    session.add(payment)
+    if decision.outcome in ("exception", "needs_approval"):
+        webhooks.emit(
+            session,
+            payment.tenant_id,
+            f"payment.{decision.outcome}",
+            {
+                "payment_id": payment.id,
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "payer_name": payment.payer_name,
+                "reason": decision.reason,
+                "suggestions": [s.as_dict() for s in decision.suggestions],
+            },
+            at=now,
+        )
+    _emit_invoice_changes(session, payment.tenant_id, payment, booked, now)
+    return booked
+
+
+# --- the run ---------------------------------------------------------------------------------------------
+
+
+def run_matching(
+    engine: Engine,
+    tenant_id: str,
+    *,
+    holder: str | None = None,
+    today: dt.date | None = None,
+    batch_size: int = 200,
+) -> MatchRun:
+    """Decide every `new` payment of the tenant; `MatchingBusy` if another run holds the lease."""
+    holder = holder or f"run-{secrets.token_hex(6)}"
+    if not acquire_lease(engine, tenant_id, holder):
+        raise MatchingBusy(f"another matching run holds tenant {tenant_id}")
+    started = utcnow()
+    report = MatchRun(tenant_id)
+    try:
+        with session_scope(engine) as session:
+            policy = tenant_settings(session, tenant_id).matching
+            index = build_index(session, tenant_id)
+            pending = list(
+                session.execute(
+                    select(col(PaymentRecord.id))
+                    .where(col(PaymentRecord.tenant_id) == tenant_id, col(PaymentRecord.status) == "new")
+                    .order_by(
+                        col(PaymentRecord.created_at), col(PaymentRecord.file_id), col(PaymentRecord.sequence)
+                    )
+                ).scalars()
+            )
+        report.open_items = len(index)
+        for start in range(0, len(pending), batch_size):
+            acquire_lease(engine, tenant_id, holder)  # renew for long runs
+            with session_scope(engine) as session:
+                rows = (
+                    session.execute(
+                        select(PaymentRecord)
+                        .where(
+                            col(PaymentRecord.id).in_(pending[start : start + batch_size]),
+                            col(PaymentRecord.status) == "new",
+                        )
+                        .order_by(
+                            col(PaymentRecord.created_at),
+                            col(PaymentRecord.file_id),
+                            col(PaymentRecord.sequence),
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                now = utcnow()
+                for row in rows:
+                    decision = match_payment(Payment.from_dict(row.data), index, policy, today=today)
+                    booked = _record_decision(session, row, decision, now)
+                    if decision.outcome == "applied" and decision.proposal is not None:
+                        index.apply(decision.proposal.allocations)
+                    report.payments += 1
+                    report.add(decision.outcome, Decimal(row.amount))
+                    for item in booked:
+                        if item.after == "paid":
+                            report.invoices_paid += 1
+                        elif item.after == "partially_paid":
+                            report.invoices_partially_paid += 1
+                        elif item.after == "overpaid":
+                            report.invoices_overpaid += 1
+    finally:
+        release_lease(engine, tenant_id, holder)
+    report.seconds = (utcnow() - started).total_seconds()
+    return report
+
+
+def tenants_with_new_payments(engine: Engine) -> list[str]:
+    with session_scope(engine) as session:
+        return list(
+            session.execute(
+                select(col(PaymentRecord.tenant_id)).where(col(PaymentRecord.status) == "new").distinct()
+            ).scalars()
+        )
+
+
+def run_all(engine: Engine, *, holder: str | None = None) -> list[MatchRun]:
+    """One run per tenant with new payments (the worker's step); a busy tenant is left for next time."""
+    runs: list[MatchRun] = []
+    for tenant_id in tenants_with_new_payments(engine):
+        try:
+            runs.append(run_matching(engine, tenant_id, holder=holder))
+        except MatchingBusy:
+            continue
+    return runs
+
+
+# --- people's decisions ----------------------------------------------------------------------------------
+
+
+def get_payment(session: Session, tenant_id: str, payment_id: str) -> PaymentRecord:
+    payment = session.get(PaymentRecord, payment_id)
+    if payment is None or payment.tenant_id != tenant_id:
+        raise PaymentNotFound(f"no payment {payment_id}")
+    return payment
+
+
+def _active_allocations(session: Session, payment_id: str) -> list[PaymentAllocation]:
+    return list(
+        session.execute(
+            select(PaymentAllocation).where(
+                col(PaymentAllocation.payment_id) == payment_id, col(PaymentAllocation.reversed_at).is_(None)
+            )
+        ).scalars()
+    )
+
+
+def _reverse(session: Session, payment: PaymentRecord, actor: str, now: dt.datetime) -> list[_Booked]:
+    booked: list[_Booked] = []
+    for allocation in _active_allocations(session, payment.id):
+        invoice = session.execute(
+            select(InvoiceRecord).where(col(InvoiceRecord.id) == allocation.invoice_id).with_for_update()
+        ).scalar_one()
+        before = invoice.payment_status
+        open_after = (
+            _amount(invoice.open_amount, invoice.payable_amount)
+            + Decimal(allocation.amount)
+            + Decimal(allocation.write_off)
+        )
+        invoice.open_amount = str(open_after)
+        invoice.payment_status = _payment_status(open_after, Decimal(invoice.payable_amount))
+        if invoice.payment_status not in ("paid", "overpaid"):
+            invoice.paid_at = None
+        allocation.reversed_at, allocation.reversed_by = now, actor
+        session.add_all([invoice, allocation])
+        booked.append(_Booked(invoice.id, invoice.number, before, invoice.payment_status, open_after))
+    return booked
+
+
+def _allocations_from(
+    session: Session, tenant_id: str, requested: Sequence[tuple[str, Decimal]]
+) -> list[Allocation]:
+    allocations: list[Allocation] = []
+    for position, (invoice_id, amount) in enumerate(requested):
+        where = f"allocations[{position}]"
+        if amount <= 0:
+            raise ResolutionRefused(f"{where}.amount", "must be more than zero")
+        invoice = session.get(InvoiceRecord, invoice_id)
+        if invoice is None or invoice.tenant_id != tenant_id:
+            raise ResolutionRefused(f"{where}.invoice_id", f"no invoice {invoice_id}")
+        credit = invoice.document_type == "credit_note"
+        allocations.append(
+            Allocation(invoice.id, invoice.number, amount, "credit_note" if credit else "invoice")
+        )
+    return allocations
+
+
+def resolve_payment(
+    engine: Engine,
+    tenant_id: str,
+    payment_id: str,
+    allocations: Sequence[tuple[str, Decimal]],
+    *,
+    actor: str,
+    reason: str | None = None,
+    write_off: Decimal = Decimal(0),
+    learn: bool = True,
+) -> dict[str, Any]:
+    """Book a person's answer for a payment (replacing what was applied before) and learn from it."""
+    if write_off < 0:
+        raise ResolutionRefused("write_off", "must not be negative")
+    now = utcnow()
+    with session_scope(engine) as session:
+        payment = get_payment(session, tenant_id, payment_id)
+        if payment.status in ("duplicate", "hint"):
+            raise ResolutionRefused("payment", f"a {payment.status} payment is not applied")
+        chosen = _allocations_from(session, tenant_id, allocations)
+        currencies = {session.get(InvoiceRecord, a.invoice_id).currency for a in chosen}  # type: ignore[union-attr]
+        net = sum((a.amount if a.document_type == "invoice" else -a.amount for a in chosen), Decimal(0))
+        if currencies == {payment.currency} and net > Decimal(payment.amount):
+            raise ResolutionRefused(
+                "allocations", f"they apply {net} but the payment is {payment.amount} {payment.currency}"
+            )
+        reversed_booked = _reverse(session, payment, actor, now)
+        booked = _book_allocations(session, payment, chosen, write_off, actor, now)
+        was_automatic = payment.decided_by == MATCHER and payment.status == "applied"
+        payment.status = "resolved" if chosen else "ignored"
+        payment.applied_amount = str(net)
+        payment.write_off = str(write_off)
+        payment.unapplied = str(Decimal(payment.amount) - net) if currencies == {payment.currency} else None
+        payment.decided_at, payment.decided_by = now, actor
+        payment.note = (reason or "resolved by hand")[:2000]
+        history = dict(payment.decision or {})
+        history.setdefault("resolutions", [])
+        history["resolutions"] = [
+            *history["resolutions"],
+            {
+                "by": actor,
+                "at": now.isoformat(),
+                "reason": reason,
+                "replaced_automatic": was_automatic,
+                "allocations": [
+                    {"invoice_id": a.invoice_id, "number": a.number, "amount": str(a.amount)} for a in chosen
+                ],
+                "write_off": str(write_off),
+            },
+        ]
+        payment.decision = history
+        learned: dict[str, Any] = {}
+        if learn and chosen:
+            learned = _learn(session, payment, chosen, actor)
+        session.add(payment)
+        _emit_invoice_changes(session, tenant_id, payment, [*reversed_booked, *booked], now)
+        return {"payment": payment_view(session, payment), "learned": learned}
+
+
+def _learn(
+    session: Session, payment: PaymentRecord, chosen: Sequence[Allocation], actor: str
+) -> dict[str, Any]:
+    invoice = session.get(InvoiceRecord, chosen[0].invoice_id)
+    assert invoice is not None
+    customer_key = invoice.customer_key or f"name:{invoice.buyer_name.casefold()}"
+    items = list(open_items(session, payment.tenant_id, customer_key=customer_key))
+    # Every other customer's name too (no number, no KID: only its name is indexed), so an alias is not
+    # learned when the bank's name fits a look-alike customer as well.
+    table = InvoiceRecord.__table__  # type: ignore[attr-defined]
+    names = session.execute(
+        select(table.c.customer_key, table.c.buyer_name)
+        .where(table.c.tenant_id == payment.tenant_id, table.c.customer_key != customer_key)
+        .distinct()
+    ).all()
+    today = utcnow().date()
+    items += [
+        OpenItem(f"name:{n}", "", "invoice", key, name, "", Decimal(0), Decimal(0), today)
+        for n, (key, name) in enumerate(names)
+        if key
+    ]
+    index = MatchIndex(items)
+    learned = learn_from_resolution(Payment.from_dict(payment.data), chosen, index, customer_key)
+    stored: dict[str, Any] = {"accounts": [], "aliases": [], "patterns": []}
+    for kind, values, bucket in (
+        ("account", learned.accounts, "accounts"),
+        ("name", learned.aliases, "aliases"),
+    ):
+        for value, key in values.items():
+            if (
+                session.execute(
+                    select(col(PayerAlias.id)).where(
+                        col(PayerAlias.tenant_id) == payment.tenant_id,
+                        col(PayerAlias.kind) == kind,
+                        col(PayerAlias.value) == value,
+                    )
+                ).first()
+                is None
+            ):
+                session.add(
+                    PayerAlias(
+                        tenant_id=payment.tenant_id,
+                        kind=kind,
+                        value=value[:200],
+                        customer_key=key,
+                        learned_from=payment.id,
+                        created_by=actor,
+                    )
+                )
+                stored[bucket].append(value)
+    for pattern in learned.patterns:
+        if (
+            session.execute(
+                select(col(ReferencePattern.id)).where(
+                    col(ReferencePattern.tenant_id) == payment.tenant_id,
+                    col(ReferencePattern.customer_key) == pattern.customer_key,
+                    col(ReferencePattern.regex) == pattern.regex,
+                )
+            ).first()
+            is None
+        ):
+            session.add(
+                ReferencePattern(
+                    tenant_id=payment.tenant_id,
+                    customer_key=pattern.customer_key,
+                    regex=pattern.regex[:300],
+                    learned_from=payment.id,
+                    created_by=actor,
+                )
+            )
+            stored["patterns"].append(pattern.regex)
+    payment.customer_key = customer_key
+    return stored
+
+
+def approve_payment(
+    engine: Engine,
+    tenant_id: str,
+    payment_id: str,
+    *,
+    actor: str,
+    reason: str | None = None,
+    suggestion: int = 0,
+) -> dict[str, Any]:
+    """Book the proposal (or the n-th suggestion) the engine made, as the person's resolution."""
+    with session_scope(engine) as session:
+        payment = get_payment(session, tenant_id, payment_id)
+        decision = payment.decision or {}
+        proposals: list[dict[str, Any]] = list(decision.get("suggestions") or [])
+        if payment.status == "needs_approval" and decision.get("proposal"):
+            proposals = [decision["proposal"], *[p for p in proposals if p != decision["proposal"]]]
+        if payment.status not in ("needs_approval", "exception"):
+            raise ResolutionRefused("payment", f"nothing to approve for a payment in status {payment.status}")
+        if suggestion >= len(proposals):
+            raise ResolutionRefused(
+                "suggestion", f"there is no suggestion {suggestion} (there are {len(proposals)})"
+            )
+        chosen = proposals[suggestion]
+    requested = [(a["invoice_id"], Decimal(a["amount"])) for a in chosen.get("allocations", [])]
+    return resolve_payment(
+        engine,
+        tenant_id,
+        payment_id,
+        requested,
+        actor=actor,
+        reason=reason or "approved the engine's proposal",
+        write_off=Decimal(chosen.get("write_off") or 0),
+    )
+
+
+def ignore_payment(
+    engine: Engine, tenant_id: str, payment_id: str, *, actor: str, reason: str
+) -> dict[str, Any]:
+    """Not an invoice payment (a refund, a loan, someone else's money): nothing applied, kept with why."""
+    return resolve_payment(engine, tenant_id, payment_id, [], actor=actor, reason=reason, learn=False)
+
+
+def reverse_payment(
+    engine: Engine, tenant_id: str, payment_id: str, *, actor: str, reason: str
+) -> dict[str, Any]:
+    """Take back what a payment applied; it waits as an exception again (an automatic one counts as false)."""
+    now = utcnow()
+    with session_scope(engine) as session:
+        payment = get_payment(session, tenant_id, payment_id)
+        if payment.status not in ("applied", "resolved"):
+            raise ResolutionRefused("payment", f"a payment in status {payment.status} has nothing applied")
+        history = dict(payment.decision or {})
+        history["reversals"] = [
+            *history.get("reversals", []),
+            {
+                "by": actor,
+                "at": now.isoformat(),
+                "reason": reason,
+                "was": payment.status,
+                "was_automatic": payment.decided_by == MATCHER,
+            },
+        ]
+        booked = _reverse(session, payment, actor, now)
+        payment.decision = history
+        payment.status, payment.applied_amount, payment.write_off, payment.unapplied = (
+            "exception",
+            None,
+            None,
+            None,
+        )
+        payment.decided_at, payment.decided_by, payment.note = now, actor, f"reversed: {reason}"[:2000]
+        session.add(payment)
+        _emit_invoice_changes(session, tenant_id, payment, booked, now)
+        return payment_view(session, payment)
+
+
+# --- views, reports, reminders ----------------------------------------------------------------------------
+
+
+def payment_view(session: Session, payment: PaymentRecord) -> dict[str, Any]:
+    allocations = session.execute(
+        select(PaymentAllocation, col(InvoiceRecord.number))
+        .join(InvoiceRecord, col(InvoiceRecord.id) == col(PaymentAllocation.invoice_id))
+        .where(col(PaymentAllocation.payment_id) == payment.id)
+        .order_by(col(PaymentAllocation.created_at))
+    ).all()
+    return {
+        "id": payment.id,
+        "file_id": payment.file_id,
+        "position": payment.position,
+        "kind": payment.kind,
+        "status": payment.status,
+        "direction": payment.direction,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "booking_date": payment.booking_date.isoformat() if payment.booking_date else None,
+        "value_date": payment.value_date.isoformat() if payment.value_date else None,
+        "payer_name": payment.payer_name,
+        "payer_account": payment.payer_account,
+        "bank_reference": payment.bank_reference,
+        "customer_key": payment.customer_key,
+        "confidence": payment.confidence,
+        "applied_amount": payment.applied_amount,
+        "write_off": payment.write_off,
+        "unapplied": payment.unapplied,
+        "duplicate_of": payment.duplicate_of,
+        "note": payment.note,
+        "decided_by": payment.decided_by,
+        "decided_at": payment.decided_at.isoformat() if payment.decided_at else None,
+        "remittance": payment.data,
+        "decision": payment.decision,
+        "allocations": [
+            {
+                "invoice_id": a.invoice_id,
+                "number": number,
+                "amount": a.amount,
+                "write_off": a.write_off,
+                "by": a.created_by,
+                "at": a.created_at.isoformat(),
+                "reversed_at": a.reversed_at.isoformat() if a.reversed_at else None,
+                "reversed_by": a.reversed_by,
+            }
+            for a, number in allocations
+        ],
+    }
+
+
+def payment_summary(payment: PaymentRecord) -> dict[str, Any]:
+    """A payment in a list: what it is and what became of it (the full view has evidence and history)."""
+    return {
+        "id": payment.id,
+        "position": payment.position,
+        "kind": payment.kind,
+        "status": payment.status,
+        "amount": payment.amount,
+        "currency": payment.currency,
+        "payer_name": payment.payer_name,
+        "confidence": payment.confidence,
+        "applied_amount": payment.applied_amount,
+        "note": payment.note,
+        "duplicate_of": payment.duplicate_of,
+        "invoices": [
+            a.get("number") for a in ((payment.decision or {}).get("proposal") or {}).get("allocations", [])
+        ]
+        if payment.status == "applied"
+        else [],
+    }
+
+
+def list_payments(
+    session: Session,
+    tenant_id: str,
+    *,
+    status: str | None = None,
+    since: dt.datetime | None = None,
+    file_id: str | None = None,
+    limit: int = 100,
+) -> list[PaymentRecord]:
+    query = select(PaymentRecord).where(col(PaymentRecord.tenant_id) == tenant_id)
+    if status:
+        query = query.where(col(PaymentRecord.status) == status)
+    if since:
+        query = query.where(col(PaymentRecord.created_at) >= since)
+    if file_id:
+        query = query.where(col(PaymentRecord.file_id) == file_id)
+    return list(
+        session.execute(
+            query.order_by(col(PaymentRecord.created_at), col(PaymentRecord.sequence)).limit(limit)
+        ).scalars()
+    )
+
+
+def invoice_payments(session: Session, invoice: InvoiceRecord) -> dict[str, Any]:
+    """An invoice's payment side: open amount, status, and every allocation (reversed ones marked)."""
+    rows = (
+        session.execute(
+            select(PaymentAllocation)
+            .where(col(PaymentAllocation.invoice_id) == invoice.id)
+            .order_by(col(PaymentAllocation.created_at))
+        )
+        .scalars()
+        .all()
+    )
+    hints = (
+        session.execute(
+            select(PaymentRecord)
+            .join(RemittanceLineRecord, col(RemittanceLineRecord.payment_id) == col(PaymentRecord.id))
+            .where(
+                col(PaymentRecord.tenant_id) == invoice.tenant_id,
+                col(PaymentRecord.status) == "hint",
+                col(RemittanceLineRecord.invoice_number) == invoice.number,
+            )
+            .order_by(col(PaymentRecord.created_at))
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "payment_status": invoice.payment_status,
+        # what the buyer (or a payer's advice) said about paying it, without money: never booked
+        "hints": [
+            {
+                "payment_id": h.id,
+                "kind": h.kind,
+                "amount": h.amount,
+                "currency": h.currency or None,
+                "paid_on": h.value_date.isoformat() if h.value_date else None,
+                "from": h.payer_name,
+                "note": h.note,
+            }
+            for h in hints
+        ],
+        "open_amount": invoice.open_amount if invoice.open_amount is not None else invoice.payable_amount,
+        "paid_at": invoice.paid_at.isoformat() if invoice.paid_at else None,
+        "allocations": [
+            {
+                "payment_id": a.payment_id,
+                "amount": a.amount,
+                "write_off": a.write_off,
+                "by": a.created_by,
+                "at": a.created_at.isoformat(),
+                "reversed_at": a.reversed_at.isoformat() if a.reversed_at else None,
+            }
+            for a in rows
+        ],
+    }
+
+
+def match_report(
+    session: Session, tenant_id: str, *, since: dt.datetime | None = None, file_id: str | None = None
+) -> dict[str, Any]:
+    """Match rates per payment and per invoice, by count and by amount, with the false-auto rate beside
+    the auto rate (automatic applications a person later reversed or re-allocated)."""
+    query = select(PaymentRecord).where(col(PaymentRecord.tenant_id) == tenant_id)
+    if since:
+        query = query.where(col(PaymentRecord.created_at) >= since)
+    if file_id:
+        query = query.where(col(PaymentRecord.file_id) == file_id)
+    counts: Counter[str] = Counter()
+    amounts: dict[str, Decimal] = {}
+    automatic = false_automatic = 0
+    automatic_amount = false_amount = total_amount = Decimal(0)
+    matchable = 0
+    for payment in session.execute(query).scalars():
+        amount = Decimal(payment.amount)
+        counts[payment.status] += 1
+        amounts[payment.status] = amounts.get(payment.status, Decimal(0)) + amount
+        if payment.status in ("duplicate", "hint", "ignored") and payment.decided_by in (None, MATCHER):
+            continue
+        matchable += 1
+        total_amount += amount
+        history = payment.decision or {}
+        was_auto = (
+            payment.status == "applied"
+            or any(r.get("was_automatic") for r in history.get("reversals", []))
+            or any(r.get("replaced_automatic") for r in history.get("resolutions", []))
+        )
+        if was_auto:
+            automatic += 1
+            automatic_amount += amount
+        if was_auto and payment.status != "applied":
+            false_automatic += 1
+            false_amount += amount
+    invoice_rows = session.execute(
+        select(
+            col(PaymentAllocation.invoice_id),
+            col(PaymentAllocation.created_by),
+            col(PaymentAllocation.amount),
+        )
+        .join(PaymentRecord, col(PaymentRecord.id) == col(PaymentAllocation.payment_id))
+        .where(
+            col(PaymentAllocation.tenant_id) == tenant_id,
+            col(PaymentAllocation.reversed_at).is_(None),
+            *([col(PaymentRecord.created_at) >= since] if since else []),
+            *([col(PaymentRecord.file_id) == file_id] if file_id else []),
+        )
+    ).all()
+    by_invoice: dict[str, set[str]] = {}
+    invoice_amounts: dict[str, Decimal] = {}
+    for invoice_id, created_by, applied in invoice_rows:
+        by_invoice.setdefault(invoice_id, set()).add(created_by)
+        invoice_amounts[invoice_id] = invoice_amounts.get(invoice_id, Decimal(0)) + Decimal(applied)
+    auto_invoices = [i for i, who in by_invoice.items() if who == {MATCHER}]
+
+    def rate(part: Decimal | int, whole: Decimal | int) -> float:
+        return round(float(Decimal(part) / Decimal(whole)) * 100, 2) if whole else 0.0
+
+    return {
+        "tenant": tenant_id,
+        "payments": {"by_status": dict(counts), "amount_by_status": {k: str(v) for k, v in amounts.items()}},
+        "per_payment": {
+            "matchable": matchable,
+            "auto_applied": automatic,
+            "auto_rate_pct": rate(automatic, matchable),
+            "false_auto_applied": false_automatic,
+            "false_auto_rate_pct": rate(false_automatic, max(automatic, 1)),
+            "amount_matchable": str(total_amount),
+            "amount_auto_applied": str(automatic_amount),
+            "auto_rate_by_amount_pct": rate(automatic_amount, total_amount),
+            "false_auto_rate_by_amount_pct": rate(false_amount, automatic_amount),
+            "open_exceptions": counts.get("exception", 0),
+            "awaiting_approval": counts.get("needs_approval", 0),
+        },
+        "per_invoice": {
+            "invoices_with_payments": len(by_invoice),
+            "settled_automatically": len(auto_invoices),
+            "auto_rate_pct": rate(len(auto_invoices), len(by_invoice)),
+            "amount_applied": str(sum(invoice_amounts.values(), Decimal(0))),
+            "amount_applied_automatically": str(sum((invoice_amounts[i] for i in auto_invoices), Decimal(0))),
+        },
+    }
+
+
+def reminder_candidates(
+    session: Session, tenant_id: str, *, today: dt.date, grace_days: int = 14
+) -> list[InvoiceRecord]:
+    """Invoices a reminder may go out for: past due by `grace_days` (Norway: 14 days before a fee may be
+    charged) and not paid. Paid and overpaid invoices never appear: "paid" stops every reminder."""
+    cutoff = today - dt.timedelta(days=grace_days)
+    return list(
+        session.execute(
+            select(InvoiceRecord)
+            .where(
+                col(InvoiceRecord.tenant_id) == tenant_id,
+                col(InvoiceRecord.document_type) == "invoice",
+                col(InvoiceRecord.payment_status).in_(("unpaid", "partially_paid")),
+                and_(col(InvoiceRecord.due_date).is_not(None), col(InvoiceRecord.due_date) <= cutoff),
+            )
+            .order_by(col(InvoiceRecord.due_date))
+        ).scalars()
+    )

@@ -1,0 +1,508 @@
+"""Remittance intake: a payment file from the bank, Nets or a payer, taken in whole or refused whole.
+
+Every file is kept (document store + a `remittance_files` row) whether it is read or refused, so a refused
+file can be inspected and sent again once fixed. A file is read completely before anything is booked: a
+reader that finds any fault (a control total that does not add up, a bad amount, an unknown version)
+refuses the whole file, naming the field and the reason — booking half a bank file is worse than booking
+none. The same bytes twice for a tenant are one file (the second receipt answers with the first); the same
+payment in another file (the bank's reference, amount and date) is kept as a duplicate and never matched.
+
+Payments are written as `new`; matching (`gateway.services.payments.matching_runs`) picks them up in the same
+call or
+from the worker, so a crash between the two leaves them waiting, never lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import posixpath
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.engine import session_scope
+from db.models import PaymentRecord, RemittanceFile, RemittanceLineRecord, new_id, utcnow
+from gateway.services.inbound.store import move_into_folder
+from gateway.services.outbound.documents import DocumentStore
+from gateway.services.tenancy.tenants import ensure_tenant, tenant_settings
+from mappings import detect_format
+from mappings.base import FormatError
+from schemas.remittance import Payment, RemittanceDocument
+from transports.sftp import RemoteFileTooLarge, SftpSettings, open_sftp
+
+#: Formats that carry payments, and the reader that turns each into the normalised model.
+REMITTANCE_READERS: dict[str, str] = {
+    "camt": "mappings.remittance.camt:parse_camt",
+    "ocr-giro": "mappings.remittance.ocr_giro:parse_ocr_giro",
+    "remadv": "mappings.remittance.edifact_remadv:parse_remadv",
+    "x12-820": "mappings.remittance.x12_820:parse_820_remittance",
+    "invoice-response": "mappings.status.invoice_response:parse_payment_hints",
+}
+
+#: Payment kinds that are a payer's advice rather than the bank's record of money received.
+ADVICE_KINDS = frozenset({"remadv", "x12-820"})
+
+MAX_REMITTANCE_BYTES = 200 * 1024 * 1024
+
+
+class RemittanceTooLarge(ValueError):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(f"{size:,} bytes; at most {limit:,}")
+        self.size = size
+        self.limit = limit
+
+
+class RemittanceNotFound(LookupError):
+    pass
+
+
+@dataclass
+class RemittanceReceipt:
+    """What became of one received file."""
+
+    file_id: str
+    outcome: str  # accepted, rejected, duplicate
+    format: str | None
+    status: str  # the file's status: accepted or rejected
+    payments: int = 0
+    duplicate_payments: int = 0
+    reason: str | None = None
+    error_field: str | None = None
+    payment_ids: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "file_id": self.file_id,
+            "outcome": self.outcome,
+            "status": self.status,
+            "format": self.format,
+            "payments": self.payments,
+            "duplicate_payments": self.duplicate_payments,
+        }
+        if self.reason:
+            data["error"] = {"field": self.error_field, "reason": self.reason}
+        return data
+
+
+def read_remittance(data: bytes) -> tuple[str, RemittanceDocument]:
+    """Which remittance format `data` is and what it says; `FormatError` naming the field otherwise."""
+    name = detect_format(data)
+    if name is None:
+        raise FormatError(
+            "file", "not a remittance format the gateway reads (" + ", ".join(REMITTANCE_READERS) + ")"
+        )
+    reader = REMITTANCE_READERS.get(name)
+    if reader is None:
+        raise FormatError(
+            "file",
+            f"a {name} file carries no payments (remittance formats: " + ", ".join(REMITTANCE_READERS) + ")",
+        )
+    module_name, _, attribute = reader.partition(":")
+    parse = cast(
+        Callable[[bytes], RemittanceDocument], getattr(importlib.import_module(module_name), attribute)
+    )
+    return name, parse(data)
+
+
+def payment_fingerprint(payment: Payment) -> str | None:
+    """The same money movement in any file: the bank's reference with amount, currency, date, direction."""
+    if not payment.bank_reference:
+        return None
+    day = payment.booking_date or payment.value_date
+    text = "|".join(
+        [payment.bank_reference, str(payment.amount), payment.currency, str(day or ""), payment.direction]
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _first_file(session: Session, tenant_id: str, digest: str) -> RemittanceFile | None:
+    return session.execute(
+        select(RemittanceFile).where(
+            col(RemittanceFile.tenant_id) == tenant_id, col(RemittanceFile.payload_sha256) == digest
+        )
+    ).scalar_one_or_none()
+
+
+def _receipt(session: Session, file: RemittanceFile, outcome: str) -> RemittanceReceipt:
+    rows = session.execute(
+        select(col(PaymentRecord.id), col(PaymentRecord.duplicate_of))
+        .where(col(PaymentRecord.file_id) == file.id)
+        .order_by(col(PaymentRecord.sequence))
+    ).all()
+    return RemittanceReceipt(
+        file_id=file.id,
+        outcome=outcome,
+        format=file.format,
+        status=file.status,
+        payments=len(rows),
+        duplicate_payments=sum(1 for row in rows if row.duplicate_of),
+        reason=file.reason,
+        error_field=file.error_field,
+        payment_ids=[row.id for row in rows],
+    )
+
+
+def receive_remittance(
+    engine: Engine,
+    store: DocumentStore,
+    *,
+    tenant_id: str,
+    data: bytes,
+    filename: str | None = None,
+    source: str = "api",
+    actor: str,
+    max_bytes: int = MAX_REMITTANCE_BYTES,
+) -> RemittanceReceipt:
+    """Keep one remittance file and book its payments as `new`, or refuse it whole (kept, with the reason)."""
+    if len(data) > max_bytes:
+        raise RemittanceTooLarge(len(data), max_bytes)
+    digest = hashlib.sha256(data).hexdigest()
+    format_name: str | None = None
+    document: RemittanceDocument | None = None
+    error: FormatError | None = None
+    try:
+        format_name, document = read_remittance(data)
+    except FormatError as refused:
+        error = refused
+        format_name = detect_format(data)
+    except RecursionError:  # a pathological nesting that a reader could not descend: refused, kept
+        error = FormatError("file", "nested too deeply to read")
+    for _ in range(3):
+        try:
+            with session_scope(engine) as session:
+                first = _first_file(session, tenant_id, digest)
+                if first is not None:
+                    return _receipt(session, first, "duplicate")
+                ensure_tenant(session, tenant_id)
+                return _book(
+                    session,
+                    store,
+                    tenant_id,
+                    data,
+                    digest,
+                    filename,
+                    source,
+                    actor,
+                    format_name,
+                    document,
+                    error,
+                )
+        except IntegrityError:  # the same file or payment booked by a concurrent receipt: read it again
+            continue
+    with session_scope(engine) as session:  # pragma: no cover - three lost races in a row
+        first = _first_file(session, tenant_id, digest)
+        if first is None:
+            raise RuntimeError("the remittance file could not be stored after three tries")
+        return _receipt(session, first, "duplicate")
+
+
+def _book(
+    session: Session,
+    store: DocumentStore,
+    tenant_id: str,
+    data: bytes,
+    digest: str,
+    filename: str | None,
+    source: str,
+    actor: str,
+    format_name: str | None,
+    document: RemittanceDocument | None,
+    error: FormatError | None,
+) -> RemittanceReceipt:
+    file = RemittanceFile(
+        tenant_id=tenant_id,
+        payload_sha256=digest,
+        document_key=store.put(data),
+        size=len(data),
+        format=format_name,
+        source=source,
+        filename=filename,
+        received_by=actor,
+        status="rejected" if document is None else "accepted",
+    )
+    if document is None:
+        assert error is not None
+        file.reason, file.error_field = error.reason[:5000], error.where[:300]
+        session.add(file)
+        session.flush()
+        return _receipt(session, file, "rejected")
+    file.message_id = (document.message_id or "")[:200] or None
+    file.payment_count = len(document.payments)
+    file.credit_total = str(document.credit_total)
+    file.currency = document.currency or (document.payments[0].currency if document.payments else None)
+    session.add(file)
+    session.flush()
+    book_advices = tenant_settings(session, tenant_id).matching.book_advices
+    fingerprints = [payment_fingerprint(p) for p in document.payments]
+    known = _known_fingerprints(session, tenant_id, [f for f in fingerprints if f])
+    now = utcnow()
+    payment_rows: list[dict[str, Any]] = []
+    line_rows: list[dict[str, Any]] = []
+    for sequence, (payment, fingerprint) in enumerate(zip(document.payments, fingerprints, strict=True), 1):
+        payment_id = new_id()
+        duplicate_of = known.get(fingerprint) if fingerprint else None
+        if fingerprint and duplicate_of is None:
+            known[fingerprint] = payment_id
+        status = "duplicate" if duplicate_of else "hint" if payment.hint_only else "new"
+        note = "the same payment (bank reference, amount, date) was booked before" if duplicate_of else None
+        if status == "new" and payment.kind in ADVICE_KINDS and not book_advices:
+            status, note = (
+                "hint",
+                "an advice only: the money is booked from the bank's file (book_advices off)",
+            )
+        if status == "new" and payment.kind.endswith("-reversal"):
+            # a bank's reversal undoes an earlier booking: no customer paid anything; a person looks at it
+            status, note = "ignored", "a reversal of an earlier booking, not a payment"
+        payment_rows.append(
+            {
+                "id": payment_id,
+                "tenant_id": tenant_id,
+                "file_id": file.id,
+                "sequence": sequence,
+                "position": payment.position[:200],
+                "fingerprint": None if duplicate_of else fingerprint,
+                "duplicate_of": duplicate_of,
+                "kind": payment.kind[:40],
+                "direction": payment.direction,
+                "hint_only": payment.hint_only,
+                "amount": str(payment.amount),
+                "currency": payment.currency,
+                "booking_date": payment.booking_date,
+                "value_date": payment.value_date,
+                "payer_name": (payment.payer_name or "")[:200] or None,
+                "payer_account": (payment.payer_account or "")[:50] or None,
+                "bank_reference": (payment.bank_reference or "")[:200] or None,
+                "data": payment.as_dict(),
+                "status": status,
+                "note": note,
+                "created_at": now,
+            }
+        )
+        for line_number, line in enumerate(payment.lines, 1):
+            line_rows.append(
+                {
+                    "payment_id": payment_id,
+                    "sequence": line_number,
+                    "kid": (line.kid or "")[:35] or None,
+                    "invoice_number": (line.invoice_number or "")[:100] or None,
+                    "document_kind": line.document_kind,
+                    "amount": None if line.amount is None else str(line.amount),
+                    "document_amount": None if line.document_amount is None else str(line.document_amount),
+                    "adjustment": None if line.adjustment is None else str(line.adjustment),
+                    "adjustment_reason": (line.adjustment_reason or "")[:200] or None,
+                    "text": line.text,
+                }
+            )
+    for start in range(0, len(payment_rows), 1000):
+        session.execute(insert(PaymentRecord.__table__), payment_rows[start : start + 1000])  # type: ignore[attr-defined]
+    for start in range(0, len(line_rows), 1000):
+        session.execute(insert(RemittanceLineRecord.__table__), line_rows[start : start + 1000])  # type: ignore[attr-defined]
+    return RemittanceReceipt(
+        file_id=file.id,
+        outcome="accepted",
+        format=format_name,
+        status="accepted",
+        payments=len(payment_rows),
+        duplicate_payments=sum(1 for row in payment_rows if row["duplicate_of"]),
+        payment_ids=[row["id"] for row in payment_rows],
+    )
+
+
+def _known_fingerprints(session: Session, tenant_id: str, fingerprints: list[str]) -> dict[str, str]:
+    known: dict[str, str] = {}
+    for start in range(0, len(fingerprints), 500):
+        chunk = fingerprints[start : start + 500]
+        rows = session.execute(
+            select(col(PaymentRecord.fingerprint), col(PaymentRecord.id)).where(
+                col(PaymentRecord.tenant_id) == tenant_id, col(PaymentRecord.fingerprint).in_(chunk)
+            )
+        )
+        known.update({row.fingerprint: row.id for row in rows})
+    return known
+
+
+def get_file(session: Session, tenant_id: str, file_id: str) -> RemittanceFile:
+    file = session.get(RemittanceFile, file_id)
+    if file is None or file.tenant_id != tenant_id:
+        raise RemittanceNotFound(f"no remittance file {file_id}")
+    return file
+
+
+def list_files(
+    session: Session, tenant_id: str, *, status: str | None = None, limit: int = 100
+) -> list[RemittanceFile]:
+    query = select(RemittanceFile).where(col(RemittanceFile.tenant_id) == tenant_id)
+    if status:
+        query = query.where(col(RemittanceFile.status) == status)
+    return list(
+        session.execute(query.order_by(col(RemittanceFile.received_at).desc()).limit(limit)).scalars()
+    )
+
+
+def file_view(file: RemittanceFile) -> dict[str, Any]:
+    return {
+        "id": file.id,
+        "format": file.format,
+        "status": file.status,
+        "source": file.source,
+        "filename": file.filename,
+        "size": file.size,
+        "sha256": file.payload_sha256,
+        "message_id": file.message_id,
+        "payments": file.payment_count,
+        "credit_total": file.credit_total,
+        "currency": file.currency,
+        "received_at": file.received_at.isoformat(),
+        "received_by": file.received_by,
+        "error": {"field": file.error_field, "reason": file.reason} if file.status == "rejected" else None,
+    }
+
+
+class RemittanceSftpSource(BaseModel):
+    """A bank's (or Nets') SFTP folder the worker pulls one tenant's remittance files from."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: str = Field(min_length=1, max_length=64)
+    directory: str = Field("outgoing", min_length=1)
+    sftp: SftpSettings
+
+
+def load_sftp_sources(path: Path) -> list[RemittanceSftpSource]:
+    """The sources listed in `path` (`GATEWAY_REMITTANCE_SFTP_SOURCES`); `ValueError` naming what is wrong."""
+    try:
+        return TypeAdapter(list[RemittanceSftpSource]).validate_json(path.read_bytes())
+    except (OSError, ValidationError) as error:
+        raise ValueError(f"{path}: {error}") from None
+
+
+@dataclass
+class DropItem:
+    """One file taken from a drop folder (local or SFTP) and where it went."""
+
+    name: str
+    outcome: str
+    file_id: str | None = None
+    reason: str | None = None
+    moved_to: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+_SKIPPED_SUFFIXES = {".part", ".tmp"}
+
+
+def _skipped(name: str) -> bool:
+    """Hidden and partial files are still being written; reasons are ours."""
+    return (
+        name.startswith(".") or name.endswith(".reason.txt") or Path(name).suffix.lower() in _SKIPPED_SUFFIXES
+    )
+
+
+def receive_remittance_folder(
+    engine: Engine,
+    store: DocumentStore,
+    directory: Path,
+    tenant_id: str,
+    actor: str,
+    *,
+    max_bytes: int = MAX_REMITTANCE_BYTES,
+) -> list[DropItem]:
+    """Take every file at the top of `directory`; each goes to `done/` (read or a repeat) or to `rejected/`
+    with a `<file>.reason.txt` — always after it has been kept, so a crash means it is read again."""
+    items: list[DropItem] = []
+    if not directory.is_dir():
+        return items
+    for path in sorted(p for p in directory.iterdir() if p.is_file() and not _skipped(p.name)):
+        receipt: RemittanceReceipt | None = None
+        reason: str | None = None
+        try:
+            receipt = receive_remittance(
+                engine,
+                store,
+                tenant_id=tenant_id,
+                data=path.read_bytes(),
+                filename=path.name,
+                source="folder",
+                actor=actor,
+                max_bytes=max_bytes,
+            )
+            if receipt.status == "rejected":
+                reason = f"{receipt.error_field}: {receipt.reason}"
+        except RemittanceTooLarge as error:
+            reason = f"content: {error}"
+        if reason is not None:
+            target = move_into_folder(path, directory / "rejected")
+            target.with_name(target.name + ".reason.txt").write_text(reason + "\n")
+            items.append(
+                DropItem(path.name, "rejected", receipt.file_id if receipt else None, reason, str(target))
+            )
+            continue
+        assert receipt is not None
+        target = move_into_folder(path, directory / "done")
+        items.append(DropItem(path.name, receipt.outcome, receipt.file_id, moved_to=str(target)))
+    return items
+
+
+def receive_remittance_sftp(
+    engine: Engine,
+    store: DocumentStore,
+    sftp: SftpSettings,
+    remote_directory: str,
+    tenant_id: str,
+    actor: str,
+    *,
+    max_bytes: int = MAX_REMITTANCE_BYTES,
+) -> list[DropItem]:
+    """Pull the bank's (or Nets') files from an SFTP folder: the same conventions as the local drop; a file
+    moves to `done/` or `rejected/` on the server only after it has been kept, so a dropped connection
+    means it is read again next time and answered as a duplicate, never lost."""
+    items: list[DropItem] = []
+    done = posixpath.join(remote_directory, "done")
+    rejected = posixpath.join(remote_directory, "rejected")
+    with open_sftp(sftp) as session:
+        for entry in session.listdir(remote_directory):
+            if entry.is_dir or _skipped(entry.name):
+                continue
+            path = posixpath.join(remote_directory, entry.name)
+            receipt: RemittanceReceipt | None = None
+            try:
+                if entry.size is not None and entry.size > max_bytes:
+                    raise RemittanceTooLarge(entry.size, max_bytes)
+                try:
+                    data = session.read(path, max_bytes)
+                except RemoteFileTooLarge:
+                    raise RemittanceTooLarge(max_bytes + 1, max_bytes) from None
+                receipt = receive_remittance(
+                    engine,
+                    store,
+                    tenant_id=tenant_id,
+                    data=data,
+                    filename=entry.name,
+                    source="sftp",
+                    actor=actor,
+                    max_bytes=max_bytes,
+                )
+                reason = f"{receipt.error_field}: {receipt.reason}" if receipt.status == "rejected" else None
+            except RemittanceTooLarge as error:
+                reason = f"content: {error}"
+            if reason is not None:
+                moved = session.move_into(path, rejected)
+                session.write(f"{moved}.reason.txt", (reason + "\n").encode())
+                items.append(
+                    DropItem(entry.name, "rejected", receipt.file_id if receipt else None, reason, moved)
+                )
+                continue
+            assert receipt is not None
+            moved = session.move_into(path, done)
+            items.append(DropItem(entry.name, receipt.outcome, receipt.file_id, moved_to=moved))
+    return items

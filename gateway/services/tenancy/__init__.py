@@ -1,0 +1,1 @@
+"""Tenants, tokens, receivers, participants, EDI trading partners and webhooks."""

@@ -1,0 +1,137 @@
+"""Tenants, their API tokens and their receiver profiles.
+
+A token is `gw_<id>_<secret>`: the id finds the row, the secret is compared with a SHA-256 kept at rest
+(the secret is 256 random bits, so a plain hash is enough; no password stretching is needed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.models import ApiToken, Participant, Receiver, Tenant, utcnow
+from schemas.canonical import ReceiverProfile
+from schemas.tenant import TenantSettings
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is calling: the tenant every query is limited to, and the token's name for the audit trail."""
+
+    tenant_id: str
+    token_id: str
+    token_name: str
+
+    @property
+    def actor(self) -> str:
+        return f"api:{self.token_name}"
+
+
+def ensure_tenant(session: Session, tenant_id: str, name: str | None = None) -> Tenant:
+    tenant = session.get(Tenant, tenant_id)
+    if tenant is None:
+        tenant = Tenant(id=tenant_id, name=name or tenant_id)
+        session.add(tenant)
+        session.flush()
+    return tenant
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(session: Session, tenant_id: str, name: str) -> str:
+    """A new token for `tenant_id` (created if new); the returned text is the only copy of the secret."""
+    ensure_tenant(session, tenant_id)
+    token_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    session.add(ApiToken(id=token_id, tenant_id=tenant_id, name=name, secret_sha256=_digest(secret)))
+    session.flush()
+    return f"gw_{token_id}_{secret}"
+
+
+def revoke_token(session: Session, token_id: str) -> bool:
+    token = session.get(ApiToken, token_id)
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = utcnow()
+    session.add(token)
+    return True
+
+
+def authenticate(session: Session, presented: str) -> Identity | None:
+    prefix, _, rest = presented.partition("_")
+    token_id, _, secret = rest.partition("_")
+    if prefix != "gw" or not token_id or not secret:
+        return None
+    token = session.get(ApiToken, token_id)
+    if token is None or token.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(token.secret_sha256, _digest(secret)):
+        return None
+    return Identity(tenant_id=token.tenant_id, token_id=token.id, token_name=token.name)
+
+
+def put_receiver(session: Session, tenant_id: str, profile: ReceiverProfile) -> None:
+    """Create or replace a receiver profile."""
+    ensure_tenant(session, tenant_id)
+    row = session.execute(
+        select(Receiver).where(
+            col(Receiver.tenant_id) == tenant_id, col(Receiver.receiver_id) == profile.receiver_id
+        )
+    ).scalar_one_or_none()
+    data = profile.model_dump(mode="json")
+    if row is None:
+        session.add(Receiver(tenant_id=tenant_id, receiver_id=profile.receiver_id, profile=data))
+    else:
+        row.profile = data
+        row.updated_at = utcnow()
+        session.add(row)
+    session.flush()
+
+
+def put_participant(
+    session: Session,
+    participant_id: str,
+    *,
+    document_types: list[str],
+    name: str | None = None,
+    access_point: str | None = None,
+) -> Participant:
+    """Record that a PEPPOL participant can receive these document types (the local SMP-style registry)."""
+    scheme, _, value = participant_id.partition(":")
+    if not scheme or not value or not scheme.isdigit() or len(scheme) != 4:
+        raise ValueError(
+            f"participant id {participant_id!r} is not <4-digit scheme>:<value>, e.g. 0192:987654325"
+        )
+    row = session.execute(
+        select(Participant).where(col(Participant.participant_id) == participant_id)
+    ).scalar_one_or_none()
+    if row is None:
+        row = Participant(participant_id=participant_id)
+    row.document_types = document_types
+    row.name = name
+    row.access_point = access_point
+    row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def tenant_settings(session: Session, tenant_id: str) -> TenantSettings:
+    """The tenant's delivery settings (defaults when none are stored)."""
+    tenant = session.get(Tenant, tenant_id)
+    return TenantSettings.model_validate(tenant.settings or {}) if tenant is not None else TenantSettings()
+
+
+def put_tenant_settings(session: Session, tenant_id: str, settings: TenantSettings) -> None:
+    tenant = ensure_tenant(session, tenant_id)
+    tenant.settings = settings.model_dump(mode="json")
+    session.add(tenant)
+    session.flush()

@@ -1,0 +1,445 @@
+"""Webhooks to the tenant's ERP: endpoints, events written with the change they report, signed sending.
+
+Events are an outbox: `record_event` (and the deviation tracker) write one `webhook_events` row per
+matching active endpoint in the transaction of the change, so an event exists exactly when the change
+does. A worker step claims due rows with a lease (one `UPDATE … RETURNING`, as the delivery queue does),
+POSTs them and records the outcome under the lease token.
+
+Signature: `X-Gateway-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`. The ERP
+recomputes the HMAC over the raw body bytes it received, compares in constant time, and refuses a `t` more
+than `SIGNATURE_TOLERANCE_SECONDS` away from its clock (a replayed request). Each retry is signed afresh
+with a new `t`; the event id (`X-Gateway-Event-Id`, also `id` in the body) stays the same, so the ERP
+de-duplicates on it.
+
+Retries: 2xx → delivered. Timeouts, connection errors, 408, 429 and 5xx → retried with exponential
+backoff (`Retry-After` honoured for 429/503) up to `max_tries`, then failed with the last error. Other
+3xx/4xx (redirects are not followed) usually mean a wrong URL or secret on the ERP's side, which is often
+fixed within minutes: they are retried too, but only `REFUSED_MAX_TRIES` times in all, then failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.engine import session_scope
+from db.models import Delivery, InvoiceRecord, WebhookEndpoint, WebhookEvent, new_id, utcnow
+from gateway.settings import Settings
+from outbox.retry import RetryPolicy
+
+STATUS_CHANGED, DEVIATION_OPENED, DEVIATION_CLOSED = (
+    "delivery.status_changed",
+    "deviation.opened",
+    "deviation.closed",
+)
+EVENT_TYPES = frozenset({STATUS_CHANGED, DEVIATION_OPENED, DEVIATION_CLOSED})
+ALL_EVENTS = "*"
+SIGNATURE_TOLERANCE_SECONDS = 300
+#: 3xx and 4xx other than 408/429: tries in all before the event fails.
+REFUSED_MAX_TRIES = 3
+#: How long a process trusts its "tenant → active endpoints" list (other processes' changes show after this).
+ENDPOINT_CACHE_SECONDS = 5.0
+DEFAULT_WEBHOOK_POLICY = RetryPolicy(base_seconds=30.0, factor=2.0, max_delay_seconds=3600.0, max_tries=10)
+
+PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
+
+_events = WebhookEvent.__table__  # type: ignore[attr-defined]
+_endpoints = WebhookEndpoint.__table__  # type: ignore[attr-defined]
+_INSERT_EVENT = insert(_events)
+
+
+class WebhookError(ValueError):
+    """A webhook endpoint that cannot be accepted (bad URL, unknown event type)."""
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    id: str
+    events: frozenset[str]
+
+    def wants(self, event_type: str) -> bool:
+        return ALL_EVENTS in self.events or event_type in self.events
+
+
+# (database URL, tenant) → (read at, active endpoints); keyed by database so two outboxes never mix
+_cache: dict[tuple[str, str], tuple[float, tuple[_Endpoint, ...]]] = {}
+
+
+def invalidate_endpoint_cache() -> None:
+    """Forget every cached endpoint list (after an endpoint is added, changed or removed)."""
+    _cache.clear()
+
+
+def _active_endpoints(session: Session, tenant_id: str) -> tuple[_Endpoint, ...]:
+    key = (str(session.get_bind().engine.url), tenant_id)
+    now = time.monotonic()
+    cached = _cache.get(key)
+    if cached is not None and now - cached[0] < ENDPOINT_CACHE_SECONDS:
+        return cached[1]
+    rows = session.execute(
+        select(_endpoints.c.id, _endpoints.c.events).where(
+            _endpoints.c.tenant_id == tenant_id, _endpoints.c.active.is_(True)
+        )
+    )
+    found = tuple(_Endpoint(row.id, frozenset(row.events or ())) for row in rows)
+    _cache[key] = (now, found)
+    return found
+
+
+def emit(
+    session: Session, tenant_id: str, event_type: str, payload: dict[str, Any], *, at: dt.datetime
+) -> int:
+    """Write `payload` as one pending event per active endpoint of the tenant that wants it; how many."""
+    endpoints = [e for e in _active_endpoints(session, tenant_id) if e.wants(event_type)]
+    if not endpoints:
+        return 0
+    body = {
+        "id": f"evt_{new_id()}",
+        "type": event_type,
+        "occurred_at": at.isoformat(),
+        "tenant": tenant_id,
+        **payload,
+    }
+    session.execute(
+        _INSERT_EVENT,
+        [
+            {
+                "endpoint_id": endpoint.id,
+                "tenant_id": tenant_id,
+                "event_type": event_type,
+                "payload": body,
+                "status": PENDING,
+                "tries": 0,
+                "next_attempt_at": at,
+                "created_at": at,
+            }
+            for endpoint in endpoints
+        ],
+    )
+    return len(endpoints)
+
+
+def wants_any(session: Session, tenant_id: str, event_type: str) -> bool:
+    return any(e.wants(event_type) for e in _active_endpoints(session, tenant_id))
+
+
+def delivery_facts(session: Session, delivery_id: str) -> dict[str, Any]:
+    """The invoice number and channel of a delivery, for an event's payload."""
+    row = session.execute(
+        select(col(Delivery.channel), col(InvoiceRecord.number))
+        .join(InvoiceRecord, col(InvoiceRecord.id) == col(Delivery.invoice_id))
+        .where(col(Delivery.id) == delivery_id)
+    ).first()
+    return {"channel": row[0], "invoice_number": row[1]} if row else {"channel": None, "invoice_number": None}
+
+
+def emit_status_change(session: Session, event: dict[str, Any], cause: str | None) -> None:
+    """`delivery.status_changed` for one history row (`event`: the row `record_event` wrote)."""
+    tenant_id = event["tenant_id"]
+    if not wants_any(session, tenant_id, STATUS_CHANGED):
+        return
+    emit(
+        session,
+        tenant_id,
+        STATUS_CHANGED,
+        {
+            "invoice_id": event["invoice_id"],
+            "delivery_id": event["delivery_id"],
+            **delivery_facts(session, event["delivery_id"]),
+            "attempt": event["attempt"],
+            "from_status": event["from_status"],
+            "to_status": event["to_status"],
+            "reason": event["reason"],
+            "actor": event["actor"],
+            "deviation_cause": cause,
+        },
+        at=event["at"],
+    )
+
+
+# --- endpoints ---------------------------------------------------------------------------------------------
+
+
+def _check(url: str, events: Sequence[str]) -> list[str]:
+    parsed = httpx.URL(url)
+    if parsed.scheme not in {"http", "https"} or not parsed.host:
+        raise WebhookError(f"url {url!r}: an absolute http(s) URL is needed")
+    unknown = sorted(set(events) - EVENT_TYPES - {ALL_EVENTS})
+    if unknown:
+        raise WebhookError(f"unknown event type(s) {unknown}; known: {sorted(EVENT_TYPES)} or '*'")
+    return sorted(set(events)) or [ALL_EVENTS]
+
+
+def endpoint_view(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": endpoint.events,
+        "active": endpoint.active,
+        "created_at": endpoint.created_at.isoformat(),
+    }
+    if secret is not None:
+        view["secret"] = secret
+    return view
+
+
+def put_endpoint(
+    session: Session,
+    tenant_id: str,
+    *,
+    url: str,
+    events: Sequence[str] = (ALL_EVENTS,),
+    secret: str | None = None,
+    active: bool = True,
+) -> tuple[WebhookEndpoint, bool, str | None]:
+    """Add an endpoint, or change the tenant's endpoint with the same URL; (endpoint, created, secret).
+
+    The secret is returned only when it was generated here (shown once, never again); a given one is kept
+    as given and not echoed.
+    """
+    from gateway.services.tenancy.tenants import ensure_tenant
+
+    wanted = _check(url, events)
+    ensure_tenant(session, tenant_id)
+    endpoint = session.execute(
+        select(WebhookEndpoint).where(
+            col(WebhookEndpoint.tenant_id) == tenant_id, col(WebhookEndpoint.url) == url
+        )
+    ).scalar_one_or_none()
+    generated = None
+    created = endpoint is None
+    if endpoint is None:
+        if secret is None:
+            secret = generated = f"whsec_{secrets.token_urlsafe(32)}"
+        endpoint = WebhookEndpoint(tenant_id=tenant_id, url=url, secret=secret, events=wanted, active=active)
+    else:
+        endpoint.events = wanted
+        endpoint.active = active
+        if secret is not None:
+            endpoint.secret = secret
+    session.add(endpoint)
+    session.flush()
+    invalidate_endpoint_cache()
+    return endpoint, created, generated
+
+
+def list_endpoints(session: Session, tenant_id: str | None) -> list[WebhookEndpoint]:
+    query = select(WebhookEndpoint).order_by(col(WebhookEndpoint.created_at), col(WebhookEndpoint.id))
+    if tenant_id is not None:
+        query = query.where(col(WebhookEndpoint.tenant_id) == tenant_id)
+    return list(session.execute(query).scalars())
+
+
+def delete_endpoint(session: Session, tenant_id: str, endpoint_id: str) -> bool:
+    """Remove an endpoint and its events (sent or not); False when the tenant has no such endpoint."""
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or endpoint.tenant_id != tenant_id:
+        return False
+    session.execute(delete(_events).where(_events.c.endpoint_id == endpoint_id))
+    session.delete(endpoint)
+    session.flush()
+    invalidate_endpoint_cache()
+    return True
+
+
+# --- sending -----------------------------------------------------------------------------------------------
+
+
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """The `X-Gateway-Signature` header value for `body` sent at `timestamp`."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify(
+    secret: str,
+    body: bytes,
+    header: str,
+    *,
+    now: float | None = None,
+    tolerance: float = SIGNATURE_TOLERANCE_SECONDS,
+) -> bool:
+    """What the ERP does with `X-Gateway-Signature` (a reference implementation, used by the tests)."""
+    parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
+    try:
+        timestamp = int(parts["t"])
+    except (KeyError, ValueError):
+        return False
+    if abs((now if now is not None else time.time()) - timestamp) > tolerance:
+        return False
+    expected = sign(secret, body, timestamp).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+@dataclass(frozen=True)
+class WebhookClaim:
+    id: int
+    endpoint_id: str
+    event_type: str
+    payload: dict[str, Any]
+    tries: int
+    lease_token: str
+
+
+@dataclass
+class SendReport:
+    claimed: int = 0
+    delivered: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def claim_events(
+    session: Session, *, limit: int = 50, lease_seconds: float = 60.0, now: dt.datetime | None = None
+) -> list[WebhookClaim]:
+    """Claim due pending events (or ones whose sender's lease expired) with a fresh lease token."""
+    now = now or utcnow()
+    token = secrets.token_hex(16)
+    due = or_(
+        and_(_events.c.status == PENDING, _events.c.next_attempt_at <= now),
+        and_(_events.c.status == SENDING, _events.c.lease_expires_at < now),
+    )
+    eligible = (
+        select(_events.c.id)
+        .where(due)
+        .order_by(_events.c.next_attempt_at, _events.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    rows = session.execute(
+        update(_events)
+        .where(_events.c.id.in_(eligible.scalar_subquery()))
+        .values(status=SENDING, lease_token=token, lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
+        .returning(
+            _events.c.id, _events.c.endpoint_id, _events.c.event_type, _events.c.payload, _events.c.tries
+        )
+    )
+    claims = [
+        WebhookClaim(row.id, row.endpoint_id, row.event_type, row.payload, row.tries, token) for row in rows
+    ]
+    return sorted(claims, key=lambda c: c.id)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    return float(value) if value.isdigit() else None
+
+
+def _outcome(
+    response: httpx.Response | None, error: Exception | None
+) -> tuple[str, str | None, float | None, bool]:
+    """(status to record, error text, receiver's Retry-After, counts against REFUSED_MAX_TRIES)."""
+    if response is None:
+        return PENDING, f"{type(error).__name__}: {error}", None, False
+    code = response.status_code
+    if 200 <= code < 300:
+        return DELIVERED, None, None, False
+    text = f"HTTP {code}: {response.text[:200]}".strip().rstrip(":")
+    if code in (408, 429) or code >= 500:
+        return PENDING, text, _retry_after(response), False
+    return PENDING, text, None, True
+
+
+def send_event(
+    client: httpx.Client, claim: WebhookClaim, url: str, secret: str
+) -> tuple[httpx.Response | None, Exception | None]:
+    body = json.dumps(claim.payload, separators=(",", ":"), sort_keys=True).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Gateway-Event": claim.event_type,
+        "X-Gateway-Event-Id": str(claim.payload.get("id", claim.id)),
+        "X-Gateway-Signature": sign(secret, body, int(time.time())),
+        "User-Agent": "invoice-gateway-webhooks/1",
+    }
+    try:
+        return client.post(url, content=body, headers=headers), None
+    except httpx.HTTPError as error:
+        return None, error
+
+
+def send_due_events(
+    engine: Engine,
+    *,
+    policy: RetryPolicy = DEFAULT_WEBHOOK_POLICY,
+    timeout_seconds: float = 10.0,
+    limit: int = 50,
+    now: dt.datetime | None = None,
+    client: httpx.Client | None = None,
+) -> SendReport:
+    """Claim the due events, POST each to its endpoint and record the outcome; one round."""
+    report = SendReport()
+    now = now or utcnow()
+    with session_scope(engine) as session:
+        claims = claim_events(session, limit=limit, lease_seconds=timeout_seconds * 2 + 30, now=now)
+        ids = {c.endpoint_id for c in claims}
+        endpoints = {
+            row.id: (row.url, row.secret)
+            for row in session.execute(
+                select(_endpoints.c.id, _endpoints.c.url, _endpoints.c.secret).where(
+                    _endpoints.c.id.in_(sorted(ids))
+                )
+            )
+        }
+    report.claimed = len(claims)
+    if not claims:
+        return report
+    owned = client is None
+    http = client or httpx.Client(timeout=timeout_seconds, follow_redirects=False)
+    try:
+        for claim in claims:
+            url, secret = endpoints[claim.endpoint_id]
+            response, error = send_event(http, claim, url, secret)
+            status, text, after, refused = _outcome(response, error)
+            tries = claim.tries + 1
+            values: dict[str, Any] = {"tries": tries, "lease_token": None, "lease_expires_at": None}
+            if status == DELIVERED:
+                values.update(status=DELIVERED, delivered_at=utcnow(), last_error=None)
+                report.delivered += 1
+            elif policy.gives_up_after(tries) or (refused and tries >= REFUSED_MAX_TRIES):
+                values.update(status=FAILED, last_error=f"gave up after {tries} tries; last: {text}")
+                report.failed += 1
+            else:
+                delay = after if after is not None else policy.delay_after(tries)
+                values.update(
+                    status=PENDING, last_error=text, next_attempt_at=now + dt.timedelta(seconds=delay)
+                )
+                report.retried += 1
+            with session_scope(engine) as session:
+                session.execute(
+                    update(_events)
+                    .where(_events.c.id == claim.id, _events.c.lease_token == claim.lease_token)
+                    .values(**values)
+                )
+    finally:
+        if owned:
+            http.close()
+    return report
+
+
+def event_rows(session: Session, tenant_id: str | None = None) -> list[WebhookEvent]:
+    query = select(WebhookEvent).order_by(col(WebhookEvent.id))
+    if tenant_id is not None:
+        query = query.where(col(WebhookEvent.tenant_id) == tenant_id)
+    return list(session.execute(query).scalars())
+
+
+def webhook_policy(settings: Settings) -> RetryPolicy:
+    """The retry policy from the settings (`webhook_retry_base_seconds`, `webhook_max_tries`)."""
+    return RetryPolicy(
+        base_seconds=settings.webhook_retry_base_seconds,
+        factor=2.0,
+        max_delay_seconds=3600.0,
+        max_tries=settings.webhook_max_tries,
+    )

@@ -1,0 +1,1 @@
+"""EDI acknowledgements: CONTRL, APERAK, TA1, 997 and 999, read and written."""

@@ -1,1 +1,0 @@
-"""Message grammars as data, one module per message family, for `mappings.edi_grammar.check_message`."""

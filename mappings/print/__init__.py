@@ -1,0 +1,1 @@
+"""Print-house files: batch index, return files and the printability check."""

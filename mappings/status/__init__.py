@@ -1,0 +1,1 @@
+"""Status documents that come back: PEPPOL responses, e-mail DSNs, transport statuses."""

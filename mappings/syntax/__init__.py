@@ -1,0 +1,1 @@
+"""EDI syntax: EDIFACT and X12 tokenizers, envelopes, grammars as data and the grammar checker."""

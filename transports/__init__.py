@@ -1,0 +1,1 @@
+"""Moving bytes: SFTP, atomic local files, PGP and drop folders. No formats, no database."""
