@@ -16,7 +16,6 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from db.engine import session_scope
-from gateway.runtime import outbox_engine
 from gateway.samples import sample_invoice_json
 from gateway.services.outbound import deliveries as service
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
@@ -27,12 +26,8 @@ from gateway.worker import Worker
 TENANT = "demo"
 
 
-def run_demo(settings: Settings, *, count: int = 5, console: Console) -> None:
-    with outbox_engine(settings) as engine:
-        _run(engine, settings, count=count, console=console)
-
-
-def _run(engine: Engine, settings: Settings, *, count: int, console: Console) -> None:
+def run_demo(engine: Engine, settings: Settings, *, count: int = 5, console: Console) -> None:
+    """The demo on an open outbox (the command line's, so its settings and engine are the run's own)."""
     console.print(f"outbox: [bold]{engine.url.render_as_string(hide_password=True)}[/bold]")
     with session_scope(engine) as session:
         ensure_tenant(session, TENANT, "Demo sender")

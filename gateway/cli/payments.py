@@ -1,7 +1,7 @@
 """`gateway remittance …`, `gateway payments …` and `gateway match`: money in, matched, explained.
 
-Kept apart from `gateway/cli.py` (which registers these) because credit control is its own desk: files
-in, the run and its report, the exception queue and the person's answers.
+Credit control is its own desk: files in, the run and its report, the exception queue and the person's
+answers.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,8 +18,20 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from gateway.cli.common import OPERATOR, SftpOption, TenantOption, _engine, _fail, console, load_sftp_settings
-from gateway.settings import Settings
+from gateway.cli.common import (
+    OPERATOR,
+    SftpOption,
+    TenantOption,
+    console,
+    exit_if_rejected,
+    fail,
+    fails_on,
+    print_items,
+    print_json,
+    print_table,
+    read_drop,
+)
+from gateway.cli.context import cli_context
 
 remittance_app = typer.Typer(
     help="Remittance files: bank (camt), Nets OCR giro, REMADV, X12 820.", no_args_is_help=True
@@ -28,26 +41,23 @@ payments_app = typer.Typer(
 )
 
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
+RECEIPT_COLUMNS = ("file", "outcome", "format", "payments", "duplicates", "reason")
 
 
-def _print_json(data: Any) -> None:
-    console.print_json(json.dumps(data, default=str))
+def _error_cell(error: dict[str, Any] | None) -> str:
+    """A refused file's `field: reason`, or nothing."""
+    return f"{error.get('field')}: {error.get('reason')}" if error else ""
 
 
-def _receipt_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table("file", "outcome", "format", "payments", "duplicates", "reason")
-    for row in rows:
-        error = row.get("error") or {}
-        reason = f"{error.get('field')}: {error.get('reason')}" if error else ""
-        table.add_row(
-            str(row.get("name", "")),
-            str(row.get("outcome", "")),
-            str(row.get("format") or ""),
-            str(row.get("payments", "")),
-            str(row.get("duplicate_payments", "")),
-            reason,
-        )
-    return table
+def _receipt_row(row: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        str(row.get("name", "")),
+        str(row.get("outcome", "")),
+        str(row.get("format") or ""),
+        str(row.get("payments", "")),
+        str(row.get("duplicate_payments", "")),
+        _error_cell(row.get("error")),
+    )
 
 
 @remittance_app.command("receive")
@@ -63,14 +73,14 @@ def remittance_receive(
     from gateway.services.payments import matching_runs as payments
     from gateway.services.payments import remittances
 
-    settings = Settings()
-    engine = _engine(ctx, settings)
+    cli = cli_context(ctx)
+    settings = cli.settings
     rows: list[dict[str, Any]] = []
     for path in files:
         if not path.is_file():
-            _fail(f"{path}: no such file")
+            fail(f"{path}: no such file")
         receipt = remittances.receive_remittance(
-            engine,
+            cli.engine,
             document_store(settings),
             tenant_id=tenant,
             data=path.read_bytes(),
@@ -80,15 +90,14 @@ def remittance_receive(
             max_bytes=settings.max_remittance_bytes,
         )
         rows.append({"name": path.name, **receipt.as_dict()})
-    run = payments.run_matching(engine, tenant).as_dict() if match else None
+    run = payments.run_matching(cli.engine, tenant).as_dict() if match else None
     if as_json:
-        _print_json({"files": rows, "matching": run})
+        print_json({"files": rows, "matching": run})
     else:
-        console.print(_receipt_table(rows))
+        print_table(RECEIPT_COLUMNS, map(_receipt_row, rows))
         if run:
             console.print(f"matching: {run['outcomes']} in {run['seconds']} s")
-    if any(row["status"] == "rejected" for row in rows):
-        raise typer.Exit(2)
+    exit_if_rejected(any(row["status"] == "rejected" for row in rows))
 
 
 @remittance_app.command("drop")
@@ -104,44 +113,37 @@ def remittance_drop(
     from gateway.services.outbound.documents import document_store
     from gateway.services.payments import matching_runs as payments
     from gateway.services.payments import remittances
-    from transports.sftp import SftpError
 
-    settings = Settings()
-    engine = _engine(ctx, settings)
-    if sftp is None:
-        if not Path(directory).is_dir():
-            _fail(f"{directory}: not a directory")
-        items = remittances.receive_remittance_folder(
-            engine,
+    cli = cli_context(ctx)
+    settings = cli.settings
+    items = read_drop(
+        directory,
+        sftp,
+        local=lambda folder: remittances.receive_remittance_folder(
+            cli.engine,
             document_store(settings),
-            Path(directory),
+            folder,
             tenant,
             OPERATOR,
             max_bytes=settings.max_remittance_bytes,
-        )
-    else:
-        remote = load_sftp_settings(sftp)
-        try:
-            items = remittances.receive_remittance_sftp(
-                engine,
-                document_store(settings),
-                remote,
-                directory,
-                tenant,
-                OPERATOR,
-                max_bytes=settings.max_remittance_bytes,
-            )
-        except SftpError as error:
-            _fail(f"SFTP: {error}")
-            return
-    table = Table("file", "outcome", "file id", "reason")
-    for item in items:
-        table.add_row(item.name, item.outcome, item.file_id or "", item.reason or "")
-    console.print(table)
+        ),
+        remote=lambda remote, folder: remittances.receive_remittance_sftp(
+            cli.engine,
+            document_store(settings),
+            remote,
+            folder,
+            tenant,
+            OPERATOR,
+            max_bytes=settings.max_remittance_bytes,
+        ),
+    )
+    print_table(
+        ("file", "outcome", "file id", "reason"),
+        ((item.name, item.outcome, item.file_id or "", item.reason or "") for item in items),
+    )
     if match and any(item.outcome == "accepted" for item in items):
-        console.print(f"matching: {payments.run_matching(engine, tenant).as_dict()['outcomes']}")
-    if any(item.outcome == "rejected" for item in items):
-        raise typer.Exit(2)
+        console.print(f"matching: {payments.run_matching(cli.engine, tenant).as_dict()['outcomes']}")
+    exit_if_rejected(any(item.outcome == "rejected" for item in items))
 
 
 @remittance_app.command("list")
@@ -152,18 +154,15 @@ def remittance_list(
     as_json: JsonOption = False,
 ) -> None:
     """Received files, newest first."""
-    from db.engine import session_scope
     from gateway.services.payments import remittances
 
-    with session_scope(_engine(ctx, Settings())) as session:
+    with cli_context(ctx).session() as session:
         views = [remittances.file_view(f) for f in remittances.list_files(session, tenant, status=status)]
-    if as_json:
-        _print_json(views)
-        return
-    table = Table("id", "received", "format", "status", "payments", "credit total", "file", "reason")
-    for view in views:
-        error = view["error"] or {}
-        table.add_row(
+    print_items(
+        views,
+        as_json=as_json,
+        columns=("id", "received", "format", "status", "payments", "credit total", "file", "reason"),
+        row=lambda view: (
             view["id"],
             view["received_at"][:19],
             view["format"] or "",
@@ -171,9 +170,9 @@ def remittance_list(
             str(view["payments"]),
             f"{view['credit_total'] or ''} {view['currency'] or ''}",
             view["filename"] or "",
-            f"{error.get('field')}: {error.get('reason')}" if error else "",
-        )
-    console.print(table)
+            _error_cell(view["error"]),
+        ),
+    )
 
 
 @payments_app.command("list")
@@ -187,43 +186,36 @@ def payments_list(
     as_json: JsonOption = False,
 ) -> None:
     """Payments and what became of them; `--status exception` is the work queue."""
-    from db.engine import session_scope
     from gateway.services.payments import matching_runs as payments
 
-    with session_scope(_engine(ctx, Settings())) as session:
+    with cli_context(ctx).session() as session:
         found = [
             payments.payment_summary(p)
             for p in payments.list_payments(session, tenant, status=status, limit=limit)
         ]
-    if as_json:
-        _print_json(found)
-        return
-    table = Table("id", "status", "amount", "payer", "confidence", "invoices", "note")
-    for row in found:
-        confidence = "" if row["confidence"] is None else f"{row['confidence']:.2f}"
-        table.add_row(
+    print_items(
+        found,
+        as_json=as_json,
+        columns=("id", "status", "amount", "payer", "confidence", "invoices", "note"),
+        row=lambda row: (
             row["id"],
             row["status"],
             f"{row['amount']} {row['currency']}",
             row["payer_name"] or "",
-            confidence,
+            "" if row["confidence"] is None else f"{row['confidence']:.2f}",
             ", ".join(row["invoices"]),
             (row["note"] or "")[:80],
-        )
-    console.print(table)
+        ),
+    )
 
 
 @payments_app.command("show")
 def payments_show(ctx: typer.Context, payment_id: str, tenant: TenantOption = "default") -> None:
     """One payment with the engine's evidence and suggestions (JSON)."""
-    from db.engine import session_scope
     from gateway.services.payments import matching_runs as payments
 
-    with session_scope(_engine(ctx, Settings())) as session:
-        try:
-            _print_json(payments.payment_view(session, payments.get_payment(session, tenant, payment_id)))
-        except payments.PaymentNotFound as error:
-            _fail(str(error))
+    with fails_on(payments.PaymentNotFound), cli_context(ctx).session() as session:
+        print_json(payments.payment_view(session, payments.get_payment(session, tenant, payment_id)))
 
 
 def _allocations(values: list[str]) -> list[tuple[str, Decimal]]:
@@ -233,19 +225,16 @@ def _allocations(values: list[str]) -> list[tuple[str, Decimal]]:
         try:
             parsed.append((invoice_id.strip(), Decimal(amount.strip())))
         except InvalidOperation:
-            _fail(f"--invoice {value!r}: write INVOICE_ID=AMOUNT, e.g. 01HX…=1250.00")
+            fail(f"--invoice {value!r}: write INVOICE_ID=AMOUNT, e.g. 01HX…=1250.00")
     return parsed
 
 
-def _run_action(action: Any) -> None:
+def _run_action(action: Callable[[], Any]) -> None:
+    """A person's answer on a payment, printed as JSON; a refused answer exits 2, an unknown payment 1."""
     from gateway.services.payments import matching_runs as payments
 
-    try:
-        _print_json(action())
-    except payments.PaymentNotFound as error:
-        _fail(str(error))
-    except payments.ResolutionRefused as error:
-        _fail(str(error), code=2)
+    with fails_on(payments.PaymentNotFound), fails_on(payments.ResolutionRefused, code=2):
+        print_json(action())
 
 
 @payments_app.command("resolve")
@@ -263,7 +252,7 @@ def payments_resolve(
     """Say which invoices a payment settles; the gateway learns from it for next time."""
     from gateway.services.payments import matching_runs as payments
 
-    engine = _engine(ctx, Settings())
+    engine = cli_context(ctx).engine
     _run_action(
         lambda: payments.resolve_payment(
             engine,
@@ -289,7 +278,7 @@ def payments_approve(
     """Book the engine's proposal (needs approval) or one of its ranked suggestions (exception)."""
     from gateway.services.payments import matching_runs as payments
 
-    engine = _engine(ctx, Settings())
+    engine = cli_context(ctx).engine
     _run_action(
         lambda: payments.approve_payment(
             engine, tenant, payment_id, actor=OPERATOR, reason=reason, suggestion=suggestion
@@ -307,7 +296,7 @@ def payments_ignore(
     """Not an invoice payment (a refund, a transfer): nothing is applied."""
     from gateway.services.payments import matching_runs as payments
 
-    engine = _engine(ctx, Settings())
+    engine = cli_context(ctx).engine
     _run_action(lambda: payments.ignore_payment(engine, tenant, payment_id, actor=OPERATOR, reason=reason))
 
 
@@ -321,7 +310,7 @@ def payments_reverse(
     """Take back what a payment applied; it waits as an exception again."""
     from gateway.services.payments import matching_runs as payments
 
-    engine = _engine(ctx, Settings())
+    engine = cli_context(ctx).engine
     _run_action(lambda: payments.reverse_payment(engine, tenant, payment_id, actor=OPERATOR, reason=reason))
 
 
@@ -354,13 +343,12 @@ def payments_export(
     from sqlalchemy import select
     from sqlmodel import col
 
-    from db.engine import session_scope
     from db.models import InvoiceRecord, PaymentAllocation, PaymentRecord
 
     if output_format not in ("csv", "json"):
-        _fail("--format is csv or json")
+        fail("--format is csv or json")
     when = dt.datetime.fromisoformat(since) if since else None
-    with session_scope(_engine(ctx, Settings())) as session:
+    with cli_context(ctx).session() as session:
         query = (
             select(PaymentAllocation, PaymentRecord, col(InvoiceRecord.number))
             .join(PaymentRecord, col(PaymentRecord.id) == col(PaymentAllocation.payment_id))
@@ -423,22 +411,19 @@ def match(
     as_json: JsonOption = False,
 ) -> None:
     """Match the tenant's new payments; with --report, the statistics: auto rate next to false-auto rate."""
-    from db.engine import session_scope
     from gateway.services.payments import matching_runs as payments
 
-    engine = _engine(ctx, Settings())
+    cli = cli_context(ctx)
     result: dict[str, Any] = {}
     if run:
-        try:
-            result["run"] = payments.run_matching(engine, tenant).as_dict()
-        except payments.MatchingBusy as error:
-            _fail(str(error))
+        with fails_on(payments.MatchingBusy):
+            result["run"] = payments.run_matching(cli.engine, tenant).as_dict()
     if report:
         when = dt.datetime.fromisoformat(since) if since else None
-        with session_scope(engine) as session:
+        with cli.session() as session:
             result["report"] = payments.match_report(session, tenant, since=when, file_id=file_id)
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     if "run" in result:
         outcome = result["run"]

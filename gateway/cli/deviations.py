@@ -1,0 +1,109 @@
+"""`gateway deviations [resolve | resend]`: what went wrong on any channel, and the operator's answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from gateway.cli.common import OPERATOR, JsonFlag, console, fails_on, print_items
+from gateway.cli.context import cli_context
+
+deviations_app = typer.Typer(
+    help="Deviations across channels: list (default), resolve, resend.", invoke_without_command=True
+)
+
+
+@deviations_app.callback()
+def deviations_list(
+    ctx: typer.Context,
+    tenant: Annotated[str | None, typer.Option(help="only this tenant")] = None,
+    cause: Annotated[str | None, typer.Option(help="validation-failed, bounced, returned-mail, …")] = None,
+    channel: Annotated[str | None, typer.Option(help="only this channel")] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="closed ones too")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Open deviations (newest first) with their cause and the actions that fit."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from gateway.services.outbound.deviations import list_deviations
+
+    with cli_context(ctx).session() as session:
+        items = list_deviations(
+            session, tenant, status="all" if show_all else "open", cause=cause, channel=channel, limit=1000
+        )
+    print_items(
+        items,
+        as_json=as_json,
+        columns=(
+            "id",
+            "invoice",
+            "buyer",
+            "channel",
+            "attempt",
+            "cause",
+            "opened",
+            "status",
+            "actions",
+            "detail",
+        ),
+        row=_deviation_row,
+    )
+
+
+def _deviation_row(item: dict[str, Any]) -> tuple[str, ...]:
+    return (
+        item["id"],
+        item["invoice_number"] or "",
+        item["buyer"] or "",
+        item["channel"],
+        str(item["attempt"]),
+        item["cause"],
+        item["opened_at"][:19],
+        item["status"] if item["status"] == "open" else f"{item['closure']} by {item['closed_by']}",
+        ", ".join(a["action"] for a in item["actions"]),
+        (item["detail"] or "")[:80],
+    )
+
+
+@deviations_app.command("resolve")
+def deviations_resolve(
+    ctx: typer.Context,
+    deviation_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str, typer.Option(help="why it needs nothing more (kept in the history)")],
+    tenant: Annotated[str | None, typer.Option(help="the deviation's tenant (checked)")] = None,
+) -> None:
+    """Close a deviation without sending again; the delivery's history records who and why."""
+    from gateway.services.outbound.deliveries import NotFound
+    from gateway.services.outbound.deviations import DeviationClosed, resolve_deviation
+
+    with fails_on(NotFound, DeviationClosed), cli_context(ctx).session() as session:
+        view = resolve_deviation(session, tenant, deviation_id, actor=OPERATOR, reason=reason)
+    console.print(f"deviation {view['id']} resolved by {view['closed_by']}")
+
+
+@deviations_app.command("resend")
+def deviations_resend(
+    ctx: typer.Context,
+    deviation_id: Annotated[str, typer.Argument(metavar="ID")],
+    reason: Annotated[str | None, typer.Option(help="why (kept in the history)")] = None,
+    channel: Annotated[str | None, typer.Option(help="another channel (a new delivery)")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="another address")] = None,
+    tenant: Annotated[str | None, typer.Option(help="the deviation's tenant (checked)")] = None,
+) -> None:
+    """Send the invoice again (next attempt, or a new delivery on --channel) and close the deviation."""
+    from gateway.services.outbound.deliveries import NotFound
+    from gateway.services.outbound.deviations import DeviationClosed, resend_deviation
+    from outbox.queue import StaleStatus
+    from outbox.states import IllegalTransition
+
+    refusals = (NotFound, DeviationClosed, IllegalTransition, StaleStatus)
+    with fails_on(*refusals), cli_context(ctx).session() as session:
+        result = resend_deviation(
+            session, tenant, deviation_id, actor=OPERATOR, reason=reason, channel=channel, address=to
+        )
+    delivery = result["delivery"]
+    console.print(
+        f"deviation {deviation_id} closed ({result['deviation']['closure']}); delivery {delivery['id']} "
+        f"queued via {delivery['channel']} (attempt {delivery['attempt']})"
+    )

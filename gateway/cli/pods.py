@@ -1,0 +1,154 @@
+"""`gateway pod …`: proofs of delivery — add files, list the unlinked queue, link, take in a folder drop."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gateway.cli.common import (
+    OPERATOR,
+    JsonFlag,
+    SftpOption,
+    TenantOption,
+    console,
+    exit_if_rejected,
+    fails_on,
+    print_items,
+    print_table,
+    read_drop,
+)
+from gateway.cli.context import cli_context
+
+pod_app = typer.Typer(
+    help="Proofs of delivery: add files, list the unlinked queue, link, take in a folder drop.",
+    no_args_is_help=True,
+)
+
+POD_COLUMNS = ("pod", "kind", "signer", "signed at", "references", "linked to", "suggestions")
+
+
+def _pod_row(view: dict[str, Any]) -> tuple[str, ...]:
+    linked = ", ".join(f"{link['number']} ({link['linked_by']})" for link in view["links"])
+    hint = "; ".join(f"{s['number']}: {', '.join(s['why'])}" for s in view["suggestions"])
+    return (
+        view["id"], view["kind"], view["signer_name"] or "", view["signed_at"] or "",
+        json.dumps(view["references"]), linked or "-", hint,
+    )  # fmt: skip
+
+
+@pod_app.command("add")
+def pod_add(
+    ctx: typer.Context,
+    file: Path,
+    tenant: TenantOption = "default",
+    order: Annotated[list[str] | None, typer.Option("--order", help="order number (BT-13)")] = None,
+    note: Annotated[list[str] | None, typer.Option("--note", help="delivery note (BT-16)")] = None,
+    shipment: Annotated[list[str] | None, typer.Option("--shipment", help="shipment id")] = None,
+    invoice: Annotated[list[str] | None, typer.Option("--invoice", help="invoice number")] = None,
+    signer: Annotated[str | None, typer.Option("--signer", help="who signed for the goods")] = None,
+    signed_at: Annotated[str | None, typer.Option("--signed-at", help="ISO 8601; UTC without a zone")] = None,
+    place: Annotated[str | None, typer.Option(help="where it was delivered")] = None,
+) -> None:
+    """Take in one POD file (PDF, JPEG, PNG, IFTSTA or X12 214) and link it by its references."""
+    from gateway.services.inbound import pods
+    from gateway.services.outbound.documents import document_store
+
+    cli = cli_context(ctx)
+    settings = cli.settings
+    references = {
+        kind: values
+        for kind, values in (("order_numbers", order), ("delivery_notes", note), ("shipment_ids", shipment),
+                             ("invoice_numbers", invoice))
+        if values
+    }  # fmt: skip
+    with fails_on(pods.PodRefused, describe=lambda error: f"{error.field}: {error.reason}"):
+        if not file.is_file():
+            raise pods.PodRefused("FILE", f"{file}: no such file")
+        if file.stat().st_size > settings.max_pod_bytes:
+            size = file.stat().st_size
+            raise pods.PodRefused("FILE", f"{size:,} bytes; at most {settings.max_pod_bytes:,}", status=413)
+        receipt = pods.receive_pod(
+            cli.engine,
+            document_store(settings),
+            tenant_id=tenant,
+            data=file.read_bytes(),
+            filename=file.name,
+            signer_name=signer,
+            signed_at=pods.parse_signed_at(signed_at, "--signed-at"),
+            place=place,
+            references=references,
+            source="cli",
+            actor=OPERATOR,
+            max_bytes=settings.max_pod_bytes,
+        )
+    print_table(POD_COLUMNS, map(_pod_row, receipt.pods))
+    if receipt.duplicate:
+        console.print("the same file was received before: these are its first PODs")
+
+
+@pod_app.command("list")
+def pod_list(
+    ctx: typer.Context,
+    tenant: TenantOption = "default",
+    unlinked: Annotated[bool, typer.Option("--unlinked", help="only PODs waiting for a link")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """The tenant's PODs, newest first, with links or suggestions."""
+    from gateway.services.inbound import pods
+
+    with cli_context(ctx).session() as session:
+        found = pods.list_pods(session, tenant, False if unlinked else None)
+        views = [pods.pod_view(session, p) for p in found]
+    print_items(views, as_json=as_json, columns=POD_COLUMNS, row=_pod_row)
+
+
+@pod_app.command("link")
+def pod_link(ctx: typer.Context, pod: str, invoice: str, tenant: TenantOption = "default") -> None:
+    """Link a POD to an invoice by hand (POD id, invoice id)."""
+    from gateway.services.inbound import pods
+
+    with fails_on(pods.NotFound), cli_context(ctx).session() as session:
+        pods.link_pod(session, tenant, pod, invoice, OPERATOR)
+    console.print(f"proof of delivery {pod} linked to invoice {invoice}")
+
+
+@pod_app.command("drop")
+def pod_drop(
+    ctx: typer.Context,
+    directory: Annotated[str, typer.Argument(help="local folder, or the remote folder with --sftp")],
+    tenant: TenantOption = "default",
+    sftp: SftpOption = None,
+) -> None:
+    """Take in a folder drop: files with a `<file>.json` sidecar or named `POD_<kind>_<reference>….<ext>`
+    (kind order, note, shipment or invoice); each moves to done/ or rejected/ (with a .reason.txt). With
+    `--sftp` the folder is on an SFTP server (host key pinned) and the files move there."""
+
+    from gateway.services.inbound import pods
+    from gateway.services.outbound.documents import document_store
+
+    cli = cli_context(ctx)
+    settings = cli.settings
+    items = read_drop(
+        directory,
+        sftp,
+        local=lambda folder: pods.receive_pod_folder(
+            cli.engine, document_store(settings), folder, tenant, OPERATOR, max_bytes=settings.max_pod_bytes
+        ),
+        remote=lambda remote, folder: pods.receive_pod_sftp(
+            cli.engine,
+            document_store(settings),
+            remote,
+            folder,
+            tenant,
+            OPERATOR,
+            max_bytes=settings.max_pod_bytes,
+        ),
+    )
+    print_table(
+        ("file", "outcome", "pods", "reason"),
+        ((item.file, item.outcome, ", ".join(item.pod_ids), item.reason or "") for item in items),
+    )
+    exit_if_rejected(any(item.outcome == "rejected" for item in items))
