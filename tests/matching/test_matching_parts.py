@@ -1,12 +1,20 @@
-"""The matching engine's parts: reference normalisation, payer names, the bounded subset count."""
+"""The matching engine's parts: reference normalisation, payer names, the bounded subset count, the amount
+fit and the payer's identification."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 
+from gateway.matching.amount_fit import amount_to_compare, fit_amount
+from gateway.matching.index import MatchIndex
+from gateway.matching.model import OpenItem
 from gateway.matching.names import NameIndex, alias_key, fold, match_key
+from gateway.matching.payer import identify_payer
+from gateway.matching.reference_hits import ReferenceHit
 from gateway.matching.references import (
     derive_pattern,
     normalise_account,
@@ -15,6 +23,8 @@ from gateway.matching.references import (
     text_references,
 )
 from gateway.matching.subset import find_subsets, small_combinations
+from schemas.matching import MatchingPolicy
+from schemas.remittance import Payment, RemittanceLine
 
 
 @pytest.mark.parametrize(
@@ -112,3 +122,101 @@ def test_a_long_list_is_searched_depth_first_within_a_budget() -> None:
 def test_small_combinations_find_pairs_and_triples() -> None:
     assert small_combinations([400, 400, 800, 5], 800) == ((0, 1),)
     assert small_combinations([100, 200, 500, 9], 800) == ((0, 1, 2),)
+
+
+# --- the amount fit ----------------------------------------------------------------------------------------
+
+
+def _named(
+    number: str, amount: str, *, credit: bool = False, line: RemittanceLine | None = None
+) -> ReferenceHit:
+    """An item a payment names (what the fit reads of a hit is its item and line)."""
+    item = OpenItem(
+        invoice_id=f"id-{number}",
+        number=number,
+        document_type="credit_note" if credit else "invoice",
+        customer_key="c1",
+        customer_name="Nordic Trading AS",
+        currency="NOK",
+        open_amount=Decimal(amount),
+        total_amount=Decimal(amount),
+        issue_date=dt.date(2026, 1, int(number)),
+    )
+    return ReferenceHit(item, [], 2.4, "invoice-number", True, line)
+
+
+def _fit(target: str, *named: ReferenceHit) -> tuple[str, list[tuple[str, str, str]], list[str]]:
+    payment = Payment(amount=Decimal(target), currency="NOK")
+    fit = fit_amount(named, Decimal(target), "NOK", False, payment, MatchingPolicy())
+    allocated = [(a.number, str(a.amount), str(a.write_off)) for a in fit.allocations]
+    return fit.kind, allocated, [e.kind for e in fit.evidence]
+
+
+def test_the_fit_nets_credit_notes_and_writes_small_shortfalls_off_the_newest_invoice() -> None:
+    named = (_named("2", "200.00"), _named("3", "50.00", credit=True), _named("1", "100.00"))
+    assert _fit("250.00", *named) == (
+        "exact",
+        [("1", "100.00", "0"), ("2", "200.00", "0"), ("3", "50.00", "0")],
+        ["credit-note-netted", "amount-exact"],
+    )
+    kind, allocated, _ = _fit("248.00", *named)
+    assert (kind, allocated[1]) == ("write-off", ("2", "198.00", "2.00"))
+
+
+def test_a_partial_payment_is_split_as_the_advice_says_else_oldest_first() -> None:
+    oldest_first = _fit("150.00", _named("2", "200.00"), _named("1", "100.00"))
+    assert oldest_first[:2] == ("partial", [("1", "100.00", "0"), ("2", "50.00", "0")])
+    advised = _fit(
+        "150.00",
+        _named("1", "100.00", line=RemittanceLine(amount=Decimal("50.00"))),
+        _named("2", "200.00", line=RemittanceLine(amount=Decimal("100.00"))),
+    )
+    assert advised[:2] == ("partial", [("1", "50.00", "0"), ("2", "100.00", "0")])
+
+
+def test_a_stated_deduction_that_explains_the_shortfall_is_written_off_on_its_invoice() -> None:
+    line = RemittanceLine(adjustment=Decimal("80.00"), adjustment_reason="damaged")
+    kind, allocated, evidence = _fit("220.00", _named("1", "100.00", line=line), _named("2", "200.00"))
+    assert kind == "deduction"
+    assert allocated == [("2", "200.00", "0"), ("1", "20.00", "80.00")]
+    assert evidence == ["amount-deduction"]
+
+
+def test_fx_compares_the_instructed_amount_and_nothing_else() -> None:
+    payment = Payment(
+        amount=Decimal("1100.00"),
+        currency="NOK",
+        instructed_amount=Decimal("100.00"),
+        instructed_currency="EUR",
+    )
+    assert amount_to_compare(payment, "NOK") == (Decimal("1100.00"), False)
+    assert amount_to_compare(payment, "EUR") == (Decimal("100.00"), True)
+    assert amount_to_compare(payment, "SEK") is None
+
+
+# --- the payer ---------------------------------------------------------------------------------------------
+
+
+def test_a_shared_account_identifies_no_one_and_a_learned_alias_still_does() -> None:
+    index = MatchIndex(
+        [_named("1", "100.00").item],
+        accounts={"86011117947": "c1"},
+        aliases={"NT AS": "c1"},
+    )
+    index.learn_account("86011117947", "c2")
+    payer = identify_payer(Payment(amount=Decimal(1), currency="NOK", payer_account="8601.11.17947"), index)
+    assert (payer.customer_key, [e.kind for e in payer.notes]) == (None, ["payer-account-shared"])
+    payer = identify_payer(
+        Payment(amount=Decimal(1), currency="NOK", payer_account="86011117947", payer_name="NT AS"), index
+    )
+    assert payer.customer_key == "c1"
+    assert [e.kind for e in payer.notes] == ["payer-alias", "payer-account-shared"]
+
+
+def test_a_name_alone_only_resembles() -> None:
+    index = MatchIndex([_named("1", "100.00").item])
+    payer = identify_payer(Payment(amount=Decimal(1), currency="NOK", payer_name="NORDIC TRADING"), index)
+    assert payer.customer_key is None
+    assert payer.resembles("c1")
+    [evidence] = payer.evidence_for("c1", [], index)
+    assert (evidence.kind, evidence.weight) == ("payer-name-fuzzy", 0.5)

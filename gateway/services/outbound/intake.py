@@ -6,10 +6,11 @@ the first result; the same key or number with different content is a conflict, n
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import Engine, insert, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
@@ -17,12 +18,13 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, new_id, utcnow
-from gateway.services.outbound.routing import RoutingError, load_profiles, route_for
+from gateway.services.outbound.routing import Route, RoutingError, load_profiles, route_for
 from gateway.services.tenancy.tenants import tenant_settings
 from mappings.invoice.canonical_json import InvoiceValidationError, invoice_from_data
 from outbox.states import DeliveryStatus
-from schemas.canonical import DocumentType, Invoice, PaymentMeans
+from schemas.canonical import DocumentType, Invoice, PaymentMeans, ReceiverProfile
 from schemas.kid import KidAgreement, KidError
+from schemas.tenant import TenantSettings
 
 Outcome = Literal["created", "duplicate", "conflict", "rejected"]
 HTTP_STATUS: dict[Outcome, int] = {"created": 201, "duplicate": 200, "conflict": 409, "rejected": 422}
@@ -120,12 +122,94 @@ def accept_invoices(
 def _store(
     session: Session, tenant_id: str, candidates: list[_Candidate], *, actor: str, default_channel: str
 ) -> list[IntakeResult]:
+    """One pass over the batch in one transaction: repeats answered, new invoices routed and written."""
     results: list[IntakeResult] = []
     if not candidates:
         return results
+    known = _known_invoices(session, tenant_id, candidates)
+    receiver_ids = {
+        c.invoice.routing.receiver_id
+        for c in candidates
+        if c.invoice.routing and c.invoice.routing.receiver_id
+    }
+    profiles = load_profiles(session, tenant_id, receiver_ids)
+    settings = tenant_settings(session, tenant_id)
+    rows = _NewRows(tenant_id, actor, settings, utcnow())
+    for candidate in candidates:
+        repeat = known.repeat_of(candidate)
+        if repeat is not None:
+            results.append(repeat)
+            continue
+        admitted = _admit(candidate, profiles, default_channel, settings.kid)
+        if isinstance(admitted, IntakeResult):
+            results.append(admitted)
+            continue
+        invoice = admitted.invoice
+        invoice_id, delivery_id = rows.add(admitted)
+        known.remember(
+            candidate.key, invoice.document_type.value, _Stored(invoice_id, candidate.digest, invoice.number)
+        )
+        results.append(
+            IntakeResult(
+                candidate.index,
+                "created",
+                invoice_id,
+                invoice.number,
+                [delivery_id],
+                payment_reference=invoice.kid,
+            )
+        )
+    rows.insert(session)
+    return results
+
+
+class _Stored(NamedTuple):
+    """An invoice the tenant already has, as a repeat is compared with it."""
+
+    invoice_id: str
+    digest: str
+    number: str
+
+
+@dataclass
+class _KnownInvoices:
+    """The tenant's invoices under the batch's keys and numbers, and those the batch adds as it goes."""
+
+    by_key: dict[str, _Stored] = field(default_factory=dict)
+    by_number: dict[tuple[str, str], _Stored] = field(default_factory=dict)
+
+    def remember(self, key: str, document_type: str, stored: _Stored) -> None:
+        self.by_key[key] = stored
+        self.by_number[(document_type, stored.number)] = stored
+
+    def repeat_of(self, candidate: _Candidate) -> IntakeResult | None:
+        """A duplicate (same content) or conflict (other content) when the key or number is known."""
+        invoice = candidate.invoice
+        seen = self.by_key.get(candidate.key)
+        conflict_reason = "Idempotency-Key was used before for a different invoice"
+        if seen is None:
+            seen = self.by_number.get((invoice.document_type.value, invoice.number))
+            conflict_reason = (
+                f"{invoice.document_type.value} number {invoice.number} was already accepted "
+                "with different content"
+            )
+        if seen is None:
+            return None
+        if seen.digest == candidate.digest:
+            return IntakeResult(candidate.index, "duplicate", seen.invoice_id, seen.number)
+        return IntakeResult(
+            candidate.index,
+            "conflict",
+            seen.invoice_id,
+            seen.number,
+            errors=[{"field": "number", "reason": conflict_reason}],
+        )
+
+
+def _known_invoices(session: Session, tenant_id: str, candidates: list[_Candidate]) -> _KnownInvoices:
+    """The tenant's stored invoices that share a candidate's idempotency key or document number."""
     table = InvoiceRecord.__table__  # type: ignore[attr-defined]
-    existing_by_key: dict[str, tuple[str, str, str]] = {}
-    existing_by_number: dict[tuple[str, str], tuple[str, str, str]] = {}
+    known = _KnownInvoices()
     for chunk_start in range(0, len(candidates), 400):
         chunk = candidates[chunk_start : chunk_start + 400]
         chunk_keys = [c.key for c in chunk]
@@ -146,103 +230,78 @@ def _store(
             )
         )
         for row in rows:
-            existing_by_key[row.idempotency_key] = (row.id, row.payload_sha256, row.number)
-            existing_by_number[(row.document_type, row.number)] = (row.id, row.payload_sha256, row.number)
+            stored = _Stored(row.id, row.payload_sha256, row.number)
+            known.by_key[row.idempotency_key] = stored
+            known.by_number[(row.document_type, row.number)] = stored
+    return known
 
-    receiver_ids = {
-        c.invoice.routing.receiver_id
-        for c in candidates
-        if c.invoice.routing and c.invoice.routing.receiver_id
-    }
-    profiles = load_profiles(session, tenant_id, receiver_ids)
-    delivery_settings = tenant_settings(session, tenant_id)
-    now = utcnow()
-    invoice_rows: list[dict[str, Any]] = []
-    delivery_rows: list[dict[str, Any]] = []
-    event_rows: list[dict[str, Any]] = []
-    for candidate in candidates:
-        invoice = candidate.invoice
-        number_key = (invoice.document_type.value, invoice.number)
-        seen = existing_by_key.get(candidate.key)
-        conflict_reason = "Idempotency-Key was used before for a different invoice"
-        if seen is None:
-            seen = existing_by_number.get(number_key)
-            conflict_reason = (
-                f"{invoice.document_type.value} number {invoice.number} was already accepted "
-                "with different content"
-            )
-        if seen is not None:
-            invoice_id, digest, number = seen
-            if digest == candidate.digest:
-                results.append(IntakeResult(candidate.index, "duplicate", invoice_id, number))
-            else:
-                results.append(
-                    IntakeResult(
-                        candidate.index,
-                        "conflict",
-                        invoice_id,
-                        number,
-                        errors=[{"field": "number", "reason": conflict_reason}],
-                    )
-                )
-            continue
-        receiver_id = invoice.routing.receiver_id if invoice.routing else None
-        try:
-            route = route_for(invoice, profiles.get(receiver_id or ""), default_channel)
-        except RoutingError as error:
-            results.append(
-                IntakeResult(
-                    candidate.index,
-                    "rejected",
-                    number=invoice.number,
-                    errors=[{"field": error.field, "reason": error.reason}],
-                )
-            )
-            continue
-        assert route is not None
-        try:
-            invoice, kid_note = _apply_kid_agreement(invoice, delivery_settings.kid)
-        except KidError as error:
-            results.append(
-                IntakeResult(
-                    candidate.index,
-                    "rejected",
-                    number=invoice.number,
-                    errors=[{"field": "payment_means[0].payment_id (BT-83)", "reason": str(error)}],
-                )
-            )
-            continue
+
+@dataclass
+class _Admitted:
+    """A new invoice that passed routing and the KID agreement: what its rows are written from."""
+
+    candidate: _Candidate
+    invoice: Invoice  # with a generated KID, when the tenant's agreement gives one
+    route: Route
+    kid_note: str | None
+
+
+def _admit(
+    candidate: _Candidate,
+    profiles: dict[str, ReceiverProfile],
+    default_channel: str,
+    agreement: KidAgreement | None,
+) -> _Admitted | IntakeResult:
+    """Route the invoice and apply the KID agreement; a rejected result when either refuses it."""
+    invoice = candidate.invoice
+    receiver_id = invoice.routing.receiver_id if invoice.routing else None
+    try:
+        route = route_for(invoice, profiles.get(receiver_id or ""), default_channel)
+    except RoutingError as error:
+        return IntakeResult(
+            candidate.index,
+            "rejected",
+            number=invoice.number,
+            errors=[{"field": error.field, "reason": error.reason}],
+        )
+    assert route is not None
+    try:
+        invoice, kid_note = _apply_kid_agreement(invoice, agreement)
+    except KidError as error:
+        return IntakeResult(
+            candidate.index,
+            "rejected",
+            number=invoice.number,
+            errors=[{"field": "payment_means[0].payment_id (BT-83)", "reason": str(error)}],
+        )
+    return _Admitted(candidate, invoice, route, kid_note)
+
+
+@dataclass
+class _NewRows:
+    """The rows one intake batch writes: per invoice the invoice, its first delivery and that one's event."""
+
+    tenant_id: str
+    actor: str
+    settings: TenantSettings
+    now: dt.datetime
+    invoices: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, admitted: _Admitted) -> tuple[str, str]:
+        """Rows for a new invoice; its invoice and delivery ids."""
+        invoice, route, now = admitted.invoice, admitted.route, self.now
         invoice_id = new_id()
         delivery_id = new_id()
-        held = delivery_settings.holds(route.channel)
-        first_status = DeliveryStatus.HELD if held else DeliveryStatus.QUEUED
-        due = delivery_settings.due_at(route.channel, now)
-        invoice_rows.append(
-            {
-                "id": invoice_id,
-                "tenant_id": tenant_id,
-                "idempotency_key": candidate.key,
-                "payload_sha256": candidate.digest,
-                "document_type": invoice.document_type.value,
-                "number": invoice.number,
-                "issue_date": invoice.issue_date,
-                "due_date": invoice.due_date,
-                "currency": invoice.currency,
-                "payable_amount": str(invoice.totals.payable),
-                "buyer_name": invoice.buyer.name,
-                "receiver_id": receiver_id,
-                "payment_reference": invoice.kid,
-                "payload": invoice.model_dump_json(exclude_none=True),
-                "created_at": now,
-                "customer_key": invoice.buyer.customer_key,
-                "payment_status": "unpaid",
-            }
-        )
-        delivery_rows.append(
+        first_status = DeliveryStatus.HELD if self.settings.holds(route.channel) else DeliveryStatus.QUEUED
+        due = self.settings.due_at(route.channel, now)
+        self.invoices.append(_invoice_row(invoice_id, self.tenant_id, admitted.candidate, invoice, now))
+        self.deliveries.append(
             {
                 "id": delivery_id,
                 "invoice_id": invoice_id,
-                "tenant_id": tenant_id,
+                "tenant_id": self.tenant_id,
                 "channel": route.channel,
                 "format": route.format,
                 "address": route.address,
@@ -255,39 +314,53 @@ def _store(
                 "updated_at": now,
             }
         )
-        event_rows.append(
+        self.events.append(
             {
                 "delivery_id": delivery_id,
                 "invoice_id": invoice_id,
-                "tenant_id": tenant_id,
+                "tenant_id": self.tenant_id,
                 "attempt": 1,
                 "from_status": None,
                 "to_status": first_status.value,
-                "actor": actor,
+                "actor": self.actor,
                 "reason": f"accepted; route {route.channel}"
                 + ("; held for review" if first_status is DeliveryStatus.HELD else "")
                 + (f"; sending window opens {due.isoformat()}" if due > now else "")
-                + (f"; {kid_note}" if kid_note else ""),
+                + (f"; {admitted.kid_note}" if admitted.kid_note else ""),
                 "at": now,
             }
         )
-        existing_by_key[candidate.key] = (invoice_id, candidate.digest, invoice.number)
-        existing_by_number[number_key] = (invoice_id, candidate.digest, invoice.number)
-        results.append(
-            IntakeResult(
-                candidate.index,
-                "created",
-                invoice_id,
-                invoice.number,
-                [delivery_id],
-                payment_reference=invoice.kid,
-            )
-        )
-    if invoice_rows:
-        session.execute(insert(table), invoice_rows)
-        session.execute(insert(Delivery.__table__), delivery_rows)  # type: ignore[attr-defined]
-        session.execute(insert(DeliveryEvent.__table__), event_rows)  # type: ignore[attr-defined]
-    return results
+        return invoice_id, delivery_id
+
+    def insert(self, session: Session) -> None:
+        if self.invoices:
+            session.execute(insert(InvoiceRecord.__table__), self.invoices)  # type: ignore[attr-defined]
+            session.execute(insert(Delivery.__table__), self.deliveries)  # type: ignore[attr-defined]
+            session.execute(insert(DeliveryEvent.__table__), self.events)  # type: ignore[attr-defined]
+
+
+def _invoice_row(
+    invoice_id: str, tenant_id: str, candidate: _Candidate, invoice: Invoice, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "id": invoice_id,
+        "tenant_id": tenant_id,
+        "idempotency_key": candidate.key,
+        "payload_sha256": candidate.digest,
+        "document_type": invoice.document_type.value,
+        "number": invoice.number,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "currency": invoice.currency,
+        "payable_amount": str(invoice.totals.payable),
+        "buyer_name": invoice.buyer.name,
+        "receiver_id": invoice.routing.receiver_id if invoice.routing else None,
+        "payment_reference": invoice.kid,
+        "payload": invoice.model_dump_json(exclude_none=True),
+        "created_at": now,
+        "customer_key": invoice.buyer.customer_key,
+        "payment_status": "unpaid",
+    }
 
 
 def _apply_kid_agreement(invoice: Invoice, agreement: KidAgreement | None) -> tuple[Invoice, str | None]:

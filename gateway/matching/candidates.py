@@ -1,0 +1,467 @@
+"""Candidates: the items (or combinations) a payment may pay, each with its amount fit and its evidence.
+
+Referenced candidates: the items the payment names, per customer, with the amount fitted; when they do not
+fit together, the one subset of them that adds up exactly. Amount candidates (asked for only when no
+reference fits exactly): the identified payer's single items and item combinations with exactly the
+amount, counted together (a bounded subset count over the `subset_max_items` oldest, plus pairs and triples
+of all its items): one may apply, two or more are ambiguous. A fuzzy-named payer's fits are computed too,
+as suggestions only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+
+from gateway.matching.amount_fit import CLEAN_FITS, AmountFit, amount_to_compare, fit_amount
+from gateway.matching.index import MatchIndex
+from gateway.matching.model import Allocation, Evidence, OpenItem, Proposal, oldest_first
+from gateway.matching.payer import Payer
+from gateway.matching.reference_hits import ReferenceHit
+from gateway.matching.scoring import (
+    CONFLICT_KINDS,
+    NAME_ELSEWHERE_SCORE,
+    W_AMBIGUOUS,
+    W_CURRENCY,
+    W_DUE,
+    W_EXACT,
+    W_NAME_MISMATCH,
+    W_PAID,
+    W_SUBSET,
+    W_UNCONFIRMED,
+    W_UNIQUE,
+    squash,
+)
+from gateway.matching.subset import find_subsets, small_combinations
+from gateway.matching.wording import label, labels, money
+from schemas.matching import MatchingPolicy
+from schemas.remittance import Payment
+
+_ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """Items the payment may pay, how the amount fits them, and the evidence; `order` breaks score ties.
+
+    `referenced`: the payment names the items (`basis` is the strongest reference's kind);
+    `unique_amount`: the identified payer's only item or combination with exactly the amount.
+    """
+
+    customer_key: str | None
+    items: list[OpenItem]
+    fit: AmountFit
+    evidence: list[Evidence]
+    currency: str
+    order: int
+    referenced: bool = False
+    unique_amount: bool = False
+    basis: str = ""
+
+    @property
+    def score(self) -> float:
+        return squash(sum(evidence.weight for evidence in self.evidence))
+
+    @property
+    def item_ids(self) -> frozenset[str]:
+        return frozenset(item.invoice_id for item in self.items)
+
+    @property
+    def key(self) -> tuple[tuple[str, Decimal, Decimal], ...]:
+        return tuple(sorted((a.invoice_id, a.amount, a.write_off) for a in self.fit.allocations))
+
+    def has(self, *kinds: str) -> bool:
+        return any(evidence.kind in kinds for evidence in self.evidence)
+
+    def conflicts(self) -> list[Evidence]:
+        return [evidence for evidence in self.evidence if evidence.kind in CONFLICT_KINDS]
+
+    def proposal(self) -> Proposal:
+        return Proposal(
+            allocations=tuple(self.fit.allocations),
+            score=self.score,
+            customer_key=self.customer_key,
+            evidence=tuple(self.evidence),
+            write_off=self.fit.write_off,
+            unapplied=self.fit.unapplied,
+            currency=self.currency,
+        )
+
+
+def _cents(amount: Decimal) -> int:
+    return int((amount * 100).to_integral_value())
+
+
+def _signed_cents(item: OpenItem) -> int:
+    """The open amount in minor units, a credit note negative: what subset sums add up."""
+    return _cents(item.open_amount) * (1 if item.document_type == "invoice" else -1)
+
+
+@dataclass(frozen=True)
+class _AmountSearch:
+    """What adds up to exactly the amount among one customer's open items in one currency."""
+
+    open_count: int
+    pool_count: int  # the oldest items the full subset count covered
+    singles: list[OpenItem]
+    solutions: list[list[OpenItem]]
+    combinations: bool  # the subset count found combinations (not only single items)
+    exhausted: bool  # the subset count ran out of budget: no proof of uniqueness
+
+    @property
+    def unique(self) -> bool:
+        return len(self.solutions) == 1 and not self.exhausted
+
+    def evidence(self, chosen: list[OpenItem], name: str, amount: str) -> list[Evidence]:
+        searched = (
+            f"the {self.pool_count} oldest of its {self.open_count} open items, and pairs and triples of all"
+            if self.open_count > self.pool_count
+            else f"its {self.open_count} open items"
+        )
+        if len(chosen) == 1:
+            evidence = [
+                Evidence("amount-exact", f"{amount} equals the open amount of {label(chosen[0])}", W_EXACT)
+            ]
+            if self.unique:
+                detail = f"the only open item of {name} with exactly {amount}, and no combination of "
+                detail += f"{searched} adds up to it"
+                evidence.append(Evidence("amount-unique", detail, W_UNIQUE))
+        else:
+            evidence = [Evidence("amount-exact", f"{labels(chosen)} add up to exactly {amount}", W_EXACT)]
+            if self.unique:
+                detail = f"the only combination of {name}'s items adding up to {amount} "
+                detail += f"(searched {searched})"
+                evidence.append(Evidence("amount-subset", detail, W_SUBSET))
+        if not self.unique:
+            evidence.append(
+                Evidence("ambiguous", f"{self._why(name, amount)}: a person decides", W_AMBIGUOUS)
+            )
+        return evidence
+
+    def _why(self, name: str, amount: str) -> str:
+        if self.exhausted:
+            return "the combination search ran out of budget before its count was complete"
+        if len(self.singles) > 1 and not self.combinations:
+            return f"{len(self.singles)} open invoices of {name} have exactly {amount}"
+        return f"{len(self.solutions)} items or combinations of {name}'s open items add up to {amount}"
+
+
+class CandidateFinder:
+    """Builds one payment's candidates; numbers them in the order they are found (the tie-break)."""
+
+    def __init__(
+        self, payment: Payment, index: MatchIndex, policy: MatchingPolicy, payer: Payer, when: dt.date | None
+    ) -> None:
+        self.payment = payment
+        self.index = index
+        self.policy = policy
+        self.payer = payer
+        self.when = when
+        self._order = 0
+
+    def _next(self) -> int:
+        self._order += 1
+        return self._order
+
+    # -- what the payment references --
+
+    def referenced(self, hits: Iterable[ReferenceHit]) -> list[Candidate]:
+        """One candidate per customer whose items the payment names."""
+        groups: dict[str, list[ReferenceHit]] = {}
+        for hit in hits:
+            groups.setdefault(hit.item.customer_key, []).append(hit)
+        return [self._group_candidate(key, group) for key, group in groups.items()]
+
+    def _reference_evidence(self, hits: Sequence[ReferenceHit]) -> list[Evidence]:
+        """Each item's references; the weight is the items' average best reference (each must be named)."""
+        out: list[Evidence] = []
+        for hit in hits:
+            for position, evidence in enumerate(hit.evidence):
+                weight = hit.weight / len(hits) if position == 0 else 0.0
+                out.append(dataclasses.replace(evidence, weight=round(weight, 4)))
+        return out
+
+    def _group_candidate(self, customer_key: str, hits: list[ReferenceHit]) -> Candidate:
+        open_hits = [hit for hit in hits if hit.item.open_amount > 0]
+        paid_hits = [hit for hit in hits if hit.item.open_amount <= 0]
+        if not open_hits:
+            return self._paid_candidate(customer_key, paid_hits)
+        currencies = {hit.item.currency for hit in open_hits}
+        currency = open_hits[0].item.currency
+        comparison = amount_to_compare(self.payment, currency) if len(currencies) == 1 else None
+        if comparison is None:
+            return self._currency_candidate(customer_key, open_hits, self._reference_evidence(open_hits))
+        target, fx = comparison
+        open_hits, evidence, fit = self._fit_referenced(len(hits), open_hits, target, currency, fx)
+        items = [hit.item for hit in open_hits]
+        evidence += fit.evidence
+        if fx:
+            evidence.append(self._fx_evidence(target, currency))
+        if paid_hits:
+            paid = [hit.item for hit in paid_hits]
+            if fit.kind in CLEAN_FITS:
+                evidence.append(Evidence("paid-reference", f"{labels(paid)} also named, already paid", 0.0))
+            else:
+                evidence.append(
+                    Evidence("already-paid", f"{labels(paid)} already paid; duplicate payment?", W_PAID)
+                )
+        evidence += self.payer.evidence_for(customer_key, items, self.index)
+        evidence += self._payer_doubts(customer_key, items, open_hits, fit)
+        evidence += self._due_evidence(items)
+        best = max(open_hits, key=lambda hit: hit.weight)
+        return Candidate(
+            customer_key, items, fit, evidence, currency, self._next(), referenced=True, basis=best.basis
+        )
+
+    def _fit(self, hits: Sequence[ReferenceHit], target: Decimal, currency: str, fx: bool) -> AmountFit:
+        return fit_amount(hits, target, currency, fx, self.payment, self.policy)
+
+    def _fit_referenced(
+        self, named: int, open_hits: list[ReferenceHit], target: Decimal, currency: str, fx: bool
+    ) -> tuple[list[ReferenceHit], list[Evidence], AmountFit]:
+        """The open items' fit; when it is not clean, the one subset of them that adds up exactly, if any.
+
+        Several subsets adding up make the fit ambiguous. `named` counts every referenced item (paid too).
+        """
+        evidence = self._reference_evidence(open_hits)
+        fit = self._fit(open_hits, target, currency, fx)
+        if fit.kind in CLEAN_FITS or not 2 <= len(open_hits) <= 12:
+            return open_hits, evidence, fit
+        signed = [_signed_cents(hit.item) for hit in open_hits]
+        found = find_subsets(signed, _cents(target), limit=2, min_size=1)
+        if len(found.solutions) > 1:
+            fit.evidence.append(
+                Evidence(
+                    "ambiguous",
+                    f"several combinations of the {len(open_hits)} referenced documents add up to the "
+                    "payment: a person decides",
+                    W_AMBIGUOUS,
+                )
+            )
+        if not found.unique:
+            return open_hits, evidence, fit
+        chosen = [open_hits[i] for i in found.solutions[0]]
+        left = [hit.item for hit in open_hits if hit not in chosen]
+        evidence = self._reference_evidence(chosen)
+        fit = self._fit(chosen, target, currency, fx)
+        evidence.append(
+            Evidence(
+                "reference-subset",
+                f"of the {named} referenced documents only {labels([hit.item for hit in chosen])} add up to "
+                f"the payment; {labels(left)} left open",
+                0.0,
+            )
+        )
+        return chosen, evidence, fit
+
+    def _payer_doubts(
+        self, customer_key: str, items: list[OpenItem], hits: list[ReferenceHit], fit: AmountFit
+    ) -> list[Evidence]:
+        """Referenced items the payer does not vouch for: an unknown payer paying a non-fitting amount, or
+        a free-text number naming another customer than the one the payer's name resembles."""
+        doubts: list[Evidence] = []
+        confirmed = self.payer.customer_key == customer_key or self.payer.resembles(customer_key)
+        if fit.kind in ("partial", "over") and not confirmed and self.payer.customer_key is None:
+            doubts.append(
+                Evidence(
+                    "payer-unconfirmed",
+                    f"the amount does not fit {labels(items)}, and the payer is neither known nor named "
+                    f"like {self.index.customer_name(customer_key)}: a person confirms",
+                    W_UNCONFIRMED,
+                )
+            )
+        named_elsewhere = (
+            [hit for hit in self.payer.fuzzy if hit.score >= NAME_ELSEWHERE_SCORE] if not confirmed else []
+        )
+        if named_elsewhere and not any(hit.structured or hit.basis == "kid" for hit in hits):
+            doubts.append(
+                Evidence(
+                    "payer-name-mismatch",
+                    f"the payer's name resembles {named_elsewhere[0].name}, not "
+                    f"{self.index.customer_name(customer_key)}, whose {labels(items)} the free text names",
+                    W_NAME_MISMATCH,
+                )
+            )
+        return doubts
+
+    def _paid_candidate(self, customer_key: str, paid_hits: list[ReferenceHit]) -> Candidate:
+        item = paid_hits[0].item
+        comparison = amount_to_compare(self.payment, item.currency)
+        amount = comparison[0] if comparison else self.payment.amount
+        fit = AmountFit("paid", [Allocation(item.invoice_id, item.number, amount, item.document_type)], [])
+        evidence = self._reference_evidence(paid_hits)
+        evidence.append(
+            Evidence(
+                "already-paid",
+                f"{labels([hit.item for hit in paid_hits])} already paid "
+                f"(open {money(item.open_amount, item.currency)} "
+                f"of {money(item.total_amount, item.currency)}); "
+                "duplicate payment?",
+                W_PAID,
+            )
+        )
+        evidence += self.payer.evidence_for(customer_key, [item], self.index)
+        return Candidate(
+            customer_key,
+            [item],
+            fit,
+            evidence,
+            item.currency,
+            self._next(),
+            referenced=True,
+            basis=paid_hits[0].basis,
+        )
+
+    def _currency_candidate(
+        self, customer_key: str, hits: list[ReferenceHit], evidence: list[Evidence]
+    ) -> Candidate:
+        items = [hit.item for hit in hits]
+        payment = self.payment
+        instructed = f" (instructed {payment.instructed_currency})" if payment.instructed_currency else ""
+        evidence.append(
+            Evidence(
+                "currency-mismatch",
+                f"{labels(items)} is in {', '.join(sorted({i.currency for i in items}))}; the payment is in "
+                f"{payment.currency}{instructed}",
+                W_CURRENCY,
+            )
+        )
+        evidence += self.payer.evidence_for(customer_key, items, self.index)
+        allocations = [Allocation(i.invoice_id, i.number, i.open_amount, i.document_type) for i in items]
+        return Candidate(
+            customer_key,
+            items,
+            AmountFit("mismatch", allocations, []),
+            evidence,
+            items[0].currency,
+            self._next(),
+            referenced=True,
+            basis=hits[0].basis,
+        )
+
+    # -- what the amount alone points to --
+
+    def by_amount(self) -> list[Candidate]:
+        """The identified payer's items with exactly the amount; else those of the names it resembles."""
+        if self.payer.customer_key is not None:
+            return self._customer_amount_candidates(self.payer.customer_key, identified=True)
+        out: list[Candidate] = []
+        for hit in self.payer.fuzzy[:3]:
+            if hit.score >= 90:
+                out += self._customer_amount_candidates(hit.customer_key, identified=False)
+        return out
+
+    def _customer_amount_candidates(self, customer_key: str, *, identified: bool) -> list[Candidate]:
+        """The customer's single open items, else combinations of them, with exactly the amount."""
+        by_currency: dict[str, list[OpenItem]] = {}
+        for item in self.index.items_of(customer_key):
+            if item.open_amount > 0 and amount_to_compare(self.payment, item.currency) is not None:
+                by_currency.setdefault(item.currency, []).append(item)
+        out: list[Candidate] = []
+        name = self.index.customer_name(customer_key)
+        for currency, items in by_currency.items():
+            comparison = amount_to_compare(self.payment, currency)
+            assert comparison is not None
+            target, fx = comparison
+            search = self._search_amount(items, target)
+            for chosen in search.solutions[: self.policy.suggestions]:
+                evidence = search.evidence(chosen, name, money(target, currency))
+                out.append(
+                    self._amount_candidate(
+                        customer_key,
+                        chosen,
+                        evidence,
+                        currency,
+                        target,
+                        fx,
+                        unique=identified and search.unique,
+                    )
+                )
+        return out
+
+    def _search_amount(self, items: list[OpenItem], target: Decimal) -> _AmountSearch:
+        """Single invoices with exactly `target` (nearest due date first), then combinations adding up."""
+        singles = sorted(
+            (i for i in items if i.document_type == "invoice" and i.open_amount == target),
+            key=self._due_distance,
+        )
+        pool = sorted(items, key=oldest_first)[: self.policy.subset_max_items]
+        wanted = max(2, self.policy.suggestions)
+        found = find_subsets([_signed_cents(i) for i in pool], _cents(target), limit=wanted, min_size=2)
+        solutions = [[single] for single in singles] + [[pool[i] for i in s] for s in found.solutions]
+        if len(items) > len(pool) and len(solutions) < wanted:
+            # beyond the window, the obvious confusions still count (two of 400 against one of 800)
+            everything = sorted(items, key=oldest_first)
+            known = {frozenset(i.invoice_id for i in solution) for solution in solutions}
+            values = [_signed_cents(i) for i in everything]
+            for combination in small_combinations(values, _cents(target), limit=wanted):
+                chosen = [everything[i] for i in combination]
+                if frozenset(i.invoice_id for i in chosen) not in known:
+                    solutions.append(chosen)
+        return _AmountSearch(
+            len(items), len(pool), singles, solutions, bool(found.solutions), found.exhausted
+        )
+
+    def _due_distance(self, item: OpenItem) -> tuple[int, str]:
+        if self.when is None or item.due_date is None:
+            return (10**6, item.number)
+        return (abs((self.when - item.due_date).days), item.number)
+
+    def _amount_candidate(
+        self,
+        customer_key: str,
+        items: list[OpenItem],
+        evidence: list[Evidence],
+        currency: str,
+        target: Decimal,
+        fx: bool,
+        *,
+        unique: bool,
+    ) -> Candidate:
+        ordered = sorted(items, key=lambda i: (i.document_type != "invoice", oldest_first(i)))
+        allocations = [Allocation(i.invoice_id, i.number, i.open_amount, i.document_type) for i in ordered]
+        evidence += [
+            Evidence("credit-note-netted", f"{label(i)} ({money(i.open_amount, currency)}) is netted", 0.0)
+            for i in ordered
+            if i.document_type == "credit_note"
+        ]
+        if fx:
+            evidence.append(self._fx_evidence(target, currency))
+        evidence += self.payer.evidence_for(customer_key, ordered, self.index)
+        evidence += self._due_evidence(ordered)
+        return Candidate(
+            customer_key,
+            ordered,
+            AmountFit("exact", allocations, []),
+            evidence,
+            currency,
+            self._next(),
+            unique_amount=unique,
+        )
+
+    # -- evidence every candidate may carry --
+
+    def _fx_evidence(self, target: Decimal, currency: str) -> Evidence:
+        payment = self.payment
+        rate = (payment.amount / target).quantize(Decimal("0.0001")) if target else _ZERO
+        return Evidence(
+            "fx",
+            f"paid {money(payment.amount, payment.currency)} for {money(target, currency)} as instructed "
+            f"(rate {rate}); compared and applied in {currency}",
+            0.0,
+        )
+
+    def _due_evidence(self, items: Sequence[OpenItem]) -> list[Evidence]:
+        if self.when is None:
+            return []
+        window = self.policy.due_date_window_days
+        for item in items:
+            if item.document_type == "invoice" and item.due_date is not None:
+                days = (self.when - item.due_date).days
+                if abs(days) <= window:
+                    when = f"{days} days after" if days >= 0 else f"{-days} days before"
+                    return [Evidence("due-date", f"paid {when} {label(item)}'s due date", W_DUE)]
+        return []

@@ -1,0 +1,118 @@
+"""Who paid: a learned payer account (a Norwegian IBAN is its BBAN), else a learned name alias, identifies
+the customer; a name that merely resembles a customer's is evidence only (truncated bank names of
+look-alike companies score perfectly against the wrong one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from gateway.matching.index import MatchIndex
+from gateway.matching.model import Evidence, OpenItem
+from gateway.matching.names import NameHit
+from gateway.matching.references import normalise_account
+from gateway.matching.scoring import (
+    W_FUZZY_MAX,
+    W_FUZZY_MIN,
+    W_PAYER_ACCOUNT,
+    W_PAYER_ALIAS,
+    W_PAYER_CONFLICT,
+)
+from gateway.matching.wording import labels
+from schemas.remittance import Payment
+
+
+@dataclass(frozen=True)
+class Payer:
+    """The payer as matching knows it: identified (`customer_key` with `evidence`), or resembling names.
+
+    `notes` is the payment-level evidence the identification leaves (the payer's evidence first, a shared
+    account, the names it resembles).
+    """
+
+    name: str | None
+    customer_key: str | None = None
+    evidence: Evidence | None = None
+    fuzzy: tuple[NameHit, ...] = ()
+    notes: tuple[Evidence, ...] = ()
+
+    def resembles(self, customer_key: str) -> bool:
+        return any(hit.customer_key == customer_key for hit in self.fuzzy)
+
+    def evidence_for(self, customer_key: str, items: Sequence[OpenItem], index: MatchIndex) -> list[Evidence]:
+        """What the payer says about a candidate of `customer_key`: the same customer, another, or alike."""
+        if self.customer_key is not None and self.evidence is not None:
+            if customer_key == self.customer_key:
+                return [self.evidence]
+            return [
+                Evidence(
+                    "payer-conflict",
+                    f"the payer is {index.customer_name(self.customer_key)} (by its "
+                    f"{self.evidence.kind.removeprefix('payer-')}), but {labels(items)} "
+                    f"belong(s) to {index.customer_name(customer_key)}",
+                    W_PAYER_CONFLICT,
+                )
+            ]
+        for hit in self.fuzzy:
+            if hit.customer_key == customer_key:
+                weight = W_FUZZY_MIN + (W_FUZZY_MAX - W_FUZZY_MIN) * max(0.0, min(1.0, (hit.score - 85) / 15))
+                return [
+                    Evidence(
+                        "payer-name-fuzzy",
+                        f"payer name '{self.name}' resembles {hit.name} ({hit.score:.0f} %)",
+                        round(weight, 3),
+                    )
+                ]
+        return []
+
+
+def identify_payer(payment: Payment, index: MatchIndex) -> Payer:
+    notes: list[Evidence] = []
+    customer_key, evidence = _by_account(payment, index, notes)
+    if customer_key is None:
+        customer_key, evidence = _by_alias(payment, index)
+    if evidence is not None:
+        notes.insert(0, evidence)
+        return Payer(payment.payer_name, customer_key, evidence, (), tuple(notes))
+    fuzzy: tuple[NameHit, ...] = ()
+    if payment.payer_name:
+        fuzzy = tuple(index.find_names(payment.payer_name))
+        if fuzzy:
+            names = ", ".join(f"{hit.name} ({hit.score:.0f} %)" for hit in fuzzy[:3])
+            notes.append(
+                Evidence(
+                    "payer-name-fuzzy",
+                    f"payer name '{payment.payer_name}' resembles {names}; a name alone identifies no one",
+                    0.0,
+                )
+            )
+    return Payer(payment.payer_name, customer_key, None, fuzzy, tuple(notes))
+
+
+def _by_account(
+    payment: Payment, index: MatchIndex, notes: list[Evidence]
+) -> tuple[str | None, Evidence | None]:
+    """The customer a learned payer account identifies; an account shared by several identifies none."""
+    if not payment.payer_account:
+        return None, None
+    owner, shared = index.account_owner(payment.payer_account)
+    account = normalise_account(payment.payer_account)
+    if owner is not None:
+        detail = f"payer account {account} is {index.customer_name(owner)}'s (learned)"
+        return owner, Evidence("payer-account", detail, W_PAYER_ACCOUNT)
+    if shared:
+        notes.append(
+            Evidence("payer-account-shared", f"payer account {account} has paid for several customers", 0.0)
+        )
+    return None, None
+
+
+def _by_alias(payment: Payment, index: MatchIndex) -> tuple[str | None, Evidence | None]:
+    if not payment.payer_name:
+        return None, None
+    owner = index.customer_for_alias(payment.payer_name)
+    if owner is None:
+        return None, None
+    detail = f"payer name '{payment.payer_name}' is a learned alias of {index.customer_name(owner)}"
+    return owner, Evidence("payer-alias", detail, W_PAYER_ALIAS)

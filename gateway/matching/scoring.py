@@ -1,0 +1,99 @@
+"""How sure matching is: the evidence kinds, their weights, and the squashed sum that is the score.
+
+A candidate's score is ``1 - exp(-max(0, sum of its evidence weights))``: every weight is listed in the
+evidence with a sentence, so the score is explainable. The default threshold 0.90 needs a sum of 2.31.
+
+=======================  ======  ==========================================================================
+evidence kind            weight  when
+=======================  ======  ==========================================================================
+kid                       2.5    a KID in a structured field names the item (2.2 when found in free text)
+kid-typo                  1.4    an invalid KID is one typo from exactly one valid KID (1.2 when only the
+                                 one fitting the payer or the amount is taken among several)
+invoice-number            2.4    a remittance line (or the KID field) names the number (1.6 in free text)
+learned-pattern           1.8    a pattern learned from a person's resolution reads the number
+invoice-number-typo       1.0    a number one edit away from the only open item that fits payer or amount
+payer-account             1.0    the payer's account is learned for the candidate's customer
+payer-alias               0.9    the payer's name is a learned alias of the candidate's customer
+payer-name-fuzzy          0.2-0.5  the payer's name resembles the customer's (score 85..100)
+amount-exact              1.0    the amount equals the open amount (net of credit notes)
+amount-unique             0.5    the identified payer's only item or combination with exactly the amount
+amount-subset             0.5    the same, when it is a combination of several items
+amount-short              0.7    short within the write-off allowance (written off)
+amount-deduction          0.5    short by a deduction the payer states (approval by policy)
+amount-partial            0.0    a referenced partial payment
+amount-over               0.2    more than owed (excess on the single invoice, else unapplied)
+due-date                  0.1    paid within `due_date_window_days` of a due date
+fx, credit-note-netted    0.0    explanations
+payer-conflict           -2.0    the item belongs to another customer than the identified payer
+amount-conflict          -1.5    the referenced item's amount does not fit, another candidate fits exactly
+kid-amount-conflict      -1.5    the same, for a KID
+reference-elsewhere      -1.0    an amount-only candidate while the payment references other items
+payer-unconfirmed        -0.3    the amount does not fit the reference (partial, over) and the payer is
+                                 neither known nor named like the customer
+payer-name-mismatch      -1.0    a free-text reference to an item of another customer than the one the
+                                 payer's name resembles (structured references and KIDs are exempt)
+ambiguous                -0.5    several items or combinations fit equally
+currency-mismatch        -3.0    the item's currency is neither the payment's nor the instructed one
+already-paid             -3.0    the referenced item is already paid: a duplicate payment?
+=======================  ======  ==========================================================================
+
+Kinds listed in `CONFLICT_KINDS` block automatic application whatever the score.
+"""
+
+from __future__ import annotations
+
+import math
+
+W_KID = 2.5
+W_KID_TEXT = 2.2
+W_KID_TYPO = 1.4
+W_KID_TYPO_NARROWED = 1.2
+W_NUMBER_STRUCTURED = 2.4
+W_NUMBER_TEXT = 1.6
+W_PATTERN = 1.8
+W_NUMBER_TYPO = 1.0
+W_PAYER_ACCOUNT = 1.0
+W_PAYER_ALIAS = 0.9
+W_FUZZY_MIN = 0.2
+W_FUZZY_MAX = 0.5
+W_EXACT = 1.0
+W_UNIQUE = 0.5
+W_SUBSET = 0.5
+W_SHORT = 0.7
+W_DEDUCTION = 0.5
+W_PARTIAL = 0.0
+W_OVER = 0.2
+W_DUE = 0.1
+W_PAYER_CONFLICT = -2.0
+W_AMOUNT_CONFLICT = -1.5
+W_ELSEWHERE = -1.0
+W_UNCONFIRMED = -0.3
+W_NAME_MISMATCH = -1.0
+#: A payer name this close (0..100) to some customer's makes a free-text reference to another customer's
+#: item doubtful: the number is more likely mistyped than paid for someone else.
+NAME_ELSEWHERE_SCORE = 95.0
+W_AMBIGUOUS = -0.5
+W_CURRENCY = -3.0
+W_PAID = -3.0
+
+#: Evidence that forbids automatic application whatever the score.
+CONFLICT_KINDS = frozenset(
+    {
+        "payer-conflict",
+        "amount-conflict",
+        "kid-amount-conflict",
+        "reference-elsewhere",
+        "payer-unconfirmed",
+        "payer-name-mismatch",
+        "ambiguous",
+        "currency-mismatch",
+        "already-paid",
+    }
+)
+#: Reference kinds a proposal may rest on for automatic application.
+REFERENCE_KINDS = frozenset({"kid", "kid-typo", "invoice-number", "invoice-number-typo", "learned-pattern"})
+
+
+def squash(total: float) -> float:
+    """The score of a sum of evidence weights: 0 for nothing or less, approaching 1 as evidence adds up."""
+    return 1.0 - math.exp(-max(0.0, total))
