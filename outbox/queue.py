@@ -1,35 +1,48 @@
 """The claim/lease queue over the `deliveries` table.
 
-A worker claims due deliveries with one statement (`UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP
-LOCKED) RETURNING …`; on SQLite the database-wide write lock gives the same exclusivity). A claim sets a
-fresh lease token and an expiry. A delivery whose lease has expired in `rendering` or `sending` belongs to
-a worker that died or stalled, and the next claim takes it over with a new token. Every write that ends
-or extends a hold names the token and checks the lease is still live, so a stalled worker's late write is
-refused with `LeaseLost` instead of overwriting the newer worker's result.
+A worker claims due deliveries with the outbox's lease primitive (`outbox.lease`): `queued` ones whose
+time has come, and ones held in `rendering` or `sending` under a lease that has expired (their worker died
+or stalled), which the claim takes over with a new token. Every write that ends or extends a hold names
+the token and checks the lease is still live, so a stalled worker's late write is refused with
+`LeaseLost` instead of overwriting the newer worker's result. Every status change is written as a history
+row and handed to the status-change hooks (`outbox.hooks`) in the same transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from db.models import Delivery, DeliveryEvent, new_id, utcnow
+from outbox import hooks
+from outbox.lease import LeasedTable, LeaseLost, claim_due, write_under_lease
 from outbox.states import LEASED, DeliveryStatus, check_transition
+
+__all__ = [
+    "DELIVERY_LEASES",
+    "Claim",
+    "LeaseLost",
+    "StaleStatus",
+    "change_status",
+    "claim_deliveries",
+    "enqueue_delivery",
+    "leased_transition",
+    "note_event",
+    "record_event",
+    "release_lease",
+]
 
 _deliveries = Delivery.__table__  # type: ignore[attr-defined]
 _events = DeliveryEvent.__table__  # type: ignore[attr-defined]
 #: Built once: constructing the statement per event cost a quarter of a worker's CPU (benchmarks/).
 _INSERT_EVENT = insert(_events)
-
-
-class LeaseLost(RuntimeError):
-    """The worker's lease expired or was taken over; its write was refused and nothing changed."""
+#: A delivery's lease: `lease_token`, `lease_expires_at`, `leased_by`, touched in `updated_at`.
+DELIVERY_LEASES = LeasedTable(_deliveries, noun="delivery")
 
 
 class StaleStatus(RuntimeError):
@@ -76,10 +89,11 @@ def record_event(
 ) -> None:
     """Append one row to the delivery's history (never updated, never deleted).
 
-    A status change also opens or closes a deviation row and writes webhook events, in the same
-    transaction (`gateway.services.outbound.deviations`, `gateway.services.tenancy.webhooks`).
+    A status change is also handed to every status-change hook, in the same transaction (the gateway
+    subscribes its deviation tracker and webhooks: `outbox.hooks`).
     """
-    event = {
+    at = at or utcnow()
+    event: dict[str, Any] = {
         "delivery_id": delivery_id,
         "invoice_id": invoice_id,
         "tenant_id": tenant_id,
@@ -90,20 +104,11 @@ def record_event(
         "reason": reason,
         "channel_message_id": channel_message_id,
         "details": details,
-        "at": at or utcnow(),
+        "at": at,
     }
     session.execute(_INSERT_EVENT, event)
     if from_status is not to_status:
-        _after_status_change(session, event)
-
-
-def _after_status_change(session: Session, event: dict[str, Any]) -> None:
-    # Imported here: the gateway's services build on the outbox, not the other way round.
-    from gateway.services.outbound.deviations import track_deviation
-    from gateway.services.tenancy.webhooks import emit_status_change
-
-    cause = track_deviation(session, event)
-    emit_status_change(session, event, cause)
+        hooks.notify(session, hooks.StatusChange(**event))
 
 
 def claim_deliveries(
@@ -121,42 +126,31 @@ def claim_deliveries(
     commits the session; until then the rows stay locked (PostgreSQL) or the write lock is held (SQLite).
     """
     now = now or utcnow()
-    token = secrets.token_hex(16)
-    expires = now + dt.timedelta(seconds=lease_seconds)
-    due = or_(
-        and_(_deliveries.c.status == DeliveryStatus.QUEUED.value, _deliveries.c.next_attempt_at <= now),
-        and_(
-            _deliveries.c.status.in_([s.value for s in LEASED]),
-            _deliveries.c.lease_expires_at < now,
-        ),
-    )
-    eligible = select(_deliveries.c.id).where(due)
-    if channels is not None:
-        eligible = eligible.where(_deliveries.c.channel.in_(list(channels)))
-    eligible = eligible.order_by(_deliveries.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
-    statement = (
-        update(_deliveries)
-        .where(_deliveries.c.id.in_(eligible.scalar_subquery()))
-        .values(
-            claimed_from=_deliveries.c.status,
-            status=DeliveryStatus.RENDERING.value,
-            lease_token=token,
-            lease_expires_at=expires,
-            leased_by=worker_id,
-            updated_at=now,
-        )
-        .returning(
-            _deliveries.c.id,
-            _deliveries.c.invoice_id,
-            _deliveries.c.tenant_id,
-            _deliveries.c.channel,
-            _deliveries.c.format,
-            _deliveries.c.address,
-            _deliveries.c.attempt,
-            _deliveries.c.tries,
-            _deliveries.c.chain_position,
-            _deliveries.c.claimed_from,
-        )
+    c = _deliveries.c
+    claimed = claim_due(
+        session,
+        DELIVERY_LEASES,
+        ready=(c.status == DeliveryStatus.QUEUED.value) & (c.next_attempt_at <= now),
+        held=c.status.in_([s.value for s in LEASED]),
+        where=[c.channel.in_(list(channels))] if channels is not None else [],
+        order_by=[c.next_attempt_at],
+        limit=limit,
+        lease_seconds=lease_seconds,
+        now=now,
+        holder=worker_id,
+        values={"claimed_from": c.status, "status": DeliveryStatus.RENDERING.value},
+        returning=[
+            c.id,
+            c.invoice_id,
+            c.tenant_id,
+            c.channel,
+            c.format,
+            c.address,
+            c.attempt,
+            c.tries,
+            c.chain_position,
+            c.claimed_from,
+        ],
     )
     claims = [
         Claim(
@@ -169,11 +163,11 @@ def claim_deliveries(
             attempt=row.attempt,
             tries=row.tries,
             chain_position=row.chain_position,
-            lease_token=token,
-            lease_expires_at=expires,
+            lease_token=claimed.token,
+            lease_expires_at=claimed.expires_at,
             claimed_from=DeliveryStatus(row.claimed_from),
         )
-        for row in session.execute(statement)
+        for row in claimed.rows
     ]
     for claim in claims:
         record_event(
@@ -214,14 +208,7 @@ def leased_transition(
     check_transition(from_status, to_status)
     now = now or utcnow()
     keeps_lease = extend_lease_seconds is not None and to_status in LEASED
-    expires = now + dt.timedelta(seconds=extend_lease_seconds or 0) if keeps_lease else None
-    values: dict[str, Any] = {
-        "status": to_status.value,
-        "updated_at": now,
-        "lease_token": claim.lease_token if keeps_lease else None,
-        "lease_expires_at": expires,
-        "leased_by": _deliveries.c.leased_by if keeps_lease else None,
-    }
+    values: dict[str, Any] = {"status": to_status.value, "updated_at": now}
     if reason is not None and to_status in {
         DeliveryStatus.QUEUED,
         DeliveryStatus.FAILED,
@@ -234,21 +221,17 @@ def leased_transition(
         values["next_attempt_at"] = next_attempt_at
     if tries is not None:
         values["tries"] = tries
-    result = session.execute(
-        update(_deliveries)
-        .where(
-            _deliveries.c.id == claim.delivery_id,
-            _deliveries.c.lease_token == claim.lease_token,
-            _deliveries.c.lease_expires_at > now,
-            _deliveries.c.status == from_status.value,
-        )
-        .values(**values)
+    expires = write_under_lease(
+        session,
+        DELIVERY_LEASES,
+        claim.delivery_id,
+        claim.lease_token,
+        now=now,
+        values=values,
+        where=[_deliveries.c.status == from_status.value],
+        keep_for_seconds=(extend_lease_seconds or 0) if keeps_lease else None,
+        refused=f"; the write {from_status.value} → {to_status.value} was refused",
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise LeaseLost(
-            f"delivery {claim.delivery_id}: lease {claim.lease_token[:8]}… is no longer held; "
-            f"the write {from_status.value} → {to_status.value} was refused"
-        )
     record_event(
         session,
         delivery_id=claim.delivery_id,

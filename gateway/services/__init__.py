@@ -1,0 +1,28 @@
+"""The gateway's use cases. Importing this package subscribes the gateway to the outbox's status changes.
+
+Every entry point (API, worker, CLI, demo, the tests) reaches the outbox through these services, so a
+status change can never happen before the deviation tracker and the webhooks have subscribed: there is
+nothing to remember. `install_status_hooks` is also called by `gateway.runtime.open_outbox`, and may be
+called again at no cost.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from outbox import hooks
+
+
+def _status_changed(session: Session, change: hooks.StatusChange) -> None:
+    # imported on first use: the services import each other, and this package is imported before any
+    from gateway.services.outbound.deviations import on_status_change
+
+    on_status_change(session, change)
+
+
+def install_status_hooks() -> None:
+    """Subscribe the gateway's answer to every delivery status change (deviations, then webhooks)."""
+    hooks.subscribe(_status_changed)
+
+
+install_status_hooks()

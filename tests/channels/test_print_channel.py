@@ -422,7 +422,7 @@ def test_the_worker_reads_return_files_on_its_own_schedule(
     worker = Worker(engine, settings, worker_id="w")
     worker.run(once=True)  # the first read waits one interval
     assert _deliveries_by_id(engine, deliveries)[0]["status"] == "sent"
-    worker._next_return_poll = utcnow()  # the interval has passed
+    worker.periodic.make_due("print-returns")  # the interval has passed
     worker.run(once=True)
     [delivery] = _deliveries_by_id(engine, deliveries)
     assert delivery["status"] == "delivered"

@@ -170,7 +170,7 @@ def test_shutdown_hands_claimed_work_back(engine: Engine, settings: Settings) ->
     worker.stop()
     with session_scope(engine) as session:
         claims = claim_deliveries(session, worker_id="w", limit=10)
-    worker._release(claims)
+    worker.deliveries.release(claims)
     with session_scope(engine) as session:
         assert service.status_counts(session) == {"queued": 3}
     assert Worker(engine, settings).run(once=True).outcomes == {"delivered": 3}

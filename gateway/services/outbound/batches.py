@@ -10,24 +10,26 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from channels.base import BatchEntry, OutboundBatch, Staged
 from db.models import Batch, BatchItem, Delivery, utcnow
 from mappings.base import RenderedDocument
+from outbox.lease import LeasedTable, LeaseLost, claim_due, write_under_lease
 from outbox.queue import Claim, leased_transition
 from outbox.states import DeliveryStatus, IllegalTransition
 
 _batches = Batch.__table__  # type: ignore[attr-defined]
 _items = BatchItem.__table__  # type: ignore[attr-defined]
 _deliveries = Delivery.__table__  # type: ignore[attr-defined]
+#: A batch's lease, as a delivery's: `lease_token`, `lease_expires_at`, `leased_by`, `updated_at`.
+BATCH_LEASES = LeasedTable(_batches, noun="batch")
 
 S = DeliveryStatus
 
@@ -41,7 +43,7 @@ class BatchStatus:
     FAILED = "failed"
 
 
-class BatchLeaseLost(RuntimeError):
+class BatchLeaseLost(LeaseLost):
     """The worker's lease on a batch expired or was taken over; its write was refused."""
 
 
@@ -185,35 +187,21 @@ def claim_batches(
 ) -> list[BatchClaim]:
     """Claim due batches (`ready` and due, or `sending` under an expired lease) for one worker."""
     now = now or utcnow()
-    token = secrets.token_hex(16)
-    due = or_(
-        and_(_batches.c.status == BatchStatus.READY, _batches.c.next_attempt_at <= now),
-        and_(_batches.c.status == BatchStatus.SENDING, _batches.c.lease_expires_at < now),
+    c = _batches.c
+    claimed = claim_due(
+        session,
+        BATCH_LEASES,
+        ready=(c.status == BatchStatus.READY) & (c.next_attempt_at <= now),
+        held=c.status == BatchStatus.SENDING,
+        where=[c.channel.in_(list(channels))] if channels is not None else [],
+        order_by=[c.next_attempt_at],
+        limit=limit,
+        lease_seconds=lease_seconds,
+        now=now,
+        holder=worker_id,
+        values={"status": BatchStatus.SENDING},
+        returning=[c.id, c.tenant_id, c.channel, c.batch_key, c.cutoff_at, c.tries, c.last_error],
     )
-    eligible = select(_batches.c.id).where(due)
-    if channels is not None:
-        eligible = eligible.where(_batches.c.channel.in_(list(channels)))
-    eligible = eligible.order_by(_batches.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
-    rows = session.execute(
-        update(_batches)
-        .where(_batches.c.id.in_(eligible.scalar_subquery()))
-        .values(
-            status=BatchStatus.SENDING,
-            lease_token=token,
-            lease_expires_at=now + dt.timedelta(seconds=lease_seconds),
-            leased_by=worker_id,
-            updated_at=now,
-        )
-        .returning(
-            _batches.c.id,
-            _batches.c.tenant_id,
-            _batches.c.channel,
-            _batches.c.batch_key,
-            _batches.c.cutoff_at,
-            _batches.c.tries,
-            _batches.c.last_error,
-        )
-    ).all()
     return [
         BatchClaim(
             batch_id=row.id,
@@ -222,10 +210,10 @@ def claim_batches(
             batch_key=row.batch_key,
             cutoff_at=row.cutoff_at.replace(tzinfo=dt.UTC) if row.cutoff_at.tzinfo is None else row.cutoff_at,
             tries=row.tries,
-            lease_token=token,
+            lease_token=claimed.token,
             taken_over=False,
         )
-        for row in rows
+        for row in claimed.rows
     ]
 
 
@@ -266,20 +254,16 @@ def finish_batch(
 ) -> None:
     """Write a claimed batch's outcome, only while the claim's lease is live (else `BatchLeaseLost`)."""
     now = now or utcnow()
-    result = session.execute(
-        update(_batches)
-        .where(
-            _batches.c.id == claim.batch_id,
-            _batches.c.lease_token == claim.lease_token,
-            _batches.c.lease_expires_at > now,
-            _batches.c.status == BatchStatus.SENDING,
-        )
-        .values(
-            status=status, lease_token=None, lease_expires_at=None, leased_by=None, updated_at=now, **values
-        )
+    write_under_lease(
+        session,
+        BATCH_LEASES,
+        claim.batch_id,
+        claim.lease_token,
+        now=now,
+        values={"status": status, "updated_at": now, **values},
+        where=[_batches.c.status == BatchStatus.SENDING],
+        error=BatchLeaseLost,
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise BatchLeaseLost(f"batch {claim.batch_id}: lease {claim.lease_token[:8]}… is no longer held")
 
 
 def batch_deliveries(session: Session, batch_id: str) -> list[tuple[BatchItem, Delivery]]:

@@ -1,6 +1,7 @@
 """Deviations: one row per time a delivery enters `deviation`, with its cause, until someone closes it.
 
-`track_deviation` is called by `outbox.queue.record_event` for every status change, in its transaction:
+`on_status_change` is the gateway's status-change hook (`outbox.hooks`, subscribed by
+`gateway.services.install_status_hooks`): the outbox calls it for every status change, in its transaction:
 entering `deviation` opens a row (cause from `classify_deviation`); leaving it closes the open row —
 `queued` (a resend, next attempt) → "resent", `delivered` (a late positive acknowledgement) or `cancelled` →
 "resolved" by that actor; a new delivery queued for it (the worker's fallback, `details.fallback_of`, or an
@@ -23,6 +24,7 @@ from db.models import Delivery, Deviation, InvoiceRecord, new_id, utcnow
 from gateway.services.outbound.deliveries import NotFound, delivery_view, find_delivery, resend
 from gateway.services.outbound.routing import chain_of, load_profiles
 from gateway.services.tenancy import webhooks
+from outbox.hooks import StatusChange
 from outbox.queue import note_event
 from outbox.states import DeliveryStatus
 
@@ -115,62 +117,69 @@ def classify_deviation(
     return OTHER
 
 
-# --- tracking (called by record_event) ----------------------------------------------------------------------
+# --- tracking (the gateway's status-change hook) ---------------------------------------------------------
 
 
-def track_deviation(session: Session, event: dict[str, Any]) -> str | None:
+def on_status_change(session: Session, change: StatusChange) -> None:
+    """What a delivery's status change means to the gateway, in the change's transaction: open or close
+    its deviation row, then tell the tenant's webhooks (a deviation just opened gives its cause)."""
+    cause = track_deviation(session, change)
+    webhooks.emit_status_change(session, change, cause)
+
+
+def track_deviation(session: Session, change: StatusChange) -> str | None:
     """Open or close deviation rows for one history row; the cause when the delivery entered deviation."""
-    to_status, from_status = event["to_status"], event["from_status"]
+    to_status, from_status = change.to_status, change.from_status
     if to_status == _DEVIATION and from_status != _DEVIATION:
-        return _open(session, event)
+        return _open(session, change)
     if from_status == _DEVIATION and to_status != _DEVIATION:
         closure = RESENT if to_status == DeliveryStatus.QUEUED.value else RESOLVED
         close_open(
             session,
-            event["delivery_id"],
+            change.delivery_id,
             closure=closure,
-            actor=event["actor"],
-            reason=event["reason"],
-            at=event["at"],
+            actor=change.actor,
+            reason=change.reason,
+            at=change.at,
         )
-    elif from_status is None and event["details"]:
-        replaced = event["details"].get("fallback_of") or event["details"].get("resend_of")
+    elif from_status is None and change.details:
+        replaced = change.details.get("fallback_of") or change.details.get("resend_of")
         if isinstance(replaced, str):
             close_open(
                 session,
                 replaced,
                 closure=FALLBACK,
-                actor=event["actor"],
-                reason=f"{event['reason']} (delivery {event['delivery_id']})",
-                at=event["at"],
+                actor=change.actor,
+                reason=f"{change.reason} (delivery {change.delivery_id})",
+                at=change.at,
             )
     return None
 
 
-def _open(session: Session, event: dict[str, Any]) -> str:
+def _open(session: Session, change: StatusChange) -> str:
     channel = session.execute(
-        select(_deliveries.c.channel).where(_deliveries.c.id == event["delivery_id"])
+        select(_deliveries.c.channel).where(_deliveries.c.id == change.delivery_id)
     ).scalar_one()
-    cause = classify_deviation(channel, event["actor"], event["reason"], event["details"])
+    cause = classify_deviation(channel, change.actor, change.reason, change.details)
     row = {
         "id": new_id(),
-        "tenant_id": event["tenant_id"],
-        "delivery_id": event["delivery_id"],
-        "invoice_id": event["invoice_id"],
-        "attempt": event["attempt"],
+        "tenant_id": change.tenant_id,
+        "delivery_id": change.delivery_id,
+        "invoice_id": change.invoice_id,
+        "attempt": change.attempt,
         "channel": channel,
         "cause": cause,
-        "detail": event["reason"],
-        "opened_at": event["at"],
+        "detail": change.reason,
+        "opened_at": change.at,
     }
     session.execute(_INSERT, row)
-    if webhooks.wants_any(session, event["tenant_id"], webhooks.DEVIATION_OPENED):
+    if webhooks.wants_any(session, change.tenant_id, webhooks.DEVIATION_OPENED):
         webhooks.emit(
             session,
-            event["tenant_id"],
+            change.tenant_id,
             webhooks.DEVIATION_OPENED,
             _payload(session, row, status="open"),
-            at=event["at"],
+            at=change.at,
         )
     return cause
 

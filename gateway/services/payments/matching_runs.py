@@ -27,8 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, and_, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -54,6 +53,8 @@ from gateway.matching import (
 )
 from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.tenants import tenant_settings
+from outbox import lease
+from outbox.lease import LeasedTable
 from schemas.remittance import Payment
 
 #: Paid invoices stay findable this long, so a second payment for one is recognised as a duplicate.
@@ -119,37 +120,27 @@ class MatchRun:
 # --- the lease -------------------------------------------------------------------------------------------
 
 
+#: One row per tenant; the holder's name is the token, so a run renews its own lease by acquiring it again.
+MATCHING_LEASES = LeasedTable(
+    MatchingLease.__table__,  # type: ignore[attr-defined]
+    noun="matching lease of tenant",
+    key="tenant_id",
+    token="holder",  # noqa: S106 - the column holding the token
+    expires_at="expires_at",
+    holder=None,
+    updated_at=None,
+)
+
+
 def acquire_lease(engine: Engine, tenant_id: str, holder: str, seconds: float = 600.0) -> bool:
-    now = utcnow()
-    expires = now + dt.timedelta(seconds=seconds)
-    table = MatchingLease.__table__  # type: ignore[attr-defined]
+    """Take (or renew) the tenant's matching lease for `holder`; False while another run holds it."""
     with session_scope(engine) as session:
-        taken = session.execute(
-            update(table)
-            .where(
-                table.c.tenant_id == tenant_id,
-                or_(table.c.expires_at.is_(None), table.c.expires_at < now, table.c.holder == holder),
-            )
-            .values(holder=holder, expires_at=expires)
-        ).rowcount  # type: ignore[attr-defined]
-        if taken:
-            return True
-    try:
-        with session_scope(engine) as session:
-            session.execute(insert(table).values(tenant_id=tenant_id, holder=holder, expires_at=expires))
-        return True
-    except IntegrityError:
-        return False
+        return lease.acquire(session, MATCHING_LEASES, tenant_id, holder, seconds=seconds, now=utcnow())
 
 
 def release_lease(engine: Engine, tenant_id: str, holder: str) -> None:
-    table = MatchingLease.__table__  # type: ignore[attr-defined]
     with session_scope(engine) as session:
-        session.execute(
-            update(table)
-            .where(table.c.tenant_id == tenant_id, table.c.holder == holder)
-            .values(holder=None, expires_at=None)
-        )
+        lease.release(session, MATCHING_LEASES, tenant_id, holder)
 
 
 # --- building the index ----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ fixed within minutes: they are retried too, but only `REFUSED_MAX_TRIES` times i
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -30,13 +31,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Engine, delete, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import Delivery, InvoiceRecord, WebhookEndpoint, WebhookEvent, new_id, utcnow
 from gateway.settings import Settings
+from outbox.hooks import StatusChange
+from outbox.lease import LeasedTable, LeaseLost, claim_due, write_under_lease
 from outbox.retry import RetryPolicy
 
 STATUS_CHANGED, DEVIATION_OPENED, DEVIATION_CLOSED = (
@@ -58,6 +61,8 @@ PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed
 _events = WebhookEvent.__table__  # type: ignore[attr-defined]
 _endpoints = WebhookEndpoint.__table__  # type: ignore[attr-defined]
 _INSERT_EVENT = insert(_events)
+#: An event's lease while a worker sends it: `lease_token`, `lease_expires_at` (no holder, no touch time).
+EVENT_LEASES = LeasedTable(_events, noun="webhook event", holder=None, updated_at=None)
 
 
 class WebhookError(ValueError):
@@ -145,9 +150,9 @@ def delivery_facts(session: Session, delivery_id: str) -> dict[str, Any]:
     return {"channel": row[0], "invoice_number": row[1]} if row else {"channel": None, "invoice_number": None}
 
 
-def emit_status_change(session: Session, event: dict[str, Any], cause: str | None) -> None:
-    """`delivery.status_changed` for one history row (`event`: the row `record_event` wrote)."""
-    tenant_id = event["tenant_id"]
+def emit_status_change(session: Session, change: StatusChange, cause: str | None) -> None:
+    """`delivery.status_changed` for one history row (`change`: the row `record_event` wrote)."""
+    tenant_id = change.tenant_id
     if not wants_any(session, tenant_id, STATUS_CHANGED):
         return
     emit(
@@ -155,17 +160,17 @@ def emit_status_change(session: Session, event: dict[str, Any], cause: str | Non
         tenant_id,
         STATUS_CHANGED,
         {
-            "invoice_id": event["invoice_id"],
-            "delivery_id": event["delivery_id"],
-            **delivery_facts(session, event["delivery_id"]),
-            "attempt": event["attempt"],
-            "from_status": event["from_status"],
-            "to_status": event["to_status"],
-            "reason": event["reason"],
-            "actor": event["actor"],
+            "invoice_id": change.invoice_id,
+            "delivery_id": change.delivery_id,
+            **delivery_facts(session, change.delivery_id),
+            "attempt": change.attempt,
+            "from_status": change.from_status,
+            "to_status": change.to_status,
+            "reason": change.reason,
+            "actor": change.actor,
             "deviation_cause": cause,
         },
-        at=event["at"],
+        at=change.at,
     )
 
 
@@ -306,28 +311,22 @@ def claim_events(
 ) -> list[WebhookClaim]:
     """Claim due pending events (or ones whose sender's lease expired) with a fresh lease token."""
     now = now or utcnow()
-    token = secrets.token_hex(16)
-    due = or_(
-        and_(_events.c.status == PENDING, _events.c.next_attempt_at <= now),
-        and_(_events.c.status == SENDING, _events.c.lease_expires_at < now),
-    )
-    eligible = (
-        select(_events.c.id)
-        .where(due)
-        .order_by(_events.c.next_attempt_at, _events.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    rows = session.execute(
-        update(_events)
-        .where(_events.c.id.in_(eligible.scalar_subquery()))
-        .values(status=SENDING, lease_token=token, lease_expires_at=now + dt.timedelta(seconds=lease_seconds))
-        .returning(
-            _events.c.id, _events.c.endpoint_id, _events.c.event_type, _events.c.payload, _events.c.tries
-        )
+    c = _events.c
+    claimed = claim_due(
+        session,
+        EVENT_LEASES,
+        ready=(c.status == PENDING) & (c.next_attempt_at <= now),
+        held=c.status == SENDING,
+        order_by=[c.next_attempt_at, c.id],
+        limit=limit,
+        lease_seconds=lease_seconds,
+        now=now,
+        values={"status": SENDING},
+        returning=[c.id, c.endpoint_id, c.event_type, c.payload, c.tries],
     )
     claims = [
-        WebhookClaim(row.id, row.endpoint_id, row.event_type, row.payload, row.tries, token) for row in rows
+        WebhookClaim(row.id, row.endpoint_id, row.event_type, row.payload, row.tries, claimed.token)
+        for row in claimed.rows
     ]
     return sorted(claims, key=lambda c: c.id)
 
@@ -403,7 +402,7 @@ def send_due_events(
             response, error = send_event(http, claim, url, secret)
             status, text, after, refused = _outcome(response, error)
             tries = claim.tries + 1
-            values: dict[str, Any] = {"tries": tries, "lease_token": None, "lease_expires_at": None}
+            values: dict[str, Any] = {"tries": tries}
             if status == DELIVERED:
                 values.update(status=DELIVERED, delivered_at=utcnow(), last_error=None)
                 report.delivered += 1
@@ -416,11 +415,11 @@ def send_due_events(
                     status=PENDING, last_error=text, next_attempt_at=now + dt.timedelta(seconds=delay)
                 )
                 report.retried += 1
-            with session_scope(engine) as session:
-                session.execute(
-                    update(_events)
-                    .where(_events.c.id == claim.id, _events.c.lease_token == claim.lease_token)
-                    .values(**values)
+            # the token must still be ours, but an expired lease no one took over may still record what
+            # the ERP answered (else the event would be sent again); a taken-over one is left alone
+            with contextlib.suppress(LeaseLost), session_scope(engine) as session:
+                write_under_lease(
+                    session, EVENT_LEASES, claim.id, claim.lease_token, now=now, values=values, live=False
                 )
     finally:
         if owned:

@@ -1,0 +1,417 @@
+"""The delivery loop: claim → render → validate → send → record, one claimed delivery at a time.
+
+Each delivery goes through three short transactions (claim → `rendering`; `sending` with the lease
+extended over the channel's timeout; the outcome), so a crash at any point leaves it either finished or
+under a lease that expires and is taken over. A stop request ends the round after the current delivery;
+claimed deliveries not yet started are handed back to the queue.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from channels import ChannelUnavailable, UnknownChannel, channel_class
+from channels.base import Channel, Delivered, DeliveryResult, OutboundDelivery, Retry, Sent, Staged
+from channels.folder import safe_name
+from db.engine import session_scope
+from db.models import utcnow
+from gateway.services.outbound.batches import stage_delivery
+from gateway.services.tenancy.tenants import tenant_settings
+from gateway.services.validation import ValidationReport, validator_from_settings
+from gateway.worker.context import WorkerContext, log
+from gateway.worker.documents import (
+    APPENDS_PAGES,
+    EMBEDS_ATTACHMENTS,
+    ExtraDocument,
+    ExtraDocuments,
+    file_extension,
+    load_extra_documents,
+    load_payloads,
+    put_sent,
+    store_sent,
+    with_pod_attachments,
+)
+from gateway.worker.fallback import fall_back
+from mappings import FORMATS, UnknownFormat, render
+from mappings.base import FormatError, RenderedDocument
+from mappings.invoice.canonical_json import parse_invoice_json
+from mappings.invoice.pdf_merge import append_pages
+from outbox.queue import Claim, LeaseLost, claim_deliveries, leased_transition, release_lease
+from outbox.states import DeliveryStatus
+from schemas.canonical import Invoice
+from schemas.tenant import TenantSettings
+
+S = DeliveryStatus
+#: What rendering may fail with that is the delivery's problem (it goes to deviation), not the worker's.
+RENDERING_PROBLEMS = (UnknownChannel, ChannelUnavailable, ValidationError, UnknownFormat, FormatError)
+
+
+def validation_summary(report: ValidationReport, shown: int = 5) -> str:
+    """One line for `last_error`: the blocking rule ids and texts; the full report goes in the event."""
+    blocking = report.blocking
+    parts = [f"{f.rule_id} ({f.flag}): {f.text.strip()[:160]}" for f in blocking[:shown]]
+    more = f"; and {len(blocking) - shown} more" if len(blocking) > shown else ""
+    return f"validation failed ({', '.join(report.rule_sets)}): " + "; ".join(parts) + more
+
+
+@dataclass(frozen=True)
+class RenderedDelivery:
+    """A claimed delivery rendered for its channel: the document, what goes with it, and for whom."""
+
+    invoice: Invoice
+    channel: Channel[Any]
+    document: RenderedDocument
+    attachments: tuple[RenderedDocument, ...]
+    tenant: TenantSettings
+    pods: tuple[ExtraDocument, ...]
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """The rendered documents' validation: the report that refused them, or what the `sending` event
+    records about the last validated one (None when no document is validated)."""
+
+    refused: ValidationReport | None = None
+    passed: dict[str, Any] | None = None
+
+
+class DeliveryLoop:
+    """Claims due deliveries and takes each through render, validate, send and record."""
+
+    def __init__(self, context: WorkerContext) -> None:
+        self.context = context
+
+    @property
+    def worker_id(self) -> str:
+        return self.context.worker_id
+
+    def run_round(self) -> int:
+        """Claim up to `claim_batch` due deliveries and deliver them; how many were claimed."""
+        context = self.context
+        with session_scope(context.engine) as session:
+            claims = claim_deliveries(
+                session,
+                worker_id=self.worker_id,
+                limit=context.settings.claim_batch,
+                lease_seconds=context.settings.lease_seconds,
+                channels=context.only_channels,
+            )
+            # The payloads come in the claim's own transaction: on SQLite every transaction takes the
+            # write lock, so a separate read per delivery would make workers queue for nothing.
+            payloads = load_payloads(session, {claim.invoice_id for claim in claims})
+            settings_by_tenant = {t: tenant_settings(session, t) for t in {c.tenant_id for c in claims}}
+            extras = load_extra_documents(session, context.document_store, claims)
+        context.stats.claimed += len(claims)
+        for position, claim in enumerate(claims):
+            if context.stop_requested.is_set():
+                self.release(claims[position:])
+                break
+            try:
+                self.process(
+                    claim,
+                    payloads[claim.invoice_id],
+                    settings_by_tenant[claim.tenant_id],
+                    extras.get(claim.delivery_id),
+                )
+            except LeaseLost as error:
+                context.stats.lease_lost += 1
+                log.warning("worker %s: %s", self.worker_id, error)
+        return len(claims)
+
+    def release(self, claims: list[Claim]) -> None:
+        """Hand claimed deliveries not yet started back to the queue (the worker is stopping)."""
+        for claim in claims:
+            try:
+                with session_scope(self.context.engine) as session:
+                    release_lease(
+                        session,
+                        claim,
+                        status=S.RENDERING,
+                        actor=self.worker_id,
+                        reason="worker shutting down; handed back to the queue",
+                    )
+            except LeaseLost:
+                self.context.stats.lease_lost += 1
+
+    # -- one delivery --------------------------------------------------------------------------------
+
+    def process(
+        self,
+        claim: Claim,
+        payload: str,
+        tenant: TenantSettings | None = None,
+        extras: ExtraDocuments | None = None,
+    ) -> str:
+        """Render, validate, send and record one claimed delivery (`payload`: its invoice's canonical JSON).
+
+        `extras` (a resend with proof of delivery) are appended to a PDF, embedded in EHF, or else handed
+        to the channel as attachments of format `pod`.
+        """
+        extras = extras or ExtraDocuments()
+        if extras.problems:
+            return self._finish_without_sending(
+                claim,
+                "cannot send the extra documents with it: " + "; ".join(extras.problems),
+                details={"extra_document_problems": list(extras.problems)},
+            )
+        try:
+            rendered = self.render(claim, payload, tenant or TenantSettings(), extras.documents)
+        except RENDERING_PROBLEMS as error:
+            return self._finish_without_sending(claim, f"cannot render for {claim.channel}: {error}")
+        except Exception as error:
+            log.exception("worker %s: rendering %s failed", self.worker_id, claim.delivery_id)
+            return self._finish_without_sending(claim, f"rendering failed unexpectedly: {error!r}")
+        validation = self.validate(rendered)
+        if validation.refused is not None:
+            return self._finish_without_sending(
+                claim,
+                validation_summary(validation.refused),
+                details={"validation": validation.refused.as_dict()},
+            )
+        claim = self._start_sending(claim, rendered, validation)
+        result = rendered.channel.deliver(self.outbound_delivery(claim, rendered))
+        return self.record_outcome(claim, rendered.channel, rendered.invoice, rendered.document, result)
+
+    def render(
+        self, claim: Claim, payload: str, tenant: TenantSettings, pods: tuple[ExtraDocument, ...]
+    ) -> RenderedDelivery:
+        """The document in the delivery's format (the channel's default if none), the channel's extra
+        formats, and the proofs of delivery as the format carries them; raises what rendering refuses."""
+        invoice = parse_invoice_json(payload)
+        channel = self.context.channel(claim.channel)
+        capabilities = channel_class(claim.channel).capabilities
+        fmt = claim.format or capabilities.default_format
+        if fmt not in capabilities.formats:
+            raise UnknownFormat(fmt, list(capabilities.formats))
+        render_options = tenant.render_options
+        with_pods = with_pod_attachments(invoice, pods) if pods else invoice
+
+        def rendered_as(name: str) -> RenderedDocument:
+            source = with_pods if name in EMBEDS_ATTACHMENTS else invoice
+            return render(name, source, render_options(name))
+
+        document = rendered_as(fmt)
+        attachments = tuple(
+            rendered_as(extra) for extra in channel.attachment_formats() if extra != document.format
+        )
+        if pods and document.format in APPENDS_PAGES:
+            try:
+                merged = append_pages(document.content, [(pod.media_type, pod.content) for pod in pods])
+            except FormatError as error:
+                position = int(error.where.rpartition(" ")[2]) if error.where[-1:].isdigit() else 0
+                which = pods[position - 1].document_id if position else "the invoice PDF"
+                raise FormatError(f"stored document {which}", error.reason) from None
+            document = replace(document, content=merged)
+        elif pods and document.format not in EMBEDS_ATTACHMENTS:
+            # one name per file: the folder channel names an attachment by its format
+            names = ["pod"] if len(pods) == 1 else [f"pod-{n}" for n in range(1, len(pods) + 1)]
+            attachments += tuple(
+                RenderedDocument(name, pod.content, pod.media_type, file_extension(pod))
+                for name, pod in zip(names, pods, strict=True)
+            )
+        return RenderedDelivery(invoice, channel, document, attachments, tenant, pods)
+
+    def validate(self, rendered: RenderedDelivery) -> ValidationOutcome:
+        """Validate every rendered document whose format is validated (EHF: the PEPPOL rules)."""
+        passed: dict[str, Any] | None = None
+        for document in (rendered.document, *rendered.attachments):
+            entry = FORMATS.get(document.format)  # None: a file sent as it is (a proof of delivery)
+            if entry is None or not entry.validated:
+                continue
+            report = validator_from_settings(self.context.settings).validate(document.content)
+            if not report.ok:
+                return ValidationOutcome(refused=report)
+            passed = {
+                "format": document.format,
+                "rule_sets": report.rule_sets,
+                "warnings": [asdict(finding) for finding in report.warnings],
+            }
+        return ValidationOutcome(passed=passed)
+
+    def outbound_delivery(self, claim: Claim, rendered: RenderedDelivery) -> OutboundDelivery:
+        """What the channel is handed for one claimed, rendered delivery: everything it needs to send."""
+        return OutboundDelivery(
+            delivery_id=claim.delivery_id,
+            invoice_id=claim.invoice_id,
+            tenant_id=claim.tenant_id,
+            attempt=claim.attempt,
+            address=claim.address,
+            document=rendered.document,
+            invoice=rendered.invoice,
+            attachments=rendered.attachments,
+            tenant_settings=rendered.tenant,
+        )
+
+    def _start_sending(
+        self, claim: Claim, rendered: RenderedDelivery, validation: ValidationOutcome
+    ) -> Claim:
+        """`rendering → sending`, the lease extended over the channel's timeout."""
+        document, pods = rendered.document, rendered.pods
+        lease = rendered.channel.config.timeout_seconds + self.context.settings.lease_seconds
+        with session_scope(self.context.engine) as session:
+            return leased_transition(
+                session,
+                claim,
+                from_status=S.RENDERING,
+                to_status=S.SENDING,
+                actor=self.worker_id,
+                extend_lease_seconds=lease,
+                details={
+                    "format": document.format,
+                    "attachments": [a.format for a in rendered.attachments],
+                    "validation": validation.passed,
+                    "bytes": len(document.content),
+                    "dry_run": self.context.settings.dry_run,
+                    **({"extra_documents": _extras_detail(pods, document.format)} if pods else {}),
+                },
+            )
+
+    def _finish_without_sending(
+        self, claim: Claim, reason: str, details: dict[str, Any] | None = None
+    ) -> str:
+        with session_scope(self.context.engine) as session:
+            leased_transition(
+                session,
+                claim,
+                from_status=S.RENDERING,
+                to_status=S.DEVIATION,
+                actor=self.worker_id,
+                reason=reason,
+                details=details,
+            )
+        self.context.stats.outcomes[S.DEVIATION.value] += 1
+        return S.DEVIATION.value
+
+    # -- the outcome ---------------------------------------------------------------------------------
+
+    def record_outcome(
+        self,
+        claim: Claim,
+        channel: Channel[Any],
+        invoice: Invoice,
+        document: RenderedDocument,
+        result: DeliveryResult,
+    ) -> str:
+        """Write what the channel answered under the lease: handed over, staged for a batch, retry later,
+        or failed (then the receiver's next channel is queued)."""
+        now = utcnow()
+        context = self.context
+        storage_key: str | None = None
+        if context.settings.store_sent_documents and isinstance(result, Delivered | Sent):
+            # the write (and its fsync) outside the transaction: on SQLite it holds every worker's lock
+            storage_key = put_sent(context, claim.delivery_id, document.content)
+        with session_scope(context.engine) as session:
+            if isinstance(result, Delivered | Sent):
+                status = S.DELIVERED if isinstance(result, Delivered) else S.SENT
+                document_id = (
+                    store_sent(
+                        context,
+                        session,
+                        claim.tenant_id,
+                        document,
+                        f"{safe_name(invoice.number)}.{document.extension}",
+                        claim.delivery_id,
+                        storage_key,
+                    )
+                    if storage_key
+                    else None
+                )
+                leased_transition(
+                    session,
+                    claim,
+                    from_status=S.SENDING,
+                    to_status=status,
+                    actor=self.worker_id,
+                    reason=result.detail,
+                    channel_message_id=result.message_id,
+                    details={"document_id": document_id} if document_id else None,
+                    now=now,
+                )
+            elif isinstance(result, Staged):
+                status = S.BATCHED  # kept when the batch is handed over (`gateway.worker.batches`)
+                stage_delivery(session, claim, result, document, actor=self.worker_id, now=now)
+            elif isinstance(result, Retry):
+                status = self._record_retry(session, claim, channel, invoice, result, now)
+            else:
+                status = S.DEVIATION if result.deviation else S.FAILED
+                leased_transition(
+                    session,
+                    claim,
+                    from_status=S.SENDING,
+                    to_status=status,
+                    actor=self.worker_id,
+                    reason=result.reason,
+                    tries=claim.tries + 1,
+                    now=now,
+                )
+                fall_back(context, session, claim.delivery_id, invoice, status, result.reason)
+        context.stats.outcomes[status.value] += 1
+        return status.value
+
+    def _record_retry(
+        self,
+        session: Session,
+        claim: Claim,
+        channel: Channel[Any],
+        invoice: Invoice,
+        result: Retry,
+        now: dt.datetime,
+    ) -> DeliveryStatus:
+        """Back to the queue after the channel's backoff, or failed when its policy gives up."""
+        tries = claim.tries + 1
+        policy = channel.retry_policy
+        if policy.gives_up_after(tries):
+            leased_transition(
+                session,
+                claim,
+                from_status=S.SENDING,
+                to_status=S.FAILED,
+                actor=self.worker_id,
+                tries=tries,
+                now=now,
+                reason=f"gave up after {tries} tries; last: {result.reason}",
+            )
+            fall_back(self.context, session, claim.delivery_id, invoice, S.FAILED, result.reason)
+            return S.FAILED
+        delay = result.after if result.after is not None else policy.delay_after(tries)
+        due = tenant_settings(session, claim.tenant_id).due_at(
+            claim.channel, now + dt.timedelta(seconds=delay)
+        )
+        leased_transition(
+            session,
+            claim,
+            from_status=S.SENDING,
+            to_status=S.QUEUED,
+            actor=self.worker_id,
+            tries=tries,
+            now=now,
+            reason=result.reason,
+            next_attempt_at=due,
+            details={"retry_in_seconds": round(delay, 3), "try": tries},
+        )
+        return S.QUEUED
+
+
+def _extras_detail(pods: tuple[ExtraDocument, ...], fmt: str) -> list[dict[str, Any]]:
+    how = (
+        "appended pages"
+        if fmt in APPENDS_PAGES
+        else "embedded attachment"
+        if fmt in EMBEDS_ATTACHMENTS
+        else "attached file"
+    )
+    return [
+        {
+            "document_id": pod.document_id,
+            "filename": pod.filename,
+            "media_type": pod.media_type,
+            "bytes": len(pod.content),
+            "sent_as": how,
+        }
+        for pod in pods
+    ]

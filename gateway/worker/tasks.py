@@ -1,0 +1,136 @@
+"""The worker's periodic tasks, and their registry: a new periodic task is a function here and one entry
+in `PERIODIC_TASKS` (with the setting that holds its interval)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import ValidationError
+
+from channels import ChannelUnavailable, UnknownChannel
+from channels.print_sftp import PrintChannel
+from gateway.services.inbound.edi_acks import flag_overdue
+from gateway.services.inbound.print_returns import poll_print_returns
+from gateway.services.payments.matching_runs import run_all
+from gateway.services.payments.remittances import (
+    load_sftp_sources,
+    receive_remittance_folder,
+    receive_remittance_sftp,
+)
+from gateway.services.tenancy.webhooks import send_due_events, webhook_policy
+from gateway.worker.batches import hand_over_batches
+from gateway.worker.context import WorkerContext, log
+from gateway.worker.periodic import PeriodicTask
+from transports.sftp import SftpError
+
+
+def read_print_returns(context: WorkerContext, now: dt.datetime) -> int:
+    """Read and apply the print houses' return files (receipts, production reports, returned mail)."""
+    read = 0
+    for name in context.settings.return_poll_channels:
+        if not context.wants(name):
+            continue
+        try:
+            channel = context.channel(name)
+        except (UnknownChannel, ChannelUnavailable, ValidationError) as error:
+            log.warning("worker %s: cannot read %s return files: %s", context.worker_id, name, error)
+            continue
+        if isinstance(channel, PrintChannel):
+            report = poll_print_returns(context.engine, channel, actor=f"{name}:returns")
+            for problem in report.errors:
+                log.warning("worker %s: %s return files: %s", context.worker_id, name, problem)
+            read += len(report.files)
+    return read
+
+
+def flag_overdue_acknowledgements(context: WorkerContext, now: dt.datetime) -> int:
+    """EDI interchanges whose partner has not acknowledged them in time go to deviation."""
+    flagged = flag_overdue(context.engine, now, actor=context.worker_id)
+    if flagged:
+        log.info("worker %s: %d EDI interchange(s) not acknowledged in time", context.worker_id, flagged)
+    return flagged
+
+
+def receive_remittances(context: WorkerContext, now: dt.datetime) -> int:
+    """Read each tenant's remittance drop (`remittance_dir/<tenant>/`) and each bank SFTP folder, then
+    match every new payment; how many files and payments it handled."""
+    settings, worker_id = context.settings, context.worker_id
+    handled = 0
+    root = settings.remittance_dir
+    if root.is_dir():
+        for tenant_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+            items = receive_remittance_folder(
+                context.engine, context.document_store, tenant_dir, tenant_dir.name, worker_id,
+                max_bytes=settings.max_remittance_bytes,
+            )  # fmt: skip
+            for item in items:
+                log.info("worker %s: remittance %s/%s %s", worker_id, tenant_dir.name, item.name,
+                         item.outcome + (f" ({item.reason})" if item.reason else ""))  # fmt: skip
+            handled += len(items)
+    handled += pull_remittance_sftp(context)
+    for run in run_all(context.engine, holder=worker_id):
+        log.info("worker %s: matching %s", worker_id, run.as_dict())
+        handled += run.payments
+    return handled
+
+
+def pull_remittance_sftp(context: WorkerContext) -> int:
+    """Pull each configured bank SFTP folder (`GATEWAY_REMITTANCE_SFTP_SOURCES`); a source that cannot
+    be reached is logged and tried again next time (its files stay on the server until they are kept)."""
+    settings, worker_id = context.settings, context.worker_id
+    if settings.remittance_sftp_sources is None:
+        return 0
+    try:
+        sources = load_sftp_sources(settings.remittance_sftp_sources)
+    except ValueError as error:
+        log.error("worker %s: remittance SFTP sources: %s", worker_id, error)
+        return 0
+    handled = 0
+    for source in sources:
+        try:
+            items = receive_remittance_sftp(
+                context.engine, context.document_store, source.sftp, source.directory, source.tenant,
+                worker_id, max_bytes=settings.max_remittance_bytes,
+            )  # fmt: skip
+        except SftpError as error:
+            log.warning("worker %s: remittance pull %s@%s: %s", worker_id, source.tenant,
+                        source.sftp.host, error)  # fmt: skip
+            continue
+        for item in items:
+            log.info("worker %s: remittance %s %s %s", worker_id, source.tenant, item.name,
+                     item.outcome)  # fmt: skip
+        handled += len(items)
+    return handled
+
+
+def send_webhooks(context: WorkerContext, now: dt.datetime) -> int:
+    """Send the due webhook events; how many were tried."""
+    settings = context.settings
+    report = send_due_events(
+        context.engine,
+        policy=webhook_policy(settings),
+        timeout_seconds=settings.webhook_timeout_seconds,
+        now=now,
+    )
+    if report.claimed:
+        log.info("worker %s: webhooks %s", context.worker_id, report)
+    return report.claimed
+
+
+#: Every periodic task a worker runs, in the order it runs them after each delivery round.
+PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
+    PeriodicTask("batches", "batch_poll_seconds", hand_over_batches),
+    # side effects of a round: a draining worker does not go on for them; the first read of return
+    # files waits one interval (a worker started for one round does not poll)
+    PeriodicTask(
+        "print-returns",
+        "return_poll_seconds",
+        read_print_returns,
+        waits_first_interval=True,
+        runs_when_draining=False,
+        counts_as_work=False,
+    ),
+    PeriodicTask("ack-deadlines", "ack_check_seconds", flag_overdue_acknowledgements, counts_as_work=False),
+    PeriodicTask("remittances", "remittance_poll_seconds", receive_remittances),
+    PeriodicTask("webhooks", "webhook_poll_seconds", send_webhooks),
+)

@@ -1,0 +1,193 @@
+"""The lease primitive on tables of its own, on SQLite and PostgreSQL: claim, take over, renew, refuse."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select
+
+from db.engine import session_scope
+from db.models.base import UTCDateTime
+from outbox.lease import LeasedTable, LeaseLost, acquire, claim_due, release, write_under_lease
+
+T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
+
+_metadata = MetaData()
+_jobs = Table(
+    "lease_probe_jobs",
+    _metadata,
+    Column("id", Integer, primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("due_at", UTCDateTime(), nullable=False),
+    Column("lease_token", String(32)),
+    Column("lease_expires_at", UTCDateTime()),
+    Column("leased_by", String(200)),
+    Column("updated_at", UTCDateTime()),
+    Column("result", String(50)),
+)
+_locks = Table(
+    "lease_probe_locks",
+    _metadata,
+    Column("name", String(64), primary_key=True),
+    Column("holder", String(200)),
+    Column("expires_at", UTCDateTime()),
+)
+JOBS = LeasedTable(_jobs, noun="job")
+LOCKS = LeasedTable(
+    _locks, noun="lock", key="name", token="holder", expires_at="expires_at", holder=None, updated_at=None
+)
+
+
+@pytest.fixture
+def tables(engine: Engine) -> Iterator[Engine]:
+    _metadata.create_all(engine)
+    yield engine
+    _metadata.drop_all(engine)
+
+
+def _add_jobs(engine: Engine, count: int, status: str = "ready") -> None:
+    with session_scope(engine) as session:
+        session.execute(
+            _jobs.insert(), [{"id": n, "status": status, "due_at": T0} for n in range(1, count + 1)]
+        )
+
+
+def _claim(engine: Engine, holder: str, now: dt.datetime, limit: int = 10, seconds: float = 60) -> list[int]:
+    c = _jobs.c
+    with session_scope(engine) as session:
+        claimed = claim_due(
+            session,
+            JOBS,
+            ready=(c.status == "ready") & (c.due_at <= now),
+            held=c.status == "working",
+            returning=[c.id],
+            lease_seconds=seconds,
+            now=now,
+            limit=limit,
+            order_by=[c.due_at, c.id],
+            values={"status": "working"},
+            holder=holder,
+        )
+    assert len(claimed.token) == 32 and claimed.expires_at == now + dt.timedelta(seconds=seconds)
+    return sorted(row.id for row in claimed.rows)
+
+
+def _job(engine: Engine, job_id: int) -> dict[str, object]:
+    with session_scope(engine) as session:
+        return dict(session.execute(select(_jobs).where(_jobs.c.id == job_id)).one()._mapping)
+
+
+def test_a_claim_takes_due_rows_once_and_sets_the_lease(tables: Engine) -> None:
+    _add_jobs(tables, 5)
+    assert _claim(tables, "A", T0, limit=3) == [1, 2, 3]
+    assert _claim(tables, "B", T0) == [4, 5]
+    assert _claim(tables, "C", T0) == []
+    job = _job(tables, 1)
+    assert job["status"] == "working" and job["leased_by"] == "A" and job["lease_token"]
+    assert job["updated_at"] == T0
+
+
+def test_an_expired_lease_is_taken_over_with_a_new_token_and_the_old_holder_is_refused(
+    tables: Engine,
+) -> None:
+    _add_jobs(tables, 1)
+    with session_scope(tables) as session:
+        c = _jobs.c
+        first = claim_due(
+            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
+            lease_seconds=10, now=T0, limit=1, order_by=[c.id], values={"status": "working"}, holder="A",
+        )  # fmt: skip
+    assert _claim(tables, "B", T0 + dt.timedelta(seconds=9)) == []  # still A's
+    assert _claim(tables, "B", T0 + dt.timedelta(seconds=11)) == [1]  # expired: taken over
+    assert _job(tables, 1)["leased_by"] == "B" and _job(tables, 1)["lease_token"] != first.token
+    with (
+        pytest.raises(LeaseLost, match=r"job 1: lease .* is no longer held; late"),
+        session_scope(tables) as s,
+    ):
+        write_under_lease(
+            s,
+            JOBS,
+            1,
+            first.token,
+            now=T0 + dt.timedelta(seconds=12),
+            values={"result": "A"},
+            refused="; late",
+        )
+    assert _job(tables, 1)["result"] is None
+
+
+def test_a_write_needs_a_live_lease_unless_told_otherwise(tables: Engine) -> None:
+    _add_jobs(tables, 2)
+    c = _jobs.c
+    with session_scope(tables) as session:
+        claimed = claim_due(
+            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
+            lease_seconds=10, now=T0, limit=2, order_by=[c.id], values={"status": "working"}, holder="A",
+        )  # fmt: skip
+    late = T0 + dt.timedelta(seconds=30)  # expired, but no one took it over
+    with pytest.raises(LeaseLost), session_scope(tables) as session:
+        write_under_lease(session, JOBS, 1, claimed.token, now=late, values={"result": "late"})
+    with session_scope(tables) as session:
+        released = write_under_lease(
+            session, JOBS, 2, claimed.token, now=late, values={"status": "done"}, live=False
+        )
+    assert released is None
+    job = _job(tables, 2)
+    assert (job["status"], job["lease_token"], job["lease_expires_at"], job["leased_by"]) == (
+        "done", None, None, None,
+    )  # fmt: skip
+
+
+def test_a_holder_renews_and_the_caller_guard_is_checked(tables: Engine) -> None:
+    _add_jobs(tables, 1)
+    c = _jobs.c
+    with session_scope(tables) as session:
+        claimed = claim_due(
+            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
+            lease_seconds=10, now=T0, limit=1, order_by=[c.id], values={"status": "working"}, holder="A",
+        )  # fmt: skip
+    renewed_at = T0 + dt.timedelta(seconds=5)
+    with session_scope(tables) as session:
+        expires = write_under_lease(
+            session,
+            JOBS,
+            1,
+            claimed.token,
+            now=renewed_at,
+            keep_for_seconds=60,
+            where=[c.status == "working"],
+        )
+    assert expires == renewed_at + dt.timedelta(seconds=60)
+    job = _job(tables, 1)
+    assert job["lease_token"] == claimed.token and job["leased_by"] == "A"
+    assert _claim(tables, "B", T0 + dt.timedelta(seconds=30)) == []  # the renewal holds it
+    with pytest.raises(LeaseLost), session_scope(tables) as session:  # the status the caller read is gone
+        write_under_lease(
+            session,
+            JOBS,
+            1,
+            claimed.token,
+            now=renewed_at,
+            values={"result": "x"},
+            where=[c.status == "ready"],
+        )
+
+
+def test_a_named_lease_is_created_on_first_use_reentrant_and_exclusive(tables: Engine) -> None:
+    with session_scope(tables) as session:
+        assert acquire(session, LOCKS, "acme", "one", seconds=60, now=T0)
+    with session_scope(tables) as session:
+        assert acquire(session, LOCKS, "acme", "one", seconds=60, now=T0 + dt.timedelta(seconds=30))
+        assert not acquire(session, LOCKS, "acme", "two", seconds=60, now=T0 + dt.timedelta(seconds=80))
+        assert acquire(session, LOCKS, "globex", "two", seconds=60, now=T0)
+    # the renewal at +30 s holds until +90 s; after that another holder takes it over
+    with session_scope(tables) as session:
+        assert acquire(session, LOCKS, "acme", "two", seconds=60, now=T0 + dt.timedelta(seconds=91))
+        assert not release(session, LOCKS, "acme", "one")  # no longer one's to give back
+        assert release(session, LOCKS, "acme", "two")
+        assert acquire(session, LOCKS, "acme", "three", seconds=60, now=T0 + dt.timedelta(seconds=92))
+    with session_scope(tables) as session:
+        rows = {row.name: row.holder for row in session.execute(select(_locks))}
+    assert rows == {"acme": "three", "globex": "two"}
