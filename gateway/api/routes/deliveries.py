@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
@@ -15,7 +15,7 @@ from outbox.states import DeliveryStatus
 router = APIRouter(tags=["deliveries"])
 
 
-@router.get("/deliveries", response_model=DeliveryPage)
+@router.get("/deliveries")
 def get_deliveries(
     identity: IdentityDep,
     session: SessionDep,
@@ -23,17 +23,17 @@ def get_deliveries(
     channel: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> DeliveryPage:
     items = delivery_service.list_deliveries(
         session, identity.tenant_id, status=status, channel=channel, limit=limit, offset=offset
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return DeliveryPage.model_validate({"items": items, "limit": limit, "offset": offset})
 
 
-@router.post("/deliveries/{delivery_id}/resend", status_code=202, response_model=DeliveryView)
+@router.post("/deliveries/{delivery_id}/resend", status_code=202)
 def resend_delivery(
     delivery_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
-) -> dict[str, Any]:
+) -> DeliveryView:
     body = body or ResendRequest()
     delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
     resent = delivery_service.resend(
@@ -44,25 +44,25 @@ def resend_delivery(
         channel=body.channel,
         address=body.address,
     )
-    return delivery_service.delivery_view(resent)
+    return DeliveryView.model_validate(delivery_service.delivery_view(resent))
 
 
-@router.post("/deliveries/{delivery_id}/release", response_model=DeliveryView)
+@router.post("/deliveries/{delivery_id}/release")
 def release_delivery(
     delivery_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
-) -> dict[str, Any]:
+) -> DeliveryView:
     """A person reviewed a held delivery: let it go (within the tenant's sending window)."""
     delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
     released = delivery_service.release(
         session, delivery, actor=identity.actor, reason=body.reason if body else None
     )
-    return delivery_service.delivery_view(released)
+    return DeliveryView.model_validate(delivery_service.delivery_view(released))
 
 
-@router.post("/deliveries/{delivery_id}/cancel", response_model=DeliveryView)
+@router.post("/deliveries/{delivery_id}/cancel")
 def cancel_delivery(
     delivery_id: str, body: CancelRequest, identity: IdentityDep, session: SessionDep
-) -> dict[str, Any]:
+) -> DeliveryView:
     delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
     cancelled = delivery_service.cancel(session, delivery, actor=identity.actor, reason=body.reason)
-    return delivery_service.delivery_view(cancelled)
+    return DeliveryView.model_validate(delivery_service.delivery_view(cancelled))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -17,11 +17,12 @@ from gateway.services.outbound.deviations import (
     resolve_deviation,
 )
 
-# `actions[].channels` is only there for "resend-elsewhere": unset keys stay out of the answer.
+# `actions[].channels` is there for "resend-elsewhere" only: `response_model_exclude_unset` keeps an unset
+# key out of the answer instead of answering it as null.
 router = APIRouter(tags=["deviations"])
 
 
-@router.get("/deviations", response_model=DeviationPage, response_model_exclude_unset=True)
+@router.get("/deviations", response_model_exclude_unset=True)
 def get_deviations(
     identity: IdentityDep,
     session: SessionDep,
@@ -31,7 +32,7 @@ def get_deviations(
     since: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> DeviationPage:
     """Deviations across channels (newest first), each with its cause and the actions that fit it."""
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=dt.UTC)
@@ -45,37 +46,35 @@ def get_deviations(
         limit=limit,
         offset=offset,
     )
-    return {"items": items, "limit": limit, "offset": offset}
+    return DeviationPage.model_validate({"items": items, "limit": limit, "offset": offset})
 
 
-@router.post(
-    "/deviations/{deviation_id}/resolve", response_model=DeviationView, response_model_exclude_unset=True
-)
+@router.post("/deviations/{deviation_id}/resolve", response_model_exclude_unset=True)
 def resolve_deviation_route(
     deviation_id: str, body: ResolveRequest, identity: IdentityDep, session: SessionDep
-) -> dict[str, Any]:
+) -> DeviationView:
     """Close a deviation without sending again; the delivery's history records who and why."""
     try:
-        return resolve_deviation(
+        closed = resolve_deviation(
             session, identity.tenant_id, deviation_id, actor=identity.actor, reason=body.reason
         )
     except DeviationClosed as error:
         raise HTTPException(409, str(error)) from None
+    return DeviationView.model_validate(closed)
 
 
 @router.post(
     "/deviations/{deviation_id}/resend",
     status_code=202,
-    response_model=DeviationResent,
     response_model_exclude_unset=True,
 )
 def resend_deviation_route(
     deviation_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
-) -> dict[str, Any]:
+) -> DeviationResent:
     """Send again (the next attempt, or a new delivery on `channel`) and close the deviation."""
     body = body or ResendRequest()
     try:
-        return resend_deviation(
+        resent = resend_deviation(
             session,
             identity.tenant_id,
             deviation_id,
@@ -86,3 +85,4 @@ def resend_deviation_route(
         )
     except DeviationClosed as error:
         raise HTTPException(409, str(error)) from None
+    return DeviationResent.model_validate(resent)

@@ -144,17 +144,15 @@ async def post_invoices_bulk(
     return JSONResponse({"summary": summary, "results": [r.as_dict() for r in results]})
 
 
-@router.get("/invoices/{invoice_id}", tags=["invoices"], response_model=InvoiceView)
-def get_invoice(invoice_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
-    return delivery_service.invoice_view(session, identity.tenant_id, invoice_id)
+@router.get("/invoices/{invoice_id}", tags=["invoices"])
+def get_invoice(invoice_id: str, identity: IdentityDep, session: SessionDep) -> InvoiceView:
+    return InvoiceView.model_validate(delivery_service.invoice_view(session, identity.tenant_id, invoice_id))
 
 
-@router.post(
-    "/invoices/{invoice_id}/resend", tags=["deliveries"], status_code=202, response_model=DeliveryView
-)
+@router.post("/invoices/{invoice_id}/resend", tags=["deliveries"], status_code=202)
 def resend_invoice(
     invoice_id: str, identity: IdentityDep, session: SessionDep, body: InvoiceResendRequest | None = None
-) -> dict[str, Any]:
+) -> DeliveryView:
     """Send the invoice again (its latest delivery, or the one on `channel`), with its PODs if asked."""
     body = body or InvoiceResendRequest()
     try:
@@ -172,13 +170,13 @@ def resend_invoice(
         raise HTTPException(409, str(error)) from None
     except (UnknownChannel, ChannelUnavailable) as error:
         raise HTTPException(422, str(error)) from None
-    return delivery_service.delivery_view(resent)
+    return DeliveryView.model_validate(delivery_service.delivery_view(resent))
 
 
-@router.post("/invoices/{invoice_id}/corrections", tags=["deliveries"], response_model=InvoiceView)
+@router.post("/invoices/{invoice_id}/corrections", tags=["deliveries"])
 def correct_invoice(
     invoice_id: str, body: CorrectionRequest, identity: IdentityDep, session: SessionDep
-) -> dict[str, Any]:
+) -> InvoiceView:
     """Correct the buyer's address, e-mail or endpoint after a failed delivery; `resend` sends again."""
     try:
         corrections.correct_and_resend(
@@ -196,4 +194,4 @@ def correct_invoice(
         raise ErrorAnswer(422, error.errors) from None  # nothing was written; the session rolls back
     except (corrections.CorrectionRefused, resend_service.ResendRefused) as error:
         raise HTTPException(409, str(error)) from None
-    return delivery_service.invoice_view(session, identity.tenant_id, invoice_id)
+    return InvoiceView.model_validate(delivery_service.invoice_view(session, identity.tenant_id, invoice_id))

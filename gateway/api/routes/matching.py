@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from fastapi import APIRouter
 
@@ -15,21 +14,23 @@ from gateway.services.payments import matching_runs as payment_service
 router = APIRouter(tags=["payments"])
 
 
-@router.post("/matching/run", response_model=MatchRunView)
-def run_matching_route(identity: IdentityDep, engine: EngineDep) -> dict[str, Any]:
+@router.post("/matching/run")
+def run_matching_route(identity: IdentityDep, engine: EngineDep) -> MatchRunView:
     """Match the tenant's new payments now (the worker does it on its own every few seconds)."""
     try:
-        return payment_service.run_matching(engine, identity.tenant_id).as_dict()
+        run = payment_service.run_matching(engine, identity.tenant_id)
     except payment_service.MatchingBusy as error:
         raise ErrorAnswer.one(409, "tenant", str(error)) from None
+    return MatchRunView.model_validate(run.as_dict())
 
 
-@router.get("/matching/report", response_model=MatchReport)
+@router.get("/matching/report")
 def get_match_report(
     identity: IdentityDep,
     session: SessionDep,
     since: dt.datetime | None = None,
     file_id: str | None = None,
-) -> dict[str, Any]:
+) -> MatchReport:
     """Match rates per payment and per invoice, by count and amount, with the false-auto rate."""
-    return payment_service.match_report(session, identity.tenant_id, since=since, file_id=file_id)
+    report = payment_service.match_report(session, identity.tenant_id, since=since, file_id=file_id)
+    return MatchReport.model_validate(report)

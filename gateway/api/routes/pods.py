@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.bodies import content_type, raw_body_openapi, read_body
@@ -22,6 +23,12 @@ POD_CONTENT_TYPES = frozenset(
     {"application/pdf", "image/jpeg", "image/png", "application/edifact", "application/edi-x12"}
 )
 ReferenceQuery = Annotated[list[str] | None, Query()]
+
+
+def _pod_view(session: Session, tenant_id: str, pod_id: str) -> PodView:
+    return PodView.model_validate(
+        pod_service.pod_view(session, pod_service.get_pod(session, tenant_id, pod_id))
+    )
 
 
 @router.post(
@@ -90,24 +97,24 @@ async def post_pod(
     return JSONResponse(receipt.as_dict(), status_code=200 if receipt.duplicate else 201, headers=headers)
 
 
-@router.get("/pods", response_model=PodPage)
+@router.get("/pods")
 def get_pods(
     identity: IdentityDep,
     session: SessionDep,
     linked: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> PodPage:
     """The tenant's proofs of delivery, newest first; `linked=false` is the queue to work through."""
     found = pod_service.list_pods(session, identity.tenant_id, linked, limit=limit, offset=offset)
     items = [pod_service.pod_view(session, pod) for pod in found]
-    return {"items": items, "limit": limit, "offset": offset}
+    return PodPage.model_validate({"items": items, "limit": limit, "offset": offset})
 
 
-@router.get("/pods/{pod_id}", response_model=PodView)
-def get_pod(pod_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+@router.get("/pods/{pod_id}")
+def get_pod(pod_id: str, identity: IdentityDep, session: SessionDep) -> PodView:
     """One POD with its links (invoice, by what, who, when), suggestions and stored file."""
-    return pod_service.pod_view(session, pod_service.get_pod(session, identity.tenant_id, pod_id))
+    return _pod_view(session, identity.tenant_id, pod_id)
 
 
 @router.get("/pods/{pod_id}/content")
@@ -128,19 +135,15 @@ def get_pod_content(
     return Response(data, media_type=document.media_type, headers={"Content-Disposition": disposition})
 
 
-@router.post("/pods/{pod_id}/links", status_code=201, response_model=PodView)
-def post_pod_link(
-    pod_id: str, body: PodLinkRequest, identity: IdentityDep, session: SessionDep
-) -> dict[str, Any]:
+@router.post("/pods/{pod_id}/links", status_code=201)
+def post_pod_link(pod_id: str, body: PodLinkRequest, identity: IdentityDep, session: SessionDep) -> PodView:
     """An operator links a POD to an invoice (answered with the POD and all its links)."""
     pod_service.link_pod(session, identity.tenant_id, pod_id, body.invoice_id, identity.actor)
-    return pod_service.pod_view(session, pod_service.get_pod(session, identity.tenant_id, pod_id))
+    return _pod_view(session, identity.tenant_id, pod_id)
 
 
-@router.delete("/pods/{pod_id}/links/{invoice_id}", response_model=PodView)
-def delete_pod_link(
-    pod_id: str, invoice_id: str, identity: IdentityDep, session: SessionDep
-) -> dict[str, Any]:
+@router.delete("/pods/{pod_id}/links/{invoice_id}")
+def delete_pod_link(pod_id: str, invoice_id: str, identity: IdentityDep, session: SessionDep) -> PodView:
     """Remove a link; a POD left with none goes back to the unlinked queue with fresh suggestions."""
     pod_service.unlink_pod(session, identity.tenant_id, pod_id, invoice_id, identity.actor)
-    return pod_service.pod_view(session, pod_service.get_pod(session, identity.tenant_id, pod_id))
+    return _pod_view(session, identity.tenant_id, pod_id)

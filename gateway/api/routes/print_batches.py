@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
@@ -14,24 +14,26 @@ from gateway.services.outbound import batches as batch_service
 router = APIRouter(tags=["print"])
 
 
-@router.get("/batches", response_model=BatchList)
+@router.get("/batches")
 def get_batches(
     identity: IdentityDep,
     session: SessionDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> BatchList:
     """The tenant's print batches (newest cut-off first) and the documents still waiting for one."""
     batches = batch_service.list_batches(session, identity.tenant_id, status=status, limit=limit)
-    return {
-        "items": [batch_service.batch_view(session, batch) for batch in batches],
-        "waiting": batch_service.open_items(session, identity.tenant_id),
-    }
+    return BatchList.model_validate(
+        {
+            "items": [batch_service.batch_view(session, batch) for batch in batches],
+            "waiting": batch_service.open_items(session, identity.tenant_id),
+        }
+    )
 
 
-@router.get("/batches/{batch_id}", response_model=BatchWithItems)
-def get_batch(batch_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+@router.get("/batches/{batch_id}")
+def get_batch(batch_id: str, identity: IdentityDep, session: SessionDep) -> BatchWithItems:
     batch = session.get(Batch, batch_id)
     if batch is None or batch.tenant_id != identity.tenant_id:
         raise HTTPException(404, f"no batch {batch_id}")
-    return batch_service.batch_view(session, batch, with_items=True)
+    return BatchWithItems.model_validate(batch_service.batch_view(session, batch, with_items=True))

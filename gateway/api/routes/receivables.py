@@ -14,7 +14,7 @@ from gateway.services.payments import matching_runs as payment_service
 router = APIRouter(tags=["payments"])
 
 
-@router.get("/receivables/overdue", response_model=OverdueInvoiceList)
+@router.get("/receivables/overdue")
 def get_overdue(
     identity: IdentityDep,
     session: SessionDep,

@@ -12,7 +12,7 @@ from schemas.canonical import ReceiverProfile
 router = APIRouter(tags=["receivers"])
 
 
-@router.put("/receivers/{receiver_id}", response_model=ReceiverProfile)
+@router.put("/receivers/{receiver_id}")
 def put_receiver_profile(
     receiver_id: str, profile: ReceiverProfile, identity: IdentityDep, session: SessionDep
 ) -> ReceiverProfile:

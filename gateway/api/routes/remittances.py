@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -67,26 +67,28 @@ async def post_remittance(
     return JSONResponse(answer, status_code=status, headers={"Location": f"/remittances/{receipt.file_id}"})
 
 
-@router.get("/remittances", response_model=RemittanceFileList)
+@router.get("/remittances")
 def get_remittances(
     identity: IdentityDep,
     session: SessionDep,
     status: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> RemittanceFileList:
     """Received remittance files, newest first (`status=rejected`: the ones to look at)."""
     files = remittance_service.list_files(session, identity.tenant_id, status=status, limit=limit)
-    return {"items": [remittance_service.file_view(file) for file in files]}
+    return RemittanceFileList.model_validate({"items": [remittance_service.file_view(f) for f in files]})
 
 
-@router.get("/remittances/{file_id}", response_model=RemittanceFileWithPayments)
-def get_remittance(file_id: str, identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+@router.get("/remittances/{file_id}")
+def get_remittance(file_id: str, identity: IdentityDep, session: SessionDep) -> RemittanceFileWithPayments:
     file = remittance_service.get_file(session, identity.tenant_id, file_id)
     payments = payment_service.list_payments(session, identity.tenant_id, file_id=file.id, limit=100_000)
-    return {
-        **remittance_service.file_view(file),
-        "payment_items": [payment_service.payment_summary(payment) for payment in payments],
-    }
+    return RemittanceFileWithPayments.model_validate(
+        {
+            **remittance_service.file_view(file),
+            "payment_items": [payment_service.payment_summary(payment) for payment in payments],
+        }
+    )
 
 
 @router.get("/remittances/{file_id}/content")

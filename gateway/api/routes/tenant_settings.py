@@ -11,12 +11,12 @@ from schemas.tenant import TenantSettings
 router = APIRouter(tags=["tenant"])
 
 
-@router.get("/settings", response_model=TenantSettings)
+@router.get("/settings")
 def get_settings_route(identity: IdentityDep, session: SessionDep) -> TenantSettings:
     return tenant_settings(session, identity.tenant_id)
 
 
-@router.put("/settings", response_model=TenantSettings)
+@router.put("/settings")
 def put_settings_route(body: TenantSettings, identity: IdentityDep, session: SessionDep) -> TenantSettings:
     """Sending window and hold-for-review for the token's tenant."""
     put_tenant_settings(session, identity.tenant_id, body)

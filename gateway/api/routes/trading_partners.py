@@ -14,7 +14,7 @@ from schemas.edi_partner import TradingPartner
 router = APIRouter(tags=["trading partners"])
 
 
-@router.put("/trading-partners/{partner_id}", response_model=TradingPartner)
+@router.put("/trading-partners/{partner_id}")
 def put_trading_partner(
     partner_id: str, partner: TradingPartner, identity: IdentityDep, session: SessionDep
 ) -> TradingPartner:
@@ -29,7 +29,7 @@ def put_trading_partner(
     return partner
 
 
-@router.get("/trading-partners/{partner_id}", response_model=TradingPartner)
+@router.get("/trading-partners/{partner_id}")
 def get_trading_partner(partner_id: str, identity: IdentityDep, session: SessionDep) -> TradingPartner:
     try:
         partner = get_partner(session, identity.tenant_id, partner_id)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import JSONResponse, Response
 
@@ -37,11 +35,11 @@ def put_webhook(body: WebhookRequest, identity: IdentityDep, engine: EngineDep) 
     return JSONResponse(view, status_code=201 if created else 200)
 
 
-@router.get("/webhooks", response_model=WebhookEndpointList)
-def get_webhooks(identity: IdentityDep, session: SessionDep) -> dict[str, Any]:
+@router.get("/webhooks")
+def get_webhooks(identity: IdentityDep, session: SessionDep) -> WebhookEndpointList:
     """The tenant's endpoints (secrets are never shown again)."""
     endpoints = webhooks.list_endpoints(session, identity.tenant_id)
-    return {"items": [webhooks.endpoint_view(endpoint) for endpoint in endpoints]}
+    return WebhookEndpointList.model_validate({"items": [webhooks.endpoint_view(e) for e in endpoints]})
 
 
 @router.delete("/webhooks/{endpoint_id}", status_code=204)
