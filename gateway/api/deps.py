@@ -1,4 +1,4 @@
-"""Dependencies declared once: the settings, the engine, a session, and the caller's identity."""
+"""Dependencies declared once: the settings, the engine, a session, the document store, the caller."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from db.engine import session_scope
+from gateway.services.outbound.documents import DocumentStore, document_store
 from gateway.services.tenancy.tenants import Identity, authenticate
 from gateway.settings import Settings
 
@@ -28,6 +29,10 @@ def get_engine(request: Request) -> Engine:
 def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
     with session_scope(engine) as session:
         yield session
+
+
+def get_document_store(settings: Annotated[Settings, Depends(get_settings)]) -> DocumentStore:
+    return document_store(settings)
 
 
 _bearer = HTTPBearer(auto_error=False, description="an API token made with `gateway token create`")
@@ -50,3 +55,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 SessionDep = Annotated[Session, Depends(get_session)]
 IdentityDep = Annotated[Identity, Depends(get_identity)]
+DocumentStoreDep = Annotated[DocumentStore, Depends(get_document_store)]

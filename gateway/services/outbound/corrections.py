@@ -188,3 +188,43 @@ def resend_corrected(
         channel=None,
         address=address,
     )
+
+
+def correct_and_resend(
+    session: Session,
+    tenant_id: str,
+    invoice_id: str,
+    *,
+    actor: str,
+    reason: str,
+    buyer_address: dict[str, Any] | None,
+    buyer_email: str | None,
+    buyer_endpoint: dict[str, Any] | None,
+    resend: bool,
+) -> Delivery | None:
+    """Correct the delivery data and, if `resend`, send the corrected invoice again (the resent delivery).
+
+    The one use case behind `POST /invoices/{id}/corrections` and `gateway correct`: the errors are those
+    of `correct_delivery_data` and `resend_corrected`.
+    """
+    correct_delivery_data(
+        session,
+        tenant_id,
+        invoice_id,
+        actor=actor,
+        reason=reason,
+        buyer_address=buyer_address,
+        buyer_email=buyer_email,
+        buyer_endpoint=buyer_endpoint,
+    )
+    if not resend:
+        return None
+    return resend_corrected(
+        session,
+        tenant_id,
+        invoice_id,
+        actor=actor,
+        reason=reason,
+        buyer_email=buyer_email,
+        buyer_endpoint=buyer_endpoint,
+    )

@@ -1,0 +1,84 @@
+"""What clients send as JSON bodies (files are read raw: see `gateway.api.bodies`)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ResendRequest(BaseModel):
+    reason: str | None = Field(None, max_length=1000, examples=["customer says the invoice never arrived"])
+    channel: str | None = Field(None, max_length=50, description="another channel (a new delivery)")
+    address: str | None = Field(None, max_length=500, description="another address on the channel")
+
+
+class InvoiceResendRequest(BaseModel):
+    reason: str | None = Field(None, max_length=1000, examples=["customer says the goods never arrived"])
+    with_pod: bool = Field(False, description="send the invoice's linked proofs of delivery with it")
+    channel: str | None = Field(None, max_length=50, description="another channel (a new delivery)")
+    to: str | None = Field(None, max_length=500, description="another address on the channel")
+
+
+class CorrectionRequest(BaseModel):
+    """Fix data and resend: delivery data only (amounts, lines, VAT, dates, numbers need a credit note)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=1000, examples=["returned mail: the buyer has moved"])
+    buyer_address: dict[str, Any] | None = Field(
+        None, description="the buyer's postal address: lines, city, postal_code, subdivision, country"
+    )
+    buyer_email: str | None = Field(None, max_length=254, description="the buyer's e-mail contact")
+    buyer_endpoint: dict[str, Any] | None = Field(
+        None, description='the buyer\'s electronic address {"scheme", "value"} (PEPPOL)'
+    )
+    resend: bool = Field(False, description="send the corrected invoice again as the next attempt")
+
+
+class CancelRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class PodLinkRequest(BaseModel):
+    invoice_id: str = Field(min_length=1, max_length=32)
+
+
+class ResolveRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000, examples=["the partner confirmed receipt by phone"])
+
+
+class AllocationRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_id: str = Field(min_length=1, max_length=32)
+    amount: Decimal = Field(gt=0, max_digits=19, decimal_places=4, description="in the invoice's currency")
+
+
+class PaymentResolutionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    allocations: list[AllocationRequest] = Field(min_length=1, max_length=500)
+    write_off: Decimal = Field(Decimal(0), ge=0, max_digits=19, decimal_places=4)
+    reason: str | None = Field(None, max_length=1000)
+    learn: bool = Field(True, description="remember the payer's account, name and reference pattern")
+
+
+class PaymentApprovalRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    suggestion: int = Field(0, ge=0, le=9, description="0 = the proposal / best suggestion")
+    reason: str | None = Field(None, max_length=1000)
+
+
+class WebhookRequest(BaseModel):
+    url: str = Field(min_length=1, max_length=1000, examples=["https://erp.example.com/hooks/gateway"])
+    events: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description='"delivery.status_changed", "deviation.opened", "deviation.closed", or "*"',
+    )
+    secret: str | None = Field(
+        None, min_length=16, max_length=200, description="your own signing secret; unset: one is generated"
+    )
+    active: bool = True

@@ -1,0 +1,88 @@
+"""Deviations across channels: list them with the actions that fit, resolve one, or resend and close it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query
+
+from gateway.api.deps import IdentityDep, SessionDep
+from gateway.api.requests import ResendRequest, ResolveRequest
+from gateway.api.views import DeviationPage, DeviationResent, DeviationView
+from gateway.services.outbound.deviations import (
+    DeviationClosed,
+    list_deviations,
+    resend_deviation,
+    resolve_deviation,
+)
+
+# `actions[].channels` is there for "resend-elsewhere" only: `response_model_exclude_unset` keeps an unset
+# key out of the answer instead of answering it as null.
+router = APIRouter(tags=["deviations"])
+
+
+@router.get("/deviations", response_model_exclude_unset=True)
+def get_deviations(
+    identity: IdentityDep,
+    session: SessionDep,
+    status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
+    cause: Annotated[str | None, Query(max_length=40)] = None,
+    channel: Annotated[str | None, Query(max_length=50)] = None,
+    since: dt.datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DeviationPage:
+    """Deviations across channels (newest first), each with its cause and the actions that fit it."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    items = list_deviations(
+        session,
+        identity.tenant_id,
+        status=status,
+        cause=cause,
+        channel=channel,
+        since=since,
+        limit=limit,
+        offset=offset,
+    )
+    return DeviationPage.model_validate({"items": items, "limit": limit, "offset": offset})
+
+
+@router.post("/deviations/{deviation_id}/resolve", response_model_exclude_unset=True)
+def resolve_deviation_route(
+    deviation_id: str, body: ResolveRequest, identity: IdentityDep, session: SessionDep
+) -> DeviationView:
+    """Close a deviation without sending again; the delivery's history records who and why."""
+    try:
+        closed = resolve_deviation(
+            session, identity.tenant_id, deviation_id, actor=identity.actor, reason=body.reason
+        )
+    except DeviationClosed as error:
+        raise HTTPException(409, str(error)) from None
+    return DeviationView.model_validate(closed)
+
+
+@router.post(
+    "/deviations/{deviation_id}/resend",
+    status_code=202,
+    response_model_exclude_unset=True,
+)
+def resend_deviation_route(
+    deviation_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
+) -> DeviationResent:
+    """Send again (the next attempt, or a new delivery on `channel`) and close the deviation."""
+    body = body or ResendRequest()
+    try:
+        resent = resend_deviation(
+            session,
+            identity.tenant_id,
+            deviation_id,
+            actor=identity.actor,
+            reason=body.reason,
+            channel=body.channel,
+            address=body.address,
+        )
+    except DeviationClosed as error:
+        raise HTTPException(409, str(error)) from None
+    return DeviationResent.model_validate(resent)

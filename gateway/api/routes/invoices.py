@@ -1,0 +1,197 @@
+"""Invoices: push one (canonical JSON or EHF / PEPPOL BIS UBL) or many, read one, resend or correct it."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from channels import ChannelUnavailable, UnknownChannel
+from gateway.api.bodies import XML_CONTENT_TYPES, content_type, read_body, require_json
+from gateway.api.deps import EngineDep, IdentityDep, SessionDep, SettingsDep
+from gateway.api.errors import ErrorAnswer
+from gateway.api.requests import CorrectionRequest, InvoiceResendRequest
+from gateway.api.views import DeliveryView, InvoiceView
+from gateway.samples import sample_invoice_json
+from gateway.services.outbound import corrections
+from gateway.services.outbound import deliveries as delivery_service
+from gateway.services.outbound import resend as resend_service
+from gateway.services.outbound.intake import IntakeItem, accept_invoices
+from mappings.base import FormatError
+from mappings.invoice.canonical_json import InvoiceValidationError, loads_exact
+
+router = APIRouter()
+
+_EXAMPLE = sample_invoice_json(1)
+_INVOICE_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}, "example": _EXAMPLE},
+            "application/xml": {
+                "schema": {"type": "string", "description": "EHF 3.0 / PEPPOL BIS 3 UBL Invoice"}
+            },
+        },
+    }
+}
+_BULK_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {"type": "array", "items": {"$ref": "#/components/schemas/Invoice"}},
+                "example": [_EXAMPLE, sample_invoice_json(2)],
+            }
+        },
+    }
+}
+
+
+def _ubl_intake_data(body: bytes) -> dict[str, Any]:
+    """An EHF / PEPPOL BIS (UBL) body as the dict the intake takes."""
+    from mappings.invoice.ubl import parse_invoice_ubl  # lxml and the UBL mapping load on first use
+
+    return parse_invoice_ubl(body).model_dump(mode="json", exclude_none=True)
+
+
+async def _json_body(request: Request, limit: int) -> Any:
+    """The body as JSON with exact decimals (never through float); a 400 naming where it broke."""
+    require_json(request)
+    body = await read_body(request, limit)
+    try:
+        return await run_in_threadpool(loads_exact, body)
+    except FormatError as error:
+        raise ErrorAnswer(400, [error.as_dict()]) from None
+
+
+async def _invoice_body(request: Request, limit: int) -> Any:
+    """One invoice as the intake takes it: canonical JSON, or UBL sent as application/xml or text/xml."""
+    if content_type(request) not in XML_CONTENT_TYPES:
+        return await _json_body(request, limit)
+    body = await read_body(request, limit)
+    try:
+        return await run_in_threadpool(_ubl_intake_data, body)
+    except InvoiceValidationError as error:
+        raise ErrorAnswer(422, error.errors) from None
+    except FormatError as error:
+        raise ErrorAnswer(400, [error.as_dict()]) from None
+
+
+@router.post(
+    "/invoices",
+    tags=["invoices"],
+    openapi_extra=_INVOICE_BODY,
+    status_code=201,
+    responses={
+        200: {"description": "a repeat: the first result"},
+        409: {"description": "conflict"},
+        422: {"description": "invalid; errors name field and EN 16931 rule"},
+    },
+)
+async def post_invoice(
+    request: Request,
+    identity: IdentityDep,
+    settings: SettingsDep,
+    engine: EngineDep,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JSONResponse:
+    data = await _invoice_body(request, settings.max_body_bytes)
+    if not isinstance(data, dict):
+        raise ErrorAnswer.one(422, "body", "expected one invoice object; use /invoices:bulk")
+    [result] = await run_in_threadpool(
+        accept_invoices,
+        engine,
+        identity.tenant_id,
+        [IntakeItem(data, idempotency_key)],
+        actor=identity.actor,
+        default_channel=settings.default_channel,
+    )
+    headers = {"Location": f"/invoices/{result.invoice_id}"} if result.invoice_id else None
+    return JSONResponse(result.as_dict(), status_code=result.http_status, headers=headers)
+
+
+@router.post(
+    "/invoices:bulk",
+    tags=["invoices"],
+    openapi_extra=_BULK_BODY,
+    responses={200: {"description": "one result per item, in order"}},
+)
+async def post_invoices_bulk(
+    request: Request, identity: IdentityDep, settings: SettingsDep, engine: EngineDep
+) -> JSONResponse:
+    data = await _json_body(request, settings.max_body_bytes * 4)
+    if isinstance(data, dict) and isinstance(data.get("invoices"), list):
+        data = data["invoices"]
+    if not isinstance(data, list):
+        raise ErrorAnswer.one(422, "body", "expected a JSON array of invoices")
+    if len(data) > settings.max_bulk_items:
+        raise ErrorAnswer.one(
+            413, "body", f"{len(data)} invoices; at most {settings.max_bulk_items} per request"
+        )
+    results = await run_in_threadpool(
+        accept_invoices,
+        engine,
+        identity.tenant_id,
+        [IntakeItem(item) for item in data],
+        actor=identity.actor,
+        default_channel=settings.default_channel,
+    )
+    summary: dict[str, int] = {}
+    for result in results:
+        summary[result.outcome] = summary.get(result.outcome, 0) + 1
+    return JSONResponse({"summary": summary, "results": [r.as_dict() for r in results]})
+
+
+@router.get("/invoices/{invoice_id}", tags=["invoices"])
+def get_invoice(invoice_id: str, identity: IdentityDep, session: SessionDep) -> InvoiceView:
+    return InvoiceView.model_validate(delivery_service.invoice_view(session, identity.tenant_id, invoice_id))
+
+
+@router.post("/invoices/{invoice_id}/resend", tags=["deliveries"], status_code=202)
+def resend_invoice(
+    invoice_id: str, identity: IdentityDep, session: SessionDep, body: InvoiceResendRequest | None = None
+) -> DeliveryView:
+    """Send the invoice again (its latest delivery, or the one on `channel`), with its PODs if asked."""
+    body = body or InvoiceResendRequest()
+    try:
+        resent = resend_service.resend_invoice(
+            session,
+            identity.tenant_id,
+            invoice_id,
+            actor=identity.actor,
+            reason=body.reason,
+            with_pod=body.with_pod,
+            channel=body.channel,
+            address=body.to,
+        )
+    except resend_service.ResendRefused as error:
+        raise HTTPException(409, str(error)) from None
+    except (UnknownChannel, ChannelUnavailable) as error:
+        raise HTTPException(422, str(error)) from None
+    return DeliveryView.model_validate(delivery_service.delivery_view(resent))
+
+
+@router.post("/invoices/{invoice_id}/corrections", tags=["deliveries"])
+def correct_invoice(
+    invoice_id: str, body: CorrectionRequest, identity: IdentityDep, session: SessionDep
+) -> InvoiceView:
+    """Correct the buyer's address, e-mail or endpoint after a failed delivery; `resend` sends again."""
+    try:
+        corrections.correct_and_resend(
+            session,
+            identity.tenant_id,
+            invoice_id,
+            actor=identity.actor,
+            reason=body.reason,
+            buyer_address=body.buyer_address,
+            buyer_email=body.buyer_email,
+            buyer_endpoint=body.buyer_endpoint,
+            resend=body.resend,
+        )
+    except corrections.CorrectionInvalid as error:
+        raise ErrorAnswer(422, error.errors) from None  # nothing was written; the session rolls back
+    except (corrections.CorrectionRefused, resend_service.ResendRefused) as error:
+        raise HTTPException(409, str(error)) from None
+    return InvoiceView.model_validate(delivery_service.invoice_view(session, identity.tenant_id, invoice_id))

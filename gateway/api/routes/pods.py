@@ -1,0 +1,149 @@
+"""Proofs of delivery: receive one as a file, list and read them, link them to invoices by hand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from gateway.api.bodies import content_type, raw_body_openapi, read_body
+from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
+from gateway.api.errors import ErrorAnswer
+from gateway.api.requests import PodLinkRequest
+from gateway.api.views import PodPage, PodView
+from gateway.services.inbound import pods as pod_service
+from gateway.services.outbound.documents import DocumentStoreError, load_document
+
+router = APIRouter(tags=["proof of delivery"])
+
+POD_CONTENT_TYPES = frozenset(
+    {"application/pdf", "image/jpeg", "image/png", "application/edifact", "application/edi-x12"}
+)
+ReferenceQuery = Annotated[list[str] | None, Query()]
+
+
+def _pod_view(session: Session, tenant_id: str, pod_id: str) -> PodView:
+    return PodView.model_validate(
+        pod_service.pod_view(session, pod_service.get_pod(session, tenant_id, pod_id))
+    )
+
+
+@router.post(
+    "/pods",
+    status_code=201,
+    openapi_extra=raw_body_openapi(
+        "application/pdf", "image/jpeg", "image/png", "application/EDIFACT", "application/EDI-X12"
+    ),
+    responses={
+        200: {"description": "the same file again: the first receipt"},
+        201: {"description": "stored and linked (or waiting unlinked with suggestions)"},
+        413: {"description": "too large"},
+        415: {"description": "not a PDF, JPEG, PNG, IFTSTA or X12 214 (by content and Content-Type)"},
+        422: {"description": "a bad file name or metadata, or a broken / oversized document"},
+    },
+)
+async def post_pod(
+    request: Request,
+    identity: IdentityDep,
+    settings: SettingsDep,
+    engine: EngineDep,
+    store: DocumentStoreDep,
+    filename: str | None = None,
+    signer_name: str | None = None,
+    signed_at: str | None = None,
+    place: str | None = None,
+    order_number: ReferenceQuery = None,
+    delivery_note: ReferenceQuery = None,
+    shipment_id: ReferenceQuery = None,
+    invoice_number: ReferenceQuery = None,
+) -> JSONResponse:
+    """A proof of delivery as the raw body; its metadata in the query (each reference may repeat)."""
+    media_type = content_type(request)
+    if media_type not in POD_CONTENT_TYPES:
+        raise ErrorAnswer.one(
+            415,
+            "content_type",
+            f"{media_type!r} is not accepted; send application/pdf, image/jpeg, image/png, "
+            "application/EDIFACT or application/EDI-X12",
+        )
+    named = {
+        "order_numbers": order_number,
+        "delivery_notes": delivery_note,
+        "shipment_ids": shipment_id,
+        "invoice_numbers": invoice_number,
+    }
+    references = {kind: values for kind, values in named.items() if values}
+    try:
+        if filename is not None:
+            pod_service.check_filename(filename)
+        when = pod_service.parse_signed_at(signed_at)
+        try:
+            body = await read_body(request, settings.max_pod_bytes)
+        except HTTPException as error:
+            raise pod_service.PodRefused("content", str(error.detail), status=error.status_code) from None
+        receipt = await run_in_threadpool(
+            lambda: pod_service.receive_pod(
+                engine, store, tenant_id=identity.tenant_id, data=body, filename=filename,
+                media_type_hint=media_type, signer_name=signer_name, signed_at=when, place=place,
+                references=references, source="api", actor=identity.actor, max_bytes=settings.max_pod_bytes,
+            )
+        )  # fmt: skip
+    except pod_service.PodRefused as error:
+        raise ErrorAnswer(error.status, [error.as_dict()]) from None
+    headers = {"Location": f"/pods/{receipt.pod_ids[0]}"}
+    return JSONResponse(receipt.as_dict(), status_code=200 if receipt.duplicate else 201, headers=headers)
+
+
+@router.get("/pods")
+def get_pods(
+    identity: IdentityDep,
+    session: SessionDep,
+    linked: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> PodPage:
+    """The tenant's proofs of delivery, newest first; `linked=false` is the queue to work through."""
+    found = pod_service.list_pods(session, identity.tenant_id, linked, limit=limit, offset=offset)
+    items = [pod_service.pod_view(session, pod) for pod in found]
+    return PodPage.model_validate({"items": items, "limit": limit, "offset": offset})
+
+
+@router.get("/pods/{pod_id}")
+def get_pod(pod_id: str, identity: IdentityDep, session: SessionDep) -> PodView:
+    """One POD with its links (invoice, by what, who, when), suggestions and stored file."""
+    return _pod_view(session, identity.tenant_id, pod_id)
+
+
+@router.get("/pods/{pod_id}/content")
+def get_pod_content(
+    pod_id: str, identity: IdentityDep, session: SessionDep, store: DocumentStoreDep
+) -> Response:
+    """The file as received (checked against its SHA-256 on the way out)."""
+    try:
+        pod = pod_service.get_pod(session, identity.tenant_id, pod_id)
+        if pod.document_id is None:
+            raise pod_service.NotFound(f"proof of delivery {pod_id} has no stored file")
+        document, data = load_document(session, store, pod.document_id, identity.tenant_id)
+    except DocumentStoreError as error:
+        raise HTTPException(500, str(error)) from None
+    except LookupError as error:
+        raise HTTPException(404, str(error)) from None
+    disposition = f'attachment; filename="{document.filename}"'
+    return Response(data, media_type=document.media_type, headers={"Content-Disposition": disposition})
+
+
+@router.post("/pods/{pod_id}/links", status_code=201)
+def post_pod_link(pod_id: str, body: PodLinkRequest, identity: IdentityDep, session: SessionDep) -> PodView:
+    """An operator links a POD to an invoice (answered with the POD and all its links)."""
+    pod_service.link_pod(session, identity.tenant_id, pod_id, body.invoice_id, identity.actor)
+    return _pod_view(session, identity.tenant_id, pod_id)
+
+
+@router.delete("/pods/{pod_id}/links/{invoice_id}")
+def delete_pod_link(pod_id: str, invoice_id: str, identity: IdentityDep, session: SessionDep) -> PodView:
+    """Remove a link; a POD left with none goes back to the unlinked queue with fresh suggestions."""
+    pod_service.unlink_pod(session, identity.tenant_id, pod_id, invoice_id, identity.actor)
+    return _pod_view(session, identity.tenant_id, pod_id)

@@ -1,0 +1,109 @@
+"""Remittance files: receive one (its payments booked and matched at once), list them, read one back."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from gateway.api.bodies import raw_body_openapi, read_body
+from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
+from gateway.api.errors import ErrorAnswer
+from gateway.api.views import RemittanceFileList, RemittanceFileWithPayments
+from gateway.services.outbound.documents import DocumentStoreError
+from gateway.services.payments import matching_runs as payment_service
+from gateway.services.payments import remittances as remittance_service
+from gateway.services.payments.intake import RemittanceUpload, receive_and_match
+
+router = APIRouter(tags=["payments"])
+
+
+@router.post(
+    "/remittances",
+    status_code=201,
+    openapi_extra=raw_body_openapi(
+        "application/xml", "text/plain", "application/EDIFACT", "application/EDI-X12",
+        "application/octet-stream",
+    ),
+    responses={
+        200: {"description": "the same file again: the first receipt, nothing booked twice"},
+        201: {"description": "read whole; its payments booked and matched"},
+        413: {"description": "too large"},
+        422: {"description": "refused whole (kept for inspection): the field and the reason"},
+    },
+)  # fmt: skip
+async def post_remittance(
+    request: Request,
+    identity: IdentityDep,
+    settings: SettingsDep,
+    engine: EngineDep,
+    store: DocumentStoreDep,
+    filename: Annotated[str | None, Query(max_length=255)] = None,
+    match: bool = True,
+) -> JSONResponse:
+    """A remittance file as the raw body (camt.053/054, OCR giro, REMADV, X12 820, Invoice Response)."""
+    body = await read_body(request, settings.max_remittance_bytes)
+    intake = await run_in_threadpool(
+        lambda: receive_and_match(
+            engine, store, [RemittanceUpload(body, filename)], tenant_id=identity.tenant_id, source="api",
+            actor=identity.actor, max_bytes=settings.max_remittance_bytes, match=match,
+        )
+    )  # fmt: skip
+    [received] = intake.files
+    receipt = received.receipt
+    if receipt.status == "rejected":
+        reason = receipt.reason or "refused"
+        raise ErrorAnswer.one(
+            422, receipt.error_field or "file", reason, file_id=receipt.file_id, outcome=receipt.outcome
+        )
+    answer = receipt.as_dict()
+    matching = intake.matching_answer()
+    if matching is not None:
+        answer["matching"] = matching
+    answer["payments"] = received.payments
+    status = 200 if receipt.outcome == "duplicate" else 201
+    return JSONResponse(answer, status_code=status, headers={"Location": f"/remittances/{receipt.file_id}"})
+
+
+@router.get("/remittances")
+def get_remittances(
+    identity: IdentityDep,
+    session: SessionDep,
+    status: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> RemittanceFileList:
+    """Received remittance files, newest first (`status=rejected`: the ones to look at)."""
+    files = remittance_service.list_files(session, identity.tenant_id, status=status, limit=limit)
+    return RemittanceFileList.model_validate({"items": [remittance_service.file_view(f) for f in files]})
+
+
+@router.get("/remittances/{file_id}")
+def get_remittance(file_id: str, identity: IdentityDep, session: SessionDep) -> RemittanceFileWithPayments:
+    file = remittance_service.get_file(session, identity.tenant_id, file_id)
+    payments = payment_service.list_payments(session, identity.tenant_id, file_id=file.id, limit=100_000)
+    return RemittanceFileWithPayments.model_validate(
+        {
+            **remittance_service.file_view(file),
+            "payment_items": [payment_service.payment_summary(payment) for payment in payments],
+        }
+    )
+
+
+@router.get("/remittances/{file_id}/content")
+def get_remittance_content(
+    file_id: str, identity: IdentityDep, session: SessionDep, store: DocumentStoreDep
+) -> Response:
+    """The file as received (also a refused one, for inspection)."""
+    file = remittance_service.get_file(session, identity.tenant_id, file_id)
+    try:
+        data = store.get(file.document_key)
+    except DocumentStoreError as error:
+        raise HTTPException(500, str(error)) from None
+    name = file.filename or f"remittance-{file.id}"
+    return Response(
+        data,
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

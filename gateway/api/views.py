@@ -1,0 +1,442 @@
+"""What the API answers with: one model per view the services build, for OpenAPI and for checking.
+
+The services build these views as plain dicts (the CLI prints the same ones); the models here say
+which keys and types a client gets. Timestamps and dates stay the ISO text the services wrote and
+amounts the exact decimal text they were stored as, so typing a view never changes a value.
+`extra="allow"`: a key a service adds later reaches clients even before it is typed here (and a test
+in tests/api says that it is not typed yet).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from outbox.states import DeliveryStatus
+
+
+class View(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# --- deliveries and invoices ------------------------------------------------------------------------------
+
+
+class DeliveryEventView(View):
+    """One entry of a delivery's append-only history."""
+
+    at: str
+    attempt: int
+    from_status: str | None = Field(alias="from")
+    to: str
+    actor: str
+    reason: str | None
+    channel_message_id: str | None
+    details: dict[str, Any] | None
+
+
+class DeliveryView(View):
+    """One invoice going out through one channel: where it stands and when it is tried next."""
+
+    id: str
+    invoice_id: str
+    channel: str
+    format: str | None
+    address: str | None
+    chain_position: int = Field(description="0 = the preferred channel, 1… = fallbacks")
+    status: DeliveryStatus
+    attempt: int = Field(description="1 = the first send; a resend starts the next attempt")
+    tries: int
+    next_attempt_at: str
+    last_error: str | None
+    channel_message_id: str | None
+    extra_documents: list[str] = Field(description="stored documents sent with this attempt (PODs)")
+    created_at: str
+    updated_at: str
+
+
+class DeliveryWithHistory(DeliveryView):
+    events: list[DeliveryEventView]
+
+
+class DeliveryPage(View):
+    items: list[DeliveryView]
+    limit: int
+    offset: int
+
+
+class PodSummary(View):
+    """A proof of delivery as listed beside an invoice."""
+
+    id: str
+    kind: str = Field(description="pdf, jpeg, png, transport-status")
+    source: str
+    filename: str | None
+    document_id: str | None
+    signer_name: str | None
+    signed_at: str | None
+    place: str | None
+    status: str | None
+    references: dict[str, Any]
+    linked: bool
+    received_at: str
+
+
+class PaymentHintView(View):
+    """What a buyer or payer said about paying an invoice, without money: never booked."""
+
+    payment_id: str
+    kind: str
+    amount: str
+    currency: str | None
+    paid_on: str | None
+    from_payer: str | None = Field(alias="from")
+    note: str | None
+
+
+class InvoiceAllocationView(View):
+    payment_id: str
+    amount: str
+    write_off: str
+    by: str
+    at: str
+    reversed_at: str | None
+
+
+class InvoicePaymentsView(View):
+    """An invoice's payment side: open amount, status, every allocation (reversed ones marked)."""
+
+    payment_status: str = Field(description="unpaid, partially_paid, paid, overpaid")
+    hints: list[PaymentHintView]
+    open_amount: str
+    paid_at: str | None
+    allocations: list[InvoiceAllocationView]
+
+
+class InvoiceView(View):
+    """An invoice's summary with every delivery and its full history, its PODs and its payments."""
+
+    id: str
+    number: str
+    document_type: str
+    issue_date: str
+    due_date: str | None
+    currency: str
+    payable_amount: str
+    buyer_name: str
+    receiver_id: str | None
+    payment_reference: str | None
+    created_at: str
+    deliveries: list[DeliveryWithHistory]
+    proofs_of_delivery: list[PodSummary]
+    payment: InvoicePaymentsView
+
+
+# --- print batches -----------------------------------------------------------------------------------------
+
+
+class BatchView(View):
+    id: str
+    tenant_id: str
+    channel: str
+    batch_key: str
+    cutoff_at: str
+    status: str = Field(description="ready, sending, sent, accepted, rejected, failed")
+    documents: int
+    tries: int
+    next_attempt_at: str
+    last_error: str | None
+    sent_at: str | None
+    summary: dict[str, Any] | None
+
+
+class BatchItemView(View):
+    sequence: int | None
+    delivery_id: str
+    invoice_id: str
+    attempt: int
+    delivery_status: str
+    print_outcome: str | None = Field(description="what the print house reported: printed, posted, returned")
+    pages: int | None
+    invoice_number: str | None
+
+
+class BatchWithItems(BatchView):
+    items: list[BatchItemView]
+
+
+class WaitingDocuments(View):
+    """Staged documents waiting for their cut-off, counted per tenant, channel, key and cut-off."""
+
+    tenant_id: str
+    channel: str
+    batch_key: str
+    due_at: str
+    items: int
+
+
+class BatchList(View):
+    items: list[BatchView]
+    waiting: list[WaitingDocuments]
+
+
+# --- deviations ------------------------------------------------------------------------------------------
+
+
+class DeviationAction(View):
+    action: str
+    hint: str
+    channels: list[str] | None = Field(None, description="resend-elsewhere only: the channels to try")
+
+
+class DeviationView(View):
+    id: str
+    status: str = Field(description="open or closed")
+    delivery_id: str
+    invoice_id: str
+    invoice_number: str | None
+    buyer: str | None
+    channel: str
+    attempt: int
+    cause: str
+    detail: str | None
+    opened_at: str
+    closed_at: str | None
+    closed_by: str | None
+    closure: str | None = Field(description="resolved, resent, fallback")
+    closure_reason: str | None
+    delivery_status: str | None
+    actions: list[DeviationAction]
+
+
+class DeviationPage(View):
+    items: list[DeviationView]
+    limit: int
+    offset: int
+
+
+class DeviationResent(View):
+    deviation: DeviationView
+    delivery: DeliveryView
+
+
+# --- proofs of delivery ------------------------------------------------------------------------------------
+
+
+class PodLinkView(View):
+    invoice_id: str
+    number: str
+    linked_by: str
+    actor: str
+    linked_at: str
+
+
+class StoredDocumentView(View):
+    id: str
+    sha256: str
+    size: int
+    media_type: str
+    filename: str
+
+
+class PodView(PodSummary):
+    """A POD with its links (invoice, by what, who, when), suggestions and stored file."""
+
+    links: list[PodLinkView]
+    suggestions: list[dict[str, Any]]
+    document: StoredDocumentView | None
+
+
+class PodPage(View):
+    items: list[PodView]
+    limit: int
+    offset: int
+
+
+# --- webhooks ----------------------------------------------------------------------------------------------
+
+
+class WebhookEndpointView(View):
+    id: str
+    url: str
+    events: list[str]
+    active: bool
+    created_at: str
+
+
+class WebhookEndpointList(View):
+    items: list[WebhookEndpointView]
+
+
+# --- remittances and payments ------------------------------------------------------------------------------
+
+
+class PaymentSummary(View):
+    """A payment in a list: what it is and what became of it."""
+
+    id: str
+    position: str
+    kind: str
+    status: str
+    amount: str
+    currency: str
+    payer_name: str | None
+    confidence: float | int | None
+    applied_amount: str | None
+    note: str | None
+    duplicate_of: str | None
+    invoices: list[str | None] = Field(description="the invoice numbers an applied payment settled")
+
+
+class PaymentAllocationView(View):
+    invoice_id: str
+    number: str
+    amount: str
+    write_off: str
+    by: str
+    at: str
+    reversed_at: str | None
+    reversed_by: str | None
+
+
+class PaymentView(View):
+    """One payment: what the file said, the engine's evidence and suggestions, what was applied."""
+
+    id: str
+    file_id: str
+    position: str
+    kind: str
+    status: str = Field(
+        description="new, applied, needs_approval, exception, ignored, duplicate, resolved, hint"
+    )
+    direction: str
+    amount: str
+    currency: str
+    booking_date: str | None
+    value_date: str | None
+    payer_name: str | None
+    payer_account: str | None
+    bank_reference: str | None
+    customer_key: str | None
+    confidence: float | int | None
+    applied_amount: str | None
+    write_off: str | None
+    unapplied: str | None
+    duplicate_of: str | None
+    note: str | None
+    decided_by: str | None
+    decided_at: str | None
+    remittance: dict[str, Any] = Field(description="the payment as the file said it")
+    decision: dict[str, Any] | None = Field(description="the engine's evidence, proposal and suggestions")
+    allocations: list[PaymentAllocationView]
+
+
+class PaymentList(View):
+    items: list[PaymentView]
+
+
+class PaymentDecision(View):
+    """A person's resolution booked, and what the gateway learned from it (accounts, aliases, patterns)."""
+
+    payment: PaymentView
+    learned: dict[str, Any]
+
+
+class RemittanceError(View):
+    field: str | None
+    reason: str | None
+
+
+class RemittanceFileView(View):
+    id: str
+    format: str | None
+    status: str = Field(description="accepted or rejected")
+    source: str
+    filename: str | None
+    size: int
+    sha256: str
+    message_id: str | None
+    payments: int
+    credit_total: str | None
+    currency: str | None
+    received_at: str
+    received_by: str | None
+    error: RemittanceError | None
+
+
+class RemittanceFileList(View):
+    items: list[RemittanceFileView]
+
+
+class RemittanceFileWithPayments(RemittanceFileView):
+    payment_items: list[PaymentSummary]
+
+
+class InvoiceOutcomes(View):
+    paid: int
+    partially_paid: int
+    overpaid: int
+
+
+class MatchRunView(View):
+    """What one matching run did: counts and amounts by outcome."""
+
+    tenant: str
+    payments: int
+    outcomes: dict[str, int]
+    amounts: dict[str, str]
+    open_items: int
+    invoices: InvoiceOutcomes
+    seconds: float
+
+
+class PaymentsByStatus(View):
+    by_status: dict[str, int]
+    amount_by_status: dict[str, str]
+
+
+class PerPaymentRates(View):
+    matchable: int
+    auto_applied: int
+    auto_rate_pct: float
+    false_auto_applied: int
+    false_auto_rate_pct: float
+    amount_matchable: str
+    amount_auto_applied: str
+    auto_rate_by_amount_pct: float
+    false_auto_rate_by_amount_pct: float
+    open_exceptions: int
+    awaiting_approval: int
+
+
+class PerInvoiceRates(View):
+    invoices_with_payments: int
+    settled_automatically: int
+    auto_rate_pct: float
+    amount_applied: str
+    amount_applied_automatically: str
+
+
+class MatchReport(View):
+    """Match rates per payment and per invoice, by count and amount, with the false-auto rate."""
+
+    tenant: str
+    payments: PaymentsByStatus
+    per_payment: PerPaymentRates
+    per_invoice: PerInvoiceRates
+
+
+class OverdueInvoice(View):
+    id: str
+    number: str
+    due_date: str | None
+    currency: str
+    payable_amount: str
+    open_amount: str
+    payment_status: str
+    buyer_name: str
+
+
+class OverdueInvoiceList(View):
+    items: list[OverdueInvoice]
