@@ -175,9 +175,9 @@ def _content_type(request: Request) -> str:
 
 def _ubl_intake_data(body: bytes) -> dict[str, Any]:
     """An EHF / PEPPOL BIS (UBL) body as the dict the intake takes."""
-    from mappings.invoice.ubl import parse_invoice_ubl
+    from mappings.invoice import ubl
 
-    return parse_invoice_ubl(body).model_dump(mode="json", exclude_none=True)
+    return ubl.parse(body).model_dump(mode="json", exclude_none=True)
 
 
 def _require_json(request: Request) -> None:

@@ -115,8 +115,8 @@ def send(
     from gateway.services.outbound.intake import IntakeItem, IntakeResult, accept_invoices
     from gateway.services.tenancy.tenants import ensure_tenant
     from mappings.base import FormatError
+    from mappings.invoice import ubl
     from mappings.invoice.canonical_json import loads_exact
-    from mappings.invoice.ubl import parse_invoice_ubl
 
     settings = Settings()
     engine = _engine(ctx, settings)
@@ -131,7 +131,7 @@ def send(
             progress.advance(task)
             try:
                 if path.suffix.lower() == ".xml":
-                    data = parse_invoice_ubl(path.read_bytes()).model_dump(mode="json", exclude_none=True)
+                    data = ubl.parse(path.read_bytes()).model_dump(mode="json", exclude_none=True)
                 else:
                     data = loads_exact(path.read_bytes(), max_bytes=settings.max_body_bytes * 4)
             except FormatError as error:
@@ -835,10 +835,11 @@ def render(
     from mappings import UnknownFormat
     from mappings import render as render_document
     from mappings.base import FormatError
-    from mappings.invoice.canonical_json import InvoiceValidationError, parse_invoice_json
+    from mappings.invoice import canonical_json
+    from mappings.invoice.canonical_json import InvoiceValidationError
 
     try:
-        invoice = parse_invoice_json(file.read_bytes())
+        invoice = canonical_json.parse(file.read_bytes())
         document = render_document(to, invoice)
     except InvoiceValidationError as error:
         _fail("; ".join(f"{e['field']}: {e['reason']}" for e in error.errors))

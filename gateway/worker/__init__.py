@@ -61,7 +61,7 @@ from gateway.services.validation import ValidationReport, validator_from_setting
 from gateway.settings import Settings
 from mappings import FORMATS, UnknownFormat, render
 from mappings.base import FormatError, RenderedDocument
-from mappings.invoice.canonical_json import parse_invoice_json
+from mappings.invoice import canonical_json
 from mappings.invoice.pdf_merge import append_pages
 from outbox.queue import (
     Claim,
@@ -600,7 +600,11 @@ class Worker:
                 except StaleStatus:
                     continue
                 self._fall_back(
-                    session, delivery.id, parse_invoice_json(payloads[delivery.invoice_id]), to_status, reason
+                    session,
+                    delivery.id,
+                    canonical_json.parse(payloads[delivery.invoice_id]),
+                    to_status,
+                    reason,
                 )
             self.stats.outcomes["batch failed"] += 1
             return BatchStatus.FAILED
@@ -639,7 +643,7 @@ class Worker:
             )
         pods = extras.documents
         try:
-            invoice = parse_invoice_json(payload)
+            invoice = canonical_json.parse(payload)
             channel = self.channel(claim.channel)
             capabilities = channel_class(claim.channel).capabilities
             fmt = claim.format or capabilities.default_format
