@@ -399,8 +399,8 @@ def read_invoices(data: bytes) -> tuple[str, list[Invoice]]:
     if name is None and data.lstrip()[:1] in (b"{", b"["):
         name = "canonical-json"
     if name is None or name not in invoice_formats:
-        what = "not a format the gateway understands" if name is None else f"a {name} file"
+        what = f"{name} ({FORMATS[name].description})" if name else "not a format the gateway understands"
         known = ", ".join(invoice_formats)
-        raise FormatError("file", f"{what}, not an invoice the gateway reads (invoice formats: {known})")
+        raise FormatError("file", f"{what}, not an invoice format the gateway reads ({known})")
     found = parser(name)(data)
     return name, list(found) if isinstance(found, list) else [found]
