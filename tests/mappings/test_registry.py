@@ -100,8 +100,10 @@ def test_every_target_imports_and_is_a_function(name: str, verb: str, target: st
 @pytest.mark.parametrize("name", list(FORMATS))
 def test_fixed_options_are_options_the_function_takes(name: str) -> None:
     entry = FORMATS[name]
-    for verb, options in (("render", entry.render_options), ("parse", entry.parse_options)):
-        target = entry.target(verb)  # type: ignore[arg-type]
+    for verb, target, options in (
+        ("render", entry.render, entry.render_options),
+        ("parse", entry.parse, entry.parse_options),
+    ):
         if options:
             assert target is not None, f"{name}: {verb} options without a {verb}"
             signature = inspect.signature(_target(target))
