@@ -24,7 +24,7 @@ AckStatus = Literal["accepted", "rejected", "partial", "received"]
 EDIFACT_ACK_TYPES = frozenset({CONTRL, APERAK})
 X12_ACK_SETS = frozenset({FA997, FA999})
 
-#: What a value copied from a received file into our answer loses (the answer must stay one line per segment).
+#: Removed from a value copied from a received file into our answer: we never write control characters.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
