@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import datetime as dt
 import errno
-import importlib
 import logging
 import os
 import posixpath
@@ -32,7 +31,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from pydantic import Field, ValidationError
 from sqlalchemy import Engine, update
@@ -59,31 +58,13 @@ from gateway.services.tenancy.edi_partners import (
     interchange_for_attempt,
     partner_envelope,
 )
+from mappings import format_entry, formats, render
 from mappings.base import RenderedDocument
 from mappings.syntax.edi_envelope import EdiEnvelope
-from schemas.canonical import Invoice
 from schemas.edi_partner import TradingPartner
 from transports.sftp import HostKeyRefused, SftpError, open_sftp
 
 log = logging.getLogger("gateway.channels.edi")
-
-
-@dataclass(frozen=True)
-class EdiMessageKind:
-    """How one of the channel's formats is rendered: the mapping function, its version, the message type."""
-
-    renderer: str  # "module:function"
-    version: str
-    message_type: str  # what `EdiInterchange.message_type` records
-
-
-#: The channel's formats, as `TradingPartner.message_format` names them.
-MESSAGE_KINDS: dict[str, EdiMessageKind] = {
-    "edifact-d96a": EdiMessageKind("mappings.invoice.edifact_invoic:render_invoic", "D96A", "INVOIC"),
-    "edifact-d01b": EdiMessageKind("mappings.invoice.edifact_invoic:render_invoic", "D01B", "INVOIC"),
-    "x12-810": EdiMessageKind("mappings.invoice.x12_810:render_810", "004010", "810"),
-    "x12-810-5010": EdiMessageKind("mappings.invoice.x12_810:render_810", "005010", "810"),
-}
 
 
 class EdiConfig(ChannelConfig):
@@ -91,16 +72,6 @@ class EdiConfig(ChannelConfig):
         None, description="database with the trading partners and control numbers (the gateway's outbox)"
     )
     fsync: bool = Field(True, description="folder transport: flush each interchange to disk before commit")
-
-
-def render_edi(message_format: str, invoice: Invoice, envelope: EdiEnvelope) -> RenderedDocument:
-    """`invoice` as one interchange in `message_format`, in `envelope`; the mappings' errors pass through."""
-    kind = MESSAGE_KINDS[message_format]
-    module_name, _, function_name = kind.renderer.partition(":")
-    renderer = cast(
-        Callable[..., RenderedDocument], getattr(importlib.import_module(module_name), function_name)
-    )
-    return renderer(invoice, envelope, version=kind.version)
 
 
 def envelope_for(partner: TradingPartner, interchange: EdiInterchange) -> EdiEnvelope:
@@ -151,7 +122,7 @@ class EdiChannel(Channel[EdiConfig]):
     name: ClassVar[str] = "edi"
     config_model: ClassVar[type[ChannelConfig]] = EdiConfig
     capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
-        formats=tuple(MESSAGE_KINDS),
+        formats=tuple(name for name in formats(can="render") if format_entry(name).message_type),
         default_format="edifact-d96a",
         needs_address=True,
         confirms_delivery=False,
@@ -202,7 +173,7 @@ class EdiChannel(Channel[EdiConfig]):
         Committed only when the rendering succeeds, so a document that cannot be rendered spends no number.
         """
         assert self._engine is not None
-        kind = MESSAGE_KINDS[partner.message_format]
+        message_type = format_entry(partner.message_format).message_type
         for _ in range(2):  # a takeover may record the same attempt at the same moment: then read theirs
             try:
                 with Session(self._engine, expire_on_commit=False) as session, session.begin():
@@ -213,12 +184,12 @@ class EdiChannel(Channel[EdiConfig]):
                         delivery_id=delivery.delivery_id,
                         attempt=delivery.attempt,
                         invoice_id=delivery.invoice_id,
-                        message_type=kind.message_type,
+                        message_type=message_type,
                         now=utcnow().replace(microsecond=0),
                     )
                     if (interchange.standard, interchange.message_type) != (
                         partner.standard,
-                        kind.message_type,
+                        message_type,
                     ):
                         return Failed(
                             f"trading partner {partner.partner_id!r}: this attempt's interchange "
@@ -227,7 +198,7 @@ class EdiChannel(Channel[EdiConfig]):
                             "resend the delivery (a new attempt gets new numbers)",
                             deviation=True,
                         )
-                    document = render_edi(
+                    document = render(
                         partner.message_format, delivery.invoice, envelope_for(partner, interchange)
                     )
                     return PreparedInterchange(
@@ -377,13 +348,10 @@ class EdiChannel(Channel[EdiConfig]):
 
 
 __all__ = [
-    "MESSAGE_KINDS",
     "EdiChannel",
     "EdiConfig",
-    "EdiMessageKind",
     "PreparedInterchange",
     "envelope_for",
     "interchange_file_name",
     "partner_secrets",
-    "render_edi",
 ]

@@ -39,7 +39,7 @@ from gateway.worker.documents import (
 from gateway.worker.fallback import fall_back
 from mappings import FORMATS, UnknownFormat, render
 from mappings.base import FormatError, RenderedDocument
-from mappings.invoice.canonical_json import parse_invoice_json
+from mappings.invoice import canonical_json
 from mappings.invoice.pdf_merge import append_pages
 from outbox.queue import Claim, LeaseLost, claim_deliveries, leased_transition, release_lease
 from outbox.states import DeliveryStatus
@@ -182,7 +182,7 @@ class DeliveryLoop:
     ) -> RenderedDelivery:
         """The document in the delivery's format (the channel's default if none), the channel's extra
         formats, and the proofs of delivery as the format carries them; raises what rendering refuses."""
-        invoice = parse_invoice_json(payload)
+        invoice = canonical_json.parse(payload)
         channel = self.context.channel(claim.channel)
         capabilities = channel_class(claim.channel).capabilities
         fmt = claim.format or capabilities.default_format

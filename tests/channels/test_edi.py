@@ -15,7 +15,7 @@ from channels.base import Channel, Failed, OutboundDelivery, Retry, Sent
 from channels.edi import EdiChannel
 from db.engine import make_engine, migrate, session_scope
 from db.models import EdiInterchange, TradingPartnerRecord
-from mappings.syntax.edifact import parse_interchange
+from mappings.syntax import edifact
 from tests.channels.contract import ChannelContract, outbound
 from tests.channels.test_edi_channel import edi_formats, interchange_files, partner_profile, store_partner
 
@@ -53,7 +53,7 @@ class TestEdiChannel(ChannelContract):
                 for row in session.execute(select(EdiInterchange)).scalars()
             }
         files = interchange_files(self.directory)
-        controls = [parse_interchange(path.read_bytes()).control_ref for path in files]
+        controls = [edifact.parse(path.read_bytes()).control_ref for path in files]
         assert len(set(controls)) == len(controls), "two files with one interchange number"
         return sum(1 for ref in controls if refs.get(ref) == (delivery.delivery_id, delivery.attempt))
 

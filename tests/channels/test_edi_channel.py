@@ -42,8 +42,8 @@ from gateway.settings import Settings
 from gateway.worker import Worker
 from mappings import FORMATS, FormatEntry, render
 from mappings.base import FormatError, RenderedDocument
-from mappings.syntax.edifact import parse_interchange as parse_edifact
-from mappings.syntax.x12 import parse_interchange as parse_x12
+from mappings.syntax.edifact import parse as parse_edifact
+from mappings.syntax.x12 import parse as parse_x12
 from schemas.canonical import Invoice, ReceiverProfile
 from schemas.edi_partner import TradingPartner
 from tests.conftest import DATABASES, PostgresSchema
@@ -60,34 +60,34 @@ X12_THEM = {"id": "123456789", "qualifier": "01"}
 
 
 def render_edifact_d96a(invoice: Invoice, options: Any = None) -> RenderedDocument:
-    from mappings.invoice.edifact_invoic import render_invoic
+    from mappings.invoice import edifact_invoic
 
-    return render_invoic(invoice, options, version="D96A")
+    return edifact_invoic.render(invoice, options, version="D96A")
 
 
 def render_edifact_d01b(invoice: Invoice, options: Any = None) -> RenderedDocument:
-    from mappings.invoice.edifact_invoic import render_invoic
+    from mappings.invoice import edifact_invoic
 
-    return render_invoic(invoice, options, version="D01B")
+    return edifact_invoic.render(invoice, options, version="D01B")
 
 
 def render_x12_4010(invoice: Invoice, options: Any = None) -> RenderedDocument:
-    from mappings.invoice.x12_810 import render_810
+    from mappings.invoice import x12_810
 
-    return render_810(invoice, options, version="004010")
+    return x12_810.render(invoice, options, version="004010")
 
 
 def render_x12_5010(invoice: Invoice, options: Any = None) -> RenderedDocument:
-    from mappings.invoice.x12_810 import render_810
+    from mappings.invoice import x12_810
 
-    return render_810(invoice, options, version="005010")
+    return x12_810.render(invoice, options, version="005010")
 
 
 FALLBACK_FORMATS = {
-    "edifact-d96a": FormatEntry(render=f"{__name__}:render_edifact_d96a"),
-    "edifact-d01b": FormatEntry(render=f"{__name__}:render_edifact_d01b"),
-    "x12-810": FormatEntry(render=f"{__name__}:render_x12_4010"),
-    "x12-810-5010": FormatEntry(render=f"{__name__}:render_x12_5010"),
+    "edifact-d96a": FormatEntry(kind="invoice", description="", render=f"{__name__}:render_edifact_d96a"),
+    "edifact-d01b": FormatEntry(kind="invoice", description="", render=f"{__name__}:render_edifact_d01b"),
+    "x12-810": FormatEntry(kind="invoice", description="", render=f"{__name__}:render_x12_4010"),
+    "x12-810-5010": FormatEntry(kind="invoice", description="", render=f"{__name__}:render_x12_5010"),
 }
 
 
@@ -361,9 +361,9 @@ def _outbound_for(engine: Engine, channel: EdiChannel, delivery_id: str) -> Outb
         assert delivery is not None
         record = session.get(InvoiceRecord, delivery.invoice_id)
         assert record is not None
-        from mappings.invoice.canonical_json import parse_invoice_json
+        from mappings.invoice import canonical_json
 
-        invoice = parse_invoice_json(record.payload)
+        invoice = canonical_json.parse(record.payload)
         return OutboundDelivery(
             delivery_id=delivery.id,
             invoice_id=delivery.invoice_id,
@@ -455,7 +455,7 @@ def test_a_rendering_error_is_a_deviation_and_spends_no_number(
 
     store_partner(engine, "acme", partner_profile("ica", tmp_path / "ica"))
     [invoice_id] = accept(engine, "ica", range(1, 2))
-    monkeypatch.setattr(channels.edi, "render_edi", refuse)
+    monkeypatch.setattr(channels.edi, "render", refuse)
     assert work(engine, settings) == {"deviation": 1}
     reason = delivery_of(engine, invoice_id)["last_error"]
     assert "cannot render edifact-d96a for trading partner 'ica'" in reason

@@ -69,7 +69,8 @@ def render_example(invoice: Invoice) -> RenderedDocument:
 def ehf_format(monkeypatch: pytest.MonkeyPatch) -> None:
     """Use the real "ehf" renderer when it is registered; until then, the official example."""
     if "ehf" not in FORMATS or FORMATS["ehf"].render is None:
-        monkeypatch.setitem(FORMATS, "ehf", FormatEntry(render=f"{__name__}:render_example"))
+        entry = FormatEntry(kind="invoice", description="", render=f"{__name__}:render_example")
+        monkeypatch.setitem(FORMATS, "ehf", entry)
 
 
 def receiver_of(n: int) -> str:

@@ -34,7 +34,8 @@ from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.edi_partners import put_partner
 from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
-from mappings.acks import edi_acks
+from mappings.acks.model import AckError, AckFormatError
+from mappings.acks.received import read_acknowledgement
 from mappings.syntax import edifact, x12
 from outbox.queue import enqueue_delivery
 from outbox.states import DeliveryStatus as S
@@ -523,7 +524,7 @@ def test_a_remadv_is_recorded_and_answered_with_a_contrl_in_the_partner_folder(
     assert (receipt.kind, receipt.message_type, receipt.status) == (KIND_MESSAGE, "REMADV", "recorded")
     assert receipt.ack_written == str(tmp_path / "ica" / "ica_ack_1.edi")
     assert receipt.answer is not None and receipt.answer["kind"] == "CONTRL"
-    answer = edifact.parse_interchange((tmp_path / "ica" / "ica_ack_1.edi").read_bytes())
+    answer = edifact.parse((tmp_path / "ica" / "ica_ack_1.edi").read_bytes())
     assert (answer.sender.id, answer.recipient.id, answer.control_ref) == (US, THEM, "1")
     assert (answer.syntax_id, answer.syntax_version) == ("UNOA", 3)
     [message] = answer.messages
@@ -556,7 +557,7 @@ def test_a_repeated_interchange_number_is_a_duplicate_and_the_contrl_says_so(
     repeat = _receive(engine, _remadv("R42", document="R-2"))
     assert (repeat.kind, repeat.status) == (KIND_REJECTED, "rejected")
     assert "duplicate: interchange R42 from ica" in (repeat.note or "")
-    uci = edifact.parse_interchange((tmp_path / "ica" / "ica_ack_2.edi").read_bytes()).messages[0].segments[0]
+    uci = edifact.parse((tmp_path / "ica" / "ica_ack_2.edi").read_bytes()).messages[0].segments[0]
     assert (uci.get(1), uci.get(4), uci.get(5)) == ("R42", "4", "26")
     assert len(_interchanges(engine, "in")) == 1
 
@@ -568,11 +569,11 @@ def test_a_malformed_remadv_gets_a_negative_contrl_naming_the_segment(engine: En
     assert (receipt.kind, receipt.status) == (KIND_REJECTED, "rejected")
     assert receipt.errors[0]["segment_position"] == 6 and receipt.errors[0]["segment_tag"] == "RFF"
     assert "refused by the syntax check at segment 6 (RFF): element 1 component 2" in (receipt.note or "")
-    contrl = edi_acks.parse_acknowledgement((tmp_path / "ica" / "ica_ack_1.edi").read_bytes())
+    contrl = read_acknowledgement((tmp_path / "ica" / "ica_ack_1.edi").read_bytes())
     assert (contrl.of_interchange_ref, contrl.status) == ("R43", "rejected")
     [message] = contrl.messages
     assert (message.ref, message.type) == ("7", "REMADV")
-    assert message.errors[0] == edi_acks.AckError(4, "", 1, 2, "21", "invalid character(s)")
+    assert message.errors[0] == AckError(4, "", 1, 2, "21", "invalid character(s)")
     assert _interchanges(engine, "in") == []
     resent = _receive(engine, _remadv("R43"))  # the corrected file under the same number is welcome
     assert resent.status == "recorded"
@@ -592,12 +593,12 @@ def test_an_820_is_answered_with_a_997(engine: Engine, tmp_path: Path) -> None:
     assert (receipt.kind, receipt.message_type, receipt.interchange_ref) == (KIND_MESSAGE, "820", "000025029")
     path = tmp_path / "ica" / "ica_ack_1.x12"
     assert receipt.ack_written == str(path)
-    answer = x12.parse_interchange(path.read_bytes())
+    answer = x12.parse(path.read_bytes())
     assert (answer.sender, answer.receiver) == (x12.Party("XX", "XXXXXXXXXX"), x12.Party("08", "9251750000"))
     assert (answer.control_number, answer.version) == ("000000001", "00401")
     [group] = answer.groups
     assert (group.functional_id, group.control_number, group.version) == ("FA", "1", "004010")
-    ack = edi_acks.parse_acknowledgement(path.read_bytes())
+    ack = read_acknowledgement(path.read_bytes())
     assert (ack.kind, ack.of_group_ref, ack.status, ack.message_ref) == ("997", "106", "accepted", "0001")
     assert [(m.type, m.ref) for m in ack.messages] == [("820", "00106001")]
     [inbound] = _interchanges(engine, "in")
@@ -614,7 +615,7 @@ def test_the_partner_profile_chooses_999_or_no_answer_at_all(engine: Engine, tmp
     receipt = _receive(engine, SAFEWAY_820.read_bytes())
     path = tmp_path / "ica" / "ica_ack_1.x12"
     assert receipt.ack_written == str(path)
-    assert edi_acks.parse_acknowledgement(path.read_bytes()).kind == "999"
+    assert read_acknowledgement(path.read_bytes()).kind == "999"
 
     _put(engine, _partner(tmp_path, standard="x12", answer_inbound=False, **x12_ids))
     next_interchange = SAFEWAY_820.read_bytes().replace(b"000025029", b"000025030")  # ISA13 and IEA02
@@ -637,7 +638,7 @@ def test_a_malformed_820_gets_a_997_with_the_set_error(engine: Engine, tmp_path:
     bad = SAFEWAY_820.read_bytes().replace(b"SE*39*", b"SE*38*", 1)
     receipt = _receive(engine, bad)
     assert receipt.kind == KIND_REJECTED and receipt.errors[0]["segment_tag"] == "SE"
-    ack = edi_acks.parse_acknowledgement((tmp_path / "ica" / "ica_ack_1.x12").read_bytes())
+    ack = read_acknowledgement((tmp_path / "ica" / "ica_ack_1.x12").read_bytes())
     assert ack.status == "rejected"
     assert ack.messages[0].errors[0].code == "4"
 
@@ -664,7 +665,7 @@ def test_unreadable_files_raise_format_errors_naming_the_place(engine: Engine) -
     with pytest.raises(edifact.EdiSyntaxError) as refused:
         _receive(engine, b"UNB+++++4'UNZ+0+4'")
     assert refused.value.segment_position == 1 and refused.value.segment_tag == "UNB"
-    with pytest.raises(edi_acks.AckFormatError):
+    with pytest.raises(AckFormatError):
         _receive(engine, b"hello")
     assert _inbound(engine) == []
 
@@ -756,7 +757,7 @@ def test_the_answer_is_uploaded_to_the_partners_sftp_outgoing_folder(engine: Eng
         receipt = _receive(engine, _remadv("R90"))
         assert receipt.ack_written == f"sftp://127.0.0.1/{folder}/ica_ack_1.edi", receipt.errors
         uploaded = (directory / "ica_ack_1.edi").read_bytes()
-        assert edi_acks.parse_acknowledgement(uploaded).of_interchange_ref == "R90"
+        assert read_acknowledgement(uploaded).of_interchange_ref == "R90"
         assert [p.name for p in directory.iterdir()] == ["ica_ack_1.edi"]  # no .part left behind
 
 

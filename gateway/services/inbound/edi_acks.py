@@ -52,16 +52,21 @@ from gateway.services.tenancy.edi_partners import (
     next_control_number,
     partner_envelope,
 )
-from mappings.acks import edi_acks
-from mappings.acks.edi_acks import (
+from mappings.acks import aperak, contrl, functional_ack
+from mappings.acks.model import (
     ACCEPTED,
+    APERAK,
+    CONTRL,
+    FA997,
+    FA999,
     PARTIAL,
     RECEIVED,
     REJECTED,
+    TA1,
     Acknowledgement,
     AckParty,
-    ReceivedFile,
 )
+from mappings.acks.received import ReceivedFile, examine
 from mappings.base import FormatError
 from mappings.syntax import edifact, x12
 from mappings.syntax.edi_envelope import EdiEnvelope
@@ -72,8 +77,8 @@ from schemas.edi_partner import EdiParty, TradingPartner
 S = DeliveryStatus
 KIND_ACK, KIND_MESSAGE, KIND_REJECTED = "edi-ack", "edi-message", "edi-rejected"
 OVERDUE = "overdue"
-ANSWER_TYPES = frozenset({edi_acks.CONTRL, edi_acks.TA1, edi_acks.FA997, edi_acks.FA999})
-ACK_TYPES = ANSWER_TYPES | {edi_acks.APERAK}
+ANSWER_TYPES = frozenset({CONTRL, TA1, FA997, FA999})
+ACK_TYPES = ANSWER_TYPES | {APERAK}
 
 
 @dataclass
@@ -140,7 +145,7 @@ def receive_edi(
     engine: Engine, data: bytes, *, tenant_id: str | None, actor: str, now: dt.datetime | None = None
 ) -> EdiReceipt:
     """Store, link/record, apply and answer one EDI file; `FormatError` when not even its envelope reads."""
-    received = edi_acks.examine(data)
+    received = examine(data)
     digest = hashlib.sha256(data).hexdigest()
     outcome = store_once(
         engine,
@@ -372,9 +377,9 @@ def _linked_interchanges(
                     and interchange not in found
                 ):
                     found.append(interchange)
-    if found or ack.kind != edi_acks.APERAK:
+    if found or ack.kind != APERAK:
         return found
-    number = ack.reference(*edi_acks.APERAK_DOCUMENT_REF_QUALIFIERS)
+    number = ack.reference(*aperak.APERAK_DOCUMENT_REF_QUALIFIERS)
     if number:
         invoices = select(col(InvoiceRecord.id)).where(
             col(InvoiceRecord.tenant_id) == tenant, col(InvoiceRecord.number) == number
@@ -673,18 +678,18 @@ def _answer(
         if received.standard == "edifact":
             assert received.edifact_interchange is not None
             edifact_errors = [error] if isinstance(error, edifact.EdiSyntaxError) else []
-            content = edi_acks.render_contrl(
+            content = contrl.answer(
                 data if edifact_errors else received.edifact_interchange,
                 envelope=envelope,
                 accepted=accepted,
                 errors=edifact_errors,
                 duplicate=duplicate,
             )
-            kind = edi_acks.CONTRL
+            kind = CONTRL
         else:
             assert received.x12_interchange is not None
             x12_errors = [error] if isinstance(error, x12.X12SyntaxError) else []
-            content = edi_acks.render_997(
+            content = functional_ack.answer(
                 data if x12_errors else received.x12_interchange,
                 envelope=envelope,
                 accepted=accepted,
@@ -693,8 +698,8 @@ def _answer(
                 set_refs=message_numbers,
                 functional_ack=None if partner.functional_ack == "auto" else partner.functional_ack,
             )
-            kinds = {t.set_id for t in x12.parse_interchange(content).transactions}
-            kind = next(iter(kinds)) if len(kinds) == 1 else edi_acks.TA1
+            kinds = {t.set_id for t in x12.parse(content).transactions}
+            kind = next(iter(kinds)) if len(kinds) == 1 else TA1
     except (FormatError, ValueError) as error:
         return f"no answer could be written: {error}"
     extension = "edi" if received.standard == "edifact" else "x12"
