@@ -51,8 +51,8 @@ from channels.base import (
     Retry,
     Sent,
 )
-from channels.folder import safe_name
 from schemas.canonical import DocumentType, Invoice, currency_minor_units
+from transports.files import safe_name
 
 log = logging.getLogger("gateway.channels.email")
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
-import tempfile
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -30,13 +27,7 @@ from channels.base import (
     Retry,
 )
 from mappings import FORMATS
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(text: str) -> str:
-    """A file-name fragment with no path separators or surprises."""
-    return _UNSAFE.sub("_", text).strip("._")[:80] or "document"
+from transports.files import safe_name, sync_directory, write_atomically
 
 
 class FolderConfig(ChannelConfig):
@@ -46,30 +37,6 @@ class FolderConfig(ChannelConfig):
     stale_temp_seconds: float = Field(
         3600.0, gt=0, description="temp files of a crashed writer older than this are removed"
     )
-
-
-def write_atomically(path: Path, content: bytes, *, fsync: bool) -> None:
-    """Write `content` to `path` so that `path` is either absent or complete."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            if fsync:
-                stream.flush()
-                os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def sync_directory(directory: Path) -> None:
-    """Make the renames in `directory` durable (a file's fsync does not cover its directory entry)."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class FolderChannel(Channel[FolderConfig]):

@@ -43,7 +43,6 @@ from channels.base import (
     Retry,
     Sent,
 )
-from channels.folder import safe_name, sync_directory, write_atomically
 from db.engine import make_engine
 from db.models import Participant
 from mappings.base import FormatError
@@ -54,6 +53,7 @@ from mappings.sbdh import (
     wrap_sbdh,
 )
 from mappings.xml import local_name, parse_xml
+from transports.files import safe_name, sync_directory, write_atomically
 
 log = logging.getLogger("gateway.channels.peppol")
 

@@ -40,7 +40,6 @@ from channels.base import (
     Sent,
     Staged,
 )
-from channels.folder import safe_name
 from db.engine import session_scope
 from db.models import Delivery, InvoiceRecord, StoredDocument, new_id, utcnow
 from gateway.services.outbound.batches import (
@@ -77,6 +76,7 @@ from outbox.queue import (
 from outbox.states import DeliveryStatus
 from schemas.canonical import Attachment, Invoice
 from schemas.tenant import TenantSettings
+from transports.files import safe_name
 
 log = logging.getLogger("gateway.worker")
 

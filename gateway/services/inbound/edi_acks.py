@@ -42,7 +42,6 @@ from sqlalchemy import Engine, Text, cast, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from channels.folder import write_atomically
 from db.engine import session_scope
 from db.models import Delivery, EdiInterchange, InboundDocument, InvoiceRecord, new_id, utcnow
 from gateway.services.inbound.store import decode_payload, store_once
@@ -68,6 +67,7 @@ from mappings.syntax.edi_envelope import EdiEnvelope
 from outbox.queue import StaleStatus, change_status, note_event
 from outbox.states import LEASED, DeliveryStatus
 from schemas.edi_partner import EdiParty, TradingPartner
+from transports.files import write_atomically
 
 S = DeliveryStatus
 KIND_ACK, KIND_MESSAGE, KIND_REJECTED = "edi-ack", "edi-message", "edi-rejected"
