@@ -26,6 +26,7 @@ from channels.base import (
     OutboundDelivery,
     Retry,
 )
+from channels.context import DocumentKind
 from mappings import FORMATS
 from transports.files import safe_name, sync_directory, write_atomically
 
@@ -54,6 +55,7 @@ class FolderChannel(Channel[FolderConfig]):
         needs_address=False,
         confirms_delivery=True,
         description="write the wire document and a JSON sidecar into a directory",
+        documents=tuple(DocumentKind),  # the dry-run sink: it writes whatever it is handed
     )
 
     def __init__(self, config: FolderConfig) -> None:
@@ -79,7 +81,8 @@ class FolderChannel(Channel[FolderConfig]):
 
     def send(self, delivery: OutboundDelivery) -> DeliveryResult:
         directory = self.target_directory(delivery)
-        stem = f"{safe_name(delivery.invoice.number)}__{delivery.idempotency_key}"
+        invoice_number = delivery.invoice.number if delivery.invoice is not None else None
+        stem = f"{safe_name(invoice_number or delivery.document_kind)}__{delivery.idempotency_key}"
         document_path = directory / f"{stem}.{delivery.document.extension}"
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -97,13 +100,15 @@ class FolderChannel(Channel[FolderConfig]):
                     "invoice_id": delivery.invoice_id,
                     "tenant_id": delivery.tenant_id,
                     "attempt": delivery.attempt,
-                    "invoice_number": delivery.invoice.number,
+                    "invoice_number": invoice_number,
                     "format": delivery.document.format,
                     "media_type": delivery.document.media_type,
                     "file": document_path.name,
                     "bytes": len(delivery.document.content),
                     "attachments": [a.format for a in delivery.attachments],
                 }
+                if delivery.document_kind is not DocumentKind.INVOICE:
+                    sidecar["document_kind"] = delivery.document_kind.value
                 write_atomically(
                     directory / f"{stem}.sidecar.json",
                     json.dumps(sidecar, indent=2).encode(),

@@ -234,7 +234,7 @@ class PrintChannel(BatchingChannel[PrintConfig]):
         if delivery.document.format != "pdf":
             return Failed(f"the print house takes PDF, not {delivery.document.format}", deviation=True)
         try:
-            recipient = recipient_from_invoice(delivery.invoice)
+            recipient = recipient_from_invoice(delivery.the_invoice())
         except FormatError as error:
             return Failed(f"not a postable address: {error}", deviation=True)
         pdf = delivery.document.content
@@ -256,7 +256,7 @@ class PrintChannel(BatchingChannel[PrintConfig]):
             batch_key=profile_name,
             due_at=due,
             meta={
-                "invoice_number": delivery.invoice.number,
+                "invoice_number": delivery.the_invoice().number,
                 "pages": pages,
                 "recipient": {
                     "name": recipient.name,

@@ -206,7 +206,7 @@ def status(
             return
         try:
             delivery = service.resolve_delivery(session, tenant, some_id)
-            view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id)
+            view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id or "")
         except service.NotFound as error:
             _fail(str(error))
             return
@@ -263,7 +263,7 @@ def resend(
             if with_pod:
                 if delivery.id != some_id:  # an invoice id: its delivery on --channel, else its latest
                     delivery = resend_service.pick_delivery(
-                        session, delivery.tenant_id, delivery.invoice_id, channel
+                        session, delivery.tenant_id, delivery.invoice_id or "", channel
                     )
                 resent = resend_service.resend_delivery(
                     session,

@@ -53,6 +53,7 @@ from gateway.services.outbound.batches import (
     load_batch,
     stage_delivery,
 )
+from gateway.services.outbound.channel_context import deliver_with_context, send_document
 from gateway.services.outbound.documents import DocumentStore, document_store, load_document, store_document
 from gateway.services.outbound.routing import RoutingError, load_profiles, route_for
 from gateway.services.tenancy.tenants import tenant_settings
@@ -89,14 +90,13 @@ def validation_summary(report: ValidationReport, shown: int = 5) -> str:
     return f"validation failed ({', '.join(report.rule_sets)}): " + "; ".join(parts) + more
 
 
-def load_payloads(session: Session, invoice_ids: set[str]) -> dict[str, str]:
+def load_payloads(session: Session, invoice_ids: set[str | None]) -> dict[str | None, str]:
     """Canonical JSON of the claimed deliveries' invoices, in one query."""
-    if not invoice_ids:
+    wanted = sorted(invoice_id for invoice_id in invoice_ids if invoice_id is not None)
+    if not wanted:
         return {}
     rows = session.execute(
-        select(col(InvoiceRecord.id), col(InvoiceRecord.payload)).where(
-            col(InvoiceRecord.id).in_(sorted(invoice_ids))
-        )
+        select(col(InvoiceRecord.id), col(InvoiceRecord.payload)).where(col(InvoiceRecord.id).in_(wanted))
     )
     return {invoice_id: payload for invoice_id, payload in rows}
 
@@ -314,6 +314,11 @@ class Worker:
                 self._release(claims[position:])
                 break
             try:
+                if claim.invoice_id is None:  # issue 13: a document, not an invoice (an EDI ack of ours)
+                    status = send_document(self.engine, claim, self.channel, actor=self.worker_id,
+                                           lease_seconds=self.settings.lease_seconds)  # fmt: skip
+                    self.stats.outcomes[status] += 1
+                    continue
                 self.process(
                     claim,
                     payloads[claim.invoice_id],
@@ -722,7 +727,7 @@ class Worker:
             attachments=attachments,
             tenant_settings=tenant,
         )
-        result = channel.deliver(outbound)
+        result = deliver_with_context(self.engine, channel, outbound)  # issue 13: what the channel needs
         return self._record_outcome(claim, channel, invoice, document, result)
 
     @staticmethod
