@@ -112,7 +112,7 @@ class OutboundDelivery:
     def the_invoice(self) -> Invoice:
         """The invoice, for channels that send only invoices (`deliver` keeps other documents from them)."""
         if self.invoice is None:
-            raise TypeError(f"delivery {self.delivery_id} carries a {self.document_kind}, not an invoice")
+            raise TypeError(f"delivery {self.delivery_id} carries {self.document_kind.value}, not an invoice")
         return self.invoice
 
 
