@@ -52,13 +52,12 @@ from db.engine import make_engine, session_scope
 from db.models import Delivery, EdiInterchange, Participant, utcnow
 from gateway.services.tenancy.edi_partners import (
     ControlNumbersExhausted,
+    envelope_for,
     get_partner,
     interchange_for_attempt,
-    partner_envelope,
 )
 from gateway.services.tenancy.tenants import tenant_settings
 from mappings.base import RenderedDocument
-from mappings.syntax.edi_envelope import EdiEnvelope
 from outbox.queue import Claim, leased_transition
 from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
@@ -156,18 +155,6 @@ def partner_for(session: Session, tenant_id: str, partner_id: str) -> TradingPar
             deviation=True,
         )
     return partner
-
-
-def envelope_for(partner: TradingPartner, interchange: EdiInterchange) -> EdiEnvelope:
-    """The envelope of `interchange` (its numbers and time) as `partner`'s profile wants it written."""
-    return partner_envelope(
-        partner,
-        interchange_ref=interchange.interchange_ref,
-        group_ref=interchange.group_ref,
-        message_ref=interchange.message_refs[0],
-        prepared=interchange.created_at,
-        ack_requested=partner.ack_requested,
-    )
 
 
 def edi_interchange(engine: Engine, delivery: OutboundDelivery) -> PartnerInterchange | Failed | Retry:
@@ -469,7 +456,6 @@ __all__ = [
     "deliver_with_context",
     "document_delivery",
     "edi_interchange",
-    "envelope_for",
     "find_participant",
     "participant_answer",
     "partner_for",
