@@ -224,8 +224,11 @@ class Channel(ABC, Generic[ConfigT]):
     def send(self, delivery: OutboundDelivery) -> DeliveryResult:
         """Send one try of `delivery`; return the outcome, raise only for the unexpected."""
 
-    def deliver(self, delivery: OutboundDelivery) -> DeliveryResult:
-        """`send` with the common guards: size limit, exceptions as retries, secrets masked."""
+    def refusal(self, delivery: OutboundDelivery) -> Failed | None:
+        """Why this channel will not take `delivery` at all (size, address, kind); None when it will.
+
+        The gateway asks before it prepares what the channel needs, so a refused delivery spends nothing
+        (no EDI control number)."""
         size = len(delivery.document.content)
         if size > self.config.max_document_bytes:
             return Failed(
@@ -240,6 +243,13 @@ class Channel(ABC, Generic[ConfigT]):
             return Failed(
                 f"channel {self.name} does not send {delivery.document_kind} documents", deviation=True
             )
+        return None
+
+    def deliver(self, delivery: OutboundDelivery) -> DeliveryResult:
+        """`send` with the common guards: size limit, exceptions as retries, secrets masked."""
+        refused = self.refusal(delivery)
+        if refused is not None:
+            return refused
         try:
             result = self.send(delivery)
         except Exception as error:

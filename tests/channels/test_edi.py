@@ -169,3 +169,25 @@ def test_the_channel_only_puts_the_file_in_place(tmp_path: Path) -> None:
         assert isinstance(repeated, Sent) and "already written by an earlier try" in (repeated.detail or "")
     channel.close()
     assert sorted(p.name for p in (tmp_path / "ica").iterdir()) == ["ica_77.edi", "ica_ack_77.edi"]
+
+
+def test_a_delivery_the_channel_refuses_spends_no_number_and_the_unexpected_is_a_retry(
+    outbox: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_partner(outbox, "acme", partner_profile("ica", tmp_path / "ica"))
+    small = create_channel("edi", {"max_document_bytes": 10})
+    too_large = deliver_with_context(outbox, small, outbound(small, address="ica"))
+    assert isinstance(too_large, Failed) and "takes at most 10" in too_large.reason, too_large
+    with session_scope(outbox) as session:
+        assert session.execute(select(EdiInterchange)).first() is None  # refused before any numbering
+
+    import gateway.services.outbound.channel_context as channel_context
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("the counter table is haunted")
+
+    monkeypatch.setattr(channel_context, "interchange_for_attempt", broken)
+    channel = create_channel("edi", {})
+    result = deliver_with_context(outbox, channel, outbound(channel, address="ica"))
+    assert isinstance(result, Retry) and "the counter table is haunted" in result.reason, result
+    assert interchange_files(tmp_path / "ica") == []

@@ -93,7 +93,9 @@ class EdiReceipt:
     status: str | None = None
     applied: bool = False
     linked: list[dict[str, Any]] = field(default_factory=list)
+    #: our answer (kind, interchange number, its `delivery_id` on the `edi` channel)
     answer: dict[str, Any] | None = None
+    #: where our answer was put: known once the worker has sent it, so on a repeat of the same file
     ack_written: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None

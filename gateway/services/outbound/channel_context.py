@@ -78,8 +78,15 @@ ACK_DOCUMENTS = {
 
 
 def deliver_with_context(engine: Engine, channel: Channel[Any], delivery: OutboundDelivery) -> DeliveryResult:
-    """Prepare what `channel` needs, send through its `deliver`, and record what it reported."""
-    prepared = prepare(engine, channel, delivery)
+    """Prepare what `channel` needs, send through its `deliver`, and record what it reported.
+
+    Like `Channel.deliver`, it raises nothing for the unexpected: that is a retry, its text masked."""
+    try:
+        prepared = prepare(engine, channel, delivery)
+    except Exception as error:
+        reason = channel.mask(f"unexpected error preparing the delivery: {error!r}")
+        log.warning("%s: %s: %s", channel.name, delivery.delivery_id, reason)
+        return Retry(reason)
     if not isinstance(prepared, OutboundDelivery):
         return prepared
     result = channel.deliver(prepared)
@@ -90,13 +97,13 @@ def deliver_with_context(engine: Engine, channel: Channel[Any], delivery: Outbou
 def prepare(
     engine: Engine, channel: Channel[Any], delivery: OutboundDelivery
 ) -> OutboundDelivery | Failed | Retry:
-    """`delivery` with what the channel declared it needs; or why it cannot be sent (now)."""
-    capabilities = channel.capabilities
-    if capabilities.needs_address and not delivery.address:
-        return delivery  # the channel's own guard says what is missing
-    if delivery.document_kind not in capabilities.documents:
-        return delivery  # refused by the channel's guard, naming the kind
-    for need in capabilities.needs:
+    """`delivery` with what the channel declared it needs; or why it cannot be sent (now).
+
+    A delivery the channel refuses anyway (too large, no address, a kind it does not send) is handed on
+    unprepared, so its guard says why and nothing is spent on it."""
+    if channel.refusal(delivery) is not None:
+        return delivery
+    for need in channel.capabilities.needs:
         if need is ChannelNeed.EDI_INTERCHANGE and delivery.edi is None:
             interchange = edi_interchange(engine, delivery)
             if not isinstance(interchange, PartnerInterchange):
