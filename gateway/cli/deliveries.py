@@ -103,7 +103,7 @@ def status(
             return
         with fails_on(service.NotFound):
             delivery = service.resolve_delivery(session, tenant, some_id)
-            view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id)
+            view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id or "")
     if as_json:
         print_json(view)
     else:
@@ -194,7 +194,7 @@ def resend(
         if with_pod:
             if delivery.id != some_id:  # an invoice id: its delivery on --channel, else its latest
                 delivery = resend_service.pick_delivery(
-                    session, delivery.tenant_id, delivery.invoice_id, channel
+                    session, delivery.tenant_id, delivery.invoice_id or "", channel
                 )
             resent = resend_service.resend_delivery(
                 session, delivery, actor=OPERATOR, reason=reason, with_pod=True, channel=channel, address=to
