@@ -40,7 +40,9 @@ class DeliveryView(View):
     """One invoice going out through one channel: where it stands and when it is tried next."""
 
     id: str
-    invoice_id: str | None = Field(None, description="None for a document that is no invoice (an EDI acknowledgement of ours)")
+    invoice_id: str | None = Field(
+        None, description="None for a document that is no invoice (an EDI acknowledgement of ours)"
+    )
     channel: str
     format: str | None
     address: str | None
