@@ -65,7 +65,11 @@ def test_send_reports_rejections_and_exits_non_zero(cli_env: Settings, tmp_path:
     bad = sample_invoice_json(1)
     bad["totals"]["line_extension"] = "1.00"
     result = _invoke(
-        "send", str(_write(tmp_path / "bad.json", bad)), str(_write(tmp_path / "x.json", "{")), "--tenant", "acme"
+        "send",
+        str(_write(tmp_path / "bad.json", bad)),
+        str(_write(tmp_path / "x.json", "{")),
+        "--tenant",
+        "acme",
     )
     assert result.exit_code == 2
     assert "BR-CO-10" in result.output

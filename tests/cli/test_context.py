@@ -28,8 +28,8 @@ runner = CliRunner()
 # token list, receiver list | show); a command lost in a move fails here.
 COMMANDS = [
     "serve", "worker", "check", "migrate", "send", "status", "resend", "correct", "cancel", "receive",
-    "bounces", "batches", "receive-edi", "print-returns", "release", "render", "inspect", "validate", "schema",
-    "demo", "match",
+    "bounces", "batches", "receive-edi", "print-returns", "release", "render", "inspect", "validate",
+    "schema", "demo", "match",
     "token", "token create", "token list", "token revoke", "receiver", "receiver put", "receiver list",
     "receiver show",
     "tenant", "tenant set", "tenant show",

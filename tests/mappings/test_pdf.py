@@ -17,8 +17,9 @@ from mappings import inspect_file, render
 from mappings.base import FormatError
 from mappings.invoice.pdf import PdfTemplate, format_money, render_invoice_pdf, template_for
 from mappings.print.printability import check_printable
+from tests.conftest import SHARED
 
-PRINT_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "print"
+PRINT_SAMPLES = SHARED / "samples" / "print"
 EXPECTED: dict[str, set[str]] = {
     "digipost_a4-free-barcode-area.pdf": set(),
     "digipost_a4-full-page.pdf": {"left-margin"},

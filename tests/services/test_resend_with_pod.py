@@ -46,8 +46,9 @@ from mappings.invoice.pdf import render_invoice_pdf
 from mappings.invoice.pdf_merge import append_pages
 from mappings.invoice.ubl import render_invoice_ubl
 from mappings.print.printability import check_printable
+from tests.conftest import SHARED
 
-RULES = Path(__file__).resolve().parents[2].parent / "shared" / "validation"
+RULES = SHARED / "validation"
 NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
