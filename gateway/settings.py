@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     @field_validator("channels", mode="before")
     @classmethod
     def _json_text(cls, value: Any) -> Any:
-        return _json_object(value, "GATEWAY_CHANNELS") if isinstance(value, str) else value
+        return _json_object(value) if isinstance(value, str) else value
 
     @field_validator("channels_file")
     @classmethod
@@ -132,14 +132,14 @@ class Settings(BaseSettings):
         return merged
 
 
-def _json_object(text: str, source: str) -> Any:
+def _json_object(text: str, source: str | None = None) -> Any:
     """`text` parsed as JSON; an error says where, never what (the text may hold a password)."""
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise ValueError(
-            f"{source} is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
-        ) from None
+        where = f"{source} is not" if source else "not"
+        at = f"line {error.lineno} column {error.colno}"
+        raise ValueError(f"{where} valid JSON: {error.msg} at {at}") from None
 
 
 def _channels_in_file(path: Path) -> dict[str, dict[str, Any]]:

@@ -213,6 +213,8 @@ _LINE_BREAKS = re.compile(r"[\t\r\n]+")
 
 def plain_cell(value: object) -> str:
     """A cell on one line: tabs and line breaks become one space, so each row stays one line of fields."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     return _LINE_BREAKS.sub(" ", "" if value is None else str(value))
 
 
@@ -228,28 +230,69 @@ def print_table(
     title: str | None = None,
     to: Console | None = None,
 ) -> None:
-    """Rows as a table: drawn on a terminal (the `keys` columns never wrapped), else tab-separated lines.
+    """Rows as a table: drawn on a terminal, else tab-separated lines; nothing is ever cut.
 
-    Nothing is cut in either form: on a terminal long cells wrap (and fold as a last resort), in a pipe
-    every cell is whole. A pipe gets no header and no title, only the rows.
+    A pipe gets no header and no title, only the rows, every cell whole. On a terminal the `keys` columns
+    (the ids, numbers and names the next command needs) keep their full width on one line and the others
+    wrap; a table that cannot fit even so is printed as one `column: value` block per row.
     """
     target = to or console
-    materialised = [[plain_cell(cell) for cell in row] for row in rows]
+    cells = [[plain_cell(cell) for cell in row] for row in rows]
     if not _is_terminal(target.file):
-        for row in materialised:
+        for row in cells:
             target.file.write("\t".join(row) + "\n")
         target.file.flush()
         return
+    widths = _column_widths(columns, cells, keys, target.width)
+    if widths is None:
+        _print_records(columns, cells, title, target)
+        return
     table = Table(title=title)
-    for index, header in enumerate(columns):
-        if header in keys:
-            widest = max((len(row[index]) for row in materialised), default=0)
-            table.add_column(header, no_wrap=True, min_width=max(widest, len(header)), overflow="fold")
-        else:
-            table.add_column(header, overflow="fold")
-    for row in materialised:
+    for header, width in zip(columns, widths, strict=True):
+        table.add_column(header, width=width, no_wrap=header in keys, overflow="fold")
+    for row in cells:
         table.add_row(*(Text(cell) for cell in row))
     target.print(table)
+
+
+#: A wrapping column is never drawn narrower than this (or its header, or its widest cell if narrower).
+_NARROWEST = 10
+
+
+def _column_widths(
+    columns: Sequence[str], cells: Sequence[Sequence[str]], keys: Collection[str], total: int
+) -> list[int] | None:
+    """Each column's width so the table fits `total`: key columns whole, the others sharing what is
+    left (at least `_NARROWEST`); None when even that does not fit."""
+    natural = [max([len(header), *(len(row[i]) for row in cells)]) for i, header in enumerate(columns)]
+    room = total - (3 * len(columns) + 1)  # a border and two spaces of padding per column, one border more
+    if sum(natural) <= room:
+        return natural
+    widths = [
+        width if header in keys else min(width, max(len(header), _NARROWEST))
+        for header, width in zip(columns, natural, strict=True)
+    ]
+    spare = room - sum(widths)
+    if spare < 0:
+        return None
+    wanting = [i for i, header in enumerate(columns) if header not in keys and natural[i] > widths[i]]
+    wanted = sum(natural[i] - widths[i] for i in wanting)
+    for i in wanting:  # what is left, shared by how much more each column would take
+        widths[i] += min(natural[i] - widths[i], spare * (natural[i] - widths[i]) // wanted)
+    return widths
+
+
+def _print_records(
+    columns: Sequence[str], cells: Sequence[Sequence[str]], title: str | None, target: Console
+) -> None:
+    label = max(len(header) for header in columns)
+    if title:
+        target.print(Text(title, style="bold"), soft_wrap=True)
+    for number, row in enumerate(cells):
+        if number:
+            target.print()
+        for header, cell in zip(columns, row, strict=True):
+            target.print(Text.assemble((f"{header:>{label}}", "bold"), f"  {cell}"), soft_wrap=True)
 
 
 def csv_safe(text: str) -> str:

@@ -248,7 +248,7 @@ def _payment_lines(view: dict[str, Any], learned: dict[str, Any] | None = None) 
         + (f", booked {view['booking_date']}" if view["booking_date"] else "")
     )
     if view["decided_by"]:
-        yield f"  decided by {view['decided_by']} at {view['decided_at']}" + (
+        yield f"  decided by {view['decided_by']} at {view['decided_at'][:19].replace('T', ' ')}" + (
             f": {view['note']}" if view["note"] else ""
         )
     if view["applied_amount"] is not None:

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
@@ -15,14 +14,6 @@ from gateway.samples import sample_invoice_json
 from gateway.settings import Settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database)
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
-    monkeypatch.chdir(settings.data_dir.parent)
-    return settings
 
 
 def _invoke(*args: str) -> Any:
