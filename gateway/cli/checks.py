@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gateway.cli.common import validation_problems
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
@@ -122,8 +124,6 @@ def channel_findings(settings: Settings, names: Iterable[str]) -> Iterator[Findi
         except (UnknownChannel, ChannelUnavailable) as error:
             yield Finding(check, False, str(error).strip("'\""))
         except ValidationError as error:
-            from gateway.cli.common import validation_problems
-
             yield Finding(check, False, validation_problems(error))
         else:
             yield Finding(check, True, f"settings valid ({model.__name__})")
@@ -154,6 +154,7 @@ def database_findings(settings: Settings) -> list[Finding]:
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlalchemy.pool import NullPool
 
     try:
         url = make_url(settings.database)
@@ -173,7 +174,7 @@ def database_findings(settings: Settings) -> list[Finding]:
             ]
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS} if backend == "postgresql" else {}
     try:
-        engine = create_engine(url, connect_args=connect_args, poolclass=_null_pool())
+        engine = create_engine(url, connect_args=connect_args, poolclass=NullPool)
     except (ArgumentError, NoSuchModuleError, ImportError) as error:
         return [Finding("database URL", False, f"{shown}: {error}")]
     findings = [Finding("database URL", True, shown)]
@@ -191,12 +192,6 @@ def database_findings(settings: Settings) -> list[Finding]:
     finally:
         engine.dispose()
     return findings
-
-
-def _null_pool() -> Any:
-    from sqlalchemy.pool import NullPool
-
-    return NullPool
 
 
 def _migrations_finding(state: SchemaState) -> Finding:
