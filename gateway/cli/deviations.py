@@ -6,7 +6,16 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.common import OPERATOR, JsonFlag, console, fails_on, print_items
+from gateway.cli.common import (
+    OPERATOR,
+    JsonFlag,
+    OutputOption,
+    TenantFilter,
+    fails_on,
+    output_format,
+    print_items,
+    print_lines,
+)
 from gateway.cli.context import cli_context
 
 deviations_app = typer.Typer(
@@ -17,26 +26,30 @@ deviations_app = typer.Typer(
 @deviations_app.callback()
 def deviations_list(
     ctx: typer.Context,
-    tenant: Annotated[str | None, typer.Option(help="only this tenant")] = None,
+    tenant: TenantFilter = None,
     cause: Annotated[str | None, typer.Option(help="validation-failed, bounced, returned-mail, …")] = None,
     channel: Annotated[str | None, typer.Option(help="only this channel")] = None,
     show_all: Annotated[bool, typer.Option("--all", help="closed ones too")] = False,
     as_json: JsonFlag = False,
+    output: OutputOption = None,
 ) -> None:
     """Open deviations (newest first) with their cause and the actions that fit."""
     if ctx.invoked_subcommand is not None:
         return
     from gateway.services.outbound.deviations import list_deviations
 
+    shape = output_format(as_json, output)
     with cli_context(ctx).session() as session:
         items = list_deviations(
             session, tenant, status="all" if show_all else "open", cause=cause, channel=channel, limit=1000
         )
     print_items(
         items,
-        as_json=as_json,
+        output=shape,
+        keys=("id", "delivery", "invoice", "buyer"),
         columns=(
             "id",
+            "delivery",
             "invoice",
             "buyer",
             "channel",
@@ -54,6 +67,7 @@ def deviations_list(
 def _deviation_row(item: dict[str, Any]) -> tuple[str, ...]:
     return (
         item["id"],
+        item["delivery_id"],
         item["invoice_number"] or "",
         item["buyer"] or "",
         item["channel"],
@@ -62,7 +76,7 @@ def _deviation_row(item: dict[str, Any]) -> tuple[str, ...]:
         item["opened_at"][:19],
         item["status"] if item["status"] == "open" else f"{item['closure']} by {item['closed_by']}",
         ", ".join(a["action"] for a in item["actions"]),
-        (item["detail"] or "")[:80],
+        item["detail"] or "",
     )
 
 
@@ -71,7 +85,7 @@ def deviations_resolve(
     ctx: typer.Context,
     deviation_id: Annotated[str, typer.Argument(metavar="ID")],
     reason: Annotated[str, typer.Option(help="why it needs nothing more (kept in the history)")],
-    tenant: Annotated[str | None, typer.Option(help="the deviation's tenant (checked)")] = None,
+    tenant: TenantFilter = None,
 ) -> None:
     """Close a deviation without sending again; the delivery's history records who and why."""
     from gateway.services.outbound.deliveries import NotFound
@@ -79,7 +93,7 @@ def deviations_resolve(
 
     with fails_on(NotFound, DeviationClosed), cli_context(ctx).session() as session:
         view = resolve_deviation(session, tenant, deviation_id, actor=OPERATOR, reason=reason)
-    console.print(f"deviation {view['id']} resolved by {view['closed_by']}")
+    print_lines([f"deviation {view['id']} resolved by {view['closed_by']}"])
 
 
 @deviations_app.command("resend")
@@ -89,7 +103,7 @@ def deviations_resend(
     reason: Annotated[str | None, typer.Option(help="why (kept in the history)")] = None,
     channel: Annotated[str | None, typer.Option(help="another channel (a new delivery)")] = None,
     to: Annotated[str | None, typer.Option("--to", help="another address")] = None,
-    tenant: Annotated[str | None, typer.Option(help="the deviation's tenant (checked)")] = None,
+    tenant: TenantFilter = None,
 ) -> None:
     """Send the invoice again (next attempt, or a new delivery on --channel) and close the deviation."""
     from gateway.services.outbound.deliveries import NotFound
@@ -103,7 +117,9 @@ def deviations_resend(
             session, tenant, deviation_id, actor=OPERATOR, reason=reason, channel=channel, address=to
         )
     delivery = result["delivery"]
-    console.print(
-        f"deviation {deviation_id} closed ({result['deviation']['closure']}); delivery {delivery['id']} "
-        f"queued via {delivery['channel']} (attempt {delivery['attempt']})"
+    print_lines(
+        [
+            f"deviation {deviation_id} closed ({result['deviation']['closure']}); delivery {delivery['id']} "
+            f"queued via {delivery['channel']} (attempt {delivery['attempt']})"
+        ]
     )

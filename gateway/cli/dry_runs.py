@@ -8,9 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from gateway.cli.common import JsonFlag, console, errors, fail
+from gateway.cli.common import (
+    USAGE,
+    JsonFlag,
+    console,
+    errors,
+    fail,
+    fails_on,
+    print_json,
+    print_lines,
+    print_table,
+    read_input,
+    summary_lines,
+)
 from gateway.cli.context import cli_context
 
 
@@ -21,22 +32,25 @@ def render(
         Path | None, typer.Option("-o", "--output", help="write here instead of stdout")
     ] = None,
 ) -> None:
-    """Dry run: print the wire document the gateway would send for a canonical invoice file."""
+    """Dry run: print the wire document the gateway would send for a canonical invoice file.
+
+    Exit 1 when the invoice breaks a rule, 2 for an unknown --to format or a file that cannot be read."""
     from mappings import UnknownFormat
     from mappings import render as render_document
     from mappings.base import FormatError
     from mappings.invoice import canonical_json
     from mappings.invoice.canonical_json import InvoiceValidationError
 
+    content = read_input(file)
     try:
-        invoice = canonical_json.parse(file.read_bytes())
+        invoice = canonical_json.parse(content)
         document = render_document(to, invoice)
     except InvoiceValidationError as error:
         fail("; ".join(f"{e['field']}: {e['reason']}" for e in error.errors))
-    except (FormatError, UnknownFormat) as error:
-        fail(str(error))
-    except OSError as error:
-        fail(f"{file}: {error.strerror}")
+    except UnknownFormat as error:
+        fail(str(error).strip("'\""), USAGE)
+    except FormatError as error:
+        fail(str(error), USAGE)
     if output:
         output.write_bytes(document.content)
         errors.print(f"wrote {len(document.content)} bytes ({document.media_type}) to {output}")
@@ -46,20 +60,19 @@ def render(
 
 
 def inspect(file: Path, as_json: JsonFlag = False) -> None:
-    """Detect what a file is and show what the gateway reads from it."""
+    """Detect what a file is and show what the gateway reads from it (a summary; --json for the data).
+
+    Exit 2 for a file the gateway does not understand."""
     from mappings import inspect_file
     from mappings.base import FormatError
 
-    try:
-        result = inspect_file(file.read_bytes())
-    except FormatError as error:
-        fail(str(error))
-    except OSError as error:
-        fail(f"{file}: {error.strerror}")
+    content = read_input(file)
+    with fails_on(FormatError, code=USAGE):
+        result = inspect_file(content)
     if as_json:
-        console.print_json(json.dumps(result, default=str))
+        print_json(result)
     else:
-        console.print(result)
+        print_lines(summary_lines(result))
 
 
 def validate(
@@ -74,30 +87,25 @@ def validate(
     """Validate a UBL document with the official XSD and schematron rules; exit 1 on a fatal or error."""
     from gateway.services.validation import get_validator
 
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        fail(f"{file}: {error.strerror}")
+    data = read_input(file)
     try:
         validator = get_validator(rules_dir or cli_context(ctx).settings.rules_dir)
     except OSError as error:  # a rules directory that is not there
-        fail(str(error))
+        fail(str(error), USAGE)
     report = validator.validate(data)
     if as_json:
-        console.print_json(json.dumps(report.as_dict()))
+        print_json(report.as_dict())
     else:
-        table = Table("rule", "flag", "location", "text", title=f"{file.name}: {report.document_kind}")
-        colours = {"fatal": "red", "error": "red", "warning": "yellow"}
-        for finding in report.findings:
-            colour = colours.get(finding.flag, "blue")
-            table.add_row(
-                finding.rule_id, f"[{colour}]{finding.flag}[/{colour}]", finding.location, finding.text
-            )
         if report.findings:
-            console.print(table)
-        verdict = "[green]valid[/green]" if report.ok else f"[red]{len(report.blocking)} blocking[/red]"
+            print_table(
+                ("rule", "flag", "location", "text"),
+                ((f.rule_id, f.flag, f.location, f.text) for f in report.findings),
+                keys=("rule",),
+                title=f"{file.name}: {report.document_kind}",
+            )
+        verdict = "valid" if report.ok else f"{len(report.blocking)} blocking"
         rule_sets = ", ".join(report.rule_sets) or "none"
-        console.print(f"{verdict}, {len(report.warnings)} warning(s); rule sets: {rule_sets}")
+        print_lines([f"{verdict}, {len(report.warnings)} warning(s); rule sets: {rule_sets}"])
     if not report.ok:
         raise typer.Exit(1)
 
