@@ -29,34 +29,45 @@ def render(
     file: Path,
     to: Annotated[str, typer.Option("--to", help="wire format")] = "canonical-json",
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="write here instead of stdout")
+        Path | None,
+        typer.Option("-o", "--output", help="write here, not to stdout (a folder for a file of several)"),
     ] = None,
 ) -> None:
-    """Dry run: print the wire document the gateway would send for a canonical invoice file.
+    """Dry run: print the wire document the gateway would send for an invoice file.
 
+    The file may be any invoice format intake takes: canonical JSON, EHF / UBL, EDIFACT INVOIC or X12 810.
     Exit 1 when the invoice breaks a rule, 2 for an unknown --to format or a file that cannot be read."""
-    from mappings import UnknownFormat
+    from mappings import UnknownFormat, read_invoices
     from mappings import render as render_document
     from mappings.base import FormatError
-    from mappings.invoice import canonical_json
     from mappings.invoice.canonical_json import InvoiceValidationError
+    from transports.files import safe_name
 
     content = read_input(file)
     try:
-        invoice = canonical_json.parse(content)
-        document = render_document(to, invoice)
+        _, invoices = read_invoices(content)
+        documents = [render_document(to, invoice) for invoice in invoices]
     except InvoiceValidationError as error:
         fail("; ".join(f"{e['field']}: {e['reason']}" for e in error.errors))
     except UnknownFormat as error:
         fail(str(error).strip("'\""), USAGE)
     except FormatError as error:
         fail(str(error), USAGE)
-    if output:
-        output.write_bytes(document.content)
-        errors.print(f"wrote {len(document.content)} bytes ({document.media_type}) to {output}")
-    else:
-        sys.stdout.buffer.write(document.content)
-        sys.stdout.buffer.write(b"\n")
+    if len(documents) == 1 and not (output and output.is_dir()):
+        if output:
+            output.write_bytes(documents[0].content)
+            errors.print(f"wrote {len(documents[0].content)} bytes ({documents[0].media_type}) to {output}")
+        else:
+            sys.stdout.buffer.write(documents[0].content)
+            sys.stdout.buffer.write(b"\n")
+        return
+    if output is None or output.suffix:
+        fail(f"{file.name} holds {len(documents)} invoices: name a folder with -o for one file each", USAGE)
+    output.mkdir(parents=True, exist_ok=True)
+    for invoice, document in zip(invoices, documents, strict=True):
+        target = output / f"{safe_name(invoice.number)}.{document.extension}"
+        target.write_bytes(document.content)
+        errors.print(f"wrote {len(document.content)} bytes ({document.media_type}) to {target}")
 
 
 def inspect(file: Path, as_json: JsonFlag = False) -> None:
@@ -84,10 +95,14 @@ def validate(
         typer.Option(help="official validation artefacts (default: GATEWAY_RULES_DIR, else bundled XSD+CEN)"),
     ] = None,
 ) -> None:
-    """Validate a UBL document with the official XSD and schematron rules; exit 1 on a fatal or error."""
+    """Validate with the official XSD and schematron rules; exit 1 on a fatal or error.
+
+    A UBL document (invoice, credit note, status document) is validated as it is; an invoice in another
+    format intake takes (canonical JSON, EDIFACT INVOIC, X12 810) is validated as the EHF the gateway would
+    send for it."""
     from gateway.services.validation import get_validator
 
-    data = read_input(file)
+    data = _as_ubl(read_input(file))
     try:
         validator = get_validator(rules_dir or cli_context(ctx).settings.rules_dir)
     except OSError as error:  # a rules directory that is not there
@@ -108,6 +123,26 @@ def validate(
         print_lines([f"{verdict}, {len(report.warnings)} warning(s); rule sets: {rule_sets}"])
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _as_ubl(data: bytes) -> bytes:
+    """`data` itself when it is XML, else the EHF the gateway would render for the one invoice it holds."""
+    from mappings import read_invoices
+    from mappings import render as render_document
+    from mappings.base import FormatError
+    from mappings.invoice.canonical_json import InvoiceValidationError
+
+    if data.lstrip()[:1] == b"<":
+        return data
+    try:
+        name, invoices = read_invoices(data)
+    except InvoiceValidationError as error:
+        fail("; ".join(f"{e['field']}: {e['reason']}" for e in error.errors))
+    except FormatError as error:
+        fail(str(error), USAGE)
+    if len(invoices) != 1:
+        fail(f"the {name} file holds {len(invoices)} invoices: validate them one by one", USAGE)
+    return render_document("ehf", invoices[0]).content
 
 
 def schema(directory: Annotated[Path, typer.Argument()] = Path("schemas")) -> None:
