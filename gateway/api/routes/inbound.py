@@ -133,9 +133,7 @@ class InboundReceiptView(View):
     kind: str = Field(description="the format's family (status-document, remittance, pod-file…)")
     service: Literal["responses", "bounces", "edi", "print-returns", "remittances", "pods"]
     duplicate: bool = Field(description="the same file was received before: its first receipt")
-    result: (
-        StatusDocumentAnswer | BounceAnswer | EdiAnswer | PrintReturnAnswer | RemittanceAnswer | PodAnswer
-    )
+    result: StatusDocumentAnswer | BounceAnswer | EdiAnswer | PrintReturnAnswer | RemittanceAnswer | PodAnswer
 
 
 @router.post(
@@ -147,7 +145,10 @@ class InboundReceiptView(View):
         "application/EDIFACT", "application/EDI-X12", "message/rfc822", "text/plain",
     ),
     responses={
-        200: {"description": "the same file again: the first receipt, nothing applied or booked twice"},
+        200: {
+            "model": InboundReceiptView,
+            "description": "the same file again: the first receipt, nothing applied or booked twice",
+        },
         201: {"description": "taken by its service: stored, linked, applied or booked"},
         413: {"description": "too large for the service that takes this kind of file"},
         415: {"description": "not a file the gateway receives; `understood` lists what it takes"},

@@ -91,6 +91,7 @@ class InboundSummary:
     references: str = ""
     delivery_id: str = ""
     status: str = ""
+    #: something was applied (moved, booked, linked) by this receipt; a repeat applies nothing
     applied: bool = False
     note: str = ""
 
@@ -300,7 +301,7 @@ def _pod(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
         note = "; ".join(part for part in (note, f"{waiting} waiting for an operator") if part)
     summary = InboundSummary(
         f"pod:{result.pods[0]['kind']}" if result.pods else "pod", "", ", ".join(result.pod_ids), "",
-        "linked" if not waiting else "unlinked", bool(linked), note,
+        "linked" if not waiting else "unlinked", bool(linked) and not result.duplicate, note,
     )  # fmt: skip
     return _receipt(file, name, "pods", result, result.as_dict(), result.duplicate, summary)
 
@@ -388,6 +389,8 @@ def detect(file: InboundFile) -> tuple[str, Route]:
                 file, f"an SBDH envelope around {inner or 'a document the gateway does not know'}"
             )
         name = inner
+    if name is None and file.data.lstrip()[:1] in (b"{", b"["):
+        name = "canonical-json"  # JSON is only ever an invoice here (as intake reads it), never received
     if name is None:
         raise _not_taken(file, "not a file the gateway understands")
     route = route_of(name)
