@@ -49,6 +49,7 @@ def receive(
         InboundDoor,
         InboundFile,
         InboundRefused,
+        NotReceived,
         body_limit,
         receive_inbound,
     )
@@ -66,7 +67,7 @@ def receive(
             file = InboundFile(path.read_bytes(), path.name, tenant, OPERATOR, source="cli")
             receipt = receive_inbound(door, file)
         except InboundRefused as error:
-            if error.status == 415 and not named:
+            if isinstance(error, NotReceived) and not named:
                 table.add_row(path.name, "-", "-", "", "", "", "skipped", "not a file the gateway receives")
                 continue
             table.add_row(path.name, "-", "-", "", "", "", "rejected", field_reasons(error.errors))

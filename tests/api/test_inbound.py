@@ -59,7 +59,9 @@ def _count(engine: Engine, model: Any, *where: Any) -> int:
         return int(session.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
 
 
-def test_status_documents_bounces_and_edi_files_reach_their_services(door: Door, engine: Engine) -> None:
+def test_status_documents_bounces_and_edi_files_reach_their_services(
+    door: Door, token_for: Any, engine: Engine
+) -> None:
     response_delivery = _sent_invoice(engine)  # inv021, which the official use cases answer
     accepted = door.post(_uc("uc003"), "uc003.xml", **{"Content-Type": "application/xml"})
     assert (accepted["format"], accepted["kind"], accepted["service"]) == (
@@ -68,6 +70,10 @@ def test_status_documents_bounces_and_edi_files_reach_their_services(door: Door,
     assert accepted["filename"] == "uc003.xml" and accepted["duplicate"] is False
     assert accepted["result"]["applied"] is True and accepted["result"]["delivery_id"] == response_delivery
     assert delivery_row(engine, response_delivery).status == "delivered"
+    # another tenant sending the same document is told so, and shown nothing of acme's
+    foreign = Door(door.client, token_for("globex")).post(_uc("uc003"), status=200)
+    assert foreign["duplicate"] is True and foreign["result"]["delivery_id"] is None
+    assert "another tenant" in foreign["result"]["note"]
     # the same file again: the first receipt, stored once (whatever it was declared as)
     stored = _count(engine, InboundDocument)
     again = door.post(_uc("uc003"), "again.xml", status=200, **{"Content-Type": "application/octet-stream"})

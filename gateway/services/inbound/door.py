@@ -33,7 +33,8 @@ Where a file could be more than one thing, the rule:
 Every service keeps its own rules: the same file twice is stored once and answered with the first receipt
 (`duplicate`); a file its service refuses whole is refused here with that service's field and reason
 (`InboundRefused`, 413 / 422), also when the service kept it for inspection (`refused` on the receipt). An
-unknown file is `InboundRefused` with status 415, naming the file and listing what is understood.
+unknown file is `NotReceived` (an `InboundRefused` with status 415), naming the file and listing what is
+understood.
 
 Tenants: a proof of delivery or a remittance file is booked for one tenant, so it needs one; status
 documents, DSNs and EDI files are linked within the tenant when one is named, else across tenants (as
@@ -138,6 +139,10 @@ class InboundRefused(ValueError):
         self.status = status
         self.errors = errors
         self.extra = extra
+
+
+class NotReceived(InboundRefused):
+    """Not a file the gateway receives (415): unknown, or understood but sent elsewhere (an invoice)."""
 
 
 @dataclass(frozen=True)
@@ -370,14 +375,14 @@ def body_limit(settings: Settings) -> int:
     return max(route.limit(settings) for route in routes)
 
 
-def _not_taken(file: InboundFile, why: str) -> InboundRefused:
+def _not_taken(file: InboundFile, why: str) -> NotReceived:
     names = ", ".join(entry["format"] for entry in understood())
     reason = f"{file.label}: {why}; the gateway takes in {names}"
-    return InboundRefused(415, [{"field": "file", "reason": reason}], understood=understood())
+    return NotReceived(415, [{"field": "file", "reason": reason}], understood=understood())
 
 
 def detect(file: InboundFile) -> tuple[str, Route]:
-    """The file's format name and the route that takes it; `InboundRefused` (415) when none does."""
+    """The file's format name and the route that takes it; `NotReceived` (415) when none does."""
     name = detect_format(file.data)
     if name == "sbdh":
         try:
