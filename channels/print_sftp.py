@@ -18,10 +18,8 @@ import contextlib
 import datetime as dt
 import errno
 import io
-import os
 import posixpath
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
 
@@ -51,9 +49,10 @@ from mappings.print.batch import (
 )
 from mappings.print.printability import check_printable
 from schemas.print_profile import PrintProfile
+from transports.drop_folder import DropFolder, LocalDropFolder, SftpDropFolder
 from transports.files import write_directory_once, write_once
 from transports.pgp import PgpEncryptor, PgpError
-from transports.sftp import RemoteFileTooLarge, SftpError, SftpSession, SftpSettings, open_sftp
+from transports.sftp import SftpError, SftpSession, SftpSettings, open_sftp
 
 
 class PrintHouseFolders(BaseModel):
@@ -91,12 +90,6 @@ class PrintConfig(ChannelConfig):
         return self
 
 
-@dataclass(frozen=True)
-class ReturnFileEntry:
-    name: str
-    size: int | None
-
-
 class PrintHouseStore(Protocol):
     """The few operations the channel needs from the print house's file drop."""
 
@@ -104,11 +97,9 @@ class PrintHouseStore(Protocol):
         """Commit the batch under `final_path`; False when an earlier try had already committed it."""
         ...
 
-    def list_files(self, directory: str) -> list[ReturnFileEntry]: ...
-
-    def read(self, path: str, max_bytes: int) -> bytes: ...
-
-    def move_into(self, path: str, directory: str) -> str: ...
+    def drop_folder(self, directory: str, archive: str) -> DropFolder:
+        """The folder the print house leaves return files in; files read are moved to `archive`."""
+        ...
 
 
 class PrintHouseUnavailable(Exception):
@@ -136,33 +127,8 @@ class _FolderStore:
         ((_name, content),) = files
         return write_once(final, content, fsync=True, part_prefix="")
 
-    def list_files(self, directory: str) -> list[ReturnFileEntry]:
-        folder = self._path(directory)
-        if not folder.is_dir():
-            return []
-        return [
-            ReturnFileEntry(entry.name, entry.stat().st_size)
-            for entry in sorted(folder.iterdir())
-            if entry.is_file() and not entry.name.startswith(".") and not entry.name.endswith(".part")
-        ]
-
-    def read(self, path: str, max_bytes: int) -> bytes:
-        target = self._path(path)
-        if target.stat().st_size > max_bytes:
-            raise PrintHouseUnavailable(f"{path} is larger than {max_bytes} bytes", transient=False)
-        return target.read_bytes()
-
-    def move_into(self, path: str, directory: str) -> str:
-        source = self._path(path)
-        folder = self._path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / source.name
-        number = 1
-        while target.exists():
-            number += 1
-            target = folder / f"{source.stem}.{number}{source.suffix}"
-        os.rename(source, target)
-        return str(target.relative_to(self.root))
+    def drop_folder(self, directory: str, archive: str) -> DropFolder:
+        return LocalDropFolder(self._path(directory), done=archive, rejected=archive)
 
 
 class _SftpStore:
@@ -179,23 +145,8 @@ class _SftpStore:
             result = self.session.upload_file_atomically(final_path, content)
         return not result.already_committed
 
-    def list_files(self, directory: str) -> list[ReturnFileEntry]:
-        if not self.session.exists(directory):
-            return []
-        return [
-            ReturnFileEntry(entry.name, entry.size)
-            for entry in self.session.listdir(directory)
-            if not entry.is_dir and not entry.name.startswith(".") and not entry.name.endswith(".part")
-        ]
-
-    def read(self, path: str, max_bytes: int) -> bytes:
-        try:
-            return self.session.read(path, max_bytes)
-        except RemoteFileTooLarge as error:  # this file only: the poll goes on with the others
-            raise PrintHouseUnavailable(str(error), transient=False) from error
-
-    def move_into(self, path: str, directory: str) -> str:
-        return self.session.move_into(path, directory)
+    def drop_folder(self, directory: str, archive: str) -> DropFolder:
+        return SftpDropFolder(self.session, directory, done=archive, rejected=archive, missing_ok=True)
 
 
 class PrintChannel(BatchingChannel[PrintConfig]):
@@ -366,26 +317,11 @@ class PrintChannel(BatchingChannel[PrintConfig]):
             ) from error
 
     @contextlib.contextmanager
-    def return_folder(self) -> Iterator[ReturnFolder]:
-        """The print house's outgoing folder for one poll (one connection): list, read, archive."""
+    def return_folder(self) -> Iterator[DropFolder]:
+        """The print house's outgoing folder for one poll (one connection), walked with
+        `transports.drop_folder.take_waiting_files`. A file read is moved to the archive folder whether it
+        was applied or not (`done` and `rejected` both lead there): a malformed one is kept in the gateway
+        with its reason."""
+        folders = self.config.folders
         with self.store() as store:
-            yield ReturnFolder(store, self.config.folders, self.config.max_return_file_bytes)
-
-
-class ReturnFolder:
-    """The outgoing folder during one poll. Files are archived only after the gateway has stored them."""
-
-    def __init__(self, store: PrintHouseStore, folders: PrintHouseFolders, max_bytes: int) -> None:
-        self._store = store
-        self._folders = folders
-        self._max_bytes = max_bytes
-
-    def files(self) -> list[ReturnFileEntry]:
-        return self._store.list_files(self._folders.outgoing)
-
-    def read(self, name: str) -> bytes:
-        return self._store.read(posixpath.join(self._folders.outgoing, name), self._max_bytes)
-
-    def archive(self, name: str) -> str:
-        """Move a read file into the archive folder (never overwriting); returns where it went."""
-        return self._store.move_into(posixpath.join(self._folders.outgoing, name), self._folders.archive)
+            yield store.drop_folder(folders.outgoing, posixpath.relpath(folders.archive, folders.outgoing))

@@ -33,6 +33,7 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from mappings.base import FormatError
+    from transports.drop_folder import DropFolder
     from transports.sftp import SftpSettings
 
 console = Console()
@@ -406,27 +407,24 @@ def validation_problems(error: Any) -> str:
     return "; ".join(problems)
 
 
-def read_drop(
-    directory: str,
-    sftp: Path | None,
-    *,
-    local: Callable[[Path], T],
-    remote: Callable[[SftpSettings, str], T],
-) -> T:
-    """Read a drop folder: `directory` is local, or with `--sftp FILE` a folder on that SFTP server.
+def read_drop(directory: str, sftp: Path | None, take: Callable[[DropFolder], T]) -> T:
+    """`take` a drop folder (`transports.drop_folder`): `directory` is local, or with `--sftp FILE` a folder
+    on that SFTP server (host key pinned).
 
     A missing local folder and unreadable SFTP settings are exit 2; SFTP failures exit 1.
     """
+    from transports.drop_folder import LocalDropFolder, open_drop_folder
     from transports.sftp import SftpError
 
     if sftp is None:
         if not Path(directory).is_dir():
             fail(f"{directory}: not a directory", USAGE)
         with working(f"reading {directory}"):
-            return local(Path(directory))
+            return take(LocalDropFolder(Path(directory)))
     settings = load_sftp_settings(sftp)
     with (
         fails_on(SftpError, describe=lambda error: f"SFTP: {error}"),
         working(f"reading {directory} over SFTP"),
+        open_drop_folder(directory, settings) as folder,
     ):
-        return remote(settings, directory)
+        return take(folder)

@@ -1,4 +1,5 @@
-"""`gateway receive | bounces | receive-edi`: what receivers, mail servers and trading partners send back.
+"""`gateway receive | bounces | receive-edi`: what receivers, mail servers, banks, carriers, print houses and
+trading partners send back. `receive` is the one door for any of it (`gateway.services.inbound.door`).
 
 Each reads files, prints one row per file or message, and exits 2 when one of them was rejected. The
 documents name their tenant themselves; `--tenant` (or $GATEWAY_TENANT) only limits the linking to one.
@@ -19,6 +20,7 @@ from gateway.cli.common import (
     collect_files,
     exit_if_rejected,
     fail,
+    field_reasons,
     format_note,
     print_table,
     read_input,
@@ -30,38 +32,59 @@ from gateway.cli.context import cli_context
 def receive(
     ctx: typer.Context,
     files: Annotated[
-        list[Path], typer.Argument(help="Invoice Response (T111), MLR or MLS XML files, or folders of them")
+        list[Path],
+        typer.Argument(
+            help="files the gateway receives (status documents, DSNs, EDI files, remittance files, PODs, "
+            "print returns), or folders of them"
+        ),
     ],
     tenant: TenantFilter = None,
 ) -> None:
-    """Take in status documents from receivers: store each once, link it to its delivery, apply it."""
-    from gateway.services.inbound.responses import receive_status_document
-    from mappings.base import FormatError
+    """Take in any file the gateway receives: each is recognised by its content and handed to the service
+    for it (a status document is stored once, linked to its delivery and applied). A file named here that
+    the gateway does not receive is rejected (exit 2); in a folder, such a file is skipped and left."""
+    from gateway.services.inbound.door import (
+        InboundDoor,
+        InboundFile,
+        InboundRefused,
+        NotReceived,
+        body_limit,
+        receive_inbound,
+    )
+    from gateway.services.outbound.documents import document_store
 
     cli = cli_context(ctx)
-    paths = collect_files(files, lambda path: path.suffix.lower() == ".xml")
-    engine = cli.engine
+    door = InboundDoor(cli.engine, document_store(cli.settings), cli.settings)
+    limit = body_limit(cli.settings)
     rows: list[tuple[str, ...]] = []
     rejected = 0
-    for path in tracked(paths, "status documents"):
+    found = _door_files(files)
+    for path, named in tracked(found, "files"):
         try:
-            result = receive_status_document(
-                engine, read_input(path), actor=OPERATOR, tenant_id=tenant, rules_dir=cli.settings.rules_dir
-            )
-        except FormatError as error:
-            rows.append((path.name, "-", "-", "", "", "", "rejected", format_note(error)))
+            if path.stat().st_size > limit:
+                raise InboundRefused(413, [{"field": "content", "reason": f"larger than {limit:,} bytes"}])
+            file = InboundFile(read_input(path), path.name, tenant, OPERATOR, source="cli")
+            receipt = receive_inbound(door, file)
+        except InboundRefused as error:
+            if isinstance(error, NotReceived) and not named:
+                rows.append((path.name, "-", "-", "", "", "", "skipped", "not a file the gateway receives"))
+                continue
+            rows.append((path.name, "-", "-", "", "", "", "rejected", field_reasons(error.errors)))
             rejected += 1
             continue
+        rejected += bool(receipt.refused)
+        summary = receipt.summary
+        applied = "rejected" if receipt.refused else applied_cell(summary.applied, receipt.duplicate)
         rows.append(
             (
                 path.name,
-                result.kind,
-                result.response_code or "",
-                result.referenced_document_id or "",
-                result.delivery_id or "",
-                result.delivery_status or "",
-                applied_cell(result.applied, result.duplicate),
-                result.note or "",
+                summary.what,
+                summary.code or "",
+                summary.references or "",
+                summary.delivery_id or "",
+                summary.status or "",
+                applied,
+                summary.note or "",
             )
         )
     print_table(
@@ -70,6 +93,22 @@ def receive(
         keys=("file", "references", "delivery"),
     )
     exit_if_rejected(rejected)
+
+
+def _door_files(paths: list[Path]) -> list[tuple[Path, bool]]:
+    """The files named (True) and the files at the top of the folders named (False, hidden ones left out),
+    in order; a missing path fails before anything is received."""
+    found: list[tuple[Path, bool]] = []
+    for path in paths:
+        if path.is_dir():
+            found += [
+                (p, False) for p in sorted(path.iterdir()) if p.is_file() and not p.name.startswith(".")
+            ]
+        elif path.is_file():
+            found.append((path, True))
+        else:
+            fail(f"{path}: no such file or directory", USAGE)
+    return found
 
 
 def bounces(

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -41,6 +41,9 @@ from gateway.cli.common import (
     working,
 )
 from gateway.cli.context import cli_context
+
+if TYPE_CHECKING:
+    from gateway.services.payments.intake import MatchingStep
 
 remittance_app = typer.Typer(
     help="Remittance files: bank (camt), Nets OCR giro, REMADV, X12 820.", no_args_is_help=True
@@ -76,36 +79,46 @@ def remittance_receive(
     match: Annotated[bool, typer.Option(help="match the new payments right away")] = True,
     as_json: JsonFlag = False,
 ) -> None:
-    """Take in remittance files: each is read whole or refused whole (kept, with the reason)."""
+    """Take in remittance files: each is read whole or refused whole (kept, with the reason); the new
+    payments are matched at once when a file was accepted."""
     from gateway.services.outbound.documents import document_store
-    from gateway.services.payments import remittances
+    from gateway.services.payments.intake import RemittanceUpload, receive_and_match
 
     for path in files:
         if not path.is_file():
             read_input(path)  # not there, or a folder: exit 2 before anything is read
     cli = cli_context(ctx)
     settings = cli.settings
-    rows: list[dict[str, Any]] = []
-    for path in tracked(files, "remittance files"):
-        receipt = remittances.receive_remittance(
-            cli.engine,
-            document_store(settings),
-            tenant_id=tenant,
-            data=read_input(path),
-            filename=path.name,
-            source="cli",
-            actor=OPERATOR,
-            max_bytes=settings.max_remittance_bytes,
-        )
-        rows.append({"name": path.name, **receipt.as_dict()})
-    run = _run_matching(cli.engine, tenant) if match else None
+    intake = receive_and_match(
+        cli.engine,
+        document_store(settings),
+        (RemittanceUpload(read_input(path), path.name) for path in tracked(files, "remittance files")),
+        tenant_id=tenant,
+        source="cli",
+        actor=OPERATOR,
+        max_bytes=settings.max_remittance_bytes,
+        match=match,
+    )
+    rows = [
+        {"name": path.name, **received.receipt.as_dict()}
+        for path, received in zip(files, intake.files, strict=True)
+    ]
+    run = intake.matching_answer()
     if as_json:
         print_json({"files": rows, "matching": run})
     else:
         print_table(RECEIPT_COLUMNS, map(_receipt_row, rows), keys=("file",))
-        if run:
-            print_lines([f"matching: {run['outcomes']} in {run['seconds']} s"])
+        _print_matching(intake)
     exit_if_rejected(any(row["status"] == "rejected" for row in rows))
+
+
+def _print_matching(step: MatchingStep) -> None:
+    """The run's outcomes, or why matching was left to the worker; nothing when there was nothing new."""
+    if step.matching is not None:
+        run = step.matching.as_dict()
+        print_lines([f"matching: {run['outcomes']} in {run['seconds']} s"])
+    elif step.matching_deferred is not None:
+        print_lines([f"matching: {step.matching_deferred}"])
 
 
 @remittance_app.command("drop")
@@ -119,39 +132,30 @@ def remittance_drop(
     """Read a drop folder (or pull from the bank's SFTP folder): files go to done/ or rejected/."""
 
     from gateway.services.outbound.documents import document_store
-    from gateway.services.payments import remittances
+    from gateway.services.payments.intake import receive_drop_and_match
 
     cli = cli_context(ctx)
     settings = cli.settings
-    items = read_drop(
+    intake = read_drop(
         directory,
         sftp,
-        local=lambda folder: remittances.receive_remittance_folder(
+        lambda folder: receive_drop_and_match(
             cli.engine,
             document_store(settings),
             folder,
-            tenant,
-            OPERATOR,
+            tenant_id=tenant,
+            actor=OPERATOR,
             max_bytes=settings.max_remittance_bytes,
-        ),
-        remote=lambda remote, folder: remittances.receive_remittance_sftp(
-            cli.engine,
-            document_store(settings),
-            remote,
-            folder,
-            tenant,
-            OPERATOR,
-            max_bytes=settings.max_remittance_bytes,
+            match=match,
         ),
     )
     print_table(
         ("file", "outcome", "file id", "reason"),
-        ((item.name, item.outcome, item.file_id or "", item.reason or "") for item in items),
+        ((item.name, item.outcome, item.file_id or "", item.reason or "") for item in intake.items),
         keys=("file", "file id"),
     )
-    if match and any(item.outcome == "accepted" for item in items):
-        print_lines([f"matching: {_run_matching(cli.engine, tenant)['outcomes']}"])
-    exit_if_rejected(any(item.outcome == "rejected" for item in items))
+    _print_matching(intake)
+    exit_if_rejected(any(item.outcome == "rejected" for item in intake.items))
 
 
 @remittance_app.command("list")

@@ -140,17 +140,8 @@ def pod_drop(
     items = read_drop(
         directory,
         sftp,
-        local=lambda folder: pods.receive_pod_folder(
+        lambda folder: pods.receive_pod_drop(
             cli.engine, document_store(settings), folder, tenant, OPERATOR, max_bytes=settings.max_pod_bytes
-        ),
-        remote=lambda remote, folder: pods.receive_pod_sftp(
-            cli.engine,
-            document_store(settings),
-            remote,
-            folder,
-            tenant,
-            OPERATOR,
-            max_bytes=settings.max_pod_bytes,
         ),
     )
     print_table(

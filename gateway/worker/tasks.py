@@ -11,16 +11,14 @@ from channels import ChannelUnavailable, UnknownChannel
 from channels.print_sftp import PrintChannel
 from gateway.services.inbound.edi_acks import flag_overdue
 from gateway.services.inbound.print_returns import poll_print_returns
+from gateway.services.payments.intake import receive_drop_and_match
 from gateway.services.payments.matching_runs import run_all
-from gateway.services.payments.remittances import (
-    load_sftp_sources,
-    receive_remittance_folder,
-    receive_remittance_sftp,
-)
+from gateway.services.payments.remittances import load_sftp_sources
 from gateway.services.tenancy.webhooks import send_due_events, webhook_policy
 from gateway.worker.batches import hand_over_batches
 from gateway.worker.context import WorkerContext, log
 from gateway.worker.periodic import PeriodicTask
+from transports.drop_folder import DropFolder, LocalDropFolder, open_drop_folder
 from transports.sftp import SftpError
 
 
@@ -52,26 +50,36 @@ def flag_overdue_acknowledgements(context: WorkerContext, now: dt.datetime) -> i
 
 
 def receive_remittances(context: WorkerContext, now: dt.datetime) -> int:
-    """Read each tenant's remittance drop (`remittance_dir/<tenant>/`) and each bank SFTP folder, then
-    match every new payment; how many files and payments it handled."""
+    """Read each tenant's remittance drop (`remittance_dir/<tenant>/`) and each bank SFTP folder, matching
+    what each brought (`receive_drop_and_match`), then every payment still new (a busy or crashed run's);
+    how many files and payments it handled."""
     settings, worker_id = context.settings, context.worker_id
     handled = 0
     root = settings.remittance_dir
     if root.is_dir():
         for tenant_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
-            items = receive_remittance_folder(
-                context.engine, context.document_store, tenant_dir, tenant_dir.name, worker_id,
-                max_bytes=settings.max_remittance_bytes,
-            )  # fmt: skip
-            for item in items:
-                log.info("worker %s: remittance %s/%s %s", worker_id, tenant_dir.name, item.name,
-                         item.outcome + (f" ({item.reason})" if item.reason else ""))  # fmt: skip
-            handled += len(items)
+            handled += _take_remittance_drop(context, LocalDropFolder(tenant_dir), tenant_dir.name)
     handled += pull_remittance_sftp(context)
     for run in run_all(context.engine, holder=worker_id):
         log.info("worker %s: matching %s", worker_id, run.as_dict())
         handled += run.payments
     return handled
+
+
+def _take_remittance_drop(context: WorkerContext, folder: DropFolder, tenant_id: str) -> int:
+    """One tenant's drop folder received and matched; how many files and payments it handled."""
+    worker_id = context.worker_id
+    intake = receive_drop_and_match(
+        context.engine, context.document_store, folder, tenant_id=tenant_id, actor=worker_id,
+        max_bytes=context.settings.max_remittance_bytes, holder=worker_id,
+    )  # fmt: skip
+    for item in intake.items:
+        log.info("worker %s: remittance %s %s %s", worker_id, tenant_id, item.name,
+                 item.outcome + (f" ({item.reason})" if item.reason else ""))  # fmt: skip
+    matched = intake.matching.payments if intake.matching is not None else 0
+    if intake.matching is not None:
+        log.info("worker %s: matching %s", worker_id, intake.matching.as_dict())
+    return len(intake.items) + matched
 
 
 def pull_remittance_sftp(context: WorkerContext) -> int:
@@ -88,18 +96,11 @@ def pull_remittance_sftp(context: WorkerContext) -> int:
     handled = 0
     for source in sources:
         try:
-            items = receive_remittance_sftp(
-                context.engine, context.document_store, source.sftp, source.directory, source.tenant,
-                worker_id, max_bytes=settings.max_remittance_bytes,
-            )  # fmt: skip
+            with open_drop_folder(source.directory, source.sftp) as folder:
+                handled += _take_remittance_drop(context, folder, source.tenant)
         except SftpError as error:
             log.warning("worker %s: remittance pull %s@%s: %s", worker_id, source.tenant,
                         source.sftp.host, error)  # fmt: skip
-            continue
-        for item in items:
-            log.info("worker %s: remittance %s %s %s", worker_id, source.tenant, item.name,
-                     item.outcome)  # fmt: skip
-        handled += len(items)
     return handled
 
 

@@ -29,6 +29,11 @@ RAW_BODIES = {
     ("post", "/edi"): [*EDI, "application/octet-stream"],
     ("post", "/pods"): [*EDI, "application/pdf", "image/jpeg", "image/png"],
     ("post", "/remittances"): [*EDI, "application/octet-stream", "application/xml", "text/plain"],
+    ("post", "/inbound"): [
+        *EDI,
+        *("application/octet-stream", "application/pdf", "application/xml", "image/jpeg", "image/png"),
+        *("message/rfc822", "text/plain"),
+    ],
 }
 
 

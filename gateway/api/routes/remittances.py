@@ -58,13 +58,9 @@ async def post_remittance(
         raise ErrorAnswer.one(
             422, receipt.error_field or "file", reason, file_id=receipt.file_id, outcome=receipt.outcome
         )
-    answer = receipt.as_dict()
-    matching = intake.matching_answer()
-    if matching is not None:
-        answer["matching"] = matching
-    answer["payments"] = received.payments
     status = 200 if receipt.outcome == "duplicate" else 201
-    return JSONResponse(answer, status_code=status, headers={"Location": f"/remittances/{receipt.file_id}"})
+    headers = {"Location": f"/remittances/{receipt.file_id}"}
+    return JSONResponse(intake.file_answer(), status_code=status, headers=headers)
 
 
 @router.get("/remittances")

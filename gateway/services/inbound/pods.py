@@ -17,7 +17,6 @@ import hashlib
 import io
 import json
 import logging
-import posixpath
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,14 +30,21 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import InvoiceRecord, PodLink, ProofOfDelivery, StoredDocument
-from gateway.services.inbound.store import move_into_folder
 from gateway.services.outbound.documents import DocumentStore, store_document
 from gateway.services.tenancy.tenants import ensure_tenant
 from mappings.base import FormatError
 from mappings.print.printability import quiet_pypdf
 from mappings.status import iftsta, pod_files, x12_214
 from mappings.status.transport_status import REFERENCE_KINDS, TransportStatus
-from transports.sftp import RemoteFileTooLarge, SftpSettings, open_sftp
+from transports.drop_folder import (
+    DropFolder,
+    DroppedFile,
+    Kept,
+    LocalDropFolder,
+    open_drop_folder,
+    take_waiting_files,
+)
+from transports.sftp import SftpSettings
 
 MAX_POD_BYTES = 20_000_000
 MAX_IMAGE_PIXELS = 60_000_000
@@ -69,6 +75,8 @@ _LABELS = {
     "order_reference": "order reference",
     "despatch_advice_reference": "delivery note",
 }
+
+
 class PodRefused(ValueError):
     """A POD that is not taken: `field` names what is wrong; `status` is the HTTP status it maps to."""
 
@@ -211,9 +219,7 @@ def _check_pdf(data: bytes) -> dict[str, Any]:
     return {"pages": pages}
 
 
-def examine(
-    data: bytes, *, media_type_hint: str | None = None, max_bytes: int = MAX_POD_BYTES
-) -> Examined:
+def examine(data: bytes, *, media_type_hint: str | None = None, max_bytes: int = MAX_POD_BYTES) -> Examined:
     """What the bytes are, or `PodRefused` (413 too large, 415 not a POD type, 422 a broken one)."""
     if len(data) > max_bytes:
         raise PodRefused("content", f"{len(data):,} bytes; at most {max_bytes:,}", status=413)
@@ -592,14 +598,6 @@ def references_from_filename(name: str) -> dict[str, list[str]]:
     return {_FILENAME_KINDS[parts[1].lower()]: [parts[2]]}
 
 
-def _sidecar(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, ValueError) as error:
-        raise PodRefused(path.name, f"the sidecar is not readable JSON ({error})") from None
-    return _sidecar_text(path.name, text)
-
-
 def _sidecar_text(name: str, text: str) -> dict[str, Any]:
     path = Path(name)
     try:
@@ -619,6 +617,57 @@ def _sidecar_text(name: str, text: str) -> dict[str, Any]:
     return data
 
 
+def receive_pod_drop(
+    engine: Engine,
+    store: DocumentStore,
+    folder: DropFolder,
+    tenant_id: str,
+    actor: str,
+    *,
+    max_bytes: int = MAX_POD_BYTES,
+) -> list[FolderItem]:
+    """Take in every file waiting in a drop folder (local or SFTP: `transports.drop_folder`), with its
+    `<file>.json` sidecar or the file-name convention. Each goes to `done/`, or to `rejected/` with a
+    `<file>.reason.txt`, only after it has been stored, so a crash or a dropped connection means it is read
+    again next time and answered as a duplicate, never lost. The POD's source is the folder's transport."""
+
+    def keep(file: DroppedFile) -> Kept[PodReceipt]:
+        try:
+            meta = _sidecar_of(file)
+            references = _merge_references(
+                clean_references(meta.get("references")), references_from_filename(file.name)
+            )
+            receipt = receive_pod(
+                engine, store, tenant_id=tenant_id, data=file.read(), filename=file.name,
+                signer_name=meta.get("signer_name"), signed_at=parse_signed_at(meta.get("signed_at")),
+                place=meta.get("place"), references=references, source=folder.transport, actor=actor,
+                max_bytes=max_bytes,
+            )  # fmt: skip
+        except PodRefused as error:
+            return Kept(refused=f"{error.field}: {error.reason}")
+        return Kept(receipt)
+
+    items: list[FolderItem] = []
+    for taken in take_waiting_files(folder, keep, max_bytes=max_bytes, companion_suffix=".json"):
+        if taken.result is None:
+            items.append(FolderItem(taken.name, "rejected", reason=taken.refused, moved_to=taken.moved_to))
+            continue
+        outcome = "duplicate" if taken.result.duplicate else "created"
+        items.append(FolderItem(taken.name, outcome, pod_ids=taken.result.pod_ids, moved_to=taken.moved_to))
+    return items
+
+
+def _sidecar_of(file: DroppedFile) -> dict[str, Any]:
+    raw = file.read_companion()
+    if raw is None or file.companion is None:
+        return {}
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise PodRefused(file.companion, f"the sidecar is not readable JSON ({error})") from None
+    return _sidecar_text(file.companion, text)
+
+
 def receive_pod_folder(
     engine: Engine,
     store: DocumentStore,
@@ -628,42 +677,8 @@ def receive_pod_folder(
     *,
     max_bytes: int = MAX_POD_BYTES,
 ) -> list[FolderItem]:
-    """Take in every file at the top of `directory` (with its `<file>.json` sidecar, or the file-name
-    convention); each goes to `done/`, or to `rejected/` with a `<file>.reason.txt`."""
-    done, rejected = directory / "done", directory / "rejected"
-    items: list[FolderItem] = []
-    for path in sorted(p for p in directory.iterdir() if p.is_file()):
-        if path.name.startswith(".") or path.suffix.lower() in {".json", ".part", ".tmp"}:
-            continue  # sidecars travel with their file; hidden and partial files are still being written
-        sidecar_path = path.with_name(path.name + ".json")
-        try:
-            meta = _sidecar(sidecar_path) if sidecar_path.is_file() else {}
-            size = path.stat().st_size
-            if size > max_bytes:
-                raise PodRefused("content", f"{size:,} bytes; at most {max_bytes:,}", status=413)
-            references = _merge_references(
-                clean_references(meta.get("references")), references_from_filename(path.name)
-            )
-            receipt = receive_pod(
-                engine, store, tenant_id=tenant_id, data=path.read_bytes(), filename=path.name,
-                signer_name=meta.get("signer_name"), signed_at=parse_signed_at(meta.get("signed_at")),
-                place=meta.get("place"), references=references, source="folder", actor=actor,
-                max_bytes=max_bytes,
-            )  # fmt: skip
-        except PodRefused as error:
-            target = move_into_folder(path, rejected)
-            target.with_name(target.name + ".reason.txt").write_text(f"{error.field}: {error.reason}\n")
-            if sidecar_path.is_file():
-                move_into_folder(sidecar_path, rejected)
-            items.append(FolderItem(path.name, "rejected", reason=f"{error.field}: {error.reason}",
-                                    moved_to=str(target)))  # fmt: skip
-            continue
-        target = move_into_folder(path, done)
-        if sidecar_path.is_file():
-            move_into_folder(sidecar_path, done)
-        outcome = "duplicate" if receipt.duplicate else "created"
-        items.append(FolderItem(path.name, outcome, pod_ids=receipt.pod_ids, moved_to=str(target)))
-    return items
+    """`receive_pod_drop` on a local folder."""
+    return receive_pod_drop(engine, store, LocalDropFolder(directory), tenant_id, actor, max_bytes=max_bytes)
 
 
 def receive_pod_sftp(
@@ -676,55 +691,6 @@ def receive_pod_sftp(
     *,
     max_bytes: int = MAX_POD_BYTES,
 ) -> list[FolderItem]:
-    """The folder drop over SFTP (a carrier's or a scanning service's server): the same sidecar and
-    file-name conventions; each file is moved to `done/` or `rejected/` there (with a `.reason.txt`) only
-    after it has been stored, so a dropped connection means the file is read again next time and answered as
-    a duplicate, never lost."""
-    items: list[FolderItem] = []
-    done = posixpath.join(remote_directory, "done")
-    rejected = posixpath.join(remote_directory, "rejected")
-    with open_sftp(sftp) as session:
-        entries = [entry for entry in session.listdir(remote_directory) if not entry.is_dir]
-        names = {entry.name for entry in entries}
-        for entry in entries:
-            name = entry.name
-            if name.startswith(".") or name.endswith(".reason.txt") or Path(name).suffix.lower() in {
-                ".json", ".part", ".tmp",
-            }:  # fmt: skip
-                continue
-            path = posixpath.join(remote_directory, name)
-            sidecar = f"{name}.json" if f"{name}.json" in names else None
-            try:
-                meta: dict[str, Any] = {}
-                if sidecar is not None:
-                    raw = session.read(posixpath.join(remote_directory, sidecar), 1_000_000)
-                    meta = _sidecar_text(sidecar, raw.decode("utf-8", errors="replace"))
-                if entry.size is not None and entry.size > max_bytes:
-                    raise PodRefused("content", f"{entry.size:,} bytes; at most {max_bytes:,}", status=413)
-                try:
-                    data = session.read(path, max_bytes)
-                except RemoteFileTooLarge:
-                    raise PodRefused("content", f"more than {max_bytes:,} bytes", status=413) from None
-                references = _merge_references(
-                    clean_references(meta.get("references")), references_from_filename(name)
-                )
-                receipt = receive_pod(
-                    engine, store, tenant_id=tenant_id, data=data, filename=name,
-                    signer_name=meta.get("signer_name"), signed_at=parse_signed_at(meta.get("signed_at")),
-                    place=meta.get("place"), references=references, source="sftp", actor=actor,
-                    max_bytes=max_bytes,
-                )  # fmt: skip
-            except PodRefused as error:
-                moved = session.move_into(path, rejected)
-                session.write(f"{moved}.reason.txt", f"{error.field}: {error.reason}\n".encode())
-                if sidecar is not None:
-                    session.move_into(posixpath.join(remote_directory, sidecar), rejected)
-                items.append(FolderItem(name, "rejected", reason=f"{error.field}: {error.reason}",
-                                        moved_to=moved))  # fmt: skip
-                continue
-            moved = session.move_into(path, done)
-            if sidecar is not None:
-                session.move_into(posixpath.join(remote_directory, sidecar), done)
-            outcome = "duplicate" if receipt.duplicate else "created"
-            items.append(FolderItem(name, outcome, pod_ids=receipt.pod_ids, moved_to=moved))
-    return items
+    """`receive_pod_drop` on a carrier's or scanning service's SFTP folder (host key pinned)."""
+    with open_drop_folder(remote_directory, sftp) as folder:
+        return receive_pod_drop(engine, store, folder, tenant_id, actor, max_bytes=max_bytes)

@@ -28,6 +28,7 @@ from mappings.print import returns
 from mappings.print.returns import PrintReturnEntry, PrintReturnFile
 from outbox.queue import change_status, note_event
 from outbox.states import DeliveryStatus
+from transports.drop_folder import DroppedFile, Kept, take_waiting_files
 
 log = logging.getLogger("gateway.print_returns")
 
@@ -48,6 +49,7 @@ class PrintReturnOutcome:
     repeated: bool = False
     rejected: str | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
+    note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -60,6 +62,7 @@ class PrintReturnOutcome:
             "repeated": self.repeated,
             "rejected": self.rejected,
             "results": self.results,
+            "note": self.note,
         }
 
 
@@ -70,9 +73,20 @@ class PollReport:
 
 
 def receive_print_return(
-    engine: Engine, data: bytes, *, source: str | None = None, actor: str = "print-house"
+    engine: Engine,
+    data: bytes,
+    *,
+    source: str | None = None,
+    actor: str = "print-house",
+    tenant_id: str | None = None,
 ) -> PrintReturnOutcome:
-    """Store one return file (once) and apply it; a repeat answers with the first receipt's result."""
+    """Store one return file (once) and apply it; a repeat answers with the first receipt's result.
+
+    With `tenant_id` (a tenant's token at `POST /inbound`) only that tenant's batches and deliveries are
+    found: an entry naming another tenant's is `unlinked`, and a file first received for another tenant is
+    answered as a repeat that shows nothing of theirs. Without it (the print channel's poll, the CLI) the
+    entries find their batches whatever the tenant.
+    """
     digest = hashlib.sha256(data).hexdigest()
 
     def receive(session: Session) -> PrintReturnOutcome:
@@ -80,6 +94,7 @@ def receive_print_return(
             parsed = returns.parse(data)
         except FormatError as error:
             document = InboundDocument(
+                tenant_id=tenant_id,
                 kind=KIND,
                 payload_sha256=digest,
                 document_id=(source or "")[:200] or None,
@@ -92,9 +107,9 @@ def receive_print_return(
             session.flush()
             return PrintReturnOutcome(document.id, None, None, rejected=str(error))
         outcome = PrintReturnOutcome("", parsed.kind, parsed.batch_id)
-        tenant_id = _apply(session, parsed, outcome, actor=actor)
+        applied_for = _apply(session, parsed, outcome, actor=actor, tenant_id=tenant_id)
         document = InboundDocument(
-            tenant_id=tenant_id,
+            tenant_id=tenant_id or applied_for,
             kind=f"{KIND}:{parsed.kind}",
             payload_sha256=digest,
             document_id=(source or "")[:200] or None,
@@ -115,6 +130,9 @@ def receive_print_return(
 
     def replay(session: Session, existing: InboundDocument) -> PrintReturnOutcome:
         kind = existing.kind.partition(":")[2] or None
+        if tenant_id is not None and existing.tenant_id not in (None, tenant_id):
+            note = "the same file was already received for another tenant; not applied"
+            return PrintReturnOutcome(existing.id, kind, None, repeated=True, note=note)
         return PrintReturnOutcome(
             existing.id,
             kind,
@@ -128,21 +146,25 @@ def receive_print_return(
 
 
 def poll_print_returns(engine: Engine, channel: PrintChannel, *, actor: str = "print-house") -> PollReport:
-    """Read every file in the print house's outgoing folder, apply it, then archive it there."""
+    """Read every file in the print house's outgoing folder, apply it, then archive it there.
+
+    The folder is walked like every drop folder (`transports.drop_folder`); a file past the channel's
+    `max_return_file_bytes` is left where it is and reported, so raising the limit lets it be read."""
+
+    def keep(file: DroppedFile) -> Kept[PrintReturnOutcome]:
+        return Kept(receive_print_return(engine, file.read(), source=file.name, actor=actor))
+
     report = PollReport()
+    max_bytes = channel.config.max_return_file_bytes
     try:
         with channel.return_folder() as folder:
-            for entry in folder.files():
-                try:
-                    data = folder.read(entry.name)
-                except PrintHouseUnavailable as error:
-                    if error.transient:
-                        raise
-                    report.errors.append(f"{entry.name}: {error}")  # too big: left where it is, reported
+            for taken in take_waiting_files(folder, keep, max_bytes=max_bytes, leave_too_large=True):
+                if taken.result is None:
+                    report.errors.append(f"{taken.name}: {taken.refused}")
                     continue
-                outcome = receive_print_return(engine, data, source=entry.name, actor=actor)
-                archived = folder.archive(entry.name)
-                report.files.append({"file": entry.name, "archived_as": archived, **outcome.as_dict()})
+                report.files.append(
+                    {"file": taken.name, "archived_as": taken.moved_to, **taken.result.as_dict()}
+                )
     except PrintHouseUnavailable as error:
         report.errors.append(str(error))
         log.warning("print returns: %s", error)
@@ -157,20 +179,26 @@ def _summary(outcome: PrintReturnOutcome) -> str:
 
 
 def _apply(
-    session: Session, parsed: PrintReturnFile, outcome: PrintReturnOutcome, *, actor: str
+    session: Session,
+    parsed: PrintReturnFile,
+    outcome: PrintReturnOutcome,
+    *,
+    actor: str,
+    tenant_id: str | None,
 ) -> str | None:
+    """Apply every entry; the tenant whose deliveries it moved (None when it found none)."""
     if parsed.kind == "receipt":
-        return _apply_receipt(session, parsed, outcome, actor=actor)
-    tenant_id: str | None = None
+        return _apply_receipt(session, parsed, outcome, actor=actor, tenant_id=tenant_id)
+    applied_for: str | None = None
     for number, entry in enumerate(parsed.entries, start=1):
-        found = _find_item(session, entry, parsed.batch_id)
+        found = _find_item(session, entry, parsed.batch_id, tenant_id)
         label = entry.delivery_id or f"{entry.batch_id or parsed.batch_id}#{entry.sequence}"
         if found is None:
             outcome.unlinked.append(label)
             outcome.results.append({"entry": number, "ref": label, "result": "unlinked"})
             continue
         item, delivery = found
-        tenant_id = tenant_id or delivery.tenant_id
+        applied_for = applied_for or delivery.tenant_id
         result = (
             _apply_production(session, entry, item, delivery, actor=actor)
             if parsed.kind == "production"
@@ -189,11 +217,11 @@ def _apply(
                 "result": result,
             }
         )
-    return tenant_id
+    return applied_for
 
 
 def _find_item(
-    session: Session, entry: PrintReturnEntry, file_batch_id: str | None
+    session: Session, entry: PrintReturnEntry, file_batch_id: str | None, tenant_id: str | None
 ) -> tuple[BatchItem, Delivery] | None:
     batch_id = entry.batch_id or file_batch_id
     query = select(BatchItem, Delivery).join(Delivery, col(Delivery.id) == col(BatchItem.delivery_id))
@@ -207,6 +235,8 @@ def _find_item(
         query = query.where(col(BatchItem.batch_id) == batch_id, col(BatchItem.sequence) == entry.sequence)
     else:
         return None
+    if tenant_id is not None:
+        query = query.where(col(Delivery.tenant_id) == tenant_id)
     row = session.execute(query.order_by(col(BatchItem.attempt).desc()).limit(1)).first()
     return (row[0], row[1]) if row is not None else None
 
@@ -269,10 +299,17 @@ def _apply_returned(
 
 
 def _apply_receipt(
-    session: Session, parsed: PrintReturnFile, outcome: PrintReturnOutcome, *, actor: str
+    session: Session,
+    parsed: PrintReturnFile,
+    outcome: PrintReturnOutcome,
+    *,
+    actor: str,
+    tenant_id: str | None,
 ) -> str | None:
     batch_id = parsed.batch_id
     batch = session.get(Batch, batch_id) if batch_id else None
+    if batch is not None and tenant_id is not None and batch.tenant_id != tenant_id:
+        batch = None  # another tenant's batch is no batch to this caller
     if batch is None or not parsed.entries:
         outcome.unlinked.append(batch_id or "(no batch id)")
         outcome.results.append({"ref": batch_id, "result": "unlinked"})

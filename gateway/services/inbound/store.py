@@ -1,15 +1,14 @@
 """What every intake of documents from the world shares: store once, survive races, find the delivery.
 
-Status documents (Invoice Response, MLR, MLS) and e-mail bounces (DSN) today; acknowledgements, PODs and
-print-house return files next. Each is kept whole in `inbound_documents`, identified by the SHA-256 of its
-bytes, so the same file twice is one row and the second receipt answers with the first result.
+Status documents (Invoice Response, MLR, MLS), e-mail bounces (DSN), EDI files and print-house return files
+are each kept whole in `inbound_documents`, identified by the SHA-256 of their bytes, so the same file twice
+is one row and the second receipt answers with the first result. (Drop folders, where some of them arrive,
+are `transports.drop_folder`.)
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, select
@@ -92,15 +91,3 @@ def find_by_message_id(
         return None
     delivery = session.get(Delivery, row[0])
     return (delivery, int(row[1])) if delivery is not None else None
-
-
-def move_into_folder(path: Path, folder: Path) -> Path:
-    """Move a taken-in drop file into `folder` (done/, rejected/), never over an earlier file of that name."""
-    folder.mkdir(exist_ok=True)
-    target = folder / path.name
-    counter = 1
-    while target.exists():
-        target = folder / f"{path.stem}.{counter}{path.suffix}"
-        counter += 1
-    shutil.move(str(path), target)
-    return target

@@ -1,13 +1,16 @@
-"""Receive remittance files and match their payments at once: the use case behind `POST /remittances`.
+"""Receive remittance files and match their payments at once: written once for every door.
 
-Written once for every door (API, CLI, drop folders): each file is kept and booked (or refused whole),
-then ONE matching run decides the tenant's new payments. A run that finds another run holding the
-tenant's lease is not an error here: the payments stay `new` and the worker matches them next.
+`POST /remittances`, `POST /inbound`, `gateway remittance receive | drop`, `gateway receive` and the
+worker's remittance task all come here: each file is kept and booked (or refused whole), then ONE matching
+run decides the tenant's new payments — when at least one file was accepted now. A file refused or seen
+before brings nothing new to match; payments left `new` from earlier (a busy or crashed run) are the
+worker's periodic matching's (`run_all`). A run that finds another run holding the tenant's lease is not an
+error here: the payments stay `new` and the worker matches them next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,9 +27,12 @@ from gateway.services.payments.matching_runs import (
 )
 from gateway.services.payments.remittances import (
     MAX_REMITTANCE_BYTES,
+    DropItem,
     RemittanceReceipt,
     receive_remittance,
+    receive_remittance_drop,
 )
+from transports.drop_folder import DropFolder
 
 #: What a caller is told when matching waits for the worker.
 MATCHING_DEFERRED = "another matching run is busy; the worker matches next"
@@ -51,10 +57,9 @@ class ReceivedFile:
 
 
 @dataclass
-class RemittanceIntake:
-    """The files in the order given, the matching run (None: not asked, or nothing new to match)."""
+class MatchingStep:
+    """The matching run after receiving (None: not asked, or nothing new to match), or why it waits."""
 
-    files: list[ReceivedFile]
     matching: MatchRun | None = None
     matching_deferred: str | None = None
 
@@ -67,10 +72,46 @@ class RemittanceIntake:
         return None
 
 
+@dataclass
+class RemittanceIntake(MatchingStep):
+    """The files in the order given, and the matching run."""
+
+    files: list[ReceivedFile] = field(default_factory=list)
+
+    def file_answer(self, index: int = 0) -> dict[str, Any]:
+        """One file as the API answers it: its receipt, the matching run (if any), its payments."""
+        received = self.files[index]
+        answer = received.receipt.as_dict()
+        matching = self.matching_answer()
+        if matching is not None:
+            answer["matching"] = matching
+        answer["payments"] = received.payments
+        return answer
+
+
+@dataclass
+class DropIntake(MatchingStep):
+    """A drop folder's files (each moved to done/ or rejected/), and the matching run."""
+
+    items: list[DropItem] = field(default_factory=list)
+
+
+def match_if_accepted(
+    engine: Engine, tenant_id: str, *, accepted: bool, match: bool = True, holder: str | None = None
+) -> MatchingStep:
+    """One matching run for the tenant when a file was `accepted` now (and `match`); busy: the worker's."""
+    if not (match and accepted):
+        return MatchingStep()
+    try:
+        return MatchingStep(run_matching(engine, tenant_id, holder=holder))
+    except MatchingBusy:
+        return MatchingStep(matching_deferred=MATCHING_DEFERRED)
+
+
 def receive_and_match(
     engine: Engine,
     store: DocumentStore,
-    uploads: Sequence[RemittanceUpload],
+    uploads: Iterable[RemittanceUpload],
     *,
     tenant_id: str,
     source: str,
@@ -78,7 +119,8 @@ def receive_and_match(
     max_bytes: int = MAX_REMITTANCE_BYTES,
     match: bool = True,
 ) -> RemittanceIntake:
-    """Keep and book every upload, match once if any was accepted (and `match`), list each file's payments.
+    """Keep and book every upload (in order; `uploads` may read each file as it comes), match once if any
+    was accepted (and `match`), list each file's payments.
 
     A refused file is kept with its reason and lists no payments; a repeated file answers with its first
     receipt and lists the payments booked then.
@@ -96,12 +138,13 @@ def receive_and_match(
         )
         for upload in uploads
     ]
-    intake = RemittanceIntake([ReceivedFile(receipt) for receipt in receipts])
-    if match and any(receipt.outcome == "accepted" for receipt in receipts):
-        try:
-            intake.matching = run_matching(engine, tenant_id)
-        except MatchingBusy:
-            intake.matching_deferred = MATCHING_DEFERRED
+    accepted = any(receipt.outcome == "accepted" for receipt in receipts)
+    step = match_if_accepted(engine, tenant_id, accepted=accepted, match=match)
+    intake = RemittanceIntake(
+        matching=step.matching,
+        matching_deferred=step.matching_deferred,
+        files=[ReceivedFile(receipt) for receipt in receipts],
+    )
     with session_scope(engine) as session:
         for received in intake.files:
             if received.receipt.status == "rejected":
@@ -111,3 +154,21 @@ def receive_and_match(
             )
             received.payments = [payment_summary(payment) for payment in booked]
     return intake
+
+
+def receive_drop_and_match(
+    engine: Engine,
+    store: DocumentStore,
+    folder: DropFolder,
+    *,
+    tenant_id: str,
+    actor: str,
+    max_bytes: int = MAX_REMITTANCE_BYTES,
+    match: bool = True,
+    holder: str | None = None,
+) -> DropIntake:
+    """Take every file waiting in a drop folder (local or SFTP), then match once if any was accepted."""
+    items = receive_remittance_drop(engine, store, folder, tenant_id, actor, max_bytes=max_bytes)
+    accepted = any(item.outcome == "accepted" for item in items)
+    step = match_if_accepted(engine, tenant_id, accepted=accepted, match=match, holder=holder)
+    return DropIntake(matching=step.matching, matching_deferred=step.matching_deferred, items=items)

@@ -7,15 +7,14 @@ refuses the whole file, naming the field and the reason — booking half a bank 
 none. The same bytes twice for a tenant are one file (the second receipt answers with the first); the same
 payment in another file (the bank's reference, amount and date) is kept as a duplicate and never matched.
 
-Payments are written as `new`; matching (`gateway.services.payments.matching_runs`) picks them up in the same
-call or
-from the worker, so a crash between the two leaves them waiting, never lost.
+Payments are written as `new`; matching (`gateway.services.payments.matching_runs`) picks them up right after
+(`gateway.services.payments.intake`) or from the worker, so a crash between the two leaves them waiting,
+never lost.
 """
 
 from __future__ import annotations
 
 import hashlib
-import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -28,13 +27,20 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import PaymentRecord, RemittanceFile, RemittanceLineRecord, new_id, utcnow
-from gateway.services.inbound.store import move_into_folder
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.tenancy.tenants import ensure_tenant, tenant_settings
 from mappings import detect_format, formats, parser
 from mappings.base import FormatError
 from schemas.remittance import Payment, RemittanceDocument
-from transports.sftp import RemoteFileTooLarge, SftpSettings, open_sftp
+from transports.drop_folder import (
+    DropFolder,
+    DroppedFile,
+    Kept,
+    LocalDropFolder,
+    open_drop_folder,
+    take_waiting_files,
+)
+from transports.sftp import SftpSettings
 
 #: Payment kinds that are a payer's advice rather than the bank's record of money received.
 ADVICE_KINDS = frozenset({"remadv", "x12-820"})
@@ -380,14 +386,48 @@ class DropItem:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-_SKIPPED_SUFFIXES = {".part", ".tmp"}
+def receive_remittance_drop(
+    engine: Engine,
+    store: DocumentStore,
+    folder: DropFolder,
+    tenant_id: str,
+    actor: str,
+    *,
+    max_bytes: int = MAX_REMITTANCE_BYTES,
+) -> list[DropItem]:
+    """Take every file waiting in a drop folder (local, or the bank's / Nets' SFTP folder:
+    `transports.drop_folder`); each goes to `done/` (read or a repeat) or to `rejected/` with a
+    `<file>.reason.txt` — always after it has been kept, so a crash or a dropped connection means it is read
+    again and answered as a duplicate, never lost. The file's source is the folder's transport. Matching is
+    the caller's step (`gateway.services.payments.intake.receive_drop_and_match`)."""
 
+    def keep(file: DroppedFile) -> Kept[RemittanceReceipt]:
+        try:
+            receipt = receive_remittance(
+                engine,
+                store,
+                tenant_id=tenant_id,
+                data=file.read(),
+                filename=file.name,
+                source=folder.transport,
+                actor=actor,
+                max_bytes=max_bytes,
+            )
+        except RemittanceTooLarge as error:
+            return Kept(refused=f"content: {error}")
+        if receipt.status == "rejected":
+            return Kept(receipt, refused=f"{receipt.error_field}: {receipt.reason}")
+        return Kept(receipt)
 
-def _skipped(name: str) -> bool:
-    """Hidden and partial files are still being written; reasons are ours."""
-    return (
-        name.startswith(".") or name.endswith(".reason.txt") or Path(name).suffix.lower() in _SKIPPED_SUFFIXES
-    )
+    items: list[DropItem] = []
+    for taken in take_waiting_files(folder, keep, max_bytes=max_bytes):
+        receipt = taken.result
+        file_id = receipt.file_id if receipt is not None else None
+        if taken.refused is not None or receipt is None:
+            items.append(DropItem(taken.name, "rejected", file_id, taken.refused, taken.moved_to))
+        else:
+            items.append(DropItem(taken.name, receipt.outcome, file_id, moved_to=taken.moved_to))
+    return items
 
 
 def receive_remittance_folder(
@@ -399,40 +439,10 @@ def receive_remittance_folder(
     *,
     max_bytes: int = MAX_REMITTANCE_BYTES,
 ) -> list[DropItem]:
-    """Take every file at the top of `directory`; each goes to `done/` (read or a repeat) or to `rejected/`
-    with a `<file>.reason.txt` — always after it has been kept, so a crash means it is read again."""
-    items: list[DropItem] = []
-    if not directory.is_dir():
-        return items
-    for path in sorted(p for p in directory.iterdir() if p.is_file() and not _skipped(p.name)):
-        receipt: RemittanceReceipt | None = None
-        reason: str | None = None
-        try:
-            receipt = receive_remittance(
-                engine,
-                store,
-                tenant_id=tenant_id,
-                data=path.read_bytes(),
-                filename=path.name,
-                source="folder",
-                actor=actor,
-                max_bytes=max_bytes,
-            )
-            if receipt.status == "rejected":
-                reason = f"{receipt.error_field}: {receipt.reason}"
-        except RemittanceTooLarge as error:
-            reason = f"content: {error}"
-        if reason is not None:
-            target = move_into_folder(path, directory / "rejected")
-            target.with_name(target.name + ".reason.txt").write_text(reason + "\n")
-            items.append(
-                DropItem(path.name, "rejected", receipt.file_id if receipt else None, reason, str(target))
-            )
-            continue
-        assert receipt is not None
-        target = move_into_folder(path, directory / "done")
-        items.append(DropItem(path.name, receipt.outcome, receipt.file_id, moved_to=str(target)))
-    return items
+    """`receive_remittance_drop` on a local folder (one that does not exist has nothing waiting)."""
+    return receive_remittance_drop(
+        engine, store, LocalDropFolder(directory), tenant_id, actor, max_bytes=max_bytes
+    )
 
 
 def receive_remittance_sftp(
@@ -445,46 +455,6 @@ def receive_remittance_sftp(
     *,
     max_bytes: int = MAX_REMITTANCE_BYTES,
 ) -> list[DropItem]:
-    """Pull the bank's (or Nets') files from an SFTP folder: the same conventions as the local drop; a file
-    moves to `done/` or `rejected/` on the server only after it has been kept, so a dropped connection
-    means it is read again next time and answered as a duplicate, never lost."""
-    items: list[DropItem] = []
-    done = posixpath.join(remote_directory, "done")
-    rejected = posixpath.join(remote_directory, "rejected")
-    with open_sftp(sftp) as session:
-        for entry in session.listdir(remote_directory):
-            if entry.is_dir or _skipped(entry.name):
-                continue
-            path = posixpath.join(remote_directory, entry.name)
-            receipt: RemittanceReceipt | None = None
-            try:
-                if entry.size is not None and entry.size > max_bytes:
-                    raise RemittanceTooLarge(entry.size, max_bytes)
-                try:
-                    data = session.read(path, max_bytes)
-                except RemoteFileTooLarge:
-                    raise RemittanceTooLarge(max_bytes + 1, max_bytes) from None
-                receipt = receive_remittance(
-                    engine,
-                    store,
-                    tenant_id=tenant_id,
-                    data=data,
-                    filename=entry.name,
-                    source="sftp",
-                    actor=actor,
-                    max_bytes=max_bytes,
-                )
-                reason = f"{receipt.error_field}: {receipt.reason}" if receipt.status == "rejected" else None
-            except RemittanceTooLarge as error:
-                reason = f"content: {error}"
-            if reason is not None:
-                moved = session.move_into(path, rejected)
-                session.write(f"{moved}.reason.txt", (reason + "\n").encode())
-                items.append(
-                    DropItem(entry.name, "rejected", receipt.file_id if receipt else None, reason, moved)
-                )
-                continue
-            assert receipt is not None
-            moved = session.move_into(path, done)
-            items.append(DropItem(entry.name, receipt.outcome, receipt.file_id, moved_to=moved))
-    return items
+    """`receive_remittance_drop` on the bank's (or Nets') SFTP folder (host key pinned)."""
+    with open_drop_folder(remote_directory, sftp) as folder:
+        return receive_remittance_drop(engine, store, folder, tenant_id, actor, max_bytes=max_bytes)

@@ -1,0 +1,417 @@
+"""One inbound door beside the specific ones: any file the gateway understands, handed to the service that
+takes it (`POST /inbound`, `gateway receive FILE…`).
+
+The file is recognised by its bytes with the format registry (`mappings.detect_format`), never by its name
+or declared content type, and routed by its format's family (`ROUTES`); a few formats are taken by another
+service than their family's (`FORMAT_ROUTES`):
+
+| the file | format (family) | service |
+|---|---|---|
+| Invoice Response, MLR, MLS (bare or in an SBDH) | invoice-response (status-document) | responses |
+| e-mail delivery status notification | dsn (status-document) | bounces |
+| CONTRL, APERAK, TA1, 997, 999 | edifact-ack, x12-ack (acknowledgement) | edi |
+| INVOIC, 810 and any other EDIFACT / X12 (DESADV, 856…) | invoic, x12-810 (invoice), edifact, x12 | edi |
+| camt.05x, OCR giro, REMADV, X12 820 | (remittance) | remittances: booked, then matched |
+| signed PDF, JPEG / PNG photo, IFTSTA, X12 214 | pdf (invoice), pod, iftsta, x12-214 | pods |
+| print-house receipt, production report, returned mail | print-return (print-file) | print returns |
+
+Where a file could be more than one thing, the rule:
+
+* A PDF is a proof of delivery (a signed delivery note). The gateway takes no PDF invoice in — intake reads
+  canonical JSON, UBL, INVOIC and 810 — and knows PDF otherwise only as what it renders.
+* REMADV and X12 820 are payment advices: remittance intake books their payments and matches them, which
+  is what they are sent for. IFTSTA and X12 214 are transport statuses: their delivered shipments become
+  proofs of delivery. All four are EDI business messages too; to have one recorded as a trading partner's
+  interchange and answered with CONTRL / 997, send it to `POST /edi` (`gateway receive-edi`).
+* An Invoice Response is a status document, also when it says "paid" (PD); `POST /remittances` reads that
+  one as a payment hint instead.
+* An SBDH envelope is opened: around a status document it goes to responses (which unwraps it itself);
+  anything else inside one is not taken here.
+* An invoice to send (canonical JSON, EHF / UBL) and a print batch index (what the gateway writes) are
+  understood but not received here: refused like an unknown file, saying where they go.
+
+Every service keeps its own rules: the same file twice is stored once and answered with the first receipt
+(`duplicate`); a file its service refuses whole is refused here with that service's field and reason
+(`InboundRefused`, 413 / 422), also when the service kept it for inspection (`refused` on the receipt). An
+unknown file is `NotReceived` (an `InboundRefused` with status 415), naming the file and listing what is
+understood.
+
+Tenants: a proof of delivery or a remittance file is booked for one tenant, so it needs one; status
+documents, DSNs and EDI files are linked within the tenant when one is named, else across tenants (as
+their own doors do); a print return names its batches, and with a tenant only that tenant's are found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Engine
+
+from gateway.services.inbound.bounces import BounceResult, receive_bounce
+from gateway.services.inbound.edi_acks import EdiReceipt, receive_edi
+from gateway.services.inbound.pods import PodReceipt, PodRefused, receive_pod, references_from_filename
+from gateway.services.inbound.print_returns import PrintReturnOutcome, receive_print_return
+from gateway.services.inbound.responses import ReceiveResult, receive_status_document
+from gateway.services.outbound.documents import DocumentStore
+from gateway.services.payments.intake import RemittanceIntake, RemittanceUpload, receive_and_match
+from gateway.services.payments.remittances import RemittanceTooLarge
+from gateway.settings import Settings
+from mappings import FORMATS, FormatKind, detect_format, format_entry
+from mappings.base import FormatError
+from mappings.sbdh import unwrap_sbdh
+from mappings.status.dsn import MAX_DSN_BYTES, DsnTooLarge
+
+InboundService = Literal["responses", "bounces", "edi", "print-returns", "remittances", "pods"]
+ServiceResult = ReceiveResult | BounceResult | EdiReceipt | PrintReturnOutcome | RemittanceIntake | PodReceipt
+
+
+@dataclass(frozen=True)
+class InboundFile:
+    """One file at the door: its bytes, the name it came with, who sent it and for which tenant."""
+
+    data: bytes
+    filename: str | None
+    tenant_id: str | None
+    actor: str
+    #: api or cli: what the services record as the file's source
+    source: str
+
+    @property
+    def label(self) -> str:
+        return repr(self.filename) if self.filename else "the file"
+
+
+@dataclass(frozen=True)
+class InboundSummary:
+    """The receipt in a few words, the same for every service (one row of `gateway receive`)."""
+
+    what: str
+    code: str = ""
+    references: str = ""
+    delivery_id: str = ""
+    status: str = ""
+    #: something was applied (moved, booked, linked) by this receipt; a repeat applies nothing
+    applied: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class InboundReceipt:
+    """What the file was (`format` and its family `kind`), which service took it, and that service's result.
+
+    `answer` is the service's own answer, as its own door gives it; `refused` holds the service's field and
+    reason when it kept the file but refused it whole (a bank file that does not add up, an EDI file its
+    syntax check refused, a malformed print return).
+    """
+
+    filename: str | None
+    format: str
+    kind: FormatKind
+    service: InboundService
+    result: ServiceResult
+    answer: dict[str, Any]
+    duplicate: bool
+    summary: InboundSummary
+    refused: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "filename": self.filename,
+            "format": self.format,
+            "kind": self.kind,
+            "service": self.service,
+            "duplicate": self.duplicate,
+            "result": self.answer,
+        }
+
+
+class InboundRefused(ValueError):
+    """The door did not take the file: 415 not understood here, 413 too large, 422 refused by its service.
+
+    `errors` name the field and the reason; `extra` goes beside them in an API answer (what is understood,
+    the id a refused-but-kept file was stored under…).
+    """
+
+    def __init__(self, status: int, errors: list[dict[str, Any]], **extra: Any) -> None:
+        super().__init__("; ".join(f"{error['field']}: {error['reason']}" for error in errors))
+        self.status = status
+        self.errors = errors
+        self.extra = extra
+
+
+class NotReceived(InboundRefused):
+    """Not a file the gateway receives (415): unknown, or understood but sent elsewhere (an invoice)."""
+
+
+@dataclass(frozen=True)
+class InboundDoor:
+    """The door's dependencies: the outbox, the document store, and the settings (limits, rules)."""
+
+    engine: Engine
+    store: DocumentStore
+    settings: Settings
+
+
+Handler = Callable[[InboundDoor, InboundFile, str], InboundReceipt]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One service at the door: its name, its size limit (from the settings), and how it takes a file."""
+
+    service: InboundService
+    limit: Callable[[Settings], int]
+    take: Handler
+
+
+# --- the services -----------------------------------------------------------------------------------------
+
+
+def _receipt(
+    file: InboundFile,
+    name: str,
+    service: InboundService,
+    result: ServiceResult,
+    answer: dict[str, Any],
+    duplicate: bool,
+    summary: InboundSummary,
+    refused: list[dict[str, Any]] | None = None,
+) -> InboundReceipt:
+    return InboundReceipt(
+        filename=file.filename,
+        format=name,
+        kind=format_entry(name).kind,
+        service=service,
+        result=result,
+        answer=answer,
+        duplicate=duplicate,
+        summary=summary,
+        refused=refused or [],
+    )
+
+
+def _status_document(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
+    try:
+        result = receive_status_document(
+            door.engine, file.data, actor=file.actor, tenant_id=file.tenant_id,
+            rules_dir=door.settings.rules_dir,
+        )  # fmt: skip
+    except FormatError as error:
+        raise InboundRefused(422, [error.as_dict()], format=name, service="responses") from None
+    summary = InboundSummary(
+        result.kind, result.response_code or "", result.referenced_document_id or "",
+        result.delivery_id or "", result.delivery_status or "", result.applied, result.note or "",
+    )  # fmt: skip
+    return _receipt(file, name, "responses", result, result.as_dict(), result.duplicate, summary)
+
+
+def _bounce(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
+    try:
+        result = receive_bounce(door.engine, file.data, actor=file.actor, tenant_id=file.tenant_id)
+    except DsnTooLarge as error:
+        raise InboundRefused(413, [error.as_dict()], format=name, service="bounces") from None
+    except FormatError as error:
+        raise InboundRefused(422, [error.as_dict()], format=name, service="bounces") from None
+    summary = InboundSummary(
+        result.kind, result.classification or "", result.linked_by or "", result.delivery_id or "",
+        result.delivery_status or "", result.applied, result.note or "",
+    )  # fmt: skip
+    return _receipt(file, name, "bounces", result, result.as_dict(), result.duplicate, summary)
+
+
+def _edi(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
+    try:
+        result = receive_edi(door.engine, file.data, tenant_id=file.tenant_id, actor=file.actor)
+    except FormatError as error:
+        raise InboundRefused(422, [error.as_dict()], format=name, service="edi") from None
+    linked = ", ".join(
+        str(item.get("delivery_id") or item.get("interchange_ref") or "") for item in result.linked
+    )
+    summary = InboundSummary(
+        result.kind, result.message_type, result.interchange_ref, linked, result.status or "",
+        result.applied, result.note or "",
+    )  # fmt: skip
+    refused = (result.errors or [{"field": "file", "reason": result.note}]) if result.rejected else []
+    return _receipt(file, name, "edi", result, result.as_dict(), result.duplicate, summary, refused)
+
+
+def _print_return(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
+    result = receive_print_return(
+        door.engine, file.data, source=file.filename, actor=file.actor, tenant_id=file.tenant_id
+    )
+    note = result.rejected or result.note or ""
+    if result.unlinked and not note:
+        note = f"unlinked: {', '.join(result.unlinked[:5])}"
+    summary = InboundSummary(
+        f"print-return:{result.kind}" if result.kind else "print-return", "", result.batch_id or "", "",
+        f"{result.applied} applied, {result.noted} noted", result.applied > 0, note,
+    )  # fmt: skip
+    refused = [{"field": "file", "reason": result.rejected}] if result.rejected else []
+    return _receipt(file, name, "print-returns", result, result.as_dict(), result.repeated, summary, refused)
+
+
+def _tenant(file: InboundFile, what: str, service: InboundService, name: str) -> str:
+    if file.tenant_id is None:
+        reason = f"{what} is booked for one tenant: name the tenant"
+        raise InboundRefused(422, [{"field": "tenant", "reason": reason}], format=name, service=service)
+    return file.tenant_id
+
+
+def _remittance(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
+    tenant_id = _tenant(file, "a remittance file", "remittances", name)
+    limit = door.settings.max_remittance_bytes
+    try:
+        intake = receive_and_match(
+            door.engine, door.store, [RemittanceUpload(file.data, file.filename)], tenant_id=tenant_id,
+            source=file.source, actor=file.actor, max_bytes=limit,
+        )  # fmt: skip
+    except RemittanceTooLarge as error:
+        errors = [{"field": "content", "reason": str(error)}]
+        raise InboundRefused(413, errors, format=name, service="remittances") from None
+    [received] = intake.files
+    receipt = received.receipt
+    note = f"{receipt.payments} payment(s)"
+    if intake.matching is not None:
+        note += f"; matching: {dict(intake.matching.outcomes)}"
+    elif intake.matching_deferred is not None:
+        note += f"; matching: {intake.matching_deferred}"
+    refused: list[dict[str, Any]] = []
+    if receipt.status == "rejected":
+        note = f"{receipt.error_field}: {receipt.reason}"
+        refused = [{"field": receipt.error_field or "file", "reason": receipt.reason or "refused"}]
+    summary = InboundSummary(
+        f"remittance:{receipt.format or name}", receipt.outcome, receipt.file_id, "", receipt.status,
+        receipt.outcome == "accepted", note,
+    )  # fmt: skip
+    duplicate = receipt.outcome == "duplicate"
+    return _receipt(file, name, "remittances", intake, intake.file_answer(), duplicate, summary, refused)
+
+
+def _pod(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
+    tenant_id = _tenant(file, "a proof of delivery", "pods", name)
+    try:
+        result = receive_pod(
+            door.engine, door.store, tenant_id=tenant_id, data=file.data, filename=file.filename,
+            references=references_from_filename(file.filename) if file.filename else None,
+            source=file.source, actor=file.actor, max_bytes=door.settings.max_pod_bytes,
+        )  # fmt: skip
+    except PodRefused as error:
+        raise InboundRefused(error.status, [error.as_dict()], format=name, service="pods") from None
+    linked = [link["number"] for pod in result.pods for link in pod["links"]]
+    waiting = sum(1 for pod in result.pods if not pod["linked"])
+    note = f"linked to {', '.join(linked)}" if linked else ""
+    if waiting:
+        note = "; ".join(part for part in (note, f"{waiting} waiting for an operator") if part)
+    summary = InboundSummary(
+        f"pod:{result.pods[0]['kind']}" if result.pods else "pod", "", ", ".join(result.pod_ids), "",
+        "linked" if not waiting else "unlinked", bool(linked) and not result.duplicate, note,
+    )  # fmt: skip
+    return _receipt(file, name, "pods", result, result.as_dict(), result.duplicate, summary)
+
+
+# --- the table --------------------------------------------------------------------------------------------
+
+
+def _body_limit(settings: Settings) -> int:
+    return settings.max_body_bytes
+
+
+RESPONSES = Route("responses", _body_limit, _status_document)
+BOUNCES = Route("bounces", lambda settings: min(settings.max_body_bytes, MAX_DSN_BYTES), _bounce)
+EDI = Route("edi", _body_limit, _edi)
+PRINT_RETURNS = Route("print-returns", _body_limit, _print_return)
+REMITTANCES = Route("remittances", lambda settings: settings.max_remittance_bytes, _remittance)
+PODS = Route("pods", lambda settings: settings.max_pod_bytes, _pod)
+
+#: Which service takes a file, by its format's family.
+ROUTES: dict[FormatKind, Route] = {
+    "status-document": RESPONSES,
+    "acknowledgement": EDI,
+    "syntax": EDI,
+    "remittance": REMITTANCES,
+    "transport-status": PODS,
+    "pod-file": PODS,
+}
+#: Formats taken by another service than their family's (see the module's rules).
+FORMAT_ROUTES: dict[str, Route] = {
+    "dsn": BOUNCES,
+    "invoic": EDI,
+    "x12-810": EDI,
+    "pdf": PODS,
+    "print-return": PRINT_RETURNS,
+}
+#: Formats understood but not received here, and where they go instead.
+NOT_RECEIVED: dict[str, str] = {
+    "canonical-json": "an invoice to send: post it to /invoices (`gateway send`)",
+    "ehf": "an invoice to send: post it to /invoices (`gateway send`)",
+    "print-index": "a print batch index, which the gateway writes for the print house and never receives",
+}
+
+
+def route_of(name: str) -> Route | None:
+    """The route for a format name, or None when the door does not take that format."""
+    if name in FORMAT_ROUTES:
+        return FORMAT_ROUTES[name]
+    if name in NOT_RECEIVED:
+        return None
+    return ROUTES.get(FORMATS[name].kind)
+
+
+def understood() -> list[dict[str, str]]:
+    """Every format the door takes, with the service that takes it (what a 415 lists)."""
+    found = []
+    for name, entry in FORMATS.items():
+        route = route_of(name)
+        if route is not None and entry.sniff is not None:
+            found.append({"format": name, "service": route.service, "description": entry.description})
+    return found
+
+
+def body_limit(settings: Settings) -> int:
+    """The largest file any service at the door takes: what the door reads before it knows the file."""
+    routes = {*ROUTES.values(), *FORMAT_ROUTES.values()}
+    return max(route.limit(settings) for route in routes)
+
+
+def _not_taken(file: InboundFile, why: str) -> NotReceived:
+    names = ", ".join(entry["format"] for entry in understood())
+    reason = f"{file.label}: {why}; the gateway takes in {names}"
+    return NotReceived(415, [{"field": "file", "reason": reason}], understood=understood())
+
+
+def detect(file: InboundFile) -> tuple[str, Route]:
+    """The file's format name and the route that takes it; `NotReceived` (415) when none does."""
+    name = detect_format(file.data)
+    if name == "sbdh":
+        try:
+            inner = detect_format(unwrap_sbdh(file.data)[1])
+        except FormatError as error:
+            raise InboundRefused(422, [error.as_dict()], format=name) from None
+        if inner != "invoice-response":
+            raise _not_taken(
+                file, f"an SBDH envelope around {inner or 'a document the gateway does not know'}"
+            )
+        name = inner
+    if name is None and file.data.lstrip()[:1] in (b"{", b"["):
+        name = "canonical-json"  # JSON is only ever an invoice here (as intake reads it), never received
+    if name is None:
+        raise _not_taken(file, "not a file the gateway understands")
+    route = route_of(name)
+    if route is None:
+        why = NOT_RECEIVED.get(name, f"a {name} file ({FORMATS[name].description})")
+        raise _not_taken(file, f"{why}, not a file to receive")
+    return name, route
+
+
+def receive_inbound(door: InboundDoor, file: InboundFile) -> InboundReceipt:
+    """Detect the file, check it against its service's size limit, and hand it to that service."""
+    name, route = detect(file)
+    limit = route.limit(door.settings)
+    if len(file.data) > limit:
+        reason = f"{len(file.data):,} bytes; at most {limit:,} for {route.service}"
+        raise InboundRefused(
+            413, [{"field": "content", "reason": reason}], format=name, service=route.service
+        )
+    return route.take(door, file, name)
