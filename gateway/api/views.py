@@ -9,10 +9,11 @@ in tests/api says that it is not typed yet).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.api.errors import ErrorItem
 from outbox.states import DeliveryStatus
 
 
@@ -440,3 +441,115 @@ class OverdueInvoice(View):
 
 class OverdueInvoiceList(View):
     items: list[OverdueInvoice]
+
+
+# --- answers of the routes that take a file or build their own answer -------------------------------------
+
+
+class IntakeAnswer(View):
+    """What became of one pushed invoice: created (201), a repeat (200); a conflict (409) and a rejection
+    (422) carry `errors` and `request_id` as every error answer does."""
+
+    index: int = Field(description="the invoice's position in the request (0 for a single push)")
+    outcome: Literal["created", "duplicate", "conflict", "rejected"]
+    status: int = Field(description="the HTTP status this outcome answers with")
+    invoice_id: str | None = None
+    number: str | None = None
+    delivery_ids: list[str] = Field(default_factory=list)
+    payment_reference: str | None = Field(None, description="the KID / structured reference, when set")
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+class BulkIntakeAnswer(View):
+    """One result per invoice, in the order sent, and how many had each outcome."""
+
+    summary: dict[str, int] = Field(description="outcome → count")
+    results: list[IntakeAnswer]
+
+
+class BounceAnswer(View):
+    """A received delivery status notification and what it did to the delivery it names."""
+
+    id: str
+    kind: str
+    classification: str | None = Field(description="bounce, delay, delivered…")
+    original_envelope_id: str | None
+    message_id: str | None
+    invoice_id: str | None
+    delivery_id: str | None
+    delivery_status: str | None
+    attempt: int | None
+    linked_by: str | None
+    applied: bool = Field(description="whether the delivery moved")
+    note: str | None
+    duplicate: bool
+    recipients: list[dict[str, Any]]
+
+
+class StatusDocumentAnswer(View):
+    """A received Invoice Response, MLR or MLS and what it did to the delivery it names."""
+
+    id: str
+    kind: str
+    document_id: str | None
+    response_code: str | None
+    referenced_document_id: str | None
+    invoice_id: str | None
+    delivery_id: str | None
+    delivery_status: str | None
+    applied: bool
+    note: str | None
+    duplicate: bool
+    validated: bool | None = Field(description="checked against the official rules; null for a repeat")
+
+
+class EdiAnswer(View):
+    """A received EDIFACT / X12 file: the acknowledgement applied, or the message recorded and answered."""
+
+    id: str
+    kind: str
+    standard: str
+    message_type: str
+    interchange_ref: str
+    partner_id: str | None
+    status: str | None
+    applied: bool
+    linked: list[dict[str, Any]] = Field(description="the deliveries the acknowledgement names")
+    answer: dict[str, Any] | None = Field(description="the CONTRL / 997 / 999 written back, if any")
+    ack_written: str | None
+    errors: list[dict[str, Any]] = Field(description="what was wrong in the file (segment, position)")
+    note: str | None
+    duplicate: bool
+
+
+class PodReceiptView(View):
+    """The PODs a received file became (with their links and suggestions); `duplicate` for a repeat."""
+
+    duplicate: bool
+    pods: list[PodView]
+
+
+class MatchingDeferred(View):
+    deferred: str = Field(description="why matching was left to the worker")
+
+
+class RemittanceReceiptView(View):
+    """A received remittance file: its payments booked and, unless `match=false`, matched at once."""
+
+    file_id: str
+    outcome: str = Field(description="accepted or duplicate")
+    status: str = Field(description="the file's status: accepted")
+    format: str | None
+    payments: list[PaymentSummary]
+    duplicate_payments: int
+    error: RemittanceError | None = None
+    matching: MatchRunView | MatchingDeferred | None = None
+
+
+class WebhookEndpointCreated(WebhookEndpointView):
+    secret: str | None = Field(None, description="the generated signing secret: shown this once")
+
+
+class HealthView(View):
+    status: Literal["ok"]
+    database: str = Field(description="the database dialect")
