@@ -188,7 +188,8 @@ MODEL_EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
     TenantSettings: {
         "hold_for_review": True,
         "hold_channels": ["print"],
-        "send_window": {"start": "08:00", "end": "16:00", "timezone": "Europe/Oslo", "weekdays": [0, 1, 2, 3, 4]},
+        "send_window": {"start": "08:00", "end": "16:00", "timezone": "Europe/Oslo",
+                        "weekdays": [0, 1, 2, 3, 4]},
     },
     ReceiverProfile: {
         "receiver_id": "C-1001",
@@ -217,11 +218,15 @@ _INVOICE_RESPONSE = """<?xml version="1.0" encoding="UTF-8"?>
   <cbc:IssueDate>2026-11-25</cbc:IssueDate>
   <cac:SenderParty>
     <cbc:EndpointID schemeID="0192">964338531</cbc:EndpointID>
-    <cac:PartyLegalEntity><cbc:RegistrationName>Fjordbyen kommune</cbc:RegistrationName></cac:PartyLegalEntity>
+    <cac:PartyLegalEntity>
+      <cbc:RegistrationName>Fjordbyen kommune</cbc:RegistrationName>
+    </cac:PartyLegalEntity>
   </cac:SenderParty>
   <cac:ReceiverParty>
     <cbc:EndpointID schemeID="0192">910000000</cbc:EndpointID>
-    <cac:PartyLegalEntity><cbc:RegistrationName>Acme Norge AS</cbc:RegistrationName></cac:PartyLegalEntity>
+    <cac:PartyLegalEntity>
+      <cbc:RegistrationName>Acme Norge AS</cbc:RegistrationName>
+    </cac:PartyLegalEntity>
   </cac:ReceiverParty>
   <cac:DocumentResponse>
     <cac:Response><cbc:ResponseCode>AP</cbc:ResponseCode></cac:Response>
@@ -435,4 +440,6 @@ def install_docs(app: FastAPI) -> None:
         media_type = ASSETS.get(name)
         if media_type is None:
             raise HTTPException(404, f"no documentation asset {name}")
-        return Response(_asset(name), media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
+        return Response(
+            _asset(name), media_type=media_type, headers={"Cache-Control": "public, max-age=86400"}
+        )

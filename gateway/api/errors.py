@@ -1,4 +1,5 @@
-"""Every error answer has one shape, written here once: `{"errors": [{"field", "reason", "rule"?}], "request_id"}`.
+"""Every error answer has one shape, written here once: `{"errors": [{"field", "reason", "rule"?}],
+"request_id"}`.
 
 Routes raise (`ErrorAnswer`, `HTTPException`, or a service's "not found" / "not now" error) instead of
 building answers; the handlers installed by `install_error_handlers` turn each into its JSON answer, and

@@ -79,7 +79,9 @@ class PodSummary(View):
     signed_at: str | None
     place: str | None
     status: str | None
-    references: dict[str, Any]
+    references: dict[str, list[str]] = Field(
+        description="order_numbers, delivery_notes, shipment_ids, invoice_numbers → the values found"
+    )
     linked: bool
     received_at: str
 
@@ -241,11 +243,20 @@ class StoredDocumentView(View):
     filename: str
 
 
+class PodSuggestion(View):
+    """An invoice an unlinked POD may belong to, and why."""
+
+    invoice_id: str
+    number: str
+    score: float
+    why: list[str]
+
+
 class PodView(PodSummary):
     """A POD with its links (invoice, by what, who, when), suggestions and stored file."""
 
     links: list[PodLinkView]
-    suggestions: list[dict[str, Any]]
+    suggestions: list[PodSuggestion] = Field(description="up to three, while the POD is unlinked")
     document: StoredDocumentView | None
 
 
@@ -337,11 +348,19 @@ class PaymentList(View):
     items: list[PaymentView]
 
 
+class Learned(View):
+    """What a person's resolution taught the matcher for this payer (empty when `learn` was false)."""
+
+    accounts: list[str] = Field(default_factory=list, description="payer accounts now tied to the customer")
+    aliases: list[str] = Field(default_factory=list, description="payer names now tied to the customer")
+    patterns: list[str] = Field(default_factory=list, description="reference patterns (regular expressions)")
+
+
 class PaymentDecision(View):
     """A person's resolution booked, and what the gateway learned from it (accounts, aliases, patterns)."""
 
     payment: PaymentView
-    learned: dict[str, Any]
+    learned: Learned
 
 
 class RemittanceError(View):
@@ -467,6 +486,20 @@ class BulkIntakeAnswer(View):
     results: list[IntakeAnswer]
 
 
+class DsnRecipientView(View):
+    """One recipient block of a delivery status notification (RFC 3464)."""
+
+    action: str = Field(description="failed, delayed, delivered, relayed, expanded")
+    status: str | None = Field(description="the enhanced status code, e.g. 5.1.1")
+    final_recipient: str | None
+    original_recipient: str | None = None
+    diagnostic_type: str | None = None
+    diagnostic_code: str | None = None
+    remote_mta: str | None = None
+    last_attempt_date: str | None = None
+    will_retry_until: str | None = None
+
+
 class BounceAnswer(View):
     """A received delivery status notification and what it did to the delivery it names."""
 
@@ -483,7 +516,7 @@ class BounceAnswer(View):
     applied: bool = Field(description="whether the delivery moved")
     note: str | None
     duplicate: bool
-    recipients: list[dict[str, Any]]
+    recipients: list[DsnRecipientView]
 
 
 class StatusDocumentAnswer(View):
@@ -503,6 +536,37 @@ class StatusDocumentAnswer(View):
     validated: bool | None = Field(description="checked against the official rules; null for a repeat")
 
 
+class EdiLinkView(View):
+    """An interchange a received file was linked to: one of ours it acknowledges, or theirs it records."""
+
+    interchange_id: str
+    interchange_ref: str
+    direction: str | None = Field(None, description="in: the partner's file as recorded")
+    message_type: str | None = None
+    group_ref: str | None = None
+    message_refs: list[str] | None = None
+    attempt: int | None = None
+    ack_status: str | None = None
+    delivery_id: str | None = None
+
+
+class EdiAnswerSummary(View):
+    """The acknowledgement written back to the partner."""
+
+    kind: str = Field(description="CONTRL, 997 or 999")
+    interchange_ref: str
+    file: str | None
+    written: str | None
+    accepted: bool | None
+
+
+class EdiProblem(View):
+    """What was wrong in a received file; segment, position and element where known."""
+
+    field: str | None = None
+    reason: str
+
+
 class EdiAnswer(View):
     """A received EDIFACT / X12 file: the acknowledgement applied, or the message recorded and answered."""
 
@@ -514,10 +578,10 @@ class EdiAnswer(View):
     partner_id: str | None
     status: str | None
     applied: bool
-    linked: list[dict[str, Any]] = Field(description="the deliveries the acknowledgement names")
-    answer: dict[str, Any] | None = Field(description="the CONTRL / 997 / 999 written back, if any")
+    linked: list[EdiLinkView] = Field(description="the interchanges the file acknowledges or records")
+    answer: EdiAnswerSummary | None = Field(description="the CONTRL / 997 / 999 written back, if any")
     ack_written: str | None
-    errors: list[dict[str, Any]] = Field(description="what was wrong in the file (segment, position)")
+    errors: list[EdiProblem] = Field(description="what was wrong in the file (segment, position)")
     note: str | None
     duplicate: bool
 

@@ -19,7 +19,11 @@ def health(engine: EngineDep) -> JSONResponse:
     except Exception as error:
         reason = str(error)[:200]
         return JSONResponse(
-            {"status": "unavailable", "database": reason, "errors": [{"field": "database", "reason": reason}]},
+            {
+                "status": "unavailable",
+                "database": reason,
+                "errors": [{"field": "database", "reason": reason}],
+            },
             status_code=503,
         )
     return JSONResponse({"status": "ok", "database": engine.dialect.name})
