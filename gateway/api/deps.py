@@ -113,6 +113,7 @@ async def check_request(request: Request) -> None:
         )  # fmt: skip
     if route.body_field is not None and await request.body():
         found = content_type(request)
+        if not found:
+            raise HTTPException(415, "a body without a Content-Type is not read here; send application/json")
         if not is_json_media_type(found):
-            shown = repr(found) if found else "none"
-            raise HTTPException(415, f"content type {shown} is not accepted here; send application/json")
+            raise HTTPException(415, f"content type {found!r} is not accepted here; send application/json")

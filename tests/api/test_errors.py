@@ -118,6 +118,8 @@ def test_json_model_routes_refuse_other_content_types(client: TestClient, auth: 
             "/webhooks", content=b"url=https://x", headers={**auth, "Content-Type": content_type}
         )
         assert "application/json" in envelope(response, 415).errors[0].reason
+    response = client.put("/webhooks", content=b'{"url": "https://x"}', headers=auth)  # no Content-Type
+    assert "Content-Type" in envelope(response, 415).errors[0].reason
     # an empty body on a route whose body is optional is no content at all, whatever the header says
     created = client.post("/invoices", json=sample_invoice_json(1), headers=auth).json()
     delivery = created["delivery_ids"][0]
