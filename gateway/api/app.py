@@ -1,7 +1,10 @@
 """The HTTP API: thin routes over the services in `gateway.services`, one router per resource.
 
 Bodies are read as bytes and parsed with exact decimals (never through float), bounded in size; every
-malformed input is answered with a 4xx whose `errors` name the field and the reason (`gateway.api.errors`).
+malformed input is answered with a 4xx whose `errors` name the field and the reason, in one envelope with
+the request's id (`gateway.api.errors`). What every route would otherwise repeat is done here once: the
+request checks (`deps.check_request`, `bodies.JsonBodyLimit`), the error handlers, and the OpenAPI
+document's error answers and examples (`gateway.api.docs`, which also serves `/docs` offline).
 A new route goes into its resource's module under `gateway/api/routes/`; a new resource is a new module
 there and one line in `ROUTERS`.
 """
@@ -10,12 +13,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Any
 
-from fastapi import APIRouter, FastAPI
-from fastapi.openapi.utils import get_openapi
+from fastapi import APIRouter, Depends, FastAPI
 from sqlalchemy import Engine
 
+from gateway.api.bodies import JsonBodyLimit
+from gateway.api.deps import check_request
+from gateway.api.docs import install_docs, openapi_document
 from gateway.api.errors import install_error_handlers
 from gateway.api.routes import (
     bounces,
@@ -39,7 +43,6 @@ from gateway.api.routes import (
 )
 from gateway.runtime import open_outbox
 from gateway.settings import Settings
-from schemas.canonical import Invoice
 
 #: Every router, in the order its routes are matched and documented. A new resource is one line here.
 ROUTERS: list[APIRouter] = [
@@ -64,6 +67,13 @@ ROUTERS: list[APIRouter] = [
 ]
 
 
+DESCRIPTION = """Push canonical invoices; follow their deliveries, deviations and events.
+
+Every request needs a bearer token (`gateway token create`), except `GET /health`. Every answer carries an
+`X-Request-ID` header (your own, if you send a sane one); every 4xx and 5xx answer has one shape,
+`{"errors": [{"field", "reason", "rule"?}], "request_id"}`, where `field` names what to fix."""
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings()
     owns_engine = engine is None
@@ -77,34 +87,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app = FastAPI(
         title="Invoice gateway",
         version="0.1.0",
-        description="Push canonical invoices; follow their deliveries, deviations and events.",
+        description=DESCRIPTION,
         lifespan=lifespan,
         separate_input_output_schemas=False,
+        docs_url=None,
+        redoc_url=None,
+        dependencies=[Depends(check_request)],
     )
     app.state.settings = settings
     app.state.engine = engine or open_outbox(settings)
+    app.add_middleware(JsonBodyLimit)
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    install_docs(app)
+    app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The generated document plus the canonical invoice model, which the invoice routes read as raw
-    bytes (for exact decimals) and so never declare as a parameter."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    schema = get_openapi(
-        title=app.title,
-        version=app.version,
-        description=app.description,
-        routes=app.routes,
-        separate_input_output_schemas=app.separate_input_output_schemas,
-    )
-    invoice_schema = Invoice.model_json_schema(ref_template="#/components/schemas/{model}")
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components.update(invoice_schema.pop("$defs", {}))
-    components["Invoice"] = invoice_schema
-    app.openapi_schema = schema
-    return schema

@@ -1,17 +1,30 @@
-"""Every error answer has one shape, `{"errors": [{"field", "reason"}, …]}`, written here once.
+"""Every error answer has one shape, written here once: `{"errors": [{"field", "reason", "rule"?}],
+"request_id"}`.
 
 Routes raise (`ErrorAnswer`, `HTTPException`, or a service's "not found" / "not now" error) instead of
-building answers; the handlers installed by `install_error_handlers` turn each into its JSON answer.
+building answers; the handlers installed by `install_error_handlers` turn each into its JSON answer, and
+an unexpected exception into a 500 that names nothing but the request id.
+
+Every request carries an id: the client's `X-Request-ID` when it is a sane token, else a new one. It goes
+back in the `X-Request-ID` header of every answer and into every JSON error body — also one a route built
+itself (an intake result answered as 409 or 422) — so a person can quote it and an operator find the log.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import re
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.services.inbound.pods import NotFound as PodNotFound
 from gateway.services.outbound.deliveries import NotFound
@@ -20,13 +33,43 @@ from gateway.services.payments.remittances import RemittanceNotFound
 from outbox.queue import StaleStatus
 from outbox.states import IllegalTransition
 
+logger = logging.getLogger(__name__)
+
 #: The services' "no such thing for this tenant" errors: a 404 on every route.
 NOT_FOUND_ERRORS: tuple[type[LookupError], ...] = (NotFound, PodNotFound, PaymentNotFound, RemittanceNotFound)
 #: A state machine that says "not from this state" or "someone moved it first": a 409 on every route.
 CONFLICT_ERRORS: tuple[type[Exception], ...] = (IllegalTransition, StaleStatus)
 
+REQUEST_ID_HEADER = "X-Request-ID"
+#: A client's id is taken as it is only if it is short and plain: it lands in logs and answers.
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+/=-]{0,127}")
+
+
+class ErrorItem(BaseModel):
+    """One thing wrong with the request: where, why, and the business rule where one applies."""
+
+    model_config = ConfigDict(extra="allow")
+
+    field: str | None = Field(
+        description="a dotted path into the body (`totals.tax_amount`), `query.<name>`, `path.<name>`, "
+        "a header, or null for the request as a whole"
+    )
+    reason: str
+    rule: str | None = Field(None, description="the rule broken (EN 16931 `BR-CO-15`…), where one applies")
+
+
+class ErrorEnvelope(BaseModel):
+    """Every 4xx and 5xx answer. Some carry more keys beside these (the intake's `outcome`, a refused
+    remittance's `file_id`); `request_id` is the `X-Request-ID` header of the same answer."""
+
+    model_config = ConfigDict(extra="allow")
+
+    errors: list[ErrorItem] = Field(min_length=1)
+    request_id: str = Field(description="quote it when reporting a problem: it names the request in the log")
+
 
 def error_response(status: int, errors: list[dict[str, Any]], **extra: Any) -> JSONResponse:
+    """The envelope without its `request_id`: `RequestIdMiddleware` writes that into every error body."""
     return JSONResponse({"errors": errors, **extra}, status_code=status)
 
 
@@ -45,10 +88,8 @@ class ErrorAnswer(Exception):
 
 
 def http_error_response(status: int, detail: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-    """`detail` for clients written against FastAPI's default, `errors` for everyone else."""
-    return JSONResponse(
-        {"detail": detail, "errors": [{"field": None, "reason": detail}]}, status_code=status, headers=headers
-    )
+    reason = detail if isinstance(detail, str) else json.dumps(detail, default=str)
+    return JSONResponse({"errors": [{"field": None, "reason": reason}]}, status_code=status, headers=headers)
 
 
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
@@ -60,9 +101,17 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     return error_response(422, entries)
 
 
-async def _http_error(_: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    return http_error_response(error.status_code, error.detail, getattr(error, "headers", None))
+    headers = getattr(error, "headers", None)
+    detail: Any = error.detail
+    # The router's own 404 / 405 say only "Not Found" / "Method Not Allowed": say what was asked.
+    if error.status_code == 404 and detail == "Not Found":
+        detail = f"no such path: {request.url.path} (the API is described at /docs)"
+    elif error.status_code == 405 and detail == "Method Not Allowed":
+        allowed = (headers or {}).get("Allow", "")
+        detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}"
+    return http_error_response(error.status_code, detail, headers)
 
 
 async def _error_answer(_: Request, error: Exception) -> JSONResponse:
@@ -78,6 +127,20 @@ async def _conflict(_: Request, error: Exception) -> JSONResponse:
     return http_error_response(409, str(error))
 
 
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    """A bug or an outage: the answer names only the request id (never the exception, which may carry a
+    path, a query or a secret); the server logs the traceback under the same id."""
+    request_id = request_id_of(request.scope)
+    logger.error(
+        "request %s (%s %s) failed: %s", request_id, request.method, request.url.path, type(error).__name__
+    )
+    body = {
+        "errors": [{"field": None, "reason": f"internal error; quote request id {request_id} to report it"}],
+        "request_id": request_id,
+    }
+    return JSONResponse(body, status_code=500, headers={REQUEST_ID_HEADER: request_id})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """The services' "not found" and "not now" errors mean the same on every route: answered here once."""
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -87,3 +150,78 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(not_found, _not_found)
     for conflict in CONFLICT_ERRORS:
         app.add_exception_handler(conflict, _conflict)
+    app.add_exception_handler(Exception, _unexpected)
+    app.add_middleware(RequestIdMiddleware)
+
+
+# --- request ids ---------------------------------------------------------------------------------------
+
+
+def request_id_of(scope: Scope) -> str:
+    """The id `RequestIdMiddleware` gave this request (a new one if it never ran)."""
+    state = scope.setdefault("state", {})
+    request_id = state.get("request_id")
+    if not isinstance(request_id, str):
+        request_id = state["request_id"] = str(uuid.uuid4())
+    return request_id
+
+
+def _is_json(headers: MutableHeaders) -> bool:
+    media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _with_request_id(body: bytes, request_id: str) -> bytes:
+    """`body` with `request_id` added, if it is a JSON object without one; else `body` unchanged."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    if not isinstance(data, dict) or "request_id" in data:
+        return body
+    data["request_id"] = request_id
+    return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+class RequestIdMiddleware:
+    """Gives each request its id and stamps it on the answer: the header always, a JSON error body too.
+
+    Pure ASGI (no `BaseHTTPMiddleware`): answers stream through untouched, except JSON error bodies, which
+    are small and held until complete so the id can be written into them.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        offered = Headers(scope=scope).get(REQUEST_ID_HEADER, "")
+        request_id = offered if SANE_REQUEST_ID.fullmatch(offered) else str(uuid.uuid4())
+        scope.setdefault("state", {})["request_id"] = request_id
+        held: Message | None = None
+        body = bytearray()
+
+        async def stamped(message: Message) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER] = request_id
+                if message["status"] >= 400 and _is_json(headers):
+                    held = message
+                    return
+            elif held is not None and message["type"] == "http.response.body":
+                body.extend(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                answer = _with_request_id(bytes(body), request_id)
+                if answer != body:  # a HEAD answer keeps the length of the body it did not send
+                    MutableHeaders(scope=held)["content-length"] = str(len(answer))
+                start, held = held, None
+                await send(start)
+                await send({"type": "http.response.body", "body": answer})
+                return
+            await send(message)
+
+        await self.app(scope, receive, stamped)

@@ -9,10 +9,11 @@ in tests/api says that it is not typed yet).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gateway.api.errors import ErrorItem
 from outbox.states import DeliveryStatus
 
 
@@ -80,7 +81,9 @@ class PodSummary(View):
     signed_at: str | None
     place: str | None
     status: str | None
-    references: dict[str, Any]
+    references: dict[str, list[str]] = Field(
+        description="order_numbers, delivery_notes, shipment_ids, invoice_numbers → the values found"
+    )
     linked: bool
     received_at: str
 
@@ -242,11 +245,20 @@ class StoredDocumentView(View):
     filename: str
 
 
+class PodSuggestion(View):
+    """An invoice an unlinked POD may belong to, and why."""
+
+    invoice_id: str
+    number: str
+    score: float
+    why: list[str]
+
+
 class PodView(PodSummary):
     """A POD with its links (invoice, by what, who, when), suggestions and stored file."""
 
     links: list[PodLinkView]
-    suggestions: list[dict[str, Any]]
+    suggestions: list[PodSuggestion] = Field(description="up to three, while the POD is unlinked")
     document: StoredDocumentView | None
 
 
@@ -338,11 +350,19 @@ class PaymentList(View):
     items: list[PaymentView]
 
 
+class Learned(View):
+    """What a person's resolution taught the matcher for this payer (empty when `learn` was false)."""
+
+    accounts: list[str] = Field(default_factory=list, description="payer accounts now tied to the customer")
+    aliases: list[str] = Field(default_factory=list, description="payer names now tied to the customer")
+    patterns: list[str] = Field(default_factory=list, description="reference patterns (regular expressions)")
+
+
 class PaymentDecision(View):
     """A person's resolution booked, and what the gateway learned from it (accounts, aliases, patterns)."""
 
     payment: PaymentView
-    learned: dict[str, Any]
+    learned: Learned
 
 
 class RemittanceError(View):
@@ -442,3 +462,160 @@ class OverdueInvoice(View):
 
 class OverdueInvoiceList(View):
     items: list[OverdueInvoice]
+
+
+# --- answers of the routes that take a file or build their own answer -------------------------------------
+
+
+class IntakeAnswer(View):
+    """What became of one pushed invoice: created (201), a repeat (200); a conflict (409) and a rejection
+    (422) carry `errors` and `request_id` as every error answer does."""
+
+    index: int = Field(description="the invoice's position in the request (0 for a single push)")
+    outcome: Literal["created", "duplicate", "conflict", "rejected"]
+    status: int = Field(description="the HTTP status this outcome answers with")
+    invoice_id: str | None = None
+    number: str | None = None
+    delivery_ids: list[str] = Field(default_factory=list)
+    payment_reference: str | None = Field(None, description="the KID / structured reference, when set")
+    errors: list[ErrorItem] = Field(default_factory=list)
+
+
+class BulkIntakeAnswer(View):
+    """One result per invoice, in the order sent, and how many had each outcome."""
+
+    summary: dict[str, int] = Field(description="outcome → count")
+    results: list[IntakeAnswer]
+
+
+class DsnRecipientView(View):
+    """One recipient block of a delivery status notification (RFC 3464)."""
+
+    action: str = Field(description="failed, delayed, delivered, relayed, expanded")
+    status: str | None = Field(description="the enhanced status code, e.g. 5.1.1")
+    final_recipient: str | None
+    original_recipient: str | None = None
+    diagnostic_type: str | None = None
+    diagnostic_code: str | None = None
+    remote_mta: str | None = None
+    last_attempt_date: str | None = None
+    will_retry_until: str | None = None
+
+
+class BounceAnswer(View):
+    """A received delivery status notification and what it did to the delivery it names."""
+
+    id: str
+    kind: str
+    classification: str | None = Field(description="bounce, delay, delivered…")
+    original_envelope_id: str | None
+    message_id: str | None
+    invoice_id: str | None
+    delivery_id: str | None
+    delivery_status: str | None
+    attempt: int | None
+    linked_by: str | None
+    applied: bool = Field(description="whether the delivery moved")
+    note: str | None
+    duplicate: bool
+    recipients: list[DsnRecipientView]
+
+
+class StatusDocumentAnswer(View):
+    """A received Invoice Response, MLR or MLS and what it did to the delivery it names."""
+
+    id: str
+    kind: str
+    document_id: str | None
+    response_code: str | None
+    referenced_document_id: str | None
+    invoice_id: str | None
+    delivery_id: str | None
+    delivery_status: str | None
+    applied: bool
+    note: str | None
+    duplicate: bool
+    validated: bool | None = Field(description="checked against the official rules; null for a repeat")
+
+
+class EdiLinkView(View):
+    """An interchange a received file was linked to: one of ours it acknowledges, or theirs it records."""
+
+    interchange_id: str
+    interchange_ref: str
+    direction: str | None = Field(None, description="in: the partner's file as recorded")
+    message_type: str | None = None
+    group_ref: str | None = None
+    message_refs: list[str] | None = None
+    attempt: int | None = None
+    ack_status: str | None = None
+    delivery_id: str | None = None
+
+
+class EdiAnswerSummary(View):
+    """The acknowledgement written back to the partner."""
+
+    kind: str = Field(description="CONTRL, 997 or 999")
+    interchange_ref: str
+    file: str | None
+    written: str | None
+    accepted: bool | None
+
+
+class EdiProblem(View):
+    """What was wrong in a received file; segment, position and element where known."""
+
+    field: str | None = None
+    reason: str
+
+
+class EdiAnswer(View):
+    """A received EDIFACT / X12 file: the acknowledgement applied, or the message recorded and answered."""
+
+    id: str
+    kind: str
+    standard: str
+    message_type: str
+    interchange_ref: str
+    partner_id: str | None
+    status: str | None
+    applied: bool
+    linked: list[EdiLinkView] = Field(description="the interchanges the file acknowledges or records")
+    answer: EdiAnswerSummary | None = Field(description="the CONTRL / 997 / 999 written back, if any")
+    ack_written: str | None
+    errors: list[EdiProblem] = Field(description="what was wrong in the file (segment, position)")
+    note: str | None
+    duplicate: bool
+
+
+class PodReceiptView(View):
+    """The PODs a received file became (with their links and suggestions); `duplicate` for a repeat."""
+
+    duplicate: bool
+    pods: list[PodView]
+
+
+class MatchingDeferred(View):
+    deferred: str = Field(description="why matching was left to the worker")
+
+
+class RemittanceReceiptView(View):
+    """A received remittance file: its payments booked and, unless `match=false`, matched at once."""
+
+    file_id: str
+    outcome: str = Field(description="accepted or duplicate")
+    status: str = Field(description="the file's status: accepted")
+    format: str | None
+    payments: list[PaymentSummary]
+    duplicate_payments: int
+    error: RemittanceError | None = None
+    matching: MatchRunView | MatchingDeferred | None = None
+
+
+class WebhookEndpointCreated(WebhookEndpointView):
+    secret: str | None = Field(None, description="the generated signing secret: shown this once")
+
+
+class HealthView(View):
+    status: Literal["ok"]
+    database: str = Field(description="the database dialect")

@@ -22,7 +22,7 @@ def get_deliveries(
     status: DeliveryStatus | None = None,
     channel: Annotated[str | None, Query(max_length=50)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> DeliveryPage:
     items = delivery_service.list_deliveries(
         session, identity.tenant_id, status=status, channel=channel, limit=limit, offset=offset

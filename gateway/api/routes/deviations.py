@@ -31,7 +31,7 @@ def get_deviations(
     channel: Annotated[str | None, Query(max_length=50)] = None,
     since: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> DeviationPage:
     """Deviations across channels (newest first), each with its cause and the actions that fit it."""
     if since is not None and since.tzinfo is None:

@@ -11,11 +11,19 @@ from gateway.api.deps import EngineDep
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health")
+@router.get("/health", responses={503: {"description": "the database cannot be reached"}})
 def health(engine: EngineDep) -> JSONResponse:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except Exception as error:
-        return JSONResponse({"status": "unavailable", "database": str(error)[:200]}, status_code=503)
+        reason = str(error)[:200]
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "database": reason,
+                "errors": [{"field": "database", "reason": reason}],
+            },
+            status_code=503,
+        )
     return JSONResponse({"status": "ok", "database": engine.dialect.name})

@@ -103,7 +103,7 @@ def get_pods(
     session: SessionDep,
     linked: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> PodPage:
     """The tenant's proofs of delivery, newest first; `linked=false` is the queue to work through."""
     found = pod_service.list_pods(session, identity.tenant_id, linked, limit=limit, offset=offset)
