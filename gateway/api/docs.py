@@ -313,6 +313,7 @@ RAW_EXAMPLES: dict[tuple[str, str], tuple[str, str]] = {
     ("post", "/edi"): ("application/EDIFACT", _CONTRL),
     ("post", "/pods"): ("application/EDIFACT", _IFTSTA),
     ("post", "/remittances"): ("application/xml", _CAMT054),
+    ("post", "/inbound"): ("application/xml", _INVOICE_RESPONSE),
 }
 
 
