@@ -355,7 +355,7 @@ PARTNER_ID = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
 def mailbox_problem(address: str) -> str | None:
-    """Why `address` is not one mailbox (syntax only, no DNS; `.test` passes as the e-mail channel lets it)."""
+    """Why `address` is not one mailbox: syntax only, no DNS; `.test` passes (as in the e-mail channel)."""
     try:
         validate_email(address, check_deliverability=False, test_environment=True)
     except EmailNotValidError as error:

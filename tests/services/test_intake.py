@@ -16,7 +16,6 @@ from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 import gateway.cli
-
 from db.engine import session_scope
 from db.models import Delivery, DeliveryEvent, InvoiceRecord
 from gateway.cli import app as cli_app

@@ -285,7 +285,10 @@ def _admit(
     if address_problem is not None:
         field_name, reason = address_problem
         return IntakeResult(
-            candidate.index, "rejected", number=invoice.number, errors=[{"field": field_name, "reason": reason}]
+            candidate.index,
+            "rejected",
+            number=invoice.number,
+            errors=[{"field": field_name, "reason": reason}],
         )
     try:
         invoice, kid_note = _apply_kid_agreement(invoice, agreement)
@@ -322,7 +325,8 @@ def _address_problem(
         if problem is not None:
             return (
                 "routing.receiver_id",
-                f"receiver {profile.receiver_id}'s {channel} address: {problem}; correct the receiver profile",
+                f"receiver {profile.receiver_id}'s {channel} address: {problem}; "
+                "correct the receiver profile",
             )
     return None
 
