@@ -5,7 +5,7 @@
 Builds a camt.054.001.08 in memory: `--entries` booked credit entries, each a batch (`Btch` with
 NbOfTxs / TtlAmt) of `--transactions` / `--entries` TxDtls, every TxDtls with an AcctSvcrRef, a payer name
 and BBAN, a MOD10 KID (SCOR) and one Ustrd line, so the batch checks run over every transaction. It then
-times `mappings.remittance.camt.parse_camt` (best of `--repeat`) and prints payments/s and MB/s.
+times `mappings.remittance.camt.parse` (best of `--repeat`) and prints payments/s and MB/s.
 
 Peak RSS is `resource.getrusage(RUSAGE_SELF).ru_maxrss`, which only grows: it is read after building the
 document, after the streamed parse, and last after an `lxml.etree.fromstring` of the same bytes (the whole
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lxml import etree
 
-from mappings.remittance.camt import parse_camt
+from mappings.remittance import camt
 from schemas.kid import mod10_check_digit
 
 NAMESPACE = "urn:iso:std:iso:20022:tech:xsd:camt.054.001.08"
@@ -97,7 +97,7 @@ def main() -> None:
     for _ in range(args.repeat):
         gc.collect()
         start = time.perf_counter()
-        document = parse_camt(data)
+        document = camt.parse(data)
         elapsed = time.perf_counter() - start
         payments = len(document.payments)
         best = min(best, elapsed)
@@ -105,7 +105,7 @@ def main() -> None:
     assert payments == args.transactions, payments
     streamed_rss = peak_rss_mb()
     print(
-        f"parse_camt: best of {args.repeat}: {best:.2f} s = {payments / best:,.0f} payments/s, "
+        f"camt.parse: best of {args.repeat}: {best:.2f} s = {payments / best:,.0f} payments/s, "
         f"{len(data) / 1e6 / best:.1f} MB/s"
     )
 
@@ -116,7 +116,7 @@ def main() -> None:
     del tree
     print(
         f"peak RSS (ru_maxrss): start {started_rss:.0f} MB, document built {built_rss:.0f} MB, "
-        f"after parse_camt {streamed_rss:.0f} MB (+{streamed_rss - built_rss:.0f} MB), "
+        f"after camt.parse {streamed_rss:.0f} MB (+{streamed_rss - built_rss:.0f} MB), "
         f"after a whole-tree parse for comparison {tree_rss:.0f} MB ({tree_elements:,} elements)"
     )
 

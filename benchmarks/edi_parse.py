@@ -80,9 +80,9 @@ def main() -> None:
 
     invoic = [p.read_bytes() for p in sorted((SAMPLES / "edifact" / "INVOIC").glob("*.edi"))]
     interchanges = [d for d in invoic if d.lstrip(b"\xef\xbb\xbf \r\n").startswith((b"UNA", b"UNB"))
-                    and _tolerant(edifact.parse_interchange, (edifact.EdiSyntaxError,))(d) is not None]
+                    and _tolerant(edifact.parse, (edifact.EdiSyntaxError,))(d) is not None]
     x12_810 = [p.read_bytes() for p in sorted((SAMPLES / "x12" / "810").iterdir())]
-    x12_good = [d for d in x12_810 if _tolerant(x12.parse_interchange, (x12.X12SyntaxError,))(d) is not None]
+    x12_good = [d for d in x12_810 if _tolerant(x12.parse, (x12.X12SyntaxError,))(d) is not None]
 
     def segments(files: list[bytes], tokenize: Callable[[bytes], list[Any]]) -> int:
         return sum(len(tokenize(d)) for d in files)
@@ -104,12 +104,12 @@ def main() -> None:
         warnings.simplefilter("ignore")
         row("ours  edifact.tokenize", "INVOIC, all", invoic, edifact_segments, edifact.tokenize)
         row("pydifact Parser.parse", "INVOIC, all", invoic, edifact_segments, pydifact_tokenize)
-        row("ours  edifact.parse_interchange", "INVOIC interchanges", interchanges, interchange_segments,
-            edifact.parse_interchange)
+        row("ours  edifact.parse", "INVOIC interchanges", interchanges, interchange_segments,
+            edifact.parse)
         row("pydifact Interchange.from_str", "INVOIC interchanges", interchanges, interchange_segments,
             pydifact_interchange)
     row("ours  x12.tokenize", "810, accepted", x12_good, x12_segments, x12.tokenize)
-    row("ours  x12.parse_interchange", "810, accepted", x12_good, x12_segments, x12.parse_interchange)
+    row("ours  x12.parse", "810, accepted", x12_good, x12_segments, x12.parse)
 
     print(f"cores: {os.cpu_count()}; Python {platform.python_version()}; one core per row; "
           f"{args.seconds:.1f} s of work per row")
@@ -128,7 +128,7 @@ def main() -> None:
         print(f"{label:<33} {what:<20} {files:>3} {count:>8} {rate:>10,.0f} {rate * count / files:>12,.0f}")
     rates = {label: rate for label, _, _, _, rate in rows}
     for ours, theirs in (("ours  edifact.tokenize", "pydifact Parser.parse"),
-                         ("ours  edifact.parse_interchange", "pydifact Interchange.from_str")):
+                         ("ours  edifact.parse", "pydifact Interchange.from_str")):
         mine, other = rates[ours], rates[theirs]
         if mine and other:
             print(f"{ours.split()[1]} / {theirs.split()[1]}: {mine / other:.1f}×")

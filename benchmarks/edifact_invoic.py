@@ -4,11 +4,11 @@
     python benchmarks/edifact_invoic.py [--seconds 1.0]
 
 Files: INVOIC interchanges we render from the project's samples (`sample_invoice` 1…20, 3 lines, D.96A
-EAN008; and one 200-line invoice) plus the shared INVOIC samples that are whole interchanges. `parse_invoic`
-runs on the files that become canonical invoices (ours and the pydifact credit notes: the Bots samples carry
-placeholder amounts that EN 16931 refuses, so they are tokenized only). Each row repeats its set until
-`--seconds` of work have passed, on one core, and reports documents/s and segments/s (segments as our
-tokenizer counts them). Bytes → text decoding is inside the clock for every row.
+EAN008; and one 200-line invoice) plus the shared INVOIC samples that are whole interchanges.
+`edifact_invoic.parse` runs on the files that become canonical invoices (ours and the pydifact credit
+notes: the Bots samples carry placeholder amounts that EN 16931 refuses, so they are tokenized only).
+Each row repeats its set until `--seconds` of work have passed, on one core, and reports documents/s and
+segments/s (segments as our tokenizer counts them). Bytes → text decoding is inside the clock for every row.
 
 pydifact is a comparison only, not a dependency: without it the script prints our rows alone.
 """
@@ -29,7 +29,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.samples import sample_invoice
-from mappings.invoice.edifact_invoic import parse_invoic, render_invoic
+from mappings.invoice import edifact_invoic
 from mappings.syntax import edifact
 from mappings.syntax.edi_envelope import EdiEnvelope
 
@@ -59,8 +59,8 @@ def main() -> None:
 
     invoices = [sample_invoice(n, lines=3) for n in range(1, 21)]
     large = [sample_invoice(1, lines=200)]
-    ours = [render_invoic(invoice, ENVELOPE).content for invoice in invoices]
-    ours_large = [render_invoic(invoice, ENVELOPE).content for invoice in large]
+    ours = [edifact_invoic.render(invoice, ENVELOPE).content for invoice in invoices]
+    ours_large = [edifact_invoic.render(invoice, ENVELOPE).content for invoice in large]
     shared = [p.read_bytes() for p in sorted(SAMPLES.iterdir())]
     shared = [data for data in shared if _is_interchange(data)]
     readable = [data for data in shared if _parses(data)]
@@ -79,20 +79,21 @@ def main() -> None:
     cpu = platform.processor() or platform.machine()
     print(f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}")
     print(f"files: {len(ours)} rendered 3-line INVOIC, 1 rendered 200-line INVOIC, {len(shared)} shared ones")
-    row("ours: render_invoic D.96A (3 lines)", "invoice → INVOIC bytes", invoices,
-        lambda i: render_invoic(i, ENVELOPE), segments(ours))  # fmt: skip
-    row("ours: render_invoic D.01B (3 lines)", "invoice → INVOIC bytes", invoices,
-        lambda i: render_invoic(i, ENVELOPE, version="D01B"), segments(ours))  # fmt: skip
-    row("ours: render_invoic D.96A (200 lines)", "invoice → INVOIC bytes", large,
-        lambda i: render_invoic(i, ENVELOPE), segments(ours_large))  # fmt: skip
-    row("ours: parse_invoic (3 lines)", "INVOIC → canonical Invoice", ours, parse_invoic, segments(ours))
-    row("ours: parse_invoic (200 lines)", "INVOIC → canonical Invoice", ours_large, parse_invoic,
+    row("ours: edifact_invoic.render D.96A (3 lines)", "invoice → INVOIC bytes", invoices,
+        lambda i: edifact_invoic.render(i, ENVELOPE), segments(ours))  # fmt: skip
+    row("ours: edifact_invoic.render D.01B (3 lines)", "invoice → INVOIC bytes", invoices,
+        lambda i: edifact_invoic.render(i, ENVELOPE, version="D01B"), segments(ours))  # fmt: skip
+    row("ours: edifact_invoic.render D.96A (200 lines)", "invoice → INVOIC bytes", large,
+        lambda i: edifact_invoic.render(i, ENVELOPE), segments(ours_large))  # fmt: skip
+    parse = edifact_invoic.parse
+    row("ours: edifact_invoic.parse (3 lines)", "INVOIC → canonical Invoice", ours, parse, segments(ours))
+    row("ours: edifact_invoic.parse (200 lines)", "INVOIC → canonical Invoice", ours_large, parse,
         segments(ours_large))  # fmt: skip
-    row("ours: parse_invoic (pydifact samples)", "INVOIC → canonical Invoice", readable, parse_invoic,
+    row("ours: edifact_invoic.parse (pydifact samples)", "INVOIC → canonical Invoice", readable, parse,
         segments(readable))  # fmt: skip
     row("ours: edifact.tokenize (all files)", "bytes → segments", every, edifact.tokenize, segments(every))
-    row("ours: edifact.parse_interchange (all files)", "bytes → checked envelope", every,
-        edifact.parse_interchange, segments(every))  # fmt: skip
+    row("ours: edifact.parse (all files)", "bytes → checked envelope", every,
+        edifact.parse, segments(every))  # fmt: skip
     try:
         from pydifact.parser import Parser
         from pydifact.segmentcollection import Interchange
@@ -114,7 +115,7 @@ def main() -> None:
 
 def _is_interchange(data: bytes) -> bool:
     try:
-        edifact.parse_interchange(data)
+        edifact.parse(data)
     except edifact.FormatError:
         return False
     return True
@@ -122,7 +123,7 @@ def _is_interchange(data: bytes) -> bool:
 
 def _parses(data: bytes) -> bool:
     try:
-        parse_invoic(data)
+        edifact_invoic.parse(data)
     except edifact.FormatError:
         return False
     return True

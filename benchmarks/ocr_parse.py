@@ -1,4 +1,4 @@
-"""OCR giro reading speed and memory: `parse_ocr_giro` on one file of many transactions.
+"""OCR giro reading speed and memory: `ocr_giro.parse` on one file of many transactions.
 
     python benchmarks/ocr_parse.py [--transactions 100000] [--rounds 3]
 
@@ -85,11 +85,11 @@ def _high_water_mark_kib() -> int:
 def child(path: str) -> None:
     """One timed parse in this (fresh) process; prints its figures as JSON."""
     data = Path(path).read_bytes()
-    from mappings.remittance.ocr_giro import parse_ocr_giro
+    from mappings.remittance import ocr_giro
 
     ready_kib = _high_water_mark_kib()
     started = time.perf_counter()
-    document = parse_ocr_giro(data)
+    document = ocr_giro.parse(data)
     elapsed = time.perf_counter() - started
     print(
         json.dumps(

@@ -17,17 +17,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.samples import sample_invoice
-from mappings.invoice.pdf import render_invoice_pdf
+from mappings.invoice import pdf
 
 
 def rate(lines: int, seconds: float) -> tuple[float, int]:
     invoices = [sample_invoice(n, lines=lines) for n in range(1, 21)]
-    render_invoice_pdf(invoices[0])  # fonts registered, modules imported: outside the clock
+    pdf.render(invoices[0])  # fonts registered, modules imported: outside the clock
     count = 0
     size = 0
     started = time.perf_counter()
     while time.perf_counter() - started < seconds:
-        size = len(render_invoice_pdf(invoices[count % len(invoices)]).content)
+        size = len(pdf.render(invoices[count % len(invoices)]).content)
         count += 1
     return count / (time.perf_counter() - started), size
 

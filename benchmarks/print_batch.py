@@ -71,14 +71,9 @@ from sqlalchemy import Engine, create_engine, text, update
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gateway.samples import sample_invoice, sample_invoice_json
-from mappings.invoice.pdf import render_invoice_pdf
-from mappings.print.batch import (
-    PrintItem,
-    build_print_batch,
-    package_zip,
-    parse_print_index,
-    recipient_from_invoice,
-)
+from mappings.invoice import pdf as invoice_pdf
+from mappings.print import batch as print_batch
+from mappings.print.batch import PrintItem, build_print_batch, package_zip, recipient_from_invoice
 from schemas.canonical import Invoice
 from schemas.print_profile import PrintProfile
 from transports.pgp import PgpEncryptor
@@ -294,7 +289,7 @@ class Corpus:
         self.documents: list[Rendered] = []
         for n in range(1, distinct + 1):
             invoice = sample_invoice(n)
-            pdf = render_invoice_pdf(invoice).content
+            pdf = invoice_pdf.render(invoice).content
             self.documents.append(Rendered(invoice, pdf, len(PdfReader(io.BytesIO(pdf)).pages)))
         self.render_seconds = time.perf_counter() - started
         self._cache: dict[tuple[int, Layout, IndexFormat, Packaging], Files] = {}
@@ -690,7 +685,7 @@ def part_e2e(stores: Stores, kind: str, invoices: int, report: Report) -> None:
             raise RuntimeError(f"{kind}: hand-over outcomes {dict(handed.outcomes)}")
         [uploaded] = [path for path in (print_house / "in").iterdir() if not path.name.endswith(".part")]
         files = sorted(uploaded.iterdir())
-        index = parse_print_index((uploaded / f"{uploaded.name}.csv").read_bytes())
+        index = print_batch.parse((uploaded / f"{uploaded.name}.csv").read_bytes())
         with engine.connect() as connection:
             rows = connection.execute(text("SELECT status, count(*) FROM deliveries GROUP BY status"))
             statuses = {str(status): int(count) for status, count in rows}

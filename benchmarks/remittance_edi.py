@@ -9,7 +9,7 @@ Rows, each on generated files (the envelope checked strictly, the amounts checke
 * 1,000 advices of 10 documents each in one interchange (1,000 REMADV messages / 820 sets): the
   many-payments case.
 
-The REMADVs are written by `render_remadv` (D.01B: EANCOM 1997's D.96A allows 9,999 DOC groups per
+The REMADVs are written by `edifact_remadv.render` (D.01B: EANCOM 1997's D.96A allows 9,999 DOC groups per
 message; a discount on every tenth invoice, a credit note on every twentieth document), the 820s with
 `mappings.syntax.x12` (004010, the same pattern with RMR06 and RMR01 CM). Each row repeats its file until
 `--seconds` have passed, on one core; the file sizes are printed too.
@@ -29,8 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mappings.remittance.edifact_remadv import parse_remadv, render_remadv
-from mappings.remittance.x12_820 import parse_820
+from mappings.remittance import edifact_remadv, x12_820
 from mappings.syntax import x12
 from schemas.remittance import Payment, RemittanceDocument, RemittanceLine
 
@@ -67,7 +66,8 @@ def remadv_file(payments: int, lines_each: int) -> bytes:
                            payer_account="15030012345", kind="remadv", lines=tuple(lines)))  # fmt: skip
     document = RemittanceDocument(format="remadv", payments=out, message_id="1", created_at=PREPARED,
                                   sender="7080000000009", receiver="7090000000005")  # fmt: skip
-    return render_remadv(document, version="D01B")  # D.96A allows at most 9,999 DOC groups per message
+    # D.96A allows at most 9,999 DOC groups per message
+    return edifact_remadv.render(document, version="D01B")
 
 
 def x12_820_file(payments: int, lines_each: int) -> bytes:
@@ -123,7 +123,8 @@ def main() -> None:
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, one used")
     shapes = [(1, args.lines), (1000, 10)]
     print(f"{'reader':<14} {'shape':<24} {'size':>10} {'files/s':>9} {'payments/s':>11} {'lines/s':>10}")
-    readers = (("parse_remadv", remadv_file, parse_remadv), ("parse_820", x12_820_file, parse_820))
+    readers = (("edifact_remadv.parse", remadv_file, edifact_remadv.parse),
+               ("x12_820.parse", x12_820_file, x12_820.parse))
     for name, write, read in readers:
         for payments, lines_each in shapes:
             data = write(payments, lines_each)

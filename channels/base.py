@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
 
+from channels.context import ChannelNeed, DocumentKind, ParticipantAnswer, PartnerInterchange
 from mappings.base import RenderedDocument
 from outbox.retry import RetryPolicy
 from schemas.canonical import Invoice
@@ -29,6 +30,8 @@ class Delivered:
 
     message_id: str | None = None
     detail: str | None = None
+    #: where the document was put (a path, an sftp:// URL), when the channel can say
+    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,8 @@ class Sent:
 
     message_id: str | None = None
     detail: str | None = None
+    #: where the document was put (a path, an sftp:// URL), when the channel can say
+    where: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,23 +80,40 @@ BatchResult = Sent | Retry | Failed
 
 @dataclass(frozen=True)
 class OutboundDelivery:
-    """Everything a channel needs to send one attempt of one delivery."""
+    """Everything a channel needs to send one attempt of one delivery; the channel opens no database.
+
+    What a channel declares in `ChannelCapabilities.needs` comes prepared by the gateway: `edi` (the
+    partner's numbered interchange) and `participant` (the receiver's PEPPOL capabilities). A delivery that
+    carries another document than an invoice (`document_kind`, e.g. an EDI acknowledgement of ours) has no
+    `invoice` and no `invoice_id`; only channels that list its kind in `ChannelCapabilities.documents` get it.
+    """
 
     delivery_id: str
-    invoice_id: str
+    invoice_id: str | None
     tenant_id: str
     attempt: int
     address: str | None
     document: RenderedDocument
-    invoice: Invoice
+    invoice: Invoice | None
     attachments: tuple[RenderedDocument, ...] = ()
     #: the tenant's settings, for channels with per-tenant choices (the print profile)
     tenant_settings: TenantSettings | None = None
+    document_kind: DocumentKind = DocumentKind.INVOICE
+    #: `ChannelNeed.EDI_INTERCHANGE`: the trading partner and this attempt's interchange
+    edi: PartnerInterchange | None = None
+    #: `ChannelNeed.PEPPOL_PARTICIPANT`: what the participant registry says about the receiver
+    participant: ParticipantAnswer | None = None
 
     @property
     def idempotency_key(self) -> str:
         """Same for every try of one attempt: a channel uses it so a re-sent try is not a second copy."""
         return f"{self.delivery_id}-{self.attempt}"
+
+    def the_invoice(self) -> Invoice:
+        """The invoice, for channels that send only invoices (`deliver` keeps other documents from them)."""
+        if self.invoice is None:
+            raise TypeError(f"delivery {self.delivery_id} carries {self.document_kind.value}, not an invoice")
+        return self.invoice
 
 
 @dataclass(frozen=True)
@@ -132,6 +154,10 @@ class ChannelCapabilities:
     attachment_formats: tuple[str, ...] = ()
     #: documents are staged and handed over in batches at cut-off times (`BatchingChannel`)
     batched: bool = False
+    #: what the gateway must prepare before each send (`channels.context`): the channel opens no database
+    needs: tuple[ChannelNeed, ...] = ()
+    #: the kinds of document it sends; a delivery of another kind is refused as a deviation
+    documents: tuple[DocumentKind, ...] = (DocumentKind.INVOICE,)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -198,8 +224,11 @@ class Channel(ABC, Generic[ConfigT]):
     def send(self, delivery: OutboundDelivery) -> DeliveryResult:
         """Send one try of `delivery`; return the outcome, raise only for the unexpected."""
 
-    def deliver(self, delivery: OutboundDelivery) -> DeliveryResult:
-        """`send` with the common guards: size limit, exceptions as retries, secrets masked."""
+    def refusal(self, delivery: OutboundDelivery) -> Failed | None:
+        """Why this channel will not take `delivery` at all (size, address, kind); None when it will.
+
+        The gateway asks before it prepares what the channel needs, so a refused delivery spends nothing
+        (no EDI control number)."""
         size = len(delivery.document.content)
         if size > self.config.max_document_bytes:
             return Failed(
@@ -210,6 +239,17 @@ class Channel(ABC, Generic[ConfigT]):
             return Failed(
                 f"channel {self.name} needs a receiver address and the delivery has none", deviation=True
             )
+        if delivery.document_kind not in self.capabilities.documents:
+            return Failed(
+                f"channel {self.name} does not send {delivery.document_kind} documents", deviation=True
+            )
+        return None
+
+    def deliver(self, delivery: OutboundDelivery) -> DeliveryResult:
+        """`send` with the common guards: size limit, exceptions as retries, secrets masked."""
+        refused = self.refusal(delivery)
+        if refused is not None:
+            return refused
         try:
             result = self.send(delivery)
         except Exception as error:

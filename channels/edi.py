@@ -1,44 +1,35 @@
-"""The EDI channel: invoices as EDIFACT INVOIC or X12 810 interchanges to a trading partner.
+"""The EDI channel: interchanges to a trading partner by folder or SFTP — invoices and our acknowledgements.
 
-The delivery's address is the partner id; the partner's profile (`schemas.edi_partner.TradingPartner`, in
-the outbox database that `registry_url` names) says who we are to them, which message and syntax they take
-and how their files travel. Per delivery attempt:
+The delivery's address is the partner id. The channel opens no database: it declares
+`ChannelNeed.EDI_INTERCHANGE`, and the gateway hands it, with each delivery, the partner's profile
+(`schemas.edi_partner.TradingPartner`: who we are to them, which message and syntax they take, how their
+files travel) and the attempt's interchange, numbered and rendered (`channels.context.PartnerInterchange`;
+`gateway.services.outbound.channel_context` counts the numbers once per attempt, renders with
+`render_edi`, and records what the channel reports). Per try the channel only puts the file in place:
 
-1. The profile is read. An unknown partner, or a stored profile that no longer validates, is a deviation.
-2. In one transaction the attempt's interchange, group and message numbers are counted
-   (`interchange_for_attempt`) and the interchange is rendered with them; the transaction commits before
-   anything is written. A rendering error rolls it back, so no number is spent on a document that cannot
-   go. A later try of the same attempt finds the same numbers and the same `prepared` time (the row's
-   `created_at`) and so renders byte-identical content.
-3. The file goes by the partner's transport under a name that depends only on the partner and the
-   interchange number, `<partner>_<interchange ref>.<ext>`: into a folder (written beside the name, then
-   linked into place; a name that exists was committed by an earlier try and is not touched), or over SFTP
-   (`SftpSession.upload_file_atomically` into the partner's `outgoing` folder, same rule).
+* under a name that depends only on the partner and the interchange number — `<partner>_<ref>.<ext>` for an
+  invoice, `<partner>_ack_<ref>.<ext>` for an acknowledgement of ours (CONTRL, 997, 999, TA1);
+* into a folder (written beside the name, then linked into place; a name that exists was committed by an
+  earlier try and is not touched), or over SFTP (`SftpSession.upload_file_atomically` into the partner's
+  `outgoing` folder, same rule).
 
-Delivery is confirmed later, by the partner's acknowledgement (CONTRL / 997), so success is `Sent`.
-The partner's SFTP secrets live in its profile, not in the channel config: they are masked here, in every
-reason and log line, on top of the base class's masking.
+So a later try of the same attempt, which gets the same numbers and the same bytes, never makes a second
+copy. An invoice is confirmed later, by the partner's acknowledgement (CONTRL / 997), so success is
+`Sent`. The partner's SFTP secrets live in its profile, not in the channel config: they are masked here,
+in every reason and log line, on top of the base class's masking.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import errno
-import importlib
 import logging
-import os
 import posixpath
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import ClassVar
 
-from pydantic import Field, ValidationError
-from sqlalchemy import Engine, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
-from sqlmodel import col
+from pydantic import Field
 
 from channels.base import (
     Channel,
@@ -50,74 +41,46 @@ from channels.base import (
     Retry,
     Sent,
 )
-from channels.folder import safe_name, sync_directory, write_atomically
-from db.engine import make_engine, session_scope
-from db.models import EdiInterchange, utcnow
-from gateway.services.tenancy.edi_partners import (
-    ControlNumbersExhausted,
-    get_partner,
-    interchange_for_attempt,
-    partner_envelope,
-)
+from channels.context import ChannelNeed, DocumentKind, PartnerInterchange
+from mappings import format_entry, formats, render
 from mappings.base import RenderedDocument
 from mappings.syntax.edi_envelope import EdiEnvelope
 from schemas.canonical import Invoice
 from schemas.edi_partner import TradingPartner
+from transports.files import safe_name, write_once
 from transports.sftp import HostKeyRefused, SftpError, open_sftp
 
 log = logging.getLogger("gateway.channels.edi")
 
 
-@dataclass(frozen=True)
-class EdiMessageKind:
-    """How one of the channel's formats is rendered: the mapping function, its version, the message type."""
-
-    renderer: str  # "module:function"
-    version: str
-    message_type: str  # what `EdiInterchange.message_type` records
-
-
-#: The channel's formats, as `TradingPartner.message_format` names them.
-MESSAGE_KINDS: dict[str, EdiMessageKind] = {
-    "edifact-d96a": EdiMessageKind("mappings.invoice.edifact_invoic:render_invoic", "D96A", "INVOIC"),
-    "edifact-d01b": EdiMessageKind("mappings.invoice.edifact_invoic:render_invoic", "D01B", "INVOIC"),
-    "x12-810": EdiMessageKind("mappings.invoice.x12_810:render_810", "004010", "810"),
-    "x12-810-5010": EdiMessageKind("mappings.invoice.x12_810:render_810", "005010", "810"),
-}
+#: The channel's formats, as `TradingPartner.message_format` names them: the mappings' EDI invoice messages.
+EDI_FORMATS: tuple[str, ...] = tuple(
+    name for name in formats("invoice", can="render") if format_entry(name).message_type
+)
 
 
 class EdiConfig(ChannelConfig):
     registry_url: str | None = Field(
-        None, description="database with the trading partners and control numbers (the gateway's outbox)"
+        None,
+        description="ignored, kept so older settings still load: the gateway hands the channel the partner's "
+        "profile and the attempt's numbered interchange with each delivery",
     )
     fsync: bool = Field(True, description="folder transport: flush each interchange to disk before commit")
 
 
 def render_edi(message_format: str, invoice: Invoice, envelope: EdiEnvelope) -> RenderedDocument:
     """`invoice` as one interchange in `message_format`, in `envelope`; the mappings' errors pass through."""
-    kind = MESSAGE_KINDS[message_format]
-    module_name, _, function_name = kind.renderer.partition(":")
-    renderer = cast(
-        Callable[..., RenderedDocument], getattr(importlib.import_module(module_name), function_name)
-    )
-    return renderer(invoice, envelope, version=kind.version)
+    if message_format not in EDI_FORMATS:
+        raise ValueError(f"the EDI channel does not send {message_format!r}")
+    return render(message_format, invoice, envelope)
 
 
-def envelope_for(partner: TradingPartner, interchange: EdiInterchange) -> EdiEnvelope:
-    """The envelope of `interchange` (its numbers and time) as `partner`'s profile wants it written."""
-    return partner_envelope(
-        partner,
-        interchange_ref=interchange.interchange_ref,
-        group_ref=interchange.group_ref,
-        message_ref=interchange.message_refs[0],
-        prepared=interchange.created_at,
-        ack_requested=partner.ack_requested,
-    )
-
-
-def interchange_file_name(partner_id: str, interchange_ref: str, extension: str) -> str:
+def interchange_file_name(
+    partner_id: str, interchange_ref: str, extension: str, *, acknowledgement: bool = False
+) -> str:
     """The interchange's file name: the same on every try of its attempt, never the same for two."""
-    return f"{safe_name(partner_id)}_{safe_name(interchange_ref)}.{safe_name(extension)}"
+    ack = "_ack" if acknowledgement else ""
+    return f"{safe_name(partner_id)}{ack}_{safe_name(interchange_ref)}.{safe_name(extension)}"
 
 
 def partner_secrets(partner: TradingPartner) -> list[str]:
@@ -126,128 +89,41 @@ def partner_secrets(partner: TradingPartner) -> list[str]:
     return sftp.secrets() if sftp is not None else []
 
 
-def _validation_summary(error: ValidationError) -> str:
-    """What is wrong with a stored profile, by field, without the stored values (they may be secrets)."""
-    parts = [
-        f"{'.'.join(str(part) for part in item['loc']) or 'profile'}: {item['msg']}"
-        for item in error.errors(include_input=False, include_url=False)
-    ]
-    return "; ".join(parts[:5]) + (f"; and {len(parts) - 5} more" if len(parts) > 5 else "")
-
-
 @dataclass(frozen=True)
-class PreparedInterchange:
-    """One attempt's interchange, rendered with its fixed numbers."""
+class _Handed:
+    """Where the file is, and how this try found it."""
 
-    interchange_ref: str
-    group_ref: str | None
-    message_ref: str
-    document: RenderedDocument
+    where: str
+    note: str
 
 
 class EdiChannel(Channel[EdiConfig]):
-    """Delivers invoices as EDIFACT INVOIC (D96A, D01B) or X12 810 (4010, 5010) to a trading partner."""
+    """Delivers EDIFACT INVOIC (D96A, D01B) or X12 810 (4010, 5010) interchanges, and the acknowledgements
+    we answer a partner with, into the partner's folder or SFTP server."""
 
     name: ClassVar[str] = "edi"
     config_model: ClassVar[type[ChannelConfig]] = EdiConfig
     capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
-        formats=tuple(MESSAGE_KINDS),
+        formats=EDI_FORMATS,
         default_format="edifact-d96a",
         needs_address=True,
         confirms_delivery=False,
         description="EDIFACT INVOIC / X12 810 interchanges to a trading partner (address = partner id), "
         "by folder or SFTP; the partner's acknowledgement confirms delivery",
+        needs=(ChannelNeed.EDI_INTERCHANGE,),
+        documents=(DocumentKind.INVOICE, DocumentKind.EDI_ACK),
         extra={"transports": ["folder", "sftp"]},
     )
 
-    def __init__(self, config: EdiConfig) -> None:
-        super().__init__(config)
-        self._engine: Engine | None = (
-            make_engine(config.registry_url, pool_size=1) if config.registry_url else None
-        )
-
-    def close(self) -> None:
-        if self._engine is not None:
-            self._engine.dispose()
-
-    # -- steps -----------------------------------------------------------------------------------------
-
-    def partner_for(self, delivery: OutboundDelivery) -> TradingPartner | Failed | Retry:
-        """The delivery's partner profile, or why there is none."""
-        partner_id = (delivery.address or "").strip()
-        if self._engine is None:
-            return Failed("no trading partner registry is configured (registry_url)", deviation=True)
-        try:
-            with Session(self._engine) as session:
-                partner = get_partner(session, delivery.tenant_id, partner_id)
-        except ValidationError as error:
-            return Failed(
-                f"trading partner {partner_id!r}: the stored profile no longer validates "
-                f"({_validation_summary(error)}); put it again",
-                deviation=True,
-            )
-        except SQLAlchemyError as error:
-            return Retry(f"trading partner registry unavailable: {type(error).__name__}")
-        if partner is None:
-            return Failed(
-                f"unknown trading partner {partner_id!r} for tenant {delivery.tenant_id!r}: "
-                "put its profile first (PUT /trading-partners/{id} or gateway partner put)",
-                deviation=True,
-            )
-        return partner
-
-    def prepare(self, partner: TradingPartner, delivery: OutboundDelivery) -> PreparedInterchange | Failed:
-        """Fix the attempt's numbers and render the interchange with them, in one transaction.
-
-        Committed only when the rendering succeeds, so a document that cannot be rendered spends no number.
-        """
-        assert self._engine is not None
-        kind = MESSAGE_KINDS[partner.message_format]
-        for _ in range(2):  # a takeover may record the same attempt at the same moment: then read theirs
-            try:
-                with Session(self._engine, expire_on_commit=False) as session, session.begin():
-                    interchange = interchange_for_attempt(
-                        session,
-                        tenant_id=delivery.tenant_id,
-                        partner=partner,
-                        delivery_id=delivery.delivery_id,
-                        attempt=delivery.attempt,
-                        invoice_id=delivery.invoice_id,
-                        message_type=kind.message_type,
-                        now=utcnow().replace(microsecond=0),
-                    )
-                    if (interchange.standard, interchange.message_type) != (
-                        partner.standard,
-                        kind.message_type,
-                    ):
-                        return Failed(
-                            f"trading partner {partner.partner_id!r}: this attempt's interchange "
-                            f"{interchange.interchange_ref} was numbered as {interchange.standard} "
-                            f"{interchange.message_type}, but the profile now says {partner.message_format}; "
-                            "resend the delivery (a new attempt gets new numbers)",
-                            deviation=True,
-                        )
-                    document = render_edi(
-                        partner.message_format, delivery.invoice, envelope_for(partner, interchange)
-                    )
-                    return PreparedInterchange(
-                        interchange_ref=interchange.interchange_ref,
-                        group_ref=interchange.group_ref,
-                        message_ref=interchange.message_refs[0],
-                        document=document,
-                    )
-            except IntegrityError:
-                continue
-        return Failed(  # pragma: no cover - needs two racing takeovers twice in a row
-            f"could not record the interchange of delivery {delivery.idempotency_key}", deviation=True
-        )
-
-    # -- send ------------------------------------------------------------------------------------------
-
     def send(self, delivery: OutboundDelivery) -> DeliveryResult:
-        partner = self.partner_for(delivery)
-        if not isinstance(partner, TradingPartner):
-            return partner
+        interchange = delivery.edi
+        if interchange is None:
+            return Failed(
+                "no trading partner interchange came with the delivery (the gateway numbers and renders "
+                "it before the send)",
+                deviation=True,
+            )
+        partner = interchange.partner
         hidden = partner_secrets(partner)
 
         def mask(text: str) -> str:
@@ -256,7 +132,7 @@ class EdiChannel(Channel[EdiConfig]):
             return self.mask(text)
 
         try:
-            result = self._send_to(partner, delivery, mask)
+            result = self._send_to(interchange, delivery, mask)
         except Exception as error:  # the base class would not know the partner's secrets
             log.warning("edi: unexpected error sending %s: %s", delivery.delivery_id, mask(repr(error)))
             return Retry(reason=mask(f"unexpected error: {error!r}"))
@@ -267,96 +143,65 @@ class EdiChannel(Channel[EdiConfig]):
         return result
 
     def _send_to(
-        self, partner: TradingPartner, delivery: OutboundDelivery, mask: Callable[[str], str]
+        self, interchange: PartnerInterchange, delivery: OutboundDelivery, mask: Callable[[str], str]
     ) -> DeliveryResult:
-        try:
-            prepared = self.prepare(partner, delivery)
-        except ValueError as error:  # FormatError and the syntax layer's errors are ValueErrors too
-            return Failed(
-                f"cannot render {partner.message_format} for trading partner {partner.partner_id!r}: {error}",
-                deviation=True,
-            )
-        except ControlNumbersExhausted as error:
-            return Failed(str(error), deviation=True)
-        except SQLAlchemyError as error:
-            return Retry(f"control numbers could not be counted: {type(error).__name__}")
-        if isinstance(prepared, Failed):
-            return prepared
+        partner = interchange.partner
+        document = interchange.document
         name = interchange_file_name(
-            partner.partner_id, prepared.interchange_ref, prepared.document.extension
+            partner.partner_id,
+            interchange.interchange_ref,
+            document.extension,
+            acknowledgement=interchange.acknowledgement,
         )
         if partner.transport.kind == "sftp":
-            handed = self._upload(partner, name, prepared.document.content, mask)
+            handed = self._upload(partner, name, document.content, mask)
         else:
-            handed = self._write(partner, name, prepared.document.content)
-        if not isinstance(handed, str):
+            handed = self._write(partner, name, document.content)
+        if not isinstance(handed, _Handed):
             return handed
-        self._start_ack_clock(partner, delivery)
-        notes = [
-            f"interchange {prepared.interchange_ref} (group {prepared.group_ref}, message "
-            f"{prepared.message_ref}) for trading partner {partner.partner_id}: {handed}"
-        ]
-        if delivery.document.format != partner.message_format:
+        if interchange.acknowledgement:
+            notes = [
+                f"{interchange.message_type} {interchange.interchange_ref} for trading partner "
+                f"{partner.partner_id}: "
+                f"{handed.note}"
+            ]
+        else:
+            notes = [
+                f"interchange {interchange.interchange_ref} (group {interchange.group_ref}, message "
+                f"{interchange.message_refs[0]}) for trading partner {partner.partner_id}: {handed.note}"
+            ]
+        if not interchange.acknowledgement and delivery.document.format != partner.message_format:
             notes.append(
                 f"rendered as {partner.message_format}, the partner's format, not {delivery.document.format}"
             )
-        return Sent(message_id=f"{partner.partner_id}:{prepared.interchange_ref}", detail="; ".join(notes))
-
-    def _start_ack_clock(self, partner: TradingPartner, delivery: OutboundDelivery) -> None:
-        """The partner's acknowledgement deadline runs from when the file left, not from the first try."""
-        if self._engine is None or not (partner.ack_requested and partner.ack_deadline_hours):
-            return
-        due = utcnow() + dt.timedelta(hours=partner.ack_deadline_hours)
-        try:
-            with session_scope(self._engine) as session:
-                session.execute(
-                    update(EdiInterchange)
-                    .where(
-                        col(EdiInterchange.delivery_id) == delivery.delivery_id,
-                        col(EdiInterchange.attempt) == delivery.attempt,
-                    )
-                    .values(ack_due_at=due, updated_at=utcnow())
-                )
-        except SQLAlchemyError as error:  # the deadline set when the numbers were counted still stands
-            log.warning(
-                "edi: could not restart the acknowledgement clock of %s: %s", delivery.delivery_id, error
-            )
+        return Sent(
+            message_id=f"{partner.partner_id}:{interchange.interchange_ref}",
+            detail="; ".join(notes),
+            where=handed.where,
+        )
 
     # -- transports ------------------------------------------------------------------------------------
 
-    def _write(self, partner: TradingPartner, name: str, content: bytes) -> str | Retry | Failed:
+    def _write(self, partner: TradingPartner, name: str, content: bytes) -> _Handed | Retry | Failed:
         """Write into the partner's folder; the final name appears complete or not at all, and only once."""
         assert partner.transport.directory is not None  # the profile's validator guarantees it
         directory = Path(partner.transport.directory)
         final = directory / name
-        fsync = self.config.fsync
         try:
-            if final.exists():
-                return f"{final} was already written by an earlier try"
-            directory.mkdir(parents=True, exist_ok=True)
-            for leftover in directory.glob(f".{name}.*.part"):  # from tries that died before the commit
-                leftover.unlink(missing_ok=True)
-            part = directory / f".{name}.{secrets.token_hex(4)}.part"
-            write_atomically(part, content, fsync=fsync)
-            try:
-                os.link(part, final)  # refuses an existing name: a committed interchange is never replaced
-            except FileExistsError:
-                return f"{final} was already written by an earlier try"
-            finally:
-                part.unlink(missing_ok=True)
-            if fsync:
-                sync_directory(directory)
+            written = write_once(final, content, fsync=self.config.fsync)
         except PermissionError as error:
             return Failed(f"cannot write to {directory}: {error.strerror}", deviation=True)
         except OSError as error:
             if error.errno == errno.EROFS:
                 return Failed(f"cannot write to {directory}: {error.strerror}", deviation=True)
             return Retry(f"writing to {directory} failed: {error.strerror or error}")
-        return f"written to {final}"
+        if not written:
+            return _Handed(str(final), f"{final} was already written by an earlier try")
+        return _Handed(str(final), f"written to {final}")
 
     def _upload(
         self, partner: TradingPartner, name: str, content: bytes, mask: Callable[[str], str]
-    ) -> str | Retry | Failed:
+    ) -> _Handed | Retry | Failed:
         """Upload into the partner's outgoing folder over SFTP, committed by one rename."""
         settings = partner.transport.sftp
         assert settings is not None  # the profile's validator guarantees it
@@ -372,17 +217,14 @@ class EdiChannel(Channel[EdiConfig]):
             return Retry(reason) if error.transient else Failed(reason, deviation=True)
         where = f"sftp://{settings.host}:{settings.port}/{result.final_path}"
         if result.already_committed:
-            return f"{where} was already uploaded by an earlier try"
-        return f"uploaded to {where}"
+            return _Handed(where, f"{where} was already uploaded by an earlier try")
+        return _Handed(where, f"uploaded to {where}")
 
 
 __all__ = [
-    "MESSAGE_KINDS",
+    "EDI_FORMATS",
     "EdiChannel",
     "EdiConfig",
-    "EdiMessageKind",
-    "PreparedInterchange",
-    "envelope_for",
     "interchange_file_name",
     "partner_secrets",
     "render_edi",

@@ -51,8 +51,8 @@ from channels.base import (
     Retry,
     Sent,
 )
-from channels.folder import safe_name
 from schemas.canonical import DocumentType, Invoice, currency_minor_units
+from transports.files import safe_name
 
 log = logging.getLogger("gateway.channels.email")
 
@@ -316,7 +316,7 @@ class EmailChannel(Channel[EmailConfig]):
     def build_message(self, delivery: OutboundDelivery, recipient: str) -> EmailMessage:
         """The whole message, as it will leave (no `Bcc`, no envelope)."""
         config = self.config
-        invoice = delivery.invoice
+        invoice = delivery.the_invoice()
         credit = invoice.document_type is DocumentType.CREDIT_NOTE
         values = self.template_values(invoice)
         subject = fill_template(config.subject_credit_note if credit else config.subject_invoice, values)

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import re
-import tempfile
 import time
 from pathlib import Path
 from typing import ClassVar
@@ -29,14 +26,9 @@ from channels.base import (
     OutboundDelivery,
     Retry,
 )
+from channels.context import DocumentKind
 from mappings import FORMATS
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_name(text: str) -> str:
-    """A file-name fragment with no path separators or surprises."""
-    return _UNSAFE.sub("_", text).strip("._")[:80] or "document"
+from transports.files import safe_name, sync_directory, write_atomically
 
 
 class FolderConfig(ChannelConfig):
@@ -46,30 +38,6 @@ class FolderConfig(ChannelConfig):
     stale_temp_seconds: float = Field(
         3600.0, gt=0, description="temp files of a crashed writer older than this are removed"
     )
-
-
-def write_atomically(path: Path, content: bytes, *, fsync: bool) -> None:
-    """Write `content` to `path` so that `path` is either absent or complete."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(content)
-            if fsync:
-                stream.flush()
-                os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def sync_directory(directory: Path) -> None:
-    """Make the renames in `directory` durable (a file's fsync does not cover its directory entry)."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 class FolderChannel(Channel[FolderConfig]):
@@ -87,6 +55,7 @@ class FolderChannel(Channel[FolderConfig]):
         needs_address=False,
         confirms_delivery=True,
         description="write the wire document and a JSON sidecar into a directory",
+        documents=tuple(DocumentKind),  # the dry-run sink: it writes whatever it is handed
     )
 
     def __init__(self, config: FolderConfig) -> None:
@@ -112,7 +81,8 @@ class FolderChannel(Channel[FolderConfig]):
 
     def send(self, delivery: OutboundDelivery) -> DeliveryResult:
         directory = self.target_directory(delivery)
-        stem = f"{safe_name(delivery.invoice.number)}__{delivery.idempotency_key}"
+        invoice_number = delivery.invoice.number if delivery.invoice is not None else None
+        stem = f"{safe_name(invoice_number or delivery.document_kind)}__{delivery.idempotency_key}"
         document_path = directory / f"{stem}.{delivery.document.extension}"
         try:
             directory.mkdir(parents=True, exist_ok=True)
@@ -130,13 +100,15 @@ class FolderChannel(Channel[FolderConfig]):
                     "invoice_id": delivery.invoice_id,
                     "tenant_id": delivery.tenant_id,
                     "attempt": delivery.attempt,
-                    "invoice_number": delivery.invoice.number,
+                    "invoice_number": invoice_number,
                     "format": delivery.document.format,
                     "media_type": delivery.document.media_type,
                     "file": document_path.name,
                     "bytes": len(delivery.document.content),
                     "attachments": [a.format for a in delivery.attachments],
                 }
+                if delivery.document_kind is not DocumentKind.INVOICE:
+                    sidecar["document_kind"] = delivery.document_kind.value
                 write_atomically(
                     directory / f"{stem}.sidecar.json",
                     json.dumps(sidecar, indent=2).encode(),

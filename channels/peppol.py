@@ -1,7 +1,9 @@
 """The PEPPOL channel: EHF / PEPPOL BIS Billing 3 to the receiver's access point, in an SBDH.
 
-The gateway is C1's side: it checks that the receiver can take the document (a local, SMP-style registry of
-participants), wraps the UBL document in the PEPPOL envelope (SBDH) and hands it to an access point (C2):
+The gateway is C1's side: it checks that the receiver can take the document (the answer of a local,
+SMP-style registry of participants, which the gateway looks up and hands over with the delivery:
+`ChannelNeed.PEPPOL_PARTICIPANT`), wraps the UBL document in the PEPPOL envelope (SBDH) and hands it to an
+access point (C2):
 
 - `folder`: an Oxalis-style outbound directory the access point polls; one file per delivery attempt,
   named by the SBDH instance id (the delivery's idempotency key) and written atomically, so a repeated try
@@ -25,13 +27,10 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal, Protocol
+from typing import ClassVar, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from sqlalchemy import Engine, func
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
 
 from channels.base import (
     Channel,
@@ -43,9 +42,7 @@ from channels.base import (
     Retry,
     Sent,
 )
-from channels.folder import safe_name, sync_directory, write_atomically
-from db.engine import make_engine
-from db.models import Participant
+from channels.context import ChannelNeed, ParticipantAnswer, ParticipantInfo
 from mappings.base import FormatError
 from mappings.sbdh import (
     BILLING_PROCESS,
@@ -54,63 +51,12 @@ from mappings.sbdh import (
     wrap_sbdh,
 )
 from mappings.xml import local_name, parse_xml
+from transports.files import safe_name, sync_directory, write_atomically
 
 log = logging.getLogger("gateway.channels.peppol")
 
 #: The short names the registry may list instead of full document type ids, by UBL root element.
 KINDS = {"Invoice": "invoice", "CreditNote": "credit_note"}
-
-
-# -- capability lookup -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ParticipantInfo:
-    """What the registry says about one participant."""
-
-    participant_id: str
-    document_types: tuple[str, ...]
-    access_point: str | None = None
-    name: str | None = None
-
-    def accepts(self, document_type_id: str, kind: str | None) -> bool:
-        return document_type_id in self.document_types or (kind is not None and kind in self.document_types)
-
-
-class ParticipantLookup(Protocol):
-    """Finds a receiver's PEPPOL capabilities (the local registry, an SMP client, a test double)."""
-
-    def find(self, participant_id: str) -> ParticipantInfo | None: ...
-
-    def close(self) -> None: ...
-
-
-class LocalRegistryLookup:
-    """Reads the `participants` table of the outbox database (or any database with that table)."""
-
-    def __init__(self, source: str | Engine) -> None:
-        self._owned = isinstance(source, str)
-        self.engine = make_engine(source, pool_size=1) if isinstance(source, str) else source
-
-    def find(self, participant_id: str) -> ParticipantInfo | None:
-        # Identifiers compare case-insensitively (PEPPOL Policy for use of Identifiers).
-        wanted = participant_id.strip().lower()
-        with Session(self.engine) as session:
-            row = session.exec(
-                select(Participant).where(func.lower(col(Participant.participant_id)) == wanted)
-            ).first()
-            if row is None:
-                return None
-            return ParticipantInfo(
-                participant_id=row.participant_id,
-                document_types=tuple(row.document_types or ()),
-                access_point=row.access_point,
-                name=row.name,
-            )
-
-    def close(self) -> None:
-        if self._owned:
-            self.engine.dispose()
 
 
 # -- configuration -----------------------------------------------------------------------------------
@@ -149,7 +95,9 @@ class PeppolConfig(ChannelConfig):
     country_c1: str | None = Field(None, description="C1's country; unset → the seller's address country")
     transport: Literal["folder", "http", "as4"] = "folder"
     registry_url: str | None = Field(
-        None, description="database with the participants table (the gateway sets its own outbox)"
+        None,
+        description="ignored, kept so older settings still load: the gateway looks the receiver up in its "
+        "participant registry and hands the answer over with the delivery",
     )
     folder: PeppolFolderSettings = Field(default_factory=PeppolFolderSettings)
     http: PeppolHttpSettings | None = None
@@ -199,6 +147,8 @@ def participant_of(delivery: OutboundDelivery) -> str | None:
     """The receiver's participant id: the delivery's address, else the buyer's endpoint `scheme:value`."""
     if delivery.address:
         return delivery.address.strip()
+    if delivery.invoice is None:
+        return None
     endpoint = delivery.invoice.buyer.endpoint
     if endpoint is None or not endpoint.scheme:
         return None
@@ -246,13 +196,11 @@ class PeppolChannel(Channel[PeppolConfig]):
         confirms_delivery=False,
         description="EHF / PEPPOL BIS 3 in an SBDH, to an access point (folder, HTTP API or AS4)",
         extra={"transports": ["folder", "http", "as4"]},
+        needs=(ChannelNeed.PEPPOL_PARTICIPANT,),
     )
 
-    def __init__(self, config: PeppolConfig, lookup: ParticipantLookup | None = None) -> None:
+    def __init__(self, config: PeppolConfig) -> None:
         super().__init__(config)
-        if lookup is None and config.registry_url:
-            lookup = LocalRegistryLookup(config.registry_url)
-        self.lookup = lookup
         self._http: httpx.Client | None = None
         if config.transport == "as4":
             try:
@@ -269,7 +217,7 @@ class PeppolChannel(Channel[PeppolConfig]):
 
     def envelope(self, delivery: OutboundDelivery) -> Envelope | Failed:
         """The identifiers of this send, or why there can be none."""
-        invoice = delivery.invoice
+        invoice = delivery.the_invoice()
         receiver = participant_of(delivery)
         if receiver is None:
             return Failed("receiver has no PEPPOL participant id (no address, no buyer endpoint)")
@@ -301,14 +249,18 @@ class PeppolChannel(Channel[PeppolConfig]):
             created=dt.datetime.now(dt.UTC).replace(microsecond=0),
         )
 
-    def check_capability(self, envelope: Envelope) -> Failed | Retry | None:
-        """None when the receiver takes this document type; `Failed` (so fallback happens) when not."""
-        if self.lookup is None:
-            return Failed("no PEPPOL participant registry is configured (registry_url)", deviation=True)
-        try:
-            info = self.lookup.find(envelope.receiver)
-        except SQLAlchemyError as error:
-            return Retry(f"participant registry unavailable: {type(error).__name__}")
+    def check_capability(self, envelope: Envelope, answer: ParticipantAnswer | None) -> Failed | None:
+        """None when the receiver takes this document type; `Failed` (so fallback happens) when not.
+
+        `answer` is the participant registry's, looked up by the gateway before the send.
+        """
+        if answer is None or answer.participant_id.strip().lower() != envelope.receiver.lower():
+            return Failed(
+                f"no participant registry answer about {envelope.receiver} came with the delivery "
+                "(the gateway looks the receiver up before the send)",
+                deviation=True,
+            )
+        info = answer.info
         if info is None:
             return Failed(
                 f"receiver {envelope.receiver} is not PEPPOL-capable (not in the participant registry)"
@@ -325,7 +277,7 @@ class PeppolChannel(Channel[PeppolConfig]):
         envelope = self.envelope(delivery)
         if isinstance(envelope, Failed):
             return envelope
-        refused = self.check_capability(envelope)
+        refused = self.check_capability(envelope, delivery.participant)
         if refused is not None:
             return refused
         if self.config.transport == "as4":
@@ -414,15 +366,11 @@ class PeppolChannel(Channel[PeppolConfig]):
         if self._http is not None:
             self._http.close()
             self._http = None
-        if self.lookup is not None:
-            self.lookup.close()
 
 
 __all__ = [
     "Envelope",
-    "LocalRegistryLookup",
     "ParticipantInfo",
-    "ParticipantLookup",
     "PeppolAs4Settings",
     "PeppolChannel",
     "PeppolConfig",

@@ -15,12 +15,11 @@ transport; `gateway.services.inbound.print_returns` reads and applies them.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import errno
 import io
 import os
 import posixpath
-import secrets
-import shutil
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,8 +41,6 @@ from channels.base import (
     Sent,
     Staged,
 )
-from channels.folder import sync_directory, write_atomically
-from db.models import utcnow
 from mappings.base import FormatError
 from mappings.print.batch import (
     PostalRecipient,
@@ -54,6 +51,7 @@ from mappings.print.batch import (
 )
 from mappings.print.printability import check_printable
 from schemas.print_profile import PrintProfile
+from transports.files import write_directory_once, write_once
 from transports.pgp import PgpEncryptor, PgpError
 from transports.sftp import RemoteFileTooLarge, SftpError, SftpSession, SftpSettings, open_sftp
 
@@ -133,38 +131,10 @@ class _FolderStore:
 
     def upload_batch(self, final_path: str, files: Sequence[tuple[str, bytes]], as_directory: bool) -> bool:
         final = self._path(final_path)
-        if final.exists():
-            return False
-        final.parent.mkdir(parents=True, exist_ok=True)
-        for leftover in final.parent.glob(f"{final.name}.*.part"):  # from tries that died before the commit
-            if leftover.is_dir():
-                shutil.rmtree(leftover, ignore_errors=True)
-            else:
-                leftover.unlink(missing_ok=True)
-        part = final.with_name(f"{final.name}.{secrets.token_hex(4)}.part")
         if as_directory:
-            part.mkdir()
-            for name, content in files:
-                write_atomically(part / name, content, fsync=True)
-            sync_directory(part)
-            try:
-                os.rename(part, final)  # a non-empty directory is never replaced: a committed batch stays
-            except OSError:
-                if not final.exists():
-                    raise
-                shutil.rmtree(part, ignore_errors=True)
-                return False
-        else:
-            ((_name, content),) = files
-            write_atomically(part, content, fsync=True)
-            try:
-                os.link(part, final)  # fails if the final name exists: never a second copy
-            except FileExistsError:
-                part.unlink()
-                return False
-            part.unlink()
-        sync_directory(final.parent)
-        return True
+            return write_directory_once(final, files, fsync=True, part_prefix="")
+        ((_name, content),) = files
+        return write_once(final, content, fsync=True, part_prefix="")
 
     def list_files(self, directory: str) -> list[ReturnFileEntry]:
         folder = self._path(directory)
@@ -264,7 +234,7 @@ class PrintChannel(BatchingChannel[PrintConfig]):
         if delivery.document.format != "pdf":
             return Failed(f"the print house takes PDF, not {delivery.document.format}", deviation=True)
         try:
-            recipient = recipient_from_invoice(delivery.invoice)
+            recipient = recipient_from_invoice(delivery.the_invoice())
         except FormatError as error:
             return Failed(f"not a postable address: {error}", deviation=True)
         pdf = delivery.document.content
@@ -281,12 +251,12 @@ class PrintChannel(BatchingChannel[PrintConfig]):
             pages = len(PdfReader(io.BytesIO(pdf)).pages)
         except (PdfReadError, ValueError) as error:  # pragma: no cover - check_printable reads it first
             return Failed(f"not printable: the PDF cannot be read ({error})", deviation=True)
-        due = profile.next_cutoff(utcnow())
+        due = profile.next_cutoff(dt.datetime.now(dt.UTC))
         return Staged(
             batch_key=profile_name,
             due_at=due,
             meta={
-                "invoice_number": delivery.invoice.number,
+                "invoice_number": delivery.the_invoice().number,
                 "pages": pages,
                 "recipient": {
                     "name": recipient.name,

@@ -97,12 +97,9 @@ class Settings(BaseSettings):
         if name == "folder":
             merged["directory"] = str(self.data_dir / "outbound")
         if name == "peppol":
-            merged["registry_url"] = self.database  # the outbox's own participants table
             merged["folder"] = {"directory": str(self.data_dir / "peppol-outbound")}
         if name == "print":
             merged["directory"] = str(self.data_dir / "print-house")
-        if name == "edi":
-            merged["registry_url"] = self.database  # the outbox's trading partners and control numbers
         if self.channels_file:
             merged.update(json.loads(self.channels_file.read_text()).get(name, {}))
         merged.update(self.channels.get(name, {}))

@@ -228,7 +228,7 @@ def sniff(data: bytes) -> bool:
         return False
 
 
-def inspect_sbdh(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from an SBDH: the header, and what the embedded document is."""
     fields, document = unwrap_sbdh(data)
     fields["created"] = fields["created"].isoformat()

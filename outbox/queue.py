@@ -54,7 +54,7 @@ class Claim:
     """A delivery held by one worker until `lease_expires_at`."""
 
     delivery_id: str
-    invoice_id: str
+    invoice_id: str | None
     tenant_id: str
     channel: str
     format: str | None
@@ -76,7 +76,7 @@ def record_event(
     session: Session,
     *,
     delivery_id: str,
-    invoice_id: str,
+    invoice_id: str | None,
     tenant_id: str,
     attempt: int,
     from_status: DeliveryStatus | None,
@@ -337,7 +337,7 @@ def change_status(
 def enqueue_delivery(
     session: Session,
     *,
-    invoice_id: str,
+    invoice_id: str | None,
     tenant_id: str,
     channel: str,
     actor: str,

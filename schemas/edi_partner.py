@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from transports.sftp import SftpSettings
+from schemas.sftp import SftpSettings
 
 EdiMessageFormat = Literal["edifact-d96a", "edifact-d01b", "x12-810", "x12-810-5010"]
 

@@ -35,7 +35,6 @@ Known server behaviour: OpenSSH's sftp-server reports a full disk as the generic
 from __future__ import annotations
 
 import base64
-import binascii
 import contextlib
 import errno
 import hashlib
@@ -52,9 +51,8 @@ from types import TracebackType
 from typing import Any, NoReturn, cast
 
 import paramiko
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from paramiko.sftp import (
     CMD_STATUS,
     SFTP_CONNECTION_LOST,
@@ -66,7 +64,8 @@ from paramiko.sftp import (
     SFTP_OP_UNSUPPORTED,
     SFTP_PERMISSION_DENIED,
 )
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+from schemas.sftp import SftpSettings, read_private_key
 
 __all__ = [
     "AuthenticationRefused",
@@ -82,6 +81,7 @@ __all__ = [
     "SftpSession",
     "SftpSettings",
     "UploadResult",
+    "client_key",
     "host_key_fingerprint",
     "open_sftp",
 ]
@@ -194,62 +194,26 @@ def host_key_fingerprint(blob: bytes) -> str:
     return f"SHA256:{digest}"
 
 
-def _parse_host_key(value: str) -> tuple[str, bytes]:
-    """`(key type, public key blob)` from "<keytype> <base64>" or a known_hosts line "<hosts> <keytype>
-    <base64> [comment]"; raises ValueError saying what is wrong."""
-    fields = value.split()
-    if fields and fields[0].startswith("@"):
-        raise ValueError(
-            f"host_key: known_hosts markers ({fields[0]}) are not supported; pin the server's own key"
-        )
-    if len(fields) >= 2 and fields[0] in _HOST_KEY_ALGORITHMS:
-        key_type, encoded = fields[0], fields[1]
-    elif len(fields) >= 3 and fields[1] in _HOST_KEY_ALGORITHMS:
-        key_type, encoded = fields[1], fields[2]
-    else:
-        raise ValueError(
-            "host_key must be '<keytype> <base64>' as in a known_hosts line (the host name may be left out),"
-            f" e.g. 'ssh-ed25519 AAAAC3Nza…'; key types: {', '.join(_HOST_KEY_ALGORITHMS)}"
-        )
-    try:
-        blob = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"host_key: the {key_type} key is not valid base64") from None
-    try:
-        key = paramiko.PKey.from_type_string(key_type, blob)
-    except Exception:  # paramiko raises SSHException, UnknownKeyType, struct and crypto errors alike
-        raise ValueError(f"host_key: the base64 data is not an {key_type} public key") from None
-    if key.asbytes() != blob:
-        raise ValueError(f"host_key: the base64 data is not an {key_type} public key")
-    return key_type, blob
+def client_key(settings: SftpSettings) -> paramiko.PKey | None:
+    """The private key as paramiko wants it, or None when only a password is set.
 
-
-def _load_private_key(text: str, passphrase: str | None) -> paramiko.PKey:
-    """A paramiko key from OpenSSH or PEM (PKCS#1, SEC1, PKCS#8) text; ValueError with no secret in it.
-
-    cryptography reads every format; the key is then handed to paramiko as unencrypted OpenSSH text,
-    because paramiko's own readers know neither PKCS#8 nor ed25519 in PEM.
+    `schemas.sftp.read_private_key` reads every format; the key is then handed to paramiko as unencrypted
+    OpenSSH text, because paramiko's own readers know neither PKCS#8 nor ed25519 in PEM. ValueError with
+    no secret in it.
     """
-    data = text.strip().encode("utf-8") + b"\n"
-    password = passphrase.encode("utf-8") if passphrase else None
-    loaded, encrypted = _read_private_key(data, password)
-    if loaded is None and password is not None:  # a passphrase given for a key that has none is fine
-        loaded, encrypted = _read_private_key(data, None)
-        if loaded is None and encrypted:
-            raise ValueError("private_key_passphrase does not decrypt private_key")
-    if loaded is None and encrypted:
-        raise ValueError("private_key is encrypted: set private_key_passphrase")
+    if settings.private_key is None:
+        return None
+    passphrase = settings.private_key_passphrase
+    loaded = read_private_key(
+        settings.private_key.get_secret_value(), passphrase.get_secret_value() if passphrase else None
+    )
     key_class: type[paramiko.PKey]
     if isinstance(loaded, ed25519.Ed25519PrivateKey):
         key_class = paramiko.Ed25519Key
     elif isinstance(loaded, ec.EllipticCurvePrivateKey):
         key_class = paramiko.ECDSAKey
-    elif isinstance(loaded, rsa.RSAPrivateKey):
-        key_class = paramiko.RSAKey
-    elif loaded is None:
-        raise ValueError("private_key is not an OpenSSH or PEM private key")
     else:
-        raise ValueError("private_key: only ed25519, ECDSA and RSA keys are supported")
+        key_class = paramiko.RSAKey
     openssh = loaded.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
     )
@@ -257,79 +221,6 @@ def _load_private_key(text: str, passphrase: str | None) -> paramiko.PKey:
         return key_class.from_private_key(io.StringIO(openssh.decode("ascii")))
     except Exception:
         raise ValueError("private_key: paramiko cannot use this key (unsupported curve or size?)") from None
-
-
-def _read_private_key(data: bytes, password: bytes | None) -> tuple[object | None, bool]:
-    """(the key or None, whether a reader said it is encrypted and needs a password it was not given)."""
-    encrypted = False
-    for loader in (serialization.load_ssh_private_key, serialization.load_pem_private_key):
-        try:
-            return loader(data, password=password), False
-        except TypeError:  # "encrypted but no password", or "a password but not encrypted"
-            encrypted = encrypted or password is None
-        except (ValueError, UnsupportedAlgorithm):  # not this format, malformed, or an unknown key type
-            pass
-    return None, encrypted
-
-
-class SftpSettings(BaseModel):
-    """Where and how to log in. `host_key` is required: the server's key is pinned, never learned.
-
-    `host_key` is "<keytype> <base64>" (what `ssh-keyscan` prints after the host name); a full known_hosts
-    line is accepted and its host part ignored. A private key is tried before the password when both are
-    set. Errors never show the input values (`hide_input_in_errors`), so secrets stay out of them too.
-    """
-
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
-
-    host: str = Field(min_length=1)
-    port: int = Field(22, ge=1, le=65535)
-    username: str = Field(min_length=1)
-    host_key: str
-    password: SecretStr | None = None
-    private_key: SecretStr | None = Field(None, description="OpenSSH or PEM text: ed25519, ECDSA or RSA")
-    private_key_passphrase: SecretStr | None = None
-    connect_timeout_seconds: float = Field(15, gt=0, le=600)
-    operation_timeout_seconds: float = Field(60, gt=0, le=3600)
-
-    @field_validator("host_key")
-    @classmethod
-    def _pinned_key_parses(cls, value: str) -> str:
-        key_type, blob = _parse_host_key(value)
-        return f"{key_type} {base64.b64encode(blob).decode('ascii')}"
-
-    @model_validator(mode="after")
-    def _credentials_usable(self) -> SftpSettings:
-        if self.password is None and self.private_key is None:
-            raise ValueError("set password or private_key (or both): the SFTP server needs a credential")
-        if self.private_key_passphrase is not None and self.private_key is None:
-            raise ValueError("private_key_passphrase is set but private_key is not")
-        self.client_key()  # a wrong passphrase or a broken key is a configuration error: say so now
-        return self
-
-    @property
-    def pinned_key_type(self) -> str:
-        return self.host_key.split()[0]
-
-    @property
-    def pinned_key_blob(self) -> bytes:
-        return base64.b64decode(self.host_key.split()[1])
-
-    def client_key(self) -> paramiko.PKey | None:
-        """The private key as paramiko wants it, or None when only a password is set."""
-        if self.private_key is None:
-            return None
-        passphrase = self.private_key_passphrase
-        return _load_private_key(
-            self.private_key.get_secret_value(), passphrase.get_secret_value() if passphrase else None
-        )
-
-    def secrets(self) -> list[str]:
-        """Every secret value, so messages can be checked against them."""
-        values = (self.password, self.private_key, self.private_key_passphrase)
-        return [
-            value.get_secret_value() for value in values if value is not None and value.get_secret_value()
-        ]
 
 
 # ---- results -----------------------------------------------------------------------------------------
@@ -494,7 +385,7 @@ def _authenticate(transport: paramiko.Transport, settings: SftpSettings, where: 
     who = f"{settings.username}@{where}"
     refusals: list[str] = []
     try:
-        key = settings.client_key()
+        key = client_key(settings)
     except ValueError as exc:  # only possible when the settings were built without validation
         raise AuthenticationRefused(f"SFTP login {who}: {exc}") from None
     try:

@@ -77,7 +77,20 @@ class Delivery(SQLModel, table=True):
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
-    invoice_id: str = Field(foreign_key="invoices.id", index=True, max_length=32)
+    invoice_id: str | None = Field(
+        default=None,
+        foreign_key="invoices.id",
+        index=True,
+        max_length=32,
+        description="the invoice it carries; None when it carries another document (`document_kind`)",
+    )
+    document_kind: str = Field(
+        default="invoice",
+        max_length=30,
+        sa_column_kwargs={"server_default": "invoice"},
+        description="what it carries: invoice, or edi-ack (an acknowledgement we answer a partner with, "
+        "kept on its outbound `edi_interchanges` row)",
+    )
     tenant_id: str = Field(foreign_key="tenants.id", index=True, max_length=64)
     channel: str = Field(max_length=50)
     format: str | None = Field(default=None, max_length=50)
@@ -113,7 +126,7 @@ class DeliveryEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(foreign_key="deliveries.id", index=True, max_length=32)
-    invoice_id: str = Field(index=True, max_length=32)
+    invoice_id: str | None = Field(default=None, index=True, max_length=32)
     tenant_id: str = Field(max_length=64)
     at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     attempt: int
@@ -134,7 +147,7 @@ class Deviation(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     tenant_id: str = Field(max_length=64)
     delivery_id: str = Field(foreign_key="deliveries.id", index=True, max_length=32)
-    invoice_id: str = Field(max_length=32, index=True)
+    invoice_id: str | None = Field(default=None, max_length=32, index=True)
     attempt: int
     channel: str = Field(max_length=50)
     cause: str = Field(

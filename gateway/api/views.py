@@ -40,7 +40,7 @@ class DeliveryView(View):
     """One invoice going out through one channel: where it stands and when it is tried next."""
 
     id: str
-    invoice_id: str
+    invoice_id: str | None = Field(None, description="None for a document that is no invoice (an EDI acknowledgement of ours)")
     channel: str
     format: str | None
     address: str | None
@@ -194,7 +194,7 @@ class DeviationView(View):
     id: str
     status: str = Field(description="open or closed")
     delivery_id: str
-    invoice_id: str
+    invoice_id: str | None = Field(None, description="None for a delivery of a document that is no invoice")
     invoice_number: str | None
     buyer: str | None
     channel: str

@@ -59,13 +59,13 @@ def _send_file(cli: CliContext, path: Path, tenant: str, table: Table) -> int:
     """One file through intake, a row per invoice in it; how many of them were refused."""
     from gateway.services.outbound.intake import IntakeItem, accept_invoices
     from mappings.base import FormatError
+    from mappings.invoice import ubl
     from mappings.invoice.canonical_json import loads_exact
-    from mappings.invoice.ubl import parse_invoice_ubl
 
     settings = cli.settings
     try:
         if path.suffix.lower() == ".xml":
-            data = parse_invoice_ubl(path.read_bytes()).model_dump(mode="json", exclude_none=True)
+            data = ubl.parse(path.read_bytes()).model_dump(mode="json", exclude_none=True)
         else:
             data = loads_exact(path.read_bytes(), max_bytes=settings.max_body_bytes * 4)
     except FormatError as error:
@@ -103,7 +103,7 @@ def status(
             return
         with fails_on(service.NotFound):
             delivery = service.resolve_delivery(session, tenant, some_id)
-            view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id)
+            view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id or "")
     if as_json:
         print_json(view)
     else:
@@ -194,7 +194,7 @@ def resend(
         if with_pod:
             if delivery.id != some_id:  # an invoice id: its delivery on --channel, else its latest
                 delivery = resend_service.pick_delivery(
-                    session, delivery.tenant_id, delivery.invoice_id, channel
+                    session, delivery.tenant_id, delivery.invoice_id or "", channel
                 )
             resent = resend_service.resend_delivery(
                 session, delivery, actor=OPERATOR, reason=reason, with_pod=True, channel=channel, address=to

@@ -25,10 +25,11 @@ def render(
     from mappings import UnknownFormat
     from mappings import render as render_document
     from mappings.base import FormatError
-    from mappings.invoice.canonical_json import InvoiceValidationError, parse_invoice_json
+    from mappings.invoice import canonical_json
+    from mappings.invoice.canonical_json import InvoiceValidationError
 
     try:
-        invoice = parse_invoice_json(file.read_bytes())
+        invoice = canonical_json.parse(file.read_bytes())
         document = render_document(to, invoice)
     except InvoiceValidationError as error:
         fail("; ".join(f"{e['field']}: {e['reason']}" for e in error.errors))

@@ -27,7 +27,7 @@ from gateway.worker.context import WorkerContext, log
 from gateway.worker.documents import load_payloads, put_sent, store_sent
 from gateway.worker.fallback import fall_back
 from mappings.base import RenderedDocument
-from mappings.invoice.canonical_json import parse_invoice_json
+from mappings.invoice import canonical_json
 from outbox.queue import StaleStatus, change_status, note_event
 from outbox.states import DeliveryStatus
 
@@ -213,7 +213,7 @@ def _record_failed(
             context,
             session,
             delivery.id,
-            parse_invoice_json(payloads[delivery.invoice_id]),
+            canonical_json.parse(payloads[delivery.invoice_id]),
             to_status,
             reason,
         )

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from channels import ChannelUnavailable, UnknownChannel, channel_class
 from channels.base import Channel, Delivered, DeliveryResult, OutboundDelivery, Retry, Sent, Staged
-from channels.folder import safe_name
 from db.engine import session_scope
 from db.models import utcnow
 from gateway.services.outbound.batches import stage_delivery
+from gateway.services.outbound.channel_context import deliver_with_context, send_document
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.services.validation import ValidationReport, validator_from_settings
 from gateway.worker.context import WorkerContext, log
@@ -39,12 +39,13 @@ from gateway.worker.documents import (
 from gateway.worker.fallback import fall_back
 from mappings import FORMATS, UnknownFormat, render
 from mappings.base import FormatError, RenderedDocument
-from mappings.invoice.canonical_json import parse_invoice_json
+from mappings.invoice import canonical_json
 from mappings.invoice.pdf_merge import append_pages
 from outbox.queue import Claim, LeaseLost, claim_deliveries, leased_transition, release_lease
 from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
 from schemas.tenant import TenantSettings
+from transports.files import safe_name
 
 S = DeliveryStatus
 #: What rendering may fail with that is the delivery's problem (it goes to deviation), not the worker's.
@@ -112,6 +113,16 @@ class DeliveryLoop:
                 self.release(claims[position:])
                 break
             try:
+                if claim.invoice_id is None:  # a document, not an invoice (an EDI acknowledgement of ours)
+                    status = send_document(
+                        context.engine,
+                        claim,
+                        context.channel,
+                        actor=self.worker_id,
+                        lease_seconds=context.settings.lease_seconds,
+                    )
+                    context.stats.outcomes[status] += 1
+                    continue
                 self.process(
                     claim,
                     payloads[claim.invoice_id],
@@ -174,7 +185,8 @@ class DeliveryLoop:
                 details={"validation": validation.refused.as_dict()},
             )
         claim = self._start_sending(claim, rendered, validation)
-        result = rendered.channel.deliver(self.outbound_delivery(claim, rendered))
+        outbound = self.outbound_delivery(claim, rendered)
+        result = deliver_with_context(self.context.engine, rendered.channel, outbound)
         return self.record_outcome(claim, rendered.channel, rendered.invoice, rendered.document, result)
 
     def render(
@@ -182,7 +194,7 @@ class DeliveryLoop:
     ) -> RenderedDelivery:
         """The document in the delivery's format (the channel's default if none), the channel's extra
         formats, and the proofs of delivery as the format carries them; raises what rendering refuses."""
-        invoice = parse_invoice_json(payload)
+        invoice = canonical_json.parse(payload)
         channel = self.context.channel(claim.channel)
         capabilities = channel_class(claim.channel).capabilities
         fmt = claim.format or capabilities.default_format

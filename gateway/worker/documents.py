@@ -25,14 +25,13 @@ from outbox.queue import Claim
 from schemas.canonical import Attachment, Invoice
 
 
-def load_payloads(session: Session, invoice_ids: set[str]) -> dict[str, str]:
-    """Canonical JSON of the claimed deliveries' invoices, in one query."""
-    if not invoice_ids:
+def load_payloads(session: Session, invoice_ids: set[str | None]) -> dict[str | None, str]:
+    """Canonical JSON of the claimed deliveries' invoices, in one query (a document delivery has none)."""
+    wanted = sorted(invoice_id for invoice_id in invoice_ids if invoice_id is not None)
+    if not wanted:
         return {}
     rows = session.execute(
-        select(col(InvoiceRecord.id), col(InvoiceRecord.payload)).where(
-            col(InvoiceRecord.id).in_(sorted(invoice_ids))
-        )
+        select(col(InvoiceRecord.id), col(InvoiceRecord.payload)).where(col(InvoiceRecord.id).in_(wanted))
     )
     return {invoice_id: payload for invoice_id, payload in rows}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 from pydantic import ValidationError
 
@@ -69,12 +69,37 @@ def invoice_from_data(data: Any) -> Invoice:
         raise InvoiceValidationError(error_entries(error)) from None
 
 
-def parse_invoice_json(data: bytes | str) -> Invoice:
-    """Canonical JSON → `Invoice` (exact decimals, all EN 16931 arithmetic checked)."""
-    return invoice_from_data(loads_exact(data))
+@overload
+def parse(data: bytes | str, *, many: Literal[False] = False) -> Invoice: ...
 
 
-def render_invoice_json(invoice: Invoice) -> RenderedDocument:
+@overload
+def parse(data: bytes | str, *, many: Literal[True]) -> list[Invoice]: ...
+
+
+def parse(data: bytes | str, *, many: bool = False) -> Invoice | list[Invoice]:
+    """Canonical JSON → `Invoice` (exact decimals, all EN 16931 arithmetic checked).
+
+    `many=True` reads what bulk intake takes — one invoice or a list of them — as a list; an item that does
+    not validate is an `InvoiceValidationError` whose fields are prefixed with its index (`[1].seller.name`).
+    """
+    parsed = loads_exact(data)
+    if not many:
+        return invoice_from_data(parsed)
+    if not isinstance(parsed, list):
+        return [invoice_from_data(parsed)]
+    if not parsed:
+        raise FormatError("body", "an empty list holds no invoice")
+    invoices: list[Invoice] = []
+    for index, item in enumerate(parsed):
+        try:
+            invoices.append(Invoice.model_validate(item))
+        except ValidationError as error:
+            raise InvoiceValidationError(error_entries(error, prefix=f"[{index}]")) from None
+    return invoices
+
+
+def render(invoice: Invoice) -> RenderedDocument:
     """`Invoice` → canonical JSON bytes (amounts as exact decimal strings, routing left out)."""
     content = invoice.model_dump_json(indent=2, exclude_none=True, exclude={"routing"}).encode()
     return RenderedDocument(format=FORMAT_NAME, content=content, media_type=MEDIA_TYPE, extension="json")
@@ -85,7 +110,7 @@ def sniff(data: bytes) -> bool:
     return head in {b"{", b"["} and b'"lines"' in data and b'"seller"' in data
 
 
-def inspect_invoice_json(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from a canonical JSON file (one invoice, or a list for bulk intake)."""
     parsed = loads_exact(data)
     items = parsed if isinstance(parsed, list) else [parsed]

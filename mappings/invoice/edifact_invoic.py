@@ -1,12 +1,10 @@
 """UN/EDIFACT INVOIC ⇄ the canonical invoice: EANCOM 1997 INVOIC (D.96A, EAN008) and UN D.01B INVOIC.
 
-Pure functions, no I/O: `render_invoic` (and the registry's `render_invoic_d96a` / `render_invoic_d01b`),
-`parse_invoic`, `inspect_invoic`, `sniff_invoic`. The syntax (separators, escaping, character sets, the
+Pure functions, no I/O: `render` (with `version` "D96A" or "D01B": the registry's "edifact-d96a" and
+"edifact-d01b"), `parse`, `inspect`, `sniff`. The syntax (separators, escaping, character sets, the
 envelope) is `mappings.syntax.edifact`'s; the message structure is checked with `mappings.syntax.edi_grammar`
-against
-`mappings.syntax.grammars.invoic`, and a rendered message that fails it is refused (`FormatError` naming
-segment,
-element and component): nothing leaves that our own grammar rejects.
+against `mappings.syntax.grammars.invoic`, and a rendered message that fails it is refused (`FormatError`
+naming segment, element and component): nothing leaves that our own grammar rejects.
 
 Mapping, segment by segment (D.96A group numbers; D.01B's are SG16/SG26/SG27/SG29/SG30/SG34/SG39/SG50/SG52):
 
@@ -50,7 +48,7 @@ Mapping, segment by segment (D.96A group numbers; D.01B's are SG16/SG26/SG27/SG2
   partners expect); a character the level cannot carry (ø in UNOA, € in UNOC) is refused with the
   canonical field named, never replaced.
 
-Reading (`parse_invoic`) is tolerant where real senders vary and strict where money is concerned: every
+Reading (`parse`) is tolerant where real senders vary and strict where money is concerned: every
 INVOIC message of an interchange becomes an `Invoice` (the envelope is checked strictly first). Amounts
 accept "." or "," as decimal mark; a DTM 102 written with a time (CCYYMMDDHHMM) is read as its date; a party
 without a name is named by its identification; the quantity is QTY 47, else 46, else 12, with unit C62 when
@@ -76,6 +74,7 @@ from pydantic import ValidationError
 
 from mappings.base import FormatError, RenderedDocument
 from mappings.invoice.canonical_json import InvoiceValidationError, error_entries
+from mappings.syntax import edifact
 from mappings.syntax.edi_envelope import EdiEnvelope
 from mappings.syntax.edi_grammar import StructureProblem, check_message
 from mappings.syntax.edifact import (
@@ -88,8 +87,6 @@ from mappings.syntax.edifact import (
     ServiceCharacters,
     build_interchange,
     default_service_characters,
-    parse_interchange,
-    sniff_messages,
     write_interchange,
 )
 from mappings.syntax.grammars.invoic import CREDIT_NOTE_CODES, DOCUMENT_CODES, GRAMMARS, Version
@@ -590,7 +587,7 @@ class InvoicGrammarError(FormatError):
         self.problems = problems
 
 
-def render_invoic(
+def render(
     invoice: Invoice, options: EdiEnvelope | None = None, *, version: Literal["D96A", "D01B"] = "D96A"
 ) -> RenderedDocument:
     """Canonical invoice or credit note → one EDIFACT interchange with one INVOIC message.
@@ -663,16 +660,6 @@ def render_invoic(
     return RenderedDocument(
         format=_FORMATS[version], content=content, media_type=MEDIA_TYPE, extension=EXTENSION
     )
-
-
-def render_invoic_d96a(invoice: Invoice, options: EdiEnvelope | None = None) -> RenderedDocument:
-    """EANCOM 1997 INVOIC (D.96A, EAN008) for the format registry ("edifact-d96a")."""
-    return render_invoic(invoice, options, version="D96A")
-
-
-def render_invoic_d01b(invoice: Invoice, options: EdiEnvelope | None = None) -> RenderedDocument:
-    """UN D.01B INVOIC for the format registry ("edifact-d01b")."""
-    return render_invoic(invoice, options, version="D01B")
 
 
 # =============================================================================================== parse
@@ -1561,7 +1548,7 @@ def _invoice(message: Message) -> Invoice:
 
 
 def _invoic_messages(data: bytes) -> tuple[Any, list[Message]]:
-    interchange = parse_interchange(data)
+    interchange = edifact.parse(data)
     messages = [m for m in interchange.all_messages if m.type == "INVOIC"]
     if not messages:
         found = ", ".join(sorted({m.type for m in interchange.all_messages})) or "none"
@@ -1569,7 +1556,7 @@ def _invoic_messages(data: bytes) -> tuple[Any, list[Message]]:
     return interchange, messages
 
 
-def parse_invoic(data: bytes) -> list[Invoice]:
+def parse(data: bytes) -> list[Invoice]:
     """Every INVOIC message of an EDIFACT interchange → canonical `Invoice` (credit notes for 381 and the
     other credit note codes), in order.
 
@@ -1581,9 +1568,9 @@ def parse_invoic(data: bytes) -> list[Invoice]:
     return [_invoice(message) for message in messages]
 
 
-def sniff_invoic(data: bytes) -> bool:
+def sniff(data: bytes) -> bool:
     """An EDIFACT interchange (UNA/UNB) whose messages are all INVOIC (at least one)."""
-    return sniff_messages(data, "INVOIC")
+    return edifact.all_messages_are(data, "INVOIC")
 
 
 def _summary(data: dict[str, Any]) -> dict[str, Any]:
@@ -1631,7 +1618,7 @@ def _summary(data: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-def inspect_invoic(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from an INVOIC interchange: the envelope, then per message the invoice number,
     dates, parties, totals and line count, and whether it is a valid canonical invoice (with the errors,
     each naming the EN 16931 rule or the segment, when not)."""

@@ -1007,7 +1007,7 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_invoice_pdf(
+def render(
     invoice: Invoice, template: PdfTemplate | None = None, *, max_pages: int = MAX_PAGES
 ) -> RenderedDocument:
     """`Invoice` → a printable A4 PDF (fonts embedded, left 15 mm free, at most `max_pages` pages)."""
@@ -1066,7 +1066,7 @@ def invoice_facts_from_text(text: str) -> dict[str, Any]:
     return facts
 
 
-def inspect_pdf(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """Pages, page sizes, fonts, encryption, printability problems, and our invoice facts if it is ours."""
     from mappings.print.printability import describe_pdf
 

@@ -1,8 +1,8 @@
 """EHF 3.0 / PEPPOL BIS Billing 3.0: the canonical invoice as a UBL 2.1 Invoice or CreditNote, both ways.
 
-Pure functions, no I/O. `render_invoice_ubl` writes every field of the canonical model in the element
+Pure functions, no I/O. `render` writes every field of the canonical model in the element
 order the UBL 2.1 schema demands (it is a strict sequence), with the PEPPOL BIS Billing 3.0 customization
-and profile. `parse_invoice_ubl` reads a UBL Invoice or CreditNote (through the safe `parse_xml`) back
+and profile. `parse` reads a UBL Invoice or CreditNote (through the safe `parse_xml`) back
 into the canonical model, which checks the EN 16931 arithmetic.
 
 EHF and PEPPOL specifics decided here:
@@ -280,7 +280,7 @@ def _line(parent: etree._Element, line: InvoiceLine, currency: str, *, credit_no
             _amount(price_ac, "BaseAmount", price.gross, currency)
 
 
-def render_invoice_ubl(invoice: Invoice) -> RenderedDocument:
+def render(invoice: Invoice) -> RenderedDocument:
     """Canonical → UBL 2.1 Invoice or CreditNote per PEPPOL BIS Billing 3.0 / EHF 3.0."""
     credit_note = invoice.document_type is DocumentType.CREDIT_NOTE
     if credit_note and invoice.due_date is not None and not invoice.payment_means:
@@ -898,7 +898,7 @@ def invoice_data_from_ubl(root: etree._Element) -> dict[str, Any]:
     )
 
 
-def parse_invoice_ubl(data: bytes) -> Invoice:
+def parse(data: bytes) -> Invoice:
     """UBL 2.1 Invoice/CreditNote → canonical `Invoice`; `FormatError` (or `InvoiceValidationError`)."""
     return invoice_from_data(invoice_data_from_ubl(_ubl_root(data)))
 
@@ -915,7 +915,7 @@ def sniff(data: bytes) -> bool:
     return (namespace(root), local_name(root)) in _ROOTS
 
 
-def inspect_ubl(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from an EHF / PEPPOL BIS invoice or credit note."""
     root = _ubl_root(data)
     doc = _Reader(root)
@@ -926,7 +926,7 @@ def inspect_ubl(data: bytes) -> dict[str, Any]:
         "profile_id": doc.text("cbc:ProfileID"),
     }
     try:
-        invoice = parse_invoice_ubl(data)
+        invoice = parse(data)
     except FormatError as error:
         errors = getattr(error, "errors", None) or [error.as_dict()]
         return {**result, "valid": False, "errors": errors}

@@ -1,11 +1,11 @@
 """ASC X12 810 Invoice, releases 004010 and 005010: the canonical invoice as an 810, and 810s back.
 
-Pure functions, no I/O. `render_810` writes one invoice or credit note as one 810 in its own interchange
+Pure functions, no I/O. `render` writes one invoice or credit note as one 810 in its own interchange
 (ISA/GS "IN"/ST…SE/GE/IEA, from an `EdiEnvelope` or a preview envelope) and checks the transaction set
-against the release's grammar (`mappings.syntax.grammars.x12_810`) before returning it. `parse_810` reads
+against the release's grammar (`mappings.syntax.grammars.x12_810`) before returning it. `parse` reads
 every
-810 in every group of an interchange into canonical invoices; `inspect_810` says what each one holds;
-`sniff_810` recognises an X12 interchange that carries 810s.
+810 in every group of an interchange into canonical invoices; `inspect` says what each one holds;
+`sniff` recognises an X12 interchange that carries 810s.
 
 Money is exact: N2 elements (TDS, SAC05) are integer cents, R elements decimal text; never a float.
 
@@ -47,10 +47,10 @@ Mapping decisions (X12 leaves these to trading partners; these are the gateway's
   object references, allowance percentages and base amounts, gross prices and price discounts,
   classifications, origin country, attachments, direct debit mandates, preceding invoice dates.
 
-Reading an 810 (`parse_810`):
+Reading an 810 (`parse`):
 
 * Every 810 of every group, whatever GS01 says (an X348 810 comes in a "SC" group); the envelope is
-  checked strictly by `mappings.syntax.x12.parse_interchange`, the transaction set's structure only when
+  checked strictly by `mappings.syntax.x12.parse`, the transaction set's structure only when
   `strict=True` (real 810s deviate, e.g. ISS before TDS).
 * No CUR means USD. Seller: the SE, SU, VN or II loop, else the interchange sender stands in (ISA06); buyer:
   BT, BY, SO or ST, else the interchange receiver. An N4 without a country is US (a Canadian province code
@@ -86,6 +86,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 
 from mappings.base import FormatError, RenderedDocument
 from mappings.invoice.canonical_json import InvoiceValidationError, error_entries
+from mappings.syntax import x12
 from mappings.syntax.edi_envelope import EdiEnvelope
 from mappings.syntax.edi_grammar import MessageGrammar, StructureProblem, check_message
 from mappings.syntax.grammars.x12_810 import IMPLIED_DECIMALS, X12_810_004010, X12_810_005010, grammar_for
@@ -98,11 +99,9 @@ from mappings.syntax.x12 import (
     TransactionSet,
     X12SyntaxError,
     build_interchange,
-    parse_interchange,
     read_date,
     write_interchange,
 )
-from mappings.syntax.x12 import sniff as sniff_x12
 from schemas.canonical import (
     AllowanceCharge,
     DocumentType,
@@ -120,18 +119,17 @@ __all__ = [
     "FORMAT_4010",
     "FORMAT_5010",
     "MEDIA_TYPE",
-    "inspect_810",
-    "parse_810",
-    "render_810",
-    "render_810_4010",
-    "render_810_5010",
-    "sniff_810",
+    "inspect",
+    "parse",
+    "render",
+    "sniff",
 ]
 
 FORMAT_4010 = "x12-810"
 FORMAT_5010 = "x12-810-5010"
 MEDIA_TYPE = "application/EDI-X12"
 EXTENSION = "x12"
+SET_ID = "810"
 
 Version = Literal["004010", "005010"]
 
@@ -151,7 +149,7 @@ UNITS_TO_X12: dict[str, str] = {
 }
 #: X12 355 → Rec 20, the table above reversed (EA reads back as EA, "each"), plus PC (piece) and UN (unit).
 UNITS_FROM_X12: dict[str, str] = {
-    **{x12: rec20 for rec20, x12 in UNITS_TO_X12.items() if rec20 not in ("C62", "H87")},
+    **{code: rec20 for rec20, code in UNITS_TO_X12.items() if rec20 not in ("C62", "H87")},
     "PC": "H87",
     "UN": "C62",
 }
@@ -193,18 +191,8 @@ _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 # ------------------------------------------------------------------------------------------------ render
 
 
-def render_810_4010(invoice: Invoice, options: EdiEnvelope | None = None) -> RenderedDocument:
-    """Registry entry "x12-810": `render_810` in release 004010."""
-    return render_810(invoice, options, version="004010")
-
-
-def render_810_5010(invoice: Invoice, options: EdiEnvelope | None = None) -> RenderedDocument:
-    """Registry entry "x12-810-5010": `render_810` in release 005010."""
-    return render_810(invoice, options, version="005010")
-
-
-def render_810(invoice: Invoice, options: EdiEnvelope | None = None, *,
-               version: Version = "004010") -> RenderedDocument:
+def render(invoice: Invoice, options: EdiEnvelope | None = None, *,
+           version: Version = "004010") -> RenderedDocument:
     """One invoice or credit note as an X12 810 interchange (ISA…IEA), checked against the 810 grammar.
 
     Without an envelope a preview one is used: qualifier ZZ, the seller's and buyer's identifiers (endpoint,
@@ -246,7 +234,7 @@ def render_810(invoice: Invoice, options: EdiEnvelope | None = None, *,
         control_number=str(int(group_ref)),
         agency="X",
         version=version,
-        transactions=[TransactionSet("810", control, segments=body)],
+        transactions=[TransactionSet(SET_ID, control, segments=body)],
     )
     try:
         interchange = build_interchange(
@@ -1233,11 +1221,11 @@ def _payment_means(loop: _PartyLoop) -> dict[str, Any] | None:
 
 
 def _transactions_810(interchange: Interchange) -> list[tuple[FunctionalGroup, TransactionSet]]:
-    return [(group, t) for group in interchange.groups for t in group.transactions if t.set_id == "810"]
+    return [(group, t) for group in interchange.groups for t in group.transactions if t.set_id == SET_ID]
 
 
-def parse_810(data: bytes, *, strict: bool = False,
-              unbalanced: Literal["reject", "adjust"] = "reject") -> list[Invoice]:
+def parse(data: bytes, *, strict: bool = False,
+          unbalanced: Literal["reject", "adjust"] = "reject") -> list[Invoice]:
     """Every 810 in every functional group of an X12 interchange, as canonical invoices.
 
     The envelope is checked strictly (`X12SyntaxError` with the segment position); `strict=True` also checks
@@ -1246,7 +1234,7 @@ def parse_810(data: bytes, *, strict: bool = False,
     or allowance named as such (`unbalanced="adjust"`). A canonical validation failure is an
     `InvoiceValidationError` whose fields are prefixed with the 810's control number.
     """
-    interchange = parse_interchange(data)
+    interchange = x12.parse(data)
     found = _transactions_810(interchange)
     if not found:
         raise FormatError("interchange", "no 810 transaction set in this interchange")
@@ -1267,13 +1255,9 @@ def parse_810(data: bytes, *, strict: bool = False,
 # ------------------------------------------------------------------------------------ sniff and inspect
 
 
-def sniff_810(data: bytes) -> bool:
+def sniff(data: bytes) -> bool:
     """An X12 interchange (ISA first) that carries at least one 810 transaction set."""
-    if not sniff_x12(data):
-        return False
-    start = data.find(b"ISA")
-    separator = re.escape(data[start + 3 : start + 4])
-    return re.search(rb"(?:^|[^A-Za-z0-9])ST" + separator + rb"810" + separator, data) is not None
+    return x12.has_set(data, SET_ID)
 
 
 def _n2_text(segment: Segment | None, element: int) -> str | None:
@@ -1284,10 +1268,10 @@ def _n2_text(segment: Segment | None, element: int) -> str | None:
     return None if value is None else str(value)
 
 
-def inspect_810(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """Per 810: invoice number, date, parties, total (TDS01), line count, currency; whether it reads into the
     canonical model (and why not), and the grammar's findings for its release."""
-    interchange = parse_interchange(data)
+    interchange = x12.parse(data)
     transactions: list[dict[str, Any]] = []
     for group, transaction in _transactions_810(interchange):
         sorted_ = _sort(transaction)

@@ -466,9 +466,9 @@ def build_print_batch(
             files.append((f"{batch_id}.pdf", _merged_pdf(batch_id, parts)))
 
     if profile.index_format == "csv":
-        index_name, index = f"{batch_id}.csv", render_index_csv(entries)
+        index_name, index = f"{batch_id}.csv", index_csv(entries)
     else:
-        index_name, index = f"{batch_id}.xml", render_index_xml(batch_id, entries, tenant_id, cutoff)
+        index_name, index = f"{batch_id}.xml", index_xml(batch_id, entries, tenant_id, cutoff)
     files.append((index_name, index))
     return PrintBatchFiles(
         batch_id=batch_id,
@@ -523,7 +523,7 @@ def _row(entry: PrintIndexEntry) -> list[str]:
     ]
 
 
-def render_index_csv(entries: Sequence[PrintIndexEntry]) -> bytes:
+def index_csv(entries: Sequence[PrintIndexEntry]) -> bytes:
     """The CSV index: UTF-8, `;`, CRLF, a header row, RFC 4180 quoting, formula-looking cells neutralised."""
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=";", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
@@ -541,7 +541,7 @@ def _q(name: str) -> str:
     return f"{{{NAMESPACE}}}{name}"
 
 
-def render_index_xml(
+def index_xml(
     batch_id: str, entries: Sequence[PrintIndexEntry], tenant_id: str, cutoff: dt.datetime
 ) -> bytes:
     """The XML index (namespace `urn:invoice-gateway:print-batch:1`), UTF-8 with an XML declaration."""
@@ -866,7 +866,7 @@ def _is_xml(data: bytes) -> bool:
     return data.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
 
 
-def parse_print_index(data: bytes) -> PrintIndex:
+def parse(data: bytes) -> PrintIndex:
     """A CSV or XML index file back as entries; `FormatError` naming the line / element and field."""
     if len(data) > MAX_INDEX_BYTES:
         raise FormatError("document", f"index is {len(data)} bytes, the limit is {MAX_INDEX_BYTES}")
@@ -875,7 +875,7 @@ def parse_print_index(data: bytes) -> PrintIndex:
     return _parse_index_csv(decode_utf8(data))
 
 
-def sniff_print_index(data: bytes) -> bool:
+def sniff(data: bytes) -> bool:
     """Our CSV header on the first line, or an XML root `PrintBatch` in our namespace."""
     head = data[:4096].removeprefix(b"\xef\xbb\xbf")
     if head.startswith(";".join(INDEX_COLUMNS[:4]).encode()):
@@ -888,9 +888,9 @@ def sniff_print_index(data: bytes) -> bool:
         return False
 
 
-def inspect_print_index(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from an index file (for `gateway inspect`)."""
-    index = parse_print_index(data)
+    index = parse(data)
     summary = index.summary
     return {
         "format": FORMAT_NAME,
@@ -907,17 +907,17 @@ def inspect_print_index(data: bytes) -> dict[str, Any]:
     }
 
 
-def render_print_index_preview(invoice: Invoice, options: Any = None) -> RenderedDocument:
+def render(invoice: Invoice, options: Any = None) -> RenderedDocument:
     """The index line the print house would get for `invoice` alone (the default profile, CSV).
 
     `gateway render FILE --to print-index` shows what paper delivery reads from an invoice — the postal
     address, pages, sheets, envelope and post class — and refuses an address a letter cannot go to, the
     same check the print channel makes before a document joins a batch.
     """
-    from mappings.invoice.pdf import render_invoice_pdf
+    from mappings.invoice import pdf as invoice_pdf
 
     recipient = recipient_from_invoice(invoice)
-    pdf = render_invoice_pdf(invoice) if options is None else render_invoice_pdf(invoice, options)
+    pdf = invoice_pdf.render(invoice) if options is None else invoice_pdf.render(invoice, options)
     with quiet_pypdf():
         pages = len(PdfReader(io.BytesIO(pdf.content)).pages)
     item = PrintItem(

@@ -610,7 +610,7 @@ def _is_xml(data: bytes) -> bool:
     return data.removeprefix(b"\xef\xbb\xbf").lstrip().startswith(b"<")
 
 
-def parse_print_return(data: bytes) -> PrintReturnFile:
+def parse(data: bytes) -> PrintReturnFile:
     """A receipt, production report or returned-mail file (XML or CSV); `FormatError` rejects it whole."""
     if len(data) > MAX_RETURN_BYTES:
         raise FormatError("document", f"file is {len(data)} bytes, the limit is {MAX_RETURN_BYTES}")
@@ -619,7 +619,7 @@ def parse_print_return(data: bytes) -> PrintReturnFile:
     return _parse_csv(decode_utf8(data))
 
 
-def sniff_print_return(data: bytes) -> bool:
+def sniff(data: bytes) -> bool:
     """Our CSV header on the first line, or an XML root of ours (checked by parsing)."""
     head = data[:4096].removeprefix(b"\xef\xbb\xbf")
     if head.startswith(";".join(CSV_COLUMNS).encode()):
@@ -633,9 +633,9 @@ def sniff_print_return(data: bytes) -> bool:
     return namespace(root) == NAMESPACE and local_name(root) in _ROOTS
 
 
-def inspect_print_return(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from a return file (for `gateway inspect`), with counts per status."""
-    parsed = parse_print_return(data)
+    parsed = parse(data)
     counts: dict[str, int] = {}
     for entry in parsed.entries:
         counts[entry.status] = counts.get(entry.status, 0) + 1

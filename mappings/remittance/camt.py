@@ -69,7 +69,7 @@ from mappings.xml import MAX_XML_BYTES
 from schemas.canonical import currency_minor_units
 from schemas.remittance import Direction, DocumentKind, Payment, RemittanceDocument, RemittanceLine
 
-__all__ = ["MAX_CAMT_BYTES", "SUPPORTED_VERSIONS", "inspect_camt", "parse_camt", "sniff_camt"]
+__all__ = ["MAX_CAMT_BYTES", "SUPPORTED_VERSIONS", "inspect", "parse", "sniff"]
 
 FORMAT_NAME = "camt"
 
@@ -285,12 +285,12 @@ class _Report:
     currencies: set[str] = field(default_factory=set)
 
 
-def sniff_camt(data: bytes) -> bool:
+def sniff(data: bytes) -> bool:
     """True if the first few KB declare a camt.052 / camt.053 / camt.054 namespace (any version)."""
     return _SNIFF.search(data[:SNIFF_BYTES]) is not None
 
 
-def parse_camt(data: bytes, *, max_bytes: int = MAX_CAMT_BYTES) -> RemittanceDocument:
+def parse(data: bytes, *, max_bytes: int = MAX_CAMT_BYTES) -> RemittanceDocument:
     """Every entry and transaction of a camt.052/053/054 file, checked against its own control totals.
 
     Raises `FormatError` naming the element for anything that makes the file untrustworthy (see the
@@ -315,11 +315,11 @@ def _read(data: bytes, *, max_bytes: int, strict: bool) -> _CamtReader:
     return reader
 
 
-def inspect_camt(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from a camt file (for `gateway inspect`): the document, message and version.
 
     Read leniently: a file whose control totals do not add up is still shown, with `control_total_problems`
-    and `bookable: false` — remittance intake (`parse_camt`) refuses such a file whole.
+    and `bookable: false` — remittance intake (`parse`) refuses such a file whole.
     """
     reader = _read(data, max_bytes=MAX_CAMT_BYTES, strict=False)
     document = reader.document()

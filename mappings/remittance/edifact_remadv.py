@@ -54,15 +54,15 @@ or the message is refused naming the total's MOA with both figures and the diffe
 total only, perhaps with RFF IV references) are accepted as they are; advices with DOC amounts and no
 total take the sum as the amount (noted). An advice with neither is refused.
 
-Only REMADV messages: an interchange with any other message type is refused for `parse_remadv`.
+Only REMADV messages: an interchange with any other message type is refused for `parse`.
 
-The message structure is not what decides: `inspect_remadv` reports what `mappings.syntax.grammars.remadv`
+The message structure is not what decides: `inspect` reports what `mappings.syntax.grammars.remadv`
 finds
 (`grammar_problems`), reading goes by the segments above wherever the sender put them.
 
-`render_remadv` writes a `RemittanceDocument` back as a REMADV interchange (D96A or D01B) with the syntax
+`render` writes a `RemittanceDocument` back as a REMADV interchange (D96A or D01B) with the syntax
 layer, checked against our own grammar before it is returned, so tests and partner simulators have
-realistic files. `parse_remadv(render_remadv(d))` gives `d` back, positions aside, for the fields it
+realistic files. `parse(render(d))` gives `d` back, positions aside, for the fields it
 carries, when `d` says what reading derives (`declared_count` = payments, `declared_total` = the credits,
 `account`/`currency` when common to all payments, `created_at` set; a line's `document_kind` None is
 written as 380). Refused when writing (a REMADV has no place for them): line `text`,
@@ -90,17 +90,17 @@ __all__ = [
     "FORMAT_NAME",
     "RemadvError",
     "grammar_for",
-    "inspect_remadv",
-    "parse_remadv",
-    "render_remadv",
-    "sniff_remadv",
+    "inspect",
+    "parse",
+    "render",
+    "sniff",
 ]
 
 FORMAT_NAME = "remadv"
 KIND = "remadv"
 MESSAGE_TYPE = "REMADV"
 MAX_DIGITS = 35  # MOA 5004 is n..18 in D.96A, n..35 from D.01B on
-MAX_GRAMMAR_PROBLEMS = 20  # per message, in `inspect_remadv`
+MAX_GRAMMAR_PROBLEMS = 20  # per message, in `inspect`
 
 DEBIT_NOTE_CODES = frozenset({"80", "84", "383"})
 INVOICE_CODES = frozenset(
@@ -582,8 +582,8 @@ def _document(interchange: edifact.Interchange, default_currency: str | None,
     )
 
 
-def parse_remadv(data: bytes, *, default_currency: str | None = None,
-                 unbalanced: Literal["reject", "note"] = "reject") -> RemittanceDocument:
+def parse(data: bytes, *, default_currency: str | None = None,
+          unbalanced: Literal["reject", "note"] = "reject") -> RemittanceDocument:
     """Every REMADV message of an EDIFACT interchange as one `Payment` each (module docstring: the mapping
     and the check).
 
@@ -592,21 +592,21 @@ def parse_remadv(data: bytes, *, default_currency: str | None = None,
     a message names no currency at all; `unbalanced="note"` keeps a message whose documents do not add up
     to its total, with a note saying by how much (for inspection, never for booking).
     """
-    return _document(edifact.parse_interchange(data), default_currency, unbalanced)
+    return _document(edifact.parse(data), default_currency, unbalanced)
 
 
-def sniff_remadv(data: bytes) -> bool:
+def sniff(data: bytes) -> bool:
     """An EDIFACT interchange (UNA/UNB) whose messages are all REMADV (at least one)."""
-    return edifact.sniff_messages(data, MESSAGE_TYPE)
+    return edifact.all_messages_are(data, MESSAGE_TYPE)
 
 
-def inspect_remadv(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from a REMADV interchange (for `gateway inspect --json`): the document as
     `RemittanceDocument.as_dict()`, `valid` and the `errors` of the strict reading, and the envelope as
-    `inspect_edifact` shows it. An advice that does not add up is shown as read (its notes say by how much)
-    with `valid: false`; a broken envelope raises `EdiSyntaxError`, as `inspect_edifact` does."""
-    envelope = edifact.inspect_edifact(data)
-    interchange = edifact.parse_interchange(data)
+    `mappings.syntax.edifact.inspect` shows it. An advice that does not add up is shown as read (its notes
+    say by how much) with `valid: false`; a broken envelope raises `EdiSyntaxError`, as that does."""
+    envelope = edifact.inspect(data)
+    interchange = edifact.parse(data)
     problems = [
         _problem_dict(problem, message)
         for message in interchange.all_messages
@@ -615,11 +615,11 @@ def inspect_remadv(data: bytes) -> dict[str, Any]:
     ]
     errors: list[dict[str, Any]] = []
     try:
-        document = parse_remadv(data)
+        document = parse(data)
     except FormatError as error:
         errors.append(error.as_dict())
         try:
-            document = parse_remadv(data, unbalanced="note")
+            document = parse(data, unbalanced="note")
         except FormatError:
             return {"format": FORMAT_NAME, "valid": False, "errors": errors, "grammar_problems": problems,
                     "envelope": envelope}  # fmt: skip
@@ -744,7 +744,7 @@ def _message(payment: Payment, index: int, document: RemittanceDocument, version
     return edifact.Message(str(index + 1), MESSAGE_TYPE, *release, segments=body)
 
 
-def render_remadv(
+def render(
     document: RemittanceDocument,
     *,
     version: Literal["D96A", "D01B"] = "D96A",
@@ -784,7 +784,7 @@ def render_remadv(
         una=True,
     )
     data = edifact.write_interchange(interchange, newline=newline)
-    for message in edifact.parse_interchange(data).all_messages:  # positions as written
+    for message in edifact.parse(data).all_messages:  # positions as written
         problems = check_message(GRAMMARS[version], message.segments)
         if problems:
             first = problems[0]

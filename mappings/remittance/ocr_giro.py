@@ -7,7 +7,7 @@ the transaction type). Every end record repeats how many transactions and record
 they add up to; a file that does not add up is refused, naming the line.
 
 The same record syntax carries three AvtaleGiro files that are no payments and are refused by
-`parse_ocr_giro` (remittance intake) but shown by `inspect_ocr_giro`:
+`parse` (remittance intake) but shown by `inspect`:
 
 * payment claims (service code 21, assignment type 00): the requests a payee *sends* Nets, one per due date
   and KID, with the payer's notice text when the bank notifies the payer;
@@ -148,7 +148,7 @@ class _Transmission:
     declared_total_kind: str
 
 
-def sniff_ocr_giro(data: bytes) -> bool:
+def sniff(data: bytes) -> bool:
     """A Nets OCR / AvtaleGiro file: its first record is an 80-character transmission start."""
     if data.startswith(_BYTE_ORDER_MARK):
         data = data[len(_BYTE_ORDER_MARK) :]
@@ -162,7 +162,7 @@ def sniff_ocr_giro(data: bytes) -> bool:
     )
 
 
-def parse_ocr_giro(data: bytes) -> RemittanceDocument:
+def parse(data: bytes) -> RemittanceDocument:
     """The payments of an OCR giro file, checked against its end records; AvtaleGiro claim files refused.
 
     One `Payment` per transaction (NOK, positive amount): its KID as a `RemittanceLine`, the Nets date as
@@ -182,7 +182,7 @@ def parse_ocr_giro(data: bytes) -> RemittanceDocument:
     return _document(transmission)
 
 
-def inspect_ocr_giro(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from an OCR / AvtaleGiro file (for `gateway inspect`).
 
     Payment files show the remittance document; AvtaleGiro claim, cancellation and agreement files show
@@ -713,7 +713,7 @@ def _agreement_facts(assignment: _Assignment, transaction: _Transaction) -> dict
 __all__ = [
     "FORMAT_NAME",
     "bank_reference",
-    "inspect_ocr_giro",
-    "parse_ocr_giro",
-    "sniff_ocr_giro",
+    "inspect",
+    "parse",
+    "sniff",
 ]

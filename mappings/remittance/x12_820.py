@@ -3,7 +3,7 @@
 One `Payment` per 820 transaction set (ST…SE), its lines the RMR segments (and entity-level ADX
 adjustments). Releases 003020 … 005010 (004010VICS, 004030, 005010X218 included) share the segments read
 here; an 003010 820 (BPS/RMT instead of BPR/RMR) is refused for having no BPR. The envelope is checked by
-`mappings.syntax.x12.parse_interchange` first, strictly: a file whose ISA, GS, ST/SE counts or control
+`mappings.syntax.x12.parse` first, strictly: a file whose ISA, GS, ST/SE counts or control
 numbers are
 wrong is refused with that error (`X12SyntaxError`, segment position and element), before any content.
 
@@ -53,7 +53,7 @@ that RMR), and
 or the set is refused naming BPR02 with both figures and the difference (`unbalanced="note"` keeps it with
 a note, for inspection). A set without RMR04 amounts (payment and reference only) is accepted as it is.
 
-Only 820 transaction sets: an interchange carrying another set is refused for `parse_820`.
+Only 820 transaction sets: an interchange carrying another set is refused for `parse`.
 """
 
 from __future__ import annotations
@@ -71,14 +71,14 @@ from mappings.syntax.edi_grammar import check_message
 from mappings.syntax.grammars.x12_820 import grammar_for
 from schemas.remittance import Direction, DocumentKind, Payment, RemittanceDocument, RemittanceLine
 
-__all__ = ["FORMAT_NAME", "Remittance820Error", "inspect_820", "parse_820", "sniff_820"]
+__all__ = ["FORMAT_NAME", "Remittance820Error", "inspect", "parse", "sniff"]
 
 FORMAT_NAME = "x12-820"
 KIND = "x12-820"
 SET_ID = "820"
 DEFAULT_CURRENCY = "USD"
 MAX_DIGITS = 18  # R 1/18 (element 782)
-MAX_GRAMMAR_PROBLEMS = 20  # per transaction set, in `inspect_820`
+MAX_GRAMMAR_PROBLEMS = 20  # per transaction set, in `inspect`
 
 #: BPR01 codes that move no money: the payment is only a hint.
 HINT_HANDLING = {"H": "notification only", "P": "prenotification of future transfers"}
@@ -414,7 +414,7 @@ def _document(interchange: x12.Interchange, unbalanced: Literal["reject", "note"
     )
 
 
-def parse_820(data: bytes, *, unbalanced: Literal["reject", "note"] = "reject") -> RemittanceDocument:
+def parse(data: bytes, *, unbalanced: Literal["reject", "note"] = "reject") -> RemittanceDocument:
     """Every 820 transaction set of an X12 interchange as one `Payment` each (format "x12-820"; the module
     docstring has the mapping and the check).
 
@@ -423,30 +423,23 @@ def parse_820(data: bytes, *, unbalanced: Literal["reject", "note"] = "reject") 
     remittance lines do not add up to BPR02, with a note saying by how much (for inspection, never for
     booking).
     """
-    return _document(x12.parse_interchange(data), unbalanced)
+    return _document(x12.parse(data), unbalanced)
 
 
-def sniff_820(data: bytes) -> bool:
+def sniff(data: bytes) -> bool:
     """An X12 interchange (ISA first) whose transaction sets are all 820s (at least one)."""
-    if not x12.sniff(data):
-        return False
-    try:
-        segments = x12.tokenize(data)
-    except FormatError:
-        return False
-    sets = [s.get(1) for s in segments if s.tag == "ST"]
-    return bool(sets) and all(s == SET_ID for s in sets)
+    return x12.all_sets_are(data, SET_ID)
 
 
-def inspect_820(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from an 820 interchange (for `gateway inspect --json`): the document as
     `RemittanceDocument.as_dict()`, `valid` and the `errors` of the strict reading, and the envelope as
-    `inspect_x12` shows it. A set that does not add up is shown as read (its notes say by how much) with
-    `valid: false`; what the 820 grammar (`mappings.syntax.grammars.x12_820`) finds is listed in
-    `grammar_problems` (shown, not acted on: real 820s place REF/DTM freely); a broken envelope raises
-    `X12SyntaxError`, as `inspect_x12` does."""
-    envelope = x12.inspect_x12(data)
-    interchange = x12.parse_interchange(data)
+    `mappings.syntax.x12.inspect` shows it. A set that does not add up is shown as read (its notes say by
+    how much) with `valid: false`; what the 820 grammar (`mappings.syntax.grammars.x12_820`) finds is
+    listed in `grammar_problems` (shown, not acted on: real 820s place REF/DTM freely); a broken envelope
+    raises `X12SyntaxError`, as that does."""
+    envelope = x12.inspect(data)
+    interchange = x12.parse(data)
     problems = [
         {"transaction_set": transaction.control_number, "segment_position": problem.position,
          "segment_tag": problem.tag, "element_index": problem.element, "component_index": problem.component,
@@ -458,24 +451,13 @@ def inspect_820(data: bytes) -> dict[str, Any]:
     ]  # fmt: skip
     errors: list[dict[str, Any]] = []
     try:
-        document = parse_820(data)
+        document = parse(data)
     except FormatError as error:
         errors.append(error.as_dict())
         try:
-            document = parse_820(data, unbalanced="note")
+            document = parse(data, unbalanced="note")
         except FormatError:
             return {"format": FORMAT_NAME, "valid": False, "errors": errors, "grammar_problems": problems,
                     "envelope": envelope}  # fmt: skip
     return {**document.as_dict(), "valid": not errors, "errors": errors, "grammar_problems": problems,
             "envelope": envelope}  # fmt: skip
-
-
-def parse_820_remittance(data: bytes) -> RemittanceDocument:
-    """An 820 as remittance intake books it: a set whose lines do not add up to BPR02 is kept, with a note.
-
-    BPR02 is the money; the RMR lines are how the payer means it. Real 820s differ from their lines by
-    taxes, withholding or adjustments they do not itemise (every 820 sample in `../shared` does), and the
-    X12 syntax has no control total over them, so a difference is evidence for matching (a short or over
-    payment), not a malformed file. Envelope and segment faults are still refused whole.
-    """
-    return parse_820(data, unbalanced="note")

@@ -16,7 +16,7 @@ What a DSN carries to find the message it reports on:
   `X-Postfix-Sender`, and the returned headers in `Return-Path`;
 * the returned message's `Message-ID`, `X-Delivery-Id`, `X-Invoice-Number`, `Subject`, `From`, `To`.
 
-Pure functions, no database: `parse_dsn`, `sniff`, `inspect_dsn`. Only the standard `email` package (with
+Pure functions, no database: `parse`, `sniff`, `inspect`. Only the standard `email` package (with
 `policy.default`) is used, on at most `MAX_DSN_BYTES`.
 """
 
@@ -154,7 +154,7 @@ class DeliveryStatusNotification:
         for action in (FAILED, DELAYED, DELIVERED, EXPANDED, RELAYED):
             if action in self.actions:
                 return action
-        raise AssertionError("a DSN always has a recipient")  # pragma: no cover - parse_dsn ensures it
+        raise AssertionError("a DSN always has a recipient")  # pragma: no cover - parse ensures it
 
     def verp_addresses(self) -> list[str]:
         """Addresses that may carry a VERP tag, most direct first, without repeats."""
@@ -341,7 +341,7 @@ def _is_missing_headers(defect: MessageDefect) -> bool:
     return type(defect).__name__ in {"MissingHeaderBodySeparatorDefect", "MissingHeaderBodySeparator"}
 
 
-def parse_dsn(data: bytes) -> DeliveryStatusNotification:
+def parse(data: bytes) -> DeliveryStatusNotification:
     """Read a DSN; `FormatError` when `data` is no e-mail at all, `DsnError` when it is not a DSN."""
     message = _message(data)
     content_type = message.get_content_type()
@@ -411,9 +411,9 @@ def sniff(data: bytes) -> bool:
     return report_type in REPORT_TYPES
 
 
-def inspect_dsn(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from a DSN (for `gateway inspect`)."""
-    dsn = parse_dsn(data)
+    dsn = parse(data)
     return {
         "format": FORMAT_NAME,
         **dsn.as_dict(),

@@ -6,7 +6,7 @@ Three kinds share the ApplicationResponse syntax and are told apart by `cbc:Cust
 * `mlr` — T71 Message Level Response (the receiving side's AB / AP / RE of a transmitted message);
 * `mls` — Message Level Status from the receiving access point (AP, AB, RE with SV, BV, BW or FD).
 
-Pure functions, no database: `parse_status_document`, `sniff`, `inspect_status_document`. Every XML
+Pure functions, no database: `parse`, `sniff`, `inspect`. Every XML
 read goes through `mappings.xml.parse_xml`; an SBDH envelope around the ApplicationResponse is unwrapped.
 Text values are whitespace-trimmed (the official MLS examples pad them).
 """
@@ -23,7 +23,6 @@ from lxml import etree
 
 from mappings.base import FormatError
 from mappings.xml import local_name, parse_xml
-from schemas.remittance import Payment, RemittanceDocument, RemittanceLine
 
 FORMAT_NAME = "invoice-response"
 
@@ -334,7 +333,7 @@ def kind_of(customization_id: str | None) -> str | None:
     return None
 
 
-def parse_status_document(data: bytes) -> StatusDocument:
+def parse(data: bytes) -> StatusDocument:
     """Read an Invoice Response, MLR or MLS; `FormatError` (malformed XML) or `StatusDocumentError`."""
     root = _application_response(parse_xml(data))
     customization = _value(root, "cbc:CustomizationID")
@@ -416,47 +415,11 @@ def sniff(data: bytes) -> bool:
     return any(key.encode() in data for key in CUSTOMIZATIONS) or _MLS_PREFIX.encode() in data
 
 
-def inspect_status_document(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from a status document (for `gateway inspect`)."""
-    document = parse_status_document(data)
+    document = parse(data)
     return {
         "format": FORMAT_NAME,
         **document.as_dict(),
         "all_reasons": [r.as_dict() for r in document.all_reasons()],
     }
-
-
-def parse_payment_hints(data: bytes) -> RemittanceDocument:
-    """An Invoice Response "paid" (PD) as remittance intake reads it: a hint, never money.
-
-    The buyer says it has paid invoice `referenced_document_id` (with the amount and date when the
-    response names them). It is booked as a `hint_only` payment that matching never applies; the money
-    itself comes from the bank. Any other status document is no payment hint and is refused.
-    """
-    document = parse_status_document(data)
-    if document.kind != INVOICE_RESPONSE or document.response_code != "PD":
-        raise FormatError(
-            "DocumentResponse/Response/ResponseCode",
-            f"a {document.title} with code {document.response_code} says nothing about a payment "
-            "(only an Invoice Response PD is a payment hint)",
-        )
-    hint = document.payment or PaymentHint()
-    line = RemittanceLine(invoice_number=document.referenced_document_id, amount=hint.amount,
-                          document_date=document.referenced_issue_date,
-                          text="partially paid" if hint.partial else None)  # fmt: skip
-    payment = Payment(
-        amount=hint.amount if hint.amount is not None else Decimal(0),
-        currency=hint.currency or "",
-        value_date=hint.paid_on,
-        payer_name=document.sender.name,
-        payer_id=document.sender.participant,
-        bank_reference=f"invoice-response:{document.document_id}" if document.document_id else None,
-        lines=(line,),
-        kind="invoice-response",
-        hint_only=True,
-        position="DocumentResponse",
-    )
-    return RemittanceDocument(
-        format="invoice-response", payments=[payment], message_id=document.document_id,
-        sender=document.sender.participant, receiver=document.receiver.participant,
-    )  # fmt: skip

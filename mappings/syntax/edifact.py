@@ -15,8 +15,8 @@ included (so they match line numbers in files written one segment a line); eleme
 elements after the tag from 1 and component indexes from 1, as in the EDIFACT directories (`BGM` element 2
 component 1 is data element 1004, the document number).
 
-Pure functions, no I/O: `tokenize`, `parse_interchange`, `serialize_segment`, `build_interchange`,
-`serialize_interchange`, `write_interchange`, `sniff`, `inspect_edifact`.
+Pure functions, no I/O: `tokenize`, `parse`, `serialize_segment`, `build_interchange`,
+`serialize_interchange`, `write_interchange`, `sniff`, `inspect`.
 """
 
 from __future__ import annotations
@@ -923,7 +923,7 @@ def _read_group(segments: list[Segment], index: int, version: int) -> tuple[Grou
                          segment_position=last.position, segment_tag=last.tag, offset=last.offset)
 
 
-def parse_interchange(data: bytes | str) -> Interchange:
+def parse(data: bytes | str) -> Interchange:
     """Read one interchange and check its envelope strictly; `EdiSyntaxError` names the first error.
 
     Checked: UNB first (after an optional UNA) and UNZ last; the service segments' elements (presence,
@@ -1129,7 +1129,7 @@ def sniff(data: bytes) -> bool:
     return head.startswith(b"UNB") and len(head) > 3 and not chr(head[3]).isalnum()
 
 
-def sniff_messages(data: bytes, message_type: str) -> bool:
+def all_messages_are(data: bytes, message_type: str) -> bool:
     """An EDIFACT interchange (UNA/UNB) whose messages are all `message_type` (at least one)."""
     if not sniff(data):
         return False
@@ -1219,13 +1219,13 @@ def _message_summary(message: Message, group: str | None) -> dict[str, Any]:
     return summary
 
 
-def inspect_edifact(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from an EDIFACT interchange (for `gateway inspect --json`).
 
     The whole envelope is checked first: a malformed interchange raises `EdiSyntaxError` rather than giving
     a partial answer.
     """
-    interchange = parse_interchange(data)
+    interchange = parse(data)
     i = interchange
     messages = [_message_summary(m, g.reference) for g in i.groups for m in g.messages]
     messages += [_message_summary(m, None) for m in i.messages]

@@ -22,8 +22,8 @@ the tag from 1 (ISA06 is element 6) and component indexes from 1.
 Repeated data elements (ISA11 as separator) are kept as written: the repetition separator stays in the
 element's text, which is unambiguous because X12 data cannot contain it.
 
-Pure functions, no I/O: `tokenize`, `parse_interchange`, `serialize_segment`, `build_interchange`,
-`serialize_interchange`, `write_interchange`, `sniff`, `inspect_x12`.
+Pure functions, no I/O: `tokenize`, `parse`, `serialize_segment`, `build_interchange`,
+`serialize_interchange`, `write_interchange`, `sniff`, `inspect`.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.base import SegmentError
+from mappings.base import FormatError, SegmentError
 
 FORMAT_NAME = "x12"
 MEDIA_TYPE = "application/EDI-X12"  # RFC 1767
@@ -610,7 +610,7 @@ def _assemble(segments: list[Segment], separators: Separators) -> Interchange:
     return interchange
 
 
-def parse_interchange(data: bytes | str) -> Interchange:
+def parse(data: bytes | str) -> Interchange:
     """Read one interchange and check its envelopes strictly; `X12SyntaxError` names the first error.
 
     Checked: the fixed-width ISA (widths, date, time, version, control number, delimiters); GS elements
@@ -763,6 +763,29 @@ def sniff(data: bytes) -> bool:
     return not separator.isalnum() and separator not in b" \t\r\n" and head[6:7] == separator
 
 
+def has_set(data: bytes, set_id: str) -> bool:
+    """An X12 interchange that carries at least one `set_id` transaction set (an ST naming it), found by a
+    scan of the bytes: cheap enough for every sniff, also on a file the strict reading would refuse."""
+    if not sniff(data):
+        return False
+    start = data.find(b"ISA")
+    separator = re.escape(data[start + 3 : start + 4])
+    pattern = rb"(?:^|[^A-Za-z0-9])ST" + separator + re.escape(set_id.encode()) + separator
+    return re.search(pattern, data) is not None
+
+
+def all_sets_are(data: bytes, set_id: str) -> bool:
+    """An X12 interchange whose transaction sets are all `set_id` (at least one), by its segments."""
+    if not sniff(data):
+        return False
+    try:
+        segments = tokenize(data)
+    except FormatError:
+        return False
+    sets = [s.get(1) for s in segments if s.tag == "ST"]
+    return bool(sets) and all(s == set_id for s in sets)
+
+
 def _first(segments: Iterable[Segment], tag: str) -> Segment | None:
     return next((s for s in segments if s.tag == tag), None)
 
@@ -819,10 +842,10 @@ _HINTS: dict[str, Callable[[TransactionSet], dict[str, Any]]] = {
 }
 
 
-def inspect_x12(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from an X12 interchange (for `gateway inspect --json`); a malformed one raises
     `X12SyntaxError` rather than giving a partial answer."""
-    i = parse_interchange(data)
+    i = parse(data)
     groups = []
     for group in i.groups:
         transactions = []

@@ -1,9 +1,9 @@
 """EHF acceptance: a generated corpus of invoices and credit notes passes the official rules and round-trips.
 
 `build_corpus()` makes 64 canonical documents from a seeded `random.Random`, each valid by our own EN 16931
-checks (totals from `schemas.canonical`). Every one is rendered with `render_invoice_ubl`, validated with the
+checks (totals from `schemas.canonical`). Every one is rendered with `ubl.render`, validated with the
 official UBL 2.1 XSD + CEN EN 16931 + PEPPOL BIS Billing 3.0.21 rules (no fatal or error finding allowed) and
-parsed back with `parse_invoice_ubl` to the same canonical invoice (routing is gateway-only and excluded).
+parsed back with `ubl.parse` to the same canonical invoice (routing is gateway-only and excluded).
 
 The corpus varies what the EHF issue asks for: invoices and credit notes (with the preceding invoice), VAT
 categories S (25/15/12 % and the Swedish/German rates), Z, E, AE, K and O (O always alone: BR-O-11…14),
@@ -50,7 +50,7 @@ from stdnum.se import orgnr as se_orgnr
 
 from gateway.services.validation import Validator, get_validator
 from mappings.base import FormatError
-from mappings.invoice.ubl import parse_invoice_ubl, render_invoice_ubl
+from mappings.invoice import ubl
 from schemas.canonical import (
     AllowanceCharge,
     Invoice,
@@ -684,7 +684,7 @@ def validator() -> Validator:
 
 def test_credit_note_due_date_without_payment_means_is_refused_not_dropped() -> None:
     with pytest.raises(FormatError, match="PaymentDueDate") as caught:
-        render_invoice_ubl(credit_note_due_date_without_payment_means().invoice)
+        ubl.render(credit_note_due_date_without_payment_means().invoice)
     assert caught.value.where == "due_date"
 
 
@@ -693,13 +693,13 @@ def test_corpus_document_passes_official_rules_and_round_trips(
     validator: Validator, document: CorpusDocument
 ) -> None:
     invoice = document.invoice
-    content = render_invoice_ubl(invoice).content
+    content = ubl.render(invoice).content
     report = validator.validate(content)
     blocking = [f"{f.rule_id} [{f.flag}] {f.location}: {f.text}" for f in report.blocking]
     assert blocking == [], "\n".join(blocking)
     assert [name.split("-")[0] for name in report.rule_sets] == ["UBL", "CEN", "PEPPOL"]
     expected = invoice.model_copy(update={"routing": None})
-    back = parse_invoice_ubl(content)
+    back = ubl.parse(content)
     assert back.model_dump() == expected.model_dump()
     assert back == expected
 

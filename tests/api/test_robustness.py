@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from gateway.samples import sample_invoice_json
 from mappings import inspect_file
 from mappings.base import FormatError
-from mappings.invoice.canonical_json import parse_invoice_json
+from mappings.invoice import canonical_json
 
 JUNK: list[bytes] = [
     b"",
@@ -56,7 +56,7 @@ def _random_mutations(count: int, seed: int = 20261124) -> list[bytes]:
 
 @pytest.mark.parametrize("data", JUNK + _random_mutations(150))
 def test_parsers_reject_junk_clearly(data: bytes) -> None:
-    for reader in (parse_invoice_json, inspect_file):
+    for reader in (canonical_json.parse, inspect_file):
         try:
             reader(data)
         except FormatError as error:
@@ -85,7 +85,8 @@ def _print_files() -> list[bytes]:
     """A valid index (CSV and XML) and a valid return file of each syntax: the bases for mutation."""
     import datetime as dt
 
-    from mappings.print.batch import PostalRecipient, PrintIndexEntry, render_index_csv, render_index_xml
+    from mappings.print import batch
+    from mappings.print.batch import PostalRecipient, PrintIndexEntry
 
     entries = [
         PrintIndexEntry(
@@ -107,8 +108,8 @@ def _print_files() -> list[bytes]:
     ]
     cutoff = dt.datetime(2026, 11, 24, 14, tzinfo=dt.UTC)
     return [
-        render_index_csv(entries),
-        render_index_xml("b-1", entries, "acme", cutoff),
+        batch.index_csv(entries),
+        batch.index_xml("b-1", entries, "acme", cutoff),
         b"record;batch_id;sequence;delivery_id;invoice_number;status;date;reason_code;reason\r\n"
         b"production;b-1;1;dlv-1;INV-1;posted;2026-11-25;;\r\n"
         b"production;b-1;2;dlv-2;INV-2;printed;;;\r\n",
@@ -139,10 +140,9 @@ def _print_mutations(count: int, seed: int = 20261125) -> list[bytes]:
 
 @pytest.mark.parametrize("data", JUNK + _print_files() + _print_mutations(160))
 def test_print_house_parsers_reject_junk_clearly(data: bytes) -> None:
-    from mappings.print.batch import parse_print_index
-    from mappings.print.returns import parse_print_return
+    from mappings.print import batch, returns
 
-    for reader in (parse_print_index, parse_print_return, inspect_file):
+    for reader in (batch.parse, returns.parse, inspect_file):
         try:
             reader(data)
         except FormatError as error:
@@ -206,17 +206,20 @@ EDI_JUNK: list[bytes] = [
 def test_edi_readers_reject_junk_clearly(data: bytes) -> None:
     import datetime as dt
 
-    from mappings.acks import edi_acks
+    from mappings.acks import contrl, edifact_acks, functional_ack, x12_acks
+    from mappings.acks.received import examine, read_acknowledgements
+    from mappings.syntax import edifact, x12
     from mappings.syntax.edi_envelope import EdiEnvelope
 
-    for reader in (edi_acks.parse_acknowledgements, edi_acks.inspect_ack, edi_acks.examine, inspect_file):
+    readers = (read_acknowledgements, edifact_acks.inspect, x12_acks.inspect, examine, inspect_file)
+    for reader in readers:
         try:
             reader(data)
         except FormatError as error:
             assert error.where
             assert error.reason
     try:
-        received = edi_acks.examine(data)
+        received = examine(data)
     except FormatError:
         return
     envelope = EdiEnvelope(
@@ -226,13 +229,13 @@ def test_edi_readers_reject_junk_clearly(data: bytes) -> None:
     )  # fmt: skip
     error = received.error
     if received.standard == "edifact":
-        errors = [error] if isinstance(error, edi_acks.edifact.EdiSyntaxError) else []
-        answer = edi_acks.render_contrl(data, envelope=envelope, accepted=not errors, errors=errors)
-        edi_acks.edifact.parse_interchange(answer)  # every answer we write reads back strictly
+        errors = [error] if isinstance(error, edifact.EdiSyntaxError) else []
+        answer = contrl.answer(data, envelope=envelope, accepted=not errors, errors=errors)
+        edifact.parse(answer)  # every answer we write reads back strictly
     else:
-        x_errors = [error] if isinstance(error, edi_acks.x12.X12SyntaxError) else []
-        answer = edi_acks.render_997(data, envelope=envelope, accepted=not x_errors, errors=x_errors)
-        edi_acks.x12.parse_interchange(answer)
+        x_errors = [error] if isinstance(error, x12.X12SyntaxError) else []
+        answer = functional_ack.answer(data, envelope=envelope, accepted=not x_errors, errors=x_errors)
+        x12.parse(answer)
 
 
 @pytest.mark.parametrize("data", EDI_JUNK + _edi_mutations(30, seed=11))
@@ -276,9 +279,9 @@ def _transport_mutations(count: int, seed: int = 20261127) -> list[bytes]:
 @pytest.mark.parametrize("data", JUNK + EDI_JUNK + _transport_files() + _transport_mutations(200))
 def test_transport_status_readers_reject_junk_clearly(data: bytes) -> None:
     from gateway.services.inbound.pods import PodRefused, examine
-    from mappings.status.transport_status import parse_transport_status
+    from mappings.status import iftsta, pod_files, x12_214
 
-    for reader in (parse_transport_status, inspect_file):
+    for reader in (iftsta.parse, x12_214.parse, pod_files.inspect, inspect_file):
         try:
             reader(data)
         except FormatError as error:

@@ -22,6 +22,7 @@ from channels.base import (
     BatchResult,
     Channel,
     Delivered,
+    DeliveryResult,
     Failed,
     OutboundBatch,
     OutboundDelivery,
@@ -71,32 +72,52 @@ class ChannelContract:
     def address(self) -> str | None:
         return None
 
+    def deliver(self, channel: Channel[Any], delivery: OutboundDelivery) -> DeliveryResult:
+        """One try as the worker makes it. A channel that declares `needs` overrides this to send through
+        `gateway.services.outbound.channel_context.deliver_with_context` on a real outbox."""
+        assert not channel.capabilities.needs, "this channel needs the gateway's context: override deliver"
+        return channel.deliver(delivery)
+
     def test_delivers(self, channel: Channel[Any]) -> None:
         delivery = outbound(channel, address=self.address())
-        result = channel.deliver(delivery)
+        result = self.deliver(channel, delivery)
         assert isinstance(result, Delivered | Sent), result
         assert self.received(channel, delivery) == 1
 
     def test_transient_failure_is_a_retry(self, channel: Channel[Any]) -> None:
         delivery = outbound(channel, address=self.address())
         self.break_transiently(channel, delivery)
-        result = channel.deliver(delivery)
+        result = self.deliver(channel, delivery)
         assert isinstance(result, Retry) and result.reason, result
 
     def test_permanent_failure_is_failed(self, channel: Channel[Any]) -> None:
         delivery = outbound(channel, address=self.address())
         self.break_permanently(channel, delivery)
-        result = channel.deliver(delivery)
+        result = self.deliver(channel, delivery)
         assert isinstance(result, Failed) and result.reason, result
 
     def test_repeated_try_is_not_a_second_copy(self, channel: Channel[Any]) -> None:
         delivery = outbound(channel, address=self.address())
-        channel.deliver(delivery)
-        channel.deliver(delivery)
+        self.deliver(channel, delivery)
+        self.deliver(channel, delivery)
         assert self.received(channel, delivery) == 1
         resend = outbound(channel, attempt=2, address=self.address())
-        channel.deliver(resend)
+        self.deliver(channel, resend)
         assert self.received(channel, resend) == 1
+
+    def test_without_the_gateways_context_it_refuses_plainly(self, channel: Channel[Any]) -> None:
+        """A channel that declares `needs` and is handed a bare delivery says so; it never goes looking.
+
+        A channel that needs nothing from the gateway delivers the same bare delivery as it is."""
+        delivery = outbound(channel, address=self.address())
+        if not channel.capabilities.needs:
+            self.deliver(channel, delivery)
+            assert self.received(channel, delivery) == 1
+            return
+        result = channel.deliver(delivery)
+        assert isinstance(result, Failed) and result.deviation, result
+        assert "came with the delivery" in result.reason
+        assert self.received(channel, delivery) == 0
 
     def test_no_secrets_in_results_or_logs(
         self, channel: Channel[Any], caplog: pytest.LogCaptureFixture
@@ -104,7 +125,7 @@ class ChannelContract:
         caplog.set_level(logging.DEBUG)
         delivery = outbound(channel, address=self.address())
         self.break_transiently(channel, delivery)
-        result = channel.deliver(delivery)
+        result = self.deliver(channel, delivery)
         text = repr(result) + caplog.text + repr(channel.config)
         for secret in channel._secrets:
             assert secret not in text

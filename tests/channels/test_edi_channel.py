@@ -30,11 +30,13 @@ from typer.testing import CliRunner
 
 from channels import create_channel
 from channels.base import Failed, OutboundDelivery, Sent
+from channels.context import ChannelNeed, DocumentKind
 from channels.edi import EdiChannel
 from db.engine import make_engine, migrate, session_scope
 from db.models import Delivery, EdiControlCounter, EdiInterchange, InvoiceRecord, TradingPartnerRecord
 from gateway.samples import sample_invoice, sample_invoice_json
 from gateway.services.outbound import deliveries as service
+from gateway.services.outbound.channel_context import deliver_with_context
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.edi_partners import get_partner, put_partner
 from gateway.services.tenancy.tenants import ensure_tenant, put_receiver
@@ -42,8 +44,8 @@ from gateway.settings import Settings
 from gateway.worker import Worker
 from mappings import FORMATS, FormatEntry, render
 from mappings.base import FormatError, RenderedDocument
-from mappings.syntax.edifact import parse_interchange as parse_edifact
-from mappings.syntax.x12 import parse_interchange as parse_x12
+from mappings.syntax.edifact import parse as parse_edifact
+from mappings.syntax.x12 import parse as parse_x12
 from schemas.canonical import Invoice, ReceiverProfile
 from schemas.edi_partner import TradingPartner
 from tests.conftest import DATABASES, PostgresSchema
@@ -60,34 +62,34 @@ X12_THEM = {"id": "123456789", "qualifier": "01"}
 
 
 def render_edifact_d96a(invoice: Invoice, options: Any = None) -> RenderedDocument:
-    from mappings.invoice.edifact_invoic import render_invoic
+    from mappings.invoice import edifact_invoic
 
-    return render_invoic(invoice, options, version="D96A")
+    return edifact_invoic.render(invoice, options, version="D96A")
 
 
 def render_edifact_d01b(invoice: Invoice, options: Any = None) -> RenderedDocument:
-    from mappings.invoice.edifact_invoic import render_invoic
+    from mappings.invoice import edifact_invoic
 
-    return render_invoic(invoice, options, version="D01B")
+    return edifact_invoic.render(invoice, options, version="D01B")
 
 
 def render_x12_4010(invoice: Invoice, options: Any = None) -> RenderedDocument:
-    from mappings.invoice.x12_810 import render_810
+    from mappings.invoice import x12_810
 
-    return render_810(invoice, options, version="004010")
+    return x12_810.render(invoice, options, version="004010")
 
 
 def render_x12_5010(invoice: Invoice, options: Any = None) -> RenderedDocument:
-    from mappings.invoice.x12_810 import render_810
+    from mappings.invoice import x12_810
 
-    return render_810(invoice, options, version="005010")
+    return x12_810.render(invoice, options, version="005010")
 
 
 FALLBACK_FORMATS = {
-    "edifact-d96a": FormatEntry(render=f"{__name__}:render_edifact_d96a"),
-    "edifact-d01b": FormatEntry(render=f"{__name__}:render_edifact_d01b"),
-    "x12-810": FormatEntry(render=f"{__name__}:render_x12_4010"),
-    "x12-810-5010": FormatEntry(render=f"{__name__}:render_x12_5010"),
+    "edifact-d96a": FormatEntry(kind="invoice", description="", render=f"{__name__}:render_edifact_d96a"),
+    "edifact-d01b": FormatEntry(kind="invoice", description="", render=f"{__name__}:render_edifact_d01b"),
+    "x12-810": FormatEntry(kind="invoice", description="", render=f"{__name__}:render_x12_4010"),
+    "x12-810-5010": FormatEntry(kind="invoice", description="", render=f"{__name__}:render_x12_5010"),
 }
 
 
@@ -337,11 +339,11 @@ def test_a_retried_try_writes_the_same_interchange_under_the_same_numbers(
     assert isinstance(edi, EdiChannel)
     try:
         outbound = _outbound_for(engine, edi, delivery["id"])
-        result = edi.deliver(outbound)
+        result = deliver_with_context(engine, edi, outbound)
         assert isinstance(result, Sent) and "already written" in (result.detail or ""), result
         assert path.stat().st_ino == inode
         path.unlink()  # … and had it been lost, the same try writes the very same bytes again
-        result = edi.deliver(outbound)
+        result = deliver_with_context(engine, edi, outbound)
         assert isinstance(result, Sent) and result.message_id == "ica:1", result
         assert interchange_files(directory) == [path]
         assert path.read_bytes() == written
@@ -361,9 +363,9 @@ def _outbound_for(engine: Engine, channel: EdiChannel, delivery_id: str) -> Outb
         assert delivery is not None
         record = session.get(InvoiceRecord, delivery.invoice_id)
         assert record is not None
-        from mappings.invoice.canonical_json import parse_invoice_json
+        from mappings.invoice import canonical_json
 
-        invoice = parse_invoice_json(record.payload)
+        invoice = canonical_json.parse(record.payload)
         return OutboundDelivery(
             delivery_id=delivery.id,
             invoice_id=delivery.invoice_id,
@@ -455,7 +457,7 @@ def test_a_rendering_error_is_a_deviation_and_spends_no_number(
 
     store_partner(engine, "acme", partner_profile("ica", tmp_path / "ica"))
     [invoice_id] = accept(engine, "ica", range(1, 2))
-    monkeypatch.setattr(channels.edi, "render_edi", refuse)
+    monkeypatch.setattr(channels.edi, "render", refuse)
     assert work(engine, settings) == {"deviation": 1}
     reason = delivery_of(engine, invoice_id)["last_error"]
     assert "cannot render edifact-d96a for trading partner 'ica'" in reason
@@ -570,7 +572,7 @@ def test_sftp_transport_uploads_the_interchange_once(
     assert isinstance(edi, EdiChannel)
     try:
         delivery = delivery_of(engine, invoice_ids[0])
-        result = edi.deliver(_outbound_for(engine, edi, delivery["id"]))
+        result = deliver_with_context(engine, edi, _outbound_for(engine, edi, delivery["id"]))
     finally:
         edi.close()
     assert isinstance(result, Sent) and "already uploaded" in (result.detail or ""), result
@@ -871,7 +873,7 @@ def test_four_worker_processes_never_share_a_control_number_on_postgresql(tmp_pa
 
 
 def test_channel_is_registered_with_its_formats() -> None:
-    channel = create_channel("edi", {})
+    channel = create_channel("edi", {"registry_url": "sqlite:///old-settings-still-load.db"})
     try:
         assert isinstance(channel, EdiChannel)
         assert channel.capabilities.formats == ("edifact-d96a", "edifact-d01b", "x12-810", "x12-810-5010")
@@ -886,12 +888,14 @@ def test_channel_is_registered_with_its_formats() -> None:
             document=RenderedDocument("edifact-d96a", b"UNB", "application/EDIFACT", "edi"),
             invoice=sample_invoice(1),
         )
-        result = channel.deliver(delivery)
-        assert isinstance(result, Failed) and result.deviation and "registry_url" in result.reason
+        assert channel.capabilities.needs == (ChannelNeed.EDI_INTERCHANGE,)
+        assert set(channel.capabilities.documents) == {DocumentKind.INVOICE, DocumentKind.EDI_ACK}
+        result = channel.deliver(delivery)  # without the gateway: no partner, no numbers, and no guessing
+        assert isinstance(result, Failed) and result.deviation
+        assert "no trading partner interchange came with the delivery" in result.reason
     finally:
         channel.close()
-    assert Settings(_env_file=None, database_url="sqlite:///x.db").channel_settings("edi")[
-        "registry_url"
-    ] == (  # type: ignore[call-arg]
-        "sqlite:///x.db"
-    )
+    assert not Path("old-settings-still-load.db").exists()  # the channel opened nothing
+    settings = Settings(_env_file=None, database_url="sqlite:///x.db")  # type: ignore[call-arg]
+    assert "registry_url" not in settings.channel_settings("edi")
+    assert "registry_url" not in settings.channel_settings("peppol")

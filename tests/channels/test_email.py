@@ -66,7 +66,8 @@ def render_test_pdf(invoice: Invoice) -> RenderedDocument:
 def pdf_format(monkeypatch: pytest.MonkeyPatch) -> None:
     """Use the real "pdf" renderer when it is registered; until then, a few PDF-looking bytes."""
     if "pdf" not in FORMATS or FORMATS["pdf"].render is None:
-        monkeypatch.setitem(FORMATS, "pdf", FormatEntry(render=f"{__name__}:render_test_pdf"))
+        entry = FormatEntry(kind="invoice", description="", render=f"{__name__}:render_test_pdf")
+        monkeypatch.setitem(FORMATS, "pdf", entry)
 
 
 # -- the stand-in SMTP servers -------------------------------------------------------------------------

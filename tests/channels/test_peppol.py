@@ -9,6 +9,7 @@ package on the same stand-in, with self-signed certificates made here. Nothing l
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -28,12 +29,14 @@ from lxml import etree
 from sqlalchemy import Engine, delete
 
 from channels import create_channel
-from channels.base import Channel, Failed, OutboundDelivery, Retry, Sent
+from channels.base import Channel, DeliveryResult, Failed, OutboundDelivery, Retry, Sent
+from channels.context import ChannelNeed
 from channels.peppol import PeppolChannel, retry_after_seconds
 from db.engine import make_engine, migrate, session_scope
 from db.models import Participant
 from gateway.samples import sample_invoice, sample_invoice_json
 from gateway.services.outbound import deliveries as service
+from gateway.services.outbound.channel_context import deliver_with_context, prepare
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.tenants import ensure_tenant, put_receiver
 from gateway.settings import Settings
@@ -69,7 +72,8 @@ def render_example(invoice: Invoice) -> RenderedDocument:
 def ehf_format(monkeypatch: pytest.MonkeyPatch) -> None:
     """Use the real "ehf" renderer when it is registered; until then, the official example."""
     if "ehf" not in FORMATS or FORMATS["ehf"].render is None:
-        monkeypatch.setitem(FORMATS, "ehf", FormatEntry(render=f"{__name__}:render_example"))
+        entry = FormatEntry(kind="invoice", description="", render=f"{__name__}:render_example")
+        monkeypatch.setitem(FORMATS, "ehf", entry)
 
 
 def receiver_of(n: int) -> str:
@@ -98,6 +102,11 @@ def registry(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
         add_participant(engine, receiver_of(n), ["invoice", CREDIT_NOTE_DOCUMENT_TYPE])
     yield url, engine
     engine.dispose()
+
+
+def send(registry: tuple[str, Engine], channel: Channel[Any], delivery: OutboundDelivery) -> DeliveryResult:
+    """One try as the worker makes it: the gateway looks the receiver up in `registry`, the channel sends."""
+    return deliver_with_context(registry[1], channel, delivery)
 
 
 def without_declaration(xml: bytes) -> bytes:
@@ -223,10 +232,13 @@ class TestPeppolFolder(ChannelContract):
     def channel(self, tmp_path: Path, registry: tuple[str, Engine]) -> Iterator[Channel[Any]]:
         self.registry_engine = registry[1]
         channel = create_channel(
-            "peppol", {"registry_url": registry[0], "folder": {"directory": str(tmp_path / "ap-outbound")}}
+            "peppol", {"folder": {"directory": str(tmp_path / "ap-outbound")}}
         )
         yield channel
         channel.close()
+
+    def deliver(self, channel: Channel[Any], delivery: OutboundDelivery) -> DeliveryResult:
+        return deliver_with_context(self.registry_engine, channel, delivery)
 
     def received(self, channel: Channel[Any], delivery: OutboundDelivery) -> int:
         assert isinstance(channel, PeppolChannel)
@@ -246,9 +258,9 @@ class TestPeppolFolder(ChannelContract):
 def test_folder_hands_over_a_valid_sbdh_named_by_the_instance_id(
     tmp_path: Path, registry: tuple[str, Engine]
 ) -> None:
-    channel = create_channel("peppol", {"registry_url": registry[0], "folder": {"directory": str(tmp_path)}})
+    channel = create_channel("peppol", {"folder": {"directory": str(tmp_path)}})
     delivery = outbound(channel, n=2)
-    result = channel.deliver(delivery)
+    result = send(registry, channel, delivery)
     channel.close()
     assert isinstance(result, Sent), result
     assert result.message_id == delivery.idempotency_key
@@ -265,8 +277,8 @@ def test_folder_hands_over_a_valid_sbdh_named_by_the_instance_id(
 
 def test_address_overrides_the_buyer_endpoint(tmp_path: Path, registry: tuple[str, Engine]) -> None:
     add_participant(registry[1], "0088:7300010000001", ["invoice"])
-    channel = create_channel("peppol", {"registry_url": registry[0], "folder": {"directory": str(tmp_path)}})
-    result = channel.deliver(outbound(channel, address="0088:7300010000001"))
+    channel = create_channel("peppol", {"folder": {"directory": str(tmp_path)}})
+    result = send(registry, channel, outbound(channel, address="0088:7300010000001"))
     channel.close()
     assert isinstance(result, Sent), result
     assert [h["receiver"] for h in sbdh_documents(tmp_path)] == ["0088:7300010000001"]
@@ -276,15 +288,51 @@ def test_unknown_receiver_or_document_type_is_failed_without_deviation(
     tmp_path: Path, registry: tuple[str, Engine]
 ) -> None:
     add_participant(registry[1], "0192:811111112", ["credit_note"])
-    channel = create_channel("peppol", {"registry_url": registry[0], "folder": {"directory": str(tmp_path)}})
-    unknown = channel.deliver(outbound(channel, address="0192:999999999"))
-    wrong_type = channel.deliver(outbound(channel, address="0192:811111112"))
+    channel = create_channel("peppol", {"folder": {"directory": str(tmp_path)}})
+    unknown = send(registry, channel, outbound(channel, address="0192:999999999"))
+    wrong_type = send(registry, channel, outbound(channel, address="0192:811111112"))
     channel.close()
     assert isinstance(unknown, Failed) and not unknown.deviation
     assert "0192:999999999 is not PEPPOL-capable" in unknown.reason
     assert isinstance(wrong_type, Failed) and not wrong_type.deviation
     assert "not PEPPOL-capable for invoice" in wrong_type.reason
     assert sbdh_documents(tmp_path) == []
+
+
+def test_the_gateway_hands_the_registry_answer_over_and_the_channel_decides(
+    tmp_path: Path, registry: tuple[str, Engine]
+) -> None:
+    add_participant(registry[1], "0192:811111112", ["credit_note"])
+    channel = create_channel("peppol", {"folder": {"directory": str(tmp_path)}})
+    assert channel.capabilities.needs == (ChannelNeed.PEPPOL_PARTICIPANT,)
+    known = prepare(registry[1], channel, outbound(channel, address="0192:811111112"))
+    assert isinstance(known, OutboundDelivery) and known.participant is not None
+    assert known.participant.participant_id == "0192:811111112"
+    assert known.participant.info is not None and known.participant.info.document_types == ("credit_note",)
+    unknown = prepare(registry[1], channel, outbound(channel, address="0192:999999999"))
+    assert isinstance(unknown, OutboundDelivery) and unknown.participant is not None
+    assert unknown.participant.info is None  # asked, and the registry does not know it
+    # an answer about someone else is not taken as an answer about this receiver
+    mixed_up = dataclasses.replace(known, address="0192:923609016")
+    refused = channel.deliver(mixed_up)
+    channel.close()
+    assert isinstance(refused, Failed) and refused.deviation
+    assert "no participant registry answer about 0192:923609016" in refused.reason
+    assert sbdh_documents(tmp_path) == []
+
+
+def test_an_unavailable_registry_is_a_retry_and_old_settings_still_load(tmp_path: Path) -> None:
+    empty = make_engine(f"sqlite:///{tmp_path / 'not-migrated.sqlite3'}")  # no participants table
+    old_settings = {"registry_url": f"sqlite:///{tmp_path / 'ignored.db'}"}
+    channel = create_channel("peppol", {**old_settings, "folder": {"directory": str(tmp_path / "ap")}})
+    try:
+        result = deliver_with_context(empty, channel, outbound(channel))
+    finally:
+        channel.close()
+        empty.dispose()
+    assert isinstance(result, Retry) and "participant registry unavailable" in result.reason, result
+    assert not (tmp_path / "ap").exists()
+    assert not (tmp_path / "ignored.db").exists()  # the channel opened nothing
 
 
 def _accept(engine: Engine, items: list[dict[str, Any]]) -> list[str]:
@@ -444,9 +492,8 @@ def access_point(access_point_server: AccessPoint) -> Iterator[AccessPoint]:
     access_point_server.reset()
 
 
-def http_channel(ap: AccessPoint, registry_url: str, **overrides: Any) -> Channel[Any]:
+def http_channel(ap: AccessPoint, **overrides: Any) -> Channel[Any]:
     settings: dict[str, Any] = {
-        "registry_url": registry_url,
         "transport": "http",
         "http": {"url": f"{ap.url}/api/v1/outbox", "token": TOKEN},
         "timeout_seconds": 5,
@@ -462,9 +509,13 @@ class TestPeppolHttp(ChannelContract):
     @pytest.fixture
     def channel(self, access_point: AccessPoint, registry: tuple[str, Engine]) -> Iterator[Channel[Any]]:
         self.ap = access_point
-        channel = http_channel(access_point, registry[0])
+        self.registry_engine = registry[1]
+        channel = http_channel(access_point)
         yield channel
         channel.close()
+
+    def deliver(self, channel: Channel[Any], delivery: OutboundDelivery) -> DeliveryResult:
+        return deliver_with_context(self.registry_engine, channel, delivery)
 
     def received(self, channel: Channel[Any], delivery: OutboundDelivery) -> int:
         return sum(
@@ -483,9 +534,9 @@ class TestPeppolHttp(ChannelContract):
 def test_http_sends_bearer_token_and_idempotency_key(
     access_point: AccessPoint, registry: tuple[str, Engine]
 ) -> None:
-    channel = http_channel(access_point, registry[0])
+    channel = http_channel(access_point)
     delivery = outbound(channel, n=3)
-    result = channel.deliver(delivery)
+    result = send(registry, channel, delivery)
     channel.close()
     assert result == Sent(message_id=f"ap-{delivery.idempotency_key}", detail="access point answered 202")
     [request] = access_point.requests
@@ -500,11 +551,11 @@ def test_http_sends_bearer_token_and_idempotency_key(
 def test_http_500_then_200_is_a_retry_then_one_copy(
     access_point: AccessPoint, registry: tuple[str, Engine]
 ) -> None:
-    channel = http_channel(access_point, registry[0])
+    channel = http_channel(access_point)
     delivery = outbound(channel)
     access_point.script.append((500, {}, {"error": "internal error"}))
-    first = channel.deliver(delivery)
-    second = channel.deliver(delivery)
+    first = send(registry, channel, delivery)
+    second = send(registry, channel, delivery)
     channel.close()
     assert isinstance(first, Retry) and "500" in first.reason and "internal error" in first.reason
     assert first.after is None
@@ -514,9 +565,9 @@ def test_http_500_then_200_is_a_retry_then_one_copy(
 
 
 def test_http_429_honours_retry_after(access_point: AccessPoint, registry: tuple[str, Engine]) -> None:
-    channel = http_channel(access_point, registry[0])
+    channel = http_channel(access_point)
     access_point.script.append((429, {"Retry-After": "120"}, {"error": "rate limited"}))
-    result = channel.deliver(outbound(channel))
+    result = send(registry, channel, outbound(channel))
     channel.close()
     assert isinstance(result, Retry)
     assert result.after == 120
@@ -526,9 +577,9 @@ def test_http_429_honours_retry_after(access_point: AccessPoint, registry: tuple
 def test_http_400_is_a_deviation_with_the_providers_error(
     access_point: AccessPoint, registry: tuple[str, Engine]
 ) -> None:
-    channel = http_channel(access_point, registry[0])
+    channel = http_channel(access_point)
     access_point.script.append((400, {}, {"error": "PEPPOL-EN16931-R001: business process missing"}))
-    result = channel.deliver(outbound(channel))
+    result = send(registry, channel, outbound(channel))
     channel.close()
     assert result == Failed(
         "access point refused the document (400): PEPPOL-EN16931-R001: business process missing",
@@ -539,17 +590,17 @@ def test_http_400_is_a_deviation_with_the_providers_error(
 def test_http_timeout_and_refused_connection_are_retries(
     access_point: AccessPoint, registry: tuple[str, Engine]
 ) -> None:
-    slow = http_channel(access_point, registry[0], timeout_seconds=0.3)
+    slow = http_channel(access_point, timeout_seconds=0.3)
     access_point.delay = 1.0
-    timed_out = slow.deliver(outbound(slow))
+    timed_out = send(registry, slow, outbound(slow))
     slow.close()
     assert isinstance(timed_out, Retry) and "did not answer in time" in timed_out.reason
     closed = socket.socket()
     closed.bind(("127.0.0.1", 0))
     port = closed.getsockname()[1]
     closed.close()  # nothing listens there now
-    gone = http_channel(access_point, registry[0], http={"url": f"http://127.0.0.1:{port}/x", "token": TOKEN})
-    refused = gone.deliver(outbound(gone))
+    gone = http_channel(access_point, http={"url": f"http://127.0.0.1:{port}/x", "token": TOKEN})
+    refused = send(registry, gone, outbound(gone))
     gone.close()
     assert isinstance(refused, Retry) and "unreachable" in refused.reason
 
@@ -558,12 +609,12 @@ def test_http_token_is_masked_in_reasons_logs_and_config(
     access_point: AccessPoint, registry: tuple[str, Engine], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    channel = http_channel(access_point, registry[0])
+    channel = http_channel(access_point)
     # a careless provider that echoes the credentials it was sent, in an error and in a success without id
     access_point.script.append((422, {}, {"error": f"bad request with Authorization: Bearer {TOKEN}"}))
     access_point.script.append((200, {}, {"note": f"thanks {TOKEN}"}))
-    refused = channel.deliver(outbound(channel))
-    accepted = channel.deliver(outbound(channel, n=2))
+    refused = send(registry, channel, outbound(channel))
+    accepted = send(registry, channel, outbound(channel, n=2))
     channel.close()
     assert isinstance(refused, Failed) and "********" in refused.reason
     assert isinstance(accepted, Sent)
@@ -634,11 +685,10 @@ def as4_access_point(access_point: AccessPoint, as4_keys: As4Keys) -> AccessPoin
     return access_point
 
 
-def as4_channel(ap: AccessPoint, keys: As4Keys, registry_url: str) -> Channel[Any]:
+def as4_channel(ap: AccessPoint, keys: As4Keys) -> Channel[Any]:
     return create_channel(
         "peppol",
         {
-            "registry_url": registry_url,
             "transport": "as4",
             "as4": {
                 "endpoint": f"{ap.url}/as4",
@@ -656,10 +706,10 @@ def as4_channel(ap: AccessPoint, keys: As4Keys, registry_url: str) -> Channel[An
 def test_as4_round_trip_on_loopback_ends_with_a_signed_receipt(
     as4_access_point: AccessPoint, as4_keys: As4Keys, registry: tuple[str, Engine]
 ) -> None:
-    channel = as4_channel(as4_access_point, as4_keys, registry[0])
+    channel = as4_channel(as4_access_point, as4_keys)
     delivery = outbound(channel, n=2)
-    result = channel.deliver(delivery)
-    again = channel.deliver(delivery)
+    result = send(registry, channel, delivery)
+    again = send(registry, channel, delivery)
     channel.close()
     assert isinstance(result, Sent), result
     assert result.message_id == f"{delivery.idempotency_key}@invoice-gateway"
@@ -681,8 +731,8 @@ def test_as4_error_signal_is_a_deviation(
     as4_access_point: AccessPoint, as4_keys: As4Keys, registry: tuple[str, Engine]
 ) -> None:
     as4_access_point.as4_refuse.add(receiver_of(1))
-    channel = as4_channel(as4_access_point, as4_keys, registry[0])
-    result = channel.deliver(outbound(channel))
+    channel = as4_channel(as4_access_point, as4_keys)
+    result = send(registry, channel, outbound(channel))
     channel.close()
     assert isinstance(result, Failed) and result.deviation, result
     assert result.reason.startswith("AS4 error")
@@ -694,7 +744,7 @@ def test_as4_unreachable_endpoint_is_a_retry(as4_keys: As4Keys, registry: tuple[
     closed.bind(("127.0.0.1", 0))
     ap = AccessPoint(url=f"http://127.0.0.1:{closed.getsockname()[1]}")
     closed.close()
-    channel = as4_channel(ap, as4_keys, registry[0])
-    result = channel.deliver(outbound(channel))
+    channel = as4_channel(ap, as4_keys)
+    result = send(registry, channel, outbound(channel))
     channel.close()
     assert isinstance(result, Retry) and "unreachable" in result.reason

@@ -31,7 +31,7 @@ from gateway.settings import Settings
 from gateway.worker import Worker
 from mappings import render
 from mappings.base import RenderedDocument
-from mappings.print.batch import parse_print_index
+from mappings.print import batch as print_batch
 from outbox.states import IllegalTransition
 from schemas.tenant import TenantSettings
 from tests.conftest import SHARED
@@ -103,7 +103,7 @@ def test_paper_invoices_wait_for_the_cutoff_then_leave_as_one_batch(
     names = sorted(p.name for p in uploaded.iterdir())
     assert names == sorted([f"{batch.id}-{n:05d}.pdf" for n in (1, 2, 3)] + [f"{batch.id}.csv"])
     assert not list((root / "in").glob("*.part"))
-    index = parse_print_index((uploaded / f"{batch.id}.csv").read_bytes())
+    index = print_batch.parse((uploaded / f"{batch.id}.csv").read_bytes())
     deliveries = _deliveries(engine, invoice_ids)
     assert {e.delivery_id for e in index.entries} == {d["id"] for d in deliveries}
     assert all(e.recipient.name for e in index.entries)
@@ -291,7 +291,7 @@ def test_merged_zip_with_xml_index(engine: Engine, settings: Settings, tmp_path:
     archive = root / "in" / f"{batch.id}.zip"
     with zipfile.ZipFile(io.BytesIO(archive.read_bytes())) as packed:
         assert sorted(packed.namelist()) == sorted([f"{batch.id}.pdf", f"{batch.id}.xml"])
-        index = parse_print_index(packed.read(f"{batch.id}.xml"))
+        index = print_batch.parse(packed.read(f"{batch.id}.xml"))
     first_pages = [e.first_page for e in sorted(index.entries, key=lambda e: e.sequence)]
     assert first_pages[0] == 1
     assert first_pages == sorted(set(first_pages))  # each document starts after the one before
@@ -433,7 +433,7 @@ def test_the_worker_reads_return_files_on_its_own_schedule(
 def test_render_print_index_shows_what_paper_delivery_reads_and_refuses_a_bad_address() -> None:
     from mappings.base import FormatError
 
-    index = parse_print_index(render("print-index", sample_invoice(1)).content)
+    index = print_batch.parse(render("print-index", sample_invoice(1)).content)
     [entry] = index.entries
     invoice = sample_invoice(1)
     assert invoice.buyer.address is not None

@@ -30,7 +30,7 @@ from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
 from gateway.worker import Worker
-from mappings.print.batch import parse_print_index
+from mappings.print import batch as print_batch
 from tests.sftp_server import DroppingProxy, OpenSshSftpServer
 
 
@@ -128,7 +128,7 @@ def test_a_batch_goes_up_over_sftp_and_the_return_files_come_back(
     batch = _batch(engine)
     uploaded = server.local(f"in/{house}/{batch.id}")
     assert _entries(server.local(f"in/{house}")) == [batch.id]  # no .part left beside it
-    index = parse_print_index((uploaded / f"{batch.id}.csv").read_bytes())
+    index = print_batch.parse((uploaded / f"{batch.id}.csv").read_bytes())
     deliveries = _deliveries(engine, invoice_ids)
     assert {e.delivery_id for e in index.entries} == {d["id"] for d in deliveries}
     assert all(d["status"] == "sent" and d["channel_message_id"] == batch.id for d in deliveries)

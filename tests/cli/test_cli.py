@@ -159,7 +159,7 @@ def test_schema_command_matches_published(tmp_path: Path) -> None:
 def test_participant_add(cli_env: Settings) -> None:
     result = _invoke("participant", "add", "0192:910667831", "--types", "invoice")
     assert result.exit_code == 0, result.output
-    from channels.peppol import LocalRegistryLookup
+    from gateway.services.outbound.channel_context import LocalRegistryLookup
 
     lookup = LocalRegistryLookup(cli_env.database)
     try:

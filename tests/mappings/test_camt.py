@@ -19,7 +19,7 @@ import pytest
 
 import mappings
 from mappings.base import FormatError
-from mappings.remittance.camt import inspect_camt, parse_camt, sniff_camt
+from mappings.remittance import camt
 from schemas.kid import is_valid_kid
 from schemas.remittance import Payment, RemittanceLine
 from tests.conftest import SHARED
@@ -36,7 +36,7 @@ def sample(name: str) -> bytes:
 
 def refused(data: bytes) -> FormatError:
     with pytest.raises(FormatError) as caught:
-        parse_camt(data)
+        camt.parse(data)
     return caught.value
 
 
@@ -158,12 +158,12 @@ def test_every_sample_is_sniffed_and_registered_as_camt() -> None:
     assert len(ALL_SAMPLES) == 8
     for path in ALL_SAMPLES:
         data = path.read_bytes()
-        assert sniff_camt(data), path.name
+        assert camt.sniff(data), path.name
         assert mappings.detect_format(data) == "camt", path.name
 
 
 def test_synthetic_norwegian_batch_of_kid_invoice_and_free_text_payments() -> None:
-    document = parse_camt(sample("SYNTHETIC_no_camt054_v08_kid_batch.xml"))
+    document = camt.parse(sample("SYNTHETIC_no_camt054_v08_kid_batch.xml"))
     assert document.format == "camt.054.001.08"
     assert document.message_id == "SYNTH-054-20240502-0001"
     assert document.created_at == dt.datetime(2024, 5, 2, 6, 10, tzinfo=OSLO)
@@ -200,7 +200,7 @@ def test_synthetic_norwegian_batch_of_kid_invoice_and_free_text_payments() -> No
 
 
 def test_genkgo_camt052_v8_batch_entry_without_transaction_details() -> None:
-    document = parse_camt(sample("genkgo_camt052.v8.xml"))
+    document = camt.parse(sample("genkgo_camt052.v8.xml"))
     assert (document.format, document.message_id) == ("camt.052.001.08", "AAAASESS-FP-ACCR001")
     assert document.created_at == dt.datetime(2007, 10, 18, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=1)))
     assert (document.account, document.account_owner) == ("CH2801234000123456789", "UNIFITS GmbH")
@@ -221,7 +221,7 @@ def test_genkgo_camt052_v8_batch_entry_without_transaction_details() -> None:
 
 
 def test_genkgo_camt053_v2_minimal_transaction_takes_the_entry_amount() -> None:
-    document = parse_camt(sample("genkgo_camt053.v2.minimal.xml"))
+    document = camt.parse(sample("genkgo_camt053.v2.minimal.xml"))
     assert (document.format, document.message_id) == ("camt.053.001.02", "CAMT053RIB000000000001")
     assert document.created_at == dt.datetime(2015, 3, 10, 18, 43, 50, tzinfo=dt.UTC)
     assert (document.account, document.currency, document.receiver) == (
@@ -245,7 +245,7 @@ def test_genkgo_camt053_v2_minimal_transaction_takes_the_entry_amount() -> None:
     ("name", "version"), [("genkgo_camt053.v4.xml", "04"), ("genkgo_camt053.v8.xml", "08")]
 )
 def test_genkgo_camt053_v4_and_v8(name: str, version: str) -> None:
-    document = parse_camt(sample(name))
+    document = camt.parse(sample(name))
     assert document.format == f"camt.053.001.{version}"
     assert (document.account, document.account_owner, document.sender) == (
         "NL26VAYB8060476890",
@@ -268,7 +268,7 @@ def test_genkgo_camt053_v4_and_v8(name: str, version: str) -> None:
 
 
 def test_genkgo_camt054_v2_transactions_without_amounts_are_one_payment() -> None:
-    document = parse_camt(sample("genkgo_camt054.v2.xml"))
+    document = camt.parse(sample("genkgo_camt054.v2.xml"))
     assert (document.format, document.message_id) == ("camt.054.001.02", "AAAASESS-FP-ACCR001")
     assert (document.account, document.account_owner) == ("CH2801234000123456789", "FINPETROL")
     (payment,) = document.payments
@@ -317,7 +317,7 @@ def test_genkgo_camt054_with_its_batch_made_consistent(name: str, payer_path: st
         batch_as_sent.group(0),
         b'<Btch><NbOfTxs>3</NbOfTxs><TtlAmt Ccy="CHF">9.5</TtlAmt><CdtDbtInd>CRDT</CdtDbtInd></Btch>',
     )
-    document = parse_camt(consistent)
+    document = camt.parse(consistent)
     assert [p.amount for p in document.payments] == [Decimal("3.10"), Decimal("3.20"), Decimal("3.20")]
     assert {(p.currency, p.direction) for p in document.payments} == {("CHF", "credit")}
     assert [p.end_to_end_id for p in document.payments] == [
@@ -348,7 +348,7 @@ def test_genkgo_camt054_with_its_batch_made_consistent(name: str, payer_path: st
 def test_inspect_file_detects_camt_and_names_message_and_version() -> None:
     data = sample("SYNTHETIC_no_camt054_v08_kid_batch.xml")
     result = mappings.inspect_file(data)
-    assert result == inspect_camt(data)
+    assert result == camt.inspect(data)
     assert (result["format"], result["message"], result["version"]) == (
         "camt.054.001.08",
         "camt.054",
@@ -361,10 +361,10 @@ def test_inspect_file_detects_camt_and_names_message_and_version() -> None:
 
 def test_sniff_refuses_other_xml_and_other_iso20022_messages() -> None:
     ubl = next((SHARED / "validation" / "examples" / "billing").glob("*.xml")).read_bytes()
-    assert not sniff_camt(ubl)
-    assert not sniff_camt(b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.056.001.08"/>')
-    assert not sniff_camt(b"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08 mentioned in plain text")
-    assert sniff_camt(b'<n:Document xmlns:n="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"/>')
+    assert not camt.sniff(ubl)
+    assert not camt.sniff(b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.056.001.08"/>')
+    assert not camt.sniff(b"urn:iso:std:iso:20022:tech:xsd:camt.054.001.08 mentioned in plain text")
+    assert camt.sniff(b'<n:Document xmlns:n="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"/>')
 
 
 # -- version paths -----------------------------------------------------------------------------------------
@@ -381,7 +381,7 @@ def test_the_same_payment_reads_alike_in_02_04_and_08(version: int) -> None:
         + account("CdtrAcct", iban="NO9386011117947"),
         remittance="<Ustrd>Takk for handelen</Ustrd>" + kid_ref("0010017"),
     )
-    document = parse_camt(one_payment(version, tx))
+    document = camt.parse(one_payment(version, tx))
     assert document.format == f"camt.054.001.{version:02d}"
     (payment,) = document.payments
     assert payment == Payment(
@@ -411,9 +411,9 @@ def test_the_same_payment_reads_alike_in_02_04_and_08(version: int) -> None:
 def test_the_namespace_decides_the_paths() -> None:
     # each document here is shaped like another version on purpose
     flat_party_in_08 = transaction(8, "1000.00", parties="<Dbtr><Nm>Kari Nordmann</Nm></Dbtr>")
-    (payment,) = parse_camt(one_payment(8, flat_party_in_08)).payments
+    (payment,) = camt.parse(one_payment(8, flat_party_in_08)).payments
     assert payment.payer_name is None
-    (payment,) = parse_camt(one_payment(4, transaction(4, "1000.00", parties=party(8, "Dbtr", "X")))).payments
+    (payment,) = camt.parse(one_payment(4, transaction(4, "1000.00", parties=party(8, "Dbtr", "X")))).payments
     assert payment.payer_name is None
 
     text_status_in_08 = one_payment(8, transaction(8, "1000.00")).replace(
@@ -436,7 +436,7 @@ def test_transaction_amount_is_mandatory_in_04_and_optional_in_08() -> None:
         "Ntfctn[1]/Ntry[1]/TxDtls[1]/Amt",
         "missing (mandatory in camt.054.001.04)",
     )
-    (payment,) = parse_camt(one_payment(8, transaction(8, None), amount="42.00")).payments
+    (payment,) = camt.parse(one_payment(8, transaction(8, None), amount="42.00")).payments
     assert (payment.amount, payment.position) == (Decimal("42.00"), "Ntfctn[1]/Ntry[1]/TxDtls[1]")
 
 
@@ -472,7 +472,7 @@ def batch_document(count: int, total: str, amounts: tuple[str, ...], entry_amoun
 
 
 def test_a_consistent_batch_gives_one_payment_per_transaction() -> None:
-    document = parse_camt(batch_document(3, "600.00", ("100.00", "200.00", "300.00"), "600.00"))
+    document = camt.parse(batch_document(3, "600.00", ("100.00", "200.00", "300.00"), "600.00"))
     assert [p.position for p in document.payments] == [
         "Ntfctn[1]/Ntry[1]",
         "Ntfctn[1]/Ntry[2]/TxDtls[1]",
@@ -517,7 +517,7 @@ def test_a_debit_transaction_inside_a_credit_batch_counts_against_it() -> None:
     data = build_notification(
         8, notification(8, entry(8, "400.00", batch=batch(2, "400.00"), transactions=transactions))
     )
-    document = parse_camt(data)
+    document = camt.parse(data)
     assert [(p.amount, p.direction) for p in document.payments] == [
         (Decimal("500.00"), "credit"),
         (Decimal("100.00"), "debit"),
@@ -538,14 +538,14 @@ def summary_document(summary: str, version: int = 8) -> bytes:
 
 
 def test_transaction_summary_is_checked_and_declared() -> None:
-    document = parse_camt(summary_document(summary_08(2, "1250.00", "750.00")))
+    document = camt.parse(summary_document(summary_08(2, "1250.00", "750.00")))
     assert (document.declared_count, document.declared_total) == (2, Decimal("1250.00"))
     assert [p.direction for p in document.payments] == ["credit", "debit"]
     flat_02 = (
         "<TxsSummry><TtlNtries><NbOfNtries>2</NbOfNtries><Sum>1250.00</Sum>"
         "<TtlNetNtryAmt>750.00</TtlNetNtryAmt><CdtDbtInd>CRDT</CdtDbtInd></TtlNtries></TxsSummry>"
     )
-    assert parse_camt(summary_document(flat_02, version=2)).declared_count == 2
+    assert camt.parse(summary_document(flat_02, version=2)).declared_count == 2
 
 
 @pytest.mark.parametrize(
@@ -578,7 +578,7 @@ def test_a_transaction_summary_that_does_not_match_rejects_the_file(
 def test_several_notifications_keep_order_and_note_the_other_accounts() -> None:
     first = notification(8, entry(8, "100.00", reference="A-1"))
     second = notification(8, entry(8, "200.00", reference="B-1"), account_id="NO8330001234567", number=2)
-    document = parse_camt(build_notification(8, first, second))
+    document = camt.parse(build_notification(8, first, second))
     assert [(p.position, p.amount) for p in document.payments] == [
         ("Ntfctn[1]/Ntry[1]", Decimal("100.00")),
         ("Ntfctn[2]/Ntry[1]", Decimal("200.00")),
@@ -607,7 +607,7 @@ def test_invoice_and_credit_note_lines_with_discount_and_adjustment() -> None:
         '<RfrdDocAmt><CdtNoteAmt Ccy="NOK">200.00</CdtNoteAmt></RfrdDocAmt></Strd>'
     )
     tx = transaction(8, "1000.00", remittance=invoice + credit_note)
-    (payment,) = parse_camt(one_payment(8, tx)).payments
+    (payment,) = camt.parse(one_payment(8, tx)).payments
     assert payment.invoice_numbers == ["1001", "K-77"]
     assert payment.lines == (
         RemittanceLine(
@@ -636,7 +636,7 @@ def test_02_discount_is_an_amount_and_a_credit_adjustment_increases_the_payment(
         '<AdjstmntAmtAndRsn><Amt Ccy="NOK">30.00</Amt><CdtDbtInd>CRDT</CdtDbtInd></AdjstmntAmtAndRsn>'
         "</RfrdDocAmt></Strd>"
     )
-    (payment,) = parse_camt(one_payment(2, transaction(2, "1000.00", remittance=remittance))).payments
+    (payment,) = camt.parse(one_payment(2, transaction(2, "1000.00", remittance=remittance))).payments
     (line,) = payment.lines
     assert (line.adjustment, line.adjustment_reason) == (Decimal("-20.00"), "discount; adjustment")
 
@@ -649,7 +649,7 @@ def test_several_documents_in_one_structured_block_and_a_non_scor_reference() ->
         "<CdtrRefInf><Tp><CdOrPrtry><Prtry>ORDER</Prtry></CdOrPrtry></Tp><Ref>PO-5</Ref></CdtrRefInf>"
         "<AddtlRmtInf>two invoices</AddtlRmtInf></Strd>"
     )
-    document = parse_camt(one_payment(8, transaction(8, "1000.00", remittance=remittance)))
+    document = camt.parse(one_payment(8, transaction(8, "1000.00", remittance=remittance)))
     (payment,) = document.payments
     assert payment.lines == (
         RemittanceLine(invoice_number="1001", document_kind="invoice", text="ORDER: PO-5; two invoices"),
@@ -665,11 +665,11 @@ def test_several_documents_in_one_structured_block_and_a_non_scor_reference() ->
 def test_foreign_currency_payment_keeps_the_instructed_amount() -> None:
     details = '<InstdAmt><Amt Ccy="EUR">100.00</Amt></InstdAmt><TxAmt><Amt Ccy="NOK">1123.50</Amt></TxAmt>'
     tx = transaction(8, "1123.50", amount_details=details)
-    (payment,) = parse_camt(one_payment(8, tx, amount="1123.50")).payments
+    (payment,) = camt.parse(one_payment(8, tx, amount="1123.50")).payments
     assert (payment.amount, payment.currency) == (Decimal("1123.50"), "NOK")
     assert (payment.instructed_amount, payment.instructed_currency) == (Decimal("100.00"), "EUR")
     same = transaction(8, "1123.50", amount_details='<TxAmt><Amt Ccy="NOK">1123.50</Amt></TxAmt>')
-    (payment,) = parse_camt(one_payment(8, same, amount="1123.50")).payments
+    (payment,) = camt.parse(one_payment(8, same, amount="1123.50")).payments
     assert (payment.instructed_amount, payment.instructed_currency) == (None, None)
 
 
@@ -681,7 +681,7 @@ def test_a_reversal_is_marked_noted_and_keeps_the_direction_the_money_moved() ->
         reversal=True,
         transactions=(transaction(8, "1000.00", indicator="DBIT"),),
     )
-    document = parse_camt(build_notification(8, notification(8, reversed_credit)))
+    document = camt.parse(build_notification(8, notification(8, reversed_credit)))
     (payment,) = document.payments
     assert (payment.direction, payment.kind) == ("debit", "camt054-reversal")
     assert document.notes == [
@@ -695,7 +695,7 @@ def test_a_reversal_is_marked_noted_and_keeps_the_direction_the_money_moved() ->
 def test_pending_entries_are_kept_marked_and_noted(version: int, state: str) -> None:
     booked = entry(version, "100.00", reference="BOOKED-1")
     pending = entry(version, "200.00", state=state, reference="PENDING-1")
-    document = parse_camt(build_notification(version, notification(version, booked, pending)))
+    document = camt.parse(build_notification(version, notification(version, booked, pending)))
     assert [p.kind for p in document.payments] == ["camt054", "camt054-pending"]
     assert document.notes == [
         f"Ntfctn[1]/Ntry[2]: status {state}, not booked: kept as camt054-pending, never matched or booked"
@@ -711,10 +711,10 @@ def test_dates_with_offsets_and_naive_creation_time() -> None:
         )
         .replace(b"<ValDt><Dt>2024-05-03</Dt>", b"<ValDt><Dt>2024-05-03+02:00</Dt>")
     )
-    (payment,) = parse_camt(data).payments
+    (payment,) = camt.parse(data).payments
     assert (payment.booking_date, payment.value_date) == (dt.date(2024, 5, 2), dt.date(2024, 5, 3))
     naive = build_notification(8, notification(8, entry(8, "1.00")), created="2024-05-02T06:10:00")
-    document = parse_camt(naive)
+    document = camt.parse(naive)
     assert document.created_at == dt.datetime(2024, 5, 2, 6, 10, tzinfo=dt.UTC)
     assert document.notes == ["GrpHdr/CreDtTm 2024-05-02T06:10:00 has no UTC offset: read as UTC"]
     error = refused(data.replace(b"<Dt>2024-05-03+02:00</Dt>", b"<Dt>03.05.2024</Dt>"))
@@ -759,8 +759,8 @@ def test_currencies_are_checked_and_trailing_zeros_are_no_extra_decimals() -> No
     )
     assert refused(no_currency).reason == "no currency (the Ccy attribute is mandatory)"
     kuwaiti = build_notification(8, notification(8, entry(8, "1.250", currency="KWD")))
-    assert parse_camt(kuwaiti).payments[0].amount == Decimal("1.250")
-    (payment,) = parse_camt(
+    assert camt.parse(kuwaiti).payments[0].amount == Decimal("1.250")
+    (payment,) = camt.parse(
         build_notification(8, notification(8, entry(8, "2700.000", currency="JPY")))
     ).payments
     assert (payment.amount, str(payment.amount)) == (Decimal(2700), "2700")
@@ -853,9 +853,9 @@ def test_an_undeclared_entity_is_malformed_not_resolved() -> None:
 def test_size_bound() -> None:
     data = sample("SYNTHETIC_no_camt054_v08_kid_batch.xml")
     with pytest.raises(FormatError) as caught:
-        parse_camt(data, max_bytes=len(data) - 1)
+        camt.parse(data, max_bytes=len(data) - 1)
     assert caught.value.where == "document"
-    assert parse_camt(data, max_bytes=len(data)).payments
+    assert camt.parse(data, max_bytes=len(data)).payments
 
 
 def test_a_large_notification_streams_every_transaction_in_order() -> None:
@@ -869,7 +869,7 @@ def test_a_large_notification_streams_every_transaction_in_order() -> None:
             8, entry(8, f"{count}.00", batch=batch(count, f"{count}.00"), transactions=transactions)
         ),
     )
-    document = parse_camt(data)
+    document = camt.parse(data)
     assert len(document.payments) == count
     assert [p.bank_reference for p in document.payments[:3]] == ["T0", "T1", "T2"]
     assert document.payments[-1].position == f"Ntfctn[1]/Ntry[1]/TxDtls[{count}]"
@@ -881,7 +881,7 @@ def test_several_entry_details_groups_are_checked_batch_by_batch() -> None:
     grouped = entry(8, "350.00", reference="GRP-1", extra="").replace(
         "</BkTxCd>", f"</BkTxCd>{first}{second}"
     )
-    document = parse_camt(build_notification(8, notification(8, grouped)))
+    document = camt.parse(build_notification(8, notification(8, grouped)))
     assert [p.position for p in document.payments] == [f"Ntfctn[1]/Ntry[1]/TxDtls[{n}]" for n in (1, 2, 3)]
     assert [p.bank_reference for p in document.payments] == ["GRP-1/1", "GRP-1/2", "GRP-1/3"]
     wrong_second = grouped.replace(batch(1, "50.00"), batch(2, "50.00"))
@@ -893,8 +893,6 @@ def test_several_entry_details_groups_are_checked_batch_by_batch() -> None:
 
 
 def test_streaming_holds_one_transaction_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    from mappings.remittance import camt
-
     kept_before: list[int] = []  # TxDtls still in the tree before the one being read
     read_transaction = camt._CamtReader._read_transaction
 
@@ -906,7 +904,7 @@ def test_streaming_holds_one_transaction_at_a_time(monkeypatch: pytest.MonkeyPat
     count = 500
     transactions = tuple(transaction(8, "1.00") for _ in range(count))
     entries = (entry(8, f"{count}.00", batch=batch(count, f"{count}.00"), transactions=transactions),) * 3
-    document = parse_camt(build_notification(8, notification(8, *entries)))
+    document = camt.parse(build_notification(8, notification(8, *entries)))
     assert len(document.payments) == 3 * count
     assert len(kept_before) == 3 * count
     # (lxml parses up to one 32 KB chunk ahead of its events; what has been read is gone)
@@ -936,7 +934,7 @@ def test_a_statement_in_04_with_charges_and_its_own_summary() -> None:
         "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2024-05-01</Dt></Dt></Bal>"
         f"{summary}{charged}</Stmt></BkToCstmrStmt></Document>"
     ).encode()
-    document = parse_camt(statement)
+    document = camt.parse(statement)
     assert (document.format, document.account, document.sender) == (
         "camt.053.001.04",
         "15038366383",
@@ -974,7 +972,7 @@ def test_mutated_files_are_read_or_refused_never_crash() -> None:
     read = refused_count = 0
     for data in _mutations(400):
         try:
-            document = parse_camt(data)
+            document = camt.parse(data)
         except FormatError as error:
             assert error.where and error.reason
             refused_count += 1

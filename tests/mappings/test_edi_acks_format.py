@@ -12,23 +12,10 @@ from pathlib import Path
 import pytest
 
 from mappings import detect_format, inspect_file
-from mappings.acks import edi_acks
-from mappings.acks.edi_acks import (
-    ACCEPTED,
-    PARTIAL,
-    REJECTED,
-    AckError,
-    AckFormatError,
-    AckParty,
-    contrl_error_code,
-    parse_acknowledgement,
-    parse_acknowledgements,
-    render_997,
-    render_999,
-    render_contrl,
-    x12_error_codes,
-)
-from mappings.syntax import edifact, x12
+from mappings.acks import contrl, edifact_acks, functional_ack, x12_acks, x12_codes
+from mappings.acks.model import ACCEPTED, PARTIAL, REJECTED, AckError, AckFormatError, AckParty
+from mappings.acks.received import read_acknowledgement, read_acknowledgements
+from mappings.syntax import edifact, lenient, x12
 from mappings.syntax.edi_envelope import EdiEnvelope
 from tests.conftest import SHARED
 
@@ -82,21 +69,21 @@ def test_every_ack_sample_is_sniffed_and_read_or_refused_clearly() -> None:
     assert len(ACK_SAMPLES) == 14
     for path in ACK_SAMPLES:
         data = path.read_bytes()
-        assert edi_acks.sniff_ack(data), path.name
+        assert (edifact_acks.sniff(data) or x12_acks.sniff(data)), path.name
         if path.name == "edinet_aperak_issue235.edi":
             continue
-        assert parse_acknowledgements(data), path.name
+        assert read_acknowledgements(data), path.name
 
 
 def test_business_files_are_not_acks_and_inspect_still_sees_the_syntax() -> None:
     for path in BUSINESS_SAMPLES:
         data = path.read_bytes()
-        assert not edi_acks.sniff_ack(data), path.name
+        assert not (edifact_acks.sniff(data) or x12_acks.sniff(data)), path.name
         detected = detect_format(data)
         assert detected is not None and not detected.endswith("-ack"), (path.name, detected)
         assert detected.split("-")[0] in ("edifact", "x12", "invoic"), (path.name, detected)
         with pytest.raises(AckFormatError, match="not an acknowledgement"):
-            parse_acknowledgements(data)
+            read_acknowledgements(data)
 
 
 def test_inspect_file_reads_acks_before_the_generic_syntax() -> None:
@@ -109,7 +96,7 @@ def test_inspect_file_reads_acks_before_the_generic_syntax() -> None:
 
 
 def test_bots_aperak_without_errors_is_an_acceptance_of_order_t0000000015() -> None:
-    ack = parse_acknowledgement(_sample("edifact/APERAK/bots_dutchic_aperak1_D96A_generated.edi"))
+    ack = read_acknowledgement(_sample("edifact/APERAK/bots_dutchic_aperak1_D96A_generated.edi"))
     assert ack.kind == "APERAK" and ack.status == ACCEPTED
     assert ack.sender == AckParty("PARTNER2", "14") and ack.recipient == AckParty("PARTNER1", "14")
     assert (ack.control_ref, ack.message_ref, ack.prepared) == ("1", "14", "130123 0123")
@@ -122,9 +109,9 @@ def test_bots_aperak_without_errors_is_an_acceptance_of_order_t0000000015() -> N
 def test_pydifact_rejected_aperak_is_read_leniently_with_its_error() -> None:
     data = _sample("edifact/APERAK/pydifact_aperak_rejected_v3.edi")
     with pytest.raises(edifact.EdiSyntaxError) as strict:
-        parse_acknowledgement(data, lenient=False)
+        read_acknowledgement(data, lenient=False)
     assert (strict.value.segment_position, strict.value.segment_tag) == (8, "FTX")
-    ack = parse_acknowledgement(data)
+    ack = read_acknowledgement(data)
     assert ack.status == REJECTED
     assert ack.sender == AckParty("RECEIVERID") and ack.recipient == AckParty("SENDERID")
     assert ack.control_ref == "000000003"
@@ -149,7 +136,7 @@ def test_pydifact_accepted_aperaks_carry_an_erc_and_so_read_as_rejections(
 ) -> None:
     """Their acceptance is only in free text: BGM 1225 is 9 (original), and ERC+1 is an error code. A
     gateway never auto-accepts on free text, so these go to a person (deviation) — by design."""
-    ack = parse_acknowledgement(_sample(f"edifact/APERAK/{name}"))
+    ack = read_acknowledgement(_sample(f"edifact/APERAK/{name}"))
     assert ack.control_ref == control_ref
     assert ack.status == REJECTED
     [message] = ack.messages
@@ -160,7 +147,7 @@ def test_pydifact_accepted_aperaks_carry_an_erc_and_so_read_as_rejections(
 
 def test_edinet_aperak_with_an_empty_unb_is_refused_naming_the_segment() -> None:
     with pytest.raises(edifact.EdiSyntaxError) as refused:
-        parse_acknowledgements(_sample("edifact/APERAK/edinet_aperak_issue235.edi"))
+        read_acknowledgements(_sample("edifact/APERAK/edinet_aperak_issue235.edi"))
     assert (refused.value.segment_position, refused.value.segment_tag) == (2, "UNB")
     assert refused.value.element_index == 1
 
@@ -206,7 +193,7 @@ def test_edinet_aperak_with_an_empty_unb_is_refused_naming_the_segment() -> None
 def test_accepting_997_samples(
     name: str, sender: AckParty, control_ref: str, group: str, functional_id: str, sets: list[tuple[str, str]]
 ) -> None:
-    ack = parse_acknowledgement(_sample(f"x12/997/{name}"))
+    ack = read_acknowledgement(_sample(f"x12/997/{name}"))
     assert ack.kind == "997" and ack.status == ACCEPTED
     assert ack.sender == sender and ack.control_ref == control_ref
     assert ack.of_group_ref == group and f"({functional_id})" in ack.note
@@ -215,14 +202,14 @@ def test_accepting_997_samples(
 
 
 def test_stupidedi_fa997_with_a_short_isa_is_read_leniently() -> None:
-    ack = parse_acknowledgement(_sample("x12/997/stupidedi_FA997_4010_pass_1.edi"))
+    ack = read_acknowledgement(_sample("x12/997/stupidedi_FA997_4010_pass_1.edi"))
     assert "ISA06" in ack.warnings[0] and "fixed width" in ack.warnings[0]
     with pytest.raises(x12.X12SyntaxError):
-        parse_acknowledgement(_sample("x12/997/stupidedi_FA997_4010_pass_1.edi"), lenient=False)
+        read_acknowledgement(_sample("x12/997/stupidedi_FA997_4010_pass_1.edi"), lenient=False)
 
 
 def test_x230_997_partially_accepts_with_ak3_ak4_detail() -> None:
-    ack = parse_acknowledgement(_sample("x12/997/stupidedi_X230_FA997_response-to-837s.edi"))
+    ack = read_acknowledgement(_sample("x12/997/stupidedi_X230_FA997_response-to-837s.edi"))
     assert (ack.status, ack.of_group_ref, ack.control_ref) == (PARTIAL, "17456", "000010216")
     assert ack.sender == AckParty("123456789012345", "ZZ")
     first, second = ack.messages
@@ -245,7 +232,7 @@ def test_x230_997_partially_accepts_with_ak3_ak4_detail() -> None:
     "name", ["oopf_999_DHS_Wisconsin.txt", "stupidedi_X231A1_FA999_response-to-3-837s.edi"]
 )
 def test_999_samples_with_ik3_ik4_and_context(name: str) -> None:
-    ack = parse_acknowledgement(_sample(f"x12/999/{name}"))
+    ack = read_acknowledgement(_sample(f"x12/999/{name}"))
     assert ack.kind == "999" and ack.status == PARTIAL and ack.of_group_ref == "17456"
     accepted, clm, ref = ack.messages
     assert accepted.status == ACCEPTED and accepted.ref == "0001"
@@ -261,7 +248,7 @@ def test_999_samples_with_ik3_ik4_and_context(name: str) -> None:
 
 
 def test_ta1_sample_holds_two_interchange_acknowledgements() -> None:
-    first, second = parse_acknowledgements(_sample("x12/TA1/oopf_TA1_Sample1.txt"))
+    first, second = read_acknowledgements(_sample("x12/TA1/oopf_TA1_Sample1.txt"))
     assert (first.kind, first.of_interchange_ref, first.status) == ("TA1", "0659", ACCEPTED)
     assert (second.of_interchange_ref, second.status) == ("0660", ACCEPTED)
     assert first.sender == AckParty("SenderID", "ZZ") and first.recipient == AckParty("SCMEDICAID", "ZZ")
@@ -274,7 +261,7 @@ def test_contrl_detail_is_read_with_positions() -> None:
         b"UCI+17+7080000000009:14+7300009000003:14+7'UCM+1+INVOIC:D:96A:UN:EAN008+4'UCS+5'UCD+12+3:1'"
         b"UCS+9+35'UNT+7+1'UNZ+1+501'"
     )
-    ack = parse_acknowledgement(data)
+    ack = read_acknowledgement(data)
     assert (ack.kind, ack.of_interchange_ref, ack.status) == ("CONTRL", "17", PARTIAL)
     [message] = ack.messages
     assert (message.ref, message.type, message.status) == ("1", "INVOIC", REJECTED)
@@ -286,10 +273,10 @@ def test_contrl_detail_is_read_with_positions() -> None:
 
 def test_contrl_without_uci_and_ta1_with_a_bad_code_are_refused() -> None:
     with pytest.raises(AckFormatError, match="without UCI"):
-        parse_acknowledgements(b"UNB+UNOC:3+A+B+261124:1200+1'UNH+1+CONTRL:D:3:UN'UNT+2+1'UNZ+1+1'")
+        read_acknowledgements(b"UNB+UNOC:3+A+B+261124:1200+1'UNH+1+CONTRL:D:3:UN'UNT+2+1'UNZ+1+1'")
     ta1 = _sample("x12/TA1/oopf_TA1_Sample1.txt").replace(b"0512*A", b"0512*Q", 1)
     with pytest.raises(AckFormatError, match="TA104"):
-        parse_acknowledgements(ta1)
+        read_acknowledgements(ta1)
 
 
 # --- error codes -------------------------------------------------------------------------------------------
@@ -297,7 +284,7 @@ def test_contrl_without_uci_and_ta1_with_a_bad_code_are_refused() -> None:
 
 def _edifact_error(data: bytes) -> edifact.EdiSyntaxError:
     with pytest.raises(edifact.EdiSyntaxError) as caught:
-        edifact.parse_interchange(data)
+        edifact.parse(data)
     return caught.value
 
 
@@ -325,7 +312,7 @@ REMADV = (
 )
 def test_syntax_errors_map_to_contrl_codes(old: bytes, new: bytes, code: str) -> None:
     assert REMADV.count(old) == 1
-    assert contrl_error_code(_edifact_error(REMADV.replace(old, new))) == code
+    assert contrl.error_code(_edifact_error(REMADV.replace(old, new))) == code
 
 
 def test_x12_syntax_errors_map_to_levels_and_codes() -> None:
@@ -334,11 +321,11 @@ def test_x12_syntax_errors_map_to_levels_and_codes() -> None:
     def codes(old: bytes, new: bytes) -> tuple[str, str]:
         assert data.count(old) >= 1
         with pytest.raises(x12.X12SyntaxError) as caught:
-            x12.parse_interchange(data.replace(old, new, 1))
+            x12.parse(data.replace(old, new, 1))
         error = caught.value
-        interchange = edi_acks.loose_x12_interchange(data.replace(old, new, 1))[0]
-        group, transaction = edi_acks._locate_x12(interchange, error.segment_position)
-        found = x12_error_codes(error, in_set=transaction is not None, in_group=group is not None)
+        interchange = lenient.loose_x12_interchange(data.replace(old, new, 1))[0]
+        group, transaction = functional_ack._locate_x12(interchange, error.segment_position)
+        found = x12_codes.error_codes(error, in_set=transaction is not None, in_group=group is not None)
         return found.level, found.code
 
     assert codes(b"*08*9251750000     ", b"*08*9251750000    ") == ("interchange", "006")
@@ -355,16 +342,16 @@ def test_x12_syntax_errors_map_to_levels_and_codes() -> None:
     body = x12.X12SyntaxError(
         "BPR02 'ABC' must be a number", segment_position=5, segment_tag="BPR", element_index=2
     )
-    assert x12_error_codes(body, in_set=True, in_group=True) == edi_acks.X12Codes("element", "6")
+    assert x12_codes.error_codes(body, in_set=True, in_group=True) == x12_codes.X12Codes("element", "6")
 
 
 # --- writing CONTRL ----------------------------------------------------------------------------------------
 
 
 def test_an_accepted_contrl_answers_in_the_partners_syntax_and_round_trips() -> None:
-    received = edifact.parse_interchange(REMADV)
-    out = render_contrl(received, envelope=_envelope(), accepted=True)
-    parsed = edifact.parse_interchange(out)
+    received = edifact.parse(REMADV)
+    out = contrl.answer(received, envelope=_envelope(), accepted=True)
+    parsed = edifact.parse(out)
     assert (parsed.syntax_id, parsed.syntax_version) == ("UNOA", 3)
     assert (parsed.sender.id, parsed.recipient.id, parsed.control_ref) == (
         "7080000000009",
@@ -381,16 +368,16 @@ def test_an_accepted_contrl_answers_in_the_partners_syntax_and_round_trips() -> 
         "7080000000009",
         "7",
     )
-    ack = parse_acknowledgement(out)
+    ack = read_acknowledgement(out)
     assert (ack.status, ack.of_interchange_ref) == (ACCEPTED, "42")
 
 
 def test_a_syntax_4_partner_gets_contrl_4_1_in_syntax_4() -> None:
-    received = edifact.parse_interchange(
+    received = edifact.parse(
         b"UNB+UNOC:4+7300009000003:14+7080000000009:14+20261124:1200+42'UNH+7+REMADV:D:96A:UN'"
         b"BGM+481+R-1+9'UNT+3+7'UNZ+1+42'"
     )
-    parsed = edifact.parse_interchange(render_contrl(received, envelope=_envelope(), accepted=True))
+    parsed = edifact.parse(contrl.answer(received, envelope=_envelope(), accepted=True))
     assert (parsed.syntax_id, parsed.syntax_version, parsed.prepared[0]) == ("UNOC", 4, "20261124")
     assert (parsed.messages[0].version, parsed.messages[0].release) == ("4", "1")
 
@@ -399,15 +386,15 @@ def test_a_bad_character_is_reported_as_ucm_ucs_ucd() -> None:
     bad = REMADV.replace(b"RFF+IV:INV-1", b"RFF+IV:inv-1")
     error = _edifact_error(bad)
     assert (error.segment_position, error.element_index, error.component_index) == (6, 1, 2)
-    out = render_contrl(bad, envelope=_envelope(), accepted=False, errors=[error])
-    segments = [s for s in edifact.parse_interchange(out).messages[0].segments]
+    out = contrl.answer(bad, envelope=_envelope(), accepted=False, errors=[error])
+    segments = [s for s in edifact.parse(out).messages[0].segments]
     assert [(s.tag, s.elements) for s in segments] == [
         ("UCI", (("42",), ("7300009000003", "14"), ("7080000000009", "14"), ("4",))),
         ("UCM", (("7",), ("REMADV", "D", "96A", "UN"), ("4",))),
         ("UCS", (("4",),)),  # UNH = 1: the RFF is the 4th segment of the message (6th of the file)
         ("UCD", (("21",), ("2", "2"))),  # 0098 counts the tag as 1: element 1 is position 2
     ]
-    ack = parse_acknowledgement(out)
+    ack = read_acknowledgement(out)
     assert ack.status == REJECTED
     assert ack.messages[0].errors[0] == AckError(4, "", 1, 2, "21", "invalid character(s)")
 
@@ -445,18 +432,18 @@ def test_a_bad_character_is_reported_as_ucm_ucs_ucd() -> None:
 )
 def test_trailer_errors_land_on_ucm_and_uci(old: bytes, new: bytes, expected: tuple[str, object]) -> None:
     bad = REMADV.replace(old, new)
-    out = render_contrl(bad, envelope=_envelope(), accepted=False, errors=[_edifact_error(bad)])
-    segments = edifact.parse_interchange(out).messages[0].segments
+    out = contrl.answer(bad, envelope=_envelope(), accepted=False, errors=[_edifact_error(bad)])
+    segments = edifact.parse(out).messages[0].segments
     assert (segments[-1].tag, segments[-1].elements) == expected
 
 
 def test_a_duplicate_interchange_is_uci_4_code_26() -> None:
-    out = render_contrl(
-        edifact.parse_interchange(REMADV), envelope=_envelope(), accepted=False, duplicate=True
+    out = contrl.answer(
+        edifact.parse(REMADV), envelope=_envelope(), accepted=False, duplicate=True
     )
-    [uci] = edifact.parse_interchange(out).messages[0].segments
+    [uci] = edifact.parse(out).messages[0].segments
     assert uci.elements[3:] == (("4",), ("26",), ("UNB",), ("6",))
-    assert parse_acknowledgement(out).errors[0].code == "26"
+    assert read_acknowledgement(out).errors[0].code == "26"
 
 
 def test_grouped_interchanges_are_answered_through_ucf() -> None:
@@ -464,10 +451,10 @@ def test_grouped_interchanges_are_answered_through_ucf() -> None:
         b"UNB+UNOC:3+7300009000003:14+7080000000009:14+261124:1200+42'UNG+REMADV+P1+US+261124:1200+G1+UN+D:96A'"
         b"UNH+7+REMADV:D:96A:UN'BGM+481+R-1+9'UNT+3+8'UNE+1+G1'UNZ+1+42'"
     )
-    out = render_contrl(
+    out = contrl.answer(
         grouped, envelope=_envelope(use_groups=True), accepted=False, errors=[_edifact_error(grouped)]
     )
-    parsed = edifact.parse_interchange(out)
+    parsed = edifact.parse(out)
     segments = parsed.groups[0].messages[0].segments
     assert [s.tag for s in segments] == ["UCI", "UCF", "UCM"]
     assert segments[1].elements[:1] + segments[1].elements[3:] == (("G1",), ("4",))
@@ -482,8 +469,8 @@ HIPAA_820 = "x12/820/stupidedi_X218_RA820_summary-bill-payment.edi"
 
 def test_997_accepting_the_safeway_820() -> None:
     data = _sample(SAFEWAY)
-    out = render_997(x12.parse_interchange(data), envelope=_x12_envelope(), accepted=True)
-    parsed = x12.parse_interchange(out)
+    out = functional_ack.answer(x12.parse(data), envelope=_x12_envelope(), accepted=True)
+    parsed = x12.parse(out)
     assert (parsed.version, parsed.control_number, parsed.sender.id) == ("00401", "000000501", "RECEIVER")
     [group] = parsed.groups
     assert (group.functional_id, group.version, group.control_number) == ("FA", "004010", "9")
@@ -495,7 +482,7 @@ def test_997_accepting_the_safeway_820() -> None:
         ("AK5", (("A",),)),
         ("AK9", (("A",), ("1",), ("1",), ("1",))),
     ]
-    ack = parse_acknowledgement(out)
+    ack = read_acknowledgement(out)
     assert (ack.kind, ack.status, ack.of_group_ref) == ("997", ACCEPTED, "106")
 
 
@@ -504,8 +491,8 @@ def test_997_with_ak3_ak4_for_an_element_error_and_a_copy_of_the_bad_value() -> 
     error = x12.X12SyntaxError(
         "BPR02 must be a number", segment_position=4, segment_tag="BPR", element_index=2
     )
-    out = render_997(data, envelope=_x12_envelope(), accepted=False, errors=[error])
-    segments = x12.parse_interchange(out).transactions[0].segments
+    out = functional_ack.answer(data, envelope=_x12_envelope(), accepted=False, errors=[error])
+    segments = x12.parse(out).transactions[0].segments
     assert [(s.tag, s.elements) for s in segments] == [
         ("AK1", (("RA",), ("106",))),
         ("AK2", (("820",), ("00106001",))),
@@ -514,7 +501,7 @@ def test_997_with_ak3_ak4_for_an_element_error_and_a_copy_of_the_bad_value() -> 
         ("AK5", (("R",), ("5",))),
         ("AK9", (("R",), ("1",), ("1",), ("0",))),
     ]
-    ack = parse_acknowledgement(out)
+    ack = read_acknowledgement(out)
     assert ack.status == REJECTED
     assert "segment 2 (BPR) element 2: code 6" in ack.describe()
 
@@ -523,10 +510,10 @@ def test_a_wrong_se_count_is_ak5_code_4_and_an_ieia_mismatch_is_a_ta1() -> None:
     data = _sample(SAFEWAY)
     bad = data.replace(b"SE*39*", b"SE*38*", 1)
     with pytest.raises(x12.X12SyntaxError) as caught:
-        x12.parse_interchange(bad)
+        x12.parse(bad)
     segments = (
-        x12.parse_interchange(
-            render_997(bad, envelope=_x12_envelope(), accepted=False, errors=[caught.value])
+        x12.parse(
+            functional_ack.answer(bad, envelope=_x12_envelope(), accepted=False, errors=[caught.value])
         )
         .transactions[0]
         .segments
@@ -534,58 +521,60 @@ def test_a_wrong_se_count_is_ak5_code_4_and_an_ieia_mismatch_is_a_ta1() -> None:
     assert ("AK5", (("R",), ("4",))) in [(s.tag, s.elements) for s in segments]
     bad_iea = data.replace(b"IEA*1*000025029", b"IEA*1*000025030")
     with pytest.raises(x12.X12SyntaxError) as caught_iea:
-        x12.parse_interchange(bad_iea)
-    out = render_997(bad_iea, envelope=_x12_envelope(), accepted=False, errors=[caught_iea.value])
-    parsed = x12.parse_interchange(out)
+        x12.parse(bad_iea)
+    out = functional_ack.answer(bad_iea, envelope=_x12_envelope(), accepted=False, errors=[caught_iea.value])
+    parsed = x12.parse(out)
     assert parsed.groups == []
     [ta1] = parsed.acknowledgments
     assert ta1.elements == (("000025029",), ("051018",), ("1820",), ("R",), ("001",))
-    assert parse_acknowledgement(out).errors[0].code == "001"
+    assert read_acknowledgement(out).errors[0].code == "001"
 
 
 def test_a_duplicate_is_a_ta1_025_and_isa14_asks_for_a_ta1() -> None:
     data = _sample(SAFEWAY)
-    out = render_997(data, envelope=_x12_envelope(), accepted=False, duplicate=True)
-    [ta1] = x12.parse_interchange(out).acknowledgments
+    out = functional_ack.answer(data, envelope=_x12_envelope(), accepted=False, duplicate=True)
+    [ta1] = x12.parse(out).acknowledgments
     assert (ta1.get(4), ta1.get(5)) == ("R", "025")
     asked = data.replace(b"*000025029*0*P*", b"*000025029*1*P*")
-    parsed = x12.parse_interchange(render_997(asked, envelope=_x12_envelope(), accepted=True))
+    parsed = x12.parse(functional_ack.answer(asked, envelope=_x12_envelope(), accepted=True))
     assert [a.get(4) for a in parsed.acknowledgments] == ["A"] and parsed.groups
 
 
 def test_a_5010_implementation_guide_group_gets_a_999() -> None:
     data = _sample(HIPAA_820)
-    out = render_997(data, envelope=_x12_envelope(), accepted=True)
-    parsed = x12.parse_interchange(out)
+    out = functional_ack.answer(data, envelope=_x12_envelope(), accepted=True)
+    parsed = x12.parse(out)
     assert (parsed.version, parsed.separators.repetition) == ("00501", "^")
     [transaction] = parsed.transactions
     assert (transaction.set_id, transaction.implementation_ref) == ("999", "005010X231A1")
     assert transaction.segments[0].elements == (("RA",), ("20213",), ("005010X218",))
-    assert edi_acks.functional_ack_for("00501", "005010") == "997"
-    assert edi_acks.functional_ack_for("00401", "004010") == "997"
+    assert functional_ack.kind_for("00501", "005010") == "997"
+    assert functional_ack.kind_for("00401", "004010") == "997"
 
 
 def test_999_carries_ik3_ik4_ik5() -> None:
     error = x12.X12SyntaxError("BPR02 is missing", segment_position=4, segment_tag="BPR", element_index=2)
-    out = render_999(_sample(HIPAA_820), envelope=_x12_envelope(), accepted=False, errors=[error])
-    tags = [(s.tag, s.elements) for s in x12.parse_interchange(out).transactions[0].segments]
+    out = functional_ack.answer(
+        _sample(HIPAA_820), envelope=_x12_envelope(), accepted=False, errors=[error], functional_ack="999"
+    )
+    tags = [(s.tag, s.elements) for s in x12.parse(out).transactions[0].segments]
     assert ("IK3", (("BPR",), ("2",), ("",), ("8",))) in tags
     assert ("IK4", (("2",), ("",), ("1",), ("19000",))) in tags
     assert ("IK5", (("R",), ("I5",))) in tags
-    ack = parse_acknowledgement(out)
+    ack = read_acknowledgement(out)
     assert ack.kind == "999" and ack.status == REJECTED
 
 
 def test_several_groups_get_one_functional_ack_each() -> None:
     data = _sample("x12/810/bots_810-004010-01.x12")
-    received = x12.parse_interchange(data)
+    received = x12.parse(data)
     received.groups.append(
         x12.FunctionalGroup(
             "IN", "A", "B", "20261124", "1200", "225", "X", "004010", received.groups[0].transactions
         )
     )
-    out = render_997(received, envelope=_x12_envelope(), accepted=True, set_refs=["5", "6"])
-    acks = parse_acknowledgements(out)
+    out = functional_ack.answer(received, envelope=_x12_envelope(), accepted=True, set_refs=["5", "6"])
+    acks = read_acknowledgements(out)
     assert [(a.of_group_ref, a.message_ref) for a in acks] == [("224", "0005"), ("225", "0006")]
 
 
@@ -606,23 +595,27 @@ def _pyx12_valid(tmp_path: Path, content: bytes) -> tuple[bool, str]:
 
 def test_pyx12_validates_our_997(tmp_path: Path) -> None:
     data = _sample(SAFEWAY)
-    ok, output = _pyx12_valid(tmp_path, render_997(data, envelope=_x12_envelope(), accepted=True))
+    ok, output = _pyx12_valid(tmp_path, functional_ack.answer(data, envelope=_x12_envelope(), accepted=True))
     assert ok, output
     error = x12.X12SyntaxError(
         "BPR02 must be a number", segment_position=4, segment_tag="BPR", element_index=2
     )
     ok, output = _pyx12_valid(
-        tmp_path, render_997(data, envelope=_x12_envelope(), accepted=False, errors=[error])
+        tmp_path, functional_ack.answer(data, envelope=_x12_envelope(), accepted=False, errors=[error])
     )
     assert ok, output
 
 
 def test_pyx12_validates_our_999(tmp_path: Path) -> None:
     data = _sample(HIPAA_820)
-    ok, output = _pyx12_valid(tmp_path, render_999(data, envelope=_x12_envelope(), accepted=True))
+    envelope = _x12_envelope()
+    ok, output = _pyx12_valid(
+        tmp_path, functional_ack.answer(data, envelope=envelope, accepted=True, functional_ack="999")
+    )
     assert ok, output
     error = x12.X12SyntaxError("BPR02 is missing", segment_position=4, segment_tag="BPR", element_index=2)
     ok, output = _pyx12_valid(
-        tmp_path, render_999(data, envelope=_x12_envelope(), accepted=False, errors=[error])
+        tmp_path,
+        functional_ack.answer(data, envelope=envelope, accepted=False, errors=[error], functional_ack="999"),
     )
     assert ok, output

@@ -26,25 +26,22 @@ from typing import Any
 
 import pytest
 
+import mappings
 from gateway.samples import sample_invoice
 from mappings.base import FormatError
+from mappings.invoice import edifact_invoic
 from mappings.invoice.canonical_json import InvoiceValidationError
 from mappings.invoice.edifact_invoic import (
     FORMAT_D01B,
     FORMAT_D96A,
     InvoicContentError,
     InvoicGrammarError,
-    inspect_invoic,
-    parse_invoic,
     preview_envelope,
-    render_invoic,
-    render_invoic_d01b,
-    render_invoic_d96a,
-    sniff_invoic,
 )
+from mappings.syntax import edifact
 from mappings.syntax.edi_envelope import EdiEnvelope
 from mappings.syntax.edi_grammar import check_message
-from mappings.syntax.edifact import EdiSyntaxError, Segment, parse_interchange
+from mappings.syntax.edifact import EdiSyntaxError, Segment
 from mappings.syntax.grammars.invoic import GRAMMARS, INVOIC_D01B, INVOIC_D96A_EAN008, Version
 from schemas.canonical import (
     AllowanceCharge,
@@ -75,11 +72,11 @@ def sample(name: str) -> bytes:
 
 
 def render(invoice: Invoice, version: Version = "D96A", envelope: EdiEnvelope = ENVELOPE) -> bytes:
-    return render_invoic(invoice, envelope, version=version).content
+    return edifact_invoic.render(invoice, envelope, version=version).content
 
 
 def round_trip(invoice: Invoice, version: Version, envelope: EdiEnvelope = ENVELOPE) -> Invoice:
-    (back,) = parse_invoic(render(invoice, version, envelope))
+    (back,) = edifact_invoic.parse(render(invoice, version, envelope))
     return back
 
 
@@ -303,7 +300,7 @@ def test_a_vat_accounting_currency_is_refused() -> None:
 
 
 def body_of(content: bytes) -> list[Segment]:
-    return parse_interchange(content).all_messages[0].segments
+    return edifact.parse(content).all_messages[0].segments
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -480,8 +477,8 @@ GOOD_SAMPLES: dict[str, list[dict[str, Any]]] = {
 @pytest.mark.parametrize("name", sorted(GOOD_SAMPLES))
 def test_good_samples_are_read_with_the_figures_in_the_file(name: str) -> None:
     data = sample(name)
-    assert sniff_invoic(data)
-    inspected = inspect_invoic(data)
+    assert edifact_invoic.sniff(data)
+    inspected = edifact_invoic.inspect(data)
     expected = GOOD_SAMPLES[name]
     assert inspected["format"] == "invoic"
     assert inspected["message_count"] == len(expected)
@@ -500,7 +497,7 @@ def test_good_samples_are_read_with_the_figures_in_the_file(name: str) -> None:
 
 
 def test_the_pydifact_credit_note_becomes_a_canonical_credit_note() -> None:
-    (credit_note,) = parse_invoic(sample("pydifact_invoice1_D97A.edi"))
+    (credit_note,) = edifact_invoic.parse(sample("pydifact_invoice1_D97A.edi"))
     assert credit_note.document_type.value == "credit_note"
     assert credit_note.number == "1060113800026"
     assert credit_note.issue_date == dt.date(1999, 10, 6)  # 199910060000 under format 102: its date
@@ -524,15 +521,14 @@ def test_the_pydifact_credit_note_becomes_a_canonical_credit_note() -> None:
         ("Z", Decimal("1960.29"), Decimal("0.00"))
     ]
     assert credit_note.totals.payable == Decimal("1960.29")
-    assert inspect_invoic(sample("pydifact_invoice1_D97A.edi"))["messages"][0]["valid"] is True
+    assert edifact_invoic.inspect(sample("pydifact_invoice1_D97A.edi"))["messages"][0]["valid"] is True
 
 
 def test_edge_trailing_empty_component_reads_the_same() -> None:
     # Edge: RFF+VA:382324067: has a trailing empty component. Decision: accepted (the syntax allows a
     # writer to leave it; it carries nothing), and the credit note is the same as invoice1's.
-    assert parse_invoic(sample("pydifact_invoice_with_colon_at_end_D97A.edi")) == parse_invoic(
-        sample("pydifact_invoice1_D97A.edi")
-    )
+    with_colon = edifact_invoic.parse(sample("pydifact_invoice_with_colon_at_end_D97A.edi"))
+    assert with_colon == edifact_invoic.parse(sample("pydifact_invoice1_D97A.edi"))
 
 
 @pytest.mark.parametrize(
@@ -557,15 +553,16 @@ def test_bots_generated_samples_do_not_add_up_and_are_refused_with_rule_and_segm
 ) -> None:
     # Decision: these "good" samples are valid EANCOM syntax and structure (Bots accepts them) but Bots
     # generated them from placeholder data: 123 everywhere, lines that do not add up. The canonical model
-    # never holds an invoice whose totals do not add up, so parse_invoic refuses them, naming the EN 16931
-    # rule and the segment the amount was read from; inspect_invoic shows what was read (above) and why.
+    # never holds an invoice whose totals do not add up, so edifact_invoic.parse refuses them, naming the
+    # EN 16931 rule and the segment the amount was read from; edifact_invoic.inspect shows what was read
+    # (above) and why.
     with pytest.raises(InvoiceValidationError) as refused:
-        parse_invoic(sample(name))
+        edifact_invoic.parse(sample(name))
     errors = refused.value.errors
     assert rules <= {e["rule"] for e in errors}
     assert errors[0]["reason"].startswith(where)
     assert errors[0]["field"].startswith("message ")
-    for message in inspect_invoic(sample(name))["messages"][:1]:
+    for message in edifact_invoic.inspect(sample(name))["messages"][:1]:
         assert message["valid"] is False
         assert rules <= {e["rule"] for e in message["errors"]}
 
@@ -585,8 +582,8 @@ def test_edifact_rs_samples_are_refused_at_the_envelope(name: str) -> None:
     # Decision (edge and malformed alike): a bare message without UNB is not an interchange; refused at its
     # first segment after the UNA, with the reason. sniff still says INVOIC, so inspect gives the error.
     data = sample(name)
-    assert sniff_invoic(data)
-    for reader in (parse_invoic, inspect_invoic):
+    assert edifact_invoic.sniff(data)
+    for reader in (edifact_invoic.parse, edifact_invoic.inspect):
         with pytest.raises(EdiSyntaxError) as refused:
             reader(data)
         assert refused.value.where == "segment 2 (UNH)"
@@ -605,7 +602,7 @@ def wrapped(name: str) -> bytes:
 )
 def test_edifact_rs_conforming_in_an_envelope_is_still_no_invoice(name: str) -> None:
     with pytest.raises(InvoicContentError) as refused:
-        parse_invoic(wrapped(name))
+        edifact_invoic.parse(wrapped(name))
     assert refused.value.where == "segment 4 (BGM): element 1, component 1"
     assert "'220' is not an invoice or credit note code" in refused.value.reason
 
@@ -616,7 +613,7 @@ def test_edifact_rs_conforming_in_an_envelope_is_still_no_invoice(name: str) -> 
 def test_edifact_rs_malformed_in_an_envelope_is_refused_and_the_grammar_says_where(name: str) -> None:
     data = wrapped(name)
     with pytest.raises(InvoicContentError) as refused:
-        parse_invoic(data)
+        edifact_invoic.parse(data)
     assert "no BGM" in refused.value.reason
     assert refused.value.where == "message '1' (UNH at segment 3)"
     grammar = INVOIC_D01B if "d01b" in name else INVOIC_D96A_EAN008
@@ -628,12 +625,12 @@ def test_edifact_rs_malformed_in_an_envelope_is_refused_and_the_grammar_says_whe
 def test_other_message_types_are_not_invoic() -> None:
     edifact = SHARED / "samples" / "edi" / "edifact"
     for path in [*sorted((edifact / "DESADV").iterdir()), *sorted((edifact / "APERAK").iterdir())]:
-        assert not sniff_invoic(path.read_bytes()), path.name
+        assert not edifact_invoic.sniff(path.read_bytes()), path.name
     desadv = (edifact / "DESADV" / "bots_desadv1_D96A_EAN005_generated.edi").read_bytes()
     with pytest.raises(FormatError, match=r"no INVOIC message .*DESADV"):
-        parse_invoic(desadv)
+        edifact_invoic.parse(desadv)
     for junk in (b"", b"hello", b"<Invoice/>", b"UNB", b"ISA*00*", b"\xff\xfe\x00"):
-        assert not sniff_invoic(junk)
+        assert not edifact_invoic.sniff(junk)
 
 
 # ========================================================================= envelope, charset, decimals
@@ -641,11 +638,11 @@ def test_other_message_types_are_not_invoic() -> None:
 
 def test_registry_wrappers_and_preview_envelope() -> None:
     invoice = sample_invoice(1)
-    d96a = render_invoic_d96a(invoice)
-    d01b = render_invoic_d01b(invoice, ENVELOPE)
+    d96a = mappings.render("edifact-d96a", invoice)
+    d01b = mappings.render("edifact-d01b", invoice, ENVELOPE)
     assert (d96a.format, d96a.media_type, d96a.extension) == (FORMAT_D96A, "application/EDIFACT", "edi")
     assert (d01b.format, d01b.media_type, d01b.extension) == (FORMAT_D01B, "application/EDIFACT", "edi")
-    preview = parse_interchange(d96a.content)
+    preview = edifact.parse(d96a.content)
     assert (preview.sender.id, preview.sender.qualifier) == ("987654325", "ZZZ")  # org number: ZZZ
     assert (preview.recipient.id, preview.recipient.qualifier) == ("923609016", "ZZZ")
     assert preview.is_test
@@ -671,7 +668,7 @@ def test_envelope_values_groups_and_syntax_4() -> None:
         newline="\r\n",
     )
     content = render(sample_invoice(3), "D01B", envelope)
-    interchange = parse_interchange(content)
+    interchange = edifact.parse(content)
     assert interchange.control_ref == "4711"
     assert interchange.syntax_version == 4
     assert interchange.prepared == ("20261102", "0930")
@@ -680,7 +677,7 @@ def test_envelope_values_groups_and_syntax_4() -> None:
     assert (group.group_id, group.reference, group.release) == ("INVOIC", "G7", "01B")
     assert group.messages[0].reference == "M1"
     assert content.count(b"'\r\n") == content.count(b"'")
-    (back,) = parse_invoic(content)
+    (back,) = edifact_invoic.parse(content)
     assert back.totals == sample_invoice(3).totals
 
 
@@ -712,7 +709,7 @@ def test_unoa_writes_upper_case_and_refuses_what_it_cannot_carry() -> None:
     assert b"NORDLYS VERKTOY AS" in content
     assert b"CTA+IC+:KARI NORDMANN'" in content
     assert b"IMD+F++:::FAGBOK?: TREARBEID'" in content
-    (back,) = parse_invoic(content)
+    (back,) = edifact_invoic.parse(content)
     assert back.seller.name == "NORDLYS VERKTOY AS"
     assert back.totals == Invoice.model_validate(data).totals
 
@@ -759,27 +756,27 @@ def edited(replace: dict[bytes, bytes]) -> bytes:
 
 def test_content_errors_name_their_segment() -> None:
     with pytest.raises(InvoicContentError) as refused:
-        parse_invoic(edited({b"CNT+2:3'": b"CNT+2:4'"}))
+        edifact_invoic.parse(edited({b"CNT+2:3'": b"CNT+2:4'"}))
     assert refused.value.where.endswith("(CNT): element 1, component 2")
     assert "CNT 2 says 4 lines, the message has 3" in refused.value.reason
     with pytest.raises(InvoicContentError) as refused:
-        parse_invoic(edited({b"MOA+79:3210.00'": b"MOA+79:3.210,00'"}))
+        edifact_invoic.parse(edited({b"MOA+79:3210.00'": b"MOA+79:3.210,00'"}))
     assert refused.value.where.endswith("(MOA): element 1, component 2")
     with pytest.raises(InvoicContentError) as refused:
-        parse_invoic(edited({b"QTY+47:2:HUR'": b"QTY+48:2:HUR'"}))
+        edifact_invoic.parse(edited({b"QTY+47:2:HUR'": b"QTY+48:2:HUR'"}))
     assert "no invoiced quantity" in refused.value.reason
     assert refused.value.where.endswith("(LIN)")
     with pytest.raises(InvoicContentError) as refused:
-        parse_invoic(edited({b"DTM+137:20261102:102'": b"DTM+137:20261131:102'"}))
+        edifact_invoic.parse(edited({b"DTM+137:20261102:102'": b"DTM+137:20261131:102'"}))
     assert "not a calendar date" in refused.value.reason
     with pytest.raises(InvoicContentError) as refused:
-        parse_invoic(edited({b"CUX+2:NOK:4'": b""}).replace(b"UNT+60", b"UNT+59"))
+        edifact_invoic.parse(edited({b"CUX+2:NOK:4'": b""}).replace(b"UNT+60", b"UNT+59"))
     assert "no invoice currency" in refused.value.reason
 
 
 def test_a_stated_total_that_does_not_add_up_names_rule_and_segment() -> None:
     with pytest.raises(InvoiceValidationError) as refused:
-        parse_invoic(edited({b"MOA+77:3885.00'": b"MOA+77:3885.01'"}))
+        edifact_invoic.parse(edited({b"MOA+77:3885.00'": b"MOA+77:3885.01'"}))
     errors = {e["rule"]: e for e in refused.value.errors}
     assert "BR-CO-15" in errors
     assert errors["BR-CO-15"]["segment"].endswith("(MOA)")
@@ -795,7 +792,7 @@ def test_missing_totals_are_derived_as_en16931_does() -> None:
             b"TAX+7+VAT+++:::0+Z'MOA+125:1260.00'MOA+124:0.00'": b"",
         }
     ).replace(b"UNT+60", b"UNT+50")
-    (back,) = parse_invoic(content)
+    (back,) = edifact_invoic.parse(content)
     assert back.totals == sample_invoice(1).totals
     assert back.vat_breakdown == sample_invoice(1).vat_breakdown
 
@@ -834,7 +831,7 @@ def test_readers_reject_junk_and_mutations_clearly() -> None:
         .replace(b"QTY+47:2:HUR", b"QTY+47:" + big + b":HUR")
     )
     for data in [huge, content.replace(b"MOA+79:3210.00", b"MOA+79:" + b"9" * 36), *_mutations(400)]:
-        for reader in (sniff_invoic, parse_invoic, inspect_invoic):
+        for reader in (edifact_invoic.sniff, edifact_invoic.parse, edifact_invoic.inspect):
             try:
                 reader(data)
             except FormatError as error:

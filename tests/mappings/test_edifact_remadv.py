@@ -1,9 +1,9 @@
-"""EDIFACT REMADV read into the remittance model (and written back by `render_remadv`).
+"""EDIFACT REMADV read into the remittance model (and written back by `edifact_remadv.render`).
 
 No REMADV sample exists in ../shared/samples: the advices here are written from the EANCOM 1997 (D.96A,
 EAN002) and 2002 (D.01B, EAN005) REMADV descriptions — two of them by hand, as a partner's system would send
 them (UNA, release characters, CRLF / LF line breaks, a comma as decimal mark), the others with
-`render_remadv` and `edifact.build_interchange`.
+`edifact_remadv.render` and `edifact.build_interchange`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,8 @@ import pytest
 
 from mappings import detect_format, inspect_file
 from mappings.base import FormatError
-from mappings.remittance.edifact_remadv import (
-    RemadvError,
-    inspect_remadv,
-    parse_remadv,
-    render_remadv,
-    sniff_remadv,
-)
+from mappings.remittance import edifact_remadv
+from mappings.remittance.edifact_remadv import RemadvError
 from mappings.syntax import edifact
 from schemas.remittance import Payment, RemittanceDocument, RemittanceLine
 
@@ -144,7 +139,7 @@ def _advice(*docs: list[edifact.Segment], total: str | None = "1000.00",
 
 
 def test_hand_written_d96a_advice_reads_every_document_and_deduction() -> None:
-    document = parse_remadv(BERG_D96A)
+    document = edifact_remadv.parse(BERG_D96A)
     assert (document.format, document.message_id, document.sender, document.receiver) == (
         "remadv", "RA2611240001", "7080001234567", "7090000000005")  # fmt: skip
     assert document.created_at == dt.datetime(2026, 11, 24, tzinfo=dt.UTC)
@@ -178,7 +173,7 @@ def test_hand_written_d96a_advice_reads_every_document_and_deduction() -> None:
 
 
 def test_hand_written_d01b_kid_advices_are_two_payments() -> None:
-    document = parse_remadv(KID_D01B)
+    document = edifact_remadv.parse(KID_D01B)
     assert (document.message_id, document.sender, document.declared_count) == ("77", "NO987654321MVA", 2)
     assert document.created_at == dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
     assert document.declared_total == document.credit_total == Decimal("2629.90")
@@ -196,22 +191,23 @@ def test_hand_written_d01b_kid_advices_are_two_payments() -> None:
 
 def test_the_advices_are_recognised_and_inspected_as_remadv() -> None:
     for data in (BERG_D96A, KID_D01B):
-        assert sniff_remadv(data)
+        assert edifact_remadv.sniff(data)
         assert detect_format(data) == "remadv"
         facts = inspect_file(data)
         assert (facts["format"], facts["valid"], facts["errors"]) == ("remadv", True, [])
         assert facts["envelope"]["format"] == "edifact"
-        assert facts["payment_count"] == len(parse_remadv(data).payments)
-    assert inspect_remadv(BERG_D96A)["payments"][0]["lines"][3]["document_kind"] == "credit_note"
+        assert facts["payment_count"] == len(edifact_remadv.parse(data).payments)
+    assert edifact_remadv.inspect(BERG_D96A)["payments"][0]["lines"][3]["document_kind"] == "credit_note"
 
 
 def test_inspect_reports_what_the_remadv_grammar_finds() -> None:
     """The hand-written advices follow the EANCOM structure; a total MOA in the heading (the total-only
     advice of some payers) is reported, and the advice is still read."""
-    assert inspect_remadv(BERG_D96A)["grammar_problems"] == inspect_remadv(KID_D01B)["grammar_problems"] == []
+    assert edifact_remadv.inspect(BERG_D96A)["grammar_problems"] == []
+    assert edifact_remadv.inspect(KID_D01B)["grammar_problems"] == []
     data = _build([S("BGM", "481", "R-1", "9"), S("DTM", ("137", "20261124", "102")),
                    S("MOA", ("9", "100.00")), S("CUX", ("2", "NOK"))])  # fmt: skip
-    facts = inspect_remadv(data)
+    facts = edifact_remadv.inspect(data)
     assert facts["valid"] is True
     problems = [(p["segment_position"], p["segment_tag"], p["reason"]) for p in facts["grammar_problems"]]
     assert problems == [
@@ -225,7 +221,7 @@ def test_other_files_are_not_sniffed_as_remadv() -> None:
     mixed = _build(_advice([S("DOC", "380", "A")]), _advice(), types=("REMADV", "INVOIC"))
     x12_head = b"ISA*00*          *00*          *ZZ*A              *ZZ*B              *261124*1200*U*00401*"
     for data in (invoic, mixed, x12_head, b"UNB+", b"", b"not edifact"):
-        assert not sniff_remadv(data)
+        assert not edifact_remadv.sniff(data)
     assert detect_format(mixed) != "remadv"
 
 
@@ -237,12 +233,12 @@ def test_totals_that_do_not_add_up_are_refused_naming_the_total() -> None:
     bad = BERG_D96A.replace(b"MOA+12:22965.50", b"MOA+12:22956.50")
     total = _segment_at(bad, "MOA")
     with pytest.raises(RemadvError) as caught:
-        parse_remadv(bad)
+        edifact_remadv.parse(bad)
     error = caught.value
     assert (error.segment_position, error.segment_tag, error.element_index, error.component_index) == (
         total.position, "MOA", 1, 2)  # fmt: skip
     assert "22956.50 is 9.00 less than the documents add up to: 22965.50" in error.reason
-    kept = parse_remadv(bad, unbalanced="note")
+    kept = edifact_remadv.parse(bad, unbalanced="note")
     assert kept.payments[0].amount == Decimal("22956.50")
     assert "9.00 less" in kept.notes[0] and kept.notes[0].startswith("message '1'")
     facts = inspect_file(bad)
@@ -254,7 +250,7 @@ def test_totals_that_do_not_add_up_are_refused_naming_the_total() -> None:
 def test_a_message_without_bgm_is_refused_naming_its_unh() -> None:
     bad = BERG_D96A.replace(b"BGM+481+RA-88231+9'\r\n", b"").replace(b"UNT+33+1", b"UNT+32+1")
     with pytest.raises(RemadvError) as caught:
-        parse_remadv(bad)
+        edifact_remadv.parse(bad)
     assert (caught.value.segment_position, caught.value.segment_tag) == (3, "UNH")
     assert "starts with BGM" in caught.value.reason and "found DTM" in caught.value.reason
 
@@ -263,7 +259,7 @@ def test_a_bad_moa_number_is_refused_naming_element_and_component() -> None:
     bad = BERG_D96A.replace(b"MOA+12:7840.00", b"MOA+12:78A0.00")
     segment = next(s for s in edifact.tokenize(bad) if s.tag == "MOA" and s.get(1, 2) == "78A0.00")
     with pytest.raises(RemadvError) as caught:
-        parse_remadv(bad)
+        edifact_remadv.parse(bad)
     assert (caught.value.segment_position, caught.value.element_index, caught.value.component_index) == (
         segment.position, 1, 2)  # fmt: skip
     assert "'78A0.00' is not a number" in caught.value.reason
@@ -277,7 +273,7 @@ def test_an_interchange_with_another_message_type_is_refused() -> None:
     )
     second_unh = _segment_at(data, "UNH", 1)
     with pytest.raises(RemadvError) as caught:
-        parse_remadv(data)
+        edifact_remadv.parse(data)
     assert (caught.value.segment_position, caught.value.segment_tag) == (second_unh.position, "UNH")
     assert "a INVOIC, not a REMADV" in caught.value.reason
 
@@ -285,7 +281,7 @@ def test_an_interchange_with_another_message_type_is_refused() -> None:
 def test_a_wrong_unt_count_is_refused_by_the_envelope() -> None:
     bad = BERG_D96A.replace(b"UNT+33+1", b"UNT+34+1")
     with pytest.raises(edifact.EdiSyntaxError) as caught:
-        parse_remadv(bad)
+        edifact_remadv.parse(bad)
     assert caught.value.segment_tag == "UNT"
     assert caught.value.segment_position == _segment_at(bad, "UNT").position
     with pytest.raises(edifact.EdiSyntaxError):
@@ -295,7 +291,7 @@ def test_a_wrong_unt_count_is_refused_by_the_envelope() -> None:
 def test_a_document_without_amount_among_documents_with_amounts_is_refused() -> None:
     data = _build(_advice([S("DOC", "380", "A"), S("MOA", ("12", "1000.00"))], [S("DOC", "380", "B")]))
     with pytest.raises(RemadvError) as caught:
-        parse_remadv(data)
+        edifact_remadv.parse(data)
     assert caught.value.segment_position == _segment_at(data, "DOC").position
     assert "has no amount" in caught.value.reason
 
@@ -303,46 +299,46 @@ def test_a_document_without_amount_among_documents_with_amounts_is_refused() -> 
 def test_an_advice_without_any_amount_is_refused_at_bgm() -> None:
     data = _build(_advice([S("DOC", "380", "A")], total=None))
     with pytest.raises(RemadvError) as caught:
-        parse_remadv(data)
+        edifact_remadv.parse(data)
     assert caught.value.segment_tag == "BGM"
 
 
 def test_amount_due_in_another_currency_cannot_stand_in_for_the_amount_remitted() -> None:
     data = _build(_advice([S("DOC", "380", "A"), S("MOA", ("9", "100.00", "EUR"))]))
     with pytest.raises(RemadvError) as caught:
-        parse_remadv(data)
+        edifact_remadv.parse(data)
     error = caught.value
     assert (error.segment_tag, error.element_index, error.component_index) == ("MOA", 1, 3)
     assert "amount due in EUR, the payment is in NOK" in caught.value.reason
     # with MOA 12 given, the EUR amount due is simply not the payment's money
     fine = _build(_advice([S("DOC", "380", "A"), S("MOA", ("9", "100.00", "EUR")),
                            S("MOA", ("12", "1000.00"))]))  # fmt: skip
-    [line] = parse_remadv(fine).payments[0].lines
+    [line] = edifact_remadv.parse(fine).payments[0].lines
     assert (line.amount, line.document_amount) == (Decimal("1000.00"), None)
 
 
 def test_a_currency_is_needed() -> None:
     data = _build(_advice([S("DOC", "380", "A"), S("MOA", ("12", "1000.00"))], cux=False))
     with pytest.raises(RemadvError) as caught:
-        parse_remadv(data)
+        edifact_remadv.parse(data)
     assert caught.value.segment_tag == "BGM" and "no currency" in caught.value.reason
-    assert parse_remadv(data, default_currency="SEK").payments[0].currency == "SEK"
+    assert edifact_remadv.parse(data, default_currency="SEK").payments[0].currency == "SEK"
     body = _advice([S("DOC", "380", "A"), S("MOA", ("12", "1000.00"))], total=None, cux=False)
     named = _build([*body, S("MOA", ("12", "1000.00", "DKK"))])
-    assert parse_remadv(named).payments[0].currency == "DKK"
+    assert edifact_remadv.parse(named).payments[0].currency == "DKK"
 
 
 def test_a_date_with_time_labelled_102_is_read_as_its_date() -> None:
     data = _build([S("BGM", "481", "RA-1", "9"), S("DTM", ("209", "202611251430", "102")),
                    S("CUX", ("2", "NOK")), S("UNS", "S"), S("MOA", ("12", "5.00"))])  # fmt: skip
-    assert parse_remadv(data).payments[0].value_date == dt.date(2026, 11, 25)
+    assert edifact_remadv.parse(data).payments[0].value_date == dt.date(2026, 11, 25)
 
 
 def test_a_bad_date_is_refused_naming_the_dtm() -> None:
     data = _build([S("BGM", "481", "RA-1", "9"), S("DTM", ("137", "20261341", "102")), S("CUX", ("2", "NOK")),
                    S("UNS", "S"), S("MOA", ("12", "5.00"))])  # fmt: skip
     with pytest.raises(RemadvError) as caught:
-        parse_remadv(data)
+        edifact_remadv.parse(data)
     error = caught.value
     assert (error.segment_tag, error.element_index, error.component_index) == ("DTM", 1, 2)
 
@@ -357,7 +353,7 @@ def test_a_total_only_advice_names_its_documents_without_amounts() -> None:
         S("BGM", "481", "R-1", "9"), S("DTM", ("137", "20261124", "102")), S("RFF", ("IV", "INV-1")),
         S("RFF", ("PQ", "0000104422")), S("MOA", ("9", "100.00")), S("CUX", ("2", "NOK")),
     ])  # fmt: skip
-    [payment] = parse_remadv(data).payments
+    [payment] = edifact_remadv.parse(data).payments
     assert payment.amount == Decimal("100.00")
     assert payment.lines == (RemittanceLine(invoice_number="INV-1"), RemittanceLine(kid="0000104422"))
 
@@ -365,22 +361,22 @@ def test_a_total_only_advice_names_its_documents_without_amounts() -> None:
 def test_documents_without_a_total_make_the_amount_with_a_note() -> None:
     data = _build(_advice([S("DOC", "380", "A"), S("MOA", ("12", "700.00"))],
                           [S("DOC", "381", "B"), S("MOA", ("12", "200.00"))], total=None))  # fmt: skip
-    document = parse_remadv(data)
+    document = edifact_remadv.parse(data)
     assert document.payments[0].amount == Decimal("500.00")
     assert "no total MOA" in document.notes[0]
 
 
 def test_a_negative_total_is_money_back_to_the_payer() -> None:
     data = _build(_advice([S("DOC", "381", "CN-1"), S("MOA", ("12", "300.00"))], total="-300.00"))
-    [payment] = parse_remadv(data).payments
+    [payment] = edifact_remadv.parse(data).payments
     assert (payment.amount, payment.direction) == (Decimal("300.00"), "debit")
-    assert parse_remadv(data).credit_total == 0
+    assert edifact_remadv.parse(data).credit_total == 0
 
 
 def test_a_negative_amount_on_an_invoice_is_a_credit_line() -> None:
     data = _build(_advice([S("DOC", "380", "A"), S("MOA", ("12", "1200.00"))],
                           [S("DOC", "380", "B"), S("MOA", ("12", "-200.00"))]))  # fmt: skip
-    lines = parse_remadv(data).payments[0].lines
+    lines = edifact_remadv.parse(data).payments[0].lines
     assert [(line.document_kind, line.amount) for line in lines] == [
         ("invoice", Decimal("1200.00")), ("credit_note", Decimal("200.00"))]  # fmt: skip
 
@@ -393,7 +389,7 @@ def test_line_items_and_document_codes() -> None:
         [S("DOC", "999", "X-1"), S("MOA", ("12", "400.00")), S("AJT", "ZZZ"), S("MOA", ("5", "-12.00")),
          S("FTX", "AAO", "", "", "Pallet fee")],
     ))  # fmt: skip
-    debit, other = parse_remadv(data).payments[0].lines
+    debit, other = edifact_remadv.parse(data).payments[0].lines
     assert (debit.document_kind, debit.amount, debit.adjustment) == ("debit_note", Decimal("600.00"), None)
     assert (other.document_kind, other.adjustment, other.adjustment_reason) == (
         "other", Decimal("12.00"), "Pallet fee")  # fmt: skip
@@ -441,11 +437,11 @@ def _without_positions(document: RemittanceDocument) -> RemittanceDocument:
 @pytest.mark.parametrize("version", ["D96A", "D01B"])
 def test_render_then_parse_gives_the_document_back(version: str) -> None:
     document = _document()
-    data = render_remadv(document, version=version)  # type: ignore[arg-type]
+    data = edifact_remadv.render(document, version=version)  # type: ignore[arg-type]
     assert data.startswith(b"UNA:+.? '\nUNB+UNOC:3+7080000000009:14+7300009000003:14+261120:0930+REM0001'")
     assert (b"REMADV:D:96A:UN:EAN002" if version == "D96A" else b"REMADV:D:01B:UN:EAN005") in data
-    assert _without_positions(parse_remadv(data)) == document
-    assert sniff_remadv(data)
+    assert _without_positions(edifact_remadv.parse(data)) == document
+    assert edifact_remadv.sniff(data)
 
 
 def test_render_writes_several_payments_and_a_debit() -> None:
@@ -454,7 +450,7 @@ def test_render_writes_several_payments_and_a_debit() -> None:
                      kind="remadv", lines=(RemittanceLine(invoice_number="CN-9", document_kind="credit_note",
                                                           amount=Decimal("99.50")),))  # fmt: skip
     document = _document(payments=[first, refund], declared_count=2, account=None)
-    back = parse_remadv(render_remadv(document))
+    back = edifact_remadv.parse(edifact_remadv.render(document))
     assert _without_positions(back) == document
     positions = [p.position for p in back.payments]
     assert positions == ["message '1' (UNH at segment 3)", "message '2' (UNH at segment 34)"]
@@ -467,11 +463,11 @@ def test_render_d01b_carries_a_free_text_adjustment_reason() -> None:
     )  # fmt: skip
     payment = dataclasses.replace(_document().payments[0], amount=Decimal("90.00"), lines=(line,))
     document = _document(payments=[payment], declared_total=Decimal("90.00"))
-    data = render_remadv(document, version="D01B")
+    data = edifact_remadv.render(document, version="D01B")
     assert b"AJT+ZZZ'\nMOA+5:10.00'\nFTX+AAO+++Returned pallets?: 2 \xd7 5.00'" in data
-    assert _without_positions(parse_remadv(data)) == document
+    assert _without_positions(edifact_remadv.parse(data)) == document
     with pytest.raises(FormatError) as caught:
-        render_remadv(document, version="D96A")
+        edifact_remadv.render(document, version="D96A")
     assert caught.value.where == "payments[0].lines[0].adjustment_reason"
 
 
@@ -486,10 +482,10 @@ def test_render_refuses_what_a_remadv_cannot_carry() -> None:
     }
     for where, broken in cases.items():
         with pytest.raises(FormatError) as caught:
-            render_remadv(_document(payments=[broken]))
+            edifact_remadv.render(_document(payments=[broken]))
         assert caught.value.where == where
     with pytest.raises(FormatError) as caught:
-        render_remadv(_document(sender=None))
+        edifact_remadv.render(_document(sender=None))
     assert caught.value.where == "sender"
 
 
@@ -499,16 +495,16 @@ def test_render_checks_its_output_against_the_remadv_grammar() -> None:
     long_kid = dataclasses.replace(payment.lines[0], kid="1" * 40)
     document = _document(payments=[dataclasses.replace(payment, lines=(long_kid, *payment.lines[1:]))])
     with pytest.raises(RemadvError) as caught:
-        render_remadv(document)
+        edifact_remadv.render(document)
     error = caught.value
-    data = render_remadv(document, version="D01B")
+    data = edifact_remadv.render(document, version="D01B")
     rff = next(s for s in edifact.tokenize(data) if s.tag == "RFF" and s.get(1, 1) == "PQ")
     assert (error.segment_position, error.segment_tag, error.element_index, error.component_index) == (
         rff.position, "RFF", 1, 2)  # fmt: skip
     assert error.reason.startswith("REMADV D96A grammar: 1154 reference")
-    assert parse_remadv(data).payments[0].kids == ["1" * 40]
+    assert edifact_remadv.parse(data).payments[0].kids == ["1" * 40]
 
 
 def test_render_refuses_characters_the_syntax_level_cannot_write() -> None:
     with pytest.raises(edifact.EdiSyntaxError):
-        render_remadv(_document(account_owner="Fjordkraft Levering AS"), syntax_id="UNOA")
+        edifact_remadv.render(_document(account_owner="Fjordkraft Levering AS"), syntax_id="UNOA")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import pytest
 
 from mappings.base import FormatError
+from mappings.syntax import edifact
 from mappings.syntax.edifact import (
     DEFAULT_SERVICE_CHARACTERS,
     EdiSyntaxError,
@@ -27,8 +28,6 @@ from mappings.syntax.edifact import (
     Segment,
     ServiceCharacters,
     build_interchange,
-    inspect_edifact,
-    parse_interchange,
     serialize_interchange,
     serialize_segment,
     sniff,
@@ -125,7 +124,7 @@ MALFORMED: dict[str, Bad] = {
 }
 
 #: Bare messages (UNA, UNH…UNT) without UNB/UNZ: they tokenize and their UNT counts are right, but they are
-#: not interchanges, and `parse_interchange` rejects them at the UNH. The "malformed" pair differs from the
+#: not interchanges, and `edifact.parse` rejects them at the UNH. The "malformed" pair differs from the
 #: "conforming" pair only in grammar (BGM missing, DTM 137 without format 2379, NAD qualifier ZZZ), which is
 #: invisible at the syntax level: the message grammar layer has to catch those.
 NO_ENVELOPE: dict[str, tuple[int, str]] = {
@@ -159,7 +158,7 @@ def test_good_sample_parses(name: str) -> None:
     expected = GOOD[name]
     data = _read(name)
     assert sniff(data)
-    interchange = parse_interchange(data)
+    interchange = edifact.parse(data)
     assert (interchange.syntax_id, interchange.syntax_version) == expected.syntax
     assert (interchange.sender.id, interchange.sender.qualifier) == expected.sender
     assert (interchange.recipient.id, interchange.recipient.qualifier) == expected.recipient
@@ -175,7 +174,7 @@ def test_good_sample_parses(name: str) -> None:
         positions = [s.position for s in message.segments]
         assert positions == list(range(message.position + 1, message.position + message.segment_count - 1))
 
-    report = inspect_edifact(data)
+    report = edifact.inspect(data)
     assert report["format"] == "edifact"
     assert report["control_ref"] == expected.control_ref
     assert report["message_count"] == len(expected.messages)
@@ -187,7 +186,7 @@ def test_good_sample_parses(name: str) -> None:
 def test_good_sample_round_trips(name: str) -> None:
     data = _read(name)
     original = tokenize(data)
-    interchange = parse_interchange(data)
+    interchange = edifact.parse(data)
     for newline in ("", "\n", "\r\n"):
         written = write_interchange(interchange, newline=newline)
         again = tokenize(written)
@@ -198,7 +197,7 @@ def test_good_sample_round_trips(name: str) -> None:
         else:
             assert _content(again) == _content(original)
         # and a second round changes nothing
-        assert write_interchange(parse_interchange(written), newline=newline) == written
+        assert write_interchange(edifact.parse(written), newline=newline) == written
     golden = GOOD[name].golden_newline
     if golden is not None:
         assert write_interchange(interchange, newline=golden) == data
@@ -210,7 +209,7 @@ def test_malformed_sample_is_rejected_at_its_first_error(name: str) -> None:
     data = _read(name)
     assert sniff(data)
     with pytest.raises(EdiSyntaxError) as caught:
-        parse_interchange(data)
+        edifact.parse(data)
     error = caught.value
     assert isinstance(error, FormatError)
     assert (error.segment_position, error.segment_tag, error.element_index, error.component_index) == (
@@ -219,7 +218,7 @@ def test_malformed_sample_is_rejected_at_its_first_error(name: str) -> None:
     assert str(error).startswith(f"segment {expected.position} ({expected.tag}): element {expected.element}")
     assert error.as_dict()["segment_position"] == expected.position
     with pytest.raises(EdiSyntaxError):
-        inspect_edifact(data)
+        edifact.inspect(data)
 
 
 def test_aperak_samples_also_miscount_their_segments() -> None:
@@ -227,7 +226,7 @@ def test_aperak_samples_also_miscount_their_segments() -> None:
     for name in ("APERAK/pydifact_aperak_v3.edi", "APERAK/pydifact_aperak_rejected_v3.edi"):
         data = _read(name).replace(b"UNOA", b"UNOC")
         with pytest.raises(EdiSyntaxError) as caught:
-            parse_interchange(data)
+            edifact.parse(data)
         assert str(caught.value) == "segment 9 (UNT): element 1: segment count says 8, message has 7 segments"
 
 
@@ -243,7 +242,7 @@ def test_bare_messages_tokenize_but_are_not_interchanges(name: str) -> None:
     bgm = [s for s in segments if s.tag == "BGM"]
     assert (bgm[0].get(2) if bgm else "") == document
     with pytest.raises(EdiSyntaxError) as caught:
-        parse_interchange(data)
+        edifact.parse(data)
     assert (caught.value.segment_position, caught.value.segment_tag) == (2, "UNH")
     assert "starts with UNB" in caught.value.reason
 
@@ -297,7 +296,7 @@ def test_una_with_other_service_characters() -> None:
     una = "UNA|^,! ~"
     data = (f"{una}UNB^UNOC|3^S^R^240131|1200^9~UNH^1^INVOIC|D|96A|UN~FTX^AAI^^^A!^B!|C!!D!~E+F:G'H~"
             "UNT^3^1~UNZ^1^9~")
-    interchange = parse_interchange(data)
+    interchange = edifact.parse(data)
     assert interchange.service_chars == ServiceCharacters("|", "^", ",", "!", " ", "~")
     assert interchange.una
     ftx = interchange.messages[0].segments[0]
@@ -307,7 +306,7 @@ def test_una_with_other_service_characters() -> None:
 
 def test_a_real_sample_written_with_other_service_characters() -> None:
     data = _read("INVOIC/bots_invoic1_D96A_EAN008_generated.edi")
-    interchange = parse_interchange(data)
+    interchange = edifact.parse(data)
     interchange.service_chars = ServiceCharacters(component="^", element="|", decimal=",", release="\\",
                                                   terminator="#")
     written = write_interchange(interchange)
@@ -329,7 +328,7 @@ def test_a_real_sample_written_with_other_service_characters() -> None:
 )
 def test_bad_una(data: str, reason: str) -> None:
     with pytest.raises(EdiSyntaxError) as caught:
-        parse_interchange(data)
+        edifact.parse(data)
     assert (caught.value.segment_position, caught.value.segment_tag) == (1, "UNA")
     assert reason in caught.value.reason
 
@@ -343,7 +342,7 @@ def test_terminator_followed_by_crlf_or_indentation_and_a_bom() -> None:
     for variant in (crlf, indented, bom):
         assert sniff(variant)
         assert _content(tokenize(variant)) == reference
-        assert parse_interchange(variant).messages[0].segments[0].get(2) == "INV1"
+        assert edifact.parse(variant).messages[0].segments[0].get(2) == "INV1"
     offsets = [s.offset for s in tokenize(crlf)]
     assert [crlf.decode()[o : o + 3] for o in offsets] == [s[0] for s in reference]
 
@@ -351,27 +350,27 @@ def test_terminator_followed_by_crlf_or_indentation_and_a_bom() -> None:
 def test_syntax_level_a_refuses_lower_case_with_its_position() -> None:
     data = _interchange("BGM+380+INV1+9'", "FTX+AAI+++Paid:OK'", unb=UNB.replace("UNOC", "UNOA"))
     with pytest.raises(EdiSyntaxError) as caught:
-        parse_interchange(data)
+        edifact.parse(data)
     error = caught.value
     assert (error.segment_position, error.segment_tag, error.element_index, error.component_index) == (
         4, "FTX", 4, 1)
     assert error.offset == data.index("Paid") + 1  # the 'a'
     assert "'a' (U+0061) is not allowed in UNOA" in error.reason
     # the same text is fine in UNOC, and UNOA characters such as ()/=!"%&*;<> are fine in UNOA
-    parse_interchange(data.replace("UNOA", "UNOC"))
-    parse_interchange(_interchange("FTX+AAI+++(A)/B=C!\"%&*;<>.,-'", unb=UNB.replace("UNOC", "UNOA")))
+    edifact.parse(data.replace("UNOA", "UNOC"))
+    edifact.parse(_interchange("FTX+AAI+++(A)/B=C!\"%&*;<>.,-'", unb=UNB.replace("UNOC", "UNOA")))
 
 
 def test_syntax_level_decides_the_decoding() -> None:
     def wrap(syntax: str, text: bytes) -> bytes:
         return _interchange("FTX+AAI+++X'", unb=UNB.replace("UNOC", syntax)).encode().replace(b"+X'", text)
 
-    assert parse_interchange(wrap("UNOC", b"+Caf\xe9'")).messages[0].segments[0].get(4) == "Café"
-    assert parse_interchange(wrap("UNOW", "+Café Øl'".encode())).messages[0].segments[0].get(4) == "Café Øl"
+    assert edifact.parse(wrap("UNOC", b"+Caf\xe9'")).messages[0].segments[0].get(4) == "Café"
+    assert edifact.parse(wrap("UNOW", "+Café Øl'".encode())).messages[0].segments[0].get(4) == "Café Øl"
     for syntax, data, byte in (("UNOW", b"+Caf\xe9'", "0xE9"), ("UNOB", b"+Caf\xe9'", "0xE9"),
                                ("UNOA", b"+CAF\xc9'", "0xC9")):
         with pytest.raises(EdiSyntaxError) as caught:
-            parse_interchange(wrap(syntax, data))
+            edifact.parse(wrap(syntax, data))
         assert (caught.value.segment_position, caught.value.segment_tag) == (3, "FTX")
         assert f"byte {byte}" in caught.value.reason
 
@@ -413,7 +412,7 @@ def test_syntax_level_decides_the_decoding() -> None:
 )
 def test_envelope_errors(data: str, position: int, tag: str, element: int | None, reason: str) -> None:
     with pytest.raises(EdiSyntaxError) as caught:
-        parse_interchange(data)
+        edifact.parse(data)
     error = caught.value
     assert (error.segment_position, error.segment_tag, error.element_index) == (position, tag, element)
     assert reason in error.reason
@@ -424,7 +423,7 @@ def test_a_missing_terminator_inside_is_a_tag_error_or_a_count_error() -> None:
     """`BGM+380 DTM+137'` is one BGM: the UNT count then no longer matches (not silently read)."""
     data = _interchange("BGM+380+A'", "DTM+137:20240131:102'").replace("A'DTM", "ADTM")
     with pytest.raises(EdiSyntaxError, match="segment count says 4, message has 3 segments"):
-        parse_interchange(data)
+        edifact.parse(data)
 
 
 GROUPED = (
@@ -442,7 +441,7 @@ GROUPED = (
 
 
 def test_groups() -> None:
-    interchange = parse_interchange(GROUPED)
+    interchange = edifact.parse(GROUPED)
     assert interchange.messages == []
     assert [(g.group_id, g.reference, len(g.messages), g.position) for g in interchange.groups] == [
         ("INVOIC", "G1", 2, 3), ("INVOIC", "G2", 1, 12)]
@@ -450,7 +449,7 @@ def test_groups() -> None:
     assert (first.sender, first.recipient) == (Party("5555555555555", "14"), Party("1111111111111", "14"))
     assert (first.agency, first.version, first.release, first.association) == ("UN", "D", "96A", "EAN008")
     assert [m.reference for m in interchange.all_messages] == ["14", "16", "17"]
-    report = inspect_edifact(GROUPED.encode())
+    report = edifact.inspect(GROUPED.encode())
     assert [(m["group"], m["hint"]["document_number"]) for m in report["messages"]] == [
         ("G1", "INV1"), ("G1", "INV2"), ("G2", "INV3")]
     assert serialize_interchange(interchange) == GROUPED
@@ -470,7 +469,7 @@ def test_groups() -> None:
 )
 def test_group_errors(change: tuple[str, str], position: int, tag: str, reason: str) -> None:
     with pytest.raises(EdiSyntaxError) as caught:
-        parse_interchange(GROUPED.replace(*change))
+        edifact.parse(GROUPED.replace(*change))
     assert (caught.value.segment_position, caught.value.segment_tag) == (position, tag)
     assert reason in caught.value.reason
 
@@ -478,18 +477,18 @@ def test_group_errors(change: tuple[str, str], position: int, tag: str, reason: 
 def test_syntax_version_4_repetition_separator() -> None:
     unb = "UNB+UNOC:4+SENDER:14+RECIPIENT:14+20240131:1200+REF1'"
     released = _interchange("FTX+AAI+++5?*3'", unb=unb)
-    assert parse_interchange(released).messages[0].segments[0].get(4) == "5*3"
+    assert edifact.parse(released).messages[0].segments[0].get(4) == "5*3"
     with pytest.raises(EdiSyntaxError) as caught:
-        parse_interchange(_interchange("FTX+AAI+++5*3'", unb=unb))
+        edifact.parse(_interchange("FTX+AAI+++5*3'", unb=unb))
     assert (caught.value.segment_position, caught.value.element_index) == (3, 4)
     assert "repetition separator '*'" in caught.value.reason
     # in syntax 3 '*' is ordinary data, and in syntax 4 the writer releases it
-    assert parse_interchange(_interchange("FTX+AAI+++5*3'")).messages[0].segments[0].get(4) == "5*3"
-    interchange = parse_interchange(released)
+    assert edifact.parse(_interchange("FTX+AAI+++5*3'")).messages[0].segments[0].get(4) == "5*3"
+    interchange = edifact.parse(released)
     assert "FTX+AAI+++5?*3'" in serialize_interchange(interchange)
     # the syntax 4 date is CCYYMMDD
     with pytest.raises(EdiSyntaxError, match="must be CCYYMMDD in syntax version 4"):
-        parse_interchange(_interchange(unb=unb.replace("20240131", "240131")))
+        edifact.parse(_interchange(unb=unb.replace("20240131", "240131")))
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -531,7 +530,7 @@ def test_build_and_write_an_interchange() -> None:
     assert "UNT+6+1'" in text and "UNT+6+2'" in text
     assert text.endswith("UNZ+2+1042'\n")
     assert "FTX+AAI+++Note?: 10% ?+ VAT isn?'t included??'" in text
-    back = parse_interchange(write_interchange(interchange, newline="\r\n"))
+    back = edifact.parse(write_interchange(interchange, newline="\r\n"))
     assert back.is_test
     assert [m.segments[0].get(2) for m in back.messages] == ["INV-1", "INV-2"]
     assert [s.same_content(t) for s, t in zip(back.messages[0].segments, interchange.messages[0].segments,
@@ -551,7 +550,7 @@ def test_build_and_write_an_interchange() -> None:
 
 
 def test_interchange_has_groups_or_messages_not_both() -> None:
-    interchange = parse_interchange(GROUPED)
+    interchange = edifact.parse(GROUPED)
     interchange.messages.append(_invoice_message("9", "X"))
     with pytest.raises(ValueError, match="either groups or messages"):
         serialize_interchange(interchange)
@@ -605,7 +604,7 @@ def _junk(seed: int, count: int) -> list[bytes]:
 
 @pytest.mark.parametrize("data", _junk(20261124, 400))
 def test_junk_is_rejected_with_a_syntax_error_only(data: bytes) -> None:
-    for reader in (tokenize, parse_interchange, inspect_edifact):
+    for reader in (tokenize, edifact.parse, edifact.inspect):
         try:
             reader(data)
         except EdiSyntaxError as error:
@@ -619,4 +618,4 @@ def test_tokenizer_reads_what_it_returns_as_positions_and_offsets() -> None:
     segments = tokenize(data)
     assert [s.position for s in segments] == list(range(2, len(segments) + 2))
     assert all(data[s.offset : s.offset + 3] == s.tag for s in segments)
-    assert isinstance(parse_interchange(data), Interchange)
+    assert isinstance(edifact.parse(data), Interchange)

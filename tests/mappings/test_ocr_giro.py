@@ -19,7 +19,7 @@ from netsgiro import AssignmentType, ServiceCode, Transaction, TransactionType, 
 
 from mappings import detect_format, inspect_file
 from mappings.base import FormatError
-from mappings.remittance.ocr_giro import inspect_ocr_giro, parse_ocr_giro, sniff_ocr_giro
+from mappings.remittance import ocr_giro
 from schemas.kid import is_valid_kid
 from schemas.remittance import RemittanceDocument
 from tests.conftest import SHARED
@@ -122,7 +122,7 @@ def two_payments() -> str:
 
 def refused(data: bytes) -> FormatError:
     with pytest.raises(FormatError) as caught:
-        parse_ocr_giro(data)
+        ocr_giro.parse(data)
     return caught.value
 
 
@@ -147,7 +147,7 @@ def without_kid(text: str, number: int) -> str:
 
 
 def test_nets_example_file_every_transaction() -> None:
-    document = parse_ocr_giro(OCR_GIRO.read_bytes())
+    document = ocr_giro.parse(OCR_GIRO.read_bytes())
     assert isinstance(document, RemittanceDocument)
     assert document.format == "ocr-giro"
     assert (document.message_id, document.sender, document.receiver) == ("0170031", "00008080", "00010200")
@@ -172,7 +172,7 @@ def test_nets_example_file_every_transaction() -> None:
 
 
 def test_nets_example_file_individual_transactions() -> None:
-    payments = parse_ocr_giro(OCR_GIRO.read_bytes()).payments
+    payments = ocr_giro.parse(OCR_GIRO.read_bytes()).payments
     first = payments[0]  # type 21, purchase with free text: the only one with an amount item 3
     assert first.free_text == ("Foo bar baz",)
     assert first.payer_account == "99990512341"
@@ -201,14 +201,14 @@ def test_nets_example_file_individual_transactions() -> None:
 
 def test_bank_references_are_unique_and_stable() -> None:
     data = OCR_GIRO.read_bytes()
-    first = [p.bank_reference for p in parse_ocr_giro(data).payments]
-    again = [p.bank_reference for p in parse_ocr_giro(data).payments]
+    first = [p.bank_reference for p in ocr_giro.parse(data).payments]
+    again = [p.bank_reference for p in ocr_giro.parse(data).payments]
     assert first == again
     assert len(set(first)) == 20
 
 
 def test_nets_example_file_inspect_shows_the_raw_fields() -> None:
-    facts = inspect_ocr_giro(OCR_GIRO.read_bytes())
+    facts = ocr_giro.inspect(OCR_GIRO.read_bytes())
     assert facts["format"] == "ocr-giro"
     assert facts["content"] == ["ocr-giro-payments"]
     assert facts["transmission"] == {
@@ -242,7 +242,7 @@ def test_nets_example_file_inspect_shows_the_raw_fields() -> None:
 
 
 def test_netsgiro_generated_sample() -> None:
-    document = parse_ocr_giro(SYNTHETIC.read_bytes())
+    document = ocr_giro.parse(SYNTHETIC.read_bytes())
     assert (document.message_id, document.sender, document.receiver) == ("0000123", "00008080", "00123456")
     assert document.account == "15038366383"
     assert (document.declared_count, document.declared_total) == (1, Decimal("1250.00"))
@@ -254,7 +254,7 @@ def test_netsgiro_generated_sample() -> None:
     )
     assert payment.payer_account == "86011117947"
     assert payment.bank_reference == "0000123/0000001/0000001/000000001"
-    assert inspect_ocr_giro(SYNTHETIC.read_bytes())["transactions"][0]["bank_date"] == "2024-05-01"
+    assert ocr_giro.inspect(SYNTHETIC.read_bytes())["transactions"][0]["bank_date"] == "2024-05-01"
 
 
 def test_our_builder_writes_the_generated_sample_byte_for_byte() -> None:
@@ -288,8 +288,8 @@ def test_sample_kids_check_digits() -> None:
     assert set(mod10) | set(mod11) == set(range(1, 21))
     assert is_valid_kid("0010017", "mod10")
     assert not is_valid_kid("0010017", "mod11")
-    claims = [claim["kid"] for claim in inspect_ocr_giro(CLAIMS.read_bytes())["claims"]]
-    agreements = [a["kid"] for a in inspect_ocr_giro(AGREEMENTS.read_bytes())["agreements"]]
+    claims = [claim["kid"] for claim in ocr_giro.inspect(CLAIMS.read_bytes())["claims"]]
+    agreements = [a["kid"] for a in ocr_giro.inspect(AGREEMENTS.read_bytes())["agreements"]]
     assert all(is_valid_kid(kid, "mod10") for kid in claims + agreements)
 
 
@@ -298,7 +298,7 @@ def test_avtalegiro_claim_file_is_refused_and_shown() -> None:
     error = refused(data)
     assert error.where == "line 2 (assignment start)"
     assert "an AvtaleGiro payment claim file is a request we send, not a payment" in error.reason
-    facts = inspect_ocr_giro(data)
+    facts = ocr_giro.inspect(data)
     assert facts["content"] == ["avtalegiro-claims"]
     assert "not a payment" in facts["refused_by_intake"]
     assert "remittance" not in facts
@@ -340,7 +340,7 @@ def test_avtalegiro_agreement_file_is_refused_and_shown() -> None:
     assert error.where == "line 2 (assignment start)"
     assert "AvtaleGiro agreement file" in error.reason
     assert "not payments" in error.reason
-    facts = inspect_ocr_giro(data)
+    facts = ocr_giro.inspect(data)
     assert facts["content"] == ["avtalegiro-agreements"]
     assert facts["transmission"]["number"] == "1091949"
     assert facts["transmission"]["nets_date"] == "2017-04-19"
@@ -363,7 +363,7 @@ def test_avtalegiro_agreement_file_is_refused_and_shown() -> None:
 @pytest.mark.parametrize("sample", ALL_SAMPLES, ids=lambda path: path.name)
 def test_inspect_file_detects_ocr_giro(sample: Path) -> None:
     data = sample.read_bytes()
-    assert sniff_ocr_giro(data)
+    assert ocr_giro.sniff(data)
     assert detect_format(data) == "ocr-giro"
     facts = inspect_file(data)
     assert facts["format"] == "ocr-giro"
@@ -380,7 +380,7 @@ def test_avtalegiro_payment_in_an_ocr_file() -> None:
             ocr_transaction(2, "100.00", "0010025", TransactionType.FROM_TELEGIRO),
         ]
     )
-    avtalegiro, telegiro = parse_ocr_giro(encoded(text)).payments
+    avtalegiro, telegiro = ocr_giro.parse(encoded(text)).payments
     assert (avtalegiro.kind, avtalegiro.amount, avtalegiro.direction) == (
         "avtalegiro",
         Decimal("399.00"),
@@ -400,7 +400,7 @@ def test_reversals_are_debits_with_a_note() -> None:
         ]
     )
     text = without_kid(text, 7)
-    document = parse_ocr_giro(encoded(text))
+    document = ocr_giro.parse(encoded(text))
     purchase, reversal, text_reversal = document.payments
     assert purchase.direction == "credit"
     assert (reversal.direction, reversal.amount, reversal.kids) == ("debit", Decimal("120.00"), ["0010017"])
@@ -428,7 +428,7 @@ def test_net_totals_with_reversals_are_accepted_too() -> None:
         line = lines[number - 1]
         assert line[24:41] == "00000000000062000"
         lines[number - 1] = line[:24] + "00000000000038000" + line[41:]
-    document = parse_ocr_giro(encoded("\n".join(lines)))
+    document = ocr_giro.parse(encoded("\n".join(lines)))
     assert document.declared_total == Decimal("380.00")
     assert "credits less reversals" in document.notes[-1]
 
@@ -437,7 +437,7 @@ def test_sign_alone_makes_a_reversal() -> None:
     text = ocr_file(
         [ocr_transaction(1, "75.00", "0010017", TransactionType.FROM_DIRECT_REMITTANCE, sign="-")]
     )
-    (payment,) = parse_ocr_giro(encoded(text)).payments
+    (payment,) = ocr_giro.parse(encoded(text)).payments
     assert payment.direction == "debit"
 
 
@@ -449,10 +449,10 @@ def test_crlf_and_lf_and_latin1_and_utf8() -> None:
     crlf = without_kid(ocr_file(transactions, end="\r\n"), 3)
     assert "\r\n" in crlf
     readings = [
-        parse_ocr_giro(encoded(lf)),
-        parse_ocr_giro(encoded(crlf)),
-        parse_ocr_giro(lf.encode("utf-8")),
-        parse_ocr_giro(lf.rstrip("\n").encode("iso-8859-1")),  # no line end after the last record
+        ocr_giro.parse(encoded(lf)),
+        ocr_giro.parse(encoded(crlf)),
+        ocr_giro.parse(lf.encode("utf-8")),
+        ocr_giro.parse(lf.rstrip("\n").encode("iso-8859-1")),  # no line end after the last record
     ]
     assert all(r.payments[0].free_text == ("Betaling for kåpe",) for r in readings)
     assert all(r.payments[0].lines == () for r in readings)
@@ -465,7 +465,7 @@ def test_several_assignments_and_accounts() -> None:
         [ocr_transaction(1, "30.00", "0010033")],
         accounts=(PAYEE_ACCOUNT, "12345678903"),
     )
-    document = parse_ocr_giro(encoded(text))
+    document = ocr_giro.parse(encoded(text))
     assert document.account is None
     assert "several accounts" in document.notes[0]
     assert [p.payee_account for p in document.payments] == [PAYEE_ACCOUNT, PAYEE_ACCOUNT, "12345678903"]
@@ -481,7 +481,7 @@ def test_several_assignments_and_accounts() -> None:
 def test_amounts_are_exact_decimals_whatever_the_context() -> None:
     text = ocr_file([ocr_transaction(1, "123456789012345.67", "0010017")])
     with decimal.localcontext(decimal.Context(prec=5)):
-        document = parse_ocr_giro(encoded(text))
+        document = ocr_giro.parse(encoded(text))
     assert document.payments[0].amount == Decimal("123456789012345.67")
     assert str(document.payments[0].amount) == "123456789012345.67"
     assert document.declared_total == Decimal("123456789012345.67")
@@ -489,7 +489,7 @@ def test_amounts_are_exact_decimals_whatever_the_context() -> None:
 
 def test_zero_debit_account_is_no_payer_account() -> None:
     text = ocr_file([ocr_transaction(1, "10.00", "0010017", debit_account="00000000000")])
-    assert parse_ocr_giro(encoded(text)).payments[0].payer_account is None
+    assert ocr_giro.parse(encoded(text)).payments[0].payer_account is None
 
 
 def test_cancellation_and_mixed_files_are_refused() -> None:
@@ -506,7 +506,7 @@ def test_cancellation_and_mixed_files_are_refused() -> None:
     data = encoded(transmission.to_ocr())
     error = refused(data)
     assert "cancellation" in error.reason
-    (claim,) = inspect_ocr_giro(data)["claims"]
+    (claim,) = ocr_giro.inspect(data)["claims"]
     assert (claim["type_meaning"], claim["amount"], claim["due_date"], claim["kid"], claim["payer_name"]) == (
         "cancellation of a claim",
         "99.50",
@@ -539,7 +539,7 @@ def test_cancellation_and_mixed_files_are_refused() -> None:
     error = refused(mixed_data)
     assert error.where == "line 6 (assignment start)"
     assert "payment claim" in error.reason
-    facts = inspect_ocr_giro(mixed_data)
+    facts = ocr_giro.inspect(mixed_data)
     assert facts["content"] == ["ocr-giro-payments", "avtalegiro-claims"]
     assert "remittance" not in facts
     assert facts["claims"][0]["amount"] == "5.00"
@@ -678,14 +678,14 @@ def test_structure_errors() -> None:
 )
 def test_junk_is_a_format_error(junk: bytes) -> None:
     with pytest.raises(FormatError):
-        parse_ocr_giro(junk)
+        ocr_giro.parse(junk)
     with pytest.raises(FormatError):
-        inspect_ocr_giro(junk)
+        ocr_giro.inspect(junk)
 
 
 def test_sniff() -> None:
-    assert sniff_ocr_giro(encoded(two_payments()))
-    assert sniff_ocr_giro(b"\xef\xbb\xbf" + encoded(two_payments()))
-    assert not sniff_ocr_giro(b"NY000010" + b"0" * 71 + b"\n")
-    assert not sniff_ocr_giro(b"UNA:+.? 'UNB+UNOC:3+SENDER+RECEIVER'")
-    assert not sniff_ocr_giro(b"NY090020" + b"0" * 72 + b"\n")
+    assert ocr_giro.sniff(encoded(two_payments()))
+    assert ocr_giro.sniff(b"\xef\xbb\xbf" + encoded(two_payments()))
+    assert not ocr_giro.sniff(b"NY000010" + b"0" * 71 + b"\n")
+    assert not ocr_giro.sniff(b"UNA:+.? 'UNB+UNOC:3+SENDER+RECEIVER'")
+    assert not ocr_giro.sniff(b"NY090020" + b"0" * 72 + b"\n")

@@ -15,7 +15,8 @@ from pypdf import PdfReader
 from gateway.samples import sample_invoice
 from mappings import inspect_file, render
 from mappings.base import FormatError
-from mappings.invoice.pdf import PdfTemplate, format_money, render_invoice_pdf, template_for
+from mappings.invoice import pdf as invoice_pdf
+from mappings.invoice.pdf import PdfTemplate, format_money, template_for
 from mappings.print.printability import check_printable
 
 PRINT_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "print"
@@ -63,7 +64,7 @@ def test_money_formatting_uses_minor_units_and_language() -> None:
 
 def test_credit_note_says_so_and_names_the_invoice() -> None:
     credit = sample_invoice(3, credit_note=True)
-    document = render_invoice_pdf(credit, PdfTemplate(language="en"))
+    document = invoice_pdf.render(credit, PdfTemplate(language="en"))
     text = _text(document.content)
     assert "CREDIT NOTE" in text
     assert "INV-000003" in text
@@ -74,7 +75,7 @@ def test_credit_note_says_so_and_names_the_invoice() -> None:
 def test_long_invoice_runs_over_pages_with_header_repeated() -> None:
     invoice = sample_invoice(2, lines=150)
     template = PdfTemplate(payment_link_url="https://pay.example/{number}?kid={kid}")
-    document = render_invoice_pdf(invoice, template)
+    document = invoice_pdf.render(invoice, template)
     reader = PdfReader(io.BytesIO(document.content))
     pages = len(reader.pages)
     assert 2 <= pages <= 20
@@ -88,14 +89,14 @@ def test_long_invoice_runs_over_pages_with_header_repeated() -> None:
 
 def test_more_than_the_page_limit_is_refused_clearly() -> None:
     with pytest.raises(FormatError) as caught:
-        render_invoice_pdf(sample_invoice(2, lines=150), max_pages=2)
+        invoice_pdf.render(sample_invoice(2, lines=150), max_pages=2)
     assert caught.value.where == "lines"
     assert "more than 2 pages" in caught.value.reason
 
 
 def test_compact_layout_keeps_a_long_invoice_under_the_limit() -> None:
-    normal = len(PdfReader(io.BytesIO(render_invoice_pdf(sample_invoice(2, lines=150)).content)).pages)
-    compact = render_invoice_pdf(sample_invoice(2, lines=150), max_pages=normal - 1)
+    normal = len(PdfReader(io.BytesIO(invoice_pdf.render(sample_invoice(2, lines=150)).content)).pages)
+    compact = invoice_pdf.render(sample_invoice(2, lines=150), max_pages=normal - 1)
     assert len(PdfReader(io.BytesIO(compact.content)).pages) < normal
 
 
@@ -104,7 +105,7 @@ def test_template_logo_and_inspect(tmp_path: Path) -> None:
 
     logo = tmp_path / "logo.png"
     Image.new("RGB", (300, 100), (31, 78, 121)).save(logo)
-    document = render_invoice_pdf(sample_invoice(4), PdfTemplate(logo_path=logo, footer_text="Takk!"))
+    document = invoice_pdf.render(sample_invoice(4), PdfTemplate(logo_path=logo, footer_text="Takk!"))
     assert check_printable(document.content, margin_band_mm=None) == []
     facts = inspect_file(document.content)
     assert facts["format"] == "pdf"
@@ -149,6 +150,6 @@ def test_page_one_renders_as_an_image(tmp_path: Path) -> None:
         )
         assert shutil.which("pdftoppm"), f"cannot install poppler-utils: {installed.stderr[-500:]}"
     pdf = tmp_path / "invoice.pdf"
-    pdf.write_bytes(render_invoice_pdf(sample_invoice(1)).content)
+    pdf.write_bytes(invoice_pdf.render(sample_invoice(1)).content)
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", pdf, tmp_path / "page"], check=True)
     assert (tmp_path / "page-1.png").stat().st_size > 1000

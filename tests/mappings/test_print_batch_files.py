@@ -19,7 +19,8 @@ from pypdf.generic import ArrayObject, ByteStringObject, TextStringObject
 from gateway.samples import sample_invoice
 from mappings import FORMATS, detect_format, inspect_file, render
 from mappings.base import FormatError
-from mappings.invoice.pdf import render_invoice_pdf
+from mappings.invoice import pdf as invoice_pdf
+from mappings.print import batch as print_batch
 from mappings.print.batch import (
     INDEX_COLUMNS,
     PostalRecipient,
@@ -27,11 +28,9 @@ from mappings.print.batch import (
     build_print_batch,
     envelope_for,
     package_zip,
-    parse_print_index,
     post_class_for,
     recipient_from_invoice,
     sheets,
-    sniff_print_index,
 )
 from mappings.sbdh import wrap_sbdh
 from schemas.canonical import Invoice
@@ -48,7 +47,7 @@ BATCH = "acme-20261124-1500"
 
 @cache
 def _pdf(n: int, lines: int) -> tuple[bytes, int]:
-    content = render_invoice_pdf(sample_invoice(n, lines=lines)).content
+    content = invoice_pdf.render(sample_invoice(n, lines=lines)).content
     return content, len(PdfReader(io.BytesIO(content)).pages)
 
 
@@ -322,7 +321,7 @@ def test_per_document_batch_with_csv_index() -> None:
         "blank_pages": 0,
     }
 
-    index = parse_print_index(built.files[-1][1])
+    index = print_batch.parse(built.files[-1][1])
     assert index.index_format == "csv"
     assert index.batch_id == BATCH
     assert index.entries == built.documents
@@ -350,7 +349,7 @@ def test_merged_batch_with_xml_index_gives_each_documents_first_page() -> None:
     for entry, following in zip(built.documents, built.documents[1:], strict=False):
         assert following.first_page - entry.first_page == entry.pages + entry.pages % 2
 
-    index = parse_print_index(built.files[-1][1])
+    index = print_batch.parse(built.files[-1][1])
     assert index.index_format == "xml"
     assert index.entries == built.documents
     assert (index.tenant_id, index.cutoff) == ("acme", CUTOFF)
@@ -437,7 +436,7 @@ def test_norwegian_letters_survive_both_index_formats() -> None:
         index = built.files[-1][1]
         assert "Ærlige Øystein & Åse Håkonsen".encode() in index or b"&amp;" in index
         assert "Blåbærveien".encode() in index
-        entry = parse_print_index(index).entries[0]
+        entry = print_batch.parse(index).entries[0]
         assert entry.recipient.name == "Ærlige Øystein & Åse Håkonsen"
         assert entry.recipient.lines == ("c/o Blåbærveien 5", "Leil. Ø2")
         assert entry.recipient.city == "Ås"
@@ -465,11 +464,11 @@ def test_formula_looking_names_are_neutralised_in_the_csv_and_read_back_unchange
     row = _index_rows(index)[0]
     assert row["recipient_name"] == cell
     assert row["city"] == cell
-    entry = parse_print_index(index).entries[0]
+    entry = print_batch.parse(index).entries[0]
     assert entry.recipient.name == name
     assert entry.recipient.city == name
     xml = _build([_named(name, 1)], index_format="xml").files[-1][1]
-    assert parse_print_index(xml).entries[0].recipient.name == name  # XML needs no neutralising
+    assert print_batch.parse(xml).entries[0].recipient.name == name  # XML needs no neutralising
 
 
 def test_semicolons_and_quotes_are_quoted_per_rfc_4180() -> None:
@@ -593,7 +592,7 @@ def test_malformed_csv_index_names_line_and_column(
     mutate: Callable[[bytes], bytes], where: str, reason: str
 ) -> None:
     with pytest.raises(FormatError) as caught:
-        parse_print_index(mutate(_csv_index()))
+        print_batch.parse(mutate(_csv_index()))
     assert caught.value.where.startswith(where), caught.value
     assert reason in caught.value.reason, caught.value
 
@@ -644,15 +643,15 @@ def test_malformed_xml_index_names_the_element(
     mutate: Callable[[bytes], bytes], where: str, reason: str
 ) -> None:
     with pytest.raises(FormatError) as caught:
-        parse_print_index(mutate(_xml_index()))
+        print_batch.parse(mutate(_xml_index()))
     assert where in str(caught.value), caught.value
     assert reason in str(caught.value), caught.value
 
 
 def test_csv_index_with_a_bom_and_lf_line_ends_still_reads() -> None:
     data = b"\xef\xbb\xbf" + _csv_index().replace(b"\r\n", b"\n")
-    assert parse_print_index(data).entries == parse_print_index(_csv_index()).entries
-    assert sniff_print_index(data)
+    assert print_batch.parse(data).entries == print_batch.parse(_csv_index()).entries
+    assert print_batch.sniff(data)
 
 
 # -- sniffing and inspecting ----------------------------------------------------------------------------
@@ -661,12 +660,12 @@ def test_csv_index_with_a_bom_and_lf_line_ends_still_reads() -> None:
 def test_index_sniffer_and_the_others_keep_to_their_own_files() -> None:
     ours = {"csv": _csv_index(), "xml": _xml_index()}
     for name, data in ours.items():
-        assert sniff_print_index(data), name
+        assert print_batch.sniff(data), name
         assert detect_format(data) == "print-index", name
         for format_name, sniff in other_sniffers("print-index").items():
             assert not sniff(data), (format_name, name)
     for name, data in foreign_samples().items():
-        assert not sniff_print_index(data), name
+        assert not print_batch.sniff(data), name
         assert detect_format(data) == FOREIGN_FORMAT.get(name, name)
 
 

@@ -8,13 +8,8 @@ import pytest
 
 from mappings import detect_format, inspect_file
 from mappings.base import FormatError
-from mappings.print.returns import (
-    MAX_RETURN_BYTES,
-    PrintReturnEntry,
-    ReceiptReason,
-    parse_print_return,
-    sniff_print_return,
-)
+from mappings.print import returns
+from mappings.print.returns import MAX_RETURN_BYTES, PrintReturnEntry, ReceiptReason
 
 from .test_print_batch_files import FOREIGN_FORMAT, foreign_samples, other_sniffers
 
@@ -91,7 +86,7 @@ VALID = {
 
 
 def test_receipt_accepted_xml() -> None:
-    parsed = parse_print_return(RECEIPT_ACCEPTED_XML)
+    parsed = returns.parse(RECEIPT_ACCEPTED_XML)
     assert (parsed.kind, parsed.syntax, parsed.batch_id) == ("receipt", "xml", "acme-20261124-1500")
     assert parsed.issued_at == dt.datetime(2026, 11, 24, 15, 3, tzinfo=UTC)
     assert parsed.entries == (
@@ -100,7 +95,7 @@ def test_receipt_accepted_xml() -> None:
 
 
 def test_receipt_rejected_xml_with_reasons() -> None:
-    parsed = parse_print_return(RECEIPT_REJECTED_XML)
+    parsed = returns.parse(RECEIPT_REJECTED_XML)
     [entry] = parsed.entries
     assert (entry.status, entry.documents, entry.batch_id) == ("rejected", 11, "acme-20261124-1500")
     assert entry.reasons == (
@@ -111,12 +106,12 @@ def test_receipt_rejected_xml_with_reasons() -> None:
 
 
 def test_receipts_in_csv() -> None:
-    accepted = parse_print_return(RECEIPT_ACCEPTED_CSV)
+    accepted = returns.parse(RECEIPT_ACCEPTED_CSV)
     assert (accepted.kind, accepted.syntax, accepted.batch_id) == ("receipt", "csv", "acme-20261124-1500")
     assert accepted.entries == (PrintReturnEntry(status="accepted", batch_id="acme-20261124-1500"),)
     assert accepted.issued_at == dt.datetime(2026, 11, 24, 15, 3, tzinfo=UTC)
 
-    rejected = parse_print_return(RECEIPT_REJECTED_CSV)
+    rejected = returns.parse(RECEIPT_REJECTED_CSV)
     [entry] = rejected.entries
     assert (entry.status, entry.documents) == ("rejected", 11)
     assert entry.reasons == (
@@ -126,7 +121,7 @@ def test_receipts_in_csv() -> None:
 
 
 def test_production_report_xml() -> None:
-    parsed = parse_print_return(PRODUCTION_XML)
+    parsed = returns.parse(PRODUCTION_XML)
     assert (parsed.kind, parsed.batch_id) == ("production", "acme-20261124-1500")
     assert parsed.issued_at == dt.datetime(2026, 11, 25, 6, 10, tzinfo=UTC)
     batch = "acme-20261124-1500"
@@ -146,7 +141,7 @@ def test_production_report_xml() -> None:
 
 
 def test_production_report_csv_with_bom_lf_blank_lines_and_extra_columns() -> None:
-    parsed = parse_print_return(PRODUCTION_CSV)
+    parsed = returns.parse(PRODUCTION_CSV)
     assert (parsed.kind, parsed.syntax, parsed.batch_id, parsed.issued_at) == (
         "production",
         "csv",
@@ -171,7 +166,7 @@ def test_production_report_csv_with_bom_lf_blank_lines_and_extra_columns() -> No
 
 
 def test_returned_mail_xml() -> None:
-    parsed = parse_print_return(RETURNED_XML)
+    parsed = returns.parse(RETURNED_XML)
     assert parsed.kind == "returned-mail"
     assert parsed.batch_id is None  # the items come from two batches
     assert parsed.issued_at == dt.datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
@@ -197,7 +192,7 @@ def test_returned_mail_xml() -> None:
 
 
 def test_returned_mail_csv() -> None:
-    parsed = parse_print_return(RETURNED_CSV)
+    parsed = returns.parse(RETURNED_CSV)
     assert (parsed.kind, parsed.syntax, parsed.batch_id) == ("returned-mail", "csv", None)
     first, second = parsed.entries
     assert first == PrintReturnEntry(
@@ -223,7 +218,7 @@ def test_returned_mail_of_one_batch_names_it() -> None:
     data = _csv(
         "returned;b-1;1;;;returned;2026-12-01;REFUSED;", "returned;b-1;2;;;returned;2026-12-01;OTHER;x"
     )
-    assert parse_print_return(data).batch_id == "b-1"
+    assert returns.parse(data).batch_id == "b-1"
 
 
 # -- malformed files are rejected whole, naming line / element and field --------------------------------
@@ -481,7 +476,7 @@ MALFORMED_XML: list[tuple[str, bytes, str, str]] = [
 )
 def test_malformed_xml_is_rejected_naming_element_and_field(data: bytes, where: str, reason: str) -> None:
     with pytest.raises(FormatError) as caught:
-        parse_print_return(data)
+        returns.parse(data)
     assert caught.value.where.startswith(where), str(caught.value)
     assert reason in caught.value.reason, str(caught.value)
 
@@ -639,7 +634,7 @@ MALFORMED_CSV: list[tuple[str, bytes, str, str]] = [
 )
 def test_malformed_csv_is_rejected_naming_line_and_field(data: bytes, where: str, reason: str) -> None:
     with pytest.raises(FormatError) as caught:
-        parse_print_return(data)
+        returns.parse(data)
     assert caught.value.where.startswith(where), str(caught.value)
     assert reason in caught.value.reason, str(caught.value)
 
@@ -650,13 +645,13 @@ def test_a_file_with_one_bad_row_is_rejected_whole() -> None:
         *[good.replace("d1", f"d{n}") for n in range(1, 50)], "returned;b;1;d99;;returned;2026-12-01;GONE;"
     )
     with pytest.raises(FormatError, match="line 51, reason_code"):
-        parse_print_return(data)
+        returns.parse(data)
 
 
 def test_oversized_files_are_refused_before_parsing() -> None:
     for data in (b"<" + b" " * MAX_RETURN_BYTES, HEADER.encode() + b"\n" + b"x" * MAX_RETURN_BYTES):
         with pytest.raises(FormatError) as caught:
-            parse_print_return(data)
+            returns.parse(data)
         assert caught.value.where == "document"
         assert "limit" in caught.value.reason
 
@@ -667,7 +662,7 @@ def test_oversized_files_are_refused_before_parsing() -> None:
 @pytest.mark.parametrize("name", sorted(VALID))
 def test_return_files_are_recognised_as_ours_only(name: str) -> None:
     data = VALID[name]
-    assert sniff_print_return(data)
+    assert returns.sniff(data)
     assert detect_format(data) == "print-return"
     for format_name, sniff in other_sniffers("print-return").items():
         assert not sniff(data), (format_name, name)
@@ -678,7 +673,7 @@ def test_other_formats_are_not_return_files() -> None:
 
     samples = {**foreign_samples(), "print-index-csv": _csv_index(), "print-index-xml": _xml_index()}
     for name, data in samples.items():
-        assert not sniff_print_return(data), name
+        assert not returns.sniff(data), name
     for name, data in foreign_samples().items():
         assert detect_format(data) == FOREIGN_FORMAT.get(name, name)
 

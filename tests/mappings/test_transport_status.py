@@ -9,14 +9,8 @@ import pytest
 
 from mappings import detect_format, inspect_file
 from mappings.base import FormatError
-from mappings.status.transport_status import (
-    TransportStatusError,
-    parse_214,
-    parse_iftsta,
-    parse_transport_status,
-    sniff_214,
-    sniff_iftsta,
-)
+from mappings.status import iftsta, x12_214
+from mappings.status.transport_status import TransportStatusError
 from mappings.syntax import edifact, x12
 from tests.conftest import SHARED
 
@@ -83,9 +77,9 @@ def build_214(*status_loops: list[x12.Segment], references: list[x12.Segment] | 
 
 def test_iftsta_consignments_status_references_signer_time_place() -> None:
     data = sample_iftsta()
-    assert sniff_iftsta(data) and not sniff_214(data)
+    assert iftsta.sniff(data) and not x12_214.sniff(data)
     assert detect_format(data) == "iftsta"
-    status = parse_iftsta(data)
+    status = iftsta.parse(data)
     assert status.format == "iftsta"
     assert status.document_number == "STATUS-0001"
     first, second, third = status.shipments
@@ -105,19 +99,19 @@ def test_iftsta_consignments_status_references_signer_time_place() -> None:
 
 def test_iftsta_without_status_or_consignment_is_refused_clearly() -> None:
     with pytest.raises(TransportStatusError, match="no STS"):
-        parse_iftsta(build_iftsta([S("CNI", "1", "C-1"), S("RFF", ("ON", "PO-1"))]))
+        iftsta.parse(build_iftsta([S("CNI", "1", "C-1"), S("RFF", ("ON", "PO-1"))]))
     with pytest.raises(TransportStatusError, match="no CNI"):
-        parse_iftsta(build_iftsta())
+        iftsta.parse(build_iftsta())
     with pytest.raises(FormatError) as error:
-        parse_iftsta(build_iftsta([S("CNI", "1", "C"), S("STS", "1", "21"), S("DTM", ("334", "2026x"))]))
+        iftsta.parse(build_iftsta([S("CNI", "1", "C"), S("STS", "1", "21"), S("DTM", ("334", "2026x"))]))
     assert "DTM" in error.value.where
 
 
 def test_real_214_sample_read_with_values_off_the_file() -> None:
     data = (SAMPLES_214 / "edinet_214-MGCTLYST-SAMPLE.EDI").read_bytes()
-    assert sniff_214(data) and not sniff_iftsta(data)
+    assert x12_214.sniff(data) and not iftsta.sniff(data)
     assert detect_format(data) == "x12-214"
-    [shipment] = parse_214(data).shipments
+    [shipment] = x12_214.parse(data).shipments
     # B10*1751807*75027674*SCAC; AT7*D1*NS***20160726*1230*LT; MS1*BRATTLEBORO*VT
     assert shipment.references == {"shipment_ids": ["75027674", "1751807"]}
     assert shipment.delivered and shipment.status == "delivered" and shipment.status_code == "D1"
@@ -129,7 +123,7 @@ def test_real_214_sample_read_with_values_off_the_file() -> None:
 def test_214_sample_with_broken_isa_is_refused_naming_the_isa() -> None:
     data = (SAMPLES_214 / "edinet_x12.214_broken_isa.edi").read_bytes()
     with pytest.raises(FormatError) as error:
-        parse_transport_status(data)
+        x12_214.parse(data)
     assert "ISA" in str(error.value) and "line break" in str(error.value)
 
 
@@ -142,7 +136,7 @@ def test_built_214_references_signer_and_latest_delivered_status() -> None:
         references=[x12.Segment.of("L11", "PO-4711", "PO"), x12.Segment.of("L11", "INV-000001", "IV"),
                     x12.Segment.of("L11", "DN-1", "DO")],
     )  # fmt: skip
-    [shipment] = parse_transport_status(data).shipments
+    [shipment] = x12_214.parse(data).shipments
     assert shipment.references == {
         "shipment_ids": ["SHIP-123", "PRO-9"], "order_numbers": ["PO-4711"],
         "invoice_numbers": ["INV-000001"], "delivery_notes": ["DN-1"],
@@ -154,13 +148,14 @@ def test_built_214_references_signer_and_latest_delivered_status() -> None:
 def test_214_in_transit_only_is_not_delivered() -> None:
     data = build_214([x12.Segment.of("LX", "1"),
                       x12.Segment.of("AT7", "X6", "NS", "", "", "20261123", "0800", "ET")])  # fmt: skip
-    [shipment] = parse_214(data).shipments
+    [shipment] = x12_214.parse(data).shipments
     assert not shipment.delivered and shipment.status == "in-transit"
     assert shipment.at == dt.datetime(2026, 11, 23, 13, 0, tzinfo=dt.UTC)  # ET = UTC-5
 
 
 def test_other_files_are_not_transport_statuses() -> None:
     invoic = next((SHARED / "samples" / "edi" / "edifact" / "INVOIC").iterdir()).read_bytes()
-    assert not sniff_iftsta(invoic)
-    with pytest.raises(FormatError):
-        parse_transport_status(b"%PDF-1.7")
+    assert not iftsta.sniff(invoic)
+    for parse in (iftsta.parse, x12_214.parse):
+        with pytest.raises(FormatError):
+            parse(b"%PDF-1.7")

@@ -17,15 +17,9 @@ from gateway.samples import sample_invoice
 from gateway.settings import Settings
 from mappings import detect_format, inspect_file, render
 from mappings.base import FormatError
-from mappings.invoice.canonical_json import InvoiceValidationError, render_invoice_json
-from mappings.invoice.ubl import (
-    CUSTOMIZATION_ID,
-    PROFILE_ID,
-    invoice_data_from_ubl,
-    parse_invoice_ubl,
-    render_invoice_ubl,
-    sniff,
-)
+from mappings.invoice import canonical_json, ubl
+from mappings.invoice.canonical_json import InvoiceValidationError
+from mappings.invoice.ubl import CUSTOMIZATION_ID, PROFILE_ID, invoice_data_from_ubl, sniff
 from mappings.xml import parse_xml
 from schemas.canonical import (
     AllowanceCharge,
@@ -276,9 +270,9 @@ def maximal_invoice(*, credit_note: bool = False, type_code: str | None = None) 
 
 
 def _round_trip(invoice: Invoice) -> Invoice:
-    rendered = render_invoice_ubl(invoice)
+    rendered = ubl.render(invoice)
     _assert_xsd_valid(rendered.content)
-    return parse_invoice_ubl(rendered.content)
+    return ubl.parse(rendered.content)
 
 
 def test_maximal_invoice_sets_every_field() -> None:
@@ -344,7 +338,7 @@ def test_legal_info_and_tax_registration_combinations() -> None:
 
 def test_rendered_document_carries_peppol_and_ehf_specifics() -> None:
     invoice = maximal_invoice()
-    rendered = render_invoice_ubl(invoice)
+    rendered = ubl.render(invoice)
     assert (rendered.format, rendered.media_type, rendered.extension) == ("ehf", "application/xml", "xml")
     assert render("ehf", invoice) == rendered
     root = _assert_xsd_valid(rendered.content)
@@ -389,7 +383,7 @@ def test_rendered_document_carries_peppol_and_ehf_specifics() -> None:
 
 
 def test_credit_note_shape() -> None:
-    root = _assert_xsd_valid(render_invoice_ubl(maximal_invoice(credit_note=True)).content)
+    root = _assert_xsd_valid(ubl.render(maximal_invoice(credit_note=True)).content)
     assert etree.QName(root).localname == "CreditNote"
     assert root.findtext("cbc:CreditNoteTypeCode", namespaces=NS) == "381"
     assert root.find("cac:CreditNoteLine/cbc:CreditedQuantity", NS) is not None
@@ -403,14 +397,14 @@ def test_credit_note_shape() -> None:
 
 
 def test_sniff_detect_and_inspect() -> None:
-    content = render_invoice_ubl(maximal_invoice()).content
+    content = ubl.render(maximal_invoice()).content
     assert sniff(content)
     assert sniff(b"\xef\xbb\xbf" + content)
     assert not sniff(b'{"lines": [], "seller": {}}')
     assert not sniff(b"<Invoice>not UBL</Invoice>")
     assert not sniff(b"<x:Invoice xmlns:x='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'")
     assert detect_format(content) == "ehf"
-    assert detect_format(render_invoice_json(sample_invoice(1)).content) == "canonical-json"
+    assert detect_format(canonical_json.render(sample_invoice(1)).content) == "canonical-json"
     report = inspect_file(EXAMPLES[0].read_bytes())
     assert report["format"] == "ehf"
     assert report["valid"] is True
@@ -433,9 +427,9 @@ def test_sniff_detect_and_inspect() -> None:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_official_examples_parse_and_render_back(path: Path) -> None:
     original = path.read_bytes()
-    invoice = parse_invoice_ubl(original)
+    invoice = ubl.parse(original)
     source = parse_xml(original)
-    rendered = render_invoice_ubl(invoice).content
+    rendered = ubl.render(invoice).content
     root = _assert_xsd_valid(rendered)
     assert etree.QName(root).localname == etree.QName(source).localname
     line_name = "cac:CreditNoteLine" if invoice.document_type.value == "credit_note" else "cac:InvoiceLine"
@@ -465,11 +459,11 @@ def test_official_examples_parse_and_render_back(path: Path) -> None:
     assert Decimal(root.findtext("cac:TaxTotal/cbc:TaxAmount", namespaces=NS) or "") == Decimal(
         source.findtext("cac:TaxTotal/cbc:TaxAmount", namespaces=NS) or ""
     )
-    assert parse_invoice_ubl(rendered) == invoice
+    assert ubl.parse(rendered) == invoice
 
 
 def test_official_example_details() -> None:
-    vat_s = parse_invoice_ubl((VALIDATION / "examples" / "billing" / "Vat-category-S.xml").read_bytes())
+    vat_s = ubl.parse((VALIDATION / "examples" / "billing" / "Vat-category-S.xml").read_bytes())
     assert vat_s.seller.name == "SupplierOfficialName Ltd"
     assert vat_s.seller.trading_name == "SupplierTradingName Ltd."
     assert vat_s.seller.legal_info == "AdditionalLegalInformation"
@@ -479,14 +473,14 @@ def test_official_example_details() -> None:
     assert vat_s.delivery is not None and vat_s.delivery.address is not None
     assert vat_s.delivery.address.lines == ["Delivery street 2", "Building 56", "Gate 15"]
     assert vat_s.lines[2].item.attributes == {"AdditionalItemName": "AdditionalItemValue"}
-    correction = parse_invoice_ubl(
+    correction = ubl.parse(
         (VALIDATION / "examples" / "billing" / "base-negative-inv-correction.xml").read_bytes()
     )
     assert correction.preceding_invoices[0].id == "Snippet1"
     assert correction.totals.payable == Decimal("-1656.25")
-    sales = parse_invoice_ubl((VALIDATION / "examples" / "billing" / "sales-order-example.xml").read_bytes())
+    sales = ubl.parse((VALIDATION / "examples" / "billing" / "sales-order-example.xml").read_bytes())
     assert (sales.order_reference, sales.sales_order_reference) == (None, "123456")
-    outside = parse_invoice_ubl((VALIDATION / "examples" / "billing" / "vat-category-O.xml").read_bytes())
+    outside = ubl.parse((VALIDATION / "examples" / "billing" / "vat-category-O.xml").read_bytes())
     assert outside.vat_breakdown[0].rate is None
     assert outside.vat_breakdown[0].exemption_reason == "Not subject to VAT"
 
@@ -498,7 +492,7 @@ def _official_validator() -> Any:
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_rendered_official_examples_pass_official_rules(path: Path) -> None:
-    report = _official_validator().validate(render_invoice_ubl(parse_invoice_ubl(path.read_bytes())).content)
+    report = _official_validator().validate(ubl.render(ubl.parse(path.read_bytes())).content)
     assert [f for f in report.findings if f.flag in {"fatal", "error"}] == []
     assert any(name.startswith("PEPPOL") for name in report.rule_sets)
 
@@ -506,7 +500,7 @@ def test_rendered_official_examples_pass_official_rules(path: Path) -> None:
 @pytest.mark.parametrize("credit_note", [False, True], ids=["invoice", "credit-note"])
 def test_rendered_sample_invoices_pass_official_rules(credit_note: bool) -> None:
     invoice = sample_invoice(4, lines=5, credit_note=credit_note)
-    report = _official_validator().validate(render_invoice_ubl(invoice).content)
+    report = _official_validator().validate(ubl.render(invoice).content)
     assert [f for f in report.findings if f.flag in {"fatal", "error"}] == []
     assert "NO-R-002" not in report.rule_ids()
 
@@ -528,14 +522,14 @@ def test_dfo_ehf_sample_has_a_wrong_vat_amount() -> None:
     else in it maps: see `test_dfo_ehf_sample_maps_once_the_vat_adds_up`.
     """
     with pytest.raises(InvoiceValidationError) as caught:
-        parse_invoice_ubl(DFO.read_bytes())
+        ubl.parse(DFO.read_bytes())
     assert [(e["rule"], e["field"]) for e in caught.value.errors] == [
         ("BR-CO-17", "vat_breakdown.0.tax_amount")
     ]
 
 
 def test_dfo_ehf_sample_maps_once_the_vat_adds_up() -> None:
-    invoice = parse_invoice_ubl(_dfo_with_vat_corrected())
+    invoice = ubl.parse(_dfo_with_vat_corrected())
     assert invoice.type_code == "82"  # UNCL 1001 "metered services invoice": a two-digit code
     assert invoice.invoiced_object_identifier is not None
     assert invoice.invoiced_object_identifier.model_dump() == {"value": "707057500011223344", "scheme": "AVE"}
@@ -549,10 +543,10 @@ def test_dfo_ehf_sample_maps_once_the_vat_adds_up() -> None:
     assert invoice.payment_means[0].account.bic == "DNBANOKK"
     assert invoice.lines[0].price.base_quantity == Decimal("365")
     assert len(invoice.lines) == 2
-    rendered = render_invoice_ubl(invoice).content
+    rendered = ubl.render(invoice).content
     root = _assert_xsd_valid(rendered)
     assert len(root.findall("cac:InvoiceLine", NS)) == 2
-    assert parse_invoice_ubl(rendered) == invoice
+    assert ubl.parse(rendered) == invoice
 
 
 # ------------------------------------------------------------------------------------ parse errors
@@ -561,12 +555,12 @@ def test_dfo_ehf_sample_maps_once_the_vat_adds_up() -> None:
 def test_parse_errors_name_the_location() -> None:
     source = EXAMPLES[0].read_bytes()
     with pytest.raises(FormatError) as caught:
-        parse_invoice_ubl(b"<Invoice xmlns='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'><a>")
+        ubl.parse(b"<Invoice xmlns='urn:oasis:names:specification:ubl:schema:xsd:Invoice-2'><a>")
     assert caught.value.where.startswith("line")
     with pytest.raises(FormatError, match="DOCTYPE"):
-        parse_invoice_ubl(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><Invoice/>')
+        ubl.parse(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><Invoice/>')
     with pytest.raises(FormatError) as caught:
-        parse_invoice_ubl(b"<Order xmlns='urn:oasis:names:specification:ubl:schema:xsd:Order-2'/>")
+        ubl.parse(b"<Order xmlns='urn:oasis:names:specification:ubl:schema:xsd:Order-2'/>")
     assert caught.value.where == "/Order"
     root = parse_xml(source)
     line = root.findall("cac:InvoiceLine", NS)[1]
@@ -574,21 +568,21 @@ def test_parse_errors_name_the_location() -> None:
     assert amount is not None
     amount.text = "12,5"
     with pytest.raises(FormatError) as caught:
-        parse_invoice_ubl(etree.tostring(root))
+        ubl.parse(etree.tostring(root))
     assert caught.value.where == "/Invoice/cac:InvoiceLine[2]/cbc:LineExtensionAmount"
     root = parse_xml(source)
     date = root.find("cbc:IssueDate", NS)
     assert date is not None
     date.text = "13.11.2017"
     with pytest.raises(FormatError) as caught:
-        parse_invoice_ubl(etree.tostring(root))
+        ubl.parse(etree.tostring(root))
     assert caught.value.where == "/Invoice/cbc:IssueDate"
     root = parse_xml(source)
     number = root.find("cbc:ID", NS)
     assert number is not None
     root.remove(number)
     with pytest.raises(FormatError) as caught:
-        parse_invoice_ubl(etree.tostring(root))
+        ubl.parse(etree.tostring(root))
     assert caught.value.where == "/Invoice/cbc:ID"
     data = invoice_data_from_ubl(parse_xml(source))
     assert data["number"] == "Snippet1"
@@ -604,7 +598,7 @@ def test_canonical_validation_failures_are_invoice_validation_errors() -> None:
         )
     )
     with pytest.raises(InvoiceValidationError) as caught:
-        parse_invoice_ubl(broken)
+        ubl.parse(broken)
     assert "BR-CO-10" in {e.get("rule") for e in caught.value.errors}
 
 
@@ -658,8 +652,8 @@ def test_cli_sends_ubl_files(monkeypatch: pytest.MonkeyPatch, settings: Settings
     monkeypatch.chdir(tmp_path)
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    (inbox / "a.xml").write_bytes(render_invoice_ubl(sample_invoice(7)).content)
-    (inbox / "b.json").write_text(render_invoice_json(sample_invoice(8)).content.decode())
+    (inbox / "a.xml").write_bytes(ubl.render(sample_invoice(7)).content)
+    (inbox / "b.json").write_text(canonical_json.render(sample_invoice(8)).content.decode())
     (inbox / "c.xml").write_bytes(DFO.read_bytes())
     result = CliRunner().invoke(app, ["send", str(inbox), "--tenant", "acme"])
     assert result.exit_code == 2, result.output

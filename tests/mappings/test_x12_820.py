@@ -21,7 +21,8 @@ import pytest
 
 from mappings import detect_format, inspect_file
 from mappings.base import FormatError, SegmentError
-from mappings.remittance.x12_820 import Remittance820Error, inspect_820, parse_820, sniff_820
+from mappings.remittance import x12_820
+from mappings.remittance.x12_820 import Remittance820Error
 from mappings.syntax import edifact, x12
 from schemas.remittance import RemittanceLine
 from tests.conftest import SHARED
@@ -41,7 +42,7 @@ G = x12.Segment.of
 def _unbalanced(path: Path, amount: str, direction: str, difference: str, lines_sum: str) -> None:
     """The strict reading refuses `path` naming BPR02 (segment 4, element 2) with both figures."""
     with pytest.raises(Remittance820Error) as caught:
-        parse_820(path.read_bytes())
+        x12_820.parse(path.read_bytes())
     error = caught.value
     assert (error.segment_position, error.segment_tag, error.element_index) == (4, "BPR", 2)
     expected = f"BPR02 {amount} is {difference} {direction} than the remittance adds up to: {lines_sum}"
@@ -64,7 +65,7 @@ def _unbalanced(path: Path, amount: str, direction: str, difference: str, lines_
 def test_samples_with_a_broken_envelope_are_refused(name: str, position: int, tag: str, element: int,
                                                     reason: str) -> None:
     data = (SAMPLES / name).read_bytes()
-    for reader in (parse_820, inspect_file):
+    for reader in (x12_820.parse, inspect_file):
         with pytest.raises(x12.X12SyntaxError) as caught:
             reader(data)
         error = caught.value
@@ -76,7 +77,7 @@ def test_the_home_depot_template_is_refused_for_its_placeholders_too() -> None:
     """With its GS06 prose repaired, the template's 'TOTAL DOLLAR AMT OF CHECK' is no amount."""
     data = HOME_DEPOT.read_bytes().replace(b"44 (Group Control Number)", b"44")
     with pytest.raises(Remittance820Error) as caught:
-        parse_820(data)
+        x12_820.parse(data)
     error = caught.value
     assert (error.segment_position, error.segment_tag, error.element_index) == (4, "BPR", 2)
     assert "'TOTAL DOLLAR AMT OF CHECK' is not a number" in error.reason
@@ -86,7 +87,7 @@ def test_the_wikipedia_example_reads_once_its_envelope_is_repaired() -> None:
     """GS04 in CCYYMMDD and the spaces before each '\\' terminator removed: the content adds up (77.77).
     Its BPR leaves out BPR11, so the date sits in BPR15: read positionally, as written."""
     data = WIKIPEDIA.read_bytes().replace(b"*031016*2359*987600111", b"*20031016*2359*987600111")
-    document = parse_820(data.replace(b" \\", b"\\"))
+    document = x12_820.parse(data.replace(b" \\", b"\\"))
     [payment] = document.payments
     assert (payment.amount, payment.currency, payment.direction) == (Decimal("77.77"), "USD", "credit")
     assert (payment.bank_reference, payment.payer_name, payment.payer_account) == (
@@ -103,7 +104,7 @@ def test_the_wikipedia_example_reads_once_its_envelope_is_repaired() -> None:
 
 def test_safeway_4010() -> None:
     _unbalanced(SAFEWAY, "416093.15", "less", "32769.61", "448862.76")
-    document = parse_820(SAFEWAY.read_bytes(), unbalanced="note")
+    document = x12_820.parse(SAFEWAY.read_bytes(), unbalanced="note")
     assert (document.format, document.message_id, document.sender, document.receiver) == (
         "x12-820", "000025029", "9251750000", "XXXXXXXXXX")  # fmt: skip
     assert document.created_at == dt.datetime(2005, 10, 18, 18, 20, tzinfo=dt.UTC)
@@ -131,7 +132,7 @@ def test_safeway_4010() -> None:
 
 def test_vics_4010_long_sample() -> None:
     _unbalanced(VICS, "47828.63", "less", "3143.29", "50971.92")
-    document = parse_820(VICS.read_bytes(), unbalanced="note")
+    document = x12_820.parse(VICS.read_bytes(), unbalanced="note")
     [payment] = document.payments
     assert (payment.amount, payment.currency, payment.bank_reference, payment.payer_name) == (
         Decimal("47828.63"), "USD", None, None)  # fmt: skip
@@ -149,7 +150,7 @@ def test_vics_4010_long_sample() -> None:
 
 def test_4030_notification_only_with_two_sets() -> None:
     _unbalanced(NOTIFY_2, "561.72", "more", "20.52", "541.2")
-    document = parse_820(NOTIFY_2.read_bytes(), unbalanced="note")
+    document = x12_820.parse(NOTIFY_2.read_bytes(), unbalanced="note")
     assert document.message_id == "017000934"
     first, second = document.payments
     assert [(p.amount, p.currency, p.hint_only) for p in document.payments] == [
@@ -166,7 +167,7 @@ def test_4030_notification_only_with_two_sets() -> None:
 
 def test_4030_notification_only_with_item_detail() -> None:
     _unbalanced(NOTIFY_1, "5851.19", "more", "382.79", "5468.4")
-    document = parse_820(NOTIFY_1.read_bytes(), unbalanced="note")
+    document = x12_820.parse(NOTIFY_1.read_bytes(), unbalanced="note")
     [payment] = document.payments
     assert (payment.amount, payment.currency, payment.hint_only) == (Decimal("5851.19"), "CAD", True)
     assert document.account_owner == "COYOTE SHIRTS INC (F)"
@@ -175,7 +176,7 @@ def test_4030_notification_only_with_item_detail() -> None:
 
 def test_x218_5010_premium_payment() -> None:
     _unbalanced(X218, "19000", "more", "2250", "16750")
-    document = parse_820(X218.read_bytes(), unbalanced="note")
+    document = x12_820.parse(X218.read_bytes(), unbalanced="note")
     [payment] = document.payments
     assert (payment.amount, payment.bank_reference, payment.payer_name, payment.payer_id) == (
         Decimal("19000"), "12345", "ABC PLASTICS", "123456789")  # fmt: skip
@@ -188,7 +189,7 @@ def test_x218_5010_premium_payment() -> None:
 
 def test_inspect_shows_where_the_samples_leave_the_820_structure() -> None:
     """Safeway puts REF/DTM right under ENT (segment 10 on), the 4030 partner a REF; VICS and X218 conform."""
-    found = {path.name: inspect_820(path.read_bytes())["grammar_problems"] for path in READABLE}
+    found = {path.name: x12_820.inspect(path.read_bytes())["grammar_problems"] for path in READABLE}
     safeway = [(p["segment_position"], p["segment_tag"]) for p in found[SAFEWAY.name][:2]]
     assert safeway == [(10, "REF"), (11, "DTM")]
     assert "out of place" in found[SAFEWAY.name][0]["reason"]
@@ -200,13 +201,13 @@ def test_inspect_shows_where_the_samples_leave_the_820_structure() -> None:
 @pytest.mark.parametrize("path", READABLE, ids=lambda p: p.name)
 def test_readable_samples_are_recognised_and_inspected(path: Path) -> None:
     data = path.read_bytes()
-    assert sniff_820(data)
+    assert x12_820.sniff(data)
     assert detect_format(data) == "x12-820"
     facts = inspect_file(data)
     assert (facts["format"], facts["valid"]) == ("x12-820", False)
     assert facts["errors"][0]["segment_position"] == 4
     assert facts["envelope"]["format"] == "x12"
-    assert facts["payment_count"] == len(parse_820(data, unbalanced="note").payments)
+    assert facts["payment_count"] == len(x12_820.parse(data, unbalanced="note").payments)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ def _full_820() -> list[x12.Segment]:
 
 def test_a_full_820_reads_and_adds_up() -> None:
     data = build_820(_full_820())
-    document = parse_820(data)
+    document = x12_820.parse(data)
     assert (document.message_id, document.sender, document.receiver, document.notes) == (
         "000000042", "PAYER", "PAYEE", [])  # fmt: skip
     assert document.created_at == dt.datetime(2026, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -284,8 +285,8 @@ def test_a_full_820_reads_and_adds_up() -> None:
         "credit_note", "CN-0007", Decimal("120.00"))  # fmt: skip
     assert (netted.document_kind, netted.invoice_number, netted.amount) == (
         "credit_note", "INV-0999", Decimal("40.00"))  # fmt: skip
-    assert sniff_820(data) and detect_format(data) == "x12-820"
-    facts = inspect_820(data)
+    assert x12_820.sniff(data) and detect_format(data) == "x12-820"
+    facts = x12_820.inspect(data)
     assert (facts["valid"], facts["errors"], facts["grammar_problems"]) == (True, [], [])
     assert facts["payments"][0]["bank_reference"] == "TRACE-9001"
 
@@ -294,25 +295,25 @@ def test_the_check_counts_entity_adjustments_but_not_item_adjustments() -> None:
     body = _full_820()
     body[0] = _bpr("1625.00")  # as if the entity-level deduction were not taken
     with pytest.raises(Remittance820Error) as caught:
-        parse_820(build_820(body))
+        x12_820.parse(build_820(body))
     assert "BPR02 1625.00 is 25.00 more than the remittance adds up to: 1600.00" in caught.value.reason
     adjusted = _full_820()
     adjusted[16] = G("ADX", "-500.00", "01")  # an item ADX explains RMR04, it is not deducted again
-    assert parse_820(build_820(adjusted)).payments[0].amount == Decimal("1600.00")
+    assert x12_820.parse(build_820(adjusted)).payments[0].amount == Decimal("1600.00")
 
 
 def test_before_003040_a_positive_adx_reduces_the_payment() -> None:
     body = [_bpr("75.00"), G("ENT", "1"), G("ADX", "25.00", "CS"), G("RMR", "IV", "A-1", "PI", "100.00")]
-    [payment] = parse_820(build_820(body, version="003030")).payments
+    [payment] = x12_820.parse(build_820(body, version="003030")).payments
     assert payment.lines[0].adjustment == Decimal("25.00")
     with pytest.raises(Remittance820Error):
-        parse_820(build_820(body, version="004010"))  # there, +25.00 increases it: 125.00
+        x12_820.parse(build_820(body, version="004010"))  # there, +25.00 increases it: 125.00
     body[0] = _bpr("125.00")
-    assert parse_820(build_820(body)).payments[0].lines[0].adjustment == Decimal("-25.00")
+    assert x12_820.parse(build_820(body)).payments[0].lines[0].adjustment == Decimal("-25.00")
 
 
 def test_a_debit_is_kept_but_is_no_credit() -> None:
-    document = parse_820(build_820([_bpr("50.00", flag="D"), G("RMR", "IV", "A-1", "PI", "50.00")]))
+    document = x12_820.parse(build_820([_bpr("50.00", flag="D"), G("RMR", "IV", "A-1", "PI", "50.00")]))
     assert document.payments[0].direction == "debit"
     assert (document.credit_total, document.declared_total) == (Decimal(0), Decimal(0))
 
@@ -320,16 +321,18 @@ def test_a_debit_is_kept_but_is_no_credit() -> None:
 @pytest.mark.parametrize(("handling", "meaning"), [("H", "notification only"),
                                                    ("P", "prenotification of future transfers")])
 def test_no_money_moves_with_h_and_p(handling: str, meaning: str) -> None:
-    document = parse_820(build_820([_bpr("10.00", handling=handling), G("RMR", "IV", "A-1", "PI", "10.00")]))
+    body = [_bpr("10.00", handling=handling), G("RMR", "IV", "A-1", "PI", "10.00")]
+    document = x12_820.parse(build_820(body))
     assert document.payments[0].hint_only
     assert f"BPR01 {handling} ({meaning})" in document.notes[0]
     for other in ("C", "D", "I", "U", "X"):
         data = build_820([_bpr("10.00", handling=other), G("RMR", "IV", "A-1", "PI", "10.00")])
-        assert not parse_820(data).payments[0].hint_only
+        assert not x12_820.parse(data).payments[0].hint_only
 
 
 def test_a_payment_with_references_only_is_accepted() -> None:
-    [payment] = parse_820(build_820([_bpr("99.00"), G("RMR", "IV", "A-1"), G("RMR", "IV", "A-2")])).payments
+    body = [_bpr("99.00"), G("RMR", "IV", "A-1"), G("RMR", "IV", "A-2")]
+    [payment] = x12_820.parse(build_820(body)).payments
     assert (payment.amount, payment.currency) == (Decimal("99.00"), "USD")
     assert payment.invoice_numbers == ["A-1", "A-2"]
     assert [line.amount for line in payment.lines] == [None, None]
@@ -338,7 +341,7 @@ def test_a_payment_with_references_only_is_accepted() -> None:
 def test_an_rmr_without_amount_among_rmrs_with_amounts_is_refused() -> None:
     data = build_820([_bpr("10.00"), G("RMR", "IV", "A-1", "PI", "10.00"), G("RMR", "IV", "A-2")])
     with pytest.raises(Remittance820Error) as caught:
-        parse_820(data)
+        x12_820.parse(data)
     error = caught.value
     assert (error.segment_tag, error.element_index, error.segment_position) == ("RMR", 4, 6)
 
@@ -356,7 +359,7 @@ def test_an_rmr_without_amount_among_rmrs_with_amounts_is_refused() -> None:
 def test_a_bad_bpr_is_refused_naming_the_element(segment: x12.Segment, position: int, element: int,
                                                  reason: str) -> None:
     with pytest.raises(Remittance820Error) as caught:
-        parse_820(build_820([segment, G("RMR", "IV", "A-1", "PI", "12.50")]))
+        x12_820.parse(build_820([segment, G("RMR", "IV", "A-1", "PI", "12.50")]))
     assert (caught.value.segment_position, caught.value.segment_tag, caught.value.element_index) == (
         position, "BPR", element)  # fmt: skip
     assert reason in caught.value.reason
@@ -373,35 +376,38 @@ def test_other_content_errors_name_their_segment() -> None:
     ]
     for body, tag, element, reason in cases:
         with pytest.raises(Remittance820Error) as caught:
-            parse_820(build_820(body))
+            x12_820.parse(build_820(body))
         assert (caught.value.segment_tag, caught.value.element_index) == (tag, element), reason
         assert reason in caught.value.reason
 
 
+BPS_RMT_003010 = [G("BPS", "PBC", "10.00", "I"), G("RMT", "IV", "A", "10.00")]
+
+
 def test_an_003010_style_820_says_why_it_is_refused() -> None:
     with pytest.raises(Remittance820Error) as caught:
-        parse_820(build_820([G("BPS", "PBC", "10.00", "I"), G("RMT", "IV", "A", "10.00")], version="003010"))
+        x12_820.parse(build_820(BPS_RMT_003010, version="003010"))
     assert "an 003010 820 with BPS/RMT is not read" in caught.value.reason
 
 
 def test_only_820s() -> None:
     data = build_820([_bpr("1.00")], [G("BIG", "20261124", "INV-1")], set_ids=("820", "810"))
     with pytest.raises(Remittance820Error) as caught:
-        parse_820(data)
+        x12_820.parse(data)
     assert (caught.value.segment_tag, caught.value.element_index) == ("ST", 1)
     assert "transaction set 810 0002" in caught.value.reason
-    assert not sniff_820(data)
+    assert not x12_820.sniff(data)
     remadv = edifact.write_interchange(edifact.build_interchange(
         sender=edifact.Party("A"), recipient=edifact.Party("B"), control_ref="1",
         prepared=dt.datetime(2026, 11, 24), messages=[edifact.Message("1", "REMADV", "D", "96A", "UN")],
     ))  # fmt: skip
     for other in (remadv, b"ISA*", b"", SAMPLES.joinpath("oopf_Example2_ScanaEnergy.txt").read_bytes()):
-        assert not sniff_820(other)
+        assert not x12_820.sniff(other)
 
 
 def test_a_wrong_se_count_is_refused_by_the_envelope() -> None:
     data = build_820([_bpr("1.00"), G("RMR", "IV", "A", "PI", "1.00")]).replace(b"SE*4*0001", b"SE*5*0001")
     with pytest.raises(x12.X12SyntaxError) as caught:
-        parse_820(data)
+        x12_820.parse(data)
     assert (caught.value.segment_tag, caught.value.element_index) == ("SE", 1)
     assert isinstance(caught.value, SegmentError) and isinstance(caught.value, FormatError)

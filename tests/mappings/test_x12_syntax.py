@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from mappings.base import FormatError
+from mappings.syntax import x12
 from mappings.syntax.x12 import (
     ISA_LENGTH,
     FunctionalGroup,
@@ -25,8 +26,6 @@ from mappings.syntax.x12 import (
     TransactionSet,
     X12SyntaxError,
     build_interchange,
-    inspect_x12,
-    parse_interchange,
     serialize_interchange,
     serialize_segment,
     sniff,
@@ -244,7 +243,7 @@ def test_good_sample_parses(name: str) -> None:
     expected = GOOD[name]
     data = _read(name)
     assert sniff(data)
-    interchange = parse_interchange(data)
+    interchange = x12.parse(data)
     assert interchange.version == expected.version
     assert (interchange.sender.qualifier, interchange.sender.id) == expected.sender
     assert (interchange.receiver.qualifier, interchange.receiver.id) == expected.receiver
@@ -264,7 +263,7 @@ def test_good_sample_parses(name: str) -> None:
         assert positions == list(range(transaction.position + 1,
                                        transaction.position + transaction.segment_count - 1))
 
-    report = inspect_x12(data)
+    report = x12.inspect(data)
     assert report["format"] == "x12"
     assert report["control_number"] == expected.control_number
     assert report["transaction_count"] == len(interchange.transactions)
@@ -280,7 +279,7 @@ def test_good_sample_parses(name: str) -> None:
 def test_good_sample_round_trips(name: str) -> None:
     data = _read(name)
     original = tokenize(data)
-    interchange = parse_interchange(data)
+    interchange = x12.parse(data)
     for newline in ("", "\n", "\r\n"):
         if newline and interchange.separators.segment in newline:
             continue  # LF as terminator: another newline after it would be a blank line
@@ -289,7 +288,7 @@ def test_good_sample_round_trips(name: str) -> None:
         again = tokenize(written)
         assert _content(again) == _content(original)
         assert [s.position for s in again] == [s.position for s in original]
-        assert write_interchange(parse_interchange(written), newline=newline) == written
+        assert write_interchange(x12.parse(written), newline=newline) == written
     golden = GOOD[name].golden_newline
     if golden is not None:
         assert write_interchange(interchange, newline=golden) == data
@@ -300,7 +299,7 @@ def test_malformed_sample_is_rejected_at_its_first_error(name: str) -> None:
     expected = MALFORMED[name]
     data = _read(name)
     with pytest.raises(X12SyntaxError) as caught:
-        parse_interchange(data)
+        x12.parse(data)
     error = caught.value
     assert isinstance(error, FormatError)
     assert (error.segment_position, error.segment_tag, error.element_index) == (
@@ -308,21 +307,21 @@ def test_malformed_sample_is_rejected_at_its_first_error(name: str) -> None:
     assert expected.reason in error.reason
     assert str(error).startswith(f"segment {expected.position} ({expected.tag}): element {expected.element}")
     with pytest.raises(X12SyntaxError):
-        inspect_x12(data)
+        x12.inspect(data)
 
 
 def test_what_comes_after_the_first_error_in_the_guide_excerpts() -> None:
     walmart = _read("810/oopf_Example5_Walmart.txt").replace(b"*00040*", b"*00401*")
     with pytest.raises(X12SyntaxError) as caught:
-        parse_interchange(walmart)
+        x12.parse(walmart)
     # CR is the terminator (the character after ISA16), and the last segment has none
     assert (caught.value.segment_position, caught.value.segment_tag) == (24, "IEA")
     assert "no segment terminator '\\r' after the last segment" in caught.value.reason
-    assert len(parse_interchange(walmart + b"\r").transactions) == 1
+    assert len(x12.parse(walmart + b"\r").transactions) == 1
 
     wikipedia = _read("820/oopf_Example5_Wikipedia.txt").replace(b"4*031016*", b"4*20031016*")  # GS04
     with pytest.raises(X12SyntaxError) as caught:
-        parse_interchange(wikipedia)
+        x12.parse(wikipedia)
     error = caught.value
     assert (error.segment_position, error.segment_tag, error.element_index) == (3, "ST", 2)
     assert "'987600111 ' must be 4–9 characters long" in caught.value.reason
@@ -364,7 +363,7 @@ def _x12(*body: str, isa: str = ISA, gs: str = GS, se: str | None = None, ge: st
 )
 def test_other_delimiters(separators: Separators) -> None:
     data = _read("810/bots_810-004010-01.x12")
-    interchange = parse_interchange(data)
+    interchange = x12.parse(data)
     interchange.separators = separators
     written = write_interchange(interchange)
     assert sniff(written)
@@ -373,18 +372,18 @@ def test_other_delimiters(separators: Separators) -> None:
     ours, theirs = tokenize(written), tokenize(data)
     assert ours[0].elements[:15] == theirs[0].elements[:15]  # ISA16 is the component separator itself
     assert _content(ours[1:]) == _content(theirs[1:])
-    assert [t.segments[0].get(2) for t in parse_interchange(written).transactions] == ["465266", "465267"]
+    assert [t.segments[0].get(2) for t in x12.parse(written).transactions] == ["465266", "465267"]
 
 
 def test_repetition_separator_from_00402_on() -> None:
     data = _x12("BIG*20240131*INV1~", "REF*ZZ*A^B~", isa=ISA.replace("*U*00401*", "*^*00501*"))
-    interchange = parse_interchange(data)
+    interchange = x12.parse(data)
     assert interchange.separators.repetition == "^"
     # kept as written in the element's text (X12 data cannot contain it, so nothing is ambiguous)
     assert interchange.transactions[0].segments[1].get(2) == "A^B"
     assert serialize_interchange(interchange) == data
     # before 00402, ISA11 is the standards identifier and '^' is data
-    old = parse_interchange(data.replace("*^*00501*", "*U*00401*"))
+    old = x12.parse(data.replace("*^*00501*", "*U*00401*"))
     assert (old.separators.repetition, old.standards_id) == (None, "U")
 
 
@@ -430,7 +429,7 @@ def test_repetition_separator_from_00402_on() -> None:
 )
 def test_envelope_errors(data: str, position: int, tag: str, element: int | None, reason: str) -> None:
     with pytest.raises(X12SyntaxError) as caught:
-        parse_interchange(data)
+        x12.parse(data)
     error = caught.value
     assert (error.segment_position, error.segment_tag, error.element_index) == (position, tag, element)
     assert reason in error.reason
@@ -439,7 +438,7 @@ def test_envelope_errors(data: str, position: int, tag: str, element: int | None
 
 def test_gs_dates_before_004010_may_be_yymmdd() -> None:
     data = _x12("BIG*240131*INV1~", gs=GS.replace("20240131", "240131").replace("004010", "003010"))
-    assert parse_interchange(data).groups[0].date == "240131"
+    assert x12.parse(data).groups[0].date == "240131"
 
 
 @pytest.mark.parametrize(
@@ -473,7 +472,7 @@ def test_isa_errors(isa: str, element: int | None, reason: str) -> None:
 def test_no_data_at_all() -> None:
     for data in (b"", b"   \r\n", b"\xef\xbb\xbf"):
         with pytest.raises(X12SyntaxError, match="no X12 data") as caught:
-            parse_interchange(data)
+            x12.parse(data)
         assert caught.value.segment_position == 0
 
 
@@ -526,9 +525,9 @@ def test_build_and_write_an_interchange() -> None:
     assert len(lines[0]) == ISA_LENGTH
     assert "SE*7*0001~" in lines and "SE*7*0002~" in lines
     assert lines[-2:] == ["GE*2*7~", "IEA*1*000000007~"]
-    back = parse_interchange(text)
+    back = x12.parse(text)
     assert [t.segments[0].get(2) for t in back.transactions] == ["INV-1", "INV-2"]
-    assert inspect_x12(text.encode())["groups"][0]["transactions"][1]["hint"]["invoice_number"] == "INV-2"
+    assert x12.inspect(text.encode())["groups"][0]["transactions"][1]["hint"]["invoice_number"] == "INV-2"
 
     five = replace(interchange, version="00501",
                    separators=Separators("*", ":", "~", "^"),
@@ -537,7 +536,7 @@ def test_build_and_write_an_interchange() -> None:
     written = serialize_interchange(five)
     assert written.startswith("ISA*00*") and written[82] == "^"
     assert "ST*810*0001*005010X999~" in written
-    assert parse_interchange(written).transactions[0].implementation_ref == "005010X999"
+    assert x12.parse(written).transactions[0].implementation_ref == "005010X999"
 
 
 def test_writer_refuses_what_x12_cannot_carry() -> None:
@@ -607,7 +606,7 @@ def _junk(seed: int, count: int) -> list[bytes]:
 
 @pytest.mark.parametrize("data", _junk(20261124, 400))
 def test_junk_is_rejected_with_a_syntax_error_only(data: bytes) -> None:
-    for reader in (tokenize, parse_interchange, inspect_x12):
+    for reader in (tokenize, x12.parse, x12.inspect):
         try:
             reader(data)
         except X12SyntaxError as error:

@@ -32,7 +32,8 @@ from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
 from mappings import detect_format, inspect_file
 from mappings.base import FormatError
-from mappings.status.dsn import MAX_DSN_BYTES, DsnError, DsnTooLarge, parse_dsn, sniff, verp_tag
+from mappings.status import dsn as dsn_reports
+from mappings.status.dsn import MAX_DSN_BYTES, DsnError, DsnTooLarge, sniff, verp_tag
 from outbox.queue import enqueue_delivery
 from outbox.states import DeliveryStatus
 from tests.conftest import SHARED
@@ -64,7 +65,7 @@ def test_every_sample_is_classified_by_its_action(path: Path) -> None:
     data = path.read_bytes()
     assert sniff(data) is True
     assert detect_format(data) == "dsn"
-    dsn = parse_dsn(data)
+    dsn = dsn_reports.parse(data)
     assert dsn.classification == expected["action"]
     assert expected["status"] in [r.status for r in dsn.recipients if r.action == expected["action"]]
     assert dsn.report_type == "delivery-status"
@@ -87,7 +88,7 @@ def test_every_sample_is_classified_by_its_action(path: Path) -> None:
 
 
 def test_sample_details() -> None:
-    failed = parse_dsn(_sample("INV-1002", "failed"))
+    failed = dsn_reports.parse(_sample("INV-1002", "failed"))
     assert [(r.final_recipient, r.action, r.status) for r in failed.recipients] == [
         ("full@ok.test", "failed", "5.2.2"),
         ("ukjent@ok.test", "failed", "5.1.1"),
@@ -102,18 +103,18 @@ def test_sample_details() -> None:
     assert failed.returned.message_id == "<179552274617.24089.12974312236107713092.INV-1002@hub.test>"
     assert failed.returned.to == ["kunde2@ok.test", "ukjent@ok.test", "full@ok.test", "treg@ok.test"]
 
-    hard = parse_dsn(_sample("INV-1003", "failed"))
+    hard = dsn_reports.parse(_sample("INV-1003", "failed"))
     assert hard.returned is not None and hard.returned.part == "message/rfc822"
     assert hard.recipients[0].diagnostic_type == "x-postfix" and hard.recipients[0].remote_mta is None
     assert hard.returned.message_id == "<20261124121906.3C272178091@mta.hub.test>"
 
-    delayed = parse_dsn(_sample("INV-1004", "delayed"))
+    delayed = dsn_reports.parse(_sample("INV-1004", "delayed"))
     [recipient] = delayed.recipients
     assert recipient.will_retry_until is not None
     assert recipient.will_retry_until.isoformat() == "2026-11-24T12:22:45+00:00"
     assert recipient.status == "4.3.0" and recipient.final_recipient == "treg2@ok.test"
 
-    relayed = parse_dsn(_sample("INV-1001", "relayed"))
+    relayed = dsn_reports.parse(_sample("INV-1001", "relayed"))
     assert relayed.recipients[0].action == "relayed" and relayed.recipients[0].status == "2.0.0"
 
 
@@ -131,7 +132,7 @@ def test_the_delivered_invoice_email_is_not_a_dsn() -> None:
     assert sniff(data) is False
     assert detect_format(data) is None
     with pytest.raises(DsnError) as caught:
-        parse_dsn(data)
+        dsn_reports.parse(data)
     assert caught.value.where == "Content-Type"
     assert "multipart/mixed, not multipart/report" in caught.value.reason
 
@@ -140,17 +141,17 @@ def test_classification_is_by_action_not_status() -> None:
     # An expiry: the MTA gave up, with a 4.x.x status. That is a failure.
     expired = _sample("INV-1004", "delayed").replace(b"Action: delayed", b"Action: failed")
     expired = expired.replace(b"Status: 4.3.0", b"Status: 4.4.7")
-    dsn = parse_dsn(expired)
+    dsn = dsn_reports.parse(expired)
     assert dsn.classification == "failed" and dsn.recipients[0].status == "4.4.7"
     # "relayed" with a 2.0.0 status is not "delivered".
-    assert parse_dsn(_sample("INV-1001", "relayed")).classification == "relayed"
+    assert dsn_reports.parse(_sample("INV-1001", "relayed")).classification == "relayed"
     # Mixed: one failed recipient makes the report a failure; delayed outranks delivered.
     mixed = _sample("INV-1002", "failed").replace(b"Action: failed", b"Action: delivered", 1)
-    assert [r.action for r in parse_dsn(mixed).recipients] == ["delivered", "failed"]
-    assert parse_dsn(mixed).classification == "failed"
+    assert [r.action for r in dsn_reports.parse(mixed).recipients] == ["delivered", "failed"]
+    assert dsn_reports.parse(mixed).classification == "failed"
     # An action's comment and letter case do not matter (RFC 3464 is case-insensitive).
     commented = _sample("INV-1001", "relayed").replace(b"Action: relayed", b"Action: Delivered (to mailbox)")
-    assert parse_dsn(commented).classification == "delivered"
+    assert dsn_reports.parse(commented).classification == "delivered"
 
 
 _MDN = (
@@ -195,7 +196,7 @@ _MDN = (
 def test_junk_is_rejected_clearly(data: bytes, where: str, kind: type[Exception]) -> None:
     assert sniff(data) is (b"delivery-status" in data)
     with pytest.raises(kind) as caught:
-        parse_dsn(data)
+        dsn_reports.parse(data)
     assert isinstance(caught.value, FormatError)
     assert caught.value.where == where and caught.value.reason
 
@@ -203,7 +204,7 @@ def test_junk_is_rejected_clearly(data: bytes, where: str, kind: type[Exception]
 def test_size_is_bounded() -> None:
     big = _sample("INV-1001", "relayed") + b"x" * MAX_DSN_BYTES
     with pytest.raises(DsnTooLarge):
-        parse_dsn(big)
+        dsn_reports.parse(big)
 
 
 # --- on a real outbox ------------------------------------------------------------------------------------

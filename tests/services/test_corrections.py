@@ -22,7 +22,7 @@ from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
 from gateway.worker import Worker
-from mappings.invoice.canonical_json import parse_invoice_json
+from mappings.invoice import canonical_json
 from outbox.queue import change_status
 from outbox.states import DeliveryStatus as S
 
@@ -74,9 +74,9 @@ def test_correct_address_and_resend(
     assert view["id"] == invoice_id and view["payable_amount"] == before.payable_amount
     after = _record(engine, invoice_id)
     assert after.payload_sha256 == before.payload_sha256
-    invoice = parse_invoice_json(after.payload)
+    invoice = canonical_json.parse(after.payload)
     assert invoice.buyer.address is not None and invoice.buyer.address.city == "Bodø"
-    assert invoice.model_dump(exclude={"buyer"}) == parse_invoice_json(before.payload).model_dump(
+    assert invoice.model_dump(exclude={"buyer"}) == canonical_json.parse(before.payload).model_dump(
         exclude={"buyer"}
     )
 
@@ -120,7 +120,7 @@ def test_correct_email_without_resend(engine: Engine, settings: Settings) -> Non
             buyer_email="ap@midnattsol.example",
             buyer_endpoint={"scheme": "0192", "value": "999999999"},
         )
-    invoice = parse_invoice_json(_record(engine, invoice_id).payload)
+    invoice = canonical_json.parse(_record(engine, invoice_id).payload)
     assert invoice.buyer.contact is not None and invoice.buyer.contact.email == "ap@midnattsol.example"
     assert invoice.buyer.endpoint is not None and invoice.buyer.endpoint.value == "999999999"
     with session_scope(engine) as session:
@@ -206,7 +206,7 @@ def test_cli_correct(
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "corrected" in result.output and "attempt 2" in result.output
-    invoice = parse_invoice_json(_record(engine, invoice_id).payload)
+    invoice = canonical_json.parse(_record(engine, invoice_id).payload)
     assert invoice.buyer.address is not None and invoice.buyer.address.city == "Bodø"
     assert invoice.buyer.contact is not None and invoice.buyer.contact.email == "ap@midnattsol.example"
 

@@ -2,22 +2,25 @@
 
 Sent interchanges are inserted as `EdiInterchange` rows next to a delivery a worker took to `sent`, as the
 EDI channel records them; the partner's acknowledgements are written here the way partners write them.
+Our answers (CONTRL, 997, 999, TA1) are deliveries on the `edi` channel: a real worker sends them, and the
+tests read the file the channel wrote.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlmodel import col
 from typer.testing import CliRunner
 
 from db.engine import session_scope
-from db.models import Delivery, EdiInterchange, InboundDocument
+from db.models import Delivery, EdiInterchange, InboundDocument, TradingPartnerRecord
 from gateway.cli import app as cli_app
 from gateway.samples import sample_invoice_json
 from gateway.services.inbound.edi_acks import (
@@ -30,11 +33,14 @@ from gateway.services.inbound.edi_acks import (
     receive_edi,
 )
 from gateway.services.outbound import deliveries as delivery_service
+from gateway.services.outbound.deviations import list_deviations
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.edi_partners import put_partner
 from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
-from mappings.acks import edi_acks
+from gateway.worker import Worker
+from mappings.acks.model import AckError, AckFormatError
+from mappings.acks.received import read_acknowledgement
 from mappings.syntax import edifact, x12
 from outbox.queue import enqueue_delivery
 from outbox.states import DeliveryStatus as S
@@ -232,6 +238,22 @@ def _interchanges(engine: Engine, direction: str) -> list[EdiInterchange]:
                 .order_by(col(EdiInterchange.created_at), col(EdiInterchange.interchange_ref))
             ).scalars()
         )
+
+
+def _send_answers(engine: Engine, settings: Settings) -> Counter[str]:
+    """A worker's round on the `edi` channel: our queued answers go out as deliveries."""
+    return Worker(engine, settings, worker_id="w", channels=["edi"]).run(once=True).outcomes
+
+
+def _answer_delivery(engine: Engine, receipt: EdiReceipt) -> Delivery:
+    """The delivery that carries the receipt's answer."""
+    assert receipt.answer is not None and receipt.answer["delivery_id"], receipt
+    return delivery_row(engine, receipt.answer["delivery_id"])
+
+
+def _edi_deliveries(engine: Engine) -> list[Delivery]:
+    with session_scope(engine) as session:
+        return list(session.execute(select(Delivery).where(col(Delivery.channel) == "edi")).scalars())
 
 
 # --- acknowledgements of what we sent ----------------------------------------------------------------------
@@ -516,14 +538,26 @@ def test_a_contrl_receipt_is_an_event(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_a_remadv_is_recorded_and_answered_with_a_contrl_in_the_partner_folder(
-    engine: Engine, tmp_path: Path
+    engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     partner = _put(engine, _partner(tmp_path, syntax_id="UNOA"))
     receipt = _receive(engine, _remadv("R42"))
     assert (receipt.kind, receipt.message_type, receipt.status) == (KIND_MESSAGE, "REMADV", "recorded")
-    assert receipt.ack_written == str(tmp_path / "ica" / "ica_ack_1.edi")
     assert receipt.answer is not None and receipt.answer["kind"] == "CONTRL"
-    answer = edifact.parse_interchange((tmp_path / "ica" / "ica_ack_1.edi").read_bytes())
+    path = tmp_path / "ica" / "ica_ack_1.edi"
+    queued = _answer_delivery(engine, receipt)  # the answer is a delivery; nothing is written directly
+    assert (queued.channel, queued.status, queued.address) == ("edi", S.QUEUED, "ica")
+    assert queued.format == "edifact-ack"
+    assert (queued.document_kind, queued.invoice_id) == ("edi-ack", None)
+    assert receipt.ack_written is None and not path.exists()
+
+    assert _send_answers(engine, settings) == {"sent": 1}
+    sent = delivery_row(engine, queued.id)
+    assert (sent.status, sent.channel_message_id, sent.tries) == (S.SENT, "ica:1", 0)
+    events = delivery_events(engine, sent.id)
+    assert [e.to_status for e in events] == ["queued", "rendering", "sending", "sent"]
+    assert "CONTRL 1 for trading partner ica: written to" in (events[-1].reason or "")
+    answer = edifact.parse(path.read_bytes())
     assert (answer.sender.id, answer.recipient.id, answer.control_ref) == (US, THEM, "1")
     assert (answer.syntax_id, answer.syntax_version) == ("UNOA", 3)
     [message] = answer.messages
@@ -540,11 +574,15 @@ def test_a_remadv_is_recorded_and_answered_with_a_contrl_in_the_partner_folder(
     )
     [out] = _interchanges(engine, "out")
     assert (out.message_type, out.interchange_ref, out.ack_due_at) == ("CONTRL", "1", None)
-    assert out.ack_details is not None and out.ack_details["written"] == receipt.ack_written
+    assert (out.delivery_id, out.attempt) == (sent.id, 1)
+    assert out.ack_details is not None and out.ack_details["written"] == str(path)
+    again = _receive(engine, _remadv("R42"))  # the same file again says where the first answer went
+    assert again.duplicate and again.ack_written == str(path)
+    assert again.answer is not None and again.answer["delivery_id"] == sent.id
 
 
 def test_a_repeated_interchange_number_is_a_duplicate_and_the_contrl_says_so(
-    engine: Engine, tmp_path: Path
+    engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     _put(engine, _partner(tmp_path))
     _receive(engine, _remadv("R42"))
@@ -552,33 +590,38 @@ def test_a_repeated_interchange_number_is_a_duplicate_and_the_contrl_says_so(
     assert (
         same_bytes.duplicate and same_bytes.answer is not None and same_bytes.answer["interchange_ref"] == "1"
     )
-    assert not (tmp_path / "ica" / "ica_ack_2.edi").exists()  # the same file is not answered twice
+    assert len(_edi_deliveries(engine)) == 1  # the same file is not answered twice
     repeat = _receive(engine, _remadv("R42", document="R-2"))
     assert (repeat.kind, repeat.status) == (KIND_REJECTED, "rejected")
     assert "duplicate: interchange R42 from ica" in (repeat.note or "")
-    uci = edifact.parse_interchange((tmp_path / "ica" / "ica_ack_2.edi").read_bytes()).messages[0].segments[0]
+    assert _send_answers(engine, settings) == {"sent": 2}
+    assert sorted(p.name for p in (tmp_path / "ica").iterdir()) == ["ica_ack_1.edi", "ica_ack_2.edi"]
+    uci = edifact.parse((tmp_path / "ica" / "ica_ack_2.edi").read_bytes()).messages[0].segments[0]
     assert (uci.get(1), uci.get(4), uci.get(5)) == ("R42", "4", "26")
     assert len(_interchanges(engine, "in")) == 1
 
 
-def test_a_malformed_remadv_gets_a_negative_contrl_naming_the_segment(engine: Engine, tmp_path: Path) -> None:
+def test_a_malformed_remadv_gets_a_negative_contrl_naming_the_segment(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     _put(engine, _partner(tmp_path, syntax_id="UNOA"))
     bad = _remadv("R43").replace(b"RFF+IV:INV-1", b"RFF+IV:inv-1")
     receipt = _receive(engine, bad)
     assert (receipt.kind, receipt.status) == (KIND_REJECTED, "rejected")
     assert receipt.errors[0]["segment_position"] == 6 and receipt.errors[0]["segment_tag"] == "RFF"
     assert "refused by the syntax check at segment 6 (RFF): element 1 component 2" in (receipt.note or "")
-    contrl = edi_acks.parse_acknowledgement((tmp_path / "ica" / "ica_ack_1.edi").read_bytes())
+    assert _send_answers(engine, settings) == {"sent": 1}
+    contrl = read_acknowledgement((tmp_path / "ica" / "ica_ack_1.edi").read_bytes())
     assert (contrl.of_interchange_ref, contrl.status) == ("R43", "rejected")
     [message] = contrl.messages
     assert (message.ref, message.type) == ("7", "REMADV")
-    assert message.errors[0] == edi_acks.AckError(4, "", 1, 2, "21", "invalid character(s)")
+    assert message.errors[0] == AckError(4, "", 1, 2, "21", "invalid character(s)")
     assert _interchanges(engine, "in") == []
     resent = _receive(engine, _remadv("R43"))  # the corrected file under the same number is welcome
     assert resent.status == "recorded"
 
 
-def test_an_820_is_answered_with_a_997(engine: Engine, tmp_path: Path) -> None:
+def test_an_820_is_answered_with_a_997(engine: Engine, settings: Settings, tmp_path: Path) -> None:
     _put(
         engine,
         _partner(
@@ -591,13 +634,15 @@ def test_an_820_is_answered_with_a_997(engine: Engine, tmp_path: Path) -> None:
     receipt = _receive(engine, SAFEWAY_820.read_bytes())
     assert (receipt.kind, receipt.message_type, receipt.interchange_ref) == (KIND_MESSAGE, "820", "000025029")
     path = tmp_path / "ica" / "ica_ack_1.x12"
-    assert receipt.ack_written == str(path)
-    answer = x12.parse_interchange(path.read_bytes())
+    assert _answer_delivery(engine, receipt).format == "x12-ack"
+    assert _send_answers(engine, settings) == {"sent": 1}
+    assert _interchanges(engine, "out")[0].ack_details["written"] == str(path)  # type: ignore[index]
+    answer = x12.parse(path.read_bytes())
     assert (answer.sender, answer.receiver) == (x12.Party("XX", "XXXXXXXXXX"), x12.Party("08", "9251750000"))
     assert (answer.control_number, answer.version) == ("000000001", "00401")
     [group] = answer.groups
     assert (group.functional_id, group.control_number, group.version) == ("FA", "1", "004010")
-    ack = edi_acks.parse_acknowledgement(path.read_bytes())
+    ack = read_acknowledgement(path.read_bytes())
     assert (ack.kind, ack.of_group_ref, ack.status, ack.message_ref) == ("997", "106", "accepted", "0001")
     assert [(m.type, m.ref) for m in ack.messages] == [("820", "00106001")]
     [inbound] = _interchanges(engine, "in")
@@ -608,23 +653,30 @@ def test_an_820_is_answered_with_a_997(engine: Engine, tmp_path: Path) -> None:
     )
 
 
-def test_the_partner_profile_chooses_999_or_no_answer_at_all(engine: Engine, tmp_path: Path) -> None:
+def test_the_partner_profile_chooses_999_or_no_answer_at_all(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     x12_ids = {"us": {"id": "XXXXXXXXXX", "qualifier": "XX"}, "them": {"id": "9251750000", "qualifier": "08"}}
     _put(engine, _partner(tmp_path, standard="x12", functional_ack="999", **x12_ids))
     receipt = _receive(engine, SAFEWAY_820.read_bytes())
     path = tmp_path / "ica" / "ica_ack_1.x12"
-    assert receipt.ack_written == str(path)
-    assert edi_acks.parse_acknowledgement(path.read_bytes()).kind == "999"
+    assert receipt.answer is not None and receipt.answer["kind"] == "999"
+    assert _send_answers(engine, settings) == {"sent": 1}
+    assert read_acknowledgement(path.read_bytes()).kind == "999"
 
     _put(engine, _partner(tmp_path, standard="x12", answer_inbound=False, **x12_ids))
     next_interchange = SAFEWAY_820.read_bytes().replace(b"000025029", b"000025030")  # ISA13 and IEA02
     quiet = _receive(engine, next_interchange)
-    assert quiet.ack_written is None and quiet.interchange_ref == "000025030"
+    assert quiet.answer is None and quiet.interchange_ref == "000025030"
     assert "takes no acknowledgements" in (quiet.note or "")
+    assert len(_edi_deliveries(engine)) == 1  # nothing queued for it
+    assert _send_answers(engine, settings) == {}
     assert sorted(p.name for p in (tmp_path / "ica").iterdir()) == ["ica_ack_1.x12"]
 
 
-def test_a_malformed_820_gets_a_997_with_the_set_error(engine: Engine, tmp_path: Path) -> None:
+def test_a_malformed_820_gets_a_997_with_the_set_error(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     _put(
         engine,
         _partner(
@@ -637,7 +689,8 @@ def test_a_malformed_820_gets_a_997_with_the_set_error(engine: Engine, tmp_path:
     bad = SAFEWAY_820.read_bytes().replace(b"SE*39*", b"SE*38*", 1)
     receipt = _receive(engine, bad)
     assert receipt.kind == KIND_REJECTED and receipt.errors[0]["segment_tag"] == "SE"
-    ack = edi_acks.parse_acknowledgement((tmp_path / "ica" / "ica_ack_1.x12").read_bytes())
+    assert _send_answers(engine, settings) == {"sent": 1}
+    ack = read_acknowledgement((tmp_path / "ica" / "ica_ack_1.x12").read_bytes())
     assert ack.status == "rejected"
     assert ack.messages[0].errors[0].code == "4"
 
@@ -649,22 +702,55 @@ def test_a_partner_we_do_not_know_gets_no_answer(engine: Engine, tmp_path: Path)
     assert [d.kind for d in _inbound(engine)] == [KIND_MESSAGE]
 
 
-def test_an_unwritable_transport_is_reported_not_raised(engine: Engine, tmp_path: Path) -> None:
+def test_an_unwritable_transport_is_a_retry_of_the_answers_delivery(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     blocker = tmp_path / "blocked"
     blocker.write_text("a file where the folder should be")
     _put(engine, _partner(blocker))
     receipt = _receive(engine, _remadv("R60"))
-    assert receipt.status == "recorded" and receipt.ack_written is None
-    assert receipt.errors and "could not be written" in receipt.errors[-1]["reason"]
+    assert receipt.status == "recorded" and not receipt.errors  # receiving never waits for the partner
+    assert _send_answers(engine, settings) == {"queued": 1}
+    waiting = _answer_delivery(engine, receipt)
+    assert (waiting.status, waiting.tries) == (S.QUEUED, 1)
+    assert "writing to" in (waiting.last_error or "") and "failed" in (waiting.last_error or "")
     [out] = _interchanges(engine, "out")
-    assert out.ack_details is not None and "write_error" in out.ack_details
+    assert out.ack_details is not None and out.ack_details["written"] is None
+
+    blocker.unlink()  # the folder can be written again; the retry is due
+    with session_scope(engine) as session:
+        session.execute(update(Delivery).values(next_attempt_at=dt.datetime.now(dt.UTC)))
+    assert _send_answers(engine, settings) == {"sent": 1}
+    path = blocker / "ica" / "ica_ack_1.edi"
+    assert read_acknowledgement(path.read_bytes()).of_interchange_ref == "R60"
+    assert delivery_row(engine, waiting.id).status == S.SENT
+    assert _interchanges(engine, "out")[0].ack_details == {**out.ack_details, "written": str(path)}
+
+
+def test_an_answer_that_cannot_go_is_a_deviation_like_any_delivery(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    _put(engine, _partner(tmp_path))
+    receipt = _receive(engine, _remadv("R61"))
+    with session_scope(engine) as session:  # the partner's profile broke after the answer was queued
+        record = session.execute(select(TradingPartnerRecord)).scalar_one()
+        record.profile = {**record.profile, "syntax_id": "UNOZ"}
+        session.add(record)
+    assert _send_answers(engine, settings) == {"deviation": 1}
+    stuck = _answer_delivery(engine, receipt)
+    assert stuck.status == S.DEVIATION
+    assert "trading partner 'ica': the stored profile no longer validates" in (stuck.last_error or "")
+    with session_scope(engine) as session:
+        [listed] = list_deviations(session, "acme", channel="edi")
+    assert (listed["delivery_id"], listed["invoice_id"], listed["status"]) == (stuck.id, None, "open")
+    assert not (tmp_path / "ica").exists()
 
 
 def test_unreadable_files_raise_format_errors_naming_the_place(engine: Engine) -> None:
     with pytest.raises(edifact.EdiSyntaxError) as refused:
         _receive(engine, b"UNB+++++4'UNZ+0+4'")
     assert refused.value.segment_position == 1 and refused.value.segment_tag == "UNB"
-    with pytest.raises(edi_acks.AckFormatError):
+    with pytest.raises(AckFormatError):
         _receive(engine, b"hello")
     assert _inbound(engine) == []
 
@@ -687,6 +773,10 @@ def test_api_post_edi(client: TestClient, auth: dict[str, str], engine: Engine, 
         "/edi", content=_remadv("R70"), headers={**auth, "Content-Type": "application/octet-stream"}
     )
     assert message.status_code == 201 and message.json()["answer"]["kind"] == "CONTRL"
+    listed = client.get("/deliveries", params={"channel": "edi", "status": "queued"}, headers=auth).json()
+    [answer] = listed["items"]  # our CONTRL, waiting for the worker like any delivery
+    assert answer["id"] == message.json()["answer"]["delivery_id"]
+    assert (answer["invoice_id"], answer["address"], answer["format"]) == (None, "ica", "edifact-ack")
     broken = client.post("/edi", content=b"UNB+UNOC:3++X+261124:1200+1'UNZ+0+1'", headers=headers)
     assert broken.status_code == 422
     [error] = broken.json()["errors"]
@@ -737,7 +827,9 @@ def test_cli_receive_edi(cli_env: Settings, engine: Engine, tmp_path: Path) -> N
 # --- the partner's SFTP transport (a real sshd on loopback) ------------------------------------------------
 
 
-def test_the_answer_is_uploaded_to_the_partners_sftp_outgoing_folder(engine: Engine, tmp_path: Path) -> None:
+def test_the_answer_is_uploaded_to_the_partners_sftp_outgoing_folder(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
     import os
 
     from tests.sftp_server import OpenSshSftpServer
@@ -747,16 +839,19 @@ def test_the_answer_is_uploaded_to_the_partners_sftp_outgoing_folder(engine: Eng
         directory = server.local(folder)
         directory.mkdir(mode=0o755)
         os.chown(directory, server.uid, server.gid)
-        settings = server.settings().model_dump()
+        login = server.settings().model_dump()
         for secret in ("password", "private_key", "private_key_passphrase"):
-            if settings.get(secret) is not None:
-                settings[secret] = settings[secret].get_secret_value()
-        sftp = {key: value for key, value in settings.items() if value is not None}
+            if login.get(secret) is not None:
+                login[secret] = login[secret].get_secret_value()
+        sftp = {key: value for key, value in login.items() if value is not None}
         _put(engine, _partner(tmp_path, transport={"kind": "sftp", "sftp": sftp, "outgoing": folder}))
         receipt = _receive(engine, _remadv("R90"))
-        assert receipt.ack_written == f"sftp://127.0.0.1/{folder}/ica_ack_1.edi", receipt.errors
+        assert _send_answers(engine, settings) == {"sent": 1}, _answer_delivery(engine, receipt).last_error
+        [out] = _interchanges(engine, "out")
+        where = f"sftp://127.0.0.1:{server.port}/{folder}/ica_ack_1.edi"
+        assert out.ack_details is not None and out.ack_details["written"] == where
         uploaded = (directory / "ica_ack_1.edi").read_bytes()
-        assert edi_acks.parse_acknowledgement(uploaded).of_interchange_ref == "R90"
+        assert read_acknowledgement(uploaded).of_interchange_ref == "R90"
         assert [p.name for p in directory.iterdir()] == ["ica_ack_1.edi"]  # no .part left behind
 
 

@@ -13,6 +13,7 @@ from db.engine import session_scope
 from db.models import EdiControlCounter, EdiInterchange
 from gateway.services.tenancy.edi_partners import (
     ControlNumbersExhausted,
+    envelope_for,
     get_partner,
     interchange_for_attempt,
     list_partners,
@@ -131,3 +132,24 @@ def test_concurrent_sessions_never_get_the_same_number(engine: Engine) -> None:
     assert sorted(got) == list(range(1, 61))
     with session_scope(engine) as session:
         assert session.execute(select(EdiInterchange)).first() is None
+
+
+def test_every_try_of_an_attempt_gets_the_same_envelope(engine: Engine) -> None:
+    """What lets the gateway hand the EDI channel byte-identical interchanges on every try of one attempt."""
+    profile = partner(ack_requested=True, test=True)
+    with session_scope(engine) as session:
+        ensure_tenant(session, "acme")
+        first = interchange_for_attempt(
+            session, tenant_id="acme", partner=profile, delivery_id="d1", attempt=1, invoice_id=None,
+            message_type="INVOIC",
+        )  # fmt: skip
+        envelope = envelope_for(profile, first)
+    with session_scope(engine) as session:
+        again = interchange_for_attempt(
+            session, tenant_id="acme", partner=profile, delivery_id="d1", attempt=1, invoice_id=None,
+            message_type="INVOIC",
+        )  # fmt: skip
+        assert envelope_for(profile, again) == envelope
+    assert (envelope.interchange_ref, envelope.group_ref, envelope.message_ref) == ("1", "1", "1")
+    assert (envelope.sender_id, envelope.recipient_id) == ("7080000000009", "7300009000003")
+    assert envelope.prepared == first.created_at and envelope.ack_requested and envelope.test

@@ -29,7 +29,8 @@ from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
 from mappings import detect_format, inspect_file
 from mappings.base import FormatError
-from mappings.status.invoice_response import StatusDocumentError, parse_status_document, sniff
+from mappings.status import invoice_response
+from mappings.status.invoice_response import StatusDocumentError, sniff
 from outbox.states import DeliveryStatus
 from tests.conftest import SHARED
 from tests.outbox_helpers import delivery_events, delivery_row, take_to_sent
@@ -125,7 +126,7 @@ def test_every_official_use_case_is_read() -> None:
     assert len(files) == 13
     for path in files:
         use_case = path.name.split("-")[1]
-        document = parse_status_document(path.read_bytes())
+        document = invoice_response.parse(path.read_bytes())
         code, reason_codes = EXPECTED_T111[use_case]
         assert document.kind == "invoice-response", path.name
         assert document.response_code == code, path.name
@@ -135,24 +136,24 @@ def test_every_official_use_case_is_read() -> None:
         assert document.document_id == "imrid001"
         assert sniff(path.read_bytes())
         assert detect_format(path.read_bytes()) == "invoice-response"
-    rejected = parse_status_document(_uc("uc004a"))
+    rejected = invoice_response.parse(_uc("uc004a"))
     assert rejected.reasons[0].list_id == "OPStatusReason"
     assert rejected.reasons[0].text is not None and rejected.reasons[0].text.startswith(
         "A textual explanation"
     )
-    assert parse_status_document(_uc("uc002a")).reasons[0].conditions == [
+    assert invoice_response.parse(_uc("uc002a")).reasons[0].conditions == [
         {"attribute": "Buyer process reference", "description": "X001"}
     ]
-    paid = parse_status_document(_uc("uc007"))
+    paid = invoice_response.parse(_uc("uc007"))
     assert paid.payment is not None and paid.payment.paid_on is not None
     assert paid.payment.paid_on.isoformat() == "2017-12-30" and paid.payment.amount is None
-    third_party = parse_status_document(_uc("uc008"))
+    third_party = invoice_response.parse(_uc("uc008"))
     assert third_party.sender.participant == "0196:6963495890"
     assert third_party.receiver.name == "Seller company"
 
 
 def test_mlr_and_mls_examples_are_read() -> None:
-    mlr = parse_status_document(MLR_EXAMPLE.read_bytes())
+    mlr = invoice_response.parse(MLR_EXAMPLE.read_bytes())
     assert (mlr.kind, mlr.response_code, mlr.referenced_document_id) == ("mlr", "RE", MLR_MESSAGE_ID)
     [line] = mlr.line_responses
     assert line.line_id is not None and line.line_id.startswith("/Catalogue/cac:CatalogueLine[3]")
@@ -169,13 +170,13 @@ def test_mlr_and_mls_examples_are_read() -> None:
         "RE4": "RE",
     }
     for suffix, code in expected.items():
-        document = parse_status_document((MLS_DIR / f"MessageLevelStatus_Example_{suffix}.xml").read_bytes())
+        document = invoice_response.parse((MLS_DIR / f"MessageLevelStatus_Example_{suffix}.xml").read_bytes())
         assert (document.kind, document.response_code) == ("mls", code), suffix
         assert document.referenced_document_id == MLS_MESSAGE_ID  # padded in RE3: trimmed
-    padded = parse_status_document((MLS_DIR / "MessageLevelStatus_Example_RE3.xml").read_bytes())
+    padded = invoice_response.parse((MLS_DIR / "MessageLevelStatus_Example_RE3.xml").read_bytes())
     assert [r.code for r in padded.all_reasons()] == ["BV", "BW"]
     assert padded.document_id == "MLS-ID123"
-    snippet = parse_status_document((MLS_DIR / "snippet-re.xml").read_bytes())
+    snippet = invoice_response.parse((MLS_DIR / "snippet-re.xml").read_bytes())
     assert [r.line for r in snippet.all_reasons()] == ["NA", "inv:Invoice/cac:TaxTotal/cac:TaxSubtotal/"]
     # An SBDH envelope of an invoice is not a status document.
     assert not sniff((MLS_DIR / "snippet-sbdh-mls-all.xml").read_bytes())
@@ -193,7 +194,7 @@ def test_inspect_and_sbdh_wrapped_status_document() -> None:
         + inner
         + b"</StandardBusinessDocument>"
     )
-    document = parse_status_document(wrapped)
+    document = invoice_response.parse(wrapped)
     assert (document.kind, document.response_code) == ("mls", "AP")
 
 
@@ -230,7 +231,7 @@ def test_inspect_and_sbdh_wrapped_status_document() -> None:
 )
 def test_junk_is_rejected_clearly(data: bytes, where: str, kind: type[Exception]) -> None:
     with pytest.raises(kind) as raised:
-        parse_status_document(data)
+        invoice_response.parse(data)
     assert isinstance(raised.value, FormatError)
     assert raised.value.where.startswith(where)
     assert raised.value.reason
@@ -262,7 +263,7 @@ def test_each_t111_example_moves_the_delivery_as_specified(engine: Engine, sourc
             assert _delivery(engine, delivery_id).status == S.SENT
             continue
         seen[digest] = result
-        document = parse_status_document(data)
+        document = invoice_response.parse(data)
         code = document.response_code
         assert result.kind == "invoice-response" and result.response_code == code, path.name
         assert result.applied, (path.name, result.note)

@@ -41,10 +41,9 @@ from gateway.services.validation import validator_from_settings
 from gateway.settings import Settings
 from gateway.worker import ExtraDocument, Worker, with_pod_attachments
 from mappings.base import FormatError
-from mappings.invoice.canonical_json import parse_invoice_json
-from mappings.invoice.pdf import render_invoice_pdf
+from mappings.invoice import canonical_json, ubl
+from mappings.invoice import pdf as invoice_pdf
 from mappings.invoice.pdf_merge import append_pages
-from mappings.invoice.ubl import render_invoice_ubl
 from mappings.print.printability import check_printable
 
 RULES = Path(__file__).resolve().parents[2].parent / "shared" / "validation"
@@ -324,8 +323,8 @@ def test_resend_to_print_with_pod_appends_its_pages_and_the_print_house_takes_it
 
 
 def test_append_pages_keeps_the_pdf_printable() -> None:
-    invoice = parse_invoice_json(json.dumps(sample_invoice_json(1)))
-    original = render_invoice_pdf(invoice).content
+    invoice = canonical_json.parse(json.dumps(sample_invoice_json(1)))
+    original = invoice_pdf.render(invoice).content
     assert len(PdfReader(io.BytesIO(original)).pages) == 1
     pod = pod_pdf(2)
     assert {p.code for p in check_printable(pod, margin_band_mm=None)} == {"left-margin"}  # as received
@@ -347,7 +346,7 @@ def test_append_pages_keeps_the_pdf_printable() -> None:
     ],
 )
 def test_append_pages_names_the_attachment_it_cannot_use(media_type: str, data: bytes, reason: str) -> None:
-    original = render_invoice_pdf(parse_invoice_json(json.dumps(sample_invoice_json(1)))).content
+    original = invoice_pdf.render(canonical_json.parse(json.dumps(sample_invoice_json(1)))).content
     with pytest.raises(FormatError, match=reason) as caught:
         append_pages(original, [("image/png", photo()), (media_type, data)])
     assert caught.value.where == "attachment 2"
@@ -358,13 +357,13 @@ def test_append_pages_names_the_attachment_it_cannot_use(media_type: str, data: 
 
 def test_ehf_with_pod_embeds_it_and_passes_official_validation(settings: Settings) -> None:
     settings.rules_dir = RULES
-    invoice = parse_invoice_json(json.dumps(sample_invoice_json(1)))
+    invoice = canonical_json.parse(json.dumps(sample_invoice_json(1)))
     pod = pod_pdf(1)
     documents = (
         ExtraDocument("d1", "application/pdf", "DN-77.pdf", pod),
         ExtraDocument("d2", "image/jpeg", "doorstep.jpg", photo("JPEG")),
     )
-    xml = render_invoice_ubl(with_pod_attachments(invoice, documents)).content
+    xml = ubl.render(with_pod_attachments(invoice, documents)).content
     references = etree.fromstring(xml).findall("cac:AdditionalDocumentReference", NS)
     embedded = {
         r.findtext("cbc:ID", namespaces=NS): r.find("cac:Attachment/cbc:EmbeddedDocumentBinaryObject", NS)

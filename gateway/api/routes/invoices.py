@@ -51,9 +51,9 @@ _BULK_BODY: dict[str, Any] = {
 
 def _ubl_intake_data(body: bytes) -> dict[str, Any]:
     """An EHF / PEPPOL BIS (UBL) body as the dict the intake takes."""
-    from mappings.invoice.ubl import parse_invoice_ubl  # lxml and the UBL mapping load on first use
+    from mappings.invoice import ubl  # lxml and the UBL mapping load on first use
 
-    return parse_invoice_ubl(body).model_dump(mode="json", exclude_none=True)
+    return ubl.parse(body).model_dump(mode="json", exclude_none=True)
 
 
 async def _json_body(request: Request, limit: int) -> Any:

@@ -54,6 +54,7 @@ from sqlmodel import col
 
 from db.models import Delivery, InboundDocument, InvoiceRecord, new_id, utcnow
 from gateway.services.inbound.store import decode_payload, find_by_message_id, store_once
+from mappings.status import dsn as dsn_reports
 from mappings.status.dsn import (
     DELAYED,
     DELIVERED,
@@ -62,7 +63,6 @@ from mappings.status.dsn import (
     RELAYED,
     DeliveryStatusNotification,
     RecipientStatus,
-    parse_dsn,
     verp_tag,
 )
 from outbox.queue import change_status, note_event
@@ -137,7 +137,7 @@ class _Link:
 
 def receive_bounce(engine: Engine, data: bytes, *, actor: str, tenant_id: str | None) -> BounceResult:
     """Parse, store once, link and apply one DSN; `FormatError` (`DsnError`) when it cannot be read."""
-    dsn = parse_dsn(data)
+    dsn = dsn_reports.parse(data)
     digest = hashlib.sha256(data).hexdigest()
     return store_once(
         engine,

@@ -21,9 +21,11 @@
   EDIFACT, 997 / 999 (and TA1 where ISA14 asks or the interchange level is at fault) for X12, in the
   partner's syntax identifier and version, with our control numbers, and error detail when the file was
   refused. A refused file is answered too when its envelope can be read enough to address the answer.
-  The answer is recorded as an outbound `EdiInterchange` (no delivery, no ack expected) and written to the
-  partner's transport after the transaction: folder `<directory>/<partner>_ack_<ref>.<edi|x12>` atomically,
-  or SFTP `<outgoing>/…` by an atomic upload.
+  The answer is recorded as an outbound `EdiInterchange` (no ack expected; its content in `ack_details`)
+  and, in the same transaction, queued as a delivery on the `edi` channel (`document_kind` edi-ack, no
+  invoice): the worker sends it like any delivery — lease, retries, events, `GET /deliveries` — and the
+  channel puts it on the partner's transport: folder `<directory>/<partner>_ack_<ref>.<edi|x12>`, or SFTP
+  `<outgoing>/…`, each committed once. Where it went is kept in `ack_details["written"]`.
 
 `flag_overdue` (the worker calls it) turns outbound interchanges without any acknowledgement after
 `ack_due_at` into `ack_status="overdue"`, and their `sent` deliveries into `deviation`.
@@ -33,47 +35,53 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import posixpath
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Text, cast, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from channels.folder import write_atomically
+from channels.context import DocumentKind
+from channels.edi import interchange_file_name
 from db.engine import session_scope
 from db.models import Delivery, EdiInterchange, InboundDocument, InvoiceRecord, new_id, utcnow
 from gateway.services.inbound.store import decode_payload, store_once
+from gateway.services.outbound.channel_context import ACK_DOCUMENTS
 from gateway.services.tenancy.edi_partners import (
     get_partner,
     list_partners,
     next_control_number,
     partner_envelope,
 )
-from mappings.acks import edi_acks
-from mappings.acks.edi_acks import (
+from gateway.services.tenancy.tenants import tenant_settings
+from mappings.acks import aperak, contrl, functional_ack
+from mappings.acks.model import (
     ACCEPTED,
+    APERAK,
+    CONTRL,
+    FA997,
+    FA999,
     PARTIAL,
     RECEIVED,
     REJECTED,
+    TA1,
     Acknowledgement,
     AckParty,
-    ReceivedFile,
 )
+from mappings.acks.received import ReceivedFile, examine
 from mappings.base import FormatError
 from mappings.syntax import edifact, x12
 from mappings.syntax.edi_envelope import EdiEnvelope
-from outbox.queue import StaleStatus, change_status, note_event
+from outbox.queue import StaleStatus, change_status, enqueue_delivery, note_event
 from outbox.states import LEASED, DeliveryStatus
 from schemas.edi_partner import EdiParty, TradingPartner
 
 S = DeliveryStatus
 KIND_ACK, KIND_MESSAGE, KIND_REJECTED = "edi-ack", "edi-message", "edi-rejected"
 OVERDUE = "overdue"
-ANSWER_TYPES = frozenset({edi_acks.CONTRL, edi_acks.TA1, edi_acks.FA997, edi_acks.FA999})
-ACK_TYPES = ANSWER_TYPES | {edi_acks.APERAK}
+ANSWER_TYPES = frozenset({CONTRL, TA1, FA997, FA999})
+ACK_TYPES = ANSWER_TYPES | {APERAK}
 
 
 @dataclass
@@ -90,7 +98,9 @@ class EdiReceipt:
     status: str | None = None
     applied: bool = False
     linked: list[dict[str, Any]] = field(default_factory=list)
+    #: our answer (kind, interchange number, its `delivery_id` on the `edi` channel)
     answer: dict[str, Any] | None = None
+    #: where our answer was put: known once the worker has sent it, so on a repeat of the same file
     ack_written: str | None = None
     errors: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None
@@ -120,38 +130,19 @@ class EdiReceipt:
         }
 
 
-@dataclass
-class _Answer:
-    """An answer to write once the transaction committed."""
-
-    row_id: str
-    partner: TradingPartner
-    name: str
-    content: bytes
-
-
-@dataclass
-class _Outcome:
-    receipt: EdiReceipt
-    answer: _Answer | None = None
-
-
 def receive_edi(
     engine: Engine, data: bytes, *, tenant_id: str | None, actor: str, now: dt.datetime | None = None
 ) -> EdiReceipt:
     """Store, link/record, apply and answer one EDI file; `FormatError` when not even its envelope reads."""
-    received = edi_acks.examine(data)
+    received = examine(data)
     digest = hashlib.sha256(data).hexdigest()
-    outcome = store_once(
+    return store_once(
         engine,
         digest,
         receive=lambda session: _receive(session, received, data, digest, tenant_id, actor, now or utcnow()),
-        replay=lambda session, row: _Outcome(_replayed(session, row, received, tenant_id)),
+        replay=lambda session, row: _replayed(session, row, received, tenant_id),
         what="EDI file",
     )
-    if outcome.answer is not None:
-        _deliver_answer(engine, outcome)
-    return outcome.receipt
 
 
 # --- partners ----------------------------------------------------------------------------------------------
@@ -194,7 +185,7 @@ def _receive(
     tenant_id: str | None,
     actor: str,
     now: dt.datetime,
-) -> _Outcome:
+) -> EdiReceipt:
     match, partner_note = find_partner(session, received.sender, received.recipient, tenant_id)
     row = InboundDocument(
         id=new_id(),
@@ -241,7 +232,7 @@ def _receive_acks(
     partner_note: str | None,
     actor: str,
     now: dt.datetime,
-) -> _Outcome:
+) -> EdiReceipt:
     acks = received.acknowledgements
     if not acks:
         problem = received.ack_error or received.error
@@ -250,7 +241,7 @@ def _receive_acks(
         receipt.status = REJECTED
         receipt.note = f"an acknowledgement that cannot be read: {problem}" if problem else "unreadable"
         row.reasons = receipt.errors
-        return _Outcome(receipt)
+        return receipt
     row.reasons = [ack.as_dict() for ack in acks]
     row.response_code = acks[0].status
     referenced = (
@@ -265,7 +256,7 @@ def _receive_acks(
     ]
     if match is None:
         receipt.note = f"{partner_note}: stored, not linked"
-        return _Outcome(receipt)
+        return receipt
     tenant, partner = match
     notes: list[str] = []
     for ack in acks:
@@ -305,7 +296,7 @@ def _receive_acks(
     if warnings:
         warning = "read leniently: " + "; ".join(w.removeprefix("read leniently: ") for w in warnings)
         receipt.note = f"{receipt.note}; {warning}" if receipt.note else warning
-    return _Outcome(receipt)
+    return receipt
 
 
 def _ack_keys(ack: Acknowledgement) -> str:
@@ -372,9 +363,9 @@ def _linked_interchanges(
                     and interchange not in found
                 ):
                     found.append(interchange)
-    if found or ack.kind != edi_acks.APERAK:
+    if found or ack.kind != APERAK:
         return found
-    number = ack.reference(*edi_acks.APERAK_DOCUMENT_REF_QUALIFIERS)
+    number = ack.reference(*aperak.APERAK_DOCUMENT_REF_QUALIFIERS)
     if number:
         invoices = select(col(InvoiceRecord.id)).where(
             col(InvoiceRecord.tenant_id) == tenant, col(InvoiceRecord.number) == number
@@ -534,7 +525,7 @@ def _receive_message(
     match: tuple[str, TradingPartner] | None,
     partner_note: str | None,
     now: dt.datetime,
-) -> _Outcome:
+) -> EdiReceipt:
     receipt.errors = _errors_of(received)
     row.reasons = list(receipt.errors)
     duplicate_of: EdiInterchange | None = None
@@ -546,7 +537,7 @@ def _receive_message(
     if match is None:
         receipt.note = "; ".join(n for n in (receipt.note, f"{partner_note}: stored, not answered") if n)
         receipt.status = receipt.status or "unlinked"
-        return _Outcome(receipt)
+        return receipt
     tenant, partner = match
     if received.error is None:
         duplicate_of = session.execute(
@@ -598,7 +589,7 @@ def _receive_message(
     if not partner.answer_inbound:
         note = f"not answered: trading partner {partner.partner_id} takes no acknowledgements"
         receipt.note = f"{receipt.note}; {note}" if receipt.note else note
-        return _Outcome(receipt)
+        return receipt
     answer = _answer(
         session,
         received,
@@ -613,12 +604,12 @@ def _receive_message(
     if isinstance(answer, str):
         receipt.errors.append({"field": "answer", "reason": answer})
         receipt.note = f"{receipt.note}; {answer}" if receipt.note else answer
-        return _Outcome(receipt)
+        return receipt
     if inbound is not None:
-        inbound.ack_details = {"answer": _answer_summary(answer[1])}
+        inbound.ack_details = {"answer": _answer_summary(answer)}
         session.add(inbound)
-    receipt.answer = _answer_summary(answer[1])
-    return _Outcome(receipt, answer[0])
+    receipt.answer = _answer_summary(answer)
+    return receipt
 
 
 def _answer_summary(row: EdiInterchange) -> dict[str, Any]:
@@ -626,6 +617,7 @@ def _answer_summary(row: EdiInterchange) -> dict[str, Any]:
     return {
         "kind": row.message_type,
         "interchange_ref": row.interchange_ref,
+        "delivery_id": row.delivery_id,
         "file": details.get("file"),
         "written": details.get("written"),
         "accepted": details.get("accepted"),
@@ -655,9 +647,9 @@ def _answer(
     *,
     accepted: bool,
     duplicate: bool,
-) -> tuple[_Answer, EdiInterchange] | str:
-    """Render our CONTRL / 997 / 999 / TA1 with fresh control numbers and record it as outbound; or why
-    no answer could be written."""
+) -> EdiInterchange | str:
+    """Render our CONTRL / 997 / 999 / TA1 with fresh control numbers, record it as outbound and queue its
+    delivery; or why no answer could be written."""
     pid = partner.partner_id
     numbers = {"interchange": str(next_control_number(session, tenant, pid, "interchange"))}
     x12_groups = len(received.x12_interchange.groups) if received.x12_interchange is not None else 0
@@ -673,18 +665,18 @@ def _answer(
         if received.standard == "edifact":
             assert received.edifact_interchange is not None
             edifact_errors = [error] if isinstance(error, edifact.EdiSyntaxError) else []
-            content = edi_acks.render_contrl(
+            content = contrl.answer(
                 data if edifact_errors else received.edifact_interchange,
                 envelope=envelope,
                 accepted=accepted,
                 errors=edifact_errors,
                 duplicate=duplicate,
             )
-            kind = edi_acks.CONTRL
+            kind = CONTRL
         else:
             assert received.x12_interchange is not None
             x12_errors = [error] if isinstance(error, x12.X12SyntaxError) else []
-            content = edi_acks.render_997(
+            content = functional_ack.answer(
                 data if x12_errors else received.x12_interchange,
                 envelope=envelope,
                 accepted=accepted,
@@ -693,12 +685,14 @@ def _answer(
                 set_refs=message_numbers,
                 functional_ack=None if partner.functional_ack == "auto" else partner.functional_ack,
             )
-            kinds = {t.set_id for t in x12.parse_interchange(content).transactions}
-            kind = next(iter(kinds)) if len(kinds) == 1 else edi_acks.TA1
+            kinds = {t.set_id for t in x12.parse(content).transactions}
+            kind = next(iter(kinds)) if len(kinds) == 1 else TA1
     except (FormatError, ValueError) as error:
         return f"no answer could be written: {error}"
-    extension = "edi" if received.standard == "edifact" else "x12"
-    name = f"{pid}_ack_{numbers['interchange']}.{extension}"
+    format_name, _media_type, extension = ACK_DOCUMENTS[received.standard]
+    name = interchange_file_name(pid, numbers["interchange"], extension, acknowledgement=True)
+    label = f"{kind} {numbers['interchange']}"
+    delivery = _answer_delivery(session, tenant, pid, format_name, label, received)
     row = EdiInterchange(
         tenant_id=tenant,
         partner_id=pid,
@@ -709,6 +703,8 @@ def _answer(
         group_ref=numbers.get("group"),
         message_refs=message_numbers if received.standard == "x12" else [numbers["message"]],
         inbound_document_id=document.id,
+        delivery_id=delivery.id,
+        attempt=1,
         ack_details={
             "answers": received.control_ref,
             "accepted": accepted,
@@ -721,51 +717,31 @@ def _answer(
     )
     session.add(row)
     session.flush()
-    return _Answer(row.id, partner, name, content), row
+    return row
 
 
-def _deliver_answer(engine: Engine, outcome: _Outcome) -> None:
-    """Write the answer to the partner's transport; the outcome says where, or why not."""
-    answer = outcome.answer
-    assert answer is not None
-    transport = answer.partner.transport
-    written: str | None = None
-    problem: str | None = None
-    try:
-        if transport.kind == "folder":
-            assert transport.directory is not None
-            directory = Path(transport.directory)
-            directory.mkdir(parents=True, exist_ok=True)
-            path = directory / answer.name
-            write_atomically(path, answer.content, fsync=True)
-            written = str(path)
-        else:
-            from transports.sftp import open_sftp
-
-            assert transport.sftp is not None
-            target = posixpath.join(transport.outgoing, answer.name)
-            with open_sftp(transport.sftp) as sftp:
-                result = sftp.upload_file_atomically(target, answer.content)
-            written = f"sftp://{transport.sftp.host}/{result.final_path.lstrip('/')}"
-    except Exception as error:  # the answer stays recorded; a person (or the next repeat) sends it again
-        problem = f"the answer could not be written to {transport.kind}: {error}"
-    with session_scope(engine) as session:
-        row = session.get(EdiInterchange, answer.row_id)
-        if row is not None:
-            details = dict(row.ack_details or {})
-            details["written"] = written
-            if problem:
-                details["write_error"] = problem
-            row.ack_details = details
-            row.updated_at = utcnow()
-            session.add(row)
-    receipt = outcome.receipt
-    receipt.ack_written = written
-    if receipt.answer is not None:
-        receipt.answer["written"] = written
-    if problem:
-        receipt.errors.append({"field": "answer", "reason": problem})
-        receipt.note = f"{receipt.note}; {problem}" if receipt.note else problem
+def _answer_delivery(
+    session: Session, tenant: str, partner_id: str, format_name: str, label: str, received: ReceivedFile
+) -> Delivery:
+    """The answer's delivery on the `edi` channel, queued in the transaction that records the answer: the
+    worker sends it like any delivery (lease, retries, events), the channel picks the partner's transport."""
+    delivery = enqueue_delivery(
+        session,
+        invoice_id=None,
+        tenant_id=tenant,
+        channel="edi",
+        format=format_name,
+        address=partner_id,
+        actor="edi",
+        reason=f"{label}: our answer to {received.message_type or received.standard} "
+        f"{received.control_ref} from {partner_id}",
+        details={"document_kind": DocumentKind.EDI_ACK.value, "answers": received.control_ref},
+        next_attempt_at=tenant_settings(session, tenant).due_at("edi", utcnow()),
+    )
+    delivery.document_kind = DocumentKind.EDI_ACK.value
+    session.add(delivery)
+    session.flush()
+    return delivery
 
 
 # --- repeats -----------------------------------------------------------------------------------------------

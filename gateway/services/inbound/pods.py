@@ -18,7 +18,6 @@ import io
 import json
 import logging
 import posixpath
-import struct
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,14 +36,8 @@ from gateway.services.outbound.documents import DocumentStore, store_document
 from gateway.services.tenancy.tenants import ensure_tenant
 from mappings.base import FormatError
 from mappings.print.printability import quiet_pypdf
-from mappings.status.transport_status import (
-    REFERENCE_KINDS,
-    TransportStatus,
-    parse_214,
-    parse_iftsta,
-    sniff_214,
-    sniff_iftsta,
-)
+from mappings.status import iftsta, pod_files, x12_214
+from mappings.status.transport_status import REFERENCE_KINDS, TransportStatus
 from transports.sftp import RemoteFileTooLarge, SftpSettings, open_sftp
 
 MAX_POD_BYTES = 20_000_000
@@ -55,14 +48,6 @@ MAX_REFERENCES_PER_KIND = 20
 _SUGGESTION_CANDIDATES = 500
 _MATCH_CANDIDATES = 1000
 
-#: kind → (media type, file extension)
-MEDIA_TYPES = {
-    "pdf": ("application/pdf", "pdf"),
-    "jpeg": ("image/jpeg", "jpg"),
-    "png": ("image/png", "png"),
-    "iftsta": ("application/EDIFACT", "edi"),
-    "x12-214": ("application/EDI-X12", "x12"),
-}
 #: how each reference kind is found on an invoice, and what the link says it was linked by
 _LINKED_BY = {
     "invoice_numbers": "invoice_number",
@@ -84,27 +69,6 @@ _LABELS = {
     "order_reference": "order reference",
     "despatch_advice_reference": "delivery note",
 }
-#: what refused content looks like, by its first bytes (for a message that says what was sent)
-_LOOKS_LIKE: list[tuple[bytes, str]] = [
-    (b"PK\x03\x04", "a ZIP archive"),
-    (b"PK\x05\x06", "a ZIP archive"),
-    (b"PK\x07\x08", "a ZIP archive"),
-    (b"\x1f\x8b", "a gzip archive"),
-    (b"Rar!", "a RAR archive"),
-    (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
-    (b"MZ", "a Windows executable"),
-    (b"\x7fELF", "an ELF executable"),
-    (b"\xca\xfe\xba\xbe", "a Java class or Mach-O executable"),
-    (b"\xcf\xfa\xed\xfe", "a Mach-O executable"),
-    (b"#!", "a script"),
-    (b"GIF8", "a GIF image (only JPEG and PNG photos are accepted)"),
-    (b"II*\x00", "a TIFF image (only JPEG and PNG photos are accepted)"),
-    (b"MM\x00*", "a TIFF image (only JPEG and PNG photos are accepted)"),
-    (b"BM", "a BMP image (only JPEG and PNG photos are accepted)"),
-    (b"\xd0\xcf\x11\xe0", "an OLE document (Office)"),
-]
-
-
 class PodRefused(ValueError):
     """A POD that is not taken: `field` names what is wrong; `status` is the HTTP status it maps to."""
 
@@ -211,76 +175,11 @@ def parse_signed_at(value: str | None, what: str = "signed_at") -> dt.datetime |
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
-def sniff_pod(data: bytes) -> str | None:
-    """pdf, jpeg, png, iftsta or x12-214 by the bytes; None for anything else."""
-    if data.startswith(b"%PDF-"):
-        return "pdf"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if sniff_iftsta(data):
-        return "iftsta"
-    if sniff_214(data):
-        return "x12-214"
-    return None
-
-
-def _looks_like(data: bytes) -> str:
-    for magic, what in _LOOKS_LIKE:
-        if data.startswith(magic):
-            return what
-    head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if b"<svg" in head:
-        return "an SVG image (it can carry scripts)"
-    if head.startswith((b"<!doctype html", b"<html")) or b"<script" in head:
-        return "an HTML document"
-    if head.startswith(b"<"):
-        return "an XML or markup document"
-    if not data:
-        return "empty"
-    return "an unknown kind of file"
-
-
-def _png_size(data: bytes) -> tuple[int, int]:
-    if len(data) < 33 or data[12:16] != b"IHDR":
-        raise PodRefused("content", "not a valid PNG: the IHDR header is missing")
-    width, height = struct.unpack(">II", data[16:24])
-    return width, height
-
-
-_SOF_MARKERS = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int]:
-    """Width and height from the first SOF marker, walking the segment headers only (nothing decoded)."""
-    index = 2
-    while index + 4 <= len(data):
-        if data[index] != 0xFF:
-            break
-        marker = data[index + 1]
-        if marker == 0xFF:  # fill byte
-            index += 1
-            continue
-        if marker in {0xD8, 0x01} or 0xD0 <= marker <= 0xD7:
-            index += 2
-            continue
-        if marker in {0xD9, 0xDA}:  # end of image or start of scan before any frame header
-            break
-        (length,) = struct.unpack(">H", data[index + 2 : index + 4])
-        if marker in _SOF_MARKERS:
-            if index + 9 > len(data) or length < 7:
-                break
-            height, width = struct.unpack(">HH", data[index + 5 : index + 9])
-            return width, height
-        if length < 2:
-            break
-        index += 2 + length
-    raise PodRefused("content", "not a valid JPEG: no frame header (SOF) with the image size")
-
-
 def _check_image(kind: str, data: bytes) -> dict[str, Any]:
-    width, height = _png_size(data) if kind == "png" else _jpeg_size(data)
+    try:
+        width, height = pod_files.image_size(kind, data)
+    except FormatError as error:
+        raise PodRefused(error.where, error.reason) from None
     if width == 0 or height == 0:
         raise PodRefused("content", f"the {kind.upper()} header says {width}×{height} pixels")
     if width * height > MAX_IMAGE_PIXELS:
@@ -318,15 +217,15 @@ def examine(
     """What the bytes are, or `PodRefused` (413 too large, 415 not a POD type, 422 a broken one)."""
     if len(data) > max_bytes:
         raise PodRefused("content", f"{len(data):,} bytes; at most {max_bytes:,}", status=413)
-    kind = sniff_pod(data)
+    kind = pod_files.kind_of(data)
     if kind is None:
         raise PodRefused(
             "content",
-            f"the file is {_looks_like(data)}; a proof of delivery must be a PDF, a JPEG or PNG photo, "
-            "an EDIFACT IFTSTA or an X12 214",
+            f"the file is {pod_files.looks_like(data)}; a proof of delivery must be a PDF, a JPEG or PNG "
+            "photo, an EDIFACT IFTSTA or an X12 214",
             status=415,
         )
-    media_type, extension = MEDIA_TYPES[kind]
+    media_type, extension = pod_files.MEDIA_TYPES[kind]
     hint = (media_type_hint or "").split(";")[0].strip().lower()
     if hint and hint != "application/octet-stream" and hint != media_type.lower():
         raise PodRefused(
@@ -339,7 +238,7 @@ def examine(
         result.details = _check_pdf(data)
     else:
         try:
-            result.transport = parse_iftsta(data) if kind == "iftsta" else parse_214(data)
+            result.transport = iftsta.parse(data) if kind == "iftsta" else x12_214.parse(data)
         except FormatError as error:
             raise PodRefused("content", f"{kind}: {error.where}: {error.reason}") from None
         if not any(s.delivered for s in result.transport.shipments):

@@ -24,7 +24,8 @@ from db.models import Batch, BatchItem, Delivery, InboundDocument, utcnow
 from gateway.services.inbound.store import decode_payload, store_once
 from gateway.services.outbound.batches import BatchStatus, batch_deliveries
 from mappings.base import FormatError
-from mappings.print.returns import PrintReturnEntry, PrintReturnFile, parse_print_return
+from mappings.print import returns
+from mappings.print.returns import PrintReturnEntry, PrintReturnFile
 from outbox.queue import change_status, note_event
 from outbox.states import DeliveryStatus
 
@@ -76,7 +77,7 @@ def receive_print_return(
 
     def receive(session: Session) -> PrintReturnOutcome:
         try:
-            parsed = parse_print_return(data)
+            parsed = returns.parse(data)
         except FormatError as error:
             document = InboundDocument(
                 kind=KIND,

@@ -40,13 +40,13 @@ from sqlmodel import col
 
 from db.models import Delivery, InboundDocument, InvoiceRecord, new_id, utcnow
 from gateway.services.inbound.store import decode_payload, find_by_message_id, store_once
+from mappings.status import invoice_response
 from mappings.status.invoice_response import (
     INVOICE_RESPONSE,
     MLR,
     MLS,
     StatusDocument,
     application_response_bytes,
-    parse_status_document,
 )
 from outbox.queue import StaleStatus, change_status, note_event
 from outbox.states import DeliveryStatus
@@ -129,7 +129,7 @@ def receive_status_document(
     against its official rules (UBL XSD + PEPPOLBIS-T111 / T71 / MLS schematron): one that fails them is
     stored with the findings in its note and not applied.
     """
-    document = parse_status_document(data)
+    document = invoice_response.parse(data)
     digest = hashlib.sha256(data).hexdigest()
     problems = _official_rule_problems(document.kind, data, rules_dir)
 

@@ -81,6 +81,7 @@ def stage_delivery(
         details={"batch_key": staged.batch_key, "due_at": staged.due_at.isoformat()},
         now=now,
     )
+    assert claim.invoice_id is not None  # only invoices are staged (a batching channel sends invoices)
     session.add(
         BatchItem(
             delivery_id=claim.delivery_id,

@@ -19,12 +19,8 @@ from sqlmodel import col
 from db.models import Delivery, InvoiceRecord
 from gateway.services.outbound import deliveries
 from gateway.services.outbound import resend as resend_service
-from mappings.invoice.canonical_json import (
-    InvoiceValidationError,
-    invoice_from_data,
-    loads_exact,
-    parse_invoice_json,
-)
+from mappings.invoice import canonical_json
+from mappings.invoice.canonical_json import InvoiceValidationError, invoice_from_data, loads_exact
 from outbox.queue import note_event
 from outbox.states import LEASED, DeliveryStatus
 from schemas.canonical import Invoice
@@ -117,7 +113,7 @@ def correct_delivery_data(
                 + "; correct the data when it has finished"
             )
 
-    before_invoice = parse_invoice_json(record.payload)
+    before_invoice = canonical_json.parse(record.payload)
     data = loads_exact(record.payload)
     buyer = data.setdefault("buyer", {})
     if buyer_address is not None:

@@ -357,7 +357,7 @@ def list_deviations(
             col(InvoiceRecord.receiver_id),
             col(Delivery.status),
         )
-        .join(InvoiceRecord, col(InvoiceRecord.id) == col(Deviation.invoice_id))
+        .outerjoin(InvoiceRecord, col(InvoiceRecord.id) == col(Deviation.invoice_id))  # an EDI ack has none
         .join(Delivery, col(Delivery.id) == col(Deviation.delivery_id))
     )
     if tenant_id is not None:

@@ -93,7 +93,7 @@ def resend_delivery(
     pod_ids: list[str] = []
     document_ids: list[str] = []
     if with_pod:
-        pod_ids, document_ids = pod_documents(session, delivery.tenant_id, delivery.invoice_id)
+        pod_ids, document_ids = pod_documents(session, delivery.tenant_id, delivery.invoice_id or "")
         if not document_ids:
             raise NoProofOfDelivery(
                 f"no proof of delivery linked to invoice {delivery.invoice_id} "

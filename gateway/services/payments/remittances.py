@@ -15,9 +15,7 @@ from the worker, so a crash between the two leaves them waiting, never lost.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import posixpath
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -33,19 +31,10 @@ from db.models import PaymentRecord, RemittanceFile, RemittanceLineRecord, new_i
 from gateway.services.inbound.store import move_into_folder
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.tenancy.tenants import ensure_tenant, tenant_settings
-from mappings import detect_format
+from mappings import detect_format, formats, parser
 from mappings.base import FormatError
 from schemas.remittance import Payment, RemittanceDocument
 from transports.sftp import RemoteFileTooLarge, SftpSettings, open_sftp
-
-#: Formats that carry payments, and the reader that turns each into the normalised model.
-REMITTANCE_READERS: dict[str, str] = {
-    "camt": "mappings.remittance.camt:parse_camt",
-    "ocr-giro": "mappings.remittance.ocr_giro:parse_ocr_giro",
-    "remadv": "mappings.remittance.edifact_remadv:parse_remadv",
-    "x12-820": "mappings.remittance.x12_820:parse_820_remittance",
-    "invoice-response": "mappings.status.invoice_response:parse_payment_hints",
-}
 
 #: Payment kinds that are a payer's advice rather than the bank's record of money received.
 ADVICE_KINDS = frozenset({"remadv", "x12-820"})
@@ -94,22 +83,15 @@ class RemittanceReceipt:
 
 def read_remittance(data: bytes) -> tuple[str, RemittanceDocument]:
     """Which remittance format `data` is and what it says; `FormatError` naming the field otherwise."""
+    readers = formats("remittance")  # the formats that carry payments, in the registry
     name = detect_format(data)
     if name is None:
+        raise FormatError("file", "not a remittance format the gateway reads (" + ", ".join(readers) + ")")
+    if name not in readers:
         raise FormatError(
-            "file", "not a remittance format the gateway reads (" + ", ".join(REMITTANCE_READERS) + ")"
+            "file", f"a {name} file carries no payments (remittance formats: " + ", ".join(readers) + ")"
         )
-    reader = REMITTANCE_READERS.get(name)
-    if reader is None:
-        raise FormatError(
-            "file",
-            f"a {name} file carries no payments (remittance formats: " + ", ".join(REMITTANCE_READERS) + ")",
-        )
-    module_name, _, attribute = reader.partition(":")
-    parse = cast(
-        Callable[[bytes], RemittanceDocument], getattr(importlib.import_module(module_name), attribute)
-    )
-    return name, parse(data)
+    return name, cast(RemittanceDocument, parser(name, kind="remittance")(data))
 
 
 def payment_fingerprint(payment: Payment) -> str | None:

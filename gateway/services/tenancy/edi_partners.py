@@ -220,3 +220,16 @@ def partner_envelope(
         x12_repetition_separator=separators[3],
         newline="\n" if partner.newline else "",
     )
+
+
+def envelope_for(partner: TradingPartner, interchange: EdiInterchange) -> EdiEnvelope:
+    """The envelope of an outbound `interchange` (its numbers and the time they were counted) as `partner`'s
+    profile wants it written: every try of the attempt gets the same envelope, so the same bytes."""
+    return partner_envelope(
+        partner,
+        interchange_ref=interchange.interchange_ref,
+        group_ref=interchange.group_ref,
+        message_ref=interchange.message_refs[0],
+        prepared=interchange.created_at,
+        ack_requested=partner.ack_requested,
+    )

@@ -144,7 +144,7 @@ def delivery_facts(session: Session, delivery_id: str) -> dict[str, Any]:
     """The invoice number and channel of a delivery, for an event's payload."""
     row = session.execute(
         select(col(Delivery.channel), col(InvoiceRecord.number))
-        .join(InvoiceRecord, col(InvoiceRecord.id) == col(Delivery.invoice_id))
+        .outerjoin(InvoiceRecord, col(InvoiceRecord.id) == col(Delivery.invoice_id))  # an EDI ack has none
         .where(col(Delivery.id) == delivery_id)
     ).first()
     return {"channel": row[0], "invoice_number": row[1]} if row else {"channel": None, "invoice_number": None}

@@ -9,7 +9,7 @@ its PID, SAC and SLN sub-loops and an N1 loop), summary (TDS, TXI, CAD, AMT, SAC
 
 Covered are the segments the gateway writes and those real 810s commonly carry. Rarely used ones (DMG, PWK,
 PKG, L7, BAL, INC, PAM, the LM/N9/V1/FA1 loops, SDQ, SR, TC2) are left out: a file carrying them is reported
-as having an unexpected segment, which `parse_810` only acts on when asked to be strict.
+as having an unexpected segment, which `mappings.invoice.x12_810.parse` only acts on when asked to be strict.
 
 Types: X12 ID → "id", AN → "an", DT → "dt" (CCYYMMDD), TM → "tm", R (explicit decimal point) → "r", and
 N0/N2 (digits, an optional minus sign; N2 means two implied decimals, so TDS01 "843202" is 8432.02) →

@@ -7,7 +7,7 @@ N3, N4, REF, PER, RDM, DTM) and the detail ENT loop with its NM1 loop, its ADX l
 its RMR loop (NTE, REF, DTM, the IT1 loop with REF, SAC/TXI and SLN, and the RMR's own ADX loop), as in the
 820 tables of the two releases. Rarely used detail loops (TXP, DED, LX, N9, RYL) and the IT1 loop's deeper
 levels are left out: a file carrying them is reported as having an unexpected segment, which
-`mappings.remittance.x12_820` only shows (`inspect_820`) and never acts on.
+`mappings.remittance.x12_820` only shows (`inspect`) and never acts on.
 
 Types: X12 ID → "id", AN → "an", DT → "dt" (CCYYMMDD), TM → "tm", R → "r", N0/N2 → "n". Lengths are the
 release's (005010 widens TRN02/TRN04, REF02, RMR02 and ADX04 to 50, NM103 to 60 and NM104 to 35). Code lists

@@ -1,0 +1,85 @@
+"""What the gateway looks up or fixes for a channel before a send, handed over with the delivery.
+
+A channel opens no database. One that needs what only the outbox knows declares it in its capabilities
+(`ChannelCapabilities.needs`); the gateway prepares it before the send and attaches it to the
+`OutboundDelivery` (`gateway.services.outbound.channel_context`), and afterwards records what the channel
+reported. The channel then only speaks its protocol:
+
+* `ChannelNeed.EDI_INTERCHANGE` → `OutboundDelivery.edi`: the trading partner's profile and the attempt's
+  interchange, numbered and rendered. The numbers are counted once per delivery attempt and the same ones
+  come back on every later try of that attempt, so a retried try writes the same interchange again.
+* `ChannelNeed.PEPPOL_PARTICIPANT` → `OutboundDelivery.participant`: what the participant registry says
+  about the receiver (which document types it takes, or that it is unknown).
+
+A delivery may also carry a document that is not an invoice (`DocumentKind`): an EDI acknowledgement we
+answer a partner with goes out as a delivery on the `edi` channel, with its own row, retries and events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from mappings.base import RenderedDocument
+from schemas.edi_partner import TradingPartner
+
+
+class ChannelNeed(StrEnum):
+    """Something a channel needs the gateway to prepare before each send."""
+
+    EDI_INTERCHANGE = "edi-interchange"
+    PEPPOL_PARTICIPANT = "peppol-participant"
+
+
+class DocumentKind(StrEnum):
+    """What a delivery carries."""
+
+    INVOICE = "invoice"
+    #: a CONTRL / 997 / 999 / TA1 of ours, answering a partner's interchange
+    EDI_ACK = "edi-ack"
+
+
+@dataclass(frozen=True)
+class PartnerInterchange:
+    """One interchange to a trading partner for one delivery attempt, numbered and rendered by the gateway.
+
+    The gateway counts the numbers and renders the interchange in one transaction, so a document that cannot
+    be rendered spends no number; a later try of the same attempt gets the same numbers and the same
+    `document`, byte for byte.
+    """
+
+    partner: TradingPartner
+    #: what the interchange carries: INVOIC, 810; CONTRL, 997, 999, TA1 for an acknowledgement of ours
+    message_type: str
+    interchange_ref: str
+    group_ref: str | None
+    message_refs: tuple[str, ...]
+    #: the interchange as it goes: the partner's format, in the partner's envelope, under these numbers
+    document: RenderedDocument
+    #: an acknowledgement of ours (CONTRL, 997, 999, TA1) rather than an invoice
+    acknowledgement: bool = False
+
+
+@dataclass(frozen=True)
+class ParticipantInfo:
+    """What the participant registry says about one PEPPOL participant."""
+
+    participant_id: str
+    document_types: tuple[str, ...]
+    access_point: str | None = None
+    name: str | None = None
+
+    def accepts(self, document_type_id: str, kind: str | None) -> bool:
+        """True when it lists the full document type id, or the short name (`invoice`, `credit_note`)."""
+        return document_type_id in self.document_types or (kind is not None and kind in self.document_types)
+
+
+@dataclass(frozen=True)
+class ParticipantAnswer:
+    """The registry's answer about one receiver: `info` is None when the registry does not know it."""
+
+    participant_id: str
+    info: ParticipantInfo | None
+
+
+__all__ = ["ChannelNeed", "DocumentKind", "ParticipantAnswer", "ParticipantInfo", "PartnerInterchange"]
