@@ -240,7 +240,8 @@ def test_an_unknown_format_is_render_failed(engine: Engine, settings: Settings) 
 
 
 def test_a_bounce_is_bounced(engine: Engine) -> None:
-    delivery_id = test_bounces._email_delivery(engine, "INV-1003")
+    address = test_bounces.SAMPLE_ADDRESSES["INV-1003"]  # the recipient the sample reports on
+    delivery_id = test_bounces._email_delivery(engine, "INV-1003", address=address)
     result = test_bounces._receive(engine, test_bounces._sample("INV-1003", "failed"))
     assert result.applied and delivery_row(engine, delivery_id).status == S.DEVIATION
     row = _only_open(engine, delivery_id)
