@@ -40,7 +40,9 @@ class DeliveryView(View):
     """One invoice going out through one channel: where it stands and when it is tried next."""
 
     id: str
-    invoice_id: str | None = Field(None, description="None for a document that is no invoice (an EDI acknowledgement of ours)")
+    invoice_id: str | None = Field(
+        None, description="None for a document that is no invoice (an EDI acknowledgement of ours)"
+    )
     channel: str
     format: str | None
     address: str | None
@@ -190,9 +192,19 @@ class DeviationAction(View):
     channels: list[str] | None = Field(None, description="resend-elsewhere only: the channels to try")
 
 
+class CoveringDelivery(View):
+    """The delivery that took over from a covered deviation's (a fallback, or a resend elsewhere)."""
+
+    delivery_id: str
+    channel: str
+    status: str
+
+
 class DeviationView(View):
     id: str
-    status: str = Field(description="open or closed")
+    status: str = Field(
+        description="open (needs someone), covered (another delivery took over: covered_by) or closed"
+    )
     delivery_id: str
     invoice_id: str | None = Field(None, description="None for a delivery of a document that is no invoice")
     invoice_number: str | None
@@ -207,6 +219,7 @@ class DeviationView(View):
     closure: str | None = Field(description="resolved, resent, fallback")
     closure_reason: str | None
     delivery_status: str | None
+    covered_by: CoveringDelivery | None = Field(None, description="covered: the delivery that took over")
     actions: list[DeviationAction]
 
 

@@ -20,18 +20,23 @@ def deviations_list(
     tenant: Annotated[str | None, typer.Option(help="only this tenant")] = None,
     cause: Annotated[str | None, typer.Option(help="validation-failed, bounced, returned-mail, …")] = None,
     channel: Annotated[str | None, typer.Option(help="only this channel")] = None,
-    show_all: Annotated[bool, typer.Option("--all", help="closed ones too")] = False,
+    state: Annotated[
+        list[str] | None,
+        typer.Option(help="open, covered, closed or all; repeat for several [default: open and covered]"),
+    ] = None,
+    show_all: Annotated[bool, typer.Option("--all", help="every state (closed ones too)")] = False,
     as_json: JsonFlag = False,
 ) -> None:
-    """Open deviations (newest first) with their cause and the actions that fit."""
+    """Open and covered deviations (newest first) with their cause and the actions that fit; a covered
+    one names the delivery that took over."""
     if ctx.invoked_subcommand is not None:
         return
-    from gateway.services.outbound.deviations import list_deviations
+    from gateway.services.outbound.deviations import LISTED_BY_DEFAULT, list_deviations, wanted_states
 
+    with fails_on(ValueError):
+        states = wanted_states(["all"] if show_all else state or LISTED_BY_DEFAULT)
     with cli_context(ctx).session() as session:
-        items = list_deviations(
-            session, tenant, status="all" if show_all else "open", cause=cause, channel=channel, limit=1000
-        )
+        items = list_deviations(session, tenant, status=states, cause=cause, channel=channel, limit=1000)
     print_items(
         items,
         as_json=as_json,
@@ -60,10 +65,17 @@ def _deviation_row(item: dict[str, Any]) -> tuple[str, ...]:
         str(item["attempt"]),
         item["cause"],
         item["opened_at"][:19],
-        item["status"] if item["status"] == "open" else f"{item['closure']} by {item['closed_by']}",
+        _state_text(item),
         ", ".join(a["action"] for a in item["actions"]),
         (item["detail"] or "")[:80],
     )
+
+
+def _state_text(item: dict[str, Any]) -> str:
+    covering = item.get("covered_by")
+    if covering:
+        return f"covered by {covering['delivery_id']} ({covering['channel']}, {covering['status']})"
+    return item["status"] if item["status"] == "open" else f"{item['closure']} by {item['closed_by']}"
 
 
 @deviations_app.command("resolve")
