@@ -135,6 +135,50 @@ class InvoiceView(View):
     payment: InvoicePaymentsView
 
 
+class SiblingView(View):
+    """Another delivery of the invoice that was still waiting when it was sent again."""
+
+    delivery_id: str
+    channel: str
+    address: str | None
+    waited_as: str = Field(description="queued, held, or batched (in a print batch not yet closed)")
+    status: str = Field(description="its status now: cancelled if cancel_others, else as it waited")
+    cancelled: bool
+
+
+class ResentDeliveryView(DeliveryView):
+    """The delivery queued again, and the invoice's other deliveries that were still waiting."""
+
+    siblings: list[SiblingView] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="per sibling: left waiting, or cancelled")
+
+
+class ResendTarget(View):
+    delivery_id: str
+    channel: str
+    address: str | None
+    status: str
+    attempt: int
+
+
+class CorrectionOutcome(View):
+    """What a correction changed, and where the corrected invoice goes (or went) again."""
+
+    corrected: list[str] = Field(description="invoice fields, e.g. buyer.contact.email")
+    channels: list[str] = Field(description="the channels those fields address (email, print, peppol)")
+    readdressed: list[dict[str, str | None]] = Field(
+        description="deliveries now sent to the corrected address: delivery_id, channel, before, after"
+    )
+    resend_target: ResendTarget | None = Field(description="the delivery a resend goes to")
+    resent: bool
+    siblings: list[SiblingView]
+    warnings: list[str]
+
+
+class CorrectedInvoiceView(InvoiceView):
+    correction: CorrectionOutcome
+
+
 # --- print batches -----------------------------------------------------------------------------------------
 
 
@@ -232,6 +276,8 @@ class DeviationPage(View):
 class DeviationResent(View):
     deviation: DeviationView
     delivery: DeliveryView
+    siblings: list[SiblingView] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
 
 # --- proofs of delivery ------------------------------------------------------------------------------------

@@ -173,8 +173,10 @@ def resend(
     with_pod: Annotated[
         bool, typer.Option("--with-pod", help="send the invoice's linked proofs of delivery with it")
     ] = False,
+    cancel_others: CancelOthersOption = False,
 ) -> None:
-    """Send an invoice again: a new attempt, with who and why in its history."""
+    """Send an invoice again: a new attempt, with who and why in its history. The invoice's other
+    deliveries still waiting (e.g. a print fallback) are named, or cancelled with --cancel-others."""
     from channels import ChannelUnavailable, UnknownChannel
     from gateway.services.outbound import deliveries as service
     from gateway.services.outbound import resend as resend_service
@@ -203,11 +205,29 @@ def resend(
             resent = service.resend(
                 session, delivery, actor=OPERATOR, reason=reason, channel=channel, address=to
             )
+        siblings = resend_service.settle_siblings(
+            session, resent, actor=OPERATOR, reason=reason, cancel_others=cancel_others
+        )
         view = service.delivery_view(resent)
     extras = f", with {len(view['extra_documents'])} proof(s) of delivery" if view["extra_documents"] else ""
     console.print(
         f"delivery {view['id']} queued again via {view['channel']} (attempt {view['attempt']}){extras}"
     )
+    _print_warnings([sibling.warning for sibling in siblings])
+
+
+CancelOthersOption = Annotated[
+    bool,
+    typer.Option(
+        "--cancel-others",
+        help="cancel the invoice's other deliveries still waiting (queued, held, in an open print batch)",
+    ),
+]
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
 
 
 def correct(
@@ -222,8 +242,13 @@ def correct(
     resend_too: Annotated[
         bool, typer.Option("--resend", help="send the corrected invoice again as the next attempt")
     ] = False,
+    cancel_others: CancelOthersOption = False,
 ) -> None:
-    """Fix data and resend: correct the buyer's postal address or e-mail (never amounts: credit note)."""
+    """Fix data and resend: correct the buyer's postal address or e-mail (never amounts: credit note).
+
+    Only the deliveries on the corrected channel (and on channels no buyer field addresses) are touched:
+    --email readdresses the e-mail delivery and never re-queues a print letter. It names the delivery
+    --resend sends again, and the invoice's other deliveries still waiting (cancelled: --cancel-others)."""
     from gateway.services.outbound import corrections
     from gateway.services.outbound import deliveries as service
     from gateway.services.outbound import resend as resend_service
@@ -238,13 +263,12 @@ def correct(
         IllegalTransition,
         StaleStatus,
     )
-    resent_view: dict[str, Any] | None = None
     with (
         fails_on(*refusals),
         fails_on(corrections.CorrectionInvalid, describe=lambda error: field_reasons(error.errors)),
         cli_context(ctx).session() as session,
     ):
-        corrections.correct_delivery_data(
+        correction = corrections.correct_and_resend(
             session,
             tenant,
             invoice_id,
@@ -253,18 +277,24 @@ def correct(
             buyer_address=address,
             buyer_email=email,
             buyer_endpoint=None,
-        )
-        if resend_too:
-            resent = corrections.resend_corrected(
-                session, tenant, invoice_id, actor=OPERATOR, reason=reason, buyer_email=email
-            )
-            resent_view = service.delivery_view(resent)
-    console.print(f"invoice {invoice_id}: delivery data corrected")
-    if resent_view is not None:
+            resend=resend_too,
+            cancel_others=cancel_others,
+        ).as_dict()
+    corrected = ", ".join(correction["corrected"])
+    console.print(f"invoice {invoice_id}: delivery data corrected ({corrected})", soft_wrap=True)
+    for moved in correction["readdressed"]:
         console.print(
-            f"delivery {resent_view['id']} queued again via {resent_view['channel']} "
-            f"(attempt {resent_view['attempt']})"
+            f"delivery {moved['delivery_id']} via {moved['channel']} now goes to {moved['after']}",
+            soft_wrap=True,
         )
+    target = correction["resend_target"]
+    if target is not None:
+        named = f"delivery {target['delivery_id']} via {target['channel']} to {target['address'] or '-'}"
+        if correction["resent"]:
+            console.print(f"{named}: queued again (attempt {target['attempt']})", soft_wrap=True)
+        elif not resend_too:
+            console.print(f"--resend sends {named} (now {target['status']})", soft_wrap=True)
+    _print_warnings(correction["warnings"])
 
 
 def _read_address(path: Path) -> dict[str, Any]:

@@ -85,7 +85,8 @@ def resolve_deviation_route(
 def resend_deviation_route(
     deviation_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
 ) -> DeviationResent:
-    """Send again (the next attempt, or a new delivery on `channel`) and close the deviation."""
+    """Send again (the next attempt, or a new delivery on `channel`) and close the deviation; the invoice's
+    other deliveries still waiting are named (`warnings`), or cancelled with `cancel_others`."""
     body = body or ResendRequest()
     try:
         resent = resend_deviation(
@@ -96,6 +97,7 @@ def resend_deviation_route(
             reason=body.reason,
             channel=body.channel,
             address=body.address,
+            cancel_others=body.cancel_others,
         )
     except DeviationClosed as error:
         raise HTTPException(409, str(error)) from None

@@ -26,6 +26,7 @@ from sqlmodel import col
 
 from db.models import Delivery, Deviation, InvoiceRecord, new_id, utcnow
 from gateway.services.outbound.deliveries import NotFound, delivery_view, find_delivery, resend
+from gateway.services.outbound.resend import settle_siblings, sibling_report
 from gateway.services.outbound.routing import chain_of, load_profiles
 from gateway.services.tenancy import webhooks
 from outbox.hooks import StatusChange
@@ -504,8 +505,10 @@ def resend_deviation(
     reason: str | None,
     channel: str | None = None,
     address: str | None = None,
+    cancel_others: bool = False,
 ) -> dict[str, Any]:
-    """Resend the deviating delivery (its next attempt, or a new delivery on `channel`) and close the row."""
+    """Resend the deviating delivery (its next attempt, or a new delivery on `channel`) and close the row;
+    the invoice's other deliveries still waiting are reported, or cancelled (`resend.settle_siblings`)."""
     deviation = find_deviation(session, tenant_id, deviation_id)
     if deviation.closed_at is not None:
         raise DeviationClosed(f"deviation {deviation_id} was closed already ({deviation.closure})")
@@ -523,4 +526,9 @@ def resend_deviation(
         deviation_id=deviation.id,
         covered_by=sent.id if elsewhere else None,
     )
-    return {"deviation": _view(session, deviation), "delivery": delivery_view(sent)}
+    siblings = settle_siblings(session, sent, actor=actor, reason=why, cancel_others=cancel_others)
+    return {
+        "deviation": _view(session, deviation),
+        "delivery": delivery_view(sent),
+        **sibling_report(siblings),
+    }
