@@ -1,25 +1,33 @@
-"""The one place configuration is read: environment variables prefixed `GATEWAY_`, or a `.env` file."""
+"""The one place configuration is read: environment variables prefixed `GATEWAY_`, or a `.env` file.
+
+A malformed value is a `pydantic.ValidationError` naming the setting, never a traceback from deep inside a
+channel: `GATEWAY_CHANNELS` and `GATEWAY_CHANNELS_FILE` are parsed here, when the settings are read, and
+their messages never repeat the value (it holds passwords).
+"""
 
 from __future__ import annotations
 
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+    # a bad value is never repeated in an error message: GATEWAY_CHANNELS holds passwords
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAY_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; unset → SQLite under data_dir. Scale-out: postgresql+psycopg://…"
     )
     data_dir: Path = Field(Path("gateway-data"), description="embedded database and default folders")
     default_channel: str = Field("folder", description="channel for invoices with no receiver profile")
-    channels: dict[str, dict[str, Any]] = Field(
+    channels: Annotated[dict[str, dict[str, Any]], NoDecode] = Field(
         default_factory=dict,
         description='per-channel settings as JSON, e.g. {"folder": {"directory": "out"}}',
     )
@@ -83,7 +91,23 @@ class Settings(BaseSettings):
     @field_validator("channels", mode="before")
     @classmethod
     def _json_text(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
+        return _json_object(value) if isinstance(value, str) else value
+
+    @field_validator("channels_file")
+    @classmethod
+    def _readable_channels_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            _channels_in_file(value)
+        return value
+
+    @cached_property
+    def file_channels(self) -> dict[str, dict[str, Any]]:
+        """The per-channel settings of `channels_file` (checked when the settings were read)."""
+        return _channels_in_file(self.channels_file) if self.channels_file else {}
+
+    def configured_channels(self) -> list[str]:
+        """The channels this installation has settings for, and the default one: what a check validates."""
+        return sorted({self.default_channel, *self.channels, *self.file_channels})
 
     @cached_property
     def database(self) -> str:
@@ -100,7 +124,31 @@ class Settings(BaseSettings):
             merged["folder"] = {"directory": str(self.data_dir / "peppol-outbound")}
         if name == "print":
             merged["directory"] = str(self.data_dir / "print-house")
-        if self.channels_file:
-            merged.update(json.loads(self.channels_file.read_text()).get(name, {}))
+        merged.update(self.file_channels.get(name, {}))
         merged.update(self.channels.get(name, {}))
         return merged
+
+
+def _json_object(text: str, source: str | None = None) -> Any:
+    """`text` parsed as JSON; an error says where, never what (the text may hold a password)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        where = f"{source} is not" if source else "not"
+        at = f"line {error.lineno} column {error.colno}"
+        raise ValueError(f"{where} valid JSON: {error.msg} at {at}") from None
+
+
+def _channels_in_file(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ValueError(f"cannot read {path}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
+    data = _json_object(text, str(path))
+    if not isinstance(data, dict) or not all(
+        isinstance(name, str) and isinstance(values, dict) for name, values in data.items()
+    ):
+        raise ValueError(f'{path} must be a JSON object of objects: {{"<channel>": {{<settings>}}, …}}')
+    return data

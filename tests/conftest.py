@@ -1,15 +1,20 @@
 """Shared fixtures: a real outbox on SQLite and on PostgreSQL, a settings object, an API client.
 
-Every database test runs on both stores. PostgreSQL tests use a fresh schema per test in the `test`
-database (127.0.0.1:5432, trust auth); if that server is unreachable the tests fail rather than skip,
-unless `GATEWAY_TEST_DATABASES` leaves PostgreSQL out on purpose.
+Every database test runs on both stores. PostgreSQL tests use a fresh schema per test (dropped after it) in
+the database of `GATEWAY_TEST_POSTGRES_URL` (default: the `test` database on 127.0.0.1:5432, trust auth),
+so two runs can share one server; if that server is unreachable the tests fail rather than skip, unless
+`GATEWAY_TEST_DATABASES` leaves PostgreSQL out on purpose.
+
+The real samples and the official validation artefacts are read from `GATEWAY_SHARED_DIR` (default:
+`../shared` next to this checkout): every test that needs them takes the path from `SHARED` here. The
+first lines of a test run say which database and which folder were used.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +22,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
 from db.engine import make_engine, migrate, session_scope
 from gateway.api.app import create_app
@@ -29,7 +35,26 @@ POSTGRES_URL = os.environ.get(
 DATABASES = [
     name.strip() for name in os.environ.get("GATEWAY_TEST_DATABASES", "sqlite,postgresql").split(",")
 ]
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def shared_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The shared samples and validation artefacts: `GATEWAY_SHARED_DIR`, else `../shared`."""
+    given = environ.get("GATEWAY_SHARED_DIR")
+    return (
+        Path(given).expanduser().resolve() if given else Path(__file__).resolve().parents[1].parent / "shared"
+    )
+
+
+SHARED = shared_dir()
+
+
+def pytest_report_header() -> list[str]:
+    postgres = make_url(POSTGRES_URL).render_as_string(hide_password=True)
+    shared = f"{SHARED}" + ("" if SHARED.is_dir() else " (missing: set GATEWAY_SHARED_DIR)")
+    return [
+        f"gateway: databases {', '.join(DATABASES)}; PostgreSQL {postgres} (GATEWAY_TEST_POSTGRES_URL)",
+        f"gateway: shared samples {shared} (GATEWAY_SHARED_DIR)",
+    ]
 
 
 class PostgresSchema:

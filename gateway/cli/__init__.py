@@ -22,13 +22,26 @@ from gateway.cli import (
     tenancy,
     webhooks,
 )
-from gateway.cli.common import console
+from gateway.cli.common import EXIT_CODES, TENANT_RULE, console
 from gateway.cli.context import CliContext, attach_cli_context, cli_context
 
 __all__ = ["CliContext", "app", "cli_context", "console", "main"]
 
+OUTPUT_RULE = (
+    'Listings: a table, --json ({"items": [...], "next": null}, the API\'s list shape) or --output csv. '
+    "On a terminal tables are drawn (ids, numbers and names never cut); piped, they are tab-separated rows "
+    "without a header. Progress bars go to stderr, and only when it is a terminal."
+)
+
 app = typer.Typer(
-    help="Invoice gateway: canonical invoices in, deliveries out, statuses back.",
+    help="\n\n".join(
+        (
+            "Invoice gateway: canonical invoices in, deliveries out, statuses back.",
+            EXIT_CODES,
+            TENANT_RULE,
+            OUTPUT_RULE,
+        )
+    ),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
@@ -41,10 +54,13 @@ def _start_run(ctx: typer.Context) -> None:
 
 app.command()(processes.serve)
 app.command()(processes.worker)
+app.command()(processes.check)
+app.command()(processes.migrate)
 app.command()(deliveries.send)
 app.command()(deliveries.status)
 app.command()(deliveries.resend)
 app.command()(deliveries.correct)
+app.command()(deliveries.cancel)
 app.command()(inbound.receive)
 app.command()(inbound.bounces)
 app.command()(batches.batches)

@@ -10,19 +10,27 @@ import typer
 from gateway.cli.common import (
     OPERATOR,
     JsonFlag,
-    console,
+    Output,
+    OutputOption,
+    TenantFilter,
     errors,
     exit_if_rejected,
     fail,
+    output_format,
+    print_items,
     print_json,
+    print_lines,
     print_table,
+    read_input,
+    stdout_is_terminal,
+    tracked,
 )
 from gateway.cli.context import CliContext, cli_context
 
 
 def batches(
     ctx: typer.Context,
-    tenant: Annotated[str | None, typer.Option(help="only this tenant's batches")] = None,
+    tenant: TenantFilter = None,
     status: Annotated[
         str | None, typer.Option(help="ready, sending, sent, accepted, rejected, failed")
     ] = None,
@@ -30,6 +38,7 @@ def batches(
         bool, typer.Option("--close-now", help="close every waiting batch now, without its cut-off")
     ] = False,
     as_json: JsonFlag = False,
+    output: OutputOption = None,
 ) -> None:
     """Print batches (newest cut-off first) and the documents still waiting for their cut-off.
 
@@ -38,34 +47,38 @@ def batches(
     """
     from gateway.services.outbound.batches import batch_view, close_due_batches, list_batches, open_items
 
+    shape = output_format(as_json, output)
     with cli_context(ctx).session() as session:
         closed = close_due_batches(session, early=True) if close_now else []
         found = [batch_view(session, batch) for batch in list_batches(session, tenant, status)]
         waiting = open_items(session, tenant)
-    if as_json:
-        print_json({"closed": closed, "batches": found, "waiting": waiting})
+    if shape is Output.JSON:
+        print_json({"items": found, "next": None, "closed": closed, "waiting": waiting})
         return
-    for batch_id in closed:
-        console.print(f"closed {batch_id}")
-    print_table(
-        ("batch", "tenant", "cut-off", "status", "documents", "tries", "last error"),
-        (
-            (
-                view["id"],
-                view["tenant_id"],
-                view["cutoff_at"],
-                view["status"],
-                str(view["documents"]),
-                str(view["tries"]),
-                (view["last_error"] or "")[:80],
-            )
-            for view in found
+    # what was closed and what waits are for a person; a pipe or a CSV gets the batch rows only
+    notes = shape is Output.TABLE and stdout_is_terminal()
+    if notes:
+        print_lines(f"closed {batch_id}" for batch_id in closed)
+    print_items(
+        found,
+        output=shape,
+        columns=("batch", "tenant", "cut-off", "status", "documents", "tries", "last error"),
+        keys=("batch", "tenant"),
+        row=lambda view: (
+            view["id"],
+            view["tenant_id"],
+            view["cutoff_at"],
+            view["status"],
+            str(view["documents"]),
+            str(view["tries"]),
+            view["last_error"] or "",
         ),
     )
-    for group in waiting:
-        console.print(
+    if notes:
+        print_lines(
             f"waiting: {group['items']} document(s) of {group['tenant_id']} for the "
             f"{group['batch_key']} batch at {group['due_at']}"
+            for group in waiting
         )
 
 
@@ -98,6 +111,7 @@ def print_returns(
             )
             for row in outcomes
         ),
+        keys=("file", "batch"),
     )
     exit_if_rejected(sum(1 for row in outcomes if row["rejected"]))
 
@@ -108,8 +122,9 @@ def _read_return_files(cli: CliContext, files: list[Path]) -> list[dict[str, Any
     outcomes = []
     for path in files:
         if not path.is_file():
-            fail(f"{path} is not a file")
-        outcome = receive_print_return(cli.engine, path.read_bytes(), source=path.name, actor=OPERATOR)
+            read_input(path)  # not there, or a folder: exit 2 before anything is read
+    for path in tracked(files, "return files"):
+        outcome = receive_print_return(cli.engine, read_input(path), source=path.name, actor=OPERATOR)
         outcomes.append({"file": path.name, **outcome.as_dict()})
     return outcomes
 

@@ -3,6 +3,10 @@
 The root callback puts a `CliContext` on the Typer context; every command takes it with `cli_context(ctx)`.
 The engine is opened only when a command asks for it, so the dry runs (`render`, `inspect`, `schema`)
 never touch a database. A caller may hand in its own settings (or a whole `CliContext`) as `obj`.
+
+Settings that cannot be read end the command with what is wrong (exit 1), never a traceback; an outbox
+whose schema is not current is refused (exit 1) rather than migrated behind the operator's back — only a
+new, empty one is created (see `gateway.cli.checks`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from gateway.cli.common import fail, fails_on
 from gateway.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,16 +36,26 @@ class CliContext:
     def settings(self) -> Settings:
         """Read from the environment (and `.env`) the first time a command needs them."""
         if self._settings is None:
-            self._settings = Settings()
+            self._settings = read_settings()
         return self._settings
 
     @property
-    def engine(self) -> Engine:
-        """The migrated outbox; opened on first use and disposed when the run ends."""
-        if self._engine is None:
-            from gateway.runtime import outbox_engine
+    def has_settings(self) -> bool:
+        """Settings were handed in or already read (`gateway check` reads them itself, to report on them)."""
+        return self._settings is not None
 
-            self._engine = self._resources.enter_context(outbox_engine(self.settings))
+    @property
+    def engine(self) -> Engine:
+        """The outbox, its schema current; opened on first use and disposed when the run ends."""
+        if self._engine is None:
+            from gateway import runtime
+            from gateway.cli.checks import SchemaNotCurrent, require_current_schema
+
+            engine = runtime.open_outbox(self.settings, run_migrations=False)
+            self._resources.callback(engine.dispose)
+            with fails_on(SchemaNotCurrent, describe=lambda error: f"outbox: {error}"):
+                require_current_schema(engine)
+            self._engine = engine
         return self._engine
 
     @property
@@ -56,6 +71,20 @@ class CliContext:
     def close(self) -> None:
         self._resources.close()
         self._engine = None
+
+
+def read_settings() -> Settings:
+    """The settings from the environment; a malformed one ends the command naming the variable (exit 1)."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from gateway.cli.checks import settings_findings
+
+    try:
+        return Settings()
+    except (ValidationError, SettingsError) as error:
+        problems = "; ".join(f"{f.check}: {f.detail}" for f in settings_findings(error))
+        fail(f"the settings cannot be read: {problems}")
 
 
 def attach_cli_context(ctx: typer.Context) -> CliContext:

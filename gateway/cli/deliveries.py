@@ -1,4 +1,4 @@
-"""`gateway send | status | resend | correct | release`: invoices into the outbox, and their deliveries."""
+"""`gateway send | status | resend | correct | cancel | release`: invoices in, and their deliveries."""
 
 from __future__ import annotations
 
@@ -6,27 +6,47 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import Progress
-from rich.table import Table
 
 from gateway.cli.common import (
     OPERATOR,
+    USAGE,
     JsonFlag,
+    Output,
+    OutputOption,
+    TenantFilter,
     TenantOption,
     collect_files,
-    console,
-    errors,
     exit_if_rejected,
     fail,
     fails_on,
     field_reasons,
+    output_format,
+    print_items,
     print_json,
+    print_lines,
     print_table,
+    read_input,
+    stdout_is_terminal,
+    tracked,
 )
 from gateway.cli.context import CliContext, cli_context
 
 if TYPE_CHECKING:
     from sqlmodel import Session
+
+SEND_COLUMNS = ("file", "#", "outcome", "number", "buyer", "invoice id", "errors")
+DELIVERY_COLUMNS = (
+    "delivery",
+    "invoice",
+    "number",
+    "buyer",
+    "channel",
+    "status",
+    "attempt",
+    "updated",
+    "last error",
+)
+DELIVERY_KEYS = ("delivery", "invoice", "number", "buyer")
 
 
 def send(
@@ -35,116 +55,166 @@ def send(
         list[Path],
         typer.Argument(help="canonical JSON (one invoice or a list) or EHF/UBL XML files, or folders"),
     ],
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
+    as_json: JsonFlag = False,
+    output: OutputOption = None,
 ) -> None:
-    """Push invoices into the outbox (the same intake as POST /invoices)."""
+    """Push invoices into the outbox (the same intake as POST /invoices); exit 2 when one was rejected."""
     from gateway.services.tenancy.tenants import ensure_tenant
 
+    shape = output_format(as_json, output)
     cli = cli_context(ctx)
+    paths = collect_files(files, lambda path: path.suffix.lower() in {".json", ".xml"})
     with cli.session() as session:
         ensure_tenant(session, tenant)
-    table = Table("file", "#", "outcome", "number", "invoice id", "errors")
-    rejected = 0
-    paths = collect_files(files, lambda path: path.suffix.lower() in {".json", ".xml"})
-    with Progress(console=errors, transient=True) as progress:
-        task = progress.add_task("intake", total=len(paths))
-        for path in paths:
-            progress.advance(task)
-            rejected += _send_file(cli, path, tenant, table)
-    console.print(table)
-    exit_if_rejected(rejected)
+    rows: list[dict[str, Any]] = []
+    for path in tracked(paths, "intake"):
+        rows.extend(_send_file(cli, path, tenant))
+    print_items(
+        rows,
+        output=shape,
+        columns=SEND_COLUMNS,
+        keys=("number", "buyer", "invoice id"),
+        row=lambda row: (
+            row["file"],
+            str(row.get("index", "-")),
+            row["outcome"],
+            row.get("number") or "",
+            row.get("buyer") or "",
+            row.get("invoice_id") or "",
+            field_reasons(row.get("errors") or []),
+        ),
+    )
+    exit_if_rejected(sum(row["outcome"] in {"rejected", "conflict"} for row in rows))
 
 
-def _send_file(cli: CliContext, path: Path, tenant: str, table: Table) -> int:
-    """One file through intake, a row per invoice in it; how many of them were refused."""
+def _send_file(cli: CliContext, path: Path, tenant: str) -> list[dict[str, Any]]:
+    """One file through intake: a row per invoice in it (a file that cannot be read is one rejected row)."""
     from gateway.services.outbound.intake import IntakeItem, accept_invoices
     from mappings.base import FormatError
     from mappings.invoice import ubl
     from mappings.invoice.canonical_json import loads_exact
 
     settings = cli.settings
+    content = read_input(path)
     try:
         if path.suffix.lower() == ".xml":
-            data = ubl.parse(path.read_bytes()).model_dump(mode="json", exclude_none=True)
+            data = ubl.parse(content).model_dump(mode="json", exclude_none=True)
         else:
-            data = loads_exact(path.read_bytes(), max_bytes=settings.max_body_bytes * 4)
+            data = loads_exact(content, max_bytes=settings.max_body_bytes * 4)
     except FormatError as error:
         found = getattr(error, "errors", None) or [error.as_dict()]
-        table.add_row(str(path), "-", "rejected", "", "", field_reasons(found))
-        return 1
-    items = [IntakeItem(item) for item in (data if isinstance(data, list) else [data])]
+        return [{"file": str(path), "outcome": "rejected", "errors": found}]
+    offered = data if isinstance(data, list) else [data]
     results = accept_invoices(
-        cli.engine, tenant, items, actor=OPERATOR, default_channel=settings.default_channel
+        cli.engine,
+        tenant,
+        [IntakeItem(item) for item in offered],
+        actor=OPERATOR,
+        default_channel=settings.default_channel,
     )
-    for result in results:
-        table.add_row(
-            path.name,
-            str(result.index),
-            result.outcome,
-            result.number or "",
-            result.invoice_id or "",
-            field_reasons(result.errors),
+    return [
+        {"file": path.name, **result.as_dict(), "buyer": _buyer_name(offered, result.index)}
+        for result in results
+    ]
+
+
+def _buyer_name(offered: list[Any], index: int) -> str | None:
+    item = offered[index] if 0 <= index < len(offered) else None
+    buyer = item.get("buyer") if isinstance(item, dict) else None
+    name = buyer.get("name") if isinstance(buyer, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def _invoice_labels(session: Session, invoice_ids: set[str]) -> dict[str, tuple[str, str]]:
+    """Invoice id → (number, buyer name): what a person recognises next to the ids."""
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from db.models import InvoiceRecord
+
+    if not invoice_ids:
+        return {}
+    rows = session.execute(
+        select(col(InvoiceRecord.id), col(InvoiceRecord.number), col(InvoiceRecord.buyer_name)).where(
+            col(InvoiceRecord.id).in_(invoice_ids)
         )
-    return sum(result.outcome in {"rejected", "conflict"} for result in results)
+    ).all()
+    return {invoice_id: (number or "", buyer or "") for invoice_id, number, buyer in rows}
 
 
 def status(
     ctx: typer.Context,
     some_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="invoice or delivery id")] = None,
-    tenant: Annotated[str | None, typer.Option(help="limit to one tenant")] = None,
+    tenant: TenantFilter = None,
+    limit: Annotated[int, typer.Option(help="how many of the latest deliveries")] = 10,
     as_json: JsonFlag = False,
+    output: OutputOption = None,
 ) -> None:
     """Without ID: deliveries per status and the latest ones. With ID: one invoice and its history."""
     from gateway.services.outbound import deliveries as service
 
+    shape = output_format(as_json, output)
     with cli_context(ctx).session() as session:
         if some_id is None:
-            _print_overview(session, tenant, as_json)
+            _print_overview(session, tenant, limit, shape)
             return
         with fails_on(service.NotFound):
             delivery = service.resolve_delivery(session, tenant, some_id)
             view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id or "")
-    if as_json:
+    if shape is Output.JSON:
         print_json(view)
+    elif shape is Output.CSV:
+        fail("--output csv lists deliveries: use it without an ID", USAGE)
     else:
         _print_invoice_history(view)
 
 
-def _print_overview(session: Session, tenant: str | None, as_json: bool) -> None:
+def _print_overview(session: Session, tenant: str | None, limit: int, shape: Output) -> None:
     from gateway.services.outbound import deliveries as service
 
     counts = service.status_counts(session, tenant)
-    if as_json:
-        print_json({"counts": counts})
+    latest = service.list_deliveries(session, tenant, limit=limit)
+    labels = _invoice_labels(session, {item["invoice_id"] for item in latest})
+    for item in latest:
+        item["invoice_number"], item["buyer_name"] = labels.get(item["invoice_id"], ("", ""))
+    if shape is Output.JSON:
+        print_json({"counts": counts, "items": latest, "next": None})
         return
-    print_table(("status", "deliveries"), ((name, str(count)) for name, count in sorted(counts.items())))
-    print_table(
-        ("delivery", "invoice", "channel", "status", "attempt", "updated", "last error"),
-        (
-            (
-                item["id"],
-                item["invoice_id"],
-                item["channel"],
-                item["status"],
-                str(item["attempt"]),
-                item["updated_at"][:19],
-                (item["last_error"] or "")[:60],
-            )
-            for item in service.list_deliveries(session, tenant, limit=10)
+    if shape is Output.TABLE and stdout_is_terminal():  # a pipe gets the delivery rows only
+        print_table(("status", "deliveries"), ((name, str(count)) for name, count in sorted(counts.items())))
+    print_items(
+        latest,
+        output=shape,
+        columns=DELIVERY_COLUMNS,
+        keys=DELIVERY_KEYS,
+        row=lambda item: (
+            item["id"],
+            item["invoice_id"],
+            item["invoice_number"],
+            item["buyer_name"],
+            item["channel"],
+            item["status"],
+            str(item["attempt"]),
+            item["updated_at"][:19],
+            item["last_error"] or "",
         ),
-        title="latest deliveries",
     )
 
 
 def _print_invoice_history(view: dict[str, Any]) -> None:
-    console.print(
-        f"[bold]{view['document_type']} {view['number']}[/bold]  {view['payable_amount']} "
-        f"{view['currency']}  to {view['buyer_name']}  (invoice {view['id']})"
+    print_lines(
+        [
+            f"{view['document_type']} {view['number']}  {view['payable_amount']} {view['currency']}  "
+            f"to {view['buyer_name']}  (invoice {view['id']})"
+        ]
     )
     for item in view["deliveries"]:
-        console.print(
-            f"\n delivery {item['id']} via [bold]{item['channel']}[/bold]: "
-            f"[bold]{item['status']}[/bold] (attempt {item['attempt']})"
+        print_lines(
+            [
+                "",
+                f" delivery {item['id']} via {item['channel']}: {item['status']} (attempt {item['attempt']})",
+            ]
         )
         print_table(
             ("at", "attempt", "from", "to", "actor", "reason / message id"),
@@ -162,6 +232,15 @@ def _print_invoice_history(view: dict[str, Any]) -> None:
         )
 
 
+CancelOthersOption = Annotated[
+    bool,
+    typer.Option(
+        "--cancel-others",
+        help="cancel the invoice's other deliveries still waiting (queued, held, in an open print batch)",
+    ),
+]
+
+
 def resend(
     ctx: typer.Context,
     some_id: Annotated[
@@ -173,6 +252,7 @@ def resend(
     with_pod: Annotated[
         bool, typer.Option("--with-pod", help="send the invoice's linked proofs of delivery with it")
     ] = False,
+    tenant: TenantFilter = None,
     cancel_others: CancelOthersOption = False,
 ) -> None:
     """Send an invoice again: a new attempt, with who and why in its history. The invoice's other
@@ -192,7 +272,7 @@ def resend(
         resend_service.ResendRefused,
     )
     with fails_on(*refusals), cli_context(ctx).session() as session:
-        delivery = service.resolve_delivery(session, None, some_id)
+        delivery = service.resolve_delivery(session, tenant, some_id)
         if with_pod:
             if delivery.id != some_id:  # an invoice id: its delivery on --channel, else its latest
                 delivery = resend_service.pick_delivery(
@@ -210,31 +290,19 @@ def resend(
         )
         view = service.delivery_view(resent)
     extras = f", with {len(view['extra_documents'])} proof(s) of delivery" if view["extra_documents"] else ""
-    console.print(
-        f"delivery {view['id']} queued again via {view['channel']} (attempt {view['attempt']}){extras}"
+    print_lines(
+        [
+            f"delivery {view['id']} queued again via {view['channel']} (attempt {view['attempt']}){extras}",
+            *(f"warning: {sibling.warning}" for sibling in siblings),
+        ]
     )
-    _print_warnings([sibling.warning for sibling in siblings])
-
-
-CancelOthersOption = Annotated[
-    bool,
-    typer.Option(
-        "--cancel-others",
-        help="cancel the invoice's other deliveries still waiting (queued, held, in an open print batch)",
-    ),
-]
-
-
-def _print_warnings(warnings: list[str]) -> None:
-    for warning in warnings:
-        console.print(f"warning: {warning}", highlight=False, soft_wrap=True)
 
 
 def correct(
     ctx: typer.Context,
     invoice_id: Annotated[str, typer.Argument(help="the invoice whose delivery data is corrected")],
-    tenant: TenantOption,
     reason: Annotated[str, typer.Option(help="why (kept in the history)")],
+    tenant: TenantOption = "",
     address_json: Annotated[
         Path | None, typer.Option("--address-json", help="JSON file with the buyer's postal address")
     ] = None,
@@ -280,38 +348,65 @@ def correct(
             resend=resend_too,
             cancel_others=cancel_others,
         ).as_dict()
-    corrected = ", ".join(correction["corrected"])
-    console.print(f"invoice {invoice_id}: delivery data corrected ({corrected})", soft_wrap=True)
-    for moved in correction["readdressed"]:
-        console.print(
-            f"delivery {moved['delivery_id']} via {moved['channel']} now goes to {moved['after']}",
-            soft_wrap=True,
-        )
+    lines = [f"invoice {invoice_id}: delivery data corrected ({', '.join(correction['corrected'])})"]
+    lines += [
+        f"delivery {moved['delivery_id']} via {moved['channel']} now goes to {moved['after']}"
+        for moved in correction["readdressed"]
+    ]
     target = correction["resend_target"]
     if target is not None:
         named = f"delivery {target['delivery_id']} via {target['channel']} to {target['address'] or '-'}"
         if correction["resent"]:
-            console.print(f"{named}: queued again (attempt {target['attempt']})", soft_wrap=True)
+            lines.append(f"{named}: queued again (attempt {target['attempt']})")
         elif not resend_too:
-            console.print(f"--resend sends {named} (now {target['status']})", soft_wrap=True)
-    _print_warnings(correction["warnings"])
+            lines.append(f"--resend sends {named} (now {target['status']})")
+    print_lines([*lines, *(f"warning: {warning}" for warning in correction["warnings"])])
 
 
 def _read_address(path: Path) -> dict[str, Any]:
     from mappings.base import FormatError
     from mappings.invoice.canonical_json import loads_exact
 
-    with fails_on(OSError, FormatError, describe=lambda error: f"{path}: {error}"):
-        loaded = loads_exact(path.read_bytes())
+    content = read_input(path)
+    with fails_on(FormatError, code=USAGE, describe=lambda error: f"{path}: {error}"):
+        loaded = loads_exact(content)
     if not isinstance(loaded, dict):
-        fail(f"{path}: the address must be a JSON object")
+        fail(f"{path}: the address must be a JSON object", USAGE)
     return loaded
+
+
+def cancel(
+    ctx: typer.Context,
+    some_id: Annotated[
+        str, typer.Argument(metavar="ID", help="delivery id, or invoice id (its latest delivery)")
+    ],
+    reason: Annotated[str, typer.Option(help="why (kept in the history)")],
+    tenant: TenantFilter = None,
+) -> None:
+    """Stop a delivery that has not gone yet (held, queued, failed, a deviation, or in a print batch that has
+    not closed); it is never sent. Exit 1 when it has already left."""
+    from gateway.services.outbound import deliveries as service
+    from outbox.queue import StaleStatus
+    from outbox.states import IllegalTransition
+
+    with fails_on(service.NotFound, IllegalTransition, StaleStatus), cli_context(ctx).session() as session:
+        delivery = service.resolve_delivery(session, tenant, some_id)
+        cancelled = service.cancel(session, delivery, actor=OPERATOR, reason=reason)
+        view = service.delivery_view(cancelled)
+        number, buyer = _invoice_labels(session, {view["invoice_id"]}).get(view["invoice_id"], ("", ""))
+    print_lines(
+        [
+            f"delivery {view['id']} via {view['channel']} cancelled "
+            f"(invoice {number} to {buyer}, {view['invoice_id']})"
+        ]
+    )
 
 
 def release(
     ctx: typer.Context,
     ids: Annotated[list[str], typer.Argument(metavar="ID…", help="held delivery ids (or invoice ids)")],
     reason: Annotated[str, typer.Option(help="kept in the history")] = "released after review",
+    tenant: TenantFilter = None,
 ) -> None:
     """Let held deliveries go after review (they leave when the tenant's sending window allows)."""
     from gateway.services.outbound import deliveries as service
@@ -321,7 +416,7 @@ def release(
     cli = cli_context(ctx)
     for some_id in ids:
         with fails_on(service.NotFound, IllegalTransition, StaleStatus), cli.session() as session:
-            delivery = service.resolve_delivery(session, None, some_id)
+            delivery = service.resolve_delivery(session, tenant, some_id)
             released = service.release(session, delivery, actor=OPERATOR, reason=reason)
             view = service.delivery_view(released)
-        console.print(f"delivery {view['id']} released; due {view['next_attempt_at']}")
+        print_lines([f"delivery {view['id']} released; due {view['next_attempt_at']}"])

@@ -6,7 +6,17 @@ from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.common import OPERATOR, JsonFlag, console, fails_on, print_items
+from gateway.cli.common import (
+    OPERATOR,
+    USAGE,
+    JsonFlag,
+    OutputOption,
+    TenantFilter,
+    fails_on,
+    output_format,
+    print_items,
+    print_lines,
+)
 from gateway.cli.context import cli_context
 
 deviations_app = typer.Typer(
@@ -17,7 +27,7 @@ deviations_app = typer.Typer(
 @deviations_app.callback()
 def deviations_list(
     ctx: typer.Context,
-    tenant: Annotated[str | None, typer.Option(help="only this tenant")] = None,
+    tenant: TenantFilter = None,
     cause: Annotated[str | None, typer.Option(help="validation-failed, bounced, returned-mail, …")] = None,
     channel: Annotated[str | None, typer.Option(help="only this channel")] = None,
     state: Annotated[
@@ -26,6 +36,7 @@ def deviations_list(
     ] = None,
     show_all: Annotated[bool, typer.Option("--all", help="every state (closed ones too)")] = False,
     as_json: JsonFlag = False,
+    output: OutputOption = None,
 ) -> None:
     """Open and covered deviations (newest first) with their cause and the actions that fit; a covered
     one names the delivery that took over."""
@@ -33,15 +44,18 @@ def deviations_list(
         return
     from gateway.services.outbound.deviations import LISTED_BY_DEFAULT, list_deviations, wanted_states
 
-    with fails_on(ValueError):
+    shape = output_format(as_json, output)
+    with fails_on(ValueError, code=USAGE):
         states = wanted_states(["all"] if show_all else state or LISTED_BY_DEFAULT)
     with cli_context(ctx).session() as session:
         items = list_deviations(session, tenant, status=states, cause=cause, channel=channel, limit=1000)
     print_items(
         items,
-        as_json=as_json,
+        output=shape,
+        keys=("id", "delivery", "invoice", "buyer"),
         columns=(
             "id",
+            "delivery",
             "invoice",
             "buyer",
             "channel",
@@ -59,6 +73,7 @@ def deviations_list(
 def _deviation_row(item: dict[str, Any]) -> tuple[str, ...]:
     return (
         item["id"],
+        item["delivery_id"],
         item["invoice_number"] or "",
         item["buyer"] or "",
         item["channel"],
@@ -67,7 +82,7 @@ def _deviation_row(item: dict[str, Any]) -> tuple[str, ...]:
         item["opened_at"][:19],
         _state_text(item),
         ", ".join(a["action"] for a in item["actions"]),
-        (item["detail"] or "")[:80],
+        item["detail"] or "",
     )
 
 
@@ -83,7 +98,7 @@ def deviations_resolve(
     ctx: typer.Context,
     deviation_id: Annotated[str, typer.Argument(metavar="ID")],
     reason: Annotated[str, typer.Option(help="why it needs nothing more (kept in the history)")],
-    tenant: Annotated[str | None, typer.Option(help="the deviation's tenant (checked)")] = None,
+    tenant: TenantFilter = None,
 ) -> None:
     """Close a deviation without sending again; the delivery's history records who and why."""
     from gateway.services.outbound.deliveries import NotFound
@@ -91,7 +106,7 @@ def deviations_resolve(
 
     with fails_on(NotFound, DeviationClosed), cli_context(ctx).session() as session:
         view = resolve_deviation(session, tenant, deviation_id, actor=OPERATOR, reason=reason)
-    console.print(f"deviation {view['id']} resolved by {view['closed_by']}")
+    print_lines([f"deviation {view['id']} resolved by {view['closed_by']}"])
 
 
 @deviations_app.command("resend")
@@ -101,9 +116,14 @@ def deviations_resend(
     reason: Annotated[str | None, typer.Option(help="why (kept in the history)")] = None,
     channel: Annotated[str | None, typer.Option(help="another channel (a new delivery)")] = None,
     to: Annotated[str | None, typer.Option("--to", help="another address")] = None,
-    tenant: Annotated[str | None, typer.Option(help="the deviation's tenant (checked)")] = None,
+    tenant: TenantFilter = None,
+    cancel_others: Annotated[
+        bool,
+        typer.Option("--cancel-others", help="cancel the invoice's other deliveries still waiting"),
+    ] = False,
 ) -> None:
-    """Send the invoice again (next attempt, or a new delivery on --channel) and close the deviation."""
+    """Send the invoice again (next attempt, or a new delivery on --channel) and close the deviation; the
+    invoice's other deliveries still waiting are named, or cancelled with --cancel-others."""
     from gateway.services.outbound.deliveries import NotFound
     from gateway.services.outbound.deviations import DeviationClosed, resend_deviation
     from outbox.queue import StaleStatus
@@ -112,10 +132,20 @@ def deviations_resend(
     refusals = (NotFound, DeviationClosed, IllegalTransition, StaleStatus)
     with fails_on(*refusals), cli_context(ctx).session() as session:
         result = resend_deviation(
-            session, tenant, deviation_id, actor=OPERATOR, reason=reason, channel=channel, address=to
+            session,
+            tenant,
+            deviation_id,
+            actor=OPERATOR,
+            reason=reason,
+            channel=channel,
+            address=to,
+            cancel_others=cancel_others,
         )
     delivery = result["delivery"]
-    console.print(
-        f"deviation {deviation_id} closed ({result['deviation']['closure']}); delivery {delivery['id']} "
-        f"queued via {delivery['channel']} (attempt {delivery['attempt']})"
+    print_lines(
+        [
+            f"deviation {deviation_id} closed ({result['deviation']['closure']}); delivery {delivery['id']} "
+            f"queued via {delivery['channel']} (attempt {delivery['attempt']})",
+            *(f"warning: {warning}" for warning in result["warnings"]),
+        ]
     )

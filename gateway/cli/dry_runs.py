@@ -8,9 +8,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from gateway.cli.common import JsonFlag, console, errors, fail
+from gateway.cli.common import (
+    USAGE,
+    JsonFlag,
+    console,
+    errors,
+    fail,
+    fails_on,
+    print_json,
+    print_lines,
+    print_table,
+    read_input,
+    summary_lines,
+)
 from gateway.cli.context import cli_context
 
 
@@ -18,48 +29,61 @@ def render(
     file: Path,
     to: Annotated[str, typer.Option("--to", help="wire format")] = "canonical-json",
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="write here instead of stdout")
+        Path | None,
+        typer.Option("-o", "--output", help="write here, not to stdout (a folder for a file of several)"),
     ] = None,
 ) -> None:
-    """Dry run: print the wire document the gateway would send for a canonical invoice file."""
-    from mappings import UnknownFormat
+    """Dry run: print the wire document the gateway would send for an invoice file.
+
+    The file may be any invoice format intake takes: canonical JSON, EHF / UBL, EDIFACT INVOIC or X12 810.
+    Exit 1 when the invoice breaks a rule, 2 for an unknown --to format or a file that cannot be read."""
+    from mappings import UnknownFormat, read_invoices
     from mappings import render as render_document
     from mappings.base import FormatError
-    from mappings.invoice import canonical_json
     from mappings.invoice.canonical_json import InvoiceValidationError
+    from transports.files import safe_name
 
+    content = read_input(file)
     try:
-        invoice = canonical_json.parse(file.read_bytes())
-        document = render_document(to, invoice)
+        _, invoices = read_invoices(content)
+        documents = [render_document(to, invoice) for invoice in invoices]
     except InvoiceValidationError as error:
         fail("; ".join(f"{e['field']}: {e['reason']}" for e in error.errors))
-    except (FormatError, UnknownFormat) as error:
-        fail(str(error))
-    except OSError as error:
-        fail(f"{file}: {error.strerror}")
-    if output:
-        output.write_bytes(document.content)
-        errors.print(f"wrote {len(document.content)} bytes ({document.media_type}) to {output}")
-    else:
-        sys.stdout.buffer.write(document.content)
-        sys.stdout.buffer.write(b"\n")
+    except UnknownFormat as error:
+        fail(str(error).strip("'\""), USAGE)
+    except FormatError as error:
+        fail(str(error), USAGE)
+    if len(documents) == 1 and not (output and output.is_dir()):
+        if output:
+            output.write_bytes(documents[0].content)
+            errors.print(f"wrote {len(documents[0].content)} bytes ({documents[0].media_type}) to {output}")
+        else:
+            sys.stdout.buffer.write(documents[0].content)
+            sys.stdout.buffer.write(b"\n")
+        return
+    if output is None or output.suffix:
+        fail(f"{file.name} holds {len(documents)} invoices: name a folder with -o for one file each", USAGE)
+    output.mkdir(parents=True, exist_ok=True)
+    for invoice, document in zip(invoices, documents, strict=True):
+        target = output / f"{safe_name(invoice.number)}.{document.extension}"
+        target.write_bytes(document.content)
+        errors.print(f"wrote {len(document.content)} bytes ({document.media_type}) to {target}")
 
 
 def inspect(file: Path, as_json: JsonFlag = False) -> None:
-    """Detect what a file is and show what the gateway reads from it."""
+    """Detect what a file is and show what the gateway reads from it (a summary; --json for the data).
+
+    Exit 2 for a file the gateway does not understand."""
     from mappings import inspect_file
     from mappings.base import FormatError
 
-    try:
-        result = inspect_file(file.read_bytes())
-    except FormatError as error:
-        fail(str(error))
-    except OSError as error:
-        fail(f"{file}: {error.strerror}")
+    content = read_input(file)
+    with fails_on(FormatError, code=USAGE):
+        result = inspect_file(content)
     if as_json:
-        console.print_json(json.dumps(result, default=str))
+        print_json(result)
     else:
-        console.print(result)
+        print_lines(summary_lines(result))
 
 
 def validate(
@@ -71,35 +95,54 @@ def validate(
         typer.Option(help="official validation artefacts (default: GATEWAY_RULES_DIR, else bundled XSD+CEN)"),
     ] = None,
 ) -> None:
-    """Validate a UBL document with the official XSD and schematron rules; exit 1 on a fatal or error."""
+    """Validate with the official XSD and schematron rules; exit 1 on a fatal or error.
+
+    A UBL document (invoice, credit note, status document) is validated as it is; an invoice in another
+    format intake takes (canonical JSON, EDIFACT INVOIC, X12 810) is validated as the EHF the gateway would
+    send for it."""
     from gateway.services.validation import get_validator
 
-    try:
-        data = file.read_bytes()
-    except OSError as error:
-        fail(f"{file}: {error.strerror}")
+    data = _as_ubl(read_input(file))
     try:
         validator = get_validator(rules_dir or cli_context(ctx).settings.rules_dir)
     except OSError as error:  # a rules directory that is not there
-        fail(str(error))
+        fail(str(error), USAGE)
     report = validator.validate(data)
     if as_json:
-        console.print_json(json.dumps(report.as_dict()))
+        print_json(report.as_dict())
     else:
-        table = Table("rule", "flag", "location", "text", title=f"{file.name}: {report.document_kind}")
-        colours = {"fatal": "red", "error": "red", "warning": "yellow"}
-        for finding in report.findings:
-            colour = colours.get(finding.flag, "blue")
-            table.add_row(
-                finding.rule_id, f"[{colour}]{finding.flag}[/{colour}]", finding.location, finding.text
-            )
         if report.findings:
-            console.print(table)
-        verdict = "[green]valid[/green]" if report.ok else f"[red]{len(report.blocking)} blocking[/red]"
+            print_table(
+                ("rule", "flag", "location", "text"),
+                ((f.rule_id, f.flag, f.location, f.text) for f in report.findings),
+                keys=("rule",),
+                title=f"{file.name}: {report.document_kind}",
+            )
+        verdict = "valid" if report.ok else f"{len(report.blocking)} blocking"
         rule_sets = ", ".join(report.rule_sets) or "none"
-        console.print(f"{verdict}, {len(report.warnings)} warning(s); rule sets: {rule_sets}")
+        print_lines([f"{verdict}, {len(report.warnings)} warning(s); rule sets: {rule_sets}"])
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _as_ubl(data: bytes) -> bytes:
+    """`data` itself when it is XML, else the EHF the gateway would render for the one invoice it holds."""
+    from mappings import read_invoices
+    from mappings import render as render_document
+    from mappings.base import FormatError
+    from mappings.invoice.canonical_json import InvoiceValidationError
+
+    if data.lstrip()[:1] == b"<":
+        return data
+    try:
+        name, invoices = read_invoices(data)
+    except InvoiceValidationError as error:
+        fail("; ".join(f"{e['field']}: {e['reason']}" for e in error.errors))
+    except FormatError as error:
+        fail(str(error), USAGE)
+    if len(invoices) != 1:
+        fail(f"the {name} file holds {len(invoices)} invoices: validate them one by one", USAGE)
+    return render_document("ehf", invoices[0]).content
 
 
 def schema(directory: Annotated[Path, typer.Argument()] = Path("schemas")) -> None:

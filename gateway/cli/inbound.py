@@ -1,6 +1,7 @@
 """`gateway receive | bounces | receive-edi`: what receivers, mail servers and trading partners send back.
 
-Each reads files, prints one row per file or message, and exits 2 when one of them was rejected.
+Each reads files, prints one row per file or message, and exits 2 when one of them was rejected. The
+documents name their tenant themselves; `--tenant` (or $GATEWAY_TENANT) only limits the linking to one.
 """
 
 from __future__ import annotations
@@ -9,16 +10,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from gateway.cli.common import (
     OPERATOR,
+    USAGE,
+    TenantFilter,
     applied_cell,
     collect_files,
-    console,
     exit_if_rejected,
     fail,
     format_note,
+    print_table,
+    read_input,
+    tracked,
 )
 from gateway.cli.context import cli_context
 
@@ -28,37 +32,43 @@ def receive(
     files: Annotated[
         list[Path], typer.Argument(help="Invoice Response (T111), MLR or MLS XML files, or folders of them")
     ],
-    tenant: Annotated[str | None, typer.Option(help="the tenant whose invoices they answer")] = None,
+    tenant: TenantFilter = None,
 ) -> None:
     """Take in status documents from receivers: store each once, link it to its delivery, apply it."""
     from gateway.services.inbound.responses import receive_status_document
     from mappings.base import FormatError
 
     cli = cli_context(ctx)
-    engine = cli.engine
     paths = collect_files(files, lambda path: path.suffix.lower() == ".xml")
-    table = Table("file", "kind", "code", "references", "delivery", "status", "applied", "note")
+    engine = cli.engine
+    rows: list[tuple[str, ...]] = []
     rejected = 0
-    for path in paths:
+    for path in tracked(paths, "status documents"):
         try:
             result = receive_status_document(
-                engine, path.read_bytes(), actor=OPERATOR, tenant_id=tenant, rules_dir=cli.settings.rules_dir
+                engine, read_input(path), actor=OPERATOR, tenant_id=tenant, rules_dir=cli.settings.rules_dir
             )
         except FormatError as error:
-            table.add_row(path.name, "-", "-", "", "", "", "rejected", format_note(error))
+            rows.append((path.name, "-", "-", "", "", "", "rejected", format_note(error)))
             rejected += 1
             continue
-        table.add_row(
-            path.name,
-            result.kind,
-            result.response_code or "",
-            result.referenced_document_id or "",
-            result.delivery_id or "",
-            result.delivery_status or "",
-            applied_cell(result.applied, result.duplicate),
-            result.note or "",
+        rows.append(
+            (
+                path.name,
+                result.kind,
+                result.response_code or "",
+                result.referenced_document_id or "",
+                result.delivery_id or "",
+                result.delivery_status or "",
+                applied_cell(result.applied, result.duplicate),
+                result.note or "",
+            )
         )
-    console.print(table)
+    print_table(
+        ("file", "kind", "code", "references", "delivery", "status", "applied", "note"),
+        rows,
+        keys=("file", "references", "delivery"),
+    )
     exit_if_rejected(rejected)
 
 
@@ -68,7 +78,7 @@ def bounces(
         list[Path],
         typer.Argument(help="DSN e-mails (.eml), mbox files, folders of them, or Maildir folders"),
     ],
-    tenant: Annotated[str | None, typer.Option(help="the tenant whose deliveries they report on")] = None,
+    tenant: TenantFilter = None,
 ) -> None:
     """Take in e-mail delivery status notifications (bounces, delays, delivery reports): store, link, apply.
 
@@ -79,20 +89,23 @@ def bounces(
     from gateway.services.inbound.bounces import mail_sources, receive_bounce
     from mappings.base import FormatError
 
+    missing = [path for path in paths if not path.exists()]
+    if missing:
+        fail(f"{missing[0]}: no such file or directory", USAGE)
     engine = cli_context(ctx).engine
-    table = Table("message", "action", "link", "delivery", "status", "applied", "note")
+    rows: list[tuple[str, ...]] = []
     rejected = 0
-    try:
-        for source in mail_sources(paths):
-            try:
-                result = receive_bounce(engine, source.data, actor=OPERATOR, tenant_id=tenant)
-            except FormatError as error:
-                table.add_row(source.name, "-", "", "", "", "rejected", format_note(error))
-                rejected += 1
-                source.done()
-                continue
+    for source in tracked(mail_sources(paths), "messages"):
+        try:
+            result = receive_bounce(engine, source.data, actor=OPERATOR, tenant_id=tenant)
+        except FormatError as error:
+            rows.append((source.name, "-", "", "", "", "rejected", format_note(error)))
+            rejected += 1
             source.done()
-            table.add_row(
+            continue
+        source.done()
+        rows.append(
+            (
                 source.name,
                 result.classification or "",
                 result.linked_by or "",
@@ -101,9 +114,12 @@ def bounces(
                 applied_cell(result.applied, result.duplicate),
                 result.note or "",
             )
-    except FileNotFoundError as error:
-        fail(str(error))
-    console.print(table)
+        )
+    print_table(
+        ("message", "action", "link", "delivery", "status", "applied", "note"),
+        rows,
+        keys=("message", "delivery"),
+    )
     exit_if_rejected(rejected)
 
 
@@ -112,24 +128,22 @@ def receive_edi(
     files: Annotated[
         list[Path], typer.Argument(help="EDIFACT or X12 files (acks, REMADV, 820…), or folders of them")
     ],
-    tenant: Annotated[str | None, typer.Option(help="the tenant whose trading partners sent them")] = None,
+    tenant: TenantFilter = None,
 ) -> None:
     """Take in EDI files: acknowledgements move deliveries; business messages are recorded and answered
     (CONTRL / 997 / 999 to the partner's transport). Exit code 2 when a file was rejected."""
     from gateway.services.inbound.edi_acks import receive_edi as receive
     from mappings.base import FormatError
 
-    engine = cli_context(ctx).engine
     paths = collect_files(files, lambda path: not path.name.startswith("."))
-    table = Table(
-        "file", "kind", "type", "partner", "interchange", "status", "linked", "applied", "answer", "note"
-    )
+    engine = cli_context(ctx).engine
+    rows: list[tuple[str, ...]] = []
     rejected = 0
-    for path in paths:
+    for path in tracked(paths, "EDI files"):
         try:
-            result = receive(engine, path.read_bytes(), tenant_id=tenant, actor=OPERATOR)
+            result = receive(engine, read_input(path), tenant_id=tenant, actor=OPERATOR)
         except FormatError as error:
-            table.add_row(path.name, "-", "", "", "", "rejected", "", "", "", format_note(error))
+            rows.append((path.name, "-", "", "", "", "rejected", "", "", "", format_note(error)))
             rejected += 1
             continue
         rejected += result.rejected
@@ -137,17 +151,23 @@ def receive_edi(
             str(item.get("delivery_id") or item.get("interchange_ref") or "") for item in result.linked
         )
         answer = result.answer or {}
-        table.add_row(
-            path.name,
-            result.kind,
-            result.message_type,
-            result.partner_id or "",
-            result.interchange_ref,
-            result.status or "",
-            linked,
-            applied_cell(result.applied, result.duplicate),
-            f"{answer.get('kind', '')} {answer.get('interchange_ref', '')}".strip(),
-            result.note or "",
+        rows.append(
+            (
+                path.name,
+                result.kind,
+                result.message_type,
+                result.partner_id or "",
+                result.interchange_ref,
+                result.status or "",
+                linked,
+                applied_cell(result.applied, result.duplicate),
+                f"{answer.get('kind', '')} {answer.get('interchange_ref', '')}".strip(),
+                result.note or "",
+            )
         )
-    console.print(table)
+    print_table(
+        ("file", "kind", "type", "partner", "interchange", "status", "linked", "applied", "answer", "note"),
+        rows,
+        keys=("file", "partner", "interchange", "linked"),
+    )
     exit_if_rejected(rejected)

@@ -10,26 +10,35 @@ import csv
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from gateway.cli.common import (
     OPERATOR,
+    USAGE,
+    JsonFlag,
+    OutputOption,
     SftpOption,
     TenantOption,
-    console,
+    csv_safe,
     exit_if_rejected,
     fail,
     fails_on,
+    output_format,
     print_items,
     print_json,
+    print_lines,
     print_table,
     read_drop,
+    read_input,
+    stdout_is_terminal,
+    summary_lines,
+    tracked,
+    working,
 )
 from gateway.cli.context import cli_context
 
@@ -40,7 +49,6 @@ payments_app = typer.Typer(
     help="Payments: the exception queue, people's answers, the export.", no_args_is_help=True
 )
 
-JsonOption = Annotated[bool, typer.Option("--json", help="print JSON")]
 RECEIPT_COLUMNS = ("file", "outcome", "format", "payments", "duplicates", "reason")
 
 
@@ -64,39 +72,39 @@ def _receipt_row(row: dict[str, Any]) -> tuple[str, ...]:
 def remittance_receive(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="remittance files")],
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     match: Annotated[bool, typer.Option(help="match the new payments right away")] = True,
-    as_json: JsonOption = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Take in remittance files: each is read whole or refused whole (kept, with the reason)."""
     from gateway.services.outbound.documents import document_store
-    from gateway.services.payments import matching_runs as payments
     from gateway.services.payments import remittances
 
+    for path in files:
+        if not path.is_file():
+            read_input(path)  # not there, or a folder: exit 2 before anything is read
     cli = cli_context(ctx)
     settings = cli.settings
     rows: list[dict[str, Any]] = []
-    for path in files:
-        if not path.is_file():
-            fail(f"{path}: no such file")
+    for path in tracked(files, "remittance files"):
         receipt = remittances.receive_remittance(
             cli.engine,
             document_store(settings),
             tenant_id=tenant,
-            data=path.read_bytes(),
+            data=read_input(path),
             filename=path.name,
             source="cli",
             actor=OPERATOR,
             max_bytes=settings.max_remittance_bytes,
         )
         rows.append({"name": path.name, **receipt.as_dict()})
-    run = payments.run_matching(cli.engine, tenant).as_dict() if match else None
+    run = _run_matching(cli.engine, tenant) if match else None
     if as_json:
         print_json({"files": rows, "matching": run})
     else:
-        print_table(RECEIPT_COLUMNS, map(_receipt_row, rows))
+        print_table(RECEIPT_COLUMNS, map(_receipt_row, rows), keys=("file",))
         if run:
-            console.print(f"matching: {run['outcomes']} in {run['seconds']} s")
+            print_lines([f"matching: {run['outcomes']} in {run['seconds']} s"])
     exit_if_rejected(any(row["status"] == "rejected" for row in rows))
 
 
@@ -104,14 +112,13 @@ def remittance_receive(
 def remittance_drop(
     ctx: typer.Context,
     directory: Annotated[str, typer.Argument(help="local folder, or the remote folder with --sftp")],
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     sftp: SftpOption = None,
     match: Annotated[bool, typer.Option(help="match the new payments right away")] = True,
 ) -> None:
     """Read a drop folder (or pull from the bank's SFTP folder): files go to done/ or rejected/."""
 
     from gateway.services.outbound.documents import document_store
-    from gateway.services.payments import matching_runs as payments
     from gateway.services.payments import remittances
 
     cli = cli_context(ctx)
@@ -140,27 +147,31 @@ def remittance_drop(
     print_table(
         ("file", "outcome", "file id", "reason"),
         ((item.name, item.outcome, item.file_id or "", item.reason or "") for item in items),
+        keys=("file", "file id"),
     )
     if match and any(item.outcome == "accepted" for item in items):
-        console.print(f"matching: {payments.run_matching(cli.engine, tenant).as_dict()['outcomes']}")
+        print_lines([f"matching: {_run_matching(cli.engine, tenant)['outcomes']}"])
     exit_if_rejected(any(item.outcome == "rejected" for item in items))
 
 
 @remittance_app.command("list")
 def remittance_list(
     ctx: typer.Context,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     status: Annotated[str | None, typer.Option(help="accepted or rejected")] = None,
-    as_json: JsonOption = False,
+    as_json: JsonFlag = False,
+    output: OutputOption = None,
 ) -> None:
     """Received files, newest first."""
     from gateway.services.payments import remittances
 
+    shape = output_format(as_json, output)
     with cli_context(ctx).session() as session:
         views = [remittances.file_view(f) for f in remittances.list_files(session, tenant, status=status)]
     print_items(
         views,
-        as_json=as_json,
+        output=shape,
+        keys=("id", "file"),
         columns=("id", "received", "format", "status", "payments", "credit total", "file", "reason"),
         row=lambda view: (
             view["id"],
@@ -178,16 +189,18 @@ def remittance_list(
 @payments_app.command("list")
 def payments_list(
     ctx: typer.Context,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     status: Annotated[
         str | None, typer.Option(help="new, applied, exception, needs_approval, resolved, …")
     ] = None,
     limit: int = 100,
-    as_json: JsonOption = False,
+    as_json: JsonFlag = False,
+    output: OutputOption = None,
 ) -> None:
     """Payments and what became of them; `--status exception` is the work queue."""
     from gateway.services.payments import matching_runs as payments
 
+    shape = output_format(as_json, output)
     with cli_context(ctx).session() as session:
         found = [
             payments.payment_summary(p)
@@ -195,7 +208,8 @@ def payments_list(
         ]
     print_items(
         found,
-        as_json=as_json,
+        output=shape,
+        keys=("id", "payer", "invoices"),
         columns=("id", "status", "amount", "payer", "confidence", "invoices", "note"),
         row=lambda row: (
             row["id"],
@@ -204,18 +218,50 @@ def payments_list(
             row["payer_name"] or "",
             "" if row["confidence"] is None else f"{row['confidence']:.2f}",
             ", ".join(row["invoices"]),
-            (row["note"] or "")[:80],
+            row["note"] or "",
         ),
     )
 
 
 @payments_app.command("show")
-def payments_show(ctx: typer.Context, payment_id: str, tenant: TenantOption = "default") -> None:
-    """One payment with the engine's evidence and suggestions (JSON)."""
+def payments_show(
+    ctx: typer.Context, payment_id: str, tenant: TenantOption = "", as_json: JsonFlag = False
+) -> None:
+    """One payment with the engine's evidence and suggestions (a summary; --json for everything)."""
     from gateway.services.payments import matching_runs as payments
 
     with fails_on(payments.PaymentNotFound), cli_context(ctx).session() as session:
-        print_json(payments.payment_view(session, payments.get_payment(session, tenant, payment_id)))
+        view = payments.payment_view(session, payments.get_payment(session, tenant, payment_id))
+    if as_json:
+        print_json(view)
+        return
+    print_lines(_payment_lines(view))
+    details = {key: view[key] for key in ("remittance", "decision") if view.get(key)}
+    print_lines(summary_lines(details, "  "))
+
+
+def _payment_lines(view: dict[str, Any], learned: dict[str, Any] | None = None) -> Iterator[str]:
+    """A payment for a person: what it is, what became of it, and what it is applied to."""
+    payer = view["payer_name"] or view["payer_account"] or "an unknown payer"
+    yield (
+        f"payment {view['id']}: {view['status']} - {view['amount']} {view['currency']} from {payer}"
+        + (f", booked {view['booking_date']}" if view["booking_date"] else "")
+    )
+    if view["decided_by"]:
+        yield f"  decided by {view['decided_by']} at {view['decided_at'][:19].replace('T', ' ')}" + (
+            f": {view['note']}" if view["note"] else ""
+        )
+    if view["applied_amount"] is not None:
+        yield (
+            f"  applied {view['applied_amount']}, written off {view['write_off'] or '0'}, "
+            f"unapplied {view['unapplied'] if view['unapplied'] is not None else '-'}"
+        )
+    for allocation in view["allocations"]:
+        state = f" (reversed by {allocation['reversed_by']})" if allocation["reversed_at"] else ""
+        yield f"  {allocation['number']}  {allocation['amount']}  invoice {allocation['invoice_id']}{state}"
+    for kind, values in (learned or {}).items():
+        if values:
+            yield f"  learned {kind}: {', '.join(str(value) for value in values)}"
 
 
 def _allocations(values: list[str]) -> list[tuple[str, Decimal]]:
@@ -225,16 +271,22 @@ def _allocations(values: list[str]) -> list[tuple[str, Decimal]]:
         try:
             parsed.append((invoice_id.strip(), Decimal(amount.strip())))
         except InvalidOperation:
-            fail(f"--invoice {value!r}: write INVOICE_ID=AMOUNT, e.g. 01HX…=1250.00")
+            fail(f"--invoice {value!r}: write INVOICE_ID=AMOUNT, e.g. 01HX…=1250.00", USAGE)
     return parsed
 
 
-def _run_action(action: Callable[[], Any]) -> None:
-    """A person's answer on a payment, printed as JSON; a refused answer exits 2, an unknown payment 1."""
+def _run_action(action: Callable[[], dict[str, Any]], as_json: bool) -> None:
+    """A person's answer on a payment, printed as a summary (or JSON); a refused answer or an unknown
+    payment exits 1."""
     from gateway.services.payments import matching_runs as payments
 
-    with fails_on(payments.PaymentNotFound), fails_on(payments.ResolutionRefused, code=2):
-        print_json(action())
+    with fails_on(payments.PaymentNotFound), fails_on(payments.ResolutionRefused):
+        result = action()
+    if as_json:
+        print_json(result)
+        return
+    view, learned = (result["payment"], result.get("learned")) if "payment" in result else (result, None)
+    print_lines(_payment_lines(view, learned))
 
 
 @payments_app.command("resolve")
@@ -247,23 +299,30 @@ def payments_resolve(
     learn: Annotated[
         bool, typer.Option(help="remember the payer's account, name and reference pattern")
     ] = True,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
+    as_json: JsonFlag = False,
 ) -> None:
     """Say which invoices a payment settles; the gateway learns from it for next time."""
     from gateway.services.payments import matching_runs as payments
 
+    allocations = _allocations(invoice)
+    with fails_on(
+        InvalidOperation, code=USAGE, describe=lambda _: f"--write-off {write_off!r}: not an amount"
+    ):
+        written_off = Decimal(write_off)
     engine = cli_context(ctx).engine
     _run_action(
         lambda: payments.resolve_payment(
             engine,
             tenant,
             payment_id,
-            _allocations(invoice),
+            allocations,
             actor=OPERATOR,
             reason=reason,
-            write_off=Decimal(write_off),
+            write_off=written_off,
             learn=learn,
-        )
+        ),
+        as_json,
     )
 
 
@@ -273,7 +332,8 @@ def payments_approve(
     payment_id: str,
     suggestion: Annotated[int, typer.Option(help="0 = the proposal / best suggestion")] = 0,
     reason: str | None = None,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
+    as_json: JsonFlag = False,
 ) -> None:
     """Book the engine's proposal (needs approval) or one of its ranked suggestions (exception)."""
     from gateway.services.payments import matching_runs as payments
@@ -282,7 +342,8 @@ def payments_approve(
     _run_action(
         lambda: payments.approve_payment(
             engine, tenant, payment_id, actor=OPERATOR, reason=reason, suggestion=suggestion
-        )
+        ),
+        as_json,
     )
 
 
@@ -291,13 +352,16 @@ def payments_ignore(
     ctx: typer.Context,
     payment_id: str,
     reason: Annotated[str, typer.Option(help="why this is no invoice payment")],
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
+    as_json: JsonFlag = False,
 ) -> None:
     """Not an invoice payment (a refund, a transfer): nothing is applied."""
     from gateway.services.payments import matching_runs as payments
 
     engine = cli_context(ctx).engine
-    _run_action(lambda: payments.ignore_payment(engine, tenant, payment_id, actor=OPERATOR, reason=reason))
+    _run_action(
+        lambda: payments.ignore_payment(engine, tenant, payment_id, actor=OPERATOR, reason=reason), as_json
+    )
 
 
 @payments_app.command("reverse")
@@ -305,13 +369,24 @@ def payments_reverse(
     ctx: typer.Context,
     payment_id: str,
     reason: Annotated[str, typer.Option(help="why it was wrong")],
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
+    as_json: JsonFlag = False,
 ) -> None:
     """Take back what a payment applied; it waits as an exception again."""
     from gateway.services.payments import matching_runs as payments
 
     engine = cli_context(ctx).engine
-    _run_action(lambda: payments.reverse_payment(engine, tenant, payment_id, actor=OPERATOR, reason=reason))
+    _run_action(
+        lambda: payments.reverse_payment(engine, tenant, payment_id, actor=OPERATOR, reason=reason), as_json
+    )
+
+
+def _run_matching(engine: Any, tenant: str) -> dict[str, Any]:
+    """One matching run for the tenant (a spinner while it runs); busy elsewhere is exit 1."""
+    from gateway.services.payments import matching_runs as payments
+
+    with fails_on(payments.MatchingBusy), working("matching payments"):
+        return payments.run_matching(engine, tenant).as_dict()
 
 
 EXPORT_COLUMNS = (
@@ -335,9 +410,9 @@ EXPORT_COLUMNS = (
 @payments_app.command("export")
 def payments_export(
     ctx: typer.Context,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     since: Annotated[str | None, typer.Option(help="ISO date-time: allocations made since then")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+    export_format: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
 ) -> None:
     """Every allocation in force (automatic and by hand) for the ERP's ledger, one row per invoice."""
     from sqlalchemy import select
@@ -345,9 +420,9 @@ def payments_export(
 
     from db.models import InvoiceRecord, PaymentAllocation, PaymentRecord
 
-    if output_format not in ("csv", "json"):
-        fail("--format is csv or json")
-    when = dt.datetime.fromisoformat(since) if since else None
+    if export_format not in ("csv", "json"):
+        fail("--format is csv or json", USAGE)
+    when = _moment(since, "--since")
     with cli_context(ctx).session() as session:
         query = (
             select(PaymentAllocation, PaymentRecord, col(InvoiceRecord.number))
@@ -377,49 +452,45 @@ def payments_export(
             }
             for allocation, payment, number in session.execute(query).all()
         ]
-    if output_format == "json":
+    if export_format == "json":
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_safe(str(v)) for k, v in row.items()})
+        writer.writerow({k: csv_safe(str(v)) for k, v in row.items()})
 
 
-def _csv_safe(text: str) -> str:
-    """A cell a spreadsheet would run as a formula is neutralised (payer names come from strangers)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
+def _moment(text: str | None, option: str) -> dt.datetime | None:
+    """An ISO 8601 date-time option; anything else is a usage error (exit 2)."""
+    if text is None:
+        return None
     try:
-        Decimal(text)
-    except InvalidOperation:
-        return False
-    return True
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} {text!r}: not an ISO 8601 date-time, e.g. 2026-11-01 or 2026-11-01T08:00", USAGE)
 
 
 def match(
     ctx: typer.Context,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     report: Annotated[
         bool, typer.Option("--report", help="print match rates (per payment and per invoice)")
     ] = False,
     since: Annotated[str | None, typer.Option(help="report on payments booked since (ISO date-time)")] = None,
     file_id: Annotated[str | None, typer.Option("--file", help="report on one remittance file")] = None,
     run: Annotated[bool, typer.Option(help="match new payments first")] = True,
-    as_json: JsonOption = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Match the tenant's new payments; with --report, the statistics: auto rate next to false-auto rate."""
     from gateway.services.payments import matching_runs as payments
 
+    when = _moment(since, "--since")
     cli = cli_context(ctx)
     result: dict[str, Any] = {}
     if run:
-        with fails_on(payments.MatchingBusy):
-            result["run"] = payments.run_matching(cli.engine, tenant).as_dict()
+        result["run"] = _run_matching(cli.engine, tenant)
     if report:
-        when = dt.datetime.fromisoformat(since) if since else None
         with cli.session() as session:
             result["report"] = payments.match_report(session, tenant, since=when, file_id=file_id)
     if as_json:
@@ -427,9 +498,11 @@ def match(
         return
     if "run" in result:
         outcome = result["run"]
-        console.print(
-            f"matched {outcome['payments']} payments in {outcome['seconds']} s against "
-            f"{outcome['open_items']} open items: {outcome['outcomes']}; invoices {outcome['invoices']}"
+        print_lines(
+            [
+                f"matched {outcome['payments']} payments in {outcome['seconds']} s against "
+                f"{outcome['open_items']} open items: {outcome['outcomes']}; invoices {outcome['invoices']}"
+            ]
         )
     if "report" in result:
         _print_report(result["report"])
@@ -437,25 +510,27 @@ def match(
 
 def _print_report(report: dict[str, Any]) -> None:
     per_payment, per_invoice = report["per_payment"], report["per_invoice"]
-    table = Table("measure", "by count", "by amount")
-    table.add_row("payments to match", str(per_payment["matchable"]), per_payment["amount_matchable"])
-    table.add_row(
-        "applied automatically",
-        f"{per_payment['auto_applied']} ({per_payment['auto_rate_pct']} %)",
-        f"{per_payment['amount_auto_applied']} ({per_payment['auto_rate_by_amount_pct']} %)",
-    )
-    table.add_row(
-        "false automatic (reversed / re-allocated by a person)",
-        f"{per_payment['false_auto_applied']} ({per_payment['false_auto_rate_pct']} %)",
-        f"{per_payment['false_auto_rate_by_amount_pct']} %",
-    )
-    table.add_row("open exceptions", str(per_payment["open_exceptions"]), "")
-    table.add_row("awaiting approval", str(per_payment["awaiting_approval"]), "")
-    table.add_row(
-        "invoices with payments / settled automatically",
-        f"{per_invoice['invoices_with_payments']} / {per_invoice['settled_automatically']} "
-        f"({per_invoice['auto_rate_pct']} %)",
-        f"{per_invoice['amount_applied']} / {per_invoice['amount_applied_automatically']}",
-    )
-    console.print(table)
-    console.print(f"payments by status: {report['payments']['by_status']}")
+    rows = [
+        ("payments to match", str(per_payment["matchable"]), str(per_payment["amount_matchable"])),
+        (
+            "applied automatically",
+            f"{per_payment['auto_applied']} ({per_payment['auto_rate_pct']} %)",
+            f"{per_payment['amount_auto_applied']} ({per_payment['auto_rate_by_amount_pct']} %)",
+        ),
+        (
+            "false automatic (reversed / re-allocated by a person)",
+            f"{per_payment['false_auto_applied']} ({per_payment['false_auto_rate_pct']} %)",
+            f"{per_payment['false_auto_rate_by_amount_pct']} %",
+        ),
+        ("open exceptions", str(per_payment["open_exceptions"]), ""),
+        ("awaiting approval", str(per_payment["awaiting_approval"]), ""),
+        (
+            "invoices with payments / settled automatically",
+            f"{per_invoice['invoices_with_payments']} / {per_invoice['settled_automatically']} "
+            f"({per_invoice['auto_rate_pct']} %)",
+            f"{per_invoice['amount_applied']} / {per_invoice['amount_applied_automatically']}",
+        ),
+    ]
+    print_table(("measure", "by count", "by amount"), rows)
+    if stdout_is_terminal():
+        print_lines([f"payments by status: {report['payments']['by_status']}"])

@@ -11,14 +11,17 @@ import typer
 from gateway.cli.common import (
     OPERATOR,
     JsonFlag,
+    OutputOption,
     SftpOption,
     TenantOption,
-    console,
     exit_if_rejected,
     fails_on,
+    output_format,
     print_items,
+    print_lines,
     print_table,
     read_drop,
+    read_input,
 )
 from gateway.cli.context import cli_context
 
@@ -28,6 +31,7 @@ pod_app = typer.Typer(
 )
 
 POD_COLUMNS = ("pod", "kind", "signer", "signed at", "references", "linked to", "suggestions")
+POD_KEYS = ("pod", "linked to")
 
 
 def _pod_row(view: dict[str, Any]) -> tuple[str, ...]:
@@ -43,7 +47,7 @@ def _pod_row(view: dict[str, Any]) -> tuple[str, ...]:
 def pod_add(
     ctx: typer.Context,
     file: Path,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     order: Annotated[list[str] | None, typer.Option("--order", help="order number (BT-13)")] = None,
     note: Annotated[list[str] | None, typer.Option("--note", help="delivery note (BT-16)")] = None,
     shipment: Annotated[list[str] | None, typer.Option("--shipment", help="shipment id")] = None,
@@ -64,9 +68,9 @@ def pod_add(
                              ("invoice_numbers", invoice))
         if values
     }  # fmt: skip
+    if not file.is_file():
+        read_input(file)  # ends the command: not there, or a folder (exit 2)
     with fails_on(pods.PodRefused, describe=lambda error: f"{error.field}: {error.reason}"):
-        if not file.is_file():
-            raise pods.PodRefused("FILE", f"{file}: no such file")
         if file.stat().st_size > settings.max_pod_bytes:
             size = file.stat().st_size
             raise pods.PodRefused("FILE", f"{size:,} bytes; at most {settings.max_pod_bytes:,}", status=413)
@@ -74,7 +78,7 @@ def pod_add(
             cli.engine,
             document_store(settings),
             tenant_id=tenant,
-            data=file.read_bytes(),
+            data=read_input(file),
             filename=file.name,
             signer_name=signer,
             signed_at=pods.parse_signed_at(signed_at, "--signed-at"),
@@ -84,42 +88,44 @@ def pod_add(
             actor=OPERATOR,
             max_bytes=settings.max_pod_bytes,
         )
-    print_table(POD_COLUMNS, map(_pod_row, receipt.pods))
+    print_table(POD_COLUMNS, map(_pod_row, receipt.pods), keys=POD_KEYS)
     if receipt.duplicate:
-        console.print("the same file was received before: these are its first PODs")
+        print_lines(["the same file was received before: these are its first PODs"])
 
 
 @pod_app.command("list")
 def pod_list(
     ctx: typer.Context,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     unlinked: Annotated[bool, typer.Option("--unlinked", help="only PODs waiting for a link")] = False,
     as_json: JsonFlag = False,
+    output: OutputOption = None,
 ) -> None:
     """The tenant's PODs, newest first, with links or suggestions."""
     from gateway.services.inbound import pods
 
+    shape = output_format(as_json, output)
     with cli_context(ctx).session() as session:
         found = pods.list_pods(session, tenant, False if unlinked else None)
         views = [pods.pod_view(session, p) for p in found]
-    print_items(views, as_json=as_json, columns=POD_COLUMNS, row=_pod_row)
+    print_items(views, output=shape, columns=POD_COLUMNS, row=_pod_row, keys=POD_KEYS)
 
 
 @pod_app.command("link")
-def pod_link(ctx: typer.Context, pod: str, invoice: str, tenant: TenantOption = "default") -> None:
+def pod_link(ctx: typer.Context, pod: str, invoice: str, tenant: TenantOption = "") -> None:
     """Link a POD to an invoice by hand (POD id, invoice id)."""
     from gateway.services.inbound import pods
 
     with fails_on(pods.NotFound), cli_context(ctx).session() as session:
         pods.link_pod(session, tenant, pod, invoice, OPERATOR)
-    console.print(f"proof of delivery {pod} linked to invoice {invoice}")
+    print_lines([f"proof of delivery {pod} linked to invoice {invoice}"])
 
 
 @pod_app.command("drop")
 def pod_drop(
     ctx: typer.Context,
     directory: Annotated[str, typer.Argument(help="local folder, or the remote folder with --sftp")],
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     sftp: SftpOption = None,
 ) -> None:
     """Take in a folder drop: files with a `<file>.json` sidecar or named `POD_<kind>_<reference>….<ext>`
@@ -150,5 +156,6 @@ def pod_drop(
     print_table(
         ("file", "outcome", "pods", "reason"),
         ((item.file, item.outcome, ", ".join(item.pod_ids), item.reason or "") for item in items),
+        keys=("file", "pods"),
     )
     exit_if_rejected(any(item.outcome == "rejected" for item in items))

@@ -1,22 +1,54 @@
-"""`gateway serve | worker | demo`: the long-running processes, and the whole path shown in one command."""
+"""`gateway serve | worker | check | migrate | demo`: the long-running processes, what they check before they
+start, the one-off migration, and the whole path shown in one command."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gateway.cli.common import console
-from gateway.cli.context import cli_context
+from gateway.cli.common import (
+    REFUSED,
+    JsonFlag,
+    OutputOption,
+    console,
+    errors,
+    fail,
+    output_format,
+    print_items,
+    print_table,
+)
+from gateway.cli.context import CliContext, cli_context
+
+if TYPE_CHECKING:
+    from gateway.cli.checks import Finding
+
+CHECK_COLUMNS = ("check", "status", "detail")
+
+
+def _check_row(finding: Finding) -> tuple[str, str, str]:
+    return (finding.check, "ok" if finding.ok else "PROBLEM", finding.detail)
+
+
+def _refuse_on_problems(cli: CliContext, channels: list[str] | None = None) -> None:
+    """What `gateway check` checks; a process does not start on a problem (the problems on stderr, exit 1)."""
+    from gateway.cli.checks import run_checks
+
+    problems = [finding for finding in run_checks(cli.settings, channels or ()) if not finding.ok]
+    if problems:
+        print_table(CHECK_COLUMNS, map(_check_row, problems), keys=("check",), to=errors)
+        fail(f"not starting: {len(problems)} problem(s) in the configuration (see `gateway check`)")
 
 
 def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the HTTP API."""
+    """Run the HTTP API (after the checks of `gateway check`; it does not start on a problem)."""
     import uvicorn
 
     from gateway.api.app import create_app
 
-    uvicorn.run(create_app(cli_context(ctx).settings), host=host, port=port)
+    cli = cli_context(ctx)
+    _refuse_on_problems(cli)
+    uvicorn.run(create_app(cli.settings), host=host, port=port)
 
 
 def worker(
@@ -28,19 +60,81 @@ def worker(
         bool, typer.Option("--dry-run", help="write what each channel would send under data_dir/dry-run/")
     ] = False,
 ) -> None:
-    """Claim and deliver queued deliveries until SIGTERM (or, with --once, until none is due)."""
+    """Claim and deliver queued deliveries until SIGTERM (or, with --once, until none is due).
+
+    The checks of `gateway check` run first; the worker does not start on a problem.
+    """
     import logging
 
     from gateway.worker import Worker
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     cli = cli_context(ctx)
+    _refuse_on_problems(cli, channel)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # a copy, so the run's shared settings (perhaps a caller's own object) stay as they were given
     settings = cli.settings.model_copy(update={"dry_run": True}) if dry_run else cli.settings
     runner = Worker(cli.engine, settings, worker_id=worker_id, channels=channel)
     runner.install_signal_handlers()
     stats = runner.run(once=once)
     console.print(f"claimed {stats.claimed}; outcomes {dict(stats.outcomes)}; leases lost {stats.lease_lost}")
+
+
+def check(
+    ctx: typer.Context,
+    channel: Annotated[
+        list[str] | None, typer.Option(help="check these channels too (default: the configured ones)")
+    ] = None,
+    as_json: JsonFlag = False,
+    output: OutputOption = None,
+) -> None:
+    """Check the configuration: every configured channel's settings, the rules directory, the database URL,
+    whether the database answers and whether its migrations are current. Exit 1 when anything is wrong."""
+    from pydantic import ValidationError
+    from pydantic_settings import SettingsError
+
+    from gateway.cli.checks import run_checks, settings_findings
+    from gateway.settings import Settings
+
+    given = ctx.find_object(CliContext)
+    try:
+        settings = given.settings if given is not None and given.has_settings else Settings()
+        findings = run_checks(settings, channel or ())
+    except (ValidationError, SettingsError) as error:
+        findings = settings_findings(error)
+    print_items(
+        findings,
+        output=output_format(as_json, output),
+        columns=CHECK_COLUMNS,
+        row=_check_row,
+        keys=("check",),
+        data=lambda finding: finding.as_dict(),
+    )
+    if not all(finding.ok for finding in findings):
+        raise typer.Exit(REFUSED)
+
+
+def migrate(ctx: typer.Context) -> None:
+    """Bring the outbox's schema up to this gateway's migrations (once per release; processes only check)."""
+    from db.engine import migrate as run_migrations
+    from gateway import runtime
+    from gateway.cli.checks import schema_state
+
+    cli = cli_context(ctx)
+    engine = runtime.open_outbox(cli.settings, run_migrations=False)
+    try:
+        before = schema_state(engine)
+        if before.unknown:
+            fail(before.problem() or "unknown revision")
+        run_migrations(engine)
+        after = schema_state(engine)
+    finally:
+        engine.dispose()
+    current = ", ".join(after.current)
+    if before.up_to_date:
+        console.print(f"the outbox is current ({current}); nothing to do")
+    else:
+        was = ", ".join(before.current) or "empty"
+        console.print(f"the outbox migrated from {was} to {current}")
 
 
 def demo(ctx: typer.Context, count: Annotated[int, typer.Option(help="sample invoices to push")] = 5) -> None:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from gateway.cli.common import TenantOption, console, fail, fails_on, print_table
+from gateway.cli.common import (
+    JsonFlag,
+    OutputOption,
+    TenantFilter,
+    TenantOption,
+    fail,
+    fails_on,
+    output_format,
+    print_items,
+    print_lines,
+)
 from gateway.cli.context import cli_context
 
 webhook_app = typer.Typer(
@@ -18,7 +28,7 @@ webhook_app = typer.Typer(
 def webhook_add(
     ctx: typer.Context,
     url: str,
-    tenant: TenantOption = "default",
+    tenant: TenantOption = "",
     events: Annotated[
         str,
         typer.Option(help="comma-separated: delivery.status_changed, deviation.opened, deviation.closed, *"),
@@ -34,14 +44,15 @@ def webhook_add(
             session, tenant, url=url, events=wanted, secret=secret
         )
         view = webhooks.endpoint_view(endpoint)
-    console.print(f"webhook {view['id']} {'added' if created else 'changed'}: {url} {view['events']}")
+    lines = [f"webhook {view['id']} {'added' if created else 'changed'}: {url} {view['events']}"]
     if generated:
-        console.print(f"secret (shown once): {generated}")
+        lines.append(f"secret (shown once): {generated}")
+    print_lines(lines)
 
 
 @webhook_app.command("list")
 def webhook_list(
-    ctx: typer.Context, tenant: Annotated[str | None, typer.Option(help="only this tenant")] = None
+    ctx: typer.Context, tenant: TenantFilter = None, as_json: JsonFlag = False, output: OutputOption = None
 ) -> None:
     """Endpoints (secrets are never shown) and their events by status."""
     from sqlalchemy import func, select
@@ -50,7 +61,8 @@ def webhook_list(
     from db.models import WebhookEvent
     from gateway.services.tenancy import webhooks
 
-    rows: list[tuple[str, ...]] = []
+    shape = output_format(as_json, output)
+    found: list[dict[str, Any]] = []
     with cli_context(ctx).session() as session:
         for endpoint in webhooks.list_endpoints(session, tenant):
             counts = dict(
@@ -60,23 +72,35 @@ def webhook_list(
                     .group_by(col(WebhookEvent.status))
                 ).all()
             )
-            rows.append(
-                (
-                    endpoint.id,
-                    endpoint.tenant_id,
-                    endpoint.url,
-                    ",".join(endpoint.events),
-                    "yes" if endpoint.active else "no",
-                    str(counts.get("pending", 0) + counts.get("sending", 0)),
-                    str(counts.get("delivered", 0)),
-                    str(counts.get("failed", 0)),
-                )
+            found.append(
+                {
+                    **webhooks.endpoint_view(endpoint),
+                    "tenant_id": endpoint.tenant_id,
+                    "events_pending": counts.get("pending", 0) + counts.get("sending", 0),
+                    "events_delivered": counts.get("delivered", 0),
+                    "events_failed": counts.get("failed", 0),
+                }
             )
-    print_table(("id", "tenant", "url", "events", "active", "pending", "delivered", "failed"), rows)
+    print_items(
+        found,
+        output=shape,
+        columns=("id", "tenant", "url", "events", "active", "pending", "delivered", "failed"),
+        keys=("id", "tenant", "url"),
+        row=lambda item: (
+            item["id"],
+            item["tenant_id"],
+            item["url"],
+            ",".join(item["events"]),
+            "yes" if item["active"] else "no",
+            str(item["events_pending"]),
+            str(item["events_delivered"]),
+            str(item["events_failed"]),
+        ),
+    )
 
 
 @webhook_app.command("remove")
-def webhook_remove(ctx: typer.Context, endpoint_id: str, tenant: TenantOption = "default") -> None:
+def webhook_remove(ctx: typer.Context, endpoint_id: str, tenant: TenantOption = "") -> None:
     """Remove an endpoint and its events."""
     from gateway.services.tenancy import webhooks
 
@@ -84,7 +108,7 @@ def webhook_remove(ctx: typer.Context, endpoint_id: str, tenant: TenantOption = 
         found = webhooks.delete_endpoint(session, tenant, endpoint_id)
     if not found:
         fail(f"no webhook endpoint {endpoint_id} for tenant {tenant}")
-    console.print(f"webhook {endpoint_id} removed")
+    print_lines([f"webhook {endpoint_id} removed"])
 
 
 @webhook_app.command("send")
@@ -108,6 +132,5 @@ def webhook_send(ctx: typer.Context) -> None:
         total.failed += report.failed
         if not report.delivered and not report.failed:
             break  # only retries left, scheduled for later
-    console.print(
-        f"sent {total.claimed}: delivered {total.delivered}, to retry {total.retried}, failed {total.failed}"
-    )
+    done = f"delivered {total.delivered}, to retry {total.retried}, failed {total.failed}"
+    print_lines([f"sent {total.claimed}: {done}"])

@@ -36,7 +36,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -60,8 +59,9 @@ from schemas.canonical import (
     line_net_amount,
     round_amount,
 )
+from tests.conftest import SHARED
 
-RULES = Path(__file__).resolve().parents[2].parent / "shared" / "validation"
+RULES = SHARED / "validation"
 SEED = 20261102
 CORPUS_SIZE = 64
 

@@ -15,8 +15,9 @@ from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
 from gateway.worker import Worker
+from tests.conftest import SHARED
 
-RULES = Path(__file__).resolve().parents[2].parent / "shared" / "validation"
+RULES = SHARED / "validation"
 
 
 def _deliver(engine: Engine, settings: Settings, invoice: dict[str, Any]) -> dict[str, Any]:

@@ -54,8 +54,8 @@ from mappings.sbdh import (
 )
 from schemas.canonical import Invoice, ReceiverProfile
 from tests.channels.contract import ChannelContract, outbound
+from tests.conftest import SHARED
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 EXAMPLE = SHARED / "validation" / "examples" / "billing" / "base-example.xml"
 SBDH_XSD = SHARED / "validation" / "sbdh-1.3" / "StandardBusinessDocumentHeader.xsd"
 TOKEN = "ap-token-7f3c9e1d5b"  # the stand-in access point's bearer token: must never show

@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from gateway.cli import app
@@ -15,14 +14,6 @@ from gateway.samples import sample_invoice_json
 from gateway.settings import Settings
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
-    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database)
-    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
-    monkeypatch.chdir(settings.data_dir.parent)
-    return settings
 
 
 def _invoke(*args: str) -> Any:
@@ -64,7 +55,13 @@ def test_send_worker_status_and_resend(cli_env: Settings, tmp_path: Path) -> Non
 def test_send_reports_rejections_and_exits_non_zero(cli_env: Settings, tmp_path: Path) -> None:
     bad = sample_invoice_json(1)
     bad["totals"]["line_extension"] = "1.00"
-    result = _invoke("send", str(_write(tmp_path / "bad.json", bad)), str(_write(tmp_path / "x.json", "{")))
+    result = _invoke(
+        "send",
+        str(_write(tmp_path / "bad.json", bad)),
+        str(_write(tmp_path / "x.json", "{")),
+        "--tenant",
+        "acme",
+    )
     assert result.exit_code == 2
     assert "BR-CO-10" in result.output
     assert "rejected" in result.output
@@ -97,7 +94,7 @@ def test_render_prints_the_wire_document(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert json.loads(result.output)["number"] == "INV-000005"
     unknown = _invoke("render", str(source), "--to", "canonical-jsn")
-    assert unknown.exit_code == 1
+    assert unknown.exit_code == 2  # a wrong option value is a usage error
     assert "Did you mean 'canonical-json'" in unknown.output
 
 
@@ -124,7 +121,7 @@ def test_inspect_says_what_it_read(tmp_path: Path) -> None:
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"\x00\x01 not anything")
     refused = _invoke("inspect", str(junk))
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2  # a file the gateway cannot read
     assert "not a format the gateway understands" in refused.output
 
 
@@ -135,7 +132,7 @@ def test_receiver_put(cli_env: Settings, tmp_path: Path) -> None:
         == 0
     )
     bad = {**profile, "preferred_channel": "pigeon"}
-    result = _invoke("receiver", "put", str(_write(tmp_path / "bad.json", bad)))
+    result = _invoke("receiver", "put", str(_write(tmp_path / "bad.json", bad)), "--tenant", "acme")
     assert result.exit_code == 1
     assert "pigeon" in result.output
 

@@ -24,11 +24,14 @@ from gateway.settings import Settings
 
 runner = CliRunner()
 
-# Every command path `gateway` had when it was one module; a command lost in a move fails here.
+# Every command path `gateway` had when it was one module, and the ones added since (check, migrate, cancel,
+# token list, receiver list | show); a command lost in a move fails here.
 COMMANDS = [
-    "serve", "worker", "send", "status", "resend", "correct", "receive", "bounces", "batches", "receive-edi",
-    "print-returns", "release", "render", "inspect", "validate", "schema", "demo", "match",
-    "token", "token create", "token revoke", "receiver", "receiver put",
+    "serve", "worker", "check", "migrate", "send", "status", "resend", "correct", "cancel", "receive",
+    "bounces", "batches", "receive-edi", "print-returns", "release", "render", "inspect", "validate",
+    "schema", "demo", "match",
+    "token", "token create", "token list", "token revoke", "receiver", "receiver put", "receiver list",
+    "receiver show",
     "tenant", "tenant set", "tenant show",
     "participant", "participant add", "partner", "partner put", "partner list", "partner show",
     "deviations", "deviations resolve", "deviations resend",
@@ -150,20 +153,20 @@ def test_the_outbox_is_closed_when_the_run_ends(
 def test_a_group_invoked_on_its_own_makes_its_own_context(no_environment: None, settings: Settings) -> None:
     result = runner.invoke(pod_app, ["list", "--json", "--tenant", "acme"], obj=settings)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == []
+    assert json.loads(result.output) == {"items": [], "next": None}
 
 
 def test_drop_folders_fail_before_the_outbox_is_opened(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, outbox_opens: list[str]
 ) -> None:
     monkeypatch.setattr(gateway.cli.common.errors, "width", 300)
-    missing = runner.invoke(app, ["pod", "drop", str(tmp_path / "nowhere")])
-    assert missing.exit_code == 1
+    missing = runner.invoke(app, ["pod", "drop", str(tmp_path / "nowhere"), "--tenant", "acme"])
+    assert missing.exit_code == 2  # a folder that is not there
     assert "nowhere: not a directory" in missing.output
     bad_sftp = tmp_path / "sftp.json"
     bad_sftp.write_text('{"host": "bank.example"}')
-    refused = runner.invoke(app, ["remittance", "drop", "inbox", "--sftp", str(bad_sftp)])
-    assert refused.exit_code == 1
+    refused = runner.invoke(app, ["remittance", "drop", "inbox", "--sftp", str(bad_sftp), "--tenant", "acme"])
+    assert refused.exit_code == 2  # a settings file that cannot be read
     assert f"{bad_sftp}: " in refused.output
     assert "username" in refused.output  # what is wrong with it
     assert outbox_opens == []
@@ -193,7 +196,7 @@ def test_collect_files_sorts_filters_and_fails_on_a_missing_path(tmp_path: Path)
     assert collect_files([tmp_path / "c.txt"], lambda path: False) == [tmp_path / "c.txt"]
     with pytest.raises(typer.Exit) as missing:
         collect_files([tmp_path / "gone"], lambda path: True)
-    assert missing.value.exit_code == 1
+    assert missing.value.exit_code == 2
     exit_if_rejected(0)
     with pytest.raises(typer.Exit) as rejected:
         exit_if_rejected(True)

@@ -18,8 +18,9 @@ from mappings.base import FormatError
 from mappings.invoice import pdf as invoice_pdf
 from mappings.invoice.pdf import PdfTemplate, format_money, template_for
 from mappings.print.printability import check_printable
+from tests.conftest import SHARED
 
-PRINT_SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples" / "print"
+PRINT_SAMPLES = SHARED / "samples" / "print"
 EXPECTED: dict[str, set[str]] = {
     "digipost_a4-free-barcode-area.pdf": set(),
     "digipost_a4-full-page.pdf": {"left-margin"},

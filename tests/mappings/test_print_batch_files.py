@@ -9,7 +9,6 @@ import io
 import zipfile
 from collections.abc import Callable
 from functools import cache
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -35,8 +34,9 @@ from mappings.print.batch import (
 from mappings.sbdh import wrap_sbdh
 from schemas.canonical import Invoice
 from schemas.print_profile import PrintProfile
+from tests.conftest import SHARED as SHARED_DIR
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SHARED = SHARED_DIR / "samples"
 DIGIPOST_PDF = SHARED / "print" / "digipost_a4-free-barcode-area.pdf"
 CUTOFF = dt.datetime(2026, 11, 24, 14, 0, tzinfo=dt.UTC)
 BATCH = "acme-20261124-1500"

@@ -29,8 +29,8 @@ from schemas.canonical import (
     compute_vat_breakdown,
     line_net_amount,
 )
+from tests.conftest import SHARED
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 VALIDATION = SHARED / "validation"
 EXAMPLES = sorted((VALIDATION / "examples" / "billing").glob("*.xml"))
 DFO = SHARED / "samples" / "ehf" / "dfo_Invoice_EHF3.0_forward-billing-nettleie-consumer_v2.0.xml"

@@ -727,7 +727,7 @@ def test_cli_files_and_mbox(cli_env: Settings, engine: Engine, tmp_path: Path) -
     assert "a.eml" in unlinked.output and "no delivery found" in unlinked.output
     assert "ignored.txt" not in unlinked.output
     missing = runner.invoke(cli_app, ["bounces", str(tmp_path / "nope")])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # a file that is not there: usage
 
 
 def test_inspect_cli_reads_a_dsn(tmp_path: Path) -> None:

@@ -34,7 +34,7 @@ from outbox.queue import change_status, enqueue_delivery
 from outbox.states import DeliveryStatus as S
 from schemas.canonical import ReceiverProfile
 from tests.acceptance.test_ehf_delivery import RULES
-from tests.channels import test_print_channel
+from tests.channels.print import test_worker_batches as test_print_channel
 from tests.outbox_helpers import delivery_events, delivery_row, take_to_sent
 from tests.services import test_bounces, test_edi_acks
 from tests.worker.test_worker import archive_channel  # noqa: F401  (fixture)

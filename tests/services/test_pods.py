@@ -383,12 +383,12 @@ def test_cli_pod_add_list_link_and_drop(
                                     "--signer", "Kari", "--signed-at", "2026-11-24T10:00"])  # fmt: skip
     assert added.exit_code == 0, added.output
     listed = runner.invoke(cli_app, ["pod", "list", "--unlinked", "--tenant", "acme", "--json"])
-    [pod] = json.loads(listed.output)
+    [pod] = json.loads(listed.output)["items"]
     assert pod["suggestions"][0]["invoice_id"] == invoice_id
     linked = runner.invoke(cli_app, ["pod", "link", pod["id"], invoice_id, "--tenant", "acme"])
     assert linked.exit_code == 0, linked.output
     queue = runner.invoke(cli_app, ["pod", "list", "--unlinked", "--tenant", "acme", "--json"])
-    assert json.loads(queue.output) == []
+    assert json.loads(queue.output)["items"] == []
     bad = tmp_path / "x.zip"
     bad.write_bytes(make_zip_bomb()[:1000])
     refused = runner.invoke(cli_app, ["pod", "add", str(bad), "--tenant", "acme"])

@@ -45,8 +45,9 @@ from mappings.invoice import canonical_json, ubl
 from mappings.invoice import pdf as invoice_pdf
 from mappings.invoice.pdf_merge import append_pages
 from mappings.print.printability import check_printable
+from tests.conftest import SHARED
 
-RULES = Path(__file__).resolve().parents[2].parent / "shared" / "validation"
+RULES = SHARED / "validation"
 NS = {
     "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
     "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",

@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 
 from gateway.cli import app
 from gateway.services.validation import INVOICE_RESPONSE, ValidationReport, Validator, get_validator
+from tests.conftest import SHARED
 
-RULES = Path(__file__).resolve().parents[2].parent / "shared" / "validation"
+RULES = SHARED / "validation"
 UNIT_TESTS = RULES / "unit-tests"
 VEFA = "http://difi.no/xsd/vefa/validator/1.0"
 BILLING_EXAMPLES = sorted((RULES / "examples" / "billing").glob("*.xml"))
@@ -300,4 +301,4 @@ def test_cli_validate_good_and_bad_file(tmp_path: Path) -> None:
     assert data["ok"] is False and "BR-CO-15" in {f["rule_id"] for f in data["findings"]}
 
     missing = runner.invoke(app, ["validate", str(tmp_path / "missing.xml")])
-    assert missing.exit_code == 1
+    assert missing.exit_code == 2  # a file that is not there: usage

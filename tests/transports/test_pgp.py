@@ -15,6 +15,7 @@ import gnupg  # type: ignore[import-untyped]
 import psutil  # type: ignore[import-untyped]
 import pytest
 
+from tests.conftest import SHARED
 from transports.pgp import PgpEncryptor, PgpError, encrypt_for_recipient
 
 FAST_KEY = {"key_type": "EDDSA", "key_curve": "ed25519", "subkey_type": "ECDH", "subkey_curve": "cv25519"}
@@ -115,13 +116,7 @@ def _decrypt(keys: Keys, data: bytes) -> bytes:
 
 
 def test_a_batch_of_files_encrypts_to_the_print_houses_key(keys: Keys, private_tmp: Path) -> None:
-    pdf = (
-        Path(__file__).resolve().parents[3]
-        / "shared"
-        / "samples"
-        / "print"
-        / "digipost_a4-free-barcode-area.pdf"
-    )
+    pdf = SHARED / "samples" / "print" / "digipost_a4-free-barcode-area.pdf"
     files = {"batch.pdf": pdf.read_bytes(), "batch.csv": "Ærlig;Øst;Å\r\n".encode(), "empty": b""}
     with PgpEncryptor(keys.public) as encryptor:
         assert encryptor.fingerprint == keys.fingerprint

@@ -6,10 +6,12 @@ A token is `gw_<id>_<secret>`: the id finds the row, the secret is compared with
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -135,3 +137,86 @@ def put_tenant_settings(session: Session, tenant_id: str, settings: TenantSettin
     tenant.settings = settings.model_dump(mode="json")
     session.add(tenant)
     session.flush()
+
+
+# --- read-only views for operators (the CLI's `token list`, `receiver list | show`) ---------------------
+
+
+@dataclass(frozen=True)
+class TokenView:
+    """A token as an operator may see it: who has it and since when, never its secret or the secret's hash."""
+
+    id: str
+    tenant_id: str
+    name: str
+    created_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "tenant_id": self.tenant_id,
+            "name": self.name,
+            "active": self.active,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
+
+
+def _token_view(token: ApiToken) -> TokenView:
+    return TokenView(token.id, token.tenant_id, token.name, token.created_at, token.revoked_at)
+
+
+def list_tokens(session: Session, tenant_id: str | None, *, include_revoked: bool = False) -> list[TokenView]:
+    """Tokens (of one tenant, or every tenant's), oldest first; revoked ones only when asked for."""
+    query = select(ApiToken).order_by(col(ApiToken.tenant_id), col(ApiToken.created_at), col(ApiToken.id))
+    if tenant_id is not None:
+        query = query.where(col(ApiToken.tenant_id) == tenant_id)
+    if not include_revoked:
+        query = query.where(col(ApiToken.revoked_at).is_(None))
+    return [_token_view(token) for token in session.execute(query).scalars()]
+
+
+def find_token(session: Session, token_id: str) -> TokenView | None:
+    token = session.get(ApiToken, token_id)
+    return _token_view(token) if token is not None else None
+
+
+@dataclass(frozen=True)
+class ReceiverView:
+    """A stored receiver profile with whose it is and when it last changed."""
+
+    tenant_id: str
+    profile: ReceiverProfile
+    updated_at: dt.datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tenant_id": self.tenant_id,
+            **self.profile.model_dump(mode="json"),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+def list_receivers(session: Session, tenant_id: str | None) -> list[ReceiverView]:
+    """Receiver profiles (of one tenant, or every tenant's), by tenant and receiver id."""
+    query = select(Receiver).order_by(col(Receiver.tenant_id), col(Receiver.receiver_id))
+    if tenant_id is not None:
+        query = query.where(col(Receiver.tenant_id) == tenant_id)
+    return [
+        ReceiverView(row.tenant_id, ReceiverProfile.model_validate(row.profile), row.updated_at)
+        for row in session.execute(query).scalars()
+    ]
+
+
+def get_receiver(session: Session, tenant_id: str, receiver_id: str) -> ReceiverView | None:
+    row = session.execute(
+        select(Receiver).where(col(Receiver.tenant_id) == tenant_id, col(Receiver.receiver_id) == receiver_id)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    return ReceiverView(row.tenant_id, ReceiverProfile.model_validate(row.profile), row.updated_at)

@@ -1,7 +1,7 @@
 """The print channel end to end on the folder transport: stage, cut-off, one batch, return files.
 
 The worker and the outbox are real (SQLite and PostgreSQL); the print house is a directory the test reads
-and writes as the print house would. The SFTP transport's own cases are in test_print_sftp.py.
+and writes as the print house would. The SFTP transport's own cases are in test_sftp_end_to_end.py.
 """
 
 from __future__ import annotations

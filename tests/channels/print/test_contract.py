@@ -6,8 +6,8 @@ holds for root too) refuses writes with EPERM, a permission the channel must not
 
 `sftp`: the OpenSSH rig of tests/sftp_server.py, reached through a `DroppingProxy` that cuts the
 connection mid-upload when told to; uploading into the root-owned `readonly/` is a refused permission.
-The end-to-end cases with the worker and the outbox are in tests/test_print_channel.py and
-tests/test_print_sftp.py.
+The end-to-end cases with the worker and the outbox are beside this file: test_worker_batches.py (batches,
+return files, cancelling) and test_sftp_end_to_end.py (the SFTP print house, crashes and takeovers).
 """
 
 from __future__ import annotations
