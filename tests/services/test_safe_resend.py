@@ -32,7 +32,7 @@ from mappings.invoice import canonical_json
 from outbox.queue import change_status, enqueue_delivery
 from outbox.states import DeliveryStatus as S
 from schemas.canonical import ReceiverProfile
-from tests.channels.test_print_channel import _pass_cutoff, _print_settings
+from tests.channels.print.test_worker_batches import _pass_cutoff, _print_settings
 from tests.outbox_helpers import delivery_events, delivery_row, take_to_sent
 
 WRONG, RIGHT = "feil@kunde.no", "ap@kunde.no"
