@@ -161,6 +161,9 @@ class Deviation(SQLModel, table=True):
     closed_by: str | None = Field(default=None, max_length=200)
     closure: str | None = Field(default=None, max_length=20, description="resolved, resent, fallback")
     closure_reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    covered_by: str | None = Field(
+        default=None, max_length=32, description="closed by a fallback: the delivery that took over"
+    )
 
 
 class Batch(SQLModel, table=True):

@@ -12,6 +12,9 @@ class ResendRequest(BaseModel):
     reason: str | None = Field(None, max_length=1000, examples=["customer says the invoice never arrived"])
     channel: str | None = Field(None, max_length=50, description="another channel (a new delivery)")
     address: str | None = Field(None, max_length=500, description="another address on the channel")
+    cancel_others: bool = Field(
+        False, description="cancel the invoice's other deliveries still waiting (e.g. a print fallback)"
+    )
 
 
 class InvoiceResendRequest(BaseModel):
@@ -19,6 +22,9 @@ class InvoiceResendRequest(BaseModel):
     with_pod: bool = Field(False, description="send the invoice's linked proofs of delivery with it")
     channel: str | None = Field(None, max_length=50, description="another channel (a new delivery)")
     to: str | None = Field(None, max_length=500, description="another address on the channel")
+    cancel_others: bool = Field(
+        False, description="cancel the invoice's other deliveries still waiting (e.g. a print fallback)"
+    )
 
 
 class CorrectionRequest(BaseModel):
@@ -35,6 +41,9 @@ class CorrectionRequest(BaseModel):
         None, description='the buyer\'s electronic address {"scheme", "value"} (PEPPOL)'
     )
     resend: bool = Field(False, description="send the corrected invoice again as the next attempt")
+    cancel_others: bool = Field(
+        False, description="cancel the invoice's other deliveries still waiting (e.g. a print fallback)"
+    )
 
 
 class CancelRequest(BaseModel):

@@ -138,6 +138,50 @@ class InvoiceView(View):
     payment: InvoicePaymentsView
 
 
+class SiblingView(View):
+    """Another delivery of the invoice that was still waiting when it was sent again."""
+
+    delivery_id: str
+    channel: str
+    address: str | None
+    waited_as: str = Field(description="queued, held, or batched (in a print batch not yet closed)")
+    status: str = Field(description="its status now: cancelled if cancel_others, else as it waited")
+    cancelled: bool
+
+
+class ResentDeliveryView(DeliveryView):
+    """The delivery queued again, and the invoice's other deliveries that were still waiting."""
+
+    siblings: list[SiblingView] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list, description="per sibling: left waiting, or cancelled")
+
+
+class ResendTarget(View):
+    delivery_id: str
+    channel: str
+    address: str | None
+    status: str
+    attempt: int
+
+
+class CorrectionOutcome(View):
+    """What a correction changed, and where the corrected invoice goes (or went) again."""
+
+    corrected: list[str] = Field(description="invoice fields, e.g. buyer.contact.email")
+    channels: list[str] = Field(description="the channels those fields address (email, print, peppol)")
+    readdressed: list[dict[str, str | None]] = Field(
+        description="deliveries now sent to the corrected address: delivery_id, channel, before, after"
+    )
+    resend_target: ResendTarget | None = Field(description="the delivery a resend goes to")
+    resent: bool
+    siblings: list[SiblingView]
+    warnings: list[str]
+
+
+class CorrectedInvoiceView(InvoiceView):
+    correction: CorrectionOutcome
+
+
 # --- print batches -----------------------------------------------------------------------------------------
 
 
@@ -195,9 +239,19 @@ class DeviationAction(View):
     channels: list[str] | None = Field(None, description="resend-elsewhere only: the channels to try")
 
 
+class CoveringDelivery(View):
+    """The delivery that took over from a covered deviation's (a fallback, or a resend elsewhere)."""
+
+    delivery_id: str
+    channel: str
+    status: str
+
+
 class DeviationView(View):
     id: str
-    status: str = Field(description="open or closed")
+    status: str = Field(
+        description="open (needs someone), covered (another delivery took over: covered_by) or closed"
+    )
     delivery_id: str
     invoice_id: str | None = Field(None, description="None for a delivery of a document that is no invoice")
     invoice_number: str | None
@@ -212,6 +266,7 @@ class DeviationView(View):
     closure: str | None = Field(description="resolved, resent, fallback")
     closure_reason: str | None
     delivery_status: str | None
+    covered_by: CoveringDelivery | None = Field(None, description="covered: the delivery that took over")
     actions: list[DeviationAction]
 
 
@@ -224,6 +279,8 @@ class DeviationPage(View):
 class DeviationResent(View):
     deviation: DeviationView
     delivery: DeliveryView
+    siblings: list[SiblingView] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
 
 
 # --- proofs of delivery ------------------------------------------------------------------------------------

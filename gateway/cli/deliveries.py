@@ -232,6 +232,15 @@ def _print_invoice_history(view: dict[str, Any]) -> None:
         )
 
 
+CancelOthersOption = Annotated[
+    bool,
+    typer.Option(
+        "--cancel-others",
+        help="cancel the invoice's other deliveries still waiting (queued, held, in an open print batch)",
+    ),
+]
+
+
 def resend(
     ctx: typer.Context,
     some_id: Annotated[
@@ -244,8 +253,10 @@ def resend(
         bool, typer.Option("--with-pod", help="send the invoice's linked proofs of delivery with it")
     ] = False,
     tenant: TenantFilter = None,
+    cancel_others: CancelOthersOption = False,
 ) -> None:
-    """Send an invoice again: a new attempt, with who and why in its history."""
+    """Send an invoice again: a new attempt, with who and why in its history. The invoice's other
+    deliveries still waiting (e.g. a print fallback) are named, or cancelled with --cancel-others."""
     from channels import ChannelUnavailable, UnknownChannel
     from gateway.services.outbound import deliveries as service
     from gateway.services.outbound import resend as resend_service
@@ -274,10 +285,16 @@ def resend(
             resent = service.resend(
                 session, delivery, actor=OPERATOR, reason=reason, channel=channel, address=to
             )
+        siblings = resend_service.settle_siblings(
+            session, resent, actor=OPERATOR, reason=reason, cancel_others=cancel_others
+        )
         view = service.delivery_view(resent)
     extras = f", with {len(view['extra_documents'])} proof(s) of delivery" if view["extra_documents"] else ""
     print_lines(
-        [f"delivery {view['id']} queued again via {view['channel']} (attempt {view['attempt']}){extras}"]
+        [
+            f"delivery {view['id']} queued again via {view['channel']} (attempt {view['attempt']}){extras}",
+            *(f"warning: {sibling.warning}" for sibling in siblings),
+        ]
     )
 
 
@@ -293,8 +310,13 @@ def correct(
     resend_too: Annotated[
         bool, typer.Option("--resend", help="send the corrected invoice again as the next attempt")
     ] = False,
+    cancel_others: CancelOthersOption = False,
 ) -> None:
-    """Fix data and resend: correct the buyer's postal address or e-mail (never amounts: credit note)."""
+    """Fix data and resend: correct the buyer's postal address or e-mail (never amounts: credit note).
+
+    Only the deliveries on the corrected channel (and on channels no buyer field addresses) are touched:
+    --email readdresses the e-mail delivery and never re-queues a print letter. It names the delivery
+    --resend sends again, and the invoice's other deliveries still waiting (cancelled: --cancel-others)."""
     from gateway.services.outbound import corrections
     from gateway.services.outbound import deliveries as service
     from gateway.services.outbound import resend as resend_service
@@ -309,13 +331,12 @@ def correct(
         IllegalTransition,
         StaleStatus,
     )
-    resent_view: dict[str, Any] | None = None
     with (
         fails_on(*refusals),
         fails_on(corrections.CorrectionInvalid, describe=lambda error: field_reasons(error.errors)),
         cli_context(ctx).session() as session,
     ):
-        corrections.correct_delivery_data(
+        correction = corrections.correct_and_resend(
             session,
             tenant,
             invoice_id,
@@ -324,19 +345,22 @@ def correct(
             buyer_address=address,
             buyer_email=email,
             buyer_endpoint=None,
-        )
-        if resend_too:
-            resent = corrections.resend_corrected(
-                session, tenant, invoice_id, actor=OPERATOR, reason=reason, buyer_email=email
-            )
-            resent_view = service.delivery_view(resent)
-    lines = [f"invoice {invoice_id}: delivery data corrected"]
-    if resent_view is not None:
-        lines.append(
-            f"delivery {resent_view['id']} queued again via {resent_view['channel']} "
-            f"(attempt {resent_view['attempt']})"
-        )
-    print_lines(lines)
+            resend=resend_too,
+            cancel_others=cancel_others,
+        ).as_dict()
+    lines = [f"invoice {invoice_id}: delivery data corrected ({', '.join(correction['corrected'])})"]
+    lines += [
+        f"delivery {moved['delivery_id']} via {moved['channel']} now goes to {moved['after']}"
+        for moved in correction["readdressed"]
+    ]
+    target = correction["resend_target"]
+    if target is not None:
+        named = f"delivery {target['delivery_id']} via {target['channel']} to {target['address'] or '-'}"
+        if correction["resent"]:
+            lines.append(f"{named}: queued again (attempt {target['attempt']})")
+        elif not resend_too:
+            lines.append(f"--resend sends {named} (now {target['status']})")
+    print_lines([*lines, *(f"warning: {warning}" for warning in correction["warnings"])])
 
 
 def _read_address(path: Path) -> dict[str, Any]:

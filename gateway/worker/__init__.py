@@ -5,7 +5,8 @@ periodic tasks, each with its own interval, run by one scheduler between deliver
 - `delivery`: the delivery loop (`DeliveryLoop.outbound_delivery` builds what a channel is handed);
 - `periodic`: `PeriodicTask` and the scheduler; `tasks`: the tasks and their registry `PERIODIC_TASKS`;
 - `batches`: handing over print batches; `documents`: extra documents and documents kept as sent;
-  `fallback`: the receiver's next channel; `context`: what all of them share.
+  `fallback`: the receiver's next channel; `context`: what all of them share;
+- `dry_run`: `gateway worker --dry-run`, one read-only pass writing what is due to the dry-run folder.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gateway.worker.documents import (
     record_stored_document,
     with_pod_attachments,
 )
+from gateway.worker.dry_run import DryRun
 from gateway.worker.periodic import PeriodicScheduler, PeriodicTask
 from gateway.worker.runner import Worker
 from gateway.worker.tasks import PERIODIC_TASKS
@@ -31,6 +33,7 @@ __all__ = [
     "EMBEDS_ATTACHMENTS",
     "PERIODIC_TASKS",
     "DeliveryLoop",
+    "DryRun",
     "ExtraDocument",
     "ExtraDocuments",
     "PeriodicScheduler",

@@ -278,7 +278,6 @@ class DeliveryLoop:
                     "attachments": [a.format for a in rendered.attachments],
                     "validation": validation.passed,
                     "bytes": len(document.content),
-                    "dry_run": self.context.settings.dry_run,
                     **({"extra_documents": _extras_detail(pods, document.format)} if pods else {}),
                 },
             )

@@ -1,7 +1,8 @@
 """The worker process: delivery rounds and the periodic tasks, until stopped.
 
 Each round claims and delivers what is due (`gateway.worker.delivery`), then runs the periodic tasks whose
-own interval has passed (`gateway.worker.tasks`); a round that found nothing waits `poll_seconds`.
+own interval has passed (`gateway.worker.tasks`); a round that found nothing waits `poll_seconds`. A dry
+run is one read-only pass instead (`gateway.worker.dry_run`).
 SIGTERM/SIGINT stop the loop after the current delivery; claimed deliveries not yet started are handed
 back to the queue.
 """
@@ -19,6 +20,7 @@ from gateway.services import install_status_hooks
 from gateway.settings import Settings
 from gateway.worker.context import WorkerContext, WorkerStats, log
 from gateway.worker.delivery import DeliveryLoop
+from gateway.worker.dry_run import DryRun
 from gateway.worker.periodic import PeriodicScheduler, PeriodicTask
 from gateway.worker.tasks import PERIODIC_TASKS
 
@@ -68,7 +70,16 @@ class Worker:
         signal.signal(signal.SIGINT, handler)
 
     def run(self, *, once: bool = False, idle_exit: bool = False) -> WorkerStats:
-        """Work until stopped; `once` drains what is due now and returns (`idle_exit` likewise)."""
+        """Work until stopped; `once` drains what is due now and returns (`idle_exit` likewise).
+
+        With `settings.dry_run` it is one read-only pass (`gateway.worker.dry_run`): what is due now is
+        written to the dry-run folder, and the outbox is left exactly as it was."""
+        if self.settings.dry_run:
+            try:
+                DryRun(self.context, self.deliveries).run()
+            finally:
+                self.context.close_channels()
+            return self.stats
         draining = once or idle_exit
         stop = self.context.stop_requested
         try:

@@ -130,11 +130,11 @@ def test_settings_handed_in_are_used_and_left_as_they_were(
     assert runner.invoke(app, ["send", str(source), "--tenant", "acme"], obj=settings).exit_code == 0
     worked = runner.invoke(app, ["worker", "--once", "--dry-run"], obj=settings)
     assert worked.exit_code == 0, worked.output
-    assert "'delivered': 1" in worked.output
+    assert "'written (dry run)': 1" in worked.output
     assert settings.dry_run is False  # the worker's --dry-run changed a copy
     assert list((settings.data_dir / "dry-run").rglob("INV-000007*"))
     counts = runner.invoke(app, ["status", "--json"], obj=settings)
-    assert json.loads(counts.output)["counts"] == {"delivered": 1}
+    assert json.loads(counts.output)["counts"] == {"queued": 1}  # a dry run records nothing
     assert outbox_opens == [settings.database] * 3
     assert not Path("gateway-data").exists()  # the default outbox was never touched
 

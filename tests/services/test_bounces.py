@@ -217,6 +217,7 @@ def _email_delivery(
     tenant: str = "acme",
     n: int = 1,
     message_id: str | None = None,
+    address: str = "kunde@ok.test",
 ) -> str:
     """Invoice `number` with an `email` delivery taken to `sent` by a worker; the e-mail delivery's id.
 
@@ -236,7 +237,7 @@ def _email_delivery(
             invoice_id=result.invoice_id,
             tenant_id=tenant,
             channel="email",
-            address="kunde@ok.test",
+            address=address,
             actor="test",
             reason="e-mail",
         )
@@ -307,9 +308,18 @@ def _retag(
     return data.replace(number.encode(), b"INV-X")
 
 
+#: The address each sample's invoice was mailed to (a failed report names it among its recipients).
+SAMPLE_ADDRESSES = {
+    "INV-1001": "kunde@ok.test",
+    "INV-1002": "full@ok.test",
+    "INV-1003": "ukjent@bounce.test",
+    "INV-1004": "treg2@ok.test",
+}
+
+
 def test_the_samples_as_they_are_link_by_invoice_number(engine: Engine) -> None:
     ids = {
-        number: _email_delivery(engine, number, n=i)
+        number: _email_delivery(engine, number, n=i, address=SAMPLE_ADDRESSES[number])
         for i, number in enumerate(["INV-1001", "INV-1002", "INV-1003", "INV-1004"], start=1)
     }
     results = {path.name: _receive(engine, path.read_bytes()) for path in DSN_SAMPLES}
@@ -407,6 +417,39 @@ def test_links_by_x_invoice_number_to_the_latest_email_delivery(engine: Engine) 
     assert result.linked_by == "invoice-number" and result.delivery_id == delivery_id
     # Another tenant's invoice with the same number is not touched.
     assert _receive(engine, data.replace(b"Test", b"Test again"), tenant="globex").delivery_id is None
+
+
+def test_a_failure_for_another_address_linked_by_number_is_recorded_not_applied(
+    engine: Engine, client: TestClient, auth: dict[str, str], cli_env: Settings, tmp_path: Path
+) -> None:
+    # The rig's INV-1002 report names full@ok.test and ukjent@ok.test; this invoice went to kunde@ok.test.
+    delivery_id = _email_delivery(engine, "INV-1002")
+    before = len(_events(engine, delivery_id))
+    response = client.post(
+        "/bounces", content=_sample("INV-1002", "failed"), headers={**auth, "Content-Type": "message/rfc822"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["linked_by"], body["delivery_id"]) == ("invoice-number", delivery_id)
+    assert (body["applied"], body["delivery_status"]) == (False, "sent")
+    assert body["note"] == (
+        "linked only by invoice number 'INV-1002', and it reports failed for full@ok.test, "
+        "ukjent@ok.test, not the delivery's address kunde@ok.test: recorded, not applied"
+    )
+    assert _delivery(engine, delivery_id).status == S.SENT
+    assert len(_events(engine, delivery_id)) == before
+    [row] = _inbound(engine)
+    assert (row.applied, row.note, row.delivery_id) == (False, body["note"], delivery_id)
+
+    # The same through the CLI: INV-1003's report names ukjent@bounce.test, not kunde@ok.test.
+    other = _email_delivery(engine, "INV-1003", n=2)
+    eml = tmp_path / "dsn.eml"
+    eml.write_bytes(_sample("INV-1003", "failed"))
+    result = CliRunner().invoke(cli_app, ["bounces", str(eml), "--tenant", "acme"])
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.output.splitlines() if "dsn.eml" in line)
+    assert "invoice-number" in line and "recorded, not applied" in result.output
+    assert _delivery(engine, other).status == S.SENT
 
 
 def test_a_constructed_delivered_dsn_delivers(engine: Engine) -> None:

@@ -8,6 +8,7 @@ classification table uses the reason texts those paths write.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from sqlmodel import col
 from typer.testing import CliRunner
 
 import gateway.cli
-from db.engine import session_scope
+from db.engine import downgrade, migrate, session_scope
 from db.models import Delivery, Deviation
 from gateway.cli import app as cli_app
 from gateway.samples import sample_invoice_json
@@ -240,7 +241,8 @@ def test_an_unknown_format_is_render_failed(engine: Engine, settings: Settings) 
 
 
 def test_a_bounce_is_bounced(engine: Engine) -> None:
-    delivery_id = test_bounces._email_delivery(engine, "INV-1003")
+    address = test_bounces.SAMPLE_ADDRESSES["INV-1003"]  # the recipient the sample reports on
+    delivery_id = test_bounces._email_delivery(engine, "INV-1003", address=address)
     result = test_bounces._receive(engine, test_bounces._sample("INV-1003", "failed"))
     assert result.applied and delivery_row(engine, delivery_id).status == S.DEVIATION
     row = _only_open(engine, delivery_id)
@@ -432,6 +434,142 @@ def test_the_workers_fallback_closes_fallback(
         "w",
     )
     assert "fallback: folder ended deviation" in row["closure_reason"]
+
+
+def _fallen_back(engine: Engine, settings: Settings, tmp_path: Path, archive: str) -> tuple[str, str]:
+    """Invoice 1 for receiver C-1: too big for `folder`, so the worker falls back to `archive` (delivered).
+
+    The ids of the deviating folder delivery and of the archive delivery that covers it."""
+    settings.channels = {
+        "folder": {"max_document_bytes": 100},
+        archive: {"directory": str(tmp_path / "archive")},
+    }
+    with session_scope(engine) as session:
+        ensure_tenant(session, "acme")
+        put_receiver(
+            session,
+            "acme",
+            ReceiverProfile(
+                receiver_id="C-1",
+                preferred_channel="folder",
+                fallback_channels=[archive],
+                addresses={archive: "paper"},
+            ),
+        )
+    invoice_id = _accept(engine, sample_invoice_json(1, receiver_id="C-1"))
+    Worker(engine, settings, worker_id="w").run(once=True)
+    with session_scope(engine) as session:
+        rows = session.execute(
+            select(Delivery)
+            .where(col(Delivery.invoice_id) == invoice_id)
+            .order_by(col(Delivery.chain_position))
+        ).scalars()
+        folder, covering = [(d.id, d.status) for d in rows]
+    assert (folder[1], covering[1]) == (S.DEVIATION, S.DELIVERED)
+    return folder[0], covering[0]
+
+
+def test_a_deviation_a_fallback_took_over_stays_listed_as_covered(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    archive_channel: str,  # noqa: F811
+) -> None:
+    folder_id, covering_id = _fallen_back(engine, settings, tmp_path, archive_channel)
+    [row] = _rows(engine, folder_id)
+    assert (row.closure, row.covered_by) == ("fallback", covering_id) and row.closed_at is not None
+    with session_scope(engine) as session:
+        listed = service.list_deviations(session, "acme", status=service.LISTED_BY_DEFAULT)
+        assert service.list_deviations(session, "acme", status="open") == []
+        assert service.list_deviations(session, "acme", status="closed") == []
+        assert [d["id"] for d in service.list_deviations(session, "acme", status="covered")] == [row.id]
+    [item] = listed
+    assert item["status"] == "covered" and item["actions"] == []
+    assert item["covered_by"] == {
+        "delivery_id": covering_id,
+        "channel": archive_channel,
+        "status": "delivered",
+    }
+    with pytest.raises(ValueError, match="'shut': open, covered, closed or all"):
+        service.wanted_states(["open", "shut"])
+
+
+def test_api_and_cli_list_open_covered_and_closed(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    archive_channel: str,  # noqa: F811
+    client: TestClient,
+    auth: dict[str, str],
+    cli_env: Settings,
+) -> None:
+    folder_id, covering_id = _fallen_back(engine, settings, tmp_path, archive_channel)
+    open_id = _deviating(engine, 2, "e-mail bounced (DSN: failed): a@b.test", details={"kind": "dsn"})
+    resolved_id = _deviating(
+        engine, 3, "no acknowledgement from ica within 24 h (interchange 1)", channel="edi"
+    )
+    with session_scope(engine) as session:
+        service.resolve_deviation(
+            session, "acme", _only_open(engine, resolved_id).id, actor="ops", reason="confirmed by phone"
+        )
+
+    def listed(**params: Any) -> list[tuple[str, str]]:
+        response = client.get("/deviations", params=params, headers=auth)
+        assert response.status_code == 200, response.text
+        return sorted((item["delivery_id"], item["status"]) for item in response.json()["items"])
+
+    assert listed() == sorted([(folder_id, "covered"), (open_id, "open")])
+    assert listed(state="open") == [(open_id, "open")]
+    assert listed(state="covered") == [(folder_id, "covered")]
+    assert listed(state="closed") == [(resolved_id, "closed")]
+    assert listed(state=["open", "closed"]) == sorted([(open_id, "open"), (resolved_id, "closed")])
+    assert len(listed(state="all")) == 3
+    assert listed(status="covered") == [(folder_id, "covered")]  # the older name
+    assert len(listed(status="all")) == 3
+    for bad in ({"state": "shut"}, {"state": "open", "status": "open"}):
+        assert client.get("/deviations", params=bad, headers=auth).status_code == 422
+    [covered] = client.get("/deviations", params={"state": "covered"}, headers=auth).json()["items"]
+    assert covered["covered_by"] == {
+        "delivery_id": covering_id,
+        "channel": archive_channel,
+        "status": "delivered",
+    }
+    assert covered["closure"] == "fallback" and covered["closed_by"] == "w"
+
+    runner = CliRunner()
+    default = runner.invoke(cli_app, ["deviations", "--tenant", "acme"])
+    assert default.exit_code == 0, default.output
+    assert f"covered by {covering_id} ({archive_channel}, delivered)" in default.output
+    assert "bounced" in default.output and "no-ack" not in default.output
+    only_open = runner.invoke(cli_app, ["deviations", "--tenant", "acme", "--state", "open", "--json"])
+    assert only_open.exit_code == 0, only_open.output
+    assert [d["delivery_id"] for d in _json_items(only_open.output)] == [open_id]
+    closed = runner.invoke(
+        cli_app, ["deviations", "--tenant", "acme", "--state", "closed", "--state", "covered", "--json"]
+    )
+    assert closed.exit_code == 0, closed.output
+    assert sorted(d["status"] for d in _json_items(closed.output)) == ["closed", "covered"]
+    assert runner.invoke(cli_app, ["deviations", "--state", "shut"]).exit_code != 0
+
+
+def _json_items(output: str) -> list[dict[str, Any]]:
+    """The items of a listing's `--json` (the API's page shape, or a bare list)."""
+    loaded = json.loads(output)
+    items: list[dict[str, Any]] = loaded["items"] if isinstance(loaded, dict) else loaded
+    return items
+
+
+def test_rows_closed_by_a_fallback_before_covered_by_existed_get_it_from_their_reason(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    archive_channel: str,  # noqa: F811
+) -> None:
+    folder_id, covering_id = _fallen_back(engine, settings, tmp_path, archive_channel)
+    downgrade(engine, "0008")
+    migrate(engine)
+    [row] = _rows(engine, folder_id)
+    assert (row.closure, row.covered_by) == ("fallback", covering_id)
 
 
 def test_resend_elsewhere_names_the_receivers_other_channels(engine: Engine) -> None:

@@ -174,21 +174,3 @@ def test_shutdown_hands_claimed_work_back(engine: Engine, settings: Settings) ->
     with session_scope(engine) as session:
         assert service.status_counts(session) == {"queued": 3}
     assert Worker(engine, settings).run(once=True).outcomes == {"delivered": 3}
-
-
-def test_dry_run_turns_every_channel_into_a_folder_sink(
-    engine: Engine, settings: Settings, archive_channel: str, tmp_path: Path
-) -> None:
-    settings.dry_run = True
-    settings.channels = {archive_channel: {"directory": str(tmp_path / "real-archive")}}
-    invoice = sample_invoice_json(1)
-    invoice["routing"] = {"channel": archive_channel}
-    [invoice_id] = _accept(engine, [invoice])
-    Worker(engine, settings).run(once=True)
-    [delivery] = _view(engine, invoice_id)["deliveries"]
-    assert delivery["status"] == "delivered"
-    assert delivery["events"][2]["details"]["dry_run"] is True
-    assert Path(delivery["channel_message_id"]).is_relative_to(
-        settings.data_dir / "dry-run" / archive_channel
-    )
-    assert not (tmp_path / "real-archive").exists()

@@ -8,8 +8,9 @@ from fastapi import APIRouter, Query
 
 from gateway.api.deps import IdentityDep, SessionDep
 from gateway.api.requests import CancelRequest, ResendRequest
-from gateway.api.views import DeliveryPage, DeliveryView
+from gateway.api.views import DeliveryPage, DeliveryView, ResentDeliveryView
 from gateway.services.outbound import deliveries as delivery_service
+from gateway.services.outbound.resend import settle_siblings, sibling_report
 from outbox.states import DeliveryStatus
 
 router = APIRouter(tags=["deliveries"])
@@ -33,7 +34,9 @@ def get_deliveries(
 @router.post("/deliveries/{delivery_id}/resend", status_code=202)
 def resend_delivery(
     delivery_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
-) -> DeliveryView:
+) -> ResentDeliveryView:
+    """Send again; the invoice's other deliveries still waiting are named (`warnings`), or cancelled with
+    `cancel_others`."""
     body = body or ResendRequest()
     delivery = delivery_service.find_delivery(session, identity.tenant_id, delivery_id)
     resent = delivery_service.resend(
@@ -44,7 +47,12 @@ def resend_delivery(
         channel=body.channel,
         address=body.address,
     )
-    return DeliveryView.model_validate(delivery_service.delivery_view(resent))
+    siblings = settle_siblings(
+        session, resent, actor=identity.actor, reason=body.reason, cancel_others=body.cancel_others
+    )
+    return ResentDeliveryView.model_validate(
+        {**delivery_service.delivery_view(resent), **sibling_report(siblings)}
+    )
 
 
 @router.post("/deliveries/{delivery_id}/release")

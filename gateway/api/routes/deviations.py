@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
 from gateway.api.deps import IdentityDep, SessionDep
+from gateway.api.errors import ErrorAnswer
 from gateway.api.requests import ResendRequest, ResolveRequest
 from gateway.api.views import DeviationPage, DeviationResent, DeviationView
 from gateway.services.outbound.deviations import (
+    LISTED_BY_DEFAULT,
     DeviationClosed,
     list_deviations,
     resend_deviation,
@@ -22,24 +24,36 @@ from gateway.services.outbound.deviations import (
 router = APIRouter(tags=["deviations"])
 
 
+DeviationState = Literal["open", "covered", "closed", "all"]
+
+
 @router.get("/deviations", response_model_exclude_unset=True)
 def get_deviations(
     identity: IdentityDep,
     session: SessionDep,
-    status: Annotated[str, Query(pattern="^(open|closed|all)$")] = "open",
+    state: Annotated[
+        list[DeviationState] | None,
+        Query(description="open, covered, closed or all; repeat for several (unset: open and covered)"),
+    ] = None,
+    status: Annotated[
+        DeviationState | None, Query(description="one state: the older name of `state`", deprecated=True)
+    ] = None,
     cause: Annotated[str | None, Query(max_length=40)] = None,
     channel: Annotated[str | None, Query(max_length=50)] = None,
     since: dt.datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> DeviationPage:
-    """Deviations across channels (newest first), each with its cause and the actions that fit it."""
+    """Deviations across channels (newest first), each with its cause and the actions that fit it; a
+    covered one (closed because another delivery took over) names that delivery and where it stands."""
+    if state and status:
+        raise ErrorAnswer.one(422, "status", "give state (or the older status), not both")
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=dt.UTC)
     items = list_deviations(
         session,
         identity.tenant_id,
-        status=status,
+        status=state or ([status] if status else LISTED_BY_DEFAULT),
         cause=cause,
         channel=channel,
         since=since,
@@ -71,7 +85,8 @@ def resolve_deviation_route(
 def resend_deviation_route(
     deviation_id: str, identity: IdentityDep, session: SessionDep, body: ResendRequest | None = None
 ) -> DeviationResent:
-    """Send again (the next attempt, or a new delivery on `channel`) and close the deviation."""
+    """Send again (the next attempt, or a new delivery on `channel`) and close the deviation; the invoice's
+    other deliveries still waiting are named (`warnings`), or cancelled with `cancel_others`."""
     body = body or ResendRequest()
     try:
         resent = resend_deviation(
@@ -82,6 +97,7 @@ def resend_deviation_route(
             reason=body.reason,
             channel=body.channel,
             address=body.address,
+            cancel_others=body.cancel_others,
         )
     except DeviationClosed as error:
         raise HTTPException(409, str(error)) from None

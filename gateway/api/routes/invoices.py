@@ -13,7 +13,7 @@ from gateway.api.bodies import XML_CONTENT_TYPES, content_type, read_body, requi
 from gateway.api.deps import EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
 from gateway.api.requests import CorrectionRequest, InvoiceResendRequest
-from gateway.api.views import DeliveryView, InvoiceView
+from gateway.api.views import CorrectedInvoiceView, InvoiceView, ResentDeliveryView
 from gateway.samples import sample_invoice_json
 from gateway.services.outbound import corrections
 from gateway.services.outbound import deliveries as delivery_service
@@ -152,8 +152,9 @@ def get_invoice(invoice_id: str, identity: IdentityDep, session: SessionDep) -> 
 @router.post("/invoices/{invoice_id}/resend", tags=["deliveries"], status_code=202)
 def resend_invoice(
     invoice_id: str, identity: IdentityDep, session: SessionDep, body: InvoiceResendRequest | None = None
-) -> DeliveryView:
-    """Send the invoice again (its latest delivery, or the one on `channel`), with its PODs if asked."""
+) -> ResentDeliveryView:
+    """Send the invoice again (its latest delivery, or the one on `channel`), with its PODs if asked; its
+    other deliveries still waiting are named (`warnings`), or cancelled with `cancel_others`."""
     body = body or InvoiceResendRequest()
     try:
         resent = resend_service.resend_invoice(
@@ -170,16 +171,25 @@ def resend_invoice(
         raise HTTPException(409, str(error)) from None
     except (UnknownChannel, ChannelUnavailable) as error:
         raise HTTPException(422, str(error)) from None
-    return DeliveryView.model_validate(delivery_service.delivery_view(resent))
+    siblings = resend_service.settle_siblings(
+        session, resent, actor=identity.actor, reason=body.reason, cancel_others=body.cancel_others
+    )
+    return ResentDeliveryView.model_validate(
+        {**delivery_service.delivery_view(resent), **resend_service.sibling_report(siblings)}
+    )
 
 
 @router.post("/invoices/{invoice_id}/corrections", tags=["deliveries"])
 def correct_invoice(
     invoice_id: str, body: CorrectionRequest, identity: IdentityDep, session: SessionDep
-) -> InvoiceView:
-    """Correct the buyer's address, e-mail or endpoint after a failed delivery; `resend` sends again."""
+) -> CorrectedInvoiceView:
+    """Correct the buyer's address, e-mail or endpoint after a failed delivery; `resend` sends again.
+
+    Only the deliveries on the corrected channel (and on channels no buyer field addresses) are touched;
+    `correction.resend_target` names the delivery a resend goes to, `warnings` the invoice's other
+    deliveries still waiting (cancelled with `cancel_others`)."""
     try:
-        corrections.correct_and_resend(
+        correction = corrections.correct_and_resend(
             session,
             identity.tenant_id,
             invoice_id,
@@ -189,9 +199,11 @@ def correct_invoice(
             buyer_email=body.buyer_email,
             buyer_endpoint=body.buyer_endpoint,
             resend=body.resend,
+            cancel_others=body.cancel_others,
         )
     except corrections.CorrectionInvalid as error:
         raise ErrorAnswer(422, error.errors) from None  # nothing was written; the session rolls back
     except (corrections.CorrectionRefused, resend_service.ResendRefused) as error:
         raise HTTPException(409, str(error)) from None
-    return InvoiceView.model_validate(delivery_service.invoice_view(session, identity.tenant_id, invoice_id))
+    view = delivery_service.invoice_view(session, identity.tenant_id, invoice_id)
+    return CorrectedInvoiceView.model_validate({**view, "correction": correction.as_dict()})

@@ -16,7 +16,8 @@ A DSN is linked by the first of these that names a delivery (of the tenant, when
 4. the returned `X-Delivery-Id` header;
 5. last resort, within the tenant: an invoice number — the returned `X-Invoice-Number`, else an ENVID or
    VERP tag that is not a delivery id (senders that tag mail with the invoice number, as the test rig
-   does) — and that invoice's latest `email` delivery.
+   does) — and that invoice's latest `email` delivery. A failed or delivered report linked this way whose
+   recipients are not the delivery's address is stored with a note and not applied.
 
 Attempts. When the DSN names the attempt (ENVID, Message-ID, an earlier attempt's message id) and that is
 older than the delivery's current attempt, it reports on a message a resend has replaced: it is stored
@@ -222,11 +223,14 @@ def _receive(
         received_at=utcnow(),
     )
     if link is not None:
+        other_recipient = _other_recipient(dsn, link)
         if link.attempt is not None and link.attempt < link.delivery.attempt:
             row.note = (
                 f"reports on attempt {link.attempt}; the delivery is on attempt {link.delivery.attempt} "
                 "(resent since): recorded, not applied"
             )
+        elif other_recipient is not None:
+            row.note = other_recipient
         else:
             row.applied, row.note = _apply(session, dsn, row, link, actor=actor)
     session.add(row)
@@ -302,6 +306,36 @@ def _attempt_of(session: Session, dsn: DeliveryStatusNotification, delivery: Del
         if found is not None and found[0].id == delivery.id:
             return found[1]
     return None
+
+
+def _other_recipient(dsn: DeliveryStatusNotification, link: _Link) -> str | None:
+    """A note when a DSN linked only by invoice number reports a failure or delivery for someone else.
+
+    An invoice number is a weak key (another sender, or an earlier e-mail to another address, may carry
+    it): such a DSN moves the delivery only when a recipient it reports on is the delivery's address.
+    """
+    if link.by != INVOICE_NUMBER or dsn.classification not in {FAILED, DELIVERED}:
+        return None
+    reported = [
+        address
+        for recipient in dsn.recipients
+        if recipient.action == dsn.classification
+        and (address := recipient.final_recipient or recipient.original_recipient)
+    ]
+    if not reported:
+        return None
+
+    def folded(address: str) -> str:
+        return address.strip().strip("<>").casefold()
+
+    ours = folded(link.delivery.address or "")
+    if any(folded(address) == ours for address in reported):
+        return None
+    return (
+        f"linked only by invoice number {link.key!r}, and it reports {dsn.classification} for "
+        f"{', '.join(reported)}, not the delivery's address {link.delivery.address or '(none)'}: "
+        "recorded, not applied"
+    )
 
 
 def _link(

@@ -238,9 +238,16 @@ def release(session: Session, delivery: Delivery, *, actor: str, reason: str | N
     return delivery
 
 
-def cancel(session: Session, delivery: Delivery, *, actor: str, reason: str) -> Delivery:
+def cancel(
+    session: Session,
+    delivery: Delivery,
+    *,
+    actor: str,
+    reason: str,
+    details: dict[str, Any] | None = None,
+) -> Delivery:
     """Stop a delivery; a staged print document leaves its batch, unless the batch has already closed."""
     withdraw_from_open_batch(session, delivery)
-    change_status(session, delivery, DeliveryStatus.CANCELLED, actor=actor, reason=reason)
+    change_status(session, delivery, DeliveryStatus.CANCELLED, actor=actor, reason=reason, details=details)
     session.refresh(delivery)
     return delivery

@@ -5,23 +5,28 @@
 entering `deviation` opens a row (cause from `classify_deviation`); leaving it closes the open row —
 `queued` (a resend, next attempt) → "resent", `delivered` (a late positive acknowledgement) or `cancelled` →
 "resolved" by that actor; a new delivery queued for it (the worker's fallback, `details.fallback_of`, or an
-operator's resend on another channel, `details.resend_of`) → "fallback". An operator may also close a row
-without moving the delivery (`resolve_deviation`): the delivery's history gets an event saying who and why.
+operator's resend on another channel, `details.resend_of`) → "fallback", the row naming that delivery in
+`covered_by`. An operator may also close a row without moving the delivery (`resolve_deviation`): the
+delivery's history gets an event saying who and why.
+
+The list shows each row in one of three states: `open` (someone has to act), `covered` (closed because
+another delivery took over: it says which, and where that one stands) and `closed` (resent, resolved).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.models import Delivery, Deviation, InvoiceRecord, new_id, utcnow
 from gateway.services.outbound.deliveries import NotFound, delivery_view, find_delivery, resend
+from gateway.services.outbound.resend import settle_siblings, sibling_report
 from gateway.services.outbound.routing import chain_of, load_profiles
 from gateway.services.tenancy import webhooks
 from outbox.hooks import StatusChange
@@ -43,6 +48,11 @@ CAUSES = (
     OTHER,
 )
 RESOLVED, RESENT, FALLBACK = "resolved", "resent", "fallback"
+#: The states the list shows; a row is in exactly one. `covered` is closed by a fallback (`covered_by`).
+OPEN, COVERED, CLOSED = "open", "covered", "closed"
+STATES = (OPEN, COVERED, CLOSED)
+#: What the list shows unless asked otherwise: what needs someone, and what another delivery took over.
+LISTED_BY_DEFAULT = (OPEN, COVERED)
 
 _DEVIATION = DeliveryStatus.DEVIATION.value
 _table = Deviation.__table__  # type: ignore[attr-defined]
@@ -152,6 +162,7 @@ def track_deviation(session: Session, change: StatusChange) -> str | None:
                 actor=change.actor,
                 reason=f"{change.reason} (delivery {change.delivery_id})",
                 at=change.at,
+                covered_by=change.delivery_id,
             )
     return None
 
@@ -193,8 +204,11 @@ def close_open(
     reason: str | None,
     at: dt.datetime | None = None,
     deviation_id: str | None = None,
+    covered_by: str | None = None,
 ) -> list[str]:
-    """Close the delivery's open deviation rows (or only `deviation_id`); the ids closed."""
+    """Close the delivery's open deviation rows (or only `deviation_id`); the ids closed.
+
+    `covered_by`: the delivery that took over (a "fallback" closure), shown as what covers the row."""
     at = at or utcnow()
     condition = [_table.c.delivery_id == delivery_id, _table.c.closed_at.is_(None)]
     if deviation_id is not None:
@@ -202,7 +216,13 @@ def close_open(
     rows = session.execute(
         update(_table)
         .where(*condition)
-        .values(closed_at=at, closed_by=actor[:200], closure=closure, closure_reason=reason)
+        .values(
+            closed_at=at,
+            closed_by=actor[:200],
+            closure=closure,
+            closure_reason=reason,
+            covered_by=covered_by,
+        )
         .returning(
             _table.c.id,
             _table.c.tenant_id,
@@ -216,8 +236,8 @@ def close_open(
     ).all()
     for row in rows:
         if webhooks.wants_any(session, row.tenant_id, webhooks.DEVIATION_CLOSED):
-            payload = _payload(session, dict(row._mapping), status="closed")
-            payload.update(closure=closure, closed_by=actor, closure_reason=reason)
+            payload = _payload(session, dict(row._mapping), status=COVERED if covered_by else CLOSED)
+            payload.update(closure=closure, closed_by=actor, closure_reason=reason, covered_by=covered_by)
             webhooks.emit(session, row.tenant_id, webhooks.DEVIATION_CLOSED, payload, at=at)
     return [row.id for row in rows]
 
@@ -306,6 +326,33 @@ def _actions(cause: str, channel: str, chain: list[str] | None) -> list[dict[str
     return actions
 
 
+def deviation_state(deviation: Deviation) -> str:
+    """`open`, `covered` (closed because another delivery took over) or `closed`."""
+    if deviation.closed_at is None:
+        return OPEN
+    return COVERED if deviation.closure == FALLBACK else CLOSED
+
+
+def _state_condition(state: str) -> ColumnElement[bool]:
+    closed_at, closure = col(Deviation.closed_at), col(Deviation.closure)
+    if state == OPEN:
+        return closed_at.is_(None)
+    if state == COVERED:
+        return and_(closed_at.is_not(None), closure == FALLBACK)
+    return and_(closed_at.is_not(None), or_(closure.is_(None), closure != FALLBACK))
+
+
+def wanted_states(status: str | Iterable[str]) -> tuple[str, ...]:
+    """The states asked for: one of `STATES`, several, or "all"; ValueError names what is known."""
+    asked = [status] if isinstance(status, str) else list(status)
+    if "all" in asked:
+        return STATES
+    unknown = [state for state in asked if state not in STATES]
+    if unknown or not asked:
+        raise ValueError(f"state {', '.join(map(repr, unknown)) or 'none'}: open, covered, closed or all")
+    return tuple(state for state in STATES if state in asked)
+
+
 def deviation_view(
     deviation: Deviation,
     *,
@@ -313,11 +360,13 @@ def deviation_view(
     buyer: str | None = None,
     delivery_status: str | None = None,
     chain: list[str] | None = None,
+    covering: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """One row as the list shows it; `covering`: the covering delivery's id, channel and status."""
     is_open = deviation.closed_at is None
     return {
         "id": deviation.id,
-        "status": "open" if is_open else "closed",
+        "status": deviation_state(deviation),
         "delivery_id": deviation.delivery_id,
         "invoice_id": deviation.invoice_id,
         "invoice_number": number,
@@ -332,6 +381,7 @@ def deviation_view(
         "closure": deviation.closure,
         "closure_reason": deviation.closure_reason,
         "delivery_status": delivery_status,
+        "covered_by": dict(covering) if covering else None,
         "actions": _actions(deviation.cause, deviation.channel, chain) if is_open else [],
     }
 
@@ -340,7 +390,7 @@ def list_deviations(
     session: Session,
     tenant_id: str | None,
     *,
-    status: str = "open",
+    status: str | Iterable[str] = OPEN,
     cause: str | None = None,
     channel: str | None = None,
     since: dt.datetime | None = None,
@@ -348,7 +398,10 @@ def list_deviations(
     offset: int = 0,
     deviation_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Deviations across channels, newest first, each with the actions that fit its cause."""
+    """Deviations across channels in the states asked for (`wanted_states`), newest first, each with the
+    actions that fit its cause; a covered one names the delivery that took over and where it stands."""
+    states = wanted_states(status)
+    covering = _deliveries.alias("covering")
     query = (
         select(
             Deviation,
@@ -356,18 +409,17 @@ def list_deviations(
             col(InvoiceRecord.buyer_name),
             col(InvoiceRecord.receiver_id),
             col(Delivery.status),
+            covering.c.channel,
+            covering.c.status,
         )
         .outerjoin(InvoiceRecord, col(InvoiceRecord.id) == col(Deviation.invoice_id))  # an EDI ack has none
         .join(Delivery, col(Delivery.id) == col(Deviation.delivery_id))
+        .outerjoin(covering, covering.c.id == col(Deviation.covered_by))
     )
     if tenant_id is not None:
         query = query.where(col(Deviation.tenant_id) == tenant_id)
-    if status == "open":
-        query = query.where(col(Deviation.closed_at).is_(None))
-    elif status == "closed":
-        query = query.where(col(Deviation.closed_at).is_not(None))
-    elif status != "all":
-        raise ValueError(f"status {status!r}: open, closed or all")
+    if states != STATES:
+        query = query.where(or_(*(_state_condition(state) for state in states)))
     if deviation_id is not None:
         query = query.where(col(Deviation.id) == deviation_id)
     if cause is not None:
@@ -380,7 +432,7 @@ def list_deviations(
     rows = session.execute(query).all()
     chains: dict[tuple[str, str], list[str]] = {}
     wanted: dict[str, set[str]] = {}
-    for deviation, _number, _buyer, receiver_id, _status in rows:
+    for deviation, _number, _buyer, receiver_id, *_statuses in rows:
         if receiver_id and deviation.closed_at is None:
             wanted.setdefault(deviation.tenant_id, set()).add(receiver_id)
     for tenant, receivers in wanted.items():
@@ -393,8 +445,11 @@ def list_deviations(
             buyer=buyer,
             delivery_status=str(delivery_status),
             chain=chains.get((deviation.tenant_id, receiver_id or "")),
+            covering={"delivery_id": deviation.covered_by, "channel": channel, "status": str(status)}
+            if deviation.covered_by and channel is not None
+            else None,
         )
-        for deviation, number, buyer, receiver_id, delivery_status in rows
+        for deviation, number, buyer, receiver_id, delivery_status, channel, status in rows
     ]
 
 
@@ -450,8 +505,10 @@ def resend_deviation(
     reason: str | None,
     channel: str | None = None,
     address: str | None = None,
+    cancel_others: bool = False,
 ) -> dict[str, Any]:
-    """Resend the deviating delivery (its next attempt, or a new delivery on `channel`) and close the row."""
+    """Resend the deviating delivery (its next attempt, or a new delivery on `channel`) and close the row;
+    the invoice's other deliveries still waiting are reported, or cancelled (`resend.settle_siblings`)."""
     deviation = find_deviation(session, tenant_id, deviation_id)
     if deviation.closed_at is not None:
         raise DeviationClosed(f"deviation {deviation_id} was closed already ({deviation.closure})")
@@ -459,6 +516,19 @@ def resend_deviation(
     why = reason or f"resend after deviation ({deviation.cause})"
     sent = resend(session, delivery, actor=actor, reason=why, channel=channel, address=address)
     # record_event closed it (resent / fallback); this covers a delivery that was no longer in deviation
-    closure = RESENT if sent.id == delivery.id else FALLBACK
-    close_open(session, delivery.id, closure=closure, actor=actor, reason=why, deviation_id=deviation.id)
-    return {"deviation": _view(session, deviation), "delivery": delivery_view(sent)}
+    elsewhere = sent.id != delivery.id
+    close_open(
+        session,
+        delivery.id,
+        closure=FALLBACK if elsewhere else RESENT,
+        actor=actor,
+        reason=why,
+        deviation_id=deviation.id,
+        covered_by=sent.id if elsewhere else None,
+    )
+    siblings = settle_siblings(session, sent, actor=actor, reason=why, cancel_others=cancel_others)
+    return {
+        "deviation": _view(session, deviation),
+        "delivery": delivery_view(sent),
+        **sibling_report(siblings),
+    }

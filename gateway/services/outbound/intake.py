@@ -18,11 +18,17 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, new_id, utcnow
-from gateway.services.outbound.routing import Route, RoutingError, load_profiles, route_for
+from gateway.services.outbound.routing import Route, RoutingError, chain_of, load_profiles, route_for
 from gateway.services.tenancy.tenants import tenant_settings
 from mappings.invoice.canonical_json import InvoiceValidationError, invoice_from_data
 from outbox.states import DeliveryStatus
-from schemas.canonical import DocumentType, Invoice, PaymentMeans, ReceiverProfile
+from schemas.canonical import (
+    DocumentType,
+    Invoice,
+    PaymentMeans,
+    ReceiverProfile,
+    channel_address_problem,
+)
 from schemas.kid import KidAgreement, KidError
 from schemas.tenant import TenantSettings
 
@@ -73,6 +79,14 @@ class _Candidate:
     invoice: Invoice
     key: str
     digest: str
+    keyed: bool = False  # the key is the client's Idempotency-Key, not one made from the number
+
+
+def _number_taken(invoice: Invoice) -> str:
+    """The conflict of a number that is taken: what the sender should do instead."""
+    if invoice.document_type is DocumentType.CREDIT_NOTE:
+        return f"credit note {invoice.number} exists with other content; send it under a new number"
+    return f"invoice {invoice.number} exists with other content; send a credit note or a new number"
 
 
 def payload_digest(invoice: Invoice) -> str:
@@ -102,7 +116,9 @@ def accept_invoices(
             results[index] = IntakeResult(index, "rejected", errors=error.errors)
             continue
         key = item.idempotency_key or default_key(invoice)
-        candidates.append(_Candidate(index, invoice, key, payload_digest(invoice)))
+        candidates.append(
+            _Candidate(index, invoice, key, payload_digest(invoice), keyed=bool(item.idempotency_key))
+        )
     for _ in range(3):
         try:
             with session_scope(engine) as session:
@@ -185,14 +201,14 @@ class _KnownInvoices:
     def repeat_of(self, candidate: _Candidate) -> IntakeResult | None:
         """A duplicate (same content) or conflict (other content) when the key or number is known."""
         invoice = candidate.invoice
-        seen = self.by_key.get(candidate.key)
+        seen = self.by_key.get(candidate.key) if candidate.keyed else None
         conflict_reason = "Idempotency-Key was used before for a different invoice"
         if seen is None:
-            seen = self.by_number.get((invoice.document_type.value, invoice.number))
-            conflict_reason = (
-                f"{invoice.document_type.value} number {invoice.number} was already accepted "
-                "with different content"
+            # without a key of its own the invoice's key is its number: a clash is about the number
+            seen = self.by_key.get(candidate.key) or self.by_number.get(
+                (invoice.document_type.value, invoice.number)
             )
+            conflict_reason = _number_taken(invoice)
         if seen is None:
             return None
         if seen.digest == candidate.digest:
@@ -265,6 +281,15 @@ def _admit(
             errors=[{"field": error.field, "reason": error.reason}],
         )
     assert route is not None
+    address_problem = _address_problem(invoice, route, profiles.get(receiver_id or ""))
+    if address_problem is not None:
+        field_name, reason = address_problem
+        return IntakeResult(
+            candidate.index,
+            "rejected",
+            number=invoice.number,
+            errors=[{"field": field_name, "reason": reason}],
+        )
     try:
         invoice, kid_note = _apply_kid_agreement(invoice, agreement)
     except KidError as error:
@@ -275,6 +300,35 @@ def _admit(
             errors=[{"field": "payment_means[0].payment_id (BT-83)", "reason": str(error)}],
         )
     return _Admitted(candidate, invoice, route, kid_note)
+
+
+def _address_problem(
+    invoice: Invoice, route: Route, profile: ReceiverProfile | None
+) -> tuple[str, str] | None:
+    """(field, reason) for the first address the invoice would go to that its channel cannot take.
+
+    The invoice's own `routing.address` goes to its first channel; a receiver profile's addresses go to
+    the channels of its chain (the preferred one only when the invoice names no address of its own).
+    """
+    routing = invoice.routing
+    if routing is not None and routing.address:
+        problem = channel_address_problem(route.channel, routing.address)
+        if problem is not None:
+            return "routing.address", f"{problem} (the address on channel {route.channel})"
+    if profile is None or (routing is not None and routing.channel):
+        return None
+    for position, channel in enumerate(chain_of(profile)):
+        address = profile.addresses.get(channel)
+        if not address or (position == 0 and routing is not None and routing.address):
+            continue
+        problem = channel_address_problem(channel, address)
+        if problem is not None:
+            return (
+                "routing.receiver_id",
+                f"receiver {profile.receiver_id}'s {channel} address: {problem}; "
+                "correct the receiver profile",
+            )
+    return None
 
 
 @dataclass

@@ -5,10 +5,18 @@ its next attempt, on another channel as a new delivery. With `with_pod` the docu
 delivery linked to the invoice travel with that attempt (`Delivery.extra_documents`); the worker appends
 them to a PDF, embeds them in EHF or hands them to the channel beside the document. The resend event
 records who asked, why, and what went along.
+
+Every way of sending again (this module, `POST /deliveries/{id}/resend`, corrections, deviations) then
+looks at the invoice's other deliveries (`settle_siblings`): one still waiting to go out — queued, held, or
+batched in a print batch that has not closed, e.g. the fallback letter of a bounced e-mail — would reach
+the buyer too. The caller is warned about each, or with `cancel_others` they are cancelled, each with an
+event saying who cancelled it and for which delivery.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -16,7 +24,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from channels import channel_class
-from db.models import Delivery
+from db.models import BatchItem, Delivery
 from gateway.services.inbound.pods import pods_for_invoice
 from gateway.services.outbound import deliveries
 from outbox.states import LEASED, DeliveryStatus, check_transition
@@ -144,3 +152,100 @@ def resend_invoice(
         channel=channel,
         address=address,
     )
+
+
+# --- the invoice's other deliveries that are still waiting -----------------------------------------------
+
+#: A delivery in these has not gone out yet and will unless stopped (batched: while its batch is open).
+_WAITING = (DeliveryStatus.QUEUED, DeliveryStatus.HELD, DeliveryStatus.BATCHED)
+
+
+@dataclass(frozen=True)
+class Sibling:
+    """Another delivery of the same invoice that was still waiting when the invoice was sent again."""
+
+    delivery: Delivery
+    waited_as: DeliveryStatus
+    cancelled: bool
+
+    @property
+    def warning(self) -> str:
+        delivery = self.delivery
+        where = " in an open print batch" if self.waited_as is DeliveryStatus.BATCHED else ""
+        if self.cancelled:
+            return (
+                f"delivery {delivery.id} via {delivery.channel} was {self.waited_as.value}{where}: cancelled"
+            )
+        return (
+            f"delivery {delivery.id} via {delivery.channel} is still {self.waited_as.value}{where}: it goes "
+            "out too unless cancelled (cancel_others, --cancel-others)"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "delivery_id": self.delivery.id,
+            "channel": self.delivery.channel,
+            "address": self.delivery.address,
+            "waited_as": self.waited_as.value,
+            "status": DeliveryStatus(self.delivery.status).value,
+            "cancelled": self.cancelled,
+        }
+
+
+def waiting_siblings(session: Session, delivery: Delivery) -> list[Delivery]:
+    """The invoice's other deliveries that will still go out: queued, held, or in an open print batch."""
+    if delivery.invoice_id is None:
+        return []
+    rows = session.execute(
+        select(Delivery)
+        .where(
+            col(Delivery.invoice_id) == delivery.invoice_id,
+            col(Delivery.tenant_id) == delivery.tenant_id,
+            col(Delivery.id) != delivery.id,
+            col(Delivery.status).in_([status.value for status in _WAITING]),
+        )
+        .order_by(col(Delivery.created_at), col(Delivery.id))
+    ).scalars()
+    return [
+        row
+        for row in rows
+        if DeliveryStatus(row.status) is not DeliveryStatus.BATCHED or _in_open_batch(session, row)
+    ]
+
+
+def _in_open_batch(session: Session, delivery: Delivery) -> bool:
+    batch_id = session.execute(
+        select(col(BatchItem.batch_id)).where(
+            col(BatchItem.delivery_id) == delivery.id, col(BatchItem.attempt) == delivery.attempt
+        )
+    ).first()
+    return batch_id is not None and batch_id[0] is None
+
+
+def settle_siblings(
+    session: Session, resent: Delivery, *, actor: str, reason: str | None, cancel_others: bool
+) -> tuple[Sibling, ...]:
+    """After `resent` was queued again: the invoice's other deliveries still waiting, each cancelled when
+    `cancel_others` (an event names who and the delivery it made way for), else left as they are."""
+    settled: list[Sibling] = []
+    for sibling in waiting_siblings(session, resent):
+        waited_as = DeliveryStatus(sibling.status)
+        if cancel_others:
+            why = f"cancelled by {actor}: the invoice went again as delivery {resent.id} via {resent.channel}"
+            deliveries.cancel(
+                session,
+                sibling,
+                actor=actor,
+                reason=why + (f" ({reason})" if reason else ""),
+                details={"cancelled_for": resent.id, "requested_by": actor, "was": waited_as.value},
+            )
+        settled.append(Sibling(sibling, waited_as, cancelled=cancel_others))
+    return tuple(settled)
+
+
+def sibling_report(siblings: Sequence[Sibling]) -> dict[str, Any]:
+    """`siblings` and `warnings` as answers and listings show them beside the delivery sent again."""
+    return {
+        "siblings": [sibling.as_dict() for sibling in siblings],
+        "warnings": [sibling.warning for sibling in siblings],
+    }
