@@ -409,6 +409,21 @@ def _asset(name: str) -> bytes:
     return files("fastapi_offline").joinpath("static", name).read_bytes()
 
 
+#: The documentation pages may load nothing from another host. The ReDoc bundle names one image on a CDN
+#: (the "powered by" logo in its menu); this policy keeps the browser from asking for it, and the style below
+#: hides the empty space where it would be.
+DOCS_CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+_HIDE_POWERED_BY = '<style>a[href*="redocly"] img { display: none; }</style>'
+
+
+def _offline(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_CONTENT_SECURITY_POLICY
+    return page
+
+
 def install_docs(app: FastAPI) -> None:
     """`/docs`, `/redoc` and the files they load, all from the package (create the app with
     `docs_url=None, redoc_url=None` so FastAPI's CDN-loading pages are not there as well)."""
@@ -416,7 +431,7 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
+        return _offline(get_swagger_ui_html(
             openapi_url=openapi_url,
             title=f"{app.title} – API",
             swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
@@ -424,17 +439,19 @@ def install_docs(app: FastAPI) -> None:
             swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
             # Swagger UI's default validator badge is an image from validator.swagger.io: off.
             swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
-        )
+        ))
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(
+        page = get_redoc_html(
             openapi_url=openapi_url,
             title=f"{app.title} – API",
             redoc_js_url=f"{ASSETS_PATH}/redoc.standalone.js",
             redoc_favicon_url=f"{ASSETS_PATH}/favicon.png",
             with_google_fonts=False,
         )
+        html = bytes(page.body).decode("utf-8").replace("</head>", _HIDE_POWERED_BY + "</head>", 1)
+        return _offline(HTMLResponse(html))
 
     @app.get(ASSETS_PATH + "/{name}", include_in_schema=False)
     def asset(name: str) -> Response:
