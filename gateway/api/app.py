@@ -12,15 +12,17 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy import Engine
 
 from gateway.api.errors import install_error_handlers
+from gateway.api.query_params import reject_unknown_query_params
 from gateway.api.routes import (
     bounces,
     deliveries,
     deviations,
+    documents,
     edi_messages,
     health,
     invoices,
@@ -44,6 +46,7 @@ from schemas.canonical import Invoice
 ROUTERS: list[APIRouter] = [
     health.router,
     invoices.router,
+    documents.router,
     deliveries.router,
     print_batches.router,
     tenant_settings.router,
@@ -78,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         description="Push canonical invoices; follow their deliveries, deviations and events.",
         lifespan=lifespan,
         separate_input_output_schemas=False,
+        dependencies=[Depends(reject_unknown_query_params)],
     )
     app.state.settings = settings
     app.state.engine = engine or open_outbox(settings)

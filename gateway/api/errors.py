@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.services.inbound.pods import NotFound as PodNotFound
 from gateway.services.outbound.deliveries import NotFound
+from gateway.services.outbound.lookup import AmbiguousReference
 from gateway.services.payments.matching_runs import PaymentNotFound
 from gateway.services.payments.remittances import RemittanceNotFound
 from outbox.queue import StaleStatus
@@ -78,6 +79,13 @@ async def _conflict(_: Request, error: Exception) -> JSONResponse:
     return http_error_response(409, str(error))
 
 
+async def _ambiguous(_: Request, error: Exception) -> JSONResponse:
+    """A number (or id prefix) that names several documents: 409 listing them, never a guess."""
+    assert isinstance(error, AmbiguousReference)
+    candidates = [candidate.as_dict() for candidate in error.candidates]
+    return error_response(409, [{"field": error.field, "reason": str(error)}], candidates=candidates)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """The services' "not found" and "not now" errors mean the same on every route: answered here once."""
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -87,3 +95,4 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(not_found, _not_found)
     for conflict in CONFLICT_ERRORS:
         app.add_exception_handler(conflict, _conflict)
+    app.add_exception_handler(AmbiguousReference, _ambiguous)

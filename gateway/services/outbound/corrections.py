@@ -19,6 +19,7 @@ from sqlmodel import col
 from db.models import Delivery, InvoiceRecord
 from gateway.services.outbound import deliveries
 from gateway.services.outbound import resend as resend_service
+from gateway.services.outbound.search import invoice_search_columns
 from mappings.invoice.canonical_json import (
     InvoiceValidationError,
     invoice_from_data,
@@ -140,6 +141,7 @@ def correct_delivery_data(
         raise CorrectionInvalid([{"field": "body", "reason": "nothing to correct: the data is already so"}])
 
     record.payload = after_invoice.model_dump_json(exclude_none=True)
+    record.sqlmodel_update(dict(invoice_search_columns(after_invoice)))  # the endpoint is searched by
     session.add(record)
     details = {
         "corrected": corrected,

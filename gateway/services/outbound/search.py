@@ -1,0 +1,448 @@
+"""The invoice search behind `GET /invoices`: find a tenant's invoices by what people know about them.
+
+A finance team knows a number, a customer (part of its name, its organisation number), a KID or an amount;
+the operators know a delivery status or a channel. Every filter is a lookup in an index of `invoices`
+(`ix_invoices_search_*`): the buyer's name is matched by substring among the tenant's few distinct buyer
+names (`invoice_buyer_names`) and then by index, so a search among a million invoices stays a few index
+reads on SQLite and PostgreSQL alike.
+
+Pages are keyset pages: ordered by (sort key, id), the cursor is the last row's pair, so the next page
+starts after it however many rows were added meanwhile. The cursor is opaque text carrying a checksum and
+the search it belongs to; it is no secret (every query is the tenant's own anyway), but an edited cursor,
+or one from another search, is refused instead of quietly paging something else.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session
+from sqlmodel import col
+
+from db.models import BuyerName, Delivery, DeliveryEvent, InvoiceRecord, PaymentAllocation
+from outbox.states import DeliveryStatus
+from schemas.canonical import Invoice
+from schemas.search_keys import SearchColumns, amount_cents, folded, identifier_key, search_columns
+
+SortOrder = Literal[
+    "created", "-created", "issue_date", "-issue_date", "due_date", "-due_date", "amount", "-amount",
+    "number", "-number",
+]  # fmt: skip
+PaymentStatus = Literal["unpaid", "partially_paid", "paid", "overpaid"]
+#: The column each sort order reads (a `-` in front: descending); every one has an index ending in `id`.
+SORT_COLUMNS: dict[str, Mapped[Any]] = {
+    "created": col(InvoiceRecord.created_at),
+    "issue_date": col(InvoiceRecord.issue_date),
+    "due_date": col(InvoiceRecord.due_date),
+    "amount": col(InvoiceRecord.payable_cents),
+    "number": col(InvoiceRecord.number),
+}
+#: Sort columns that may be empty: an empty one sorts lowest (first ascending, last descending).
+_NULLABLE = frozenset({"due_date"})
+_CHECKSUM_BYTES = 8
+_CURSOR_SALT = b"gateway invoice search cursor v1\x00"
+
+
+class InvoiceSearch(BaseModel):
+    """What an invoice search asks for; every filter given must hold (they are combined with AND)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: str | None = Field(None, min_length=1, max_length=100, description="the document number, exactly")
+    buyer: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="part of the buyer's name; case, accents and repeated spaces do not matter",
+        examples=["fjordbyen"],
+    )
+    buyer_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="the buyer's organisation number, VAT id or electronic address (with or without scheme)",
+        examples=["910667831"],
+    )
+    receiver_id: str | None = Field(None, min_length=1, max_length=100, description="the receiver profile")
+    kid: str | None = Field(None, min_length=1, max_length=40, description="the payment reference (KID)")
+    amount: Decimal | None = Field(
+        None, max_digits=19, decimal_places=2, description="the amount due, exactly"
+    )
+    amount_min: Decimal | None = Field(None, max_digits=19, decimal_places=4, description="amount due ≥")
+    amount_max: Decimal | None = Field(None, max_digits=19, decimal_places=4, description="amount due ≤")
+    status: list[DeliveryStatus] = Field(
+        default_factory=list, description="has a delivery in one of these statuses (repeat for several)"
+    )
+    channel: list[str] = Field(
+        default_factory=list,
+        description="has a delivery on one of these channels (with `status`: the same one)",
+    )
+    payment_status: list[PaymentStatus] = Field(default_factory=list, description="repeat for several")
+    issued_from: dt.date | None = Field(None, description="issue date ≥")
+    issued_to: dt.date | None = Field(None, description="issue date ≤")
+    due_from: dt.date | None = Field(None, description="due date ≥")
+    due_to: dt.date | None = Field(None, description="due date ≤")
+    since: dt.datetime | None = Field(
+        None,
+        description="changed since: accepted, a delivery event (status, correction, resend) or a payment "
+        "applied or reversed at or after this time (UTC unless it names its offset)",
+    )
+    q: str | None = Field(
+        None,
+        min_length=1,
+        max_length=200,
+        description="one box: the number, the invoice id, part of the buyer's name, the KID or the amount",
+        examples=["INV-1003"],
+    )
+    sort: SortOrder = Field("-created", description="the order; `-` in front for descending")
+
+
+class InvalidSearch(ValueError):
+    """A search that cannot be run as asked; `field` names the parameter (an API 400)."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class InvoicePage:
+    """One page of a search: the invoices, and the cursor of the next page (None: this was the last)."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+# --- intake side: what the search reads is written when an invoice arrives ---------------------------------
+
+
+def invoice_search_columns(invoice: Invoice) -> SearchColumns:
+    """The search columns of an invoice (stored beside it by the intake, and again when it is corrected)."""
+    buyer = invoice.buyer
+    return search_columns(
+        buyer.name,
+        invoice.totals.payable,
+        legal_id=buyer.legal_registration.value if buyer.legal_registration else None,
+        vat_id=buyer.vat_id,
+        endpoint=buyer.endpoint.value if buyer.endpoint else None,
+    )
+
+
+def remember_buyer_names(session: Session, tenant_id: str, names: Sequence[str]) -> None:
+    """Add the tenant's buyer names not yet known (a concurrent intake adding the same one is fine)."""
+    distinct = sorted(set(names))
+    if not distinct:
+        return
+    table = BuyerName.__table__  # type: ignore[attr-defined]
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(
+        insert(table).on_conflict_do_nothing(index_elements=["tenant_id", "name_search"]),
+        [{"tenant_id": tenant_id, "name_search": name} for name in distinct],
+    )
+
+
+# --- the search --------------------------------------------------------------------------------------------
+
+
+def search_invoices(
+    session: Session, tenant_id: str, search: InvoiceSearch, *, cursor: str | None = None, limit: int = 50
+) -> InvoicePage:
+    """One page of the tenant's invoices matching `search`, after `cursor` (from the previous page)."""
+    descending = search.sort.startswith("-")
+    sort_name = search.sort.lstrip("-")
+    sort_column = SORT_COLUMNS[sort_name]
+    id_column = col(InvoiceRecord.id)
+    fingerprint = _fingerprint(search)
+    query = _filtered(tenant_id, search).add_columns(sort_column.label("sort_key"))
+    if cursor is not None:
+        key, last_id = _decode_cursor(cursor, search.sort, fingerprint)
+        query = query.where(_after(sort_column, sort_name in _NULLABLE, descending, key, last_id))
+    if sort_name in _NULLABLE:
+        ordered = sort_column.desc().nulls_last() if descending else sort_column.asc().nulls_first()
+    else:
+        ordered = sort_column.desc() if descending else sort_column.asc()
+    query = query.order_by(ordered, id_column.desc() if descending else id_column.asc()).limit(limit + 1)
+    rows = session.execute(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = (
+        _encode_cursor(search.sort, fingerprint, rows[-1].sort_key, rows[-1].id) if more and rows else None
+    )
+    deliveries = _deliveries_of(session, [row.id for row in rows])
+    return InvoicePage([_summary(row, deliveries.get(row.id, [])) for row in rows], next_cursor)
+
+
+_SUMMARY_COLUMNS = (
+    "id", "number", "document_type", "issue_date", "due_date", "currency", "payable_amount", "open_amount",
+    "payment_status", "buyer_name", "receiver_id", "payment_reference", "created_at",
+)  # fmt: skip
+
+
+def _filtered(tenant_id: str, search: InvoiceSearch) -> Select[Any]:
+    columns = [getattr(InvoiceRecord, name) for name in _SUMMARY_COLUMNS]
+    return select(*columns).where(col(InvoiceRecord.tenant_id) == tenant_id, *_conditions(tenant_id, search))
+
+
+def _conditions(tenant_id: str, search: InvoiceSearch) -> list[ColumnElement[bool]]:
+    """One condition per filter given (each served by an index of `invoices`)."""
+    record = InvoiceRecord
+    found: list[ColumnElement[bool]] = []
+    if search.number is not None:
+        found.append(col(record.number) == search.number.strip())
+    if search.buyer is not None and folded(search.buyer):
+        found.append(col(record.buyer_search).in_(_buyer_names(tenant_id, search.buyer)))
+    if search.buyer_id is not None:
+        found.append(_buyer_id(search.buyer_id))
+    if search.receiver_id is not None:
+        found.append(col(record.receiver_id) == search.receiver_id)
+    if search.kid is not None:
+        found.append(col(record.payment_reference) == identifier_key(search.kid))
+    if search.amount is not None:
+        found.append(col(record.payable_cents) == amount_cents(search.amount))
+    if search.amount_min is not None:
+        found.append(col(record.payable_cents) >= _cents(search.amount_min, ROUND_CEILING))
+    if search.amount_max is not None:
+        found.append(col(record.payable_cents) <= _cents(search.amount_max, ROUND_FLOOR))
+    if search.status or search.channel:
+        found.append(col(record.id).in_(_with_delivery(tenant_id, search.status, search.channel)))
+    if search.payment_status:
+        found.append(col(record.payment_status).in_(search.payment_status))
+    for column, low, high in (
+        (col(record.issue_date), search.issued_from, search.issued_to),
+        (col(record.due_date), search.due_from, search.due_to),
+    ):
+        if low is not None:
+            found.append(column >= low)
+        if high is not None:
+            found.append(column <= high)
+    if search.since is not None:
+        found.append(_changed_since(tenant_id, search.since))
+    if search.q is not None and search.q.strip():
+        found.append(_one_box(tenant_id, search.q.strip()))
+    return found
+
+
+def _cents(amount: Decimal, rounding: str) -> int:
+    """A bound in whole hundredths, rounded inwards (no invoice lies between a bound and its rounding)."""
+    return int((amount * 100).to_integral_value(rounding=rounding))
+
+
+def _buyer_names(tenant_id: str, text: str) -> Select[Any]:
+    """The tenant's folded buyer names containing `text` folded: a scan of names, not of invoices."""
+    return select(col(BuyerName.name_search)).where(
+        col(BuyerName.tenant_id) == tenant_id,
+        col(BuyerName.name_search).contains(folded(text), autoescape=True),
+    )
+
+
+def _buyer_id(value: str) -> ColumnElement[bool]:
+    """The buyer's organisation number, VAT id or endpoint; `0192:910667831` also as `910667831`."""
+    key = identifier_key(value)
+    keys = {key, key.partition(":")[2]} - {""}
+    return or_(
+        col(InvoiceRecord.buyer_legal_id).in_(keys),
+        col(InvoiceRecord.buyer_vat_id).in_(keys),
+        col(InvoiceRecord.buyer_endpoint).in_(keys),
+    )
+
+
+def _with_delivery(
+    tenant_id: str, statuses: Sequence[DeliveryStatus], channels: Sequence[str]
+) -> Select[Any]:
+    """Ids of invoices with a delivery in one of `statuses` on one of `channels` (either may be empty)."""
+    query = select(col(Delivery.invoice_id)).where(col(Delivery.tenant_id) == tenant_id)
+    if statuses:
+        query = query.where(col(Delivery.status).in_([status.value for status in statuses]))
+    if channels:
+        query = query.where(col(Delivery.channel).in_(list(channels)))
+    return query
+
+
+def _changed_since(tenant_id: str, since: dt.datetime) -> ColumnElement[bool]:
+    """Accepted, a delivery event, or a payment applied or reversed at or after `since`."""
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    events = select(col(DeliveryEvent.invoice_id)).where(
+        col(DeliveryEvent.tenant_id) == tenant_id, col(DeliveryEvent.at) >= since
+    )
+    payments = select(col(PaymentAllocation.invoice_id)).where(
+        col(PaymentAllocation.tenant_id) == tenant_id,
+        or_(col(PaymentAllocation.created_at) >= since, col(PaymentAllocation.reversed_at) >= since),
+    )
+    return or_(
+        col(InvoiceRecord.created_at) >= since,
+        col(InvoiceRecord.id).in_(events),
+        col(InvoiceRecord.id).in_(payments),
+    )
+
+
+_AMOUNT = re.compile(r"-?\d{1,17}(\.\d{1,2})?")
+
+
+def amount_in(text: str) -> Decimal | None:
+    """`text` read as an amount the way people write one: "1 250,50", "1.250,50", "1,250.50", "1250.5"."""
+    compact = "".join(text.split()).replace("'", "")
+    if "," in compact and "." in compact:
+        thousands, decimal = (".", ",") if compact.rfind(",") > compact.rfind(".") else (",", ".")
+        compact = compact.replace(thousands, "").replace(decimal, ".")
+    elif "," in compact:
+        compact = compact.replace(",", ".")
+    if not _AMOUNT.fullmatch(compact):
+        return None
+    try:
+        return Decimal(compact)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+        return None
+
+
+def _one_box(tenant_id: str, text: str) -> ColumnElement[bool]:
+    """`q`: the number, the id, part of the buyer's name, the KID, or the amount (whichever it is)."""
+    record = InvoiceRecord
+    terms: list[ColumnElement[bool]] = [
+        col(record.number) == text,
+        col(record.id) == text.lower(),
+        col(record.payment_reference) == identifier_key(text),
+    ]
+    if folded(text):
+        terms.append(col(record.buyer_search).in_(_buyer_names(tenant_id, text)))
+    amount = amount_in(text)
+    if amount is not None:
+        terms.append(col(record.payable_cents) == amount_cents(amount))
+    return or_(*terms)
+
+
+def _after(
+    column: Mapped[Any], nullable: bool, descending: bool, key: Any, last_id: str
+) -> ColumnElement[bool]:
+    """Rows after (key, last_id) in the page order; an empty key sorts lowest."""
+    id_column = col(InvoiceRecord.id)
+    if key is None:
+        among_empty = and_(column.is_(None), id_column < last_id if descending else id_column > last_id)
+        return among_empty if descending else or_(among_empty, column.is_not(None))
+    pair = tuple_(column, id_column)
+    beyond = pair < tuple_(key, last_id) if descending else pair > tuple_(key, last_id)
+    return or_(beyond, column.is_(None)) if nullable and descending else beyond
+
+
+def _deliveries_of(session: Session, invoice_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The page's deliveries, in chain order, as the summary shows them."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    if not invoice_ids:
+        return grouped
+    rows = session.execute(
+        select(
+            col(Delivery.invoice_id),
+            col(Delivery.id),
+            col(Delivery.channel),
+            col(Delivery.status),
+            col(Delivery.attempt),
+            col(Delivery.updated_at),
+        )
+        .where(col(Delivery.invoice_id).in_(invoice_ids))
+        .order_by(col(Delivery.chain_position), col(Delivery.created_at), col(Delivery.id))
+    )
+    for invoice_id, delivery_id, channel, status, attempt, updated_at in rows:
+        grouped.setdefault(invoice_id, []).append(
+            {
+                "id": delivery_id,
+                "channel": channel,
+                "status": str(status),
+                "attempt": attempt,
+                "updated_at": updated_at.isoformat(),
+            }
+        )
+    return grouped
+
+
+def _summary(row: Any, deliveries: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "number": row.number,
+        "document_type": row.document_type,
+        "issue_date": row.issue_date.isoformat(),
+        "due_date": row.due_date.isoformat() if row.due_date else None,
+        "currency": row.currency,
+        "payable_amount": row.payable_amount,
+        "open_amount": row.open_amount if row.open_amount is not None else row.payable_amount,
+        "payment_status": row.payment_status,
+        "buyer_name": row.buyer_name,
+        "receiver_id": row.receiver_id,
+        "payment_reference": row.payment_reference,
+        "created_at": row.created_at.isoformat(),
+        "deliveries": deliveries,
+    }
+
+
+# --- cursors -----------------------------------------------------------------------------------------------
+
+
+def _fingerprint(search: InvoiceSearch) -> str:
+    """Which search a cursor belongs to (its filters and order)."""
+    return hashlib.sha256(search.model_dump_json().encode()).hexdigest()[:16]
+
+
+def _key_text(key: Any) -> Any:
+    if isinstance(key, dt.datetime):
+        return (key if key.tzinfo else key.replace(tzinfo=dt.UTC)).isoformat()
+    if isinstance(key, dt.date):
+        return key.isoformat()
+    return key
+
+
+def _encode_cursor(sort: str, fingerprint: str, key: Any, last_id: str) -> str:
+    body = json.dumps([sort, fingerprint, _key_text(key), last_id], separators=(",", ":")).encode()
+    checksum = hashlib.sha256(_CURSOR_SALT + body).digest()[:_CHECKSUM_BYTES]
+    return base64.urlsafe_b64encode(checksum + body).rstrip(b"=").decode("ascii")
+
+
+def _decode_cursor(cursor: str, sort: str, fingerprint: str) -> tuple[Any, str]:
+    """The (sort key, id) a cursor carries; `InvalidSearch` naming `cursor` for anything but one of ours."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    except (binascii.Error, ValueError):
+        raise InvalidSearch("cursor", "not a cursor of this search: start again without it") from None
+    checksum, body = raw[:_CHECKSUM_BYTES], raw[_CHECKSUM_BYTES:]
+    if (
+        len(raw) <= _CHECKSUM_BYTES
+        or hashlib.sha256(_CURSOR_SALT + body).digest()[:_CHECKSUM_BYTES] != checksum
+    ):
+        raise InvalidSearch("cursor", "not a cursor of this search (changed or cut short): start again")
+    try:
+        cursor_sort, cursor_fingerprint, key, last_id = json.loads(body)
+    except (ValueError, TypeError):
+        raise InvalidSearch("cursor", "not a cursor of this search: start again without it") from None
+    if cursor_sort != sort or cursor_fingerprint != fingerprint:
+        raise InvalidSearch("cursor", "the cursor belongs to another search: start again without it")
+    return _key_value(sort.lstrip("-"), key), str(last_id)
+
+
+def _key_value(sort_name: str, key: Any) -> Any:
+    """The cursor's sort key as the column compares it."""
+    if key is None and sort_name in _NULLABLE:
+        return None
+    try:
+        if sort_name == "created":
+            return dt.datetime.fromisoformat(str(key))
+        if sort_name in ("issue_date", "due_date"):
+            return dt.date.fromisoformat(str(key))
+        if sort_name == "amount" and isinstance(key, int) and not isinstance(key, bool):
+            return key
+        if sort_name == "number" and isinstance(key, str):
+            return key
+    except ValueError:
+        pass
+    raise InvalidSearch("cursor", "not a cursor of this search: start again without it")
