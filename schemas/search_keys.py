@@ -16,14 +16,20 @@ from typing import TypedDict
 #: Letters Unicode does not decompose into a base letter and a mark, written as a reader would without them.
 _UNDECOMPOSED = str.maketrans(
     {"ø": "o", "æ": "ae", "œ": "oe", "ð": "d", "đ": "d", "ł": "l", "þ": "th", "ı": "i", "ß": "ss"}
+    | {"Ø": "O", "Æ": "AE", "Œ": "OE", "Ð": "D", "Đ": "D", "Ł": "L", "Þ": "TH"}
 )
+
+
+def without_accents(text: str) -> str:
+    """`text` in base letters: "Tromsø Båt" → "Tromso Bat" (and "Æ" → "AE", "ß" → "ss")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return bare.translate(_UNDECOMPOSED)
 
 
 def folded(text: str) -> str:
     """`text` without case, accents or repeated spaces: "Fjørd  Bygg AS" → "fjord bygg as"."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(bare.translate(_UNDECOMPOSED).split())
+    return " ".join(without_accents(text.casefold()).split())
 
 
 def identifier_key(value: str) -> str:

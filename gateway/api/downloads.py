@@ -11,6 +11,8 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from schemas.search_keys import without_accents
+
 #: RFC 5987 attr-char besides letters and digits: what `filename*` may carry unencoded.
 _ATTR_CHARS = "!#$&+-.^_`|~"
 #: Characters a file name must not have on any common system.
@@ -49,9 +51,7 @@ def safe_filename(name: str, fallback: str) -> str:
 
 def ascii_filename(name: str, fallback: str) -> str:
     """The ASCII fallback of a safe name: accents dropped, anything else outside a small set as `_`."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    ascii_name = _ASCII_UNSAFE.sub("_", bare).strip(". ")
+    ascii_name = _ASCII_UNSAFE.sub("_", without_accents(name)).strip(". ")
     return ascii_name if ascii_name.strip("_") else fallback
 
 

@@ -15,6 +15,7 @@ from gateway.cli import (
     deviations,
     dry_runs,
     inbound,
+    invoices,
     partners,
     payments,
     pods,
@@ -43,6 +44,8 @@ app.command()(processes.serve)
 app.command()(processes.worker)
 app.command()(deliveries.send)
 app.command()(deliveries.status)
+app.command()(invoices.invoices)
+app.command()(invoices.document)
 app.command()(deliveries.resend)
 app.command()(deliveries.correct)
 app.command()(inbound.receive)

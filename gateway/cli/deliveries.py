@@ -90,20 +90,26 @@ def _send_file(cli: CliContext, path: Path, tenant: str, table: Table) -> int:
 
 def status(
     ctx: typer.Context,
-    some_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="invoice or delivery id")] = None,
+    some_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID]", help="invoice number, invoice or delivery id (or an id's first characters)"
+        ),
+    ] = None,
     tenant: Annotated[str | None, typer.Option(help="limit to one tenant")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Without ID: deliveries per status and the latest ones. With ID: one invoice and its history."""
     from gateway.services.outbound import deliveries as service
+    from gateway.services.outbound import lookup
 
     with cli_context(ctx).session() as session:
         if some_id is None:
             _print_overview(session, tenant, as_json)
             return
-        with fails_on(service.NotFound):
-            delivery = service.resolve_delivery(session, tenant, some_id)
-            view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id)
+        with fails_on(service.NotFound), fails_on(lookup.AmbiguousReference, code=2):
+            found = lookup.find_delivery_or_invoice(session, tenant, some_id, prefix=True)
+            view = service.invoice_view(session, found.tenant_id, found.invoice_id)
     if as_json:
         print_json(view)
     else:
@@ -165,7 +171,10 @@ def _print_invoice_history(view: dict[str, Any]) -> None:
 def resend(
     ctx: typer.Context,
     some_id: Annotated[
-        str, typer.Argument(metavar="ID", help="delivery id, or invoice id (latest delivery)")
+        str,
+        typer.Argument(
+            metavar="ID", help="delivery id, or invoice id or number (latest delivery); or an id's start"
+        ),
     ],
     reason: Annotated[str, typer.Option(help="why (kept in the history)")] = "resend requested by operator",
     channel: Annotated[str | None, typer.Option(help="another channel (a new delivery)")] = None,
@@ -177,6 +186,7 @@ def resend(
     """Send an invoice again: a new attempt, with who and why in its history."""
     from channels import ChannelUnavailable, UnknownChannel
     from gateway.services.outbound import deliveries as service
+    from gateway.services.outbound import lookup
     from gateway.services.outbound import resend as resend_service
     from outbox.queue import StaleStatus
     from outbox.states import IllegalTransition
@@ -189,13 +199,16 @@ def resend(
         ChannelUnavailable,
         resend_service.ResendRefused,
     )
-    with fails_on(*refusals), cli_context(ctx).session() as session:
-        delivery = service.resolve_delivery(session, None, some_id)
+    with (
+        fails_on(*refusals),
+        fails_on(lookup.AmbiguousReference, code=2),
+        cli_context(ctx).session() as session,
+    ):
+        found = lookup.find_delivery_or_invoice(session, None, some_id, prefix=True)
+        delivery = lookup.named_or_latest_delivery(session, found)
         if with_pod:
-            if delivery.id != some_id:  # an invoice id: its delivery on --channel, else its latest
-                delivery = resend_service.pick_delivery(
-                    session, delivery.tenant_id, delivery.invoice_id, channel
-                )
+            if found.delivery is None:  # an invoice: its delivery on --channel, else its latest
+                delivery = resend_service.pick_delivery(session, found.tenant_id, found.invoice_id, channel)
             resent = resend_service.resend_delivery(
                 session, delivery, actor=OPERATOR, reason=reason, with_pod=True, channel=channel, address=to
             )
@@ -212,7 +225,10 @@ def resend(
 
 def correct(
     ctx: typer.Context,
-    invoice_id: Annotated[str, typer.Argument(help="the invoice whose delivery data is corrected")],
+    invoice_id: Annotated[
+        str,
+        typer.Argument(help="the invoice whose delivery data is corrected: its number or (start of its) id"),
+    ],
     tenant: TenantOption,
     reason: Annotated[str, typer.Option(help="why (kept in the history)")],
     address_json: Annotated[
@@ -224,7 +240,7 @@ def correct(
     ] = False,
 ) -> None:
     """Fix data and resend: correct the buyer's postal address or e-mail (never amounts: credit note)."""
-    from gateway.services.outbound import corrections
+    from gateway.services.outbound import corrections, lookup
     from gateway.services.outbound import deliveries as service
     from gateway.services.outbound import resend as resend_service
     from outbox.queue import StaleStatus
@@ -242,8 +258,10 @@ def correct(
     with (
         fails_on(*refusals),
         fails_on(corrections.CorrectionInvalid, describe=lambda error: field_reasons(error.errors)),
+        fails_on(lookup.AmbiguousReference, code=2),
         cli_context(ctx).session() as session,
     ):
+        invoice_id = lookup.find_invoice(session, tenant, invoice_id, prefix=True).id
         corrections.correct_delivery_data(
             session,
             tenant,
@@ -280,18 +298,26 @@ def _read_address(path: Path) -> dict[str, Any]:
 
 def release(
     ctx: typer.Context,
-    ids: Annotated[list[str], typer.Argument(metavar="ID…", help="held delivery ids (or invoice ids)")],
+    ids: Annotated[
+        list[str], typer.Argument(metavar="ID…", help="held delivery ids (or invoice ids or numbers)")
+    ],
     reason: Annotated[str, typer.Option(help="kept in the history")] = "released after review",
 ) -> None:
     """Let held deliveries go after review (they leave when the tenant's sending window allows)."""
     from gateway.services.outbound import deliveries as service
+    from gateway.services.outbound import lookup
     from outbox.queue import StaleStatus
     from outbox.states import IllegalTransition
 
     cli = cli_context(ctx)
     for some_id in ids:
-        with fails_on(service.NotFound, IllegalTransition, StaleStatus), cli.session() as session:
-            delivery = service.resolve_delivery(session, None, some_id)
+        with (
+            fails_on(service.NotFound, IllegalTransition, StaleStatus),
+            fails_on(lookup.AmbiguousReference, code=2),
+            cli.session() as session,
+        ):
+            found = lookup.find_delivery_or_invoice(session, None, some_id, prefix=True)
+            delivery = lookup.named_or_latest_delivery(session, found)
             released = service.release(session, delivery, actor=OPERATOR, reason=reason)
             view = service.delivery_view(released)
         console.print(f"delivery {view['id']} released; due {view['next_attempt_at']}")

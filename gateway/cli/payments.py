@@ -225,7 +225,7 @@ def _allocations(values: list[str]) -> list[tuple[str, Decimal]]:
         try:
             parsed.append((invoice_id.strip(), Decimal(amount.strip())))
         except InvalidOperation:
-            fail(f"--invoice {value!r}: write INVOICE_ID=AMOUNT, e.g. 01HX…=1250.00")
+            fail(f"--invoice {value!r}: write INVOICE=AMOUNT, e.g. INV-1002=1250.00")
     return parsed
 
 
@@ -241,7 +241,10 @@ def _run_action(action: Callable[[], Any]) -> None:
 def payments_resolve(
     ctx: typer.Context,
     payment_id: str,
-    invoice: Annotated[list[str], typer.Option(help="INVOICE_ID=AMOUNT; repeat for several invoices")],
+    invoice: Annotated[
+        list[str],
+        typer.Option(help="INVOICE=AMOUNT (its number, id or id's start); repeat for several invoices"),
+    ],
     reason: Annotated[str | None, typer.Option(help="why (kept in the history)")] = None,
     write_off: Annotated[str, typer.Option(help="short amount written off")] = "0",
     learn: Annotated[
@@ -250,15 +253,23 @@ def payments_resolve(
     tenant: TenantOption = "default",
 ) -> None:
     """Say which invoices a payment settles; the gateway learns from it for next time."""
+    from gateway.services.outbound import lookup
+    from gateway.services.outbound.deliveries import NotFound
     from gateway.services.payments import matching_runs as payments
 
-    engine = cli_context(ctx).engine
+    cli = cli_context(ctx)
+    with fails_on(NotFound, lookup.AmbiguousReference, code=2), cli.session() as session:
+        allocations = [
+            (lookup.find_invoice(session, tenant, reference, prefix=True).id, amount)
+            for reference, amount in _allocations(invoice)
+        ]
+    engine = cli.engine
     _run_action(
         lambda: payments.resolve_payment(
             engine,
             tenant,
             payment_id,
-            _allocations(invoice),
+            allocations,
             actor=OPERATOR,
             reason=reason,
             write_off=Decimal(write_off),

@@ -127,16 +127,26 @@ def find_invoice(
     return found
 
 
+@dataclass(frozen=True)
+class DeliveryOrInvoice:
+    """What a command that takes "a delivery or an invoice" was given: `delivery` when it named one."""
+
+    invoice_id: str
+    tenant_id: str
+    delivery: Delivery | None = None
+
+
 def find_delivery_or_invoice(
     session: Session, tenant_id: str | None, reference: str, *, prefix: bool = False
-) -> Delivery | InvoiceRecord:
-    """What a command that takes "a delivery or an invoice" was given: a delivery by its id, else an
-    invoice by its id or number, else (with `prefix`) the one delivery or invoice whose id starts so."""
+) -> DeliveryOrInvoice:
+    """A delivery by its id, else an invoice by its id or number, else (with `prefix`) the one delivery or
+    invoice whose id starts so. `NotFound` or `AmbiguousReference` (naming `id`) otherwise."""
     delivery = session.get(Delivery, reference)
     if delivery is not None and _visible(delivery, tenant_id):
-        return delivery
+        return DeliveryOrInvoice(delivery.invoice_id, delivery.tenant_id, delivery)
     try:
-        return find_invoice(session, tenant_id, reference, field="id")
+        record = find_invoice(session, tenant_id, reference, field="id")
+        return DeliveryOrInvoice(record.id, record.tenant_id)
     except NotFound:
         if not prefix:
             raise
@@ -148,22 +158,24 @@ def find_delivery_or_invoice(
     if len(candidates) > 1:
         raise AmbiguousReference(reference, candidates, field="id")
     if deliveries:
-        return deliveries[0]
+        return DeliveryOrInvoice(deliveries[0].invoice_id, deliveries[0].tenant_id, deliveries[0])
     if invoices:
-        return invoices[0]
+        return DeliveryOrInvoice(invoices[0].id, invoices[0].tenant_id)
     raise NotFound(f"no delivery or invoice {reference}")
 
 
-def latest_delivery(session: Session, invoice: InvoiceRecord) -> Delivery:
-    """The invoice's most recent delivery (what "resend this invoice" sends again)."""
+def named_or_latest_delivery(session: Session, found: DeliveryOrInvoice) -> Delivery:
+    """The delivery named, or the named invoice's most recent one (what "resend this invoice" sends)."""
+    if found.delivery is not None:
+        return found.delivery
     latest = session.execute(
         select(Delivery)
-        .where(col(Delivery.invoice_id) == invoice.id)
+        .where(col(Delivery.invoice_id) == found.invoice_id)
         .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
         .limit(1)
     ).scalar_one_or_none()
     if latest is None:
-        raise NotFound(f"invoice {invoice.number} ({invoice.id}) has no delivery")
+        raise NotFound(f"invoice {found.invoice_id} has no delivery")
     return latest
 
 
