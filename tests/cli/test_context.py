@@ -26,7 +26,8 @@ runner = CliRunner()
 
 # Every command path `gateway` had when it was one module; a command lost in a move fails here.
 COMMANDS = [
-    "serve", "worker", "send", "status", "resend", "correct", "receive", "bounces", "batches", "receive-edi",
+    "serve", "worker", "send", "status", "invoices", "document", "resend", "correct", "receive", "bounces",
+    "batches", "receive-edi",
     "print-returns", "release", "render", "inspect", "validate", "schema", "demo", "match",
     "token", "token create", "token revoke", "receiver", "receiver put",
     "tenant", "tenant set", "tenant show",
