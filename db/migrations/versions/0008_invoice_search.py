@@ -26,12 +26,13 @@ depends_on = None
 
 #: (name, columns) of the invoices' search indexes.
 INVOICE_INDEXES = [
-    ("ix_invoices_search_created", ["tenant_id", "created_at", "id"]),
+    ("ix_invoices_search_created", ["tenant_id", "created_at", "id", "buyer_search"]),
     ("ix_invoices_search_issued", ["tenant_id", "issue_date", "id"]),
     ("ix_invoices_search_due", ["tenant_id", "due_date", "id"]),
     ("ix_invoices_search_amount", ["tenant_id", "payable_cents", "id"]),
     ("ix_invoices_search_number", ["tenant_id", "number", "id"]),
-    ("ix_invoices_search_buyer", ["tenant_id", "buyer_search"]),
+    ("ix_invoices_search_buyer", ["tenant_id", "buyer_search", "created_at", "id"]),
+    ("ix_invoices_search_kid", ["tenant_id", "payment_reference"]),
     ("ix_invoices_search_legal_id", ["tenant_id", "buyer_legal_id"]),
     ("ix_invoices_search_vat_id", ["tenant_id", "buyer_vat_id"]),
     ("ix_invoices_search_endpoint", ["tenant_id", "buyer_endpoint"]),
@@ -75,6 +76,10 @@ def upgrade() -> None:
             batch_op.create_index(name, columns, unique=False)
     with op.batch_alter_table("delivery_events", schema=None) as batch_op:
         batch_op.create_index("ix_delivery_events_changed", ["tenant_id", "at"], unique=False)
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_deliveries_search_status", ["tenant_id", "status", "invoice_id", "channel"], unique=False
+        )
 
 
 def _search_values(row: Any) -> dict[str, Any]:
@@ -123,6 +128,8 @@ def _fill_existing_invoices(connection: sa.Connection) -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_deliveries_search_status")
     with op.batch_alter_table("delivery_events", schema=None) as batch_op:
         batch_op.drop_index("ix_delivery_events_changed")
     with op.batch_alter_table("invoices", schema=None) as batch_op:

@@ -21,12 +21,12 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, and_, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, tuple_, union_all
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session
@@ -161,78 +161,113 @@ def remember_buyer_names(session: Session, tenant_id: str, names: Sequence[str])
 def search_invoices(
     session: Session, tenant_id: str, search: InvoiceSearch, *, cursor: str | None = None, limit: int = 50
 ) -> InvoicePage:
-    """One page of the tenant's invoices matching `search`, after `cursor` (from the previous page)."""
+    """One page of the tenant's invoices matching `search`, after `cursor` (from the previous page).
+
+    Two steps: the page's ids in order (the filters and the sort key, from indexes where they cover them),
+    then the summaries of just those rows; sorting wide rows to keep fifty would read every match.
+    """
     descending = search.sort.startswith("-")
     sort_name = search.sort.lstrip("-")
     sort_column = SORT_COLUMNS[sort_name]
     id_column = col(InvoiceRecord.id)
     fingerprint = _fingerprint(search)
-    query = _filtered(tenant_id, search).add_columns(sort_column.label("sort_key"))
+    filters = _filters(session, tenant_id, search)
+    sort_key: ColumnElement[Any] = sort_column.label("sort_key")
+    query = select(id_column, sort_key).where(*filters.conditions)
+    if not filters.tenant_in_each_branch:
+        query = query.where(col(InvoiceRecord.tenant_id) == tenant_id)
     if cursor is not None:
         key, last_id = _decode_cursor(cursor, search.sort, fingerprint)
         query = query.where(_after(sort_column, sort_name in _NULLABLE, descending, key, last_id))
+    # A filter that pins the rows down through its own index: sort what it finds. Without one, walk the
+    # order's index and keep the rows that pass. Ordering by an expression says "sort" to both databases
+    # (SQLite, without statistics, would otherwise walk the order even for a number).
+    key_order = func.coalesce(sort_column, sort_column) if filters.pinpointed else sort_column
     if sort_name in _NULLABLE:
-        ordered = sort_column.desc().nulls_last() if descending else sort_column.asc().nulls_first()
+        ordered = key_order.desc().nulls_last() if descending else key_order.asc().nulls_first()
     else:
-        ordered = sort_column.desc() if descending else sort_column.asc()
+        ordered = key_order.desc() if descending else key_order.asc()
     query = query.order_by(ordered, id_column.desc() if descending else id_column.asc()).limit(limit + 1)
-    rows = session.execute(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = (
-        _encode_cursor(search.sort, fingerprint, rows[-1].sort_key, rows[-1].id) if more and rows else None
-    )
-    deliveries = _deliveries_of(session, [row.id for row in rows])
-    return InvoicePage([_summary(row, deliveries.get(row.id, [])) for row in rows], next_cursor)
+    keys = session.execute(query).all()
+    more = len(keys) > limit
+    keys = keys[:limit]
+    next_cursor = _encode_cursor(search.sort, fingerprint, keys[-1].sort_key, keys[-1].id) if more else None
+    ids = [row.id for row in keys]
+    columns = [getattr(InvoiceRecord, name) for name in _SUMMARY_COLUMNS]
+    rows = {row.id: row for row in session.execute(select(*columns).where(id_column.in_(ids)))} if ids else {}
+    deliveries = _deliveries_of(session, ids)
+    return InvoicePage([_summary(rows[i], deliveries.get(i, [])) for i in ids], next_cursor)
 
 
 _SUMMARY_COLUMNS = (
     "id", "number", "document_type", "issue_date", "due_date", "currency", "payable_amount", "open_amount",
     "payment_status", "buyer_name", "receiver_id", "payment_reference", "created_at",
 )  # fmt: skip
+#: A buyer search matching at most this many names looks the names' invoices up in
+#: `ix_invoices_search_buyer`; matching more, it walks the page order and keeps the invoices of matching
+#: names, which is quicker the more names match (a page fills after fewer rows).
+FEW_NAMES = 64
 
 
-def _filtered(tenant_id: str, search: InvoiceSearch) -> Select[Any]:
-    columns = [getattr(InvoiceRecord, name) for name in _SUMMARY_COLUMNS]
-    return select(*columns).where(col(InvoiceRecord.tenant_id) == tenant_id, *_conditions(tenant_id, search))
+@dataclass
+class _Filters:
+    """A search's conditions, and whether one of them pins the rows down through its own index (a number,
+    a KID, an amount, a buyer id, a receiver, a few buyer names) so that sorting what it finds is cheap."""
+
+    conditions: list[ColumnElement[bool]] = field(default_factory=list)
+    pinpointed: bool = False
+    #: An OR of index lookups that names the tenant in each branch: then the query leaves out its own
+    #: `tenant_id = …`, which SQLite, planning without statistics, would otherwise read the whole tenant by.
+    tenant_in_each_branch: bool = False
+
+    def add(
+        self, condition: ColumnElement[bool], *, pinpoints: bool = False, tenant_inside: bool = False
+    ) -> None:
+        self.conditions.append(condition)
+        self.pinpointed = self.pinpointed or pinpoints
+        self.tenant_in_each_branch = self.tenant_in_each_branch or tenant_inside
 
 
-def _conditions(tenant_id: str, search: InvoiceSearch) -> list[ColumnElement[bool]]:
+def _filters(session: Session, tenant_id: str, search: InvoiceSearch) -> _Filters:
     """One condition per filter given (each served by an index of `invoices`)."""
     record = InvoiceRecord
-    found: list[ColumnElement[bool]] = []
+    found = _Filters()
     if search.number is not None:
-        found.append(col(record.number) == search.number.strip())
+        found.add(col(record.number) == search.number.strip(), pinpoints=True)
     if search.buyer is not None and folded(search.buyer):
-        found.append(col(record.buyer_search).in_(_buyer_names(tenant_id, search.buyer)))
+        by_name, few_names = _buyer_named(session, tenant_id, search.buyer)
+        found.add(false() if by_name is None else by_name, pinpoints=few_names)
     if search.buyer_id is not None:
-        found.append(_buyer_id(search.buyer_id))
+        found.add(_buyer_id(tenant_id, search.buyer_id), pinpoints=True, tenant_inside=True)
     if search.receiver_id is not None:
-        found.append(col(record.receiver_id) == search.receiver_id)
+        found.add(col(record.receiver_id) == search.receiver_id, pinpoints=True)
     if search.kid is not None:
-        found.append(col(record.payment_reference) == identifier_key(search.kid))
+        found.add(col(record.payment_reference) == identifier_key(search.kid), pinpoints=True)
     if search.amount is not None:
-        found.append(col(record.payable_cents) == amount_cents(search.amount))
+        found.add(col(record.payable_cents) == amount_cents(search.amount), pinpoints=True)
     if search.amount_min is not None:
-        found.append(col(record.payable_cents) >= _cents(search.amount_min, ROUND_CEILING))
+        found.add(col(record.payable_cents) >= _cents(search.amount_min, ROUND_CEILING))
     if search.amount_max is not None:
-        found.append(col(record.payable_cents) <= _cents(search.amount_max, ROUND_FLOOR))
+        found.add(col(record.payable_cents) <= _cents(search.amount_max, ROUND_FLOOR))
     if search.status or search.channel:
-        found.append(col(record.id).in_(_with_delivery(tenant_id, search.status, search.channel)))
+        with_delivery, few = _with_delivery(session, tenant_id, search.status, search.channel)
+        found.add(with_delivery, pinpoints=few, tenant_inside=few)
     if search.payment_status:
-        found.append(col(record.payment_status).in_(search.payment_status))
+        found.add(col(record.payment_status).in_(search.payment_status))
     for column, low, high in (
         (col(record.issue_date), search.issued_from, search.issued_to),
         (col(record.due_date), search.due_from, search.due_to),
     ):
         if low is not None:
-            found.append(column >= low)
+            found.add(column >= low)
         if high is not None:
-            found.append(column <= high)
+            found.add(column <= high)
     if search.since is not None:
-        found.append(_changed_since(tenant_id, search.since))
+        changed, few = _changed_since(session, tenant_id, search.since)
+        found.add(changed, pinpoints=few, tenant_inside=few)
     if search.q is not None and search.q.strip():
-        found.append(_one_box(tenant_id, search.q.strip()))
+        one_box, pinpoints = _one_box(session, tenant_id, search.q.strip())
+        found.add(one_box, pinpoints=pinpoints, tenant_inside=pinpoints)
     return found
 
 
@@ -249,45 +284,95 @@ def _buyer_names(tenant_id: str, text: str) -> Select[Any]:
     )
 
 
-def _buyer_id(value: str) -> ColumnElement[bool]:
+def _buyer_named(session: Session, tenant_id: str, text: str) -> tuple[ColumnElement[bool] | None, bool]:
+    """Invoices whose buyer's name contains `text` (None: no name does), and whether few names did (see
+    `FEW_NAMES`)."""
+    names = list(session.execute(_buyer_names(tenant_id, text).limit(FEW_NAMES + 1)).scalars())
+    if not names:
+        return None, True
+    if len(names) <= FEW_NAMES:
+        return col(InvoiceRecord.buyer_search).in_(names), True
+    # the expression keeps both databases from reaching for the name index: the page order's index (the
+    # newest-first one carries the name) is read instead, and its first rows already fill a page
+    return func.coalesce(col(InvoiceRecord.buyer_search), "").in_(_buyer_names(tenant_id, text)), False
+
+
+def _buyer_id(tenant_id: str, value: str) -> ColumnElement[bool]:
     """The buyer's organisation number, VAT id or endpoint; `0192:910667831` also as `910667831`."""
     key = identifier_key(value)
     keys = {key, key.partition(":")[2]} - {""}
-    return or_(
-        col(InvoiceRecord.buyer_legal_id).in_(keys),
-        col(InvoiceRecord.buyer_vat_id).in_(keys),
-        col(InvoiceRecord.buyer_endpoint).in_(keys),
+    return _any_of(
+        tenant_id,
+        [
+            col(InvoiceRecord.buyer_legal_id).in_(keys),
+            col(InvoiceRecord.buyer_vat_id).in_(keys),
+            col(InvoiceRecord.buyer_endpoint).in_(keys),
+        ],
     )
+
+
+def _any_of(tenant_id: str, terms: list[ColumnElement[bool]]) -> ColumnElement[bool]:
+    """`terms` ORed, each with the tenant: every branch one lookup in a (tenant, column) index."""
+    tenant = col(InvoiceRecord.tenant_id) == tenant_id
+    return or_(*(and_(tenant, term) for term in terms))
+
+
+#: A delivery-status or changed-since filter that matches at most this many invoices hands their ids to the
+#: query; matching more, the page order is walked and each invoice checked (a page then fills quickly).
+FEW_INVOICES = 2000
+
+
+def _these_or_each(
+    session: Session, tenant_id: str, matching: Select[Any], each: ColumnElement[bool]
+) -> tuple[ColumnElement[bool], bool]:
+    """The invoices `matching` finds, named by id when they are few; else `each`, checked row by row."""
+    found = set(session.execute(matching.limit(FEW_INVOICES + 1)).scalars())
+    if len(found) > FEW_INVOICES:
+        return each, False
+    if not found:
+        return false(), True  # a constant: no database reads a row for it
+    return and_(col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.id).in_(sorted(found))), True
 
 
 def _with_delivery(
-    tenant_id: str, statuses: Sequence[DeliveryStatus], channels: Sequence[str]
-) -> Select[Any]:
-    """Ids of invoices with a delivery in one of `statuses` on one of `channels` (either may be empty)."""
-    query = select(col(Delivery.invoice_id)).where(col(Delivery.tenant_id) == tenant_id)
-    if statuses:
-        query = query.where(col(Delivery.status).in_([status.value for status in statuses]))
+    session: Session, tenant_id: str, statuses: Sequence[DeliveryStatus], channels: Sequence[str]
+) -> tuple[ColumnElement[bool], bool]:
+    """Invoices with a delivery in one of `statuses` on one of `channels` (either may be empty)."""
+    # every status when none is asked for: a check per invoice is then one lookup in (tenant, status,
+    # invoice, channel), where SQLite would otherwise pick an index by the tenant alone
+    wanted = statuses or list(DeliveryStatus)
+    conditions = [
+        col(Delivery.tenant_id) == tenant_id,
+        col(Delivery.status).in_([status.value for status in wanted]),
+    ]
     if channels:
-        query = query.where(col(Delivery.channel).in_(list(channels)))
-    return query
+        conditions.append(col(Delivery.channel).in_(list(channels)))
+    matching = select(col(Delivery.invoice_id)).where(*conditions).distinct()
+    each = exists().where(col(Delivery.invoice_id) == col(InvoiceRecord.id), *conditions)
+    return _these_or_each(session, tenant_id, matching, each)
 
 
-def _changed_since(tenant_id: str, since: dt.datetime) -> ColumnElement[bool]:
+def _changed_since(session: Session, tenant_id: str, since: dt.datetime) -> tuple[ColumnElement[bool], bool]:
     """Accepted, a delivery event, or a payment applied or reversed at or after `since`."""
     if since.tzinfo is None:
         since = since.replace(tzinfo=dt.UTC)
-    events = select(col(DeliveryEvent.invoice_id)).where(
-        col(DeliveryEvent.tenant_id) == tenant_id, col(DeliveryEvent.at) >= since
-    )
-    payments = select(col(PaymentAllocation.invoice_id)).where(
+    accepted = [col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.created_at) >= since]
+    events = [col(DeliveryEvent.tenant_id) == tenant_id, col(DeliveryEvent.at) >= since]
+    payments = [
         col(PaymentAllocation.tenant_id) == tenant_id,
         or_(col(PaymentAllocation.created_at) >= since, col(PaymentAllocation.reversed_at) >= since),
+    ]
+    matching = union_all(  # not `union`: that would read every arm whole before the limit
+        select(col(InvoiceRecord.id)).where(*accepted),
+        select(col(DeliveryEvent.invoice_id)).where(*events),
+        select(col(PaymentAllocation.invoice_id)).where(*payments),
     )
-    return or_(
-        col(InvoiceRecord.created_at) >= since,
-        col(InvoiceRecord.id).in_(events),
-        col(InvoiceRecord.id).in_(payments),
+    each = or_(
+        and_(*accepted),
+        exists().where(col(DeliveryEvent.invoice_id) == col(InvoiceRecord.id), *events),
+        exists().where(col(PaymentAllocation.invoice_id) == col(InvoiceRecord.id), *payments),
     )
+    return _these_or_each(session, tenant_id, select(matching.subquery()), each)
 
 
 _AMOUNT = re.compile(r"-?\d{1,17}(\.\d{1,2})?")
@@ -309,20 +394,24 @@ def amount_in(text: str) -> Decimal | None:
         return None
 
 
-def _one_box(tenant_id: str, text: str) -> ColumnElement[bool]:
-    """`q`: the number, the id, part of the buyer's name, the KID, or the amount (whichever it is)."""
+def _one_box(session: Session, tenant_id: str, text: str) -> tuple[ColumnElement[bool], bool]:
+    """`q`: the number, the id, part of the buyer's name, the KID, or the amount (whichever it is); and
+    whether that pins the rows down (it does unless many buyer names contain it)."""
     record = InvoiceRecord
     terms: list[ColumnElement[bool]] = [
         col(record.number) == text,
         col(record.id) == text.lower(),
         col(record.payment_reference) == identifier_key(text),
     ]
+    few_names = True
     if folded(text):
-        terms.append(col(record.buyer_search).in_(_buyer_names(tenant_id, text)))
+        by_name, few_names = _buyer_named(session, tenant_id, text)
+        if by_name is not None:  # a constant false branch would keep SQLite from an OR of index lookups
+            terms.append(by_name)
     amount = amount_in(text)
     if amount is not None:
         terms.append(col(record.payable_cents) == amount_cents(amount))
-    return or_(*terms)
+    return _any_of(tenant_id, terms), few_names
 
 
 def _after(
