@@ -281,3 +281,16 @@ def test_invalid_filters_are_422_naming_them(
     answer = client.get("/invoices", params=params, headers=auth)
     assert answer.status_code == 422
     assert any(error["field"].startswith(field) for error in answer.json()["errors"]), answer.json()
+
+
+def test_a_corrected_endpoint_is_searched_by_its_new_value(client: TestClient, auth: Auth) -> None:
+    post(client, auth, make_invoice(1))
+    assert matches(client, auth, buyer_id="923609016") == ["INV-000001"]
+    corrected = client.post(
+        "/invoices/INV-000001/corrections",
+        json={"reason": "new PEPPOL id", "buyer_endpoint": {"scheme": "0192", "value": "999 888 777"}},
+        headers=auth,
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert matches(client, auth, buyer_id="0192:999888777") == ["INV-000001"]
+    assert matches(client, auth, buyer_id="923609016") == ["INV-000001"]  # still its organisation number

@@ -312,7 +312,9 @@ def _check_pdf(data: bytes) -> dict[str, Any]:
     return {"pages": pages}
 
 
-def examine(data: bytes, *, media_type_hint: str | None = None, max_bytes: int = MAX_POD_BYTES) -> Examined:
+def examine(
+    data: bytes, *, media_type_hint: str | None = None, max_bytes: int = MAX_POD_BYTES
+) -> Examined:
     """What the bytes are, or `PodRefused` (413 too large, 415 not a POD type, 422 a broken one)."""
     if len(data) > max_bytes:
         raise PodRefused("content", f"{len(data):,} bytes; at most {max_bytes:,}", status=413)
