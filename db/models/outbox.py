@@ -29,9 +29,9 @@ class InvoiceRecord(SQLModel, table=True):
 
     The `buyer_*` search columns and `payable_cents` are the payload's values written the way a search
     compares them (`schemas.search_keys`); the `ix_invoices_search_*` indexes serve `GET /invoices`: one per
-    sort order, each with `id` after the key so that a page's cursor (sort key, id) is a range in the index;
-    the buyer's name is in the newest-first one, and the name's one is newest-first within a name, so a
-    search by name in the default order never reads the rows it passes over.
+    sort order, each with `id` after the key so that a page's cursor (sort key, id) is a range in the index,
+    and the buyer's name last, so that a search by name walking an order never reads the rows it passes
+    over; the name's own index is newest-first within a name.
     """
 
     __tablename__ = "invoices"
@@ -39,10 +39,10 @@ class InvoiceRecord(SQLModel, table=True):
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_invoice_idempotency"),
         UniqueConstraint("tenant_id", "document_type", "number", name="uq_invoice_number"),
         Index("ix_invoices_search_created", "tenant_id", "created_at", "id", "buyer_search"),
-        Index("ix_invoices_search_issued", "tenant_id", "issue_date", "id"),
-        Index("ix_invoices_search_due", "tenant_id", "due_date", "id"),
-        Index("ix_invoices_search_amount", "tenant_id", "payable_cents", "id"),
-        Index("ix_invoices_search_number", "tenant_id", "number", "id"),
+        Index("ix_invoices_search_issued", "tenant_id", "issue_date", "id", "buyer_search"),
+        Index("ix_invoices_search_due", "tenant_id", "due_date", "id", "buyer_search"),
+        Index("ix_invoices_search_amount", "tenant_id", "payable_cents", "id", "buyer_search"),
+        Index("ix_invoices_search_number", "tenant_id", "number", "id", "buyer_search"),
         Index("ix_invoices_search_buyer", "tenant_id", "buyer_search", "created_at", "id"),
         Index("ix_invoices_search_kid", "tenant_id", "payment_reference"),
         Index("ix_invoices_search_legal_id", "tenant_id", "buyer_legal_id"),

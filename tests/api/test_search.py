@@ -15,6 +15,7 @@ from sqlalchemy import Engine, update
 from db.engine import session_scope
 from db.models import InvoiceRecord
 from gateway.samples import kid_for, sample_invoice_json
+from gateway.services.outbound import search as search_service
 
 Auth = dict[str, str]
 
@@ -62,6 +63,17 @@ def matches(client: TestClient, auth: Auth, **params: Any) -> list[str]:
     return sorted(found(client, auth, **params))
 
 
+@pytest.fixture(params=["found and sorted", "walked in order", "walked, names by query"])
+def plan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The search's two ways to a page, each forced: a handful of invoices is normally looked up and
+    sorted; with no room for that, every filter that can is answered by walking the page order."""
+    if request.param != "found and sorted":
+        monkeypatch.setattr(search_service, "FEW_INVOICES", 0)
+    if request.param == "walked, names by query":
+        monkeypatch.setattr(search_service, "MANY_NAMES", 0)
+    return str(request.param)
+
+
 @pytest.fixture
 def ledger(client: TestClient, auth: Auth, token_for: Any) -> dict[str, dict[str, Any]]:
     """Four documents of acme (one a credit note), and one of another tenant that looks like acme's."""
@@ -87,7 +99,7 @@ def ledger(client: TestClient, auth: Auth, token_for: Any) -> dict[str, dict[str
 
 
 def test_each_filter_finds_exactly_its_invoices(
-    client: TestClient, auth: Auth, ledger: dict[str, dict[str, Any]], engine: Engine
+    client: TestClient, auth: Auth, ledger: dict[str, dict[str, Any]], engine: Engine, plan: str
 ) -> None:
     a, b, c = ledger["a"], ledger["b"], ledger["c"]
     everything = ["CN-000004", "INV-000001", "INV-000002", "INV-000003"]
@@ -152,7 +164,9 @@ def test_each_filter_finds_exactly_its_invoices(
     assert matches(client, auth, q="nothing like this") == []
 
 
-def test_filters_combine(client: TestClient, auth: Auth, ledger: dict[str, dict[str, Any]]) -> None:
+def test_filters_combine(
+    client: TestClient, auth: Auth, ledger: dict[str, dict[str, Any]], plan: str
+) -> None:
     assert matches(client, auth, buyer="drift", number="INV-000001") == ["INV-000001"]
     assert matches(client, auth, buyer="drift", status="queued", issued_from="2026-11-01") == [
         "CN-000004",
@@ -188,14 +202,16 @@ def _sort_key(item: dict[str, Any], sort: str) -> Any:
 
 @pytest.mark.parametrize("sort", ["created", "issue_date", "due_date", "amount", "number"])
 def test_every_sort_order_pages_through_everything_once(
-    client: TestClient, auth: Auth, ledger: dict[str, dict[str, Any]], sort: str
+    client: TestClient, auth: Auth, ledger: dict[str, dict[str, Any]], sort: str, plan: str
 ) -> None:
     mine = [item for name, item in ledger.items() if name != "other"]
-    for descending in (False, True):
+    filters = [{}, {"buyer": "a"}, {"status": ["queued", "held"]}] if plan != "found and sorted" else [{}]
+    for descending, extra in ((d, f) for d in (False, True) for f in filters):
         expected = sorted(mine, key=lambda item: (_sort_key(item, sort), item["id"]), reverse=descending)
         order = f"-{sort}" if descending else sort
-        assert found(client, auth, sort=order, limit=1) == [item["number"] for item in expected], order
-        assert found(client, auth, sort=order, limit=3) == [item["number"] for item in expected], order
+        numbers = [item["number"] for item in expected]
+        assert found(client, auth, sort=order, limit=1, **extra) == numbers, (order, extra)
+        assert found(client, auth, sort=order, limit=3, **extra) == numbers, (order, extra)
 
 
 def test_the_default_order_is_newest_first_with_a_next_link(

@@ -27,10 +27,10 @@ depends_on = None
 #: (name, columns) of the invoices' search indexes.
 INVOICE_INDEXES = [
     ("ix_invoices_search_created", ["tenant_id", "created_at", "id", "buyer_search"]),
-    ("ix_invoices_search_issued", ["tenant_id", "issue_date", "id"]),
-    ("ix_invoices_search_due", ["tenant_id", "due_date", "id"]),
-    ("ix_invoices_search_amount", ["tenant_id", "payable_cents", "id"]),
-    ("ix_invoices_search_number", ["tenant_id", "number", "id"]),
+    ("ix_invoices_search_issued", ["tenant_id", "issue_date", "id", "buyer_search"]),
+    ("ix_invoices_search_due", ["tenant_id", "due_date", "id", "buyer_search"]),
+    ("ix_invoices_search_amount", ["tenant_id", "payable_cents", "id", "buyer_search"]),
+    ("ix_invoices_search_number", ["tenant_id", "number", "id", "buyer_search"]),
     ("ix_invoices_search_buyer", ["tenant_id", "buyer_search", "created_at", "id"]),
     ("ix_invoices_search_kid", ["tenant_id", "payment_reference"]),
     ("ix_invoices_search_legal_id", ["tenant_id", "buyer_legal_id"]),

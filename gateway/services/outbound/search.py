@@ -1,10 +1,14 @@
 """The invoice search behind `GET /invoices`: find a tenant's invoices by what people know about them.
 
 A finance team knows a number, a customer (part of its name, its organisation number), a KID or an amount;
-the operators know a delivery status or a channel. Every filter is a lookup in an index of `invoices`
-(`ix_invoices_search_*`): the buyer's name is matched by substring among the tenant's few distinct buyer
-names (`invoice_buyer_names`) and then by index, so a search among a million invoices stays a few index
-reads on SQLite and PostgreSQL alike.
+the operators know a delivery status or a channel. A page is found one of two ways. A filter that pins the
+rows down through its own index (a number, a KID, an amount, a buyer id, a few buyer names, the few
+invoices with a delivery status or a change since) finds them, and they are sorted. Otherwise the page
+order's index is walked and each row checked, which fills a page after a few rows exactly when many rows
+match. The buyer's name is matched by substring among the tenant's distinct buyer names
+(`invoice_buyer_names`), far fewer than its invoices. The choice is made here, after a bounded look
+(at most `FEW_INVOICES` counted in an index), not left to the planner: SQLite plans without statistics unless
+someone runs ANALYZE, and would walk a million rows for one invoice number. See benchmarks/search.py.
 
 Pages are keyset pages: ordered by (sort key, id), the cursor is the last row's pair, so the next page
 starts after it however many rows were added meanwhile. The cursor is opaque text carrying a checksum and
@@ -26,7 +30,19 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select, tuple_, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session
@@ -42,7 +58,7 @@ SortOrder = Literal[
     "number", "-number",
 ]  # fmt: skip
 PaymentStatus = Literal["unpaid", "partially_paid", "paid", "overpaid"]
-#: The column each sort order reads (a `-` in front: descending); every one has an index ending in `id`.
+#: The column each sort order reads (a `-` in front: descending); each has an index (tenant, key, id, …).
 SORT_COLUMNS: dict[str, Mapped[Any]] = {
     "created": col(InvoiceRecord.created_at),
     "issue_date": col(InvoiceRecord.issue_date),
@@ -203,10 +219,13 @@ _SUMMARY_COLUMNS = (
     "id", "number", "document_type", "issue_date", "due_date", "currency", "payable_amount", "open_amount",
     "payment_status", "buyer_name", "receiver_id", "payment_reference", "created_at",
 )  # fmt: skip
-#: A buyer search matching at most this many names looks the names' invoices up in
-#: `ix_invoices_search_buyer`; matching more, it walks the page order and keeps the invoices of matching
-#: names, which is quicker the more names match (a page fills after fewer rows).
-FEW_NAMES = 64
+#: Buyer names handed to the query as a list; more than this many match only a short text, and a walk of
+#: the page order fills a page after a few rows whatever the list.
+MANY_NAMES = 2000
+#: A filter matching at most this many invoices finds them and sorts them; matching more, the page order's
+#: index is walked and each invoice checked, which then fills a page within 50 × N / matches rows. Near
+#: √(50 N) the two cost the same: this suits tenants of a few hundred thousand to a few million invoices.
+FEW_INVOICES = 2000
 
 
 @dataclass
@@ -285,16 +304,24 @@ def _buyer_names(tenant_id: str, text: str) -> Select[Any]:
 
 
 def _buyer_named(session: Session, tenant_id: str, text: str) -> tuple[ColumnElement[bool] | None, bool]:
-    """Invoices whose buyer's name contains `text` (None: no name does), and whether few names did (see
-    `FEW_NAMES`)."""
-    names = list(session.execute(_buyer_names(tenant_id, text).limit(FEW_NAMES + 1)).scalars())
+    """Invoices whose buyer's name contains `text` (None: no name does), and whether they are few.
+
+    Few (at most `FEW_INVOICES`, counted in the name index): looked up by name and sorted. More: the page
+    order's index is walked (each carries the name) and each entry's name checked against the names
+    found, handed over as a list (hashed by both databases) unless there are very many of them.
+    """
+    names = list(session.execute(_buyer_names(tenant_id, text).limit(MANY_NAMES + 1)).scalars())
     if not names:
         return None, True
-    if len(names) <= FEW_NAMES:
-        return col(InvoiceRecord.buyer_search).in_(names), True
-    # the expression keeps both databases from reaching for the name index: the page order's index (the
-    # newest-first one carries the name) is read instead, and its first rows already fill a page
-    return func.coalesce(col(InvoiceRecord.buyer_search), "").in_(_buyer_names(tenant_id, text)), False
+    by_name = col(InvoiceRecord.buyer_search)
+    if len(names) <= MANY_NAMES:
+        named = select(literal(1)).where(col(InvoiceRecord.tenant_id) == tenant_id, by_name.in_(names))
+        count = session.execute(select(func.count()).select_from(named.limit(FEW_INVOICES + 1).subquery()))
+        if count.scalar_one() <= FEW_INVOICES:
+            return by_name.in_(names), True
+    # the expression keeps both databases from reaching for the name index when the walk is the better way
+    listed = names if len(names) <= MANY_NAMES else _buyer_names(tenant_id, text)
+    return func.coalesce(by_name, "").in_(listed), False
 
 
 def _buyer_id(tenant_id: str, value: str) -> ColumnElement[bool]:
@@ -315,11 +342,6 @@ def _any_of(tenant_id: str, terms: list[ColumnElement[bool]]) -> ColumnElement[b
     """`terms` ORed, each with the tenant: every branch one lookup in a (tenant, column) index."""
     tenant = col(InvoiceRecord.tenant_id) == tenant_id
     return or_(*(and_(tenant, term) for term in terms))
-
-
-#: A delivery-status or changed-since filter that matches at most this many invoices hands their ids to the
-#: query; matching more, the page order is walked and each invoice checked (a page then fills quickly).
-FEW_INVOICES = 2000
 
 
 def _these_or_each(
