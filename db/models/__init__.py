@@ -23,6 +23,7 @@ from db.models.payments import (
     RemittanceFile,
     RemittanceLineRecord,
 )
+from db.models.search import BuyerName
 from db.models.tenants import ApiToken, Participant, Receiver, Tenant
 from db.models.webhooks import WebhookEndpoint, WebhookEvent
 
@@ -30,6 +31,7 @@ __all__ = [
     "ApiToken",
     "Batch",
     "BatchItem",
+    "BuyerName",
     "Delivery",
     "DeliveryEvent",
     "Deviation",

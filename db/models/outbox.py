@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Column,
     Index,
     LargeBinary,
@@ -24,12 +25,30 @@ from schemas.delivery import DeliveryStatus
 
 
 class InvoiceRecord(SQLModel, table=True):
-    """One accepted invoice or credit note: the canonical JSON as received, plus what queries need."""
+    """One accepted invoice or credit note: the canonical JSON as received, plus what queries need.
+
+    The `buyer_*` search columns and `payable_cents` are the payload's values written the way a search
+    compares them (`schemas.search_keys`); the `ix_invoices_search_*` indexes serve `GET /invoices`: one per
+    sort order, each with `id` after the key so that a page's cursor (sort key, id) is a range in the index,
+    and the buyer's name last, so that a search by name walking an order never reads the rows it passes
+    over; the name's own index is newest-first within a name.
+    """
 
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_invoice_idempotency"),
         UniqueConstraint("tenant_id", "document_type", "number", name="uq_invoice_number"),
+        Index("ix_invoices_search_created", "tenant_id", "created_at", "id", "buyer_search"),
+        Index("ix_invoices_search_issued", "tenant_id", "issue_date", "id", "buyer_search"),
+        Index("ix_invoices_search_due", "tenant_id", "due_date", "id", "buyer_search"),
+        Index("ix_invoices_search_amount", "tenant_id", "payable_cents", "id", "buyer_search"),
+        Index("ix_invoices_search_number", "tenant_id", "number", "id", "buyer_search"),
+        Index("ix_invoices_search_buyer", "tenant_id", "buyer_search", "created_at", "id"),
+        Index("ix_invoices_search_kid", "tenant_id", "payment_reference"),
+        Index("ix_invoices_search_legal_id", "tenant_id", "buyer_legal_id"),
+        Index("ix_invoices_search_vat_id", "tenant_id", "buyer_vat_id"),
+        Index("ix_invoices_search_endpoint", "tenant_id", "buyer_endpoint"),
+        Index("ix_invoices_search_receiver", "tenant_id", "receiver_id"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -60,6 +79,19 @@ class InvoiceRecord(SQLModel, table=True):
         default="unpaid", max_length=20, index=True, description="unpaid, partially_paid, paid, overpaid"
     )
     paid_at: dt.datetime | None = timestamp_column(nullable=True)
+    buyer_search: str = Field(
+        default="",
+        sa_column=Column(String(200), nullable=False, server_default=""),
+        description="the buyer's name folded (no case, accents or repeated spaces)",
+    )
+    payable_cents: int = Field(
+        default=0,
+        sa_column=Column(BigInteger, nullable=False, server_default="0"),
+        description="BT-115 in hundredths: exact, comparable and indexable on both databases",
+    )
+    buyer_legal_id: str | None = Field(default=None, max_length=100, description="BT-47, as compared")
+    buyer_vat_id: str | None = Field(default=None, max_length=100, description="BT-48, as compared")
+    buyer_endpoint: str | None = Field(default=None, max_length=100, description="BT-49 value, as compared")
 
 
 class Delivery(SQLModel, table=True):
@@ -74,6 +106,7 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deliveries_claim", "status", "next_attempt_at"),
         Index("ix_deliveries_lease", "status", "lease_expires_at"),
+        Index("ix_deliveries_search_status", "tenant_id", "status", "invoice_id", "channel"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -123,6 +156,7 @@ class DeliveryEvent(SQLModel, table=True):
     """Append-only history: one row per status change or notable happening of a delivery."""
 
     __tablename__ = "delivery_events"
+    __table_args__ = (Index("ix_delivery_events_changed", "tenant_id", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(foreign_key="deliveries.id", index=True, max_length=32)

@@ -25,6 +25,7 @@ from gateway.api.routes import (
     bounces,
     deliveries,
     deviations,
+    documents,
     edi_messages,
     health,
     inbound,
@@ -48,6 +49,7 @@ from gateway.settings import Settings
 ROUTERS: list[APIRouter] = [
     health.router,
     invoices.router,
+    documents.router,
     deliveries.router,
     print_batches.router,
     tenant_settings.router,

@@ -137,7 +137,11 @@ ANSWERS: dict[tuple[str, str], type[BaseModel]] = {
 
 #: The routes that answer with a stored file, as it was received or sent (its own media type).
 FILE_ANSWERS: frozenset[tuple[str, str]] = frozenset(
-    {("get", "/pods/{pod_id}/content"), ("get", "/remittances/{file_id}/content")}
+    {
+        ("get", "/pods/{pod_id}/content"),
+        ("get", "/remittances/{file_id}/content"),
+        ("get", "/documents/{document_id}"),
+    }
 )
 _FILE_CONTENT = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
 

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.services.inbound.pods import NotFound as PodNotFound
 from gateway.services.outbound.deliveries import NotFound
+from gateway.services.outbound.lookup import AmbiguousReference
 from gateway.services.payments.matching_runs import PaymentNotFound
 from gateway.services.payments.remittances import RemittanceNotFound
 from outbox.queue import StaleStatus
@@ -141,6 +142,13 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=500, headers={REQUEST_ID_HEADER: request_id})
 
 
+async def _ambiguous(_: Request, error: Exception) -> JSONResponse:
+    """A number (or id prefix) that names several documents: 409 listing them, never a guess."""
+    assert isinstance(error, AmbiguousReference)
+    candidates = [candidate.as_dict() for candidate in error.candidates]
+    return error_response(409, [{"field": error.field, "reason": str(error)}], candidates=candidates)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """The services' "not found" and "not now" errors mean the same on every route: answered here once."""
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -150,6 +158,7 @@ def install_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(not_found, _not_found)
     for conflict in CONFLICT_ERRORS:
         app.add_exception_handler(conflict, _conflict)
+    app.add_exception_handler(AmbiguousReference, _ambiguous)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(RequestIdMiddleware)
 

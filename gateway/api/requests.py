@@ -51,7 +51,7 @@ class CancelRequest(BaseModel):
 
 
 class PodLinkRequest(BaseModel):
-    invoice_id: str = Field(min_length=1, max_length=32)
+    invoice_id: str = Field(min_length=1, max_length=100, description="the invoice's id or number")
 
 
 class ResolveRequest(BaseModel):
@@ -61,7 +61,7 @@ class ResolveRequest(BaseModel):
 class AllocationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    invoice_id: str = Field(min_length=1, max_length=32)
+    invoice_id: str = Field(min_length=1, max_length=100, description="the invoice's id or number")
     amount: Decimal = Field(gt=0, max_digits=19, decimal_places=4, description="in the invoice's currency")
 
 

@@ -181,6 +181,43 @@ class CorrectionOutcome(View):
 class CorrectedInvoiceView(InvoiceView):
     correction: CorrectionOutcome
 
+class DeliverySummaryView(View):
+    """A delivery as an invoice search lists it beside its invoice."""
+
+    id: str
+    channel: str
+    status: DeliveryStatus
+    attempt: int
+    updated_at: str
+
+
+class InvoiceSummaryView(View):
+    """An invoice as a search lists it: what identifies it, what is owed, where its deliveries stand."""
+
+    id: str
+    number: str
+    document_type: str
+    issue_date: str
+    due_date: str | None
+    currency: str
+    payable_amount: str
+    open_amount: str
+    payment_status: str = Field(description="unpaid, partially_paid, paid, overpaid")
+    buyer_name: str
+    receiver_id: str | None
+    payment_reference: str | None
+    created_at: str
+    deliveries: list[DeliverySummaryView]
+
+
+class InvoiceList(View):
+    """A page of an invoice search and the link to the next one."""
+
+    items: list[InvoiceSummaryView]
+    next: str | None = Field(
+        description="the next page: the same search after this page's last invoice; null on the last page"
+    )
+
 
 # --- print batches -----------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from gateway.cli import (
     deviations,
     dry_runs,
     inbound,
+    invoices,
     partners,
     payments,
     pods,
@@ -58,6 +59,8 @@ app.command()(processes.check)
 app.command()(processes.migrate)
 app.command()(deliveries.send)
 app.command()(deliveries.status)
+app.command()(invoices.invoices)
+app.command()(invoices.document)
 app.command()(deliveries.resend)
 app.command()(deliveries.correct)
 app.command()(deliveries.cancel)

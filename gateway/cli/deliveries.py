@@ -145,7 +145,12 @@ def _invoice_labels(session: Session, invoice_ids: set[str]) -> dict[str, tuple[
 
 def status(
     ctx: typer.Context,
-    some_id: Annotated[str | None, typer.Argument(metavar="[ID]", help="invoice or delivery id")] = None,
+    some_id: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="[ID]", help="invoice number, invoice or delivery id (or an id's first characters)"
+        ),
+    ] = None,
     tenant: TenantFilter = None,
     limit: Annotated[int, typer.Option(help="how many of the latest deliveries")] = 10,
     as_json: JsonFlag = False,
@@ -153,15 +158,16 @@ def status(
 ) -> None:
     """Without ID: deliveries per status and the latest ones. With ID: one invoice and its history."""
     from gateway.services.outbound import deliveries as service
+    from gateway.services.outbound import lookup
 
     shape = output_format(as_json, output)
     with cli_context(ctx).session() as session:
         if some_id is None:
             _print_overview(session, tenant, limit, shape)
             return
-        with fails_on(service.NotFound):
-            delivery = service.resolve_delivery(session, tenant, some_id)
-            view = service.invoice_view(session, delivery.tenant_id, delivery.invoice_id or "")
+        with fails_on(service.NotFound), fails_on(lookup.AmbiguousReference, code=USAGE):
+            found = lookup.find_delivery_or_invoice(session, tenant, some_id, prefix=True)
+            view = service.invoice_view(session, found.tenant_id, found.invoice_id or "")
     if shape is Output.JSON:
         print_json(view)
     elif shape is Output.CSV:
@@ -244,7 +250,10 @@ CancelOthersOption = Annotated[
 def resend(
     ctx: typer.Context,
     some_id: Annotated[
-        str, typer.Argument(metavar="ID", help="delivery id, or invoice id (latest delivery)")
+        str,
+        typer.Argument(
+            metavar="ID", help="delivery id, or invoice id or number (latest delivery); or an id's start"
+        ),
     ],
     reason: Annotated[str, typer.Option(help="why (kept in the history)")] = "resend requested by operator",
     channel: Annotated[str | None, typer.Option(help="another channel (a new delivery)")] = None,
@@ -259,6 +268,7 @@ def resend(
     deliveries still waiting (e.g. a print fallback) are named, or cancelled with --cancel-others."""
     from channels import ChannelUnavailable, UnknownChannel
     from gateway.services.outbound import deliveries as service
+    from gateway.services.outbound import lookup
     from gateway.services.outbound import resend as resend_service
     from outbox.queue import StaleStatus
     from outbox.states import IllegalTransition
@@ -271,12 +281,17 @@ def resend(
         ChannelUnavailable,
         resend_service.ResendRefused,
     )
-    with fails_on(*refusals), cli_context(ctx).session() as session:
-        delivery = service.resolve_delivery(session, tenant, some_id)
+    with (
+        fails_on(*refusals),
+        fails_on(lookup.AmbiguousReference, code=USAGE),
+        cli_context(ctx).session() as session,
+    ):
+        found = lookup.find_delivery_or_invoice(session, tenant, some_id, prefix=True)
+        delivery = lookup.named_or_latest_delivery(session, found)
         if with_pod:
-            if delivery.id != some_id:  # an invoice id: its delivery on --channel, else its latest
+            if found.delivery is None:  # an invoice: its delivery on --channel, else its latest
                 delivery = resend_service.pick_delivery(
-                    session, delivery.tenant_id, delivery.invoice_id or "", channel
+                    session, found.tenant_id, found.invoice_id or "", channel
                 )
             resent = resend_service.resend_delivery(
                 session, delivery, actor=OPERATOR, reason=reason, with_pod=True, channel=channel, address=to
@@ -300,7 +315,10 @@ def resend(
 
 def correct(
     ctx: typer.Context,
-    invoice_id: Annotated[str, typer.Argument(help="the invoice whose delivery data is corrected")],
+    invoice_id: Annotated[
+        str,
+        typer.Argument(help="the invoice whose delivery data is corrected: its number or (start of its) id"),
+    ],
     reason: Annotated[str, typer.Option(help="why (kept in the history)")],
     tenant: TenantOption = "",
     address_json: Annotated[
@@ -317,7 +335,7 @@ def correct(
     Only the deliveries on the corrected channel (and on channels no buyer field addresses) are touched:
     --email readdresses the e-mail delivery and never re-queues a print letter. It names the delivery
     --resend sends again, and the invoice's other deliveries still waiting (cancelled: --cancel-others)."""
-    from gateway.services.outbound import corrections
+    from gateway.services.outbound import corrections, lookup
     from gateway.services.outbound import deliveries as service
     from gateway.services.outbound import resend as resend_service
     from outbox.queue import StaleStatus
@@ -334,8 +352,10 @@ def correct(
     with (
         fails_on(*refusals),
         fails_on(corrections.CorrectionInvalid, describe=lambda error: field_reasons(error.errors)),
+        fails_on(lookup.AmbiguousReference, code=USAGE),
         cli_context(ctx).session() as session,
     ):
+        invoice_id = lookup.find_invoice(session, tenant, invoice_id, prefix=True).id
         correction = corrections.correct_and_resend(
             session,
             tenant,
@@ -404,19 +424,27 @@ def cancel(
 
 def release(
     ctx: typer.Context,
-    ids: Annotated[list[str], typer.Argument(metavar="ID…", help="held delivery ids (or invoice ids)")],
+    ids: Annotated[
+        list[str], typer.Argument(metavar="ID…", help="held delivery ids (or invoice ids or numbers)")
+    ],
     reason: Annotated[str, typer.Option(help="kept in the history")] = "released after review",
     tenant: TenantFilter = None,
 ) -> None:
     """Let held deliveries go after review (they leave when the tenant's sending window allows)."""
     from gateway.services.outbound import deliveries as service
+    from gateway.services.outbound import lookup
     from outbox.queue import StaleStatus
     from outbox.states import IllegalTransition
 
     cli = cli_context(ctx)
     for some_id in ids:
-        with fails_on(service.NotFound, IllegalTransition, StaleStatus), cli.session() as session:
-            delivery = service.resolve_delivery(session, tenant, some_id)
+        with (
+            fails_on(service.NotFound, IllegalTransition, StaleStatus),
+            fails_on(lookup.AmbiguousReference, code=USAGE),
+            cli.session() as session,
+        ):
+            found = lookup.find_delivery_or_invoice(session, tenant, some_id, prefix=True)
+            delivery = lookup.named_or_latest_delivery(session, found)
             released = service.release(session, delivery, actor=OPERATOR, reason=reason)
             view = service.delivery_view(released)
         print_lines([f"delivery {view['id']} released; due {view['next_attempt_at']}"])

@@ -275,7 +275,7 @@ def _allocations(values: list[str]) -> list[tuple[str, Decimal]]:
         try:
             parsed.append((invoice_id.strip(), Decimal(amount.strip())))
         except InvalidOperation:
-            fail(f"--invoice {value!r}: write INVOICE_ID=AMOUNT, e.g. 01HX…=1250.00", USAGE)
+            fail(f"--invoice {value!r}: write INVOICE=AMOUNT, e.g. INV-1002=1250.00", USAGE)
     return parsed
 
 
@@ -297,7 +297,10 @@ def _run_action(action: Callable[[], dict[str, Any]], as_json: bool) -> None:
 def payments_resolve(
     ctx: typer.Context,
     payment_id: str,
-    invoice: Annotated[list[str], typer.Option(help="INVOICE_ID=AMOUNT; repeat for several invoices")],
+    invoice: Annotated[
+        list[str],
+        typer.Option(help="INVOICE=AMOUNT (its number, id or id's start); repeat for several invoices"),
+    ],
     reason: Annotated[str | None, typer.Option(help="why (kept in the history)")] = None,
     write_off: Annotated[str, typer.Option(help="short amount written off")] = "0",
     learn: Annotated[
@@ -307,14 +310,21 @@ def payments_resolve(
     as_json: JsonFlag = False,
 ) -> None:
     """Say which invoices a payment settles; the gateway learns from it for next time."""
+    from gateway.services.outbound import lookup
+    from gateway.services.outbound.deliveries import NotFound
     from gateway.services.payments import matching_runs as payments
 
-    allocations = _allocations(invoice)
     with fails_on(
         InvalidOperation, code=USAGE, describe=lambda _: f"--write-off {write_off!r}: not an amount"
     ):
         written_off = Decimal(write_off)
-    engine = cli_context(ctx).engine
+    cli = cli_context(ctx)
+    with fails_on(NotFound, lookup.AmbiguousReference, code=USAGE), cli.session() as session:
+        allocations = [
+            (lookup.find_invoice(session, tenant, reference, prefix=True).id, amount)
+            for reference, amount in _allocations(invoice)
+        ]
+    engine = cli.engine
     _run_action(
         lambda: payments.resolve_payment(
             engine,

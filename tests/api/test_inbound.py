@@ -80,7 +80,7 @@ def test_status_documents_bounces_and_edi_files_reach_their_services(
     assert again["duplicate"] is True and again["result"]["id"] == accepted["result"]["id"]
     assert _count(engine, InboundDocument) == stored
 
-    bounced = _email_delivery(engine, "INV-1002", n=2)
+    bounced = _email_delivery(engine, "INV-1002", n=2, address="full@ok.test")  # the DSN reports on it
     dsn = door.post(dsn_sample("INV-1002", "failed"))
     assert (dsn["format"], dsn["service"]) == ("dsn", "bounces") and dsn["filename"] is None
     assert dsn["result"]["classification"] == "failed" and dsn["result"]["delivery_id"] == bounced

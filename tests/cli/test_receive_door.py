@@ -58,7 +58,7 @@ def test_one_file_of_every_kind_through_gateway_receive(
     run: CliRunner, engine: Engine, tmp_path: Path
 ) -> None:
     response_delivery = _sent_invoice(engine)
-    bounced = _email_delivery(engine, "INV-1002", n=2)
+    bounced = _email_delivery(engine, "INV-1002", n=2, address="full@ok.test")  # the DSN reports on it
     [by_order] = _accept(engine, {"order_reference": "PO-7"})
     inbox = tmp_path / "inbox"
     inbox.mkdir()

@@ -19,6 +19,7 @@ from tests.cli.conftest import invoices_folder, invoke, write_json
 # they stop before doing anything
 NEEDS_A_TENANT: dict[str, list[str]] = {
     "send": ["FILE"],
+    "invoices": [],
     "correct": ["SOME-ID", "--reason", "x"],
     "match": [],
     "token create": ["--name", "erp"],
@@ -47,9 +48,9 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
 }
 # commands where the tenant is a filter or a check
 FILTERS = [
-    "status", "resend", "cancel", "release", "receive", "bounces", "receive-edi", "batches", "deviations",
-    "deviations resolve", "deviations resend", "token list", "token revoke", "receiver list", "partner list",
-    "webhook list",
+    "status", "document", "resend", "cancel", "release", "receive", "bounces", "receive-edi", "batches",
+    "deviations", "deviations resolve", "deviations resend", "token list", "token revoke", "receiver list",
+    "partner list", "webhook list",
 ]  # fmt: skip
 
 

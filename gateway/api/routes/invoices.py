@@ -1,11 +1,14 @@
-"""Invoices: push one (canonical JSON or EHF / PEPPOL BIS UBL) or many, read one, resend or correct it."""
+"""Invoices: push one (canonical JSON or EHF / PEPPOL BIS UBL) or many, find them, read one, resend or
+correct it. Wherever a route names an invoice, its number does as well as its id (`lookup.find_invoice`)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Header, HTTPException, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from channels import ChannelUnavailable, UnknownChannel
@@ -13,12 +16,14 @@ from gateway.api.bodies import XML_CONTENT_TYPES, content_type, read_body, requi
 from gateway.api.deps import EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
 from gateway.api.requests import CorrectionRequest, InvoiceResendRequest
-from gateway.api.views import CorrectedInvoiceView, InvoiceView, ResentDeliveryView
+from gateway.api.views import CorrectedInvoiceView, InvoiceList, InvoiceView, ResentDeliveryView
 from gateway.samples import sample_invoice_json
 from gateway.services.outbound import corrections
 from gateway.services.outbound import deliveries as delivery_service
 from gateway.services.outbound import resend as resend_service
+from gateway.services.outbound import search as search_service
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
+from gateway.services.outbound.lookup import find_invoice
 from mappings.base import FormatError
 from mappings.invoice.canonical_json import InvoiceValidationError, loads_exact
 
@@ -144,9 +149,46 @@ async def post_invoices_bulk(
     return JSONResponse({"summary": summary, "results": [r.as_dict() for r in results]})
 
 
+class InvoiceSearchQuery(search_service.InvoiceSearch):
+    """The search's filters and order, and which page."""
+
+    cursor: str | None = Field(
+        None,
+        min_length=1,
+        max_length=1000,
+        description="from the previous page's `next`; unset: the first page",
+    )
+    limit: int = Field(50, ge=1, le=500, description="invoices per page")
+
+
+@router.get("/invoices", tags=["invoices"], responses={400: {"description": "a cursor of another search"}})
+def list_invoices(
+    query: Annotated[InvoiceSearchQuery, Query()],
+    request: Request,
+    identity: IdentityDep,
+    session: SessionDep,
+) -> InvoiceList:
+    """Find the tenant's invoices by number, buyer, KID, amount, dates, delivery or payment status, or all
+    of these in one box (`q`); newest first unless `sort` says otherwise. Follow `next` for more."""
+    search = search_service.InvoiceSearch.model_validate(query.model_dump(exclude={"cursor", "limit"}))
+    try:
+        page = search_service.search_invoices(
+            session, identity.tenant_id, search, cursor=query.cursor, limit=query.limit
+        )
+    except search_service.InvalidSearch as error:
+        raise ErrorAnswer.one(400, f"query.{error.field}", error.reason) from None
+    next_link = None
+    if page.next_cursor is not None:
+        kept = [(name, value) for name, value in request.query_params.multi_items() if name != "cursor"]
+        next_link = f"{request.url.path}?{urlencode([*kept, ('cursor', page.next_cursor)])}"
+    return InvoiceList.model_validate({"items": page.items, "next": next_link})
+
+
 @router.get("/invoices/{invoice_id}", tags=["invoices"])
 def get_invoice(invoice_id: str, identity: IdentityDep, session: SessionDep) -> InvoiceView:
-    return InvoiceView.model_validate(delivery_service.invoice_view(session, identity.tenant_id, invoice_id))
+    """One invoice by its id or number, with every delivery and its history, its PODs and payments."""
+    record = find_invoice(session, identity.tenant_id, invoice_id)
+    return InvoiceView.model_validate(delivery_service.invoice_view(session, identity.tenant_id, record.id))
 
 
 @router.post("/invoices/{invoice_id}/resend", tags=["deliveries"], status_code=202)
@@ -156,11 +198,12 @@ def resend_invoice(
     """Send the invoice again (its latest delivery, or the one on `channel`), with its PODs if asked; its
     other deliveries still waiting are named (`warnings`), or cancelled with `cancel_others`."""
     body = body or InvoiceResendRequest()
+    record = find_invoice(session, identity.tenant_id, invoice_id)
     try:
         resent = resend_service.resend_invoice(
             session,
             identity.tenant_id,
-            invoice_id,
+            record.id,
             actor=identity.actor,
             reason=body.reason,
             with_pod=body.with_pod,
@@ -188,11 +231,12 @@ def correct_invoice(
     Only the deliveries on the corrected channel (and on channels no buyer field addresses) are touched;
     `correction.resend_target` names the delivery a resend goes to, `warnings` the invoice's other
     deliveries still waiting (cancelled with `cancel_others`)."""
+    record = find_invoice(session, identity.tenant_id, invoice_id)
     try:
         correction = corrections.correct_and_resend(
             session,
             identity.tenant_id,
-            invoice_id,
+            record.id,
             actor=identity.actor,
             reason=body.reason,
             buyer_address=body.buyer_address,
@@ -205,5 +249,5 @@ def correct_invoice(
         raise ErrorAnswer(422, error.errors) from None  # nothing was written; the session rolls back
     except (corrections.CorrectionRefused, resend_service.ResendRefused) as error:
         raise HTTPException(409, str(error)) from None
-    view = delivery_service.invoice_view(session, identity.tenant_id, invoice_id)
+    view = delivery_service.invoice_view(session, identity.tenant_id, record.id)
     return CorrectedInvoiceView.model_validate({**view, "correction": correction.as_dict()})

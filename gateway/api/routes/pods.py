@@ -11,11 +11,13 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.bodies import content_type, raw_body_openapi, read_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
+from gateway.api.downloads import content_disposition, safe_media_type
 from gateway.api.errors import ErrorAnswer
 from gateway.api.requests import PodLinkRequest
 from gateway.api.views import PodPage, PodView
 from gateway.services.inbound import pods as pod_service
 from gateway.services.outbound.documents import DocumentStoreError, load_document
+from gateway.services.outbound.lookup import find_invoice
 
 router = APIRouter(tags=["proof of delivery"])
 
@@ -131,19 +133,23 @@ def get_pod_content(
         raise HTTPException(500, str(error)) from None
     except LookupError as error:
         raise HTTPException(404, str(error)) from None
-    disposition = f'attachment; filename="{document.filename}"'
-    return Response(data, media_type=document.media_type, headers={"Content-Disposition": disposition})
+    disposition = content_disposition(document.filename, fallback=f"pod-{pod_id}")
+    return Response(
+        data, media_type=safe_media_type(document.media_type), headers={"Content-Disposition": disposition}
+    )
 
 
 @router.post("/pods/{pod_id}/links", status_code=201)
 def post_pod_link(pod_id: str, body: PodLinkRequest, identity: IdentityDep, session: SessionDep) -> PodView:
     """An operator links a POD to an invoice (answered with the POD and all its links)."""
-    pod_service.link_pod(session, identity.tenant_id, pod_id, body.invoice_id, identity.actor)
+    invoice_id = find_invoice(session, identity.tenant_id, body.invoice_id).id  # its id or number
+    pod_service.link_pod(session, identity.tenant_id, pod_id, invoice_id, identity.actor)
     return _pod_view(session, identity.tenant_id, pod_id)
 
 
 @router.delete("/pods/{pod_id}/links/{invoice_id}")
 def delete_pod_link(pod_id: str, invoice_id: str, identity: IdentityDep, session: SessionDep) -> PodView:
     """Remove a link; a POD left with none goes back to the unlinked queue with fresh suggestions."""
+    invoice_id = find_invoice(session, identity.tenant_id, invoice_id).id  # its id or number
     pod_service.unlink_pod(session, identity.tenant_id, pod_id, invoice_id, identity.actor)
     return _pod_view(session, identity.tenant_id, pod_id)

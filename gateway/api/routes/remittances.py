@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.bodies import raw_body_openapi, read_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
+from gateway.api.downloads import content_disposition
 from gateway.api.errors import ErrorAnswer
 from gateway.api.views import RemittanceFileList, RemittanceFileWithPayments
 from gateway.services.outbound.documents import DocumentStoreError
@@ -97,9 +98,5 @@ def get_remittance_content(
         data = store.get(file.document_key)
     except DocumentStoreError as error:
         raise HTTPException(500, str(error)) from None
-    name = file.filename or f"remittance-{file.id}"
-    return Response(
-        data,
-        media_type="application/octet-stream",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
-    )
+    disposition = content_disposition(file.filename, fallback=f"remittance-{file.id}")
+    return Response(data, media_type="application/octet-stream", headers={"Content-Disposition": disposition})

@@ -31,6 +31,7 @@ from db.models import Delivery, InvoiceRecord
 from gateway.services.outbound import deliveries
 from gateway.services.outbound import resend as resend_service
 from gateway.services.outbound.resend import Sibling, settle_siblings
+from gateway.services.outbound.search import invoice_search_columns
 from mappings.invoice import canonical_json
 from mappings.invoice.canonical_json import InvoiceValidationError, invoice_from_data, loads_exact
 from outbox.queue import note_event
@@ -238,6 +239,7 @@ def correct_delivery_data(
         for d, address in moves
     ]
     record.payload = after_invoice.model_dump_json(exclude_none=True)
+    record.sqlmodel_update(dict(invoice_search_columns(after_invoice)))  # the endpoint is searched by
     session.add(record)
     for delivery, address in moves:
         delivery.address = address

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from db.engine import session_scope
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, new_id, utcnow
 from gateway.services.outbound.routing import Route, RoutingError, chain_of, load_profiles, route_for
+from gateway.services.outbound.search import invoice_search_columns, remember_buyer_names
 from gateway.services.tenancy.tenants import tenant_settings
 from mappings.invoice.canonical_json import InvoiceValidationError, invoice_from_data
 from outbox.states import DeliveryStatus
@@ -391,6 +392,7 @@ class _NewRows:
             session.execute(insert(InvoiceRecord.__table__), self.invoices)  # type: ignore[attr-defined]
             session.execute(insert(Delivery.__table__), self.deliveries)  # type: ignore[attr-defined]
             session.execute(insert(DeliveryEvent.__table__), self.events)  # type: ignore[attr-defined]
+            remember_buyer_names(session, self.tenant_id, [row["buyer_search"] for row in self.invoices])
 
 
 def _invoice_row(
@@ -414,6 +416,7 @@ def _invoice_row(
         "created_at": now,
         "customer_key": invoice.buyer.customer_key,
         "payment_status": "unpaid",
+        **invoice_search_columns(invoice),
     }
 
 

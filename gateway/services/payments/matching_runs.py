@@ -51,6 +51,8 @@ from gateway.matching import (
     learn_from_resolution,
     match_payment,
 )
+from gateway.services.outbound.deliveries import NotFound
+from gateway.services.outbound.lookup import find_invoice
 from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.tenants import tenant_settings
 from outbox import lease
@@ -475,9 +477,10 @@ def _allocations_from(
         where = f"allocations[{position}]"
         if amount <= 0:
             raise ResolutionRefused(f"{where}.amount", "must be more than zero")
-        invoice = session.get(InvoiceRecord, invoice_id)
-        if invoice is None or invoice.tenant_id != tenant_id:
-            raise ResolutionRefused(f"{where}.invoice_id", f"no invoice {invoice_id}")
+        try:  # an id or a number; a number of two documents is `AmbiguousReference` (409)
+            invoice = find_invoice(session, tenant_id, invoice_id, field=f"{where}.invoice_id")
+        except NotFound:
+            raise ResolutionRefused(f"{where}.invoice_id", f"no invoice {invoice_id}") from None
         credit = invoice.document_type == "credit_note"
         allocations.append(
             Allocation(invoice.id, invoice.number, amount, "credit_note" if credit else "invoice")

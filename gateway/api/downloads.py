@@ -1,0 +1,69 @@
+"""Files handed back as they were kept: a `Content-Disposition` that is safe whatever the file was called.
+
+A stored file name comes from outside (an invoice number, an uploaded file's name): it may hold quotes,
+line breaks, path separators, right-to-left overrides or Windows device names. The header never carries it
+raw: `filename=` is a plain-ASCII fallback and `filename*` the cleaned name in UTF-8 (RFC 6266, RFC 5987).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from urllib.parse import quote
+
+from schemas.search_keys import without_accents
+
+#: RFC 5987 attr-char besides letters and digits: what `filename*` may carry unencoded.
+_ATTR_CHARS = "!#$&+-.^_`|~"
+#: Characters a file name must not have on any common system.
+_FORBIDDEN = re.compile(r'[<>:"/\\|?*]')
+_ASCII_UNSAFE = re.compile(r"[^A-Za-z0-9._()+ -]")
+_WINDOWS_DEVICES = frozenset(
+    {"CON", "PRN", "AUX", "NUL", *(f"COM{n}" for n in range(1, 10)), *(f"LPT{n}" for n in range(1, 10))}
+)
+_MAX_NAME = 150
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
+
+
+def _visible(character: str) -> str:
+    kind = unicodedata.category(character)[0]
+    return "" if kind == "C" else " " if kind == "Z" else character
+
+
+def safe_filename(name: str, fallback: str) -> str:
+    """`name` as a plain file name: its last path part, without control or format characters (line
+    breaks, NUL, bidirectional overrides), characters that are not allowed in file names, leading dots or a
+    Windows device name; `fallback` when nothing is left."""
+    last = re.split(r"[/\\]", unicodedata.normalize("NFC", name))[-1]
+    kept = "".join(_visible(c) for c in last)
+    cleaned = " ".join(_FORBIDDEN.sub("_", kept).split()).strip(". ")
+    if len(cleaned) > _MAX_NAME:
+        stem, dot, extension = cleaned.rpartition(".")
+        cleaned = (
+            stem[: _MAX_NAME - len(extension) - 1] + dot + extension
+            if dot and len(extension) <= 10
+            else cleaned[:_MAX_NAME]
+        )
+    if cleaned.partition(".")[0].upper() in _WINDOWS_DEVICES:
+        cleaned = "_" + cleaned
+    return cleaned or fallback
+
+
+def ascii_filename(name: str, fallback: str) -> str:
+    """The ASCII fallback of a safe name: accents dropped, anything else outside a small set as `_`."""
+    ascii_name = _ASCII_UNSAFE.sub("_", without_accents(name)).strip(". ")
+    return ascii_name if ascii_name.strip("_") else fallback
+
+
+def content_disposition(name: str | None, *, fallback: str, disposition: str = "attachment") -> str:
+    """`attachment; filename="…"; filename*=UTF-8''…` for a stored file called `name`."""
+    safe = safe_filename(name or "", fallback)
+    plain = ascii_filename(safe, fallback)
+    encoded = quote(safe, safe=_ATTR_CHARS)
+    return f"{disposition}; filename=\"{plain}\"; filename*=UTF-8''{encoded}"
+
+
+def safe_media_type(media_type: str | None) -> str:
+    """A stored media type when it is one (`type/subtype`, parameters dropped), else octet-stream."""
+    essence = (media_type or "").split(";")[0].strip().lower()
+    return essence if _MEDIA_TYPE.fullmatch(essence) else "application/octet-stream"
