@@ -37,7 +37,6 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    literal,
     or_,
     select,
     tuple_,
@@ -190,9 +189,11 @@ def search_invoices(
     fingerprint = _fingerprint(search)
     filters = _filters(session, tenant_id, search)
     sort_key: ColumnElement[Any] = sort_column.label("sort_key")
-    query = select(id_column, sort_key).where(*filters.conditions)
-    if not filters.tenant_in_each_branch:
-        query = query.where(col(InvoiceRecord.tenant_id) == tenant_id)
+    tenant = col(InvoiceRecord.tenant_id)
+    # always the tenant's rows; when a filter brings its own index lookups (the tenant among them), in a
+    # form no index serves: SQLite, planning without statistics, would otherwise read the whole tenant
+    mine = func.coalesce(tenant, "") == tenant_id if filters.own_lookups else tenant == tenant_id
+    query = select(id_column, sort_key).where(mine, *filters.conditions)
     if cursor is not None:
         key, last_id = _decode_cursor(cursor, search.sort, fingerprint)
         query = query.where(_after(sort_column, sort_name in _NULLABLE, descending, key, last_id))
@@ -236,29 +237,32 @@ class _Filters:
 
     conditions: list[ColumnElement[bool]] = field(default_factory=list)
     pinpointed: bool = False
-    #: An OR of index lookups that names the tenant in each branch: then the query leaves out its own
-    #: `tenant_id = …`, which SQLite, planning without statistics, would otherwise read the whole tenant by.
-    tenant_in_each_branch: bool = False
+    #: A condition that names the tenant in its own index lookups (an OR with the tenant in each branch,
+    #: ids found in an index): the query's own tenant check must then leave the indexes to it.
+    own_lookups: bool = False
 
     def add(
-        self, condition: ColumnElement[bool], *, pinpoints: bool = False, tenant_inside: bool = False
+        self, condition: ColumnElement[bool], *, pinpoints: bool = False, own_lookups: bool = False
     ) -> None:
         self.conditions.append(condition)
         self.pinpointed = self.pinpointed or pinpoints
-        self.tenant_in_each_branch = self.tenant_in_each_branch or tenant_inside
+        self.own_lookups = self.own_lookups or own_lookups
 
 
 def _filters(session: Session, tenant_id: str, search: InvoiceSearch) -> _Filters:
     """One condition per filter given (each served by an index of `invoices`)."""
     record = InvoiceRecord
     found = _Filters()
+    newest_first = search.sort.lstrip("-") == "created"
     if search.number is not None:
         found.add(col(record.number) == search.number.strip(), pinpoints=True)
     if search.buyer is not None and folded(search.buyer):
-        by_name, few_names = _buyer_named(session, tenant_id, search.buyer)
-        found.add(false() if by_name is None else by_name, pinpoints=few_names)
+        by_name, few_names = _buyer_named(session, tenant_id, search.buyer, newest_first=newest_first)
+        # in another order than newest first, few names are a lookup of ids with the tenant in it
+        own_lookups = few_names and not newest_first
+        found.add(false() if by_name is None else by_name, pinpoints=few_names, own_lookups=own_lookups)
     if search.buyer_id is not None:
-        found.add(_buyer_id(tenant_id, search.buyer_id), pinpoints=True, tenant_inside=True)
+        found.add(_buyer_id(tenant_id, search.buyer_id), pinpoints=True, own_lookups=True)
     if search.receiver_id is not None:
         found.add(col(record.receiver_id) == search.receiver_id, pinpoints=True)
     if search.kid is not None:
@@ -271,7 +275,7 @@ def _filters(session: Session, tenant_id: str, search: InvoiceSearch) -> _Filter
         found.add(col(record.payable_cents) <= _cents(search.amount_max, ROUND_FLOOR))
     if search.status or search.channel:
         with_delivery, few = _with_delivery(session, tenant_id, search.status, search.channel)
-        found.add(with_delivery, pinpoints=few, tenant_inside=few)
+        found.add(with_delivery, pinpoints=few, own_lookups=few)
     if search.payment_status:
         found.add(col(record.payment_status).in_(search.payment_status))
     for column, low, high in (
@@ -284,10 +288,10 @@ def _filters(session: Session, tenant_id: str, search: InvoiceSearch) -> _Filter
             found.add(column <= high)
     if search.since is not None:
         changed, few = _changed_since(session, tenant_id, search.since)
-        found.add(changed, pinpoints=few, tenant_inside=few)
+        found.add(changed, pinpoints=few, own_lookups=few)
     if search.q is not None and search.q.strip():
-        one_box, pinpoints = _one_box(session, tenant_id, search.q.strip())
-        found.add(one_box, pinpoints=pinpoints, tenant_inside=pinpoints)
+        one_box, pinpoints = _one_box(session, tenant_id, search.q.strip(), newest_first=newest_first)
+        found.add(one_box, pinpoints=pinpoints, own_lookups=pinpoints)
     return found
 
 
@@ -304,22 +308,28 @@ def _buyer_names(tenant_id: str, text: str) -> Select[Any]:
     )
 
 
-def _buyer_named(session: Session, tenant_id: str, text: str) -> tuple[ColumnElement[bool] | None, bool]:
+def _buyer_named(
+    session: Session, tenant_id: str, text: str, *, newest_first: bool
+) -> tuple[ColumnElement[bool] | None, bool]:
     """Invoices whose buyer's name contains `text` (None: no name does), and whether they are few.
 
-    Few (at most `FEW_INVOICES`, counted in the name index): looked up by name and sorted. More: the page
-    order's index is walked (each carries the name) and each entry's name checked against the names
-    found, handed over as a list (hashed by both databases) unless there are very many of them.
+    Few (counted in the name index): looked up by name and sorted; the name index carries the newest-first
+    key, and in another order their rows give the key (so the bar is lower there). More: the page order's
+    index is walked (each carries the name) and each entry's name checked against the names found, handed
+    over as a list (hashed by both databases) unless there are very many of them.
     """
     names = list(session.execute(_buyer_names(tenant_id, text).limit(MANY_NAMES + 1)).scalars())
     if not names:
         return None, True
     by_name = col(InvoiceRecord.buyer_search)
+    few = FEW_INVOICES if newest_first else FEW_INVOICES // 2
     if len(names) <= MANY_NAMES:
-        named = select(literal(1)).where(col(InvoiceRecord.tenant_id) == tenant_id, by_name.in_(names))
-        count = session.execute(select(func.count()).select_from(named.limit(FEW_INVOICES + 1).subquery()))
-        if count.scalar_one() <= FEW_INVOICES:
-            return by_name.in_(names), True
+        named = select(col(InvoiceRecord.id)).where(
+            col(InvoiceRecord.tenant_id) == tenant_id, by_name.in_(names)
+        )
+        count = session.execute(select(func.count()).select_from(named.limit(few + 1).subquery()))
+        if count.scalar_one() <= few:
+            return (by_name.in_(names) if newest_first else col(InvoiceRecord.id).in_(named)), True
     # the expression keeps both databases from reaching for the name index when the walk is the better way
     listed = names if len(names) <= MANY_NAMES else _buyer_names(tenant_id, text)
     return func.coalesce(by_name, "").in_(listed), False
@@ -418,7 +428,9 @@ def amount_in(text: str) -> Decimal | None:
         return None
 
 
-def _one_box(session: Session, tenant_id: str, text: str) -> tuple[ColumnElement[bool], bool]:
+def _one_box(
+    session: Session, tenant_id: str, text: str, *, newest_first: bool
+) -> tuple[ColumnElement[bool], bool]:
     """`q`: the number, the id, part of the buyer's name, the KID, or the amount (whichever it is); and
     whether that pins the rows down (it does unless many buyer names contain it)."""
     record = InvoiceRecord
@@ -429,7 +441,7 @@ def _one_box(session: Session, tenant_id: str, text: str) -> tuple[ColumnElement
     ]
     few_names = True
     if folded(text):
-        by_name, few_names = _buyer_named(session, tenant_id, text)
+        by_name, few_names = _buyer_named(session, tenant_id, text, newest_first=newest_first)
         if by_name is not None:  # a constant false branch would keep SQLite from an OR of index lookups
             terms.append(by_name)
     amount = amount_in(text)
