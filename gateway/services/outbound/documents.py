@@ -111,6 +111,21 @@ def document_store(settings: Settings) -> DocumentStore:
     return LocalDocumentStore(settings.documents_dir)
 
 
+#: `stored_documents.filename` holds this many characters (PostgreSQL refuses more; SQLite would keep them).
+FILENAME_LENGTH = 200
+
+
+def _bounded_name(filename: str) -> str:
+    """`filename` cut to what the column holds, keeping a short extension: a sender's 300-character name
+    is kept shortened, never a database error."""
+    if len(filename) <= FILENAME_LENGTH:
+        return filename
+    stem, dot, extension = filename.rpartition(".")
+    if dot and stem and len(extension) <= 16:
+        return stem[: FILENAME_LENGTH - len(extension) - 1] + "." + extension
+    return filename[:FILENAME_LENGTH]
+
+
 def store_document(
     session: Session,
     store: DocumentStore,
@@ -138,7 +153,7 @@ def store_document(
         sha256=digest,
         size=len(data),
         media_type=media_type,
-        filename=filename,
+        filename=_bounded_name(filename),
         kind=kind,
         storage_key=key,
     )
