@@ -60,8 +60,10 @@ def served(settings: Settings, engine: Engine) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One browser per test module. Not per session: Playwright's sync API runs an event loop in this thread
+    while it is started, and later tests that call `asyncio.run` themselves must not find it there."""
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: install Debian's chromium (see .ci/run)"
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
