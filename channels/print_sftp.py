@@ -49,10 +49,11 @@ from mappings.print.batch import (
 )
 from mappings.print.printability import check_printable
 from schemas.print_profile import PrintProfile
+from schemas.sftp import SftpSettings
 from transports.drop_folder import DropFolder, LocalDropFolder, SftpDropFolder
 from transports.files import write_directory_once, write_once
 from transports.pgp import PgpEncryptor, PgpError
-from transports.sftp import SftpError, SftpSession, SftpSettings, open_sftp
+from transports.sftp import SftpError, SftpSession, open_sftp
 
 
 class PrintHouseFolders(BaseModel):

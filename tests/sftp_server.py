@@ -54,7 +54,7 @@ from typing import Any, Literal
 
 import pytest
 
-from transports.sftp import SftpSettings
+from schemas.sftp import SftpSettings
 
 SSHD = Path("/usr/sbin/sshd")
 SSH_KEYGEN = "ssh-keygen"

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Generic, Literal, TypeVar
 
-from transports.sftp import RemoteFileTooLarge, SftpSession, SftpSettings, open_sftp
+from schemas.sftp import SftpSettings
+from transports.sftp import RemoteFileTooLarge, SftpSession, open_sftp
 
 __all__ = [
     "COMPANION_BYTES",

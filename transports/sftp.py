@@ -79,7 +79,6 @@ __all__ = [
     "RemotePermissionDenied",
     "SftpError",
     "SftpSession",
-    "SftpSettings",
     "UploadResult",
     "client_key",
     "host_key_fingerprint",

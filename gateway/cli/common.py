@@ -33,8 +33,8 @@ from rich.text import Text
 
 if TYPE_CHECKING:
     from mappings.base import FormatError
+    from schemas.sftp import SftpSettings
     from transports.drop_folder import DropFolder
-    from transports.sftp import SftpSettings
 
 console = Console()
 errors = Console(stderr=True)
@@ -388,7 +388,7 @@ def load_sftp_settings(path: Path) -> SftpSettings:
     """The SFTP settings in `path`, or the command ends (exit 2) naming the file and what is wrong."""
     from pydantic import ValidationError
 
-    from transports.sftp import SftpSettings
+    from schemas.sftp import SftpSettings
 
     data = read_input(path)
     try:

@@ -16,6 +16,7 @@ from gateway.services.outbound.documents import document_store
 from gateway.settings import Settings
 from tests.services.test_pods import _accept, make_jpeg, make_pdf, make_zip_bomb
 from tests.sftp_server import OpenSshSftpServer
+from transports.drop_folder import open_drop_folder
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,8 @@ def test_sftp_drop_takes_pods_in_and_moves_each_file_once(
     server.put_file(f"{drop}/bomb.zip", make_zip_bomb())
 
     store = document_store(settings)
-    received = service.receive_pod_sftp(engine, store, server.settings(), drop, "acme", "sftp:pods")
+    with open_drop_folder(drop, server.settings()) as folder:
+        received = service.receive_pod_drop(engine, store, folder, "acme", "sftp:pods")
     assert {i.file: i.outcome for i in received} == {
         "POD_order_PO-9_scan.pdf": "created", "photo.jpg": "created", "bomb.zip": "rejected",
     }  # fmt: skip
@@ -59,7 +61,8 @@ def test_sftp_drop_takes_pods_in_and_moves_each_file_once(
         [note_pod] = service.pods_for_invoice(session, "acme", by_note)
         assert order_pod.source == "sftp" and (note_pod.signer_name, note_pod.place) == ("Kari", "Bergen")
     # nothing is left to read: a second poll does nothing
-    assert service.receive_pod_sftp(engine, store, server.settings(), drop, "acme", "sftp:pods") == []
+    with open_drop_folder(drop, server.settings()) as folder:
+        assert service.receive_pod_drop(engine, store, folder, "acme", "sftp:pods") == []
 
 
 def test_cli_pod_drop_over_sftp(

@@ -32,6 +32,7 @@ from gateway.worker import Worker
 from tests.conftest import SHARED
 from tests.remittance_files import Tx, camt054
 from tests.sftp_server import OpenSshSftpServer
+from transports.drop_folder import open_drop_folder
 
 
 def _invoice(client: TestClient, auth: dict[str, Any], n: int, **changes: Any) -> dict[str, Any]:
@@ -310,9 +311,8 @@ def test_sftp_pull_from_the_banks_folder(
     sftp_server.put_file(f"{drop}/camt054_1.xml", good)
     sftp_server.put_file(f"{drop}/broken.xml", good.replace(b"</Document>", b""))
     store = document_store(settings)
-    items = remittance_service.receive_remittance_sftp(
-        engine, store, sftp_server.settings(), drop, "acme", "sftp"
-    )
+    with open_drop_folder(drop, sftp_server.settings()) as folder:
+        items = remittance_service.receive_remittance_drop(engine, store, folder, "acme", "sftp")
     assert {i.name: i.outcome for i in items} == {"camt054_1.xml": "accepted", "broken.xml": "rejected"}
     assert sorted(p.name for p in sftp_server.local(f"{drop}/done").iterdir()) == ["camt054_1.xml"]
     assert sorted(p.name for p in sftp_server.local(f"{drop}/rejected").iterdir()) == [
@@ -320,9 +320,8 @@ def test_sftp_pull_from_the_banks_folder(
     ]  # fmt: skip
     # the same file dropped again later is recognised and not booked twice
     sftp_server.put_file(f"{drop}/camt054_1_again.xml", good)
-    again = remittance_service.receive_remittance_sftp(
-        engine, store, sftp_server.settings(), drop, "acme", "sftp"
-    )
+    with open_drop_folder(drop, sftp_server.settings()) as folder:
+        again = remittance_service.receive_remittance_drop(engine, store, folder, "acme", "sftp")
     assert [i.outcome for i in again] == ["duplicate"]
     payment_service.run_matching(engine, "acme")
     assert _payment_status(client, auth, invoice["id"])["payment_status"] == "paid"

@@ -28,6 +28,7 @@ from gateway.settings import Settings
 from mappings.syntax import x12
 from tests.conftest import SHARED
 from tests.mappings.test_transport_status import build_214, sample_iftsta
+from transports.drop_folder import LocalDropFolder
 
 SAMPLE_214 = SHARED / "samples" / "edi" / "x12" / "214" / "edinet_214-MGCTLYST-SAMPLE.EDI"
 BROKEN_214 = SHARED / "samples" / "edi" / "x12" / "214" / "edinet_x12.214_broken_isa.edi"
@@ -342,7 +343,7 @@ def test_folder_drop_with_sidecars_and_the_file_name_convention(
     (drop / "bad.png.json").write_text('{"signer_name": 5}')
     (drop / "notes.txt").write_text("hello")
 
-    received = service.receive_pod_folder(engine, document_store(settings), drop, "acme", "op")
+    received = service.receive_pod_drop(engine, document_store(settings), LocalDropFolder(drop), "acme", "op")
     items = {i.file: i for i in received}
     assert {name: i.outcome for name, i in items.items()} == {
         "POD_order_PO-9_scan.pdf": "created", "photo.jpg": "created", "bomb.zip": "rejected",
@@ -364,7 +365,7 @@ def test_folder_drop_with_sidecars_and_the_file_name_convention(
         assert (note_pod.signer_name, note_pod.place) == ("Kari", "Bergen")
     # the same file dropped again is a repeat, not a second POD
     (drop / "again.pdf").write_bytes(make_pdf("order"))
-    [again] = service.receive_pod_folder(engine, document_store(settings), drop, "acme", "op")
+    [again] = service.receive_pod_drop(engine, document_store(settings), LocalDropFolder(drop), "acme", "op")
     assert again.outcome == "duplicate" and again.pod_ids == [order_pod.id]
     assert (drop / "done" / "again.pdf").exists()
 

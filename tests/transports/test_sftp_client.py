@@ -17,6 +17,7 @@ import pytest
 from paramiko.sftp import SFTP_OP_UNSUPPORTED
 from pydantic import ValidationError
 
+from schemas.sftp import SftpSettings
 from tests.sftp_server import DroppingProxy, OpenSshSftpServer, generate_key
 from transports.sftp import (
     AuthenticationRefused,
@@ -29,7 +30,6 @@ from transports.sftp import (
     RemotePermissionDenied,
     SftpError,
     SftpSession,
-    SftpSettings,
     UploadResult,
     _SftpStatus,
     host_key_fingerprint,

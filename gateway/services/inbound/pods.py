@@ -40,11 +40,8 @@ from transports.drop_folder import (
     DropFolder,
     DroppedFile,
     Kept,
-    LocalDropFolder,
-    open_drop_folder,
     take_waiting_files,
 )
-from transports.sftp import SftpSettings
 
 MAX_POD_BYTES = 20_000_000
 MAX_IMAGE_PIXELS = 60_000_000
@@ -666,31 +663,3 @@ def _sidecar_of(file: DroppedFile) -> dict[str, Any]:
     except UnicodeDecodeError as error:
         raise PodRefused(file.companion, f"the sidecar is not readable JSON ({error})") from None
     return _sidecar_text(file.companion, text)
-
-
-def receive_pod_folder(
-    engine: Engine,
-    store: DocumentStore,
-    directory: Path,
-    tenant_id: str,
-    actor: str,
-    *,
-    max_bytes: int = MAX_POD_BYTES,
-) -> list[FolderItem]:
-    """`receive_pod_drop` on a local folder."""
-    return receive_pod_drop(engine, store, LocalDropFolder(directory), tenant_id, actor, max_bytes=max_bytes)
-
-
-def receive_pod_sftp(
-    engine: Engine,
-    store: DocumentStore,
-    sftp: SftpSettings,
-    remote_directory: str,
-    tenant_id: str,
-    actor: str,
-    *,
-    max_bytes: int = MAX_POD_BYTES,
-) -> list[FolderItem]:
-    """`receive_pod_drop` on a carrier's or scanning service's SFTP folder (host key pinned)."""
-    with open_drop_folder(remote_directory, sftp) as folder:
-        return receive_pod_drop(engine, store, folder, tenant_id, actor, max_bytes=max_bytes)

@@ -32,15 +32,13 @@ from gateway.services.tenancy.tenants import ensure_tenant, tenant_settings
 from mappings import detect_format, formats, parser
 from mappings.base import FormatError
 from schemas.remittance import Payment, RemittanceDocument
+from schemas.sftp import SftpSettings
 from transports.drop_folder import (
     DropFolder,
     DroppedFile,
     Kept,
-    LocalDropFolder,
-    open_drop_folder,
     take_waiting_files,
 )
-from transports.sftp import SftpSettings
 
 #: Payment kinds that are a payer's advice rather than the bank's record of money received.
 ADVICE_KINDS = frozenset({"remadv", "x12-820"})
@@ -428,33 +426,3 @@ def receive_remittance_drop(
         else:
             items.append(DropItem(taken.name, receipt.outcome, file_id, moved_to=taken.moved_to))
     return items
-
-
-def receive_remittance_folder(
-    engine: Engine,
-    store: DocumentStore,
-    directory: Path,
-    tenant_id: str,
-    actor: str,
-    *,
-    max_bytes: int = MAX_REMITTANCE_BYTES,
-) -> list[DropItem]:
-    """`receive_remittance_drop` on a local folder (one that does not exist has nothing waiting)."""
-    return receive_remittance_drop(
-        engine, store, LocalDropFolder(directory), tenant_id, actor, max_bytes=max_bytes
-    )
-
-
-def receive_remittance_sftp(
-    engine: Engine,
-    store: DocumentStore,
-    sftp: SftpSettings,
-    remote_directory: str,
-    tenant_id: str,
-    actor: str,
-    *,
-    max_bytes: int = MAX_REMITTANCE_BYTES,
-) -> list[DropItem]:
-    """`receive_remittance_drop` on the bank's (or Nets') SFTP folder (host key pinned)."""
-    with open_drop_folder(remote_directory, sftp) as folder:
-        return receive_remittance_drop(engine, store, folder, tenant_id, actor, max_bytes=max_bytes)
