@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -83,6 +83,19 @@ class Settings(BaseSettings):
         description="JSON file listing the banks' SFTP folders the worker pulls remittance files from: "
         '[{"tenant": "acme", "directory": "outgoing", "sftp": {host, port, username, host_key, password | '
         "private_key}}] (a file, like the channels' settings, so the credentials stay out of the database)",
+    )
+    console_secret: SecretStr | None = Field(
+        None,
+        description="signs the console's session cookies; unset: a random key kept in "
+        "data_dir/console-secret (set it when several hosts serve the console)",
+    )
+    console_idle_minutes: float = Field(30.0, gt=0, description="a console session ends when idle this long")
+    console_session_hours: float = Field(12.0, gt=0, description="a session's absolute lifetime")
+    console_secure_cookie: bool = Field(
+        False, description="send the console cookie over HTTPS only (set it when served behind TLS)"
+    )
+    console_login_limit: int = Field(
+        5, ge=1, description="failed sign-ins per address (4× per client) in 15 minutes before a pause"
     )
     rules_dir: Path | None = Field(
         None, description="official validation artefacts (UBL XSD, CEN + PEPPOL XSLT); unset: XSD + CEN"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from db.models.base import UTCDateTime, new_id, timestamp_column, utcnow
+from db.models.console import ConsoleLoginAttempt, ConsoleSession, ConsoleUser
 from db.models.edi import EdiControlCounter, EdiInterchange, TradingPartnerRecord
 from db.models.inbound import InboundDocument, PodLink, ProofOfDelivery
 from db.models.outbox import (
@@ -32,6 +33,9 @@ __all__ = [
     "Batch",
     "BatchItem",
     "BuyerName",
+    "ConsoleLoginAttempt",
+    "ConsoleSession",
+    "ConsoleUser",
     "Delivery",
     "DeliveryEvent",
     "Deviation",

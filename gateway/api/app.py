@@ -42,6 +42,7 @@ from gateway.api.routes import (
     trading_partners,
     webhooks,
 )
+from gateway.console import install_console
 from gateway.runtime import open_outbox
 from gateway.settings import Settings
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    install_console(app)
     install_docs(app)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app

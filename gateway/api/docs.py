@@ -435,15 +435,17 @@ def install_docs(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     def swagger_ui() -> HTMLResponse:
-        return _offline(get_swagger_ui_html(
-            openapi_url=openapi_url,
-            title=f"{app.title} – API",
-            swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
-            # Swagger UI's default validator badge is an image from validator.swagger.io: off.
-            swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
-        ))
+        return _offline(
+            get_swagger_ui_html(
+                openapi_url=openapi_url,
+                title=f"{app.title} – API",
+                swagger_js_url=f"{ASSETS_PATH}/swagger-ui-bundle.js",
+                swagger_css_url=f"{ASSETS_PATH}/swagger-ui.css",
+                swagger_favicon_url=f"{ASSETS_PATH}/favicon.png",
+                # Swagger UI's default validator badge is an image from validator.swagger.io: off.
+                swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+            )
+        )
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:

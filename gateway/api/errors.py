@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -93,16 +93,26 @@ def http_error_response(status: int, detail: Any, headers: dict[str, str] | None
     return JSONResponse({"errors": [{"field": None, "reason": reason}]}, status_code=status, headers=headers)
 
 
-async def _validation_error(_: Request, error: Exception) -> JSONResponse:
+def _console_page(request: Request, status: int, detail: str) -> Response | None:
+    """On a console path, the error as a page for a person (`gateway.console` registers how); else None."""
+    render = getattr(request.app.state, "console_error_page", None)
+    if render is None or not request.url.path.startswith("/console"):
+        return None
+    answer: Response = render(request, status, detail)
+    return answer
+
+
+async def _validation_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     entries = []
     for item in error.errors():
         location = ".".join(str(part) for part in item.get("loc", ()))
         entries.append({"field": location or "body", "reason": item.get("msg", "invalid")})
-    return error_response(422, entries)
+    described = "; ".join(f"{entry['field'].rpartition('.')[2]}: {entry['reason']}" for entry in entries)
+    return _console_page(request, 422, described) or error_response(422, entries)
 
 
-async def _http_error(request: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     headers = getattr(error, "headers", None)
     detail: Any = error.detail
@@ -112,29 +122,38 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     elif error.status_code == 405 and detail == "Method Not Allowed":
         allowed = (headers or {}).get("Allow", "")
         detail = f"{request.method} is not allowed on {request.url.path}; allowed: {allowed}"
+    for_people = _console_page(request, error.status_code, str(error.detail))
+    if for_people is not None:
+        return for_people
     return http_error_response(error.status_code, detail, headers)
 
 
-async def _error_answer(_: Request, error: Exception) -> JSONResponse:
+async def _error_answer(request: Request, error: Exception) -> Response:
     assert isinstance(error, ErrorAnswer)
-    return error_response(error.status, error.errors, **error.extra)
+    described = "; ".join(str(item.get("reason", "")) for item in error.errors)
+    return _console_page(request, error.status, described) or error_response(
+        error.status, error.errors, **error.extra
+    )
 
 
-async def _not_found(_: Request, error: Exception) -> JSONResponse:
-    return http_error_response(404, str(error))
+async def _not_found(request: Request, error: Exception) -> Response:
+    return _console_page(request, 404, str(error)) or http_error_response(404, str(error))
 
 
-async def _conflict(_: Request, error: Exception) -> JSONResponse:
-    return http_error_response(409, str(error))
+async def _conflict(request: Request, error: Exception) -> Response:
+    return _console_page(request, 409, str(error)) or http_error_response(409, str(error))
 
 
-async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+async def _unexpected(request: Request, error: Exception) -> Response:
     """A bug or an outage: the answer names only the request id (never the exception, which may carry a
     path, a query or a secret); the server logs the traceback under the same id."""
     request_id = request_id_of(request.scope)
     logger.error(
         "request %s (%s %s) failed: %s", request_id, request.method, request.url.path, type(error).__name__
     )
+    for_people = _console_page(request, 500, "")
+    if for_people is not None:
+        return for_people
     body = {
         "errors": [{"field": None, "reason": f"internal error; quote request id {request_id} to report it"}],
         "request_id": request_id,
@@ -142,9 +161,12 @@ async def _unexpected(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=500, headers={REQUEST_ID_HEADER: request_id})
 
 
-async def _ambiguous(_: Request, error: Exception) -> JSONResponse:
+async def _ambiguous(request: Request, error: Exception) -> Response:
     """A number (or id prefix) that names several documents: 409 listing them, never a guess."""
     assert isinstance(error, AmbiguousReference)
+    for_people = _console_page(request, 409, str(error))
+    if for_people is not None:
+        return for_people
     candidates = [candidate.as_dict() for candidate in error.candidates]
     return error_response(409, [{"field": error.field, "reason": str(error)}], candidates=candidates)
 

@@ -181,6 +181,7 @@ class CorrectionOutcome(View):
 class CorrectedInvoiceView(InvoiceView):
     correction: CorrectionOutcome
 
+
 class DeliverySummaryView(View):
     """A delivery as an invoice search lists it beside its invoice."""
 

@@ -21,6 +21,7 @@ from gateway.cli import (
     pods,
     processes,
     tenancy,
+    users,
     webhooks,
 )
 from gateway.cli.common import EXIT_CODES, TENANT_RULE, console
@@ -78,6 +79,7 @@ app.command()(processes.demo)
 app.command()(payments.match)
 
 app.add_typer(tenancy.token_app, name="token")
+app.add_typer(users.user_app, name="user")
 app.add_typer(tenancy.receiver_app, name="receiver")
 app.add_typer(tenancy.tenant_app, name="tenant")
 app.add_typer(tenancy.participant_app, name="participant")

@@ -3,7 +3,8 @@ the app served by uvicorn on loopback. Nothing may leave the machine: every requ
 refused and recorded, and the tests assert that none was made.
 
 `GATEWAY_CHROMIUM` names the browser (default `/usr/bin/chromium`); `GATEWAY_SCREENSHOT_DIR` keeps the
-screenshots (default: the test's tmp_path) so a person can look at what the page showed.
+screenshots (default `build/screenshots/` in this checkout) so a person can look at what every page showed.
+Console pages are taken at 1366×768, the laptop screen an operations desk has.
 """
 
 from __future__ import annotations
@@ -92,11 +93,15 @@ class OfflinePage:
             route.continue_()
 
 
+SCREENSHOTS = Path(
+    os.environ.get("GATEWAY_SCREENSHOT_DIR", Path(__file__).resolve().parents[2] / "build" / "screenshots")
+)
+
+
 @pytest.fixture
-def screenshots(tmp_path: Path) -> Path:
-    folder = Path(os.environ.get("GATEWAY_SCREENSHOT_DIR", tmp_path / "screenshots"))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
 
 
 @pytest.fixture
@@ -105,3 +110,35 @@ def offline_page(browser: Browser, served: str) -> Iterator[OfflinePage]:
     page = context.new_page()
     yield OfflinePage(page, served)
     context.close()
+
+
+@pytest.fixture
+def console_page(browser: Browser, served: str) -> Iterator[OfflinePage]:
+    """A console tab at 1366×768 that may only talk to the app."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    yield OfflinePage(page, served)
+    context.close()
+
+
+def sign_in(tab: OfflinePage, email: str, password: str) -> None:
+    """Through the real form, by keyboard: type, Tab, type, Enter."""
+    page = tab.page
+    page.goto(f"{tab.base_url}/console/login")
+    page.get_by_label("E-mail").fill(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(password)
+    page.keyboard.press("Enter")
+    page.wait_for_load_state("networkidle")
+
+
+def unlabelled_fields(page: Page) -> list[str]:
+    """Every visible form field without a label a screen reader would read: what the page must not have."""
+    found: list[str] = page.evaluate(
+        """() => [...document.querySelectorAll('input, select, textarea')]
+            .filter(el => el.type !== 'hidden' && el.offsetParent !== null)
+            .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                          && !el.getAttribute('aria-labelledby'))
+            .map(el => el.name || el.id || el.outerHTML.slice(0, 60))"""
+    )
+    return found

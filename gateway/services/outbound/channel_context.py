@@ -272,9 +272,11 @@ def find_participant(session: Session, participant_id: str) -> ParticipantInfo |
     """What the participant registry says about one participant; identifiers compare case-insensitively
     (PEPPOL Policy for use of Identifiers)."""
     wanted = participant_id.strip().lower()
-    row = session.execute(
-        select(Participant).where(func.lower(col(Participant.participant_id)) == wanted)
-    ).scalars().first()
+    row = (
+        session.execute(select(Participant).where(func.lower(col(Participant.participant_id)) == wanted))
+        .scalars()
+        .first()
+    )
     if row is None:
         return None
     return ParticipantInfo(

@@ -1,0 +1,13 @@
+"""One module per console page (or group of pages), each with its `router`; `PAGES` lists them in order."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.console.pages import overview, session
+
+#: Every console router. A new page is a module here and one line in this list.
+PAGES: list[APIRouter] = [
+    session.router,
+    overview.router,
+]
