@@ -17,6 +17,7 @@ from gateway.cli.common import (
     JsonFlag,
     OutputOption,
     TenantFilter,
+    TenantOption,
     fail,
     fails_on,
     output_format,
@@ -50,15 +51,11 @@ def _read_password() -> str:
 def user_add(
     ctx: typer.Context,
     email: EmailArgument,
-    tenant: Annotated[
-        list[str],
-        typer.Option(
-            "--tenant", show_default=False, help="the user's tenant; an admin may take it more than once"
-        ),
-    ],
     role: Annotated[str, typer.Option(help="viewer, operator (deliveries), credit (payments) or admin")],
+    tenant: TenantOption = "",
 ) -> None:
-    """Add a console user; the password comes from standard input or a prompt, never an argument."""
+    """Add a console user of a tenant (an admin may hold several: --tenant acme,globex). The password
+    comes from standard input or a prompt, never an argument."""
     from gateway.services.tenancy.console_users import ConsoleUserError, add_user
 
     password = _read_password()
@@ -66,7 +63,7 @@ def user_add(
         fails_on(ConsoleUserError, code=USAGE, describe=lambda error: f"{error.field}: {error.reason}"),
         cli_context(ctx).session() as session,
     ):
-        added = add_user(session, email, password, role=role, tenant_ids=tenant)
+        added = add_user(session, email, password, role=role, tenant_ids=tenant.split(","))
     print_lines([f"added {added.email} ({added.role}, {', '.join(added.tenant_ids)})"])
 
 

@@ -45,12 +45,13 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "payments export": [],
     "webhook add": ["https://erp.example/hook"],
     "webhook remove": ["W"],
+    "user add": ["ops@example.com", "--role", "viewer"],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [
     "status", "document", "resend", "cancel", "release", "receive", "bounces", "receive-edi", "batches",
     "deviations", "deviations resolve", "deviations resend", "token list", "token revoke", "receiver list",
-    "partner list", "webhook list",
+    "partner list", "webhook list", "user list",
 ]  # fmt: skip
 
 
