@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     console_secure_cookie: bool = Field(
         False, description="send the console cookie over HTTPS only (set it when served behind TLS)"
     )
+    console_cleanup_seconds: float = Field(
+        3600.0, gt=0, description="how often a worker forgets console sessions and sign-ins over 30 days old"
+    )
     console_login_limit: int = Field(
         5, ge=1, description="failed sign-ins per address (4× per client) in 15 minutes before a pause"
     )

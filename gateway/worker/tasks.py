@@ -9,11 +9,13 @@ from pydantic import ValidationError
 
 from channels import ChannelUnavailable, UnknownChannel
 from channels.print_sftp import PrintChannel
+from db.engine import session_scope
 from gateway.services.inbound.edi_acks import flag_overdue
 from gateway.services.inbound.print_returns import poll_print_returns
 from gateway.services.payments.intake import receive_drop_and_match
 from gateway.services.payments.matching_runs import run_all
 from gateway.services.payments.remittances import load_sftp_sources
+from gateway.services.tenancy.console_users import forget_old_sign_ins
 from gateway.services.tenancy.webhooks import send_due_events, webhook_policy
 from gateway.worker.batches import hand_over_batches
 from gateway.worker.context import WorkerContext, log
@@ -39,6 +41,12 @@ def read_print_returns(context: WorkerContext, now: dt.datetime) -> int:
                 log.warning("worker %s: %s return files: %s", context.worker_id, name, problem)
             read += len(report.files)
     return read
+
+
+def forget_console_history(context: WorkerContext, now: dt.datetime) -> int:
+    """Old console sessions and failed sign-ins go (`forget_old_sign_ins`)."""
+    with session_scope(context.engine) as session:
+        return forget_old_sign_ins(session, now)
 
 
 def flag_overdue_acknowledgements(context: WorkerContext, now: dt.datetime) -> int:
@@ -134,4 +142,11 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     PeriodicTask("ack-deadlines", "ack_check_seconds", flag_overdue_acknowledgements, counts_as_work=False),
     PeriodicTask("remittances", "remittance_poll_seconds", receive_remittances),
     PeriodicTask("webhooks", "webhook_poll_seconds", send_webhooks),
+    PeriodicTask(
+        "console-history",
+        "console_cleanup_seconds",
+        forget_console_history,
+        waits_first_interval=True,
+        counts_as_work=False,
+    ),
 )

@@ -90,3 +90,15 @@ def test_an_overlong_password_is_refused_without_hashing_it(engine: Engine, kari
     assert _sign_in(engine, kari, "x" * 100_000) is None
     with session_scope(engine) as session, pytest.raises(users.ConsoleUserError, match="at most"):
         users.reset_password(session, kari, "x" * 2000)
+
+
+def test_old_sessions_and_failed_sign_ins_are_forgotten(engine: Engine, kari: str) -> None:
+    assert _sign_in(engine, kari, "wrong wrong wrong") is None
+    _sign_in(engine, kari, SECRET)
+    _sign_in(engine, kari, "wrong again, sorry")
+    with session_scope(engine) as session:
+        assert users.forget_old_sign_ins(session, dt.datetime.now(dt.UTC)) == 0
+    later = dt.datetime.now(dt.UTC) + users.KEEP_HISTORY + HOUR + HOUR
+    with session_scope(engine) as session:
+        assert users.forget_old_sign_ins(session, later) == 2  # the session (expired) and the failed try
+        assert session.execute(select(func.count()).select_from(ConsoleSession)).scalar_one() == 0

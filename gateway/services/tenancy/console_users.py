@@ -330,3 +330,20 @@ def switch_tenant(session: Session, identity: ConsoleIdentity, tenant_id: str) -
     row.tenant_id = tenant_id
     session.add(row)
     return True
+
+
+#: How long ended sessions and old failed sign-ins are kept, for a look back after an incident.
+KEEP_HISTORY = dt.timedelta(days=30)
+
+
+def forget_old_sign_ins(session: Session, now: dt.datetime) -> int:
+    """Delete sessions that ended (or expired) and failed sign-ins older than `KEEP_HISTORY`: the tables
+    would otherwise only grow. How many rows went."""
+    before = now - KEEP_HISTORY
+    attempts = session.execute(delete(ConsoleLoginAttempt).where(col(ConsoleLoginAttempt.at) < before))
+    sessions = session.execute(
+        delete(ConsoleSession).where(
+            (col(ConsoleSession.ended_at) < before) | (col(ConsoleSession.expires_at) < before)
+        )
+    )
+    return int(getattr(attempts, "rowcount", 0) or 0) + int(getattr(sessions, "rowcount", 0) or 0)
