@@ -69,3 +69,8 @@ def run_demo(engine: Engine, settings: Settings, *, count: int = 5, console: Con
                 )
     console.print(table)
     console.print("one invoice's whole history: gateway status <invoice or delivery id>")
+    console.print(
+        "the same in the ops console: `gateway user add you@example.com --tenant demo --role admin` "
+        "(it asks for a password), `gateway serve`, then http://127.0.0.1:8000/console/",
+        soft_wrap=True,
+    )
