@@ -25,12 +25,14 @@ from gateway.settings import Settings
 runner = CliRunner()
 
 # Every command path `gateway` had when it was one module, and the ones added since (check, migrate,
-# invoices, document, cancel, token list, receiver list | show); a command lost in a move fails here.
+# invoices, document, cancel, token list, receiver list | show, user …); a command lost in a move fails here.
 COMMANDS = [
     "serve", "worker", "check", "migrate", "send", "status", "invoices", "document", "resend", "correct",
     "cancel", "receive", "bounces", "batches", "receive-edi", "print-returns", "release", "render", "inspect",
     "validate", "schema", "demo", "match",
-    "token", "token create", "token list", "token revoke", "receiver", "receiver put", "receiver list",
+    "token", "token create", "token list", "token revoke",
+    "user", "user add", "user list", "user disable", "user reset-password",
+    "receiver", "receiver put", "receiver list",
     "receiver show",
     "tenant", "tenant set", "tenant show",
     "participant", "participant add", "partner", "partner put", "partner list", "partner show",
