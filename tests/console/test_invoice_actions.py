@@ -46,7 +46,7 @@ def _deliveries_of(engine: Engine, invoice_id: str) -> list[Delivery]:
     with session_scope(engine) as session:
         rows = list(
             session.execute(
-                select(Delivery).where(Delivery.invoice_id == invoice_id).order_by(Delivery.created_at)  # type: ignore[arg-type]
+                select(Delivery).where(Delivery.invoice_id == invoice_id).order_by(Delivery.created_at)
             ).scalars()
         )
         session.expunge_all()
@@ -469,6 +469,6 @@ def test_an_invoice_is_found_by_its_number_too(
     operator: ConsoleClient, acme: InvoiceWithPod, engine: Engine
 ) -> None:
     with session_scope(engine) as session:
-        session.execute(update(Delivery).where(Delivery.id == acme.delivery_id).values(status="failed"))  # type: ignore[arg-type]
+        session.execute(update(Delivery).where(Delivery.id == acme.delivery_id).values(status="failed"))
     answer = operator.get(f"/console/invoices/{acme.number}/resend")
     assert answer.status_code == 200 and f"Resend {acme.number}" in answer.text

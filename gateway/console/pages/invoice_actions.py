@@ -201,7 +201,8 @@ def resend_action(
             session, resent, actor=identity.actor, reason=reason.strip(), cancel_others=cancel_others
         )
         where = f" to {resent.address}" if resent.address else ""
-        with_pods = f" with {len(chosen_pods)} proof(s) of delivery" if chosen_pods else ""
+        count = len(chosen_pods)
+        with_pods = f" with {count} proof{'s' if count > 1 else ''} of delivery" if count else ""
         notice = (
             f"{record.number} goes again: delivery {_short(resent.id)} via {resent.channel}{where}, "
             f"attempt {resent.attempt}{with_pods}."
