@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 from gateway.api.deps import DocumentStoreDep, IdentityDep, SessionDep
-from gateway.api.downloads import content_disposition, safe_media_type
+from gateway.services.downloads import content_disposition, safe_media_type
 from gateway.services.outbound.documents import DocumentStoreError, load_document
 
 router = APIRouter(tags=["documents"])

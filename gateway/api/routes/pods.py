@@ -11,19 +11,16 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.bodies import content_type, raw_body_openapi, read_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
-from gateway.api.downloads import content_disposition, safe_media_type
 from gateway.api.errors import ErrorAnswer
 from gateway.api.requests import PodLinkRequest
 from gateway.api.views import PodPage, PodView
+from gateway.services.downloads import content_disposition, safe_media_type
 from gateway.services.inbound import pods as pod_service
 from gateway.services.outbound.documents import DocumentStoreError, load_document
 from gateway.services.outbound.lookup import find_invoice
 
 router = APIRouter(tags=["proof of delivery"])
 
-POD_CONTENT_TYPES = frozenset(
-    {"application/pdf", "image/jpeg", "image/png", "application/edifact", "application/edi-x12"}
-)
 ReferenceQuery = Annotated[list[str] | None, Query()]
 
 
@@ -64,7 +61,7 @@ async def post_pod(
 ) -> JSONResponse:
     """A proof of delivery as the raw body; its metadata in the query (each reference may repeat)."""
     media_type = content_type(request)
-    if media_type not in POD_CONTENT_TYPES:
+    if media_type not in pod_service.POD_CONTENT_TYPES:
         raise ErrorAnswer.one(
             415,
             "content_type",

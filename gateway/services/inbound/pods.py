@@ -44,6 +44,10 @@ from transports.drop_folder import (
 )
 
 MAX_POD_BYTES = 20_000_000
+#: The declared types a POD may come as (the bytes decide what it is; a declared type must agree).
+POD_CONTENT_TYPES = frozenset(
+    {"application/pdf", "image/jpeg", "image/png", "application/edifact", "application/edi-x12"}
+)
 MAX_IMAGE_PIXELS = 60_000_000
 MAX_PDF_PAGES = 50
 MAX_NAME_LENGTH = 200

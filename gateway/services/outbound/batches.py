@@ -278,18 +278,26 @@ def batch_deliveries(session: Session, batch_id: str) -> list[tuple[BatchItem, D
     return [(item, delivery) for item, delivery in rows]
 
 
+def closed_batch_of(session: Session, delivery: Delivery, *, lock: bool = False) -> str | None:
+    """The id of the closed batch a `batched` delivery's current attempt is in (it is being handed over
+    and can no longer be taken out); None when it is in no batch or in one still open."""
+    if DeliveryStatus(delivery.status) is not S.BATCHED:
+        return None
+    query = select(BatchItem).where(
+        col(BatchItem.delivery_id) == delivery.id, col(BatchItem.attempt) == delivery.attempt
+    )
+    item = session.execute(query.with_for_update() if lock else query).scalar_one_or_none()
+    return item.batch_id if item is not None else None
+
+
 def withdraw_from_open_batch(session: Session, delivery: Delivery) -> None:
     """Before a `batched` delivery is cancelled: take it out of its batch, or refuse if that has closed."""
     if DeliveryStatus(delivery.status) is not S.BATCHED:
         return
-    item = session.execute(
-        select(BatchItem)
-        .where(col(BatchItem.delivery_id) == delivery.id, col(BatchItem.attempt) == delivery.attempt)
-        .with_for_update()
-    ).scalar_one_or_none()
-    if item is not None and item.batch_id is not None:
+    batch_id = closed_batch_of(session, delivery, lock=True)
+    if batch_id is not None:
         raise IllegalTransition(
-            f"delivery {delivery.id} is in batch {item.batch_id}, which has closed and is being handed over"
+            f"delivery {delivery.id} is in batch {batch_id}, which has closed and is being handed over"
         )
     session.execute(
         delete(_items).where(_items.c.delivery_id == delivery.id, _items.c.attempt == delivery.attempt)

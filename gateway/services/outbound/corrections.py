@@ -158,22 +158,50 @@ def _resend_target(concerned: list[Delivery], channels: list[str]) -> Delivery |
     return candidates[-1] if candidates else None
 
 
-def correct_delivery_data(
+@dataclass
+class CorrectionPlan:
+    """What a correction will change, worked out before anything is written (the preview shows it, and
+    `correct_delivery_data` writes exactly it): the values before and after, the deliveries concerned, the
+    addresses moved and the delivery a resend goes to."""
+
+    record: InvoiceRecord
+    invoice: Invoice  # the corrected invoice, as it will be stored
+    before: dict[str, Any]  # corrected invoice field → value before
+    after: dict[str, Any]  # corrected invoice field → value after
+    channels: list[str]
+    concerned: list[Delivery]
+    moves: list[tuple[Delivery, str]]  # (delivery, its new address)
+    target: Delivery | None
+
+    @property
+    def corrected(self) -> list[str]:
+        return list(self.before)
+
+    @property
+    def readdressed(self) -> list[dict[str, Any]]:
+        return [
+            {"delivery_id": d.id, "channel": d.channel, "before": d.address, "after": address}
+            for d, address in self.moves
+        ]
+
+
+def plan_correction(
     session: Session,
     tenant_id: str,
     invoice_id: str,
     *,
-    actor: str,
     reason: str,
     buyer_address: dict[str, Any] | None,
     buyer_email: str | None,
     buyer_endpoint: dict[str, Any] | None,
-) -> Correction:
-    """Correct the buyer's address, e-mail and/or endpoint of an invoice (see the module doc).
+    lock: bool = True,
+) -> CorrectionPlan:
+    """The plan of correcting the buyer's address, e-mail and/or endpoint (see the module doc); reads only.
 
     Raises `deliveries.NotFound` (no such invoice for the tenant), `CorrectionRefused` (a concerned delivery
-    is rendering, sending or batched) or `CorrectionInvalid` (nothing to change, or the result is invalid)
-    before anything is written.
+    is rendering, sending or batched) or `CorrectionInvalid` (nothing to change, or the result is invalid).
+    `lock` holds the invoice's deliveries until the transaction ends, as a correction about to be written
+    must; a preview need not.
     """
     record = deliveries.find_invoice(session, tenant_id, invoice_id)
     if not reason or not reason.strip():
@@ -187,14 +215,12 @@ def correct_delivery_data(
                 }
             ]
         )
-    rows = list(
-        session.execute(
-            select(Delivery)
-            .where(col(Delivery.invoice_id) == record.id, col(Delivery.tenant_id) == tenant_id)
-            .order_by(col(Delivery.created_at), col(Delivery.id))
-            .with_for_update()
-        ).scalars()
+    query = (
+        select(Delivery)
+        .where(col(Delivery.invoice_id) == record.id, col(Delivery.tenant_id) == tenant_id)
+        .order_by(col(Delivery.created_at), col(Delivery.id))
     )
+    rows = list(session.execute(query.with_for_update() if lock else query).scalars())
     before_invoice = canonical_json.parse(record.payload)
     data = loads_exact(record.payload)
     buyer = data.setdefault("buyer", {})
@@ -234,32 +260,118 @@ def correct_delivery_data(
             routing = routing.model_copy(update={"address": address})
     if routing is not after_invoice.routing:
         after_invoice = after_invoice.model_copy(update={"routing": routing})
-    readdressed = [
-        {"delivery_id": d.id, "channel": d.channel, "before": d.address, "after": address}
-        for d, address in moves
-    ]
-    record.payload = after_invoice.model_dump_json(exclude_none=True)
-    record.sqlmodel_update(dict(invoice_search_columns(after_invoice)))  # the endpoint is searched by
+    return CorrectionPlan(
+        record,
+        after_invoice,
+        before={name: before_values[name] for name in corrected},
+        after={name: after_values[name] for name in corrected},
+        channels=channels,
+        concerned=concerned,
+        moves=moves,
+        target=_resend_target(concerned, channels),
+    )
+
+
+def correct_delivery_data(
+    session: Session,
+    tenant_id: str,
+    invoice_id: str,
+    *,
+    actor: str,
+    reason: str,
+    buyer_address: dict[str, Any] | None,
+    buyer_email: str | None,
+    buyer_endpoint: dict[str, Any] | None,
+) -> Correction:
+    """Correct the buyer's address, e-mail and/or endpoint of an invoice: `plan_correction` (whose errors
+    it raises before anything is written), then written, with an event on every concerned delivery."""
+    plan = plan_correction(
+        session,
+        tenant_id,
+        invoice_id,
+        reason=reason,
+        buyer_address=buyer_address,
+        buyer_email=buyer_email,
+        buyer_endpoint=buyer_endpoint,
+    )
+    record, corrected, readdressed = plan.record, plan.corrected, plan.readdressed
+    record.payload = plan.invoice.model_dump_json(exclude_none=True)
+    record.sqlmodel_update(dict(invoice_search_columns(plan.invoice)))  # the endpoint is searched by
     session.add(record)
-    for delivery, address in moves:
+    for delivery, address in plan.moves:
         delivery.address = address
         session.add(delivery)
     details = {
         "corrected": corrected,
-        "before": {name: before_values[name] for name in corrected},
-        "after": {name: after_values[name] for name in corrected},
-        "channels": channels,
+        "before": plan.before,
+        "after": plan.after,
+        "channels": plan.channels,
         "readdressed": readdressed,
         "reason": reason,
         "requested_by": actor,
     }
     note = f"delivery data corrected by {actor}: {', '.join(corrected)} ({reason})"
-    for delivery in concerned:
+    for delivery in plan.concerned:
         note_event(session, delivery, actor=actor, reason=note, details=details)
     session.flush()
-    return Correction(
-        record, corrected, channels, concerned, readdressed, target=_resend_target(concerned, channels)
+    return Correction(record, corrected, plan.channels, plan.concerned, readdressed, target=plan.target)
+
+
+def correction_outlook(
+    session: Session, plan: CorrectionPlan, *, resend: bool, cancel_others: bool
+) -> tuple[list[str], tuple[Sibling, ...]]:
+    """What `correct_and_resend` will add after the data is corrected, said before: its notes and the
+    invoice's other deliveries still waiting (each `cancelled` when `cancel_others`). Raises what the
+    resend would refuse (`CorrectionRefused`, `resend.ResendRefused`, `IllegalTransition`); writes nothing."""
+    _check_cancel_others(resend=resend, cancel_others=cancel_others)
+    target = plan.target
+    if target is None:
+        if resend:
+            raise _no_target(session, plan.record, plan.channels)
+        return [_nothing_to_resend(plan.channels)], ()
+    notes: list[str] = []
+    if resend:
+        note = _still_waiting(target)
+        if note is not None:
+            notes.append(note)
+        else:  # what resend_delivery would refuse, asked before anything is written
+            resend_service.plan_resend(
+                session, target, reason=None, with_pod=False, channel=None, address=None
+            )
+    siblings = tuple(
+        Sibling(row, DeliveryStatus(row.status), cancelled=resend and cancel_others)
+        for row in resend_service.waiting_siblings(session, target)
     )
+    return notes, siblings
+
+
+def _check_cancel_others(*, resend: bool, cancel_others: bool) -> None:
+    if cancel_others and not resend:
+        raise CorrectionInvalid(
+            [{"field": "cancel_others", "reason": "cancelling the other deliveries goes with resend"}]
+        )
+
+
+def _no_target(session: Session, record: InvoiceRecord, channels: list[str]) -> CorrectionRefused:
+    others = ", ".join(
+        f"{row.channel} ({DeliveryStatus(row.status).value})" for row in _deliveries_of(session, record)
+    )
+    return CorrectionRefused(
+        f"invoice {record.number} has no delivery on {' or '.join(channels)} to "
+        f"send again (its deliveries: {others or 'none'}); send it there with resend --channel and --to"
+    )
+
+
+def _nothing_to_resend(channels: list[str]) -> str:
+    return f"no delivery on {' or '.join(channels)} to send again"
+
+
+def _still_waiting(target: Delivery) -> str | None:
+    """The note for a resend target that has not gone out yet (it goes with the corrected data)."""
+    status = DeliveryStatus(target.status)
+    if status in _NOT_SENT_YET:
+        return f"delivery {target.id} is still {status.value}: it goes out with the corrected data"
+    return None
 
 
 def resend_corrected(
@@ -278,19 +390,12 @@ def resend_corrected(
     """
     target = correction.target
     if target is None:
-        others = ", ".join(
-            f"{row.channel} ({DeliveryStatus(row.status).value})"
-            for row in _deliveries_of(session, correction.record)
-        )
-        raise CorrectionRefused(
-            f"invoice {correction.record.number} has no delivery on {' or '.join(correction.channels)} to "
-            f"send again (its deliveries: {others or 'none'}); send it there with resend --channel and --to"
-        )
+        raise _no_target(session, correction.record, correction.channels)
     why = f"resend after delivery data correction: {reason}"
     notes: list[str] = []
-    status = DeliveryStatus(target.status)
-    if status in _NOT_SENT_YET:
-        notes.append(f"delivery {target.id} is still {status.value}: it goes out with the corrected data")
+    waiting_note = _still_waiting(target)
+    if waiting_note is not None:
+        notes.append(waiting_note)
         sent_again = target
     else:
         sent_again = resend_service.resend_delivery(
@@ -331,10 +436,7 @@ def correct_and_resend(
     of `correct_delivery_data` and `resend_corrected`. Without `resend` the correction still names the
     delivery a resend would go to, and warns about the invoice's other deliveries still waiting.
     """
-    if cancel_others and not resend:
-        raise CorrectionInvalid(
-            [{"field": "cancel_others", "reason": "cancelling the other deliveries goes with resend"}]
-        )
+    _check_cancel_others(resend=resend, cancel_others=cancel_others)
     correction = correct_delivery_data(
         session,
         tenant_id,
@@ -352,5 +454,5 @@ def correct_and_resend(
             session, correction.target, actor=actor, reason=None, cancel_others=False
         )
     else:
-        correction.notes.append(f"no delivery on {' or '.join(correction.channels)} to send again")
+        correction.notes.append(_nothing_to_resend(correction.channels))
     return correction

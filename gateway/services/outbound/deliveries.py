@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, utcnow
-from gateway.services.outbound.batches import withdraw_from_open_batch
+from gateway.services.outbound.batches import closed_batch_of, withdraw_from_open_batch
 from gateway.services.tenancy.tenants import tenant_settings
 from outbox.queue import change_status, enqueue_delivery
-from outbox.states import DeliveryStatus, IllegalTransition
+from outbox.states import TRANSITIONS, DeliveryStatus, IllegalTransition
 
 
 class NotFound(LookupError):
@@ -79,16 +79,21 @@ def find_invoice(session: Session, tenant_id: str, invoice_id: str) -> InvoiceRe
     return record
 
 
+def deliveries_of_invoice(session: Session, tenant_id: str, invoice_id: str) -> list[Delivery]:
+    """The invoice's deliveries: the preferred channel's first, then the fallbacks, each oldest first."""
+    return list(
+        session.execute(
+            select(Delivery)
+            .where(col(Delivery.invoice_id) == invoice_id, col(Delivery.tenant_id) == tenant_id)
+            .order_by(col(Delivery.chain_position), col(Delivery.created_at), col(Delivery.id))
+        ).scalars()
+    )
+
+
 def invoice_view(session: Session, tenant_id: str, invoice_id: str) -> dict[str, Any]:
     """An invoice's summary with every delivery and its full event history."""
     record = find_invoice(session, tenant_id, invoice_id)
-    deliveries = list(
-        session.execute(
-            select(Delivery)
-            .where(col(Delivery.invoice_id) == record.id)
-            .order_by(col(Delivery.chain_position), col(Delivery.created_at))
-        ).scalars()
-    )
+    deliveries = deliveries_of_invoice(session, tenant_id, record.id)
     events = _events_by_delivery(session, [d.id for d in deliveries])
     from gateway.services.inbound.pods import pod_summary, pods_for_invoice
     from gateway.services.payments.matching_runs import (
@@ -144,6 +149,14 @@ def find_delivery(session: Session, tenant_id: str | None, delivery_id: str) -> 
     delivery = session.get(Delivery, delivery_id)
     if delivery is None or (tenant_id is not None and delivery.tenant_id != tenant_id):
         raise NotFound(f"delivery {delivery_id} not found")
+    return delivery
+
+
+def find_invoice_delivery(session: Session, tenant_id: str, invoice_id: str, delivery_id: str) -> Delivery:
+    """A delivery of this invoice: `NotFound` for one of another invoice or tenant, as for none at all."""
+    delivery = find_delivery(session, tenant_id, delivery_id)
+    if delivery.invoice_id != invoice_id:
+        raise NotFound(f"delivery {delivery_id} is not a delivery of invoice {invoice_id}")
     return delivery
 
 
@@ -238,6 +251,20 @@ def release(session: Session, delivery: Delivery, *, actor: str, reason: str | N
     return delivery
 
 
+def cancel_refusal(session: Session, delivery: Delivery) -> str | None:
+    """Why `delivery` cannot be cancelled now, or None when it can: `cancel`'s refusal, said before asking
+    (a delivered one has gone; a print document in a closed batch is being handed over)."""
+    status = DeliveryStatus(delivery.status)
+    if DeliveryStatus.CANCELLED not in TRANSITIONS[status]:
+        return (
+            f"delivery {delivery.id} is {status.value}: a delivery cannot go from {status.value} to cancelled"
+        )
+    batch_id = closed_batch_of(session, delivery)
+    if batch_id is not None:
+        return f"delivery {delivery.id} is in batch {batch_id}, which has closed and is being handed over"
+    return None
+
+
 def cancel(
     session: Session,
     delivery: Delivery,
@@ -247,6 +274,9 @@ def cancel(
     details: dict[str, Any] | None = None,
 ) -> Delivery:
     """Stop a delivery; a staged print document leaves its batch, unless the batch has already closed."""
+    refusal = cancel_refusal(session, delivery)
+    if refusal is not None:
+        raise IllegalTransition(refusal)
     withdraw_from_open_batch(session, delivery)
     change_status(session, delivery, DeliveryStatus.CANCELLED, actor=actor, reason=reason, details=details)
     session.refresh(delivery)

@@ -15,7 +15,7 @@ event saying who cancelled it and for which delivery.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,17 +63,137 @@ def pick_delivery(session: Session, tenant_id: str, invoice_id: str, channel: st
     return latest
 
 
-def pod_documents(session: Session, tenant_id: str, invoice_id: str) -> tuple[list[str], list[str]]:
-    """The ids of the invoice's linked proofs of delivery with a signed document or photo, and the stored
-    document ids of those files (a transport status is data for the history, not a page to send)."""
+def base_delivery(
+    session: Session, tenant_id: str, invoice_id: str, *, delivery_id: str | None, channel: str | None
+) -> Delivery:
+    """The delivery a resend of the invoice starts from: the one named (it must be this invoice's), else
+    the one `pick_delivery` takes. `deliveries.NotFound` for a delivery of another invoice or tenant."""
+    if delivery_id is None:
+        return pick_delivery(session, tenant_id, invoice_id, channel)
+    return deliveries.find_invoice_delivery(session, tenant_id, invoice_id, delivery_id)
+
+
+def pod_documents(
+    session: Session, tenant_id: str, invoice_id: str, only: Collection[str] | None = None
+) -> tuple[list[str], list[str]]:
+    """The ids of the invoice's linked proofs of delivery with a signed document or photo (those of them
+    in `only`, when given), and the stored document ids of those files (a transport status is data for the
+    history, not a page to send)."""
     pods = [
         pod
         for pod in pods_for_invoice(session, tenant_id, invoice_id)
-        if pod.document_id and pod.kind in SENDABLE_KINDS
+        if pod.document_id and pod.kind in SENDABLE_KINDS and (only is None or pod.id in only)
     ]
     pod_ids = [pod.id for pod in pods]
     document_ids = list(dict.fromkeys(pod.document_id for pod in pods if pod.document_id))
     return pod_ids, document_ids
+
+
+@dataclass(frozen=True)
+class ResendPlan:
+    """What a resend will do, worked out before anything is written: the delivery sent again (`base`), the
+    channel and address it goes to, the proofs of delivery that go with it and the invoice's deliveries that
+    will still be waiting beside it. A preview shows this; `carry_out_resend` does exactly this."""
+
+    base: Delivery
+    channel: str
+    requested_address: str | None  # None: the delivery's own address (same channel) or the invoice's
+    new_delivery: bool  # another channel: a new delivery; else the base's next attempt
+    with_pod: bool
+    pod_ids: tuple[str, ...]
+    document_ids: tuple[str, ...]
+    waiting: tuple[Delivery, ...]  # the invoice's other deliveries that will still go out afterwards
+    reason: str
+
+    @property
+    def address(self) -> str | None:
+        """Where the attempt goes; None when a new delivery takes its address from the invoice."""
+        if self.requested_address is not None:
+            return self.requested_address
+        return None if self.new_delivery else self.base.address
+
+
+def plan_resend(
+    session: Session,
+    delivery: Delivery,
+    *,
+    reason: str | None,
+    with_pod: bool,
+    channel: str | None,
+    address: str | None,
+    only_pods: Collection[str] | None = None,
+) -> ResendPlan:
+    """The plan of sending `delivery`'s invoice again, or the refusal (`ResendRefused`, `NoProofOfDelivery`,
+    `IllegalTransition`, `UnknownChannel`, `ChannelUnavailable`); reads only, writes nothing. With
+    `with_pod`, `only_pods` chooses which of the invoice's proofs of delivery go (each must be sendable)."""
+    status = DeliveryStatus(delivery.status)
+    if status in _BUSY:
+        raise ResendRefused(
+            f"delivery {delivery.id} is {status.value}: "
+            + ("waiting in a print batch" if status is DeliveryStatus.BATCHED else "being worked on")
+            + "; try again when it has finished"
+        )
+    new_delivery = channel is not None and channel != delivery.channel
+    if new_delivery:
+        assert channel is not None
+        channel_class(channel)  # UnknownChannel / ChannelUnavailable before anything changes
+    else:
+        check_transition(status, DeliveryStatus.QUEUED)  # IllegalTransition: already queued, cancelled
+    pod_ids: list[str] = []
+    document_ids: list[str] = []
+    if with_pod:
+        pod_ids, document_ids = pod_documents(
+            session, delivery.tenant_id, delivery.invoice_id or "", only_pods
+        )
+        missing = sorted(set(only_pods or ()) - set(pod_ids))
+        if missing:
+            raise NoProofOfDelivery(
+                f"proof of delivery {missing[0]} is not linked to invoice {delivery.invoice_id} "
+                "or has no document to send"
+            )
+        if not document_ids:
+            raise NoProofOfDelivery(
+                f"no proof of delivery linked to invoice {delivery.invoice_id} "
+                "(or none with a document to send)"
+            )
+    waiting = waiting_deliveries(
+        session, delivery.tenant_id, delivery.invoice_id, besides=None if new_delivery else delivery.id
+    )
+    return ResendPlan(
+        base=delivery,
+        channel=channel if new_delivery and channel is not None else delivery.channel,
+        requested_address=address,
+        new_delivery=new_delivery,
+        with_pod=with_pod,
+        pod_ids=tuple(pod_ids),
+        document_ids=tuple(document_ids),
+        waiting=tuple(waiting),
+        reason=reason or ("resend with proof of delivery" if with_pod else "resend requested"),
+    )
+
+
+def carry_out_resend(session: Session, plan: ResendPlan, *, actor: str) -> Delivery:
+    """Do what `plan` says: the base's next attempt, or a new delivery on the plan's channel."""
+    base = plan.base
+    details: dict[str, Any] = {
+        "with_pod": plan.with_pod,
+        "pod_ids": list(plan.pod_ids),
+        "extra_documents": list(plan.document_ids),
+        "channel": plan.channel,
+        "address": plan.requested_address if plan.requested_address is not None else base.address,
+        "reason": plan.reason,
+        "requested_by": actor,
+    }
+    return deliveries.resend(
+        session,
+        base,
+        actor=actor,
+        reason=plan.reason,
+        channel=plan.channel if plan.new_delivery else None,
+        address=plan.requested_address,
+        extra_documents=list(plan.document_ids),
+        details=details,
+    )
 
 
 def resend_delivery(
@@ -85,48 +205,20 @@ def resend_delivery(
     with_pod: bool,
     channel: str | None,
     address: str | None,
+    only_pods: Collection[str] | None = None,
 ) -> Delivery:
-    """Send `delivery`'s invoice again (see the module doc); raises before writing anything when refused."""
-    status = DeliveryStatus(delivery.status)
-    if status in _BUSY:
-        raise ResendRefused(
-            f"delivery {delivery.id} is {status.value}: "
-            + ("waiting in a print batch" if status is DeliveryStatus.BATCHED else "being worked on")
-            + "; try again when it has finished"
-        )
-    if channel is None or channel == delivery.channel:
-        check_transition(status, DeliveryStatus.QUEUED)  # IllegalTransition: already queued, cancelled
-    else:
-        channel_class(channel)  # UnknownChannel / ChannelUnavailable before anything changes
-    pod_ids: list[str] = []
-    document_ids: list[str] = []
-    if with_pod:
-        pod_ids, document_ids = pod_documents(session, delivery.tenant_id, delivery.invoice_id or "")
-        if not document_ids:
-            raise NoProofOfDelivery(
-                f"no proof of delivery linked to invoice {delivery.invoice_id} "
-                "(or none with a document to send)"
-            )
-    why = reason or ("resend with proof of delivery" if with_pod else "resend requested")
-    details: dict[str, Any] = {
-        "with_pod": with_pod,
-        "pod_ids": pod_ids,
-        "extra_documents": document_ids,
-        "channel": channel or delivery.channel,
-        "address": address if address is not None else delivery.address,
-        "reason": why,
-        "requested_by": actor,
-    }
-    return deliveries.resend(
+    """Send `delivery`'s invoice again (see the module doc): `plan_resend`, then `carry_out_resend`; raises
+    before writing anything when refused."""
+    plan = plan_resend(
         session,
         delivery,
-        actor=actor,
-        reason=why,
+        reason=reason,
+        with_pod=with_pod,
         channel=channel,
         address=address,
-        extra_documents=document_ids,
-        details=details,
+        only_pods=only_pods,
     )
+    return carry_out_resend(session, plan, actor=actor)
 
 
 def resend_invoice(
@@ -194,18 +286,24 @@ class Sibling:
 
 def waiting_siblings(session: Session, delivery: Delivery) -> list[Delivery]:
     """The invoice's other deliveries that will still go out: queued, held, or in an open print batch."""
-    if delivery.invoice_id is None:
+    return waiting_deliveries(session, delivery.tenant_id, delivery.invoice_id, besides=delivery.id)
+
+
+def waiting_deliveries(
+    session: Session, tenant_id: str, invoice_id: str | None, *, besides: str | None = None
+) -> list[Delivery]:
+    """The invoice's deliveries (but `besides`) that will still go out: queued, held, or batched in a print
+    batch that has not closed; oldest first."""
+    if invoice_id is None:
         return []
-    rows = session.execute(
-        select(Delivery)
-        .where(
-            col(Delivery.invoice_id) == delivery.invoice_id,
-            col(Delivery.tenant_id) == delivery.tenant_id,
-            col(Delivery.id) != delivery.id,
-            col(Delivery.status).in_([status.value for status in _WAITING]),
-        )
-        .order_by(col(Delivery.created_at), col(Delivery.id))
-    ).scalars()
+    query = select(Delivery).where(
+        col(Delivery.invoice_id) == invoice_id,
+        col(Delivery.tenant_id) == tenant_id,
+        col(Delivery.status).in_([status.value for status in _WAITING]),
+    )
+    if besides is not None:
+        query = query.where(col(Delivery.id) != besides)
+    rows = session.execute(query.order_by(col(Delivery.created_at), col(Delivery.id))).scalars()
     return [
         row
         for row in rows
