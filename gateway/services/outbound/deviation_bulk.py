@@ -103,14 +103,14 @@ def plan_bulk(
         if deviation.closed_at is not None:
             state = "covered by another delivery" if deviation_state(deviation) == "covered" else "closed"
             how = f"{deviation.closure} by {deviation.closed_by}" if deviation.closure else "closed"
-            will, what = "skip", f"already {state} ({how}): nothing is done"
+            will, what = "skip", f"already {state} ({how})"
         elif action == "resend":
             delivery = find_delivery(session, None, deviation.delivery_id)
             to = f" to {delivery.address}" if delivery.address else ""
             will = "resend"
-            what = f"send again as attempt {delivery.attempt + 1} on {delivery.channel}{to}"
+            what = f"attempt {delivery.attempt + 1} on {delivery.channel}{to}"
         else:
-            will, what = "resolve", "close as resolved; the delivery stays as it is"
+            will, what = "resolve", "closes as resolved; the delivery stays as it is"
         steps.append(PlannedStep(deviation.id, label, buyer, deviation.channel, deviation.cause, will, what))
     return steps
 
