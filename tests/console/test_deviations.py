@@ -164,6 +164,10 @@ def test_filters_return_exactly_the_right_rows(
     page = operator.get("/console/deviations").text  # counts per cause beside the filter
     assert "E-mail bounced (1)" in page and "Undeliverable (2)" in page and "No acknowledgement (0)" in page
     assert "Select deviation for invoice INV-000005" in page
+    assert page.count("checked") == 0
+    selected = operator.get("/console/deviations?cause=undeliverable&select=all").text  # without JavaScript
+    assert selected.count('name="ids"') == selected.count(" checked") == 2
+    assert 'name="back" value="cause=undeliverable"' in selected
 
 
 def test_next_page_continues_where_the_last_ended(
@@ -345,6 +349,10 @@ def test_bulk_input_is_checked(operator: ConsoleClient, engine: Engine, settings
         for path in ("/console/deviations/bulk", "/console/deviations/bulk/confirm"):
             answer = operator.post(path, form)
             assert (answer.status_code, words in answer.text) == (status, True), (path, form)
+    malformed = operator.post("/console/deviations/..%2Fsettings/resolve", {"reason": "x"})
+    assert malformed.status_code in (404, 422)
+    answer = operator.post("/console/deviations/NOT-HEX/resolve", {"reason": "x"})
+    assert answer.status_code == 422 and "deviation: &#39;NOT-HEX&#39; is not a deviation id" in answer.text
     settings.max_bulk_items = 1
     too_many = operator.post(
         "/console/deviations/bulk", {"ids": [one, inbox.deviation(engine, "INV-000002")], "action": "resend"}

@@ -97,11 +97,12 @@ def _short(text: str | None) -> str:
 
 def _back(query_string: str) -> str:
     """The inbox with the filters a form came from (only its own query: never another page)."""
-    kept = [(key, value) for key, value in parse_qsl(query_string) if key in _FILTERS and key != "after"]
+    kept = [(key, value) for key, value in parse_qsl(query_string) if key in _FILTERS]
     return f"{BASE}?{urlencode(kept)}" if kept else BASE
 
 
-_FILTERS = ("cause", "channel", "age", "state", "after", "select")
+#: The filters a form carries back to the inbox after acting (not the page or the selection: both are spent).
+_FILTERS = ("cause", "channel", "age", "state")
 
 
 @router.get("/console/deviations")
@@ -166,7 +167,7 @@ def deviations_inbox(
         "select_all_url": query(request, select="all"),
         "clear_url": query(request, select=None),
         "selected_all": select == "all",
-        "back": urlencode([(k, v) for k, v in request.query_params.multi_items() if k in _FILTERS]),
+        "back": urlencode([(k, v) for k, v in request.query_params.multi_items() if k in _FILTERS and v]),
         "filtered": bool(cause or channel or age or state != "open"),
         "cause_url": lambda c: query(request, cause=c, after=None, select=None),
     }
