@@ -157,7 +157,7 @@ def deviations_inbox(
         "rows": rows,
         "filters": {"cause": cause, "channel": channel, "age": age, "state": state},
         "cause_choices": [(c, f"{CAUSE_LABELS[c]} ({counts.get(c, 0)})") for c in CAUSES],
-        "cause_counts": [(c, CAUSE_LABELS[c], n) for c, n in counts.items() if n],
+        "cause_counts": [(c, CAUSE_LABELS.get(c, c), n) for c, n in counts.items() if n],
         "channel_choices": [(c, c) for c in sorted({*channels, *([channel] if channel else [])})],
         "age_choices": [(key, text) for key, (text, _) in AGES.items()],
         "state_choices": STATE_CHOICES,
