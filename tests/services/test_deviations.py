@@ -673,3 +673,46 @@ def test_cli_list_resolve_resend(engine: Engine, cli_env: Settings) -> None:
     assert result.exit_code == 1
     result = runner.invoke(cli_app, ["deviations", "--all", "--tenant", "acme", "--json"])
     assert result.exit_code == 0 and result.output.count('"closure"') == 2
+
+
+# --- what an inbox needs: age, keyset pages, counts, channels --------------------------------------------
+
+
+def test_opened_before_keyset_pages_counts_and_channels(engine: Engine) -> None:
+    bounced = _deviating(engine, 1, "e-mail bounced (DSN: failed): a@b.test 5.1.1", details={"kind": "dsn"})
+    _deviating(engine, 2, "e-mail bounced (DSN: failed): c@d.test 5.1.1", details={"kind": "dsn"})
+    _deviating(engine, 3, "no acknowledgement from ica within 24 h (interchange 1)", channel="edi")
+    _deviating(engine, 4, "not a postable address: no street", channel="print")
+    _deviating(engine, 5, "e-mail bounced (DSN: failed): x@globex.test", tenant="globex")
+    now = dt.datetime.now(dt.UTC)
+    with session_scope(engine) as session:
+        old = _only_open(engine, bounced)
+        old_row = session.get(Deviation, old.id)
+        assert old_row is not None
+        old_row.opened_at = now - dt.timedelta(days=3)
+    assert [d["id"] for d in _deviations(engine, opened_before=now - dt.timedelta(days=1))] == [old.id]
+    assert len(_deviations(engine, opened_before=now + dt.timedelta(minutes=1))) == 4
+
+    everything = [d["id"] for d in _deviations(engine)]
+    pages: list[str] = []
+    cursor: service.DeviationCursor | None = None
+    while True:
+        page = _deviations(engine, after=cursor, limit=3)
+        pages += [d["id"] for d in page]
+        if len(page) < 3:
+            break
+        cursor = (dt.datetime.fromisoformat(page[-1]["opened_at"]), page[-1]["id"])
+    assert pages == everything and len(everything) == 4
+
+    with session_scope(engine) as session:
+        assert service.count_by_cause(session, "acme") == {
+            "bounced": 2,
+            "no-ack": 1,
+            "validation-failed": 1,
+        }
+        assert service.count_by_cause(session, "acme", channel="email") == {"bounced": 2}
+        assert service.count_by_cause(session, "acme", opened_before=now - dt.timedelta(days=1)) == {
+            "bounced": 1
+        }
+        assert service.deviation_channels(session, "acme") == ["edi", "email", "print"]
+        assert service.deviation_channels(session, "globex") == ["email"]

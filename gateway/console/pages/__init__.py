@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.console.pages import invoice_actions, overview, session
+from gateway.console.pages import deviations, invoice_actions, overview, session
 
 #: Every console router. A new page is a module here and one line in this list.
 PAGES: list[APIRouter] = [
     session.router,
     overview.router,
     invoice_actions.router,
+    deviations.router,
 ]

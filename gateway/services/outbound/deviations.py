@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -326,6 +326,10 @@ def _actions(cause: str, channel: str, chain: list[str] | None) -> list[dict[str
     return actions
 
 
+#: Where a page of the list ended: the last row's `opened_at` and id (the list's order, newest first).
+DeviationCursor = tuple[dt.datetime, str]
+
+
 def deviation_state(deviation: Deviation) -> str:
     """`open`, `covered` (closed because another delivery took over) or `closed`."""
     if deviation.closed_at is None:
@@ -394,12 +398,17 @@ def list_deviations(
     cause: str | None = None,
     channel: str | None = None,
     since: dt.datetime | None = None,
+    opened_before: dt.datetime | None = None,
+    after: DeviationCursor | None = None,
     limit: int = 100,
     offset: int = 0,
     deviation_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Deviations across channels in the states asked for (`wanted_states`), newest first, each with the
-    actions that fit its cause; a covered one names the delivery that took over and where it stands."""
+    actions that fit its cause; a covered one names the delivery that took over and where it stands.
+
+    `opened_before`: only those older than that (an inbox's "older than 1 d"); `after`: the page after the
+    row the cursor names (keyset paging: rows opened meanwhile do not shift the pages)."""
     states = wanted_states(status)
     covering = _deliveries.alias("covering")
     query = (
@@ -416,18 +425,19 @@ def list_deviations(
         .join(Delivery, col(Delivery.id) == col(Deviation.delivery_id))
         .outerjoin(covering, covering.c.id == col(Deviation.covered_by))
     )
-    if tenant_id is not None:
-        query = query.where(col(Deviation.tenant_id) == tenant_id)
-    if states != STATES:
-        query = query.where(or_(*(_state_condition(state) for state in states)))
     if deviation_id is not None:
         query = query.where(col(Deviation.id) == deviation_id)
-    if cause is not None:
-        query = query.where(col(Deviation.cause) == cause)
-    if channel is not None:
-        query = query.where(col(Deviation.channel) == channel)
-    if since is not None:
-        query = query.where(col(Deviation.opened_at) >= since)
+    query = query.where(
+        *_filters(tenant_id, states, cause=cause, channel=channel, since=since, opened_before=opened_before)
+    )
+    if after is not None:
+        opened_at, after_id = after
+        query = query.where(
+            or_(
+                col(Deviation.opened_at) < opened_at,
+                and_(col(Deviation.opened_at) == opened_at, col(Deviation.id) > after_id),
+            )
+        )
     query = query.order_by(col(Deviation.opened_at).desc(), col(Deviation.id)).limit(limit).offset(offset)
     rows = session.execute(query).all()
     chains: dict[tuple[str, str], list[str]] = {}
@@ -451,6 +461,59 @@ def list_deviations(
         )
         for deviation, number, buyer, receiver_id, delivery_status, channel, status in rows
     ]
+
+
+def _filters(
+    tenant_id: str | None,
+    states: tuple[str, ...],
+    *,
+    cause: str | None = None,
+    channel: str | None = None,
+    since: dt.datetime | None = None,
+    opened_before: dt.datetime | None = None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if tenant_id is not None:
+        conditions.append(col(Deviation.tenant_id) == tenant_id)
+    if states != STATES:
+        conditions.append(or_(*(_state_condition(state) for state in states)))
+    if cause is not None:
+        conditions.append(col(Deviation.cause) == cause)
+    if channel is not None:
+        conditions.append(col(Deviation.channel) == channel)
+    if since is not None:
+        conditions.append(col(Deviation.opened_at) >= since)
+    if opened_before is not None:
+        conditions.append(col(Deviation.opened_at) < opened_before)
+    return conditions
+
+
+def count_by_cause(
+    session: Session,
+    tenant_id: str | None,
+    *,
+    status: str | Iterable[str] = OPEN,
+    channel: str | None = None,
+    since: dt.datetime | None = None,
+    opened_before: dt.datetime | None = None,
+) -> dict[str, int]:
+    """How many deviations of each cause match the other filters (an inbox shows them beside its cause
+    filter, so a person sees where the work is before choosing); causes with none are left out."""
+    conditions = _filters(
+        tenant_id, wanted_states(status), channel=channel, since=since, opened_before=opened_before
+    )
+    rows = session.execute(
+        select(col(Deviation.cause), func.count()).where(*conditions).group_by(col(Deviation.cause))
+    ).all()
+    return {cause: int(count) for cause, count in sorted(rows)}
+
+
+def deviation_channels(session: Session, tenant_id: str | None) -> list[str]:
+    """The channels the tenant's deviations were on, by name: what a channel filter can offer."""
+    query = select(col(Deviation.channel)).distinct()
+    if tenant_id is not None:
+        query = query.where(col(Deviation.tenant_id) == tenant_id)
+    return sorted(session.execute(query).scalars())
 
 
 def find_deviation(session: Session, tenant_id: str | None, deviation_id: str) -> Deviation:
