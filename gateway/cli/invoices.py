@@ -125,7 +125,7 @@ def document(
     force: Annotated[bool, typer.Option("--force", help="overwrite an existing file")] = False,
 ) -> None:
     """Write a document exactly as it was sent (each outcome event names its `document_id`)."""
-    from gateway.api.downloads import safe_filename
+    from gateway.services.downloads import safe_filename
     from gateway.services.outbound import lookup
     from gateway.services.outbound.documents import (
         DocumentNotFound,

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.bodies import content_type, raw_body_openapi, read_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
-from gateway.api.downloads import content_disposition, safe_media_type
+from gateway.services.downloads import content_disposition, safe_media_type
 from gateway.api.errors import ErrorAnswer
 from gateway.api.requests import PodLinkRequest
 from gateway.api.views import PodPage, PodView

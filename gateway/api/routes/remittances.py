@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.bodies import raw_body_openapi, read_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
-from gateway.api.downloads import content_disposition
+from gateway.services.downloads import content_disposition
 from gateway.api.errors import ErrorAnswer
 from gateway.api.views import RemittanceFileList, RemittanceFileWithPayments
 from gateway.services.outbound.documents import DocumentStoreError

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.console.pages import overview, session
+from gateway.console.pages import invoices, overview, session
 
 #: Every console router. A new page is a module here and one line in this list.
 PAGES: list[APIRouter] = [
     session.router,
     overview.router,
+    invoices.router,
 ]
