@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from db.engine import session_scope
-from gateway.services.downloads import content_disposition, safe_filename, safe_media_type
 from gateway.samples import sample_invoice_json
+from gateway.services.downloads import content_disposition, safe_filename, safe_media_type
 from gateway.services.outbound.documents import document_store, store_document
 from gateway.settings import Settings
 from gateway.worker import Worker

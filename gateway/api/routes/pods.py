@@ -11,10 +11,10 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.bodies import content_type, raw_body_openapi, read_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
-from gateway.services.downloads import content_disposition, safe_media_type
 from gateway.api.errors import ErrorAnswer
 from gateway.api.requests import PodLinkRequest
 from gateway.api.views import PodPage, PodView
+from gateway.services.downloads import content_disposition, safe_media_type
 from gateway.services.inbound import pods as pod_service
 from gateway.services.outbound.documents import DocumentStoreError, load_document
 from gateway.services.outbound.lookup import find_invoice

@@ -10,9 +10,9 @@ from starlette.concurrency import run_in_threadpool
 
 from gateway.api.bodies import raw_body_openapi, read_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
-from gateway.services.downloads import content_disposition
 from gateway.api.errors import ErrorAnswer
 from gateway.api.views import RemittanceFileList, RemittanceFileWithPayments
+from gateway.services.downloads import content_disposition
 from gateway.services.outbound.documents import DocumentStoreError
 from gateway.services.payments import matching_runs as payment_service
 from gateway.services.payments import remittances as remittance_service

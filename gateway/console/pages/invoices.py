@@ -71,15 +71,15 @@ STATUS_CHOICES = [(status.value, status.value) for status in DeliveryStatus]
 
 
 def _described(search: search_service.InvoiceSearch) -> str:
-    """What was searched, in words: for the empty state and the page title."""
-    parts = []
-    for name, value in search.model_dump(exclude_defaults=True).items():
+    """What was searched, in words (“midnattsol” and payment status “paid”): for the results line and the
+    empty state. The order is no filter and is left out."""
+    parts = [f"“{search.q.strip()}”"] if search.q and search.q.strip() else []
+    for name, value in search.model_dump(exclude_defaults=True, exclude={"q", "sort"}).items():
         if value in (None, [], ""):
             continue
-        shown = ", ".join(str(item) for item in value) if isinstance(value, list) else str(value)
-        label = dict(SORT_CHOICES).get(shown, shown) if name == "sort" else shown
-        parts.append(f"{FIELD_LABELS.get(name, name).lower()} “{label}”")
-    return "; ".join(parts)
+        shown = " or ".join(str(item) for item in value) if isinstance(value, list) else str(value)
+        parts.append(f"{FIELD_LABELS.get(name, name).lower()} “{shown.replace('_', ' ')}”")
+    return " and ".join(parts)
 
 
 def _form_values(request: Request) -> dict[str, str]:
@@ -124,7 +124,9 @@ def search_invoices(request: Request, identity: Viewer) -> Response:
         [only] = found.items
         if typed in (only["number"], only["id"]):  # a number typed in full: straight to that invoice
             return redirect(
-                request, f"/console/invoices/{only['id']}", f"{only['number']} is the only invoice numbered so."
+                request,
+                f"/console/invoices/{only['id']}",
+                f"{only['number']} is the only invoice numbered so.",
             )
     context["results"] = found.items
     context["searched"] = _described(search)
@@ -151,7 +153,9 @@ def invoice_page(request: Request, reference: str, identity: Viewer) -> Response
         try:
             record = find_invoice(session, identity.tenant_id, reference)
         except NotFound:
-            raise HTTPException(404, f"There is no invoice {reference} for tenant {identity.tenant_id}.") from None
+            raise HTTPException(
+                404, f"There is no invoice {reference} for tenant {identity.tenant_id}."
+            ) from None
         except AmbiguousReference as error:
             candidates = [candidate.as_dict() for candidate in error.candidates]
             return page(
@@ -194,7 +198,9 @@ def document(request: Request, document_id: str, identity: Viewer, download: str
         except DocumentStoreError as error:  # lost or corrupted in the store: never handed on as if fine
             raise HTTPException(500, str(error)) from None
         except LookupError:
-            raise HTTPException(404, f"There is no document {document_id} for tenant {identity.tenant_id}.") from None
+            raise HTTPException(
+                404, f"There is no document {document_id} for tenant {identity.tenant_id}."
+            ) from None
     media_type, headers = document_headers(stored, inline=download in (None, "", "0"))
     headers["Cache-Control"] = "private, no-store"
     return Response(data, media_type=media_type, headers=headers)

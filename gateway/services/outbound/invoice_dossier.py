@@ -21,11 +21,12 @@ from sqlmodel import col
 
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, StoredDocument
 from gateway.services.downloads import INLINE_MEDIA_TYPES, safe_media_type
-from gateway.services.outbound.deliveries import delivery_view
 from gateway.services.inbound.pods import pod_summary, pods_for_invoice
+from gateway.services.outbound.deliveries import delivery_view
 from gateway.services.outbound.documents import DocumentStore, DocumentStoreError, load_document
 from gateway.services.payments.matching_runs import invoice_payments
 from mappings.invoice.canonical_json import parse as parse_invoice
+from schemas.canonical import Identifier
 
 #: A document this size or smaller that is text (XML, JSON, EDI) is shown in the page as text.
 TEXT_PREVIEW_BYTES = 256_000
@@ -99,10 +100,7 @@ def _facts(record: InvoiceRecord) -> dict[str, Any]:
         "buyer_name": buyer.name,
         "buyer_org": buyer.legal_registration.value if buyer.legal_registration else None,
         "buyer_vat": buyer.vat_id,
-        "buyer_endpoint": (
-            f"{buyer.endpoint.scheme}:{buyer.endpoint.value}" if buyer.endpoint and buyer.endpoint.scheme
-            else buyer.endpoint.value if buyer.endpoint else None
-        ),  # fmt: skip
+        "buyer_endpoint": _endpoint(buyer.endpoint),
         "buyer_email": buyer.contact.email if buyer.contact else None,
         "buyer_reference": invoice.buyer_reference,
         "order_reference": invoice.order_reference,
@@ -113,7 +111,12 @@ def _facts(record: InvoiceRecord) -> dict[str, Any]:
         "net": totals.tax_exclusive,
         "vat": totals.tax_amount,
         "vat_by_rate": [
-            {"category": str(vb.category), "rate": vb.rate, "taxable": vb.taxable_amount, "tax": vb.tax_amount}
+            {
+                "category": str(vb.category),
+                "rate": vb.rate,
+                "taxable": vb.taxable_amount,
+                "tax": vb.tax_amount,
+            }
             for vb in invoice.vat_breakdown
         ],
         "gross": totals.tax_inclusive,
@@ -121,12 +124,21 @@ def _facts(record: InvoiceRecord) -> dict[str, Any]:
         "payable": totals.payable,
         "kid": kids[0] if kids else record.payment_reference,
         "payment_status": record.payment_status,
-        "open_amount": Decimal(record.open_amount if record.open_amount is not None else record.payable_amount),
+        "open_amount": Decimal(
+            record.open_amount if record.open_amount is not None else record.payable_amount
+        ),
         "paid_at": record.paid_at,
         "receiver_id": record.receiver_id,
         "accepted_at": record.created_at,
         "preceding": [reference.id for reference in invoice.preceding_invoices],
     }
+
+
+def _endpoint(endpoint: Identifier | None) -> str | None:
+    """An electronic address as PEPPOL writes it: `0192:910667831`."""
+    if endpoint is None:
+        return None
+    return f"{endpoint.scheme}:{endpoint.value}" if endpoint.scheme else endpoint.value
 
 
 def _timeline(deliveries: list[Delivery], session: Session) -> list[dict[str, Any]]:
@@ -156,17 +168,33 @@ def _timeline(deliveries: list[Delivery], session: Session) -> list[dict[str, An
                 "reason": event.reason,
                 "channel_message_id": event.channel_message_id,
                 "document_id": details.pop("document_id", None),
-                "notes": _notes(details, by_id),
+                "notes": _notes(details, by_id, event, delivery),
             }
         )
     return timeline
 
 
-def _notes(details: dict[str, Any], deliveries: dict[str, Delivery]) -> list[str]:
-    """An event's details as short phrases ("format pdf", "checked against UBL-2.1-XSD"), not raw JSON."""
+#: Details the page shows in their own place: the documents sent beside the invoice are in its documents.
+_SHOWN_ELSEWHERE = frozenset({"extra_documents", "with_pod"})
+
+
+def _notes(
+    details: dict[str, Any], deliveries: dict[str, Delivery], event: DeliveryEvent, delivery: Delivery
+) -> list[str]:
+    """An event's details as short phrases ("format pdf", "checked against UBL-2.1-XSD"), not raw JSON;
+    what the event's line says already (its reason, its channel, its actor) is not repeated."""
+    said = {event.reason, delivery.channel, event.actor}
     notes = []
     for key, value in details.items():
-        if value in (None, "", [], {}):
+        if value in (None, "", [], {}, False) or (isinstance(value, str) and value in said):
+            continue
+        if key in _SHOWN_ELSEWHERE:
+            continue
+        if value is True:
+            notes.append(key.replace("_", " "))
+            continue
+        if key == "pod_ids" and isinstance(value, list):
+            notes.append(f"with {len(value)} proof{'s' if len(value) > 1 else ''} of delivery")
             continue
         if key == "attachments" and isinstance(value, list):
             notes.append("with " + ", ".join(str(item) for item in value))
@@ -178,7 +206,8 @@ def _notes(details: dict[str, Any], deliveries: dict[str, Delivery]) -> list[str
             notes.append(f"{value:,} bytes".replace(",", "\u202f"))
         elif key == "fallback_of" and isinstance(value, str):
             earlier = deliveries.get(value)
-            notes.append(f"after {earlier.channel}" if earlier else f"after delivery {value[:8]}")
+            if not (event.reason or "").startswith("fallback"):  # the reason says it already
+                notes.append(f"after {earlier.channel}" if earlier else f"after delivery {value[:8]}")
         elif isinstance(value, str | int | float | bool):
             notes.append(f"{key.replace('_', ' ')} {value}")
         else:
@@ -199,7 +228,12 @@ def _documents(
     for entry in timeline:
         if entry["document_id"]:
             uses.setdefault(str(entry["document_id"]), []).append(
-                {"channel": entry["channel"], "attempt": entry["attempt"], "at": entry["at"], "role": "invoice"}
+                {
+                    "channel": entry["channel"],
+                    "attempt": entry["attempt"],
+                    "at": entry["at"],
+                    "role": "invoice",
+                }
             )
     for delivery in deliveries:
         for document_id in delivery.extra_documents or []:
