@@ -100,7 +100,7 @@ def test_find_open_and_read_an_invoice(
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_foreign_invoices_documents_and_bad_fields_are_clear_pages(
-    console_page: OfflinePage, book: Book, engine: Engine
+    console_page: OfflinePage, book: Book, engine: Engine, screenshots: Path
 ) -> None:
     make_user(engine, "ops@acme.example", "operator")
     page = console_page.page
@@ -119,6 +119,7 @@ def test_foreign_invoices_documents_and_bad_fields_are_clear_pages(
     alert = page.get_by_role("alert").inner_text()
     assert alert.startswith("Due from:") and "not a date" in alert
     assert page.get_by_label("Due from").get_attribute("aria-invalid") == "true"
+    page.screenshot(path=str(screenshots / "console-invoices-bad-field.png"))
     # the box kept what was typed; fixing the field and Enter searches
     assert page.get_by_label("Search", exact=True).input_value() == "AS"
     page.get_by_label("Due from").fill("2026-10-20")
@@ -126,4 +127,12 @@ def test_foreign_invoices_documents_and_bad_fields_are_clear_pages(
         page.get_by_label("Due from").press("Enter")
     assert page.get_by_role("alert").count() == 0
     assert page.locator("table.results tbody tr").count() > 0
+
+    # a number two documents carry: the page lists both, each a link
+    answer = page.goto(f"{console_page.base_url}/console/invoices/INV-000003")
+    assert answer is not None and answer.status == 409
+    page.screenshot(path=str(screenshots / "console-invoices-ambiguous.png"))
+    page.get_by_role("link", name="credit note INV-000003").click()
+    page.wait_for_url(f"**/console/invoices/{book.credit_note_id}")
+    assert page.get_by_role("heading", level=1).inner_text() == "Credit note INV-000003"
     assert console_page.elsewhere == []

@@ -10,7 +10,7 @@ without running anything.
 from __future__ import annotations
 
 from typing import Any, get_args
-from urllib.parse import quote
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
@@ -116,8 +116,8 @@ def search_invoices(request: Request, identity: Viewer) -> Response:
                 session, identity.tenant_id, search, cursor=cursor, limit=PAGE_SIZE
             )
     except search_service.InvalidSearch as error:
-        context["error"] = {"field": error.field, "label": FIELD_LABELS.get(error.field, error.field),
-                            "reason": error.reason}  # fmt: skip
+        label = FIELD_LABELS.get(error.field, error.field)
+        context["error"] = {"field": error.field, "label": label, "reason": error.reason}
         return page(request, "invoices/search.html", context, identity=identity, status=400)
     typed = (search.q or "").strip()
     if typed and cursor is None and len(found.items) == 1 and found.next_cursor is None:
@@ -141,7 +141,7 @@ def _page_link(request: Request, cursor: str | None) -> str:
     kept = [(name, value) for name, value in request.query_params.multi_items() if name != "cursor" and value]
     if cursor is not None:
         kept.append(("cursor", cursor))
-    return request.url.path + ("?" + "&".join(f"{quote(n)}={quote(v)}" for n, v in kept) if kept else "")
+    return request.url.path + ("?" + urlencode(kept) if kept else "")
 
 
 @router.get("/console/invoices/{reference}")
