@@ -3,6 +3,9 @@
 A stored file name comes from outside (an invoice number, an uploaded file's name): it may hold quotes,
 line breaks, path separators, right-to-left overrides or Windows device names. The header never carries it
 raw: `filename=` is a plain-ASCII fallback and `filename*` the cleaned name in UTF-8 (RFC 6266, RFC 5987).
+
+The API and the console hand stored documents back the same way (`document_headers`); the console may show
+a document in the page (`inline`), but only of a type a browser displays without running anything in it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import re
 import unicodedata
 from urllib.parse import quote
 
+from db.models import StoredDocument
 from schemas.search_keys import without_accents
 
 #: RFC 5987 attr-char besides letters and digits: what `filename*` may carry unencoded.
@@ -67,3 +71,24 @@ def safe_media_type(media_type: str | None) -> str:
     """A stored media type when it is one (`type/subtype`, parameters dropped), else octet-stream."""
     essence = (media_type or "").split(";")[0].strip().lower()
     return essence if _MEDIA_TYPE.fullmatch(essence) else "application/octet-stream"
+
+
+#: Media types a browser shows without running anything from them. A stored document of any other type is
+#: always handed over as an attachment: an HTML, SVG or XML file (XHTML, XSLT) shown in the page would run
+#: its scripts with the console's origin.
+INLINE_MEDIA_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "text/plain"})
+
+
+def document_headers(document: StoredDocument, *, inline: bool = False) -> tuple[str, dict[str, str]]:
+    """The media type and headers a stored document is answered with: its safe media type, a safe file
+    name, no sniffing, its SHA-256 as the ETag. `inline` is honoured only for `INLINE_MEDIA_TYPES`."""
+    media_type = safe_media_type(document.media_type)
+    disposition = "inline" if inline and media_type in INLINE_MEDIA_TYPES else "attachment"
+    headers = {
+        "Content-Disposition": content_disposition(
+            document.filename, fallback=f"document-{document.id}", disposition=disposition
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "ETag": f'"{document.sha256}"',
+    }
+    return media_type, headers

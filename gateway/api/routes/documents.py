@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response
 
 from gateway.api.deps import DocumentStoreDep, IdentityDep, SessionDep
-from gateway.services.downloads import content_disposition, safe_media_type
+from gateway.services.downloads import document_headers
 from gateway.services.outbound.documents import DocumentStoreError, load_document
 
 router = APIRouter(tags=["documents"])
@@ -40,9 +40,5 @@ def get_document(
         raise HTTPException(500, str(error)) from None
     except LookupError as error:
         raise HTTPException(404, str(error)) from None
-    headers = {
-        "Content-Disposition": content_disposition(document.filename, fallback=f"document-{document.id}"),
-        "X-Content-Type-Options": "nosniff",
-        "ETag": f'"{document.sha256}"',
-    }
-    return Response(data, media_type=safe_media_type(document.media_type), headers=headers)
+    media_type, headers = document_headers(document)
+    return Response(data, media_type=media_type, headers=headers)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.console.pages import deviations, invoice_actions, overview, session
+from gateway.console.pages import deviations, invoice_actions, invoices, overview, session
 
 #: Every console router. A new page is a module here and one line in this list.
 PAGES: list[APIRouter] = [
     session.router,
     overview.router,
+    invoices.router,
     invoice_actions.router,
     deviations.router,
 ]

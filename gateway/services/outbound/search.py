@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -573,3 +573,48 @@ def _key_value(sort_name: str, key: Any) -> Any:
     except ValueError:
         pass
     raise InvalidSearch("cursor", "not a cursor of this search: start again without it")
+
+
+# --- a search typed by a person ----------------------------------------------------------------------------
+
+_LIST_FIELDS = ("status", "channel", "payment_status")
+_AMOUNT_FIELDS = ("amount", "amount_min", "amount_max")
+_DATE_FIELDS = ("issued_from", "issued_to", "due_from", "due_to")
+
+
+def search_from_form(values: Sequence[tuple[str, str]]) -> InvoiceSearch:
+    """A search from a form's fields as typed (`name=value` pairs; a repeated name adds to a list).
+
+    Empty fields are no filter; amounts are read as people write them ("1 250,50"); names the search does
+    not know are left out (a page's own parameters, such as its cursor). `InvalidSearch` names the first
+    field that is wrong and says how to write it.
+    """
+    known = set(InvoiceSearch.model_fields)
+    data: dict[str, Any] = {}
+    for name, raw in values:
+        value = raw.strip()
+        if name not in known or not value:
+            continue
+        if name in _LIST_FIELDS:
+            data.setdefault(name, []).append(value)
+        elif name in _AMOUNT_FIELDS:
+            amount = amount_in(value)
+            if amount is None:
+                raise InvalidSearch(name, f"{value!r} is not an amount: write it as 1250.50 or 1 250,50")
+            data[name] = amount
+        else:
+            data[name] = value
+    try:
+        return InvoiceSearch.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "q"
+        given = data.get(name)
+        if name in _DATE_FIELDS:
+            raise InvalidSearch(name, f"{given!r} is not a date: write it as YYYY-MM-DD") from None
+        if name == "since":
+            raise InvalidSearch(name, f"{given!r} is not a time: write it as YYYY-MM-DDTHH:MM") from None
+        if name in _LIST_FIELDS or name == "sort":
+            wrong = first.get("input", given)
+            raise InvalidSearch(name, f"{wrong!r} is not one of the choices") from None
+        raise InvalidSearch(name, str(first["msg"])) from None
