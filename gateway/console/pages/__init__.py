@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.console.pages import overview, session
+from gateway.console.pages import overview, payments, remittances, session
 
 #: Every console router. A new page is a module here and one line in this list.
 PAGES: list[APIRouter] = [
     session.router,
     overview.router,
+    payments.router,
+    remittances.router,
 ]
