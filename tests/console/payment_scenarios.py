@@ -67,13 +67,19 @@ def book_payments(client: TestClient, auth: dict[str, str]) -> Booked:
     assert amount["INV-000001"] == amount["INV-000101"]
     transactions = {
         "twins": Tx(amount["INV-000001"], kid=kid_for(555), payer="Midnattsol Drift AS", reference="NB-1001"),
-        "by_name": Tx(amount["INV-000004"], payer="MIDNATTSOL DRIFT", account="12345678903", reference="NB-1002"),
+        "by_name": Tx(amount["INV-000004"], payer="MIDNATTSOL DRIFT", account="12345678903",
+                      reference="NB-1002"),
         "short": Tx(amount["INV-000002"] - Decimal("12.50"), payer="V. HANDEL", reference="NB-1003"),
         "by_kid": Tx(amount["INV-000003"], kid=invoices["INV-000003"]["payment_reference"],
                      payer="Fjordbyen Bygg AS", reference="NB-1004"),
         "refund": Tx(Decimal("450.00"), payer="Skatteetaten", text="Tilbakebetaling", reference="NB-1005"),
     }  # fmt: skip
-    answer = receive(client, auth, camt054(list(transactions.values()), message_id="CAMT-2026-11-20"), "camt054-20261120.xml")
+    answer = receive(
+        client,
+        auth,
+        camt054(list(transactions.values()), message_id="CAMT-2026-11-20"),
+        "camt054-20261120.xml",
+    )
     assert answer.status_code == 201, answer.text
     payments = dict(zip(transactions, answer.json()["payments"], strict=True))
     assert payments["twins"]["status"] == "exception"
@@ -84,5 +90,7 @@ def book_payments(client: TestClient, auth: dict[str, str]) -> Booked:
 def refuse_a_file(client: TestClient, auth: dict[str, str]) -> None:
     """A camt.054 whose batch says three transactions but holds two: refused whole."""
     broken = camt054([Tx(Decimal("100.00")), Tx(Decimal("10.00"))], message_id="CAMT-BROKEN")
-    answer = receive(client, auth, broken.replace(b"<NbOfTxs>2</NbOfTxs>", b"<NbOfTxs>3</NbOfTxs>"), "camt054-broken.xml")
+    answer = receive(
+        client, auth, broken.replace(b"<NbOfTxs>2</NbOfTxs>", b"<NbOfTxs>3</NbOfTxs>"), "camt054-broken.xml"
+    )
     assert answer.status_code == 422, answer.text

@@ -47,7 +47,10 @@ def test_the_queue_lists_exceptions_with_their_best_suggestion(credit: ConsoleCl
     text = page.text
     twins = booked.payments["twins"]["id"]
     assert f'href="/console/payments/{twins}"' in text and "3\u202f885.00 NOK" in text
-    assert "Best suggestion INV-000001: 3,885.00 NOK equals the open amount of invoice INV-000001 (+1 more)" in text
+    assert (
+        "Best suggestion INV-000001: 3,885.00 NOK equals the open amount of invoice INV-000001 (+1 more)"
+        in text
+    )
     assert "KID 0000005553" in text and "Midnattsol Drift AS" in text
     # the KID-paid one is not in the exception queue, but is among the matched
     assert booked.payments["by_kid"]["id"] not in text
@@ -62,7 +65,7 @@ def test_a_payment_shows_its_suggestions_and_evidence_in_words(credit: ConsoleCl
     assert "3,885.00 NOK equals the open amount of invoice INV-000001." in text
     assert "2 open invoices of Midnattsol Drift AS have exactly 3,885.00 NOK: a person decides." in text
     assert "KID 0000005553 belongs to no known item." in text
-    assert 'Invoice <a href="/console/invoices/INV-000101">INV-000101</a> becomes paid' in text
+    assert "Invoice INV-000101 becomes paid." in text
     assert "camt054-20261120.xml" in text
     assert '"kind"' not in text and "&#34;kind&#34;" not in text, "no raw JSON on the page"
     for action in ("choose", "allocate", "ignore"):
@@ -74,7 +77,8 @@ def test_choosing_a_suggestion_pays_the_invoice_as_the_person(
 ) -> None:
     payment_id = booked.payments["twins"]["id"]
     answer = credit.post(
-        f"/console/payments/{payment_id}/choose", {"suggestion": "1", "reason": "Midnattsol confirmed by phone"}
+        f"/console/payments/{payment_id}/choose",
+        {"suggestion": "1", "reason": "Midnattsol confirmed by phone"},
     )
     assert answer.status_code == 303 and answer.headers["location"] == f"/console/payments/{payment_id}"
     after = credit.get(answer.headers["location"]).text
@@ -112,14 +116,19 @@ def test_allocate_by_hand_with_a_write_off_previews_then_books(
         'Invoice <a href="/console/invoices/INV-000002">INV-000002</a> becomes paid; 12.50 NOK written off'
         in preview.text
     )
-    assert payment_status(credit.client, auth, "INV-000002")["payment_status"] == "unpaid", "a preview books nothing"
+    assert payment_status(credit.client, auth, "INV-000002")["payment_status"] == "unpaid", (
+        "a preview books nothing"
+    )
     booked_answer = credit.post(f"/console/payments/{payment_id}/allocate", {**form, "step": "book"})
     assert booked_answer.status_code == 303
     assert "invoice INV-000002 is now paid" in credit.get(booked_answer.headers["location"]).text
     status = payment_status(credit.client, auth, "INV-000002")
     assert status["payment_status"] == "paid" and Decimal(status["open_amount"]) == 0
     [allocation] = status["allocations"]
-    assert Decimal(allocation["write_off"]) == Decimal("12.50") and allocation["by"] == "console:kreditt@acme.example"
+    assert (
+        Decimal(allocation["write_off"]) == Decimal("12.50")
+        and allocation["by"] == "console:kreditt@acme.example"
+    )
     assert _payment(engine, payment_id).note == "bank fee deducted by the payer"
 
 
@@ -149,7 +158,11 @@ def test_a_malformed_amount_is_refused_naming_the_field(
 
 
 def _payment_status_of(credit: ConsoleClient, booked: Booked) -> str:
-    return "exception" if "badge-exception" in credit.get(f"/console/payments/{booked.payments['short']['id']}").text else "other"
+    return (
+        "exception"
+        if "badge-exception" in credit.get(f"/console/payments/{booked.payments['short']['id']}").text
+        else "other"
+    )
 
 
 def test_refused_hand_allocations_name_the_field(credit: ConsoleClient, booked: Booked) -> None:
@@ -166,10 +179,14 @@ def test_refused_hand_allocations_name_the_field(credit: ConsoleClient, booked: 
     too_much = credit.post(
         f"/console/payments/{payment_id}/allocate", {"invoice_1": "INV-000002", "amount_1": "99999.00"}
     )
-    assert too_much.status_code == 422 and "allocations: they apply 99999.00 but the payment is" in too_much.text
+    assert (
+        too_much.status_code == 422 and "allocations: they apply 99999.00 but the payment is" in too_much.text
+    )
 
 
-def test_approving_a_proposal(web: TestClient, engine: Engine, auth: dict[str, str], credit: ConsoleClient) -> None:
+def test_approving_a_proposal(
+    web: TestClient, engine: Engine, auth: dict[str, str], credit: ConsoleClient
+) -> None:
     settings = web.put("/settings", json={"matching": {"approval_above": "1000"}}, headers=auth)
     assert settings.status_code in (200, 201), settings.text
     booked = book_payments(web, auth)
@@ -185,12 +202,16 @@ def test_approving_a_proposal(web: TestClient, engine: Engine, auth: dict[str, s
     assert _payment(engine, payment_id).decided_by == "console:kreditt@acme.example"
 
 
-def test_reverse_then_ignore(credit: ConsoleClient, booked: Booked, auth: dict[str, str], engine: Engine) -> None:
+def test_reverse_then_ignore(
+    credit: ConsoleClient, booked: Booked, auth: dict[str, str], engine: Engine
+) -> None:
     payment_id = booked.payments["by_kid"]["id"]
     text = credit.get(f"/console/payments/{payment_id}").text
     assert 'Invoice <a href="/console/invoices/INV-000003">INV-000003</a> becomes unpaid' in text
     assert credit.post(f"/console/payments/{payment_id}/reverse", {"reason": " "}).status_code == 422
-    answer = credit.post(f"/console/payments/{payment_id}/reverse", {"reason": "the KID was the wrong customer's"})
+    answer = credit.post(
+        f"/console/payments/{payment_id}/reverse", {"reason": "the KID was the wrong customer's"}
+    )
     assert answer.status_code == 303
     assert "Booked" not in (notice := credit.get(answer.headers["location"]).text)
     assert "invoice INV-000003 is now unpaid" in notice
@@ -245,8 +266,14 @@ def test_remittance_files_with_counts_and_refused_files_with_the_reason(
     refused = text[text.index("Refused files") : text.index("Received files")]
     assert "camt054-broken.xml" in refused and "NbOfTxs" in refused
     received = text[text.index("Received files") :]
-    row = received[received.index("camt054-20261120.xml") : received.index("</tr>", received.index("camt054-20261120.xml"))]
-    cells = [re.sub(r"<[^>]+>", " ", cell.split(">", 1)[1]).split()[0] for cell in row.split('<td class="num"')[1:]]
+    row = received[
+        received.index("camt054-20261120.xml") : received.index(
+            "</tr>", received.index("camt054-20261120.xml")
+        )
+    ]
+    cells = [
+        re.sub(r"<[^>]+>", " ", cell.split(">", 1)[1]).split()[0] for cell in row.split('<td class="num"')[1:]
+    ]
     # 5 payments; matched 1 (by KID); unmatched 3 exceptions; other 1 (the refund, ignored) or more exceptions
     assert cells[0] == "5"
     assert int(cells[2]) == 1 and int(cells[3]) + int(cells[4]) == 4

@@ -145,6 +145,14 @@ def _payment_page(
             "applied": review.applied_to(session, payment),
             "reversal": review.reversal_effects(session, payment) if payment.status in REVERSIBLE else [],
             "history": history,
+            "settled": {
+                key: Decimal(value) if value is not None else None
+                for key, value in (
+                    ("applied", payment.applied_amount),
+                    ("write_off", payment.write_off),
+                    ("unapplied", payment.unapplied),
+                )
+            },
             "may_act": identity.may("payments"),
             "may_choose": payment.status in CHOOSABLE,
             "may_allocate": payment.status in ALLOCATABLE,
@@ -177,7 +185,9 @@ def _decide(request: Request, identity: ConsoleIdentity, payment_id: str, decisi
         payment = _payment(session, identity, payment_id)
         rows = review.applied_to(session, payment)
         active = [row for row in rows if row["reversed_at"] is None] or rows
-        states = [f"invoice {row['number']} is now {row['invoice_status'].replace('_', ' ')}" for row in active]
+        states = [
+            f"invoice {row['number']} is now {row['invoice_status'].replace('_', ' ')}" for row in active
+        ]
     return "; ".join(dict.fromkeys(states))
 
 
@@ -264,7 +274,8 @@ def ignore(request: Request, identity: CreditController, payment_id: str, reason
     if not reason.strip():
         raise HTTPException(422, "reason: say why this payment pays no invoice")
     _decide(request, identity, payment_id, lambda: payment_service.ignore_payment(
-        _engine(request), identity.tenant_id, payment_id, actor=identity.actor, reason=reason.strip()))  # fmt: skip
+        _engine(request), identity.tenant_id, payment_id, actor=identity.actor, reason=reason.strip(),
+    ))  # fmt: skip
     return redirect(request, f"/console/payments/{payment_id}", "Ignored: nothing applied.", kind="info")
 
 
@@ -274,7 +285,8 @@ def reverse(request: Request, identity: CreditController, payment_id: str, reaso
     if not reason.strip():
         raise HTTPException(422, "reason: say why the allocation is reversed")
     words = _decide(request, identity, payment_id, lambda: payment_service.reverse_payment(
-        _engine(request), identity.tenant_id, payment_id, actor=identity.actor, reason=reason.strip()))  # fmt: skip
+        _engine(request), identity.tenant_id, payment_id, actor=identity.actor, reason=reason.strip(),
+    ))  # fmt: skip
     return redirect(
         request, f"/console/payments/{payment_id}", f"Reversed: {words}; the payment is an exception again."
     )

@@ -244,7 +244,9 @@ def best_in_words(payment: PaymentRecord) -> str:
         numbers = ", ".join(a.get("number", "") for a in last.get("allocations", []))
         return f"Resolved by {_who(last.get('by'))} to {numbers}" if numbers else "Resolved by hand"
     if payment.status == "applied":
-        numbers = ", ".join(a.get("number", "") for a in (decision.get("proposal") or {}).get("allocations", []))
+        numbers = ", ".join(
+            a.get("number", "") for a in (decision.get("proposal") or {}).get("allocations", [])
+        )
         return f"Applied to {numbers} by the matcher"
     if payment.status in ("exception", "needs_approval"):
         choices = payment_choices(payment)
