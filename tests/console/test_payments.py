@@ -148,21 +148,13 @@ def test_allocate_by_hand_with_a_write_off_previews_then_books(
     ],
 )
 def test_a_malformed_amount_is_refused_naming_the_field(
-    credit: ConsoleClient, booked: Booked, field: str, value: str, words: str
+    credit: ConsoleClient, booked: Booked, engine: Engine, field: str, value: str, words: str
 ) -> None:
     form = {"invoice_1": "INV-000002", "amount_1": "100.00", "reason": "test", "step": "book", field: value}
     answer = credit.post(f"/console/payments/{booked.payments['short']['id']}/allocate", form)
     assert answer.status_code == 422, answer.text
     assert words in html.unescape(answer.text)
-    assert _payment_status_of(credit, booked) == "exception"
-
-
-def _payment_status_of(credit: ConsoleClient, booked: Booked) -> str:
-    return (
-        "exception"
-        if "badge-exception" in credit.get(f"/console/payments/{booked.payments['short']['id']}").text
-        else "other"
-    )
+    assert _payment(engine, booked.payments["short"]["id"]).status == "exception"
 
 
 def test_refused_hand_allocations_name_the_field(credit: ConsoleClient, booked: Booked) -> None:
@@ -222,7 +214,8 @@ def test_reverse_then_ignore(
     ignored = credit.post(f"/console/payments/{payment_id}/ignore", {"reason": "a refund of another order"})
     assert ignored.status_code == 303 and _payment(engine, payment_id).status == "ignored"
     refund = booked.payments["refund"]["id"]
-    assert credit.post(f"/console/payments/{refund}/reverse", {"reason": "x"}).status_code in (303, 422)
+    nothing = credit.post(f"/console/payments/{refund}/reverse", {"reason": "x"})
+    assert nothing.status_code == 422 and "has nothing applied" in nothing.text
 
 
 @pytest.mark.parametrize("role", ["operator", "viewer"])
@@ -245,9 +238,7 @@ def test_other_roles_see_no_actions_and_are_refused(
     assert _payment(engine, payment_id).status == "exception"
 
 
-def test_another_tenants_payment_is_not_found(
-    web: TestClient, engine: Engine, booked: Booked, settings: object
-) -> None:
+def test_another_tenants_payment_is_not_found(web: TestClient, engine: Engine, booked: Booked) -> None:
     other = ConsoleClient(web, make_user(engine, "kreditt@globex.example", "credit", tenants=("globex",)))
     payment_id = booked.payments["twins"]["id"]
     assert other.get(f"/console/payments/{payment_id}").status_code == 404
