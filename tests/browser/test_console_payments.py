@@ -13,7 +13,7 @@ from gateway.api.app import create_app
 from gateway.settings import Settings
 from tests.browser.conftest import OfflinePage, sign_in, unlabelled_fields
 from tests.console.helpers import PASSWORD, api_auth, make_user
-from tests.console.payment_scenarios import book_payments, payment_status, refuse_a_file
+from tests.payment_scenarios import book_payments, payment_status, refuse_a_file
 
 
 def test_resolve_an_exception_by_choosing_a_suggestion_by_keyboard(

@@ -1,6 +1,6 @@
 """The payment pages over HTTP: the exception queue, a payment's suggestions with their evidence in words,
 and a credit controller's decisions booked by the same services the API uses, with real bank files and
-real matching (`tests/console/payment_scenarios.py`)."""
+real matching (`tests/payment_scenarios.py`)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from db.engine import session_scope
 from db.models import PaymentAllocation, PaymentRecord
 from tests.console.helpers import ConsoleClient, api_auth, make_user
-from tests.console.payment_scenarios import Booked, book_payments, payment_status, refuse_a_file
+from tests.payment_scenarios import Booked, book_payments, payment_status, refuse_a_file
 
 
 @pytest.fixture
@@ -108,7 +108,8 @@ def test_allocate_by_hand_with_a_write_off_previews_then_books(
 ) -> None:
     payment_id = booked.payments["short"]["id"]
     paid = Decimal(booked.payments["short"]["amount"])
-    form = {"invoice_1": "INV-000002", "amount_1": str(paid), "write_off": "12.50",
+    printed = f"{paid:,.2f}".replace(",", "\u202f")  # as the console prints it: 2 532.50
+    form = {"invoice_1": "INV-000002", "amount_1": printed, "write_off": "12.50",
             "reason": "bank fee deducted by the payer"}  # fmt: skip
     preview = credit.post(f"/console/payments/{payment_id}/allocate", {**form, "step": "preview"})
     assert preview.status_code == 200
