@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -63,4 +64,35 @@ def test_resolve_an_exception_by_choosing_a_suggestion_by_keyboard(
     page.goto(f"{console_page.base_url}/console/remittances")
     assert page.get_by_text("camt054-broken.xml").is_visible()
     page.screenshot(path=str(screenshots / "console-remittances.png"), full_page=True)
+    assert console_page.elsewhere == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_allocate_by_hand_with_a_write_off_after_a_preview(
+    console_page: OfflinePage, engine: Engine, settings: Settings, screenshots: Path
+) -> None:
+    make_user(engine, "kreditt@acme.example", "credit")
+    auth = api_auth(engine)
+    with TestClient(create_app(settings, engine)) as api:
+        booked = book_payments(api, auth)
+    short = booked.payments["short"]
+    page = console_page.page
+    sign_in(console_page, "kreditt@acme.example", PASSWORD)
+    page.goto(f"{console_page.base_url}/console/payments/{short['id']}")
+    page.get_by_label("Invoice number 1").fill("INV-000002")
+    page.get_by_label("Amount 1").fill(short["amount"])
+    page.get_by_label("Write-off (optional)").fill("12.50")
+    page.locator("#hand-reason").fill("Bank fee deducted by the payer")
+    page.get_by_role("button", name="Preview").press("Enter")
+    page.wait_for_load_state("networkidle")
+    preview = page.locator(".preview")
+    assert "Invoice INV-000002 becomes paid; 12.50 NOK written off" in preview.inner_text()
+    assert preview.is_visible() and preview.bounding_box() is not None
+    page.screenshot(path=str(screenshots / "console-payment-allocate-preview.png"))
+    page.get_by_role("button", name="Book this allocation").press("Enter")
+    page.wait_for_load_state("networkidle")
+    assert "invoice INV-000002 is now paid" in page.get_by_role("status").inner_text()
+    with TestClient(create_app(settings, engine)) as api:
+        status = payment_status(api, auth, "INV-000002")
+    assert status["payment_status"] == "paid" and status["allocations"][0]["write_off"] == "12.50"
     assert console_page.elsewhere == []
