@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.console.pages import deviations, invoice_actions, invoices, overview, session
+from gateway.console.pages import (
+    deviations,
+    invoice_actions,
+    invoices,
+    overview,
+    payments,
+    remittances,
+    session,
+)
 
 #: Every console router. A new page is a module here and one line in this list.
 PAGES: list[APIRouter] = [
@@ -13,4 +21,6 @@ PAGES: list[APIRouter] = [
     invoices.router,
     invoice_actions.router,
     deviations.router,
+    payments.router,
+    remittances.router,
 ]

@@ -215,7 +215,8 @@ def build_index(session: Session, tenant_id: str) -> MatchIndex:
 # --- booking allocations ---------------------------------------------------------------------------------
 
 
-def _payment_status(open_amount: Decimal, total: Decimal) -> str:
+def invoice_payment_status(open_amount: Decimal, total: Decimal) -> str:
+    """An invoice's payment status for what is still open of its total (negative: overpaid)."""
     if open_amount < 0:
         return "overpaid"
     if open_amount == 0:
@@ -258,7 +259,7 @@ def _book_allocations(
         open_after = open_before - allocation.amount - off
         before = invoice.payment_status
         invoice.open_amount = str(open_after)
-        invoice.payment_status = _payment_status(open_after, total)
+        invoice.payment_status = invoice_payment_status(open_after, total)
         if invoice.payment_status in ("paid", "overpaid") and invoice.paid_at is None:
             invoice.paid_at = now
         session.add(invoice)
@@ -460,7 +461,7 @@ def _reverse(session: Session, payment: PaymentRecord, actor: str, now: dt.datet
             + Decimal(allocation.write_off)
         )
         invoice.open_amount = str(open_after)
-        invoice.payment_status = _payment_status(open_after, Decimal(invoice.payable_amount))
+        invoice.payment_status = invoice_payment_status(open_after, Decimal(invoice.payable_amount))
         if invoice.payment_status not in ("paid", "overpaid"):
             invoice.paid_at = None
         allocation.reversed_at, allocation.reversed_by = now, actor
@@ -488,6 +489,23 @@ def _allocations_from(
     return allocations
 
 
+def checked_allocations(
+    session: Session, payment: PaymentRecord, requested: Sequence[tuple[str, Decimal]]
+) -> tuple[list[Allocation], Decimal, bool]:
+    """A person's allocations as the engine's, refused (naming the field) when an invoice is unknown, an
+    amount is not positive, or they apply more than the payment brought; with the net applied and whether
+    the invoices are in the payment's currency."""
+    chosen = _allocations_from(session, payment.tenant_id, requested)
+    currencies = {session.get(InvoiceRecord, a.invoice_id).currency for a in chosen}  # type: ignore[union-attr]
+    net = sum((a.amount if a.document_type == "invoice" else -a.amount for a in chosen), Decimal(0))
+    same_currency = currencies == {payment.currency}
+    if same_currency and net > Decimal(payment.amount):
+        raise ResolutionRefused(
+            "allocations", f"they apply {net} but the payment is {payment.amount} {payment.currency}"
+        )
+    return chosen, net, same_currency
+
+
 def resolve_payment(
     engine: Engine,
     tenant_id: str,
@@ -507,20 +525,14 @@ def resolve_payment(
         payment = get_payment(session, tenant_id, payment_id)
         if payment.status in ("duplicate", "hint"):
             raise ResolutionRefused("payment", f"a {payment.status} payment is not applied")
-        chosen = _allocations_from(session, tenant_id, allocations)
-        currencies = {session.get(InvoiceRecord, a.invoice_id).currency for a in chosen}  # type: ignore[union-attr]
-        net = sum((a.amount if a.document_type == "invoice" else -a.amount for a in chosen), Decimal(0))
-        if currencies == {payment.currency} and net > Decimal(payment.amount):
-            raise ResolutionRefused(
-                "allocations", f"they apply {net} but the payment is {payment.amount} {payment.currency}"
-            )
+        chosen, net, same_currency = checked_allocations(session, payment, allocations)
         reversed_booked = _reverse(session, payment, actor, now)
         booked = _book_allocations(session, payment, chosen, write_off, actor, now)
         was_automatic = payment.decided_by == MATCHER and payment.status == "applied"
         payment.status = "resolved" if chosen else "ignored"
         payment.applied_amount = str(net)
         payment.write_off = str(write_off)
-        payment.unapplied = str(Decimal(payment.amount) - net) if currencies == {payment.currency} else None
+        payment.unapplied = str(Decimal(payment.amount) - net) if same_currency else None
         payment.decided_at, payment.decided_by = now, actor
         payment.note = (reason or "resolved by hand")[:2000]
         history = dict(payment.decision or {})
@@ -622,6 +634,16 @@ def _learn(
     return stored
 
 
+def payment_choices(payment: PaymentRecord) -> list[dict[str, Any]]:
+    """What a person may approve, in the order `approve_payment(suggestion=n)` counts them: the engine's
+    proposal first when it waits for approval, then its ranked suggestions."""
+    decision = payment.decision or {}
+    proposals: list[dict[str, Any]] = list(decision.get("suggestions") or [])
+    if payment.status == "needs_approval" and decision.get("proposal"):
+        proposals = [decision["proposal"], *[p for p in proposals if p != decision["proposal"]]]
+    return proposals
+
+
 def approve_payment(
     engine: Engine,
     tenant_id: str,
@@ -634,10 +656,7 @@ def approve_payment(
     """Book the proposal (or the n-th suggestion) the engine made, as the person's resolution."""
     with session_scope(engine) as session:
         payment = get_payment(session, tenant_id, payment_id)
-        decision = payment.decision or {}
-        proposals: list[dict[str, Any]] = list(decision.get("suggestions") or [])
-        if payment.status == "needs_approval" and decision.get("proposal"):
-            proposals = [decision["proposal"], *[p for p in proposals if p != decision["proposal"]]]
+        proposals = payment_choices(payment)
         if payment.status not in ("needs_approval", "exception"):
             raise ResolutionRefused("payment", f"nothing to approve for a payment in status {payment.status}")
         if suggestion >= len(proposals):
@@ -779,17 +798,25 @@ def list_payments(
     since: dt.datetime | None = None,
     file_id: str | None = None,
     limit: int = 100,
+    statuses: Sequence[str] | None = None,
+    offset: int = 0,
 ) -> list[PaymentRecord]:
+    """The tenant's payments in the order they were booked; `statuses` for a queue of several (the
+    console's "matched": applied and resolved), `offset` for its next page."""
     query = select(PaymentRecord).where(col(PaymentRecord.tenant_id) == tenant_id)
     if status:
         query = query.where(col(PaymentRecord.status) == status)
+    if statuses is not None:
+        query = query.where(col(PaymentRecord.status).in_(statuses))
     if since:
         query = query.where(col(PaymentRecord.created_at) >= since)
     if file_id:
         query = query.where(col(PaymentRecord.file_id) == file_id)
     return list(
         session.execute(
-            query.order_by(col(PaymentRecord.created_at), col(PaymentRecord.sequence)).limit(limit)
+            query.order_by(col(PaymentRecord.created_at), col(PaymentRecord.sequence))
+            .offset(offset)
+            .limit(limit)
         ).scalars()
     )
 

@@ -1,0 +1,317 @@
+"""What a credit controller reviewing payments needs besides the decisions themselves: the work queues and
+their counts, each choice the engine offers in words with what booking it would do to the invoices, a
+preview of a hand allocation or a reversal before it is booked, and what became of each remittance file.
+
+Read-only: every booking goes through `matching_runs` (`approve_payment`, `resolve_payment`,
+`ignore_payment`, `reverse_payment`), so the console and the API book the same way. The previews use the
+same arithmetic as the booking (`_book_allocations`): the write-off goes with the last invoice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.models import InvoiceRecord, PaymentAllocation, PaymentRecord
+from gateway.services.payments.matching_runs import (
+    MATCHER,
+    checked_allocations,
+    invoice_payment_status,
+    payment_choices,
+)
+
+#: The console's queues: name -> (label, the payment statuses in it; None: every payment).
+QUEUES: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "exceptions": ("Exceptions", ("exception",)),
+    "approvals": ("Awaiting approval", ("needs_approval",)),
+    "matched": ("Matched", ("applied", "resolved")),
+    "all": ("All", None),
+}
+MATCHED = ("applied", "resolved")
+UNMATCHED = ("new", "exception", "needs_approval")
+
+#: Evidence kinds by what they are about, so a person sees at a glance which fact speaks.
+_TOPICS = (
+    ("kid", "Reference"),
+    ("invoice-number", "Reference"),
+    ("credit-note", "Reference"),
+    ("reference", "Reference"),
+    ("pattern", "Reference"),
+    ("paid-reference", "Reference"),
+    ("amount", "Amount"),
+    ("fx", "Amount"),
+    ("deduction", "Amount"),
+    ("payer", "Payer"),
+    ("account", "Payer"),
+    ("alias", "Payer"),
+    ("due", "Timing"),
+    ("ambiguous", "Doubt"),
+    ("conflict", "Doubt"),
+    ("elsewhere", "Doubt"),
+)
+
+
+def sentence(text: str) -> str:
+    """The engine's phrase as a sentence: a capital first letter and a full stop."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def evidence_in_words(evidence: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each fact as a sentence, what it is about, and whether it speaks for or against the choice."""
+    out = []
+    for item in evidence:
+        kind = str(item.get("kind", ""))
+        weight = float(item.get("weight") or 0)
+        topic = next((name for prefix, name in _TOPICS if kind.startswith(prefix)), "Evidence")
+        out.append(
+            {
+                "topic": topic,
+                "text": sentence(str(item.get("detail", ""))),
+                "stance": "for" if weight > 0 else "against" if weight < 0 else "note",
+            }
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class InvoiceEffect:
+    """What booking does to one invoice: open now, applied, written off, open after, status after."""
+
+    invoice_id: str
+    number: str
+    buyer: str
+    currency: str
+    open_before: Decimal
+    applied: Decimal
+    write_off: Decimal
+    open_after: Decimal
+    status_before: str
+    status_after: str
+    credit_note: bool = False
+
+
+def _open(invoice: InvoiceRecord) -> Decimal:
+    return Decimal(invoice.open_amount if invoice.open_amount is not None else invoice.payable_amount)
+
+
+def effects_of(
+    session: Session, tenant_id: str, allocations: Sequence[tuple[str, Decimal]], write_off: Decimal
+) -> list[InvoiceEffect]:
+    """What booking `allocations` (invoice id, amount) with `write_off` would do, on the invoices as they
+    are now; the write-off goes with the last invoice, as the booking does it."""
+    invoices = {
+        invoice.id: invoice
+        for invoice in session.execute(
+            select(InvoiceRecord).where(
+                col(InvoiceRecord.tenant_id) == tenant_id,
+                col(InvoiceRecord.id).in_([invoice_id for invoice_id, _ in allocations]),
+            )
+        ).scalars()
+    }
+    rows = [(invoices[i], amount) for i, amount in allocations if i in invoices]
+    last_invoice = max(
+        (n for n, (invoice, _) in enumerate(rows) if invoice.document_type != "credit_note"), default=None
+    )
+    running = {invoice.id: _open(invoice) for invoice, _ in rows}
+    effects = []
+    for n, (invoice, amount) in enumerate(rows):
+        off = write_off if n == last_invoice else Decimal(0)
+        before = running[invoice.id]
+        after = before - amount - off
+        running[invoice.id] = after
+        effects.append(
+            InvoiceEffect(
+                invoice.id,
+                invoice.number,
+                invoice.buyer_name,
+                invoice.currency,
+                before,
+                amount,
+                off,
+                after,
+                invoice.payment_status,
+                invoice_payment_status(after, Decimal(invoice.payable_amount)),
+                invoice.document_type == "credit_note",
+            )
+        )
+    return effects
+
+
+def choices_in_words(session: Session, payment: PaymentRecord) -> list[dict[str, Any]]:
+    """The proposal and suggestions a person may book (numbered as `approve_payment` counts them), each with
+    its confidence, its evidence as sentences and what it would do to each invoice."""
+    out = []
+    for number, choice in enumerate(payment_choices(payment)):
+        allocations = [(a["invoice_id"], Decimal(a["amount"])) for a in choice.get("allocations", [])]
+        write_off = Decimal(choice.get("write_off") or 0)
+        effects = effects_of(session, payment.tenant_id, allocations, write_off)
+        out.append(
+            {
+                "number": number,
+                "is_proposal": payment.status == "needs_approval" and number == 0,
+                "invoices": [effect.number for effect in effects],
+                "buyer": effects[0].buyer if effects else "",
+                "effects": effects,
+                "unapplied": Decimal(choice.get("unapplied") or 0),
+                "confidence": round(float(choice.get("score") or 0) * 100),
+                "write_off": write_off,
+                "evidence": evidence_in_words(choice.get("evidence") or []),
+            }
+        )
+    return out
+
+
+def preview_allocations(
+    session: Session, payment: PaymentRecord, requested: Sequence[tuple[str, Decimal]], write_off: Decimal
+) -> list[InvoiceEffect]:
+    """What a hand allocation would do, or `ResolutionRefused` naming the field, exactly as booking it
+    would refuse (an unknown invoice, more than the payment brought)."""
+    chosen, _net, _same = checked_allocations(session, payment, requested)
+    return effects_of(session, payment.tenant_id, [(a.invoice_id, a.amount) for a in chosen], write_off)
+
+
+def reversal_effects(session: Session, payment: PaymentRecord) -> list[InvoiceEffect]:
+    """What reversing the payment would do: each invoice gets back what this payment applied and wrote off."""
+    rows = session.execute(
+        select(PaymentAllocation, InvoiceRecord)
+        .join(InvoiceRecord, col(InvoiceRecord.id) == col(PaymentAllocation.invoice_id))
+        .where(col(PaymentAllocation.payment_id) == payment.id, col(PaymentAllocation.reversed_at).is_(None))
+        .order_by(col(PaymentAllocation.created_at))
+    ).all()
+    effects = []
+    for allocation, invoice in rows:
+        before = _open(invoice)
+        after = before + Decimal(allocation.amount) + Decimal(allocation.write_off)
+        effects.append(
+            InvoiceEffect(
+                invoice.id,
+                invoice.number,
+                invoice.buyer_name,
+                invoice.currency,
+                before,
+                -Decimal(allocation.amount),
+                Decimal(0),
+                after,
+                invoice.payment_status,
+                invoice_payment_status(after, Decimal(invoice.payable_amount)),
+                invoice.document_type == "credit_note",
+            )
+        )
+    return effects
+
+
+def applied_to(session: Session, payment: PaymentRecord) -> list[dict[str, Any]]:
+    """Every allocation of the payment (reversed ones too) with its invoice's payment status now."""
+    rows = session.execute(
+        select(PaymentAllocation, InvoiceRecord)
+        .join(InvoiceRecord, col(InvoiceRecord.id) == col(PaymentAllocation.invoice_id))
+        .where(col(PaymentAllocation.payment_id) == payment.id)
+        .order_by(col(PaymentAllocation.created_at))
+    ).all()
+    return [
+        {
+            "number": invoice.number,
+            "buyer": invoice.buyer_name,
+            "currency": invoice.currency,
+            "amount": Decimal(allocation.amount),
+            "write_off": Decimal(allocation.write_off),
+            "by": allocation.created_by,
+            "at": allocation.created_at,
+            "reversed_at": allocation.reversed_at,
+            "reversed_by": allocation.reversed_by,
+            "invoice_status": invoice.payment_status,
+            "invoice_open": _open(invoice),
+        }
+        for allocation, invoice in rows
+    ]
+
+
+def best_in_words(payment: PaymentRecord) -> str:
+    """One line for a list: what became of the payment, or the engine's best suggestion and why."""
+    decision = payment.decision or {}
+    if payment.status == "resolved":
+        last = (decision.get("resolutions") or [{}])[-1]
+        numbers = ", ".join(a.get("number", "") for a in last.get("allocations", []))
+        return f"Resolved by {_who(last.get('by'))} to {numbers}" if numbers else "Resolved by hand"
+    if payment.status == "applied":
+        numbers = ", ".join(
+            a.get("number", "") for a in (decision.get("proposal") or {}).get("allocations", [])
+        )
+        return f"Applied to {numbers} by the matcher"
+    if payment.status in ("exception", "needs_approval"):
+        choices = payment_choices(payment)
+        if not choices:
+            return sentence(str(decision.get("reason") or "No suggestion: allocate by hand"))
+        best = choices[0]
+        numbers = ", ".join(a.get("number", "") for a in best.get("allocations", []))
+        lead = "Proposal" if payment.status == "needs_approval" else "Best suggestion"
+        facts = [e for e in best.get("evidence") or [] if float(e.get("weight") or 0) > 0]
+        why = f": {facts[0]['detail']}" if facts else ""
+        more = f" (+{len(choices) - 1} more)" if len(choices) > 1 else ""
+        return f"{lead} {numbers}{why}{more}"
+    if payment.status == "new":
+        return "Waiting for the next matching run"
+    return sentence(str(payment.note or payment.status))
+
+
+def _who(actor: Any) -> str:
+    text = str(actor or "")
+    return "the matcher" if text == MATCHER else text.removeprefix("console:")
+
+
+def count_by_status(session: Session, tenant_id: str, *, file_id: str | None = None) -> dict[str, int]:
+    """How many of the tenant's payments are in each status (the queues' counts)."""
+    query = (
+        select(col(PaymentRecord.status), func.count())
+        .where(col(PaymentRecord.tenant_id) == tenant_id)
+        .group_by(col(PaymentRecord.status))
+    )
+    if file_id:
+        query = query.where(col(PaymentRecord.file_id) == file_id)
+    return {status: int(count) for status, count in session.execute(query).all()}
+
+
+def queue_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Per console queue, how many payments it holds."""
+    return {
+        name: sum(counts.values()) if statuses is None else sum(counts.get(s, 0) for s in statuses)
+        for name, (_label, statuses) in QUEUES.items()
+    }
+
+
+def file_outcomes(session: Session, tenant_id: str, file_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per remittance file: payments matched (applied or resolved), unmatched (waiting for matching or a
+    person) and otherwise settled (ignored, duplicates, hints), with the matched and unmatched amounts."""
+    outcomes: dict[str, dict[str, Any]] = {
+        file_id: {"matched": 0, "unmatched": 0, "other": 0, "matched_amount": Decimal(0),
+                  "unmatched_amount": Decimal(0)}
+        for file_id in file_ids
+    }  # fmt: skip
+    if not file_ids:
+        return outcomes
+    rows = session.execute(
+        select(col(PaymentRecord.file_id), col(PaymentRecord.status), col(PaymentRecord.amount)).where(
+            col(PaymentRecord.tenant_id) == tenant_id, col(PaymentRecord.file_id).in_(file_ids)
+        )
+    ).all()
+    for file_id, status, amount in rows:
+        counts = outcomes[file_id]
+        if status in MATCHED:
+            counts["matched"] += 1
+            counts["matched_amount"] += Decimal(amount)
+        elif status in UNMATCHED:
+            counts["unmatched"] += 1
+            counts["unmatched_amount"] += Decimal(amount)
+        else:
+            counts["other"] += 1
+    return outcomes
