@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.console.pages import overview, session
+from gateway.console.pages import overview, partners, print_batches, session, settings, webhooks
 
 #: Every console router. A new page is a module here and one line in this list.
 PAGES: list[APIRouter] = [
     session.router,
     overview.router,
+    print_batches.router,
+    partners.router,
+    webhooks.router,
+    settings.router,
 ]
