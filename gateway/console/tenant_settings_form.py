@@ -9,6 +9,7 @@ model itself, so the console accepts exactly what the API accepts; each error is
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,22 @@ from schemas.tenant import TenantSettings
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
+#: Where the model's description reads as a continuation of another field's or speaks of `false`.
+_REWORDED = {
+    "write_off_percent": "A write-off also stays within this percentage of the applied amount.",
+    "book_advices": "REMADV / X12 820 advices are booked as payments (the partner's advice is the record). "
+    "Turn off when the same money also arrives in a bank file: advices are then kept as hints only.",
+}
+
+
 def _description(model: type[BaseModel], name: str) -> str:
-    return model.model_fields[name].description or ""
+    """The model's own description of a field, as a sentence (its first letter raised, a full stop)."""
+    if model is MatchingPolicy and name in _REWORDED:
+        return _REWORDED[name]
+    text = (model.model_fields[name].description or "").strip().lstrip("…")
+    # what None means is said by the value shown ("all channels", "never"), not in Python's words
+    text = re.sub(r"\s*(;\s*None\s*=.*$|\(None:[^)]*\))", "", text)
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
 
 
 @dataclass(frozen=True)
@@ -54,9 +69,8 @@ def setting_lines(settings: TenantSettings) -> list[tuple[str, list[SettingLine]
     pdf = settings.pdf_template
 
     def m(name: str, words: Callable[[Any], str] = str) -> SettingLine:
-        field = MatchingPolicy.model_fields[name]
         label = name.replace("_", " ").capitalize()
-        return SettingLine(label, words(getattr(matching, name)), field.description or "")
+        return SettingLine(label, words(getattr(matching, name)), _description(MatchingPolicy, name))
 
     return [
         (
@@ -65,7 +79,7 @@ def setting_lines(settings: TenantSettings) -> list[tuple[str, list[SettingLine]
                 SettingLine(
                     "Hold for review",
                     _yes(settings.hold_for_review),
-                    "new deliveries wait as 'held' until a person releases them",
+                    "New deliveries wait as 'held' until a person releases them.",
                 ),
                 SettingLine(
                     "Held channels",
@@ -80,7 +94,7 @@ def setting_lines(settings: TenantSettings) -> list[tuple[str, list[SettingLine]
                     )
                     if window
                     else "none: deliveries leave as soon as they are ready",
-                    "deliveries wait until the window opens (local time, on the given weekdays)",
+                    "Deliveries wait until the window opens (local time, on the given weekdays).",
                 ),
                 SettingLine(
                     "Window channels",
@@ -257,12 +271,14 @@ def descriptions() -> dict[str, str]:
         "hold_channels": "Channels held for review, separated by commas; empty = all.",
         "window_enabled": "Deliveries leave only inside the window (local time, on the ticked weekdays).",
         "window_channels": "Channels the window applies to, separated by commas; empty = all.",
-        "print_profile": _description(TenantSettings, "print_profile") + ". Empty = 'default'.",
+        "print_profile": "The print channel's profile for this tenant's paper invoices; empty = 'default'.",
         "window_timezone": "An IANA time zone, e.g. Europe/Oslo.",
     }
     for name, _tick in MATCHING_FIELDS:
         found[f"matching_{name}"] = _description(MatchingPolicy, name)
-    found["matching_approval_above"] += ". Empty = never."
-    found["matching_auto_threshold"] = "A number from 0 to 1: " + found["matching_auto_threshold"] + "."
-    found["matching_margin"] = "A number from 0 to 1: " + found["matching_margin"] + "."
+    found["matching_approval_above"] = (
+        "Payments larger than this always wait for a person's approval; empty = never."
+    )
+    found["matching_auto_threshold"] = "From 0 to 1. " + found["matching_auto_threshold"]
+    found["matching_margin"] = "From 0 to 1. " + found["matching_margin"]
     return found

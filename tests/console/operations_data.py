@@ -83,16 +83,20 @@ def print_batch(
     engine: Engine, settings: Settings, tenant: str, numbers: range, *, answer: bool = True
 ) -> PrintData:
     """A handed-over batch of `numbers`; with `answer` the print house accepts it and reports two posted."""
-    invoice_ids = accept(engine, tenant, numbers, {"channel": "print"})
+    accept(engine, tenant, numbers, {"channel": "print"})
     work(engine, settings)
     pass_cutoff(engine)
     work(engine, settings)
     with session_scope(engine) as session:
-        batch = session.execute(
-            select(Batch)
-            .where(col(Batch.tenant_id) == tenant)
-            .order_by(col(Batch.created_at).desc(), col(Batch.id).desc())
-        ).scalars().first()
+        batch = (
+            session.execute(
+                select(Batch)
+                .where(col(Batch.tenant_id) == tenant)
+                .order_by(col(Batch.created_at).desc(), col(Batch.id).desc())
+            )
+            .scalars()
+            .first()
+        )
         assert batch is not None and batch.status == "sent", batch
         items = list(
             session.execute(
@@ -106,9 +110,12 @@ def print_batch(
             f' documents="{len(items)}" receivedAt="2026-11-24T15:03:00Z"/>'
         )
         rows = "".join(
-            f"production;{batch_id};{item.sequence};{item.delivery_id};;posted;2026-11-25;;\n" for item in items[:2]
+            f"production;{batch_id};{item.sequence};{item.delivery_id};;posted;2026-11-25;;\n"
+            for item in items[:2]
         )
-        production = "record;batch_id;sequence;delivery_id;invoice_number;status;date;reason_code;reason\n" + rows
+        production = (
+            "record;batch_id;sequence;delivery_id;invoice_number;status;date;reason_code;reason\n" + rows
+        )
         for name, data in (("receipt.xml", receipt), ("production.csv", production)):
             outcome = receive_print_return(engine, data.encode(), source=name, actor="print-house")
             assert outcome.rejected is None, outcome.rejected

@@ -10,9 +10,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from db.engine import session_scope
-from gateway.services.tenancy.tenants import put_receiver, put_tenant_settings, tenant_settings
+from gateway.services.tenancy import webhooks
+from gateway.services.tenancy.edi_partners import put_partner
+from gateway.services.tenancy.tenants import (
+    ensure_tenant,
+    put_receiver,
+    put_tenant_settings,
+    tenant_settings,
+)
 from gateway.settings import Settings
 from schemas.canonical import ReceiverProfile
+from schemas.kid import KidAgreement
 from schemas.tenant import TenantSettings
 from tests.console import operations_data as data
 from tests.console.helpers import ConsoleClient, make_user
@@ -87,9 +95,6 @@ def test_partners_list_and_partner_page_with_ack_states(
     data.use_print_and_edi(settings, tmp_path)
     edi = data.edi_interchanges(engine, settings, tmp_path)
     with session_scope(engine) as session:
-        from gateway.services.tenancy.edi_partners import put_partner
-        from gateway.services.tenancy.tenants import ensure_tenant
-
         ensure_tenant(session, "other")
         put_partner(session, "other", data.edi_partner(tmp_path, "coop", name="Coop Norge"))
 
@@ -153,8 +158,6 @@ def test_webhooks_show_backlog_and_last_error_without_secrets(
 ) -> None:
     hooks = data.webhook_endpoints(engine, settings)
     with session_scope(engine) as session:
-        from gateway.services.tenancy import webhooks
-
         theirs, _, _ = webhooks.put_endpoint(session, "other", url="https://other.example/hooks", secret="s")
         their_id = theirs.id
 
@@ -254,8 +257,6 @@ def test_settings_read_only_for_an_operator_and_a_forged_post_is_refused(
 
 
 def test_settings_saved_by_an_admin(web: TestClient, engine: Engine) -> None:
-    from schemas.kid import KidAgreement
-
     with session_scope(engine) as session:
         put_tenant_settings(session, "acme", TenantSettings(kid=KidAgreement(length=12, generate=True)))
     admin = ConsoleClient(web, make_user(engine, "boss@acme.example", "admin"))
@@ -267,7 +268,10 @@ def test_settings_saved_by_an_admin(web: TestClient, engine: Engine) -> None:
         saved = tenant_settings(session, "acme")
     assert saved.hold_for_review and saved.hold_channels == ["print", "email"]
     assert saved.send_window is not None and saved.send_window.weekdays == [0, 2, 4]
-    assert (saved.send_window.start.isoformat(), saved.send_window.end.isoformat()) == ("08:00:00", "15:30:00")
+    assert (saved.send_window.start.isoformat(), saved.send_window.end.isoformat()) == (
+        "08:00:00",
+        "15:30:00",
+    )
     assert saved.window_channels is None and saved.print_profile == "nordlys"
     assert str(saved.matching.write_off_limit) == "25.50" and saved.matching.auto_threshold == 0.95
     assert saved.matching.book_advices is False and saved.matching.approval_above is None
@@ -280,7 +284,8 @@ def test_settings_saved_by_an_admin(web: TestClient, engine: Engine) -> None:
 def test_settings_invalid_values_name_the_field_and_save_nothing(web: TestClient, engine: Engine) -> None:
     admin = ConsoleClient(web, make_user(engine, "boss@acme.example", "admin"))
     answer = admin.post(
-        "/console/settings", _settings_form(window_end="07:00", matching_margin="2", window_timezone="Mars/Base")
+        "/console/settings",
+        _settings_form(window_end="07:00", matching_margin="2", window_timezone="Mars/Base"),
     )
     assert answer.status_code == 422
     html = answer.text

@@ -37,12 +37,12 @@ FORMATS = {
 }
 
 
-def transport_words(partner: TradingPartner) -> str:
-    """Where files go, without credentials: the folder, or the SFTP host and folders."""
+def transport_words(partner: TradingPartner) -> tuple[str, str]:
+    """How files travel and where, without credentials: ("Folder", its path) or ("SFTP", host and folders)."""
     transport = partner.transport
     if transport.kind == "sftp" and transport.sftp is not None:
-        return f"SFTP {transport.sftp.host} (out: {transport.outgoing}, in: {transport.incoming})"
-    return f"Folder {transport.directory}"
+        return "SFTP", f"{transport.sftp.host} (out: {transport.outgoing}, in: {transport.incoming})"
+    return "Folder", str(transport.directory or "")
 
 
 def ack_expectation(partner: TradingPartner) -> str:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from db.engine import session_scope
+from db.models import Batch
 from gateway.console.auth import Viewer
 from gateway.console.templating import page
 from gateway.services.outbound import batches as batch_service
@@ -27,6 +28,12 @@ BATCH_STATES: dict[str, tuple[str, str]] = {
 #: Return-file kinds (`print-return:<kind>`) in words.
 RETURN_KINDS = {"receipt": "Receipt", "production": "Production report", "returned": "Returned mail"}
 SHOWN = 100
+
+
+def short_id(batch: Batch) -> str:
+    """The batch id without its tenant prefix (the page is the tenant's already): profile, cut-off, number."""
+    prefix = f"{batch.tenant_id}-"
+    return batch.id[len(prefix) :] if batch.id.startswith(prefix) else batch.id
 
 
 @router.get("/console/print-batches")
@@ -52,6 +59,7 @@ def print_batches(
             "states": BATCH_STATES,
             "status": status or "",
             "shown": SHOWN,
+            "short_id": short_id,
         },
         identity=identity,
     )

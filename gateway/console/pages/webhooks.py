@@ -22,9 +22,16 @@ EVENT_WORDS = {
     webhooks.ALL_EVENTS: "all events",
 }
 
+#: One event of each type, as a row says it.
+EVENT_NAMES = {
+    webhooks.STATUS_CHANGED: "status change",
+    webhooks.DEVIATION_OPENED: "deviation opened",
+    webhooks.DEVIATION_CLOSED: "deviation closed",
+}
+
 
 def _context() -> dict[str, object]:
-    return {"event_words": EVENT_WORDS, "shown_url": webhooks.shown_url}
+    return {"event_words": EVENT_WORDS, "event_names": EVENT_NAMES, "shown_url": webhooks.shown_url}
 
 
 @router.get("/console/webhooks")
