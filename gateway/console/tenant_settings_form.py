@@ -260,8 +260,23 @@ def parse_form(form: Mapping[str, Any], weekdays: Sequence[str], stored: TenantS
         for problem in error.errors(include_url=False, include_input=False):
             field = _field_of(tuple(problem["loc"]))
             message = str(problem["msg"]).removeprefix("Value error, ")
-            errors.setdefault(field, message)
+            errors.setdefault(field, message[:1].upper() + message[1:] + ".")
         raise SettingsFormError(errors, values) from None
+
+
+#: Every form field's label (the form's `<label>`s and the list of fields an error names).
+FIELD_LABELS = {
+    "hold_for_review": "Hold new deliveries for review",
+    "hold_channels": "Held channels",
+    "print_profile": "Print profile",
+    "window_enabled": "Send only inside a window",
+    "window_start": "Opens",
+    "window_end": "Closes",
+    "window_timezone": "Time zone",
+    "window_weekdays": "Weekdays",
+    "window_channels": "Window channels",
+    **{f"matching_{name}": name.replace("_", " ").capitalize() for name, _tick in MATCHING_FIELDS},
+}
 
 
 def descriptions() -> dict[str, str]:

@@ -18,11 +18,11 @@ router = APIRouter()
 
 #: How a batch's status reads to a person, and the badge colour it wears.
 BATCH_STATES: dict[str, tuple[str, str]] = {
-    batch_service.BatchStatus.READY: ("closed, to hand over", "queued"),
+    batch_service.BatchStatus.READY: ("to hand over", "queued"),
     batch_service.BatchStatus.SENDING: ("handing over", "sending"),
     batch_service.BatchStatus.SENT: ("handed over", "sent"),
-    batch_service.BatchStatus.ACCEPTED: ("accepted by the print house", "accepted"),
-    batch_service.BatchStatus.REJECTED: ("rejected by the print house", "rejected"),
+    batch_service.BatchStatus.ACCEPTED: ("accepted", "accepted"),
+    batch_service.BatchStatus.REJECTED: ("rejected", "rejected"),
     batch_service.BatchStatus.FAILED: ("hand-over failed", "failed"),
 }
 #: Return-file kinds (`print-return:<kind>`) in words.

@@ -13,6 +13,7 @@ from db.engine import session_scope
 from gateway.console.auth import Admin, Viewer
 from gateway.console.templating import page, redirect
 from gateway.console.tenant_settings_form import (
+    FIELD_LABELS,
     MATCHING_FIELDS,
     WEEKDAYS,
     SettingsFormError,
@@ -52,6 +53,7 @@ def _settings_page(
             "help": descriptions(),
             "weekdays": WEEKDAYS,
             "matching_fields": MATCHING_FIELDS,
+            "labels": FIELD_LABELS,
         },
         identity=identity,
         status=status,
