@@ -55,30 +55,22 @@ def webhook_list(
     ctx: typer.Context, tenant: TenantFilter = None, as_json: JsonFlag = False, output: OutputOption = None
 ) -> None:
     """Endpoints (secrets are never shown) and their events by status."""
-    from sqlalchemy import func, select
-    from sqlmodel import col
-
-    from db.models import WebhookEvent
     from gateway.services.tenancy import webhooks
 
     shape = output_format(as_json, output)
     found: list[dict[str, Any]] = []
     with cli_context(ctx).session() as session:
-        for endpoint in webhooks.list_endpoints(session, tenant):
-            counts = dict(
-                session.execute(
-                    select(col(WebhookEvent.status), func.count())
-                    .where(col(WebhookEvent.endpoint_id) == endpoint.id)
-                    .group_by(col(WebhookEvent.status))
-                ).all()
-            )
+        endpoints = webhooks.list_endpoints(session, tenant)
+        counts = webhooks.event_counts(session, [endpoint.id for endpoint in endpoints])
+        for endpoint in endpoints:
+            by_status = counts[endpoint.id]
             found.append(
                 {
                     **webhooks.endpoint_view(endpoint),
                     "tenant_id": endpoint.tenant_id,
-                    "events_pending": counts.get("pending", 0) + counts.get("sending", 0),
-                    "events_delivered": counts.get("delivered", 0),
-                    "events_failed": counts.get("failed", 0),
+                    "events_pending": by_status.get("pending", 0) + by_status.get("sending", 0),
+                    "events_delivered": by_status.get("delivered", 0),
+                    "events_failed": by_status.get("failed", 0),
                 }
             )
     print_items(

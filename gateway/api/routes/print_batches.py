@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
 
-from db.models import Batch
 from gateway.api.deps import IdentityDep, SessionDep
 from gateway.api.views import BatchList, BatchWithItems
 from gateway.services.outbound import batches as batch_service
@@ -33,7 +32,7 @@ def get_batches(
 
 @router.get("/batches/{batch_id}")
 def get_batch(batch_id: str, identity: IdentityDep, session: SessionDep) -> BatchWithItems:
-    batch = session.get(Batch, batch_id)
-    if batch is None or batch.tenant_id != identity.tenant_id:
+    batch = batch_service.get_batch(session, identity.tenant_id, batch_id)
+    if batch is None:
         raise HTTPException(404, f"no batch {batch_id}")
     return BatchWithItems.model_validate(batch_service.batch_view(session, batch, with_items=True))

@@ -9,9 +9,13 @@ from gateway.console.pages import (
     invoice_actions,
     invoices,
     overview,
+    partners,
     payments,
+    print_batches,
     remittances,
     session,
+    settings,
+    webhooks,
 )
 
 #: Every console router. A new page is a module here and one line in this list.
@@ -23,4 +27,8 @@ PAGES: list[APIRouter] = [
     deviations.router,
     payments.router,
     remittances.router,
+    print_batches.router,
+    partners.router,
+    webhooks.router,
+    settings.router,
 ]

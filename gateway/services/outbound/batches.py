@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import and_, delete, select, update
@@ -19,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from channels.base import BatchEntry, OutboundBatch, Staged
-from db.models import Batch, BatchItem, Delivery, utcnow
+from db.models import Batch, BatchItem, Delivery, InboundDocument, InvoiceRecord, utcnow
 from mappings.base import RenderedDocument
 from outbox.lease import LeasedTable, LeaseLost, claim_due, write_under_lease
 from outbox.queue import Claim, leased_transition
@@ -304,6 +306,12 @@ def withdraw_from_open_batch(session: Session, delivery: Delivery) -> None:
     )
 
 
+def get_batch(session: Session, tenant_id: str, batch_id: str) -> Batch | None:
+    """The tenant's batch with this id; another tenant's batch is no batch (None), as a missing one."""
+    batch = session.get(Batch, batch_id)
+    return batch if batch is not None and batch.tenant_id == tenant_id else None
+
+
 def list_batches(
     session: Session, tenant_id: str | None = None, status: str | None = None, limit: int = 100
 ) -> list[Batch]:
@@ -374,3 +382,124 @@ def batch_view(session: Session, batch: Batch, *, with_items: bool = False) -> d
             for item, delivery in batch_deliveries(session, batch.id)
         ]
     return view
+
+
+# --- figures for people (the console's batch pages) --------------------------------------------------------
+
+#: What the print house sends back about a batch, as `inbound_documents.kind` (see `print_returns`).
+RETURN_FILE_KIND = "print-return"
+
+
+@dataclass
+class BatchFigures:
+    """What a batch list shows beside the batch row: its invoices' amounts per currency, what the print
+    house reported per document (printed / posted / returned) and how many return files name the batch."""
+
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    return_files: int = 0
+
+
+@dataclass(frozen=True)
+class BatchDocument:
+    """One document of a closed batch, with the invoice it prints and where its delivery stands."""
+
+    sequence: int | None
+    delivery_id: str
+    invoice_id: str
+    invoice_number: str | None
+    buyer_name: str | None
+    amount: Decimal | None
+    currency: str | None
+    pages: int | None
+    delivery_status: str
+    print_outcome: str | None
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    try:
+        return Decimal(text) if text else None
+    except InvalidOperation:
+        return None
+
+
+def batch_figures(session: Session, tenant_id: str, batch_ids: Sequence[str]) -> dict[str, BatchFigures]:
+    """Amounts, print outcomes and return-file counts of these batches of the tenant (two queries)."""
+    figures = {batch_id: BatchFigures() for batch_id in batch_ids}
+    if not figures:
+        return figures
+    rows = session.execute(
+        select(
+            _items.c.batch_id,
+            _items.c.outcome,
+            col(InvoiceRecord.currency),
+            col(InvoiceRecord.payable_amount),
+        )
+        .outerjoin(InvoiceRecord, col(InvoiceRecord.id) == _items.c.invoice_id)
+        .where(_items.c.batch_id.in_(list(figures)), _items.c.tenant_id == tenant_id)
+    )
+    for row in rows:
+        found = figures[row.batch_id]
+        amount = _decimal(row.payable_amount)
+        if amount is not None and row.currency:
+            found.amounts[row.currency] = found.amounts.get(row.currency, Decimal(0)) + amount
+        if row.outcome:
+            found.outcomes[row.outcome] += 1
+    returns = session.execute(
+        select(col(InboundDocument.referenced_document_id)).where(
+            col(InboundDocument.referenced_document_id).in_(list(figures)),
+            col(InboundDocument.kind).like(f"{RETURN_FILE_KIND}%"),
+            col(InboundDocument.tenant_id) == tenant_id,
+        )
+    ).scalars()
+    for batch_id in returns:
+        if batch_id in figures:
+            figures[batch_id].return_files += 1
+    return figures
+
+
+def batch_documents(session: Session, batch: Batch) -> list[BatchDocument]:
+    """A closed batch's documents in sequence order, with their invoices' numbers, buyers and amounts."""
+    invoices = {
+        invoice.id: invoice
+        for invoice in session.execute(
+            select(InvoiceRecord).where(
+                col(InvoiceRecord.id).in_(select(_items.c.invoice_id).where(_items.c.batch_id == batch.id)),
+                col(InvoiceRecord.tenant_id) == batch.tenant_id,
+            )
+        ).scalars()
+    }
+    documents = []
+    for item, delivery in batch_deliveries(session, batch.id):
+        invoice = invoices.get(item.invoice_id)
+        pages = item.meta.get("pages")
+        documents.append(
+            BatchDocument(
+                sequence=item.sequence,
+                delivery_id=item.delivery_id,
+                invoice_id=item.invoice_id,
+                invoice_number=invoice.number if invoice else item.meta.get("invoice_number"),
+                buyer_name=invoice.buyer_name if invoice else None,
+                amount=_decimal(invoice.payable_amount) if invoice else None,
+                currency=invoice.currency if invoice else None,
+                pages=pages if isinstance(pages, int) else None,
+                delivery_status=delivery.status,
+                print_outcome=item.outcome,
+            )
+        )
+    return documents
+
+
+def batch_return_files(session: Session, batch: Batch) -> list[InboundDocument]:
+    """The print house's receipts and reports that name this batch, oldest first (the stored files)."""
+    return list(
+        session.execute(
+            select(InboundDocument)
+            .where(
+                col(InboundDocument.referenced_document_id) == batch.id,
+                col(InboundDocument.kind).like(f"{RETURN_FILE_KIND}%"),
+                col(InboundDocument.tenant_id) == batch.tenant_id,
+            )
+            .order_by(col(InboundDocument.received_at), col(InboundDocument.id))
+        ).scalars()
+    )

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -211,6 +211,15 @@ def list_receivers(session: Session, tenant_id: str | None) -> list[ReceiverView
         ReceiverView(row.tenant_id, ReceiverProfile.model_validate(row.profile), row.updated_at)
         for row in session.execute(query).scalars()
     ]
+
+
+def count_receivers(session: Session, tenant_id: str) -> int:
+    """How many receiver profiles the tenant has (the settings page shows the figure, not the list)."""
+    return int(
+        session.execute(
+            select(func.count()).select_from(Receiver).where(col(Receiver.tenant_id) == tenant_id)
+        ).scalar_one()
+    )
 
 
 def get_receiver(session: Session, tenant_id: str, receiver_id: str) -> ReceiverView | None:

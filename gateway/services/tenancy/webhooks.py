@@ -27,11 +27,12 @@ import json
 import secrets
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import Engine, delete, insert, select
+from sqlalchemy import Engine, delete, func, insert, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -247,6 +248,12 @@ def list_endpoints(session: Session, tenant_id: str | None) -> list[WebhookEndpo
     return list(session.execute(query).scalars())
 
 
+def get_endpoint(session: Session, tenant_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+    """The tenant's endpoint with this id; another tenant's is no endpoint (None)."""
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    return endpoint if endpoint is not None and endpoint.tenant_id == tenant_id else None
+
+
 def delete_endpoint(session: Session, tenant_id: str, endpoint_id: str) -> bool:
     """Remove an endpoint and its events (sent or not); False when the tenant has no such endpoint."""
     endpoint = session.get(WebhookEndpoint, endpoint_id)
@@ -432,6 +439,124 @@ def event_rows(session: Session, tenant_id: str | None = None) -> list[WebhookEv
     if tenant_id is not None:
         query = query.where(col(WebhookEvent.tenant_id) == tenant_id)
     return list(session.execute(query).scalars())
+
+
+# --- how the endpoints are doing (the console's webhook pages, `gateway webhook list`) ---------------------
+
+
+def shown_url(url: str) -> str:
+    """Scheme, host, port and path only: a URL's user, password, query and fragment may carry a token, and
+    a page is read over shoulders."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    hidden = " …" if parts.query or parts.fragment or parts.username or parts.password else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}{hidden}"
+
+
+def event_counts(session: Session, endpoint_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """Per endpoint: its events by status (pending, sending, delivered, failed); one query."""
+    counts: dict[str, dict[str, int]] = {endpoint_id: {} for endpoint_id in endpoint_ids}
+    if not counts:
+        return counts
+    rows = session.execute(
+        select(_events.c.endpoint_id, _events.c.status, func.count())
+        .where(_events.c.endpoint_id.in_(list(counts)))
+        .group_by(_events.c.endpoint_id, _events.c.status)
+    )
+    for endpoint_id, status, count in rows:
+        counts[endpoint_id][status] = count
+    return counts
+
+
+@dataclass
+class EndpointHealth:
+    """One endpoint and how its events are doing: the backlog (pending or being sent), the oldest waiting
+    event, the last success, and the most recent event that carries an error (with its tries)."""
+
+    endpoint: WebhookEndpoint
+    counts: dict[str, int] = field(default_factory=dict)
+    oldest_pending_at: dt.datetime | None = None
+    last_delivered_at: dt.datetime | None = None
+    last_error: str | None = None
+    last_error_event_at: dt.datetime | None = None
+    last_error_tries: int = 0
+    last_error_status: str | None = None
+
+    @property
+    def backlog(self) -> int:
+        return self.counts.get(PENDING, 0) + self.counts.get(SENDING, 0)
+
+    @property
+    def failed(self) -> int:
+        return self.counts.get(FAILED, 0)
+
+    @property
+    def delivered(self) -> int:
+        return self.counts.get(DELIVERED, 0)
+
+
+def endpoint_health(session: Session, tenant_id: str) -> list[EndpointHealth]:
+    """The tenant's endpoints (oldest first), each with its backlog, last success and last error."""
+    endpoints = list_endpoints(session, tenant_id)
+    ids = [endpoint.id for endpoint in endpoints]
+    counts = event_counts(session, ids)
+    health = {e.id: EndpointHealth(e, counts.get(e.id, {})) for e in endpoints}
+    if not ids:
+        return []
+    c = _events.c
+    times = session.execute(
+        select(
+            c.endpoint_id,
+            func.min(c.created_at).filter(c.status.in_([PENDING, SENDING])),
+            func.max(c.delivered_at),
+        )
+        .where(c.endpoint_id.in_(ids))
+        .group_by(c.endpoint_id)
+    )
+    for endpoint_id, oldest, delivered in times:
+        health[endpoint_id].oldest_pending_at = _utc(oldest)
+        health[endpoint_id].last_delivered_at = _utc(delivered)
+    latest_error = (
+        select(c.endpoint_id, func.max(c.id).label("event_id"))
+        .where(c.endpoint_id.in_(ids), c.last_error.is_not(None))
+        .group_by(c.endpoint_id)
+        .subquery()
+    )
+    errors = session.execute(
+        select(c.endpoint_id, c.last_error, c.created_at, c.tries, c.status).join(
+            latest_error, c.id == latest_error.c.event_id
+        )
+    )
+    for endpoint_id, text, created_at, tries, status in errors:
+        found = health[endpoint_id]
+        found.last_error, found.last_error_event_at = text, _utc(created_at)
+        found.last_error_tries, found.last_error_status = tries, status
+    return list(health.values())
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
+
+
+def failed_events(
+    session: Session, tenant_id: str, endpoint_id: str, *, limit: int = 50
+) -> list[WebhookEvent]:
+    """The endpoint's events that failed or are being retried after an error, newest first."""
+    return list(
+        session.execute(
+            select(WebhookEvent)
+            .where(
+                col(WebhookEvent.tenant_id) == tenant_id,
+                col(WebhookEvent.endpoint_id) == endpoint_id,
+                (col(WebhookEvent.status) == FAILED) | col(WebhookEvent.last_error).is_not(None),
+            )
+            .order_by(col(WebhookEvent.id).desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 def webhook_policy(settings: Settings) -> RetryPolicy:
