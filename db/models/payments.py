@@ -58,6 +58,7 @@ class PaymentRecord(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("tenant_id", "fingerprint", name="uq_payment_fingerprint"),
         Index("ix_payments_status", "tenant_id", "status"),
+        Index("ix_payments_created", "tenant_id", "created_at"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)

@@ -1,0 +1,250 @@
+"""The outbound side of the console's overview: where a tenant's deliveries stand and what needs someone.
+
+Every figure is one aggregate query over an index, bounded so that its cost follows what is moving rather
+than the size of the store: a tenant with a million delivered invoices pays for the last 14 days and for
+what is still unfinished, never for the archive.
+
+- Unfinished deliveries (held, queued, rendering, sending, batched, sent, deviation, failed) are counted
+  whatever their age: a delivery stuck since last month is exactly what the page is for.
+- Delivered and cancelled ones are counted for the deliveries created in the last `DAYS` days (the same
+  window as the chart of deliveries per day and channel).
+- Open deviations are counted by cause and by how long they have been open.
+
+All of it reads `ix_deliveries_status_created` (tenant, status, created_at, channel) and
+`ix_deviations_open_cause` (tenant, closed_at, cause, opened_at): the queries name every status they want,
+so each is a handful of range scans in an index that holds every column they read. Days are UTC days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.models import Delivery, Deviation, InvoiceRecord, utcnow
+from gateway.services.outbound.deviations import CAUSES
+from outbox.states import DeliveryStatus
+
+S = DeliveryStatus
+#: How many days the per-day chart and the finished deliveries' counts look back (today included).
+DAYS = 14
+#: Not handed over yet: the oldest of these is the delivery that has waited longest.
+WAITING: tuple[DeliveryStatus, ...] = (S.HELD, S.QUEUED, S.RENDERING, S.SENDING, S.BATCHED)
+#: Counted whatever their age: not finished, or finished badly and needing someone.
+UNFINISHED: tuple[DeliveryStatus, ...] = (*WAITING, S.SENT, S.DEVIATION, S.FAILED)
+#: Counted only when created in the window: the archive would otherwise be counted on every visit.
+FINISHED: tuple[DeliveryStatus, ...] = (S.DELIVERED, S.CANCELLED)
+#: The order statuses are shown in: the way a delivery moves, the ones that need someone last.
+STATUS_ORDER: tuple[DeliveryStatus, ...] = (
+    S.HELD,
+    S.QUEUED,
+    S.RENDERING,
+    S.SENDING,
+    S.BATCHED,
+    S.SENT,
+    S.DELIVERED,
+    S.DEVIATION,
+    S.FAILED,
+    S.CANCELLED,
+)
+#: How long open deviations have been open: (label, at least this old), youngest first.
+AGE_BUCKETS: tuple[tuple[str, dt.timedelta], ...] = (
+    ("under 1 day", dt.timedelta(0)),
+    ("1–3 days", dt.timedelta(days=1)),
+    ("3–7 days", dt.timedelta(days=3)),
+    ("over 7 days", dt.timedelta(days=7)),
+)
+
+
+@dataclass(frozen=True)
+class DayVolume:
+    """Deliveries created on one UTC day, per channel."""
+
+    day: dt.date
+    by_channel: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_channel.values())
+
+
+@dataclass(frozen=True)
+class WaitingDelivery:
+    """The delivery that has waited longest to be handed over."""
+
+    delivery_id: str
+    invoice_id: str | None
+    invoice_number: str | None
+    channel: str
+    status: str
+    created_at: dt.datetime
+    attempt: int
+
+
+@dataclass(frozen=True)
+class CauseAges:
+    """Open deviations of one cause, per age bucket (the labels of `AGE_BUCKETS`), and the oldest."""
+
+    cause: str
+    by_age: dict[str, int]
+    oldest: dt.datetime
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_age.values())
+
+
+@dataclass
+class DeliveryOverview:
+    """What the overview shows of a tenant's outbound side, as of `now`."""
+
+    now: dt.datetime
+    days: list[dt.date]
+    channels: list[str]
+    #: (status, channel) → deliveries: unfinished ones of any age, finished ones created in the window
+    by_status_channel: dict[tuple[str, str], int]
+    per_day: list[DayVolume]
+    invoices_today: int
+    oldest_waiting: WaitingDelivery | None
+    deviations: list[CauseAges] = field(default_factory=list)
+
+    @property
+    def today(self) -> DayVolume:
+        return self.per_day[-1]
+
+    def status_total(self, status: str) -> int:
+        return sum(n for (s, _c), n in self.by_status_channel.items() if s == status)
+
+    @property
+    def statuses(self) -> list[str]:
+        """The statuses with at least one delivery, in `STATUS_ORDER`."""
+        present = {status for status, _channel in self.by_status_channel}
+        return [status.value for status in STATUS_ORDER if status.value in present]
+
+    @property
+    def open_deviations(self) -> int:
+        return sum(cause.total for cause in self.deviations)
+
+    @property
+    def oldest_deviation(self) -> dt.datetime | None:
+        return min((cause.oldest for cause in self.deviations), default=None)
+
+
+def _bucket(column: Any, starts: Sequence[dt.datetime]) -> ColumnElement[int]:
+    """The index of the last start the value is at or after (-1 before the first): a portable date_trunc."""
+    return case(*((column >= start, index) for index, start in reversed(list(enumerate(starts)))), else_=-1)
+
+
+def delivery_overview(
+    session: Session, tenant_id: str, *, now: dt.datetime | None = None
+) -> DeliveryOverview:
+    """The tenant's deliveries by status and channel, per day for `DAYS` days, the oldest waiting one and
+    the open deviations by cause and age: five aggregate queries, none reading another tenant's rows."""
+    now = now or utcnow()
+    today = now.astimezone(dt.UTC).date()
+    days = [today - dt.timedelta(days=back) for back in range(DAYS - 1, -1, -1)]
+    starts = [dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC) for day in days]
+    tenant = col(Delivery.tenant_id) == tenant_id
+    status, channel, created = col(Delivery.status), col(Delivery.channel), col(Delivery.created_at)
+
+    by_status_channel: dict[tuple[str, str], int] = {}
+    for row in session.execute(
+        select(status, channel, func.count())
+        .where(tenant, status.in_([s.value for s in UNFINISHED]))
+        .group_by(status, channel)
+    ):
+        by_status_channel[(str(row[0]), row[1])] = row[2]
+
+    day = _bucket(created, starts).label("day")
+    per_day: dict[int, dict[str, int]] = {index: {} for index in range(DAYS)}
+    for row in session.execute(
+        select(day, status, channel, func.count())
+        .where(tenant, status.in_([s.value for s in STATUS_ORDER]), created >= starts[0])
+        .group_by(day, status, channel)
+    ):
+        index, row_status, row_channel, count = int(row[0]), str(row[1]), row[2], row[3]
+        per_day[index][row_channel] = per_day[index].get(row_channel, 0) + count
+        if row_status in FINISHED:
+            key = (row_status, row_channel)
+            by_status_channel[key] = by_status_channel.get(key, 0) + count
+
+    invoices_today = session.execute(
+        select(func.count()).where(
+            col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.created_at) >= starts[-1]
+        )
+    ).scalar_one()
+
+    channels = sorted({c for _s, c in by_status_channel} | {c for v in per_day.values() for c in v})
+    return DeliveryOverview(
+        now=now,
+        days=days,
+        channels=channels,
+        by_status_channel=by_status_channel,
+        per_day=[DayVolume(days[index], per_day[index]) for index in range(DAYS)],
+        invoices_today=invoices_today,
+        oldest_waiting=oldest_waiting(session, tenant_id),
+        deviations=open_deviations(session, tenant_id, now=now),
+    )
+
+
+def oldest_waiting(session: Session, tenant_id: str) -> WaitingDelivery | None:
+    """The delivery created longest ago among those not handed over yet (held, queued, …, batched).
+
+    One look per status at the head of (tenant, status, created_at), so a backlog costs no more than an
+    empty queue."""
+    heads = [
+        select(col(Delivery.id).label("id"), col(Delivery.created_at).label("created_at"))
+        .where(col(Delivery.tenant_id) == tenant_id, col(Delivery.status) == waiting.value)
+        .order_by(col(Delivery.created_at), col(Delivery.id))
+        .limit(1)
+        for waiting in WAITING
+    ]
+    candidates = [row for head in heads for row in session.execute(head)]
+    if not candidates:
+        return None
+    oldest_id = min(candidates, key=lambda row: (row.created_at, row.id)).id
+    delivery, number = session.execute(
+        select(Delivery, col(InvoiceRecord.number))
+        .outerjoin(InvoiceRecord, col(InvoiceRecord.id) == col(Delivery.invoice_id))
+        .where(col(Delivery.id) == oldest_id)
+    ).one()
+    return WaitingDelivery(
+        delivery_id=delivery.id,
+        invoice_id=delivery.invoice_id,
+        invoice_number=number,
+        channel=delivery.channel,
+        status=str(delivery.status),
+        created_at=delivery.created_at,
+        attempt=delivery.attempt,
+    )
+
+
+def open_deviations(session: Session, tenant_id: str, *, now: dt.datetime | None = None) -> list[CauseAges]:
+    """Open deviations by cause and by how long they have been open (`AGE_BUCKETS`), most first."""
+    now = now or utcnow()
+    opened = col(Deviation.opened_at)
+    # bucket i holds deviations opened at or before now - AGE_BUCKETS[i] (and after the next one's limit)
+    limits = [now - at_least for _label, at_least in AGE_BUCKETS]
+    age = case(
+        *((opened <= limit, index) for index, limit in reversed(list(enumerate(limits)))), else_=0
+    ).label("age")
+    found: dict[str, dict[str, int]] = {}
+    oldest: dict[str, dt.datetime] = {}
+    for cause, index, count, first in session.execute(
+        select(col(Deviation.cause), age, func.count(), func.min(opened))
+        .where(col(Deviation.tenant_id) == tenant_id, col(Deviation.closed_at).is_(None))
+        .group_by(col(Deviation.cause), age)
+    ):
+        label = AGE_BUCKETS[int(index)][0]
+        found.setdefault(cause, {})[label] = count
+        first_at = first if isinstance(first, dt.datetime) else dt.datetime.fromisoformat(str(first))
+        first_at = first_at if first_at.tzinfo else first_at.replace(tzinfo=dt.UTC)
+        oldest[cause] = min(oldest.get(cause, first_at), first_at)
+    rows = [CauseAges(cause, found[cause], oldest[cause]) for cause in found]
+    known = {cause: position for position, cause in enumerate(CAUSES)}
+    return sorted(rows, key=lambda row: (-row.total, known.get(row.cause, len(known)), row.cause))
