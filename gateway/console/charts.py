@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-#: Series colours (CSS classes `series-0` … in console.css), told apart by people with common colour blindness.
+#: Series colours (CSS classes `series-0` … in console.css), told apart with common colour blindness.
 PALETTE_SIZE = 8
 
 
@@ -93,7 +93,6 @@ def stacked_columns(
     tooltip_prefix: Sequence[str] | None = None,
     width: int = 640,
     height: int = 230,
-    y_title: str = "",
     classes: Sequence[str] | None = None,
 ) -> Chart:
     """Columns per category, each stacked by series (name, one value per category); a y axis with ticks."""
@@ -112,8 +111,6 @@ def stacked_columns(
         y = base_y - tick * scale
         chart.rules.append(Rule(left, y, width - right, y, "grid" if tick else "axis"))
         chart.labels.append(Label(left - 6, y + 4, _figure(tick), "tick", "end"))
-    if y_title:
-        chart.labels.append(Label(4, top_pad - 4, y_title, "tick", "start"))
     names = tooltip_prefix or categories
     for index, category in enumerate(categories):
         x = left + index * slot + (slot - bar) / 2
@@ -207,6 +204,6 @@ def percent_columns(
             )
             chart.labels.append(Label(x + (bar - 2) / 2, base_y - h - 3, f"{value:.0f}", "value"))
         if not measured:
-            chart.labels.append(Label(x0 + group / 2, base_y - 6, "no payments", "value"))
+            chart.labels.append(Label(x0 + group / 2, base_y - 6, "none", "value"))
         chart.labels.append(Label(x0 + group / 2, base_y + 14, category, "tick"))
     return chart

@@ -672,8 +672,6 @@ def credit_note_due_date_without_payment_means() -> CorpusDocument:
     )
 
 
-
-
 # ------------------------------------------------------------------------------------------- tests
 
 

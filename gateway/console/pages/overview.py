@@ -1,4 +1,4 @@
-"""The overview: the first page after signing in — where deliveries stand, what needs someone, how matching does.
+"""The overview, the first page after signing in: where deliveries stand, what needs someone, matching.
 
 The figures come from `gateway.services.outbound.overview` and `gateway.services.payments.overview` (a few
 aggregate queries over bounded windows); this module only turns them into cards, tables and charts.
@@ -24,13 +24,15 @@ router = APIRouter()
 def _charts(deliveries: DeliveryOverview, payments: PaymentOverview) -> dict[str, Any]:
     per_day = stacked_columns(
         f"Deliveries created per day and channel, last {DAYS} days",
-        [f"{day:%d}" if index % 7 else f"{day:%d %b}" for index, day in enumerate(deliveries.days)],
+        [
+            f"{day.day} {day:%b}" if index == 0 or day.day == 1 else str(day.day)
+            for index, day in enumerate(deliveries.days)
+        ],
         [
             (channel, [d.by_channel.get(channel, 0) for d in deliveries.per_day])
             for channel in deliveries.channels
         ],
         tooltip_prefix=[f"{day:%a %Y-%m-%d}" for day in deliveries.days],
-        y_title="deliveries",
     )
     causes = stacked_bars(
         "Open deviations by cause, split by how long they have been open",
@@ -40,7 +42,7 @@ def _charts(deliveries: DeliveryOverview, payments: PaymentOverview) -> dict[str
     )
     weeks = percent_columns(
         "Automatic-match rate and false automatic rate per week",
-        [f"{week.start:%d %b}" for week in payments.weeks],
+        [f"{week.since.day} {week.since:%b}" for week in payments.weeks],
         [
             ("automatic", [w.auto_rate_pct if w.matchable else None for w in payments.weeks]),
             ("false automatic", [w.false_auto_rate_pct if w.matchable else None for w in payments.weeks]),

@@ -153,24 +153,24 @@ def delivery_overview(
     status, channel, created = col(Delivery.status), col(Delivery.channel), col(Delivery.created_at)
 
     by_status_channel: dict[tuple[str, str], int] = {}
-    for row in session.execute(
+    for row_status, row_channel, count in session.execute(
         select(status, channel, func.count())
         .where(tenant, status.in_([s.value for s in UNFINISHED]))
         .group_by(status, channel)
     ):
-        by_status_channel[(str(row[0]), row[1])] = row[2]
+        by_status_channel[(str(row_status), str(row_channel))] = int(count)
 
     day = _bucket(created, starts).label("day")
     per_day: dict[int, dict[str, int]] = {index: {} for index in range(DAYS)}
-    for row in session.execute(
+    for day_index, day_status, day_channel, day_count in session.execute(
         select(day, status, channel, func.count())
         .where(tenant, status.in_([s.value for s in STATUS_ORDER]), created >= starts[0])
         .group_by(day, status, channel)
     ):
-        index, row_status, row_channel, count = int(row[0]), str(row[1]), row[2], row[3]
+        index, row_channel, count = int(day_index), str(day_channel), int(day_count)
         per_day[index][row_channel] = per_day[index].get(row_channel, 0) + count
-        if row_status in FINISHED:
-            key = (row_status, row_channel)
+        if day_status in FINISHED:
+            key = (str(day_status), row_channel)
             by_status_channel[key] = by_status_channel.get(key, 0) + count
 
     invoices_today = session.execute(
@@ -197,17 +197,19 @@ def oldest_waiting(session: Session, tenant_id: str) -> WaitingDelivery | None:
 
     One look per status at the head of (tenant, status, created_at), so a backlog costs no more than an
     empty queue."""
-    heads = [
-        select(col(Delivery.id).label("id"), col(Delivery.created_at).label("created_at"))
-        .where(col(Delivery.tenant_id) == tenant_id, col(Delivery.status) == waiting.value)
-        .order_by(col(Delivery.created_at), col(Delivery.id))
-        .limit(1)
-        for waiting in WAITING
-    ]
-    candidates = [row for head in heads for row in session.execute(head)]
+    candidates: list[tuple[dt.datetime, str]] = []
+    for waiting in WAITING:
+        head = session.execute(
+            select(col(Delivery.created_at), col(Delivery.id))
+            .where(col(Delivery.tenant_id) == tenant_id, col(Delivery.status) == waiting.value)
+            .order_by(col(Delivery.created_at))
+            .limit(1)
+        ).first()
+        if head is not None:
+            candidates.append((head[0], head[1]))
     if not candidates:
         return None
-    oldest_id = min(candidates, key=lambda row: (row.created_at, row.id)).id
+    _created, oldest_id = min(candidates)
     delivery, number = session.execute(
         select(Delivery, col(InvoiceRecord.number))
         .outerjoin(InvoiceRecord, col(InvoiceRecord.id) == col(Delivery.invoice_id))
