@@ -47,8 +47,8 @@ def test_undone_automatic_applications_are_marked(database_url: str) -> None:
                     sa.insert(_payments).values(
                         id=f"{n:032d}", tenant_id="acme", file_id="f" * 32, sequence=n + 1, kind="credit",
                         direction="in", position="", hint_only=False, amount="100.00", currency="NOK",
-                        data="{}", status=status, decision=json.dumps(decision) if decision else None, decided_by=by,
-                        created_at=now,
+                        data="{}", status=status, decision=json.dumps(decision) if decision else None,
+                        decided_by=by, created_at=now,
                     )
                 )  # fmt: skip
         migrate(engine)
