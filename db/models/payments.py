@@ -59,8 +59,7 @@ class PaymentRecord(SQLModel, table=True):
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("tenant_id", "fingerprint", name="uq_payment_fingerprint"),
-        Index("ix_payments_status", "tenant_id", "status"),
-        Index("ix_payments_created", "tenant_id", "created_at", "status", "decided_by", "false_automatic"),
+        Index("ix_payments_status", "tenant_id", "status", "created_at", "decided_by", "false_automatic"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)

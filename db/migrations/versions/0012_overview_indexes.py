@@ -9,8 +9,9 @@ Create Date: 2026-12-06 17:10:00
 - deviations (tenant, closed_at, cause, opened_at): open deviations by cause and age from the index alone;
 - payments.false_automatic: an automatic application a person reversed or re-allocated, until now only
   found in the decision's history; filled here from that history for the payments a person decided;
-- payments (tenant, created_at, status, decided_by, false_automatic): the match rates of a month and of
-  eight weeks from the index alone.
+- payments: ix_payments_status (tenant, status) becomes (tenant, status, created_at, decided_by,
+  false_automatic): the payments waiting with the oldest, and the match rates of a month and of eight
+  weeks, each a range per status read from the index alone.
 """
 
 from __future__ import annotations
@@ -30,12 +31,10 @@ depends_on = None
 INDEXES = [
     ("ix_deliveries_status_created", "deliveries", ["tenant_id", "status", "created_at", "channel"]),
     ("ix_deviations_open_cause", "deviations", ["tenant_id", "closed_at", "cause", "opened_at"]),
-    (
-        "ix_payments_created",
-        "payments",
-        ["tenant_id", "created_at", "status", "decided_by", "false_automatic"],
-    ),
 ]
+#: The payments' status index, before and after.
+PAYMENTS_STATUS_BEFORE = ["tenant_id", "status"]
+PAYMENTS_STATUS_AFTER = ["tenant_id", "status", "created_at", "decided_by", "false_automatic"]
 
 _payments = sa.table(
     "payments",
@@ -77,9 +76,13 @@ def upgrade() -> None:
         )
     for name, table, columns in INDEXES:
         op.create_index(name, table, columns)
+    op.drop_index("ix_payments_status", table_name="payments")
+    op.create_index("ix_payments_status", "payments", PAYMENTS_STATUS_AFTER)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payments_status", table_name="payments")
+    op.create_index("ix_payments_status", "payments", PAYMENTS_STATUS_BEFORE)
     for name, table, _columns in reversed(INDEXES):
         op.drop_index(name, table_name=table)
     with op.batch_alter_table("payments") as batch:

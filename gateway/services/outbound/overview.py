@@ -18,11 +18,9 @@ so each is a handful of range scans in an index that holds every column they rea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -135,11 +133,6 @@ class DeliveryOverview:
         return min((cause.oldest for cause in self.deviations), default=None)
 
 
-def _bucket(column: Any, starts: Sequence[dt.datetime]) -> ColumnElement[int]:
-    """The index of the last start the value is at or after (-1 before the first): a portable date_trunc."""
-    return case(*((column >= start, index) for index, start in reversed(list(enumerate(starts)))), else_=-1)
-
-
 def delivery_overview(
     session: Session, tenant_id: str, *, now: dt.datetime | None = None
 ) -> DeliveryOverview:
@@ -160,18 +153,24 @@ def delivery_overview(
     ):
         by_status_channel[(str(row_status), str(row_channel))] = int(count)
 
-    day = _bucket(created, starts).label("day")
+    # one query per day: SQLite sorts what it groups, and fourteen small sorts are cheaper than one large
     per_day: dict[int, dict[str, int]] = {index: {} for index in range(DAYS)}
-    for day_index, day_status, day_channel, day_count in session.execute(
-        select(day, status, channel, func.count())
-        .where(tenant, status.in_([s.value for s in STATUS_ORDER]), created >= starts[0])
-        .group_by(day, status, channel)
-    ):
-        index, row_channel, count = int(day_index), str(day_channel), int(day_count)
-        per_day[index][row_channel] = per_day[index].get(row_channel, 0) + count
-        if day_status in FINISHED:
-            key = (str(day_status), row_channel)
-            by_status_channel[key] = by_status_channel.get(key, 0) + count
+    for index, (start, end) in enumerate(zip(starts, [*starts[1:], None], strict=True)):
+        for day_status, day_channel, day_count in session.execute(
+            select(status, channel, func.count())
+            .where(
+                tenant,
+                status.in_([s.value for s in STATUS_ORDER]),
+                created >= start,
+                *([created < end] if end is not None else []),
+            )
+            .group_by(status, channel)
+        ):
+            row_channel, count = str(day_channel), int(day_count)
+            per_day[index][row_channel] = per_day[index].get(row_channel, 0) + count
+            if day_status in FINISHED:
+                key = (str(day_status), row_channel)
+                by_status_channel[key] = by_status_channel.get(key, 0) + count
 
     invoices_today = session.execute(
         select(func.count()).where(

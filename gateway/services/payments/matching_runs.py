@@ -63,6 +63,17 @@ from schemas.remittance import Payment
 RECENTLY_PAID_DAYS = 400
 MATCHER = "matching"
 OPEN_STATUSES = ("new", "exception", "needs_approval")
+#: Every status a payment can have: intake's (new, duplicate, hint), matching's outcomes, a person's.
+PAYMENT_STATUSES = (
+    "new",
+    "applied",
+    "needs_approval",
+    "exception",
+    "ignored",
+    "duplicate",
+    "resolved",
+    "hint",
+)
 
 
 class PaymentNotFound(LookupError):
@@ -900,28 +911,34 @@ def match_rates(
     """The automatic and false automatic counts of `match_report`, for the spans starts[0]..starts[1], …,
     starts[-1]..until, counted in the database. For the console's overview, where a week's payments are many.
 
-    Each span is one pass over `ix_payments_created` (tenant, created_at, status, decided_by,
-    false_automatic) with nothing to sort and no row read: an automatic application still standing is
-    `applied`, and one a person undid carries `false_automatic` (what `_automatic` finds in the history)."""
+    Each span is one pass over `ix_payments_status` (tenant, status, created_at, decided_by,
+    false_automatic), a range per status in index order (nothing to sort, no row read): an automatic
+    application still standing is `applied`, one a person undid carries `false_automatic` (what
+    `_automatic` finds in the history)."""
     created, status, decided_by = (
         col(PaymentRecord.created_at),
         col(PaymentRecord.status),
         col(PaymentRecord.decided_by),
     )
-    by_engine = or_(decided_by.is_(None), decided_by == MATCHER)
-    figures = (
-        func.count(),
-        func.sum(case((status == "applied", 1), else_=0)),
-        func.sum(case((and_(status.in_(_NOT_MATCHABLE), by_engine), 1), else_=0)),
-        func.sum(case((col(PaymentRecord.false_automatic), 1), else_=0)),
-    )
+    by_engine = case((or_(decided_by.is_(None), decided_by == MATCHER), 1), else_=0)
+    undone = case((col(PaymentRecord.false_automatic), 1), else_=0)
     rates: list[MatchRates] = []
     for start, end in zip(starts, [*starts[1:], until], strict=True):
-        totals = session.execute(
-            select(*figures).where(col(PaymentRecord.tenant_id) == tenant_id, created >= start, created < end)
-        ).one()
-        payments, applied, not_matchable, false_automatic = (int(value or 0) for value in totals)
-        rates.append(MatchRates(start, payments - not_matchable, applied + false_automatic, false_automatic))
+        matchable = automatic = false_automatic = 0
+        for row_status, payments, engine_decided, undone_automatic in session.execute(
+            select(status, func.count(), func.sum(by_engine), func.sum(undone))
+            .where(
+                col(PaymentRecord.tenant_id) == tenant_id,
+                status.in_(PAYMENT_STATUSES),
+                created >= start,
+                created < end,
+            )
+            .group_by(status)
+        ):
+            matchable += payments - (int(engine_decided or 0) if row_status in _NOT_MATCHABLE else 0)
+            automatic += payments if row_status == "applied" else int(undone_automatic or 0)
+            false_automatic += int(undone_automatic or 0) if row_status != "applied" else 0
+        rates.append(MatchRates(start, matchable, automatic, false_automatic))
     return rates
 
 

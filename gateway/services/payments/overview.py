@@ -4,7 +4,7 @@ The rates are `match_report`'s (the API's report and `gateway match --report`), 
 with the same definitions: the automatic-match rate is the share of matchable payments the engine applied
 by itself, and the false automatic rate the share of those automatic applications a person later reversed
 or re-allocated. The month is one aggregate and the last `WEEKS` weeks another, over the payments received
-in that span (`ix_payments_created`), so the cost follows eight weeks of payments, not the history.
+in that span (`ix_payments_status`), so the cost follows eight weeks of payments, not the history.
 """
 
 from __future__ import annotations
@@ -44,17 +44,14 @@ def payment_overview(session: Session, tenant_id: str, *, now: dt.datetime | Non
     """Exceptions and approvals waiting (with the oldest), this calendar month's match rates and the
     rates of the last `WEEKS` weeks, oldest week first."""
     today = (now or utcnow()).astimezone(dt.UTC).date()
-    waiting = {
-        status: (count, first)
-        for status, count, first in session.execute(
-            select(col(PaymentRecord.status), func.count(), func.min(col(PaymentRecord.created_at)))
-            .where(
-                col(PaymentRecord.tenant_id) == tenant_id,
-                col(PaymentRecord.status).in_(WAITING_FOR_PEOPLE),
+    waiting: dict[str, tuple[int, dt.datetime | None]] = {}
+    for status in WAITING_FOR_PEOPLE:  # per status, so that the oldest is the head of its range
+        count, first = session.execute(
+            select(func.count(), func.min(col(PaymentRecord.created_at))).where(
+                col(PaymentRecord.tenant_id) == tenant_id, col(PaymentRecord.status) == status
             )
-            .group_by(col(PaymentRecord.status))
-        )
-    }
+        ).one()
+        waiting[status] = (int(count), first)
     firsts = [first for _count, first in waiting.values() if first is not None]
     monday = today - dt.timedelta(days=today.weekday())
     weeks = [_midnight(monday - dt.timedelta(weeks=back)) for back in range(WEEKS - 1, -1, -1)]
