@@ -226,26 +226,27 @@ def oldest_waiting(session: Session, tenant_id: str) -> WaitingDelivery | None:
 
 
 def open_deviations(session: Session, tenant_id: str, *, now: dt.datetime | None = None) -> list[CauseAges]:
-    """Open deviations by cause and by how long they have been open (`AGE_BUCKETS`), most first."""
+    """Open deviations by cause and by how long they have been open (`AGE_BUCKETS`), most first.
+
+    Grouped by cause alone, in the order of `ix_deviations_open_cause` (nothing to sort); each bucket is
+    what is at least its age minus what is at least the next one's."""
     now = now or utcnow()
     opened = col(Deviation.opened_at)
-    # bucket i holds deviations opened at or before now - AGE_BUCKETS[i] (and after the next one's limit)
-    limits = [now - at_least for _label, at_least in AGE_BUCKETS]
-    age = case(
-        *((opened <= limit, index) for index, limit in reversed(list(enumerate(limits)))), else_=0
-    ).label("age")
-    found: dict[str, dict[str, int]] = {}
-    oldest: dict[str, dt.datetime] = {}
-    for cause, index, count, first in session.execute(
-        select(col(Deviation.cause), age, func.count(), func.min(opened))
+    at_least = [func.sum(case((opened <= now - age, 1), else_=0)) for _label, age in AGE_BUCKETS[1:]]
+    rows: list[CauseAges] = []
+    for cause, count, first, *older in session.execute(
+        select(col(Deviation.cause), func.count(), func.min(opened), *at_least)
         .where(col(Deviation.tenant_id) == tenant_id, col(Deviation.closed_at).is_(None))
-        .group_by(col(Deviation.cause), age)
+        .group_by(col(Deviation.cause))
     ):
-        label = AGE_BUCKETS[int(index)][0]
-        found.setdefault(cause, {})[label] = count
+        cumulative = [int(count), *(int(n or 0) for n in older), 0]
+        by_age = {
+            label: cumulative[index] - cumulative[index + 1]
+            for index, (label, _age) in enumerate(AGE_BUCKETS)
+            if cumulative[index] - cumulative[index + 1]
+        }
         first_at = first if isinstance(first, dt.datetime) else dt.datetime.fromisoformat(str(first))
-        first_at = first_at if first_at.tzinfo else first_at.replace(tzinfo=dt.UTC)
-        oldest[cause] = min(oldest.get(cause, first_at), first_at)
-    rows = [CauseAges(cause, found[cause], oldest[cause]) for cause in found]
+        oldest = first_at if first_at.tzinfo else first_at.replace(tzinfo=dt.UTC)
+        rows.append(CauseAges(cause, by_age, oldest))
     known = {cause: position for position, cause in enumerate(CAUSES)}
     return sorted(rows, key=lambda row: (-row.total, known.get(row.cause, len(known)), row.cause))
