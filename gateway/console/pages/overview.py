@@ -62,6 +62,8 @@ def overview(request: Request, identity: Viewer) -> Response:
         "deliveries": deliveries,
         "payments": payments,
         "age_buckets": [label for label, _ in AGE_BUCKETS],
+        # the table's narrow headings; the full label is the abbreviation's title
+        "age_headings": ["< 1 d", "1–3 d", "3–7 d", "> 7 d"],
         "window_days": DAYS,
         **_charts(deliveries, payments),
     }
