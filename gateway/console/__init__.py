@@ -53,7 +53,9 @@ def console_error_page(request: Request, status: int, detail: str) -> Response:
     request_id = str(request.scope.get("state", {}).get("request_id", ""))
     heading = _TITLES.get(status, "Something went wrong")
     if status >= 500:
-        detail = "The gateway could not finish this. Quote the request id below when you report it."
+        detail = (
+            "The gateway could not finish this. Quote the request id below when you report it."
+        )
     elif status == 404 and detail in ("", "Not Found"):
         detail = f"There is no page {request.url.path}."
     return page(

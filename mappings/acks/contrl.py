@@ -175,7 +175,9 @@ def read_message(message: edifact.Message, envelope: AckEnvelope) -> Acknowledge
             segment_position = int_or_none(segment.get(1))
             if current is not None and segment.get(2):
                 current["errors"].append(
-                    AckError(segment_position, "", None, None, segment.get(2), error_text(segment.get(2)))
+                    AckError(
+                        segment_position, "", None, None, segment.get(2), error_text(segment.get(2))
+                    )
                 )
         elif tag == "UCD" and current is not None:
             current["errors"].append(

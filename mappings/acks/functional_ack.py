@@ -179,6 +179,7 @@ def read_set(transaction: x12.TransactionSet, envelope: AckEnvelope) -> Acknowle
 # Writing
 
 
+
 def _subject_x12(received: x12.Interchange | bytes | str) -> x12.Interchange:
     if isinstance(received, x12.Interchange):
         return received

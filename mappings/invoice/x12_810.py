@@ -140,51 +140,12 @@ _BODY_START = 4  # ISA, GS and ST come first: the body's first segment is the in
 
 #: UN/ECE Rec 20 (and Rec 21 package) unit → X12 355 unit of measurement.
 UNITS_TO_X12: dict[str, str] = {
-    "C62": "EA",
-    "H87": "EA",
-    "EA": "EA",
-    "HUR": "HR",
-    "KGM": "KG",
-    "GRM": "GR",
-    "LBR": "LB",
-    "TNE": "MP",
-    "MTR": "MR",
-    "CMT": "CM",
-    "MMT": "MM",
-    "KMT": "DK",
-    "FOT": "FT",
-    "INH": "IN",
-    "YRD": "YD",
-    "MTK": "SM",
-    "FTK": "SF",
-    "YDK": "SY",
-    "MTQ": "CR",
-    "LTR": "LT",
-    "MLT": "ML",
-    "GLL": "GA",
-    "DAY": "DA",
-    "WEE": "WK",
-    "MON": "MO",
-    "ANN": "YR",
-    "MIN": "MJ",
-    "SEC": "03",
-    "KWH": "KH",
-    "KWT": "K7",
-    "PR": "PR",
-    "SET": "ST",
-    "DZN": "DZ",
-    "KT": "KT",
-    "XBX": "BX",
-    "XCT": "CT",
-    "XCS": "CA",
-    "XPK": "PK",
-    "XPX": "PL",
-    "XPL": "PA",
-    "XRO": "RL",
-    "XBG": "BG",
-    "XBO": "BO",
-    "XCA": "CN",
-    "XDR": "DR",
+    "C62": "EA", "H87": "EA", "EA": "EA", "HUR": "HR", "KGM": "KG", "GRM": "GR", "LBR": "LB", "TNE": "MP",
+    "MTR": "MR", "CMT": "CM", "MMT": "MM", "KMT": "DK", "FOT": "FT", "INH": "IN", "YRD": "YD", "MTK": "SM",
+    "FTK": "SF", "YDK": "SY", "MTQ": "CR", "LTR": "LT", "MLT": "ML", "GLL": "GA", "DAY": "DA", "WEE": "WK",
+    "MON": "MO", "ANN": "YR", "MIN": "MJ", "SEC": "03", "KWH": "KH", "KWT": "K7", "PR": "PR", "SET": "ST",
+    "DZN": "DZ", "KT": "KT", "XBX": "BX", "XCT": "CT", "XCS": "CA", "XPK": "PK", "XPX": "PL", "XPL": "PA",
+    "XRO": "RL", "XBG": "BG", "XBO": "BO", "XCA": "CN", "XDR": "DR",
 }
 #: X12 355 → Rec 20, the table above reversed (EA reads back as EA, "each"), plus PC (piece) and UN (unit).
 UNITS_FROM_X12: dict[str, str] = {
@@ -199,20 +160,13 @@ _SELLER_ITEM_QUALIFIERS = ("VN", "VP", "VC")
 _BUYER_ITEM_QUALIFIERS = ("BP", "IN")
 
 _SAC_CODES = {("C", "FC"): "D240", ("A", "95"): "C310"}
-_SAC_NAMES = {
-    "D240": "Freight",
-    "C310": "Discount",
-    "D360": "Goods and Services Tax Charge",
-    "H850": "Tax",
-    "G830": "Shipping and Handling",
-    "I410": "Unsaleable Merchandise Allowance",
-}
+_SAC_NAMES = {"D240": "Freight", "C310": "Discount", "D360": "Goods and Services Tax Charge", "H850": "Tax",
+              "G830": "Shipping and Handling", "I410": "Unsaleable Merchandise Allowance"}
 _TAX_SAC_CODES = frozenset({"D360", "H850"})
 
 _N1_SCHEMES = {"UL": "0088", "1": "0060"}
-_CANADIAN_PROVINCES = frozenset(
-    {"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK", "YT"}
-)
+_CANADIAN_PROVINCES = frozenset({"AB", "BC", "MB", "NB", "NL", "NS", "NT", "NU", "ON", "PE", "QC", "SK",
+                                 "YT"})
 _SCHEME_QUALIFIERS = {"0088": "UL", "0060": "1"}
 _SELLER_CODES = ("SE", "SU", "VN", "II")
 _BUYER_CODES = ("BT", "BY", "SO", "ST")
@@ -237,9 +191,8 @@ _EMAIL: TypeAdapter[str] = TypeAdapter(EmailStr)
 # ------------------------------------------------------------------------------------------------ render
 
 
-def render(
-    invoice: Invoice, options: EdiEnvelope | None = None, *, version: Version = "004010"
-) -> RenderedDocument:
+def render(invoice: Invoice, options: EdiEnvelope | None = None, *,
+           version: Version = "004010") -> RenderedDocument:
     """One invoice or credit note as an X12 810 interchange (ISA…IEA), checked against the 810 grammar.
 
     Without an envelope a preview one is used: qualifier ZZ, the seller's and buyer's identifiers (endpoint,
@@ -267,10 +220,8 @@ def render(
     group_ref = envelope.group_ref or envelope.interchange_ref
     if not group_ref.isdigit() or len(group_ref) > 9:
         raise FormatError("envelope.group_ref", f"GS06 must be up to 9 digits, got {group_ref!r}")
-    application_ids = {
-        "group_sender_id": envelope.group_sender_id or envelope.sender_id,
-        "group_recipient_id": envelope.group_recipient_id or envelope.recipient_id,
-    }
+    application_ids = {"group_sender_id": envelope.group_sender_id or envelope.sender_id,
+                       "group_recipient_id": envelope.group_recipient_id or envelope.recipient_id}
     for name, value in application_ids.items():
         if not 2 <= len(value) <= 15:
             raise FormatError(f"envelope.{name}", f"GS02/GS03 must be 2–15 characters, got {value!r}")
@@ -300,23 +251,15 @@ def render(
     except ValueError as error:
         raise FormatError("envelope", str(error)) from None
     content = write_interchange(interchange, newline=envelope.newline)
-    return RenderedDocument(
-        format=FORMAT_5010 if version == "005010" else FORMAT_4010,
-        content=content,
-        media_type=MEDIA_TYPE,
-        extension=EXTENSION,
-    )
+    return RenderedDocument(format=FORMAT_5010 if version == "005010" else FORMAT_4010, content=content,
+                            media_type=MEDIA_TYPE, extension=EXTENSION)
 
 
 def _preview_envelope(invoice: Invoice) -> EdiEnvelope:
     """`EdiEnvelope.preview` with qualifier ZZ and ">" as component separator (as most 810 partners use), so
     that a ":" in names and notes survives; X12 cannot escape a delimiter in text."""
-    preview = EdiEnvelope.preview(
-        _interchange_id(invoice.seller),
-        _interchange_id(invoice.buyer),
-        sender_qualifier="ZZ",
-        recipient_qualifier="ZZ",
-    )
+    preview = EdiEnvelope.preview(_interchange_id(invoice.seller), _interchange_id(invoice.buyer),
+                                  sender_qualifier="ZZ", recipient_qualifier="ZZ")
     return dataclasses.replace(preview, x12_component_separator=">")
 
 
@@ -346,13 +289,8 @@ def _check(body: list[Segment], version: str) -> None:
 
 def _problem_error(problem: StructureProblem) -> X12SyntaxError:
     """A grammar problem as a `FormatError` naming the segment position (in the interchange) and element."""
-    return X12SyntaxError(
-        problem.reason,
-        segment_position=problem.position,
-        segment_tag=problem.tag,
-        element_index=problem.element,
-        component_index=problem.component,
-    )
+    return X12SyntaxError(problem.reason, segment_position=problem.position, segment_tag=problem.tag,
+                          element_index=problem.element, component_index=problem.component)
 
 
 def _cents(amount: Decimal, where: str) -> str:
@@ -400,9 +338,8 @@ class _Writer:
         delimiters = {self.separators.element, self.separators.component, self.separators.segment}
         if self.separators.repetition:
             delimiters.add(self.separators.repetition)
-        cleaned = "".join(
-            " " if char in delimiters or ord(char) < 32 or ord(char) == 127 else char for char in text
-        )
+        cleaned = "".join(" " if char in delimiters or ord(char) < 32 or ord(char) == 127 else char
+                          for char in text)
         return " ".join(cleaned.split())
 
     def ident(self, value: str, where: str, max_length: int) -> str:
@@ -412,13 +349,11 @@ class _Writer:
             delimiters.append(self.separators.repetition)
         for char in delimiters:
             if char in value:
-                raise FormatError(
-                    where, f"{value!r} contains the X12 delimiter {char!r}, which X12 cannot escape"
-                )
+                raise FormatError(where, f"{value!r} contains the X12 delimiter {char!r}, which X12 cannot "
+                                         "escape")
         if len(value) > max_length:
-            raise FormatError(
-                where, f"{value!r} is {len(value)} characters; X12 {self.version} allows {max_length} here"
-            )
+            raise FormatError(where, f"{value!r} is {len(value)} characters; X12 {self.version} allows "
+                                     f"{max_length} here")
         return value
 
     def ref(self, qualifier: str, value: str, where: str, description: str = "") -> None:
@@ -439,17 +374,8 @@ class _Writer:
         order_in_big = order if order is not None and len(order) <= 22 else None
         if order_in_big is not None:
             self.ident(order_in_big, "order_reference", 22)
-        self.add(
-            "BIG",
-            _date(invoice.issue_date),
-            self.ident(invoice.number, "number", 22),
-            "",
-            order_in_big or "",
-            "",
-            "",
-            _transaction_type(invoice),
-            "00",
-        )
+        self.add("BIG", _date(invoice.issue_date), self.ident(invoice.number, "number", 22), "",
+                 order_in_big or "", "", "", _transaction_type(invoice), "00")
         for note in invoice.notes:
             for index, chunk in enumerate(_chunks(self.free(note), 80)):
                 self.add("NTE", "GEN" if index == 0 else "ADD", chunk)
@@ -498,35 +424,21 @@ class _Writer:
 
     def party(self, code: str, party: CanonicalParty, where: str, *, unscheme_qualifier: str) -> None:
         qualifier, identifier = _primary_identifier(party, unscheme_qualifier)
-        self.add(
-            "N1",
-            code,
-            self.free(party.name),
-            qualifier,
-            self.ident(identifier, f"{where}.identifiers", 80) if identifier else "",
-        )
+        self.add("N1", code, self.free(party.name), qualifier,
+                 self.ident(identifier, f"{where}.identifiers", 80) if identifier else "")
         if party.address is not None:
             self.address(party.address)
         if party.vat_id:
             self.ref("VX", party.vat_id, f"{where}.vat_id")
         if party.endpoint is not None:
-            self.ref(
-                "ZZ", party.endpoint.value, f"{where}.endpoint", _label("endpoint", party.endpoint.scheme)
-            )
+            self.ref("ZZ", party.endpoint.value, f"{where}.endpoint",
+                     _label("endpoint", party.endpoint.scheme))
         if party.legal_registration is not None:
-            self.ref(
-                "ZZ",
-                party.legal_registration.value,
-                f"{where}.legal_registration",
-                _label("legal registration", party.legal_registration.scheme),
-            )
+            self.ref("ZZ", party.legal_registration.value, f"{where}.legal_registration",
+                     _label("legal registration", party.legal_registration.scheme))
         for index, identifier_model in enumerate(party.identifiers):
-            self.ref(
-                "ZZ",
-                identifier_model.value,
-                f"{where}.identifiers.{index}",
-                _label("identifier", identifier_model.scheme),
-            )
+            self.ref("ZZ", identifier_model.value, f"{where}.identifiers.{index}",
+                     _label("identifier", identifier_model.scheme))
         if party.tax_registration_id:
             self.ref("ZZ", party.tax_registration_id, f"{where}.tax_registration_id", "tax registration")
         contact = party.contact
@@ -548,35 +460,15 @@ class _Writer:
             state = subdivision
         elif subdivision:
             location_qualifier, location = "SP", subdivision
-        self.add(
-            "N4",
-            self.free(address.city or ""),
-            state,
-            self.free(address.postal_code or ""),
-            address.country,
-            location_qualifier,
-            location,
-        )
+        self.add("N4", self.free(address.city or ""), state, self.free(address.postal_code or ""),
+                 address.country, location_qualifier, location)
 
     def terms(self, invoice: Invoice) -> None:
         terms = _chunks(self.free(invoice.payment_terms), 80) if invoice.payment_terms else []
         if invoice.due_date is not None:
             days = (invoice.due_date - invoice.issue_date).days
-            self.add(
-                "ITD",
-                "05",
-                "3",
-                "",
-                "",
-                "",
-                _date(invoice.due_date),
-                str(days) if 0 <= days <= 999 else "",
-                "",
-                "",
-                "",
-                "",
-                terms[0] if terms else "",
-            )
+            self.add("ITD", "05", "3", "", "", "", _date(invoice.due_date),
+                     str(days) if 0 <= days <= 999 else "", "", "", "", "", terms[0] if terms else "")
             terms = terms[1:]
         for chunk in terms:
             self.add("ITD", *([""] * 11), chunk)
@@ -591,10 +483,8 @@ class _Writer:
         where = f"lines.{index}"
         unit = UNITS_TO_X12.get(line.unit_code)
         if unit is None:
-            raise FormatError(
-                f"{where}.unit_code",
-                f"UN/ECE Rec 20 unit {line.unit_code!r} has no X12 355 equivalent in the gateway's table",
-            )
+            raise FormatError(f"{where}.unit_code", f"UN/ECE Rec 20 unit {line.unit_code!r} has no X12 355 "
+                                                    "equivalent in the gateway's table")
         price, basis = _unit_price(line, where)
         ids: list[str] = []
         item = line.item
@@ -605,9 +495,8 @@ class _Writer:
         if item.standard_id is not None and item.standard_id.scheme == "0160":
             gtin = self.ident(item.standard_id.value, f"{where}.item.standard_id", 48)
             ids += [_GTIN_QUALIFIERS.get(len(gtin), "EN"), gtin]
-        self.add(
-            "IT1", self.ident(line.id, f"{where}.id", 20), _r(line.quantity), unit, _r(price), basis, *ids
-        )
+        self.add("IT1", self.ident(line.id, f"{where}.id", 20), _r(line.quantity), unit, _r(price), basis,
+                 *ids)
         self.tax(line.vat_category, line.vat_rate)
         for chunk in _chunks(self.free(item.name), 80):
             self.add("PID", "F", "08", "", "", chunk)
@@ -624,67 +513,28 @@ class _Writer:
         for ac_index, charge in enumerate(line.allowances_charges):
             self.allowance_charge(charge, f"{where}.allowances_charges.{ac_index}")
 
-    def tax(
-        self,
-        category: VatCategory,
-        rate: Decimal | None,
-        *,
-        amount: Decimal | None = None,
-        taxable: Decimal | None = None,
-    ) -> None:
+    def tax(self, category: VatCategory, rate: Decimal | None, *, amount: Decimal | None = None,
+            taxable: Decimal | None = None) -> None:
         summary = amount is not None
         rate_text = _r(rate) if rate is not None else ("0" if summary else "")
-        self.add(
-            "TXI",
-            "VA",
-            _r(amount) if amount is not None else "",
-            rate_text,
-            "",
-            "",
-            "",
-            "",
-            _r(taxable) if taxable is not None else "",
-            "",
-            category.value,
-        )
+        self.add("TXI", "VA", _r(amount) if amount is not None else "", rate_text, "", "", "", "",
+                 _r(taxable) if taxable is not None else "", "", category.value)
 
     def allowance_charge(self, charge: AllowanceCharge, where: str) -> None:
         indicator = "C" if charge.is_charge else "A"
         code = _SAC_CODES.get((indicator, charge.reason_code or ""), "ZZZZ")
-        agency, agency_code = (
-            ("UN", self.ident(charge.reason_code, f"{where}.reason_code", 10))
-            if charge.reason_code
-            else ("", "")
-        )
-        self.add(
-            "SAC",
-            indicator,
-            code,
-            agency,
-            agency_code,
-            _cents(charge.amount, f"{where}.amount"),
-            "",
-            "",
-            "",
-            "",
-            "",
-            "",
-            "06" if charge.is_charge else "02",
-            "",
-            "",
-            self.free(charge.reason or ""),
-        )
+        agency, agency_code = ("UN", self.ident(charge.reason_code, f"{where}.reason_code", 10)) \
+            if charge.reason_code else ("", "")
+        self.add("SAC", indicator, code, agency, agency_code, _cents(charge.amount, f"{where}.amount"),
+                 "", "", "", "", "", "", "06" if charge.is_charge else "02", "", "",
+                 self.free(charge.reason or ""))
 
     def summary(self, invoice: Invoice) -> None:
         totals = invoice.totals
         self.add("TDS", _cents(totals.tax_inclusive, "totals.tax_inclusive"))
         for breakdown in invoice.vat_breakdown:
-            self.tax(
-                breakdown.category,
-                breakdown.rate,
-                amount=breakdown.tax_amount,
-                taxable=breakdown.taxable_amount,
-            )
+            self.tax(breakdown.category, breakdown.rate, amount=breakdown.tax_amount,
+                     taxable=breakdown.taxable_amount)
         self.add("AMT", "1", _r(totals.line_extension))
         if totals.prepaid:
             self.add("AMT", "D", _r(totals.prepaid))
@@ -732,11 +582,9 @@ def _unit_price(line: InvoiceLine, where: str) -> tuple[Decimal, str]:
         return line.price.net, "TP"
     per_unit = line.price.net / base
     if per_unit * base != line.price.net or _decimal_places(per_unit) > 6:
-        raise FormatError(
-            f"{where}.price.base_quantity",
-            f"X12 IT104 is a price per unit (or per 100/1000): {line.price.net} per "
-            f"{base} is not an exact unit price",
-        )
+        raise FormatError(f"{where}.price.base_quantity",
+                          f"X12 IT104 is a price per unit (or per 100/1000): {line.price.net} per "
+                          f"{base} is not an exact unit price")
     return per_unit, ""
 
 
@@ -856,9 +704,8 @@ def _sort(transaction: TransactionSet) -> _Transaction:
 
 
 def _fail(segment: Segment, element: int | None, reason: str) -> X12SyntaxError:
-    return X12SyntaxError(
-        reason, segment_position=segment.position, segment_tag=segment.tag, element_index=element
-    )
+    return X12SyntaxError(reason, segment_position=segment.position, segment_tag=segment.tag,
+                          element_index=element)
 
 
 def _read_date(segment: Segment, element: int) -> dt.date:
@@ -925,12 +772,8 @@ def _read_address(segments: Iterable[Segment]) -> dict[str, Any] | None:
     if n4 is not None:
         state = n4.get(2).strip()
         subdivision = state or (n4.get(6).strip() if n4.get(5) == "SP" else "")
-        address.update(
-            city=n4.get(1).strip() or None,
-            postal_code=n4.get(3).strip() or None,
-            subdivision=subdivision or None,
-            country=_country(n4.get(4), state),
-        )
+        address.update(city=n4.get(1).strip() or None, postal_code=n4.get(3).strip() or None,
+                       subdivision=subdivision or None, country=_country(n4.get(4), state))
     else:
         address["country"] = "US"
     return address
@@ -1019,9 +862,8 @@ def _vat_of(txi: Segment) -> tuple[VatCategory, Decimal | None]:
 class _Reader:
     """One 810 transaction set → the canonical invoice's data (a dict for `Invoice.model_validate`)."""
 
-    def __init__(
-        self, transaction: TransactionSet, interchange: Interchange, unbalanced: Literal["reject", "adjust"]
-    ) -> None:
+    def __init__(self, transaction: TransactionSet, interchange: Interchange,
+                 unbalanced: Literal["reject", "adjust"]) -> None:
         self.transaction = transaction
         self.interchange = interchange
         self.unbalanced = unbalanced
@@ -1029,28 +871,20 @@ class _Reader:
         self.sign = Decimal(1)
 
     def first(self, tag: str, qualifier: str | None = None) -> Segment | None:
-        return next(
-            (s for s in self.sorted.heading if s.tag == tag and (qualifier is None or s.get(1) == qualifier)),
-            None,
-        )
+        return next((s for s in self.sorted.heading if s.tag == tag
+                     and (qualifier is None or s.get(1) == qualifier)), None)
 
     def read(self) -> dict[str, Any]:
         sorted_ = self.sorted
         big = sorted_.big
         if big is None:
-            raise X12SyntaxError(
-                "an 810 begins with BIG (invoice date and number): it is missing",
-                segment_position=self.transaction.position,
-                segment_tag="ST",
-            )
+            raise X12SyntaxError("an 810 begins with BIG (invoice date and number): it is missing",
+                                 segment_position=self.transaction.position, segment_tag="ST")
         if not big.get(2):
             raise _fail(big, 2, "BIG02 (invoice number) is mandatory and missing")
         if sorted_.tds is None:
-            raise X12SyntaxError(
-                "an 810 needs TDS (the total invoice amount): it is missing",
-                segment_position=self.transaction.position,
-                segment_tag="ST",
-            )
+            raise X12SyntaxError("an 810 needs TDS (the total invoice amount): it is missing",
+                                 segment_position=self.transaction.position, segment_tag="ST")
         transaction_type = big.get(7)
         credit = transaction_type in ("CR", "CN")
         stated_total = _read_number(sorted_.tds, 1)
@@ -1072,9 +906,8 @@ class _Reader:
             ref = self.first("REF", qualifier)
             if ref is not None and ref.get(2):
                 data[name] = ref.get(2)
-        preceding = [
-            {"id": s.get(2)} for s in sorted_.heading if s.tag == "REF" and s.get(1) == "OI" and s.get(2)
-        ]
+        preceding = [{"id": s.get(2)} for s in sorted_.heading if s.tag == "REF" and s.get(1) == "OI"
+                     and s.get(2)]
         if preceding:
             data["preceding_invoices"] = preceding
         notes = self.notes()
@@ -1084,11 +917,8 @@ class _Reader:
         self.dates_and_terms(data)
         taxes = self.tax_mode()
         if not sorted_.lines:
-            raise X12SyntaxError(
-                "the 810 has no IT1 line: the canonical invoice needs at least one",
-                segment_position=sorted_.tds.position,
-                segment_tag="TDS",
-            )
+            raise X12SyntaxError("the 810 has no IT1 line: the canonical invoice needs at least one",
+                                 segment_position=sorted_.tds.position, segment_tag="TDS")
         stated_total *= self.sign
         # The standard reading counts every SAC. When both levels carry SACs and that does not add up, two
         # habits are tried, in this order: line SACs as detail repeated in the summary (Ariba), and the
@@ -1113,13 +943,9 @@ class _Reader:
             totals = compute_totals(line_models, charge_models, breakdown)
             difference = stated_total - totals.tax_inclusive
             if self.unbalanced == "reject":
-                raise _fail(
-                    sorted_.tds,
-                    1,
-                    f"TDS01 says the invoice totals {stated_total}, but its lines, "
-                    f"allowances, charges and taxes add up to {totals.tax_inclusive} "
-                    f"(a difference of {difference})",
-                )
+                raise _fail(sorted_.tds, 1, f"TDS01 says the invoice totals {stated_total}, but its lines, "
+                                            f"allowances, charges and taxes add up to {totals.tax_inclusive} "
+                                            f"(a difference of {difference})")
             charge_models.append(AllowanceCharge.model_validate(self.balancing_charge(difference)))
             breakdown = compute_vat_breakdown(line_models, charge_models)
             totals = compute_totals(line_models, charge_models, breakdown)
@@ -1128,24 +954,19 @@ class _Reader:
         rounding = Decimal(0) if payable is None else payable - (totals.tax_inclusive - prepaid)
         totals = compute_totals(line_models, charge_models, breakdown, prepaid=prepaid, rounding=rounding)
         # models, not dumps: pydantic takes validated instances as they are
-        data.update(
-            lines=line_models, allowances_charges=charge_models, vat_breakdown=breakdown, totals=totals
-        )
+        data.update(lines=line_models, allowances_charges=charge_models, vat_breakdown=breakdown,
+                    totals=totals)
         return data
 
-    def amounts(
-        self, taxes: _Taxes, use_line_sacs: bool, use_document_sacs: bool
-    ) -> tuple[list[InvoiceLine], list[AllowanceCharge]]:
+    def amounts(self, taxes: _Taxes, use_line_sacs: bool,
+                use_document_sacs: bool) -> tuple[list[InvoiceLine], list[AllowanceCharge]]:
         """Lines and document-level allowances/charges, counting line or document SACs as asked."""
         sorted_ = self.sorted
         lines = [self.line(index, loop, taxes, use_line_sacs) for index, loop in enumerate(sorted_.lines)]
         charges: list[dict[str, Any]] = []
         if use_document_sacs:
-            charges = [
-                self.document_charge(charge, taxes)
-                for charge in sorted_.charges
-                if charge.sac.get(1) in ("A", "C") and charge.sac.get(5)
-            ]
+            charges = [self.document_charge(charge, taxes) for charge in sorted_.charges
+                       if charge.sac.get(1) in ("A", "C") and charge.sac.get(5)]
         charges += self.sales_tax_charges(taxes, use_line_sacs, use_document_sacs)
         return lines, [AllowanceCharge.model_validate(charge) for charge in charges]
 
@@ -1196,10 +1017,8 @@ class _Reader:
             if ship_to.n1.get(2).strip():
                 delivery["party_name"] = ship_to.n1.get(2).strip()
             if ship_to.n1.get(4):
-                delivery["location"] = {
-                    "value": ship_to.n1.get(4),
-                    "scheme": _N1_SCHEMES.get(ship_to.n1.get(3)),
-                }
+                delivery["location"] = {"value": ship_to.n1.get(4),
+                                        "scheme": _N1_SCHEMES.get(ship_to.n1.get(3))}
             address = _read_address(ship_to.segments)
             if address is not None:
                 delivery["address"] = address
@@ -1229,12 +1048,9 @@ class _Reader:
             data["payment_terms"] = _chunks_joined(terms)[:1000]
 
     def tax_mode(self) -> _Taxes:
-        every_tax = [
-            *self.sorted.taxes,
-            *(t for c in self.sorted.charges for t in c.taxes),
-            *(t for line in self.sorted.lines for t in line.taxes),
-            *(t for line in self.sorted.lines for c in line.charges for t in c.taxes),
-        ]
+        every_tax = [*self.sorted.taxes, *(t for c in self.sorted.charges for t in c.taxes),
+                     *(t for line in self.sorted.lines for t in line.taxes),
+                     *(t for line in self.sorted.lines for c in line.charges for t in c.taxes)]
         return _Taxes(vat=any(t.get(1) == "VA" for t in every_tax))
 
     def line(self, index: int, loop: _LineLoop, taxes: _Taxes, use_sacs: bool = True) -> InvoiceLine:
@@ -1293,11 +1109,8 @@ class _Reader:
             "vat_category": category,
             "vat_rate": rate,
             "item": item,
-            "allowances_charges": [
-                self.charge(c.sac)
-                for c in loop.charges
-                if use_sacs and c.sac.get(1) in ("A", "C") and c.sac.get(5)
-            ],
+            "allowances_charges": [self.charge(c.sac) for c in loop.charges
+                                   if use_sacs and c.sac.get(1) in ("A", "C") and c.sac.get(5)],
         }
         fj = next((r for r in loop.refs if r.get(1) == "FJ" and r.get(2)), None)
         if fj is not None:
@@ -1320,12 +1133,8 @@ class _Reader:
         summary = {_vat_of(t) for t in self.sorted.taxes if t.get(1) == "VA"}
         if len(summary) == 1:
             return summary.pop()
-        raise _fail(
-            anchor,
-            None,
-            f"{anchor.tag} has no TXI*VA saying its VAT category and rate, and the "
-            "summary has not exactly one to take it from",
-        )
+        raise _fail(anchor, None, f"{anchor.tag} has no TXI*VA saying its VAT category and rate, and the "
+                                  "summary has not exactly one to take it from")
 
     def charge(self, sac: Segment) -> dict[str, Any]:
         amount = abs(_read_number(sac, 5)) if self.sign < 0 else _read_number(sac, 5)
@@ -1348,9 +1157,8 @@ class _Reader:
             result.update(vat_category=VatCategory.OUTSIDE_SCOPE, vat_rate=None)
         return result
 
-    def sales_tax_charges(
-        self, taxes: _Taxes, use_line_sacs: bool, use_document_sacs: bool
-    ) -> list[dict[str, Any]]:
+    def sales_tax_charges(self, taxes: _Taxes, use_line_sacs: bool,
+                          use_document_sacs: bool) -> list[dict[str, Any]]:
         """A sales-tax invoice's taxes as document-level charges, unless the SACs counted carry them."""
         if taxes.vat:
             return []
@@ -1366,15 +1174,9 @@ class _Reader:
         for txi in sources:
             charges[txi.get(1)] = charges.get(txi.get(1), Decimal(0)) + _read_number(txi, 2) * self.sign
         return [
-            {
-                "is_charge": True,
-                "amount": round_amount(amount),
-                "reason": f"Sales tax (X12 TXI {code})",
-                "vat_category": VatCategory.OUTSIDE_SCOPE,
-                "vat_rate": None,
-            }
-            for code, amount in charges.items()
-            if amount
+            {"is_charge": True, "amount": round_amount(amount), "reason": f"Sales tax (X12 TXI {code})",
+             "vat_category": VatCategory.OUTSIDE_SCOPE, "vat_rate": None}
+            for code, amount in charges.items() if amount
         ]
 
     def balancing_charge(self, difference: Decimal) -> dict[str, Any]:
@@ -1382,7 +1184,7 @@ class _Reader:
             "is_charge": difference > 0,
             "amount": abs(difference),
             "reason": "Difference to the 810's total (TDS01) that its lines, allowances, charges and taxes "
-            "do not explain",
+                      "do not explain",
             "vat_category": VatCategory.OUTSIDE_SCOPE,
             "vat_rate": None,
         }
@@ -1422,9 +1224,8 @@ def _transactions_810(interchange: Interchange) -> list[tuple[FunctionalGroup, T
     return [(group, t) for group in interchange.groups for t in group.transactions if t.set_id == SET_ID]
 
 
-def parse(
-    data: bytes, *, strict: bool = False, unbalanced: Literal["reject", "adjust"] = "reject"
-) -> list[Invoice]:
+def parse(data: bytes, *, strict: bool = False,
+          unbalanced: Literal["reject", "adjust"] = "reject") -> list[Invoice]:
     """Every 810 in every functional group of an X12 interchange, as canonical invoices.
 
     The envelope is checked strictly (`X12SyntaxError` with the segment position); `strict=True` also checks
@@ -1487,21 +1288,18 @@ def inspect(data: bytes) -> dict[str, Any]:
             "purchase_order": (big.get(4) or None) if big else None,
             "currency": cur.get(2) if cur is not None and cur.get(2) else "USD",
             "currency_stated": cur is not None,
-            "parties": [
-                {
-                    "code": loop.code,
-                    "name": loop.n1.get(2) or None,
-                    "id_qualifier": loop.n1.get(3) or None,
-                    "id": loop.n1.get(4) or None,
-                }
-                for loop in sorted_.parties
-            ],
+            "parties": [{"code": loop.code, "name": loop.n1.get(2) or None,
+                         "id_qualifier": loop.n1.get(3) or None, "id": loop.n1.get(4) or None}
+                        for loop in sorted_.parties],
             "total": _n2_text(sorted_.tds, 1),
             "line_count": len(sorted_.lines),
             "ctt_line_count": sorted_.ctt.get(1) if sorted_.ctt is not None else None,
         }
         problems = check_message(grammar_for(group.version), transaction.segments)
-        summary["grammar_problems"] = [_problem_error(p).as_dict() for p in problems[:20]]
+        summary["grammar_problems"] = [
+            _problem_error(p).as_dict()
+            for p in problems[:20]
+        ]
         try:
             invoice = Invoice.model_validate(_Reader(transaction, interchange, "reject").read())
         except FormatError as error:
@@ -1510,13 +1308,9 @@ def inspect(data: bytes) -> dict[str, Any]:
         except ValidationError as error:
             summary.update(readable=False, errors=error_entries(error))
         else:
-            summary.update(
-                readable=True,
-                payable=str(invoice.totals.payable),
-                tax_amount=str(invoice.totals.tax_amount),
-                seller=invoice.seller.name,
-                buyer=invoice.buyer.name,
-            )
+            summary.update(readable=True, payable=str(invoice.totals.payable),
+                           tax_amount=str(invoice.totals.tax_amount), seller=invoice.seller.name,
+                           buyer=invoice.buyer.name)
         transactions.append(summary)
     return {
         "format": FORMAT_4010,

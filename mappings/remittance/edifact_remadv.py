@@ -144,23 +144,15 @@ class RemadvError(SegmentError):
     """A REMADV whose content cannot be read, or does not add up; names the segment (and element)."""
 
 
-def _fail(
-    segment: edifact.Segment, reason: str, element: int | None = None, component: int | None = None
-) -> RemadvError:
-    return RemadvError(
-        reason,
-        segment_position=segment.position,
-        segment_tag=segment.tag,
-        element_index=element,
-        component_index=component,
-        offset=segment.offset,
-    )
+def _fail(segment: edifact.Segment, reason: str, element: int | None = None,
+          component: int | None = None) -> RemadvError:
+    return RemadvError(reason, segment_position=segment.position, segment_tag=segment.tag,
+                       element_index=element, component_index=component, offset=segment.offset)
 
 
 def _message_fail(message: edifact.Message, reason: str) -> RemadvError:
-    return RemadvError(
-        f"message {message.reference!r}: {reason}", segment_position=message.position, segment_tag="UNH"
-    )
+    return RemadvError(f"message {message.reference!r}: {reason}", segment_position=message.position,
+                       segment_tag="UNH")
 
 
 # ============================================================================================== reading
@@ -484,12 +476,8 @@ def _doc_line(doc: _DocReading, currency: str) -> tuple[RemittanceLine, Decimal 
     return line, -abs(value) if kind == "credit_note" else value
 
 
-def _payment(
-    reading: _MessageReading,
-    default_currency: str | None,
-    unbalanced: Literal["reject", "note"],
-    notes: list[str],
-) -> Payment:
+def _payment(reading: _MessageReading, default_currency: str | None, unbalanced: Literal["reject", "note"],
+             notes: list[str]) -> Payment:
     message = reading.message
     where = f"message {message.reference!r} (UNH at segment {message.position})"
     currency = _currency(reading, default_currency)
@@ -513,19 +501,15 @@ def _payment(
         elif documents_sum != total.value:
             difference = total.value - documents_sum
             qualifier = total.segment.get(1, 1) if total.segment is not None else ""
-            reason = (
-                f"the total (MOA {qualifier}) {total.value} is {abs(difference)} "
-                f"{'more' if difference > 0 else 'less'} than the documents add up to: {documents_sum} "
-                "(invoices and debit notes less credit notes)"
-            )
+            reason = (f"the total (MOA {qualifier}) {total.value} is {abs(difference)} "
+                      f"{'more' if difference > 0 else 'less'} than the documents add up to: {documents_sum} "
+                      "(invoices and debit notes less credit notes)")
             if unbalanced == "reject" and total.segment is not None:
                 raise _fail(total.segment, reason, 1, 2)
             notes.append(f"{where}: {reason}")
     elif not reading.docs:
-        lines = [
-            RemittanceLine(invoice_number=value) if qualifier == "IV" else RemittanceLine(kid=value)
-            for qualifier, value in reading.header_references
-        ]
+        lines = [RemittanceLine(invoice_number=value) if qualifier == "IV" else RemittanceLine(kid=value)
+                 for qualifier, value in reading.header_references]
     if total is None:
         raise _fail(reading.bgm, "the advice states no amount: no total MOA (12 or 9), no document amounts")
     payer = reading.payer or reading.buyer
@@ -575,9 +559,8 @@ def _prepared(interchange: edifact.Interchange) -> dt.datetime | None:
     return day.replace(hour=clock.hour, minute=clock.minute, tzinfo=dt.UTC)
 
 
-def _document(
-    interchange: edifact.Interchange, default_currency: str | None, unbalanced: Literal["reject", "note"]
-) -> RemittanceDocument:
+def _document(interchange: edifact.Interchange, default_currency: str | None,
+              unbalanced: Literal["reject", "note"]) -> RemittanceDocument:
     messages = _remadv_messages(interchange)
     notes: list[str] = []
     readings = [_read_message(message) for message in messages]
@@ -599,9 +582,8 @@ def _document(
     )
 
 
-def parse(
-    data: bytes, *, default_currency: str | None = None, unbalanced: Literal["reject", "note"] = "reject"
-) -> RemittanceDocument:
+def parse(data: bytes, *, default_currency: str | None = None,
+          unbalanced: Literal["reject", "note"] = "reject") -> RemittanceDocument:
     """Every REMADV message of an EDIFACT interchange as one `Payment` each (module docstring: the mapping
     and the check).
 
@@ -653,14 +635,8 @@ def grammar_for(message: edifact.Message) -> MessageGrammar:
 
 
 def _problem_dict(problem: StructureProblem, message: edifact.Message) -> dict[str, Any]:
-    return {
-        "message": message.reference,
-        "segment_position": problem.position,
-        "segment_tag": problem.tag,
-        "element_index": problem.element,
-        "component_index": problem.component,
-        "reason": problem.reason,
-    }
+    return {"message": message.reference, "segment_position": problem.position, "segment_tag": problem.tag,
+            "element_index": problem.element, "component_index": problem.component, "reason": problem.reason}
 
 
 # ============================================================================================== writing
@@ -722,20 +698,10 @@ def _line_segments(line: RemittanceLine, where: str, version: str) -> list[edifa
         out.append(S("MOA", ("5", _plain(line.adjustment))))
         if code == "ZZZ":
             if version == "D96A":
-                raise FormatError(
-                    f"{where}.adjustment_reason",
-                    "a free-text adjustment reason needs an "
-                    "FTX in the AJT group, which D96A does not have (write D01B)",
-                )
-            out.append(
-                S(
-                    "FTX",
-                    "AAO",
-                    "",
-                    "",
-                    _pieces(reason, _TEXT_WIDTH[version], 5, f"{where}.adjustment_reason"),
-                )
-            )
+                raise FormatError(f"{where}.adjustment_reason", "a free-text adjustment reason needs an "
+                                  "FTX in the AJT group, which D96A does not have (write D01B)")
+            out.append(S("FTX", "AAO", "", "", _pieces(reason, _TEXT_WIDTH[version], 5,
+                                                       f"{where}.adjustment_reason")))
     return out
 
 

@@ -102,13 +102,8 @@ class Remittance820Error(SegmentError):
 
 
 def _fail(segment: x12.Segment, reason: str, element: int | None = None) -> Remittance820Error:
-    return Remittance820Error(
-        reason,
-        segment_position=segment.position,
-        segment_tag=segment.tag,
-        element_index=element,
-        offset=segment.offset,
-    )
+    return Remittance820Error(reason, segment_position=segment.position, segment_tag=segment.tag,
+                              element_index=element, offset=segment.offset)
 
 
 def _value(segment: x12.Segment, element: int) -> str:
@@ -231,9 +226,7 @@ def _read_set(transaction: x12.TransactionSet, release: str) -> _SetReading:
         raise Remittance820Error(
             f"820 {transaction.control_number}: BPR must follow ST, found {found}"
             + (" (an 003010 820 with BPS/RMT is not read)" if found == "BPS" else ""),
-            segment_position=transaction.position,
-            segment_tag="ST",
-        )
+            segment_position=transaction.position, segment_tag="ST")
     old_sign = bool(release) and release <= "003030"
     reading = _read_bpr(transaction, segments[0])
     heading = True
@@ -263,14 +256,8 @@ def _read_set(transaction: x12.TransactionSet, release: str) -> _SetReading:
             elif entity_open:
                 reference = " ".join(v for v in (_value(segment, 3), _value(segment, 4)) if v)
                 adjustment_line = _LineReading(
-                    rmr=None,
-                    kind="other",
-                    reference=None,
-                    invoice_number=None,
-                    amount=None,
-                    contribution=-reduction,
-                    adjustment=reduction,
-                    reasons=[reason],
+                    rmr=None, kind="other", reference=None, invoice_number=None, amount=None,
+                    contribution=-reduction, adjustment=reduction, reasons=[reason],
                     texts=[f"ADX {reference}"] if reference else [],
                 )
                 reading.lines.append(adjustment_line)
@@ -341,19 +328,16 @@ def _payment(reading: _SetReading, unbalanced: Literal["reject", "note"], notes:
         lines_sum = sum((line.contribution for line in stated if line.contribution is not None), Decimal(0))
         if lines_sum != total:
             difference = total - lines_sum
-            reason = (
-                f"BPR02 {total} is {abs(difference)} {'more' if difference > 0 else 'less'} than the "
-                f"remittance adds up to: {lines_sum} (RMR04 amounts, credit memos subtracted, and "
-                "entity-level ADX adjustments)"
-            )
+            reason = (f"BPR02 {total} is {abs(difference)} {'more' if difference > 0 else 'less'} than the "
+                      f"remittance adds up to: {lines_sum} (RMR04 amounts, credit memos subtracted, and "
+                      "entity-level ADX adjustments)")
             if unbalanced == "reject":
                 raise _fail(bpr, reason, 2)
             notes.append(f"{where}: {reason}")
     hint = HINT_HANDLING.get(handling)
     if hint is not None:
-        notes.append(
-            f"{where}: BPR01 {handling} ({hint}): no money moves with this 820; kept as a hint, never booked"
-        )
+        notes.append(f"{where}: BPR01 {handling} ({hint}): no money moves with this 820; kept as a hint, "
+                     "never booked")
     method = _value(bpr, 4)
     if method == "NON" and hint is None:
         notes.append(f"{where}: BPR04 NON (non-payment data)")
@@ -390,10 +374,7 @@ def _sets(interchange: x12.Interchange) -> list[tuple[x12.FunctionalGroup, x12.T
                 raise Remittance820Error(
                     f"transaction set {transaction.set_id} {transaction.control_number}: an interchange read "
                     "as remittance advice carries 820 transaction sets only",
-                    segment_position=transaction.position,
-                    segment_tag="ST",
-                    element_index=1,
-                )
+                    segment_position=transaction.position, segment_tag="ST", element_index=1)
             found.append((group, transaction))
     if not found:
         raise FormatError("interchange", "no 820 transaction set")

@@ -86,61 +86,34 @@ class ServiceCharacters:
     def parse_una(cls, advice: str) -> ServiceCharacters:
         """Read `advice`: "UNA" and exactly six characters (the rest of the data may follow)."""
         if not advice.startswith("UNA"):
-            raise EdiSyntaxError(
-                "the service string advice starts with 'UNA'", segment_position=1, segment_tag="UNA", offset=0
-            )
+            raise EdiSyntaxError("the service string advice starts with 'UNA'", segment_position=1,
+                                 segment_tag="UNA", offset=0)
         chars = advice[3:9]
         if len(chars) < 6:
-            raise EdiSyntaxError(
-                f"UNA needs exactly 6 service characters after 'UNA', found {len(chars)}",
-                segment_position=1,
-                segment_tag="UNA",
-                offset=0,
-            )
+            raise EdiSyntaxError(f"UNA needs exactly 6 service characters after 'UNA', found {len(chars)}",
+                                 segment_position=1, segment_tag="UNA", offset=0)
         service = cls(*chars)
         service.check(segment_position=1)
         return service
 
     def check(self, segment_position: int = 0) -> None:
         """Refuse characters that would make the data ambiguous (the same character twice, a letter…)."""
-        names = (
-            "component separator",
-            "data element separator",
-            "decimal mark",
-            "release character",
-            "repetition separator",
-            "segment terminator",
-        )
+        names = ("component separator", "data element separator", "decimal mark", "release character",
+                 "repetition separator", "segment terminator")
         for index, (name, char) in enumerate(zip(names, self.as_tuple(), strict=True), start=1):
-            problem = (
-                "must be one character"
-                if len(char) != 1
-                else "cannot be a letter or digit"
-                if char.isalnum()
-                else ""
-            )
+            problem = ("must be one character" if len(char) != 1
+                       else "cannot be a letter or digit" if char.isalnum() else "")
             if problem:
-                raise EdiSyntaxError(
-                    f"{name} {char!r} {problem}",
-                    segment_position=segment_position,
-                    segment_tag="UNA",
-                    element_index=index,
-                )
+                raise EdiSyntaxError(f"{name} {char!r} {problem}", segment_position=segment_position,
+                                     segment_tag="UNA", element_index=index)
         if self.decimal not in ".,":
-            raise EdiSyntaxError(
-                f"decimal mark must be '.' or ',', is {self.decimal!r}",
-                segment_position=segment_position,
-                segment_tag="UNA",
-                element_index=3,
-            )
+            raise EdiSyntaxError(f"decimal mark must be '.' or ',', is {self.decimal!r}",
+                                 segment_position=segment_position, segment_tag="UNA", element_index=3)
         used = [self.component, self.element, self.terminator]
         used += [c for c in (self.release, self.repetition) if c != " "]
         if len(set(used)) != len(used):
-            raise EdiSyntaxError(
-                f"service characters must differ from each other: {self.una!r}",
-                segment_position=segment_position,
-                segment_tag="UNA",
-            )
+            raise EdiSyntaxError(f"service characters must differ from each other: {self.una!r}",
+                                 segment_position=segment_position, segment_tag="UNA")
 
     def as_tuple(self) -> tuple[str, str, str, str, str, str]:
         """The six characters in UNA order."""
@@ -164,11 +137,8 @@ class ServiceCharacters:
     @property
     def delimiters(self) -> str:
         """The characters that the release character must precede when they are data."""
-        return "".join(
-            c
-            for c in (self.component, self.element, self.release, self.repetition, self.terminator)
-            if c != " "
-        )
+        return "".join(c for c in (self.component, self.element, self.release, self.repetition,
+                                   self.terminator) if c != " ")
 
 
 #: Syntax versions 1–3 without UNA, and the UNA most senders write.
@@ -407,9 +377,8 @@ def _char_check(syntax_id: str, service: ServiceCharacters, undecodable: bool) -
     return None
 
 
-def _char_error(
-    raw: str, index: int, syntax_id: str, service: ServiceCharacters, position: int, tag: str, offset: int
-) -> EdiSyntaxError:
+def _char_error(raw: str, index: int, syntax_id: str, service: ServiceCharacters, position: int, tag: str,
+                offset: int) -> EdiSyntaxError:
     char = raw[index]
     element, component = _element_at(raw, index, service)
     if "\udc80" <= char <= "\udcff":
@@ -417,20 +386,12 @@ def _char_error(
         byte = ord(char) - 0xDC00
         reason = f"byte 0x{byte:02X} is not valid {codec} (syntax identifier {syntax_id or 'missing'})"
     elif syntax_id == "UNOA":
-        reason = (
-            f"character {char!r} (U+{ord(char):04X}) is not allowed in UNOA (upper case letters, "
-            f"digits, space and {UNOA_REPERTOIRE[37:]}); use UNOC or UNOW for other characters"
-        )
+        reason = (f"character {char!r} (U+{ord(char):04X}) is not allowed in UNOA (upper case letters, "
+                  f"digits, space and {UNOA_REPERTOIRE[37:]}); use UNOC or UNOW for other characters")
     else:  # pragma: no cover - only the two checks above exist
         reason = f"character {char!r} is not allowed"
-    return EdiSyntaxError(
-        reason,
-        segment_position=position,
-        segment_tag=tag,
-        element_index=element,
-        component_index=component,
-        offset=offset + index,
-    )
+    return EdiSyntaxError(reason, segment_position=position, segment_tag=tag, element_index=element,
+                          component_index=component, offset=offset + index)
 
 
 def _element_at(raw: str, index: int, service: ServiceCharacters) -> tuple[int | None, int | None]:
@@ -464,21 +425,14 @@ def _read(data: bytes | str, service_chars: ServiceCharacters | None = None) -> 
             raise EdiSyntaxError(
                 f"without a UNA service string advice the data element separator is {service.element!r}, "
                 f"found {rest[3]!r} (send a UNA to announce other service characters)",
-                segment_position=1,
-                segment_tag="UNB",
-                offset=start,
-            )
+                segment_position=1, segment_tag="UNB", offset=start)
     check = _char_check(syntax_id, service, undecodable)
     segments, char_error = _split_segments(text, start, service, position, check, syntax_id)
     return _Tokens(text, service, una_chars is not None, segments, char_error)
 
 
 def _split_segments(
-    text: str,
-    start: int,
-    service: ServiceCharacters,
-    position: int,
-    check: re.Pattern[str] | None,
+    text: str, start: int, service: ServiceCharacters, position: int, check: re.Pattern[str] | None,
     syntax_id: str,
 ) -> tuple[list[Segment], EdiSyntaxError | None]:
     """One pass: split at unreleased terminators, then each segment at separators.
@@ -502,18 +456,12 @@ def _split_segments(
     offset = start
     blank_lines = terminator in _WHITESPACE
 
-    def fail(
-        reason: str, tag: str, seg_offset: int, element: int | None = None, component: int | None = None
-    ) -> EdiSyntaxError:
+    def fail(reason: str, tag: str, seg_offset: int, element: int | None = None,
+             component: int | None = None) -> EdiSyntaxError:
         # an illegal character earlier in the data is the first error, not this one
         return char_error or EdiSyntaxError(
-            reason,
-            segment_position=position,
-            segment_tag=tag,
-            element_index=element,
-            component_index=component,
-            offset=seg_offset,
-        )
+            reason, segment_position=position, segment_tag=tag, element_index=element,
+            component_index=component, offset=seg_offset)
 
     for raw in pieces:
         seg_offset = offset
@@ -542,23 +490,15 @@ def _split_segments(
             body = tuple([tuple(p.split(component_sep)) for p in parts[1:]])
             if repetition and repetition in raw:
                 element, component = _element_at(raw, raw.index(repetition), service)
-                raise fail(
-                    f"repetition separator {repetition!r} found: repeated data elements are not "
-                    f"supported here; release it ({release}{repetition}) if it is data",
-                    tag,
-                    seg_offset,
-                    element,
-                    component,
-                )
+                raise fail(f"repetition separator {repetition!r} found: repeated data elements are not "
+                           f"supported here; release it ({release}{repetition}) if it is data",
+                           tag, seg_offset, element, component)
         if tag not in known_tags:
             if len(tag_components) != 1 or not _TAG.fullmatch(tag):
                 shown = raw[:12].replace(terminator, "")
-                raise fail(
-                    f"segment tag must be 3 upper case letters or digits, found {shown!r}"
-                    + (" (is a segment terminator missing?)" if len(tag) > 3 else ""),
-                    tag[:3],
-                    seg_offset,
-                )
+                raise fail(f"segment tag must be 3 upper case letters or digits, found {shown!r}"
+                           + (" (is a segment terminator missing?)" if len(tag) > 3 else ""),
+                           tag[:3], seg_offset)
             known_tags.add(tag)
         if check is not None and char_error is None:
             bad = check.search(raw)
@@ -570,15 +510,11 @@ def _split_segments(
         stripped = tail.lstrip(strip)
         seg_offset = offset + len(tail) - len(stripped)
         if release and _odd_release_run(stripped, release):
-            reason = (
-                f"the data ends with the release character {release!r}: it releases nothing (the last "
-                "segment terminator is missing)"
-            )
+            reason = (f"the data ends with the release character {release!r}: it releases nothing (the last "
+                      "segment terminator is missing)")
         elif release and stripped.endswith(terminator) and _odd_release_run(stripped[:-1], release):
-            reason = (
-                f"the last segment terminator is released ({release}{terminator}): it is data, and the "
-                "segment has no terminator"
-            )
+            reason = (f"the last segment terminator is released ({release}{terminator}): it is data, and the "
+                      "segment has no terminator")
         else:
             reason = f"no segment terminator {terminator!r} after the last segment: the data is truncated"
         raise fail(reason, stripped[:3], seg_offset)
@@ -622,9 +558,8 @@ def _split_released(raw: str, service: ServiceCharacters) -> list[tuple[str, ...
     pattern = _RELEASE_SPLITTERS.get(service)
     if pattern is None:
         release = re.escape(service.release)
-        separators = "".join(
-            re.escape(c) for c in (service.element, service.component, service.repetition) if c != " "
-        )
+        separators = "".join(re.escape(c) for c in (service.element, service.component, service.repetition)
+                             if c != " ")
         pattern = re.compile(f"{release}([\\s\\S]?)|([{separators}])")
         _RELEASE_SPLITTERS[service] = pattern
     elements: list[tuple[str, ...]] = []
@@ -637,28 +572,20 @@ def _split_released(raw: str, service: ServiceCharacters) -> list[tuple[str, ...
         released, separator = match.group(1), match.group(2)
         if separator is None:
             if released == "":
-                raise _ReleaseError(
-                    f"release character {service.release!r} at the end of the segment releases nothing",
-                    len(elements) or None,
-                    len(components) + 1 if elements else None,
-                )
+                raise _ReleaseError(f"release character {service.release!r} at the end of the segment "
+                                    "releases nothing", len(elements) or None,
+                                    len(components) + 1 if elements else None)
             if released not in service.delimiters:
                 raise _ReleaseError(
                     f"release character {service.release!r} before {released!r}: only service characters "
                     f"({service.delimiters}) may be released; write {service.release * 2} for a literal "
-                    f"{service.release!r}",
-                    len(elements) or None,
-                    len(components) + 1 if elements else None,
-                )
+                    f"{service.release!r}", len(elements) or None, len(components) + 1 if elements else None)
             current.append(released)
             continue
         if separator == service.repetition:
-            raise _ReleaseError(
-                f"repetition separator {separator!r} found: repeated data elements are not "
-                f"supported here; release it ({service.release}{separator}) if it is data",
-                len(elements) or None,
-                len(components) + 1 if elements else None,
-            )
+            raise _ReleaseError(f"repetition separator {separator!r} found: repeated data elements are not "
+                                f"supported here; release it ({service.release}{separator}) if it is data",
+                                len(elements) or None, len(components) + 1 if elements else None)
         components.append("".join(current))
         current = []
         if separator == service.element:
@@ -703,14 +630,8 @@ def _value(segment: Segment, element: int, component: int, spec: _Spec, *, prese
     value = segment.get(element, component)
 
     def fail(reason: str) -> EdiSyntaxError:
-        return EdiSyntaxError(
-            reason,
-            segment_position=segment.position,
-            segment_tag=segment.tag,
-            element_index=element,
-            component_index=component,
-            offset=segment.offset,
-        )
+        return EdiSyntaxError(reason, segment_position=segment.position, segment_tag=segment.tag,
+                              element_index=element, component_index=component, offset=segment.offset)
 
     if not value:
         if spec.mandatory and present:
@@ -730,24 +651,16 @@ def _value(segment: Segment, element: int, component: int, spec: _Spec, *, prese
 def _shape(segment: Segment, max_elements: int, max_components: Sequence[int]) -> None:
     """Refuse service segments with more elements or components than the syntax version defines."""
     if len(segment.elements) > max_elements:
-        raise EdiSyntaxError(
-            f"{segment.tag} has at most {max_elements} data elements, found {len(segment.elements)}",
-            segment_position=segment.position,
-            segment_tag=segment.tag,
-            element_index=max_elements + 1,
-            offset=segment.offset,
-        )
+        raise EdiSyntaxError(f"{segment.tag} has at most {max_elements} data elements, found "
+                             f"{len(segment.elements)}", segment_position=segment.position,
+                             segment_tag=segment.tag, element_index=max_elements + 1, offset=segment.offset)
     for index, components in enumerate(segment.elements, start=1):
         limit = max_components[index - 1]
         if len(_trim(components)) > limit:
-            raise EdiSyntaxError(
-                f"element has at most {limit} component{'s' if limit > 1 else ''}, found {len(components)}",
-                segment_position=segment.position,
-                segment_tag=segment.tag,
-                element_index=index,
-                component_index=limit + 1,
-                offset=segment.offset,
-            )
+            raise EdiSyntaxError(f"element has at most {limit} component{'s' if limit > 1 else ''}, found "
+                                 f"{len(components)}", segment_position=segment.position,
+                                 segment_tag=segment.tag, element_index=index, component_index=limit + 1,
+                                 offset=segment.offset)
 
 
 def _date_time(segment: Segment, element: int, version: int) -> tuple[str, str]:
@@ -755,14 +668,8 @@ def _date_time(segment: Segment, element: int, version: int) -> tuple[str, str]:
     pattern = "CCYYMMDD" if version >= 4 else "YYMMDD"
 
     def fail(component: int, reason: str) -> EdiSyntaxError:
-        return EdiSyntaxError(
-            reason,
-            segment_position=segment.position,
-            segment_tag=segment.tag,
-            element_index=element,
-            component_index=component,
-            offset=segment.offset,
-        )
+        return EdiSyntaxError(reason, segment_position=segment.position, segment_tag=segment.tag,
+                              element_index=element, component_index=component, offset=segment.offset)
 
     date = _value(segment, element, 1, _Spec("date", "n", len(pattern), True))
     time = _value(segment, element, 2, _Spec("time", "n", 4, True))
@@ -783,42 +690,30 @@ def _date_time(segment: Segment, element: int, version: int) -> tuple[str, str]:
 def _parse_unb(segment: Segment) -> Interchange:
     syntax_id = _value(segment, 1, 1, _Spec("syntax identifier (0001)", "a", 4, True, 4))
     if syntax_id not in SYNTAX_ENCODINGS:
-        raise EdiSyntaxError(
-            f"syntax identifier {syntax_id!r} is not supported (known: {', '.join(SYNTAX_ENCODINGS)})",
-            segment_position=segment.position,
-            segment_tag="UNB",
-            element_index=1,
-            component_index=1,
-            offset=segment.offset,
-        )
+        raise EdiSyntaxError(f"syntax identifier {syntax_id!r} is not supported (known: "
+                             f"{', '.join(SYNTAX_ENCODINGS)})", segment_position=segment.position,
+                             segment_tag="UNB", element_index=1, component_index=1, offset=segment.offset)
     version_text = _value(segment, 1, 2, _Spec("syntax version number (0002)", "n", 1, True))
     version = int(version_text)
     if not 1 <= version <= 4:
-        raise EdiSyntaxError(
-            f"syntax version {version} does not exist (1–4)",
-            segment_position=segment.position,
-            segment_tag="UNB",
-            element_index=1,
-            component_index=2,
-            offset=segment.offset,
-        )
+        raise EdiSyntaxError(f"syntax version {version} does not exist (1–4)",
+                             segment_position=segment.position, segment_tag="UNB", element_index=1,
+                             component_index=2, offset=segment.offset)
     v4 = version >= 4
     _shape(segment, 11, (4 if v4 else 2, 4 if v4 else 3, 4 if v4 else 3, 2, 1, 2, 1, 1, 1, 1, 1))
     internal = 35 if v4 else 14
     sender = Party(
         _value(segment, 2, 1, _Spec("interchange sender identification (0004)", "an", 35, True)),
         _value(segment, 2, 2, _Spec("identification code qualifier (0007)", "an", 4)),
-        _value(
-            segment, 2, 3, _Spec("sender internal identification / routing address (0008)", "an", internal)
-        ),
+        _value(segment, 2, 3, _Spec("sender internal identification / routing address (0008)", "an",
+                                    internal)),
         _value(segment, 2, 4, _Spec("sender internal sub-identification (0042)", "an", 35)),
     )
     recipient = Party(
         _value(segment, 3, 1, _Spec("interchange recipient identification (0010)", "an", 35, True)),
         _value(segment, 3, 2, _Spec("identification code qualifier (0007)", "an", 4)),
-        _value(
-            segment, 3, 3, _Spec("recipient internal identification / routing address (0014)", "an", internal)
-        ),
+        _value(segment, 3, 3, _Spec("recipient internal identification / routing address (0014)", "an",
+                                    internal)),
         _value(segment, 3, 4, _Spec("recipient internal sub-identification (0046)", "an", 35)),
     )
     prepared = _date_time(segment, 4, version)
@@ -832,20 +727,17 @@ def _parse_unb(segment: Segment) -> Interchange:
         recipient=recipient,
         prepared=prepared,
         control_ref=control_ref,
-        recipient_password=_value(
-            segment, 6, 1, _Spec("recipient reference/password (0022)", "an", 14, True), present=has_password
-        ),
-        recipient_password_qualifier=_value(
-            segment, 6, 2, _Spec("reference/password qualifier (0025)", "an", 2, min_length=2)
-        ),
+        recipient_password=_value(segment, 6, 1, _Spec("recipient reference/password (0022)", "an", 14, True),
+                                  present=has_password),
+        recipient_password_qualifier=_value(segment, 6, 2, _Spec("reference/password qualifier (0025)", "an",
+                                                                 2, min_length=2)),
         application_ref=_value(segment, 7, 1, _Spec("application reference (0026)", "an", 14)),
         priority=_value(segment, 8, 1, _Spec("processing priority code (0029)", "a", 1)),
         ack_requested=_value(segment, 9, 1, _Spec("acknowledgement request (0031)", "n", 1)),
         agreement_id=_value(segment, 10, 1, _Spec("interchange agreement identifier (0032)", "an", 35)),
         test_indicator=_value(segment, 11, 1, _Spec("test indicator (0035)", "n", 1)),
-        service_code_list_version=_value(
-            segment, 1, 3, _Spec("service code list directory version (0080)", "an", 6)
-        ),
+        service_code_list_version=_value(segment, 1, 3, _Spec("service code list directory version (0080)",
+                                                              "an", 6)),
         character_encoding=_value(segment, 1, 4, _Spec("character encoding (0133)", "an", 3)),
     )
 
@@ -866,21 +758,15 @@ def _parse_unh(segment: Segment, version: int) -> Message:
         release=_value(segment, 2, 3, _Spec("message release number (0054)", "an", 3, True)),
         agency=_value(segment, 2, 4, _Spec("controlling agency (0051)", "an", 3 if v4 else 2, True)),
         association=_value(segment, 2, 5, _Spec("association assigned code (0057)", "an", 6)),
-        type_extra=_trim(
-            (
-                _value(segment, 2, 6, _Spec("code list directory version number (0110)", "an", 6)),
-                _value(segment, 2, 7, _Spec("message type sub-function identification (0113)", "an", 6)),
-            )
-        ),
+        type_extra=_trim((
+            _value(segment, 2, 6, _Spec("code list directory version number (0110)", "an", 6)),
+            _value(segment, 2, 7, _Spec("message type sub-function identification (0113)", "an", 6)),
+        )),
         common_access_ref=_value(segment, 3, 1, _Spec("common access reference (0068)", "an", 35)),
-        transfer_status=_trim(
-            (
-                _value(
-                    segment, 4, 1, _Spec("sequence of transfers (0070)", "n", 2, True), present=has_status
-                ),
-                _value(segment, 4, 2, _Spec("first and last transfer (0073)", "a", 1)),
-            )
-        ),
+        transfer_status=_trim((
+            _value(segment, 4, 1, _Spec("sequence of transfers (0070)", "n", 2, True), present=has_status),
+            _value(segment, 4, 2, _Spec("first and last transfer (0073)", "a", 1)),
+        )),
         header_extra=_trim_elements(segment.elements[4:]),
         position=segment.position,
     )
@@ -909,16 +795,8 @@ def _parse_ung(segment: Segment, version: int) -> Group:
     )
 
 
-def _trailer(
-    segment: Segment,
-    count_name: str,
-    count_length: int,
-    ref_name: str,
-    expected_count: int,
-    counted: str,
-    expected_ref: str,
-    header: Segment,
-) -> None:
+def _trailer(segment: Segment, count_name: str, count_length: int, ref_name: str, expected_count: int,
+             counted: str, expected_ref: str, header: Segment) -> None:
     """UNT/UNE/UNZ: element 1 a count that must match, element 2 the header's reference.
 
     `counted` says what was counted, with `{n}` for the number: "message has {n} segments".
@@ -927,23 +805,14 @@ def _trailer(
     count = _value(segment, 1, 1, _Spec(count_name, "n", count_length, True))
     if int(count) != expected_count:
         label = count_name.split(" (")[0]
-        raise EdiSyntaxError(
-            f"{label} says {int(count)}, {counted.format(n=expected_count)}",
-            segment_position=segment.position,
-            segment_tag=segment.tag,
-            element_index=1,
-            offset=segment.offset,
-        )
+        raise EdiSyntaxError(f"{label} says {int(count)}, {counted.format(n=expected_count)}",
+                             segment_position=segment.position, segment_tag=segment.tag, element_index=1,
+                             offset=segment.offset)
     reference = _value(segment, 2, 1, _Spec(ref_name, "an", 14, True))
     if reference != expected_ref:
-        raise EdiSyntaxError(
-            f"{ref_name} {reference!r} differs from {header.tag}'s {expected_ref!r} "
-            f"(segment {header.position})",
-            segment_position=segment.position,
-            segment_tag=segment.tag,
-            element_index=2,
-            offset=segment.offset,
-        )
+        raise EdiSyntaxError(f"{ref_name} {reference!r} differs from {header.tag}'s {expected_ref!r} "
+                             f"(segment {header.position})", segment_position=segment.position,
+                             segment_tag=segment.tag, element_index=2, offset=segment.offset)
 
 
 def _read_message(segments: list[Segment], index: int, version: int) -> tuple[Message, int]:
@@ -957,33 +826,17 @@ def _read_message(segments: list[Segment], index: int, version: int) -> tuple[Me
             break
         if tag in _ENVELOPE_TAGS:
             segment = segments[end]
-            raise EdiSyntaxError(
-                f"{tag} inside message {message.reference!r} (UNH at segment "
-                f"{header.position}): the message's UNT is missing",
-                segment_position=segment.position,
-                segment_tag=tag,
-                offset=segment.offset,
-            )
+            raise EdiSyntaxError(f"{tag} inside message {message.reference!r} (UNH at segment "
+                                 f"{header.position}): the message's UNT is missing",
+                                 segment_position=segment.position, segment_tag=tag, offset=segment.offset)
         end += 1
     if end == count:
         last = segments[-1]
-        raise EdiSyntaxError(
-            f"message {message.reference!r} (UNH at segment {header.position}) has no UNT",
-            segment_position=last.position,
-            segment_tag=last.tag,
-            offset=last.offset,
-        )
+        raise EdiSyntaxError(f"message {message.reference!r} (UNH at segment {header.position}) has no UNT",
+                             segment_position=last.position, segment_tag=last.tag, offset=last.offset)
     trailer = segments[end]
-    _trailer(
-        trailer,
-        "segment count (0074)",
-        10 if version >= 4 else 6,
-        "message reference number (0062)",
-        end - index + 1,
-        "message has {n} segments",
-        message.reference,
-        header,
-    )
+    _trailer(trailer, "segment count (0074)", 10 if version >= 4 else 6, "message reference number (0062)",
+             end - index + 1, "message has {n} segments", message.reference, header)
     message.segments = segments[index + 1 : end]
     return message, end + 1
 
@@ -991,12 +844,8 @@ def _read_message(segments: list[Segment], index: int, version: int) -> tuple[Me
 def _assemble(segments: list[Segment], service: ServiceCharacters, una: bool) -> Interchange:
     first = segments[0]
     if first.tag != "UNB":
-        raise EdiSyntaxError(
-            f"an interchange starts with UNB (after an optional UNA), found {first.tag}",
-            segment_position=first.position,
-            segment_tag=first.tag,
-            offset=first.offset,
-        )
+        raise EdiSyntaxError(f"an interchange starts with UNB (after an optional UNA), found {first.tag}",
+                             segment_position=first.position, segment_tag=first.tag, offset=first.offset)
     interchange = _parse_unb(first)
     interchange.service_chars = service
     interchange.una = una
@@ -1008,23 +857,16 @@ def _assemble(segments: list[Segment], service: ServiceCharacters, una: bool) ->
         tag = segment.tag
         if tag == "UNH":
             if interchange.groups:
-                raise EdiSyntaxError(
-                    "message outside a group (UNG…UNE) in an interchange that uses groups",
-                    segment_position=segment.position,
-                    segment_tag=tag,
-                    offset=segment.offset,
-                )
+                raise EdiSyntaxError("message outside a group (UNG…UNE) in an interchange that uses groups",
+                                     segment_position=segment.position, segment_tag=tag,
+                                     offset=segment.offset)
             message, index = _read_message(segments, index, version)
             interchange.messages.append(message)
         elif tag == "UNG":
             if interchange.messages:
-                raise EdiSyntaxError(
-                    "a group (UNG) after messages outside groups: an interchange has either "
-                    "groups or messages",
-                    segment_position=segment.position,
-                    segment_tag=tag,
-                    offset=segment.offset,
-                )
+                raise EdiSyntaxError("a group (UNG) after messages outside groups: an interchange has either "
+                                     "groups or messages", segment_position=segment.position, segment_tag=tag,
+                                     offset=segment.offset)
             group, index = _read_group(segments, index, version)
             interchange.groups.append(group)
         elif tag == "UNZ":
@@ -1036,40 +878,23 @@ def _assemble(segments: list[Segment], service: ServiceCharacters, una: bool) ->
                 reason = f"{tag} without {'UNH' if tag == 'UNT' else 'UNG'}"
             else:
                 reason = f"{tag} outside a message: every segment after UNB belongs between UNH and UNT"
-            raise EdiSyntaxError(
-                reason, segment_position=segment.position, segment_tag=tag, offset=segment.offset
-            )
+            raise EdiSyntaxError(reason, segment_position=segment.position, segment_tag=tag,
+                                 offset=segment.offset)
     if index >= count:
         last = segments[-1]
-        raise EdiSyntaxError(
-            f"the interchange has no UNZ (it ends with {last.tag})",
-            segment_position=last.position,
-            segment_tag=last.tag,
-            offset=last.offset,
-        )
+        raise EdiSyntaxError(f"the interchange has no UNZ (it ends with {last.tag})",
+                             segment_position=last.position, segment_tag=last.tag, offset=last.offset)
     trailer = segments[index]
     if interchange.groups:
         expected, counted = len(interchange.groups), "interchange has {n} groups"
     else:
         expected, counted = len(interchange.messages), "interchange has {n} messages"
-    _trailer(
-        trailer,
-        "interchange control count (0036)",
-        6,
-        "interchange control reference (0020)",
-        expected,
-        counted,
-        interchange.control_ref,
-        first,
-    )
+    _trailer(trailer, "interchange control count (0036)", 6, "interchange control reference (0020)", expected,
+             counted, interchange.control_ref, first)
     if index + 1 < count:
         extra = segments[index + 1]
-        raise EdiSyntaxError(
-            "data after UNZ: one interchange per file",
-            segment_position=extra.position,
-            segment_tag=extra.tag,
-            offset=extra.offset,
-        )
+        raise EdiSyntaxError("data after UNZ: one interchange per file", segment_position=extra.position,
+                             segment_tag=extra.tag, offset=extra.offset)
     return interchange
 
 
@@ -1084,36 +909,18 @@ def _read_group(segments: list[Segment], index: int, version: int) -> tuple[Grou
             message, index = _read_message(segments, index, version)
             group.messages.append(message)
         elif segment.tag == "UNE":
-            _trailer(
-                segment,
-                "number of messages (0060)",
-                6,
-                "group reference number (0048)",
-                len(group.messages),
-                "group has {n} messages",
-                group.reference,
-                header,
-            )
+            _trailer(segment, "number of messages (0060)", 6, "group reference number (0048)",
+                     len(group.messages), "group has {n} messages", group.reference, header)
             return group, index + 1
         else:
-            reason = (
-                f"{segment.tag} inside group {group.reference!r} (UNG at segment {header.position}): "
-                + (
-                    "the group's UNE is missing"
-                    if segment.tag in _ENVELOPE_TAGS
-                    else "every segment in a group belongs between UNH and UNT"
-                )
-            )
-            raise EdiSyntaxError(
-                reason, segment_position=segment.position, segment_tag=segment.tag, offset=segment.offset
-            )
+            reason = (f"{segment.tag} inside group {group.reference!r} (UNG at segment {header.position}): "
+                      + ("the group's UNE is missing" if segment.tag in _ENVELOPE_TAGS
+                         else "every segment in a group belongs between UNH and UNT"))
+            raise EdiSyntaxError(reason, segment_position=segment.position, segment_tag=segment.tag,
+                                 offset=segment.offset)
     last = segments[-1]
-    raise EdiSyntaxError(
-        f"group {group.reference!r} (UNG at segment {header.position}) has no UNE",
-        segment_position=last.position,
-        segment_tag=last.tag,
-        offset=last.offset,
-    )
+    raise EdiSyntaxError(f"group {group.reference!r} (UNG at segment {header.position}) has no UNE",
+                         segment_position=last.position, segment_tag=last.tag, offset=last.offset)
 
 
 def parse(data: bytes | str) -> Interchange:
@@ -1145,23 +952,18 @@ def _escaper(service: ServiceCharacters) -> Callable[[str], str]:
     release = service.release_character
     specials = service.delimiters
     if release is None:
-
         def check_only(value: str) -> str:
             for char in specials:
                 if char in value:
-                    raise ValueError(
-                        f"{char!r} in data, and these service characters have no release "
-                        "character to write it"
-                    )
+                    raise ValueError(f"{char!r} in data, and these service characters have no release "
+                                     "character to write it")
             return value
-
         return check_only
     table = str.maketrans({c: release + c for c in specials})
     pattern = re.compile("[" + re.escape(specials) + "]")
 
     def escape(value: str) -> str:
         return value.translate(table) if pattern.search(value) else value
-
     return escape
 
 
@@ -1172,11 +974,8 @@ def _element_text(element: str | Sequence[str], escape: Callable[[str], str], co
     return component_sep.join(escape(c) for c in components)
 
 
-def serialize_segment(
-    tag: str,
-    elements: Iterable[str | Sequence[str]],
-    service_chars: ServiceCharacters = DEFAULT_SERVICE_CHARACTERS,
-) -> str:
+def serialize_segment(tag: str, elements: Iterable[str | Sequence[str]],
+                      service_chars: ServiceCharacters = DEFAULT_SERVICE_CHARACTERS) -> str:
     """One segment as text, terminator included: service characters in data are released (``?+``),
     trailing empty components and elements are left out. An element is a str or a sequence of components."""
     if not _TAG.fullmatch(tag):
@@ -1232,49 +1031,25 @@ def _interchange_segments(interchange: Interchange) -> list[tuple[str, list[str 
     def party(p: Party) -> list[str]:
         return [p.id, p.qualifier, p.internal, p.internal_sub]
 
-    out: list[tuple[str, list[str | Sequence[str]]]] = [
-        (
-            "UNB",
-            [
-                [i.syntax_id, str(i.syntax_version), i.service_code_list_version, i.character_encoding],
-                party(i.sender),
-                party(i.recipient),
-                list(i.prepared),
-                i.control_ref,
-                [i.recipient_password, i.recipient_password_qualifier],
-                i.application_ref,
-                i.priority,
-                i.ack_requested,
-                i.agreement_id,
-                i.test_indicator,
-            ],
-        )
-    ]
+    out: list[tuple[str, list[str | Sequence[str]]]] = [("UNB", [
+        [i.syntax_id, str(i.syntax_version), i.service_code_list_version, i.character_encoding],
+        party(i.sender), party(i.recipient), list(i.prepared), i.control_ref,
+        [i.recipient_password, i.recipient_password_qualifier], i.application_ref, i.priority,
+        i.ack_requested, i.agreement_id, i.test_indicator,
+    ])]
 
     def message_segments(m: Message) -> None:
         identifier = [m.type, m.version, m.release, m.agency, m.association, *m.type_extra]
-        out.append(
-            ("UNH", [m.reference, identifier, m.common_access_ref, list(m.transfer_status), *m.header_extra])
-        )
+        out.append(("UNH", [m.reference, identifier, m.common_access_ref, list(m.transfer_status),
+                            *m.header_extra]))
         out.extend((s.tag, list(s.elements)) for s in m.segments)
         out.append(("UNT", [str(len(m.segments) + 2), m.reference]))
 
     for group in i.groups:
-        out.append(
-            (
-                "UNG",
-                [
-                    group.group_id,
-                    [group.sender.id, group.sender.qualifier],
-                    [group.recipient.id, group.recipient.qualifier],
-                    list(group.prepared),
-                    group.reference,
-                    group.agency,
-                    [group.version, group.release, group.association],
-                    group.password,
-                ],
-            )
-        )
+        out.append(("UNG", [group.group_id, [group.sender.id, group.sender.qualifier],
+                            [group.recipient.id, group.recipient.qualifier], list(group.prepared),
+                            group.reference, group.agency, [group.version, group.release, group.association],
+                            group.password]))
         for message in group.messages:
             message_segments(message)
         out.append(("UNE", [str(len(group.messages)), group.reference]))
@@ -1326,24 +1101,17 @@ def write_interchange(interchange: Interchange, *, una: bool | None = None, newl
     text = serialize_interchange(interchange, una=una, newline=newline)
     codec = SYNTAX_ENCODINGS.get(interchange.syntax_id)
     if codec is None:
-        raise EdiSyntaxError(
-            f"syntax identifier {interchange.syntax_id!r} is not supported",
-            segment_position=2 if text.startswith("UNA") else 1,
-            segment_tag="UNB",
-            element_index=1,
-            component_index=1,
-        )
+        raise EdiSyntaxError(f"syntax identifier {interchange.syntax_id!r} is not supported",
+                             segment_position=2 if text.startswith("UNA") else 1, segment_tag="UNB",
+                             element_index=1, component_index=1)
     try:
         return text.encode(codec)
     except UnicodeEncodeError as error:
         tokens = _read(text)
         at = next((s for s in reversed(tokens.segments) if s.offset <= error.start), tokens.segments[0])
-        raise EdiSyntaxError(
-            f"character {text[error.start]!r} cannot be written in {interchange.syntax_id} ({codec})",
-            segment_position=at.position,
-            segment_tag=at.tag,
-            offset=error.start,
-        ) from None
+        raise EdiSyntaxError(f"character {text[error.start]!r} cannot be written in {interchange.syntax_id} "
+                             f"({codec})", segment_position=at.position, segment_tag=at.tag,
+                             offset=error.start) from None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1385,11 +1153,8 @@ def _document_hint(message: Message) -> dict[str, str]:
     hint: dict[str, str] = {}
     bgm = _first(message.segments, "BGM")
     if bgm is not None:
-        for key, value in (
-            ("document_code", bgm.get(1)),
-            ("document_number", bgm.get(2)),
-            ("message_function", bgm.get(3)),
-        ):
+        for key, value in (("document_code", bgm.get(1)), ("document_number", bgm.get(2)),
+                           ("message_function", bgm.get(3))):
             if value:
                 hint[key] = value
     date = _first(message.segments, "DTM", "137")
@@ -1466,12 +1231,8 @@ def inspect(data: bytes) -> dict[str, Any]:
     messages += [_message_summary(m, None) for m in i.messages]
     return {
         "format": FORMAT_NAME,
-        "syntax": {
-            "identifier": i.syntax_id,
-            "version": i.syntax_version,
-            "service_characters": i.service_chars.una,
-            "una": i.una,
-        },
+        "syntax": {"identifier": i.syntax_id, "version": i.syntax_version,
+                   "service_characters": i.service_chars.una, "una": i.una},
         "sender": i.sender.as_dict(),
         "recipient": i.recipient.as_dict(),
         "prepared": {"date": i.prepared[0], "time": i.prepared[1]},
@@ -1479,17 +1240,9 @@ def inspect(data: bytes) -> dict[str, Any]:
         "application_ref": i.application_ref,
         "test": i.is_test,
         "groups": [
-            {
-                "group_id": g.group_id,
-                "reference": g.reference,
-                "sender": g.sender.as_dict(),
-                "recipient": g.recipient.as_dict(),
-                "version": g.version,
-                "release": g.release,
-                "agency": g.agency,
-                "association": g.association,
-                "messages": len(g.messages),
-            }
+            {"group_id": g.group_id, "reference": g.reference, "sender": g.sender.as_dict(),
+             "recipient": g.recipient.as_dict(), "version": g.version, "release": g.release,
+             "agency": g.agency, "association": g.association, "messages": len(g.messages)}
             for g in i.groups
         ],
         "message_count": len(messages),

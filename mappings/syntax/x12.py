@@ -234,48 +234,36 @@ def _read_isa(text: str, start: int) -> tuple[Segment, Separators, int]:
     """The fixed-width ISA at `start`: its segment, the delimiters and where the next segment starts."""
     if not text.startswith("ISA", start):
         shown = text[start : start + 3]
-        raise X12SyntaxError(
-            f"an X12 interchange starts with ISA, found {shown!r}" if shown else "no X12 data",
-            segment_position=1 if shown else 0,
-            segment_tag=shown,
-            offset=start,
-        )
+        raise X12SyntaxError(f"an X12 interchange starts with ISA, found {shown!r}" if shown
+                             else "no X12 data", segment_position=1 if shown else 0, segment_tag=shown,
+                             offset=start)
     if len(text) < start + 4:
         raise _isa_error("the ISA is truncated", None, start)
     separator = text[start + 3]
     if separator.isalnum() or separator in _WHITESPACE:
-        raise _isa_error(
-            f"the character after 'ISA' is the element separator: {separator!r} cannot be one", None, start
-        )
+        raise _isa_error(f"the character after 'ISA' is the element separator: {separator!r} cannot be one",
+                         None, start)
     fields: list[str] = []
     cursor = start + 4
     for index, (width, name) in enumerate(ISA_FIELDS, start=1):
         value = text[cursor : cursor + width]
         if index == len(ISA_FIELDS):
             if len(value) < 1 or len(text) < cursor + 2:
-                raise _isa_error(
-                    "the ISA is truncated: ISA16 and the segment terminator must follow", index, cursor
-                )
+                raise _isa_error("the ISA is truncated: ISA16 and the segment terminator must follow",
+                                 index, cursor)
             fields.append(value)
             cursor += 1
             break
         follows = text[cursor + width : cursor + width + 1]
         if not follows and separator not in value:
-            raise _isa_error(
-                f"the ISA is truncated in ISA{index:02d} ({name}): an ISA has {ISA_LENGTH} characters",
-                index,
-                cursor,
-            )
+            raise _isa_error(f"the ISA is truncated in ISA{index:02d} ({name}): an ISA has {ISA_LENGTH} "
+                             "characters", index, cursor)
         if separator in value or follows != separator:
             end = text.find(separator, cursor)
             actual = text[cursor:end] if end >= 0 else text[cursor : cursor + width + 10]
             note = " (it contains a line break)" if "\n" in actual or "\r" in actual else ""
-            raise _isa_error(
-                f"ISA{index:02d} ({name}) must be exactly {width} characters (the ISA is fixed "
-                f"width: pad with spaces), found {len(actual)}: {actual!r}{note}",
-                index,
-                cursor,
-            )
+            raise _isa_error(f"ISA{index:02d} ({name}) must be exactly {width} characters (the ISA is fixed "
+                             f"width: pad with spaces), found {len(actual)}: {actual!r}{note}", index, cursor)
         fields.append(value)
         cursor += width + 1
     terminator = text[cursor]
@@ -304,23 +292,16 @@ def _check_isa(isa: Segment, offset: int) -> None:
             raise _isa_error(f"ISA{index:02d} ({ISA_FIELDS[index - 1][1]}) is blank", index, offset)
     for index in (1, 3):
         if not _is_digits(value(index)):
-            raise _isa_error(
-                f"ISA{index:02d} ({ISA_FIELDS[index - 1][1]}) must be a 2-digit code, found {value(index)!r}",
-                index,
-                offset,
-            )
+            raise _isa_error(f"ISA{index:02d} ({ISA_FIELDS[index - 1][1]}) must be a 2-digit code, found "
+                             f"{value(index)!r}", index, offset)
     if not _valid_date(value(9)):
         raise _isa_error(f"ISA09 {value(9)!r} is not a date (YYMMDD)", 9, offset)
     if not _valid_time(value(10)):
         raise _isa_error(f"ISA10 {value(10)!r} is not a time (HHMM)", 10, offset)
     version = value(12)
     if not _is_digits(version) or version < "00200":
-        raise _isa_error(
-            f"ISA12 (interchange control version number) {version!r} is not an X12 version "
-            "(5 digits such as 00401 or 00501)",
-            12,
-            offset,
-        )
+        raise _isa_error(f"ISA12 (interchange control version number) {version!r} is not an X12 version "
+                         "(5 digits such as 00401 or 00501)", 12, offset)
     if not _is_digits(value(13)):
         raise _isa_error(f"ISA13 (interchange control number) {value(13)!r} must be 9 digits", 13, offset)
     if value(14) not in ("0", "1"):
@@ -354,14 +335,8 @@ def read_date(text: str) -> dt.date | None:
 
 def _valid_time(text: str) -> bool:
     """HHMM, HHMMSS or HHMMSSD / HHMMSSDD."""
-    return (
-        _is_digits(text)
-        and 4 <= len(text) <= 8
-        and len(text) != 5
-        and int(text[:2]) <= 23
-        and int(text[2:4]) <= 59
-        and (len(text) < 6 or int(text[4:6]) <= 59)
-    )
+    return (_is_digits(text) and 4 <= len(text) <= 8 and len(text) != 5
+            and int(text[:2]) <= 23 and int(text[2:4]) <= 59 and (len(text) < 6 or int(text[4:6]) <= 59))
 
 
 _TAG = re.compile(r"[A-Z][A-Z0-9]{1,2}")
@@ -402,11 +377,8 @@ def _read(data: bytes | str) -> _Tokens:
         if not raw:
             if blank_lines:
                 continue
-            raise X12SyntaxError(
-                "empty segment: two segment terminators with nothing between them",
-                segment_position=position,
-                offset=seg_offset,
-            )
+            raise X12SyntaxError("empty segment: two segment terminators with nothing between them",
+                                 segment_position=position, offset=seg_offset)
         parts = raw.split(element_sep)
         tag = parts[0]
         if tag not in known_tags:
@@ -415,22 +387,16 @@ def _read(data: bytes | str) -> _Tokens:
                 raise X12SyntaxError(
                     f"segment tag must be 2–3 upper case letters or digits, found {shown!r}"
                     + (" (is a segment terminator missing?)" if len(tag) > 3 else ""),
-                    segment_position=position,
-                    segment_tag=tag[:3],
-                    offset=seg_offset,
-                )
+                    segment_position=position, segment_tag=tag[:3], offset=seg_offset)
             known_tags.add(tag)
         append(Segment(tag, tuple([tuple(p.split(component_sep)) for p in parts[1:]]), position, seg_offset))
         position += 1
     if tail.strip(strip):
         stripped = tail.lstrip(strip)
-        raise X12SyntaxError(
-            f"no segment terminator {terminator!r} after the last segment: the data is "
-            "truncated or uses another terminator than the ISA announces",
-            segment_position=position,
-            segment_tag=stripped.split(element_sep, 1)[0][:3],
-            offset=offset + len(tail) - len(stripped),
-        )
+        raise X12SyntaxError(f"no segment terminator {terminator!r} after the last segment: the data is "
+                             "truncated or uses another terminator than the ISA announces",
+                             segment_position=position, segment_tag=stripped.split(element_sep, 1)[0][:3],
+                             offset=offset + len(tail) - len(stripped))
     return _Tokens(text, separators, out)
 
 
@@ -448,25 +414,12 @@ def tokenize(data: bytes | str) -> list[Segment]:
 
 
 def _fail(segment: Segment, element: int | None, reason: str) -> X12SyntaxError:
-    return X12SyntaxError(
-        reason,
-        segment_position=segment.position,
-        segment_tag=segment.tag,
-        element_index=element,
-        offset=segment.offset,
-    )
+    return X12SyntaxError(reason, segment_position=segment.position, segment_tag=segment.tag,
+                          element_index=element, offset=segment.offset)
 
 
-def _element(
-    segment: Segment,
-    index: int,
-    name: str,
-    *,
-    kind: str = "AN",
-    min_length: int = 1,
-    max_length: int,
-    mandatory: bool = True,
-) -> str:
+def _element(segment: Segment, index: int, name: str, *, kind: str = "AN", min_length: int = 1,
+             max_length: int, mandatory: bool = True) -> str:
     """An envelope element: single component, present when mandatory, of its type and length."""
     if index <= len(segment.elements) and len(_trim(segment.elements[index - 1])) > 1:
         raise _fail(segment, index, f"{name} is a simple element: it cannot have components")
@@ -510,9 +463,8 @@ def _parse_gs(segment: Segment) -> FunctionalGroup:
     if not _valid_time(time):
         raise _fail(segment, 5, f"GS05 (time) {time!r} is not a time (HHMM[SS[DD]])")
     group = FunctionalGroup(
-        functional_id=_element(
-            segment, 1, "functional identifier code", kind="ID", min_length=2, max_length=2
-        ),
+        functional_id=_element(segment, 1, "functional identifier code", kind="ID", min_length=2,
+                               max_length=2),
         sender=_element(segment, 2, "application sender's code", min_length=2, max_length=15),
         receiver=_element(segment, 3, "application receiver's code", min_length=2, max_length=15),
         date=date,
@@ -531,9 +483,8 @@ def _read_transaction(segments: list[Segment], index: int) -> tuple[TransactionS
     transaction = TransactionSet(
         set_id=_element(header, 1, "transaction set identifier code", kind="ID", min_length=3, max_length=3),
         control_number=_element(header, 2, "transaction set control number", min_length=4, max_length=9),
-        implementation_ref=_element(
-            header, 3, "implementation convention reference", max_length=35, mandatory=False
-        ),
+        implementation_ref=_element(header, 3, "implementation convention reference", max_length=35,
+                                    mandatory=False),
         position=header.position,
     )
     end = index + 1
@@ -543,35 +494,22 @@ def _read_transaction(segments: list[Segment], index: int) -> tuple[TransactionS
         if tag == "SE":
             break
         if tag in _ENVELOPE_TAGS:
-            raise _fail(
-                segments[end],
-                None,
-                f"{tag} inside transaction set {transaction.control_number!r} "
-                f"(ST at segment {header.position}): its SE is missing",
-            )
+            raise _fail(segments[end], None, f"{tag} inside transaction set {transaction.control_number!r} "
+                                             f"(ST at segment {header.position}): its SE is missing")
         end += 1
     if end == count:
-        raise _fail(
-            segments[-1],
-            None,
-            f"transaction set {transaction.control_number!r} (ST at segment {header.position}) has no SE",
-        )
+        raise _fail(segments[-1], None, f"transaction set {transaction.control_number!r} (ST at segment "
+                                        f"{header.position}) has no SE")
     trailer = segments[end]
     _max_elements(trailer, 2)
     counted = _element(trailer, 1, "number of included segments", kind="N0", max_length=10)
     if int(counted) != end - index + 1:
-        raise _fail(
-            trailer,
-            1,
-            f"segment count says {int(counted)}, transaction set has {end - index + 1} segments (ST to SE)",
-        )
+        raise _fail(trailer, 1, f"segment count says {int(counted)}, transaction set has {end - index + 1} "
+                                "segments (ST to SE)")
     control = _element(trailer, 2, "transaction set control number", min_length=4, max_length=9)
     if control != transaction.control_number:
-        raise _fail(
-            trailer,
-            2,
-            f"SE02 {control!r} differs from ST02 {transaction.control_number!r} (segment {header.position})",
-        )
+        raise _fail(trailer, 2, f"SE02 {control!r} differs from ST02 {transaction.control_number!r} (segment "
+                                f"{header.position})")
     transaction.segments = segments[index + 1 : end]
     return transaction, end + 1
 
@@ -594,34 +532,22 @@ def _read_group(segments: list[Segment], index: int) -> tuple[FunctionalGroup, i
             _max_elements(segment, 2)
             included = _element(segment, 1, "number of transaction sets included", kind="N0", max_length=6)
             if int(included) != len(group.transactions):
-                raise _fail(
-                    segment,
-                    1,
-                    f"transaction set count says {int(included)}, group has "
-                    f"{len(group.transactions)} transaction sets",
-                )
+                raise _fail(segment, 1, f"transaction set count says {int(included)}, group has "
+                                        f"{len(group.transactions)} transaction sets")
             control = _element(segment, 2, "group control number", kind="N0", max_length=9)
             if int(control) != int(group.control_number):
-                raise _fail(
-                    segment,
-                    2,
-                    f"GE02 {control!r} differs from GS06 {group.control_number!r} "
-                    f"(segment {header.position})",
-                )
+                raise _fail(segment, 2, f"GE02 {control!r} differs from GS06 {group.control_number!r} "
+                                        f"(segment {header.position})")
             return group, index + 1
         if segment.tag in _ENVELOPE_TAGS:
-            reason = (
-                f"{segment.tag} inside group {group.control_number!r} (GS at segment "
-                f"{header.position}): its GE is missing"
-            )
+            reason = (f"{segment.tag} inside group {group.control_number!r} (GS at segment "
+                      f"{header.position}): its GE is missing")
         else:
-            reason = (
-                f"{segment.tag} outside a transaction set: every segment in a group belongs between ST and SE"
-            )
+            reason = (f"{segment.tag} outside a transaction set: every segment in a group belongs between ST "
+                      "and SE")
         raise _fail(segment, None, reason)
-    raise _fail(
-        segments[-1], None, f"group {group.control_number!r} (GS at segment {header.position}) has no GE"
-    )
+    raise _fail(segments[-1], None,
+                f"group {group.control_number!r} (GS at segment {header.position}) has no GE")
 
 
 def _assemble(segments: list[Segment], separators: Separators) -> Interchange:
@@ -665,9 +591,8 @@ def _assemble(segments: list[Segment], separators: Separators) -> Interchange:
             elif tag == "TA1":
                 reason = "TA1 after a functional group: TA1 segments come right after the ISA"
             else:
-                reason = (
-                    f"{tag} outside a functional group: every segment after ISA belongs between GS and GE"
-                )
+                reason = (f"{tag} outside a functional group: every segment after ISA belongs between GS "
+                          "and GE")
             raise _fail(segment, None, reason)
     if index >= count:
         raise _fail(segments[-1], None, f"the interchange has no IEA (it ends with {segments[-1].tag})")
@@ -675,11 +600,8 @@ def _assemble(segments: list[Segment], separators: Separators) -> Interchange:
     _max_elements(trailer, 2)
     included = _element(trailer, 1, "number of included functional groups", kind="N0", max_length=5)
     if int(included) != len(interchange.groups):
-        raise _fail(
-            trailer,
-            1,
-            f"functional group count says {int(included)}, interchange has {len(interchange.groups)} groups",
-        )
+        raise _fail(trailer, 1, f"functional group count says {int(included)}, interchange has "
+                                f"{len(interchange.groups)} groups")
     control = _element(trailer, 2, "interchange control number", kind="N0", min_length=9, max_length=9)
     if control != interchange.control_number:
         raise _fail(trailer, 2, f"IEA02 {control!r} differs from ISA13 {interchange.control_number!r}")
@@ -704,9 +626,8 @@ def parse(data: bytes | str) -> Interchange:
 # Writing
 
 
-def serialize_segment(
-    tag: str, elements: Iterable[str | Sequence[str]], separators: Separators = DEFAULT_SEPARATORS
-) -> str:
+def serialize_segment(tag: str, elements: Iterable[str | Sequence[str]],
+                      separators: Separators = DEFAULT_SEPARATORS) -> str:
     """One segment as text, terminator included, trailing empty elements and components left out.
 
     X12 cannot release a delimiter: data containing one raises `ValueError` (the repetition separator is
@@ -734,40 +655,17 @@ def _isa_text(interchange: Interchange) -> str:
     i = interchange
     sep = i.separators
     isa11 = sep.repetition if sep.repetition is not None and i.version >= "00402" else i.standards_id
-    values = [
-        i.authorization[0],
-        i.authorization[1],
-        i.security[0],
-        i.security[1],
-        i.sender.qualifier,
-        i.sender.id,
-        i.receiver.qualifier,
-        i.receiver.id,
-        i.date,
-        i.time,
-        isa11,
-        i.version,
-        i.control_number.zfill(9),
-        i.ack_requested,
-        i.usage_indicator,
-        sep.component,
-    ]
+    values = [i.authorization[0], i.authorization[1], i.security[0], i.security[1], i.sender.qualifier,
+              i.sender.id, i.receiver.qualifier, i.receiver.id, i.date, i.time, isa11, i.version,
+              i.control_number.zfill(9), i.ack_requested, i.usage_indicator, sep.component]
     fields: list[str] = []
     for index, ((width, name), value) in enumerate(zip(ISA_FIELDS, values, strict=True), start=1):
         if len(value) > width:
-            raise X12SyntaxError(
-                f"ISA{index:02d} ({name}) {value!r} is longer than {width} characters",
-                segment_position=1,
-                segment_tag="ISA",
-                element_index=index,
-            )
+            raise X12SyntaxError(f"ISA{index:02d} ({name}) {value!r} is longer than {width} characters",
+                                 segment_position=1, segment_tag="ISA", element_index=index)
         if index < 16 and any(c in value for c in (sep.element, sep.segment)):
-            raise X12SyntaxError(
-                f"ISA{index:02d} ({name}) {value!r} contains a delimiter",
-                segment_position=1,
-                segment_tag="ISA",
-                element_index=index,
-            )
+            raise X12SyntaxError(f"ISA{index:02d} ({name}) {value!r} contains a delimiter",
+                                 segment_position=1, segment_tag="ISA", element_index=index)
         fields.append(value.ljust(width))
     return sep.element.join(["ISA", *fields]) + sep.segment
 
@@ -798,19 +696,8 @@ def serialize_interchange(interchange: Interchange, *, newline: str = "") -> str
     for ack in i.acknowledgments:
         add(ack.tag, ack.elements)
     for group in i.groups:
-        add(
-            "GS",
-            [
-                group.functional_id,
-                group.sender,
-                group.receiver,
-                group.date,
-                group.time,
-                group.control_number,
-                group.agency,
-                group.version,
-            ],
-        )
+        add("GS", [group.functional_id, group.sender, group.receiver, group.date, group.time,
+                   group.control_number, group.agency, group.version])
         for transaction in group.transactions:
             add("ST", [transaction.set_id, transaction.control_number, transaction.implementation_ref])
             for segment in transaction.segments:
@@ -910,31 +797,23 @@ def _fields(segment: Segment | None, names: dict[int, str]) -> dict[str, Any]:
 
 
 def _invoice_hint(t: TransactionSet) -> dict[str, Any]:
-    hint = _fields(
-        _first(t.segments, "BIG"),
-        {1: "invoice_date", 2: "invoice_number", 3: "order_date", 4: "purchase_order", 7: "transaction_type"},
-    )
+    hint = _fields(_first(t.segments, "BIG"), {1: "invoice_date", 2: "invoice_number", 3: "order_date",
+                                               4: "purchase_order", 7: "transaction_type"})
     hint.update(_fields(_first(t.segments, "TDS"), {1: "total_amount_implied_2_decimals"}))
     return hint
 
 
 def _remittance_hint(t: TransactionSet) -> dict[str, Any]:
-    hint = _fields(
-        _first(t.segments, "BPR"),
-        {1: "handling_code", 2: "amount", 3: "credit_debit", 4: "payment_method", 16: "payment_date"},
-    )
+    hint = _fields(_first(t.segments, "BPR"), {1: "handling_code", 2: "amount", 3: "credit_debit",
+                                               4: "payment_method", 16: "payment_date"})
     hint.update(_fields(_first(t.segments, "TRN"), {2: "trace_number"}))
     return hint
 
 
 def _ack_hint(t: TransactionSet) -> dict[str, Any]:
     hint = _fields(_first(t.segments, "AK1"), {1: "functional_id", 2: "group_control_number"})
-    hint.update(
-        _fields(
-            _first(t.segments, "AK9"),
-            {1: "group_status", 2: "sets_included", 3: "sets_received", 4: "sets_accepted"},
-        )
-    )
+    hint.update(_fields(_first(t.segments, "AK9"), {1: "group_status", 2: "sets_included", 3: "sets_received",
+                                                    4: "sets_accepted"}))
     sets = [s for s in t.segments if s.tag == "AK2"]
     if sets:
         hint["acknowledged_sets"] = [{"set_id": s.get(1), "control_number": s.get(2)} for s in sets]
@@ -971,12 +850,8 @@ def inspect(data: bytes) -> dict[str, Any]:
     for group in i.groups:
         transactions = []
         for t in group.transactions:
-            summary: dict[str, Any] = {
-                "set_id": t.set_id,
-                "control_number": t.control_number,
-                "segments": t.segment_count,
-                "position": t.position,
-            }
+            summary: dict[str, Any] = {"set_id": t.set_id, "control_number": t.control_number,
+                                       "segments": t.segment_count, "position": t.position}
             if t.implementation_ref:
                 summary["implementation_ref"] = t.implementation_ref
             hint = _HINTS.get(t.set_id)
@@ -985,29 +860,16 @@ def inspect(data: bytes) -> dict[str, Any]:
                 if found:
                     summary["hint"] = found
             transactions.append(summary)
-        groups.append(
-            {
-                "functional_id": group.functional_id,
-                "sender": group.sender,
-                "receiver": group.receiver,
-                "date": group.date,
-                "time": group.time,
-                "control_number": group.control_number,
-                "agency": group.agency,
-                "version": group.version,
-                "transactions": transactions,
-            }
-        )
+        groups.append({"functional_id": group.functional_id, "sender": group.sender,
+                       "receiver": group.receiver, "date": group.date, "time": group.time,
+                       "control_number": group.control_number, "agency": group.agency,
+                       "version": group.version, "transactions": transactions})
     sep = i.separators
     return {
         "format": FORMAT_NAME,
         "version": i.version,
-        "separators": {
-            "element": sep.element,
-            "component": sep.component,
-            "segment": sep.segment,
-            "repetition": sep.repetition,
-        },
+        "separators": {"element": sep.element, "component": sep.component, "segment": sep.segment,
+                       "repetition": sep.repetition},
         "sender": i.sender.as_dict(),
         "receiver": i.receiver.as_dict(),
         "date": i.date,
@@ -1017,14 +879,8 @@ def inspect(data: bytes) -> dict[str, Any]:
         "usage_indicator": i.usage_indicator,
         "test": i.is_test,
         "interchange_acknowledgments": [
-            {
-                "control_number": a.get(1),
-                "date": a.get(2),
-                "time": a.get(3),
-                "ack_code": a.get(4),
-                "note_code": a.get(5),
-            }
-            for a in i.acknowledgments
+            {"control_number": a.get(1), "date": a.get(2), "time": a.get(3), "ack_code": a.get(4),
+             "note_code": a.get(5)} for a in i.acknowledgments
         ],
         "groups": groups,
         "transaction_count": len(i.transactions),

@@ -672,6 +672,8 @@ def credit_note_due_date_without_payment_means() -> CorpusDocument:
     )
 
 
+
+
 # ------------------------------------------------------------------------------------------- tests
 
 

@@ -81,7 +81,9 @@ class TestEdiChannel(ChannelContract):
             session.add(record)
 
 
-def test_message_id_names_the_partner_and_the_interchange(outbox: Engine, tmp_path: Path) -> None:
+def test_message_id_names_the_partner_and_the_interchange(
+    outbox: Engine, tmp_path: Path
+) -> None:
     engine = outbox
     store_partner(engine, "acme", partner_profile("ica", tmp_path / "ica"))
     channel = create_channel("edi", {})

@@ -231,7 +231,9 @@ class TestPeppolFolder(ChannelContract):
     @pytest.fixture
     def channel(self, tmp_path: Path, registry: tuple[str, Engine]) -> Iterator[Channel[Any]]:
         self.registry_engine = registry[1]
-        channel = create_channel("peppol", {"folder": {"directory": str(tmp_path / "ap-outbound")}})
+        channel = create_channel(
+            "peppol", {"folder": {"directory": str(tmp_path / "ap-outbound")}}
+        )
         yield channel
         channel.close()
 

@@ -69,7 +69,7 @@ def test_every_ack_sample_is_sniffed_and_read_or_refused_clearly() -> None:
     assert len(ACK_SAMPLES) == 14
     for path in ACK_SAMPLES:
         data = path.read_bytes()
-        assert edifact_acks.sniff(data) or x12_acks.sniff(data), path.name
+        assert (edifact_acks.sniff(data) or x12_acks.sniff(data)), path.name
         if path.name == "edinet_aperak_issue235.edi":
             continue
         assert read_acknowledgements(data), path.name
@@ -438,7 +438,9 @@ def test_trailer_errors_land_on_ucm_and_uci(old: bytes, new: bytes, expected: tu
 
 
 def test_a_duplicate_interchange_is_uci_4_code_26() -> None:
-    out = contrl.answer(edifact.parse(REMADV), envelope=_envelope(), accepted=False, duplicate=True)
+    out = contrl.answer(
+        edifact.parse(REMADV), envelope=_envelope(), accepted=False, duplicate=True
+    )
     [uci] = edifact.parse(out).messages[0].segments
     assert uci.elements[3:] == (("4",), ("26",), ("UNB",), ("6",))
     assert read_acknowledgement(out).errors[0].code == "26"
@@ -510,7 +512,9 @@ def test_a_wrong_se_count_is_ak5_code_4_and_an_ieia_mismatch_is_a_ta1() -> None:
     with pytest.raises(x12.X12SyntaxError) as caught:
         x12.parse(bad)
     segments = (
-        x12.parse(functional_ack.answer(bad, envelope=_x12_envelope(), accepted=False, errors=[caught.value]))
+        x12.parse(
+            functional_ack.answer(bad, envelope=_x12_envelope(), accepted=False, errors=[caught.value])
+        )
         .transactions[0]
         .segments
     )

@@ -106,11 +106,8 @@ def _segment_at(data: bytes, tag: str, nth: int = -1) -> edifact.Segment:
     return [s for s in edifact.tokenize(data) if s.tag == tag][nth]
 
 
-def _build(
-    *bodies: list[edifact.Segment],
-    release: tuple[str, str, str, str] = ("D", "96A", "UN", "EAN002"),
-    types: tuple[str, ...] = (),
-) -> bytes:
+def _build(*bodies: list[edifact.Segment], release: tuple[str, str, str, str] = ("D", "96A", "UN", "EAN002"),
+           types: tuple[str, ...] = ()) -> bytes:
     messages = [
         edifact.Message(str(n), types[n - 1] if types else "REMADV", *release, segments=body)
         for n, body in enumerate(bodies, start=1)
@@ -122,15 +119,11 @@ def _build(
     return edifact.write_interchange(interchange, newline="\n")
 
 
-def _advice(
-    *docs: list[edifact.Segment], total: str | None = "1000.00", cux: bool = True
-) -> list[edifact.Segment]:
+def _advice(*docs: list[edifact.Segment], total: str | None = "1000.00",
+            cux: bool = True) -> list[edifact.Segment]:
     """A REMADV body: heading (payer, NOK unless `cux` is False), the DOC groups, UNS and the total."""
-    body = [
-        S("BGM", "481", "RA-1", "9"),
-        S("DTM", ("137", "20261124", "102")),
-        S("NAD", "PR", "", "", "Payer AS"),
-    ]
+    body = [S("BGM", "481", "RA-1", "9"), S("DTM", ("137", "20261124", "102")),
+            S("NAD", "PR", "", "", "Payer AS")]
     if cux:
         body.append(S("CUX", ("2", "NOK", "11")))
     for doc in docs:

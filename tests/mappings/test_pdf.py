@@ -147,10 +147,7 @@ def test_page_one_renders_as_an_image(tmp_path: Path) -> None:
     if shutil.which("pdftoppm") is None:
         installed = subprocess.run(
             "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils",
-            shell=True,
-            capture_output=True,
-            text=True,
-            check=False,
+            shell=True, capture_output=True, text=True, check=False,
         )
         assert shutil.which("pdftoppm"), f"cannot install poppler-utils: {installed.stderr[-500:]}"
     pdf = tmp_path / "invoice.pdf"

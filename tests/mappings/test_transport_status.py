@@ -18,9 +18,8 @@ SAMPLES_214 = SHARED / "samples" / "edi" / "x12" / "214"
 S = edifact.Segment.of
 
 
-def build_iftsta(
-    *consignments: list[edifact.Segment], header: list[edifact.Segment] | None = None, control_ref: str = "1"
-) -> bytes:
+def build_iftsta(*consignments: list[edifact.Segment], header: list[edifact.Segment] | None = None,
+                 control_ref: str = "1") -> bytes:
     """An IFTSTA D.01B interchange written by `mappings.syntax.edifact` (its envelope right by
     construction)."""
     body = [S("BGM", "23", "STATUS-0001", "9"), S("DTM", ("137", "202611241200", "203")), *(header or [])]
@@ -34,9 +33,8 @@ def build_iftsta(
     return edifact.write_interchange(interchange)
 
 
-def sample_iftsta(
-    order: str = "PO-4711", note: str = "DN-1001", invoice: str = "INV-000009", control_ref: str = "1"
-) -> bytes:
+def sample_iftsta(order: str = "PO-4711", note: str = "DN-1001", invoice: str = "INV-000009",
+                  control_ref: str = "1") -> bytes:
     """Three consignments: delivered (signer in FTX), in transit, delivered (signer as NAD+DP, zoned time)."""
     return build_iftsta(
         [

@@ -53,33 +53,17 @@ def _read(name: str) -> bytes:
 # ------------------------------------------------------------------------------------- invoices to send
 
 
-def _line(
-    line_id: str,
-    quantity: str,
-    unit: str,
-    price: str,
-    category: str,
-    rate: str | None,
-    name: str,
-    **extra: Any,
-) -> InvoiceLine:
+def _line(line_id: str, quantity: str, unit: str, price: str, category: str, rate: str | None,
+          name: str, **extra: Any) -> InvoiceLine:
     price_data: dict[str, Any] = {"net": Decimal(price)}
     if "base_quantity" in extra:
         price_data["base_quantity"] = extra.pop("base_quantity")
     item = {"name": name, **extra.pop("item", {})}
-    line = InvoiceLine.model_validate(
-        {
-            "id": line_id,
-            "quantity": Decimal(quantity),
-            "unit_code": unit,
-            "net_amount": Decimal(0),
-            "price": price_data,
-            "vat_category": category,
-            "vat_rate": Decimal(rate) if rate is not None else None,
-            "item": item,
-            **extra,
-        }
-    )
+    line = InvoiceLine.model_validate({
+        "id": line_id, "quantity": Decimal(quantity), "unit_code": unit, "net_amount": Decimal(0),
+        "price": price_data, "vat_category": category,
+        "vat_rate": Decimal(rate) if rate is not None else None, "item": item, **extra,
+    })
     line.net_amount = line_net_amount(line)
     return line
 
@@ -87,74 +71,33 @@ def _line(
 def rich_invoice(*, credit_note: bool = False) -> Invoice:
     """Every field the 810 mapping carries, several VAT rates, line and document allowances and charges."""
     lines = [
-        _line(
-            "1",
-            "10",
-            "EA",
-            "99.50",
-            "S",
-            "25",
-            "Skrutrekker: sett",
-            item={
-                "description": "Et komplett sett med skrutrekkere i ulike størrelser, levert i en "
-                "robust koffert med plass til bits og forlengere; passer for proffbruk.",
-                "seller_id": "SKU-1",
-                "buyer_id": "B-1",
-                "standard_id": {"value": "7038010009457", "scheme": "0160"},
-            },
-            allowances_charges=[
-                {
-                    "is_charge": False,
-                    "amount": Decimal("10.00"),
-                    "reason": "Kvantumsrabatt",
-                    "reason_code": "95",
-                },
-                {"is_charge": True, "amount": Decimal("5.00"), "reason": "Emballasje"},
-            ],
-            note="Levert i to kolli",
-            order_line_reference="3",
-            period={"start": dt.date(2026, 10, 1), "end": dt.date(2026, 10, 15)},
-        ),
+        _line("1", "10", "EA", "99.50", "S", "25", "Skrutrekker: sett",
+              item={"description": "Et komplett sett med skrutrekkere i ulike størrelser, levert i en "
+                                   "robust koffert med plass til bits og forlengere; passer for proffbruk.",
+                    "seller_id": "SKU-1", "buyer_id": "B-1",
+                    "standard_id": {"value": "7038010009457", "scheme": "0160"}},
+              allowances_charges=[
+                  {"is_charge": False, "amount": Decimal("10.00"), "reason": "Kvantumsrabatt",
+                   "reason_code": "95"},
+                  {"is_charge": True, "amount": Decimal("5.00"), "reason": "Emballasje"},
+              ],
+              note="Levert i to kolli", order_line_reference="3",
+              period={"start": dt.date(2026, 10, 1), "end": dt.date(2026, 10, 15)}),
         _line("2", "2.5", "HUR", "950", "S", "25", "Arbeidstimer montering"),
         _line("3", "1", "KGM", "420", "Z", "0", "Fagbok: Trearbeid"),
-        _line(
-            "4",
-            "3",
-            "XBX",
-            "180",
-            "S",
-            "15",
-            "Matservering kurs",
-            item={"standard_id": {"value": "012345678905", "scheme": "0160"}},
-        ),
+        _line("4", "3", "XBX", "180", "S", "15", "Matservering kurs",
+              item={"standard_id": {"value": "012345678905", "scheme": "0160"}}),
         _line("5", "-1", "EA", "50", "S", "25", "Retur emballasje"),
         _line("6", "1000", "EA", "12.50", "S", "25", "Skruer 4x40", base_quantity=Decimal(100)),
         _line("7", "4", "LTR", "10", "E", "0", "Rensevæske (unntatt)"),
     ]
     charges = [
-        AllowanceCharge(
-            is_charge=False,
-            amount=Decimal("100.00"),
-            vat_category=VatCategory.STANDARD,
-            vat_rate=Decimal("25"),
-            reason="Rabatt",
-            reason_code="95",
-        ),
-        AllowanceCharge(
-            is_charge=True,
-            amount=Decimal("150.00"),
-            vat_category=VatCategory.STANDARD,
-            vat_rate=Decimal("25"),
-            reason="Frakt",
-            reason_code="FC",
-        ),
-        AllowanceCharge(
-            is_charge=True,
-            amount=Decimal("25.00"),
-            vat_category=VatCategory.ZERO,
-            vat_rate=Decimal("0"),
-            reason="Gebyr",
-        ),
+        AllowanceCharge(is_charge=False, amount=Decimal("100.00"), vat_category=VatCategory.STANDARD,
+                        vat_rate=Decimal("25"), reason="Rabatt", reason_code="95"),
+        AllowanceCharge(is_charge=True, amount=Decimal("150.00"), vat_category=VatCategory.STANDARD,
+                        vat_rate=Decimal("25"), reason="Frakt", reason_code="FC"),
+        AllowanceCharge(is_charge=True, amount=Decimal("25.00"), vat_category=VatCategory.ZERO,
+                        vat_rate=Decimal("0"), reason="Gebyr"),
     ]
     breakdown = compute_vat_breakdown(lines, charges)
     totals = compute_totals(lines, charges, breakdown, prepaid=Decimal("100.00"), rounding=Decimal("0.01"))
@@ -162,13 +105,8 @@ def rich_invoice(*, credit_note: bool = False) -> Invoice:
         **SELLER,
         "identifiers": [{"value": "7080003001234", "scheme": "0088"}, {"value": "SUP-42"}],
         "tax_registration_id": "TAX-1",
-        "address": {
-            "lines": ["Storgata 1", "Bygg B", "3. etasje"],
-            "city": "Oslo",
-            "postal_code": "0155",
-            "subdivision": "Viken",
-            "country": "NO",
-        },
+        "address": {"lines": ["Storgata 1", "Bygg B", "3. etasje"], "city": "Oslo", "postal_code": "0155",
+                    "subdivision": "Viken", "country": "NO"},
     }
     data: dict[str, Any] = {
         "document_type": "credit_note" if credit_note else "invoice",
@@ -183,11 +121,8 @@ def rich_invoice(*, credit_note: bool = False) -> Invoice:
         "sales_order_reference": "SO-55",
         "receiving_advice_reference": "RCV-1",
         "despatch_advice_reference": "DN-2",
-        "notes": [
-            "Short note",
-            "Denne fakturaen gjelder leveranse til byggeplass nord. Ved spørsmål, ta "
-            "kontakt med prosjektleder innen fjorten dager etter mottak av fakturaen.",
-        ],
+        "notes": ["Short note", "Denne fakturaen gjelder leveranse til byggeplass nord. Ved spørsmål, ta "
+                                "kontakt med prosjektleder innen fjorten dager etter mottak av fakturaen."],
         "period": {"start": dt.date(2026, 10, 1), "end": dt.date(2026, 10, 31)},
         "seller": seller,
         "buyer": {
@@ -196,13 +131,8 @@ def rich_invoice(*, credit_note: bool = False) -> Invoice:
             "legal_registration": {"value": "910667831", "scheme": "0192"},
             "endpoint": {"value": "910667831", "scheme": "0192"},
             "identifiers": [{"value": "CUST-7"}],
-            "address": {
-                "lines": ["Bryggen 5"],
-                "city": "Bergen",
-                "postal_code": "5003",
-                "subdivision": "VL",
-                "country": "NO",
-            },
+            "address": {"lines": ["Bryggen 5"], "city": "Bergen", "postal_code": "5003", "subdivision": "VL",
+                        "country": "NO"},
             "contact": {"name": "Ola Nordmann", "phone": "+47 55 00 00 00", "email": "ap@fjordbyen.example"},
         },
         "payee": {"name": "Factoring AS", "legal_registration": {"value": "998877665", "scheme": "0192"}},
@@ -210,23 +140,16 @@ def rich_invoice(*, credit_note: bool = False) -> Invoice:
             "party_name": "Byggeplass Nord",
             "location": {"value": "7080003009999", "scheme": "0088"},
             "date": dt.date(2026, 10, 28),
-            "address": {
-                "lines": ["Industriveien 9"],
-                "city": "Bergen",
-                "postal_code": "5006",
-                "country": "NO",
-            },
+            "address": {"lines": ["Industriveien 9"], "city": "Bergen", "postal_code": "5006",
+                        "country": "NO"},
         },
         "payment_means": [
-            {
-                "code": "30",
-                "payment_id": "12345678903",
-                "account": {"id": "NO9386011117947", "name": "Nordlys Verktøy AS", "bic": "DNBANOKK"},
-            },
+            {"code": "30", "payment_id": "12345678903",
+             "account": {"id": "NO9386011117947", "name": "Nordlys Verktøy AS", "bic": "DNBANOKK"}},
             {"code": "58", "account": {"id": "DE89370400440532013000"}},
         ],
         "payment_terms": "Netto 28 dager. Ved for sen betaling beregnes forsinkelsesrente etter "
-        "forsinkelsesrenteloven fra forfallsdato til betaling skjer.",
+                         "forsinkelsesrenteloven fra forfallsdato til betaling skjer.",
         "allowances_charges": [c.model_dump() for c in charges],
         "lines": [line.model_dump() for line in lines],
         "vat_breakdown": [b.model_dump() for b in breakdown],
@@ -250,17 +173,9 @@ def comparable(invoice: Invoice) -> dict[str, Any]:
 
 def envelope(**changes: Any) -> EdiEnvelope:
     base = EdiEnvelope(
-        sender_id="NORDLYS",
-        sender_qualifier="ZZ",
-        recipient_id="FJORDBYEN",
-        recipient_qualifier="01",
-        interchange_ref="123",
-        group_ref="45",
-        message_ref="6",
-        prepared=PREPARED,
-        ack_requested=True,
-        x12_component_separator=">",
-        newline="\r\n",
+        sender_id="NORDLYS", sender_qualifier="ZZ", recipient_id="FJORDBYEN", recipient_qualifier="01",
+        interchange_ref="123", group_ref="45", message_ref="6", prepared=PREPARED, ack_requested=True,
+        x12_component_separator=">", newline="\r\n",
     )
     return dataclasses.replace(base, **changes)
 
@@ -288,11 +203,8 @@ def test_rich_invoice_round_trip(version: Version, credit_note: bool) -> None:
     (back,) = x12_810.parse(document.content, strict=True)
     assert comparable(back) == comparable(invoice)
     assert back.totals.prepaid == Decimal("100.00") and back.totals.rounding == Decimal("0.01")
-    assert {vb.category for vb in back.vat_breakdown} == {
-        VatCategory.STANDARD,
-        VatCategory.ZERO,
-        VatCategory.EXEMPT,
-    }
+    assert {vb.category for vb in back.vat_breakdown} == {VatCategory.STANDARD, VatCategory.ZERO,
+                                                          VatCategory.EXEMPT}
 
 
 def test_rich_invoice_segments_carry_the_documented_mapping() -> None:
@@ -325,21 +237,12 @@ def test_rich_invoice_segments_carry_the_documented_mapping() -> None:
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_several_vat_rates_and_outside_scope(version: Version) -> None:
-    lines = [
-        _line("1", "2", "EA", "100", "S", "25", "A"),
-        _line("2", "1", "EA", "80", "S", "15", "B"),
-        _line("3", "3", "EA", "12", "S", "12", "C"),
-        _line("4", "1", "EA", "40", "O", None, "D"),
-    ]
+    lines = [_line("1", "2", "EA", "100", "S", "25", "A"), _line("2", "1", "EA", "80", "S", "15", "B"),
+             _line("3", "3", "EA", "12", "S", "12", "C"), _line("4", "1", "EA", "40", "O", None, "D")]
     breakdown = compute_vat_breakdown(lines, [])
-    invoice = sample_invoice(1).model_copy(
-        update={
-            "lines": lines,
-            "allowances_charges": [],
-            "vat_breakdown": breakdown,
-            "totals": compute_totals(lines, [], breakdown),
-        }
-    )
+    invoice = sample_invoice(1).model_copy(update={
+        "lines": lines, "allowances_charges": [], "vat_breakdown": breakdown,
+        "totals": compute_totals(lines, [], breakdown)})
     invoice = Invoice.model_validate(invoice.model_dump())
     (back,) = x12_810.parse(x12_810.render(invoice, version=version).content, strict=True)
     assert back.vat_breakdown == invoice.vat_breakdown
@@ -351,14 +254,9 @@ def test_document_charge_outside_the_vat_breakdown_round_trips() -> None:
     charge = invoice.allowances_charges[0].model_copy(update={"vat_category": None, "vat_rate": None})
     breakdown = compute_vat_breakdown(invoice.lines, [charge])
     totals = compute_totals(invoice.lines, [charge], breakdown)
-    invoice = Invoice.model_validate(
-        {
-            **invoice.model_dump(),
-            "allowances_charges": [charge.model_dump()],
-            "vat_breakdown": [b.model_dump() for b in breakdown],
-            "totals": totals.model_dump(),
-        }
-    )
+    invoice = Invoice.model_validate({**invoice.model_dump(), "allowances_charges": [charge.model_dump()],
+                                      "vat_breakdown": [b.model_dump() for b in breakdown],
+                                      "totals": totals.model_dump()})
     (back,) = x12_810.parse(x12_810.render(invoice).content, strict=True)
     assert comparable(back) == comparable(invoice)
 
@@ -409,9 +307,8 @@ def test_envelope_values_x12_cannot_hold_are_refused() -> None:
 
 def test_preview_envelope_takes_ids_from_the_parties_cut_to_isa_width() -> None:
     invoice = sample_invoice(1)
-    long_seller = invoice.seller.model_copy(
-        update={"endpoint": None, "legal_registration": None, "vat_id": "NO987654325MVA-EXTRA-LONG"}
-    )
+    long_seller = invoice.seller.model_copy(update={"endpoint": None, "legal_registration": None,
+                                                    "vat_id": "NO987654325MVA-EXTRA-LONG"})
     invoice = invoice.model_copy(update={"seller": long_seller})
     interchange = x12.parse(x12_810.render(invoice).content)
     assert interchange.sender == Party("ZZ", "NO987654325MVA-")
@@ -424,14 +321,11 @@ def test_preview_envelope_takes_ids_from_the_parties_cut_to_isa_width() -> None:
 # ---------------------------------------------------------------------------------------- render refuses
 
 
-@pytest.mark.parametrize(
-    ("change", "field", "reason"),
-    [
-        ({"number": "INV-" + "9" * 20}, "number", "X12 004010 allows 22"),
-        ({"contract_reference": "C" * 31}, "contract_reference", "allows 30"),
-        ({"buyer_reference": "A*B"}, "buyer_reference", "delimiter '*'"),
-    ],
-)
+@pytest.mark.parametrize(("change", "field", "reason"), [
+    ({"number": "INV-" + "9" * 20}, "number", "X12 004010 allows 22"),
+    ({"contract_reference": "C" * 31}, "contract_reference", "allows 30"),
+    ({"buyer_reference": "A*B"}, "buyer_reference", "delimiter '*'"),
+])
 def test_render_refuses_what_x12_cannot_carry(change: dict[str, Any], field: str, reason: str) -> None:
     invoice = sample_invoice(1).model_copy(update=change)
     with pytest.raises(FormatError) as caught:
@@ -472,12 +366,8 @@ def test_units_table() -> None:
 
 def test_free_text_delimiters_become_spaces() -> None:
     invoice = sample_invoice(1)
-    lines = [
-        invoice.lines[0].model_copy(
-            update={"item": invoice.lines[0].item.model_copy(update={"name": "Bolt 10*20~mm>x"})}
-        ),
-        *invoice.lines[1:],
-    ]
+    lines = [invoice.lines[0].model_copy(update={"item": invoice.lines[0].item.model_copy(
+        update={"name": "Bolt 10*20~mm>x"})}), *invoice.lines[1:]]
     (back,) = x12_810.parse(x12_810.render(invoice.model_copy(update={"lines": lines})).content)
     assert back.lines[0].item.name == "Bolt 10 20 mm x"
 
@@ -489,36 +379,26 @@ def test_free_text_delimiters_become_spaces() -> None:
 GOOD_SAMPLES: dict[str, list[tuple[str, dt.date, str, int, dt.date | None]]] = {
     # Good. Two 810s, Canadian grocery: per line qty × price plus SAC C D360 (GST 7 %), which add up to TDS
     # (840.96 + 58.87 + 2492.64 + 174.48 + 3045.60 + 213.19 + 1501.20 + 105.08 = 8432.02). No CUR: USD.
-    "bots_810-004010-01.x12": [
-        ("465266", dt.date(2002, 5, 24), "8432.02", 4, dt.date(2002, 6, 23)),
-        ("465267", dt.date(2002, 5, 24), "1129.92", 1, dt.date(2002, 6, 23)),
-    ],
+    "bots_810-004010-01.x12": [("465266", dt.date(2002, 5, 24), "8432.02", 4, dt.date(2002, 6, 23)),
+                               ("465267", dt.date(2002, 5, 24), "1129.92", 1, dt.date(2002, 6, 23))],
     # Good: the same content in a 004010VICS group (read with the 004010 grammar).
-    "bots_810-004010VICS-01.x12": [
-        ("465266", dt.date(2002, 5, 24), "8432.02", 4, dt.date(2002, 6, 23)),
-        ("465267", dt.date(2002, 5, 24), "1129.92", 1, dt.date(2002, 6, 23)),
-    ],
+    "bots_810-004010VICS-01.x12": [("465266", dt.date(2002, 5, 24), "8432.02", 4, dt.date(2002, 6, 23)),
+                                   ("465267", dt.date(2002, 5, 24), "1129.92", 1, dt.date(2002, 6, 23))],
     # Edge, accepted: BOM and indentation; a utility 810 with negative unit prices (read as negative
     # quantities), no seller N1 (the ISA sender 943274043 stands in), remit-to bank account in REF*11.
     "oopf_Example1_CaliforniaISO.txt": [
-        ("10429", dt.date(1998, 12, 31), "213516.63", 16, dt.date(1999, 1, 7))
-    ],
+        ("10429", dt.date(1998, 12, 31), "213516.63", 16, dt.date(1999, 1, 7))],
     # Edge, accepted: 004030, two 810s; ISS stands before TDS (a grammar deviation only `strict` refuses).
-    "oopf_Example3_MultiInvoice.txt": [
-        ("465266", dt.date(2002, 5, 24), "8432.02", 4, dt.date(2002, 6, 23)),
-        ("465267", dt.date(2002, 5, 24), "1129.92", 1, dt.date(2002, 6, 23)),
-    ],
+    "oopf_Example3_MultiInvoice.txt": [("465266", dt.date(2002, 5, 24), "8432.02", 4, dt.date(2002, 6, 23)),
+                                       ("465267", dt.date(2002, 5, 24), "1129.92", 1, dt.date(2002, 6, 23))],
     # Good: "|" as element separator, no units in IT1 (C62), ITD07 30 net days from the invoice date.
     "stupidedi_IN810_4010_pass_1.edi": [
-        ("00237058", dt.date(2021, 11, 18), "285.66", 2, dt.date(2021, 12, 18))
-    ],
+        ("00237058", dt.date(2021, 11, 18), "285.66", 2, dt.date(2021, 12, 18))],
     # Good: X348 aerospace 810s in an "SC" group; ITD07 14 days; neither has seller or buyer N1.
     "stupidedi_X348_SC810_basic-invoice.edi": [
-        ("39876980601170600", dt.date(2000, 5, 13), "170.60", 1, dt.date(2000, 5, 27))
-    ],
+        ("39876980601170600", dt.date(2000, 5, 13), "170.60", 1, dt.date(2000, 5, 27))],
     "stupidedi_X348_SC810_credit-card-invoice.edi": [
-        ("39876980601170600", dt.date(2000, 5, 13), "170.60", 1, dt.date(2000, 5, 27))
-    ],
+        ("39876980601170600", dt.date(2000, 5, 13), "170.60", 1, dt.date(2000, 5, 27))],
 }
 
 #: file → (segment position, tag, element, reason): refused.
@@ -547,19 +427,16 @@ def test_good_samples_read_into_canonical(name: str) -> None:
     assert x12_810.sniff(data)
     invoices = x12_810.parse(data)
     expected = GOOD_SAMPLES[name]
-    assert [
-        (i.number, i.issue_date, str(i.totals.payable), len(i.lines), i.due_date) for i in invoices
-    ] == expected
+    assert [(i.number, i.issue_date, str(i.totals.payable), len(i.lines), i.due_date) for i in invoices] \
+        == expected
     for invoice in invoices:
         assert invoice.currency == "USD"
         assert invoice.document_type is DocumentType.INVOICE
         assert invoice.totals.tax_inclusive == invoice.totals.payable
     report = x12_810.inspect(data)
     assert report["invoice_count"] == len(expected)
-    assert [
-        (t["invoice_number"], t["total"], t["line_count"], t["currency"], t["readable"])
-        for t in report["invoices"]
-    ] == [(e[0], e[2], e[3], "USD", True) for e in expected]
+    assert [(t["invoice_number"], t["total"], t["line_count"], t["currency"], t["readable"])
+            for t in report["invoices"]] == [(e[0], e[2], e[3], "USD", True) for e in expected]
 
 
 def test_sample_parties_and_details() -> None:
@@ -574,15 +451,11 @@ def test_sample_parties_and_details() -> None:
     (caiso,) = x12_810.parse(_read("oopf_Example1_CaliforniaISO.txt"))
     assert caiso.seller.name == "943274043" and caiso.buyer.name == "The Scheduling Coordinator, Inc"
     assert caiso.period is not None and (caiso.period.start, caiso.period.end) == (
-        dt.date(1998, 9, 30),
-        dt.date(1998, 10, 31),
-    )
+        dt.date(1998, 9, 30), dt.date(1998, 10, 31))
     assert caiso.lines[4].quantity == Decimal(-1) and caiso.lines[4].price.net == Decimal("497.1")
     assert caiso.payment_means[0].account is not None
-    assert (caiso.payment_means[0].account.id, caiso.payment_means[0].account.bic) == (
-        "1233626208",
-        "026009593",
-    )
+    assert (caiso.payment_means[0].account.id, caiso.payment_means[0].account.bic) == ("1233626208",
+                                                                                      "026009593")
     (stupid,) = x12_810.parse(_read("stupidedi_IN810_4010_pass_1.edi"))
     assert stupid.buyer.name == "Store Shipping Address" and stupid.lines[0].unit_code == "C62"
     assert stupid.lines[0].item.standard_id is not None
@@ -603,18 +476,12 @@ def test_unbalanced_demo_810_reads_when_asked_to_adjust() -> None:
     for name in ("bots_inbound_810_1.x12", "bots_outbound_810_1_generated.x12"):
         (invoice,) = x12_810.parse(_read(name), unbalanced="adjust")
         assert (invoice.number, invoice.issue_date, invoice.totals.payable) == (
-            "95018017",
-            dt.date(2007, 9, 29),
-            Decimal("12345.79"),
-        )
+            "95018017", dt.date(2007, 9, 29), Decimal("12345.79"))
         assert invoice.type_code == "383"  # BIG07 DR, debit memo
         assert invoice.lines[0].net_amount == Decimal("1320.00")
         (balancing,) = invoice.allowances_charges
-        assert (
-            balancing.is_charge
-            and balancing.amount == Decimal("11025.79")
-            and "TDS01" in (balancing.reason or "")
-        )
+        assert balancing.is_charge and balancing.amount == Decimal("11025.79") and "TDS01" in (
+            balancing.reason or "")
         assert invoice.seller.name == "UNIVERSAL WIDGETS" and invoice.buyer.name == "JIT MANUFACTURING"
         assert invoice.delivery is not None and invoice.delivery.address is not None
         assert invoice.delivery.address.country == "MX"  # N404 MEX
@@ -634,35 +501,20 @@ def _padded_isa(data: bytes) -> bytes:
     return ("*".join(fields) + text[end:]).encode()
 
 
-@pytest.mark.parametrize(
-    ("name", "number", "total", "charges"),
-    [
-        # Line SACs are detail (G830 3.00 + 0.03 per line does not match the summary's 6.00): the summary SACs
-        # are what TDS adds up to: 359.96 + 6.00 shipping + 0.00 tax = 365.96.
-        (
-            "edinet_x12.810a_ariba.edi",
-            "DO091003TESTINV01",
-            "365.96",
-            [("6.00", "Shipping and Handling"), ("0.00", "no tax")],
-        ),
-        # Sales tax: SAC H850 35.96 at the summary (the TXI ST/FD under it are detail): 359.96 + 6 + 35.96.
-        (
-            "edinet_x12.810b_ariba_tax.edi",
-            "DO091003TESTINV01TAX",
-            "401.92",
-            [("6.00", "Shipping and Handling"), ("35.96", "total tax")],
-        ),
-    ],
-)
-def test_ariba_810s_with_a_repaired_isa(
-    name: str, number: str, total: str, charges: list[tuple[str, str]]
-) -> None:
+@pytest.mark.parametrize(("name", "number", "total", "charges"), [
+    # Line SACs are detail (G830 3.00 + 0.03 per line does not match the summary's 6.00): the summary SACs
+    # are what TDS adds up to: 359.96 + 6.00 shipping + 0.00 tax = 365.96.
+    ("edinet_x12.810a_ariba.edi", "DO091003TESTINV01", "365.96", [("6.00", "Shipping and Handling"),
+                                                                  ("0.00", "no tax")]),
+    # Sales tax: SAC H850 35.96 at the summary (the TXI ST/FD under it are detail): 359.96 + 6 + 35.96.
+    ("edinet_x12.810b_ariba_tax.edi", "DO091003TESTINV01TAX", "401.92", [("6.00", "Shipping and Handling"),
+                                                                         ("35.96", "total tax")]),
+])
+def test_ariba_810s_with_a_repaired_isa(name: str, number: str, total: str,
+                                        charges: list[tuple[str, str]]) -> None:
     (invoice,) = x12_810.parse(_padded_isa(_read(name)))
-    assert (invoice.number, invoice.issue_date, str(invoice.totals.payable)) == (
-        number,
-        dt.date(2003, 3, 10),
-        total,
-    )
+    assert (invoice.number, invoice.issue_date, str(invoice.totals.payable)) == (number, dt.date(2003, 3, 10),
+                                                                                 total)
     assert [(str(c.amount), c.reason) for c in invoice.allowances_charges] == charges
     assert invoice.totals.tax_amount == 0 and invoice.lines[0].item.seller_id == "ID001"  # VP
     assert invoice.buyer.name == "Aaron Copeland"  # N1*SO
@@ -684,65 +536,38 @@ def test_non_810_interchanges_are_refused() -> None:
 def _interchange(*body: str, version: str = "004010") -> bytes:
     segments = ["ST*810*0001", *body]
     isa_version = "00401" if version == "004010" else "00501"
-    return (
-        f"ISA*00*          *00*          *ZZ*SELLER         *ZZ*BUYER          *261102*1200*U*"
-        f"{isa_version}*000000001*0*P*>~GS*IN*SELLER*BUYER*20261102*1200*1*X*{version}~"
-        + "~".join(segments)
-        + f"~SE*{len(segments) + 1}*0001~GE*1*1~IEA*1*000000001~"
-    ).encode()
+    return (f"ISA*00*          *00*          *ZZ*SELLER         *ZZ*BUYER          *261102*1200*U*"
+            f"{isa_version}*000000001*0*P*>~GS*IN*SELLER*BUYER*20261102*1200*1*X*{version}~"
+            + "~".join(segments) + f"~SE*{len(segments) + 1}*0001~GE*1*1~IEA*1*000000001~").encode()
 
 
 def test_us_sales_tax_becomes_an_outside_scope_charge() -> None:
-    data = _interchange(
-        "BIG*20261102*S-1",
-        "N1*SE*Acme Inc",
-        "N4*Austin*TX*78701",
-        "N1*BT*Buyer LLC",
-        "IT1*1*2*EA*50",
-        "PID*F****Widget",
-        "IT1*2*1*EA*20",
-        "TDS*12825",
-        "TXI*ST*8.25*6.875",
-        "CTT*2",
-    )
+    data = _interchange("BIG*20261102*S-1", "N1*SE*Acme Inc", "N4*Austin*TX*78701", "N1*BT*Buyer LLC",
+                        "IT1*1*2*EA*50", "PID*F****Widget", "IT1*2*1*EA*20", "TDS*12825", "TXI*ST*8.25*6.875",
+                        "CTT*2")
     (invoice,) = x12_810.parse(data, strict=True)
     assert invoice.currency == "USD" and invoice.totals.payable == Decimal("128.25")
     (tax,) = invoice.allowances_charges
     assert (tax.is_charge, tax.amount, tax.vat_category) == (True, Decimal("8.25"), VatCategory.OUTSIDE_SCOPE)
     assert [(vb.category, vb.taxable_amount, vb.tax_amount) for vb in invoice.vat_breakdown] == [
-        (VatCategory.OUTSIDE_SCOPE, Decimal("128.25"), Decimal("0.00"))
-    ]
+        (VatCategory.OUTSIDE_SCOPE, Decimal("128.25"), Decimal("0.00"))]
     assert invoice.seller.address is not None and invoice.seller.address.country == "US"
     assert invoice.lines[1].item.name == "line 2"  # no PID
 
 
 def test_foreign_vat_810_takes_the_summary_category_for_lines_without_txi() -> None:
-    data = _interchange(
-        "BIG*20261102*V-1",
-        "CUR*BY*SEK",
-        "IT1*1*4*EA*25",
-        "IT1*2*1*EA*100",
-        "TDS*25000",
-        "TXI*VA*50*25",
-        "CTT*2",
-    )
+    data = _interchange("BIG*20261102*V-1", "CUR*BY*SEK", "IT1*1*4*EA*25", "IT1*2*1*EA*100", "TDS*25000",
+                        "TXI*VA*50*25", "CTT*2")
     (invoice,) = x12_810.parse(data, strict=True)
     assert invoice.currency == "SEK"
-    assert {(line.vat_category, line.vat_rate) for line in invoice.lines} == {
-        (VatCategory.STANDARD, Decimal(25))
-    }
+    assert {(line.vat_category, line.vat_rate) for line in invoice.lines} == {(VatCategory.STANDARD,
+                                                                               Decimal(25))}
     assert invoice.totals.tax_amount == Decimal("50.00") and invoice.totals.payable == Decimal("250.00")
 
 
 def test_negative_credit_memo_reads_as_a_positive_credit_note() -> None:
-    data = _interchange(
-        "BIG*20261102*CM-1*20261001*PO-1***CN",
-        "REF*OI*INV-9",
-        "IT1*1*-2*EA*15",
-        "IT1*2*-1*EA*10",
-        "TDS*-4000",
-        "CTT*2",
-    )
+    data = _interchange("BIG*20261102*CM-1*20261001*PO-1***CN", "REF*OI*INV-9", "IT1*1*-2*EA*15",
+                        "IT1*2*-1*EA*10", "TDS*-4000", "CTT*2")
     (credit,) = x12_810.parse(data, strict=True)
     assert credit.document_type is DocumentType.CREDIT_NOTE
     assert [line.quantity for line in credit.lines] == [Decimal(2), Decimal(1)]
@@ -763,49 +588,13 @@ def test_810_without_lines_or_tds_is_refused() -> None:
 def _mutants(seed: int, count: int) -> list[bytes]:
     """Valid envelopes around 810 bodies whose element values were replaced by junk (counts recomputed)."""
     rng = random.Random(seed)
-    bases = [
-        x12_810.render(rich_invoice()).content,
-        x12_810.render(sample_invoice(9, credit_note=True)).content,
-        *(
-            _read(name)
-            for name in (
-                "bots_810-004010-01.x12",
-                "oopf_Example1_CaliforniaISO.txt",
-                "stupidedi_IN810_4010_pass_1.edi",
-            )
-        ),
-    ]
-    junk = [
-        "",
-        "-",
-        "0",
-        "-0",
-        "9" * 19,
-        "1" * 40,
-        "1.2.3",
-        "ABC",
-        "20261399",
-        "-12.5",
-        ".5",
-        "1e5",
-        "CR",
-        "CN",
-        "VA",
-        "ST",
-        "S",
-        "O",
-        "XX",
-        "UL",
-        "ZZ",
-        "99999999",
-        "x" * 300,
-        "A",
-        "C",
-        "UN",
-        "HP",
-        "EA",
-        "ø",
-    ]
+    bases = [x12_810.render(rich_invoice()).content,
+             x12_810.render(sample_invoice(9, credit_note=True)).content,
+             *(_read(name) for name in ("bots_810-004010-01.x12", "oopf_Example1_CaliforniaISO.txt",
+                                        "stupidedi_IN810_4010_pass_1.edi"))]
+    junk = ["", "-", "0", "-0", "9" * 19, "1" * 40, "1.2.3", "ABC", "20261399", "-12.5", ".5", "1e5", "CR",
+            "CN", "VA", "ST", "S", "O", "XX", "UL", "ZZ", "99999999", "x" * 300, "A", "C", "UN", "HP", "EA",
+            "ø"]
     out: list[bytes] = []
     for _ in range(count):
         interchange = x12.parse(rng.choice(bases))
@@ -870,33 +659,24 @@ def _position(data: bytes, tag: str, nth: int = 1) -> int:
 def _replace(tag: str, *elements: str) -> Any:
     def edit(segments: list[Segment]) -> list[Segment]:
         return [Segment.of(tag, *elements) if s.tag == tag else s for s in segments]
-
     return edit
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize(
-    ("edit", "tag", "element", "reason"),
-    [
-        (_replace("TDS", "3885.00"), "TDS", 1, "must be an integer"),
-        (_replace("BIG", "20261302", "INV-000001"), "BIG", 1, "not a calendar date"),
-        (_replace("CTT", "three"), "CTT", 1, "must be an integer"),
-        (_replace("CUR", "SE", "NOKR"), "CUR", 2, "at most 3"),
-    ],
-    ids=["TDS-decimal-point", "BIG-date", "CTT-count", "CUR-code-length"],
-)
-def test_broken_elements_fail_with_their_position(
-    version: Version, edit: Any, tag: str, element: int, reason: str
-) -> None:
+@pytest.mark.parametrize(("edit", "tag", "element", "reason"), [
+    (_replace("TDS", "3885.00"), "TDS", 1, "must be an integer"),
+    (_replace("BIG", "20261302", "INV-000001"), "BIG", 1, "not a calendar date"),
+    (_replace("CTT", "three"), "CTT", 1, "must be an integer"),
+    (_replace("CUR", "SE", "NOKR"), "CUR", 2, "at most 3"),
+], ids=["TDS-decimal-point", "BIG-date", "CTT-count", "CUR-code-length"])
+def test_broken_elements_fail_with_their_position(version: Version, edit: Any, tag: str, element: int,
+                                                  reason: str) -> None:
     data = _break(version, edit)
     with pytest.raises(X12SyntaxError) as caught:
         x12_810.parse(data, strict=True)
     error = caught.value
-    assert (error.segment_position, error.segment_tag, error.element_index) == (
-        _position(data, tag),
-        tag,
-        element,
-    )
+    assert (error.segment_position, error.segment_tag, error.element_index) == (_position(data, tag), tag,
+                                                                                element)
     assert reason in error.reason
 
 
@@ -915,7 +695,6 @@ def test_broken_structure_fails_with_its_position(version: Version) -> None:
         rest = [s for s in segments if s.tag != "TDS"]
         first_line = next(i for i, s in enumerate(rest) if s.tag == "IT1")
         return [*rest[:first_line], tds, *rest[first_line:]]
-
     data = _break(version, tds_first)
     with pytest.raises(X12SyntaxError) as caught:
         x12_810.parse(data, strict=True)
@@ -923,9 +702,8 @@ def test_broken_structure_fails_with_its_position(version: Version) -> None:
     assert "out of place" in caught.value.reason
 
     # a segment the 810 does not have
-    data = _break(
-        version, lambda segments: [*segments[:2], Segment.of("BEG", "00", "SA", "PO-1"), *segments[2:]]
-    )
+    data = _break(version, lambda segments: [*segments[:2], Segment.of("BEG", "00", "SA", "PO-1"),
+                                             *segments[2:]])
     with pytest.raises(X12SyntaxError) as caught:
         x12_810.parse(data, strict=True)
     assert (caught.value.segment_position, caught.value.segment_tag) == (6, "BEG")
@@ -960,12 +738,10 @@ def test_registry_entries_put_the_810_before_plain_x12() -> None:
 
 
 def _outputs() -> list[bytes]:
-    return [
-        x12_810.render(invoice, options, version=version).content
-        for version in VERSIONS
-        for invoice in (rich_invoice(), rich_invoice(credit_note=True), sample_invoice(7, lines=6))
-        for options in (None, envelope())
-    ]
+    return [x12_810.render(invoice, options, version=version).content
+            for version in VERSIONS
+            for invoice in (rich_invoice(), rich_invoice(credit_note=True), sample_invoice(7, lines=6))
+            for options in (None, envelope())]
 
 
 def test_ansi_x12_accepts_our_interchanges() -> None:

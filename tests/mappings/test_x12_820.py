@@ -62,9 +62,8 @@ def _unbalanced(path: Path, amount: str, direction: str, difference: str, lines_
         ("stupidedi_RA820_3010_pass_1.edi", 1, "ISA", 2, "must be exactly 10 characters"),
     ],
 )
-def test_samples_with_a_broken_envelope_are_refused(
-    name: str, position: int, tag: str, element: int, reason: str
-) -> None:
+def test_samples_with_a_broken_envelope_are_refused(name: str, position: int, tag: str, element: int,
+                                                    reason: str) -> None:
     data = (SAMPLES / name).read_bytes()
     for reader in (x12_820.parse, inspect_file):
         with pytest.raises(x12.X12SyntaxError) as caught:
@@ -319,9 +318,8 @@ def test_a_debit_is_kept_but_is_no_credit() -> None:
     assert (document.credit_total, document.declared_total) == (Decimal(0), Decimal(0))
 
 
-@pytest.mark.parametrize(
-    ("handling", "meaning"), [("H", "notification only"), ("P", "prenotification of future transfers")]
-)
+@pytest.mark.parametrize(("handling", "meaning"), [("H", "notification only"),
+                                                   ("P", "prenotification of future transfers")])
 def test_no_money_moves_with_h_and_p(handling: str, meaning: str) -> None:
     body = [_bpr("10.00", handling=handling), G("RMR", "IV", "A-1", "PI", "10.00")]
     document = x12_820.parse(build_820(body))
@@ -358,9 +356,8 @@ def test_an_rmr_without_amount_among_rmrs_with_amounts_is_refused() -> None:
         (G("BPR", "C"), 4, 2, "BPR02 (the total payment amount) is missing"),
     ],
 )
-def test_a_bad_bpr_is_refused_naming_the_element(
-    segment: x12.Segment, position: int, element: int, reason: str
-) -> None:
+def test_a_bad_bpr_is_refused_naming_the_element(segment: x12.Segment, position: int, element: int,
+                                                 reason: str) -> None:
     with pytest.raises(Remittance820Error) as caught:
         x12_820.parse(build_820([segment, G("RMR", "IV", "A-1", "PI", "12.50")]))
     assert (caught.value.segment_position, caught.value.segment_tag, caught.value.element_index) == (
@@ -371,18 +368,10 @@ def test_a_bad_bpr_is_refused_naming_the_element(
 def test_other_content_errors_name_their_segment() -> None:
     cases = [
         ([_bpr("1.00"), G("CUR", "PR", "euro")], "CUR", 2, "is not an ISO 4217"),
-        (
-            [_bpr("1.00"), G("RMR", "IV", "A", "PI", "1.00"), G("DTM", "003", "20261341")],
-            "DTM",
-            2,
-            "not a date",
-        ),
-        (
-            [_bpr("1.00"), G("ENT", "1"), G("ADX", "", "CS"), G("RMR", "IV", "A", "PI", "1.00")],
-            "ADX",
-            1,
-            "ADX01",
-        ),
+        ([_bpr("1.00"), G("RMR", "IV", "A", "PI", "1.00"), G("DTM", "003", "20261341")],
+         "DTM", 2, "not a date"),
+        ([_bpr("1.00"), G("ENT", "1"), G("ADX", "", "CS"), G("RMR", "IV", "A", "PI", "1.00")],
+         "ADX", 1, "ADX01"),
         ([G("TRN", "1", "X"), _bpr("1.00")], "ST", None, "BPR must follow ST, found TRN"),
     ]
     for body, tag, element, reason in cases:
