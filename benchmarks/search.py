@@ -60,6 +60,9 @@ _TRADE = [
     "Kjøkken", "Verksted", "Eiendom", "Frakt", "Fisk", "Trelast", "Consult", "Energi", "Service",
 ]  # fmt: skip
 _FORM = ["AS", "ASA", "ANS", "DA", "SA"]
+#: When the first invoice was accepted, and the time between two (a million span 347 days).
+FIRST_CREATED = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+SPACING = dt.timedelta(seconds=30)
 
 
 def buyer_names(count: int, rng: random.Random) -> list[str]:
@@ -71,17 +74,18 @@ def buyer_names(count: int, rng: random.Random) -> list[str]:
 
 
 def invoice_rows(
-    start: int, stop: int, names: list[str], payload: str
+    start: int, stop: int, names: list[str], payload: str, first_created: dt.datetime = FIRST_CREATED
 ) -> Iterator[tuple[dict[str, Any], ...]]:
-    """(invoice, delivery) rows for invoices `start`..`stop`-1: numbers, KIDs and amounts all differ."""
-    base = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    """(invoice, delivery) rows for invoices `start`..`stop`-1: numbers, KIDs and amounts all differ; one
+    invoice every `SPACING` from `first_created`."""
+    base = first_created
     for n in range(start, stop):
         name = names[(n * 7919) % len(names)]
         amount = Decimal(50_000 + (n * 104_729) % 9_000_000) / 100
         issue = dt.date(2025, 1, 1) + dt.timedelta(days=n % 700)
         legal = f"9{(n * 7919) % len(names):08d}"
         invoice_id = f"{n:08x}{secrets.token_hex(12)}"
-        created = base + dt.timedelta(seconds=n * 30)
+        created = base + n * SPACING
         invoice = {
             "id": invoice_id, "tenant_id": TENANT, "idempotency_key": f"number:invoice:INV-{n:07d}",
             "payload_sha256": "0" * 64, "document_type": "invoice", "number": f"INV-{n:07d}",
@@ -127,7 +131,7 @@ def outbox(kind: str, postgres_url: str, directory: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-def load(engine: Engine, count: int, names: list[str]) -> float:
+def load(engine: Engine, count: int, names: list[str], first_created: dt.datetime = FIRST_CREATED) -> float:
     """Write `count` invoices and deliveries (search indexes built after the rows); the seconds it took."""
     started = time.perf_counter()
     payload = sample_invoice(1).model_dump_json(exclude_none=True)
@@ -142,7 +146,7 @@ def load(engine: Engine, count: int, names: list[str]) -> float:
         ensure_tenant(session, TENANT)
     invoices, deliveries = InvoiceRecord.__table__, Delivery.__table__  # type: ignore[attr-defined]
     for start in range(0, count, CHUNK):
-        pairs = list(invoice_rows(start, min(start + CHUNK, count), names, payload))
+        pairs = list(invoice_rows(start, min(start + CHUNK, count), names, payload, first_created))
         with engine.begin() as connection:
             connection.execute(insert(invoices), [invoice for invoice, _ in pairs])
             connection.execute(insert(deliveries), [delivery for _, delivery in pairs])

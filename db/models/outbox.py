@@ -107,6 +107,7 @@ class Delivery(SQLModel, table=True):
         Index("ix_deliveries_claim", "status", "next_attempt_at"),
         Index("ix_deliveries_lease", "status", "lease_expires_at"),
         Index("ix_deliveries_search_status", "tenant_id", "status", "invoice_id", "channel"),
+        Index("ix_deliveries_status_created", "tenant_id", "status", "created_at", "channel"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -176,7 +177,10 @@ class Deviation(SQLModel, table=True):
     """One deviation of one delivery attempt: why it happened, and how and by whom it was closed."""
 
     __tablename__ = "deviations"
-    __table_args__ = (Index("ix_deviations_open", "tenant_id", "closed_at"),)
+    __table_args__ = (
+        Index("ix_deviations_open", "tenant_id", "closed_at"),
+        Index("ix_deviations_open_cause", "tenant_id", "closed_at", "cause", "opened_at"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     tenant_id: str = Field(max_length=64)

@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Index,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlmodel import Field, SQLModel
 
@@ -57,7 +59,7 @@ class PaymentRecord(SQLModel, table=True):
     __tablename__ = "payments"
     __table_args__ = (
         UniqueConstraint("tenant_id", "fingerprint", name="uq_payment_fingerprint"),
-        Index("ix_payments_status", "tenant_id", "status"),
+        Index("ix_payments_status", "tenant_id", "status", "created_at", "decided_by", "false_automatic"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -93,6 +95,12 @@ class PaymentRecord(SQLModel, table=True):
     decided_by: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    false_automatic: bool = Field(
+        default=False,
+        sa_column=Column(Boolean, nullable=False, server_default=false()),
+        description="matching applied it by itself and a person reversed or re-allocated it: counted "
+        "against the automatic rate without reading `decision`",
+    )
 
 
 class RemittanceLineRecord(SQLModel, table=True):

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -63,6 +63,17 @@ from schemas.remittance import Payment
 RECENTLY_PAID_DAYS = 400
 MATCHER = "matching"
 OPEN_STATUSES = ("new", "exception", "needs_approval")
+#: Every status a payment can have: intake's (new, duplicate, hint), matching's outcomes, a person's.
+PAYMENT_STATUSES = (
+    "new",
+    "applied",
+    "needs_approval",
+    "exception",
+    "ignored",
+    "duplicate",
+    "resolved",
+    "hint",
+)
 
 
 class PaymentNotFound(LookupError):
@@ -529,6 +540,7 @@ def resolve_payment(
         reversed_booked = _reverse(session, payment, actor, now)
         booked = _book_allocations(session, payment, chosen, write_off, actor, now)
         was_automatic = payment.decided_by == MATCHER and payment.status == "applied"
+        payment.false_automatic = payment.false_automatic or was_automatic
         payment.status = "resolved" if chosen else "ignored"
         payment.applied_amount = str(net)
         payment.write_off = str(write_off)
@@ -703,6 +715,7 @@ def reverse_payment(
                 "was_automatic": payment.decided_by == MATCHER,
             },
         ]
+        payment.false_automatic = payment.false_automatic or payment.decided_by == MATCHER
         booked = _reverse(session, payment, actor, now)
         payment.decision = history
         payment.status, payment.applied_amount, payment.write_off, payment.unapplied = (
@@ -877,6 +890,84 @@ def invoice_payments(session: Session, invoice: InvoiceRecord) -> dict[str, Any]
     }
 
 
+#: Statuses that are no match to make, unless a person decided so (then they count against the engine).
+_NOT_MATCHABLE = ("duplicate", "hint", "ignored")
+
+
+def _matchable(status: str, decided_by: str | None) -> bool:
+    """Whether a payment counts in the rates: all but duplicates, hints and ignored ones the engine set."""
+    return not (status in _NOT_MATCHABLE and decided_by in (None, MATCHER))
+
+
+def _automatic(status: str, decision: dict[str, Any] | None) -> bool:
+    """Whether the engine applied the payment by itself: it still stands (`applied`), or a person later
+    reversed or re-allocated it (a false automatic application)."""
+    history = decision or {}
+    return (
+        status == "applied"
+        or any(r.get("was_automatic") for r in history.get("reversals", []))
+        or any(r.get("replaced_automatic") for r in history.get("resolutions", []))
+    )
+
+
+@dataclass(frozen=True)
+class MatchRates:
+    """`match_report`'s per-payment counts for the payments received in one span."""
+
+    since: dt.datetime
+    matchable: int
+    automatic: int
+    false_automatic: int
+
+    @property
+    def auto_rate_pct(self) -> float:
+        return _rate(self.automatic, self.matchable)
+
+    @property
+    def false_auto_rate_pct(self) -> float:
+        return _rate(self.false_automatic, self.automatic)
+
+
+def _rate(part: Decimal | int, whole: Decimal | int) -> float:
+    return round(float(Decimal(part) / Decimal(whole)) * 100, 2) if whole else 0.0
+
+
+def match_rates(
+    session: Session, tenant_id: str, starts: Sequence[dt.datetime], until: dt.datetime
+) -> list[MatchRates]:
+    """The automatic and false automatic counts of `match_report`, for the spans starts[0]..starts[1], …,
+    starts[-1]..until, counted in the database. For the console's overview, where a week's payments are many.
+
+    Each span is one pass over `ix_payments_status` (tenant, status, created_at, decided_by,
+    false_automatic), a range per status in index order (nothing to sort, no row read): an automatic
+    application still standing is `applied`, one a person undid carries `false_automatic` (what
+    `_automatic` finds in the history)."""
+    created, status, decided_by = (
+        col(PaymentRecord.created_at),
+        col(PaymentRecord.status),
+        col(PaymentRecord.decided_by),
+    )
+    by_engine = case((or_(decided_by.is_(None), decided_by == MATCHER), 1), else_=0)
+    undone = case((col(PaymentRecord.false_automatic), 1), else_=0)
+    rates: list[MatchRates] = []
+    for start, end in zip(starts, [*starts[1:], until], strict=True):
+        window = [col(PaymentRecord.tenant_id) == tenant_id, created >= start, created < end]
+        # most payments are applied: counted alone, their range is read without a look at any column
+        applied = session.execute(select(func.count()).where(*window, status == "applied")).scalar_one()
+        matchable = automatic = int(applied)
+        false_automatic = 0
+        for row_status, payments, engine_decided, undone_automatic in session.execute(
+            select(status, func.count(), func.sum(by_engine), func.sum(undone))
+            .where(*window, status.in_([s for s in PAYMENT_STATUSES if s != "applied"]))
+            .group_by(status)
+        ):
+            matchable += payments - (int(engine_decided or 0) if row_status in _NOT_MATCHABLE else 0)
+            automatic += int(undone_automatic or 0)
+            false_automatic += int(undone_automatic or 0)
+        rates.append(MatchRates(start, matchable, automatic, false_automatic))
+    return rates
+
+
 def match_report(
     session: Session, tenant_id: str, *, since: dt.datetime | None = None, file_id: str | None = None
 ) -> dict[str, Any]:
@@ -896,16 +987,11 @@ def match_report(
         amount = Decimal(payment.amount)
         counts[payment.status] += 1
         amounts[payment.status] = amounts.get(payment.status, Decimal(0)) + amount
-        if payment.status in ("duplicate", "hint", "ignored") and payment.decided_by in (None, MATCHER):
+        if not _matchable(payment.status, payment.decided_by):
             continue
         matchable += 1
         total_amount += amount
-        history = payment.decision or {}
-        was_auto = (
-            payment.status == "applied"
-            or any(r.get("was_automatic") for r in history.get("reversals", []))
-            or any(r.get("replaced_automatic") for r in history.get("resolutions", []))
-        )
+        was_auto = _automatic(payment.status, payment.decision)
         if was_auto:
             automatic += 1
             automatic_amount += amount
@@ -933,9 +1019,7 @@ def match_report(
         invoice_amounts[invoice_id] = invoice_amounts.get(invoice_id, Decimal(0)) + Decimal(applied)
     auto_invoices = [i for i, who in by_invoice.items() if who == {MATCHER}]
 
-    def rate(part: Decimal | int, whole: Decimal | int) -> float:
-        return round(float(Decimal(part) / Decimal(whole)) * 100, 2) if whole else 0.0
-
+    rate = _rate
     return {
         "tenant": tenant_id,
         "payments": {"by_status": dict(counts), "amount_by_status": {k: str(v) for k, v in amounts.items()}},
