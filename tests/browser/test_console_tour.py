@@ -2,8 +2,8 @@
 
 - every page answers, names every form field with a label, raises no script error and asks no other host
   for anything (the page's requests to another host are blocked and counted: zero);
-- every link, button and field a page shows (to an admin, who is shown all of them) is reached with the Tab key (so every action is reachable by
-  Tab and Enter), in the order the page shows them;
+- every link, button and field a page shows (to an admin, who is shown all of them) is reached with the
+  Tab key, so every action is reachable by Tab and Enter;
 - a viewer's pages carry no form that could change data; an operator's and a credit controller's carry only
   the forms of their own role;
 - each page is screenshotted at 1366×768 (`console-tour-<role>-<page>.png`) for a person to look at.
