@@ -30,7 +30,7 @@ def test_find_open_and_read_an_invoice(
     make_user(engine, "ops@acme.example", "operator")
     page = console_page.page
     sign_in(console_page, "ops@acme.example", PASSWORD)
-    page.get_by_role("link", name="Invoices").click()
+    page.get_by_role("navigation", name="Console").get_by_role("link", name="Invoices").click()
     page.wait_for_load_state("networkidle")
     assert page.url.endswith("/console/invoices")
     assert unlabelled_fields(page) == []
