@@ -39,11 +39,11 @@ def _signed_in(tab: OfflinePage, engine: Engine) -> None:
     sign_in(tab, OPERATOR, PASSWORD)
 
 
-def test_resend_with_pod_to_another_channel_and_address_by_keyboard_lands_on_the_invoice(
+def test_resend_with_pod_to_another_channel_and_address_by_keyboard_shows_on_the_timeline(
     console_page: OfflinePage, acme: InvoiceWithPod, engine: Engine, screenshots: Path
 ) -> None:
-    """The main flow. The invoice page (another branch) shows the new attempt on its timeline; until it is
-    merged this checks where the confirmation leads and the new delivery row the timeline is drawn from."""
+    """The main flow: form, preview (nothing changes), confirm; the invoice page then shows the new delivery
+    on its timeline, with who asked for it and why."""
     _signed_in(console_page, engine)
     page = console_page.page
     page.goto(f"{console_page.base_url}/console/invoices/{acme.invoice_id}/resend")
@@ -92,6 +92,11 @@ def test_resend_with_pod_to_another_channel_and_address_by_keyboard_lands_on_the
         ).scalar_one()
         assert event.actor == f"console:{OPERATOR}"
         assert event.details and event.details["pod_ids"] == [acme.pod_id]
+    newest = page.locator("ol.timeline > li").last.inner_text()
+    assert "email" in newest and OPERATOR in newest, newest
+    assert "Buyer says the goods never arrived" in newest, newest
+    assert "kari.nordmann@buyer.example" in page.locator("table", has_text="Address").first.inner_text()
+    page.screenshot(path=str(screenshots / "console-action-resend-done.png"), full_page=True)
     assert console_page.elsewhere == []
 
 
