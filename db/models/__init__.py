@@ -25,7 +25,7 @@ from db.models.payments import (
     RemittanceLineRecord,
 )
 from db.models.search import BuyerName
-from db.models.tenants import ApiToken, Participant, Receiver, Tenant
+from db.models.tenants import ApiToken, Participant, Receiver, Tenant, TenantEvent
 from db.models.webhooks import WebhookEndpoint, WebhookEvent
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "RemittanceLineRecord",
     "StoredDocument",
     "Tenant",
+    "TenantEvent",
     "TradingPartnerRecord",
     "UTCDateTime",
     "WebhookEndpoint",

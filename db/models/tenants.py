@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Column,
+    Index,
+    Text,
     UniqueConstraint,
 )
 from sqlmodel import Field, SQLModel
@@ -69,3 +71,22 @@ class Participant(SQLModel, table=True):
     document_types: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     access_point: str | None = Field(default=None, max_length=500)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class TenantEvent(SQLModel, table=True):
+    """Who changed a tenant's configuration (its settings, its webhook endpoints), when, why, and what
+    changed: the history of what is not a delivery, written by the API, the command line and the console."""
+
+    __tablename__ = "tenant_events"
+    __table_args__ = (Index("ix_tenant_events_tenant_at", "tenant_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str = Field(max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    actor: str = Field(max_length=200, description="api:<token name>, cli:<user>, console:<email>")
+    subject: str = Field(max_length=100, description="settings, or webhook <endpoint id>")
+    action: str = Field(max_length=100, description="what happened, in words: settings changed, …")
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    changes: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON, nullable=True), description="{field: [before, after]}"
+    )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gateway.cli.common import (
+    OPERATOR,
     JsonFlag,
     OutputOption,
     TenantFilter,
@@ -222,7 +223,7 @@ def tenant_set(ctx: typer.Context, file: Path, tenant: TenantOption = "") -> Non
     with fails_on(ValidationError, describe=lambda error: f"{file}: {validation_problems(error)}"):
         settings = TenantSettings.model_validate_json(content)
     with cli_context(ctx).session() as session:
-        put_tenant_settings(session, tenant, settings)
+        put_tenant_settings(session, tenant, settings, actor=OPERATOR)
     print_json(settings.model_dump(mode="json"))
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from gateway.cli.common import (
+    OPERATOR,
     JsonFlag,
     OutputOption,
     TenantFilter,
@@ -41,7 +42,7 @@ def webhook_add(
     wanted = [e.strip() for e in events.split(",") if e.strip()]
     with fails_on(webhooks.WebhookError), cli_context(ctx).session() as session:
         endpoint, created, generated = webhooks.put_endpoint(
-            session, tenant, url=url, events=wanted, secret=secret
+            session, tenant, url=url, events=wanted, secret=secret, actor=OPERATOR
         )
         view = webhooks.endpoint_view(endpoint)
     lines = [f"webhook {view['id']} {'added' if created else 'changed'}: {url} {view['events']}"]
@@ -97,7 +98,7 @@ def webhook_remove(ctx: typer.Context, endpoint_id: str, tenant: TenantOption = 
     from gateway.services.tenancy import webhooks
 
     with cli_context(ctx).session() as session:
-        found = webhooks.delete_endpoint(session, tenant, endpoint_id)
+        found = webhooks.delete_endpoint(session, tenant, endpoint_id, actor=OPERATOR)
     if not found:
         fail(f"no webhook endpoint {endpoint_id} for tenant {tenant}")
     print_lines([f"webhook {endpoint_id} removed"])

@@ -92,6 +92,17 @@ def age(value: Any, now: dt.datetime | None = None) -> str:
     return f"{days} d {hours % 24} h" if hours % 24 else f"{days} d"
 
 
+def shown(value: Any) -> str:
+    """A recorded value as a person reads it: yes / no, lists joined, nothing as a dash."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list | tuple):
+        return ", ".join(shown(item) for item in value)
+    return str(value)
+
+
 def query(request: Request, **changes: Any) -> str:
     """This page's query string with `changes` applied (None removes a parameter): for sort and page links."""
     params = {key: value for key, value in request.query_params.multi_items()}
@@ -114,6 +125,7 @@ def _environment() -> Environment:
     environment.filters["money"] = money
     environment.filters["when"] = when
     environment.filters["age"] = age
+    environment.filters["shown"] = shown
     environment.filters["tojson_pretty"] = lambda value: json.dumps(
         value, indent=2, ensure_ascii=False, default=str
     )

@@ -208,7 +208,12 @@ def webhook_endpoints(engine: Engine, settings: Settings, tenant: str = "acme") 
     work(engine, settings)
     with session_scope(engine) as session:
         healthy, _, _ = webhooks.put_endpoint(
-            session, tenant, url="https://erp.nordlys.example/gateway/events", events=["*"], secret="whsec_x"
+            session,
+            tenant,
+            url="https://erp.nordlys.example/gateway/events",
+            events=["*"],
+            secret="whsec_x",
+            actor="test",
         )
         failing, _, _ = webhooks.put_endpoint(
             session,
@@ -216,6 +221,7 @@ def webhook_endpoints(engine: Engine, settings: Settings, tenant: str = "acme") 
             url="https://hooks.nordlys.example:8443/in?token=very-secret-token",
             events=["deviation.opened", "delivery.status_changed"],
             secret="whsec_y",
+            actor="test",
         )
         ids = (healthy.id, failing.id)
     webhooks.invalidate_endpoint_cache()

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from db.engine import session_scope
 from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.edi_partners import put_partner
+from gateway.services.tenancy.history import tenant_events
 from gateway.services.tenancy.tenants import (
     ensure_tenant,
     put_receiver,
@@ -159,7 +160,9 @@ def test_webhooks_show_backlog_and_last_error_without_secrets(
 ) -> None:
     hooks = data.webhook_endpoints(engine, settings)
     with session_scope(engine) as session:
-        theirs, _, _ = webhooks.put_endpoint(session, "other", url="https://other.example/hooks", secret="s")
+        theirs, _, _ = webhooks.put_endpoint(
+            session, "other", url="https://other.example/hooks", secret="s", actor="test"
+        )
         their_id = theirs.id
 
     listing = operator.get("/console/webhooks")
@@ -259,14 +262,23 @@ def test_settings_read_only_for_an_operator_and_a_forged_post_is_refused(
 
 def test_settings_saved_by_an_admin(web: TestClient, engine: Engine) -> None:
     with session_scope(engine) as session:
-        put_tenant_settings(session, "acme", TenantSettings(kid=KidAgreement(length=12, generate=True)))
+        put_tenant_settings(
+            session, "acme", TenantSettings(kid=KidAgreement(length=12, generate=True)), actor="test"
+        )
     admin = ConsoleClient(web, make_user(engine, "boss@acme.example", "admin"))
     form_page = admin.get("/console/settings")
     assert 'action="/console/settings"' in form_page.text
-    answer = admin.post("/console/settings", _settings_form())
+    answer = admin.post("/console/settings", {**_settings_form(), "reason": "the print house closes at 16"})
     assert answer.status_code == 303
     with session_scope(engine) as session:
         saved = tenant_settings(session, "acme")
+        latest = tenant_events(session, "acme")[0]
+    assert (latest.actor, latest.action, latest.reason) == (
+        "console:boss@acme.example",
+        "settings changed",
+        "the print house closes at 16",
+    )
+    assert latest.changes is not None and latest.changes["hold_for_review"] == [False, True]
     assert saved.hold_for_review and saved.hold_channels == ["print", "email"]
     assert saved.send_window is not None and saved.send_window.weekdays == [0, 2, 4]
     assert (saved.send_window.start.isoformat(), saved.send_window.end.isoformat()) == (
@@ -280,6 +292,7 @@ def test_settings_saved_by_an_admin(web: TestClient, engine: Engine) -> None:
     shown = _text(admin.get(answer.headers["location"]).text)
     assert "Settings of acme saved." in shown
     assert "08:00–15:30 Europe/Oslo, Monday, Wednesday, Friday" in shown
+    assert "console:boss@acme.example" in shown and "the print house closes at 16" in shown  # the history
 
 
 def test_settings_invalid_values_name_the_field_and_save_nothing(web: TestClient, engine: Engine) -> None:

@@ -97,7 +97,7 @@ def receiver() -> Iterator[Receiver]:
 def _endpoint(engine: Engine, url: str, events: list[str] | None = None, tenant: str = "acme") -> str:
     with session_scope(engine) as session:
         endpoint, _created, _secret = webhooks.put_endpoint(
-            session, tenant, url=url, events=events or ["*"], secret=SECRET
+            session, tenant, url=url, events=events or ["*"], secret=SECRET, actor="test"
         )
         return endpoint.id
 

@@ -19,5 +19,5 @@ def get_settings_route(identity: IdentityDep, session: SessionDep) -> TenantSett
 @router.put("/settings")
 def put_settings_route(body: TenantSettings, identity: IdentityDep, session: SessionDep) -> TenantSettings:
     """Sending window and hold-for-review for the token's tenant."""
-    put_tenant_settings(session, identity.tenant_id, body)
+    put_tenant_settings(session, identity.tenant_id, body, actor=identity.actor)
     return body

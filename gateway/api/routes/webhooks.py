@@ -27,6 +27,7 @@ def put_webhook(body: WebhookRequest, identity: IdentityDep, engine: EngineDep) 
                 events=body.events,
                 secret=body.secret,
                 active=body.active,
+                actor=identity.actor,
             )
             view = webhooks.endpoint_view(endpoint, secret=secret)
     except webhooks.WebhookError as error:
@@ -45,7 +46,7 @@ def get_webhooks(identity: IdentityDep, session: SessionDep) -> WebhookEndpointL
 @router.delete("/webhooks/{endpoint_id}", status_code=204)
 def delete_webhook(endpoint_id: str, identity: IdentityDep, engine: EngineDep) -> Response:
     with session_scope(engine) as session:
-        found = webhooks.delete_endpoint(session, identity.tenant_id, endpoint_id)
+        found = webhooks.delete_endpoint(session, identity.tenant_id, endpoint_id, actor=identity.actor)
     webhooks.invalidate_endpoint_cache()
     if not found:
         raise HTTPException(404, f"no webhook endpoint {endpoint_id}")

@@ -23,6 +23,7 @@ from gateway.console.tenant_settings_form import (
     setting_lines,
 )
 from gateway.services.tenancy.console_users import ConsoleIdentity, list_users
+from gateway.services.tenancy.history import tenant_events
 from gateway.services.tenancy.tenants import count_receivers, put_tenant_settings, tenant_settings
 
 router = APIRouter()
@@ -40,6 +41,7 @@ def _settings_page(
         settings = tenant_settings(session, identity.tenant_id)
         receivers = count_receivers(session, identity.tenant_id)
         users = list_users(session, identity.tenant_id)
+        history = tenant_events(session, identity.tenant_id)
     return page(
         request,
         "operations/settings.html",
@@ -48,6 +50,7 @@ def _settings_page(
             "groups": setting_lines(settings),
             "receivers": receivers,
             "users": users,
+            "history": history,
             "values": values if values is not None else form_values(settings),
             "errors": errors or {},
             "help": descriptions(),
@@ -78,7 +81,9 @@ async def save_settings(request: Request, identity: Admin) -> Response:
         except SettingsFormError as error:
             invalid = error
         else:
-            put_tenant_settings(session, identity.tenant_id, settings)
+            put_tenant_settings(
+                session, identity.tenant_id, settings, actor=identity.actor, reason=fields.get("reason")
+            )
     if invalid is not None:
         return _settings_page(request, identity, values=invalid.values, errors=invalid.errors, status=422)
     return redirect(request, "/console/settings", f"Settings of {identity.tenant_id} saved.")

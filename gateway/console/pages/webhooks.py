@@ -75,7 +75,12 @@ def _switch(request: Request, identity: Operator, endpoint_id: str, active: bool
         if found is None:
             raise HTTPException(404, f"There is no webhook endpoint {endpoint_id}.")
         webhooks.put_endpoint(
-            session, identity.tenant_id, url=found.url, events=list(found.events), active=active
+            session,
+            identity.tenant_id,
+            url=found.url,
+            events=list(found.events),
+            active=active,
+            actor=identity.actor,
         )
         url = webhooks.shown_url(found.url)
     webhooks.invalidate_endpoint_cache()  # after the commit, as the API does

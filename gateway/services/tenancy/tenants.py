@@ -132,11 +132,26 @@ def tenant_settings(session: Session, tenant_id: str) -> TenantSettings:
     return TenantSettings.model_validate(tenant.settings or {}) if tenant is not None else TenantSettings()
 
 
-def put_tenant_settings(session: Session, tenant_id: str, settings: TenantSettings) -> None:
+def put_tenant_settings(
+    session: Session, tenant_id: str, settings: TenantSettings, *, actor: str, reason: str | None = None
+) -> dict[str, Any]:
+    """Store the tenant's settings; what changed (`{field: [before, after]}`) goes into its history with
+    `actor` and `reason`, and is returned (empty when nothing changed, and then nothing is recorded)."""
+    from gateway.services.tenancy.history import changes_between, record_tenant_event
+
     tenant = ensure_tenant(session, tenant_id)
-    tenant.settings = settings.model_dump(mode="json")
+    before = TenantSettings.model_validate(tenant.settings or {}).model_dump(mode="json")
+    after = settings.model_dump(mode="json")
+    tenant.settings = after
     session.add(tenant)
     session.flush()
+    changed = changes_between(before, after)
+    if changed:
+        record_tenant_event(
+            session, tenant_id, actor=actor, subject="settings", action="settings changed",
+            changes=changed, reason=reason,
+        )  # fmt: skip
+    return changed
 
 
 # --- read-only views for operators (the CLI's `token list`, `receiver list | show`) ---------------------

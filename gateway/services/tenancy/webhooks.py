@@ -209,12 +209,16 @@ def put_endpoint(
     events: Sequence[str] = (ALL_EVENTS,),
     secret: str | None = None,
     active: bool = True,
+    actor: str,
+    reason: str | None = None,
 ) -> tuple[WebhookEndpoint, bool, str | None]:
     """Add an endpoint, or change the tenant's endpoint with the same URL; (endpoint, created, secret).
 
     The secret is returned only when it was generated here (shown once, never again); a given one is kept
-    as given and not echoed.
+    as given and not echoed. What changed goes into the tenant's history with `actor` (a secret only as
+    "replaced").
     """
+    from gateway.services.tenancy.history import changes_between, record_tenant_event
     from gateway.services.tenancy.tenants import ensure_tenant
 
     wanted = _check(url, events)
@@ -226,6 +230,7 @@ def put_endpoint(
     ).scalar_one_or_none()
     generated = None
     created = endpoint is None
+    before = {} if endpoint is None else _recorded(endpoint)
     if endpoint is None:
         if secret is None:
             secret = generated = f"whsec_{secrets.token_urlsafe(32)}"
@@ -237,8 +242,34 @@ def put_endpoint(
             endpoint.secret = secret
     session.add(endpoint)
     session.flush()
+    changed = changes_between(before, _recorded(endpoint))
+    if secret is not None and not created:
+        changed["secret"] = ["…", "replaced"]
+    if changed:
+        action = "webhook added" if created else _change_words(changed)
+        record_tenant_event(
+            session, tenant_id, actor=actor, subject=_subject(endpoint), action=action,
+            changes=changed, reason=reason,
+        )  # fmt: skip
     invalidate_endpoint_cache()
     return endpoint, created, generated
+
+
+def _subject(endpoint: WebhookEndpoint) -> str:
+    """The endpoint as the history names it: by its URL as shown (an id means nothing to a person)."""
+    shown = shown_url(endpoint.url)
+    return f"webhook {shown if len(shown) <= 90 else shown[:89] + '…'}"
+
+
+def _recorded(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """What the history keeps of an endpoint: never its secret, and its URL as shown (no query)."""
+    return {"url": shown_url(endpoint.url), "events": sorted(endpoint.events), "active": endpoint.active}
+
+
+def _change_words(changed: dict[str, Any]) -> str:
+    if set(changed) == {"active"}:
+        return "webhook activated" if changed["active"][1] else "webhook deactivated"
+    return "webhook changed"
 
 
 def list_endpoints(session: Session, tenant_id: str | None) -> list[WebhookEndpoint]:
@@ -254,11 +285,17 @@ def get_endpoint(session: Session, tenant_id: str, endpoint_id: str) -> WebhookE
     return endpoint if endpoint is not None and endpoint.tenant_id == tenant_id else None
 
 
-def delete_endpoint(session: Session, tenant_id: str, endpoint_id: str) -> bool:
+def delete_endpoint(session: Session, tenant_id: str, endpoint_id: str, *, actor: str) -> bool:
     """Remove an endpoint and its events (sent or not); False when the tenant has no such endpoint."""
+    from gateway.services.tenancy.history import record_tenant_event
+
     endpoint = session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None or endpoint.tenant_id != tenant_id:
         return False
+    record_tenant_event(
+        session, tenant_id, actor=actor, subject=_subject(endpoint), action="webhook removed",
+        changes={"url": [shown_url(endpoint.url), None]},
+    )  # fmt: skip
     session.execute(delete(_events).where(_events.c.endpoint_id == endpoint_id))
     session.delete(endpoint)
     session.flush()
