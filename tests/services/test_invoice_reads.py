@@ -113,3 +113,20 @@ def test_the_dossier_tells_one_story_oldest_first(
     assert [pod["signer_name"] for pod in dossier.pods] == ["Ola Hansen"]
     notes = [note for entry in dossier.timeline for note in entry["notes"]]
     assert "with ehf" in notes and not any("None" in note or "False" in note for note in notes)
+
+
+def test_the_page_shows_the_invoices_own_pdf_before_a_pod_sent_with_it() -> None:
+    from gateway.services.outbound.invoice_dossier import InvoiceDossier, SentDocument
+
+    def pdf(name: str, role: str) -> SentDocument:
+        return SentDocument(
+            id=name, filename=name, media_type="application/pdf", size=1, sha256="0", kind="sent",
+            created_at=dt.datetime.now(dt.UTC),
+            sent=[{"channel": "email", "attempt": 1, "at": None, "role": role}],
+        )  # fmt: skip
+
+    pod, own = pdf("pod.pdf", "attachment"), pdf("INV-1.pdf", "invoice")
+    dossier = InvoiceDossier(None, {}, [], [], [pod, own], [], {})  # type: ignore[arg-type]
+    assert dossier.shown_pdf is own
+    assert InvoiceDossier(None, {}, [], [], [pod], [], {}).shown_pdf is pod  # type: ignore[arg-type]
+    assert InvoiceDossier(None, {}, [], [], [], [], {}).shown_pdf is None  # type: ignore[arg-type]

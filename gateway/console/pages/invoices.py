@@ -179,7 +179,7 @@ def invoice_page(request: Request, reference: str, identity: Viewer) -> Response
             "deliveries": dossier.deliveries,
             "timeline": dossier.timeline,
             "documents": dossier.documents,
-            "pdf": next((document for document in dossier.documents if document.is_pdf), None),
+            "pdf": dossier.shown_pdf,
             "pods": dossier.pods,
             "payment": dossier.payment,
         },

@@ -88,6 +88,14 @@ class InvoiceDossier:
     pods: list[dict[str, Any]]
     payment: dict[str, Any]
 
+    @property
+    def shown_pdf(self) -> SentDocument | None:
+        """The PDF the page shows: the invoice's own as sent, before a POD that went along with it."""
+        pdfs = [document for document in self.documents if document.is_pdf]
+        own = [d for d in pdfs if any(use.get("role") != "attachment" for use in d.sent)]
+        chosen = own or pdfs
+        return chosen[0] if chosen else None
+
 
 def _facts(record: InvoiceRecord) -> dict[str, Any]:
     """The header: who, when, how much (VAT by rate), how to pay, as the invoice was accepted."""
