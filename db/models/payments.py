@@ -60,6 +60,7 @@ class PaymentRecord(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("tenant_id", "fingerprint", name="uq_payment_fingerprint"),
         Index("ix_payments_status", "tenant_id", "status", "created_at", "decided_by", "false_automatic"),
+        Index("ix_payments_file_status", "file_id", "status", "tenant_id"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
