@@ -35,7 +35,7 @@ def invoice(client: TestClient, auth: dict[str, str], n: int, **changes: Any) ->
     return view
 
 
-def receive(client: TestClient, auth: dict[str, str], data: bytes, name: str) -> Any:
+def receive(client: TestClient, auth: dict[str, str], data: bytes, name: str = "bank.xml") -> Any:
     return client.post(
         "/remittances", params={"filename": name}, content=data,
         headers={**auth, "Content-Type": "application/xml"},

@@ -30,6 +30,8 @@ from gateway.services.payments import remittances as remittance_service
 from gateway.settings import Settings
 from gateway.worker import Worker
 from tests.conftest import SHARED
+from tests.payment_scenarios import payment_status as _payment_status
+from tests.payment_scenarios import receive as _post
 from tests.remittance_files import Tx, camt054
 from tests.sftp_server import OpenSshSftpServer
 from transports.drop_folder import open_drop_folder
@@ -44,16 +46,6 @@ def _invoice(client: TestClient, auth: dict[str, Any], n: int, **changes: Any) -
     return view
 
 
-def _post(client: TestClient, auth: dict[str, Any], data: bytes, name: str = "bank.xml") -> Any:
-    return client.post(
-        "/remittances", params={"filename": name}, content=data,
-        headers={**auth, "Content-Type": "application/xml"},
-    )  # fmt: skip
-
-
-def _payment_status(client: TestClient, auth: dict[str, Any], invoice_id: str) -> dict[str, Any]:
-    view: dict[str, Any] = client.get(f"/invoices/{invoice_id}", headers=auth).json()["payment"]
-    return view
 
 
 def test_kid_payment_pays_the_invoice_once_and_tells_the_erp(
