@@ -16,10 +16,27 @@ class RenderedDocument:
     extension: str
 
 
+def printable(text: str) -> str:
+    """`text` safe to store and to send as UTF-8: a byte a reader could not decode, kept as a lone surrogate
+    (`surrogateescape`) and quoted in a message, is shown as `\\x80` instead.
+
+    Without this a refusal that quotes what it found crashed on the way out (a mutated INVOIC with a 0x80
+    byte: `UnicodeEncodeError` storing the rejected interchange, a 500 from `POST /inbound`).
+    """
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no decoder made (outside U+DC80..U+DCFF)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class FormatError(ValueError):
-    """A file or payload that a format's parser cannot read: `where` names the field or position."""
+    """A file or payload that a format's parser cannot read: `where` names the field or position.
+
+    Both are made `printable`: a message may quote the bytes that broke the rule.
+    """
 
     def __init__(self, where: str, reason: str) -> None:
+        where, reason = printable(where), printable(reason)
         super().__init__(f"{where}: {reason}")
         self.where = where
         self.reason = reason
@@ -54,7 +71,7 @@ class SegmentError(FormatError):
                 where += f" component {component_index}"
         super().__init__(where, reason)
         self.segment_position = segment_position
-        self.segment_tag = segment_tag
+        self.segment_tag = printable(segment_tag)
         self.element_index = element_index
         self.component_index = component_index
         self.offset = offset

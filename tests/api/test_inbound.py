@@ -20,6 +20,7 @@ from gateway.settings import Settings
 from tests.api.test_views import _undeclared
 from tests.channels.print.test_worker_batches import _print_settings, _sent_batch
 from tests.conftest import SHARED
+from tests.mappings.test_base import undecodable_invoic
 from tests.outbox_helpers import delivery_row
 from tests.remittance_files import Tx, camt054
 from tests.services.test_bounces import _email_delivery
@@ -207,3 +208,17 @@ def test_unknown_or_refused_files_are_answered_clearly(
     assert "for pods" in too_large["errors"][0]["reason"]
     assert _count(engine, ProofOfDelivery) == 0
     assert _count(engine, EdiInterchange) == 0
+
+
+def test_an_edi_file_with_an_undecodable_byte_is_refused_not_a_500(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    """Found by tests/fuzz: a UNOA INVOIC with a 0x80 byte. The syntax error quoted it as a lone surrogate,
+    storing the rejected interchange raised UnicodeEncodeError, and `POST /inbound` answered 500."""
+    refused = client.post("/inbound", content=undecodable_invoic(b"\x80"), headers=auth)
+    assert refused.status_code == 422, refused.text
+    [error] = refused.json()["errors"]
+    assert "\\x80" in error["field"], error
+    kept = client.post("/edi", content=undecodable_invoic(b"\x9f"), headers=auth)  # its own door
+    assert kept.status_code < 500 and kept.json()["kind"] == "edi-rejected", kept.text
+    assert "\\x9f" in kept.json()["errors"][0]["field"]
