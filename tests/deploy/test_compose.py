@@ -119,12 +119,12 @@ class Launch:
         self.env = {key: database_url if value == compose_database else value for key, value in env.items()}
         for volume in service.get("volumes", []):
             source, target = interpolate(volume, OPERATOR_ENV).split(":")[:2]
-            host = (
-                (DEPLOY / source).resolve()
-                if source.startswith((".", "/"))
-                else volumes_dir / source  # a named volume
-            )
-            host.mkdir(parents=True, exist_ok=True)
+            if source.startswith((".", "/")):  # a bind mount: that folder on this machine
+                host = (DEPLOY / source).resolve()
+                assert host.is_dir(), f"{name}: {volume} mounts a folder that is not there"
+            else:  # a named volume: a fresh folder
+                host = volumes_dir / source
+                host.mkdir(parents=True, exist_ok=True)
             self.env = {
                 key: str(host) + value[len(target) :]
                 if value == target or value.startswith(target + "/")
@@ -289,10 +289,10 @@ def test_compose_services_run_against_a_fresh_database(schema: PostgresSchema, t
     assert "claimed 0" in worker_out
 
 
-def test_compose_ports_and_healthcheck_agree() -> None:
+def test_compose_ports_and_healthcheck_agree(tmp_path: Path) -> None:
     """The port the API listens on in its container is the one compose publishes and HEALTHCHECK asks."""
     services = gateway_services(compose_file())
-    api = Launch("api", services["api"], "postgresql+psycopg://unused", Path("/nonexistent"))
+    api = Launch("api", services["api"], "postgresql+psycopg://unused", tmp_path)
     published = [interpolate(str(port), {}).split(":")[-1] for port in services["api"]["ports"]]
     assert published == [str(api.container_port)]
     assert any(f"127.0.0.1:{api.container_port}/health" in part for part in healthcheck_command())
