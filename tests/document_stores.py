@@ -12,8 +12,6 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-import boto3
-from moto.server import ThreadedMotoServer
 from sqlalchemy import delete, func, select, update
 
 from db.models import DocumentChunk
@@ -38,11 +36,15 @@ class S3Server:
     """moto's S3 server in a thread on a free loopback port; each test takes a bucket of its own."""
 
     def __init__(self) -> None:
+        from moto.server import ThreadedMotoServer  # imported here: most test modules need no S3
+
         self.port = free_port()
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.endpoint = f"http://127.0.0.1:{self.port}"
 
     def client(self) -> Any:
+        import boto3
+
         return boto3.client(
             "s3",
             endpoint_url=self.endpoint,

@@ -112,11 +112,14 @@ class PostgresDocumentStore:
             )
             digest = hashlib.sha256()
             parts: list[bytes] = []
-            for expected, (seq, chunk) in enumerate(rows):
-                if seq != expected:
-                    raise DocumentCorrupted(f"document {key} is corrupted: chunk {expected} is missing")
-                digest.update(chunk)
-                parts.append(bytes(chunk))
+            try:
+                for expected, (seq, chunk) in enumerate(rows):
+                    if seq != expected:
+                        raise DocumentCorrupted(f"document {key} is corrupted: chunk {expected} is missing")
+                    digest.update(chunk)
+                    parts.append(bytes(chunk))
+            finally:
+                rows.close()  # the server-side cursor, also when the read stopped early
         data = b"".join(parts)
         if len(data) != size or digest.hexdigest() != key[-64:]:
             raise DocumentCorrupted(f"document {key} is corrupted: its bytes no longer match their SHA-256")

@@ -38,7 +38,15 @@ from gateway.services.outbound.documents import (
 READ_BYTES = 1024 * 1024
 MULTIPART_BYTES = 64 * 1024 * 1024
 _PARAMETERS = frozenset(
-    {"endpoint_url", "region", "access_key_id", "secret_access_key", "session_token", "addressing_style"}
+    {
+        "endpoint_url",
+        "region",
+        "access_key_id",
+        "secret_access_key",
+        "session_token",
+        "addressing_style",
+        "max_attempts",
+    }
 )
 _NOT_THERE = frozenset({"404", "NoSuchKey", "NotFound"})
 
@@ -55,6 +63,7 @@ class S3Location:
     secret_access_key: SecretStr | None = None
     session_token: SecretStr | None = None
     addressing_style: str | None = None
+    max_attempts: int = 5  # tries per request (boto3's standard retry mode: backoff with jitter)
 
     @classmethod
     def from_url(cls, url: str) -> S3Location:
@@ -72,6 +81,9 @@ class S3Location:
             )
         secret, token = query.get("secret_access_key"), query.get("session_token")
         prefix = unquote(parts.path).strip("/")
+        attempts = query.get("max_attempts", "5")
+        if not attempts.isdigit() or not 1 <= int(attempts) <= 20:
+            raise DocumentStoreConfigError("the S3 document store's max_attempts is a whole number, 1 to 20")
         return cls(
             bucket=parts.netloc,
             prefix=f"{prefix}/" if prefix else "",
@@ -81,6 +93,7 @@ class S3Location:
             secret_access_key=SecretStr(secret) if secret else None,
             session_token=SecretStr(token) if token else None,
             addressing_style=query.get("addressing_style"),
+            max_attempts=int(attempts),
         )
 
 
@@ -111,7 +124,10 @@ class S3DocumentStore:
             region_name=location.region,
         )
         style = location.addressing_style or ("path" if location.endpoint_url else "auto")
-        config = Config(retries={"max_attempts": 5, "mode": "standard"}, s3={"addressing_style": style})
+        config = Config(
+            retries={"max_attempts": location.max_attempts, "mode": "standard"},
+            s3={"addressing_style": style},
+        )
         self.client = session.client("s3", endpoint_url=location.endpoint_url, config=config)
 
     def __repr__(self) -> str:
@@ -120,6 +136,15 @@ class S3DocumentStore:
 
     def _name(self, key: str) -> str:
         return self.location.prefix + key
+
+    def _refused(self, doing: str, error: Exception) -> DocumentStoreUnavailable:
+        """What went wrong, by S3's error code or the error's kind: never the URL or a credential."""
+        response = getattr(error, "response", None)
+        code = str(response.get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+        reason = code or type(error).__name__
+        return DocumentStoreUnavailable(
+            f"the S3 document store (bucket {self.location.bucket}) failed to {doing}: {reason}"
+        )
 
     def _call(self, operation: str, **arguments: Any) -> Any:
         """One S3 request; a missing object is `DocumentMissing`, anything else that fails is
@@ -132,14 +157,9 @@ class S3DocumentStore:
             code = str(error.response.get("Error", {}).get("Code", ""))
             if code in _NOT_THERE:
                 raise DocumentMissing(f"document {arguments.get('Key')} is not in the store") from None
-            raise DocumentStoreUnavailable(
-                f"the S3 document store refused {operation} ({code or 'no code'}) in bucket "
-                f"{self.location.bucket}"
-            ) from None
-        except BotoCoreError as error:
-            raise DocumentStoreUnavailable(
-                f"the S3 document store cannot be reached ({type(error).__name__})"
-            ) from None
+            raise self._refused(operation, error) from None
+        except BotoCoreError as error:  # cannot connect, timed out, …
+            raise self._refused(f"{operation} (cannot be reached)", error) from None
 
     def put(self, data: bytes) -> str:
         key = content_key(data)
@@ -154,6 +174,7 @@ class S3DocumentStore:
             and head.get("ContentLength") == len(data)
         ):
             return key  # there and intact: the same bytes are one object
+        from boto3.exceptions import Boto3Error
         from boto3.s3.transfer import TransferConfig
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -168,10 +189,8 @@ class S3DocumentStore:
                 ExtraArgs={"Metadata": {"sha256": digest}, "ChecksumAlgorithm": "SHA256"},
                 Config=transfer,
             )
-        except (BotoCoreError, ClientError) as error:
-            raise DocumentStoreUnavailable(
-                f"the S3 document store did not take {key} ({type(error).__name__})"
-            ) from None
+        except (BotoCoreError, ClientError, Boto3Error) as error:
+            raise self._refused(f"take {key}", error) from None
         return key
 
     def get(self, key: str) -> bytes:
