@@ -124,6 +124,8 @@ def test_an_s3_store_in_trouble_is_a_store_error(s3_server: Any) -> None:
     assert SECRET_KEY not in str(refused.value)
     with pytest.raises(DocumentStoreUnavailable, match="NoSuchBucket"):
         gone.get("00/00/" + "0" * 64)
+    with pytest.raises(DocumentStoreUnavailable, match="list the documents: NoSuchBucket"):
+        list(gone.keys())
     nobody = f"s3://bucket/docs?endpoint_url=http://127.0.0.1:{free_port()}&access_key_id={ACCESS_KEY}"
     unreachable = S3DocumentStore(
         S3Location.from_url(f"{nobody}&secret_access_key={SECRET_KEY}&max_attempts=1")

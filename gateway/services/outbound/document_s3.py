@@ -226,14 +226,19 @@ class S3DocumentStore:
 
     def keys(self) -> Iterator[str]:
         """Every document under the prefix (other objects in the bucket are not documents)."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.location.bucket, Prefix=self.location.prefix
         )
-        for page in pages:
-            for item in page.get("Contents", []):
-                key = str(item["Key"])[len(self.location.prefix) :]
-                if is_document_key(key):
-                    yield key
+        try:
+            for page in pages:
+                for item in page.get("Contents", []):
+                    key = str(item["Key"])[len(self.location.prefix) :]
+                    if is_document_key(key):
+                        yield key
+        except (BotoCoreError, ClientError) as error:
+            raise self._refused("list the documents", error) from None
 
 
 #: One store (one boto3 client: making one costs tens of milliseconds) per URL, shared by every request and
