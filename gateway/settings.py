@@ -15,6 +15,9 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: The URL schemes `documents_url` accepts (besides the word `database`).
+DOCUMENT_STORE_SCHEMES = frozenset({"file", "postgresql", "postgresql+psycopg", "s3"})
+
 
 class Settings(BaseSettings):
     # a bad value is never repeated in an error message: GATEWAY_CHANNELS holds passwords
@@ -69,6 +72,14 @@ class Settings(BaseSettings):
         default_factory=lambda data: Path(data["data_dir"]) / "documents",
         description="the local document store (invoices as sent, PODs); default data_dir/documents",
     )
+    documents_url: SecretStr | None = Field(
+        None,
+        description="where the document store keeps the bytes: file:///path (a local folder), database (the "
+        "outbox's PostgreSQL), postgresql+psycopg://… (another PostgreSQL), or s3://bucket/prefix?endpoint_url"
+        "=…&region=… (S3-compatible; credentials from the AWS_* variables or access_key_id/secret_access_key "
+        "parameters); unset: the outbox's database when it is PostgreSQL, else documents_dir. A secret: it "
+        "may hold credentials",
+    )
     max_pod_bytes: int = Field(20_000_000, gt=0, description="largest proof-of-delivery file accepted")
     remittance_dir: Path = Field(
         default_factory=lambda data: Path(data["data_dir"]) / "remittances",
@@ -108,6 +119,21 @@ class Settings(BaseSettings):
     @classmethod
     def _json_text(cls, value: Any) -> Any:
         return _json_object(value) if isinstance(value, str) else value
+
+    @field_validator("documents_url")
+    @classmethod
+    def _known_document_store(cls, value: SecretStr | None) -> SecretStr | None:
+        """Only the stores the gateway has; the message names the accepted forms, never the value."""
+        if value is None or not value.get_secret_value().strip():
+            return None
+        text = value.get_secret_value().strip()
+        scheme = text.partition("://")[0].lower() if "://" in text else ""
+        if text != "database" and scheme not in DOCUMENT_STORE_SCHEMES:
+            raise ValueError(
+                "must be file:///path, database, postgresql[+psycopg]://…, or s3://bucket/prefix "
+                "(the value is not repeated: it may hold credentials)"
+            )
+        return SecretStr(text)
 
     @field_validator("channels_file")
     @classmethod

@@ -142,3 +142,12 @@ def token(engine: Engine) -> str:
 @pytest.fixture
 def auth(token: str) -> dict[str, Any]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[Any]:
+    """A real S3-protocol server (moto's server mode) on a free loopback port, one per run; a test takes
+    a bucket of its own (`s3_server.new_bucket()`). Imported here lazily: most runs need no S3."""
+    from tests.document_stores import running_s3_server
+
+    yield from running_s3_server()

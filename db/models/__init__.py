@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from db.models.base import UTCDateTime, new_id, timestamp_column, utcnow
 from db.models.console import ConsoleLoginAttempt, ConsoleSession, ConsoleUser
+from db.models.documents import DocumentBlob, DocumentChunk
 from db.models.edi import EdiControlCounter, EdiInterchange, TradingPartnerRecord
 from db.models.inbound import InboundDocument, PodLink, ProofOfDelivery
 from db.models.outbox import (
@@ -39,6 +40,8 @@ __all__ = [
     "Delivery",
     "DeliveryEvent",
     "Deviation",
+    "DocumentBlob",
+    "DocumentChunk",
     "EdiControlCounter",
     "EdiInterchange",
     "InboundDocument",

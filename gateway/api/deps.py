@@ -37,8 +37,10 @@ def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Sess
         yield session
 
 
-def get_document_store(settings: Annotated[Settings, Depends(get_settings)]) -> DocumentStore:
-    return document_store(settings)
+def get_document_store(
+    settings: Annotated[Settings, Depends(get_settings)], engine: Annotated[Engine, Depends(get_engine)]
+) -> DocumentStore:
+    return document_store(settings, engine)
 
 
 _bearer = HTTPBearer(auto_error=False, description="an API token made with `gateway token create`")

@@ -13,6 +13,7 @@ from gateway.cli import (
     batches,
     deliveries,
     deviations,
+    documents,
     dry_runs,
     inbound,
     invoices,
@@ -90,6 +91,7 @@ app.add_typer(webhooks.webhook_app, name="webhooks", hidden=True)  # `gateway we
 app.add_typer(pods.pod_app, name="pod")
 app.add_typer(payments.remittance_app, name="remittance")
 app.add_typer(payments.payments_app, name="payments")
+app.add_typer(documents.documents_app, name="documents")
 
 
 def main() -> None:  # pragma: no cover

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlmodel import Session
 
+    from gateway.services.outbound.documents import DocumentStore
+
 
 class CliContext:
     """The settings and the (lazily opened) outbox of one command-line run."""
@@ -57,6 +59,13 @@ class CliContext:
                 require_current_schema(engine)
             self._engine = engine
         return self._engine
+
+    @property
+    def document_store(self) -> DocumentStore:
+        """The configured document store (in the outbox's database when that is where it lives)."""
+        from gateway.services.outbound.documents import document_store
+
+        return document_store(self.settings, self.engine)
 
     @property
     def engine_opened(self) -> bool:

@@ -51,10 +51,9 @@ def receive(
         body_limit,
         receive_inbound,
     )
-    from gateway.services.outbound.documents import document_store
 
     cli = cli_context(ctx)
-    door = InboundDoor(cli.engine, document_store(cli.settings), cli.settings)
+    door = InboundDoor(cli.engine, cli.document_store, cli.settings)
     limit = body_limit(cli.settings)
     rows: list[tuple[str, ...]] = []
     rejected = 0

@@ -130,7 +130,6 @@ def document(
     from gateway.services.outbound.documents import (
         DocumentNotFound,
         DocumentStoreError,
-        document_store,
         load_document,
     )
 
@@ -141,7 +140,7 @@ def document(
         cli.session() as session,
     ):
         found = lookup.find_document(session, tenant, document_id, prefix=True)
-        stored, data = load_document(session, document_store(cli.settings), found.id, found.tenant_id)
+        stored, data = load_document(session, cli.document_store, found.id, found.tenant_id)
     if output == "-":
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()

@@ -81,7 +81,6 @@ def remittance_receive(
 ) -> None:
     """Take in remittance files: each is read whole or refused whole (kept, with the reason); the new
     payments are matched at once when a file was accepted."""
-    from gateway.services.outbound.documents import document_store
     from gateway.services.payments.intake import RemittanceUpload, receive_and_match
 
     for path in files:
@@ -91,7 +90,7 @@ def remittance_receive(
     settings = cli.settings
     intake = receive_and_match(
         cli.engine,
-        document_store(settings),
+        cli.document_store,
         (RemittanceUpload(read_input(path), path.name) for path in tracked(files, "remittance files")),
         tenant_id=tenant,
         source="cli",
@@ -131,7 +130,6 @@ def remittance_drop(
 ) -> None:
     """Read a drop folder (or pull from the bank's SFTP folder): files go to done/ or rejected/."""
 
-    from gateway.services.outbound.documents import document_store
     from gateway.services.payments.intake import receive_drop_and_match
 
     cli = cli_context(ctx)
@@ -141,7 +139,7 @@ def remittance_drop(
         sftp,
         lambda folder: receive_drop_and_match(
             cli.engine,
-            document_store(settings),
+            cli.document_store,
             folder,
             tenant_id=tenant,
             actor=OPERATOR,

@@ -58,7 +58,6 @@ def pod_add(
 ) -> None:
     """Take in one POD file (PDF, JPEG, PNG, IFTSTA or X12 214) and link it by its references."""
     from gateway.services.inbound import pods
-    from gateway.services.outbound.documents import document_store
 
     cli = cli_context(ctx)
     settings = cli.settings
@@ -76,7 +75,7 @@ def pod_add(
             raise pods.PodRefused("FILE", f"{size:,} bytes; at most {settings.max_pod_bytes:,}", status=413)
         receipt = pods.receive_pod(
             cli.engine,
-            document_store(settings),
+            cli.document_store,
             tenant_id=tenant,
             data=read_input(file),
             filename=file.name,
@@ -133,7 +132,6 @@ def pod_drop(
     `--sftp` the folder is on an SFTP server (host key pinned) and the files move there."""
 
     from gateway.services.inbound import pods
-    from gateway.services.outbound.documents import document_store
 
     cli = cli_context(ctx)
     settings = cli.settings
@@ -141,7 +139,7 @@ def pod_drop(
         directory,
         sftp,
         lambda folder: pods.receive_pod_drop(
-            cli.engine, document_store(settings), folder, tenant, OPERATOR, max_bytes=settings.max_pod_bytes
+            cli.engine, cli.document_store, folder, tenant, OPERATOR, max_bytes=settings.max_pod_bytes
         ),
     )
     print_table(

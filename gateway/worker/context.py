@@ -53,7 +53,7 @@ class WorkerContext:
     def document_store(self) -> DocumentStore:
         """Where extra documents are read from and documents as sent are kept."""
         if self._document_store is None:
-            self._document_store = document_store(self.settings)
+            self._document_store = document_store(self.settings, self.engine)
         return self._document_store
 
     def wants(self, channel: str) -> bool:

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from db.engine import session_scope
 from db.models import StoredDocument
+from gateway.services.outbound.document_postgres import PostgresDocumentStore
 from gateway.services.outbound.documents import (
     DocumentCorrupted,
     DocumentMissing,
@@ -21,6 +22,7 @@ from gateway.services.outbound.documents import (
 )
 from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
+from tests.document_stores import corrupt
 
 
 def test_local_store_is_content_addressed_and_idempotent(tmp_path: Path) -> None:
@@ -57,8 +59,11 @@ def test_keys_that_are_not_content_addresses_are_refused(tmp_path: Path, key: st
 
 
 def test_store_document_dedupes_per_tenant(engine: Engine, settings: Settings) -> None:
-    store = document_store(settings)
-    assert isinstance(store, LocalDocumentStore) and store.root == settings.data_dir / "documents"
+    store = document_store(settings, engine)
+    if engine.dialect.name == "sqlite":
+        assert isinstance(store, LocalDocumentStore) and store.root == settings.data_dir / "documents"
+    else:  # a PostgreSQL outbox keeps the documents too, so every host reads them
+        assert isinstance(store, PostgresDocumentStore) and store.engine is engine
     with session_scope(engine) as session:
         ensure_tenant(session, "acme")
         ensure_tenant(session, "globex")
@@ -76,6 +81,6 @@ def test_store_document_dedupes_per_tenant(engine: Engine, settings: Settings) -
         assert data == b"pod" and document.sha256 == hashlib.sha256(b"pod").hexdigest()
         with pytest.raises(DocumentNotFound):
             load_document(session, store, first.id, "globex")  # another tenant's id
-        (settings.documents_dir / first.storage_key).write_bytes(b"pox")
+        corrupt(store, first.storage_key, b"pox")
         with pytest.raises(DocumentCorrupted):
             load_document(session, store, first.id, "acme")

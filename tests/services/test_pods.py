@@ -21,12 +21,13 @@ from db.models import PodLink, ProofOfDelivery, StoredDocument
 from gateway.cli import app as cli_app
 from gateway.samples import sample_invoice_json
 from gateway.services.inbound import pods as service
-from gateway.services.outbound.documents import document_store
+from gateway.services.outbound.documents import ListableDocumentStore, document_store
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
 from mappings.syntax import x12
 from tests.conftest import SHARED
+from tests.document_stores import corrupt
 from tests.mappings.test_transport_status import build_214, sample_iftsta
 from transports.drop_folder import LocalDropFolder
 
@@ -106,13 +107,15 @@ def _post(client: TestClient, auth: dict[str, Any], data: bytes, content_type: s
     return client.post("/pods", content=data, params=params, headers={**auth, "Content-Type": content_type})
 
 
-def _stored(engine: Engine, settings: Settings) -> tuple[int, int, int, list[Path]]:
+def _stored(engine: Engine, settings: Settings) -> tuple[int, int, int, list[str]]:
+    """The rows, and the keys the configured document store holds (a folder on SQLite, the database on
+    PostgreSQL)."""
     with session_scope(engine) as session:
         counts = [session.execute(select(func.count()).select_from(t)).scalar_one()
                   for t in (ProofOfDelivery, PodLink, StoredDocument)]  # fmt: skip
-    root = settings.documents_dir
-    files = [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-    return counts[0], counts[1], counts[2], files
+    store = document_store(settings, engine)
+    assert isinstance(store, ListableDocumentStore)
+    return counts[0], counts[1], counts[2], list(store.keys())
 
 
 def _linked(body: dict[str, Any]) -> dict[str, str]:
@@ -314,11 +317,12 @@ def test_same_file_twice_answers_the_first_pod(
 
 
 def test_corrupted_stored_file_is_not_served(
-    client: TestClient, auth: dict[str, Any], settings: Settings
+    client: TestClient, auth: dict[str, Any], settings: Settings, engine: Engine
 ) -> None:
     pod = _post(client, auth, make_pdf()).json()["pods"][0]
-    [path] = [p for p in settings.documents_dir.rglob("*") if p.is_file()]
-    path.write_bytes(b"%PDF-1.7 tampered")
+    store = document_store(settings, engine)
+    [key] = _stored(engine, settings)[3]
+    corrupt(store, key, b"%PDF-1.7 tampered")
     response = client.get(f"/pods/{pod['id']}/content", headers=auth)
     assert response.status_code == 500 and "corrupted" in response.json()["errors"][0]["reason"]
 

@@ -46,6 +46,7 @@ from mappings.invoice import pdf as invoice_pdf
 from mappings.invoice.pdf_merge import append_pages
 from mappings.print.printability import check_printable
 from tests.conftest import SHARED
+from tests.document_stores import corrupt
 
 RULES = SHARED / "validation"
 NS = {
@@ -271,7 +272,7 @@ def test_a_missing_stored_pod_is_a_deviation_naming_it(engine: Engine, settings:
         stored = session.get(StoredDocument, document_id)
         assert stored is not None
         key = stored.storage_key
-    (settings.documents_dir / key).write_bytes(b"%PDF-1.4 scribbled over")
+    corrupt(document_store(settings, engine), key, b"%PDF-1.4 scribbled over")
     Worker(engine, settings).run(once=True)
     [delivery_view] = _view(engine, invoice_id)["deliveries"]
     assert delivery_view["status"] == "deviation"

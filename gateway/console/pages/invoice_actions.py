@@ -525,9 +525,8 @@ def pod_file(request: Request, ref: str, pod_id: str, identity: Viewer) -> Respo
         if pod.document_id is None:
             raise pod_service.NotFound(f"proof of delivery {pod_id} has no stored file")
         try:
-            document, data = load_document(
-                session, document_store(_settings(request)), pod.document_id, identity.tenant_id
-            )
+            store = document_store(_settings(request), _engine(request))
+            document, data = load_document(session, store, pod.document_id, identity.tenant_id)
         except DocumentStoreError as error:
             raise HTTPException(500, str(error)) from None
         except LookupError as error:
@@ -594,7 +593,7 @@ async def upload_pod(
             invoice_id, number = record.id, record.number
         receipt = pod_service.receive_pod(
             engine,
-            document_store(settings),
+            document_store(settings, engine),
             tenant_id=identity.tenant_id,
             data=data,
             filename=file.filename or None,

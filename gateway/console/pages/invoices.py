@@ -165,7 +165,8 @@ def invoice_page(request: Request, reference: str, identity: Viewer) -> Response
                 identity=identity,
                 status=409,
             )
-        dossier = invoice_dossier(session, identity.tenant_id, record, store=document_store(settings))
+        store = document_store(settings, request.app.state.engine)
+        dossier = invoice_dossier(session, identity.tenant_id, record, store=store)
     facts = dossier.facts
     return page(
         request,
@@ -194,7 +195,8 @@ def document(request: Request, document_id: str, identity: Viewer, download: str
     settings: Settings = request.app.state.settings
     with session_scope(request.app.state.engine) as session:
         try:
-            stored, data = load_document(session, document_store(settings), document_id, identity.tenant_id)
+            store = document_store(settings, request.app.state.engine)
+            stored, data = load_document(session, store, document_id, identity.tenant_id)
         except DocumentStoreError as error:  # lost or corrupted in the store: never handed on as if fine
             raise HTTPException(500, str(error)) from None
         except LookupError:

@@ -1,8 +1,12 @@
-"""The store of documents the gateway keeps (invoices as sent, proofs of delivery), by their SHA-256.
+"""The store of documents the gateway keeps (invoices as sent, proofs of delivery, remittance files), by
+their SHA-256.
 
-`DocumentStore` is deliberately small (put, get, exists) so that an object store can replace the local
-directory. Keys are content addresses: the same bytes are one file, and reading checks that the bytes still
-hash to their key, so a file corrupted on disk is reported instead of being sent on.
+`DocumentStore` is deliberately small (put, get, exists) so that the local directory, the database
+(`document_postgres`) and an S3-compatible object store (`document_s3`) are interchangeable; `document_store`
+picks one from `GATEWAY_DOCUMENTS_URL`. Keys are content addresses (`ab/cd/<sha256>`) and are the same in
+every store, so `stored_documents.storage_key` stays valid when the bytes move (`gateway documents
+migrate`). The same bytes are one entry, and reading checks that the bytes still hash to their key, so a
+document corrupted at rest is reported instead of being sent on.
 """
 
 from __future__ import annotations
@@ -12,10 +16,15 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -23,7 +32,7 @@ from sqlmodel import col
 from db.models import StoredDocument
 from gateway.settings import Settings
 
-_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
+KEY_PATTERN = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
 
 
 class DocumentStoreError(Exception):
@@ -38,6 +47,15 @@ class DocumentCorrupted(DocumentStoreError):
     pass
 
 
+class DocumentStoreUnavailable(DocumentStoreError):
+    """The store could not be reached or refused the request (an object store's outage, a missing bucket)."""
+
+
+class DocumentStoreConfigError(ValueError):
+    """`GATEWAY_DOCUMENTS_URL` (or a `--to`/`--from` URL) names no usable store; the message never repeats
+    the URL, which may hold credentials."""
+
+
 class DocumentNotFound(LookupError):
     """No stored document with that id for the tenant."""
 
@@ -48,6 +66,18 @@ class DocumentStore(Protocol):
     def get(self, key: str) -> bytes: ...
 
     def exists(self, key: str) -> bool: ...
+
+
+@runtime_checkable
+class ListableDocumentStore(DocumentStore, Protocol):
+    """A store that can also say what it holds: what `gateway documents migrate` copies from."""
+
+    def keys(self) -> Iterator[str]: ...
+
+
+def is_document_key(key: str) -> bool:
+    """Whether `key` is a content address (`ab/cd/<sha256>`): anything else is never looked up."""
+    return KEY_PATTERN.fullmatch(key) is not None
 
 
 def content_key(data: bytes) -> str:
@@ -62,7 +92,7 @@ class LocalDocumentStore:
         self.root = root
 
     def _path(self, key: str) -> Path:
-        if not _KEY.fullmatch(key):
+        if not is_document_key(key):
             raise DocumentMissing(f"not a document key: {key!r}")
         return self.root / key
 
@@ -106,9 +136,111 @@ class LocalDocumentStore:
         except DocumentMissing:
             return False
 
+    def keys(self) -> Iterator[str]:
+        """Every stored document's key (temporary files of a put in progress are not documents)."""
+        if not self.root.is_dir():
+            return
+        for path in sorted(self.root.glob("??/??/*")):
+            key = path.relative_to(self.root).as_posix()
+            if is_document_key(key) and path.is_file():
+                yield key
 
-def document_store(settings: Settings) -> DocumentStore:
-    return LocalDocumentStore(settings.documents_dir)
+    def __repr__(self) -> str:
+        return f"LocalDocumentStore({str(self.root)!r})"
+
+
+def document_store(settings: Settings, engine: Engine | None = None) -> DocumentStore:
+    """The store `GATEWAY_DOCUMENTS_URL` names; unset, the outbox's PostgreSQL when it is one (so every host
+    of an installation reads the same documents with nothing more to set up), else `documents_dir`.
+
+    `engine` is the caller's outbox: a store in the outbox's database shares its pool rather than opening
+    one of its own.
+    """
+    url = settings.documents_url.get_secret_value() if settings.documents_url else None
+    return open_document_store(url, settings, engine)
+
+
+def open_document_store(url: str | None, settings: Settings, engine: Engine | None = None) -> DocumentStore:
+    """The store at `url` (the forms of `Settings.documents_url`, or a plain folder path); None: the
+    default of `document_store`."""
+    if url is None:
+        return (
+            _database_store(settings, engine)
+            if _is_postgresql(settings.database)
+            else LocalDocumentStore(settings.documents_dir)
+        )
+    if url == "database":
+        if not _is_postgresql(settings.database):
+            raise DocumentStoreConfigError(
+                "GATEWAY_DOCUMENTS_URL=database keeps documents in the outbox's database, which must be "
+                "PostgreSQL (GATEWAY_DATABASE_URL); on SQLite leave it unset for the local folder"
+            )
+        return _database_store(settings, engine)
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    if scheme == "":
+        return LocalDocumentStore(Path(url).expanduser())
+    if scheme == "file":
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost") or not parts.path:
+            raise DocumentStoreConfigError("a file: document store is file:///absolute/path")
+        return LocalDocumentStore(Path(unquote(parts.path)))
+    if scheme in ("postgresql", "postgresql+psycopg"):
+        from gateway.services.outbound.document_postgres import PostgresDocumentStore
+
+        target = "postgresql+psycopg" + url[len(scheme) :]
+        if engine is not None and _same_database(target, engine):
+            return PostgresDocumentStore(engine)
+        return PostgresDocumentStore(_engine_for(target, create_tables=True))
+    if scheme == "s3":
+        from gateway.services.outbound.document_s3 import s3_document_store
+
+        return s3_document_store(url)
+    raise DocumentStoreConfigError(
+        "a document store URL is file:///path, database, postgresql[+psycopg]://…, or s3://bucket/prefix"
+    )
+
+
+def _is_postgresql(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+def _same_database(url: str, engine: Engine) -> bool:
+    return make_url(url) == engine.url.set(drivername="postgresql+psycopg") or make_url(url) == engine.url
+
+
+def _database_store(settings: Settings, engine: Engine | None) -> DocumentStore:
+    from gateway.services.outbound.document_postgres import PostgresDocumentStore
+
+    if engine is not None and engine.dialect.name == "postgresql":
+        return PostgresDocumentStore(engine)
+    return PostgresDocumentStore(_engine_for(settings.database, create_tables=False))
+
+
+#: Engines opened for a store by URL (a caller without its outbox engine, a separate documents database),
+#: kept so that a store made per request reuses one pool; the least recently used beyond the bound is
+#: disposed (tests open many databases; a deployment uses one or two).
+_ENGINES: OrderedDict[str, Engine] = OrderedDict()
+_ENGINES_KEPT = 4
+_ENGINES_LOCK = threading.Lock()
+
+
+def _engine_for(url: str, *, create_tables: bool) -> Engine:
+    from db.engine import make_engine
+    from gateway.services.outbound.document_postgres import create_document_tables
+
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(url)
+        if engine is not None:
+            _ENGINES.move_to_end(url)
+            return engine
+        engine = make_engine(url, pool_size=2)
+        if create_tables:  # a database of its own for documents: no outbox migration made the tables
+            create_document_tables(engine)
+        _ENGINES[url] = engine
+        while len(_ENGINES) > _ENGINES_KEPT:
+            _, evicted = _ENGINES.popitem(last=False)
+            evicted.dispose()
+        return engine
 
 
 #: `stored_documents.filename` holds this many characters (PostgreSQL refuses more; SQLite would keep them).
