@@ -83,7 +83,12 @@ def worker(
     runner = Worker(cli.engine, settings, worker_id=worker_id, channels=channel, stop_requested=stop)
     runner.install_signal_handlers()
     stats = runner.run(once=once)
-    outages = f"; database outages {stats.outages} ({stats.outage_seconds:.1f} s)" if stats.outages else ""
+    outages = (
+        f"; database outages {stats.outages} ({stats.outage_seconds:.1f} s, writes resumed "
+        f"{stats.writes_resumed})"
+        if stats.outages
+        else ""
+    )
     console.print(
         f"claimed {stats.claimed}; outcomes {dict(stats.outcomes)}; leases lost {stats.lease_lost}{outages}"
     )

@@ -33,6 +33,8 @@ class WorkerStats:
     #: database outages ridden out, and how long they lasted in all
     outages: int = 0
     outage_seconds: float = 0.0
+    #: writes of a delivery in flight that an outage interrupted, finished under their lease afterwards
+    writes_resumed: int = 0
 
 
 class WorkerContext:
@@ -76,10 +78,14 @@ class WorkerContext:
     def ride_out(self, write: Callable[[], T]) -> T:
         """`write()` (one transaction under a lease), tried again under the same lease when the database
         did not answer, until it does; a stop requested meanwhile ends the waiting with the error."""
+        outages = self.outage.outages
         try:
-            return self.outage.wait_out(write, self.stop_requested)
+            result = self.outage.wait_out(write, self.stop_requested)
         finally:
             self.note_outages()
+        if self.outage.outages > outages:
+            self.stats.writes_resumed += 1
+        return result
 
     def note_outages(self) -> None:
         self.stats.outages = self.outage.outages
