@@ -27,6 +27,8 @@ T = TypeVar("T")
 
 @dataclass
 class WorkerStats:
+    #: delivery rounds run (each one claim query), whether or not they found work
+    rounds: int = 0
     claimed: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     lease_lost: int = 0

@@ -114,6 +114,7 @@ class DeliveryLoop:
             payloads = load_payloads(session, {claim.invoice_id for claim in claims})
             settings_by_tenant = {t: tenant_settings(session, t) for t in {c.tenant_id for c in claims}}
             extras = load_extra_documents(session, context.document_store, claims)
+        context.stats.rounds += 1
         context.stats.claimed += len(claims)
         for position, claim in enumerate(claims):
             if context.stop_requested.is_set():

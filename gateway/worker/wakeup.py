@@ -59,9 +59,10 @@ class Wakeup:
             os.write(self._write, b"x")
 
     def start(self) -> None:
-        """Listen from now on (before the first look, so no notification falls between the two)."""
+        """Listen from now on (before the first look, so no notification falls between the two). Quietly:
+        a database that does not answer yet is the worker's outage to report, once."""
         if self.listening:
-            self._listener()
+            self._listener(quiet=True)
 
     def wait(self, timeout: float) -> bool:
         """Wait up to `timeout` seconds; True when a notification (or a lost listener) says look now."""
@@ -97,7 +98,7 @@ class Wakeup:
 
     # -- the listening connection --------------------------------------------------------------------
 
-    def _listener(self) -> psycopg.Connection[tuple[object, ...]] | None:
+    def _listener(self, *, quiet: bool = False) -> psycopg.Connection[tuple[object, ...]] | None:
         """The LISTEN connection, (re)connected when it is gone and a retry is due; None meanwhile."""
         if self._connection is not None and not self._connection.closed:
             return self._connection
@@ -110,6 +111,8 @@ class Wakeup:
             connection = psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT_SECONDS)
             connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
         except psycopg.Error as error:
+            if quiet:
+                return None
             self._failures += 1
             backoff = min(self.settings.worker_db_backoff_max_seconds, 2.0 ** min(self._failures, 10))
             self._retry_at = time.monotonic() + backoff
