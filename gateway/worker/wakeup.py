@@ -44,9 +44,8 @@ class Wakeup:
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
         self._retry_at = 0.0
         self._failures = 0
-        self._read, self._write = os.pipe()
-        os.set_blocking(self._read, False)
-        os.set_blocking(self._write, False)
+        #: the self-pipe a stop writes to, made by `start` (a worker never run holds no descriptors)
+        self._pipe: tuple[int, int] | None = None
 
     @property
     def idle_seconds(self) -> float:
@@ -55,12 +54,17 @@ class Wakeup:
 
     def interrupt(self) -> None:
         """Cut the current (or next) wait short: safe from a signal handler."""
-        with contextlib.suppress(OSError):  # the pipe is full (a wake is pending anyway) or closed
-            os.write(self._write, b"x")
+        if self._pipe is not None:
+            with contextlib.suppress(OSError):  # the pipe is full (a wake is pending anyway) or closed
+                os.write(self._pipe[1], b"x")
 
     def start(self) -> None:
         """Listen from now on (before the first look, so no notification falls between the two). Quietly:
         a database that does not answer yet is the worker's outage to report, once."""
+        if self._pipe is None:
+            self._pipe = os.pipe()
+            for fd in self._pipe:
+                os.set_blocking(fd, False)
         if self.listening:
             self._listener(quiet=True)
 
@@ -69,13 +73,15 @@ class Wakeup:
         if self.stop.is_set():
             return False
         connection = self._listener() if self.listening else None
-        if connection is None:
-            # polling: by choice, on SQLite, or while the listener cannot connect (then at poll_seconds)
-            limit = timeout if not self.listening else min(timeout, self.settings.poll_seconds)
-            self._sleep(limit)
-            return False
+        if connection is None or self._pipe is None:
+            if not self.listening:  # polling, by choice or on SQLite: every wait ends in a look
+                self._sleep(timeout)
+                return False
+            # the listener cannot connect: nothing would wake the worker, so it looks every poll_seconds
+            self._sleep(min(timeout, self.settings.poll_seconds))
+            return True
         try:
-            ready, _, _ = select.select([connection.fileno(), self._read], [], [], max(0.0, timeout))
+            ready, _, _ = select.select([connection.fileno(), self._pipe[0]], [], [], max(0.0, timeout))
         except (OSError, ValueError):  # the connection's socket went away under us
             self._drop()
             return True
@@ -92,9 +98,10 @@ class Wakeup:
 
     def close(self) -> None:
         self._drop()
-        for fd in (self._read, self._write):
+        for fd in self._pipe or ():
             with contextlib.suppress(OSError):
                 os.close(fd)
+        self._pipe = None
 
     # -- the listening connection --------------------------------------------------------------------
 
@@ -138,6 +145,8 @@ class Wakeup:
             self.stop.wait(seconds)
 
     def _drain_pipe(self) -> None:
+        if self._pipe is None:
+            return
         with contextlib.suppress(OSError):  # BlockingIOError: empty
-            while os.read(self._read, 512):
+            while os.read(self._pipe[0], 512):
                 pass
