@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -113,6 +113,28 @@ class Settings(BaseSettings):
     )
     rules_dir: Path | None = Field(
         None, description="official validation artefacts (UBL XSD, CEN + PEPPOL XSLT); unset: XSD + CEN"
+    )
+    # -- the worker and its database: outages, waking on new work (issue 18) --
+    worker_db_backoff_initial_seconds: float = Field(
+        0.5, gt=0, description="a worker's first wait when the database does not answer; doubles per try"
+    )
+    worker_db_backoff_max_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="the longest a worker waits between tries while the database does not answer (the "
+        "outage lasts as long as it lasts: the worker never gives up)",
+    )
+    worker_wakeup: Literal["listen", "poll"] = Field(
+        "listen",
+        description="how an idle worker learns of new work: `listen` waits on PostgreSQL LISTEN/NOTIFY "
+        "(intake notifies), looking anyway every worker_listen_poll_seconds; `poll` looks every "
+        "poll_seconds. SQLite always polls",
+    )
+    worker_listen_poll_seconds: float = Field(
+        15.0,
+        gt=0,
+        description="with LISTEN, how long an idle worker waits for a notification before it looks for due "
+        "work anyway (retries coming due, a notification lost while reconnecting)",
     )
 
     @field_validator("channels", mode="before")

@@ -22,6 +22,7 @@ from db.models import Delivery, DeliveryEvent, new_id, utcnow
 from outbox import hooks
 from outbox.lease import LeasedTable, LeaseLost, claim_due, write_under_lease
 from outbox.states import LEASED, DeliveryStatus, check_transition
+from outbox.wakeup import notify_new_work
 
 __all__ = [
     "DELIVERY_LEASES",
@@ -273,6 +274,7 @@ def release_lease(session: Session, claim: Claim, *, status: DeliveryStatus, act
         reason=reason,
         next_attempt_at=utcnow(),
     )
+    notify_new_work(session)  # another worker may take it at once
 
 
 def change_status(
@@ -316,6 +318,8 @@ def change_status(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleStatus(f"delivery {delivery.id} changed since it was read; nothing was written")
+    if to_status is DeliveryStatus.QUEUED and values.get("next_attempt_at", now) <= now:
+        notify_new_work(session)  # a resend or a released hold: due now (else polling finds it)
     record_event(
         session,
         delivery_id=delivery.id,
@@ -365,6 +369,8 @@ def enqueue_delivery(
     )
     session.add(delivery)
     session.flush()
+    if delivery.next_attempt_at <= now:
+        notify_new_work(session)
     record_event(
         session,
         delivery_id=delivery.id,

@@ -3,6 +3,7 @@ start, the one-off migration, and the whole path shown in one command."""
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -62,21 +63,69 @@ def worker(
 ) -> None:
     """Claim and deliver queued deliveries until SIGTERM (or, with --once, until none is due).
 
-    The checks of `gateway check` run first; the worker does not start on a problem.
+    The checks of `gateway check` run first; the worker does not start on a problem. A database that does
+    not answer yet is not one: the worker waits for it (backing off), as it rides out an outage later.
     """
     import logging
 
     from gateway.worker import Worker
+    from gateway.worker.runner import stop_on_signals
 
     cli = cli_context(ctx)
-    _refuse_on_problems(cli, channel)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    stop = threading.Event()
+    stop_on_signals(stop.set, f"worker {worker_id or 'starting'}")
+    if not _wait_for_database(cli, channel, stop):
+        console.print("stopped before the database answered")
+        return
     # a copy, so the run's shared settings (perhaps a caller's own object) stay as they were given
     settings = cli.settings.model_copy(update={"dry_run": True}) if dry_run else cli.settings
-    runner = Worker(cli.engine, settings, worker_id=worker_id, channels=channel)
+    runner = Worker(cli.engine, settings, worker_id=worker_id, channels=channel, stop_requested=stop)
     runner.install_signal_handlers()
     stats = runner.run(once=once)
-    console.print(f"claimed {stats.claimed}; outcomes {dict(stats.outcomes)}; leases lost {stats.lease_lost}")
+    outages = (
+        f"; database outages {stats.outages} ({stats.outage_seconds:.1f} s, writes resumed "
+        f"{stats.writes_resumed})"
+        if stats.outages
+        else ""
+    )
+    console.print(
+        f"claimed {stats.claimed}; outcomes {dict(stats.outcomes)}; leases lost {stats.lease_lost}{outages}"
+    )
+
+
+def _wait_for_database(cli: CliContext, channels: list[str] | None, stop: threading.Event) -> bool:
+    """The start checks, run again (with backoff) while the database is the only problem and does not
+    answer; then the outbox opened. False when a stop came first; a real problem ends the command (exit 1).
+    """
+    from gateway.cli.checks import run_checks
+    from gateway.worker.outage import DatabaseOutage, is_outage
+
+    settings = cli.settings
+    outage = DatabaseOutage(
+        "worker (starting)",
+        initial_seconds=settings.worker_db_backoff_initial_seconds,
+        max_seconds=settings.worker_db_backoff_max_seconds,
+    )
+    while not stop.is_set():
+        problems = [finding for finding in run_checks(settings, channels or ()) if not finding.ok]
+        unanswered = [finding for finding in problems if finding.check == "database"]
+        if problems and len(unanswered) == len(problems):
+            stop.wait(outage.failed(unanswered[0].detail))
+            continue
+        if problems:
+            print_table(CHECK_COLUMNS, map(_check_row, problems), keys=("check",), to=errors)
+            fail(f"not starting: {len(problems)} problem(s) in the configuration (see `gateway check`)")
+        try:
+            cli.engine  # noqa: B018 - opens the outbox (and creates the schema of an empty one)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            stop.wait(outage.failed(error))
+            continue
+        outage.recovered()
+        return True
+    return False
 
 
 def check(
@@ -113,16 +162,40 @@ def check(
         raise typer.Exit(REFUSED)
 
 
-def migrate(ctx: typer.Context) -> None:
-    """Bring the outbox's schema up to this gateway's migrations (once per release; processes only check)."""
+def migrate(
+    ctx: typer.Context,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait", min=0, help="seconds to wait for a database that does not answer yet (0: not at all)"
+        ),
+    ] = 300.0,
+) -> None:
+    """Bring the outbox's schema up to this gateway's migrations (once per release; processes only check).
+
+    A database that does not answer yet (a server still starting) is waited for, up to `--wait` seconds.
+    """
     from db.engine import migrate as run_migrations
     from gateway import runtime
     from gateway.cli.checks import schema_state
+    from gateway.worker.outage import DatabaseOutage, is_outage, reason_of
 
     cli = cli_context(ctx)
-    engine = runtime.open_outbox(cli.settings, run_migrations=False)
+    settings = cli.settings
+    engine = runtime.open_outbox(settings, run_migrations=False)
+    outage = DatabaseOutage(
+        "migrate",
+        initial_seconds=settings.worker_db_backoff_initial_seconds,
+        max_seconds=settings.worker_db_backoff_max_seconds,
+        engine=engine,
+    )
     try:
-        before = schema_state(engine)
+        try:
+            before = outage.wait_out(lambda: schema_state(engine), threading.Event(), give_up_after=wait)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            fail(f"the database does not answer ({reason_of(error)}); waited {wait:g} s")
         if before.unknown:
             fail(before.problem() or "unknown revision")
         run_migrations(engine)

@@ -1,4 +1,5 @@
-"""What every job of one worker shares: the outbox, the settings, its name, its channels, its counters."""
+"""What every job of one worker shares: the outbox, the settings, its name, its channels, its counters, and
+its view of whether the database answers (`gateway.worker.outage`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import os
 import socket
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
@@ -17,15 +19,24 @@ from channels.base import Channel
 from db.models import new_id
 from gateway.services.outbound.documents import DocumentStore, document_store
 from gateway.settings import Settings
+from gateway.worker.outage import DatabaseOutage
 
 log = logging.getLogger("gateway.worker")
+T = TypeVar("T")
 
 
 @dataclass
 class WorkerStats:
+    #: delivery rounds run (each one claim query), whether or not they found work
+    rounds: int = 0
     claimed: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
     lease_lost: int = 0
+    #: database outages ridden out, and how long they lasted in all
+    outages: int = 0
+    outage_seconds: float = 0.0
+    #: writes of a delivery in flight that an outage interrupted, finished under their lease afterwards
+    writes_resumed: int = 0
 
 
 class WorkerContext:
@@ -39,15 +50,48 @@ class WorkerContext:
         *,
         worker_id: str | None = None,
         channels: list[str] | None = None,
+        stop_requested: threading.Event | None = None,
     ) -> None:
         self.engine = engine
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{new_id()[:6]}"
         self.only_channels = channels
         self.stats = WorkerStats()
-        self.stop_requested = threading.Event()
+        #: set by SIGTERM/SIGINT (a caller may hand in its own, set before the worker existed)
+        self.stop_requested = stop_requested or threading.Event()
+        self.outage = DatabaseOutage(
+            f"worker {self.worker_id}",
+            initial_seconds=settings.worker_db_backoff_initial_seconds,
+            max_seconds=settings.worker_db_backoff_max_seconds,
+            engine=engine,
+            log=log,
+        )
+        #: called when a stop is requested, to cut short a wait that is not on `stop_requested`
+        self.on_stop: list[Callable[[], None]] = []
         self._channels: dict[str, Channel[Any]] = {}
         self._document_store: DocumentStore | None = None
+
+    def request_stop(self) -> None:
+        """Stop after the current delivery (and now, if the worker is waiting)."""
+        self.stop_requested.set()
+        for wake in self.on_stop:
+            wake()
+
+    def ride_out(self, write: Callable[[], T]) -> T:
+        """`write()` (one transaction under a lease), tried again under the same lease when the database
+        did not answer, until it does; a stop requested meanwhile ends the waiting with the error."""
+        outages = self.outage.outages
+        try:
+            result = self.outage.wait_out(write, self.stop_requested)
+        finally:
+            self.note_outages()
+        if self.outage.outages > outages:
+            self.stats.writes_resumed += 1
+        return result
+
+    def note_outages(self) -> None:
+        self.stats.outages = self.outage.outages
+        self.stats.outage_seconds = round(self.outage.outage_seconds, 3)
 
     @property
     def document_store(self) -> DocumentStore:

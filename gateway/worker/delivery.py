@@ -4,6 +4,12 @@ Each delivery goes through three short transactions (claim → `rendering`; `sen
 extended over the channel's timeout; the outcome), so a crash at any point leaves it either finished or
 under a lease that expires and is taken over. A stop request ends the round after the current delivery;
 claimed deliveries not yet started are handed back to the queue.
+
+When the database stops answering in the middle of a delivery, the write that failed is tried again under
+the same lease once it answers (`WorkerContext.ride_out`): above all the outcome of a document the channel
+has already taken, which is never sent again for an outage. If that write had in fact committed (only its
+answer was lost), the second try is refused (`LeaseLost`) and nothing is recorded twice. A claim that
+fails is not tried again in place: the round ends and the worker backs off (`gateway.worker.runner`).
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ from gateway.worker.documents import (
     with_pod_attachments,
 )
 from gateway.worker.fallback import fall_back
+from gateway.worker.outage import is_outage
 from mappings import FORMATS, UnknownFormat, render
 from mappings.base import FormatError, RenderedDocument
 from mappings.invoice import canonical_json
@@ -107,6 +114,7 @@ class DeliveryLoop:
             payloads = load_payloads(session, {claim.invoice_id for claim in claims})
             settings_by_tenant = {t: tenant_settings(session, t) for t in {c.tenant_id for c in claims}}
             extras = load_extra_documents(session, context.document_store, claims)
+        context.stats.rounds += 1
         context.stats.claimed += len(claims)
         for position, claim in enumerate(claims):
             if context.stop_requested.is_set():
@@ -135,7 +143,8 @@ class DeliveryLoop:
         return len(claims)
 
     def release(self, claims: list[Claim]) -> None:
-        """Hand claimed deliveries not yet started back to the queue (the worker is stopping)."""
+        """Hand claimed deliveries not yet started back to the queue (the worker is stopping); with the
+        database away they stay held until their leases expire, and are taken over then."""
         for claim in claims:
             try:
                 with session_scope(self.context.engine) as session:
@@ -148,6 +157,16 @@ class DeliveryLoop:
                     )
             except LeaseLost:
                 self.context.stats.lease_lost += 1
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                log.warning(
+                    "worker %s: the database does not answer; %d claimed deliveries are taken over when "
+                    "their leases expire",
+                    self.worker_id,
+                    len(claims),
+                )
+                return
 
     # -- one delivery --------------------------------------------------------------------------------
 
@@ -265,36 +284,43 @@ class DeliveryLoop:
         """`rendering → sending`, the lease extended over the channel's timeout."""
         document, pods = rendered.document, rendered.pods
         lease = rendered.channel.config.timeout_seconds + self.context.settings.lease_seconds
-        with session_scope(self.context.engine) as session:
-            return leased_transition(
-                session,
-                claim,
-                from_status=S.RENDERING,
-                to_status=S.SENDING,
-                actor=self.worker_id,
-                extend_lease_seconds=lease,
-                details={
-                    "format": document.format,
-                    "attachments": [a.format for a in rendered.attachments],
-                    "validation": validation.passed,
-                    "bytes": len(document.content),
-                    **({"extra_documents": _extras_detail(pods, document.format)} if pods else {}),
-                },
-            )
+
+        def write() -> Claim:
+            with session_scope(self.context.engine) as session:
+                return leased_transition(
+                    session,
+                    claim,
+                    from_status=S.RENDERING,
+                    to_status=S.SENDING,
+                    actor=self.worker_id,
+                    extend_lease_seconds=lease,
+                    details={
+                        "format": document.format,
+                        "attachments": [a.format for a in rendered.attachments],
+                        "validation": validation.passed,
+                        "bytes": len(document.content),
+                        **({"extra_documents": _extras_detail(pods, document.format)} if pods else {}),
+                    },
+                )
+
+        return self.context.ride_out(write)
 
     def _finish_without_sending(
         self, claim: Claim, reason: str, details: dict[str, Any] | None = None
     ) -> str:
-        with session_scope(self.context.engine) as session:
-            leased_transition(
-                session,
-                claim,
-                from_status=S.RENDERING,
-                to_status=S.DEVIATION,
-                actor=self.worker_id,
-                reason=reason,
-                details=details,
-            )
+        def write() -> None:
+            with session_scope(self.context.engine) as session:
+                leased_transition(
+                    session,
+                    claim,
+                    from_status=S.RENDERING,
+                    to_status=S.DEVIATION,
+                    actor=self.worker_id,
+                    reason=reason,
+                    details=details,
+                )
+
+        self.context.ride_out(write)
         self.context.stats.outcomes[S.DEVIATION.value] += 1
         return S.DEVIATION.value
 
@@ -309,13 +335,32 @@ class DeliveryLoop:
         result: DeliveryResult,
     ) -> str:
         """Write what the channel answered under the lease: handed over, staged for a batch, retry later,
-        or failed (then the receiver's next channel is queued)."""
+        or failed (then the receiver's next channel is queued). The channel has acted: a database that does
+        not answer now is waited for, and the same write tried again under the same lease."""
         now = utcnow()
         context = self.context
         storage_key: str | None = None
         if context.settings.store_sent_documents and isinstance(result, Delivered | Sent):
             # the write (and its fsync) outside the transaction: on SQLite it holds every worker's lock
-            storage_key = put_sent(context, claim.delivery_id, document.content)
+            storage_key = context.ride_out(lambda: put_sent(context, claim.delivery_id, document.content))
+        status = context.ride_out(
+            lambda: self._write_outcome(claim, channel, invoice, document, result, storage_key, now)
+        )
+        context.stats.outcomes[status.value] += 1
+        return status.value
+
+    def _write_outcome(
+        self,
+        claim: Claim,
+        channel: Channel[Any],
+        invoice: Invoice,
+        document: RenderedDocument,
+        result: DeliveryResult,
+        storage_key: str | None,
+        now: dt.datetime,
+    ) -> DeliveryStatus:
+        """The outcome's one transaction (tried again as a whole after an outage)."""
+        context = self.context
         with session_scope(context.engine) as session:
             if isinstance(result, Delivered | Sent):
                 status = S.DELIVERED if isinstance(result, Delivered) else S.SENT
@@ -361,8 +406,7 @@ class DeliveryLoop:
                     now=now,
                 )
                 fall_back(context, session, claim.delivery_id, invoice, status, result.reason)
-        context.stats.outcomes[status.value] += 1
-        return status.value
+        return status
 
     def _record_retry(
         self,

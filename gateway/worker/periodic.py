@@ -65,6 +65,12 @@ class PeriodicScheduler:
             raise KeyError(f"no periodic task {name!r}; there are {sorted(self._next_due)}")
         self._next_due[name] = at or utcnow()
 
+    def seconds_until_due(self) -> float:
+        """How long until the next task is due (0 when one is due now; an idle worker sleeps until then)."""
+        if not self.tasks:
+            return float("inf")
+        return max(0.0, (min(self._next_due.values()) - utcnow()).total_seconds())
+
     def run_due(self, *, draining: bool = False) -> int:
         """Run every task whose interval has passed (with `draining`, every task that takes part in a
         drain); how much the tasks that count as work handled."""

@@ -1,8 +1,12 @@
 """The worker process: delivery rounds and the periodic tasks, until stopped.
 
 Each round claims and delivers what is due (`gateway.worker.delivery`), then runs the periodic tasks whose
-own interval has passed (`gateway.worker.tasks`); a round that found nothing waits `poll_seconds`. A dry
-run is one read-only pass instead (`gateway.worker.dry_run`).
+own interval has passed (`gateway.worker.tasks`). A round that found nothing waits (`gateway.worker.wakeup`):
+on PostgreSQL until intake's NOTIFY, the next periodic task, or `worker_listen_poll_seconds`, whichever
+comes first; on SQLite (or with `worker_wakeup=poll`) `poll_seconds`. A dry run is one read-only pass
+instead (`gateway.worker.dry_run`).
+A database that does not answer does not end the worker: the round is tried again after a backoff
+(`gateway.worker.outage`), for as long as the outage lasts.
 SIGTERM/SIGINT stop the loop after the current delivery; claimed deliveries not yet started are handed
 back to the queue.
 """
@@ -10,7 +14,9 @@ back to the queue.
 from __future__ import annotations
 
 import signal
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -21,8 +27,21 @@ from gateway.settings import Settings
 from gateway.worker.context import WorkerContext, WorkerStats, log
 from gateway.worker.delivery import DeliveryLoop
 from gateway.worker.dry_run import DryRun
+from gateway.worker.outage import is_outage
 from gateway.worker.periodic import PeriodicScheduler, PeriodicTask
 from gateway.worker.tasks import PERIODIC_TASKS
+from gateway.worker.wakeup import Wakeup
+
+
+def stop_on_signals(stop: Callable[[], None], who: str) -> None:
+    """SIGTERM and SIGINT call `stop` (the process ends its current work and exits 0)."""
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("%s: signal %s, finishing the current delivery", who, signum)
+        stop()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 class Worker:
@@ -36,11 +55,16 @@ class Worker:
         worker_id: str | None = None,
         channels: list[str] | None = None,
         periodic_tasks: Sequence[PeriodicTask] = PERIODIC_TASKS,
+        stop_requested: threading.Event | None = None,
     ) -> None:
         install_status_hooks()  # already done by importing the services; said here because it matters
-        self.context = WorkerContext(engine, settings, worker_id=worker_id, channels=channels)
+        self.context = WorkerContext(
+            engine, settings, worker_id=worker_id, channels=channels, stop_requested=stop_requested
+        )
         self.deliveries = DeliveryLoop(self.context)
         self.periodic = PeriodicScheduler(self.context, periodic_tasks)
+        self.wakeup = Wakeup(engine, settings, self.context.stop_requested, f"worker {self.worker_id}")
+        self.context.on_stop.append(self.wakeup.interrupt)
 
     @property
     def worker_id(self) -> str:
@@ -59,15 +83,10 @@ class Worker:
         return self.context.stats
 
     def stop(self, *_: Any) -> None:
-        self.context.stop_requested.set()
+        self.context.request_stop()
 
     def install_signal_handlers(self) -> None:
-        def handler(signum: int, _frame: FrameType | None) -> None:
-            log.info("worker %s: signal %s, finishing the current delivery", self.worker_id, signum)
-            self.stop()
-
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        stop_on_signals(self.stop, f"worker {self.worker_id}")
 
     def run(self, *, once: bool = False, idle_exit: bool = False) -> WorkerStats:
         """Work until stopped; `once` drains what is due now and returns (`idle_exit` likewise).
@@ -78,17 +97,47 @@ class Worker:
             try:
                 DryRun(self.context, self.deliveries).run()
             finally:
+                self.wakeup.close()
                 self.context.close_channels()
             return self.stats
-        draining = once or idle_exit
-        stop = self.context.stop_requested
         try:
-            while not stop.is_set():
-                handled = self.deliveries.run_round() + self.periodic.run_due(draining=draining)
-                if handled == 0:
-                    if draining:
-                        break
-                    stop.wait(self.settings.poll_seconds)
+            self._loop(draining=once or idle_exit)
         finally:
+            self.wakeup.close()
             self.context.close_channels()
+            self.context.note_outages()
         return self.stats
+
+    def _loop(self, *, draining: bool) -> None:
+        """Rounds until stopped (or, draining, until a round finds nothing): each looks for due deliveries
+        when told to (a notification, work found last round, an outage just over) or when its idle interval
+        has passed, then runs the periodic tasks that are due."""
+        context, wakeup = self.context, self.wakeup
+        stop = context.stop_requested
+        wakeup.start()
+        look, next_look = True, 0.0
+        while not stop.is_set():
+            try:
+                handled = 0
+                if look or draining or not wakeup.listening or time.monotonic() >= next_look:
+                    handled += self.deliveries.run_round()
+                    next_look = time.monotonic() + wakeup.idle_seconds
+                handled += self.periodic.run_due(draining=draining)
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                stop.wait(context.outage.failed(error))
+                look = True
+                continue
+            context.outage.recovered()
+            context.note_outages()
+            if handled:
+                look = True
+                continue
+            if draining:
+                break
+            if wakeup.listening:
+                timeout = min(next_look - time.monotonic(), self.periodic.seconds_until_due())
+            else:
+                timeout = self.settings.poll_seconds
+            look = wakeup.wait(timeout)

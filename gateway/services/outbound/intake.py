@@ -23,6 +23,7 @@ from gateway.services.outbound.search import invoice_search_columns, remember_bu
 from gateway.services.tenancy.tenants import tenant_settings
 from mappings.invoice.canonical_json import InvoiceValidationError, invoice_from_data
 from outbox.states import DeliveryStatus
+from outbox.wakeup import notify_new_work
 from schemas.canonical import (
     DocumentType,
     Invoice,
@@ -393,6 +394,9 @@ class _NewRows:
             session.execute(insert(Delivery.__table__), self.deliveries)  # type: ignore[attr-defined]
             session.execute(insert(DeliveryEvent.__table__), self.events)  # type: ignore[attr-defined]
             remember_buyer_names(session, self.tenant_id, [row["buyer_search"] for row in self.invoices])
+        if any(row["status"] == DeliveryStatus.QUEUED.value and row["next_attempt_at"] <= self.now
+               for row in self.deliveries):  # fmt: skip
+            notify_new_work(session)  # idle workers wake when this transaction commits
 
 
 def _invoice_row(
