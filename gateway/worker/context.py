@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
@@ -15,10 +14,12 @@ from sqlalchemy import Engine
 from channels import channel_class, create_channel
 from channels.base import Channel
 from db.models import new_id
+from gateway.logging_setup import get_logger
 from gateway.services.outbound.documents import DocumentStore, document_store
 from gateway.settings import Settings
 
-log = logging.getLogger("gateway.worker")
+#: structlog over the stdlib logger `gateway.worker`: `%s` arguments work, key-value pairs go with them.
+log = get_logger("gateway.worker")
 
 
 @dataclass
