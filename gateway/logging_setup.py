@@ -46,8 +46,9 @@ NOT_SECRET_KEYS = frozenset({"token_name", "tokens", "secret_set", "has_secret"}
 #: A credential inside a text: `Authorization: Bearer abc`, `password=abc`, `token: abc`, a URL's
 #: `user:password@`. The name is kept so the line still says what was there.
 SECRET_IN_TEXT = re.compile(
-    r"(?P<name>\b(?:bearer|basic)\s+|\b(?:password|passwd|secret|token|api[_-]?key|authorization)"
-    r"[\"']?\s*[:=]\s*[\"']?)(?P<value>[^\s\"',;&]+)",
+    r"(?P<name>\b(?:password|passwd|secret|token|api[_-]?key|authorization)[\"']?\s*[:=]\s*[\"']?"
+    r"(?:(?:bearer|basic)\s+)?|\bbearer\s+|\bbasic\s+(?=[A-Za-z0-9+/]{8,}={0,2}(?:[\s\"',;]|$)))"
+    r"(?P<value>[^\s\"',;&]+)",
     re.IGNORECASE,
 )
 URL_PASSWORD = re.compile(r"(?P<name>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<value>[^@\s/]+)(?=@)", re.IGNORECASE)
@@ -135,6 +136,20 @@ def _safe_record_keys(
     return event_dict
 
 
+def _record_extras(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
+    """The key-value pairs a record carries beside the standard attributes (a structlog event's, or a
+    stdlib call's `extra=`); `message` and `asctime`, which another handler's formatter may have added to
+    the same record, are not among them."""
+    record = event_dict.get("_record")
+    if record is not None:
+        for key, item in vars(record).items():
+            if key not in _RECORD_ATTRIBUTES and key not in event_dict:
+                event_dict[key] = item
+    return event_dict
+
+
 def _drop_internal(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
@@ -204,7 +219,7 @@ def formatter(log_format: LogFormat, *, colors: bool | None = None) -> logging.F
             structlog.contextvars.merge_contextvars,
             structlog.stdlib.add_logger_name,
             structlog.stdlib.add_log_level,
-            structlog.stdlib.ExtraAdder(),
+            _record_extras,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
         ],
         processors=[
