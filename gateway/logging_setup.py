@@ -37,8 +37,8 @@ LogFormat = Literal["json", "console"]
 MASK = "[redacted]"
 #: A key whose value is never logged: its name says it holds a credential.
 SECRET_KEY = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|authori[sz]ation|api[_-]?key|cookie|credential|private[_-]?key|"
-    r"signature",
+    r"password|passwd|passphrase|(?:^|_)pass(?:$|_)|secret|token|authori[sz]ation|api[_-]?key|cookie|"
+    r"credential|private[_-]?key|signature",
     re.IGNORECASE,
 )
 #: Keys that hold a name or a number of ours, not a credential, although they contain a secret-like word.
@@ -47,7 +47,7 @@ NOT_SECRET_KEYS = frozenset({"token_name", "tokens", "secret_set", "has_secret"}
 #: `user:password@`. The name is kept so the line still says what was there.
 SECRET_IN_TEXT = re.compile(
     r"(?P<name>\b(?:password|passwd|secret|token|api[_-]?key|authorization)[\"']?\s*[:=]\s*[\"']?"
-    r"(?:(?:bearer|basic)\s+)?|\bbearer\s+|\bbasic\s+(?=[A-Za-z0-9+/]{8,}={0,2}(?:[\s\"',;]|$)))"
+    r"(?:(?:bearer|basic)\s+)?|\bbearer\s+|\bbasic\s+(?=[A-Za-z0-9+/]{8,}={0,2}(?:[\s\"',;]|$))(?=[^\s]*[0-9+/=]))"
     r"(?P<value>[^\s\"',;&]+)",
     re.IGNORECASE,
 )

@@ -57,6 +57,8 @@ def test_secrets_are_masked_by_key_and_in_text() -> None:
         "api_key": "k-1",
         "webhook_secret": "whsec-1",
         "token_name": "erp",  # a name, not a token
+        "passed": 3,
+        "smtp_pass": "p",
         "url": "postgresql://gw:s3cr3t@db:5432/gw",
         "nested": {"client_secret": "cs", "items": [{"token": "t"}, FNR, 15108695088]},
         "attempt": 2,
@@ -67,6 +69,7 @@ def test_secrets_are_masked_by_key_and_in_text() -> None:
     assert redacted["password"] == redacted["smtp_password"] == redacted["api_key"] == MASK
     assert redacted["Authorization"] == redacted["webhook_secret"] == MASK
     assert redacted["token_name"] == "erp"
+    assert (redacted["passed"], redacted["smtp_pass"]) == (3, MASK)
     assert redacted["url"] == f"postgresql://gw:{MASK}@db:5432/gw"
     assert redacted["nested"] == {
         "client_secret": MASK,
