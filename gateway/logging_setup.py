@@ -13,10 +13,11 @@ reaches a log line through an exception text or a library's message as often as 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -27,9 +28,11 @@ __all__ = [
     "bound_context",
     "configure_logging",
     "get_logger",
+    "logging_for_run",
     "mask_national_ids",
     "redact",
     "redact_event",
+    "remove_logging",
 ]
 
 LogFormat = Literal["json", "console"]
@@ -187,15 +190,17 @@ def bound_context(**values: Any) -> Any:
     return structlog.contextvars.bound_contextvars(**values)
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """A stream handler writing to whatever `sys.stderr` is at the moment (pytest swaps it per test)."""
+class _ProcessStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler writing to the process's own stderr (`sys.__stderr__`), whatever `sys.stderr` is
+    swapped for: a command run in-process (Click's test runner, an embedding program) captures its own
+    output, not the process's log lines."""
 
     def __init__(self) -> None:
         super().__init__()
 
     @property
     def stream(self) -> TextIO:
-        return sys.stderr
+        return sys.__stderr__ or sys.stderr
 
     @stream.setter
     def stream(self, _value: TextIO) -> None:
@@ -238,12 +243,12 @@ def configure_logging(
 
     Idempotent: a second call replaces the handler installed by the first, and leaves every other handler
     alone (pytest's `caplog`, an embedding application's). `stream_handler` is where the lines go
-    (default: the current stderr); a test hands in its own to read them."""
+    (default: the process's stderr); a test hands in its own to read them."""
     global _handler
     root = logging.getLogger()
     if _handler is not None:
         root.removeHandler(_handler)
-    handler = stream_handler or _CurrentStderr()
+    handler = stream_handler or _ProcessStderr()
     handler.setFormatter(formatter(log_format))
     root.addHandler(handler)
     root.setLevel(level.upper())
@@ -253,3 +258,27 @@ def configure_logging(
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     return handler
+
+
+def remove_logging() -> None:
+    """Take the gateway's handler off the root logger again (an embedding application, or a test, that is
+    done with it); the root logger's level is left to the caller."""
+    global _handler
+    if _handler is not None:
+        logging.getLogger().removeHandler(_handler)
+        _handler = None
+
+
+@contextlib.contextmanager
+def logging_for_run(level: str, log_format: LogFormat) -> Iterator[logging.Handler]:
+    """The gateway's logging for the length of one command (`gateway serve`, `gateway worker`), then the
+    root logger as it was: a command run inside another program (or a test) leaves nothing behind."""
+    root = logging.getLogger()
+    previous = root.level
+    handler = configure_logging(level, log_format)
+    try:
+        yield handler
+    finally:
+        if _handler is handler:
+            remove_logging()
+        root.setLevel(previous)

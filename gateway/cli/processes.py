@@ -45,27 +45,27 @@ def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None
     import uvicorn
 
     from gateway.api.app import create_app
-    from gateway.logging_setup import configure_logging
+    from gateway.logging_setup import logging_for_run
     from gateway.services.metrics import MetricsServer
 
     cli = cli_context(ctx)
     _refuse_on_problems(cli)
     settings = cli.settings
-    configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings)
-    # the private metrics port serves the app's own registry: the same figures as /metrics
-    own_port = (
-        MetricsServer(settings.metrics_port, settings.metrics_host, app.state.metrics_registry)
-        if settings.metrics_port is not None
-        else None
-    )
-    try:
-        # uvicorn's own logging setup is skipped: its lines go through ours (JSON or console, redacted),
-        # and the access log is `gateway.api`'s `request` line (with the request id and route template)
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
-    finally:
-        if own_port is not None:
-            own_port.close()
+    with logging_for_run(settings.log_level, settings.log_format):
+        app = create_app(settings)
+        # the private metrics port serves the app's own registry: the same figures as /metrics
+        own_port = (
+            MetricsServer(settings.metrics_port, settings.metrics_host, app.state.metrics_registry)
+            if settings.metrics_port is not None
+            else None
+        )
+        try:
+            # uvicorn's own logging setup is skipped: its lines go through ours (JSON or console,
+            # redacted), and the access log is `gateway.api`'s `request` line (request id, route template)
+            uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        finally:
+            if own_port is not None:
+                own_port.close()
 
 
 def worker(
@@ -81,28 +81,28 @@ def worker(
 
     The checks of `gateway check` run first; the worker does not start on a problem.
     """
-    from gateway.logging_setup import configure_logging
+    from gateway.logging_setup import logging_for_run
     from gateway.services.metrics import MetricsServer, registry
     from gateway.worker import Worker
 
     cli = cli_context(ctx)
     _refuse_on_problems(cli, channel)
-    configure_logging(cli.settings.log_level, cli.settings.log_format)
     # a copy, so the run's shared settings (perhaps a caller's own object) stay as they were given
     settings = cli.settings.model_copy(update={"dry_run": True}) if dry_run else cli.settings
-    runner = Worker(cli.engine, settings, worker_id=worker_id, channels=channel)
-    runner.install_signal_handlers()
-    # this worker's own counters (the outbox's gauges are the API's /metrics: one set, not one per worker)
-    own_port = (
-        MetricsServer(settings.worker_metrics_port, settings.metrics_host, registry())
-        if settings.worker_metrics_port is not None
-        else None
-    )
-    try:
-        stats = runner.run(once=once)
-    finally:
-        if own_port is not None:
-            own_port.close()
+    with logging_for_run(settings.log_level, settings.log_format):
+        runner = Worker(cli.engine, settings, worker_id=worker_id, channels=channel)
+        runner.install_signal_handlers()
+        # this worker's own counters (the outbox's gauges are the API's /metrics: one set, not per worker)
+        own_port = (
+            MetricsServer(settings.worker_metrics_port, settings.metrics_host, registry())
+            if settings.worker_metrics_port is not None
+            else None
+        )
+        try:
+            stats = runner.run(once=once)
+        finally:
+            if own_port is not None:
+                own_port.close()
     console.print(f"claimed {stats.claimed}; outcomes {dict(stats.outcomes)}; leases lost {stats.lease_lost}")
 
 

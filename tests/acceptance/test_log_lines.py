@@ -73,10 +73,8 @@ def smtp_tls(tmp_path: Any) -> Iterator[tuple[int, str, Recorder]]:
 
 
 @pytest.fixture
-def json_lines() -> Iterator[Lines]:
-    lines = Lines()
-    yield lines
-    configure_logging("INFO", "console")  # the stderr handler back, for the tests after this one
+def json_lines() -> Lines:
+    return Lines()  # installed after the app's own setup; taken off after the test (tests/conftest.py)
 
 
 def test_every_log_line_is_json_in_context_and_leaks_nothing(
