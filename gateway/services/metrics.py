@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, event, func, select
@@ -52,6 +52,10 @@ __all__ = [
 ]
 
 S = DeliveryStatus
+
+# No `*_created` sample beside every counter and histogram: Prometheus does not need them, and they double
+# the lines a scrape returns (a process-wide switch of prometheus_client; the gateway owns its processes).
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 #: Seconds from intake to hand-over: a direct channel takes seconds, a print batch waits for its cut-off.
 HANDOVER_BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 86400)
