@@ -136,6 +136,44 @@ class Settings(BaseSettings):
         description="with LISTEN, how long an idle worker waits for a notification before it looks for due "
         "work anyway (retries coming due, a notification lost while reconnecting)",
     )
+    # --- metrics and logs (issue 18) ---
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="bearer token a scraper sends to GET /metrics; unset: /metrics answers 404 on the API "
+        "port (use metrics_port for a private port instead, or both)",
+    )
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="`gateway serve` also exposes /metrics, without a token, on this port",
+    )
+    metrics_host: str = Field(
+        "127.0.0.1", description="address the metrics ports listen on (API and workers); 0.0.0.0 for all"
+    )
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="a worker exposes its own counters on this port (one port per worker process on a host)",
+    )
+    metrics_cache_seconds: float = Field(
+        10.0, ge=0, description="how long the outbox gauges of /metrics (counted in the database) are kept"
+    )
+    log_format: Literal["json", "console"] = Field(
+        "console", description="json: one JSON object per line (production); console: key=value for people"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        "INFO", description="the lowest level logged (DEBUG, INFO, WARNING, ERROR, CRITICAL)"
+    )
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        levels = {"debug", "info", "warning", "error", "critical"}
+        return value.upper() if value.lower() in levels else value.lower()
 
     @field_validator("channels", mode="before")
     @classmethod

@@ -12,6 +12,7 @@ first lines of a test run say which database and which folder were used.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Iterator, Mapping
@@ -26,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from db.engine import make_engine, migrate, session_scope
 from gateway.api.app import create_app
+from gateway.logging_setup import remove_logging
 from gateway.services.tenancy.tenants import create_token
 from gateway.settings import Settings
 
@@ -151,3 +153,12 @@ def s3_server() -> Iterator[Any]:
     from tests.document_stores import running_s3_server
 
     yield from running_s3_server()
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """`create_app` sets up the process's logging (a handler on the root logger, its level): undone after
+    each test, so a later test's captured output (a CLI's stderr) holds no lines logged for this one."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    remove_logging()
+    root.setLevel(level)

@@ -21,6 +21,7 @@ from gateway.api.bodies import JsonBodyLimit
 from gateway.api.deps import check_request
 from gateway.api.docs import install_docs, openapi_document
 from gateway.api.errors import install_error_handlers
+from gateway.api.observability import RequestMetrics
 from gateway.api.routes import (
     bounces,
     deliveries,
@@ -31,6 +32,7 @@ from gateway.api.routes import (
     inbound,
     invoices,
     matching,
+    metrics,
     payments,
     pods,
     print_batches,
@@ -43,7 +45,9 @@ from gateway.api.routes import (
     webhooks,
 )
 from gateway.console import install_console
+from gateway.logging_setup import configure_logging
 from gateway.runtime import open_outbox
+from gateway.services.metrics import registry
 from gateway.settings import Settings
 
 #: Every router, in the order its routes are matched and documented. A new resource is one line here.
@@ -67,6 +71,7 @@ ROUTERS: list[APIRouter] = [
     payments.router,
     matching.router,
     receivables.router,
+    metrics.router,
 ]
 
 
@@ -80,6 +85,7 @@ Every request needs a bearer token (`gateway token create`), except `GET /health
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or Settings()
     owns_engine = engine is None
+    configure_logging(settings.log_level, settings.log_format)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -99,7 +105,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine or open_outbox(settings)
+    app.state.metrics_registry = registry(app.state.engine, cache_seconds=settings.metrics_cache_seconds)
     app.add_middleware(JsonBodyLimit)
+    app.add_middleware(RequestMetrics)  # inside RequestIdMiddleware (below): its log line has the id
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

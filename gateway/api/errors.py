@@ -26,6 +26,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.logging_setup import bound_context
 from gateway.services.inbound.pods import NotFound as PodNotFound
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.lookup import AmbiguousReference
@@ -255,4 +256,5 @@ class RequestIdMiddleware:
                 return
             await send(message)
 
-        await self.app(scope, receive, stamped)
+        with bound_context(request_id=request_id):
+            await self.app(scope, receive, stamped)

@@ -46,10 +46,27 @@ def serve(ctx: typer.Context, host: str = "127.0.0.1", port: int = 8000) -> None
     import uvicorn
 
     from gateway.api.app import create_app
+    from gateway.logging_setup import logging_for_run
+    from gateway.services.metrics import MetricsServer
 
     cli = cli_context(ctx)
     _refuse_on_problems(cli)
-    uvicorn.run(create_app(cli.settings), host=host, port=port)
+    settings = cli.settings
+    with logging_for_run(settings.log_level, settings.log_format):
+        app = create_app(settings)
+        # the private metrics port serves the app's own registry: the same figures as /metrics
+        own_port = (
+            MetricsServer(settings.metrics_port, settings.metrics_host, app.state.metrics_registry)
+            if settings.metrics_port is not None
+            else None
+        )
+        try:
+            # uvicorn's own logging setup is skipped: its lines go through ours (JSON or console,
+            # redacted), and the access log is `gateway.api`'s `request` line (request id, route template)
+            uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        finally:
+            if own_port is not None:
+                own_port.close()
 
 
 def worker(
@@ -66,23 +83,33 @@ def worker(
     The checks of `gateway check` run first; the worker does not start on a problem. A database that does
     not answer yet is not one: the worker waits for it (backing off), as it rides out an outage later.
     """
-    import logging
-
+    from gateway.logging_setup import logging_for_run
+    from gateway.services.metrics import MetricsServer, registry
     from gateway.worker import Worker
     from gateway.worker.runner import stop_on_signals
 
     cli = cli_context(ctx)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     stop = threading.Event()
     stop_on_signals(stop.set, f"worker {worker_id or 'starting'}")
-    if not _wait_for_database(cli, channel, stop):
-        console.print("stopped before the database answered")
-        return
     # a copy, so the run's shared settings (perhaps a caller's own object) stay as they were given
     settings = cli.settings.model_copy(update={"dry_run": True}) if dry_run else cli.settings
-    runner = Worker(cli.engine, settings, worker_id=worker_id, channels=channel, stop_requested=stop)
-    runner.install_signal_handlers()
-    stats = runner.run(once=once)
+    with logging_for_run(settings.log_level, settings.log_format):
+        if not _wait_for_database(cli, channel, stop):
+            console.print("stopped before the database answered")
+            return
+        runner = Worker(cli.engine, settings, worker_id=worker_id, channels=channel, stop_requested=stop)
+        runner.install_signal_handlers()
+        # this worker's own counters (the outbox's gauges are the API's /metrics: one set, not per worker)
+        own_port = (
+            MetricsServer(settings.worker_metrics_port, settings.metrics_host, registry())
+            if settings.worker_metrics_port is not None
+            else None
+        )
+        try:
+            stats = runner.run(once=once)
+        finally:
+            if own_port is not None:
+                own_port.close()
     outages = (
         f"; database outages {stats.outages} ({stats.outage_seconds:.1f} s, writes resumed "
         f"{stats.writes_resumed})"

@@ -20,9 +20,17 @@ def _status_changed(session: Session, change: hooks.StatusChange) -> None:
     on_status_change(session, change)
 
 
+def _latency_observed(session: Session, change: hooks.StatusChange) -> None:
+    from gateway.services.metrics import on_status_change
+
+    on_status_change(session, change)
+
+
 def install_status_hooks() -> None:
-    """Subscribe the gateway's answer to every delivery status change (deviations, then webhooks)."""
+    """Subscribe the gateway's answer to every delivery status change (deviations, then webhooks), and the
+    latency histograms of `gateway.services.metrics`."""
     hooks.subscribe(_status_changed)
+    hooks.subscribe(_latency_observed)
 
 
 install_status_hooks()

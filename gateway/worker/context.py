@@ -3,7 +3,6 @@ its view of whether the database answers (`gateway.worker.outage`)."""
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
@@ -17,12 +16,15 @@ from sqlalchemy import Engine
 from channels import channel_class, create_channel
 from channels.base import Channel
 from db.models import new_id
+from gateway.logging_setup import get_logger
 from gateway.services.outbound.documents import DocumentStore, document_store
 from gateway.settings import Settings
 from gateway.worker.outage import DatabaseOutage
 
-log = logging.getLogger("gateway.worker")
 T = TypeVar("T")
+
+#: structlog over the stdlib logger `gateway.worker`: `%s` arguments work, key-value pairs go with them.
+log = get_logger("gateway.worker")
 
 
 @dataclass

@@ -1,5 +1,11 @@
 """The delivery loop: claim → render → validate → send → record, one claimed delivery at a time.
 
+Every step of every delivery is logged here, once for all channels, with the delivery's tenant, invoice
+number, delivery id, attempt and channel bound to every line (a channel's own log lines included):
+`delivery.claimed`, `delivery.rendered`, `delivery.sent` (what the channel answered, and how long it
+took) and `delivery.outcome` (the status recorded), or `delivery.outcome` straight after the claim or the
+rendering when the delivery goes to deviation without being sent.
+
 Each delivery goes through three short transactions (claim → `rendering`; `sending` with the lease
 extended over the channel's timeout; the outcome), so a crash at any point leaves it either finished or
 under a lease that expires and is taken over. A stop request ends the round after the current delivery;
@@ -15,6 +21,7 @@ fails is not tried again in place: the round ends and the worker backs off (`gat
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -25,6 +32,8 @@ from channels import ChannelUnavailable, UnknownChannel, channel_class
 from channels.base import Channel, Delivered, DeliveryResult, OutboundDelivery, Retry, Sent, Staged
 from db.engine import session_scope
 from db.models import utcnow
+from gateway.logging_setup import bound_context
+from gateway.services import metrics
 from gateway.services.outbound.batches import stage_delivery
 from gateway.services.outbound.channel_context import deliver_with_context, send_document
 from gateway.services.tenancy.tenants import tenant_settings
@@ -37,6 +46,7 @@ from gateway.worker.documents import (
     ExtraDocuments,
     file_extension,
     load_extra_documents,
+    load_invoice_numbers,
     load_payloads,
     put_sent,
     store_sent,
@@ -112,6 +122,7 @@ class DeliveryLoop:
             # The payloads come in the claim's own transaction: on SQLite every transaction takes the
             # write lock, so a separate read per delivery would make workers queue for nothing.
             payloads = load_payloads(session, {claim.invoice_id for claim in claims})
+            numbers = load_invoice_numbers(session, {claim.invoice_id for claim in claims})
             settings_by_tenant = {t: tenant_settings(session, t) for t in {c.tenant_id for c in claims}}
             extras = load_extra_documents(session, context.document_store, claims)
         context.stats.rounds += 1
@@ -120,27 +131,54 @@ class DeliveryLoop:
             if context.stop_requested.is_set():
                 self.release(claims[position:])
                 break
-            try:
-                if claim.invoice_id is None:  # a document, not an invoice (an EDI acknowledgement of ours)
-                    status = send_document(
-                        context.engine,
-                        claim,
-                        context.channel,
-                        actor=self.worker_id,
-                        lease_seconds=context.settings.lease_seconds,
-                    )
-                    context.stats.outcomes[status] += 1
-                    continue
-                self.process(
-                    claim,
-                    payloads[claim.invoice_id],
-                    settings_by_tenant[claim.tenant_id],
-                    extras.get(claim.delivery_id),
-                )
-            except LeaseLost as error:
-                context.stats.lease_lost += 1
-                log.warning("worker %s: %s", self.worker_id, error)
+            with bound_context(
+                tenant=claim.tenant_id,
+                invoice_number=numbers.get(claim.invoice_id),
+                delivery_id=claim.delivery_id,
+                attempt=claim.attempt,
+                channel=claim.channel,
+                worker=self.worker_id,
+            ):
+                self._claimed(claim, payloads, settings_by_tenant, extras)
         return len(claims)
+
+    def _claimed(
+        self,
+        claim: Claim,
+        payloads: dict[str | None, str],
+        settings_by_tenant: dict[str, TenantSettings],
+        extras: dict[str, ExtraDocuments],
+    ) -> None:
+        """One claimed delivery, under its log context: delivered, or its lease lost (logged)."""
+        context = self.context
+        if claim.taken_over:
+            metrics.record_lease_takeover()
+        log.info(
+            "delivery.claimed", try_number=claim.tries + 1, taken_over=claim.taken_over,
+            claimed_from=claim.claimed_from.value,
+        )  # fmt: skip
+        try:
+            if claim.invoice_id is None:  # a document, not an invoice (an EDI acknowledgement of ours)
+                metrics.record_delivery_attempt(claim.channel)
+                status = send_document(
+                    context.engine,
+                    claim,
+                    context.channel,
+                    actor=self.worker_id,
+                    lease_seconds=context.settings.lease_seconds,
+                )
+                context.stats.outcomes[status] += 1
+                self._log_outcome(claim, status)
+                return
+            self.process(
+                claim,
+                payloads[claim.invoice_id],
+                settings_by_tenant[claim.tenant_id],
+                extras.get(claim.delivery_id),
+            )
+        except LeaseLost as error:
+            context.stats.lease_lost += 1
+            log.warning("delivery.lease_lost", reason=str(error))
 
     def release(self, claims: list[Claim]) -> None:
         """Hand claimed deliveries not yet started back to the queue (the worker is stopping); with the
@@ -194,9 +232,17 @@ class DeliveryLoop:
         except RENDERING_PROBLEMS as error:
             return self._finish_without_sending(claim, f"cannot render for {claim.channel}: {error}")
         except Exception as error:
-            log.exception("worker %s: rendering %s failed", self.worker_id, claim.delivery_id)
+            log.exception("delivery.render_crashed")
             return self._finish_without_sending(claim, f"rendering failed unexpectedly: {error!r}")
         validation = self.validate(rendered)
+        log.info(
+            "delivery.rendered",
+            format=rendered.document.format,
+            bytes=len(rendered.document.content),
+            attachments=[attachment.format for attachment in rendered.attachments],
+            validated=validation.refused is None and validation.passed is not None,
+            refused_by_validation=validation.refused is not None,
+        )
         if validation.refused is not None:
             return self._finish_without_sending(
                 claim,
@@ -205,7 +251,15 @@ class DeliveryLoop:
             )
         claim = self._start_sending(claim, rendered, validation)
         outbound = self.outbound_delivery(claim, rendered)
+        metrics.record_delivery_attempt(claim.channel)
+        started = time.perf_counter()
         result = deliver_with_context(self.context.engine, rendered.channel, outbound)
+        log.info(
+            "delivery.sent",
+            result=type(result).__name__.lower(),
+            seconds=round(time.perf_counter() - started, 3),
+            **_result_fields(result),
+        )
         return self.record_outcome(claim, rendered.channel, rendered.invoice, rendered.document, result)
 
     def render(
@@ -322,7 +376,14 @@ class DeliveryLoop:
 
         self.context.ride_out(write)
         self.context.stats.outcomes[S.DEVIATION.value] += 1
+        self._log_outcome(claim, S.DEVIATION.value, reason)
         return S.DEVIATION.value
+
+    def _log_outcome(self, claim: Claim, status: str, reason: str | None = None) -> None:
+        """The last step of a delivery: the status recorded (warning when someone has to act), counted."""
+        metrics.record_delivery_outcome(claim.channel, status)
+        level = log.warning if status in (S.DEVIATION.value, S.FAILED.value) else log.info
+        level("delivery.outcome", status=status, **({"reason": reason[:500]} if reason else {}))
 
     # -- the outcome ---------------------------------------------------------------------------------
 
@@ -347,6 +408,7 @@ class DeliveryLoop:
             lambda: self._write_outcome(claim, channel, invoice, document, result, storage_key, now)
         )
         context.stats.outcomes[status.value] += 1
+        self._log_outcome(claim, status.value, getattr(result, "reason", None))
         return status.value
 
     def _write_outcome(
@@ -450,6 +512,16 @@ class DeliveryLoop:
             details={"retry_in_seconds": round(delay, 3), "try": tries},
         )
         return S.QUEUED
+
+
+def _result_fields(result: DeliveryResult) -> dict[str, Any]:
+    """What a channel's answer says, for the `delivery.sent` line (never the document itself)."""
+    fields: dict[str, Any] = {}
+    for name in ("message_id", "detail", "where", "reason", "after", "deviation"):
+        value = getattr(result, name, None)
+        if value is not None:
+            fields[name] = value if not isinstance(value, str) else value[:500]
+    return fields
 
 
 def _extras_detail(pods: tuple[ExtraDocument, ...], fmt: str) -> list[dict[str, Any]]:

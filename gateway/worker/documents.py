@@ -36,6 +36,17 @@ def load_payloads(session: Session, invoice_ids: set[str | None]) -> dict[str | 
     return {invoice_id: payload for invoice_id, payload in rows}
 
 
+def load_invoice_numbers(session: Session, invoice_ids: set[str | None]) -> dict[str | None, str]:
+    """The claimed deliveries' invoice numbers, in one query: every log line about a delivery names it."""
+    wanted = sorted(invoice_id for invoice_id in invoice_ids if invoice_id is not None)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(col(InvoiceRecord.id), col(InvoiceRecord.number)).where(col(InvoiceRecord.id).in_(wanted))
+    )
+    return {invoice_id: number for invoice_id, number in rows}
+
+
 @dataclass(frozen=True)
 class ExtraDocument:
     """A stored document sent with the current attempt (a proof of delivery, on a resend)."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, new_id, utcnow
+from gateway.services import metrics
 from gateway.services.outbound.routing import Route, RoutingError, chain_of, load_profiles, route_for
 from gateway.services.outbound.search import invoice_search_columns, remember_buyer_names
 from gateway.services.tenancy.tenants import tenant_settings
@@ -134,7 +135,9 @@ def accept_invoices(
             continue
     else:  # pragma: no cover - three lost races in a row
         raise RuntimeError("intake could not settle concurrent duplicates")
-    return [result for result in results if result is not None]
+    done = [result for result in results if result is not None]
+    metrics.record_intake(result.outcome for result in done)
+    return done
 
 
 def _store(

@@ -51,6 +51,7 @@ from gateway.matching import (
     learn_from_resolution,
     match_payment,
 )
+from gateway.services import metrics
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.lookup import find_invoice
 from gateway.services.tenancy import webhooks
@@ -416,6 +417,7 @@ def run_matching(
     finally:
         release_lease(engine, tenant_id, holder)
     report.seconds = (utcnow() - started).total_seconds()
+    metrics.record_matching_run(dict(report.outcomes))
     return report
 
 
