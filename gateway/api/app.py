@@ -21,6 +21,7 @@ from gateway.api.bodies import JsonBodyLimit
 from gateway.api.deps import check_request
 from gateway.api.docs import install_docs, openapi_document
 from gateway.api.errors import install_error_handlers
+from gateway.api.parsing import ParsePool
 from gateway.api.routes import (
     bounces,
     deliveries,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.parse_pool.shutdown()
         if owns_engine:
             app.state.engine.dispose()
 
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine or open_outbox(settings)
+    app.state.parse_pool = ParsePool(settings.parse_workers)
     app.add_middleware(JsonBodyLimit)
     install_error_handlers(app)
     for router in ROUTERS:
