@@ -26,7 +26,7 @@ from gateway.services.inbound.door import (
     InboundDoor,
     InboundFile,
     InboundRefused,
-    body_limit,
+    body_limit_and_setting,
     detect,
     receive_inbound,
 )
@@ -170,7 +170,7 @@ async def post_inbound(
 ) -> JSONResponse:
     """Any file the gateway receives — status document, DSN, EDI acknowledgement or message, remittance
     file, proof of delivery, print return — recognised by its bytes and handed to the service for it."""
-    body = await read_body(request, body_limit(settings), "the largest intake limit: see the README")
+    body = await read_body(request, *body_limit_and_setting(settings))
     file = InboundFile(body, filename, identity.tenant_id, identity.actor, source="api")
     door = InboundDoor(engine, store, settings)
     try:

@@ -380,8 +380,13 @@ def understood() -> list[dict[str, str]]:
 
 def body_limit(settings: Settings) -> int:
     """The largest file any service at the door takes: what the door reads before it knows the file."""
-    routes = {*ROUTES.values(), *FORMAT_ROUTES.values()}
-    return max(route.limit(settings) for route in routes)
+    return body_limit_and_setting(settings)[0]
+
+
+def body_limit_and_setting(settings: Settings) -> tuple[int, str]:
+    """`body_limit` and the setting it comes from (what a 413 names)."""
+    routes = sorted({*ROUTES.values(), *FORMAT_ROUTES.values()}, key=lambda route: route.service)
+    return max((route.limit_and_setting(settings) for route in routes), key=lambda found: found[0])
 
 
 def _not_taken(file: InboundFile, why: str) -> NotReceived:
