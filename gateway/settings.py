@@ -17,6 +17,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: The URL schemes `documents_url` accepts (besides the word `database`).
 DOCUMENT_STORE_SCHEMES = frozenset({"file", "postgresql", "postgresql+psycopg", "s3"})
+#: Route family → the setting that bounds its request bodies (`Settings.intake_limit`).
+INTAKE_LIMITS: dict[str, str] = {
+    "invoices": "max_body_bytes",
+    "remittances": "max_remittance_bytes",
+    "pods": "max_pod_bytes",
+    "responses": "max_status_document_bytes",
+    "edi": "max_edi_bytes",
+    "bounces": "max_bounce_bytes",
+    "print-returns": "max_print_return_bytes",
+}
 
 
 class Settings(BaseSettings):
@@ -63,7 +73,9 @@ class Settings(BaseSettings):
     webhook_retry_base_seconds: float = Field(
         30.0, gt=0, description="first webhook retry delay; doubles per try, capped at an hour, jittered"
     )
-    max_body_bytes: int = Field(25_000_000, gt=0)
+    max_body_bytes: int = Field(
+        25_000_000, gt=0, description="intake limit for invoices (POST /invoices; the bulk route reads 4×)"
+    )
     max_bulk_items: int = Field(1000, ge=1)
     store_sent_documents: bool = Field(
         True, description="keep each handed-over document in the document store (the invoice as sent)"
@@ -174,6 +186,42 @@ class Settings(BaseSettings):
             return value
         levels = {"debug", "info", "warning", "error", "critical"}
         return value.upper() if value.lower() in levels else value.lower()
+
+    # -- intake limits per route family and refused files (issue 18): README "Intake limits" --------------
+    max_status_document_bytes: int = Field(
+        25_000_000,
+        gt=0,
+        description="intake limit for status documents (POST /responses: Invoice Response, MLR)",
+    )
+    max_edi_bytes: int = Field(
+        25_000_000, gt=0, description="intake limit for EDI files and acknowledgements (POST /edi)"
+    )
+    max_bounce_bytes: int = Field(
+        16 * 1024 * 1024,
+        gt=0,
+        le=16 * 1024 * 1024,
+        description="intake limit for bounces (POST /bounces); the DSN reader reads at most 16 MiB",
+    )
+    max_print_return_bytes: int = Field(
+        20_000_000, gt=0, description="intake limit for print-house return files (POST /inbound)"
+    )
+    refused_remittance_quota_bytes: int = Field(
+        1_000_000_000,
+        ge=0,
+        description="per tenant: bytes of refused remittance files kept for inspection; past it a refused "
+        "file's body is not kept (its size, SHA-256 and reason are)",
+    )
+    parse_workers: int = Field(
+        2,
+        ge=0,
+        le=64,
+        description="processes the API parses uploaded files in (created on first upload); 0: in a thread",
+    )
+
+    def intake_limit(self, family: str) -> tuple[int, str]:
+        """(bytes, the setting's environment variable) for a route family: what a 413 answer names."""
+        field_name = INTAKE_LIMITS[family]
+        return getattr(self, field_name), f"GATEWAY_{field_name.upper()}"
 
     @field_validator("channels", mode="before")
     @classmethod

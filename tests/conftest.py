@@ -105,6 +105,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "data",
         lease_seconds=30,
         poll_seconds=0.05,
+        parse_workers=0,  # uploads parse in a thread: a process pool per test app would cost a spawn each
         _env_file=None,  # type: ignore[call-arg]
     )
 

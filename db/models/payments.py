@@ -23,7 +23,9 @@ class RemittanceFile(SQLModel, table=True):
     """A remittance file as received (camt, OCR giro, REMADV, 820, …): accepted whole or rejected whole.
 
     The bytes are kept in the document store (`document_key`) either way, so a rejected file can be
-    inspected; the same bytes twice for a tenant are one row (`payload_sha256`) and are booked once.
+    inspected — unless the tenant's quota for refused files (`GATEWAY_REFUSED_REMITTANCE_QUOTA_BYTES`) was
+    full: then `document_key` is empty and only the size, hash and reason are kept. The same bytes twice for
+    a tenant are one row (`payload_sha256`) and are booked once.
     """
 
     __tablename__ = "remittance_files"

@@ -22,6 +22,7 @@ from gateway.api.deps import check_request
 from gateway.api.docs import install_docs, openapi_document
 from gateway.api.errors import install_error_handlers
 from gateway.api.observability import RequestMetrics
+from gateway.api.parsing import ParsePool
 from gateway.api.routes import (
     bounces,
     deliveries,
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        app.state.parse_pool.shutdown()
         if owns_engine:
             app.state.engine.dispose()
 
@@ -106,6 +108,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or open_outbox(settings)
     app.state.metrics_registry = registry(app.state.engine, cache_seconds=settings.metrics_cache_seconds)
+    app.state.parse_pool = ParsePool(settings.parse_workers)
     app.add_middleware(JsonBodyLimit)
     app.add_middleware(RequestMetrics)  # inside RequestIdMiddleware (below): its log line has the id
     install_error_handlers(app)

@@ -13,22 +13,34 @@ from fastapi import HTTPException, Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.settings import Settings
+
 XML_CONTENT_TYPES = frozenset({"application/xml", "text/xml"})
 #: The largest JSON body any route reads, in units of `max_body_bytes`: `POST /invoices:bulk` reads four.
 JSON_BODY_FACTOR = 4
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or a 413 as soon as the declared or streamed size passes `limit`."""
+async def read_body(request: Request, limit: int, setting: str = "GATEWAY_MAX_BODY_BYTES") -> bytes:
+    """The whole body, or a 413 as soon as the declared or streamed size passes `limit`; the answer names
+    the limit and the `setting` that sets it (each route family has its own: `Settings.intake_limit`)."""
+    named = f"the limit is {limit:,} bytes ({setting})"
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"body is {declared} bytes, the limit is {limit}")
+        raise HTTPException(413, f"body is {int(declared):,} bytes; {named}")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise HTTPException(413, f"body exceeds the limit of {limit} bytes")
+            raise HTTPException(413, f"body exceeds {limit:,} bytes; {named}")
     return bytes(body)
+
+
+async def read_family_body(
+    request: Request, settings: Settings, family: str, cap: int | None = None
+) -> bytes:
+    """The body within the route family's intake limit (and `cap`, a reader's own bound, if lower)."""
+    limit, setting = settings.intake_limit(family)
+    return await read_body(request, limit if cap is None else min(limit, cap), setting)
 
 
 def content_type(request: Request) -> str:
@@ -90,17 +102,18 @@ class JsonBodyLimit:
             await self.app(scope, receive, send)
             return
         limit = scope["app"].state.settings.max_body_bytes * JSON_BODY_FACTOR
+        named = f"the limit is {limit:,} bytes ({JSON_BODY_FACTOR} × GATEWAY_MAX_BODY_BYTES)"
         declared = headers.get("content-length", "")
         seen = 0
 
         async def bounded() -> Message:
             nonlocal seen
             if declared.isdigit() and int(declared) > limit:
-                raise HTTPException(413, f"body is {declared} bytes, the limit is {limit}")
+                raise HTTPException(413, f"body is {declared} bytes; {named}")
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
-                raise HTTPException(413, f"body exceeds the limit of {limit} bytes")
+                raise HTTPException(413, f"body exceeds {limit:,} bytes; {named}")
             return message
 
         await self.app(scope, bounded, send)

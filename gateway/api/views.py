@@ -480,6 +480,9 @@ class RemittanceFileView(View):
     received_at: str
     received_by: str | None
     error: RemittanceError | None
+    kept: bool = Field(
+        True, description="false: refused when the tenant's quota for refused files was full; body not kept"
+    )
 
 
 class RemittanceFileList(View):

@@ -80,6 +80,7 @@ def _take_remittance_drop(context: WorkerContext, folder: DropFolder, tenant_id:
     intake = receive_drop_and_match(
         context.engine, context.document_store, folder, tenant_id=tenant_id, actor=worker_id,
         max_bytes=context.settings.max_remittance_bytes, holder=worker_id,
+        refused_quota_bytes=context.settings.refused_remittance_quota_bytes,
     )  # fmt: skip
     for item in intake.items:
         log.info("worker %s: remittance %s %s %s", worker_id, tenant_id, item.name,

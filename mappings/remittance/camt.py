@@ -46,8 +46,10 @@ new payment to apply.
 Safety and size: the bytes are parsed with `lxml.etree.iterparse` under the same settings as
 `mappings.xml.parse_xml` (no DTD, no entities resolved, no network, `huge_tree` off), a DOCTYPE or entity
 declaration is refused, and the input is bounded by `MAX_CAMT_BYTES`. Each `TxDtls` is taken out of the tree
-as soon as it has been read, and each `Ntry` when it closes, so memory follows the payments read (plus the
-32 KB lxml parses ahead), not the file: a 100 MB statement, or a KID batch entry of 100,000 transactions,
+as soon as it has been read (with everything before it in its `NtryDtls`), and each `Ntry` when it closes,
+so memory follows the payments read (plus the 32 KB lxml parses ahead), not the file, and the time is linear
+in the file (`_release`; `tests/mappings/test_linear_time.py` holds every reader to it): a 100 MB
+statement, or a KID batch entry of 100,000 transactions,
 never becomes one tree. `benchmarks/camt_parse.py` measures it.
 """
 
@@ -235,6 +237,8 @@ class _Transaction:
 @dataclass
 class _EntryDetailsGroup:
     element: etree._Element
+    #: the group's first `Btch`, taken when it closes (the TxDtls after it release it from the tree)
+    batch: etree._Element | None = None
     transactions: list[_Transaction] = field(default_factory=list)
 
 
@@ -303,7 +307,17 @@ def _read(data: bytes, *, max_bytes: int, strict: bool) -> _CamtReader:
     _refuse_hostile(data, max_bytes)
     namespace, message, version = _identify(data)
     reader = _CamtReader(namespace, message, version, strict=strict)
-    names = (message.root, "GrpHdr", message.report, "Acct", "TxsSummry", "Ntry", "NtryDtls", "TxDtls")
+    names = (
+        message.root,
+        "GrpHdr",
+        message.report,
+        "Acct",
+        "TxsSummry",
+        "Ntry",
+        "NtryDtls",
+        "Btch",
+        "TxDtls",
+    )
     tags = [reader.tag(name) for name in names]
     try:
         for event, element in etree.iterparse(
@@ -445,6 +459,7 @@ class _CamtReader:
         self._entry_tag = self.tag("Ntry")
         self._details_tag = self.tag("NtryDtls")
         self._transaction_tag = self.tag("TxDtls")
+        self._batch_tag = self.tag("Btch")
         self._entry: _OpenEntry | None = None
         self._seen_root = False
         self._header_read = False
@@ -505,7 +520,12 @@ class _CamtReader:
         if tag == self._transaction_tag:
             if parent_tag == self._details_tag and self._entry is not None and self._entry.groups:
                 self._read_transaction(element, self._entry)
-                _release(element, keep=self._transaction_tag)
+                _release(element)
+        elif tag == self._batch_tag:
+            if parent_tag == self._details_tag and self._entry is not None and self._entry.groups:
+                group = self._entry.groups[-1]
+                if group.batch is None:
+                    group.batch = element
         elif parent_tag == self._report_tag and self.reports:
             if tag == self._entry_tag and self._entry is not None:
                 self._close_entry(self._entry, self.reports[-1])
@@ -691,7 +711,7 @@ class _CamtReader:
         ntry, position, transactions = entry.element, entry.position, entry.transactions
         for index, group in enumerate(entry.groups, 1):
             group_position = position if len(entry.groups) == 1 else f"{position}/NtryDtls[{index}]"
-            self._check_batch(group.element, group_position, group.transactions, facts)
+            self._check_batch(group.batch, group_position, group.transactions, facts)
         self._check_entry_total(facts, transactions)
 
         if not transactions:
@@ -771,10 +791,13 @@ class _CamtReader:
         entry.transactions.append(transaction)
 
     def _check_batch(
-        self, group: etree._Element, position: str, transactions: list[_Transaction], entry: _Entry
+        self,
+        batch_element: etree._Element | None,
+        position: str,
+        transactions: list[_Transaction],
+        entry: _Entry,
     ) -> None:
-        """`Btch/NbOfTxs` and `Btch/TtlAmt` against the group's `TxDtls`."""
-        batch_element = self.find(group, "Btch")
+        """`Btch/NbOfTxs` and `Btch/TtlAmt` (the group's first `Btch`) against the group's `TxDtls`."""
         if batch_element is None:
             return
         batch = self.scope(batch_element)
@@ -1052,20 +1075,21 @@ class _CamtReader:
         )
 
 
-def _release(element: etree._Element, keep: str | None = None) -> None:
-    """Free a read element and the siblings before it, so the tree never holds more than one of them.
+def _release(element: etree._Element) -> None:
+    """Free a read element and everything before it in its parent, so the tree holds one of each at a time.
 
-    With `keep` (a tag), only preceding siblings of that tag go: a `TxDtls` must not take its batch's
-    `Btch` with it before the entry is closed.
+    The iterparse idiom, done for every element as it is read: `clear` (its tail, still to be parsed, is
+    kept), then the parent's first child is deleted while the element has a preceding sibling. Each child is
+    deleted once, from the front, so a parent of n children costs O(n) in all. What a later step still needs
+    from a released sibling (an entry's `Btch`) was taken when that sibling closed: a Python reference keeps
+    a deleted element alive.
     """
-    element.clear()
+    element.clear(keep_tail=True)  # type: ignore[call-arg]  # lxml-stubs lack keep_tail
     parent = element.getparent()
     if parent is None:
         return
-    previous = element.getprevious()
-    while previous is not None and (keep is None or previous.tag == keep):
-        parent.remove(previous)
-        previous = element.getprevious()
+    while element.getprevious() is not None:
+        del parent[0]
 
 
 def _date_choice(header: _Scope, name: str, position: str) -> dt.date | None:

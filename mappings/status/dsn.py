@@ -18,6 +18,13 @@ What a DSN carries to find the message it reports on:
 
 Pure functions, no database: `parse`, `sniff`, `inspect`. Only the standard `email` package (with
 `policy.default`) is used, on at most `MAX_DSN_BYTES`.
+
+Hostile input is refused cheaply. The standard parser makes one message object per MIME part and one per
+blank-line-separated block of a `message/delivery-status` part, at ~40 µs each: a 1 MB part of blank lines
+cost 37 s of CPU before these bounds (issue 18, defect 6). So the parser's message factory counts what it
+makes and stops at `MAX_RECIPIENT_BLOCKS` blocks plus `MAX_MIME_PARTS` parts; a delivery-status part
+larger than `MAX_STATUS_PART_BYTES` (a real one is a few hundred bytes per recipient) and a message of more
+than `MAX_DSN_LINES` lines are refused before parsing. Each is a `DsnTooLarge` naming the part and the limit.
 """
 
 from __future__ import annotations
@@ -37,6 +44,15 @@ from mappings.base import FormatError
 FORMAT_NAME = "dsn"
 #: A DSN with the whole returned invoice (PDF + XML) stays well below this; anything larger is refused.
 MAX_DSN_BYTES = 16 * 1024 * 1024
+#: Per-recipient blocks read from a delivery-status part; a DSN reports on one message's recipients.
+MAX_RECIPIENT_BLOCKS = 1000
+#: MIME parts (and nested messages) besides the recipient blocks: a DSN has three or four.
+MAX_MIME_PARTS = 200
+#: A delivery-status part larger than this is refused unread (1000 recipients fit in a quarter of it).
+MAX_STATUS_PART_BYTES = 1024 * 1024
+#: Lines read: the parser costs ~0.4 µs per body line and ~2.4 µs per header line. 16 MiB of base64 (76
+#: characters a line) is 220,000 lines; 16 MiB of empty lines would be 16 million.
+MAX_DSN_LINES = 250_000
 
 FAILED, DELAYED, DELIVERED, RELAYED, EXPANDED = "failed", "delayed", "delivered", "relayed", "expanded"
 ACTIONS: dict[str, str] = {
@@ -267,8 +283,17 @@ def _header_blocks(part: Message) -> list[Message]:
         return []
     text = raw.replace(b"\r\n", b"\n")
     parser = BytesHeaderParser(policy=policy.default)
-    blocks = [block.strip() for block in re.split(rb"\n\s*\n", text)]
-    return [parser.parsebytes(block + b"\n") for block in blocks if block]
+    blocks = [stripped for block in re.split(rb"\n\s*\n", text) if (stripped := block.strip())]
+    if len(blocks) > MAX_RECIPIENT_BLOCKS + 1:  # + the per-message block
+        raise _too_many_blocks(len(blocks) - 1)
+    return [parser.parsebytes(block + b"\n") for block in blocks]
+
+
+def _too_many_blocks(count: int) -> DsnTooLarge:
+    return DsnTooLarge(
+        "message/delivery-status",
+        f"{count} recipient blocks (blank-line-separated); a DSN reports on at most {MAX_RECIPIENT_BLOCKS}",
+    )
 
 
 def _recipient(block: Message, number: int) -> RecipientStatus:
@@ -326,12 +351,57 @@ def _returned(part: Message) -> ReturnedMessage | None:
     )
 
 
+_STATUS_PART_HEADER = re.compile(rb"(?im)^content-type:\s*message/(?:global-)?delivery-status\b")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+_PART_END = re.compile(rb"\n--")
+
+
+def _refuse_large_status_parts(data: bytes) -> None:
+    """Every delivery-status part (also one nested in a returned message) within `MAX_STATUS_PART_BYTES`.
+
+    Found with regular expressions over the bytes (C speed), before the e-mail parser sees them: a part runs
+    from the blank line after its Content-Type to the next boundary line.
+    """
+    for found in _STATUS_PART_HEADER.finditer(data):
+        body = _HEADER_END.search(data, found.end())
+        if body is None:
+            return
+        end = _PART_END.search(data, body.end())
+        size = (end.start() if end else len(data)) - body.end()
+        if size > MAX_STATUS_PART_BYTES:
+            raise DsnTooLarge(
+                "message/delivery-status",
+                f"{size} bytes; a delivery-status part may have at most {MAX_STATUS_PART_BYTES}",
+            )
+
+
+class _MessageBudget:
+    """The parser's message factory: makes `EmailMessage`s and refuses past the bound (see the module)."""
+
+    def __init__(self) -> None:
+        self.made = 0
+
+    def __call__(self, policy: Any = policy.default) -> EmailMessage:
+        self.made += 1
+        if self.made > MAX_RECIPIENT_BLOCKS + MAX_MIME_PARTS:
+            raise DsnTooLarge(
+                "message",
+                f"more than {MAX_RECIPIENT_BLOCKS} recipient blocks (blank-line-separated) and "
+                f"{MAX_MIME_PARTS} MIME parts: a DSN reports on at most {MAX_RECIPIENT_BLOCKS} recipients",
+            )
+        return EmailMessage(policy=policy)
+
+
 def _message(data: bytes) -> EmailMessage:
     if not data.strip():
         raise FormatError("message", "empty")
     if len(data) > MAX_DSN_BYTES:
         raise DsnTooLarge("message", f"{len(data)} bytes; a DSN may have at most {MAX_DSN_BYTES}")
-    message = BytesParser(policy=policy.default).parsebytes(data)
+    lines = data.count(b"\n")
+    if lines > MAX_DSN_LINES:
+        raise DsnTooLarge("message", f"{lines} lines; a DSN may have at most {MAX_DSN_LINES}")
+    _refuse_large_status_parts(data)
+    message = BytesParser(_MessageBudget(), policy=policy.default).parsebytes(data)
     if not message.keys() or any(_is_missing_headers(defect) for defect in message.defects):
         raise FormatError("message", "not an e-mail message (no header fields before the body)")
     return message
@@ -365,6 +435,8 @@ def parse(data: bytes) -> DeliveryStatusNotification:
     per_message, recipient_blocks = blocks[0], blocks[1:]
     if per_message.get("Final-Recipient") is not None:  # a report without per-message fields
         per_message, recipient_blocks = EmailMessage(policy=policy.default), blocks
+    if len(recipient_blocks) > MAX_RECIPIENT_BLOCKS:
+        raise _too_many_blocks(len(recipient_blocks))
     recipients = [_recipient(block, n) for n, block in enumerate(recipient_blocks, start=1)]
     if not recipients:
         raise DsnError("message/delivery-status", "no per-recipient fields (Final-Recipient, Action, Status)")

@@ -43,6 +43,7 @@ COMMANDS = [
     "remittance", "remittance receive", "remittance drop", "remittance list",
     "payments", "payments list", "payments show", "payments resolve", "payments approve", "payments ignore",
     "payments reverse", "payments export",
+    "documents", "documents migrate",
 ]  # fmt: skip
 
 

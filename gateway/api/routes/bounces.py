@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.bodies import raw_body_openapi, read_body, require_content_type
+from gateway.api.bodies import raw_body_openapi, read_family_body, require_content_type
 from gateway.api.deps import EngineDep, IdentityDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
 from gateway.services.inbound.bounces import receive_bounce
@@ -34,7 +34,7 @@ async def post_bounce(
 ) -> JSONResponse:
     """An e-mail delivery status notification (bounce, delay, delivery report), e.g. from an MTA pipe."""
     require_content_type(request, _BOUNCE_TYPES, send="message/rfc822 or application/octet-stream")
-    body = await read_body(request, min(settings.max_body_bytes, MAX_DSN_BYTES))
+    body = await read_family_body(request, settings, "bounces", cap=MAX_DSN_BYTES)
     try:
         result = await run_in_threadpool(
             receive_bounce, engine, body, actor=identity.actor, tenant_id=identity.tenant_id

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.bodies import raw_body_openapi, read_body, require_content_type
+from gateway.api.bodies import raw_body_openapi, read_family_body, require_content_type
 from gateway.api.deps import EngineDep, IdentityDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
 from gateway.services.inbound.edi_acks import receive_edi
@@ -46,7 +46,7 @@ async def post_edi(
         _EDI_TYPES,
         send="application/EDIFACT, application/EDI-X12 or application/octet-stream",
     )
-    body = await read_body(request, settings.max_body_bytes)
+    body = await read_family_body(request, settings, "edi")
     try:
         result = await run_in_threadpool(
             receive_edi, engine, body, tenant_id=identity.tenant_id, actor=identity.actor

@@ -8,6 +8,7 @@ service's own answer, as its own route gives it (`/responses`, `/bounces`, `/edi
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -18,14 +19,18 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.bodies import raw_body_openapi, read_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.parsing import parse_pool
 from gateway.api.views import MatchRunView, PaymentSummary, PodView, RemittanceError, View
 from gateway.services.inbound.door import (
+    REMITTANCES,
     InboundDoor,
     InboundFile,
     InboundRefused,
-    body_limit,
+    body_limit_and_setting,
+    detect,
     receive_inbound,
 )
+from gateway.services.payments.remittances import read_remittance_file
 
 router = APIRouter(tags=["inbound"])
 
@@ -165,10 +170,15 @@ async def post_inbound(
 ) -> JSONResponse:
     """Any file the gateway receives — status document, DSN, EDI acknowledgement or message, remittance
     file, proof of delivery, print return — recognised by its bytes and handed to the service for it."""
-    body = await read_body(request, body_limit(settings))
+    body = await read_body(request, *body_limit_and_setting(settings))
     file = InboundFile(body, filename, identity.tenant_id, identity.actor, source="api")
     door = InboundDoor(engine, store, settings)
     try:
+        _, route = await run_in_threadpool(detect, file)
+        if route is REMITTANCES and len(body) <= route.limit(settings):
+            # the CPU-heavy read in the parse pool: a slow file cannot stall the other requests (issue 18)
+            reading = await parse_pool(request).run(read_remittance_file, body)
+            file = dataclasses.replace(file, reading=reading)
         receipt = await run_in_threadpool(receive_inbound, door, file)
     except InboundRefused as error:
         raise ErrorAnswer(error.status, error.errors, **error.extra) from None

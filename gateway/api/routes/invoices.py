@@ -61,10 +61,10 @@ def _ubl_intake_data(body: bytes) -> dict[str, Any]:
     return ubl.parse(body).model_dump(mode="json", exclude_none=True)
 
 
-async def _json_body(request: Request, limit: int) -> Any:
+async def _json_body(request: Request, limit: int, setting: str = "GATEWAY_MAX_BODY_BYTES") -> Any:
     """The body as JSON with exact decimals (never through float); a 400 naming where it broke."""
     require_json(request)
-    body = await read_body(request, limit)
+    body = await read_body(request, limit, setting)
     try:
         return await run_in_threadpool(loads_exact, body)
     except FormatError as error:
@@ -126,7 +126,7 @@ async def post_invoice(
 async def post_invoices_bulk(
     request: Request, identity: IdentityDep, settings: SettingsDep, engine: EngineDep
 ) -> JSONResponse:
-    data = await _json_body(request, settings.max_body_bytes * 4)
+    data = await _json_body(request, settings.max_body_bytes * 4, "4 × GATEWAY_MAX_BODY_BYTES")
     if isinstance(data, dict) and isinstance(data.get("invoices"), list):
         data = data["invoices"]
     if not isinstance(data, list):

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.bodies import content_type, raw_body_openapi, read_body
+from gateway.api.bodies import content_type, raw_body_openapi, read_family_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
 from gateway.api.requests import PodLinkRequest
@@ -80,7 +80,7 @@ async def post_pod(
             pod_service.check_filename(filename)
         when = pod_service.parse_signed_at(signed_at)
         try:
-            body = await read_body(request, settings.max_pod_bytes)
+            body = await read_family_body(request, settings, "pods")
         except HTTPException as error:
             raise pod_service.PodRefused("content", str(error.detail), status=error.status_code) from None
         receipt = await run_in_threadpool(

@@ -8,15 +8,17 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.bodies import raw_body_openapi, read_body
+from gateway.api.bodies import raw_body_openapi, read_family_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.parsing import parse_pool
 from gateway.api.views import RemittanceFileList, RemittanceFileWithPayments
 from gateway.services.downloads import content_disposition
 from gateway.services.outbound.documents import DocumentStoreError
 from gateway.services.payments import matching_runs as payment_service
 from gateway.services.payments import remittances as remittance_service
 from gateway.services.payments.intake import RemittanceUpload, receive_and_match
+from gateway.services.payments.remittances import read_remittance_file
 
 router = APIRouter(tags=["payments"])
 
@@ -31,8 +33,11 @@ router = APIRouter(tags=["payments"])
     responses={
         200: {"description": "the same file again: the first receipt, nothing booked twice"},
         201: {"description": "read whole; its payments booked and matched"},
-        413: {"description": "too large"},
-        422: {"description": "refused whole (kept for inspection): the field and the reason"},
+        413: {"description": "larger than GATEWAY_MAX_REMITTANCE_BYTES (the answer names the limit)"},
+        422: {
+            "description": "refused whole: the field and the reason; kept for inspection unless the tenant's "
+            "quota for refused files is full (`kept: false` and a note say so)"
+        },
     },
 )  # fmt: skip
 async def post_remittance(
@@ -45,19 +50,28 @@ async def post_remittance(
     match: bool = True,
 ) -> JSONResponse:
     """A remittance file as the raw body (camt.053/054, OCR giro, REMADV, X12 820, Invoice Response)."""
-    body = await read_body(request, settings.max_remittance_bytes)
+    body = await read_family_body(request, settings, "remittances")
+    # the CPU-heavy read in the parse pool: a slow file cannot stall the other requests (issue 18)
+    reading = await parse_pool(request).run(read_remittance_file, body)
     intake = await run_in_threadpool(
         lambda: receive_and_match(
-            engine, store, [RemittanceUpload(body, filename)], tenant_id=identity.tenant_id, source="api",
-            actor=identity.actor, max_bytes=settings.max_remittance_bytes, match=match,
+            engine, store, [RemittanceUpload(body, filename, reading)], tenant_id=identity.tenant_id,
+            source="api", actor=identity.actor, max_bytes=settings.max_remittance_bytes, match=match,
+            refused_quota_bytes=settings.refused_remittance_quota_bytes,
         )
     )  # fmt: skip
     [received] = intake.files
     receipt = received.receipt
     if receipt.status == "rejected":
         reason = receipt.reason or "refused"
+        kept = {} if receipt.kept else {"kept": False, "note": receipt.note}
         raise ErrorAnswer.one(
-            422, receipt.error_field or "file", reason, file_id=receipt.file_id, outcome=receipt.outcome
+            422,
+            receipt.error_field or "file",
+            reason,
+            file_id=receipt.file_id,
+            outcome=receipt.outcome,
+            **kept,
         )
     status = 200 if receipt.outcome == "duplicate" else 201
     headers = {"Location": f"/remittances/{receipt.file_id}"}
@@ -88,12 +102,21 @@ def get_remittance(file_id: str, identity: IdentityDep, session: SessionDep) -> 
     )
 
 
-@router.get("/remittances/{file_id}/content")
+@router.get(
+    "/remittances/{file_id}/content",
+    responses={410: {"description": "a refused file whose body was not kept (the tenant's quota was full)"}},
+)
 def get_remittance_content(
     file_id: str, identity: IdentityDep, session: SessionDep, store: DocumentStoreDep
 ) -> Response:
     """The file as received (also a refused one, for inspection)."""
     file = remittance_service.get_file(session, identity.tenant_id, file_id)
+    if file.document_key == remittance_service.NOT_KEPT:
+        raise ErrorAnswer.one(
+            410,
+            "content",
+            f"{remittance_service.NOT_KEPT_NOTE}; SHA-256 {file.payload_sha256}, {file.size:,} bytes",
+        )
     try:
         data = store.get(file.document_key)
     except DocumentStoreError as error:

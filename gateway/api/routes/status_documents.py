@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from gateway.api.bodies import raw_body_openapi, read_body, require_content_type
+from gateway.api.bodies import raw_body_openapi, read_family_body, require_content_type
 from gateway.api.deps import EngineDep, IdentityDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
 from gateway.services.inbound.responses import receive_status_document
@@ -30,7 +30,7 @@ async def post_response(
 ) -> JSONResponse:
     """A status document from the receiver's side: Invoice Response (T111), MLR (T71) or MLS."""
     require_content_type(request, {"application/xml", "text/xml", ""}, send="application/xml", suffix="+xml")
-    body = await read_body(request, settings.max_body_bytes)
+    body = await read_family_body(request, settings, "responses")
     try:
         result = await run_in_threadpool(
             receive_status_document,

@@ -56,7 +56,7 @@ from gateway.services.inbound.print_returns import PrintReturnOutcome, receive_p
 from gateway.services.inbound.responses import ReceiveResult, receive_status_document
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.payments.intake import RemittanceIntake, RemittanceUpload, receive_and_match
-from gateway.services.payments.remittances import RemittanceTooLarge
+from gateway.services.payments.remittances import RemittanceReading, RemittanceTooLarge
 from gateway.settings import Settings
 from mappings import FORMATS, FormatKind, detect_format, format_entry
 from mappings.base import FormatError
@@ -77,6 +77,8 @@ class InboundFile:
     actor: str
     #: api or cli: what the services record as the file's source
     source: str
+    #: a remittance file already read (the API reads it in its parse pool); None: read when taken
+    reading: RemittanceReading | None = None
 
     @property
     def label(self) -> str:
@@ -162,8 +164,18 @@ class Route:
     """One service at the door: its name, its size limit (from the settings), and how it takes a file."""
 
     service: InboundService
-    limit: Callable[[Settings], int]
     take: Handler
+    #: the route family whose intake limit applies (`Settings.intake_limit`)
+    family: str
+    #: the reader's own bound, when lower than any setting may be (a DSN: `MAX_DSN_BYTES`)
+    cap: int | None = None
+
+    def limit(self, settings: Settings) -> int:
+        return self.limit_and_setting(settings)[0]
+
+    def limit_and_setting(self, settings: Settings) -> tuple[int, str]:
+        limit, setting = settings.intake_limit(self.family)
+        return (limit, setting) if self.cap is None or limit <= self.cap else (self.cap, "the reader's bound")
 
 
 # --- the services -----------------------------------------------------------------------------------------
@@ -264,8 +276,9 @@ def _remittance(door: InboundDoor, file: InboundFile, name: str) -> InboundRecei
     limit = door.settings.max_remittance_bytes
     try:
         intake = receive_and_match(
-            door.engine, door.store, [RemittanceUpload(file.data, file.filename)], tenant_id=tenant_id,
-            source=file.source, actor=file.actor, max_bytes=limit,
+            door.engine, door.store, [RemittanceUpload(file.data, file.filename, file.reading)],
+            tenant_id=tenant_id, source=file.source, actor=file.actor, max_bytes=limit,
+            refused_quota_bytes=door.settings.refused_remittance_quota_bytes,
         )  # fmt: skip
     except RemittanceTooLarge as error:
         errors = [{"field": "content", "reason": str(error)}]
@@ -314,16 +327,12 @@ def _pod(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
 # --- the table --------------------------------------------------------------------------------------------
 
 
-def _body_limit(settings: Settings) -> int:
-    return settings.max_body_bytes
-
-
-RESPONSES = Route("responses", _body_limit, _status_document)
-BOUNCES = Route("bounces", lambda settings: min(settings.max_body_bytes, MAX_DSN_BYTES), _bounce)
-EDI = Route("edi", _body_limit, _edi)
-PRINT_RETURNS = Route("print-returns", _body_limit, _print_return)
-REMITTANCES = Route("remittances", lambda settings: settings.max_remittance_bytes, _remittance)
-PODS = Route("pods", lambda settings: settings.max_pod_bytes, _pod)
+RESPONSES = Route("responses", _status_document, "responses")
+BOUNCES = Route("bounces", _bounce, "bounces", cap=MAX_DSN_BYTES)
+EDI = Route("edi", _edi, "edi")
+PRINT_RETURNS = Route("print-returns", _print_return, "print-returns")
+REMITTANCES = Route("remittances", _remittance, "remittances")
+PODS = Route("pods", _pod, "pods")
 
 #: Which service takes a file, by its format's family.
 ROUTES: dict[FormatKind, Route] = {
@@ -371,8 +380,13 @@ def understood() -> list[dict[str, str]]:
 
 def body_limit(settings: Settings) -> int:
     """The largest file any service at the door takes: what the door reads before it knows the file."""
-    routes = {*ROUTES.values(), *FORMAT_ROUTES.values()}
-    return max(route.limit(settings) for route in routes)
+    return body_limit_and_setting(settings)[0]
+
+
+def body_limit_and_setting(settings: Settings) -> tuple[int, str]:
+    """`body_limit` and the setting it comes from (what a 413 names)."""
+    routes = sorted({*ROUTES.values(), *FORMAT_ROUTES.values()}, key=lambda route: route.service)
+    return max((route.limit_and_setting(settings) for route in routes), key=lambda found: found[0])
 
 
 def _not_taken(file: InboundFile, why: str) -> NotReceived:
@@ -408,9 +422,9 @@ def detect(file: InboundFile) -> tuple[str, Route]:
 def receive_inbound(door: InboundDoor, file: InboundFile) -> InboundReceipt:
     """Detect the file, check it against its service's size limit, and hand it to that service."""
     name, route = detect(file)
-    limit = route.limit(door.settings)
+    limit, setting = route.limit_and_setting(door.settings)
     if len(file.data) > limit:
-        reason = f"{len(file.data):,} bytes; at most {limit:,} for {route.service}"
+        reason = f"{len(file.data):,} bytes; at most {limit:,} for {route.service} ({setting})"
         raise InboundRefused(
             413, [{"field": "content", "reason": reason}], format=name, service=route.service
         )

@@ -28,6 +28,7 @@ from gateway.services.payments.matching_runs import (
 from gateway.services.payments.remittances import (
     MAX_REMITTANCE_BYTES,
     DropItem,
+    RemittanceReading,
     RemittanceReceipt,
     receive_remittance,
     receive_remittance_drop,
@@ -46,6 +47,8 @@ class RemittanceUpload:
 
     data: bytes
     filename: str | None = None
+    #: the file already read (in the API's parse pool); None: read when received
+    reading: RemittanceReading | None = None
 
 
 @dataclass
@@ -118,6 +121,7 @@ def receive_and_match(
     actor: str,
     max_bytes: int = MAX_REMITTANCE_BYTES,
     match: bool = True,
+    refused_quota_bytes: int | None = None,
 ) -> RemittanceIntake:
     """Keep and book every upload (in order; `uploads` may read each file as it comes), match once if any
     was accepted (and `match`), list each file's payments.
@@ -135,6 +139,8 @@ def receive_and_match(
             source=source,
             actor=actor,
             max_bytes=max_bytes,
+            reading=upload.reading,
+            refused_quota_bytes=refused_quota_bytes,
         )
         for upload in uploads
     ]
@@ -166,9 +172,12 @@ def receive_drop_and_match(
     max_bytes: int = MAX_REMITTANCE_BYTES,
     match: bool = True,
     holder: str | None = None,
+    refused_quota_bytes: int | None = None,
 ) -> DropIntake:
     """Take every file waiting in a drop folder (local or SFTP), then match once if any was accepted."""
-    items = receive_remittance_drop(engine, store, folder, tenant_id, actor, max_bytes=max_bytes)
+    items = receive_remittance_drop(
+        engine, store, folder, tenant_id, actor, max_bytes=max_bytes, refused_quota_bytes=refused_quota_bytes
+    )
     accepted = any(item.outcome == "accepted" for item in items)
     step = match_if_accepted(engine, tenant_id, accepted=accepted, match=match, holder=holder)
     return DropIntake(matching=step.matching, matching_deferred=step.matching_deferred, items=items)

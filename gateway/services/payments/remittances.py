@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -44,6 +44,9 @@ from transports.drop_folder import (
 ADVICE_KINDS = frozenset({"remadv", "x12-820"})
 
 MAX_REMITTANCE_BYTES = 200 * 1024 * 1024
+#: `document_key` of a refused file whose body was not kept (the tenant's quota for refused files was full).
+NOT_KEPT = ""
+NOT_KEPT_NOTE = "not kept: the tenant's quota for refused remittance files was full when it came"
 
 
 class RemittanceTooLarge(ValueError):
@@ -70,6 +73,9 @@ class RemittanceReceipt:
     reason: str | None = None
     error_field: str | None = None
     payment_ids: list[str] = field(default_factory=list)
+    #: False: a refused file whose body was not kept (the tenant's quota for refused files was full)
+    kept: bool = True
+    note: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -82,7 +88,41 @@ class RemittanceReceipt:
         }
         if self.reason:
             data["error"] = {"field": self.error_field, "reason": self.reason}
+        if not self.kept:
+            data["kept"] = False
+            data["note"] = self.note
         return data
+
+
+@dataclass(frozen=True)
+class RemittanceReading:
+    """What reading a file gave: its format and document, or the refusal (field and reason).
+
+    Plain data, so it crosses a process boundary: the API reads uploads in a process pool
+    (`gateway.api.parsing`) and hands the reading to `receive_remittance`.
+    """
+
+    format_name: str | None
+    document: RemittanceDocument | None = None
+    error_where: str | None = None
+    error_reason: str | None = None
+
+    @property
+    def error(self) -> FormatError | None:
+        if self.error_where is None:
+            return None
+        return FormatError(self.error_where, self.error_reason or "refused")
+
+
+def read_remittance_file(data: bytes) -> RemittanceReading:
+    """`read_remittance` as plain data, never raising for a bad file: the CPU-heavy step of intake, pure."""
+    try:
+        format_name, document = read_remittance(data)
+    except FormatError as refused:
+        return RemittanceReading(detect_format(data), None, refused.where, refused.reason)
+    except RecursionError:  # a pathological nesting that a reader could not descend: refused, kept
+        return RemittanceReading(detect_format(data), None, "file", "nested too deeply to read")
+    return RemittanceReading(format_name, document)
 
 
 def read_remittance(data: bytes) -> tuple[str, RemittanceDocument]:
@@ -117,6 +157,18 @@ def _first_file(session: Session, tenant_id: str, digest: str) -> RemittanceFile
     ).scalar_one_or_none()
 
 
+def kept_refused_bytes(session: Session, tenant_id: str) -> int:
+    """Bytes of refused remittance files the tenant keeps in the document store (for inspection)."""
+    total = session.execute(
+        select(func.coalesce(func.sum(col(RemittanceFile.size)), 0)).where(
+            col(RemittanceFile.tenant_id) == tenant_id,
+            col(RemittanceFile.status) == "rejected",
+            col(RemittanceFile.document_key) != NOT_KEPT,
+        )
+    ).scalar_one()
+    return int(total)
+
+
 def _receipt(session: Session, file: RemittanceFile, outcome: str) -> RemittanceReceipt:
     rows = session.execute(
         select(col(PaymentRecord.id), col(PaymentRecord.duplicate_of))
@@ -133,6 +185,8 @@ def _receipt(session: Session, file: RemittanceFile, outcome: str) -> Remittance
         reason=file.reason,
         error_field=file.error_field,
         payment_ids=[row.id for row in rows],
+        kept=file.document_key != NOT_KEPT,
+        note=None if file.document_key != NOT_KEPT else NOT_KEPT_NOTE,
     )
 
 
@@ -146,21 +200,21 @@ def receive_remittance(
     source: str = "api",
     actor: str,
     max_bytes: int = MAX_REMITTANCE_BYTES,
+    reading: RemittanceReading | None = None,
+    refused_quota_bytes: int | None = None,
 ) -> RemittanceReceipt:
-    """Keep one remittance file and book its payments as `new`, or refuse it whole (kept, with the reason)."""
+    """Keep one remittance file and book its payments as `new`, or refuse it whole (kept, with the reason).
+
+    `reading`: the file already read (`read_remittance_file`, in the API's parse pool); else it is read
+    here. `refused_quota_bytes`: how many bytes of refused files the tenant may keep; a refused file past it
+    is recorded (size, SHA-256, reason) without its body (None: no quota).
+    """
     if len(data) > max_bytes:
         raise RemittanceTooLarge(len(data), max_bytes)
     digest = hashlib.sha256(data).hexdigest()
-    format_name: str | None = None
-    document: RemittanceDocument | None = None
-    error: FormatError | None = None
-    try:
-        format_name, document = read_remittance(data)
-    except FormatError as refused:
-        error = refused
-        format_name = detect_format(data)
-    except RecursionError:  # a pathological nesting that a reader could not descend: refused, kept
-        error = FormatError("file", "nested too deeply to read")
+    if reading is None:
+        reading = read_remittance_file(data)
+    format_name, document, error = reading.format_name, reading.document, reading.error
     for _ in range(3):
         try:
             with session_scope(engine) as session:
@@ -180,6 +234,7 @@ def receive_remittance(
                     format_name,
                     document,
                     error,
+                    refused_quota_bytes,
                 )
         except IntegrityError:  # the same file or payment booked by a concurrent receipt: read it again
             continue
@@ -202,11 +257,21 @@ def _book(
     format_name: str | None,
     document: RemittanceDocument | None,
     error: FormatError | None,
+    refused_quota_bytes: int | None = None,
 ) -> RemittanceReceipt:
+    note: str | None = None
+    if document is None and refused_quota_bytes is not None:
+        kept = kept_refused_bytes(session, tenant_id)
+        if kept + len(data) > refused_quota_bytes:
+            note = (
+                f"not kept: the tenant keeps {kept:,} bytes of refused remittance files, the quota is "
+                f"{refused_quota_bytes:,} (GATEWAY_REFUSED_REMITTANCE_QUOTA_BYTES); "
+                "only its size, SHA-256 and reason are recorded"
+            )
     file = RemittanceFile(
         tenant_id=tenant_id,
         payload_sha256=digest,
-        document_key=store.put(data),
+        document_key=NOT_KEPT if note else store.put(data),
         size=len(data),
         format=format_name,
         source=source,
@@ -219,7 +284,10 @@ def _book(
         file.reason, file.error_field = error.reason[:5000], error.where[:300]
         session.add(file)
         session.flush()
-        return _receipt(session, file, "rejected")
+        receipt = _receipt(session, file, "rejected")
+        if note:
+            receipt.kept, receipt.note = False, note
+        return receipt
     file.message_id = (document.message_id or "")[:200] or None
     file.payment_count = len(document.payments)
     file.credit_total = str(document.credit_total)
@@ -349,6 +417,7 @@ def file_view(file: RemittanceFile) -> dict[str, Any]:
         "received_at": file.received_at.isoformat(),
         "received_by": file.received_by,
         "error": {"field": file.error_field, "reason": file.reason} if file.status == "rejected" else None,
+        "kept": file.document_key != NOT_KEPT,
     }
 
 
@@ -392,6 +461,7 @@ def receive_remittance_drop(
     actor: str,
     *,
     max_bytes: int = MAX_REMITTANCE_BYTES,
+    refused_quota_bytes: int | None = None,
 ) -> list[DropItem]:
     """Take every file waiting in a drop folder (local, or the bank's / Nets' SFTP folder:
     `transports.drop_folder`); each goes to `done/` (read or a repeat) or to `rejected/` with a
@@ -410,6 +480,7 @@ def receive_remittance_drop(
                 source=folder.transport,
                 actor=actor,
                 max_bytes=max_bytes,
+                refused_quota_bytes=refused_quota_bytes,
             )
         except RemittanceTooLarge as error:
             return Kept(refused=f"content: {error}")
