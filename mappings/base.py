@@ -44,6 +44,20 @@ class FormatError(ValueError):
     def as_dict(self) -> dict[str, Any]:
         return {"field": self.where, "reason": self.reason}
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled as its class, message and attributes: the API parses uploads in a process pool and a
+        refusal crosses back whole (the default `(cls, args)` would call `__init__` with the one message
+        argument: `TypeError` in the parent, which breaks a `ProcessPoolExecutor` for good)."""
+        return restore_error, (type(self), self.args, dict(self.__dict__))
+
+
+def restore_error(cls: type[BaseException], args: tuple[Any, ...], state: dict[str, Any]) -> BaseException:
+    """An exception rebuilt from its class, `args` and attributes without calling its `__init__`."""
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
+
 
 class SegmentError(FormatError):
     """A file of segments (EDIFACT, X12) that breaks a rule; names where, as precisely as known.

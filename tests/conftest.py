@@ -154,6 +154,19 @@ def s3_server() -> Iterator[Any]:
     from tests.document_stores import running_s3_server
 
     yield from running_s3_server()
+
+
+@pytest.fixture(scope="session")
+def parse_pool_for_tests() -> Iterator[Any]:
+    """One real parse pool (one process) for the tests that check uploads parse in it (`RecordingPool`):
+    spawned on first use, once per run, ended with the run."""
+    from tests.parse_pools import RecordingPool
+
+    pool = RecordingPool()
+    yield pool
+    pool.close()
+
+
 @pytest.fixture(autouse=True)
 def _logging_as_it_was() -> Iterator[None]:
     """`create_app` sets up the process's logging (a handler on the root logger, its level): undone after

@@ -353,6 +353,28 @@ def test_unlink_link_and_upload_pods(
     assert again.status_code == 303 and len(database_state(engine)["links"]) == 2
 
 
+def test_upload_checks_the_file_in_the_parse_pool(
+    web: TestClient, operator: ConsoleClient, acme: InvoiceWithPod, engine: Engine, parse_pool_for_tests: Any
+) -> None:
+    """The POD's check (a PDF's pages, an image's header) runs in the app's parse pool, not the request's
+    thread (issue 18): a good photo is kept and linked, a broken one refused as in place."""
+    web.app.state.parse_pool = parse_pool_for_tests  # type: ignore[attr-defined]
+    ran = len(parse_pool_for_tests.readers)
+    pods = f"{_base(acme)}/pods"
+    uploaded = operator.post(
+        f"{pods}/upload", files={"file": ("door.png", photo("PNG", (320, 200)), "image/png")}
+    )
+    assert uploaded.status_code == 303, uploaded.text
+    broken = operator.post(
+        f"{pods}/upload", files={"file": ("fake.pdf", b"%PDF-1.7 broken", "application/pdf")}
+    )
+    assert broken.status_code == 422 and "file: not a readable PDF" in broken.text
+    examine = "gateway.services.inbound.pods.examine"
+    assert parse_pool_for_tests.readers[ran:] == [examine, examine]
+    assert parse_pool_for_tests.ran_in_a_process()
+    assert len(database_state(engine)["links"]) == 2
+
+
 def test_upload_refuses_what_post_pods_refuses_naming_the_field(
     operator: ConsoleClient, acme: InvoiceWithPod, engine: Engine
 ) -> None:

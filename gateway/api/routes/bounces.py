@@ -9,8 +9,10 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.bodies import raw_body_openapi, read_family_body, require_content_type
 from gateway.api.deps import EngineDep, IdentityDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.parsing import parse_pool
 from gateway.services.inbound.bounces import receive_bounce
 from mappings.base import FormatError
+from mappings.status import dsn as dsn_reports
 from mappings.status.dsn import MAX_DSN_BYTES, DsnError, DsnTooLarge
 
 router = APIRouter(tags=["responses"])
@@ -35,9 +37,11 @@ async def post_bounce(
     """An e-mail delivery status notification (bounce, delay, delivery report), e.g. from an MTA pipe."""
     require_content_type(request, _BOUNCE_TYPES, send="message/rfc822 or application/octet-stream")
     body = await read_family_body(request, settings, "bounces", cap=MAX_DSN_BYTES)
+    # the CPU-heavy read in the parse pool: a slow file cannot stall the other requests (issue 18)
+    parsed = await parse_pool(request).read(dsn_reports.parse, body)
     try:
         result = await run_in_threadpool(
-            receive_bounce, engine, body, actor=identity.actor, tenant_id=identity.tenant_id
+            receive_bounce, engine, body, actor=identity.actor, tenant_id=identity.tenant_id, parsed=parsed
         )
     except DsnTooLarge as error:
         raise ErrorAnswer(413, [error.as_dict()]) from None

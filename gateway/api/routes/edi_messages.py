@@ -9,7 +9,9 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.bodies import raw_body_openapi, read_family_body, require_content_type
 from gateway.api.deps import EngineDep, IdentityDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.parsing import parse_pool
 from gateway.services.inbound.edi_acks import receive_edi
+from mappings.acks.received import examine
 from mappings.base import FormatError
 
 router = APIRouter(tags=["responses"])
@@ -47,9 +49,11 @@ async def post_edi(
         send="application/EDIFACT, application/EDI-X12 or application/octet-stream",
     )
     body = await read_family_body(request, settings, "edi")
+    # the CPU-heavy read in the parse pool: a slow file cannot stall the other requests (issue 18)
+    parsed = await parse_pool(request).read(examine, body)
     try:
         result = await run_in_threadpool(
-            receive_edi, engine, body, tenant_id=identity.tenant_id, actor=identity.actor
+            receive_edi, engine, body, tenant_id=identity.tenant_id, actor=identity.actor, parsed=parsed
         )
     except FormatError as error:
         raise ErrorAnswer(422, [error.as_dict()]) from None

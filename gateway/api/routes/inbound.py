@@ -28,6 +28,7 @@ from gateway.services.inbound.door import (
     InboundRefused,
     body_limit_and_setting,
     detect,
+    reader,
     receive_inbound,
 )
 from gateway.services.payments.remittances import read_remittance_file
@@ -175,10 +176,13 @@ async def post_inbound(
     door = InboundDoor(engine, store, settings)
     try:
         _, route = await run_in_threadpool(detect, file)
-        if route is REMITTANCES and len(body) <= route.limit(settings):
+        if len(body) <= route.limit(settings):  # (a larger one is refused unread by `receive_inbound`)
             # the CPU-heavy read in the parse pool: a slow file cannot stall the other requests (issue 18)
-            reading = await parse_pool(request).run(read_remittance_file, body)
-            file = dataclasses.replace(file, reading=reading)
+            if route is REMITTANCES:
+                reading = await parse_pool(request).run(read_remittance_file, body)
+                file = dataclasses.replace(file, reading=reading)
+            elif (read := reader(route, file, settings)) is not None:
+                file = dataclasses.replace(file, parsed=await parse_pool(request).read(read))
         receipt = await run_in_threadpool(receive_inbound, door, file)
     except InboundRefused as error:
         raise ErrorAnswer(error.status, error.errors, **error.extra) from None

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.bodies import content_type, raw_body_openapi, read_family_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.parsing import parse_pool
 from gateway.api.requests import PodLinkRequest
 from gateway.api.views import PodPage, PodView
 from gateway.services.downloads import content_disposition, safe_media_type
@@ -83,11 +84,16 @@ async def post_pod(
             body = await read_family_body(request, settings, "pods")
         except HTTPException as error:
             raise pod_service.PodRefused("content", str(error.detail), status=error.status_code) from None
+        # the CPU-heavy check (a PDF's pages, an image's header, an IFTSTA / 214) in the parse pool (issue 18)
+        examined = await parse_pool(request).read(
+            pod_service.examine, body, media_type_hint=media_type, max_bytes=settings.max_pod_bytes
+        )
         receipt = await run_in_threadpool(
             lambda: pod_service.receive_pod(
                 engine, store, tenant_id=identity.tenant_id, data=body, filename=filename,
                 media_type_hint=media_type, signer_name=signer_name, signed_at=when, place=place,
                 references=references, source="api", actor=identity.actor, max_bytes=settings.max_pod_bytes,
+                examined=examined,
             )
         )  # fmt: skip
     except pod_service.PodRefused as error:

@@ -35,6 +35,7 @@ from gateway.services.outbound import deliveries as delivery_service
 from gateway.services.outbound import resend as resend_service
 from gateway.services.outbound.documents import DocumentStoreError, document_store, load_document
 from gateway.services.outbound.lookup import find_invoice
+from gateway.services.parsed import ParsePool
 from gateway.services.tenancy.console_users import ConsoleIdentity
 from gateway.settings import Settings
 from mappings.invoice import canonical_json
@@ -586,6 +587,11 @@ async def upload_pod(
     if not data:
         raise HTTPException(422, "file: choose a file to upload")
     engine = _engine(request)
+    # the CPU-heavy check (a PDF's pages, an image's header) in the app's parse pool (issue 18)
+    pool: ParsePool = request.app.state.parse_pool
+    examined = await pool.read(
+        pod_service.examine, data, media_type_hint=declared, max_bytes=settings.max_pod_bytes
+    )
 
     def receive() -> tuple[str, str, pod_service.PodReceipt]:
         with session_scope(engine) as session:
@@ -604,6 +610,7 @@ async def upload_pod(
             source="console",
             actor=identity.actor,
             max_bytes=settings.max_pod_bytes,
+            examined=examined,
         )
         with session_scope(engine) as session:
             for pod_id in receipt.pod_ids:

@@ -54,6 +54,7 @@ from sqlmodel import col
 
 from db.models import Delivery, InboundDocument, InvoiceRecord, new_id, utcnow
 from gateway.services.inbound.store import decode_payload, find_by_message_id, store_once
+from gateway.services.parsed import Parsed
 from mappings.status import dsn as dsn_reports
 from mappings.status.dsn import (
     DELAYED,
@@ -135,9 +136,19 @@ class _Link:
     attempt: int | None = None
 
 
-def receive_bounce(engine: Engine, data: bytes, *, actor: str, tenant_id: str | None) -> BounceResult:
-    """Parse, store once, link and apply one DSN; `FormatError` (`DsnError`) when it cannot be read."""
-    dsn = dsn_reports.parse(data)
+def receive_bounce(
+    engine: Engine,
+    data: bytes,
+    *,
+    actor: str,
+    tenant_id: str | None,
+    parsed: Parsed[DeliveryStatusNotification] | None = None,
+) -> BounceResult:
+    """Parse, store once, link and apply one DSN; `FormatError` (`DsnError`) when it cannot be read.
+
+    `parsed`: `data` already read (`dsn_reports.parse`, in the API's parse pool); None reads it here.
+    """
+    dsn = parsed.get() if parsed is not None else dsn_reports.parse(data)
     digest = hashlib.sha256(data).hexdigest()
     return store_once(
         engine,

@@ -43,6 +43,7 @@ their own doors do); a print return names its batches, and with a tenant only th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -51,16 +52,30 @@ from sqlalchemy import Engine
 
 from gateway.services.inbound.bounces import BounceResult, receive_bounce
 from gateway.services.inbound.edi_acks import EdiReceipt, receive_edi
-from gateway.services.inbound.pods import PodReceipt, PodRefused, receive_pod, references_from_filename
+from gateway.services.inbound.pods import (
+    PodReceipt,
+    PodRefused,
+    examine,
+    receive_pod,
+    references_from_filename,
+)
 from gateway.services.inbound.print_returns import PrintReturnOutcome, receive_print_return
-from gateway.services.inbound.responses import ReceiveResult, receive_status_document
+from gateway.services.inbound.responses import (
+    ReceiveResult,
+    read_status_document,
+    receive_status_document,
+)
 from gateway.services.outbound.documents import DocumentStore
+from gateway.services.parsed import Parsed
 from gateway.services.payments.intake import RemittanceIntake, RemittanceUpload, receive_and_match
 from gateway.services.payments.remittances import RemittanceReading, RemittanceTooLarge
 from gateway.settings import Settings
 from mappings import FORMATS, FormatKind, detect_format, format_entry
+from mappings.acks.received import examine as examine_edi
 from mappings.base import FormatError
+from mappings.print import returns
 from mappings.sbdh import unwrap_sbdh
+from mappings.status import dsn as dsn_reports
 from mappings.status.dsn import MAX_DSN_BYTES, DsnTooLarge
 
 InboundService = Literal["responses", "bounces", "edi", "print-returns", "remittances", "pods"]
@@ -79,6 +94,8 @@ class InboundFile:
     source: str
     #: a remittance file already read (the API reads it in its parse pool); None: read when taken
     reading: RemittanceReading | None = None
+    #: any other file already read by its route's `reader` (in the API's parse pool); None: read when taken
+    parsed: Parsed[Any] | None = None
 
     @property
     def label(self) -> str:
@@ -208,7 +225,7 @@ def _status_document(door: InboundDoor, file: InboundFile, name: str) -> Inbound
     try:
         result = receive_status_document(
             door.engine, file.data, actor=file.actor, tenant_id=file.tenant_id,
-            rules_dir=door.settings.rules_dir,
+            rules_dir=door.settings.rules_dir, parsed=file.parsed,
         )  # fmt: skip
     except FormatError as error:
         raise InboundRefused(422, [error.as_dict()], format=name, service="responses") from None
@@ -221,7 +238,9 @@ def _status_document(door: InboundDoor, file: InboundFile, name: str) -> Inbound
 
 def _bounce(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
     try:
-        result = receive_bounce(door.engine, file.data, actor=file.actor, tenant_id=file.tenant_id)
+        result = receive_bounce(
+            door.engine, file.data, actor=file.actor, tenant_id=file.tenant_id, parsed=file.parsed
+        )
     except DsnTooLarge as error:
         raise InboundRefused(413, [error.as_dict()], format=name, service="bounces") from None
     except FormatError as error:
@@ -235,7 +254,9 @@ def _bounce(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
 
 def _edi(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
     try:
-        result = receive_edi(door.engine, file.data, tenant_id=file.tenant_id, actor=file.actor)
+        result = receive_edi(
+            door.engine, file.data, tenant_id=file.tenant_id, actor=file.actor, parsed=file.parsed
+        )
     except FormatError as error:
         raise InboundRefused(422, [error.as_dict()], format=name, service="edi") from None
     linked = ", ".join(
@@ -251,8 +272,9 @@ def _edi(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
 
 def _print_return(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
     result = receive_print_return(
-        door.engine, file.data, source=file.filename, actor=file.actor, tenant_id=file.tenant_id
-    )
+        door.engine, file.data, source=file.filename, actor=file.actor, tenant_id=file.tenant_id,
+        parsed=file.parsed,
+    )  # fmt: skip
     note = result.rejected or result.note or ""
     if result.unlinked and not note:
         note = f"unlinked: {', '.join(result.unlinked[:5])}"
@@ -309,6 +331,7 @@ def _pod(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
             door.engine, door.store, tenant_id=tenant_id, data=file.data, filename=file.filename,
             references=references_from_filename(file.filename) if file.filename else None,
             source=file.source, actor=file.actor, max_bytes=door.settings.max_pod_bytes,
+            examined=file.parsed,
         )  # fmt: skip
     except PodRefused as error:
         raise InboundRefused(error.status, [error.as_dict()], format=name, service="pods") from None
@@ -417,6 +440,23 @@ def detect(file: InboundFile) -> tuple[str, Route]:
         why = NOT_RECEIVED.get(name, f"a {name} file ({FORMATS[name].description})")
         raise _not_taken(file, f"{why}, not a file to receive")
     return name, route
+
+
+def reader(route: Route, file: InboundFile, settings: Settings) -> Callable[[], Any] | None:
+    """The pure, CPU-heavy reading `route`'s service does first, as a picklable call for the API's parse
+    pool (its outcome goes back in as `InboundFile.parsed`); None for remittances (`reading` instead)."""
+    data = file.data
+    if route is RESPONSES:
+        return functools.partial(read_status_document, data, settings.rules_dir)
+    if route is BOUNCES:
+        return functools.partial(dsn_reports.parse, data)
+    if route is EDI:
+        return functools.partial(examine_edi, data)
+    if route is PRINT_RETURNS:
+        return functools.partial(returns.parse, data)
+    if route is PODS:
+        return functools.partial(examine, data, media_type_hint=None, max_bytes=settings.max_pod_bytes)
+    return None
 
 
 def receive_inbound(door: InboundDoor, file: InboundFile) -> InboundReceipt:

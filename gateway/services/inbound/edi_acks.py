@@ -48,6 +48,7 @@ from db.engine import session_scope
 from db.models import Delivery, EdiInterchange, InboundDocument, InvoiceRecord, new_id, utcnow
 from gateway.services.inbound.store import decode_payload, store_once
 from gateway.services.outbound.channel_context import ACK_DOCUMENTS
+from gateway.services.parsed import Parsed
 from gateway.services.tenancy.edi_partners import (
     get_partner,
     list_partners,
@@ -131,10 +132,19 @@ class EdiReceipt:
 
 
 def receive_edi(
-    engine: Engine, data: bytes, *, tenant_id: str | None, actor: str, now: dt.datetime | None = None
+    engine: Engine,
+    data: bytes,
+    *,
+    tenant_id: str | None,
+    actor: str,
+    now: dt.datetime | None = None,
+    parsed: Parsed[ReceivedFile] | None = None,
 ) -> EdiReceipt:
-    """Store, link/record, apply and answer one EDI file; `FormatError` when not even its envelope reads."""
-    received = examine(data)
+    """Store, link/record, apply and answer one EDI file; `FormatError` when not even its envelope reads.
+
+    `parsed`: `examine(data)` already done (in the API's parse pool); None examines the file here.
+    """
+    received = parsed.get() if parsed is not None else examine(data)
     digest = hashlib.sha256(data).hexdigest()
     return store_once(
         engine,

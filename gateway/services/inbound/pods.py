@@ -31,8 +31,9 @@ from sqlmodel import col
 from db.engine import session_scope
 from db.models import InvoiceRecord, PodLink, ProofOfDelivery, StoredDocument
 from gateway.services.outbound.documents import DocumentStore, store_document
+from gateway.services.parsed import Parsed
 from gateway.services.tenancy.tenants import ensure_tenant
-from mappings.base import FormatError
+from mappings.base import FormatError, restore_error
 from mappings.print.printability import quiet_pypdf
 from mappings.status import iftsta, pod_files, x12_214
 from mappings.status.transport_status import REFERENCE_KINDS, TransportStatus
@@ -89,6 +90,10 @@ class PodRefused(ValueError):
 
     def as_dict(self) -> dict[str, Any]:
         return {"field": self.field, "reason": self.reason}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole (class, message, field, reason, status): it crosses back from the parse pool."""
+        return restore_error, (type(self), self.args, dict(self.__dict__))
 
 
 class NotFound(LookupError):
@@ -297,8 +302,13 @@ def receive_pod(
     source: str = "api",
     actor: str,
     max_bytes: int = MAX_POD_BYTES,
+    examined: Parsed[Examined] | None = None,
 ) -> PodReceipt:
-    """Check, keep and link one proof of delivery; the same bytes again answer with the first receipt."""
+    """Check, keep and link one proof of delivery; the same bytes again answer with the first receipt.
+
+    `examined`: `examine(data, media_type_hint=…, max_bytes=…)` already done (in the API's parse pool) —
+    its refusal is raised where examining here would raise it; None examines the file here.
+    """
     if filename is not None:
         check_filename(filename)
     signer_name = _check_text(signer_name, "signer_name")
@@ -306,23 +316,26 @@ def receive_pod(
     refs = clean_references(references)
     if signed_at is not None and signed_at.tzinfo is None:
         signed_at = signed_at.replace(tzinfo=dt.UTC)
-    examined = examine(data, media_type_hint=media_type_hint, max_bytes=max_bytes)
+    if examined is not None:
+        pod_file = examined.get()
+    else:
+        pod_file = examine(data, media_type_hint=media_type_hint, max_bytes=max_bytes)
     digest = hashlib.sha256(data).hexdigest()
-    name = filename or f"pod-{digest[:12]}.{examined.extension}"
+    name = filename or f"pod-{digest[:12]}.{pod_file.extension}"
 
     def pods_to_make() -> list[ProofOfDelivery]:
-        if examined.transport is None:
+        if pod_file.transport is None:
             return [
                 ProofOfDelivery(
-                    tenant_id=tenant_id, source=source, kind=examined.kind, payload_sha256=digest,
+                    tenant_id=tenant_id, source=source, kind=pod_file.kind, payload_sha256=digest,
                     filename=name, signer_name=signer_name, signed_at=signed_at, place=place,
                     status="signed" if signer_name else None, references=refs,
                 )
             ]  # fmt: skip
-        delivered = [s for s in examined.transport.shipments if s.delivered]
+        delivered = [s for s in pod_file.transport.shipments if s.delivered]
         return [
             ProofOfDelivery(
-                tenant_id=tenant_id, source=examined.transport.format, kind="transport-status",
+                tenant_id=tenant_id, source=pod_file.transport.format, kind="transport-status",
                 payload_sha256=_pod_digest(digest, index), filename=name,
                 signer_name=_clip(shipment.signer) or signer_name, signed_at=shipment.at or signed_at,
                 place=_clip(shipment.place) or place,
@@ -339,7 +352,7 @@ def receive_pod(
                     return PodReceipt(True, [pod_view(session, p) for p in first])
                 ensure_tenant(session, tenant_id)
                 document = store_document(
-                    session, store, tenant_id=tenant_id, data=data, media_type=examined.media_type,
+                    session, store, tenant_id=tenant_id, data=data, media_type=pod_file.media_type,
                     filename=name, kind="pod",
                 )  # fmt: skip
                 pods = pods_to_make()

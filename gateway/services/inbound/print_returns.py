@@ -23,6 +23,7 @@ from channels.print_sftp import PrintChannel, PrintHouseUnavailable
 from db.models import Batch, BatchItem, Delivery, InboundDocument, utcnow
 from gateway.services.inbound.store import decode_payload, store_once
 from gateway.services.outbound.batches import BatchStatus, batch_deliveries
+from gateway.services.parsed import Parsed
 from mappings.base import FormatError
 from mappings.print import returns
 from mappings.print.returns import PrintReturnEntry, PrintReturnFile
@@ -79,19 +80,21 @@ def receive_print_return(
     source: str | None = None,
     actor: str = "print-house",
     tenant_id: str | None = None,
+    parsed: Parsed[PrintReturnFile] | None = None,
 ) -> PrintReturnOutcome:
     """Store one return file (once) and apply it; a repeat answers with the first receipt's result.
 
     With `tenant_id` (a tenant's token at `POST /inbound`) only that tenant's batches and deliveries are
     found: an entry naming another tenant's is `unlinked`, and a file first received for another tenant is
     answered as a repeat that shows nothing of theirs. Without it (the print channel's poll, the CLI) the
-    entries find their batches whatever the tenant.
+    entries find their batches whatever the tenant. `parsed`: `returns.parse(data)` already done (in the
+    API's parse pool); None reads it here.
     """
     digest = hashlib.sha256(data).hexdigest()
 
     def receive(session: Session) -> PrintReturnOutcome:
         try:
-            parsed = returns.parse(data)
+            return_file = parsed.get() if parsed is not None else returns.parse(data)
         except FormatError as error:
             document = InboundDocument(
                 tenant_id=tenant_id,
@@ -106,16 +109,16 @@ def receive_print_return(
             session.add(document)
             session.flush()
             return PrintReturnOutcome(document.id, None, None, rejected=str(error))
-        outcome = PrintReturnOutcome("", parsed.kind, parsed.batch_id)
-        applied_for = _apply(session, parsed, outcome, actor=actor, tenant_id=tenant_id)
+        outcome = PrintReturnOutcome("", return_file.kind, return_file.batch_id)
+        applied_for = _apply(session, return_file, outcome, actor=actor, tenant_id=tenant_id)
         document = InboundDocument(
             tenant_id=tenant_id or applied_for,
-            kind=f"{KIND}:{parsed.kind}",
+            kind=f"{KIND}:{return_file.kind}",
             payload_sha256=digest,
             document_id=(source or "")[:200] or None,
-            referenced_document_id=parsed.batch_id,
-            response_code=parsed.entries[0].status[:10]
-            if parsed.kind == "receipt" and parsed.entries
+            referenced_document_id=return_file.batch_id,
+            response_code=return_file.entries[0].status[:10]
+            if return_file.kind == "receipt" and return_file.entries
             else None,
             reasons=outcome.results,
             delivery_id=outcome.results[0].get("delivery_id") if len(outcome.results) == 1 else None,

@@ -40,6 +40,7 @@ from sqlmodel import col
 
 from db.models import Delivery, InboundDocument, InvoiceRecord, new_id, utcnow
 from gateway.services.inbound.store import decode_payload, find_by_message_id, store_once
+from gateway.services.parsed import Parsed
 from mappings.status import invoice_response
 from mappings.status.invoice_response import (
     INVOICE_RESPONSE,
@@ -122,16 +123,18 @@ def receive_status_document(
     actor: str,
     tenant_id: str | None,
     rules_dir: Path | str | None = None,
+    parsed: Parsed[StatusDocumentReading] | None = None,
 ) -> ReceiveResult:
     """Parse, store once, link and apply one status document; `FormatError` when it cannot be read.
 
     With `rules_dir` (the official validation artefacts, `GATEWAY_RULES_DIR`) the document is first checked
     against its official rules (UBL XSD + PEPPOLBIS-T111 / T71 / MLS schematron): one that fails them is
-    stored with the findings in its note and not applied.
+    stored with the findings in its note and not applied. `parsed`: `read_status_document(data, rules_dir)`
+    already done (in the API's parse pool); None reads it here.
     """
-    document = invoice_response.parse(data)
+    reading = parsed.get() if parsed is not None else read_status_document(data, rules_dir)
+    document, problems = reading.document, reading.problems
     digest = hashlib.sha256(data).hexdigest()
-    problems = _official_rule_problems(document.kind, data, rules_dir)
 
     def receive(session: Session) -> ReceiveResult:
         result = _receive(
@@ -147,6 +150,21 @@ def receive_status_document(
         replay=lambda session, existing: _result_of(session, existing, tenant_id, duplicate=True),
         what="status document",
     )
+
+
+@dataclass(frozen=True)
+class StatusDocumentReading:
+    """A status document read and checked against its official rules: the pure, CPU-heavy step."""
+
+    document: StatusDocument
+    #: blocking findings of the official rules ([] valid), None when not validated
+    problems: list[str] | None
+
+
+def read_status_document(data: bytes, rules_dir: Path | str | None = None) -> StatusDocumentReading:
+    """Parse `data` and check it against its official rules; `FormatError` when it cannot be read."""
+    document = invoice_response.parse(data)
+    return StatusDocumentReading(document, _official_rule_problems(document.kind, data, rules_dir))
 
 
 # --- validation (optional: the official rules run only when a rules directory is configured) ---------------

@@ -39,6 +39,14 @@ Outcome = Literal["created", "duplicate", "conflict", "rejected"]
 HTTP_STATUS: dict[Outcome, int] = {"created": 201, "duplicate": 200, "conflict": 409, "rejected": 422}
 
 
+def ubl_intake_data(body: bytes) -> dict[str, Any]:
+    """An EHF / PEPPOL BIS (UBL) body as the dict the intake takes: pure, so the API runs it in its parse
+    pool (a module-level function, pickled by name); `FormatError` (`InvoiceValidationError`) when refused."""
+    from mappings.invoice import ubl  # lxml and the UBL mapping load on first use
+
+    return ubl.parse(body).model_dump(mode="json", exclude_none=True)
+
+
 @dataclass
 class IntakeItem:
     """One invoice offered for intake: the raw JSON value and an optional idempotency key."""
