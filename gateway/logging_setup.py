@@ -54,6 +54,9 @@ SECRET_IN_TEXT = re.compile(
     r"(?P<value>[^\s\"',;&]+)",
     re.IGNORECASE,
 )
+#: The gateway's own credentials, wherever they appear (a bare token in an exception's text has no name
+#: before it): an API token `gw_<id>_<secret>` keeps its id (which token), a webhook secret nothing.
+OUR_CREDENTIALS = re.compile(r"(?P<name>\bgw_[0-9a-f]{16}_|\bwhsec_)(?P<value>[A-Za-z0-9_-]+)")
 URL_PASSWORD = re.compile(r"(?P<name>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<value>[^@\s/]+)(?=@)", re.IGNORECASE)
 #: Eleven digits, perhaps as `ddmmyy nnnnn`, not inside a longer run of digits: a candidate fødselsnummer.
 ELEVEN_DIGITS = re.compile(r"(?<!\d)(\d{6})[ ]?(\d{5})(?!\d)")
@@ -63,6 +66,8 @@ _RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, No
 
 #: What `render_to_log_kwargs` hands to `logging` as arguments, not as record attributes.
 _LOG_KWARGS = frozenset({"exc_info", "stack_info", "stacklevel"})
+#: The formatter's own keys in an event (records, not values to log; dropped before rendering).
+_FORMATTER_KEYS = frozenset({"_record", "_from_structlog"})
 #: The keys every line starts with, in this order (the rest follow as logged).
 _FIRST_KEYS = ("timestamp", "level", "logger", "event")
 
@@ -85,6 +90,7 @@ def mask_national_ids(text: str) -> str:
 def _mask_text(text: str) -> str:
     text = SECRET_IN_TEXT.sub(lambda m: m.group("name") + MASK, text)
     text = URL_PASSWORD.sub(lambda m: m.group("name") + MASK, text)
+    text = OUR_CREDENTIALS.sub(lambda m: m.group("name") + MASK, text)
     return mask_national_ids(text)
 
 
@@ -112,9 +118,13 @@ def redact(value: Any, key: str | None = None) -> Any:
 def redact_event(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """structlog processor: every value of the event, the message included, through `redact`."""
+    """structlog processor: every value of the event, the message included, through `redact`.
+
+    Only the formatter's own keys are passed over: an `extra` whose name starts with `_` is rendered like
+    any other, so it is redacted like any other (the log audit found one that was not).
+    """
     for key in list(event_dict):
-        if key.startswith("_"):  # the formatter's own (`_record`, `_from_structlog`)
+        if key in _FORMATTER_KEYS:
             continue
         event_dict[key] = redact(event_dict[key], key)
     return event_dict

@@ -30,6 +30,7 @@ from gateway.api.app import create_app
 from gateway.logging_setup import remove_logging
 from gateway.services.tenancy.tenants import create_token
 from gateway.settings import Settings
+from tests import log_audit
 
 POSTGRES_URL = os.environ.get(
     "GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -48,6 +49,30 @@ def shared_dir(environ: Mapping[str, str] = os.environ) -> Path:
 
 
 SHARED = shared_dir()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    log_audit.addoption(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    log_audit.configure(config)  # every log line of the run, rendered as in production, then scanned
+
+
+def pytest_runtest_logstart(nodeid: str) -> None:
+    log_audit.test_started(nodeid)
+
+
+def pytest_runtest_logfinish() -> None:
+    log_audit.test_finished()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    log_audit.session_finished(session)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    log_audit.summary(terminalreporter)
 
 
 def pytest_report_header() -> list[str]:
