@@ -3,7 +3,13 @@ them at start and refuse to start on a problem, so a wrong setting is found at s
 
 Each check is one `Finding` (what, ok or not, why): the settings themselves, each configured channel's
 settings against its config model, the rules directory, the database URL, whether the database answers,
-and whether its schema is the one this gateway needs.
+whether its schema is the one this gateway needs, and whether the document store answers and keeps a
+document (a probe written and read back: a store that cannot be written is found before the first invoice
+is sent, not when it is).
+
+A database that does not answer is an outage (`Finding.database_outage`), which `gateway worker` waits out
+at start; so is a document store in that same database. Any other problem — a document store of its own
+that cannot be reached or written included — is a real one: the process does not start.
 
 The schema rule every command follows (`schema_state`, `require_current_schema`): a brand-new empty
 database is created on first use, but an existing one at an older revision is left alone until an
@@ -36,6 +42,8 @@ class Finding:
     check: str
     ok: bool
     detail: str
+    #: the problem is that the outbox's database does not answer (yet): a worker starting waits for it
+    database_outage: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"check": self.check, "ok": self.ok, "detail": self.detail}
@@ -185,7 +193,7 @@ def database_findings(settings: Settings) -> list[Finding]:
             state = schema_state(engine)
         except Exception as error:  # every driver has its own: it did not answer, that is the finding
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            findings.append(Finding("database", False, f"{shown} does not answer: {reason}"))
+            findings.append(Finding("database", False, f"{shown} does not answer: {reason}", True))
             return findings
         findings.append(Finding("database", True, f"{backend} answers"))
         findings.append(_migrations_finding(state))
@@ -203,13 +211,60 @@ def _migrations_finding(state: SchemaState) -> Finding:
     return Finding("migrations", True, f"current ({', '.join(state.current)})")
 
 
+def documents_finding(settings: Settings, database: Iterable[Finding] = ()) -> Finding:
+    """Whether the document store (`GATEWAY_DOCUMENTS_URL`, or its default) takes a document and gives it
+    back: `PROBE_DOCUMENT` written and read (content-addressed, so one small entry however often checked).
+
+    `database` is what `database_findings` found: a store in the outbox's database is not probed while that
+    database does not answer (an outage, not a second problem), is still empty (its tables come with the
+    schema, created on first use) or is not at the current schema (the migrations finding says so).
+    """
+    from gateway.logging_setup import redact
+    from gateway.services.outbound.documents import (
+        DocumentStoreConfigError,
+        in_outbox_database,
+        open_document_store,
+        probe_document_store,
+    )
+
+    check = "documents"
+    url = settings.documents_url.get_secret_value() if settings.documents_url else None
+    try:
+        in_outbox = in_outbox_database(url, settings)
+    except Exception as error:  # a URL the database layer cannot read: the database check says so
+        return Finding(check, False, f"GATEWAY_DOCUMENTS_URL: {type(error).__name__}")
+    found = {finding.check: finding for finding in database}
+    if in_outbox:
+        if any(finding.database_outage for finding in found.values()):
+            return Finding(check, False, "in the outbox's database, which does not answer", True)
+        migrations = found.get("migrations")
+        if migrations is not None and not migrations.ok:  # its tables may be a migration away: that one
+            return Finding(check, True, "in the outbox's database: probed once its schema is current")
+        if migrations is not None and migrations.detail.startswith("empty database"):
+            return Finding(check, True, "in the outbox's database: its tables come with the schema")
+    try:
+        store = open_document_store(url, settings, timeout_seconds=CONNECT_TIMEOUT_SECONDS)
+    except DocumentStoreConfigError as error:
+        return Finding(check, False, f"GATEWAY_DOCUMENTS_URL: {error}")
+    where = redact(repr(store))  # a folder, a database URL without its password, a bucket: never a secret
+    try:
+        key = probe_document_store(store)
+    except Exception as error:  # every store has its own: the folder's OSError, a driver's, S3's
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0] or type(error).__name__
+        return Finding(check, False, f"{where} cannot keep a document: {redact(reason)}")
+    return Finding(check, True, f"{where}: a probe document written and read back ({key[:5]}…)")
+
+
 def run_checks(settings: Settings, channels: Iterable[str] = ()) -> list[Finding]:
-    """Every check for these settings: the configured channels (and `channels`), rules, database."""
+    """Every check for these settings: the configured channels (and `channels`), rules, database, and
+    the document store."""
     names = sorted({*settings.configured_channels(), *channels})
+    database = database_findings(settings)
     return [
         *channel_findings(settings, names),
         rules_finding(settings.rules_dir),
-        *database_findings(settings),
+        *database,
+        documents_finding(settings, database),
     ]
 
 

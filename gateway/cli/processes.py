@@ -136,7 +136,8 @@ def _wait_for_database(cli: CliContext, channels: list[str] | None, stop: thread
     )
     while not stop.is_set():
         problems = [finding for finding in run_checks(settings, channels or ()) if not finding.ok]
-        unanswered = [finding for finding in problems if finding.check == "database"]
+        # the outbox's database not answering (and a document store in it): waited for; all else is real
+        unanswered = [finding for finding in problems if finding.database_outage]
         if problems and len(unanswered) == len(problems):
             stop.wait(outage.failed(unanswered[0].detail))
             continue
@@ -164,7 +165,8 @@ def check(
     output: OutputOption = None,
 ) -> None:
     """Check the configuration: every configured channel's settings, the rules directory, the database URL,
-    whether the database answers and whether its migrations are current. Exit 1 when anything is wrong."""
+    whether the database answers and whether its migrations are current, and whether the document store
+    takes a document and gives it back (a small probe, written once). Exit 1 when anything is wrong."""
     from pydantic import ValidationError
     from pydantic_settings import SettingsError
 

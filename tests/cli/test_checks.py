@@ -5,7 +5,9 @@ that cannot be read are a message naming the variable, never a traceback; `gatew
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
@@ -13,7 +15,9 @@ from sqlalchemy import Engine, text
 
 import gateway.api.app
 from db.engine import downgrade, make_engine, migrate
-from gateway.cli.checks import schema_state
+from gateway.cli.checks import database_findings, documents_finding, run_checks, schema_state
+from gateway.services.outbound.document_postgres import PostgresDocumentStore
+from gateway.services.outbound.documents import PROBE_DOCUMENT, LocalDocumentStore, content_key
 from gateway.settings import Settings
 from tests.cli.conftest import invoices_folder, invoke
 
@@ -182,3 +186,106 @@ def test_serve_and_worker_refuse_a_bad_channel(cli_env: Settings, monkeypatch: p
     app = object()
     monkeypatch.setattr(gateway.api.app, "create_app", lambda settings: app)
     assert invoke("serve").exit_code == 0 and started == [(app,)]  # the checks pass: it starts
+
+
+# --- the document store ------------------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released: connecting is refused at once)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_document_store_takes_the_probe_and_gives_it_back(cli_env: Settings, engine: Engine) -> None:
+    """The default store — the folder on SQLite, the outbox's own database on PostgreSQL — is written and
+    read back; the probe is content-addressed, so checking again adds nothing."""
+    key = content_key(PROBE_DOCUMENT)
+    for _ in range(2):
+        result = invoke("check")
+        assert result.exit_code == 0, result.output
+        status, detail = _findings(result.output)["documents"]
+        assert status == "ok" and "a probe document written and read back" in detail, detail
+    if engine.dialect.name == "postgresql":
+        assert detail.startswith("PostgresDocumentStore(")
+        store: Any = PostgresDocumentStore(engine)
+        assert list(store.keys()) == [key]
+    else:
+        assert detail.startswith(f"LocalDocumentStore('{cli_env.documents_dir}')")
+        store = LocalDocumentStore(cli_env.documents_dir)
+        assert list(store.keys()) == [key]
+    assert store.get(key) == PROBE_DOCUMENT
+
+
+def test_an_s3_store_takes_the_probe(
+    cli_env: Settings, monkeypatch: pytest.MonkeyPatch, s3_server: Any
+) -> None:
+    """A real S3-protocol server on loopback: the probe is one object under the prefix, however often."""
+    bucket = s3_server.new_bucket()
+    monkeypatch.setenv("GATEWAY_DOCUMENTS_URL", s3_server.url(bucket))
+    for _ in range(2):
+        result = invoke("check")
+        assert result.exit_code == 0, result.output
+        assert "a probe document written and read back" in _findings(result.output)["documents"][1]
+    listed = s3_server.client().list_objects_v2(Bucket=bucket)["Contents"]
+    assert [item["Key"] for item in listed] == [f"gateway/documents/{content_key(PROBE_DOCUMENT)}"]
+
+
+def test_an_unreachable_s3_store_is_a_problem_and_no_process_starts(
+    cli_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An S3 endpoint nobody answers at (a closed loopback port): a problem naming the store, never its
+    credentials; `serve` and `worker` do not start — the worker waits out only a database that does not
+    answer, and this database answers."""
+    url = (
+        f"s3://gateway-docs/prod?endpoint_url=http://127.0.0.1:{_closed_port()}"
+        f"&access_key_id=AKIAEXAMPLE&secret_access_key={SECRET}&region=eu-north-1"
+    )
+    monkeypatch.setenv("GATEWAY_DOCUMENTS_URL", url)
+    result = invoke("check")
+    assert result.exit_code == 1, result.output
+    found = _findings(result.output)
+    status, detail = found["documents"]
+    assert status == "PROBLEM" and "bucket gateway-docs" in detail and "cannot be reached" in detail, detail
+    assert found["database"][0] == "ok"
+    assert SECRET not in result.output and "AKIAEXAMPLE" not in result.output
+    started: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: started.append(args))
+    for command in (["serve"], ["worker", "--once"]):
+        refused = invoke(*command)
+        assert refused.exit_code == 1, refused.output
+        assert "not starting: 1 problem(s)" in refused.output and "documents" in refused.output
+        assert SECRET not in refused.output
+    assert started == []
+
+
+def test_a_folder_that_cannot_be_written_is_a_problem(
+    cli_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_the_way = cli_env.data_dir / "not-a-folder"
+    in_the_way.write_text("a file where the store's folder should be")
+    monkeypatch.setenv("GATEWAY_DOCUMENTS_URL", in_the_way.as_uri())
+    result = invoke("check")
+    assert result.exit_code == 1
+    status, detail = _findings(result.output)["documents"]
+    assert status == "PROBLEM" and str(in_the_way) in detail and "cannot keep a document" in detail, detail
+
+
+def test_a_store_in_a_database_that_does_not_answer_is_the_databases_outage(
+    cli_env: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents in the outbox's database (the default on PostgreSQL) are not a second problem while that
+    database does not answer: both findings are the outage a starting worker waits out."""
+    monkeypatch.setenv(
+        "GATEWAY_DATABASE_URL", f"postgresql+psycopg://gateway@127.0.0.1:{_closed_port()}/outbox"
+    )
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    findings = run_checks(settings)
+    problems = {finding.check: finding for finding in findings if not finding.ok}
+    assert set(problems) == {"database", "documents"}
+    assert all(finding.database_outage for finding in problems.values())
+    assert problems["documents"].detail == "in the outbox's database, which does not answer"
+    monkeypatch.setenv("GATEWAY_DOCUMENTS_URL", (cli_env.data_dir / "documents").as_uri())
+    elsewhere = documents_finding(Settings(_env_file=None), database_findings(settings))  # type: ignore[call-arg]
+    assert elsewhere.ok and not elsewhere.database_outage

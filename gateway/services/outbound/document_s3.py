@@ -110,7 +110,9 @@ def _boto3() -> Any:
 class S3DocumentStore:
     """Documents as objects in one bucket under one prefix, checked against their SHA-256 on every read."""
 
-    def __init__(self, location: S3Location) -> None:
+    def __init__(self, location: S3Location, *, timeout_seconds: float | None = None) -> None:
+        """`timeout_seconds`: a bound on connecting and on each read, and at most two tries per request (a
+        check that must answer soon: `gateway check`); None: boto3's own (60 s) and `max_attempts`."""
         boto3 = _boto3()
         from botocore.config import Config
 
@@ -124,9 +126,14 @@ class S3DocumentStore:
             region_name=location.region,
         )
         style = location.addressing_style or ("path" if location.endpoint_url else "auto")
+        attempts = location.max_attempts if timeout_seconds is None else min(location.max_attempts, 2)
+        timeouts: dict[str, float] = (
+            {}
+            if timeout_seconds is None
+            else {"connect_timeout": timeout_seconds, "read_timeout": timeout_seconds}
+        )
         config = Config(
-            retries={"max_attempts": location.max_attempts, "mode": "standard"},
-            s3={"addressing_style": style},
+            retries={"max_attempts": attempts, "mode": "standard"}, s3={"addressing_style": style}, **timeouts
         )
         self.client = session.client("s3", endpoint_url=location.endpoint_url, config=config)
 

@@ -160,9 +160,12 @@ def document_store(settings: Settings, engine: Engine | None = None) -> Document
     return open_document_store(url, settings, engine)
 
 
-def open_document_store(url: str | None, settings: Settings, engine: Engine | None = None) -> DocumentStore:
+def open_document_store(
+    url: str | None, settings: Settings, engine: Engine | None = None, *, timeout_seconds: float | None = None
+) -> DocumentStore:
     """The store at `url` (the forms of `Settings.documents_url`, or a plain folder path); None: the
-    default of `document_store`."""
+    default of `document_store`. `timeout_seconds` bounds an object store's requests (a check's store,
+    made apart from the shared one)."""
     if url is None:
         return (
             _database_store(settings, engine)
@@ -192,12 +195,42 @@ def open_document_store(url: str | None, settings: Settings, engine: Engine | No
             return PostgresDocumentStore(engine)
         return PostgresDocumentStore(_engine_for(target, create_tables=True))
     if scheme == "s3":
-        from gateway.services.outbound.document_s3 import s3_document_store
+        from gateway.services.outbound.document_s3 import S3DocumentStore, S3Location, s3_document_store
 
+        if timeout_seconds is not None:
+            return S3DocumentStore(S3Location.from_url(url), timeout_seconds=timeout_seconds)
         return s3_document_store(url)
     raise DocumentStoreConfigError(
         "a document store URL is file:///path, database, postgresql[+psycopg]://…, or s3://bucket/prefix"
     )
+
+
+def in_outbox_database(url: str | None, settings: Settings) -> bool:
+    """Whether the store at `url` (None: the default) keeps its documents in the outbox's own database."""
+    if url is None or url == "database":
+        return _is_postgresql(settings.database)
+    scheme = url.partition("://")[0].lower()
+    if scheme not in ("postgresql", "postgresql+psycopg") or not _is_postgresql(settings.database):
+        return False
+    target = make_url("postgresql+psycopg" + url[len(scheme) :])
+    return target == make_url(settings.database).set(drivername="postgresql+psycopg")
+
+
+#: What `gateway check` writes and reads back. Fixed bytes, so content-addressed: one entry in a store
+#: however often it is checked, from however many hosts.
+PROBE_DOCUMENT = b"invoice-gateway: the document store probe, written and read back by `gateway check`\n"
+
+
+def probe_document_store(store: DocumentStore) -> str:
+    """Put `PROBE_DOCUMENT` and read it back: the store answers, takes a document and gives it back whole.
+
+    Returns its key; raises what the store raises (`DocumentStoreError`, `OSError` from a folder, the
+    database driver's errors), or `DocumentCorrupted` when other bytes came back.
+    """
+    key = store.put(PROBE_DOCUMENT)
+    if store.get(key) != PROBE_DOCUMENT:  # pragma: no cover - every store checks the SHA-256 on reading
+        raise DocumentCorrupted(f"the probe document {key} came back changed")
+    return key
 
 
 def _is_postgresql(url: str) -> bool:
