@@ -8,6 +8,7 @@ line. A channel module only knows its own protocol.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -201,6 +202,27 @@ def secret_values(model: BaseModel) -> list[str]:
     return [secret for secret in found if secret]
 
 
+#: A line of a multi-line secret this long is masked on its own too (a PEM key printed in part).
+_SECRET_LINE = 16
+
+
+def secret_forms(secret: str) -> list[str]:
+    """Every way `secret` shows in a text, longest first: as it is, escaped as in a `repr` (an exception's
+    repr quotes its message: a private key's newlines become `\\n`) or a JSON string, and each long line of
+    a multi-line secret (a PEM key) on its own."""
+    forms = {secret, repr(secret)[1:-1], json.dumps(secret)[1:-1]}
+    forms.update(line.strip() for line in secret.splitlines() if len(line.strip()) >= _SECRET_LINE)
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
+def mask_secrets(text: str, secrets: list[str]) -> str:
+    """`text` with every form of every secret (`secret_forms`) replaced by `********`."""
+    for secret in secrets:
+        for form in secret_forms(secret):
+            text = text.replace(form, "********")
+    return text
+
+
 class Channel(ABC, Generic[ConfigT]):
     """A delivery channel. Subclasses set `name`, `config_model`, `capabilities` and implement `send`.
 
@@ -260,10 +282,9 @@ class Channel(ABC, Generic[ConfigT]):
         return self._masked(result)
 
     def mask(self, text: str) -> str:
-        """`text` with every configured secret replaced, for reasons, events and logs."""
-        for secret in self._secrets:
-            text = text.replace(secret, "********")
-        return text
+        """`text` with every configured secret replaced (in every form it may take), for reasons, events
+        and logs."""
+        return mask_secrets(text, self._secrets)
 
     def _masked(self, result: DeliveryResult) -> DeliveryResult:
         if isinstance(result, Retry):

@@ -40,6 +40,7 @@ from channels.base import (
     OutboundDelivery,
     Retry,
     Sent,
+    mask_secrets,
 )
 from channels.context import ChannelNeed, DocumentKind, PartnerInterchange
 from mappings import format_entry, formats, render
@@ -127,9 +128,7 @@ class EdiChannel(Channel[EdiConfig]):
         hidden = partner_secrets(partner)
 
         def mask(text: str) -> str:
-            for secret in hidden:
-                text = text.replace(secret, "********")
-            return self.mask(text)
+            return self.mask(mask_secrets(text, hidden))
 
         try:
             result = self._send_to(interchange, delivery, mask)

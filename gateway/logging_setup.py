@@ -57,6 +57,11 @@ SECRET_IN_TEXT = re.compile(
 #: The gateway's own credentials, wherever they appear (a bare token in an exception's text has no name
 #: before it): an API token `gw_<id>_<secret>` keeps its id (which token), a webhook secret nothing.
 OUR_CREDENTIALS = re.compile(r"(?P<name>\bgw_[0-9a-f]{16}_|\bwhsec_)(?P<value>[A-Za-z0-9_-]+)")
+#: A PEM private key, its newlines real or escaped (`\\n` in a repr), to its END line or the end of the text.
+PRIVATE_KEY = re.compile(
+    r"-----BEGIN (?P<kind>(?:[A-Z0-9]+ )*)PRIVATE KEY-----.*?(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----|\Z)",
+    re.DOTALL,
+)
 URL_PASSWORD = re.compile(r"(?P<name>[a-z][a-z0-9+.-]*://[^:/@\s]+:)(?P<value>[^@\s/]+)(?=@)", re.IGNORECASE)
 #: Eleven digits, perhaps as `ddmmyy nnnnn`, not inside a longer run of digits: a candidate fødselsnummer.
 ELEVEN_DIGITS = re.compile(r"(?<!\d)(\d{6})[ ]?(\d{5})(?!\d)")
@@ -88,6 +93,8 @@ def mask_national_ids(text: str) -> str:
 
 
 def _mask_text(text: str) -> str:
+    if "PRIVATE KEY-----" in text:
+        text = PRIVATE_KEY.sub(lambda m: f"-----{m.group('kind')}PRIVATE KEY {MASK}-----", text)
     text = SECRET_IN_TEXT.sub(lambda m: m.group("name") + MASK, text)
     text = URL_PASSWORD.sub(lambda m: m.group("name") + MASK, text)
     text = OUR_CREDENTIALS.sub(lambda m: m.group("name") + MASK, text)

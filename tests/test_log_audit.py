@@ -121,11 +121,23 @@ def _render_and_scan(audit: LogAudit, tmp_path: Path) -> None:
     audit.record(_record("a KID", kid=KID))
     # found by the audit's first runs, masked since: an extra whose key starts with `_`, a bare API token
     audit.record(_record(f"presented {TOKEN}", _payer=FNR))
+    # and one found in the suite's run: a channel's error quoting its SFTP key, newlines escaped by repr
+    key = "\n".join(
+        [
+            "-----BEGIN OPENSSH PRIVATE KEY-----",
+            "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAA",
+            "-----END OPENSSH PRIVATE KEY-----",
+        ]
+    )
+    audit.record(
+        _record("print: unexpected error: %s", args=None, error=repr(ConnectionError(f"tried {key}")))
+    )
     assert list(audit.findings()) == []
     lines = (tmp_path / "audit.log").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 4 and all(line.startswith("crafted\t{") for line in lines)
+    assert len(lines) == 5 and all(line.startswith("crafted\t{") for line in lines)
     assert KID in lines[2] and "*******0063" in lines[0] and "hunter22" not in lines[1]
     assert "gw_0123456789abcdef_[redacted]" in lines[3] and "*******0063" in lines[3]
+    assert "OPENSSH PRIVATE KEY [redacted]" in lines[4] and "b3Blbn" not in lines[4]
     # a record the formatter cannot render: `logging` prints its message and arguments raw (handleError)
     audit.test_id = "unrenderable"
     broken = logging.LogRecord("gateway.test", logging.INFO, __file__, 1, "payer %d", (FNR,), None)
