@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.bodies import raw_body_openapi, read_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.params import Limit
 from gateway.api.views import RemittanceFileList, RemittanceFileWithPayments
 from gateway.services.downloads import content_disposition
 from gateway.services.outbound.documents import DocumentStoreError
@@ -69,7 +70,7 @@ def get_remittances(
     identity: IdentityDep,
     session: SessionDep,
     status: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
 ) -> RemittanceFileList:
     """Received remittance files, newest first (`status=rejected`: the ones to look at)."""
     files = remittance_service.list_files(session, identity.tenant_id, status=status, limit=limit)

@@ -30,6 +30,7 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import InvoiceRecord, PodLink, ProofOfDelivery, StoredDocument
+from gateway.services.moments import as_utc
 from gateway.services.outbound.documents import DocumentStore, store_document
 from gateway.services.tenancy.tenants import ensure_tenant
 from mappings.base import FormatError
@@ -181,7 +182,10 @@ def parse_signed_at(value: str | None, what: str = "signed_at") -> dt.datetime |
         parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         raise PodRefused(what, f"{value!r} is not an ISO 8601 date or date and time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    try:
+        return as_utc(parsed)
+    except ValueError as error:
+        raise PodRefused(what, f"{value!r} is {error}") from None
 
 
 def _check_image(kind: str, data: bytes) -> dict[str, Any]:
