@@ -81,10 +81,13 @@ def remittance_receive(
     payments are matched at once when a file was accepted."""
     from gateway.services.outbound.documents import document_store
     from gateway.services.payments.intake import RemittanceUpload, receive_and_match
+    from gateway.services.payments.remittances import RemittanceNameRefused, check_remittance_filename
 
     for path in files:
         if not path.is_file():
             read_input(path)  # not there, or a folder: exit 2 before anything is read
+        with fails_on(RemittanceNameRefused, code=USAGE):
+            check_remittance_filename(path.name)
     cli = cli_context(ctx)
     settings = cli.settings
     intake = receive_and_match(

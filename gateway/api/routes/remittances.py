@@ -46,6 +46,10 @@ async def post_remittance(
     match: bool = True,
 ) -> JSONResponse:
     """A remittance file as the raw body (camt.053/054, OCR giro, REMADV, X12 820, Invoice Response)."""
+    try:
+        remittance_service.check_remittance_filename(filename)  # before the body is read
+    except remittance_service.RemittanceNameRefused as error:
+        raise ErrorAnswer.one(422, error.field, error.reason) from None
     body = await read_body(request, settings.max_remittance_bytes)
     intake = await run_in_threadpool(
         lambda: receive_and_match(

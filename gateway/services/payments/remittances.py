@@ -27,6 +27,7 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import PaymentRecord, RemittanceFile, RemittanceLineRecord, new_id, utcnow
+from gateway.services.downloads import filename_problem
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.tenancy.tenants import ensure_tenant, tenant_settings
 from mappings import detect_format, formats, parser
@@ -51,6 +52,29 @@ class RemittanceTooLarge(ValueError):
         super().__init__(f"{size:,} bytes; at most {limit:,}")
         self.size = size
         self.limit = limit
+
+
+#: The longest file name kept (the `remittance_files.filename` column).
+MAX_FILENAME_LENGTH = 255
+
+
+class RemittanceNameRefused(ValueError):
+    """A remittance file name that is not kept (`downloads.filename_problem`), before anything is stored:
+    it is handed back in `Content-Disposition` and shown on pages, as a POD's name is."""
+
+    field = "filename"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"filename: {reason}")
+        self.reason = reason
+
+
+def check_remittance_filename(name: str | None) -> str | None:
+    """`name` when a remittance file may be kept under it (None: no name); else `RemittanceNameRefused`."""
+    problem = None if name is None else filename_problem(name, MAX_FILENAME_LENGTH)
+    if problem is not None:
+        raise RemittanceNameRefused(problem)
+    return name
 
 
 class RemittanceNotFound(LookupError):
@@ -148,6 +172,7 @@ def receive_remittance(
     max_bytes: int = MAX_REMITTANCE_BYTES,
 ) -> RemittanceReceipt:
     """Keep one remittance file and book its payments as `new`, or refuse it whole (kept, with the reason)."""
+    check_remittance_filename(filename)
     if len(data) > max_bytes:
         raise RemittanceTooLarge(len(data), max_bytes)
     digest = hashlib.sha256(data).hexdigest()
@@ -413,6 +438,8 @@ def receive_remittance_drop(
             )
         except RemittanceTooLarge as error:
             return Kept(refused=f"content: {error}")
+        except RemittanceNameRefused as error:
+            return Kept(refused=str(error))
         if receipt.status == "rejected":
             return Kept(receipt, refused=f"{receipt.error_field}: {receipt.reason}")
         return Kept(receipt)
