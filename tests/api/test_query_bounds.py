@@ -120,3 +120,24 @@ def test_a_pod_signed_outside_the_years_1_to_9999_in_utc_is_a_422(client: TestCl
     assert answer.status_code == 422, answer.text
     [error] = answer.json()["errors"]
     assert error["field"] == "signed_at" and "UTC" in error["reason"]
+
+
+def test_a_nul_character_in_a_query_path_or_json_string_is_a_422_naming_where(
+    client: TestClient, auth: Auth
+) -> None:
+    """Reproducer (schemathesis on PostgreSQL): `GET /matching/report?file_id=a%00b` and
+    `POST /pods/x/links {"invoice_id": "a\\u0000"}` were 500s there ("PostgreSQL text fields cannot
+    contain NUL (0x00) bytes"); SQLite took them."""
+    query = client.get("/matching/report", params={"file_id": "a\x00b"}, headers=auth)
+    assert query.status_code == 422
+    assert [e["field"] for e in query.json()["errors"]] == ["query.file_id"]
+    path = client.get("/payments/a%00b", headers=auth)
+    assert path.status_code == 422 and path.json()["errors"][0]["field"] == "path.payment_id"
+    body = client.post("/pods/x/links", json={"invoice_id": "a\x00"}, headers=auth)
+    assert body.status_code == 422 and body.json()["errors"][0]["field"] == "body"
+    escaped = client.post(
+        "/pods/x/links",
+        content=b'{"invoice_id": "a\\\\u0000"}',
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert escaped.status_code == 404  # a backslash and "u0000" as text: no NUL, just no such POD
