@@ -162,7 +162,7 @@ def test_a_remittance_file_name_is_checked_like_a_pod_name(client: TestClient, a
     )
     assert answer.status_code == 422, answer.text
     [error] = answer.json()["errors"]
-    assert error["field"] == "filename", error
+    assert error["field"] in ("filename", "query.filename"), error  # a NUL is refused at the edge
     assert client.get("/remittances", headers=auth).json()["items"] == []
 
 
