@@ -7,6 +7,7 @@ their messages never repeat the value (it holds passwords).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from functools import cached_property
 from pathlib import Path
@@ -223,6 +224,17 @@ class Settings(BaseSettings):
         field_name = INTAKE_LIMITS[family]
         return getattr(self, field_name), f"GATEWAY_{field_name.upper()}"
 
+    webhook_allow_private: bool = Field(
+        False,
+        description="let webhooks reach loopback, private, link-local and other non-public addresses (a "
+        "closed network where the ERP sits next to the gateway); off: such URLs are refused (SSRF)",
+    )
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs webhooks may reach although not public, e.g. 10.20.0.0/16,fd00:1::/64 "
+        "(comma-separated or a JSON list); everything else non-public stays refused",
+    )
+
     @field_validator("channels", mode="before")
     @classmethod
     def _json_text(cls, value: Any) -> Any:
@@ -242,6 +254,23 @@ class Settings(BaseSettings):
                 "(the value is not repeated: it may hold credentials)"
             )
         return SecretStr(text)
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _network_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return _json_object(text) if text.startswith("[") else [p for p in text.split(",") if p.strip()]
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (CIDR such as 10.0.0.0/8)") from None
+        return [network.strip() for network in value]
 
     @field_validator("channels_file")
     @classmethod
