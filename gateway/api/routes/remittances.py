@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.bodies import raw_body_openapi, read_family_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
-from gateway.api.parsing import parse_pool
 from gateway.api.params import Limit
+from gateway.api.parsing import parse_pool
 from gateway.api.views import RemittanceFileList, RemittanceFileWithPayments
 from gateway.services.downloads import content_disposition
 from gateway.services.outbound.documents import DocumentStoreError
