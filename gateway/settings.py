@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import ssl
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -234,6 +235,12 @@ class Settings(BaseSettings):
         description="CIDRs webhooks may reach although not public, e.g. 10.20.0.0/16,fd00:1::/64 "
         "(comma-separated or a JSON list); everything else non-public stays refused",
     )
+    webhook_ca_bundle: Path | None = Field(
+        None,
+        description="PEM file of extra CA certificates webhook receivers' HTTPS certificates may chain to "
+        "(an ERP behind a private CA); added to the default trust store (certifi), which stays in use; "
+        "the certificate must still name the URL's host",
+    )
 
     @field_validator("channels", mode="before")
     @classmethod
@@ -271,6 +278,22 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{network!r} is not a network (CIDR such as 10.0.0.0/8)") from None
         return [network.strip() for network in value]
+
+    @field_validator("webhook_ca_bundle", mode="before")
+    @classmethod
+    def _no_ca_bundle(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_ca_bundle")
+    @classmethod
+    def _readable_ca_bundle(cls, value: Path | None) -> Path | None:
+        """Checked now: a worker would otherwise fail every HTTPS webhook with a file error, one by one."""
+        if value is not None:
+            try:
+                ssl.create_default_context(cafile=str(value))
+            except (OSError, ssl.SSLError) as error:
+                raise ValueError(f"{value} is not a readable PEM file of CA certificates ({error})") from None
+        return value
 
     @field_validator("channels_file")
     @classmethod

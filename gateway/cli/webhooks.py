@@ -127,6 +127,7 @@ def webhook_send(ctx: typer.Context) -> None:
             policy=webhook_policy(cli.settings),
             timeout_seconds=cli.settings.webhook_timeout_seconds,
             addresses=webhook_addresses(cli.settings),
+            ca_bundle=cli.settings.webhook_ca_bundle,
         )
         if not report.claimed:
             break

@@ -17,6 +17,10 @@ the name in the `Host` header and as the TLS server name, so certificates are st
 name): a DNS answer that changes between the check and the connect (DNS rebinding) cannot slip through.
 Redirects are never followed by the callers: a `Location` could point anywhere.
 
+TLS: the certificate is verified against the name, not the address connected to; the trust store is the
+default one (certifi's, or `SSL_CERT_FILE` / `SSL_CERT_DIR` as httpx reads them) plus the operator's
+`GATEWAY_WEBHOOK_CA_BUNDLE` (an ERP behind a private CA), never less.
+
 Numeric host forms (`0x7f000001`, `2130706433`, `0177.0.0.1`) need no special parsing: the system
 resolver reads them exactly as the connection would, and its answer is what is judged.
 """
@@ -25,8 +29,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -162,14 +168,27 @@ def check_url(url: str, policy: AddressPolicy) -> IPAddress | None:
     return policy.check(parsed.host, resolve(parsed.host, _port(parsed)))
 
 
+def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
+    """The client TLS context for URLs a tenant chose: hostname and chain verified, against the default
+    trust store plus `ca_bundle`'s certificates. Added, not instead: one tenant's ERP behind a private CA
+    must not cut every other tenant's publicly certified ERP off. `OSError` / `ssl.SSLError` for a bundle
+    that cannot be read (the settings check it at start)."""
+    context = httpx.create_ssl_context()
+    if ca_bundle is not None:
+        context.load_verify_locations(cafile=ca_bundle)
+    return context
+
+
 class PinnedTransport(httpx.BaseTransport):
     """An HTTP transport that checks each request's host under `policy` and connects to the checked
     address itself: the URL's host is replaced by that address, the name stays in `Host` and is the TLS
     server name (SNI, certificate check). A refused host raises `RefusedConnection` before any socket to
-    it is opened."""
+    it is opened. `tls` is the TLS context of every connection (`tls_context()` when not given)."""
 
-    def __init__(self, policy: AddressPolicy) -> None:
+    def __init__(self, policy: AddressPolicy, tls: ssl.SSLContext | None = None) -> None:
         self.policy = policy
+        # one context for every pool: loading the trust store costs milliseconds, a send round has many
+        self.tls = tls or tls_context()
         # one connection pool per name: a connection whose TLS was checked for one name is never reused
         # for another name that happens to resolve to the same address
         self._pools: dict[str, httpx.HTTPTransport] = {}
@@ -187,7 +206,7 @@ class PinnedTransport(httpx.BaseTransport):
                 request.extensions = {**request.extensions, "sni_hostname": host}
         pool = self._pools.get(host)
         if pool is None:
-            pool = self._pools[host] = httpx.HTTPTransport()
+            pool = self._pools[host] = httpx.HTTPTransport(verify=self.tls)
         return pool.handle_request(request)
 
     def close(self) -> None:
@@ -200,6 +219,8 @@ def _host_header(host: str, url: httpx.URL) -> str:
     return host if url.port is None else f"{host}:{url.port}"
 
 
-def pinned_client(policy: AddressPolicy, *, timeout: float) -> httpx.Client:
-    """An `httpx.Client` for URLs a tenant chose: pinned to checked addresses, redirects not followed."""
-    return httpx.Client(transport=PinnedTransport(policy), timeout=timeout, follow_redirects=False)
+def pinned_client(policy: AddressPolicy, *, timeout: float, ca_bundle: Path | None = None) -> httpx.Client:
+    """An `httpx.Client` for URLs a tenant chose: pinned to checked addresses, redirects not followed,
+    certificates checked against the default trust store plus `ca_bundle`."""
+    transport = PinnedTransport(policy, tls_context(ca_bundle))
+    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)

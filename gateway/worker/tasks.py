@@ -122,6 +122,7 @@ def send_webhooks(context: WorkerContext, now: dt.datetime) -> int:
         timeout_seconds=settings.webhook_timeout_seconds,
         now=now,
         addresses=webhook_addresses(settings),
+        ca_bundle=settings.webhook_ca_bundle,
     )
     if report.claimed:
         log.info("worker %s: webhooks %s", context.worker_id, report)

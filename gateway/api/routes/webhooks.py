@@ -21,8 +21,10 @@ def put_webhook(
 ) -> JSONResponse:
     """Add (201; a generated secret is shown this once) or change (200) the endpoint with this URL.
 
-    The URL's host must resolve to public addresses (no loopback, private, link-local… unless the
-    operator allows them): a 422 on `url` says which address it resolved to and why it is refused."""
+    The URL's host must resolve, from the gateway, to public addresses (no loopback, private, link-local…
+    unless the operator allows them): a 422 on `url` says which address it resolved to and why it is
+    refused, or that it does not resolve (the example's `erp.example.com` does not: use your ERP's real
+    name). It is resolved again at every send. Over https the certificate must be valid for that name."""
     try:
         with session_scope(engine) as session:
             endpoint, created, secret = webhooks.put_endpoint(

@@ -13,8 +13,9 @@ de-duplicates on it.
 
 Retries: 2xx → delivered. Timeouts, connection errors, 408, 429 and 5xx → retried with exponential
 backoff (`Retry-After` honoured for 429/503) up to `max_tries`, then failed with the last error. Other
-3xx/4xx (redirects are not followed) usually mean a wrong URL or secret on the ERP's side, which is often
-fixed within minutes: they are retried too, but only `REFUSED_MAX_TRIES` times in all, then failed.
+3xx/4xx (redirects are not followed), a refused address and an HTTPS certificate that does not verify for
+the URL's host usually mean a wrong URL, secret or certificate on the ERP's side, which is often fixed within
+minutes: they are retried too, but only `REFUSED_MAX_TRIES` times in all, then failed.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ import hashlib
 import hmac
 import json
 import secrets
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -411,10 +414,26 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
+def _certificate_problem(error: BaseException | None) -> str | None:
+    """What was wrong with the receiver's TLS certificate ("Hostname mismatch, certificate is not valid for
+    'erp.example.com'."), when that is why the connection failed; httpx wraps it twice."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return str(error.verify_message or error.reason or error)
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def _outcome(
     response: httpx.Response | None, error: Exception | None
 ) -> tuple[str, str | None, float | None, bool]:
     """(status to record, error text, receiver's Retry-After, counts against REFUSED_MAX_TRIES)."""
+    certificate = _certificate_problem(error)
+    if certificate is not None:
+        # the ERP's certificate (or a stranger's at its address): its side to fix, as a 4xx is
+        return PENDING, f"TLS certificate refused: {certificate}", None, True
     if response is None:
         # a refused address is the endpoint's URL, as a 4xx is: retried a few times (DNS may change back)
         return PENDING, f"{type(error).__name__}: {error}", None, isinstance(error, RefusedConnection)
@@ -458,11 +477,14 @@ def send_due_events(
     now: dt.datetime | None = None,
     client: httpx.Client | None = None,
     addresses: AddressPolicy = PUBLIC_ONLY,
+    ca_bundle: Path | None = None,
 ) -> SendReport:
     """Claim the due events, POST each to its endpoint and record the outcome; one round.
 
     Each POST goes through a client pinned to addresses `addresses` allows (`net_policy.PinnedTransport`):
     the host is resolved and judged again at every send, and the connection made to the judged address.
+    HTTPS certificates are checked against the URL's host name, trusting the default store plus
+    `ca_bundle` (`webhook_ca_bundle`); a certificate that fails is a connection error, retried and recorded.
     """
     report = SendReport()
     now = now or utcnow()
@@ -481,7 +503,7 @@ def send_due_events(
     if not claims:
         return report
     owned = client is None
-    http = client or pinned_client(addresses, timeout=timeout_seconds)
+    http = client or pinned_client(addresses, timeout=timeout_seconds, ca_bundle=ca_bundle)
     try:
         for claim in claims:
             url, secret = endpoints[claim.endpoint_id]
