@@ -7,7 +7,9 @@ their messages never repeat the value (it holds passwords).
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import ssl
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -223,6 +225,23 @@ class Settings(BaseSettings):
         field_name = INTAKE_LIMITS[family]
         return getattr(self, field_name), f"GATEWAY_{field_name.upper()}"
 
+    webhook_allow_private: bool = Field(
+        False,
+        description="let webhooks reach loopback, private, link-local and other non-public addresses (a "
+        "closed network where the ERP sits next to the gateway); off: such URLs are refused (SSRF)",
+    )
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs webhooks may reach although not public, e.g. 10.20.0.0/16,fd00:1::/64 "
+        "(comma-separated or a JSON list); everything else non-public stays refused",
+    )
+    webhook_ca_bundle: Path | None = Field(
+        None,
+        description="PEM file of extra CA certificates webhook receivers' HTTPS certificates may chain to "
+        "(an ERP behind a private CA); added to the default trust store (certifi), which stays in use; "
+        "the certificate must still name the URL's host",
+    )
+
     @field_validator("channels", mode="before")
     @classmethod
     def _json_text(cls, value: Any) -> Any:
@@ -242,6 +261,39 @@ class Settings(BaseSettings):
                 "(the value is not repeated: it may hold credentials)"
             )
         return SecretStr(text)
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _network_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return _json_object(text) if text.startswith("[") else [p for p in text.split(",") if p.strip()]
+        return value
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (CIDR such as 10.0.0.0/8)") from None
+        return [network.strip() for network in value]
+
+    @field_validator("webhook_ca_bundle", mode="before")
+    @classmethod
+    def _no_ca_bundle(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_ca_bundle")
+    @classmethod
+    def _readable_ca_bundle(cls, value: Path | None) -> Path | None:
+        """Checked now: a worker would otherwise fail every HTTPS webhook with a file error, one by one."""
+        if value is not None:
+            try:
+                ssl.create_default_context(cafile=str(value))
+            except (OSError, ssl.SSLError) as error:
+                raise ValueError(f"{value} is not a readable PEM file of CA certificates ({error})") from None
+        return value
 
     @field_validator("channels_file")
     @classmethod

@@ -3,6 +3,7 @@ the checks every request passes before its route runs (`check_request`)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -69,6 +70,9 @@ DocumentStoreDep = Annotated[DocumentStore, Depends(get_document_store)]
 # --- what every request is checked for --------------------------------------------------------------------
 
 _QUERY_NAMES: dict[int, tuple[APIRoute, frozenset[str]]] = {}
+NUL_REASON = "contains a NUL character (U+0000), which no text value may hold"
+#: `\u0000` in a JSON text, not itself escaped (an odd number of backslashes before the `u`).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def _query_names(dependant: Dependant) -> set[str]:
@@ -97,7 +101,9 @@ async def check_request(request: Request) -> None:
 
     An unknown query parameter is a 422 naming it (`GET /deliveries?number=X` would else list everything);
     a route that reads a JSON model refuses another content type with a 415 naming `application/json`
-    (else the client would get a puzzling 422 on a body it never meant as JSON).
+    (else the client would get a puzzling 422 on a body it never meant as JSON). A NUL character in a
+    query or path parameter or a JSON string is a 422 naming where: PostgreSQL cannot hold one in text, and
+    no name, number or id has one.
     """
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or request.url.path.startswith("/console/"):
@@ -113,9 +119,17 @@ async def check_request(request: Request) -> None:
                 for name in unknown
             ]
         )  # fmt: skip
+    with_nul = [("query", name) for name, value in request.query_params.multi_items() if "\x00" in value]
+    with_nul += [("path", name) for name, value in request.path_params.items() if "\x00" in str(value)]
+    if with_nul:
+        raise RequestValidationError(
+            [{"loc": loc, "msg": NUL_REASON, "type": "string_nul"} for loc in with_nul]
+        )
     if route.body_field is not None and await request.body():
         found = content_type(request)
         if not found:
             raise HTTPException(415, "a body without a Content-Type is not read here; send application/json")
         if not is_json_media_type(found):
             raise HTTPException(415, f"content type {found!r} is not accepted here; send application/json")
+        if _JSON_NUL.search(await request.body()):
+            raise RequestValidationError([{"loc": ("body",), "msg": NUL_REASON, "type": "string_nul"}])

@@ -22,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DataError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -162,6 +163,15 @@ async def _unexpected(request: Request, error: Exception) -> Response:
     return JSONResponse(body, status_code=500, headers={REQUEST_ID_HEADER: request_id})
 
 
+async def _data_error(request: Request, error: Exception) -> Response:
+    """A text with a NUL character that reached PostgreSQL past the edge checks (a console form, a value
+    inside a file's metadata): the client's input, a 422; any other data error is unexpected."""
+    if "NUL" not in str(getattr(error, "orig", "")):
+        return await _unexpected(request, error)
+    reason = "a text value contains a NUL character (U+0000), which no text value may hold"
+    return _console_page(request, 422, reason) or error_response(422, [{"field": None, "reason": reason}])
+
+
 async def _ambiguous(request: Request, error: Exception) -> Response:
     """A number (or id prefix) that names several documents: 409 listing them, never a guess."""
     assert isinstance(error, AmbiguousReference)
@@ -182,6 +192,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for conflict in CONFLICT_ERRORS:
         app.add_exception_handler(conflict, _conflict)
     app.add_exception_handler(AmbiguousReference, _ambiguous)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)
     app.add_middleware(RequestIdMiddleware)
 

@@ -82,7 +82,15 @@ class PaymentApprovalRequest(BaseModel):
 
 
 class WebhookRequest(BaseModel):
-    url: str = Field(min_length=1, max_length=1000, examples=["https://erp.example.com/hooks/gateway"])
+    url: str = Field(
+        min_length=1,
+        max_length=1000,
+        examples=["https://erp.example.com/hooks/gateway"],
+        description="http(s) URL whose host resolves to public addresses only (checked when saved and at "
+        "every send; private ones only if the operator allows them); a name that does not resolve is "
+        "refused, so the example's erp.example.com stands for your ERP's real name. https: the "
+        "certificate must be valid for the host name",
+    )
     events: list[str] = Field(
         default_factory=lambda: ["*"],
         description='"delivery.status_changed", "deviation.opened", "deviation.closed", or "*"',

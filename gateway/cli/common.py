@@ -16,12 +16,10 @@ Heavy imports (SQLAlchemy, the services) stay inside the commands so `gateway --
 from __future__ import annotations
 
 import contextlib
-import csv
 import getpass
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence, Sized
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
@@ -296,25 +294,13 @@ def _print_records(
             target.print(Text.assemble((f"{header:>{label}}", "bold"), f"  {cell}"), soft_wrap=True)
 
 
-def csv_safe(text: str) -> str:
-    """A cell a spreadsheet would run as a formula is neutralised (payer and buyer names are anyone's)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _is_number(text) else text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except InvalidOperation:
-        return False
-    return True
-
-
 def write_csv(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """A header row, then the rows, every cell formula-safe."""
-    writer = csv.writer(console.file, lineterminator="\n")
-    writer.writerow(columns)
+    """A header row, then the rows, every cell formula-safe (`mappings.csv_text.csv_record`)."""
+    from mappings.csv_text import csv_record
+
+    console.file.write(csv_record(columns))
     for row in rows:
-        writer.writerow([csv_safe("" if cell is None else str(cell)) for cell in row])
+        console.file.write(csv_record(row))
     console.file.flush()
 
 

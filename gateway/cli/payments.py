@@ -6,7 +6,6 @@ answers.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -24,7 +23,6 @@ from gateway.cli.common import (
     OutputOption,
     SftpOption,
     TenantOption,
-    csv_safe,
     exit_if_rejected,
     fail,
     fails_on,
@@ -82,10 +80,13 @@ def remittance_receive(
     """Take in remittance files: each is read whole or refused whole (kept, with the reason); the new
     payments are matched at once when a file was accepted."""
     from gateway.services.payments.intake import RemittanceUpload, receive_and_match
+    from gateway.services.payments.remittances import RemittanceNameRefused, check_remittance_filename
 
     for path in files:
         if not path.is_file():
             read_input(path)  # not there, or a folder: exit 2 before anything is read
+        with fails_on(RemittanceNameRefused, code=USAGE):
+            check_remittance_filename(path.name)
     cli = cli_context(ctx)
     settings = cli.settings
     intake = receive_and_match(
@@ -467,10 +468,11 @@ def payments_export(
     if export_format == "json":
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
-    writer = csv.DictWriter(sys.stdout, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    from mappings.csv_text import csv_record
+
+    sys.stdout.write(csv_record(EXPORT_COLUMNS))
     for row in rows:
-        writer.writerow({k: csv_safe(str(v)) for k, v in row.items()})
+        sys.stdout.write(csv_record(str(row[column]) for column in EXPORT_COLUMNS))
 
 
 def _moment(text: str | None, option: str) -> dt.datetime | None:

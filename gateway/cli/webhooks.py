@@ -40,10 +40,15 @@ def webhook_add(
     from gateway.services.tenancy import webhooks
 
     wanted = [e.strip() for e in events.split(",") if e.strip()]
-    with fails_on(webhooks.WebhookError), cli_context(ctx).session() as session:
+    cli = cli_context(ctx)
+    with (
+        fails_on(webhooks.WebhookError, describe=lambda e: f"{e.field}: {e.reason}"),
+        cli.session() as session,
+    ):
         endpoint, created, generated = webhooks.put_endpoint(
-            session, tenant, url=url, events=wanted, secret=secret, actor=OPERATOR
-        )
+            session, tenant, url=url, events=wanted, secret=secret, actor=OPERATOR,
+            addresses=webhooks.webhook_addresses(cli.settings),
+        )  # fmt: skip
         view = webhooks.endpoint_view(endpoint)
     lines = [f"webhook {view['id']} {'added' if created else 'changed'}: {url} {view['events']}"]
     if generated:
@@ -107,7 +112,12 @@ def webhook_remove(ctx: typer.Context, endpoint_id: str, tenant: TenantOption = 
 @webhook_app.command("send")
 def webhook_send(ctx: typer.Context) -> None:
     """Send every due webhook event now (a manual drain; workers do this every few seconds)."""
-    from gateway.services.tenancy.webhooks import SendReport, send_due_events, webhook_policy
+    from gateway.services.tenancy.webhooks import (
+        SendReport,
+        send_due_events,
+        webhook_addresses,
+        webhook_policy,
+    )
 
     cli = cli_context(ctx)
     total = SendReport()
@@ -116,6 +126,8 @@ def webhook_send(ctx: typer.Context) -> None:
             cli.engine,
             policy=webhook_policy(cli.settings),
             timeout_seconds=cli.settings.webhook_timeout_seconds,
+            addresses=webhook_addresses(cli.settings),
+            ca_bundle=cli.settings.webhook_ca_bundle,
         )
         if not report.claimed:
             break

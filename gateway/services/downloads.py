@@ -34,6 +34,25 @@ def _visible(character: str) -> str:
     return "" if kind == "C" else " " if kind == "Z" else character
 
 
+def filename_problem(name: str, max_length: int) -> str | None:
+    """Why `name` cannot be kept as an uploaded file's name, or None. Never cleaned silently: a path in a
+    name is a mistake or an attack, and the sender should hear which. Shared by every upload that keeps
+    its name (proofs of delivery, remittance files)."""
+    if not name or name in {".", ".."}:
+        return "a file name is required"
+    if len(name) > max_length:
+        return f"{len(name)} characters; at most {max_length}"
+    if "/" in name or "\\" in name:
+        return f"{name!r} contains a path separator; give the bare file name"
+    if ".." in name:
+        return f"{name!r} contains '..'"
+    if ":" in name:
+        return f"{name!r} contains ':' (a drive or stream name)"
+    if any(unicodedata.category(c) in {"Cc", "Cf"} for c in name):
+        return f"{name!r} contains control or invisible formatting characters"
+    return None
+
+
 def safe_filename(name: str, fallback: str) -> str:
     """`name` as a plain file name: its last path part, without control or format characters (line
     breaks, NUL, bidirectional overrides), characters that are not allowed in file names, leading dots or a

@@ -16,7 +16,7 @@ from gateway.services.payments.intake import receive_drop_and_match
 from gateway.services.payments.matching_runs import run_all
 from gateway.services.payments.remittances import load_sftp_sources
 from gateway.services.tenancy.console_users import forget_old_sign_ins
-from gateway.services.tenancy.webhooks import send_due_events, webhook_policy
+from gateway.services.tenancy.webhooks import send_due_events, webhook_addresses, webhook_policy
 from gateway.worker.batches import hand_over_batches
 from gateway.worker.context import WorkerContext, log
 from gateway.worker.periodic import PeriodicTask
@@ -121,6 +121,8 @@ def send_webhooks(context: WorkerContext, now: dt.datetime) -> int:
         policy=webhook_policy(settings),
         timeout_seconds=settings.webhook_timeout_seconds,
         now=now,
+        addresses=webhook_addresses(settings),
+        ca_bundle=settings.webhook_ca_bundle,
     )
     if report.claimed:
         log.info("worker %s: webhooks %s", context.worker_id, report)

@@ -31,7 +31,6 @@ the documents' bytes and no creation or modification date; ZIP entries carry a f
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import io
@@ -48,7 +47,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, ByteStringObject
 
 from mappings.base import FormatError, RenderedDocument
-from mappings.csv_text import csv_rows, decode_utf8
+from mappings.csv_text import csv_record, csv_rows, decode_utf8, restored_cell
 from mappings.print.printability import quiet_pypdf
 from mappings.xml import local_name, namespace, parse_xml
 from schemas.canonical import Invoice
@@ -103,10 +102,6 @@ POSTCODE_REQUIRED: frozenset[str] = frozenset(
     }
 )
 
-#: Leading characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
-_FORMULA_TRIGGERS = "=+-@\t\r"
-_NEEDS_QUOTE = re.compile(r"'*[" + re.escape(_FORMULA_TRIGGERS) + "]")
-_QUOTED = re.compile(r"'+[" + re.escape(_FORMULA_TRIGGERS) + "]")
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _INTEGER = re.compile(r"[0-9]{1,9}")
 
@@ -479,19 +474,13 @@ def build_print_batch(
     )
 
 
-def _neutralise(value: str) -> str:
-    """A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first) gets a leading `'`.
+def _restore(value: str) -> str:
+    """A cell as it was before `csv_record` neutralised it (exactly one neutralising `'` dropped).
 
     Print houses and the people who check their invoices open index files in Excel or LibreOffice; a buyer
-    named `=HYPERLINK(…)` must stay text there. The quote is reversible: `_restore` drops exactly one
-    leading `'` before such a character, and a value that already starts with quotes before one gets one
-    more, so every value survives the round trip unchanged.
-    """
-    return "'" + value if _NEEDS_QUOTE.match(value) else value
-
-
-def _restore(value: str) -> str:
-    return value[1:] if _QUOTED.match(value) else value
+    named `=HYPERLINK(…)` must stay text there, so every cell is neutralised (`numbers=False`: nothing is
+    exempt, so every value survives the round trip unchanged)."""
+    return restored_cell(value)
 
 
 def _bool_text(value: bool) -> str:
@@ -501,36 +490,34 @@ def _bool_text(value: bool) -> str:
 def _row(entry: PrintIndexEntry) -> list[str]:
     recipient = entry.recipient
     lines = [*recipient.lines, "", "", ""][:3]
-    text = _neutralise
     return [
         entry.batch_id,
         str(entry.sequence),
-        text(entry.delivery_id),
-        text(entry.invoice_number),
+        entry.delivery_id,
+        entry.invoice_number,
         entry.file,
         str(entry.first_page),
         str(entry.pages),
         str(entry.sheets),
-        text(entry.envelope),
+        entry.envelope,
         entry.post_class,
         _bool_text(entry.colour),
         _bool_text(entry.duplex),
-        text(recipient.name),
-        *(text(line) for line in lines),
-        text(recipient.postcode or ""),
-        text(recipient.city),
+        recipient.name,
+        *lines,
+        recipient.postcode or "",
+        recipient.city,
         recipient.country_code,
     ]
 
 
 def index_csv(entries: Sequence[PrintIndexEntry]) -> bytes:
     """The CSV index: UTF-8, `;`, CRLF, a header row, RFC 4180 quoting, formula-looking cells neutralised."""
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, delimiter=";", quotechar='"', quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
-    writer.writerow(INDEX_COLUMNS)
-    for entry in entries:
-        writer.writerow(_row(entry))
-    return out.getvalue().encode("utf-8")
+    lines = [csv_record(INDEX_COLUMNS, delimiter=";", lineterminator="\r\n", numbers=False)]
+    lines += (
+        csv_record(_row(entry), delimiter=";", lineterminator="\r\n", numbers=False) for entry in entries
+    )
+    return "".join(lines).encode("utf-8")
 
 
 def _utc(moment: dt.datetime) -> str:

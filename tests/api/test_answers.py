@@ -7,6 +7,8 @@ documented schema (every key declared, every type right), like tests/api/test_vi
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from typing import Any
 
 import pytest
@@ -14,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from gateway.api.docs import ANSWERS, RAW_EXAMPLES
 from gateway.samples import sample_invoice_json
+from gateway.services import net_policy
 from tests.api.test_views import _undeclared
 
 
@@ -86,13 +89,45 @@ def test_the_invoice_examples_are_accepted(documented: Documented) -> None:
         documented("POST", path, 201 if path == "/invoices" else 200, json=example)
 
 
-def test_webhook_and_health_answers(documented: Documented) -> None:
+def test_webhook_and_health_answers(documented: Documented, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the example's host stands for the ERP's real name: here it resolves to a public address, so the
+    # example is accepted as it stands under the strict default (public addresses only)
+    public = [ipaddress.ip_address("93.184.216.34")]
+    monkeypatch.setattr(net_policy, "resolve", lambda host, port: public if host == "erp.example.com" else [])
     example = documented.spec["paths"]["/webhooks"]["put"]["requestBody"]["content"]["application/json"]
     created = documented("PUT", "/webhooks", 201, json=example["example"])
     assert created["secret"]  # shown this once
     changed = documented("PUT", "/webhooks", 200, json={**example["example"], "active": False})
     assert "secret" not in changed and changed["active"] is False
     assert documented("GET", "/health", 200)["status"] == "ok"
+
+
+def test_the_webhook_example_says_its_host_must_resolve_and_is_refused_when_it_does_not(
+    client: TestClient, auth: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`PUT /webhooks` with the document's example as it stands, under the strict default: its name does
+    not resolve (`erp.example.com` is a placeholder), so it is refused with that plain reason — and the
+    document says beforehand that the host must resolve to a public address."""
+    spec = client.app.openapi()  # type: ignore[attr-defined]
+    operation = spec["paths"]["/webhooks"]["put"]
+    example = operation["requestBody"]["content"]["application/json"]["example"]
+    described = spec["components"]["schemas"]["WebhookRequest"]["properties"]["url"]["description"]
+    assert "resolves to public addresses" in described and "does not resolve is refused" in described
+    assert "does not resolve" in operation["description"]
+    system = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        # what a resolver answers for a name that does not exist, whatever this machine's DNS is
+        if host == "erp.example.com":
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return system(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    answer = client.put("/webhooks", json=example, headers=auth)
+    assert answer.status_code == 422
+    [error] = answer.json()["errors"]
+    assert error == {"field": "url", "reason": "erp.example.com does not resolve (Name or service not known)"}
+    assert client.get("/webhooks", headers=auth).json()["items"] == []
 
 
 def test_every_documented_answer_model_is_exercised() -> None:

@@ -134,13 +134,77 @@ def test_pod_and_remittance_downloads_use_the_same_safe_header(client: TestClien
     )
     remittance = client.post(
         "/remittances",
-        params={"filename": '../bank "file"\r\n.xml'},
+        params={"filename": 'bank "file"; name=x €.xml'},
         content=camt054([Tx(Decimal("10.00"), reference="x")]),
         headers={**auth, "Content-Type": "application/xml"},
     )
     assert remittance.status_code == 201, remittance.text
     answer = client.get(f"/remittances/{remittance.json()['file_id']}/content", headers=auth)
-    assert disposition_names(answer.headers["content-disposition"]) == (
-        "bank _file_.xml",
-        "bank _file_.xml",
+    header = answer.headers["content-disposition"]
+    assert header.count("filename=") == 1 and header.count("filename*=") == 1  # no parameter injected
+    assert disposition_names(header) == ("bank _file__ name_x _.xml", "bank _file_; name=x €.xml")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../bank.xml", "bank\\x.xml", "bank\r\n.xml", "bank\x00.xml", "..", "c:bank.xml", "bank\u202e.xml"],
+)
+def test_a_remittance_file_name_is_checked_like_a_pod_name(client: TestClient, auth: Auth, name: str) -> None:
+    """Reproducer (issue 18, defect 4): `POST /remittances?filename=bank%0d%0a.xml` was kept as given, and
+    its `GET /remittances/{id}/content` dropped the connection (a CR/LF in a header). Now a remittance
+    name is refused at upload as a POD's is (no separators, `..`, `:`, control or format characters), with
+    a 422 on `filename`, before anything is stored."""
+    answer = client.post(
+        "/remittances",
+        params={"filename": name},
+        content=camt054([Tx(Decimal("10.00"), reference="x")]),
+        headers={**auth, "Content-Type": "application/xml"},
     )
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["field"] in ("filename", "query.filename"), error  # a NUL is refused at the edge
+    assert client.get("/remittances", headers=auth).json()["items"] == []
+
+
+def test_names_as_long_as_their_columns_are_kept_and_handed_back(client: TestClient, auth: Auth) -> None:
+    """The longest names the columns hold, with `€` and `"` in them, on both databases: kept whole and
+    answered in a header that stays ASCII; one character more is a 422 naming the field."""
+    pod_name = ('Kvittering "€" ' + "x" * 200)[: 200 - 4] + ".png"
+    pod = client.post(
+        "/pods",
+        params={"filename": pod_name},
+        content=make_png(),
+        headers={**auth, "Content-Type": "image/png"},
+    )
+    assert pod.status_code == 201, pod.text
+    content = client.get(f"/pods/{pod.json()['pods'][0]['id']}/content", headers=auth)
+    plain, full = disposition_names(content.headers["content-disposition"])
+    assert full == safe_filename(pod_name, "x") and plain.isascii() and '"' not in plain
+    too_long = client.post(
+        "/pods",
+        params={"filename": "y" + pod_name},
+        content=make_png(),
+        headers={**auth, "Content-Type": "image/png"},
+    )
+    assert too_long.status_code == 422 and too_long.json()["errors"][0]["field"] == "filename"
+
+    name = ('Remittance "€" ' + "z" * 255)[: 255 - 4] + ".xml"
+    remittance = client.post(
+        "/remittances",
+        params={"filename": name},
+        content=camt054([Tx(Decimal("11.00"), reference="y")]),
+        headers={**auth, "Content-Type": "application/xml"},
+    )
+    assert remittance.status_code == 201, remittance.text
+    file_id = remittance.json()["file_id"]
+    assert client.get(f"/remittances/{file_id}", headers=auth).json()["filename"] == name
+    answer = client.get(f"/remittances/{file_id}/content", headers=auth)
+    plain, full = disposition_names(answer.headers["content-disposition"])
+    assert full == safe_filename(name, "x") and plain.isascii()
+    longer = client.post(
+        "/remittances",
+        params={"filename": "a" + name},
+        content=camt054([Tx(Decimal("12.00"), reference="z")]),
+        headers={**auth, "Content-Type": "application/xml"},
+    )
+    assert longer.status_code == 422 and longer.json()["errors"][0]["field"].endswith("filename")

@@ -26,6 +26,7 @@ from db.models import Batch, BatchItem, Delivery, EdiInterchange, utcnow
 from gateway.samples import sample_invoice_json
 from gateway.services.inbound.edi_acks import flag_overdue, receive_edi
 from gateway.services.inbound.print_returns import receive_print_return
+from gateway.services.net_policy import AddressPolicy
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.edi_partners import put_partner
@@ -37,6 +38,9 @@ from outbox.states import DeliveryStatus as S
 from schemas.edi_partner import TradingPartner
 
 US, THEM = "7080000000009", "7300009000003"
+
+#: The example ERPs are names no resolver here knows: the address policy is not what these pages show.
+ANY_ADDRESS = AddressPolicy(allow_private=True)
 
 
 def use_print_and_edi(settings: Settings, root: Path) -> None:
@@ -214,6 +218,7 @@ def webhook_endpoints(engine: Engine, settings: Settings, tenant: str = "acme") 
             events=["*"],
             secret="whsec_x",
             actor="test",
+            addresses=ANY_ADDRESS,
         )
         failing, _, _ = webhooks.put_endpoint(
             session,
@@ -222,6 +227,7 @@ def webhook_endpoints(engine: Engine, settings: Settings, tenant: str = "acme") 
             events=["deviation.opened", "delivery.status_changed"],
             secret="whsec_y",
             actor="test",
+            addresses=ANY_ADDRESS,
         )
         ids = (healthy.id, failing.id)
     webhooks.invalidate_endpoint_cache()

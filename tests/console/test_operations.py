@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from db.engine import session_scope
+from gateway.services.net_policy import AddressPolicy
 from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.edi_partners import put_partner
 from gateway.services.tenancy.history import tenant_events
@@ -161,8 +162,9 @@ def test_webhooks_show_backlog_and_last_error_without_secrets(
     hooks = data.webhook_endpoints(engine, settings)
     with session_scope(engine) as session:
         theirs, _, _ = webhooks.put_endpoint(
-            session, "other", url="https://other.example/hooks", secret="s", actor="test"
-        )
+            session, "other", url="https://other.example/hooks", secret="s", actor="test",
+            addresses=AddressPolicy(allow_private=True),
+        )  # fmt: skip
         their_id = theirs.id
 
     listing = operator.get("/console/webhooks")

@@ -349,11 +349,12 @@ def _cpu(read: Callable[[bytes], Any], data: bytes, tries: int) -> tuple[float, 
 
     The cyclic garbage collector is off while the clock runs: its full passes come when the objects alive
     have grown by a quarter, a step function that made the ratio of one linear reader swing between 3 and 7
-    from run to run (amortised, the collector is linear by that rule; it also doubled every figure).
+    from run to run (amortised, the collector is linear by that rule; it also doubled every figure). No
+    `gc.collect()` first: in the whole suite's process (gigabytes of live objects) one full pass cost more
+    wall time than the reading it prepared, and garbage left over does not run while the collector is off.
     """
     best, outcome = float("inf"), None
     for _ in range(tries):
-        gc.collect()
         gc.disable()
         started = time.process_time()
         try:

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from db.engine import session_scope
+from gateway.services.net_policy import AddressPolicy
 from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.history import changes_between, tenant_events
 from gateway.services.tenancy.tenants import put_tenant_settings
@@ -47,7 +48,10 @@ def test_settings_changes_are_recorded_and_a_repeat_is_not(engine: Engine) -> No
 def test_webhook_changes_are_recorded_without_the_secret(engine: Engine) -> None:
     url = "https://erp.example/hooks?token=hush-hush"
     with session_scope(engine) as session:
-        endpoint, _, _ = webhooks.put_endpoint(session, "acme", url=url, events=["*"], actor="api:erp")
+        anywhere = AddressPolicy(allow_private=True)  # erp.example resolves nowhere
+        endpoint, _, _ = webhooks.put_endpoint(
+            session, "acme", url=url, events=["*"], actor="api:erp", addresses=anywhere
+        )
         webhooks.put_endpoint(
             session, "acme", url=url, events=["*"], active=False, actor="console:ops@acme.example"
         )

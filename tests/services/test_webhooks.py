@@ -7,6 +7,8 @@ de-duplicates on `X-Gateway-Event-Id`; it can be told to fail the first requests
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import ipaddress
 import json
 import threading
 from collections.abc import Iterator
@@ -25,6 +27,8 @@ from db.engine import session_scope
 from db.models import Delivery, WebhookEvent, utcnow
 from gateway.cli import app as cli_app
 from gateway.samples import sample_invoice_json
+from gateway.services import net_policy
+from gateway.services.net_policy import AddressPolicy
 from gateway.services.outbound.deviations import list_deviations, resend_deviation
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy import webhooks
@@ -36,6 +40,15 @@ from outbox.states import DeliveryStatus as S
 from tests.outbox_helpers import take_to_sent
 
 SECRET = "whsec_test_0123456789abcdef"
+#: The receiver listens on loopback, which webhooks may not reach unless the operator allows it.
+LOOPBACK = AddressPolicy.of(False, ["127.0.0.0/8"])
+_send = functools.partial(webhooks.send_due_events, addresses=LOOPBACK)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The shared settings, with loopback allowed to webhooks (`GATEWAY_WEBHOOK_ALLOW_PRIVATE=true`)."""
+    return settings.model_copy(update={"webhook_allow_private": True})
 
 
 @dataclass
@@ -55,6 +68,7 @@ class Receiver:
     seen: set[str] = field(default_factory=set)
     accepted: list[str] = field(default_factory=list)
     url: str = ""
+    location: str = "http://169.254.169.254/latest/meta-data/"  # where a 3xx answer points
 
 
 @pytest.fixture
@@ -75,6 +89,8 @@ def receiver() -> Iterator[Receiver]:
                 state.seen.add(event_id)
                 state.accepted.append(event_id)
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", state.location)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
@@ -97,7 +113,7 @@ def receiver() -> Iterator[Receiver]:
 def _endpoint(engine: Engine, url: str, events: list[str] | None = None, tenant: str = "acme") -> str:
     with session_scope(engine) as session:
         endpoint, _created, _secret = webhooks.put_endpoint(
-            session, tenant, url=url, events=events or ["*"], secret=SECRET, actor="test"
+            session, tenant, url=url, events=events or ["*"], secret=SECRET, actor="test", addresses=LOOPBACK
         )
         return endpoint.id
 
@@ -214,13 +230,13 @@ def test_a_500_is_retried_and_the_event_delivered_once_with_a_stable_id(
     assert row.next_attempt_at > utcnow() + dt.timedelta(seconds=25)
     assert len(receiver.requests) == 1 and receiver.accepted == []
     # not due yet: nothing is sent
-    assert webhooks.send_due_events(engine).claimed == 0
+    assert _send(engine).claimed == 0
     later = utcnow() + dt.timedelta(hours=2)
-    report = webhooks.send_due_events(engine, now=later)
+    report = _send(engine, now=later)
     assert (report.claimed, report.delivered) == (1, 1)
     [row] = _events(engine)
     assert (row.status, row.tries, row.last_error) == ("delivered", 2, None)
-    assert webhooks.send_due_events(engine, now=later + dt.timedelta(hours=1)).claimed == 0
+    assert _send(engine, now=later + dt.timedelta(hours=1)).claimed == 0
     first, second = receiver.requests
     assert first.verified and second.verified
     event_id = row.payload["id"]
@@ -241,7 +257,7 @@ def test_a_refusing_receiver_fails_after_a_few_tries_and_a_dead_one_after_max_tr
     receiver.statuses = [404] * 10
     now = utcnow()
     for hours in range(1, 6):
-        webhooks.send_due_events(engine, now=now + dt.timedelta(hours=hours * 2))
+        _send(engine, now=now + dt.timedelta(hours=hours * 2))
     [row] = _events(engine)
     assert (row.status, row.tries) == ("failed", webhooks.REFUSED_MAX_TRIES)
     assert row.last_error is not None and "gave up after 3 tries; last: HTTP 404" in row.last_error
@@ -254,9 +270,7 @@ def test_a_refusing_receiver_fails_after_a_few_tries_and_a_dead_one_after_max_tr
     _deviate(engine, 2)
     policy = webhooks.RetryPolicy(base_seconds=1, jitter=False, max_tries=3)
     for hours in range(1, 5):
-        webhooks.send_due_events(
-            engine, policy=policy, timeout_seconds=2, now=now + dt.timedelta(hours=hours)
-        )
+        _send(engine, policy=policy, timeout_seconds=2, now=now + dt.timedelta(hours=hours))
     rows = [r for r in _events(engine) if r.status == "failed" and r.tries == 3]
     assert rows and rows[-1].last_error is not None and "ConnectError" in rows[-1].last_error
 
@@ -298,6 +312,7 @@ def test_cli_add_list_send(
 ) -> None:
     monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database)
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("GATEWAY_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
     monkeypatch.setattr(gateway.cli.console, "width", 300)
     runner = CliRunner()
     result = runner.invoke(
@@ -325,3 +340,130 @@ def test_cli_add_list_send(
     assert len(receiver.accepted) == 1 and receiver.requests[0].verified
     generated = runner.invoke(cli_app, ["webhook", "add", receiver.url + "/2", "--tenant", "acme"])
     assert generated.exit_code == 0 and "secret (shown once): whsec_" in generated.output
+
+
+# --- addresses (SSRF) ---------------------------------------------------------------------------------------
+
+#: Every form of an internal address the campaign used, and the kind each is refused as.
+INTERNAL_URLS = [
+    ("http://127.0.0.1:8080/hook", "loopback"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),
+    ("http://localhost:5432/", "loopback"),
+    ("http://[::1]/hook", "loopback"),
+    ("http://0x7f000001/hook", "loopback"),
+    ("http://2130706433/hook", "loopback"),
+    ("http://0177.0.0.1/hook", "loopback"),
+    ("http://[::ffff:127.0.0.1]/hook", "loopback"),
+    ("http://10.1.2.3/hook", "private"),
+    ("https://192.168.0.10/hook", "private"),
+    ("http://[fd00::1]/hook", "private"),
+    ("http://[fe80::1]/hook", "link-local"),
+    ("http://224.0.0.1/hook", "multicast"),
+    ("http://0.0.0.0/hook", "unspecified"),
+    ("http://240.0.0.1/hook", "reserved"),
+    ("http://100.64.0.1/hook", "non-public"),
+]
+
+
+@pytest.mark.parametrize(("url", "kind"), INTERNAL_URLS)
+def test_put_webhooks_refuses_internal_addresses_in_every_form(
+    client: TestClient, auth: dict[str, str], settings: Settings, url: str, kind: str
+) -> None:
+    """Reproducer (issue 18, defect 3): `PUT /webhooks {"url": "http://127.0.0.1:…"}` (also
+    169.254.169.254, localhost:5432, [::1], 0x7f000001, 2130706433, 0177.0.0.1, ::ffff:127.0.0.1) was a
+    201: the worker then POSTed signed events into the gateway's own network. Now a 422 on `url` says
+    which address the host is or resolves to and why it is refused; nothing is stored."""
+    settings.webhook_allow_private = False
+    answer = client.put("/webhooks", json={"url": url}, headers=auth)
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["field"] == "url"
+    assert f"a {kind} address" in error["reason"] or f"an {kind} address" in error["reason"], error
+    assert client.get("/webhooks", headers=auth).json()["items"] == []
+
+
+def test_the_refusal_names_the_address_a_name_resolves_to(client: TestClient, auth: dict[str, str]) -> None:
+    """`localhost:5432` is not judged by its name: by what it resolves to."""
+    client.app.state.settings.webhook_allow_private = False  # type: ignore[attr-defined]
+    answer = client.put("/webhooks", json={"url": "http://localhost:5432/"}, headers=auth)
+    [error] = answer.json()["errors"]
+    assert error == {"field": "url", "reason": "localhost resolves to 127.0.0.1, a loopback address"}
+    nowhere = client.put("/webhooks", json={"url": "https://erp.invalid/hooks"}, headers=auth)
+    assert nowhere.status_code == 422 and "does not resolve" in nowhere.json()["errors"][0]["reason"]
+
+
+def test_the_operator_may_allow_a_network_or_every_address(
+    client: TestClient, auth: dict[str, str], settings: Settings
+) -> None:
+    settings.webhook_allow_private = False
+    settings.webhook_allowed_networks = ["127.0.0.0/8"]
+    assert client.put("/webhooks", json={"url": "http://127.0.0.1:9/a"}, headers=auth).status_code == 201
+    assert client.put("/webhooks", json={"url": "http://[::1]:9/a"}, headers=auth).status_code == 422
+    settings.webhook_allow_private = True
+    assert client.put("/webhooks", json={"url": "http://[::1]:9/a"}, headers=auth).status_code == 201
+
+
+def _resolving(monkeypatch: pytest.MonkeyPatch, answers: dict[str, str]) -> None:
+    """The resolver of `net_policy` answering `answers` (name → address) and the system for the rest."""
+    system = net_policy.resolve
+
+    def resolve(host: str, port: int) -> list[net_policy.IPAddress]:
+        if host in answers:
+            return [ipaddress.ip_address(answers[host])]
+        return system(host, port)
+
+    monkeypatch.setattr(net_policy, "resolve", resolve)
+
+
+def test_a_name_that_resolves_to_loopback_at_send_time_is_not_sent_to(
+    engine: Engine, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reproducer (DNS rebinding): the ERP's name resolved to a public address when the endpoint was
+    saved and to 127.0.0.1 when the event is sent. The send-time check refuses it: the loopback receiver
+    gets nothing and the event's error says why."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    _resolving(monkeypatch, {"erp.rebind.test": "93.184.216.34"})
+    with session_scope(engine) as session:
+        webhooks.put_endpoint(
+            session, "acme", url=f"http://erp.rebind.test:{port}/hooks", secret=SECRET, actor="test"
+        )  # public when saved: accepted under the strict policy
+    _deviate(engine)
+    _resolving(monkeypatch, {"erp.rebind.test": "127.0.0.1"})
+    report = webhooks.send_due_events(engine, now=utcnow() + dt.timedelta(seconds=1))
+    assert report.claimed > 0 and report.delivered == 0
+    assert receiver.requests == []
+    errors = {row.last_error for row in _events(engine)}
+    assert errors == {"RefusedConnection: refused: erp.rebind.test resolves to 127.0.0.1, a loopback address"}
+
+
+def test_the_connection_goes_to_the_checked_address_with_the_name_as_host(
+    engine: Engine, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The transport connects to the address it judged, not to a second lookup: a name only the
+    (patched) resolver knows reaches the loopback receiver, and the receiver sees the name in `Host`."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    _resolving(monkeypatch, {"erp.pinned.test": "127.0.0.1"})
+    _endpoint(engine, f"http://erp.pinned.test:{port}/hooks", ["deviation.opened"])
+    _deviate(engine)
+    report = _send(engine, now=utcnow() + dt.timedelta(seconds=1))
+    assert (report.claimed, report.delivered) == (1, 1)
+    [request] = receiver.requests
+    assert request.headers["Host"] == f"erp.pinned.test:{port}" and request.verified
+
+
+def test_a_redirect_is_not_followed_and_fails_with_its_reason(engine: Engine, receiver: Receiver) -> None:
+    """Reproducer: an endpoint that answers `302 Location: http://169.254.169.254/…` must not make the
+    gateway request the metadata service. The 3xx is a failed try that says where it pointed."""
+    _endpoint(engine, receiver.url, ["deviation.opened"])
+    _deviate(engine)
+    receiver.statuses = [302] * 5
+    now = utcnow()
+    for hours in range(1, 5):
+        _send(engine, now=now + dt.timedelta(hours=hours * 2))
+    [row] = _events(engine)
+    assert (row.status, row.tries) == ("failed", webhooks.REFUSED_MAX_TRIES)
+    assert len(receiver.requests) == webhooks.REFUSED_MAX_TRIES
+    assert row.last_error is not None
+    assert "HTTP 302: redirected to http://169.254.169.254/latest/meta-data/; redirects are not followed" in (
+        row.last_error
+    )

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from gateway.api.deps import IdentityDep, SessionDep
+from gateway.api.params import Limit, Offset
 from gateway.api.requests import CancelRequest, ResendRequest
 from gateway.api.views import DeliveryPage, DeliveryView, ResentDeliveryView
 from gateway.services.outbound import deliveries as delivery_service
@@ -22,8 +23,8 @@ def get_deliveries(
     session: SessionDep,
     status: DeliveryStatus | None = None,
     channel: Annotated[str | None, Query(max_length=50)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> DeliveryPage:
     items = delivery_service.list_deliveries(
         session, identity.tenant_id, status=status, channel=channel, limit=limit, offset=offset

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 
 from gateway.api.deps import IdentityDep, SessionDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.params import Limit, Offset, Since
 from gateway.api.requests import ResendRequest, ResolveRequest
 from gateway.api.views import DeviationPage, DeviationResent, DeviationView
 from gateway.services.outbound.deviations import (
@@ -40,16 +40,14 @@ def get_deviations(
     ] = None,
     cause: Annotated[str | None, Query(max_length=40)] = None,
     channel: Annotated[str | None, Query(max_length=50)] = None,
-    since: dt.datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    since: Since = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> DeviationPage:
     """Deviations across channels (newest first), each with its cause and the actions that fit it; a
     covered one (closed because another delivery took over) names that delivery and where it stands."""
     if state and status:
         raise ErrorAnswer.one(422, "status", "give state (or the older status), not both")
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=dt.UTC)
     items = list_deviations(
         session,
         identity.tenant_id,

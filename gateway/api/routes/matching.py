@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter
 
 from gateway.api.deps import EngineDep, IdentityDep, SessionDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.params import Since
 from gateway.api.views import MatchReport, MatchRunView
 from gateway.services.payments import matching_runs as payment_service
 
@@ -28,7 +27,7 @@ def run_matching_route(identity: IdentityDep, engine: EngineDep) -> MatchRunView
 def get_match_report(
     identity: IdentityDep,
     session: SessionDep,
-    since: dt.datetime | None = None,
+    since: Since = None,
     file_id: str | None = None,
 ) -> MatchReport:
     """Match rates per payment and per invoice, by count and amount, with the false-auto rate."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from gateway.api.deps import EngineDep, IdentityDep, SessionDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.params import Since
 from gateway.api.requests import PaymentApprovalRequest, PaymentResolutionRequest, ResolveRequest
 from gateway.api.views import PaymentDecision, PaymentList, PaymentView
 from gateway.services.payments import matching_runs as payment_service
@@ -24,7 +24,7 @@ def get_payments(
     identity: IdentityDep,
     session: SessionDep,
     status: str | None = None,
-    since: dt.datetime | None = None,
+    since: Since = None,
     file_id: str | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
 ) -> PaymentList:

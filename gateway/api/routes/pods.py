@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.bodies import content_type, raw_body_openapi, read_family_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.params import Limit, Offset
 from gateway.api.parsing import parse_pool
 from gateway.api.requests import PodLinkRequest
 from gateway.api.views import PodPage, PodView
@@ -107,8 +108,8 @@ def get_pods(
     identity: IdentityDep,
     session: SessionDep,
     linked: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> PodPage:
     """The tenant's proofs of delivery, newest first; `linked=false` is the queue to work through."""
     found = pod_service.list_pods(session, identity.tenant_id, linked, limit=limit, offset=offset)

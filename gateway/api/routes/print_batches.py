@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from gateway.api.deps import IdentityDep, SessionDep
+from gateway.api.params import Limit
 from gateway.api.views import BatchList, BatchWithItems
 from gateway.services.outbound import batches as batch_service
 
@@ -18,7 +19,7 @@ def get_batches(
     identity: IdentityDep,
     session: SessionDep,
     status: Annotated[str | None, Query(max_length=20)] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
 ) -> BatchList:
     """The tenant's print batches (newest cut-off first) and the documents still waiting for one."""
     batches = batch_service.list_batches(session, identity.tenant_id, status=status, limit=limit)

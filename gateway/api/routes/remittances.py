@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from gateway.api.bodies import raw_body_openapi, read_family_body
 from gateway.api.deps import DocumentStoreDep, EngineDep, IdentityDep, SessionDep, SettingsDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.params import Limit
 from gateway.api.parsing import parse_pool
 from gateway.api.views import RemittanceFileList, RemittanceFileWithPayments
 from gateway.services.downloads import content_disposition
@@ -50,6 +51,10 @@ async def post_remittance(
     match: bool = True,
 ) -> JSONResponse:
     """A remittance file as the raw body (camt.053/054, OCR giro, REMADV, X12 820, Invoice Response)."""
+    try:
+        remittance_service.check_remittance_filename(filename)  # before the body is read
+    except remittance_service.RemittanceNameRefused as error:
+        raise ErrorAnswer.one(422, error.field, error.reason) from None
     body = await read_family_body(request, settings, "remittances")
     # the CPU-heavy read in the parse pool: a slow file cannot stall the other requests (issue 18)
     reading = await parse_pool(request).run(read_remittance_file, body)
@@ -83,7 +88,7 @@ def get_remittances(
     identity: IdentityDep,
     session: SessionDep,
     status: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    limit: Limit = 100,
 ) -> RemittanceFileList:
     """Received remittance files, newest first (`status=rejected`: the ones to look at)."""
     files = remittance_service.list_files(session, identity.tenant_id, status=status, limit=limit)

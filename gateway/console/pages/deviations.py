@@ -19,6 +19,7 @@ from channels import known_channels
 from db.engine import session_scope
 from gateway.console.auth import Operator, Viewer
 from gateway.console.templating import page, query, redirect
+from gateway.services.moments import as_utc
 from gateway.services.outbound.deviation_bulk import (
     BULK_ACTIONS,
     BulkAction,
@@ -83,11 +84,11 @@ def _cursor(value: str) -> DeviationCursor:
     opened, _, deviation_id = value.rpartition("_")
     try:
         opened_at = dt.datetime.fromisoformat(opened)
+        if opened_at.tzinfo is None or not _ID.match(deviation_id):
+            raise ValueError("not a cursor")
+        return as_utc(opened_at), deviation_id  # out of range in UTC: no page of this list either
     except ValueError:
         raise _bad("after", "not a page of this list; start from the first page") from None
-    if opened_at.tzinfo is None or not _ID.match(deviation_id):
-        raise _bad("after", "not a page of this list; start from the first page")
-    return opened_at, deviation_id
 
 
 def _short(text: str | None) -> str:

@@ -68,7 +68,11 @@ from gateway.services.inbound.responses import (
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.parsed import Parsed
 from gateway.services.payments.intake import RemittanceIntake, RemittanceUpload, receive_and_match
-from gateway.services.payments.remittances import RemittanceReading, RemittanceTooLarge
+from gateway.services.payments.remittances import (
+    RemittanceNameRefused,
+    RemittanceReading,
+    RemittanceTooLarge,
+)
 from gateway.settings import Settings
 from mappings import FORMATS, FormatKind, detect_format, format_entry
 from mappings.acks.received import examine as examine_edi
@@ -305,6 +309,9 @@ def _remittance(door: InboundDoor, file: InboundFile, name: str) -> InboundRecei
     except RemittanceTooLarge as error:
         errors = [{"field": "content", "reason": str(error)}]
         raise InboundRefused(413, errors, format=name, service="remittances") from None
+    except RemittanceNameRefused as error:
+        errors = [{"field": error.field, "reason": error.reason}]
+        raise InboundRefused(422, errors, format=name, service="remittances") from None
     [received] = intake.files
     receipt = received.receipt
     note = f"{receipt.payments} payment(s)"

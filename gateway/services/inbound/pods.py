@@ -30,6 +30,8 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import InvoiceRecord, PodLink, ProofOfDelivery, StoredDocument
+from gateway.services.downloads import filename_problem
+from gateway.services.moments import as_utc
 from gateway.services.outbound.documents import DocumentStore, store_document
 from gateway.services.parsed import Parsed
 from gateway.services.tenancy.tenants import ensure_tenant
@@ -131,18 +133,9 @@ class Examined:
 def check_filename(name: str, what: str = "filename") -> str:
     """The name as given, or `PodRefused`: never cleaned silently (a path in a name is a mistake or an
     attack, and the sender should hear which)."""
-    if not name or name in {".", ".."}:
-        raise PodRefused(what, "a file name is required")
-    if len(name) > MAX_NAME_LENGTH:
-        raise PodRefused(what, f"{len(name)} characters; at most {MAX_NAME_LENGTH}")
-    if "/" in name or "\\" in name:
-        raise PodRefused(what, f"{name!r} contains a path separator; give the bare file name")
-    if ".." in name:
-        raise PodRefused(what, f"{name!r} contains '..'")
-    if ":" in name:
-        raise PodRefused(what, f"{name!r} contains ':' (a drive or stream name)")
-    if any(unicodedata.category(c) in {"Cc", "Cf"} for c in name):
-        raise PodRefused(what, f"{name!r} contains control or invisible formatting characters")
+    problem = filename_problem(name, MAX_NAME_LENGTH)
+    if problem is not None:
+        raise PodRefused(what, problem)
     return name
 
 
@@ -186,7 +179,10 @@ def parse_signed_at(value: str | None, what: str = "signed_at") -> dt.datetime |
         parsed = dt.datetime.fromisoformat(value.strip())
     except ValueError:
         raise PodRefused(what, f"{value!r} is not an ISO 8601 date or date and time") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    try:
+        return as_utc(parsed)
+    except ValueError as error:
+        raise PodRefused(what, f"{value!r} is {error}") from None
 
 
 def _check_image(kind: str, data: bytes) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from sqlalchemy.sql.selectable import CompoundSelect
 from sqlmodel import col
 
 from db.models import BuyerName, Delivery, DeliveryEvent, InvoiceRecord, PaymentAllocation
+from gateway.services.moments import UTC_MOMENT_WORDS, UtcMoment, as_utc
 from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
 from schemas.search_keys import SearchColumns, amount_cents, folded, identifier_key, search_columns
@@ -111,10 +112,10 @@ class InvoiceSearch(BaseModel):
     issued_to: dt.date | None = Field(None, description="issue date ≤")
     due_from: dt.date | None = Field(None, description="due date ≥")
     due_to: dt.date | None = Field(None, description="due date ≤")
-    since: dt.datetime | None = Field(
+    since: UtcMoment | None = Field(
         None,
         description="changed since: accepted, a delivery event (status, correction, resend) or a payment "
-        "applied or reversed at or after this time (UTC unless it names its offset)",
+        f"applied or reversed at or after this time: {UTC_MOMENT_WORDS}",
     )
     q: str | None = Field(
         None,
@@ -563,7 +564,7 @@ def _key_value(sort_name: str, key: Any) -> Any:
         return None
     try:
         if sort_name == "created":
-            return dt.datetime.fromisoformat(str(key))
+            return as_utc(dt.datetime.fromisoformat(str(key)))
         if sort_name in ("issue_date", "due_date"):
             return dt.date.fromisoformat(str(key))
         if sort_name == "amount" and isinstance(key, int) and not isinstance(key, bool):

@@ -1053,6 +1053,8 @@ def reminder_candidates(
 ) -> list[InvoiceRecord]:
     """Invoices a reminder may go out for: past due by `grace_days` (Norway: 14 days before a fee may be
     charged) and not paid. Paid and overpaid invoices never appear: "paid" stops every reminder."""
+    if today.toordinal() <= grace_days:
+        return []  # the cut-off would fall before the year 1: nothing can be due that early
     cutoff = today - dt.timedelta(days=grace_days)
     return list(
         session.execute(

@@ -27,6 +27,7 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import PaymentRecord, RemittanceFile, RemittanceLineRecord, new_id, utcnow
+from gateway.services.downloads import filename_problem
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.tenancy.tenants import ensure_tenant, tenant_settings
 from mappings import detect_format, formats, parser
@@ -54,6 +55,29 @@ class RemittanceTooLarge(ValueError):
         super().__init__(f"{size:,} bytes; at most {limit:,}")
         self.size = size
         self.limit = limit
+
+
+#: The longest file name kept (the `remittance_files.filename` column).
+MAX_FILENAME_LENGTH = 255
+
+
+class RemittanceNameRefused(ValueError):
+    """A remittance file name that is not kept (`downloads.filename_problem`), before anything is stored:
+    it is handed back in `Content-Disposition` and shown on pages, as a POD's name is."""
+
+    field = "filename"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"filename: {reason}")
+        self.reason = reason
+
+
+def check_remittance_filename(name: str | None) -> str | None:
+    """`name` when a remittance file may be kept under it (None: no name); else `RemittanceNameRefused`."""
+    problem = None if name is None else filename_problem(name, MAX_FILENAME_LENGTH)
+    if problem is not None:
+        raise RemittanceNameRefused(problem)
+    return name
 
 
 class RemittanceNotFound(LookupError):
@@ -209,6 +233,7 @@ def receive_remittance(
     here. `refused_quota_bytes`: how many bytes of refused files the tenant may keep; a refused file past it
     is recorded (size, SHA-256, reason) without its body (None: no quota).
     """
+    check_remittance_filename(filename)
     if len(data) > max_bytes:
         raise RemittanceTooLarge(len(data), max_bytes)
     digest = hashlib.sha256(data).hexdigest()
@@ -484,6 +509,8 @@ def receive_remittance_drop(
             )
         except RemittanceTooLarge as error:
             return Kept(refused=f"content: {error}")
+        except RemittanceNameRefused as error:
+            return Kept(refused=str(error))
         if receipt.status == "rejected":
             return Kept(receipt, refused=f"{receipt.error_field}: {receipt.reason}")
         return Kept(receipt)

@@ -13,8 +13,9 @@ de-duplicates on it.
 
 Retries: 2xx → delivered. Timeouts, connection errors, 408, 429 and 5xx → retried with exponential
 backoff (`Retry-After` honoured for 429/503) up to `max_tries`, then failed with the last error. Other
-3xx/4xx (redirects are not followed) usually mean a wrong URL or secret on the ERP's side, which is often
-fixed within minutes: they are retried too, but only `REFUSED_MAX_TRIES` times in all, then failed.
+3xx/4xx (redirects are not followed), a refused address and an HTTPS certificate that does not verify for
+the URL's host usually mean a wrong URL, secret or certificate on the ERP's side, which is often fixed within
+minutes: they are retried too, but only `REFUSED_MAX_TRIES` times in all, then failed.
 """
 
 from __future__ import annotations
@@ -25,9 +26,11 @@ import hashlib
 import hmac
 import json
 import secrets
+import ssl
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -38,6 +41,13 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import Delivery, InvoiceRecord, WebhookEndpoint, WebhookEvent, new_id, utcnow
+from gateway.services.net_policy import (
+    AddressPolicy,
+    AddressRefused,
+    RefusedConnection,
+    check_url,
+    pinned_client,
+)
 from gateway.settings import Settings
 from outbox.hooks import StatusChange
 from outbox.lease import LeasedTable, LeaseLost, claim_due, write_under_lease
@@ -58,6 +68,8 @@ ENDPOINT_CACHE_SECONDS = 5.0
 DEFAULT_WEBHOOK_POLICY = RetryPolicy(base_seconds=30.0, factor=2.0, max_delay_seconds=3600.0, max_tries=10)
 
 PENDING, SENDING, DELIVERED, FAILED = "pending", "sending", "delivered", "failed"
+#: The default address policy: public addresses only.
+PUBLIC_ONLY = AddressPolicy()
 
 _events = WebhookEvent.__table__  # type: ignore[attr-defined]
 _endpoints = WebhookEndpoint.__table__  # type: ignore[attr-defined]
@@ -67,7 +79,19 @@ EVENT_LEASES = LeasedTable(_events, noun="webhook event", holder=None, updated_a
 
 
 class WebhookError(ValueError):
-    """A webhook endpoint that cannot be accepted (bad URL, unknown event type)."""
+    """A webhook endpoint that cannot be accepted (bad URL, unknown event type); `field` names the input
+    (`url`, `events`) and `reason` says why."""
+
+    def __init__(self, reason: str, field: str = "url") -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def webhook_addresses(settings: Settings) -> AddressPolicy:
+    """Where webhooks may go (`webhook_allow_private`, `webhook_allowed_networks`): public addresses only,
+    unless the operator allows more."""
+    return AddressPolicy.of(settings.webhook_allow_private, settings.webhook_allowed_networks)
 
 
 @dataclass(frozen=True)
@@ -178,13 +202,20 @@ def emit_status_change(session: Session, change: StatusChange, cause: str | None
 # --- endpoints ---------------------------------------------------------------------------------------------
 
 
-def _check(url: str, events: Sequence[str]) -> list[str]:
-    parsed = httpx.URL(url)
-    if parsed.scheme not in {"http", "https"} or not parsed.host:
-        raise WebhookError(f"url {url!r}: an absolute http(s) URL is needed")
+def _check(url: str, events: Sequence[str], addresses: AddressPolicy | None) -> list[str]:
+    """The events wanted, when they are known and (`addresses` given) the URL is an http(s) URL whose host
+    is an address `addresses` allows: it is resolved now, so a refusal is said at once, not as failed
+    events later."""
     unknown = sorted(set(events) - EVENT_TYPES - {ALL_EVENTS})
     if unknown:
-        raise WebhookError(f"unknown event type(s) {unknown}; known: {sorted(EVENT_TYPES)} or '*'")
+        raise WebhookError(f"unknown event type(s) {unknown}; known: {sorted(EVENT_TYPES)} or '*'", "events")
+    try:
+        if addresses is not None:
+            check_url(url, addresses)
+        elif httpx.URL(url).scheme not in {"http", "https"}:
+            raise AddressRefused("an absolute http(s) URL is needed")
+    except (AddressRefused, httpx.InvalidURL) as error:
+        raise WebhookError(str(error)) from None
     return sorted(set(events)) or [ALL_EVENTS]
 
 
@@ -211,23 +242,26 @@ def put_endpoint(
     active: bool = True,
     actor: str,
     reason: str | None = None,
+    addresses: AddressPolicy = PUBLIC_ONLY,
 ) -> tuple[WebhookEndpoint, bool, str | None]:
     """Add an endpoint, or change the tenant's endpoint with the same URL; (endpoint, created, secret).
 
     The secret is returned only when it was generated here (shown once, never again); a given one is kept
     as given and not echoed. What changed goes into the tenant's history with `actor` (a secret only as
-    "replaced").
+    "replaced"). A new endpoint's URL must resolve to addresses `addresses` allows
+    (`webhook_addresses(settings)`), else `WebhookError` names the field and the reason; an existing one's
+    URL was judged when it was added (switching it off must always work), and every send judges it again.
     """
     from gateway.services.tenancy.history import changes_between, record_tenant_event
     from gateway.services.tenancy.tenants import ensure_tenant
 
-    wanted = _check(url, events)
     ensure_tenant(session, tenant_id)
     endpoint = session.execute(
         select(WebhookEndpoint).where(
             col(WebhookEndpoint.tenant_id) == tenant_id, col(WebhookEndpoint.url) == url
         )
     ).scalar_one_or_none()
+    wanted = _check(url, events, addresses if endpoint is None else None)
     generated = None
     created = endpoint is None
     before = {} if endpoint is None else _recorded(endpoint)
@@ -380,15 +414,37 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
+def _certificate_problem(error: BaseException | None) -> str | None:
+    """What was wrong with the receiver's TLS certificate ("Hostname mismatch, certificate is not valid for
+    'erp.example.com'."), when that is why the connection failed; httpx wraps it twice."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, ssl.SSLCertVerificationError):
+            return str(error.verify_message or error.reason or error)
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 def _outcome(
     response: httpx.Response | None, error: Exception | None
 ) -> tuple[str, str | None, float | None, bool]:
     """(status to record, error text, receiver's Retry-After, counts against REFUSED_MAX_TRIES)."""
+    certificate = _certificate_problem(error)
+    if certificate is not None:
+        # the ERP's certificate (or a stranger's at its address): its side to fix, as a 4xx is
+        return PENDING, f"TLS certificate refused: {certificate}", None, True
     if response is None:
-        return PENDING, f"{type(error).__name__}: {error}", None, False
+        # a refused address is the endpoint's URL, as a 4xx is: retried a few times (DNS may change back)
+        return PENDING, f"{type(error).__name__}: {error}", None, isinstance(error, RefusedConnection)
     code = response.status_code
     if 200 <= code < 300:
         return DELIVERED, None, None, False
+    if 300 <= code < 400:
+        location = response.headers.get("location", "")
+        shown = shown_url(location) if "://" in location else location.split("?")[0][:200]
+        to = f" to {shown}" if location else ""
+        return PENDING, f"HTTP {code}: redirected{to}; redirects are not followed", None, True
     text = f"HTTP {code}: {response.text[:200]}".strip().rstrip(":")
     if code in (408, 429) or code >= 500:
         return PENDING, text, _retry_after(response), False
@@ -420,8 +476,16 @@ def send_due_events(
     limit: int = 50,
     now: dt.datetime | None = None,
     client: httpx.Client | None = None,
+    addresses: AddressPolicy = PUBLIC_ONLY,
+    ca_bundle: Path | None = None,
 ) -> SendReport:
-    """Claim the due events, POST each to its endpoint and record the outcome; one round."""
+    """Claim the due events, POST each to its endpoint and record the outcome; one round.
+
+    Each POST goes through a client pinned to addresses `addresses` allows (`net_policy.PinnedTransport`):
+    the host is resolved and judged again at every send, and the connection made to the judged address.
+    HTTPS certificates are checked against the URL's host name, trusting the default store plus
+    `ca_bundle` (`webhook_ca_bundle`); a certificate that fails is a connection error, retried and recorded.
+    """
     report = SendReport()
     now = now or utcnow()
     with session_scope(engine) as session:
@@ -439,7 +503,7 @@ def send_due_events(
     if not claims:
         return report
     owned = client is None
-    http = client or httpx.Client(timeout=timeout_seconds, follow_redirects=False)
+    http = client or pinned_client(addresses, timeout=timeout_seconds, ca_bundle=ca_bundle)
     try:
         for claim in claims:
             url, secret = endpoints[claim.endpoint_id]
