@@ -12,8 +12,8 @@ the summary names the test and shows the line with the finding cut short.
 
 What it sees is what is logged at the levels in effect (INFO where an app or a worker set up logging,
 WARNING elsewhere), in the test process: a record a logger's level drops never exists, and processes the
-tests start (worker and `gateway` subprocesses, the parse pool) log to their own stderr. `--no-log-audit` turns it off
-(to measure its cost: `tests/api` on SQLite, 14,687 lines, took 104.8 s with it and 101.2 s
+tests start (worker and `gateway` subprocesses, the parse pool) log to their own stderr. `--no-log-audit`
+turns it off (to measure its cost: `tests/api` on SQLite, 14,687 lines, took 104.8 s with it and 101.2 s
 without; the rendering itself 1.5 s, some 100 µs a line).
 """
 
