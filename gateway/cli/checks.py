@@ -211,13 +211,16 @@ def _migrations_finding(state: SchemaState) -> Finding:
     return Finding("migrations", True, f"current ({', '.join(state.current)})")
 
 
-def documents_finding(settings: Settings, database: Iterable[Finding] = ()) -> Finding:
+def documents_finding(
+    settings: Settings, database: Iterable[Finding] = (), *, write_probe: bool = True
+) -> Finding:
     """Whether the document store (`GATEWAY_DOCUMENTS_URL`, or its default) takes a document and gives it
     back: `PROBE_DOCUMENT` written and read (content-addressed, so one small entry however often checked).
 
     `database` is what `database_findings` found: a store in the outbox's database is not probed while that
     database does not answer (an outage, not a second problem), is still empty (its tables come with the
     schema, created on first use) or is not at the current schema (the migrations finding says so).
+    `write_probe=False` (a dry run changes nothing): the store is only asked, nothing is written.
     """
     from gateway.logging_setup import redact
     from gateway.services.outbound.documents import (
@@ -248,23 +251,27 @@ def documents_finding(settings: Settings, database: Iterable[Finding] = ()) -> F
         return Finding(check, False, f"GATEWAY_DOCUMENTS_URL: {error}")
     where = redact(repr(store))  # a folder, a database URL without its password, a bucket: never a secret
     try:
-        key = probe_document_store(store)
+        key = probe_document_store(store, write=write_probe)
     except Exception as error:  # every store has its own: the folder's OSError, a driver's, S3's
         reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0] or type(error).__name__
         return Finding(check, False, f"{where} cannot keep a document: {redact(reason)}")
+    if not write_probe:
+        return Finding(check, True, f"{where}: answers (dry run: nothing written) ({key[:5]}…)")
     return Finding(check, True, f"{where}: a probe document written and read back ({key[:5]}…)")
 
 
-def run_checks(settings: Settings, channels: Iterable[str] = ()) -> list[Finding]:
+def run_checks(
+    settings: Settings, channels: Iterable[str] = (), *, write_probe: bool = True
+) -> list[Finding]:
     """Every check for these settings: the configured channels (and `channels`), rules, database, and
-    the document store."""
+    the document store (`write_probe=False`: only asked, for a dry run that must change nothing)."""
     names = sorted({*settings.configured_channels(), *channels})
     database = database_findings(settings)
     return [
         *channel_findings(settings, names),
         rules_finding(settings.rules_dir),
         *database,
-        documents_finding(settings, database),
+        documents_finding(settings, database, write_probe=write_probe),
     ]
 
 

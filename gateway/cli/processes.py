@@ -94,7 +94,7 @@ def worker(
     # a copy, so the run's shared settings (perhaps a caller's own object) stay as they were given
     settings = cli.settings.model_copy(update={"dry_run": True}) if dry_run else cli.settings
     with logging_for_run(settings.log_level, settings.log_format):
-        if not _wait_for_database(cli, channel, stop):
+        if not _wait_for_database(cli, channel, stop, write_probe=not dry_run):
             console.print("stopped before the database answered")
             return
         runner = Worker(cli.engine, settings, worker_id=worker_id, channels=channel, stop_requested=stop)
@@ -121,7 +121,9 @@ def worker(
     )
 
 
-def _wait_for_database(cli: CliContext, channels: list[str] | None, stop: threading.Event) -> bool:
+def _wait_for_database(
+    cli: CliContext, channels: list[str] | None, stop: threading.Event, *, write_probe: bool = True
+) -> bool:
     """The start checks, run again (with backoff) while the database is the only problem and does not
     answer; then the outbox opened. False when a stop came first; a real problem ends the command (exit 1).
     """
@@ -135,7 +137,8 @@ def _wait_for_database(cli: CliContext, channels: list[str] | None, stop: thread
         max_seconds=settings.worker_db_backoff_max_seconds,
     )
     while not stop.is_set():
-        problems = [finding for finding in run_checks(settings, channels or ()) if not finding.ok]
+        findings = run_checks(settings, channels or (), write_probe=write_probe)
+        problems = [finding for finding in findings if not finding.ok]
         # the outbox's database not answering (and a document store in it): waited for; all else is real
         unanswered = [finding for finding in problems if finding.database_outage]
         if problems and len(unanswered) == len(problems):

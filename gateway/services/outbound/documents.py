@@ -221,12 +221,20 @@ def in_outbox_database(url: str | None, settings: Settings) -> bool:
 PROBE_DOCUMENT = b"invoice-gateway: the document store probe, written and read back by `gateway check`\n"
 
 
-def probe_document_store(store: DocumentStore) -> str:
+def probe_document_store(store: DocumentStore, *, write: bool = True) -> str:
     """Put `PROBE_DOCUMENT` and read it back: the store answers, takes a document and gives it back whole.
+
+    `write=False` (a dry run, which must change nothing) only asks whether the probe is there, and reads
+    it back when it is: the store answers, but whether it takes a document is not known.
 
     Returns its key; raises what the store raises (`DocumentStoreError`, `OSError` from a folder, the
     database driver's errors), or `DocumentCorrupted` when other bytes came back.
     """
+    if not write:
+        key = content_key(PROBE_DOCUMENT)
+        if store.exists(key) and store.get(key) != PROBE_DOCUMENT:  # pragma: no cover - hashes checked
+            raise DocumentCorrupted(f"the probe document {key} came back changed")
+        return key
     key = store.put(PROBE_DOCUMENT)
     if store.get(key) != PROBE_DOCUMENT:  # pragma: no cover - every store checks the SHA-256 on reading
         raise DocumentCorrupted(f"the probe document {key} came back changed")
