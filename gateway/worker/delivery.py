@@ -46,8 +46,7 @@ from gateway.worker.documents import (
     ExtraDocuments,
     file_extension,
     load_extra_documents,
-    load_invoice_numbers,
-    load_payloads,
+    load_payloads_and_numbers,
     put_sent,
     store_sent,
     with_pod_attachments,
@@ -121,8 +120,7 @@ class DeliveryLoop:
             )
             # The payloads come in the claim's own transaction: on SQLite every transaction takes the
             # write lock, so a separate read per delivery would make workers queue for nothing.
-            payloads = load_payloads(session, {claim.invoice_id for claim in claims})
-            numbers = load_invoice_numbers(session, {claim.invoice_id for claim in claims})
+            payloads, numbers = load_payloads_and_numbers(session, {claim.invoice_id for claim in claims})
             settings_by_tenant = {t: tenant_settings(session, t) for t in {c.tenant_id for c in claims}}
             extras = load_extra_documents(session, context.document_store, claims)
         context.stats.rounds += 1

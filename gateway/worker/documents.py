@@ -27,24 +27,23 @@ from schemas.canonical import Attachment, Invoice
 
 def load_payloads(session: Session, invoice_ids: set[str | None]) -> dict[str | None, str]:
     """Canonical JSON of the claimed deliveries' invoices, in one query (a document delivery has none)."""
-    wanted = sorted(invoice_id for invoice_id in invoice_ids if invoice_id is not None)
-    if not wanted:
-        return {}
-    rows = session.execute(
-        select(col(InvoiceRecord.id), col(InvoiceRecord.payload)).where(col(InvoiceRecord.id).in_(wanted))
-    )
-    return {invoice_id: payload for invoice_id, payload in rows}
+    return load_payloads_and_numbers(session, invoice_ids)[0]
 
 
-def load_invoice_numbers(session: Session, invoice_ids: set[str | None]) -> dict[str | None, str]:
-    """The claimed deliveries' invoice numbers, in one query: every log line about a delivery names it."""
+def load_payloads_and_numbers(
+    session: Session, invoice_ids: set[str | None]
+) -> tuple[dict[str | None, str], dict[str | None, str]]:
+    """The claimed deliveries' invoices' canonical JSON and numbers (every log line about a delivery names
+    its invoice), in one query."""
     wanted = sorted(invoice_id for invoice_id in invoice_ids if invoice_id is not None)
     if not wanted:
-        return {}
+        return {}, {}
     rows = session.execute(
-        select(col(InvoiceRecord.id), col(InvoiceRecord.number)).where(col(InvoiceRecord.id).in_(wanted))
-    )
-    return {invoice_id: number for invoice_id, number in rows}
+        select(col(InvoiceRecord.id), col(InvoiceRecord.payload), col(InvoiceRecord.number)).where(
+            col(InvoiceRecord.id).in_(wanted)
+        )
+    ).all()
+    return {row[0]: row[1] for row in rows}, {row[0]: row[2] for row in rows}
 
 
 @dataclass(frozen=True)
