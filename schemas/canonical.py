@@ -31,6 +31,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from schemas.national_id import NationalId
+
 TWO_PLACES = Decimal("0.01")
 
 
@@ -735,6 +737,9 @@ def _all_amounts(invoice: Invoice) -> list[tuple[str, Decimal]]:
     return amounts
 
 
+CustomerSegment = Literal["private", "business", "priority", "public"]
+
+
 class ReceiverProfile(_Model):
     """How a tenant's customer wants invoices: a preferred channel, fallbacks, an address per channel."""
 
@@ -749,6 +754,20 @@ class ReceiverProfile(_Model):
         default_factory=dict,
         description="channel name → wire format, where the receiver wants a specific one",
     )
+    national_id: NationalId | None = Field(
+        None,
+        description="a consumer's Norwegian national identity number (fødselsnummer or D-number): marks "
+        "the receiver as a consumer and addresses the consumer channels (eFaktura, Digipost); masked in "
+        "every view",
+    )
+    segment: CustomerSegment | None = Field(
+        None, description="the customer segment: private (a consumer), business, priority or public sector"
+    )
+
+    @property
+    def is_consumer(self) -> bool:
+        """A private person: the profile says so, or names a national identity number."""
+        return self.segment == "private" or (self.segment is None and self.national_id is not None)
 
     @model_validator(mode="after")
     def _no_repeats(self) -> ReceiverProfile:

@@ -81,6 +81,11 @@ class TenantSettings(BaseModel):
     matching: MatchingPolicy = Field(
         default_factory=MatchingPolicy, description="when payments may be applied without a person"
     )
+    consumer_waterfall: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list,
+        description="the channels a consumer's invoices try in turn (e.g. efaktura, digipost, print) "
+        "when its receiver profile names no chain of its own; empty = the default channel",
+    )
 
     def render_options(self, format_name: str) -> PdfTemplate | None:
         """What the renderer of `format_name` takes from these settings (None: its defaults)."""
