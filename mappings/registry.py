@@ -43,6 +43,7 @@ FormatKind = Literal[
     "print-file",
     "envelope",
     "syntax",
+    "consumer-channel",
 ]
 INVOICE: FormatKind = "invoice"
 STATUS_DOCUMENT: FormatKind = "status-document"
@@ -53,6 +54,7 @@ POD_FILE: FormatKind = "pod-file"
 PRINT_FILE: FormatKind = "print-file"
 ENVELOPE: FormatKind = "envelope"
 SYNTAX: FormatKind = "syntax"
+CONSUMER_CHANNEL: FormatKind = "consumer-channel"
 
 Verb = Literal["render", "parse", "sniff", "inspect"]
 VERBS: tuple[Verb, ...] = ("render", "parse", "sniff", "inspect")
@@ -267,6 +269,15 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.print.returns:inspect",
         description="print-house return file (CSV or XML urn:invoice-gateway:print-return:1): receipt, "
         "production report or returned mail",
+    ),
+    "digipost-message": FormatEntry(
+        kind=CONSUMER_CHANNEL,
+        render="mappings.consumer.digipost:render",
+        parse="mappings.consumer.digipost:parse",
+        sniff="mappings.consumer.digipost:sniff",
+        inspect="mappings.consumer.digipost:inspect",
+        description="Digipost API v8 message (application/vnd.digipost-v8+xml): recipient, documents with "
+        "the Invoice data type, print fallback",
     ),
     # Last: a PDF, IFTSTA or 214 is read as what it is above; a photo of a signed delivery note is a POD.
     "pod": FormatEntry(
