@@ -16,7 +16,13 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
 
-from channels.context import ChannelNeed, DocumentKind, ParticipantAnswer, PartnerInterchange
+from channels.context import (
+    ChannelNeed,
+    DocumentKind,
+    ParticipantAnswer,
+    PartnerInterchange,
+    ReceiverIdentity,
+)
 from mappings.base import RenderedDocument
 from outbox.retry import RetryPolicy
 from schemas.canonical import Invoice
@@ -104,6 +110,8 @@ class OutboundDelivery:
     edi: PartnerInterchange | None = None
     #: `ChannelNeed.PEPPOL_PARTICIPANT`: what the participant registry says about the receiver
     participant: ParticipantAnswer | None = None
+    #: `ChannelNeed.RECEIVER_IDENTITY`: the receiver profile's identity (a consumer's national id)
+    receiver: ReceiverIdentity | None = None
 
     @property
     def idempotency_key(self) -> str:

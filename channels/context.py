@@ -10,6 +10,8 @@ reported. The channel then only speaks its protocol:
   come back on every later try of that attempt, so a retried try writes the same interchange again.
 * `ChannelNeed.PEPPOL_PARTICIPANT` → `OutboundDelivery.participant`: what the participant registry says
   about the receiver (which document types it takes, or that it is unknown).
+* `ChannelNeed.RECEIVER_IDENTITY` → `OutboundDelivery.receiver`: the receiver profile's national identity
+  number, read at send time (never copied into the delivery's address, which views and logs show).
 
 A delivery may also carry a document that is not an invoice (`DocumentKind`): an EDI acknowledgement we
 answer a partner with goes out as a delivery on the `edi` channel, with its own row, retries and events.
@@ -17,7 +19,7 @@ answer a partner with goes out as a delivery on the `edi` channel, with its own 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from mappings.base import RenderedDocument
@@ -29,6 +31,8 @@ class ChannelNeed(StrEnum):
 
     EDI_INTERCHANGE = "edi-interchange"
     PEPPOL_PARTICIPANT = "peppol-participant"
+    #: who the receiver is beyond the invoice: the receiver profile's national identity number (Digipost)
+    RECEIVER_IDENTITY = "receiver-identity"
 
 
 class DocumentKind(StrEnum):
@@ -83,3 +87,13 @@ class ParticipantAnswer:
 
 
 __all__ = ["ChannelNeed", "DocumentKind", "ParticipantAnswer", "ParticipantInfo", "PartnerInterchange"]
+
+
+@dataclass(frozen=True)
+class ReceiverIdentity:
+    """Who the receiver is, from its receiver profile, for channels that address people (Digipost).
+
+    The national identity number stays out of `repr` (a logged delivery must not show it)."""
+
+    receiver_id: str | None
+    national_id: str | None = field(default=None, repr=False)

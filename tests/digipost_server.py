@@ -164,6 +164,7 @@ class ReceivedRequest:
     #: each XML document the request carried, with its schema errors ([] = valid)
     xml: list[tuple[bytes, list[str]]] = field(default_factory=list)
     status: int = 0
+    content_type: str = ""
 
 
 @dataclass
@@ -301,7 +302,15 @@ class DigipostStandIn:
         )
         claimed = request.headers.get("x-content-sha256")
         hash_ok = (claimed == content_sha256(body)) if body else claimed in (None, content_sha256(b""))
-        received = ReceivedRequest(request.method, path, query, body, signature_ok, hash_ok)
+        received = ReceivedRequest(
+            request.method,
+            path,
+            query,
+            body,
+            signature_ok,
+            hash_ok,
+            content_type=request.headers.get("content-type", ""),
+        )
         self.requests.append(received)
         return received
 

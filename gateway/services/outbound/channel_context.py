@@ -14,6 +14,7 @@ to call `channel.deliver`.
   deadline is restarted: it runs from when the file left, not from the first try.
 * `ChannelNeed.PEPPOL_PARTICIPANT` (the `peppol` channel): what the participant registry (the outbox's
   `participants` table) says about the receiver.
+* `ChannelNeed.RECEIVER_IDENTITY` (the `digipost` channel): the receiver profile's national identity number.
 
 Deliveries that carry another document than an invoice — the acknowledgements (CONTRL, 997, 999, TA1) we
 answer a partner's interchange with (`gateway.services.inbound.edi_acks`) — are built from what the
@@ -46,10 +47,18 @@ from channels.base import (
     Retry,
     Sent,
 )
-from channels.context import ChannelNeed, DocumentKind, ParticipantAnswer, ParticipantInfo, PartnerInterchange
+from channels.context import (
+    ChannelNeed,
+    DocumentKind,
+    ParticipantAnswer,
+    ParticipantInfo,
+    PartnerInterchange,
+    ReceiverIdentity,
+)
 from channels.peppol import participant_of
 from db.engine import make_engine, session_scope
 from db.models import Delivery, EdiInterchange, Participant, utcnow
+from gateway.services.outbound.routing import load_profiles
 from gateway.services.tenancy.edi_partners import (
     ControlNumbersExhausted,
     envelope_for,
@@ -115,7 +124,21 @@ def prepare(
             if isinstance(answer, Retry):
                 return answer
             delivery = dataclasses.replace(delivery, participant=answer)
+        elif need is ChannelNeed.RECEIVER_IDENTITY and delivery.receiver is None:
+            delivery = dataclasses.replace(delivery, receiver=receiver_identity(engine, delivery))
     return delivery
+
+
+def receiver_identity(engine: Engine, delivery: OutboundDelivery) -> ReceiverIdentity:
+    """The receiver profile's identity for the invoice's `routing.receiver_id` (empty without one); read at
+    send time, so a number corrected in the profile is used by the next try."""
+    routing = delivery.invoice.routing if delivery.invoice is not None else None
+    receiver_id = routing.receiver_id if routing is not None else None
+    if not receiver_id:
+        return ReceiverIdentity(receiver_id=None)
+    with session_scope(engine) as session:
+        profile = load_profiles(session, delivery.tenant_id, {receiver_id}).get(receiver_id)
+    return ReceiverIdentity(receiver_id=receiver_id, national_id=profile.national_id if profile else None)
 
 
 def record_report(engine: Engine, delivery: OutboundDelivery, result: DeliveryResult) -> None:
