@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     return_poll_channels: list[str] = Field(
         default_factory=lambda: ["print"], description="print channels whose return files the worker reads"
     )
+    digipost_events_poll_seconds: float = Field(
+        300.0, gt=0, description="how often a worker reads Digipost's document events (opened, postmarked, …)"
+    )
+    digipost_event_channels: list[str] = Field(
+        default_factory=lambda: ["digipost"],
+        description="digipost channels whose document events the worker reads (when they are configured)",
+    )
     ack_check_seconds: float = Field(
         300.0, gt=0, description="how often a worker flags EDI interchanges whose acknowledgement is overdue"
     )
@@ -261,6 +268,7 @@ class Settings(BaseSettings):
                 "(the value is not repeated: it may hold credentials)"
             )
         return SecretStr(text)
+
     @field_validator("webhook_allowed_networks", mode="before")
     @classmethod
     def _network_list(cls, value: Any) -> Any:

@@ -193,7 +193,7 @@ def _root(name: str) -> etree._Element:
 
 
 def _xml_time(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+    return moment.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _parse_query_time(text: str) -> dt.datetime:
@@ -239,7 +239,7 @@ class DigipostStandIn:
         created: dt.datetime | None = None,
         error_code: str | None = None,
     ) -> StoredEvent:
-        created = created or dt.datetime.now(dt.UTC).replace(microsecond=0)
+        created = created or dt.datetime.now(dt.UTC)
         event = StoredEvent(
             document_uuid,
             event_type,

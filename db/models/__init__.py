@@ -6,7 +6,7 @@ from db.models.base import UTCDateTime, new_id, timestamp_column, utcnow
 from db.models.console import ConsoleLoginAttempt, ConsoleSession, ConsoleUser
 from db.models.documents import DocumentBlob, DocumentChunk
 from db.models.edi import EdiControlCounter, EdiInterchange, TradingPartnerRecord
-from db.models.inbound import InboundDocument, PodLink, ProofOfDelivery
+from db.models.inbound import DigipostEventCursor, InboundDocument, PodLink, ProofOfDelivery
 from db.models.outbox import (
     Batch,
     BatchItem,
@@ -40,6 +40,7 @@ __all__ = [
     "Delivery",
     "DeliveryEvent",
     "Deviation",
+    "DigipostEventCursor",
     "DocumentBlob",
     "DocumentChunk",
     "EdiControlCounter",

@@ -78,3 +78,15 @@ class PodLink(SQLModel, table=True):
     linked_by: str = Field(max_length=50)
     actor: str = Field(max_length=200)
     linked_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class DigipostEventCursor(SQLModel, table=True):
+    """How far a Digipost channel's document events have been read and applied: the next poll asks for
+    events created from `polled_until` on. Moved in the same transaction as the events it covers are
+    applied, so a crash between the two reads the same window again and applies nothing twice."""
+
+    __tablename__ = "digipost_event_cursors"
+
+    channel: str = Field(primary_key=True, max_length=50)
+    polled_until: dt.datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))
+    updated_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

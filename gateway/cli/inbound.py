@@ -209,3 +209,34 @@ def receive_edi(
         keys=("file", "partner", "interchange", "linked"),
     )
     exit_if_rejected(rejected)
+
+
+def digipost_events(
+    ctx: typer.Context,
+    channel_name: Annotated[str, typer.Option("--channel", help="the digipost channel to poll")] = "digipost",
+) -> None:
+    """Read Digipost's document events since the last poll (opened, postmarked, print failed, shredded, …)
+    and apply them to the deliveries, as the worker does on its schedule; exits 1 when Digipost could not
+    be read (the window is read again next time)."""
+    from channels import create_channel
+    from channels.digipost import DigipostChannel
+    from gateway.services.inbound.digipost_events import poll_digipost_events
+
+    cli = cli_context(ctx)
+    channel = create_channel(channel_name, cli.settings.channel_settings(channel_name))
+    if not isinstance(channel, DigipostChannel):
+        fail(f"channel {channel_name} is not a digipost channel")
+    try:
+        report = poll_digipost_events(cli.engine, channel, channel_name=channel_name, actor=OPERATOR)
+    finally:
+        channel.close()
+    print_table(
+        ("document", "event", "created", "delivery", "result"),
+        (
+            (row["document"], row["event"], row["created"], row.get("delivery_id") or "", row["result"])
+            for row in report.results
+        ),
+        keys=("document", "delivery"),
+    )
+    if report.error:
+        fail(report.error)

@@ -8,8 +8,10 @@ import datetime as dt
 from pydantic import ValidationError
 
 from channels import ChannelUnavailable, UnknownChannel
+from channels.digipost import DigipostChannel
 from channels.print_sftp import PrintChannel
 from db.engine import session_scope
+from gateway.services.inbound.digipost_events import poll_digipost_events
 from gateway.services.inbound.edi_acks import flag_overdue
 from gateway.services.inbound.print_returns import poll_print_returns
 from gateway.services.payments.intake import receive_drop_and_match
@@ -40,6 +42,31 @@ def read_print_returns(context: WorkerContext, now: dt.datetime) -> int:
             for problem in report.errors:
                 log.warning("worker %s: %s return files: %s", context.worker_id, name, problem)
             read += len(report.files)
+    return read
+
+
+def read_digipost_events(context: WorkerContext, now: dt.datetime) -> int:
+    """Read and apply each configured digipost channel's document events; how many events were read."""
+    read = 0
+    configured = context.settings.configured_channels()
+    for name in context.settings.digipost_event_channels:
+        if name not in configured or not context.wants(name):
+            continue
+        try:
+            channel = context.channel(name)
+        except (UnknownChannel, ChannelUnavailable, ValidationError) as error:
+            log.warning("worker %s: cannot read %s document events: %s", context.worker_id, name, error)
+            continue
+        if isinstance(channel, DigipostChannel):
+            report = poll_digipost_events(context.engine, channel, channel_name=name, now=now,
+                                          actor=f"{name}:events")  # fmt: skip
+            if report.error:
+                log.warning("worker %s: %s document events: %s", context.worker_id, name, report.error)
+            elif report.events:
+                log.info("worker %s: %s document events: %d read, %d applied, %d noted, %d unlinked",
+                         context.worker_id, name, report.events, report.applied, report.noted,
+                         report.unlinked)  # fmt: skip
+            read += report.events
     return read
 
 
@@ -138,6 +165,14 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
         "print-returns",
         "return_poll_seconds",
         read_print_returns,
+        waits_first_interval=True,
+        runs_when_draining=False,
+        counts_as_work=False,
+    ),
+    PeriodicTask(
+        "digipost-events",
+        "digipost_events_poll_seconds",
+        read_digipost_events,
         waits_first_interval=True,
         runs_when_draining=False,
         counts_as_work=False,

@@ -22,6 +22,7 @@ from channels.base import Channel, DeliveryResult, Failed, OutboundDelivery, Ret
 from channels.context import ReceiverIdentity
 from channels.digipost import DigipostChannel, derived_uuid
 from db.engine import make_engine, migrate, session_scope
+from db.models import DigipostEventCursor
 from gateway.samples import sample_invoice, sample_invoice_json
 from gateway.services.outbound import deliveries as service
 from gateway.services.outbound.channel_context import deliver_with_context
@@ -386,3 +387,73 @@ def test_worker_falls_back_when_the_consumer_has_no_mailbox(
     assert "no Digipost mailbox" in first["last_error"]
     assert (second["channel"], second["status"]) == ("folder", "delivered")
     assert NATIONAL_ID not in str(first)
+
+
+# -- document events, through the worker --------------------------------------------------------------------
+
+
+def test_the_worker_applies_digiposts_document_events(
+    engine: Engine, settings: Settings, stand_in: DigipostStandIn, keys: BrokerKeys
+) -> None:
+    events_settings = channel_settings(
+        stand_in, keys, events_settle_seconds=0, events_first_window_hours=1, events_page_size=2
+    )
+    settings = settings.model_copy(update={"channels": {"digipost": events_settings}})
+    with session_scope(engine) as session:
+        ensure_tenant(session, "acme")
+        put_receiver(
+            session,
+            "acme",
+            ReceiverProfile(receiver_id="C-1", preferred_channel="digipost", national_id=NATIONAL_ID),
+        )
+    results = accept_invoices(
+        engine,
+        "acme",
+        [IntakeItem(sample_invoice_json(n, receiver_id="C-1")) for n in (1, 2, 3)],
+        actor="test",
+        default_channel="folder",
+    )
+    invoice_ids = [r.invoice_id or "" for r in results]
+    worker = Worker(engine, settings, worker_id="w")
+    worker.run(once=True)
+
+    def deliveries() -> list[dict[str, Any]]:
+        with session_scope(engine) as session:
+            return [service.invoice_view(session, "acme", i)["deliveries"][0] for i in invoice_ids]
+
+    sent = deliveries()
+    assert [d["status"] for d in sent] == ["sent"] * 3
+    assert all("delivered via DIGIPOST" in d["events"][-1]["reason"] for d in sent), sent[0]["events"]
+    opened, failed, posted = (d["channel_message_id"] for d in sent)
+    stand_in.add_event(opened, "OPENED")
+    stand_in.add_event(failed, "PRINT_FAILED", error_code="ADDRESS_UNKNOWN")
+    stand_in.add_event(posted, "POSTMARKED")
+    stand_in.add_event("0b7e7e3c-0000-4000-8000-000000000001", "OPENED")  # not one of ours
+    assert worker.periodic is not None
+    worker.periodic.make_due("digipost-events")
+    worker.run(once=True)
+    after = deliveries()
+    assert [d["status"] for d in after] == ["delivered", "deviation", "delivered"]
+    assert "opened in the recipient's Digipost mailbox" in after[0]["events"][-1]["reason"]
+    assert after[1]["last_error"].startswith("Digipost: Digipost could not print the letter: ADDRESS_UNKNOWN")
+    assert "postmarked" in after[2]["events"][-1]["reason"]
+    event_requests = [r for r in stand_in.requests if r.path == "/documentevents"]
+    assert len(event_requests) == 3  # pages of two: 2 + 2 + an empty one
+
+    # a later poll reads only what is new: the same events are not applied twice
+    stand_in.add_event(opened, "POSTMARKED")
+    worker.periodic.make_due("digipost-events")
+    worker.run(once=True)
+    again = deliveries()
+    assert [d["status"] for d in again] == ["delivered", "deviation", "delivered"]
+    assert [len(d["events"]) for d in again] == [
+        len(after[0]["events"]) + 1,
+        *(len(d["events"]) for d in after[1:]),
+    ]
+    assert (
+        "postmarked" in again[0]["events"][-1]["reason"]
+        and again[0]["events"][-1]["from"] == again[0]["events"][-1]["to"] == "delivered"
+    )
+    with session_scope(engine) as session:
+        cursor = session.get(DigipostEventCursor, "digipost")
+        assert cursor is not None

@@ -28,8 +28,8 @@ runner = CliRunner()
 # invoices, document, cancel, token list, receiver list | show, user …); a command lost in a move fails here.
 COMMANDS = [
     "serve", "worker", "check", "migrate", "send", "status", "invoices", "document", "resend", "correct",
-    "cancel", "receive", "bounces", "batches", "receive-edi", "print-returns", "release", "render", "inspect",
-    "validate", "schema", "demo", "match",
+    "cancel", "receive", "bounces", "batches", "receive-edi", "print-returns", "digipost-events", "release",
+    "render", "inspect", "validate", "schema", "demo", "match",
     "token", "token create", "token list", "token revoke",
     "user", "user add", "user list", "user disable", "user reset-password",
     "receiver", "receiver put", "receiver list",

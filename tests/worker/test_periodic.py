@@ -17,6 +17,7 @@ def test_the_registry_gives_each_task_its_own_interval_setting() -> None:
     assert {task.name: task.interval_setting for task in PERIODIC_TASKS} == {
         "batches": "batch_poll_seconds",
         "print-returns": "return_poll_seconds",
+        "digipost-events": "digipost_events_poll_seconds",
         "ack-deadlines": "ack_check_seconds",
         "remittances": "remittance_poll_seconds",
         "webhooks": "webhook_poll_seconds",
