@@ -1195,8 +1195,9 @@ def parse(data: bytes) -> DigipostMessage:
         unread_details = _children(unread[0], "print-details")
         if not unread_details:
             raise FormatError(f"{inner}/print-details", "missing")
+        local = after.astimezone(OSLO)
         print_if_unread = PrintIfUnread(
-            print_if_unread_after=after,
+            print_if_unread_after=local.date() if local.time() == dt.time(0) else after,
             print_details=_read_print_details(unread_details[0], f"{inner}/print-details"),
         )
     sender = _text(root, "sender-id", where, required=False)
@@ -1219,8 +1220,9 @@ def read_identification(data: bytes) -> DigipostRecipient:
 
 def read_entry_point(data: bytes) -> EntryPoint:
     root = _document_root(data, "entrypoint")
+    certificates = _children(root, "certificate")  # as given: a PEM's line breaks are its own
     return EntryPoint(
-        certificate=_text(root, "certificate", "entrypoint", required=False),
+        certificate=certificates[0].text if certificates and certificates[0].text else None,
         links=_read_links(root, "entrypoint"),
     )
 
@@ -1359,10 +1361,12 @@ def render(invoice: Invoice, options: Mapping[str, Any] | None = None) -> Render
 
 def sniff(data: bytes) -> bool:
     """A Digipost v8 `message` element (cheap: the namespace in the head, then the root's name)."""
-    return _sniff_root(data, "message")
+    return sniff_root(data, "message")
 
 
-def _sniff_root(data: bytes, name: str) -> bool:
+def sniff_root(data: bytes, name: str) -> bool:
+    """Is `data` a Digipost v8 document whose root is `name`? Cheap on anything else (the namespace must be
+    in the head); never raises."""
     head = data[:2048].lstrip()
     if not head.startswith(b"<") or API_NS.encode() not in head:
         return False
