@@ -1219,6 +1219,7 @@ def read_identification(data: bytes) -> DigipostRecipient:
 
 
 def read_entry_point(data: bytes) -> EntryPoint:
+    """The entry point (`GET /`): certificate and links; `FormatError` naming the element otherwise."""
     root = _document_root(data, "entrypoint")
     certificates = _children(root, "certificate")  # as given: a PEM's line breaks are its own
     return EntryPoint(
@@ -1228,6 +1229,7 @@ def read_entry_point(data: bytes) -> EntryPoint:
 
 
 def read_message_delivery(data: bytes) -> MessageDelivery:
+    """The answer to a sent message: how it went out, its status and documents."""
     root = _document_root(data, "message-delivery")
     where = "message-delivery"
     primary, attachments = _read_documents(root, where)
@@ -1247,6 +1249,7 @@ def read_message_delivery(data: bytes) -> MessageDelivery:
 
 
 def read_identification_result(data: bytes) -> IdentificationResult:
+    """The answer to `identify_recipient`: the code and, as its code takes, the address or the reason."""
     root = _document_root(data, "identification-result")
     where = "identification-result"
     code = _one_of(_required(root, "result", where), IDENTIFICATION_CODES, f"{where}/result")
@@ -1264,6 +1267,7 @@ def read_identification_result(data: bytes) -> IdentificationResult:
 
 
 def read_document_events(data: bytes) -> DocumentEvents:
+    """The polled events, each with its metadata's attributes (an unknown event type is a `FormatError`)."""
     root = _document_root(data, "document-events")
     events = []
     for index, element in enumerate(_children(root, "event"), start=1):
@@ -1302,6 +1306,7 @@ def read_document_events(data: bytes) -> DocumentEvents:
 
 
 def read_error(data: bytes) -> ErrorAnswer:
+    """Digipost's `error` answer (sent with a 4xx or 5xx status)."""
     root = _document_root(data, "error")
     return ErrorAnswer(
         error_code=_required(root, "error-code", "error"),
