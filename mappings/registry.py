@@ -279,6 +279,22 @@ FORMATS: dict[str, FormatEntry] = {
         description="Digipost API v8 message (application/vnd.digipost-v8+xml): recipient, documents with "
         "the Invoice data type, print fallback",
     ),
+    "digipost-delivery": FormatEntry(
+        kind=CONSUMER_CHANNEL,
+        parse="mappings.consumer.digipost_delivery:parse",
+        sniff="mappings.consumer.digipost_delivery:sniff",
+        inspect="mappings.consumer.digipost_delivery:inspect",
+        description="Digipost API v8 message-delivery answer: delivery method (DIGIPOST, PRINT, PEPPOL, "
+        "EPOST), status, time",
+    ),
+    "digipost-events": FormatEntry(
+        kind=CONSUMER_CHANNEL,
+        parse="mappings.consumer.digipost_events:parse",
+        sniff="mappings.consumer.digipost_events:sniff",
+        inspect="mappings.consumer.digipost_events:inspect",
+        description="Digipost API v8 document-events answer: POSTMARKED, PRINT_FAILED, SHREDDED, OPENED, "
+        "PEPPOL_FAILED … per document",
+    ),
     # Last: a PDF, IFTSTA or 214 is read as what it is above; a photo of a signed delivery note is a POD.
     "pod": FormatEntry(
         kind=POD_FILE,

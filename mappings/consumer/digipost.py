@@ -1195,8 +1195,9 @@ def parse(data: bytes) -> DigipostMessage:
         unread_details = _children(unread[0], "print-details")
         if not unread_details:
             raise FormatError(f"{inner}/print-details", "missing")
+        local = after.astimezone(OSLO)
         print_if_unread = PrintIfUnread(
-            print_if_unread_after=after,
+            print_if_unread_after=local.date() if local.time() == dt.time(0) else after,
             print_details=_read_print_details(unread_details[0], f"{inner}/print-details"),
         )
     sender = _text(root, "sender-id", where, required=False)
@@ -1218,14 +1219,17 @@ def read_identification(data: bytes) -> DigipostRecipient:
 
 
 def read_entry_point(data: bytes) -> EntryPoint:
+    """The entry point (`GET /`): certificate and links; `FormatError` naming the element otherwise."""
     root = _document_root(data, "entrypoint")
+    certificates = _children(root, "certificate")  # as given: a PEM's line breaks are its own
     return EntryPoint(
-        certificate=_text(root, "certificate", "entrypoint", required=False),
+        certificate=certificates[0].text if certificates and certificates[0].text else None,
         links=_read_links(root, "entrypoint"),
     )
 
 
 def read_message_delivery(data: bytes) -> MessageDelivery:
+    """The answer to a sent message: how it went out, its status and documents."""
     root = _document_root(data, "message-delivery")
     where = "message-delivery"
     primary, attachments = _read_documents(root, where)
@@ -1245,6 +1249,7 @@ def read_message_delivery(data: bytes) -> MessageDelivery:
 
 
 def read_identification_result(data: bytes) -> IdentificationResult:
+    """The answer to `identify_recipient`: the code and, as its code takes, the address or the reason."""
     root = _document_root(data, "identification-result")
     where = "identification-result"
     code = _one_of(_required(root, "result", where), IDENTIFICATION_CODES, f"{where}/result")
@@ -1262,6 +1267,7 @@ def read_identification_result(data: bytes) -> IdentificationResult:
 
 
 def read_document_events(data: bytes) -> DocumentEvents:
+    """The polled events, each with its metadata's attributes (an unknown event type is a `FormatError`)."""
     root = _document_root(data, "document-events")
     events = []
     for index, element in enumerate(_children(root, "event"), start=1):
@@ -1300,6 +1306,7 @@ def read_document_events(data: bytes) -> DocumentEvents:
 
 
 def read_error(data: bytes) -> ErrorAnswer:
+    """Digipost's `error` answer (sent with a 4xx or 5xx status)."""
     root = _document_root(data, "error")
     return ErrorAnswer(
         error_code=_required(root, "error-code", "error"),
@@ -1359,10 +1366,12 @@ def render(invoice: Invoice, options: Mapping[str, Any] | None = None) -> Render
 
 def sniff(data: bytes) -> bool:
     """A Digipost v8 `message` element (cheap: the namespace in the head, then the root's name)."""
-    return _sniff_root(data, "message")
+    return sniff_root(data, "message")
 
 
-def _sniff_root(data: bytes, name: str) -> bool:
+def sniff_root(data: bytes, name: str) -> bool:
+    """Is `data` a Digipost v8 document whose root is `name`? Cheap on anything else (the namespace must be
+    in the head); never raises."""
     head = data[:2048].lstrip()
     if not head.startswith(b"<") or API_NS.encode() not in head:
         return False

@@ -228,6 +228,21 @@ def print_return_xml(size: int) -> tuple[bytes, int]:
     return built.encode(), times
 
 
+def digipost_events(size: int) -> tuple[bytes, int]:
+    """Digipost's document events: one PRINT_FAILED event with its metadata per document."""
+    head = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<document-events xmlns="http://api.digipost.no/schema/v8" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    )
+    unit = (
+        '  <event uuid="0b0e6c2a-5a7e-4f1b-9a43-111111111111" type="PRINT_FAILED"'
+        ' created="2026-11-25T06:10:00Z" document-created="2026-11-24T15:03:00Z">'
+        '<metadata xsi:type="failed-print-metadata" error-code="INVALID_ADDRESS"/></event>\n'
+    )
+    built, times = _repeat(head, unit, "</document-events>\n", size)
+    return built.encode(), times
+
+
 def dsn_returned_message(size: int) -> tuple[bytes, int]:
     """A Postfix DSN returning the whole message: its base64 body lines (76 characters) repeated."""
     sample = _sample("email/postfix37_dsn_2_INV-1002_failed_5.2.2.eml")
@@ -338,6 +353,7 @@ CASES: dict[str, Case] = {
     "DSN": Case(dsn_returned_message, parser("dsn"), lambda dsn: 0),  # the repeats are the returned body
     "print return CSV": Case(print_return_csv, parser("print-return"), lambda file: len(file.entries)),
     "print return XML": Case(print_return_xml, parser("print-return"), lambda file: len(file.entries)),
+    "Digipost events": Case(digipost_events, parser("digipost-events"), lambda answer: len(answer.events)),
 }
 #: Below this much CPU the clock's resolution and the machine's noise decide a ratio: the small input's
 #: time counts as at least this (a reader that refuses both sizes at once passes).

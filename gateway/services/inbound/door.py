@@ -387,6 +387,8 @@ NOT_RECEIVED: dict[str, str] = {
     "ehf": "an invoice to send: post it to /invoices (`gateway send`)",
     "print-index": "a print batch index, which the gateway writes for the print house and never receives",
     "digipost-message": "a Digipost message, which the digipost channel sends and never receives",
+    "digipost-delivery": "Digipost's answer to a message, which the digipost channel reads itself",
+    "digipost-events": "Digipost's document events, which the digipost channel polls itself",
 }
 
 
