@@ -16,7 +16,13 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
 
-from channels.context import ChannelNeed, DocumentKind, ParticipantAnswer, PartnerInterchange
+from channels.context import (
+    ChannelNeed,
+    DocumentKind,
+    EfakturaAnswer,
+    ParticipantAnswer,
+    PartnerInterchange,
+)
 from mappings.base import RenderedDocument
 from outbox.retry import RetryPolicy
 from schemas.canonical import Invoice
@@ -104,6 +110,8 @@ class OutboundDelivery:
     edi: PartnerInterchange | None = None
     #: `ChannelNeed.PEPPOL_PARTICIPANT`: what the participant registry says about the receiver
     participant: ParticipantAnswer | None = None
+    #: `ChannelNeed.EFAKTURA_RECIPIENT`: what the eFaktura recipient lookup says about the consumer
+    efaktura: EfakturaAnswer | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -153,6 +161,9 @@ class ChannelCapabilities:
     description: str = ""
     #: formats rendered besides the main document and handed over as attachments (e.g. EHF with a PDF)
     attachment_formats: tuple[str, ...] = ()
+    #: formats rendered and embedded in the main document as BG-24 attachments (eFaktura: the invoice PDF
+    #: inside the EHF), before the main document is validated
+    embedded_formats: tuple[str, ...] = ()
     #: documents are staged and handed over in batches at cut-off times (`BatchingChannel`)
     batched: bool = False
     #: what the gateway must prepare before each send (`channels.context`): the channel opens no database

@@ -10,6 +10,9 @@ reported. The channel then only speaks its protocol:
   come back on every later try of that attempt, so a retried try writes the same interchange again.
 * `ChannelNeed.PEPPOL_PARTICIPANT` → `OutboundDelivery.participant`: what the participant registry says
   about the receiver (which document types it takes, or that it is unknown).
+* `ChannelNeed.EFAKTURA_RECIPIENT` → `OutboundDelivery.efaktura`: the eFaktura recipient lookup's answer
+  about the consumer (found with an eFaktura identifier, not found, or blocked this issuer), refreshed
+  before each send.
 
 A delivery may also carry a document that is not an invoice (`DocumentKind`): an EDI acknowledgement we
 answer a partner with goes out as a delivery on the `edi` channel, with its own row, retries and events.
@@ -29,6 +32,7 @@ class ChannelNeed(StrEnum):
 
     EDI_INTERCHANGE = "edi-interchange"
     PEPPOL_PARTICIPANT = "peppol-participant"
+    EFAKTURA_RECIPIENT = "efaktura-recipient"
 
 
 class DocumentKind(StrEnum):
@@ -82,4 +86,39 @@ class ParticipantAnswer:
     info: ParticipantInfo | None
 
 
-__all__ = ["ChannelNeed", "DocumentKind", "ParticipantAnswer", "ParticipantInfo", "PartnerInterchange"]
+class EfakturaStatus(StrEnum):
+    """What an eFaktura recipient search says about one consumer and this issuer."""
+
+    #: the consumer has an eFaktura identifier and takes eFaktura from this issuer
+    FOUND = "found"
+    #: no consent (no eFaktura identifier) for that national identity number or name and address
+    NOT_FOUND = "not-found"
+    #: the consumer has eFaktura but has blocked this issuer
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class EfakturaAnswer:
+    """The recipient lookup's answer about one consumer, looked up by the gateway before the send.
+
+    `looked_up_by` names the key without its value ("national identity number ******* 1234" or "name and
+    address"): a national identity number is never carried here in full, so it cannot reach a reason or
+    a log line. `efaktura_id` is set only when `status` is FOUND.
+    """
+
+    status: EfakturaStatus
+    looked_up_by: str
+    efaktura_id: str | None = None
+    #: where the answer came from: "http" (the provider's search, just now) or "registry" (imported)
+    source: str = "registry"
+
+
+__all__ = [
+    "ChannelNeed",
+    "DocumentKind",
+    "EfakturaAnswer",
+    "EfakturaStatus",
+    "ParticipantAnswer",
+    "ParticipantInfo",
+    "PartnerInterchange",
+]
