@@ -28,6 +28,7 @@ REGISTRY: dict[str, ChannelEntry] = {
     "print": ChannelEntry("channels.print_sftp:PrintChannel", "pip install paramiko python-gnupg"),
     "edi": ChannelEntry("channels.edi:EdiChannel", "pip install paramiko"),
     "digipost": ChannelEntry("channels.digipost:DigipostChannel", "pip install cryptography httpx"),
+    "efaktura": ChannelEntry("channels.efaktura:EfakturaChannel"),
 }
 
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
 from channels.context import (
     ChannelNeed,
     DocumentKind,
+    EfakturaAnswer,
     ParticipantAnswer,
     PartnerInterchange,
     ReceiverIdentity,
@@ -112,6 +113,8 @@ class OutboundDelivery:
     participant: ParticipantAnswer | None = None
     #: `ChannelNeed.RECEIVER_IDENTITY`: the receiver profile's identity (a consumer's national id)
     receiver: ReceiverIdentity | None = None
+    #: `ChannelNeed.EFAKTURA_RECIPIENT`: what the eFaktura recipient lookup says about the consumer
+    efaktura: EfakturaAnswer | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -161,6 +164,9 @@ class ChannelCapabilities:
     description: str = ""
     #: formats rendered besides the main document and handed over as attachments (e.g. EHF with a PDF)
     attachment_formats: tuple[str, ...] = ()
+    #: formats rendered and embedded in the main document as BG-24 attachments (eFaktura: the invoice PDF
+    #: inside the EHF), before the main document is validated
+    embedded_formats: tuple[str, ...] = ()
     #: documents are staged and handed over in batches at cut-off times (`BatchingChannel`)
     batched: bool = False
     #: what the gateway must prepare before each send (`channels.context`): the channel opens no database

@@ -12,6 +12,9 @@ reported. The channel then only speaks its protocol:
   about the receiver (which document types it takes, or that it is unknown).
 * `ChannelNeed.RECEIVER_IDENTITY` → `OutboundDelivery.receiver`: the receiver profile's national identity
   number, read at send time (never copied into the delivery's address, which views and logs show).
+* `ChannelNeed.EFAKTURA_RECIPIENT` → `OutboundDelivery.efaktura`: the eFaktura recipient lookup's answer
+  about the consumer (found with an eFaktura identifier, not found, or blocked this issuer), refreshed
+  before each send.
 
 A delivery may also carry a document that is not an invoice (`DocumentKind`): an EDI acknowledgement we
 answer a partner with goes out as a delivery on the `edi` channel, with its own row, retries and events.
@@ -33,6 +36,7 @@ class ChannelNeed(StrEnum):
     PEPPOL_PARTICIPANT = "peppol-participant"
     #: who the receiver is beyond the invoice: the receiver profile's national identity number (Digipost)
     RECEIVER_IDENTITY = "receiver-identity"
+    EFAKTURA_RECIPIENT = "efaktura-recipient"
 
 
 class DocumentKind(StrEnum):
@@ -86,9 +90,6 @@ class ParticipantAnswer:
     info: ParticipantInfo | None
 
 
-__all__ = ["ChannelNeed", "DocumentKind", "ParticipantAnswer", "ParticipantInfo", "PartnerInterchange"]
-
-
 @dataclass(frozen=True)
 class ReceiverIdentity:
     """Who the receiver is, from its receiver profile, for channels that address people (Digipost).
@@ -97,3 +98,40 @@ class ReceiverIdentity:
 
     receiver_id: str | None
     national_id: str | None = field(default=None, repr=False)
+class EfakturaStatus(StrEnum):
+    """What an eFaktura recipient search says about one consumer and this issuer."""
+
+    #: the consumer has an eFaktura identifier and takes eFaktura from this issuer
+    FOUND = "found"
+    #: no consent (no eFaktura identifier) for that national identity number or name and address
+    NOT_FOUND = "not-found"
+    #: the consumer has eFaktura but has blocked this issuer
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class EfakturaAnswer:
+    """The recipient lookup's answer about one consumer, looked up by the gateway before the send.
+
+    `looked_up_by` names the key without its value ("national identity number ******* 1234" or "name and
+    address"): a national identity number is never carried here in full, so it cannot reach a reason or
+    a log line. `efaktura_id` is set only when `status` is FOUND.
+    """
+
+    status: EfakturaStatus
+    looked_up_by: str
+    efaktura_id: str | None = None
+    #: where the answer came from: "http" (the provider's search, just now) or "registry" (imported)
+    source: str = "registry"
+
+
+__all__ = [
+    "ChannelNeed",
+    "DocumentKind",
+    "EfakturaAnswer",
+    "EfakturaStatus",
+    "ParticipantAnswer",
+    "ParticipantInfo",
+    "PartnerInterchange",
+    "ReceiverIdentity",
+]

@@ -129,6 +129,8 @@ class Envelope:
     country_c1: str
     document: bytes
     created: dt.datetime
+    #: further SBDH scopes (Type, InstanceIdentifier) for a service behind the receiver (eFaktura)
+    extra_scopes: tuple[tuple[str, str], ...] = ()
 
     def sbdh(self) -> bytes:
         return wrap_sbdh(
@@ -140,6 +142,7 @@ class Envelope:
             instance_id=self.instance_id,
             created=self.created,
             country_c1=self.country_c1,
+            extra_scopes=self.extra_scopes,
         )
 
 
@@ -215,10 +218,11 @@ class PeppolChannel(Channel[PeppolConfig]):
 
     # -- steps -----------------------------------------------------------------------------------
 
-    def envelope(self, delivery: OutboundDelivery) -> Envelope | Failed:
-        """The identifiers of this send, or why there can be none."""
+    def envelope(self, delivery: OutboundDelivery, *, receiver: str | None = None) -> Envelope | Failed:
+        """The identifiers of this send, or why there can be none; `receiver` instead of the delivery's
+        participant (eFaktura sends to its provider's participant)."""
         invoice = delivery.the_invoice()
-        receiver = participant_of(delivery)
+        receiver = receiver or participant_of(delivery)
         if receiver is None:
             return Failed("receiver has no PEPPOL participant id (no address, no buyer endpoint)")
         sender = self.config.sender_participant_id

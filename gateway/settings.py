@@ -332,6 +332,8 @@ class Settings(BaseSettings):
             merged["directory"] = str(self.data_dir / "outbound")
         if name == "peppol":
             merged["folder"] = {"directory": str(self.data_dir / "peppol-outbound")}
+        if name == "efaktura":
+            merged["folder"] = {"directory": str(self.data_dir / "efaktura-outbound")}
         if name == "print":
             merged["directory"] = str(self.data_dir / "print-house")
         merged.update(self.file_channels.get(name, {}))

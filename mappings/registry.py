@@ -136,6 +136,21 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.status.dsn:inspect",
         description="e-mail delivery status notification (RFC 3464 report-type=delivery-status)",
     ),
+    "efaktura-receipt": FormatEntry(
+        kind=STATUS_DOCUMENT,
+        parse="mappings.efaktura.receipts:parse",
+        sniff="mappings.efaktura.receipts:sniff",
+        inspect="mappings.efaktura.receipts:inspect",
+        description="eFaktura receipts and rejections (the gateway's CSV or JSON, one line per invoice)",
+    ),
+    # Not received at the door: a tenant's registry import (`gateway efaktura recipients import`).
+    "efaktura-recipients": FormatEntry(
+        kind=STATUS_DOCUMENT,
+        parse="mappings.efaktura.recipients:parse",
+        sniff="mappings.efaktura.recipients:sniff",
+        inspect="mappings.efaktura.recipients:inspect",
+        description="eFaktura recipient-search answer (the gateway's CSV): consent, eFaktura id or blocked",
+    ),
     "camt": FormatEntry(
         kind=REMITTANCE,
         parse="mappings.remittance.camt:parse",

@@ -81,8 +81,12 @@ def wrap_sbdh(
     standard: str | None = None,
     type_: str | None = None,
     type_version: str | None = None,
+    extra_scopes: tuple[tuple[str, str], ...] = (),
 ) -> bytes:
     """`document` inside a PEPPOL SBDH; Standard, Type and TypeVersion default to the document's root.
+
+    `extra_scopes` are further `BusinessScope/Scope` (Type, InstanceIdentifier) pairs after the three
+    PEPPOL ones, for a service behind the receiving participant (eFaktura: the consumer's identifier).
 
     The document's bytes go in unchanged (less an XML declaration), so signatures and exact amounts
     inside it survive. `created` must carry a time zone; `country_c1` is the sender's ISO 3166 country.
@@ -119,6 +123,7 @@ def wrap_sbdh(
         ("DOCUMENTID", document_type_id, DOCUMENT_ID_SCHEME),
         ("PROCESSID", process_id, PROCESS_ID_SCHEME),
         ("COUNTRY_C1", country_c1, None),
+        *((scope_type, value, None) for scope_type, value in extra_scopes),
     ):
         scope = etree.SubElement(scopes, _q("Scope"))
         etree.SubElement(scope, _q("Type")).text = scope_type

@@ -200,6 +200,10 @@ class BankAccount(_Model):
         return value.replace(" ", "").replace(".", "").upper()
 
 
+#: The payment means text (BT-82) that marks an invoice paid by AvtaleGiro (`PaymentMeans.avtalegiro`).
+AVTALEGIRO_TEXT = "AvtaleGiro"
+
+
 class PaymentMeans(_Model):
     """BG-16: how to pay, with the payment reference (Norwegian KID) the payee matches on."""
 
@@ -209,6 +213,33 @@ class PaymentMeans(_Model):
     account: BankAccount | None = Field(None, description="BG-17")
     mandate_reference: ShortText | None = Field(None, description="BT-89 direct debit mandate")
     debited_account: Annotated[str, Field(max_length=34)] | None = Field(None, description="BT-91")
+    avtalegiro: bool = Field(
+        False,
+        description="the payer pays this invoice by AvtaleGiro (a Nets direct debit mandate): the marker an "
+        "eFaktura carries, so the bank shows it as already arranged; its due date must be 4–365 days after "
+        "sending. In EHF it is the payment means text (BT-82) 'AvtaleGiro'",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _avtalegiro_marker(cls, data: Any) -> Any:
+        """BT-82 'AvtaleGiro' and the flag are one marker, so an EHF read back gives the flag again."""
+        if not isinstance(data, dict):
+            return data
+        text = data.get("text")
+        if isinstance(text, str) and text.strip().lower() == AVTALEGIRO_TEXT.lower():
+            return {**data, "text": None, "avtalegiro": True}
+        if data.get("avtalegiro") and text:
+            raise PydanticCustomError(
+                "avtalegiro",
+                "an AvtaleGiro payment means carries the text (BT-82) 'AvtaleGiro'; leave text empty",
+            )
+        return data
+
+    @property
+    def rendered_text(self) -> str | None:
+        """BT-82 as it goes out: the AvtaleGiro marker, or the text."""
+        return AVTALEGIRO_TEXT if self.avtalegiro else self.text
 
 
 class AllowanceCharge(_Model):

@@ -6,6 +6,7 @@ from db.models.base import UTCDateTime, new_id, timestamp_column, utcnow
 from db.models.console import ConsoleLoginAttempt, ConsoleSession, ConsoleUser
 from db.models.documents import DocumentBlob, DocumentChunk
 from db.models.edi import EdiControlCounter, EdiInterchange, TradingPartnerRecord
+from db.models.efaktura import EfakturaRecipient
 from db.models.inbound import DigipostEventCursor, InboundDocument, PodLink, ProofOfDelivery
 from db.models.outbox import (
     Batch,
@@ -45,6 +46,7 @@ __all__ = [
     "DocumentChunk",
     "EdiControlCounter",
     "EdiInterchange",
+    "EfakturaRecipient",
     "InboundDocument",
     "InvoiceRecord",
     "MatchingLease",

@@ -15,6 +15,7 @@ from gateway.cli import (
     deviations,
     documents,
     dry_runs,
+    efaktura,
     inbound,
     invoices,
     partners,
@@ -93,6 +94,7 @@ app.add_typer(pods.pod_app, name="pod")
 app.add_typer(payments.remittance_app, name="remittance")
 app.add_typer(payments.payments_app, name="payments")
 app.add_typer(documents.documents_app, name="documents")
+app.add_typer(efaktura.efaktura_app, name="efaktura")
 
 
 def main() -> None:  # pragma: no cover

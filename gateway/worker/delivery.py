@@ -49,6 +49,7 @@ from gateway.worker.documents import (
     load_payloads_and_numbers,
     put_sent,
     store_sent,
+    with_embedded_documents,
     with_pod_attachments,
 )
 from gateway.worker.fallback import fall_back
@@ -273,6 +274,10 @@ class DeliveryLoop:
             raise UnknownFormat(fmt, list(capabilities.formats))
         render_options = tenant.render_options
         with_pods = with_pod_attachments(invoice, pods) if pods else invoice
+        embedded = capabilities.embedded_formats if fmt in EMBEDS_ATTACHMENTS else ()
+        if embedded:  # eFaktura: the invoice PDF inside the EHF, validated with it
+            documents = tuple(render(name, invoice, render_options(name)) for name in embedded)
+            with_pods = with_embedded_documents(with_pods, documents)
 
         def rendered_as(name: str) -> RenderedDocument:
             source = with_pods if name in EMBEDS_ATTACHMENTS else invoice

@@ -126,6 +126,27 @@ def with_pod_attachments(invoice: Invoice, documents: tuple[ExtraDocument, ...])
     return invoice.model_copy(update={"attachments": [*invoice.attachments, *attachments]})
 
 
+def with_embedded_documents(invoice: Invoice, documents: tuple[RenderedDocument, ...]) -> Invoice:
+    """`invoice` with each rendered document (the invoice as PDF, for eFaktura) as a BG-24 attachment
+    embedded in base64, named by the invoice number: a channel's `embedded_formats`."""
+    attachments = [
+        Attachment(
+            id=f"{invoice.number}-{document.format}"[:100],
+            description=f"The invoice as {document.format.upper()}",
+            mime_type=document.media_type,
+            filename=_safe_filename(f"{invoice.number}.{document.extension}"),
+            content_base64=base64.b64encode(document.content).decode("ascii"),
+        )
+        for document in documents
+    ]
+    return invoice.model_copy(update={"attachments": [*invoice.attachments, *attachments]})
+
+
+def _safe_filename(name: str) -> str:
+    cleaned = "".join("_" if c in "/\\\x00" else c for c in name).strip()
+    return cleaned[-200:] or "invoice"
+
+
 _STORED = StoredDocument.__table__  # type: ignore[attr-defined]
 
 

@@ -1,16 +1,12 @@
-"""A delivery that ended without reaching the receiver queues the next channel of the receiver's chain."""
+"""A delivery that ended without reaching the receiver queues the next channel of the receiver's chain
+(`gateway.services.outbound.fallback`, which receipts of later news use too)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
-from sqlmodel import col
 
-from db.models import Delivery, utcnow
-from gateway.services.outbound.routing import RoutingError, load_profiles, route_for
-from gateway.services.tenancy.tenants import tenant_settings
-from gateway.worker.context import WorkerContext, log
-from outbox.queue import enqueue_delivery
+from gateway.services.outbound.fallback import queue_next_channel
+from gateway.worker.context import WorkerContext
 from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
 
@@ -24,40 +20,12 @@ def fall_back(
     reason: str,
 ) -> None:
     """Queue the receiver's next channel in its fallback chain, if it has one."""
-    delivery = session.get(Delivery, delivery_id)
-    if delivery is None:
-        return
-    receiver_id = invoice.routing.receiver_id if invoice.routing else None
-    profile = (
-        load_profiles(session, delivery.tenant_id, {receiver_id}).get(receiver_id or "")
-        if receiver_id
-        else None
-    )
-    try:
-        route = route_for(invoice, profile, context.settings.default_channel, delivery.chain_position + 1)
-    except RoutingError as error:
-        log.warning("worker %s: no fallback for %s: %s", context.worker_id, delivery.id, error)
-        return
-    if route is None:
-        return
-    already = session.execute(
-        select(col(Delivery.id)).where(
-            col(Delivery.invoice_id) == delivery.invoice_id,
-            col(Delivery.chain_position) == route.chain_position,
-        )
-    ).first()
-    if already is not None:
-        return
-    enqueue_delivery(
+    queue_next_channel(
         session,
-        invoice_id=delivery.invoice_id,
-        tenant_id=delivery.tenant_id,
-        channel=route.channel,
-        format=route.format,
-        address=route.address,
-        chain_position=route.chain_position,
+        delivery_id,
+        invoice,
+        status,
+        reason,
+        default_channel=context.settings.default_channel,
         actor=context.worker_id,
-        reason=f"fallback: {delivery.channel} ended {status.value} ({reason})",
-        details={"fallback_of": delivery.id},
-        next_attempt_at=tenant_settings(session, delivery.tenant_id).due_at(route.channel, utcnow()),
     )

@@ -9,10 +9,12 @@ from pydantic import ValidationError
 
 from channels import ChannelUnavailable, UnknownChannel
 from channels.digipost import DigipostChannel
+from channels.efaktura import EfakturaChannel
 from channels.print_sftp import PrintChannel
 from db.engine import session_scope
 from gateway.services.inbound.digipost_events import poll_digipost_events
 from gateway.services.inbound.edi_acks import flag_overdue
+from gateway.services.inbound.efaktura_receipts import poll_efaktura_receipts
 from gateway.services.inbound.print_returns import poll_print_returns
 from gateway.services.payments.intake import receive_drop_and_match
 from gateway.services.payments.matching_runs import run_all
@@ -27,7 +29,8 @@ from transports.sftp import SftpError
 
 
 def read_print_returns(context: WorkerContext, now: dt.datetime) -> int:
-    """Read and apply the print houses' return files (receipts, production reports, returned mail)."""
+    """Read and apply the print houses' return files (receipts, production reports, returned mail), and
+    the eFaktura provider's receipt files when `efaktura` is among `return_poll_channels`."""
     read = 0
     for name in context.settings.return_poll_channels:
         if not context.wants(name):
@@ -42,6 +45,16 @@ def read_print_returns(context: WorkerContext, now: dt.datetime) -> int:
             for problem in report.errors:
                 log.warning("worker %s: %s return files: %s", context.worker_id, name, problem)
             read += len(report.files)
+        elif isinstance(channel, EfakturaChannel) and channel.config.receipts_directory is not None:
+            receipts = poll_efaktura_receipts(
+                context.engine,
+                channel.config.receipts_directory,
+                default_channel=context.settings.default_channel,
+                actor=f"{name}:receipts",
+            )
+            for problem in receipts.errors:
+                log.warning("worker %s: %s receipt files: %s", context.worker_id, name, problem)
+            read += len(receipts.files)
     return read
 
 

@@ -385,7 +385,7 @@ def render(invoice: Invoice) -> RenderedDocument:
             _cbc(_cac(_cac(element, "DeliveryParty"), "PartyName"), "Name", delivery.party_name)
     for index, means in enumerate(invoice.payment_means):
         element = _cac(root, "PaymentMeans")
-        _cbc(element, "PaymentMeansCode", means.code, name=means.text)
+        _cbc(element, "PaymentMeansCode", means.code, name=means.rendered_text)
         if credit_note and index == 0 and invoice.due_date is not None:
             _cbc(element, "PaymentDueDate", _date(invoice.due_date))
         _opt(element, "PaymentID", means.payment_id)

@@ -56,7 +56,9 @@ def test_every_recognisable_format_has_a_decided_service() -> None:
     assert set(FORMAT_ROUTES) <= set(FORMATS) and set(NOT_RECEIVED) <= set(FORMATS)
     assert set(ROUTES) <= {entry.kind for entry in FORMATS.values()}
     services = {entry["service"] for entry in understood()}
-    assert services == {"responses", "bounces", "edi", "print-returns", "remittances", "pods"}
+    assert services == {
+        "responses", "bounces", "edi", "print-returns", "remittances", "pods", "efaktura-receipts"
+    }  # fmt: skip
 
 
 def _sample(relative: str) -> bytes:

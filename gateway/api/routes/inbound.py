@@ -3,7 +3,7 @@
 The file is the raw body, recognised by its bytes (the declared content type is not needed and not
 trusted); the tenant is the token's. The answer says what the file was, which service took it, and that
 service's own answer, as its own route gives it (`/responses`, `/bounces`, `/edi`, `/remittances`,
-`/pods`; print returns have no route of their own).
+`/pods`; print returns and eFaktura receipts have no route of their own).
 """
 
 from __future__ import annotations
@@ -109,6 +109,20 @@ class PrintReturnAnswer(View):
     note: str | None
 
 
+class EfakturaReceiptAnswer(View):
+    """An eFaktura receipt file (accepted / rejected per invoice), stored and applied; a consumer who
+    withdrew consent or blocked the issuer has the receiver's next channel queued (`fallbacks`)."""
+
+    document_id: str
+    applied: int
+    noted: int
+    unlinked: list[str]
+    fallbacks: list[str]
+    repeated: bool
+    rejected: str | None
+    results: list[dict[str, Any]]
+
+
 class RemittanceAnswer(View):
     """A remittance file booked and its payments matched (as `/remittances`)."""
 
@@ -137,9 +151,19 @@ class InboundReceiptView(View):
     filename: str | None
     format: str = Field(description="the format registry's name for what the file is (camt, dsn, invoic…)")
     kind: str = Field(description="the format's family (status-document, remittance, pod-file…)")
-    service: Literal["responses", "bounces", "edi", "print-returns", "remittances", "pods"]
+    service: Literal[
+        "responses", "bounces", "edi", "print-returns", "remittances", "pods", "efaktura-receipts"
+    ]
     duplicate: bool = Field(description="the same file was received before: its first receipt")
-    result: StatusDocumentAnswer | BounceAnswer | EdiAnswer | PrintReturnAnswer | RemittanceAnswer | PodAnswer
+    result: (
+        StatusDocumentAnswer
+        | BounceAnswer
+        | EdiAnswer
+        | PrintReturnAnswer
+        | EfakturaReceiptAnswer
+        | RemittanceAnswer
+        | PodAnswer
+    )
 
 
 @router.post(

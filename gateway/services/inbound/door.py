@@ -14,6 +14,7 @@ service than their family's (`FORMAT_ROUTES`):
 | camt.05x, OCR giro, REMADV, X12 820 | (remittance) | remittances: booked, then matched |
 | signed PDF, JPEG / PNG photo, IFTSTA, X12 214 | pdf (invoice), pod, iftsta, x12-214 | pods |
 | print-house receipt, production report, returned mail | print-return (print-file) | print returns |
+| eFaktura receipts and rejections (our CSV / JSON) | efaktura-receipt (status-document) | efaktura-receipts |
 
 Where a file could be more than one thing, the rule:
 
@@ -52,6 +53,7 @@ from sqlalchemy import Engine
 
 from gateway.services.inbound.bounces import BounceResult, receive_bounce
 from gateway.services.inbound.edi_acks import EdiReceipt, receive_edi
+from gateway.services.inbound.efaktura_receipts import EfakturaReceiptOutcome, receive_efaktura_receipts
 from gateway.services.inbound.pods import (
     PodReceipt,
     PodRefused,
@@ -77,13 +79,24 @@ from gateway.settings import Settings
 from mappings import FORMATS, FormatKind, detect_format, format_entry
 from mappings.acks.received import examine as examine_edi
 from mappings.base import FormatError
+from mappings.efaktura import receipts as efaktura_receipts
 from mappings.print import returns
 from mappings.sbdh import unwrap_sbdh
 from mappings.status import dsn as dsn_reports
 from mappings.status.dsn import MAX_DSN_BYTES, DsnTooLarge
 
-InboundService = Literal["responses", "bounces", "edi", "print-returns", "remittances", "pods"]
-ServiceResult = ReceiveResult | BounceResult | EdiReceipt | PrintReturnOutcome | RemittanceIntake | PodReceipt
+InboundService = Literal[
+    "responses", "bounces", "edi", "print-returns", "remittances", "pods", "efaktura-receipts"
+]
+ServiceResult = (
+    ReceiveResult
+    | BounceResult
+    | EdiReceipt
+    | PrintReturnOutcome
+    | RemittanceIntake
+    | PodReceipt
+    | EfakturaReceiptOutcome
+)
 
 
 @dataclass(frozen=True)
@@ -290,6 +303,27 @@ def _print_return(door: InboundDoor, file: InboundFile, name: str) -> InboundRec
     return _receipt(file, name, "print-returns", result, result.as_dict(), result.repeated, summary, refused)
 
 
+def _efaktura_receipt(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
+    result = receive_efaktura_receipts(
+        door.engine, file.data, source=file.filename, actor=file.actor, tenant_id=file.tenant_id,
+        default_channel=door.settings.default_channel, parsed=file.parsed,
+    )  # fmt: skip
+    note = result.rejected or ""
+    if result.fallbacks and not note:
+        note = f"fallback queued: {', '.join(result.fallbacks[:5])}"
+    elif result.unlinked and not note:
+        note = f"unlinked: {', '.join(result.unlinked[:5])}"
+    linked = ", ".join(str(item["delivery_id"]) for item in result.results if item.get("delivery_id"))
+    summary = InboundSummary(
+        "efaktura-receipt", "", "", linked, f"{result.applied} applied, {result.noted} noted",
+        result.applied > 0, note,
+    )  # fmt: skip
+    refused = [{"field": "file", "reason": result.rejected}] if result.rejected else []
+    return _receipt(
+        file, name, "efaktura-receipts", result, result.as_dict(), result.repeated, summary, refused
+    )
+
+
 def _tenant(file: InboundFile, what: str, service: InboundService, name: str) -> str:
     if file.tenant_id is None:
         reason = f"{what} is booked for one tenant: name the tenant"
@@ -363,6 +397,8 @@ EDI = Route("edi", _edi, "edi")
 PRINT_RETURNS = Route("print-returns", _print_return, "print-returns")
 REMITTANCES = Route("remittances", _remittance, "remittances")
 PODS = Route("pods", _pod, "pods")
+#: eFaktura receipts are status documents: the status documents' limit applies
+EFAKTURA_RECEIPTS = Route("efaktura-receipts", _efaktura_receipt, "responses")
 
 #: Which service takes a file, by its format's family.
 ROUTES: dict[FormatKind, Route] = {
@@ -380,6 +416,7 @@ FORMAT_ROUTES: dict[str, Route] = {
     "x12-810": EDI,
     "pdf": PODS,
     "print-return": PRINT_RETURNS,
+    "efaktura-receipt": EFAKTURA_RECEIPTS,
 }
 #: Formats understood but not received here, and where they go instead.
 NOT_RECEIVED: dict[str, str] = {
@@ -389,6 +426,8 @@ NOT_RECEIVED: dict[str, str] = {
     "digipost-message": "a Digipost message, which the digipost channel sends and never receives",
     "digipost-delivery": "Digipost's answer to a message, which the digipost channel reads itself",
     "digipost-events": "Digipost's document events, which the digipost channel polls itself",
+    "efaktura-recipients": "an eFaktura recipient-search answer: import it with `gateway efaktura recipients "
+    "import FILE --tenant T`",
 }
 
 
@@ -466,6 +505,8 @@ def reader(route: Route, file: InboundFile, settings: Settings) -> Callable[[], 
         return functools.partial(returns.parse, data)
     if route is PODS:
         return functools.partial(examine, data, media_type_hint=None, max_bytes=settings.max_pod_bytes)
+    if route is EFAKTURA_RECEIPTS:
+        return functools.partial(efaktura_receipts.parse, data)
     return None
 
 

@@ -15,6 +15,8 @@ to call `channel.deliver`.
 * `ChannelNeed.PEPPOL_PARTICIPANT` (the `peppol` channel): what the participant registry (the outbox's
   `participants` table) says about the receiver.
 * `ChannelNeed.RECEIVER_IDENTITY` (the `digipost` channel): the receiver profile's national identity number.
+* `ChannelNeed.EFAKTURA_RECIPIENT` (the `efaktura` channel): the eFaktura recipient search's answer about
+  the consumer, asked again before every send (`gateway.services.outbound.efaktura_recipients`).
 
 Deliveries that carry another document than an invoice — the acknowledgements (CONTRL, 997, 999, TA1) we
 answer a partner's interchange with (`gateway.services.inbound.edi_acks`) — are built from what the
@@ -58,6 +60,7 @@ from channels.context import (
 from channels.peppol import participant_of
 from db.engine import make_engine, session_scope
 from db.models import Delivery, EdiInterchange, Participant, utcnow
+from gateway.services.outbound.efaktura_recipients import efaktura_answer
 from gateway.services.outbound.routing import load_profiles
 from gateway.services.tenancy.edi_partners import (
     ControlNumbersExhausted,
@@ -126,6 +129,11 @@ def prepare(
             delivery = dataclasses.replace(delivery, participant=answer)
         elif need is ChannelNeed.RECEIVER_IDENTITY and delivery.receiver is None:
             delivery = dataclasses.replace(delivery, receiver=receiver_identity(engine, delivery))
+        elif need is ChannelNeed.EFAKTURA_RECIPIENT and delivery.efaktura is None:
+            found = efaktura_answer(engine, channel, delivery)
+            if isinstance(found, Failed | Retry):
+                return found
+            delivery = dataclasses.replace(delivery, efaktura=found)
     return delivery
 
 

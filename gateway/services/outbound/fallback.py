@@ -1,0 +1,73 @@
+"""A delivery that ended without reaching the receiver queues the next channel of the receiver's chain.
+
+Shared by the worker (a send that failed) and by intake of later news (an eFaktura receipt saying the
+consumer withdrew consent): the same chain, the same one-delivery-per-position rule.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.models import Delivery, utcnow
+from gateway.services.outbound.routing import RoutingError, load_profiles, route_for
+from gateway.services.tenancy.tenants import tenant_settings
+from outbox.queue import enqueue_delivery
+from outbox.states import DeliveryStatus
+from schemas.canonical import Invoice
+
+log = logging.getLogger("gateway.fallback")
+
+
+def queue_next_channel(
+    session: Session,
+    delivery_id: str,
+    invoice: Invoice,
+    status: DeliveryStatus,
+    reason: str,
+    *,
+    default_channel: str,
+    actor: str,
+) -> str | None:
+    """Queue the receiver's next channel in its fallback chain, if it has one; the channel queued."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None:
+        return None
+    receiver_id = invoice.routing.receiver_id if invoice.routing else None
+    profile = (
+        load_profiles(session, delivery.tenant_id, {receiver_id}).get(receiver_id or "")
+        if receiver_id
+        else None
+    )
+    try:
+        route = route_for(invoice, profile, default_channel, delivery.chain_position + 1)
+    except RoutingError as error:
+        log.warning("%s: no fallback for %s: %s", actor, delivery.id, error)
+        return None
+    if route is None:
+        return None
+    already = session.execute(
+        select(col(Delivery.id)).where(
+            col(Delivery.invoice_id) == delivery.invoice_id,
+            col(Delivery.chain_position) == route.chain_position,
+        )
+    ).first()
+    if already is not None:
+        return None
+    enqueue_delivery(
+        session,
+        invoice_id=delivery.invoice_id,
+        tenant_id=delivery.tenant_id,
+        channel=route.channel,
+        format=route.format,
+        address=route.address,
+        chain_position=route.chain_position,
+        actor=actor,
+        reason=f"fallback: {delivery.channel} ended {status.value} ({reason})",
+        details={"fallback_of": delivery.id},
+        next_attempt_at=tenant_settings(session, delivery.tenant_id).due_at(route.channel, utcnow()),
+    )
+    return route.channel
