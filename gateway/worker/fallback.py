@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.models import Delivery, utcnow
+from gateway.logging_setup import mask_national_ids
 from gateway.services.outbound.routing import RoutingError, load_profiles, route_for
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.worker.context import WorkerContext, log
@@ -23,7 +24,10 @@ def fall_back(
     status: DeliveryStatus,
     reason: str,
 ) -> None:
-    """Queue the receiver's next channel in its fallback chain, if it has one."""
+    """Queue the next channel of the invoice's chain (the receiver's fallbacks, or the tenant's consumer
+    waterfall), if there is one. The new delivery's first event names the channel that gave up, why, and
+    which step of which chain comes next; a national identity number a channel put in its reason is
+    masked there, since the history is shown to people and sent in webhooks."""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         return
@@ -33,8 +37,15 @@ def fall_back(
         if receiver_id
         else None
     )
+    settings = tenant_settings(session, delivery.tenant_id)
     try:
-        route = route_for(invoice, profile, context.settings.default_channel, delivery.chain_position + 1)
+        route = route_for(
+            invoice,
+            profile,
+            context.settings.default_channel,
+            delivery.chain_position + 1,
+            settings.consumer_waterfall,
+        )
     except RoutingError as error:
         log.warning("worker %s: no fallback for %s: %s", context.worker_id, delivery.id, error)
         return
@@ -57,7 +68,8 @@ def fall_back(
         address=route.address,
         chain_position=route.chain_position,
         actor=context.worker_id,
-        reason=f"fallback: {delivery.channel} ended {status.value} ({reason})",
+        reason=f"fallback: {delivery.channel} ended {status.value} ({mask_national_ids(reason)}); "
+        f"next {route.channel}, {route.describe()}",
         details={"fallback_of": delivery.id},
-        next_attempt_at=tenant_settings(session, delivery.tenant_id).due_at(route.channel, utcnow()),
+        next_attempt_at=settings.due_at(route.channel, utcnow()),
     )
