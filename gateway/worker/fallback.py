@@ -7,13 +7,13 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.models import Delivery, utcnow
-from gateway.logging_setup import mask_national_ids
 from gateway.services.outbound.routing import RoutingError, load_profiles, route_for
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.worker.context import WorkerContext, log
 from outbox.queue import enqueue_delivery
 from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
+from schemas.national_id import mask_national_ids
 
 
 def fall_back(
