@@ -31,7 +31,9 @@ WATERFALL_CHANNELS = ["email", "folder", "print"]
 
 
 def _invoice(**routing: Any) -> Invoice:
-    return sample_invoice(1).model_copy(update={"routing": DeliveryPreference(**routing) if routing else None})
+    return sample_invoice(1).model_copy(
+        update={"routing": DeliveryPreference(**routing) if routing else None}
+    )
 
 
 def _consumer(**fields: Any) -> ReceiverProfile:
@@ -105,7 +107,9 @@ def test_a_business_invoice_ignores_the_consumer_waterfall() -> None:
 
 def test_a_segment_other_than_private_is_no_consumer_even_with_a_national_id() -> None:
     """A sole proprietor filed as `business` (with a national id for Digipost) is routed as a business."""
-    with pytest.raises(ValidationError, match="preferred_channel: required unless the receiver is a consumer"):
+    with pytest.raises(
+        ValidationError, match="preferred_channel: required unless the receiver is a consumer"
+    ):
         _consumer(segment="business")
     assert not _consumer(segment="business", preferred_channel="email").is_consumer
 
@@ -136,7 +140,9 @@ def test_a_profile_without_a_channel_must_be_a_consumer_and_name_no_fallbacks() 
 
 
 def test_a_national_id_is_never_an_address() -> None:
-    with pytest.raises(ValidationError, match="addresses.print: a national identity number is not an address"):
+    with pytest.raises(
+        ValidationError, match="addresses.print: a national identity number is not an address"
+    ):
         _consumer(addresses={"print": FNR})
     invoice = sample_invoice(1).model_dump(mode="json", exclude_none=True)
     with pytest.raises(ValidationError, match="not an address; give it as routing.national_id") as raised:
