@@ -21,6 +21,7 @@ from gateway.services.outbound.routing import (
     route_for,
     waterfall_problems,
 )
+from mappings.registry import render
 from schemas.canonical import DeliveryPreference, Invoice, ReceiverProfile
 from schemas.tenant import TenantSettings
 
@@ -141,11 +142,11 @@ def test_a_profile_without_a_channel_must_be_a_consumer_and_name_no_fallbacks() 
 
 def test_a_national_id_is_never_an_address() -> None:
     with pytest.raises(
-        ValidationError, match="addresses.print: a national identity number is not an address"
+        ValidationError, match=r"addresses\.print: a national identity number is not an address"
     ):
         _consumer(addresses={"print": FNR})
     invoice = sample_invoice(1).model_dump(mode="json", exclude_none=True)
-    with pytest.raises(ValidationError, match="not an address; give it as routing.national_id") as raised:
+    with pytest.raises(ValidationError, match=r"not an address; give it as routing\.national_id") as raised:
         Invoice.model_validate({**invoice, "routing": {"address": FNR}})
     assert FNR not in str(raised.value.errors(include_input=False))
 
@@ -154,3 +155,13 @@ def test_the_tenant_waterfall_refuses_repeats() -> None:
     with pytest.raises(ValidationError, match="a channel appears more than once: email"):
         TenantSettings(consumer_waterfall=["email", "print", "email"])
     assert TenantSettings().consumer_waterfall == []
+
+
+@pytest.mark.parametrize("format_name", ["canonical-json", "ehf"])
+def test_no_rendered_document_carries_the_buyers_national_id(format_name: str) -> None:
+    """The number rides in `routing`, which no wire format renders (BR-CL-10 leaves BT-46 no scheme for a
+    person, and an EHF travels the PEPPOL network)."""
+    invoice = _invoice(national_id=FNR)
+    content = render(format_name, invoice).content.decode()
+    assert FNR not in content
+    assert invoice.number in content and invoice.buyer.name in content  # the document was rendered
