@@ -390,6 +390,7 @@ class DeliveryPreference(_Model):
     channel: Annotated[str, Field(max_length=50)] | None = Field(None, description="override the channel")
     address: Annotated[str, Field(max_length=500)] | None = Field(None, description="override the address")
     format: Annotated[str, Field(max_length=50)] | None = Field(None, description="override the wire format")
+
     @field_validator("address")
     @classmethod
     def _no_national_id_as_address(cls, value: str | None) -> str | None:
