@@ -27,6 +27,7 @@ from channels.context import (
 from mappings.base import RenderedDocument
 from outbox.retry import RetryPolicy
 from schemas.canonical import Invoice
+from schemas.national_id import mask_national_ids
 from schemas.tenant import TenantSettings
 
 log = logging.getLogger("gateway.channels")
@@ -297,8 +298,9 @@ class Channel(ABC, Generic[ConfigT]):
 
     def mask(self, text: str) -> str:
         """`text` with every configured secret replaced (in every form it may take), for reasons, events
-        and logs."""
-        return mask_secrets(text, self._secrets)
+        and logs; and every national identity number masked, since a reason is shown to people and sent in
+        webhooks (a consumer channel that names its recipient in a reason leaks nothing)."""
+        return mask_national_ids(mask_secrets(text, self._secrets))
 
     def _masked(self, result: DeliveryResult) -> DeliveryResult:
         if isinstance(result, Retry):

@@ -31,7 +31,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from schemas.national_id import NationalId
+from schemas.national_id import NationalId, is_national_id
 
 TWO_PLACES = Decimal("0.01")
 
@@ -422,6 +422,27 @@ class DeliveryPreference(_Model):
     address: Annotated[str, Field(max_length=500)] | None = Field(None, description="override the address")
     format: Annotated[str, Field(max_length=50)] | None = Field(None, description="override the wire format")
 
+    @field_validator("address")
+    @classmethod
+    def _no_national_id_as_address(cls, value: str | None) -> str | None:
+        """The address is shown in full wherever the delivery is; a national identity number never is."""
+        if value is not None and is_national_id(value):
+            raise PydanticCustomError(
+                "national_id_address",
+                "a national identity number is not an address; give it as routing.national_id",
+            )
+        return value
+
+    national_id: NationalId | None = Field(
+        None,
+        description="the buyer's Norwegian national identity number (fødselsnummer or D-number): the buyer "
+        "is a consumer, and without a receiver profile the invoice takes the tenant's consumer_waterfall. It "
+        "sits here, not among the buyer's identifiers (BT-46): EN 16931 codes an identifier's scheme from "
+        "the ISO 6523 ICD list (BR-CL-10), which has no scheme for a person, and a personal number has no "
+        "business in a document that travels the PEPPOL network; no rendered format carries it. Masked in "
+        "every view",
+    )
+
 
 class Invoice(_Model):
     """An invoice or credit note as EN 16931 describes it (core invoice model)."""
@@ -776,7 +797,12 @@ class ReceiverProfile(_Model):
 
     receiver_id: Annotated[str, Field(min_length=1, max_length=100)]
     name: ShortText | None = None
-    preferred_channel: Annotated[str, Field(min_length=1, max_length=50)]
+    preferred_channel: Annotated[str, Field(min_length=1, max_length=50)] | None = Field(
+        None,
+        description="the first channel to try; only a consumer (segment private, or a national_id) may leave "
+        "it out, and then its invoices take the tenant's consumer_waterfall (the default channel when the "
+        "tenant has none)",
+    )
     fallback_channels: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(default_factory=list)
     addresses: dict[str, Annotated[str, Field(max_length=500)]] = Field(
         default_factory=dict, description="channel name → address (e-mail, participant id, folder…)"
@@ -801,8 +827,40 @@ class ReceiverProfile(_Model):
         return self.segment == "private" or (self.segment is None and self.national_id is not None)
 
     @model_validator(mode="after")
+    def _no_national_id_as_address(self) -> ReceiverProfile:
+        """Addresses are shown in full wherever a delivery is (history, console, CLI, webhooks); a national
+        identity number is shown masked, so it has one place: `national_id`, which channels address by."""
+        for channel, address in self.addresses.items():
+            if is_national_id(address):
+                raise PydanticCustomError(
+                    "receiver",
+                    "addresses.{channel}: a national identity number is not an address; put it in "
+                    "national_id (the consumer channels address by it, and every view masks it)",
+                    {"channel": channel},
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _chain_or_consumer(self) -> ReceiverProfile:
+        """Without a preferred channel the profile names no chain: the tenant's consumer waterfall is its
+        chain, which only a consumer takes (a business without a channel is a mistake, not a waterfall)."""
+        if self.preferred_channel is not None:
+            return self
+        if self.fallback_channels:
+            raise PydanticCustomError(
+                "receiver", "fallback_channels: a chain needs its preferred_channel (the first to try)"
+            )
+        if not self.is_consumer:
+            raise PydanticCustomError(
+                "receiver",
+                "preferred_channel: required unless the receiver is a consumer (segment private, or a "
+                "national_id), whose invoices then take the tenant's consumer_waterfall",
+            )
+        return self
+
+    @model_validator(mode="after")
     def _no_repeats(self) -> ReceiverProfile:
-        chain = [self.preferred_channel, *self.fallback_channels]
+        chain = [self.preferred_channel, *self.fallback_channels] if self.preferred_channel else []
         if len(set(chain)) != len(chain):
             raise PydanticCustomError("receiver", "a channel appears twice in the preferred/fallback chain")
         return self

@@ -7,6 +7,7 @@ any valid one that slips into a message (`gateway.logging_setup`).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -44,6 +45,30 @@ def mask_national_id(value: str | None) -> str | None:
     return "*" * MASKED_DIGITS + digits[-4:]
 
 
+#: Eleven digits, perhaps as `ddmmyy nnnnn`, not inside a longer run of digits: a candidate number.
+_ELEVEN_DIGITS = re.compile(r"(?<!\d)(\d{6})[ ]?(\d{5})(?!\d)")
+
+
+def mask_national_ids(text: str) -> str:
+    """`text` with every valid national identity number in it masked (`mask_national_id`): for free text
+    that people see and that may name one by mistake (a channel's reason for a failure)."""
+    if len(text) < 11:
+        return text
+
+    def masked(match: re.Match[str]) -> str:
+        number = match.group(1) + match.group(2)
+        return str(mask_national_id(number)) if is_national_id(number) else match.group(0)
+
+    return _ELEVEN_DIGITS.sub(masked, text)
+
+
 NationalId = Annotated[str, AfterValidator(checked_national_id)]
 
-__all__ = ["MASKED_DIGITS", "NationalId", "checked_national_id", "is_national_id", "mask_national_id"]
+__all__ = [
+    "MASKED_DIGITS",
+    "NationalId",
+    "checked_national_id",
+    "is_national_id",
+    "mask_national_id",
+    "mask_national_ids",
+]

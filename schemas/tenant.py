@@ -87,6 +87,15 @@ class TenantSettings(BaseModel):
         "when its receiver profile names no chain of its own; empty = the default channel",
     )
 
+    @field_validator("consumer_waterfall")
+    @classmethod
+    def _waterfall_without_repeats(cls, value: list[str]) -> list[str]:
+        """A channel twice in the waterfall would send the same invoice twice the same way."""
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"a channel appears more than once: {', '.join(repeated)}")
+        return value
+
     def render_options(self, format_name: str) -> PdfTemplate | None:
         """What the renderer of `format_name` takes from these settings (None: its defaults)."""
         return self.pdf_template if format_name == "pdf" else None

@@ -717,3 +717,22 @@ class WebhookEndpointCreated(WebhookEndpointView):
 class HealthView(View):
     status: Literal["ok"]
     database: str = Field(description="the database dialect")
+
+
+class ReceiverProfileView(View):
+    """A receiver profile as every answer shows it: its national identity number masked (never in full)."""
+
+    tenant_id: str
+    receiver_id: str
+    name: str | None = None
+    preferred_channel: str | None = Field(
+        None, description="None: a consumer whose invoices take the tenant's consumer_waterfall"
+    )
+    fallback_channels: list[str]
+    addresses: dict[str, str]
+    formats: dict[str, str]
+    national_id: str | None = Field(
+        None, description="masked: seven stars and the last four digits", examples=["*******1234"]
+    )
+    segment: str | None = None
+    updated_at: str | None = Field(None, description="when the profile last changed (not in a PUT's answer)")

@@ -119,7 +119,12 @@ def receiver_put(ctx: typer.Context, file: Path, tenant: TenantOption = "") -> N
     with fails_on(ValidationError, describe=lambda error: f"{file}: {validation_problems(error)}"):
         profile = ReceiverProfile.model_validate_json(content)
     unknown = [
-        c for c in [profile.preferred_channel, *profile.fallback_channels] if c not in known_channels()
+        c
+        for c in [
+            *([profile.preferred_channel] if profile.preferred_channel else []),
+            *profile.fallback_channels,
+        ]
+        if c not in known_channels()
     ]
     if unknown:
         fail(f"unknown channel(s) {unknown}; known: {known_channels()}")
@@ -128,18 +133,25 @@ def receiver_put(ctx: typer.Context, file: Path, tenant: TenantOption = "") -> N
     print_lines([f"receiver {profile.receiver_id} saved"])
 
 
-RECEIVER_COLUMNS = ("receiver", "tenant", "name", "preferred", "fallbacks", "addresses", "updated")
+RECEIVER_COLUMNS = (
+    "receiver", "tenant", "name", "preferred", "fallbacks", "addresses", "national id", "updated"
+)  # fmt: skip
+#: What the preferred column says of a consumer's profile that names no channel.
+CONSUMER_WATERFALL = "(consumer waterfall)"
 
 
 def _receiver_row(view: ReceiverView) -> tuple[str, ...]:
+    from schemas.national_id import mask_national_id
+
     profile = view.profile
     return (
         profile.receiver_id,
         view.tenant_id,
         profile.name or "",
-        profile.preferred_channel,
+        profile.preferred_channel or CONSUMER_WATERFALL,
         ", ".join(profile.fallback_channels),
         ", ".join(f"{channel}: {address}" for channel, address in profile.addresses.items()),
+        mask_national_id(profile.national_id) or "",
         f"{view.updated_at:%Y-%m-%d %H:%M}",
     )
 
@@ -171,8 +183,9 @@ def receiver_show(
     tenant: TenantOption = "",
     as_json: JsonFlag = False,
 ) -> None:
-    """One receiver profile: how this customer gets its invoices."""
+    """One receiver profile: how this customer gets its invoices (a national identity number masked)."""
     from gateway.services.tenancy.tenants import get_receiver
+    from schemas.national_id import mask_national_id
 
     with cli_context(ctx).session() as session:
         view = get_receiver(session, tenant, receiver_id)
@@ -182,10 +195,16 @@ def receiver_show(
         print_json(view.as_dict())
         return
     profile = view.profile
-    chain = " → ".join([profile.preferred_channel, *profile.fallback_channels])
+    chain = (
+        " → ".join([profile.preferred_channel, *profile.fallback_channels])
+        if profile.preferred_channel
+        else "the tenant's consumer waterfall"
+    )
     lines = [
         f"receiver {profile.receiver_id}" + (f" ({profile.name})" if profile.name else "") + f" of {tenant}",
         f"  channels: {chain}",
+        *([f"  segment: {profile.segment}"] if profile.segment else []),
+        *([f"  national id: {mask_national_id(profile.national_id)}"] if profile.national_id else []),
         *(f"  {channel} address: {address}" for channel, address in profile.addresses.items()),
         *(f"  {channel} format: {wire}" for channel, wire in profile.formats.items()),
         f"  updated: {view.updated_at:%Y-%m-%d %H:%M:%S}",
@@ -216,12 +235,16 @@ def tenant_set(ctx: typer.Context, file: Path, tenant: TenantOption = "") -> Non
     """Replace a tenant's delivery settings from a JSON file (see schemas/tenant.py)."""
     from pydantic import ValidationError
 
+    from gateway.services.outbound.routing import waterfall_problems
     from gateway.services.tenancy.tenants import put_tenant_settings
     from schemas.tenant import TenantSettings
 
     content = read_input(file)
     with fails_on(ValidationError, describe=lambda error: f"{file}: {validation_problems(error)}"):
         settings = TenantSettings.model_validate_json(content)
+    problems = waterfall_problems(settings.consumer_waterfall)
+    if problems:
+        fail(f"{file}: " + "; ".join(f"{p['field']}: {p['reason']}" for p in problems))
     with cli_context(ctx).session() as session:
         put_tenant_settings(session, tenant, settings, actor=OPERATOR)
     print_json(settings.model_dump(mode="json"))

@@ -245,6 +245,7 @@ def parse_form(form: Mapping[str, Any], weekdays: Sequence[str], stored: TenantS
         "matching": matching,
         "kid": stored.kid.model_dump(mode="json") if stored.kid else None,
         "pdf_template": stored.pdf_template.model_dump(mode="json") if stored.pdf_template else None,
+        "consumer_waterfall": list(stored.consumer_waterfall),  # set by the API or CLI, not on this form
     }
     if values["window_enabled"]:
         data["send_window"] = {

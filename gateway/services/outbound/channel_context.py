@@ -138,15 +138,18 @@ def prepare(
 
 
 def receiver_identity(engine: Engine, delivery: OutboundDelivery) -> ReceiverIdentity:
-    """The receiver profile's identity for the invoice's `routing.receiver_id` (empty without one); read at
-    send time, so a number corrected in the profile is used by the next try."""
+    """The receiver profile's identity for the invoice's `routing.receiver_id`, else the invoice's own
+    national identity number (`routing.national_id`, a consumer without a profile); read at send time, so
+    a number corrected in the profile is used by the next try."""
     routing = delivery.invoice.routing if delivery.invoice is not None else None
+    own_number = routing.national_id if routing is not None else None
     receiver_id = routing.receiver_id if routing is not None else None
     if not receiver_id:
-        return ReceiverIdentity(receiver_id=None)
+        return ReceiverIdentity(receiver_id=None, national_id=own_number)
     with session_scope(engine) as session:
         profile = load_profiles(session, delivery.tenant_id, {receiver_id}).get(receiver_id)
-    return ReceiverIdentity(receiver_id=receiver_id, national_id=profile.national_id if profile else None)
+    number = profile.national_id if profile is not None and profile.national_id else own_number
+    return ReceiverIdentity(receiver_id=receiver_id, national_id=number)
 
 
 def record_report(engine: Engine, delivery: OutboundDelivery, result: DeliveryResult) -> None:

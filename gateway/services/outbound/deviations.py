@@ -29,6 +29,7 @@ from gateway.services.outbound.deliveries import NotFound, delivery_view, find_d
 from gateway.services.outbound.resend import settle_siblings, sibling_report
 from gateway.services.outbound.routing import chain_of, load_profiles
 from gateway.services.tenancy import webhooks
+from gateway.services.tenancy.tenants import tenant_settings
 from outbox.hooks import StatusChange
 from outbox.queue import note_event
 from outbox.states import DeliveryStatus
@@ -455,8 +456,9 @@ def list_deviations(
         if receiver_id and deviation.closed_at is None:
             wanted.setdefault(deviation.tenant_id, set()).add(receiver_id)
     for tenant, receivers in wanted.items():
+        waterfall = tenant_settings(session, tenant).consumer_waterfall
         for receiver_id, profile in load_profiles(session, tenant, receivers).items():
-            chains[(tenant, receiver_id)] = chain_of(profile)
+            chains[(tenant, receiver_id)] = chain_of(profile, waterfall)
     return [
         deviation_view(
             deviation,

@@ -57,13 +57,16 @@ def issuer_of(invoice: Invoice) -> str | None:
 
 
 def lookup_key(session: Session, tenant_id: str, invoice: Invoice) -> LookupKey | None:
-    """The profile's national identity number, else the buyer's name and address; None when neither."""
+    """The profile's national identity number, else the invoice's own (`routing.national_id`), else the
+    buyer's name and address; None when there is none of them."""
     issuer = issuer_of(invoice)
     receiver_id = invoice.routing.receiver_id if invoice.routing else None
     if receiver_id:
         profile = load_profiles(session, tenant_id, {receiver_id}).get(receiver_id)
         if profile is not None and profile.national_id is not None:
             return LookupKey(issuer, national_id=profile.national_id)
+    if invoice.routing is not None and invoice.routing.national_id is not None:
+        return LookupKey(issuer, national_id=invoice.routing.national_id)
     address = invoice.buyer.address
     if address is None or not address.lines or not address.postal_code:
         return None

@@ -18,6 +18,7 @@ from gateway.services.tenancy.tenants import tenant_settings
 from outbox.queue import enqueue_delivery
 from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
+from schemas.national_id import mask_national_ids
 
 log = logging.getLogger("gateway.fallback")
 
@@ -32,7 +33,10 @@ def queue_next_channel(
     default_channel: str,
     actor: str,
 ) -> str | None:
-    """Queue the receiver's next channel in its fallback chain, if it has one; the channel queued."""
+    """Queue the next channel of the invoice's chain (the receiver's fallbacks, or the tenant's consumer
+    waterfall), if there is one; the channel queued. The new delivery's first event names the channel that
+    gave up, why, and which step of which chain comes next; a national identity number a channel put in its
+    reason is masked there, since the history is shown to people and sent in webhooks."""
     delivery = session.get(Delivery, delivery_id)
     if delivery is None:
         return None
@@ -42,8 +46,11 @@ def queue_next_channel(
         if receiver_id
         else None
     )
+    settings = tenant_settings(session, delivery.tenant_id)
     try:
-        route = route_for(invoice, profile, default_channel, delivery.chain_position + 1)
+        route = route_for(
+            invoice, profile, default_channel, delivery.chain_position + 1, settings.consumer_waterfall
+        )
     except RoutingError as error:
         log.warning("%s: no fallback for %s: %s", actor, delivery.id, error)
         return None
@@ -66,8 +73,9 @@ def queue_next_channel(
         address=route.address,
         chain_position=route.chain_position,
         actor=actor,
-        reason=f"fallback: {delivery.channel} ended {status.value} ({reason})",
+        reason=f"fallback: {delivery.channel} ended {status.value} ({mask_national_ids(reason)}); "
+        f"next {route.channel}, {route.describe()}",
         details={"fallback_of": delivery.id},
-        next_attempt_at=tenant_settings(session, delivery.tenant_id).due_at(route.channel, utcnow()),
+        next_attempt_at=settings.due_at(route.channel, utcnow()),
     )
     return route.channel

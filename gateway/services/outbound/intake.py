@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from db.engine import session_scope
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, new_id, utcnow
 from gateway.services import metrics
-from gateway.services.outbound.routing import Route, RoutingError, chain_of, load_profiles, route_for
+from gateway.services.outbound.routing import (
+    DEFAULT,
+    Route,
+    RoutingError,
+    chain_of,
+    load_profiles,
+    route_for,
+)
 from gateway.services.outbound.search import invoice_search_columns, remember_buyer_names
 from gateway.services.tenancy.tenants import tenant_settings
 from mappings.invoice.canonical_json import InvoiceValidationError, invoice_from_data
@@ -169,7 +176,7 @@ def _store(
         if repeat is not None:
             results.append(repeat)
             continue
-        admitted = _admit(candidate, profiles, default_channel, settings.kid)
+        admitted = _admit(candidate, profiles, default_channel, settings)
         if isinstance(admitted, IntakeResult):
             results.append(admitted)
             continue
@@ -279,13 +286,16 @@ def _admit(
     candidate: _Candidate,
     profiles: dict[str, ReceiverProfile],
     default_channel: str,
-    agreement: KidAgreement | None,
+    settings: TenantSettings,
 ) -> _Admitted | IntakeResult:
     """Route the invoice and apply the KID agreement; a rejected result when either refuses it."""
     invoice = candidate.invoice
+    agreement = settings.kid
     receiver_id = invoice.routing.receiver_id if invoice.routing else None
     try:
-        route = route_for(invoice, profiles.get(receiver_id or ""), default_channel)
+        route = route_for(
+            invoice, profiles.get(receiver_id or ""), default_channel, 0, settings.consumer_waterfall
+        )
     except RoutingError as error:
         return IntakeResult(
             candidate.index,
@@ -294,7 +304,9 @@ def _admit(
             errors=[{"field": error.field, "reason": error.reason}],
         )
     assert route is not None
-    address_problem = _address_problem(invoice, route, profiles.get(receiver_id or ""))
+    address_problem = _address_problem(
+        invoice, route, profiles.get(receiver_id or ""), settings.consumer_waterfall
+    )
     if address_problem is not None:
         field_name, reason = address_problem
         return IntakeResult(
@@ -316,7 +328,7 @@ def _admit(
 
 
 def _address_problem(
-    invoice: Invoice, route: Route, profile: ReceiverProfile | None
+    invoice: Invoice, route: Route, profile: ReceiverProfile | None, consumer_waterfall: list[str]
 ) -> tuple[str, str] | None:
     """(field, reason) for the first address the invoice would go to that its channel cannot take.
 
@@ -330,7 +342,7 @@ def _address_problem(
             return "routing.address", f"{problem} (the address on channel {route.channel})"
     if profile is None or (routing is not None and routing.channel):
         return None
-    for position, channel in enumerate(chain_of(profile)):
+    for position, channel in enumerate(chain_of(profile, consumer_waterfall)):
         address = profile.addresses.get(channel)
         if not address or (position == 0 and routing is not None and routing.address):
             continue
@@ -391,6 +403,7 @@ class _NewRows:
                 "to_status": first_status.value,
                 "actor": self.actor,
                 "reason": f"accepted; route {route.channel}"
+                + (f" ({route.describe()})" if route.chain_length > 1 or route.source != DEFAULT else "")
                 + ("; held for review" if first_status is DeliveryStatus.HELD else "")
                 + (f"; sending window opens {due.isoformat()}" if due > now else "")
                 + (f"; {admitted.kid_note}" if admitted.kid_note else ""),

@@ -27,6 +27,7 @@ from gateway.services.outbound.documents import DocumentStore, DocumentStoreErro
 from gateway.services.payments.matching_runs import invoice_payments
 from mappings.invoice.canonical_json import parse as parse_invoice
 from schemas.canonical import Identifier
+from schemas.national_id import mask_national_id
 
 #: A document this size or smaller that is text (XML, JSON, EDI) is shown in the page as text.
 TEXT_PREVIEW_BYTES = 256_000
@@ -110,6 +111,7 @@ def _facts(record: InvoiceRecord) -> dict[str, Any]:
         "buyer_vat": buyer.vat_id,
         "buyer_endpoint": _endpoint(buyer.endpoint),
         "buyer_email": buyer.contact.email if buyer.contact else None,
+        "buyer_national_id": mask_national_id(invoice.routing.national_id if invoice.routing else None),
         "buyer_reference": invoice.buyer_reference,
         "order_reference": invoice.order_reference,
         "seller_name": invoice.seller.name,

@@ -19,6 +19,7 @@ from sqlmodel import col
 
 from db.models import ApiToken, Participant, Receiver, Tenant, utcnow
 from schemas.canonical import ReceiverProfile
+from schemas.national_id import mask_national_id
 from schemas.tenant import TenantSettings
 
 
@@ -212,16 +213,28 @@ class ReceiverView:
     def as_dict(self) -> dict[str, Any]:
         return {
             "tenant_id": self.tenant_id,
-            **self.profile.model_dump(mode="json"),
+            **masked_profile(self.profile),
             "updated_at": self.updated_at.isoformat(),
         }
 
 
-def list_receivers(session: Session, tenant_id: str | None) -> list[ReceiverView]:
-    """Receiver profiles (of one tenant, or every tenant's), by tenant and receiver id."""
+def masked_profile(profile: ReceiverProfile) -> dict[str, Any]:
+    """The profile as every view shows it (API, CLI, console): the national identity number masked."""
+    data = profile.model_dump(mode="json")
+    data["national_id"] = mask_national_id(profile.national_id)
+    return data
+
+
+def list_receivers(
+    session: Session, tenant_id: str | None, *, limit: int | None = None, offset: int = 0
+) -> list[ReceiverView]:
+    """Receiver profiles (of one tenant, or every tenant's), by tenant and receiver id; a page of them
+    when `limit` is given (a consumer biller has one per customer)."""
     query = select(Receiver).order_by(col(Receiver.tenant_id), col(Receiver.receiver_id))
     if tenant_id is not None:
         query = query.where(col(Receiver.tenant_id) == tenant_id)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
     return [
         ReceiverView(row.tenant_id, ReceiverProfile.model_validate(row.profile), row.updated_at)
         for row in session.execute(query).scalars()
