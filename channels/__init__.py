@@ -27,6 +27,7 @@ REGISTRY: dict[str, ChannelEntry] = {
     "email": ChannelEntry("channels.email:EmailChannel", "pip install aiosmtplib"),
     "print": ChannelEntry("channels.print_sftp:PrintChannel", "pip install paramiko python-gnupg"),
     "edi": ChannelEntry("channels.edi:EdiChannel", "pip install paramiko"),
+    "avtalegiro": ChannelEntry("channels.avtalegiro:AvtaleGiroChannel", "pip install netsgiro paramiko"),
 }
 
 

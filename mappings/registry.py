@@ -43,6 +43,7 @@ FormatKind = Literal[
     "print-file",
     "envelope",
     "syntax",
+    "direct-debit",
 ]
 INVOICE: FormatKind = "invoice"
 STATUS_DOCUMENT: FormatKind = "status-document"
@@ -53,6 +54,7 @@ POD_FILE: FormatKind = "pod-file"
 PRINT_FILE: FormatKind = "print-file"
 ENVELOPE: FormatKind = "envelope"
 SYNTAX: FormatKind = "syntax"
+DIRECT_DEBIT: FormatKind = "direct-debit"
 
 Verb = Literal["render", "parse", "sniff", "inspect"]
 VERBS: tuple[Verb, ...] = ("render", "parse", "sniff", "inspect")
@@ -141,6 +143,23 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.remittance.camt:inspect",
         description="ISO 20022 camt.052 / camt.053 / camt.054 (.001.02/.04/.08): bank statements and "
         "debit/credit notifications with remittance information",
+    ),
+    # AvtaleGiro claim and agreement files are Nets transmissions too: read as what they are, before the
+    # OCR giro payment reader (they carry no payments).
+    "avtalegiro-claims": FormatEntry(
+        kind=DIRECT_DEBIT,
+        render="mappings.consumer.avtalegiro:render",
+        parse="mappings.consumer.avtalegiro:parse_claims",
+        sniff="mappings.consumer.avtalegiro:sniff_claims",
+        inspect="mappings.consumer.avtalegiro:inspect_claims",
+        description="Nets AvtaleGiro claim file: payment requests (and cancellations) a payee sends Nets",
+    ),
+    "avtalegiro-agreements": FormatEntry(
+        kind=DIRECT_DEBIT,
+        parse="mappings.consumer.avtalegiro:parse_agreements",
+        sniff="mappings.consumer.avtalegiro:sniff_agreements",
+        inspect="mappings.consumer.avtalegiro:inspect_agreements",
+        description="Nets AvtaleGiro agreements file: payers' mandates new, updated or deleted, notify flag",
     ),
     "ocr-giro": FormatEntry(
         kind=REMITTANCE,

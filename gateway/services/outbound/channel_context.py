@@ -14,6 +14,8 @@ to call `channel.deliver`.
   deadline is restarted: it runs from when the file left, not from the first try.
 * `ChannelNeed.PEPPOL_PARTICIPANT` (the `peppol` channel): what the participant registry (the outbox's
   `participants` table) says about the receiver.
+* `ChannelNeed.AVTALEGIRO_MANDATE` (the `avtalegiro` channel): the payer's mandate for the invoice's KID
+  (`gateway.services.outbound.avtalegiro.mandate_answer`).
 
 Deliveries that carry another document than an invoice — the acknowledgements (CONTRL, 997, 999, TA1) we
 answer a partner's interchange with (`gateway.services.inbound.edi_acks`) — are built from what the
@@ -50,6 +52,7 @@ from channels.context import ChannelNeed, DocumentKind, ParticipantAnswer, Parti
 from channels.peppol import participant_of
 from db.engine import make_engine, session_scope
 from db.models import Delivery, EdiInterchange, Participant, utcnow
+from gateway.services.outbound.avtalegiro import mandate_answer
 from gateway.services.tenancy.edi_partners import (
     ControlNumbersExhausted,
     envelope_for,
@@ -115,6 +118,11 @@ def prepare(
             if isinstance(answer, Retry):
                 return answer
             delivery = dataclasses.replace(delivery, participant=answer)
+        elif need is ChannelNeed.AVTALEGIRO_MANDATE and delivery.mandate is None:
+            mandate = mandate_answer(engine, delivery)
+            if isinstance(mandate, Retry):
+                return mandate
+            delivery = dataclasses.replace(delivery, mandate=mandate)
     return delivery
 
 

@@ -1,0 +1,1 @@
+"""Consumer invoicing formats: what Norwegian consumers' channels speak (AvtaleGiro direct debit, …)."""
