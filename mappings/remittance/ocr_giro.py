@@ -718,8 +718,8 @@ def _agreement_facts(assignment: _Assignment, transaction: _Transaction) -> dict
 __all__ = [
     "FORMAT_NAME",
     "bank_reference",
-    "record_lines",
     "inspect",
     "parse",
+    "record_lines",
     "sniff",
 ]

@@ -44,6 +44,7 @@ COMMANDS = [
     "payments", "payments list", "payments show", "payments resolve", "payments approve", "payments ignore",
     "payments reverse", "payments export",
     "documents", "documents migrate",
+    "avtalegiro", "avtalegiro mandates", "avtalegiro cancel",
 ]  # fmt: skip
 
 

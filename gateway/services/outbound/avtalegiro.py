@@ -16,7 +16,7 @@ them `sent` (`record_cancellations_sent`). Every step is an event in the deliver
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -225,14 +225,15 @@ def queue_cancellation(
     tenant_id: str | None,
     delivery_or_invoice_id: str,
     *,
-    due_at: dt.datetime,
+    cutoff_for: Callable[[str], dt.datetime],
     actor: str,
     channel: str = CHANNEL,
     now: dt.datetime | None = None,
 ) -> AvtaleGiroCancellation:
     """Withdraw a claim already handed over: a cancellation record waits for the next claim file (the
-    batch closing at `due_at`, the channel's next cut-off for the tenant). `CancellationRefused` says why
-    not: not an AvtaleGiro delivery, not handed over yet, its due date has come, or already withdrawn."""
+    batch closing at `cutoff_for(tenant)`, the channel's next cut-off for the delivery's tenant).
+    `CancellationRefused` says why not: not an AvtaleGiro delivery, not handed over yet, its due date has
+    come, or already withdrawn."""
     now = now or utcnow()
     delivery = _delivery_of(session, tenant_id, delivery_or_invoice_id, channel)
     status = DeliveryStatus(delivery.status)
@@ -272,6 +273,7 @@ def queue_cancellation(
             f"delivery {delivery.id}: its claim was withdrawn already ({earlier.status}, "
             f"{earlier.created_at.isoformat()})"
         )
+    due_at = cutoff_for(delivery.tenant_id)
     row = AvtaleGiroCancellation(
         tenant_id=delivery.tenant_id,
         channel=delivery.channel,
