@@ -149,16 +149,16 @@ FORMATS: dict[str, FormatEntry] = {
     "avtalegiro-claims": FormatEntry(
         kind=DIRECT_DEBIT,
         render="mappings.consumer.avtalegiro:render",
-        parse="mappings.consumer.avtalegiro:parse_claims",
-        sniff="mappings.consumer.avtalegiro:sniff_claims",
-        inspect="mappings.consumer.avtalegiro:inspect_claims",
+        parse="mappings.consumer.avtalegiro:parse",
+        sniff="mappings.consumer.avtalegiro:sniff",
+        inspect="mappings.consumer.avtalegiro:inspect",
         description="Nets AvtaleGiro claim file: payment requests (and cancellations) a payee sends Nets",
     ),
     "avtalegiro-agreements": FormatEntry(
         kind=DIRECT_DEBIT,
-        parse="mappings.consumer.avtalegiro:parse_agreements",
-        sniff="mappings.consumer.avtalegiro:sniff_agreements",
-        inspect="mappings.consumer.avtalegiro:inspect_agreements",
+        parse="mappings.consumer.avtalegiro_agreements:parse",
+        sniff="mappings.consumer.avtalegiro_agreements:sniff",
+        inspect="mappings.consumer.avtalegiro_agreements:inspect",
         description="Nets AvtaleGiro agreements file: payers' mandates new, updated or deleted, notify flag",
     ),
     "ocr-giro": FormatEntry(

@@ -8,7 +8,8 @@ payer when the mandate asks for it) and may withdraw a claim before its due date
 (assignment type 36, a copy of the claim). Settled claims come back as ordinary OCR giro payments of
 transaction type 15, which `mappings.remittance.ocr_giro` reads.
 
-The files are written and read with `netsgiro` (byte-identical to Nets' own examples); the structure and
+Agreements files are read by `mappings.consumer.avtalegiro_agreements`. The files are written and read
+with `netsgiro` (byte-identical to Nets' own examples); the structure and
 every control total are checked first by the OCR giro reader (`ocr_giro.inspect`), which names the line
 of a fault. `render` writes a one-claim file of an invoice so a person can check what a claim looks like
 (the transmitter, recipient and assignment numbers are placeholders there; the `avtalegiro` channel writes
@@ -18,12 +19,12 @@ the real ones); the channel builds its files with `claim_file`.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
-from netsgiro import AssignmentType, AvtaleGiroRegistrationType, ServiceCode, Transmission
-from netsgiro.objects import Agreement, PaymentRequest
+from netsgiro import AssignmentType, ServiceCode, Transmission
+from netsgiro.objects import PaymentRequest
 from netsgiro.objects import parse as netsgiro_parse
 
 from mappings.base import FormatError, RenderedDocument
@@ -31,7 +32,6 @@ from mappings.remittance import ocr_giro
 from schemas.canonical import Invoice
 
 CLAIMS_FORMAT = "avtalegiro-claims"
-AGREEMENTS_FORMAT = "avtalegiro-agreements"
 MEDIA_TYPE = "text/plain; charset=iso-8859-1"
 #: Nets' id as the data recipient of every file sent to it.
 NETS_RECIPIENT = "00008080"
@@ -48,7 +48,6 @@ REFERENCE_LENGTH = 25
 _TRANSMISSION_START = b"NY000010"
 #: The first assignment start of each kind of AvtaleGiro file: "NY" + service code 21 + type + record 20.
 _CLAIMS_STARTS = (b"NY210020", b"NY213620")
-_AGREEMENTS_START = b"NY212420"
 
 
 @dataclass(frozen=True)
@@ -101,43 +100,6 @@ class ClaimFile:
     @property
     def cancellations(self) -> list[Claim]:
         return [claim for assignment in self.assignments for claim in assignment.cancellations]
-
-
-MandateStatus = Literal["active", "deleted"]
-
-
-@dataclass(frozen=True)
-class MandateUpdate:
-    """One line of Nets' agreements file: the mandate for `kid` is now `status`, notify or not."""
-
-    kid: str
-    status: MandateStatus
-    #: what Nets said: "new or updated", "deleted", or "active" (a full list of the active mandates)
-    registration: str
-    #: the payer wants the bank to notify them of each claim
-    notify: bool
-    line: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "kid": self.kid,
-            "status": self.status,
-            "registration": self.registration,
-            "notify": self.notify,
-            "line": self.line,
-        }
-
-
-@dataclass(frozen=True)
-class AgreementsFile:
-    """Nets' agreements file: which payee account it is about, when Nets wrote it, and each mandate."""
-
-    number: str
-    account: str
-    nets_date: dt.date | None
-    mandates: tuple[MandateUpdate, ...] = field(default_factory=tuple)
-    #: a full list (registration type 0): mandates missing from it have ended
-    complete: bool = False
 
 
 # --- writing ----------------------------------------------------------------------------------------------
@@ -205,7 +167,7 @@ def claim_file(
             cancelling = transmission.add_assignment(
                 service_code=ServiceCode.AVTALEGIRO,
                 assignment_type=AssignmentType.AVTALEGIRO_CANCELLATIONS,
-                agreement_id=agreement_id,
+                agreement_id=None,  # Nets' layout: a cancellation assignment carries no agreement id
                 number=f"{(number_value + (1 if assignment.claims else 0)) % 10_000_000:07d}",
                 account=account,
             )
@@ -294,7 +256,8 @@ def render(invoice: Invoice, options: Any = None) -> RenderedDocument:
 # --- reading ----------------------------------------------------------------------------------------------
 
 
-def _first_assignment_start(data: bytes) -> bytes | None:
+def first_assignment_start(data: bytes) -> bytes | None:
+    """The first 8 bytes of a Nets transmission's first assignment start (None: no Nets transmission)."""
     if not ocr_giro.sniff(data):
         return None
     if data.startswith(b"\xef\xbb\xbf"):
@@ -303,19 +266,15 @@ def _first_assignment_start(data: bytes) -> bytes | None:
     return rest[:8]
 
 
-def sniff_claims(data: bytes) -> bool:
+def sniff(data: bytes) -> bool:
     """An AvtaleGiro claim or cancellation file: a Nets transmission whose first assignment is AvtaleGiro
     type 00 or 36 (before the OCR giro reader, which would take it for a payment file)."""
-    return _first_assignment_start(data) in _CLAIMS_STARTS
+    return first_assignment_start(data) in _CLAIMS_STARTS
 
 
-def sniff_agreements(data: bytes) -> bool:
-    """Nets' AvtaleGiro agreements file: its first assignment is AvtaleGiro type 24."""
-    return _first_assignment_start(data) == _AGREEMENTS_START
-
-
-def _netsgiro(data: bytes) -> Transmission:
-    """The transmission as netsgiro reads it, after the OCR reader checked its structure and totals."""
+def read_transmission(data: bytes) -> Transmission:
+    """The transmission as netsgiro reads it, after the OCR reader checked its structure and totals
+    (`FormatError` naming the line otherwise)."""
     ocr_giro.inspect(data)  # FormatError naming the line of any structural fault or wrong total
     try:
         return netsgiro_parse("\n".join(ocr_giro.record_lines(data)))
@@ -335,13 +294,13 @@ def _claim(request: PaymentRequest) -> Claim:
     )
 
 
-def parse_claims(data: bytes) -> ClaimFile:
+def parse(data: bytes) -> ClaimFile:
     """A claim file's assignments with their claims and cancellations; `FormatError` for anything else."""
-    if not sniff_claims(data):
+    if not sniff(data):
         raise FormatError(
             "line 2", "not an AvtaleGiro claim file (its first assignment is not 21/00 or 21/36)"
         )
-    transmission = _netsgiro(data)
+    transmission = read_transmission(data)
     assignments: list[ClaimAssignment] = []
     for position, assignment in enumerate(transmission.assignments, start=1):
         if assignment.service_code != ServiceCode.AVTALEGIRO or assignment.type not in (
@@ -372,48 +331,10 @@ def parse_claims(data: bytes) -> ClaimFile:
     )
 
 
-_REGISTRATIONS: dict[AvtaleGiroRegistrationType, tuple[MandateStatus, str]] = {
-    AvtaleGiroRegistrationType.ACTIVE_AGREEMENT: ("active", "active"),
-    AvtaleGiroRegistrationType.NEW_OR_UPDATED_AGREEMENT: ("active", "new or updated"),
-    AvtaleGiroRegistrationType.DELETED_AGREEMENT: ("deleted", "deleted"),
-}
-
-
-def parse_agreements(data: bytes) -> AgreementsFile:
-    """Nets' agreements file: each mandate's KID, status (active / deleted) and notify flag."""
-    if not sniff_agreements(data):
-        raise FormatError("line 2", "not an AvtaleGiro agreements file (its first assignment is not 21/24)")
-    facts = ocr_giro.inspect(data)
-    transmission = _netsgiro(data)
-    if len(transmission.assignments) != 1:
-        raise FormatError("file", "an agreements file holds one assignment (one payee account)")
-    (assignment,) = transmission.assignments
-    if assignment.type != AssignmentType.AVTALEGIRO_AGREEMENTS:
-        raise FormatError("assignment 1", "an agreements file holds AvtaleGiro agreements (type 24) only")
-    lines = [agreement["line"] for agreement in facts.get("agreements", [])]
-    mandates: list[MandateUpdate] = []
-    registrations: set[AvtaleGiroRegistrationType] = set()
-    for agreement, line in zip(assignment.transactions, lines, strict=True):
-        assert isinstance(agreement, Agreement)
-        registration = AvtaleGiroRegistrationType(agreement.registration_type)
-        registrations.add(registration)
-        if not agreement.kid:
-            raise FormatError(f"line {line} (AvtaleGiro agreement)", "an agreement without a KID")
-        status, said = _REGISTRATIONS[registration]
-        mandates.append(MandateUpdate(agreement.kid, status, said, bool(agreement.notify), line))
-    return AgreementsFile(
-        number=transmission.number,
-        account=assignment.account,
-        nets_date=transmission.date,
-        mandates=tuple(mandates),
-        complete=bool(registrations) and registrations == {AvtaleGiroRegistrationType.ACTIVE_AGREEMENT},
-    )
-
-
-def inspect_claims(data: bytes) -> dict[str, Any]:
+def inspect(data: bytes) -> dict[str, Any]:
     """What a claim file says, for `gateway inspect`: assignments, claims and cancellations."""
     facts = ocr_giro.inspect(data)
-    read = parse_claims(data)
+    read = parse(data)
     return {
         "format": CLAIMS_FORMAT,
         "meaning": "AvtaleGiro claims a payee sends Nets (and cancellations of claims sent before)",
@@ -434,37 +355,19 @@ def inspect_claims(data: bytes) -> dict[str, Any]:
     }
 
 
-def inspect_agreements(data: bytes) -> dict[str, Any]:
-    """What an agreements file says, for `gateway inspect`: each mandate's KID, status and notify flag."""
-    read = parse_agreements(data)
-    return {
-        "format": AGREEMENTS_FORMAT,
-        "meaning": "Nets telling the payee which payers signed, changed or ended an AvtaleGiro mandate",
-        "transmission": read.number,
-        "account": read.account,
-        "nets_date": read.nets_date.isoformat() if read.nets_date else None,
-        "complete_list": read.complete,
-        "mandates": [mandate.as_dict() for mandate in read.mandates],
-    }
-
-
 __all__ = [
-    "AGREEMENTS_FORMAT",
     "CLAIMS_FORMAT",
     "NETS_RECIPIENT",
-    "AgreementsFile",
     "Claim",
     "ClaimAssignment",
     "ClaimFile",
-    "MandateUpdate",
     "claim_file",
     "claim_from_invoice",
-    "inspect_agreements",
-    "inspect_claims",
+    "first_assignment_start",
+    "inspect",
     "notice_text",
-    "parse_agreements",
-    "parse_claims",
+    "parse",
+    "read_transmission",
     "render",
-    "sniff_agreements",
-    "sniff_claims",
+    "sniff",
 ]

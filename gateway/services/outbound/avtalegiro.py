@@ -32,7 +32,8 @@ from channels.context import ClaimCancellation, MandateAnswer, MandateInfo
 from db.models import AvtaleGiroCancellation, AvtaleGiroMandate, Batch, BatchItem, Delivery, utcnow
 from gateway.services.outbound.batches import BatchStatus, batch_id_for
 from gateway.services.tenancy.tenants import ensure_tenant
-from mappings.consumer.avtalegiro import AgreementsFile, parse_agreements
+from mappings.consumer.avtalegiro_agreements import AgreementsFile
+from mappings.consumer.avtalegiro_agreements import parse as parse_agreements
 from outbox.queue import note_event
 from outbox.states import DeliveryStatus
 

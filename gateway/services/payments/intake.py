@@ -36,7 +36,7 @@ from gateway.services.payments.remittances import (
     receive_remittance_drop,
 )
 from mappings.base import FormatError
-from mappings.consumer.avtalegiro import sniff_agreements
+from mappings.consumer.avtalegiro_agreements import sniff as sniff_agreements
 from transports.drop_folder import DropFolder
 
 #: What a caller is told when matching waits for the worker.
