@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
+import re
 import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
@@ -31,6 +33,7 @@ from mappings import render
 from schemas.kid import KidAgreement
 from schemas.tenant import TenantSettings
 from tests.channels.contract import BatchingChannelContract, outbound, staged_batch
+from tests.sftp_server import DroppingProxy, OpenSshSftpServer
 
 OSLO = ZoneInfo("Europe/Oslo")
 ACCOUNT = "86011117947"
@@ -297,3 +300,67 @@ def test_the_tenants_agreement_gives_the_cutoff_and_the_batch(tmp_path: Path) ->
     assert isinstance(result, Staged) and result.batch_key == "energy", result
     with pytest.raises(ValueError, match="unknown agreement"):
         create_channel("avtalegiro", channel_settings(tmp_path, tenant_agreements={"acme": "water"}))
+
+
+# --- the same contract over SFTP (Nets' or the bank's file service) --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[OpenSshSftpServer]:
+    with OpenSshSftpServer() as running:
+        yield running
+
+
+@pytest.fixture
+def outgoing(server: OpenSshSftpServer, request: pytest.FixtureRequest) -> str:
+    """This test's own folder at the file service, owned by the SFTP user."""
+    folder = "in/" + re.sub(r"\W+", "_", request.node.name).strip("_")
+    directory = server.local(folder)
+    directory.mkdir(mode=0o755)
+    os.chown(directory, server.uid, server.gid)
+    return folder
+
+
+class TestAvtaleGiroOverSftp(BatchingChannelContract):
+    server: OpenSshSftpServer
+    proxy: DroppingProxy
+
+    @pytest.fixture
+    def channel(self, server: OpenSshSftpServer, outgoing: str) -> Iterator[BatchingChannel[Any]]:
+        # a claim file is small: a dropped connection is one dropped before the upload is through
+        with DroppingProxy(server.port, drop_connections=0, after_client_bytes=1) as proxy:
+            self.server, self.proxy = server, proxy
+            settings = server.settings(auth="both", port=proxy.port)  # a key and a password to keep secret
+            made = create_channel(
+                "avtalegiro",
+                channel_settings(Path("/nonexistent"), transport="sftp", sftp=settings, outgoing=outgoing),
+            )
+            assert isinstance(made, AvtaleGiroChannel)
+            yield made
+
+    def prepare(self, channel: BatchingChannel[Any], delivery: OutboundDelivery) -> OutboundDelivery:
+        return claimable(channel, delivery)
+
+    def received(self, channel: BatchingChannel[Any], batch: OutboundBatch) -> int:
+        folder = self.server.local(avtalegiro(channel).config.outgoing)
+        return sum(1 for path in folder.iterdir() if path.name == f"4711-{batch.batch_id}.txt")
+
+    def break_transiently(self, channel: BatchingChannel[Any], batch: OutboundBatch) -> None:
+        self.proxy.drop_connections = self.proxy.connections + 1  # the next connection drops
+
+    def break_permanently(self, channel: BatchingChannel[Any], batch: OutboundBatch) -> None:
+        avtalegiro(channel).config.outgoing = "readonly"  # root's: permission denied, for good
+
+
+def test_a_claim_file_over_sftp_reads_back_with_netsgiro(server: OpenSshSftpServer, outgoing: str) -> None:
+    made = create_channel(
+        "avtalegiro",
+        channel_settings(Path("/nonexistent"), transport="sftp", sftp=server.settings(), outgoing=outgoing),
+    )
+    assert isinstance(made, AvtaleGiroChannel)
+    batch = staged_batch(made, [claimable(made, outbound(made, n=n)) for n in (1, 2)])
+    result = made.deliver_batch(batch)
+    assert isinstance(result, Sent) and result.where == f"{outgoing}/4711-{batch.batch_id}.txt", result
+    uploaded = server.local(result.where)
+    (assignment,) = netsgiro.parse(uploaded.read_bytes().decode("iso-8859-1")).assignments
+    assert [t.kid for t in assignment.transactions] == [e.meta["kid"] for e in batch.entries]
