@@ -1,4 +1,4 @@
-"""Handing over batches (batching channels: print): close the batches whose cut-off has passed, then claim
+"""Handing over batches (batching channels: print, avtalegiro): close the batches whose cut-off has passed, then claim
 each due batch under a lease, give it to its channel and record the outcome on the batch and its members."""
 
 from __future__ import annotations
