@@ -1,5 +1,6 @@
-"""Handing over batches (batching channels: print, avtalegiro): close the batches whose cut-off has passed, then claim
-each due batch under a lease, give it to its channel and record the outcome on the batch and its members."""
+"""Handing over batches (batching channels: print, avtalegiro): close the batches whose cut-off has passed,
+then claim each due batch under a lease, give it to its channel and record the outcome on the batch and its
+members (and the withdrawn AvtaleGiro claims fixed into it)."""
 
 from __future__ import annotations
 
