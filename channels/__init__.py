@@ -29,6 +29,7 @@ REGISTRY: dict[str, ChannelEntry] = {
     "edi": ChannelEntry("channels.edi:EdiChannel", "pip install paramiko"),
     "digipost": ChannelEntry("channels.digipost:DigipostChannel", "pip install cryptography httpx"),
     "efaktura": ChannelEntry("channels.efaktura:EfakturaChannel"),
+    "avtalegiro": ChannelEntry("channels.avtalegiro:AvtaleGiroChannel", "pip install netsgiro paramiko"),
 }
 
 

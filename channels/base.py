@@ -18,8 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretBytes, SecretStr
 
 from channels.context import (
     ChannelNeed,
+    ClaimCancellation,
     DocumentKind,
     EfakturaAnswer,
+    MandateAnswer,
     ParticipantAnswer,
     PartnerInterchange,
     ReceiverIdentity,
@@ -92,7 +94,8 @@ class OutboundDelivery:
     """Everything a channel needs to send one attempt of one delivery; the channel opens no database.
 
     What a channel declares in `ChannelCapabilities.needs` comes prepared by the gateway: `edi` (the
-    partner's numbered interchange) and `participant` (the receiver's PEPPOL capabilities). A delivery that
+    partner's numbered interchange), `participant` (the receiver's PEPPOL capabilities) and `mandate` (the
+    payer's AvtaleGiro mandate). A delivery that
     carries another document than an invoice (`document_kind`, e.g. an EDI acknowledgement of ours) has no
     `invoice` and no `invoice_id`; only channels that list its kind in `ChannelCapabilities.documents` get it.
     """
@@ -116,6 +119,8 @@ class OutboundDelivery:
     receiver: ReceiverIdentity | None = None
     #: `ChannelNeed.EFAKTURA_RECIPIENT`: what the eFaktura recipient lookup says about the consumer
     efaktura: EfakturaAnswer | None = None
+    #: `ChannelNeed.AVTALEGIRO_MANDATE`: the payer's AvtaleGiro mandate for the invoice's KID
+    mandate: MandateAnswer | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -152,6 +157,8 @@ class OutboundBatch:
     cutoff_at: dt.datetime
     try_number: int
     entries: tuple[BatchEntry, ...]
+    #: AvtaleGiro claims withdrawn since the last file, fixed into this batch when it closed
+    cancellations: tuple[ClaimCancellation, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,12 @@ reported. The channel then only speaks its protocol:
 * `ChannelNeed.EFAKTURA_RECIPIENT` → `OutboundDelivery.efaktura`: the eFaktura recipient lookup's answer
   about the consumer (found with an eFaktura identifier, not found, or blocked this issuer), refreshed
   before each send.
+* `ChannelNeed.AVTALEGIRO_MANDATE` → `OutboundDelivery.mandate`: the payer's AvtaleGiro mandate for the
+  invoice's KID, as Nets' agreements files last told the gateway (or that there is none).
+
+A batching channel may also be handed records that are no staged document: `OutboundBatch.cancellations`
+are the AvtaleGiro claims a person withdrew (`gateway avtalegiro cancel`), fixed into the batch when it
+closes so every try writes the same file.
 
 A delivery may also carry a document that is not an invoice (`DocumentKind`): an EDI acknowledgement we
 answer a partner with goes out as a delivery on the `edi` channel, with its own row, retries and events.
@@ -22,7 +28,9 @@ answer a partner with goes out as a delivery on the `edi` channel, with its own 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
 
 from mappings.base import RenderedDocument
@@ -37,6 +45,7 @@ class ChannelNeed(StrEnum):
     #: who the receiver is beyond the invoice: the receiver profile's national identity number (Digipost)
     RECEIVER_IDENTITY = "receiver-identity"
     EFAKTURA_RECIPIENT = "efaktura-recipient"
+    AVTALEGIRO_MANDATE = "avtalegiro-mandate"
 
 
 class DocumentKind(StrEnum):
@@ -125,11 +134,56 @@ class EfakturaAnswer:
     source: str = "registry"
 
 
+@dataclass(frozen=True)
+class MandateInfo:
+    """One payer's AvtaleGiro mandate as Nets' agreements files last described it."""
+
+    kid: str
+    #: "active" or "deleted"
+    status: str
+    #: the payer wants the bank to notify them of each claim (the claim then carries the notice text)
+    notify: bool
+    updated_at: dt.datetime
+    #: the agreements file the latest change came from
+    source_file: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class MandateAnswer:
+    """The gateway's answer about the mandate for the invoice's `kid`: `mandate` is None when there is none
+    (and `kid` None when the invoice carries no KID to look up)."""
+
+    kid: str | None
+    mandate: MandateInfo | None
+
+
+@dataclass(frozen=True)
+class ClaimCancellation:
+    """An AvtaleGiro claim handed over earlier and now withdrawn: a copy of the claim as it went (Nets
+    matches a cancellation on KID, due date and amount), with the delivery it belongs to."""
+
+    cancellation_id: str
+    delivery_id: str
+    invoice_id: str
+    kid: str
+    due_date: dt.date
+    amount: Decimal
+    reference: str | None = None
+    payer_name: str | None = None
+
+
 __all__ = [
     "ChannelNeed",
+    "ClaimCancellation",
     "DocumentKind",
     "EfakturaAnswer",
     "EfakturaStatus",
+    "MandateAnswer",
+    "MandateInfo",
     "ParticipantAnswer",
     "ParticipantInfo",
     "PartnerInterchange",

@@ -44,6 +44,7 @@ FormatKind = Literal[
     "envelope",
     "syntax",
     "consumer-channel",
+    "direct-debit",
 ]
 INVOICE: FormatKind = "invoice"
 STATUS_DOCUMENT: FormatKind = "status-document"
@@ -55,6 +56,7 @@ PRINT_FILE: FormatKind = "print-file"
 ENVELOPE: FormatKind = "envelope"
 SYNTAX: FormatKind = "syntax"
 CONSUMER_CHANNEL: FormatKind = "consumer-channel"
+DIRECT_DEBIT: FormatKind = "direct-debit"
 
 Verb = Literal["render", "parse", "sniff", "inspect"]
 VERBS: tuple[Verb, ...] = ("render", "parse", "sniff", "inspect")
@@ -158,6 +160,23 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.remittance.camt:inspect",
         description="ISO 20022 camt.052 / camt.053 / camt.054 (.001.02/.04/.08): bank statements and "
         "debit/credit notifications with remittance information",
+    ),
+    # AvtaleGiro claim and agreement files are Nets transmissions too: read as what they are, before the
+    # OCR giro payment reader (they carry no payments).
+    "avtalegiro-claims": FormatEntry(
+        kind=DIRECT_DEBIT,
+        render="mappings.consumer.avtalegiro:render",
+        parse="mappings.consumer.avtalegiro:parse",
+        sniff="mappings.consumer.avtalegiro:sniff",
+        inspect="mappings.consumer.avtalegiro:inspect",
+        description="Nets AvtaleGiro claim file: payment requests (and cancellations) a payee sends Nets",
+    ),
+    "avtalegiro-agreements": FormatEntry(
+        kind=DIRECT_DEBIT,
+        parse="mappings.consumer.avtalegiro_agreements:parse",
+        sniff="mappings.consumer.avtalegiro_agreements:sniff",
+        inspect="mappings.consumer.avtalegiro_agreements:inspect",
+        description="Nets AvtaleGiro agreements file: payers' mandates new, updated or deleted, notify flag",
     ),
     "ocr-giro": FormatEntry(
         kind=REMITTANCE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from db.models.avtalegiro import AvtaleGiroCancellation, AvtaleGiroMandate
 from db.models.base import UTCDateTime, new_id, timestamp_column, utcnow
 from db.models.console import ConsoleLoginAttempt, ConsoleSession, ConsoleUser
 from db.models.documents import DocumentBlob, DocumentChunk
@@ -32,6 +33,8 @@ from db.models.webhooks import WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "ApiToken",
+    "AvtaleGiroCancellation",
+    "AvtaleGiroMandate",
     "Batch",
     "BatchItem",
     "BuyerName",

@@ -24,6 +24,7 @@ from gateway.api.errors import install_error_handlers
 from gateway.api.observability import RequestMetrics
 from gateway.api.parsing import ParsePool
 from gateway.api.routes import (
+    avtalegiro,
     bounces,
     deliveries,
     deviations,
@@ -58,6 +59,7 @@ ROUTERS: list[APIRouter] = [
     documents.router,
     deliveries.router,
     print_batches.router,
+    avtalegiro.router,
     tenant_settings.router,
     status_documents.router,
     bounces.router,

@@ -268,6 +268,26 @@ class BatchList(View):
     waiting: list[WaitingDocuments]
 
 
+# --- AvtaleGiro ------------------------------------------------------------------------------------------
+
+
+class MandateView(View):
+    """A payer's AvtaleGiro mandate with the tenant, as Nets' agreements files last described it."""
+
+    kid: str
+    status: Literal["active", "deleted"]
+    notify: bool = Field(description="the payer wants the bank to notify each claim")
+    registration: str = Field(description="what Nets said last: new or updated, deleted, active")
+    source_file: str | None
+    created_at: str
+    updated_at: str
+
+
+class MandateList(View):
+    items: list[MandateView]
+    next: str | None = None
+
+
 # --- deviations ------------------------------------------------------------------------------------------
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import typer
 
 from gateway.cli import (
+    avtalegiro,
     batches,
     deliveries,
     deviations,
@@ -95,6 +96,7 @@ app.add_typer(payments.remittance_app, name="remittance")
 app.add_typer(payments.payments_app, name="payments")
 app.add_typer(documents.documents_app, name="documents")
 app.add_typer(efaktura.efaktura_app, name="efaktura")
+app.add_typer(avtalegiro.avtalegiro_app, name="avtalegiro")
 
 
 def main() -> None:  # pragma: no cover

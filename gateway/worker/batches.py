@@ -1,8 +1,10 @@
-"""Handing over batches (batching channels: print): close the batches whose cut-off has passed, then claim
-each due batch under a lease, give it to its channel and record the outcome on the batch and its members."""
+"""Handing over batches (batching channels: print, avtalegiro): close the batches whose cut-off has passed,
+then claim each due batch under a lease, give it to its channel and record the outcome on the batch and its
+members (and the withdrawn AvtaleGiro claims fixed into it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -13,6 +15,11 @@ from channels import ChannelUnavailable, UnknownChannel
 from channels.base import BatchingChannel, Channel, Failed, Retry, Sent
 from db.engine import session_scope
 from db.models import BatchItem, Delivery, utcnow
+from gateway.services.outbound.avtalegiro import (
+    batch_cancellations,
+    close_cancellations,
+    record_cancellations_sent,
+)
 from gateway.services.outbound.batches import (
     BatchClaim,
     BatchLeaseLost,
@@ -39,6 +46,10 @@ def hand_over_batches(context: WorkerContext, now: dt.datetime) -> int:
     """Close the batches whose cut-off has passed and hand over every due batch; returns how many."""
     with session_scope(context.engine) as session:
         closed = close_due_batches(session, now=now, channels=context.only_channels)
+        # withdrawn AvtaleGiro claims join the claim file closing now, or make one of their own
+        closed += close_cancellations(
+            session, now=now, closed_batch_ids=closed, channels=context.only_channels
+        )
     for batch_id in closed:
         log.info("worker %s: closed batch %s", context.worker_id, batch_id)
     handled = 0
@@ -70,6 +81,7 @@ def process_batch(context: WorkerContext, claim: BatchClaim) -> str:
         if isinstance(channel, BatchingChannel):
             with session_scope(context.engine) as session:
                 batch = load_batch(session, claim)
+                batch = dataclasses.replace(batch, cancellations=batch_cancellations(session, claim.batch_id))
             result = channel.deliver_batch(batch)
             if isinstance(result, Sent) and context.settings.store_sent_documents:
                 for entry in batch.entries:  # outside the outcome's transaction, as for one delivery
@@ -154,6 +166,7 @@ def _record_sent(
         channel_message_id=result.message_id or claim.batch_id,
         summary={"detail": result.detail, "documents": len(members)},
     )
+    record_cancellations_sent(session, claim.batch_id, actor=context.worker_id, now=now)
     for item, delivery in members:
         kept = (
             store_sent(

@@ -256,6 +256,11 @@ def _lines(data: bytes) -> list[str]:
     return lines
 
 
+def record_lines(data: bytes) -> list[str]:
+    """The file's records as text lines, decoded and split as every reader of Nets files does."""
+    return _lines(data)
+
+
 def _parse_record(number: int, line: str) -> Record:
     """One line as a netsgiro record; any problem becomes a `FormatError` naming the line and the record."""
     if len(line) != RECORD_LENGTH:
@@ -715,5 +720,6 @@ __all__ = [
     "bank_reference",
     "inspect",
     "parse",
+    "record_lines",
     "sniff",
 ]

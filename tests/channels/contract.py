@@ -206,16 +206,22 @@ class BatchingChannelContract:
     def address(self) -> str | None:
         return None
 
+    def prepare(self, channel: BatchingChannel[Any], delivery: OutboundDelivery) -> OutboundDelivery:
+        """The delivery as the worker hands it to the channel. A channel that declares `needs` (or checks
+        the invoice against today's date) overrides this with what the gateway would prepare."""
+        return delivery
+
     def batch(self, channel: BatchingChannel[Any]) -> OutboundBatch:
         deliveries = [
-            outbound(channel, n=n, address=self.address()) for n in range(1, self.documents_per_batch + 1)
+            self.prepare(channel, outbound(channel, n=n, address=self.address()))
+            for n in range(1, self.documents_per_batch + 1)
         ]
         return staged_batch(channel, deliveries)
 
     def test_a_good_document_is_staged_for_a_cutoff_to_come(self, channel: BatchingChannel[Any]) -> None:
         assert channel.capabilities.batched
         before = utcnow()
-        result = staged(channel, outbound(channel, address=self.address()))
+        result = staged(channel, self.prepare(channel, outbound(channel, address=self.address())))
         assert result.batch_key
         assert result.due_at.tzinfo is not None and result.due_at > before, result.due_at
         assert json.loads(json.dumps(result.meta)) == result.meta  # kept as JSON until the batch closes

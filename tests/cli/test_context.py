@@ -45,6 +45,7 @@ COMMANDS = [
     "payments reverse", "payments export",
     "documents", "documents migrate",
     "efaktura", "efaktura recipients", "efaktura recipients import", "efaktura recipients list",
+    "avtalegiro", "avtalegiro mandates", "avtalegiro cancel",
 ]  # fmt: skip
 
 

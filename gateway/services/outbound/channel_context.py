@@ -17,6 +17,8 @@ to call `channel.deliver`.
 * `ChannelNeed.RECEIVER_IDENTITY` (the `digipost` channel): the receiver profile's national identity number.
 * `ChannelNeed.EFAKTURA_RECIPIENT` (the `efaktura` channel): the eFaktura recipient search's answer about
   the consumer, asked again before every send (`gateway.services.outbound.efaktura_recipients`).
+* `ChannelNeed.AVTALEGIRO_MANDATE` (the `avtalegiro` channel): the payer's mandate for the invoice's KID
+  (`gateway.services.outbound.avtalegiro.mandate_answer`).
 
 Deliveries that carry another document than an invoice — the acknowledgements (CONTRL, 997, 999, TA1) we
 answer a partner's interchange with (`gateway.services.inbound.edi_acks`) — are built from what the
@@ -60,6 +62,7 @@ from channels.context import (
 from channels.peppol import participant_of
 from db.engine import make_engine, session_scope
 from db.models import Delivery, EdiInterchange, Participant, utcnow
+from gateway.services.outbound.avtalegiro import mandate_answer
 from gateway.services.outbound.efaktura_recipients import efaktura_answer
 from gateway.services.outbound.routing import load_profiles
 from gateway.services.tenancy.edi_partners import (
@@ -134,6 +137,11 @@ def prepare(
             if isinstance(found, Failed | Retry):
                 return found
             delivery = dataclasses.replace(delivery, efaktura=found)
+        elif need is ChannelNeed.AVTALEGIRO_MANDATE and delivery.mandate is None:
+            mandate = mandate_answer(engine, delivery)
+            if isinstance(mandate, Retry):
+                return mandate
+            delivery = dataclasses.replace(delivery, mandate=mandate)
     return delivery
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from db.engine import session_scope
+from gateway.services.outbound.avtalegiro import import_mandates
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.payments.matching_runs import (
     MatchingBusy,
@@ -28,11 +29,14 @@ from gateway.services.payments.matching_runs import (
 from gateway.services.payments.remittances import (
     MAX_REMITTANCE_BYTES,
     DropItem,
+    OtherFileOutcome,
     RemittanceReading,
     RemittanceReceipt,
     receive_remittance,
     receive_remittance_drop,
 )
+from mappings.base import FormatError
+from mappings.consumer.avtalegiro_agreements import sniff as sniff_agreements
 from transports.drop_folder import DropFolder
 
 #: What a caller is told when matching waits for the worker.
@@ -162,6 +166,24 @@ def receive_and_match(
     return intake
 
 
+def mandates_from_drop(engine: Engine, tenant_id: str, name: str, data: bytes) -> OtherFileOutcome | None:
+    """Nets' AvtaleGiro agreements file arrives where the OCR giro files do: it updates the tenant's
+    mandates instead of being refused as a file without payments. None for any other file."""
+    if not sniff_agreements(data):
+        return None
+    try:
+        with session_scope(engine) as session:
+            applied = import_mandates(session, tenant_id, data, source_file=name)
+    except FormatError as error:
+        return OtherFileOutcome("rejected", refused=f"{error.where}: {error.reason}")
+    counts = applied.as_dict()
+    return OtherFileOutcome(
+        "mandates",
+        note=f"AvtaleGiro mandates: {counts['new']} new, {counts['updated']} updated, "
+        f"{counts['deleted']} deleted, {counts['unchanged']} unchanged",
+    )
+
+
 def receive_drop_and_match(
     engine: Engine,
     store: DocumentStore,
@@ -174,9 +196,18 @@ def receive_drop_and_match(
     holder: str | None = None,
     refused_quota_bytes: int | None = None,
 ) -> DropIntake:
-    """Take every file waiting in a drop folder (local or SFTP), then match once if any was accepted."""
+    """Take every file waiting in a drop folder (local or SFTP), then match once if any was accepted.
+
+    An AvtaleGiro agreements file among them updates the tenant's mandates (`mandates_from_drop`)."""
     items = receive_remittance_drop(
-        engine, store, folder, tenant_id, actor, max_bytes=max_bytes, refused_quota_bytes=refused_quota_bytes
+        engine,
+        store,
+        folder,
+        tenant_id,
+        actor,
+        max_bytes=max_bytes,
+        refused_quota_bytes=refused_quota_bytes,
+        other_files=lambda name, data: mandates_from_drop(engine, tenant_id, name, data),
     )
     accepted = any(item.outcome == "accepted" for item in items)
     step = match_if_accepted(engine, tenant_id, accepted=accepted, match=match, holder=holder)

@@ -15,6 +15,7 @@ never lost.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -464,6 +465,20 @@ def load_sftp_sources(path: Path) -> list[RemittanceSftpSource]:
         raise ValueError(f"{path}: {error}") from None
 
 
+@dataclass(frozen=True)
+class OtherFileOutcome:
+    """What became of a dropped file that is no remittance but was read for something else (`outcome`,
+    e.g. "mandates", and a `note` for the drop's answer), or why it was refused (`refused`)."""
+
+    outcome: str
+    note: str | None = None
+    refused: str | None = None
+
+
+#: Reads a dropped file that carries no payments: (name, bytes) → its outcome, or None when not its kind.
+OtherFileReader = Callable[[str, bytes], OtherFileOutcome | None]
+
+
 @dataclass
 class DropItem:
     """One file taken from a drop folder (local or SFTP) and where it went."""
@@ -487,20 +502,29 @@ def receive_remittance_drop(
     *,
     max_bytes: int = MAX_REMITTANCE_BYTES,
     refused_quota_bytes: int | None = None,
+    other_files: OtherFileReader | None = None,
 ) -> list[DropItem]:
     """Take every file waiting in a drop folder (local, or the bank's / Nets' SFTP folder:
     `transports.drop_folder`); each goes to `done/` (read or a repeat) or to `rejected/` with a
     `<file>.reason.txt` — always after it has been kept, so a crash or a dropped connection means it is read
     again and answered as a duplicate, never lost. The file's source is the folder's transport. Matching is
-    the caller's step (`gateway.services.payments.intake.receive_drop_and_match`)."""
+    the caller's step (`gateway.services.payments.intake.receive_drop_and_match`).
 
-    def keep(file: DroppedFile) -> Kept[RemittanceReceipt]:
+    `other_files` reads the files that come the same way but carry no payments (Nets' AvtaleGiro
+    agreements file): it answers what became of such a file, or None for a file it does not take."""
+
+    def keep(file: DroppedFile) -> Kept[RemittanceReceipt | OtherFileOutcome]:
+        data = file.read()
+        if other_files is not None:
+            other = other_files(file.name, data)
+            if other is not None:
+                return Kept(other, refused=other.refused)
         try:
             receipt = receive_remittance(
                 engine,
                 store,
                 tenant_id=tenant_id,
-                data=file.read(),
+                data=data,
                 filename=file.name,
                 source=folder.transport,
                 actor=actor,
@@ -518,6 +542,10 @@ def receive_remittance_drop(
     items: list[DropItem] = []
     for taken in take_waiting_files(folder, keep, max_bytes=max_bytes):
         receipt = taken.result
+        if isinstance(receipt, OtherFileOutcome):
+            outcome = "rejected" if taken.refused is not None else receipt.outcome
+            items.append(DropItem(taken.name, outcome, None, taken.refused or receipt.note, taken.moved_to))
+            continue
         file_id = receipt.file_id if receipt is not None else None
         if taken.refused is not None or receipt is None:
             items.append(DropItem(taken.name, "rejected", file_id, taken.refused, taken.moved_to))

@@ -1,0 +1,420 @@
+"""The AvtaleGiro channel: direct debit claims to Nets in claim files, batched per tenant agreement.
+
+A payer who signed an AvtaleGiro mandate for a KID has each invoice under that KID debited on its due
+date. Per delivery (`stage`) the invoice is checked as Nets will check the claim: a KID valid under the
+tenant's KID agreement, an active mandate for that KID (looked up by the gateway before the send:
+`ChannelNeed.AVTALEGIRO_MANDATE`), a positive NOK amount, and a due date at least 4 and at most 365 days
+after the file is handed over (the tenant's next cut-off). A document that fails goes to deviation on its
+own, naming the rule, and the rest of the batch goes on.
+
+At the cut-off the worker closes the batch and calls `send_batch`: one claim file (a `netsgiro`
+transmission with one assignment for the tenant's agreement: a payment request per invoice, with the
+bank's notice text when the payer's mandate asks the bank to notify) plus the cancellation records of
+claims withdrawn since the last file (`gateway avtalegiro cancel`). It goes under a temporary name and is
+renamed when complete into a folder Nets (or the bank's file service) collects, locally or over SFTP. The
+batch id is the file name and fixes the transmission number, so a repeated try finds the committed file
+and does not send the claims twice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import errno
+import hashlib
+import posixpath
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from channels.base import (
+    BatchingChannel,
+    BatchResult,
+    ChannelCapabilities,
+    ChannelConfig,
+    Failed,
+    OutboundBatch,
+    OutboundDelivery,
+    Retry,
+    Sent,
+    Staged,
+)
+from channels.context import ChannelNeed
+from mappings.base import FormatError
+from mappings.consumer.avtalegiro import (
+    CLAIMS_FORMAT,
+    NETS_RECIPIENT,
+    Claim,
+    ClaimAssignment,
+    claim_file,
+    claim_from_invoice,
+)
+from schemas.kid import KidError, is_valid_kid
+from schemas.sftp import SftpSettings
+from transports.files import write_once
+from transports.sftp import SftpError, SftpSession, open_sftp
+
+#: Nets' rule for a claim's due date, counted in calendar days from the day the file is handed over.
+MIN_DUE_DAYS = 4
+MAX_DUE_DAYS = 365
+#: Nets works in Norwegian time.
+NETS_ZONE = "Europe/Oslo"
+
+Digits = Annotated[str, Field(pattern=r"^\d+$")]
+
+
+class AvtaleGiroAgreement(BaseModel):
+    """One payee agreement with Nets (an assignment account) and when its claim files close."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignment_account: str = Field(pattern=r"^\d{11}$", description="the payee's account the claims credit")
+    agreement_id: str | None = Field(None, pattern=r"^\d{9}$", description="the agreement id Nets gave")
+    cutoffs: list[dt.time] = Field(
+        default_factory=lambda: [dt.time(12, 0)],
+        description="local times the day's claim file closes (Nets takes files until 14:00)",
+    )
+    timezone: str = NETS_ZONE
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        default_factory=lambda: [0, 1, 2, 3, 4], description="days a claim file closes; 0 = Monday"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _schedule(self) -> AvtaleGiroAgreement:
+        if not self.cutoffs or not self.weekdays:
+            raise ValueError("an agreement needs at least one cut-off time and one weekday")
+        return self
+
+    def next_cutoff(self, at: dt.datetime) -> dt.datetime:
+        """The first cut-off strictly after `at` (UTC): the claim file a document staged at `at` joins."""
+        zone = ZoneInfo(self.timezone)
+        local = at.astimezone(zone)
+        for offset in range(8):
+            day = local.date() + dt.timedelta(days=offset)
+            if day.weekday() not in self.weekdays:
+                continue
+            for cutoff in sorted(self.cutoffs):
+                moment = dt.datetime.combine(day, cutoff, tzinfo=zone)
+                if moment > local:
+                    return moment.astimezone(dt.UTC)
+        raise AssertionError("a schedule with a weekday and a cut-off closes within a week")
+
+
+class AvtaleGiroConfig(ChannelConfig):
+    data_transmitter: str = Field(pattern=r"^\d{8}$", description="the sender's Nets id (customer unit id)")
+    data_recipient: str = Field(NETS_RECIPIENT, pattern=r"^\d{8}$", description="Nets: 00008080")
+    customer_id: Digits | None = Field(
+        None, max_length=20, description="the payee's Nets customer number; starts the file names"
+    )
+    agreements: dict[str, AvtaleGiroAgreement] = Field(
+        description="payee agreements by name; a tenant uses `tenant_agreements[tenant]`, else 'default'"
+    )
+    tenant_agreements: dict[str, str] = Field(default_factory=dict, description="tenant id → agreement name")
+    transport: Literal["folder", "sftp"] = Field(
+        "folder", description="sftp for Nets' (or the bank's) file service; folder for a collected drop"
+    )
+    sftp: SftpSettings | None = None
+    directory: Path | None = Field(None, description="root of the folder transport")
+    outgoing: str = Field("avtalegiro/out", description="claim files go here (relative to the root)")
+    timeout_seconds: float = Field(120.0, gt=0, le=3600)
+
+    @model_validator(mode="after")
+    def _transport_settings(self) -> AvtaleGiroConfig:
+        if self.transport == "sftp" and self.sftp is None:
+            raise ValueError("transport 'sftp' needs the sftp settings (host, username, host_key, a secret)")
+        if self.transport == "folder" and self.directory is None:
+            raise ValueError("transport 'folder' needs a directory")
+        if not self.agreements:
+            raise ValueError("at least one AvtaleGiro agreement is needed")
+        unknown = sorted(set(self.tenant_agreements.values()) - set(self.agreements))
+        if unknown:
+            raise ValueError(f"tenant_agreements names unknown agreement(s): {', '.join(unknown)}")
+        return self
+
+
+class ClaimFileStore(Protocol):
+    def upload(self, final_path: str, content: bytes) -> bool:
+        """Commit the file under `final_path`; False when an earlier try had already committed it."""
+        ...
+
+
+class NetsDropUnavailable(Exception):
+    """The claim file drop could not be used; `transient` says whether a retry may help."""
+
+    def __init__(self, reason: str, *, transient: bool) -> None:
+        super().__init__(reason)
+        self.transient = transient
+
+
+class _FolderStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def upload(self, final_path: str, content: bytes) -> bool:
+        parts = [part for part in final_path.split("/") if part not in {"", ".", ".."}]
+        return write_once(self.root.joinpath(*parts), content, fsync=True, part_prefix="")
+
+
+class _SftpStore:
+    def __init__(self, session: SftpSession) -> None:
+        self.session = session
+
+    def upload(self, final_path: str, content: bytes) -> bool:
+        return not self.session.upload_file_atomically(final_path, content).already_committed
+
+
+def due_days(due_date: dt.date, handover: dt.datetime) -> int:
+    """Calendar days from the hand-over (its date in Norway) to the due date."""
+    return (due_date - handover.astimezone(ZoneInfo(NETS_ZONE)).date()).days
+
+
+def due_date_problem(due_date: dt.date, handover: dt.datetime) -> str | None:
+    """Why Nets would refuse a claim due on `due_date` in a file handed over at `handover`; None if fine."""
+    days = due_days(due_date, handover)
+    if days < MIN_DUE_DAYS:
+        return (
+            f"due date {due_date.isoformat()} is {days} day(s) after the hand-over on "
+            f"{handover.astimezone(ZoneInfo(NETS_ZONE)):%Y-%m-%d}; AvtaleGiro needs at least {MIN_DUE_DAYS}"
+        )
+    if days > MAX_DUE_DAYS:
+        return (
+            f"due date {due_date.isoformat()} is {days} days after the hand-over on "
+            f"{handover.astimezone(ZoneInfo(NETS_ZONE)):%Y-%m-%d}; AvtaleGiro takes at most {MAX_DUE_DAYS}"
+        )
+    return None
+
+
+def transmission_number(batch_id: str) -> str:
+    """The 7-digit transmission number of a batch's file: fixed by the batch id, the same on every try."""
+    return f"{int(hashlib.sha256(batch_id.encode()).hexdigest(), 16) % 10_000_000:07d}"
+
+
+class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
+    """AvtaleGiro claims to Nets, one claim file per tenant agreement at the agreement's cut-offs."""
+
+    name: ClassVar[str] = "avtalegiro"
+    config_model: ClassVar[type[ChannelConfig]] = AvtaleGiroConfig
+    capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
+        formats=(CLAIMS_FORMAT,),
+        default_format=CLAIMS_FORMAT,
+        batched=True,
+        needs=(ChannelNeed.AVTALEGIRO_MANDATE,),
+        description="AvtaleGiro direct debit claim files (Nets) at set times of day, folder or SFTP",
+    )
+
+    # -- per document ------------------------------------------------------------------------------
+
+    def agreement_for(self, tenant_id: str) -> tuple[str, AvtaleGiroAgreement] | None:
+        name = self.config.tenant_agreements.get(tenant_id, "default")
+        agreement = self.config.agreements.get(name)
+        return (name, agreement) if agreement is not None else None
+
+    def next_cutoff(self, tenant_id: str, at: dt.datetime | None = None) -> dt.datetime:
+        """When the tenant's next claim file closes (a cancellation queued now goes in it)."""
+        chosen = self.agreement_for(tenant_id)
+        if chosen is None:
+            raise LookupError(f"no AvtaleGiro agreement for tenant {tenant_id!r} in the avtalegiro channel")
+        return chosen[1].next_cutoff(at or dt.datetime.now(dt.UTC))
+
+    def stage(self, delivery: OutboundDelivery) -> Staged | Failed | Retry:
+        answer = delivery.mandate
+        if answer is None:
+            return Failed(
+                "no AvtaleGiro mandate answer came with the delivery (the gateway looks the payer's mandate "
+                "up before the send)",
+                deviation=True,
+            )
+        chosen = self.agreement_for(delivery.tenant_id)
+        if chosen is None:
+            known = ", ".join(sorted(self.config.agreements))
+            return Failed(
+                f"no AvtaleGiro agreement for tenant {delivery.tenant_id!r} in the avtalegiro channel "
+                f"(known: {known}; set tenant_agreements)",
+                deviation=True,
+            )
+        agreement_name, agreement = chosen
+        invoice = delivery.the_invoice()
+        kid = invoice.kid
+        if not kid:
+            return Failed("KID: an AvtaleGiro claim needs the invoice's KID and it has none", deviation=True)
+        kid_rules = delivery.tenant_settings.kid if delivery.tenant_settings else None
+        if kid_rules is not None:
+            try:
+                kid_rules.validate_kid(kid)
+            except KidError as error:
+                return Failed(f"KID: {error} (the tenant's KID agreement)", deviation=True)
+        elif not (is_valid_kid(kid, "mod10") or is_valid_kid(kid, "mod11")) or len(kid) > 25:
+            return Failed(f"KID: {kid!r} has no valid MOD10 or MOD11 check digit", deviation=True)
+        mandate = answer.mandate if answer.kid == kid else None
+        if mandate is None:
+            return Failed(
+                f"mandate: no AvtaleGiro mandate for KID {kid}: the payer has not signed one with this payee "
+                "(Nets' agreements files name none)",
+                deviation=True,
+            )
+        if not mandate.active:
+            return Failed(
+                f"mandate: the AvtaleGiro mandate for KID {kid} was deleted "
+                f"({mandate.updated_at:%Y-%m-%d}"
+                + (f", {mandate.source_file}" if mandate.source_file else "")
+                + "): a claim would be refused",
+                deviation=True,
+            )
+        if invoice.currency != "NOK":
+            return Failed(f"amount: AvtaleGiro claims are in NOK, not {invoice.currency}", deviation=True)
+        if invoice.totals.payable <= 0:
+            return Failed(
+                f"amount: an AvtaleGiro claim is a positive amount, not NOK {invoice.totals.payable}",
+                deviation=True,
+            )
+        if invoice.due_date is None:
+            return Failed("due date: an AvtaleGiro claim needs the invoice's due date", deviation=True)
+        due = agreement.next_cutoff(dt.datetime.now(dt.UTC))
+        problem = due_date_problem(invoice.due_date, due)
+        if problem is not None:
+            return Failed(f"due date: {problem}", deviation=True)
+        try:
+            claim = claim_from_invoice(invoice, notify=mandate.notify)
+        except FormatError as error:
+            return Failed(f"the claim cannot be written: {error}", deviation=True)
+        return Staged(
+            batch_key=agreement_name,
+            due_at=due,
+            meta={"invoice_number": invoice.number, **claim.as_dict()},
+            detail=f"waiting for the {agreement_name} AvtaleGiro claim file at "
+            f"{due.astimezone(ZoneInfo(agreement.timezone)):%Y-%m-%d %H:%M} ({agreement.timezone}); "
+            f"KID {kid}, NOK {claim.amount}, due {claim.due_date.isoformat()}"
+            + ("; the bank notifies the payer" if mandate.notify else ""),
+        )
+
+    # -- per batch ---------------------------------------------------------------------------------
+
+    def file_name(self, batch: OutboundBatch) -> str:
+        prefix = f"{self.config.customer_id}-" if self.config.customer_id else ""
+        return posixpath.join(self.config.outgoing, f"{prefix}{batch.batch_id}.txt")
+
+    def build_file(self, batch: OutboundBatch, agreement: AvtaleGiroAgreement) -> bytes:
+        """The batch's claim file: its claims, then the cancellations fixed into it."""
+        claims = tuple(
+            Claim(
+                kid=str(entry.meta["kid"]),
+                due_date=dt.date.fromisoformat(str(entry.meta["due_date"])),
+                amount=Decimal(str(entry.meta["amount"])),
+                reference=entry.meta.get("reference"),
+                payer_name=entry.meta.get("payer_name"),
+                bank_notification=entry.meta.get("bank_notification"),
+            )
+            for entry in batch.entries
+        )
+        cancellations = tuple(
+            Claim(
+                kid=c.kid,
+                due_date=c.due_date,
+                amount=c.amount,
+                reference=c.reference,
+                payer_name=c.payer_name,
+            )
+            for c in batch.cancellations
+        )
+        number = transmission_number(batch.batch_id)
+        return claim_file(
+            number=number,
+            data_transmitter=self.config.data_transmitter,
+            data_recipient=self.config.data_recipient,
+            assignments=[
+                ClaimAssignment(
+                    number=number,
+                    account=agreement.assignment_account,
+                    agreement_id=agreement.agreement_id,
+                    claims=claims,
+                    cancellations=cancellations,
+                )
+            ],
+        )
+
+    def send_batch(self, batch: OutboundBatch) -> BatchResult:
+        agreement = self.config.agreements.get(batch.batch_key)
+        if agreement is None:
+            return Failed(
+                f"no AvtaleGiro agreement {batch.batch_key!r} for batch {batch.batch_id}", deviation=True
+            )
+        if not batch.entries and not batch.cancellations:
+            return Sent(message_id=batch.batch_id, detail="empty batch: no claim file")
+        try:
+            content = self.build_file(batch, agreement)
+        except (FormatError, ValueError) as error:
+            return Failed(f"the claim file cannot be built: {error}", deviation=True)
+        except (KeyError, TypeError) as error:  # a staged entry without what staging records
+            return Failed(f"the claim file cannot be built: a staged entry lacks {error}", deviation=True)
+        now = dt.datetime.now(dt.UTC)
+        late = [
+            f"{entry.meta.get('invoice_number')}: {due_date_problem(due_date, now)}"
+            for entry in batch.entries
+            if due_days(due_date := dt.date.fromisoformat(str(entry.meta["due_date"])), now) < MIN_DUE_DAYS
+        ]
+        remote = self.file_name(batch)
+        try:
+            with self.store() as store:
+                if late and not _committed(store, remote):
+                    return Failed(
+                        "the claim file was not handed over in time for Nets' due date rule: "
+                        + "; ".join(late),
+                        deviation=True,
+                    )
+                committed_now = store.upload(remote, content)
+        except NetsDropUnavailable as error:
+            return Retry(str(error)) if error.transient else Failed(str(error), deviation=True)
+        detail = (
+            f"claim file {remote}: {len(batch.entries)} claim(s), {len(batch.cancellations)} cancellation(s)"
+            if committed_now
+            else f"{remote} was already handed over (committed by an earlier try)"
+        )
+        return Sent(message_id=batch.batch_id, detail=detail, where=remote)
+
+    @contextlib.contextmanager
+    def store(self) -> Iterator[ClaimFileStore]:
+        """The transport, with its failures as `NetsDropUnavailable` (transient or not)."""
+        if self.config.transport == "folder":
+            assert self.config.directory is not None
+            try:
+                yield _FolderStore(self.config.directory)
+            except PermissionError as error:
+                raise NetsDropUnavailable(f"permission denied: {error}", transient=False) from error
+            except OSError as error:
+                if error.errno == errno.EROFS:
+                    raise NetsDropUnavailable(f"read-only: {error}", transient=False) from error
+                raise NetsDropUnavailable(
+                    f"the claim file folder failed: {error.strerror or error}", transient=True
+                ) from error
+            return
+        assert self.config.sftp is not None
+        try:
+            with open_sftp(self.config.sftp) as session:
+                yield _SftpStore(session)
+        except SftpError as error:
+            raise NetsDropUnavailable(
+                self.mask(f"{type(error).__name__}: {error}"), transient=error.transient
+            ) from error
+
+
+def _committed(store: ClaimFileStore, remote: str) -> bool:
+    """Whether an earlier try already committed the file (then a late due date no longer matters)."""
+    if isinstance(store, _FolderStore):
+        parts = [part for part in remote.split("/") if part not in {"", ".", ".."}]
+        return store.root.joinpath(*parts).exists()
+    if isinstance(store, _SftpStore):
+        return store.session.exists(remote)
+    return False
