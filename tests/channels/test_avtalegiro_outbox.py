@@ -315,3 +315,30 @@ def test_a_settled_claim_comes_back_as_ocr_type_15_and_the_invoice_is_paid(
 def _batches(engine: Engine) -> list[Batch]:
     with session_scope(engine) as session:
         return list(session.execute(select(Batch).order_by(col(Batch.id))).scalars())
+
+
+def test_an_agreements_file_at_the_inbound_door_updates_the_mandates(
+    engine: Engine, client: TestClient, auth: dict[str, str]
+) -> None:
+    """The one inbound door takes Nets' agreements file too (as the drop does): mandates applied for the
+    token's tenant, the same file again changes nothing and says so, a claim file is refused saying why."""
+    answer = client.post("/inbound?filename=agreements.txt", content=AGREEMENTS.read_bytes(), headers=auth)
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert (body["format"], body["service"], body["duplicate"]) == (
+        "avtalegiro-agreements", "avtalegiro-mandates", False
+    )  # fmt: skip
+    assert body["result"]["new"] == 16 and body["result"]["account"]
+    assert len(client.get("/avtalegiro/mandates", headers=auth).json()["items"]) == 16
+
+    again = client.post("/inbound", content=AGREEMENTS.read_bytes(), headers=auth)
+    assert again.status_code == 200, again.text
+    assert again.json()["duplicate"] is True and again.json()["result"]["unchanged"] == 16
+
+    ended = agreements_file((NOTIFIED_KID, 2, False))
+    changed = client.post("/inbound", content=ended, headers=auth)
+    assert changed.status_code == 201 and changed.json()["result"]["deleted"] == 1
+    claims = SHARED / "samples" / "ocr" / "netsgiro_avtalegiro_payment_request.txt"
+    refused = client.post("/inbound", content=claims.read_bytes(), headers=auth)
+    assert refused.status_code == 415
+    assert "AvtaleGiro claim file" in refused.json()["errors"][0]["reason"]

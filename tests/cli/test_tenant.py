@@ -46,12 +46,15 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "webhook add": ["https://erp.example/hook"],
     "webhook remove": ["W"],
     "user add": ["ops@example.com", "--role", "viewer"],
+    "efaktura recipients import": ["FILE"],
+    "efaktura recipients list": [],
+    "avtalegiro mandates": [],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [
     "status", "document", "resend", "cancel", "release", "receive", "bounces", "receive-edi", "batches",
     "deviations", "deviations resolve", "deviations resend", "token list", "token revoke", "receiver list",
-    "partner list", "webhook list", "user list",
+    "partner list", "webhook list", "user list", "avtalegiro cancel",
 ]  # fmt: skip
 
 

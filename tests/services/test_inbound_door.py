@@ -57,7 +57,8 @@ def test_every_recognisable_format_has_a_decided_service() -> None:
     assert set(ROUTES) <= {entry.kind for entry in FORMATS.values()}
     services = {entry["service"] for entry in understood()}
     assert services == {
-        "responses", "bounces", "edi", "print-returns", "remittances", "pods", "efaktura-receipts"
+        "responses", "bounces", "edi", "print-returns", "remittances", "pods", "efaktura-receipts",
+        "avtalegiro-mandates",
     }  # fmt: skip
 
 

@@ -123,6 +123,18 @@ class EfakturaReceiptAnswer(View):
     results: list[dict[str, Any]]
 
 
+class MandatesAnswer(View):
+    """Nets' AvtaleGiro agreements file applied to the tenant's mandates: how many of each change."""
+
+    source_file: str | None
+    account: str = Field(description="the payee's account the agreements are for")
+    nets_date: str | None
+    new: int
+    updated: int
+    deleted: int
+    unchanged: int
+
+
 class RemittanceAnswer(View):
     """A remittance file booked and its payments matched (as `/remittances`)."""
 
@@ -152,7 +164,14 @@ class InboundReceiptView(View):
     format: str = Field(description="the format registry's name for what the file is (camt, dsn, invoic…)")
     kind: str = Field(description="the format's family (status-document, remittance, pod-file…)")
     service: Literal[
-        "responses", "bounces", "edi", "print-returns", "remittances", "pods", "efaktura-receipts"
+        "responses",
+        "bounces",
+        "edi",
+        "print-returns",
+        "remittances",
+        "pods",
+        "efaktura-receipts",
+        "avtalegiro-mandates",
     ]
     duplicate: bool = Field(description="the same file was received before: its first receipt")
     result: (
@@ -161,6 +180,7 @@ class InboundReceiptView(View):
         | EdiAnswer
         | PrintReturnAnswer
         | EfakturaReceiptAnswer
+        | MandatesAnswer
         | RemittanceAnswer
         | PodAnswer
     )

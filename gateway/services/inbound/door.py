@@ -15,6 +15,7 @@ service than their family's (`FORMAT_ROUTES`):
 | signed PDF, JPEG / PNG photo, IFTSTA, X12 214 | pdf (invoice), pod, iftsta, x12-214 | pods |
 | print-house receipt, production report, returned mail | print-return (print-file) | print returns |
 | eFaktura receipts and rejections (our CSV / JSON) | efaktura-receipt (status-document) | efaktura-receipts |
+| Nets' AvtaleGiro agreements file (mandates) | avtalegiro-agreements (direct-debit) | avtalegiro-mandates |
 
 Where a file could be more than one thing, the rule:
 
@@ -51,6 +52,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Engine
 
+from db.engine import session_scope
 from gateway.services.inbound.bounces import BounceResult, receive_bounce
 from gateway.services.inbound.edi_acks import EdiReceipt, receive_edi
 from gateway.services.inbound.efaktura_receipts import EfakturaReceiptOutcome, receive_efaktura_receipts
@@ -67,6 +69,7 @@ from gateway.services.inbound.responses import (
     read_status_document,
     receive_status_document,
 )
+from gateway.services.outbound.avtalegiro import MandateImport, import_mandates
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.parsed import Parsed
 from gateway.services.payments.intake import RemittanceIntake, RemittanceUpload, receive_and_match
@@ -86,7 +89,14 @@ from mappings.status import dsn as dsn_reports
 from mappings.status.dsn import MAX_DSN_BYTES, DsnTooLarge
 
 InboundService = Literal[
-    "responses", "bounces", "edi", "print-returns", "remittances", "pods", "efaktura-receipts"
+    "responses",
+    "bounces",
+    "edi",
+    "print-returns",
+    "remittances",
+    "pods",
+    "efaktura-receipts",
+    "avtalegiro-mandates",
 ]
 ServiceResult = (
     ReceiveResult
@@ -96,6 +106,7 @@ ServiceResult = (
     | RemittanceIntake
     | PodReceipt
     | EfakturaReceiptOutcome
+    | MandateImport
 )
 
 
@@ -324,6 +335,23 @@ def _efaktura_receipt(door: InboundDoor, file: InboundFile, name: str) -> Inboun
     )
 
 
+def _mandates(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:
+    tenant_id = _tenant(file, "an AvtaleGiro agreements file", "avtalegiro-mandates", name)
+    try:
+        with session_scope(door.engine) as session:
+            result = import_mandates(session, tenant_id, file.data, source_file=file.filename)
+    except FormatError as error:
+        raise InboundRefused(422, [error.as_dict()], format=name, service="avtalegiro-mandates") from None
+    changed = len(result.new) + len(result.updated) + len(result.deleted)
+    summary = InboundSummary(
+        "avtalegiro-agreements", "", result.account, "",
+        f"{len(result.new)} new, {len(result.updated)} updated, {len(result.deleted)} deleted",
+        changed > 0, f"{len(result.unchanged)} unchanged" if result.unchanged else "",
+    )  # fmt: skip
+    repeated = changed == 0 and bool(result.unchanged)
+    return _receipt(file, name, "avtalegiro-mandates", result, result.as_dict(), repeated, summary)
+
+
 def _tenant(file: InboundFile, what: str, service: InboundService, name: str) -> str:
     if file.tenant_id is None:
         reason = f"{what} is booked for one tenant: name the tenant"
@@ -399,6 +427,8 @@ REMITTANCES = Route("remittances", _remittance, "remittances")
 PODS = Route("pods", _pod, "pods")
 #: eFaktura receipts are status documents: the status documents' limit applies
 EFAKTURA_RECEIPTS = Route("efaktura-receipts", _efaktura_receipt, "responses")
+#: an agreements file comes from the bank's side, like a remittance file: that limit applies
+AVTALEGIRO_MANDATES = Route("avtalegiro-mandates", _mandates, "remittances")
 
 #: Which service takes a file, by its format's family.
 ROUTES: dict[FormatKind, Route] = {
@@ -417,6 +447,7 @@ FORMAT_ROUTES: dict[str, Route] = {
     "pdf": PODS,
     "print-return": PRINT_RETURNS,
     "efaktura-receipt": EFAKTURA_RECEIPTS,
+    "avtalegiro-agreements": AVTALEGIRO_MANDATES,
 }
 #: Formats understood but not received here, and where they go instead.
 NOT_RECEIVED: dict[str, str] = {
@@ -426,6 +457,8 @@ NOT_RECEIVED: dict[str, str] = {
     "digipost-message": "a Digipost message, which the digipost channel sends and never receives",
     "digipost-delivery": "Digipost's answer to a message, which the digipost channel reads itself",
     "digipost-events": "Digipost's document events, which the digipost channel polls itself",
+    "avtalegiro-claims": "an AvtaleGiro claim file, which the avtalegiro channel writes for Nets and never "
+    "receives",
     "efaktura-recipients": "an eFaktura recipient-search answer: import it with `gateway efaktura recipients "
     "import FILE --tenant T`",
 }
