@@ -260,6 +260,13 @@ class Channel(ABC, Generic[ConfigT]):
         self.config = config
         self._secrets = secret_values(config)
 
+    @classmethod
+    def local_check(cls, config: ChannelConfig) -> str | None:
+        """What can be checked of `config` on this machine without sending anything (a key file that opens,
+        a certificate still valid), for `gateway check`: a line saying what was found, or None when there is
+        nothing to check. Raises `ValueError` with the reason when these settings cannot work."""
+        return None
+
     @property
     def retry_policy(self) -> RetryPolicy:
         return self.config.retry.policy()

@@ -55,6 +55,8 @@ from transports.digipost import (
 
 #: Namespace of the uuids this channel derives (message id, document uuids) from idempotency keys.
 UUID_NAMESPACE = uuid_module.UUID("5f7c1e52-3c1d-4d8e-9a57-3b0f3a1c2d41")
+#: `gateway check` warns this many days before the enterprise certificate expires.
+CERTIFICATE_WARNING_DAYS = 30
 #: Embedded attachment types Digipost shows (BG-24 mime type → Digipost file type).
 ATTACHMENT_TYPES = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
 
@@ -140,6 +142,26 @@ class DigipostChannel(Channel[DigipostConfig]):
         super().__init__(config)
         self._client: DigipostClient | None = None
         self._lock = threading.Lock()
+
+    @classmethod
+    def local_check(cls, config: ChannelConfig) -> str | None:
+        """The enterprise certificate opens with its password and is valid today; it says whose it is and
+        until when, and warns a month ahead (an expired certificate stops every send, and Digipost takes
+        a while to register a new one)."""
+        assert isinstance(config, DigipostConfig)
+        identity = load_signing_identity(config.pkcs12, config.pkcs12_password)
+        certificate = identity.certificate
+        now = dt.datetime.now(dt.UTC)
+        subject = certificate.subject.rfc4514_string()
+        until = certificate.not_valid_after_utc
+        starts = certificate.not_valid_before_utc
+        if now < starts:
+            raise ValueError(f"the enterprise certificate {subject} is not valid before {starts:%Y-%m-%d}")
+        if now >= until:
+            raise ValueError(f"the enterprise certificate {subject} expired on {until:%Y-%m-%d}")
+        days = (until - now).days
+        warning = f" — renew it: {days} day(s) left" if days < CERTIFICATE_WARNING_DAYS else ""
+        return f"enterprise certificate {subject}, valid until {until:%Y-%m-%d}{warning}"
 
     # -- the client --
 

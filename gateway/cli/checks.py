@@ -127,14 +127,19 @@ def channel_findings(settings: Settings, names: Iterable[str]) -> Iterator[Findi
     for name in names:
         check = f"channel {name}"
         try:
-            model = channel_class(name).config_model
-            model.model_validate(settings.channel_settings(name))
+            cls = channel_class(name)
+            model = cls.config_model
+            config = model.model_validate(settings.channel_settings(name))
+            found = cls.local_check(config)
         except (UnknownChannel, ChannelUnavailable) as error:
             yield Finding(check, False, str(error).strip("'\""))
         except ValidationError as error:
             yield Finding(check, False, validation_problems(error))
+        except ValueError as error:
+            yield Finding(check, False, str(error))
         else:
-            yield Finding(check, True, f"settings valid ({model.__name__})")
+            detail = f"settings valid ({model.__name__})"
+            yield Finding(check, True, f"{detail}; {found}" if found else detail)
 
 
 def rules_finding(rules_dir: Path | None) -> Finding:
