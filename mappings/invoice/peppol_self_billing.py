@@ -56,7 +56,7 @@ def render(invoice: Invoice) -> RenderedDocument:
     profile_id = invoice.profile_id if own and invoice.profile_id else PROFILE_ID
     # the type code then defaults to the self-billing one (389 / 261): `Invoice.effective_type_code`
     as_self_billed = invoice if own else invoice.model_copy(update={"customization_id": customization_id})
-    return ubl.render_profile(
+    return ubl.write_ubl(
         as_self_billed, customization_id=customization_id, profile_id=profile_id, format_name=FORMAT_NAME
     )
 

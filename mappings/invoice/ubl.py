@@ -298,7 +298,7 @@ def render(invoice: Invoice) -> RenderedDocument:
     """Canonical → UBL 2.1 Invoice or CreditNote in the invoice's own profile (default PEPPOL BIS Billing
     3.0 / EHF 3.0): a self-billed, forward-billing or XRechnung invoice is written back as what it is."""
     customization_id = invoice.customization_id or CUSTOMIZATION_ID
-    return render_profile(
+    return write_ubl(
         invoice,
         customization_id=customization_id,
         profile_id=invoice.profile_id or default_profile_id(customization_id),
@@ -306,7 +306,7 @@ def render(invoice: Invoice) -> RenderedDocument:
     )
 
 
-def render_profile(
+def write_ubl(
     invoice: Invoice, *, customization_id: str, profile_id: str, format_name: str
 ) -> RenderedDocument:
     """Canonical → UBL 2.1 Invoice or CreditNote with these identifiers (BT-24, BT-23)."""

@@ -115,7 +115,7 @@ def test_official_self_billing_example_as_it_comes_validates_with_the_sb_rules(p
 def test_self_billing_written_as_ordinary_billing_gains_p0100() -> None:
     """The bug this format fixes: the same invoice with the billing identifiers fails the billing rules."""
     invoice = peppol_self_billing.parse(SELF_BILLING_EXAMPLES[0].read_bytes())
-    as_billing = ubl.render_profile(
+    as_billing = ubl.write_ubl(
         invoice,
         customization_id=PEPPOL_BILLING_CUSTOMIZATION,
         profile_id=PEPPOL_BILLING_PROCESS,
