@@ -235,7 +235,9 @@ class PeppolChannel(Channel[PeppolConfig]):
         invoice = delivery.the_invoice()
         # the issuer sends: the seller, or for a self-billed invoice the buyer (PEPPOL BIS Self-Billing)
         issuer, issuer_role, receiving_role = (
-            (invoice.buyer, "buyer", "seller") if invoice.is_self_billing else (invoice.seller, "seller", "buyer")
+            (invoice.buyer, "buyer", "seller")
+            if invoice.is_self_billing
+            else (invoice.seller, "seller", "buyer")
         )
         receiver = receiver or participant_of(delivery)
         if receiver is None:

@@ -34,7 +34,9 @@ INVOICE_DOCUMENT_TYPE = f"{UBL_INVOICE_NS}::Invoice##{BILLING_CUSTOMIZATION}::2.
 CREDIT_NOTE_DOCUMENT_TYPE = f"{UBL_CREDIT_NOTE_NS}::CreditNote##{BILLING_CUSTOMIZATION}::2.1"
 #: PEPPOL BIS Self-Billing 3.0: its own customization, process and document type ids.
 SELF_BILLING_INVOICE_DOCUMENT_TYPE = f"{UBL_INVOICE_NS}::Invoice##{SELF_BILLING_CUSTOMIZATION}::2.1"
-SELF_BILLING_CREDIT_NOTE_DOCUMENT_TYPE = f"{UBL_CREDIT_NOTE_NS}::CreditNote##{SELF_BILLING_CUSTOMIZATION}::2.1"
+SELF_BILLING_CREDIT_NOTE_DOCUMENT_TYPE = (
+    f"{UBL_CREDIT_NOTE_NS}::CreditNote##{SELF_BILLING_CUSTOMIZATION}::2.1"
+)
 
 _CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 _PARTICIPANT = re.compile(r"^[0-9]{4}:[^\s:][^\s]{0,134}$")

@@ -552,7 +552,7 @@ class Invoice(_Model):
             what = "credit note" if credit_note else "invoice"
             raise PydanticCustomError(
                 "self_billing_type_code",
-                "type_code {code}: a self-billed {what} (PEPPOL BIS Self-Billing 3.0) has type code {allowed}",
+                "type_code {code}: a self-billed {what} (PEPPOL BIS Self-Billing 3.0) is type {allowed}",
                 {"code": self.type_code, "what": what, "allowed": " or ".join(allowed)},
             )
         return self

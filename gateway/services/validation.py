@@ -177,7 +177,10 @@ class RuleSource:
             version = peppol.parent.name.removeprefix("peppol-")
             cen = peppol / "CEN-EN16931-UBL.xslt"
             cen_rules = RuleSet(f"CEN-EN16931-UBL-{_schematron_version(cen, peppol.parent / 'sch')}", cen)
-            billing = [cen_rules, RuleSet(f"PEPPOL-EN16931-UBL-{version}", peppol / "PEPPOL-EN16931-UBL.xslt")]
+            billing = [
+                cen_rules,
+                RuleSet(f"PEPPOL-EN16931-UBL-{version}", peppol / "PEPPOL-EN16931-UBL.xslt"),
+            ]
             billing = [r for r in billing if r.xslt.is_file()]
             sets[INVOICE] = sets[CREDIT_NOTE] = tuple(billing)
             sb_xslt = peppol / "PEPPOL-EN16931-UBL-SB.xslt"

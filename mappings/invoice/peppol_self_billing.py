@@ -1,4 +1,4 @@
-"""PEPPOL BIS Self-Billing 3.0: the canonical invoice as a self-billed UBL 2.1 Invoice or CreditNote, both ways.
+"""PEPPOL BIS Self-Billing 3.0: the canonical invoice as a self-billed UBL Invoice or CreditNote, both ways.
 
 Self-billing is the same UBL syntax and the same EN 16931 model as PEPPOL BIS Billing, with other rules:
 

@@ -49,6 +49,8 @@ from schemas.canonical import (
 from schemas.invoice_profiles import (
     PEPPOL_BILLING_CUSTOMIZATION,
     PEPPOL_BILLING_PROCESS,
+    SELF_BILLED_CREDIT_NOTE,
+    SELF_BILLED_INVOICE,
     SELF_BILLING_PROCESS,
     is_self_billing,
     profile_name,
@@ -771,7 +773,10 @@ def invoice_data_from_ubl(root: etree._Element) -> dict[str, Any]:
     credit_note = local_name(root) == "CreditNote"
     doc = _Reader(root)
     type_code = doc.text("cbc:CreditNoteTypeCode" if credit_note else "cbc:InvoiceTypeCode")
-    default_type = "381" if credit_note else "380"
+    if is_self_billing(doc.text("cbc:CustomizationID")):  # 380 in a self-billed invoice is kept, and refused
+        default_type = SELF_BILLED_CREDIT_NOTE if credit_note else SELF_BILLED_INVOICE
+    else:
+        default_type = "381" if credit_note else "380"
     invoiced_object: dict[str, Any] | None = None
     project_reference = doc.text("cac:ProjectReference/cbc:ID")
     attachments: list[dict[str, Any]] = []

@@ -175,11 +175,19 @@ def test_inspect_shows_the_profile() -> None:
     shown = inspect_file(SELF_BILLING_EXAMPLES[0].read_bytes())
     assert shown["format"] == "peppol-self-billing"
     assert shown["profile"] == "peppol-self-billing"
-    assert (shown["customization_id"], shown["profile_id"]) == (SELF_BILLING_CUSTOMIZATION, SELF_BILLING_PROCESS)
+    assert (shown["customization_id"], shown["profile_id"]) == (
+        SELF_BILLING_CUSTOMIZATION,
+        SELF_BILLING_PROCESS,
+    )
     assert shown["type_code"] == "389" and shown["valid"] is True
-    as_json = json.loads(canonical_json.render(peppol_self_billing.parse(SELF_BILLING_EXAMPLES[0].read_bytes())).content)
+    as_json = json.loads(
+        canonical_json.render(peppol_self_billing.parse(SELF_BILLING_EXAMPLES[0].read_bytes())).content
+    )
     listed = inspect_file(json.dumps(as_json).encode())["documents"][0]
-    assert (listed["profile"], listed["customization_id"]) == ("peppol-self-billing", SELF_BILLING_CUSTOMIZATION)
+    assert (listed["profile"], listed["customization_id"]) == (
+        "peppol-self-billing",
+        SELF_BILLING_CUSTOMIZATION,
+    )
 
 
 def test_cli_render_and_inspect_show_the_self_billing_profile(tmp_path: Path) -> None:
@@ -188,7 +196,9 @@ def test_cli_render_and_inspect_show_the_self_billing_profile(tmp_path: Path) ->
     source = tmp_path / "sb.json"
     source.write_bytes(canonical_json.render(sample_invoice(2)).content)
     target = tmp_path / "sb.xml"
-    rendered = CliRunner().invoke(app, ["render", str(source), "--to", "peppol-self-billing", "-o", str(target)])
+    rendered = CliRunner().invoke(
+        app, ["render", str(source), "--to", "peppol-self-billing", "-o", str(target)]
+    )
     assert rendered.exit_code == 0, rendered.output
     assert _header(target.read_bytes()) == (SELF_BILLING_CUSTOMIZATION, SELF_BILLING_PROCESS, "389")
     inspected = CliRunner().invoke(app, ["inspect", str(target), "--json"])
@@ -266,10 +276,10 @@ def _german_invoice(customization_id: str | None, payment_terms: str = SKONTO) -
         customization_id=customization_id,
         currency="EUR",
         buyer_reference="04011000-12345-34",  # a Leitweg-ID
-        seller=_german_party("Lieferant GmbH", "DE123456789", "Lieferantenstr. 20", "Berlin", "10115",
-                             "seller@example.de"),
-        buyer=_german_party("Kunde AG", "DE987654321", "Kundenweg 5", "Hamburg", "20095",
-                            "buyer@example.de"),
+        seller=_german_party(
+            "Lieferant GmbH", "DE123456789", "Lieferantenstr. 20", "Berlin", "10115", "seller@example.de"
+        ),
+        buyer=_german_party("Kunde AG", "DE987654321", "Kundenweg 5", "Hamburg", "20095", "buyer@example.de"),
         payment_means=[{"code": "58", "account": {"id": "DE75512108001245126199"}}],
         payment_terms=payment_terms,
     )
