@@ -17,6 +17,12 @@ access point (C2):
 
 A receiver the registry does not know, or that does not accept the document type, is `Failed` without
 deviation, so the worker moves on to the receiver's next channel.
+
+The document type and process ids come from the document itself (its CustomizationID and ProfileID), so an
+invoice goes out in its own profile. PEPPOL BIS Self-Billing 3.0 turns the roles round: the buyer issues the
+invoice, so the buyer's endpoint sends it and the seller's endpoint receives it (COUNTRY_C1 is the buyer's
+country), and a registry's short name for it is `self_billing_invoice` / `self_billing_credit_note` (a
+receiver that takes billing invoices does not take self-billed ones by that alone).
 """
 
 from __future__ import annotations
@@ -45,9 +51,10 @@ from channels.base import (
 from channels.context import ChannelNeed, ParticipantAnswer, ParticipantInfo
 from mappings.base import FormatError
 from mappings.sbdh import (
-    BILLING_PROCESS,
     check_participant,
     document_type_id_of,
+    is_self_billing_document_type,
+    process_id_of,
     wrap_sbdh,
 )
 from mappings.xml import local_name, parse_xml
@@ -57,6 +64,8 @@ log = logging.getLogger("gateway.channels.peppol")
 
 #: The short names the registry may list instead of full document type ids, by UBL root element.
 KINDS = {"Invoice": "invoice", "CreditNote": "credit_note"}
+#: The same for PEPPOL BIS Self-Billing 3.0 documents.
+SELF_BILLING_KINDS = {"Invoice": "self_billing_invoice", "CreditNote": "self_billing_credit_note"}
 
 
 # -- configuration -----------------------------------------------------------------------------------
@@ -147,12 +156,14 @@ class Envelope:
 
 
 def participant_of(delivery: OutboundDelivery) -> str | None:
-    """The receiver's participant id: the delivery's address, else the buyer's endpoint `scheme:value`."""
+    """The receiver's participant id: the delivery's address, else the receiving party's endpoint
+    `scheme:value` — the buyer's, or for a self-billed invoice (which the buyer issues) the seller's."""
     if delivery.address:
         return delivery.address.strip()
     if delivery.invoice is None:
         return None
-    endpoint = delivery.invoice.buyer.endpoint
+    invoice = delivery.invoice
+    endpoint = invoice.seller.endpoint if invoice.is_self_billing else invoice.buyer.endpoint
     if endpoint is None or not endpoint.scheme:
         return None
     return f"{endpoint.scheme}:{endpoint.value}"
@@ -193,8 +204,8 @@ class PeppolChannel(Channel[PeppolConfig]):
     name: ClassVar[str] = "peppol"
     config_model: ClassVar[type[ChannelConfig]] = PeppolConfig
     capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
-        formats=("ehf",),
-        default_format="ehf",
+        formats=("ehf", "peppol-self-billing"),
+        default_format="ehf",  # written in the invoice's own profile: a self-billed one stays self-billing
         needs_address=False,
         confirms_delivery=False,
         description="EHF / PEPPOL BIS 3 in an SBDH, to an access point (folder, HTTP API or AS4)",
@@ -222,31 +233,36 @@ class PeppolChannel(Channel[PeppolConfig]):
         """The identifiers of this send, or why there can be none; `receiver` instead of the delivery's
         participant (eFaktura sends to its provider's participant)."""
         invoice = delivery.the_invoice()
+        # the issuer sends: the seller, or for a self-billed invoice the buyer (PEPPOL BIS Self-Billing)
+        issuer, issuer_role, receiving_role = (
+            (invoice.buyer, "buyer", "seller")
+            if invoice.is_self_billing
+            else (invoice.seller, "seller", "buyer")
+        )
         receiver = receiver or participant_of(delivery)
         if receiver is None:
-            return Failed("receiver has no PEPPOL participant id (no address, no buyer endpoint)")
+            return Failed(f"receiver has no PEPPOL participant id (no address, no {receiving_role} endpoint)")
         sender = self.config.sender_participant_id
         if sender is None:
-            endpoint = invoice.seller.endpoint
+            endpoint = issuer.endpoint
             if endpoint is None or not endpoint.scheme:
                 return Failed("no sender participant id: set sender_participant_id", deviation=True)
             sender = f"{endpoint.scheme}:{endpoint.value}"
-        country = self.config.country_c1 or (
-            invoice.seller.address.country if invoice.seller.address else None
-        )
+        country = self.config.country_c1 or (issuer.address.country if issuer.address else None)
         if not country:
-            return Failed("no COUNTRY_C1: the seller has no address country", deviation=True)
+            return Failed(f"no COUNTRY_C1: the {issuer_role} has no address country", deviation=True)
         try:
             check_participant(receiver, "receiver")
             check_participant(sender, "sender")
             document_type = document_type_id_of(delivery.document.content)
+            process_id = process_id_of(delivery.document.content)
         except FormatError as error:
             return Failed(f"cannot address the PEPPOL envelope: {error}", deviation=True)
         return Envelope(
             sender=sender,
             receiver=receiver,
             document_type_id=document_type,
-            process_id=BILLING_PROCESS,
+            process_id=process_id,
             instance_id=delivery.idempotency_key,
             country_c1=str(country),
             document=delivery.document.content,
@@ -269,7 +285,8 @@ class PeppolChannel(Channel[PeppolConfig]):
             return Failed(
                 f"receiver {envelope.receiver} is not PEPPOL-capable (not in the participant registry)"
             )
-        kind = KINDS.get(local_name(parse_xml(envelope.document)))
+        kinds = SELF_BILLING_KINDS if is_self_billing_document_type(envelope.document_type_id) else KINDS
+        kind = kinds.get(local_name(parse_xml(envelope.document)))
         if not info.accepts(envelope.document_type_id, kind):
             return Failed(
                 f"receiver {envelope.receiver} is not PEPPOL-capable for {kind or envelope.document_type_id}"

@@ -105,13 +105,24 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.invoice.canonical_json:inspect",
         description="the gateway's canonical invoice (EN 16931 fields) as JSON",
     ),
+    # Before ehf: a self-billed invoice is UBL too, and is read (and written back) as what it is.
+    "peppol-self-billing": FormatEntry(
+        kind=INVOICE,
+        render="mappings.invoice.peppol_self_billing:render",
+        parse="mappings.invoice.peppol_self_billing:parse",
+        sniff="mappings.invoice.peppol_self_billing:sniff",
+        inspect="mappings.invoice.peppol_self_billing:inspect",
+        description="PEPPOL BIS Self-Billing 3.0: self-billed UBL 2.1 Invoice (389) or CreditNote (261)",
+        validated=True,
+    ),
     "ehf": FormatEntry(
         kind=INVOICE,
         render="mappings.invoice.ubl:render",
         parse="mappings.invoice.ubl:parse",
         sniff="mappings.invoice.ubl:sniff",
         inspect="mappings.invoice.ubl:inspect",
-        description="EHF 3.0 / PEPPOL BIS Billing 3.0: UBL 2.1 Invoice or CreditNote",
+        description="EHF 3.0 / PEPPOL BIS Billing 3.0: UBL 2.1 Invoice or CreditNote (written in the "
+        "invoice's own profile: EHF forward billing, XRechnung, self-billing…)",
         validated=True,
     ),
     "pdf": FormatEntry(

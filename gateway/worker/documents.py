@@ -92,7 +92,7 @@ def load_extra_documents(
 
 
 #: Formats that carry the invoice's BG-24 attachments inside the document (UBL AdditionalDocumentReference).
-EMBEDS_ATTACHMENTS = frozenset({"ehf"})
+EMBEDS_ATTACHMENTS = frozenset({"ehf", "peppol-self-billing"})
 #: Formats the extra documents are appended to as pages.
 APPENDS_PAGES = frozenset({"pdf"})
 _EXTENSIONS = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}

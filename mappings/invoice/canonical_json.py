@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from mappings.base import FormatError, RenderedDocument
 from schemas.canonical import Invoice
+from schemas.invoice_profiles import profile_name
 
 FORMAT_NAME = "canonical-json"
 MEDIA_TYPE = "application/json"
@@ -130,6 +131,9 @@ def invoice_summary(invoice: Invoice) -> dict[str, Any]:
     return {
         "document_type": invoice.document_type.value,
         "type_code": invoice.effective_type_code,
+        "profile": profile_name(invoice.customization_id),
+        "customization_id": invoice.customization_id,
+        "profile_id": invoice.profile_id,
         "number": invoice.number,
         "issue_date": invoice.issue_date.isoformat(),
         "due_date": invoice.due_date.isoformat() if invoice.due_date else None,

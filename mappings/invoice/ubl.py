@@ -1,9 +1,11 @@
 """EHF 3.0 / PEPPOL BIS Billing 3.0: the canonical invoice as a UBL 2.1 Invoice or CreditNote, both ways.
 
 Pure functions, no I/O. `render` writes every field of the canonical model in the element
-order the UBL 2.1 schema demands (it is a strict sequence), with the PEPPOL BIS Billing 3.0 customization
-and profile. `parse` reads a UBL Invoice or CreditNote (through the safe `parse_xml`) back
-into the canonical model, which checks the EN 16931 arithmetic.
+order the UBL 2.1 schema demands (it is a strict sequence), in the invoice's own profile: its
+customization (BT-24) and profile (BT-23) as read, else PEPPOL BIS Billing 3.0. `parse` reads a UBL Invoice or
+CreditNote (through the safe `parse_xml`) back into the canonical model, which checks the EN 16931
+arithmetic, keeping the profile identifiers (left out when they are the defaults, like the type code) and the
+payment terms text exactly (XRechnung's `#SKONTO#` lines end with a line break, DE-R-018).
 
 EHF and PEPPOL specifics decided here:
 
@@ -44,6 +46,15 @@ from schemas.canonical import (
     Party,
     Period,
 )
+from schemas.invoice_profiles import (
+    PEPPOL_BILLING_CUSTOMIZATION,
+    PEPPOL_BILLING_PROCESS,
+    SELF_BILLED_CREDIT_NOTE,
+    SELF_BILLED_INVOICE,
+    SELF_BILLING_PROCESS,
+    is_self_billing,
+    profile_name,
+)
 
 FORMAT_NAME = "ehf"
 MEDIA_TYPE = "application/xml"
@@ -53,8 +64,8 @@ INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
-CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
-PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+CUSTOMIZATION_ID = PEPPOL_BILLING_CUSTOMIZATION
+PROFILE_ID = PEPPOL_BILLING_PROCESS
 FORETAKSREGISTERET = "Foretaksregisteret"
 INVOICED_OBJECT_CODE = "130"
 PROJECT_REFERENCE_CODE = "50"
@@ -280,8 +291,27 @@ def _line(parent: etree._Element, line: InvoiceLine, currency: str, *, credit_no
             _amount(price_ac, "BaseAmount", price.gross, currency)
 
 
+def default_profile_id(customization_id: str) -> str:
+    """The business process a specification identifier goes with when the invoice names none."""
+    return SELF_BILLING_PROCESS if is_self_billing(customization_id) else PROFILE_ID
+
+
 def render(invoice: Invoice) -> RenderedDocument:
-    """Canonical → UBL 2.1 Invoice or CreditNote per PEPPOL BIS Billing 3.0 / EHF 3.0."""
+    """Canonical → UBL 2.1 Invoice or CreditNote in the invoice's own profile (default PEPPOL BIS Billing
+    3.0 / EHF 3.0): a self-billed, forward-billing or XRechnung invoice is written back as what it is."""
+    customization_id = invoice.customization_id or CUSTOMIZATION_ID
+    return write_ubl(
+        invoice,
+        customization_id=customization_id,
+        profile_id=invoice.profile_id or default_profile_id(customization_id),
+        format_name=FORMAT_NAME,
+    )
+
+
+def write_ubl(
+    invoice: Invoice, *, customization_id: str, profile_id: str, format_name: str
+) -> RenderedDocument:
+    """Canonical → UBL 2.1 Invoice or CreditNote with these identifiers (BT-24, BT-23)."""
     credit_note = invoice.document_type is DocumentType.CREDIT_NOTE
     if credit_note and invoice.due_date is not None and not invoice.payment_means:
         # A UBL CreditNote has no cbc:DueDate; dropping BT-9 silently would send something else.
@@ -294,8 +324,8 @@ def render(invoice: Invoice) -> RenderedDocument:
     nsmap: Any = {None: root_ns, "cac": CAC, "cbc": CBC}  # lxml-stubs want str keys; None is the default
     root = etree.Element(f"{{{root_ns}}}{root_name}", nsmap=nsmap)
     currency = invoice.currency
-    _cbc(root, "CustomizationID", CUSTOMIZATION_ID)
-    _cbc(root, "ProfileID", PROFILE_ID)
+    _cbc(root, "CustomizationID", customization_id)
+    _cbc(root, "ProfileID", profile_id)
     _cbc(root, "ID", invoice.number)
     _cbc(root, "IssueDate", _date(invoice.issue_date))
     if credit_note:
@@ -444,7 +474,7 @@ def render(invoice: Invoice) -> RenderedDocument:
     for line in invoice.lines:
         _line(root, line, currency, credit_note=credit_note)
     content = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return RenderedDocument(format=FORMAT_NAME, content=content, media_type=MEDIA_TYPE, extension=EXTENSION)
+    return RenderedDocument(format=format_name, content=content, media_type=MEDIA_TYPE, extension=EXTENSION)
 
 
 # ---------------------------------------------------------------------------------------------- parse
@@ -488,6 +518,13 @@ class _Reader:
             return None
         value = found.text.strip()
         return value or None
+
+    def exact_text(self, path: str) -> str | None:
+        """The text as written, whitespace and line breaks kept; None when absent or blank."""
+        found = self.element.find(path, _NS)
+        if found is None or found.text is None or not found.text.strip():
+            return None
+        return found.text
 
     def attribute(self, path: str, name: str) -> str | None:
         found = self.element.find(path, _NS)
@@ -736,7 +773,10 @@ def invoice_data_from_ubl(root: etree._Element) -> dict[str, Any]:
     credit_note = local_name(root) == "CreditNote"
     doc = _Reader(root)
     type_code = doc.text("cbc:CreditNoteTypeCode" if credit_note else "cbc:InvoiceTypeCode")
-    default_type = "381" if credit_note else "380"
+    if is_self_billing(doc.text("cbc:CustomizationID")):  # 380 in a self-billed invoice is kept, and refused
+        default_type = SELF_BILLED_CREDIT_NOTE if credit_note else SELF_BILLED_INVOICE
+    else:
+        default_type = "381" if credit_note else "380"
     invoiced_object: dict[str, Any] | None = None
     project_reference = doc.text("cac:ProjectReference/cbc:ID")
     attachments: list[dict[str, Any]] = []
@@ -856,10 +896,18 @@ def invoice_data_from_ubl(root: etree._Element) -> dict[str, Any]:
     if customer is None:
         raise FormatError(_where(root, "cac:AccountingCustomerParty"), "required element is missing")
     line_path = "cac:CreditNoteLine" if credit_note else "cac:InvoiceLine"
+    customization_id = doc.text("cbc:CustomizationID")
+    profile_id = doc.text("cbc:ProfileID")
+    if profile_id is not None and profile_id == default_profile_id(customization_id or CUSTOMIZATION_ID):
+        profile_id = None  # the default of its customization, as `render` writes it back
+    if customization_id == CUSTOMIZATION_ID:
+        customization_id = None
     return _drop_none(
         {
             "document_type": DocumentType.CREDIT_NOTE.value if credit_note else DocumentType.INVOICE.value,
             "type_code": None if type_code == default_type else type_code,
+            "customization_id": customization_id,
+            "profile_id": profile_id,
             "number": doc.required("cbc:ID"),
             "issue_date": doc.required("cbc:IssueDate") and doc.date("cbc:IssueDate"),
             "due_date": due_date,
@@ -888,7 +936,7 @@ def invoice_data_from_ubl(root: etree._Element) -> dict[str, Any]:
             ),
             "delivery": delivery_data or None,
             "payment_means": payment_means,
-            "payment_terms": doc.text("cac:PaymentTerms/cbc:Note"),
+            "payment_terms": doc.exact_text("cac:PaymentTerms/cbc:Note"),
             "allowances_charges": [_parse_allowance_charge(ac) for ac in doc.all("cac:AllowanceCharge")],
             "lines": [_parse_line(line, credit_note=credit_note) for line in doc.all(line_path)],
             "vat_breakdown": vat_breakdown,
@@ -919,15 +967,21 @@ def inspect(data: bytes) -> dict[str, Any]:
     """What the gateway reads from an EHF / PEPPOL BIS invoice or credit note."""
     root = _ubl_root(data)
     doc = _Reader(root)
+    customization_id = doc.text("cbc:CustomizationID")
+    profile = profile_name(customization_id)
     result: dict[str, Any] = {
-        "format": FORMAT_NAME,
+        "format": "peppol-self-billing" if profile == "peppol-self-billing" else FORMAT_NAME,
         "document": local_name(root),
-        "customization_id": doc.text("cbc:CustomizationID"),
+        "customization_id": customization_id,
         "profile_id": doc.text("cbc:ProfileID"),
+        "profile": profile,
     }
     try:
         invoice = parse(data)
     except FormatError as error:
         errors = getattr(error, "errors", None) or [error.as_dict()]
         return {**result, "valid": False, "errors": errors}
-    return {**result, "valid": True, **invoice_summary(invoice)}
+    summary = invoice_summary(invoice)
+    for key in ("profile", "customization_id", "profile_id"):  # as the document writes them, above
+        summary.pop(key, None)
+    return {**result, "valid": True, **summary}

@@ -279,7 +279,10 @@ def test_maximal_invoice_sets_every_field() -> None:
     """Guard for the round-trip test: a field added to the model must be set in `maximal_invoice`."""
     invoice = maximal_invoice()
     unset = [
-        name for name, value in invoice if value in (None, [], {}) and name not in {"type_code", "routing"}
+        name
+        for name, value in invoice
+        # left at their defaults like the type code; tests/mappings/test_invoice_profiles.py round-trips them
+        if value in (None, [], {}) and name not in {"type_code", "customization_id", "profile_id", "routing"}
     ]
     assert unset == []
     for party in (invoice.seller, invoice.buyer, invoice.payee, invoice.tax_representative):

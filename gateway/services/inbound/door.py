@@ -453,6 +453,7 @@ FORMAT_ROUTES: dict[str, Route] = {
 NOT_RECEIVED: dict[str, str] = {
     "canonical-json": "an invoice to send: post it to /invoices (`gateway send`)",
     "ehf": "an invoice to send: post it to /invoices (`gateway send`)",
+    "peppol-self-billing": "a self-billed invoice to send: post it to /invoices (`gateway send`)",
     "print-index": "a print batch index, which the gateway writes for the print house and never receives",
     "digipost-message": "a Digipost message, which the digipost channel sends and never receives",
     "digipost-delivery": "Digipost's answer to a message, which the digipost channel reads itself",
