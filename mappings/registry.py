@@ -114,6 +114,16 @@ FORMATS: dict[str, FormatEntry] = {
         description="EHF 3.0 / PEPPOL BIS Billing 3.0: UBL 2.1 Invoice or CreditNote",
         validated=True,
     ),
+    "cii": FormatEntry(
+        kind=INVOICE,
+        render="mappings.invoice.cii:render",
+        parse="mappings.invoice.cii:parse",
+        sniff="mappings.invoice.cii:sniff",
+        inspect="mappings.invoice.cii:inspect",
+        description="UN/CEFACT Cross Industry Invoice D16B (EN 16931 CII): XRechnung CII, Factur-X / ZUGFeRD "
+        "XML",
+        validated=True,
+    ),
     "pdf": FormatEntry(
         kind=INVOICE,
         render="mappings.invoice.pdf:render",
