@@ -124,6 +124,17 @@ FORMATS: dict[str, FormatEntry] = {
         "XML",
         validated=True,
     ),
+    # Before the plain PDF: a Factur-X PDF is read as the invoice it carries.
+    "factur-x": FormatEntry(
+        kind=INVOICE,
+        render="mappings.invoice.facturx:render",
+        parse="mappings.invoice.facturx:parse",
+        sniff="mappings.invoice.facturx:sniff",
+        inspect="mappings.invoice.facturx:inspect",
+        description="Factur-X / ZUGFeRD: the invoice PDF as PDF/A-3 with the CII XML (EN 16931 profile) "
+        "embedded",
+        validated=True,  # the embedded CII, with the CII rules
+    ),
     "pdf": FormatEntry(
         kind=INVOICE,
         render="mappings.invoice.pdf:render",
