@@ -412,7 +412,7 @@ class Validator:
 
 
 def _embedded_xml(pdf: bytes, report: ValidationReport) -> bytes | None:
-    """The Factur-X / ZUGFeRD XML inside a PDF (validated as what it is); a fatal finding when there is none."""
+    """The Factur-X / ZUGFeRD XML inside a PDF (validated as what it is); a fatal finding when none is."""
     import facturx
 
     try:

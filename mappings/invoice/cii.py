@@ -99,7 +99,9 @@ def _num(value: Decimal) -> str:
     return format(abs(value) if value == 0 else value, "f")
 
 
-def _el(parent: etree._Element, path: str, text: str | None = None, /, **attributes: str | None) -> etree._Element:
+def _el(
+    parent: etree._Element, path: str, text: str | None = None, /, **attributes: str | None
+) -> etree._Element:
     """`ram:A/ram:B` under `parent` (each step a new element), the last one with `text` and attributes."""
     element = parent
     for step in path.split("/"):
@@ -118,7 +120,9 @@ def _opt(parent: etree._Element, path: str, text: str | None, /, **attributes: s
         _el(parent, path, text, **attributes)
 
 
-def _date_time(parent: etree._Element, path: str, value: dt.date, data_type: str = "udt:DateTimeString") -> None:
+def _date_time(
+    parent: etree._Element, path: str, value: dt.date, data_type: str = "udt:DateTimeString"
+) -> None:
     _el(_el(parent, path), data_type, value.strftime("%Y%m%d"), format="102")
 
 
@@ -160,7 +164,12 @@ def _party(parent: etree._Element, name: str, party: Party) -> None:
     if party.address is not None:
         _address(element, party.address)
     if party.endpoint is not None:
-        _el(element, "ram:URIUniversalCommunication/ram:URIID", party.endpoint.value, schemeID=party.endpoint.scheme)
+        _el(
+            element,
+            "ram:URIUniversalCommunication/ram:URIID",
+            party.endpoint.value,
+            schemeID=party.endpoint.scheme,
+        )
     for tax_id, scheme in ((party.vat_id, "VA"), (party.tax_registration_id, "FC")):
         if tax_id is not None:
             _el(element, "ram:SpecifiedTaxRegistration/ram:ID", tax_id, schemeID=scheme)
@@ -244,13 +253,22 @@ def _line(parent: etree._Element, line: InvoiceLine) -> None:
     net = _el(agreement, "ram:NetPriceProductTradePrice")
     _el(net, "ram:ChargeAmount", _num(price.net))
     _opt(net, "ram:BasisQuantity", base_quantity, unitCode=price.base_unit_code)
-    _el(element, "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity", _num(line.quantity), unitCode=line.unit_code)
+    _el(
+        element,
+        "ram:SpecifiedLineTradeDelivery/ram:BilledQuantity",
+        _num(line.quantity),
+        unitCode=line.unit_code,
+    )
     settlement = _el(element, "ram:SpecifiedLineTradeSettlement")
     _tax(settlement, "ram:ApplicableTradeTax", line.vat_category.value, line.vat_rate)
     _period(settlement, line.period)
     for ac in line.allowances_charges:
         _allowance_charge(settlement, ac)
-    _el(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount", _num(line.net_amount))
+    _el(
+        settlement,
+        "ram:SpecifiedTradeSettlementLineMonetarySummation/ram:LineTotalAmount",
+        _num(line.net_amount),
+    )
     _opt(settlement, "ram:ReceivableSpecifiedTradeAccountingAccount/ram:ID", line.accounting_cost)
 
 
@@ -546,7 +564,9 @@ def _parse_address(reader: _Reader | None) -> dict[str, Any] | None:
         return None
     return _drop_none(
         {
-            "lines": reader.texts("ram:LineOne") + reader.texts("ram:LineTwo") + reader.texts("ram:LineThree"),
+            "lines": reader.texts("ram:LineOne")
+            + reader.texts("ram:LineTwo")
+            + reader.texts("ram:LineThree"),
             "city": reader.text("ram:CityName"),
             "postal_code": reader.text("ram:PostcodeCode"),
             "subdivision": reader.text("ram:CountrySubDivisionName"),
@@ -563,7 +583,9 @@ def _identifiers(reader: _Reader) -> list[dict[str, Any]]:
             continue
         if local_name(child) in {"ID", "GlobalID"} and child.text and child.text.strip():
             scheme = child.get("schemeID")
-            found.append(_drop_none({"value": child.text.strip(), "scheme": scheme.strip() if scheme else None}))
+            found.append(
+                _drop_none({"value": child.text.strip(), "scheme": scheme.strip() if scheme else None})
+            )
     return found
 
 
@@ -775,7 +797,10 @@ def _totals(settlement: _Reader, currency: str, tax_currency: str | None) -> dic
     if tax_amount is None:
         # BT-110 may be left out (e.g. an invoice outside the scope of VAT): it is the breakdown's sum
         tax_amount = sum(
-            (tax.required_decimal("ram:CalculatedAmount") for tax in settlement.all("ram:ApplicableTradeTax")),
+            (
+                tax.required_decimal("ram:CalculatedAmount")
+                for tax in settlement.all("ram:ApplicableTradeTax")
+            ),
             Decimal(0),
         )
     return _drop_none(
@@ -909,7 +934,9 @@ def invoice_data_from_cii(root: etree._Element) -> dict[str, Any]:
             )
             if delivery is not None
             else None,
-            "despatch_advice_reference": delivery.text("ram:DespatchAdviceReferencedDocument/ram:IssuerAssignedID")
+            "despatch_advice_reference": delivery.text(
+                "ram:DespatchAdviceReferencedDocument/ram:IssuerAssignedID"
+            )
             if delivery is not None
             else None,
             "tender_reference": tender,

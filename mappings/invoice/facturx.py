@@ -39,8 +39,8 @@ def render(invoice: Invoice, template: PdfTemplate | None = None) -> RenderedDoc
         "author": invoice.seller.name,
         "keywords": "Factur-X, Invoice",
         "title": f"{invoice.seller.name}: {kind} {invoice.number}",
-        "subject": f"Factur-X {kind.lower()} {invoice.number} dated {invoice.issue_date.isoformat()} issued by "
-        f"{invoice.seller.name}",
+        "subject": f"Factur-X {kind.lower()} {invoice.number} dated {invoice.issue_date.isoformat()} "
+        f"issued by {invoice.seller.name}",
     }
     try:
         content = facturx.generate_from_binary(

@@ -34,7 +34,9 @@ def test_post_cii_invoice(client: TestClient, auth: dict[str, Any]) -> None:
 
 
 def test_post_broken_cii_names_the_element(client: TestClient, auth: dict[str, Any]) -> None:
-    body = cii.render(sample_invoice(12)).content.replace(b"<ram:LineTotalAmount>", b"<ram:LineTotalAmount>x", 1)
+    body = cii.render(sample_invoice(12)).content.replace(
+        b"<ram:LineTotalAmount>", b"<ram:LineTotalAmount>x", 1
+    )
     refused = client.post("/invoices", content=body, headers={**auth, "Content-Type": "application/xml"})
     assert refused.status_code == 400, refused.text
     [error] = refused.json()["errors"]

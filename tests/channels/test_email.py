@@ -684,7 +684,8 @@ def test_worker_sends_factur_x_when_the_receiver_wants_it(
     [delivery] = _deliveries(engine, invoice_id)
     sending = next(event for event in delivery["events"] if event["to"] == "sending")
     assert sending["details"]["validation"]["format"] in {"factur-x", "ehf"}
-    [received] = [r.message for r in server.recorder.messages if r.message["X-Invoice-Number"] == "INV-000002"]
+    messages = [r.message for r in server.recorder.messages]
+    [received] = [m for m in messages if m["X-Invoice-Number"] == "INV-000002"]
     [pdf] = [part for part in received.iter_attachments() if part.get_filename() == "INV-000002.pdf"]
     content = pdf.get_payload(decode=True)
     assert isinstance(content, bytes)

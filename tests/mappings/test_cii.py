@@ -109,7 +109,9 @@ def test_official_example_parses_renders_back_and_validates(validator: Validator
     # the same totals as the example states them
     root = etree.fromstring(path.read_bytes())
     ram = {"ram": cii.RAM}
-    payable = root.findtext(".//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:DuePayableAmount", namespaces=ram)
+    payable = root.findtext(
+        ".//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:DuePayableAmount", namespaces=ram
+    )
     assert payable is not None and back.totals.payable == type(back.totals.payable)(payable.strip())
 
 
@@ -167,7 +169,7 @@ def test_rendered_sample_invoices_pass_official_rules(validator: Validator, cred
     assert report.document_kind == CII
     root = etree.fromstring(rendered.content)
     assert cii.guideline_of(root) == cii.EN16931
-    assert root.findtext(".//{%s}TypeCode" % cii.RAM) == ("381" if credit_note else "380")
+    assert root.findtext(f".//{{{cii.RAM}}}TypeCode") == ("381" if credit_note else "380")
     assert cii.parse(rendered.content) == invoice
 
 
@@ -224,9 +226,9 @@ def test_factur_x_minimum_without_lines_is_refused_saying_why() -> None:
     """Stands for a Factur-X MINIMUM PDF's XML (header and totals only, as French B2B portals send)."""
     xml = _cii_example("CII_example7.xml")
     root = etree.fromstring(xml)
-    for line in root.iter("{%s}IncludedSupplyChainTradeLineItem" % cii.RAM):
+    for line in root.iter(f"{{{cii.RAM}}}IncludedSupplyChainTradeLineItem"):
         line.getparent().remove(line)  # type: ignore[union-attr]
-    guideline = root.find(".//{%s}GuidelineSpecifiedDocumentContextParameter/{%s}ID" % (cii.RAM, cii.RAM))
+    guideline = root.find(f".//{{{cii.RAM}}}GuidelineSpecifiedDocumentContextParameter/{{{cii.RAM}}}ID")
     assert guideline is not None
     guideline.text = "urn:factur-x.eu:1p0:minimum"
     with pytest.raises(FormatError) as caught:
@@ -255,7 +257,10 @@ def test_xrechnung_guideline_is_named() -> None:
     shown = cii.inspect(xml)
     assert shown["guideline"] == xrechnung and shown["guideline_name"] == "XRechnung 3.0"
     assert shown["valid"] is True
-    assert cii.guideline_of(etree.fromstring(cii.render(cii.parse(xml), guideline=xrechnung).content)) == xrechnung
+    assert (
+        cii.guideline_of(etree.fromstring(cii.render(cii.parse(xml), guideline=xrechnung).content))
+        == xrechnung
+    )
 
 
 # -- Factur-X --------------------------------------------------------------------------------------------

