@@ -242,7 +242,14 @@ def test_families_are_looked_up_in_the_registry() -> None:
     assert mappings.formats("remittance") == ["camt", "ocr-giro", "remadv", "x12-820", "invoice-response"]
     assert mappings.formats("acknowledgement") == ["edifact-ack", "x12-ack"]
     assert mappings.formats("transport-status") == ["iftsta", "x12-214"]
-    assert mappings.formats("invoice", can="parse") == ["canonical-json", "ehf", "invoic", "x12-810"]
+    assert mappings.formats("invoice", can="parse") == [
+        "canonical-json",
+        "ehf",
+        "cii",
+        "factur-x",
+        "invoic",
+        "x12-810",
+    ]
     assert mappings.parser("invoice-response", kind="remittance") is payment_hints.parse
     with pytest.raises(UnknownFormat):
         mappings.parser("dsn", kind="remittance")  # a DSN carries no payments
