@@ -260,11 +260,12 @@ class EmailChannel(Channel[EmailConfig]):
     name: ClassVar[str] = "email"
     config_model: ClassVar[type[ChannelConfig]] = EmailConfig
     capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
-        formats=("pdf", "ehf", "canonical-json"),
+        formats=("pdf", "ehf", "canonical-json", "factur-x", "cii"),
         default_format="pdf",
         needs_address=True,
         confirms_delivery=False,
-        description="e-mail over SMTP: the PDF and the EHF XML as attachments; bounces come back as DSNs",
+        description="e-mail over SMTP: the PDF (or a Factur-X PDF with the CII inside) and the EHF XML as "
+        "attachments; bounces come back as DSNs",
         attachment_formats=("ehf",),
         extra={"dsn": True, "verp": True},
     )

@@ -125,6 +125,27 @@ FORMATS: dict[str, FormatEntry] = {
         "invoice's own profile: EHF forward billing, XRechnung, self-billing…)",
         validated=True,
     ),
+    "cii": FormatEntry(
+        kind=INVOICE,
+        render="mappings.invoice.cii:render",
+        parse="mappings.invoice.cii:parse",
+        sniff="mappings.invoice.cii:sniff",
+        inspect="mappings.invoice.cii:inspect",
+        description="UN/CEFACT Cross Industry Invoice D16B (EN 16931 CII): XRechnung CII, Factur-X / ZUGFeRD "
+        "XML",
+        validated=True,
+    ),
+    # Before the plain PDF: a Factur-X PDF is read as the invoice it carries.
+    "factur-x": FormatEntry(
+        kind=INVOICE,
+        render="mappings.invoice.facturx:render",
+        parse="mappings.invoice.facturx:parse",
+        sniff="mappings.invoice.facturx:sniff",
+        inspect="mappings.invoice.facturx:inspect",
+        description="Factur-X / ZUGFeRD: the invoice PDF as PDF/A-3 with the CII XML (EN 16931 profile) "
+        "embedded",
+        validated=True,  # the embedded CII, with the CII rules
+    ),
     "pdf": FormatEntry(
         kind=INVOICE,
         render="mappings.invoice.pdf:render",

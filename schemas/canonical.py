@@ -211,7 +211,10 @@ class DeliveryInformation(_Model):
 class BankAccount(_Model):
     """BT-84..86: the account the buyer pays into (IBAN or a national BBAN)."""
 
-    id: Annotated[str, Field(min_length=5, max_length=34)] = Field(description="BT-84 IBAN or BBAN")
+    id: Annotated[str, Field(min_length=1, max_length=34)] = Field(
+        description="BT-84 IBAN or BBAN (EN 16931 sets no length: the official CEN CII examples carry 'A' "
+        "and 'IBAN', which the official rules accept)"
+    )
     name: ShortText | None = Field(None, description="BT-85")
     bic: Annotated[str, Field(min_length=1, max_length=35, pattern=r"^\S+$")] | None = Field(
         None,

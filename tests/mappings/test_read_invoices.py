@@ -105,7 +105,8 @@ def test_other_formats_are_refused_saying_what_they_are(path: str, what: str) ->
     assert refused.value.where == "file"
     assert refused.value.reason.startswith(f"{what} (")
     assert refused.value.reason.endswith(
-        "not an invoice format the gateway reads (canonical-json, peppol-self-billing, ehf, invoic, x12-810)"
+        "not an invoice format the gateway reads "
+        "(canonical-json, peppol-self-billing, ehf, cii, factur-x, invoic, x12-810)"
     )
 
 

@@ -246,6 +246,8 @@ def test_families_are_looked_up_in_the_registry() -> None:
         "canonical-json",
         "peppol-self-billing",
         "ehf",
+        "cii",
+        "factur-x",
         "invoic",
         "x12-810",
     ]

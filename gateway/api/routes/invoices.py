@@ -1,5 +1,6 @@
-"""Invoices: push one (canonical JSON or EHF / PEPPOL BIS UBL) or many, find them, read one, resend or
-correct it. Wherever a route names an invoice, its number does as well as its id (`lookup.find_invoice`)."""
+"""Invoices: push one (canonical JSON, EHF / PEPPOL BIS UBL or UN/CEFACT CII) or many, find them, read one,
+resend or correct it. Wherever a route names an invoice, its number does as well as its id
+(`lookup.find_invoice`)."""
 
 from __future__ import annotations
 
@@ -37,7 +38,11 @@ _INVOICE_BODY: dict[str, Any] = {
         "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Invoice"}, "example": _EXAMPLE},
             "application/xml": {
-                "schema": {"type": "string", "description": "EHF 3.0 / PEPPOL BIS 3 UBL Invoice"}
+                "schema": {
+                    "type": "string",
+                    "description": "EHF 3.0 / PEPPOL BIS 3 UBL Invoice, or UN/CEFACT CII "
+                    "CrossIndustryInvoice (XRechnung CII, Factur-X / ZUGFeRD XML)",
+                }
             },
         },
     }
@@ -71,7 +76,7 @@ async def _json_body(request: Request, limit: int, setting: str = "GATEWAY_MAX_B
 
 
 async def _invoice_body(request: Request, limit: int) -> Any:
-    """One invoice as the intake takes it: canonical JSON, or UBL sent as application/xml or text/xml."""
+    """One invoice as the intake takes it: canonical JSON, or UBL or CII as application/xml or text/xml."""
     if content_type(request) not in XML_CONTENT_TYPES:
         return await _json_body(request, limit)
     body = await read_body(request, limit)

@@ -47,11 +47,14 @@ HTTP_STATUS: dict[Outcome, int] = {"created": 201, "duplicate": 200, "conflict":
 
 
 def ubl_intake_data(body: bytes) -> dict[str, Any]:
-    """An EHF / PEPPOL BIS (UBL) body as the dict the intake takes: pure, so the API runs it in its parse
-    pool (a module-level function, pickled by name); `FormatError` (`InvoiceValidationError`) when refused."""
-    from mappings.invoice import ubl  # lxml and the UBL mapping load on first use
+    """An XML invoice body — EHF / PEPPOL BIS (UBL), or UN/CEFACT CII (XRechnung CII, Factur-X / ZUGFeRD
+    XML), told apart by the root element — as the dict the intake takes: pure, so the API runs it in its
+    parse pool (a module-level function, pickled by name); `FormatError` (`InvoiceValidationError`) when
+    refused. Anything that is not CII is read as UBL, whose errors say what the root should be."""
+    from mappings.invoice import cii, ubl  # lxml and the mappings load on first use
 
-    return ubl.parse(body).model_dump(mode="json", exclude_none=True)
+    reader = cii.parse if cii.sniff(body) else ubl.parse
+    return reader(body).model_dump(mode="json", exclude_none=True)
 
 
 @dataclass
