@@ -710,6 +710,17 @@ def _category_taxables(invoice: Invoice) -> dict[tuple[str, Decimal], Decimal]:
     return taxable
 
 
+def _official_taxable(
+    taxables: dict[tuple[str, Decimal], Decimal], key: tuple[str, Decimal]
+) -> Decimal | None:
+    """BR-x-08's sum as the schematron takes it: per category and rate for S, L, M (None when no line,
+    allowance or charge has that rate: the rule then fails), per category whatever the rate otherwise
+    (0 when there is none)."""
+    if key[0] in _RATED_CATEGORIES:
+        return taxables.get(key)
+    return sum((amount for (category, _), amount in taxables.items() if category == key[0]), Decimal(0))
+
+
 def _arithmetic(invoice: Invoice) -> tuple[list[tuple[str, str, str]], list[ArithmeticWarning]]:
     """Every arithmetic rule the gateway enforces, each with the official rule's own tolerance.
 
@@ -751,23 +762,31 @@ def _arithmetic(invoice: Invoice) -> tuple[list[tuple[str, str, str]], list[Arit
         key = _rate_key(vb.category, vb.rate)
         category = vb.category.value
         field = f"vat_breakdown.{index}"
-        if key in taxables:
-            expected = taxables[key]
-            if category in _RATED_CATEGORIES:
-                if not _within_one_unit(vb.taxable_amount, expected):
-                    found.append(_taxable_violation(vb, index, key, expected))
-                elif vb.taxable_amount != expected:
-                    warnings.append(
-                        ArithmeticWarning(
-                            category_rule(vb.category, "08"),
-                            f"{field}.taxable_amount",
-                            vb.taxable_amount,
-                            expected,
-                            _BELOW_ONE_UNIT,
-                        )
-                    )
-            elif vb.taxable_amount != expected:
+        expected = _official_taxable(taxables, key)
+        if expected is None:
+            found.append(
+                (
+                    category_rule(vb.category, "08"),
+                    f"{field}.taxable_amount",
+                    f"vat_breakdown[{index}].taxable_amount: no line, allowance or charge is in "
+                    f"{category} {key[1]}%",
+                )
+            )
+        elif category in _RATED_CATEGORIES:
+            if not _within_one_unit(vb.taxable_amount, expected):
                 found.append(_taxable_violation(vb, index, key, expected))
+            elif vb.taxable_amount != expected:
+                warnings.append(
+                    ArithmeticWarning(
+                        category_rule(vb.category, "08"),
+                        f"{field}.taxable_amount",
+                        vb.taxable_amount,
+                        expected,
+                        _BELOW_ONE_UNIT,
+                    )
+                )
+        elif vb.taxable_amount != expected:
+            found.append(_taxable_violation(vb, index, key, expected))
         rate = vb.rate
         exact_tax = round_amount(vb.taxable_amount * (rate or Decimal(0)) / 100)
         if rate is None or xpath_round(rate) == 0:
