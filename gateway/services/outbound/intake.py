@@ -155,9 +155,9 @@ def accept_invoices(
         raise RuntimeError("intake could not settle concurrent duplicates")
     done = [result for result in results if result is not None]
     for candidate in candidates:  # accepted within an official rule's tolerance: say so, never hide it
-        result = results[candidate.index]
-        if result is not None and result.outcome in ("created", "duplicate"):
-            result.warnings = [w.as_dict() for w in candidate.invoice.arithmetic_warnings]
+        answer = results[candidate.index]
+        if answer is not None and answer.outcome in ("created", "duplicate"):
+            answer.warnings = [w.as_dict() for w in candidate.invoice.arithmetic_warnings]
     metrics.record_intake(result.outcome for result in done)
     return done
 
