@@ -119,6 +119,18 @@ class InvoicePaymentsView(View):
     allocations: list[InvoiceAllocationView]
 
 
+class ArithmeticWarningView(View):
+    """A stated amount the official CEN/PEPPOL rule accepts although it differs from the exact figure."""
+
+    rule: str = Field(description="the official rule, e.g. BR-CO-17 or PEPPOL-EN16931-R120")
+    field: str = Field(description="the invoice field, e.g. vat_breakdown.0.tax_amount")
+    stated: str = Field(description="the amount as the invoice states it (kept and sent)")
+    computed: str = Field(description="the exact figure the rule computes")
+    difference: str = Field(description="stated − computed")
+    tolerance: str = Field(description="what the official rule allows")
+    message: str
+
+
 class InvoiceView(View):
     """An invoice's summary with every delivery and its full history, its PODs and its payments."""
 
@@ -136,6 +148,9 @@ class InvoiceView(View):
     deliveries: list[DeliveryWithHistory]
     proofs_of_delivery: list[PodSummary]
     payment: InvoicePaymentsView
+    warnings: list[ArithmeticWarningView] = Field(
+        default_factory=list, description="amounts accepted within an official rule's tolerance"
+    )
 
 
 class SiblingView(View):
@@ -597,6 +612,9 @@ class IntakeAnswer(View):
     delivery_ids: list[str] = Field(default_factory=list)
     payment_reference: str | None = Field(None, description="the KID / structured reference, when set")
     errors: list[ErrorItem] = Field(default_factory=list)
+    warnings: list[ArithmeticWarningView] = Field(
+        default_factory=list, description="amounts accepted within an official rule's tolerance"
+    )
 
 
 class BulkIntakeAnswer(View):

@@ -127,8 +127,9 @@ def inspect(data: bytes) -> dict[str, Any]:
 
 
 def invoice_summary(invoice: Invoice) -> dict[str, Any]:
-    """The facts a person checks first: who, what, how much, when, and how to pay."""
-    return {
+    """The facts a person checks first: who, what, how much, when, and how to pay; and any amount accepted
+    within an official rule's tolerance (`warnings`, only when there is one)."""
+    summary: dict[str, Any] = {
         "document_type": invoice.document_type.value,
         "type_code": invoice.effective_type_code,
         "profile": profile_name(invoice.customization_id),
@@ -147,3 +148,7 @@ def invoice_summary(invoice: Invoice) -> dict[str, Any]:
         "payment_reference": invoice.kid,
         "order_reference": invoice.order_reference,
     }
+    warnings = invoice.arithmetic_warnings
+    if warnings:
+        summary["warnings"] = [warning.as_dict() for warning in warnings]
+    return summary

@@ -35,7 +35,7 @@ from typing import Any
 from lxml import etree
 
 from mappings.base import FormatError, RenderedDocument
-from mappings.invoice.canonical_json import invoice_from_data, invoice_summary
+from mappings.invoice.canonical_json import InvoiceValidationError, invoice_from_data, invoice_summary
 from mappings.xml import local_name, namespace, parse_xml
 from schemas.canonical import (
     Address,
@@ -829,12 +829,27 @@ def invoice_data_from_ubl(root: etree._Element) -> dict[str, Any]:
             )
         )
     tax_totals = doc.all("cac:TaxTotal")
+    currency = doc.text("cbc:DocumentCurrencyCode")
+    in_document_currency = [t for t in tax_totals if t.attribute("cbc:TaxAmount", "currencyID") == currency]
+    if len(in_document_currency) > 1:  # BR-CO-15 wants exactly one BT-110; two would be read as one at random
+        raise InvoiceValidationError(
+            [
+                {
+                    "field": "totals.tax_amount",
+                    "rule": "BR-CO-15",
+                    "reason": "BR-CO-15: the invoice states its total VAT (BT-110) in the document currency "
+                    f"{len(in_document_currency)} times; exactly one is allowed",
+                }
+            ]
+        )
     main_tax = next((t for t in tax_totals if t.one("cac:TaxSubtotal") is not None), None)
     if main_tax is None:
         raise FormatError(_where(root, "cac:TaxTotal/cac:TaxSubtotal"), "required element is missing")
+    # BT-110 is the VAT total in the document currency (BR-CO-15), whichever TaxTotal holds the breakdown
+    vat_total = in_document_currency[0] if in_document_currency else main_tax
     tax_currency_total = next(
-        (t for t in tax_totals if t is not main_tax and t.one("cac:TaxSubtotal") is None), None
-    )
+        (t for t in tax_totals if t is not vat_total and t.one("cac:TaxSubtotal") is None), None
+    ) or next((t for t in tax_totals if t is not vat_total), None)
     vat_breakdown = [
         _drop_none(
             {
@@ -857,7 +872,7 @@ def invoice_data_from_ubl(root: etree._Element) -> dict[str, Any]:
             "allowance_total": monetary.decimal("cbc:AllowanceTotalAmount"),
             "charge_total": monetary.decimal("cbc:ChargeTotalAmount"),
             "tax_exclusive": monetary.required_decimal("cbc:TaxExclusiveAmount"),
-            "tax_amount": main_tax.required_decimal("cbc:TaxAmount"),
+            "tax_amount": vat_total.required_decimal("cbc:TaxAmount"),
             "tax_amount_in_tax_currency": tax_currency_total.decimal("cbc:TaxAmount")
             if tax_currency_total is not None
             else None,

@@ -107,11 +107,15 @@ from schemas.canonical import (
     DocumentType,
     Invoice,
     InvoiceLine,
+    VatBreakdown,
     VatCategory,
+    category_rule,
     compute_totals,
     compute_vat_breakdown,
     line_net_amount,
     round_amount,
+    tax_within_tolerance,
+    taxable_within_tolerance,
 )
 from schemas.canonical import Party as CanonicalParty
 
@@ -859,6 +863,17 @@ def _vat_of(txi: Segment) -> tuple[VatCategory, Decimal | None]:
     return category, rate if rate is not None else Decimal(0)
 
 
+@dataclass
+class _Reading:
+    """One way of reading an 810's amounts: lines, document allowances/charges, VAT breakdown, and the
+    first stated VAT figure that does not add up, if any."""
+
+    lines: list[InvoiceLine]
+    charges: list[AllowanceCharge]
+    breakdown: list[VatBreakdown]
+    vat_problem: X12SyntaxError | None
+
+
 class _Reader:
     """One 810 transaction set → the canonical invoice's data (a dict for `Invoice.model_validate`)."""
 
@@ -928,27 +943,35 @@ class _Reader:
         readings = [(True, True)]
         if has_line_sacs and has_document_sacs:
             readings += [(False, True), (True, False)]
-        first: tuple[list[InvoiceLine], list[AllowanceCharge]] | None = None
+        first: _Reading | None = None
+        chosen: _Reading | None = None
         for use_line_sacs, use_document_sacs in readings:
             line_models, charge_models = self.amounts(taxes, use_line_sacs, use_document_sacs)
-            first = first or (line_models, charge_models)
-            breakdown = compute_vat_breakdown(line_models, charge_models)
+            breakdown, vat_problem = self.stated_vat(compute_vat_breakdown(line_models, charge_models))
             totals = compute_totals(line_models, charge_models, breakdown)
-            if totals.tax_inclusive == stated_total:
+            reading = _Reading(line_models, charge_models, breakdown, vat_problem)
+            first = first or reading
+            if totals.tax_inclusive == stated_total and vat_problem is None:
+                chosen = reading
                 break
+        if chosen is not None:
+            line_models, charge_models, breakdown = chosen.lines, chosen.charges, chosen.breakdown
         else:
             assert first is not None
-            line_models, charge_models = first
-            breakdown = compute_vat_breakdown(line_models, charge_models)
+            line_models, charge_models, breakdown = first.lines, first.charges, first.breakdown
+            if self.unbalanced == "reject" and first.vat_problem is not None:
+                raise first.vat_problem
             totals = compute_totals(line_models, charge_models, breakdown)
             difference = stated_total - totals.tax_inclusive
-            if self.unbalanced == "reject":
+            if self.unbalanced == "reject" and difference:
                 raise _fail(sorted_.tds, 1, f"TDS01 says the invoice totals {stated_total}, but its lines, "
                                             f"allowances, charges and taxes add up to {totals.tax_inclusive} "
                                             f"(a difference of {difference})")
-            charge_models.append(AllowanceCharge.model_validate(self.balancing_charge(difference)))
+            if difference:
+                charge_models.append(AllowanceCharge.model_validate(self.balancing_charge(difference)))
             breakdown = compute_vat_breakdown(line_models, charge_models)
             totals = compute_totals(line_models, charge_models, breakdown)
+        self.check_line_total(sum((line.net_amount for line in line_models), Decimal(0)))
         prepaid = self.amount("D") or Decimal(0)
         payable = self.amount("BAP")
         rounding = Decimal(0) if payable is None else payable - (totals.tax_inclusive - prepaid)
@@ -957,6 +980,63 @@ class _Reader:
         data.update(lines=line_models, allowances_charges=charge_models, vat_breakdown=breakdown,
                     totals=totals)
         return data
+
+    def stated_vat(self, breakdown: list[VatBreakdown]) -> tuple[list[VatBreakdown], X12SyntaxError | None]:
+        """The summary TXI*VA figures (TXI08 taxable, TXI02 tax) over the breakdown the lines give.
+
+        A stated figure the official rule accepts is kept (BR-x-08: below one unit for S/L/M, else exact;
+        BR-CO-17 with BR-x-09: below one unit, or 0 where the category carries no VAT), and the canonical
+        model then warns of the difference; one it refuses is the first problem, naming the TXI element
+        (an 810 whose VAT does not add up is refused like an INVOIC, never sent to fail BR-CO-17 later).
+        """
+        by_key = {(vb.category, (vb.rate or Decimal(0)).normalize()): index
+                  for index, vb in enumerate(breakdown)}
+        result = list(breakdown)
+        problem: X12SyntaxError | None = None
+        for txi in self.sorted.taxes:
+            if txi.get(1) != "VA":
+                continue
+            category, rate = _vat_of(txi)
+            taxable = _optional_number(txi, 8)
+            tax = _optional_number(txi, 2)
+            index = by_key.get((category, (rate or Decimal(0)).normalize()))
+            what = f"VAT category {category.value}" + (f" at {rate} %" if rate is not None else "")
+            if index is None:
+                if (tax or 0) or (taxable or 0):
+                    problem = problem or _fail(txi, 2 if tax else 8, f"TXI states {what}, but no line, "
+                                                                     "allowance or charge is in it")
+                continue
+            vb = result[index]
+            if taxable is not None:
+                taxable *= self.sign
+                if not taxable_within_tolerance(category, taxable, vb.taxable_amount):
+                    problem = problem or _fail(
+                        txi, 8, f"TXI08 says the taxable amount in {what} is {taxable}, but the lines, "
+                                f"allowances and charges in it add up to {vb.taxable_amount} "
+                                f"({category_rule(category, '08')})")
+                    continue
+                vb = vb.model_copy(update={"taxable_amount": taxable})
+            if tax is not None:
+                tax *= self.sign
+                if not tax_within_tolerance(category, tax, vb.taxable_amount, rate):
+                    exact = round_amount(vb.taxable_amount * (rate or Decimal(0)) / 100)
+                    problem = problem or _fail(
+                        txi, 2, f"TXI02 says the VAT in {what} is {tax}, but {vb.taxable_amount} × "
+                                f"{rate or 0} % is {exact} (BR-CO-17)")
+                    continue
+                vb = vb.model_copy(update={"tax_amount": tax})
+            result[index] = vb
+        return result, problem
+
+    def check_line_total(self, line_total: Decimal) -> None:
+        """AMT*1 (line item total), when stated, must be what the IT1 lines add up to (BR-CO-10, exact)."""
+        amt = next((s for s in self.sorted.amounts if s.get(1) == "1" and s.get(2)), None)
+        if amt is None:
+            return
+        stated = _read_number(amt, 2) * self.sign
+        if stated != line_total:
+            raise _fail(amt, 2, f"AMT*1 says the lines total {stated}, but the IT1 lines add up to "
+                                f"{line_total} (BR-CO-10)")
 
     def amounts(self, taxes: _Taxes, use_line_sacs: bool,
                 use_document_sacs: bool) -> tuple[list[InvoiceLine], list[AllowanceCharge]]:

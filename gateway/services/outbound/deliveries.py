@@ -15,6 +15,8 @@ from sqlmodel import col
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, utcnow
 from gateway.services.outbound.batches import closed_batch_of, withdraw_from_open_batch
 from gateway.services.tenancy.tenants import tenant_settings
+from mappings.base import FormatError
+from mappings.invoice import canonical_json
 from outbox.queue import change_status, enqueue_delivery
 from outbox.states import TRANSITIONS, DeliveryStatus, IllegalTransition
 
@@ -115,7 +117,18 @@ def invoice_view(session: Session, tenant_id: str, invoice_id: str) -> dict[str,
         "deliveries": [delivery_view(d, events[d.id]) for d in deliveries],
         "proofs_of_delivery": [pod_summary(pod) for pod in pods_for_invoice(session, tenant_id, record.id)],
         "payment": invoice_payments(session, record),
+        "warnings": stored_invoice_warnings(record.payload),
     }
+
+
+def stored_invoice_warnings(payload: str) -> list[dict[str, str]]:
+    """The amounts an accepted invoice states within an official rule's tolerance (recomputed from the
+    stored canonical JSON, so older invoices show theirs too)."""
+    try:
+        invoice = canonical_json.parse(payload)
+    except FormatError:  # stored under older rules; nothing to warn about that intake did not check
+        return []
+    return [warning.as_dict() for warning in invoice.arithmetic_warnings]
 
 
 def list_deliveries(

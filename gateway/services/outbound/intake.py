@@ -74,6 +74,7 @@ class IntakeResult:
     delivery_ids: list[str] = field(default_factory=list)
     errors: list[dict[str, Any]] = field(default_factory=list)
     payment_reference: str | None = None
+    warnings: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def http_status(self) -> int:
@@ -91,6 +92,8 @@ class IntakeResult:
             body["payment_reference"] = self.payment_reference
         if self.errors:
             body["errors"] = self.errors
+        if self.warnings:
+            body["warnings"] = self.warnings
         return body
 
 
@@ -154,6 +157,10 @@ def accept_invoices(
     else:  # pragma: no cover - three lost races in a row
         raise RuntimeError("intake could not settle concurrent duplicates")
     done = [result for result in results if result is not None]
+    for candidate in candidates:  # accepted within an official rule's tolerance: say so, never hide it
+        answer = results[candidate.index]
+        if answer is not None and answer.outcome in ("created", "duplicate"):
+            answer.warnings = [w.as_dict() for w in candidate.invoice.arithmetic_warnings]
     metrics.record_intake(result.outcome for result in done)
     return done
 
