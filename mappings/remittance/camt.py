@@ -44,16 +44,16 @@ Control totals: a batch (`NtryDtls/Btch`) must have as many `TxDtls` as `NbOfTxs
 entry's currency and the entry carries no charges); `TxsSummry` counts and sums must match the entries.
 `declared_count` / `declared_total` are `TxsSummry/TtlNtries/NbOfNtries` / `Sum` over all reports: they
 count entries, and a batch entry is one entry but many payments.
-A mismatch, a missing mandatory element (other than `Sts`), a malformed amount or date, or an unknown currency rejects the
-whole file with a `FormatError` naming the element (`Ntfctn[1]/Ntry[2]/TxDtls[3]/Amt`): a bank file is
-read completely or not at all, so nothing is booked from half a file.
+A mismatch, a missing mandatory element (other than `Sts`), a malformed amount or date, or an unknown
+currency rejects the whole file with a `FormatError` naming the element (`Ntfctn[1]/Ntry[2]/TxDtls[3]/Amt`):
+a bank file is read completely or not at all, so nothing is booked from half a file.
 
-Entries that are not booked (`Sts` PDNG, INFO, FUTR, or a status that cannot be told) are kept, shown, and marked: their `kind` ends in
-`-pending` (`camt054-pending`). They must not be matched or booked: the money has not (yet) moved, and the
-same payment arrives again as BOOK. A reversal (`RvslInd` true) undoes an earlier entry of the opposite
-direction: it is kept with the direction the money actually moved (`CdtDbtInd`: ISO 20022 says a CRDT
-reversal reverses a debit, and the other way round), marked `-reversal` in `kind`, and noted; it is not a
-new payment to apply.
+Entries that are not booked (`Sts` PDNG, INFO, FUTR, or a status that cannot be told) are kept, shown, and
+marked: their `kind` ends in `-pending` (`camt054-pending`). They must not be matched or booked: the money
+has not (yet) moved, and the same payment arrives again as BOOK. A reversal (`RvslInd` true) undoes an
+earlier entry of the opposite direction: it is kept with the direction the money actually moved
+(`CdtDbtInd`: ISO 20022 says a CRDT reversal reverses a debit, and the other way round), marked `-reversal`
+in `kind`, and noted; it is not a new payment to apply.
 
 Safety and size: the bytes are parsed with `lxml.etree.iterparse` under the same settings as
 `mappings.xml.parse_xml` (no DTD, no entities resolved, no network, `huge_tree` off), a DOCTYPE or entity
@@ -1073,11 +1073,11 @@ class _CamtReader:
             return money.amount
 
         if self.profile.typed_document_amounts:
-            for index, typed in enumerate(structured.all("RfrdDocAmt/RmtAmtAndTp"), 1):
-                scope = self.scope(typed)
-                code = scope.text("Tp/Cd") or scope.text("Tp/Prtry") or "untyped"
+            for index, typed_amount in enumerate(structured.all("RfrdDocAmt/RmtAmtAndTp"), 1):
+                amount_type = self.scope(typed_amount)
+                type_code = amount_type.text("Tp/Cd") or amount_type.text("Tp/Prtry") or "untyped"
                 self.notes.append(
-                    f"{where}/RmtAmtAndTp[{index}] ({code}): a typed document amount ({self.format}) is "
+                    f"{where}/RmtAmtAndTp[{index}] ({type_code}): a typed document amount ({self.format}) is "
                     "kept with the file, not read into the line's amounts"
                 )
         for name in ("RmtdAmt", "DuePyblAmt", "CdtNoteAmt"):

@@ -62,9 +62,13 @@ class ZipMember:
     data: bytes
 
 
+#: The smallest zip there is: an empty archive's end-of-central-directory record.
+_SMALLEST_ZIP: Final = 22
+
+
 def sniff(data: bytes) -> bool:
-    """True for a zip archive (its first four bytes)."""
-    return data[:4] in _MAGIC
+    """True for a zip archive: its first four bytes, and at least as long as the smallest archive."""
+    return len(data) >= _SMALLEST_ZIP and data[:4] in _MAGIC
 
 
 def _where(name: str) -> str:
@@ -175,7 +179,7 @@ def open_statement_zip(data: bytes, limits: ZipLimits | None = None) -> list[Zip
 
 
 def inspect(data: bytes) -> dict[str, Any]:
-    """What the archive holds (for `gateway inspect`): each member's name and size, read under the defaults."""
+    """What the archive holds (for `gateway inspect`): each member's name and size (default limits)."""
     members = open_statement_zip(data)
     return {
         "format": FORMAT_NAME,

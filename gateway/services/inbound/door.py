@@ -12,7 +12,7 @@ service than their family's (`FORMAT_ROUTES`):
 | CONTRL, APERAK, TA1, 997, 999 | edifact-ack, x12-ack (acknowledgement) | edi |
 | INVOIC, 810 and any other EDIFACT / X12 (DESADV, 856…) | invoic, x12-810 (invoice), edifact, x12 | edi |
 | camt.05x, OCR giro, REMADV, X12 820 | (remittance) | remittances: booked, then matched |
-| a statement zip (several of those in one .zip) | statement-zip (remittance) | remittances: each member on its own |
+| a statement zip (several in one .zip) | statement-zip (remittance) | remittances: each member alone |
 | signed PDF, JPEG / PNG photo, IFTSTA, X12 214 | pdf (invoice), pod, iftsta, x12-214 | pods |
 | print-house receipt, production report, returned mail | print-return (print-file) | print returns |
 | eFaktura receipts and rejections (our CSV / JSON) | efaktura-receipt (status-document) | efaktura-receipts |
@@ -421,7 +421,10 @@ def _remittance_archive(file: InboundFile, name: str, intake: RemittanceIntake) 
         note = f"{len(receipts)} member(s): " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
         if "accepted" not in outcomes:
             refused = [
-                {"field": f"{received.member}: {received.receipt.error_field}", "reason": received.receipt.reason}
+                {
+                    "field": f"{received.member}: {received.receipt.error_field}",
+                    "reason": received.receipt.reason,
+                }
                 for received in intake.files
                 if received.receipt.status == "rejected"
             ]

@@ -190,7 +190,9 @@ def receive_and_match(
                 files.extend(ReceivedFile(receipt, name=upload.filename) for receipt in archive.receipts)
             else:
                 files.extend(
-                    ReceivedFile(receipt, member=member, name=f"{upload.filename or 'statement.zip'}#{member}")
+                    ReceivedFile(
+                        receipt, member=member, name=f"{upload.filename or 'statement.zip'}#{member}"
+                    )
                     for member, receipt in zip(archive.members, archive.receipts, strict=True)
                 )
             continue

@@ -211,7 +211,9 @@ def read_remittance_archive(data: bytes, limits: ZipLimits) -> ArchiveReading:
     except FormatError as refused:
         return ArchiveReading((), refused.where, refused.reason)
     return ArchiveReading(
-        tuple(ArchiveMember(member.name, member.data, read_remittance_file(member.data)) for member in members)
+        tuple(
+            ArchiveMember(member.name, member.data, read_remittance_file(member.data)) for member in members
+        )
     )
 
 
@@ -387,11 +389,17 @@ def receive_archive(
         result.members.append(member.name)
         result.receipts.append(
             receive_remittance(
-                engine, store, tenant_id=tenant_id, data=member.data,
-                filename=archive_member_filename(filename, member.name, index), source=source,
-                actor=actor, max_bytes=max_bytes, reading=member.reading,
+                engine,
+                store,
+                tenant_id=tenant_id,
+                data=member.data,
+                filename=archive_member_filename(filename, member.name, index),
+                source=source,
+                actor=actor,
+                max_bytes=max_bytes,
+                reading=member.reading,
                 refused_quota_bytes=refused_quota_bytes,
-            )  # fmt: skip
+            )
         )
     return result
 
@@ -700,7 +708,9 @@ def receive_remittance_drop(
                 )
                 outcome = "rejected" if reason else member_receipt.outcome
                 items.append(
-                    DropItem(f"{taken.name}#{member}", outcome, member_receipt.file_id, reason, taken.moved_to)
+                    DropItem(
+                        f"{taken.name}#{member}", outcome, member_receipt.file_id, reason, taken.moved_to
+                    )
                 )
             continue
         if isinstance(receipt, OtherFileOutcome):
