@@ -110,6 +110,20 @@ class Settings(BaseSettings):
         30.0, gt=0, description="how often a worker reads the remittance drop and matches new payments"
     )
     max_remittance_bytes: int = Field(200_000_000, gt=0, description="largest remittance file accepted")
+    remittance_zip_max_members: int = Field(
+        100, gt=0, description="a statement zip with more members than this is refused whole"
+    )
+    remittance_zip_max_bytes: int = Field(
+        200_000_000,
+        gt=0,
+        description="a statement zip whose members decompress past this many bytes in all is refused whole",
+    )
+    remittance_zip_max_ratio: int = Field(
+        100,
+        gt=1,
+        description="a statement zip member decompressing past this ratio to its compressed size is refused "
+        "as a zip bomb (held against members past 1 MiB)",
+    )
     remittance_sftp_sources: Path | None = Field(
         None,
         description="JSON file listing the banks' SFTP folders the worker pulls remittance files from: "

@@ -185,12 +185,20 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.efaktura.recipients:inspect",
         description="eFaktura recipient-search answer (the gateway's CSV): consent, eFaktura id or blocked",
     ),
+    # Before camt: a zip whose members are stored (not deflated) shows their XML in its first bytes. No parse:
+    # remittance intake opens the archive and reads each member as the file it is.
+    "statement-zip": FormatEntry(
+        kind=REMITTANCE,
+        sniff="mappings.remittance.statement_zip:sniff",
+        inspect="mappings.remittance.statement_zip:inspect",
+        description="a statement zip: several bank files (camt, OCR giro…) in one .zip, each read on its own",
+    ),
     "camt": FormatEntry(
         kind=REMITTANCE,
         parse="mappings.remittance.camt:parse",
         sniff="mappings.remittance.camt:sniff",
         inspect="mappings.remittance.camt:inspect",
-        description="ISO 20022 camt.052 / camt.053 / camt.054 (.001.02/.04/.08): bank statements and "
+        description="ISO 20022 camt.052 / camt.053 / camt.054 (.001.02 to .13): bank statements and "
         "debit/credit notifications with remittance information",
     ),
     # AvtaleGiro claim and agreement files are Nets transmissions too: read as what they are, before the

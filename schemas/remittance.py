@@ -135,6 +135,9 @@ class RemittanceDocument:
     declared_count: int | None = None
     declared_total: Decimal | None = None
     notes: list[str] = field(default_factory=list)
+    #: what the sender should hear about the file itself: it departs from its declared schema and was read
+    #: with tolerance, or some of it could not be told (shown on the file's receipt, unlike `notes`)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def credit_total(self) -> Decimal:

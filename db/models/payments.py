@@ -48,6 +48,9 @@ class RemittanceFile(SQLModel, table=True):
     currency: str | None = Field(default=None, max_length=3)
     received_by: str | None = Field(default=None, max_length=200)
     received_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    #: what the sender should hear about an accepted file read with tolerance (a camt whose statuses do not
+    #: follow its declared version, an entry whose status cannot be told)
+    warnings: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class PaymentRecord(SQLModel, table=True):

@@ -518,6 +518,9 @@ class RemittanceFileView(View):
     kept: bool = Field(
         True, description="false: refused when the tenant's quota for refused files was full; body not kept"
     )
+    warnings: list[str] = Field(
+        default_factory=list, description="what the file was read with: tolerated departures from its schema"
+    )
 
 
 class RemittanceFileList(View):
@@ -746,6 +749,9 @@ class RemittanceReceiptView(View):
     duplicate_payments: int
     error: RemittanceError | None = None
     matching: MatchRunView | MatchingDeferred | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="what the file was read with: tolerated departures from its schema"
+    )
 
 
 class WebhookEndpointCreated(WebhookEndpointView):

@@ -79,7 +79,7 @@ def remittance_receive(
 ) -> None:
     """Take in remittance files: each is read whole or refused whole (kept, with the reason); the new
     payments are matched at once when a file was accepted."""
-    from gateway.services.payments.intake import RemittanceUpload, receive_and_match
+    from gateway.services.payments.intake import RemittanceUpload, receive_and_match, zip_limits
     from gateway.services.payments.remittances import RemittanceNameRefused, check_remittance_filename
 
     for path in files:
@@ -98,11 +98,10 @@ def remittance_receive(
         actor=OPERATOR,
         max_bytes=settings.max_remittance_bytes,
         match=match,
+        limits=zip_limits(settings),
     )
-    rows = [
-        {"name": path.name, **received.receipt.as_dict()}
-        for path, received in zip(files, intake.files, strict=True)
-    ]
+    # a statement zip gives one row per member (`<zip>#<member>`)
+    rows = [{"name": received.name or "", **received.receipt.as_dict()} for received in intake.files]
     run = intake.matching_answer()
     if as_json:
         print_json({"files": rows, "matching": run})
@@ -131,7 +130,7 @@ def remittance_drop(
 ) -> None:
     """Read a drop folder (or pull from the bank's SFTP folder): files go to done/ or rejected/."""
 
-    from gateway.services.payments.intake import receive_drop_and_match
+    from gateway.services.payments.intake import receive_drop_and_match, zip_limits
 
     cli = cli_context(ctx)
     settings = cli.settings
@@ -146,6 +145,7 @@ def remittance_drop(
             actor=OPERATOR,
             max_bytes=settings.max_remittance_bytes,
             match=match,
+            limits=zip_limits(settings),
         ),
     )
     print_table(

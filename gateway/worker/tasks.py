@@ -16,7 +16,7 @@ from gateway.services.inbound.digipost_events import poll_digipost_events
 from gateway.services.inbound.edi_acks import flag_overdue
 from gateway.services.inbound.efaktura_receipts import poll_efaktura_receipts
 from gateway.services.inbound.print_returns import poll_print_returns
-from gateway.services.payments.intake import receive_drop_and_match
+from gateway.services.payments.intake import receive_drop_and_match, zip_limits
 from gateway.services.payments.matching_runs import run_all
 from gateway.services.payments.remittances import load_sftp_sources
 from gateway.services.tenancy.console_users import forget_old_sign_ins
@@ -121,6 +121,7 @@ def _take_remittance_drop(context: WorkerContext, folder: DropFolder, tenant_id:
         context.engine, context.document_store, folder, tenant_id=tenant_id, actor=worker_id,
         max_bytes=context.settings.max_remittance_bytes, holder=worker_id,
         refused_quota_bytes=context.settings.refused_remittance_quota_bytes,
+        limits=zip_limits(context.settings),
     )  # fmt: skip
     for item in intake.items:
         log.info("worker %s: remittance %s %s %s", worker_id, tenant_id, item.name,

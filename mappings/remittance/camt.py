@@ -10,13 +10,25 @@ decides the element paths:
   `Sts` is text; parties are flat (`RltdPties/Dbtr/Nm`); `DscntApldAmt` is an amount; `TtlNetNtryAmt`.
 * `.03`–`.06`: `TxDtls/Amt` and `TxDtls/CdtDbtInd` are mandatory; `DscntApldAmt/Amt` (typed, repeatable);
   `.04` on: `TtlNetNtry/Amt`.
-* `.07`–`.10`: `Sts/Cd` (or `Sts/Prtry`); parties wrapped in `Pty` (`RltdPties/Dbtr/Pty/Nm`); `TxDtls/Amt`
+* `.07`–`.13`: `Sts/Cd` (or `Sts/Prtry`); parties wrapped in `Pty` (`RltdPties/Dbtr/Pty/Nm`); `TxDtls/Amt`
   optional again.
+* `.12`–`.13`: `RfrdDocAmt` is `RmtAmtAndTp` (typed amounts, `ExternalDocumentAmountType1Code`) plus
+  `AdjstmntAmtAndRsn`: the typed amounts are noted, not read into a line's amounts; the adjustments are.
+  `RfrdDocInf/RltdDt` is `DateAndType1` (`RltdDt/Dt`) from `.12` (read in either shape).
 
-These paths were checked against the official XSDs of camt.053 .02, .03, .04, .08, camt.052 .06 and
-camt.054 .02, .04, .08, and against a published bank sample of .07 and generated models of .09 and .10.
-`.01` (other message element names) and `.11` on (not checked; by .14 `RfrdDocAmt` is restructured) are
-refused as unsupported rather than read half right.
+These paths were checked against the official XSDs of camt.053 .02, .03, .04, .08, .11, camt.052 .06 and
+camt.054 .02, .04, .08, .11, against a published bank sample of .07, generated models of .09 and .10, and
+models generated from the official `.12` and `.13` XSDs (ReportEntry14/15, EntryTransaction14/15,
+StructuredRemittanceInformation18, RemittanceAmount4). Everything else the reader uses (`GrpHdr`, `Acct`,
+`TxsSummry/TtlNtries/TtlNetNtry`, `Ntry`, `NtryDtls/Btch`, `TxDtls/Refs`, `RltdPties/*/Pty`, `RmtInf`,
+`CdtrRefInf`, `RfrdDocInf/Tp/CdOrPrtry`) is unchanged from `.08` to `.13`. `.01` (other message element
+names) and `.14` on (not checked) are refused as unsupported rather than read half right.
+
+Statuses are read tolerantly (`_status`): real files do not always follow their declared version (a
+camt.053.001.08 with the `.02` text `<Sts>BOOK</Sts>`). A status given unambiguously in either shape
+(text, `Sts/Cd`, `Sts/Prtry`) and naming a known code is read, and the file gets a warning saying so; an
+entry whose status cannot be told (none, empty, two that disagree, an unknown code) is kept as `-pending`,
+named in a warning, and never booked — the rest of the file is read.
 
 What becomes what: one `Payment` per `TxDtls`; an entry without `TxDtls` is one payment of the entry
 amount. KID = `Strd/CdtrRefInf/Ref` typed `SCOR`; invoice and credit note numbers = `Strd/RfrdDocInf/Nb`
@@ -32,16 +44,16 @@ Control totals: a batch (`NtryDtls/Btch`) must have as many `TxDtls` as `NbOfTxs
 entry's currency and the entry carries no charges); `TxsSummry` counts and sums must match the entries.
 `declared_count` / `declared_total` are `TxsSummry/TtlNtries/NbOfNtries` / `Sum` over all reports: they
 count entries, and a batch entry is one entry but many payments.
-A mismatch, a missing mandatory element, a malformed amount or date, or an unknown currency rejects the
-whole file with a `FormatError` naming the element (`Ntfctn[1]/Ntry[2]/TxDtls[3]/Amt`): a bank file is
-read completely or not at all, so nothing is booked from half a file.
+A mismatch, a missing mandatory element (other than `Sts`), a malformed amount or date, or an unknown
+currency rejects the whole file with a `FormatError` naming the element (`Ntfctn[1]/Ntry[2]/TxDtls[3]/Amt`):
+a bank file is read completely or not at all, so nothing is booked from half a file.
 
-Entries that are not booked (`Sts` PDNG, INFO, FUTR, …) are kept, shown, and marked: their `kind` ends in
-`-pending` (`camt054-pending`). They must not be matched or booked: the money has not (yet) moved, and the
-same payment arrives again as BOOK. A reversal (`RvslInd` true) undoes an earlier entry of the opposite
-direction: it is kept with the direction the money actually moved (`CdtDbtInd`: ISO 20022 says a CRDT
-reversal reverses a debit, and the other way round), marked `-reversal` in `kind`, and noted; it is not a
-new payment to apply.
+Entries that are not booked (`Sts` PDNG, INFO, FUTR, or a status that cannot be told) are kept, shown, and
+marked: their `kind` ends in `-pending` (`camt054-pending`). They must not be matched or booked: the money
+has not (yet) moved, and the same payment arrives again as BOOK. A reversal (`RvslInd` true) undoes an
+earlier entry of the opposite direction: it is kept with the direction the money actually moved
+(`CdtDbtInd`: ISO 20022 says a CRDT reversal reverses a debit, and the other way round), marked `-reversal`
+in `kind`, and noted; it is not a new payment to apply.
 
 Safety and size: the bytes are parsed with `lxml.etree.iterparse` under the same settings as
 `mappings.xml.parse_xml` (no DTD, no entities resolved, no network, `huge_tree` off), a DOCTYPE or entity
@@ -77,7 +89,7 @@ FORMAT_NAME = "camt"
 
 #: Larger than `parse_xml`'s bound: the reader streams, so memory does not grow with the file.
 MAX_CAMT_BYTES: Final = 4 * MAX_XML_BYTES
-SUPPORTED_VERSIONS: Final = range(2, 11)
+SUPPORTED_VERSIONS: Final = range(2, 14)
 SNIFF_BYTES: Final = 4096
 
 #: The same protections as `mappings.xml._parser`, as `iterparse` keywords.
@@ -112,6 +124,10 @@ _DOCUMENT_KINDS: Final[dict[str, DocumentKind]] = {
     "DNFA": "debit_note",
 }
 _OPPOSITE: Final[dict[Direction, Direction]] = {"credit": "debit", "debit": "credit"}
+#: Entry statuses (ExternalEntryStatus1Code) whose meaning is known: BOOK is booked, the others are not (yet).
+READABLE_STATUSES: Final = frozenset({"BOOK", "PDNG", "INFO", "FUTR"})
+#: How many entries whose status cannot be told are named one by one on the receipt; the rest are counted.
+_LISTED_UNKNOWN_STATUSES: Final = 20
 
 #: The entry's own structured elements; its NtryDtls are read as they stream, never through this index.
 _ENTRY_DESCEND: Final = frozenset({"Sts", "BookgDt", "ValDt", "AmtDtls", "AmtDtls/InstdAmt", "AmtDtls/TxAmt"})
@@ -189,6 +205,11 @@ class _Profile:
     @property
     def typed_discount(self) -> bool:
         return self.version >= 3
+
+    @property
+    def typed_document_amounts(self) -> bool:
+        """`.12` on: `RfrdDocAmt` is `RmtAmtAndTp` (typed amounts) and `AdjstmntAmtAndRsn` only."""
+        return self.version >= 12
 
     @property
     def nested_net_total(self) -> bool:
@@ -469,6 +490,10 @@ class _CamtReader:
         self.reports: list[_Report] = []
         self.payments: list[Payment] = []
         self.notes: list[str] = []
+        self.warnings: list[str] = []
+        #: entries whose Sts has the other versions' shape (text where a choice is due, or the reverse)
+        self._status_shape_entries = 0
+        self._unknown_status_entries = 0
 
     # -- element access ------------------------------------------------------------------------------
 
@@ -669,7 +694,7 @@ class _CamtReader:
             raise FormatError(f"{position}/CdtDbtInd", "missing (mandatory)")
         direction = _direction(indicator, f"{position}/CdtDbtInd")
         reversal = _boolean(header.text("RvslInd"), f"{position}/RvslInd")
-        status = self._status(header, position)
+        status = self._status(header, position)  # None: it cannot be told (reported, never booked)
 
         report.currencies.add(money.currency)
         if direction == "credit":
@@ -689,9 +714,10 @@ class _CamtReader:
             )
         if status != "BOOK":
             kind += "-pending"
-            self.notes.append(
-                f"{position}: status {status}, not booked: kept as {kind}, never matched or booked"
-            )
+            if status is not None:
+                self.notes.append(
+                    f"{position}: status {status}, not booked: kept as {kind}, never matched or booked"
+                )
         entry.facts = _Entry(
             position=position,
             money=money,
@@ -730,16 +756,68 @@ class _CamtReader:
                 assert tx.money is not None
                 self.payments.append(self._transaction_payment(tx, facts, tx.money, index, count))
 
-    def _status(self, header: _Scope, position: str) -> str:
-        if self.profile.status_choice:
-            status = header.text("Sts/Cd") or header.text("Sts/Prtry")
-            where = f"{position}/Sts/Cd"
-        else:
-            status = header.text("Sts")
-            where = f"{position}/Sts"
-        if status is None:
-            raise FormatError(where, f"missing (mandatory in {self.format}: BOOK, PDNG or INFO)")
+    def _status(self, header: _Scope, position: str) -> str | None:
+        """The entry's status as its file says it, in either shape; None when it cannot be told.
+
+        `.02`–`.06` have `Sts` as text, `.07` on the choice `Sts/Cd` | `Sts/Prtry`; real files mix them (a
+        camt.053.001.08 with `<Sts>BOOK</Sts>`). A status is read when it is unambiguous: one value, in any
+        of the three places, that is a known code (`READABLE_STATUSES`). Anything else — no `Sts`, an empty
+        one, two places that disagree, an unknown code — is reported and the entry is never booked.
+        """
+        where = f"{position}/Sts"
+        if header.first("Sts") is None:
+            return self._unknown_status(where, f"missing (mandatory in {self.format})")
+        text = header.text("Sts")
+        code, proprietary = header.text("Sts/Cd"), header.text("Sts/Prtry")
+        found = {value for value in (text, code, proprietary) if value is not None}
+        if not found:
+            return self._unknown_status(where, "empty")
+        if len(found) > 1:
+            said = ", ".join(
+                f"{name} {value!r}"
+                for name, value in (("text", text), ("Cd", code), ("Prtry", proprietary))
+                if value is not None
+            )
+            return self._unknown_status(where, f"says two things ({said})")
+        [status] = found
+        if status not in READABLE_STATUSES:
+            place = "Sts" if text is not None else "Sts/Prtry" if proprietary is not None else "Sts/Cd"
+            known = ", ".join(sorted(READABLE_STATUSES))
+            return self._unknown_status(f"{position}/{place}", f"{status!r} is not a status code ({known})")
+        if (text is not None) == self.profile.status_choice:
+            self._status_shape_entries += 1
+        if proprietary is not None and code is None:
+            self.notes.append(f"{where}/Prtry {status}: a proprietary status naming the code, read as it")
         return status
+
+    def _unknown_status(self, where: str, why: str) -> str | None:
+        """An entry whose status cannot be told: reported on the receipt, kept as `-pending`, never booked."""
+        self._unknown_status_entries += 1
+        if self._unknown_status_entries <= _LISTED_UNKNOWN_STATUSES:
+            self.warnings.append(
+                f"{where}: {why}: the entry's status cannot be told, so it is kept and shown but never "
+                "booked or matched"
+            )
+        return None  # the status: not told
+
+    def _status_warnings(self) -> list[str]:
+        """What the file as a whole should be told about its statuses (after the entries were read)."""
+        found: list[str] = []
+        if self._status_shape_entries:
+            shape, expected = (
+                ("as text (the .02-.06 shape)", "Sts/Cd")
+                if self.profile.status_choice
+                else ("as Sts/Cd or Sts/Prtry (the .07 shape)", "Sts as text")
+            )
+            found.append(
+                f"Sts: {self._status_shape_entries} "
+                f"{'entry gives' if self._status_shape_entries == 1 else 'entries give'} the status {shape}, "
+                f"where {self.format} has {expected}: read as the code named"
+            )
+        hidden = self._unknown_status_entries - _LISTED_UNKNOWN_STATUSES
+        if hidden > 0:
+            found.append(f"Sts: {hidden} more entries whose status cannot be told (not booked)")
+        return found
 
     def _read_transaction(self, tx: etree._Element, entry: _OpenEntry) -> None:
         """Everything the payment needs from one `TxDtls`, so the element can be released at once.
@@ -994,6 +1072,14 @@ class _CamtReader:
                 self.notes.append(f"{where}/{path} is in {money.currency}, the payment in {currency}")
             return money.amount
 
+        if self.profile.typed_document_amounts:
+            for index, typed_amount in enumerate(structured.all("RfrdDocAmt/RmtAmtAndTp"), 1):
+                amount_type = self.scope(typed_amount)
+                type_code = amount_type.text("Tp/Cd") or amount_type.text("Tp/Prtry") or "untyped"
+                self.notes.append(
+                    f"{where}/RmtAmtAndTp[{index}] ({type_code}): a typed document amount ({self.format}) is "
+                    "kept with the file, not read into the line's amounts"
+                )
         for name in ("RmtdAmt", "DuePyblAmt", "CdtNoteAmt"):
             element = structured.first(f"RfrdDocAmt/{name}")
             if element is not None:
@@ -1072,6 +1158,7 @@ class _CamtReader:
             declared_count=declared_count,
             declared_total=declared_total,
             notes=self.notes,
+            warnings=[*self.warnings, *self._status_warnings()],
         )
 
 

@@ -239,7 +239,14 @@ def test_the_edi_channel_formats_are_the_formats_that_carry_an_edi_message() -> 
 
 
 def test_families_are_looked_up_in_the_registry() -> None:
-    assert mappings.formats("remittance") == ["camt", "ocr-giro", "remadv", "x12-820", "invoice-response"]
+    assert mappings.formats("remittance") == [
+        "statement-zip",
+        "camt",
+        "ocr-giro",
+        "remadv",
+        "x12-820",
+        "invoice-response",
+    ]
     assert mappings.formats("acknowledgement") == ["edifact-ack", "x12-ack"]
     assert mappings.formats("transport-status") == ["iftsta", "x12-214"]
     assert mappings.formats("invoice", can="parse") == [

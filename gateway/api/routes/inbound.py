@@ -31,7 +31,12 @@ from gateway.services.inbound.door import (
     reader,
     receive_inbound,
 )
-from gateway.services.payments.remittances import read_remittance_file
+from gateway.services.payments.intake import zip_limits
+from gateway.services.payments.remittances import (
+    is_statement_zip,
+    read_remittance_archive,
+    read_remittance_file,
+)
 
 router = APIRouter(tags=["inbound"])
 
@@ -150,6 +155,16 @@ class RemittanceAnswer(View):
     payments: list[PaymentSummary]
 
 
+class RemittanceArchiveAnswer(View):
+    """A statement zip: each member kept, booked and matched on its own (as `/remittances` answers it)."""
+
+    archive: str | None
+    members: int
+    error: RemittanceError | None = None
+    files: list[dict[str, Any]] = Field(description="one receipt per member, with `member` and its payments")
+    matching: MatchRunView | dict[str, str] | None = None
+
+
 class PodAnswer(View):
     """A proof of delivery stored and linked, or waiting with suggestions (as `/pods`)."""
 
@@ -182,6 +197,7 @@ class InboundReceiptView(View):
         | EfakturaReceiptAnswer
         | MandatesAnswer
         | RemittanceAnswer
+        | RemittanceArchiveAnswer
         | PodAnswer
     )
 
@@ -222,7 +238,10 @@ async def post_inbound(
         _, route = await run_in_threadpool(detect, file)
         if len(body) <= route.limit(settings):  # (a larger one is refused unread by `receive_inbound`)
             # the CPU-heavy read in the parse pool: a slow file cannot stall the other requests (issue 18)
-            if route is REMITTANCES:
+            if route is REMITTANCES and is_statement_zip(body):
+                archive = await parse_pool(request).run(read_remittance_archive, body, zip_limits(settings))
+                file = dataclasses.replace(file, archive=archive)
+            elif route is REMITTANCES:
                 reading = await parse_pool(request).run(read_remittance_file, body)
                 file = dataclasses.replace(file, reading=reading)
             elif (read := reader(route, file, settings)) is not None:

@@ -18,8 +18,17 @@ from gateway.services.downloads import content_disposition
 from gateway.services.outbound.documents import DocumentStoreError
 from gateway.services.payments import matching_runs as payment_service
 from gateway.services.payments import remittances as remittance_service
-from gateway.services.payments.intake import RemittanceUpload, receive_and_match
-from gateway.services.payments.remittances import read_remittance_file
+from gateway.services.payments.intake import (
+    RemittanceIntake,
+    RemittanceUpload,
+    receive_and_match,
+    zip_limits,
+)
+from gateway.services.payments.remittances import (
+    is_statement_zip,
+    read_remittance_archive,
+    read_remittance_file,
+)
 
 router = APIRouter(tags=["payments"])
 
@@ -33,11 +42,17 @@ router = APIRouter(tags=["payments"])
     ),
     responses={
         200: {"description": "the same file again: the first receipt, nothing booked twice"},
-        201: {"description": "read whole; its payments booked and matched"},
+        201: {
+            "description": "read whole; its payments booked and matched. A statement zip (several bank "
+            "files in one .zip): each member read, kept and booked on its own — `files` holds one receipt "
+            "per member"
+        },
         413: {"description": "larger than GATEWAY_MAX_REMITTANCE_BYTES (the answer names the limit)"},
         422: {
             "description": "refused whole: the field and the reason; kept for inspection unless the tenant's "
-            "quota for refused files is full (`kept: false` and a note say so)"
+            "quota for refused files is full (`kept: false` and a note say so); a statement zip refused "
+            "whole (a zip bomb, a path in a member name, a nested zip, too many or encrypted members: the "
+            "field names the member), or whose members were all refused"
         },
     },
 )  # fmt: skip
@@ -57,14 +72,21 @@ async def post_remittance(
         raise ErrorAnswer.one(422, error.field, error.reason) from None
     body = await read_family_body(request, settings, "remittances")
     # the CPU-heavy read in the parse pool: a slow file cannot stall the other requests (issue 18)
-    reading = await parse_pool(request).run(read_remittance_file, body)
+    limits = zip_limits(settings)
+    if is_statement_zip(body):
+        archive = await parse_pool(request).run(read_remittance_archive, body, limits)
+        upload = RemittanceUpload(body, filename, archive=archive)
+    else:
+        upload = RemittanceUpload(body, filename, await parse_pool(request).run(read_remittance_file, body))
     intake = await run_in_threadpool(
         lambda: receive_and_match(
-            engine, store, [RemittanceUpload(body, filename, reading)], tenant_id=identity.tenant_id,
+            engine, store, [upload], tenant_id=identity.tenant_id,
             source="api", actor=identity.actor, max_bytes=settings.max_remittance_bytes, match=match,
-            refused_quota_bytes=settings.refused_remittance_quota_bytes,
+            refused_quota_bytes=settings.refused_remittance_quota_bytes, limits=limits,
         )
     )  # fmt: skip
+    if intake.archives:
+        return _archive_answer(intake)
     [received] = intake.files
     receipt = received.receipt
     if receipt.status == "rejected":
@@ -81,6 +103,31 @@ async def post_remittance(
     status = 200 if receipt.outcome == "duplicate" else 201
     headers = {"Location": f"/remittances/{receipt.file_id}"}
     return JSONResponse(intake.file_answer(), status_code=status, headers=headers)
+
+
+def _archive_answer(intake: RemittanceIntake) -> JSONResponse:
+    """A statement zip's answer: 422 when the archive was refused whole or no member was taken (each
+    member's error listed), else 201 (200 when every member was a repeat) with one receipt per member."""
+    [archive] = intake.archives
+    if archive.refused is not None:
+        [refused] = intake.files
+        receipt = refused.receipt
+        kept = {} if receipt.kept else {"kept": False, "note": receipt.note}
+        raise ErrorAnswer.one(
+            422, archive.error_field or "zip", archive.error_reason or "refused", file_id=receipt.file_id,
+            outcome=receipt.outcome, archive=archive.archive, **kept,
+        )  # fmt: skip
+    outcomes = [received.receipt.outcome for received in intake.files]
+    answer = intake.archive_answer()
+    if "accepted" not in outcomes and "rejected" in outcomes:
+        errors = [
+            {"field": f"{received.member}: {received.receipt.error_field}", "reason": received.receipt.reason}
+            for received in intake.files
+            if received.receipt.status == "rejected"
+        ]
+        raise ErrorAnswer(422, errors, archive=archive.archive, files=answer["files"])
+    status = 201 if "accepted" in outcomes else 200
+    return JSONResponse(answer, status_code=status)
 
 
 @router.get("/remittances")

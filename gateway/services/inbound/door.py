@@ -12,6 +12,7 @@ service than their family's (`FORMAT_ROUTES`):
 | CONTRL, APERAK, TA1, 997, 999 | edifact-ack, x12-ack (acknowledgement) | edi |
 | INVOIC, 810 and any other EDIFACT / X12 (DESADV, 856…) | invoic, x12-810 (invoice), edifact, x12 | edi |
 | camt.05x, OCR giro, REMADV, X12 820 | (remittance) | remittances: booked, then matched |
+| a statement zip (several in one .zip) | statement-zip (remittance) | remittances: each member alone |
 | signed PDF, JPEG / PNG photo, IFTSTA, X12 214 | pdf (invoice), pod, iftsta, x12-214 | pods |
 | print-house receipt, production report, returned mail | print-return (print-file) | print returns |
 | eFaktura receipts and rejections (our CSV / JSON) | efaktura-receipt (status-document) | efaktura-receipts |
@@ -72,8 +73,14 @@ from gateway.services.inbound.responses import (
 from gateway.services.outbound.avtalegiro import MandateImport, import_mandates
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.parsed import Parsed
-from gateway.services.payments.intake import RemittanceIntake, RemittanceUpload, receive_and_match
+from gateway.services.payments.intake import (
+    RemittanceIntake,
+    RemittanceUpload,
+    receive_and_match,
+    zip_limits,
+)
 from gateway.services.payments.remittances import (
+    ArchiveReading,
     RemittanceNameRefused,
     RemittanceReading,
     RemittanceTooLarge,
@@ -122,6 +129,8 @@ class InboundFile:
     source: str
     #: a remittance file already read (the API reads it in its parse pool); None: read when taken
     reading: RemittanceReading | None = None
+    #: a statement zip already opened and its members read (the API's parse pool); None: opened when taken
+    archive: ArchiveReading | None = None
     #: any other file already read by its route's `reader` (in the API's parse pool); None: read when taken
     parsed: Parsed[Any] | None = None
 
@@ -364,9 +373,11 @@ def _remittance(door: InboundDoor, file: InboundFile, name: str) -> InboundRecei
     limit = door.settings.max_remittance_bytes
     try:
         intake = receive_and_match(
-            door.engine, door.store, [RemittanceUpload(file.data, file.filename, file.reading)],
+            door.engine, door.store,
+            [RemittanceUpload(file.data, file.filename, file.reading, archive=file.archive)],
             tenant_id=tenant_id, source=file.source, actor=file.actor, max_bytes=limit,
             refused_quota_bytes=door.settings.refused_remittance_quota_bytes,
+            limits=zip_limits(door.settings),
         )  # fmt: skip
     except RemittanceTooLarge as error:
         errors = [{"field": "content", "reason": str(error)}]
@@ -374,6 +385,8 @@ def _remittance(door: InboundDoor, file: InboundFile, name: str) -> InboundRecei
     except RemittanceNameRefused as error:
         errors = [{"field": error.field, "reason": error.reason}]
         raise InboundRefused(422, errors, format=name, service="remittances") from None
+    if intake.archives:
+        return _remittance_archive(file, name, intake)
     [received] = intake.files
     receipt = received.receipt
     note = f"{receipt.payments} payment(s)"
@@ -391,6 +404,37 @@ def _remittance(door: InboundDoor, file: InboundFile, name: str) -> InboundRecei
     )  # fmt: skip
     duplicate = receipt.outcome == "duplicate"
     return _receipt(file, name, "remittances", intake, intake.file_answer(), duplicate, summary, refused)
+
+
+def _remittance_archive(file: InboundFile, name: str, intake: RemittanceIntake) -> InboundReceipt:
+    """A statement zip at the door: one receipt per member (as `/remittances` answers it); refused when the
+    archive was refused whole, or when no member was taken and some were refused."""
+    [archive] = intake.archives
+    receipts = [received.receipt for received in intake.files]
+    outcomes = [receipt.outcome for receipt in receipts]
+    refused: list[dict[str, Any]] = []
+    if archive.refused is not None:
+        refused = [{"field": archive.error_field or "zip", "reason": archive.error_reason or "refused"}]
+        note = archive.refused
+    else:
+        counts = {outcome: outcomes.count(outcome) for outcome in dict.fromkeys(outcomes)}
+        note = f"{len(receipts)} member(s): " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items())
+        if "accepted" not in outcomes:
+            refused = [
+                {
+                    "field": f"{received.member}: {received.receipt.error_field}",
+                    "reason": received.receipt.reason,
+                }
+                for received in intake.files
+                if received.receipt.status == "rejected"
+            ]
+    summary = InboundSummary(
+        f"remittance:{name}", "refused" if archive.refused else "", ", ".join(r.file_id for r in receipts),
+        "", "rejected" if refused else "accepted", "accepted" in outcomes, note,
+    )  # fmt: skip
+    duplicate = bool(outcomes) and all(outcome == "duplicate" for outcome in outcomes)
+    answer = intake.archive_answer()
+    return _receipt(file, name, "remittances", intake, answer, duplicate, summary, refused)
 
 
 def _pod(door: InboundDoor, file: InboundFile, name: str) -> InboundReceipt:

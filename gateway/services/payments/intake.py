@@ -28,15 +28,21 @@ from gateway.services.payments.matching_runs import (
 )
 from gateway.services.payments.remittances import (
     MAX_REMITTANCE_BYTES,
+    ArchiveReading,
+    ArchiveReceipts,
     DropItem,
     OtherFileOutcome,
     RemittanceReading,
     RemittanceReceipt,
+    is_statement_zip,
+    receive_archive,
     receive_remittance,
     receive_remittance_drop,
 )
+from gateway.settings import Settings
 from mappings.base import FormatError
 from mappings.consumer.avtalegiro_agreements import sniff as sniff_agreements
+from mappings.remittance.statement_zip import ZipLimits
 from transports.drop_folder import DropFolder
 
 #: What a caller is told when matching waits for the worker.
@@ -53,6 +59,18 @@ class RemittanceUpload:
     filename: str | None = None
     #: the file already read (in the API's parse pool); None: read when received
     reading: RemittanceReading | None = None
+    #: a statement zip already opened and its members read (in the API's parse pool)
+    archive: ArchiveReading | None = None
+
+
+def zip_limits(settings: Settings) -> ZipLimits:
+    """What a statement zip may hold, from the settings (`GATEWAY_REMITTANCE_ZIP_*`)."""
+    return ZipLimits(
+        max_members=settings.remittance_zip_max_members,
+        max_total_bytes=settings.remittance_zip_max_bytes,
+        max_member_bytes=min(settings.max_remittance_bytes, settings.remittance_zip_max_bytes),
+        max_ratio=settings.remittance_zip_max_ratio,
+    )
 
 
 @dataclass
@@ -61,6 +79,10 @@ class ReceivedFile:
 
     receipt: RemittanceReceipt
     payments: list[dict[str, Any]] = field(default_factory=list)
+    #: the member's name inside the statement zip it came in (None: a file of its own, or a refused zip)
+    member: str | None = None
+    #: the name it came with (`<zip>#<member>` for a member of a statement zip)
+    name: str | None = None
 
 
 @dataclass
@@ -84,6 +106,25 @@ class RemittanceIntake(MatchingStep):
     """The files in the order given, and the matching run."""
 
     files: list[ReceivedFile] = field(default_factory=list)
+    #: the statement zips among the uploads, in order
+    archives: list[ArchiveReceipts] = field(default_factory=list)
+
+    def archive_answer(self) -> dict[str, Any]:
+        """A statement zip as the API answers it: the archive, each member's receipt with its payments (or
+        the archive's refusal), and the matching run."""
+        [archive] = self.archives
+        answer: dict[str, Any] = {"archive": archive.archive, "members": len(archive.members)}
+        if archive.refused is not None:
+            answer["error"] = {"field": archive.error_field, "reason": archive.error_reason}
+        files = []
+        for received in self.files:
+            item = {"member": received.member, **received.receipt.as_dict(), "payments": received.payments}
+            files.append(item)
+        answer["files"] = files
+        matching = self.matching_answer()
+        if matching is not None:
+            answer["matching"] = matching
+        return answer
 
     def file_answer(self, index: int = 0) -> dict[str, Any]:
         """One file as the API answers it: its receipt, the matching run (if any), its payments."""
@@ -126,34 +167,45 @@ def receive_and_match(
     max_bytes: int = MAX_REMITTANCE_BYTES,
     match: bool = True,
     refused_quota_bytes: int | None = None,
+    limits: ZipLimits | None = None,
 ) -> RemittanceIntake:
     """Keep and book every upload (in order; `uploads` may read each file as it comes), match once if any
     was accepted (and `match`), list each file's payments.
 
     A refused file is kept with its reason and lists no payments; a repeated file answers with its first
-    receipt and lists the payments booked then.
+    receipt and lists the payments booked then. A statement zip (`limits`) becomes one received file per
+    member, each kept, booked and listed on its own; a zip refused whole is one refused file (the zip).
     """
-    receipts = [
-        receive_remittance(
-            engine,
-            store,
-            tenant_id=tenant_id,
-            data=upload.data,
-            filename=upload.filename,
-            source=source,
-            actor=actor,
-            max_bytes=max_bytes,
-            reading=upload.reading,
+    files: list[ReceivedFile] = []
+    archives: list[ArchiveReceipts] = []
+    for upload in uploads:
+        if upload.archive is not None or is_statement_zip(upload.data):
+            archive = receive_archive(
+                engine, store, tenant_id=tenant_id, data=upload.data, filename=upload.filename,
+                source=source, actor=actor, max_bytes=max_bytes, refused_quota_bytes=refused_quota_bytes,
+                limits=limits or ZipLimits(), reading=upload.archive,
+            )  # fmt: skip
+            archives.append(archive)
+            if archive.refused is not None:
+                files.extend(ReceivedFile(receipt, name=upload.filename) for receipt in archive.receipts)
+            else:
+                files.extend(
+                    ReceivedFile(
+                        receipt, member=member, name=f"{upload.filename or 'statement.zip'}#{member}"
+                    )
+                    for member, receipt in zip(archive.members, archive.receipts, strict=True)
+                )
+            continue
+        receipt = receive_remittance(
+            engine, store, tenant_id=tenant_id, data=upload.data, filename=upload.filename, source=source,
+            actor=actor, max_bytes=max_bytes, reading=upload.reading,
             refused_quota_bytes=refused_quota_bytes,
-        )
-        for upload in uploads
-    ]
-    accepted = any(receipt.outcome == "accepted" for receipt in receipts)
+        )  # fmt: skip
+        files.append(ReceivedFile(receipt, name=upload.filename))
+    accepted = any(received.receipt.outcome == "accepted" for received in files)
     step = match_if_accepted(engine, tenant_id, accepted=accepted, match=match)
     intake = RemittanceIntake(
-        matching=step.matching,
-        matching_deferred=step.matching_deferred,
-        files=[ReceivedFile(receipt) for receipt in receipts],
+        matching=step.matching, matching_deferred=step.matching_deferred, files=files, archives=archives
     )
     with session_scope(engine) as session:
         for received in intake.files:
@@ -195,6 +247,7 @@ def receive_drop_and_match(
     match: bool = True,
     holder: str | None = None,
     refused_quota_bytes: int | None = None,
+    limits: ZipLimits | None = None,
 ) -> DropIntake:
     """Take every file waiting in a drop folder (local or SFTP), then match once if any was accepted.
 
@@ -208,6 +261,7 @@ def receive_drop_and_match(
         max_bytes=max_bytes,
         refused_quota_bytes=refused_quota_bytes,
         other_files=lambda name, data: mandates_from_drop(engine, tenant_id, name, data),
+        zip_limits=limits,
     )
     accepted = any(item.outcome == "accepted" for item in items)
     step = match_if_accepted(engine, tenant_id, accepted=accepted, match=match, holder=holder)

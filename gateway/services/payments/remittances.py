@@ -33,6 +33,8 @@ from gateway.services.outbound.documents import DocumentStore
 from gateway.services.tenancy.tenants import ensure_tenant, tenant_settings
 from mappings import detect_format, formats, parser
 from mappings.base import FormatError
+from mappings.remittance import statement_zip
+from mappings.remittance.statement_zip import ZipLimits
 from schemas.remittance import Payment, RemittanceDocument
 from schemas.sftp import SftpSettings
 from transports.drop_folder import (
@@ -101,6 +103,8 @@ class RemittanceReceipt:
     #: False: a refused file whose body was not kept (the tenant's quota for refused files was full)
     kept: bool = True
     note: str | None = None
+    #: what the sender should hear about an accepted file read with tolerance (`RemittanceDocument.warnings`)
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -116,6 +120,8 @@ class RemittanceReceipt:
         if not self.kept:
             data["kept"] = False
             data["note"] = self.note
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
         return data
 
 
@@ -152,8 +158,11 @@ def read_remittance_file(data: bytes) -> RemittanceReading:
 
 def read_remittance(data: bytes) -> tuple[str, RemittanceDocument]:
     """Which remittance format `data` is and what it says; `FormatError` naming the field otherwise."""
-    readers = formats("remittance")  # the formats that carry payments, in the registry
+    # the formats that carry payments, in the registry (a statement zip is opened by intake, not read here)
+    readers = [name for name in formats("remittance") if name != statement_zip.FORMAT_NAME]
     name = detect_format(data)
+    if name == statement_zip.FORMAT_NAME:
+        raise FormatError("file", "a statement zip: its members are read one by one where files are received")
     if name is None:
         raise FormatError("file", "not a remittance format the gateway reads (" + ", ".join(readers) + ")")
     if name not in readers:
@@ -161,6 +170,61 @@ def read_remittance(data: bytes) -> tuple[str, RemittanceDocument]:
             "file", f"a {name} file carries no payments (remittance formats: " + ", ".join(readers) + ")"
         )
     return name, cast(RemittanceDocument, parser(name, kind="remittance")(data))
+
+
+@dataclass(frozen=True)
+class ArchiveMember:
+    """One file of a statement zip: its name in the archive, its bytes, and what reading it gave."""
+
+    name: str
+    data: bytes
+    reading: RemittanceReading
+
+
+@dataclass(frozen=True)
+class ArchiveReading:
+    """A statement zip opened and each member read (plain data, for the API's parse pool), or the refusal
+    of the whole archive (a zip bomb, a path in a member name…: `error_where` names the member)."""
+
+    members: tuple[ArchiveMember, ...] = ()
+    error_where: str | None = None
+    error_reason: str | None = None
+
+    @property
+    def refusal(self) -> RemittanceReading | None:
+        """The archive's own refusal as a reading (the archive is kept as a refused file), or None."""
+        if self.error_where is None:
+            return None
+        return RemittanceReading(statement_zip.FORMAT_NAME, None, self.error_where, self.error_reason)
+
+
+def is_statement_zip(data: bytes) -> bool:
+    """A zip archive: remittance intake opens it and reads each member on its own."""
+    return statement_zip.sniff(data)
+
+
+def read_remittance_archive(data: bytes, limits: ZipLimits) -> ArchiveReading:
+    """Open a statement zip under `limits` and read every member (`read_remittance_file`), never raising for
+    a bad archive: the CPU-heavy step of a zip's intake, pure."""
+    try:
+        members = statement_zip.open_statement_zip(data, limits)
+    except FormatError as refused:
+        return ArchiveReading((), refused.where, refused.reason)
+    return ArchiveReading(
+        tuple(
+            ArchiveMember(member.name, member.data, read_remittance_file(member.data)) for member in members
+        )
+    )
+
+
+def archive_member_filename(archive: str | None, member: str, index: int) -> str:
+    """The name a member is kept under: the archive's name and the member's (its folders joined by `_`),
+    e.g. `statements.zip#camt054-1.xml`; `#<n>` when the member's name is no keepable file name."""
+    prefix = archive or "statement.zip"
+    candidate = f"{prefix}#{member.replace('/', '_').replace(chr(92), '_')}"
+    if filename_problem(candidate, MAX_FILENAME_LENGTH) is None:
+        return candidate
+    return f"{prefix[: MAX_FILENAME_LENGTH - 12]}#{index}"
 
 
 def payment_fingerprint(payment: Payment) -> str | None:
@@ -212,6 +276,7 @@ def _receipt(session: Session, file: RemittanceFile, outcome: str) -> Remittance
         payment_ids=[row.id for row in rows],
         kept=file.document_key != NOT_KEPT,
         note=None if file.document_key != NOT_KEPT else NOT_KEPT_NOTE,
+        warnings=list(file.warnings or []),
     )
 
 
@@ -271,6 +336,74 @@ def receive_remittance(
         return _receipt(session, first, "duplicate")
 
 
+@dataclass
+class ArchiveReceipts:
+    """What became of a statement zip: one receipt per member (`members` their names in the archive), or
+    the archive refused whole (`refused`: field and reason; its one receipt is the refused zip, kept)."""
+
+    archive: str | None
+    members: list[str] = field(default_factory=list)
+    receipts: list[RemittanceReceipt] = field(default_factory=list)
+    refused: str | None = None
+    error_field: str | None = None
+    error_reason: str | None = None
+
+
+def receive_archive(
+    engine: Engine,
+    store: DocumentStore,
+    *,
+    tenant_id: str,
+    data: bytes,
+    filename: str | None,
+    source: str,
+    actor: str,
+    max_bytes: int = MAX_REMITTANCE_BYTES,
+    refused_quota_bytes: int | None = None,
+    limits: ZipLimits,
+    reading: ArchiveReading | None = None,
+) -> ArchiveReceipts:
+    """Keep and book every member of a statement zip as a remittance file of its own (in archive order), or
+    refuse the archive whole: then the zip itself is kept as a refused file with the reason naming the
+    member, and nothing inside it is booked. `reading`: the archive already read (the API's parse pool)."""
+    check_remittance_filename(filename)
+    if len(data) > max_bytes:
+        raise RemittanceTooLarge(len(data), max_bytes)
+    if reading is None:
+        reading = read_remittance_archive(data, limits)
+    refusal = reading.refusal
+    if refusal is not None:
+        receipt = receive_remittance(
+            engine, store, tenant_id=tenant_id, data=data, filename=filename, source=source, actor=actor,
+            max_bytes=max_bytes, reading=refusal, refused_quota_bytes=refused_quota_bytes,
+        )  # fmt: skip
+        return ArchiveReceipts(
+            filename,
+            receipts=[receipt],
+            refused=f"{reading.error_where}: {reading.error_reason}",
+            error_field=reading.error_where,
+            error_reason=reading.error_reason,
+        )
+    result = ArchiveReceipts(filename)
+    for index, member in enumerate(reading.members, 1):
+        result.members.append(member.name)
+        result.receipts.append(
+            receive_remittance(
+                engine,
+                store,
+                tenant_id=tenant_id,
+                data=member.data,
+                filename=archive_member_filename(filename, member.name, index),
+                source=source,
+                actor=actor,
+                max_bytes=max_bytes,
+                reading=member.reading,
+                refused_quota_bytes=refused_quota_bytes,
+            )
+        )
+    return result
+
+
 def _book(
     session: Session,
     store: DocumentStore,
@@ -314,6 +447,7 @@ def _book(
         if note:
             receipt.kept, receipt.note = False, note
         return receipt
+    file.warnings = [warning[:1000] for warning in document.warnings] or None
     file.message_id = (document.message_id or "")[:200] or None
     file.payment_count = len(document.payments)
     file.credit_total = str(document.credit_total)
@@ -393,6 +527,7 @@ def _book(
         payments=len(payment_rows),
         duplicate_payments=sum(1 for row in payment_rows if row["duplicate_of"]),
         payment_ids=[row["id"] for row in payment_rows],
+        warnings=list(file.warnings or []),
     )
 
 
@@ -444,6 +579,7 @@ def file_view(file: RemittanceFile) -> dict[str, Any]:
         "received_by": file.received_by,
         "error": {"field": file.error_field, "reason": file.reason} if file.status == "rejected" else None,
         "kept": file.document_key != NOT_KEPT,
+        "warnings": list(file.warnings or []),
     }
 
 
@@ -503,6 +639,7 @@ def receive_remittance_drop(
     max_bytes: int = MAX_REMITTANCE_BYTES,
     refused_quota_bytes: int | None = None,
     other_files: OtherFileReader | None = None,
+    zip_limits: ZipLimits | None = None,
 ) -> list[DropItem]:
     """Take every file waiting in a drop folder (local, or the bank's / Nets' SFTP folder:
     `transports.drop_folder`); each goes to `done/` (read or a repeat) or to `rejected/` with a
@@ -511,10 +648,26 @@ def receive_remittance_drop(
     the caller's step (`gateway.services.payments.intake.receive_drop_and_match`).
 
     `other_files` reads the files that come the same way but carry no payments (Nets' AvtaleGiro
-    agreements file): it answers what became of such a file, or None for a file it does not take."""
+    agreements file): it answers what became of such a file, or None for a file it does not take.
 
-    def keep(file: DroppedFile) -> Kept[RemittanceReceipt | OtherFileOutcome]:
+    A statement zip is opened (`zip_limits`): each member is kept and booked as a file of its own and listed
+    as `<zip>#<member>`; the zip goes to `done/`, or, refused whole (a zip bomb, a path in a member name…),
+    to `rejected/` with the reason naming the member."""
+
+    def keep(file: DroppedFile) -> Kept[RemittanceReceipt | OtherFileOutcome | ArchiveReceipts]:
         data = file.read()
+        if is_statement_zip(data):
+            try:
+                receipts = receive_archive(
+                    engine, store, tenant_id=tenant_id, data=data, filename=file.name,
+                    source=folder.transport, actor=actor, max_bytes=max_bytes,
+                    refused_quota_bytes=refused_quota_bytes, limits=zip_limits or ZipLimits(),
+                )  # fmt: skip
+            except RemittanceTooLarge as error:
+                return Kept(refused=f"content: {error}")
+            if receipts.refused is not None:
+                return Kept(receipts, refused=receipts.refused)
+            return Kept(receipts)
         if other_files is not None:
             other = other_files(file.name, data)
             if other is not None:
@@ -542,6 +695,24 @@ def receive_remittance_drop(
     items: list[DropItem] = []
     for taken in take_waiting_files(folder, keep, max_bytes=max_bytes):
         receipt = taken.result
+        if isinstance(receipt, ArchiveReceipts):
+            if receipt.refused is not None:
+                file_id = receipt.receipts[0].file_id if receipt.receipts else None
+                items.append(DropItem(taken.name, "rejected", file_id, taken.refused, taken.moved_to))
+                continue
+            for member, member_receipt in zip(receipt.members, receipt.receipts, strict=True):
+                reason = (
+                    f"{member_receipt.error_field}: {member_receipt.reason}"
+                    if member_receipt.status == "rejected"
+                    else None
+                )
+                outcome = "rejected" if reason else member_receipt.outcome
+                items.append(
+                    DropItem(
+                        f"{taken.name}#{member}", outcome, member_receipt.file_id, reason, taken.moved_to
+                    )
+                )
+            continue
         if isinstance(receipt, OtherFileOutcome):
             outcome = "rejected" if taken.refused is not None else receipt.outcome
             items.append(DropItem(taken.name, outcome, None, taken.refused or receipt.note, taken.moved_to))
