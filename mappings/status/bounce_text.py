@@ -42,7 +42,7 @@ _ADDRESS = re.compile(
 _SYSTEM_LOCALS = frozenset({"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon", "mdaemon", "root"})
 #: Subjects of bounces in the wild (English, German, French, Spanish, Italian, Dutch, Scandinavian).
 _BOUNCE_SUBJECT = re.compile(
-    r"(?i)(undeliver|undelivered|delivery (status|failure|notification|has failed|report)|"
+    r"(?i)(undeliver|undelivered|delivery (status|failure|notification|has failed)|"
     r"failure notice|mail delivery (failed|failure|system)|returned mail|returned to sender|"
     r"could not be delivered|delivery failed|nondeliver|non-deliver|mail system error|"
     r"message delivery has failed|failure delivery|delivery problem|unzustellbar|nicht zustellbar|"
@@ -228,7 +228,13 @@ def _usable(candidates: list[str], excluded: set[str]) -> list[str]:
 
 
 def flufl_failures(message: Message, returned: Message | None, text: str = "") -> tuple[list[str], list[str]]:
-    """(permanent, temporary) failed recipients by `flufl.bounce`; ([], []) when it finds none or fails."""
+    """(permanent, temporary) failed recipients by `flufl.bounce`; ([], []) when it finds none or fails.
+
+    Only for a message that looks like a bounce: the detectors are heuristics made for a bounce mailbox,
+    and on a delivery report they name an address from the returned headers as failed.
+    """
+    if not looks_like_bounce(message):
+        return [], []
     logger = logging.getLogger("flufl.bounce")
     try:
         temporary, permanent = all_failures(message)

@@ -651,7 +651,9 @@ def parse(data: bytes) -> DeliveryStatusNotification:
         except DsnTooLarge:
             raise
         except DsnError as error:
-            problem = error
+            if error.where != "message/delivery-status":  # blocks there, but unreadable: say so
+                raise
+            problem = error  # an empty report: the text may name the failure
     elif content_type != "multipart/report":
         problem = DsnError(
             "Content-Type", f"{content_type}, not multipart/report: not a delivery status notification"
@@ -675,16 +677,23 @@ def parse(data: bytes) -> DeliveryStatusNotification:
 
 
 def sniff(data: bytes) -> bool:
-    """Cheap check on the top-level headers only: `multipart/report; report-type=delivery-status`."""
+    """Cheap check on the top-level headers only: an RFC 3464 or ARF report, or an e-mail whose headers
+    say bounce (a mail-system sender, `X-Failed-Recipients`, a bounce subject) or auto-reply.
+    """
     head = data[:65536]
-    if b"multipart/report" not in head.lower():
-        return False
     end = re.search(rb"\r?\n\r?\n", head)
-    headers = BytesHeaderParser(policy=policy.default).parsebytes(head[: end.start() + 1] if end else head)
-    if headers.get_content_type() != "multipart/report":
+    if end is None or b":" not in head[: end.start()]:
         return False
-    report_type = str(headers.get_param("report-type", "", header="content-type") or "").lower()
-    return report_type in REPORT_TYPES
+    headers = BytesHeaderParser(policy=policy.default).parsebytes(head[: end.start() + 1])
+    if not headers.keys() or any(_is_missing_headers(defect) for defect in headers.defects):
+        return False
+    if headers.get_content_type() == "multipart/report":
+        report_type = str(headers.get_param("report-type", "", header="content-type") or "").lower()
+        if report_type in REPORT_TYPES | {FEEDBACK_REPORT}:
+            return True
+    if headers.get("From") is None:
+        return False
+    return bounce_text.looks_like_bounce(headers) or bounce_text.is_auto_reply(headers)
 
 
 def inspect(data: bytes) -> dict[str, Any]:
