@@ -136,7 +136,7 @@ FORMATS: dict[str, FormatEntry] = {
         parse="mappings.status.dsn:parse",
         sniff="mappings.status.dsn:sniff",
         inspect="mappings.status.dsn:inspect",
-        description="e-mail bounce (RFC 3464 DSN or plain text); auto-replies and ARF feedback reports recorded",
+        description="e-mail bounce (RFC 3464 DSN or plain text); auto-replies, ARF reports recorded",
     ),
     "efaktura-receipt": FormatEntry(
         kind=STATUS_DOCUMENT,
