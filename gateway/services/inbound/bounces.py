@@ -69,6 +69,7 @@ from mappings.status.dsn import (
     DELIVERED,
     EXPANDED,
     FAILED,
+    FEEDBACK_REPORT,
     RELAYED,
     DeliveryStatusNotification,
     RecipientStatus,
@@ -94,6 +95,10 @@ ENVID, VERP, MESSAGE_ID, X_DELIVERY_ID, INVOICE_NUMBER, REFERENCES, RECIPIENT = 
     "references",
     "recipient",
 )
+#: `inbound_documents.response_code` holds at most 10 characters: the one classification longer than that is
+#: stored short and answered in full.
+_STORED_CODES = {FEEDBACK_REPORT: "feedback"}
+_READ_CODES = {stored: code for code, stored in _STORED_CODES.items()}
 _WITH_ATTEMPT = re.compile(r"^(?P<id>.+)-(?P<attempt>\d{1,6})$")
 
 
@@ -184,7 +189,7 @@ def _result_of(
     if foreign:  # the same bytes arrived for another tenant first: say so, but show nothing of theirs
         return BounceResult(
             inbound_id=row.id,
-            classification=row.response_code,
+            classification=_READ_CODES.get(row.response_code or "", row.response_code),
             original_envelope_id=None,
             message_id=None,
             invoice_id=None,
@@ -200,7 +205,7 @@ def _result_of(
         note = "the same DSN was received before; not applied again" + (f" (first: {note})" if note else "")
     return BounceResult(
         inbound_id=row.id,
-        classification=row.response_code,
+        classification=_READ_CODES.get(row.response_code or "", row.response_code),
         original_envelope_id=row.document_id,
         message_id=row.referenced_document_id,
         invoice_id=row.invoice_id,
@@ -234,7 +239,7 @@ def _receive(
         payload_sha256=digest,
         document_id=(dsn.original_envelope_id or "")[:200] or None,
         referenced_document_id=(returned_id or "")[:200] or None,
-        response_code=dsn.classification,
+        response_code=_STORED_CODES.get(dsn.classification, dsn.classification),
         reasons=[recipient.as_dict() for recipient in dsn.recipients],
         delivery_id=delivery.id if delivery else None,
         invoice_id=delivery.invoice_id if delivery else None,
