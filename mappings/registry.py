@@ -168,7 +168,7 @@ FORMATS: dict[str, FormatEntry] = {
         parse="mappings.status.dsn:parse",
         sniff="mappings.status.dsn:sniff",
         inspect="mappings.status.dsn:inspect",
-        description="e-mail delivery status notification (RFC 3464 report-type=delivery-status)",
+        description="e-mail bounce (RFC 3464 DSN or plain text); auto-replies, ARF reports recorded",
     ),
     "efaktura-receipt": FormatEntry(
         kind=STATUS_DOCUMENT,

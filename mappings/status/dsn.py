@@ -16,6 +16,15 @@ What a DSN carries to find the message it reports on:
   `X-Postfix-Sender`, and the returned headers in `Return-Path`;
 * the returned message's `Message-ID`, `X-Delivery-Id`, `X-Invoice-Number`, `Subject`, `From`, `To`.
 
+Tolerant reading (issue 17: 60 of 118 real bounces were not understood). The RFC 3464 report is read first,
+wherever it is (also inside `multipart/mixed`); a recipient block without a readable `Action` is skipped
+(noted) and the blocks that have one are applied; `rfc822;<a@b>` loses its brackets. When there is no
+usable report — a plain-text bounce (qmail, Exim, old Sendmail, Gmail, Yahoo, Domino…), an empty
+delivery-status part — the failed recipients come from `flufl.bounce`, then from the notice's text
+(`mappings.status.bounce_text`); `read_by` says which. An auto-reply / out-of-office and an ARF feedback
+report (`report-type=feedback-report`) are read as such (`kind`, `classification`: `auto-reply`,
+`feedback-report`) with no recipients: the gateway records them and never applies them as bounces.
+
 Pure functions, no database: `parse`, `sniff`, `inspect`. Only the standard `email` package (with
 `policy.default`) is used, on at most `MAX_DSN_BYTES`.
 
@@ -31,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email import policy
 from email.errors import MessageDefect
@@ -40,6 +50,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from typing import Any, cast
 
 from mappings.base import FormatError
+from mappings.status import bounce_text
 
 FORMAT_NAME = "dsn"
 #: A DSN with the whole returned invoice (PDF + XML) stays well below this; anything larger is refused.
@@ -55,6 +66,11 @@ MAX_STATUS_PART_BYTES = 1024 * 1024
 MAX_DSN_LINES = 250_000
 
 FAILED, DELAYED, DELIVERED, RELAYED, EXPANDED = "failed", "delayed", "delivered", "relayed", "expanded"
+#: What a message read here is: a delivery report (bounce, delay, delivery), or one of the two kinds of
+#: automatic mail that come back to a sender and are not about delivery (recorded, never applied).
+DELIVERY_STATUS, AUTO_REPLY, FEEDBACK_REPORT = "delivery-status", "auto-reply", "feedback-report"
+#: How the recipients were read: the RFC 3464 report, `flufl.bounce`'s detectors, the notice's own text.
+READ_BY_RFC3464, READ_BY_FLUFL, READ_BY_TEXT = "rfc3464", "flufl.bounce", "text"
 ACTIONS: dict[str, str] = {
     FAILED: "could not be delivered; the reporting MTA gave up",
     DELAYED: "not delivered yet; still being retried",
@@ -159,14 +175,31 @@ class DeliveryStatusNotification:
     recipients: list[RecipientStatus]
     returned: ReturnedMessage | None
     human_text: str | None = None
+    #: `delivery-status`, `auto-reply` or `feedback-report` (the latter two have no recipients).
+    kind: str = DELIVERY_STATUS
+    #: `rfc3464`, `flufl.bounce` or `text`: where the recipients were read.
+    read_by: str = READ_BY_RFC3464
+    #: The message ids the notice itself refers to (`In-Reply-To`, `References`): an auto-reply's link.
+    references: list[str] = field(default_factory=list)
+    #: What was read leniently (a recipient block skipped, why the report was not used).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def actions(self) -> list[str]:
         return [recipient.action for recipient in self.recipients]
 
     @property
+    def is_delivery_report(self) -> bool:
+        return self.kind == DELIVERY_STATUS
+
+    @property
     def classification(self) -> str:
-        """The one action that sums the report up: failed > delayed > delivered > expanded > relayed."""
+        """The one action that sums the report up: failed > delayed > delivered > expanded > relayed.
+
+        An auto-reply or feedback report is classified as what it is (`auto-reply`, `feedback-report`).
+        """
+        if self.kind != DELIVERY_STATUS:
+            return self.kind
         for action in (FAILED, DELAYED, DELIVERED, EXPANDED, RELAYED):
             if action in self.actions:
                 return action
@@ -198,6 +231,10 @@ class DeliveryStatusNotification:
             "original_envelope_id": self.original_envelope_id,
             "original_sender": self.original_sender,
             "classification": self.classification,
+            "kind": self.kind,
+            "read_by": self.read_by,
+            "references": self.references,
+            "notes": self.notes,
             "recipients": [recipient.as_dict() for recipient in self.recipients],
             "returned": self.returned.as_dict() if self.returned else None,
         }
@@ -262,7 +299,11 @@ def _typed(value: str | None) -> tuple[str | None, str | None]:
 
 
 def _address(value: str | None) -> str | None:
-    return None if value is None else _typed(value)[1]
+    """The address of `type; value`, without the angle brackets some MTAs put around it."""
+    address = None if value is None else _typed(value)[1]
+    if address is None:
+        return None
+    return address.strip().removeprefix("<").removesuffix(">").strip() or None
 
 
 def _addresses(values: list[str]) -> list[str]:
@@ -328,7 +369,10 @@ def _recipient(block: Message, number: int) -> RecipientStatus:
 def _returned(part: Message) -> ReturnedMessage | None:
     content_type = part.get_content_type()
     headers: Message
-    if content_type in _MESSAGE_PARTS:
+    if content_type not in _MESSAGE_PARTS | _HEADER_PARTS:  # headers found in a plain-text bounce
+        headers = part
+        content_type = "text/plain"
+    elif content_type in _MESSAGE_PARTS:
         payload = part.get_payload()
         if isinstance(payload, list) and payload and isinstance(payload[0], Message):
             headers = payload[0]
@@ -411,24 +455,84 @@ def _is_missing_headers(defect: MessageDefect) -> bool:
     return type(defect).__name__ in {"MissingHeaderBodySeparatorDefect", "MissingHeaderBodySeparator"}
 
 
-def parse(data: bytes) -> DeliveryStatusNotification:
-    """Read a DSN; `FormatError` when `data` is no e-mail at all, `DsnError` when it is not a DSN."""
-    message = _message(data)
-    content_type = message.get_content_type()
-    report_type = (str(message.get_param("report-type", "", header="content-type")) or "").lower()
-    if content_type != "multipart/report":
-        raise DsnError(
-            "Content-Type", f"{content_type}, not multipart/report: not a delivery status notification"
-        )
-    if report_type not in REPORT_TYPES:
-        raise DsnError(
-            "Content-Type",
-            f"report-type={report_type or '(none)'}, not delivery-status: a report, but not about delivery",
-        )
-    parts = list(message.iter_parts())
-    status_part = next((p for p in parts if p.get_content_type() in _STATUS_PARTS), None)
-    if status_part is None:
-        raise DsnError("message/delivery-status", "missing: the report has no delivery-status part")
+def _human_text(parts: Sequence[Message]) -> str | None:
+    human = next((p for p in parts if p.get_content_type() == "text/plain"), None)
+    if human is None:
+        return None
+    try:
+        return str(cast(EmailMessage, human).get_content())[:_LONG_TEXT]
+    except (LookupError, ValueError):  # an unknown charset: the text is for people, not needed
+        return None
+
+
+def _envelope(message: Message) -> list[str]:
+    envelope: list[str] = []
+    for name in ENVELOPE_TO_HEADERS:
+        for address in _addresses([str(v) for v in message.get_all(name, [])]):
+            if address not in envelope:
+                envelope.append(address)
+    return envelope
+
+
+def _references(message: Message) -> list[str]:
+    found: list[str] = []
+    for name in ("In-Reply-To", "References"):
+        for value in re.findall(r"<[^<>\s]+>", str(message.get(name, ""))):
+            if value not in found:
+                found.append(value)
+    return found
+
+
+def _notice(
+    message: Message,
+    *,
+    report_type: str,
+    recipients: list[RecipientStatus],
+    returned: ReturnedMessage | None,
+    per_message: Message | None = None,
+    human_text: str | None = None,
+    kind: str = DELIVERY_STATUS,
+    read_by: str = READ_BY_RFC3464,
+    notes: list[str] | None = None,
+) -> DeliveryStatusNotification:
+    fields = per_message if per_message is not None else EmailMessage(policy=policy.default)
+    return DeliveryStatusNotification(
+        report_type=report_type,
+        message_id=_header(message, "Message-ID"),
+        subject=_header(message, "Subject"),
+        from_=_header(message, "From"),
+        date=_date(_header(message, "Date")),
+        envelope_recipients=_envelope(message),
+        reporting_mta=_address(_header(fields, "Reporting-MTA")),
+        arrival_date=_date(_header(fields, "Arrival-Date")),
+        original_envelope_id=_xtext(_header(fields, "Original-Envelope-Id")),
+        original_sender=_address(_header(fields, "X-Postfix-Sender")),
+        recipients=recipients,
+        returned=returned,
+        human_text=human_text,
+        kind=kind,
+        read_by=read_by,
+        references=_references(message),
+        notes=notes or [],
+    )
+
+
+def _status_part(message: Message) -> tuple[Message, Message] | None:
+    """(the delivery-status part, the multipart holding it), anywhere but inside a returned message."""
+    for container in bounce_text.notice_parts(message):
+        if not container.is_multipart():
+            continue
+        payload = container.get_payload()
+        for part in payload if isinstance(payload, list) else []:
+            if isinstance(part, Message) and part.get_content_type() in _STATUS_PARTS:
+                return part, container
+    return None
+
+
+def _rfc3464(
+    message: Message, status_part: Message, container: Message, report_type: str
+) -> DeliveryStatusNotification:
+    """The report's per-recipient blocks that have a readable `Action`; `DsnError` when none has."""
     blocks = [block for block in _header_blocks(status_part) if block.keys()]
     if not blocks:
         raise DsnError("message/delivery-status", "empty")
@@ -437,50 +541,159 @@ def parse(data: bytes) -> DeliveryStatusNotification:
         per_message, recipient_blocks = EmailMessage(policy=policy.default), blocks
     if len(recipient_blocks) > MAX_RECIPIENT_BLOCKS:
         raise _too_many_blocks(len(recipient_blocks))
-    recipients = [_recipient(block, n) for n, block in enumerate(recipient_blocks, start=1)]
-    if not recipients:
-        raise DsnError("message/delivery-status", "no per-recipient fields (Final-Recipient, Action, Status)")
-    returned_part = next((p for p in parts if p.get_content_type() in _HEADER_PARTS | _MESSAGE_PARTS), None)
-    human = next((p for p in parts if p.get_content_type() == "text/plain"), None)
-    human_text: str | None = None
-    if human is not None:
+    recipients: list[RecipientStatus] = []
+    skipped: list[DsnError] = []
+    for number, block in enumerate(recipient_blocks, start=1):
         try:
-            human_text = cast(EmailMessage, human).get_content()[:_LONG_TEXT]
-        except (LookupError, ValueError):  # an unknown charset: the text is for people, not needed
-            human_text = None
-    envelope: list[str] = []
-    for name in ENVELOPE_TO_HEADERS:
-        for address in _addresses([str(v) for v in message.get_all(name, [])]):
-            if address not in envelope:
-                envelope.append(address)
-    return DeliveryStatusNotification(
-        report_type=report_type,
-        message_id=_header(message, "Message-ID"),
-        subject=_header(message, "Subject"),
-        from_=_header(message, "From"),
-        date=_date(_header(message, "Date")),
-        envelope_recipients=envelope,
-        reporting_mta=_address(_header(per_message, "Reporting-MTA")),
-        arrival_date=_date(_header(per_message, "Arrival-Date")),
-        original_envelope_id=_xtext(_header(per_message, "Original-Envelope-Id")),
-        original_sender=_address(_header(per_message, "X-Postfix-Sender")),
+            recipients.append(_recipient(block, number))
+        except DsnError as error:
+            skipped.append(error)
+    if not recipients:
+        if skipped:
+            raise skipped[0]
+        raise DsnError("message/delivery-status", "no per-recipient fields (Final-Recipient, Action, Status)")
+    parts = [p for p in container.iter_parts()] if isinstance(container, EmailMessage) else []
+    returned_part = bounce_text.returned_part(message)
+    return _notice(
+        message,
+        report_type=report_type or "delivery-status",
         recipients=recipients,
         returned=_returned(returned_part) if returned_part is not None else None,
-        human_text=human_text,
+        per_message=per_message,
+        human_text=_human_text(parts),
+        notes=[f"{error.where}: {error.reason}; that block is skipped" for error in skipped],
     )
 
 
+def _feedback_report(message: Message) -> DeliveryStatusNotification:
+    """An ARF report (RFC 5965: abuse, a complaint): recorded as what it is, with the message it is about."""
+    returned_part = bounce_text.returned_part(message)
+    return _notice(
+        message,
+        report_type="feedback-report",
+        recipients=[],
+        returned=_returned(returned_part) if returned_part is not None else None,
+        kind=FEEDBACK_REPORT,
+        read_by=READ_BY_RFC3464,
+    )
+
+
+def _unstructured(message: Message, problem: DsnError) -> DeliveryStatusNotification | None:
+    """A bounce without a usable report: failed recipients by `flufl.bounce`, else by the notice's text."""
+    returned_part = bounce_text.returned_part(message)
+    text = bounce_text.notice_text(message)
+    returned_headers = returned_part
+    if returned_headers is not None and returned_headers.get_content_type() in _MESSAGE_PARTS:
+        payload = returned_headers.get_payload()
+        first = payload[0] if isinstance(payload, list) and payload else None
+        returned_headers = first if isinstance(first, Message) else None
+    elif returned_headers is not None:
+        returned_headers = HeaderParser(policy=policy.default).parsestr(
+            bounce_text.notice_text(returned_headers) or str(returned_headers.get_payload())
+        )
+    if returned_headers is None:
+        returned_headers = bounce_text.inline_headers(bounce_text.split_notice(text)[1])
+    failed, delayed = bounce_text.flufl_failures(message, returned_headers, text)
+    read_by = READ_BY_FLUFL
+    if not failed and not delayed:
+        failed, delayed = bounce_text.text_failures(message, returned_headers, text)
+        read_by = READ_BY_TEXT
+    if not failed and not delayed:
+        return None
+    said = bounce_text.split_notice(text)[0].strip()
+    diagnostic = _clean(said[:_LONG_TEXT]) if said else None
+    recipients = [
+        RecipientStatus(action=action, status=None, final_recipient=address, diagnostic_code=diagnostic)
+        for action, addresses in ((FAILED, failed), (DELAYED, delayed))
+        for address in addresses
+    ]
+    return _notice(
+        message,
+        report_type="text",
+        recipients=recipients,
+        returned=_returned(returned_headers) if returned_headers is not None else None,
+        human_text=said[:_LONG_TEXT] or None,
+        read_by=read_by,
+        notes=[
+            f"no usable RFC 3464 report ({problem.where}: {problem.reason}); recipients read by {read_by}"
+        ],
+    )
+
+
+def _ses(message: Message, ses: bounce_text.SesNotification) -> DeliveryStatusNotification:
+    """An Amazon SES notification: its bounced or delivered recipients; a complaint is a feedback report."""
+    returned = ReturnedMessage(part="application/json", message_id=ses.message_id, from_=ses.source)
+    if ses.notification_type == "Complaint" or not ses.recipients:
+        return _notice(
+            message, report_type="ses", recipients=[], returned=returned, kind=FEEDBACK_REPORT, read_by="ses"
+        )
+    recipients = [
+        RecipientStatus(action=action, status=None, final_recipient=address)
+        for address, action in ses.recipients
+    ]
+    return _notice(message, report_type="ses", recipients=recipients, returned=returned, read_by="ses")
+
+
+def parse(data: bytes) -> DeliveryStatusNotification:
+    """Read a DSN or another bounce; `FormatError` when `data` is no e-mail at all, `DsnError` when it is
+    an e-mail that is neither a bounce nor an auto-reply / feedback report.
+    """
+    message = _message(data)
+    content_type = message.get_content_type()
+    report_type = (str(message.get_param("report-type", "", header="content-type")) or "").lower()
+    if content_type == "multipart/report" and report_type == "feedback-report":
+        return _feedback_report(message)
+    found = _status_part(message)
+    problem: DsnError
+    if found is not None:
+        try:
+            return _rfc3464(message, found[0], found[1], report_type)
+        except DsnTooLarge:
+            raise
+        except DsnError as error:
+            if error.where != "message/delivery-status":  # blocks there, but unreadable: say so
+                raise
+            problem = error  # an empty report: the text may name the failure
+    elif content_type != "multipart/report":
+        problem = DsnError(
+            "Content-Type", f"{content_type}, not multipart/report: not a delivery status notification"
+        )
+    elif report_type not in REPORT_TYPES:
+        problem = DsnError(
+            "Content-Type",
+            f"report-type={report_type or '(none)'}, not delivery-status: a report, but not about delivery",
+        )
+    else:
+        problem = DsnError("message/delivery-status", "missing: the report has no delivery-status part")
+    if bounce_text.is_auto_reply(message):
+        return _notice(message, report_type="auto-reply", recipients=[], returned=None, kind=AUTO_REPLY)
+    ses = bounce_text.ses_notification(bounce_text.notice_text(message))
+    if ses is not None:
+        return _ses(message, ses)
+    unstructured = _unstructured(message, problem)
+    if unstructured is None:
+        raise problem
+    return unstructured
+
+
 def sniff(data: bytes) -> bool:
-    """Cheap check on the top-level headers only: `multipart/report; report-type=delivery-status`."""
+    """Cheap check on the top-level headers only: an RFC 3464 or ARF report, or an e-mail whose headers
+    say bounce (a mail-system sender, `X-Failed-Recipients`, a bounce subject) or auto-reply.
+    """
     head = data[:65536]
-    if b"multipart/report" not in head.lower():
-        return False
     end = re.search(rb"\r?\n\r?\n", head)
-    headers = BytesHeaderParser(policy=policy.default).parsebytes(head[: end.start() + 1] if end else head)
-    if headers.get_content_type() != "multipart/report":
+    if end is None or b":" not in head[: end.start()]:
         return False
-    report_type = str(headers.get_param("report-type", "", header="content-type") or "").lower()
-    return report_type in REPORT_TYPES
+    headers = BytesHeaderParser(policy=policy.default).parsebytes(head[: end.start() + 1])
+    if not headers.keys() or any(_is_missing_headers(defect) for defect in headers.defects):
+        return False
+    if headers.get_content_type() == "multipart/report":
+        report_type = str(headers.get_param("report-type", "", header="content-type") or "").lower()
+        if report_type in REPORT_TYPES | {FEEDBACK_REPORT}:
+            return True
+    if headers.get("From") is None:
+        return False
+    return bounce_text.looks_like_bounce(headers) or bounce_text.is_auto_reply(headers)
 
 
 def inspect(data: bytes) -> dict[str, Any]:

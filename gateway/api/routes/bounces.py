@@ -28,7 +28,7 @@ _BOUNCE_TYPES = {"message/rfc822", "application/octet-stream", ""}
         400: {"description": "not an e-mail message"},
         413: {"description": "too large"},
         415: {"description": "not message/rfc822 or application/octet-stream"},
-        422: {"description": "an e-mail, but not an RFC 3464 delivery status notification"},
+        422: {"description": "an e-mail, but not a bounce (RFC 3464 or text), auto-reply or ARF report"},
     },
 )
 async def post_bounce(

@@ -35,6 +35,14 @@ details hold every recipient's action, status and diagnostic:
 | relayed, expanded | an event only: handed on is not delivered, the delivery stays `sent` |
 
 A delivery in another status is not moved; the event is written with its current status.
+
+Bounces that are not RFC 3464 reports (issue 17) are read by `mappings.status.dsn` too (plain-text bounces
+by `flufl.bounce` or their text, `read_by`), and linked by the same keys, plus two: the notice's own
+`In-Reply-To` / `References` (checked like the returned Message-ID), and, last, a failed recipient's address
+when exactly one e-mail delivery (of the tenant, when known) to that address is `sent` — two or more, and
+the report is recorded unlinked, never guessed. Auto-replies (out-of-office) and ARF feedback reports are
+stored with their classification (`auto-reply`, `feedback-report`), linked when a key names the delivery,
+and never applied.
 """
 
 from __future__ import annotations
@@ -48,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -61,6 +69,7 @@ from mappings.status.dsn import (
     DELIVERED,
     EXPANDED,
     FAILED,
+    FEEDBACK_REPORT,
     RELAYED,
     DeliveryStatusNotification,
     RecipientStatus,
@@ -77,13 +86,19 @@ EMAIL_CHANNEL = "email"
 #: (where it was sent, `X-Postfix-Sender`, the returned `Return-Path`) is our envelope sender anyway.
 VERP_PREFIX: str | None = None
 
-ENVID, VERP, MESSAGE_ID, X_DELIVERY_ID, INVOICE_NUMBER = (
+ENVID, VERP, MESSAGE_ID, X_DELIVERY_ID, INVOICE_NUMBER, REFERENCES, RECIPIENT = (
     "envid",
     "verp",
     "message-id",
     "x-delivery-id",
     "invoice-number",
+    "references",
+    "recipient",
 )
+#: `inbound_documents.response_code` holds at most 10 characters: the one classification longer than that is
+#: stored short and answered in full.
+_STORED_CODES = {FEEDBACK_REPORT: "feedback"}
+_READ_CODES = {stored: code for code, stored in _STORED_CODES.items()}
 _WITH_ATTEMPT = re.compile(r"^(?P<id>.+)-(?P<attempt>\d{1,6})$")
 
 
@@ -174,7 +189,7 @@ def _result_of(
     if foreign:  # the same bytes arrived for another tenant first: say so, but show nothing of theirs
         return BounceResult(
             inbound_id=row.id,
-            classification=row.response_code,
+            classification=_READ_CODES.get(row.response_code or "", row.response_code),
             original_envelope_id=None,
             message_id=None,
             invoice_id=None,
@@ -190,7 +205,7 @@ def _result_of(
         note = "the same DSN was received before; not applied again" + (f" (first: {note})" if note else "")
     return BounceResult(
         inbound_id=row.id,
-        classification=row.response_code,
+        classification=_READ_CODES.get(row.response_code or "", row.response_code),
         original_envelope_id=row.document_id,
         message_id=row.referenced_document_id,
         invoice_id=row.invoice_id,
@@ -224,7 +239,7 @@ def _receive(
         payload_sha256=digest,
         document_id=(dsn.original_envelope_id or "")[:200] or None,
         referenced_document_id=(returned_id or "")[:200] or None,
-        response_code=dsn.classification,
+        response_code=_STORED_CODES.get(dsn.classification, dsn.classification),
         reasons=[recipient.as_dict() for recipient in dsn.recipients],
         delivery_id=delivery.id if delivery else None,
         invoice_id=delivery.invoice_id if delivery else None,
@@ -233,7 +248,11 @@ def _receive(
         payload=decode_payload(data),
         received_at=utcnow(),
     )
-    if link is not None:
+    if not dsn.is_delivery_report:
+        row.note = f"{dsn.classification}: recorded, never applied as a bounce" + (
+            f" ({note})" if note and link is None else ""
+        )
+    elif link is not None:
         other_recipient = _other_recipient(dsn, link)
         if link.attempt is not None and link.attempt < link.delivery.attempt:
             row.note = (
@@ -299,6 +318,34 @@ def _by_invoice_number(
             f"{len(invoices)} invoices have number {number!r}" + ("" if tenant_id else " (name the tenant)")
         )
     return deliveries[0], None
+
+
+def _by_recipient(
+    session: Session, dsn: DeliveryStatusNotification, tenant_id: str | None
+) -> tuple[Delivery | None, str | None]:
+    """The one `sent` e-mail delivery to a failed or delayed recipient; (None, note) when more than one."""
+    addresses = {
+        address.strip().strip("<>").casefold()
+        for recipient in dsn.recipients
+        if recipient.action in {FAILED, DELAYED}
+        and (address := recipient.final_recipient or recipient.original_recipient)
+        and "@" in address
+    }
+    if not addresses:
+        return None, None
+    query = select(Delivery).where(
+        func.lower(col(Delivery.address)).in_(sorted(addresses)),
+        col(Delivery.channel) == EMAIL_CHANNEL,
+        col(Delivery.status) == S.SENT.value,
+    )
+    if tenant_id is not None:
+        query = query.where(col(Delivery.tenant_id) == tenant_id)
+    deliveries = list(session.execute(query.limit(2)).scalars())
+    if len(deliveries) == 1:
+        return deliveries[0], None
+    if len(deliveries) > 1:
+        return None, f"more than one sent e-mail delivery to {', '.join(sorted(addresses))}: not guessed"
+    return None, None
 
 
 def _attempt_of(session: Session, dsn: DeliveryStatusNotification, delivery: Delivery) -> int | None:
@@ -388,6 +435,14 @@ def _find_link(
         by_channel = find_by_message_id(session, message_id, tenant_id)
         if by_channel is not None:
             return _Link(by_channel[0], MESSAGE_ID, message_id, by_channel[1]), None
+    for reference in dsn.references:
+        local = reference.strip().strip("<>").rpartition("@")[0]
+        found = _by_tagged_id(session, local, tenant_id) if local else None
+        if found is not None:
+            return _Link(found[0], REFERENCES, reference, found[1]), None
+        by_channel = find_by_message_id(session, reference, tenant_id)
+        if by_channel is not None:
+            return _Link(by_channel[0], REFERENCES, reference, by_channel[1]), None
     header_id = returned.delivery_id if returned else None
     if header_id:
         found = _by_tagged_id(session, header_id, tenant_id)
@@ -399,6 +454,12 @@ def _find_link(
         delivery, problem = _by_invoice_number(session, number, tenant_id)
         if delivery is not None:
             return _Link(delivery, INVOICE_NUMBER, number), None
+        if problem:
+            notes.append(problem)
+    if dsn.is_delivery_report:
+        delivery, problem = _by_recipient(session, dsn, tenant_id)
+        if delivery is not None:
+            return _Link(delivery, RECIPIENT, delivery.address or ""), None
         if problem:
             notes.append(problem)
     keys = {
