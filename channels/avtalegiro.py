@@ -12,8 +12,13 @@ transmission with one assignment for the tenant's agreement: a payment request p
 bank's notice text when the payer's mandate asks the bank to notify) plus the cancellation records of
 claims withdrawn since the last file (`gateway avtalegiro cancel`). It goes under a temporary name and is
 renamed when complete into a folder Nets (or the bank's file service) collects, locally or over SFTP. The
-batch id is the file name and fixes the transmission number, so a repeated try finds the committed file
-and does not send the claims twice.
+batch id is the file name, so a repeated try finds the committed file and does not send the claims twice.
+
+Nets refuses a transmission number its data transmitter has used before (and an assignment number used
+within a year), so the numbers are not derived from the batch: the gateway counts them per data
+transmitter and fixes them for the batch before the first hand-over (`ChannelNeed.AVTALEGIRO_TRANSMISSION`
+→ `OutboundBatch.transmission`); every later try writes the same numbers. A batch that comes without them
+is refused plainly.
 """
 
 from __future__ import annotations
@@ -21,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import hashlib
 import posixpath
 from collections.abc import Iterator
 from decimal import Decimal
@@ -43,7 +47,7 @@ from channels.base import (
     Sent,
     Staged,
 )
-from channels.context import ChannelNeed
+from channels.context import ChannelNeed, TransmissionNumbers
 from mappings.base import FormatError
 from mappings.consumer.avtalegiro import (
     CLAIMS_FORMAT,
@@ -197,11 +201,6 @@ def due_date_problem(due_date: dt.date, handover: dt.datetime) -> str | None:
     return None
 
 
-def transmission_number(batch_id: str) -> str:
-    """The 7-digit transmission number of a batch's file: fixed by the batch id, the same on every try."""
-    return f"{int(hashlib.sha256(batch_id.encode()).hexdigest(), 16) % 10_000_000:07d}"
-
-
 class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
     """AvtaleGiro claims to Nets, one claim file per tenant agreement at the agreement's cut-offs."""
 
@@ -211,7 +210,7 @@ class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
         formats=(CLAIMS_FORMAT,),
         default_format=CLAIMS_FORMAT,
         batched=True,
-        needs=(ChannelNeed.AVTALEGIRO_MANDATE,),
+        needs=(ChannelNeed.AVTALEGIRO_MANDATE, ChannelNeed.AVTALEGIRO_TRANSMISSION),
         description="AvtaleGiro direct debit claim files (Nets) at set times of day, folder or SFTP",
     )
 
@@ -306,8 +305,34 @@ class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
         prefix = f"{self.config.customer_id}-" if self.config.customer_id else ""
         return posixpath.join(self.config.outgoing, f"{prefix}{batch.batch_id}.txt")
 
-    def build_file(self, batch: OutboundBatch, agreement: AvtaleGiroAgreement) -> bytes:
-        """The batch's claim file: its claims, then the cancellations fixed into it."""
+    def numbers_problem(self, batch: OutboundBatch) -> str | None:
+        """Why the numbers the gateway fixed for `batch` cannot go in its claim file; None when they can."""
+        numbers = batch.transmission
+        if numbers is None:
+            return (
+                f"no AvtaleGiro transmission numbers came with batch {batch.batch_id} (the gateway counts "
+                "them per data transmitter before the hand-over)"
+            )
+        if numbers.data_transmitter != self.config.data_transmitter:
+            return (
+                f"batch {batch.batch_id} was numbered for data transmitter {numbers.data_transmitter} "
+                f"(transmission {numbers.transmission}), but the channel now sends as "
+                f"{self.config.data_transmitter}; its numbers are not that transmitter's"
+            )
+        if batch.entries and numbers.claims_assignment is None:
+            return f"batch {batch.batch_id} has claims but no claim assignment number was counted for it"
+        if batch.cancellations and numbers.cancellations_assignment is None:
+            return (
+                f"batch {batch.batch_id} has cancellations but no cancellation assignment number was counted "
+                "for it"
+            )
+        return None
+
+    def build_file(
+        self, batch: OutboundBatch, agreement: AvtaleGiroAgreement, numbers: TransmissionNumbers
+    ) -> bytes:
+        """The batch's claim file under the gateway's counted numbers: its claims, then the cancellations
+        fixed into it."""
         claims = tuple(
             Claim(
                 kid=str(entry.meta["kid"]),
@@ -329,18 +354,18 @@ class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
             )
             for c in batch.cancellations
         )
-        number = transmission_number(batch.batch_id)
         return claim_file(
-            number=number,
-            data_transmitter=self.config.data_transmitter,
+            number=numbers.transmission,
+            data_transmitter=numbers.data_transmitter,
             data_recipient=self.config.data_recipient,
             assignments=[
                 ClaimAssignment(
-                    number=number,
+                    number=numbers.claims_assignment or numbers.cancellations_assignment or "",
                     account=agreement.assignment_account,
                     agreement_id=agreement.agreement_id,
                     claims=claims,
                     cancellations=cancellations,
+                    cancellations_number=numbers.cancellations_assignment,
                 )
             ],
         )
@@ -353,8 +378,12 @@ class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
             )
         if not batch.entries and not batch.cancellations:
             return Sent(message_id=batch.batch_id, detail="empty batch: no claim file")
+        problem = self.numbers_problem(batch)
+        if problem is not None:
+            return Failed(problem, deviation=True)
+        assert batch.transmission is not None
         try:
-            content = self.build_file(batch, agreement)
+            content = self.build_file(batch, agreement, batch.transmission)
         except (FormatError, ValueError) as error:
             return Failed(f"the claim file cannot be built: {error}", deviation=True)
         except (KeyError, TypeError) as error:  # a staged entry without what staging records

@@ -25,6 +25,7 @@ from channels.context import (
     ParticipantAnswer,
     PartnerInterchange,
     ReceiverIdentity,
+    TransmissionNumbers,
 )
 from mappings.base import RenderedDocument
 from outbox.retry import RetryPolicy
@@ -159,6 +160,8 @@ class OutboundBatch:
     entries: tuple[BatchEntry, ...]
     #: AvtaleGiro claims withdrawn since the last file, fixed into this batch when it closed
     cancellations: tuple[ClaimCancellation, ...] = ()
+    #: `ChannelNeed.AVTALEGIRO_TRANSMISSION`: the claim file's counted numbers, fixed for this batch
+    transmission: TransmissionNumbers | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,11 @@ reported. The channel then only speaks its protocol:
 * `ChannelNeed.AVTALEGIRO_MANDATE` → `OutboundDelivery.mandate`: the payer's AvtaleGiro mandate for the
   invoice's KID, as Nets' agreements files last told the gateway (or that there is none).
 
+* `ChannelNeed.AVTALEGIRO_TRANSMISSION` → `OutboundBatch.transmission`: the numbers a closed batch's claim
+  file goes under (`TransmissionNumbers`). Nets refuses a transmission number its data transmitter used
+  before, so they are counted per data transmitter, fixed the first time the batch is handed over and the
+  same on every later try (also after a crash between the numbering and the hand-over).
+
 A batching channel may also be handed records that are no staged document: `OutboundBatch.cancellations`
 are the AvtaleGiro claims a person withdrew (`gateway avtalegiro cancel`), fixed into the batch when it
 closes so every try writes the same file.
@@ -46,6 +51,8 @@ class ChannelNeed(StrEnum):
     RECEIVER_IDENTITY = "receiver-identity"
     EFAKTURA_RECIPIENT = "efaktura-recipient"
     AVTALEGIRO_MANDATE = "avtalegiro-mandate"
+    #: per closed batch, not per delivery: the claim file's counted transmission and assignment numbers
+    AVTALEGIRO_TRANSMISSION = "avtalegiro-transmission"
 
 
 class DocumentKind(StrEnum):
@@ -107,6 +114,8 @@ class ReceiverIdentity:
 
     receiver_id: str | None
     national_id: str | None = field(default=None, repr=False)
+
+
 class EfakturaStatus(StrEnum):
     """What an eFaktura recipient search says about one consumer and this issuer."""
 
@@ -176,6 +185,20 @@ class ClaimCancellation:
     payer_name: str | None = None
 
 
+@dataclass(frozen=True)
+class TransmissionNumbers:
+    """The numbers of one claim file, counted by the gateway for one closed batch (7 digits each).
+
+    `claims_assignment` is None when the batch carries only cancellations, `cancellations_assignment` when
+    it withdraws nothing; the gateway counts only the assignments the batch's file holds.
+    """
+
+    data_transmitter: str
+    transmission: str
+    claims_assignment: str | None = None
+    cancellations_assignment: str | None = None
+
+
 __all__ = [
     "ChannelNeed",
     "ClaimCancellation",
@@ -188,4 +211,5 @@ __all__ = [
     "ParticipantInfo",
     "PartnerInterchange",
     "ReceiverIdentity",
+    "TransmissionNumbers",
 ]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from db.models.avtalegiro import AvtaleGiroCancellation, AvtaleGiroMandate
+from db.models.avtalegiro import (
+    AvtaleGiroCancellation,
+    AvtaleGiroCounter,
+    AvtaleGiroMandate,
+    AvtaleGiroTransmission,
+)
 from db.models.base import UTCDateTime, new_id, timestamp_column, utcnow
 from db.models.console import ConsoleLoginAttempt, ConsoleSession, ConsoleUser
 from db.models.documents import DocumentBlob, DocumentChunk
@@ -34,7 +39,9 @@ from db.models.webhooks import WebhookEndpoint, WebhookEvent
 __all__ = [
     "ApiToken",
     "AvtaleGiroCancellation",
+    "AvtaleGiroCounter",
     "AvtaleGiroMandate",
+    "AvtaleGiroTransmission",
     "Batch",
     "BatchItem",
     "BuyerName",

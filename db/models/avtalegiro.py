@@ -1,5 +1,5 @@
-"""AvtaleGiro: the payers' mandates as Nets' agreements files describe them, and withdrawn claims waiting
-for the next claim file."""
+"""AvtaleGiro: the payers' mandates as Nets' agreements files describe them, withdrawn claims waiting
+for the next claim file, and the counted numbers each claim file goes under."""
 
 from __future__ import annotations
 
@@ -59,3 +59,41 @@ class AvtaleGiroCancellation(SQLModel, table=True):
     requested_by: str = Field(max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     sent_at: dt.datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class AvtaleGiroCounter(SQLModel, table=True):
+    """The last number a data transmitter used, per kind (`transmission`, `assignment`).
+
+    Nets refuses a transmission number the data transmitter has used before (and an assignment number used
+    within a year), so numbers are counted, never derived: one `UPDATE … RETURNING` in the transaction that
+    numbers a batch, so two workers never get the same number and none is handed out twice.
+    """
+
+    __tablename__ = "avtalegiro_counters"
+
+    data_transmitter: str = Field(primary_key=True, max_length=8)
+    kind: str = Field(primary_key=True, max_length=20)
+    last_value: int = 0
+
+
+class AvtaleGiroTransmission(SQLModel, table=True):
+    """The numbers a closed AvtaleGiro batch's claim file goes under, fixed the first time it is handed over.
+
+    Written (and committed) before the channel writes the file, so every later try of the batch — also
+    after a crash between the numbering and the hand-over — writes the same numbers, and the file Nets
+    may already hold is the same file.
+    """
+
+    __tablename__ = "avtalegiro_transmissions"
+    __table_args__ = (
+        UniqueConstraint("data_transmitter", "transmission_number", name="uq_avtalegiro_transmission"),
+    )
+
+    batch_id: str = Field(foreign_key="batches.id", primary_key=True, max_length=200)
+    data_transmitter: str = Field(max_length=8)
+    transmission_number: int
+    #: the claims' assignment (type 00); None when the batch carries only cancellations
+    claims_assignment: int | None = None
+    #: the cancellations' assignment (type 36); None when the batch withdraws nothing
+    cancellations_assignment: int | None = None
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))

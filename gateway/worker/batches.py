@@ -1,6 +1,7 @@
 """Handing over batches (batching channels: print, avtalegiro): close the batches whose cut-off has passed,
 then claim each due batch under a lease, give it to its channel and record the outcome on the batch and its
-members (and the withdrawn AvtaleGiro claims fixed into it)."""
+members (and the withdrawn AvtaleGiro claims fixed into it). What the channel declared it needs for a batch
+(an AvtaleGiro claim file's counted numbers) is fixed and committed before the hand-over."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from channels import ChannelUnavailable, UnknownChannel
-from channels.base import BatchingChannel, Channel, Failed, Retry, Sent
+from channels.base import BatchingChannel, Channel, Failed, OutboundBatch, Retry, Sent
 from db.engine import session_scope
 from db.models import BatchItem, Delivery, utcnow
 from gateway.services.outbound.avtalegiro import (
@@ -20,6 +21,7 @@ from gateway.services.outbound.avtalegiro import (
     close_cancellations,
     record_cancellations_sent,
 )
+from gateway.services.outbound.avtalegiro_transmissions import prepare_batch
 from gateway.services.outbound.batches import (
     BatchClaim,
     BatchLeaseLost,
@@ -82,7 +84,8 @@ def process_batch(context: WorkerContext, claim: BatchClaim) -> str:
             with session_scope(context.engine) as session:
                 batch = load_batch(session, claim)
                 batch = dataclasses.replace(batch, cancellations=batch_cancellations(session, claim.batch_id))
-            result = channel.deliver_batch(batch)
+            prepared = prepare_batch(context.engine, channel, batch)  # counted numbers, committed first
+            result = channel.deliver_batch(prepared) if isinstance(prepared, OutboundBatch) else prepared
             if isinstance(result, Sent) and context.settings.store_sent_documents:
                 for entry in batch.entries:  # outside the outcome's transaction, as for one delivery
                     keys[entry.delivery_id] = put_sent(context, entry.delivery_id, entry.document.content)

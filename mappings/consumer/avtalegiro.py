@@ -77,11 +77,14 @@ class Claim:
 class ClaimAssignment:
     """The claims and cancellations of one payee agreement (one assignment account) in a file."""
 
+    #: the claims' assignment number (and the cancellations' one when `cancellations_number` is None)
     number: str
     account: str
     agreement_id: str | None = None
     claims: tuple[Claim, ...] = ()
     cancellations: tuple[Claim, ...] = ()
+    #: the cancellations' own assignment number, as counted by the gateway; None: the one after `number`
+    cancellations_number: str | None = None
 
 
 @dataclass(frozen=True)
@@ -133,7 +136,8 @@ def claim_file(
     data_recipient: str = NETS_RECIPIENT,
 ) -> bytes:
     """The claim file (ISO-8859-1, LF line ends) of these assignments: per assignment one claim assignment
-    (type 00) and, when it cancels claims, one cancellation assignment (type 36) with the next number."""
+    (type 00) and, when it cancels claims, one cancellation assignment (type 36) under its
+    `cancellations_number` (else the next number: a rendered example's placeholders)."""
     transmission = Transmission(
         number=_digits(number, 7, "transmission number"),
         data_transmitter=_digits(data_transmitter, 8, "data transmitter"),
@@ -168,7 +172,11 @@ def claim_file(
                 service_code=ServiceCode.AVTALEGIRO,
                 assignment_type=AssignmentType.AVTALEGIRO_CANCELLATIONS,
                 agreement_id=None,  # Nets' layout: a cancellation assignment carries no agreement id
-                number=f"{(number_value + (1 if assignment.claims else 0)) % 10_000_000:07d}",
+                number=(
+                    _digits(assignment.cancellations_number, 7, "cancellation assignment number")
+                    if assignment.cancellations_number is not None
+                    else f"{(number_value + (1 if assignment.claims else 0)) % 10_000_000:07d}"
+                ),
                 account=account,
             )
             for position, claim in enumerate(assignment.cancellations, start=1):

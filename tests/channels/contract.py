@@ -211,12 +211,17 @@ class BatchingChannelContract:
         the invoice against today's date) overrides this with what the gateway would prepare."""
         return delivery
 
+    def prepare_batch(self, channel: BatchingChannel[Any], batch: OutboundBatch) -> OutboundBatch:
+        """The closed batch as the worker hands it to the channel. A channel that declares a per-batch need
+        (AvtaleGiro's counted transmission numbers) overrides this with what the gateway would fix."""
+        return batch
+
     def batch(self, channel: BatchingChannel[Any]) -> OutboundBatch:
         deliveries = [
             self.prepare(channel, outbound(channel, n=n, address=self.address()))
             for n in range(1, self.documents_per_batch + 1)
         ]
-        return staged_batch(channel, deliveries)
+        return self.prepare_batch(channel, staged_batch(channel, deliveries))
 
     def test_a_good_document_is_staged_for_a_cutoff_to_come(self, channel: BatchingChannel[Any]) -> None:
         assert channel.capabilities.batched

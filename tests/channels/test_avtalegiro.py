@@ -25,9 +25,9 @@ import pytest
 from netsgiro import AssignmentType, TransactionType
 
 from channels import create_channel
-from channels.avtalegiro import AvtaleGiroChannel, transmission_number
+from channels.avtalegiro import AvtaleGiroChannel
 from channels.base import BatchingChannel, Failed, OutboundBatch, OutboundDelivery, Sent, Staged
-from channels.context import ClaimCancellation, MandateAnswer, MandateInfo
+from channels.context import ClaimCancellation, MandateAnswer, MandateInfo, TransmissionNumbers
 from gateway.samples import kid_for
 from mappings import render
 from schemas.kid import KidAgreement
@@ -95,6 +95,19 @@ def claimable(
     )
 
 
+def numbered(
+    batch: OutboundBatch,
+    transmission: str = "0000042",
+    claims: str | None = "0000101",
+    cancellations: str | None = None,
+    data_transmitter: str = "12345678",
+) -> OutboundBatch:
+    """`batch` with the numbers the gateway counts for it before the hand-over
+    (`ChannelNeed.AVTALEGIRO_TRANSMISSION`; counted for real in tests/services/test_avtalegiro_numbers.py)."""
+    numbers = TransmissionNumbers(data_transmitter, transmission, claims, cancellations)
+    return dataclasses.replace(batch, transmission=numbers)
+
+
 def claim_files(channel: BatchingChannel[Any]) -> list[Path]:
     config = avtalegiro(channel).config
     assert config.directory is not None
@@ -129,6 +142,9 @@ class TestAvtaleGiroOnFolder(BatchingChannelContract):
     def prepare(self, channel: BatchingChannel[Any], delivery: OutboundDelivery) -> OutboundDelivery:
         return claimable(channel, delivery)
 
+    def prepare_batch(self, channel: BatchingChannel[Any], batch: OutboundBatch) -> OutboundBatch:
+        return numbered(batch)
+
     def received(self, channel: BatchingChannel[Any], batch: OutboundBatch) -> int:
         return sum(1 for path in claim_files(channel) if path.name == f"4711-{batch.batch_id}.txt")
 
@@ -155,18 +171,18 @@ def test_the_claim_file_reads_back_with_the_same_kids_amounts_due_dates_and_noti
 ) -> None:
     notified = claimable(channel, outbound(channel, n=1), due_in_days=10, notify=True)
     silent = claimable(channel, outbound(channel, n=2), due_in_days=40, notify=False)
-    batch = staged_batch(channel, [notified, silent])
+    batch = numbered(staged_batch(channel, [notified, silent]), transmission="0000042", claims="0000101")
     result = channel.deliver_batch(batch)
     assert isinstance(result, Sent), result
     (path,) = claim_files(channel)
     assert path.name == f"4711-{batch.batch_id}.txt"
     transmission = netsgiro.parse(path.read_bytes().decode("iso-8859-1"))
     assert (transmission.number, transmission.data_transmitter, transmission.data_recipient) == (
-        transmission_number(batch.batch_id), "12345678", "00008080",
+        "0000042", "12345678", "00008080",
     )  # fmt: skip
     (assignment,) = transmission.assignments
-    assert (assignment.type, assignment.account, assignment.agreement_id) == (
-        AssignmentType.TRANSACTIONS, ACCOUNT, "123456789",
+    assert (assignment.type, assignment.number, assignment.account, assignment.agreement_id) == (
+        AssignmentType.TRANSACTIONS, "0000101", ACCOUNT, "123456789",
     )  # fmt: skip
     expected = [
         (d.the_invoice().kid, d.the_invoice().totals.payable, d.the_invoice().due_date)
@@ -190,11 +206,13 @@ def test_cancellations_fixed_into_a_batch_go_as_a_cancellation_assignment(
         due_date=handover_day(channel) + dt.timedelta(days=20), amount=Decimal("512.40"),
         reference="Faktura INV-000009", payer_name="Vestkyst",
     )  # fmt: skip
-    result = channel.deliver_batch(dataclasses.replace(batch, cancellations=(withdrawn,)))
+    with_withdrawal = dataclasses.replace(batch, cancellations=(withdrawn,))
+    result = channel.deliver_batch(numbered(with_withdrawal, claims="0000007", cancellations="0000019"))
     assert isinstance(result, Sent), result
     (path,) = claim_files(channel)
     claims, cancellations = netsgiro.parse(path.read_bytes().decode("iso-8859-1")).assignments
     assert cancellations.type == AssignmentType.AVTALEGIRO_CANCELLATIONS
+    assert (claims.number, cancellations.number) == ("0000007", "0000019")  # each its own counted number
     (record,) = cancellations.transactions
     assert (record.type, record.kid, record.amount, record.date, record.payer_name) == (
         TransactionType.AVTALEGIRO_CANCELLATION, kid_for(9), Decimal("512.40"), withdrawn.due_date,
@@ -208,11 +226,41 @@ def test_a_batch_of_cancellations_only_is_a_file_too(channel: BatchingChannel[An
     withdrawn = ClaimCancellation("c2", "d2", "i2", kid_for(2), handover_day(channel) + dt.timedelta(days=9),
                                   Decimal("100.00"))  # fmt: skip
     batch = OutboundBatch("acme-default-x", "acme", "avtalegiro", "default", cutoff, 1, (), (withdrawn,))
-    result = channel.deliver_batch(batch)
+    result = channel.deliver_batch(numbered(batch, claims=None, cancellations="0000033"))
     assert isinstance(result, Sent) and "0 claim(s), 1 cancellation(s)" in (result.detail or ""), result
     (path,) = claim_files(channel)
     (assignment,) = netsgiro.parse(path.read_bytes().decode("iso-8859-1")).assignments
-    assert assignment.type == AssignmentType.AVTALEGIRO_CANCELLATIONS
+    assert (assignment.type, assignment.number) == (AssignmentType.AVTALEGIRO_CANCELLATIONS, "0000033")
+
+
+# --- the numbers the gateway counted -----------------------------------------------------------------------
+
+
+def test_a_batch_without_the_gateways_numbers_is_refused_plainly(channel: BatchingChannel[Any]) -> None:
+    batch = staged_batch(channel, [claimable(channel, outbound(channel, n=1))])
+    result = channel.deliver_batch(batch)
+    assert isinstance(result, Failed) and result.deviation, result
+    assert result.reason == (
+        f"no AvtaleGiro transmission numbers came with batch {batch.batch_id} (the gateway counts them per "
+        "data transmitter before the hand-over)"
+    )
+    assert claim_files(channel) == []
+
+
+def test_numbers_counted_for_another_data_transmitter_are_refused(channel: BatchingChannel[Any]) -> None:
+    batch = staged_batch(channel, [claimable(channel, outbound(channel, n=1))])
+    result = channel.deliver_batch(numbered(batch, data_transmitter="87654321"))
+    assert isinstance(result, Failed) and result.deviation, result
+    assert "numbered for data transmitter 87654321 (transmission 0000042)" in result.reason
+    assert "sends as 12345678" in result.reason
+    assert claim_files(channel) == []
+
+
+def test_claims_without_a_claim_assignment_number_are_refused(channel: BatchingChannel[Any]) -> None:
+    batch = staged_batch(channel, [claimable(channel, outbound(channel, n=1))])
+    result = channel.deliver_batch(numbered(batch, claims=None))
+    assert isinstance(result, Failed) and "no claim assignment number" in result.reason, result
+    assert claim_files(channel) == []
 
 
 # --- what stage refuses, naming the rule ------------------------------------------------------------------
@@ -341,6 +389,9 @@ class TestAvtaleGiroOverSftp(BatchingChannelContract):
     def prepare(self, channel: BatchingChannel[Any], delivery: OutboundDelivery) -> OutboundDelivery:
         return claimable(channel, delivery)
 
+    def prepare_batch(self, channel: BatchingChannel[Any], batch: OutboundBatch) -> OutboundBatch:
+        return numbered(batch)
+
     def received(self, channel: BatchingChannel[Any], batch: OutboundBatch) -> int:
         folder = self.server.local(avtalegiro(channel).config.outgoing)
         return sum(1 for path in folder.iterdir() if path.name == f"4711-{batch.batch_id}.txt")
@@ -358,7 +409,7 @@ def test_a_claim_file_over_sftp_reads_back_with_netsgiro(server: OpenSshSftpServ
         channel_settings(Path("/nonexistent"), transport="sftp", sftp=server.settings(), outgoing=outgoing),
     )
     assert isinstance(made, AvtaleGiroChannel)
-    batch = staged_batch(made, [claimable(made, outbound(made, n=n)) for n in (1, 2)])
+    batch = numbered(staged_batch(made, [claimable(made, outbound(made, n=n)) for n in (1, 2)]))
     result = made.deliver_batch(batch)
     assert isinstance(result, Sent) and result.where == f"{outgoing}/4711-{batch.batch_id}.txt", result
     uploaded = server.local(result.where)
