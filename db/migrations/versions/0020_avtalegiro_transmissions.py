@@ -1,7 +1,7 @@
 """AvtaleGiro: counted transmission and assignment numbers per data transmitter, fixed per batch
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-10 10:00:00
 """
 
