@@ -184,6 +184,9 @@ class ChannelCapabilities:
     needs: tuple[ChannelNeed, ...] = ()
     #: the kinds of document it sends; a delivery of another kind is refused as a deviation
     documents: tuple[DocumentKind, ...] = (DocumentKind.INVOICE,)
+    #: the document says when the payer has an active AvtaleGiro mandate for the invoice's KID (eFaktura
+    #: with AvtaleGiro): the gateway marks the invoice from the mandates Nets reported before it renders
+    marks_avtalegiro: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -271,6 +271,7 @@ class EfakturaChannel(PeppolChannel):
         "HTTP API); consumers looked up before each send",
         embedded_formats=("pdf",),
         needs=(ChannelNeed.EFAKTURA_RECIPIENT,),
+        marks_avtalegiro=True,
         extra={"transports": ["folder", "http"]},
     )
 

@@ -34,6 +34,7 @@ from db.engine import session_scope
 from db.models import utcnow
 from gateway.logging_setup import bound_context
 from gateway.services import metrics
+from gateway.services.outbound.avtalegiro import marked_for_mandate
 from gateway.services.outbound.batches import stage_delivery
 from gateway.services.outbound.channel_context import deliver_with_context, send_document
 from gateway.services.tenancy.tenants import tenant_settings
@@ -269,6 +270,8 @@ class DeliveryLoop:
         invoice = canonical_json.parse(payload)
         channel = self.context.channel(claim.channel)
         capabilities = channel_class(claim.channel).capabilities
+        if capabilities.marks_avtalegiro:
+            invoice = marked_for_mandate(self.context.engine, claim.tenant_id, invoice)
         fmt = claim.format or capabilities.default_format
         if fmt not in capabilities.formats:
             raise UnknownFormat(fmt, list(capabilities.formats))

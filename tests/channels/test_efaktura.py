@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import uvicorn
@@ -740,3 +741,64 @@ def test_gateway_inspect_reads_a_receipt_file(tmp_path: Path) -> None:
     assert shown.exit_code == 0, shown.output
     data = json.loads(shown.output)
     assert data["format"] == "efaktura-receipt" and data["lines"][0]["message_id"] == "d1-1"
+
+
+def test_an_active_avtalegiro_mandate_marks_the_efaktura_the_worker_sends(
+    engine: Engine, settings: Settings
+) -> None:
+    """The ERP need not know the payer's mandates: when Nets' agreements file reported an active mandate for
+    the invoice's KID, the EHF the worker renders for eFaktura carries the AvtaleGiro marker (and so follows
+    AvtaleGiro's due-date rule); a deleted mandate, or none, leaves the invoice as the ERP sent it."""
+    from netsgiro import AssignmentType, ServiceCode, Transmission
+    from netsgiro.objects import Agreement
+
+    from gateway.services.outbound.avtalegiro import import_mandates
+
+    settings = efaktura_settings(settings)
+    today = dt.datetime.now(ZoneInfo("Europe/Oslo")).date()
+    payloads = []
+    for n in (1, 2):
+        data = sample_invoice_json(n, receiver_id="C-1")
+        data["issue_date"] = today.isoformat()
+        data["due_date"] = (today + dt.timedelta(days=14)).isoformat()
+        payloads.append(data)
+    kids = [Invoice.model_validate(data).kid or "" for data in payloads]
+    transmission = Transmission(
+        number="1091950", data_transmitter="00008080", data_recipient="00010200", date=dt.date(2026, 12, 1)
+    )
+    assignment = transmission.add_assignment(
+        service_code=ServiceCode.AVTALEGIRO, assignment_type=AssignmentType.AVTALEGIRO_AGREEMENTS,
+        number="4000086", account="88888888888",
+    )  # fmt: skip
+    for number, (kid, registration) in enumerate([(kids[0], 1), (kids[1], 2)], start=1):
+        assignment.transactions.append(
+            Agreement(service_code=ServiceCode.AVTALEGIRO, number=number, registration_type=registration,
+                      kid=kid, notify=False)
+        )  # fmt: skip
+    with session_scope(engine) as session:
+        ensure_tenant(session, "acme")
+        put_receiver(
+            session,
+            "acme",
+            ReceiverProfile(receiver_id="C-1", preferred_channel="efaktura", fallback_channels=["folder"]),
+        )
+        agreements = (transmission.to_ocr() + "\n").encode()
+        import_mandates(session, "acme", agreements, source_file="agreements.txt")
+    import_recipients(engine, "acme", (HEADER + buyer_line(1) + buyer_line(2)).encode())
+    results = accept_invoices(
+        engine, "acme", [IntakeItem(data) for data in payloads], actor="test", default_channel="folder"
+    )
+    assert [r.outcome for r in results] == ["created", "created"], [r.errors for r in results]
+    Worker(engine, settings, worker_id="w").run(once=True)
+    sent = {header["instance_id"]: etree.fromstring(document) for header, document in written(
+        settings.data_dir / "efaktura-outbound"
+    )}  # fmt: skip
+    marked = {}
+    for result in results:
+        [delivery] = deliveries_of(engine, result.invoice_id or "")
+        assert delivery["status"] == "sent", delivery
+        root = sent[delivery["channel_message_id"]]
+        marked[result.invoice_id] = root.xpath(
+            "//cac:PaymentMeans/cbc:PaymentMeansCode/@name", namespaces=UBL
+        ) == ["AvtaleGiro"]
+    assert list(marked.values()) == [True, False]  # the first KID's mandate is active, the second's deleted

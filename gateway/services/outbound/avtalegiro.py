@@ -29,6 +29,7 @@ from sqlmodel import col
 
 from channels.base import OutboundDelivery, Retry
 from channels.context import ClaimCancellation, MandateAnswer, MandateInfo
+from db.engine import session_scope
 from db.models import AvtaleGiroCancellation, AvtaleGiroMandate, Batch, BatchItem, Delivery, utcnow
 from gateway.services.outbound.batches import BatchStatus, batch_id_for
 from gateway.services.tenancy.tenants import ensure_tenant
@@ -36,6 +37,7 @@ from mappings.consumer.avtalegiro_agreements import AgreementsFile
 from mappings.consumer.avtalegiro_agreements import parse as parse_agreements
 from outbox.queue import note_event
 from outbox.states import DeliveryStatus
+from schemas.canonical import Invoice
 
 CHANNEL = "avtalegiro"
 #: Nets works in Norwegian time: a due date "has come" by the Oslo calendar.
@@ -146,6 +148,24 @@ def mandate_info(session: Session, tenant_id: str, kid: str) -> MandateInfo | No
     if row is None:
         return None
     return MandateInfo(row.kid, row.status, row.notify, row.updated_at, row.source_file)
+
+
+def marked_for_mandate(engine: Engine, tenant_id: str, invoice: Invoice) -> Invoice:
+    """`invoice` with the AvtaleGiro marker on the payment means that carries its KID when Nets reported an
+    active mandate for that KID (the payer's bank then pays it on the due date); unchanged otherwise, and
+    an ERP's own marker is never taken away."""
+    kid = invoice.kid
+    if not kid or any(means.avtalegiro for means in invoice.payment_means):
+        return invoice
+    with session_scope(engine) as session:
+        mandate = mandate_info(session, tenant_id, kid)
+    if mandate is None or not mandate.active:
+        return invoice
+    means = [
+        m.model_copy(update={"avtalegiro": True, "text": None}) if m.payment_id == kid else m
+        for m in invoice.payment_means
+    ]
+    return invoice.model_copy(update={"payment_means": means})
 
 
 def mandate_answer(engine: Engine, delivery: OutboundDelivery) -> MandateAnswer | Retry:
