@@ -1549,7 +1549,7 @@ def _invoice(message: Message) -> Invoice:
 
 def _invoic_messages(data: bytes) -> tuple[Any, list[Message]]:
     """The (first) interchange and the INVOIC messages of every interchange in the file, in order."""
-    interchanges = edifact.parse_each(data)
+    interchanges = edifact.every_interchange(data)
     interchange = interchanges[0]
     every = [m for i in interchanges for m in i.all_messages]
     messages = [m for m in every if m.type == "INVOIC"]

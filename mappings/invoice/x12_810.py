@@ -1237,7 +1237,7 @@ def parse(data: bytes, *, strict: bool = False,
     """
     found = [
         (interchange, group, transaction)
-        for interchange in x12.parse_each(data)  # a VAN's file: ISA…IEA, ISA…IEA
+        for interchange in x12.every_interchange(data)  # a VAN's file: ISA…IEA, ISA…IEA
         for group, transaction in _transactions_810(interchange)
     ]
     if not found:

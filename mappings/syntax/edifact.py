@@ -1001,7 +1001,7 @@ def parse(data: bytes | str) -> Interchange:
     return interchange
 
 
-def parse_each(data: bytes | str) -> list[Interchange]:
+def every_interchange(data: bytes | str) -> list[Interchange]:
     """Every interchange of a file, in file order, each read as strictly as `parse` reads one (a VAN's
     concatenated daily file, an ERP's batch export); the first refusal raises, naming the interchange."""
     if isinstance(data, str):

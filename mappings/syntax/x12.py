@@ -627,7 +627,7 @@ def parse(data: bytes | str) -> Interchange:
 # Writing
 
 
-def parse_each(data: bytes | str) -> list[Interchange]:
+def every_interchange(data: bytes | str) -> list[Interchange]:
     """Every interchange of a file, in file order, each read as strictly as `parse` reads one (a VAN's
     concatenated daily file: ISA…IEA, ISA…IEA); the first refusal raises, naming the interchange."""
     if isinstance(data, str):
