@@ -186,10 +186,9 @@ def receive_edi(
             continue
         rejected += result.rejected_interchanges
         # a file of several interchanges: one row each, "file#2" for the second
-        for label, part in (
-            [(f"{path.name}#{p.index}", p) for p in result.interchanges]
-            or [(path.name, result)]
-        ):
+        for label, part in [(f"{path.name}#{p.index}", p) for p in result.interchanges] or [
+            (path.name, result)
+        ]:
             linked = ", ".join(
                 str(item.get("delivery_id") or item.get("interchange_ref") or "") for item in part.linked
             )

@@ -97,7 +97,8 @@ def _edifact_end(data: bytes, start: int) -> int:
     """Where the EDIFACT interchange starting at `start` ends (exclusive)."""
     length = len(data)
     cursor = start
-    terminator, release = ord("'"), ord("?")
+    terminator = ord("'")
+    release: int | None = ord("?")
     if data[start : start + 3] == b"UNA":
         terminator = data[start + 8]
         release_byte = data[start + 6]

@@ -103,7 +103,7 @@ def test_a_missing_unz_ends_the_interchange_where_the_next_one_starts() -> None:
     assert edifact.parse(pieces[1].data).control_ref == "2"
 
 
-# --- examine: what POST /edi reads ---------------------------------------------------------------------------
+# --- examine: what POST /edi reads -------------------------------------------------------------------------
 
 
 def test_a_broken_interchange_is_refused_alone_by_examine() -> None:
@@ -119,7 +119,9 @@ def test_a_broken_interchange_is_refused_alone_by_examine() -> None:
     assert second.received is not None and second.received.control_ref == "2"
     assert second.received.error is not None and "UNZ" in str(second.received.error)
     assert noise.received is None and noise.error is not None
-    assert fourth.received is not None and fourth.received.control_ref == "4" and fourth.received.error is None
+    assert (
+        fourth.received is not None and fourth.received.control_ref == "4" and fourth.received.error is None
+    )
     assert received.control_ref == "1,2,4" and received.message_types == ("DESADV",) * 9
 
 
@@ -215,7 +217,11 @@ def _van_file() -> bytes:
 
 def test_inspect_shows_each_interchange_with_its_errors() -> None:
     result = inspect_file(_van_file())
-    assert (result["format"], result["interchange_count"], result["refused_count"]) == ("edi-interchanges", 3, 1)
+    assert (result["format"], result["interchange_count"], result["refused_count"]) == (
+        "edi-interchanges",
+        3,
+        1,
+    )
     first, second, third = result["interchanges"]
     assert (first["standard"], first["control_ref"], first["format"], first["valid"]) == (
         "edifact",
@@ -223,7 +229,9 @@ def test_inspect_shows_each_interchange_with_its_errors() -> None:
         "invoic",
         True,
     )
-    assert first["messages"] == [{"type": "INVOIC", "reference": m.reference} for m in edifact.parse(INVOIC).all_messages]
+    assert first["messages"] == [
+        {"type": "INVOIC", "reference": m.reference} for m in edifact.parse(INVOIC).all_messages
+    ]
     assert first["detail"]["message_count"] == len(first["messages"])
     assert (second["control_ref"], second["valid"], second["sender"]["id"]) == ("2", False, "5555555555555")
     [error] = second["errors"]

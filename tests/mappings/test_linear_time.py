@@ -371,7 +371,9 @@ CASES: dict[str, Case] = {
     "EDIFACT syntax": Case(edifact_desadv, parser("edifact"), lambda ic: 0),
     "X12 syntax": Case(x12_856, parser("x12"), lambda ic: 0),
     "EDI several interchanges": Case(edi_several_interchanges, examine, lambda received: len(received.parts)),
-    "EDIFACT hard-wrapped": Case(edifact_hard_wrapped, parser("edifact"), lambda ic: 0 if ic.warnings else -1),
+    "EDIFACT hard-wrapped": Case(
+        edifact_hard_wrapped, parser("edifact"), lambda ic: 0 if ic.warnings else -1
+    ),
     "Invoice Response": Case(invoice_response, parser("invoice-response"), lambda doc: 0),
     "DSN": Case(dsn_returned_message, parser("dsn"), lambda dsn: 0),  # the repeats are the returned body
     "print return CSV": Case(print_return_csv, parser("print-return"), lambda file: len(file.entries)),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from typer.testing import CliRunner
@@ -34,8 +35,20 @@ from tests.services.test_edi_acks import (
     _receive,
     _remadv,
     _send_answers,
-    cli_env,  # noqa: F401 - the fixture, used by name
 )
+
+
+@pytest.fixture
+def cli_env(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> Settings:
+    """The CLI on the test's database (as in tests/services/test_edi_acks.py)."""
+    import gateway.cli
+
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.database)
+    monkeypatch.setenv("GATEWAY_DATA_DIR", str(settings.data_dir))
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(settings.data_dir.parent)
+    monkeypatch.setattr(gateway.cli.console, "width", 300)
+    return settings
 
 
 def _bad_count(data: bytes) -> bytes:
@@ -51,10 +64,11 @@ def _wrapped(data: bytes) -> bytes:
 
 def _desadv(ref: str) -> bytes:
     """A partner's DESADV interchange (the door sends any EDIFACT but REMADV and IFTSTA to `edi`)."""
-    message = edifact.Message(
-        "1", "DESADV", "D", "96A", "UN", "EAN005",
-        segments=[edifact.Segment.of("BGM", "351", f"DN-{ref}", "9"), edifact.Segment.of("DTM", ("137", "20261124", "102"))],
-    )  # fmt: skip
+    body = [
+        edifact.Segment.of("BGM", "351", f"DN-{ref}", "9"),
+        edifact.Segment.of("DTM", ("137", "20261124")),
+    ]
+    message = edifact.Message("1", "DESADV", "D", "96A", "UN", "EAN005", segments=body)
     interchange = edifact.build_interchange(
         sender=edifact.Party(THEM, "14"), recipient=edifact.Party(US, "14"), control_ref=ref, prepared=NOW,
         messages=[message],
@@ -64,8 +78,11 @@ def _desadv(ref: str) -> bytes:
 
 def _van_file() -> bytes:
     """R1 as it is, R2 with a wrong UNZ count, R3 hard-wrapped: blank lines between them."""
-    return _remadv("R1") + b"\r\n\r\n" + _bad_count(_remadv("R2", document="R-2")) + _wrapped(
-        _remadv("R3", document="R-3")
+    return (
+        _remadv("R1")
+        + b"\r\n\r\n"
+        + _bad_count(_remadv("R2", document="R-2"))
+        + _wrapped(_remadv("R3", document="R-3"))
     )
 
 
@@ -185,7 +202,9 @@ def test_the_inbound_door_takes_each_interchange(
     assert {e["interchange"] for e in refused.json()["errors"]} == {1, 2}
 
 
-def test_cli_receive_edi_shows_a_row_per_interchange(cli_env: Settings, engine: Engine, tmp_path: Path) -> None:  # noqa: F811
+def test_cli_receive_edi_shows_a_row_per_interchange(
+    cli_env: Settings, engine: Engine, tmp_path: Path
+) -> None:
     _put(engine, _partner(tmp_path / "partners"))
     path = tmp_path / "van.edi"
     path.write_bytes(_van_file())
