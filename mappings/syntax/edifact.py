@@ -8,7 +8,12 @@ exact reading and the position of the first thing that is wrong.
 Strict on purpose: a partner's interchange is either read exactly or refused with the first error and its
 place (`EdiSyntaxError`: segment number, tag, element, component). What real senders do that the syntax
 allows is accepted: segment terminators followed by CR/LF or indentation, a UTF-8 byte order mark, empty
-trailing components (kept as read; the serializer drops them, as ISO 9735 asks writers to).
+trailing components (kept as read; the serializer drops them, as ISO 9735 asks writers to). Two departures
+that real files make and that stay unambiguous are read with a warning on the interchange
+(`Interchange.warnings`) instead of refused: a file hard-wrapped at a fixed width (line breaks inside
+segments, `unwrap_hard_wrapped`) and a release character before a character that is no service character
+(`?A` is read as `A`). `parse` reads one interchange; `every_interchange` each of a file that holds several
+(`mappings.syntax.interchanges`).
 
 Numbering: segment positions count every segment in the data from 1, the UNA service string advice
 included (so they match line numbers in files written one segment a line); element indexes count the data
