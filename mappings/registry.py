@@ -476,7 +476,14 @@ def detect_format(data: bytes) -> str | None:
 
 
 def inspect_file(data: bytes) -> dict[str, Any]:
-    """Detect what `data` is and return what the gateway reads from it; `FormatError` if nothing fits."""
+    """Detect what `data` is and return what the gateway reads from it; `FormatError` if nothing fits.
+
+    An EDI file of several interchanges (a VAN's concatenated daily file) shows each interchange: its
+    envelope, messages and errors, and what its own format's inspect reads (`inspect_interchanges`)."""
+    if _load("mappings.syntax.edifact:sniff")(data) or _load("mappings.syntax.x12:sniff")(data):
+        pieces = _load("mappings.syntax.interchanges:split_interchanges")(data)
+        if len(pieces) > 1:
+            return inspect_interchanges(pieces)
     name = detect_format(data)
     if name is None:
         raise FormatError("file", "not a format the gateway understands (known: " + ", ".join(FORMATS) + ")")
@@ -484,6 +491,56 @@ def inspect_file(data: bytes) -> dict[str, Any]:
     if inspect is None:
         return {"format": name}
     return cast(dict[str, Any], _load(inspect)(data))
+
+
+def inspect_interchanges(pieces: Any) -> dict[str, Any]:
+    """Per interchange of a multi-interchange file: sender, recipient, control reference, messages and the
+    errors that refuse it (each read on its own, so one broken interchange does not hide the others), and
+    the inspect of its own format under `detail`."""
+    examine = _load("mappings.acks.received:examine")
+    interchanges: list[dict[str, Any]] = []
+    for piece in pieces:
+        entry: dict[str, Any] = {"index": piece.index, "offset": piece.offset, "bytes": len(piece.data)}
+        errors: list[dict[str, Any]] = []
+        try:
+            received = examine(piece.data)
+        except FormatError as error:
+            entry["standard"] = piece.standard
+            errors.append(error.as_dict())
+        else:
+            entry.update(
+                standard=received.standard,
+                sender=received.sender.as_dict(),
+                recipient=received.recipient.as_dict(),
+                control_ref=received.control_ref,
+                message_count=len(received.message_refs),
+                messages=[
+                    {"type": kind, "reference": ref}
+                    for kind, ref in zip(received.message_types, received.message_refs, strict=False)
+                ],
+            )
+            if received.error is not None:
+                errors.append(received.error.as_dict())
+            if received.warnings:
+                entry["warnings"] = list(received.warnings)
+        if not errors:
+            name = detect_format(piece.data)
+            entry["format"] = name
+            entry_inspect = FORMATS[name].inspect if name else None
+            if entry_inspect is not None:
+                try:
+                    entry["detail"] = _load(entry_inspect)(piece.data)
+                except FormatError as error:
+                    errors.append(error.as_dict())
+        entry["valid"] = not errors
+        entry["errors"] = errors
+        interchanges.append(entry)
+    return {
+        "format": "edi-interchanges",
+        "interchange_count": len(interchanges),
+        "refused_count": sum(not entry["valid"] for entry in interchanges),
+        "interchanges": interchanges,
+    }
 
 
 def read_invoices(data: bytes) -> tuple[str, list[Invoice]]:

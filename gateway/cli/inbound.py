@@ -184,25 +184,29 @@ def receive_edi(
             rows.append((path.name, "-", "", "", "", "rejected", "", "", "", format_note(error)))
             rejected += 1
             continue
-        rejected += result.rejected
-        linked = ", ".join(
-            str(item.get("delivery_id") or item.get("interchange_ref") or "") for item in result.linked
-        )
-        answer = result.answer or {}
-        rows.append(
-            (
-                path.name,
-                result.kind,
-                result.message_type,
-                result.partner_id or "",
-                result.interchange_ref,
-                result.status or "",
-                linked,
-                applied_cell(result.applied, result.duplicate),
-                f"{answer.get('kind', '')} {answer.get('interchange_ref', '')}".strip(),
-                result.note or "",
+        rejected += result.rejected_interchanges
+        # a file of several interchanges: one row each, "file#2" for the second
+        for label, part in [(f"{path.name}#{p.index}", p) for p in result.interchanges] or [
+            (path.name, result)
+        ]:
+            linked = ", ".join(
+                str(item.get("delivery_id") or item.get("interchange_ref") or "") for item in part.linked
             )
-        )
+            answer = part.answer or {}
+            rows.append(
+                (
+                    label,
+                    part.kind,
+                    part.message_type,
+                    part.partner_id or "",
+                    part.interchange_ref,
+                    part.status or "",
+                    linked,
+                    applied_cell(part.applied, part.duplicate),
+                    f"{answer.get('kind', '')} {answer.get('interchange_ref', '')}".strip(),
+                    part.note or "",
+                )
+            )
     print_table(
         ("file", "kind", "type", "partner", "interchange", "status", "linked", "applied", "answer", "note"),
         rows,

@@ -24,6 +24,7 @@ from mappings.acks.model import (
     as_bytes,
 )
 from mappings.syntax import edifact
+from mappings.syntax.interchanges import split_interchanges
 from mappings.syntax.lenient import first_message_type, read_edifact
 
 FORMAT_NAME = "edifact-ack"
@@ -47,6 +48,9 @@ def parse(data: bytes | str, *, lenient: bool = True) -> list[Acknowledgement]:
     """
     if not edifact.sniff(as_bytes(data)):
         raise AckFormatError("file", "not an EDIFACT (UNA/UNB) interchange")
+    pieces = split_interchanges(as_bytes(data))
+    if len(pieces) > 1:  # a VAN's file of several interchanges: each read on its own, in file order
+        return [ack for piece in pieces for ack in parse(piece.data, lenient=lenient)]
     interchange, warnings = read_edifact(data, lenient=lenient)
     envelope = AckEnvelope(
         sender=AckParty(interchange.sender.id, interchange.sender.qualifier),

@@ -2,7 +2,9 @@
 
 `examine` reads a received EDIFACT or X12 file strictly and, when refused, leniently enough to say who sent
 it and to answer it (the CONTRL / 997 names the error); `read_acknowledgements` reads the acknowledgements
-of either syntax (`mappings.acks.edifact_acks`, `mappings.acks.x12_acks`). Pure functions, no I/O.
+of either syntax (`mappings.acks.edifact_acks`, `mappings.acks.x12_acks`). A file of several interchanges
+(a VAN's concatenated daily file) is examined interchange by interchange (`ReceivedFile.parts`): each is
+answered on its own, and one that cannot be read at all is refused alone. Pure functions, no I/O.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from mappings.acks.model import (
 )
 from mappings.base import FormatError
 from mappings.syntax import edifact, x12
+from mappings.syntax.interchanges import split_interchanges
 from mappings.syntax.lenient import loose_edifact_interchange, loose_x12_interchange
 
 
@@ -63,6 +66,9 @@ class ReceivedFile:
     acknowledgements: tuple[Acknowledgement, ...] = ()
     ack_error: FormatError | None = None
     warnings: tuple[str, ...] = ()
+    #: a file of several interchanges: each one examined on its own (empty for a file of one interchange,
+    #: which is this object itself); the fields above then sum the parts up
+    parts: tuple[ReceivedPart, ...] = ()
 
     @property
     def is_ack(self) -> bool:
@@ -84,12 +90,60 @@ class ReceivedFile:
         return self.x12_interchange is not None and self.x12_interchange.ack_requested == "1"
 
 
+@dataclass(frozen=True)
+class ReceivedPart:
+    """One interchange of a file that holds several: its bytes (a file of its own), where it starts, and
+    what `examine` made of it — or why not even its envelope could be read."""
+
+    index: int
+    offset: int
+    data: bytes
+    received: ReceivedFile | None
+    error: FormatError | None = None
+
+    @property
+    def where(self) -> str:
+        """How an operator finds it: "interchange 2 (byte 1234)"."""
+        return f"interchange {self.index} (byte {self.offset})"
+
+
 def examine(data: bytes) -> ReceivedFile:
     """Read a received file: strictly, and when refused, leniently enough to say who sent it and answer.
 
-    Raises `FormatError` (the syntax layer's error, naming segment and position) when the file is not
-    EDIFACT or X12 at all, or when not even its envelope can be read.
+    A file of several interchanges gives one `ReceivedPart` per interchange in `parts`. Raises `FormatError`
+    (the syntax layer's error, naming segment and position) when the file is not EDIFACT or X12 at all, or
+    when not even one interchange's envelope can be read.
     """
+    pieces = split_interchanges(data)
+    if len(pieces) == 1:
+        return _examine_one(data)
+    parts: list[ReceivedPart] = []
+    for piece in pieces:
+        try:
+            parts.append(ReceivedPart(piece.index, piece.offset, piece.data, _examine_one(piece.data)))
+        except FormatError as error:
+            parts.append(ReceivedPart(piece.index, piece.offset, piece.data, None, error))
+    read = [p.received for p in parts if p.received is not None]
+    if not read:
+        first = parts[0].error
+        assert first is not None
+        raise first
+    first_read = read[0]
+    standards = {r.standard for r in read}
+    return ReceivedFile(
+        standard=first_read.standard if len(standards) == 1 else "mixed",
+        sender=first_read.sender,
+        recipient=first_read.recipient,
+        control_ref=",".join(r.control_ref for r in read),
+        message_types=tuple(t for r in read for t in r.message_types),
+        message_refs=tuple(m for r in read for m in r.message_refs),
+        group_refs=tuple(g for r in read for g in r.group_refs),
+        warnings=tuple(f"{p.where}: {w}" for p in parts if p.received for w in p.received.warnings),
+        parts=tuple(parts),
+    )
+
+
+def _examine_one(data: bytes) -> ReceivedFile:
     if edifact.sniff(data):
         error: FormatError | None = None
         warnings: list[str] = []
@@ -112,7 +166,7 @@ def examine(data: bytes) -> ReceivedFile:
             group_refs=tuple(g.reference for g in interchange.groups),
             edifact_interchange=interchange,
             error=error,
-            warnings=tuple(warnings),
+            warnings=tuple(interchange.warnings if error is None else warnings),
         )
     elif x12.sniff(data):
         x_error: FormatError | None = None

@@ -1548,17 +1548,20 @@ def _invoice(message: Message) -> Invoice:
 
 
 def _invoic_messages(data: bytes) -> tuple[Any, list[Message]]:
-    interchange = edifact.parse(data)
-    messages = [m for m in interchange.all_messages if m.type == "INVOIC"]
+    """The (first) interchange and the INVOIC messages of every interchange in the file, in order."""
+    interchanges = edifact.every_interchange(data)
+    interchange = interchanges[0]
+    every = [m for i in interchanges for m in i.all_messages]
+    messages = [m for m in every if m.type == "INVOIC"]
     if not messages:
-        found = ", ".join(sorted({m.type for m in interchange.all_messages})) or "none"
+        found = ", ".join(sorted({m.type for m in every})) or "none"
         raise FormatError("interchange", f"no INVOIC message (message types found: {found})")
     return interchange, messages
 
 
 def parse(data: bytes) -> list[Invoice]:
     """Every INVOIC message of an EDIFACT interchange → canonical `Invoice` (credit notes for 381 and the
-    other credit note codes), in order.
+    other credit note codes), in order; in a file of several interchanges, those of each, in file order.
 
     The envelope is checked strictly first (`EdiSyntaxError`); content that cannot be read raises
     `InvoicContentError` naming the segment; an invoice that does not add up raises

@@ -1306,7 +1306,8 @@ def _transactions_810(interchange: Interchange) -> list[tuple[FunctionalGroup, T
 
 def parse(data: bytes, *, strict: bool = False,
           unbalanced: Literal["reject", "adjust"] = "reject") -> list[Invoice]:
-    """Every 810 in every functional group of an X12 interchange, as canonical invoices.
+    """Every 810 in every functional group of an X12 interchange (of each, in a file of several), as canonical
+    invoices.
 
     The envelope is checked strictly (`X12SyntaxError` with the segment position); `strict=True` also checks
     each transaction set against the 810 grammar of its GS08 release. An 810 whose TDS01 does not match
@@ -1314,12 +1315,15 @@ def parse(data: bytes, *, strict: bool = False,
     or allowance named as such (`unbalanced="adjust"`). A canonical validation failure is an
     `InvoiceValidationError` whose fields are prefixed with the 810's control number.
     """
-    interchange = x12.parse(data)
-    found = _transactions_810(interchange)
+    found = [
+        (interchange, group, transaction)
+        for interchange in x12.every_interchange(data)  # a VAN's file: ISA…IEA, ISA…IEA
+        for group, transaction in _transactions_810(interchange)
+    ]
     if not found:
         raise FormatError("interchange", "no 810 transaction set in this interchange")
     invoices: list[Invoice] = []
-    for group, transaction in found:
+    for interchange, group, transaction in found:
         if strict:
             problems = check_message(grammar_for(group.version), transaction.segments)
             if problems:

@@ -8,7 +8,12 @@ exact reading and the position of the first thing that is wrong.
 Strict on purpose: a partner's interchange is either read exactly or refused with the first error and its
 place (`EdiSyntaxError`: segment number, tag, element, component). What real senders do that the syntax
 allows is accepted: segment terminators followed by CR/LF or indentation, a UTF-8 byte order mark, empty
-trailing components (kept as read; the serializer drops them, as ISO 9735 asks writers to).
+trailing components (kept as read; the serializer drops them, as ISO 9735 asks writers to). Two departures
+that real files make and that stay unambiguous are read with a warning on the interchange
+(`Interchange.warnings`) instead of refused: a file hard-wrapped at a fixed width (line breaks inside
+segments, `unwrap_hard_wrapped`) and a release character before a character that is no service character
+(`?A` is read as `A`). `parse` reads one interchange; `every_interchange` each of a file that holds several
+(`mappings.syntax.interchanges`).
 
 Numbering: segment positions count every segment in the data from 1, the UNA service string advice
 included (so they match line numbers in files written one segment a line); element indexes count the data
@@ -28,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappings.base import FormatError, SegmentError
+from mappings.syntax.interchanges import in_piece, split_interchanges
 
 FORMAT_NAME = "edifact"
 MEDIA_TYPE = "application/EDIFACT"  # RFC 1767
@@ -300,6 +306,9 @@ class Interchange:
     service_code_list_version: str = ""
     character_encoding: str = ""
     una: bool = False
+    #: what was read although the syntax does not allow it (a hard-wrapped file, a needless release
+    #: character), each naming the segment: the partner is told, the interchange is not refused for it
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def all_messages(self) -> list[Message]:
@@ -325,6 +334,8 @@ class _Tokens:
     #: the first illegal character (wrong repertoire, undecodable byte), kept so that an envelope error
     #: before it can still be the one reported
     char_error: EdiSyntaxError | None
+    #: tolerated departures from the syntax (see `Interchange.warnings`)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _header(text: str) -> tuple[int, ServiceCharacters | None, str, int | None]:
@@ -338,7 +349,7 @@ def _header(text: str) -> tuple[int, ServiceCharacters | None, str, int | None]:
         start += 9
     # the syntax identifier is needed before the data can be decoded: read it from the raw UNB
     syntax_id, version = "", None
-    rest = text[start : start + 64].lstrip(_WHITESPACE)
+    rest = text[start : start + 64].lstrip(_WHITESPACE).replace("\r", "").replace("\n", "")
     if rest.startswith("UNB") and len(rest) > 4:
         element_sep = rest[3]
         component_sep = service.component if service else ":"
@@ -426,14 +437,48 @@ def _read(data: bytes | str, service_chars: ServiceCharacters | None = None) -> 
                 f"without a UNA service string advice the data element separator is {service.element!r}, "
                 f"found {rest[3]!r} (send a UNA to announce other service characters)",
                 segment_position=1, segment_tag="UNB", offset=start)
+    text, wrapped = unwrap_hard_wrapped(text, start, service)
+    warnings = [wrapped] if wrapped else []
     check = _char_check(syntax_id, service, undecodable)
-    segments, char_error = _split_segments(text, start, service, position, check, syntax_id)
-    return _Tokens(text, service, una_chars is not None, segments, char_error)
+    segments, char_error = _split_segments(text, start, service, position, check, syntax_id, warnings)
+    return _Tokens(text, service, una_chars is not None, segments, char_error, warnings)
+
+
+_WRAP_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def unwrap_hard_wrapped(text: str, start: int, service: ServiceCharacters) -> tuple[str, str | None]:
+    """`text` with the line breaks inside segments removed when the file is hard-wrapped; and a warning.
+
+    Mainframe and VAN mailbox exports write EDIFACT as fixed-width records (a line break every 80
+    characters, also in the middle of a segment or a tag). When the terminator is not a line break itself
+    (the UNA, or the default `'`), a line break is never a service character, so a line that does not end
+    with the terminator shows the breaks are the file's wrapping, not data: every CR and LF after the
+    service string advice is removed (offsets then count in the unwrapped text). A file with a line break
+    after each terminator (CRLF a segment) is not wrapped and is returned as it is. Linear in the text.
+    """
+    terminator = service.terminator
+    if any(c in "\r\n" for c in service.as_tuple()):
+        return text, None
+    pattern = _WRAP_PATTERNS.get(terminator)
+    if pattern is None:
+        pattern = re.compile(f"[^{re.escape(terminator)}\\s][ \\t]*[\\r\\n]")
+        _WRAP_PATTERNS[terminator] = pattern
+    found = pattern.search(text, start)
+    if found is None:
+        return text, None
+    line_start = text.rfind("\n", 0, found.start()) + 1
+    width = found.end() - 1 - line_start
+    body = text[start:].replace("\r", "").replace("\n", "")
+    return text[:start] + body, (
+        f"the file is hard-wrapped (a line break inside a segment, after {width} characters on its line): "
+        "line breaks between the segment terminators were removed"
+    )
 
 
 def _split_segments(
     text: str, start: int, service: ServiceCharacters, position: int, check: re.Pattern[str] | None,
-    syntax_id: str,
+    syntax_id: str, warnings: list[str] | None = None,
 ) -> tuple[list[Segment], EdiSyntaxError | None]:
     """One pass: split at unreleased terminators, then each segment at separators.
 
@@ -475,10 +520,17 @@ def _split_segments(
                 continue
             raise fail("empty segment: two segment terminators with nothing between them", "", seg_offset)
         if release and release in raw:
+            needless: list[tuple[str, int | None, int | None]] = []
             try:
-                elements = _split_released(raw, service)
+                elements = _split_released(raw, service, needless)
             except _ReleaseError as error:
                 raise fail(error.reason, raw[:3], seg_offset, error.element, error.component) from None
+            if warnings is not None:
+                for char, element, component in needless[:5]:
+                    where = f"segment {position} ({raw[:3]})" + (
+                        f" element {element} component {component}" if element else "")
+                    warnings.append(f"{where}: release character {release!r} before {char!r}, which is no "
+                                    f"service character: read as {char!r}")
             tag_components = elements[0]
             tag = tag_components[0]
             body = tuple(elements[1:])
@@ -553,8 +605,15 @@ class _ReleaseError(Exception):
 _RELEASE_SPLITTERS: dict[ServiceCharacters, re.Pattern[str]] = {}
 
 
-def _split_released(raw: str, service: ServiceCharacters) -> list[tuple[str, ...]]:
-    """Split one segment that contains release characters; the tag is the first element."""
+def _split_released(
+    raw: str, service: ServiceCharacters, needless: list[tuple[str, int | None, int | None]] | None = None,
+) -> list[tuple[str, ...]]:
+    """Split one segment that contains release characters; the tag is the first element.
+
+    A release character before a character that is no service character (``?A``) releases nothing; ISO
+    9735 readers take the character after it as data, and so does this one, noting it in `needless`
+    (character, element, component) when given; without `needless` it is an error.
+    """
     pattern = _RELEASE_SPLITTERS.get(service)
     if pattern is None:
         release = re.escape(service.release)
@@ -575,7 +634,9 @@ def _split_released(raw: str, service: ServiceCharacters) -> list[tuple[str, ...
                 raise _ReleaseError(f"release character {service.release!r} at the end of the segment "
                                     "releases nothing", len(elements) or None,
                                     len(components) + 1 if elements else None)
-            if released not in service.delimiters:
+            if released not in service.delimiters and needless is not None:
+                needless.append((released, len(elements) or None, len(components) + 1 if elements else None))
+            elif released not in service.delimiters:
                 raise _ReleaseError(
                     f"release character {service.release!r} before {released!r}: only service characters "
                     f"({service.delimiters}) may be released; write {service.release * 2} for a literal "
@@ -941,7 +1002,25 @@ def parse(data: bytes | str) -> Interchange:
         raise
     if tokens.char_error is not None:
         raise tokens.char_error
+    interchange.warnings = list(tokens.warnings)
     return interchange
+
+
+def every_interchange(data: bytes | str) -> list[Interchange]:
+    """Every interchange of a file, in file order, each read as strictly as `parse` reads one (a VAN's
+    concatenated daily file, an ERP's batch export); the first refusal raises, naming the interchange."""
+    if isinstance(data, str):
+        return [parse(data)]
+    pieces = split_interchanges(data)
+    if len(pieces) == 1:
+        return [parse(data)]
+    interchanges: list[Interchange] = []
+    for piece in pieces:
+        try:
+            interchanges.append(parse(piece.data))
+        except EdiSyntaxError as error:
+            raise in_piece(error, piece, len(pieces)) from None
+    return interchanges
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1133,11 +1212,13 @@ def all_messages_are(data: bytes, message_type: str) -> bool:
     """An EDIFACT interchange (UNA/UNB) whose messages are all `message_type` (at least one)."""
     if not sniff(data):
         return False
-    try:
-        segments = tokenize(data)
-    except FormatError:
-        return False
-    types = [s.get(2, 1) for s in segments if s.tag == "UNH"]
+    types: list[str] = []
+    for piece in split_interchanges(data):  # each interchange has its own service characters
+        try:
+            segments = tokenize(piece.data)
+        except FormatError:
+            return False
+        types += [s.get(2, 1) for s in segments if s.tag == "UNH"]
     return bool(types) and all(t == message_type for t in types)
 
 

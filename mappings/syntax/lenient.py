@@ -61,6 +61,7 @@ def loose_edifact_segments(
         version = 4 if re.match(r"UNB.UNO[A-Z].4", head) else 3
         service = edifact.default_service_characters(version)
         position = 1
+    text, _ = edifact.unwrap_hard_wrapped(text, start, service)
     terminator, element_sep, component_sep = service.terminator, service.element, service.component
     release = service.release_character
     strip = "".join(c for c in _WHITESPACE if c not in service.delimiters)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappings.base import FormatError, SegmentError
+from mappings.syntax.interchanges import in_piece, split_interchanges
 
 FORMAT_NAME = "x12"
 MEDIA_TYPE = "application/EDI-X12"  # RFC 1767
@@ -624,6 +625,23 @@ def parse(data: bytes | str) -> Interchange:
 
 # ----------------------------------------------------------------------------------------------------------
 # Writing
+
+
+def every_interchange(data: bytes | str) -> list[Interchange]:
+    """Every interchange of a file, in file order, each read as strictly as `parse` reads one (a VAN's
+    concatenated daily file: ISA…IEA, ISA…IEA); the first refusal raises, naming the interchange."""
+    if isinstance(data, str):
+        return [parse(data)]
+    pieces = split_interchanges(data)
+    if len(pieces) == 1:
+        return [parse(data)]
+    interchanges: list[Interchange] = []
+    for piece in pieces:
+        try:
+            interchanges.append(parse(piece.data))
+        except X12SyntaxError as error:
+            raise in_piece(error, piece, len(pieces)) from None
+    return interchanges
 
 
 def serialize_segment(tag: str, elements: Iterable[str | Sequence[str]],

@@ -282,7 +282,6 @@ def test_release_character(written: str, value: str) -> None:
     [
         ("FTX+AAI+++ABC?", "ends with the release character"),
         ("FTX+AAI+++ABC?'", "the last segment terminator is released"),
-        ("FTX+AAI+++A?BC'", "only service characters (:+?') may be released"),
     ],
 )
 def test_release_character_errors(data: str, reason: str) -> None:
@@ -290,6 +289,21 @@ def test_release_character_errors(data: str, reason: str) -> None:
         tokenize(data)
     assert caught.value.segment_position == 1
     assert reason in caught.value.reason
+
+
+def test_a_release_character_before_an_ordinary_character_is_read_with_a_warning() -> None:
+    """Issue 17: `A?BC` (a writer that releases more than the service characters) is read as `ABC`, as ISO
+    9735 readers do, and the interchange says so instead of being refused."""
+    assert tokenize("FTX+AAI+++A?BC'")[0].elements[3] == ("ABC",)
+    data = "UNB+UNOC:3+S+R+240131:1200+9'UNH+1+INVOIC:D:96A:UN'FTX+AAI+++A?BC:D?.E'UNT+3+1'UNZ+1+9'"
+    interchange = edifact.parse(data)
+    assert interchange.messages[0].segments[0].elements[3] == ("ABC", "D.E")
+    assert interchange.warnings == [
+        "segment 3 (FTX) element 4 component 1: release character '?' before 'B', which is no service "
+        "character: read as 'B'",
+        "segment 3 (FTX) element 4 component 2: release character '?' before '.', which is no service "
+        "character: read as '.'",
+    ]
 
 
 def test_una_with_other_service_characters() -> None:

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from mappings import parser
+from mappings.acks.received import examine
 from mappings.base import FormatError
 from mappings.syntax import edifact
 from tests.conftest import SHARED
@@ -303,6 +304,26 @@ def x12_856(size: int) -> tuple[bytes, int]:
     return _x12(_sample("edi/x12/856/bots_inbound_856_1.x12"), "HL", "CTT", size)
 
 
+def edi_several_interchanges(size: int) -> tuple[bytes, int]:
+    """A VAN's concatenated daily file (issue 17): a whole DESADV interchange repeated, each with its own
+    control reference, CRLF between them; read by `POST /edi`'s reader, which cuts and reads each."""
+    one = _sample("edi/edifact/DESADV/bots_desadv1_D96A_EAN005_generated.edi").rstrip() + b"\r\n"
+    times = max(1, size // len(one))
+    pieces = [
+        one.replace(b"+1'", f"+{n}'".encode(), 1).replace(b"UNZ+3+1'", f"UNZ+3+{n}'".encode())
+        for n in range(1, times + 1)
+    ]
+    return b"".join(pieces), times
+
+
+def edifact_hard_wrapped(size: int) -> tuple[bytes, int]:
+    """A mainframe export (issue 17): the DESADV of `edifact_desadv`, hard-wrapped at 80 characters with
+    CRLF, also inside segments."""
+    data, times = edifact_desadv(size)
+    text = data.decode("latin-1")
+    return "\r\n".join(text[i : i + 80] for i in range(0, len(text), 80)).encode("latin-1"), times
+
+
 # --- the readers, as the intakes call them ----------------------------------------------------------------
 
 
@@ -349,6 +370,10 @@ CASES: dict[str, Case] = {
     "X12 214": Case(x12_214, parser("x12-214"), lambda status: 0),  # one shipment, however many loops
     "EDIFACT syntax": Case(edifact_desadv, parser("edifact"), lambda ic: 0),
     "X12 syntax": Case(x12_856, parser("x12"), lambda ic: 0),
+    "EDI several interchanges": Case(edi_several_interchanges, examine, lambda received: len(received.parts)),
+    "EDIFACT hard-wrapped": Case(
+        edifact_hard_wrapped, parser("edifact"), lambda ic: 0 if ic.warnings else -1
+    ),
     "Invoice Response": Case(invoice_response, parser("invoice-response"), lambda doc: 0),
     "DSN": Case(dsn_returned_message, parser("dsn"), lambda dsn: 0),  # the repeats are the returned body
     "print return CSV": Case(print_return_csv, parser("print-return"), lambda file: len(file.entries)),

@@ -27,6 +27,11 @@
   channel puts it on the partner's transport: folder `<directory>/<partner>_ack_<ref>.<edi|x12>`, or SFTP
   `<outgoing>/…`, each committed once. Where it went is kept in `ack_details["written"]`.
 
+A file of several interchanges (a VAN's concatenated daily file, EDIFACT and X12 alike) is taken apart
+first (`mappings.syntax.interchanges`): every interchange is stored, recorded, applied and answered as
+above, in its own transaction, with its own CONTRL / 997 / TA1 and control numbers; a broken one is
+refused and answered alone, and the receipt lists each (`interchanges`).
+
 `flag_overdue` (the worker calls it) turns outbound interchanges without any acknowledgement after
 `ack_due_at` into `ack_status="overdue"`, and their `sent` deliveries into `deviation`.
 """
@@ -70,7 +75,7 @@ from mappings.acks.model import (
     Acknowledgement,
     AckParty,
 )
-from mappings.acks.received import ReceivedFile, examine
+from mappings.acks.received import ReceivedFile, ReceivedPart, examine
 from mappings.base import FormatError
 from mappings.syntax import edifact, x12
 from mappings.syntax.edi_envelope import EdiEnvelope
@@ -106,13 +111,35 @@ class EdiReceipt:
     errors: list[dict[str, Any]] = field(default_factory=list)
     note: str | None = None
     duplicate: bool = False
+    #: a file of several interchanges: what became of each (this receipt then sums them up)
+    interchanges: list[EdiReceipt] = field(default_factory=list)
+    #: this interchange's place in such a file: its number (from 1) and the byte where it starts
+    index: int | None = None
+    offset: int | None = None
 
     @property
     def rejected(self) -> bool:
         """We refused the file (syntax, duplicate interchange number)."""
         return self.kind == KIND_REJECTED
 
+    @property
+    def rejected_interchanges(self) -> int:
+        """How many interchanges of the file we refused (the file itself counts as one when it is one)."""
+        if self.interchanges:
+            return sum(part.rejected for part in self.interchanges)
+        return int(self.rejected)
+
     def as_dict(self) -> dict[str, Any]:
+        out = self._fields()
+        if self.index is not None:
+            out["index"], out["offset"] = self.index, self.offset
+        if self.interchanges:
+            out["interchange_count"] = len(self.interchanges)
+            out["rejected_count"] = self.rejected_interchanges
+            out["interchanges"] = [part.as_dict() for part in self.interchanges]
+        return out
+
+    def _fields(self) -> dict[str, Any]:
         return {
             "id": self.inbound_id,
             "kind": self.kind,
@@ -145,6 +172,21 @@ def receive_edi(
     `parsed`: `examine(data)` already done (in the API's parse pool); None examines the file here.
     """
     received = parsed.get() if parsed is not None else examine(data)
+    if received.parts:
+        return _receive_parts(engine, received.parts, tenant_id=tenant_id, actor=actor, now=now)
+    return _receive_one(engine, received, data, tenant_id=tenant_id, actor=actor, now=now)
+
+
+def _receive_one(
+    engine: Engine,
+    received: ReceivedFile,
+    data: bytes,
+    *,
+    tenant_id: str | None,
+    actor: str,
+    now: dt.datetime | None,
+) -> EdiReceipt:
+    """One interchange in its own transaction, stored once by its bytes' SHA-256."""
     digest = hashlib.sha256(data).hexdigest()
     return store_once(
         engine,
@@ -152,6 +194,79 @@ def receive_edi(
         receive=lambda session: _receive(session, received, data, digest, tenant_id, actor, now or utcnow()),
         replay=lambda session, row: _replayed(session, row, received, tenant_id),
         what="EDI file",
+    )
+
+
+def _receive_parts(
+    engine: Engine,
+    parts: tuple[ReceivedPart, ...],
+    *,
+    tenant_id: str | None,
+    actor: str,
+    now: dt.datetime | None,
+) -> EdiReceipt:
+    """A file of several interchanges (a VAN's concatenated daily file): each stored, recorded, applied
+    and answered as if it had come alone, in its own transaction, so a broken one is refused alone and
+    the others go through; the receipt sums them up and lists each in `interchanges`."""
+    receipts: list[EdiReceipt] = []
+    for part in parts:
+        if part.received is None:
+            error = part.error
+            assert error is not None
+            receipt = EdiReceipt(
+                inbound_id="",
+                kind=KIND_REJECTED,
+                standard="unknown",
+                message_type="",
+                interchange_ref="",
+                status=REJECTED,
+                errors=[error.as_dict()],
+                note=f"{part.where}: not an interchange that can be read: {error}; not stored, not answered",
+            )
+        else:
+            receipt = _receive_one(
+                engine, part.received, part.data, tenant_id=tenant_id, actor=actor, now=now
+            )
+        receipt.index, receipt.offset = part.index, part.offset
+        receipts.append(receipt)
+    return _file_receipt(receipts)
+
+
+def _file_receipt(receipts: list[EdiReceipt]) -> EdiReceipt:
+    """What a file of several interchanges came to: rejected only when every interchange was."""
+    kept = [r for r in receipts if not r.rejected]
+    if not kept:
+        kind = KIND_REJECTED
+    elif all(r.kind == KIND_ACK for r in kept):
+        kind = KIND_ACK
+    else:
+        kind = KIND_MESSAGE
+    statuses = {r.status for r in receipts}
+    standards = {r.standard for r in receipts if r.standard != "unknown"}
+    first = next((r for r in receipts if r.inbound_id), receipts[0])
+    counted: dict[str, int] = {}
+    for receipt in receipts:
+        word = "rejected" if receipt.rejected else (receipt.status or receipt.kind)
+        counted[word] = counted.get(word, 0) + 1
+    notes = [", ".join(f"{n} {word}" for word, n in counted.items())]
+    notes += [
+        f"interchange {r.index} ({r.interchange_ref or 'unread'}): {r.note}" for r in receipts if r.note
+    ]
+    return EdiReceipt(
+        inbound_id=first.inbound_id,
+        kind=kind,
+        standard=standards.pop() if len(standards) == 1 else "mixed",
+        message_type=",".join(dict.fromkeys(r.message_type for r in receipts if r.message_type))[:20],
+        interchange_ref=",".join(r.interchange_ref for r in receipts if r.interchange_ref),
+        partner_id=first.partner_id,
+        tenant_id=first.tenant_id,
+        status=statuses.pop() if len(statuses) == 1 else PARTIAL,
+        applied=any(r.applied for r in receipts),
+        linked=[item for r in receipts for item in r.linked],
+        errors=[{**e, "interchange": r.index} for r in receipts for e in r.errors],
+        note=f"{len(receipts)} interchanges in the file: " + "; ".join(notes),
+        duplicate=all(r.duplicate for r in receipts),
+        interchanges=receipts,
     )
 
 
@@ -596,6 +711,9 @@ def _receive_message(
                 "message_type": inbound.message_type,
             }
         )
+    if accepted and received.warnings:
+        tolerated = "read with warnings: " + "; ".join(received.warnings[:5])
+        receipt.note = f"{receipt.note}; {tolerated}" if receipt.note else tolerated
     if not partner.answer_inbound:
         note = f"not answered: trading partner {partner.partner_id} takes no acknowledgements"
         receipt.note = f"{receipt.note}; {note}" if receipt.note else note
