@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import facturx
 import pytest
@@ -403,8 +404,8 @@ def _xmp(pdf_content: bytes) -> bytes:
 
     import pypdf
 
-    metadata = pypdf.PdfReader(io.BytesIO(pdf_content)).trailer["/Root"]["/Metadata"].get_object()
-    return bytes(metadata.get_data())
+    catalog: Any = pypdf.PdfReader(io.BytesIO(pdf_content)).trailer["/Root"]
+    return bytes(catalog["/Metadata"].get_object().get_data())
 
 
 def test_a_plain_pdf_is_no_factur_x(validator: Validator) -> None:
