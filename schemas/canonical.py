@@ -39,6 +39,8 @@ from schemas.invoice_profiles import (
     SELF_BILLING_CREDIT_NOTE_TYPE_CODES,
     SELF_BILLING_INVOICE_TYPE_CODES,
     is_self_billing,
+    peppol_rules_apply,
+    specification_name,
 )
 from schemas.national_id import NationalId, is_national_id
 
@@ -725,6 +727,9 @@ class ArithmeticWarning:
     stated: Decimal
     computed: Decimal
     tolerance: str
+    #: set when the difference is beyond the rule's tolerance but the rule is PEPPOL's and the invoice's
+    #: specification (this name: EN 16931, Factur-X, XRechnung…) does not contain it
+    outside_specification: str | None = None
 
     @property
     def difference(self) -> Decimal:
@@ -732,13 +737,20 @@ class ArithmeticWarning:
 
     @property
     def message(self) -> str:
+        if self.outside_specification is not None:
+            return (
+                f"{self.field} is {self.stated}, the exact figure is {self.computed} (difference "
+                f"{self.difference}, beyond the {self.tolerance} {self.rule} allows); accepted: {self.rule} "
+                f"is a PEPPOL rule, not part of {self.outside_specification}, but a PEPPOL delivery (EHF) "
+                "would be refused for it"
+            )
         return (
             f"{self.field} is {self.stated}, the exact figure is {self.computed} (difference "
             f"{self.difference}); accepted: {self.rule} allows {self.tolerance}"
         )
 
     def as_dict(self) -> dict[str, str]:
-        return {
+        found = {
             "rule": self.rule,
             "field": self.field,
             "stated": str(self.stated),
@@ -747,6 +759,9 @@ class ArithmeticWarning:
             "tolerance": self.tolerance,
             "message": self.message,
         }
+        if self.outside_specification is not None:
+            found["outside_specification"] = self.outside_specification
+        return found
 
 
 _BELOW_ONE_UNIT = "a difference below one currency unit"
@@ -792,7 +807,9 @@ def _arithmetic(invoice: Invoice) -> tuple[list[tuple[str, str, str]], list[Arit
     Returns the violations (refused: the official rule refuses too) and the warnings (a difference the
     official rule accepts). The tolerances, read from the schematron (CEN 1.3.16, PEPPOL BIS 3.0.21):
 
-    - PEPPOL-EN16931-R120 line net, R040 allowance/charge amount: within 0.02 (`u:slack`);
+    - PEPPOL-EN16931-R120 line net, R040 allowance/charge amount: within 0.02 (`u:slack`), for a PEPPOL-bound
+      invoice; for a plain EN 16931, Factur-X or XRechnung one (whose rules these are not) a difference
+      beyond that is a warning saying a PEPPOL delivery would be refused for it;
     - BR-CO-17 and BR-S-09 / BR-AF-09 / BR-AG-09 VAT category tax amount, BR-S-08 / BR-AF-08 / BR-AG-08
       taxable amount: a difference strictly below one currency unit;
     - BR-CO-10…16, BR-Z/E/AE/IC/G/O-08 and -09: exact (the amounts have two decimals, so the schematron's
@@ -800,10 +817,17 @@ def _arithmetic(invoice: Invoice) -> tuple[list[tuple[str, str, str]], list[Arit
     """
     found: list[tuple[str, str, str]] = []
     warnings: list[ArithmeticWarning] = []
+    peppol = _PeppolRules(invoice.customization_id)
     for index, line in enumerate(invoice.lines):
         exact = _line_net_exact(line)
         rounded = round_amount(exact)
-        if not _within_slack(line.net_amount, exact):
+        if not _within_slack(line.net_amount, exact) and not peppol.enforced:
+            warnings.append(
+                peppol.not_enforced(
+                    "PEPPOL-EN16931-R120", f"lines.{index}.net_amount", line.net_amount, rounded
+                )
+            )
+        elif not _within_slack(line.net_amount, exact):
             found.append(
                 (
                     "PEPPOL-EN16931-R120",
@@ -819,9 +843,10 @@ def _arithmetic(invoice: Invoice) -> tuple[list[tuple[str, str, str]], list[Arit
                 )
             )
         for ac_index, ac in enumerate(line.allowances_charges):
-            _allowance_charge_rule(ac, f"lines.{index}.allowances_charges.{ac_index}", found, warnings)
+            path = f"lines.{index}.allowances_charges.{ac_index}"
+            _allowance_charge_rule(ac, path, found, warnings, peppol)
     for ac_index, ac in enumerate(invoice.allowances_charges):
-        _allowance_charge_rule(ac, f"allowances_charges.{ac_index}", found, warnings)
+        _allowance_charge_rule(ac, f"allowances_charges.{ac_index}", found, warnings, peppol)
     taxables = _category_taxables(invoice)
     for index, vb in enumerate(invoice.vat_breakdown):
         key = _rate_key(vb.category, vb.rate)
@@ -912,15 +937,36 @@ def _taxable_violation(
     )
 
 
+class _PeppolRules:
+    """Whether the PEPPOL-only arithmetic rules (PEPPOL-EN16931-R120, R040) are the invoice's rules: they are
+    for a PEPPOL-bound profile (`peppol_rules_apply`); for plain EN 16931, Factur-X or XRechnung a difference
+    beyond their tolerance is a warning naming the specification, not a refusal."""
+
+    def __init__(self, customization_id: str | None) -> None:
+        self.enforced = peppol_rules_apply(customization_id)
+        self.specification = specification_name(customization_id)
+
+    def not_enforced(self, rule: str, field: str, stated: Decimal, computed: Decimal) -> ArithmeticWarning:
+        return ArithmeticWarning(rule, field, stated, computed, _SLACK, self.specification)
+
+
 def _allowance_charge_rule(
-    ac: AllowanceCharge, path: str, found: list[tuple[str, str, str]], warnings: list[ArithmeticWarning]
+    ac: AllowanceCharge,
+    path: str,
+    found: list[tuple[str, str, str]],
+    warnings: list[ArithmeticWarning],
+    peppol: _PeppolRules,
 ) -> None:
     """PEPPOL-EN16931-R040: with both a base amount and a percentage, amount = base × percentage / 100
     within 0.02."""
     if ac.base_amount is None or ac.percent is None:
         return
     exact = ac.base_amount * ac.percent / 100
-    if not _within_slack(ac.amount, exact):
+    if not _within_slack(ac.amount, exact) and not peppol.enforced:
+        warnings.append(
+            peppol.not_enforced("PEPPOL-EN16931-R040", f"{path}.amount", ac.amount, round_amount(exact))
+        )
+    elif not _within_slack(ac.amount, exact):
         found.append(
             (
                 "PEPPOL-EN16931-R040",

@@ -1,8 +1,10 @@
 """UN/CEFACT Cross Industry Invoice D16B, EN 16931's second syntax: the canonical invoice both ways.
 
 Pure functions, no I/O. `render` writes every field of the canonical model in the element order the
-CII D16B schema demands (a strict sequence), with the EN 16931 guideline (BT-24 `urn:cen.eu:en16931:2017`,
-which is also Factur-X / ZUGFeRD's EN 16931 profile). `parse` reads any CII invoice (through the safe
+CII D16B schema demands (a strict sequence), in the invoice's own guideline (BT-24) when it is a CII one
+(plain EN 16931 `urn:cen.eu:en16931:2017`, which is also Factur-X / ZUGFeRD's EN 16931 profile, a Factur-X /
+ZUGFeRD level, XRechnung), else EN 16931; `parse` keeps BT-24 and BT-23 in `customization_id` /
+`profile_id`, so an invoice goes back out in its own profile. `parse` reads any CII invoice (through the safe
 `parse_xml`) — plain EN 16931, XRechnung CII, Factur-X / ZUGFeRD BASIC, EN 16931 or EXTENDED — into the
 canonical model, which checks the EN 16931 arithmetic; what the model has no field for (EXTENDED-only
 elements, BT-90 creditor id, note subject codes) is left unread.
@@ -45,6 +47,15 @@ from schemas.canonical import (
     Party,
     Period,
 )
+from schemas.invoice_profiles import (
+    EN16931_CUSTOMIZATION,
+    FACTUR_X_BASIC_WL,
+    FACTUR_X_LEVELS,
+    FACTUR_X_MINIMUM,
+    ZUGFERD_2_BASIC_WL,
+    ZUGFERD_2_MINIMUM,
+    is_cii_family,
+)
 
 FORMAT_NAME = "cii"
 MEDIA_TYPE = "application/xml"
@@ -55,29 +66,12 @@ RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationE
 UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
 QDT = "urn:un:unece:uncefact:data:standard:QualifiedDataType:100"
 #: BT-24 of a plain EN 16931 invoice, which is also the Factur-X / ZUGFeRD EN 16931 (COMFORT) profile.
-EN16931 = "urn:cen.eu:en16931:2017"
+EN16931 = EN16931_CUSTOMIZATION
 #: Known BT-24 values → a name for `inspect` (any other guideline is still read).
-GUIDELINES = {
-    EN16931: "EN 16931 (Factur-X / ZUGFeRD EN 16931)",
-    "urn:factur-x.eu:1p0:minimum": "Factur-X MINIMUM",
-    "urn:factur-x.eu:1p0:basicwl": "Factur-X BASIC WL",
-    "urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic": "Factur-X BASIC",
-    "urn:cen.eu:en16931:2017#conformant#urn:factur-x.eu:1p0:extended": "Factur-X EXTENDED",
-    "urn:cen.eu:en16931:2017#conformant#urn:zugferd.de:2p0:extended": "ZUGFeRD 2.0 EXTENDED",
-    "urn:zugferd.de:2p0:minimum": "ZUGFeRD 2.0 MINIMUM",
-    "urn:zugferd.de:2p0:basicwl": "ZUGFeRD 2.0 BASIC WL",
-    "urn:cen.eu:en16931:2017#compliant#urn:zugferd.de:2p0:basic": "ZUGFeRD 2.0 BASIC",
-}
+GUIDELINES = FACTUR_X_LEVELS
 _XRECHNUNG = re.compile(r"#compliant#urn:xeinkauf\.de:kosit:xrechnung_([0-9.]+)")
 #: Guidelines whose documents carry no invoice lines (BG-25), which the canonical model requires.
-LINELESS_GUIDELINES = frozenset(
-    {
-        "urn:factur-x.eu:1p0:minimum",
-        "urn:factur-x.eu:1p0:basicwl",
-        "urn:zugferd.de:2p0:minimum",
-        "urn:zugferd.de:2p0:basicwl",
-    }
-)
+LINELESS_GUIDELINES = frozenset({FACTUR_X_MINIMUM, FACTUR_X_BASIC_WL, ZUGFERD_2_MINIMUM, ZUGFERD_2_BASIC_WL})
 CREDIT_NOTE_CODES = frozenset({"381", "396", "81", "83", "532", "261", "262", "296", "308", "420", "458"})
 #: BT-8: the model's UNTDID 2005 code → the CII UNTDID 2475 code (EN 16931-3-3).
 TAX_POINT_CODE_TO_CII = {"3": "5", "35": "29", "432": "72"}
@@ -407,8 +401,20 @@ def _settlement(parent: etree._Element, invoice: Invoice) -> None:
     _opt(settlement, "ram:ReceivableSpecifiedTradeAccountingAccount/ram:ID", invoice.accounting_cost)
 
 
-def render(invoice: Invoice, *, guideline: str = EN16931) -> RenderedDocument:
-    """Canonical → CII D16B `CrossIndustryInvoice`, EN 16931 guideline (BT-24) unless told otherwise."""
+def guideline_for(invoice: Invoice) -> str:
+    """BT-24 as a CII document of this invoice states it: the invoice's own specification when it is one
+    of CII's (plain EN 16931, a Factur-X / ZUGFeRD level with lines, XRechnung), else EN 16931 (a PEPPOL BIS
+    invoice written as CII is an EN 16931 invoice: PEPPOL's identifiers name a UBL CIUS)."""
+    own = " ".join((invoice.customization_id or "").split())
+    if is_cii_family(own) and own not in LINELESS_GUIDELINES:
+        return own
+    return EN16931
+
+
+def render(invoice: Invoice, *, guideline: str | None = None) -> RenderedDocument:
+    """Canonical → CII D16B `CrossIndustryInvoice` in the invoice's own guideline (BT-24, `guideline_for`)
+    unless told otherwise, with its business process (BT-23) when it has one."""
+    guideline = guideline or guideline_for(invoice)
     if len(invoice.preceding_invoices) > 1:
         raise FormatError(
             "preceding_invoices",
@@ -417,7 +423,9 @@ def render(invoice: Invoice, *, guideline: str = EN16931) -> RenderedDocument:
         )
     nsmap: Any = {"rsm": RSM, "ram": RAM, "udt": UDT, "qdt": QDT}
     root = etree.Element(f"{{{RSM}}}CrossIndustryInvoice", nsmap=nsmap)
-    _el(root, "rsm:ExchangedDocumentContext/ram:GuidelineSpecifiedDocumentContextParameter/ram:ID", guideline)
+    context = _el(root, "rsm:ExchangedDocumentContext")
+    _opt(context, "ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID", invoice.profile_id)
+    _el(context, "ram:GuidelineSpecifiedDocumentContextParameter/ram:ID", guideline)
     document = _el(root, "rsm:ExchangedDocument")
     _el(document, "ram:ID", invoice.number)
     _el(document, "ram:TypeCode", invoice.effective_type_code)
@@ -738,6 +746,13 @@ def guideline_of(root: etree._Element) -> str | None:
     )
 
 
+def business_process_of(root: etree._Element) -> str | None:
+    """BT-23, the business process type, when the document states one."""
+    return _Reader(root).text(
+        "rsm:ExchangedDocumentContext/ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID"
+    )
+
+
 def guideline_name(guideline: str | None) -> str | None:
     """A person's name for a BT-24 value: `Factur-X BASIC`, `XRechnung 3.0`…; None when unknown."""
     if guideline is None:
@@ -915,6 +930,8 @@ def invoice_data_from_cii(root: etree._Element) -> dict[str, Any]:
     return _drop_none(
         {
             "document_type": DocumentType.CREDIT_NOTE.value if credit_note else DocumentType.INVOICE.value,
+            "customization_id": guideline,
+            "profile_id": business_process_of(root),
             "type_code": None if type_code == default_type else type_code,
             "number": exchanged.required("ram:ID"),
             "issue_date": exchanged.required("ram:IssueDateTime/udt:DateTimeString")
@@ -989,9 +1006,7 @@ def inspect(data: bytes) -> dict[str, Any]:
         "document": local_name(root),
         "guideline": guideline,
         "guideline_name": guideline_name(guideline),
-        "business_process": _Reader(root).text(
-            "rsm:ExchangedDocumentContext/ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID"
-        ),
+        "business_process": business_process_of(root),
     }
     try:
         invoice = parse(data)

@@ -1,7 +1,8 @@
 """Factur-X / ZUGFeRD: the invoice PDF as PDF/A-3 with its CII XML embedded, both ways.
 
-A German or French receiver's software reads the embedded `factur-x.xml` (EN 16931 profile: BT-24
-`urn:cen.eu:en16931:2017`), a person reads the page. `render` draws the gateway's printable PDF (the tenant's
+A German or French receiver's software reads the embedded `factur-x.xml` (the invoice's Factur-X level:
+BASIC, EXTENDED, or EN 16931, BT-24 `urn:cen.eu:en16931:2017`, for any other invoice), a person reads the
+page. `render` draws the gateway's printable PDF (the tenant's
 template), renders the CII and joins them with the `factur-x` package, which writes the PDF/A-3 metadata
 (XMP, output intent, the XML as an associated file with AFRelationship "data") and checks the XML against the
 Factur-X EN 16931 schema. `parse` and `inspect` read the XML back out of any Factur-X / ZUGFeRD 2 PDF.
@@ -16,6 +17,7 @@ from mappings.base import FormatError, RenderedDocument
 from mappings.invoice import cii, pdf
 from schemas.branding import PdfTemplate
 from schemas.canonical import Invoice
+from schemas.invoice_profiles import EN16931_CUSTOMIZATION, FACTUR_X_BASIC, FACTUR_X_EXTENDED
 
 FORMAT_NAME = "factur-x"
 MEDIA_TYPE = "application/pdf"
@@ -27,13 +29,42 @@ def _quiet() -> None:
     logging.getLogger("factur-x").setLevel(logging.WARNING)
 
 
+#: The Factur-X 1.0 levels a PDF is written in, by BT-24 → the `factur-x` package's level name, which is
+#: what its `get_level` reads from that identifier (the PDF's XMP conformance level and the XSD it checks).
+FACTUR_X_LEVEL = {EN16931_CUSTOMIZATION: "en16931", FACTUR_X_BASIC: "basic", FACTUR_X_EXTENDED: "extended"}
+
+
+def embedded_guideline(invoice: Invoice) -> str:
+    """BT-24 of the embedded XML: the invoice's own when it is a Factur-X 1.0 level with lines (BASIC,
+    EN 16931, EXTENDED), else EN 16931 (a PEPPOL or XRechnung invoice, a ZUGFeRD 1.0 / 2.0 identifier:
+    Factur-X has no level of those names, and EN 16931 is the level that carries every field of the model)."""
+    own = " ".join((invoice.customization_id or "").split())
+    return own if own in FACTUR_X_LEVEL else EN16931_CUSTOMIZATION
+
+
+def _fits_level(xml: bytes, level: str) -> bool:
+    """The XML passes the `factur-x` package's XSD of that level (BASIC's is a subset of EN 16931's)."""
+    import facturx
+
+    try:
+        return bool(facturx.xml_check_xsd(xml, flavor="factur-x", level=level))
+    except Exception:  # the package raises plain Exception for an XSD failure
+        return False
+
+
 def render(invoice: Invoice, template: PdfTemplate | None = None) -> RenderedDocument:
-    """Canonical → the invoice PDF with the CII (EN 16931 profile) embedded as PDF/A-3 `factur-x.xml`."""
+    """Canonical → the invoice PDF with the CII embedded as PDF/A-3 `factur-x.xml`, at the invoice's own
+    Factur-X level (`embedded_guideline`)."""
     import facturx
 
     _quiet()
     page = pdf.render(invoice, template)
-    xml = cii.render(invoice)
+    guideline = embedded_guideline(invoice)
+    xml = cii.render(invoice, guideline=guideline)
+    if guideline == FACTUR_X_BASIC and not _fits_level(xml.content, FACTUR_X_LEVEL[guideline]):
+        # content beyond BASIC (e.g. corrected through the API): EN 16931 is the level that states it truly
+        guideline = EN16931_CUSTOMIZATION
+        xml = cii.render(invoice, guideline=guideline)
     kind = "Credit note" if invoice.effective_type_code in cii.CREDIT_NOTE_CODES else "Invoice"
     metadata = {
         "author": invoice.seller.name,
@@ -47,7 +78,7 @@ def render(invoice: Invoice, template: PdfTemplate | None = None) -> RenderedDoc
             page.content,
             xml.content,
             flavor="factur-x",
-            level="en16931",
+            level=FACTUR_X_LEVEL[guideline],
             check_xsd=True,
             pdf_metadata=metadata,
         )

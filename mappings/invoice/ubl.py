@@ -2,7 +2,8 @@
 
 Pure functions, no I/O. `render` writes every field of the canonical model in the element
 order the UBL 2.1 schema demands (it is a strict sequence), in the invoice's own profile: its
-customization (BT-24) and profile (BT-23) as read, else PEPPOL BIS Billing 3.0. `parse` reads a UBL Invoice or
+customization (BT-24) and profile (BT-23) as read, else PEPPOL BIS Billing 3.0 (plain EN 16931 and Factur-X
+invoices, read from CII, take PEPPOL BIS Billing 3.0's: `ubl_profile`). `parse` reads a UBL Invoice or
 CreditNote (through the safe `parse_xml`) back into the canonical model, which checks the EN 16931
 arithmetic, keeping the profile identifiers (left out when they are the defaults, like the type code) and the
 payment terms text exactly (XRechnung's `#SKONTO#` lines end with a line break, DE-R-018).
@@ -52,6 +53,7 @@ from schemas.invoice_profiles import (
     SELF_BILLED_CREDIT_NOTE,
     SELF_BILLED_INVOICE,
     SELF_BILLING_PROCESS,
+    converts_to_peppol_billing,
     is_self_billing,
     profile_name,
 )
@@ -66,6 +68,8 @@ CAC = "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 CUSTOMIZATION_ID = PEPPOL_BILLING_CUSTOMIZATION
 PROFILE_ID = PEPPOL_BILLING_PROCESS
+#: PEPPOL-EN16931-R007: a PEPPOL billing process is `urn:fdc:peppol.eu:2017:poacc:billing:NN:1.0`
+_PEPPOL_BILLING_PROCESS = re.compile(r"^urn:fdc:peppol\.eu:2017:poacc:billing:[0-9]{2}:1\.0$")
 FORETAKSREGISTERET = "Foretaksregisteret"
 INVOICED_OBJECT_CODE = "130"
 PROJECT_REFERENCE_CODE = "50"
@@ -296,15 +300,27 @@ def default_profile_id(customization_id: str) -> str:
     return SELF_BILLING_PROCESS if is_self_billing(customization_id) else PROFILE_ID
 
 
-def render(invoice: Invoice) -> RenderedDocument:
-    """Canonical → UBL 2.1 Invoice or CreditNote in the invoice's own profile (default PEPPOL BIS Billing
-    3.0 / EHF 3.0): a self-billed, forward-billing or XRechnung invoice is written back as what it is."""
+def ubl_profile(invoice: Invoice) -> tuple[str, str]:
+    """BT-24 and BT-23 as an EHF / PEPPOL BIS document of this invoice states them.
+
+    The invoice's own profile (default PEPPOL BIS Billing 3.0): a self-billed, forward-billing or XRechnung
+    invoice is written back as what it is. A plain EN 16931 or Factur-X / ZUGFeRD invoice (read from CII)
+    is converted: PEPPOL BIS Billing is a CIUS of EN 16931, so the EHF takes its identifiers (and the
+    PEPPOL billing process, unless the invoice names one of PEPPOL's billing processes), and the worker's
+    PEPPOL validation then applies the PEPPOL rules to it (R120…), refusing what they refuse.
+    """
+    if converts_to_peppol_billing(invoice.customization_id):
+        own_process = invoice.profile_id or ""
+        return CUSTOMIZATION_ID, own_process if _PEPPOL_BILLING_PROCESS.match(own_process) else PROFILE_ID
     customization_id = invoice.customization_id or CUSTOMIZATION_ID
+    return customization_id, invoice.profile_id or default_profile_id(customization_id)
+
+
+def render(invoice: Invoice) -> RenderedDocument:
+    """Canonical → UBL 2.1 Invoice or CreditNote in the invoice's profile (`ubl_profile`)."""
+    customization_id, profile_id = ubl_profile(invoice)
     return write_ubl(
-        invoice,
-        customization_id=customization_id,
-        profile_id=invoice.profile_id or default_profile_id(customization_id),
-        format_name=FORMAT_NAME,
+        invoice, customization_id=customization_id, profile_id=profile_id, format_name=FORMAT_NAME
     )
 
 

@@ -15,6 +15,7 @@ from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
 from gateway.worker import Worker
+from mappings.invoice import cii
 from tests.conftest import SHARED
 
 RULES = SHARED / "validation"
@@ -70,3 +71,25 @@ def test_without_rules_dir_xsd_and_cen_still_run(engine: Engine, settings: Setti
     rule_sets = sending["details"]["validation"]["rule_sets"]
     assert any(name.startswith("CEN-EN16931") for name in rule_sets)
     assert not any(name.startswith("PEPPOL") for name in rule_sets)
+
+
+def test_cii_en16931_invoice_as_ehf_is_refused_for_r120_by_the_official_rules(
+    engine: Engine, ehf_settings: Settings, outbound_dir: Path
+) -> None:
+    """An EN 16931 CII invoice (official CEN `CII_business_example_01`: net price 1273 per base quantity 1273,
+    one unit, line net 1273) is accepted at intake, R120 being PEPPOL's rule and not EN 16931's. Routed to a
+    folder as EHF, it takes PEPPOL BIS Billing 3.0's identifiers (no R004 for its specification id), so the
+    worker's official validation applies PEPPOL-EN16931-R120 and refuses it, naming the rule: a deviation,
+    nothing written."""
+    body = (RULES / "cii-d16b" / "examples" / "CII_business_example_01.xml").read_bytes()
+    invoice = cii.parse(body)
+    assert invoice.customization_id == cii.EN16931
+    assert {w.rule for w in invoice.arithmetic_warnings} == {"PEPPOL-EN16931-R120"}
+    delivery = _deliver(engine, ehf_settings, invoice.model_dump(mode="json", exclude_none=True))
+    assert delivery["status"] == "deviation"
+    assert "PEPPOL-EN16931-R120" in delivery["last_error"]
+    validation = delivery["events"][-1]["details"]["validation"]
+    refused_by = {f["rule_id"] for f in validation["findings"] if f["flag"] == "fatal"}
+    assert "PEPPOL-EN16931-R120" in refused_by and "PEPPOL-EN16931-R004" not in refused_by
+    assert any(rule_set.startswith("PEPPOL-EN16931-UBL") for rule_set in validation["rule_sets"])
+    assert not list(outbound_dir.rglob("*.xml"))

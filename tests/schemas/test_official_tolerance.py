@@ -24,6 +24,7 @@ from mappings.invoice import ubl
 from mappings.invoice.canonical_json import InvoiceValidationError
 from schemas.canonical import Invoice, InvoiceLine, compute_totals, compute_vat_breakdown
 from tests.conftest import SHARED
+from tests.mappings.test_ubl_mapping import maximal_invoice
 
 RULES = SHARED / "validation"
 UNIT_TESTS = RULES / "unit-tests"
@@ -210,3 +211,33 @@ def _rerendered(invoice: Invoice, first_line: InvoiceLine) -> bytes:
     totals = compute_totals(lines, invoice.allowances_charges, breakdown)
     changed = {"lines": lines, "vat_breakdown": breakdown, "totals": totals}
     return ubl.render(invoice.model_copy(update=changed)).content
+
+
+@pytest.mark.parametrize(
+    ("customization", "peppol_bound"),
+    [
+        (None, True),  # PEPPOL BIS Billing 3.0, the default
+        ("urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:selfbilling:3.0", True),
+        ("urn:cen.eu:en16931:2017", False),  # plain EN 16931 (a CII invoice from Germany or France)
+        ("urn:cen.eu:en16931:2017#compliant#urn:factur-x.eu:1p0:basic", False),
+        ("urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0", False),
+    ],
+)
+def test_peppol_only_rules_bind_peppol_profiles(customization: str | None, peppol_bound: bool) -> None:
+    """PEPPOL-EN16931-R040 (allowance = base × percentage within 0.02) is PEPPOL's rule: a PEPPOL-bound
+    invoice is refused for it, a plain EN 16931 / Factur-X / XRechnung one keeps it as a warning that says a
+    PEPPOL delivery would be refused. Stands for an XRechnung CII file whose document allowance states a base
+    amount off by 5 (the CEN and KoSIT rules check no base × percentage)."""
+    data = maximal_invoice().model_dump()
+    data["customization_id"] = customization
+    data["type_code"] = None  # 380, or the self-billing default 389
+    data["allowances_charges"][0]["base_amount"] = Decimal("205.00")  # 10 % is 20.50, stated 20.00
+    if peppol_bound:
+        with pytest.raises(ValueError, match="PEPPOL-EN16931-R040"):
+            Invoice.model_validate(data)
+        return
+    invoice = Invoice.model_validate(data)
+    [warning] = [w for w in invoice.arithmetic_warnings if w.outside_specification]
+    assert warning.rule == "PEPPOL-EN16931-R040" and warning.field == "allowances_charges.0.amount"
+    assert warning.computed == Decimal("20.50")
+    assert "a PEPPOL delivery (EHF) would be refused" in warning.message
