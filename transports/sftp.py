@@ -44,6 +44,7 @@ import secrets
 import socket
 import stat
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -357,12 +358,16 @@ def _negotiate(transport: paramiko.Transport, settings: SftpSettings, where: str
     pinned = _HOST_KEY_ALGORITHMS[settings.pinned_key_type]
     options.key_types = [*pinned, *(name for name in options.key_types if name not in pinned)]
     done = threading.Event()
+    started = time.monotonic()
     transport.start_client(event=done)
     if not done.wait(timeout) and transport.is_active():
         raise ConnectionLost(f"SFTP handshake with {where} timed out after {timeout:g} s")
     if not transport.is_active() or not done.is_set():
         problem = transport.get_exception()
         detail = _exception_text(problem) if problem is not None else "the server closed the connection"
+        waited = time.monotonic() - started
+        if "protocol banner" in detail and waited >= timeout * 0.9:  # paramiko's banner timer ran out first
+            raise ConnectionLost(f"SFTP handshake with {where} timed out after {timeout:g} s (no SSH banner)")
         raise ConnectionLost(f"SSH handshake with {where} failed: {detail}")
     offered = transport.get_remote_server_key()
     if offered.asbytes() != settings.pinned_key_blob:

@@ -227,15 +227,18 @@ def test_edi_readers_reject_junk_clearly(data: bytes) -> None:
         interchange_ref="5", message_ref="6", group_ref="7",
         prepared=dt.datetime(2026, 11, 24, tzinfo=dt.UTC),
     )  # fmt: skip
-    error = received.error
-    if received.standard == "edifact":
-        errors = [error] if isinstance(error, edifact.EdiSyntaxError) else []
-        answer = contrl.answer(data, envelope=envelope, accepted=not errors, errors=errors)
-        edifact.parse(answer)  # every answer we write reads back strictly
-    else:
-        x_errors = [error] if isinstance(error, x12.X12SyntaxError) else []
-        answer = functional_ack.answer(data, envelope=envelope, accepted=not x_errors, errors=x_errors)
-        x12.parse(answer)
+    # each interchange of a file is answered on its own, as `receive_edi` does
+    pieces = [(part.data, part.received) for part in received.parts if part.received is not None]
+    for piece, read in pieces or [(data, received)]:
+        error = read.error
+        if read.standard == "edifact":
+            errors = [error] if isinstance(error, edifact.EdiSyntaxError) else []
+            answer = contrl.answer(piece, envelope=envelope, accepted=not errors, errors=errors)
+            edifact.parse(answer)  # every answer we write reads back strictly
+        else:
+            x_errors = [error] if isinstance(error, x12.X12SyntaxError) else []
+            answer = functional_ack.answer(piece, envelope=envelope, accepted=not x_errors, errors=x_errors)
+            x12.parse(answer)
 
 
 @pytest.mark.parametrize("data", EDI_JUNK + _edi_mutations(30, seed=11))

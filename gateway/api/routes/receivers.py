@@ -6,13 +6,14 @@ has it, and nobody reads it back through the API.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException
 
 from channels import known_channels
 from gateway.api.deps import IdentityDep, SessionDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.params import Limit, Offset
 from gateway.api.views import ReceiverProfileView
 from gateway.services.tenancy.tenants import get_receiver, list_receivers, masked_profile, put_receiver
 from schemas.canonical import ReceiverProfile
@@ -40,8 +41,8 @@ def put_receiver_profile(
 def list_receiver_profiles(
     identity: IdentityDep,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     """The tenant's receiver profiles by receiver id, a page at a time; national identity numbers masked."""
     return [

@@ -497,6 +497,8 @@ FORMAT_ROUTES: dict[str, Route] = {
 NOT_RECEIVED: dict[str, str] = {
     "canonical-json": "an invoice to send: post it to /invoices (`gateway send`)",
     "ehf": "an invoice to send: post it to /invoices (`gateway send`)",
+    "cii": "an invoice to send: post it to /invoices (`gateway send`)",
+    "factur-x": "a Factur-X invoice to send: `gateway send` reads it, or post its CII XML to /invoices",
     "peppol-self-billing": "a self-billed invoice to send: post it to /invoices (`gateway send`)",
     "print-index": "a print batch index, which the gateway writes for the print house and never receives",
     "digipost-message": "a Digipost message, which the digipost channel sends and never receives",
