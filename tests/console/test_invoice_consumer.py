@@ -16,6 +16,8 @@ from db.engine import session_scope
 from db.models import EfakturaRecipient
 from gateway.services.outbound.avtalegiro import import_mandates
 from gateway.settings import Settings
+from schemas.canonical import Invoice
+from schemas.invoice_profiles import XRECHNUNG_CUSTOMIZATION
 from tests.channels.test_avtalegiro_outbox import agreements_file
 from tests.console.consumer_scenario import (
     AGREEMENTS_FILE,
@@ -26,6 +28,7 @@ from tests.console.consumer_scenario import (
     consumer_invoice_json,
 )
 from tests.console.helpers import ConsoleClient, api_auth, deliver, push_invoices
+from tests.mappings.test_ubl_mapping import maximal_invoice
 
 
 @pytest.fixture
@@ -34,7 +37,9 @@ def consumer(web: TestClient, engine: Engine, settings: Settings) -> ConsumerInv
 
 
 def _text(html: str) -> str:
-    return re.sub(r"[ \t\r\n]+", " ", unescape(re.sub(r"<[^>]+>", " ", html))).strip()
+    """The words of a page as read: inline tags join their neighbours, block tags part them."""
+    inline = re.sub(r"</?(?:span|strong|a|time|em)\b[^>]*>", "", html)
+    return re.sub(r"[ \t\r\n]+", " ", unescape(re.sub(r"<[^>]+>", " ", inline))).strip()
 
 
 def _section(html: str, heading_id: str) -> str:
@@ -57,10 +62,10 @@ def test_a_consumer_invoice_shows_tolerance_profile_waterfall_registry_and_manda
     text = _text(html)
     # the tolerated difference, in words, money as the console writes it
     tolerated = _section(html, "h-tolerated")
-    assert "Accepted with a difference the official rules tolerate" in tolerated
+    assert "Accepted with a difference from the exact figure" in tolerated
     assert (consumer.vat_stated, consumer.vat_computed) == (Decimal("1706.20"), Decimal("1706.25"))
     assert (
-        "BR-CO-17: VAT at 25 % 1\u202f706.20 stated, 1\u202f706.25 computed — "
+        "BR-CO-17: VAT (25 %) 1\u202f706.20 stated, 1\u202f706.25 computed — "
         "within the official tolerance of 1.00" in tolerated
     ), tolerated
     assert "Amounts in NOK" in tolerated
@@ -74,9 +79,11 @@ def test_a_consumer_invoice_shows_tolerance_profile_waterfall_registry_and_manda
     assert "eFaktura registry blocked the consumer refuses eFaktura from this issuer" in card
     assert f"looked up by national identity number {MASKED}; from an imported recipient-search file" in card
     assert "waterfall step 1 of 2 efaktura" in text and "waterfall step 2 of 2 folder" in text
-    payment = _section(html, "h-payment")
-    assert "AvtaleGiro active mandate, the payer's bank notifies each claim" in payment
-    assert f"from {AGREEMENTS_FILE}" in payment
+    assert (
+        f"AvtaleGiro active mandate for KID {consumer.kid}; the payer's bank notifies them of each claim "
+        f"from {AGREEMENTS_FILE}" in card
+    ), card
+    assert "AvtaleGiro" not in _section(html, "h-payment")  # said once, in the consumer's card
     # the number never in full: not as typed, not spaced, not in an attribute
     for form in (NATIONAL_ID, _spaced(NATIONAL_ID), NATIONAL_ID[:6] + "-" + NATIONAL_ID[6:]):
         assert form not in html
@@ -91,10 +98,9 @@ def test_a_deleted_mandate_and_no_registry_entry(
         import_mandates(session, "acme", agreements_file((consumer.kid, 2, False)), source_file="ended.txt")
         session.execute(delete(EfakturaRecipient))
     html = operator.get(f"/console/invoices/{consumer.invoice_id}").text
-    payment = _section(html, "h-payment")
-    assert "AvtaleGiro deleted mandate" in payment and "from ended.txt" in payment
-    assert "notifies" not in payment
     card = _section(html, "h-consumer")
+    assert f"AvtaleGiro deleted mandate for KID {consumer.kid}; Nets reported it ended from ended.txt" in card
+    assert "notifies" not in card
     assert "eFaktura registry" not in card and "Step 2 of 2" in card
 
 
@@ -109,6 +115,15 @@ def test_a_business_invoice_has_no_consumer_section_nor_tolerance_notice(
     text = _text(html)
     assert "PEPPOL BIS Billing 3.0" in text  # the default, said by name
     assert "(consumer)" not in text
+    # a business payer's mandate for the KID: said in the payment card
+    kid = operator.client.get(f"/invoices/{pushed['invoice_id']}", headers=api_auth(engine)).json()[
+        "payment_reference"
+    ]
+    with session_scope(engine) as session:
+        import_mandates(session, "acme", agreements_file((kid, 0, False)), source_file="full-list.txt")
+    payment = _section(operator.get(f"/console/invoices/{pushed['invoice_id']}").text, "h-payment")
+    assert f"AvtaleGiro active mandate for KID {kid}; paid without a notice from the payer's bank" in payment
+    assert "from full-list.txt" in payment
 
 
 def test_an_invoice_naming_its_consumer_by_routing_national_id(
@@ -131,3 +146,24 @@ def test_an_invoice_naming_its_consumer_by_routing_national_id(
     assert "Step 1 of 1" in card and "the default channel (the tenant has no consumer waterfall)" in card
     assert "PEPPOL BIS Billing 3.0" in text
     assert NATIONAL_ID not in html and _spaced(NATIONAL_ID) not in html
+
+
+def test_a_peppol_rule_beyond_its_tolerance_outside_the_invoices_own_specification(
+    operator: ConsoleClient, web: TestClient, engine: Engine
+) -> None:
+    """An XRechnung invoice whose allowance is 0.50 off base × percentage: accepted (R040 is PEPPOL's), and
+    the page says it is beyond the tolerance and that a PEPPOL delivery would be refused for it."""
+    invoice = maximal_invoice().model_dump()
+    invoice.update(customization_id=XRECHNUNG_CUSTOMIZATION, type_code=None, profile_id=None)
+    invoice["allowances_charges"][0]["base_amount"] = Decimal("205.00")
+    data = Invoice.model_validate(invoice).model_dump(mode="json", exclude_none=True)
+    answer = web.post("/invoices", json=data, headers=api_auth(engine))
+    assert answer.status_code == 201, answer.text
+    html = operator.get(f"/console/invoices/{answer.json()['invoice_id']}").text
+    tolerated = _section(html, "h-tolerated")
+    assert (
+        "PEPPOL-EN16931-R040: Document allowance (Loyalty discount) 20.00 stated, 20.50 computed — "
+        "beyond the tolerance of 0.02; accepted because PEPPOL-EN16931-R040 is not a rule of XRechnung "
+        "3.0, but a PEPPOL delivery (EHF) would be refused for it" in tolerated
+    ), tolerated
+    assert "XRechnung 3.0" in _text(html)

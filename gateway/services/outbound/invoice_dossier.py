@@ -344,7 +344,7 @@ _AT_MOST = re.compile(r"at most (?P<amount>[0-9]+(?:\.[0-9]+)?)")
 
 
 def tolerated_differences(invoice: Invoice) -> list[dict[str, Any]]:
-    """`Invoice.arithmetic_warnings` as a person reads them: which amount (VAT at 25 %, line 2's net
+    """`Invoice.arithmetic_warnings` as a person reads them: which amount (VAT (25 %), line 2's net
     amount), the stated and the exact figure, and the official tolerance as an amount in the invoice's
     currency (None when the rule words it otherwise; `tolerance_words` then says it)."""
     return [
@@ -370,13 +370,13 @@ def _tolerance(warning: ArithmeticWarning, currency: str) -> Decimal | None:
 
 
 def _what(invoice: Invoice, warning: ArithmeticWarning) -> str:
-    """The amount a warning's field path names, in words: `vat_breakdown.0.tax_amount` → "VAT" (or "VAT at
-    25 %" when the invoice has several rates), `lines.1.net_amount` → "Line 2 net amount"."""
+    """The amount a warning's field path names, in words: `vat_breakdown.0.tax_amount` → "VAT" (or "VAT
+    (25 %)" when the invoice has several rates), `lines.1.net_amount` → "Line 2 net amount"."""
     parts = warning.field.split(".")
     try:
         if parts[0] == "vat_breakdown":
             breakdown = invoice.vat_breakdown[int(parts[1])]
-            rate = f" at {_rate(breakdown.rate)} %" if len(invoice.vat_breakdown) > 1 else ""
+            rate = f" ({_rate(breakdown.rate)} %)" if len(invoice.vat_breakdown) > 1 else ""
             return f"VAT{rate}" if parts[2] == "tax_amount" else f"Taxable amount{rate}"
         if parts[0] == "lines":
             line = invoice.lines[int(parts[1])]
