@@ -183,6 +183,10 @@ def invoice_page(request: Request, reference: str, identity: Viewer) -> Response
             "pdf": dossier.shown_pdf,
             "pods": dossier.pods,
             "payment": dossier.payment,
+            "tolerated": dossier.tolerated,
+            "profile": dossier.profile,
+            "consumer": dossier.consumer,
+            "mandate": dossier.mandate,
         },
         identity=identity,
     )

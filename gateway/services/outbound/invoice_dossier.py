@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -22,12 +23,13 @@ from sqlmodel import col
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, StoredDocument
 from gateway.services.downloads import INLINE_MEDIA_TYPES, safe_media_type
 from gateway.services.inbound.pods import pod_summary, pods_for_invoice
+from gateway.services.outbound.consumer_dossier import ConsumerDossier, consumer_dossier, mandate_view
 from gateway.services.outbound.deliveries import delivery_view
 from gateway.services.outbound.documents import DocumentStore, DocumentStoreError, load_document
 from gateway.services.payments.matching_runs import invoice_payments
 from mappings.invoice.canonical_json import parse as parse_invoice
-from schemas.canonical import Identifier
-from schemas.national_id import mask_national_id
+from schemas.canonical import ArithmeticWarning, Identifier, Invoice, currency_minor_units
+from schemas.invoice_profiles import specification_name
 
 #: A document this size or smaller that is text (XML, JSON, EDI) is shown in the page as text.
 TEXT_PREVIEW_BYTES = 256_000
@@ -88,6 +90,14 @@ class InvoiceDossier:
     documents: list[SentDocument]
     pods: list[dict[str, Any]]
     payment: dict[str, Any]
+    #: the stated amounts the official rules tolerate (`tolerated_differences`)
+    tolerated: list[dict[str, Any]] = field(default_factory=list)
+    #: the specification the invoice was accepted under (`profile_of`)
+    profile: dict[str, Any] = field(default_factory=dict)
+    #: the consumer side (`consumer_dossier.consumer_dossier`), None when the buyer is no consumer
+    consumer: ConsumerDossier | None = None
+    #: the AvtaleGiro mandate for the invoice's KID, None when there is none
+    mandate: dict[str, Any] | None = None
 
     @property
     def shown_pdf(self) -> SentDocument | None:
@@ -98,9 +108,8 @@ class InvoiceDossier:
         return chosen[0] if chosen else None
 
 
-def _facts(record: InvoiceRecord) -> dict[str, Any]:
+def _facts(record: InvoiceRecord, invoice: Invoice) -> dict[str, Any]:
     """The header: who, when, how much (VAT by rate), how to pay, as the invoice was accepted."""
-    invoice = parse_invoice(record.payload)
     buyer = invoice.buyer
     totals = invoice.totals
     kids = [means.payment_id for means in invoice.payment_means if means.payment_id]
@@ -111,7 +120,6 @@ def _facts(record: InvoiceRecord) -> dict[str, Any]:
         "buyer_vat": buyer.vat_id,
         "buyer_endpoint": _endpoint(buyer.endpoint),
         "buyer_email": buyer.contact.email if buyer.contact else None,
-        "buyer_national_id": mask_national_id(invoice.routing.national_id if invoice.routing else None),
         "buyer_reference": invoice.buyer_reference,
         "order_reference": invoice.order_reference,
         "seller_name": invoice.seller.name,
@@ -302,15 +310,95 @@ def invoice_dossier(
         ).scalars()
     )
     timeline = _timeline(deliveries, session)
+    invoice = parse_invoice(record.payload)
+    facts = _facts(record, invoice)
+    views = [delivery_view(delivery) for delivery in deliveries]
     return InvoiceDossier(
         record=record,
-        facts=_facts(record),
-        deliveries=[delivery_view(delivery) for delivery in deliveries],
+        facts=facts,
+        deliveries=views,
         timeline=timeline,
         documents=_documents(session, store, tenant_id, deliveries, timeline),
         pods=[pod_summary(pod) for pod in pods_for_invoice(session, tenant_id, record.id)],
         payment=_payment(session, record),
+        tolerated=tolerated_differences(invoice),
+        profile=profile_of(invoice),
+        consumer=consumer_dossier(session, tenant_id, invoice, deliveries=views, timeline=timeline),
+        mandate=mandate_view(session, tenant_id, facts["kid"]),
     )
+
+
+def profile_of(invoice: Invoice) -> dict[str, Any]:
+    """The specification the invoice was accepted under, by a person's name (`specification_name`), with
+    the identifier as sent (BT-24, BT-23); `stated` is False when the invoice named none (the default)."""
+    return {
+        "name": specification_name(invoice.customization_id),
+        "customization_id": invoice.customization_id,
+        "process_id": invoice.profile_id,
+        "stated": invoice.customization_id is not None,
+    }
+
+
+#: "a difference of at most 0.02" (PEPPOL's slack), as `ArithmeticWarning.tolerance` words it.
+_AT_MOST = re.compile(r"at most (?P<amount>[0-9]+(?:\.[0-9]+)?)")
+
+
+def tolerated_differences(invoice: Invoice) -> list[dict[str, Any]]:
+    """`Invoice.arithmetic_warnings` as a person reads them: which amount (VAT (25 %), line 2's net
+    amount), the stated and the exact figure, and the official tolerance as an amount in the invoice's
+    currency (None when the rule words it otherwise; `tolerance_words` then says it)."""
+    return [
+        {
+            "rule": warning.rule,
+            "what": _what(invoice, warning),
+            "stated": warning.stated,
+            "computed": warning.computed,
+            "difference": warning.difference,
+            "tolerance": _tolerance(warning, invoice.currency),
+            "tolerance_words": warning.tolerance,
+            "outside_specification": warning.outside_specification,
+        }
+        for warning in invoice.arithmetic_warnings
+    ]
+
+
+def _tolerance(warning: ArithmeticWarning, currency: str) -> Decimal | None:
+    if "one currency unit" in warning.tolerance:
+        return Decimal(1).quantize(Decimal(1).scaleb(-currency_minor_units(currency)))
+    slack = _AT_MOST.search(warning.tolerance)
+    return Decimal(slack["amount"]) if slack else None
+
+
+def _what(invoice: Invoice, warning: ArithmeticWarning) -> str:
+    """The amount a warning's field path names, in words: `vat_breakdown.0.tax_amount` → "VAT" (or "VAT
+    (25 %)" when the invoice has several rates), `lines.1.net_amount` → "Line 2 net amount"."""
+    parts = warning.field.split(".")
+    try:
+        if parts[0] == "vat_breakdown":
+            breakdown = invoice.vat_breakdown[int(parts[1])]
+            rate = f" ({_rate(breakdown.rate)} %)" if len(invoice.vat_breakdown) > 1 else ""
+            return f"VAT{rate}" if parts[2] == "tax_amount" else f"Taxable amount{rate}"
+        if parts[0] == "lines":
+            line = invoice.lines[int(parts[1])]
+            if len(parts) > 3 and parts[2] == "allowances_charges":
+                ac = line.allowances_charges[int(parts[3])]
+                return f"Line {line.id} {'charge' if ac.is_charge else 'allowance'} amount"
+            return f"Line {line.id} net amount"
+        if parts[0] == "allowances_charges":
+            ac = invoice.allowances_charges[int(parts[1])]
+            kind = "charge" if ac.is_charge else "allowance"
+            return f"Document {kind} ({ac.reason})" if ac.reason else f"Document {kind}"
+    except (IndexError, ValueError):
+        pass
+    return warning.field
+
+
+def _rate(rate: Decimal | None) -> str:
+    """25.00 → 25, 11.11 → 11.11 (as the amounts card writes a rate)."""
+    if rate is None:
+        return "0"
+    text = format(rate, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def _payment(session: Session, record: InvoiceRecord) -> dict[str, Any]:
