@@ -41,7 +41,9 @@ def wrapped(data: bytes, width: int = 80) -> bytes:
 
 def bad_unt(data: bytes) -> bytes:
     """A wrong UNT segment count in the first message: the sender's translator miscounted."""
-    return re.sub(rb"UNT\+(\d+)\+", lambda m: b"UNT+" + str(int(m.group(1)) + 1).encode() + b"+", data, count=1)
+    return re.sub(
+        rb"UNT\+(\d+)\+", lambda m: b"UNT+" + str(int(m.group(1)) + 1).encode() + b"+", data, count=1
+    )
 
 
 def x12_numbered(data: bytes, control_number: int) -> bytes:
@@ -205,8 +207,9 @@ def test_an_iftsta_interchange_without_consignment_is_refused_alone() -> None:
     [warning] = status.warnings
     assert warning.startswith("interchange 1 of 2 (byte 0) refused, its shipments not read: UNH 1: ")
     assert warning.endswith("the IFTSTA has no CNI consignment")
-    with pytest.raises(FormatError, match="interchange 1 of 1|no CNI"):
+    with pytest.raises(FormatError) as alone:  # a file of one interchange: refused as before, unnamed
         iftsta.parse(build_iftsta())
+    assert alone.value.reason == "the IFTSTA has no CNI consignment"
 
 
 def test_a_carriers_214_batch() -> None:
