@@ -15,8 +15,8 @@ The merged document: payments and notes in file order (their positions and notes
 interchange); `message_id` the interchanges' control references joined by ", "; `created_at` the first
 interchange's; `account`, `account_owner`, `currency`, `sender`, `receiver` when every interchange read
 says the same (else None); `declared_count` / `declared_total` the sums (each interchange was checked
-against its own); `warnings` each interchange's tolerance warnings (a hard-wrapped file, a needless
-release character), prefixed, then the refusals.
+against its own); `warnings` in file order: each interchange's tolerance warnings (a hard-wrapped file, a
+needless release character), prefixed, and each refusal.
 """
 
 from __future__ import annotations
@@ -37,13 +37,16 @@ def _same(values: Sequence[str | None]) -> str | None:
 
 
 def _merged(readings: list[InterchangeReading[RemittanceDocument]]) -> RemittanceDocument:
-    good = [(r, r.value) for r in readings if r.value is not None]
-    documents = [document for _, document in good]
+    documents = [r.value for r in readings if r.value is not None]
     first = documents[0]
     payments: list[Payment] = []
     notes: list[str] = []
     warnings: list[str] = []
-    for reading, document in good:
+    for reading in readings:  # in file order, the refusals among the rest
+        document = reading.value
+        if document is None:
+            warnings.append(refusal_warning(reading, NOT_READ))
+            continue
         where = f"interchange {reading.piece.index}"
         payments.extend(
             dataclasses.replace(payment, position=f"{where}: {payment.position}".rstrip(": "))
@@ -51,7 +54,6 @@ def _merged(readings: list[InterchangeReading[RemittanceDocument]]) -> Remittanc
         )
         notes.extend(f"{where}: {note}" for note in document.notes)
         warnings.extend(f"{where}: {warning}" for warning in document.warnings)
-    warnings.extend(refusal_warning(r, NOT_READ) for r in readings if r.error is not None)
     declared = [d.declared_total for d in documents]
     return RemittanceDocument(
         format=first.format,

@@ -98,17 +98,20 @@ def read_every_interchange(data: bytes, read_one: Callable[[bytes], TransportSta
     Why partial: each interchange is the carrier's unit of its own, and a delivered shipment reported in a
     good one is a proof of delivery whatever a neighbouring interchange says."""
     readings = read_each(data, read_one)
-    statuses = [(r.piece.index, r.value) for r in readings if r.value is not None]
+    statuses = [r.value for r in readings if r.value is not None]
     if not statuses:
         error = readings[0].error
         assert error is not None
         raise error
     if len(readings) == 1:
-        return statuses[0][1]
-    merged = TransportStatus(format=statuses[0][1].format)
-    for index, status in statuses:
+        return statuses[0]
+    merged = TransportStatus(format=statuses[0].format)
+    for reading in readings:  # warnings in file order, the refusals among the rest
+        status = reading.value
+        if status is None:
+            merged.warnings.append(refusal_warning(reading, "its shipments"))
+            continue
         merged.shipments.extend(status.shipments)
         merged.document_number = merged.document_number or status.document_number
-        merged.warnings.extend(f"interchange {index}: {warning}" for warning in status.warnings)
-    merged.warnings.extend(refusal_warning(r, "its shipments") for r in readings if r.error is not None)
+        merged.warnings.extend(f"interchange {reading.piece.index}: {warning}" for warning in status.warnings)
     return merged
