@@ -12,15 +12,19 @@ a carrier's IFTSTA batch and 214 batch.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from typer.testing import CliRunner
 
 from db.engine import session_scope
 from db.models import PaymentRecord, ProofOfDelivery, RemittanceFile
+from gateway.cli import app as cli_app
 from mappings.syntax import x12
 from tests.mappings.test_edi_business_interchanges import bad_unt, wrapped, x12_numbered
+from tests.mappings.test_edi_interchanges import INVOIC, _edifact_copy, _unz_count
 from tests.mappings.test_edifact_remadv import BERG_D96A, KID_D01B
 from tests.mappings.test_transport_status import S, build_214, build_iftsta, sample_iftsta
 from tests.mappings.test_x12_820 import _full_820, build_820
@@ -182,3 +186,21 @@ def test_the_inbound_door_takes_a_carriers_214_batch(
     assert only_broken.json()["errors"][0]["reason"].startswith("x12-214: segment ")
     assert "interchange 1 of 2 (byte 0)" in only_broken.json()["errors"][0]["reason"]
     assert _count(engine, ProofOfDelivery) == 2
+
+
+def test_an_invoic_batch_with_a_broken_interchange_stays_refused_whole(
+    client: TestClient, auth: dict[str, Any], tmp_path: Path
+) -> None:
+    """Decided: an invoice file is not taken in part. `POST /invoices` and `gateway send` take canonical
+    JSON, UBL and CII (a partner's INVOIC / 810 comes in at `POST /edi`, interchange by interchange); the
+    dry runs that read INVOIC / 810 files (`gateway render`, `gateway validate`) answer with the file's
+    invoices and have no place to say one interchange was left out, so the file is refused naming it."""
+    batch = _edifact_copy(INVOIC, "1") + b"\r\n" + _unz_count(_edifact_copy(INVOIC, "2"), 2)
+    posted = client.post("/invoices", content=batch, headers={**auth, "Content-Type": "application/EDIFACT"})
+    assert posted.status_code == 415 and "application/json or application/xml" in posted.text
+    path = tmp_path / "erp-batch.edi"
+    path.write_bytes(batch)
+    rendered = CliRunner().invoke(cli_app, ["render", str(path), "--to", "ehf", "-o", str(tmp_path / "out")])
+    assert rendered.exit_code == 2, rendered.output
+    assert "segment 27 (UNZ): element 1: interchange 2 of 2 (byte" in rendered.output
+    assert not (tmp_path / "out").exists()  # nothing rendered from the good interchange
