@@ -732,6 +732,11 @@ class PodReceiptView(View):
 
     duplicate: bool
     pods: list[PodView]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="a transport status file of several interchanges: each one refused on its own (its "
+        "shipments not taken), named by number and byte offset; an interchange read with tolerance",
+    )
 
 
 class MatchingDeferred(View):
@@ -750,7 +755,9 @@ class RemittanceReceiptView(View):
     error: RemittanceError | None = None
     matching: MatchRunView | MatchingDeferred | None = None
     warnings: list[str] = Field(
-        default_factory=list, description="what the file was read with: tolerated departures from its schema"
+        default_factory=list,
+        description="what the file was read with: tolerated departures from its schema; in a file of "
+        "several EDI interchanges (REMADV, 820), each one refused on its own, named (its payments not read)",
     )
 
 

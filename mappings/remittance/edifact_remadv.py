@@ -80,6 +80,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from mappings.base import FormatError, SegmentError
+from mappings.remittance.edi_interchanges import read_every_interchange
 from mappings.syntax import edifact
 from mappings.syntax.edi_grammar import MessageGrammar, StructureProblem, check_message
 from mappings.syntax.grammars.invoic import CREDIT_NOTE_CODES
@@ -579,6 +580,7 @@ def _document(interchange: edifact.Interchange, default_currency: str | None,
         declared_count=len(messages),
         declared_total=sum((p.amount for p in payments if p.direction == "credit"), Decimal(0)),
         notes=notes,
+        warnings=list(interchange.warnings),  # read with tolerance: hard-wrapped, a needless release char
     )
 
 
@@ -591,8 +593,14 @@ def parse(data: bytes, *, default_currency: str | None = None,
     up raises `RemadvError` naming the segment, element and component. `default_currency` is used only when
     a message names no currency at all; `unbalanced="note"` keeps a message whose documents do not add up
     to its total, with a note saying by how much (for inspection, never for booking).
+
+    A file of several interchanges (a bank's concatenated daily file) is one document with the payments of
+    every interchange that reads; one that does not is named in a warning
+    (`mappings.remittance.edi_interchanges`), and the file is refused only when none reads.
     """
-    return _document(edifact.parse(data), default_currency, unbalanced)
+    return read_every_interchange(
+        data, lambda one: _document(edifact.parse(one), default_currency, unbalanced)
+    )
 
 
 def sniff(data: bytes) -> bool:

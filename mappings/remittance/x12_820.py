@@ -66,6 +66,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from mappings.base import FormatError, SegmentError
+from mappings.remittance.edi_interchanges import read_every_interchange
 from mappings.syntax import x12
 from mappings.syntax.edi_grammar import check_message
 from mappings.syntax.grammars.x12_820 import grammar_for
@@ -422,8 +423,12 @@ def parse(data: bytes, *, unbalanced: Literal["reject", "note"] = "reject") -> R
     up raises `Remittance820Error` naming the segment and element. `unbalanced="note"` keeps a set whose
     remittance lines do not add up to BPR02, with a note saying by how much (for inspection, never for
     booking).
+
+    A file of several interchanges (ISA…IEA, ISA…IEA: a VAN's day of 820s) is one document with the
+    payments of every interchange that reads; one that does not is named in a warning
+    (`mappings.remittance.edi_interchanges`), and the file is refused only when none reads.
     """
-    return _document(x12.parse(data), unbalanced)
+    return read_every_interchange(data, lambda one: _document(x12.parse(one), unbalanced))
 
 
 def sniff(data: bytes) -> bool:

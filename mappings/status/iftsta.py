@@ -18,6 +18,7 @@ from mappings.status.transport_status import (
     TransportStatusError,
     add_reference,
     merged_references,
+    read_every_interchange,
 )
 from mappings.syntax import edifact
 
@@ -117,9 +118,15 @@ def _iftsta_consignment(
 
 
 def parse(data: bytes) -> TransportStatus:
-    """Every consignment of every IFTSTA message in the interchange (envelope checked strictly)."""
+    """Every consignment of every IFTSTA message in the interchange (envelope checked strictly); in a file of
+    several interchanges (a carrier's batch), those of each that reads, a refused one named in a warning
+    (`transport_status.read_every_interchange`)."""
+    return read_every_interchange(data, _parse_interchange)
+
+
+def _parse_interchange(data: bytes) -> TransportStatus:
     interchange = edifact.parse(data)
-    result = TransportStatus(format=FORMAT_NAME)
+    result = TransportStatus(format=FORMAT_NAME, warnings=list(interchange.warnings))
     for message in interchange.all_messages:
         if message.type != MESSAGE_TYPE:
             raise TransportStatusError(f"UNH {message.reference}", f"a {message.type}, not an IFTSTA")

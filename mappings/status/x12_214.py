@@ -17,6 +17,7 @@ from mappings.status.transport_status import (
     TransportStatus,
     TransportStatusError,
     add_reference,
+    read_every_interchange,
 )
 from mappings.syntax import x12
 
@@ -118,7 +119,13 @@ def _parse_214_set(transaction: x12.TransactionSet) -> ShipmentStatus:
 
 
 def parse(data: bytes) -> TransportStatus:
-    """One shipment per 214 transaction set (the envelope checked strictly, as `mappings.syntax.x12` does)."""
+    """One shipment per 214 transaction set (the envelope checked strictly, as `mappings.syntax.x12` does);
+    in a file of several interchanges (ISA…IEA, ISA…IEA: a carrier's batch), those of each that reads, a
+    refused one named in a warning (`transport_status.read_every_interchange`)."""
+    return read_every_interchange(data, _parse_interchange)
+
+
+def _parse_interchange(data: bytes) -> TransportStatus:
     interchange = x12.parse(data)
     result = TransportStatus(format=FORMAT_NAME)
     for transaction in interchange.transactions:

@@ -1209,15 +1209,22 @@ def sniff(data: bytes) -> bool:
 
 
 def all_messages_are(data: bytes, message_type: str) -> bool:
-    """An EDIFACT interchange (UNA/UNB) whose messages are all `message_type` (at least one)."""
+    """An EDIFACT interchange (UNA/UNB) whose messages are all `message_type` (at least one).
+
+    In a file of several interchanges, one that cannot even be split into segments does not decide what
+    the file is (the reader of `message_type` refuses it on its own, naming it), as long as another one
+    carries `message_type` messages; a file of one interchange that cannot be split is no `message_type`."""
     if not sniff(data):
         return False
     types: list[str] = []
-    for piece in split_interchanges(data):  # each interchange has its own service characters
+    pieces = split_interchanges(data)
+    for piece in pieces:  # each interchange has its own service characters
         try:
             segments = tokenize(piece.data)
         except FormatError:
-            return False
+            if len(pieces) == 1:
+                return False
+            continue
         types += [s.get(2, 1) for s in segments if s.tag == "UNH"]
     return bool(types) and all(t == message_type for t in types)
 

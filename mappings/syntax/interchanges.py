@@ -21,10 +21,11 @@ A file with one interchange is one piece: its bytes unchanged. Pure functions, n
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import Generic, Literal, TypeVar
 
-from mappings.base import SegmentError
+from mappings.base import FormatError, SegmentError
 
 Standard = Literal["edifact", "x12", "unknown"]
 
@@ -220,3 +221,57 @@ def in_piece(error: SegmentErrorT, piece: InterchangePiece, count: int) -> Segme
         component_index=error.component_index,
         offset=None if error.offset is None else error.offset + piece.offset,
     )
+
+
+ReadT = TypeVar("ReadT")
+
+
+@dataclass(frozen=True)
+class InterchangeReading(Generic[ReadT]):
+    """What one interchange of a file gave: the reader's value, or its refusal naming the interchange."""
+
+    piece: InterchangePiece
+    count: int
+    value: ReadT | None = None
+    error: FormatError | None = None
+
+    @property
+    def label(self) -> str:
+        """How an operator names it: "interchange 2 of 3 (byte 812)"."""
+        return f"interchange {self.piece.index} of {self.count} (byte {self.piece.offset})"
+
+
+def named_error(error: FormatError, piece: InterchangePiece, count: int) -> FormatError:
+    """`error` saying which interchange of the file it is in (`in_piece` for segment errors; a content error
+    that names no segment keeps its field and gains the interchange in its reason)."""
+    if isinstance(error, SegmentError):
+        return in_piece(error, piece, count)
+    label = f"interchange {piece.index} of {count} (byte {piece.offset})"
+    return FormatError(error.where, f"{label}: {error.reason}")
+
+
+def read_each(data: bytes, read: Callable[[bytes], ReadT]) -> list[InterchangeReading[ReadT]]:
+    """`read` applied to every interchange of `data` on its own, in file order: a refusal (`FormatError`)
+    is kept with the interchange it refuses, named, and the others are still read — the business readers
+    (REMADV, 820, IFTSTA, 214) take the good ones and say which were not.
+
+    A file of one interchange is read as it is and its refusal is not renamed (it is the file's)."""
+    pieces = split_interchanges(data)
+    count = len(pieces)
+    readings: list[InterchangeReading[ReadT]] = []
+    for piece in pieces:
+        try:
+            readings.append(InterchangeReading(piece, count, value=read(piece.data)))
+        except FormatError as error:
+            named = error if count == 1 else named_error(error, piece, count)
+            readings.append(InterchangeReading(piece, count, error=named))
+    return readings
+
+
+def refusal_warning(reading: InterchangeReading[ReadT], what: str) -> str:
+    """The warning for an interchange refused on its own while the file's others were read: which one,
+    that `what` it carries was not read, and why (field and reason)."""
+    error = reading.error
+    assert error is not None
+    reason = error.reason.removeprefix(f"{reading.label}: ")
+    return f"{reading.label} refused, {what} not read: {error.where}: {reason}"

@@ -793,14 +793,22 @@ def has_set(data: bytes, set_id: str) -> bool:
 
 
 def all_sets_are(data: bytes, set_id: str) -> bool:
-    """An X12 interchange whose transaction sets are all `set_id` (at least one), by its segments."""
+    """An X12 interchange whose transaction sets are all `set_id` (at least one), by its segments.
+
+    Each interchange of a file is split with its own separators; in a file of several, one that cannot be
+    split does not decide what the file is (the reader refuses it on its own, naming it)."""
     if not sniff(data):
         return False
-    try:
-        segments = tokenize(data)
-    except FormatError:
-        return False
-    sets = [s.get(1) for s in segments if s.tag == "ST"]
+    sets: list[str] = []
+    pieces = split_interchanges(data)
+    for piece in pieces:
+        try:
+            segments = tokenize(piece.data)
+        except FormatError:
+            if len(pieces) == 1:
+                return False
+            continue
+        sets += [s.get(1) for s in segments if s.tag == "ST"]
     return bool(sets) and all(s == set_id for s in sets)
 
 

@@ -181,8 +181,9 @@ def test_a_wrapped_file_of_several_interchanges_with_release_warnings() -> None:
 
 
 def test_invoice_intake_reads_every_interchange() -> None:
-    """An ERP's batch export of INVOIC interchanges, and a VAN's file of two 810 interchanges: `gateway send`
-    and `POST /invoices` read them through `read_invoices`."""
+    """An ERP's batch export of INVOIC interchanges, and a VAN's file of two 810 interchanges: the dry runs
+    (`gateway render`, `gateway validate`) read them through `read_invoices` (`POST /invoices` and `gateway
+    send` take canonical JSON, UBL and CII only; a partner's EDI invoices come in at `POST /edi`)."""
     invoic = _edifact_copy(INVOIC, "1") + b"\r\n" + _edifact_copy(INVOIC, "2")
     name, invoices = read_invoices(invoic)
     assert name == "invoic" and len(invoices) == 2 * len(edifact_invoic.parse(INVOIC))

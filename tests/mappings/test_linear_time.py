@@ -324,6 +324,30 @@ def edifact_hard_wrapped(size: int) -> tuple[bytes, int]:
     return "\r\n".join(text[i : i + 80] for i in range(0, len(text), 80)).encode("latin-1"), times
 
 
+def _several(one: bytes, size: int) -> tuple[bytes, int]:
+    """`one` interchange repeated, each under its own control reference (UNB 0020 / UNZ 0020), CRLF
+    between them."""
+    text = one.decode("latin-1").rstrip() + "\r\n"
+    times = max(1, size // len(text))
+    pieces = [text.replace("+501'", f"+{n}'") for n in range(1, times + 1)]
+    return "".join(pieces).encode("latin-1"), times
+
+
+def remadv_several_interchanges(size: int) -> tuple[bytes, int]:
+    """A bank's concatenated daily REMADV file (issue 17): a one-advice interchange repeated; remittance
+    intake's reader reads each and merges their payments into one document."""
+    body = [S("BGM", "481", "RA-1", "9"), S("NAD", "PR", "", "", "Payer"), S("CUX", ("2", "NOK", "11"))]
+    body += [S("DOC", "380", "INV-1"), S("MOA", ("12", "1.00")), S("UNS", "S"), S("MOA", ("12", "1.00"))]
+    return _several(_interchange("REMADV", ("D", "96A", "UN", "EAN002"), body), size)
+
+
+def iftsta_several_interchanges(size: int) -> tuple[bytes, int]:
+    """A carrier's IFTSTA batch (issue 17): a one-consignment interchange repeated; the POD reader reads
+    each and merges their shipments."""
+    body = [S("BGM", "23", "STATUS-0001", "9"), S("CNI", "1", "CONS-1"), S("STS", "1", "21")]
+    return _several(_interchange("IFTSTA", ("D", "01B", "UN", ""), body), size)
+
+
 # --- the readers, as the intakes call them ----------------------------------------------------------------
 
 
@@ -371,6 +395,12 @@ CASES: dict[str, Case] = {
     "EDIFACT syntax": Case(edifact_desadv, parser("edifact"), lambda ic: 0),
     "X12 syntax": Case(x12_856, parser("x12"), lambda ic: 0),
     "EDI several interchanges": Case(edi_several_interchanges, examine, lambda received: len(received.parts)),
+    "REMADV several interchanges": Case(
+        remadv_several_interchanges, parser("remadv", kind="remittance"), _payments
+    ),
+    "IFTSTA several interchanges": Case(
+        iftsta_several_interchanges, parser("iftsta"), lambda status: len(status.shipments)
+    ),
     "EDIFACT hard-wrapped": Case(
         edifact_hard_wrapped, parser("edifact"), lambda ic: 0 if ic.warnings else -1
     ),

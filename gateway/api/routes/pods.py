@@ -40,7 +40,11 @@ def _pod_view(session: Session, tenant_id: str, pod_id: str) -> PodView:
     ),
     responses={
         200: {"description": "the same file again: the first receipt"},
-        201: {"description": "stored and linked (or waiting unlinked with suggestions)"},
+        201: {
+            "description": "stored and linked (or waiting unlinked with suggestions); an IFTSTA / 214 file "
+            "of several interchanges: the delivered shipments of every interchange that reads, one refused "
+            "on its own named in `warnings`"
+        },
         413: {"description": "too large"},
         415: {"description": "not a PDF, JPEG, PNG, IFTSTA or X12 214 (by content and Content-Type)"},
         422: {"description": "a bad file name or metadata, or a broken / oversized document"},

@@ -45,14 +45,16 @@ router = APIRouter(tags=["payments"])
         201: {
             "description": "read whole; its payments booked and matched. A statement zip (several bank "
             "files in one .zip): each member read, kept and booked on its own — `files` holds one receipt "
-            "per member"
+            "per member. A REMADV / 820 file of several interchanges: one file with the payments of every "
+            "interchange that reads; one refused on its own is named in `warnings`"
         },
         413: {"description": "larger than GATEWAY_MAX_REMITTANCE_BYTES (the answer names the limit)"},
         422: {
             "description": "refused whole: the field and the reason; kept for inspection unless the tenant's "
             "quota for refused files is full (`kept: false` and a note say so); a statement zip refused "
             "whole (a zip bomb, a path in a member name, a nested zip, too many or encrypted members: the "
-            "field names the member), or whose members were all refused"
+            "field names the member), or whose members were all refused; an EDI file none of whose "
+            "interchanges reads (the first one's refusal, naming it)"
         },
     },
 )  # fmt: skip

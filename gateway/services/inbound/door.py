@@ -25,7 +25,10 @@ Where a file could be more than one thing, the rule:
 * REMADV and X12 820 are payment advices: remittance intake books their payments and matches them, which
   is what they are sent for. IFTSTA and X12 214 are transport statuses: their delivered shipments become
   proofs of delivery. All four are EDI business messages too; to have one recorded as a trading partner's
-  interchange and answered with CONTRL / 997, send it to `POST /edi` (`gateway receive-edi`).
+  interchange and answered with CONTRL / 997, send it to `POST /edi` (`gateway receive-edi`). A file of
+  several of their interchanges (a bank's daily REMADV file, a carrier's IFTSTA batch) goes to that service
+  whole: the payments / delivered shipments of every interchange that reads, a broken interchange named in
+  the receipt's `warnings`; refused (422) only when no interchange reads.
 * An Invoice Response is a status document, also when it says "paid" (PD); `POST /remittances` reads that
   one as a payment hint instead.
 * An SBDH envelope is opened: around a status document it goes to responses (which unwraps it itself);

@@ -108,13 +108,19 @@ class PodReceipt:
 
     duplicate: bool
     pods: list[dict[str, Any]]
+    #: what the sender should hear about a transport status file: an interchange refused on its own (its
+    #: shipments not taken), one read with tolerance; read from the file each time (a repeat says it too)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def pod_ids(self) -> list[str]:
         return [p["id"] for p in self.pods]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"duplicate": self.duplicate, "pods": self.pods}
+        data: dict[str, Any] = {"duplicate": self.duplicate, "pods": self.pods}
+        if self.warnings:
+            data["warnings"] = list(self.warnings)
+        return data
 
 
 @dataclass
@@ -251,7 +257,11 @@ def examine(data: bytes, *, media_type_hint: str | None = None, max_bytes: int =
             raise PodRefused("content", f"{kind}: {error.where}: {error.reason}") from None
         if not any(s.delivered for s in result.transport.shipments):
             statuses = sorted({s.status for s in result.transport.shipments})
-            raise PodRefused("content", f"the {kind} reports no delivered shipment (statuses: {statuses})")
+            warnings = result.transport.warnings
+            refused = "".join(f"; {warning}" for warning in warnings if " refused, " in warning)
+            raise PodRefused(
+                "content", f"the {kind} reports no delivered shipment (statuses: {statuses}){refused}"
+            )
     return result
 
 
@@ -318,6 +328,7 @@ def receive_pod(
         pod_file = examine(data, media_type_hint=media_type_hint, max_bytes=max_bytes)
     digest = hashlib.sha256(data).hexdigest()
     name = filename or f"pod-{digest[:12]}.{pod_file.extension}"
+    warnings = list(pod_file.transport.warnings) if pod_file.transport is not None else []
 
     def pods_to_make() -> list[ProofOfDelivery]:
         if pod_file.transport is None:
@@ -345,7 +356,7 @@ def receive_pod(
             with session_scope(engine) as session:
                 first = _first_receipt(session, tenant_id, digest)
                 if first:
-                    return PodReceipt(True, [pod_view(session, p) for p in first])
+                    return PodReceipt(True, [pod_view(session, p) for p in first], warnings)
                 ensure_tenant(session, tenant_id)
                 document = store_document(
                     session, store, tenant_id=tenant_id, data=data, media_type=pod_file.media_type,
@@ -359,14 +370,14 @@ def receive_pod(
                 for pod in pods:
                     _auto_link(session, pod, actor)
                 session.flush()
-                return PodReceipt(False, [pod_view(session, p) for p in pods])
+                return PodReceipt(False, [pod_view(session, p) for p in pods], warnings)
         except IntegrityError:  # the same bytes received at the same moment: answer with that receipt
             continue
     with session_scope(engine) as session:  # pragma: no cover - three lost races in a row
         first = _first_receipt(session, tenant_id, digest)
         if not first:
             raise RuntimeError("the proof of delivery could not be stored after three tries")
-        return PodReceipt(True, [pod_view(session, p) for p in first])
+        return PodReceipt(True, [pod_view(session, p) for p in first], warnings)
 
 
 def _clip(text: str | None) -> str | None:
