@@ -30,9 +30,9 @@ from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from channels.base import (
     BatchingChannel,
@@ -57,6 +57,7 @@ from mappings.consumer.avtalegiro import (
     claim_from_invoice,
 )
 from schemas.kid import KidError, is_valid_kid
+from schemas.schedule import CutoffSchedule, TimeZoneName
 from schemas.sftp import SftpSettings
 from transports.committed_drop import CommittedDrop, DropUnavailable, open_committed_drop
 
@@ -69,10 +70,9 @@ NETS_ZONE = "Europe/Oslo"
 Digits = Annotated[str, Field(pattern=r"^\d+$")]
 
 
-class AvtaleGiroAgreement(BaseModel):
-    """One payee agreement with Nets (an assignment account) and when its claim files close."""
-
-    model_config = ConfigDict(extra="forbid")
+class AvtaleGiroAgreement(CutoffSchedule):
+    """One payee agreement with Nets (an assignment account) and when its claim files close
+    (`cutoffs`, `timezone`, `weekdays`)."""
 
     assignment_account: str = Field(pattern=r"^\d{11}$", description="the payee's account the claims credit")
     agreement_id: str | None = Field(None, pattern=r"^\d{9}$", description="the agreement id Nets gave")
@@ -80,39 +80,13 @@ class AvtaleGiroAgreement(BaseModel):
         default_factory=lambda: [dt.time(12, 0)],
         description="local times the day's claim file closes (Nets takes files until 14:00)",
     )
-    timezone: str = NETS_ZONE
-    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
-        default_factory=lambda: [0, 1, 2, 3, 4], description="days a claim file closes; 0 = Monday"
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    timezone: TimeZoneName = NETS_ZONE
 
     @model_validator(mode="after")
     def _schedule(self) -> AvtaleGiroAgreement:
         if not self.cutoffs or not self.weekdays:
             raise ValueError("an agreement needs at least one cut-off time and one weekday")
         return self
-
-    def next_cutoff(self, at: dt.datetime) -> dt.datetime:
-        """The first cut-off strictly after `at` (UTC): the claim file a document staged at `at` joins."""
-        zone = ZoneInfo(self.timezone)
-        local = at.astimezone(zone)
-        for offset in range(8):
-            day = local.date() + dt.timedelta(days=offset)
-            if day.weekday() not in self.weekdays:
-                continue
-            for cutoff in sorted(self.cutoffs):
-                moment = dt.datetime.combine(day, cutoff, tzinfo=zone)
-                if moment > local:
-                    return moment.astimezone(dt.UTC)
-        raise AssertionError("a schedule with a weekday and a cut-off closes within a week")
 
 
 class AvtaleGiroConfig(ChannelConfig):
