@@ -43,10 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
 import netsgiro
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives.asymmetric import padding
 
 from benchmarks.validation import DEFAULT_RULES
 from channels import create_channel
@@ -61,6 +59,7 @@ from mappings.base import RenderedDocument
 from mappings.consumer.avtalegiro import Claim
 from mappings.consumer.digipost import message_for_invoice
 from schemas.canonical import Invoice
+from tests.certificates import make_certificate
 from transports.digipost import DocumentPart, SigningIdentity, multipart_message, signature_headers
 
 ACCOUNT = "86011117947"
@@ -179,19 +178,7 @@ def avtalegiro(count: int, repeat: int) -> tuple[float, float]:
 
 def signing_identity() -> SigningIdentity:
     """A 2048-bit RSA key and a self-signed certificate, as an enterprise certificate would hold them."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "benchmark broker")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    key, certificate = make_certificate("benchmark broker")
     return SigningIdentity(key=key, certificate=certificate)
 
 

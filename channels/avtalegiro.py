@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import posixpath
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, ClassVar, Literal, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Annotated, ClassVar, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from channels.base import (
     BatchingChannel,
@@ -58,9 +57,9 @@ from mappings.consumer.avtalegiro import (
     claim_from_invoice,
 )
 from schemas.kid import KidError, is_valid_kid
+from schemas.schedule import CutoffSchedule, TimeZoneName
 from schemas.sftp import SftpSettings
-from transports.files import write_once
-from transports.sftp import SftpError, SftpSession, open_sftp
+from transports.committed_drop import CommittedDrop, DropUnavailable, open_committed_drop
 
 #: Nets' rule for a claim's due date, counted in calendar days from the day the file is handed over.
 MIN_DUE_DAYS = 4
@@ -71,10 +70,9 @@ NETS_ZONE = "Europe/Oslo"
 Digits = Annotated[str, Field(pattern=r"^\d+$")]
 
 
-class AvtaleGiroAgreement(BaseModel):
-    """One payee agreement with Nets (an assignment account) and when its claim files close."""
-
-    model_config = ConfigDict(extra="forbid")
+class AvtaleGiroAgreement(CutoffSchedule):
+    """One payee agreement with Nets (an assignment account) and when its claim files close
+    (`cutoffs`, `timezone`, `weekdays`)."""
 
     assignment_account: str = Field(pattern=r"^\d{11}$", description="the payee's account the claims credit")
     agreement_id: str | None = Field(None, pattern=r"^\d{9}$", description="the agreement id Nets gave")
@@ -82,39 +80,13 @@ class AvtaleGiroAgreement(BaseModel):
         default_factory=lambda: [dt.time(12, 0)],
         description="local times the day's claim file closes (Nets takes files until 14:00)",
     )
-    timezone: str = NETS_ZONE
-    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
-        default_factory=lambda: [0, 1, 2, 3, 4], description="days a claim file closes; 0 = Monday"
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    timezone: TimeZoneName = NETS_ZONE
 
     @model_validator(mode="after")
     def _schedule(self) -> AvtaleGiroAgreement:
         if not self.cutoffs or not self.weekdays:
             raise ValueError("an agreement needs at least one cut-off time and one weekday")
         return self
-
-    def next_cutoff(self, at: dt.datetime) -> dt.datetime:
-        """The first cut-off strictly after `at` (UTC): the claim file a document staged at `at` joins."""
-        zone = ZoneInfo(self.timezone)
-        local = at.astimezone(zone)
-        for offset in range(8):
-            day = local.date() + dt.timedelta(days=offset)
-            if day.weekday() not in self.weekdays:
-                continue
-            for cutoff in sorted(self.cutoffs):
-                moment = dt.datetime.combine(day, cutoff, tzinfo=zone)
-                if moment > local:
-                    return moment.astimezone(dt.UTC)
-        raise AssertionError("a schedule with a weekday and a cut-off closes within a week")
 
 
 class AvtaleGiroConfig(ChannelConfig):
@@ -149,35 +121,8 @@ class AvtaleGiroConfig(ChannelConfig):
         return self
 
 
-class ClaimFileStore(Protocol):
-    def upload(self, final_path: str, content: bytes) -> bool:
-        """Commit the file under `final_path`; False when an earlier try had already committed it."""
-        ...
-
-
-class NetsDropUnavailable(Exception):
+class NetsDropUnavailable(DropUnavailable):
     """The claim file drop could not be used; `transient` says whether a retry may help."""
-
-    def __init__(self, reason: str, *, transient: bool) -> None:
-        super().__init__(reason)
-        self.transient = transient
-
-
-class _FolderStore:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def upload(self, final_path: str, content: bytes) -> bool:
-        parts = [part for part in final_path.split("/") if part not in {"", ".", ".."}]
-        return write_once(self.root.joinpath(*parts), content, fsync=True, part_prefix="")
-
-
-class _SftpStore:
-    def __init__(self, session: SftpSession) -> None:
-        self.session = session
-
-    def upload(self, final_path: str, content: bytes) -> bool:
-        return not self.session.upload_file_atomically(final_path, content).already_committed
 
 
 def due_days(due_date: dt.date, handover: dt.datetime) -> int:
@@ -397,13 +342,14 @@ class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
         remote = self.file_name(batch)
         try:
             with self.store() as store:
-                if late and not _committed(store, remote):
+                # a file an earlier try committed went in time: a late due date no longer matters
+                if late and not store.committed(remote):
                     return Failed(
                         "the claim file was not handed over in time for Nets' due date rule: "
                         + "; ".join(late),
                         deviation=True,
                     )
-                committed_now = store.upload(remote, content)
+                committed_now = store.upload_file(remote, content)
         except NetsDropUnavailable as error:
             return Retry(str(error)) if error.transient else Failed(str(error), deviation=True)
         detail = (
@@ -414,36 +360,14 @@ class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
         return Sent(message_id=batch.batch_id, detail=detail, where=remote)
 
     @contextlib.contextmanager
-    def store(self) -> Iterator[ClaimFileStore]:
+    def store(self) -> Iterator[CommittedDrop]:
         """The transport, with its failures as `NetsDropUnavailable` (transient or not)."""
-        if self.config.transport == "folder":
-            assert self.config.directory is not None
-            try:
-                yield _FolderStore(self.config.directory)
-            except PermissionError as error:
-                raise NetsDropUnavailable(f"permission denied: {error}", transient=False) from error
-            except OSError as error:
-                if error.errno == errno.EROFS:
-                    raise NetsDropUnavailable(f"read-only: {error}", transient=False) from error
-                raise NetsDropUnavailable(
-                    f"the claim file folder failed: {error.strerror or error}", transient=True
-                ) from error
-            return
-        assert self.config.sftp is not None
-        try:
-            with open_sftp(self.config.sftp) as session:
-                yield _SftpStore(session)
-        except SftpError as error:
-            raise NetsDropUnavailable(
-                self.mask(f"{type(error).__name__}: {error}"), transient=error.transient
-            ) from error
-
-
-def _committed(store: ClaimFileStore, remote: str) -> bool:
-    """Whether an earlier try already committed the file (then a late due date no longer matters)."""
-    if isinstance(store, _FolderStore):
-        parts = [part for part in remote.split("/") if part not in {"", ".", ".."}]
-        return store.root.joinpath(*parts).exists()
-    if isinstance(store, _SftpStore):
-        return store.session.exists(remote)
-    return False
+        with open_committed_drop(
+            self.config.transport,
+            directory=self.config.directory,
+            sftp=self.config.sftp,
+            unavailable=NetsDropUnavailable,
+            folder_label="the claim file folder",
+            mask=self.mask,
+        ) as store:
+            yield store

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import io
 import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pypdf import PdfReader
@@ -50,10 +49,9 @@ from mappings.print.batch import (
 from mappings.print.printability import check_printable
 from schemas.print_profile import PrintProfile
 from schemas.sftp import SftpSettings
-from transports.drop_folder import DropFolder, LocalDropFolder, SftpDropFolder
-from transports.files import write_directory_once, write_once
+from transports.committed_drop import CommittedDrop, DropUnavailable, open_committed_drop
+from transports.drop_folder import DropFolder
 from transports.pgp import PgpEncryptor, PgpError
-from transports.sftp import SftpError, SftpSession, open_sftp
 
 
 class PrintHouseFolders(BaseModel):
@@ -91,63 +89,8 @@ class PrintConfig(ChannelConfig):
         return self
 
 
-class PrintHouseStore(Protocol):
-    """The few operations the channel needs from the print house's file drop."""
-
-    def upload_batch(self, final_path: str, files: Sequence[tuple[str, bytes]], as_directory: bool) -> bool:
-        """Commit the batch under `final_path`; False when an earlier try had already committed it."""
-        ...
-
-    def drop_folder(self, directory: str, archive: str) -> DropFolder:
-        """The folder the print house leaves return files in; files read are moved to `archive`."""
-        ...
-
-
-class PrintHouseUnavailable(Exception):
+class PrintHouseUnavailable(DropUnavailable):
     """The print house's file drop could not be used; `transient` says whether a retry may help."""
-
-    def __init__(self, reason: str, *, transient: bool) -> None:
-        super().__init__(reason)
-        self.transient = transient
-
-
-class _FolderStore:
-    """A local (or mounted) directory standing in for the print house: the embedded default."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def _path(self, relative: str) -> Path:
-        parts = [part for part in relative.split("/") if part not in {"", ".", ".."}]
-        return self.root.joinpath(*parts)
-
-    def upload_batch(self, final_path: str, files: Sequence[tuple[str, bytes]], as_directory: bool) -> bool:
-        final = self._path(final_path)
-        if as_directory:
-            return write_directory_once(final, files, fsync=True, part_prefix="")
-        ((_name, content),) = files
-        return write_once(final, content, fsync=True, part_prefix="")
-
-    def drop_folder(self, directory: str, archive: str) -> DropFolder:
-        return LocalDropFolder(self._path(directory), done=archive, rejected=archive)
-
-
-class _SftpStore:
-    """The print house's SFTP server, one connection per operation batch (opened by the channel)."""
-
-    def __init__(self, session: SftpSession) -> None:
-        self.session = session
-
-    def upload_batch(self, final_path: str, files: Sequence[tuple[str, bytes]], as_directory: bool) -> bool:
-        if as_directory:
-            result = self.session.upload_directory_atomically(final_path, files)
-        else:
-            ((_name, content),) = files
-            result = self.session.upload_file_atomically(final_path, content)
-        return not result.already_committed
-
-    def drop_folder(self, directory: str, archive: str) -> DropFolder:
-        return SftpDropFolder(self.session, directory, done=archive, rejected=archive, missing_ok=True)
 
 
 class PrintChannel(BatchingChannel[PrintConfig]):
@@ -279,7 +222,11 @@ class PrintChannel(BatchingChannel[PrintConfig]):
             return Failed(f"the batch cannot be built: a staged entry lacks {error}", deviation=True)
         try:
             with self.store() as store:
-                committed_now = store.upload_batch(remote, files, as_directory)
+                if as_directory:
+                    committed_now = store.upload_directory(remote, files)
+                else:
+                    ((_name, content),) = files
+                    committed_now = store.upload_file(remote, content)
         except PrintHouseUnavailable as error:
             return Retry(str(error)) if error.transient else Failed(str(error), deviation=True)
         detail = (
@@ -293,29 +240,17 @@ class PrintChannel(BatchingChannel[PrintConfig]):
     # -- the file drop -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def store(self) -> Iterator[PrintHouseStore]:
+    def store(self) -> Iterator[CommittedDrop]:
         """The transport, with its failures as `PrintHouseUnavailable` (transient or not)."""
-        if self.config.transport == "folder":
-            assert self.config.directory is not None
-            try:
-                yield _FolderStore(self.config.directory)
-            except PermissionError as error:
-                raise PrintHouseUnavailable(f"permission denied: {error}", transient=False) from error
-            except OSError as error:
-                if error.errno == errno.EROFS:  # a read-only mount stays read-only until a person acts
-                    raise PrintHouseUnavailable(f"read-only: {error}", transient=False) from error
-                raise PrintHouseUnavailable(
-                    f"the print folder failed: {error.strerror or error}", transient=True
-                ) from error
-            return
-        assert self.config.sftp is not None
-        try:
-            with open_sftp(self.config.sftp) as session:
-                yield _SftpStore(session)
-        except SftpError as error:
-            raise PrintHouseUnavailable(
-                self.mask(f"{type(error).__name__}: {error}"), transient=error.transient
-            ) from error
+        with open_committed_drop(
+            self.config.transport,
+            directory=self.config.directory,
+            sftp=self.config.sftp,
+            unavailable=PrintHouseUnavailable,
+            folder_label="the print folder",
+            mask=self.mask,
+        ) as store:
+            yield store
 
     @contextlib.contextmanager
     def return_folder(self) -> Iterator[DropFolder]:

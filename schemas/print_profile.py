@@ -9,25 +9,19 @@ configuration, not code.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Literal
+from zoneinfo import ZoneInfo
 
 import pycountry
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from schemas.schedule import CutoffSchedule
 
 
-class PrintProfile(BaseModel):
-    """One print-house profile (a channel configuration may hold several, chosen per tenant)."""
+class PrintProfile(CutoffSchedule):
+    """One print-house profile (a channel configuration may hold several, chosen per tenant); its
+    cut-off schedule (`cutoffs`, `timezone`, `weekdays`) says when a batch closes."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    cutoffs: list[dt.time] = Field(
-        default_factory=lambda: [dt.time(15, 0)], description="local times the day's batch closes"
-    )
-    timezone: str = "Europe/Oslo"
-    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
-        default_factory=lambda: [0, 1, 2, 3, 4], description="days a batch closes; 0 = Monday"
-    )
     layout: Literal["per-document", "merged"] = Field(
         "per-document", description="one PDF per invoice, or one merged PDF for the whole batch"
     )
@@ -48,15 +42,6 @@ class PrintProfile(BaseModel):
         None, description="ASCII-armoured OpenPGP public key: when set, every batch file is encrypted to it"
     )
 
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
-
     @field_validator("home_country")
     @classmethod
     def _country(cls, value: str) -> str:
@@ -71,20 +56,6 @@ class PrintProfile(BaseModel):
         if not self.weekdays:
             raise ValueError("a print profile needs at least one weekday")
         return self
-
-    def next_cutoff(self, at: dt.datetime) -> dt.datetime:
-        """The first cut-off strictly after `at` (UTC): the batch a document staged at `at` joins."""
-        zone = ZoneInfo(self.timezone)
-        local = at.astimezone(zone)
-        for offset in range(8):
-            day = local.date() + dt.timedelta(days=offset)
-            if day.weekday() not in self.weekdays:
-                continue
-            for cutoff in sorted(self.cutoffs):
-                moment = dt.datetime.combine(day, cutoff, tzinfo=zone)
-                if moment > local:
-                    return moment.astimezone(dt.UTC)
-        raise AssertionError("a profile with a weekday and a cut-off closes within a week")
 
     def local_label(self, cutoff: dt.datetime) -> str:
         """The cut-off as the print house's local `YYYYMMDD-HHMM`, for batch ids and file names."""

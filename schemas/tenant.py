@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.branding import PdfTemplate
 from schemas.kid import KidAgreement
 from schemas.matching import MatchingPolicy
+from schemas.schedule import TimeZoneName, Weekday
 
 
 class SendWindow(BaseModel):
@@ -25,19 +26,8 @@ class SendWindow(BaseModel):
 
     start: dt.time = Field(description="local time the window opens, e.g. 08:00")
     end: dt.time = Field(description="local time the window closes, e.g. 16:00")
-    timezone: str = "Europe/Oslo"
-    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
-        default_factory=lambda: [0, 1, 2, 3, 4], description="0 = Monday"
-    )
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+    timezone: TimeZoneName = "Europe/Oslo"
+    weekdays: list[Weekday] = Field(default_factory=lambda: [0, 1, 2, 3, 4], description="0 = Monday")
 
     @model_validator(mode="after")
     def _ordered(self) -> SendWindow:

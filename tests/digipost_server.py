@@ -27,13 +27,13 @@ from pathlib import Path
 
 import uvicorn
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
 from fastapi import FastAPI, Request, Response
 from lxml import etree
 
+from tests.certificates import make_certificate
 from tests.conftest import SHARED
 from transports.digipost import (
     DIGIPOST_NAMESPACE,
@@ -52,24 +52,6 @@ NS = {"d": DIGIPOST_NAMESPACE}
 
 
 # -- keys ---------------------------------------------------------------------------------------------------
-
-
-def make_certificate(common_name: str) -> tuple[rsa.RSAPrivateKey, x509.Certificate]:
-    """A fresh 2048-bit RSA key and a self-signed certificate for it (valid for a day)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    return key, certificate
 
 
 def write_pkcs12(path: Path, key: rsa.RSAPrivateKey, certificate: x509.Certificate, password: str) -> Path:

@@ -19,9 +19,10 @@ the real ones); the channel builds its files with `claim_file`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from netsgiro import AssignmentType, ServiceCode, Transmission
 from netsgiro.objects import PaymentRequest
@@ -128,6 +129,34 @@ def _check_claim(claim: Claim, where: str) -> None:
             )
 
 
+class _AddsClaim(Protocol):
+    def __call__(
+        self,
+        *,
+        kid: str,
+        due_date: dt.date,
+        amount: Decimal,
+        reference: str | None,
+        payer_name: str | None,
+        bank_notification: bool | str,
+    ) -> object: ...
+
+
+def _add_claims(add: _AddsClaim, claims: Sequence[Claim], label: str) -> None:
+    """Check each claim and add it to an assignment: `add` is its `add_payment_request` (claims) or
+    `add_payment_cancellation` (cancellations), which take the same fields."""
+    for position, claim in enumerate(claims, start=1):
+        _check_claim(claim, f"{label} {position}")
+        add(
+            kid=claim.kid,
+            due_date=claim.due_date,
+            amount=claim.amount,
+            reference=claim.reference,
+            payer_name=claim.payer_name,
+            bank_notification=claim.bank_notification or False,
+        )
+
+
 def claim_file(
     *,
     number: str,
@@ -157,16 +186,7 @@ def claim_file(
                 number=f"{number_value:07d}",
                 account=account,
             )
-            for position, claim in enumerate(assignment.claims, start=1):
-                _check_claim(claim, f"assignment {index + 1} claim {position}")
-                target.add_payment_request(
-                    kid=claim.kid,
-                    due_date=claim.due_date,
-                    amount=claim.amount,
-                    reference=claim.reference,
-                    payer_name=claim.payer_name,
-                    bank_notification=claim.bank_notification or False,
-                )
+            _add_claims(target.add_payment_request, assignment.claims, f"assignment {index + 1} claim")
         if assignment.cancellations:
             cancelling = transmission.add_assignment(
                 service_code=ServiceCode.AVTALEGIRO,
@@ -179,16 +199,11 @@ def claim_file(
                 ),
                 account=account,
             )
-            for position, claim in enumerate(assignment.cancellations, start=1):
-                _check_claim(claim, f"assignment {index + 1} cancellation {position}")
-                cancelling.add_payment_cancellation(
-                    kid=claim.kid,
-                    due_date=claim.due_date,
-                    amount=claim.amount,
-                    reference=claim.reference,
-                    payer_name=claim.payer_name,
-                    bank_notification=claim.bank_notification or False,
-                )
+            _add_claims(
+                cancelling.add_payment_cancellation,
+                assignment.cancellations,
+                f"assignment {index + 1} cancellation",
+            )
     if not transmission.assignments:
         raise FormatError("assignments", "a claim file needs at least one claim or cancellation")
     try:

@@ -469,12 +469,8 @@ def test_gateway_check_opens_the_enterprise_certificate_and_says_until_when(
     """`gateway check` reads the PKCS#12 file with its password (nothing is sent): whose certificate and
     until when, a warning a month ahead; a wrong password or an expired certificate is a failed check that
     names the problem and never the password."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
     from gateway.cli.checks import channel_findings
+    from tests.certificates import make_certificate
     from tests.digipost_server import write_pkcs12
 
     def finding(**overrides: Any) -> tuple[bool, str]:
@@ -492,15 +488,12 @@ def test_gateway_check_opens_the_enterprise_certificate_and_says_until_when(
     ok, detail = finding(pkcs12_password="not-the-password-7f3a")
     assert not ok and "password does not fit" in detail and "not-the-password-7f3a" not in detail
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "expired broker")])
     now = dt.datetime.now(dt.UTC)
-    expired = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=400)).not_valid_after(now - dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )  # fmt: skip
+    key, expired = make_certificate(
+        "expired broker",
+        not_valid_before=now - dt.timedelta(days=400),
+        not_valid_after=now - dt.timedelta(days=1),
+    )
     path = write_pkcs12(tmp_path / "expired.p12", key, expired, "pw-expired-1")
     ok, detail = finding(pkcs12=str(path), pkcs12_password="pw-expired-1")
     assert not ok and "CN=expired broker expired on" in detail, detail

@@ -638,24 +638,11 @@ class As4Keys:
 
 
 def _self_signed(common_name: str, directory: Path) -> tuple[Any, Any]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import serialization
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
+    from tests.certificates import make_certificate
+
+    key, certificate = make_certificate(common_name)
     (directory / f"{common_name}.crt").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     (directory / f"{common_name}.key").write_bytes(
         key.private_bytes(

@@ -30,7 +30,14 @@ from sqlalchemy.orm import Session
 
 from channels.context import EfakturaStatus
 from db.models import Delivery, InboundDocument, InvoiceRecord
-from gateway.services.inbound.store import decode_payload, find_by_message_id, store_once
+from gateway.services.inbound.store import (
+    DropPollReport,
+    decode_payload,
+    find_by_message_id,
+    store_once,
+    store_rejected,
+    take_into_report,
+)
 from gateway.services.outbound.efaktura_recipients import lookup_key, remember
 from gateway.services.outbound.fallback import queue_next_channel
 from gateway.services.parsed import Parsed
@@ -40,7 +47,7 @@ from mappings.efaktura.receipts import ReceiptFile, ReceiptLine
 from mappings.invoice import canonical_json
 from outbox.queue import change_status, note_event
 from outbox.states import DeliveryStatus
-from transports.drop_folder import DroppedFile, Kept, LocalDropFolder, take_waiting_files
+from transports.drop_folder import LocalDropFolder
 
 log = logging.getLogger("gateway.efaktura")
 
@@ -183,18 +190,9 @@ def receive_efaktura_receipts(
         try:
             receipt_file = parsed.get() if parsed is not None else receipts.parse(data)
         except FormatError as error:
-            document = InboundDocument(
-                tenant_id=tenant_id,
-                kind=KIND,
-                payload_sha256=digest,
-                document_id=(source or "")[:200] or None,
-                applied=False,
-                note=f"rejected: {error}",
-                reasons=[error.as_dict()],
-                payload=decode_payload(data),
+            document = store_rejected(
+                session, data, error, kind=KIND, digest=digest, source=source, tenant_id=tenant_id
             )
-            session.add(document)
-            session.flush()
             return EfakturaReceiptOutcome(document.id, rejected=str(error))
         outcome = EfakturaReceiptOutcome("")
         tenants: set[str] = set()
@@ -253,12 +251,6 @@ def receive_efaktura_receipts(
     return store_once(engine, digest, receive=receive, replay=replay, what="eFaktura receipt file")
 
 
-@dataclass
-class ReceiptPollReport:
-    files: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
 def poll_efaktura_receipts(
     engine: Engine,
     directory: Path,
@@ -266,21 +258,15 @@ def poll_efaktura_receipts(
     default_channel: str,
     actor: str = "efaktura",
     max_bytes: int = receipts.MAX_BYTES,
-) -> ReceiptPollReport:
+) -> DropPollReport:
     """Read every receipt file the provider left in `directory`, apply it, then archive it there (the drop
     folder walk every intake folder uses)."""
 
-    def keep(file: DroppedFile) -> Kept[EfakturaReceiptOutcome]:
-        outcome = receive_efaktura_receipts(
-            engine, file.read(), source=file.name, actor=actor, default_channel=default_channel
+    def receive(data: bytes, name: str) -> EfakturaReceiptOutcome:
+        return receive_efaktura_receipts(
+            engine, data, source=name, actor=actor, default_channel=default_channel
         )
-        return Kept(outcome)
 
-    report = ReceiptPollReport()
-    folder = LocalDropFolder(directory)
-    for taken in take_waiting_files(folder, keep, max_bytes=max_bytes, leave_too_large=True):
-        if taken.result is None:
-            report.errors.append(f"{taken.name}: {taken.refused}")
-            continue
-        report.files.append({"file": taken.name, "archived_as": taken.moved_to, **taken.result.as_dict()})
+    report = DropPollReport()
+    take_into_report(report, LocalDropFolder(directory), receive, max_bytes=max_bytes)
     return report

@@ -21,7 +21,13 @@ from sqlmodel import col
 
 from channels.print_sftp import PrintChannel, PrintHouseUnavailable
 from db.models import Batch, BatchItem, Delivery, InboundDocument, utcnow
-from gateway.services.inbound.store import decode_payload, store_once
+from gateway.services.inbound.store import (
+    DropPollReport,
+    decode_payload,
+    store_once,
+    store_rejected,
+    take_into_report,
+)
 from gateway.services.outbound.batches import BatchStatus, batch_deliveries
 from gateway.services.parsed import Parsed
 from mappings.base import FormatError
@@ -29,7 +35,6 @@ from mappings.print import returns
 from mappings.print.returns import PrintReturnEntry, PrintReturnFile
 from outbox.queue import change_status, note_event
 from outbox.states import DeliveryStatus
-from transports.drop_folder import DroppedFile, Kept, take_waiting_files
 
 log = logging.getLogger("gateway.print_returns")
 
@@ -67,12 +72,6 @@ class PrintReturnOutcome:
         }
 
 
-@dataclass
-class PollReport:
-    files: list[dict[str, Any]] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
 def receive_print_return(
     engine: Engine,
     data: bytes,
@@ -96,18 +95,9 @@ def receive_print_return(
         try:
             return_file = parsed.get() if parsed is not None else returns.parse(data)
         except FormatError as error:
-            document = InboundDocument(
-                tenant_id=tenant_id,
-                kind=KIND,
-                payload_sha256=digest,
-                document_id=(source or "")[:200] or None,
-                applied=False,
-                note=f"rejected: {error}",
-                reasons=[error.as_dict()],
-                payload=decode_payload(data),
+            document = store_rejected(
+                session, data, error, kind=KIND, digest=digest, source=source, tenant_id=tenant_id
             )
-            session.add(document)
-            session.flush()
             return PrintReturnOutcome(document.id, None, None, rejected=str(error))
         outcome = PrintReturnOutcome("", return_file.kind, return_file.batch_id)
         applied_for = _apply(session, return_file, outcome, actor=actor, tenant_id=tenant_id)
@@ -148,26 +138,22 @@ def receive_print_return(
     return store_once(engine, digest, receive=receive, replay=replay, what="print return file")
 
 
-def poll_print_returns(engine: Engine, channel: PrintChannel, *, actor: str = "print-house") -> PollReport:
+def poll_print_returns(
+    engine: Engine, channel: PrintChannel, *, actor: str = "print-house"
+) -> DropPollReport:
     """Read every file in the print house's outgoing folder, apply it, then archive it there.
 
     The folder is walked like every drop folder (`transports.drop_folder`); a file past the channel's
     `max_return_file_bytes` is left where it is and reported, so raising the limit lets it be read."""
 
-    def keep(file: DroppedFile) -> Kept[PrintReturnOutcome]:
-        return Kept(receive_print_return(engine, file.read(), source=file.name, actor=actor))
+    def receive(data: bytes, name: str) -> PrintReturnOutcome:
+        return receive_print_return(engine, data, source=name, actor=actor)
 
-    report = PollReport()
+    report = DropPollReport()
     max_bytes = channel.config.max_return_file_bytes
     try:
         with channel.return_folder() as folder:
-            for taken in take_waiting_files(folder, keep, max_bytes=max_bytes, leave_too_large=True):
-                if taken.result is None:
-                    report.errors.append(f"{taken.name}: {taken.refused}")
-                    continue
-                report.files.append(
-                    {"file": taken.name, "archived_as": taken.moved_to, **taken.result.as_dict()}
-                )
+            take_into_report(report, folder, receive, max_bytes=max_bytes)
     except PrintHouseUnavailable as error:
         report.errors.append(str(error))
         log.warning("print returns: %s", error)

@@ -3,13 +3,14 @@
 Status documents (Invoice Response, MLR, MLS), e-mail bounces (DSN), EDI files and print-house return files
 are each kept whole in `inbound_documents`, identified by the SHA-256 of their bytes, so the same file twice
 is one row and the second receipt answers with the first result. (Drop folders, where some of them arrive,
-are `transports.drop_folder`.)
+are `transports.drop_folder`; `take_into_report` walks one for a poll.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +19,9 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import Delivery, DeliveryEvent, InboundDocument
+from mappings.base import FormatError
 from outbox.queue import StaleStatus
+from transports.drop_folder import DropFolder, DroppedFile, Kept, take_waiting_files
 
 ResultT = TypeVar("ResultT")
 
@@ -64,6 +67,66 @@ def decode_payload(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("latin-1")
+
+
+def store_rejected(
+    session: Session,
+    data: bytes,
+    error: FormatError,
+    *,
+    kind: str,
+    digest: str,
+    source: str | None,
+    tenant_id: str | None,
+) -> InboundDocument:
+    """Keep a file that cannot be read, whole and with the reason, so a repeat answers with the refusal."""
+    document = InboundDocument(
+        tenant_id=tenant_id,
+        kind=kind,
+        payload_sha256=digest,
+        document_id=(source or "")[:200] or None,
+        applied=False,
+        note=f"rejected: {error}",
+        reasons=[error.as_dict()],
+        payload=decode_payload(data),
+    )
+    session.add(document)
+    session.flush()
+    return document
+
+
+class _Reported(Protocol):
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass
+class DropPollReport:
+    """What one poll of a drop folder did: a row per file received, and what could not be taken."""
+
+    files: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def take_into_report(
+    report: DropPollReport,
+    folder: DropFolder,
+    receive: Callable[[bytes, str], _Reported],
+    *,
+    max_bytes: int,
+) -> None:
+    """Hand every waiting file to `receive(content, name)` (which stores it once and applies it), then
+    archive it; each file's outcome goes into `report` as soon as it has moved, so a pass that stops
+    half-way (a connection lost) still reports what it took. A file past `max_bytes` is left where it is
+    and reported, so raising the limit lets it be read."""
+
+    def keep(file: DroppedFile) -> Kept[_Reported]:
+        return Kept(receive(file.read(), file.name))
+
+    for taken in take_waiting_files(folder, keep, max_bytes=max_bytes, leave_too_large=True):
+        if taken.result is None:
+            report.errors.append(f"{taken.name}: {taken.refused}")
+            continue
+        report.files.append({"file": taken.name, "archived_as": taken.moved_to, **taken.result.as_dict()})
 
 
 def find_by_message_id(

@@ -31,7 +31,7 @@ from channels.base import OutboundDelivery, Retry
 from channels.context import ClaimCancellation, MandateAnswer, MandateInfo
 from db.engine import session_scope
 from db.models import AvtaleGiroCancellation, AvtaleGiroMandate, Batch, BatchItem, Delivery, utcnow
-from gateway.services.outbound.batches import BatchStatus, batch_id_for
+from gateway.services.outbound.batches import add_closed_batch
 from gateway.services.tenancy.tenants import ensure_tenant
 from mappings.consumer.avtalegiro_agreements import AgreementsFile
 from mappings.consumer.avtalegiro_agreements import parse as parse_agreements
@@ -355,26 +355,15 @@ def close_cancellations(
     for row in waiting:
         key = (row.tenant_id, row.channel, row.batch_key)
         if key not in targets:
-            base = batch_id_for(row.tenant_id, row.batch_key, row.due_at)
-            batch_id, number = base, 1
-            while session.get(Batch, batch_id) is not None:
-                number += 1
-                batch_id = f"{base}-{number}"
-            session.add(
-                Batch(
-                    id=batch_id,
-                    tenant_id=row.tenant_id,
-                    channel=row.channel,
-                    batch_key=row.batch_key,
-                    cutoff_at=row.due_at,
-                    status=BatchStatus.READY,
-                    item_count=0,
-                    next_attempt_at=now,
-                    created_at=now,
-                    updated_at=now,
-                )
+            batch_id = add_closed_batch(  # a batch of withdrawals only: no documents
+                session,
+                tenant_id=row.tenant_id,
+                channel=row.channel,
+                batch_key=row.batch_key,
+                cutoff_at=row.due_at,
+                item_count=0,
+                now=now,
             )
-            session.flush()
             targets[key] = batch_id
             created.append(batch_id)
         row.batch_id, row.status = targets[key], "closed"

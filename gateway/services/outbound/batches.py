@@ -110,6 +110,41 @@ def batch_id_for(tenant_id: str, batch_key: str, cutoff_at: dt.datetime) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", raw)[:150]
 
 
+def add_closed_batch(
+    session: Session,
+    *,
+    tenant_id: str,
+    channel: str,
+    batch_key: str,
+    cutoff_at: dt.datetime,
+    item_count: int,
+    now: dt.datetime,
+) -> str:
+    """Add a closed batch, ready for its hand-over now, under the first free id for its tenant, key and
+    cut-off (`<base>`, `<base>-2`, …: a batch closed early or re-closed keeps its own id); returns the id."""
+    base = batch_id_for(tenant_id, batch_key, cutoff_at)
+    batch_id, number = base, 1
+    while session.get(Batch, batch_id) is not None:
+        number += 1
+        batch_id = f"{base}-{number}"
+    session.add(
+        Batch(
+            id=batch_id,
+            tenant_id=tenant_id,
+            channel=channel,
+            batch_key=batch_key,
+            cutoff_at=cutoff_at,
+            status=BatchStatus.READY,
+            item_count=item_count,
+            next_attempt_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    session.flush()
+    return batch_id
+
+
 def close_due_batches(
     session: Session,
     *,
@@ -151,26 +186,15 @@ def close_due_batches(
         groups.setdefault((row.tenant_id, row.channel, row.batch_key, row.due_at), []).append(row.id)
     closed: list[str] = []
     for (tenant_id, channel, batch_key, due_at), item_ids in groups.items():
-        base = batch_id_for(tenant_id, batch_key, due_at)
-        batch_id, number = base, 1
-        while session.get(Batch, batch_id) is not None:
-            number += 1
-            batch_id = f"{base}-{number}"
-        session.add(
-            Batch(
-                id=batch_id,
-                tenant_id=tenant_id,
-                channel=channel,
-                batch_key=batch_key,
-                cutoff_at=due_at,
-                status=BatchStatus.READY,
-                item_count=len(item_ids),
-                next_attempt_at=now,
-                created_at=now,
-                updated_at=now,
-            )
+        batch_id = add_closed_batch(
+            session,
+            tenant_id=tenant_id,
+            channel=channel,
+            batch_key=batch_key,
+            cutoff_at=due_at,
+            item_count=len(item_ids),
+            now=now,
         )
-        session.flush()
         for sequence, item_id in enumerate(item_ids, start=1):
             session.execute(
                 update(_items).where(_items.c.id == item_id).values(batch_id=batch_id, sequence=sequence)
