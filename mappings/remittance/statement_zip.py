@@ -25,6 +25,7 @@ import io
 import re
 import unicodedata
 import zipfile
+import zlib
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -169,7 +170,8 @@ def open_statement_zip(data: bytes, limits: ZipLimits | None = None) -> list[Zip
                 member = _read_member(archive, info, limits, total)
             except FormatError:
                 raise
-            except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, ValueError) as error:
+            except (zipfile.BadZipFile, EOFError, OSError, RuntimeError, ValueError, zlib.error) as error:
+                # zlib.error: a deflate stream that is not one (a damaged member; found by the fuzz tests)
                 raise FormatError(_where(info.filename), f"refused: cannot be read ({error})") from None
             total += len(member)
             members.append(ZipMember(info.filename, member))

@@ -130,3 +130,15 @@ def test_too_many_members_encrypted_duplicates_and_broken_archives_are_refused()
     corrupted[40] ^= 0xFF  # a byte of the stored member: its CRC no longer fits
     error = refused(bytes(corrupted))
     assert error.where == "zip member 'camt.xml'" and error.reason.startswith("refused: cannot be read")
+
+
+def test_a_member_whose_deflate_stream_is_damaged_is_refused_naming_it() -> None:
+    """Found by the fuzz tests (a mutated file that still opened as a zip): zlib's own error came out of
+    `inspect` instead of a refusal. The member's compressed bytes are overwritten here the same way."""
+    data = bytearray(build_zip([("stmt.xml", b"<Document>" + b"x" * 4000 + b"</Document>")]))
+    start = data.index(b"stmt.xml") + len("stmt.xml")  # the local header's name, then the deflate stream
+    data[start : start + 16] = b"\xff" * 16
+    error = refused(bytes(data))
+    assert "stmt.xml" in error.where and "cannot be read" in error.reason, error
+    with pytest.raises(FormatError):
+        inspect(bytes(data))
