@@ -1190,6 +1190,18 @@ class ReceiverProfile(_Model):
     segment: CustomerSegment | None = Field(
         None, description="the customer segment: private (a consumer), business, priority or public sector"
     )
+    credit_limit: Annotated[Decimal, Field(ge=0, max_digits=19, decimal_places=2)] | None = Field(
+        None,
+        description="the most this customer may owe (open balance after a new invoice); over it the invoice "
+        "is held for review or flagged, as the tenant's follow-up settings say",
+    )
+    risk_flag: Annotated[str, Field(min_length=1, max_length=100)] | None = Field(
+        None, description="a credit team's mark on the customer (e.g. 'watch', 'stop'), shown wherever it is"
+    )
+    statements: bool = Field(
+        False,
+        description="the customer gets one periodic statement of all open items instead of single notices",
+    )
 
     @property
     def is_consumer(self) -> bool:

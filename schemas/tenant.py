@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from schemas.branding import PdfTemplate
+from schemas.followup import FollowUpSettings
 from schemas.kid import KidAgreement
 from schemas.matching import MatchingPolicy
 from schemas.schedule import TimeZoneName, Weekday
@@ -75,6 +76,11 @@ class TenantSettings(BaseModel):
         default_factory=list,
         description="the channels a consumer's invoices try in turn (e.g. efaktura, digipost, print) "
         "when its receiver profile names no chain of its own; empty = the default channel",
+    )
+    follow_up: FollowUpSettings = Field(
+        default_factory=FollowUpSettings,
+        description="receivables follow-up: dunning strategies per segment, the dated fee and interest rules, "
+        "the small-amount threshold, what a credit limit does",
     )
 
     @field_validator("consumer_waterfall")
