@@ -209,5 +209,57 @@ class FollowUpSettings(_Model):
 
     def strategy_for(self, segment: str | None) -> DunningStrategy | None:
         """The segment's strategy, else the one without a segment."""
-        by_segment = {strategy.segment: strategy for strategy in self.strategies}
-        return by_segment.get(segment) or by_segment.get(None)  # type: ignore[call-overload]
+        by_segment: dict[str | None, DunningStrategy] = {s.segment: s for s in self.strategies}
+        return by_segment.get(segment) or by_segment.get(None)
+
+
+class RemindedInvoice(_Model):
+    """One invoice as a notice lists it."""
+
+    number: Annotated[str, Field(min_length=1, max_length=100)]
+    issue_date: dt.date
+    due_date: dt.date
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    invoiced_amount: Decimal = Field(description="the invoice's payable amount (BT-115)")
+    open_amount: Decimal = Field(description="what remains unpaid on the notice date")
+    interest: Decimal = Decimal("0")
+    days_late: int = 0
+    kid: str | None = Field(None, description="the invoice's own payment reference")
+    document_type: Literal["invoice", "credit_note"] = "invoice"
+
+
+class ReminderDocument(_Model):
+    """What a notice says, in the shape every notice renderer takes (EHF Reminder, PDF, statement).
+
+    `seller` and `buyer` are the parties of the (first) reminded invoice as the canonical model has them, so
+    the notice carries the same names, addresses, identifiers and branding as the invoices it reminds of.
+    """
+
+    notice_id: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+        description="the notice's own number (its EHF Reminder ID, the PDF's reference)"
+    )
+    kind: NoticeKind | Literal["statement"]
+    level: int = 0
+    notice_date: dt.date
+    deadline: dt.date = Field(description="the new due date the notice gives")
+    currency: Annotated[str, Field(min_length=3, max_length=3)]
+    seller: dict[str, object] = Field(description="canonical Invoice.seller as JSON")
+    buyer: dict[str, object] = Field(description="canonical Invoice.buyer as JSON")
+    invoices: list[RemindedInvoice] = Field(min_length=1)
+    fee: Decimal = Decimal("0")
+    interest: Decimal = Decimal("0")
+    interest_rate_percent: Decimal | None = None
+    compensation: Decimal = Decimal("0")
+    kid: str | None = Field(None, description="the reference to pay the notice with")
+    payee_account: str | None = Field(None, description="IBAN or Norwegian account number to pay to")
+    payee_bic: str | None = None
+    note: str | None = None
+
+    @property
+    def open_total(self) -> Decimal:
+        return sum((item.open_amount for item in self.invoices), Decimal("0"))
+
+    @property
+    def total(self) -> Decimal:
+        """What the customer must pay by the deadline: open amounts + fee + interest + compensation."""
+        return self.open_total + self.fee + self.interest + self.compensation
