@@ -479,6 +479,7 @@ class _NoticeRenderer:
         box.setStyle(
             TableStyle(
                 [
+                    ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
                     ("BOX", (0, 0), (-1, -1), 1, self.accent),
                     ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#F4F6F9")),
                     ("LEFTPADDING", (0, 0), (-1, -1), 6),
