@@ -35,7 +35,7 @@ from mappings.invoice.ubl import CAC, CBC, INVOICE_NS, _amount, _cac, _cbc, _num
 from mappings.reminder.notice import NoticeOptions, first_notice_for, money, signed_open
 from mappings.xml import parse_xml
 from schemas.canonical import Invoice, Party
-from schemas.followup import NoticeKind, ReminderDocument, RemindedInvoice
+from schemas.followup import NoticeKind, RemindedInvoice, ReminderDocument
 from schemas.invoice_profiles import EHF_REMINDER_CUSTOMIZATION, EHF_REMINDER_PROCESS, is_ehf_reminder
 
 FORMAT_NAME = "ehf-reminder"
@@ -79,7 +79,8 @@ def _line(parent: etree._Element, number: int, name: str, amount: Decimal, curre
 def _item_note(item: RemindedInvoice) -> str:
     kind = "Kreditnota" if item.document_type == "credit_note" else "Faktura"
     return (
-        f"{kind} {item.number}, fakturadato {item.issue_date.isoformat()}, forfall {item.due_date.isoformat()}, "
+        f"{kind} {item.number}, fakturadato {item.issue_date.isoformat()}, "
+        f"forfall {item.due_date.isoformat()}, "
         f"fakturert {_num(money(item.invoiced_amount))}, dager forfalt {item.days_late}, "
         f"rente {_num(money(item.interest))}"
     )
@@ -88,7 +89,7 @@ def _item_note(item: RemindedInvoice) -> str:
 def _refuse_unless_ehf(doc: ReminderDocument, seller: Party, buyer: Party) -> None:
     if doc.kind in NOT_AS_EHF:
         raise ValueError(
-            f"kind: a {doc.kind.value} is never sent as EHF (inkassoforskriften: a debt-collection warning "
+            f"kind: a {doc.kind} is never sent as EHF (inkassoforskriften: a debt-collection warning "
             "or payment demand goes as PDF by e-mail, Digipost or paper)"
         )
     if doc.kind == "statement":
@@ -96,7 +97,9 @@ def _refuse_unless_ehf(doc: ReminderDocument, seller: Party, buyer: Party) -> No
     if buyer.endpoint is None:
         raise ValueError("buyer.endpoint: an EHF Reminder needs the buyer's electronic address (EndpointID)")
     if seller.endpoint is None:
-        raise ValueError("seller.endpoint: an EHF Reminder needs the seller's electronic address (EndpointID)")
+        raise ValueError(
+            "seller.endpoint: an EHF Reminder needs the seller's electronic address (EndpointID)"
+        )
 
 
 def render_ehf_reminder(doc: ReminderDocument) -> bytes:
@@ -106,7 +109,8 @@ def render_ehf_reminder(doc: ReminderDocument) -> bytes:
     buyer = Party.model_validate(doc.buyer)
     _refuse_unless_ehf(doc, seller, buyer)
     currency = doc.currency
-    root = etree.Element(f"{{{INVOICE_NS}}}Invoice", nsmap={None: INVOICE_NS, "cac": CAC, "cbc": CBC})
+    nsmap: Any = {None: INVOICE_NS, "cac": CAC, "cbc": CBC}  # lxml-stubs want str keys; None is the default
+    root = etree.Element(f"{{{INVOICE_NS}}}Invoice", nsmap=nsmap)
     _cbc(root, "CustomizationID", EHF_REMINDER_CUSTOMIZATION)
     _cbc(root, "ProfileID", EHF_REMINDER_PROCESS)
     _cbc(root, "ID", doc.notice_id)
@@ -142,10 +146,13 @@ def render_ehf_reminder(doc: ReminderDocument) -> bytes:
         _amount(charge, "Amount", fee, currency)
         _exempt(charge, "TaxCategory")
     lines: list[tuple[str, Decimal, str]] = [
-        (f"{'Kreditnota' if item.document_type == 'credit_note' else 'Faktura'} {item.number}",
-         money(signed_open(item)), _item_note(item))
+        (
+            f"{'Kreditnota' if item.document_type == 'credit_note' else 'Faktura'} {item.number}",
+            money(signed_open(item)),
+            _item_note(item),
+        )
         for item in doc.invoices
-    ]  # fmt: skip
+    ]
     if doc.interest:
         rate = f" {_num(doc.interest_rate_percent)} % p.a." if doc.interest_rate_percent is not None else ""
         lines.append((INTEREST_ITEM, money(doc.interest), f"Forsinkelsesrente{rate} til {doc.notice_date}"))
@@ -235,15 +242,26 @@ def _party_json(root: etree._Element, path: str) -> dict[str, object]:
         data["endpoint"] = {"value": endpoint.text.strip(), "scheme": endpoint.get("schemeID")}
     registration = party.find("cac:PartyLegalEntity/cbc:CompanyID", namespaces=_NS)
     if registration is not None and registration.text:
-        data["legal_registration"] = {"value": registration.text.strip(), "scheme": registration.get("schemeID")}
+        data["legal_registration"] = {
+            "value": registration.text.strip(),
+            "scheme": registration.get("schemeID"),
+        }
     schemes = party.findall("cac:PartyTaxScheme", namespaces=_NS)
-    vat = next((_text(s, "cbc:CompanyID") for s in schemes if _text(s, "cac:TaxScheme/cbc:ID") == "VAT"), None)
+    vat = next(
+        (_text(s, "cbc:CompanyID") for s in schemes if _text(s, "cac:TaxScheme/cbc:ID") == "VAT"), None
+    )
     if vat:
         data["vat_id"] = vat
     country = _text(party, "cac:PostalAddress/cac:Country/cbc:IdentificationCode")
     if country:
-        lines = [t for t in (_text(party, "cac:PostalAddress/cbc:StreetName"),
-                             _text(party, "cac:PostalAddress/cbc:AdditionalStreetName")) if t]  # fmt: skip
+        lines = [
+            t
+            for t in (
+                _text(party, "cac:PostalAddress/cbc:StreetName"),
+                _text(party, "cac:PostalAddress/cbc:AdditionalStreetName"),
+            )
+            if t
+        ]
         data["address"] = {
             "lines": lines,
             "city": _text(party, "cac:PostalAddress/cbc:CityName"),
@@ -264,10 +282,13 @@ def parse(data: bytes) -> ReminderDocument:
         raise FormatError("IssueDate", "missing")
     currency = _text(root, "cbc:DocumentCurrencyCode") or ""
     fee = sum(
-        (_decimal(charge, "cbc:Amount") for charge in root.findall("cac:AllowanceCharge", namespaces=_NS)
-         if _text(charge, "cbc:AllowanceChargeReasonCode") == FEE_REASON_CODE),
+        (
+            _decimal(charge, "cbc:Amount")
+            for charge in root.findall("cac:AllowanceCharge", namespaces=_NS)
+            if _text(charge, "cbc:AllowanceChargeReasonCode") == FEE_REASON_CODE
+        ),
         Decimal(0),
-    )  # fmt: skip
+    )
     by_number: dict[str, RemindedInvoice] = {}
     interest = compensation = Decimal(0)
     for line in root.findall("cac:InvoiceLine", namespaces=_NS):
@@ -328,7 +349,9 @@ def parse(data: bytes) -> ReminderDocument:
             compensation=compensation,
             kid=_text(root, "cac:PaymentMeans/cbc:PaymentID"),
             payee_account=_text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cbc:ID"),
-            payee_bic=_text(root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cac:FinancialInstitutionBranch/cbc:ID"),
+            payee_bic=_text(
+                root, "cac:PaymentMeans/cac:PayeeFinancialAccount/cac:FinancialInstitutionBranch/cbc:ID"
+            ),
             note=_text(root, "cbc:Note"),
             buyer_reference=_text(root, "cbc:BuyerReference"),
         )
@@ -351,10 +374,14 @@ def inspect(data: bytes) -> dict[str, Any]:
         "buyer": doc.buyer.get("name"),
         "buyer_reference": doc.buyer_reference,
         "reminded_invoices": [
-            {"number": item.number, "issue_date": item.issue_date.isoformat(), "open_amount": str(item.open_amount),
-             "document_type": item.document_type}
+            {
+                "number": item.number,
+                "issue_date": item.issue_date.isoformat(),
+                "open_amount": str(item.open_amount),
+                "document_type": item.document_type,
+            }
             for item in doc.invoices
-        ],  # fmt: skip
+        ],
         "fee": str(doc.fee),
         "interest": str(doc.interest),
         "compensation": str(doc.compensation),

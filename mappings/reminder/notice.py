@@ -31,8 +31,8 @@ from schemas.followup import (
     FollowUpSettings,
     InterestRate,
     NoticeKind,
-    ReminderDocument,
     RemindedInvoice,
+    ReminderDocument,
 )
 
 _Dated = TypeVar("_Dated", CollectionRate, InterestRate)

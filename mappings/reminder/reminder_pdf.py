@@ -136,9 +136,11 @@ def _intro(doc: ReminderDocument, language: Language) -> list[str]:
     sent = format_date(doc.notice_date, "nb")
     texts: dict[str, tuple[str, str]] = {
         "nudge": (
-            "Dette er en vennlig påminnelse om at fakturaen nedenfor snart forfaller. Har du allerede betalt, "
+            "Dette er en vennlig påminnelse om at fakturaen nedenfor snart forfaller. "
+            "Har du allerede betalt, "
             "kan du se bort fra denne meldingen.",
-            "A friendly reminder that the invoice below falls due soon. If you have paid, please disregard it.",
+            "A friendly reminder that the invoice below falls due soon. "
+            "If you have paid, please disregard it.",
         ),
         "reminder": (
             "Vi kan ikke se å ha mottatt betaling for fakturaen(e) nedenfor. Vennligst betal det forfalte "
@@ -150,7 +152,8 @@ def _intro(doc: ReminderDocument, language: Language) -> list[str]:
             f"Dette varselet er sendt {sent}. Dersom kravet ikke er betalt innen 14 dager etter at dette "
             f"varselet ble sendt (senest {deadline}), vil kravet bli sendt til inkasso, og det vil medføre "
             "ekstra kostnader for deg (inkassoloven § 9).",
-            f"This warning was sent on {doc.notice_date.isoformat()}. If the claim is not paid within 14 days "
+            f"This warning was sent on {doc.notice_date.isoformat()}. "
+            "If the claim is not paid within 14 days "
             "of this warning being sent, it will be passed to debt collection, which will add costs for you.",
         ),
         "payment_demand": (
@@ -301,7 +304,9 @@ class _NoticeRenderer:
         if doc.buyer_reference:
             facts.append((self.t("your_ref"), doc.buyer_reference, False))
         if self.buyer.legal_registration:
-            facts.append((self.t("customer_no"), format_org_number(self.buyer.legal_registration.value), False))
+            facts.append(
+                (self.t("customer_no"), format_org_number(self.buyer.legal_registration.value), False)
+            )
         if doc.currency != "NOK" or self.language == "en":
             facts.append((self.t("currency"), doc.currency, False))
         return facts[:10]
@@ -323,7 +328,9 @@ class _NoticeRenderer:
         canvas.saveState()
         canvas.setFillColor(self.accent)
         canvas.setFont(FONT_BOLD, 11)
-        canvas.drawString(CONTENT_LEFT, PAGE_HEIGHT - 15 * mm, _fit(self.display_name, FONT_BOLD, 11, 85 * mm))
+        canvas.drawString(
+            CONTENT_LEFT, PAGE_HEIGHT - 15 * mm, _fit(self.display_name, FONT_BOLD, 11, 85 * mm)
+        )
         canvas.setFillColor(colors.black)
         canvas.setFont(FONT, 9)
         heading = f"{self.title} {self.doc.notice_id} ({self.t('continued')})"
@@ -464,14 +471,17 @@ class _NoticeRenderer:
         normal = style.paragraph("pay", size=style.base_size + 0.5)
         amount = f"{doc.currency} {self.money(notice_total(doc))}"
         deadline = format_date(doc.deadline, self.language)
-        cells: list[Flowable] = [Paragraph(f"{self.t('payable')}: {amount} {self.t('pay_by')} {deadline}", big)]
+        cells: list[Flowable] = [
+            Paragraph(f"{self.t('payable')}: {amount} {self.t('pay_by')} {deadline}", big)
+        ]
         if doc.payee_account:
             account = _escape(format_account(doc.payee_account))
             cells.append(Paragraph(f"{self.t('pay_to')}: <b>{account}</b>", normal))
         if doc.kid:
             cells.append(
                 Paragraph(
-                    f"{self.t('pay_with_kid')}: <font size='{style.base_size + 5}'><b>{_escape(doc.kid)}</b></font>",
+                    f"{self.t('pay_with_kid')}: "
+                    f"<font size='{style.base_size + 5}'><b>{_escape(doc.kid)}</b></font>",
                     style.paragraph("kid", size=style.base_size + 0.5, leading=(style.base_size + 6) * 1.3),
                 )
             )
@@ -571,7 +581,8 @@ def render_reminder_pdf(doc: ReminderDocument, template: PdfTemplate | None = No
     if pages > MAX_PAGES:
         raise FormatError(
             "invoices",
-            f"{len(doc.invoices)} items need {pages} pages: more than {MAX_PAGES}, which print houses refuse; "
+            f"{len(doc.invoices)} items need {pages} pages: more than {MAX_PAGES}, "
+            "which print houses refuse; "
             "split the notice",
         )
     return content
@@ -586,7 +597,13 @@ def render(
     chosen = options or NoticeOptions(on=(invoice.due_date or invoice.issue_date) + dt.timedelta(days=14))
     doc = first_notice_for(invoice, chosen.on, chosen.settings, segment=chosen.segment)
     if statement:
-        doc = doc.model_copy(update={"kind": "statement", "level": 0, "fee": Decimal(0),
-                                     "notice_id": f"S-{invoice.number}"[:100]})  # fmt: skip
+        doc = doc.model_copy(
+            update={
+                "kind": "statement",
+                "level": 0,
+                "fee": Decimal(0),
+                "notice_id": f"S-{invoice.number}"[:100],
+            }
+        )
     name = STATEMENT_FORMAT_NAME if statement else FORMAT_NAME
     return RenderedDocument(name, render_reminder_pdf(doc, chosen.template), MEDIA_TYPE, EXTENSION)

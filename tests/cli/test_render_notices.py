@@ -18,7 +18,9 @@ from tests.conftest import SHARED
 
 runner = CliRunner()
 UBL_INVOICE = SHARED / "validation" / "examples" / "billing" / "base-example.xml"
-CONSUMER_INVOICE = SHARED / "samples" / "ehf" / "dfo_Invoice_EHF3.0_forward-billing-nettleie-consumer_v2.0.xml"
+CONSUMER_INVOICE = (
+    SHARED / "samples" / "ehf" / "dfo_Invoice_EHF3.0_forward-billing-nettleie-consumer_v2.0.xml"
+)
 
 
 def test_ehf_reminder_for_a_ubl_invoice_validates(tmp_path: Path) -> None:
@@ -51,7 +53,8 @@ def test_ehf_reminder_for_canonical_json_on_stdout(tmp_path: Path) -> None:
 def test_reminder_pdf_for_the_ehf_sample_invoice(tmp_path: Path) -> None:
     target = tmp_path / "reminder.pdf"
     result = runner.invoke(
-        app, ["render", str(CONSUMER_INVOICE), "--to", "reminder-pdf", "--date", "2026-03-01", "-o", str(target)]
+        app,
+        ["render", str(CONSUMER_INVOICE), "--to", "reminder-pdf", "--date", "2026-03-01", "-o", str(target)],
     )
     assert result.exit_code == 0, result.output
     text = "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(target.read_bytes())).pages)

@@ -31,6 +31,9 @@ NOT_A_FORMAT = {"mappings.xml.parse_xml"}
 #: A protocol's module: one API's several documents, each rendered / read by its own named function
 #: (`render_message`, `render_entry_point`, …) next to the registry verbs of the one format it registers.
 PROTOCOL_MODULES = {"mappings.consumer.digipost"}
+#: A notice format's module: its verbs take an invoice (its first notice); the notice renderer every follow-up
+#: service calls takes a `ReminderDocument` and is named for what it writes.
+PROTOCOL_MODULES |= {"mappings.reminder.ehf_reminder", "mappings.reminder.reminder_pdf"}
 
 JUNK: list[bytes] = [
     b"",
@@ -199,7 +202,7 @@ def test_detection_over_the_real_samples() -> None:
         "camt/genkgo_camt053.v8.xml": "camt",
         "ocr/netsgiro_ocr_giro_transactions.txt": "ocr-giro",
         "ehf/peppol_T111-uc007-Payment_has_been_initiated.xml": "invoice-response",
-        "ehf/dfo_Reminder-Example.xml": "ehf",
+        "ehf/dfo_Reminder-Example.xml": "ehf-reminder",
         "email/postfix37_dsn_2_INV-1002_failed_5.2.2.eml": "dsn",
         "print/digipost_a4-full-page.pdf": "pdf",
     }

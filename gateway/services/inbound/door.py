@@ -503,6 +503,7 @@ NOT_RECEIVED: dict[str, str] = {
     "cii": "an invoice to send: post it to /invoices (`gateway send`)",
     "factur-x": "a Factur-X invoice to send: `gateway send` reads it, or post its CII XML to /invoices",
     "peppol-self-billing": "a self-billed invoice to send: post it to /invoices (`gateway send`)",
+    "ehf-reminder": "an EHF Reminder, which the gateway writes for overdue invoices and never receives",
     "print-index": "a print batch index, which the gateway writes for the print house and never receives",
     "digipost-message": "a Digipost message, which the digipost channel sends and never receives",
     "digipost-delivery": "Digipost's answer to a message, which the digipost channel reads itself",

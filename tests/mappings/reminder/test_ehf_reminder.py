@@ -15,7 +15,7 @@ from gateway.samples import BUYERS, SELLER, sample_invoice
 from gateway.services.validation import Validator, get_validator
 from mappings.reminder.ehf_reminder import inspect, parse, render_ehf_reminder, sniff
 from mappings.reminder.notice import first_notice_for, notice_total
-from schemas.followup import ReminderDocument, RemindedInvoice
+from schemas.followup import RemindedInvoice, ReminderDocument
 from tests.conftest import SHARED
 
 VALIDATION = SHARED / "validation"
@@ -30,39 +30,63 @@ def validator() -> Validator:
 
 def _item(number: str, open_amount: str, **extra: Any) -> RemindedInvoice:
     data: dict[str, Any] = {
-        "number": number, "issue_date": dt.date(2026, 1, 5), "due_date": dt.date(2026, 2, 4),
-        "currency": "NOK", "invoiced_amount": Decimal(open_amount), "open_amount": Decimal(open_amount),
-        "days_late": 40, **extra,
-    }  # fmt: skip
+        "number": number,
+        "issue_date": dt.date(2026, 1, 5),
+        "due_date": dt.date(2026, 2, 4),
+        "currency": "NOK",
+        "invoiced_amount": Decimal(open_amount),
+        "open_amount": Decimal(open_amount),
+        "days_late": 40,
+        **extra,
+    }
     return RemindedInvoice(**data)
 
 
 def _doc(**changes: Any) -> ReminderDocument:
     data: dict[str, Any] = {
-        "notice_id": "P1-2026-0001", "kind": "reminder", "level": 1, "notice_date": dt.date(2026, 3, 16),
-        "deadline": dt.date(2026, 3, 30), "currency": "NOK", "seller": SELLER, "buyer": BUYERS[0],
-        "invoices": [_item("INV-1", "1250.00")], "kid": "0000000018", "payee_account": "86011117947",
-    }  # fmt: skip
+        "notice_id": "P1-2026-0001",
+        "kind": "reminder",
+        "level": 1,
+        "notice_date": dt.date(2026, 3, 16),
+        "deadline": dt.date(2026, 3, 30),
+        "currency": "NOK",
+        "seller": SELLER,
+        "buyer": BUYERS[0],
+        "invoices": [_item("INV-1", "1250.00")],
+        "kid": "0000000018",
+        "payee_account": "86011117947",
+    }
     data.update(changes)
     return ReminderDocument(**data)
 
 
 VARIETY: dict[str, ReminderDocument] = {
     "one-invoice-no-fee": _doc(),
-    "one-invoice-fee-interest": _doc(fee=Decimal("35"), interest=Decimal("17.12"),
-                                     interest_rate_percent=Decimal("12.50")),  # fmt: skip
+    "one-invoice-fee-interest": _doc(
+        fee=Decimal("35"), interest=Decimal("17.12"), interest_rate_percent=Decimal("12.50")
+    ),
     "several-invoices": _doc(
-        invoices=[_item("INV-1", "1250.00"), _item("INV-2", "99.90", interest=Decimal("1.10")),
-                  _item("INV-3", "100000.00")],
-        fee=Decimal("35"), interest=Decimal("1.10"), compensation=Decimal("470"), buyer_reference="PO 4711",
-    ),  # fmt: skip
+        invoices=[
+            _item("INV-1", "1250.00"),
+            _item("INV-2", "99.90", interest=Decimal("1.10")),
+            _item("INV-3", "100000.00"),
+        ],
+        fee=Decimal("35"),
+        interest=Decimal("1.10"),
+        compensation=Decimal("470"),
+        buyer_reference="PO 4711",
+    ),
     "credit-note-in-the-list": _doc(
         invoices=[_item("INV-1", "1250.00"), _item("CN-9", "-250.00", document_type="credit_note")],
         fee=Decimal("35"),
     ),
     "foreign-currency": _doc(
-        currency="EUR", invoices=[_item("INV-E1", "812.40", currency="EUR")], interest=Decimal("3.33"),
-        payee_account="NO9386011117947", payee_bic="DNBANOKK", note="Bitte zahlen Sie bis 30.03.2026.",
+        currency="EUR",
+        invoices=[_item("INV-E1", "812.40", currency="EUR")],
+        interest=Decimal("3.33"),
+        payee_account="NO9386011117947",
+        payee_bic="DNBANOKK",
+        note="Bitte zahlen Sie bis 30.03.2026.",
     ),
     "nudge-without-account": _doc(kind="nudge", level=0, payee_account=None, kid=None),
 }
@@ -101,16 +125,24 @@ def test_the_fee_is_a_rem_charge_without_vat() -> None:
     charge = xml[xml.index("<cac:AllowanceCharge>") : xml.index("</cac:AllowanceCharge>")]
     assert "<cbc:AllowanceChargeReasonCode>REM</cbc:AllowanceChargeReasonCode>" in charge
     assert "<cbc:ID>E</cbc:ID><cbc:Percent>0</cbc:Percent>" in charge
-    assert "<cbc:TaxAmount currencyID=\"NOK\">0</cbc:TaxAmount>" in xml
-    assert "<cbc:PayableAmount currencyID=\"NOK\">1302.12</cbc:PayableAmount>" in xml
-    assert "<cbc:PaymentID>0000000018</cbc:PaymentID>" in xml and "<cbc:DueDate>2026-03-30</cbc:DueDate>" in xml
+    assert '<cbc:TaxAmount currencyID="NOK">0</cbc:TaxAmount>' in xml
+    assert '<cbc:PayableAmount currencyID="NOK">1302.12</cbc:PayableAmount>' in xml
+    assert (
+        "<cbc:PaymentID>0000000018</cbc:PaymentID>" in xml and "<cbc:DueDate>2026-03-30</cbc:DueDate>" in xml
+    )
 
 
 def test_a_fee_with_vat_fails_with_the_rule_id(validator: Validator) -> None:
     xml = render_ehf_reminder(VARIETY["one-invoice-fee-interest"]).decode()
     head, _, rest = xml.partition("<cbc:AllowanceChargeReasonCode>REM")
-    broken = head + "<cbc:AllowanceChargeReasonCode>REM" + rest.replace(
-        "<cbc:ID>E</cbc:ID><cbc:Percent>0</cbc:Percent>", "<cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent>", 1
+    broken = (
+        head
+        + "<cbc:AllowanceChargeReasonCode>REM"
+        + rest.replace(
+            "<cbc:ID>E</cbc:ID><cbc:Percent>0</cbc:Percent>",
+            "<cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent>",
+            1,
+        )
     )
     report = validator.validate(broken.encode())
     assert not report.ok
@@ -131,7 +163,7 @@ def test_a_warning_demand_or_statement_is_never_ehf(kind: str) -> None:
 
 def test_a_buyer_without_an_electronic_address_gets_no_ehf() -> None:
     buyer = {key: value for key, value in BUYERS[0].items() if key != "endpoint"}
-    with pytest.raises(ValueError, match="buyer.endpoint"):
+    with pytest.raises(ValueError, match=r"buyer\.endpoint"):
         render_ehf_reminder(_doc(buyer=buyer))
 
 

@@ -15,7 +15,7 @@ from mappings.base import FormatError
 from mappings.print.printability import check_printable
 from mappings.reminder.reminder_pdf import render_reminder_pdf
 from schemas.branding import PdfTemplate
-from schemas.followup import ReminderDocument, RemindedInvoice
+from schemas.followup import RemindedInvoice, ReminderDocument
 
 
 def _text(pdf: bytes) -> str:
@@ -25,21 +25,36 @@ def _text(pdf: bytes) -> str:
 def _items(count: int) -> list[RemindedInvoice]:
     return [
         RemindedInvoice(
-            number=f"INV-2026-{index:06d}", issue_date=dt.date(2026, 1, 1), due_date=dt.date(2026, 1, 31),
-            currency="NOK", invoiced_amount=Decimal("1234567.89"), open_amount=Decimal("1234567.89"),
-            interest=Decimal("4321.10"), days_late=45,
-        )  # fmt: skip
+            number=f"INV-2026-{index:06d}",
+            issue_date=dt.date(2026, 1, 1),
+            due_date=dt.date(2026, 1, 31),
+            currency="NOK",
+            invoiced_amount=Decimal("1234567.89"),
+            open_amount=Decimal("1234567.89"),
+            interest=Decimal("4321.10"),
+            days_late=45,
+        )
         for index in range(count)
     ]
 
 
 def _doc(kind: str, **changes: object) -> ReminderDocument:
     data: dict[str, object] = {
-        "notice_id": "N-77", "kind": kind, "level": 1, "notice_date": dt.date(2026, 3, 17),
-        "deadline": dt.date(2026, 3, 31), "currency": "NOK", "seller": SELLER, "buyer": BUYERS[1],
-        "invoices": _items(1), "fee": Decimal("35"), "interest": Decimal("4321.10"),
-        "interest_rate_percent": Decimal("12.50"), "kid": "0000000018", "payee_account": "86011117947",
-    }  # fmt: skip
+        "notice_id": "N-77",
+        "kind": kind,
+        "level": 1,
+        "notice_date": dt.date(2026, 3, 17),
+        "deadline": dt.date(2026, 3, 31),
+        "currency": "NOK",
+        "seller": SELLER,
+        "buyer": BUYERS[1],
+        "invoices": _items(1),
+        "fee": Decimal("35"),
+        "interest": Decimal("4321.10"),
+        "interest_rate_percent": Decimal("12.50"),
+        "kid": "0000000018",
+        "payee_account": "86011117947",
+    }
     data.update(changes)
     return ReminderDocument.model_validate(data)
 
