@@ -275,7 +275,10 @@ class _NoticeRenderer:
         canvas.setFillColor(colors.HexColor("#555555"))
         canvas.drawString(left, window_top - 5 * mm, _fit(return_line, FONT, 6.5, width))
         canvas.setFillColor(colors.black)
-        lines = _wrap(self.buyer.name, FONT_BOLD, 10, width)[:2]
+        wrapped = _wrap(self.buyer.name, FONT_BOLD, 10, width)
+        lines = wrapped[:1] + (
+            [_fit(" ".join(wrapped[1:]), FONT_BOLD, 10, width)] if len(wrapped) > 1 else []
+        )
         bold_lines = len(lines)
         if self.buyer.contact and self.buyer.contact.name:
             lines.append(f"v/ {self.buyer.contact.name}")
