@@ -45,6 +45,7 @@ FormatKind = Literal[
     "syntax",
     "consumer-channel",
     "direct-debit",
+    "notice",
 ]
 INVOICE: FormatKind = "invoice"
 STATUS_DOCUMENT: FormatKind = "status-document"
@@ -57,6 +58,9 @@ ENVELOPE: FormatKind = "envelope"
 SYNTAX: FormatKind = "syntax"
 CONSUMER_CHANNEL: FormatKind = "consumer-channel"
 DIRECT_DEBIT: FormatKind = "direct-debit"
+#: a follow-up notice (reminder, statement): rendered from a `ReminderDocument`; `render(invoice, options)`
+#: writes the first notice the gateway would send for that invoice
+NOTICE: FormatKind = "notice"
 
 Verb = Literal["render", "parse", "sniff", "inspect"]
 VERBS: tuple[Verb, ...] = ("render", "parse", "sniff", "inspect")
@@ -105,6 +109,17 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.invoice.canonical_json:inspect",
         description="the gateway's canonical invoice (EN 16931 fields) as JSON",
     ),
+    # Before ehf: an EHF Reminder is a UBL Invoice too, in its own profile, and is no invoice to send.
+    "ehf-reminder": FormatEntry(
+        kind=NOTICE,
+        render="mappings.reminder.ehf_reminder:render",
+        parse="mappings.reminder.ehf_reminder:parse",
+        sniff="mappings.reminder.ehf_reminder:sniff",
+        inspect="mappings.reminder.ehf_reminder:inspect",
+        description="EHF Reminder 3.0 (purring): UBL 2.1 Invoice in the reminder profile, the fee as a REM "
+        "charge, the reminded invoices referenced",
+        validated=True,
+    ),
     # Before ehf: a self-billed invoice is UBL too, and is read (and written back) as what it is.
     "peppol-self-billing": FormatEntry(
         kind=INVOICE,
@@ -152,6 +167,18 @@ FORMATS: dict[str, FormatEntry] = {
         sniff="mappings.invoice.pdf:sniff",
         inspect="mappings.invoice.pdf:inspect",
         description="printable A4 invoice or credit note PDF (embedded fonts, free 15 mm left margin)",
+    ),
+    "reminder-pdf": FormatEntry(
+        kind=NOTICE,
+        render="mappings.reminder.reminder_pdf:render",
+        description="printable A4 follow-up notice PDF: reminder, debt-collection warning, payment demand "
+        "or nudge, in the invoice PDF's branding",
+    ),
+    "statement-pdf": FormatEntry(
+        kind=NOTICE,
+        render="mappings.reminder.reminder_pdf:render",
+        render_options={"statement": True},
+        description="printable A4 customer statement PDF: every open item with its KID",
     ),
     "invoice-response": FormatEntry(
         kind=STATUS_DOCUMENT,

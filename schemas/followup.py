@@ -254,6 +254,9 @@ class ReminderDocument(_Model):
     payee_account: str | None = Field(None, description="IBAN or Norwegian account number to pay to")
     payee_bic: str | None = None
     note: str | None = None
+    buyer_reference: Annotated[str, Field(max_length=100)] | None = Field(
+        None, description="the buyer's reference (BT-10) of the reminded invoice; EHF wants one (R003)"
+    )
 
     @property
     def open_total(self) -> Decimal:

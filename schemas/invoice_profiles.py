@@ -27,6 +27,11 @@ EHF_FORWARD_BILLING_CUSTOMIZATION = (
     PEPPOL_BILLING_CUSTOMIZATION + "#conformant#urn:fdc:anskaffelser.no:2019:ehf:forward-billing:3.0"
 )
 EHF_FORWARD_BILLING_PROCESS = "urn:fdc:anskaffelser.no:2019:ehf:postaward:g3:08:1.0"
+#: EHF Reminder 3.0 (purring): a UBL Invoice with its own profile and three rule sets of its own.
+EHF_REMINDER_CUSTOMIZATION = (
+    PEPPOL_BILLING_CUSTOMIZATION + "#conformant#urn:fdc:anskaffelser.no:2019:ehf:reminder:3.0"
+)
+EHF_REMINDER_PROCESS = "urn:fdc:anskaffelser.no:2019:ehf:postaward:g3:06:1.0"
 #: XRechnung 3.0, the German CIUS of EN 16931 (its UBL syntax).
 XRECHNUNG_CUSTOMIZATION = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0"
 
@@ -75,6 +80,12 @@ def is_self_billing(customization_id: str | None) -> bool:
     """The specification identifier is PEPPOL BIS Self-Billing 3.0 (or a CIUS/extension of it: the SB rules
     test with `starts-with`, as PEPPOL-EN16931-R004 does)."""
     return _normalised(customization_id).startswith(SELF_BILLING_CUSTOMIZATION)
+
+
+def is_ehf_reminder(customization_id: str | None) -> bool:
+    """The specification identifier is EHF Reminder 3.0: a reminder, validated by its own rule sets (the
+    billing rules would refuse it: it has no type code, BR-04)."""
+    return _normalised(customization_id).endswith(":ehf:reminder:3.0")
 
 
 def is_xrechnung(customization_id: str | None) -> bool:

