@@ -12,7 +12,9 @@
   for it (inkassoloven § 9), never as EHF; it goes as the PDF (`reminder-pdf`) on the next channel of the
   chain that carries a PDF, or else on an e-mail / Digipost / print channel the profile has an address for.
   With none, the notice is `failed`, and why is kept in `cancel_reason` (the notice's "why it ended").
-* **Rendered at queue time**, so what was decided is what goes: the bytes are kept in the document store
+* **Rendered at queue time**, so what was decided is what goes (an EHF Reminder is validated then, by the
+  UBL XSD and the three reminder rule sets: one that fails is never queued, the notice is `failed`): the
+  bytes are kept in the document store
   (`store_document`, kind "reminder"), with the `ReminderDocument` as JSON beside them (kind
   "reminder-data"; the channels name the notice by it); the queued event names both.
 
@@ -73,6 +75,7 @@ from gateway.services.outbound.routing import (
     route_for,
 )
 from gateway.services.tenancy.tenants import tenant_settings
+from gateway.services.validation import validator_from_settings
 from gateway.settings import Settings
 from mappings.base import FormatError, RenderedDocument
 from mappings.invoice import canonical_json
@@ -387,6 +390,14 @@ def queue_notice(
         content = renderer(route.format)(document, template)
     except (FormatError, ValueError) as error:
         raise _fail(session, notice, f"cannot render the {route.format}: {error}", actor) from None
+    checked: list[str] = []
+    if route.format == EHF_REMINDER:  # before it is kept and queued: a refused reminder never leaves
+        report = validator_from_settings(settings).validate(content)
+        if not report.ok:
+            found = "; ".join(f"{f.rule_id}: {f.text.strip()[:160]}" for f in report.blocking[:5])
+            reason = f"the EHF Reminder fails validation ({', '.join(report.rule_sets)}): {found}"
+            raise _fail(session, notice, reason, actor)
+        checked = list(report.rule_sets)
     _, media_type, extension = CHANNEL_DOCUMENTS[route.format]
     kept = store_document(
         session,
@@ -424,6 +435,7 @@ def queue_notice(
             "notice_document_id": data.id,
             "invoices": numbers,
             "bytes": len(content),
+            **({"validation": {"rule_sets": checked}} if checked else {}),
         },
         next_attempt_at=tenant.due_at(route.channel, utcnow()),
     )

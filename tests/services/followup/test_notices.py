@@ -33,7 +33,14 @@ from sqlalchemy import Engine, select
 from sqlmodel import col
 
 from db.engine import session_scope
-from db.models import Delivery, FollowUpState, InvoiceRecord, ReminderNotice, ReminderNoticeItem
+from db.models import (
+    Delivery,
+    DeliveryEvent,
+    FollowUpState,
+    InvoiceRecord,
+    ReminderNotice,
+    ReminderNoticeItem,
+)
 from gateway.samples import sample_invoice_json
 from gateway.services.followup import notices
 from gateway.services.outbound import deliveries as delivery_service
@@ -45,6 +52,7 @@ from mappings.sbdh import unwrap_sbdh
 from schemas.branding import PdfTemplate
 from schemas.canonical import ReceiverProfile
 from schemas.followup import ReminderDocument
+from tests.conftest import SHARED
 from tests.payment_scenarios import receive
 from tests.remittance_files import Tx, camt054
 
@@ -283,6 +291,7 @@ def test_a_business_on_peppol_gets_an_ehf_reminder_in_its_sbdh(
     client: TestClient, auth: dict[str, Any], engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     settings.channels = {"peppol": {"folder": {"directory": str(tmp_path / "ap"), "fsync": False}}}
+    settings.rules_dir = SHARED / "validation"  # the official artefacts, the reminder's three rule sets too
     _business_receiver(engine, preferred_channel="peppol", fallback_channels=["folder"])
     with session_scope(engine) as session:  # the receiver takes EHF Reminders, nothing else
         put_participant(session, BUYER_PARTICIPANT, document_types=[REMINDER_DOCUMENT_TYPE])
@@ -290,6 +299,12 @@ def test_a_business_on_peppol_gets_an_ehf_reminder_in_its_sbdh(
     notice_id = _notice(engine, [invoice["id"]])
     delivery_id = _queue(engine, settings, notice_id)
     assert _state(engine, notice_id)["format"] == "ehf-reminder"
+    with session_scope(engine) as session:  # validated by the reminder's own rule sets before it was queued
+        [queued] = session.execute(
+            select(DeliveryEvent).where(col(DeliveryEvent.delivery_id) == delivery_id)
+        ).scalars()
+        rule_sets = (queued.details or {})["validation"]["rule_sets"]
+    assert any("REMINDER-PEPPOL" in name for name in rule_sets), rule_sets
     Worker(engine, settings, worker_id="w").run(once=True)
     state = _state(engine, notice_id)
     assert (state["status"], state["channel"], state["delivery_status"]) == ("sent", "peppol", "sent")
@@ -351,6 +366,7 @@ def test_the_notice_fails_when_its_delivery_does(
     client: TestClient, auth: dict[str, Any], engine: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     settings.channels = {"peppol": {"folder": {"directory": str(tmp_path / "ap"), "fsync": False}}}
+    settings.rules_dir = SHARED / "validation"
     _business_receiver(engine, preferred_channel="peppol")  # not in the participant registry
     invoice = _invoice(client, auth, receiver_id="B-1")
     notice_id = _notice(engine, [invoice["id"]])
