@@ -30,6 +30,7 @@ from channels.context import (
 from mappings.base import RenderedDocument
 from outbox.retry import RetryPolicy
 from schemas.canonical import Invoice
+from schemas.followup import ReminderDocument
 from schemas.national_id import mask_national_ids
 from schemas.tenant import TenantSettings
 
@@ -122,6 +123,9 @@ class OutboundDelivery:
     efaktura: EfakturaAnswer | None = None
     #: `ChannelNeed.AVTALEGIRO_MANDATE`: the payer's AvtaleGiro mandate for the invoice's KID
     mandate: MandateAnswer | None = None
+    #: a follow-up notice (`DocumentKind.REMINDER`): what it says, so a channel names it as a reminder and
+    #: not as the invoice; `invoice` is then the first reminded invoice (parties, routing, address)
+    notice: ReminderDocument | None = None
 
     @property
     def idempotency_key(self) -> str:

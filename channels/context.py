@@ -61,6 +61,8 @@ class DocumentKind(StrEnum):
     INVOICE = "invoice"
     #: a CONTRL / 997 / 999 / TA1 of ours, answering a partner's interchange
     EDI_ACK = "edi-ack"
+    #: a follow-up notice (reminder, debt-collection warning, payment demand) about one or more invoices
+    REMINDER = "reminder"
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,9 @@ from channels.base import (
     Retry,
     Sent,
 )
+from channels.context import DocumentKind
 from schemas.canonical import DocumentType, Invoice, currency_minor_units
+from schemas.followup import ReminderDocument
 from transports.files import safe_name
 
 log = logging.getLogger("gateway.channels.email")
@@ -72,6 +74,41 @@ TEMPLATE_FIELDS = frozenset(
         "order_reference",
     }
 )
+
+#: What a follow-up notice's subject and body may use besides `TEMPLATE_FIELDS` (those then describe the
+#: first reminded invoice): what the notice is, every invoice number on it, its deadline and what to pay.
+REMINDER_TEMPLATE_FIELDS = TEMPLATE_FIELDS | frozenset(
+    {"notice", "notice_id", "numbers", "deadline", "total", "fee", "interest", "notice_kid"}
+)
+
+#: The notice as its subject names it (inkassoforskriften's words; a nudge is a friendly reminder).
+NOTICE_TITLES = {
+    "nudge": "Betalingspåminnelse",
+    "reminder": "Purring",
+    "collection_warning": "Inkassovarsel",
+    "payment_demand": "Betalingsoppfordring",
+    "statement": "Kontoutskrift",
+}
+
+DEFAULT_SUBJECT_REMINDER = "{notice} – faktura {numbers} fra {seller}"
+
+DEFAULT_BODY_REMINDER = """\
+Hei,
+
+Vi kan ikke se å ha mottatt betaling for faktura {numbers} fra {seller}.
+
+Å betale: {total} {currency}
+Herav gebyr: {fee} {currency}
+Herav renter: {interest} {currency}
+Betalingsfrist: {deadline}
+KID: {notice_kid}
+Kontonummer: {account}
+
+{notice} ligger vedlagt som PDF. Har du nylig betalt, kan du se bort fra denne henvendelsen.
+
+Med vennlig hilsen
+{seller}
+"""
 
 DEFAULT_BODY_INVOICE = """\
 Hei,
@@ -119,17 +156,17 @@ def template_fields(template: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
 
 
-def check_template(template: str) -> str:
+def check_template(template: str, known: frozenset[str] = TEMPLATE_FIELDS) -> str:
     """`template` if it only uses known placeholders, plainly (no indexing, attributes or conversions)."""
     try:
         names = template_fields(template)
     except ValueError as error:
         raise ValueError(f"malformed template: {error}") from error
-    unknown = sorted(name for name in names if name not in TEMPLATE_FIELDS)
+    unknown = sorted(name for name in names if name not in known)
     if unknown:
         raise ValueError(
             f"unknown placeholder(s) {', '.join('{' + n + '}' for n in unknown)};"
-            f" known: {', '.join(sorted(TEMPLATE_FIELDS))}"
+            f" known: {', '.join(sorted(known))}"
         )
     return template
 
@@ -189,6 +226,8 @@ class EmailConfig(ChannelConfig):
     subject_credit_note: str = "Kreditnota {number} fra {seller}"
     body_invoice: str = DEFAULT_BODY_INVOICE
     body_credit_note: str = DEFAULT_BODY_CREDIT_NOTE
+    subject_reminder: str = DEFAULT_SUBJECT_REMINDER
+    body_reminder: str = DEFAULT_BODY_REMINDER
     html: bool = Field(True, description="add a simple HTML alternative to the plain-text body")
     date_format: str = Field("%d.%m.%Y", description="strftime format of issue_date / due_date")
     attach_ehf: bool = Field(True, description="attach the EHF / UBL XML beside the PDF")
@@ -208,6 +247,11 @@ class EmailConfig(ChannelConfig):
     @classmethod
     def _template(cls, value: str) -> str:
         return check_template(value)
+
+    @field_validator("subject_reminder", "body_reminder")
+    @classmethod
+    def _reminder_template(cls, value: str) -> str:
+        return check_template(value, REMINDER_TEMPLATE_FIELDS)
 
     @field_validator("bounce_domain")
     @classmethod
@@ -267,6 +311,7 @@ class EmailChannel(Channel[EmailConfig]):
         description="e-mail over SMTP: the PDF (or a Factur-X PDF with the CII inside) and the EHF XML as "
         "attachments; bounces come back as DSNs",
         attachment_formats=("ehf",),
+        documents=(DocumentKind.INVOICE, DocumentKind.REMINDER),
         extra={"dsn": True, "verp": True},
     )
 
@@ -314,14 +359,38 @@ class EmailChannel(Channel[EmailConfig]):
             "order_reference": invoice.order_reference or "",
         }
 
+    def notice_values(self, notice: ReminderDocument, invoice: Invoice) -> dict[str, str]:
+        """`template_values` of the first reminded invoice, and what the notice itself says."""
+        currency = notice.currency
+        return {
+            **self.template_values(invoice),
+            "notice": NOTICE_TITLES.get(str(notice.kind), "Purring"),
+            "notice_id": notice.notice_id,
+            "numbers": ", ".join(item.number for item in notice.invoices),
+            "deadline": notice.deadline.strftime(self.config.date_format),
+            "total": format_amount(notice.total, currency),
+            "fee": format_amount(notice.fee, currency) if notice.fee else "",
+            "interest": format_amount(notice.interest, currency) if notice.interest else "",
+            "notice_kid": notice.kid or "",
+            "account": notice.payee_account or self.template_values(invoice)["account"],
+            "currency": currency,
+        }
+
     def build_message(self, delivery: OutboundDelivery, recipient: str) -> EmailMessage:
-        """The whole message, as it will leave (no `Bcc`, no envelope)."""
+        """The whole message, as it will leave (no `Bcc`, no envelope). A follow-up notice (`notice`)
+        says what it is in its subject and body, so the customer does not take it for the invoice again."""
         config = self.config
         invoice = delivery.the_invoice()
+        notice = delivery.notice if delivery.document_kind is DocumentKind.REMINDER else None
         credit = invoice.document_type is DocumentType.CREDIT_NOTE
-        values = self.template_values(invoice)
-        subject = fill_template(config.subject_credit_note if credit else config.subject_invoice, values)
-        text = fill_template(config.body_credit_note if credit else config.body_invoice, values)
+        if notice is not None:
+            values = self.notice_values(notice, invoice)
+            subject = fill_template(config.subject_reminder, values)
+            text = fill_template(config.body_reminder, values)
+        else:
+            values = self.template_values(invoice)
+            subject = fill_template(config.subject_credit_note if credit else config.subject_invoice, values)
+            text = fill_template(config.body_credit_note if credit else config.body_invoice, values)
 
         message = EmailMessage()
         local, _, domain = config.from_address.rpartition("@")
@@ -333,6 +402,8 @@ class EmailChannel(Channel[EmailConfig]):
         message["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC).replace(microsecond=0))
         message["Message-ID"] = self.message_id(delivery)
         message["X-Invoice-Number"] = invoice.number
+        if notice is not None:
+            message["X-Reminder-Notice"] = notice.notice_id
         message["X-Delivery-Id"] = delivery.delivery_id
         message["X-Delivery-Attempt"] = str(delivery.attempt)
         # Quoted-printable keeps the body 7-bit clean whether or not the server offers 8BITMIME.
@@ -347,7 +418,7 @@ class EmailChannel(Channel[EmailConfig]):
                 f"<body>\n{paragraphs}</body></html>\n"
             )
             message.add_alternative(page, subtype="html", charset="utf-8", cte="quoted-printable")
-        stem = safe_name(invoice.number)
+        stem = safe_name(invoice.number if notice is None else f"{values['notice']}-{invoice.number}")
         for document in (delivery.document, *delivery.attachments):
             maintype, _, subtype = document.media_type.partition("/")
             message.add_attachment(

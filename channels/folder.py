@@ -82,7 +82,10 @@ class FolderChannel(Channel[FolderConfig]):
     def send(self, delivery: OutboundDelivery) -> DeliveryResult:
         directory = self.target_directory(delivery)
         invoice_number = delivery.invoice.number if delivery.invoice is not None else None
-        stem = f"{safe_name(invoice_number or delivery.document_kind)}__{delivery.idempotency_key}"
+        name = invoice_number or delivery.document_kind
+        if invoice_number and delivery.document_kind is not DocumentKind.INVOICE:  # not the invoice's name
+            name = f"{delivery.document_kind}-{invoice_number}"
+        stem = f"{safe_name(name)}__{delivery.idempotency_key}"
         document_path = directory / f"{stem}.{delivery.document.extension}"
         try:
             directory.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ from channels.base import (
     Retry,
     Sent,
 )
-from channels.context import ChannelNeed, ParticipantAnswer, ParticipantInfo
+from channels.context import ChannelNeed, DocumentKind, ParticipantAnswer, ParticipantInfo
 from mappings.base import FormatError
 from mappings.sbdh import (
     check_participant,
@@ -211,6 +211,9 @@ class PeppolChannel(Channel[PeppolConfig]):
         description="EHF / PEPPOL BIS 3 in an SBDH, to an access point (folder, HTTP API or AS4)",
         extra={"transports": ["folder", "http", "as4"]},
         needs=(ChannelNeed.PEPPOL_PARTICIPANT,),
+        # an EHF Reminder is a UBL Invoice in the reminder customization: the SBDH takes its document type
+        # and process from the document, the issuer and receiver from the first reminded invoice
+        documents=(DocumentKind.INVOICE, DocumentKind.REMINDER),
     )
 
     def __init__(self, config: PeppolConfig) -> None:

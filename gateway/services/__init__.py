@@ -26,11 +26,18 @@ def _latency_observed(session: Session, change: hooks.StatusChange) -> None:
     on_status_change(session, change)
 
 
+def _notice_followed(session: Session, change: hooks.StatusChange) -> None:
+    from gateway.services.followup.notices import on_delivery_status_change
+
+    on_delivery_status_change(session, change)
+
+
 def install_status_hooks() -> None:
     """Subscribe the gateway's answer to every delivery status change (deviations, then webhooks), and the
     latency histograms of `gateway.services.metrics`."""
     hooks.subscribe(_status_changed)
     hooks.subscribe(_latency_observed)
+    hooks.subscribe(_notice_followed)  # a follow-up notice's status follows its delivery
 
 
 install_status_hooks()

@@ -166,6 +166,7 @@ class DeliveryLoop:
                     context.channel,
                     actor=self.worker_id,
                     lease_seconds=context.settings.lease_seconds,
+                    store=context.document_store,
                 )
                 context.stats.outcomes[status] += 1
                 self._log_outcome(claim, status)

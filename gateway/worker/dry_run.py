@@ -100,7 +100,7 @@ class DryRun:
             tenants = {t: tenant_settings(session, t) for t in {claim.tenant_id for claim in claims}}
             extras = load_extra_documents(session, context.document_store, list(claims))
             documents = {
-                claim.delivery_id: document_delivery(session, claim)
+                claim.delivery_id: document_delivery(session, claim, context.document_store)
                 for claim in claims
                 if claim.invoice_id is None
             }

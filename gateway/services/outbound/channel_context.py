@@ -63,6 +63,7 @@ from channels.peppol import participant_of
 from db.engine import make_engine, session_scope
 from db.models import Delivery, EdiInterchange, Participant, utcnow
 from gateway.services.outbound.avtalegiro import mandate_answer
+from gateway.services.outbound.documents import DocumentStore
 from gateway.services.outbound.efaktura_recipients import efaktura_answer
 from gateway.services.outbound.routing import load_profiles
 from gateway.services.tenancy.edi_partners import (
@@ -361,11 +362,25 @@ def participant_answer(engine: Engine, delivery: OutboundDelivery) -> Participan
 # --- documents that are not invoices -----------------------------------------------------------------------
 
 
-def document_delivery(session: Session, claim: Claim) -> OutboundDelivery | str:
+def document_delivery(
+    session: Session, claim: Claim, store: DocumentStore | None = None
+) -> OutboundDelivery | str:
     """The claimed delivery of a document other than an invoice, from what the outbox keeps; or why it
-    cannot be sent."""
+    cannot be sent. A follow-up notice (`reminder`) is read from the document store `store`, where it was
+    kept rendered when it was queued (`gateway.services.followup.notices`)."""
     row = session.get(Delivery, claim.delivery_id)
     kind = row.document_kind if row is not None else None
+    if kind == DocumentKind.REMINDER.value:
+        from gateway.services.followup.notices import reminder_outbound  # it builds on this module's kin
+
+        return reminder_outbound(
+            session,
+            delivery_id=claim.delivery_id,
+            tenant_id=claim.tenant_id,
+            attempt=claim.attempt,
+            address=claim.address,
+            store=store,
+        )
     if kind != DocumentKind.EDI_ACK.value:
         return f"delivery {claim.delivery_id} carries {kind!r}, which the gateway does not know how to send"
     answer = _answer_row(session, claim.delivery_id)
@@ -405,6 +420,7 @@ def send_document(
     *,
     actor: str,
     lease_seconds: float,
+    store: DocumentStore | None = None,
 ) -> str:
     """Send one claimed delivery that carries a document other than an invoice; its new status.
 
@@ -416,7 +432,7 @@ def send_document(
     except (UnknownChannel, ChannelUnavailable, ValidationError) as error:
         return _without_sending(engine, claim, f"cannot load channel {claim.channel}: {error}", actor)
     with session_scope(engine) as session:
-        outbound = document_delivery(session, claim)
+        outbound = document_delivery(session, claim, store)
     if isinstance(outbound, str):
         return _without_sending(engine, claim, outbound, actor)
     with session_scope(engine) as session:

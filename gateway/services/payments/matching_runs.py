@@ -52,6 +52,7 @@ from gateway.matching import (
     match_payment,
 )
 from gateway.services import metrics
+from gateway.services.followup.notices import cancel_paid_notices
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.lookup import find_invoice
 from gateway.services.tenancy import webhooks
@@ -287,6 +288,9 @@ def _book_allocations(
             )
         )
         booked.append(_Booked(invoice.id, invoice.number, before, invoice.payment_status, open_after))
+    # follow-up: a notice not yet left whose invoices are now all paid is cancelled with its delivery
+    paid = [item.invoice_id for item in booked]
+    cancel_paid_notices(session, payment.tenant_id, paid, actor=actor, payment=payment.id)
     return booked
 
 

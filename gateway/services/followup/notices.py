@@ -1,0 +1,744 @@
+"""A follow-up notice goes out as a delivery through the outbox, with its own history, like an invoice.
+
+`queue_notice` turns a `queued` `ReminderNotice` into a `Delivery` of `document_kind` "reminder":
+
+* **Channel.** The level's channel when the notice names one (`ReminderNotice.channel`), else the first
+  reminded invoice's chain as `gateway.services.outbound.routing` builds it (receiver profile: preferred
+  channel + fallbacks and the address per channel; a consumer: the tenant's consumer waterfall; else the
+  default channel). A channel that does not send reminders (its `ChannelCapabilities.documents`) is passed
+  over, as is one that needs an address the receiver has none for.
+* **Format.** An EHF Reminder (`ehf-reminder`) only on PEPPOL, only to a business, and only for a nudge or a
+  reminder: a debt-collection warning or a payment demand must reach the debtor in a form the law accepts
+  for it (inkassoloven § 9), never as EHF; it goes as the PDF (`reminder-pdf`) on the next channel of the
+  chain that carries a PDF, or else on an e-mail / Digipost / print channel the profile has an address for.
+  With none, the notice is `failed`, and why is kept in `cancel_reason` (the notice's "why it ended").
+* **Rendered at queue time**, so what was decided is what goes (an EHF Reminder is validated then, by the
+  UBL XSD and the three reminder rule sets: one that fails is never queued, the notice is `failed`): the
+  bytes are kept in the document store
+  (`store_document`, kind "reminder"), with the `ReminderDocument` as JSON beside them (kind
+  "reminder-data"; the channels name the notice by it); the queued event names both.
+
+Why the delivery has no `invoice_id`: a delivery with an invoice id *is* that invoice's delivery to the rest
+of the gateway — the worker renders the invoice for it, a resend by invoice id takes the newest delivery,
+the fallback chain counts the invoice's chain positions, webhooks and metrics report it as the invoice's
+status, corrections re-send it, bounces and Invoice Responses attach to it. A reminder is none of those.
+So it is linked by `ReminderNotice.delivery_id`, and each reminded invoice's own history gets a note
+(`note_event` on the invoice's newest delivery) when the notice is queued, leaves, fails or is cancelled.
+
+`on_delivery_status_change` (subscribed in `gateway.services`) keeps the notice's status on its delivery's:
+sent/delivered → `sent`, failed (or cancelled by someone else) → `failed`, a resend → `queued` again.
+
+`cancel_paid_notices` is called by payment matching whenever money is applied: a queued (or awaiting
+approval) notice whose invoices are now all paid is cancelled with its delivery, if it has not left, and
+the invoices' `FollowUpState` is set back to before the notice, so their history stays honest.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from channels import UnknownChannel, channel_class, known_channels
+from channels.base import OutboundDelivery
+from channels.context import DocumentKind
+from db.models import (
+    Delivery,
+    DeliveryEvent,
+    FollowUpState,
+    InvoiceRecord,
+    ReminderNotice,
+    ReminderNoticeItem,
+    utcnow,
+)
+from gateway.services.outbound.documents import (
+    DocumentNotFound,
+    DocumentStore,
+    DocumentStoreError,
+    document_store,
+    load_document,
+    store_document,
+)
+from gateway.services.outbound.routing import (
+    RoutingError,
+    chain_for,
+    is_consumer_invoice,
+    load_profiles,
+    route_for,
+)
+from gateway.services.tenancy.tenants import tenant_settings
+from gateway.services.validation import validator_from_settings
+from gateway.settings import Settings
+from mappings.base import FormatError, RenderedDocument
+from mappings.invoice import canonical_json
+from outbox.hooks import StatusChange
+from outbox.queue import StaleStatus, change_status, enqueue_delivery, note_event
+from outbox.states import DeliveryStatus
+from schemas.branding import PdfTemplate
+from schemas.canonical import Invoice, ReceiverProfile
+from schemas.followup import NoticeKind, NoticeStatus, RemindedInvoice, ReminderDocument
+
+S = DeliveryStatus
+
+EHF_REMINDER = "ehf-reminder"
+REMINDER_PDF = "reminder-pdf"
+#: Kinds that may go as an EHF Reminder; a collection warning and a payment demand never do.
+EHF_KINDS = frozenset({NoticeKind.NUDGE, NoticeKind.REMINDER})
+#: Channels that carry the EHF Reminder (PEPPOL); every other channel that sends reminders takes the PDF.
+EHF_CHANNELS = frozenset({"peppol"})
+#: Where a notice that must be a PDF goes when its chain has no channel for it: a channel the receiver
+#: profile has an address for, in this order.
+PDF_BY_ADDRESS = ("email", "digipost", "print")
+#: What the channels are handed: their own format names (a PDF is "pdf", UBL for PEPPOL is "ehf").
+CHANNEL_DOCUMENTS = {
+    EHF_REMINDER: ("ehf", "application/xml", "xml"),
+    REMINDER_PDF: ("pdf", "application/pdf", "pdf"),
+}
+#: Notice statuses a payment can still cancel: the notice has not left.
+CANCELLABLE = (NoticeStatus.QUEUED.value, NoticeStatus.AWAITING_APPROVAL.value)
+#: Delivery statuses of a notice's delivery that has not left and may be cancelled.
+NOT_LEFT = frozenset({S.QUEUED, S.HELD, S.DEVIATION})
+PAID = frozenset({"paid", "overpaid"})
+
+#: A renderer: the notice and the tenant's PDF branding (None for EHF) → the document's bytes.
+Renderer = Callable[[ReminderDocument, PdfTemplate | None], bytes]
+
+#: The renderers by format; filled from `mappings.reminder` on first use. This is the seam between the
+#: notices and the documents they carry: a test may put its own renderer here.
+RENDERERS: dict[str, Renderer] = {}
+
+_RENDERER_MODULES = {
+    EHF_REMINDER: ("mappings.reminder.ehf_reminder", "render_ehf_reminder"),
+    REMINDER_PDF: ("mappings.reminder.reminder_pdf", "render_reminder_pdf"),
+}
+
+
+class NoticeNotFound(LookupError):
+    """No notice with that id (for that tenant)."""
+
+
+class NoticeNotQueueable(ValueError):
+    """The notice is not in a state to be queued (awaiting approval, cancelled, already ended)."""
+
+
+class NoticeUndeliverable(ValueError):
+    """No channel can carry the notice, or it cannot be rendered: the notice is now `failed` in the
+    caller's session with `reason` (commit it, so the failure is kept)."""
+
+    def __init__(self, notice_id: str, reason: str) -> None:
+        super().__init__(f"notice {notice_id}: {reason}")
+        self.notice_id = notice_id
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class NoticeRoute:
+    """Where and how a notice goes, and why (for its history)."""
+
+    channel: str
+    address: str | None
+    format: str
+    why: str
+
+
+def renderer(format_name: str) -> Renderer:
+    """The renderer of `format_name`: `RENDERERS`, else the documents' own function (`mappings.reminder`)."""
+    found = RENDERERS.get(format_name)
+    if found is not None:
+        return found
+    module_name, function_name = _RENDERER_MODULES[format_name]
+    try:
+        function = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as error:
+        raise FormatError(format_name, f"no renderer for {format_name} ({error})") from None
+    if format_name == EHF_REMINDER:
+        return lambda document, _template: bytes(function(document))
+    return lambda document, template: bytes(function(document, template))
+
+
+# --- the notice as a document ------------------------------------------------------------------------------
+
+
+def get_notice(session: Session, notice_id: str, tenant_id: str | None = None) -> ReminderNotice:
+    notice = session.get(ReminderNotice, notice_id)
+    if notice is None or (tenant_id is not None and notice.tenant_id != tenant_id):
+        raise NoticeNotFound(f"no notice {notice_id}")
+    return notice
+
+
+def notice_items(session: Session, notice_id: str) -> list[ReminderNoticeItem]:
+    return list(
+        session.execute(
+            select(ReminderNoticeItem)
+            .where(col(ReminderNoticeItem.notice_id) == notice_id)
+            .order_by(col(ReminderNoticeItem.id))
+        ).scalars()
+    )
+
+
+def _records(session: Session, invoice_ids: Sequence[str]) -> dict[str, InvoiceRecord]:
+    rows = session.execute(
+        select(InvoiceRecord).where(col(InvoiceRecord.id).in_(list(invoice_ids)))
+    ).scalars()
+    return {row.id: row for row in rows}
+
+
+def notice_document(session: Session, notice_id: str) -> ReminderDocument:
+    """What the notice says: its amounts and dates, the parties and payment details of the first reminded
+    invoice (so the notice carries the invoices' own names, identifiers and account), and every invoice."""
+    notice = get_notice(session, notice_id)
+    items = notice_items(session, notice.id)
+    if not items:
+        raise NoticeNotQueueable(f"notice {notice.id} reminds of no invoice")
+    records = _records(session, [item.invoice_id for item in items])
+    invoices: list[RemindedInvoice] = []
+    canonical: dict[str, Invoice] = {}
+    for item in items:
+        record = records[item.invoice_id]
+        invoice = canonical_json.parse(record.payload)
+        canonical[record.id] = invoice
+        invoices.append(
+            RemindedInvoice(
+                number=record.number,
+                issue_date=record.issue_date,
+                due_date=record.due_date or invoice.due_date or record.issue_date,
+                currency=record.currency,
+                invoiced_amount=Decimal(record.payable_amount),
+                open_amount=Decimal(item.open_amount),
+                interest=Decimal(item.interest),
+                days_late=item.days_late,
+                kid=record.payment_reference or invoice.kid,
+                document_type="credit_note" if record.document_type == "credit_note" else "invoice",
+            )
+        )
+    first = canonical[items[0].invoice_id]
+    account = next((means.account for means in first.payment_means if means.account is not None), None)
+    single_kid = invoices[0].kid if len(invoices) == 1 else None
+    return ReminderDocument(
+        notice_id=notice.id,
+        kind=NoticeKind(notice.kind),
+        level=notice.level,
+        notice_date=notice.notice_on,
+        deadline=notice.deadline,
+        currency=notice.currency,
+        seller=first.seller.model_dump(mode="json", exclude_none=True),
+        buyer=first.buyer.model_dump(mode="json", exclude_none=True),
+        invoices=invoices,
+        fee=Decimal(notice.fee),
+        interest=Decimal(notice.interest),
+        compensation=Decimal(notice.compensation),
+        kid=notice.kid or single_kid,
+        payee_account=account.id if account is not None else None,
+        payee_bic=account.bic if account is not None else None,
+    )
+
+
+# --- channel and format ------------------------------------------------------------------------------------
+
+
+def _sends_reminders(channel: str) -> bool:
+    try:
+        return DocumentKind.REMINDER in channel_class(channel).capabilities.documents
+    except UnknownChannel:
+        return False
+
+
+def _needs_address(channel: str) -> bool:
+    return channel_class(channel).capabilities.needs_address
+
+
+def choose_route(
+    notice: ReminderNotice,
+    invoice: Invoice,
+    profile: ReceiverProfile | None,
+    *,
+    default_channel: str,
+    consumer_waterfall: Sequence[str] = (),
+) -> NoticeRoute | str:
+    """The channel, address and format of `notice` (see the module's docstring); or why there is none.
+
+    `invoice` is the first reminded invoice: its chain (`routing.chain_for`) is the receiver's."""
+    kind = NoticeKind(notice.kind)
+    business = not is_consumer_invoice(invoice, profile)
+    ehf_allowed = kind in EHF_KINDS and business
+    passed: list[str] = []
+    if notice.channel:
+        steps: list[tuple[str, str | None]] = [
+            (notice.channel, profile.addresses.get(notice.channel) if profile is not None else None)
+        ]
+        source = "the level's channel"
+    else:
+        try:
+            chain = chain_for(invoice, profile, default_channel, consumer_waterfall)
+        except RoutingError as error:
+            return str(error)
+        steps = []
+        for position in range(len(chain.channels)):
+            try:
+                route = route_for(invoice, profile, default_channel, position, consumer_waterfall)
+            except RoutingError as error:
+                passed.append(str(error))
+                continue
+            if route is not None:
+                steps.append((route.channel, route.address))
+        source = chain.source
+    for position, (channel, address) in enumerate(steps):
+        where = f"step {position + 1} of {len(steps)} of {source}"
+        if channel not in known_channels():
+            passed.append(f"{channel}: no such channel")
+        elif not _sends_reminders(channel):
+            passed.append(f"{channel}: does not send reminders")
+        elif channel in EHF_CHANNELS:
+            if ehf_allowed:
+                return NoticeRoute(channel, address, EHF_REMINDER, f"{where}, as EHF Reminder")
+            passed.append(
+                f"{channel}: a {kind.value.replace('_', ' ')} is never sent as EHF"
+                if business
+                else f"{channel}: an EHF Reminder is for businesses"
+            )
+        elif _needs_address(channel) and not address:
+            passed.append(f"{channel}: no address")
+        else:
+            return NoticeRoute(channel, address, REMINDER_PDF, f"{where}, as PDF" + _passed(passed))
+    addresses = profile.addresses if profile is not None else {}
+    for channel in PDF_BY_ADDRESS:
+        if addresses.get(channel) and channel in known_channels() and _sends_reminders(channel):
+            why = f"the receiver profile's {channel} address, as PDF" + _passed(passed)
+            return NoticeRoute(channel, addresses[channel], REMINDER_PDF, why)
+    return "no channel can carry this notice" + _passed(passed, prefix=": ")
+
+
+def _passed(passed: list[str], prefix: str = " (passed over: ") -> str:
+    if not passed:
+        return ""
+    return prefix + "; ".join(passed) + (")" if prefix.startswith(" (") else "")
+
+
+# --- queueing ----------------------------------------------------------------------------------------------
+
+NOTICE_TITLES = {
+    "nudge": "payment reminder (nudge)",
+    "reminder": "reminder",
+    "collection_warning": "debt-collection warning",
+    "payment_demand": "payment demand",
+}
+
+
+def _title(notice: ReminderNotice) -> str:
+    return f"{NOTICE_TITLES.get(notice.kind, notice.kind)} {notice.id} (level {notice.level})"
+
+
+def _fail(session: Session, notice: ReminderNotice, reason: str, actor: str) -> NoticeUndeliverable:
+    notice.status = NoticeStatus.FAILED.value
+    notice.cancel_reason = reason
+    notice.cancelled_by = actor
+    notice.updated_at = utcnow()
+    session.add(notice)
+    session.flush()
+    return NoticeUndeliverable(notice.id, reason)
+
+
+def queue_notice(
+    session: Session,
+    notice_id: str,
+    *,
+    actor: str,
+    settings: Settings | None = None,
+    store: DocumentStore | None = None,
+) -> str:
+    """Render the queued notice, keep it, and queue its delivery; the delivery's id.
+
+    Queueing a notice that already has its delivery returns that delivery. `NoticeUndeliverable` when no
+    channel can carry it or it cannot be rendered (the notice is then `failed` in `session`).
+    `settings` (the default channel, the document store) default to the environment's."""
+    notice = get_notice(session, notice_id)
+    if notice.delivery_id is not None:
+        return notice.delivery_id
+    if notice.status != NoticeStatus.QUEUED.value:
+        raise NoticeNotQueueable(f"notice {notice.id} is {notice.status}; only a queued notice is sent")
+    settings = settings or Settings()
+    store = store or document_store(settings, session.get_bind())  # type: ignore[arg-type]
+    document = notice_document(session, notice.id)
+    items = notice_items(session, notice.id)
+    first_record = session.get(InvoiceRecord, items[0].invoice_id)
+    assert first_record is not None  # notice_document read it
+    first = canonical_json.parse(first_record.payload)
+    receiver_id = notice.receiver_id or (first.routing.receiver_id if first.routing else None)
+    profile = (
+        load_profiles(session, notice.tenant_id, {receiver_id}).get(receiver_id) if receiver_id else None
+    )
+    tenant = tenant_settings(session, notice.tenant_id)
+    route = choose_route(
+        notice,
+        first,
+        profile,
+        default_channel=settings.default_channel,
+        consumer_waterfall=tenant.consumer_waterfall,
+    )
+    if isinstance(route, str):
+        raise _fail(session, notice, route, actor)
+    template = tenant.pdf_template if route.format == REMINDER_PDF else None
+    try:
+        content = renderer(route.format)(document, template)
+    except (FormatError, ValueError) as error:
+        raise _fail(session, notice, f"cannot render the {route.format}: {error}", actor) from None
+    checked: list[str] = []
+    if route.format == EHF_REMINDER:  # before it is kept and queued: a refused reminder never leaves
+        report = validator_from_settings(settings).validate(content)
+        if not report.ok:
+            found = "; ".join(f"{f.rule_id}: {f.text.strip()[:160]}" for f in report.blocking[:5])
+            reason = f"the EHF Reminder fails validation ({', '.join(report.rule_sets)}): {found}"
+            raise _fail(session, notice, reason, actor)
+        checked = list(report.rule_sets)
+    _, media_type, extension = CHANNEL_DOCUMENTS[route.format]
+    kept = store_document(
+        session,
+        store,
+        tenant_id=notice.tenant_id,
+        data=content,
+        media_type=media_type,
+        filename=f"{notice.kind}-{notice.id}.{extension}",
+        kind="reminder",
+    )
+    data = store_document(
+        session,
+        store,
+        tenant_id=notice.tenant_id,
+        data=document.model_dump_json().encode(),
+        media_type="application/json",
+        filename=f"{notice.kind}-{notice.id}.json",
+        kind="reminder-data",
+    )
+    session.flush()
+    numbers = [item.number for item in document.invoices]
+    delivery = enqueue_delivery(
+        session,
+        invoice_id=None,
+        tenant_id=notice.tenant_id,
+        channel=route.channel,
+        actor=actor,
+        reason=f"{_title(notice)} for invoice {', '.join(numbers)}: {route.why}",
+        address=route.address,
+        format=route.format,
+        details={
+            "document_kind": DocumentKind.REMINDER.value,
+            "notice_id": notice.id,
+            "document_id": kept.id,
+            "notice_document_id": data.id,
+            "invoices": numbers,
+            "bytes": len(content),
+            **({"validation": {"rule_sets": checked}} if checked else {}),
+        },
+        next_attempt_at=tenant.due_at(route.channel, utcnow()),
+    )
+    delivery.document_kind = DocumentKind.REMINDER.value
+    session.add(delivery)
+    notice.delivery_id = delivery.id
+    notice.channel = route.channel
+    notice.format = route.format
+    notice.updated_at = utcnow()
+    session.add(notice)
+    session.flush()
+    _note_on_invoices(
+        session,
+        [item.invoice_id for item in items],
+        actor=actor,
+        reason=f"{_title(notice)} queued on {route.channel} as delivery {delivery.id}",
+        notice=notice,
+    )
+    return delivery.id
+
+
+def _note_on_invoices(
+    session: Session, invoice_ids: Sequence[str], *, actor: str, reason: str, notice: ReminderNotice
+) -> None:
+    """A line in each reminded invoice's own history (on its newest delivery; an invoice that was never
+    delivered has no history to write in, and the notice keeps the record)."""
+    for invoice_id in dict.fromkeys(invoice_ids):
+        newest = session.execute(
+            select(Delivery)
+            .where(col(Delivery.invoice_id) == invoice_id)
+            .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if newest is None:
+            continue
+        note_event(
+            session,
+            newest,
+            actor=actor,
+            reason=reason,
+            details={"reminder_notice": notice.id, "reminder_delivery": notice.delivery_id},
+        )
+
+
+# --- what the worker sends --------------------------------------------------------------------------------
+
+
+def _kept_ids(session: Session, delivery_id: str) -> dict[str, Any]:
+    """The document ids the queued event of the delivery names."""
+    events = session.execute(
+        select(DeliveryEvent)
+        .where(col(DeliveryEvent.delivery_id) == delivery_id)
+        .order_by(col(DeliveryEvent.id))
+    ).scalars()
+    for event in events:
+        details = event.details or {}
+        if details.get("document_id") and details.get("notice_document_id"):
+            return details
+    return {}
+
+
+def reminder_outbound(
+    session: Session,
+    *,
+    delivery_id: str,
+    tenant_id: str,
+    attempt: int,
+    address: str | None,
+    store: DocumentStore | None,
+) -> OutboundDelivery | str:
+    """The claimed delivery of a notice, from what was kept when it was queued; or why it cannot be sent.
+
+    The channel is handed the notice as rendered (`document`), what it says (`notice`) and the first
+    reminded invoice (`invoice`: parties and routing, for the channels that address by them)."""
+    notice = session.execute(
+        select(ReminderNotice).where(col(ReminderNotice.delivery_id) == delivery_id)
+    ).scalar_one_or_none()
+    if notice is None:
+        return f"delivery {delivery_id} carries a reminder, but no notice names it"
+    if store is None:
+        return f"no document store to read notice {notice.id} from"
+    kept = _kept_ids(session, delivery_id)
+    if not kept:
+        return f"the document of notice {notice.id} is not kept: nothing to send"
+    try:
+        _, content = load_document(session, store, str(kept["document_id"]), tenant_id)
+        _, data = load_document(session, store, str(kept["notice_document_id"]), tenant_id)
+        said = ReminderDocument.model_validate_json(data)
+    except (DocumentStoreError, DocumentNotFound, ValidationError) as error:
+        return f"the document of notice {notice.id} cannot be read: {error}"
+    items = notice_items(session, notice.id)
+    record = session.get(InvoiceRecord, items[0].invoice_id) if items else None
+    if record is None:
+        return f"notice {notice.id} reminds of no invoice"
+    format_name = notice.format or REMINDER_PDF
+    channel_format, media_type, extension = CHANNEL_DOCUMENTS.get(
+        format_name, CHANNEL_DOCUMENTS[REMINDER_PDF]
+    )
+    return OutboundDelivery(
+        delivery_id=delivery_id,
+        invoice_id=None,
+        tenant_id=tenant_id,
+        attempt=attempt,
+        address=address,
+        document=RenderedDocument(channel_format, content, media_type, extension),
+        invoice=canonical_json.parse(record.payload),
+        tenant_settings=tenant_settings(session, tenant_id),
+        document_kind=DocumentKind.REMINDER,
+        notice=said,
+    )
+
+
+# --- the notice follows its delivery -----------------------------------------------------------------------
+
+_FOLLOWS: dict[str, NoticeStatus] = {
+    S.SENT.value: NoticeStatus.SENT,
+    S.DELIVERED.value: NoticeStatus.SENT,
+    S.FAILED.value: NoticeStatus.FAILED,
+    S.CANCELLED.value: NoticeStatus.FAILED,  # by someone else: a payment's cancel marks the notice first
+    S.QUEUED.value: NoticeStatus.QUEUED,  # a resend
+}
+
+
+def on_delivery_status_change(session: Session, change: StatusChange) -> None:
+    """Keep a notice's status on its delivery's (an outbox status-change hook, in the change's transaction).
+
+    Only deliveries without an invoice can carry a notice, so an invoice's own changes cost nothing."""
+    if change.invoice_id is not None:
+        return
+    notice = session.execute(
+        select(ReminderNotice).where(col(ReminderNotice.delivery_id) == change.delivery_id)
+    ).scalar_one_or_none()
+    if notice is None or notice.status == NoticeStatus.CANCELLED.value:
+        return
+    new = _FOLLOWS.get(change.to_status)
+    if new is None or new.value == notice.status:
+        return
+    if new is NoticeStatus.QUEUED and change.from_status not in (S.SENT, S.DELIVERED, S.FAILED, S.DEVIATION):
+        return  # a retry, not a resend: the notice was queued all along
+    notice.status = new.value
+    notice.updated_at = change.at
+    if new is NoticeStatus.FAILED:
+        notice.cancel_reason = change.reason or f"its delivery ended {change.to_status}"
+    session.add(notice)
+    session.flush()
+    words = {NoticeStatus.SENT: "sent", NoticeStatus.FAILED: "failed", NoticeStatus.QUEUED: "queued again"}
+    reason = f"{_title(notice)} {words[new]} on {notice.channel} (delivery {change.delivery_id})"
+    if new is NoticeStatus.FAILED and change.reason:
+        reason += f": {change.reason}"
+    _note_on_invoices(
+        session,
+        [item.invoice_id for item in notice_items(session, notice.id)],
+        actor=change.actor,
+        reason=reason,
+        notice=notice,
+    )
+
+
+# --- a payment before it left -----------------------------------------------------------------------------
+
+
+def _is_paid(record: InvoiceRecord) -> bool:
+    open_amount = Decimal(record.open_amount if record.open_amount is not None else record.payable_amount)
+    return record.payment_status in PAID or open_amount <= 0
+
+
+def cancel_paid_notices(
+    session: Session,
+    tenant_id: str,
+    invoice_ids: Sequence[str],
+    *,
+    actor: str,
+    payment: str | None = None,
+) -> list[str]:
+    """Cancel every notice not yet left whose invoices are all paid now; the ids of those cancelled.
+
+    Called where money is applied to invoices (in that transaction). A notice whose delivery a worker
+    already holds (rendering, sending) or that has left is not touched: it is on its way. A partial
+    payment leaves a notice alone (it still reminds of the rest)."""
+    if not invoice_ids:
+        return []
+    notices = list(
+        session.execute(
+            select(ReminderNotice)
+            .where(
+                col(ReminderNotice.tenant_id) == tenant_id,
+                col(ReminderNotice.status).in_(CANCELLABLE),
+                col(ReminderNotice.id).in_(
+                    select(col(ReminderNoticeItem.notice_id)).where(
+                        col(ReminderNoticeItem.invoice_id).in_(list(dict.fromkeys(invoice_ids)))
+                    )
+                ),
+            )
+            .order_by(col(ReminderNotice.created_at))
+        ).scalars()
+    )
+    cancelled: list[str] = []
+    for notice in notices:
+        items = notice_items(session, notice.id)
+        records = _records(session, [item.invoice_id for item in items])
+        if not records or not all(_is_paid(record) for record in records.values()):
+            continue
+        reason = f"paid before it left: payment {payment}" if payment else "paid before it left"
+        if _cancel(session, notice, items, reason=reason, actor=actor):
+            cancelled.append(notice.id)
+    return cancelled
+
+
+def _cancel(
+    session: Session, notice: ReminderNotice, items: list[ReminderNoticeItem], *, reason: str, actor: str
+) -> bool:
+    """Cancel `notice` and its delivery if it has not left; False when it is already on its way."""
+    delivery = session.get(Delivery, notice.delivery_id) if notice.delivery_id else None
+    if delivery is not None and DeliveryStatus(delivery.status) not in NOT_LEFT:
+        return False
+    try:
+        with session.begin_nested():  # a worker may claim the delivery this instant: then it goes
+            notice.status = NoticeStatus.CANCELLED.value
+            notice.cancelled_by = actor
+            notice.cancel_reason = reason
+            notice.updated_at = utcnow()
+            session.add(notice)
+            session.flush()
+            if delivery is not None:
+                why = f"{_title(notice)}: {reason}"
+                change_status(session, delivery, S.CANCELLED, actor=actor, reason=why)
+    except StaleStatus:
+        session.refresh(notice)
+        return False
+    _roll_back_states(session, notice, items)
+    _note_on_invoices(
+        session,
+        [item.invoice_id for item in items],
+        actor=actor,
+        reason=f"{_title(notice)} cancelled: {reason}",
+        notice=notice,
+    )
+    return True
+
+
+def _roll_back_states(session: Session, notice: ReminderNotice, items: list[ReminderNoticeItem]) -> None:
+    """Each invoice's follow-up state as it was before `notice`: the level and last notice of the notice
+    before it, and without this notice's fee and interest."""
+    for item in items:
+        state = session.get(FollowUpState, item.invoice_id)
+        if state is None or state.last_notice_id != notice.id:
+            continue
+        previous = session.execute(
+            select(ReminderNotice)
+            .join(ReminderNoticeItem, col(ReminderNoticeItem.notice_id) == col(ReminderNotice.id))
+            .where(
+                col(ReminderNoticeItem.invoice_id) == item.invoice_id,
+                col(ReminderNotice.id) != notice.id,
+                col(ReminderNotice.status).in_([NoticeStatus.SENT.value, NoticeStatus.QUEUED.value]),
+            )
+            .order_by(col(ReminderNotice.notice_on).desc(), col(ReminderNotice.created_at).desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        state.level = previous.level if previous is not None else 0
+        state.last_notice_id = previous.id if previous is not None else None
+        state.last_notice_on = previous.notice_on if previous is not None else None
+        state.last_deadline = previous.deadline if previous is not None else None
+        fee = Decimal(item.fee)
+        if fee > 0:
+            state.fees_charged = max(0, state.fees_charged - 1)
+            state.fee_total = str(max(Decimal(0), Decimal(state.fee_total) - fee))
+        state.interest_total = str(max(Decimal(0), Decimal(state.interest_total) - Decimal(item.interest)))
+        state.next_action_on = None  # paid: nothing more to do
+        state.updated_at = utcnow()
+        session.add(state)
+
+
+def notice_view(session: Session, notice: ReminderNotice) -> dict[str, Any]:
+    """A notice's facts with its delivery's status (for pages and tests)."""
+    delivery = session.get(Delivery, notice.delivery_id) if notice.delivery_id else None
+    return {
+        "id": notice.id,
+        "status": notice.status,
+        "kind": notice.kind,
+        "level": notice.level,
+        "channel": notice.channel,
+        "format": notice.format,
+        "delivery_id": notice.delivery_id,
+        "delivery_status": delivery.status if delivery is not None else None,
+        "reason": notice.cancel_reason,
+        "notice_on": notice.notice_on.isoformat(),
+        "deadline": notice.deadline.isoformat(),
+        "updated_at": notice.updated_at.isoformat() if isinstance(notice.updated_at, dt.datetime) else None,
+    }
+
+
+__all__ = [
+    "EHF_REMINDER",
+    "REMINDER_PDF",
+    "RENDERERS",
+    "NoticeNotFound",
+    "NoticeNotQueueable",
+    "NoticeRoute",
+    "NoticeUndeliverable",
+    "cancel_paid_notices",
+    "choose_route",
+    "notice_document",
+    "on_delivery_status_change",
+    "queue_notice",
+    "reminder_outbound",
+]
