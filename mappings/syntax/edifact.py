@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappings.base import FormatError, SegmentError  # noqa: F401  (FormatError: callers catch edifact.FormatError)
-from mappings.syntax.interchanges import parse_every, segments_of_each
+from mappings.syntax.interchanges import interchanges_parsed, segments_of_each
 
 FORMAT_NAME = "edifact"
 MEDIA_TYPE = "application/EDIFACT"  # RFC 1767
@@ -1009,7 +1009,7 @@ def parse(data: bytes | str) -> Interchange:
 def every_interchange(data: bytes | str) -> list[Interchange]:
     """Every interchange of a file, in file order, each read as strictly as `parse` reads one (a VAN's
     concatenated daily file, an ERP's batch export); the first refusal raises, naming the interchange."""
-    return parse_every(data, parse, EdiSyntaxError)
+    return interchanges_parsed(data, parse, EdiSyntaxError)
 
 
 # ----------------------------------------------------------------------------------------------------------

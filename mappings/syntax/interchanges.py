@@ -226,7 +226,7 @@ def in_piece(error: SegmentErrorT, piece: InterchangePiece, count: int) -> Segme
 ParsedT = TypeVar("ParsedT")
 
 
-def parse_every(
+def interchanges_parsed(
     data: bytes | str, parse: Callable[[bytes | str], ParsedT], refusal: type[SegmentError]
 ) -> list[ParsedT]:
     """Every interchange of a file, in file order, each read by a syntax's strict single-interchange `parse`

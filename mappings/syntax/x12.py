@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mappings.base import SegmentError
-from mappings.syntax.interchanges import parse_every, segments_of_each
+from mappings.syntax.interchanges import interchanges_parsed, segments_of_each
 
 FORMAT_NAME = "x12"
 MEDIA_TYPE = "application/EDI-X12"  # RFC 1767
@@ -630,7 +630,7 @@ def parse(data: bytes | str) -> Interchange:
 def every_interchange(data: bytes | str) -> list[Interchange]:
     """Every interchange of a file, in file order, each read as strictly as `parse` reads one (a VAN's
     concatenated daily file: ISA…IEA, ISA…IEA); the first refusal raises, naming the interchange."""
-    return parse_every(data, parse, X12SyntaxError)
+    return interchanges_parsed(data, parse, X12SyntaxError)
 
 
 def serialize_segment(tag: str, elements: Iterable[str | Sequence[str]],
