@@ -23,19 +23,15 @@ is refused plainly.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import posixpath
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, model_validator
 
 from channels.base import (
-    BatchingChannel,
     BatchResult,
     ChannelCapabilities,
     ChannelConfig,
@@ -47,6 +43,7 @@ from channels.base import (
     Staged,
 )
 from channels.context import ChannelNeed, TransmissionNumbers
+from channels.drop_handover import DropHandoverChannel, DropTransportConfig
 from mappings.base import FormatError
 from mappings.consumer.avtalegiro import (
     CLAIMS_FORMAT,
@@ -58,8 +55,7 @@ from mappings.consumer.avtalegiro import (
 )
 from schemas.kid import KidError, is_valid_kid
 from schemas.schedule import CutoffSchedule, TimeZoneName
-from schemas.sftp import SftpSettings
-from transports.committed_drop import CommittedDrop, DropUnavailable, open_committed_drop
+from transports.committed_drop import CommittedDrop, DropUnavailable
 
 #: Nets' rule for a claim's due date, counted in calendar days from the day the file is handed over.
 MIN_DUE_DAYS = 4
@@ -89,7 +85,7 @@ class AvtaleGiroAgreement(CutoffSchedule):
         return self
 
 
-class AvtaleGiroConfig(ChannelConfig):
+class AvtaleGiroConfig(DropTransportConfig):
     data_transmitter: str = Field(pattern=r"^\d{8}$", description="the sender's Nets id (customer unit id)")
     data_recipient: str = Field(NETS_RECIPIENT, pattern=r"^\d{8}$", description="Nets: 00008080")
     customer_id: Digits | None = Field(
@@ -102,17 +98,11 @@ class AvtaleGiroConfig(ChannelConfig):
     transport: Literal["folder", "sftp"] = Field(
         "folder", description="sftp for Nets' (or the bank's) file service; folder for a collected drop"
     )
-    sftp: SftpSettings | None = None
-    directory: Path | None = Field(None, description="root of the folder transport")
     outgoing: str = Field("avtalegiro/out", description="claim files go here (relative to the root)")
     timeout_seconds: float = Field(120.0, gt=0, le=3600)
 
     @model_validator(mode="after")
-    def _transport_settings(self) -> AvtaleGiroConfig:
-        if self.transport == "sftp" and self.sftp is None:
-            raise ValueError("transport 'sftp' needs the sftp settings (host, username, host_key, a secret)")
-        if self.transport == "folder" and self.directory is None:
-            raise ValueError("transport 'folder' needs a directory")
+    def _agreements(self) -> AvtaleGiroConfig:
         if not self.agreements:
             raise ValueError("at least one AvtaleGiro agreement is needed")
         unknown = sorted(set(self.tenant_agreements.values()) - set(self.agreements))
@@ -146,10 +136,12 @@ def due_date_problem(due_date: dt.date, handover: dt.datetime) -> str | None:
     return None
 
 
-class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
+class AvtaleGiroChannel(DropHandoverChannel[AvtaleGiroConfig]):
     """AvtaleGiro claims to Nets, one claim file per tenant agreement at the agreement's cut-offs."""
 
     name: ClassVar[str] = "avtalegiro"
+    drop_unavailable: ClassVar[type[DropUnavailable]] = NetsDropUnavailable
+    drop_folder_label: ClassVar[str] = "the claim file folder"
     config_model: ClassVar[type[ChannelConfig]] = AvtaleGiroConfig
     capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
         formats=(CLAIMS_FORMAT,),
@@ -340,34 +332,21 @@ class AvtaleGiroChannel(BatchingChannel[AvtaleGiroConfig]):
             if due_days(due_date := dt.date.fromisoformat(str(entry.meta["due_date"])), now) < MIN_DUE_DAYS
         ]
         remote = self.file_name(batch)
-        try:
-            with self.store() as store:
-                # a file an earlier try committed went in time: a late due date no longer matters
-                if late and not store.committed(remote):
-                    return Failed(
-                        "the claim file was not handed over in time for Nets' due date rule: "
-                        + "; ".join(late),
-                        deviation=True,
-                    )
-                committed_now = store.upload_file(remote, content)
-        except NetsDropUnavailable as error:
-            return Retry(str(error)) if error.transient else Failed(str(error), deviation=True)
-        detail = (
-            f"claim file {remote}: {len(batch.entries)} claim(s), {len(batch.cancellations)} cancellation(s)"
-            if committed_now
-            else f"{remote} was already handed over (committed by an earlier try)"
-        )
-        return Sent(message_id=batch.batch_id, detail=detail, where=remote)
 
-    @contextlib.contextmanager
-    def store(self) -> Iterator[CommittedDrop]:
-        """The transport, with its failures as `NetsDropUnavailable` (transient or not)."""
-        with open_committed_drop(
-            self.config.transport,
-            directory=self.config.directory,
-            sftp=self.config.sftp,
-            unavailable=NetsDropUnavailable,
-            folder_label="the claim file folder",
-            mask=self.mask,
-        ) as store:
-            yield store
+        def upload(store: CommittedDrop) -> bool | Failed:
+            # a file an earlier try committed went in time: a late due date no longer matters
+            if late and not store.committed(remote):
+                return Failed(
+                    "the claim file was not handed over in time for Nets' due date rule: " + "; ".join(late),
+                    deviation=True,
+                )
+            return store.upload_file(remote, content)
+
+        return self.hand_over(
+            batch,
+            upload,
+            committed=f"claim file {remote}: {len(batch.entries)} claim(s), "
+            f"{len(batch.cancellations)} cancellation(s)",
+            already=f"{remote} was already handed over (committed by an earlier try)",
+            where=remote,
+        )

@@ -19,7 +19,6 @@ import datetime as dt
 import io
 import posixpath
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -27,7 +26,6 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from channels.base import (
-    BatchingChannel,
     BatchResult,
     ChannelCapabilities,
     ChannelConfig,
@@ -38,6 +36,7 @@ from channels.base import (
     Sent,
     Staged,
 )
+from channels.drop_handover import DropHandoverChannel, DropTransportConfig
 from mappings.base import FormatError
 from mappings.print.batch import (
     PostalRecipient,
@@ -48,8 +47,7 @@ from mappings.print.batch import (
 )
 from mappings.print.printability import check_printable
 from schemas.print_profile import PrintProfile
-from schemas.sftp import SftpSettings
-from transports.committed_drop import CommittedDrop, DropUnavailable, open_committed_drop
+from transports.committed_drop import CommittedDrop, DropUnavailable
 from transports.drop_folder import DropFolder
 from transports.pgp import PgpEncryptor, PgpError
 
@@ -64,12 +62,10 @@ class PrintHouseFolders(BaseModel):
     archive: str = Field("out/archive", description="return files are moved here once read")
 
 
-class PrintConfig(ChannelConfig):
+class PrintConfig(DropTransportConfig):
     transport: Literal["folder", "sftp"] = Field(
         "folder", description="sftp for a print house; folder for a local or mounted hand-off directory"
     )
-    sftp: SftpSettings | None = None
-    directory: Path | None = Field(None, description="root of the folder transport")
     folders: PrintHouseFolders = Field(default_factory=PrintHouseFolders)
     profiles: dict[str, PrintProfile] = Field(
         default_factory=lambda: {"default": PrintProfile()},
@@ -79,11 +75,7 @@ class PrintConfig(ChannelConfig):
     timeout_seconds: float = Field(300.0, gt=0, le=3600)
 
     @model_validator(mode="after")
-    def _transport_settings(self) -> PrintConfig:
-        if self.transport == "sftp" and self.sftp is None:
-            raise ValueError("transport 'sftp' needs the sftp settings (host, username, host_key, a secret)")
-        if self.transport == "folder" and self.directory is None:
-            raise ValueError("transport 'folder' needs a directory")
+    def _profiles(self) -> PrintConfig:
         if not self.profiles:
             raise ValueError("at least one print profile is needed (tenants without one use 'default')")
         return self
@@ -93,10 +85,12 @@ class PrintHouseUnavailable(DropUnavailable):
     """The print house's file drop could not be used; `transient` says whether a retry may help."""
 
 
-class PrintChannel(BatchingChannel[PrintConfig]):
+class PrintChannel(DropHandoverChannel[PrintConfig]):
     """Paper invoices through a print house, batched per tenant and profile at the profile's cut-offs."""
 
     name: ClassVar[str] = "print"
+    drop_unavailable: ClassVar[type[DropUnavailable]] = PrintHouseUnavailable
+    drop_folder_label: ClassVar[str] = "the print folder"
     config_model: ClassVar[type[ChannelConfig]] = PrintConfig
     capabilities: ClassVar[ChannelCapabilities] = ChannelCapabilities(
         formats=("pdf",),
@@ -220,37 +214,22 @@ class PrintChannel(BatchingChannel[PrintConfig]):
             return Failed(f"the batch cannot be built: {error}", deviation=True)
         except (KeyError, TypeError) as error:  # a staged entry without what staging records
             return Failed(f"the batch cannot be built: a staged entry lacks {error}", deviation=True)
-        try:
-            with self.store() as store:
-                if as_directory:
-                    committed_now = store.upload_directory(remote, files)
-                else:
-                    ((_name, content),) = files
-                    committed_now = store.upload_file(remote, content)
-        except PrintHouseUnavailable as error:
-            return Retry(str(error)) if error.transient else Failed(str(error), deviation=True)
-        detail = (
-            f"uploaded {remote}: {summary.get('documents')} document(s), {summary.get('pages')} page(s), "
-            f"{summary.get('sheets')} sheet(s)"
-            if committed_now
-            else f"{remote} was already on the print house's side (committed by an earlier try)"
+
+        def upload(store: CommittedDrop) -> bool:
+            if as_directory:
+                return store.upload_directory(remote, files)
+            ((_name, content),) = files
+            return store.upload_file(remote, content)
+
+        return self.hand_over(
+            batch,
+            upload,
+            committed=f"uploaded {remote}: {summary.get('documents')} document(s), "
+            f"{summary.get('pages')} page(s), {summary.get('sheets')} sheet(s)",
+            already=f"{remote} was already on the print house's side (committed by an earlier try)",
         )
-        return Sent(message_id=batch.batch_id, detail=detail)
 
     # -- the file drop -----------------------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def store(self) -> Iterator[CommittedDrop]:
-        """The transport, with its failures as `PrintHouseUnavailable` (transient or not)."""
-        with open_committed_drop(
-            self.config.transport,
-            directory=self.config.directory,
-            sftp=self.config.sftp,
-            unavailable=PrintHouseUnavailable,
-            folder_label="the print folder",
-            mask=self.mask,
-        ) as store:
-            yield store
 
     @contextlib.contextmanager
     def return_folder(self) -> Iterator[DropFolder]:

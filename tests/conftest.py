@@ -32,6 +32,9 @@ from gateway.services.tenancy.tenants import create_token
 from gateway.settings import Settings
 from tests import log_audit
 
+#: The stand-in Digipost's fixtures (`keys`, `stand_in_server`, `stand_in`) for the tests that talk to it.
+pytest_plugins = ["tests.digipost_fixtures"]
+
 POSTGRES_URL = os.environ.get(
     "GATEWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )

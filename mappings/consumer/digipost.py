@@ -24,15 +24,16 @@ identity number is a valid fødselsnummer or D-number (never echoed in an error)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import re
 import uuid as uuid_module
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, TypeVar, cast, get_args
 from zoneinfo import ZoneInfo
 
 from lxml import etree
@@ -967,7 +968,10 @@ def _required(element: etree._Element, name: str, where: str, *, ns: str = API_N
     return cast(str, _text(element, name, where, ns=ns))
 
 
-def _one_of(value: str, allowed: tuple[str, ...], where: str) -> Any:
+def _one_of(value: str | None, allowed: tuple[str, ...], where: str) -> Any:
+    """`value` when it is one of `allowed`; None for an optional element that was not given."""
+    if not value:
+        return None
     if value not in allowed:
         raise FormatError(where, f"{value!r} is not one of {', '.join(allowed)}")
     return value
@@ -995,8 +999,37 @@ def _read_int(value: str, where: str) -> int:
     return int(value)
 
 
-def _wrap(where: str, error: DigipostError) -> FormatError:
-    return FormatError(f"{where} ({error.where})", error.reason)
+T = TypeVar("T")
+
+
+def _if_given(read: Callable[[str, str], T], value: str | None, where: str) -> T | None:
+    """`read(value, where)` for an optional element's text; None when it was not given."""
+    return read(value, where) if value else None
+
+
+def _child(element: etree._Element, name: str, where: str) -> etree._Element:
+    """The (first) `name` child, which must be there."""
+    found = _children(element, name)
+    if not found:
+        raise FormatError(f"{where}/{name}", "missing")
+    return found[0]
+
+
+def _only_child(element: etree._Element, name: str, where: str) -> etree._Element:
+    """The `name` child, which must be there exactly once."""
+    found = _children(element, name)
+    if len(found) != 1:
+        raise FormatError(f"{where}/{name}", "exactly one is required")
+    return found[0]
+
+
+@contextlib.contextmanager
+def _checked(where: str) -> Iterator[None]:
+    """What the model's own checks refuse (`DigipostError`, named by its field) named under `where`."""
+    try:
+        yield
+    except DigipostError as error:
+        raise FormatError(f"{where} ({error.where})", error.reason) from None
 
 
 def _read_links(element: etree._Element, where: str) -> tuple[Link, ...]:
@@ -1023,25 +1056,21 @@ def _read_recipient_choice(element: etree._Element, where: str) -> DigipostRecip
             if line is not None
         )
         birth = _text(block[0], "birth-date", inner, required=False)
-        try:
+        with _checked(inner):
             name_and_address = NameAndAddress(
                 fullname=_required(block[0], "fullname", inner),
                 address_lines=lines,
                 postal_code=_required(block[0], "postalcode", inner),
                 city=_required(block[0], "city", inner),
-                birth_date=_read_date(birth, f"{inner}/birth-date") if birth else None,
+                birth_date=_if_given(_read_date, birth, f"{inner}/birth-date"),
             )
-        except DigipostError as error:
-            raise _wrap(inner, error) from None
-    try:
+    with _checked(where):
         return DigipostRecipient(
             national_id=national_id,
             organisation_number=organisation,
             digipost_address=address,
             name_and_address=name_and_address,
         )
-    except DigipostError as error:
-        raise _wrap(where, error) from None
 
 
 def _address_lines(
@@ -1059,7 +1088,7 @@ def _read_print_address(element: etree._Element, where: str) -> PrintAddress:
     name = _required(element, "name", where)
     norwegian = _children(element, "norwegian-address")
     foreign = _children(element, "foreign-address")
-    try:
+    with _checked(where):
         if norwegian:
             inner = f"{where}/norwegian-address"
             lines = _address_lines(norwegian[0], inner, count=3, first_required=False)
@@ -1079,23 +1108,17 @@ def _read_print_address(element: etree._Element, where: str) -> PrintAddress:
                     f"{inner}/country-code", f"missing (country {country!r} given by name only)"
                 )
             return PrintAddress(name=name, address_lines=lines, country=code)
-    except DigipostError as error:
-        raise _wrap(where, error) from None
     raise FormatError(where, "neither a norwegian-address nor a foreign-address")
 
 
 def _read_print_details(element: etree._Element, where: str) -> PrintDetails:
-    recipient = _children(element, "recipient")
-    returns = _children(element, "return-address")
-    if not recipient:
-        raise FormatError(f"{where}/recipient", "missing")
-    if not returns:
-        raise FormatError(f"{where}/return-address", "missing")
+    recipient = _child(element, "recipient", where)
+    returns = _child(element, "return-address", where)
     colour = _text(element, "color", where, required=False) or "MONOCHROME"
     handling = _text(element, "nondeliverable-handling", where, required=False) or "RETURN_TO_SENDER"
     return PrintDetails(
-        recipient=_read_print_address(recipient[0], f"{where}/recipient"),
-        return_address=_read_print_address(returns[0], f"{where}/return-address"),
+        recipient=_read_print_address(recipient, f"{where}/recipient"),
+        return_address=_read_print_address(returns, f"{where}/return-address"),
         colour=_one_of(colour, COLOURS, f"{where}/color"),
         nondeliverable_handling=_one_of(
             handling, NONDELIVERABLE_HANDLINGS, f"{where}/nondeliverable-handling"
@@ -1123,7 +1146,7 @@ def _read_invoice_data(element: etree._Element, where: str) -> InvoiceData | Non
     if links:
         link_url = _required(links[0], "url", f"{inner}/link", ns=DATATYPES_NS)
         link_description = _text(links[0], "description", f"{inner}/link", ns=DATATYPES_NS, required=False)
-    try:
+    with _checked(inner):
         return InvoiceData(
             due_date=_read_date(_required(block, "due-date", inner, ns=DATATYPES_NS), f"{inner}/due-date"),
             sum=total,
@@ -1132,8 +1155,6 @@ def _read_invoice_data(element: etree._Element, where: str) -> InvoiceData | Non
             link_url=link_url,
             link_description=link_description,
         )
-    except DigipostError as error:
-        raise _wrap(inner, error) from None
 
 
 def _read_document(element: etree._Element, where: str) -> DigipostDocument:
@@ -1141,33 +1162,25 @@ def _read_document(element: etree._Element, where: str) -> DigipostDocument:
     subject = _text(element, "subject", where, required=False) or ""
     level = _text(element, "authentication-level", where, required=False)
     sensitivity = _text(element, "sensitivity-level", where, required=False)
-    try:
+    with _checked(where):
         return DigipostDocument(
             uuid=uuid,
             subject=subject or "(no subject)",
             file_type=_required(element, "file-type", where),
             invoice=_read_invoice_data(element, where),
-            authentication_level=_one_of(level, AUTHENTICATION_LEVELS, f"{where}/authentication-level")
-            if level
-            else None,
-            sensitivity_level=_one_of(sensitivity, SENSITIVITY_LEVELS, f"{where}/sensitivity-level")
-            if sensitivity
-            else None,
+            authentication_level=_one_of(level, AUTHENTICATION_LEVELS, f"{where}/authentication-level"),
+            sensitivity_level=_one_of(sensitivity, SENSITIVITY_LEVELS, f"{where}/sensitivity-level"),
         )
-    except DigipostError as error:
-        raise _wrap(where, error) from None
 
 
 def _read_documents(
     root: etree._Element, where: str
 ) -> tuple[DigipostDocument, tuple[DigipostDocument, ...]]:
-    primary = _children(root, "primary-document")
-    if len(primary) != 1:
-        raise FormatError(f"{where}/primary-document", "exactly one is required")
+    primary = _only_child(root, "primary-document", where)
     attachments = _children(root, "attachment")
     if len(attachments) > MAX_ATTACHMENTS:
         raise FormatError(f"{where}/attachment", f"{len(attachments)} attachments, at most {MAX_ATTACHMENTS}")
-    return _read_document(primary[0], f"{where}/primary-document"), tuple(
+    return _read_document(primary, f"{where}/primary-document"), tuple(
         _read_document(attachment, f"{where}/attachment[{i}]") for i, attachment in enumerate(attachments, 1)
     )
 
@@ -1178,11 +1191,9 @@ def parse(data: bytes) -> DigipostMessage:
     rendering (a KID over 25 characters is refused here too)."""
     root = _document_root(data, "message")
     where = "message"
-    recipient_blocks = _children(root, "recipient")
-    if len(recipient_blocks) != 1:
-        raise FormatError(f"{where}/recipient", "exactly one is required")
-    recipient = _read_recipient_choice(recipient_blocks[0], f"{where}/recipient")
-    details = _children(recipient_blocks[0], "print-details")
+    recipient_block = _only_child(root, "recipient", where)
+    recipient = _read_recipient_choice(recipient_block, f"{where}/recipient")
+    details = _children(recipient_block, "print-details")
     print_details = _read_print_details(details[0], f"{where}/recipient/print-details") if details else None
     primary, attachments = _read_documents(root, where)
     print_if_unread = None
@@ -1192,18 +1203,16 @@ def parse(data: bytes) -> DigipostMessage:
         after = _read_datetime(
             _required(unread[0], "print-if-unread-after", inner), f"{inner}/print-if-unread-after"
         )
-        unread_details = _children(unread[0], "print-details")
-        if not unread_details:
-            raise FormatError(f"{inner}/print-details", "missing")
+        unread_details = _child(unread[0], "print-details", inner)
         local = after.astimezone(OSLO)
         print_if_unread = PrintIfUnread(
             print_if_unread_after=local.date() if local.time() == dt.time(0) else after,
-            print_details=_read_print_details(unread_details[0], f"{inner}/print-details"),
+            print_details=_read_print_details(unread_details, f"{inner}/print-details"),
         )
     sender = _text(root, "sender-id", where, required=False)
     return DigipostMessage(
         message_id=_text(root, "message-id", where, required=False),
-        sender_id=_read_int(sender, f"{where}/sender-id") if sender is not None else None,
+        sender_id=_if_given(_read_int, sender, f"{where}/sender-id"),
         recipient=recipient,
         primary_document=primary,
         attachments=attachments,
@@ -1241,7 +1250,7 @@ def read_message_delivery(data: bytes) -> MessageDelivery:
         ),
         sender_id=_read_int(_required(root, "sender-id", where), f"{where}/sender-id"),
         status=_one_of(_required(root, "status", where), MESSAGE_STATUSES, f"{where}/status"),
-        delivery_time=_read_datetime(delivered, f"{where}/delivery-time") if delivered else None,
+        delivery_time=_if_given(_read_datetime, delivered, f"{where}/delivery-time"),
         primary_document=primary,
         attachments=attachments,
         links=_read_links(root, where),
@@ -1259,10 +1268,8 @@ def read_identification_result(data: bytes) -> IdentificationResult:
         result=code,
         digipost_address=_text(root, "digipost-address", where, required=False),
         person_alias=_text(root, "person-alias", where, required=False),
-        unidentified_reason=_one_of(unidentified, UNIDENTIFIED_REASONS, f"{where}/unidentified-reason")
-        if unidentified
-        else None,
-        invalid_reason=_one_of(invalid, INVALID_REASONS, f"{where}/invalid-reason") if invalid else None,
+        unidentified_reason=_one_of(unidentified, UNIDENTIFIED_REASONS, f"{where}/unidentified-reason"),
+        invalid_reason=_one_of(invalid, INVALID_REASONS, f"{where}/invalid-reason"),
     )
 
 

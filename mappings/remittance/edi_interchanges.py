@@ -24,7 +24,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from decimal import Decimal
+from typing import Any, Literal, Protocol
 
+from mappings.base import FormatError
 from mappings.syntax.interchanges import InterchangeReading, read_each, refusal_warning
 from schemas.remittance import Payment, RemittanceDocument
 
@@ -88,3 +90,45 @@ def read_every_interchange(
         assert value is not None
         return value
     return _merged(readings)
+
+
+class RemittanceReader(Protocol):
+    """An EDI remittance format's `parse`: strict, or keeping documents that do not add up with a note."""
+
+    def __call__(self, data: bytes, *, unbalanced: Literal["reject", "note"] = ...) -> RemittanceDocument: ...
+
+
+def remittance_view(
+    data: bytes,
+    parse: RemittanceReader,
+    *,
+    format_name: str,
+    grammar_problems: list[dict[str, Any]],
+    envelope: dict[str, Any],
+) -> dict[str, Any]:
+    """The `gateway inspect --json` view of an EDI remittance file (REMADV, 820): the document as read,
+    `valid` and the `errors` of the strict reading, what the grammar found, and the envelope. A file the
+    strict reading refuses (payments that do not add up) is shown as read with `unbalanced="note"` (its
+    notes say by how much); one that does not read even so shows only the refusal."""
+    errors: list[dict[str, Any]] = []
+    try:
+        document = parse(data)
+    except FormatError as error:
+        errors.append(error.as_dict())
+        try:
+            document = parse(data, unbalanced="note")
+        except FormatError:
+            return {
+                "format": format_name,
+                "valid": False,
+                "errors": errors,
+                "grammar_problems": grammar_problems,
+                "envelope": envelope,
+            }
+    return {
+        **document.as_dict(),
+        "valid": not errors,
+        "errors": errors,
+        "grammar_problems": grammar_problems,
+        "envelope": envelope,
+    }

@@ -80,7 +80,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from mappings.base import FormatError, SegmentError
-from mappings.remittance.edi_interchanges import read_every_interchange
+from mappings.remittance.edi_interchanges import read_every_interchange, remittance_view
 from mappings.syntax import edifact
 from mappings.syntax.edi_grammar import MessageGrammar, StructureProblem, check_message
 from mappings.syntax.grammars.invoic import CREDIT_NOTE_CODES
@@ -621,18 +621,7 @@ def inspect(data: bytes) -> dict[str, Any]:
         if message.type == MESSAGE_TYPE
         for problem in check_message(grammar_for(message), message.segments)[:MAX_GRAMMAR_PROBLEMS]
     ]
-    errors: list[dict[str, Any]] = []
-    try:
-        document = parse(data)
-    except FormatError as error:
-        errors.append(error.as_dict())
-        try:
-            document = parse(data, unbalanced="note")
-        except FormatError:
-            return {"format": FORMAT_NAME, "valid": False, "errors": errors, "grammar_problems": problems,
-                    "envelope": envelope}  # fmt: skip
-    return {**document.as_dict(), "valid": not errors, "errors": errors, "grammar_problems": problems,
-            "envelope": envelope}  # fmt: skip
+    return remittance_view(data, parse, format_name=FORMAT_NAME, grammar_problems=problems, envelope=envelope)
 
 
 def grammar_for(message: edifact.Message) -> MessageGrammar:

@@ -66,7 +66,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from mappings.base import FormatError, SegmentError
-from mappings.remittance.edi_interchanges import read_every_interchange
+from mappings.remittance.edi_interchanges import read_every_interchange, remittance_view
 from mappings.syntax import x12
 from mappings.syntax.edi_grammar import check_message
 from mappings.syntax.grammars.x12_820 import grammar_for
@@ -454,15 +454,4 @@ def inspect(data: bytes) -> dict[str, Any]:
         if transaction.set_id == SET_ID
         for problem in check_message(grammar_for(group.version), transaction.segments)[:MAX_GRAMMAR_PROBLEMS]
     ]  # fmt: skip
-    errors: list[dict[str, Any]] = []
-    try:
-        document = parse(data)
-    except FormatError as error:
-        errors.append(error.as_dict())
-        try:
-            document = parse(data, unbalanced="note")
-        except FormatError:
-            return {"format": FORMAT_NAME, "valid": False, "errors": errors, "grammar_problems": problems,
-                    "envelope": envelope}  # fmt: skip
-    return {**document.as_dict(), "valid": not errors, "errors": errors, "grammar_problems": problems,
-            "envelope": envelope}  # fmt: skip
+    return remittance_view(data, parse, format_name=FORMAT_NAME, grammar_problems=problems, envelope=envelope)

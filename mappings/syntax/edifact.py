@@ -32,8 +32,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.base import FormatError, SegmentError
-from mappings.syntax.interchanges import in_piece, split_interchanges
+from mappings.base import FormatError, SegmentError  # noqa: F401  (FormatError: callers catch edifact.FormatError)
+from mappings.syntax.interchanges import interchanges_parsed, segments_of_each
 
 FORMAT_NAME = "edifact"
 MEDIA_TYPE = "application/EDIFACT"  # RFC 1767
@@ -1009,18 +1009,7 @@ def parse(data: bytes | str) -> Interchange:
 def every_interchange(data: bytes | str) -> list[Interchange]:
     """Every interchange of a file, in file order, each read as strictly as `parse` reads one (a VAN's
     concatenated daily file, an ERP's batch export); the first refusal raises, naming the interchange."""
-    if isinstance(data, str):
-        return [parse(data)]
-    pieces = split_interchanges(data)
-    if len(pieces) == 1:
-        return [parse(data)]
-    interchanges: list[Interchange] = []
-    for piece in pieces:
-        try:
-            interchanges.append(parse(piece.data))
-        except EdiSyntaxError as error:
-            raise in_piece(error, piece, len(pieces)) from None
-    return interchanges
+    return interchanges_parsed(data, parse, EdiSyntaxError)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -1216,16 +1205,10 @@ def all_messages_are(data: bytes, message_type: str) -> bool:
     carries `message_type` messages; a file of one interchange that cannot be split is no `message_type`."""
     if not sniff(data):
         return False
-    types: list[str] = []
-    pieces = split_interchanges(data)
-    for piece in pieces:  # each interchange has its own service characters
-        try:
-            segments = tokenize(piece.data)
-        except FormatError:
-            if len(pieces) == 1:
-                return False
-            continue
-        types += [s.get(2, 1) for s in segments if s.tag == "UNH"]
+    segments = segments_of_each(data, tokenize)  # each interchange has its own service characters
+    if segments is None:
+        return False
+    types = [s.get(2, 1) for s in segments if s.tag == "UNH"]
     return bool(types) and all(t == message_type for t in types)
 
 

@@ -223,6 +223,49 @@ def in_piece(error: SegmentErrorT, piece: InterchangePiece, count: int) -> Segme
     )
 
 
+ParsedT = TypeVar("ParsedT")
+
+
+def interchanges_parsed(
+    data: bytes | str, parse: Callable[[bytes | str], ParsedT], refusal: type[SegmentError]
+) -> list[ParsedT]:
+    """Every interchange of a file, in file order, each read by a syntax's strict single-interchange `parse`
+    (a VAN's concatenated daily file, an ERP's batch export); the first `refusal` (that syntax's error)
+    raises, naming the interchange. Text, and a file of one interchange, is parsed as it is."""
+    if isinstance(data, str):
+        return [parse(data)]
+    pieces = split_interchanges(data)
+    if len(pieces) == 1:
+        return [parse(data)]
+    parsed: list[ParsedT] = []
+    for piece in pieces:
+        try:
+            parsed.append(parse(piece.data))
+        except refusal as error:
+            raise in_piece(error, piece, len(pieces)) from None
+    return parsed
+
+
+SegmentT = TypeVar("SegmentT")
+
+
+def segments_of_each(data: bytes, tokenize: Callable[[bytes], list[SegmentT]]) -> list[SegmentT] | None:
+    """The segments of every interchange of `data` that can be split (each with its own service characters
+    or separators), for a sniffer that asks what the file carries. In a file of several interchanges one
+    that cannot be split does not decide (its reader refuses it on its own, naming it); a file of one such
+    interchange gives None."""
+    segments: list[SegmentT] = []
+    pieces = split_interchanges(data)
+    for piece in pieces:
+        try:
+            segments += tokenize(piece.data)
+        except FormatError:
+            if len(pieces) == 1:
+                return None
+            continue
+    return segments
+
+
 ReadT = TypeVar("ReadT")
 
 

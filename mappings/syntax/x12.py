@@ -34,8 +34,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mappings.base import FormatError, SegmentError
-from mappings.syntax.interchanges import in_piece, split_interchanges
+from mappings.base import SegmentError
+from mappings.syntax.interchanges import interchanges_parsed, segments_of_each
 
 FORMAT_NAME = "x12"
 MEDIA_TYPE = "application/EDI-X12"  # RFC 1767
@@ -630,18 +630,7 @@ def parse(data: bytes | str) -> Interchange:
 def every_interchange(data: bytes | str) -> list[Interchange]:
     """Every interchange of a file, in file order, each read as strictly as `parse` reads one (a VAN's
     concatenated daily file: ISA…IEA, ISA…IEA); the first refusal raises, naming the interchange."""
-    if isinstance(data, str):
-        return [parse(data)]
-    pieces = split_interchanges(data)
-    if len(pieces) == 1:
-        return [parse(data)]
-    interchanges: list[Interchange] = []
-    for piece in pieces:
-        try:
-            interchanges.append(parse(piece.data))
-        except X12SyntaxError as error:
-            raise in_piece(error, piece, len(pieces)) from None
-    return interchanges
+    return interchanges_parsed(data, parse, X12SyntaxError)
 
 
 def serialize_segment(tag: str, elements: Iterable[str | Sequence[str]],
@@ -799,16 +788,10 @@ def all_sets_are(data: bytes, set_id: str) -> bool:
     split does not decide what the file is (the reader refuses it on its own, naming it)."""
     if not sniff(data):
         return False
-    sets: list[str] = []
-    pieces = split_interchanges(data)
-    for piece in pieces:
-        try:
-            segments = tokenize(piece.data)
-        except FormatError:
-            if len(pieces) == 1:
-                return False
-            continue
-        sets += [s.get(1) for s in segments if s.tag == "ST"]
+    segments = segments_of_each(data, tokenize)
+    if segments is None:
+        return False
+    sets = [s.get(1) for s in segments if s.tag == "ST"]
     return bool(sets) and all(s == set_id for s in sets)
 
 

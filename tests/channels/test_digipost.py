@@ -37,31 +37,19 @@ from schemas.canonical import Attachment, ReceiverProfile
 from schemas.tenant import TenantSettings
 from tests.channels.contract import ChannelContract
 from tests.conftest import SHARED
-from tests.digipost_server import BrokerKeys, DigipostStandIn, broker_keys, run_stand_in, split_multipart
+from tests.digipost_fixtures import BROKER_ID, NATIONAL_ID, digipost_settings
+from tests.digipost_server import BrokerKeys, DigipostStandIn, split_multipart
 
-BROKER_ID = "998877"
-NATIONAL_ID = "01019000083"  # valid, synthetic
 BUYER_ORG = "923609016"  # the sample invoices' buyer
 NS = {"d": "http://api.digipost.no/schema/v8", "t": "http://api.digipost.no/schema/datatypes"}
 
 
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> BrokerKeys:
-    return broker_keys(tmp_path_factory.mktemp("digipost-keys"))
-
-
-@pytest.fixture(scope="module")
-def stand_in_server(keys: BrokerKeys) -> Iterator[DigipostStandIn]:
-    yield from run_stand_in(DigipostStandIn(keys.certificate, BROKER_ID))
-
-
 @pytest.fixture
-def stand_in(stand_in_server: DigipostStandIn) -> Iterator[DigipostStandIn]:
-    stand_in_server.reset()
-    yield stand_in_server
-    assert not stand_in_server.invalid_requests(), stand_in_server.invalid_requests()
-    assert all(r.signature_ok and r.content_hash_ok for r in stand_in_server.requests)
-    stand_in_server.reset()
+def stand_in(stand_in: DigipostStandIn) -> Iterator[DigipostStandIn]:
+    """The shared stand-in (tests/digipost_fixtures.py); every request the channel made must also have
+    carried a good signature and content hash."""
+    yield stand_in
+    assert all(r.signature_ok and r.content_hash_ok for r in stand_in.requests)
 
 
 @pytest.fixture
@@ -72,20 +60,8 @@ def outbox(tmp_path: Path) -> Iterator[Engine]:
     engine.dispose()
 
 
-def channel_settings(stand_in: DigipostStandIn, keys: BrokerKeys, **overrides: Any) -> dict[str, Any]:
-    settings: dict[str, Any] = {
-        "base_url": stand_in.url,
-        "broker_id": BROKER_ID,
-        "pkcs12": str(keys.pkcs12),
-        "pkcs12_password": keys.password,
-        "timeout_seconds": 5,
-    }
-    settings.update(overrides)
-    return settings
-
-
 def make_channel(stand_in: DigipostStandIn, keys: BrokerKeys, **overrides: Any) -> DigipostChannel:
-    channel = create_channel("digipost", channel_settings(stand_in, keys, **overrides))
+    channel = create_channel("digipost", digipost_settings(stand_in, keys, **overrides))
     assert isinstance(channel, DigipostChannel)
     return channel
 
@@ -359,7 +335,7 @@ def test_a_wrong_certificate_password_is_a_deviation_without_the_password(
 def test_worker_falls_back_when_the_consumer_has_no_mailbox(
     engine: Engine, settings: Settings, stand_in: DigipostStandIn, keys: BrokerKeys, outbound_dir: Path
 ) -> None:
-    settings = settings.model_copy(update={"channels": {"digipost": channel_settings(stand_in, keys)}})
+    settings = settings.model_copy(update={"channels": {"digipost": digipost_settings(stand_in, keys)}})
     with session_scope(engine) as session:
         ensure_tenant(session, "acme")
         put_receiver(
@@ -396,7 +372,7 @@ def test_worker_falls_back_when_the_consumer_has_no_mailbox(
 def test_the_worker_applies_digiposts_document_events(
     engine: Engine, settings: Settings, stand_in: DigipostStandIn, keys: BrokerKeys
 ) -> None:
-    events_settings = channel_settings(
+    events_settings = digipost_settings(
         stand_in, keys, events_settle_seconds=0, events_first_window_hours=1, events_page_size=2
     )
     settings = settings.model_copy(update={"channels": {"digipost": events_settings}})

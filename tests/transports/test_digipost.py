@@ -15,12 +15,11 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from tests.digipost_fixtures import BROKER_ID, NATIONAL_ID
 from tests.digipost_server import (
     BrokerKeys,
     DigipostStandIn,
-    broker_keys,
     make_certificate,
-    run_stand_in,
     split_multipart,
     write_pkcs12,
 )
@@ -39,8 +38,6 @@ from transports.digipost import (
     verify,
 )
 
-BROKER_ID = "998877"
-NATIONAL_ID = "01019000083"  # a valid, synthetic fødselsnummer
 NS = "http://api.digipost.no/schema/v8"
 
 
@@ -49,24 +46,6 @@ def identification(number: str = NATIONAL_ID) -> bytes:
         f'<?xml version="1.0" encoding="UTF-8"?><identification xmlns="{NS}">'
         f"<personal-identification-number>{number}</personal-identification-number></identification>"
     ).encode()
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> BrokerKeys:
-    return broker_keys(tmp_path_factory.mktemp("digipost-keys"))
-
-
-@pytest.fixture(scope="module")
-def stand_in_server(keys: BrokerKeys) -> Iterator[DigipostStandIn]:
-    yield from run_stand_in(DigipostStandIn(keys.certificate, BROKER_ID))
-
-
-@pytest.fixture
-def stand_in(stand_in_server: DigipostStandIn) -> Iterator[DigipostStandIn]:
-    stand_in_server.reset()
-    yield stand_in_server
-    assert not stand_in_server.invalid_requests(), stand_in_server.invalid_requests()
-    stand_in_server.reset()
 
 
 @pytest.fixture
