@@ -96,7 +96,9 @@ def today(now: dt.datetime | None = None) -> dt.date:
     return local_date(now or dt.datetime.now(dt.UTC))
 
 
-def clean_text(value: Any, field: str, limit: int, *, required: bool = False, lines: bool = True) -> str | None:
+def clean_text(
+    value: Any, field: str, limit: int, *, required: bool = False, lines: bool = True
+) -> str | None:
     """Trimmed text without control characters (line breaks and tabs allowed where `lines`)."""
     if value is None:
         if required:
@@ -104,23 +106,23 @@ def clean_text(value: Any, field: str, limit: int, *, required: bool = False, li
         return None
     if not isinstance(value, str):
         raise FollowUpRefused(field, "expected a string")
-    value = value.strip()
-    if not value:
+    text = value.strip()
+    if not text:
         if required:
             raise FollowUpRefused(field, "must not be empty")
         return None
-    if len(value) > limit:
-        raise FollowUpRefused(field, f"{len(value):,} characters; at most {limit:,}")
+    if len(text) > limit:
+        raise FollowUpRefused(field, f"{len(text):,} characters; at most {limit:,}")
     allowed = {"\n", "\t", "\r"} if lines else set()
-    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in value):
+    if any(unicodedata.category(c) == "Cc" and c not in allowed for c in text):
         raise FollowUpRefused(field, "contains control characters")
-    return value
+    return text
 
 
 def money(value: Any, field: str) -> Decimal:
     """A positive amount with at most two decimals (text or number), as exact `Decimal`."""
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise FollowUpRefused(field, "expected an amount such as \"1250.00\"")
+        raise FollowUpRefused(field, 'expected an amount such as "1250.00"')
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
@@ -214,14 +216,19 @@ def open_dispute(
         raise FollowUpRefused("origin", f"{origin!r} is not one of {', '.join(ORIGINS)}")
     owner_text = clean_text(owner, "owner", MAX_NAME, lines=False)
     if invoice.document_type == DocumentType.CREDIT_NOTE.value:
-        raise FollowUpRefused("invoice_id", f"{invoice.number} is a credit note; a credit note is not disputed")
+        raise FollowUpRefused(
+            "invoice_id", f"{invoice.number} is a credit note; a credit note is not disputed"
+        )
     disputed = None if amount is None else money(amount, "amount")
     if disputed is not None and disputed > open_amount(invoice):
         raise FollowUpRefused(
-            "amount", f"{disputed} is more than the open amount {open_amount(invoice)} of invoice {invoice.number}"
+            "amount",
+            f"{disputed} is more than the open amount {open_amount(invoice)} of invoice {invoice.number}",
         )
     # one writer at a time per invoice (PostgreSQL row lock; SQLite writes one transaction at a time)
-    session.execute(select(InvoiceRecord.id).where(col(InvoiceRecord.id) == invoice.id).with_for_update())
+    session.execute(
+        select(col(InvoiceRecord.id)).where(col(InvoiceRecord.id) == invoice.id).with_for_update()
+    )
     existing = active_dispute(session, invoice.id)
     if existing is not None:
         raise FollowUpRefused(
@@ -383,7 +390,9 @@ def _resume_follow_up(session: Session, dispute: Dispute, now: dt.datetime) -> i
     return days
 
 
-def _close(dispute: Dispute, status: DisputeStatus, *, actor: str, note: str | None, now: dt.datetime) -> None:
+def _close(
+    dispute: Dispute, status: DisputeStatus, *, actor: str, note: str | None, now: dt.datetime
+) -> None:
     dispute.status = status.value
     dispute.resolved_at = now
     dispute.resolved_by = actor
@@ -416,7 +425,8 @@ def resolve_dispute(
         if dispute.status == DisputeStatus.AWAITING_APPROVAL.value:
             raise FollowUpRefused(
                 "status",
-                f"a credit of {dispute.credit_amount} proposed by {dispute.credit_requested_by} awaits approval",
+                f"a credit of {dispute.credit_amount} proposed by {dispute.credit_requested_by} "
+                "awaits approval",
                 409,
             )
         if credit_amount is None:
@@ -435,7 +445,9 @@ def resolve_dispute(
         if note_text is not None:
             dispute.resolution_note = note_text
         text = f"credit of {amount} {invoice.currency} proposed" + (f": {note_text}" if note_text else "")
-        _add_message(session, dispute, author=actor, side="internal", event="credit_proposed", text=text, at=now)
+        _add_message(
+            session, dispute, author=actor, side="internal", event="credit_proposed", text=text, at=now
+        )
     else:
         if credit_amount is not None:
             raise FollowUpRefused("credit_amount", f"only with the outcome credited, not {outcome}")
@@ -485,15 +497,17 @@ def approve_credit(
     if approver_role not in CREDIT_ROLES and approver_role != HOST_OPERATOR:
         raise FollowUpRefused(
             "role",
-            f"approving a credit needs a console user with role credit or admin (or `gateway disputes approve` "
-            f"on the host); {approver_role!r} may propose a credit, not approve it",
+            "approving a credit needs a console user with role credit or admin (or `gateway disputes "
+            f"approve` on the host); {approver_role!r} may propose a credit, not approve it",
             403,
         )
     dispute = session.get(Dispute, dispute_id, with_for_update=True)
     if dispute is None or (tenant_id is not None and dispute.tenant_id != tenant_id):
         raise DisputeNotFound(f"no dispute {dispute_id}")
     if dispute.status != DisputeStatus.AWAITING_APPROVAL.value or dispute.credit_amount is None:
-        raise FollowUpRefused("status", f"dispute {dispute.id} is {dispute.status}; no credit awaits approval", 409)
+        raise FollowUpRefused(
+            "status", f"dispute {dispute.id} is {dispute.status}; no credit awaits approval", 409
+        )
     if _same_person(approver, dispute.credit_requested_by):
         raise FollowUpRefused(
             "approver",
@@ -538,7 +552,7 @@ def _channel_of(session: Session, invoice_id: str) -> str:
     from db.models import Delivery
 
     channel = session.execute(
-        select(Delivery.channel)
+        select(col(Delivery.channel))
         .where(col(Delivery.invoice_id) == invoice_id)
         .order_by(col(Delivery.created_at), col(Delivery.id))
         .limit(1)
@@ -766,7 +780,9 @@ def list_disputes(
         query = query.where(col(Dispute.invoice_id) == invoice_id)
     if overdue_on is not None:
         query = query.where(
-            col(Dispute.status).in_(ACTIVE), col(Dispute.due_on).is_not(None), col(Dispute.due_on) < overdue_on
+            col(Dispute.status).in_(ACTIVE),
+            col(Dispute.due_on).is_not(None),
+            col(Dispute.due_on) < overdue_on,
         )
     query = query.order_by(col(Dispute.opened_at), col(Dispute.id)).limit(limit).offset(offset)
     return list(session.execute(query).scalars())
@@ -848,4 +864,3 @@ def disputes_for_customer(session: Session, tenant_id: str, customer_key: str) -
         .group_by(col(Dispute.status))
     ).all()
     return {status: int(count) for status, count in rows}
-

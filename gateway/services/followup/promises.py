@@ -49,7 +49,7 @@ def add_promise(
     on: dt.date,
     now: dt.datetime,
 ) -> PaymentPromise:
-    """Record a promise to pay `amount` of the invoice by `promised_on`; an open one it replaces is cancelled."""
+    """Record a promise to pay `amount` by `promised_on`; an open one on the invoice is cancelled."""
     invoice = invoice_of(session, tenant_id, invoice_reference)
     if invoice.document_type == DocumentType.CREDIT_NOTE.value:
         raise FollowUpRefused("invoice_id", f"{invoice.number} is a credit note; nothing is owed on it")
@@ -65,8 +65,12 @@ def add_promise(
     promised = money(amount, "amount")
     left = open_amount(invoice)
     if promised > left:
-        raise FollowUpRefused("amount", f"{promised} is more than the open amount {left} of invoice {invoice.number}")
-    session.execute(select(InvoiceRecord.id).where(col(InvoiceRecord.id) == invoice.id).with_for_update())
+        raise FollowUpRefused(
+            "amount", f"{promised} is more than the open amount {left} of invoice {invoice.number}"
+        )
+    session.execute(
+        select(col(InvoiceRecord.id)).where(col(InvoiceRecord.id) == invoice.id).with_for_update()
+    )
     for earlier in _open_promises(session, invoice.id):
         earlier.status = PromiseStatus.CANCELLED.value
         earlier.resolved_at = now
@@ -110,7 +114,9 @@ def cancel_promise(
     """Cancel an open promise (follow-up no longer waits for it); a settled one is a 409."""
     promise = get_promise(session, tenant_id, promise_id)
     if promise.status != PromiseStatus.OPEN.value:
-        raise FollowUpRefused("status", f"promise {promise.id} is {promise.status}; only an open one is cancelled", 409)
+        raise FollowUpRefused(
+            "status", f"promise {promise.id} is {promise.status}; only an open one is cancelled", 409
+        )
     promise.status = PromiseStatus.CANCELLED.value
     promise.resolved_at = now
     session.add(promise)
@@ -136,7 +142,9 @@ def list_promises(
         query = query.where(col(PaymentPromise.customer_key) == customer)
     if invoice_id is not None:
         query = query.where(col(PaymentPromise.invoice_id) == invoice_id)
-    query = query.order_by(col(PaymentPromise.promised_on), col(PaymentPromise.created_at), col(PaymentPromise.id))
+    query = query.order_by(
+        col(PaymentPromise.promised_on), col(PaymentPromise.created_at), col(PaymentPromise.id)
+    )
     return list(session.execute(query.limit(limit).offset(offset)).scalars())
 
 
@@ -172,7 +180,7 @@ def promise_counts(session: Session, tenant_id: str, customer_key: str) -> tuple
 
 def _paid_since(session: Session, invoice_id: str, since: dt.datetime) -> Decimal:
     amounts = session.execute(
-        select(PaymentAllocation.amount).where(
+        select(col(PaymentAllocation.amount)).where(
             col(PaymentAllocation.invoice_id) == invoice_id,
             col(PaymentAllocation.created_at) >= since,
             col(PaymentAllocation.reversed_at).is_(None),
@@ -190,7 +198,7 @@ def settle_promises(
     amount. Broken otherwise: follow-up resumes (the run's next level), and the customer's count grows."""
     moment = now or dt.datetime.combine(on, dt.time(), tzinfo=dt.UTC)
     due = session.execute(
-        select(PaymentPromise, InvoiceRecord)  # type: ignore[call-overload]
+        select(PaymentPromise, InvoiceRecord)
         .join(InvoiceRecord, col(InvoiceRecord.id) == col(PaymentPromise.invoice_id))
         .where(
             col(PaymentPromise.tenant_id) == tenant_id,
