@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
 from db.models import utcnow
 from gateway.api.bodies import content_type, is_json_media_type, read_body
@@ -256,6 +256,10 @@ _MESSAGE_BODY = {
                 "schema": {"$ref": "#/components/schemas/DisputeMessageForm"},
                 "example": {"text": "photos of the damage attached", "from": "customer"},
             },
+            "application/x-www-form-urlencoded": {
+                "schema": {"$ref": "#/components/schemas/DisputeMessageForm"},
+                "example": {"text": "the customer called; photos follow", "from": "customer"},
+            },
             "application/json": {
                 "schema": {"$ref": "#/components/schemas/DisputeMessageRequest"},
                 "example": {"text": "called the customer; they will send photos", "from": "internal"},
@@ -287,15 +291,21 @@ async def _read_message(request: Request, max_bytes: int) -> tuple[Any, Any, ser
                 ],
             ) from None
         return message.text, message.from_, None
-    if media_type != "multipart/form-data":
+    form_types = ("multipart/form-data", "application/x-www-form-urlencoded")
+    if media_type not in form_types:
         raise ErrorAnswer.one(
             415,
             "content_type",
-            f"{media_type!r} is not accepted; send multipart/form-data or application/json",
+            f"{media_type!r} is not accepted; send multipart/form-data (with an attachment), "
+            "application/x-www-form-urlencoded or application/json",
         )
-    parser = MultiPartParser(
-        request.headers, _once(body), max_files=1, max_fields=3, max_part_size=service.MAX_TEXT * 4
-    )
+    parser: MultiPartParser | FormParser
+    if media_type == "multipart/form-data":
+        parser = MultiPartParser(
+            request.headers, _once(body), max_files=1, max_fields=3, max_part_size=service.MAX_TEXT * 4
+        )
+    else:
+        parser = FormParser(request.headers, _once(body), max_fields=3, max_part_size=service.MAX_TEXT * 4)
     try:
         form = await parser.parse()
     except MultiPartException as error:
