@@ -578,6 +578,8 @@ def _net_for(gross: Decimal, rate: Decimal) -> tuple[Decimal, Decimal]:
     best = start
     for step in (0, 1, -1, 2, -2, 3, -3):
         net = start + step * CENT
+        if net < 0:
+            continue
         if net + _tax(net, rate) == gross:
             return net, _tax(net, rate)
         if abs(net + _tax(net, rate) - gross) < abs(best + _tax(best, rate) - gross):
@@ -615,6 +617,9 @@ def spread_credit(invoice: Invoice, amount: Decimal) -> tuple[list[CreditPart], 
     carry = Decimal(0)
     for (vb, _), share in zip(weights, shares, strict=True):
         gross = Decimal(share) * CENT + carry
+        if gross <= 0:  # nothing (or less) left for this category: the cent moves on
+            carry = gross
+            continue
         rate = vb.rate if vb.rate is not None else Decimal(0)
         net, tax = _net_for(gross, rate)
         carry = gross - net - tax
