@@ -28,6 +28,7 @@ from gateway.api.routes import (
     bounces,
     deliveries,
     deviations,
+    disputes,
     documents,
     edi_messages,
     health,
@@ -38,6 +39,7 @@ from gateway.api.routes import (
     payments,
     pods,
     print_batches,
+    promises,
     receivables,
     receivers,
     remittances,
@@ -74,6 +76,8 @@ ROUTERS: list[APIRouter] = [
     payments.router,
     matching.router,
     receivables.router,
+    disputes.router,
+    promises.router,
     metrics.router,
 ]
 

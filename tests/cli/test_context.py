@@ -46,6 +46,9 @@ COMMANDS = [
     "documents", "documents migrate",
     "efaktura", "efaktura recipients", "efaktura recipients import", "efaktura recipients list",
     "avtalegiro", "avtalegiro mandates", "avtalegiro cancel",
+    "disputes", "disputes list", "disputes show", "disputes open", "disputes note", "disputes resolve",
+    "disputes approve",
+    "promises", "promises list", "promises add", "promises cancel",
 ]  # fmt: skip
 
 
