@@ -250,7 +250,7 @@ def _run(
     queued = _write_notices(session, tenant_id, groups, on=on, dry_run=dry_run, report=report)
     if not dry_run:
         for notice_id in queued:
-            _queue(session, notice_id, actor)
+            hand_to_notices(session, notice_id, actor)
         session.execute(
             update(FollowUpRun)
             .where(FollowUpRun.id == report.run_id)  # type: ignore[arg-type]
@@ -643,7 +643,7 @@ def _settle_promises(
     return broken_invoices
 
 
-def _queue(session: Session, notice_id: str, actor: str) -> str | None:
+def hand_to_notices(session: Session, notice_id: str, actor: str) -> str | None:
     """Hand a queued notice to the notices module (`notices.queue_notice`) when it is there; without it the
     notice stays queued, without a delivery, for the notices module to pick up."""
     try:
