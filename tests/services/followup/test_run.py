@@ -19,7 +19,6 @@ from db.models import (
     FollowUpDecision,
     FollowUpRun,
     FollowUpState,
-    InvoiceRecord,
     PaymentPromise,
     ReminderNotice,
     ReminderNoticeItem,
@@ -45,7 +44,7 @@ FOLLOW_UP: dict[str, Any] = {
             ],
         },
         {
-            "segment": "priority",  # a hasty second level counted from the due date: before the first deadline
+            "segment": "priority",  # a hasty level 2 counted from the due date: before the first deadline
             "levels": [
                 {"level": 1, "kind": "reminder", "delay_days": 14},
                 {"level": 2, "kind": "reminder", "delay_days": 20},
@@ -111,8 +110,11 @@ def test_a_summer_of_follow_up(client: TestClient, auth: Auth, engine: Engine, t
     with session_scope(engine) as session:  # a dispute on 2 and a promise on 3 (the disputes module's rows)
         session.add(Dispute(tenant_id="acme", invoice_id=two["id"], category="goods", origin="customer",
                             reason="damaged", status="open", opened_by="test"))  # fmt: skip
-        session.add(PaymentPromise(tenant_id="acme", invoice_id=three["id"], promised_on=dt.date(2026, 7, 10),
-                                   amount=three["payable_amount"], status="open", created_by="test"))  # fmt: skip
+        promised = dt.date(2026, 7, 10)
+        amount = three["payable_amount"]
+        session.add(PaymentPromise(tenant_id="acme", invoice_id=three["id"], promised_on=promised,
+                                   amount=amount,
+                                   status="open", created_by="test"))  # fmt: skip
 
     # 13 days after due: no level can be due yet, so the run does not even look at them
     early = run(client, auth, dt.date(2026, 6, 14))
@@ -129,6 +131,7 @@ def test_a_summer_of_follow_up(client: TestClient, auth: Auth, engine: Engine, t
     assert first["notices_by_level"] == {"1": 2} and first["skipped"] == {"disputed": 1, "promised": 1}
     assert first["notice_invoices"] == 3  # 1 and 4 have the same buyer: one notice for both
     taken = decisions(client, auth, first["run_id"])
+    assert set(taken) == set(numbers)  # a decision for every invoice it looked at
     assert taken[two["number"]]["reason"].startswith("disputed")
     assert taken[three["number"]]["reason"].startswith("promised")
     level_one = notice_of(client, auth, taken[one["number"]]["notice_id"])
