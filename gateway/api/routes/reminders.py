@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,22 +13,16 @@ from gateway.api.deps import IdentityDep, SessionDep
 from gateway.api.params import Limit, Offset
 from gateway.api.views import View
 from gateway.services.followup import reminders as reminder_service
-from gateway.services.followup.run import run_follow_up
+from gateway.services.followup.run import run_follow_up, tenant_today
 from schemas.followup import NoticeStatus
 
 router = APIRouter(tags=["reminders"])
 
-#: Follow-up dates are the tenant's calendar days (Norway).
-TENANT_ZONE = ZoneInfo("Europe/Oslo")
 EARLIEST_RUN = dt.date(2000, 1, 1)
 LATEST_RUN = dt.date(2999, 12, 31)
 
 NoticeId = Annotated[str, Path(min_length=1, max_length=32, description="the notice's id")]
 RunId = Annotated[str, Path(min_length=1, max_length=32, description="the run's id")]
-
-
-def tenant_today() -> dt.date:
-    return dt.datetime.now(TENANT_ZONE).date()
 
 
 # --- bodies and answers -------------------------------------------------------------------------------------

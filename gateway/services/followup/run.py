@@ -36,6 +36,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -67,6 +68,8 @@ from schemas.followup import (
     PromiseStatus,
 )
 
+#: Follow-up dates are the tenant's calendar days (Norway).
+TENANT_ZONE = ZoneInfo("Europe/Oslo")
 CHUNK_SIZE = 5000
 OPEN_STATUSES = ("unpaid", "partially_paid")
 ACTIVE_DISPUTES = (DisputeStatus.OPEN.value, DisputeStatus.AWAITING_APPROVAL.value)
@@ -177,6 +180,12 @@ class _ChunkContext:
     promised: set[str]
     handed_off: set[str]
     history: dict[str, rules.ClaimHistory]
+
+
+def tenant_today() -> dt.date:
+    """Today in the tenant's time zone: the default day of a run asked for by a person or an ERP (the
+    services themselves always take the day as a parameter)."""
+    return dt.datetime.now(TENANT_ZONE).date()
 
 
 def run_follow_up(
