@@ -40,6 +40,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
+from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import (
@@ -53,6 +54,7 @@ from db.models import (
     Receiver,
     ReminderNotice,
     ReminderNoticeItem,
+    Tenant,
     new_id,
     utcnow,
 )
@@ -186,6 +188,31 @@ def tenant_today() -> dt.date:
     """Today in the tenant's time zone: the default day of a run asked for by a person or an ERP (the
     services themselves always take the day as a parameter)."""
     return dt.datetime.now(TENANT_ZONE).date()
+
+
+def run_due_follow_ups(engine: Engine, *, today: dt.date, actor: str) -> list[RunReport]:
+    """The daily run of every tenant with follow-up enabled whose `today` has no run yet (the worker's
+    `followup` task), each in its own transaction so one tenant's failure leaves the others' runs."""
+    with session_scope(engine) as session:
+        tenants = [
+            tenant_id
+            for tenant_id, stored in session.execute(
+                select(col(Tenant.id), col(Tenant.settings)).order_by(col(Tenant.id))
+            )
+            if (stored or {}).get("follow_up", {}).get("enabled")
+        ]
+        done = set(
+            session.execute(
+                select(col(FollowUpRun.tenant_id)).where(
+                    col(FollowUpRun.run_on) == today, col(FollowUpRun.dry_run).is_(False)
+                )
+            ).scalars()
+        )
+    reports = []
+    for tenant_id in tenants:
+        if tenant_id not in done:
+            reports.append(run_follow_up(engine, tenant_id, on=today, dry_run=False, actor=actor))
+    return reports
 
 
 def run_follow_up(
