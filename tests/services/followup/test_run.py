@@ -237,7 +237,7 @@ def test_a_summer_of_follow_up(client: TestClient, auth: Auth, engine: Engine, t
             recorded = session.execute(
                 select(func.count())
                 .select_from(FollowUpDecision)
-                .where(FollowUpDecision.run_id == run_row.id)  # type: ignore[arg-type]
+                .where(FollowUpDecision.run_id == run_row.id)
             ).scalar_one()
             assert recorded == run_row.counts["looked_at"], run_row.run_on
 
