@@ -42,6 +42,7 @@ from gateway.api.routes import (
     promises,
     receivables,
     receivers,
+    reminders,
     remittances,
     status_documents,
     tenant_settings,
@@ -78,6 +79,7 @@ ROUTERS: list[APIRouter] = [
     receivables.router,
     disputes.router,
     promises.router,
+    reminders.router,
     metrics.router,
 ]
 

@@ -24,6 +24,7 @@ from gateway.cli import (
     payments,
     pods,
     processes,
+    reminders,
     tenancy,
     users,
     webhooks,
@@ -100,6 +101,7 @@ app.add_typer(efaktura.efaktura_app, name="efaktura")
 app.add_typer(avtalegiro.avtalegiro_app, name="avtalegiro")
 app.add_typer(disputes.disputes_app, name="disputes")
 app.add_typer(disputes.promises_app, name="promises")
+app.add_typer(reminders.reminders_app, name="reminders")
 
 
 def main() -> None:  # pragma: no cover

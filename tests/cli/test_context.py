@@ -49,6 +49,7 @@ COMMANDS = [
     "disputes", "disputes list", "disputes show", "disputes open", "disputes note", "disputes resolve",
     "disputes approve",
     "promises", "promises list", "promises add", "promises cancel",
+    "reminders", "reminders run", "reminders list", "reminders show", "reminders approve", "reminders cancel",
 ]  # fmt: skip
 
 

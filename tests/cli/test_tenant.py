@@ -58,6 +58,11 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "promises list": [],
     "promises add": ["INV-1", "--date", "2026-12-01", "--amount", "10"],
     "promises cancel": ["P"],
+    "reminders run": [],
+    "reminders list": [],
+    "reminders show": ["N"],
+    "reminders approve": ["N"],
+    "reminders cancel": ["N", "--reason", "x"],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [
