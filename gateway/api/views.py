@@ -131,6 +131,19 @@ class ArithmeticWarningView(View):
     message: str
 
 
+class CreditWarningView(View):
+    """Intake found the customer over its credit limit (or stopped by its risk flag): the invoice was
+    accepted and its delivery held for review (`hold`), or sent with this warning (`flag`)."""
+
+    action: Literal["hold", "flag"]
+    receiver_id: str
+    currency: str
+    balance: str = Field(description="the customer's open balance after this invoice")
+    limit: str | None = Field(description="the receiver profile's credit_limit")
+    risk_flag: str | None
+    message: str
+
+
 class InvoiceView(View):
     """An invoice's summary with every delivery and its full history, its PODs and its payments."""
 
@@ -150,6 +163,9 @@ class InvoiceView(View):
     payment: InvoicePaymentsView
     warnings: list[ArithmeticWarningView] = Field(
         default_factory=list, description="amounts accepted within an official rule's tolerance"
+    )
+    credit_warning: CreditWarningView | None = Field(
+        None, description="over the customer's credit limit at intake: held for review or flagged"
     )
 
 
@@ -617,6 +633,9 @@ class IntakeAnswer(View):
     errors: list[ErrorItem] = Field(default_factory=list)
     warnings: list[ArithmeticWarningView] = Field(
         default_factory=list, description="amounts accepted within an official rule's tolerance"
+    )
+    credit_warning: CreditWarningView | None = Field(
+        None, description="over the customer's credit limit at intake: held for review or flagged"
     )
 
 

@@ -1,0 +1,1 @@
+"""Receivables follow-up: reminders, disputes, promises, credit limits, collection and statements."""
