@@ -26,6 +26,8 @@ from gateway.api.parsing import ParsePool
 from gateway.api.routes import (
     avtalegiro,
     bounces,
+    collection,
+    customers,
     deliveries,
     deviations,
     documents,
@@ -41,6 +43,7 @@ from gateway.api.routes import (
     receivables,
     receivers,
     remittances,
+    statements,
     status_documents,
     tenant_settings,
     trading_partners,
@@ -74,6 +77,9 @@ ROUTERS: list[APIRouter] = [
     payments.router,
     matching.router,
     receivables.router,
+    customers.router,
+    collection.router,
+    statements.router,
     metrics.router,
 ]
 
