@@ -143,7 +143,7 @@ def collection_candidates(
     )
     if invoice_ids is not None:
         query = query.where(col(InvoiceRecord.id).in_(invoice_ids))
-    rows = [(invoice, state) for invoice, state in session.execute(query).tuples()]
+    rows = [(invoice, state) for invoice, state in session.execute(query).all()]
     ids = [invoice.id for invoice, _ in rows]
     if not ids:
         return []
