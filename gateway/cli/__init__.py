@@ -23,6 +23,7 @@ from gateway.cli import (
     payments,
     pods,
     processes,
+    receivables,
     tenancy,
     users,
     webhooks,
@@ -97,6 +98,9 @@ app.add_typer(payments.payments_app, name="payments")
 app.add_typer(documents.documents_app, name="documents")
 app.add_typer(efaktura.efaktura_app, name="efaktura")
 app.add_typer(avtalegiro.avtalegiro_app, name="avtalegiro")
+app.add_typer(receivables.receivables_app, name="receivables")
+app.add_typer(receivables.collection_app, name="collection")
+app.add_typer(receivables.statements_app, name="statements")
 
 
 def main() -> None:  # pragma: no cover

@@ -49,6 +49,10 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "efaktura recipients import": ["FILE"],
     "efaktura recipients list": [],
     "avtalegiro mandates": [],
+    "receivables customer": ["C-1"],
+    "collection candidates": [],
+    "collection export": [],
+    "statements run": [],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

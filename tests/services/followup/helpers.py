@@ -52,8 +52,8 @@ def reminded(
     with session_scope(engine) as session:
         for level, kind, on in levels:
             notice = ReminderNotice(
-                tenant_id=tenant_id, customer_key=receiver_id, receiver_id=receiver_id, level=level, kind=kind,
-                status="sent", notice_on=on, deadline=on + dt.timedelta(days=14), currency="NOK",
+                tenant_id=tenant_id, customer_key=receiver_id, receiver_id=receiver_id, level=level,
+                kind=kind, status="sent", notice_on=on, deadline=on + dt.timedelta(days=14), currency="NOK",
                 open_total="0", total="0",
             )  # fmt: skip
             session.add(notice)

@@ -93,10 +93,8 @@ def test_a_consumers_national_id_goes_to_the_agency_only(
 ) -> None:
     put_profile(client, auth, "P-1", segment="private", national_id=NATIONAL_ID, preferred_channel="folder")
     invoice = post_invoice(client, auth, 1, receiver_id="P-1")
-    reminded(
-        engine, invoice["id"], [(1, "reminder", dt.date(2027, 1, 2)), (2, "collection_warning", dt.date(2027, 1, 20))],
-        receiver_id="P-1",
-    )  # fmt: skip
+    levels = [(1, "reminder", dt.date(2027, 1, 2)), (2, "collection_warning", dt.date(2027, 1, 20))]
+    reminded(engine, invoice["id"], levels, receiver_id="P-1")
     export = client.post(
         "/collection/exports", json={"on": ON.isoformat(), "invoice_ids": [invoice["id"]]}, headers=auth
     )
