@@ -46,6 +46,8 @@ COMMANDS = [
     "documents", "documents migrate",
     "efaktura", "efaktura recipients", "efaktura recipients import", "efaktura recipients list",
     "avtalegiro", "avtalegiro mandates", "avtalegiro cancel",
+    "receivables", "receivables customer", "collection", "collection candidates", "collection export",
+    "statements", "statements run",
 ]  # fmt: skip
 
 

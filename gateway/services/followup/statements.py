@@ -3,7 +3,8 @@
 A customer gets statements when its receiver profile says `statements: true` and the tenant's
 `follow_up.statements` is on. A run writes, per customer and currency with open items, one
 `ReminderNotice` of kind "statement" (level 0, no fee, no interest) listing every open invoice and unused
-credit note (a credit note's open amount negative, so the items add up to the total) with their KIDs, and
+credit note (a credit note's open amount negative, so the items add up to the total) with their KIDs —
+not those handed to a collection agency — and
 hands it to the notices service (`gateway.services.followup.notices.queue_notice`), which renders the
 statement PDF (`mappings/reminder/reminder_pdf.py`, kind "statement") and delivers it through the
 customer's channel. Without that service the notice stays `queued` for it to pick up.
@@ -22,11 +23,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from db.models import InvoiceRecord, Receiver, ReminderNotice, ReminderNoticeItem, utcnow
+from db.models import CollectionHandoff, InvoiceRecord, Receiver, ReminderNotice, ReminderNoticeItem, utcnow
 from gateway.services.followup.credit import OPEN_STATUSES, money_text
 from gateway.services.tenancy.tenants import tenant_settings
 from schemas.followup import NoticeStatus, RemindedInvoice, ReminderDocument
@@ -139,6 +140,10 @@ def run_statements(
             col(InvoiceRecord.tenant_id) == tenant_id,
             col(InvoiceRecord.receiver_id).in_(sorted(customers)),
             col(InvoiceRecord.payment_status).in_(OPEN_STATUSES),
+            ~exists().where(  # handed to a collection agency: the customer owes it to the agency now
+                col(CollectionHandoff.tenant_id) == tenant_id,
+                col(CollectionHandoff.invoice_id) == col(InvoiceRecord.id),
+            ),
         )
         .order_by(col(InvoiceRecord.receiver_id), col(InvoiceRecord.due_date), col(InvoiceRecord.number))
     ).scalars()
@@ -231,4 +236,3 @@ def _write(
         delivery_id=delivery_id or notice.delivery_id,
         item_ids=[invoice.id for invoice in invoices],
     )
-
