@@ -50,6 +50,8 @@ COMMANDS = [
     "disputes approve",
     "promises", "promises list", "promises add", "promises cancel",
     "reminders", "reminders run", "reminders list", "reminders show", "reminders approve", "reminders cancel",
+    "receivables", "receivables customer", "collection", "collection candidates", "collection export",
+    "statements", "statements run",
 ]  # fmt: skip
 
 

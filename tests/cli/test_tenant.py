@@ -63,6 +63,10 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "reminders show": ["N"],
     "reminders approve": ["N"],
     "reminders cancel": ["N", "--reason", "x"],
+    "receivables customer": ["C-1"],
+    "collection candidates": [],
+    "collection export": [],
+    "statements run": [],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [
