@@ -79,8 +79,8 @@ class TenantSettings(BaseModel):
     )
     follow_up: FollowUpSettings = Field(
         default_factory=FollowUpSettings,
-        description="receivables follow-up: dunning strategies per segment, the dated fee and interest rules, "
-        "the small-amount threshold, what a credit limit does",
+        description="receivables follow-up: dunning strategies per segment, the dated fee and interest "
+        "rules, the small-amount threshold, what a credit limit does",
     )
 
     @field_validator("consumer_waterfall")
