@@ -495,7 +495,7 @@ def batch_documents(session: Session, batch: Batch) -> list[BatchDocument]:
     }
     documents = []
     for item, delivery in batch_deliveries(session, batch.id):
-        invoice = invoices.get(item.invoice_id)
+        invoice = invoices.get(item.invoice_id) if item.invoice_id is not None else None
         pages = item.meta.get("pages")
         documents.append(
             BatchDocument(
