@@ -178,7 +178,7 @@ class PrintChannel(BatchingChannel[PrintConfig]):
             return {
                 "invoice_number": numbers[:200] or delivery.the_invoice().number,
                 "document_kind": DocumentKind.REMINDER.value,
-                "notice_kind": delivery.notice.kind.value,
+                "notice_kind": str(delivery.notice.kind),
                 "notice_id": delivery.notice.notice_id,
             }
         return {"invoice_number": delivery.the_invoice().number}

@@ -688,7 +688,9 @@ def _entry(fields: _Fields, keys: dict[str, str], batch_id: str) -> PrintIndexEn
     """An index entry from a row or an element; `keys` maps entry fields to the file's names."""
     kind = fields.text(keys["document_kind"], required=False, max_length=30) or "invoice"
     if kind not in DOCUMENT_KINDS:
-        raise fields.error(keys["document_kind"], f"{kind!r} is not one of {', '.join(sorted(DOCUMENT_KINDS))}")
+        raise fields.error(
+            keys["document_kind"], f"{kind!r} is not one of {', '.join(sorted(DOCUMENT_KINDS))}"
+        )
     return PrintIndexEntry(
         batch_id=batch_id,
         document_kind=kind,
