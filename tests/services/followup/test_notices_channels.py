@@ -22,10 +22,13 @@ from lxml import etree
 from sqlalchemy import Engine, select, update
 from sqlmodel import col
 
+from channels import create_channel
+from channels.print_sftp import PrintChannel
 from db.engine import session_scope
 from db.models import BatchItem, Delivery, DeliveryEvent, ReminderNotice, utcnow
 from gateway.samples import sample_invoice_json
 from gateway.services.followup import notices
+from gateway.services.inbound.print_returns import poll_print_returns
 from gateway.services.outbound import deliveries as delivery_service
 from gateway.services.outbound.documents import document_store
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
@@ -210,6 +213,22 @@ def test_digipost_unidentified_the_reminder_ends_as_a_letter_in_the_print_batch(
     assert "falls back to print" in text and f"reminder {notice_id} (level 1) sent on print" in text, text
     everything = repr(steps) + text + index_file.read_text("utf-8")
     assert NATIONAL_ID not in everything
+
+    # the letter comes back: the print house's returned-mail file names the notice's delivery
+    outgoing = tmp_path / "print-house" / "out"
+    outgoing.mkdir(parents=True, exist_ok=True)
+    (outgoing / "returned.xml").write_text(
+        '<ReturnedMail xmlns="urn:invoice-gateway:print-return:1" reportedAt="2026-12-20T08:00:00Z">'
+        f'<Item deliveryId="{printed["id"]}" batchId="{entry.batch_id}" returnedOn="2026-12-19"'
+        ' reasonCode="MOVED">Flyttet, ukjent adresse</Item></ReturnedMail>'
+    )
+    channel = create_channel("print", settings.channel_settings("print"))
+    assert isinstance(channel, PrintChannel)
+    report = poll_print_returns(engine, channel)
+    assert not report.errors, report.errors
+    [_, returned] = notice_deliveries(engine, notice_id)
+    assert returned["status"] == "deviation"
+    assert any("returned mail (MOVED" in reason for reason in returned["reasons"]), returned
 
 
 def test_digipost_identified_gets_the_reminder_as_a_plain_letter(
