@@ -25,6 +25,12 @@ status, corrections re-send it, bounces and Invoice Responses attach to it. A re
 So it is linked by `ReminderNotice.delivery_id`, and each reminded invoice's own history gets a note
 (`note_event` on the invoice's newest delivery) when the notice is queued, leaves, fails or is cancelled.
 
+**Holds and fallback.** The tenant's review hold (`hold_for_review` / `hold_channels`) and sending window
+apply at queue time as at an invoice's intake (the delivery starts `held`). A delivery that `failed`
+(Digipost: no mailbox) goes on to the next step of the same chain that can carry the notice
+(`fall_back_notice`, reached through `gateway.services.outbound.fallback.fall_back_document`), each step
+a new delivery whose first event says why; with none left the notice is `failed` with the reason.
+
 `on_delivery_status_change` (subscribed in `gateway.services`) keeps the notice's status on its delivery's:
 sent/delivered → `sent`, failed (or cancelled by someone else) → `failed`, a resend → `queued` again.
 
