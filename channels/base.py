@@ -144,7 +144,8 @@ class BatchEntry:
     """One staged document in a closed batch, exactly as it was checked when it was staged."""
 
     delivery_id: str
-    invoice_id: str
+    #: None for a document that is no invoice (a follow-up notice; `meta["document_kind"]` says which)
+    invoice_id: str | None
     attempt: int
     sequence: int
     document: RenderedDocument

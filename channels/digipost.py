@@ -39,7 +39,7 @@ from channels.base import (
     Retry,
     Sent,
 )
-from channels.context import ChannelNeed
+from channels.context import ChannelNeed, DocumentKind
 from mappings.base import FormatError, RenderedDocument
 from mappings.consumer import digipost as xml
 from mappings.print.printability import check_printable
@@ -136,6 +136,8 @@ class DigipostChannel(Channel[DigipostConfig]):
         confirms_delivery=True,
         description="Digipost (Posten) digital mailbox, API v8, signed multipart; paper via Digipost print",
         needs=(ChannelNeed.RECEIVER_IDENTITY,),
+        # a follow-up notice's PDF goes as a plain letter (`mappings.consumer.digipost.message_for_notice`)
+        documents=(DocumentKind.INVOICE, DocumentKind.REMINDER),
     )
 
     def __init__(self, config: DigipostConfig) -> None:
@@ -274,14 +276,18 @@ class DigipostChannel(Channel[DigipostConfig]):
                 "before the send)",
                 deviation=True,
             )
-        invoice = delivery.the_invoice()
+        invoice = delivery.the_invoice()  # a notice's: the first reminded invoice (buyer, address)
+        notice = delivery.notice if delivery.document_kind is DocumentKind.REMINDER else None
+        if delivery.document_kind is DocumentKind.REMINDER and notice is None:
+            return Failed("a reminder delivery came without what the notice says", deviation=True)
         pdf = self.primary_pdf(delivery)
         if pdf is None:
             return Failed(
-                f"Digipost needs the invoice as PDF; the delivery has {delivery.document.format}",
+                f"Digipost needs the document as PDF; the delivery has {delivery.document.format}",
                 deviation=True,
             )
-        attachments = self.embedded_attachments(invoice)
+        # a notice goes alone: the invoice's own attachments (PODs, terms) went with the invoice
+        attachments = self.embedded_attachments(invoice) if notice is None else []
         if isinstance(attachments, Failed):
             return attachments
         try:
@@ -340,16 +346,30 @@ class DigipostChannel(Channel[DigipostConfig]):
             except FormatError:
                 print_if_unread = None  # a mailbox without a postal address: digital only
         try:
-            message = xml.message_for_invoice(
-                invoice,
-                recipient=recipient,
-                sender_id=self.config.sender_id,
-                message_id=primary_uuid,
-                primary_uuid=primary_uuid,
-                attachment_names=[name for name, _type, _content in attachments],
-                attachment_uuids=[derived_uuid(key, f"document:{i}") for i in range(1, len(attachments) + 1)],
-                print_details=print_details,
-                print_if_unread=print_if_unread,
+            message = (
+                xml.message_for_notice(
+                    notice,
+                    recipient=recipient,
+                    sender_id=self.config.sender_id,
+                    message_id=primary_uuid,
+                    primary_uuid=primary_uuid,
+                    print_details=print_details,
+                    print_if_unread=print_if_unread,
+                )
+                if notice is not None
+                else xml.message_for_invoice(
+                    invoice,
+                    recipient=recipient,
+                    sender_id=self.config.sender_id,
+                    message_id=primary_uuid,
+                    primary_uuid=primary_uuid,
+                    attachment_names=[name for name, _type, _content in attachments],
+                    attachment_uuids=[
+                        derived_uuid(key, f"document:{i}") for i in range(1, len(attachments) + 1)
+                    ],
+                    print_details=print_details,
+                    print_if_unread=print_if_unread,
+                )
             )
             body = message.xml()
         except FormatError as error:

@@ -36,6 +36,7 @@ from channels.base import (
     Sent,
     Staged,
 )
+from channels.context import DocumentKind
 from channels.drop_handover import DropHandoverChannel, DropTransportConfig
 from mappings.base import FormatError
 from mappings.print.batch import (
@@ -99,6 +100,9 @@ class PrintChannel(DropHandoverChannel[PrintConfig]):
         confirms_delivery=False,
         batched=True,
         description="print-house batches (PDFs + index, optionally PGP) over SFTP at set times of day",
+        # a follow-up notice (its PDF) goes as a letter in the same batch, to the first reminded
+        # invoice's buyer, its kind in the index so the print house and its returns can tell it apart
+        documents=(DocumentKind.INVOICE, DocumentKind.REMINDER),
     )
 
     # -- per document ------------------------------------------------------------------------------
@@ -145,7 +149,7 @@ class PrintChannel(DropHandoverChannel[PrintConfig]):
             batch_key=profile_name,
             due_at=due,
             meta={
-                "invoice_number": delivery.the_invoice().number,
+                **self.document_meta(delivery),
                 "pages": pages,
                 "recipient": {
                     "name": recipient.name,
@@ -159,6 +163,20 @@ class PrintChannel(DropHandoverChannel[PrintConfig]):
             f"({profile.timezone}); {pages} page(s)",
         )
 
+    @staticmethod
+    def document_meta(delivery: OutboundDelivery) -> dict[str, Any]:
+        """What the index says the document is: an invoice by its number; a follow-up notice by its kind
+        (`reminder`), its notice id and the numbers of the invoices it reminds of."""
+        if delivery.document_kind is DocumentKind.REMINDER and delivery.notice is not None:
+            numbers = ", ".join(invoice.number for invoice in delivery.notice.invoices)
+            return {
+                "invoice_number": numbers[:200] or delivery.the_invoice().number,
+                "document_kind": DocumentKind.REMINDER.value,
+                "notice_kind": str(delivery.notice.kind),
+                "notice_id": delivery.notice.notice_id,
+            }
+        return {"invoice_number": delivery.the_invoice().number}
+
     # -- per batch ---------------------------------------------------------------------------------
 
     def build_batch_files(
@@ -170,6 +188,7 @@ class PrintChannel(DropHandoverChannel[PrintConfig]):
                 delivery_id=entry.delivery_id,
                 sequence=entry.sequence,
                 invoice_number=str(entry.meta.get("invoice_number", "")),
+                document_kind=str(entry.meta.get("document_kind", DocumentKind.INVOICE.value)),
                 pdf=entry.document.content,
                 pages=int(entry.meta["pages"]),
                 recipient=PostalRecipient(

@@ -351,8 +351,13 @@ def enqueue_delivery(
     chain_position: int = 0,
     details: dict[str, Any] | None = None,
     next_attempt_at: dt.datetime | None = None,
+    status: DeliveryStatus = DeliveryStatus.QUEUED,
 ) -> Delivery:
-    """A new delivery of an existing invoice on another channel (fallback or operator's choice), due now."""
+    """A new delivery of an existing invoice on another channel (fallback or operator's choice), due now.
+
+    `status` `held` makes it wait for a person's review (the tenant's `hold_for_review`)."""
+    if status not in (DeliveryStatus.QUEUED, DeliveryStatus.HELD):
+        raise ValueError(f"a new delivery starts queued or held, not {status.value}")
     now = utcnow()
     delivery = Delivery(
         id=new_id(),
@@ -362,14 +367,14 @@ def enqueue_delivery(
         format=format,
         address=address,
         chain_position=chain_position,
-        status=DeliveryStatus.QUEUED,
+        status=status,
         created_at=now,
         updated_at=now,
         next_attempt_at=next_attempt_at or now,
     )
     session.add(delivery)
     session.flush()
-    if delivery.next_attempt_at <= now:
+    if status is DeliveryStatus.QUEUED and delivery.next_attempt_at <= now:
         notify_new_work(session)
     record_event(
         session,
@@ -378,7 +383,7 @@ def enqueue_delivery(
         tenant_id=tenant_id,
         attempt=1,
         from_status=None,
-        to_status=DeliveryStatus.QUEUED,
+        to_status=status,
         actor=actor,
         reason=reason,
         details=details,

@@ -259,7 +259,8 @@ class BatchItem(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     delivery_id: str = Field(foreign_key="deliveries.id", index=True, max_length=32)
-    invoice_id: str = Field(max_length=32)
+    #: None for a document that is no invoice (a follow-up notice: `meta["document_kind"]` says so)
+    invoice_id: str | None = Field(default=None, max_length=32)
     tenant_id: str = Field(max_length=64)
     attempt: int
     channel: str = Field(max_length=50)

@@ -32,6 +32,7 @@ from gateway.services.outbound.batches import (
     finish_batch,
     load_batch,
 )
+from gateway.services.outbound.fallback import fall_back_document
 from gateway.worker.context import WorkerContext, log
 from gateway.worker.documents import load_payloads, put_sent, store_sent
 from gateway.worker.fallback import fall_back
@@ -219,11 +220,23 @@ def _record_failed(
         reason = f"batch {claim.batch_id}: {result.reason}"
         to_status = S.DEVIATION if result.deviation else S.FAILED
     finish_batch(session, claim, status=BatchStatus.FAILED, now=now, tries=tries, last_error=reason)
-    payloads = load_payloads(session, {delivery.invoice_id for _item, delivery in members})
+    payloads = load_payloads(
+        session, {delivery.invoice_id for _item, delivery in members if delivery.invoice_id is not None}
+    )
     for _item, delivery in members:
         try:
             change_status(session, delivery, to_status, actor=context.worker_id, reason=reason, now=now)
         except StaleStatus:
+            continue
+        if delivery.invoice_id is None:  # a follow-up notice's letter: on along the notice's own chain
+            fall_back_document(
+                session,
+                delivery.id,
+                to_status,
+                reason,
+                default_channel=context.settings.default_channel,
+                actor=context.worker_id,
+            )
             continue
         fall_back(
             context,

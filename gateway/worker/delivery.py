@@ -167,6 +167,7 @@ class DeliveryLoop:
                     actor=self.worker_id,
                     lease_seconds=context.settings.lease_seconds,
                     store=context.document_store,
+                    default_channel=context.settings.default_channel,
                 )
                 context.stats.outcomes[status] += 1
                 self._log_outcome(claim, status)

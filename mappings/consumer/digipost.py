@@ -43,6 +43,7 @@ from stdnum.no import orgnr
 from mappings.base import FormatError, RenderedDocument
 from mappings.xml import local_name, namespace, parse_xml
 from schemas.canonical import DocumentType, Invoice, Party
+from schemas.followup import ReminderDocument
 from schemas.national_id import is_national_id, mask_national_id
 
 FORMAT = "digipost-message"
@@ -738,6 +739,49 @@ def message_for_invoice(
         print_details=print_details,
         print_if_unread=print_if_unread,
         invoice_reference=invoice.number,
+    )
+
+
+#: A follow-up notice's subject word, by its kind (what the consumer sees in the mailbox list).
+NOTICE_SUBJECTS = {
+    "nudge": "Betalingspåminnelse",
+    "reminder": "Purring",
+    "collection_warning": "Inkassovarsel",
+    "payment_demand": "Betalingsoppfordring",
+    "statement": "Kontoutskrift",
+}
+
+
+def message_for_notice(
+    notice: ReminderDocument,
+    *,
+    recipient: DigipostRecipient,
+    primary_uuid: str,
+    sender_id: int | None = None,
+    message_id: str | None = None,
+    print_details: PrintDetails | None = None,
+    print_if_unread: PrintIfUnread | None = None,
+) -> DigipostMessage:
+    """The message for a follow-up notice: its PDF as a plain letter, subject "Purring" (or "Inkassovarsel",
+    …) with the reminded invoices' numbers and the seller's name.
+
+    A plain letter, not the `Invoice` data type: that is what the recipient's bank pays as an invoice,
+    and a reminder must not show up as a second bill beside the invoice it reminds of. The v8 data types'
+    `inkasso` is a debt collector's case document, which a creditor's own notice is not.
+    """
+    word = NOTICE_SUBJECTS.get(str(notice.kind), "Purring")
+    numbers = ", ".join(invoice.number for invoice in notice.invoices)
+    label = "faktura" if len(notice.invoices) == 1 else "fakturaer"
+    seller = str(notice.seller.get("name") or "").strip()
+    subject = f"{word} – {label} {numbers}" + (f" fra {seller}" if seller else "")
+    return DigipostMessage(
+        message_id=message_id if message_id is not None else notice.notice_id[:100],
+        sender_id=sender_id,
+        recipient=recipient,
+        primary_document=DigipostDocument(uuid=primary_uuid, subject=subject[:255], file_type="pdf"),
+        print_details=print_details,
+        print_if_unread=print_if_unread,
+        invoice_reference=notice.notice_id[:100],
     )
 
 

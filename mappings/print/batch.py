@@ -79,7 +79,11 @@ INDEX_COLUMNS: tuple[str, ...] = (
     "postcode",
     "city",
     "country",
+    "document_kind",
 )
+#: What a document of a batch is (`document_kind`): an invoice, or a follow-up notice's letter. An index
+#: written before the column existed (its header without it) is read as invoices only.
+DOCUMENT_KINDS = frozenset({"invoice", "reminder"})
 
 PostClass = Literal["A", "B"]
 
@@ -198,6 +202,8 @@ class PrintItem:
     recipient: PostalRecipient
     colour: bool | None = None
     duplex: bool | None = None
+    #: "invoice", or "reminder" for a follow-up notice (`invoice_number` then lists the reminded invoices)
+    document_kind: str = "invoice"
 
     def __post_init__(self) -> None:
         if self.sequence < 1:
@@ -207,6 +213,8 @@ class PrintItem:
         for name, value in (("delivery_id", self.delivery_id), ("invoice_number", self.invoice_number)):
             if not value or len(value) > 200 or _has_control(value):
                 raise ValueError(f"{name} {value!r} must be 1–200 printable characters")
+        if self.document_kind not in DOCUMENT_KINDS:
+            raise ValueError(f"document_kind {self.document_kind!r} is not one of {sorted(DOCUMENT_KINDS)}")
 
 
 def sheets(pages: int, duplex: bool) -> int:
@@ -248,6 +256,7 @@ class PrintIndexEntry:
     colour: bool
     duplex: bool
     recipient: PostalRecipient
+    document_kind: str = "invoice"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -263,6 +272,7 @@ class PrintIndexEntry:
             "post_class": self.post_class,
             "colour": self.colour,
             "duplex": self.duplex,
+            "document_kind": self.document_kind,
             "recipient": {
                 "name": self.recipient.name,
                 "lines": list(self.recipient.lines),
@@ -448,6 +458,7 @@ def build_print_batch(
                     colour=colour,
                     duplex=duplex,
                     recipient=item.recipient,
+                    document_kind=item.document_kind,
                 )
             )
             if merged:
@@ -508,6 +519,7 @@ def _row(entry: PrintIndexEntry) -> list[str]:
         recipient.postcode or "",
         recipient.city,
         recipient.country_code,
+        entry.document_kind,
     ]
 
 
@@ -558,6 +570,7 @@ def index_xml(
             ("postClass", entry.post_class),
             ("colour", _bool_text(entry.colour)),
             ("duplex", _bool_text(entry.duplex)),
+            *((("kind", entry.document_kind),) if entry.document_kind != "invoice" else ()),
         ):
             document.set(key, value)
         recipient = etree.SubElement(document, _q("Recipient"))
@@ -673,8 +686,14 @@ def _recipient(fields: _Fields, names: tuple[str, str, str, str, str, str, str])
 
 def _entry(fields: _Fields, keys: dict[str, str], batch_id: str) -> PrintIndexEntry:
     """An index entry from a row or an element; `keys` maps entry fields to the file's names."""
+    kind = fields.text(keys["document_kind"], required=False, max_length=30) or "invoice"
+    if kind not in DOCUMENT_KINDS:
+        raise fields.error(
+            keys["document_kind"], f"{kind!r} is not one of {', '.join(sorted(DOCUMENT_KINDS))}"
+        )
     return PrintIndexEntry(
         batch_id=batch_id,
+        document_kind=kind,
         sequence=fields.integer(keys["sequence"], minimum=1),
         delivery_id=fields.required(keys["delivery_id"]),
         invoice_number=fields.required(keys["invoice_number"]),
@@ -722,14 +741,15 @@ def _parse_index_csv(text: str) -> PrintIndex:
     if first is None:
         raise FormatError("line 1", "empty index file")
     line, header = first
-    if tuple(cell.strip() for cell in header) != INDEX_COLUMNS:
+    columns = tuple(cell.strip() for cell in header)
+    if columns not in (INDEX_COLUMNS, INDEX_COLUMNS[:-1]):  # without document_kind: an older index
         raise FormatError(f"line {line}", "the header row is not " + ";".join(INDEX_COLUMNS))
     entries: list[PrintIndexEntry] = []
     batch_id: str | None = None
     for line, row in rows:
-        if len(row) != len(INDEX_COLUMNS):
-            raise FormatError(f"line {line}", f"{len(row)} fields, the header has {len(INDEX_COLUMNS)}")
-        fields = _Fields(f"line {line}", {k: _restore(v) for k, v in zip(INDEX_COLUMNS, row, strict=True)})
+        if len(row) != len(columns):
+            raise FormatError(f"line {line}", f"{len(row)} fields, the header has {len(columns)}")
+        fields = _Fields(f"line {line}", {k: _restore(v) for k, v in zip(columns, row, strict=True)})
         row_batch = fields.file_name("batch_id")
         if batch_id is None:
             batch_id = row_batch
@@ -761,6 +781,7 @@ _XML_DOCUMENT_KEYS = {
     "postcode": "Recipient/Postcode",
     "city": "Recipient/City",
     "country": "Recipient/Country",
+    "document_kind": "kind",
 }
 #: Each Recipient child and how often it may occur.
 _RECIPIENT_CHILDREN = {

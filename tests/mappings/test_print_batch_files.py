@@ -309,6 +309,7 @@ def test_per_document_batch_with_csv_index() -> None:
         "postcode": "9008",
         "city": "Tromsø",
         "country": "NO",
+        "document_kind": "invoice",
     }
     assert built.files[-1][1].startswith(b"batch_id;sequence;")  # no BOM
     assert b"\r\n" in built.files[-1][1]

@@ -25,6 +25,12 @@ status, corrections re-send it, bounces and Invoice Responses attach to it. A re
 So it is linked by `ReminderNotice.delivery_id`, and each reminded invoice's own history gets a note
 (`note_event` on the invoice's newest delivery) when the notice is queued, leaves, fails or is cancelled.
 
+**Holds and fallback.** The tenant's review hold (`hold_for_review` / `hold_channels`) and sending window
+apply at queue time as at an invoice's intake (the delivery starts `held`). A delivery that `failed`
+(Digipost: no mailbox) goes on to the next step of the same chain that can carry the notice
+(`fall_back_notice`, reached through `gateway.services.outbound.fallback.fall_back_document`), each step
+a new delivery whose first event says why; with none left the notice is `failed` with the reason.
+
 `on_delivery_status_change` (subscribed in `gateway.services`) keeps the notice's status on its delivery's:
 sent/delivered → `sent`, failed (or cancelled by someone else) → `failed`, a resend → `queued` again.
 
@@ -85,6 +91,8 @@ from outbox.states import DeliveryStatus
 from schemas.branding import PdfTemplate
 from schemas.canonical import Invoice, ReceiverProfile
 from schemas.followup import NoticeKind, NoticeStatus, RemindedInvoice, ReminderDocument
+from schemas.national_id import mask_national_ids
+from schemas.tenant import TenantSettings
 
 S = DeliveryStatus
 
@@ -97,6 +105,11 @@ EHF_CHANNELS = frozenset({"peppol"})
 #: Where a notice that must be a PDF goes when its chain has no channel for it: a channel the receiver
 #: profile has an address for, in this order.
 PDF_BY_ADDRESS = ("email", "digipost", "print")
+#: Why a channel of the chain that carries only invoices is passed over, in the notice's history.
+NOT_FOR_NOTICES = {
+    "efaktura": "eFaktura carries invoices, not reminders; passed over to the next channel",
+    "avtalegiro": "AvtaleGiro collects invoices by direct debit, it carries no reminder",
+}
 #: What the channels are handed: their own format names (a PDF is "pdf", UBL for PEPPOL is "ehf").
 CHANNEL_DOCUMENTS = {
     EHF_REMINDER: ("ehf", "application/xml", "xml"),
@@ -147,6 +160,8 @@ class NoticeRoute:
     address: str | None
     format: str
     why: str
+    #: its step in the receiver's chain (then the profile's addresses): a fallback goes on after it
+    position: int = 0
 
 
 def renderer(format_name: str) -> Renderer:
@@ -260,45 +275,52 @@ def choose_route(
     invoice: Invoice,
     profile: ReceiverProfile | None,
     *,
+    level_channel: str | None,
     default_channel: str,
     consumer_waterfall: Sequence[str] = (),
+    start: int = 0,
 ) -> NoticeRoute | str:
     """The channel, address and format of `notice` (see the module's docstring); or why there is none.
 
-    `invoice` is the first reminded invoice: its chain (`routing.chain_for`) is the receiver's."""
+    `invoice` is the first reminded invoice: its chain (`routing.chain_for`) is the receiver's, unless the
+    level names its own channel (`level_channel`). The steps are numbered as the chain's positions, then
+    the receiver profile's e-mail / Digipost / print addresses after them; `start` skips the steps before
+    it (a fallback goes on after the step that gave up)."""
     kind = NoticeKind(notice.kind)
     business = not is_consumer_invoice(invoice, profile)
     ehf_allowed = kind in EHF_KINDS and business
     passed: list[str] = []
-    if notice.channel:
-        steps: list[tuple[str, str | None]] = [
-            (notice.channel, profile.addresses.get(notice.channel) if profile is not None else None)
-        ]
-        source = "the level's channel"
+    steps: list[tuple[int, str, str | None]] = []
+    if level_channel:
+        address = profile.addresses.get(level_channel) if profile is not None else None
+        steps.append((0, level_channel, address))
+        source, length = "the level's channel", 1
     else:
         try:
             chain = chain_for(invoice, profile, default_channel, consumer_waterfall)
         except RoutingError as error:
             return str(error)
-        steps = []
         for position in range(len(chain.channels)):
             try:
                 route = route_for(invoice, profile, default_channel, position, consumer_waterfall)
             except RoutingError as error:
-                passed.append(str(error))
+                if position >= start:
+                    passed.append(str(error))
                 continue
             if route is not None:
-                steps.append((route.channel, route.address))
-        source = chain.source
-    for position, (channel, address) in enumerate(steps):
-        where = f"step {position + 1} of {len(steps)} of {source}"
+                steps.append((position, route.channel, route.address))
+        source, length = chain.source, len(chain.channels)
+    for position, channel, address in steps:
+        if position < start:
+            continue
+        where = f"step {position + 1} of {length} of {source}"
         if channel not in known_channels():
             passed.append(f"{channel}: no such channel")
         elif not _sends_reminders(channel):
-            passed.append(f"{channel}: does not send reminders")
+            passed.append(f"{channel}: {NOT_FOR_NOTICES.get(channel, 'does not send reminders')}")
         elif channel in EHF_CHANNELS:
             if ehf_allowed:
-                return NoticeRoute(channel, address, EHF_REMINDER, f"{where}, as EHF Reminder")
+                return NoticeRoute(channel, address, EHF_REMINDER, f"{where}, as EHF Reminder", position)
             passed.append(
                 f"{channel}: a {kind.value.replace('_', ' ')} is never sent as EHF"
                 if business
@@ -307,12 +329,19 @@ def choose_route(
         elif _needs_address(channel) and not address:
             passed.append(f"{channel}: no address")
         else:
-            return NoticeRoute(channel, address, REMINDER_PDF, f"{where}, as PDF" + _passed(passed))
+            why = f"{where}, as PDF" + _passed(passed)
+            return NoticeRoute(channel, address, REMINDER_PDF, why, position)
     addresses = profile.addresses if profile is not None else {}
-    for channel in PDF_BY_ADDRESS:
+    in_chain = {channel for _position, channel, _address in steps}
+    for offset, channel in enumerate(PDF_BY_ADDRESS):
+        position = length + offset
+        if position < start or channel in in_chain:
+            continue
         if addresses.get(channel) and channel in known_channels() and _sends_reminders(channel):
             why = f"the receiver profile's {channel} address, as PDF" + _passed(passed)
-            return NoticeRoute(channel, addresses[channel], REMINDER_PDF, why)
+            return NoticeRoute(channel, addresses[channel], REMINDER_PDF, why, position)
+    if start > 0:
+        return "no further channel can carry this notice" + _passed(passed, prefix=": ")
     return "no channel can carry this notice" + _passed(passed, prefix=": ")
 
 
@@ -358,7 +387,10 @@ def queue_notice(
 
     Queueing a notice that already has its delivery returns that delivery. `NoticeUndeliverable` when no
     channel can carry it or it cannot be rendered (the notice is then `failed` in `session`).
-    `settings` (the default channel, the document store) default to the environment's."""
+    `settings` (the default channel, the document store) default to the environment's.
+
+    The tenant's review hold (`hold_for_review` / `hold_channels`) and sending window apply as to an
+    invoice at intake: a held notice's delivery waits as `held` until a person releases it."""
     notice = get_notice(session, notice_id)
     if notice.delivery_id is not None:
         return notice.delivery_id
@@ -366,6 +398,65 @@ def queue_notice(
         raise NoticeNotQueueable(f"notice {notice.id} is {notice.status}; only a queued notice is sent")
     settings = settings or Settings()
     store = store or document_store(settings, session.get_bind())  # type: ignore[arg-type]
+    facts = _facts(session, notice)
+    level_channel = notice.channel or None
+    route = choose_route(
+        notice,
+        facts.first,
+        facts.profile,
+        level_channel=level_channel,
+        default_channel=settings.default_channel,
+        consumer_waterfall=facts.tenant.consumer_waterfall,
+    )
+    if isinstance(route, str):
+        raise _fail(session, notice, route, actor)
+    rendered = _rendered(session, notice, facts, route, settings=settings, store=store, kept=None)
+    if isinstance(rendered, str):
+        raise _fail(session, notice, rendered, actor)
+    numbers = [item.number for item in facts.document.invoices]
+    held = facts.tenant.holds(route.channel)
+    due = facts.tenant.due_at(route.channel, utcnow())
+    reason = (
+        f"{_title(notice)} for invoice {', '.join(numbers)}: {route.why}"
+        + ("; held for review" if held else "")
+        + (f"; sending window opens {due.isoformat()}" if due > utcnow() else "")
+    )
+    delivery = _enqueue(
+        session,
+        notice,
+        route,
+        rendered,
+        actor=actor,
+        reason=reason,
+        level_channel=level_channel,
+        held=held,
+        due=due,
+        extra={},
+    )
+    _note_on_invoices(
+        session,
+        [item.invoice_id for item in facts.items],
+        actor=actor,
+        reason=f"{_title(notice)} queued on {route.channel} as delivery {delivery.id}"
+        + (" (held for review)" if held else ""),
+        notice=notice,
+    )
+    return delivery.id
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What routing and rendering a notice need: what it says, its items, the first reminded invoice, the
+    receiver's profile and the tenant's settings."""
+
+    document: ReminderDocument
+    items: list[ReminderNoticeItem]
+    first: Invoice
+    profile: ReceiverProfile | None
+    tenant: TenantSettings
+
+
+def _facts(session: Session, notice: ReminderNotice) -> _Facts:
     document = notice_document(session, notice.id)
     items = notice_items(session, notice.id)
     first_record = session.get(InvoiceRecord, items[0].invoice_id)
@@ -375,31 +466,54 @@ def queue_notice(
     profile = (
         load_profiles(session, notice.tenant_id, {receiver_id}).get(receiver_id) if receiver_id else None
     )
-    tenant = tenant_settings(session, notice.tenant_id)
-    route = choose_route(
-        notice,
-        first,
-        profile,
-        default_channel=settings.default_channel,
-        consumer_waterfall=tenant.consumer_waterfall,
-    )
-    if isinstance(route, str):
-        raise _fail(session, notice, route, actor)
-    template = tenant.pdf_template if route.format == REMINDER_PDF else None
+    return _Facts(document, items, first, profile, tenant_settings(session, notice.tenant_id))
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """The notice's document for one route, kept in the document store: its id, the id of what it says
+    (the `ReminderDocument` as JSON), its size and the rule sets that validated it (EHF)."""
+
+    document_id: str
+    notice_document_id: str
+    size: int
+    checked: tuple[str, ...]
+
+
+def _rendered(
+    session: Session,
+    notice: ReminderNotice,
+    facts: _Facts,
+    route: NoticeRoute,
+    *,
+    settings: Settings,
+    store: DocumentStore,
+    kept: dict[str, Any] | None,
+) -> _Rendered | str:
+    """Render the notice in the route's format and keep it; or why it cannot go. What is `kept` already
+    in that format (an earlier step's) is used again: the same bytes go, whatever channel carries them."""
+    if kept and kept.get("format") == route.format and kept.get("document_id"):
+        return _Rendered(
+            str(kept["document_id"]),
+            str(kept["notice_document_id"]),
+            int(kept.get("bytes") or 0),
+            tuple((kept.get("validation") or {}).get("rule_sets") or ()),
+        )
+    document = facts.document
+    template = facts.tenant.pdf_template if route.format == REMINDER_PDF else None
     try:
         content = renderer(route.format)(document, template)
     except (FormatError, ValueError) as error:
-        raise _fail(session, notice, f"cannot render the {route.format}: {error}", actor) from None
-    checked: list[str] = []
+        return f"cannot render the {route.format}: {error}"
+    checked: tuple[str, ...] = ()
     if route.format == EHF_REMINDER:  # before it is kept and queued: a refused reminder never leaves
         report = validator_from_settings(settings).validate(content)
         if not report.ok:
             found = "; ".join(f"{f.rule_id}: {f.text.strip()[:160]}" for f in report.blocking[:5])
-            reason = f"the EHF Reminder fails validation ({', '.join(report.rule_sets)}): {found}"
-            raise _fail(session, notice, reason, actor)
-        checked = list(report.rule_sets)
+            return f"the EHF Reminder fails validation ({', '.join(report.rule_sets)}): {found}"
+        checked = tuple(report.rule_sets)
     _, media_type, extension = CHANNEL_DOCUMENTS[route.format]
-    kept = store_document(
+    stored = store_document(
         session,
         store,
         tenant_id=notice.tenant_id,
@@ -418,43 +532,148 @@ def queue_notice(
         kind="reminder-data",
     )
     session.flush()
-    numbers = [item.number for item in document.invoices]
+    return _Rendered(stored.id, data.id, len(content), checked)
+
+
+def _enqueue(
+    session: Session,
+    notice: ReminderNotice,
+    route: NoticeRoute,
+    rendered: _Rendered,
+    *,
+    actor: str,
+    reason: str,
+    level_channel: str | None,
+    held: bool,
+    due: dt.datetime,
+    extra: dict[str, Any],
+) -> Delivery:
+    """The notice's delivery on `route` (held for review when `held`), and the notice pointing at it."""
+    invoice_ids = [item.invoice_id for item in notice_items(session, notice.id)]
+    records = _records(session, invoice_ids)
+    numbers = [records[invoice_id].number for invoice_id in invoice_ids if invoice_id in records]
     delivery = enqueue_delivery(
         session,
         invoice_id=None,
         tenant_id=notice.tenant_id,
         channel=route.channel,
         actor=actor,
-        reason=f"{_title(notice)} for invoice {', '.join(numbers)}: {route.why}",
+        reason=reason,
         address=route.address,
         format=route.format,
+        chain_position=route.position,
         details={
             "document_kind": DocumentKind.REMINDER.value,
             "notice_id": notice.id,
-            "document_id": kept.id,
-            "notice_document_id": data.id,
+            "document_id": rendered.document_id,
+            "notice_document_id": rendered.notice_document_id,
+            "format": route.format,
             "invoices": numbers,
-            "bytes": len(content),
-            **({"validation": {"rule_sets": checked}} if checked else {}),
+            "bytes": rendered.size,
+            "level_channel": level_channel,
+            **({"validation": {"rule_sets": list(rendered.checked)}} if rendered.checked else {}),
+            **extra,
         },
-        next_attempt_at=tenant.due_at(route.channel, utcnow()),
+        next_attempt_at=due,
+        status=S.HELD if held else S.QUEUED,
     )
     delivery.document_kind = DocumentKind.REMINDER.value
     session.add(delivery)
     notice.delivery_id = delivery.id
     notice.channel = route.channel
     notice.format = route.format
+    notice.status = NoticeStatus.QUEUED.value
+    notice.cancel_reason = None
+    notice.cancelled_by = None
     notice.updated_at = utcnow()
     session.add(notice)
     session.flush()
+    return delivery
+
+
+# --- fallback ----------------------------------------------------------------------------------------------
+
+
+def fall_back_notice(
+    session: Session,
+    delivery_id: str,
+    status: DeliveryStatus,
+    reason: str,
+    *,
+    default_channel: str,
+    actor: str,
+    settings: Settings | None = None,
+    store: DocumentStore | None = None,
+) -> str | None:
+    """A notice's delivery ended without reaching the receiver: queue the next step of its chain that can
+    carry it, as an invoice's fallback does (`gateway.services.outbound.fallback`); the channel queued.
+
+    The new delivery's first event names the channel that gave up, why (a national identity number masked)
+    and which step comes next; the reminded invoices' histories say so too. With no step left a notice
+    whose delivery `failed` is failed with the reason (one in deviation waits for a person). Called in the
+    transaction that recorded the end; only the notice's current delivery moves it on (a second call for
+    the same end queues nothing)."""
+    delivery = session.get(Delivery, delivery_id)
+    if delivery is None or delivery.document_kind != DocumentKind.REMINDER.value:
+        return None
+    notice = session.execute(
+        select(ReminderNotice).where(col(ReminderNotice.delivery_id) == delivery_id)
+    ).scalar_one_or_none()
+    if notice is None or notice.status in (NoticeStatus.CANCELLED.value, NoticeStatus.SENT.value):
+        return None
+    kept = _kept_ids(session, delivery_id)
+    level_channel = kept.get("level_channel")
+    facts = _facts(session, notice)
+    route = choose_route(
+        notice,
+        facts.first,
+        facts.profile,
+        level_channel=str(level_channel) if level_channel else None,
+        default_channel=default_channel,
+        consumer_waterfall=facts.tenant.consumer_waterfall,
+        start=delivery.chain_position + 1,
+    )
+    ended = f"{delivery.channel} ended {status.value} ({mask_national_ids(reason)})"
+    invoice_ids = [item.invoice_id for item in facts.items]
+    if isinstance(route, str):
+        if status is S.FAILED:
+            why = f"{ended}; {route}"
+            _fail(session, notice, why, actor)
+            _note_on_invoices(
+                session, invoice_ids, actor=actor, reason=f"{_title(notice)} failed: {why}", notice=notice
+            )
+        return None
+    settings = settings or Settings()
+    store = store or document_store(settings, session.get_bind())  # type: ignore[arg-type]
+    rendered = _rendered(session, notice, facts, route, settings=settings, store=store, kept=kept)
+    if isinstance(rendered, str):
+        why = f"{ended}; next {route.channel}, but {rendered}"
+        _fail(session, notice, why, actor)
+        _note_on_invoices(
+            session, invoice_ids, actor=actor, reason=f"{_title(notice)} failed: {why}", notice=notice
+        )
+        return None
+    due = facts.tenant.due_at(route.channel, utcnow())
+    new = _enqueue(
+        session,
+        notice,
+        route,
+        rendered,
+        actor=actor,
+        reason=f"fallback: {ended}; next {route.channel}, {route.why}",
+        level_channel=str(level_channel) if level_channel else None,
+        held=False,  # as an invoice's fallback: the review was at the first step
+        due=due,
+        extra={"fallback_of": delivery.id},
+    )
     _note_on_invoices(
         session,
-        [item.invoice_id for item in items],
+        invoice_ids,
         actor=actor,
-        reason=f"{_title(notice)} queued on {route.channel} as delivery {delivery.id}",
+        reason=f"{_title(notice)}: {ended}; falls back to {route.channel} as delivery {new.id}",
         notice=notice,
     )
-    return delivery.id
+    return route.channel
 
 
 def _note_on_invoices(
@@ -737,6 +956,7 @@ __all__ = [
     "NoticeUndeliverable",
     "cancel_paid_notices",
     "choose_route",
+    "fall_back_notice",
     "notice_document",
     "on_delivery_status_change",
     "queue_notice",

@@ -294,6 +294,8 @@ def queue_cancellation(
             f"delivery {delivery.id}: its claim was withdrawn already ({earlier.status}, "
             f"{earlier.created_at.isoformat()})"
         )
+    if item.invoice_id is None:  # batch items without an invoice are notices' letters, never claims
+        raise CancellationRefused(f"delivery {delivery.id} carries no invoice: it is no AvtaleGiro claim")
     due_at = cutoff_for(delivery.tenant_id)
     row = AvtaleGiroCancellation(
         tenant_id=delivery.tenant_id,

@@ -83,7 +83,6 @@ def stage_delivery(
         details={"batch_key": staged.batch_key, "due_at": staged.due_at.isoformat()},
         now=now,
     )
-    assert claim.invoice_id is not None  # only invoices are staged (a batching channel sends invoices)
     session.add(
         BatchItem(
             delivery_id=claim.delivery_id,
@@ -430,7 +429,8 @@ class BatchDocument:
 
     sequence: int | None
     delivery_id: str
-    invoice_id: str
+    #: None for a follow-up notice's letter (its reminded invoices' numbers are `invoice_number`)
+    invoice_id: str | None
     invoice_number: str | None
     buyer_name: str | None
     amount: Decimal | None
@@ -495,7 +495,7 @@ def batch_documents(session: Session, batch: Batch) -> list[BatchDocument]:
     }
     documents = []
     for item, delivery in batch_deliveries(session, batch.id):
-        invoice = invoices.get(item.invoice_id)
+        invoice = invoices.get(item.invoice_id) if item.invoice_id is not None else None
         pages = item.meta.get("pages")
         documents.append(
             BatchDocument(

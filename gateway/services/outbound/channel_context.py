@@ -21,9 +21,11 @@ to call `channel.deliver`.
   (`gateway.services.outbound.avtalegiro.mandate_answer`).
 
 Deliveries that carry another document than an invoice — the acknowledgements (CONTRL, 997, 999, TA1) we
-answer a partner's interchange with (`gateway.services.inbound.edi_acks`) — are built from what the
-outbox keeps (`document_delivery`) and sent by `send_document`: the same lease, the channel's retry
-policy and the same events as an invoice delivery, with nothing to render and no fallback chain.
+answer a partner's interchange with (`gateway.services.inbound.edi_acks`), a follow-up notice — are built
+from what the outbox keeps (`document_delivery`) and sent by `send_document`: the same lease, the channel's
+retry policy and the same events as an invoice delivery, with nothing to render. A batching channel (print)
+stages the document for its batch as it does an invoice; a notice whose delivery failed goes on to the next
+channel of its chain (`gateway.services.outbound.fallback.fall_back_document`).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from channels.base import (
     OutboundDelivery,
     Retry,
     Sent,
+    Staged,
 )
 from channels.context import (
     ChannelNeed,
@@ -63,8 +66,10 @@ from channels.peppol import participant_of
 from db.engine import make_engine, session_scope
 from db.models import Delivery, EdiInterchange, Participant, utcnow
 from gateway.services.outbound.avtalegiro import mandate_answer
+from gateway.services.outbound.batches import stage_delivery
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.outbound.efaktura_recipients import efaktura_answer
+from gateway.services.outbound.fallback import fall_back_document
 from gateway.services.outbound.routing import load_profiles
 from gateway.services.tenancy.edi_partners import (
     ControlNumbersExhausted,
@@ -421,11 +426,14 @@ def send_document(
     actor: str,
     lease_seconds: float,
     store: DocumentStore | None = None,
+    default_channel: str | None = None,
 ) -> str:
     """Send one claimed delivery that carries a document other than an invoice; its new status.
 
     claimed (`rendering`) → `sending`, with the lease extended over the channel's timeout → the outcome,
     each a short transaction that names the lease, as for an invoice (`LeaseLost` passes through).
+    `default_channel` (the gateway's) is where a notice's chain starts for a receiver without one, for
+    its fallback; without it, no fallback is queued.
     """
     try:
         channel = channel_for(claim.channel)
@@ -450,7 +458,9 @@ def send_document(
             },
         )
     result = deliver_with_context(engine, channel, outbound)
-    return _record_document_outcome(engine, claim, channel, result, actor)
+    return _record_document_outcome(
+        engine, claim, channel, outbound, result, actor, default_channel=default_channel
+    )
 
 
 def _without_sending(engine: Engine, claim: Claim, reason: str, actor: str) -> str:
@@ -462,7 +472,14 @@ def _without_sending(engine: Engine, claim: Claim, reason: str, actor: str) -> s
 
 
 def _record_document_outcome(
-    engine: Engine, claim: Claim, channel: Channel[Any], result: DeliveryResult, actor: str
+    engine: Engine,
+    claim: Claim,
+    channel: Channel[Any],
+    outbound: OutboundDelivery,
+    result: DeliveryResult,
+    actor: str,
+    *,
+    default_channel: str | None = None,
 ) -> str:
     now = utcnow()
     tries = claim.tries + 1
@@ -481,6 +498,9 @@ def _record_document_outcome(
                 now=now,
             )
             return status.value
+        if isinstance(result, Staged):  # a batching channel (print): it waits for its batch's cut-off
+            stage_delivery(session, claim, result, outbound.document, actor=actor, now=now)
+            return S.BATCHED.value
         if isinstance(result, Retry) and not channel.retry_policy.gives_up_after(tries):
             delay = result.after if result.after is not None else channel.retry_policy.delay_after(tries)
             due = tenant_settings(session, claim.tenant_id).due_at(
@@ -501,10 +521,8 @@ def _record_document_outcome(
             return S.QUEUED.value
         if isinstance(result, Retry):
             status, reason = S.FAILED, f"gave up after {tries} tries; last: {result.reason}"
-        elif isinstance(result, Failed):
+        else:
             status, reason = (S.DEVIATION if result.deviation else S.FAILED), result.reason
-        else:  # Staged: a batching channel took a document it cannot batch; a channel bug, said plainly
-            status, reason = S.DEVIATION, f"{channel.name}: answered {type(result).__name__} for a document"
         leased_transition(
             session,
             claim,
@@ -515,6 +533,10 @@ def _record_document_outcome(
             tries=tries,
             now=now,
         )
+        if default_channel is not None:
+            fall_back_document(
+                session, claim.delivery_id, status, reason, default_channel=default_channel, actor=actor
+            )
         return status.value
 
 

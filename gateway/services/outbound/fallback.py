@@ -1,7 +1,9 @@
 """A delivery that ended without reaching the receiver queues the next channel of the receiver's chain.
 
 Shared by the worker (a send that failed) and by intake of later news (an eFaktura receipt saying the
-consumer withdrew consent): the same chain, the same one-delivery-per-position rule.
+consumer withdrew consent): the same chain, the same one-delivery-per-position rule. A follow-up notice's
+delivery (no invoice) goes on along the same chain through `fall_back_document`, which hands it to the
+notices (`gateway.services.followup.notices.fall_back_notice`: they know which steps carry a notice).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
+from channels.context import DocumentKind
 from db.models import Delivery, utcnow
 from gateway.services.outbound.routing import RoutingError, load_profiles, route_for
 from gateway.services.tenancy.tenants import tenant_settings
@@ -79,3 +82,29 @@ def queue_next_channel(
         next_attempt_at=settings.due_at(route.channel, utcnow()),
     )
     return route.channel
+
+
+def fall_back_document(
+    session: Session,
+    delivery_id: str,
+    status: DeliveryStatus,
+    reason: str,
+    *,
+    default_channel: str,
+    actor: str,
+) -> str | None:
+    """The next channel for a delivery that carries a document other than an invoice, when that kind of
+    document has a chain (a follow-up notice whose delivery `failed`); the channel queued. An EDI
+    acknowledgement has no chain, nor has a notice whose delivery needs a person (deviation)."""
+    delivery = session.get(Delivery, delivery_id)
+    if (
+        delivery is None
+        or delivery.document_kind != DocumentKind.REMINDER.value
+        or status is not (DeliveryStatus.FAILED)
+    ):
+        return None
+    from gateway.services.followup.notices import fall_back_notice  # the notices build on this package
+
+    return fall_back_notice(
+        session, delivery_id, status, reason, default_channel=default_channel, actor=actor
+    )

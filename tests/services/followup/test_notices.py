@@ -386,10 +386,8 @@ def test_a_channel_that_does_not_send_reminders_is_a_deviation(
     with session_scope(engine) as session:  # a delivery moved to a channel that takes invoices only
         delivery = session.get(Delivery, delivery_id)
         assert delivery is not None
-        delivery.channel, delivery.address = "print", None
-    settings.channels = {
-        "print": {"directory": str(tmp_path / "print"), "profiles": {"default": {"cutoffs": ["15:00"]}}}
-    }
+        delivery.channel, delivery.address = "efaktura", None
+    settings.channels = {"efaktura": {"provider_participant_id": "0192:910000009"}}
     Worker(engine, settings, worker_id="w").run(once=True)
     with session_scope(engine) as session:
         delivery = session.get(Delivery, delivery_id)
