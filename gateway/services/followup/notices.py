@@ -46,7 +46,7 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -206,6 +206,12 @@ def _records(session: Session, invoice_ids: Sequence[str]) -> dict[str, InvoiceR
     return {row.id: row for row in rows}
 
 
+
+def notice_kind(text: str) -> NoticeKind | Literal["statement"]:
+    """A stored notice's kind: one of the dunning kinds, or a periodic statement (kind "statement")."""
+    return "statement" if text == "statement" else NoticeKind(text)
+
+
 def notice_document(session: Session, notice_id: str) -> ReminderDocument:
     """What the notice says: its amounts and dates, the parties and payment details of the first reminded
     invoice (so the notice carries the invoices' own names, identifiers and account), and every invoice."""
@@ -239,7 +245,7 @@ def notice_document(session: Session, notice_id: str) -> ReminderDocument:
     single_kid = invoices[0].kid if len(invoices) == 1 else None
     return ReminderDocument(
         notice_id=notice.id,
-        kind=NoticeKind(notice.kind),
+        kind=notice_kind(notice.kind),
         level=notice.level,
         notice_date=notice.notice_on,
         deadline=notice.deadline,
@@ -286,7 +292,7 @@ def choose_route(
     level names its own channel (`level_channel`). The steps are numbered as the chain's positions, then
     the receiver profile's e-mail / Digipost / print addresses after them; `start` skips the steps before
     it (a fallback goes on after the step that gave up)."""
-    kind = NoticeKind(notice.kind)
+    kind = notice_kind(notice.kind)
     business = not is_consumer_invoice(invoice, profile)
     ehf_allowed = kind in EHF_KINDS and business
     passed: list[str] = []
@@ -322,7 +328,7 @@ def choose_route(
             if ehf_allowed:
                 return NoticeRoute(channel, address, EHF_REMINDER, f"{where}, as EHF Reminder", position)
             passed.append(
-                f"{channel}: a {kind.value.replace('_', ' ')} is never sent as EHF"
+                f"{channel}: a {str(kind).replace('_', ' ')} is never sent as EHF"
                 if business
                 else f"{channel}: an EHF Reminder is for businesses"
             )
