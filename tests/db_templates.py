@@ -82,7 +82,7 @@ class _Statement:
 #: Session-level advisory locks `migrate` takes around the migration: not part of the schema.
 _NOT_REPLAYED = ("pg_advisory_lock", "pg_advisory_unlock")
 #: How many migrated schemas are kept ready ahead of the tests.
-_READY_AHEAD = 2
+_READY_AHEAD = 4
 
 
 class PostgresSchemas:
@@ -101,7 +101,7 @@ class PostgresSchemas:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._migrated: set[str] = set()
-        self._statements: list[_Statement] = []
+        self._replay: list[_Statement] = []
         self._template: str | None = None
 
     def url_for(self, name: str) -> str:
@@ -159,7 +159,7 @@ class PostgresSchemas:
     def _run(self) -> None:
         try:
             self._template = self.empty()
-            self._statements = _record_migration(self.url_for(self._template))
+            self._replay = _batched(_record_migration(self.url_for(self._template)))
         except BaseException as error:
             self._ready.put(error)
             return
@@ -183,7 +183,7 @@ class PostgresSchemas:
             raw = engine.raw_connection()
             try:
                 cursor = raw.cursor()
-                for statement in self._statements:
+                for statement in self._replay:
                     if statement.style == "many":
                         cursor.executemany(statement.sql, statement.parameters)
                     elif statement.style == "single":
@@ -197,6 +197,24 @@ class PostgresSchemas:
         finally:
             engine.dispose()
         return name
+
+
+def _batched(statements: list[_Statement]) -> list[_Statement]:
+    """The same calls, each run of plain ones (no parameters, no `%`: the DDL) joined into one script, so a
+    replay is a handful of round trips rather than ~180; psycopg sends a parameterless script as is."""
+    batched: list[_Statement] = []
+    script: list[str] = []
+    for statement in statements:
+        if statement.style != "many" and not statement.parameters and "%" not in statement.sql:
+            script.append(statement.sql)
+            continue
+        if script:
+            batched.append(_Statement(";\n".join(script), None, "no_parameters"))
+            script = []
+        batched.append(statement)
+    if script:
+        batched.append(_Statement(";\n".join(script), None, "no_parameters"))
+    return batched
 
 
 def _record_migration(url: str) -> list[_Statement]:
