@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,8 @@ def pytest_runtest_logfinish() -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "tests.acceptance.test_quality" in sys.modules:
+        sys.modules["tests.acceptance.test_quality"].stop_checks()
     log_audit.session_finished(session)
 
 

@@ -51,6 +51,14 @@ def start_checks(test_names: list[str]) -> None:
             _running[name] = _Running(CHECKS[name])
 
 
+def stop_checks() -> None:
+    """End the checkers no test collected (the run stopped early: `-x`, Ctrl-C)."""
+    while _running:
+        _, running = _running.popitem()
+        running.process.kill()
+        running.result()
+
+
 def check_result(test_name: str) -> subprocess.CompletedProcess[str]:
     """The finished checker of this test (started now if it was not started at collection)."""
     start_checks([test_name])
