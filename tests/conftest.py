@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from gateway.logging_setup import remove_logging
 from gateway.services.tenancy.tenants import create_token
 from gateway.settings import Settings
 from tests import log_audit
+from tests.db_templates import PostgresSchemas, SqliteTemplate
 
 #: The stand-in Digipost's fixtures (`keys`, `stand_in_server`, `stand_in`) for the tests that talk to it.
 pytest_plugins = ["tests.digipost_fixtures"]
@@ -62,6 +64,17 @@ def pytest_configure(config: pytest.Config) -> None:
     log_audit.configure(config)  # every log line of the run, rendered as in production, then scanned
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The code-quality checks (tests/acceptance/test_quality.py) run last, and their checker processes
+    start now: mypy's minutes on a cold cache overlap the rest of the suite instead of adding to it."""
+    quality = [item for item in items if item.nodeid.startswith("tests/acceptance/test_quality.py::")]
+    if quality:
+        from tests.acceptance.test_quality import start_checks
+
+        items[:] = [item for item in items if item not in quality] + quality
+        start_checks([item.name for item in quality])
+
+
 def pytest_runtest_logstart(nodeid: str) -> None:
     log_audit.test_started(nodeid)
 
@@ -71,6 +84,8 @@ def pytest_runtest_logfinish() -> None:
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "tests.acceptance.test_quality" in sys.modules:
+        sys.modules["tests.acceptance.test_quality"].stop_checks()
     log_audit.session_finished(session)
 
 
@@ -104,24 +119,47 @@ class PostgresSchema:
         self.admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    """The migrated SQLite file the `engine` fixture copies (migrated once per run, on first use)."""
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite_template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[PostgresSchemas]:
+    """Per-test PostgreSQL schemas; migrated ones (for the `engine` fixture) are made ahead by a thread."""
+    schemas = PostgresSchemas(POSTGRES_URL)
+    yield schemas
+    schemas.close()
+
+
 @pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test's own database. A test that takes `engine` gets it migrated already (tests/db_templates.py);
+    one that takes only the URL gets an empty one."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'outbox.sqlite3'}"
     elif request.param == "postgresql":
-        schema = PostgresSchema()
+        schemas: PostgresSchemas = request.getfixturevalue("postgres_schemas")
+        name = schemas.migrated() if "engine" in request.fixturenames else schemas.empty()
         try:
-            yield schema.url
+            yield schemas.url_for(name)
         finally:
-            schema.drop()
+            schemas.drop(name)
     else:  # pragma: no cover
         raise ValueError(f"unknown test database {request.param}")
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    migrate(engine)
+def engine(database_url: str, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """An engine on the test's database, migrated to head: a copy of what `migrate` made once per run."""
+    if database_url.startswith("sqlite"):
+        engine = request.getfixturevalue("sqlite_template").migrated_engine(database_url)
+    elif request.getfixturevalue("postgres_schemas").is_migrated(database_url):
+        engine = make_engine(database_url)
+    else:  # `engine` taken by getfixturevalue, after an empty schema was made: migrate it here
+        engine = make_engine(database_url)
+        migrate(engine)
     yield engine
     engine.dispose()
 
