@@ -40,7 +40,10 @@ def test_the_outbox_loads_without_the_gateway() -> None:
     assert done.returncode == 0, done.stderr
 
 
-_SUBSCRIBED = "['gateway.services._status_changed', 'gateway.services._latency_observed']"
+_SUBSCRIBED = (
+    "['gateway.services._status_changed', 'gateway.services._latency_observed', "
+    "'gateway.services._notice_followed']"
+)
 _PRINT_SUBSCRIBERS = (
     "from outbox.hooks import subscribers\nprint([f'{h.__module__}.{h.__name__}' for h in subscribers()])\n"
 )
