@@ -143,6 +143,12 @@ class Settings(BaseSettings):
     console_cleanup_seconds: float = Field(
         3600.0, gt=0, description="how often a worker forgets console sessions and sign-ins over 30 days old"
     )
+    followup_interval_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="how often a worker looks for tenants with follow-up enabled whose day (Europe/Oslo) has "
+        "not been run yet, and runs it",
+    )
     console_login_limit: int = Field(
         5, ge=1, description="failed sign-ins per address (4× per client) in 15 minutes before a pause"
     )

@@ -40,6 +40,7 @@ from gateway.api.routes import (
     print_batches,
     receivables,
     receivers,
+    reminders,
     remittances,
     status_documents,
     tenant_settings,
@@ -74,6 +75,7 @@ ROUTERS: list[APIRouter] = [
     payments.router,
     matching.router,
     receivables.router,
+    reminders.router,
     metrics.router,
 ]
 

@@ -23,6 +23,7 @@ from gateway.cli import (
     payments,
     pods,
     processes,
+    reminders,
     tenancy,
     users,
     webhooks,
@@ -97,6 +98,7 @@ app.add_typer(payments.payments_app, name="payments")
 app.add_typer(documents.documents_app, name="documents")
 app.add_typer(efaktura.efaktura_app, name="efaktura")
 app.add_typer(avtalegiro.avtalegiro_app, name="avtalegiro")
+app.add_typer(reminders.reminders_app, name="reminders")
 
 
 def main() -> None:  # pragma: no cover

@@ -12,6 +12,7 @@ from channels.digipost import DigipostChannel
 from channels.efaktura import EfakturaChannel
 from channels.print_sftp import PrintChannel
 from db.engine import session_scope
+from gateway.services.followup.run import TENANT_ZONE, run_due_follow_ups
 from gateway.services.inbound.digipost_events import poll_digipost_events
 from gateway.services.inbound.edi_acks import flag_overdue
 from gateway.services.inbound.efaktura_receipts import poll_efaktura_receipts
@@ -170,6 +171,16 @@ def send_webhooks(context: WorkerContext, now: dt.datetime) -> int:
     return report.claimed
 
 
+def run_follow_up_daily(context: WorkerContext, now: dt.datetime) -> int:
+    """Each tenant with follow-up enabled gets its daily run once its day (Europe/Oslo) has begun; how
+    many notices the runs wrote."""
+    today = now.astimezone(TENANT_ZONE).date()
+    reports = run_due_follow_ups(context.engine, today=today, actor=context.worker_id)
+    for report in reports:
+        log.info("worker %s: follow-up %s", context.worker_id, report.as_dict())
+    return sum(report.notices for report in reports)
+
+
 #: Every periodic task a worker runs, in the order it runs them after each delivery round.
 PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     PeriodicTask("batches", "batch_poll_seconds", hand_over_batches),
@@ -194,6 +205,7 @@ PERIODIC_TASKS: tuple[PeriodicTask, ...] = (
     PeriodicTask("ack-deadlines", "ack_check_seconds", flag_overdue_acknowledgements, counts_as_work=False),
     PeriodicTask("remittances", "remittance_poll_seconds", receive_remittances),
     PeriodicTask("webhooks", "webhook_poll_seconds", send_webhooks),
+    PeriodicTask("followup", "followup_interval_seconds", run_follow_up_daily, counts_as_work=False),
     PeriodicTask(
         "console-history",
         "console_cleanup_seconds",

@@ -46,6 +46,7 @@ COMMANDS = [
     "documents", "documents migrate",
     "efaktura", "efaktura recipients", "efaktura recipients import", "efaktura recipients list",
     "avtalegiro", "avtalegiro mandates", "avtalegiro cancel",
+    "reminders", "reminders run", "reminders list", "reminders show", "reminders approve", "reminders cancel",
 ]  # fmt: skip
 
 

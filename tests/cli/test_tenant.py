@@ -49,6 +49,11 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "efaktura recipients import": ["FILE"],
     "efaktura recipients list": [],
     "avtalegiro mandates": [],
+    "reminders run": [],
+    "reminders list": [],
+    "reminders show": ["N"],
+    "reminders approve": ["N"],
+    "reminders cancel": ["N", "--reason", "x"],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

@@ -21,6 +21,7 @@ def test_the_registry_gives_each_task_its_own_interval_setting() -> None:
         "ack-deadlines": "ack_check_seconds",
         "remittances": "remittance_poll_seconds",
         "webhooks": "webhook_poll_seconds",
+        "followup": "followup_interval_seconds",
         "console-history": "console_cleanup_seconds",
     }
 

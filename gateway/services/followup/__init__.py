@@ -1,0 +1,1 @@
+"""Receivables follow-up: dunning rules, the daily run, notices, disputes, promises, credit, collection."""

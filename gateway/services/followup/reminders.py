@@ -1,0 +1,283 @@
+"""Notices as people and ERPs see them: list, show (items and the decisions behind them), approve, cancel;
+and a run's decisions.
+
+Approving moves a notice from awaiting_approval to queued and hands it to the notices module. Cancelling
+is allowed until the notice has left (its delivery, if any, can still be cancelled); it puts every listed
+invoice's `FollowUpState` back to what the notices still standing say, so the next run may write the notice
+again (recomputed from the remaining notices rather than remembered, so it is right whatever came between).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from db.models import (
+    Delivery,
+    FollowUpDecision,
+    FollowUpRun,
+    FollowUpState,
+    InvoiceRecord,
+    ReminderNotice,
+    ReminderNoticeItem,
+    utcnow,
+)
+from gateway.services.followup import rules
+from gateway.services.followup.run import hand_to_notices
+from gateway.services.outbound.deliveries import cancel as cancel_delivery
+from gateway.services.outbound.deliveries import cancel_refusal
+from schemas.followup import NoticeKind, NoticeStatus
+
+
+class NoticeNotFound(LookupError):
+    """No such notice (or run) for this tenant."""
+
+
+class NoticeStateError(ValueError):
+    """The notice is not in a state that allows this (approve a queued one, cancel a sent one)."""
+
+
+CANCELLABLE = frozenset(
+    {NoticeStatus.AWAITING_APPROVAL.value, NoticeStatus.QUEUED.value, NoticeStatus.FAILED.value}
+)
+
+
+def notice_view(notice: ReminderNotice) -> dict[str, Any]:
+    return {
+        "id": notice.id,
+        "run_id": notice.run_id,
+        "customer_key": notice.customer_key,
+        "receiver_id": notice.receiver_id,
+        "level": notice.level,
+        "kind": notice.kind,
+        "status": notice.status,
+        "notice_on": notice.notice_on.isoformat(),
+        "deadline": notice.deadline.isoformat(),
+        "currency": notice.currency,
+        "open_total": notice.open_total,
+        "fee": notice.fee,
+        "interest": notice.interest,
+        "compensation": notice.compensation,
+        "total": notice.total,
+        "kid": notice.kid,
+        "channel": notice.channel,
+        "format": notice.format,
+        "delivery_id": notice.delivery_id,
+        "approved_by": notice.approved_by,
+        "cancelled_by": notice.cancelled_by,
+        "cancel_reason": notice.cancel_reason,
+        "created_at": notice.created_at.isoformat(),
+    }
+
+
+def decision_view(decision: FollowUpDecision, number: str | None = None) -> dict[str, Any]:
+    return {
+        "id": decision.id,
+        "run_id": decision.run_id,
+        "invoice_id": decision.invoice_id,
+        "invoice_number": number,
+        "level": decision.level,
+        "decision": decision.decision,
+        "reason": decision.reason,
+        "rule": decision.rule,
+        "notice_id": decision.notice_id,
+    }
+
+
+def list_notices(
+    session: Session,
+    tenant_id: str,
+    *,
+    status: str | None = None,
+    customer: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """The tenant's notices, newest first; by status and by customer (customer key or receiver id)."""
+    query = select(ReminderNotice).where(col(ReminderNotice.tenant_id) == tenant_id)
+    if status is not None:
+        query = query.where(col(ReminderNotice.status) == status)
+    if customer is not None:
+        query = query.where(
+            (col(ReminderNotice.customer_key) == customer) | (col(ReminderNotice.receiver_id) == customer)
+        )
+    query = (
+        query.order_by(col(ReminderNotice.created_at).desc(), col(ReminderNotice.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return [notice_view(notice) for notice in session.execute(query).scalars()]
+
+
+def _notice(session: Session, tenant_id: str, notice_id: str) -> ReminderNotice:
+    notice = session.get(ReminderNotice, notice_id)
+    if notice is None or notice.tenant_id != tenant_id:
+        raise NoticeNotFound(f"no notice {notice_id}")
+    return notice
+
+
+def show_notice(session: Session, tenant_id: str, notice_id: str) -> dict[str, Any]:
+    """A notice with its invoices and the decisions that wrote it."""
+    notice = _notice(session, tenant_id, notice_id)
+    items = session.execute(
+        select(ReminderNoticeItem, col(InvoiceRecord.number), col(InvoiceRecord.due_date))
+        .join(InvoiceRecord, col(InvoiceRecord.id) == col(ReminderNoticeItem.invoice_id))
+        .where(col(ReminderNoticeItem.notice_id) == notice.id)
+        .order_by(col(InvoiceRecord.due_date), col(InvoiceRecord.number))
+    ).all()
+    decisions = session.execute(
+        select(FollowUpDecision, col(InvoiceRecord.number))
+        .join(InvoiceRecord, col(InvoiceRecord.id) == col(FollowUpDecision.invoice_id))
+        .where(col(FollowUpDecision.tenant_id) == tenant_id, col(FollowUpDecision.notice_id) == notice.id)
+        .order_by(col(FollowUpDecision.id))
+    ).all()
+    return {
+        **notice_view(notice),
+        "items": [
+            {
+                "invoice_id": item.invoice_id,
+                "invoice_number": number,
+                "due_date": due.isoformat() if due else None,
+                "open_amount": item.open_amount,
+                "fee": item.fee,
+                "interest": item.interest,
+                "days_late": item.days_late,
+            }
+            for item, number, due in items
+        ],
+        "decisions": [decision_view(decision, number) for decision, number in decisions],
+    }
+
+
+def approve_notice(session: Session, tenant_id: str, notice_id: str, *, actor: str) -> dict[str, Any]:
+    """awaiting_approval → queued, and off to the notices module; the approver is recorded."""
+    notice = _notice(session, tenant_id, notice_id)
+    if notice.status != NoticeStatus.AWAITING_APPROVAL.value:
+        raise NoticeStateError(
+            f"notice {notice.id} is {notice.status}: only one awaiting approval can be approved"
+        )
+    notice.status = NoticeStatus.QUEUED.value
+    notice.approved_by = actor
+    notice.updated_at = utcnow()
+    session.add(notice)
+    session.flush()
+    hand_to_notices(session, notice.id, actor)
+    session.refresh(notice)
+    return notice_view(notice)
+
+
+def cancel_notice(
+    session: Session, tenant_id: str, notice_id: str, *, actor: str, reason: str
+) -> dict[str, Any]:
+    """Cancel a notice that has not left (and its delivery, if it has one); the invoices' follow-up state
+    goes back to what the remaining notices say."""
+    notice = _notice(session, tenant_id, notice_id)
+    if notice.status not in CANCELLABLE:
+        raise NoticeStateError(
+            f"notice {notice.id} is {notice.status}: a notice that has left cannot be cancelled"
+        )
+    if notice.delivery_id is not None:
+        delivery = session.get(Delivery, notice.delivery_id)
+        if delivery is not None:
+            refusal = cancel_refusal(session, delivery)
+            if refusal is not None:
+                raise NoticeStateError(f"notice {notice.id}: {refusal}")
+            cancel_delivery(session, delivery, actor=actor, reason=f"reminder notice cancelled: {reason}")
+    notice.status = NoticeStatus.CANCELLED.value
+    notice.cancelled_by = actor
+    notice.cancel_reason = reason
+    notice.updated_at = utcnow()
+    session.add(notice)
+    session.flush()
+    invoice_ids = list(
+        session.execute(
+            select(col(ReminderNoticeItem.invoice_id)).where(col(ReminderNoticeItem.notice_id) == notice.id)
+        ).scalars()
+    )
+    for invoice_id in invoice_ids:
+        restore_state(session, invoice_id)
+    session.refresh(notice)
+    return notice_view(notice)
+
+
+def restore_state(session: Session, invoice_id: str) -> None:
+    """An invoice's follow-up state as its notices still standing (not cancelled) say."""
+    state = session.get(FollowUpState, invoice_id)
+    if state is None:
+        return
+    standing = session.execute(
+        select(ReminderNotice, ReminderNoticeItem)
+        .join(ReminderNoticeItem, col(ReminderNoticeItem.notice_id) == col(ReminderNotice.id))
+        .where(
+            col(ReminderNoticeItem.invoice_id) == invoice_id,
+            col(ReminderNotice.status) != NoticeStatus.CANCELLED.value,
+        )
+        .order_by(col(ReminderNotice.notice_on), col(ReminderNotice.created_at), col(ReminderNotice.id))
+    ).all()
+    fees = [Decimal(item.fee) for _, item in standing]
+    state.fees_charged = sum(
+        1
+        for (notice, _), fee in zip(standing, fees, strict=True)
+        if fee > 0 and NoticeKind(notice.kind) in rules.NOTICE_FEE_KINDS
+    )
+    state.fee_total = str(sum(fees, Decimal("0")))
+    if standing:
+        last, last_item = standing[-1]
+        state.level, state.last_notice_id = last.level, last.id
+        state.last_notice_on, state.last_deadline = last.notice_on, last.deadline
+        state.interest_total = last_item.interest
+    else:
+        state.level, state.last_notice_id, state.last_notice_on, state.last_deadline = 0, None, None, None
+        state.interest_total = "0"
+    state.next_action_on = None
+    state.updated_at = utcnow()
+    session.add(state)
+    session.flush()
+
+
+def run_view(run: FollowUpRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "run_on": run.run_on.isoformat(),
+        "dry_run": run.dry_run,
+        "actor": run.actor,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "counts": run.counts,
+    }
+
+
+def run_decisions(
+    session: Session,
+    tenant_id: str,
+    run_id: str,
+    *,
+    decision: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """A run with one page of its decisions (in the order taken), optionally of one kind."""
+    run = session.get(FollowUpRun, run_id)
+    if run is None or run.tenant_id != tenant_id:
+        raise NoticeNotFound(f"no follow-up run {run_id}")
+    query = (
+        select(FollowUpDecision, col(InvoiceRecord.number))
+        .join(InvoiceRecord, col(InvoiceRecord.id) == col(FollowUpDecision.invoice_id))
+        .where(col(FollowUpDecision.run_id) == run.id)
+    )
+    counted = select(func.count()).select_from(FollowUpDecision).where(col(FollowUpDecision.run_id) == run.id)
+    if decision is not None:
+        query = query.where(col(FollowUpDecision.decision) == decision)
+        counted = counted.where(col(FollowUpDecision.decision) == decision)
+    rows = session.execute(query.order_by(col(FollowUpDecision.id)).limit(limit).offset(offset)).all()
+    return {
+        "run": run_view(run),
+        "total": session.execute(counted).scalar_one(),
+        "items": [decision_view(row, number) for row, number in rows],
+        "limit": limit,
+        "offset": offset,
+    }
