@@ -28,6 +28,7 @@ from gateway.api.routes import (
     bounces,
     deliveries,
     deviations,
+    disputes,
     documents,
     edi_messages,
     health,
@@ -38,6 +39,7 @@ from gateway.api.routes import (
     payments,
     pods,
     print_batches,
+    promises,
     receivables,
     receivers,
     reminders,
@@ -76,6 +78,8 @@ ROUTERS: list[APIRouter] = [
     matching.router,
     receivables.router,
     reminders.router,
+    disputes.router,
+    promises.router,
     metrics.router,
 ]
 

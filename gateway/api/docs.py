@@ -26,6 +26,7 @@ from pydantic.json_schema import models_json_schema
 
 from gateway.api import requests
 from gateway.api.errors import REQUEST_ID_HEADER, ErrorEnvelope
+from gateway.api.routes.disputes import DisputeMessageForm, DisputeMessageRequest
 from gateway.api.views import (
     BounceAnswer,
     BulkIntakeAnswer,
@@ -144,6 +145,8 @@ FILE_ANSWERS: frozenset[tuple[str, str]] = frozenset(
     }
 )
 _FILE_CONTENT = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+#: Bodies a route reads itself (a form, or JSON beside it) and documents by hand: their schemas as components.
+HAND_READ_BODIES: list[type[BaseModel]] = [DisputeMessageForm, DisputeMessageRequest]
 
 
 def _document_answer(path: str, method: str, operation: dict[str, Any]) -> None:
@@ -384,7 +387,7 @@ def openapi_document(app: FastAPI) -> dict[str, Any]:
     invoice_schema = Invoice.model_json_schema(ref_template=_REF)
     components.update(invoice_schema.pop("$defs", {}))
     components["Invoice"] = invoice_schema
-    _add_components(components, [ErrorEnvelope, *ANSWERS.values()])
+    _add_components(components, [ErrorEnvelope, *ANSWERS.values(), *HAND_READ_BODIES])
     schema["components"].setdefault("headers", {})[REQUEST_ID_HEADER] = _REQUEST_ID_COMPONENT
     for path, item in schema.get("paths", {}).items():
         for method, operation in item.items():

@@ -14,6 +14,7 @@ from gateway.cli import (
     batches,
     deliveries,
     deviations,
+    disputes,
     documents,
     dry_runs,
     efaktura,
@@ -99,6 +100,8 @@ app.add_typer(documents.documents_app, name="documents")
 app.add_typer(efaktura.efaktura_app, name="efaktura")
 app.add_typer(avtalegiro.avtalegiro_app, name="avtalegiro")
 app.add_typer(reminders.reminders_app, name="reminders")
+app.add_typer(disputes.disputes_app, name="disputes")
+app.add_typer(disputes.promises_app, name="promises")
 
 
 def main() -> None:  # pragma: no cover

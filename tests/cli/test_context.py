@@ -47,6 +47,9 @@ COMMANDS = [
     "efaktura", "efaktura recipients", "efaktura recipients import", "efaktura recipients list",
     "avtalegiro", "avtalegiro mandates", "avtalegiro cancel",
     "reminders", "reminders run", "reminders list", "reminders show", "reminders approve", "reminders cancel",
+    "disputes", "disputes list", "disputes show", "disputes open", "disputes note", "disputes resolve",
+    "disputes approve",
+    "promises", "promises list", "promises add", "promises cancel",
 ]  # fmt: skip
 
 

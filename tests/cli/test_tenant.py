@@ -54,6 +54,15 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "reminders show": ["N"],
     "reminders approve": ["N"],
     "reminders cancel": ["N", "--reason", "x"],
+    "disputes list": [],
+    "disputes show": ["D"],
+    "disputes open": ["INV-1", "--reason", "x", "--category", "other"],
+    "disputes note": ["D", "text"],
+    "disputes resolve": ["D", "--outcome", "rejected"],
+    "disputes approve": ["D", "--as", "kari"],
+    "promises list": [],
+    "promises add": ["INV-1", "--date", "2026-12-01", "--amount", "10"],
+    "promises cancel": ["P"],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.models import Delivery, InboundDocument, InvoiceRecord, new_id, utcnow
+from gateway.services.followup import disputes
 from gateway.services.inbound.store import decode_payload, find_by_message_id, store_once
 from gateway.services.parsed import Parsed
 from mappings.status import invoice_response
@@ -367,9 +369,35 @@ def _receive(
         row.note = "fails its official rules; not applied: " + "; ".join(problems[:10])
     elif invoice is not None and delivery is not None:
         row.applied, row.note = _apply(session, document, row, invoice, delivery, actor=actor)
+    if not problems and invoice is not None and document.kind == INVOICE_RESPONSE:
+        _dispute_if_queried(session, document, invoice)
     session.add(row)
     session.flush()
     return _result_of(session, row, tenant_id, duplicate=False)
+
+
+def _dispute_if_queried(session: Session, document: StatusDocument, invoice: InvoiceRecord) -> None:
+    """UQ / RE: the buyer disputes the invoice, so follow-up stops (a dispute, or a message on the open
+    one, even when the code repeats an earlier step); other codes leave disputes alone."""
+    try:
+        _open_or_note(session, document, invoice)
+    except disputes.FollowUpRefused as error:  # pragma: no cover - the response is still recorded
+        logging.getLogger(__name__).warning("invoice %s: no dispute from the response: %s", invoice.id, error)
+
+
+def _open_or_note(session: Session, document: StatusDocument, invoice: InvoiceRecord) -> None:
+    disputes.dispute_from_invoice_response(
+        session,
+        invoice,
+        response_code=document.response_code,
+        reason_codes=[
+            r.code for r in document.all_reasons() if r.code and r.list_id in (None, "OPStatusReason")
+        ],
+        note=document.note,
+        described=_reason_text(document),
+        sender=document.sender.participant,
+        now=utcnow(),
+    )
 
 
 def _apply(

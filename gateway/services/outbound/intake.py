@@ -131,18 +131,7 @@ def accept_invoices(
     default_channel: str,
 ) -> list[IntakeResult]:
     """Validate and store `items` for `tenant_id`; one result per item, in order."""
-    results: list[IntakeResult | None] = [None] * len(items)
-    candidates: list[_Candidate] = []
-    for index, item in enumerate(items):
-        try:
-            invoice = invoice_from_data(item.data)
-        except InvoiceValidationError as error:
-            results[index] = IntakeResult(index, "rejected", errors=error.errors)
-            continue
-        key = item.idempotency_key or default_key(invoice)
-        candidates.append(
-            _Candidate(index, invoice, key, payload_digest(invoice), keyed=bool(item.idempotency_key))
-        )
+    results, candidates = _read_items(items)
     for _ in range(3):
         try:
             with session_scope(engine) as session:
@@ -156,6 +145,44 @@ def accept_invoices(
             continue
     else:  # pragma: no cover - three lost races in a row
         raise RuntimeError("intake could not settle concurrent duplicates")
+    return _answered(results, candidates)
+
+
+def accept_in_session(
+    session: Session,
+    tenant_id: str,
+    items: Sequence[IntakeItem],
+    *,
+    actor: str,
+    default_channel: str,
+) -> list[IntakeResult]:
+    """`accept_invoices` inside the caller's transaction: a document the gateway writes itself (a credit
+    note approved in a dispute) is stored together with the change that made it, or not at all. The
+    same checks, routing and rows as any intake; a concurrent duplicate fails the caller's transaction."""
+    results, candidates = _read_items(items)
+    for result in _store(session, tenant_id, candidates, actor=actor, default_channel=default_channel):
+        results[result.index] = result
+    return _answered(results, candidates)
+
+
+def _read_items(items: Sequence[IntakeItem]) -> tuple[list[IntakeResult | None], list[_Candidate]]:
+    """Each item parsed and checked: a rejected result for one that fails, a candidate for the rest."""
+    results: list[IntakeResult | None] = [None] * len(items)
+    candidates: list[_Candidate] = []
+    for index, item in enumerate(items):
+        try:
+            invoice = invoice_from_data(item.data)
+        except InvoiceValidationError as error:
+            results[index] = IntakeResult(index, "rejected", errors=error.errors)
+            continue
+        key = item.idempotency_key or default_key(invoice)
+        candidates.append(
+            _Candidate(index, invoice, key, payload_digest(invoice), keyed=bool(item.idempotency_key))
+        )
+    return results, candidates
+
+
+def _answered(results: list[IntakeResult | None], candidates: list[_Candidate]) -> list[IntakeResult]:
     done = [result for result in results if result is not None]
     for candidate in candidates:  # accepted within an official rule's tolerance: say so, never hide it
         answer = results[candidate.index]
