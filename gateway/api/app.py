@@ -26,6 +26,8 @@ from gateway.api.parsing import ParsePool
 from gateway.api.routes import (
     avtalegiro,
     bounces,
+    collection,
+    customers,
     deliveries,
     deviations,
     disputes,
@@ -44,6 +46,7 @@ from gateway.api.routes import (
     receivers,
     reminders,
     remittances,
+    statements,
     status_documents,
     tenant_settings,
     trading_partners,
@@ -80,6 +83,9 @@ ROUTERS: list[APIRouter] = [
     reminders.router,
     disputes.router,
     promises.router,
+    customers.router,
+    collection.router,
+    statements.router,
     metrics.router,
 ]
 

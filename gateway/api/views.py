@@ -131,6 +131,19 @@ class ArithmeticWarningView(View):
     message: str
 
 
+class CreditWarningView(View):
+    """Intake found the customer over its credit limit (or stopped by its risk flag): the invoice was
+    accepted and its delivery held for review (`hold`), or sent with this warning (`flag`)."""
+
+    action: Literal["hold", "flag"]
+    receiver_id: str
+    currency: str
+    balance: str = Field(description="the customer's open balance after this invoice")
+    limit: str | None = Field(description="the receiver profile's credit_limit")
+    risk_flag: str | None
+    message: str
+
+
 class InvoiceView(View):
     """An invoice's summary with every delivery and its full history, its PODs and its payments."""
 
@@ -150,6 +163,9 @@ class InvoiceView(View):
     payment: InvoicePaymentsView
     warnings: list[ArithmeticWarningView] = Field(
         default_factory=list, description="amounts accepted within an official rule's tolerance"
+    )
+    credit_warning: CreditWarningView | None = Field(
+        None, description="over the customer's credit limit at intake: held for review or flagged"
     )
 
 
@@ -600,6 +616,122 @@ class OverdueInvoiceList(View):
     items: list[OverdueInvoice]
 
 
+class CustomerBalanceView(View):
+    """What a customer owes in one currency, and its room under the credit limit."""
+
+    currency: str
+    balance: str = Field(description="open invoices minus unused credit notes")
+    overdue_amount: str
+    overdue_count: int
+    open_invoices: int
+    open_credit_notes: int
+    headroom: str | None = Field(description="credit limit − balance (negative: over it); null: no limit")
+    over_limit: bool
+
+
+class CustomerSummaryView(View):
+    """A customer (receiver) with its balances, credit limit and risk flag."""
+
+    receiver_id: str
+    name: str | None
+    segment: str | None
+    credit_limit: str | None
+    risk_flag: str | None
+    statements: bool
+    over_limit: bool
+    balances: list[CustomerBalanceView]
+
+
+class CustomerDisputesView(View):
+    count: int
+    amount: str = Field(description="the disputed amounts (the open amount where a dispute names none)")
+
+
+class CustomerPromisesView(View):
+    open: int
+    open_amount: str
+    next_promised_on: str | None
+    kept: int
+    broken: int
+
+
+class CustomerFollowUpView(View):
+    level_reached: int = Field(description="the highest dunning level a notice was sent at")
+    notices_sent: int
+    notices_by_kind: dict[str, int]
+    handed_off: int = Field(description="invoices handed to a collection agency")
+
+
+class CustomerView(CustomerSummaryView):
+    """`GET /receivables/customers/{receiver_id}`: everything credit control asks about one customer."""
+
+    on: str = Field(description="the date overdue is counted at")
+    disputes: CustomerDisputesView
+    promises: CustomerPromisesView
+    average_days_late: str | None = Field(
+        description="mean of (payment date − due date) over paid invoices; negative: paid early"
+    )
+    paid_invoices: int
+    follow_up: CustomerFollowUpView
+
+
+class CustomerPage(View):
+    items: list[CustomerSummaryView]
+    limit: int
+    offset: int
+
+
+class CollectionCandidate(View):
+    """An open invoice past its strategy's last level whose last deadline has passed."""
+
+    invoice_id: str
+    number: str
+    receiver_id: str | None
+    buyer_name: str
+    due_date: str | None
+    currency: str
+    payable_amount: str
+    open_amount: str
+    level: int
+    last_notice_on: str | None
+    last_deadline: str | None
+    fees_charged: str
+    interest: str
+
+
+class CollectionCandidateList(View):
+    items: list[CollectionCandidate]
+
+
+class CollectionExportView(View):
+    """An export handed to a collection agency: its id (download it again at `download`)."""
+
+    export_id: str
+    filename: str
+    count: int
+    invoices: list[CollectionCandidate]
+    download: str
+
+
+class StatementView(View):
+    """One customer's statement in one currency: written and queued, skipped (one per date), or a dry run."""
+
+    receiver_id: str
+    currency: str
+    items: int
+    total: str = Field(description="open invoices minus unused credit notes")
+    notice_id: str | None
+    status: str = Field(description="queued, sent … (the notice's), skipped, or dry_run")
+    delivery_id: str | None
+    skipped: str | None
+
+
+class StatementRunView(View):
+    date: str
+    dry_run: bool
+    statements: list[StatementView]
+
+
 # --- answers of the routes that take a file or build their own answer -------------------------------------
 
 
@@ -617,6 +749,9 @@ class IntakeAnswer(View):
     errors: list[ErrorItem] = Field(default_factory=list)
     warnings: list[ArithmeticWarningView] = Field(
         default_factory=list, description="amounts accepted within an official rule's tolerance"
+    )
+    credit_warning: CreditWarningView | None = Field(
+        None, description="over the customer's credit limit at intake: held for review or flagged"
     )
 
 

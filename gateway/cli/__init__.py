@@ -25,6 +25,7 @@ from gateway.cli import (
     pods,
     processes,
     reminders,
+    receivables,
     tenancy,
     users,
     webhooks,
@@ -102,6 +103,9 @@ app.add_typer(avtalegiro.avtalegiro_app, name="avtalegiro")
 app.add_typer(reminders.reminders_app, name="reminders")
 app.add_typer(disputes.disputes_app, name="disputes")
 app.add_typer(disputes.promises_app, name="promises")
+app.add_typer(receivables.receivables_app, name="receivables")
+app.add_typer(receivables.collection_app, name="collection")
+app.add_typer(receivables.statements_app, name="statements")
 
 
 def main() -> None:  # pragma: no cover

@@ -50,6 +50,8 @@ COMMANDS = [
     "disputes", "disputes list", "disputes show", "disputes open", "disputes note", "disputes resolve",
     "disputes approve",
     "promises", "promises list", "promises add", "promises cancel",
+    "receivables", "receivables customer", "collection", "collection candidates", "collection export",
+    "statements", "statements run",
 ]  # fmt: skip
 
 

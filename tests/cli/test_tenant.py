@@ -63,6 +63,10 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "promises list": [],
     "promises add": ["INV-1", "--date", "2026-12-01", "--amount", "10"],
     "promises cancel": ["P"],
+    "receivables customer": ["C-1"],
+    "collection candidates": [],
+    "collection export": [],
+    "statements run": [],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

@@ -118,7 +118,16 @@ def invoice_view(session: Session, tenant_id: str, invoice_id: str) -> dict[str,
         "proofs_of_delivery": [pod_summary(pod) for pod in pods_for_invoice(session, tenant_id, record.id)],
         "payment": invoice_payments(session, record),
         "warnings": stored_invoice_warnings(record.payload),
+        "credit_warning": _credit_warning(deliveries, events),
     }
+
+
+def _credit_warning(deliveries: list[Delivery], events: dict[str, list[DeliveryEvent]]) -> Any:
+    """What intake said about the customer's credit limit (kept on the first delivery's first event)."""
+    from gateway.services.followup.credit import stored_credit_warning
+
+    first = deliveries[0] if deliveries else None
+    return stored_credit_warning(event_view(e) for e in events[first.id][:1]) if first else None
 
 
 def stored_invoice_warnings(payload: str) -> list[dict[str, str]]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from db.engine import session_scope
 from db.models import Delivery, DeliveryEvent, InvoiceRecord, new_id, utcnow
 from gateway.services import metrics
+from gateway.services.followup.credit import DETAILS_KEY, CreditCheck, CreditVerdict
 from gateway.services.outbound.routing import (
     DEFAULT,
     Route,
@@ -75,6 +76,7 @@ class IntakeResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     payment_reference: str | None = None
     warnings: list[dict[str, str]] = field(default_factory=list)
+    credit_warning: dict[str, Any] | None = None
 
     @property
     def http_status(self) -> int:
@@ -94,6 +96,8 @@ class IntakeResult:
             body["errors"] = self.errors
         if self.warnings:
             body["warnings"] = self.warnings
+        if self.credit_warning:
+            body["credit_warning"] = self.credit_warning
         return body
 
 
@@ -207,6 +211,7 @@ def _store(
     }
     profiles = load_profiles(session, tenant_id, receiver_ids)
     settings = tenant_settings(session, tenant_id)
+    credit = CreditCheck.for_batch(session, tenant_id, profiles, settings)  # one query for the batch
     rows = _NewRows(tenant_id, actor, settings, utcnow())
     for candidate in candidates:
         repeat = known.repeat_of(candidate)
@@ -218,6 +223,7 @@ def _store(
             results.append(admitted)
             continue
         invoice = admitted.invoice
+        admitted.credit = credit.judge(invoice)
         invoice_id, delivery_id = rows.add(admitted)
         known.remember(
             candidate.key, invoice.document_type.value, _Stored(invoice_id, candidate.digest, invoice.number)
@@ -230,6 +236,7 @@ def _store(
                 invoice.number,
                 [delivery_id],
                 payment_reference=invoice.kid,
+                credit_warning=admitted.credit.as_dict() if admitted.credit else None,
             )
         )
     rows.insert(session)
@@ -317,6 +324,7 @@ class _Admitted:
     invoice: Invoice  # with a generated KID, when the tenant's agreement gives one
     route: Route
     kid_note: str | None
+    credit: CreditVerdict | None = None  # over the customer's credit limit, or its risk flag stops it
 
 
 def _admit(
@@ -410,7 +418,9 @@ class _NewRows:
         invoice, route, now = admitted.invoice, admitted.route, self.now
         invoice_id = new_id()
         delivery_id = new_id()
-        first_status = DeliveryStatus.HELD if self.settings.holds(route.channel) else DeliveryStatus.QUEUED
+        credit = admitted.credit
+        held = self.settings.holds(route.channel) or (credit is not None and credit.action == "hold")
+        first_status = DeliveryStatus.HELD if held else DeliveryStatus.QUEUED
         due = self.settings.due_at(route.channel, now)
         self.invoices.append(_invoice_row(invoice_id, self.tenant_id, admitted.candidate, invoice, now))
         self.deliveries.append(
@@ -442,8 +452,10 @@ class _NewRows:
                 "reason": f"accepted; route {route.channel}"
                 + (f" ({route.describe()})" if route.chain_length > 1 or route.source != DEFAULT else "")
                 + ("; held for review" if first_status is DeliveryStatus.HELD else "")
+                + (f"; {credit.note}" if credit else "")
                 + (f"; sending window opens {due.isoformat()}" if due > now else "")
                 + (f"; {admitted.kid_note}" if admitted.kid_note else ""),
+                "details": {DETAILS_KEY: credit.as_dict()} if credit else None,
                 "at": now,
             }
         )
