@@ -132,7 +132,7 @@ def test_the_dry_run_preview_writes_nothing_and_is_for_credit_control(
     before = _notice(engine, acme.notice_id).status
     shown = credit.post("/console/follow-up/run-preview", {"on": "2026-07-20"})
     assert shown.status_code == 200 and "Run preview for 2026-07-20" in shown.text
-    assert "disputed" in shown.text  # the skip reason of the disputed invoice
+    assert "disputed" in shown.text and "Level 2" in shown.text  # a skip reason, the next level
     assert _notice(engine, acme.notice_id).status == before
     assert credit.post("/console/follow-up/run-preview", {"on": "20-07-2026"}).status_code == 422
 
