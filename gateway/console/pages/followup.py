@@ -168,6 +168,11 @@ def notice_page(request: Request, notice_id: str, identity: Viewer) -> Response:
             ) from None
         delivery = desk.notice_delivery(session, identity.tenant_id, notice["delivery_id"])
         buyer = desk.notice_buyer(session, notice_id)
+    numbers = {item["invoice_id"]: item["invoice_number"] for item in notice["items"]}
+    for decision in notice["decisions"]:  # a reason names an invoice by its id; a person reads its number
+        for invoice_id, number in numbers.items():
+            if decision["reason"] and invoice_id in decision["reason"]:
+                decision["reason"] = decision["reason"].replace(invoice_id, number)
     context = {
         "title": f"{KIND_LABELS.get(notice['kind'], notice['kind'])} to {buyer or notice['customer_key']}",
         "tab": "reminders",
@@ -276,6 +281,7 @@ def dispute_page(request: Request, dispute_id: str, identity: Viewer) -> Respons
             ) from None
         dispute = dispute_service.dispute_view(session, found, now=now)
         receiver_id = desk.invoice_receiver(session, dispute["invoice_id"])
+        buyer_name = desk.invoice_buyer(session, dispute["invoice_id"])
         credit_note = desk.invoice_number(session, dispute["credit_note_invoice_id"])
     blocker = desk.credit_approval_blocker(dispute, actor=identity.actor, role=identity.role)
     on = dispute_service.local_date(now)
@@ -284,6 +290,7 @@ def dispute_page(request: Request, dispute_id: str, identity: Viewer) -> Respons
         "tab": "disputes",
         "dispute": dispute,
         "receiver_id": receiver_id,
+        "buyer_name": buyer_name,
         "credit_note": credit_note,
         "active": dispute["status"] in dispute_service.ACTIVE,
         "overdue": dispute["status"] in dispute_service.ACTIVE

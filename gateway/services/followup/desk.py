@@ -261,6 +261,10 @@ def invoice_receiver(session: Session, invoice_id: str) -> str | None:
     return _invoice_column(session, invoice_id, col(InvoiceRecord.receiver_id))
 
 
+def invoice_buyer(session: Session, invoice_id: str) -> str | None:
+    return _invoice_column(session, invoice_id, col(InvoiceRecord.buyer_name))
+
+
 def invoice_currency(session: Session, invoice_id: str) -> str:
     return _invoice_column(session, invoice_id, col(InvoiceRecord.currency)) or "NOK"
 
