@@ -71,7 +71,7 @@ def test_a_dispute_is_opened_once_and_junk_is_refused_naming_the_field(
     other = post_invoice(client, auth, 2)
     too_much = open_dispute(client, auth, other["invoice_id"], amount="99999999.00")
     assert too_much.status_code == 422 and too_much.json()["errors"][0]["field"] == "amount"
-    for body, field in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"category": "nonsense"}, "body.category"),
         ({"amount": "-5"}, "body.amount"),
         ({"amount": "1.001"}, "body.amount"),
@@ -79,7 +79,8 @@ def test_a_dispute_is_opened_once_and_junk_is_refused_naming_the_field(
         ({"reason": ""}, "body.reason"),
         ({"due_date": "tomorrow"}, "body.due_date"),
         ({"surprise": 1}, "body.surprise"),
-    ]:
+    ]
+    for body, field in cases:
         refused = open_dispute(client, auth, other["invoice_id"], **body)
         assert refused.status_code == 422, (body, refused.text)
         assert refused.json()["errors"][0]["field"] == field, refused.json()
@@ -307,7 +308,7 @@ def test_an_invoice_response_under_query_opens_a_dispute_and_a_repeat_writes_to_
     with session_scope(engine) as session:
         events = (
             session.execute(
-                select(DisputeMessage.event)
+                select(col(DisputeMessage.event))
                 .where(col(DisputeMessage.dispute_id) == dispute.id)
                 .order_by(col(DisputeMessage.id))
             )

@@ -29,14 +29,15 @@ def test_promises_are_validated_and_one_open_promise_replaces_the_last(
     invoice = post_invoice(client, auth)
     invoice_id = invoice["invoice_id"]
     now = today()
-    for date, amount, field in [
+    cases: list[tuple[dt.date | str, str, str]] = [
         (now - dt.timedelta(days=1), "10", "date"),
         (now + dt.timedelta(days=61), "10", "date"),  # promise_max_days 60 by default
         (now + dt.timedelta(days=5), "99999999", "amount"),
         (now + dt.timedelta(days=5), "0", "body.amount"),
         (now + dt.timedelta(days=5), "abc", "body.amount"),
         ("someday", "10", "body.date"),
-    ]:
+    ]
+    for date, amount, field in cases:
         refused = _promise(client, auth, invoice_id, date, amount)
         assert refused.status_code == 422, (date, amount, refused.text)
         assert refused.json()["errors"][0]["field"] == field, refused.json()

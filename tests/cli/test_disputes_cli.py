@@ -88,7 +88,7 @@ def test_a_credited_dispute_becomes_an_approved_delivered_credit_note_that_close
             closed is not None and closed.payment_status == "paid" and Decimal(closed.open_amount or "1") == 0
         )
         [delivery_id] = (
-            session.execute(select(Delivery.id).where(col(Delivery.invoice_id) == credit_note.id))
+            session.execute(select(col(Delivery.id)).where(col(Delivery.invoice_id) == credit_note.id))
             .scalars()
             .all()
         )
@@ -96,7 +96,8 @@ def test_a_credited_dispute_becomes_an_approved_delivered_credit_note_that_close
     Worker(engine, cli_env).run(once=True)
     with session_scope(engine) as session:
         delivery = session.get(Delivery, delivery_id)
-        assert delivery is not None and delivery.status == "delivered", delivery.last_error
+        assert delivery is not None
+        assert delivery.status == "delivered", delivery.last_error
     written = [p.name for p in (cli_env.data_dir / "outbound").rglob("*") if p.is_file()]
     assert any(f"CN-{invoice['number']}-1" in name for name in written), written
 
