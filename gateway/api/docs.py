@@ -142,6 +142,7 @@ FILE_ANSWERS: frozenset[tuple[str, str]] = frozenset(
         ("get", "/pods/{pod_id}/content"),
         ("get", "/remittances/{file_id}/content"),
         ("get", "/documents/{document_id}"),
+        ("get", "/collection/exports/{export_id}"),
     }
 )
 _FILE_CONTENT = {"*/*": {"schema": {"type": "string", "format": "binary"}}}
@@ -169,6 +170,8 @@ def _document_answer(path: str, method: str, operation: dict[str, Any]) -> None:
 
 #: Example bodies of the request models, by model; each must validate against its model (a test checks).
 MODEL_EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
+    requests.CollectionExportRequest: {"on": "2027-03-01", "invoice_ids": ["3f1c2a9e8b7d4c6a9e8b7d4c6a9e8b"]},
+    requests.StatementRunRequest: {"date": "2027-01-31", "dry_run": True},
     requests.ResendRequest: {"reason": "the buyer says the invoice never arrived"},
     requests.InvoiceResendRequest: {"reason": "the buyer says the goods never arrived", "with_pod": True},
     requests.CorrectionRequest: {

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -99,3 +100,23 @@ class WebhookRequest(BaseModel):
         None, min_length=16, max_length=200, description="your own signing secret; unset: one is generated"
     )
     active: bool = True
+
+
+class CollectionExportRequest(BaseModel):
+    """Which invoices to hand off to collection (every candidate when none are named), and on which date."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    invoice_ids: list[Annotated[str, Field(min_length=1, max_length=32)]] | None = Field(
+        None, max_length=10000, description="invoice ids; each must be a candidate on the date"
+    )
+    on: dt.date | None = Field(None, description="the day (default: today in Oslo)")
+
+
+class StatementRunRequest(BaseModel):
+    """The day of the statements (default: today in Oslo), and whether only to say what would be written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    date: dt.date | None = None
+    dry_run: bool = False

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import DocumentStoreDep, IdentityDep, SessionDep
 from gateway.api.errors import ErrorAnswer
+from gateway.api.requests import CollectionExportRequest
 from gateway.api.views import CollectionCandidateList, CollectionExportView
 from gateway.services.followup import collection as collection_service
 from gateway.services.followup.credit import today_in
 
 router = APIRouter(tags=["receivables"])
-
-
-class CollectionExportRequest(BaseModel):
-    """Which invoices to hand off (all candidates when none are named), and on which date."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    invoice_ids: (
-        Annotated[list[Annotated[str, Field(min_length=1, max_length=32)]], Field(max_length=10000)] | None
-    ) = None
-    on: dt.date | None = None
 
 
 @router.get("/collection/candidates")
@@ -67,7 +55,13 @@ def post_collection_export(
 @router.get(
     "/collection/exports/{export_id}",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}}, "description": "the export's CSV, as first written"}},
+    responses={
+        200: {
+            "description": "the export's CSV, as first written",
+            "content": {"text/csv": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        404: {"description": "no such export for the tenant"},
+    },
 )
 def get_collection_export(
     export_id: str, identity: IdentityDep, session: SessionDep, store: DocumentStoreDep

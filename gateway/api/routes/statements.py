@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict
 
 from gateway.api.deps import IdentityDep, SessionDep
+from gateway.api.requests import StatementRunRequest
 from gateway.api.views import StatementRunView
 from gateway.services.followup import statements as statement_service
 from gateway.services.followup.credit import today_in
 
 router = APIRouter(tags=["receivables"])
-
-
-class StatementRunRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    date: dt.date | None = None
-    dry_run: bool = False
 
 
 @router.post("/statements/run")

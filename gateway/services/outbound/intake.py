@@ -455,8 +455,8 @@ class _NewRows:
                 + (f"; {credit.note}" if credit else "")
                 + (f"; sending window opens {due.isoformat()}" if due > now else "")
                 + (f"; {admitted.kid_note}" if admitted.kid_note else ""),
-                "details": {DETAILS_KEY: credit.as_dict()} if credit else None,
                 "at": now,
+                **({"details": {DETAILS_KEY: credit.as_dict()}} if credit else {}),
             }
         )
         return invoice_id, delivery_id
@@ -465,7 +465,12 @@ class _NewRows:
         if self.invoices:
             session.execute(insert(InvoiceRecord.__table__), self.invoices)  # type: ignore[attr-defined]
             session.execute(insert(Delivery.__table__), self.deliveries)  # type: ignore[attr-defined]
-            session.execute(insert(DeliveryEvent.__table__), self.events)  # type: ignore[attr-defined]
+            for events in (  # one executemany per key set: the others' details stay SQL NULL
+                [event for event in self.events if "details" not in event],
+                [event for event in self.events if "details" in event],
+            ):
+                if events:
+                    session.execute(insert(DeliveryEvent.__table__), events)  # type: ignore[attr-defined]
             remember_buyer_names(session, self.tenant_id, [row["buyer_search"] for row in self.invoices])
         if any(row["status"] == DeliveryStatus.QUEUED.value and row["next_attempt_at"] <= self.now
                for row in self.deliveries):  # fmt: skip
