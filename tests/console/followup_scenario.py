@@ -16,6 +16,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
+from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import ReminderNotice
@@ -95,6 +96,6 @@ def follow_up_tenant(client: TestClient, engine: Engine, auth: dict[str, str]) -
     run_follow_up(engine, "acme", on=RUN_ON, dry_run=False, actor="cli:test")
     with session_scope(engine) as session:
         notice_id = session.execute(
-            select(ReminderNotice.id).where(ReminderNotice.receiver_id == "C-LONG")  # type: ignore[arg-type]
+            select(col(ReminderNotice.id)).where(col(ReminderNotice.receiver_id) == "C-LONG")
         ).scalar_one()
     return FollowUpTenant(auth, invoices, str(notice_id), opened.json()["id"])

@@ -243,7 +243,7 @@ def disputes_inbox(
         rows = desk.dispute_inbox(
             session,
             identity.tenant_id,
-            view=view,  # type: ignore[arg-type]  # checked against DISPUTE_VIEWS above
+            view=view,  # checked against DISPUTE_VIEWS above
             on=on,
             owner=owner or None,
             limit=PAGE_SIZE + 1,
