@@ -32,6 +32,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("/console/invoices", "Invoices"),
     ("/console/deviations", "Deviations"),
     ("/console/payments", "Payments"),
+    ("/console/follow-up", "Follow-up"),
     ("/console/print-batches", "Print batches"),
     ("/console/partners", "EDI partners"),
     ("/console/webhooks", "Webhooks"),

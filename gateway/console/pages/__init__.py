@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from gateway.console.pages import (
     deviations,
+    followup,
     invoice_actions,
     invoices,
     overview,
@@ -25,6 +26,7 @@ PAGES: list[APIRouter] = [
     invoices.router,
     invoice_actions.router,
     deviations.router,
+    followup.router,
     payments.router,
     remittances.router,
     print_batches.router,

@@ -23,7 +23,7 @@ from gateway.services.downloads import document_headers
 from gateway.services.outbound import search as search_service
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import DocumentStoreError, document_store, load_document
-from gateway.services.outbound.invoice_dossier import invoice_dossier
+from gateway.services.outbound.invoice_dossier import follow_up_of, invoice_dossier
 from gateway.services.outbound.lookup import AmbiguousReference, find_invoice
 from gateway.settings import Settings
 from outbox.states import DeliveryStatus
@@ -167,6 +167,7 @@ def invoice_page(request: Request, reference: str, identity: Viewer) -> Response
             )
         store = document_store(settings, request.app.state.engine)
         dossier = invoice_dossier(session, identity.tenant_id, record, store=store)
+        follow_up = follow_up_of(session, record)
     facts = dossier.facts
     return page(
         request,
@@ -187,6 +188,7 @@ def invoice_page(request: Request, reference: str, identity: Viewer) -> Response
             "profile": dossier.profile,
             "consumer": dossier.consumer,
             "mandate": dossier.mandate,
+            "follow_up": follow_up,
         },
         identity=identity,
     )

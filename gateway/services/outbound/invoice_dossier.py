@@ -20,8 +20,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from db.models import Delivery, DeliveryEvent, InvoiceRecord, StoredDocument
+from db.models import (
+    CollectionHandoff,
+    Delivery,
+    DeliveryEvent,
+    FollowUpState,
+    InvoiceRecord,
+    PaymentPromise,
+    ReminderNotice,
+    ReminderNoticeItem,
+    StoredDocument,
+)
 from gateway.services.downloads import INLINE_MEDIA_TYPES, safe_media_type
+from gateway.services.followup.disputes import active_dispute
 from gateway.services.inbound.pods import pod_summary, pods_for_invoice
 from gateway.services.outbound.consumer_dossier import ConsumerDossier, consumer_dossier, mandate_view
 from gateway.services.outbound.deliveries import delivery_view
@@ -409,3 +420,51 @@ def _payment(session: Session, record: InvoiceRecord) -> dict[str, Any]:
             if allocation.get(key) not in (None, ""):
                 allocation[key] = Decimal(str(allocation[key]))
     return payment
+
+
+def follow_up_of(session: Session, record: InvoiceRecord) -> dict[str, Any] | None:
+    """Where receivables follow-up stands on the invoice (the invoice page's "Follow-up" card): the level
+    reached, the notices that listed it (with dates), the open dispute, the open promise, a hand-off to
+    collection. None when follow-up never touched it."""
+    state = session.get(FollowUpState, record.id)
+    notices = session.execute(
+        select(ReminderNotice, ReminderNoticeItem)
+        .join(ReminderNoticeItem, col(ReminderNoticeItem.notice_id) == col(ReminderNotice.id))
+        .where(
+            col(ReminderNoticeItem.invoice_id) == record.id, col(ReminderNotice.tenant_id) == record.tenant_id
+        )
+        .order_by(col(ReminderNotice.notice_on), col(ReminderNotice.created_at))
+    ).all()
+    dispute = active_dispute(session, record.id)
+    promise = session.execute(
+        select(PaymentPromise)
+        .where(col(PaymentPromise.invoice_id) == record.id, col(PaymentPromise.status) == "open")
+        .order_by(col(PaymentPromise.promised_on))
+        .limit(1)
+    ).scalar_one_or_none()
+    handoff = session.execute(
+        select(CollectionHandoff).where(col(CollectionHandoff.invoice_id) == record.id).limit(1)
+    ).scalar_one_or_none()
+    handed_off_at = handoff.handed_off_at if handoff else (state.handed_off_at if state else None)
+    if state is None and not notices and dispute is None and promise is None and handoff is None:
+        return None
+    return {
+        "level": state.level if state else 0,
+        "held": bool(state and state.held),
+        "paused_days": state.paused_days if state else 0,
+        "fee_total": state.fee_total if state else "0",
+        "interest_total": state.interest_total if state else "0",
+        "last_deadline": state.last_deadline if state else None,
+        "notices": [
+            {"id": notice.id, "level": notice.level, "kind": notice.kind, "status": notice.status,
+             "notice_on": notice.notice_on, "deadline": notice.deadline, "fee": item.fee,
+             "interest": item.interest}
+            for notice, item in notices
+        ],
+        "dispute": None if dispute is None else {
+            "id": dispute.id, "status": dispute.status, "category": dispute.category,
+            "amount": dispute.amount, "owner": dispute.owner, "due_on": dispute.due_on,
+        },
+        "promise": None if promise is None else {"date": promise.promised_on, "amount": promise.amount},
+        "handed_off_at": handed_off_at,
+    }  # fmt: skip
