@@ -34,6 +34,7 @@ from sqlalchemy import func, insert, select
 from db.engine import make_engine, migrate, session_scope
 from db.models import FollowUpDecision, InvoiceRecord, ReminderNotice, ReminderNoticeItem, Tenant
 from gateway.services.followup import run as followup_run
+from gateway.settings import Settings
 from schemas.followup import FollowUpSettings
 from schemas.tenant import TenantSettings
 
@@ -94,7 +95,7 @@ def timed_run(url: str, chunk: int, *, trace: bool) -> tuple[followup_run.RunRep
         tracemalloc.start()
     started = time.perf_counter()
     report = followup_run.run_follow_up(
-        engine, TENANT, on=RUN_DAY, dry_run=False, actor="bench", chunk_size=chunk
+        engine, TENANT, on=RUN_DAY, dry_run=False, actor="bench", settings=Settings(), chunk_size=chunk
     )
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] if trace else None

@@ -215,9 +215,7 @@ def _notice(
 
 def _queue(engine: Engine, settings: Settings, notice_id: str) -> str:
     with session_scope(engine) as session:
-        return notices.queue_notice(
-            session, notice_id, actor="test", settings=settings, store=document_store(settings, engine)
-        )
+        return notices.queue_notice(session, notice_id, actor="test", settings=settings)
 
 
 def _queue_refused(engine: Engine, settings: Settings, notice_id: str) -> notices.NoticeUndeliverable:
@@ -235,6 +233,15 @@ def _state(engine: Engine, notice_id: str) -> dict[str, Any]:
         notice = session.get(ReminderNotice, notice_id)
         assert notice is not None
         return notices.notice_view(session, notice)
+
+
+def _rendered(engine: Engine, delivery_id: str) -> dict[str, Any] | None:
+    """What the `rendered` event of a notice's delivery names (the kept documents), if it was rendered."""
+    with session_scope(engine) as session:
+        events = session.execute(
+            select(DeliveryEvent).where(col(DeliveryEvent.delivery_id) == delivery_id)
+        ).scalars()
+        return next((e.details for e in events if (e.details or {}).get("document_id")), None)
 
 
 def _business_receiver(engine: Engine, **profile: Any) -> None:
@@ -299,13 +306,13 @@ def test_a_business_on_peppol_gets_an_ehf_reminder_in_its_sbdh(
     notice_id = _notice(engine, [invoice["id"]])
     delivery_id = _queue(engine, settings, notice_id)
     assert _state(engine, notice_id)["format"] == "ehf-reminder"
-    with session_scope(engine) as session:  # validated by the reminder's own rule sets before it was queued
-        [queued] = session.execute(
-            select(DeliveryEvent).where(col(DeliveryEvent.delivery_id) == delivery_id)
-        ).scalars()
-        rule_sets = (queued.details or {})["validation"]["rule_sets"]
-    assert any("REMINDER-PEPPOL" in name for name in rule_sets), rule_sets
+    assert _rendered(engine, delivery_id) is None  # queueing renders nothing: the worker does
     Worker(engine, settings, worker_id="w").run(once=True)
+    # rendered by the worker, validated by the reminder's own rule sets before it was sent, and kept
+    rendered = _rendered(engine, delivery_id)
+    assert rendered is not None
+    rule_sets = rendered["validation"]["rule_sets"]
+    assert any("REMINDER-PEPPOL" in name for name in rule_sets), rule_sets
     state = _state(engine, notice_id)
     assert (state["status"], state["channel"], state["delivery_status"]) == ("sent", "peppol", "sent")
     [sbdh] = (tmp_path / "ap" / "acme").glob(f"{delivery_id}-1.xml")
