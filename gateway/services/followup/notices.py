@@ -53,7 +53,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from channels import UnknownChannel, channel_class, known_channels
+from channels import ChannelUnavailable, UnknownChannel, channel_class
 from channels.base import OutboundDelivery
 from channels.context import DocumentKind
 from db.models import (
@@ -263,6 +263,17 @@ def notice_document(session: Session, notice_id: str) -> ReminderDocument:
 # --- channel and format ------------------------------------------------------------------------------------
 
 
+def _is_channel(channel: str) -> bool:
+    """Known to the gateway (the registry first: `known_channels` reads the plugins' entry points)."""
+    try:
+        channel_class(channel)
+    except UnknownChannel:
+        return False
+    except ChannelUnavailable:
+        return True  # known, its dependencies missing: `_sends_reminders` says so
+    return True
+
+
 def _sends_reminders(channel: str) -> bool:
     try:
         return DocumentKind.REMINDER in channel_class(channel).capabilities.documents
@@ -313,7 +324,7 @@ def choose_route(
         source = chain.source
     for position, (channel, address) in enumerate(steps):
         where = f"step {position + 1} of {len(steps)} of {source}"
-        if channel not in known_channels():
+        if not _is_channel(channel):
             passed.append(f"{channel}: no such channel")
         elif not _sends_reminders(channel):
             passed.append(f"{channel}: does not send reminders")
@@ -331,7 +342,7 @@ def choose_route(
             return NoticeRoute(channel, address, pdf, f"{where}, as PDF" + _passed(passed))
     addresses = profile.addresses if profile is not None else {}
     for channel in PDF_BY_ADDRESS:
-        if addresses.get(channel) and channel in known_channels() and _sends_reminders(channel):
+        if addresses.get(channel) and _is_channel(channel) and _sends_reminders(channel):
             why = f"the receiver profile's {channel} address, as PDF" + _passed(passed)
             return NoticeRoute(channel, addresses[channel], pdf, why)
     return "no channel can carry this notice" + _passed(passed, prefix=": ")
@@ -448,18 +459,21 @@ def _note_on_invoices(
 ) -> None:
     """A line in each reminded invoice's own history (on its newest delivery; an invoice that was never
     delivered has no history to write in, and the notice keeps the record)."""
-    for invoice_id in dict.fromkeys(invoice_ids):
-        newest = session.execute(
-            select(Delivery)
-            .where(col(Delivery.invoice_id) == invoice_id)
-            .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if newest is None:
+    wanted = list(dict.fromkeys(invoice_ids))
+    newest: dict[str, Delivery] = {}
+    for delivery in session.execute(  # one query for the notice's invoices, newest first
+        select(Delivery)
+        .where(col(Delivery.invoice_id).in_(wanted))
+        .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
+    ).scalars():
+        if delivery.invoice_id is not None:
+            newest.setdefault(delivery.invoice_id, delivery)
+    for invoice_id in wanted:
+        if invoice_id not in newest:
             continue
         note_event(
             session,
-            newest,
+            newest[invoice_id],
             actor=actor,
             reason=reason,
             details={"reminder_notice": notice.id, "reminder_delivery": notice.delivery_id},

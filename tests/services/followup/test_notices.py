@@ -44,7 +44,6 @@ from db.models import (
 from gateway.samples import sample_invoice_json
 from gateway.services.followup import notices
 from gateway.services.outbound import deliveries as delivery_service
-from gateway.services.outbound.documents import document_store
 from gateway.services.tenancy.tenants import ensure_tenant, put_participant, put_receiver
 from gateway.settings import Settings
 from gateway.worker import Worker
