@@ -1,9 +1,11 @@
 """Disputes and inquiries: a disputed invoice stops follow-up on the disputed amount until it is resolved.
 
 A dispute is opened by the tenant's ERP (`POST /invoices/{id}/disputes`), an operator, or the customer's
-Invoice Response (UQ under query, RE rejected: `dispute_from_invoice_response`). It keeps a history of
-messages, attachments and changes (`DisputeMessage`, one row each), an owner and a due date, and ends in a
-resolution:
+Invoice Response (UQ under query, RE rejected: `dispute_from_invoice_response`). Opening one cancels the
+invoice's notices still waiting (not yet taken by a worker) that have nothing else to remind
+(`notices.cancel_waiting_notices`; a dispute on part of the amount leaves them: the rest is still owed).
+It keeps a history of messages, attachments and changes (`DisputeMessage`, one row each), an owner and a
+due date, and ends in a resolution:
 
 * `rejected` or `withdrawn`: the claim stands and follow-up resumes; the whole days the dispute was open
   are added to `FollowUpState.paused_days`, so every later deadline moves by the pause;

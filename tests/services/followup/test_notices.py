@@ -527,7 +527,7 @@ def test_an_ehf_reminder_that_fails_its_rules_is_a_deviation_naming_the_rule(
     assert _state(engine, notice_id)["status"] == "queued"  # a person may fix and resend it
 
 
-# -- a dispute or a promise before the notice left -------------------------------------------------------------
+# -- a dispute or a promise before the notice left ---------------------------------------------------------
 
 
 def test_a_dispute_or_a_promise_cancels_the_waiting_notices_with_nothing_else_to_remind(
