@@ -496,7 +496,7 @@ def _decide(
     if level.interest:
         interest = rules.late_interest(settings, open_amount, due_date=due_date, on=on)
         compensation = rules.compensation(
-            settings, segment, on=on, already_claimed=history.compensation_claimed
+            settings, segment, due_date=due_date, on=on, already_claimed=history.compensation_claimed
         )
     candidate = _Candidate(
         row.id, open_amount, due_date, interest, compensation, verdict.fee, verdict.rule, verdict.reason,
