@@ -171,7 +171,8 @@ def test_the_b2b_compensation_is_claimed_once_and_only_from_businesses() -> None
 
 def test_no_compensation_before_the_claim_is_late() -> None:
     """Regression: a pre-due nudge to a business claimed the NOK 470 before the due date had passed (and
-    the first real reminder then claimed none). It comes with the interest: from the day after the due date."""
+    the first real reminder then claimed none). It comes with the interest: from the day after the due
+    date."""
     due = dt.date(2026, 3, 1)
     for on in (due - dt.timedelta(days=3), due):
         assert rules.compensation(SETTINGS, "business", due_date=due, on=on, already_claimed=False) == 0
