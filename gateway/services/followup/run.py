@@ -23,8 +23,9 @@ Why it is shaped this way:
   for again: the customer already had until the promised date); broken promises are counted per customer.
 - Fees: one notice carries one fee (the level's statutory fee, charged on the first of its invoices the
   rules allow it for), however many invoices it lists. Interest and the B2B compensation are per invoice.
-- Dates come from `on`; the delay of a level counts from the due date, or from the day after the previous
-  notice's deadline, plus the days follow-up was paused by disputes (`FollowUpState.paused_days`).
+- Dates come from `on`; the delay of a level counts from the due date plus the days follow-up was paused
+  by disputes (`FollowUpState.paused_days`), or from the day after the previous notice's deadline, which a
+  pause since that notice has moved (a pause is added once, to the next level's date).
 """
 
 from __future__ import annotations
@@ -508,12 +509,13 @@ def _decide(
 def level_due_on(
     level: DunningLevel, *, due_date: dt.date, last_deadline: dt.date | None, paused_days: int = 0
 ) -> dt.date:
-    """The first day `level` may go: its delay after the due date, or after the day following the previous
-    notice's deadline, plus the days follow-up was paused."""
-    anchor = due_date
+    """The first day `level` may go: its delay after the due date plus the days follow-up was paused, or its
+    delay after the day following the previous notice's deadline. A pause counts once: the previous notice
+    went after any earlier pause, and a pause since it has moved its deadline (`disputes._resume_follow_up`),
+    so `paused_days` is not added to that anchor again."""
     if level.delay_from == "previous_notice" and last_deadline is not None:
-        anchor = last_deadline + dt.timedelta(days=1)
-    return anchor + dt.timedelta(days=level.delay_days + paused_days)
+        return last_deadline + dt.timedelta(days=1 + level.delay_days)
+    return due_date + dt.timedelta(days=level.delay_days + paused_days)
 
 
 # --- writing -----------------------------------------------------------------------------------------------
