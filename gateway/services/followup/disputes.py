@@ -39,6 +39,7 @@ from sqlmodel import col
 
 from db.models import InvoiceRecord
 from db.models.followup import Dispute, DisputeMessage, FollowUpState
+from gateway.services.followup.notices import cancel_waiting_notices
 from gateway.services.inbound import pods as pod_checks
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import DocumentStore, store_document
@@ -255,7 +256,26 @@ def open_dispute(
     session.flush()
     _add_message(session, dispute, author=actor, side=str(side), event="opened", text=reason_text, at=now)
     session.flush()
+    _cancel_waiting_notices(session, dispute, actor=actor)
     return dispute
+
+
+def _cancel_waiting_notices(session: Session, dispute: Dispute, *, actor: str) -> None:
+    """A notice still waiting that reminds of nothing but the disputed invoice (and paid ones) must not go:
+    it is cancelled and the invoice's follow-up state set back. A dispute on part of the amount leaves it
+    (the rest is still reminded)."""
+    if dispute.amount is not None:
+        invoice = session.get(InvoiceRecord, dispute.invoice_id)
+        if invoice is not None and open_amount(invoice) > Decimal(dispute.amount):
+            return
+    cancel_waiting_notices(
+        session,
+        dispute.tenant_id,
+        [dispute.invoice_id],
+        actor=actor,
+        reason=f"disputed before it left: dispute {dispute.id}",
+        stopped=[dispute.invoice_id],
+    )
 
 
 # --- history ------------------------------------------------------------------------------------------------
