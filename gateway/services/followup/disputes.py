@@ -8,7 +8,8 @@ It keeps a history of messages, attachments and changes (`DisputeMessage`, one r
 due date, and ends in a resolution:
 
 * `rejected` or `withdrawn`: the claim stands and follow-up resumes; the whole days the dispute was open
-  are added to `FollowUpState.paused_days`, so every later deadline moves by the pause;
+  are added to `FollowUpState.paused_days` (levels counted from the due date) and to the last notice's
+  deadline the next level counts from (`FollowUpState.last_deadline`), so the next level moves by the pause;
 * `credited`: a person proposes a credit (status `awaiting_approval`, still pausing follow-up), and a
   *different* person with the right to approve credits approves it (four eyes, the seeds' "corrections
   after mandatory review and approval"); only then a canonical credit note referring to the invoice is
@@ -407,6 +408,8 @@ def _resume_follow_up(session: Session, dispute: Dispute, now: dt.datetime) -> i
     if state is None:
         state = FollowUpState(invoice_id=dispute.invoice_id, tenant_id=dispute.tenant_id, paused_days=0)
     state.paused_days += days
+    if state.last_deadline is not None:  # the next level counts from it: it moves by the pause, once
+        state.last_deadline += dt.timedelta(days=days)
     state.updated_at = now
     session.add(state)
     return days

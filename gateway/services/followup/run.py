@@ -31,8 +31,9 @@ Why it is shaped this way:
   write notices.
 - Fees: one notice carries one fee (the level's statutory fee, charged on the first of its invoices the
   rules allow it for), however many invoices it lists. Interest and the B2B compensation are per invoice.
-- Dates come from `on`; the delay of a level counts from the due date, or from the day after the previous
-  notice's deadline, plus the days follow-up was paused by disputes (`FollowUpState.paused_days`).
+- Dates come from `on`; the delay of a level counts from the due date plus the days follow-up was paused
+  by disputes (`FollowUpState.paused_days`), or from the day after the previous notice's deadline, which a
+  pause since that notice has moved (a pause is added once, to the next level's date).
 """
 
 from __future__ import annotations
@@ -605,7 +606,7 @@ def _decide(
     if level.interest:
         interest = rules.late_interest(settings, open_amount, due_date=due_date, on=on)
         compensation = rules.compensation(
-            settings, segment, on=on, already_claimed=history.compensation_claimed
+            settings, segment, due_date=due_date, on=on, already_claimed=history.compensation_claimed
         )
     candidate = _Candidate(
         row.id, open_amount, due_date, interest, compensation, verdict.fee, verdict.rule, verdict.reason,
@@ -617,12 +618,13 @@ def _decide(
 def level_due_on(
     level: DunningLevel, *, due_date: dt.date, last_deadline: dt.date | None, paused_days: int = 0
 ) -> dt.date:
-    """The first day `level` may go: its delay after the due date, or after the day following the previous
-    notice's deadline, plus the days follow-up was paused."""
-    anchor = due_date
+    """The first day `level` may go: its delay after the due date plus the days follow-up was paused, or its
+    delay after the day following the previous notice's deadline. A pause counts once: the previous notice
+    went after any earlier pause, and a pause since it has moved its deadline (`disputes._resume_follow_up`),
+    so `paused_days` is not added to that anchor again."""
     if level.delay_from == "previous_notice" and last_deadline is not None:
-        anchor = last_deadline + dt.timedelta(days=1)
-    return anchor + dt.timedelta(days=level.delay_days + paused_days)
+        return last_deadline + dt.timedelta(days=1 + level.delay_days)
+    return due_date + dt.timedelta(days=level.delay_days + paused_days)
 
 
 # --- writing -----------------------------------------------------------------------------------------------

@@ -27,9 +27,9 @@ from db.models import (
 )
 from gateway.samples import kid_for, sample_invoice_json
 from gateway.services.followup.rules import late_interest
-from gateway.services.followup.run import FollowUpRunBusy, run_follow_up
+from gateway.services.followup.run import FollowUpRunBusy, level_due_on, run_follow_up
 from gateway.settings import Settings
-from schemas.followup import FollowUpSettings
+from schemas.followup import DunningLevel, FollowUpSettings, NoticeKind
 from tests.remittance_files import Tx, camt054
 
 Auth = dict[str, str]
@@ -284,6 +284,24 @@ def test_bad_requests_name_the_field(client: TestClient, auth: Auth) -> None:
     assert client.get("/followup/runs/nope/decisions", headers=auth).status_code == 404
     today = client.post("/followup/run", headers=auth)  # no body: today, for real
     assert today.status_code == 200 and today.json()["run_id"]
+
+
+def test_a_pause_is_added_once_to_the_next_level() -> None:
+    """Regression: the days a dispute paused follow-up were added to every later level counted from the
+    previous notice (a 20-day pause before the second reminder put the payment demand 20 days late again).
+    A level counted from the previous notice starts from that notice's deadline, which the pause moved
+    (`disputes._resume_follow_up`); only a level counted from the due date adds the days paused."""
+    due, deadline = dt.date(2026, 3, 15), dt.date(2026, 5, 17)
+    following = DunningLevel(
+        level=3, kind=NoticeKind.PAYMENT_DEMAND, delay_days=0, delay_from="previous_notice"
+    )
+    assert level_due_on(following, due_date=due, last_deadline=deadline, paused_days=20) == dt.date(
+        2026, 5, 18
+    )
+    dated = DunningLevel(level=2, kind=NoticeKind.REMINDER, delay_days=20)
+    assert level_due_on(dated, due_date=due, last_deadline=deadline, paused_days=20) == dt.date(2026, 4, 24)
+    first = DunningLevel(level=1, kind=NoticeKind.REMINDER, delay_days=0, delay_from="previous_notice")
+    assert level_due_on(first, due_date=due, last_deadline=None, paused_days=5) == dt.date(2026, 3, 20)
 
 
 def test_statement_customers_are_skipped_and_an_undeliverable_notice_does_not_stop_the_run(
