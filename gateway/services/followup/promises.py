@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -252,7 +253,7 @@ def settle_promises(
     Broken otherwise: follow-up resumes at the next level at once (`Settlement.broken_invoices`), and the
     customer's count of broken promises grows. A dry run decides the same and writes nothing."""
     moment = now or dt.datetime.combine(on, dt.time(), tzinfo=dt.UTC)
-    due = session.execute(
+    due: Sequence[Any] = session.execute(  # ten columns: past the typed overloads
         select(
             col(PaymentPromise.id),
             col(PaymentPromise.invoice_id),
