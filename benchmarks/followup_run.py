@@ -6,7 +6,9 @@
 Fills a fresh SQLite file (or the PostgreSQL database given) with `--invoices` open invoices of one tenant
 by a plain executemany in batches of 20,000 (only the columns a run reads; a minimal payload): `--overdue` of
 them due 30 days before the run day, the rest due in the future. Every `--customers-per` overdue invoices
-share a customer, so the run groups them into one notice. Follow-up is enabled with the default strategies.
+share a customer, so the run groups them into one notice, and carries a real canonical payload (the notice is
+queued on its channel: `notices.queue_notice`, which renders nothing). Follow-up is enabled with the default
+strategies.
 It then times one real `run_follow_up` (a transaction of its own, committed) and a second run the same day
 (which must write nothing), and prints invoices looked at, notices, decisions, seconds, invoices/s and peak
 RSS (`resource.getrusage(RUSAGE_SELF).ru_maxrss`, which only grows: read after the fill, after each run).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import platform
 import resource
 import sqlite3
@@ -33,7 +36,9 @@ from sqlalchemy import func, insert, select
 
 from db.engine import make_engine, migrate, session_scope
 from db.models import FollowUpDecision, InvoiceRecord, ReminderNotice, ReminderNoticeItem, Tenant
+from gateway.samples import sample_invoice_json
 from gateway.services.followup import run as followup_run
+from gateway.settings import Settings
 from schemas.followup import FollowUpSettings
 from schemas.tenant import TenantSettings
 
@@ -53,6 +58,8 @@ def fill(url: str, invoices: int, overdue: int, customers_per: int) -> None:
     with session_scope(engine) as session:
         session.add(Tenant(id=TENANT, name=TENANT, settings=settings))
     now = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    # an overdue invoice carries a real canonical payload: queueing its notice reads the buyer and routing
+    payload = json.dumps(sample_invoice_json(1), default=str)
     late, future = RUN_DAY - dt.timedelta(days=30), RUN_DAY + dt.timedelta(days=20)
     started = time.perf_counter()
     for start in range(0, invoices, BATCH):
@@ -66,7 +73,8 @@ def fill(url: str, invoices: int, overdue: int, customers_per: int) -> None:
                     "payload_sha256": "0" * 64, "document_type": "invoice", "number": f"INV-{n:08d}",
                     "issue_date": (late if is_late else future) - dt.timedelta(days=14),
                     "due_date": late if is_late else future, "currency": "NOK", "payable_amount": amount,
-                    "buyer_name": f"Kunde {n // customers_per}", "payload": "{}", "created_at": now,
+                    "buyer_name": f"Kunde {n // customers_per}", "payload": payload if is_late else "{}",
+                    "created_at": now,
                     "customer_key": f"C{n // customers_per:08d}", "payment_status": "unpaid",
                     "payable_cents": int(amount[:-3]) * 100, "payment_reference": f"{n:010d}",
                 }
@@ -94,7 +102,7 @@ def timed_run(url: str, chunk: int, *, trace: bool) -> tuple[followup_run.RunRep
         tracemalloc.start()
     started = time.perf_counter()
     report = followup_run.run_follow_up(
-        engine, TENANT, on=RUN_DAY, dry_run=False, actor="bench", chunk_size=chunk
+        engine, TENANT, on=RUN_DAY, dry_run=False, actor="bench", settings=Settings(), chunk_size=chunk
     )
     seconds = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] if trace else None

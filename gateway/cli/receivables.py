@@ -164,10 +164,12 @@ def statements_run(
     from gateway.services.followup.statements import run_statements
 
     on = _on(date)
-    with cli_context(ctx).session() as session:
-        results = [
-            r.as_dict() for r in run_statements(session, tenant, on=on, actor=OPERATOR, dry_run=dry_run)
-        ]
+    context = cli_context(ctx)
+    with context.session() as session:
+        found = run_statements(
+            session, tenant, on=on, actor=OPERATOR, settings=context.settings, dry_run=dry_run
+        )
+        results = [r.as_dict() for r in found]
     if as_json:
         print_json({"date": on.isoformat(), "dry_run": dry_run, "statements": results})
         return

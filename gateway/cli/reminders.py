@@ -56,11 +56,14 @@ def run(
 ) -> None:
     """Run follow-up for the tenant on a day: which notice each open invoice is due, what is skipped and
     why, what a rule refuses. Running it again the same day writes no second notice."""
-    from gateway.services.followup.run import run_follow_up, tenant_today
+    from gateway.services.followup.run import FollowUpRunBusy, run_follow_up, tenant_today
 
     on = date.date() if date is not None else tenant_today()
-    with cli_context(ctx).session() as session:
-        report = run_follow_up(session, tenant, on=on, dry_run=dry_run, actor=OPERATOR).as_dict()
+    context = cli_context(ctx)
+    with fails_on(FollowUpRunBusy), context.session() as session:
+        report = run_follow_up(
+            session, tenant, on=on, dry_run=dry_run, actor=OPERATOR, settings=context.settings
+        ).as_dict()
     if as_json:
         print_json(report)
         return
@@ -142,8 +145,9 @@ def approve(
     """Approve a notice awaiting approval: it is queued for delivery. Exit 1 from any other status."""
     from gateway.services.followup import reminders as service
 
-    with fails_on(service.NoticeNotFound, service.NoticeStateError), cli_context(ctx).session() as session:
-        view = service.approve_notice(session, tenant, notice_id, actor=OPERATOR)
+    context = cli_context(ctx)
+    with fails_on(service.NoticeNotFound, service.NoticeStateError), context.session() as session:
+        view = service.approve_notice(session, tenant, notice_id, actor=OPERATOR, settings=context.settings)
     print_lines([f"notice {view['id']} approved: {view['status']}"])
 
 

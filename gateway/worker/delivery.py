@@ -158,7 +158,7 @@ class DeliveryLoop:
             claimed_from=claim.claimed_from.value,
         )  # fmt: skip
         try:
-            if claim.invoice_id is None:  # a document, not an invoice (an EDI acknowledgement of ours)
+            if claim.invoice_id is None:  # a document, not an invoice (an acknowledgement, a notice)
                 metrics.record_delivery_attempt(claim.channel)
                 status = send_document(
                     context.engine,
@@ -166,6 +166,7 @@ class DeliveryLoop:
                     context.channel,
                     actor=self.worker_id,
                     lease_seconds=context.settings.lease_seconds,
+                    settings=context.settings,
                     store=context.document_store,
                     default_channel=context.settings.default_channel,
                 )

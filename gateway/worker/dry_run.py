@@ -21,7 +21,7 @@ from sqlmodel import col
 from channels.base import Delivered, DeliveryResult, Failed, OutboundDelivery, Retry, Sent
 from db.engine import session_scope
 from db.models import Delivery, utcnow
-from gateway.services.outbound.channel_context import document_delivery
+from gateway.services.outbound.channel_context import NotSendable, document_delivery
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.worker.context import WorkerContext, log
 from gateway.worker.delivery import RENDERING_PROBLEMS, DeliveryLoop, validation_summary
@@ -100,15 +100,22 @@ class DryRun:
             tenants = {t: tenant_settings(session, t) for t in {claim.tenant_id for claim in claims}}
             extras = load_extra_documents(session, context.document_store, list(claims))
             documents = {
-                claim.delivery_id: document_delivery(session, claim, context.document_store)
+                claim.delivery_id: document_delivery(
+                    session,
+                    claim,
+                    context.document_store,
+                    context.settings,
+                    actor=context.worker_id,
+                    keep=False,
+                )
                 for claim in claims
                 if claim.invoice_id is None
             }
         for claim in claims:
-            if claim.delivery_id in documents:  # a document of ours, not an invoice (an EDI acknowledgement)
+            if claim.delivery_id in documents:  # a document of ours, not an invoice (an ack, a notice)
                 outbound = documents[claim.delivery_id]
-                if isinstance(outbound, str):
-                    self._note(claim, REFUSED, outbound)
+                if isinstance(outbound, NotSendable):
+                    self._note(claim, REFUSED, outbound.reason)
                 else:
                     self._write(claim, outbound)
                 continue

@@ -175,7 +175,9 @@ def run_follow_up_daily(context: WorkerContext, now: dt.datetime) -> int:
     """Each tenant with follow-up enabled gets its daily run once its day (Europe/Oslo) has begun; how
     many notices the runs wrote."""
     today = now.astimezone(TENANT_ZONE).date()
-    reports = run_due_follow_ups(context.engine, today=today, actor=context.worker_id)
+    reports = run_due_follow_ups(
+        context.engine, today=today, actor=context.worker_id, settings=context.settings
+    )
     for report in reports:
         log.info("worker %s: follow-up %s", context.worker_id, report.as_dict())
     return sum(report.notices for report in reports)

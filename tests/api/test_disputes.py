@@ -336,3 +336,22 @@ def test_an_invoice_response_rejected_opens_a_dispute(client: TestClient, auth: 
     [dispute] = _disputes_of(engine, invoice["invoice_id"])
     assert dispute.origin == "invoice_response" and dispute.category == "other"
     assert dispute.reason.startswith("Invoice Response RE")
+
+
+def test_a_rejection_moves_the_outstanding_notice_deadline_by_the_pause(
+    client: TestClient, auth: Auth, engine: Engine
+) -> None:
+    """Regression: the pause is added to the next level's date once — the deadline the next level counts
+    from moves by it (before, the days were added again to every later level counted from a notice)."""
+    invoice = post_invoice(client, auth)
+    with session_scope(engine) as session:  # a reminder is out, its deadline 12 April
+        session.add(FollowUpState(invoice_id=invoice["invoice_id"], tenant_id="acme", level=1,
+                                  last_deadline=dt.date(2026, 4, 12), paused_days=0))  # fmt: skip
+    dispute = open_dispute(client, auth, invoice["invoice_id"]).json()
+    backdate(engine, dispute["id"], 20)
+    resolved = client.post(f"/disputes/{dispute['id']}/resolve", json={"outcome": "rejected"}, headers=auth)
+    assert resolved.status_code == 200 and resolved.json()["paused_days"] == 20
+    with session_scope(engine) as session:
+        state = session.get(FollowUpState, invoice["invoice_id"])
+        assert state is not None
+        assert (state.paused_days, state.last_deadline) == (20, dt.date(2026, 5, 2))

@@ -22,6 +22,7 @@ from db.engine import session_scope
 from db.models import ReminderNotice
 from gateway.samples import sample_invoice_json
 from gateway.services.followup.run import run_follow_up
+from gateway.settings import Settings
 
 ISSUED = dt.date(2026, 5, 18)  # due 2026-06-01
 RUN_ON = dt.date(2026, 6, 16)
@@ -93,7 +94,8 @@ def follow_up_tenant(client: TestClient, engine: Engine, auth: dict[str, str]) -
         headers=auth,
     )  # fmt: skip
     assert opened.status_code == 201, opened.text
-    run_follow_up(engine, "acme", on=RUN_ON, dry_run=False, actor="cli:test")
+    settings: Settings = client.app.state.settings  # type: ignore[attr-defined]  # the app's own
+    run_follow_up(engine, "acme", on=RUN_ON, dry_run=False, actor="cli:test", settings=settings)
     with session_scope(engine) as session:
         notice_id = session.execute(
             select(col(ReminderNotice.id)).where(col(ReminderNotice.receiver_id) == "C-LONG")

@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.api.deps import IdentityDep, SessionDep
+from gateway.api.deps import IdentityDep, SessionDep, SettingsDep
 from gateway.api.params import Limit, Offset
 from gateway.api.views import View
 from gateway.services.followup import reminders as reminder_service
-from gateway.services.followup.run import run_follow_up, tenant_today
+from gateway.services.followup.run import FollowUpRunBusy, run_follow_up, tenant_today
 from schemas.followup import NoticeStatus
 
 router = APIRouter(tags=["reminders"])
@@ -190,10 +190,15 @@ def get_reminder(notice_id: NoticeId, identity: IdentityDep, session: SessionDep
 
 
 @router.post("/reminders/{notice_id}/approve")
-def approve_reminder(notice_id: NoticeId, identity: IdentityDep, session: SessionDep) -> ReminderView:
-    """Approve a notice awaiting approval: it is queued for delivery (409 from any other status)."""
+def approve_reminder(
+    notice_id: NoticeId, identity: IdentityDep, session: SessionDep, settings: SettingsDep
+) -> ReminderView:
+    """Approve a notice awaiting approval: it is queued for delivery (409 from any other status); one no
+    channel can carry comes back `failed`, with why."""
     try:
-        view = reminder_service.approve_notice(session, identity.tenant_id, notice_id, actor=identity.actor)
+        view = reminder_service.approve_notice(
+            session, identity.tenant_id, notice_id, actor=identity.actor, settings=settings
+        )
     except reminder_service.NoticeNotFound as error:
         raise _not_found(error) from None
     except reminder_service.NoticeStateError as error:
@@ -239,16 +244,24 @@ def get_run_decisions(
 
 @router.post("/followup/run")
 def post_follow_up_run(
-    identity: IdentityDep, session: SessionDep, body: FollowUpRunRequest | None = None
+    identity: IdentityDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    body: FollowUpRunRequest | None = None,
 ) -> FollowUpRunReport:
     """Run follow-up for the caller's tenant on a day (today in Europe/Oslo by default); a dry run
-    decides and reports without writing. Running again the same day writes no second notice."""
+    decides and reports without writing. Running again the same day writes no second notice; 409 while
+    another run of the tenant is under way."""
     request = body or FollowUpRunRequest()
-    report = run_follow_up(
-        session,
-        identity.tenant_id,
-        on=request.date or tenant_today(),
-        dry_run=request.dry_run,
-        actor=identity.actor,
-    )
+    try:
+        report = run_follow_up(
+            session,
+            identity.tenant_id,
+            on=request.date or tenant_today(),
+            dry_run=request.dry_run,
+            actor=identity.actor,
+            settings=settings,
+        )
+    except FollowUpRunBusy as busy:
+        raise HTTPException(409, str(busy)) from None
     return FollowUpRunReport.model_validate(report.as_dict())

@@ -150,7 +150,14 @@ def run_preview(
     """What a run would decide on a day (today by default), written nowhere."""
     day = _day(on, "on") or tenant_today()
     with session_scope(request.app.state.engine) as session:
-        report = run_follow_up(session, identity.tenant_id, on=day, dry_run=True, actor=identity.actor)
+        report = run_follow_up(
+            session,
+            identity.tenant_id,
+            on=day,
+            dry_run=True,
+            actor=identity.actor,
+            settings=_settings(request),
+        )
         last = desk.last_run(session, identity.tenant_id)
     context = {"title": "Run preview", "tab": "reminders", "report": report.as_dict(), "last_run": last}
     return page(request, "followup/preview.html", context, identity=identity)
@@ -191,7 +198,9 @@ def approve_notice(request: Request, notice_id: str, identity: CreditController)
     _id(notice_id, "notice")
     with session_scope(request.app.state.engine) as session:
         try:
-            reminder_service.approve_notice(session, identity.tenant_id, notice_id, actor=identity.actor)
+            reminder_service.approve_notice(
+                session, identity.tenant_id, notice_id, actor=identity.actor, settings=_settings(request)
+            )
         except reminder_service.NoticeNotFound:
             raise HTTPException(
                 404, f"There is no notice {notice_id} for tenant {identity.tenant_id}."

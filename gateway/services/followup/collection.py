@@ -13,7 +13,9 @@ fails instead of listing it again); `FollowUpState.handed_off_at` is set so foll
 The file: UTF-8 with a byte order mark (a spreadsheet opens the Norwegian letters right), `;` between
 fields (the list separator of Norwegian spreadsheets; names and addresses hold commas), CRLF line ends,
 a header row, dates ISO 8601 (YYYY-MM-DD), amounts with a full stop and two decimals, never a thousands
-separator. One row per invoice; its notices in one field, `date kind level` joined by ` | `.
+separator. One row per invoice; its notices in one field, `date kind level` joined by ` | `. Its
+`interest_accrued` is the late-payment interest on the open amount from the due date to the export date at
+the dated rates (`rules.late_interest`), what the debtor owes that day, not the sum earlier notices stated.
 
 The debtor's full organisation number or national identity number is in the file: the agency needs it to
 pursue the claim. It is the one place the gateway lets it out; nothing here logs it.
@@ -46,12 +48,13 @@ from db.models import (
     StoredDocument,
     utcnow,
 )
+from gateway.services.followup import rules
 from gateway.services.followup.credit import OPEN_STATUSES, money_text
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import DocumentStore, load_document, store_document
 from gateway.services.tenancy.tenants import tenant_settings
 from schemas.canonical import ReceiverProfile
-from schemas.followup import DisputeStatus, NoticeStatus, PromiseStatus
+from schemas.followup import DisputeStatus, FollowUpSettings, NoticeStatus, PromiseStatus
 
 EXPORT_KIND = "collection-export"
 MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -209,7 +212,17 @@ def _notices(session: Session, invoice_ids: list[str]) -> dict[str, list[str]]:
     return notices
 
 
-def _row(candidate: Candidate, notices: list[str]) -> list[str]:
+def accrued_interest(candidate: Candidate, follow_up: FollowUpSettings, on: dt.date) -> Decimal:
+    """Late-payment interest on the open amount from the due date to `on`, at the dated rates in force on
+    each day (`rules.late_interest`): what is owed on the export date, not what earlier notices stated."""
+    invoice = candidate.invoice
+    if invoice.due_date is None:
+        return Decimal("0.00")
+    open_amount = Decimal(invoice.open_amount or invoice.payable_amount)
+    return rules.late_interest(follow_up, open_amount, due_date=invoice.due_date, on=on)
+
+
+def _row(candidate: Candidate, notices: list[str], interest: Decimal) -> list[str]:
     invoice, state, profile = candidate.invoice, candidate.state, candidate.profile
     payload: dict[str, Any] = json.loads(invoice.payload)
     buyer: dict[str, Any] = payload.get("buyer") or {}
@@ -235,19 +248,22 @@ def _row(candidate: Candidate, notices: list[str]) -> list[str]:
         invoice.currency,
         invoice.payment_reference or "",
         money_text(Decimal(state.fee_total or "0")),
-        money_text(Decimal(state.interest_total or "0")),
+        money_text(interest),
         " | ".join(notices),
     ]
 
 
-def export_csv(session: Session, candidates: list[Candidate]) -> bytes:
-    """The agency's file for `candidates` (see the module's note on its shape)."""
+def export_csv(
+    session: Session, candidates: list[Candidate], *, on: dt.date, follow_up: FollowUpSettings
+) -> bytes:
+    """The agency's file for `candidates` on `on` (see the module's note on its shape)."""
     notices = _notices(session, [c.invoice.id for c in candidates])
     text = io.StringIO()
     writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for candidate in candidates:
-        writer.writerow(_row(candidate, notices.get(candidate.invoice.id, [])))
+        interest = accrued_interest(candidate, follow_up, on)
+        writer.writerow(_row(candidate, notices.get(candidate.invoice.id, []), interest))
     return text.getvalue().encode("utf-8-sig")
 
 
@@ -293,7 +309,7 @@ def export_candidates(
                 )
     if not found:
         raise CollectionRefused("invoice_ids", f"no invoice is ready for collection on {on.isoformat()}")
-    data = export_csv(session, found)
+    data = export_csv(session, found, on=on, follow_up=tenant_settings(session, tenant_id).follow_up)
     filename = f"collection-{tenant_id}-{on.isoformat()}.csv"
     document = store_document(
         session,

@@ -1,12 +1,15 @@
 """Disputes and inquiries: a disputed invoice stops follow-up on the disputed amount until it is resolved.
 
 A dispute is opened by the tenant's ERP (`POST /invoices/{id}/disputes`), an operator, or the customer's
-Invoice Response (UQ under query, RE rejected: `dispute_from_invoice_response`). It keeps a history of
-messages, attachments and changes (`DisputeMessage`, one row each), an owner and a due date, and ends in a
-resolution:
+Invoice Response (UQ under query, RE rejected: `dispute_from_invoice_response`). Opening one cancels the
+invoice's notices still waiting (not yet taken by a worker) that have nothing else to remind
+(`notices.cancel_waiting_notices`; a dispute on part of the amount leaves them: the rest is still owed).
+It keeps a history of messages, attachments and changes (`DisputeMessage`, one row each), an owner and a
+due date, and ends in a resolution:
 
 * `rejected` or `withdrawn`: the claim stands and follow-up resumes; the whole days the dispute was open
-  are added to `FollowUpState.paused_days`, so every later deadline moves by the pause;
+  are added to `FollowUpState.paused_days` (levels counted from the due date) and to the last notice's
+  deadline the next level counts from (`FollowUpState.last_deadline`), so the next level moves by the pause;
 * `credited`: a person proposes a credit (status `awaiting_approval`, still pausing follow-up), and a
   *different* person with the right to approve credits approves it (four eyes, the seeds' "corrections
   after mandatory review and approval"); only then a canonical credit note referring to the invoice is
@@ -38,6 +41,7 @@ from sqlmodel import col
 
 from db.models import InvoiceRecord
 from db.models.followup import Dispute, DisputeMessage, FollowUpState
+from gateway.services.followup.notices import cancel_waiting_notices
 from gateway.services.inbound import pods as pod_checks
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import DocumentStore, store_document
@@ -254,7 +258,26 @@ def open_dispute(
     session.flush()
     _add_message(session, dispute, author=actor, side=str(side), event="opened", text=reason_text, at=now)
     session.flush()
+    _cancel_waiting_notices(session, dispute, actor=actor)
     return dispute
+
+
+def _cancel_waiting_notices(session: Session, dispute: Dispute, *, actor: str) -> None:
+    """A notice still waiting that reminds of nothing but the disputed invoice (and paid ones) must not go:
+    it is cancelled and the invoice's follow-up state set back. A dispute on part of the amount leaves it
+    (the rest is still reminded)."""
+    if dispute.amount is not None:
+        invoice = session.get(InvoiceRecord, dispute.invoice_id)
+        if invoice is not None and open_amount(invoice) > Decimal(dispute.amount):
+            return
+    cancel_waiting_notices(
+        session,
+        dispute.tenant_id,
+        [dispute.invoice_id],
+        actor=actor,
+        reason=f"disputed before it left: dispute {dispute.id}",
+        stopped=[dispute.invoice_id],
+    )
 
 
 # --- history ------------------------------------------------------------------------------------------------
@@ -385,6 +408,8 @@ def _resume_follow_up(session: Session, dispute: Dispute, now: dt.datetime) -> i
     if state is None:
         state = FollowUpState(invoice_id=dispute.invoice_id, tenant_id=dispute.tenant_id, paused_days=0)
     state.paused_days += days
+    if state.last_deadline is not None:  # the next level counts from it: it moves by the pause, once
+        state.last_deadline += dt.timedelta(days=days)
     state.updated_at = now
     session.add(state)
     return days

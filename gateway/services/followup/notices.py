@@ -5,18 +5,23 @@
 * **Channel.** The level's channel when the notice names one (`ReminderNotice.channel`), else the first
   reminded invoice's chain as `gateway.services.outbound.routing` builds it (receiver profile: preferred
   channel + fallbacks and the address per channel; a consumer: the tenant's consumer waterfall; else the
-  default channel). A channel that does not send reminders (its `ChannelCapabilities.documents`) is passed
-  over, as is one that needs an address the receiver has none for.
+  default channel). A channel that does not send reminders (its `ChannelCapabilities.documents`: eFaktura
+  and AvtaleGiro carry invoices only) is passed over with a line in the notice's history saying why, as is
+  one that needs an address the receiver has none for.
 * **Format.** An EHF Reminder (`ehf-reminder`) only on PEPPOL, only to a business, and only for a nudge or a
   reminder: a debt-collection warning or a payment demand must reach the debtor in a form the law accepts
   for it (inkassoloven § 9), never as EHF; it goes as the PDF (`reminder-pdf`) on the next channel of the
   chain that carries a PDF, or else on an e-mail / Digipost / print channel the profile has an address for.
   With none, the notice is `failed`, and why is kept in `cancel_reason` (the notice's "why it ended").
-* **Rendered at queue time**, so what was decided is what goes (an EHF Reminder is validated then, by the
-  UBL XSD and the three reminder rule sets: one that fails is never queued, the notice is `failed`): the
-  bytes are kept in the document store
-  (`store_document`, kind "reminder"), with the `ReminderDocument` as JSON beside them (kind
-  "reminder-data"; the channels name the notice by it); the queued event names both.
+* **Rendered by the worker, not at queue time.** Queueing only chooses the channel and format and writes
+  the delivery, so a daily run that writes 50,000 notices renders nothing. The worker that claims the
+  delivery renders the notice (`reminder_outbound`): an EHF Reminder is validated then by the UBL XSD and
+  the three reminder rule sets, and a finding puts the delivery in deviation naming the rule, as for an
+  invoice. The first rendering is kept in the document store (`store_document`, kind "reminder"), with the
+  `ReminderDocument` as JSON beside it (kind "reminder-data"; the channels name the notice by it), both
+  named by a `rendered` event on the delivery; a retry or a resend sends those same bytes.
+* **Statements** (kind "statement", `gateway.services.followup.statements`; `notice_kind`) go the same way,
+  always as the statement PDF (`statement-pdf`).
 
 Why the delivery has no `invoice_id`: a delivery with an invoice id *is* that invoice's delivery to the rest
 of the gateway — the worker renders the invoice for it, a resend by invoice id takes the newest delivery,
@@ -29,14 +34,18 @@ So it is linked by `ReminderNotice.delivery_id`, and each reminded invoice's own
 apply at queue time as at an invoice's intake (the delivery starts `held`). A delivery that `failed`
 (Digipost: no mailbox) goes on to the next step of the same chain that can carry the notice
 (`fall_back_notice`, reached through `gateway.services.outbound.fallback.fall_back_document`), each step
-a new delivery whose first event says why; with none left the notice is `failed` with the reason.
+a new delivery whose first event says why; with none left the notice is `failed` with the reason. The
+next step renders nothing either: when it takes the same format, it names the rendering the worker kept
+for the failed delivery (the same bytes go on); else its own worker renders it at its first claim.
 
 `on_delivery_status_change` (subscribed in `gateway.services`) keeps the notice's status on its delivery's:
 sent/delivered → `sent`, failed (or cancelled by someone else) → `failed`, a resend → `queued` again.
 
-`cancel_paid_notices` is called by payment matching whenever money is applied: a queued (or awaiting
-approval) notice whose invoices are now all paid is cancelled with its delivery, if it has not left, and
-the invoices' `FollowUpState` is set back to before the notice, so their history stays honest.
+`cancel_waiting_notices` cancels a notice still waiting (awaiting approval, or queued with its delivery not
+yet taken by a worker) that has nothing left to remind, with its delivery, and sets the invoices'
+`FollowUpState` back to what their notices still standing say, so their history stays honest: payment
+matching calls it whenever money is applied (`cancel_paid_notices`), a dispute or a promise when it is
+opened on an invoice (`gateway.services.followup.disputes`, `promises`).
 """
 
 from __future__ import annotations
@@ -53,7 +62,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from channels import UnknownChannel, channel_class, known_channels
+from channels import ChannelUnavailable, UnknownChannel, channel_class
 from channels.base import OutboundDelivery
 from channels.context import DocumentKind
 from db.models import (
@@ -65,11 +74,12 @@ from db.models import (
     ReminderNoticeItem,
     utcnow,
 )
+from gateway.services.followup.rules import NOTICE_FEE_KINDS
+from gateway.services.outbound.channel_context import NotSendable
 from gateway.services.outbound.documents import (
     DocumentNotFound,
     DocumentStore,
     DocumentStoreError,
-    document_store,
     load_document,
     store_document,
 )
@@ -81,7 +91,7 @@ from gateway.services.outbound.routing import (
     route_for,
 )
 from gateway.services.tenancy.tenants import tenant_settings
-from gateway.services.validation import validator_from_settings
+from gateway.services.validation import ValidationReport, validator_from_settings
 from gateway.settings import Settings
 from mappings.base import FormatError, RenderedDocument
 from mappings.invoice import canonical_json
@@ -98,6 +108,9 @@ S = DeliveryStatus
 
 EHF_REMINDER = "ehf-reminder"
 REMINDER_PDF = "reminder-pdf"
+STATEMENT_PDF = "statement-pdf"
+#: The notice kind of a consolidated statement (`gateway.services.followup.statements`): always a PDF.
+STATEMENT: Literal["statement"] = "statement"
 #: Kinds that may go as an EHF Reminder; a collection warning and a payment demand never do.
 EHF_KINDS = frozenset({NoticeKind.NUDGE, NoticeKind.REMINDER})
 #: Channels that carry the EHF Reminder (PEPPOL); every other channel that sends reminders takes the PDF.
@@ -114,6 +127,7 @@ NOT_FOR_NOTICES = {
 CHANNEL_DOCUMENTS = {
     EHF_REMINDER: ("ehf", "application/xml", "xml"),
     REMINDER_PDF: ("pdf", "application/pdf", "pdf"),
+    STATEMENT_PDF: ("pdf", "application/pdf", "pdf"),
 }
 #: Notice statuses a payment can still cancel: the notice has not left.
 CANCELLABLE = (NoticeStatus.QUEUED.value, NoticeStatus.AWAITING_APPROVAL.value)
@@ -131,6 +145,7 @@ RENDERERS: dict[str, Renderer] = {}
 _RENDERER_MODULES = {
     EHF_REMINDER: ("mappings.reminder.ehf_reminder", "render_ehf_reminder"),
     REMINDER_PDF: ("mappings.reminder.reminder_pdf", "render_reminder_pdf"),
+    STATEMENT_PDF: ("mappings.reminder.reminder_pdf", "render_reminder_pdf"),  # the kind says statement
 }
 
 
@@ -166,7 +181,9 @@ class NoticeRoute:
 
 def renderer(format_name: str) -> Renderer:
     """The renderer of `format_name`: `RENDERERS`, else the documents' own function (`mappings.reminder`)."""
-    found = RENDERERS.get(format_name)
+    found = RENDERERS.get(format_name) or (
+        RENDERERS.get(REMINDER_PDF) if format_name == STATEMENT_PDF else None
+    )
     if found is not None:
         return found
     module_name, function_name = _RENDERER_MODULES[format_name]
@@ -206,10 +223,9 @@ def _records(session: Session, invoice_ids: Sequence[str]) -> dict[str, InvoiceR
     return {row.id: row for row in rows}
 
 
-
 def notice_kind(text: str) -> NoticeKind | Literal["statement"]:
     """A stored notice's kind: one of the dunning kinds, or a periodic statement (kind "statement")."""
-    return "statement" if text == "statement" else NoticeKind(text)
+    return STATEMENT if text == STATEMENT else NoticeKind(text)
 
 
 def notice_document(session: Session, notice_id: str) -> ReminderDocument:
@@ -243,9 +259,11 @@ def notice_document(session: Session, notice_id: str) -> ReminderDocument:
     first = canonical[items[0].invoice_id]
     account = next((means.account for means in first.payment_means if means.account is not None), None)
     single_kid = invoices[0].kid if len(invoices) == 1 else None
+    kind = notice_kind(notice.kind)
+    statement = kind == STATEMENT
     return ReminderDocument(
         notice_id=notice.id,
-        kind=notice_kind(notice.kind),
+        kind=kind,
         level=notice.level,
         notice_date=notice.notice_on,
         deadline=notice.deadline,
@@ -259,10 +277,24 @@ def notice_document(session: Session, notice_id: str) -> ReminderDocument:
         kid=notice.kid or single_kid,
         payee_account=account.id if account is not None else None,
         payee_bic=account.bic if account is not None else None,
+        note="Statement of account: every open item on the date, each with its own KID."
+        if statement
+        else None,
     )
 
 
 # --- channel and format ------------------------------------------------------------------------------------
+
+
+def _is_channel(channel: str) -> bool:
+    """Known to the gateway (the registry first: `known_channels` reads the plugins' entry points)."""
+    try:
+        channel_class(channel)
+    except UnknownChannel:
+        return False
+    except ChannelUnavailable:
+        return True  # known, its dependencies missing: `_sends_reminders` says so
+    return True
 
 
 def _sends_reminders(channel: str) -> bool:
@@ -291,10 +323,12 @@ def choose_route(
     `invoice` is the first reminded invoice: its chain (`routing.chain_for`) is the receiver's, unless the
     level names its own channel (`level_channel`). The steps are numbered as the chain's positions, then
     the receiver profile's e-mail / Digipost / print addresses after them; `start` skips the steps before
-    it (a fallback goes on after the step that gave up)."""
+    it (a fallback goes on after the step that gave up). Channels are looked up in the registry
+    (`_is_channel`), not by the plugins' entry points: a run routes thousands of notices."""
     kind = notice_kind(notice.kind)
     business = not is_consumer_invoice(invoice, profile)
     ehf_allowed = kind in EHF_KINDS and business
+    pdf = STATEMENT_PDF if kind == STATEMENT else REMINDER_PDF
     passed: list[str] = []
     steps: list[tuple[int, str, str | None]] = []
     if level_channel:
@@ -320,7 +354,7 @@ def choose_route(
         if position < start:
             continue
         where = f"step {position + 1} of {length} of {source}"
-        if channel not in known_channels():
+        if not _is_channel(channel):
             passed.append(f"{channel}: no such channel")
         elif not _sends_reminders(channel):
             passed.append(f"{channel}: {NOT_FOR_NOTICES.get(channel, 'does not send reminders')}")
@@ -328,24 +362,23 @@ def choose_route(
             if ehf_allowed:
                 return NoticeRoute(channel, address, EHF_REMINDER, f"{where}, as EHF Reminder", position)
             passed.append(
-                f"{channel}: a {str(kind).replace('_', ' ')} is never sent as EHF"
+                f"{channel}: a {notice.kind.replace('_', ' ')} is never sent as EHF"
                 if business
                 else f"{channel}: an EHF Reminder is for businesses"
             )
         elif _needs_address(channel) and not address:
             passed.append(f"{channel}: no address")
         else:
-            why = f"{where}, as PDF" + _passed(passed)
-            return NoticeRoute(channel, address, REMINDER_PDF, why, position)
+            return NoticeRoute(channel, address, pdf, f"{where}, as PDF" + _passed(passed), position)
     addresses = profile.addresses if profile is not None else {}
     in_chain = {channel for _position, channel, _address in steps}
     for offset, channel in enumerate(PDF_BY_ADDRESS):
         position = length + offset
         if position < start or channel in in_chain:
             continue
-        if addresses.get(channel) and channel in known_channels() and _sends_reminders(channel):
+        if addresses.get(channel) and _is_channel(channel) and _sends_reminders(channel):
             why = f"the receiver profile's {channel} address, as PDF" + _passed(passed)
-            return NoticeRoute(channel, addresses[channel], REMINDER_PDF, why, position)
+            return NoticeRoute(channel, addresses[channel], pdf, why, position)
     if start > 0:
         return "no further channel can carry this notice" + _passed(passed, prefix=": ")
     return "no channel can carry this notice" + _passed(passed, prefix=": ")
@@ -364,6 +397,7 @@ NOTICE_TITLES = {
     "reminder": "reminder",
     "collection_warning": "debt-collection warning",
     "payment_demand": "payment demand",
+    STATEMENT: "statement",
 }
 
 
@@ -386,14 +420,16 @@ def queue_notice(
     notice_id: str,
     *,
     actor: str,
-    settings: Settings | None = None,
-    store: DocumentStore | None = None,
+    settings: Settings,
+    tenant: TenantSettings | None = None,
 ) -> str:
-    """Render the queued notice, keep it, and queue its delivery; the delivery's id.
+    """Choose the queued notice's channel and format and queue its delivery; the delivery's id.
 
-    Queueing a notice that already has its delivery returns that delivery. `NoticeUndeliverable` when no
-    channel can carry it or it cannot be rendered (the notice is then `failed` in `session`).
-    `settings` (the default channel, the document store) default to the environment's.
+    Nothing is rendered here: a daily run that writes 50,000 notices queues 50,000 deliveries, and each
+    worker renders its own (`reminder_outbound`). Queueing a notice that already has its delivery returns
+    that delivery. `NoticeUndeliverable` when no channel can carry it (the notice is then `failed` in
+    `session`). `settings` give the default channel; `tenant` the tenant's settings when the caller has
+    them already (a run queues many notices of one tenant).
 
     The tenant's review hold (`hold_for_review` / `hold_channels`) and sending window apply as to an
     invoice at intake: a held notice's delivery waits as `held` until a person releases it."""
@@ -402,9 +438,7 @@ def queue_notice(
         return notice.delivery_id
     if notice.status != NoticeStatus.QUEUED.value:
         raise NoticeNotQueueable(f"notice {notice.id} is {notice.status}; only a queued notice is sent")
-    settings = settings or Settings()
-    store = store or document_store(settings, session.get_bind())  # type: ignore[arg-type]
-    facts = _facts(session, notice)
+    facts = _facts(session, notice, tenant)
     level_channel = notice.channel or None
     route = choose_route(
         notice,
@@ -416,22 +450,19 @@ def queue_notice(
     )
     if isinstance(route, str):
         raise _fail(session, notice, route, actor)
-    rendered = _rendered(session, notice, facts, route, settings=settings, store=store, kept=None)
-    if isinstance(rendered, str):
-        raise _fail(session, notice, rendered, actor)
-    numbers = [item.number for item in facts.document.invoices]
+    now = utcnow()
     held = facts.tenant.holds(route.channel)
-    due = facts.tenant.due_at(route.channel, utcnow())
+    due = facts.tenant.due_at(route.channel, now)
     reason = (
-        f"{_title(notice)} for invoice {', '.join(numbers)}: {route.why}"
+        f"{_title(notice)} for invoice {', '.join(facts.numbers)}: {route.why}"
         + ("; held for review" if held else "")
-        + (f"; sending window opens {due.isoformat()}" if due > utcnow() else "")
+        + (f"; sending window opens {due.isoformat()}" if due > now else "")
     )
     delivery = _enqueue(
         session,
         notice,
         route,
-        rendered,
+        facts,
         actor=actor,
         reason=reason,
         level_channel=level_channel,
@@ -441,7 +472,7 @@ def queue_notice(
     )
     _note_on_invoices(
         session,
-        [item.invoice_id for item in facts.items],
+        facts.invoice_ids,
         actor=actor,
         reason=f"{_title(notice)} queued on {route.channel} as delivery {delivery.id}"
         + (" (held for review)" if held else ""),
@@ -452,100 +483,40 @@ def queue_notice(
 
 @dataclass(frozen=True)
 class _Facts:
-    """What routing and rendering a notice need: what it says, its items, the first reminded invoice, the
-    receiver's profile and the tenant's settings."""
+    """What routing a notice needs, read cheaply (one payload parsed, nothing rendered): its items, the
+    numbers of the reminded invoices, the first reminded invoice, the receiver's profile and the tenant's
+    settings."""
 
-    document: ReminderDocument
     items: list[ReminderNoticeItem]
+    numbers: list[str]
     first: Invoice
     profile: ReceiverProfile | None
     tenant: TenantSettings
 
+    @property
+    def invoice_ids(self) -> list[str]:
+        return [item.invoice_id for item in self.items]
 
-def _facts(session: Session, notice: ReminderNotice) -> _Facts:
-    document = notice_document(session, notice.id)
+
+def _facts(session: Session, notice: ReminderNotice, tenant: TenantSettings | None = None) -> _Facts:
     items = notice_items(session, notice.id)
-    first_record = session.get(InvoiceRecord, items[0].invoice_id)
-    assert first_record is not None  # notice_document read it
-    first = canonical_json.parse(first_record.payload)
+    if not items:
+        raise NoticeNotQueueable(f"notice {notice.id} reminds of no invoice")
+    records = _records(session, [item.invoice_id for item in items])
+    first = canonical_json.parse(records[items[0].invoice_id].payload)
     receiver_id = notice.receiver_id or (first.routing.receiver_id if first.routing else None)
     profile = (
         load_profiles(session, notice.tenant_id, {receiver_id}).get(receiver_id) if receiver_id else None
     )
-    return _Facts(document, items, first, profile, tenant_settings(session, notice.tenant_id))
-
-
-@dataclass(frozen=True)
-class _Rendered:
-    """The notice's document for one route, kept in the document store: its id, the id of what it says
-    (the `ReminderDocument` as JSON), its size and the rule sets that validated it (EHF)."""
-
-    document_id: str
-    notice_document_id: str
-    size: int
-    checked: tuple[str, ...]
-
-
-def _rendered(
-    session: Session,
-    notice: ReminderNotice,
-    facts: _Facts,
-    route: NoticeRoute,
-    *,
-    settings: Settings,
-    store: DocumentStore,
-    kept: dict[str, Any] | None,
-) -> _Rendered | str:
-    """Render the notice in the route's format and keep it; or why it cannot go. What is `kept` already
-    in that format (an earlier step's) is used again: the same bytes go, whatever channel carries them."""
-    if kept and kept.get("format") == route.format and kept.get("document_id"):
-        return _Rendered(
-            str(kept["document_id"]),
-            str(kept["notice_document_id"]),
-            int(kept.get("bytes") or 0),
-            tuple((kept.get("validation") or {}).get("rule_sets") or ()),
-        )
-    document = facts.document
-    template = facts.tenant.pdf_template if route.format == REMINDER_PDF else None
-    try:
-        content = renderer(route.format)(document, template)
-    except (FormatError, ValueError) as error:
-        return f"cannot render the {route.format}: {error}"
-    checked: tuple[str, ...] = ()
-    if route.format == EHF_REMINDER:  # before it is kept and queued: a refused reminder never leaves
-        report = validator_from_settings(settings).validate(content)
-        if not report.ok:
-            found = "; ".join(f"{f.rule_id}: {f.text.strip()[:160]}" for f in report.blocking[:5])
-            return f"the EHF Reminder fails validation ({', '.join(report.rule_sets)}): {found}"
-        checked = tuple(report.rule_sets)
-    _, media_type, extension = CHANNEL_DOCUMENTS[route.format]
-    stored = store_document(
-        session,
-        store,
-        tenant_id=notice.tenant_id,
-        data=content,
-        media_type=media_type,
-        filename=f"{notice.kind}-{notice.id}.{extension}",
-        kind="reminder",
-    )
-    data = store_document(
-        session,
-        store,
-        tenant_id=notice.tenant_id,
-        data=document.model_dump_json().encode(),
-        media_type="application/json",
-        filename=f"{notice.kind}-{notice.id}.json",
-        kind="reminder-data",
-    )
-    session.flush()
-    return _Rendered(stored.id, data.id, len(content), checked)
+    numbers = [records[item.invoice_id].number for item in items if item.invoice_id in records]
+    return _Facts(items, numbers, first, profile, tenant or tenant_settings(session, notice.tenant_id))
 
 
 def _enqueue(
     session: Session,
     notice: ReminderNotice,
     route: NoticeRoute,
-    rendered: _Rendered,
+    facts: _Facts,
     *,
     actor: str,
     reason: str,
@@ -555,9 +526,6 @@ def _enqueue(
     extra: dict[str, Any],
 ) -> Delivery:
     """The notice's delivery on `route` (held for review when `held`), and the notice pointing at it."""
-    invoice_ids = [item.invoice_id for item in notice_items(session, notice.id)]
-    records = _records(session, invoice_ids)
-    numbers = [records[invoice_id].number for invoice_id in invoice_ids if invoice_id in records]
     delivery = enqueue_delivery(
         session,
         invoice_id=None,
@@ -571,13 +539,9 @@ def _enqueue(
         details={
             "document_kind": DocumentKind.REMINDER.value,
             "notice_id": notice.id,
-            "document_id": rendered.document_id,
-            "notice_document_id": rendered.notice_document_id,
             "format": route.format,
-            "invoices": numbers,
-            "bytes": rendered.size,
+            "invoices": facts.numbers,
             "level_channel": level_channel,
-            **({"validation": {"rule_sets": list(rendered.checked)}} if rendered.checked else {}),
             **extra,
         },
         next_attempt_at=due,
@@ -608,14 +572,14 @@ def fall_back_notice(
     *,
     default_channel: str,
     actor: str,
-    settings: Settings | None = None,
-    store: DocumentStore | None = None,
 ) -> str | None:
     """A notice's delivery ended without reaching the receiver: queue the next step of its chain that can
     carry it, as an invoice's fallback does (`gateway.services.outbound.fallback`); the channel queued.
 
     The new delivery's first event names the channel that gave up, why (a national identity number masked)
-    and which step comes next; the reminded invoices' histories say so too. With no step left a notice
+    and which step comes next; the reminded invoices' histories say so too. Nothing is rendered: when the
+    next step takes the same format, its first event names the rendering the worker kept for the failed
+    delivery (the same bytes go on); else the next step's worker renders it. With no step left a notice
     whose delivery `failed` is failed with the reason (one in deviation waits for a person). Called in the
     transaction that recorded the end; only the notice's current delivery moves it on (a second call for
     the same end queues nothing)."""
@@ -627,8 +591,8 @@ def fall_back_notice(
     ).scalar_one_or_none()
     if notice is None or notice.status in (NoticeStatus.CANCELLED.value, NoticeStatus.SENT.value):
         return None
-    kept = _kept_ids(session, delivery_id)
-    level_channel = kept.get("level_channel")
+    events = _event_details(session, delivery_id)
+    level_channel = next((d["level_channel"] for d in events if d.get("level_channel")), None)
     facts = _facts(session, notice)
     route = choose_route(
         notice,
@@ -640,41 +604,40 @@ def fall_back_notice(
         start=delivery.chain_position + 1,
     )
     ended = f"{delivery.channel} ended {status.value} ({mask_national_ids(reason)})"
-    invoice_ids = [item.invoice_id for item in facts.items]
     if isinstance(route, str):
         if status is S.FAILED:
             why = f"{ended}; {route}"
             _fail(session, notice, why, actor)
             _note_on_invoices(
-                session, invoice_ids, actor=actor, reason=f"{_title(notice)} failed: {why}", notice=notice
+                session,
+                facts.invoice_ids,
+                actor=actor,
+                reason=f"{_title(notice)} failed: {why}",
+                notice=notice,
             )
         return None
-    settings = settings or Settings()
-    store = store or document_store(settings, session.get_bind())  # type: ignore[arg-type]
-    rendered = _rendered(session, notice, facts, route, settings=settings, store=store, kept=kept)
-    if isinstance(rendered, str):
-        why = f"{ended}; next {route.channel}, but {rendered}"
-        _fail(session, notice, why, actor)
-        _note_on_invoices(
-            session, invoice_ids, actor=actor, reason=f"{_title(notice)} failed: {why}", notice=notice
-        )
-        return None
-    due = facts.tenant.due_at(route.channel, utcnow())
+    kept = _kept(events)
+    reused = (
+        {key: kept[key] for key in KEPT_KEYS if key in kept}
+        if kept and (delivery.format or notice.format) == route.format
+        else {}
+    )
     new = _enqueue(
         session,
         notice,
         route,
-        rendered,
+        facts,
         actor=actor,
-        reason=f"fallback: {ended}; next {route.channel}, {route.why}",
+        reason=f"fallback: {ended}; next {route.channel}, {route.why}"
+        + ("; the kept rendering goes on" if reused else ""),
         level_channel=str(level_channel) if level_channel else None,
         held=False,  # as an invoice's fallback: the review was at the first step
-        due=due,
-        extra={"fallback_of": delivery.id},
+        due=facts.tenant.due_at(route.channel, utcnow()),
+        extra={"fallback_of": delivery.id, **reused},
     )
     _note_on_invoices(
         session,
-        invoice_ids,
+        facts.invoice_ids,
         actor=actor,
         reason=f"{_title(notice)}: {ended}; falls back to {route.channel} as delivery {new.id}",
         notice=notice,
@@ -687,18 +650,21 @@ def _note_on_invoices(
 ) -> None:
     """A line in each reminded invoice's own history (on its newest delivery; an invoice that was never
     delivered has no history to write in, and the notice keeps the record)."""
-    for invoice_id in dict.fromkeys(invoice_ids):
-        newest = session.execute(
-            select(Delivery)
-            .where(col(Delivery.invoice_id) == invoice_id)
-            .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        if newest is None:
+    wanted = list(dict.fromkeys(invoice_ids))
+    newest: dict[str, Delivery] = {}
+    for delivery in session.execute(  # one query for the notice's invoices, newest first
+        select(Delivery)
+        .where(col(Delivery.invoice_id).in_(wanted))
+        .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
+    ).scalars():
+        if delivery.invoice_id is not None:
+            newest.setdefault(delivery.invoice_id, delivery)
+    for invoice_id in wanted:
+        if invoice_id not in newest:
             continue
         note_event(
             session,
-            newest,
+            newest[invoice_id],
             actor=actor,
             reason=reason,
             details={"reminder_notice": notice.id, "reminder_delivery": notice.delivery_id},
@@ -708,18 +674,63 @@ def _note_on_invoices(
 # --- what the worker sends --------------------------------------------------------------------------------
 
 
-def _kept_ids(session: Session, delivery_id: str) -> dict[str, Any]:
-    """The document ids the queued event of the delivery names."""
+#: What a kept rendering's event names: the bytes, what they say, their size and the rule sets passed.
+KEPT_KEYS = ("document_id", "notice_document_id", "bytes", "validation")
+
+
+def _event_details(session: Session, delivery_id: str) -> list[dict[str, Any]]:
+    """The details of the delivery's events, first to last."""
     events = session.execute(
         select(DeliveryEvent)
         .where(col(DeliveryEvent.delivery_id) == delivery_id)
         .order_by(col(DeliveryEvent.id))
     ).scalars()
-    for event in events:
-        details = event.details or {}
+    return [event.details or {} for event in events]
+
+
+def _kept(events: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The kept rendering the events name: the `rendered` event of the delivery's first claim, or the
+    first event of a fallback that goes on with the failed step's rendering."""
+    for details in events:
         if details.get("document_id") and details.get("notice_document_id"):
             return details
     return {}
+
+
+def _kept_ids(session: Session, delivery_id: str) -> dict[str, Any]:
+    """The document ids of the delivery's kept rendering (`_kept`)."""
+    return _kept(_event_details(session, delivery_id))
+
+
+def validation_refusal(report: ValidationReport, shown: int = 5) -> str:
+    """The blocking rule ids and texts of a refused EHF Reminder, as the worker says it of an invoice."""
+    blocking = report.blocking
+    parts = [f"{f.rule_id} ({f.flag}): {f.text.strip()[:160]}" for f in blocking[:shown]]
+    more = f"; and {len(blocking) - shown} more" if len(blocking) > shown else ""
+    return f"validation failed ({', '.join(report.rule_sets)}): " + "; ".join(parts) + more
+
+
+def _render(
+    session: Session, notice: ReminderNotice, format_name: str, settings: Settings
+) -> tuple[bytes, ReminderDocument, list[str]] | NotSendable:
+    """The notice rendered in `format_name` (an EHF Reminder validated by its rule sets); or why not."""
+    try:
+        document = notice_document(session, notice.id)
+    except (NoticeNotQueueable, ValidationError, FormatError) as error:
+        return NotSendable(f"notice {notice.id} cannot be written: {error}")
+    template = (
+        tenant_settings(session, notice.tenant_id).pdf_template if format_name != EHF_REMINDER else None
+    )
+    try:
+        content = renderer(format_name)(document, template)
+    except (FormatError, ValueError) as error:
+        return NotSendable(f"cannot render the {format_name}: {error}")
+    if format_name != EHF_REMINDER:
+        return content, document, []
+    report = validator_from_settings(settings).validate(content)
+    if not report.ok:
+        return NotSendable(validation_refusal(report), {"validation": report.as_dict()})
+    return content, document, list(report.rule_sets)
 
 
 def reminder_outbound(
@@ -730,8 +741,16 @@ def reminder_outbound(
     attempt: int,
     address: str | None,
     store: DocumentStore | None,
-) -> OutboundDelivery | str:
-    """The claimed delivery of a notice, from what was kept when it was queued; or why it cannot be sent.
+    settings: Settings,
+    actor: str,
+    keep: bool = True,
+) -> OutboundDelivery | NotSendable:
+    """The claimed delivery of a notice, rendered; or why it cannot be sent (the worker's deviation).
+
+    The first claim renders the notice (an EHF Reminder is validated by the UBL XSD and the three reminder
+    rule sets; a finding is a deviation naming the rule, as for an invoice) and, with `keep`, keeps the
+    bytes and what the notice says in the document store, named by a `rendered` event on the delivery; every
+    later claim (a retry, a resend) sends those same bytes. A dry run (`keep=False`) renders without keeping.
 
     The channel is handed the notice as rendered (`document`), what it says (`notice`) and the first
     reminded invoice (`invoice`: parties and routing, for the channels that address by them)."""
@@ -739,23 +758,31 @@ def reminder_outbound(
         select(ReminderNotice).where(col(ReminderNotice.delivery_id) == delivery_id)
     ).scalar_one_or_none()
     if notice is None:
-        return f"delivery {delivery_id} carries a reminder, but no notice names it"
-    if store is None:
-        return f"no document store to read notice {notice.id} from"
+        return NotSendable(f"delivery {delivery_id} carries a reminder, but no notice names it")
+    format_name = notice.format or REMINDER_PDF
     kept = _kept_ids(session, delivery_id)
-    if not kept:
-        return f"the document of notice {notice.id} is not kept: nothing to send"
-    try:
-        _, content = load_document(session, store, str(kept["document_id"]), tenant_id)
-        _, data = load_document(session, store, str(kept["notice_document_id"]), tenant_id)
-        said = ReminderDocument.model_validate_json(data)
-    except (DocumentStoreError, DocumentNotFound, ValidationError) as error:
-        return f"the document of notice {notice.id} cannot be read: {error}"
+    if kept:
+        if store is None:
+            return NotSendable(f"no document store to read notice {notice.id} from")
+        try:
+            _, content = load_document(session, store, str(kept["document_id"]), tenant_id)
+            _, data = load_document(session, store, str(kept["notice_document_id"]), tenant_id)
+            said = ReminderDocument.model_validate_json(data)
+        except (DocumentStoreError, DocumentNotFound, ValidationError) as error:
+            return NotSendable(f"the document of notice {notice.id} cannot be read: {error}")
+    else:
+        rendered = _render(session, notice, format_name, settings)
+        if isinstance(rendered, NotSendable):
+            return rendered
+        content, said, checked = rendered
+        if keep:
+            if store is None:
+                return NotSendable(f"no document store to keep notice {notice.id} in")
+            _keep(session, store, notice, delivery_id, content, said, checked, actor=actor)
     items = notice_items(session, notice.id)
     record = session.get(InvoiceRecord, items[0].invoice_id) if items else None
     if record is None:
-        return f"notice {notice.id} reminds of no invoice"
-    format_name = notice.format or REMINDER_PDF
+        return NotSendable(f"notice {notice.id} reminds of no invoice")
     channel_format, media_type, extension = CHANNEL_DOCUMENTS.get(
         format_name, CHANNEL_DOCUMENTS[REMINDER_PDF]
     )
@@ -770,6 +797,56 @@ def reminder_outbound(
         tenant_settings=tenant_settings(session, tenant_id),
         document_kind=DocumentKind.REMINDER,
         notice=said,
+    )
+
+
+def _keep(
+    session: Session,
+    store: DocumentStore,
+    notice: ReminderNotice,
+    delivery_id: str,
+    content: bytes,
+    said: ReminderDocument,
+    checked: list[str],
+    *,
+    actor: str,
+) -> None:
+    """Keep the first rendering (bytes and what it says) and name both in an event on the delivery."""
+    format_name = notice.format or REMINDER_PDF
+    _, media_type, extension = CHANNEL_DOCUMENTS.get(format_name, CHANNEL_DOCUMENTS[REMINDER_PDF])
+    kept = store_document(
+        session,
+        store,
+        tenant_id=notice.tenant_id,
+        data=content,
+        media_type=media_type,
+        filename=f"{notice.kind}-{notice.id}.{extension}",
+        kind="reminder",
+    )
+    data = store_document(
+        session,
+        store,
+        tenant_id=notice.tenant_id,
+        data=said.model_dump_json().encode(),
+        media_type="application/json",
+        filename=f"{notice.kind}-{notice.id}.json",
+        kind="reminder-data",
+    )
+    session.flush()
+    delivery = session.get(Delivery, delivery_id)
+    assert delivery is not None  # the notice names it
+    note_event(
+        session,
+        delivery,
+        actor=actor,
+        reason=f"{_title(notice)} rendered as {format_name} and kept (a resend sends these bytes)",
+        details={
+            "document_id": kept.id,
+            "notice_document_id": data.id,
+            "format": format_name,
+            "bytes": len(content),
+            **({"validation": {"rule_sets": checked}} if checked else {}),
+        },
     )
 
 
@@ -837,11 +914,31 @@ def cancel_paid_notices(
 ) -> list[str]:
     """Cancel every notice not yet left whose invoices are all paid now; the ids of those cancelled.
 
-    Called where money is applied to invoices (in that transaction). A notice whose delivery a worker
-    already holds (rendering, sending) or that has left is not touched: it is on its way. A partial
-    payment leaves a notice alone (it still reminds of the rest)."""
+    Called where money is applied to invoices (in that transaction). A partial payment leaves a notice
+    alone (it still reminds of the rest)."""
+    reason = f"paid before it left: payment {payment}" if payment else "paid before it left"
+    return cancel_waiting_notices(session, tenant_id, invoice_ids, actor=actor, reason=reason)
+
+
+def cancel_waiting_notices(
+    session: Session,
+    tenant_id: str,
+    invoice_ids: Sequence[str],
+    *,
+    actor: str,
+    reason: str,
+    stopped: Sequence[str] = (),
+) -> list[str]:
+    """Cancel every notice of `invoice_ids` still waiting (awaiting approval, or queued with its delivery
+    not yet taken by a worker) that has no invoice left to remind: each of its invoices is paid, or in
+    `stopped` (follow-up just stopped on it: a dispute or a promise opened); the ids of those cancelled.
+
+    Each invoice's `FollowUpState` goes back to what its notices still standing say (`restore_state`), so
+    a next run may write the notice again. A notice whose delivery a worker already holds (rendering,
+    sending) or that has left is not touched: it is on its way."""
     if not invoice_ids:
         return []
+    halted = set(stopped)
     notices = list(
         session.execute(
             select(ReminderNotice)
@@ -861,9 +958,8 @@ def cancel_paid_notices(
     for notice in notices:
         items = notice_items(session, notice.id)
         records = _records(session, [item.invoice_id for item in items])
-        if not records or not all(_is_paid(record) for record in records.values()):
+        if not records or not all(r.id in halted or _is_paid(r) for r in records.values()):
             continue
-        reason = f"paid before it left: payment {payment}" if payment else "paid before it left"
         if _cancel(session, notice, items, reason=reason, actor=actor):
             cancelled.append(notice.id)
     return cancelled
@@ -890,7 +986,8 @@ def _cancel(
     except StaleStatus:
         session.refresh(notice)
         return False
-    _roll_back_states(session, notice, items)
+    for invoice_id in dict.fromkeys(item.invoice_id for item in items):
+        restore_state(session, invoice_id)
     _note_on_invoices(
         session,
         [item.invoice_id for item in items],
@@ -901,36 +998,41 @@ def _cancel(
     return True
 
 
-def _roll_back_states(session: Session, notice: ReminderNotice, items: list[ReminderNoticeItem]) -> None:
-    """Each invoice's follow-up state as it was before `notice`: the level and last notice of the notice
-    before it, and without this notice's fee and interest."""
-    for item in items:
-        state = session.get(FollowUpState, item.invoice_id)
-        if state is None or state.last_notice_id != notice.id:
-            continue
-        previous = session.execute(
-            select(ReminderNotice)
-            .join(ReminderNoticeItem, col(ReminderNoticeItem.notice_id) == col(ReminderNotice.id))
-            .where(
-                col(ReminderNoticeItem.invoice_id) == item.invoice_id,
-                col(ReminderNotice.id) != notice.id,
-                col(ReminderNotice.status).in_([NoticeStatus.SENT.value, NoticeStatus.QUEUED.value]),
-            )
-            .order_by(col(ReminderNotice.notice_on).desc(), col(ReminderNotice.created_at).desc())
-            .limit(1)
-        ).scalar_one_or_none()
-        state.level = previous.level if previous is not None else 0
-        state.last_notice_id = previous.id if previous is not None else None
-        state.last_notice_on = previous.notice_on if previous is not None else None
-        state.last_deadline = previous.deadline if previous is not None else None
-        fee = Decimal(item.fee)
-        if fee > 0:
-            state.fees_charged = max(0, state.fees_charged - 1)
-            state.fee_total = str(max(Decimal(0), Decimal(state.fee_total) - fee))
-        state.interest_total = str(max(Decimal(0), Decimal(state.interest_total) - Decimal(item.interest)))
-        state.next_action_on = None  # paid: nothing more to do
-        state.updated_at = utcnow()
-        session.add(state)
+def restore_state(session: Session, invoice_id: str) -> None:
+    """An invoice's follow-up state as its notices still standing (not cancelled) say: the level, last
+    notice and deadline of the last of them, the fees they charged; used whenever a notice is cancelled."""
+    state = session.get(FollowUpState, invoice_id)
+    if state is None:
+        return
+    standing = session.execute(
+        select(ReminderNotice, ReminderNoticeItem)
+        .join(ReminderNoticeItem, col(ReminderNoticeItem.notice_id) == col(ReminderNotice.id))
+        .where(
+            col(ReminderNoticeItem.invoice_id) == invoice_id,
+            col(ReminderNotice.status) != NoticeStatus.CANCELLED.value,
+            col(ReminderNotice.kind) != STATEMENT,
+        )
+        .order_by(col(ReminderNotice.notice_on), col(ReminderNotice.created_at), col(ReminderNotice.id))
+    ).all()
+    fees = [Decimal(item.fee) for _, item in standing]
+    state.fees_charged = sum(
+        1
+        for (notice, _), fee in zip(standing, fees, strict=True)
+        if fee > 0 and NoticeKind(notice.kind) in NOTICE_FEE_KINDS
+    )
+    state.fee_total = str(sum(fees, Decimal("0")))
+    if standing:
+        last, last_item = standing[-1]
+        state.level, state.last_notice_id = last.level, last.id
+        state.last_notice_on, state.last_deadline = last.notice_on, last.deadline
+        state.interest_total = last_item.interest
+    else:
+        state.level, state.last_notice_id, state.last_notice_on, state.last_deadline = 0, None, None, None
+        state.interest_total = "0"
+    state.next_action_on = None
+    state.updated_at = utcnow()
+    session.add(state)
+    session.flush()
 
 
 def notice_view(session: Session, notice: ReminderNotice) -> dict[str, Any]:
@@ -961,10 +1063,13 @@ __all__ = [
     "NoticeRoute",
     "NoticeUndeliverable",
     "cancel_paid_notices",
+    "cancel_waiting_notices",
     "choose_route",
     "fall_back_notice",
     "notice_document",
+    "notice_kind",
     "on_delivery_status_change",
     "queue_notice",
     "reminder_outbound",
+    "restore_state",
 ]

@@ -3,35 +3,46 @@
 One open promise per invoice: a new one replaces the old (which becomes `cancelled`, with when). The date
 lies between today and `FollowUpSettings.promise_max_days` ahead; the amount is at most the open amount.
 After the date, `settle_promises` marks each open promise `kept` (the promised amount was applied to the
-invoice after the promise was made, or the invoice is paid) or `broken`: a broken promise resumes
-follow-up at the next level, and `promise_counts` gives the customer's record for the customer view.
-The daily run calls `settle_promises` once per tenant and day (it is idempotent: settled promises stay).
+invoice from when the promise was made to the end of its date, or the invoice is paid in full) or
+`broken`: a broken promise resumes follow-up at the next level, and `promise_counts` gives the customer's
+record for the customer view. Making a promise cancels the invoice's notices still waiting that remind of
+nothing else (`notices.cancel_waiting_notices`).
+The daily run (`gateway.services.followup.run`) calls `settle_promises` first, once per tenant and day, and
+counts its outcome in the run's report (a dry run decides the same and writes nothing); settled promises
+stay settled, so a second call settles nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.models import InvoiceRecord, PaymentAllocation
 from db.models.followup import PaymentPromise
 from gateway.services.followup.disputes import (
+    TIME_ZONE,
     FollowUpRefused,
     invoice_of,
     money,
     open_amount,
 )
+from gateway.services.followup.notices import cancel_waiting_notices
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.tenancy.tenants import tenant_settings
 from schemas.canonical import DocumentType
 from schemas.followup import PromiseStatus
 
 STATUSES: tuple[str, ...] = tuple(status.value for status in PromiseStatus)
+#: Rows per query when settling many promises at once.
+CHUNK = 5000
 
 
 class PromiseNotFound(NotFound):
@@ -87,6 +98,14 @@ def add_promise(
     )
     session.add(promise)
     session.flush()
+    cancel_waiting_notices(  # the customer will pay: a notice still waiting that reminds of it must not go
+        session,
+        tenant_id,
+        [invoice.id],
+        actor=actor,
+        reason=f"promised before it left: promise {promise.id} to pay by {promised_on.isoformat()}",
+        stopped=[invoice.id],
+    )
     return promise
 
 
@@ -178,27 +197,75 @@ def promise_counts(session: Session, tenant_id: str, customer_key: str) -> tuple
     return counts.get(PromiseStatus.KEPT.value, 0), counts.get(PromiseStatus.BROKEN.value, 0)
 
 
-def _paid_since(session: Session, invoice_id: str, since: dt.datetime) -> Decimal:
-    amounts = session.execute(
-        select(col(PaymentAllocation.amount)).where(
-            col(PaymentAllocation.invoice_id) == invoice_id,
-            col(PaymentAllocation.created_at) >= since,
-            col(PaymentAllocation.reversed_at).is_(None),
+@dataclass
+class Settlement:
+    """What settling a tenant's due promises decided (a dry run's is what the real one would decide)."""
+
+    kept: int = 0
+    broken: int = 0
+    broken_invoices: set[str] = field(default_factory=set)
+    broken_by_customer: Counter[str] = field(default_factory=Counter)
+
+    def counts(self) -> dict[str, int]:
+        return {PromiseStatus.KEPT.value: self.kept, PromiseStatus.BROKEN.value: self.broken}
+
+
+def _end_of(day: dt.date) -> dt.datetime:
+    """The first moment after `day` in the tenant's time zone (Europe/Oslo)."""
+    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=TIME_ZONE)
+
+
+def _applied(session: Session, invoice_ids: list[str]) -> dict[str, list[tuple[dt.datetime, Decimal]]]:
+    """The payments applied (not reversed) to each invoice, with when."""
+    found: dict[str, list[tuple[dt.datetime, Decimal]]] = {}
+    for start in range(0, len(invoice_ids), CHUNK):
+        rows = session.execute(
+            select(
+                col(PaymentAllocation.invoice_id),
+                col(PaymentAllocation.created_at),
+                col(PaymentAllocation.amount),
+            ).where(
+                col(PaymentAllocation.invoice_id).in_(invoice_ids[start : start + CHUNK]),
+                col(PaymentAllocation.reversed_at).is_(None),
+            )
         )
-    ).scalars()
-    return sum((Decimal(amount) for amount in amounts), Decimal(0))
+        for invoice_id, created_at, amount in rows:
+            found.setdefault(invoice_id, []).append((created_at, Decimal(amount)))
+    return found
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def settle_promises(
-    session: Session, tenant_id: str, on: dt.date, *, now: dt.datetime | None = None
-) -> dict[str, int]:
-    """Mark each open promise whose date is before `on` kept or broken; counts by outcome.
+    session: Session,
+    tenant_id: str,
+    on: dt.date,
+    *,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+) -> Settlement:
+    """Mark each open promise whose date is before `on` kept or broken (the daily run does, first).
 
-    Kept: the invoice is paid, or payments applied to it since the promise was made reach the promised
-    amount. Broken otherwise: follow-up resumes (the run's next level), and the customer's count grows."""
+    Kept: the invoice is paid in full, or the payments applied to it from when the promise was made to the
+    end of the promised date reach the promised amount (what a promise to pay an amount by a date means).
+    Broken otherwise: follow-up resumes at the next level at once (`Settlement.broken_invoices`), and the
+    customer's count of broken promises grows. A dry run decides the same and writes nothing."""
     moment = now or dt.datetime.combine(on, dt.time(), tzinfo=dt.UTC)
-    due = session.execute(
-        select(PaymentPromise, InvoiceRecord)
+    due: Sequence[Any] = session.execute(  # ten columns: past the typed overloads
+        select(
+            col(PaymentPromise.id),
+            col(PaymentPromise.invoice_id),
+            col(PaymentPromise.customer_key),
+            col(PaymentPromise.amount),
+            col(PaymentPromise.promised_on),
+            col(PaymentPromise.created_at),
+            col(InvoiceRecord.customer_key).label("buyer"),
+            col(InvoiceRecord.payment_status),
+            col(InvoiceRecord.open_amount),
+            col(InvoiceRecord.payable_amount),
+        )
         .join(InvoiceRecord, col(InvoiceRecord.id) == col(PaymentPromise.invoice_id))
         .where(
             col(PaymentPromise.tenant_id) == tenant_id,
@@ -206,14 +273,31 @@ def settle_promises(
             col(PaymentPromise.promised_on) < on,
         )
     ).all()
-    counts = {PromiseStatus.KEPT.value: 0, PromiseStatus.BROKEN.value: 0}
-    for promise, invoice in due:
-        paid = invoice.payment_status in ("paid", "overpaid") or (
-            _paid_since(session, invoice.id, promise.created_at) >= Decimal(promise.amount)
+    applied = _applied(session, sorted({row.invoice_id for row in due}))
+    settled = Settlement()
+    kept: list[str] = []
+    broken: list[str] = []
+    for row in due:
+        left = Decimal(row.open_amount if row.open_amount is not None else row.payable_amount)
+        since, until = _aware(row.created_at), _end_of(row.promised_on)
+        paid = sum(
+            (amount for at, amount in applied.get(row.invoice_id, ()) if since <= _aware(at) < until),
+            Decimal(0),
         )
-        promise.status = PromiseStatus.KEPT.value if paid else PromiseStatus.BROKEN.value
-        promise.resolved_at = moment
-        session.add(promise)
-        counts[promise.status] += 1
-    session.flush()
-    return counts
+        if row.payment_status in ("paid", "overpaid") or left <= 0 or paid >= Decimal(row.amount):
+            kept.append(row.id)
+            continue
+        broken.append(row.id)
+        settled.broken_invoices.add(row.invoice_id)
+        settled.broken_by_customer[row.customer_key or row.buyer or ""] += 1
+    settled.kept, settled.broken = len(kept), len(broken)
+    if not dry_run:
+        for ids, status in ((kept, PromiseStatus.KEPT), (broken, PromiseStatus.BROKEN)):
+            for start in range(0, len(ids), CHUNK):
+                session.execute(
+                    update(PaymentPromise)
+                    .where(col(PaymentPromise.id).in_(ids[start : start + CHUNK]))
+                    .values(status=status.value, resolved_at=moment)
+                )
+        session.flush()
+    return settled

@@ -1,7 +1,8 @@
 """Notices as people and ERPs see them: list, show (items and the decisions behind them), approve, cancel;
 and a run's decisions.
 
-Approving moves a notice from awaiting_approval to queued and hands it to the notices module. Cancelling
+Approving moves a notice from awaiting_approval to queued and queues its delivery
+(`notices.queue_notice`). Cancelling
 is allowed until the notice has left (its delivery, if any, can still be cancelled); it puts every listed
 invoice's `FollowUpState` back to what the notices still standing say, so the next run may write the notice
 again (recomputed from the remaining notices rather than remembered, so it is right whatever came between).
@@ -9,7 +10,7 @@ again (recomputed from the remaining notices rather than remembered, so it is ri
 
 from __future__ import annotations
 
-from decimal import Decimal
+import contextlib
 from typing import Any
 
 from sqlalchemy import func, select
@@ -20,17 +21,16 @@ from db.models import (
     Delivery,
     FollowUpDecision,
     FollowUpRun,
-    FollowUpState,
     InvoiceRecord,
     ReminderNotice,
     ReminderNoticeItem,
     utcnow,
 )
-from gateway.services.followup import rules
-from gateway.services.followup.run import hand_to_notices
+from gateway.services.followup.notices import NoticeUndeliverable, queue_notice, restore_state
 from gateway.services.outbound.deliveries import cancel as cancel_delivery
 from gateway.services.outbound.deliveries import cancel_refusal
-from schemas.followup import NoticeKind, NoticeStatus
+from gateway.settings import Settings
+from schemas.followup import NoticeStatus
 
 
 class NoticeNotFound(LookupError):
@@ -153,8 +153,11 @@ def show_notice(session: Session, tenant_id: str, notice_id: str) -> dict[str, A
     }
 
 
-def approve_notice(session: Session, tenant_id: str, notice_id: str, *, actor: str) -> dict[str, Any]:
-    """awaiting_approval → queued, and off to the notices module; the approver is recorded."""
+def approve_notice(
+    session: Session, tenant_id: str, notice_id: str, *, actor: str, settings: Settings
+) -> dict[str, Any]:
+    """awaiting_approval → queued, and its delivery queued (`notices.queue_notice`); the approver is
+    recorded. A notice no channel can carry is `failed` with the reason (the answer says so)."""
     notice = _notice(session, tenant_id, notice_id)
     if notice.status != NoticeStatus.AWAITING_APPROVAL.value:
         raise NoticeStateError(
@@ -165,7 +168,8 @@ def approve_notice(session: Session, tenant_id: str, notice_id: str, *, actor: s
     notice.updated_at = utcnow()
     session.add(notice)
     session.flush()
-    hand_to_notices(session, notice.id, actor)
+    with contextlib.suppress(NoticeUndeliverable):  # the notice is failed, with why: the view shows it
+        queue_notice(session, notice.id, actor=actor, settings=settings)
     session.refresh(notice)
     return notice_view(notice)
 
@@ -202,41 +206,6 @@ def cancel_notice(
         restore_state(session, invoice_id)
     session.refresh(notice)
     return notice_view(notice)
-
-
-def restore_state(session: Session, invoice_id: str) -> None:
-    """An invoice's follow-up state as its notices still standing (not cancelled) say."""
-    state = session.get(FollowUpState, invoice_id)
-    if state is None:
-        return
-    standing = session.execute(
-        select(ReminderNotice, ReminderNoticeItem)
-        .join(ReminderNoticeItem, col(ReminderNoticeItem.notice_id) == col(ReminderNotice.id))
-        .where(
-            col(ReminderNoticeItem.invoice_id) == invoice_id,
-            col(ReminderNotice.status) != NoticeStatus.CANCELLED.value,
-        )
-        .order_by(col(ReminderNotice.notice_on), col(ReminderNotice.created_at), col(ReminderNotice.id))
-    ).all()
-    fees = [Decimal(item.fee) for _, item in standing]
-    state.fees_charged = sum(
-        1
-        for (notice, _), fee in zip(standing, fees, strict=True)
-        if fee > 0 and NoticeKind(notice.kind) in rules.NOTICE_FEE_KINDS
-    )
-    state.fee_total = str(sum(fees, Decimal("0")))
-    if standing:
-        last, last_item = standing[-1]
-        state.level, state.last_notice_id = last.level, last.id
-        state.last_notice_on, state.last_deadline = last.notice_on, last.deadline
-        state.interest_total = last_item.interest
-    else:
-        state.level, state.last_notice_id, state.last_notice_on, state.last_deadline = 0, None, None, None
-        state.interest_total = "0"
-    state.next_action_on = None
-    state.updated_at = utcnow()
-    session.add(state)
-    session.flush()
 
 
 def run_view(run: FollowUpRun) -> dict[str, Any]:

@@ -197,10 +197,17 @@ def late_interest(settings: FollowUpSettings, amount: Decimal, *, due_date: dt.d
 
 
 def compensation(
-    settings: FollowUpSettings, segment: str | None, *, on: dt.date, already_claimed: bool
+    settings: FollowUpSettings,
+    segment: str | None,
+    *,
+    due_date: dt.date,
+    on: dt.date,
+    already_claimed: bool,
 ) -> Decimal:
-    """The B2B fixed compensation (standardkompensasjon) in force on `on`, claimed once per claim."""
-    if already_claimed or segment not in B2B_SEGMENTS:
+    """The B2B fixed compensation (standardkompensasjon) in force on `on`, claimed once per claim, and only
+    once the claim is late (forsinkelsesrenteloven § 3a: it comes with the interest, from the day after the
+    due date) — a pre-due nudge claims none, and leaves it for the first notice after the due date."""
+    if already_claimed or segment not in B2B_SEGMENTS or on <= due_date:
         return Decimal("0")
     rate = interest_rate_on(settings, on)
     return money(rate.fixed_compensation) if rate is not None else Decimal("0")

@@ -18,19 +18,28 @@ Why it is shaped this way:
 - Idempotent: a notice advances `FollowUpState` (level, deadline) at once, so a second run the same day finds
   the next level not yet due. Cancelling a notice puts the state back (`reminders.cancel_notice`).
 - A dry run computes the same report and writes nothing (no run row, no promise settled).
-- Promises: an open promise whose date has passed is settled first — KEPT when the invoice is paid,
-  else BROKEN, and a broken promise resumes follow-up at the next level at once (its delay is not waited
-  for again: the customer already had until the promised date); broken promises are counted per customer.
+- Promises: open promises whose date has passed are settled first (`promises.settle_promises`: KEPT when
+  the invoice is paid in full or the payments applied since the promise reach the promised amount by its
+  date, else BROKEN); a broken promise resumes follow-up at the next level at once (its delay is not
+  waited for again: the customer already had until the promised date); broken promises are counted per
+  customer.
+- Statement customers (`statements.statement_customers`) get no single notices: skipped, with the reason.
+- Notices are queued in the run (`notices.queue_notice`: channel and format, a delivery), not rendered:
+  the worker that sends one renders it. A notice no channel can carry is `failed`, its decisions say why,
+  and the run goes on.
+- One run per tenant at a time (`lock_tenant_run`): two workers, or the CLI beside a worker, never both
+  write notices.
 - Fees: one notice carries one fee (the level's statutory fee, charged on the first of its invoices the
   rules allow it for), however many invoices it lists. Interest and the B2B compensation are per invoice.
-- Dates come from `on`; the delay of a level counts from the due date, or from the day after the previous
-  notice's deadline, plus the days follow-up was paused by disputes (`FollowUpState.paused_days`).
+- Dates come from `on`; the delay of a level counts from the due date plus the days follow-up was paused
+  by disputes (`FollowUpState.paused_days`), or from the day after the previous notice's deadline, which a
+  pause since that notice has moved (a pause is added once, to the next level's date).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib
+import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +47,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, and_, insert, or_, select, update
+from sqlalchemy import Engine, and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -59,7 +68,11 @@ from db.models import (
     utcnow,
 )
 from gateway.services.followup import rules
+from gateway.services.followup.notices import NoticeUndeliverable, queue_notice
+from gateway.services.followup.promises import settle_promises
+from gateway.services.followup.statements import statement_customers
 from gateway.services.tenancy.tenants import tenant_settings
+from gateway.settings import Settings
 from schemas.followup import (
     DisputeStatus,
     DunningLevel,
@@ -69,6 +82,8 @@ from schemas.followup import (
     NoticeStatus,
     PromiseStatus,
 )
+
+log = logging.getLogger("gateway.followup")
 
 #: Follow-up dates are the tenant's calendar days (Norway).
 TENANT_ZONE = ZoneInfo("Europe/Oslo")
@@ -85,6 +100,17 @@ _DISPUTES = Dispute.__table__  # type: ignore[attr-defined]
 _PROMISES = PaymentPromise.__table__  # type: ignore[attr-defined]
 _HANDOFFS = CollectionHandoff.__table__  # type: ignore[attr-defined]
 _RECEIVERS = Receiver.__table__  # type: ignore[attr-defined]
+#: The first key of the PostgreSQL advisory lock of a tenant's run (the second is the tenant's hash):
+#: an arbitrary constant that no other lock of the gateway uses.
+RUN_LOCK_CLASS = 190019
+
+
+class FollowUpRunBusy(RuntimeError):
+    """Another follow-up run of the tenant holds the run lock now (a second worker, the CLI beside it)."""
+
+    def __init__(self, tenant_id: str) -> None:
+        super().__init__(f"another follow-up run of tenant {tenant_id} is under way; try again when it ends")
+        self.tenant_id = tenant_id
 
 
 @dataclass
@@ -99,6 +125,7 @@ class RunReport:
     notices: int = 0
     notice_invoices: int = 0
     awaiting_approval: int = 0
+    undeliverable: int = 0
     notices_by_level: Counter[str] = field(default_factory=Counter)
     skipped: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
@@ -117,6 +144,7 @@ class RunReport:
             "notices": self.notices,
             "notice_invoices": self.notice_invoices,
             "awaiting_approval": self.awaiting_approval,
+            "undeliverable": self.undeliverable,
             "notices_by_level": dict(sorted(self.notices_by_level.items())),
             "skipped": dict(sorted(self.skipped.items())),
             "refused": dict(sorted(self.refused.items())),
@@ -182,6 +210,7 @@ class _ChunkContext:
     promised: set[str]
     handed_off: set[str]
     history: dict[str, rules.ClaimHistory]
+    statement_customers: frozenset[str] = frozenset()
 
 
 def tenant_today() -> dt.date:
@@ -190,9 +219,13 @@ def tenant_today() -> dt.date:
     return dt.datetime.now(TENANT_ZONE).date()
 
 
-def run_due_follow_ups(engine: Engine, *, today: dt.date, actor: str) -> list[RunReport]:
+def run_due_follow_ups(
+    engine: Engine, *, today: dt.date, actor: str, settings: Settings
+) -> list[RunReport]:
     """The daily run of every tenant with follow-up enabled whose `today` has no run yet (the worker's
-    `followup` task), each in its own transaction so one tenant's failure leaves the others' runs."""
+    `followup` task), each in its own transaction so one tenant's failure leaves the others' runs. A tenant
+    whose run another process holds is left to it; one whose run another process has just finished is
+    not run again (looked at again under the run lock)."""
     with session_scope(engine) as session:
         tenants = [
             tenant_id
@@ -210,8 +243,19 @@ def run_due_follow_ups(engine: Engine, *, today: dt.date, actor: str) -> list[Ru
         )
     reports = []
     for tenant_id in tenants:
-        if tenant_id not in done:
-            reports.append(run_follow_up(engine, tenant_id, on=today, dry_run=False, actor=actor))
+        if tenant_id in done:
+            continue
+        try:
+            with session_scope(engine) as session:
+                report = _run(
+                    session, tenant_id, on=today, dry_run=False, actor=actor, settings=settings,
+                    chunk_size=CHUNK_SIZE, once_a_day=True,
+                )  # fmt: skip
+        except FollowUpRunBusy as busy:
+            log.info("follow-up: %s", busy)
+            continue
+        if report is not None:
+            reports.append(report)
     return reports
 
 
@@ -222,38 +266,93 @@ def run_follow_up(
     on: dt.date,
     dry_run: bool,
     actor: str,
+    settings: Settings,
     chunk_size: int = CHUNK_SIZE,
 ) -> RunReport:
     """One follow-up pass over `tenant_id`'s open invoices on `on` (see the module docstring). With an
-    engine, the run is one transaction of its own; with a session, the caller's."""
+    engine, the run is one transaction of its own; with a session, the caller's (the run lock is held to
+    its end). `FollowUpRunBusy` while another run of the tenant holds the lock. `settings` (the default
+    channel) choose where the notices go."""
     if isinstance(target, Engine):
         with session_scope(target) as session:
-            return _run(session, tenant_id, on=on, dry_run=dry_run, actor=actor, chunk_size=chunk_size)
-    return _run(target, tenant_id, on=on, dry_run=dry_run, actor=actor, chunk_size=chunk_size)
+            report = _run(
+                session, tenant_id, on=on, dry_run=dry_run, actor=actor, settings=settings,
+                chunk_size=chunk_size,
+            )  # fmt: skip
+    else:
+        report = _run(
+            target, tenant_id, on=on, dry_run=dry_run, actor=actor, settings=settings, chunk_size=chunk_size
+        )
+    assert report is not None  # only a once-a-day run is skipped
+    return report
+
+
+def lock_tenant_run(session: Session, tenant_id: str) -> None:
+    """Hold the tenant's run lock until `session`'s transaction ends, or `FollowUpRunBusy`.
+
+    Two runs at once (two workers, the CLI beside a worker) would both read the same follow-up states and
+    both write the notices. On PostgreSQL the lock is a transaction-level advisory lock, tried without
+    waiting. On SQLite every transaction of the gateway's engine begins IMMEDIATE (`db.engine`) and so
+    holds the database's write lock to its end: a second run waits for the first to commit and then finds
+    the states moved on (it writes nothing twice)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    taken = session.execute(
+        select(func.pg_try_advisory_xact_lock(RUN_LOCK_CLASS, func.hashtext(tenant_id)))
+    ).scalar_one()
+    if not taken:
+        raise FollowUpRunBusy(tenant_id)
 
 
 def _run(
-    session: Session, tenant_id: str, *, on: dt.date, dry_run: bool, actor: str, chunk_size: int
-) -> RunReport:
-    settings = tenant_settings(session, tenant_id).follow_up
+    session: Session,
+    tenant_id: str,
+    *,
+    on: dt.date,
+    dry_run: bool,
+    actor: str,
+    settings: Settings,
+    chunk_size: int,
+    once_a_day: bool = False,
+) -> RunReport | None:
+    """The run in `session` (None: `once_a_day` and the day's run is done already)."""
+    if not dry_run:
+        lock_tenant_run(session, tenant_id)
+        if once_a_day and session.execute(
+            select(
+                exists().where(
+                    col(FollowUpRun.tenant_id) == tenant_id,
+                    col(FollowUpRun.run_on) == on,
+                    col(FollowUpRun.dry_run).is_(False),
+                )
+            )
+        ).scalar_one():
+            return None
+    tenant = tenant_settings(session, tenant_id)
+    follow_up = tenant.follow_up
     report = RunReport(tenant_id=tenant_id, on=on, dry_run=dry_run)
     if not dry_run:
         run = FollowUpRun(tenant_id=tenant_id, run_on=on, dry_run=False, actor=actor)
         session.add(run)
         session.flush()
         report.run_id = run.id
-    broken_now = _settle_promises(session, tenant_id, on=on, dry_run=dry_run, report=report)
+    settled = settle_promises(session, tenant_id, on, dry_run=dry_run)
+    report.promises_kept, report.promises_broken = settled.kept, settled.broken
+    report.broken_promises_by_customer.update(settled.broken_by_customer)
+    broken_now = settled.broken_invoices
+    statement_set = frozenset(statement_customers(session, tenant_id))
     segments: dict[str, str | None] = {}
     groups: dict[tuple[Any, ...], _Group] = {}
-    earliest = min((s.levels[0].delay_days for s in settings.strategies), default=0)
+    earliest = min((s.levels[0].delay_days for s in follow_up.strategies), default=0)
     if on.toordinal() > max(earliest, 0):
         cutoff = on - dt.timedelta(days=earliest)
         for chunk in _open_invoices(session, tenant_id, cutoff=cutoff, chunk_size=chunk_size):
             context = _chunk_context(session, tenant_id, chunk, on=on, segments=segments)
+            context.statement_customers = statement_set
             decisions: list[dict[str, Any]] = []
             for row in chunk:
                 report.looked_at += 1
-                decided = _decide(row, settings, context, segments, on=on, broken_now=broken_now)
+                decided = _decide(row, follow_up, context, segments, on=on, broken_now=broken_now)
                 if isinstance(decided, _Notice):
                     strategy, level, candidate = decided
                     customer = (row.customer_key or "", row.receiver_id or "")
@@ -286,7 +385,15 @@ def _run(
     queued = _write_notices(session, tenant_id, groups, on=on, dry_run=dry_run, report=report)
     if not dry_run:
         for notice_id in queued:
-            hand_to_notices(session, notice_id, actor)
+            try:
+                queue_notice(session, notice_id, actor=actor, settings=settings, tenant=tenant)
+            except NoticeUndeliverable as refusal:  # the notice is failed; the run goes on
+                report.undeliverable += 1
+                session.execute(
+                    update(FollowUpDecision)
+                    .where(col(FollowUpDecision.notice_id) == notice_id)
+                    .values(reason=f"undeliverable: {refusal.reason}"[:2000])
+                )
         session.execute(
             update(FollowUpRun)
             .where(FollowUpRun.id == report.run_id)  # type: ignore[arg-type]
@@ -445,6 +552,9 @@ def _decide(
         return ("skipped", row.level, "handed_off: with a collection agency", None)
     if row.held:
         return ("skipped", row.level, "held: a person stopped follow-up", None)
+    if row.receiver_id is not None and row.receiver_id in context.statement_customers:
+        return ("skipped", row.level, "statement_customer: gets periodic statements, no single notices",
+                None)  # fmt: skip
     if row.id in context.disputed:
         amount = context.disputed[row.id]
         if amount is None or open_amount - amount <= 0:
@@ -496,7 +606,7 @@ def _decide(
     if level.interest:
         interest = rules.late_interest(settings, open_amount, due_date=due_date, on=on)
         compensation = rules.compensation(
-            settings, segment, on=on, already_claimed=history.compensation_claimed
+            settings, segment, due_date=due_date, on=on, already_claimed=history.compensation_claimed
         )
     candidate = _Candidate(
         row.id, open_amount, due_date, interest, compensation, verdict.fee, verdict.rule, verdict.reason,
@@ -508,12 +618,13 @@ def _decide(
 def level_due_on(
     level: DunningLevel, *, due_date: dt.date, last_deadline: dt.date | None, paused_days: int = 0
 ) -> dt.date:
-    """The first day `level` may go: its delay after the due date, or after the day following the previous
-    notice's deadline, plus the days follow-up was paused."""
-    anchor = due_date
+    """The first day `level` may go: its delay after the due date plus the days follow-up was paused, or its
+    delay after the day following the previous notice's deadline. A pause counts once: the previous notice
+    went after any earlier pause, and a pause since it has moved its deadline (`disputes._resume_follow_up`),
+    so `paused_days` is not added to that anchor again."""
     if level.delay_from == "previous_notice" and last_deadline is not None:
-        anchor = last_deadline + dt.timedelta(days=1)
-    return anchor + dt.timedelta(days=level.delay_days + paused_days)
+        return last_deadline + dt.timedelta(days=1 + level.delay_days)
+    return due_date + dt.timedelta(days=level.delay_days + paused_days)
 
 
 # --- writing -----------------------------------------------------------------------------------------------
@@ -630,66 +741,6 @@ def _write_notices(
             flush()
     flush()
     return queued
-
-
-def _settle_promises(
-    session: Session, tenant_id: str, *, on: dt.date, dry_run: bool, report: RunReport
-) -> set[str]:
-    """Open promises whose date has passed: KEPT when the invoice is paid, else BROKEN (counted per
-    customer); the invoices whose promise broke."""
-    inv = _INVOICES
-    promises = _PROMISES
-    found = session.execute(
-        select(
-            promises.c.id,
-            promises.c.invoice_id,
-            promises.c.customer_key,
-            inv.c.customer_key.label("buyer"),
-            inv.c.open_amount,
-            inv.c.payable_amount,
-            inv.c.payment_status,
-        )
-        .select_from(promises.join(inv, inv.c.id == promises.c.invoice_id))
-        .where(
-            promises.c.tenant_id == tenant_id,
-            promises.c.status == PromiseStatus.OPEN.value,
-            promises.c.promised_on < on,
-        )
-    ).all()
-    kept: list[str] = []
-    broken: list[str] = []
-    broken_invoices: set[str] = set()
-    for row in found:
-        left = _decimal(row.open_amount if row.open_amount is not None else row.payable_amount)
-        if row.payment_status in ("paid", "overpaid") or left <= 0:
-            kept.append(row.id)
-            continue
-        broken.append(row.id)
-        broken_invoices.add(row.invoice_id)
-        report.broken_promises_by_customer[row.customer_key or row.buyer or ""] += 1
-    report.promises_kept, report.promises_broken = len(kept), len(broken)
-    if not dry_run:
-        for ids, status in ((kept, PromiseStatus.KEPT), (broken, PromiseStatus.BROKEN)):
-            for start in range(0, len(ids), CHUNK_SIZE):
-                session.execute(
-                    update(promises)
-                    .where(promises.c.id.in_(ids[start : start + CHUNK_SIZE]))
-                    .values(status=status.value, resolved_at=utcnow())
-                )
-    return broken_invoices
-
-
-def hand_to_notices(session: Session, notice_id: str, actor: str) -> str | None:
-    """Hand a queued notice to the notices module (`notices.queue_notice`) when it is there; without it the
-    notice stays queued, without a delivery, for the notices module to pick up."""
-    try:
-        module = importlib.import_module("gateway.services.followup.notices")
-    except ModuleNotFoundError:
-        return None
-    queue_notice = getattr(module, "queue_notice", None)
-    if queue_notice is None:
-        return None
-    return str(queue_notice(session, notice_id, actor=actor))
 
 
 def _decimal(text: str | None) -> Decimal:

@@ -5,9 +5,8 @@ A customer gets statements when its receiver profile says `statements: true` and
 `ReminderNotice` of kind "statement" (level 0, no fee, no interest) listing every open invoice and unused
 credit note (a credit note's open amount negative, so the items add up to the total) with their KIDs —
 not those handed to a collection agency — and
-hands it to the notices service (`gateway.services.followup.notices.queue_notice`), which renders the
-statement PDF (`mappings/reminder/reminder_pdf.py`, kind "statement") and delivers it through the
-customer's channel. Without that service the notice stays `queued` for it to pick up.
+queues it (`gateway.services.followup.notices.queue_notice`) on the customer's channel; the worker that
+sends it renders the statement PDF (`mappings/reminder/reminder_pdf.py`, kind "statement").
 
 One statement per customer, currency and date: a second run on the same date writes nothing new. The
 daily follow-up run leaves statement customers out of single notices: it asks `statement_customers`.
@@ -16,7 +15,6 @@ daily follow-up run leaves statement customers out of single notices: it asks `s
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -29,13 +27,14 @@ from sqlmodel import col
 
 from db.models import CollectionHandoff, InvoiceRecord, Receiver, ReminderNotice, ReminderNoticeItem, utcnow
 from gateway.services.followup.credit import OPEN_STATUSES, money_text
+from gateway.services.followup.notices import STATEMENT, NoticeUndeliverable, queue_notice
 from gateway.services.tenancy.tenants import tenant_settings
+from gateway.settings import Settings
 from schemas.followup import NoticeStatus, RemindedInvoice, ReminderDocument
 
-STATEMENT_KIND = "statement"
+STATEMENT_KIND = STATEMENT
 #: The date a statement asks open items to be paid by, counted from the statement's date.
 PAYMENT_DAYS = 14
-NOTICES_MODULE = "gateway.services.followup.notices"
 
 
 def statement_customers(session: Session, tenant_id: str) -> set[str]:
@@ -114,21 +113,23 @@ def _document(notice_id: str, on: dt.date, invoices: list[InvoiceRecord]) -> Rem
     )
 
 
-def _queue(session: Session, notice_id: str, actor: str) -> str | None:
-    """Hand the notice to the notices service, when it is installed (None: it stays queued for it)."""
+def _queue(session: Session, notice_id: str, actor: str, settings: Settings) -> str | None:
+    """Queue the statement's delivery (`notices.queue_notice`: the worker renders it); None when no
+    channel can carry it (the notice is then `failed`, with why)."""
     try:
-        notices = importlib.import_module(NOTICES_MODULE)
-    except ModuleNotFoundError:
+        return queue_notice(session, notice_id, actor=actor, settings=settings)
+    except NoticeUndeliverable:
         return None
-    queue_notice = getattr(notices, "queue_notice", None)
-    if queue_notice is None:
-        return None
-    delivery_id = queue_notice(session, notice_id, actor=actor)
-    return str(delivery_id) if delivery_id else None
 
 
 def run_statements(
-    session: Session, tenant_id: str, *, on: dt.date, actor: str, dry_run: bool = False
+    session: Session,
+    tenant_id: str,
+    *,
+    on: dt.date,
+    actor: str,
+    settings: Settings,
+    dry_run: bool = False,
 ) -> list[StatementResult]:
     """Write (or, `dry_run`, only build) the statements of `on` for the tenant's statement customers."""
     customers = statement_customers(session, tenant_id)
@@ -182,7 +183,9 @@ def run_statements(
                 )
             )
             continue
-        results.append(_write(session, tenant_id, receiver_id, invoices, on=on, actor=actor))
+        results.append(
+            _write(session, tenant_id, receiver_id, invoices, on=on, actor=actor, settings=settings)
+        )
     return results
 
 
@@ -194,6 +197,7 @@ def _write(
     *,
     on: dt.date,
     actor: str,
+    settings: Settings,
 ) -> StatementResult:
     now = utcnow()
     notice = ReminderNotice(
@@ -225,7 +229,7 @@ def _write(
             )
         )
     session.flush()
-    delivery_id = _queue(session, notice.id, actor)
+    delivery_id = _queue(session, notice.id, actor, settings)
     session.refresh(notice)
     return StatementResult(
         receiver_id,

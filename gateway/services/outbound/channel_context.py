@@ -21,11 +21,12 @@ to call `channel.deliver`.
   (`gateway.services.outbound.avtalegiro.mandate_answer`).
 
 Deliveries that carry another document than an invoice — the acknowledgements (CONTRL, 997, 999, TA1) we
-answer a partner's interchange with (`gateway.services.inbound.edi_acks`), a follow-up notice — are built
-from what the outbox keeps (`document_delivery`) and sent by `send_document`: the same lease, the channel's
-retry policy and the same events as an invoice delivery, with nothing to render. A batching channel (print)
-stages the document for its batch as it does an invoice; a notice whose delivery failed goes on to the next
-channel of its chain (`gateway.services.outbound.fallback.fall_back_document`).
+answer a partner's interchange with (`gateway.services.inbound.edi_acks`), and follow-up notices, rendered
+at their first claim and kept (`gateway.services.followup.notices`) — are built by `document_delivery` and
+sent by `send_document`: the same lease, the channel's retry policy and the same events as an invoice
+delivery. A batching channel (print) stages the document for its batch as it does an invoice; a notice
+whose delivery failed goes on to the next channel of its chain
+(`gateway.services.outbound.fallback.fall_back_document`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -78,6 +80,7 @@ from gateway.services.tenancy.edi_partners import (
     interchange_for_attempt,
 )
 from gateway.services.tenancy.tenants import tenant_settings
+from gateway.settings import Settings
 from mappings import format_entry
 from mappings.base import RenderedDocument
 from outbox.queue import Claim, leased_transition
@@ -367,16 +370,32 @@ def participant_answer(engine: Engine, delivery: OutboundDelivery) -> Participan
 # --- documents that are not invoices -----------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NotSendable:
+    """Why a claimed document cannot be sent (the delivery goes to deviation), with what the deviation
+    event keeps (a validation report)."""
+
+    reason: str
+    details: dict[str, Any] | None = None
+
+
 def document_delivery(
-    session: Session, claim: Claim, store: DocumentStore | None = None
-) -> OutboundDelivery | str:
+    session: Session,
+    claim: Claim,
+    store: DocumentStore | None,
+    settings: Settings,
+    *,
+    actor: str,
+    keep: bool = True,
+) -> OutboundDelivery | NotSendable:
     """The claimed delivery of a document other than an invoice, from what the outbox keeps; or why it
-    cannot be sent. A follow-up notice (`reminder`) is read from the document store `store`, where it was
-    kept rendered when it was queued (`gateway.services.followup.notices`)."""
+    cannot be sent. A follow-up notice (`reminder`) is rendered (and validated) now, at its first claim,
+    and kept in the document store `store` for every later one (`gateway.services.followup.notices`;
+    `keep=False`, a dry run: rendered, not kept)."""
     row = session.get(Delivery, claim.delivery_id)
     kind = row.document_kind if row is not None else None
     if kind == DocumentKind.REMINDER.value:
-        from gateway.services.followup.notices import reminder_outbound  # it builds on this module's kin
+        from gateway.services.followup.notices import reminder_outbound  # notices import this module
 
         return reminder_outbound(
             session,
@@ -385,16 +404,23 @@ def document_delivery(
             attempt=claim.attempt,
             address=claim.address,
             store=store,
+            settings=settings,
+            actor=actor,
+            keep=keep,
         )
     if kind != DocumentKind.EDI_ACK.value:
-        return f"delivery {claim.delivery_id} carries {kind!r}, which the gateway does not know how to send"
+        return NotSendable(
+            f"delivery {claim.delivery_id} carries {kind!r}, which the gateway does not know how to send"
+        )
     answer = _answer_row(session, claim.delivery_id)
     content = (answer.ack_details or {}).get("content") if answer is not None else None
     if answer is None or not isinstance(content, str):
-        return f"the acknowledgement of delivery {claim.delivery_id} is not kept: nothing to send"
+        return NotSendable(
+            f"the acknowledgement of delivery {claim.delivery_id} is not kept: nothing to send"
+        )
     partner = partner_for(session, claim.tenant_id, answer.partner_id)
     if isinstance(partner, Failed):
-        return partner.reason
+        return NotSendable(partner.reason)
     format_name, media_type, extension = ACK_DOCUMENTS.get(answer.standard, ACK_DOCUMENTS["edifact"])
     document = RenderedDocument(format_name, content.encode("latin-1"), media_type, extension)
     return OutboundDelivery(
@@ -425,6 +451,7 @@ def send_document(
     *,
     actor: str,
     lease_seconds: float,
+    settings: Settings,
     store: DocumentStore | None = None,
     default_channel: str | None = None,
 ) -> str:
@@ -440,9 +467,9 @@ def send_document(
     except (UnknownChannel, ChannelUnavailable, ValidationError) as error:
         return _without_sending(engine, claim, f"cannot load channel {claim.channel}: {error}", actor)
     with session_scope(engine) as session:
-        outbound = document_delivery(session, claim, store)
-    if isinstance(outbound, str):
-        return _without_sending(engine, claim, outbound, actor)
+        outbound = document_delivery(session, claim, store, settings, actor=actor)
+    if isinstance(outbound, NotSendable):
+        return _without_sending(engine, claim, outbound.reason, actor, outbound.details)
     with session_scope(engine) as session:
         claim = leased_transition(
             session,
@@ -463,10 +490,18 @@ def send_document(
     )
 
 
-def _without_sending(engine: Engine, claim: Claim, reason: str, actor: str) -> str:
+def _without_sending(
+    engine: Engine, claim: Claim, reason: str, actor: str, details: dict[str, Any] | None = None
+) -> str:
     with session_scope(engine) as session:
         leased_transition(
-            session, claim, from_status=S.RENDERING, to_status=S.DEVIATION, actor=actor, reason=reason
+            session,
+            claim,
+            from_status=S.RENDERING,
+            to_status=S.DEVIATION,
+            actor=actor,
+            reason=reason,
+            details=details,
         )
     return S.DEVIATION.value
 
@@ -543,6 +578,7 @@ def _record_document_outcome(
 __all__ = [
     "ACK_DOCUMENTS",
     "LocalRegistryLookup",
+    "NotSendable",
     "deliver_with_context",
     "document_delivery",
     "edi_interchange",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -13,6 +14,8 @@ from sqlalchemy import Engine, select
 
 from db.engine import session_scope
 from db.models import CollectionHandoff, FollowUpState
+from gateway.services.followup.rules import late_interest
+from schemas.followup import FollowUpSettings
 from tests.services.followup.helpers import disputed, post_invoice, promised, put_profile, reminded
 
 ON = dt.date(2027, 3, 1)
@@ -62,7 +65,14 @@ def test_candidates_export_and_the_same_file_again(
     assert row["email"] == "regnskap@midnattsol.example" and row["invoice_number"] == ready["number"]
     assert row["original_amount"] == ready["payable_amount"] and row["open_amount"] == ready["payable_amount"]
     assert row["kid"] == ready["payment_reference"] and row["currency"] == "NOK"
-    assert row["fees_charged"] == "70.00" and row["interest_accrued"] == "123.45"
+    # interest to the export date at the dated rates, not the sum the notices stated (123.45)
+    follow_up = client.get("/settings", headers=auth).json()["follow_up"]
+    due = dt.date.fromisoformat(ready["due_date"])
+    expected = late_interest(
+        FollowUpSettings.model_validate(follow_up), Decimal(ready["payable_amount"]), due_date=due, on=ON
+    )
+    assert expected > 0 and row["interest_accrued"] == f"{expected:.2f}" != "123.45"
+    assert row["fees_charged"] == "70.00"
     assert row["notices"] == (
         "2027-01-02 reminder level 1 | 2027-01-20 reminder level 2 | 2027-02-05 payment_demand level 3"
     )

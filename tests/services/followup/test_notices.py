@@ -40,11 +40,11 @@ from db.models import (
     InvoiceRecord,
     ReminderNotice,
     ReminderNoticeItem,
+    StoredDocument,
 )
 from gateway.samples import sample_invoice_json
 from gateway.services.followup import notices
 from gateway.services.outbound import deliveries as delivery_service
-from gateway.services.outbound.documents import document_store
 from gateway.services.tenancy.tenants import ensure_tenant, put_participant, put_receiver
 from gateway.settings import Settings
 from gateway.worker import Worker
@@ -215,9 +215,7 @@ def _notice(
 
 def _queue(engine: Engine, settings: Settings, notice_id: str) -> str:
     with session_scope(engine) as session:
-        return notices.queue_notice(
-            session, notice_id, actor="test", settings=settings, store=document_store(settings, engine)
-        )
+        return notices.queue_notice(session, notice_id, actor="test", settings=settings)
 
 
 def _queue_refused(engine: Engine, settings: Settings, notice_id: str) -> notices.NoticeUndeliverable:
@@ -235,6 +233,15 @@ def _state(engine: Engine, notice_id: str) -> dict[str, Any]:
         notice = session.get(ReminderNotice, notice_id)
         assert notice is not None
         return notices.notice_view(session, notice)
+
+
+def _rendered(engine: Engine, delivery_id: str) -> dict[str, Any] | None:
+    """What the `rendered` event of a notice's delivery names (the kept documents), if it was rendered."""
+    with session_scope(engine) as session:
+        events = session.execute(
+            select(DeliveryEvent).where(col(DeliveryEvent.delivery_id) == delivery_id)
+        ).scalars()
+        return next((e.details for e in events if (e.details or {}).get("document_id")), None)
 
 
 def _business_receiver(engine: Engine, **profile: Any) -> None:
@@ -299,13 +306,13 @@ def test_a_business_on_peppol_gets_an_ehf_reminder_in_its_sbdh(
     notice_id = _notice(engine, [invoice["id"]])
     delivery_id = _queue(engine, settings, notice_id)
     assert _state(engine, notice_id)["format"] == "ehf-reminder"
-    with session_scope(engine) as session:  # validated by the reminder's own rule sets before it was queued
-        [queued] = session.execute(
-            select(DeliveryEvent).where(col(DeliveryEvent.delivery_id) == delivery_id)
-        ).scalars()
-        rule_sets = (queued.details or {})["validation"]["rule_sets"]
-    assert any("REMINDER-PEPPOL" in name for name in rule_sets), rule_sets
+    assert _rendered(engine, delivery_id) is None  # queueing renders nothing: the worker does
     Worker(engine, settings, worker_id="w").run(once=True)
+    # rendered by the worker, validated by the reminder's own rule sets before it was sent, and kept
+    rendered = _rendered(engine, delivery_id)
+    assert rendered is not None
+    rule_sets = rendered["validation"]["rule_sets"]
+    assert any("REMINDER-PEPPOL" in name for name in rule_sets), rule_sets
     state = _state(engine, notice_id)
     assert (state["status"], state["channel"], state["delivery_status"]) == ("sent", "peppol", "sent")
     [sbdh] = (tmp_path / "ap" / "acme").glob(f"{delivery_id}-1.xml")
@@ -441,3 +448,124 @@ def test_a_payment_before_the_notice_left_cancels_it(
             ).all()
         )
     assert statuses == {whole_delivery: "cancelled", part_delivery: "delivered"}
+
+
+# -- rendered by the worker, not at queue time ---------------------------------------------------------------
+
+
+def _kept_reminders(engine: Engine) -> int:
+    with session_scope(engine) as session:
+        return len(
+            session.execute(select(StoredDocument).where(col(StoredDocument.kind) == "reminder")).all()
+        )
+
+
+def test_the_worker_renders_a_notice_once_and_a_resend_sends_the_same_bytes(
+    client: TestClient, auth: dict[str, Any], engine: Engine, settings: Settings, outbound_dir: Path
+) -> None:
+    invoice = _invoice(client, auth)
+    notice_id = _notice(engine, [invoice["id"]])
+    delivery_id = _queue(engine, settings, notice_id)
+    assert _rendered(engine, delivery_id) is None and _kept_reminders(engine) == 0  # nothing rendered yet
+    Worker(engine, settings, worker_id="w").run(once=True)
+    rendered = _rendered(engine, delivery_id)
+    assert rendered is not None and rendered["bytes"] > 0 and _kept_reminders(engine) == 1
+    [first] = (outbound_dir / "acme").glob("reminder-INV-000001__*.pdf")
+    sent = first.read_bytes()
+    first.unlink()
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        delivery_service.resend(session, delivery, actor="test", reason="the customer lost it")
+    Worker(engine, settings, worker_id="w").run(once=True)
+    assert _state(engine, notice_id)["status"] == "sent"
+    [again] = (outbound_dir / "acme").glob("reminder-INV-000001__*.pdf")
+    assert again.read_bytes() == sent  # the kept rendering, not a new one
+    assert _kept_reminders(engine) == 1 and _rendered(engine, delivery_id) == rendered
+
+
+def test_an_ehf_reminder_that_fails_its_rules_is_a_deviation_naming_the_rule(
+    client: TestClient,
+    auth: dict[str, Any],
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings.channels = {"peppol": {"folder": {"directory": str(tmp_path / "ap"), "fsync": False}}}
+    settings.rules_dir = SHARED / "validation"
+    _business_receiver(engine, preferred_channel="peppol")
+    with session_scope(engine) as session:
+        put_participant(session, BUYER_PARTICIPANT, document_types=[REMINDER_DOCUMENT_TYPE])
+    real = notices.renderer(notices.EHF_REMINDER)
+
+    def unknown_currency(document: ReminderDocument, template: PdfTemplate | None) -> bytes:
+        return real(document, template).replace(
+            b"<cbc:DocumentCurrencyCode>NOK<", b"<cbc:DocumentCurrencyCode>XYZ<"
+        )
+
+    monkeypatch.setitem(notices.RENDERERS, notices.EHF_REMINDER, unknown_currency)
+    invoice = _invoice(client, auth, receiver_id="B-1")
+    notice_id = _notice(engine, [invoice["id"]])
+    delivery_id = _queue(engine, settings, notice_id)  # queued: nothing is rendered or checked yet
+    Worker(engine, settings, worker_id="w").run(once=True)
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None and delivery.status == "deviation"
+        error = delivery.last_error or ""
+        [event] = session.execute(
+            select(DeliveryEvent).where(
+                col(DeliveryEvent.delivery_id) == delivery_id, col(DeliveryEvent.to_status) == "deviation"
+            )
+        ).scalars()
+        report = (event.details or {})["validation"]
+    assert error.startswith("validation failed (") and "BR-CL-04" in error, error
+    assert any("REMINDER" in name for name in report["rule_sets"]), report["rule_sets"]
+    assert _kept_reminders(engine) == 0 and not list((tmp_path / "ap").rglob("*.xml"))  # never sent
+    assert _state(engine, notice_id)["status"] == "queued"  # a person may fix and resend it
+
+
+# -- a dispute or a promise before the notice left ---------------------------------------------------------
+
+
+def test_a_dispute_or_a_promise_cancels_the_waiting_notices_with_nothing_else_to_remind(
+    client: TestClient, auth: dict[str, Any], engine: Engine, settings: Settings
+) -> None:
+    disputed_one, promised_one, partly, grouped, other = (_invoice(client, auth, n) for n in range(1, 6))
+    alone = _notice(engine, [disputed_one["id"]])
+    waiting = _notice(engine, [promised_one["id"]])
+    with session_scope(engine) as session:  # this one waits for a person's approval
+        row = session.get(ReminderNotice, waiting)
+        assert row is not None
+        row.status = "awaiting_approval"
+    part = _notice(engine, [partly["id"]])
+    together = _notice(engine, [grouped["id"], other["id"]])
+    alone_delivery = _queue(engine, settings, alone)
+    for notice_id in (part, together):
+        _queue(engine, settings, notice_id)
+
+    def dispute(invoice: dict[str, Any], **extra: Any) -> None:
+        body = {"reason": "not delivered", "category": "not_received", "from": "customer", **extra}
+        answer = client.post(f"/invoices/{invoice['id']}/disputes", json=body, headers=auth)
+        assert answer.status_code == 201, answer.text
+
+    dispute(disputed_one)
+    cancelled = _state(engine, alone)
+    assert (cancelled["status"], cancelled["delivery_status"]) == ("cancelled", "cancelled")
+    assert cancelled["reason"].startswith("disputed before it left: dispute ")
+    with session_scope(engine) as session:  # the state as before the notice (rolled back as a cancel does)
+        state = session.get(FollowUpState, disputed_one["id"])
+        assert state is not None
+        assert (state.level, state.last_notice_id, state.fees_charged, state.fee_total) == (0, None, 0, "0")
+        assert session.get(Delivery, alone_delivery).status == "cancelled"  # type: ignore[union-attr]
+
+    today = dt.datetime.now(dt.UTC).date()
+    promise = {"date": (today + dt.timedelta(days=5)).isoformat(), "amount": "100.00"}
+    answer = client.post(f"/invoices/{promised_one['id']}/promises", json=promise, headers=auth)
+    assert answer.status_code == 201, answer.text
+    assert _state(engine, waiting)["status"] == "cancelled"
+    assert _state(engine, waiting)["reason"].startswith("promised before it left: promise ")
+
+    dispute(partly, amount="100.00")  # the rest is still owed: the notice still reminds of it
+    dispute(grouped)  # the notice reminds of another invoice too
+    assert _state(engine, part)["status"] == "queued" and _state(engine, together)["status"] == "queued"

@@ -30,7 +30,6 @@ from gateway.samples import sample_invoice_json
 from gateway.services.followup import notices
 from gateway.services.inbound.print_returns import poll_print_returns
 from gateway.services.outbound import deliveries as delivery_service
-from gateway.services.outbound.documents import document_store
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.tenants import ensure_tenant, put_receiver, put_tenant_settings
 from gateway.settings import Settings
@@ -39,7 +38,7 @@ from mappings.print.batch import parse as parse_index
 from schemas.canonical import ReceiverProfile
 from schemas.tenant import TenantSettings
 from tests.digipost_server import BrokerKeys, DigipostStandIn, broker_keys, run_stand_in
-from tests.services.followup.test_notices import _notice
+from tests.services.followup.test_notices import _kept_reminders, _notice, _rendered
 
 NATIONAL_ID = "01019000083"  # valid, synthetic
 BROKER_ID = "998877"
@@ -108,9 +107,7 @@ def consumer_with_a_reminder(engine: Engine, settings: Settings, **tenant: Any) 
 
 def queue(engine: Engine, settings: Settings, notice_id: str) -> str:
     with session_scope(engine) as session:
-        return notices.queue_notice(
-            session, notice_id, actor="test", settings=settings, store=document_store(settings, engine)
-        )
+        return notices.queue_notice(session, notice_id, actor="test", settings=settings)
 
 
 def notice_deliveries(engine: Engine, notice_id: str) -> list[dict[str, Any]]:
@@ -179,6 +176,12 @@ def test_digipost_unidentified_the_reminder_ends_as_a_letter_in_the_print_batch(
     ], steps
     assert "efaktura: eFaktura carries invoices, not reminders" in steps[0]["reasons"][0], steps[0]
     assert any("fallback: digipost ended failed" in r and "next print" in r for r in steps[1]["reasons"])
+    # queueing rendered nothing; Digipost's worker rendered the PDF once, and print (the same format) goes
+    # on with those kept bytes: one kept reminder, named by both deliveries
+    first_rendering, reused = _rendered(engine, steps[0]["id"]), _rendered(engine, steps[1]["id"])
+    assert first_rendering is not None and reused is not None
+    assert _kept_reminders(engine) == 1 and reused["document_id"] == first_rendering["document_id"]
+    assert any("the kept rendering goes on" in r for r in steps[1]["reasons"]), steps[1]
     # Digipost was asked (signed, XSD-valid) and sent nothing
     assert stand_in.requests and not stand_in.invalid_requests(), stand_in.invalid_requests()
     assert stand_in.messages == {}

@@ -157,11 +157,26 @@ def test_interest_is_additive_over_periods_within_a_cent(
 
 
 def test_the_b2b_compensation_is_claimed_once_and_only_from_businesses() -> None:
-    on = dt.date(2026, 3, 1)
-    assert rules.compensation(SETTINGS, "business", on=on, already_claimed=False) == Decimal("470.00")
-    assert rules.compensation(SETTINGS, "public", on=dt.date(2026, 7, 1), already_claimed=False) == Decimal(
-        "480.00"
+    on, due = dt.date(2026, 3, 1), dt.date(2026, 2, 1)
+    assert rules.compensation(SETTINGS, "business", due_date=due, on=on, already_claimed=False) == Decimal(
+        "470.00"
     )
-    assert rules.compensation(SETTINGS, "business", on=on, already_claimed=True) == 0
-    assert rules.compensation(SETTINGS, "private", on=on, already_claimed=False) == 0
-    assert rules.compensation(SETTINGS, None, on=on, already_claimed=False) == 0
+    assert rules.compensation(
+        SETTINGS, "public", due_date=due, on=dt.date(2026, 7, 1), already_claimed=False
+    ) == Decimal("480.00")
+    assert rules.compensation(SETTINGS, "business", due_date=due, on=on, already_claimed=True) == 0
+    assert rules.compensation(SETTINGS, "private", due_date=due, on=on, already_claimed=False) == 0
+    assert rules.compensation(SETTINGS, None, due_date=due, on=on, already_claimed=False) == 0
+
+
+def test_no_compensation_before_the_claim_is_late() -> None:
+    """Regression: a pre-due nudge to a business claimed the NOK 470 before the due date had passed (and
+    the first real reminder then claimed none). It comes with the interest: from the day after the due
+    date."""
+    due = dt.date(2026, 3, 1)
+    for on in (due - dt.timedelta(days=3), due):
+        assert rules.compensation(SETTINGS, "business", due_date=due, on=on, already_claimed=False) == 0
+    after = due + dt.timedelta(days=1)
+    assert rules.compensation(SETTINGS, "business", due_date=due, on=after, already_claimed=False) == Decimal(
+        "470.00"
+    )

@@ -7,11 +7,13 @@ rerun, a dry run that writes nothing, and a cancelled notice that a next run wri
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from decimal import Decimal
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
+from sqlmodel import Session
 
 from db.engine import session_scope
 from db.models import (
@@ -25,7 +27,9 @@ from db.models import (
 )
 from gateway.samples import kid_for, sample_invoice_json
 from gateway.services.followup.rules import late_interest
-from schemas.followup import FollowUpSettings
+from gateway.services.followup.run import FollowUpRunBusy, level_due_on, run_follow_up
+from gateway.settings import Settings
+from schemas.followup import DunningLevel, FollowUpSettings, NoticeKind
 from tests.remittance_files import Tx, camt054
 
 Auth = dict[str, str]
@@ -280,3 +284,105 @@ def test_bad_requests_name_the_field(client: TestClient, auth: Auth) -> None:
     assert client.get("/followup/runs/nope/decisions", headers=auth).status_code == 404
     today = client.post("/followup/run", headers=auth)  # no body: today, for real
     assert today.status_code == 200 and today.json()["run_id"]
+
+
+def test_a_pause_is_added_once_to_the_next_level() -> None:
+    """Regression: the days a dispute paused follow-up were added to every later level counted from the
+    previous notice (a 20-day pause before the second reminder put the payment demand 20 days late again).
+    A level counted from the previous notice starts from that notice's deadline, which the pause moved
+    (`disputes._resume_follow_up`); only a level counted from the due date adds the days paused."""
+    due, deadline = dt.date(2026, 3, 15), dt.date(2026, 5, 17)
+    following = DunningLevel(
+        level=3, kind=NoticeKind.PAYMENT_DEMAND, delay_days=0, delay_from="previous_notice"
+    )
+    assert level_due_on(following, due_date=due, last_deadline=deadline, paused_days=20) == dt.date(
+        2026, 5, 18
+    )
+    dated = DunningLevel(level=2, kind=NoticeKind.REMINDER, delay_days=20)
+    assert level_due_on(dated, due_date=due, last_deadline=deadline, paused_days=20) == dt.date(2026, 4, 24)
+    first = DunningLevel(level=1, kind=NoticeKind.REMINDER, delay_days=0, delay_from="previous_notice")
+    assert level_due_on(first, due_date=due, last_deadline=None, paused_days=5) == dt.date(2026, 3, 20)
+
+
+def test_statement_customers_are_skipped_and_an_undeliverable_notice_does_not_stop_the_run(
+    client: TestClient, auth: Auth, engine: Engine
+) -> None:
+    invoices = _setup(client, auth)
+    settings = client.get("/settings", headers=auth).json()
+    settings["follow_up"]["statements"] = True
+    assert client.put("/settings", json=settings, headers=auth).status_code == 200
+    profiles = {
+        "C-STMT": {"receiver_id": "C-STMT", "preferred_channel": "folder", "statements": True},
+        # a consumer reachable on PEPPOL only: no channel can carry a reminder to it
+        "C-BAD": {"receiver_id": "C-BAD", "segment": "private", "preferred_channel": "peppol"},
+    }
+    made = {}
+    for n, (receiver, profile) in enumerate(profiles.items(), start=6):
+        assert client.put(f"/receivers/{receiver}", json=profile, headers=auth).status_code in (200, 201)
+        data = sample_invoice_json(n, issue_date=ISSUED, receiver_id=receiver, number_prefix=f"F{n}")
+        created = client.post("/invoices", json=data, headers=auth)
+        assert created.status_code == 201, created.text
+        made[receiver] = client.get(f"/invoices/{created.json()['invoice_id']}", headers=auth).json()
+
+    report = run(client, auth, dt.date(2026, 6, 15))
+    taken = decisions(client, auth, report["run_id"])
+    statement = taken[made["C-STMT"]["number"]]
+    assert (statement["decision"], statement["notice_id"]) == ("skipped", None)
+    assert statement["reason"].startswith("statement_customer")
+    assert report["skipped"].get("statement_customer") == 1
+    bad = taken[made["C-BAD"]["number"]]
+    assert bad["decision"] == "notice" and bad["reason"].startswith("undeliverable: "), bad
+    assert report["undeliverable"] == 1
+    assert notice_of(client, auth, bad["notice_id"])["status"] == "failed"
+    # the others' notices were queued all the same
+    one = taken[invoices["1"]["number"]]
+    queued = notice_of(client, auth, one["notice_id"])
+    assert queued["status"] == "queued" and queued["delivery_id"] is not None
+
+
+def test_two_runs_at_once_write_the_notices_once(
+    client: TestClient, auth: Auth, engine: Engine, settings: Settings
+) -> None:
+    """A second run (another worker, the CLI) while the first holds the tenant's run: on PostgreSQL it is
+    refused at once (the advisory lock); on SQLite it waits for the first to commit and finds the notices
+    written. Either way no invoice gets two notices."""
+    _setup(client, auth)
+    on = dt.date(2026, 6, 15)
+    holding = Session(engine)
+    first = run_follow_up(holding, "acme", on=on, dry_run=False, actor="first", settings=settings)
+    assert first.notices > 0
+    outcome: dict[str, Any] = {}
+    started = threading.Event()
+
+    def second() -> None:
+        started.set()
+        try:
+            outcome["report"] = run_follow_up(
+                engine, "acme", on=on, dry_run=False, actor="second", settings=settings
+            )
+        except FollowUpRunBusy as busy:
+            outcome["busy"] = busy
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    if engine.dialect.name == "postgresql":
+        thread.join()  # the lock is tried, not waited for: refused while the first holds it
+        assert "busy" in outcome and "report" not in outcome
+    else:
+        started.wait()
+    holding.commit()
+    holding.close()
+    thread.join()
+    if "report" in outcome:
+        assert outcome["report"].notices == 0
+    with session_scope(engine) as session:
+        notices = session.execute(select(func.count()).select_from(ReminderNotice)).scalar_one()
+        per_invoice = session.execute(
+            select(ReminderNoticeItem.invoice_id, func.count())  # type: ignore[call-overload]
+            .group_by(ReminderNoticeItem.invoice_id)
+            .having(func.count() > 1)
+        ).all()
+    assert notices == first.notices and per_invoice == []
+    # and once the first has ended, a run may go again (it finds nothing new to write)
+    again = run_follow_up(engine, "acme", on=on, dry_run=False, actor="third", settings=settings)
+    assert again.notices == 0

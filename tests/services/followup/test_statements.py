@@ -14,6 +14,7 @@ from db.engine import session_scope
 from db.models import ReminderNotice, ReminderNoticeItem
 from gateway.samples import sample_invoice_json
 from gateway.services.followup.statements import run_statements, statement_customers
+from gateway.settings import Settings
 from tests.services.followup.helpers import amount, post_invoice, put_profile
 
 ON = dt.date(2027, 1, 31)
@@ -26,7 +27,7 @@ def _statements_on(client: TestClient, auth: dict[str, str]) -> None:
 
 
 def test_a_statement_per_statement_customer(
-    client: TestClient, auth: dict[str, str], engine: Engine, token_for: Any
+    client: TestClient, auth: dict[str, str], engine: Engine, settings: Settings, token_for: Any
 ) -> None:
     put_profile(client, auth, "C-1", statements=True)
     put_profile(client, auth, "C-2")
@@ -69,7 +70,7 @@ def test_a_statement_per_statement_customer(
         }
         assert items == {first["id"]: amount(1), second["id"]: amount(2), credit["id"]: -amount(1)}
         # the document every renderer takes: KIDs kept, the credit note marked
-        [result] = run_statements(session, "acme", on=ON, actor="test", dry_run=True)
+        [result] = run_statements(session, "acme", on=ON, actor="test", settings=settings, dry_run=True)
         kinds = {i.number: (i.document_type, i.kid) for i in result.document.invoices}
         assert kinds[first["number"]] == ("invoice", first["payment_reference"])
         assert kinds["CN-1"][0] == "credit_note" and result.document.kind == "statement"
