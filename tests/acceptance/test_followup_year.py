@@ -395,7 +395,7 @@ def test_a_year_of_follow_up(
 
     # --- A: nudge → reminder → reminder → payment demand ---------------------------------------------------
     assert walk.levels("A") == [
-        (0, "nudge", "2026-01-12", "2026-01-26", "0"),
+        (0, "nudge", "2026-01-12", "2026-01-15", "0"),  # a nudge keeps the due date
         (1, "reminder", "2026-01-29", "2026-02-12", "35.00"),
         (2, "reminder", "2026-02-13", "2026-02-27", "35.00"),
         (3, "payment_demand", "2026-02-28", "2026-03-14", "105.00"),

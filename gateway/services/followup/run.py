@@ -670,6 +670,8 @@ def _write_notices(
         level = group.level
         notice_id = new_id()
         deadline = on + dt.timedelta(days=level.payment_days)
+        if level.kind is NoticeKind.NUDGE:  # a friendly note before the due date never moves the due date
+            deadline = max(on, min(item.due_date for item in group.items))
         following = next((later for later in group.strategy.levels if later.level > level.level), None)
         status = NoticeStatus.AWAITING_APPROVAL if level.approval_required else NoticeStatus.QUEUED
         fee_carrier = next((item.invoice_id for item in group.items if item.fee > 0), None)
