@@ -317,6 +317,240 @@ class _GatewayCanvas(Canvas):  # type: ignore[misc]  # ReportLab has no type inf
         super().save()
 
 
+# -- drawing shared by every branded PDF (this invoice and the follow-up notices of mappings.reminder)
+
+
+def party_lines(party: Party) -> list[str]:
+    """The postal lines of `party`'s address: street lines, postcode + city, the country when not Norway."""
+    lines: list[str] = []
+    address = party.address
+    if address:
+        lines.extend(address.lines)
+        city = " ".join(part for part in (address.postal_code, address.city) if part)
+        if city:
+            lines.append(city)
+        if address.country != "NO":
+            lines.append(address.country)
+    return lines
+
+
+def seller_registration_lines(seller: Party, label: Callable[[str], str]) -> list[str]:
+    """Org. no. (with "MVA" when VAT-registered) or the VAT id, then the legal info: what the law asks a
+    seller's documents to state."""
+    lines: list[str] = []
+    if seller.legal_registration:
+        suffix = f" {label('vat_reg')}" if seller.vat_id else ""
+        lines.append(f"{label('org')} {format_org_number(seller.legal_registration.value)}{suffix}")
+    elif seller.vat_id:
+        lines.append(seller.vat_id)
+    if seller.legal_info:
+        lines.append(seller.legal_info)
+    return lines
+
+
+def draw_logo_or_name(canvas: Canvas, template: PdfTemplate, accent: Any, name: str, top: float) -> None:
+    """The tenant's logo (at most 60 × 10 mm) top left, or `name` (already cut to fit) in the accent."""
+    logo = template.logo_path
+    if logo is not None:
+        image = ImageReader(str(logo))
+        width, height = image.getSize()
+        scale = min(60 * mm / width, 10 * mm / height)
+        canvas.drawImage(
+            image, CONTENT_LEFT, top - height * scale, width * scale, height * scale, mask="auto"
+        )
+        return
+    canvas.setFillColor(accent)
+    canvas.setFont(FONT_BOLD, 16)
+    canvas.drawString(CONTENT_LEFT, top - 6 * mm, name)
+
+
+def draw_header_rule(canvas: Canvas, accent: Any) -> None:
+    """The accent rule under the first page's header, starting right of the print margin."""
+    canvas.setStrokeColor(accent)
+    canvas.setLineWidth(1.2)
+    canvas.line(CONTENT_LEFT, PAGE_HEIGHT - 40 * mm, CONTENT_RIGHT, PAGE_HEIGHT - 40 * mm)
+
+
+def draw_return_line(canvas: Canvas, text: str, left: float) -> None:
+    """The small return address at the top of the envelope window (`text` already cut to fit)."""
+    canvas.setFont(FONT, 6.5)
+    canvas.setFillColor(colors.HexColor("#555555"))
+    canvas.drawString(left, PAGE_HEIGHT - WINDOW_TOP - 5 * mm, text)
+    canvas.setFillColor(colors.black)
+
+
+def draw_facts(
+    canvas: Canvas, facts: list[tuple[str, str, bool]], cut: Callable[[str, str, float], str]
+) -> None:
+    """The label/value facts right of the window; `cut(value, font, size)` keeps a value inside its column."""
+    left = 120 * mm
+    y = PAGE_HEIGHT - WINDOW_TOP - 2 * mm
+    for label, value, strong in facts:
+        canvas.setFont(FONT, 8)
+        canvas.setFillColor(colors.HexColor("#444444"))
+        canvas.drawString(left, y, label)
+        canvas.setFillColor(colors.black)
+        font, size = (FONT_BOLD, 9) if strong else (FONT, 8.5)
+        canvas.setFont(font, size)
+        canvas.drawRightString(CONTENT_RIGHT, y, cut(value, font, size))
+        y -= 4.4 * mm
+
+
+def draw_later_header(canvas: Canvas, accent: Any, name: str, heading: str) -> None:
+    """The slim header of pages after the first: `name` left, `heading` right (both already cut), a rule."""
+    canvas.saveState()
+    canvas.setFillColor(accent)
+    canvas.setFont(FONT_BOLD, 11)
+    canvas.drawString(CONTENT_LEFT, PAGE_HEIGHT - 15 * mm, name)
+    canvas.setFillColor(colors.black)
+    canvas.setFont(FONT, 9)
+    canvas.drawRightString(CONTENT_RIGHT, PAGE_HEIGHT - 15 * mm, heading)
+    canvas.setStrokeColor(accent)
+    canvas.setLineWidth(0.8)
+    canvas.line(CONTENT_LEFT, PAGE_HEIGHT - 19 * mm, CONTENT_RIGHT, PAGE_HEIGHT - 19 * mm)
+    canvas.restoreState()
+
+
+def footer_left_text(template: PdfTemplate, seller: Party) -> str:
+    """The footer's left text: the template's own, else the seller's name, VAT id and legal info."""
+    return template.footer_text or " · ".join(
+        part for part in (seller.name, seller.vat_id, seller.legal_info) if part
+    )
+
+
+def draw_footer(canvas: Canvas, left_text: str, page_text: str) -> None:
+    """Every page's footer: a grey rule, `left_text` (already cut) left, "page x of y" right."""
+    canvas.saveState()
+    canvas.setStrokeColor(colors.HexColor("#BBBBBB"))
+    canvas.setLineWidth(0.4)
+    canvas.line(CONTENT_LEFT, 13 * mm, CONTENT_RIGHT, 13 * mm)
+    canvas.setFont(FONT, 7)
+    canvas.setFillColor(colors.HexColor("#444444"))
+    canvas.drawString(CONTENT_LEFT, 9 * mm, left_text)
+    canvas.drawRightString(CONTENT_RIGHT, 9 * mm, page_text)
+    canvas.restoreState()
+
+
+def table_header_styles(style: _Style, size: float) -> tuple[ParagraphStyle, ParagraphStyle]:
+    """White bold header cell styles at `size`: left-aligned and right-aligned (for amounts)."""
+    head = style.paragraph("head", size=size, bold=True, textColor=colors.white)
+    right = style.paragraph("head-r", size=size, bold=True, textColor=colors.white, alignment=TA_RIGHT)
+    return head, right
+
+
+def items_table_commands(style: _Style, accent: Any, align: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The style of a table of items under an accent header row, with `align` for its number columns."""
+    return [
+        ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
+        ("BACKGROUND", (0, 0), (-1, 0), accent),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        *align,
+        ("TOPPADDING", (0, 0), (-1, -1), style.padding),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), style.padding),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#CCCCCC")),
+    ]
+
+
+ZEBRA_ROWS: tuple[Any, ...] = ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#F4F6F9")])
+
+
+def totals_table_style(style: _Style, accent: Any, last: int) -> TableStyle:
+    """Label/amount rows right-aligned, the last (the amount to pay) large and bold in the accent."""
+    return TableStyle(
+        [
+            ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
+            ("ALIGN", (1, 0), (1, -1), "RIGHT"),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+            ("LINEABOVE", (0, last), (-1, last), 1, accent),
+            ("FONT", (0, last), (-1, last), FONT_BOLD, style.base_size + 2),
+            ("TEXTCOLOR", (0, last), (-1, last), accent),
+            ("TOPPADDING", (0, last), (-1, last), 4),
+        ]
+    )
+
+
+def payment_lines(
+    style: _Style, accent: Any, label: Callable[[str], str], account: str | None, kid: str | None
+) -> tuple[ParagraphStyle, list[Flowable]]:
+    """The payment box's large-line style, and its account and KID lines (the KID large, to copy)."""
+    big = style.paragraph("pay-big", size=style.base_size + 3, bold=True, textColor=accent)
+    normal = style.paragraph("pay", size=style.base_size + 0.5)
+    lines: list[Flowable] = []
+    if account:
+        lines.append(Paragraph(f"{label('pay_to')}: <b>{_escape(format_account(account))}</b>", normal))
+    if kid:
+        lines.append(
+            Paragraph(
+                f"{label('pay_with_kid')}: <font size='{style.base_size + 5}'><b>{_escape(kid)}</b></font>",
+                style.paragraph("kid", size=style.base_size + 0.5, leading=(style.base_size + 6) * 1.3),
+            )
+        )
+    return big, lines
+
+
+def payment_box_commands(style: _Style, accent: Any, *extra: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """The payment box: accent border on the light background; `extra` commands go after the background."""
+    return [
+        ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
+        ("BOX", (0, 0), (-1, -1), 1, accent),
+        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#F4F6F9")),
+        *extra,
+        ("LEFTPADDING", (0, 0), (-1, -1), 6),
+        ("TOPPADDING", (0, 0), (-1, -1), 5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+    ]
+
+
+def build_pdf(
+    story: list[Flowable],
+    *,
+    first_page: Callable[[Canvas, Any], None],
+    later_page: Callable[[Canvas, Any], None],
+    footer: Callable[[Canvas, int, int], None],
+    title: str,
+    author: str,
+    subject: str,
+    language: Language,
+) -> tuple[bytes, int]:
+    """Set `story` on A4 (a first-page frame under the window, slimmer later pages, `footer` on each);
+    the PDF bytes and the number of pages."""
+    buffer = io.BytesIO()
+
+    class _Canvas(_GatewayCanvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.footer = footer
+
+    document = BaseDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=CONTENT_LEFT,
+        rightMargin=PAGE_WIDTH - CONTENT_RIGHT,
+        topMargin=LATER_FRAME_TOP,
+        bottomMargin=FRAME_BOTTOM,
+        title=title,
+        author=author,
+        subject=subject,
+        creator=CREATOR,
+        lang="nb-NO" if language == "nb" else "en",
+        invariant=1,
+    )
+    padding = {"leftPadding": 0, "rightPadding": 0, "topPadding": 0, "bottomPadding": 0}
+    first_height = PAGE_HEIGHT - FIRST_FRAME_TOP - FRAME_BOTTOM
+    later_height = PAGE_HEIGHT - LATER_FRAME_TOP + 6 * mm - FRAME_BOTTOM
+    first = Frame(CONTENT_LEFT, FRAME_BOTTOM, CONTENT_WIDTH, first_height, id="first", **padding)
+    later = Frame(CONTENT_LEFT, FRAME_BOTTOM, CONTENT_WIDTH, later_height, id="later", **padding)
+    document.addPageTemplates(
+        [
+            PageTemplate(id="first", frames=[first], onPage=first_page),
+            PageTemplate(id="later", frames=[later], onPage=later_page),
+        ]
+    )
+    document.build(story, canvasmaker=_Canvas)
+    return buffer.getvalue(), document.page
+
+
 class _PaymentSlip(Flowable):  # type: ignore[misc]  # ReportLab has no type information
     """The giro-style slip: takes the rest of the last page's frame and draws itself at its bottom."""
 
@@ -390,16 +624,7 @@ class _Renderer:
         return format_money(value, self.invoice.currency, self.language)
 
     def _party_lines(self, party: Party) -> list[str]:
-        lines: list[str] = []
-        address = party.address
-        if address:
-            lines.extend(address.lines)
-            city = " ".join(part for part in (address.postal_code, address.city) if part)
-            if city:
-                lines.append(city)
-            if address.country != "NO":
-                lines.append(address.country)
-        return lines
+        return party_lines(party)
 
     def _title(self) -> str:
         return self.t("credit_note" if self.credit else "invoice")
@@ -409,44 +634,19 @@ class _Renderer:
 
     # -- page furniture
 
-    def _draw_logo_or_name(self, canvas: Canvas, top: float) -> None:
-        logo = self.template.logo_path
-        if logo is not None:
-            image = ImageReader(str(logo))
-            width, height = image.getSize()
-            scale = min(60 * mm / width, 10 * mm / height)
-            canvas.drawImage(
-                image, CONTENT_LEFT, top - height * scale, width * scale, height * scale, mask="auto"
-            )
-            return
-        canvas.setFillColor(self.accent)
-        canvas.setFont(FONT_BOLD, 16)
-        canvas.drawString(CONTENT_LEFT, top - 6 * mm, self.display_name[:40])
-
     def first_page(self, canvas: Canvas, _doc: Any) -> None:
         invoice = self.invoice
         canvas.saveState()
         top = PAGE_HEIGHT - 12 * mm
-        self._draw_logo_or_name(canvas, top)
-        # Accent rule under the header, starting right of the print margin.
-        canvas.setStrokeColor(self.accent)
-        canvas.setLineWidth(1.2)
-        canvas.line(CONTENT_LEFT, PAGE_HEIGHT - 40 * mm, CONTENT_RIGHT, PAGE_HEIGHT - 40 * mm)
+        draw_logo_or_name(canvas, self.template, self.accent, self.display_name[:40], top)
+        draw_header_rule(canvas, self.accent)
         # Title, top right.
         canvas.setFillColor(self.accent)
         canvas.setFont(FONT_BOLD, 20)
         canvas.drawRightString(CONTENT_RIGHT, top - 7 * mm, self._title())
         # Seller block, right column under the title.
         seller = invoice.seller
-        seller_lines = [seller.name, *self._party_lines(seller)]
-        if seller.legal_registration:
-            org = format_org_number(seller.legal_registration.value)
-            suffix = f" {self.t('vat_reg')}" if seller.vat_id else ""
-            seller_lines.append(f"{self.t('org')} {org}{suffix}")
-        elif seller.vat_id:
-            seller_lines.append(seller.vat_id)
-        if seller.legal_info:
-            seller_lines.append(seller.legal_info)
+        seller_lines = [seller.name, *self._party_lines(seller), *seller_registration_lines(seller, self.t)]
         contact = seller.contact
         if contact:
             seller_lines.extend(
@@ -487,10 +687,7 @@ class _Renderer:
         # Return address line (small), then the recipient.
         seller = invoice.seller
         return_line = ", ".join([seller.name, *self._party_lines(seller)])
-        canvas.setFont(FONT, 6.5)
-        canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawString(left, window_top - 5 * mm, return_line[:80])
-        canvas.setFillColor(colors.black)
+        draw_return_line(canvas, return_line[:80], left)
         buyer = invoice.buyer
         lines = [buyer.name]
         if buyer.contact and buyer.contact.name:
@@ -540,55 +737,15 @@ class _Renderer:
         return facts[:12]
 
     def _draw_facts(self, canvas: Canvas) -> None:
-        left = 120 * mm
-        y = PAGE_HEIGHT - WINDOW_TOP - 2 * mm
-        for label, value, strong in self._facts():
-            canvas.setFont(FONT, 8)
-            canvas.setFillColor(colors.HexColor("#444444"))
-            canvas.drawString(left, y, label)
-            canvas.setFillColor(colors.black)
-            canvas.setFont(FONT_BOLD if strong else FONT, 9 if strong else 8.5)
-            canvas.drawRightString(CONTENT_RIGHT, y, value[:40])
-            y -= 4.4 * mm
+        draw_facts(canvas, self._facts(), lambda value, _font, _size: value[:40])
 
     def later_page(self, canvas: Canvas, _doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFillColor(self.accent)
-        canvas.setFont(FONT_BOLD, 11)
-        canvas.drawString(CONTENT_LEFT, PAGE_HEIGHT - 15 * mm, self.display_name[:50])
-        canvas.setFillColor(colors.black)
-        canvas.setFont(FONT, 9)
-        canvas.drawRightString(
-            CONTENT_RIGHT,
-            PAGE_HEIGHT - 15 * mm,
-            f"{self._title()} {self.invoice.number} ({self.t('continued')})",
-        )
-        canvas.setStrokeColor(self.accent)
-        canvas.setLineWidth(0.8)
-        canvas.line(CONTENT_LEFT, PAGE_HEIGHT - 19 * mm, CONTENT_RIGHT, PAGE_HEIGHT - 19 * mm)
-        canvas.restoreState()
+        heading = f"{self._title()} {self.invoice.number} ({self.t('continued')})"
+        draw_later_header(canvas, self.accent, self.display_name[:50], heading)
 
     def footer(self, canvas: Canvas, page: int, pages: int) -> None:
-        canvas.saveState()
-        canvas.setStrokeColor(colors.HexColor("#BBBBBB"))
-        canvas.setLineWidth(0.4)
-        canvas.line(CONTENT_LEFT, 13 * mm, CONTENT_RIGHT, 13 * mm)
-        canvas.setFont(FONT, 7)
-        canvas.setFillColor(colors.HexColor("#444444"))
-        left_text = self.template.footer_text or " · ".join(
-            part
-            for part in (
-                self.invoice.seller.name,
-                self.invoice.seller.vat_id,
-                self.invoice.seller.legal_info,
-            )
-            if part
-        )
-        canvas.drawString(CONTENT_LEFT, 9 * mm, left_text[:110])
-        canvas.drawRightString(
-            CONTENT_RIGHT, 9 * mm, _label("page", self.language).format(page=page, pages=pages)
-        )
-        canvas.restoreState()
+        left_text = footer_left_text(self.template, self.invoice.seller)
+        draw_footer(canvas, left_text[:110], _label("page", self.language).format(page=page, pages=pages))
 
     # -- story
 
@@ -627,10 +784,7 @@ class _Renderer:
         language = self.language
         cell = style.paragraph("cell", size=style.base_size)
         small = style.paragraph("small", size=style.small_size, textColor=colors.HexColor("#555555"))
-        header_style = style.paragraph("head", size=style.base_size, bold=True, textColor=colors.white)
-        right_header = style.paragraph(
-            "head-r", size=style.base_size, bold=True, textColor=colors.white, alignment=TA_RIGHT
-        )
+        header_style, right_header = table_header_styles(style, style.base_size)
         header = [
             Paragraph(self.t("line_no"), header_style),
             Paragraph(self.t("description"), header_style),
@@ -682,18 +836,10 @@ class _Renderer:
             )
         widths = [11 * mm, 64 * mm, 16 * mm, 16 * mm, 22 * mm, 18 * mm, 28 * mm]
         table = Table(rows, colWidths=widths, repeatRows=1)
-        commands: list[tuple[Any, ...]] = [
-            ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
-            ("BACKGROUND", (0, 0), (-1, 0), self.accent),
-            ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ("ALIGN", (2, 1), (2, -1), "RIGHT"),
-            ("ALIGN", (4, 1), (-1, -1), "RIGHT"),
-            ("TOPPADDING", (0, 0), (-1, -1), style.padding),
-            ("BOTTOMPADDING", (0, 0), (-1, -1), style.padding),
-            ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#CCCCCC")),
-        ]
+        align = [("ALIGN", (2, 1), (2, -1), "RIGHT"), ("ALIGN", (4, 1), (-1, -1), "RIGHT")]
+        commands = items_table_commands(style, self.accent, align)
         if not style.compact:
-            commands.append(("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#F4F6F9")]))
+            commands.append(ZEBRA_ROWS)
         table.setStyle(TableStyle(commands))
         return table
 
@@ -762,20 +908,7 @@ class _Renderer:
         )
         totals_table = Table(total_rows, colWidths=[45 * mm, 40 * mm])
         last = len(total_rows) - 1
-        totals_table.setStyle(
-            TableStyle(
-                [
-                    ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
-                    ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                    ("LINEABOVE", (0, last), (-1, last), 1, self.accent),
-                    ("FONT", (0, last), (-1, last), FONT_BOLD, style.base_size + 2),
-                    ("TEXTCOLOR", (0, last), (-1, last), self.accent),
-                    ("TOPPADDING", (0, last), (-1, last), 4),
-                ]
-            )
-        )
+        totals_table.setStyle(totals_table_style(style, self.accent, last))
         outer = Table([[vat_table, totals_table]], colWidths=[88 * mm, CONTENT_WIDTH - 88 * mm])
         outer.setStyle(
             TableStyle(
@@ -799,8 +932,8 @@ class _Renderer:
             ]
         if not (self.account or self.kid):
             return []
-        big = style.paragraph("pay-big", size=style.base_size + 3, bold=True, textColor=self.accent)
-        normal = style.paragraph("pay", size=style.base_size + 0.5)
+        account = self.account.id if self.account else None
+        big, lines = payment_lines(style, self.accent, self.t, account, self.kid)
         due = format_date(invoice.due_date, self.language) if invoice.due_date else ""
         amount = f"{invoice.currency} {self.money(invoice.totals.payable)}"
         left: list[Flowable] = [
@@ -808,36 +941,14 @@ class _Renderer:
                 f"{self.t('payable')}: {amount}" + (f" {self.t('pay_by')} {due}" if due else ""),
                 big,
             ),
+            *lines,
         ]
-        if self.account:
-            left.append(
-                Paragraph(f"{self.t('pay_to')}: <b>{_escape(format_account(self.account.id))}</b>", normal)
-            )
-        if self.kid:
-            left.append(
-                Paragraph(
-                    f"{self.t('pay_with_kid')}: "
-                    f"<font size='{style.base_size + 5}'><b>{_escape(self.kid)}</b></font>",
-                    style.paragraph("kid", size=style.base_size + 0.5, leading=(style.base_size + 6) * 1.3),
-                )
-            )
         qr = self._qr()
         cells: list[Any] = [left, qr if qr is not None else ""]
         qr_width = 30 * mm if qr is not None else 0
         box = Table([cells], colWidths=[CONTENT_WIDTH - qr_width - 0.01, qr_width + 0.01])
-        box.setStyle(
-            TableStyle(
-                [
-                    ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
-                    ("BOX", (0, 0), (-1, -1), 1, self.accent),
-                    ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#F4F6F9")),
-                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 6),
-                    ("TOPPADDING", (0, 0), (-1, -1), 5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-                ]
-            )
-        )
+        middle = ("VALIGN", (0, 0), (-1, -1), "MIDDLE")
+        box.setStyle(TableStyle(payment_box_commands(style, self.accent, middle)))
         blocks: list[Flowable] = [box]
         if invoice.payment_terms:
             blocks.append(Spacer(1, 2 * mm))
@@ -940,58 +1051,17 @@ class _Renderer:
     # -- build
 
     def build(self) -> tuple[bytes, int]:
-        buffer = io.BytesIO()
-        renderer = self
-
-        class _Canvas(_GatewayCanvas):
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                super().__init__(*args, **kwargs)
-                self.footer = renderer.footer
-
-        doc = BaseDocTemplate(
-            buffer,
-            pagesize=A4,
-            leftMargin=CONTENT_LEFT,
-            rightMargin=PAGE_WIDTH - CONTENT_RIGHT,
-            topMargin=LATER_FRAME_TOP,
-            bottomMargin=FRAME_BOTTOM,
-            title=f"{self._title().capitalize()} {self.invoice.number}",
+        title = f"{self._title().capitalize()} {self.invoice.number}"
+        return build_pdf(
+            self.story(),
+            first_page=self.first_page,
+            later_page=self.later_page,
+            footer=self.footer,
+            title=title,
             author=self.invoice.seller.name,
-            subject=f"{self._title().capitalize()} {self.invoice.number} – {self.invoice.buyer.name}",
-            creator=CREATOR,
-            lang="nb-NO" if self.language == "nb" else "en",
-            invariant=1,
+            subject=f"{title} – {self.invoice.buyer.name}",
+            language=self.language,
         )
-        first = Frame(
-            CONTENT_LEFT,
-            FRAME_BOTTOM,
-            CONTENT_WIDTH,
-            PAGE_HEIGHT - FIRST_FRAME_TOP - FRAME_BOTTOM,
-            id="first",
-            leftPadding=0,
-            rightPadding=0,
-            topPadding=0,
-            bottomPadding=0,
-        )
-        later = Frame(
-            CONTENT_LEFT,
-            FRAME_BOTTOM,
-            CONTENT_WIDTH,
-            PAGE_HEIGHT - LATER_FRAME_TOP + 6 * mm - FRAME_BOTTOM,
-            id="later",
-            leftPadding=0,
-            rightPadding=0,
-            topPadding=0,
-            bottomPadding=0,
-        )
-        doc.addPageTemplates(
-            [
-                PageTemplate(id="first", frames=[first], onPage=self.first_page),
-                PageTemplate(id="later", frames=[later], onPage=self.later_page),
-            ]
-        )
-        doc.build(self.story(), canvasmaker=_Canvas)
-        return buffer.getvalue(), doc.page
 
 
 def _places(value: Decimal) -> int:

@@ -21,24 +21,17 @@ What a notice says, decided here:
 from __future__ import annotations
 
 import datetime as dt
-import io
 import warnings
 from decimal import Decimal
 from typing import Any
 
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_RIGHT
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
-    BaseDocTemplate,
     Flowable,
-    Frame,
     KeepTogether,
     NextPageTemplate,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
@@ -50,29 +43,39 @@ from mappings.invoice.pdf import (
     CONTENT_LEFT,
     CONTENT_RIGHT,
     CONTENT_WIDTH,
-    CREATOR,
-    FIRST_FRAME_TOP,
     FONT,
     FONT_BOLD,
     FONT_ITALIC,
-    FRAME_BOTTOM,
-    LATER_FRAME_TOP,
     MAX_PAGES,
     NORMAL_STYLE,
     PAGE_HEIGHT,
-    PAGE_WIDTH,
     WINDOW_LEFT,
     WINDOW_TOP,
+    ZEBRA_ROWS,
     _escape,
-    _GatewayCanvas,
     _register_fonts,
     _Style,
+    build_pdf,
+    draw_facts,
+    draw_footer,
+    draw_header_rule,
+    draw_later_header,
+    draw_logo_or_name,
+    draw_return_line,
+    footer_left_text,
     format_account,
     format_date,
     format_money,
     format_org_number,
     format_rate,
+    items_table_commands,
+    party_lines,
+    payment_box_commands,
+    payment_lines,
+    seller_registration_lines,
+    table_header_styles,
     template_for,
+    totals_table_style,
 )
 from mappings.reminder.notice import NoticeOptions, first_notice_for, notice_total, signed_open
 from schemas.branding import Language, PdfTemplate
@@ -190,42 +193,14 @@ class _NoticeRenderer:
     def money(self, value: Decimal) -> str:
         return format_money(value, self.doc.currency, self.language)
 
-    @staticmethod
-    def _party_lines(party: Party) -> list[str]:
-        lines: list[str] = []
-        address = party.address
-        if address:
-            lines.extend(address.lines)
-            city = " ".join(part for part in (address.postal_code, address.city) if part)
-            if city:
-                lines.append(city)
-            if address.country != "NO":
-                lines.append(address.country)
-        return lines
-
     # -- page furniture
-
-    def _logo_or_name(self, canvas: Canvas, top: float) -> None:
-        logo = self.template.logo_path
-        if logo is not None:
-            image = ImageReader(str(logo))
-            width, height = image.getSize()
-            scale = min(60 * mm / width, 10 * mm / height)
-            canvas.drawImage(
-                image, CONTENT_LEFT, top - height * scale, width * scale, height * scale, mask="auto"
-            )
-            return
-        canvas.setFillColor(self.accent)
-        canvas.setFont(FONT_BOLD, 16)
-        canvas.drawString(CONTENT_LEFT, top - 6 * mm, _fit(self.display_name, FONT_BOLD, 16, 95 * mm))
 
     def first_page(self, canvas: Canvas, _doc: Any) -> None:
         canvas.saveState()
         top = PAGE_HEIGHT - 12 * mm
-        self._logo_or_name(canvas, top)
-        canvas.setStrokeColor(self.accent)
-        canvas.setLineWidth(1.2)
-        canvas.line(CONTENT_LEFT, PAGE_HEIGHT - 40 * mm, CONTENT_RIGHT, PAGE_HEIGHT - 40 * mm)
+        name = _fit(self.display_name, FONT_BOLD, 16, 95 * mm)
+        draw_logo_or_name(canvas, self.template, self.accent, name, top)
+        draw_header_rule(canvas, self.accent)
         canvas.setFillColor(self.accent)
         size = 20 if len(self.title) <= 14 else 16
         canvas.setFont(FONT_BOLD, size)
@@ -235,15 +210,8 @@ class _NoticeRenderer:
         canvas.drawRightString(CONTENT_RIGHT, top - 11.5 * mm, self.subtitle)
         # Seller: address left under the name, registration and contact right under the title.
         seller = self.seller
-        address_lines = [seller.name, *self._party_lines(seller)]
-        other: list[str] = []
-        if seller.legal_registration:
-            suffix = f" {self.t('vat_reg')}" if seller.vat_id else ""
-            other.append(f"{self.t('org')} {format_org_number(seller.legal_registration.value)}{suffix}")
-        elif seller.vat_id:
-            other.append(seller.vat_id)
-        if seller.legal_info:
-            other.append(seller.legal_info)
+        address_lines = [seller.name, *party_lines(seller)]
+        other = seller_registration_lines(seller, self.t)
         if seller.contact:
             contact = seller.contact
             phone = f"{self.t('phone')} {contact.phone}" if contact.phone else None
@@ -270,11 +238,8 @@ class _NoticeRenderer:
         window_top = PAGE_HEIGHT - WINDOW_TOP
         left = WINDOW_LEFT + 5 * mm
         width = 80 * mm
-        return_line = ", ".join([self.seller.name, *self._party_lines(self.seller)])
-        canvas.setFont(FONT, 6.5)
-        canvas.setFillColor(colors.HexColor("#555555"))
-        canvas.drawString(left, window_top - 5 * mm, _fit(return_line, FONT, 6.5, width))
-        canvas.setFillColor(colors.black)
+        return_line = ", ".join([self.seller.name, *party_lines(self.seller)])
+        draw_return_line(canvas, _fit(return_line, FONT, 6.5, width), left)
         wrapped = _wrap(self.buyer.name, FONT_BOLD, 10, width)
         lines = wrapped[:1] + (
             [_fit(" ".join(wrapped[1:]), FONT_BOLD, 10, width)] if len(wrapped) > 1 else []
@@ -282,7 +247,7 @@ class _NoticeRenderer:
         bold_lines = len(lines)
         if self.buyer.contact and self.buyer.contact.name:
             lines.append(f"v/ {self.buyer.contact.name}")
-        lines.extend(self._party_lines(self.buyer))
+        lines.extend(party_lines(self.buyer))
         y = window_top - 12 * mm
         for index, line in enumerate(lines[:6]):
             font = FONT_BOLD if index < bold_lines else FONT
@@ -315,48 +280,16 @@ class _NoticeRenderer:
         return facts[:10]
 
     def _facts(self, canvas: Canvas) -> None:
-        left = 120 * mm
-        y = PAGE_HEIGHT - WINDOW_TOP - 2 * mm
-        for label, value, strong in self._fact_rows():
-            canvas.setFont(FONT, 8)
-            canvas.setFillColor(colors.HexColor("#444444"))
-            canvas.drawString(left, y, label)
-            canvas.setFillColor(colors.black)
-            font, size = (FONT_BOLD, 9) if strong else (FONT, 8.5)
-            canvas.setFont(font, size)
-            canvas.drawRightString(CONTENT_RIGHT, y, _fit(value, font, size, 45 * mm))
-            y -= 4.4 * mm
+        draw_facts(canvas, self._fact_rows(), lambda value, font, size: _fit(value, font, size, 45 * mm))
 
     def later_page(self, canvas: Canvas, _doc: Any) -> None:
-        canvas.saveState()
-        canvas.setFillColor(self.accent)
-        canvas.setFont(FONT_BOLD, 11)
-        canvas.drawString(
-            CONTENT_LEFT, PAGE_HEIGHT - 15 * mm, _fit(self.display_name, FONT_BOLD, 11, 85 * mm)
-        )
-        canvas.setFillColor(colors.black)
-        canvas.setFont(FONT, 9)
         heading = f"{self.title} {self.doc.notice_id} ({self.t('continued')})"
-        canvas.drawRightString(CONTENT_RIGHT, PAGE_HEIGHT - 15 * mm, _fit(heading, FONT, 9, 85 * mm))
-        canvas.setStrokeColor(self.accent)
-        canvas.setLineWidth(0.8)
-        canvas.line(CONTENT_LEFT, PAGE_HEIGHT - 19 * mm, CONTENT_RIGHT, PAGE_HEIGHT - 19 * mm)
-        canvas.restoreState()
+        name = _fit(self.display_name, FONT_BOLD, 11, 85 * mm)
+        draw_later_header(canvas, self.accent, name, _fit(heading, FONT, 9, 85 * mm))
 
     def footer(self, canvas: Canvas, page: int, pages: int) -> None:
-        canvas.saveState()
-        canvas.setStrokeColor(colors.HexColor("#BBBBBB"))
-        canvas.setLineWidth(0.4)
-        canvas.line(CONTENT_LEFT, 13 * mm, CONTENT_RIGHT, 13 * mm)
-        canvas.setFont(FONT, 7)
-        canvas.setFillColor(colors.HexColor("#444444"))
-        seller = self.seller
-        left_text = self.template.footer_text or " · ".join(
-            part for part in (seller.name, seller.vat_id, seller.legal_info) if part
-        )
-        canvas.drawString(CONTENT_LEFT, 9 * mm, _fit(left_text, FONT, 7, 140 * mm))
-        canvas.drawRightString(CONTENT_RIGHT, 9 * mm, self.t("page").format(page=page, pages=pages))
-        canvas.restoreState()
+        left_text = _fit(footer_left_text(self.template, self.seller), FONT, 7, 140 * mm)
+        draw_footer(canvas, left_text, self.t("page").format(page=page, pages=pages))
 
     # -- story
 
@@ -385,10 +318,7 @@ class _NoticeRenderer:
     def _items_table(self) -> Table:
         style = self.style
         cell = style.paragraph("cell", size=style.base_size)
-        head = style.paragraph("head", size=style.base_size - 0.5, bold=True, textColor=colors.white)
-        head_r = style.paragraph(
-            "head-r", size=style.base_size - 0.5, bold=True, textColor=colors.white, alignment=TA_RIGHT
-        )
+        head, head_r = table_header_styles(style, style.base_size - 0.5)
         header = [
             Paragraph(self.t("invoice"), head),
             Paragraph(self.t("issue_date"), head),
@@ -416,20 +346,8 @@ class _NoticeRenderer:
             )
         widths = [39 * mm, 21 * mm, 21 * mm, 28 * mm, 28 * mm, 15 * mm, 23 * mm]
         table = Table(rows, colWidths=widths, repeatRows=1)
-        table.setStyle(
-            TableStyle(
-                [
-                    ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
-                    ("BACKGROUND", (0, 0), (-1, 0), self.accent),
-                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                    ("ALIGN", (3, 1), (-1, -1), "RIGHT"),
-                    ("TOPPADDING", (0, 0), (-1, -1), style.padding),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), style.padding),
-                    ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#CCCCCC")),
-                    ("ROWBACKGROUNDS", (0, 1), (-1, -1), [colors.white, colors.HexColor("#F4F6F9")]),
-                ]
-            )
-        )
+        commands = items_table_commands(style, self.accent, [("ALIGN", (3, 1), (-1, -1), "RIGHT")])
+        table.setStyle(TableStyle([*commands, ZEBRA_ROWS]))
         return table
 
     def _totals(self) -> Table:
@@ -449,20 +367,7 @@ class _NoticeRenderer:
         rows.append([f"{self.t('payable')} {doc.currency}", self.money(notice_total(doc))])
         last = len(rows) - 1
         table = Table(rows, colWidths=[70 * mm, 40 * mm], hAlign="RIGHT")
-        table.setStyle(
-            TableStyle(
-                [
-                    ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
-                    ("ALIGN", (1, 0), (1, -1), "RIGHT"),
-                    ("TOPPADDING", (0, 0), (-1, -1), 1.5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                    ("LINEABOVE", (0, last), (-1, last), 1, self.accent),
-                    ("FONT", (0, last), (-1, last), FONT_BOLD, style.base_size + 2),
-                    ("TEXTCOLOR", (0, last), (-1, last), self.accent),
-                    ("TOPPADDING", (0, last), (-1, last), 4),
-                ]
-            )
-        )
+        table.setStyle(totals_table_style(style, self.accent, last))
         return table
 
     def _payment_box(self) -> list[Flowable]:
@@ -470,78 +375,31 @@ class _NoticeRenderer:
         doc = self.doc
         if not (doc.payee_account or doc.kid):
             return []
-        big = style.paragraph("pay-big", size=style.base_size + 3, bold=True, textColor=self.accent)
-        normal = style.paragraph("pay", size=style.base_size + 0.5)
+        big, lines = payment_lines(style, self.accent, self.t, doc.payee_account, doc.kid)
         amount = f"{doc.currency} {self.money(notice_total(doc))}"
         deadline = format_date(doc.deadline, self.language)
         cells: list[Flowable] = [
-            Paragraph(f"{self.t('payable')}: {amount} {self.t('pay_by')} {deadline}", big)
+            Paragraph(f"{self.t('payable')}: {amount} {self.t('pay_by')} {deadline}", big),
+            *lines,
         ]
-        if doc.payee_account:
-            account = _escape(format_account(doc.payee_account))
-            cells.append(Paragraph(f"{self.t('pay_to')}: <b>{account}</b>", normal))
-        if doc.kid:
-            cells.append(
-                Paragraph(
-                    f"{self.t('pay_with_kid')}: "
-                    f"<font size='{style.base_size + 5}'><b>{_escape(doc.kid)}</b></font>",
-                    style.paragraph("kid", size=style.base_size + 0.5, leading=(style.base_size + 6) * 1.3),
-                )
-            )
         box = Table([[cells]], colWidths=[CONTENT_WIDTH])
-        box.setStyle(
-            TableStyle(
-                [
-                    ("FONT", (0, 0), (-1, -1), FONT, style.base_size),
-                    ("BOX", (0, 0), (-1, -1), 1, self.accent),
-                    ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#F4F6F9")),
-                    ("LEFTPADDING", (0, 0), (-1, -1), 6),
-                    ("TOPPADDING", (0, 0), (-1, -1), 5),
-                    ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-                ]
-            )
-        )
+        box.setStyle(TableStyle(payment_box_commands(style, self.accent)))
         return [box]
 
     # -- build
 
     def build(self) -> tuple[bytes, int]:
-        buffer = io.BytesIO()
-        renderer = self
-
-        class _Canvas(_GatewayCanvas):
-            def __init__(self, *args: Any, **kwargs: Any) -> None:
-                super().__init__(*args, **kwargs)
-                self.footer = renderer.footer
-
         title = f"{self.title.capitalize()} {self.doc.notice_id}"
-        document = BaseDocTemplate(
-            buffer,
-            pagesize=A4,
-            leftMargin=CONTENT_LEFT,
-            rightMargin=PAGE_WIDTH - CONTENT_RIGHT,
-            topMargin=LATER_FRAME_TOP,
-            bottomMargin=FRAME_BOTTOM,
+        return build_pdf(
+            self.story(),
+            first_page=self.first_page,
+            later_page=self.later_page,
+            footer=self.footer,
             title=title,
             author=self.seller.name,
             subject=f"{title} – {self.buyer.name}",
-            creator=CREATOR,
-            lang="nb-NO" if self.language == "nb" else "en",
-            invariant=1,
+            language=self.language,
         )
-        padding = {"leftPadding": 0, "rightPadding": 0, "topPadding": 0, "bottomPadding": 0}
-        first_height = PAGE_HEIGHT - FIRST_FRAME_TOP - FRAME_BOTTOM
-        later_height = PAGE_HEIGHT - LATER_FRAME_TOP + 6 * mm - FRAME_BOTTOM
-        first = Frame(CONTENT_LEFT, FRAME_BOTTOM, CONTENT_WIDTH, first_height, id="first", **padding)
-        later = Frame(CONTENT_LEFT, FRAME_BOTTOM, CONTENT_WIDTH, later_height, id="later", **padding)
-        document.addPageTemplates(
-            [
-                PageTemplate(id="first", frames=[first], onPage=self.first_page),
-                PageTemplate(id="later", frames=[later], onPage=self.later_page),
-            ]
-        )
-        document.build(self.story(), canvasmaker=_Canvas)
-        return buffer.getvalue(), document.page
 
 
 def _wrap(text: str, font: str, size: float, width: float) -> list[str]:
