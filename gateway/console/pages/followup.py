@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -94,6 +96,28 @@ def _refused(error: dispute_service.FollowUpRefused) -> HTTPException:
     return HTTPException(error.status, str(error))
 
 
+def _no_notice(notice_id: str, tenant_id: str) -> HTTPException:
+    """Another tenant's notice reads as no notice at all: the same 404."""
+    return HTTPException(404, f"There is no notice {notice_id} for tenant {tenant_id}.")
+
+
+def _no_dispute(dispute_id: str, tenant_id: str) -> HTTPException:
+    """Another tenant's dispute reads as no dispute at all: the same 404."""
+    return HTTPException(404, f"There is no dispute {dispute_id} for tenant {tenant_id}.")
+
+
+@contextmanager
+def _dispute_errors(dispute_id: str, tenant_id: str) -> Iterator[None]:
+    """What a dispute step answers when the service says no: 404 for a missing dispute, else the refusal's
+    own status and reason."""
+    try:
+        yield
+    except dispute_service.DisputeNotFound:
+        raise _no_dispute(dispute_id, tenant_id) from None
+    except dispute_service.FollowUpRefused as error:
+        raise _refused(error) from None
+
+
 # --- reminders ----------------------------------------------------------------------------------------------
 
 
@@ -170,9 +194,7 @@ def notice_page(request: Request, notice_id: str, identity: Viewer) -> Response:
         try:
             notice = reminder_service.show_notice(session, identity.tenant_id, notice_id)
         except reminder_service.NoticeNotFound:
-            raise HTTPException(
-                404, f"There is no notice {notice_id} for tenant {identity.tenant_id}."
-            ) from None
+            raise _no_notice(notice_id, identity.tenant_id) from None
         delivery = desk.notice_delivery(session, identity.tenant_id, notice["delivery_id"])
         buyer = desk.notice_buyer(session, notice_id)
     numbers = {item["invoice_id"]: item["invoice_number"] for item in notice["items"]}
@@ -202,9 +224,7 @@ def approve_notice(request: Request, notice_id: str, identity: CreditController)
                 session, identity.tenant_id, notice_id, actor=identity.actor, settings=_settings(request)
             )
         except reminder_service.NoticeNotFound:
-            raise HTTPException(
-                404, f"There is no notice {notice_id} for tenant {identity.tenant_id}."
-            ) from None
+            raise _no_notice(notice_id, identity.tenant_id) from None
         except reminder_service.NoticeStateError as error:
             return redirect(request, f"{BASE}/reminders/{notice_id}", f"Nothing done: {error}.", kind="warn")
     return redirect(request, f"{BASE}/reminders/{notice_id}", "Notice approved: it is queued for delivery.")
@@ -226,9 +246,7 @@ def cancel_notice(
                 session, identity.tenant_id, notice_id, actor=identity.actor, reason=reason.strip()
             )
         except reminder_service.NoticeNotFound:
-            raise HTTPException(
-                404, f"There is no notice {notice_id} for tenant {identity.tenant_id}."
-            ) from None
+            raise _no_notice(notice_id, identity.tenant_id) from None
         except reminder_service.NoticeStateError as error:
             return redirect(request, f"{BASE}/reminders/{notice_id}", f"Nothing done: {error}.", kind="warn")
     notice = "Notice cancelled; its invoices' follow-up went back a level, so a next run may write it again."
@@ -285,9 +303,7 @@ def dispute_page(request: Request, dispute_id: str, identity: Viewer) -> Respons
         try:
             found = dispute_service.get_dispute(session, identity.tenant_id, dispute_id)
         except dispute_service.DisputeNotFound:
-            raise HTTPException(
-                404, f"There is no dispute {dispute_id} for tenant {identity.tenant_id}."
-            ) from None
+            raise _no_dispute(dispute_id, identity.tenant_id) from None
         dispute = dispute_service.dispute_view(session, found, now=now)
         receiver_id = desk.invoice_receiver(session, dispute["invoice_id"])
         buyer_name = desk.invoice_buyer(session, dispute["invoice_id"])
@@ -333,26 +349,19 @@ async def add_message(
         data = await attachment.read(settings.max_pod_bytes + 1)
         if data:
             upload = dispute_service.AttachmentUpload(data, attachment.filename, attachment.content_type)
-    with session_scope(request.app.state.engine) as session:
-        try:
-            dispute_service.add_message(
-                session,
-                document_store(settings, request.app.state.engine),
-                identity.tenant_id,
-                dispute_id,
-                text=text or None,
-                side=side,
-                attachment=upload,
-                max_bytes=settings.max_pod_bytes,
-                actor=identity.actor,
-                now=dt.datetime.now(dt.UTC),
-            )
-        except dispute_service.DisputeNotFound:
-            raise HTTPException(
-                404, f"There is no dispute {dispute_id} for tenant {identity.tenant_id}."
-            ) from None
-        except dispute_service.FollowUpRefused as error:
-            raise _refused(error) from None
+    with session_scope(request.app.state.engine) as session, _dispute_errors(dispute_id, identity.tenant_id):
+        dispute_service.add_message(
+            session,
+            document_store(settings, request.app.state.engine),
+            identity.tenant_id,
+            dispute_id,
+            text=text or None,
+            side=side,
+            attachment=upload,
+            max_bytes=settings.max_pod_bytes,
+            actor=identity.actor,
+            now=dt.datetime.now(dt.UTC),
+        )
     return redirect(request, _dispute_path(dispute_id), "Added to the dispute's history.")
 
 
@@ -366,18 +375,11 @@ def change_owner(
 ) -> Response:
     _id(dispute_id, "dispute")
     changes: dict[str, Any] = {"owner": owner.strip() or None, "due_date": _day(due_date, "due_date")}
-    with session_scope(request.app.state.engine) as session:
-        try:
-            dispute_service.update_dispute(
-                session, identity.tenant_id, dispute_id, changes=changes, actor=identity.actor,
-                now=dt.datetime.now(dt.UTC),
-            )  # fmt: skip
-        except dispute_service.DisputeNotFound:
-            raise HTTPException(
-                404, f"There is no dispute {dispute_id} for tenant {identity.tenant_id}."
-            ) from None
-        except dispute_service.FollowUpRefused as error:
-            raise _refused(error) from None
+    with session_scope(request.app.state.engine) as session, _dispute_errors(dispute_id, identity.tenant_id):
+        dispute_service.update_dispute(
+            session, identity.tenant_id, dispute_id, changes=changes, actor=identity.actor,
+            now=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
     return redirect(request, _dispute_path(dispute_id), "Owner and due date saved.")
 
 
@@ -394,25 +396,18 @@ def resolve(
     _id(dispute_id, "dispute")
     if outcome not in OUTCOME_LABELS:
         raise HTTPException(422, "outcome: choose rejected, withdrawn or credited")
-    with session_scope(request.app.state.engine) as session:
-        try:
-            found = dispute_service.get_dispute(session, identity.tenant_id, dispute_id)
-            currency = desk.invoice_currency(session, found.invoice_id)
-            amount = None
-            if outcome == "credited":
-                amount = form_amount(credit_amount, field="credit_amount", currency=currency)
-            elif credit_amount.strip():
-                raise HTTPException(422, f"credit_amount: only with the outcome credited, not {outcome}")
-            dispute_service.resolve_dispute(
-                session, identity.tenant_id, dispute_id, outcome=outcome, note=note or None,
-                credit_amount=amount, actor=identity.actor, now=dt.datetime.now(dt.UTC),
-            )  # fmt: skip
-        except dispute_service.DisputeNotFound:
-            raise HTTPException(
-                404, f"There is no dispute {dispute_id} for tenant {identity.tenant_id}."
-            ) from None
-        except dispute_service.FollowUpRefused as error:
-            raise _refused(error) from None
+    with session_scope(request.app.state.engine) as session, _dispute_errors(dispute_id, identity.tenant_id):
+        found = dispute_service.get_dispute(session, identity.tenant_id, dispute_id)
+        currency = desk.invoice_currency(session, found.invoice_id)
+        amount = None
+        if outcome == "credited":
+            amount = form_amount(credit_amount, field="credit_amount", currency=currency)
+        elif credit_amount.strip():
+            raise HTTPException(422, f"credit_amount: only with the outcome credited, not {outcome}")
+        dispute_service.resolve_dispute(
+            session, identity.tenant_id, dispute_id, outcome=outcome, note=note or None,
+            credit_amount=amount, actor=identity.actor, now=dt.datetime.now(dt.UTC),
+        )  # fmt: skip
     if outcome == "credited":
         text = f"Credit of {amount} {currency} proposed; another person (credit or admin) approves it."
     else:
@@ -425,17 +420,11 @@ def approve_credit(request: Request, dispute_id: str, identity: CreditController
     """The credit note is written and sent; the service refuses the proposer (four eyes) with a 403."""
     _id(dispute_id, "dispute")
     with session_scope(request.app.state.engine) as session:
-        try:
+        with _dispute_errors(dispute_id, identity.tenant_id):
             dispute = dispute_service.approve_credit(
                 session, dispute_id, approver=identity.actor, approver_role=identity.role,
                 tenant_id=identity.tenant_id, now=dt.datetime.now(dt.UTC),
             )  # fmt: skip
-        except dispute_service.DisputeNotFound:
-            raise HTTPException(
-                404, f"There is no dispute {dispute_id} for tenant {identity.tenant_id}."
-            ) from None
-        except dispute_service.FollowUpRefused as error:
-            raise _refused(error) from None
         number = desk.invoice_number(session, dispute.credit_note_invoice_id)
     return redirect(
         request, _dispute_path(dispute_id), f"Credit approved: credit note {number} is on its way."
