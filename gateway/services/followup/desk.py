@@ -19,7 +19,7 @@ from sqlmodel import col
 from db.models import Delivery, DeliveryEvent, FollowUpRun, InvoiceRecord, ReminderNotice, ReminderNoticeItem
 from db.models.followup import Dispute, DisputeMessage
 from gateway.services.followup.disputes import ACTIVE, CREDIT_ROLES, _same_person, open_amount
-from gateway.services.followup.reminders import notice_view, run_view
+from gateway.services.followup.reminders import notice_view, notices_query, run_view
 from schemas.followup import DisputeStatus, NoticeStatus
 
 DisputeView = Literal["open", "awaiting", "overdue", "closed", "all"]
@@ -41,13 +41,7 @@ def notice_rows(
 ) -> list[dict[str, Any]]:
     """Notices with those awaiting approval first (they wait for a person), then newest first; each with the
     buyer's name and how many invoices it lists."""
-    query = select(ReminderNotice).where(col(ReminderNotice.tenant_id) == tenant_id)
-    if status is not None:
-        query = query.where(col(ReminderNotice.status) == status)
-    if customer is not None:
-        query = query.where(
-            (col(ReminderNotice.customer_key) == customer) | (col(ReminderNotice.receiver_id) == customer)
-        )
+    query = notices_query(tenant_id, status=status, customer=customer)
     waiting_first = case((col(ReminderNotice.status) == NoticeStatus.AWAITING_APPROVAL.value, 0), else_=1)
     query = query.order_by(
         waiting_first, col(ReminderNotice.notice_on).desc(), col(ReminderNotice.created_at).desc(),

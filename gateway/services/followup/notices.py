@@ -405,13 +405,20 @@ def _title(notice: ReminderNotice) -> str:
     return f"{NOTICE_TITLES.get(notice.kind, notice.kind)} {notice.id} (level {notice.level})"
 
 
-def _fail(session: Session, notice: ReminderNotice, reason: str, actor: str) -> NoticeUndeliverable:
-    notice.status = NoticeStatus.FAILED.value
+def set_notice_status(
+    session: Session, notice: ReminderNotice, status: NoticeStatus, *, reason: str | None, actor: str | None
+) -> None:
+    """Move `notice` to `status`, recording who ended it and why (both None when it goes on again)."""
+    notice.status = status.value
     notice.cancel_reason = reason
     notice.cancelled_by = actor
     notice.updated_at = utcnow()
     session.add(notice)
     session.flush()
+
+
+def _fail(session: Session, notice: ReminderNotice, reason: str, actor: str) -> NoticeUndeliverable:
+    set_notice_status(session, notice, NoticeStatus.FAILED, reason=reason, actor=actor)
     return NoticeUndeliverable(notice.id, reason)
 
 
@@ -552,12 +559,7 @@ def _enqueue(
     notice.delivery_id = delivery.id
     notice.channel = route.channel
     notice.format = route.format
-    notice.status = NoticeStatus.QUEUED.value
-    notice.cancel_reason = None
-    notice.cancelled_by = None
-    notice.updated_at = utcnow()
-    session.add(notice)
-    session.flush()
+    set_notice_status(session, notice, NoticeStatus.QUEUED, reason=None, actor=None)
     return delivery
 
 
@@ -974,12 +976,7 @@ def _cancel(
         return False
     try:
         with session.begin_nested():  # a worker may claim the delivery this instant: then it goes
-            notice.status = NoticeStatus.CANCELLED.value
-            notice.cancelled_by = actor
-            notice.cancel_reason = reason
-            notice.updated_at = utcnow()
-            session.add(notice)
-            session.flush()
+            set_notice_status(session, notice, NoticeStatus.CANCELLED, reason=reason, actor=actor)
             if delivery is not None:
                 why = f"{_title(notice)}: {reason}"
                 change_status(session, delivery, S.CANCELLED, actor=actor, reason=why)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -26,7 +26,12 @@ from db.models import (
     ReminderNoticeItem,
     utcnow,
 )
-from gateway.services.followup.notices import NoticeUndeliverable, queue_notice, restore_state
+from gateway.services.followup.notices import (
+    NoticeUndeliverable,
+    queue_notice,
+    restore_state,
+    set_notice_status,
+)
 from gateway.services.outbound.deliveries import cancel as cancel_delivery
 from gateway.services.outbound.deliveries import cancel_refusal
 from gateway.settings import Settings
@@ -88,6 +93,20 @@ def decision_view(decision: FollowUpDecision, number: str | None = None) -> dict
     }
 
 
+def notices_query(
+    tenant_id: str, *, status: str | None, customer: str | None
+) -> Select[ReminderNotice]:
+    """The tenant's notices, by status and by customer (its customer key or receiver id), not yet ordered."""
+    query = select(ReminderNotice).where(col(ReminderNotice.tenant_id) == tenant_id)
+    if status is not None:
+        query = query.where(col(ReminderNotice.status) == status)
+    if customer is not None:
+        query = query.where(
+            (col(ReminderNotice.customer_key) == customer) | (col(ReminderNotice.receiver_id) == customer)
+        )
+    return query
+
+
 def list_notices(
     session: Session,
     tenant_id: str,
@@ -98,13 +117,7 @@ def list_notices(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The tenant's notices, newest first; by status and by customer (customer key or receiver id)."""
-    query = select(ReminderNotice).where(col(ReminderNotice.tenant_id) == tenant_id)
-    if status is not None:
-        query = query.where(col(ReminderNotice.status) == status)
-    if customer is not None:
-        query = query.where(
-            (col(ReminderNotice.customer_key) == customer) | (col(ReminderNotice.receiver_id) == customer)
-        )
+    query = notices_query(tenant_id, status=status, customer=customer)
     query = (
         query.order_by(col(ReminderNotice.created_at).desc(), col(ReminderNotice.id))
         .limit(limit)
@@ -191,12 +204,7 @@ def cancel_notice(
             if refusal is not None:
                 raise NoticeStateError(f"notice {notice.id}: {refusal}")
             cancel_delivery(session, delivery, actor=actor, reason=f"reminder notice cancelled: {reason}")
-    notice.status = NoticeStatus.CANCELLED.value
-    notice.cancelled_by = actor
-    notice.cancel_reason = reason
-    notice.updated_at = utcnow()
-    session.add(notice)
-    session.flush()
+    set_notice_status(session, notice, NoticeStatus.CANCELLED, reason=reason, actor=actor)
     invoice_ids = list(
         session.execute(
             select(col(ReminderNoticeItem.invoice_id)).where(col(ReminderNoticeItem.notice_id) == notice.id)
