@@ -13,11 +13,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from lxml import etree
 from sqlalchemy import Engine, select, update
 from sqlmodel import col
@@ -37,30 +35,12 @@ from gateway.worker import Worker
 from mappings.print.batch import parse as parse_index
 from schemas.canonical import ReceiverProfile
 from schemas.tenant import TenantSettings
-from tests.digipost_server import BrokerKeys, DigipostStandIn, broker_keys, run_stand_in
+from tests.digipost_fixtures import NATIONAL_ID, digipost_settings
+from tests.digipost_server import BrokerKeys, DigipostStandIn
 from tests.services.followup.test_notices import _kept_reminders, _notice, _rendered
 
-NATIONAL_ID = "01019000083"  # valid, synthetic
-BROKER_ID = "998877"
 PROVIDER = "0192:910000009"
 API_NS = "http://api.digipost.no/schema/v8"
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory: pytest.TempPathFactory) -> BrokerKeys:
-    return broker_keys(tmp_path_factory.mktemp("digipost-keys"))
-
-
-@pytest.fixture(scope="module")
-def stand_in_server(keys: BrokerKeys) -> Iterator[DigipostStandIn]:
-    yield from run_stand_in(DigipostStandIn(keys.certificate, BROKER_ID))
-
-
-@pytest.fixture
-def stand_in(stand_in_server: DigipostStandIn) -> Iterator[DigipostStandIn]:
-    stand_in_server.reset()
-    yield stand_in_server
-    stand_in_server.reset()
 
 
 def consumer_settings(
@@ -68,13 +48,7 @@ def consumer_settings(
 ) -> Settings:
     channels: dict[str, Any] = {
         "efaktura": {"provider_participant_id": PROVIDER},
-        "digipost": {
-            "base_url": stand_in.url,
-            "broker_id": BROKER_ID,
-            "pkcs12": str(keys.pkcs12),
-            "pkcs12_password": keys.password,
-            "timeout_seconds": 5,
-        },
+        "digipost": digipost_settings(stand_in, keys),
         "print": {"directory": str(root / "print-house"), "profiles": {"default": {"cutoffs": ["15:00"]}}},
     }
     return settings.model_copy(update={"channels": channels})
