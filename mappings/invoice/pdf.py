@@ -1077,14 +1077,21 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render(
-    invoice: Invoice, template: PdfTemplate | None = None, *, max_pages: int = MAX_PAGES
-) -> RenderedDocument:
-    """`Invoice` → a printable A4 PDF (fonts embedded, left 15 mm free, at most `max_pages` pages)."""
+def ready_template(template: PdfTemplate | None) -> PdfTemplate:
+    """The template to render with (the default when none), fonts registered; a logo file that is not there
+    is a `FormatError` now rather than a ReportLab error halfway through the drawing."""
     _register_fonts()
     chosen = template or template_for(None)
     if chosen.logo_path is not None and not chosen.logo_path.is_file():
         raise FormatError("template.logo_path", f"logo file {chosen.logo_path} does not exist")
+    return chosen
+
+
+def render(
+    invoice: Invoice, template: PdfTemplate | None = None, *, max_pages: int = MAX_PAGES
+) -> RenderedDocument:
+    """`Invoice` → a printable A4 PDF (fonts embedded, left 15 mm free, at most `max_pages` pages)."""
+    chosen = ready_template(template)
     pages = 0
     for style in (NORMAL_STYLE, COMPACT_STYLE):
         with warnings.catch_warnings():

@@ -53,7 +53,6 @@ from mappings.invoice.pdf import (
     WINDOW_TOP,
     ZEBRA_ROWS,
     _escape,
-    _register_fonts,
     _Style,
     build_pdf,
     draw_facts,
@@ -72,9 +71,9 @@ from mappings.invoice.pdf import (
     party_lines,
     payment_box_commands,
     payment_lines,
+    ready_template,
     seller_registration_lines,
     table_header_styles,
-    template_for,
     totals_table_style,
 )
 from mappings.reminder.notice import NoticeOptions, first_notice_for, notice_total, signed_open
@@ -432,10 +431,7 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
 
 def render_reminder_pdf(doc: ReminderDocument, template: PdfTemplate | None = None) -> bytes:
     """`ReminderDocument` → a printable A4 PDF (fonts embedded, left 15 mm free, at most 20 pages)."""
-    _register_fonts()
-    chosen = template or template_for(None)
-    if chosen.logo_path is not None and not chosen.logo_path.is_file():
-        raise FormatError("template.logo_path", f"logo file {chosen.logo_path} does not exist")
+    chosen = ready_template(template)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         content, pages = _NoticeRenderer(doc, chosen, NORMAL_STYLE).build()
