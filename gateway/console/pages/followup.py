@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from db.engine import session_scope
 from gateway.console.amounts import form_amount
@@ -187,6 +188,25 @@ def run_preview(
     return page(request, "followup/preview.html", context, identity=identity)
 
 
+def _notice_step(
+    request: Request,
+    identity: ConsoleIdentity,
+    notice_id: str,
+    step: Callable[[Session], None],
+    done: str,
+) -> Response:
+    """Run a notice's step and go back to the notice saying `done`; a notice not in a state for it goes back
+    with a warning (nothing done), a missing one is a 404."""
+    with session_scope(request.app.state.engine) as session:
+        try:
+            step(session)
+        except reminder_service.NoticeNotFound:
+            raise _no_notice(notice_id, identity.tenant_id) from None
+        except reminder_service.NoticeStateError as error:
+            return redirect(request, f"{BASE}/reminders/{notice_id}", f"Nothing done: {error}.", kind="warn")
+    return redirect(request, f"{BASE}/reminders/{notice_id}", done)
+
+
 @router.get("/console/follow-up/reminders/{notice_id}")
 def notice_page(request: Request, notice_id: str, identity: Viewer) -> Response:
     _id(notice_id, "notice")
@@ -218,16 +238,14 @@ def notice_page(request: Request, notice_id: str, identity: Viewer) -> Response:
 @router.post("/console/follow-up/reminders/{notice_id}/approve")
 def approve_notice(request: Request, notice_id: str, identity: CreditController) -> Response:
     _id(notice_id, "notice")
-    with session_scope(request.app.state.engine) as session:
-        try:
-            reminder_service.approve_notice(
-                session, identity.tenant_id, notice_id, actor=identity.actor, settings=_settings(request)
-            )
-        except reminder_service.NoticeNotFound:
-            raise _no_notice(notice_id, identity.tenant_id) from None
-        except reminder_service.NoticeStateError as error:
-            return redirect(request, f"{BASE}/reminders/{notice_id}", f"Nothing done: {error}.", kind="warn")
-    return redirect(request, f"{BASE}/reminders/{notice_id}", "Notice approved: it is queued for delivery.")
+    settings = _settings(request)
+
+    def approve(session: Session) -> None:
+        reminder_service.approve_notice(
+            session, identity.tenant_id, notice_id, actor=identity.actor, settings=settings
+        )
+
+    return _notice_step(request, identity, notice_id, approve, "Notice approved: it is queued for delivery.")
 
 
 @router.post("/console/follow-up/reminders/{notice_id}/cancel")
@@ -240,17 +258,14 @@ def cancel_notice(
     _id(notice_id, "notice")
     if not reason.strip():
         raise HTTPException(422, "reason: say why the notice is cancelled (it is written to its history)")
-    with session_scope(request.app.state.engine) as session:
-        try:
-            reminder_service.cancel_notice(
-                session, identity.tenant_id, notice_id, actor=identity.actor, reason=reason.strip()
-            )
-        except reminder_service.NoticeNotFound:
-            raise _no_notice(notice_id, identity.tenant_id) from None
-        except reminder_service.NoticeStateError as error:
-            return redirect(request, f"{BASE}/reminders/{notice_id}", f"Nothing done: {error}.", kind="warn")
-    notice = "Notice cancelled; its invoices' follow-up went back a level, so a next run may write it again."
-    return redirect(request, f"{BASE}/reminders/{notice_id}", notice)
+
+    def cancel(session: Session) -> None:
+        reminder_service.cancel_notice(
+            session, identity.tenant_id, notice_id, actor=identity.actor, reason=reason.strip()
+        )
+
+    done = "Notice cancelled; its invoices' follow-up went back a level, so a next run may write it again."
+    return _notice_step(request, identity, notice_id, cancel, done)
 
 
 # --- disputes -----------------------------------------------------------------------------------------------
