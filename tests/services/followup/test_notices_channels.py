@@ -35,23 +35,12 @@ from gateway.worker import Worker
 from mappings.print.batch import parse as parse_index
 from schemas.canonical import ReceiverProfile
 from schemas.tenant import TenantSettings
-from tests.digipost_fixtures import NATIONAL_ID, digipost_settings
+from tests.acceptance.test_consumer_waterfall import consumer_settings
+from tests.digipost_fixtures import NATIONAL_ID
 from tests.digipost_server import BrokerKeys, DigipostStandIn
 from tests.services.followup.test_notices import _kept_reminders, _notice, _rendered
 
-PROVIDER = "0192:910000009"
 API_NS = "http://api.digipost.no/schema/v8"
-
-
-def consumer_settings(
-    settings: Settings, stand_in: DigipostStandIn, keys: BrokerKeys, root: Path
-) -> Settings:
-    channels: dict[str, Any] = {
-        "efaktura": {"provider_participant_id": PROVIDER},
-        "digipost": digipost_settings(stand_in, keys),
-        "print": {"directory": str(root / "print-house"), "profiles": {"default": {"cutoffs": ["15:00"]}}},
-    }
-    return settings.model_copy(update={"channels": channels})
 
 
 def consumer_with_a_reminder(engine: Engine, settings: Settings, **tenant: Any) -> tuple[str, str]:
