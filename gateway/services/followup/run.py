@@ -297,9 +297,10 @@ def lock_tenant_run(session: Session, tenant_id: str) -> None:
     the states moved on (it writes nothing twice)."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    taken = session.execute(
-        select(func.pg_try_advisory_xact_lock(RUN_LOCK_CLASS, func.hashtext(tenant_id)))
-    ).scalar_one()
+    # keyed by the schema too: advisory locks are per database, and two gateways (or test runs) may keep
+    # their tables in two schemas of one database with tenants of the same name
+    key = func.hashtext(func.concat(func.current_schema(), "/", tenant_id))
+    taken = session.execute(select(func.pg_try_advisory_xact_lock(RUN_LOCK_CLASS, key))).scalar_one()
     if not taken:
         raise FollowUpRunBusy(tenant_id)
 
