@@ -35,7 +35,8 @@ class NoticeStatus(StrEnum):
     AWAITING_APPROVAL = "awaiting_approval"  # the level asks a person to approve it
     QUEUED = "queued"  # its delivery is in the outbox
     SENT = "sent"  # its delivery left (sent or delivered)
-    FAILED = "failed"  # its delivery ended without reaching the customer
+    FAILED = "failed"  # its delivery ended without reaching the customer, or came back after it left
+    # (returned letter, bounce): either way it does not count as a level reached (`restore_state`)
     CANCELLED = "cancelled"  # by a person, or by a payment / dispute / promise before it left
 
 

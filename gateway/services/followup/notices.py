@@ -41,6 +41,18 @@ for the failed delivery (the same bytes go on); else its own worker renders it a
 `on_delivery_status_change` (subscribed in `gateway.services`) keeps the notice's status on its delivery's:
 sent/delivered → `sent`, failed (or cancelled by someone else) → `failed`, a resend → `queued` again.
 
+**Returned after it left.** A delivery that reached `sent`/`delivered` and later goes to `deviation` (a
+print letter returned through print returns, an e-mail bounce, a Digipost PRINT_FAILED event) means the
+notice never reached the debtor: the notice becomes `failed` with the deviation's reason kept in
+`cancel_reason`, each reminded invoice's history gets a line, and the invoices' `FollowUpState` goes back
+as a cancel sets it (`restore_state`). Why roll back rather than keep the level: the Norwegian rules
+(inkassoloven § 9 and the reminder-fee rules) count the next step's time from a notice the debtor
+*received*; a returned letter was not received, so it can neither start the next level's clock nor carry
+its fee. The next daily run therefore writes the same level again (to a
+corrected address, or on the chain's next channel). A deviation before the notice left (a rule finding,
+a channel that cannot carry it) changes nothing here: it waits for a person, who resends or cancels. A
+resend of a returned notice's delivery makes it `queued` again and it stands in the state once more.
+
 `cancel_waiting_notices` cancels a notice still waiting (awaiting approval, or queued with its delivery not
 yet taken by a worker) that has nothing left to remind, with its delivery, and sets the invoices'
 `FollowUpState` back to what their notices still standing say, so their history stays honest: payment
@@ -858,6 +870,7 @@ _FOLLOWS: dict[str, NoticeStatus] = {
     S.SENT.value: NoticeStatus.SENT,
     S.DELIVERED.value: NoticeStatus.SENT,
     S.FAILED.value: NoticeStatus.FAILED,
+    S.DEVIATION.value: NoticeStatus.FAILED,  # only after it left (returned); before, it waits for a person
     S.CANCELLED.value: NoticeStatus.FAILED,  # by someone else: a payment's cancel marks the notice first
     S.QUEUED.value: NoticeStatus.QUEUED,  # a resend
 }
@@ -877,25 +890,32 @@ def on_delivery_status_change(session: Session, change: StatusChange) -> None:
     new = _FOLLOWS.get(change.to_status)
     if new is None or new.value == notice.status:
         return
+    if change.to_status == S.DEVIATION.value and change.from_status not in (S.SENT, S.DELIVERED):
+        return  # a deviation before it left (a rule finding, a channel refusal) waits for a person
     if new is NoticeStatus.QUEUED and change.from_status not in (S.SENT, S.DELIVERED, S.FAILED, S.DEVIATION):
         return  # a retry, not a resend: the notice was queued all along
+    returned = new is NoticeStatus.FAILED and change.to_status == S.DEVIATION.value
+    requeued = new is NoticeStatus.QUEUED and notice.status == NoticeStatus.FAILED.value
     notice.status = new.value
     notice.updated_at = change.at
     if new is NoticeStatus.FAILED:
         notice.cancel_reason = change.reason or f"its delivery ended {change.to_status}"
     session.add(notice)
     session.flush()
+    invoice_ids = list(dict.fromkeys(item.invoice_id for item in notice_items(session, notice.id)))
+    if returned or requeued:  # not received: it stops counting; resent: it counts again (module docstring)
+        for invoice_id in invoice_ids:
+            restore_state(session, invoice_id)
     words = {NoticeStatus.SENT: "sent", NoticeStatus.FAILED: "failed", NoticeStatus.QUEUED: "queued again"}
     reason = f"{_title(notice)} {words[new]} on {notice.channel} (delivery {change.delivery_id})"
+    if returned:
+        reason = (
+            f"{_title(notice)} returned on {notice.channel} (delivery {change.delivery_id}), not received:"
+            " failed, and follow-up goes back to the notices still standing"
+        )
     if new is NoticeStatus.FAILED and change.reason:
         reason += f": {change.reason}"
-    _note_on_invoices(
-        session,
-        [item.invoice_id for item in notice_items(session, notice.id)],
-        actor=change.actor,
-        reason=reason,
-        notice=notice,
-    )
+    _note_on_invoices(session, invoice_ids, actor=change.actor, reason=reason, notice=notice)
 
 
 # --- a payment before it left -----------------------------------------------------------------------------
@@ -996,8 +1016,10 @@ def _cancel(
 
 
 def restore_state(session: Session, invoice_id: str) -> None:
-    """An invoice's follow-up state as its notices still standing (not cancelled) say: the level, last
-    notice and deadline of the last of them, the fees they charged; used whenever a notice is cancelled."""
+    """An invoice's follow-up state as its notices still standing (neither cancelled nor failed) say: the
+    level, last notice and deadline of the last of them, the fees they charged; used whenever a notice is
+    cancelled or returned. A failed notice never reached the debtor, so it starts no next level's clock
+    and its fee is not owed (the module docstring, "Returned after it left")."""
     state = session.get(FollowUpState, invoice_id)
     if state is None:
         return
@@ -1006,7 +1028,7 @@ def restore_state(session: Session, invoice_id: str) -> None:
         .join(ReminderNoticeItem, col(ReminderNoticeItem.notice_id) == col(ReminderNotice.id))
         .where(
             col(ReminderNoticeItem.invoice_id) == invoice_id,
-            col(ReminderNotice.status) != NoticeStatus.CANCELLED.value,
+            col(ReminderNotice.status).not_in([NoticeStatus.CANCELLED.value, NoticeStatus.FAILED.value]),
             col(ReminderNotice.kind) != STATEMENT,
         )
         .order_by(col(ReminderNotice.notice_on), col(ReminderNotice.created_at), col(ReminderNotice.id))

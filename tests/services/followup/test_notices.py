@@ -53,8 +53,12 @@ from schemas.branding import PdfTemplate
 from schemas.canonical import ReceiverProfile
 from schemas.followup import ReminderDocument
 from tests.conftest import SHARED
+from tests.outbox_helpers import take_to_sent
 from tests.payment_scenarios import receive
 from tests.remittance_files import Tx, camt054
+from tests.services.followup.test_run import _setup, decisions, notice_of
+from tests.services.followup.test_run import run as follow_up_run
+from tests.services.test_bounces import _retag, _sample
 
 REMINDER_CUSTOMIZATION = (
     "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
@@ -569,3 +573,52 @@ def test_a_dispute_or_a_promise_cancels_the_waiting_notices_with_nothing_else_to
     dispute(partly, amount="100.00")  # the rest is still owed: the notice still reminds of it
     dispute(grouped)  # the notice reminds of another invoice too
     assert _state(engine, part)["status"] == "queued" and _state(engine, together)["status"] == "queued"
+
+
+def test_a_bounced_reminder_fails_and_the_next_run_writes_the_level_again(
+    client: TestClient, auth: dict[str, str], engine: Engine
+) -> None:
+    """A reminder e-mailed and sent, then bounced (a DSN naming its delivery): it was not received, so the
+    notice is `failed` with the bounce's reason, the invoice's history says so, its follow-up state goes
+    back to level 0 with no fee charged, and the next run writes level 1 again."""
+    prio = _setup(client, auth)["5"]  # C-PRIO: e-mail, ap@prio.example
+    first = follow_up_run(client, auth, dt.date(2026, 6, 15))
+    notice_id = decisions(client, auth, first["run_id"])[prio["number"]]["notice_id"]
+    queued = notice_of(client, auth, notice_id)
+    delivery_id = queued["delivery_id"]
+    assert (queued["status"], queued["channel"]) == ("queued", "email"), queued
+    with session_scope(engine) as session:  # the invoice's own e-mail is out of the way: only the notice
+        [own] = session.execute(select(Delivery).where(col(Delivery.invoice_id) == prio["id"])).scalars()
+        delivery_service.cancel(session, own, actor="test", reason="not under test")
+    take_to_sent(engine, delivery_id, lambda n: f"<{delivery_id}-{n}@hub.test>", channels=["email"])
+    assert notice_of(client, auth, notice_id)["status"] == "sent"
+    with session_scope(engine) as session:
+        state = session.get(FollowUpState, prio["id"])
+        assert state is not None
+        assert (state.level, state.last_notice_id, state.fees_charged) == (1, notice_id, 1)
+
+    bounce = _retag(_sample("INV-1002", "failed"), "INV-1002", delivery_id)
+    answer = client.post("/bounces", content=bounce, headers={**auth, "Content-Type": "message/rfc822"})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["delivery_id"], answer.json()["delivery_status"]) == (delivery_id, "deviation")
+
+    failed = notice_of(client, auth, notice_id)
+    assert failed["status"] == "failed", failed
+    with session_scope(engine) as session:
+        notice = session.get(ReminderNotice, notice_id)
+        assert notice is not None and notice.cancel_reason is not None
+        assert "e-mail bounced" in notice.cancel_reason and "5.1.1" in notice.cancel_reason
+        state = session.get(FollowUpState, prio["id"])
+        assert state is not None
+        assert (state.level, state.last_notice_id, state.fees_charged, state.fee_total) == (0, None, 0, "0")
+    view = client.get(f"/invoices/{prio['id']}", headers=auth).json()
+    text = "\n".join(event["reason"] or "" for d in view["deliveries"] for event in d["events"])
+    assert f"reminder {notice_id} (level 1) returned on email" in text and "5.1.1" in text, text
+
+    rerun = follow_up_run(client, auth, dt.date(2026, 6, 16))
+    again = decisions(client, auth, rerun["run_id"])[prio["number"]]
+    assert again["decision"] == "notice" and again["level"] == 1 and again["notice_id"] != notice_id, again
+    with session_scope(engine) as session:
+        state = session.get(FollowUpState, prio["id"])
+        assert state is not None
+        assert (state.level, state.last_notice_id, state.fees_charged) == (1, again["notice_id"], 1)

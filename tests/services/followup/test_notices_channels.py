@@ -195,6 +195,9 @@ def test_digipost_unidentified_the_reminder_ends_as_a_letter_in_the_print_batch(
     [_, returned] = notice_deliveries(engine, notice_id)
     assert returned["status"] == "deviation"
     assert any("returned mail (MOVED" in reason for reason in returned["reasons"]), returned
+    # not received: the notice failed with the return's reason (notices.on_delivery_status_change)
+    notice = notice_row(engine, notice_id)
+    assert notice.status == "failed" and "MOVED" in (notice.cancel_reason or ""), notice.cancel_reason
 
 
 def test_digipost_identified_gets_the_reminder_as_a_plain_letter(
