@@ -14,8 +14,9 @@ The file: UTF-8 with a byte order mark (a spreadsheet opens the Norwegian letter
 fields (the list separator of Norwegian spreadsheets; names and addresses hold commas), CRLF line ends,
 a header row, dates ISO 8601 (YYYY-MM-DD), amounts with a full stop and two decimals, never a thousands
 separator. One row per invoice; its notices in one field, `date kind level` joined by ` | `. Its
-`interest_accrued` is the late-payment interest on the open amount from the due date to the export date at
-the dated rates (`rules.late_interest`), what the debtor owes that day, not the sum earlier notices stated.
+`interest_accrued` is the late-payment interest on each day's balance from the due date to the export date
+at the dated rates (`rules.late_interest_on_balances`: a part paid late keeps what it earned until paid),
+what the debtor owes that day, not the sum earlier notices stated.
 
 The debtor's full organisation number or national identity number is in the file: the agency needs it to
 pursue the claim. It is the one place the gateway lets it out; nothing here logs it.
@@ -28,6 +29,7 @@ import datetime as dt
 import io
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -50,6 +52,7 @@ from db.models import (
 )
 from gateway.services.followup import rules
 from gateway.services.followup.credit import OPEN_STATUSES, money_text
+from gateway.services.followup.customers import applied_payments
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import DocumentStore, load_document, store_document
 from gateway.services.tenancy.tenants import tenant_settings
@@ -212,14 +215,22 @@ def _notices(session: Session, invoice_ids: list[str]) -> dict[str, list[str]]:
     return notices
 
 
-def accrued_interest(candidate: Candidate, follow_up: FollowUpSettings, on: dt.date) -> Decimal:
-    """Late-payment interest on the open amount from the due date to `on`, at the dated rates in force on
-    each day (`rules.late_interest`): what is owed on the export date, not what earlier notices stated."""
+def accrued_interest(
+    candidate: Candidate,
+    follow_up: FollowUpSettings,
+    on: dt.date,
+    payments: Sequence[tuple[dt.date, Decimal]] = (),
+) -> Decimal:
+    """Late-payment interest on each day's balance from the due date to `on`, at the dated rates in force
+    on each day (`rules.late_interest_on_balances`; `payments`: the (day, amount) applied to the invoice, so
+    a part paid late keeps the interest it earned until paid): what is owed on the export date, not what
+    earlier notices stated."""
     invoice = candidate.invoice
     if invoice.due_date is None:
         return Decimal("0.00")
     open_amount = Decimal(invoice.open_amount or invoice.payable_amount)
-    return rules.late_interest(follow_up, open_amount, due_date=invoice.due_date, on=on)
+    balances = rules.balance_history(open_amount, payments, due_date=invoice.due_date)
+    return rules.late_interest_on_balances(follow_up, balances, due_date=invoice.due_date, on=on)
 
 
 def _row(candidate: Candidate, notices: list[str], interest: Decimal) -> list[str]:
@@ -258,11 +269,14 @@ def export_csv(
 ) -> bytes:
     """The agency's file for `candidates` on `on` (see the module's note on its shape)."""
     notices = _notices(session, [c.invoice.id for c in candidates])
+    # one tenant's candidates (`collection_candidates`): their payments in one query
+    tenant_id = candidates[0].invoice.tenant_id if candidates else ""
+    payments = applied_payments(session, tenant_id, [c.invoice.id for c in candidates])
     text = io.StringIO()
     writer = csv.writer(text, delimiter=";", lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for candidate in candidates:
-        interest = accrued_interest(candidate, follow_up, on)
+        interest = accrued_interest(candidate, follow_up, on, payments.get(candidate.invoice.id, ()))
         writer.writerow(_row(candidate, notices.get(candidate.invoice.id, []), interest))
     return text.getvalue().encode("utf-8-sig")
 

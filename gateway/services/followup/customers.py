@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -134,6 +135,42 @@ def _promises(session: Session, tenant_id: str, receiver_id: str) -> dict[str, A
     }
 
 
+def payment_day(value_date: dt.date | None, booking_date: dt.date | None, applied_at: dt.datetime) -> dt.date:
+    """The day a payment paid what it was applied to: its value date, else its booking date, else the day it
+    was applied — the one choice of the day money arrived for days late and late-payment interest alike."""
+    return value_date or booking_date or applied_at.date()
+
+
+def applied_payments(
+    session: Session, tenant_id: str, invoice_ids: Sequence[str]
+) -> dict[str, list[tuple[dt.date, Decimal]]]:
+    """Per invoice, the (day, amount) of what each payment applied to it and not reversed took off its open
+    amount (the applied amount and the write-off that went with it): one query for all of `invoice_ids`."""
+    found: dict[str, list[tuple[dt.date, Decimal]]] = {}
+    if not invoice_ids:
+        return found
+    rows = session.execute(
+        select(
+            col(PaymentAllocation.invoice_id),
+            col(PaymentAllocation.amount),
+            col(PaymentAllocation.write_off),
+            col(PaymentRecord.value_date),
+            col(PaymentRecord.booking_date),
+            col(PaymentAllocation.created_at),
+        )
+        .join(PaymentRecord, col(PaymentRecord.id) == col(PaymentAllocation.payment_id))
+        .where(
+            col(PaymentAllocation.tenant_id) == tenant_id,
+            col(PaymentAllocation.invoice_id).in_(list(invoice_ids)),
+            col(PaymentAllocation.reversed_at).is_(None),
+        )
+    )
+    for invoice_id, amount, write_off, value_date, booking_date, applied_at in rows:
+        taken = Decimal(amount or 0) + Decimal(write_off or 0)
+        found.setdefault(invoice_id, []).append((payment_day(value_date, booking_date, applied_at), taken))
+    return found
+
+
 def _days_late(session: Session, tenant_id: str, receiver_id: str) -> tuple[Decimal | None, int]:
     """The average (payment date − due date) of the customer's paid invoices, and how many there are."""
     paid = (
@@ -157,7 +194,7 @@ def _days_late(session: Session, tenant_id: str, receiver_id: str) -> tuple[Deci
         .where(*paid, col(PaymentAllocation.reversed_at).is_(None))
     )
     for invoice_id, due_date, value_date, booking_date, applied_at in rows:
-        day = value_date or booking_date or applied_at.date()
+        day = payment_day(value_date, booking_date, applied_at)
         if due_date is None:  # the query asks for a due date; the type cannot tell
             continue
         due[invoice_id] = due_date

@@ -28,6 +28,9 @@ Late-payment interest (forsinkelsesrenteloven § 3): outstanding × rate/100 × 
 due date up to (not including) the notice date, each day at the rate in force on that day — so a 1 July
 change applies to the days from 1 July only. Summed exactly in `Decimal`, rounded half-up to 2 decimals
 once at the end (rounding each period would drift by a cent). Days before the first dated rate earn none.
+After a partial payment the paid part still earned interest from the due date to the day it was paid
+(`late_interest_on_balances` over `balance_history`): the claim is the balance of each day, not today's
+open amount over the whole period.
 """
 
 from __future__ import annotations
@@ -184,16 +187,58 @@ def judge_notice(
 
 def late_interest(settings: FollowUpSettings, amount: Decimal, *, due_date: dt.date, on: dt.date) -> Decimal:
     """Interest on `amount` for each day from `due_date` up to `on` at the rate in force on that day."""
-    if amount <= 0 or on <= due_date:
-        return Decimal("0.00")
+    return late_interest_on_balances(settings, [(due_date, amount)], due_date=due_date, on=on)
+
+
+def late_interest_on_balances(
+    settings: FollowUpSettings,
+    balances: Sequence[tuple[dt.date, Decimal]],
+    *,
+    due_date: dt.date,
+    on: dt.date,
+) -> Decimal:
+    """Interest for each day from `due_date` up to (not including) `on` on the balance outstanding that day,
+    at the rate in force that day, summed exactly and rounded half-up once at the end.
+
+    `balances` are (from, amount) steps: `amount` is outstanding from `from` until the next step's date
+    (`balance_history` builds them from the payments). The days of a partial payment's part up to the day
+    it was paid keep their interest — stating interest on today's open amount only would lose it. Days
+    before the first step earn none; a step before the due date counts from the due date."""
+    steps = sorted(balances, key=lambda step: step[0])
     rates = sorted(settings.interest_rates, key=lambda entry: entry.effective_from)
     total = Decimal(0)
-    for index, entry in enumerate(rates):
-        start = max(entry.effective_from, due_date)
-        end = min(rates[index + 1].effective_from, on) if index + 1 < len(rates) else on
-        if end > start:
-            total += amount * entry.rate_percent / 100 * Decimal((end - start).days) / DAYS_IN_YEAR
+    for step_index, (step_from, amount) in enumerate(steps):
+        step_end = steps[step_index + 1][0] if step_index + 1 < len(steps) else on
+        step_start, step_end = max(step_from, due_date), min(step_end, on)
+        if amount <= 0 or step_end <= step_start:
+            continue
+        for index, entry in enumerate(rates):
+            start = max(entry.effective_from, step_start)
+            end = min(rates[index + 1].effective_from, step_end) if index + 1 < len(rates) else step_end
+            if end > start:
+                total += amount * entry.rate_percent / 100 * Decimal((end - start).days) / DAYS_IN_YEAR
     return money(total)
+
+
+def balance_history(
+    open_amount: Decimal, payments: Sequence[tuple[dt.date, Decimal]], *, due_date: dt.date
+) -> list[tuple[dt.date, Decimal]]:
+    """The (from, amount) steps of what was outstanding, told backwards from today's `open_amount` and the
+    (day, amount) of the payments applied to the claim: on a day, the balance is today's open amount
+    plus every payment dated after that day (a payment stops interest on its part from its own day on).
+    Told backwards so that what lowered the claim without a payment (a credit note, a disputed part left out
+    of the notice) lowers it from the start: only paid money earned interest while it was unpaid."""
+    later = sum((amount for _, amount in payments), Decimal(0))
+    steps = [(due_date, open_amount + later)]
+    for day, amount in sorted(payments, key=lambda payment: payment[0]):
+        later -= amount
+        if day <= due_date:
+            steps[0] = (due_date, open_amount + later)
+        elif steps[-1][0] == day:
+            steps[-1] = (day, open_amount + later)
+        else:
+            steps.append((day, open_amount + later))
+    return steps
 
 
 def compensation(

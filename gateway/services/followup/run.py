@@ -5,9 +5,9 @@ Why it is shaped this way:
 - It must scale to a million open invoices. It reads only the columns it needs (never the canonical
   payload), streams the invoices that could be due in keyset chunks ordered by (due date, id) — the
   `ix_invoices_search_due` index — and loads what each chunk needs (disputes, promises, hand-offs, receiver
-  segments, earlier notices) with one query per kind per chunk, never one per invoice. An invoice whose due
-  date is later than the earliest any level could come (`on` minus the smallest first delay) cannot be due
-  and is not looked at.
+  segments, earlier notices, applied payments) with one query per kind per chunk, never one per invoice. An
+  invoice whose due date is later than the earliest any level could come (`on` minus the smallest first
+  delay) cannot be due and is not looked at.
 - Every invoice looked at gets a `FollowUpDecision`: a notice, skipped with the reason (paid, disputed,
   promised, held, handed_off, small_amount, no_strategy, not_due), refused with the rule
   (`gateway.services.followup.rules`), or past_last_level (a candidate for collection). Skips are written
@@ -30,7 +30,9 @@ Why it is shaped this way:
 - One run per tenant at a time (`lock_tenant_run`): two workers, or the CLI beside a worker, never both
   write notices.
 - Fees: one notice carries one fee (the level's statutory fee, charged on the first of its invoices the
-  rules allow it for), however many invoices it lists. Interest and the B2B compensation are per invoice.
+  rules allow it for), however many invoices it lists. Interest and the B2B compensation are per invoice;
+  interest is on each day's balance (`rules.late_interest_on_balances`): a part paid late keeps the interest
+  it earned until the day it was paid (`customers.payment_day`).
 - Dates come from `on`; the delay of a level counts from the due date plus the days follow-up was paused
   by disputes (`FollowUpState.paused_days`), or from the day after the previous notice's deadline, which a
   pause since that notice has moved (a pause is added once, to the next level's date).
@@ -68,6 +70,7 @@ from db.models import (
     utcnow,
 )
 from gateway.services.followup import rules
+from gateway.services.followup.customers import applied_payments
 from gateway.services.followup.notices import NoticeUndeliverable, queue_notice
 from gateway.services.followup.promises import settle_promises
 from gateway.services.followup.statements import statement_customers
@@ -210,6 +213,8 @@ class _ChunkContext:
     promised: set[str]
     handed_off: set[str]
     history: dict[str, rules.ClaimHistory]
+    #: invoice id → (day, amount) of the payments applied to it, for the interest on each day's balance
+    payments: dict[str, list[tuple[dt.date, Decimal]]] = field(default_factory=dict)
     statement_customers: frozenset[str] = frozenset()
 
 
@@ -498,7 +503,14 @@ def _chunk_context(
             segments[receiver_id] = segment if isinstance(segment, str) else None
         for receiver_id in wanted - segments.keys():
             segments[receiver_id] = None
-    return _ChunkContext(disputed, promised, handed_off, _histories(session, chunk))
+    # only an invoice whose open amount is no longer its payable amount can have had a payment applied
+    part_paid = [
+        row.id for row in chunk if row.open_amount is not None and row.open_amount != row.payable_amount
+    ]
+    return _ChunkContext(
+        disputed, promised, handed_off, _histories(session, chunk),
+        payments=applied_payments(session, tenant_id, part_paid),
+    )  # fmt: skip
 
 
 def _histories(session: Session, chunk: Sequence[Any]) -> dict[str, rules.ClaimHistory]:
@@ -605,7 +617,8 @@ def _decide(
         return ("refused", level.level, verdict.reason or "", verdict.rule)
     interest = compensation = ZERO
     if level.interest:
-        interest = rules.late_interest(settings, open_amount, due_date=due_date, on=on)
+        balances = rules.balance_history(open_amount, context.payments.get(row.id, []), due_date=due_date)
+        interest = rules.late_interest_on_balances(settings, balances, due_date=due_date, on=on)
         compensation = rules.compensation(
             settings, segment, due_date=due_date, on=on, already_claimed=history.compensation_claimed
         )

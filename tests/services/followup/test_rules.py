@@ -156,6 +156,79 @@ def test_interest_is_additive_over_periods_within_a_cent(
     assert whole >= 0
 
 
+def days(n: int) -> dt.date:
+    return DUE + dt.timedelta(days=n)
+
+
+@pytest.mark.parametrize(
+    ("open_amount", "payments", "steps"),
+    [
+        (Decimal(2000), [], [(DUE, Decimal(2000))]),
+        (Decimal(2000), [(days(21), Decimal(1000))], [(DUE, Decimal(3000)), (days(21), Decimal(2000))]),
+        # paid before and on the due date: no step of its own; the same day's payments are one step
+        (
+            Decimal(2000),
+            [
+                (days(9), Decimal(100)),
+                (days(3), Decimal(300)),
+                (days(-5), Decimal(1000)),
+                (DUE, Decimal(500)),
+                (days(3), Decimal(200)),
+            ],
+            [(DUE, Decimal(2600)), (days(3), Decimal(2100)), (days(9), Decimal(2000))],
+        ),
+        # paid in full: nothing open now, the steps still say what was owed until the payment
+        (Decimal(0), [(days(30), Decimal(500))], [(DUE, Decimal(500)), (days(30), Decimal(0))]),
+    ],
+)
+def test_the_balance_history_is_told_backwards_from_the_open_amount(
+    open_amount: Decimal, payments: list[tuple[dt.date, Decimal]], steps: list[tuple[dt.date, Decimal]]
+) -> None:
+    assert rules.balance_history(open_amount, payments, due_date=DUE) == steps
+
+
+PERCENT_A_DAY = FollowUpSettings(  # 36.5 % a year: 0.001 a day on 1.00
+    interest_rates=[InterestRate(effective_from=dt.date(2020, 1, 1), rate_percent=Decimal("36.5"))]
+)
+
+
+@pytest.mark.parametrize(
+    ("settings", "balances", "due", "on", "expected"),
+    [
+        # 1000 of 3000 paid 21 days late, the notice after 30 days: (2000 × 30 + 1000 × 21) × 12.5 % / 365
+        (SETTINGS, [(DUE, Decimal(3000)), (days(21), Decimal(2000))], DUE, days(30), Decimal("27.74")),
+        # the same on today's open amount only would be 2000 × 30 × 12.5 % / 365 = 20.55: what was lost
+        (SETTINGS, [(DUE, Decimal(2000))], DUE, days(30), Decimal("20.55")),
+        # a payment across the 1 July rate change: 10000 from 1 June, 5000 from 11 July, notice 21 July:
+        # 10000 × .125 × 30/365 + 10000 × .12 × 10/365 + 5000 × .12 × 10/365 = 152.054…
+        (
+            SETTINGS,
+            [(dt.date(2026, 6, 1), Decimal(10000)), (dt.date(2026, 7, 11), Decimal(5000))],
+            dt.date(2026, 6, 1),
+            dt.date(2026, 7, 21),
+            Decimal("152.05"),
+        ),
+        # a step before the due date counts from the due date; a step after the notice date is not reached
+        (SETTINGS, [(days(-9), Decimal(2000)), (days(40), Decimal(1))], DUE, days(30), Decimal("20.55")),
+        # days before the first step earn nothing
+        (SETTINGS, [(days(10), Decimal(2000))], DUE, days(30), Decimal("13.70")),
+        # rounded once at the end: 2.00 for 2 days + 1.00 for 1 day = 0.005 → 0.01 (each part alone: 0.00)
+        (PERCENT_A_DAY, [(DUE, Decimal(2)), (days(2), Decimal(1))], DUE, days(3), Decimal("0.01")),
+        # nothing late yet, or nothing left at all
+        (SETTINGS, [(DUE, Decimal(3000))], DUE, DUE, Decimal("0.00")),
+        (SETTINGS, [(DUE, Decimal(0))], DUE, days(30), Decimal("0.00")),
+    ],
+)
+def test_interest_runs_on_the_balance_of_each_day(
+    settings: FollowUpSettings,
+    balances: list[tuple[dt.date, Decimal]],
+    due: dt.date,
+    on: dt.date,
+    expected: Decimal,
+) -> None:
+    assert rules.late_interest_on_balances(settings, balances, due_date=due, on=on) == expected
+
+
 def test_the_b2b_compensation_is_claimed_once_and_only_from_businesses() -> None:
     on, due = dt.date(2026, 3, 1), dt.date(2026, 2, 1)
     assert rules.compensation(SETTINGS, "business", due_date=due, on=on, already_claimed=False) == Decimal(
