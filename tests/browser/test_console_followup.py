@@ -5,6 +5,7 @@ customer's receivables reached from the invoice page. Every page is screenshotte
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +14,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from db.engine import session_scope
-from db.models import Dispute, ReminderNotice
+from db.models import Dispute, FollowUpState, ReminderNotice
 from gateway.api.app import create_app
+from gateway.services.followup.run import tenant_today
 from gateway.settings import Settings
 from tests.browser.conftest import OfflinePage, sign_in, unlabelled_fields
 from tests.console.followup_scenario import LONG_NAME, FollowUpTenant, follow_up_tenant
@@ -207,3 +209,38 @@ def test_the_invoice_follow_up_card_leads_to_the_customers_receivables(
     assert "goods" in page.get_by_role("region", name="Follow-up").inner_text()
     _shot(console_page, screenshots, "invoice-disputed")
     assert console_page.elsewhere == []
+
+
+def test_credit_control_adds_a_promise_and_holds_follow_up_on_the_invoice_card(
+    console_page: OfflinePage, acme: FollowUpTenant, users: None, engine: Engine, screenshots: Path
+) -> None:
+    sign_in(console_page, CREDIT, PASSWORD)
+    page = console_page.page
+    page.goto(f"{console_page.base_url}/console/invoices/{acme.invoice('FU-000002')['id']}")
+    card = page.locator("section.follow-up-card")
+    card.get_by_label("Amount (NOK)").fill("99999999.00")
+    card.get_by_label("Pays by").fill((tenant_today() + dt.timedelta(days=10)).isoformat())
+    with page.expect_navigation():
+        card.get_by_role("button", name="Add promise").click()
+    assert "more than the open amount" in card.get_by_role("alert").inner_text()  # beside the field, a 422
+    card.get_by_label("Amount (NOK)").fill("500.00")
+    with page.expect_navigation():
+        card.get_by_role("button", name="Add promise").click()
+    assert "Promise to pay 500.00" in page.get_by_role("status").inner_text()
+    assert card.get_by_role("button", name="Cancel promise").is_visible()
+    card.get_by_label("Reason").fill("The buyer is in administration; the administrator answers by mail")
+    with page.expect_navigation():
+        card.get_by_role("button", name="Hold follow-up").click()
+    assert "Follow-up held" in page.get_by_role("status").inner_text()
+    assert "held by kari@acme.example: The buyer is in administration" in card.inner_text()
+    assert card.get_by_role("button", name="Resume follow-up").is_visible()
+    assert unlabelled_fields(page) == []
+    card.scroll_into_view_if_needed()
+    _shot(console_page, screenshots, "invoice-promise-held")
+    with page.expect_navigation():  # its own action, without the promise form's required fields
+        card.get_by_role("button", name="Cancel promise").click()
+    assert "Promise cancelled" in page.get_by_role("status").inner_text()
+    assert card.get_by_role("button", name="Add promise").is_visible()
+    with session_scope(engine) as session:
+        state = session.get(FollowUpState, acme.invoice("FU-000002")["id"])
+        assert state is not None and state.held

@@ -3,16 +3,20 @@ the server, whatever the page showed), CSRF on every form, tenant isolation, and
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import Dispute, FollowUpState, ReminderNotice
+from db.models.followup import PaymentPromise
 from gateway.api.app import create_app
+from gateway.services.followup.run import tenant_today
 from gateway.settings import Settings
 from tests.console.followup_scenario import LONG_NAME, FollowUpTenant, follow_up_tenant
 from tests.console.helpers import ConsoleClient, api_auth, make_user
@@ -184,3 +188,83 @@ def test_another_tenants_follow_up_is_not_found(
     assert other.get("/console/follow-up/customers/C-LONG").status_code == 404
     assert other.post(f"/console/follow-up/reminders/{acme.notice_id}/approve").status_code == 404
     assert _notice(engine, acme.notice_id).status == "awaiting_approval"
+
+
+def _promises(engine: Engine, invoice_id: str) -> list[PaymentPromise]:
+    with session_scope(engine) as session:
+        found = list(
+            session.execute(
+                select(PaymentPromise).where(col(PaymentPromise.invoice_id) == invoice_id)
+            ).scalars()
+        )
+        session.expunge_all()
+        return found
+
+
+def test_a_promise_to_pay_is_added_inline_checked_and_cancelled_from_the_invoice_card(
+    acme: FollowUpTenant, viewer: ConsoleClient, operator: ConsoleClient, engine: Engine
+) -> None:
+    invoice_id = acme.invoice("FU-000002")["id"]
+    path = f"/console/follow-up/invoices/{invoice_id}/promise"
+    soon = (tenant_today() + dt.timedelta(days=7)).isoformat()
+    assert 'action="/console/follow-up/invoices/' not in viewer.get(f"/console/invoices/{invoice_id}").text
+    assert viewer.post(path, {"date": soon, "amount": "100.00"}).status_code == 403
+    assert operator.post(path, {"date": soon, "amount": "100.00"}, csrf=False).status_code == 403
+    too_much = operator.post(path, {"date": soon, "amount": "99999999.00"})
+    assert too_much.status_code == 422 and 'id="promise-amount-error"' in too_much.text
+    assert "more than the open amount" in too_much.text and 'value="99999999.00"' in too_much.text
+    past = operator.post(path, {"date": "2020-01-01", "amount": "100.00"})
+    assert past.status_code == 422 and 'id="promise-date-error"' in past.text and "in the past" in past.text
+    garbled = operator.post(path, {"date": "01.02.2027", "amount": "1,5"})
+    assert garbled.status_code == 422 and "is not a date" in garbled.text
+    assert _promises(engine, invoice_id) == []
+    assert operator.post(path, {"date": soon, "amount": "100.00"}).status_code == 303
+    [promise] = _promises(engine, invoice_id)
+    assert (
+        promise.status == "open"
+        and promise.amount == "100.00"
+        and promise.created_by == "console:ops@acme.example"
+    )
+    card = operator.get(f"/console/invoices/{invoice_id}").text
+    assert "Cancel promise" in card and "Replace promise" in card
+    cancel = f"/console/follow-up/invoices/{invoice_id}/promises/{promise.id}/cancel"
+    assert viewer.post(cancel).status_code == 403
+    other_invoice = acme.invoice("FU-000001")["id"]
+    assert (
+        operator.post(f"/console/follow-up/invoices/{other_invoice}/promises/{promise.id}/cancel").status_code
+        == 404
+    )
+    assert operator.post(cancel).status_code == 303
+    assert [p.status for p in _promises(engine, invoice_id)] == ["cancelled"]
+    again = operator.post(cancel, follow_redirects=True)
+    assert "Nothing done" in again.text
+
+
+def test_holding_follow_up_is_for_credit_control_says_who_and_why_and_resumes(
+    acme: FollowUpTenant, operator: ConsoleClient, credit: ConsoleClient, engine: Engine
+) -> None:
+    invoice_id = acme.invoice("FU-000002")["id"]
+    path = f"/console/follow-up/invoices/{invoice_id}/hold"
+    assert "Hold follow-up" not in operator.get(f"/console/invoices/{invoice_id}").text
+    assert operator.post(path, {"action": "hold", "reason": "x"}).status_code == 403
+    assert credit.post(path, {"action": "hold", "reason": "x"}, csrf=False).status_code == 403
+    blank = credit.post(path, {"action": "hold", "reason": "  "})
+    assert blank.status_code == 422 and 'id="hold-reason-error"' in blank.text
+    assert credit.post(path, {"action": "hold", "reason": "Buyer is in administration"}).status_code == 303
+    with session_scope(engine) as session:
+        state = session.get(FollowUpState, invoice_id)
+        assert state is not None and state.held
+    card = credit.get(f"/console/invoices/{invoice_id}").text
+    assert "held by kari@acme.example: Buyer is in administration" in card and "Resume follow-up" in card
+    assert "follow-up held: Buyer is in administration" in card  # the line in the invoice's history
+    assert (
+        credit.post(path, {"action": "hold", "reason": "twice"}, follow_redirects=True).text.count(
+            "Nothing done"
+        )
+        == 1
+    )
+    assert credit.post(path, {"action": "resume", "reason": "Administrator confirmed"}).status_code == 303
+    with session_scope(engine) as session:
+        state = session.get(FollowUpState, invoice_id)
+        assert state is not None and not state.held
+    assert "Hold follow-up" in credit.get(f"/console/invoices/{invoice_id}").text

@@ -25,9 +25,12 @@ from sqlalchemy.orm import Session
 from db.engine import session_scope
 from gateway.console.amounts import form_amount
 from gateway.console.auth import CreditController, Viewer, csrf_protected
+from gateway.console.pages.invoices import render_invoice_page
 from gateway.console.templating import page, redirect
 from gateway.services.followup import desk
 from gateway.services.followup import disputes as dispute_service
+from gateway.services.followup import holds as hold_service
+from gateway.services.followup import promises as promise_service
 from gateway.services.followup import reminders as reminder_service
 from gateway.services.followup.customers import customer_view, list_customers
 from gateway.services.followup.run import run_follow_up, tenant_today
@@ -266,6 +269,121 @@ def cancel_notice(
 
     done = "Notice cancelled; its invoices' follow-up went back a level, so a next run may write it again."
     return _notice_step(request, identity, notice_id, cancel, done)
+
+
+# --- the invoice page's follow-up card: a promise to pay, holding follow-up ---------------------------------
+
+
+def _invoice_path(invoice_id: str) -> str:
+    return f"/console/invoices/{invoice_id}"
+
+
+def _no_invoice(invoice_id: str, tenant_id: str) -> HTTPException:
+    """Another tenant's invoice reads as no invoice at all: the same 404."""
+    return HTTPException(404, f"There is no invoice {invoice_id} for tenant {tenant_id}.")
+
+
+def _card_refused(
+    request: Request,
+    invoice_id: str,
+    identity: ConsoleIdentity,
+    sent: dict[str, str],
+    field: str,
+    reason: str,
+) -> Response:
+    """The invoice page again, its card saying beside the field what to fix (422), the form as sent."""
+    card = {"sent": sent, "errors": {field: reason}}
+    return render_invoice_page(request, invoice_id, identity, card=card, status=422)
+
+
+@router.post("/console/follow-up/invoices/{invoice_id}/promise")
+def add_promise(
+    request: Request,
+    invoice_id: str,
+    identity: Writer,
+    date: Annotated[str, Form(max_length=20)] = "",
+    amount: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """A promise to pay `amount` by `date` (an open one on the invoice is replaced)."""
+    _id(invoice_id, "invoice")
+    sent = {"form": "promise", "date": date, "amount": amount}
+    try:
+        promised_on = _day(date, "date")
+    except HTTPException as error:
+        return _card_refused(request, invoice_id, identity, sent, "date", str(error.detail))
+    if promised_on is None:
+        missing = "date: the day the customer will pay"
+        return _card_refused(request, invoice_id, identity, sent, "date", missing)
+    with session_scope(request.app.state.engine) as session:
+        try:
+            promise = promise_service.add_promise(
+                session, identity.tenant_id, invoice_id, promised_on=promised_on, amount=amount,
+                actor=identity.actor, on=tenant_today(), now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+        except NotFound:
+            raise _no_invoice(invoice_id, identity.tenant_id) from None
+        except dispute_service.FollowUpRefused as error:
+            if error.status != 422:
+                raise _refused(error) from None
+            session.rollback()
+            refusal = (error.field or "date", str(error))
+        else:
+            text = f"Promise to pay {promise.amount} by {promise.promised_on.isoformat()} recorded."
+            return redirect(request, _invoice_path(invoice_id), text)
+    return _card_refused(request, invoice_id, identity, sent, *refusal)
+
+
+@router.post("/console/follow-up/invoices/{invoice_id}/promises/{promise_id}/cancel")
+def cancel_promise(request: Request, invoice_id: str, promise_id: str, identity: Writer) -> Response:
+    """Cancel the invoice's open promise: follow-up no longer waits for it."""
+    _id(invoice_id, "invoice")
+    _id(promise_id, "promise")
+    with session_scope(request.app.state.engine) as session:
+        try:
+            promise = promise_service.get_promise(session, identity.tenant_id, promise_id)
+            if promise.invoice_id != invoice_id:
+                raise promise_service.PromiseNotFound(promise_id)
+            promise_service.cancel_promise(
+                session, identity.tenant_id, promise_id, actor=identity.actor, now=dt.datetime.now(dt.UTC)
+            )
+        except promise_service.PromiseNotFound:
+            raise HTTPException(404, f"There is no promise {promise_id} on invoice {invoice_id}.") from None
+        except dispute_service.FollowUpRefused as error:
+            return redirect(request, _invoice_path(invoice_id), f"Nothing done: {error}.", kind="warn")
+    done = "Promise cancelled: follow-up no longer waits for it."
+    return redirect(request, _invoice_path(invoice_id), done)
+
+
+@router.post("/console/follow-up/invoices/{invoice_id}/hold")
+def hold_follow_up(
+    request: Request,
+    invoice_id: str,
+    identity: CreditController,
+    action: Annotated[str, Form(max_length=10)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Hold (`action=hold`) or resume (`action=resume`) follow-up on the invoice, saying why."""
+    _id(invoice_id, "invoice")
+    if action not in ("hold", "resume"):
+        raise HTTPException(422, "action: hold or resume")
+    sent = {"form": "hold", "reason": reason}
+    with session_scope(request.app.state.engine) as session:
+        try:
+            hold_service.set_hold(
+                session, identity.tenant_id, invoice_id, held=action == "hold", reason=reason,
+                actor=identity.actor, now=dt.datetime.now(dt.UTC),
+            )  # fmt: skip
+        except NotFound:
+            raise _no_invoice(invoice_id, identity.tenant_id) from None
+        except dispute_service.FollowUpRefused as error:
+            if error.status != 422:
+                return redirect(request, _invoice_path(invoice_id), f"Nothing done: {error}.", kind="warn")
+            session.rollback()
+            refusal = (error.field or "reason", str(error))
+        else:
+            text = "Follow-up held: the run skips this invoice." if action == "hold" else "Follow-up resumed."
+            return redirect(request, _invoice_path(invoice_id), text)
+    return _card_refused(request, invoice_id, identity, sent, *refusal)
 
 
 # --- disputes -----------------------------------------------------------------------------------------------

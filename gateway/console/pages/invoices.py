@@ -20,13 +20,16 @@ from db.engine import session_scope
 from gateway.console.auth import Viewer
 from gateway.console.templating import page, redirect
 from gateway.services.downloads import document_headers
+from gateway.services.followup.holds import hold_note
 from gateway.services.outbound import search as search_service
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import DocumentStoreError, document_store, load_document
-from gateway.services.outbound.invoice_dossier import follow_up_of, invoice_dossier
+from gateway.services.outbound.invoice_dossier import empty_follow_up, follow_up_of, invoice_dossier
 from gateway.services.outbound.lookup import AmbiguousReference, find_invoice
+from gateway.services.tenancy.console_users import ConsoleIdentity
 from gateway.settings import Settings
 from outbox.states import DeliveryStatus
+from schemas.canonical import DocumentType
 
 router = APIRouter()
 
@@ -148,6 +151,19 @@ def _page_link(request: Request, cursor: str | None) -> str:
 def invoice_page(request: Request, reference: str, identity: Viewer) -> Response:
     """One invoice by its id or number; another tenant's is not found; a number two documents share lists
     both to choose from."""
+    return render_invoice_page(request, reference, identity)
+
+
+def render_invoice_page(
+    request: Request,
+    reference: str,
+    identity: ConsoleIdentity,
+    *,
+    card: dict[str, Any] | None = None,
+    status: int = 200,
+) -> Response:
+    """The invoice page; `card` is what a refused follow-up form sent and why (shown in its card, with
+    `status` 422), so a mistake is said beside the field rather than on an error page."""
     settings: Settings = request.app.state.settings
     with session_scope(request.app.state.engine) as session:
         try:
@@ -168,7 +184,11 @@ def invoice_page(request: Request, reference: str, identity: Viewer) -> Response
         store = document_store(settings, request.app.state.engine)
         dossier = invoice_dossier(session, identity.tenant_id, record, store=store)
         follow_up = follow_up_of(session, record)
+        hold = hold_note(session, record.id) if follow_up and follow_up["held"] else None
     facts = dossier.facts
+    may_promise = identity.role != "viewer" and record.document_type != DocumentType.CREDIT_NOTE.value
+    if follow_up is None and may_promise:  # nothing yet, but a person may start: the card's forms
+        follow_up = empty_follow_up()
     return page(
         request,
         "invoices/invoice.html",
@@ -189,8 +209,16 @@ def invoice_page(request: Request, reference: str, identity: Viewer) -> Response
             "consumer": dossier.consumer,
             "mandate": dossier.mandate,
             "follow_up": follow_up,
+            "follow_up_hold": hold,
+            "follow_up_forms": {
+                "promise": may_promise,
+                "hold": identity.may("payments"),
+                "sent": (card or {}).get("sent", {}),
+                "errors": (card or {}).get("errors", {}),
+            },
         },
         identity=identity,
+        status=status,
     )
 
 

@@ -664,6 +664,15 @@ def _note_on_invoices(
 ) -> None:
     """A line in each reminded invoice's own history (on its newest delivery; an invoice that was never
     delivered has no history to write in, and the notice keeps the record)."""
+    details = {"reminder_notice": notice.id, "reminder_delivery": notice.delivery_id}
+    note_on_invoices(session, invoice_ids, actor=actor, reason=reason, details=details)
+
+
+def note_on_invoices(
+    session: Session, invoice_ids: Sequence[str], *, actor: str, reason: str, details: dict[str, Any]
+) -> None:
+    """A line in each invoice's own history, on its newest delivery (an invoice never delivered has no
+    history to write in: nothing is written for it)."""
     wanted = list(dict.fromkeys(invoice_ids))
     newest: dict[str, Delivery] = {}
     for delivery in session.execute(  # one query for the notice's invoices, newest first
@@ -681,7 +690,7 @@ def _note_on_invoices(
             newest[invoice_id],
             actor=actor,
             reason=reason,
-            details={"reminder_notice": notice.id, "reminder_delivery": notice.delivery_id},
+            details=details,
         )
 
 

@@ -465,6 +465,17 @@ def follow_up_of(session: Session, record: InvoiceRecord) -> dict[str, Any] | No
             "id": dispute.id, "status": dispute.status, "category": dispute.category,
             "amount": dispute.amount, "owner": dispute.owner, "due_on": dispute.due_on,
         },
-        "promise": None if promise is None else {"date": promise.promised_on, "amount": promise.amount},
+        "promise": None if promise is None else {
+            "id": promise.id, "date": promise.promised_on, "amount": promise.amount,
+            "created_by": promise.created_by,
+        },
         "handed_off_at": handed_off_at,
+    }  # fmt: skip
+
+
+def empty_follow_up() -> dict[str, Any]:
+    """`follow_up_of`'s answer for an invoice follow-up never touched (the card shows its forms on it)."""
+    return {
+        "level": 0, "held": False, "paused_days": 0, "fee_total": "0", "interest_total": "0",
+        "last_deadline": None, "notices": [], "dispute": None, "promise": None, "handed_off_at": None,
     }  # fmt: skip
