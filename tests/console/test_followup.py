@@ -246,11 +246,11 @@ def test_holding_follow_up_is_for_credit_control_says_who_and_why_and_resumes(
     invoice_id = acme.invoice("FU-000002")["id"]
     path = f"/console/follow-up/invoices/{invoice_id}/hold"
     assert "Hold follow-up" not in operator.get(f"/console/invoices/{invoice_id}").text
-    assert operator.post(path, {"action": "hold", "reason": "x"}).status_code == 403
-    assert credit.post(path, {"action": "hold", "reason": "x"}, csrf=False).status_code == 403
-    blank = credit.post(path, {"action": "hold", "reason": "  "})
+    assert operator.post(path, {"step": "hold", "reason": "x"}).status_code == 403
+    assert credit.post(path, {"step": "hold", "reason": "x"}, csrf=False).status_code == 403
+    blank = credit.post(path, {"step": "hold", "reason": "  "})
     assert blank.status_code == 422 and 'id="hold-reason-error"' in blank.text
-    assert credit.post(path, {"action": "hold", "reason": "Buyer is in administration"}).status_code == 303
+    assert credit.post(path, {"step": "hold", "reason": "Buyer is in administration"}).status_code == 303
     with session_scope(engine) as session:
         state = session.get(FollowUpState, invoice_id)
         assert state is not None and state.held
@@ -258,12 +258,12 @@ def test_holding_follow_up_is_for_credit_control_says_who_and_why_and_resumes(
     assert "held by kari@acme.example: Buyer is in administration" in card and "Resume follow-up" in card
     assert "follow-up held: Buyer is in administration" in card  # the line in the invoice's history
     assert (
-        credit.post(path, {"action": "hold", "reason": "twice"}, follow_redirects=True).text.count(
+        credit.post(path, {"step": "hold", "reason": "twice"}, follow_redirects=True).text.count(
             "Nothing done"
         )
         == 1
     )
-    assert credit.post(path, {"action": "resume", "reason": "Administrator confirmed"}).status_code == 303
+    assert credit.post(path, {"step": "resume", "reason": "Administrator confirmed"}).status_code == 303
     with session_scope(engine) as session:
         state = session.get(FollowUpState, invoice_id)
         assert state is not None and not state.held

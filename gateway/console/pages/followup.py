@@ -359,18 +359,19 @@ def hold_follow_up(
     request: Request,
     invoice_id: str,
     identity: CreditController,
-    action: Annotated[str, Form(max_length=10)] = "",
+    step: Annotated[str, Form(max_length=10)] = "",
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    """Hold (`action=hold`) or resume (`action=resume`) follow-up on the invoice, saying why."""
+    """Hold (`step=hold`) or resume (`step=resume`) follow-up on the invoice, saying why. (Not a field named
+    `action`: it would shadow the form's own `action` in the browser's DOM.)"""
     _id(invoice_id, "invoice")
-    if action not in ("hold", "resume"):
-        raise HTTPException(422, "action: hold or resume")
+    if step not in ("hold", "resume"):
+        raise HTTPException(422, "step: hold or resume")
     sent = {"form": "hold", "reason": reason}
     with session_scope(request.app.state.engine) as session:
         try:
             hold_service.set_hold(
-                session, identity.tenant_id, invoice_id, held=action == "hold", reason=reason,
+                session, identity.tenant_id, invoice_id, held=step == "hold", reason=reason,
                 actor=identity.actor, now=dt.datetime.now(dt.UTC),
             )  # fmt: skip
         except NotFound:
@@ -381,7 +382,7 @@ def hold_follow_up(
             session.rollback()
             refusal = (error.field or "reason", str(error))
         else:
-            text = "Follow-up held: the run skips this invoice." if action == "hold" else "Follow-up resumed."
+            text = "Follow-up held: the run skips this invoice." if step == "hold" else "Follow-up resumed."
             return redirect(request, _invoice_path(invoice_id), text)
     return _card_refused(request, invoice_id, identity, sent, *refusal)
 
