@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from schemas.branding import PdfTemplate
 from schemas.followup import FollowUpSettings
 from schemas.kid import KidAgreement
+from schemas.ledger import LedgerSettings
 from schemas.matching import MatchingPolicy
 from schemas.schedule import TimeZoneName, Weekday
 
@@ -81,6 +82,11 @@ class TenantSettings(BaseModel):
         default_factory=FollowUpSettings,
         description="receivables follow-up: dunning strategies per segment, the dated fee and interest "
         "rules, the small-amount threshold, what a credit limit does",
+    )
+    ledger: LedgerSettings = Field(
+        default_factory=LedgerSettings,
+        description="the ledger hand-off: chart of accounts with SAF-T grouping codes, posting roles, VAT "
+        "category → standard tax code, accounting currency and exchange rates, the SAF-T company header",
     )
 
     @field_validator("consumer_waterfall")

@@ -25,6 +25,7 @@ from db.models.followup import (
     ReminderNoticeItem,
 )
 from db.models.inbound import DigipostEventCursor, InboundDocument, PodLink, ProofOfDelivery
+from db.models.ledger import LedgerExport, LedgerLine, LedgerPeriod, LedgerSource, LedgerVoucher
 from db.models.outbox import (
     Batch,
     BatchItem,
@@ -76,6 +77,11 @@ __all__ = [
     "FollowUpState",
     "InboundDocument",
     "InvoiceRecord",
+    "LedgerExport",
+    "LedgerLine",
+    "LedgerPeriod",
+    "LedgerSource",
+    "LedgerVoucher",
     "MatchingLease",
     "Participant",
     "PayerAlias",
