@@ -213,9 +213,9 @@ class LedgerSettings(BaseModel):
             return Decimal(1)
         best: ExchangeRate | None = None
         for rate in self.exchange_rates:
-            if rate.currency == currency and rate.effective_from <= day:
-                if best is None or rate.effective_from > best.effective_from:
-                    best = rate
+            applies = rate.currency == currency and rate.effective_from <= day
+            if applies and (best is None or rate.effective_from > best.effective_from):
+                best = rate
         return best.rate if best is not None else None
 
 
