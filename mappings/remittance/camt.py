@@ -83,7 +83,17 @@ from mappings.xml import MAX_XML_BYTES
 from schemas.canonical import currency_minor_units
 from schemas.remittance import Direction, DocumentKind, Payment, RemittanceDocument, RemittanceLine
 
-__all__ = ["MAX_CAMT_BYTES", "SUPPORTED_VERSIONS", "inspect", "parse", "sniff"]
+__all__ = [
+    "MAX_CAMT_BYTES",
+    "SUPPORTED_VERSIONS",
+    "CamtStatement",
+    "StatementBalance",
+    "StatementEntry",
+    "inspect",
+    "parse",
+    "read_statement",
+    "sniff",
+]
 
 FORMAT_NAME = "camt"
 
@@ -308,6 +318,119 @@ class _Report:
     credit_total: Decimal = Decimal(0)
     debit_total: Decimal = Decimal(0)
     currencies: set[str] = field(default_factory=set)
+    balances: list[StatementBalance] = field(default_factory=list)
+    period_from: dt.date | None = None
+    period_to: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class StatementBalance:
+    """One `Bal` of a statement (`OPBD`, `CLBD`, `PRCD`, `ITBD`, …): signed, credit positive."""
+
+    code: str
+    amount: Decimal
+    currency: str
+    date: dt.date | None
+    position: str
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    """One `Ntry` as the statement books it, with what its payments say of themselves.
+
+    A statement is reconciled entry by entry (one booked amount each), while intake books one payment per
+    transaction: `references` are the bank references its payments carry (`AcctSvcrRef`, `AcctSvcrRef/n`
+    for the n-th transaction of a batch), so a booked payment can be traced back to its entry.
+    """
+
+    position: str
+    account: str | None
+    amount: Decimal
+    currency: str
+    direction: Direction
+    booking_date: dt.date | None
+    value_date: dt.date | None
+    reference: str | None
+    kind: str
+    references: tuple[str, ...] = ()
+    payer_names: tuple[str, ...] = ()
+    payer_accounts: tuple[str, ...] = ()
+
+    @property
+    def booked(self) -> bool:
+        """Booked money that moved: neither pending (status not BOOK) nor a reversal of an earlier entry."""
+        return not (self.pending or self.reversal)
+
+    @property
+    def pending(self) -> bool:
+        return self.kind.endswith("-pending")
+
+    @property
+    def reversal(self) -> bool:
+        return "-reversal" in self.kind
+
+
+@dataclass(frozen=True)
+class CamtStatement:
+    """A camt.053 statement as bank reconciliation reads it: account, period, balances and entries.
+
+    Several `Stmt` of one file are kept in file order: `balances` and `entries` carry their positions
+    (`Stmt[2]/Bal[1]`) and accounts; `accounts` lists the accounts the statements are for.
+    """
+
+    format: str
+    message_id: str | None
+    accounts: tuple[str | None, ...]
+    currency: str | None
+    period_from: dt.date | None
+    period_to: dt.date | None
+    balances: tuple[StatementBalance, ...]
+    entries: tuple[StatementEntry, ...]
+    document: RemittanceDocument
+
+    def balance(self, *codes: str) -> StatementBalance | None:
+        """The first balance of the first code present (e.g. `OPBD`, else `PRCD`); None when none is."""
+        for code in codes:
+            for balance in self.balances:
+                if balance.code == code:
+                    return balance
+        return None
+
+    def last_balance(self, code: str) -> StatementBalance | None:
+        found = [balance for balance in self.balances if balance.code == code]
+        return found[-1] if found else None
+
+
+def read_statement(data: bytes, *, max_bytes: int = MAX_CAMT_BYTES) -> CamtStatement:
+    """A camt.053 statement with its balances and entries, read as strictly as `parse` reads it.
+
+    A camt.052 or camt.054 (or anything else) is refused with a `FormatError` naming the root: a
+    notification carries no balances, so it cannot be reconciled against a ledger.
+    """
+    _refuse_hostile(data, max_bytes)
+    _namespace, message, version = _identify(data)
+    if message.number != "053":
+        raise FormatError(
+            "Document",
+            f"camt.{message.number}.001.{version:02d} is a {message.title}, "
+            "not a camt.053 bank-to-customer statement (only a statement carries balances)",
+        )
+    reader = _read(data, max_bytes=max_bytes, strict=True, statement=True)
+    document = reader.document()
+    reports = reader.reports
+    froms = [report.period_from for report in reports if report.period_from is not None]
+    tos = [report.period_to for report in reports if report.period_to is not None]
+    return CamtStatement(
+        format=document.format,
+        message_id=document.message_id,
+        accounts=tuple(dict.fromkeys(report.account for report in reports)),
+        currency=document.currency,
+        period_from=min(froms) if froms else None,
+        period_to=max(tos) if tos else None,
+        balances=tuple(balance for report in reports for balance in report.balances),
+        entries=tuple(reader.entries),
+        document=document,
+    )
 
 
 def sniff(data: bytes) -> bool:
@@ -324,11 +447,13 @@ def parse(data: bytes, *, max_bytes: int = MAX_CAMT_BYTES) -> RemittanceDocument
     return _read(data, max_bytes=max_bytes, strict=True).document()
 
 
-def _read(data: bytes, *, max_bytes: int, strict: bool) -> _CamtReader:
+def _read(data: bytes, *, max_bytes: int, strict: bool, statement: bool = False) -> _CamtReader:
+    """`statement`: also read balances, the period and each entry as a whole (`read_statement`)."""
     _refuse_hostile(data, max_bytes)
     namespace, message, version = _identify(data)
     reader = _CamtReader(namespace, message, version, strict=strict)
-    names = (
+    reader.keep_statement = statement
+    names: tuple[str, ...] = (
         message.root,
         "GrpHdr",
         message.report,
@@ -339,6 +464,8 @@ def _read(data: bytes, *, max_bytes: int, strict: bool) -> _CamtReader:
         "Btch",
         "TxDtls",
     )
+    if statement:
+        names += ("Bal", "FrToDt")
     tags = [reader.tag(name) for name in names]
     try:
         for event, element in etree.iterparse(
@@ -494,6 +621,9 @@ class _CamtReader:
         #: entries whose Sts has the other versions' shape (text where a choice is due, or the reverse)
         self._status_shape_entries = 0
         self._unknown_status_entries = 0
+        #: read balances, the period and whole entries too (`read_statement`)
+        self.keep_statement = False
+        self.entries: list[StatementEntry] = []
 
     # -- element access ------------------------------------------------------------------------------
 
@@ -560,6 +690,10 @@ class _CamtReader:
                 self._read_account(element, self.reports[-1])
             elif tag == self.tag("TxsSummry"):
                 self.reports[-1].summary = self._read_summary(element, self.reports[-1].position)
+            elif self.keep_statement and tag == self.tag("Bal"):
+                self._read_balance(element, self.reports[-1])
+            elif self.keep_statement and tag == self.tag("FrToDt"):
+                self._read_period(element, self.reports[-1])
         elif parent_tag == self._root_tag:
             if tag == self.tag("GrpHdr"):
                 self._read_group_header(element)
@@ -593,6 +727,31 @@ class _CamtReader:
             or self.text(account, "Svcr/FinInstnId/BIC")
             or self.text(account, "Svcr/FinInstnId/Nm")
         )
+
+    def _read_balance(self, balance: etree._Element, report: _Report) -> None:
+        position = f"{report.position}/Bal[{len(report.balances) + 1}]"
+        scope = self.scope(balance)
+        code = scope.text("Tp/CdOrPrtry/Cd") or scope.text("Tp/CdOrPrtry/Prtry")
+        if code is None:
+            raise FormatError(f"{position}/Tp/CdOrPrtry", "missing (mandatory)")
+        amount_element = scope.first("Amt")
+        if amount_element is None:
+            raise FormatError(f"{position}/Amt", "missing (mandatory)")
+        money = _money(amount_element, f"{position}/Amt")
+        indicator = scope.text("CdtDbtInd")
+        if indicator is None:
+            raise FormatError(f"{position}/CdtDbtInd", "missing (mandatory)")
+        sign = -1 if _direction(indicator, f"{position}/CdtDbtInd") == "debit" else 1
+        date = _date_choice(scope, "Dt", position)
+        report.balances.append(StatementBalance(code, sign * money.amount, money.currency, date, position))
+
+    def _read_period(self, period: etree._Element, report: _Report) -> None:
+        position = f"{report.position}/FrToDt"
+        start, end = self.text(period, "FrDtTm"), self.text(period, "ToDtTm")
+        if start is not None:
+            report.period_from = _datetime(start, f"{position}/FrDtTm").date()
+        if end is not None:
+            report.period_to = _datetime(end, f"{position}/ToDtTm").date()
 
     def _read_summary(self, summary: etree._Element, position: str) -> _Summary:
         where = f"{position}/TxsSummry"
@@ -739,7 +898,14 @@ class _CamtReader:
             group_position = position if len(entry.groups) == 1 else f"{position}/NtryDtls[{index}]"
             self._check_batch(group.batch, group_position, group.transactions, facts)
         self._check_entry_total(facts, transactions)
+        first_payment = len(self.payments)
+        self._entry_payments(ntry, facts, transactions)
+        if self.keep_statement:
+            self.entries.append(_statement_entry(facts, report, self.payments[first_payment:]))
 
+    def _entry_payments(self, ntry: etree._Element, facts: _Entry, transactions: list[_Transaction]) -> None:
+        """The entry as payments: one per transaction, or one of the entry amount (see the module docstring)."""
+        position = facts.position
         if not transactions:
             self.payments.append(self._entry_payment(ntry, facts, []))
         elif len(transactions) == 1 and transactions[0].money is None:
@@ -1160,6 +1326,23 @@ class _CamtReader:
             notes=self.notes,
             warnings=[*self.warnings, *self._status_warnings()],
         )
+
+
+def _statement_entry(facts: _Entry, report: _Report, payments: list[Payment]) -> StatementEntry:
+    return StatementEntry(
+        position=facts.position,
+        account=report.account,
+        amount=facts.money.amount,
+        currency=facts.money.currency,
+        direction=facts.direction,
+        booking_date=facts.booking_date,
+        value_date=facts.value_date,
+        reference=facts.reference,
+        kind=facts.kind,
+        references=tuple(dict.fromkeys(p.bank_reference for p in payments if p.bank_reference)),
+        payer_names=tuple(dict.fromkeys(p.payer_name for p in payments if p.payer_name)),
+        payer_accounts=tuple(dict.fromkeys(p.payer_account for p in payments if p.payer_account)),
+    )
 
 
 def _release(element: etree._Element) -> None:
