@@ -904,7 +904,7 @@ class _CamtReader:
             self.entries.append(_statement_entry(facts, report, self.payments[first_payment:]))
 
     def _entry_payments(self, ntry: etree._Element, facts: _Entry, transactions: list[_Transaction]) -> None:
-        """The entry as payments: one per transaction, or one of the entry amount (see the module docstring)."""
+        """The entry as payments: one per transaction, or one of the entry amount (module docstring)."""
         position = facts.position
         if not transactions:
             self.payments.append(self._entry_payment(ntry, facts, []))
