@@ -355,6 +355,7 @@ class StatementEntry:
     references: tuple[str, ...] = ()
     payer_names: tuple[str, ...] = ()
     payer_accounts: tuple[str, ...] = ()
+    payee_accounts: tuple[str, ...] = ()
 
     @property
     def booked(self) -> bool:
@@ -1342,6 +1343,7 @@ def _statement_entry(facts: _Entry, report: _Report, payments: list[Payment]) ->
         references=tuple(dict.fromkeys(p.bank_reference for p in payments if p.bank_reference)),
         payer_names=tuple(dict.fromkeys(p.payer_name for p in payments if p.payer_name)),
         payer_accounts=tuple(dict.fromkeys(p.payer_account for p in payments if p.payer_account)),
+        payee_accounts=tuple(dict.fromkeys(p.payee_account for p in payments if p.payee_account)),
     )
 
 

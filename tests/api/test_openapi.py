@@ -29,6 +29,7 @@ RAW_BODIES = {
     ("post", "/edi"): [*EDI, "application/octet-stream"],
     ("post", "/pods"): [*EDI, "application/pdf", "image/jpeg", "image/png"],
     ("post", "/remittances"): [*EDI, "application/octet-stream", "application/xml", "text/plain"],
+    ("post", "/reports/reconciliation"): ["application/octet-stream", "application/xml", "text/xml"],
     ("post", "/inbound"): [
         *EDI,
         *("application/octet-stream", "application/pdf", "application/xml", "image/jpeg", "image/png"),

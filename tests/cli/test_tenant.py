@@ -67,6 +67,7 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "collection candidates": [],
     "collection export": [],
     "statements run": [],
+    "report reconciliation": ["--statement", "FILE"],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

@@ -14,7 +14,9 @@ transaction, so a batch entry is covered by several payments):
 * amount difference: payments with the entry's references that add up to another amount (or currency).
 * missing in the gateway: a booked credit entry no payment covers.
 * missing on the statement: a payment the gateway booked in the statement's period, in its currency and not
-  for another account (a payment whose payee account is known and differs), that no entry shows.
+  for another account, that no entry shows. Intake keeps no file's account, only the payee account a
+  transaction names (`CdtrAcct`): a payment is another account's when it names one that is neither the
+  statement's account nor one the statement's own transactions name.
 Debit entries are listed apart (the gateway books money in only), and so are entries that are not booked
 (pending) or reverse an earlier entry. The gateway's payments compared are money that moved in: credits, not
 hints, not duplicates, not ignored, not pending.
@@ -140,7 +142,7 @@ def _entry_view(entry: StatementEntry) -> dict[str, Any]:
         "currency": entry.currency,
         "direction": entry.direction,
         "payer_name": ", ".join(entry.payer_names) or None,
-        "kind": entry.kind,
+        "entry_kind": entry.kind,
     }
 
 
@@ -391,16 +393,22 @@ def reconcile(session: Session, tenant_id: str, statement: CamtStatement) -> Rec
     for payment in by_id.values():
         if payment.bank_reference:
             by_reference.setdefault(payment.bank_reference, []).append(payment)
+            # the n-th transaction of a batch entry notified on its own: `AcctSvcrRef/n`
+            base, _, suffix = payment.bank_reference.rpartition("/")
+            if base and suffix.isdigit():
+                by_reference.setdefault(base, []).append(payment)
 
     used: set[str] = set()
     unreferenced: list[StatementEntry] = []
     for entry in credits:
-        covering = [
-            payment
-            for ref in _entry_references(entry)
-            for payment in by_reference.get(ref, ())
-            if payment.id not in used
-        ]
+        covering = list(
+            {
+                payment.id: payment
+                for ref in _entry_references(entry)
+                for payment in by_reference.get(ref, ())
+                if payment.id not in used
+            }.values()
+        )
         if not covering:
             unreferenced.append(entry)
             continue
@@ -418,7 +426,10 @@ def reconcile(session: Session, tenant_id: str, statement: CamtStatement) -> Rec
         used.add(payment.id)
         result.matched.append(EntryMatch(entry, (payment,), matched_by))
 
-    own_accounts = {_account_key(account) for account in accounts}
+    # the statement's account, and the accounts its own transactions name as the creditor's (CdtrAcct)
+    own_accounts = {_account_key(account) for account in accounts} | {
+        _account_key(account) for entry in statement.entries for account in entry.payee_accounts
+    }
     for payment in in_period:
         if payment.id in used:
             continue
