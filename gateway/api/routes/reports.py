@@ -15,10 +15,44 @@ from gateway.services.reports import reconciliation as reconciliation_service
 
 router = APIRouter(tags=["reports"])
 
+#: The request example: a day's statement with its booked balances and one credit entry.
+_CAMT053_EXAMPLE = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
+  <BkToCstmrStmt>
+    <GrpHdr><MsgId>STMT-20261125</MsgId><CreDtTm>2026-11-25T18:00:00+01:00</CreDtTm></GrpHdr>
+    <Stmt>
+      <Id>15038366383-20261125</Id>
+      <CreDtTm>2026-11-25T18:00:00+01:00</CreDtTm>
+      <FrToDt><FrDtTm>2026-11-25T00:00:00+01:00</FrDtTm><ToDtTm>2026-11-25T23:59:59+01:00</ToDtTm></FrToDt>
+      <Acct><Id><Othr><Id>15038366383</Id></Othr></Id><Ccy>NOK</Ccy></Acct>
+      <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="NOK">10000.00</Amt>
+        <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-25</Dt></Dt></Bal>
+      <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="NOK">11250.00</Amt>
+        <CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>2026-11-25</Dt></Dt></Bal>
+      <Ntry>
+        <Amt Ccy="NOK">1250.00</Amt>
+        <CdtDbtInd>CRDT</CdtDbtInd>
+        <Sts><Cd>BOOK</Cd></Sts>
+        <BookgDt><Dt>2026-11-25</Dt></BookgDt>
+        <ValDt><Dt>2026-11-25</Dt></ValDt>
+        <AcctSvcrRef>20261125-000123</AcctSvcrRef>
+        <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>VCOM</SubFmlyCd></Fmly></Domn></BkTxCd>
+      </Ntry>
+    </Stmt>
+  </BkToCstmrStmt>
+</Document>
+"""
+
+
+def _statement_body() -> dict[str, Any]:
+    extra = raw_body_openapi("application/xml", "text/xml", "application/octet-stream")
+    extra["requestBody"]["content"]["application/xml"]["example"] = _CAMT053_EXAMPLE
+    return extra
+
 
 @router.post(
     "/reports/reconciliation",
-    openapi_extra=raw_body_openapi("application/xml", "text/xml", "application/octet-stream"),
+    openapi_extra=_statement_body(),
     responses={
         200: {
             "description": "the statement's entries against the payments the gateway booked, its balances "

@@ -475,3 +475,11 @@ def test_a_tenant_reconciles_against_its_own_payments_and_journal_only(
     assert other["balances"]["opening"] == {"statement": "500.00", "journal": "0", "difference": "500.00"}
     assert other["verdict"] == "3 differences"  # N-1, the opening balance, the movements
     assert client.post("/reports/reconciliation", content=ours).status_code == 401
+
+
+def test_the_documented_example_reads(client: TestClient, auth: dict[str, str]) -> None:
+    spec = client.get("/openapi.json").json()
+    body = spec["paths"]["/reports/reconciliation"]["post"]["requestBody"]["content"]["application/xml"]
+    report = reconcile(client, auth, body["example"].encode())
+    assert [d["reference"] for d in report["missing_in_gateway"]] == ["20261125-000123"]
+    assert report["balances"]["statement_gap"] == "0.00"
