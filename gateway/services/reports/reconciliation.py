@@ -384,9 +384,11 @@ def reconcile(session: Session, tenant_id: str, statement: CamtStatement) -> Rec
                 "compared as the bank wrote it"
             )
 
-    references = sorted({ref for entry in credits for ref in _entry_references(entry)})
     in_period = _payments_in_period(session, tenant_id, period_from, period_to) if period_from else []
     by_id = {payment.id: payment for payment in in_period}
+    # references the period's payments do not carry: booked on another day (looked up, whatever the date)
+    known = {payment.bank_reference for payment in in_period}
+    references = sorted({ref for entry in credits for ref in _entry_references(entry)} - known)
     for payment in _payments_by_reference(session, tenant_id, references):
         by_id.setdefault(payment.id, payment)
     by_reference: dict[str, list[GatewayPayment]] = {}
@@ -416,9 +418,14 @@ def reconcile(session: Session, tenant_id: str, statement: CamtStatement) -> Rec
         match = EntryMatch(entry, tuple(covering), "reference")
         (result.matched if match.agrees else result.amount_differences).append(match)
 
-    candidates = [payment for payment in in_period if payment.id not in used]
+    # by amount, currency and day: one look-up per entry, however many payments the period has
+    candidates: dict[tuple[Decimal, str, dt.date | None], list[GatewayPayment]] = {}
+    for payment in in_period:
+        if payment.id not in used:
+            candidates.setdefault((payment.amount, payment.currency, payment.day), []).append(payment)
     for entry in unreferenced:
-        found = _same_amount_and_day(entry, candidates, used)
+        same = candidates.get((entry.amount, entry.currency, _entry_day(entry)), [])
+        found = _same_amount_and_day(entry, same, used)
         if found is None:
             result.missing_in_gateway.append(entry)
             continue
