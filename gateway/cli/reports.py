@@ -28,15 +28,15 @@ report_app = typer.Typer(
 def _difference_rows(differences: list[dict[str, Any]]) -> list[tuple[str, str, str, str, str]]:
     rows = []
     for found in differences:
-        amount = found.get("amount") or ""
+        amount = f"{found.get('amount') or ''} {found.get('currency') or ''}".strip()
         if found["kind"] == "amount_difference":
-            amount = f"{found['amount']} / {found['gateway_amount']} {found['gateway_currency']}"
+            amount = f"{amount} / gateway {found['gateway_amount']} {found['gateway_currency']}"
         rows.append(
             (
                 found["kind"],
                 found.get("reference") or found.get("position") or found.get("payment_id") or "",
                 found.get("date") or "",
-                f"{amount} {found.get('currency') or ''}".strip(),
+                amount,
                 found.get("payer_name") or found.get("detail") or "",
             )
         )

@@ -364,7 +364,7 @@ def reconcile(session: Session, tenant_id: str, statement: CamtStatement) -> Rec
     currency = statement.currency
     if currency is None:
         raise ReconciliationRefused(
-            "Stmt/Acct/Ccy", "the statement names no currency and its entries several"
+            "Stmt/Acct/Ccy", "the statement names no account currency and its entries do not tell one"
         )
     notes: list[str] = []
     period_from, period_to = _period(statement, notes)
@@ -455,11 +455,11 @@ def reconcile(session: Session, tenant_id: str, statement: CamtStatement) -> Rec
         )
     if period_from is not None and period_to is not None:
         result.balances = _balances(session, tenant_id, statement, currency, period_from, period_to, notes)
-        if result.debits:
+        if result.debits and result.balances.movements.difference:
             debited = sum((entry.amount for entry in result.debits), _ZERO)
             notes.append(
                 f"{len(result.debits)} debit entries ({debited} {currency}) are money out, which the "
-                "gateway's journal does not book: they are part of the movements difference"
+                "gateway's journal does not post: they may be part of the movements difference"
             )
     return result
 
