@@ -26,6 +26,7 @@ from gateway.cli import (
     processes,
     receivables,
     reminders,
+    reports,
     tenancy,
     users,
     webhooks,
@@ -106,6 +107,7 @@ app.add_typer(reminders.reminders_app, name="reminders")
 app.add_typer(receivables.receivables_app, name="receivables")
 app.add_typer(receivables.collection_app, name="collection")
 app.add_typer(receivables.statements_app, name="statements")
+app.add_typer(reports.report_app, name="report")
 
 
 def main() -> None:  # pragma: no cover
