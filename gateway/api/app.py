@@ -46,6 +46,7 @@ from gateway.api.routes import (
     receivers,
     reminders,
     remittances,
+    reports,
     statements,
     status_documents,
     tenant_settings,
@@ -87,6 +88,7 @@ ROUTERS: list[APIRouter] = [
     collection.router,
     statements.router,
     metrics.router,
+    reports.router,
 ]
 
 
