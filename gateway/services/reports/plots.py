@@ -155,6 +155,8 @@ def _aging_panel(axes: Axes, currency: CurrencyAging, top: int, legend: bool) ->
         total = sum(amounts)
         axes.text(max(positive[i], 0) + span * 0.01, i, grouped(total), va="center", fontsize=10, color=INK)
     axes.set_xlim(min(min(negative) * 1.05, 0), span * 1.14)
+    if min(negative) < 0:  # credit notes (or overpayments) pull a bar left of zero: mark zero
+        axes.axvline(0, color=MUTED, linewidth=1)
     axes.xaxis.set_major_formatter(_THOUSANDS)
     axes.xaxis.set_major_locator(MaxNLocator(nbins=7))
     axes.set_xlabel(f"Open amount ({currency.currency})", fontsize=11, color=INK)
