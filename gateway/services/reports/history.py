@@ -28,7 +28,7 @@ from gateway.services.reports.periods import start_of, utc_day
 CREDITED = "credited"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reduction:
     """`amount` off an item's open amount from `start` on, until `end` (exclusive; None: still standing)."""
 
@@ -40,7 +40,7 @@ class Reduction:
         return self.start <= day and (self.end is None or self.end > day)
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     """An invoice or a credit note as reports see it. `due_date` is the issue date when none was given (due
     at once)."""
@@ -89,19 +89,12 @@ def load_items(session: Session, tenant_id: str, until: dt.date) -> list[Item]:
         ).where(col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.issue_date) <= until)
     )
     items = {
-        row.id: Item(
-            id=row.id,
-            document_type=row.document_type,
-            number=row.number,
-            customer_key=row.customer_key or row.buyer_name,
-            customer_name=row.buyer_name,
-            currency=row.currency,
-            payable=Decimal(row.payable_amount),
-            issue_date=row.issue_date,
-            due_date=row.due_date or row.issue_date,
+        invoice_id: Item(
+            invoice_id, kind, number, customer_key or buyer_name, buyer_name, currency, Decimal(payable),
+            issued, due or issued, [],
         )
-        for row in rows
-    }
+        for invoice_id, kind, number, customer_key, buyer_name, currency, payable, issued, due in rows
+    }  # fmt: skip
     before = start_of(until + dt.timedelta(days=1))
     for invoice_id, amount, write_off, created_at, reversed_at in session.execute(
         select(
