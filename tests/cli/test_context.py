@@ -52,7 +52,7 @@ COMMANDS = [
     "reminders", "reminders run", "reminders list", "reminders show", "reminders approve", "reminders cancel",
     "receivables", "receivables customer", "collection", "collection candidates", "collection export",
     "statements", "statements run",
-    "report", "report reconciliation",
+    "report", "report aging", "report dso", "report deliveries", "report matching", "report reconciliation",
 ]  # fmt: skip
 
 

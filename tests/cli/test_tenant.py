@@ -68,6 +68,10 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "collection export": [],
     "statements run": [],
     "report reconciliation": ["--statement", "FILE"],
+    "report aging": [],
+    "report dso": [],
+    "report deliveries": ["--period", "2026-11"],
+    "report matching": ["--period", "2026-11"],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

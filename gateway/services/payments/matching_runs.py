@@ -975,13 +975,21 @@ def match_rates(
 
 
 def match_report(
-    session: Session, tenant_id: str, *, since: dt.datetime | None = None, file_id: str | None = None
+    session: Session,
+    tenant_id: str,
+    *,
+    since: dt.datetime | None = None,
+    file_id: str | None = None,
+    until: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Match rates per payment and per invoice, by count and by amount, with the false-auto rate beside
-    the auto rate (automatic applications a person later reversed or re-allocated)."""
+    the auto rate (automatic applications a person later reversed or re-allocated). `since` / `until`:
+    the payments received at or after / before these moments."""
     query = select(PaymentRecord).where(col(PaymentRecord.tenant_id) == tenant_id)
     if since:
         query = query.where(col(PaymentRecord.created_at) >= since)
+    if until:
+        query = query.where(col(PaymentRecord.created_at) < until)
     if file_id:
         query = query.where(col(PaymentRecord.file_id) == file_id)
     counts: Counter[str] = Counter()
@@ -1015,6 +1023,7 @@ def match_report(
             col(PaymentAllocation.tenant_id) == tenant_id,
             col(PaymentAllocation.reversed_at).is_(None),
             *([col(PaymentRecord.created_at) >= since] if since else []),
+            *([col(PaymentRecord.created_at) < until] if until else []),
             *([col(PaymentRecord.file_id) == file_id] if file_id else []),
         )
     ).all()
