@@ -178,7 +178,7 @@ def _period_vouchers(session: Session, tenant_id: str, period: str) -> Iterator[
                 period=row.period,
                 voucher_date=row.voucher_date,
                 event_date=row.event_date,
-                voucher_type=row.voucher_type,  # type: ignore[arg-type]  # written by posting from VoucherType
+                voucher_type=row.voucher_type,
                 source_key=row.source_key,
                 customer_key=row.customer_key,
                 description=row.description,
@@ -188,10 +188,11 @@ def _period_vouchers(session: Session, tenant_id: str, period: str) -> Iterator[
         after = rows[-1].number
 
 
+#: Reads a period's vouchers: (session, tenant, period) → vouchers by number.
 VoucherReader = Callable[[Session, str, str], Iterator[Voucher]]
 
 
-# --- exporting -----------------------------------------------------------------------------------------------
+# --- exporting ---------------------------------------------------------------------------------------------
 
 
 def export_filename(tenant_id: str, period: str, number: int, fmt: str) -> str:
@@ -400,7 +401,7 @@ def _cents(column: Any) -> Any:
 
 
 def _from_cents(value: Any) -> Decimal:
-    return Decimal(int(round(Decimal(str(value or 0))))) / 100
+    return Decimal(round(Decimal(str(value or 0)))) / 100
 
 
 def list_periods(session: Session, tenant_id: str) -> list[PeriodSummary]:

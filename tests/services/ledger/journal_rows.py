@@ -30,7 +30,7 @@ def add_voucher(
     text: str = "",
     period: str | None = None,
 ) -> int:
-    """One voucher numbered max + 1 for the tenant; its number. The receivables (1500) line carries the customer."""
+    """One voucher numbered max + 1 for the tenant; its number. The 1500 line carries the customer."""
     with session_scope(engine) as session:
         ensure_tenant(session, tenant_id)
         number = (
