@@ -19,8 +19,8 @@ def invoice(number: int = 1, *, text: str = "Invoice 1001") -> Voucher:
             VoucherLine(line_no=1, account="1500", debit=Decimal("1250.00"), customer_key="0192:987654321",
                         customer_number="10001", document_number="1001", kid="10010",
                         due_date=dt.date(2026, 12, 3), text=text),
-            VoucherLine(line_no=2, account="3000", credit=Decimal("1000.00"), tax_code="3", tax_rate=Decimal("25"),
-                        tax_base=Decimal("1000.00"), tax_amount=Decimal("250.00"), text=text),
+            VoucherLine(line_no=2, account="3000", credit=Decimal("1000.00"), tax_code="3",
+                        tax_rate=Decimal("25"), tax_base=Decimal("1000.00"), tax_amount=Decimal("250.00"), text=text),
             VoucherLine(line_no=3, account="2700", credit=Decimal("250.00"), text=text),
         ],
     )  # fmt: skip
@@ -47,7 +47,8 @@ def notice(number: int = 3) -> Voucher:
         number=number, period="2026-11", voucher_date=DAY, event_date=DAY, voucher_type="notice",
         source_key=f"notice:{number}", customer_key="C-3", description="Purregebyr; 2.\ngang =SUM(A1)",
         lines=[
-            VoucherLine(line_no=1, account="1500", debit=Decimal("105.00"), customer_key="C-3", kid="0000123"),
+            VoucherLine(line_no=1, account="1500", debit=Decimal("105.00"), customer_key="C-3",
+                        kid="0000123"),
             VoucherLine(line_no=2, account="3900", credit=Decimal("70.00")),
             VoucherLine(line_no=3, account="8050", credit=Decimal("35.00"), text="Forsinkelsesrente øre"),
         ],
