@@ -20,7 +20,8 @@ def invoice(number: int = 1, *, text: str = "Invoice 1001") -> Voucher:
                         customer_number="10001", document_number="1001", kid="10010",
                         due_date=dt.date(2026, 12, 3), text=text),
             VoucherLine(line_no=2, account="3000", credit=Decimal("1000.00"), tax_code="3",
-                        tax_rate=Decimal("25"), tax_base=Decimal("1000.00"), tax_amount=Decimal("250.00"), text=text),
+                        tax_rate=Decimal("25"), tax_base=Decimal("1000.00"), tax_amount=Decimal("250.00"),
+                        text=text),
             VoucherLine(line_no=3, account="2700", credit=Decimal("250.00"), text=text),
         ],
     )  # fmt: skip
