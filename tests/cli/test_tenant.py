@@ -67,6 +67,9 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "collection candidates": [],
     "collection export": [],
     "statements run": [],
+    "ledger journal": ["--period", "2026-10"],
+    "ledger exports": [],
+    "ledger periods": [],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [
