@@ -36,6 +36,7 @@ from gateway.api.routes import (
     health,
     inbound,
     invoices,
+    ledger,
     matching,
     metrics,
     payments,
@@ -86,6 +87,7 @@ ROUTERS: list[APIRouter] = [
     customers.router,
     collection.router,
     statements.router,
+    ledger.router,
     metrics.router,
 ]
 
