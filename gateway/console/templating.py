@@ -33,6 +33,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("/console/deviations", "Deviations"),
     ("/console/payments", "Payments"),
     ("/console/follow-up", "Follow-up"),
+    ("/console/ledger", "Ledger"),
     ("/console/print-batches", "Print batches"),
     ("/console/partners", "EDI partners"),
     ("/console/webhooks", "Webhooks"),
