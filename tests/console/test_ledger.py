@@ -26,6 +26,7 @@ def test_credit_control_exports_a_month_and_downloads_it(web: TestClient, engine
     assert home.status_code == 200
     assert 'href="/console/ledger"' in home.text and "Export and close the month" in home.text
     assert "No month has been exported yet." in home.text
+    assert 'name="period" type="month" value="2026-10"' in home.text  # the oldest open month that ended
     done = credit.post("/console/ledger/journal", {"period": "2026-10", "format": "csv"})
     assert done.status_code == 303 and done.headers["location"] == "/console/ledger"
     page = credit.get("/console/ledger").text

@@ -35,7 +35,12 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _last_month(today_text: str) -> str:
+def _suggested(periods: list[dict[str, object]], today_text: str) -> str:
+    """The month the form offers: the oldest open month that has ended, else last month."""
+    current = today_text[:7]
+    ended = sorted(str(p["period"]) for p in periods if p["status"] == "open" and str(p["period"]) < current)
+    if ended:
+        return ended[0]
     year, month = int(today_text[:4]), int(today_text[5:7])
     return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
@@ -55,7 +60,7 @@ def ledger_home(request: Request, identity: Viewer) -> Response:
         "exports": listed,
         "shown": SHOWN,
         "formats": list(FORMAT_LABELS.items()),
-        "suggested_period": _last_month(today.isoformat()),
+        "suggested_period": _suggested(periods, today.isoformat()),
         "today": today,
         "may_export": identity.may("payments"),
     }
