@@ -117,11 +117,15 @@ def lock_ledger(session: Session, tenant_id: str) -> None:
 # --- reading the period's vouchers (journal.iter_vouchers once merged) ------------------------------------
 
 
+_VOUCHERS = LedgerVoucher.__table__  # type: ignore[attr-defined]
+_LINES = LedgerLine.__table__  # type: ignore[attr-defined]
+
+
 def _decimal(text: str | None) -> Decimal | None:
     return None if text is None else Decimal(text)
 
 
-def _line(row: LedgerLine) -> VoucherLine:
+def _line(row: Any) -> VoucherLine:
     return VoucherLine(
         line_no=row.line_no,
         account=row.account,
@@ -144,34 +148,28 @@ def _line(row: LedgerLine) -> VoucherLine:
 
 
 def _period_vouchers(session: Session, tenant_id: str, period: str) -> Iterator[Voucher]:
-    """The period's vouchers by number, `CHUNK` at a time (memory flat for any period)."""
+    """The period's vouchers by number, `CHUNK` at a time (memory flat for any period); plain rows, no ORM
+    objects (a month of 100,000 vouchers reads several times faster)."""
     after = 0
     while True:
-        rows = list(
-            session.execute(
-                select(LedgerVoucher)
-                .where(
-                    col(LedgerVoucher.tenant_id) == tenant_id,
-                    col(LedgerVoucher.period) == period,
-                    col(LedgerVoucher.number) > after,
-                )
-                .order_by(col(LedgerVoucher.number))
-                .limit(CHUNK)
-            ).scalars()
-        )
+        rows = session.execute(
+            select(_VOUCHERS)
+            .where(
+                _VOUCHERS.c.tenant_id == tenant_id, _VOUCHERS.c.period == period, _VOUCHERS.c.number > after
+            )
+            .order_by(_VOUCHERS.c.number)
+            .limit(CHUNK)
+        ).all()
         if not rows:
             return
         lines: dict[str, list[VoucherLine]] = {row.id: [] for row in rows}
-        found = list(
-            session.execute(
-                select(LedgerLine)
-                .where(col(LedgerLine.voucher_id).in_(list(lines)))
-                .order_by(col(LedgerLine.voucher_id), col(LedgerLine.line_no))
-            ).scalars()
+        found = session.execute(
+            select(_LINES)
+            .where(_LINES.c.voucher_id.in_(list(lines)))
+            .order_by(_LINES.c.voucher_id, _LINES.c.line_no)
         )
         for line in found:
             lines[line.voucher_id].append(_line(line))
-            session.expunge(line)  # read once: the session keeps nothing of a chunk
         for row in rows:
             yield Voucher(
                 number=row.number,
@@ -184,7 +182,6 @@ def _period_vouchers(session: Session, tenant_id: str, period: str) -> Iterator[
                 description=row.description,
                 lines=lines[row.id],
             )
-            session.expunge(row)
         after = rows[-1].number
 
 
