@@ -46,6 +46,7 @@ FormatKind = Literal[
     "consumer-channel",
     "direct-debit",
     "notice",
+    "ledger",
 ]
 INVOICE: FormatKind = "invoice"
 STATUS_DOCUMENT: FormatKind = "status-document"
@@ -61,6 +62,8 @@ DIRECT_DEBIT: FormatKind = "direct-debit"
 #: a follow-up notice (reminder, statement): rendered from a `ReminderDocument`; `render(invoice, options)`
 #: writes the first notice the gateway would send for that invoice
 NOTICE: FormatKind = "notice"
+#: a file the gateway writes for the seller's general ledger (a period's journal): rendered from vouchers
+LEDGER: FormatKind = "ledger"
 
 Verb = Literal["render", "parse", "sniff", "inspect"]
 VERBS: tuple[Verb, ...] = ("render", "parse", "sniff", "inspect")
@@ -99,6 +102,29 @@ FORMATS: dict[str, FormatEntry] = {
         sniff="mappings.sbdh:sniff",
         inspect="mappings.sbdh:inspect",
         description="PEPPOL envelope: SBDH 1.3 StandardBusinessDocument around a business document",
+    ),
+    # The ledger journal files: cheap, exact first-line checks (before canonical JSON, which is JSON too).
+    "gbat10": FormatEntry(
+        kind=LEDGER,
+        render="mappings.ledger.gbat10:render",
+        sniff="mappings.ledger.gbat10:sniff",
+        inspect="mappings.ledger.gbat10:inspect",
+        description="a period's journal as GBAT10 lines (Mamut / Visma, Tripletex voucher import): one "
+        "semicolon line per journal line",
+    ),
+    "journal-csv": FormatEntry(
+        kind=LEDGER,
+        render="mappings.ledger.journal_csv:render",
+        sniff="mappings.ledger.journal_csv:sniff",
+        inspect="mappings.ledger.journal_csv:inspect",
+        description="a period's journal as CSV with a header row: one row per journal line",
+    ),
+    "journal-json": FormatEntry(
+        kind=LEDGER,
+        render="mappings.ledger.journal_json:render",
+        sniff="mappings.ledger.journal_json:sniff",
+        inspect="mappings.ledger.journal_json:inspect",
+        description="a period's journal as JSON: the vouchers with their lines, exact decimal strings",
     ),
     "canonical-json": FormatEntry(
         kind=INVOICE,

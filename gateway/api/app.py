@@ -36,6 +36,7 @@ from gateway.api.routes import (
     health,
     inbound,
     invoices,
+    ledger,
     matching,
     metrics,
     payments,
@@ -87,6 +88,7 @@ ROUTERS: list[APIRouter] = [
     customers.router,
     collection.router,
     statements.router,
+    ledger.router,
     metrics.router,
     reports.router,
 ]

@@ -20,6 +20,7 @@ from gateway.cli import (
     efaktura,
     inbound,
     invoices,
+    ledger,
     partners,
     payments,
     pods,
@@ -108,6 +109,7 @@ app.add_typer(receivables.receivables_app, name="receivables")
 app.add_typer(receivables.collection_app, name="collection")
 app.add_typer(receivables.statements_app, name="statements")
 app.add_typer(reports.report_app, name="report")
+app.add_typer(ledger.ledger_app, name="ledger")
 
 
 def main() -> None:  # pragma: no cover

@@ -34,6 +34,7 @@ NAVIGATION: list[tuple[str, str]] = [
     ("/console/payments", "Payments"),
     ("/console/follow-up", "Follow-up"),
     ("/console/reports", "Reports"),
+    ("/console/ledger", "Ledger"),
     ("/console/print-batches", "Print batches"),
     ("/console/partners", "EDI partners"),
     ("/console/webhooks", "Webhooks"),

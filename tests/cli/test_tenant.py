@@ -72,6 +72,9 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "report dso": [],
     "report deliveries": ["--period", "2026-11"],
     "report matching": ["--period", "2026-11"],
+    "ledger journal": ["--period", "2026-10"],
+    "ledger exports": [],
+    "ledger periods": [],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

@@ -251,6 +251,7 @@ def test_families_are_looked_up_in_the_registry() -> None:
         "invoice-response",
     ]
     assert mappings.formats("acknowledgement") == ["edifact-ack", "x12-ack"]
+    assert mappings.formats("ledger", can="render") == ["gbat10", "journal-csv", "journal-json"]
     assert mappings.formats("transport-status") == ["iftsta", "x12-214"]
     assert mappings.formats("invoice", can="parse") == [
         "canonical-json",

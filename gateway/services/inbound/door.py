@@ -512,6 +512,9 @@ NOT_RECEIVED: dict[str, str] = {
     "receives",
     "efaktura-recipients": "an eFaktura recipient-search answer: import it with `gateway efaktura recipients "
     "import FILE --tenant T`",
+    "gbat10": "a journal file, which the gateway writes for the seller's ledger and never receives",
+    "journal-csv": "a journal file, which the gateway writes for the seller's ledger and never receives",
+    "journal-json": "a journal file, which the gateway writes for the seller's ledger and never receives",
 }
 
 

@@ -1,0 +1,133 @@
+"""`gateway ledger …`: the ledger hand-off — a period's journal file (which closes the period), the numbered
+exports kept, and the periods with their status and totals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gateway.cli.common import (
+    OPERATOR,
+    JsonFlag,
+    TenantOption,
+    errors,
+    fail,
+    fails_on,
+    print_json,
+    print_table,
+)
+from gateway.cli.context import cli_context
+
+ledger_app = typer.Typer(
+    help="Ledger hand-off: monthly journal files (GBAT10, CSV, JSON), their numbered exports, the periods.",
+    no_args_is_help=True,
+)
+
+PeriodOption = Annotated[str, typer.Option("--period", help="the month, YYYY-MM (it must have ended)")]
+FormatOption = Annotated[str, typer.Option("--format", help="gbat10, csv or json")]
+
+
+@ledger_app.command("journal")
+def ledger_journal(
+    ctx: typer.Context,
+    period: PeriodOption,
+    fmt: FormatOption = "gbat10",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="write the file here (default: to stdout)")
+    ] = None,
+    tenant: TenantOption = "",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print the export record as JSON instead of the file")
+    ] = False,
+) -> None:
+    """Export a period's journal: post what is not posted up to its last day, write the file, number the
+    run and close the period. A closed period again: the same bytes as its first export in that format."""
+    from gateway.services.followup.credit import today_in
+    from gateway.services.ledger import exports
+
+    context = cli_context(ctx)
+    with fails_on(exports.ExportRefused):
+        export = exports.export_journal(
+            context.engine, context.settings, tenant, period, fmt, OPERATOR,
+            post=exports.POST_BEFORE_EXPORT, today=today_in(), store=context.document_store,
+        )  # fmt: skip
+    view = exports.export_view(export)
+    if output is not None or not as_json:
+        with context.session() as session:
+            _, _, data = exports.export_file(session, context.document_store, tenant, export.id)
+        if output is None:
+            typer.echo(data, nl=False)
+        else:
+            try:
+                output.write_bytes(data)
+            except OSError as error:
+                fail(
+                    f"{output}: {error.strerror}; the export is kept as number {export.number} ({export.id})"
+                )
+    if as_json:
+        print_json(view)
+        return
+    where = f"written to {output}" if output else view["filename"]
+    errors.print(
+        f"export {export.number}: {period} as {fmt}, {export.voucher_count} voucher(s), {where} "
+        f"(GET {view['download']})",
+        soft_wrap=True,
+    )
+
+
+@ledger_app.command("exports")
+def ledger_exports(
+    ctx: typer.Context,
+    tenant: TenantOption = "",
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="how many (newest first)")] = 100,
+    before: Annotated[int | None, typer.Option("--before", min=1, help="only those numbered below")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The numbered exports kept (journal files and SAF-T), newest first."""
+    from gateway.services.ledger import exports
+
+    with cli_context(ctx).session() as session:
+        found = exports.list_exports(session, tenant, limit=limit + 1, before=before)
+        items = [exports.export_view(export) for export in found[:limit]]
+    if as_json:
+        following = f"--before {items[-1]['number']}" if len(found) > limit else None
+        print_json({"items": items, "next": following})
+        return
+    print_table(
+        ("no", "period", "format", "vouchers", "bytes", "created", "by", "id"),
+        [
+            (str(i["number"]), i["period"], i["format"], str(i["vouchers"]), str(i["size"]),
+             i["created_at"][:19], i["created_by"], i["id"])
+            for i in items
+        ],
+        keys=("no", "id"),
+    )  # fmt: skip
+
+
+@ledger_app.command("periods")
+def ledger_periods(ctx: typer.Context, tenant: TenantOption = "", as_json: JsonFlag = False) -> None:
+    """The periods with vouchers or a status, newest first: open or closed (by which export), the number of
+    vouchers, debit and credit totals."""
+    from gateway.services.ledger import exports
+
+    with cli_context(ctx).session() as session:
+        items = [summary.as_dict() for summary in exports.list_periods(session, tenant)]
+    if as_json:
+        print_json({"items": items, "next": None})
+        return
+    print_table(
+        ("period", "status", "vouchers", "debit", "credit", "balanced", "export", "closed"),
+        [
+            (p["period"], p["status"], str(p["vouchers"]), p["debit_total"], p["credit_total"],
+             "yes" if p["balanced"] else "NO", str(p["export_number"] or ""), _day(p["closed_at"]))
+            for p in items
+        ],
+        keys=("period",),
+    )  # fmt: skip
+
+
+def _day(moment: str | None) -> str:
+    return dt.datetime.fromisoformat(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
