@@ -51,6 +51,7 @@ JOURNAL_DESCRIPTION = "Kundereskontro (receivables journal)"
 PROBLEMS_KEPT = 100
 CENT = Decimal("0.01")
 SNIFF_BYTES = 4096
+_NSMAP: Any = {None: NAMESPACE}  # lxml-stubs want str keys; None is lxml's default namespace
 
 #: The output-VAT standard tax codes' descriptions (Standard_Tax_Codes.csv, DescriptionNOB), for a tenant's
 #: VAT code that carries no description of its own.
@@ -191,7 +192,7 @@ def _balance(parent: etree._Element, when: str, amount: Decimal) -> None:
 
 
 def _header(header: SaftHeader) -> etree._Element:
-    root = etree.Element(_q("Header"), nsmap={None: NAMESPACE})
+    root = etree.Element(_q("Header"), nsmap=_NSMAP)
     _sub(root, "AuditFileVersion", AUDIT_FILE_VERSION)
     _sub(root, "AuditFileCountry", "NO")
     _sub(root, "AuditFileDateCreated", header.created_on.isoformat())
@@ -229,7 +230,7 @@ def _header(header: SaftHeader) -> etree._Element:
 
 
 def _account(account: SaftAccount) -> etree._Element:
-    element = etree.Element(_q("Account"), nsmap={None: NAMESPACE})
+    element = etree.Element(_q("Account"), nsmap=_NSMAP)
     _sub(element, "AccountID", account.account_id)
     _sub(element, "AccountDescription", account.description)
     _sub(element, "GroupingCategory", account.grouping_category)
@@ -241,7 +242,7 @@ def _account(account: SaftAccount) -> etree._Element:
 
 
 def _customer(customer: SaftCustomer) -> etree._Element:
-    element = etree.Element(_q("Customer"), nsmap={None: NAMESPACE})
+    element = etree.Element(_q("Customer"), nsmap=_NSMAP)
     if customer.registration_number:
         _sub(element, "RegistrationNumber", customer.registration_number)
     _sub(element, "Name", customer.name)
@@ -254,7 +255,7 @@ def _customer(customer: SaftCustomer) -> etree._Element:
 
 
 def _tax_table(tax_codes: list[SaftTaxCode]) -> etree._Element:
-    table = etree.Element(_q("TaxTable"), nsmap={None: NAMESPACE})
+    table = etree.Element(_q("TaxTable"), nsmap=_NSMAP)
     entry = _sub(table, "TaxTableEntry")
     _sub(entry, "TaxType", "MVA")
     _sub(entry, "Description", "Merverdiavgift")
@@ -287,7 +288,7 @@ def _line_customer_id(line: VoucherLine) -> str | None:
 def _transaction(voucher: Voucher) -> etree._Element:
     year, month = voucher.period.split("-")
     kind = VOUCHER_DESCRIPTIONS.get(voucher.voucher_type, voucher.voucher_type)
-    element = etree.Element(_q("Transaction"), nsmap={None: NAMESPACE})
+    element = etree.Element(_q("Transaction"), nsmap=_NSMAP)
     _sub(element, "TransactionID", voucher.number)
     _sub(element, "Period", int(month))
     _sub(element, "PeriodYear", year)
@@ -344,7 +345,7 @@ def write(
     entries = 0
     with etree.xmlfile(out, encoding="UTF-8") as xml:
         xml.write_declaration()
-        with xml.element(_q("AuditFile"), nsmap={None: NAMESPACE}):
+        with xml.element(_q("AuditFile"), nsmap=_NSMAP):
             xml.write("\n")
             xml.write(_header(header), pretty_print=True)
             with xml.element(_q("MasterFiles")):
@@ -372,14 +373,14 @@ def write(
                     ("TotalDebit", _money(totals.debit)),
                     ("TotalCredit", _money(totals.credit)),
                 ):
-                    element = etree.Element(_q(name), nsmap={None: NAMESPACE})
+                    element = etree.Element(_q(name), nsmap=_NSMAP)
                     element.text = value
                     xml.write(element, pretty_print=True)
                 with xml.element(_q("Journal")):
                     xml.write("\n")
                     for name, value in (("JournalID", JOURNAL_ID), ("Description", JOURNAL_DESCRIPTION),
                                         ("Type", JOURNAL_ID)):  # fmt: skip
-                        element = etree.Element(_q(name), nsmap={None: NAMESPACE})
+                        element = etree.Element(_q(name), nsmap=_NSMAP)
                         element.text = value
                         xml.write(element, pretty_print=True)
                     for voucher in vouchers:

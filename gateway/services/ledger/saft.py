@@ -196,7 +196,7 @@ def _totals(session: Session, tenant_id: str, date_from: dt.date, date_to: dt.da
         .where(col(LedgerVoucher.voucher_date).between(date_from, date_to))
     ).scalar_one()
     debit, credit = session.execute(
-        select(func.sum(_cents(LedgerLine.debit)), func.sum(_cents(LedgerLine.credit)))
+        select(func.sum(_cents(col(LedgerLine.debit))), func.sum(_cents(col(LedgerLine.credit))))
         .where(col(LedgerLine.tenant_id) == tenant_id)
         .where(_in_range(date_from, date_to))
     ).one()
@@ -207,15 +207,15 @@ def _account_balances(
     session: Session, tenant_id: str, date_from: dt.date, date_to: dt.date
 ) -> dict[str, tuple[Decimal, Decimal]]:
     """Per account: (opening before `date_from`, closing at the end of `date_to`), debit − credit."""
-    signed = _cents(LedgerLine.debit) - _cents(LedgerLine.credit)
+    signed = _cents(col(LedgerLine.debit)) - _cents(col(LedgerLine.credit))
     rows = session.execute(
         select(
-            LedgerLine.account,
+            col(LedgerLine.account),
             func.sum(case((col(LedgerLine.voucher_date) < date_from, signed), else_=0)),
             func.sum(signed),
         )
         .where(col(LedgerLine.tenant_id) == tenant_id, col(LedgerLine.voucher_date) <= date_to)
-        .group_by(LedgerLine.account)
+        .group_by(col(LedgerLine.account))
     )
     return {account: (_amount(opening), _amount(closing)) for account, opening, closing in rows}
 
@@ -224,17 +224,17 @@ def _customer_balances(
     session: Session, tenant_id: str, receivables: str, date_from: dt.date, date_to: dt.date
 ) -> dict[str, tuple[Decimal, Decimal, bool]]:
     """Per customer key on the receivables account: (opening, closing, moved in the range)."""
-    signed = _cents(LedgerLine.debit) - _cents(LedgerLine.credit)
+    signed = _cents(col(LedgerLine.debit)) - _cents(col(LedgerLine.credit))
     rows = session.execute(
         select(
-            LedgerLine.customer_key,
+            col(LedgerLine.customer_key),
             func.sum(case((col(LedgerLine.voucher_date) < date_from, signed), else_=0)),
             func.sum(signed),
             func.sum(case((col(LedgerLine.voucher_date) >= date_from, 1), else_=0)),
         )
         .where(col(LedgerLine.tenant_id) == tenant_id, col(LedgerLine.account) == receivables)
         .where(col(LedgerLine.customer_key).is_not(None), col(LedgerLine.voucher_date) <= date_to)
-        .group_by(LedgerLine.customer_key)
+        .group_by(col(LedgerLine.customer_key))
     )
     return {key: (_amount(opening), _amount(closing), bool(moved)) for key, opening, closing, moved in rows}
 
@@ -242,7 +242,7 @@ def _customer_balances(
 def _named_customers(session: Session, tenant_id: str, date_from: dt.date, date_to: dt.date) -> set[str]:
     """Customer keys any line in the range names (on whatever account)."""
     query = (
-        select(LedgerLine.customer_key)
+        select(col(LedgerLine.customer_key))
         .distinct()
         .where(col(LedgerLine.tenant_id) == tenant_id, _in_range(date_from, date_to))
         .where(col(LedgerLine.customer_key).is_not(None))
@@ -268,16 +268,17 @@ def _customer_register(session: Session, tenant_id: str, keys: set[str]) -> dict
         chunk = ordered[start : start + CUSTOMERS_PER_QUERY]
         rows = session.execute(
             select(
-                InvoiceRecord.customer_key,
-                InvoiceRecord.receiver_id,
-                InvoiceRecord.buyer_name,
-                InvoiceRecord.buyer_legal_id,
+                col(InvoiceRecord.customer_key),
+                col(InvoiceRecord.receiver_id),
+                col(InvoiceRecord.buyer_name),
+                col(InvoiceRecord.buyer_legal_id),
             )
             .where(col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.customer_key).in_(chunk))
             .order_by(col(InvoiceRecord.created_at), col(InvoiceRecord.id))
         )
         for key, receiver_id, name, legal_id in rows:
-            newest[key] = (receiver_id, name, legal_id)
+            if key is not None:  # the query asks for keys in the chunk: never None
+                newest[key] = (receiver_id, name, legal_id)
     register: dict[str, _Customer] = {}
     taken: set[str] = set()
     for key in sorted(newest):
@@ -327,7 +328,7 @@ def _vouchers(
                 period=voucher.period,
                 voucher_date=voucher.voucher_date,
                 event_date=voucher.event_date,
-                voucher_type=voucher.voucher_type,  # type: ignore[arg-type]
+                voucher_type=voucher.voucher_type,
                 source_key=voucher.source_key,
                 customer_key=voucher.customer_key,
                 description=voucher.description,
@@ -367,7 +368,7 @@ def _voucher_line(line: LedgerLine, numbers: dict[str, str]) -> VoucherLine:
 
 def _newest_seller_invoice(session: Session, tenant_id: str, date_to: dt.date) -> Invoice | None:
     payload = session.execute(
-        select(InvoiceRecord.payload)
+        select(col(InvoiceRecord.payload))
         .where(col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.issue_date) <= date_to)
         .order_by(col(InvoiceRecord.issue_date).desc(), col(InvoiceRecord.created_at).desc())
         .limit(1)

@@ -85,7 +85,10 @@ def invoice_customers(client: TestClient, auth: dict[str, str]) -> tuple[str, st
         assert answer.status_code == 201, answer.text
     engine = client.app.state.engine  # type: ignore[attr-defined]
     with session_scope(engine) as session:
-        keys = {number: key for number, key in session.execute(select(InvoiceRecord.number, InvoiceRecord.customer_key))}
+        keys = {
+            number: key
+            for number, key in session.execute(select(InvoiceRecord.number, InvoiceRecord.customer_key))
+        }
     first, second = sorted(keys)
     return str(keys[first]), str(keys[second])
 

@@ -23,7 +23,14 @@ from gateway.services.outbound.documents import document_store
 from gateway.settings import Settings
 from mappings.ledger.saft import NAMESPACE, summarise
 from tests.conftest import SHARED
-from tests.services.ledger.saft_seed import NOVEMBER, NOVEMBER_DEBIT, Line, add_voucher, invoice_customers, seed_month
+from tests.services.ledger.saft_seed import (
+    NOVEMBER,
+    NOVEMBER_DEBIT,
+    Line,
+    add_voucher,
+    invoice_customers,
+    seed_month,
+)
 
 RULES = SHARED / "validation"
 XSD = RULES / saft.XSD_PATH
@@ -55,7 +62,11 @@ def test_a_month_exports_a_file_both_validators_accept(
     lxml_schema = etree.XMLSchema(etree.parse(str(XSD)))
     document = etree.parse(str(target))
     assert lxml_schema.validate(document), lxml_schema.error_log
-    assert (result.transactions, result.total_debit, result.total_credit) == (9, NOVEMBER_DEBIT, NOVEMBER_DEBIT)
+    assert (result.transactions, result.total_debit, result.total_credit) == (
+        9,
+        NOVEMBER_DEBIT,
+        NOVEMBER_DEBIT,
+    )
     ids = document.xpath("//s:Transaction/s:TransactionID/text()", namespaces=NS)
     assert ids == [str(n) for n in range(2, 11)]  # October's voucher only in the opening balances
     types = document.xpath("//s:Transaction/s:VoucherType/text()", namespaces=NS)
@@ -103,7 +114,8 @@ def test_customers_balances_open_plus_movements_close(
     document = etree.parse(str(target))
     balances = {
         customer.findtext("s:CustomerID", namespaces=NS): [
-            (element.tag.rpartition("}")[2], element.text) for element in customer.find("s:BalanceAccount", NS)
+            (element.tag.rpartition("}")[2], element.text)
+            for element in customer.find("s:BalanceAccount", NS)
         ]
         for customer in document.iterfind(".//s:Customer", NS)
     }
