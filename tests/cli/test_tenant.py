@@ -67,6 +67,7 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "collection candidates": [],
     "collection export": [],
     "statements run": [],
+    "ledger saft": ["--from", "2026-11-01", "--to", "2026-11-30", "-o", "saft.xml"],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [
