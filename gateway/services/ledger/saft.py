@@ -9,8 +9,8 @@ XSD (`<GATEWAY_RULES_DIR>/saf-t-1.30/`, read lazily so memory stays flat), read 
 credit per transaction and in total, declared totals = the lines, opening + movements = closing for every
 account and customer), and each account's grouping is looked up in næringsspesifikasjon when the rules
 directory has it. Anything wrong is a `LedgerRefused` naming the field and the reason, and no file is left
-behind; a good file is moved into place and kept as a numbered `LedgerExport` (its bytes in the document
-store).
+behind; a good file is moved into place and kept as a numbered `LedgerExport` (its bytes gzipped in the
+document store: `stored_file` gives them back).
 
 What goes in: the vouchers whose voucher date is in the range (the period a voucher was posted into decides
 where it belongs, not its event date), the tenant's whole chart with opening (before the first day) and
@@ -30,7 +30,9 @@ import contextlib
 import csv
 import datetime as dt
 import functools
+import gzip
 import hashlib
+import io
 import os
 import shutil
 import tempfile
@@ -67,6 +69,11 @@ SOFTWARE_COMPANY = "Invoice gateway"
 SOFTWARE_ID = "invoice-gateway"
 FORMAT = "saft-1.30"
 MEDIA_TYPE = saft_file.MEDIA_TYPE
+STORED_MEDIA_TYPE = "application/gzip"
+COPY_CHUNK = 1 << 20
+#: xmlschema's lazy mode holds one subtree at this depth at a time: AuditFile/GeneralLedgerEntries/Journal/
+#: Transaction (and MasterFiles/Customers/Customer); at depth 1 it would hold all of GeneralLedgerEntries
+LAZY_DEPTH = 3
 
 #: What runs before an export reads the ledger (the posting run, up to the export's last day).
 BeforeExport = Callable[[dt.date], object]
@@ -137,7 +144,7 @@ def _schema(path: str) -> xmlschema.XMLSchema:
 
 def _validate(xsd: Path, document: Path) -> None:
     """The first schema error of `document`, read lazily (subtree by subtree), as a refusal."""
-    resource = xmlschema.XMLResource(str(document), lazy=True)
+    resource = xmlschema.XMLResource(str(document), lazy=LAZY_DEPTH)
     for error in _schema(str(xsd)).iter_errors(resource):
         where = error.path or "AuditFile"
         raise LedgerRefused(where, f"the SAF-T 1.30 schema refuses the file: {error.reason or error.message}")
@@ -547,6 +554,26 @@ def _check(xsd: Path, work_file: Path) -> None:
         raise LedgerRefused(where, reason + more)
 
 
+def _packed(path: Path) -> tuple[str, int, bytes]:
+    """The file's SHA-256 and size, and the file gzipped (deterministically: no name, no time) for the
+    document store, which takes bytes: a month's SAF-T file is hundreds of MB of XML and about a
+    twentieth of that gzipped, so keeping it does not undo the streaming."""
+    digest = hashlib.sha256()
+    size = 0
+    buffer = io.BytesIO()
+    with open(path, "rb") as source, gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0, filename="") as packed:
+        while chunk := source.read(COPY_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            packed.write(chunk)
+    return digest.hexdigest(), size, buffer.getvalue()
+
+
+def stored_file(store: DocumentStore, record: LedgerExport) -> bytes:
+    """A kept SAF-T export's file, as it was written (the store holds it gzipped)."""
+    return gzip.decompress(store.get(record.document_key))
+
+
 def export_to_path(
     engine: Engine,
     settings: Settings,
@@ -577,15 +604,15 @@ def export_to_path(
                 session, settings, tenant_id, date_from, date_to, work_file, created_on
             )
             _check(xsd, work_file)
-            data = work_file.read_bytes()
+            digest, size, packed = _packed(work_file)
             filename = f"saft-{tenant_id}-{date_from.isoformat()}-{date_to.isoformat()}.xml"
             kept = store_document(
                 session,
                 store or document_store(settings, engine),
                 tenant_id=tenant_id,
-                data=data,
-                media_type=MEDIA_TYPE,
-                filename=filename,
+                data=packed,
+                media_type=STORED_MEDIA_TYPE,
+                filename=filename + ".gz",
                 kind="ledger-saft",
             )
             record = LedgerExport(
@@ -596,8 +623,8 @@ def export_to_path(
                 period_from=date_from.isoformat(),
                 period_to=date_to.isoformat(),
                 voucher_count=totals.entries,
-                sha256=hashlib.sha256(data).hexdigest(),
-                size=len(data),
+                sha256=digest,
+                size=size,
                 document_key=kept.storage_key,
                 created_by=actor,
             )

@@ -5,6 +5,7 @@ twice, and kept as a numbered export."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -146,8 +147,9 @@ def test_the_same_export_twice_is_the_same_bytes_and_two_numbered_exports(
     assert [(row.kind, row.format, row.period_from, row.voucher_count) for row in kept] == [
         ("saft", "saft-1.30", "2026-11-01", 9)
     ] * 2
-    stored = document_store(rules_settings, engine).get(kept[0].document_key)
+    stored = saft.stored_file(document_store(rules_settings, engine), kept[0])
     assert stored == (tmp_path / "one.xml").read_bytes()
+    assert kept[0].size == len(stored) and kept[0].sha256 == hashlib.sha256(stored).hexdigest()
 
 
 def _refused(engine: Engine, settings: Settings, tmp_path: Path) -> LedgerRefused:
