@@ -75,3 +75,16 @@ def test_another_tenant_sees_only_its_own_ledger(
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "ledger.company.registration_number"
     assert rules_client.get("/ledger/saft", params=NOVEMBER).status_code == 401
+
+
+def test_without_dates_it_is_last_month_and_one_date_is_its_month(
+    rules_client: TestClient, auth: dict[str, Any], engine: Engine
+) -> None:
+    from gateway.api.routes.ledger import _first_of_last_month, _last_of_month
+
+    assert _first_of_last_month(dt.date(2027, 1, 15)) == dt.date(2026, 12, 1)
+    assert _last_of_month(dt.date(2028, 2, 1)) == dt.date(2028, 2, 29)
+    seed_month(engine, *invoice_customers(rules_client, auth))
+    answer = rules_client.get("/ledger/saft", params={"date_from": "2026-11-01"}, headers=auth)
+    assert answer.status_code == 200, answer.text
+    assert inspect_file(answer.content)["selection_end"] == "2026-11-30"
