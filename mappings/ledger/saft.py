@@ -326,6 +326,27 @@ def _transaction(voucher: Voucher) -> etree._Element:
     return element
 
 
+def _emit(xml: Any, element: etree._Element, depth: int) -> None:
+    """Write `element` inside the open `xml` writer, indented: through the writer's own element contexts,
+    so the namespace declared once on AuditFile is never declared again on every transaction (which also
+    keeps xmlschema's lazy validation flat: it remembers every element that declares a namespace)."""
+    xml.write("\n" + "  " * depth)
+    with xml.element(element.tag):
+        if element.text:
+            xml.write(element.text)
+        children = len(element)
+        for child in element:
+            _emit(xml, child, depth + 1)
+        if children:
+            xml.write("\n" + "  " * depth)
+
+
+def _leaf(name: str, text: str) -> etree._Element:
+    element = etree.Element(_q(name), nsmap=_NSMAP)
+    element.text = text
+    return element
+
+
 def write(
     out: IO[bytes],
     header: SaftHeader,
@@ -346,43 +367,35 @@ def write(
     with etree.xmlfile(out, encoding="UTF-8") as xml:
         xml.write_declaration()
         with xml.element(_q("AuditFile"), nsmap=_NSMAP):
-            xml.write("\n")
-            xml.write(_header(header), pretty_print=True)
+            _emit(xml, _header(header), 1)
+            xml.write("\n  ")
             with xml.element(_q("MasterFiles")):
-                xml.write("\n")
+                xml.write("\n    ")
                 with xml.element(_q("GeneralLedgerAccounts")):
-                    xml.write("\n")
                     for account in accounts:
-                        xml.write(_account(account), pretty_print=True)
-                xml.write("\n")
+                        _emit(xml, _account(account), 3)
+                    xml.write("\n    ")
                 remaining = iter(customers)
                 first = next(remaining, None)
                 if first is not None:  # Customers, when present, holds at least one Customer
+                    xml.write("\n    ")
                     with xml.element(_q("Customers")):
-                        xml.write("\n")
                         for customer in itertools.chain([first], remaining):
-                            xml.write(_customer(customer), pretty_print=True)
-                    xml.write("\n")
+                            _emit(xml, _customer(customer), 3)
+                        xml.write("\n    ")
                 if tax_codes:
-                    xml.write(_tax_table(tax_codes), pretty_print=True)
-            xml.write("\n")
+                    _emit(xml, _tax_table(tax_codes), 2)
+                xml.write("\n  ")
+            xml.write("\n  ")
             with xml.element(_q("GeneralLedgerEntries")):
-                xml.write("\n")
-                for name, value in (
-                    ("NumberOfEntries", str(totals.entries)),
-                    ("TotalDebit", _money(totals.debit)),
-                    ("TotalCredit", _money(totals.credit)),
-                ):
-                    element = etree.Element(_q(name), nsmap=_NSMAP)
-                    element.text = value
-                    xml.write(element, pretty_print=True)
+                _emit(xml, _leaf("NumberOfEntries", str(totals.entries)), 2)
+                _emit(xml, _leaf("TotalDebit", _money(totals.debit)), 2)
+                _emit(xml, _leaf("TotalCredit", _money(totals.credit)), 2)
+                xml.write("\n    ")
                 with xml.element(_q("Journal")):
-                    xml.write("\n")
-                    for name, value in (("JournalID", JOURNAL_ID), ("Description", JOURNAL_DESCRIPTION),
-                                        ("Type", JOURNAL_ID)):  # fmt: skip
-                        element = etree.Element(_q(name), nsmap=_NSMAP)
-                        element.text = value
-                        xml.write(element, pretty_print=True)
+                    _emit(xml, _leaf("JournalID", JOURNAL_ID), 3)
+                    _emit(xml, _leaf("Description", JOURNAL_DESCRIPTION), 3)
+                    _emit(xml, _leaf("Type", JOURNAL_ID), 3)
                     for voucher in vouchers:
                         for line in voucher.lines:
                             if line.debit != 0 and line.credit != 0:
@@ -393,8 +406,9 @@ def write(
                             written_debit += line.debit
                             written_credit += line.credit
                         entries += 1
-                        xml.write(_transaction(voucher), pretty_print=True)
-                xml.write("\n")
+                        _emit(xml, _transaction(voucher), 3)
+                    xml.write("\n    ")
+                xml.write("\n  ")
             xml.write("\n")
     return SaftTotals(entries=entries, debit=written_debit, credit=written_credit)
 
