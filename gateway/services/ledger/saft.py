@@ -468,7 +468,9 @@ def _header(
         city=company.city or (address.city if address is not None else None),
         postal_code=company.postal_code or (address.postal_code if address is not None else None),
         country=company.country,
-        vat_registered=bool(seller is not None and seller.vat_id) or company.registration_number is not None,
+        # registered for VAT: the seller's invoices carry a VAT id, or the tenant posts output VAT at all
+        vat_registered=bool(seller is not None and seller.vat_id)
+        or any(c.vat_account for c in ledger.vat_codes),
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -261,3 +262,12 @@ def test_an_empty_range_is_a_valid_file_with_balances_only(
     assert result.transactions == 0 and result.customers == 2  # balances without movements
     assert xmlschema.XMLSchema(str(XSD)).is_valid(str(target))
     assert summarise(target).as_dict()["created"] == "2027-01-02"
+
+
+def test_export_to_a_binary_file_gives_the_same_bytes(
+    engine: Engine, rules_settings: Settings, month: tuple[str, str], tmp_path: Path
+) -> None:
+    _export(engine, rules_settings, tmp_path / "saft.xml")
+    out = io.BytesIO()
+    result = saft.export(engine, rules_settings, "acme", *NOVEMBER, out, actor="test")
+    assert out.getvalue() == (tmp_path / "saft.xml").read_bytes() and result.number == 2
