@@ -62,7 +62,9 @@ DIRECT_DEBIT: FormatKind = "direct-debit"
 #: a follow-up notice (reminder, statement): rendered from a `ReminderDocument`; `render(invoice, options)`
 #: writes the first notice the gateway would send for that invoice
 NOTICE: FormatKind = "notice"
-#: a file the gateway writes for the seller's general ledger (a period's journal): rendered from vouchers
+#: a file the gateway writes for the seller's general ledger (a period's journal, SAF-T Financial): written
+#: from posted vouchers by `gateway.services.ledger`, never received; sniffed and inspected so `gateway
+#: inspect` summarises one
 LEDGER: FormatKind = "ledger"
 
 Verb = Literal["render", "parse", "sniff", "inspect"]
@@ -421,6 +423,13 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.consumer.digipost_events:inspect",
         description="Digipost API v8 document-events answer: POSTMARKED, PRINT_FAILED, SHREDDED, OPENED, "
         "PEPPOL_FAILED … per document",
+    ),
+    "saft-financial": FormatEntry(
+        kind=LEDGER,
+        sniff="mappings.ledger.saft:sniff",
+        inspect="mappings.ledger.saft:inspect",
+        description="SAF-T Financial 1.30 (Norway): header, master files (accounts with grouping codes, "
+        "customers' balances, tax table) and the journal's transactions; written by `gateway ledger saft`",
     ),
     # Last: a PDF, IFTSTA or 214 is read as what it is above; a photo of a signed delivery note is a POD.
     "pod": FormatEntry(

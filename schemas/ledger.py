@@ -161,6 +161,9 @@ class SaftCompany(BaseModel):
     contact_first_name: str = "Receivables"
     contact_last_name: str = "Gateway"
     contact_email: str | None = None
+    contact_telephone: Annotated[str, Field(max_length=18)] | None = Field(
+        None, description="SAF-T's Header/Company/Contact/Telephone (mandatory there); blank: the seller's"
+    )
 
 
 class LedgerSettings(BaseModel):

@@ -143,6 +143,7 @@ FILE_ANSWERS: frozenset[tuple[str, str]] = frozenset(
         ("get", "/remittances/{file_id}/content"),
         ("get", "/documents/{document_id}"),
         ("get", "/collection/exports/{export_id}"),
+        ("get", "/ledger/saft"),
     }
 )
 _FILE_CONTENT = {"*/*": {"schema": {"type": "string", "format": "binary"}}}

@@ -53,7 +53,7 @@ COMMANDS = [
     "receivables", "receivables customer", "collection", "collection candidates", "collection export",
     "statements", "statements run",
     "report", "report aging", "report dso", "report deliveries", "report matching", "report reconciliation",
-    "ledger", "ledger journal", "ledger exports", "ledger periods",
+    "ledger", "ledger journal", "ledger exports", "ledger periods", "ledger saft",
 ]  # fmt: skip
 
 

@@ -75,6 +75,7 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "ledger journal": ["--period", "2026-10"],
     "ledger exports": [],
     "ledger periods": [],
+    "ledger saft": ["--from", "2026-11-01", "--to", "2026-11-30", "-o", "saft.xml"],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

@@ -510,6 +510,8 @@ NOT_RECEIVED: dict[str, str] = {
     "digipost-events": "Digipost's document events, which the digipost channel polls itself",
     "avtalegiro-claims": "an AvtaleGiro claim file, which the avtalegiro channel writes for Nets and never "
     "receives",
+    "saft-financial": "a SAF-T Financial file, which `gateway ledger saft` writes for the ledger and never "
+    "receives",
     "efaktura-recipients": "an eFaktura recipient-search answer: import it with `gateway efaktura recipients "
     "import FILE --tenant T`",
     "gbat10": "a journal file, which the gateway writes for the seller's ledger and never receives",
