@@ -36,6 +36,7 @@ from gateway.api.routes import (
     health,
     inbound,
     invoices,
+    ledger,
     matching,
     metrics,
     payments,
@@ -87,6 +88,7 @@ ROUTERS: list[APIRouter] = [
     collection.router,
     statements.router,
     metrics.router,
+    ledger.router,
 ]
 
 

@@ -20,6 +20,7 @@ from gateway.cli import (
     efaktura,
     inbound,
     invoices,
+    ledger,
     partners,
     payments,
     pods,
@@ -106,6 +107,7 @@ app.add_typer(reminders.reminders_app, name="reminders")
 app.add_typer(receivables.receivables_app, name="receivables")
 app.add_typer(receivables.collection_app, name="collection")
 app.add_typer(receivables.statements_app, name="statements")
+app.add_typer(ledger.ledger_app, name="ledger")
 
 
 def main() -> None:  # pragma: no cover

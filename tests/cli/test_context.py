@@ -52,6 +52,7 @@ COMMANDS = [
     "reminders", "reminders run", "reminders list", "reminders show", "reminders approve", "reminders cancel",
     "receivables", "receivables customer", "collection", "collection candidates", "collection export",
     "statements", "statements run",
+    "ledger", "ledger post", "ledger vouchers", "ledger balances",
 ]  # fmt: skip
 
 

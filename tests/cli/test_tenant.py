@@ -67,6 +67,9 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "collection candidates": [],
     "collection export": [],
     "statements run": [],
+    "ledger post": [],
+    "ledger vouchers": [],
+    "ledger balances": [],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

@@ -159,9 +159,7 @@ def customer_balances(session: Session, tenant_id: str, before: dt.date) -> dict
     return dict(sorted(balances.items()))
 
 
-def customer_numbers(
-    session: Session, tenant_id: str, *, keys: set[str] | None = None
-) -> dict[str, str]:
+def customer_numbers(session: Session, tenant_id: str, *, keys: set[str] | None = None) -> dict[str, str]:
     """The number the ledger shows for each customer: the receiver id its invoices name (the ERP's
     customer id), else the customer key itself. Every customer on a posted line, or only `keys`."""
     if keys is None:

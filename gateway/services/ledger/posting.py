@@ -371,9 +371,7 @@ def _notice_events(session: Session, tenant_id: str, until: dt.date, chunk: int)
     return _keyset(session, query, _NOTICES.c.notice_on, _NOTICES.c.id, "notice", chunk)
 
 
-def _notice_reversal_events(
-    session: Session, tenant_id: str, until: dt.date, chunk: int
-) -> Iterator[_Event]:
+def _notice_reversal_events(session: Session, tenant_id: str, until: dt.date, chunk: int) -> Iterator[_Event]:
     day = _day_of(session, _NOTICES.c.updated_at)
     posted = exists().where(
         _SOURCES.c.tenant_id == tenant_id,
@@ -499,6 +497,8 @@ class _Run:
                 document_ids.add(row.invoice_id)
             elif event.kind == "payment":
                 payment_ids.add(event.id)
+            elif event.kind == "notice-reversal":
+                keys.add(f"notice:{event.id}")
         self.sources = {}
         for _, part in _parts(sorted(keys)):
             for key, voucher_id in self.session.execute(
@@ -540,9 +540,15 @@ class _Run:
                 ).where(_INVOICES.c.id.in_(part), _INVOICES.c.tenant_id == self.tenant_id)
             ):
                 self.documents[row.id] = _Document(
-                    row.id, row.document_type, row.number, row.issue_date, row.due_date, row.currency,
-                    row.customer_key, row.payment_reference,
-                )  # fmt: skip
+                    row.id,
+                    row.document_type,
+                    row.number,
+                    row.issue_date,
+                    row.due_date,
+                    row.currency,
+                    row.customer_key,
+                    row.payment_reference,
+                )
 
     def _registered(self, key: str) -> tuple[bool, str | None]:
         if key in self.new_sources:
@@ -574,11 +580,15 @@ class _Run:
             self.session.execute(
                 insert(_SOURCES),
                 [
-                    {"tenant_id": self.tenant_id, "source_key": key, "voucher_id": voucher_id,
-                     "posted_at": posted_at}
+                    {
+                        "tenant_id": self.tenant_id,
+                        "source_key": key,
+                        "voucher_id": voucher_id,
+                        "posted_at": posted_at,
+                    }
                     for key, voucher_id in self.new_sources.items()
                 ],
-            )  # fmt: skip
+            )
 
     def _register_none(self, *keys: str) -> None:
         for key in keys:
@@ -609,7 +619,9 @@ class _Run:
             period = f"{year:04d}-{month:02d}"
         return period, dt.date(year, month, 1)
 
-    def _write(self, voucher: _Voucher, voucher_rows: list[dict[str, Any]], line_rows: list[dict[str, Any]]) -> None:
+    def _write(
+        self, voucher: _Voucher, voucher_rows: list[dict[str, Any]], line_rows: list[dict[str, Any]]
+    ) -> None:
         lines = [line for line in voucher.lines if q(line.amount) != 0]
         if not lines:
             self.new_sources[voucher.source_key] = None
@@ -619,9 +631,7 @@ class _Run:
             return
         total = sum((q(line.amount) for line in lines), ZERO)
         if total != 0:
-            raise LedgerRefused(
-                voucher.source_key, f"the voucher does not balance: debit − credit = {total}"
-            )
+            raise LedgerRefused(voucher.source_key, f"the voucher does not balance: debit − credit = {total}")
         for line in lines:
             if line.account not in self.known_accounts:
                 raise LedgerRefused(
@@ -703,7 +713,9 @@ class _Run:
         what = f"{'credit note' if credit_note else 'invoice'} {row.number}"
         key = f"invoice:{row.id}"
         if not row.customer_key:
-            raise LedgerRefused("customer_key", f"{what} names no customer: its receivables line cannot be posted")
+            raise LedgerRefused(
+                "customer_key", f"{what} names no customer: its receivables line cannot be posted"
+            )
         sign = Decimal(-1) if credit_note else Decimal(1)
         payload = json.loads(row.payload)
         totals = payload.get("totals") or {}
@@ -714,14 +726,26 @@ class _Run:
         rate = self._rate(row.currency, row.issue_date, what) if foreign else Decimal(1)
         lines: list[_Line] = [
             _Line(
-                self.roles.receivables, sign * payable, text=what, customer_key=row.customer_key,
-                document_number=row.number, kid=row.payment_reference, due_date=row.due_date,
+                self.roles.receivables,
+                sign * payable,
+                text=what,
+                customer_key=row.customer_key,
+                document_number=row.number,
+                kid=row.payment_reference,
+                due_date=row.due_date,
             )
-        ]  # fmt: skip
+        ]
         revenue: list[_Line] = []
         if prepaid:
-            lines.append(_Line(self.roles.prepayments, sign * prepaid, text=f"{what}: prepaid",
-                               customer_key=row.customer_key, document_number=row.number))  # fmt: skip
+            lines.append(
+                _Line(
+                    self.roles.prepayments,
+                    sign * prepaid,
+                    text=f"{what}: prepaid",
+                    customer_key=row.customer_key,
+                    document_number=row.number,
+                )
+            )
         if rounding:
             lines.append(_Line(self.roles.rounding, -sign * rounding, text=f"{what}: rounding"))
         for index, breakdown in enumerate(payload.get("vat_breakdown") or []):
@@ -734,13 +758,18 @@ class _Run:
             if code is None:
                 raise LedgerRefused(
                     "ledger.vat_codes",
-                    f"no tax code for VAT category {category} at {rate_text} ({what}, vat_breakdown[{index}])",
+                    f"no tax code for VAT category {category} at {rate_text} "
+                    f"({what}, vat_breakdown[{index}])",
                 )
             line = _Line(
-                code.revenue_account, -sign * taxable, text=f"{what}: {category} {rate_text}",
-                tax_code=code.tax_code, tax_rate=vat_rate if vat_rate is not None else ZERO,
-                tax_base=taxable, tax_amount=tax,
-            )  # fmt: skip
+                code.revenue_account,
+                -sign * taxable,
+                text=f"{what}: {category} {rate_text}",
+                tax_code=code.tax_code,
+                tax_rate=vat_rate if vat_rate is not None else ZERO,
+                tax_base=taxable,
+                tax_amount=tax,
+            )
             lines.append(line)
             revenue.append(line)
             if tax != 0:
@@ -751,8 +780,13 @@ class _Run:
                         f"{code.tax_code} names no VAT account",
                     )
                 lines.append(
-                    _Line(code.vat_account, -sign * tax, text=f"{what}: VAT {rate_text}",
-                          tax_code=code.tax_code, tax_rate=vat_rate)  # fmt: skip
+                    _Line(
+                        code.vat_account,
+                        -sign * tax,
+                        text=f"{what}: VAT {rate_text}",
+                        tax_code=code.tax_code,
+                        tax_rate=vat_rate,
+                    )
                 )
         difference = sum((line.amount for line in lines), ZERO)
         if difference != 0:
@@ -764,9 +798,13 @@ class _Run:
         if foreign:
             self._convert(lines, revenue, row.currency, rate)
         return _Voucher(
-            "credit_note" if credit_note else "invoice", key, row.issue_date, row.customer_key,
-            f"{what.capitalize()} to {row.buyer_name}", lines,
-        )  # fmt: skip
+            "credit_note" if credit_note else "invoice",
+            key,
+            row.issue_date,
+            row.customer_key,
+            f"{what.capitalize()} to {row.buyer_name}",
+            lines,
+        )
 
     @staticmethod
     def _convert(lines: list[_Line], revenue: list[_Line], currency: str, rate: Decimal) -> None:
@@ -811,7 +849,9 @@ class _Run:
         tag = _allocation_tag(allocation.id)
         what = f"{'credit note' if document.sign < 0 else 'invoice'} {document.number}"
         invoice_rate = (
-            self._rate(document.currency, document.issue_date, what) if self._foreign(document.currency) else Decimal(1)
+            self._rate(document.currency, document.issue_date, what)
+            if self._foreign(document.currency)
+            else Decimal(1)
         )
         if document.currency == payment.currency:
             money_rate = payment_rate
@@ -823,29 +863,50 @@ class _Run:
         foreign = self._foreign(document.currency)
         lines = [
             _Line(
-                self.roles.receivables, -(settled + written_off), text=f"{what} {tag}",
-                customer_key=document.customer_key, document_number=document.number, kid=document.kid,
+                self.roles.receivables,
+                -(settled + written_off),
+                text=f"{what} {tag}",
+                customer_key=document.customer_key,
+                document_number=document.number,
+                kid=document.kid,
                 due_date=document.due_date,
                 currency=document.currency if foreign else None,
                 currency_amount=-sign * (amount + write_off) if foreign else None,
                 exchange_rate=invoice_rate if foreign else None,
             )
-        ]  # fmt: skip
+        ]
         if written_off:
             lines.append(
-                _Line(self.roles.write_off, written_off, text=f"{what}: written off {tag}",
-                      customer_key=document.customer_key, document_number=document.number)  # fmt: skip
+                _Line(
+                    self.roles.write_off,
+                    written_off,
+                    text=f"{what}: written off {tag}",
+                    customer_key=document.customer_key,
+                    document_number=document.number,
+                )
             )
         lines.extend(self._fx_lines(applied - settled, what, tag, document))
         return lines, applied
 
     def _fx_lines(self, difference: Decimal, what: str, tag: str, document: _Document) -> list[_Line]:
         if difference > 0:
-            return [_Line(self.roles.fx_gain, -difference, text=f"{what}: currency gain {tag}",
-                          document_number=document.number)]  # fmt: skip
+            return [
+                _Line(
+                    self.roles.fx_gain,
+                    -difference,
+                    text=f"{what}: currency gain {tag}",
+                    document_number=document.number,
+                )
+            ]
         if difference < 0:
-            return [_Line(self.roles.fx_loss, -difference, text=f"{what}: currency loss {tag}",
-                          document_number=document.number)]  # fmt: skip
+            return [
+                _Line(
+                    self.roles.fx_loss,
+                    -difference,
+                    text=f"{what}: currency loss {tag}",
+                    document_number=document.number,
+                )
+            ]
         return []
 
     def _cross_rate(self, payment: Any, document: _Document, payment_rate: Decimal, what: str) -> Decimal:
@@ -902,28 +963,44 @@ class _Run:
             and last_fx_owner is not None
         ):
             # everything was applied: the cents the per-allocation rounding left are currency difference
-            lines.extend(self._fx_lines(remainder, f"{last_fx_owner.document_type} {last_fx_owner.number}",
-                                        last_tag, last_fx_owner))  # fmt: skip
+            lines.extend(
+                self._fx_lines(
+                    remainder,
+                    f"{last_fx_owner.document_type} {last_fx_owner.number}",
+                    last_tag,
+                    last_fx_owner,
+                )
+            )
             remainder = ZERO
         bank = _Line(
-            self.roles.bank, money, text=f"payment {payment.payer_name or ''} {payment.bank_reference or ''}".strip(),
+            self.roles.bank,
+            money,
+            text=f"payment {payment.payer_name or ''} {payment.bank_reference or ''}".strip(),
             customer_key=payment.customer_key,
             currency=payment.currency if foreign else None,
             currency_amount=Decimal(payment.amount) if foreign else None,
             exchange_rate=payment_rate if foreign else None,
-        )  # fmt: skip
+        )
         all_lines = [bank, *lines]
         if remainder:
             all_lines.append(
-                _Line(self.roles.prepayments, -remainder, text="payment not applied (prepayment)",
-                      customer_key=payment.customer_key)  # fmt: skip
+                _Line(
+                    self.roles.prepayments,
+                    -remainder,
+                    text="payment not applied (prepayment)",
+                    customer_key=payment.customer_key,
+                )
             )
         payer = payment.payer_name or payment.customer_key or "unknown payer"
         return _Voucher(
-            "payment", f"payment:{payment.id}", event.day, payment.customer_key,
+            "payment",
+            f"payment:{payment.id}",
+            event.day,
+            payment.customer_key,
             f"Payment from {payer}" + (f" ({payment.bank_reference})" if payment.bank_reference else ""),
-            all_lines, also_covers=covered,
-        )  # fmt: skip
+            all_lines,
+            also_covers=covered,
+        )
 
     def _allocation(self, event: _Event) -> _Voucher | None:
         allocation = event.row
@@ -939,7 +1016,9 @@ class _Run:
             raise LedgerRefused(key, f"the allocation's payment {allocation.payment_id} is not the tenant's")
         posted, _ = self._registered(f"payment:{payment.id}")
         if not posted:
-            money_in = payment.direction == "credit" and not payment.hint_only and payment.status not in NOT_MONEY
+            money_in = (
+                payment.direction == "credit" and not payment.hint_only and payment.status not in NOT_MONEY
+            )
             if not money_in:
                 raise LedgerRefused(
                     key,
@@ -949,14 +1028,26 @@ class _Run:
             return None  # its payment is posted later (this run or, dated after `until`, a later one)
         document = self._document(allocation.invoice_id, key)
         foreign = self._foreign(payment.currency)
-        payment_rate = self._rate(payment.currency, payment.event_day, f"payment {payment.id}") if foreign else Decimal(1)
+        payment_rate = (
+            self._rate(payment.currency, payment.event_day, f"payment {payment.id}")
+            if foreign
+            else Decimal(1)
+        )
         lines, applied = self._allocation_lines(allocation, payment, document, payment_rate)
-        money = _Line(self.roles.prepayments, applied, text=f"payment {payment.id} applied {_allocation_tag(allocation.id)}",
-                      customer_key=payment.customer_key or document.customer_key)  # fmt: skip
+        money = _Line(
+            self.roles.prepayments,
+            applied,
+            text=f"payment {payment.id} applied {_allocation_tag(allocation.id)}",
+            customer_key=payment.customer_key or document.customer_key,
+        )
         return _Voucher(
-            "allocation", key, event.day, document.customer_key,
-            f"Payment {payment.id} applied to {document.number}", [money, *lines],
-        )  # fmt: skip
+            "allocation",
+            key,
+            event.day,
+            document.customer_key,
+            f"Payment {payment.id} applied to {document.number}",
+            [money, *lines],
+        )
 
     def _reversal(self, event: _Event) -> _Voucher | None:
         allocation = event.row
@@ -975,25 +1066,41 @@ class _Run:
         ]
         reversed_lines = [
             _Line(
-                line.account, -line.amount, text=f"reversed: {line.text}"[:300], tax_code=line.tax_code,
-                tax_rate=line.tax_rate, customer_key=line.customer_key, document_number=line.document_number,
-                kid=line.kid, due_date=line.due_date, currency=line.currency,
+                line.account,
+                -line.amount,
+                text=f"reversed: {line.text}"[:300],
+                tax_code=line.tax_code,
+                tax_rate=line.tax_rate,
+                customer_key=line.customer_key,
+                document_number=line.document_number,
+                kid=line.kid,
+                due_date=line.due_date,
+                currency=line.currency,
                 currency_amount=None if line.currency_amount is None else -line.currency_amount,
                 exchange_rate=line.exchange_rate,
             )
             for line in own
-        ]  # fmt: skip
+        ]
         back = -sum((line.amount for line in reversed_lines), ZERO)
         customer = next((line.customer_key for line in own if line.customer_key), None)
         document = next((line.document_number for line in own if line.document_number), allocation.invoice_id)
         reversed_lines.insert(
-            0, _Line(self.roles.prepayments, back, text=f"allocation reversed, money back to prepayments {tag}",
-                     customer_key=customer)  # fmt: skip
+            0,
+            _Line(
+                self.roles.prepayments,
+                back,
+                text=f"allocation reversed, money back to prepayments {tag}",
+                customer_key=customer,
+            ),
         )
         return _Voucher(
-            "allocation_reversal", key, event.day, customer,
-            f"Reversal of payment {allocation.payment_id} applied to {document}", reversed_lines,
-        )  # fmt: skip
+            "allocation_reversal",
+            key,
+            event.day,
+            customer,
+            f"Reversal of payment {allocation.payment_id} applied to {document}",
+            reversed_lines,
+        )
 
     def _posted_lines(self, voucher_id: str) -> list[_Line]:
         if voucher_id in self.batch_lines:
@@ -1022,10 +1129,15 @@ class _Run:
         document = notice.kid or notice.id
         lines = [
             _Line(
-                self.roles.receivables, total, text=f"{what}: charges", customer_key=notice.customer_key,
-                document_number=document, kid=notice.kid, due_date=notice.deadline,
+                self.roles.receivables,
+                total,
+                text=f"{what}: charges",
+                customer_key=notice.customer_key,
+                document_number=document,
+                kid=notice.kid,
+                due_date=notice.deadline,
             )
-        ]  # fmt: skip
+        ]
         revenue = []
         for account, amount, text in charges:
             if amount:
@@ -1035,9 +1147,13 @@ class _Run:
         if foreign:
             self._convert(lines, revenue, notice.currency, rate)
         return _Voucher(
-            "notice", f"notice:{notice.id}", event.day, notice.customer_key,
-            f"Reminder charges, {notice.kind} level {notice.level} to {notice.customer_key}", lines,
-        )  # fmt: skip
+            "notice",
+            f"notice:{notice.id}",
+            event.day,
+            notice.customer_key,
+            f"Reminder charges, {notice.kind} level {notice.level} to {notice.customer_key}",
+            lines,
+        )
 
     def _notice_reversal(self, event: _Event) -> _Voucher | None:
         notice = event.row
@@ -1046,18 +1162,27 @@ class _Run:
             return None
         lines = [
             _Line(
-                line.account, -line.amount, text=f"reversed: {line.text}"[:300], customer_key=line.customer_key,
-                document_number=line.document_number, kid=line.kid, due_date=line.due_date,
+                line.account,
+                -line.amount,
+                text=f"reversed: {line.text}"[:300],
+                customer_key=line.customer_key,
+                document_number=line.document_number,
+                kid=line.kid,
+                due_date=line.due_date,
                 currency=line.currency,
                 currency_amount=None if line.currency_amount is None else -line.currency_amount,
                 exchange_rate=line.exchange_rate,
             )
             for line in self._posted_lines(voucher_id)
-        ]  # fmt: skip
+        ]
         return _Voucher(
-            "notice_reversal", f"notice-reversal:{notice.id}", event.day, notice.customer_key,
-            f"Notice {notice.id} failed after it left: its charges reversed", lines,
-        )  # fmt: skip
+            "notice_reversal",
+            f"notice-reversal:{notice.id}",
+            event.day,
+            notice.customer_key,
+            f"Notice {notice.id} failed after it left: its charges reversed",
+            lines,
+        )
 
 
 def _line_from_row(row: Any) -> _Line:

@@ -164,16 +164,31 @@ def payment(
     with session_scope(engine) as session:
         ensure_tenant(session, tenant_id)
         file = RemittanceFile(
-            tenant_id=tenant_id, payload_sha256=new_id() + new_id(), document_key="test", size=1,
-            source="cli", status="accepted", payment_count=1,
-        )  # fmt: skip
+            tenant_id=tenant_id,
+            payload_sha256=new_id() + new_id(),
+            document_key="test",
+            size=1,
+            source="cli",
+            status="accepted",
+            payment_count=1,
+        )
         session.add(file)
         session.flush()
         record = PaymentRecord(
-            tenant_id=tenant_id, file_id=file.id, sequence=1, kind="camt", direction=direction,
-            amount=amount, currency=currency, booking_date=booking_date, value_date=booking_date,
-            payer_name=payer, bank_reference=data.bank_reference, data=data.as_dict(), status=status,
-        )  # fmt: skip
+            tenant_id=tenant_id,
+            file_id=file.id,
+            sequence=1,
+            kind="camt",
+            direction=direction,
+            amount=amount,
+            currency=currency,
+            booking_date=booking_date,
+            value_date=booking_date,
+            payer_name=payer,
+            bank_reference=data.bank_reference,
+            data=data.as_dict(),
+            status=status,
+        )
         session.add(record)
         session.flush()
         return record
@@ -221,18 +236,24 @@ def apply(
     allocations dated `at` (and any allocation it reversed, too); their ids."""
     before = _allocation_ids(engine, payment_id)
     matching_runs.resolve_payment(
-        engine, tenant_id, payment_id, [(i, Decimal(a)) for i, a in allocations], actor="test",
-        write_off=Decimal(write_off), learn=False,
-    )  # fmt: skip
+        engine,
+        tenant_id,
+        payment_id,
+        [(i, Decimal(a)) for i, a in allocations],
+        actor="test",
+        write_off=Decimal(write_off),
+        learn=False,
+    )
     with session_scope(engine) as session:
         session.execute(
             update(PaymentAllocation)
             .where(
-                col(PaymentAllocation.id).in_(before), col(PaymentAllocation.reversed_at).is_not(None),
+                col(PaymentAllocation.id).in_(before),
+                col(PaymentAllocation.reversed_at).is_not(None),
                 col(PaymentAllocation.reversed_by) == "test",
             )
             .values(reversed_at=noon(at), reversed_by="test-dated")
-        )  # fmt: skip
+        )
     return _date_new_allocations(engine, payment_id, before, noon(at))
 
 
@@ -242,7 +263,9 @@ def reverse(engine: Engine, payment_id: str, *, at: dt.date, tenant_id: str = "a
     with session_scope(engine) as session:
         session.execute(
             update(PaymentAllocation)
-            .where(col(PaymentAllocation.payment_id) == payment_id, col(PaymentAllocation.reversed_by) == "test")
+            .where(
+                col(PaymentAllocation.payment_id) == payment_id, col(PaymentAllocation.reversed_by) == "test"
+            )
             .values(reversed_at=noon(at), reversed_by="test-dated")
         )
 
@@ -251,7 +274,12 @@ def set_off_credit_note(engine: Engine, invoice_id: str, credit_note_id: str, am
     """A credit note set against its invoice by `credits.apply_credit_note` (no allocation row)."""
     with session_scope(engine) as session:
         apply_credit_note(
-            session, invoice_id, credit_note_id, Decimal(amount), actor="test", now=noon(dt.date(2026, 11, 20))
+            session,
+            invoice_id,
+            credit_note_id,
+            Decimal(amount),
+            actor="test",
+            now=noon(dt.date(2026, 11, 20)),
         )
 
 
@@ -273,11 +301,22 @@ def notice(
     with session_scope(engine) as session:
         ensure_tenant(session, tenant_id)
         row = ReminderNotice(
-            tenant_id=tenant_id, customer_key=customer_key(org), level=1, kind="reminder", status=status,
-            notice_on=on, deadline=on + dt.timedelta(days=14), currency=currency, fee=fee, interest=interest,
-            compensation=compensation, open_total="0", total=str(total), kid=kid,
+            tenant_id=tenant_id,
+            customer_key=customer_key(org),
+            level=1,
+            kind="reminder",
+            status=status,
+            notice_on=on,
+            deadline=on + dt.timedelta(days=14),
+            currency=currency,
+            fee=fee,
+            interest=interest,
+            compensation=compensation,
+            open_total="0",
+            total=str(total),
+            kid=kid,
             updated_at=noon(on),
-        )  # fmt: skip
+        )
         session.add(row)
         session.flush()
         return row
@@ -325,20 +364,32 @@ def voucher(
     with session_scope(engine) as session:
         ensure_tenant(session, tenant_id)
         row = LedgerVoucher(
-            tenant_id=tenant_id, number=number, period=day.strftime("%Y-%m"), voucher_date=day, event_date=day,
-            voucher_type=voucher_type, source_key=f"test:{number}", customer_key=customer,
+            tenant_id=tenant_id,
+            number=number,
+            period=day.strftime("%Y-%m"),
+            voucher_date=day,
+            event_date=day,
+            voucher_type=voucher_type,
+            source_key=f"test:{number}",
+            customer_key=customer,
             description=f"voucher {number}",
-        )  # fmt: skip
+        )
         session.add(row)
         session.flush()
         for line_no, (account, debit, credit) in enumerate(lines, 1):
             session.add(
                 LedgerLine(
-                    voucher_id=row.id, tenant_id=tenant_id, line_no=line_no, voucher_date=day, account=account,
-                    debit=debit, credit=credit, customer_key=customer if account == "1500" else None,
+                    voucher_id=row.id,
+                    tenant_id=tenant_id,
+                    line_no=line_no,
+                    voucher_date=day,
+                    account=account,
+                    debit=debit,
+                    credit=credit,
+                    customer_key=customer if account == "1500" else None,
                     document_number=document_number,
                 )
-            )  # fmt: skip
+            )
         return row.id
 
 
