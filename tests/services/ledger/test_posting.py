@@ -33,7 +33,9 @@ def voucher_of(engine: Engine, source_key: str) -> tuple[LedgerVoucher, list[Led
         ).scalar_one()
         lines = list(
             session.execute(
-                select(LedgerLine).where(col(LedgerLine.voucher_id) == voucher.id).order_by(col(LedgerLine.line_no))
+                select(LedgerLine)
+                .where(col(LedgerLine.voucher_id) == voucher.id)
+                .order_by(col(LedgerLine.line_no))
             ).scalars()
         )
         return voucher, lines
@@ -103,7 +105,9 @@ def test_a_partial_payment_credits_receivables_with_what_it_paid(engine: Engine)
     _, posted = voucher_of(engine, f"payment:{payment.id}")
     assert posted[1].customer_key == CUSTOMER and posted[1].document_number == invoice.number
     with session_scope(engine) as session:
-        assert journal.customer_balances(session, "acme", dt.date(2026, 12, 1)) == {CUSTOMER: Decimal("750.00")}
+        assert journal.customer_balances(session, "acme", dt.date(2026, 12, 1)) == {
+            CUSTOMER: Decimal("750.00")
+        }
 
 
 def test_a_short_payment_written_off_debits_losses(engine: Engine) -> None:
@@ -160,7 +164,9 @@ def test_money_first_and_its_application_later_is_a_payment_then_an_allocation(e
 def test_a_reversed_allocation_is_reversed_exactly_and_the_money_waits_in_prepayments(engine: Engine) -> None:
     invoice = f.invoice(engine, org=ORG)
     payment = f.payment(engine, "1240.00")
-    [allocation] = f.apply(engine, payment.id, [(invoice.id, "1240.00")], write_off="10.00", at=dt.date(2026, 11, 10))
+    [allocation] = f.apply(
+        engine, payment.id, [(invoice.id, "1240.00")], write_off="10.00", at=dt.date(2026, 11, 10)
+    )
     post(engine, "acme", until=NOV, actor="test")
     f.reverse(engine, payment.id, at=dt.date(2026, 12, 3))
     result = post(engine, "acme", until=dt.date(2026, 12, 31), actor="test")
@@ -307,7 +313,11 @@ def test_a_eur_payment_posts_at_the_rate_of_its_booking_date(engine: Engine) -> 
         ("1500", "0", "1150.00"),
         ("8060", "0", "10.00"),
     ]
-    assert (posted[0].currency, posted[0].currency_amount, posted[0].exchange_rate) == ("EUR", "100.00", "11.60")
+    assert (posted[0].currency, posted[0].currency_amount, posted[0].exchange_rate) == (
+        "EUR",
+        "100.00",
+        "11.60",
+    )
 
 
 def test_foreign_lines_are_rounded_each_and_the_difference_lands_on_the_largest_revenue_line(
@@ -331,7 +341,9 @@ def test_a_credit_note_set_against_its_invoice_needs_no_voucher(engine: Engine) 
     f.set_off_credit_note(engine, invoice.id, note.id, "125.00")
     assert post(engine, "acme", until=NOV, actor="test").vouchers == 0
     with session_scope(engine) as session:
-        assert journal.customer_balances(session, "acme", dt.date(2026, 12, 1)) == {CUSTOMER: Decimal("1125.00")}
+        assert journal.customer_balances(session, "acme", dt.date(2026, 12, 1)) == {
+            CUSTOMER: Decimal("1125.00")
+        }
         stored = session.get(InvoiceRecord, invoice.id)
         assert stored is not None and stored.open_amount == "1125.00"
 
@@ -379,7 +391,9 @@ def test_chunks_smaller_than_the_events_post_the_same_journal(engine: Engine) ->
         found = list(journal.iter_vouchers(session, "acme", chunk=3))
         assert [v.number for v in found] == list(range(1, 9))
         assert all(v.debit_total == v.credit_total for v in found)
-        assert journal.customer_balances(session, "acme", dt.date(2026, 12, 1)) == {CUSTOMER: Decimal("2500.00")}
+        assert journal.customer_balances(session, "acme", dt.date(2026, 12, 1)) == {
+            CUSTOMER: Decimal("2500.00")
+        }
 
 
 # --- refusals -----------------------------------------------------------------------------------------------
@@ -418,7 +432,9 @@ def test_a_foreign_payment_without_a_rate_is_refused(engine: Engine) -> None:
 def test_an_invoice_without_a_customer_is_refused(engine: Engine) -> None:
     invoice = f.invoice(engine, org=ORG)
     with session_scope(engine) as session:
-        session.execute(update(InvoiceRecord).where(col(InvoiceRecord.id) == invoice.id).values(customer_key=None))
+        session.execute(
+            update(InvoiceRecord).where(col(InvoiceRecord.id) == invoice.id).values(customer_key=None)
+        )
     error = _refused(engine)
     assert error.field == "customer_key" and invoice.number in error.reason
 
