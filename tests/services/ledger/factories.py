@@ -32,10 +32,16 @@ from db.models import (
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.payments import matching_runs
 from gateway.services.payments.credits import apply_credit_note
-from gateway.services.tenancy.tenants import ensure_tenant, put_tenant_settings, tenant_settings
+from gateway.services.tenancy.tenants import (
+    ensure_tenant,
+    put_receiver,
+    put_tenant_settings,
+    tenant_settings,
+)
 from schemas.canonical import (
     AllowanceCharge,
     InvoiceLine,
+    ReceiverProfile,
     compute_totals,
     compute_vat_breakdown,
     round_amount,
@@ -126,6 +132,9 @@ def invoice(engine: Engine, tenant_id: str = "acme", **kwargs: Any) -> InvoiceRe
     """An invoice (or credit note: `credit_note=True`) accepted by the real intake; its stored row."""
     with session_scope(engine) as session:
         ensure_tenant(session, tenant_id)
+        if kwargs.get("receiver_id"):
+            profile = ReceiverProfile(receiver_id=kwargs["receiver_id"], preferred_channel="folder")
+            put_receiver(session, tenant_id, profile)
     [result] = accept_invoices(
         engine, tenant_id, [IntakeItem(invoice_data(**kwargs))], actor="test", default_channel="folder"
     )
