@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+
 import pytest
 from sqlalchemy import Engine, func, select, update
 from sqlmodel import col
