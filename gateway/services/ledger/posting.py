@@ -90,8 +90,12 @@ from schemas.ledger import LedgerSettings
 
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
-#: Rows read per keyset chunk of each source table, and events posted per batch.
+#: Events posted per batch, and invoice rows read per keyset chunk (each carries its canonical payload).
 CHUNK_SIZE = 1000
+#: Rows read per keyset chunk of the other source tables: small rows, ordered by a date computed from
+#: several columns that no index serves, so each chunk is one scan of the tenant's rows; few large chunks
+#: keep a month of 100,000 payments to a few scans (a few megabytes a chunk).
+SCAN_CHUNK_SIZE = 10_000
 #: The first key of the PostgreSQL advisory lock of a tenant's posting run (the second is the tenant's
 #: hash with the schema): an arbitrary constant no other lock of the gateway uses.
 POSTING_LOCK_CLASS = 200020
@@ -300,6 +304,7 @@ def _payment_events(session: Session, tenant_id: str, until: dt.date, chunk: int
 def _payment_columns() -> list[Any]:
     return [
         _PAYMENTS.c.id,
+        _PAYMENTS.c.tenant_id,
         _PAYMENTS.c.amount,
         _PAYMENTS.c.currency,
         _PAYMENTS.c.customer_key,
@@ -398,7 +403,13 @@ def post(engine: Engine, tenant_id: str, *, until: dt.date, actor: str) -> Posti
 
 
 def post_in_session(
-    session: Session, tenant_id: str, *, until: dt.date, actor: str, chunk: int = CHUNK_SIZE
+    session: Session,
+    tenant_id: str,
+    *,
+    until: dt.date,
+    actor: str,
+    chunk: int = CHUNK_SIZE,
+    scan_chunk: int = SCAN_CHUNK_SIZE,
 ) -> PostingResult:
     """`post` in the caller's transaction (an export posts, renders and closes a period in one); the run
     lock is held to the transaction's end."""
@@ -407,11 +418,11 @@ def post_in_session(
     run = _Run(session, tenant_id, until, actor, settings)
     streams = [
         _invoice_events(session, tenant_id, until, chunk),
-        _payment_events(session, tenant_id, until, chunk),
-        _allocation_events(session, tenant_id, until, chunk),
-        _reversal_events(session, tenant_id, until, chunk),
-        _notice_events(session, tenant_id, until, chunk),
-        _notice_reversal_events(session, tenant_id, until, chunk),
+        _payment_events(session, tenant_id, until, scan_chunk),
+        _allocation_events(session, tenant_id, until, scan_chunk),
+        _reversal_events(session, tenant_id, until, scan_chunk),
+        _notice_events(session, tenant_id, until, scan_chunk),
+        _notice_reversal_events(session, tenant_id, until, scan_chunk),
     ]
     batch: list[_Event] = []
     for event in heapq.merge(*streams, key=lambda e: e.order):
@@ -495,8 +506,6 @@ class _Run:
                 keys.update({f"allocation:{row.id}", f"reversal:{row.id}", f"payment:{row.payment_id}"})
                 payment_ids.add(row.payment_id)
                 document_ids.add(row.invoice_id)
-            elif event.kind == "payment":
-                payment_ids.add(event.id)
             elif event.kind == "notice-reversal":
                 keys.add(f"notice:{event.id}")
         self.sources = {}
@@ -507,20 +516,23 @@ class _Run:
                 )
             ):
                 self.sources[key] = voucher_id
-        self.payments = {}
-        for _, part in _parts(sorted(payment_ids)):
+        # by primary key or its own index only: a tenant condition beside an IN list can make the database
+        # walk the tenant's index instead (a scan of the whole month per batch); the tenant is checked here
+        self.payments = {event.id: event.row for event in batch if event.kind == "payment"}
+        for _, part in _parts(sorted(payment_ids - set(self.payments))):
             for row in self.session.execute(
                 select(*_payment_columns(), _payment_day(self.session).label("event_day")).where(
-                    _PAYMENTS.c.id.in_(part), _PAYMENTS.c.tenant_id == self.tenant_id
+                    _PAYMENTS.c.id.in_(part)
                 )
             ):
-                self.payments[row.id] = row
+                if row.tenant_id == self.tenant_id:
+                    self.payments[row.id] = row
         self.allocations_by_payment: dict[str, list[Any]] = {}
         paid = [event.id for event in batch if event.kind == "payment"]
         for _, part in _parts(paid):
             for row in self.session.execute(
                 select(*_allocation_columns(self.session))
-                .where(_ALLOCATIONS.c.payment_id.in_(part), _ALLOCATIONS.c.tenant_id == self.tenant_id)
+                .where(_ALLOCATIONS.c.payment_id.in_(part))
                 .order_by(_ALLOCATIONS.c.created_at, _ALLOCATIONS.c.id)
             ):
                 self.allocations_by_payment.setdefault(row.payment_id, []).append(row)
@@ -537,8 +549,11 @@ class _Run:
                     _INVOICES.c.currency,
                     _INVOICES.c.customer_key,
                     _INVOICES.c.payment_reference,
-                ).where(_INVOICES.c.id.in_(part), _INVOICES.c.tenant_id == self.tenant_id)
+                    _INVOICES.c.tenant_id,
+                ).where(_INVOICES.c.id.in_(part))
             ):
+                if row.tenant_id != self.tenant_id:
+                    continue
                 self.documents[row.id] = _Document(
                     row.id,
                     row.document_type,

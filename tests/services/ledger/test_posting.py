@@ -386,7 +386,7 @@ def test_chunks_smaller_than_the_events_post_the_same_journal(engine: Engine) ->
     for payment, invoice in zip(payments, invoices, strict=False):
         f.apply(engine, payment.id, [(invoice.id, "1250.00")], at=dt.date(2026, 11, 12))
     with session_scope(engine) as session:
-        result = post_in_session(session, "acme", until=NOV, actor="test", chunk=2)
+        result = post_in_session(session, "acme", until=NOV, actor="test", chunk=2, scan_chunk=2)
     assert result.by_type == {"invoice": 5, "payment": 3}
     with session_scope(engine) as session:
         found = list(journal.iter_vouchers(session, "acme", chunk=3))
@@ -465,3 +465,29 @@ def test_other_tenants_are_not_posted(engine: Engine) -> None:
     f.invoice(engine, tenant_id="other", org=ORG)
     assert post(engine, "acme", until=NOV, actor="test").vouchers == 0
     assert post(engine, "other", until=NOV, actor="test").vouchers == 1
+
+
+def test_two_runs_at_once_post_each_event_once(engine: Engine) -> None:
+    """The second run waits for the first's lock, then finds everything posted: no number twice."""
+    import threading
+
+    for n in range(6):
+        f.invoice(engine, org=ORG, issue_date=dt.date(2026, 11, 1 + n))
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.append(post(engine, "acme", until=NOV, actor="test").vouchers)
+        except BaseException as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and sorted(results) == [0, 6]
+    with session_scope(engine) as session:
+        numbers = sorted(session.execute(select(col(LedgerVoucher.number))).scalars())
+    assert numbers == [1, 2, 3, 4, 5, 6]
