@@ -316,11 +316,22 @@ def _payment_columns() -> list[Any]:
     ]
 
 
-def _allocation_events(session: Session, tenant_id: str, until: dt.date, chunk: int) -> Iterator[_Event]:
+def _allocation_events(
+    session: Session, tenant_id: str, until: dt.date, chunk: int, started: dt.datetime
+) -> Iterator[_Event]:
+    """Allocations not posted whose payment an earlier run posted: the only ones that need a voucher of
+    their own (a payment this run posts covers every allocation made by `until`; one whose payment is
+    not posted yet will be covered by its payment's voucher)."""
     day = _day_of(session, _ALLOCATIONS.c.created_at)
+    payment_posted_before = exists().where(
+        _SOURCES.c.tenant_id == tenant_id,
+        _SOURCES.c.source_key == literal("payment:") + _ALLOCATIONS.c.payment_id,
+        _SOURCES.c.posted_at < started,
+    )
     query = select(*_allocation_columns(session)).where(
         _ALLOCATIONS.c.tenant_id == tenant_id,
         day <= until,
+        payment_posted_before,
         _not_posted(tenant_id, "allocation:", _ALLOCATIONS.c.id),
     )
     return _keyset(session, query, day, _ALLOCATIONS.c.id, "allocation", chunk)
@@ -414,12 +425,13 @@ def post_in_session(
     """`post` in the caller's transaction (an export posts, renders and closes a period in one); the run
     lock is held to the transaction's end."""
     lock_tenant_posting(session, tenant_id)
+    started = utcnow()
     settings = tenant_settings(session, tenant_id).ledger
     run = _Run(session, tenant_id, until, actor, settings)
     streams = [
         _invoice_events(session, tenant_id, until, chunk),
         _payment_events(session, tenant_id, until, scan_chunk),
-        _allocation_events(session, tenant_id, until, scan_chunk),
+        _allocation_events(session, tenant_id, until, scan_chunk, started),
         _reversal_events(session, tenant_id, until, scan_chunk),
         _notice_events(session, tenant_id, until, scan_chunk),
         _notice_reversal_events(session, tenant_id, until, scan_chunk),
@@ -1029,18 +1041,8 @@ class _Run:
         payment = self.payments.get(allocation.payment_id)
         if payment is None:
             raise LedgerRefused(key, f"the allocation's payment {allocation.payment_id} is not the tenant's")
-        posted, _ = self._registered(f"payment:{payment.id}")
-        if not posted:
-            money_in = (
-                payment.direction == "credit" and not payment.hint_only and payment.status not in NOT_MONEY
-            )
-            if not money_in:
-                raise LedgerRefused(
-                    key,
-                    f"allocation {allocation.id} applies payment {payment.id} ({payment.status}, "
-                    f"{payment.direction}), which is no money that came in",
-                )
-            return None  # its payment is posted later (this run or, dated after `until`, a later one)
+        if not self._registered(f"payment:{payment.id}")[0]:
+            return None  # streamed only once its payment is posted; its payment's voucher will cover it
         document = self._document(allocation.invoice_id, key)
         foreign = self._foreign(payment.currency)
         payment_rate = (
