@@ -54,6 +54,7 @@ COMMANDS = [
     "statements", "statements run",
     "report", "report aging", "report dso", "report deliveries", "report matching", "report reconciliation",
     "ledger", "ledger journal", "ledger exports", "ledger periods", "ledger saft",
+    "ledger post", "ledger vouchers", "ledger balances",
 ]  # fmt: skip
 
 

@@ -76,6 +76,9 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "ledger exports": [],
     "ledger periods": [],
     "ledger saft": ["--from", "2026-11-01", "--to", "2026-11-30", "-o", "saft.xml"],
+    "ledger post": [],
+    "ledger vouchers": [],
+    "ledger balances": [],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [
