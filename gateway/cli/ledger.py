@@ -26,6 +26,7 @@ from gateway.cli.common import (
     print_table,
 )
 from gateway.cli.context import cli_context
+from gateway.services.ledger.errors import LedgerRefused
 
 ledger_app = typer.Typer(
     help="Ledger hand-off: posting, vouchers and balances, monthly journal files (GBAT10, CSV, JSON), "
@@ -56,7 +57,7 @@ def ledger_journal(
     from gateway.services.ledger import exports
 
     context = cli_context(ctx)
-    with fails_on(exports.ExportRefused):
+    with fails_on(LedgerRefused):
         export = exports.export_journal(
             context.engine, context.settings, tenant, period, fmt, OPERATOR,
             post=exports.POST_BEFORE_EXPORT, today=today_in(), store=context.document_store,
@@ -157,7 +158,7 @@ def saft(
     ($GATEWAY_RULES_DIR/saf-t-1.30/) and checked (references, balances) before it is written: exit 1 with
     the field and the reason, and no file, when anything does not add up. Each file is kept, numbered."""
     from gateway.services.ledger import saft as service
-    from gateway.services.ledger.errors import LedgerRefused
+    from gateway.services.ledger.posting import post as post_events
 
     if not output.parent.is_dir():
         fail(f"{output.parent}: no such folder", USAGE)
@@ -172,6 +173,7 @@ def saft(
             output,
             actor=OPERATOR,
             store=context.document_store,
+            before_export=lambda until: post_events(context.engine, tenant, until=until, actor=OPERATOR),
         )
     if as_json:
         print_json({**result.as_dict(), "path": str(output)})
@@ -210,7 +212,7 @@ def post(
     """Post every event up to --until not posted yet (each once): invoices, credit notes, payments,
     allocations and their reversals, notice charges. A refusal (no tax code, no exchange rate…) names the
     field and writes nothing (exit 1)."""
-    from gateway.services.ledger.posting import LedgerRefused, post_in_session
+    from gateway.services.ledger.posting import post_in_session
 
     day = until.date() if until is not None else dt.date.today()
     with fails_on(LedgerRefused, describe=_refusal), cli_context(ctx).session() as session:

@@ -102,7 +102,7 @@ def post_ledger_journal(
             engine, settings, identity.tenant_id, body.period, body.format, identity.actor,
             post=exports.POST_BEFORE_EXPORT, today=today_in(), store=store,
         )  # fmt: skip
-    except exports.ExportRefused as refused:
+    except LedgerRefused as refused:
         raise ErrorAnswer.one(422, refused.field, refused.reason) from None
     return LedgerExportView.model_validate(exports.export_view(export))
 
@@ -215,6 +215,9 @@ def get_saft(
             target,
             actor=identity.actor,
             store=store,
+            before_export=lambda until: posting.post(
+                engine, identity.tenant_id, until=until, actor=identity.actor
+            ),
         )
     except LedgerRefused as refused:
         shutil.rmtree(folder, ignore_errors=True)
@@ -302,7 +305,7 @@ def post_ledger(identity: IdentityDep, engine: EngineDep, body: PostingRequest |
     until = (body.until if body is not None else None) or dt.date.today()
     try:
         result = posting.post(engine, identity.tenant_id, until=until, actor=identity.actor)
-    except posting.LedgerRefused as error:
+    except LedgerRefused as error:
         raise ErrorAnswer(422, [error.as_dict()]) from None
     return PostingView.model_validate(result.as_dict())
 

@@ -19,6 +19,7 @@ from gateway.console.templating import page, redirect
 from gateway.services.downloads import content_disposition
 from gateway.services.followup.credit import today_in
 from gateway.services.ledger import exports
+from gateway.services.ledger.errors import LedgerRefused
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import DocumentStoreError, document_store
 from gateway.settings import Settings
@@ -80,7 +81,7 @@ def export_period(
             request.app.state.engine, _settings(request), identity.tenant_id, period.strip(), fmt,
             identity.actor, post=exports.POST_BEFORE_EXPORT, today=today_in(),
         )  # fmt: skip
-    except exports.ExportRefused as refused:
+    except LedgerRefused as refused:
         raise HTTPException(422, f"{refused.field}: {refused.reason}") from None
     return redirect(
         request,

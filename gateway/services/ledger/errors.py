@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 
-class LedgerRefused(Exception):
-    """A voucher or an export the ledger must not get: unbalanced, or naming what it cannot name."""
+class LedgerRefused(ValueError):
+    """What the ledger must not get: a voucher that cannot be posted (no tax code, no exchange rate, an
+    unbalanced document), an export that does not add up or names what it cannot name. Nothing of the run
+    is written."""
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}

@@ -19,8 +19,7 @@ in a new format, rendered from the period's vouchers, which never change once th
 period stays closed by its first export. Later corrections are posted into the next open period by the
 posting engine.
 
-The vouchers are read here by `_period_vouchers` (keyset by number, a chunk at a time) until the journal
-reader (`journal.iter_vouchers`) is merged and takes its place.
+The vouchers are read by `journal.iter_vouchers` (keyset by number, a chunk at a time).
 """
 
 from __future__ import annotations
@@ -39,6 +38,8 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import LedgerExport, LedgerLine, LedgerPeriod, LedgerVoucher, utcnow
+from gateway.services.ledger import journal, posting, saft
+from gateway.services.ledger.errors import LedgerRefused
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import (
     DocumentCorrupted,
@@ -55,21 +56,13 @@ JOURNAL_FORMATS: dict[str, str] = {"gbat10": "gbat10", "csv": "journal-csv", "js
 #: `stored_documents.kind` of a journal file.
 DOCUMENT_KIND = "ledger-journal"
 JOURNAL_KIND = "journal"
-#: The first key of the PostgreSQL advisory lock of a tenant's ledger (posting and exports): an arbitrary
-#: constant no other lock of the gateway uses; the second key is the hash of schema and tenant.
-LEDGER_LOCK_CLASS = 200020
 CHUNK = 500
 _PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class ExportRefused(ValueError):
+class ExportRefused(LedgerRefused):
     """The export cannot be made: `field` names what to change, `reason` says why."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 class Poster(Protocol):
@@ -78,12 +71,8 @@ class Poster(Protocol):
     def __call__(self, engine: Engine, tenant_id: str, *, until: dt.date, actor: str) -> object: ...
 
 
-def _no_posting(engine: Engine, tenant_id: str, *, until: dt.date, actor: str) -> None:
-    """Posts nothing: stands in for `posting.post` until the posting engine is merged (then replaced)."""
-
-
 #: What the CLI, the API and the console post with before an export.
-POST_BEFORE_EXPORT: Poster = _no_posting
+POST_BEFORE_EXPORT: Poster = posting.post
 
 
 def period_bounds(period: str) -> tuple[dt.date, dt.date]:
@@ -108,10 +97,7 @@ def lock_ledger(session: Session, tenant_id: str) -> None:
 
     Posting and exports take it, so a period is never closed while a posting run writes into it. SQLite
     needs none: every transaction of the gateway's engine begins IMMEDIATE (`db.engine`)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    key = func.hashtext(func.concat(func.current_schema(), "/", tenant_id))
-    session.execute(select(func.pg_advisory_xact_lock(LEDGER_LOCK_CLASS, key)))
+    posting.lock_tenant_posting(session, tenant_id)
 
 
 # --- reading the period's vouchers (journal.iter_vouchers once merged) ------------------------------------
@@ -148,41 +134,8 @@ def _line(row: Any) -> VoucherLine:
 
 
 def _period_vouchers(session: Session, tenant_id: str, period: str) -> Iterator[Voucher]:
-    """The period's vouchers by number, `CHUNK` at a time (memory flat for any period); plain rows, no ORM
-    objects (a month of 100,000 vouchers reads several times faster)."""
-    after = 0
-    while True:
-        rows = session.execute(
-            select(_VOUCHERS)
-            .where(
-                _VOUCHERS.c.tenant_id == tenant_id, _VOUCHERS.c.period == period, _VOUCHERS.c.number > after
-            )
-            .order_by(_VOUCHERS.c.number)
-            .limit(CHUNK)
-        ).all()
-        if not rows:
-            return
-        lines: dict[str, list[VoucherLine]] = {row.id: [] for row in rows}
-        found = session.execute(
-            select(_LINES)
-            .where(_LINES.c.voucher_id.in_(list(lines)))
-            .order_by(_LINES.c.voucher_id, _LINES.c.line_no)
-        )
-        for line in found:
-            lines[line.voucher_id].append(_line(line))
-        for row in rows:
-            yield Voucher(
-                number=row.number,
-                period=row.period,
-                voucher_date=row.voucher_date,
-                event_date=row.event_date,
-                voucher_type=row.voucher_type,
-                source_key=row.source_key,
-                customer_key=row.customer_key,
-                description=row.description,
-                lines=lines[row.id],
-            )
-        after = rows[-1].number
+    """The period's vouchers by number, a chunk at a time (memory flat for any period)."""
+    return journal.iter_vouchers(session, tenant_id, period=period)
 
 
 #: Reads a period's vouchers: (session, tenant, period) → vouchers by number.
@@ -201,13 +154,6 @@ def export_filename(tenant_id: str, period: str, number: int, fmt: str) -> str:
 
 def media_type(fmt: str) -> str:
     return "application/json" if fmt == "json" else "text/csv; charset=utf-8"
-
-
-def _next_number(session: Session, tenant_id: str) -> int:
-    found = session.execute(
-        select(func.max(col(LedgerExport.number))).where(col(LedgerExport.tenant_id) == tenant_id)
-    ).scalar_one()
-    return int(found or 0) + 1
 
 
 def _first_export(session: Session, tenant_id: str, period: str, fmt: str) -> LedgerExport | None:
@@ -278,7 +224,7 @@ def export_journal(
             data = _stored_bytes(store, earlier)
         else:
             data = renderer(format_name)(read(session, tenant_id, period)).content
-        number = _next_number(session, tenant_id)
+        number = saft.next_export_number(session, tenant_id)
         document = store_document(
             session,
             store,
@@ -357,9 +303,13 @@ def export_file(
 ) -> tuple[str, str, bytes]:
     """An export's file name, media type and bytes (checked against its SHA-256); `NotFound` as above."""
     export = get_export(session, tenant_id, export_id)
+    if export.kind != JOURNAL_KIND:  # a SAF-T file: kept gzipped, its digest is the XML's
+        data = saft.stored_file(store, export)
+        if hashlib.sha256(data).hexdigest() != export.sha256:
+            raise DocumentCorrupted(f"ledger export {export.number} does not match its recorded SHA-256")
+        return saft.export_filename(export), saft.MEDIA_TYPE, data
     name = export_filename(tenant_id, export.period_from, export.number, export.format)
-    kind = media_type(export.format) if export.kind == JOURNAL_KIND else "application/xml"
-    return name, kind, _stored_bytes(store, export)
+    return name, media_type(export.format), _stored_bytes(store, export)
 
 
 @dataclass

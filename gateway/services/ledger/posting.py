@@ -85,6 +85,7 @@ from db.models import (
     new_id,
     utcnow,
 )
+from gateway.services.ledger.errors import LedgerRefused
 from gateway.services.tenancy.tenants import tenant_settings
 from schemas.ledger import LedgerSettings
 
@@ -113,19 +114,6 @@ _PERIODS = LedgerPeriod.__table__  # type: ignore[attr-defined]
 
 #: The kinds of event in the order they are posted on one day.
 _RANK = {"invoice": 1, "payment": 2, "allocation": 3, "reversal": 4, "notice": 5, "notice-reversal": 6}
-
-
-class LedgerRefused(ValueError):
-    """What cannot be posted (no tax code, no exchange rate, an unknown account, an unbalanced document):
-    the field and the reason; nothing of the run is written."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason}
 
 
 @dataclass

@@ -52,6 +52,7 @@ from db.engine import session_scope
 from db.models import InvoiceRecord
 from db.models.ledger import LedgerExport, LedgerLine, LedgerVoucher
 from gateway.services.ledger.errors import LedgerRefused
+from gateway.services.ledger.posting import lock_tenant_posting
 from gateway.services.outbound.documents import DocumentStore, document_store, store_document
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.settings import Settings
@@ -477,7 +478,9 @@ def _header(
 # --- the export ---------------------------------------------------------------------------------------------
 
 
-def _next_export_number(session: Session, tenant_id: str) -> int:
+def next_export_number(session: Session, tenant_id: str) -> int:
+    """The next number of the tenant's ledger exports (journal files and SAF-T files share one series);
+    call it under the tenant's ledger lock (`posting.lock_tenant_posting`)."""
     found = session.execute(
         select(func.max(LedgerExport.number)).where(col(LedgerExport.tenant_id) == tenant_id)
     ).scalar_one_or_none()
@@ -571,6 +574,16 @@ def _packed(path: Path) -> tuple[str, int, bytes]:
     return digest.hexdigest(), size, buffer.getvalue()
 
 
+def saft_filename(tenant_id: str, date_from: str, date_to: str) -> str:
+    """saft-acme-2026-11-01-2026-11-30.xml: the tenant and the dates the file covers."""
+    return f"saft-{tenant_id}-{date_from}-{date_to}.xml"
+
+
+def export_filename(record: LedgerExport) -> str:
+    """The file name a kept SAF-T export is downloaded as."""
+    return saft_filename(record.tenant_id, record.period_from, record.period_to)
+
+
 def stored_file(store: DocumentStore, record: LedgerExport) -> bytes:
     """A kept SAF-T export's file, as it was written (the store holds it gzipped)."""
     return gzip.decompress(store.get(record.document_key))
@@ -602,12 +615,13 @@ def export_to_path(
     work_file = Path(name)
     try:
         with session_scope(engine) as session:
+            lock_tenant_posting(session, tenant_id)  # one numbering of the exports at a time
             totals, accounts, customers = _write(
                 session, settings, tenant_id, date_from, date_to, work_file, created_on
             )
             _check(xsd, work_file)
             digest, size, packed = _packed(work_file)
-            filename = f"saft-{tenant_id}-{date_from.isoformat()}-{date_to.isoformat()}.xml"
+            filename = saft_filename(tenant_id, date_from.isoformat(), date_to.isoformat())
             kept = store_document(
                 session,
                 store or document_store(settings, engine),
@@ -619,7 +633,7 @@ def export_to_path(
             )
             record = LedgerExport(
                 tenant_id=tenant_id,
-                number=_next_export_number(session, tenant_id),
+                number=next_export_number(session, tenant_id),
                 kind="saft",
                 format=FORMAT,
                 period_from=date_from.isoformat(),
