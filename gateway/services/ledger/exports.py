@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, Numeric, cast, func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -49,7 +49,7 @@ from gateway.services.outbound.documents import (
 )
 from gateway.settings import Settings
 from mappings import renderer
-from schemas.ledger import Voucher, VoucherLine
+from schemas.ledger import Voucher
 
 #: The formats a journal is exported in (the name the CLI and API take → the registered format).
 JOURNAL_FORMATS: dict[str, str] = {"gbat10": "gbat10", "csv": "journal-csv", "json": "journal-json"}
@@ -100,37 +100,7 @@ def lock_ledger(session: Session, tenant_id: str) -> None:
     posting.lock_tenant_posting(session, tenant_id)
 
 
-# --- reading the period's vouchers (journal.iter_vouchers once merged) ------------------------------------
-
-
-_VOUCHERS = LedgerVoucher.__table__  # type: ignore[attr-defined]
-_LINES = LedgerLine.__table__  # type: ignore[attr-defined]
-
-
-def _decimal(text: str | None) -> Decimal | None:
-    return None if text is None else Decimal(text)
-
-
-def _line(row: Any) -> VoucherLine:
-    return VoucherLine(
-        line_no=row.line_no,
-        account=row.account,
-        debit=Decimal(row.debit),
-        credit=Decimal(row.credit),
-        tax_code=row.tax_code,
-        tax_rate=_decimal(row.tax_rate),
-        tax_base=_decimal(row.tax_base),
-        tax_amount=_decimal(row.tax_amount),
-        customer_key=row.customer_key,
-        customer_number=row.customer_key,
-        document_number=row.document_number,
-        kid=row.kid,
-        due_date=row.due_date,
-        text=row.text,
-        currency=row.currency,
-        currency_amount=_decimal(row.currency_amount),
-        exchange_rate=_decimal(row.exchange_rate),
-    )
+# --- reading the period's vouchers -------------------------------------------------------------------------
 
 
 def _period_vouchers(session: Session, tenant_id: str, period: str) -> Iterator[Voucher]:
@@ -342,13 +312,10 @@ class PeriodSummary:
 
 
 def _cents(column: Any) -> Any:
-    """Σ of a decimal-text column in whole cents: exact on PostgreSQL (numeric) and on SQLite (a double
-    holds every cent sum below 2^53 cents exactly)."""
-    return func.sum(func.round(cast(column, Numeric(28, 2)) * 100))
+    return func.sum(journal.cents(column))
 
 
-def _from_cents(value: Any) -> Decimal:
-    return Decimal(round(Decimal(str(value or 0)))) / 100
+_from_cents = journal.amount_of_cents
 
 
 def list_periods(session: Session, tenant_id: str) -> list[PeriodSummary]:

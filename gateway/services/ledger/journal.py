@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, Numeric, cast, func, select
 from sqlalchemy.orm import Session
 
 from db.models import InvoiceRecord, LedgerLine, LedgerVoucher
@@ -126,6 +126,17 @@ def get_voucher(session: Session, tenant_id: str, number: int) -> Voucher:
     if row is None:
         raise VoucherNotFound(f"no voucher {number}")
     return _vouchers(session, tenant_id, [row])[0]
+
+
+def cents(column: Any) -> Any:
+    """An amount column (exact two-decimal text) as whole cents in SQL: sums of it are exact on PostgreSQL
+    and on SQLite (integers, not the doubles a text cast would sum in)."""
+    return cast(func.round(cast(column, Numeric) * 100), BigInteger)
+
+
+def amount_of_cents(value: Any) -> Decimal:
+    """A sum of `cents` back as an amount with two decimals (0.00 for no rows)."""
+    return (Decimal(int(value or 0)) / 100).quantize(Decimal("0.01"))
 
 
 def account_balances(session: Session, tenant_id: str, before: dt.date) -> dict[str, Decimal]:

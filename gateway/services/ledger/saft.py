@@ -44,13 +44,14 @@ from pathlib import Path
 from typing import IO, Any
 
 import xmlschema
-from sqlalchemy import BigInteger, Engine, Numeric, case, cast, func, select
+from sqlalchemy import Engine, case, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import InvoiceRecord
 from db.models.ledger import LedgerExport, LedgerLine, LedgerVoucher
+from gateway.services.ledger import journal
 from gateway.services.ledger.errors import LedgerRefused
 from gateway.services.ledger.posting import lock_tenant_posting
 from gateway.services.outbound.documents import DocumentStore, document_store, store_document
@@ -179,13 +180,8 @@ def _check_grouping(settings: Settings, ledger: LedgerSettings) -> None:
 # --- reading the ledger -------------------------------------------------------------------------------------
 
 
-def _cents(column: Any) -> Any:
-    """An amount column (exact two-decimal text) as whole cents, exact on PostgreSQL and SQLite."""
-    return cast(func.round(cast(column, Numeric) * 100), BigInteger)
-
-
-def _amount(cents: Any) -> Decimal:
-    return (Decimal(int(cents or 0)) / 100).quantize(saft_file.CENT)
+_cents = journal.cents
+_amount = journal.amount_of_cents
 
 
 def _decimal(text: str | None) -> Decimal | None:
