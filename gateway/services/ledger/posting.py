@@ -1071,23 +1071,7 @@ class _Run:
             for line in self._posted_lines(voucher_id)
             if tag in line.text and line.account not in (self.roles.bank, self.roles.prepayments)
         ]
-        reversed_lines = [
-            _Line(
-                line.account,
-                -line.amount,
-                text=f"reversed: {line.text}"[:300],
-                tax_code=line.tax_code,
-                tax_rate=line.tax_rate,
-                customer_key=line.customer_key,
-                document_number=line.document_number,
-                kid=line.kid,
-                due_date=line.due_date,
-                currency=line.currency,
-                currency_amount=None if line.currency_amount is None else -line.currency_amount,
-                exchange_rate=line.exchange_rate,
-            )
-            for line in own
-        ]
+        reversed_lines = [_reversed(line) for line in own]
         back = -sum((line.amount for line in reversed_lines), ZERO)
         customer = next((line.customer_key for line in own if line.customer_key), None)
         document = next((line.document_number for line in own if line.document_number), allocation.invoice_id)
@@ -1167,21 +1151,7 @@ class _Run:
         posted, voucher_id = self._registered(f"notice:{notice.id}")
         if not posted or voucher_id is None:
             return None
-        lines = [
-            _Line(
-                line.account,
-                -line.amount,
-                text=f"reversed: {line.text}"[:300],
-                customer_key=line.customer_key,
-                document_number=line.document_number,
-                kid=line.kid,
-                due_date=line.due_date,
-                currency=line.currency,
-                currency_amount=None if line.currency_amount is None else -line.currency_amount,
-                exchange_rate=line.exchange_rate,
-            )
-            for line in self._posted_lines(voucher_id)
-        ]
+        lines = [_reversed(line, keep_tax=False) for line in self._posted_lines(voucher_id)]
         return _Voucher(
             "notice_reversal",
             f"notice-reversal:{notice.id}",
@@ -1190,6 +1160,24 @@ class _Run:
             f"Notice {notice.id} failed after it left: its charges reversed",
             lines,
         )
+
+
+def _reversed(line: _Line, *, keep_tax: bool = True) -> _Line:
+    """A posted line with its amount (and foreign amount) turned round: a reversal's line."""
+    return _Line(
+        line.account,
+        -line.amount,
+        text=f"reversed: {line.text}"[:300],
+        tax_code=line.tax_code if keep_tax else None,
+        tax_rate=line.tax_rate if keep_tax else None,
+        customer_key=line.customer_key,
+        document_number=line.document_number,
+        kid=line.kid,
+        due_date=line.due_date,
+        currency=line.currency,
+        currency_amount=None if line.currency_amount is None else -line.currency_amount,
+        exchange_rate=line.exchange_rate,
+    )
 
 
 def _line_from_row(row: Any) -> _Line:
