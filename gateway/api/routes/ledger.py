@@ -239,7 +239,9 @@ class PostingRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"until": "2026-11-30"}]})
 
-    until: dt.date | None = Field(None, description="the last day posted; unset: today")
+    until: dt.date | None = Field(
+        None, ge=EARLIEST, le=LATEST, description="the last day posted; unset: today"
+    )
 
 
 class PostingView(View):
@@ -358,7 +360,8 @@ def get_balances(
     identity: IdentityDep,
     session: SessionDep,
     date: Annotated[
-        dt.date | None, Query(description="balances at the end of this day; unset: today")
+        dt.date | None,
+        Query(ge=EARLIEST, le=LATEST, description="balances at the end of this day; unset: today"),
     ] = None,
 ) -> BalancesView:
     """Account balances and customers' receivables from the posted journal."""

@@ -243,7 +243,7 @@ def voucher_view(voucher: Voucher) -> dict[str, Any]:
 
 def balances_view(session: Session, tenant_id: str, on: dt.date) -> dict[str, Any]:
     """Account and customer balances at the end of `on` (every line dated on or before it)."""
-    before = on + dt.timedelta(days=1)
+    before = on + dt.timedelta(days=1) if on < dt.date.max else on  # (the calendar's last day: as good)
     accounts = account_balances(session, tenant_id, before)
     customers = customer_balances(session, tenant_id, before)
     numbers = customer_numbers(session, tenant_id, keys=set(customers))
