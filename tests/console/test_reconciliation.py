@@ -57,7 +57,7 @@ def test_credit_control_sees_the_verdict_counts_and_differences(web: TestClient,
     differences = page.split('<table class="differences"')[1].split("</table>")[0]
     assert "Missing in the gateway" in differences and "R-MISSING" in differences and "120.00" in differences
     assert "Amount difference" in differences and "R-DIFF" in differences and "-5.00" in differences
-    counts = page.split('<table class="counts">')[1].split("</table>")[0]
+    counts = page.split('<table class="reconciliation-counts">')[1].split("</table>")[0]
     assert '<td>Matched</td><td class="num">1</td>' in counts
     assert "Movements" in differences and "1\u202f170.00" in differences
     assert '<table class="balances">' in page
