@@ -46,7 +46,8 @@ def test_credit_control_reconciles_a_statement(
     with page.expect_navigation():
         page.get_by_role("button", name="Reconcile").press("Enter")
     assert page.get_by_role("alert").count() == 0
-    assert "4 differences" in page.get_by_role("heading", level=2, name="statement-2026-11-20.xml").inner_text()
+    verdict = page.get_by_role("heading", level=2, name="statement-2026-11-20.xml")
+    assert "4 differences" in verdict.inner_text()
     differences = page.locator("table.differences tbody tr")
     assert differences.count() == 4
     text = page.locator("table.differences").inner_text()
