@@ -51,6 +51,9 @@ def _pages(book: Book) -> dict[str, str]:
         "partners": "/console/partners",
         "webhooks": "/console/webhooks",
         "settings": "/console/settings",
+        "ledger": "/console/ledger",
+        "ledger-month": "/console/ledger/2026-10",
+        "reconciliation": "/console/reports/reconciliation",
     }
 
 

@@ -8,7 +8,9 @@ the server whatever the page showed.
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from itertools import islice
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
@@ -18,16 +20,21 @@ from gateway.console.auth import CreditController, Viewer
 from gateway.console.templating import page, redirect
 from gateway.services.downloads import content_disposition
 from gateway.services.followup.credit import today_in
-from gateway.services.ledger import exports
+from gateway.services.ledger import exports, journal
 from gateway.services.ledger.errors import LedgerRefused
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import DocumentStoreError, document_store
+from gateway.services.tenancy.tenants import tenant_settings
 from gateway.settings import Settings
+from schemas.ledger import Voucher
 
 router = APIRouter()
 
 BASE = "/console/ledger"
 SHOWN = 50
+#: Vouchers per page of a month.
+MONTH_PAGE = 50
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 FORMAT_LABELS = {"gbat10": "GBAT10 (Mamut / Visma, Tripletex)", "csv": "CSV", "json": "JSON"}
 
 
@@ -106,3 +113,91 @@ def export_file(request: Request, export_id: str, identity: Viewer) -> Response:
             raise HTTPException(500, str(error)) from None
     disposition = content_disposition(name, fallback=f"ledger-export-{export_id[:32]}")
     return Response(data, media_type=media_type, headers={"Content-Disposition": disposition})
+
+
+def _period_or_404(period: str) -> str:
+    """A month as YYYY-MM, else the 404 page (a bad period names no month there is)."""
+    if not _PERIOD.match(period):
+        raise HTTPException(404, f"There is no ledger month {period[:20]!r}; write it as YYYY-MM.")
+    return period
+
+
+def _customer(voucher: Voucher) -> str | None:
+    """The customer number the journal shows for a voucher (its lines carry it), else its customer key."""
+    for line in voucher.lines:
+        if line.customer_number:
+            return line.customer_number
+    return voucher.customer_key
+
+
+@router.get("/console/ledger/{period}")
+def ledger_month(request: Request, period: str, identity: Viewer, after: str = "") -> Response:
+    """One month's vouchers in number order, a page of `MONTH_PAGE` at a time (keyset: after a number)."""
+    _period_or_404(period)
+    if after and not after.isdigit():
+        raise HTTPException(404, f"There is no page after {after[:20]!r} in {period}.")
+    start = int(after or 0)
+    with session_scope(request.app.state.engine) as session:
+        summary = next(
+            (p.as_dict() for p in exports.list_periods(session, identity.tenant_id) if p.period == period),
+            None,
+        )
+        found = list(  # one chunk of 51: the 51st says there is a next page
+            islice(
+                journal.iter_vouchers(
+                    session, identity.tenant_id, period=period, after=start, chunk=MONTH_PAGE + 1
+                ),
+                MONTH_PAGE + 1,
+            )
+        )
+    rows: list[dict[str, Any]] = [
+        {
+            "number": voucher.number,
+            "date": voucher.voucher_date.isoformat(),
+            "type": voucher.voucher_type,
+            "customer": _customer(voucher),
+            "description": voucher.description,
+            "total": voucher.debit_total,
+            "balanced": voucher.debit_total == voucher.credit_total,
+        }
+        for voucher in found[:MONTH_PAGE]
+    ]
+    more = len(found) > MONTH_PAGE
+    context = {
+        "title": f"Ledger {period}",
+        "period": period,
+        "summary": summary,
+        "vouchers": rows,
+        "next_url": f"{BASE}/{period}?after={rows[-1]['number']}" if more else None,
+        "first_url": f"{BASE}/{period}" if start else None,
+    }
+    return page(request, "ledger/month.html", context, identity=identity)
+
+
+@router.get("/console/ledger/{period}/{number}")
+def ledger_voucher(request: Request, period: str, number: str, identity: Viewer) -> Response:
+    """One voucher's lines, with each account's name from the tenant's chart."""
+    _period_or_404(period)
+    missing = HTTPException(404, f"There is no voucher {number[:20]} in {period}.")
+    if not number.isdigit() or len(number) > 18:
+        raise missing
+    with session_scope(request.app.state.engine) as session:
+        try:
+            voucher = journal.get_voucher(session, identity.tenant_id, int(number))
+        except journal.VoucherNotFound:
+            raise missing from None
+        chart = {
+            account.number: account.name
+            for account in tenant_settings(session, identity.tenant_id).ledger.accounts
+        }
+    if voucher.period != period:
+        raise missing
+    context = {
+        "title": f"Voucher {voucher.number}",
+        "period": period,
+        "voucher": voucher,
+        "customer": _customer(voucher),
+        "chart": chart,
+        "balanced": voucher.debit_total == voucher.credit_total,
+    }
+    return page(request, "ledger/voucher.html", context, identity=identity)

@@ -2,29 +2,37 @@
 matching rates in a month, each a table and a chart. The charts are `<img>`s of
 `/console/reports/chart/{name}` (SVG or PNG from `gateway.services.reports.plots`), drawn for the signed-in
 person's tenant with the same parameters as the page. Reading only: every role may look.
+
+Bank reconciliation (`/console/reports/reconciliation`): a camt.053 file uploaded by credit control (role
+credit or admin) is reconciled as `POST /reports/reconciliation` does it; nothing is booked or kept, and a
+file that is not a readable statement is refused on the page itself (422), naming the field and the reason.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, File, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from db.engine import session_scope
-from gateway.console.auth import Viewer
+from gateway.console.auth import CreditController, Viewer
 from gateway.console.templating import page
 from gateway.services.followup.credit import today_in
+from gateway.services.parsed import ParsePool
 from gateway.services.reports import plots
+from gateway.services.reports import reconciliation as reconciliation_service
 from gateway.services.reports.aging import BUCKETS, AgingReport, aging_report
 from gateway.services.reports.deliveries import DeliveryReport, delivery_report
 from gateway.services.reports.dso import DsoReport, dso_report
 from gateway.services.reports.matching import matching_report
 from gateway.services.reports.periods import Month, ReportRefused, check_day
+from gateway.services.tenancy.console_users import ConsoleIdentity
 
 router = APIRouter()
 
@@ -149,3 +157,63 @@ def report_chart(
     return Response(
         image, media_type=plots.MEDIA_TYPES[format], headers={"Cache-Control": "private, max-age=60"}
     )
+
+
+RECONCILIATION = f"{BASE}/reconciliation"
+
+
+def _reconciliation_page(
+    request: Request,
+    identity: ConsoleIdentity,
+    *,
+    result: dict[str, Any] | None = None,
+    refusal: str | None = None,
+    filename: str | None = None,
+    status: int = 200,
+) -> Response:
+    context: dict[str, Any] = {
+        "title": "Bank reconciliation",
+        "may_reconcile": identity.may("payments"),
+        "result": result,
+        "refusal": refusal,
+        "filename": filename,
+    }
+    return page(request, "reports/reconciliation.html", context, identity=identity, status=status)
+
+
+@router.get("/console/reports/reconciliation")
+def reconciliation_form(request: Request, identity: Viewer) -> Response:
+    """The upload form (for credit control) and what reconciliation compares."""
+    return _reconciliation_page(request, identity)
+
+
+@router.post("/console/reports/reconciliation")
+async def reconciliation_upload(
+    request: Request, identity: CreditController, file: Annotated[UploadFile | None, File()] = None
+) -> Response:
+    """A camt.053 statement reconciled for the signed-in person's tenant; a bad file is refused inline."""
+    settings = request.app.state.settings
+    limit: int = settings.max_remittance_bytes
+    name = (file.filename if file else None) or None
+    data = await file.read(limit + 1) if file is not None else b""
+
+    def refused(reason: str) -> Response:
+        return _reconciliation_page(request, identity, refusal=reason, filename=name, status=422)
+
+    if not data:
+        return refused("file: choose a camt.053 statement to upload")
+    if len(data) > limit:
+        return refused(f"file: larger than {limit} bytes (GATEWAY_MAX_REMITTANCE_BYTES)")
+    pool: ParsePool = request.app.state.parse_pool
+    reading = await pool.run(reconciliation_service.read_statement_file, data)
+
+    def answer() -> dict[str, Any]:
+        statement = reconciliation_service.statement_or_refusal(reading)
+        with session_scope(request.app.state.engine) as session:
+            return reconciliation_service.reconcile(session, identity.tenant_id, statement).as_dict()
+
+    try:
+        result = await run_in_threadpool(answer)
+    except reconciliation_service.ReconciliationRefused as refusal:
+        return refused(str(refusal))
+    return _reconciliation_page(request, identity, result=result, filename=name)
