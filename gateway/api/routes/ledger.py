@@ -319,7 +319,7 @@ def get_vouchers(
     session: SessionDep,
     period: Annotated[str | None, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")] = None,
     cursor: Annotated[
-        str | None, Query(pattern=r"^[0-9]{1,12}$", description="from the previous page's `next`")
+        str | None, Query(pattern=r"^[0-9]{1,9}$", description="from the previous page's `next`")
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="vouchers per page")] = 100,
 ) -> VoucherPage:
@@ -343,7 +343,7 @@ def get_vouchers(
 
 @router.get("/ledger/vouchers/{number}")
 def get_voucher(
-    number: Annotated[int, PathParam(ge=1, description="the voucher number")],
+    number: Annotated[int, PathParam(ge=1, le=2**31 - 1, description="the voucher number")],
     identity: IdentityDep,
     session: SessionDep,
 ) -> VoucherView:
