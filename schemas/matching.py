@@ -8,8 +8,30 @@ deductions wait for a person's approval; nothing is ever decided by a tie-break.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+#: Payer names of payment intermediaries (card acquirers, payment services, invoice buyers): money from them
+#: pays for many customers, so neither their accounts nor their names are ever learned as a customer's.
+INTERMEDIARY_NAMES = (
+    "KLARNA",
+    "VIPPS",
+    "MOBILEPAY",
+    "NETS",
+    "NEXI",
+    "STRIPE",
+    "PAYPAL",
+    "ADYEN",
+    "SVEA",
+    "WALLEY",
+    "COLLECTOR",
+    "RESURS",
+    "SANTANDER CONSUMER",
+    "BAMBORA",
+    "WORLDLINE",
+    "DNB BANK ASA",
+)
 
 
 class MatchingPolicy(BaseModel):
@@ -45,6 +67,35 @@ class MatchingPolicy(BaseModel):
         description="a payment this many days around an invoice's due date counts as timely evidence",
     )
     suggestions: int = Field(3, ge=1, le=10, description="ranked suggestions kept with an exception")
+    learn_from_automatic: bool = Field(
+        True,
+        description="learn a payer's account (and name) from every automatic application that rests on a "
+        "structured reference fitting the amount (a KID, an invoice number), not only from a person's "
+        "resolution; never from an account that pays for several customers or belongs to another",
+    )
+    shared_accounts: list[Annotated[str, Field(max_length=64)]] = Field(
+        default_factory=list,
+        max_length=500,
+        description="payer accounts never learned as a customer's: payment services, a bank's collective "
+        "account, card acquirers (an account seen paying for several customers is found shared by itself)",
+    )
+    intermediary_names: list[Annotated[str, Field(min_length=2, max_length=100)]] = Field(
+        default_factory=lambda: list(INTERMEDIARY_NAMES),
+        max_length=500,
+        description="payer names (a word or the start of the name, any case) of payment intermediaries: "
+        "their accounts and names are never learned",
+    )
+    partial_payments: bool = Field(
+        True,
+        description="a payment naming an item by a valid structured reference (a KID valid under the KID "
+        "agreement, an invoice number in a remittance field) for less than its open amount is applied as a "
+        "partial payment and the rest stays open; false: such payments wait for a person",
+    )
+    group_payments: bool = Field(
+        True,
+        description="a parent that pays for the customers of its group (receiver profiles' parent_customer, "
+        "or learned from a person's resolution): its payments are searched against the group's open items",
+    )
     book_advices: bool = Field(
         True,
         description="REMADV / X12 820 advices are booked as payments (the partner's advice is the record); "

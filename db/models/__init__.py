@@ -36,8 +36,10 @@ from db.models.outbox import (
     StoredDocument,
 )
 from db.models.payments import (
+    CustomerGroupLink,
     MatchingLease,
     PayerAlias,
+    PayerObservation,
     PaymentAllocation,
     PaymentRecord,
     ReferencePattern,
@@ -85,6 +87,8 @@ __all__ = [
     "MatchingLease",
     "Participant",
     "PayerAlias",
+    "PayerObservation",
+    "CustomerGroupLink",
     "PaymentAllocation",
     "PaymentPromise",
     "PaymentRecord",

@@ -175,6 +175,53 @@ class ReferencePattern(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
+class PayerObservation(SQLModel, table=True):
+    """A payer identity seen on a confident automatic application (issue 22): this account (or name) paid
+    this customer's item, named by a structured reference that fits the amount.
+
+    Learned identities are derived, never stored as a verdict: an account whose standing observations all
+    name one customer identifies it; one seen for several customers is shared and identifies no one (a
+    payment service, a bank's collective account). Reversing the application withdraws the observation,
+    so what a wrong application taught is forgotten with it.
+    """
+
+    __tablename__ = "payer_observations"
+    __table_args__ = (
+        Index("ix_payer_observations_value", "tenant_id", "kind", "value"),
+        Index("ix_payer_observations_payment", "payment_id"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=64)
+    kind: str = Field(max_length=10, description="account, name")
+    value: str = Field(max_length=200, description="normalised account or name key")
+    customer_key: str = Field(max_length=200)
+    payment_id: str = Field(max_length=32, description="the payment whose automatic application showed it")
+    observed_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    withdrawn_at: dt.datetime | None = timestamp_column(nullable=True)
+    withdrawn_by: str | None = Field(default=None, max_length=200)
+
+
+class CustomerGroupLink(SQLModel, table=True):
+    """A customer whose invoices a parent (or another group member) may pay (issue 22).
+
+    From a receiver profile's `parent_customer`, an API call, or learned when a person resolves a payment
+    from one customer onto another's items. Matching searches the parent's group when the parent pays.
+    """
+
+    __tablename__ = "customer_groups"
+    __table_args__ = (UniqueConstraint("tenant_id", "customer_key", "parent_key", name="uq_customer_group"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    tenant_id: str = Field(foreign_key="tenants.id", max_length=64)
+    customer_key: str = Field(max_length=200, description="the member (a subsidiary)")
+    parent_key: str = Field(max_length=200, description="the customer that pays for it")
+    source: str = Field(max_length=20, description="profile, api, resolution")
+    learned_from: str | None = Field(default=None, max_length=32, description="the payment resolved")
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
 class MatchingLease(SQLModel, table=True):
     """One matching run per tenant at a time: two runs on stale open amounts could pay an invoice twice."""
 
