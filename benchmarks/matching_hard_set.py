@@ -23,10 +23,27 @@ wrong automatic application is reversed by that person and counted as false. `--
 the teaching off. Rates are per payment and per invoice, by count and by amount (NOK, EUR at 11.5,
 SEK at 1.0), overall, per category, and for the structured references (KID / CINV / CREN categories).
 
-Targets (the exit code is 1 when one is missed): structured references >= 99.5 % applied automatically
-with <= 0.05 % false; overall >= 85 % applied automatically (over the payments whose truth is a match)
-with <= 0.2 % false (over all payments; a payment whose truth is an exception counts as false when it
-is applied at all).
+Issue 22 added the classes an independent evaluation found weak (`ISSUE_22`): a payment without a
+reference from an account the customer paid an exact KID / invoice number from before
+(`no_ref_known_account`); payment services, a bank's collective account and an accounting office paying
+for several customers (`shared_account_kid`, and `shared_account`: no reference, the amount exactly an open
+amount of the last customer that paid through it, nobody's); parent companies with two to four
+subsidiaries, 60 % of the groups declared in receiver profiles (`parent_pays`, `parent_pays_kid`,
+`parent_pays_new_group`: undeclared, counted as `parent_pays` once a person's resolution taught the group);
+a valid KID / structured number paying less (`partial_reference`); last month's KID of the same customer
+with the amount of another of its invoices (`old_kid`); an OCR overpayment without a payer name
+(`over_no_name`). The generator writes its own name fold (`name_key`) and uses the engine only through its
+input and output types.
+
+The scorer simulates the service around the engine: learning from automatic applications through the
+engine's `learn_from_application` and customer groups through `MatchIndex(groups=)` /
+`MatchIndex.learn_group`, each when the engine has it (the seams are marked SEAM and named in the report).
+
+Targets (the exit code is 1 when one is missed), over the categories before issue 22: structured
+references >= 99.5 % applied automatically with <= 0.05 % false; overall >= 85 % applied automatically
+(over the payments whose truth is a match) with <= 0.2 % false (over all payments; a payment whose truth
+is an exception counts as false when it is applied at all). Issue 22's own targets (`pending_targets`,
+per class, and the extended set's) are printed as pending until the engine that meets them is merged.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 from collections import Counter
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -23,6 +24,8 @@ from benchmarks.matching_hard_set import (
     name_key,
     score,
 )
+from gateway.matching import Decision, Learned, MatchIndex, learning
+from schemas.matching import MatchingPolicy
 from schemas.remittance import Payment
 
 
@@ -201,3 +204,61 @@ def test_issue_22_pending_targets_name_every_class_to_apply_and_the_old_kid(repo
         if CATEGORIES[name][1] == "apply" or name == "old_kid":
             assert name in labels, name
     assert len(report.targets) == 4  # the asserted targets keep to the established categories
+
+
+def test_the_scorer_learns_from_automatic_applications_through_the_engines_seam(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SEAM: when `gateway.matching.learning` has `learn_from_application`, every automatic application is
+    handed to it (with the policy, the set's declared shared accounts in it), as the service will."""
+    small = generate(seed=5, payments=300, customers=120, invoices=1_500)
+    calls: list[tuple[str, list[str]]] = []
+
+    def learn_from_application(
+        payment: Payment, decision: Decision, index: MatchIndex, policy: MatchingPolicy
+    ) -> Learned:
+        assert decision.outcome == "applied" and decision.proposal is not None
+        assert index.item(decision.proposal.allocations[0].invoice_id) is not None
+        calls.append((payment.position or "", policy.shared_accounts))
+        return Learned(aliases={"SOME BANK NAME": "org:1"})
+
+    monkeypatch.setattr(learning, "learn_from_application", learn_from_application, raising=False)
+    report = score(small)
+    assert "learn_from_application" in report.seams
+    assert len(calls) == report.outcomes["applied"] > 0
+    assert all(shared == small.shared_accounts for _, shared in calls) and small.shared_accounts
+    assert report.learned_automatically == len(calls)
+    assert not score(small, learning=False).learned_automatically
+
+
+def test_the_scorer_hands_declared_groups_to_an_index_that_takes_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SEAM: `MatchIndex(groups=)` gets the receiver profiles' groups; a person's resolution of a parent's
+    payment onto a subsidiary's items teaches the group through `learn_group`."""
+    small = generate(seed=5, payments=600, customers=200, invoices=3_000)
+    seen: dict[str, object] = {}
+
+    class GroupIndex(MatchIndex):
+        def __init__(self, *args: Any, groups: dict[str, str] | None = None, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            seen["groups"] = groups
+            seen["taught"] = []
+
+        def learn_group(self, member: str, parent: str) -> None:
+            cast(list[tuple[str, str]], seen["taught"]).append((member, parent))
+
+    monkeypatch.setattr(hard_set_module, "MatchIndex", GroupIndex)
+    report = score(small)
+    assert seen["groups"] == small.groups and small.groups
+    assert {"MatchIndex(groups=)", "MatchIndex.learn_group"} <= set(report.seams)
+    taught = cast(list[tuple[str, str]], seen["taught"])
+    owner = {item.invoice_id: item.customer_key for item in small.items}
+    parents_paying = {
+        (owner[allocation.invoice_id], truth.customer_key)
+        for truth in small.truths
+        if truth.category.startswith("parent_pays")
+        for allocation in truth.allocations
+    }
+    assert taught and set(taught) <= parents_paying
+    assert any(small.groups.get(member) != parent for member, parent in taught)  # an undeclared group
