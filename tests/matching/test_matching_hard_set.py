@@ -21,6 +21,8 @@ from benchmarks.matching_hard_set import (
     Report,
     Truth,
     generate,
+    mod10_kid,
+    mod10_valid,
     name_key,
     score,
 )
@@ -85,6 +87,15 @@ def test_the_generator_shares_no_code_with_the_engine() -> None:
             assert not any(alias.name.startswith("gateway") for alias in node.names)
     interface = {"Allocation", "Decision", "Learned", "MatchIndex", "OpenItem"}
     assert imported <= interface | {"learn_from_resolution", "match_payment"}, imported
+
+
+def test_the_sets_own_kids_are_valid_under_the_tenants_agreement(hard_set: HardSet) -> None:
+    """The generator builds its KIDs itself; the gateway's agreement must agree with every one of them."""
+    kids = [item.kid for item in hard_set.items if item.kid]
+    assert len(kids) > 8_000
+    assert all(hard_set.agreement.is_valid(kid) for kid in kids)
+    assert kids[0] == hard_set.agreement.generate_for(kids[0][:-1])
+    assert mod10_kid("100001") == "0001000017" and mod10_valid("0001000017") and not mod10_valid("0001000014")
 
 
 def test_the_sets_own_name_key_folds_nordic_spellings() -> None:
