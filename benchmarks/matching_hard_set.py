@@ -1439,11 +1439,11 @@ def _application_learner() -> ApplicationLearner | None:
 def _index(hard_set: HardSet, items: list[OpenItem]) -> tuple[MatchIndex, bool]:
     """The index the service builds, and whether it took the customer groups.
 
-    SEAM (issue 22, helper "groups"): the receiver profiles' groups (member -> parent) go to the index only
-    when its constructor takes `groups=`; before that the set's groups are unknown to the engine.
+    SEAM (issue 22, helper "groups"): the receiver profiles' groups, as (member, parent) pairs, go to the
+    index only when its constructor takes `groups=`; before that the set's groups are unknown to the engine.
     """
     takes_groups = "groups" in inspect.signature(MatchIndex).parameters
-    extra: dict[str, object] = {"groups": dict(hard_set.groups)} if takes_groups else {}
+    extra: dict[str, object] = {"groups": sorted(hard_set.groups.items())} if takes_groups else {}
     index = MatchIndex(
         items,
         kid_agreement=hard_set.agreement,

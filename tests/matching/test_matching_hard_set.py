@@ -251,7 +251,7 @@ def test_the_scorer_hands_declared_groups_to_an_index_that_takes_them(
     seen: dict[str, object] = {}
 
     class GroupIndex(MatchIndex):
-        def __init__(self, *args: Any, groups: dict[str, str] | None = None, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, groups: list[tuple[str, str]] | None = None, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             seen["groups"] = groups
             seen["taught"] = []
@@ -261,7 +261,7 @@ def test_the_scorer_hands_declared_groups_to_an_index_that_takes_them(
 
     monkeypatch.setattr(hard_set_module, "MatchIndex", GroupIndex)
     report = score(small)
-    assert seen["groups"] == small.groups and small.groups
+    assert dict(cast(list[tuple[str, str]], seen["groups"])) == small.groups and small.groups
     assert {"MatchIndex(groups=)", "MatchIndex.learn_group"} <= set(report.seams)
     taught = cast(list[tuple[str, str]], seen["taught"])
     owner = {item.invoice_id: item.customer_key for item in small.items}
