@@ -23,10 +23,27 @@ wrong automatic application is reversed by that person and counted as false. `--
 the teaching off. Rates are per payment and per invoice, by count and by amount (NOK, EUR at 11.5,
 SEK at 1.0), overall, per category, and for the structured references (KID / CINV / CREN categories).
 
-Targets (the exit code is 1 when one is missed): structured references >= 99.5 % applied automatically
-with <= 0.05 % false; overall >= 85 % applied automatically (over the payments whose truth is a match)
-with <= 0.2 % false (over all payments; a payment whose truth is an exception counts as false when it
-is applied at all).
+Issue 22 added the classes an independent evaluation found weak (`ISSUE_22`): a payment without a
+reference from an account the customer paid an exact KID / invoice number from before
+(`no_ref_known_account`); payment services, a bank's collective account and an accounting office paying
+for several customers (`shared_account_kid`, and `shared_account`: no reference, the amount exactly an open
+amount of the last customer that paid through it, nobody's); parent companies with two to four
+subsidiaries, 60 % of the groups declared in receiver profiles (`parent_pays`, `parent_pays_kid`,
+`parent_pays_new_group`: undeclared, counted as `parent_pays` once a person's resolution taught the group);
+a valid KID / structured number paying less (`partial_reference`); last month's KID of the same customer
+with the amount of another of its invoices (`old_kid`); an OCR overpayment without a payer name
+(`over_no_name`). The generator writes its own name fold (`name_key`) and uses the engine only through its
+input and output types.
+
+The scorer simulates the service around the engine: learning from automatic applications through the
+engine's `learn_from_application` and customer groups through `MatchIndex(groups=)` /
+`MatchIndex.learn_group`, each when the engine has it (the seams are marked SEAM and named in the report).
+
+Targets (the exit code is 1 when one is missed), over the categories before issue 22: structured
+references >= 99.5 % applied automatically with <= 0.05 % false; overall >= 85 % applied automatically
+(over the payments whose truth is a match) with <= 0.2 % false (over all payments; a payment whose truth
+is an exception counts as false when it is applied at all). Issue 22's own targets (`pending_targets`,
+per class, and the extended set's) are printed as pending until the engine that meets them is merged.
 """
 
 from __future__ import annotations
@@ -34,11 +51,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import importlib
+import inspect
 import itertools
 import math
 import random
 import sys
 import time
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,8 +68,15 @@ from typing import Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gateway.matching import Allocation, Decision, MatchIndex, OpenItem, learn_from_resolution, match_payment
-from gateway.matching.names import alias_key
+from gateway.matching import (
+    Allocation,
+    Decision,
+    Learned,
+    MatchIndex,
+    OpenItem,
+    learn_from_resolution,
+    match_payment,
+)
 from schemas.kid import KidAgreement
 from schemas.matching import MatchingPolicy
 from schemas.remittance import Payment, RemittanceLine
@@ -89,7 +116,34 @@ CATEGORIES: dict[str, tuple[float, Expect, bool]] = {
     "duplicate": (1.5, "exception", False),
     "already_paid": (1.0, "exception", False),
     "unknown_payer": (2.5, "exception", False),
+    # issue 22: the classes an independent evaluation found weak (see ISSUE_22 and `pending_targets`)
+    "no_ref_known_account": (3.0, "apply", False),
+    "shared_account_kid": (1.0, "apply", True),
+    "shared_account": (1.0, "exception", False),
+    "parent_pays": (2.0, "apply", False),
+    "parent_pays_kid": (1.0, "apply", True),
+    "parent_pays_new_group": (0.7, "exception", False),
+    "partial_reference": (2.0, "apply", False),
+    "old_kid": (1.0, "exception", False),
+    "over_no_name": (1.0, "apply", False),
 }
+
+#: The categories added for issue 22. The asserted targets (`Report.targets`) stay over the others, so they
+#: keep their meaning; these have their own, pending, targets (`Report.pending_targets`), printed and
+#: reported, to be asserted once the engine learns from automatic applications and knows customer groups.
+ISSUE_22 = frozenset(
+    {
+        "no_ref_known_account",
+        "shared_account_kid",
+        "shared_account",
+        "parent_pays",
+        "parent_pays_kid",
+        "parent_pays_new_group",
+        "partial_reference",
+        "old_kid",
+        "over_no_name",
+    }
+)
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -150,6 +204,16 @@ PEOPLE = (
     "VIPPS MOBILEPAY AS",
 )
 SUBSCRIPTIONS = tuple(Decimal(v) for v in ("499.00", "990.00", "1490.00", "2500.00", "4990.00", "9900.00"))
+#: Accounts that pay for several customers: (name on the payment, kind). "intermediary": a payment service
+#: whose name the policy's intermediary list knows; "declared": a bank's collective account the tenant lists
+#: in the policy's shared_accounts; "collective": an accounting office paying its clients' bills, known to
+#: no list (only seeing it pay for a second customer tells it is shared).
+SHARED_PAYERS = (
+    ("KLARNA BANK AB", "intermediary"),
+    ("VIPPS MOBILEPAY AS", "intermediary"),
+    ("SPAREBANK 1 FELLESKONTO", "declared"),
+    ("REGNSKAPSHUSET NORD AS", "collective"),
+)
 DEDUCTION_REASONS = ("Reklamasjon", "Manglende levering", "Kontantrabatt", "Skadet vare", "Avtalt kreditt")
 
 
@@ -166,6 +230,56 @@ class Customer:
     weight: float
     invoices: list[str] = field(default_factory=list)
     credit_notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SharedPayer:
+    """An account paying for several customers, and whom it paid for so far (in order)."""
+
+    account: str
+    name: str
+    kind: str
+    paid_for: list[str] = field(default_factory=list)
+
+    @property
+    def known_shared(self) -> bool:
+        """Whether a careful engine can know by now that the account is no one customer's."""
+        return self.kind != "collective" or len(set(self.paid_for)) >= 2
+
+
+_SPELT = str.maketrans({"æ": "ae", "ø": "o", "ö": "o", "å": "a", "ä": "a"})
+
+
+def name_key(name: str) -> str:
+    """The generator's own fold of a payer name (written apart from the engine's, on purpose).
+
+    Lower case, Nordic letters and their spelt-out forms made equal (ø = oe = o, å = aa = a), anything but
+    letters and digits a space. Coarser than needed rather than finer: the scorer uses it to decide when a
+    name a person taught should now apply, and a coarser key only lowers the rate the set expects.
+    """
+    text = name.casefold().translate(_SPELT)
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = text.replace("oe", "o").replace("aa", "a")
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in text).split())
+
+
+def _luhn_digit(body: str) -> str:
+    """The MOD10 (Luhn) check digit of `body`: every second digit from the right doubled, digits summed."""
+    total = 0
+    for position, char in enumerate(reversed(body)):
+        value = int(char) * (2 if position % 2 == 0 else 1)
+        total += value - 9 if value > 9 else value
+    return str(-total % 10)
+
+
+def mod10_kid(number: str, length: int = 10) -> str:
+    """The set's KID for an invoice number (its own, not the gateway's): digits zero-padded, MOD10 check."""
+    body = number.lstrip("0").rjust(length - 1, "0")
+    return body + _luhn_digit(body)
+
+
+def mod10_valid(kid: str) -> bool:
+    return len(kid) >= 2 and kid.isdigit() and _luhn_digit(kid[:-1]) == kid[-1]
 
 
 @dataclass(frozen=True)
@@ -192,6 +306,8 @@ class HardSet:
     payments: list[Payment]
     truths: list[Truth]
     customers: int
+    groups: dict[str, str] = field(default_factory=dict)  # member -> parent, as receiver profiles declare
+    shared_accounts: list[str] = field(default_factory=list)  # the tenant's policy lists these as shared
 
 
 class _Generator:
@@ -214,6 +330,19 @@ class _Generator:
         self.euro = [c for c in self.customers if c.currency == "EUR"]
         self.house = [c for c in self.customers if c.style == "house"]
         self.known = [c for c in self.customers if c.known]
+        # issue 22: accounts that paid a KID or a structured invoice number exactly (an engine that learns
+        # from automatic applications knows them afterwards), customer groups and shared payer accounts
+        self.start_accounts = {c.accounts[0] for c in self.customers if c.known}
+        self.learnable: dict[str, str] = {}  # customer key -> an account first seen on a structured payment
+        self.last_account: str | None = None
+        self.members: dict[str, list[Customer]] = {}  # parent key -> subsidiaries
+        self.declared: dict[str, bool] = {}  # parent key -> the group is in the receiver profiles
+        self._make_groups()
+        self.parents = [self.owners[key] for key in self.members]
+        # a parent's payments are searched against its group's items: the amount-only categories keep to
+        # customers whose own items are all an amount search sees
+        self.known = [c for c in self.known if c.key not in self.members]
+        self.shared = [SharedPayer(self._account(), name, kind) for name, kind in SHARED_PAYERS]
 
     # -- the world --
 
@@ -257,6 +386,25 @@ class _Generator:
                     weight=min(40.0, rng.paretovariate(1.3)),
                 )
             )
+
+    def _make_groups(self) -> None:
+        """Parent companies (known payers, NOK) with two to four subsidiaries each; 60 % declared."""
+        rng = self.rng
+        free = [c for c in self.customers if c.currency == "NOK"]
+        rng.shuffle(free)
+        taken: set[str] = set()
+        wanted = max(2, len(self.customers) // 40)
+        for parent in free:
+            if len(self.members) >= wanted:
+                break
+            if not parent.known or parent.key in taken:
+                continue
+            members = [c for c in free if c.key not in taken and c is not parent][: rng.randint(2, 4)]
+            if len(members) < 2:
+                break
+            taken.update([parent.key, *(m.key for m in members)])
+            self.members[parent.key] = members
+            self.declared[parent.key] = rng.random() < 0.6
 
     def _amount(self, customer: Customer) -> Decimal:
         rng = self.rng
@@ -315,7 +463,7 @@ class _Generator:
                     amount,
                     issue,
                     due,
-                    self.agreement.generate_for(number),
+                    mod10_kid(number),
                 )
                 owner.invoices.append(item.invoice_id)
             self.items[item.invoice_id] = item
@@ -371,17 +519,21 @@ class _Generator:
         known_account: bool | None = None,
         payer_name: str | None = None,
         account: str | None = None,
+        anonymous: bool = False,
+        no_account: bool = False,
     ) -> Payment:
+        """`anonymous`: no payer name (an OCR giro line); `no_account`: no payer account either."""
         rng = self.rng
         self.sequence += 1
         booking = T0 + dt.timedelta(days=self.day)
         if customer is not None:
-            if account is None:
+            if account is None and not no_account:
                 account = (
                     customer.accounts[0] if known_account or rng.random() < 0.85 else customer.accounts[-1]
                 )
-            if payer_name is None and rng.random() < 0.75:
+            if payer_name is None and not anonymous and rng.random() < 0.75:
                 payer_name = self.bank_name(customer.name)
+        self.last_account = account
         return Payment(
             amount=amount,
             currency=currency or (customer.currency if customer else "NOK"),
@@ -446,6 +598,21 @@ class _Generator:
             return (RemittanceLine(invoice_number=item.number, document_kind="invoice"),), ()
         return (), (self.text_for([item.number]),)
 
+    def note_structured(self, customer: Customer) -> None:
+        """The account of a payment that named its invoices by KID / structured number, amount exact."""
+        account = self.last_account
+        if account and account not in self.start_accounts and customer.key not in self.learnable:
+            self.learnable[customer.key] = account
+
+    def group_items(self, parent: Customer) -> list[OpenItem]:
+        """The open invoices of a parent and its subsidiaries."""
+        return [item for c in (parent, *self.members[parent.key]) for item in self.open_invoices(c)]
+
+    def unique_amounts(self, items: Sequence[OpenItem]) -> list[OpenItem]:
+        """The items whose open amount no other of `items` has."""
+        counts = Counter(self.open[i.invoice_id] for i in items)
+        return [i for i in items if counts[self.open[i.invoice_id]] == 1]
+
     # -- categories: each returns (payment, truth) or None when this tenant state cannot produce one --
 
     def single(self, category: str, customer: Customer | None = None) -> tuple[Customer, OpenItem] | None:
@@ -466,6 +633,7 @@ class _Generator:
         )
         allocation = Allocation(item.invoice_id, item.number, amount)
         self.history.append((payment, item.invoice_id))
+        self.note_structured(customer)
         return payment, Truth("kid", "apply", (allocation,), customer.key)
 
     def multi(self, category: str) -> tuple[Payment, Truth] | None:
@@ -483,6 +651,7 @@ class _Generator:
                 for i, a in zip(chosen, amounts, strict=True)
             )
         payment = self.payment(customer, sum(amounts, ZERO), lines=lines)
+        self.note_structured(customer)
         allocations = tuple(
             Allocation(i.invoice_id, i.number, a) for i, a in zip(chosen, amounts, strict=True)
         )
@@ -500,6 +669,7 @@ class _Generator:
         line = RemittanceLine(invoice_number=shown, document_kind="invoice", amount=amount)
         payment = self.payment(customer, amount, lines=(line,), free_text=self.noise())
         self.history.append((payment, item.invoice_id))
+        self.note_structured(customer)
         return payment, Truth(
             "cinv", "apply", (Allocation(item.invoice_id, item.number, amount),), customer.key
         )
@@ -548,7 +718,7 @@ class _Generator:
                 typo = kid[:position] + self.rng.choice("0123456789") + kid[position + 1 :]
             else:
                 typo = kid[:position] + kid[position + 1] + kid[position] + kid[position + 2 :]
-            if typo != kid and not self.agreement.is_valid(typo):
+            if typo != kid and not mod10_valid(typo):
                 break
         else:
             return None
@@ -867,6 +1037,188 @@ class _Generator:
         payment = self.payment(None, amount, payer_name=name, account=self._account(), free_text=texts)
         return payment, Truth("unknown_payer", "exception", (), None)
 
+    # -- issue 22 --
+
+    def no_ref_known_account(self) -> tuple[Payment, Truth] | None:
+        """No reference, from an account the customer paid a KID / invoice number from earlier (exactly):
+        an engine that learns from confident automatic applications knows the payer, the amount is unique."""
+        keys = [key for key in self.learnable if key not in self.members]
+        if not keys:
+            return None
+        customer = self.owners[self.rng.choice(keys)]
+        unique = self.unique_amounts(self.open_invoices(customer))
+        if not unique:
+            return None
+        if len(unique) >= 3 and self.rng.random() < 0.25:  # a lump sum of its oldest unique-amount invoices
+            chosen = unique[: self.rng.randint(2, 3)]
+            total = sum((self.open[i.invoice_id] for i in chosen), ZERO)
+            if any(self.open[i.invoice_id] == total for i in unique):
+                return None
+        else:
+            chosen = [self.rng.choice(unique[:6])]
+        amounts = [self.open[i.invoice_id] for i in chosen]
+        payment = self.payment(
+            customer, sum(amounts, ZERO), free_text=self.noise(), account=self.learnable[customer.key]
+        )
+        allocations = tuple(
+            Allocation(i.invoice_id, i.number, a) for i, a in zip(chosen, amounts, strict=True)
+        )
+        return payment, Truth("no_ref_known_account", "apply", allocations, customer.key)
+
+    def shared_account_kid(self) -> tuple[Payment, Truth] | None:
+        """A customer pays its invoice's KID through a payment service / collective account: apply, and
+        learn nothing about the account (it pays for several customers)."""
+        shared = self.rng.choice(self.shared)
+        found = self.single("shared_account_kid")
+        if found is None:
+            return None
+        customer, item = found
+        amount = self.open[item.invoice_id]
+        name = shared.name if shared.kind != "collective" or self.rng.random() < 0.5 else None
+        payment = self.payment(
+            customer,
+            amount,
+            lines=(RemittanceLine(kid=item.kid),),
+            payer_name=name,
+            anonymous=name is None,
+            account=shared.account,
+        )
+        shared.paid_for.append(customer.key)
+        allocation = Allocation(item.invoice_id, item.number, amount)
+        return payment, Truth("shared_account_kid", "apply", (allocation,), customer.key)
+
+    def shared_account(self) -> tuple[Payment, Truth] | None:
+        """No reference, from a shared account, and the amount is exactly a unique open amount of the last
+        customer that paid through it by KID: had the account been learned as that customer's, the money
+        would go there. Nobody can tell whose it is: an exception (and nothing to learn)."""
+        ready = [s for s in self.shared if s.paid_for and s.known_shared]
+        if not ready:
+            return None
+        shared = self.rng.choice(ready)
+        last = self.owners[shared.paid_for[-1]]
+        unique = self.unique_amounts(self.open_invoices(last))
+        if not unique:
+            return None
+        amount = self.open[self.rng.choice(unique[:6]).invoice_id]
+        payment = self.payment(
+            None,
+            amount,
+            payer_name=shared.name if shared.kind != "collective" else None,
+            account=shared.account,
+            free_text=self.noise(),
+        )
+        return payment, Truth("shared_account", "exception", (), None)
+
+    def _parent_payment(self, category: str, declared: bool) -> tuple[Payment, Truth] | None:
+        parents = [p for p in self.parents if self.declared[p.key] == declared]
+        if not parents:
+            return None
+        parent = self.rng.choice(parents)
+        items = self.group_items(parent)
+        unique = [i for i in self.unique_amounts(items) if i.customer_key != parent.key]
+        if not unique:
+            return None
+        if category == "parent_pays_kid":
+            chosen = [self.rng.choice(unique[:8])]
+        else:
+            chosen = self.rng.sample(unique[:8], min(len(unique[:8]), self.rng.randint(1, 3)))
+        amounts = [self.open[i.invoice_id] for i in chosen]
+        total = sum(amounts, ZERO)
+        if len(chosen) > 1 and any(self.open[i.invoice_id] == total for i in items):
+            return None
+        if category == "parent_pays_kid":
+            lines = tuple(RemittanceLine(kid=i.kid, amount=a) for i, a in zip(chosen, amounts, strict=True))
+            payment = self.payment(parent, total, lines=lines, known_account=True)
+        else:
+            payment = self.payment(parent, total, free_text=self.noise(), known_account=True)
+        allocations = tuple(
+            Allocation(i.invoice_id, i.number, a) for i, a in zip(chosen, amounts, strict=True)
+        )
+        expect: Expect = "exception" if category == "parent_pays_new_group" else "apply"
+        return payment, Truth(category, expect, allocations, parent.key)
+
+    def parent_pays(self) -> tuple[Payment, Truth] | None:
+        """A parent (known account) pays subsidiaries' invoices without a reference; the group is declared
+        and the amount fits one combination of the group's open invoices: apply."""
+        return self._parent_payment("parent_pays", declared=True)
+
+    def parent_pays_kid(self) -> tuple[Payment, Truth] | None:
+        """A parent pays a subsidiary's invoice by its KID: the group's payer, not a payer conflict."""
+        return self._parent_payment("parent_pays_kid", declared=True)
+
+    def parent_pays_new_group(self) -> tuple[Payment, Truth] | None:
+        """As parent_pays, but nobody declared the group: an exception a person resolves (which teaches the
+        group, after which the scorer counts such payments as parent_pays)."""
+        return self._parent_payment("parent_pays_new_group", declared=False)
+
+    def partial_reference(self) -> tuple[Payment, Truth] | None:
+        """A valid KID or structured invoice number, the amount well below the open amount (and equal to no
+        other open invoice of the customer): a partial payment by a known rule; often no payer name (OCR)."""
+        found = self.single("partial_reference")
+        if found is None:
+            return None
+        customer, item = found
+        owed = self.open[item.invoice_id]
+        if owed < 1000:
+            return None
+        paid = (owed * Decimal(self.rng.randint(20, 80)) / 100).quantize(Decimal(1)).quantize(CENT)
+        if any(self.open[i.invoice_id] == paid for i in self.open_invoices(customer)):
+            return None
+        how = self.rng.choice(("kid", "kid", "kid", "cinv"))
+        lines, _ = self.reference(item, how)
+        anonymous = how == "kid" and self.rng.random() < 0.5
+        payment = self.payment(
+            customer, paid, lines=lines, anonymous=anonymous, no_account=anonymous and self.rng.random() < 0.5
+        )
+        allocation = Allocation(item.invoice_id, item.number, paid)
+        return payment, Truth("partial_reference", "apply", (allocation,), customer.key)
+
+    def old_kid(self) -> tuple[Payment, Truth] | None:
+        """Last month's KID of the same customer, the amount exactly another of its open invoices (a unique
+        amount): an exception, with that other invoice ranked first."""
+        customer = self.pick()
+        invoices = self.open_invoices(customer)
+        unique = self.unique_amounts(invoices)
+        if len(invoices) < 2 or not unique:
+            return None
+        meant = self.rng.choice(unique[:6])
+        older = [i for i in invoices if i is not meant and i.issue_date <= meant.issue_date] or [
+            i for i in invoices if i is not meant
+        ]
+        old = older[0]
+        amount = self.open[meant.invoice_id]
+        if self.open[old.invoice_id] == amount:
+            return None
+        known = self.rng.random() < 0.5
+        payment = self.payment(
+            customer,
+            amount,
+            lines=(RemittanceLine(kid=old.kid),),
+            known_account=known,
+            account=None if known else self._account(),
+        )
+        allocation = Allocation(meant.invoice_id, meant.number, amount)
+        return payment, Truth("old_kid", "exception", (allocation,), customer.key, (meant.invoice_id,))
+
+    def over_no_name(self) -> tuple[Payment, Truth] | None:
+        """A valid KID and more than the open amount, no payer name (an OCR giro line): the KID's customer
+        is the payer; apply by the overpayment rule."""
+        found = self.single("over_no_name")
+        if found is None:
+            return None
+        customer, item = found
+        owed = self.open[item.invoice_id]
+        excess = (owed * Decimal(self.rng.randint(1, 20)) / 100).quantize(CENT) or Decimal("1.00")
+        payment = self.payment(
+            customer,
+            owed + excess,
+            lines=(RemittanceLine(kid=item.kid),),
+            anonymous=True,
+            no_account=self.rng.random() < 0.7,
+        )
+        allocation = Allocation(item.invoice_id, item.number, owed + excess)
+        return payment, Truth("over_no_name", "apply", (allocation,), customer.key)
+
     def _owner(self, item: OpenItem) -> Customer:
         return self.owners[item.customer_key]
 
@@ -897,6 +1249,15 @@ class _Generator:
             "duplicate": self.duplicate,
             "already_paid": self.already_paid,
             "unknown_payer": self.unknown_payer,
+            "no_ref_known_account": self.no_ref_known_account,
+            "shared_account_kid": self.shared_account_kid,
+            "shared_account": self.shared_account,
+            "parent_pays": self.parent_pays,
+            "parent_pays_kid": self.parent_pays_kid,
+            "parent_pays_new_group": self.parent_pays_new_group,
+            "partial_reference": self.partial_reference,
+            "old_kid": self.old_kid,
+            "over_no_name": self.over_no_name,
         }
         names = list(CATEGORIES)
         weights = [CATEGORIES[n][0] for n in names]
@@ -918,7 +1279,16 @@ class _Generator:
             self.book(truth.allocations)
             payments.append(payment)
             truths.append(truth)
-        return HardSet(self.agreement, items, accounts, {}, payments, truths, len(self.customers))
+        groups = {
+            member.key: parent
+            for parent, members in self.members.items()
+            if self.declared[parent]
+            for member in members
+        }
+        declared = [s.account for s in self.shared if s.kind == "declared"]
+        return HardSet(
+            self.agreement, items, accounts, {}, payments, truths, len(self.customers), groups, declared
+        )
 
 
 def generate(
@@ -953,6 +1323,7 @@ class Tally:
     approval_right: int = 0
     review: int = 0  # exceptions and approvals with an intended allocation
     top3: int = 0
+    top1: int = 0
 
     def pct(self, part: int | Decimal, whole: int | Decimal) -> float:
         return float(part) * 100 / float(whole) if whole else 0.0
@@ -977,6 +1348,12 @@ class Report:
     per_payment: list[tuple[int, str, str, bool, bool]]
     index_seconds: float = 0.0  # building the index
     match_seconds: float = 0.0  # inside match_payment only
+    extended_match: Tally = field(default_factory=Tally)  # as `match`, the issue-22 categories included
+    extended_everything: Tally = field(default_factory=Tally)  # as `everything`, ditto
+    learned_automatically: int = 0  # accounts / aliases learned from automatic applications
+    seams: tuple[
+        str, ...
+    ] = ()  # which engine seams were found (learn_from_application, groups=, learn_group)
 
     @property
     def targets(self) -> list[tuple[str, float, str, bool]]:
@@ -997,9 +1374,94 @@ class Report:
     def passed(self) -> bool:
         return all(ok for *_, ok in self.targets)
 
+    @property
+    def pending_targets(self) -> list[tuple[str, float, str, bool]]:
+        """Issue 22's targets: reported, not yet asserted (the engine that meets them is being merged)."""
+        rows, m, e = self.rows, self.extended_match, self.extended_everything
+
+        def auto(name: str, floor: float) -> tuple[str, float, str, bool]:
+            row = rows[name]
+            value = row.pct(row.auto, row.payments)
+            return (f"{name} auto", value, f">= {floor:g} %", value >= floor)
+
+        def top1(name: str, floor: float) -> tuple[str, float, str, bool]:
+            row = rows[name]
+            value = row.pct(row.top1, row.review)
+            return (f"{name} top-1", value, f">= {floor:g} %", value >= floor)
+
+        issue_false = sum(rows[name].false for name in ISSUE_22)
+        issue_payments = sum(rows[name].payments for name in ISSUE_22)
+        false_rate = m.pct(issue_false, issue_payments)
+        return [
+            auto("no_ref_known_account", 90),
+            auto("shared_account_kid", 99),
+            auto("parent_pays", 90),
+            auto("parent_pays_kid", 95),
+            auto("partial_reference", 95),
+            auto("over_no_name", 95),
+            top1("old_kid", 90),
+            top1("parent_pays_new_group", 0),  # reported; an undeclared group cannot be searched
+            ("issue-22 categories false", false_rate, "== 0 %", issue_false == 0),
+            (
+                "extended overall auto-match",
+                m.pct(m.auto, m.payments),
+                ">= 90 %",
+                m.pct(m.auto, m.payments) >= 90,
+            ),
+            (
+                "extended overall false",
+                e.pct(e.false, e.payments),
+                "<= 0.2 %",
+                e.pct(e.false, e.payments) <= 0.2,
+            ),
+        ]
+
 
 def _nok(payment: Payment) -> Decimal:
     return payment.amount * NOK_RATES.get(payment.currency, Decimal(1))
+
+
+ApplicationLearner = Callable[[Payment, Decision, MatchIndex, MatchingPolicy], Learned]
+
+
+def _application_learner() -> ApplicationLearner | None:
+    """SEAM (issue 22, helper "learn"): the engine's `learn_from_application`, when it has one.
+
+    The service learns a payer's account (and name) from every automatic application that was certain on a
+    structured reference; the scorer does what the service does, through the engine's own function. Until
+    that function exists the scorer learns only from people's resolutions, as the service did before.
+    """
+    learning = importlib.import_module("gateway.matching.learning")
+    found = getattr(learning, "learn_from_application", None)
+    return found if callable(found) else None
+
+
+def _index(hard_set: HardSet, items: list[OpenItem]) -> tuple[MatchIndex, bool]:
+    """The index the service builds, and whether it took the customer groups.
+
+    SEAM (issue 22, helper "groups"): the receiver profiles' groups, as (member, parent) pairs, go to the
+    index only when its constructor takes `groups=`; before that the set's groups are unknown to the engine.
+    """
+    takes_groups = "groups" in inspect.signature(MatchIndex).parameters
+    extra: dict[str, object] = {"groups": sorted(hard_set.groups.items())} if takes_groups else {}
+    index = MatchIndex(
+        items,
+        kid_agreement=hard_set.agreement,
+        accounts=hard_set.accounts,
+        aliases=hard_set.aliases,
+        **extra,  # type: ignore[arg-type]
+    )
+    return index, takes_groups
+
+
+def _teach_group(index: MatchIndex, member: str, parent: str) -> bool:
+    """SEAM (issue 22, helper "groups"): a person's resolution of a parent's payment onto a subsidiary's
+    items teaches the group (member -> parent), when the index can learn one."""
+    learn_group = getattr(index, "learn_group", None)
+    if not callable(learn_group):
+        return False
+    learn_group(member, parent)
+    return True
 
 
 def score(
@@ -1014,34 +1476,52 @@ def score(
 
     `copy_items=False` hands the set's items to the index as they are (they are changed: a set scored so
     cannot be scored again); the scale benchmark uses it to hold one copy of a million items, not two.
+    Without a `policy`, the default policy with the set's declared shared accounts.
     """
-    policy = policy or MatchingPolicy()
+    policy = policy or MatchingPolicy(shared_accounts=hard_set.shared_accounts)
     items = [dataclasses.replace(item) for item in hard_set.items] if copy_items else hard_set.items
     currency_of = {item.invoice_id: item.currency for item in items}
+    owner_of = {item.invoice_id: item.customer_key for item in items}
     index_started = time.perf_counter()
-    index = MatchIndex(
-        items, kid_agreement=hard_set.agreement, accounts=hard_set.accounts, aliases=hard_set.aliases
-    )
+    index, took_groups = _index(hard_set, items)
     index_seconds = time.perf_counter() - index_started
+    learn_application = _application_learner() if learning else None
+    seams = tuple(
+        name
+        for name, found in (
+            ("learn_from_application", _application_learner() is not None),
+            ("MatchIndex(groups=)", took_groups),
+            ("MatchIndex.learn_group", callable(getattr(index, "learn_group", None))),
+        )
+        if found
+    )
     match_seconds = 0.0
     rows: dict[str, Tally] = {name: Tally() for name in CATEGORIES}
     match, structured, everything = Tally(), Tally(), Tally()
+    extended_match, extended_everything = Tally(), Tally()
     outcomes: Counter[str] = Counter()
     per_payment: list[tuple[int, str, str, bool, bool]] = []
-    invoices = invoices_auto = allocations_applied = allocations_false = 0
+    invoices = invoices_auto = allocations_applied = allocations_false = learned_automatically = 0
     invoice_amount = invoices_auto_amount = applied_amount = false_amount = ZERO
 
     def nok(allocation: Allocation) -> Decimal:
         return allocation.amount * NOK_RATES[currency_of[allocation.invoice_id]]
 
-    taught: dict[str, str] = {}  # aliases people taught so far (alias key -> customer)
+    taught: dict[str, str] = {}  # aliases learned so far (the set's own name key -> customer)
+    grouped: set[tuple[str, str]] = {(member, parent) for member, parent in hard_set.groups.items()}
+    if not took_groups:
+        grouped.clear()
     started = time.perf_counter()
     for number, (payment, truth) in enumerate(zip(hard_set.payments, hard_set.truths, strict=True)):
         if (
             truth.category == "name_only"
-            and taught.get(alias_key(payment.payer_name or "")) == truth.customer_key
+            and taught.get(name_key(payment.payer_name or "")) == truth.customer_key
         ):
             truth = dataclasses.replace(truth, category="name_taught", expect="apply")
+        if truth.category == "parent_pays_new_group" and all(
+            (owner_of[a.invoice_id], truth.customer_key) in grouped for a in truth.allocations
+        ):
+            truth = dataclasses.replace(truth, category="parent_pays", expect="apply")
         matching = time.perf_counter()
         decision: Decision = match_payment(payment, index, policy, today=payment.booking_date)
         match_seconds += time.perf_counter() - matching
@@ -1051,11 +1531,16 @@ def score(
         auto = decision.outcome == "applied"
         correct_auto = auto and truth.expect == "apply" and got == wanted
         false = auto and not correct_auto
-        tallies = [rows[truth.category], everything]
+        tallies = [rows[truth.category], extended_everything]
+        established = truth.category not in ISSUE_22
+        if established:
+            tallies.append(everything)
         if truth.expect == "apply":
-            tallies.append(match)
-            if truth.structured:
-                tallies.append(structured)
+            tallies.append(extended_match)
+            if established:
+                tallies.append(match)
+                if truth.structured:
+                    tallies.append(structured)
         for tally in tallies:
             tally.payments += 1
             tally.amount += _nok(payment)
@@ -1090,18 +1575,26 @@ def score(
                 row.approval_right += got == wanted
             if truth.allocations or truth.suggest:
                 row.review += 1
-                for suggestion in decision.suggestions[:3]:
+                for rank, suggestion in enumerate(decision.suggestions[:3]):
                     ids = tuple(sorted(a.invoice_id for a in suggestion.allocations))
                     if (truth.allocations and _key(suggestion.allocations) == wanted) or (
                         not truth.allocations and set(truth.suggest) <= set(ids)
                     ):
                         row.top3 += 1
+                        row.top1 += rank == 0
                         break
         if keep_per_payment:
             per_payment.append((number, truth.category, decision.outcome, correct_auto, false))
         # what the service and its people do next
         if auto and decision.proposal is not None:
             index.apply(decision.proposal.allocations)
+            if learn_application is not None and policy.learn_from_automatic:
+                # the service learns from an automatic application as it books it (and withdraws what it
+                # learned when a person reverses it: the index here keeps it; such a payment is already
+                # counted as false)
+                learned = learn_application(payment, decision, index, policy)
+                learned_automatically += len(learned.accounts) + len(learned.aliases)
+                taught.update((name_key(name), key) for name, key in learned.aliases.items())
             if correct_auto:
                 continue
             index.apply(_negated(decision.proposal.allocations))  # a person reverses the wrong application
@@ -1112,7 +1605,11 @@ def score(
             index.apply(truth.allocations)
         if learning and truth.customer_key is not None and truth.allocations:
             learned = learn_from_resolution(payment, truth.allocations, index, truth.customer_key)
-            taught.update((alias_key(name), key) for name, key in learned.aliases.items())
+            taught.update((name_key(name), key) for name, key in learned.aliases.items())
+            for allocation in truth.allocations:
+                member = owner_of[allocation.invoice_id]
+                if member != truth.customer_key and _teach_group(index, member, truth.customer_key):
+                    grouped.add((member, truth.customer_key))
     seconds = time.perf_counter() - started
     return Report(
         rows,
@@ -1132,6 +1629,10 @@ def score(
         per_payment,
         index_seconds,
         match_seconds,
+        extended_match,
+        extended_everything,
+        learned_automatically,
+        seams,
     )
 
 
@@ -1150,8 +1651,8 @@ def print_report(hard_set: HardSet, report: Report) -> None:
     )
     print()
     header = (
-        f"{'category':<18}{'expect':<10}{'n':>6}{'share':>7}{'auto':>8}{'false':>7}"
-        f"{'approval':>9}{'top-3':>8}"
+        f"{'category':<22}{'expect':<10}{'n':>6}{'share':>7}{'auto':>8}{'false':>7}"
+        f"{'approval':>9}{'top-1':>8}{'top-3':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -1159,11 +1660,16 @@ def print_report(hard_set: HardSet, report: Report) -> None:
         expect = CATEGORIES[name][1]
         if not tally.payments:
             continue
+        if name in ISSUE_22 and not any(
+            n in ISSUE_22 for n in list(report.rows)[: list(report.rows).index(name)]
+        ):
+            print("-- issue 22 --")
         auto = tally.pct(tally.auto, tally.payments)
         print(
-            f"{name:<18}{expect:<10}{tally.payments:>6}{tally.pct(tally.payments, total):>6.1f}%"
+            f"{name:<22}{expect:<10}{tally.payments:>6}{tally.pct(tally.payments, total):>6.1f}%"
             f"{auto:>7.1f}%{tally.pct(tally.false, tally.payments):>6.2f}%"
             f"{tally.pct(tally.approval_right, tally.payments):>8.1f}%"
+            f"{tally.pct(tally.top1, tally.review):>7.1f}%"
             f"{tally.pct(tally.top3, tally.review):>7.1f}%"
         )
     print()
@@ -1173,7 +1679,8 @@ def print_report(hard_set: HardSet, report: Report) -> None:
     print(
         "when the truth is an exception); approval = needs_approval with the right proposal; top-3 = of the"
     )
-    print("exceptions/approvals with an intended answer, the share that has it among the top-3 suggestions.")
+    print("exceptions/approvals with an intended answer, the share that has it among the top-3 suggestions")
+    print("(top-1: as the first suggestion).")
     print()
     s, m, e = report.structured, report.match, report.everything
     review = sum(t.review for t in report.rows.values())
@@ -1198,6 +1705,14 @@ def print_report(hard_set: HardSet, report: Report) -> None:
             m.payments,
         ),
         ("overall, by amount", m.pct(m.auto_amount, m.amount), e.pct(e.false_amount, e.amount), m.payments),
+        (
+            "extended (issue 22 too), by count",
+            report.extended_match.pct(report.extended_match.auto, report.extended_match.payments),
+            report.extended_everything.pct(
+                report.extended_everything.false, report.extended_everything.payments
+            ),
+            report.extended_match.payments,
+        ),
     ]
     print(f"{'per payment':<40}{'auto':>9}{'false':>9}{'n':>8}")
     for label, auto, false, count in lines:
@@ -1225,6 +1740,13 @@ def print_report(hard_set: HardSet, report: Report) -> None:
     print()
     for label, value, target, ok in report.targets:
         print(f"target {label:<24}{value:>8.3f} %  {target:<10} {'ok' if ok else 'MISSED'}")
+    print()
+    print(
+        f"engine seams found: {', '.join(report.seams) or 'none'}; "
+        f"learned from automatic applications: {report.learned_automatically}"
+    )
+    for label, value, target, ok in report.pending_targets:
+        print(f"pending {label:<34}{value:>8.3f} %  {target:<10} {'ok' if ok else 'not yet'}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
