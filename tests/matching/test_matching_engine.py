@@ -542,8 +542,8 @@ def test_an_old_kid_of_the_same_customer_ranks_the_invoice_the_amount_fits_first
     assert decision.reason.startswith("conflicting evidence: KID ")
     old = next(e for e in decision.suggestions[0].evidence if e.kind == "old-kid")
     assert old.detail == (
-        f"KID {kid('2001')} names invoice 2001 (open 500.00 NOK); the amount 750.00 NOK equals invoice 2002's "
-        "open amount, same customer: an old KID?"
+        f"KID {kid('2001')} names invoice 2001 (open 500.00 NOK); the amount 750.00 NOK equals "
+        "invoice 2002's open amount, same customer: an old KID?"
     )
 
 
