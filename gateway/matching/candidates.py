@@ -214,7 +214,16 @@ class CandidateFinder:
                 evidence.append(
                     Evidence("already-paid", f"{labels(paid)} already paid; duplicate payment?", W_PAID)
                 )
-        if fit.kind == "partial" and self.policy.partial_payments and all(h.valid_as_is for h in open_hits):
+        evidence += self.payer.evidence_for(customer_key, items, self.index)
+        evidence += self._payer_doubts(customer_key, items, open_hits, fit)
+        # the rule needs a payer who vouches for it (not doubted, not another customer)
+        vouched = not any(e.kind in CONFLICT_KINDS for e in evidence)
+        if (
+            fit.kind == "partial"
+            and self.policy.partial_payments
+            and vouched
+            and all(h.valid_as_is for h in open_hits)
+        ):
             evidence.append(
                 Evidence(
                     "partial-reference",
@@ -224,8 +233,6 @@ class CandidateFinder:
                     W_PARTIAL_REFERENCE,
                 )
             )
-        evidence += self.payer.evidence_for(customer_key, items, self.index)
-        evidence += self._payer_doubts(customer_key, items, open_hits, fit)
         evidence += self._due_evidence(items)
         best = max(open_hits, key=lambda hit: hit.weight)
         return Candidate(

@@ -511,6 +511,7 @@ def test_a_partial_payment_named_like_another_customer_waits_for_a_person() -> N
     )
     assert decision.outcome == "exception"
     assert "payer-unconfirmed" in all_kinds(decision)
+    assert "partial-reference" not in all_kinds(decision)  # a rule for payers who vouch, not a rank boost
 
 
 def test_a_nameless_kid_whose_amount_fits_another_customers_invoice_is_not_applied() -> None:
