@@ -44,6 +44,26 @@ def _take(table: _Table, key: str, item: OpenItem) -> None:
             table[key] = remaining[0] if len(remaining) == 1 else remaining
 
 
+_AmountTable = dict[Decimal, "OpenItem | list[OpenItem]"]
+
+
+def _put_amount(table: _AmountTable, item: OpenItem) -> None:
+    """File an item under its open amount (one item as itself: most amounts are unique)."""
+    existing = table.get(item.open_amount)
+    if existing is None:
+        table[item.open_amount] = item
+    elif isinstance(existing, list):
+        existing.append(item)
+    else:
+        table[item.open_amount] = [existing, item]
+
+
+def _listed(existing: OpenItem | list[OpenItem] | None) -> list[OpenItem]:
+    if existing is None:
+        return []
+    return existing if isinstance(existing, list) else [existing]
+
+
 def _found(table: _Table, key: str) -> list[OpenItem]:
     existing = table.get(key)
     if existing is None:
@@ -80,7 +100,7 @@ class MatchIndex:
         self._accounts: dict[str, str | None] = {}
         self._aliases: dict[str, str | None] = {}
         self._patterns: dict[str | None, list[tuple[LearnedPattern, re.Pattern[str]]]] = {}
-        self._amounts: dict[Decimal, list[OpenItem]] | None = None  # built on first use: open_with_amount
+        self._amounts: _AmountTable | None = None  # built on first use: open_with_amount
         for item in items:
             self.add(item)
         for account, customer_key in accounts.items():
@@ -103,7 +123,7 @@ class MatchIndex:
         item.currency = sys.intern(item.currency)
         self._items[item.invoice_id] = item
         if self._amounts is not None:
-            self._amounts.setdefault(item.open_amount, []).append(item)
+            _put_amount(self._amounts, item)
         number = normalise_number(item.number)
         if number:
             _put(self._numbers, item.number if number == item.number else number, item)
@@ -145,7 +165,7 @@ class MatchIndex:
         for item, allocation in zip(items, pending, strict=True):
             item.open_amount -= allocation.amount + allocation.write_off
             if self._amounts is not None and item.open_amount > 0:
-                self._amounts.setdefault(item.open_amount, []).append(item)
+                _put_amount(self._amounts, item)
 
     def learn_account(self, account: str, customer_key: str) -> None:
         key = normalise_account(account)
@@ -229,10 +249,10 @@ class MatchIndex:
             self._amounts = {}
             for item in self._items.values():
                 if item.open_amount > 0:
-                    self._amounts.setdefault(item.open_amount, []).append(item)
+                    _put_amount(self._amounts, item)
         found = {
             item.invoice_id: item
-            for item in self._amounts.get(amount, ())
+            for item in _listed(self._amounts.get(amount))
             if item.open_amount == amount
             and item.currency == currency
             and item.document_type == "invoice"
