@@ -6,6 +6,11 @@ reference fits exactly): the identified payer's single items and item combinatio
 amount, counted together (a bounded subset count over the `subset_max_items` oldest, plus pairs and triples
 of all its items): one may apply, two or more are ambiguous. A fuzzy-named payer's fits are computed too,
 as suggestions only.
+
+Behind a reference that does not fit (partial, over) from a payer who is not identified: the referenced
+customer's own items with exactly the amount (an old KID?), and, unless the payer is named like that
+customer, any customer's open invoices with exactly the amount (a stranger's valid KID?). Either makes
+the reference a conflict: the payment goes to a person with the likelier item ranked by the evidence.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from gateway.matching.scoring import (
     W_EXACT,
     W_NAME_MISMATCH,
     W_PAID,
+    W_PARTIAL_REFERENCE,
     W_SUBSET,
     W_UNCONFIRMED,
     W_UNIQUE,
@@ -210,6 +216,23 @@ class CandidateFinder:
                 )
         evidence += self.payer.evidence_for(customer_key, items, self.index)
         evidence += self._payer_doubts(customer_key, items, open_hits, fit)
+        # the rule needs a payer who vouches for it (not doubted, not another customer)
+        vouched = not any(e.kind in CONFLICT_KINDS for e in evidence)
+        if (
+            fit.kind == "partial"
+            and self.policy.partial_payments
+            and vouched
+            and all(h.valid_as_is for h in open_hits)
+        ):
+            evidence.append(
+                Evidence(
+                    "partial-reference",
+                    f"{labels(items)} named by a valid "
+                    f"{'KID' if open_hits[0].basis == 'kid' else 'reference'} for less than is open: "
+                    "a partial payment by rule (the tenant allows partials)",
+                    W_PARTIAL_REFERENCE,
+                )
+            )
         evidence += self._due_evidence(items)
         best = max(open_hits, key=lambda hit: hit.weight)
         return Candidate(
@@ -264,7 +287,20 @@ class CandidateFinder:
         a free-text number naming another customer than the one the payer's name resembles."""
         doubts: list[Evidence] = []
         confirmed = self.payer.customer_key == customer_key or self.payer.resembles(customer_key)
+        nameless = not (self.payment.payer_name or "").strip()
         if fit.kind in ("partial", "over") and not confirmed and self.payer.customer_key is None:
+            if nameless and all(hit.valid_as_is and hit.basis == "kid" for hit in hits):
+                # OCR giro lines carry no payer name: a valid KID is the payer's word for who it pays
+                # for; a stranger's KID shows when the amount fits something else (`behind_references`)
+                doubts.append(
+                    Evidence(
+                        "payer-from-kid",
+                        f"the payment carries no payer name; the valid KID's customer, "
+                        f"{self.index.customer_name(customer_key)}, is taken as the payer",
+                        0.0,
+                    )
+                )
+                return doubts
             doubts.append(
                 Evidence(
                     "payer-unconfirmed",
@@ -352,6 +388,54 @@ class CandidateFinder:
         for hit in self.payer.fuzzy[:3]:
             if hit.score >= 90:
                 out += self._customer_amount_candidates(hit.customer_key, identified=False)
+        return out
+
+    def behind_references(self, candidates: Sequence[Candidate]) -> list[Candidate]:
+        """Exact-amount candidates behind a reference that does not fit, when the payer is not identified.
+
+        The referenced customer's own items (its payer search did not run: an old KID?), and, unless the
+        payer is named like that customer, any customer's open invoices with exactly the amount (a valid
+        KID of a stranger's invoice?). `_cross_check` turns either into a conflict for the reference.
+        """
+        if self.payer.customer_key is not None:
+            return []
+        searched = {hit.customer_key for hit in self.payer.fuzzy[:3] if hit.score >= 90}
+        out: list[Candidate] = []
+        doubtful = False
+        for candidate in candidates:
+            key = candidate.customer_key
+            if not candidate.referenced or key is None or candidate.fit.kind not in ("partial", "over"):
+                continue
+            if key not in searched:
+                searched.add(key)
+                out += self._customer_amount_candidates(key, identified=False)
+            doubtful = doubtful or not self.payer.resembles(key)
+        if doubtful:
+            out += self._others_with_amount(searched)
+        return out
+
+    def _others_with_amount(self, excluded: set[str]) -> list[Candidate]:
+        """Open invoices of customers not in `excluded` whose open amount is exactly the amount."""
+        out: list[Candidate] = []
+        payment = self.payment
+        for currency in dict.fromkeys(c for c in (payment.currency, payment.instructed_currency) if c):
+            comparison = amount_to_compare(payment, currency)
+            if comparison is None:
+                continue
+            target, fx = comparison
+            found = self.index.open_with_amount(target, currency)
+            items = [item for item in found if item.customer_key not in excluded]
+            for item in sorted(items, key=self._due_distance)[: self.policy.suggestions]:
+                detail = (
+                    f"{money(target, currency)} equals the open amount of {label(item)} "
+                    f"({self.index.customer_name(item.customer_key)})"
+                )
+                evidence = [Evidence("amount-exact", detail, W_EXACT)]
+                out.append(
+                    self._amount_candidate(
+                        item.customer_key, [item], evidence, currency, target, fx, unique=False
+                    )
+                )
         return out
 
     def _customer_amount_candidates(self, customer_key: str, *, identified: bool) -> list[Candidate]:

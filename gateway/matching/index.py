@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from types import MappingProxyType
 
 from gateway.matching.model import Allocation, LearnedPattern, OpenItem
@@ -41,6 +42,26 @@ def _take(table: _Table, key: str, item: OpenItem) -> None:
             del table[key]
         else:
             table[key] = remaining[0] if len(remaining) == 1 else remaining
+
+
+_AmountTable = dict[Decimal, "OpenItem | list[OpenItem]"]
+
+
+def _put_amount(table: _AmountTable, item: OpenItem) -> None:
+    """File an item under its open amount (one item as itself: most amounts are unique)."""
+    existing = table.get(item.open_amount)
+    if existing is None:
+        table[item.open_amount] = item
+    elif isinstance(existing, list):
+        existing.append(item)
+    else:
+        table[item.open_amount] = [existing, item]
+
+
+def _listed(existing: OpenItem | list[OpenItem] | None) -> list[OpenItem]:
+    if existing is None:
+        return []
+    return existing if isinstance(existing, list) else [existing]
 
 
 def _found(table: _Table, key: str) -> list[OpenItem]:
@@ -79,6 +100,7 @@ class MatchIndex:
         self._accounts: dict[str, str | None] = {}
         self._aliases: dict[str, str | None] = {}
         self._patterns: dict[str | None, list[tuple[LearnedPattern, re.Pattern[str]]]] = {}
+        self._amounts: _AmountTable | None = None  # built on first use: open_with_amount
         for item in items:
             self.add(item)
         for account, customer_key in accounts.items():
@@ -100,6 +122,8 @@ class MatchIndex:
         item.customer_name = sys.intern(item.customer_name)
         item.currency = sys.intern(item.currency)
         self._items[item.invoice_id] = item
+        if self._amounts is not None:
+            _put_amount(self._amounts, item)
         number = normalise_number(item.number)
         if number:
             _put(self._numbers, item.number if number == item.number else number, item)
@@ -140,6 +164,8 @@ class MatchIndex:
             items.append(item)
         for item, allocation in zip(items, pending, strict=True):
             item.open_amount -= allocation.amount + allocation.write_off
+            if self._amounts is not None and item.open_amount > 0:
+                _put_amount(self._amounts, item)
 
     def learn_account(self, account: str, customer_key: str) -> None:
         key = normalise_account(account)
@@ -212,3 +238,24 @@ class MatchIndex:
 
     def patterns_for(self, customer_key: str | None) -> list[tuple[LearnedPattern, re.Pattern[str]]]:
         return self._patterns.get(customer_key, [])
+
+    def open_with_amount(self, amount: Decimal, currency: str) -> list[OpenItem]:
+        """Open invoices of any customer whose open amount is exactly `amount` in `currency`.
+
+        The amount table is built on first use (only a reference that does not fit, from a payer who is
+        not identified, asks) and kept up to date by `add` and `apply`; stale entries are skipped here.
+        """
+        if self._amounts is None:
+            self._amounts = {}
+            for item in self._items.values():
+                if item.open_amount > 0:
+                    _put_amount(self._amounts, item)
+        found = {
+            item.invoice_id: item
+            for item in _listed(self._amounts.get(amount))
+            if item.open_amount == amount
+            and item.currency == currency
+            and item.document_type == "invoice"
+            and self._items.get(item.invoice_id) is item
+        }
+        return list(found.values())

@@ -19,7 +19,13 @@ How a payment is decided
    A reference whose amount does not fit (partial, over) from a payer neither known nor named like the
    customer is not applied by itself either: a wrong-but-valid KID from an unknown payer looks just so.
    Nor is a free-text number naming another customer's item than the one the payer's name resembles (a
-   mistyped number that lands on a stranger's invoice of the same subscription price).
+   mistyped number that lands on a stranger's invoice of the same subscription price). Exceptions to
+   that: a payment without a payer name (OCR giro) takes a valid KID's customer as the payer; and a
+   reference valid as it stands (a KID whose check digit holds, an exact number in a remittance field)
+   for less than is open is a partial payment by rule when the policy allows partials. Behind a
+   reference that does not fit, from a payer not identified, the referenced customer's own invoices and
+   (unless the payer is named like it) anyone's with exactly the amount are searched: one found makes the
+   reference a conflict, and the same customer's single invoice ranks first (an old KID?).
 6. Decision: applied only when score >= `auto_threshold`, lead over the runner-up >= `margin`, no conflict
    evidence, and the proposal rests on a reference or on an identified payer's unique amount fit; then
    `needs_approval` if the payment is above `approval_above` or a stated deduction needs approval.
@@ -37,13 +43,15 @@ from decimal import Decimal
 from gateway.matching.amount_fit import CLEAN_FITS
 from gateway.matching.candidates import Candidate, CandidateFinder
 from gateway.matching.index import MatchIndex
-from gateway.matching.model import Decision, Evidence
+from gateway.matching.model import Decision, Evidence, OpenItem
 from gateway.matching.payer import Payer, identify_payer
 from gateway.matching.reference_hits import read_references
-from gateway.matching.scoring import REFERENCE_KINDS, W_AMOUNT_CONFLICT, W_ELSEWHERE
-from gateway.matching.wording import labels, money
+from gateway.matching.scoring import REFERENCE_KINDS, W_AMOUNT_CONFLICT, W_ELSEWHERE, W_OLD_KID
+from gateway.matching.wording import label, labels, money
 from schemas.matching import MatchingPolicy
 from schemas.remittance import Payment
+
+_ZERO = Decimal(0)
 
 
 def _ignore_reason(payment: Payment) -> str | None:
@@ -92,6 +100,7 @@ class _Matcher:
         # a reference that fits exactly settles it; a write-off fit does not (a wrong KID can be close)
         if not any(c.fit.kind in ("exact", "deduction") and not c.conflicts() for c in candidates):
             candidates += finder.by_amount()
+            candidates += finder.behind_references(candidates)
         _cross_check(candidates)
         return self._decide(candidates)
 
@@ -136,6 +145,11 @@ class _Matcher:
             if conflicts[0].kind == "already-paid":
                 return f"{labels(best.items)} already paid; duplicate payment?"
             return f"conflicting evidence: {conflicts[0].detail}"
+        if best.fit.kind == "partial" and not self.policy.partial_payments:
+            return (
+                f"{labels(best.items)} would be paid in part ({self._applied_reason(best)}): "
+                "partial payments wait for a person (policy)"
+            )
         if not (best.referenced and best.basis in REFERENCE_KINDS) and not best.unique_amount:
             if self.payer.fuzzy and self.payer.customer_key is None:
                 return (
@@ -220,7 +234,10 @@ def _cross_check(candidates: list[Candidate]) -> None:
                 )
         if not candidate.referenced:
             elsewhere = [c for c in references if c.item_ids != candidate.item_ids]
-            if elsewhere:
+            old_kid = _old_kid(candidate, elsewhere)
+            if old_kid is not None:
+                candidate.evidence.append(old_kid)
+            elif elsewhere:
                 candidate.evidence.append(
                     Evidence(
                         "reference-elsewhere",
@@ -229,3 +246,37 @@ def _cross_check(candidates: list[Candidate]) -> None:
                         W_ELSEWHERE,
                     )
                 )
+
+
+def _old_kid(candidate: Candidate, elsewhere: list[Candidate]) -> Evidence | None:
+    """A single invoice of the same customer as the KID the payment gives, whose item the amount does not
+    fit, with exactly the amount: the customer likely used an old KID. Ranked above the KID's item; never
+    applied. (A combination adding up is no such sign: among many items some usually do.)"""
+    if (
+        len(candidate.items) != 1
+        or not elsewhere
+        or any(
+            c.customer_key != candidate.customer_key
+            or c.basis != "kid"
+            or c.fit.kind not in ("partial", "over")
+            for c in elsewhere
+        )
+    ):
+        return None
+    named = elsewhere[0]
+    kid = named.items[0].kid if len(named.items) == 1 else None
+    owed = _net(named.items)
+    amount = _net(candidate.items)
+    return Evidence(
+        "old-kid",
+        f"{'KID ' + kid if kid else 'the KID'} names {labels(named.items)} (open "
+        f"{money(owed, named.currency)}); the amount {money(amount, candidate.currency)} equals "
+        f"{label(candidate.items[0])}'s open amount, same "
+        "customer: an old KID?",
+        W_OLD_KID,
+    )
+
+
+def _net(items: list[OpenItem]) -> Decimal:
+    """What items leave owed: invoices' open amounts less credit notes'."""
+    return sum((i.open_amount if i.document_type == "invoice" else -i.open_amount for i in items), _ZERO)

@@ -35,7 +35,7 @@ from gateway.matching.scoring import (
     W_PATTERN,
 )
 from gateway.matching.wording import label
-from schemas.kid import KidAgreement, KidError
+from schemas.kid import KidAgreement, KidError, is_valid_kid
 from schemas.remittance import Payment, RemittanceLine
 
 
@@ -44,7 +44,9 @@ class ReferenceHit:
     """An item the payment names, its evidence (strongest first), and how it was named.
 
     `basis` is the kind of the strongest reference; `structured` says whether any reference came from a
-    structured field (not free text); `line` is the first remittance line that named it.
+    structured field (not free text); `line` is the first remittance line that named it. `valid_as_is`:
+    a structured reference named it as it stands (a KID whose check digit holds, an invoice number named
+    exactly in a remittance field; no typo corrected): what the partial-payment rule rests on.
     """
 
     item: OpenItem
@@ -53,6 +55,7 @@ class ReferenceHit:
     basis: str
     structured: bool
     line: RemittanceLine | None
+    valid_as_is: bool = False
 
 
 def read_references(
@@ -93,6 +96,8 @@ class _ReferenceReader:
         if items:
             valid = agreement is not None and agreement.is_valid(kid)
             note = f" ({agreement.algorithm.upper()} valid)" if agreement is not None and valid else ""
+            # without an agreement a KID still has a MOD10 or MOD11 check digit, or it is no KID
+            checked = valid or (agreement is None and any(is_valid_kid(kid, a) for a in ("mod10", "mod11")))
             for item in items:
                 self._hit(
                     item,
@@ -100,6 +105,7 @@ class _ReferenceReader:
                     "kid",
                     True,
                     line,
+                    valid_as_is=checked,
                 )
             return True
         if agreement is not None and not agreement.is_valid(kid):
@@ -172,7 +178,12 @@ class _ReferenceReader:
         for item in items:
             detail = f"{where} names {label(item)} ('{raw}')"
             self._hit(
-                item, Evidence("invoice-number", detail, W_NUMBER_STRUCTURED), "invoice-number", True, line
+                item,
+                Evidence("invoice-number", detail, W_NUMBER_STRUCTURED),
+                "invoice-number",
+                True,
+                line,
+                valid_as_is=True,
             )
         if items:
             return True
@@ -267,14 +278,22 @@ class _ReferenceReader:
         return comparison is not None and comparison[0] == item.open_amount
 
     def _hit(
-        self, item: OpenItem, evidence: Evidence, basis: str, structured: bool, line: RemittanceLine | None
+        self,
+        item: OpenItem,
+        evidence: Evidence,
+        basis: str,
+        structured: bool,
+        line: RemittanceLine | None,
+        *,
+        valid_as_is: bool = False,
     ) -> None:
         hit = self.hits.get(item.invoice_id)
         if hit is None:
             self.hits[item.invoice_id] = ReferenceHit(
-                item, [evidence], evidence.weight, basis, structured, line
+                item, [evidence], evidence.weight, basis, structured, line, valid_as_is
             )
             return
+        hit.valid_as_is = hit.valid_as_is or valid_as_is
         if all(known.kind != evidence.kind for known in hit.evidence):
             hit.evidence.append(evidence)
         if evidence.weight > hit.weight:

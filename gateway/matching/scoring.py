@@ -21,9 +21,14 @@ amount-subset             0.5    the same, when it is a combination of several i
 amount-short              0.7    short within the write-off allowance (written off)
 amount-deduction          0.5    short by a deduction the payer states (approval by policy)
 amount-partial            0.0    a referenced partial payment
+partial-reference         0.4    the partial payment's reference is valid as it stands (a KID whose check
+                                 digit holds, an invoice number named exactly in a remittance field) and
+                                 policy `partial_payments` allows partials: a partial payment by rule
 amount-over               0.2    more than owed (excess on the single invoice, else unapplied)
 due-date                  0.1    paid within `due_date_window_days` of a due date
 fx, credit-note-netted    0.0    explanations
+payer-from-kid            0.0    no payer name (OCR giro lines carry none): the valid KID's customer is
+                                 taken as the payer of a partial or overpayment (no payer-unconfirmed)
 payer-conflict           -2.0    the item belongs to another customer than the identified payer
 amount-conflict          -1.5    the referenced item's amount does not fit, another candidate fits exactly
 kid-amount-conflict      -1.5    the same, for a KID
@@ -35,6 +40,9 @@ payer-name-mismatch      -1.0    a free-text reference to an item of another cus
 ambiguous                -0.5    several items or combinations fit equally
 currency-mismatch        -3.0    the item's currency is neither the payment's nor the instructed one
 already-paid             -3.0    the referenced item is already paid: a duplicate payment?
+old-kid                  +1.2    a single invoice with exactly the amount, of the same customer as a KID
+                                 whose item the amount does not fit (partial, over): an old KID? Ranks it
+                                 above the KID's item; a conflict kind, so it never applies by itself
 =======================  ======  ==========================================================================
 
 Kinds listed in `CONFLICT_KINDS` block automatic application whatever the score.
@@ -75,6 +83,8 @@ NAME_ELSEWHERE_SCORE = 95.0
 W_AMBIGUOUS = -0.5
 W_CURRENCY = -3.0
 W_PAID = -3.0
+W_PARTIAL_REFERENCE = 0.4
+W_OLD_KID = 1.2
 
 #: Evidence that forbids automatic application whatever the score.
 CONFLICT_KINDS = frozenset(
@@ -88,6 +98,7 @@ CONFLICT_KINDS = frozenset(
         "ambiguous",
         "currency-mismatch",
         "already-paid",
+        "old-kid",
     }
 )
 #: Reference kinds a proposal may rest on for automatic application.

@@ -249,7 +249,10 @@ def test_a_wrong_but_valid_kid_applies_to_neither(wrong: str) -> None:
     assert decision.outcome == "exception"
     assert decision.proposal is None
     assert {"2001"} in suggested(decision) and {wrong} in suggested(decision)
-    assert {"kid-amount-conflict", "reference-elsewhere"} <= all_kinds(decision)
+    # the payer's own other invoice (an old KID?) is ranked first; another customer's: the amount fit leads
+    elsewhere = "old-kid" if wrong == "2002" else "reference-elsewhere"
+    assert {"kid-amount-conflict", elsewhere} <= all_kinds(decision)
+    assert suggested(decision)[0] == {"2001"}
 
 
 def test_a_wrong_kid_close_enough_for_a_write_off_is_not_written_off() -> None:
@@ -431,12 +434,118 @@ def test_a_referenced_partial_payment_from_a_known_payer_applies_as_partial() ->
     assert decision.proposal is not None and decision.proposal.write_off == 0
 
 
-def test_a_partial_payment_from_an_unknown_payer_waits_for_a_person() -> None:
-    payment = pay("4000.00", payer_account="12345678903", lines=(RemittanceLine(kid=kid("2001")),))
+def test_a_partial_payment_from_a_payer_named_like_no_customer_waits_for_a_person() -> None:
+    payment = pay(
+        "4000.00",
+        payer_name="OLA NORDMANN",
+        payer_account="12345678903",
+        lines=(RemittanceLine(kid=kid("2001")),),
+    )
     decision = match_payment(payment, index(item("2001", amount="10000.00")), POLICY)
     assert decision.outcome == "exception"
     assert "payer-unconfirmed" in all_kinds(decision)
     assert {"2001"} in suggested(decision)
+
+
+# --- partial payments and overpayments by rule (issue 22) -----------------------------------------------
+
+
+@pytest.mark.parametrize("amount", ["4000.00", "10500.00"])  # a partial payment, an overpayment
+def test_a_valid_kid_without_a_payer_name_makes_the_kids_customer_the_payer(amount: str) -> None:
+    # an OCR giro line: a KID, an amount, a debit account nobody knows, no name
+    payment = pay(amount, payer_account="12345678903", lines=(RemittanceLine(kid=kid("2001")),))
+    decision = match_payment(payment, index(item("2001", amount="10000.00")), POLICY)
+    assert decision.outcome == "applied", decision.reason
+    assert allocations(decision) == [("2001", amount, "0")]
+    assert "payer-from-kid" in kinds(decision) and "payer-unconfirmed" not in all_kinds(decision)
+    assert decision.customer_key == "c1"
+    assert ("partial-reference" in kinds(decision)) == (amount == "4000.00")
+
+
+def test_a_partial_payment_by_a_structured_invoice_number_applies_by_rule() -> None:
+    line = RemittanceLine(invoice_number="2001", document_kind="invoice")
+    # named like the customer (a name only resembles: 0.2 to 0.5), the number alone is 2.4: 0.93 with the rule
+    payment = pay("4000.00", payer_name="FJORD MALING", lines=(line,))
+    decision = match_payment(payment, index(item("2001", customer="c3", amount="10000.00")), POLICY)
+    assert decision.outcome == "applied", decision.reason
+    assert allocations(decision) == [("2001", "4000.00", "0")]
+    assert "partial-reference" in kinds(decision)
+
+
+def test_a_partial_payment_from_free_text_gets_no_rule_weight() -> None:
+    payment = pay("4000.00", payer_account=ACCOUNT_C1, free_text=("Faktura 2001",))
+    decision = match_payment(payment, index(item("2001", amount="10000.00")), POLICY)
+    assert decision.outcome == "applied"  # the payer's account vouches for it, not the rule
+    assert "partial-reference" not in kinds(decision)
+
+
+def test_partial_payments_wait_for_a_person_when_the_policy_says_so() -> None:
+    policy = MatchingPolicy(partial_payments=False)
+    payment = pay("4000.00", payer_account=ACCOUNT_C1, lines=(RemittanceLine(kid=kid("2001")),))
+    decision = match_payment(payment, index(item("2001", amount="10000.00")), policy)
+    assert decision.outcome == "exception"
+    assert "partial payments wait for a person (policy)" in decision.reason
+    assert allocations(decision, 0) == [("2001", "4000.00", "0")]
+    # an overpayment is no partial: the policy does not hold it back
+    over = pay("10500.00", payer_account=ACCOUNT_C1, lines=(RemittanceLine(kid=kid("2001")),))
+    assert match_payment(over, index(item("2001", amount="10000.00")), policy).outcome == "applied"
+
+
+def test_a_nameless_partial_still_stops_at_a_payer_conflict_and_a_currency_mismatch() -> None:
+    ix = index(
+        item("3001", customer="c3", amount="10000.00"),
+        item("3002", customer="c3", amount="900.00", currency="EUR"),
+    )
+    known = pay("4000.00", payer_account=ACCOUNT_C1, lines=(RemittanceLine(kid=kid("3001")),))
+    decision = match_payment(known, ix, POLICY)
+    assert decision.outcome == "exception" and "payer-conflict" in all_kinds(decision)
+    euro = pay("400.00", lines=(RemittanceLine(kid=kid("3002")),))
+    decision = match_payment(euro, ix, POLICY)
+    assert decision.outcome == "exception" and "currency-mismatch" in all_kinds(decision)
+
+
+def test_a_partial_payment_named_like_another_customer_waits_for_a_person() -> None:
+    payment = pay("4000.00", payer_name="FJORD MALING AS", lines=(RemittanceLine(kid=kid("2001")),))
+    decision = match_payment(
+        payment, index(item("2001", amount="10000.00"), item("3001", customer="c3")), POLICY
+    )
+    assert decision.outcome == "exception"
+    assert "payer-unconfirmed" in all_kinds(decision)
+    assert "partial-reference" not in all_kinds(decision)  # a rule for payers who vouch, not a rank boost
+
+
+def test_a_nameless_kid_whose_amount_fits_another_customers_invoice_is_not_applied() -> None:
+    # a valid KID of a stranger's invoice: the amount is exactly what the payer's own invoice is open for
+    ix = index(item("2001", amount="10000.00"), item("3001", customer="c3", amount="4321.50"))
+    payment = pay("4321.50", payer_account="12345678903", lines=(RemittanceLine(kid=kid("2001")),))
+    decision = match_payment(payment, ix, POLICY)
+    assert decision.outcome == "exception"
+    assert "kid-amount-conflict" in all_kinds(decision)
+    assert {"3001"} in suggested(decision)
+
+
+def test_a_nameless_invoice_number_partial_is_not_taken_as_the_payers_word() -> None:
+    line = RemittanceLine(invoice_number="2001", document_kind="invoice")
+    decision = match_payment(pay("4000.00", lines=(line,)), index(item("2001", amount="10000.00")), POLICY)
+    assert decision.outcome == "exception"
+    assert "payer-unconfirmed" in all_kinds(decision)
+
+
+@pytest.mark.parametrize("payer", [{}, {"payer_account": ACCOUNT_C1}, {"payer_name": "NORDIC TRADING AS"}])
+def test_an_old_kid_of_the_same_customer_ranks_the_invoice_the_amount_fits_first(
+    payer: dict[str, str],
+) -> None:
+    ix = index(item("2001", amount="500.00"), item("2002", amount="750.00"), item("3001", customer="c3"))
+    payment = pay("750.00", lines=(RemittanceLine(kid=kid("2001")),), **payer)  # type: ignore[arg-type]
+    decision = match_payment(payment, ix, POLICY)
+    assert decision.outcome == "exception"
+    assert suggested(decision)[:2] == [{"2002"}, {"2001"}]
+    assert decision.reason.startswith("conflicting evidence: KID ")
+    old = next(e for e in decision.suggestions[0].evidence if e.kind == "old-kid")
+    assert old.detail == (
+        f"KID {kid('2001')} names invoice 2001 (open 500.00 NOK); the amount 750.00 NOK equals "
+        "invoice 2002's open amount, same customer: an old KID?"
+    )
 
 
 def test_an_overpayment_stays_on_the_single_referenced_invoice() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from gateway.matching.amount_fit import amount_to_compare, fit_amount
 from gateway.matching.index import MatchIndex
-from gateway.matching.model import OpenItem
+from gateway.matching.model import Allocation, OpenItem
 from gateway.matching.names import NameIndex, alias_key, fold, match_key
 from gateway.matching.payer import identify_payer
 from gateway.matching.reference_hits import ReferenceHit
@@ -220,3 +220,27 @@ def test_a_name_alone_only_resembles() -> None:
     assert payer.resembles("c1")
     [evidence] = payer.evidence_for("c1", [], index)
     assert (evidence.kind, evidence.weight) == ("payer-name-fuzzy", 0.5)
+
+
+def test_open_invoices_are_found_by_their_open_amount_as_payments_apply() -> None:
+    def open_item(number: str, amount: str, *, currency: str = "NOK", kind: str = "invoice") -> OpenItem:
+        return OpenItem(
+            f"id-{number}", number, "invoice" if kind == "invoice" else "credit_note", "c1", "Nordic AS",
+            currency, Decimal(amount), Decimal(amount), dt.date(2026, 3, 1),
+        )  # fmt: skip
+
+    index = MatchIndex(
+        [
+            open_item("1", "500.00"),
+            open_item("2", "800.00"),
+            open_item("3", "500.00", currency="EUR"),
+            open_item("4", "500.00", kind="credit_note"),
+        ]
+    )
+    assert [i.number for i in index.open_with_amount(Decimal("500"), "NOK")] == ["1"]
+    index.apply([Allocation("id-2", "2", Decimal("300.00"))])  # 800.00 -> 500.00 open
+    index.apply([Allocation("id-1", "1", Decimal("500.00"))])  # paid: no longer open
+    assert [i.number for i in index.open_with_amount(Decimal("500.00"), "NOK")] == ["2"]
+    index.add(open_item("5", "500.00"))
+    assert sorted(i.number for i in index.open_with_amount(Decimal("500.00"), "NOK")) == ["2", "5"]
+    assert index.open_with_amount(Decimal("800.00"), "NOK") == []
