@@ -7,16 +7,18 @@ amount, counted together (a bounded subset count over the `subset_max_items` old
 of all its items): one may apply, two or more are ambiguous. A fuzzy-named payer's fits are computed too,
 as suggestions only.
 
-Behind a reference that does not fit (partial, over) from a payer who is not identified: the referenced
-customer's own items with exactly the amount (an old KID?), and, unless the payer is named like that
-customer, any customer's open invoices with exactly the amount (a stranger's valid KID?). Either makes
-the reference a conflict: the payment goes to a person with the likelier item ranked by the evidence.
+Behind a reference that does not fit (partial, over, short within the write-off allowance) from a payer
+who is not identified: the referenced customer's own items with exactly the amount (an old KID?), and,
+unless the payer is named like that customer (or the payment is only short), any customer's open
+invoices with exactly the amount (a stranger's valid KID?). Either makes the reference a conflict: the
+payment goes to a person with the likelier item ranked by the evidence.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +29,7 @@ from gateway.matching.model import Allocation, Evidence, OpenItem, Proposal, old
 from gateway.matching.payer import Payer
 from gateway.matching.reference_hits import ReferenceHit
 from gateway.matching.scoring import (
+    CHANCE_LIMIT,
     CONFLICT_KINDS,
     NAME_ELSEWHERE_SCORE,
     W_AMBIGUOUS,
@@ -47,6 +50,9 @@ from schemas.matching import MatchingPolicy
 from schemas.remittance import Payment
 
 _ZERO = Decimal(0)
+#: Fits of a reference behind which the same customer's exact-amount items are looked for (an old KID?):
+#: a partial, an overpayment, and a short payment that a write-off would otherwise settle.
+NOT_FITTING = ("partial", "over", "write-off")
 
 
 @dataclass(slots=True)
@@ -116,10 +122,11 @@ class _AmountSearch:
     solutions: list[list[OpenItem]]
     combinations: bool  # the subset count found combinations (not only single items)
     exhausted: bool  # the subset count ran out of budget: no proof of uniqueness
+    chance: float = 0.0  # combinations of the one solution's size expected to add up by chance
 
     @property
     def unique(self) -> bool:
-        return len(self.solutions) == 1 and not self.exhausted
+        return len(self.solutions) == 1 and not self.exhausted and self.chance <= CHANCE_LIMIT
 
     def evidence(self, chosen: list[OpenItem], name: str, amount: str) -> list[Evidence]:
         searched = (
@@ -150,9 +157,34 @@ class _AmountSearch:
     def _why(self, name: str, amount: str) -> str:
         if self.exhausted:
             return "the combination search ran out of budget before its count was complete"
+        if len(self.solutions) == 1 and self.chance > CHANCE_LIMIT:
+            size = len(self.solutions[0])
+            return (
+                f"only one combination adds up, but among {name}'s {self.open_count} open items about "
+                f"{self.chance:.2g} combinations of {size} would add up to {amount} by chance alone"
+            )
         if len(self.singles) > 1 and not self.combinations:
             return f"{len(self.singles)} open invoices of {name} have exactly {amount}"
         return f"{len(self.solutions)} items or combinations of {name}'s open items add up to {amount}"
+
+
+def chance_combinations(items: Sequence[OpenItem], size: int) -> float:
+    """How many combinations of `size` of these items would add up to a given amount by chance alone.
+
+    The sums of `size` items drawn from n spread (roughly normally) with a standard deviation of
+    sqrt(size) x the items' own; at its densest a span of one cent holds about C(n, size) / (2.5 x that
+    deviation in cents) of them. Near 1, a combination that adds up is no evidence: among 24 open items,
+    some 7 of them add up to almost any amount of their size. Items of one amount (a subscription) have
+    no spread: any combination of them is a coincidence of that amount.
+    """
+    values = [abs(_signed_cents(item)) for item in items]
+    if size < 2 or len(values) < size:
+        return 0.0
+    mean = sum(values) / len(values)
+    deviation = math.sqrt(sum((value - mean) ** 2 for value in values) / len(values))
+    if deviation == 0:
+        return math.inf
+    return math.comb(len(values), size) / (2.5 * math.sqrt(size) * deviation)
 
 
 class CandidateFinder:
@@ -404,12 +436,15 @@ class CandidateFinder:
         doubtful = False
         for candidate in candidates:
             key = candidate.customer_key
-            if not candidate.referenced or key is None or candidate.fit.kind not in ("partial", "over"):
+            if not candidate.referenced or key is None or candidate.fit.kind not in NOT_FITTING:
                 continue
             if key not in searched:
                 searched.add(key)
                 out += self._customer_amount_candidates(key, identified=False)
-            doubtful = doubtful or not self.payer.resembles(key)
+            # a short payment within the write-off allowance is the customer's own rounding, not a
+            # stranger's money: only the customer's own items are searched behind it
+            if candidate.fit.kind != "write-off":
+                doubtful = doubtful or not self.payer.resembles(key)
         if doubtful:
             out += self._others_with_amount(searched)
         return out
@@ -485,8 +520,12 @@ class CandidateFinder:
                 chosen = [everything[i] for i in combination]
                 if frozenset(i.invoice_id for i in chosen) not in known:
                     solutions.append(chosen)
+        chance = 0.0
+        if len(solutions) == 1 and len(solutions[0]) > 1:
+            within = all(item in pool for item in solutions[0])
+            chance = chance_combinations(pool if within else items, len(solutions[0]))
         return _AmountSearch(
-            len(items), len(pool), singles, solutions, bool(found.solutions), found.exhausted
+            len(items), len(pool), singles, solutions, bool(found.solutions), found.exhausted, chance
         )
 
     def _due_distance(self, item: OpenItem) -> tuple[int, str]:

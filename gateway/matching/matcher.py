@@ -258,7 +258,7 @@ def _old_kid(candidate: Candidate, elsewhere: list[Candidate]) -> Evidence | Non
         or any(
             c.customer_key != candidate.customer_key
             or c.basis != "kid"
-            or c.fit.kind not in ("partial", "over")
+            or c.fit.kind not in ("partial", "over", "write-off")
             for c in elsewhere
         )
     ):

@@ -86,6 +86,11 @@ W_PAID = -3.0
 W_PARTIAL_REFERENCE = 0.4
 W_OLD_KID = 1.2
 
+#: A combination of an identified payer's items that adds up to the payment is the only one ("unique") only
+#: when no more than this many combinations of its size are expected to add up by chance
+#: (`candidates.chance_combinations`): else it is an ambiguous fit, for a person.
+CHANCE_LIMIT = 0.01
+
 #: Evidence that forbids automatic application whatever the score.
 CONFLICT_KINDS = frozenset(
     {
