@@ -16,8 +16,9 @@ account and name variant become the customer's, and a reference the payer wrote 
 pattern, so the next such payment matches by itself. The engine's own automatic applications teach too,
 when they rest on a structured reference that fits the amount: the payer's account, stored as an
 observation (`payer_observations`); an account observed for several customers is shared. Reversing an
-application, or a person replacing it, withdraws what it taught. Reversing an automatic application is counted as a
-false automatic application in the report: the figure the domain says must stand next to the auto rate.
+application, or a person replacing it, withdraws what it taught. Reversing an automatic application is
+counted as a false automatic application in the report: the figure the domain says must stand next to the
+auto rate.
 """
 
 from __future__ import annotations
