@@ -197,6 +197,18 @@ def related_customers(index: MatchIndex, customer_key: str, other_key: str) -> b
     return customer_key == other_key
 
 
+def _named_like_another(name: str | None, index: MatchIndex, customer_key: str) -> str | None:
+    """The other customer a payer's name resembles closely while it does not resemble `customer_key`'s:
+    then the account is a third party's (a sister company, an accountant) paying once, not the customer's."""
+    if not name:
+        return None
+    hits = index.find_names(name, limit=10)
+    if any(hit.customer_key == customer_key for hit in hits):
+        return None
+    rivals = [hit for hit in hits if hit.score >= ALIAS_RIVAL_SCORE]
+    return rivals[0].name if rivals else None
+
+
 def learn_from_application(
     payment: Payment, decision: Decision, index: MatchIndex, policy: MatchingPolicy
 ) -> Learned:
@@ -206,7 +218,8 @@ def learn_from_application(
     applied item, whose amount fits (exact, or short within the write-off allowance); from a payment with
     a payer account that is neither in `policy.shared_accounts` nor an intermediary's (by the payer's
     name), nor taught by a person as another customer's. An account learned automatically for another
-    customer becomes shared: an account seen paying for two customers identifies neither, ever after.
+    customer becomes shared: an account seen paying for two customers identifies neither, ever after. Nor
+    from a payer whose name resembles another customer and not this one (a third party paying once).
     Applied to `index` (so the rest of a run uses it) and returned for the caller to store.
     """
     learned = Learned()
@@ -237,6 +250,13 @@ def learn_from_application(
         learned.notes.append(
             f"payer account {account} is not learned: '{payment.payer_name}' is an intermediary "
             f"({intermediary}) paying for others"
+        )
+        return learned
+    third_party = _named_like_another(payment.payer_name, index, customer_key)
+    if third_party is not None:
+        learned.notes.append(
+            f"payer account {account} is not learned: the payer's name '{payment.payer_name}' resembles "
+            f"{third_party}, not {index.customer_name(customer_key)} (paying for someone else?)"
         )
         return learned
     owner, shared = index.account_owner(account)

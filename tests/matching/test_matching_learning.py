@@ -85,6 +85,17 @@ def test_nothing_is_learned_from_a_weak_or_foreign_application(payment: Payment,
     assert ix.account_owner(ACCOUNT) == (None, False), why
 
 
+def test_a_payer_named_like_another_customer_pays_for_someone_else_and_is_not_learned() -> None:
+    ix = index(item("2001", amount="700.00"), item("3001", "c3", amount="1200.00"))
+    payment = pay("700.00", kid=AGREEMENT.generate_for("2001"), payer_name="FJORD MALING AS")
+    decision = match_payment(payment, ix, POLICY)
+    learned = learn_from_application(payment, decision, ix, POLICY)
+    assert decision.outcome == "applied" and not learned
+    assert "resembles Fjord Maling AS, not Nordic Trading AS" in learned.notes[0]
+    own = pay("700.00", kid=AGREEMENT.generate_for("2001"), payer_name="NORDIC TRADING")
+    assert list(learn_from_application(own, decision, index(item("2001", amount="700.00")), POLICY).accounts)
+
+
 def test_a_free_text_kid_valid_under_the_agreement_teaches() -> None:
     ix = index(item("2001", amount="700.00"))
     decision, learned = decide(pay("700.00", free_text=(f"KID {AGREEMENT.generate_for('2001')}",)), ix)

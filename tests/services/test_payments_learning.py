@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from tests.mappings.test_ocr_giro import encoded, ocr_file, ocr_transaction
 from tests.payment_scenarios import invoice, receive
 from tests.remittance_files import Tx, camt054
 
@@ -190,3 +191,21 @@ def test_a_learned_account_is_withdrawn_by_a_person(client: TestClient, auth: di
     assert client.delete("/matching/learned/nothing", headers=auth).status_code == 404
     later = _pay(client, auth, Tx(_amount(invoices["INV-000004"]), account=ACCOUNT), "W2")
     assert later["status"] == "exception"
+
+
+def test_an_ocr_giro_kid_payment_teaches_its_debit_account(client: TestClient, auth: dict[str, str]) -> None:
+    invoices = _invoices(client, auth)
+    first, second = invoices["INV-000001"], invoices["INV-000004"]
+    giro = ocr_file(
+        [ocr_transaction(1, first["payable_amount"], first["payment_reference"], debit_account=ACCOUNT)]
+    )
+    answer = receive(client, auth, encoded(giro), "ocr.txt")
+    assert answer.status_code == 201, answer.text
+    [payment] = answer.json()["payments"]
+    assert payment["status"] == "applied"
+    view = client.get(f"/payments/{payment['id']}", headers=auth).json()
+    assert view["decision"]["learned"]["accounts"] == {ACCOUNT: view["customer_key"]}
+    # a camt.054 credit transfer without any reference from the same account, the customer's other amount
+    later = _pay(client, auth, Tx(_amount(second), account=ACCOUNT), "O2")
+    assert later["status"] == "applied", later["note"]
+    assert [a["number"] for a in later["allocations"]] == ["INV-000004"]

@@ -79,9 +79,9 @@ def list_learned(
         aliases = aliases.where(col(PayerAlias.kind) == kind)
         observations = observations.where(col(PayerObservation.kind) == kind)
     if value:
-        wanted = normalise_account(value) if kind == "account" else value
-        aliases = aliases.where(col(PayerAlias.value).in_({value, wanted}))
-        observations = observations.where(col(PayerObservation.value).in_({value, wanted}))
+        wanted = {value, normalise_account(value)} - {""}  # an account as written or as stored
+        aliases = aliases.where(col(PayerAlias.value).in_(wanted))
+        observations = observations.where(col(PayerObservation.value).in_(wanted))
     if not withdrawn:
         observations = observations.where(col(PayerObservation.withdrawn_at).is_(None))
     entries = [_taught(a) for a in session.execute(aliases).scalars()]
