@@ -1,4 +1,4 @@
-"""`/matching/learned`: what matching learned about payers, per tenant; bad filters answered naming the field."""
+"""`/matching/learned`: what matching learned about payers, per tenant; a bad filter answered naming it."""
 
 from __future__ import annotations
 
