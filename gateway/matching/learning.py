@@ -190,10 +190,10 @@ def is_intermediary(name: str | None, policy: MatchingPolicy) -> str | None:
 
 
 def related_customers(index: MatchIndex, customer_key: str, other_key: str) -> bool:
-    """Whether two customers may share a payer account without it being shared: the same customer.
+    """Whether an account of `customer_key` paying `other_key`'s items is still one payer: the same customer.
 
-    The seam for customer groups: a parent paying its members' invoices from its own account is one payer,
-    not an account paying for several customers."""
+    The seam for customer groups (issue 22 B): a parent paying its members' invoices from its own account
+    is one payer, not an account paying for several customers (so it neither becomes shared nor yields)."""
     return customer_key == other_key
 
 
@@ -263,7 +263,9 @@ def learn_from_application(
     if shared:
         learned.notes.append(f"payer account {account} has paid for several customers: never learned")
         return learned
-    if owner is not None and not related_customers(index, owner, customer_key):
+    if owner is not None and owner != customer_key:
+        if related_customers(index, owner, customer_key):
+            return learned  # the group's payer paying a member's item: the account stays the payer's
         if index.account_taught(account):
             learned.notes.append(
                 f"payer account {account} is not learned: a person taught it as "
