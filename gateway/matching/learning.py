@@ -157,10 +157,16 @@ def structured_references(payment: Payment, index: MatchIndex) -> dict[str, tupl
     return found
 
 
+#: The write-off allowance `confident_customer` grants (the policy's defaults: the payer's identification
+#: runs without the tenant's policy): a payment service's fee taken off a KID payment still names it.
+_DEFAULT_POLICY = MatchingPolicy()
+
+
 def confident_customer(payment: Payment, index: MatchIndex) -> tuple[str, str] | None:
     """The customer whose open items the payment's structured references name and whose open amounts add
-    up to exactly the amount (customer key, how it was named); None when they name several customers or
-    the amount does not fit. What the payment says by itself, whoever the payer seems to be."""
+    up to the amount, exactly or short within the default write-off allowance (customer key, how it was
+    named); None when they name several customers or the amount does not fit. What the payment says by
+    itself, whoever the payer seems to be: what would apply if the payer's account were not known."""
     found = structured_references(payment, index)
     customers = {item.customer_key for item, _ in found.values()}
     if len(customers) != 1:
@@ -172,7 +178,9 @@ def confident_customer(payment: Payment, index: MatchIndex) -> tuple[str, str] |
         (item.open_amount if item.document_type == "invoice" else -item.open_amount for item in items),
         Decimal(0),
     )
-    if owed != payment.amount:
+    short = owed - payment.amount
+    allowance = min(_DEFAULT_POLICY.write_off_limit, owed * _DEFAULT_POLICY.write_off_percent / 100)
+    if not Decimal(0) <= short <= allowance:
         return None
     return items[0].customer_key, next(iter(found.values()))[1]
 

@@ -127,6 +127,26 @@ def test_an_account_paying_for_two_customers_becomes_shared_and_identifies_no_on
     assert "payer-account-shared" in {e.kind for e in third.evidence}
 
 
+def test_a_learned_account_yields_to_another_customers_kid_short_by_a_fee() -> None:
+    ix = index(item("2001", amount="700.00"), item("3001", "c3", amount="1200.00"))
+    decide(pay("700.00", kid=AGREEMENT.generate_for("2001")), ix)
+    # a payment service took 4.50 off: what a KID from an unknown account would have applied, still applies
+    second, learned = decide(pay("1195.50", kid=AGREEMENT.generate_for("3001")), ix)
+    assert second.outcome == "applied" and learned == [ACCOUNT]
+    assert ix.account_owner(ACCOUNT) == (None, True)
+
+
+def test_a_learned_account_keeps_its_payer_against_a_kid_that_does_not_fit() -> None:
+    ix = index(
+        item("2001", amount="700.00"), item("2002", amount="450.00"), item("3001", "c3", amount="1200.00")
+    )
+    decide(pay("700.00", kid=AGREEMENT.generate_for("2001")), ix)
+    wrong, learned = decide(pay("450.00", kid=AGREEMENT.generate_for("3001")), ix)  # the customer's amount
+    assert wrong.outcome == "exception" and learned == []
+    assert wrong.suggestions[0].allocations[0].number == "2002"
+    assert ix.account_owner(ACCOUNT) == ("c1", False)
+
+
 def test_an_account_a_person_taught_is_not_overridden_by_another_customers_kid() -> None:
     ix = index(item("2001", amount="700.00"), item("3001", "c3", amount="1200.00"), accounts={ACCOUNT: "c1"})
     decision, learned = decide(pay("1200.00", kid=AGREEMENT.generate_for("3001")), ix)
