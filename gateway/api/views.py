@@ -922,3 +922,26 @@ class ReceiverProfileView(View):
     )
     segment: str | None = None
     updated_at: str | None = Field(None, description="when the profile last changed (not in a PUT's answer)")
+
+
+class LearnedPayer(View):
+    """One payer identity matching learned: where from, and what it means today."""
+
+    id: str
+    kind: str = Field(description="account or name")
+    value: str = Field(description="the normalised account, or the name as learned")
+    customer_key: str
+    source: str = Field(description="person (a resolution taught it) or automatic (a confident application)")
+    payment_id: str | None = Field(description="the payment it was learned from")
+    by: str
+    at: str | None
+    withdrawn_at: str | None
+    withdrawn_by: str | None
+    standing: str = Field(
+        description="identifies (the customer), shared (it stood for several customers or the policy names "
+        "it: identifies no one), withdrawn"
+    )
+
+
+class LearnedPayerList(View):
+    items: list[LearnedPayer]

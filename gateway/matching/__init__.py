@@ -4,7 +4,8 @@
 normalised number, KID and customer, plus what people taught it (payer accounts, name aliases, reference
 patterns). `match_payment` (matcher.py) decides one payment against it; the caller books applied
 decisions and calls `MatchIndex.apply`, so the next payment sees the new open amounts. A person's
-resolution teaches the index through `learn_from_resolution` (learning.py).
+resolution teaches the index through `learn_from_resolution` (learning.py), and so does the engine's own
+confident application of a structured reference (`learn_from_application`: the payer's account).
 
 The parts, in the order a payment meets them: `model` (what goes in and comes out), `payer` (who paid),
 `reference_hits` (which items the payment names; `references` reads numbers and KIDs from text),
@@ -13,7 +14,7 @@ customers by name), `matcher` (the cross-checks and the decision), `scoring` (th
 """
 
 from gateway.matching.index import MatchIndex
-from gateway.matching.learning import learn_from_resolution
+from gateway.matching.learning import learn_from_application, learn_from_resolution
 from gateway.matching.matcher import match_payment
 from gateway.matching.model import (
     Allocation,
@@ -36,6 +37,7 @@ __all__ = [
     "MatchIndex",
     "OpenItem",
     "Proposal",
+    "learn_from_application",
     "learn_from_resolution",
     "match_payment",
 ]

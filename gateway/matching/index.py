@@ -101,6 +101,8 @@ class MatchIndex:
         self._aliases: dict[str, str | None] = {}
         self._patterns: dict[str | None, list[tuple[LearnedPattern, re.Pattern[str]]]] = {}
         self._amounts: _AmountTable | None = None  # built on first use: open_with_amount
+        self._account_sources: dict[str, str] = {}  # how an account was learned ("payment X's KID 123")
+        self._taught_accounts: set[str] = set()  # accounts a person taught (not only the engine's learning)
         for item in items:
             self.add(item)
         for account, customer_key in accounts.items():
@@ -167,12 +169,20 @@ class MatchIndex:
             if self._amounts is not None and item.open_amount > 0:
                 _put_amount(self._amounts, item)
 
-    def learn_account(self, account: str, customer_key: str) -> None:
+    def learn_account(
+        self, account: str, customer_key: str, *, source: str = "", automatic: bool = False
+    ) -> None:
+        """`automatic`: learned from the engine's own application, not taught by a person; `source` says
+        from what (kept from the first source)."""
         key = normalise_account(account)
         if key:
             self._accounts[key] = (
                 customer_key if self._accounts.get(key, customer_key) == customer_key else None
             )
+            if source:
+                self._account_sources.setdefault(key, source)
+            if not automatic:
+                self._taught_accounts.add(key)
 
     def learn_alias(self, name: str, customer_key: str) -> None:
         key = alias_key(name)
@@ -259,3 +269,17 @@ class MatchIndex:
             and self._items.get(item.invoice_id) is item
         }
         return list(found.values())
+
+    def share_account(self, account: str) -> None:
+        """An account that identifies no one (a payment service, a bank's collective account: policy)."""
+        key = normalise_account(account)
+        if key:
+            self._accounts[key] = None
+
+    def account_taught(self, account: str) -> bool:
+        """Whether a person taught the account (else only the engine's own applications did, if anyone)."""
+        return normalise_account(account) in self._taught_accounts
+
+    def account_source(self, account: str) -> str:
+        """How the account was learned ("payment X's KID 123"), or "" when nothing says."""
+        return self._account_sources.get(normalise_account(account), "")

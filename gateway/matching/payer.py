@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gateway.matching.index import MatchIndex
+from gateway.matching.learning import confident_customer, related_customers
 from gateway.matching.model import Evidence, OpenItem
 from gateway.matching.names import NameHit
 from gateway.matching.references import normalise_account
@@ -93,17 +94,44 @@ def identify_payer(payment: Payment, index: MatchIndex) -> Payer:
 def _by_account(
     payment: Payment, index: MatchIndex, notes: list[Evidence]
 ) -> tuple[str | None, Evidence | None]:
-    """The customer a learned payer account identifies; an account shared by several identifies none."""
+    """The customer a learned payer account identifies; an account shared by several identifies none.
+
+    An account only the engine's own applications taught (not a person) yields to the payment's own
+    structured references: when they name another customer's items with exactly the amount, the account
+    pays for several customers (a payment service, a collective account) and identifies no one here; the
+    application then teaches that it is shared (`learning.learn_from_application`).
+    """
     if not payment.payer_account:
         return None, None
     owner, shared = index.account_owner(payment.payer_account)
     account = normalise_account(payment.payer_account)
     if owner is not None:
-        detail = f"payer account {account} is {index.customer_name(owner)}'s (learned)"
+        source = index.account_source(account)
+        if not index.account_taught(account):
+            named = confident_customer(payment, index)
+            if named is not None and not related_customers(index, owner, named[0]):
+                notes.append(
+                    Evidence(
+                        "payer-account-shared",
+                        f"payer account {account} was learned as {index.customer_name(owner)}'s"
+                        f"{' (from ' + source + ')' if source else ''}, but this payment's {named[1]} names "
+                        f"{index.customer_name(named[0])}'s items with exactly the amount: an account paying "
+                        "for several customers identifies no one",
+                        0.0,
+                    )
+                )
+                return None, None
+        how = f"learned from {source}" if source else "learned"
+        detail = f"payer account {account} is {index.customer_name(owner)}'s ({how})"
         return owner, Evidence("payer-account", detail, W_PAYER_ACCOUNT)
     if shared:
         notes.append(
-            Evidence("payer-account-shared", f"payer account {account} has paid for several customers", 0.0)
+            Evidence(
+                "payer-account-shared",
+                f"payer account {account} has paid for several customers (or is a shared account by "
+                "policy): it identifies no one",
+                0.0,
+            )
         )
     return None, None
 

@@ -1,13 +1,17 @@
-"""Payment matching: run it now for the tenant, and how well it matches (the report)."""
+"""Payment matching: run it now for the tenant, how well it matches (the report), and what it learned about
+payers (to audit, and to withdraw what is wrong)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
 
 from gateway.api.deps import EngineDep, IdentityDep, SessionDep
 from gateway.api.errors import ErrorAnswer
 from gateway.api.params import Since
-from gateway.api.views import MatchReport, MatchRunView
+from gateway.api.views import LearnedPayer, LearnedPayerList, MatchReport, MatchRunView
+from gateway.services.payments import learned as learned_service
 from gateway.services.payments import matching_runs as payment_service
 
 router = APIRouter(tags=["payments"])
@@ -33,3 +37,35 @@ def get_match_report(
     """Match rates per payment and per invoice, by count and amount, with the false-auto rate."""
     report = payment_service.match_report(session, identity.tenant_id, since=since, file_id=file_id)
     return MatchReport.model_validate(report)
+
+
+@router.get("/matching/learned")
+def get_learned_payers(
+    identity: IdentityDep,
+    session: SessionDep,
+    kind: Literal["account", "name"] | None = None,
+    value: Annotated[str | None, Query(max_length=200)] = None,
+    customer_key: Annotated[str | None, Query(max_length=200)] = None,
+    withdrawn: bool = False,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> LearnedPayerList:
+    """Payer accounts and names matching learned, newest first: from a person's resolution (`person`) or
+    from the engine's own confident application of a structured reference (`automatic`), with the payment
+    it came from and whether it identifies the customer or is shared. `withdrawn=true` lists withdrawn
+    ones too."""
+    items = learned_service.list_learned(
+        session, identity.tenant_id, kind=kind, value=value, customer_key=customer_key,
+        withdrawn=withdrawn, limit=limit,
+    )  # fmt: skip
+    return LearnedPayerList.model_validate({"items": items})
+
+
+@router.delete("/matching/learned/{entry_id}")
+def withdraw_learned_payer(entry_id: str, identity: IdentityDep, session: SessionDep) -> LearnedPayer:
+    """Withdraw a learned payer identity: matching no longer uses it (an automatic one is kept, marked
+    withdrawn by you; a person-taught one is removed). The next matching run builds without it."""
+    try:
+        entry = learned_service.withdraw_learned(session, identity.tenant_id, entry_id, actor=identity.actor)
+    except learned_service.LearnedNotFound as error:
+        raise ErrorAnswer.one(404, "entry_id", str(error)) from None
+    return LearnedPayer.model_validate(entry)

@@ -13,8 +13,12 @@ in between is respected.
 
 A person's resolution (`resolve_payment`) is booked like a decision and teaches the index: the payer's
 account and name variant become the customer's, and a reference the payer wrote differently becomes a
-pattern, so the next such payment matches by itself. Reversing an automatic application is counted as a
-false automatic application in the report: the figure the domain says must stand next to the auto rate.
+pattern, so the next such payment matches by itself. The engine's own automatic applications teach too,
+when they rest on a structured reference that fits the amount: the payer's account, stored as an
+observation (`payer_observations`); an account observed for several customers is shared. Reversing an
+application, or a person replacing it, withdraws what it taught. Reversing an automatic application is
+counted as a false automatic application in the report: the figure the domain says must stand next to the
+auto rate.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from db.models import (
     InvoiceRecord,
     MatchingLease,
     PayerAlias,
+    PayerObservation,
     PaymentAllocation,
     PaymentRecord,
     ReferencePattern,
@@ -48,6 +53,7 @@ from gateway.matching import (
     LearnedPattern,
     MatchIndex,
     OpenItem,
+    learn_from_application,
     learn_from_resolution,
     match_payment,
 )
@@ -59,6 +65,7 @@ from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.tenants import tenant_settings
 from outbox import lease
 from outbox.lease import LeasedTable
+from schemas.matching import MatchingPolicy
 from schemas.remittance import Payment
 
 #: Paid invoices stay findable this long, so a second payment for one is recognised as a duplicate.
@@ -216,13 +223,48 @@ def build_index(session: Session, tenant_id: str) -> MatchIndex:
         .scalars()
         .all()
     )
-    return MatchIndex(
+    index = MatchIndex(
         open_items(session, tenant_id),
         kid_agreement=settings.kid,
         accounts={a.value: a.customer_key for a in aliases if a.kind == "account"},
         aliases={a.value: a.customer_key for a in aliases if a.kind == "name"},
         patterns=[LearnedPattern(p.customer_key, p.regex, source=f"pattern {p.id}") for p in patterns],
     )
+    _add_observations(session, tenant_id, index)
+    for account in settings.matching.shared_accounts:
+        index.share_account(account)
+    return index
+
+
+def _add_observations(session: Session, tenant_id: str, index: MatchIndex) -> None:
+    """The payer accounts the engine's own confident applications showed (not withdrawn), each with the
+    reference it learned from; an account whose observations name several customers becomes shared."""
+    rows = session.execute(
+        select(
+            col(PayerObservation.value),
+            col(PayerObservation.customer_key),
+            col(PayerObservation.payment_id),
+            col(InvoiceRecord.number),
+            col(InvoiceRecord.payment_reference),
+        )
+        .outerjoin(
+            PaymentAllocation,
+            and_(
+                col(PaymentAllocation.payment_id) == col(PayerObservation.payment_id),
+                col(PaymentAllocation.reversed_at).is_(None),
+            ),
+        )
+        .outerjoin(InvoiceRecord, col(InvoiceRecord.id) == col(PaymentAllocation.invoice_id))
+        .where(
+            col(PayerObservation.tenant_id) == tenant_id,
+            col(PayerObservation.kind) == "account",
+            col(PayerObservation.withdrawn_at).is_(None),
+        )
+        .order_by(col(PayerObservation.observed_at), col(PayerObservation.id))
+    ).all()
+    for value, customer_key, payment_id, number, kid in rows:
+        reference = f"KID {kid}" if kid else f"invoice {number}" if number else "reference"
+        index.learn_account(value, customer_key, source=f"payment {payment_id}'s {reference}", automatic=True)
 
 
 # --- booking allocations ---------------------------------------------------------------------------------
@@ -405,10 +447,13 @@ def run_matching(
                 )
                 now = utcnow()
                 for row in rows:
-                    decision = match_payment(Payment.from_dict(row.data), index, policy, today=today)
+                    payment = Payment.from_dict(row.data)
+                    decision = match_payment(payment, index, policy, today=today)
                     booked = _record_decision(session, row, decision, now)
                     if decision.outcome == "applied" and decision.proposal is not None:
                         index.apply(decision.proposal.allocations)
+                        if policy.learn_from_automatic:
+                            _learn_from_application(session, row, payment, decision, index, policy, now)
                     report.payments += 1
                     report.add(decision.outcome, Decimal(row.amount))
                     for item in booked:
@@ -423,6 +468,48 @@ def run_matching(
     report.seconds = (utcnow() - started).total_seconds()
     metrics.record_matching_run(dict(report.outcomes))
     return report
+
+
+def _learn_from_application(
+    session: Session,
+    row: PaymentRecord,
+    payment: Payment,
+    decision: Decision,
+    index: MatchIndex,
+    policy: MatchingPolicy,
+    now: dt.datetime,
+) -> None:
+    """Store what the engine's own confident application taught (one observation per account), and say
+    so in the payment's decision, with what was deliberately not learned."""
+    learned = learn_from_application(payment, decision, index, policy)
+    for account, customer_key in learned.accounts.items():
+        session.add(
+            PayerObservation(
+                tenant_id=row.tenant_id,
+                kind="account",
+                value=account[:200],
+                customer_key=customer_key,
+                payment_id=row.id,
+                observed_at=now,
+            )
+        )
+    if learned or learned.notes:
+        row.decision = {**(row.decision or {}), "learned": learned.as_dict()}
+        session.add(row)
+
+
+def withdraw_observations(session: Session, payment_id: str, actor: str, now: dt.datetime) -> list[str]:
+    """Forget what a payment's automatic application taught (it was reversed or replaced): the values."""
+    withdrawn: list[str] = []
+    for observation in session.execute(
+        select(PayerObservation).where(
+            col(PayerObservation.payment_id) == payment_id, col(PayerObservation.withdrawn_at).is_(None)
+        )
+    ).scalars():
+        observation.withdrawn_at, observation.withdrawn_by = now, actor
+        session.add(observation)
+        withdrawn.append(observation.value)
+    return withdrawn
 
 
 def tenants_with_new_payments(engine: Engine) -> list[str]:
@@ -547,6 +634,7 @@ def resolve_payment(
         booked = _book_allocations(session, payment, chosen, write_off, actor, now)
         was_automatic = payment.decided_by == MATCHER and payment.status == "applied"
         payment.false_automatic = payment.false_automatic or was_automatic
+        unlearned = withdraw_observations(session, payment.id, actor, now) if was_automatic else []
         payment.status = "resolved" if chosen else "ignored"
         payment.applied_amount = str(net)
         payment.write_off = str(write_off)
@@ -562,6 +650,7 @@ def resolve_payment(
                 "at": now.isoformat(),
                 "reason": reason,
                 "replaced_automatic": was_automatic,
+                **({"unlearned": unlearned} if unlearned else {}),
                 "allocations": [
                     {"invoice_id": a.invoice_id, "number": a.number, "amount": str(a.amount)} for a in chosen
                 ],
@@ -711,6 +800,7 @@ def reverse_payment(
         if payment.status not in ("applied", "resolved"):
             raise ResolutionRefused("payment", f"a payment in status {payment.status} has nothing applied")
         history = dict(payment.decision or {})
+        unlearned = withdraw_observations(session, payment.id, actor, now)
         history["reversals"] = [
             *history.get("reversals", []),
             {
@@ -719,6 +809,7 @@ def reverse_payment(
                 "reason": reason,
                 "was": payment.status,
                 "was_automatic": payment.decided_by == MATCHER,
+                **({"unlearned": unlearned} if unlearned else {}),
             },
         ]
         payment.false_automatic = payment.false_automatic or payment.decided_by == MATCHER
