@@ -11,6 +11,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+from gateway.matching.groups import CustomerGroups
 from gateway.matching.model import Allocation, LearnedPattern, OpenItem
 from gateway.matching.names import NameHit, NameIndex, alias_key
 from gateway.matching.references import compact_kid, normalise_account, normalise_number
@@ -58,6 +59,7 @@ class MatchIndex:
     candidate pool for amount-only matching. Items of a customer are grouped, so no search ever scans the
     whole index. `accounts` and `aliases` map a payer account / payer name to a customer key: an account or
     alias learned for two different customers identifies neither (a payment service, a shared account).
+    `groups` are (member, parent) links: the parent pays its members' invoices (`gateway.matching.groups`).
     """
 
     def __init__(
@@ -68,6 +70,7 @@ class MatchIndex:
         accounts: Mapping[str, str] = _EMPTY,
         aliases: Mapping[str, str] = _EMPTY,
         patterns: Iterable[LearnedPattern] = (),
+        groups: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.kid_agreement = kid_agreement
         self._items: dict[str, OpenItem] = {}
@@ -87,6 +90,7 @@ class MatchIndex:
             self.learn_alias(name, customer_key)
         for pattern in patterns:
             self.learn_pattern(pattern)
+        self._groups = CustomerGroups(groups)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -212,3 +216,14 @@ class MatchIndex:
 
     def patterns_for(self, customer_key: str | None) -> list[tuple[LearnedPattern, re.Pattern[str]]]:
         return self._patterns.get(customer_key, [])
+
+    def learn_group(self, member: str, parent: str) -> bool:
+        """Record that `parent` pays for `member`; False when already known."""
+        return self._groups.link(member, parent)
+
+    def group_of(self, parent: str) -> list[str]:
+        """The customers `parent` pays for (nested groups included), nearest first; never `parent`."""
+        return self._groups.members_of(parent) if self._groups else []
+
+    def parents_of(self, member: str) -> list[str]:
+        return self._groups.parents_of(member)
