@@ -227,3 +227,7 @@ class MatchIndex:
 
     def parents_of(self, member: str) -> list[str]:
         return self._groups.parents_of(member)
+
+    def customer_keys(self) -> list[str]:
+        """Every customer the index holds items of."""
+        return list(self._customers)
