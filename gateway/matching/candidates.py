@@ -5,7 +5,8 @@ fit together, the one subset of them that adds up exactly. Amount candidates (as
 reference fits exactly): the identified payer's single items and item combinations with exactly the
 amount, counted together (a bounded subset count over the `subset_max_items` oldest, plus pairs and triples
 of all its items): one may apply, two or more are ambiguous. A fuzzy-named payer's fits are computed too,
-as suggestions only.
+as suggestions only. A payer that pays for a customer group (`gateway.matching.groups`) is searched across
+the group's open items together, and its members' referenced items are its business, not a conflict.
 """
 
 from __future__ import annotations

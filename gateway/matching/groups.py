@@ -12,7 +12,15 @@ an org number alone is matched to the one known key that ends with it (`parent_k
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from gateway.matching.names import match_key
+
+if TYPE_CHECKING:
+    from gateway.matching.index import MatchIndex
+    from gateway.matching.model import Allocation
+    from schemas.remittance import Payment
 
 _ORG_NUMBER = re.compile(r"(?:NO)?(\d{9})(?:MVA)?")
 
@@ -92,3 +100,33 @@ def org_number(key: str) -> str | None:
         return None
     found = _ORG_NUMBER.fullmatch(value)
     return found.group(1) if found else None
+
+
+def learn_groups_from_resolution(
+    payment: Payment, allocations: Sequence[Allocation], index: MatchIndex
+) -> list[tuple[str, str]]:
+    """What a person's resolution teaches about groups, applied to `index`: (member, parent) links.
+
+    The payer is known as customer P (a learned account, else a learned alias, else the one allocated
+    customer whose name is the payer's) and the person put its money on items of other customers: P pays
+    for them. Nothing is learned when the payer is unknown or paid only its own items. (The service does
+    the same against the database: `gateway.services.payments.matching_runs._learn`.)
+    """
+    owners: dict[str, str] = {}
+    for allocation in allocations:
+        item = index.item(allocation.invoice_id)
+        if item is not None:
+            owners.setdefault(item.customer_key, item.customer_name)
+    payer = index.customer_for_account(payment.payer_account) if payment.payer_account else None
+    if payer is None and payment.payer_name:
+        payer = index.customer_for_alias(payment.payer_name)
+    if payer is None and payment.payer_name:
+        name = match_key(payment.payer_name)
+        named = [key for key, customer in owners.items() if name and match_key(customer) == name]
+        payer = named[0] if len(named) == 1 else None
+    if payer is None:
+        return []
+    learned = [
+        (member, payer) for member in owners if member != payer and payer not in index.group_of(member)
+    ]
+    return [(member, parent) for member, parent in learned if index.learn_group(member, parent)]

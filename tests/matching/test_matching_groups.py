@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.matching import MatchIndex, OpenItem, match_payment
+from gateway.matching import Allocation, MatchIndex, OpenItem, learn_groups_from_resolution, match_payment
 from gateway.matching.groups import CustomerGroups, org_number, parent_key
 from schemas.matching import MatchingPolicy
 from schemas.remittance import RemittanceLine
@@ -174,3 +174,35 @@ def test_org_numbers_are_read_from_keys_but_not_from_names() -> None:
     assert org_number("org:0192:910667831") == "910667831"
     assert org_number("name:910667831") is None
     assert org_number("org:12345") is None
+
+
+def test_a_resolution_of_a_known_payers_money_onto_another_customers_items_teaches_the_group() -> None:
+    items = (item("501", "c3", "1200.00"), item("502", "c3", "800.00"), item("101", "c1", "5000.00"))
+    index = plain_index(*items)
+    first = pay("1200.00", payer_account=ACCOUNT_C1)
+    assert match_payment(first, index, POLICY).outcome == "exception"
+    taught = learn_groups_from_resolution(first, [Allocation("id-501", "501", first.amount)], index)
+    assert taught == [("c3", "c1")]
+    assert index.group_of("c1") == ["c3"]
+    index.apply([Allocation("id-501", "501", first.amount)])
+    second = match_payment(pay("800.00", payer_account=ACCOUNT_C1), index, POLICY)
+    assert second.outcome == "applied", second.reason
+    # taught once; the member never becomes its parent's parent
+    assert learn_groups_from_resolution(first, [Allocation("id-501", "501", first.amount)], index) == []
+    backwards = pay("5000.00", payer_name="Fjord Maling AS")
+    assert (
+        learn_groups_from_resolution(backwards, [Allocation("id-101", "101", backwards.amount)], index) == []
+    )
+
+
+def test_an_unknown_payer_or_one_paying_its_own_items_teaches_no_group() -> None:
+    items = (item("501", "c3", "1200.00"), item("101", "c1", "5000.00"))
+    index = plain_index(*items)
+    stranger = pay("1200.00", payer_name="Someone Else")
+    assert learn_groups_from_resolution(stranger, [Allocation("id-501", "501", stranger.amount)], index) == []
+    own = pay("5000.00", payer_account=ACCOUNT_C1)
+    assert learn_groups_from_resolution(own, [Allocation("id-101", "101", own.amount)], index) == []
+    # named like one of the customers it paid for: that one is the payer, the other its member
+    named = pay("6200.00", payer_name="NORDIC TRADING AS")
+    both = [Allocation("id-101", "101", own.amount), Allocation("id-501", "501", stranger.amount)]
+    assert learn_groups_from_resolution(named, both, plain_index(*items)) == [("c3", "c1")]
