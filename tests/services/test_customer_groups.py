@@ -212,3 +212,20 @@ def test_group_links_are_refused_naming_the_field_and_removed_by_id(
     removed = client.delete(f"/matching/groups/{link['id']}", headers=auth)
     assert removed.status_code == 200 and removed.json()["customer"] == FJORDBYEN
     assert client.get("/matching/groups", headers=auth).json()["items"] == []
+
+
+def test_a_parent_known_by_name_only_gets_its_groups_fit_as_a_suggestion(
+    client: TestClient, auth: dict[str, str]
+) -> None:
+    invoice(client, auth, 1)  # Midnattsol's own, so its name is known
+    vestkyst = invoice(client, auth, 2)
+    fjordbyen = invoice(client, auth, 3)
+    _link(client, auth, FJORDBYEN, PARENT)
+    _link(client, auth, VESTKYST, PARENT)
+    lump = Decimal(vestkyst["payable_amount"]) + Decimal(fjordbyen["payable_amount"])
+    (payment,) = _payments(client, auth, [Tx(lump, payer="MIDNATTSOL DRIFT AS", account="99998877665")], "N1")
+    assert payment["status"] == "exception"
+    assert "by name only" in payment["note"]
+    first = payment["decision"]["suggestions"][0]
+    assert {a["number"] for a in first["allocations"]} == {vestkyst["number"], fjordbyen["number"]}
+    assert "payer-group" in {e["kind"] for e in first["evidence"]}

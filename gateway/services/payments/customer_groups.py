@@ -59,13 +59,16 @@ def stored_links(session: Session, tenant_id: str) -> list[CustomerGroupLink]:
 def profile_links(session: Session, tenant_id: str, known: Iterable[str]) -> list[tuple[str, str, str]]:
     """(member, parent, receiver_id) for every receiver profile naming a `parent_customer`: the members are
     the customer keys of the receiver's invoices, the parent the known key the reference names."""
-    parents: dict[str, str] = {}
-    for receiver_id, profile in session.execute(
-        select(col(Receiver.receiver_id), col(Receiver.profile)).where(col(Receiver.tenant_id) == tenant_id)
-    ):
-        reference = (profile or {}).get("parent_customer")
-        if reference:
-            parents[receiver_id] = str(reference)
+    declared = Receiver.__table__.c.profile["parent_customer"].as_string()  # type: ignore[attr-defined]
+    parents: dict[str, str] = {
+        receiver_id: reference
+        for receiver_id, reference in session.execute(
+            select(col(Receiver.receiver_id), declared).where(
+                col(Receiver.tenant_id) == tenant_id, declared.is_not(None)
+            )
+        )
+        if reference
+    }
     if not parents:
         return []
     table = InvoiceRecord.__table__  # type: ignore[attr-defined]
