@@ -14,6 +14,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from gateway.cli.payments import _payment_lines
 from gateway.samples import kid_for, sample_invoice_json
 from tests.payment_scenarios import invoice, payment_status, receive
 from tests.remittance_files import Tx, camt054
@@ -127,6 +128,8 @@ def test_a_group_is_learned_from_a_persons_resolution_and_forgotten_when_it_is_r
     assert learned["groups"] == [{"customer": FJORDBYEN, "parent": PARENT}]
     assert learned["accounts"] == [], "the parent's account is never learned as the subsidiary's"
     assert answer.json()["payment"]["customer_key"] == PARENT
+    printed = list(_payment_lines(answer.json()["payment"], learned))  # `gateway payments resolve`
+    assert f"  learned groups: {PARENT} pays for {FJORDBYEN}" in printed
     links = client.get("/matching/groups", headers=auth).json()["items"]
     assert [(x["customer"], x["parent"], x["source"], x["learned_from"]) for x in links] == [
         (FJORDBYEN, PARENT, "resolution", payment["id"])
