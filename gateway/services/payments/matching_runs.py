@@ -736,7 +736,8 @@ def _learn(
                 )
             )
             stored["patterns"].append(pattern.regex)
-    payment.customer_key = payer_key if groups else customer_key
+    # the payer, when a known payer paid another customer's items (as the engine's decisions say)
+    payment.customer_key = customer_key if learn_payer else payer_key
     return stored
 
 
