@@ -59,7 +59,8 @@ class MatchIndex:
     candidate pool for amount-only matching. Items of a customer are grouped, so no search ever scans the
     whole index. `accounts` and `aliases` map a payer account / payer name to a customer key: an account or
     alias learned for two different customers identifies neither (a payment service, a shared account).
-    `groups` are (member, parent) links: the parent pays its members' invoices (`gateway.matching.groups`).
+    `groups` are (member, parent) links, or member -> parent: the parent pays its members' invoices
+    (`gateway.matching.groups`).
     """
 
     def __init__(
@@ -70,7 +71,7 @@ class MatchIndex:
         accounts: Mapping[str, str] = _EMPTY,
         aliases: Mapping[str, str] = _EMPTY,
         patterns: Iterable[LearnedPattern] = (),
-        groups: Iterable[tuple[str, str]] = (),
+        groups: Iterable[tuple[str, str]] | Mapping[str, str] = (),
     ) -> None:
         self.kid_agreement = kid_agreement
         self._items: dict[str, OpenItem] = {}
@@ -90,7 +91,7 @@ class MatchIndex:
             self.learn_alias(name, customer_key)
         for pattern in patterns:
             self.learn_pattern(pattern)
-        self._groups = CustomerGroups(groups)
+        self._groups = CustomerGroups(groups.items() if isinstance(groups, Mapping) else groups)
 
     def __len__(self) -> int:
         return len(self._items)

@@ -145,6 +145,7 @@ def test_nested_groups_are_followed_and_cycles_end() -> None:
     assert groups.parents_of("sub") == ["holding"]
     assert not groups.link("sub", "holding")
     assert not groups.link("x", "x")
+    assert MatchIndex((), groups={"sub": "holding"}).group_of("holding") == ["sub"]
     index = MatchIndex((), groups=[("sub", "holding")])
     assert index.group_of("holding") == ["sub"]
     assert index.group_of("sub") == []
