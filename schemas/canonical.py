@@ -1202,6 +1202,12 @@ class ReceiverProfile(_Model):
         False,
         description="the customer gets one periodic statement of all open items instead of single notices",
     )
+    parent_customer: Annotated[str, Field(min_length=1, max_length=200)] | None = Field(
+        None,
+        description="the customer that pays this customer's invoices (a parent company): its customer key as "
+        "invoices give it ('org:0192:987654321') or its organisation number; payment matching searches the "
+        "parent's payments against its group's open items",
+    )
 
     @property
     def is_consumer(self) -> bool:

@@ -192,6 +192,7 @@ MODEL_EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
         "reason": "one transfer for two invoices, bank fee deducted",
     },
     requests.PaymentApprovalRequest: {"suggestion": 0, "reason": "checked against the bank statement"},
+    requests.CustomerGroupRequest: {"customer": "org:0192:910667831", "parent": "923609016"},
     requests.WebhookRequest: {
         "url": "https://erp.example.com/hooks/gateway",
         "events": ["delivery.status_changed", "deviation.opened"],

@@ -82,6 +82,23 @@ class PaymentApprovalRequest(BaseModel):
     reason: str | None = Field(None, max_length=1000)
 
 
+class CustomerGroupRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer: str = Field(
+        min_length=1,
+        max_length=200,
+        description="the customer paid for: its customer key or organisation number",
+        examples=["org:0192:910667831"],
+    )
+    parent: str = Field(
+        min_length=1,
+        max_length=200,
+        description="the customer that pays for it (key or organisation number)",
+        examples=["923609016"],
+    )
+
+
 class WebhookRequest(BaseModel):
     url: str = Field(
         min_length=1,

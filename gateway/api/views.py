@@ -496,12 +496,39 @@ class PaymentList(View):
     items: list[PaymentView]
 
 
+class LearnedGroupView(View):
+    customer: str = Field(description="the customer paid for (a member)")
+    parent: str = Field(description="the customer that paid (known by its account or name)")
+
+
 class Learned(View):
     """What a person's resolution taught the matcher for this payer (empty when `learn` was false)."""
 
     accounts: list[str] = Field(default_factory=list, description="payer accounts now tied to the customer")
     aliases: list[str] = Field(default_factory=list, description="payer names now tied to the customer")
     patterns: list[str] = Field(default_factory=list, description="reference patterns (regular expressions)")
+    groups: list[LearnedGroupView] = Field(
+        default_factory=list,
+        description="customer groups: a payer known as one customer paid another's items, so it pays for it",
+    )
+
+
+class CustomerGroupView(View):
+    """One customer group link: `parent` pays `customer`'s invoices; profile links carry no id."""
+
+    id: str | None = Field(
+        description="remove it with DELETE /matching/groups/{id}; none for a profile's link"
+    )
+    customer: str
+    parent: str
+    source: str = Field(description="profile, api, resolution")
+    learned_from: str | None = Field(description="the payment whose resolution taught it")
+    created_by: str
+    created_at: str | None
+
+
+class CustomerGroupList(View):
+    items: list[CustomerGroupView]
 
 
 class PaymentDecision(View):
@@ -922,6 +949,7 @@ class ReceiverProfileView(View):
     )
     segment: str | None = None
     updated_at: str | None = Field(None, description="when the profile last changed (not in a PUT's answer)")
+    parent_customer: str | None = Field(None, description="the customer that pays this one's invoices")
 
 
 class LearnedPayer(View):

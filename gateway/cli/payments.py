@@ -264,7 +264,14 @@ def _payment_lines(view: dict[str, Any], learned: dict[str, Any] | None = None) 
         yield f"  {allocation['number']}  {allocation['amount']}  invoice {allocation['invoice_id']}{state}"
     for kind, values in (learned or {}).items():
         if values:
-            yield f"  learned {kind}: {', '.join(str(value) for value in values)}"
+            yield f"  learned {kind}: {', '.join(_learned_text(value) for value in values)}"
+
+
+def _learned_text(value: Any) -> str:
+    """One thing learned: an account, a name, a pattern, or a customer group link."""
+    if isinstance(value, dict) and {"customer", "parent"} <= value.keys():
+        return f"{value['parent']} pays for {value['customer']}"
+    return str(value)
 
 
 def _allocations(values: list[str]) -> list[tuple[str, Decimal]]:

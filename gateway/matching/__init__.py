@@ -13,6 +13,7 @@ The parts, in the order a payment meets them: `model` (what goes in and comes ou
 customers by name), `matcher` (the cross-checks and the decision), `scoring` (the evidence weights).
 """
 
+from gateway.matching.groups import learn_groups_from_resolution
 from gateway.matching.index import MatchIndex
 from gateway.matching.learning import learn_from_application, learn_from_resolution
 from gateway.matching.matcher import match_payment
@@ -39,5 +40,6 @@ __all__ = [
     "Proposal",
     "learn_from_application",
     "learn_from_resolution",
+    "learn_groups_from_resolution",
     "match_payment",
 ]

@@ -5,7 +5,8 @@ fit together, the one subset of them that adds up exactly. Amount candidates (as
 reference fits exactly): the identified payer's single items and item combinations with exactly the
 amount, counted together (a bounded subset count over the `subset_max_items` oldest, plus pairs and triples
 of all its items): one may apply, two or more are ambiguous. A fuzzy-named payer's fits are computed too,
-as suggestions only.
+as suggestions only. A payer that pays for a customer group (`gateway.matching.groups`) is searched across
+the group's open items together, and its members' referenced items are its business, not a conflict.
 
 Behind a reference that does not fit (partial, over, short within the write-off allowance) from a payer
 who is not identified: the referenced customer's own items with exactly the amount (an old KID?), and,
@@ -196,7 +197,8 @@ class CandidateFinder:
         self.payment = payment
         self.index = index
         self.policy = policy
-        self.payer = payer
+        # the identified payer's customer group: its members' items are its business (policy.group_payments)
+        self.payer = payer.with_group(index) if policy.group_payments else payer
         self.when = when
         self._order = 0
 
@@ -413,13 +415,19 @@ class CandidateFinder:
     # -- what the amount alone points to --
 
     def by_amount(self) -> list[Candidate]:
-        """The identified payer's items with exactly the amount; else those of the names it resembles."""
+        """The identified payer's items with exactly the amount; else those of the names it resembles.
+
+        A payer that pays for a customer group (policy.group_payments) is searched across the group's open
+        items, its own with its members', under the same uniqueness rules.
+        """
         if self.payer.customer_key is not None:
-            return self._customer_amount_candidates(self.payer.customer_key, identified=True)
+            key = self.payer.customer_key
+            return self._customer_amount_candidates(key, identified=True, group=self._group(key))
         out: list[Candidate] = []
         for hit in self.payer.fuzzy[:3]:
             if hit.score >= 90:
-                out += self._customer_amount_candidates(hit.customer_key, identified=False)
+                key = hit.customer_key
+                out += self._customer_amount_candidates(key, identified=False, group=self._group(key))
         return out
 
     def behind_references(self, candidates: Sequence[Candidate]) -> list[Candidate]:
@@ -473,14 +481,24 @@ class CandidateFinder:
                 )
         return out
 
-    def _customer_amount_candidates(self, customer_key: str, *, identified: bool) -> list[Candidate]:
-        """The customer's single open items, else combinations of them, with exactly the amount."""
+    def _group(self, customer_key: str) -> list[str]:
+        return self.index.group_of(customer_key) if self.policy.group_payments else []
+
+    def _customer_amount_candidates(
+        self, customer_key: str, *, identified: bool, group: Sequence[str] = ()
+    ) -> list[Candidate]:
+        """The customer's single open items, else combinations of them, with exactly the amount; with a
+        `group`, the open items of the customer and of every member it pays for, counted together."""
         by_currency: dict[str, list[OpenItem]] = {}
-        for item in self.index.items_of(customer_key):
-            if item.open_amount > 0 and amount_to_compare(self.payment, item.currency) is not None:
-                by_currency.setdefault(item.currency, []).append(item)
+        for key in (customer_key, *group):
+            for item in self.index.items_of(key):
+                if item.open_amount > 0 and amount_to_compare(self.payment, item.currency) is not None:
+                    by_currency.setdefault(item.currency, []).append(item)
         out: list[Candidate] = []
         name = self.index.customer_name(customer_key)
+        if group:
+            members = f"{len(group)} customer{'s' if len(group) > 1 else ''}"
+            name = f"{name}'s group ({name} and the {members} it pays for)"
         for currency, items in by_currency.items():
             comparison = amount_to_compare(self.payment, currency)
             assert comparison is not None
@@ -488,9 +506,13 @@ class CandidateFinder:
             search = self._search_amount(items, target)
             for chosen in search.solutions[: self.policy.suggestions]:
                 evidence = search.evidence(chosen, name, money(target, currency))
+                owners = {item.customer_key for item in chosen}
+                owner = next(iter(owners)) if len(owners) == 1 else customer_key
+                if group and not identified and owners != {customer_key}:
+                    evidence.append(self._fuzzy_group_note(customer_key, owners))
                 out.append(
                     self._amount_candidate(
-                        customer_key,
+                        owner,
                         chosen,
                         evidence,
                         currency,
@@ -500,6 +522,15 @@ class CandidateFinder:
                     )
                 )
         return out
+
+    def _fuzzy_group_note(self, parent: str, owners: set[str]) -> Evidence:
+        members = ", ".join(self.index.customer_name(key) for key in sorted(owners - {parent}))
+        return Evidence(
+            "payer-group",
+            f"the payer resembles {self.index.customer_name(parent)} by name, which pays for {members} "
+            "(customer group); a name alone never applies money",
+            0.0,
+        )
 
     def _search_amount(self, items: list[OpenItem], target: Decimal) -> _AmountSearch:
         """Single invoices with exactly `target` (nearest due date first), then combinations adding up."""

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 
+from gateway.matching.groups import CustomerGroups
 from gateway.matching.model import Allocation, LearnedPattern, OpenItem
 from gateway.matching.names import NameHit, NameIndex, alias_key
 from gateway.matching.references import compact_kid, normalise_account, normalise_number
@@ -79,6 +80,8 @@ class MatchIndex:
     candidate pool for amount-only matching. Items of a customer are grouped, so no search ever scans the
     whole index. `accounts` and `aliases` map a payer account / payer name to a customer key: an account or
     alias learned for two different customers identifies neither (a payment service, a shared account).
+    `groups` are (member, parent) links, or member -> parent: the parent pays its members' invoices
+    (`gateway.matching.groups`).
     """
 
     def __init__(
@@ -89,6 +92,7 @@ class MatchIndex:
         accounts: Mapping[str, str] = _EMPTY,
         aliases: Mapping[str, str] = _EMPTY,
         patterns: Iterable[LearnedPattern] = (),
+        groups: Iterable[tuple[str, str]] | Mapping[str, str] = (),
     ) -> None:
         self.kid_agreement = kid_agreement
         self._items: dict[str, OpenItem] = {}
@@ -111,6 +115,7 @@ class MatchIndex:
             self.learn_alias(name, customer_key)
         for pattern in patterns:
             self.learn_pattern(pattern)
+        self._groups = CustomerGroups(groups.items() if isinstance(groups, Mapping) else groups)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -283,3 +288,22 @@ class MatchIndex:
     def account_source(self, account: str) -> str:
         """How the account was learned ("payment X's KID 123"), or "" when nothing says."""
         return self._account_sources.get(normalise_account(account), "")
+
+    def learn_group(self, member: str, parent: str) -> bool:
+        """Record that `parent` pays for `member`; False when already known."""
+        return self._groups.link(member, parent)
+
+    def group_of(self, parent: str) -> list[str]:
+        """The customers `parent` pays for (nested groups included), nearest first; never `parent`."""
+        return self._groups.members_of(parent) if self._groups else []
+
+    def parents_of(self, member: str) -> list[str]:
+        return self._groups.parents_of(member)
+
+    def account_owners(self) -> list[str]:
+        """Every customer a learned account identifies (taught by a person or by the engine's learning)."""
+        return sorted({owner for owner in self._accounts.values() if owner is not None})
+
+    def customer_keys(self) -> list[str]:
+        """Every customer the index holds items of."""
+        return list(self._customers)

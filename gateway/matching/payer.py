@@ -5,6 +5,7 @@ look-alike companies score perfectly against the wrong one).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from gateway.matching.scoring import (
     W_PAYER_ACCOUNT,
     W_PAYER_ALIAS,
     W_PAYER_CONFLICT,
+    W_PAYER_GROUP,
 )
 from gateway.matching.wording import labels
 from schemas.remittance import Payment
@@ -29,7 +31,8 @@ class Payer:
     """The payer as matching knows it: identified (`customer_key` with `evidence`), or resembling names.
 
     `notes` is the payment-level evidence the identification leaves (the payer's evidence first, a shared
-    account, the names it resembles).
+    account, the names it resembles). `group`: the customers the identified payer pays for (its customer
+    group, when the policy searches groups): their items are the payer's business, not a conflict.
     """
 
     name: str | None
@@ -37,6 +40,7 @@ class Payer:
     evidence: Evidence | None = None
     fuzzy: tuple[NameHit, ...] = ()
     notes: tuple[Evidence, ...] = ()
+    group: frozenset[str] = frozenset()
 
     def resembles(self, customer_key: str) -> bool:
         return any(hit.customer_key == customer_key for hit in self.fuzzy)
@@ -44,8 +48,11 @@ class Payer:
     def evidence_for(self, customer_key: str, items: Sequence[OpenItem], index: MatchIndex) -> list[Evidence]:
         """What the payer says about a candidate of `customer_key`: the same customer, another, or alike."""
         if self.customer_key is not None and self.evidence is not None:
-            if customer_key == self.customer_key:
+            owners = {item.customer_key for item in items} | {customer_key}
+            if owners == {self.customer_key}:
                 return [self.evidence]
+            if self.group and owners <= self.group | {self.customer_key}:
+                return [self._group_evidence(sorted(owners - {self.customer_key}), index)]
             return [
                 Evidence(
                     "payer-conflict",
@@ -66,6 +73,25 @@ class Payer:
                     )
                 ]
         return []
+
+    def with_group(self, index: MatchIndex) -> Payer:
+        """The payer with the customers it pays for (none when it is not identified)."""
+        if self.customer_key is None or self.evidence is None:
+            return self
+        members = index.group_of(self.customer_key)
+        return dataclasses.replace(self, group=frozenset(members)) if members else self
+
+    def _group_evidence(self, members: Sequence[str], index: MatchIndex) -> Evidence:
+        assert self.customer_key is not None
+        assert self.evidence is not None
+        parent = index.customer_name(self.customer_key)
+        names = ", ".join(index.customer_name(key) for key in members)
+        return Evidence(
+            "payer-group",
+            f"the payer is {parent} (by its {self.evidence.kind.removeprefix('payer-')}), which pays for "
+            f"{names} (customer group)",
+            min(W_PAYER_GROUP, self.evidence.weight),
+        )
 
 
 def identify_payer(payment: Payment, index: MatchIndex) -> Payer:

@@ -15,6 +15,10 @@ invoice-number-typo       1.0    a number one edit away from the only open item 
 payer-account             1.0    the payer's account is learned for the candidate's customer
 payer-alias               0.9    the payer's name is a learned alias of the candidate's customer
 payer-name-fuzzy          0.2-0.5  the payer's name resembles the customer's (score 85..100)
+payer-group               0.9    the identified payer pays for the candidate's customer (its customer group:
+                                 a receiver profile's parent_customer, an API link, a person's resolution);
+                                 at most the payer's own evidence (an alias: 0.9); 0.0 for a payer known by
+                                 name only (suggestions only)
 amount-exact              1.0    the amount equals the open amount (net of credit notes)
 amount-unique             0.5    the identified payer's only item or combination with exactly the amount
 amount-subset             0.5    the same, when it is a combination of several items
@@ -62,6 +66,8 @@ W_PATTERN = 1.8
 W_NUMBER_TYPO = 1.0
 W_PAYER_ACCOUNT = 1.0
 W_PAYER_ALIAS = 0.9
+#: Lower than the payer's own account: a group pays for its members, but the link may be old.
+W_PAYER_GROUP = 0.9
 W_FUZZY_MIN = 0.2
 W_FUZZY_MAX = 0.5
 W_EXACT = 1.0

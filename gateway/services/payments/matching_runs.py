@@ -57,10 +57,13 @@ from gateway.matching import (
     learn_from_resolution,
     match_payment,
 )
+from gateway.matching.names import alias_key, match_key
+from gateway.matching.references import normalise_account
 from gateway.services import metrics
 from gateway.services.followup.notices import cancel_paid_notices
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.lookup import find_invoice
+from gateway.services.payments import customer_groups
 from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.tenants import tenant_settings
 from outbox import lease
@@ -233,6 +236,10 @@ def build_index(session: Session, tenant_id: str) -> MatchIndex:
     _add_observations(session, tenant_id, index)
     for account in settings.matching.shared_accounts:
         index.share_account(account)
+    # customer groups: stored links and receiver profiles' parent_customer (named by any known key)
+    known = [*index.customer_keys(), *(a.customer_key for a in aliases), *index.account_owners()]
+    for member, parent in customer_groups.group_links(session, tenant_id, known):
+        index.learn_group(member, parent)
     return index
 
 
@@ -666,12 +673,86 @@ def resolve_payment(
         return {"payment": payment_view(session, payment), "learned": learned}
 
 
+def _allocated_customers(session: Session, chosen: Sequence[Allocation]) -> dict[str, str]:
+    """The customers whose items a resolution allocates to (key -> buyer name), the first one's first."""
+    owners: dict[str, str] = {}
+    for allocation in chosen:
+        invoice = session.get(InvoiceRecord, allocation.invoice_id)
+        assert invoice is not None
+        owners.setdefault(invoice.customer_key or f"name:{invoice.buyer_name.casefold()}", invoice.buyer_name)
+    return owners
+
+
+def _known_payer(session: Session, tenant_id: str, data: Payment, owners: dict[str, str]) -> str | None:
+    """The customer the payer is already known as: a learned account (a person's, else the automatic
+    observations naming one customer), a learned name, else the one allocated customer named like it."""
+    learned = [
+        ("account", normalise_account(data.payer_account or ""), normalise_account(data.payer_account or "")),
+        ("name", (data.payer_name or "").strip(), alias_key(data.payer_name or "")),
+    ]
+    for kind, value, observed in learned:
+        if not value:
+            continue
+        taught = session.execute(
+            select(col(PayerAlias.customer_key)).where(
+                col(PayerAlias.tenant_id) == tenant_id,
+                col(PayerAlias.kind) == kind,
+                col(PayerAlias.value) == value,
+            )
+        ).scalar()
+        if taught:
+            return str(taught)
+        seen = set(
+            session.execute(
+                select(col(PayerObservation.customer_key)).where(
+                    col(PayerObservation.tenant_id) == tenant_id,
+                    col(PayerObservation.kind) == kind,
+                    col(PayerObservation.value) == observed,
+                    col(PayerObservation.withdrawn_at).is_(None),
+                )
+            ).scalars()
+        )
+        if len(seen) == 1:
+            return seen.pop()
+    name = match_key(data.payer_name or "")
+    named = [key for key, buyer in owners.items() if name and match_key(buyer) == name]
+    return named[0] if len(named) == 1 else None
+
+
+def _learn_groups(
+    session: Session, payment: PaymentRecord, owners: dict[str, str], payer_key: str, actor: str
+) -> list[dict[str, str]]:
+    """The payer (known as `payer_key`) paid other customers' items: it pays for them (customer groups)."""
+    learned: list[dict[str, str]] = []
+    if not tenant_settings(session, payment.tenant_id).matching.group_payments:
+        return learned
+    for member in owners:
+        if member != payer_key and customer_groups.learn_link(
+            session, payment.tenant_id, member, payer_key, payment_id=payment.id, actor=actor
+        ):
+            learned.append({"customer": member, "parent": payer_key})
+    return learned
+
+
 def _learn(
     session: Session, payment: PaymentRecord, chosen: Sequence[Allocation], actor: str
 ) -> dict[str, Any]:
-    invoice = session.get(InvoiceRecord, chosen[0].invoice_id)
-    assert invoice is not None
-    customer_key = invoice.customer_key or f"name:{invoice.buyer_name.casefold()}"
+    data = Payment.from_dict(payment.data)
+    owners = _allocated_customers(session, chosen)
+    customer_key = next(iter(owners))
+    payer_key = _known_payer(session, payment.tenant_id, data, owners)
+    groups: list[dict[str, str]] = []
+    notes: list[str] = []
+    learn_payer = True
+    if payer_key is not None and set(owners) != {payer_key}:
+        # a known payer paying another customer's items is its group's payer: the group is learned, never
+        # the payer's account or name as that customer's
+        groups = _learn_groups(session, payment, owners, payer_key, actor)
+        if payer_key in owners:
+            customer_key = payer_key
+        else:
+            learn_payer = False
+            notes.append(f"the payer is known as {payer_key}: its account and name stay that customer's")
     items = list(open_items(session, payment.tenant_id, customer_key=customer_key))
     # Every other customer's name too (no number, no KID: only its name is indexed), so an alias is not
     # learned when the bank's name fits a look-alike customer as well.
@@ -688,8 +769,13 @@ def _learn(
         if key
     ]
     index = MatchIndex(items)
-    learned = learn_from_resolution(Payment.from_dict(payment.data), chosen, index, customer_key)
-    stored: dict[str, Any] = {"accounts": [], "aliases": [], "patterns": []}
+    learned = learn_from_resolution(data, chosen, index, customer_key)
+    if not learn_payer:
+        learned.accounts.clear()
+        learned.aliases.clear()
+    stored: dict[str, Any] = {"accounts": [], "aliases": [], "patterns": [], "groups": groups}
+    if notes:
+        stored["notes"] = notes
     for kind, values, bucket in (
         ("account", learned.accounts, "accounts"),
         ("name", learned.aliases, "aliases"),
@@ -737,7 +823,8 @@ def _learn(
                 )
             )
             stored["patterns"].append(pattern.regex)
-    payment.customer_key = customer_key
+    # the payer, when a known payer paid another customer's items (as the engine's decisions say)
+    payment.customer_key = customer_key if learn_payer else payer_key
     return stored
 
 
@@ -814,6 +901,9 @@ def reverse_payment(
         ]
         payment.false_automatic = payment.false_automatic or payment.decided_by == MATCHER
         booked = _reverse(session, payment, actor, now)
+        forgotten = customer_groups.forget_links_learned_from(session, tenant_id, payment.id)
+        if forgotten:
+            history["reversals"][-1]["forgot_groups"] = forgotten
         payment.decision = history
         payment.status, payment.applied_amount, payment.write_off, payment.unapplied = (
             "exception",
