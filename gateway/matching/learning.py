@@ -200,9 +200,9 @@ def is_intermediary(name: str | None, policy: MatchingPolicy) -> str | None:
 def related_customers(index: MatchIndex, customer_key: str, other_key: str) -> bool:
     """Whether an account of `customer_key` paying `other_key`'s items is still one payer: the same customer.
 
-    The seam for customer groups (issue 22 B): a parent paying its members' invoices from its own account
-    is one payer, not an account paying for several customers (so it neither becomes shared nor yields)."""
-    return customer_key == other_key
+    A parent paying its group's invoices (`MatchIndex.group_of`) from its own account is one payer too, not
+    an account paying for several customers: it neither becomes shared nor yields."""
+    return customer_key == other_key or other_key in index.group_of(customer_key)
 
 
 def _named_like_another(name: str | None, index: MatchIndex, customer_key: str) -> str | None:

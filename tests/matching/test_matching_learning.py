@@ -127,6 +127,20 @@ def test_an_account_paying_for_two_customers_becomes_shared_and_identifies_no_on
     assert "payer-account-shared" in {e.kind for e in third.evidence}
 
 
+def test_a_parent_paying_a_members_kid_stays_the_accounts_one_payer() -> None:
+    """A group's parent pays its member's invoice from its own account: one payer, never shared."""
+    ix = index(
+        item("2001", amount="700.00"), item("2002", amount="450.00"),
+        item("3001", "c3", amount="1200.00"), groups={"c3": "c1"},
+    )  # fmt: skip
+    decide(pay("700.00", kid=AGREEMENT.generate_for("2001")), ix)
+    second, learned = decide(pay("1200.00", kid=AGREEMENT.generate_for("3001"), bank_reference="B2"), ix)
+    assert second.outcome == "applied" and learned == []
+    assert ix.account_owner(ACCOUNT) == ("c1", False)
+    third, _ = decide(pay("450.00", bank_reference="B3"), ix)
+    assert third.outcome == "applied" and third.customer_key == "c1"
+
+
 def test_a_learned_account_yields_to_another_customers_kid_short_by_a_fee() -> None:
     ix = index(item("2001", amount="700.00"), item("3001", "c3", amount="1200.00"))
     decide(pay("700.00", kid=AGREEMENT.generate_for("2001")), ix)
