@@ -5,9 +5,15 @@ camt file, booking the payments, loading the open invoices into the index, and w
 allocation and invoice status back — on SQLite (the embedded default) or PostgreSQL.
 
     python benchmarks/matching_service.py [--invoices 100000] [--payments 10000] [--database-url URL]
+    python benchmarks/matching_service.py --api [--invoices 3000] [--payments 350] [--database-url URL]
 
 Invoices are written straight into the table (intake is measured by `throughput.py`); three payments in
 four carry the invoice's KID, the rest only the payer's name and the amount.
+
+`--api` measures what a caller of `POST /remittances` waits for instead, through a real uvicorn on loopback:
+one file of N payments posted with `?wait=true` (matched inside the request, decisions in the answer), then
+another file of N payments for other invoices posted as callers do by default (the receipt at once, matching
+after the answer), with the time until its last payment was decided (polled by `GET /payments?status=new`).
 """
 
 from __future__ import annotations
@@ -17,24 +23,31 @@ import datetime as dt
 import json
 import resource
 import secrets
+import socket
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import quote
 
+import httpx
+import uvicorn
 from sqlalchemy import Engine, create_engine, insert, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from db.engine import session_scope
 from db.models import InvoiceRecord, new_id
+from gateway.api.app import create_app
 from gateway.runtime import outbox_engine
 from gateway.services.outbound.documents import LocalDocumentStore
 from gateway.services.payments import matching_runs as payments
 from gateway.services.payments import remittances
-from gateway.services.tenancy.tenants import ensure_tenant
+from gateway.services.tenancy.tenants import create_token, ensure_tenant
 from gateway.settings import Settings
 from schemas.kid import KidAgreement
 from tests.remittance_files import Tx, camt054
@@ -71,6 +84,7 @@ def main() -> None:
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--payments", type=int, default=10_000)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--api", action="store_true", help="POST /remittances latency: wait=true and default")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         url = args.database_url or f"sqlite:///{directory}/bench.db"
@@ -84,7 +98,8 @@ def main() -> None:
         try:
             settings = Settings(database_url=url, data_dir=Path(directory))
             with outbox_engine(settings) as engine:
-                report = _run(engine, args, directory, url)
+                run = _run_api if args.api else _run
+                report = run(engine, args, directory, url)
         finally:
             if schema is not None:
                 with admin.connect() as connection:
@@ -121,6 +136,76 @@ def _run(engine: Engine, args: argparse.Namespace, directory: str, url: str) -> 
         "match_s": round(matched, 2), "match_payments_per_s": round(run.payments / matched),
         "outcomes": dict(run.outcomes), "peak_rss_mib": round(peak_mib),
     }  # fmt: skip
+
+
+def _transactions(chosen: list[tuple[str, str, Decimal, str]], prefix: str) -> list[Tx]:
+    return [
+        Tx(amount, kid=kid if i % 4 else None, payer=payer.upper(), reference=f"{prefix}{i}")
+        for i, (_number, kid, amount, payer) in enumerate(chosen)
+    ]
+
+
+@contextmanager
+def _served(settings: Settings, engine: Engine) -> Iterator[str]:
+    """The app served by uvicorn on a free loopback port, as in production (background tasks and all)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    config = uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+
+
+def _run_api(engine: Engine, args: argparse.Namespace, directory: str, url: str) -> dict[str, object]:
+    facts = seed_invoices(engine, args.invoices)
+    step = max(len(facts) // (2 * args.payments), 1)
+    chosen = facts[::step][: 2 * args.payments]
+    waited_file = camt054(_transactions(chosen[0::2], "W"), message_id="BENCH-WAIT")
+    queued_file = camt054(_transactions(chosen[1::2], "Q"), message_id="BENCH-QUEUED")
+    with session_scope(engine) as session:
+        headers = {"Authorization": f"Bearer {create_token(session, TENANT, 'bench')}"}
+    settings = Settings(database_url=url, data_dir=Path(directory), _env_file=None)  # type: ignore[call-arg]
+    with _served(settings, engine) as base, httpx.Client(base_url=base, headers=headers, timeout=600) as http:
+        warm_up = camt054([Tx(Decimal("1.00"), payer="WARM UP", reference="WARM")], message_id="BENCH-WARM")
+        wait = {"wait": "true"}
+        http.post("/remittances", params={"filename": "warm.xml", **wait}, content=warm_up)  # the parse pool
+        started = time.perf_counter()
+        waited = http.post("/remittances", params={"filename": "wait.xml", **wait}, content=waited_file)
+        waited_s = time.perf_counter() - started
+        started = time.perf_counter()
+        queued = http.post("/remittances", params={"filename": "queued.xml"}, content=queued_file)
+        queued_s = time.perf_counter() - started
+        while http.get("/payments", params={"status": "new", "limit": 1}).json()["items"]:
+            time.sleep(0.01)
+        decided_s = time.perf_counter() - started
+    outcomes: dict[str, int] = {}
+    for answer in (waited, queued):
+        for payment in answer.json()["payments"]:
+            outcomes[payment["status"]] = outcomes.get(payment["status"], 0) + 1
+    return {
+        "database": url.split(":")[0], "invoices": args.invoices, "payments_per_file": args.payments,
+        "wait_true": {"status": waited.status_code, "answer_s": round(waited_s, 2),
+                      "matching": _matching_seconds(waited.json().get("matching"))},
+        "default": {"status": queued.status_code, "answer_s": round(queued_s, 2),
+                    "all_decided_s": round(decided_s, 2),
+                    "matching": _matching_seconds(queued.json().get("matching"))},
+        "statuses_in_the_answers": outcomes,
+    }  # fmt: skip
+
+
+def _matching_seconds(matching: object) -> object:
+    """The answer's `matching` without its outcome counts: the run's seconds, or why it is not there."""
+    if isinstance(matching, dict) and "seconds" in matching:
+        return {"seconds": matching["seconds"], "payments": matching["payments"]}
+    return matching
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """A tenant's receivables and bank files for the payment pages: invoices pushed through the real API, camt.054
-files received over `POST /remittances` and matched by the real engine.
+files received over `POST /remittances?wait=true` and matched by the real engine before the answer.
 
 `book_payments` leaves, among others, an exception with two suggestions: a payment of 3 885.00 NOK from
 Midnattsol Drift AS with a KID that belongs to nothing, while two of its open invoices (INV-000001 and
@@ -35,11 +35,14 @@ def invoice(client: TestClient, auth: dict[str, str], n: int, **changes: Any) ->
     return view
 
 
-def receive(client: TestClient, auth: dict[str, str], data: bytes, name: str = "bank.xml") -> Any:
+def receive(
+    client: TestClient, auth: dict[str, str], data: bytes, name: str = "bank.xml", *, wait: bool = True
+) -> Any:
+    """`POST /remittances`; `wait` (these scenarios read the decisions from the answer): matched before it."""
+    params = {"filename": name, "wait": "true"} if wait else {"filename": name}
     return client.post(
-        "/remittances", params={"filename": name}, content=data,
-        headers={**auth, "Content-Type": "application/xml"},
-    )  # fmt: skip
+        "/remittances", params=params, content=data, headers={**auth, "Content-Type": "application/xml"}
+    )
 
 
 def payment_status(client: TestClient, auth: dict[str, str], number: str) -> dict[str, Any]:

@@ -100,8 +100,9 @@ def flag_overdue_acknowledgements(context: WorkerContext, now: dt.datetime) -> i
 
 def receive_remittances(context: WorkerContext, now: dt.datetime) -> int:
     """Read each tenant's remittance drop (`remittance_dir/<tenant>/`) and each bank SFTP folder, matching
-    what each brought (`receive_drop_and_match`), then every payment still new (a busy or crashed run's);
-    how many files and payments it handled."""
+    what each brought (`receive_drop_and_match`), then every payment still new (a busy or crashed run's, also
+    one queued by `POST /remittances` whose run after the answer found the lease busy or failed); how many
+    files and payments it handled."""
     settings, worker_id = context.settings, context.worker_id
     handled = 0
     root = settings.remittance_dir

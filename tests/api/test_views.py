@@ -156,7 +156,7 @@ def test_payment_views_are_declared(
     )
     answer = client.post(
         "/remittances",
-        params={"filename": "bank.xml"},
+        params={"filename": "bank.xml", "wait": "true"},  # the run's report in the answer
         content=camt054([kid_tx, loose_tx]),
         headers={**auth, "Content-Type": "application/xml"},
     )
@@ -199,8 +199,9 @@ def test_a_busy_matching_run_is_deferred_or_refused(
         assert busy.json()["errors"][0]["field"] == "tenant"
         tx = Tx(Decimal(view["payable_amount"]), kid=view["payment_reference"])
         answer = client.post(
-            "/remittances", content=camt054([tx]), headers={**auth, "Content-Type": "application/xml"}
-        )
+            "/remittances", params={"wait": "true"}, content=camt054([tx]),
+            headers={**auth, "Content-Type": "application/xml"},
+        )  # fmt: skip
         assert answer.status_code == 201, answer.text
         assert answer.json()["matching"] == {"deferred": MATCHING_DEFERRED}
         [payment] = answer.json()["payments"]

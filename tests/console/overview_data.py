@@ -108,7 +108,7 @@ def _payments(client: TestClient, auth: dict[str, str], invoices: list[dict[str,
     txs.append(Tx(Decimal("4321.00"), payer="UKJENT BETALER AS", account="12345678903", reference="R9"))
     answer = client.post(
         "/remittances",
-        params={"filename": "bank.xml"},
+        params={"filename": "bank.xml", "wait": "true"},  # the decisions in the answer
         content=camt054(txs, message_id="OVERVIEW-1"),
         headers={**auth, "Content-Type": "application/xml"},
     )

@@ -36,10 +36,11 @@ def build_zip(members: list[tuple[str, bytes]]) -> bytes:
 
 
 def post(client: TestClient, auth: dict[str, Any], data: bytes, name: str, path: str = "/remittances") -> Any:
+    """`POST /remittances?wait=true` (matched before the answer, as `POST /inbound` always is), or `path`."""
+    params = {"filename": name, "wait": "true"} if path == "/remittances" else {"filename": name}
     return client.post(
-        path, params={"filename": name}, content=data,
-        headers={**auth, "Content-Type": "application/octet-stream"},
-    )  # fmt: skip
+        path, params=params, content=data, headers={**auth, "Content-Type": "application/octet-stream"}
+    )
 
 
 def three_invoices_and_their_bank_zip(client: TestClient, auth: dict[str, Any]) -> tuple[list[str], bytes]:

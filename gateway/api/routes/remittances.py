@@ -1,4 +1,5 @@
-"""Remittance files: receive one (its payments booked and matched at once), list them, read one back."""
+"""Remittance files: receive one (its payments booked at once, matched right after the answer or, with
+`?wait=true`, before it), list them, read one back."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.bodies import raw_body_openapi, read_family_body
@@ -21,6 +23,7 @@ from gateway.services.payments import remittances as remittance_service
 from gateway.services.payments.intake import (
     RemittanceIntake,
     RemittanceUpload,
+    match_after_answer,
     receive_and_match,
     zip_limits,
 )
@@ -43,10 +46,12 @@ router = APIRouter(tags=["payments"])
     responses={
         200: {"description": "the same file again: the first receipt, nothing booked twice"},
         201: {
-            "description": "read whole; its payments booked and matched. A statement zip (several bank "
-            "files in one .zip): each member read, kept and booked on its own — `files` holds one receipt "
-            "per member. A REMADV / 820 file of several interchanges: one file with the payments of every "
-            "interchange that reads; one refused on its own is named in `warnings`"
+            "description": "read whole; its payments booked (`new`) and matched right after this answer "
+            "(`matching: {\"queued\": …}`; `GET /payments?file_id=` shows the decisions), or before it with "
+            "`?wait=true` (`matching` is the run's report, each payment's status its decision). A statement "
+            "zip (several bank files in one .zip): each member read, kept and booked on its own — `files` "
+            "holds one receipt per member. A REMADV / 820 file of several interchanges: one file with the "
+            "payments of every interchange that reads; one refused on its own is named in `warnings`"
         },
         413: {"description": "larger than GATEWAY_MAX_REMITTANCE_BYTES (the answer names the limit)"},
         422: {
@@ -65,9 +70,17 @@ async def post_remittance(
     engine: EngineDep,
     store: DocumentStoreDep,
     filename: Annotated[str | None, Query(max_length=255)] = None,
-    match: bool = True,
+    match: Annotated[bool, Query(description="false: booked `new` and not matched now")] = True,
+    wait: Annotated[
+        bool, Query(description="true: matched before the answer, the decisions in it (slower)")
+    ] = False,
 ) -> JSONResponse:
-    """A remittance file as the raw body (camt.053/054, OCR giro, REMADV, X12 820, Invoice Response)."""
+    """A remittance file as the raw body (camt.053/054, OCR giro, REMADV, X12 820, Invoice Response).
+
+    The answer comes once the file is kept and its payments booked `new`; matching runs right after it
+    (under the tenant's matching lease: when another run holds it, or the process stops first, the worker's
+    periodic matching takes the payments, never lost). `?wait=true` matches before answering, as a caller
+    that wants the decisions in the answer asks; `?match=false` books without matching now."""
     try:
         remittance_service.check_remittance_filename(filename)  # before the body is read
     except remittance_service.RemittanceNameRefused as error:
@@ -84,11 +97,12 @@ async def post_remittance(
         lambda: receive_and_match(
             engine, store, [upload], tenant_id=identity.tenant_id,
             source="api", actor=identity.actor, max_bytes=settings.max_remittance_bytes, match=match,
-            refused_quota_bytes=settings.refused_remittance_quota_bytes, limits=limits,
+            refused_quota_bytes=settings.refused_remittance_quota_bytes, limits=limits, wait=wait,
         )
     )  # fmt: skip
+    after = BackgroundTask(match_after_answer, engine, identity.tenant_id) if intake.matching_queued else None
     if intake.archives:
-        return _archive_answer(intake)
+        return _archive_answer(intake, after)
     [received] = intake.files
     receipt = received.receipt
     if receipt.status == "rejected":
@@ -104,10 +118,10 @@ async def post_remittance(
         )
     status = 200 if receipt.outcome == "duplicate" else 201
     headers = {"Location": f"/remittances/{receipt.file_id}"}
-    return JSONResponse(intake.file_answer(), status_code=status, headers=headers)
+    return JSONResponse(intake.file_answer(), status_code=status, headers=headers, background=after)
 
 
-def _archive_answer(intake: RemittanceIntake) -> JSONResponse:
+def _archive_answer(intake: RemittanceIntake, after: BackgroundTask | None) -> JSONResponse:
     """A statement zip's answer: 422 when the archive was refused whole or no member was taken (each
     member's error listed), else 201 (200 when every member was a repeat) with one receipt per member."""
     [archive] = intake.archives
@@ -129,7 +143,7 @@ def _archive_answer(intake: RemittanceIntake) -> JSONResponse:
         ]
         raise ErrorAnswer(422, errors, archive=archive.archive, files=answer["files"])
     status = 201 if "accepted" in outcomes else 200
-    return JSONResponse(answer, status_code=status)
+    return JSONResponse(answer, status_code=status, background=after)
 
 
 @router.get("/remittances")

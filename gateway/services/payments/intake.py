@@ -6,17 +6,25 @@ run decides the tenant's new payments — when at least one file was accepted no
 before brings nothing new to match; payments left `new` from earlier (a busy or crashed run) are the
 worker's periodic matching's (`run_all`). A run that finds another run holding the tenant's lease is not an
 error here: the payments stay `new` and the worker matches them next.
+
+`POST /remittances` does not wait for matching unless asked (`wait=False` here): it answers with the receipts
+(payments `new`, matching `queued`) and runs `match_after_answer` once the answer is sent. Matching 350
+payments is most of what the request cost (benchmarks/matching_service.py --api); the decisions are read back
+by `GET /payments` or `GET /remittances/{id}`, or come in the answer with `?wait=true`.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlmodel import col
 
 from db.engine import session_scope
+from db.models import PaymentRecord
 from gateway.services.outbound.avtalegiro import import_mandates
 from gateway.services.outbound.documents import DocumentStore
 from gateway.services.payments.matching_runs import (
@@ -45,8 +53,17 @@ from mappings.consumer.avtalegiro_agreements import sniff as sniff_agreements
 from mappings.remittance.statement_zip import ZipLimits
 from transports.drop_folder import DropFolder
 
+log = logging.getLogger("gateway.payments.intake")
+
 #: What a caller is told when matching waits for the worker.
 MATCHING_DEFERRED = "another matching run is busy; the worker matches next"
+#: What a caller is told when matching runs after the answer (`receive_and_match(wait=False)`).
+MATCHING_QUEUED = (
+    "matching runs after this answer; GET /payments?file_id=… or GET /remittances/{id} shows the decisions "
+    "(?wait=true: the decisions in the answer)"
+)
+#: How often `match_after_answer` runs again for payments booked while it ran (then the worker's).
+AFTER_ANSWER_ROUNDS = 3
 #: At most this many payments are listed per received file.
 LISTED_PAYMENTS = 1000
 
@@ -91,13 +108,17 @@ class MatchingStep:
 
     matching: MatchRun | None = None
     matching_deferred: str | None = None
+    #: True: matching runs after the answer (`match_after_answer`), the payments are `new` until then
+    matching_queued: bool = False
 
     def matching_answer(self) -> dict[str, Any] | None:
-        """The run as callers show it: its report, or why it was left to the worker."""
+        """The run as callers show it: its report, why it was left to the worker, or that it comes next."""
         if self.matching is not None:
             return self.matching.as_dict()
         if self.matching_deferred is not None:
             return {"deferred": self.matching_deferred}
+        if self.matching_queued:
+            return {"queued": MATCHING_QUEUED}
         return None
 
 
@@ -156,6 +177,37 @@ def match_if_accepted(
         return MatchingStep(matching_deferred=MATCHING_DEFERRED)
 
 
+def match_after_answer(
+    engine: Engine, tenant_id: str, *, rounds: int = AFTER_ANSWER_ROUNDS, holder: str | None = None
+) -> list[MatchRun]:
+    """Match the tenant's `new` payments once their receipt was answered (a background task of
+    `POST /remittances`); never raises, since no caller is left to hear it.
+
+    Another run holding the tenant's lease: its payments stay `new` for the worker's `run_all`. While this
+    run held the lease, another upload's task found it busy: its payments are `new` when this run ends, so
+    it runs again (at most `rounds` times; the rest is the worker's). A failure leaves what was not booked
+    `new`, never lost: logged, and the worker matches it next."""
+    runs: list[MatchRun] = []
+    try:
+        for _ in range(rounds):
+            runs.append(run_matching(engine, tenant_id, holder=holder))
+            if not _has_new_payments(engine, tenant_id):
+                break
+    except MatchingBusy:
+        log.info("matching of tenant %s after the answer: %s", tenant_id, MATCHING_DEFERRED)
+    except Exception:  # the answer is gone: logged, and the payments wait for the worker
+        log.exception("matching of tenant %s after the answer failed; the worker matches next", tenant_id)
+    return runs
+
+
+def _has_new_payments(engine: Engine, tenant_id: str) -> bool:
+    with session_scope(engine) as session:
+        waiting = select(col(PaymentRecord.id)).where(
+            col(PaymentRecord.tenant_id) == tenant_id, col(PaymentRecord.status) == "new"
+        )
+        return session.execute(waiting.limit(1)).first() is not None
+
+
 def receive_and_match(
     engine: Engine,
     store: DocumentStore,
@@ -168,9 +220,13 @@ def receive_and_match(
     match: bool = True,
     refused_quota_bytes: int | None = None,
     limits: ZipLimits | None = None,
+    wait: bool = True,
 ) -> RemittanceIntake:
     """Keep and book every upload (in order; `uploads` may read each file as it comes), match once if any
     was accepted (and `match`), list each file's payments.
+
+    `wait=False`: matching is not run here but `queued` — the caller runs `match_after_answer` once it has
+    answered; the payments are listed `new`.
 
     A refused file is kept with its reason and lists no payments; a repeated file answers with its first
     receipt and lists the payments booked then. A statement zip (`limits`) becomes one received file per
@@ -203,10 +259,14 @@ def receive_and_match(
         )  # fmt: skip
         files.append(ReceivedFile(receipt, name=upload.filename))
     accepted = any(received.receipt.outcome == "accepted" for received in files)
-    step = match_if_accepted(engine, tenant_id, accepted=accepted, match=match)
+    if wait:
+        step = match_if_accepted(engine, tenant_id, accepted=accepted, match=match)
+    else:
+        step = MatchingStep(matching_queued=match and accepted)
     intake = RemittanceIntake(
-        matching=step.matching, matching_deferred=step.matching_deferred, files=files, archives=archives
-    )
+        matching=step.matching, matching_deferred=step.matching_deferred,
+        matching_queued=step.matching_queued, files=files, archives=archives,
+    )  # fmt: skip
     with session_scope(engine) as session:
         for received in intake.files:
             if received.receipt.status == "rejected":
