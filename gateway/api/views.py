@@ -905,6 +905,13 @@ class MatchingDeferred(View):
     deferred: str = Field(description="why matching was left to the worker")
 
 
+class MatchingQueued(View):
+    queued: str = Field(
+        description="matching runs right after this answer (the worker's periodic run if that one is busy); "
+        "where to read the decisions"
+    )
+
+
 class RemittanceReceiptView(View):
     """A received remittance file: its payments booked and, unless `match=false`, matched at once."""
 
@@ -915,7 +922,11 @@ class RemittanceReceiptView(View):
     payments: list[PaymentSummary]
     duplicate_payments: int
     error: RemittanceError | None = None
-    matching: MatchRunView | MatchingDeferred | None = None
+    matching: MatchRunView | MatchingDeferred | MatchingQueued | None = Field(
+        None,
+        description="the run's report with ?wait=true; `queued` by default (matching after the answer); "
+        "`deferred` when it was left to the worker; none with ?match=false",
+    )
     warnings: list[str] = Field(
         default_factory=list,
         description="what the file was read with: tolerated departures from its schema; in a file of "

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -169,23 +170,83 @@ class _AmountSearch:
         return f"{len(self.solutions)} items or combinations of {name}'s open items add up to {amount}"
 
 
-def chance_combinations(items: Sequence[OpenItem], size: int) -> float:
-    """How many combinations of `size` of these items would add up to a given amount by chance alone.
+#: Round amounts (whole hundreds, tens, kroner) sit on a coarser grid than cents: among them sums coincide
+#: far more often. The grids `chance_combinations` also looks at, in cents.
+ROUND_GRIDS = (10_000, 1_000, 100)
+#: Fewer round items than this have no spread to speak of (three items netting to a round payment are that
+#: payment, not a coincidence): the round estimate needs at least this many.
+ROUND_POOL_MIN = 5
 
-    The sums of `size` items drawn from n spread (roughly normally) with a standard deviation of
-    sqrt(size) x the items' own; at its densest a span of one cent holds about C(n, size) / (2.5 x that
-    deviation in cents) of them. Near 1, a combination that adds up is no evidence: among 24 open items,
-    some 7 of them add up to almost any amount of their size. Items of one amount (a subscription) have
-    no spread: any combination of them is a coincidence of that amount.
+
+def chance_combinations(items: Sequence[OpenItem], size: int, target: Decimal | None = None) -> float:
+    """How many combinations of `size` of these items would add up to `target` by chance alone.
+
+    The sums of `size` items drawn from n spread (roughly normally) around size x their mean with a
+    standard deviation of sqrt(size) x theirs; one cent at the target holds about C(n, size) x that normal
+    density of them (at the densest, C(n, size) / (2.5 x the deviation in cents); without a target that is
+    the estimate). Near 1, a combination that adds up is no evidence: among 24 open items, some 7 of them
+    add up to almost any amount of their size. Items of one amount (a subscription) have no spread: any
+    combination of them is a coincidence of that amount.
+
+    Round amounts (whole hundreds, tens) sit on a coarser grid, where sums coincide far more often: on
+    each grid the combinations whose odd parts can make the target's (none, one item or a pair of the
+    items that are not round, with the right remainder) are counted with the round items making up the
+    rest, against the round items' spread in grid steps. 2 200 + 2 300 + 2 600 among a dozen whole
+    hundreds is no proof of 7 100.00, nor is 1 043.64 + three of them of 7 543.64. The largest estimate
+    counts.
     """
     values = [abs(_signed_cents(item)) for item in items]
     if size < 2 or len(values) < size:
         return 0.0
+    wanted = _cents(target) if target is not None else None
+    estimate = math.comb(len(values), size) * _density(values, size, wanted, 1)
+    if wanted is None:
+        return estimate
+    for grid in ROUND_GRIDS:
+        round_values = [v for v in values if v % grid == 0]
+        if len(round_values) < ROUND_POOL_MIN:
+            continue
+        odd_values = [v for v in values if v % grid]
+        odd = Counter(v % grid for v in odd_values)
+        remainder = wanted % grid
+        ways_of = math.comb
+        chance = 0.0
+        if remainder == 0:  # round items alone
+            chance += ways_of(len(round_values), size) * _density(round_values, size, wanted, grid)
+        if size - 1 <= len(round_values):  # one item that is not round, with the right remainder
+            rest = size - 1
+            for value in (v for v in odd_values if v % grid == remainder):
+                density = _density(round_values, rest, wanted - value, grid)
+                chance += ways_of(len(round_values), rest) * density
+        pairs = _odd_pairs(odd, remainder, grid) if size >= 3 else 0
+        if pairs and size - 2 <= len(round_values):  # two, at the odd items' mean
+            mean_odd = sum(odd_values) / len(odd_values)
+            rest = size - 2
+            density = _density(round_values, rest, wanted - 2 * mean_odd, grid)
+            chance += pairs * ways_of(len(round_values), rest) * density
+        estimate = max(estimate, chance)
+    return estimate
+
+
+def _odd_pairs(odd: Counter[int], remainder: int, grid: int) -> int:
+    """How many pairs of not-round items have remainders adding up to `remainder` (on the grid)."""
+    pairs = 0
+    for part, times in odd.items():
+        other = (remainder - part) % grid
+        pairs += times * (times - 1) if other == part else times * odd.get(other, 0)
+    return pairs // 2
+
+
+def _density(values: Sequence[int], size: int, target: float | None, grid: int) -> float:
+    """The normal density, per step of `grid`, of a sum of `size` of `values` at `target` (None: at its
+    densest); infinite at a multiple of the one amount of values that do not spread."""
     mean = sum(values) / len(values)
-    deviation = math.sqrt(sum((value - mean) ** 2 for value in values) / len(values))
-    if deviation == 0:
-        return math.inf
-    return math.comb(len(values), size) / (2.5 * math.sqrt(size) * deviation)
+    deviation = math.sqrt(sum((value - mean) ** 2 for value in values) / len(values)) / grid
+    if deviation == 0:  # one amount: its multiples are certain, anything else impossible
+        return math.inf if target is None or abs(target - size * mean) < grid / 2 else 0.0
+    spread = math.sqrt(size) * deviation
+    away = 0.0 if target is None else (target / grid - size * mean / grid) / spread
+    return math.exp(-away * away / 2) / (math.sqrt(2 * math.pi) * spread)
 
 
 class CandidateFinder:
@@ -554,7 +615,7 @@ class CandidateFinder:
         chance = 0.0
         if len(solutions) == 1 and len(solutions[0]) > 1:
             within = all(item in pool for item in solutions[0])
-            chance = chance_combinations(pool if within else items, len(solutions[0]))
+            chance = chance_combinations(pool if within else items, len(solutions[0]), target)
         return _AmountSearch(
             len(items), len(pool), singles, solutions, bool(found.solutions), found.exhausted, chance
         )

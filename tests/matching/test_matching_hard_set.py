@@ -262,7 +262,7 @@ def test_declared_groups_let_a_parent_pay_and_a_resolution_teaches_an_undeclared
     ungrouped = dataclasses.replace(hard_set, groups={})
     unknown = score(ungrouped, learning=False).rows["parent_pays"]
     taught = score(ungrouped).rows["parent_pays"]
-    assert declared.auto >= 0.75 * declared.payments > 0
+    assert declared.auto >= 0.6 * declared.payments > 0
     assert unknown.payments == declared.payments and unknown.auto == 0
     assert 0 < taught.auto < declared.auto * taught.payments / declared.payments
     assert declared.false == unknown.false == taught.false == 0

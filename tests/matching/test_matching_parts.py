@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from gateway.matching.amount_fit import amount_to_compare, fit_amount
+from gateway.matching.candidates import chance_combinations
 from gateway.matching.index import MatchIndex
 from gateway.matching.model import Allocation, OpenItem
 from gateway.matching.names import NameIndex, alias_key, fold, match_key
@@ -22,6 +23,7 @@ from gateway.matching.references import (
     one_edit_variants,
     text_references,
 )
+from gateway.matching.scoring import CHANCE_LIMIT
 from gateway.matching.subset import find_subsets, small_combinations
 from schemas.matching import MatchingPolicy
 from schemas.remittance import Payment, RemittanceLine
@@ -244,3 +246,25 @@ def test_open_invoices_are_found_by_their_open_amount_as_payments_apply() -> Non
     index.add(open_item("5", "500.00"))
     assert sorted(i.number for i in index.open_with_amount(Decimal("500.00"), "NOK")) == ["2", "5"]
     assert index.open_with_amount(Decimal("800.00"), "NOK") == []
+
+
+def _open(amounts: list[str], customer: str = "c1") -> list[OpenItem]:
+    day = dt.date(2026, 1, 5)
+    return [
+        OpenItem(f"id-{n}", str(n), "invoice", customer, "Nordic AS", "NOK", Decimal(a), Decimal(a), day)
+        for n, a in enumerate(amounts)
+    ]
+
+
+def test_chance_combinations_grow_with_the_pool_and_with_round_amounts() -> None:
+    """A lone combination is proof among a few items spread to the cent, not among many, nor among round
+    amounts on their coarser grid, nor among items of one amount."""
+    few = _open(["1234.56", "877.10", "4410.35", "2999.99", "615.40"])
+    assert chance_combinations(few, 3, Decimal("6444.90")) < CHANCE_LIMIT
+    many = _open([f"{1000 + (n * 7919) % 9000}.{n % 100:02d}" for n in range(40)])
+    assert chance_combinations(many, 7, Decimal("35000.17")) > 1
+    assert chance_combinations(many, 7) > chance_combinations(many[:20], 7)
+    round_ones = _open([f"{(n * 37) % 40 * 100 + 1000}.00" for n in range(14)] + ["1234.56", "877.10"])
+    cents_only = chance_combinations(round_ones, 3)
+    assert cents_only < CHANCE_LIMIT < chance_combinations(round_ones, 3, Decimal("7100.00"))
+    assert chance_combinations(_open(["499.00"] * 6), 2, Decimal("998.00")) == float("inf")
