@@ -130,8 +130,8 @@ class NameIndex:
     MAX_CANDIDATES = 4000
     #: Vocabulary words a truncated last word may expand to.
     MAX_PREFIX_WORDS = 64
-    #: Truncated last words whose entries are kept between searches (emptied when full).
-    MAX_CACHED_WORDS = 4096
+    #: Entries held in unions kept for truncated last words (emptied when more; about 40 bytes each).
+    MAX_CACHED_ENTRIES = 250_000
     #: Searches whose hits are kept (emptied when full).
     MAX_CACHED_SEARCHES = 8192
 
@@ -144,6 +144,7 @@ class NameIndex:
         self._vocabulary: list[str] | None = None
         #: last (maybe truncated) word -> the entries having it or a word it begins; emptied by `add`
         self._last_word_entries: dict[str, set[int]] = {}
+        self._cached_entries = 0
         #: (query key, limit, cutoff) -> the hits; payers come back, and so do their bank names
         self._searched: dict[tuple[str, int, float], list[NameHit]] = {}
 
@@ -156,6 +157,7 @@ class NameIndex:
             return
         entry = len(self._entry_keys)
         self._last_word_entries.clear()
+        self._cached_entries = 0
         self._searched.clear()
         self._entry_ids[(customer_key, key)] = entry
         self._entry_keys.append(customer_key)
@@ -188,12 +190,19 @@ class NameIndex:
         """
         found = self._last_word_entries.get(last)
         if found is None:
-            found = set(self._postings.get(last, ()))
+            words = [last] if last in self._postings else []
             if len(last) >= 3:
-                for word in self._prefix_words(last):
+                words += [word for word in self._prefix_words(last) if word != last]
+            if len(words) == 1:
+                found = self._postings[words[0]]  # one word's own postings: nothing to copy
+            else:
+                found = set()
+                for word in words:
                     found |= self._postings[word]
-            if len(self._last_word_entries) >= self.MAX_CACHED_WORDS:
+                self._cached_entries += len(found)
+            if self._cached_entries > self.MAX_CACHED_ENTRIES:
                 self._last_word_entries.clear()
+                self._cached_entries = len(found)
             self._last_word_entries[last] = found
         return found
 
