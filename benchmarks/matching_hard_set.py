@@ -1026,7 +1026,6 @@ def score(
     """
     policy = policy or MatchingPolicy()
     items = [dataclasses.replace(item) for item in hard_set.items] if copy_items else hard_set.items
-    currency_of = {item.invoice_id: item.currency for item in items}
     index_started = time.perf_counter()
     index = MatchIndex(
         items, kid_agreement=hard_set.agreement, accounts=hard_set.accounts, aliases=hard_set.aliases
@@ -1041,7 +1040,9 @@ def score(
     invoice_amount = invoices_auto_amount = applied_amount = false_amount = ZERO
 
     def nok(allocation: Allocation) -> Decimal:
-        return allocation.amount * NOK_RATES[currency_of[allocation.invoice_id]]
+        item = index.item(allocation.invoice_id)  # the index, not a second million-entry table
+        assert item is not None
+        return allocation.amount * NOK_RATES[item.currency]
 
     taught: dict[str, str] = {}  # aliases people taught so far (alias key -> customer)
     started = time.perf_counter()
