@@ -21,6 +21,7 @@ million items plus the payments and their truths.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gc
 import os
 import platform
@@ -32,7 +33,29 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import benchmarks.matching_hard_set as hard_set_module
 from benchmarks.matching_hard_set import generate, print_report, score
+from gateway.matching import Decision, MatchIndex
+from schemas.matching import MatchingPolicy
+from schemas.remittance import Payment
+
+
+class _CpuTimedMatching:
+    """`match_payment` with the process CPU time spent inside it added up: on a machine shared with other
+    work the wall time inside it (the scorer's figure) grows with the neighbours' load, the CPU time
+    much less."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._match = hard_set_module.match_payment
+
+    def __call__(
+        self, payment: Payment, index: MatchIndex, policy: MatchingPolicy, *, today: dt.date | None = None
+    ) -> Decision:
+        started = time.process_time()
+        decision = self._match(payment, index, policy, today=today)
+        self.seconds += time.process_time() - started
+        return decision
 
 
 def resident_mib() -> float:
@@ -99,7 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     before_index = resident_mib()
     scoring_cpu = time.process_time()
-    report = score(hard_set, copy_items=False, keep_per_payment=False)
+    timed = _CpuTimedMatching()
+    hard_set_module.match_payment = timed  # the scorer calls it through its module
+    try:
+        report = score(hard_set, copy_items=False, keep_per_payment=False)
+    finally:
+        hard_set_module.match_payment = timed._match
     scoring_cpu = time.process_time() - scoring_cpu
     print(
         f"index: {len(hard_set.items):,} items built in {report.index_seconds:.1f} s "
@@ -108,8 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         f"matching: {len(hard_set.payments):,} payments, {report.match_seconds:.1f} s inside match_payment "
         f"({len(hard_set.payments) / report.match_seconds:,.0f} payments/s); the whole run with "
-        f"apply and people's resolutions {report.seconds:.1f} s; CPU time of index and run "
-        f"{scoring_cpu:.1f} s"
+        f"apply and people's resolutions {report.seconds:.1f} s; CPU time inside match_payment "
+        f"{timed.seconds:.1f} s, of index and run {scoring_cpu:.1f} s"
     )
     print(
         f"memory: {before_index:,.0f} MiB resident before the index, {resident_mib():,.0f} MiB at the end, "
