@@ -88,8 +88,7 @@ def main() -> None:
     data = build_document(args.transactions, args.entries)
     built_rss = peak_rss_mb()
     print(
-        f"document: {args.transactions:,} TxDtls in {args.entries} batch entry(ies), "
-        f"{len(data) / 1e6:.1f} MB"
+        f"document: {args.transactions:,} TxDtls in {args.entries} batch entry(ies), {len(data) / 1e6:.1f} MB"
     )
 
     best = float("inf")

@@ -53,6 +53,7 @@ def _tolerant(work: Callable[[bytes], Any], errors: tuple[type[Exception], ...])
             return work(data)
         except errors:
             return None
+
     return run
 
 
@@ -79,8 +80,12 @@ def main() -> None:
     args = parser.parse_args()
 
     invoic = [p.read_bytes() for p in sorted((SAMPLES / "edifact" / "INVOIC").glob("*.edi"))]
-    interchanges = [d for d in invoic if d.lstrip(b"\xef\xbb\xbf \r\n").startswith((b"UNA", b"UNB"))
-                    and _tolerant(edifact.parse, (edifact.EdiSyntaxError,))(d) is not None]
+    interchanges = [
+        d
+        for d in invoic
+        if d.lstrip(b"\xef\xbb\xbf \r\n").startswith((b"UNA", b"UNB"))
+        and _tolerant(edifact.parse, (edifact.EdiSyntaxError,))(d) is not None
+    ]
     x12_810 = [p.read_bytes() for p in sorted((SAMPLES / "x12" / "810").iterdir())]
     x12_good = [d for d in x12_810 if _tolerant(x12.parse, (x12.X12SyntaxError,))(d) is not None]
 
@@ -93,8 +98,9 @@ def main() -> None:
 
     rows: list[tuple[str, str, int, int, float | None]] = []
 
-    def row(label: str, what: str, files: list[bytes], count: int,
-            work: Callable[[bytes], Any] | None) -> None:
+    def row(
+        label: str, what: str, files: list[bytes], count: int, work: Callable[[bytes], Any] | None
+    ) -> None:
         rate = None if work is None else measure(files, work, args.seconds)[0]
         rows.append((label, what, len(files), count, rate))
 
@@ -104,15 +110,21 @@ def main() -> None:
         warnings.simplefilter("ignore")
         row("ours  edifact.tokenize", "INVOIC, all", invoic, edifact_segments, edifact.tokenize)
         row("pydifact Parser.parse", "INVOIC, all", invoic, edifact_segments, pydifact_tokenize)
-        row("ours  edifact.parse", "INVOIC interchanges", interchanges, interchange_segments,
-            edifact.parse)
-        row("pydifact Interchange.from_str", "INVOIC interchanges", interchanges, interchange_segments,
-            pydifact_interchange)
+        row("ours  edifact.parse", "INVOIC interchanges", interchanges, interchange_segments, edifact.parse)
+        row(
+            "pydifact Interchange.from_str",
+            "INVOIC interchanges",
+            interchanges,
+            interchange_segments,
+            pydifact_interchange,
+        )
     row("ours  x12.tokenize", "810, accepted", x12_good, x12_segments, x12.tokenize)
     row("ours  x12.parse", "810, accepted", x12_good, x12_segments, x12.parse)
 
-    print(f"cores: {os.cpu_count()}; Python {platform.python_version()}; one core per row; "
-          f"{args.seconds:.1f} s of work per row")
+    print(
+        f"cores: {os.cpu_count()}; Python {platform.python_version()}; one core per row; "
+        f"{args.seconds:.1f} s of work per row"
+    )
     if version is None:
         print("pydifact: not installed, its rows are left out (pip install pydifact)")
     else:
@@ -127,8 +139,10 @@ def main() -> None:
             continue
         print(f"{label:<33} {what:<20} {files:>3} {count:>8} {rate:>10,.0f} {rate * count / files:>12,.0f}")
     rates = {label: rate for label, _, _, _, rate in rows}
-    for ours, theirs in (("ours  edifact.tokenize", "pydifact Parser.parse"),
-                         ("ours  edifact.parse", "pydifact Interchange.from_str")):
+    for ours, theirs in (
+        ("ours  edifact.tokenize", "pydifact Parser.parse"),
+        ("ours  edifact.parse", "pydifact Interchange.from_str"),
+    ):
         mine, other = rates[ours], rates[theirs]
         if mine and other:
             print(f"{ours.split()[1]} / {theirs.split()[1]}: {mine / other:.1f}×")

@@ -39,8 +39,12 @@ def main() -> None:
     get_validator(args.rules_dir).warm_up()  # compile once, outside both clocks
     with tempfile.TemporaryDirectory(prefix="ehf-bench-") as temporary:
         data_dir = Path(temporary)
-        settings = Settings(database_url=f"sqlite:///{data_dir / 'outbox.sqlite3'}", data_dir=data_dir,
-                            rules_dir=args.rules_dir, _env_file=None)  # type: ignore[call-arg]
+        settings = Settings(
+            database_url=f"sqlite:///{data_dir / 'outbox.sqlite3'}",
+            data_dir=data_dir,
+            rules_dir=args.rules_dir,
+            _env_file=None,
+        )  # type: ignore[call-arg]
         invoices = []
         for n in range(1, args.invoices + 1):
             invoice = sample_invoice_json(n, lines=args.lines, number_prefix="EHF")
@@ -60,10 +64,13 @@ def main() -> None:
         size = sum(f.stat().st_size for f in files) / len(files)
         e2e_rate = args.invoices / end_to_end
         bare_rate = bare_validator_rate(files, rules_dir=args.rules_dir, seconds=3.0)
-    print(f"cores: {os.cpu_count()}; documents: {args.invoices} EHF invoices, {args.lines} lines, "
-          f"~{size / 1024:.1f} KiB each; rules: XSD + CEN + PEPPOL 3.0.21; fsync on")
-    print(f"end to end (intake → render → validate → folder): {e2e_rate:8.1f} invoices/s "
-          f"({end_to_end:.2f} s)")
+    print(
+        f"cores: {os.cpu_count()}; documents: {args.invoices} EHF invoices, {args.lines} lines, "
+        f"~{size / 1024:.1f} KiB each; rules: XSD + CEN + PEPPOL 3.0.21; fsync on"
+    )
+    print(
+        f"end to end (intake → render → validate → folder): {e2e_rate:8.1f} invoices/s ({end_to_end:.2f} s)"
+    )
     print(f"bare validator on the same files:                 {bare_rate:8.1f} documents/s")
     print(f"ratio end to end / bare:                          {e2e_rate / bare_rate:8.2f}")
 

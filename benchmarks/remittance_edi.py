@@ -99,8 +99,9 @@ def x12_820_file(payments: int, lines_each: int) -> bytes:
     return x12.write_interchange(interchange, newline="\n")
 
 
-def measure(data: bytes, read: Callable[[bytes], RemittanceDocument],
-            seconds: float) -> tuple[float, int, int]:
+def measure(
+    data: bytes, read: Callable[[bytes], RemittanceDocument], seconds: float
+) -> tuple[float, int, int]:
     """(files per second, payments per file, lines per file), repeated until `seconds` have passed."""
     document = read(data)  # warm-up, and the counts
     payments = len(document.payments)
@@ -123,15 +124,19 @@ def main() -> None:
     print(f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores, one used")
     shapes = [(1, args.lines), (1000, 10)]
     print(f"{'reader':<14} {'shape':<24} {'size':>10} {'files/s':>9} {'payments/s':>11} {'lines/s':>10}")
-    readers = (("edifact_remadv.parse", remadv_file, edifact_remadv.parse),
-               ("x12_820.parse", x12_820_file, x12_820.parse))
+    readers = (
+        ("edifact_remadv.parse", remadv_file, edifact_remadv.parse),
+        ("x12_820.parse", x12_820_file, x12_820.parse),
+    )
     for name, write, read in readers:
         for payments, lines_each in shapes:
             data = write(payments, lines_each)
             rate, paid, lines = measure(data, read, args.seconds)
             shape = f"{payments} × {lines_each} lines"
-            print(f"{name:<14} {shape:<24} {len(data) / 1024:>8.0f} K {rate:>9.2f} {rate * paid:>11.0f} "
-                  f"{rate * lines:>10.0f}")
+            print(
+                f"{name:<14} {shape:<24} {len(data) / 1024:>8.0f} K {rate:>9.2f} {rate * paid:>11.0f} "
+                f"{rate * lines:>10.0f}"
+            )
 
 
 if __name__ == "__main__":

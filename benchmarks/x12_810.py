@@ -64,16 +64,51 @@ def main() -> None:
             transactions = [x12.parse(d).transactions[0].segments for d in documents]
             grammar = grammar_for(version)
             label = f"{size} line{'s' if size != 1 else ''}"
-            rows.append((f"x12_810.render {version}", label, size, segments,
-                         measure(invoices, lambda i, v=version: x12_810.render(i, version=v), args.seconds)))
-            rows.append((f"x12_810.parse {version}", label, size, segments,
-                         measure(documents, x12_810.parse, args.seconds)))
-            rows.append((f"x12_810.parse strict {version}", label, size, segments,
-                         measure(documents, lambda d: x12_810.parse(d, strict=True), args.seconds)))
-            rows.append((f"x12_810.inspect {version}", label, size, segments,
-                         measure(documents, x12_810.inspect, args.seconds)))
-            rows.append((f"check_message {version}", label, size, segments,
-                         measure(transactions, lambda s, g=grammar: check_message(g, s), args.seconds)))
+            rows.append(
+                (
+                    f"x12_810.render {version}",
+                    label,
+                    size,
+                    segments,
+                    measure(invoices, lambda i, v=version: x12_810.render(i, version=v), args.seconds),
+                )
+            )
+            rows.append(
+                (
+                    f"x12_810.parse {version}",
+                    label,
+                    size,
+                    segments,
+                    measure(documents, x12_810.parse, args.seconds),
+                )
+            )
+            rows.append(
+                (
+                    f"x12_810.parse strict {version}",
+                    label,
+                    size,
+                    segments,
+                    measure(documents, lambda d: x12_810.parse(d, strict=True), args.seconds),
+                )
+            )
+            rows.append(
+                (
+                    f"x12_810.inspect {version}",
+                    label,
+                    size,
+                    segments,
+                    measure(documents, x12_810.inspect, args.seconds),
+                )
+            )
+            rows.append(
+                (
+                    f"check_message {version}",
+                    label,
+                    size,
+                    segments,
+                    measure(transactions, lambda s, g=grammar: check_message(g, s), args.seconds),
+                )
+            )
 
     readable: list[bytes] = []
     for path in sorted(SAMPLES.iterdir()):
@@ -83,11 +118,20 @@ def main() -> None:
             continue
         readable.append(path.read_bytes())
     sample_segments = sum(d.count(b"\n") for d in readable) // max(len(readable), 1)
-    rows.append(("x12_810.parse (samples)", f"{len(readable)} real files", 0, sample_segments,
-                 measure(readable, x12_810.parse, args.seconds)))
+    rows.append(
+        (
+            "x12_810.parse (samples)",
+            f"{len(readable)} real files",
+            0,
+            sample_segments,
+            measure(readable, x12_810.parse, args.seconds),
+        )
+    )
 
-    print(f"cores: {os.cpu_count()}; Python {platform.python_version()} on {platform.machine()}; one core; "
-          f"{args.seconds:.1f} s of work per row")
+    print(
+        f"cores: {os.cpu_count()}; Python {platform.python_version()} on {platform.machine()}; one core; "
+        f"{args.seconds:.1f} s of work per row"
+    )
     print()
     header = f"{'what':<28} {'invoice':<15} {'segments':>8} {'docs/s':>10} {'ms/doc':>9} {'lines/s':>11}"
     print(header)

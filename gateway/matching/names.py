@@ -21,6 +21,7 @@ candidates left.
 from __future__ import annotations
 
 import bisect
+import heapq
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -89,7 +90,8 @@ def fold(name: str) -> str:
     The digraph collapse runs to a fixed point, so folding a folded name changes nothing.
     """
     text = name.casefold().translate(_LETTERS)
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    if not text.isascii():  # ASCII is its own decomposition and has no combining marks
+        text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     while True:
         collapsed = _DIGRAPHS.sub(lambda m: _DIGRAPH_TO[m.group()], text)
         if collapsed == text:
@@ -128,6 +130,10 @@ class NameIndex:
     MAX_CANDIDATES = 4000
     #: Vocabulary words a truncated last word may expand to.
     MAX_PREFIX_WORDS = 64
+    #: Entries held in unions kept for truncated last words (emptied when more; about 40 bytes each).
+    MAX_CACHED_ENTRIES = 250_000
+    #: Searches whose hits are kept (emptied when full).
+    MAX_CACHED_SEARCHES = 8192
 
     def __init__(self) -> None:
         self._entry_ids: dict[tuple[str, str], int] = {}
@@ -136,6 +142,11 @@ class NameIndex:
         self._entry_display: list[str] = []
         self._postings: dict[str, set[int]] = {}
         self._vocabulary: list[str] | None = None
+        #: last (maybe truncated) word -> the entries having it or a word it begins; emptied by `add`
+        self._last_word_entries: dict[str, set[int]] = {}
+        self._cached_entries = 0
+        #: (query key, limit, cutoff) -> the hits; payers come back, and so do their bank names
+        self._searched: dict[tuple[str, int, float], list[NameHit]] = {}
 
     def __len__(self) -> int:
         return len(self._entry_keys)
@@ -145,6 +156,9 @@ class NameIndex:
         if not key or (customer_key, key) in self._entry_ids:
             return
         entry = len(self._entry_keys)
+        self._last_word_entries.clear()
+        self._cached_entries = 0
+        self._searched.clear()
         self._entry_ids[(customer_key, key)] = entry
         self._entry_keys.append(customer_key)
         self._entry_names.append(key)
@@ -168,20 +182,40 @@ class NameIndex:
             words.append(word)
         return words
 
+    def _last_word(self, last: str) -> set[int]:
+        """Entries having `last` as a word, or (three letters or more) a word starting with it.
+
+        Bank names are cut at a field length, so the same truncated word comes back with many payments:
+        the union is kept until the next `add`. The caller must not change the set.
+        """
+        found = self._last_word_entries.get(last)
+        if found is None:
+            words = [last] if last in self._postings else []
+            if len(last) >= 3:
+                words += [word for word in self._prefix_words(last) if word != last]
+            if len(words) == 1:
+                found = self._postings[words[0]]  # one word's own postings: nothing to copy
+            else:
+                found = set()
+                for word in words:
+                    found |= self._postings[word]
+                self._cached_entries += len(found)
+            if self._cached_entries > self.MAX_CACHED_ENTRIES:
+                self._last_word_entries.clear()
+                self._cached_entries = len(found)
+            self._last_word_entries[last] = found
+        return found
+
     def _candidates(self, words: list[str]) -> set[int]:
         """Entries having every full word and a word starting with the (maybe truncated) last one."""
         sets = [self._postings[word] for word in words[:-1] if word in self._postings]
-        last = words[-1]
-        last_set: set[int] = set(self._postings.get(last, ()))
-        if len(last) >= 3:
-            for word in self._prefix_words(last):
-                last_set |= self._postings[word]
+        last_set = self._last_word(words[-1])
         if last_set:
             sets.append(last_set)
         if not sets:
             return set()
         sets.sort(key=len)
-        found = set(sets[0])
+        found = sets[0]  # never changed: narrowing makes new sets
         for other in sets[1:]:
             narrowed = found & other
             if not narrowed:
@@ -200,17 +234,40 @@ class NameIndex:
         query = match_key(name)
         if not query:
             return []
+        asked = (query, limit, cutoff)
+        hits = self._searched.get(asked)
+        if hits is None:
+            hits = self._search(query, limit, cutoff)
+            if len(self._searched) >= self.MAX_CACHED_SEARCHES:
+                self._searched.clear()
+            self._searched[asked] = hits
+        return list(hits)
+
+    def _search(self, query: str, limit: int, cutoff: float) -> list[NameHit]:
         candidates = self._candidates(query.split())
         if not candidates:
             return []
-        choices = {entry: self._entry_names[entry] for entry in candidates}
-        scored = process.extract(query, choices, scorer=fuzz.token_set_ratio, score_cutoff=cutoff, limit=None)
-        best: dict[str, NameHit] = {}
-        for _, score, entry in scored:
-            entry_name = self._entry_names[entry]
-            if len(query) >= 8 and entry_name.startswith(query):
+        # in entry order (the order names were added), so equal scores rank the same on every run
+        entries = sorted(candidates)
+        names = self._entry_names
+        scored = process.extract(
+            query,
+            [names[entry] for entry in entries],
+            scorer=fuzz.token_set_ratio,
+            score_cutoff=cutoff,
+            limit=None,
+        )
+        prefix_counts = len(query) >= 8
+        customers = self._entry_keys
+        best: dict[str, tuple[float, int]] = {}  # customer -> its best score and the entry scoring it
+        for entry_name, score, position in scored:
+            entry = entries[position]
+            if prefix_counts and entry_name.startswith(query):
                 score = 100.0
-            customer = self._entry_keys[entry]
-            if customer not in best or best[customer].score < score:
-                best[customer] = NameHit(customer, self._entry_display[entry], float(score))
-        return sorted(best.values(), key=lambda hit: (-hit.score, hit.name))[:limit]
+            customer = customers[entry]
+            known = best.get(customer)
+            if known is None or known[0] < score:
+                best[customer] = (score, entry)
+        display = self._entry_display
+        ranked = heapq.nsmallest(limit, best.items(), key=lambda pair: (-pair[1][0], display[pair[1][1]]))
+        return [NameHit(customer, display[entry], float(score)) for customer, (score, entry) in ranked]

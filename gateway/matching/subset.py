@@ -34,14 +34,35 @@ class SubsetResult:
         return len(self.solutions) == 1 and not self.exhausted
 
 
-def _half_sums(values: Sequence[int]) -> tuple[list[int], list[int]]:
-    sums = [0]
-    masks = [0]
+#: A half's subsets are held as one integer each: the sum shifted left by this many bits, the mask below.
+_MASK_BITS = MAX_HALF
+_MASK = (1 << _MASK_BITS) - 1
+
+
+def _viable_subsets(values: Sequence[int], low: int, high: int) -> list[int]:
+    """The subsets of `values` whose sum lies in [low, high], encoded `sum << _MASK_BITS | mask`.
+
+    Built by doubling (the subsets without a value, then those with it), so the list is in ascending
+    mask order, the order the complete enumeration has. A partial subset is dropped as soon as the
+    values still to come can no longer bring its sum into the range: a payment against a few large
+    invoices enumerates a few dozen subsets instead of 2^n.
+    """
+    negative_rest = sum(value for value in values if value < 0)
+    positive_rest = sum(value for value in values if value > 0)
+    encoded = [0]
     for position, value in enumerate(values):
-        bit = 1 << position
-        sums += [s + value for s in sums]
-        masks += [m | bit for m in masks]
-    return sums, masks
+        if value < 0:
+            negative_rest -= value
+        else:
+            positive_rest -= value
+        # a sum s stays viable while s + negative_rest <= high and s + positive_rest >= low
+        floor = (low - positive_rest) << _MASK_BITS
+        ceiling = (high - negative_rest + 1) << _MASK_BITS
+        step = (value << _MASK_BITS) | (1 << position)
+        with_value = [moved for code in encoded if floor <= (moved := code + step) < ceiling]
+        encoded = [code for code in encoded if floor <= code < ceiling]
+        encoded += with_value
+    return encoded
 
 
 def _indexes(mask: int, offset: int) -> list[int]:
@@ -57,18 +78,27 @@ def _indexes(mask: int, offset: int) -> list[int]:
 
 def _meet_in_the_middle(values: Sequence[int], target: int, limit: int, min_size: int) -> SubsetResult:
     half = len(values) // 2
-    left_sums, left_masks = _half_sums(values[:half])
-    right_sums, right_masks = _half_sums(values[half:])
+    left_values, right_values = values[:half], values[half:]
+    # a left sum is worth keeping only when some right subset can complete it, and the other way round
+    right_low = sum(value for value in right_values if value < 0)
+    right_high = sum(value for value in right_values if value > 0)
+    left = _viable_subsets(left_values, target - right_high, target - right_low)
+    if not left:
+        return SubsetResult((), False)
+    left_low = min(code >> _MASK_BITS for code in left)
+    left_high = max(code >> _MASK_BITS for code in left)
+    right = _viable_subsets(right_values, target - left_high, target - left_low)
     by_sum: dict[int, list[int]] = {}
-    for total, mask in zip(left_sums, left_masks, strict=True):
-        by_sum.setdefault(total, []).append(mask)
+    for code in left:
+        by_sum.setdefault(code >> _MASK_BITS, []).append(code & _MASK)
     solutions: list[tuple[int, ...]] = []
-    for total, right_mask in zip(right_sums, right_masks, strict=True):
-        left = by_sum.get(target - total)
-        if left is None:
+    for code in right:
+        found = by_sum.get(target - (code >> _MASK_BITS))
+        if found is None:
             continue
+        right_mask = code & _MASK
         right_size = right_mask.bit_count()
-        for left_mask in left:
+        for left_mask in found:
             if left_mask.bit_count() + right_size < min_size:
                 continue
             solutions.append(tuple(_indexes(left_mask, 0) + _indexes(right_mask, half)))
