@@ -141,6 +141,7 @@ def _payment_page(
             "data": payment.data,
             "reason": review.sentence(str(decision.get("reason") or "")),
             "evidence": review.evidence_in_words(decision.get("evidence") or []),
+            "learned": review.learned_in_words(session, payment),
             "choices": review.choices_in_words(session, payment) if payment.status in CHOOSABLE else [],
             "applied": review.applied_to(session, payment),
             "reversal": review.reversal_effects(session, payment) if payment.status in REVERSIBLE else [],
