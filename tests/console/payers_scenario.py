@@ -50,7 +50,9 @@ def long_named_buyer() -> dict[str, Any]:
     }
 
 
-def _pay(client: TestClient, auth: dict[str, str], view: dict[str, Any], payer: str, account: str, ref: str) -> str:
+def _pay(
+    client: TestClient, auth: dict[str, str], view: dict[str, Any], payer: str, account: str, ref: str
+) -> str:
     tx = Tx(Decimal(view["payable_amount"]), kid=view["payment_reference"], payer=payer, account=account,
             reference=ref)  # fmt: skip
     answer = receive(client, auth, camt054([tx], message_id=ref), f"camt054-{ref}.xml")

@@ -59,18 +59,16 @@ def test_the_page_says_what_was_learned_from_which_payment_and_what_it_means(
     page = answer.text
     midnattsol = _row(page, "1503.20.80119")
     assert "Midnattsol Drift AS" in midnattsol and MIDNATTSOL_KEY in midnattsol
-    assert "automatic, from payment" in midnattsol and "identifies" in midnattsol and "the matcher" in midnattsol
+    assert "automatic payment of" in midnattsol and "identifies" in midnattsol and "the matcher" in midnattsol
     assert f'href="/console/payments/{payers.payments["midnattsol"]}"' in page
     long_row = _row(page, "9710.05.12345")
     assert LONG_NAME in long_row, "Norwegian letters as written, not escaped into entities"
     assert LONG_NAME in page
     shared = [_text(row) for row in re.findall(r"<tr.*?</tr>", page, re.S) if "1234.56.78903" in row]
     assert len(shared) == 2 and all("shared" in row for row in shared)
-    assert "This account has paid for Fjordbyen Bygg AS and Vestkyst Handel AS: it identifies none of them" in (
-        shared[0]
-    )
+    assert "Has paid for Fjordbyen Bygg AS and Vestkyst Handel AS: identifies neither." in (shared[0])
     group = _row(page, f"/console/payments/payers/groups/{payers.link_id}/remove")
-    assert LONG_NAME in group and "Midnattsol Drift AS" in group and "set by hand" in group
+    assert LONG_NAME in group and "Midnattsol Drift AS" in group and "set through the API" in group
     assert f'action="{PAGE}/learned/{payers.entries[MIDNATTSOL_ACCOUNT]}/forget"' in page
     assert "Matching will no longer take account" in page, "a confirmation in words before forgetting"
     # the payments page leads here
@@ -136,7 +134,9 @@ def test_forgetting_withdraws_it_as_the_person(
     answer = credit.post(f"{PAGE}/learned/{entry}/forget")
     assert answer.status_code == 303 and answer.headers["location"] == PAGE
     notice = _text(credit.get(PAGE).text)
-    assert "Forgotten: matching no longer takes payer account 1503.20.80119 as Midnattsol Drift AS’s." in notice
+    assert (
+        "Forgotten: matching no longer takes payer account 1503.20.80119 as Midnattsol Drift AS’s." in notice
+    )
     standing = web.get("/matching/learned", headers=auth).json()["items"]
     assert MIDNATTSOL_ACCOUNT not in {e["value"] for e in standing}
     [gone] = [
@@ -150,7 +150,10 @@ def test_forgetting_withdraws_it_as_the_person(
     assert "withdrawn" in withdrawn and "by kreditt@acme.example" in withdrawn and "Forget" not in withdrawn
     # the payment that taught it says so
     taught = _text(credit.get(f"/console/payments/{payers.payments['midnattsol']}").text)
-    assert "Matching learned from this payment that payer account 1503.20.80119 is Midnattsol Drift AS’s" in taught
+    assert (
+        "Matching learned from this payment that payer account 1503.20.80119 is Midnattsol Drift AS’s"
+        in taught
+    )
     assert "Since forgotten by kreditt@acme.example" in taught
 
 
@@ -171,13 +174,17 @@ def test_a_group_link_is_added_refused_beside_its_field_and_removed(
     added = credit.post(f"{PAGE}/groups", {"customer": "910667831", "parent": "923609016"})
     assert added.status_code == 303, added.text
     assert "Midnattsol Drift AS now pays for Fjordbyen Bygg AS" in _text(credit.get(PAGE).text)
-    links = {(x["customer"], x["parent"]): x for x in web.get("/matching/groups", headers=auth).json()["items"]}
+    links = {
+        (x["customer"], x["parent"]): x for x in web.get("/matching/groups", headers=auth).json()["items"]
+    }
     new = links[("org:0192:910667831", MIDNATTSOL_KEY)]
     assert (new["source"], new["created_by"]) == ("api", "console:kreditt@acme.example")
 
     removed = credit.post(f"{PAGE}/groups/{payers.link_id}/remove")
     assert removed.status_code == 303
-    assert f"Removed: Midnattsol Drift AS no longer counts as paying for {LONG_NAME}." in _text(credit.get(PAGE).text)
+    assert f"Removed: Midnattsol Drift AS no longer counts as paying for {LONG_NAME}." in _text(
+        credit.get(PAGE).text
+    )
     left = [(x["customer"], x["parent"]) for x in web.get("/matching/groups", headers=auth).json()["items"]]
     assert (LONG_KEY, MIDNATTSOL_KEY) not in left and ("org:0192:910667831", MIDNATTSOL_KEY) in left
     assert credit.post(f"{PAGE}/groups/{payers.link_id}/remove").status_code == 404
@@ -197,7 +204,24 @@ def test_a_reversal_says_what_matching_forgot(credit: ConsoleClient, payers: Pay
     assert "9710.05.12345" not in credit.get(PAGE).text
 
 
-def test_a_shared_account_note_on_the_payment_that_made_it_shared(credit: ConsoleClient, payers: Payers) -> None:
+def test_a_shared_account_note_on_the_payment_that_made_it_shared(
+    credit: ConsoleClient, payers: Payers
+) -> None:
     text = _text(credit.get(f"/console/payments/{payers.payments['shared_2']}").text)
     assert "What matching learned about the payer" in text
     assert SHARED_ACCOUNT in text or "1234.56.78903" in text
+
+
+def test_forgetting_one_side_of_a_shared_account_says_and_does_what_follows(
+    credit: ConsoleClient, payers: Payers
+) -> None:
+    entry = payers.entries[SHARED_ACCOUNT]  # the newest: Fjordbyen Bygg AS's
+    row = _row(credit.get(PAGE).text, f"/learned/{entry}/forget")
+    assert "Fjordbyen Bygg AS" in row and "It then identifies Vestkyst Handel AS again" in row
+    assert credit.post(f"{PAGE}/learned/{entry}/forget").status_code == 303
+    [left] = [
+        _text(row)
+        for row in re.findall(r"<tr.*?</tr>", credit.get(PAGE).text, re.S)
+        if "1234.56.78903" in row
+    ]
+    assert "Vestkyst Handel AS" in left and "identifies" in left and "shared" not in left

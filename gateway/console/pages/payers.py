@@ -42,10 +42,24 @@ def _shared_why(entry: dict[str, Any], holders: dict[tuple[str, str], set[str]],
                 policy_accounts: set[str]) -> str:  # fmt: skip
     """Why a shared entry identifies no one, in words."""
     if entry["kind"] == "account" and entry["value"] in policy_accounts:
-        return "The tenant’s matching policy names it a shared account (a payment service, a collective account)."
+        return "The matching policy names it a shared account (a payment service, a collective account)."
     customers = sorted(names.get(key, key) for key in holders.get((entry["kind"], entry["value"]), set()))
-    what = "account" if entry["kind"] == "account" else "name"
-    return f"This {what} has paid for {' and '.join(customers)}: it identifies none of them any more."
+    listed = ", ".join(customers[:-1]) + f" and {customers[-1]}" if len(customers) > 1 else "".join(customers)
+    return f"Has paid for {listed}: identifies {'neither' if len(customers) == 2 else 'none of them'}."
+
+
+def _after_forgetting(entry: dict[str, Any], holders: dict[tuple[str, str], set[str]], names: dict[str, str],
+                      policy_accounts: set[str]) -> str:  # fmt: skip
+    """What forgetting this entry changes, in words, for the confirmation."""
+    others = holders.get((entry["kind"], entry["value"]), set()) - {entry["customer_key"]}
+    if entry["kind"] == "account" and entry["value"] in policy_accounts:
+        return "It stays a shared account: the matching policy names it."
+    if len(others) == 1:
+        [other] = others
+        return f"It then identifies {names.get(other, other)} again, the other customer it paid for."
+    if others:
+        return "It stays shared: it has paid for other customers too."
+    return "Its next payment without a reference waits for a person (or is learned again from a KID)."
 
 
 def _learned_rows(session: Session, tenant_id: str, text: str, show: str) -> tuple[list[dict[str, Any]], int]:
@@ -67,19 +81,24 @@ def _learned_rows(session: Session, tenant_id: str, text: str, show: str) -> tup
             or wanted in names.get(entry["customer_key"], "").casefold()
         ]
     shown = entries[:SHOWN]
-    policy_accounts = {normalise_account(a) for a in tenant_settings(session, tenant_id).matching.shared_accounts}
+    policy_accounts = {
+        normalise_account(a) for a in tenant_settings(session, tenant_id).matching.shared_accounts
+    }
     labels = review.payment_labels(session, tenant_id, [entry["payment_id"] for entry in shown])
     rows = [
         {
             **entry,
-            "shown_value": review.shown_account(entry["value"]) if entry["kind"] == "account" else entry["value"],
+            "shown_value": review.shown_account(entry["value"])
+            if entry["kind"] == "account"
+            else entry["value"],
             "customer_name": names.get(entry["customer_key"]),
-            "payment_label": labels.get(entry["payment_id"] or ""),
+            "payment_label": labels.get(entry["payment_id"] or "", {}),
             "by_words": _who(entry["by"]),
             "withdrawn_by_words": _who(entry["withdrawn_by"]),
             "shared_why": _shared_why(entry, holders, names, policy_accounts)
             if entry["standing"] == "shared"
             else None,
+            "after_forgetting": _after_forgetting(entry, holders, names, policy_accounts),
         }
         for entry in shown
     ]
@@ -104,7 +123,7 @@ def _group_rows(session: Session, tenant_id: str) -> list[dict[str, Any]]:
             **link,
             "customer_name": names.get(link["customer"]),
             "parent_name": names.get(link["parent"]),
-            "payment_label": labels.get(link["learned_from"] or ""),
+            "payment_label": labels.get(link["learned_from"] or "", {}),
             "by_words": _who(link["created_by"]),
         }
         for link in links
@@ -166,15 +185,19 @@ def forget_learned(request: Request, identity: CreditController, entry_id: str) 
     """Withdraw one learned payer identity, as `DELETE /matching/learned/{id}` does."""
     with session_scope(request.app.state.engine) as session:
         try:
-            entry = learned_service.withdraw_learned(session, identity.tenant_id, entry_id, actor=identity.actor)
+            entry = learned_service.withdraw_learned(
+                session, identity.tenant_id, entry_id, actor=identity.actor
+            )
         except learned_service.LearnedNotFound:
             raise HTTPException(404, f"There is no learned payer identity {entry_id}.") from None
-        name = review.customer_names(session, identity.tenant_id, [entry["customer_key"]]).get(entry["customer_key"])
+        name = review.customer_names(session, identity.tenant_id, [entry["customer_key"]]).get(
+            entry["customer_key"]
+        )
     return redirect(
         request,
         PATH,
-        f"Forgotten: matching no longer takes {_described(entry, name)}. The next matching run goes without it; "
-        "a later confident payment may teach it again.",
+        f"Forgotten: matching no longer takes {_described(entry, name)}. The next matching run goes "
+        "without it; a later confident payment may teach it again.",
     )
 
 
@@ -188,7 +211,9 @@ def add_group_link(
     """`parent` pays for `customer`, as `PUT /matching/groups` does; a refusal is shown beside its field."""
     try:
         with session_scope(request.app.state.engine) as session:
-            link = group_service.set_parent(session, identity.tenant_id, customer, parent, actor=identity.actor)
+            link = group_service.set_parent(
+                session, identity.tenant_id, customer, parent, actor=identity.actor
+            )
             names = review.customer_names(session, identity.tenant_id, [link["customer"], link["parent"]])
     except group_service.GroupRefused as error:
         return _payers_page(
@@ -203,7 +228,8 @@ def add_group_link(
     return redirect(
         request,
         PATH + "#groups-h",
-        f"{payer} now pays for {member}: payments from {payer} are searched among {member}’s open invoices too.",
+        f"{payer} now pays for {member}: payments from {payer} are searched among {member}’s open "
+        "invoices too.",
     )
 
 

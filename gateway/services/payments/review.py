@@ -338,12 +338,14 @@ def customer_names(session: Session, tenant_id: str, keys: Iterable[str]) -> dic
     names: dict[str, str] = {}
     keyed = sorted(key for key in wanted if not key.startswith("name:"))
     for start in range(0, len(keyed), 500):
+        chunk = keyed[start : start + 500]
         for key, name in session.execute(
             select(col(InvoiceRecord.customer_key), col(InvoiceRecord.buyer_name))
-            .where(col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.customer_key).in_(keyed[start:start + 500]))
+            .where(col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.customer_key).in_(chunk))
             .order_by(col(InvoiceRecord.created_at).desc())
-        ):  # fmt: skip
-            names.setdefault(key, name)
+        ):
+            if key is not None:
+                names.setdefault(key, name)
     by_name = {key.removeprefix("name:"): key for key in wanted if key.startswith("name:")}
     if by_name:
         for name in session.execute(
@@ -363,19 +365,21 @@ def customer_names(session: Session, tenant_id: str, keys: Iterable[str]) -> dic
     return names
 
 
-def payment_labels(session: Session, tenant_id: str, payment_ids: Iterable[str]) -> dict[str, str]:
-    """Payment id -> "3 885.00 NOK of 2026-11-20", for links that say which payment they lead to."""
+def payment_labels(session: Session, tenant_id: str, payment_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Payment id -> its amount ("3 885.00 NOK") and day ("2026-11-20"), for links that say which payment
+    they lead to."""
     wanted = sorted({payment_id for payment_id in payment_ids if payment_id})
-    labels: dict[str, str] = {}
+    labels: dict[str, dict[str, str]] = {}
     for start in range(0, len(wanted), 500):
         for payment in session.execute(
             select(PaymentRecord).where(
-                col(PaymentRecord.tenant_id) == tenant_id, col(PaymentRecord.id).in_(wanted[start : start + 500])
+                col(PaymentRecord.tenant_id) == tenant_id,
+                col(PaymentRecord.id).in_(wanted[start : start + 500]),
             )
         ).scalars():
             day = payment.value_date or payment.booking_date or payment.created_at.date()
             amount = f"{Decimal(payment.amount):,.2f}".replace(",", "\u202f")
-            labels[payment.id] = f"{amount} {payment.currency} of {day:%Y-%m-%d}"
+            labels[payment.id] = {"amount": f"{amount} {payment.currency}", "day": f"{day:%Y-%m-%d}"}
     return labels
 
 
@@ -401,15 +405,17 @@ def learned_in_words(session: Session, payment: PaymentRecord) -> list[str]:
     for account, key in accounts.items():
         name = names.get(key, key)
         text = (
-            f"Matching learned from this payment that payer account {shown_account(account)} is {name}’s: "
-            f"a later payment from it without a reference is searched among {name}’s open items"
+            f"Matching learned from this payment that payer account {shown_account(account)} is {name}’s; "
+            "a later payment from it without a reference is searched among that customer’s open items"
         )
         gone = withdrawn.get(account)
         if gone is not None and gone.withdrawn_at is not None:
             text += f". Since forgotten by {_who(gone.withdrawn_by)} ({gone.withdrawn_at:%Y-%m-%d %H:%M} UTC)"
         out.append(text + ".")
     for alias, key in aliases.items():
-        out.append(f"Matching learned from this payment that the payer name “{alias}” is {names.get(key, key)}’s.")
+        out.append(
+            f"Matching learned from this payment that the payer name “{alias}” is {names.get(key, key)}’s."
+        )
     out += [sentence(str(note)) for note in learned.get("notes") or []]
     for what, entries in (("Reversed", decision.get("reversals")), ("Resolved", decision.get("resolutions"))):
         for entry in entries or []:
