@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,6 +23,8 @@ from tests.console.payers_scenario import (
     Payers,
     learn_payers,
 )
+from tests.payment_scenarios import invoice, receive
+from tests.remittance_files import Tx, camt054
 
 PAGE = "/console/payments/payers"
 
@@ -225,3 +228,33 @@ def test_forgetting_one_side_of_a_shared_account_says_and_does_what_follows(
         if "1234.56.78903" in row
     ]
     assert "Vestkyst Handel AS" in left and "identifies" in left and "shared" not in left
+
+
+def test_a_persons_resolution_is_shown_as_taught_by_that_person_and_forgetting_removes_it(
+    credit: ConsoleClient, payers: Payers, web: TestClient, auth: dict[str, str]
+) -> None:
+    view = invoice(web, auth, 305, number="INV-000305")  # Vestkyst Handel AS
+    tx = Tx(
+        Decimal(view["payable_amount"]), payer="VESTKYST HANDEL", account="86011117947", reference="P-305"
+    )
+    [payment] = receive(web, auth, camt054([tx], message_id="P-305")).json()["payments"]
+    assert payment["status"] == "exception"
+    booked = credit.post(
+        f"/console/payments/{payment['id']}/allocate",
+        {"invoice_1": "INV-000305", "amount_1": view["payable_amount"], "step": "book"},
+    )
+    assert booked.status_code == 303, booked.text
+    page = credit.get(PAGE).text
+    row = _row(page, "8601.11.17947")
+    assert "Vestkyst Handel AS" in row and "a person’s resolution" in row and "kreditt@acme.example" in row
+    assert f'href="/console/payments/{payment["id"]}"' in page
+    [taught] = [
+        e
+        for e in web.get("/matching/learned", headers=auth).json()["items"]
+        if (e["source"], e["kind"]) == ("person", "account")
+    ]
+    assert credit.post(f"{PAGE}/learned/{taught['id']}/forget").status_code == 303
+    after = credit.get(PAGE, params={"show": "all"}).text
+    assert "Forgotten: matching no longer takes payer account 8601.11.17947 as Vestkyst Handel AS’s" in after
+    rows = re.findall(r"<tr.*?</tr>", after, re.S)
+    assert not any("8601.11.17947" in row for row in rows), "a person's entry is removed, not kept withdrawn"
