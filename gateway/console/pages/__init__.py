@@ -12,6 +12,7 @@ from gateway.console.pages import (
     ledger,
     overview,
     partners,
+    payers,
     payments,
     print_batches,
     remittances,
@@ -31,6 +32,7 @@ PAGES: list[APIRouter] = [
     followup.router,
     reports.router,
     ledger.router,
+    payers.router,  # before payments: /console/payments/payers is not a payment's id
     payments.router,
     remittances.router,
     print_batches.router,

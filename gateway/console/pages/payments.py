@@ -141,6 +141,8 @@ def _payment_page(
             "data": payment.data,
             "reason": review.sentence(str(decision.get("reason") or "")),
             "evidence": review.evidence_in_words(decision.get("evidence") or []),
+            "learned": review.learned_in_words(session, payment),
+            "learned_accounts": list((decision.get("learned") or {}).get("accounts") or {}),
             "choices": review.choices_in_words(session, payment) if payment.status in CHOOSABLE else [],
             "applied": review.applied_to(session, payment),
             "reversal": review.reversal_effects(session, payment) if payment.status in REVERSIBLE else [],

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from db.models import InvoiceRecord, PaymentAllocation, PaymentRecord
+from db.models import InvoiceRecord, PayerObservation, PaymentAllocation, PaymentRecord
 from gateway.services.payments.matching_runs import (
     MATCHER,
     checked_allocations,
@@ -319,3 +319,110 @@ def file_outcomes(session: Session, tenant_id: str, file_ids: Sequence[str]) -> 
     for file_id, amount in unmatched:
         outcomes[file_id]["unmatched_amount"] += Decimal(amount)
     return outcomes
+
+
+# --- what matching learned about payers, in words (the Payers page and a payment's page) -----------------
+
+
+def shown_account(value: str) -> str:
+    """A Norwegian account number as people write it (1503.20.80119); anything else as stored."""
+    return f"{value[:4]}.{value[4:6]}.{value[6:]}" if len(value) == 11 and value.isdigit() else value
+
+
+def customer_names(session: Session, tenant_id: str, keys: Iterable[str]) -> dict[str, str]:
+    """The buyer name the tenant's invoices give each customer key; a `name:` key (an invoice without a
+    customer key) by the invoice's name as written. A key no invoice carries is left out."""
+    wanted = {key for key in keys if key}
+    if not wanted:
+        return {}
+    names: dict[str, str] = {}
+    keyed = sorted(key for key in wanted if not key.startswith("name:"))
+    for start in range(0, len(keyed), 500):
+        chunk = keyed[start : start + 500]
+        for key, name in session.execute(
+            select(col(InvoiceRecord.customer_key), col(InvoiceRecord.buyer_name))
+            .where(col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.customer_key).in_(chunk))
+            .order_by(col(InvoiceRecord.created_at).desc())
+        ):
+            if key is not None:
+                names.setdefault(key, name)
+    by_name = {key.removeprefix("name:"): key for key in wanted if key.startswith("name:")}
+    if by_name:
+        for name in session.execute(
+            select(col(InvoiceRecord.buyer_name))
+            .where(
+                col(InvoiceRecord.tenant_id) == tenant_id,
+                col(InvoiceRecord.customer_key).is_(None),
+                func.lower(col(InvoiceRecord.buyer_name)).in_(sorted(by_name)),
+            )
+            .distinct()
+        ).scalars():
+            key = by_name.get(name.casefold())
+            if key is not None:
+                names.setdefault(key, name)
+        for folded, key in by_name.items():  # SQLite's lower() folds ASCII only: ØSTBY stays as written
+            names.setdefault(key, folded.title())
+    return names
+
+
+def payment_labels(session: Session, tenant_id: str, payment_ids: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Payment id -> its amount ("3 885.00 NOK") and day ("2026-11-20"), for links that say which payment
+    they lead to."""
+    wanted = sorted({payment_id for payment_id in payment_ids if payment_id})
+    labels: dict[str, dict[str, str]] = {}
+    for start in range(0, len(wanted), 500):
+        for payment in session.execute(
+            select(PaymentRecord).where(
+                col(PaymentRecord.tenant_id) == tenant_id,
+                col(PaymentRecord.id).in_(wanted[start : start + 500]),
+            )
+        ).scalars():
+            day = payment.value_date or payment.booking_date or payment.created_at.date()
+            amount = f"{Decimal(payment.amount):,.2f}".replace(",", "\u202f")
+            labels[payment.id] = {"amount": f"{amount} {payment.currency}", "day": f"{day:%Y-%m-%d}"}
+    return labels
+
+
+def learned_in_words(session: Session, payment: PaymentRecord) -> list[str]:
+    """What this payment taught matching about its payer (an automatic application's `learned`), what it
+    deliberately did not learn and why, and what a reversal or a person's resolution made matching forget."""
+    decision = payment.decision or {}
+    learned = decision.get("learned") or {}
+    accounts: dict[str, str] = learned.get("accounts") or {}
+    aliases: dict[str, str] = learned.get("aliases") or {}
+    names = customer_names(session, payment.tenant_id, [*accounts.values(), *aliases.values()])
+    withdrawn = {
+        observation.value: observation
+        for observation in session.execute(
+            select(PayerObservation).where(
+                col(PayerObservation.tenant_id) == payment.tenant_id,
+                col(PayerObservation.payment_id) == payment.id,
+                col(PayerObservation.withdrawn_at).is_not(None),
+            )
+        ).scalars()
+    }
+    out: list[str] = []
+    for account, key in accounts.items():
+        name = names.get(key, key)
+        text = (
+            f"Matching learned from this payment that payer account {shown_account(account)} is {name}’s; "
+            "a later payment from it without a reference is searched among that customer’s open items"
+        )
+        gone = withdrawn.get(account)
+        if gone is not None and gone.withdrawn_at is not None:
+            text += f". Since forgotten by {_who(gone.withdrawn_by)} ({gone.withdrawn_at:%Y-%m-%d %H:%M} UTC)"
+        out.append(text + ".")
+    for alias, key in aliases.items():
+        out.append(
+            f"Matching learned from this payment that the payer name “{alias}” is {names.get(key, key)}’s."
+        )
+    out += [sentence(str(note)) for note in learned.get("notes") or []]
+    for what, entries in (("Reversed", decision.get("reversals")), ("Resolved", decision.get("resolutions"))):
+        for entry in entries or []:
+            forgot = [shown_account(str(value)) for value in entry.get("unlearned") or []]
+            if forgot:
+                out.append(
+                    f"{what} by {_who(entry.get('by'))}: matching forgot what the automatic application "
+                    f"taught (payer account {', '.join(forgot)})."
+                )
+    return out
