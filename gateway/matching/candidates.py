@@ -32,9 +32,11 @@ from gateway.matching.payer import Payer
 from gateway.matching.reference_hits import ReferenceHit
 from gateway.matching.scoring import (
     CHANCE_LIMIT,
+    COMMON_AMOUNT,
     CONFLICT_KINDS,
     NAME_ELSEWHERE_SCORE,
     W_AMBIGUOUS,
+    W_COMMON_AMOUNT,
     W_CURRENCY,
     W_DUE,
     W_EXACT,
@@ -328,11 +330,35 @@ class CandidateFinder:
                     W_PARTIAL_REFERENCE,
                 )
             )
+        evidence += self._common_amount(customer_key, open_hits, fit, target, currency)
         evidence += self._due_evidence(items)
         best = max(open_hits, key=lambda hit: hit.weight)
         return Candidate(
             customer_key, items, fit, evidence, currency, self._next(), referenced=True, basis=best.basis
         )
+
+    def _common_amount(
+        self, customer_key: str, hits: list[ReferenceHit], fit: AmountFit, target: Decimal, currency: str
+    ) -> list[Evidence]:
+        """An amount many open invoices have (a subscription price) confirms little of a number read from
+        free text: "Fakturanr 00486634" for invoice 846634 lands on another customer's invoice of the
+        same 4 990.00. Only for a payer not known as the item's customer."""
+        if (
+            fit.kind != "exact"
+            or len(hits) != 1
+            or hits[0].structured
+            or hits[0].basis != "invoice-number"
+            or self.payer.customer_key == customer_key
+        ):
+            return []
+        count = len(self.index.open_with_amount(target, currency))
+        if count < COMMON_AMOUNT:
+            return []
+        detail = (
+            f"{money(target, currency)} is the open amount of {count} open invoices: the amount confirms "
+            "little of a number read from free text"
+        )
+        return [Evidence("amount-common", detail, W_COMMON_AMOUNT)]
 
     def _fit(self, hits: Sequence[ReferenceHit], target: Decimal, currency: str, fx: bool) -> AmountFit:
         return fit_amount(hits, target, currency, fx, self.payment, self.policy)

@@ -30,6 +30,9 @@ partial-reference         0.4    the partial payment's reference is valid as it 
                                  policy `partial_payments` allows partials: a partial payment by rule
 amount-over               0.2    more than owed (excess on the single invoice, else unapplied)
 due-date                  0.1    paid within `due_date_window_days` of a due date
+amount-common            -0.5    a number read from free text fits exactly, but >= `COMMON_AMOUNT` open
+                                 invoices have that amount (a subscription price) and the payer is not known
+                                 as the customer: the amount confirms little
 fx, credit-note-netted    0.0    explanations
 payer-from-kid            0.0    no payer name (OCR giro lines carry none): the valid KID's customer is
                                  taken as the payer of a partial or overpayment (no payer-unconfirmed)
@@ -96,6 +99,10 @@ W_OLD_KID = 1.2
 #: when no more than this many combinations of its size are expected to add up by chance
 #: (`candidates.chance_combinations`): else it is an ambiguous fit, for a person.
 CHANCE_LIMIT = 0.01
+#: An amount this many open invoices (of any customer) have is common: it confirms little of a number read
+#: from free text (`W_COMMON_AMOUNT`).
+COMMON_AMOUNT = 10
+W_COMMON_AMOUNT = -0.5
 
 #: Evidence that forbids automatic application whatever the score.
 CONFLICT_KINDS = frozenset(

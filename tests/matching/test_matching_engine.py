@@ -715,3 +715,27 @@ def test_a_bank_name_that_fits_a_look_alike_is_not_learned_as_an_alias() -> None
     assert learned.aliases == {}
     assert learned.notes and "Nordic Trading Partners AS" in learned.notes[0]
     assert ix.customer_for_alias("NORDIC TRADING") is None
+
+
+def test_a_common_amount_confirms_little_of_a_free_text_number_from_an_unknown_payer() -> None:
+    """A subscription price many open invoices have does not make a free-text number certain: the typed
+    "00486634" (meant: 846634) lands on another customer's invoice of the same 4 990.00."""
+    subscribers = [item(str(500_000 + n), "c3", "4990.00") for n in range(9)]
+    stranger = item("486634", "c4", "4990.00")
+    text = {"free_text": ("Fakturanr: 00486634",), "payer_account": "93114193070"}
+    few = match_payment(pay("4990.00", **text), index(stranger, *subscribers[:8]), POLICY)
+    assert few.outcome == "applied"  # 9 invoices of that amount: not yet common
+    many = match_payment(pay("4990.00", **text), index(stranger, *subscribers), POLICY)
+    assert many.outcome == "exception" and many.suggestions[0].allocations[0].number == "486634"
+    assert "amount-common" in {e.kind for e in many.suggestions[0].evidence}
+    # the payer's own number, from a payer known as that customer, still applies
+    known = index(item("2001", "c1", "4990.00"), *subscribers)
+    assert (
+        match_payment(
+            pay("4990.00", free_text=("Faktura 2001",), payer_account=ACCOUNT_C1), known, POLICY
+        ).outcome
+        == "applied"
+    )
+    # a structured number is the payer's word: the amount's commonness does not matter
+    structured = pay("4990.00", lines=(RemittanceLine(invoice_number="486634"),), payer_account="93114193070")
+    assert match_payment(structured, index(stranger, *subscribers), POLICY).outcome == "applied"
