@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
+from gateway.services.refusals import Refused
 
-class LedgerRefused(ValueError):
+
+class LedgerRefused(Refused):
     """What the ledger must not get: a voucher that cannot be posted (no tax code, no exchange rate, an
     unbalanced document), an export that does not add up or names what it cannot name. Nothing of the run
     is written."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason}

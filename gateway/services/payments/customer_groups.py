@@ -21,20 +21,13 @@ from sqlmodel import col
 
 from db.models import CustomerGroupLink, InvoiceRecord, PayerAlias, Receiver, utcnow
 from gateway.matching.groups import CustomerGroups, org_number, parent_key
+from gateway.services.refusals import Refused
 
 SOURCES = ("profile", "api", "resolution")
 
 
-class GroupRefused(ValueError):
+class GroupRefused(Refused):
     """A link that cannot be made; `field` names what is wrong."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason}
 
 
 class GroupLinkNotFound(LookupError):

@@ -64,6 +64,7 @@ from gateway.services.followup.notices import cancel_paid_notices
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.lookup import find_invoice
 from gateway.services.payments import customer_groups
+from gateway.services.refusals import Refused
 from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.tenants import tenant_settings
 from outbox import lease
@@ -92,16 +93,8 @@ class PaymentNotFound(LookupError):
     pass
 
 
-class ResolutionRefused(ValueError):
+class ResolutionRefused(Refused):
     """A resolution or approval that cannot be booked; `field` names what is wrong."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
-
-    def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "reason": self.reason}
 
 
 class MatchingBusy(RuntimeError):
