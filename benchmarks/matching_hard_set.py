@@ -229,7 +229,7 @@ SHARED_PAYERS = (
 DEDUCTION_REASONS = ("Reklamasjon", "Manglende levering", "Kontantrabatt", "Skadet vare", "Avtalt kreditt")
 
 
-@dataclass
+@dataclass(slots=True)
 class Customer:
     key: str
     name: str
@@ -244,7 +244,7 @@ class Customer:
     credit_notes: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class SharedPayer:
     """An account paying for several customers, and whom it paid for so far (in order)."""
 
@@ -294,7 +294,7 @@ def mod10_valid(kid: str) -> bool:
     return len(kid) >= 2 and kid.isdigit() and _luhn_digit(kid[:-1]) == kid[-1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Truth:
     """What should become of a payment: the outcome and the allocation a person would book."""
 

@@ -13,6 +13,7 @@ unfinished count is no proof of uniqueness.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,8 +86,9 @@ def _meet_in_the_middle(values: Sequence[int], target: int, limit: int, min_size
     left = _viable_subsets(left_values, target - right_high, target - right_low)
     if not left:
         return SubsetResult((), False)
-    left_low = min(code >> _MASK_BITS for code in left)
-    left_high = max(code >> _MASK_BITS for code in left)
+    # codes order by sum first (a mask is below 2^_MASK_BITS): the extreme codes hold the extreme sums
+    left_low = min(left) >> _MASK_BITS
+    left_high = max(left) >> _MASK_BITS
     right = _viable_subsets(right_values, target - left_high, target - left_low)
     by_sum: dict[int, list[int]] = {}
     for code in left:
@@ -182,9 +184,14 @@ def small_combinations(values: Sequence[int], target: int, *, limit: int = 2) ->
                 if len(found) >= limit:
                     return tuple(found)
     if len(values) <= MAX_TRIPLES:
+        present = positions.__contains__
         for i in range(len(values)):
+            rest = target - values[i]
+            # most first values complete no pair at all: seen in one pass in C, before the loop in Python
+            if not any(map(present, map(rest.__sub__, itertools.islice(values, i + 1, None)))):
+                continue
             for j in range(i + 1, len(values)):
-                for k in positions.get(target - values[i] - values[j], ()):
+                for k in positions.get(rest - values[j], ()):
                     if k > j:
                         found.append((i, j, k))
                         if len(found) >= limit:
