@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -59,18 +59,19 @@ class _SortedTable:
 
     __slots__ = ("_items", "_keys", "_later", "_retired")
 
-    def __init__(self, keyed: Iterable[tuple[_Key, OpenItem]] = ()) -> None:
-        keys: list[_Key] = []
-        items: list[OpenItem] = []
-        for key, item in keyed:
-            keys.append(key)
-            items.append(item)
-        if any(keys[i] > keys[i + 1] for i in range(len(keys) - 1)):  # type: ignore[operator]
-            order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: filing order within a key
-            keys = [keys[i] for i in order]
-            items = [items[i] for i in order]
-            del order
-        self._keys = keys
+    def __init__(
+        self, items: list[OpenItem] | None = None, key: Callable[[OpenItem], _Key] | None = None
+    ) -> None:
+        """`items` in filing order, each with a `key` (cheap: it is asked twice); the table keeps the list.
+
+        Sorted in place (stable: filing order within a key) and the keys read off afterwards: no
+        million-entry list of positions or pairs, which would cost more than the tables save.
+        """
+        if items and key is not None:
+            items.sort(key=key)
+            self._keys: list[_Key] = list(map(key, items))
+        else:
+            items, self._keys = [], []
         self._items = items
         self._later: dict[_Key, OpenItem | list[OpenItem]] = {}
         self._retired: set[int] = set()  # id() of bulk items taken out (the lists keep them alive)
@@ -105,6 +106,14 @@ class _SortedTable:
         if later is not None:
             found += later if isinstance(later, list) else [later]
         return found
+
+
+def _kid_key(item: OpenItem) -> str:
+    return compact_kid(item.kid or "")
+
+
+def _open_amount(item: OpenItem) -> Decimal:
+    return item.open_amount
 
 
 class MatchIndex:
@@ -144,10 +153,9 @@ class MatchIndex:
         self._taught_accounts: set[str] = set()  # accounts a person taught (not only the engine's learning)
         for item in items:
             self._add(item, tables=False)
-        self._numbers = _SortedTable(
-            (number, item) for item in self._items.values() if (number := self._number_key(item))
-        )
-        self._kids = _SortedTable((compact_kid(item.kid), item) for item in self._items.values() if item.kid)
+        number_key = self._number_key
+        self._numbers = _SortedTable([i for i in self._items.values() if number_key(i)], number_key)
+        self._kids = _SortedTable([i for i in self._items.values() if i.kid], _kid_key)
         for account, customer_key in accounts.items():
             self.learn_account(account, customer_key)
         for name, customer_key in aliases.items():
@@ -166,9 +174,12 @@ class MatchIndex:
     @staticmethod
     def _number_key(item: OpenItem) -> str:
         """The key an item's number is filed under ("" for none); the item's own string when it is
-        already normalised (a million numbers, one string each)."""
-        number = normalise_number(item.number)
-        return item.number if number == item.number else number
+        already normalised (a million numbers, one string each; digits without a leading zero are)."""
+        own = item.number
+        if own.isdigit() and own[0] != "0" and own.isascii():
+            return own
+        number = normalise_number(own)
+        return own if number == own else number
 
     def _add(self, item: OpenItem, *, tables: bool) -> None:
         """`tables=False` while the index is built: the number and KID tables are sorted in one go."""
@@ -313,7 +324,7 @@ class MatchIndex:
         """
         if self._amounts is None:
             self._amounts = _SortedTable(
-                (item.open_amount, item) for item in self._items.values() if item.open_amount > 0
+                [item for item in self._items.values() if item.open_amount > 0], _open_amount
             )
         found = {
             item.invoice_id: item

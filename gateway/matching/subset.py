@@ -90,14 +90,22 @@ def _meet_in_the_middle(values: Sequence[int], target: int, limit: int, min_size
     left_low = min(left) >> _MASK_BITS
     left_high = max(left) >> _MASK_BITS
     right = _viable_subsets(right_values, target - left_high, target - left_low)
+    # the right subsets some left sum completes, and those left sums, picked out in C (map / compress)
+    # before anything is looped over in Python: usually a handful of thousands
+    sum_of = _MASK_BITS.__rrshift__  # code -> its sum
+    left_sums = set(map(sum_of, left))
+    right = list(
+        itertools.compress(right, map(left_sums.__contains__, map(target.__sub__, map(sum_of, right))))
+    )
+    if not right:
+        return SubsetResult((), False)
+    wanted = {target - (code >> _MASK_BITS) for code in right}
     by_sum: dict[int, list[int]] = {}
-    for code in left:
+    for code in itertools.compress(left, map(wanted.__contains__, map(sum_of, left))):
         by_sum.setdefault(code >> _MASK_BITS, []).append(code & _MASK)
     solutions: list[tuple[int, ...]] = []
     for code in right:
-        found = by_sum.get(target - (code >> _MASK_BITS))
-        if found is None:
-            continue
+        found = by_sum[target - (code >> _MASK_BITS)]
         right_mask = code & _MASK
         right_size = right_mask.bit_count()
         for left_mask in found:
