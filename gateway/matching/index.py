@@ -91,9 +91,9 @@ class _SortedTable:
     def _bulk(self, key: _Key) -> list[OpenItem]:
         keys = self._keys
         start = bisect.bisect_left(keys, key)
-        end = start
-        while end < len(keys) and keys[end] == key:
-            end += 1
+        if start == len(keys) or keys[start] != key:
+            return []  # most lookups (a typo's few hundred neighbours) find nothing
+        end = bisect.bisect_right(keys, key, start)
         found = self._items[start:end]
         if self._retired and found:
             found = [item for item in found if id(item) not in self._retired]
@@ -101,7 +101,7 @@ class _SortedTable:
 
     def get(self, key: _Key) -> list[OpenItem]:
         """The items filed under `key`, in filing order (a new list)."""
-        found = self._bulk(key) if self._keys else []
+        found = self._bulk(key)
         later = self._later.get(key)
         if later is not None:
             found += later if isinstance(later, list) else [later]
