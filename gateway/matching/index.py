@@ -57,7 +57,7 @@ class _SortedTable:
     moving the lists (a replaced item; rare).
     """
 
-    __slots__ = ("_items", "_keys", "_later", "_retired")
+    __slots__ = ("_filter", "_filter_mask", "_items", "_keys", "_later", "_retired")
 
     def __init__(
         self, items: list[OpenItem] | None = None, key: Callable[[OpenItem], _Key] | None = None
@@ -73,6 +73,14 @@ class _SortedTable:
         else:
             items, self._keys = [], []
         self._items = items
+        # one bit per hash value (modulo eight per key): a lookup whose bit is clear is not in the bulk,
+        # without a bisection through a million keys in memory far apart (most lookups: typo neighbours)
+        bits = 1 << max(10, (8 * len(self._keys)).bit_length())
+        self._filter = bytearray(bits >> 3)
+        self._filter_mask = bits - 1
+        for hashed in map(hash, self._keys):
+            hashed &= self._filter_mask
+            self._filter[hashed >> 3] |= 1 << (hashed & 7)
         self._later: dict[_Key, OpenItem | list[OpenItem]] = {}
         self._retired: set[int] = set()  # id() of bulk items taken out (the lists keep them alive)
 
@@ -89,6 +97,9 @@ class _SortedTable:
         return next((item for item in self._bulk(key) if item is wanted), None)
 
     def _bulk(self, key: _Key) -> list[OpenItem]:
+        hashed = hash(key) & self._filter_mask
+        if not self._filter[hashed >> 3] >> (hashed & 7) & 1:
+            return []
         keys = self._keys
         start = bisect.bisect_left(keys, key)
         if start == len(keys) or keys[start] != key:
