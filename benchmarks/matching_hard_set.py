@@ -73,7 +73,7 @@ import sys
 import time
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -98,6 +98,9 @@ Expect = Literal["apply", "approve", "exception"]
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 T0 = dt.date(2026, 3, 2)
+#: The latest simple payments duplicates are drawn from, and the latest paid items already-paid ones are.
+HISTORY_DRAWN = 2000
+PAID_DRAWN = 3000
 NOK_RATES = {"NOK": Decimal(1), "EUR": Decimal("11.5"), "SEK": Decimal("1.0")}
 FX_RATES = {"EUR": Decimal("11.5"), "SEK": Decimal("0.98")}
 
@@ -229,7 +232,7 @@ SHARED_PAYERS = (
 DEDUCTION_REASONS = ("Reklamasjon", "Manglende levering", "Kontantrabatt", "Skadet vare", "Avtalt kreditt")
 
 
-@dataclass
+@dataclass(slots=True)
 class Customer:
     key: str
     name: str
@@ -244,7 +247,7 @@ class Customer:
     credit_notes: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class SharedPayer:
     """An account paying for several customers, and whom it paid for so far (in order)."""
 
@@ -294,7 +297,7 @@ def mod10_valid(kid: str) -> bool:
     return len(kid) >= 2 and kid.isdigit() and _luhn_digit(kid[:-1]) == kid[-1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Truth:
     """What should become of a payment: the outcome and the allocation a person would book."""
 
@@ -320,6 +323,38 @@ class HardSet:
     customers: int
     groups: dict[str, str] = field(default_factory=dict)  # member -> parent, as receiver profiles declare
     shared_accounts: list[str] = field(default_factory=list)  # the tenant's policy lists these as shared
+    #: `generate_stream`: the payments and their truths made one at a time as the scorer asks (the lists
+    #: stay empty); `count` of them
+    stream: Iterator[tuple[Payment, Truth]] | None = None
+    count: int = 0
+
+    @property
+    def size(self) -> int:
+        """How many payments the set has (or will have made, streamed)."""
+        return self.count if self.stream is not None else len(self.payments)
+
+    def pairs(self) -> Iterable[tuple[Payment, Truth]]:
+        """The payments with their truths, in booking order (a stream can be read once)."""
+        return self.stream if self.stream is not None else zip(self.payments, self.truths, strict=True)
+
+
+class _OpenAmounts:
+    """Invoice id -> what the generator has left open: the issued amount until a payment is booked on the
+    item. A dict holds only the items paid on (a tenant of a million items, a few hundred thousand paid),
+    not one entry per item. `total_amount` is what the generator issued; nobody changes it."""
+
+    __slots__ = ("_booked", "_items")
+
+    def __init__(self, items: dict[str, OpenItem]) -> None:
+        self._items = items
+        self._booked: dict[str, Decimal] = {}
+
+    def __getitem__(self, invoice_id: str) -> Decimal:
+        booked = self._booked.get(invoice_id)
+        return self._items[invoice_id].total_amount if booked is None else booked
+
+    def __setitem__(self, invoice_id: str, amount: Decimal) -> None:
+        self._booked[invoice_id] = amount
 
 
 class _Generator:
@@ -328,7 +363,7 @@ class _Generator:
         self.agreement = KidAgreement(algorithm="mod10", length=10)
         self.customers: list[Customer] = []
         self.items: dict[str, OpenItem] = {}
-        self.open: dict[str, Decimal] = {}
+        self.open = _OpenAmounts(self.items)
         self.history: list[tuple[Payment, str]] = []  # simple full payments, for duplicates
         self.paid: list[str] = []
         self.sequence = 0
@@ -487,8 +522,7 @@ class _Generator:
                     mod10_kid(number),
                 )
                 owner.invoices.append(item.invoice_id)
-            self.items[item.invoice_id] = item
-            self.open[item.invoice_id] = item.open_amount
+            self.items[item.invoice_id] = item  # open: its total (`_OpenAmounts`)
 
     # -- helpers --
 
@@ -1018,7 +1052,7 @@ class _Generator:
         return payment, Truth("fx_uninstructed", "exception", (allocation,), customer.key)
 
     def duplicate(self) -> tuple[Payment, Truth] | None:
-        candidates = [(p, i) for p, i in self.history[-2000:] if self.open[i] <= 0]
+        candidates = [(p, i) for p, i in self.history[-HISTORY_DRAWN:] if self.open[i] <= 0]
         if not candidates:
             return None
         original, invoice_id = self.rng.choice(candidates)
@@ -1037,7 +1071,7 @@ class _Generator:
     def already_paid(self) -> tuple[Payment, Truth] | None:
         if not self.paid:
             return None
-        item = self.items[self.rng.choice(self.paid[-3000:])]
+        item = self.items[self.rng.choice(self.paid[-PAID_DRAWN:])]
         if item.document_type != "invoice" or self.open[item.invoice_id] > 0:
             return None
         owner = self._owner(item)
@@ -1243,7 +1277,29 @@ class _Generator:
     def _owner(self, item: OpenItem) -> Customer:
         return self.owners[item.customer_key]
 
+    def start(self) -> HardSet:
+        """The tenant before any payment: its items as issued, the accounts known, the declared groups, the
+        shared accounts its policy lists; no payments yet."""
+        accounts = {c.accounts[0]: c.key for c in self.customers if c.known}
+        items = list(self.items.values())  # the generator keeps open amounts apart: these stay as issued
+        groups = {
+            member.key: parent
+            for parent, members in self.members.items()
+            if self.declared[parent]
+            for member in members
+        }
+        declared = [s.account for s in self.shared if s.kind == "declared"]
+        return HardSet(self.agreement, items, accounts, {}, [], [], len(self.customers), groups, declared)
+
     def build(self, count: int) -> HardSet:
+        hard_set = self.start()
+        for payment, truth in self.stream(count):
+            hard_set.payments.append(payment)
+            hard_set.truths.append(truth)
+        return hard_set
+
+    def stream(self, count: int) -> Iterator[tuple[Payment, Truth]]:
+        """`count` payments with their truths, in booking order, each booked before the next is made."""
         builders: dict[str, Callable[[], tuple[Payment, Truth] | None]] = {
             "kid": self.kid,
             "kid_multi": lambda: self.multi("kid_multi"),
@@ -1282,12 +1338,9 @@ class _Generator:
         }
         names = list(CATEGORIES)
         weights = [CATEGORIES[n][0] for n in names]
-        accounts = {c.accounts[0]: c.key for c in self.customers if c.known}
-        items = list(self.items.values())  # the generator keeps open amounts apart: these stay as issued
-        payments: list[Payment] = []
-        truths: list[Truth] = []
-        while len(payments) < count:
-            self.day = len(payments) * 60 // max(1, count)
+        made_so_far = 0
+        while made_so_far < count:
+            self.day = made_so_far * 60 // max(1, count)
             category = self.rng.choices(names, weights=weights)[0]
             made = None
             for _ in range(20):
@@ -1298,18 +1351,14 @@ class _Generator:
                 continue
             payment, truth = made
             self.book(truth.allocations)
-            payments.append(payment)
-            truths.append(truth)
-        groups = {
-            member.key: parent
-            for parent, members in self.members.items()
-            if self.declared[parent]
-            for member in members
-        }
-        declared = [s.account for s in self.shared if s.kind == "declared"]
-        return HardSet(
-            self.agreement, items, accounts, {}, payments, truths, len(self.customers), groups, declared
-        )
+            made_so_far += 1
+            # only the latest are drawn from (duplicates, already paid ones): a million-payment run keeps
+            # no more than that
+            if len(self.history) > 2 * HISTORY_DRAWN:
+                del self.history[:-HISTORY_DRAWN]
+            if len(self.paid) > 2 * PAID_DRAWN:
+                del self.paid[:-PAID_DRAWN]
+            yield payment, truth
 
 
 def generate(
@@ -1317,6 +1366,19 @@ def generate(
 ) -> HardSet:
     """The hard set for this seed: the tenant's items at the start, the payments in order, their truths."""
     return _Generator(seed, customers, invoices).build(payments)
+
+
+def generate_stream(
+    seed: int = 1, payments: int = 20_000, customers: int = 4_000, invoices: int = 60_000
+) -> HardSet:
+    """As `generate`, but the payments and truths are made one at a time as `score` reads them (the same
+    ones, in the same order): the scale benchmark's memory holds the generator's bookkeeping, not 100,000
+    payments. Scored once (with `copy_items=False`: the generator keeps its own open amounts)."""
+    generator = _Generator(seed, customers, invoices)
+    hard_set = generator.start()
+    hard_set.stream = generator.stream(payments)
+    hard_set.count = payments
+    return hard_set
 
 
 # --- scoring ---------------------------------------------------------------------------------------------
@@ -1487,7 +1549,7 @@ def score(
     taught: dict[str, str] = {}  # aliases learned so far (the set's own name key -> customer)
     grouped: set[tuple[str, str]] = set(hard_set.groups.items())  # (member, parent) the index knows
     started = time.perf_counter()
-    for number, (payment, truth) in enumerate(zip(hard_set.payments, hard_set.truths, strict=True)):
+    for number, (payment, truth) in enumerate(hard_set.pairs()):
         if (
             truth.category == "name_only"
             and taught.get(name_key(payment.payer_name or "")) == truth.customer_key
@@ -1612,7 +1674,7 @@ def score(
 
 
 def print_report(hard_set: HardSet, report: Report) -> None:
-    total = len(hard_set.payments)
+    total = hard_set.size
     print(
         f"hard set: {total} payments, {len(hard_set.items)} items "
         f"({sum(1 for i in hard_set.items if i.document_type == 'credit_note')} credit notes), "

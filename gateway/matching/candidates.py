@@ -577,10 +577,16 @@ class CandidateFinder:
         """The customer's single open items, else combinations of them, with exactly the amount; with a
         `group`, the open items of the customer and of every member it pays for, counted together."""
         by_currency: dict[str, list[OpenItem]] = {}
+        comparable: dict[str, bool] = {}  # per currency: a customer's hundreds of items share one or two
         for key in (customer_key, *group):
             for item in self.index.items_of(key):
-                if item.open_amount > 0 and amount_to_compare(self.payment, item.currency) is not None:
-                    by_currency.setdefault(item.currency, []).append(item)
+                if item.open_amount > 0:
+                    currency = item.currency
+                    known = comparable.get(currency)
+                    if known is None:
+                        known = comparable[currency] = amount_to_compare(self.payment, currency) is not None
+                    if known:
+                        by_currency.setdefault(currency, []).append(item)
         out: list[Candidate] = []
         name = self.index.customer_name(customer_key)
         if group:
@@ -625,13 +631,13 @@ class CandidateFinder:
             (i for i in items if i.document_type == "invoice" and i.open_amount == target),
             key=self._due_distance,
         )
-        pool = sorted(items, key=oldest_first)[: self.policy.subset_max_items]
+        everything = sorted(items, key=oldest_first)
+        pool = everything[: self.policy.subset_max_items]
         wanted = max(2, self.policy.suggestions)
         found = find_subsets([_signed_cents(i) for i in pool], _cents(target), limit=wanted, min_size=2)
         solutions = [[single] for single in singles] + [[pool[i] for i in s] for s in found.solutions]
         if len(items) > len(pool) and len(solutions) < wanted:
             # beyond the window, the obvious confusions still count (two of 400 against one of 800)
-            everything = sorted(items, key=oldest_first)
             known = {frozenset(i.invoice_id for i in solution) for solution in solutions}
             values = [_signed_cents(i) for i in everything]
             for combination in small_combinations(values, _cents(target), limit=wanted):

@@ -6,9 +6,10 @@ name that resembles a customer's (`NameIndex`); free-text house styles by learne
 
 from __future__ import annotations
 
+import bisect
 import re
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -21,6 +22,7 @@ from schemas.kid import KidAgreement
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 _Table = dict[str, "OpenItem | list[OpenItem]"]
+_Key = str | Decimal  # a number, a KID, an open amount
 
 
 def _put(table: _Table, key: str, item: OpenItem) -> None:
@@ -45,31 +47,84 @@ def _take(table: _Table, key: str, item: OpenItem) -> None:
             table[key] = remaining[0] if len(remaining) == 1 else remaining
 
 
-_AmountTable = dict[Decimal, "OpenItem | list[OpenItem]"]
+class _SortedTable:
+    """Items by key, in the order they were filed: the bulk as two sorted lists, later filings in a dict.
+
+    A million-entry dict costs about 41 MiB; the same entries as a sorted list of keys beside a list of
+    items cost 16 MiB, and a lookup is a bisection (about twenty comparisons, in C). The bulk (what the
+    index is built from) is sorted stably, so items with one key keep their filing order, and items filed
+    later (`put`) come after them, as they would in a dict of lists. `take` retires a bulk item without
+    moving the lists (a replaced item; rare).
+    """
+
+    __slots__ = ("_filter", "_filter_mask", "_items", "_keys", "_later", "_retired")
+
+    def __init__(
+        self, items: list[OpenItem] | None = None, key: Callable[[OpenItem], _Key] | None = None
+    ) -> None:
+        """`items` in filing order, each with a `key` (cheap: it is asked twice); the table keeps the list.
+
+        Sorted in place (stable: filing order within a key) and the keys read off afterwards: no
+        million-entry list of positions or pairs, which would cost more than the tables save.
+        """
+        if items and key is not None:
+            items.sort(key=key)
+            self._keys: list[_Key] = list(map(key, items))
+        else:
+            items, self._keys = [], []
+        self._items = items
+        # one bit per hash value (modulo eight per key): a lookup whose bit is clear is not in the bulk,
+        # without a bisection through a million keys in memory far apart (most lookups: typo neighbours)
+        bits = 1 << max(10, (8 * len(self._keys)).bit_length())
+        self._filter = bytearray(bits >> 3)
+        self._filter_mask = bits - 1
+        for hashed in map(hash, self._keys):
+            hashed &= self._filter_mask
+            self._filter[hashed >> 3] |= 1 << (hashed & 7)
+        self._later: dict[_Key, OpenItem | list[OpenItem]] = {}
+        self._retired: set[int] = set()  # id() of bulk items taken out (the lists keep them alive)
+
+    def put(self, key: _Key, item: OpenItem) -> None:
+        _put(self._later, key, item)  # type: ignore[arg-type]
+
+    def take(self, key: _Key, item: OpenItem) -> None:
+        if item is self._first(key, item):
+            self._retired.add(id(item))
+        _take(self._later, key, item)  # type: ignore[arg-type]
+
+    def _first(self, key: _Key, wanted: OpenItem) -> OpenItem | None:
+        """`wanted` when it is among the bulk's live items under `key`, else None."""
+        return next((item for item in self._bulk(key) if item is wanted), None)
+
+    def _bulk(self, key: _Key) -> list[OpenItem]:
+        hashed = hash(key) & self._filter_mask
+        if not self._filter[hashed >> 3] >> (hashed & 7) & 1:
+            return []
+        keys = self._keys
+        start = bisect.bisect_left(keys, key)
+        if start == len(keys) or keys[start] != key:
+            return []  # most lookups (a typo's few hundred neighbours) find nothing
+        end = bisect.bisect_right(keys, key, start)
+        found = self._items[start:end]
+        if self._retired and found:
+            found = [item for item in found if id(item) not in self._retired]
+        return found
+
+    def get(self, key: _Key) -> list[OpenItem]:
+        """The items filed under `key`, in filing order (a new list)."""
+        found = self._bulk(key)
+        later = self._later.get(key)
+        if later is not None:
+            found += later if isinstance(later, list) else [later]
+        return found
 
 
-def _put_amount(table: _AmountTable, item: OpenItem) -> None:
-    """File an item under its open amount (one item as itself: most amounts are unique)."""
-    existing = table.get(item.open_amount)
-    if existing is None:
-        table[item.open_amount] = item
-    elif isinstance(existing, list):
-        existing.append(item)
-    else:
-        table[item.open_amount] = [existing, item]
+def _kid_key(item: OpenItem) -> str:
+    return compact_kid(item.kid or "")
 
 
-def _listed(existing: OpenItem | list[OpenItem] | None) -> list[OpenItem]:
-    if existing is None:
-        return []
-    return existing if isinstance(existing, list) else [existing]
-
-
-def _found(table: _Table, key: str) -> list[OpenItem]:
-    existing = table.get(key)
-    if existing is None:
-        return []
-    return list(existing) if isinstance(existing, list) else [existing]
+def _open_amount(item: OpenItem) -> Decimal:
+    return item.open_amount
 
 
 class MatchIndex:
@@ -96,19 +151,22 @@ class MatchIndex:
     ) -> None:
         self.kid_agreement = kid_agreement
         self._items: dict[str, OpenItem] = {}
-        self._numbers: _Table = {}
-        self._kids: _Table = {}
+        self._numbers = _SortedTable()  # filled after the items: sorted lists are built in one go
+        self._kids = _SortedTable()
         self._customers: dict[str, list[OpenItem]] = {}
         self._customer_names: dict[str, list[str]] = {}
         self._names = NameIndex()
         self._accounts: dict[str, str | None] = {}
         self._aliases: dict[str, str | None] = {}
         self._patterns: dict[str | None, list[tuple[LearnedPattern, re.Pattern[str]]]] = {}
-        self._amounts: _AmountTable | None = None  # built on first use: open_with_amount
+        self._amounts: _SortedTable | None = None  # built on first use: open_with_amount
         self._account_sources: dict[str, str] = {}  # how an account was learned ("payment X's KID 123")
         self._taught_accounts: set[str] = set()  # accounts a person taught (not only the engine's learning)
         for item in items:
-            self.add(item)
+            self._add(item, tables=False)
+        number_key = self._number_key
+        self._numbers = _SortedTable([i for i in self._items.values() if number_key(i)], number_key)
+        self._kids = _SortedTable([i for i in self._items.values() if i.kid], _kid_key)
         for account, customer_key in accounts.items():
             self.learn_account(account, customer_key)
         for name, customer_key in aliases.items():
@@ -122,6 +180,20 @@ class MatchIndex:
 
     def add(self, item: OpenItem) -> None:
         """Index an item (again: an item with a known `invoice_id` replaces the old one)."""
+        self._add(item, tables=True)
+
+    @staticmethod
+    def _number_key(item: OpenItem) -> str:
+        """The key an item's number is filed under ("" for none); the item's own string when it is
+        already normalised (a million numbers, one string each; digits without a leading zero are)."""
+        own = item.number
+        if own.isdigit() and own[0] != "0" and own.isascii():
+            return own
+        number = normalise_number(own)
+        return own if number == own else number
+
+    def _add(self, item: OpenItem, *, tables: bool) -> None:
+        """`tables=False` while the index is built: the number and KID tables are sorted in one go."""
         old = self._items.get(item.invoice_id)
         if old is not None:
             self._remove(old)
@@ -130,12 +202,13 @@ class MatchIndex:
         item.currency = sys.intern(item.currency)
         self._items[item.invoice_id] = item
         if self._amounts is not None:
-            _put_amount(self._amounts, item)
-        number = normalise_number(item.number)
-        if number:
-            _put(self._numbers, item.number if number == item.number else number, item)
-        if item.kid:
-            _put(self._kids, compact_kid(item.kid), item)
+            self._amounts.put(item.open_amount, item)
+        if tables:
+            number = self._number_key(item)
+            if number:
+                self._numbers.put(number, item)
+            if item.kid:
+                self._kids.put(compact_kid(item.kid), item)
         customer_items = self._customers.get(item.customer_key)
         if customer_items is None:
             self._customers[item.customer_key] = [item]
@@ -150,9 +223,9 @@ class MatchIndex:
 
     def _remove(self, item: OpenItem) -> None:
         del self._items[item.invoice_id]
-        _take(self._numbers, normalise_number(item.number), item)
+        self._numbers.take(normalise_number(item.number), item)
         if item.kid:
-            _take(self._kids, compact_kid(item.kid), item)
+            self._kids.take(compact_kid(item.kid), item)
         customer_items = self._customers.get(item.customer_key, [])
         if item in customer_items:
             customer_items.remove(item)
@@ -172,7 +245,7 @@ class MatchIndex:
         for item, allocation in zip(items, pending, strict=True):
             item.open_amount -= allocation.amount + allocation.write_off
             if self._amounts is not None and item.open_amount > 0:
-                _put_amount(self._amounts, item)
+                self._amounts.put(item.open_amount, item)
 
     def learn_account(
         self, account: str, customer_key: str, *, source: str = "", automatic: bool = False
@@ -219,10 +292,10 @@ class MatchIndex:
 
     def by_number(self, number: str) -> list[OpenItem]:
         """Items whose normalised number is `number` (already normalised)."""
-        return _found(self._numbers, number)
+        return self._numbers.get(number)
 
     def by_kid(self, kid: str) -> list[OpenItem]:
-        return _found(self._kids, kid)
+        return self._kids.get(kid)
 
     def items_of(self, customer_key: str) -> list[OpenItem]:
         return self._customers.get(customer_key, [])
@@ -261,13 +334,12 @@ class MatchIndex:
         not identified, asks) and kept up to date by `add` and `apply`; stale entries are skipped here.
         """
         if self._amounts is None:
-            self._amounts = {}
-            for item in self._items.values():
-                if item.open_amount > 0:
-                    _put_amount(self._amounts, item)
+            self._amounts = _SortedTable(
+                [item for item in self._items.values() if item.open_amount > 0], _open_amount
+            )
         found = {
             item.invoice_id: item
-            for item in _listed(self._amounts.get(amount))
+            for item in self._amounts.get(amount)
             if item.open_amount == amount
             and item.currency == currency
             and item.document_type == "invoice"

@@ -50,7 +50,7 @@ class LearnedPattern:
     source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """One fact behind a score, as a sentence a person understands, and its weight in the score."""
 
@@ -62,7 +62,7 @@ class Evidence:
         return {"kind": self.kind, "detail": self.detail, "weight": round(self.weight, 3)}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Allocation:
     """Money applied to one item (a credit note: the credit used, positive), in the item's currency.
 

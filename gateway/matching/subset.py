@@ -13,6 +13,7 @@ unfinished count is no proof of uniqueness.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -85,17 +86,26 @@ def _meet_in_the_middle(values: Sequence[int], target: int, limit: int, min_size
     left = _viable_subsets(left_values, target - right_high, target - right_low)
     if not left:
         return SubsetResult((), False)
-    left_low = min(code >> _MASK_BITS for code in left)
-    left_high = max(code >> _MASK_BITS for code in left)
+    # codes order by sum first (a mask is below 2^_MASK_BITS): the extreme codes hold the extreme sums
+    left_low = min(left) >> _MASK_BITS
+    left_high = max(left) >> _MASK_BITS
     right = _viable_subsets(right_values, target - left_high, target - left_low)
+    # the right subsets some left sum completes, and those left sums, picked out in C (map / compress)
+    # before anything is looped over in Python: usually a handful of thousands
+    sum_of = _MASK_BITS.__rrshift__  # code -> its sum
+    left_sums = set(map(sum_of, left))
+    right = list(
+        itertools.compress(right, map(left_sums.__contains__, map(target.__sub__, map(sum_of, right))))
+    )
+    if not right:
+        return SubsetResult((), False)
+    wanted = {target - (code >> _MASK_BITS) for code in right}
     by_sum: dict[int, list[int]] = {}
-    for code in left:
+    for code in itertools.compress(left, map(wanted.__contains__, map(sum_of, left))):
         by_sum.setdefault(code >> _MASK_BITS, []).append(code & _MASK)
     solutions: list[tuple[int, ...]] = []
     for code in right:
-        found = by_sum.get(target - (code >> _MASK_BITS))
-        if found is None:
-            continue
+        found = by_sum[target - (code >> _MASK_BITS)]
         right_mask = code & _MASK
         right_size = right_mask.bit_count()
         for left_mask in found:
@@ -182,9 +192,14 @@ def small_combinations(values: Sequence[int], target: int, *, limit: int = 2) ->
                 if len(found) >= limit:
                     return tuple(found)
     if len(values) <= MAX_TRIPLES:
+        present = positions.__contains__
         for i in range(len(values)):
+            rest = target - values[i]
+            # most first values complete no pair at all: seen in one pass in C, before the loop in Python
+            if not any(map(present, map(rest.__sub__, itertools.islice(values, i + 1, None)))):
+                continue
             for j in range(i + 1, len(values)):
-                for k in positions.get(target - values[i] - values[j], ()):
+                for k in positions.get(rest - values[j], ()):
                     if k > j:
                         found.append((i, j, k))
                         if len(found) >= limit:

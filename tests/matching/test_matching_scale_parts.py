@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+from decimal import Decimal
 
+from gateway.matching.index import MatchIndex
+from gateway.matching.model import OpenItem
 from gateway.matching.names import NameIndex
-from gateway.matching.subset import find_subsets
+from gateway.matching.subset import MAX_TRIPLES, find_subsets, small_combinations
 
 
 def _every_subset(values: list[int], target: int, limit: int, min_size: int) -> tuple[tuple[int, ...], ...]:
@@ -76,3 +80,58 @@ def test_a_truncated_last_word_finds_every_word_it_begins() -> None:
     # a full word alone uses its own postings, and searching twice answers the same
     assert [hit.customer_key for hit in names.search("OSLO BYGG")] == ["org:4"]
     assert [hit.customer_key for hit in names.search("OSLO BYGG")] == ["org:4"]
+
+
+def _every_pair_and_triple(values: list[int], target: int, limit: int) -> tuple[tuple[int, ...], ...]:
+    """Pairs in (i, j) order, then (up to `MAX_TRIPLES` values) triples in (i, j, k) order: plain loops."""
+    count = len(values)
+    pairs = [(i, j) for i in range(count) for j in range(i + 1, count) if values[i] + values[j] == target]
+    triples = [
+        (i, j, k)
+        for i in range(count)
+        for j in range(i + 1, count)
+        for k in range(j + 1, count)
+        if count <= MAX_TRIPLES and values[i] + values[j] + values[k] == target
+    ]
+    return tuple([*pairs, *triples][:limit])
+
+
+def test_pairs_and_triples_checked_in_c_first_are_the_plain_loops_answer() -> None:
+    rng = random.Random(7)
+    found = 0
+    for _ in range(300):
+        values = [
+            rng.choice((49_900, 99_000, 10_000)) if rng.random() < 0.3 else rng.randint(1, 20_000)
+            for _ in range(rng.randint(3, 40))
+        ]
+        values = [-value if rng.random() < 0.1 else value for value in values]
+        target = sum(rng.sample(values, rng.choice((2, 3)))) if rng.random() < 0.8 else rng.randint(1, 60_000)
+        for limit in (1, 2, 3):
+            expected = _every_pair_and_triple(values, target, limit)
+            assert small_combinations(values, target, limit=limit) == expected, (values, target, limit)
+            found += bool(expected)
+    assert found > 300  # most targets were sums: the comparison covered real answers
+
+
+def _item(number: str, kid: str | None, amount: str = "100.00") -> OpenItem:
+    value = Decimal(amount)
+    day = dt.date(2026, 3, 1)
+    return OpenItem(f"id-{number}", number, "invoice", "c1", "Nordic AS", "NOK", value, value, day, None, kid)
+
+
+def test_numbers_and_kids_are_found_in_filing_order_after_items_are_added_and_replaced() -> None:
+    first, twin, other = _item("F-10", "0001"), _item("f10", "0001"), _item("11", "0002")
+    index = MatchIndex([first, twin, other])
+    assert index.by_number("F10") == [first, twin] and index.by_kid("0001") == [first, twin]
+    late = _item("10", "0001")
+    late.number = "F 10"
+    index.add(late)  # filed after the items the index was built from
+    assert index.by_number("F10") == [first, twin, late] and index.by_kid("0001") == [first, twin, late]
+    replacement = _item("F-10", "0003")  # the same invoice id: the old item leaves every table
+    index.add(replacement)
+    assert index.by_number("F10") == [twin, late, replacement]
+    assert index.by_kid("0001") == [twin, late] and index.by_kid("0003") == [replacement]
+    index.add(twin)  # the same item again: filed once, now last
+    assert index.by_number("F10") == [late, replacement, twin] and index.by_kid("0001") == [late, twin]
+    assert index.by_number("11") == [other] and index.by_number("12") == [] and index.by_kid("9") == []
+    assert index.item("id-F-10") is replacement and len(index) == 4
