@@ -57,6 +57,9 @@ _ZERO = Decimal(0)
 #: Fits of a reference behind which the same customer's exact-amount items are looked for (an old KID?):
 #: a partial, an overpayment, and a short payment that a write-off would otherwise settle.
 NOT_FITTING = ("partial", "over", "write-off")
+#: Other customers' open invoices with exactly the amount looked at behind a doubtful reference (the nearest
+#: due dates among them are suggested): enough to doubt it, without walking a subscription price's thousands.
+STRANGERS_SEARCHED = 50
 
 
 @dataclass(slots=True)
@@ -351,12 +354,12 @@ class CandidateFinder:
             or self.payer.customer_key == customer_key
         ):
             return []
-        count = len(self.index.open_with_amount(target, currency))
+        count = self.index.count_open_with_amount(target, currency, COMMON_AMOUNT)
         if count < COMMON_AMOUNT:
             return []
         detail = (
-            f"{money(target, currency)} is the open amount of {count} open invoices: the amount confirms "
-            "little of a number read from free text"
+            f"{money(target, currency)} is the open amount of {count} or more open invoices: the amount "
+            "confirms little of a number read from free text"
         )
         return [Evidence("amount-common", detail, W_COMMON_AMOUNT)]
 
@@ -553,8 +556,8 @@ class CandidateFinder:
             if comparison is None:
                 continue
             target, fx = comparison
-            found = self.index.open_with_amount(target, currency)
-            items = [item for item in found if item.customer_key not in excluded]
+            # the first few dozen in filing order are enough to doubt the reference and to suggest from
+            items = self.index.open_with_amount(target, currency, limit=STRANGERS_SEARCHED, excluded=excluded)
             for item in sorted(items, key=self._due_distance)[: self.policy.suggestions]:
                 detail = (
                     f"{money(target, currency)} equals the open amount of {label(item)} "

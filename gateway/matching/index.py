@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -327,8 +327,11 @@ class MatchIndex:
     def patterns_for(self, customer_key: str | None) -> list[tuple[LearnedPattern, re.Pattern[str]]]:
         return self._patterns.get(customer_key, [])
 
-    def open_with_amount(self, amount: Decimal, currency: str) -> list[OpenItem]:
-        """Open invoices of any customer whose open amount is exactly `amount` in `currency`.
+    def open_with_amount(
+        self, amount: Decimal, currency: str, *, limit: int | None = None, excluded: Collection[str] = ()
+    ) -> list[OpenItem]:
+        """Open invoices of any customer (not of `excluded`) whose open amount is exactly `amount` in
+        `currency`, in filing order; the first `limit` of them (a subscription price is thousands').
 
         The amount table is built on first use (only a reference that does not fit, from a payer who is
         not identified, asks) and kept up to date by `add` and `apply`; stale entries are skipped here.
@@ -337,15 +340,24 @@ class MatchIndex:
             self._amounts = _SortedTable(
                 [item for item in self._items.values() if item.open_amount > 0], _open_amount
             )
-        found = {
-            item.invoice_id: item
-            for item in self._amounts.get(amount)
-            if item.open_amount == amount
-            and item.currency == currency
-            and item.document_type == "invoice"
-            and self._items.get(item.invoice_id) is item
-        }
+        found: dict[str, OpenItem] = {}
+        for item in self._amounts.get(amount):
+            if (
+                item.open_amount == amount
+                and item.currency == currency
+                and item.document_type == "invoice"
+                and item.customer_key not in excluded
+                and self._items.get(item.invoice_id) is item
+            ):
+                found[item.invoice_id] = item
+                if limit is not None and len(found) >= limit:
+                    break
         return list(found.values())
+
+    def count_open_with_amount(self, amount: Decimal, currency: str, enough: int) -> int:
+        """How many open invoices have exactly `amount` in `currency`, counted up to `enough` (a common
+        amount is known as such without walking the thousands of a subscription price)."""
+        return len(self.open_with_amount(amount, currency, limit=enough))
 
     def share_account(self, account: str) -> None:
         """An account that identifies no one (a payment service, a bank's collective account: policy)."""
