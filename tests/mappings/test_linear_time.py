@@ -30,7 +30,10 @@ from mappings.base import FormatError
 from mappings.syntax import edifact
 from tests.conftest import SHARED
 
-MAX_RATIO = 6.0
+#: Linear is about 4, quadratic 16. In the whole suite's process (gigabytes live) the allocator's page
+#: faults for a 4 MB read's objects pushed one linear reader (X12 810) to 6.8 in CI, 4.3 alone: 8 keeps
+#: clear of that and still far below any superlinear reader.
+MAX_RATIO = 8.0
 SMALL = 1_000_000
 LARGE = 4 * SMALL
 SAMPLES = SHARED / "samples"
