@@ -143,6 +143,27 @@ class Settings(BaseSettings):
     console_cleanup_seconds: float = Field(
         3600.0, gt=0, description="how often a worker forgets console sessions and sign-ins over 30 days old"
     )
+    # -- the customer portal (issue 21) --
+    portal_base_url: str | None = Field(
+        None,
+        description="the portal's public address (https://faktura.example.no): sign-in links, and the "
+        "'view online / pay' link in invoice e-mails and PDFs, start with it; unset: no link in e-mails or "
+        "PDFs, and sign-in links take the address the request came to",
+    )
+    portal_link_minutes: float = Field(15.0, gt=0, description="a one-time sign-in link's lifetime")
+    portal_invite_days: float = Field(7.0, gt=0, description="an invitation link's lifetime")
+    portal_idle_minutes: float = Field(30.0, gt=0, description="a portal session ends when idle this long")
+    portal_session_hours: float = Field(12.0, gt=0, description="a portal session's absolute lifetime")
+    portal_link_limit: int = Field(
+        3, ge=1, description="sign-in links per address per 15 minutes (10× per client) before a pause"
+    )
+    payment_providers_file: Path | None = Field(
+        None,
+        description="JSON file of each tenant's payment providers for pay-by-link: "
+        '{"acme": {"stripe": {"secret_key", "webhook_secret", "api_base"?}, "vipps": {"client_id", '
+        '"client_secret", "subscription_key", "merchant_serial_number", "webhook_secret", "api_base"?}}} '
+        "(a file, like the channels' settings, so the credentials stay out of the database)",
+    )
     followup_interval_seconds: float = Field(
         3600.0,
         gt=0,

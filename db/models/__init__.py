@@ -46,6 +46,15 @@ from db.models.payments import (
     RemittanceFile,
     RemittanceLineRecord,
 )
+from db.models.portal import (
+    CardCheckout,
+    CardPayout,
+    PortalLinkRequest,
+    PortalLinkToken,
+    PortalSession,
+    PortalUser,
+    ProviderEvent,
+)
 from db.models.search import BuyerName
 from db.models.tenants import ApiToken, Participant, Receiver, Tenant, TenantEvent
 from db.models.webhooks import WebhookEndpoint, WebhookEvent
@@ -59,6 +68,8 @@ __all__ = [
     "Batch",
     "BatchItem",
     "BuyerName",
+    "CardCheckout",
+    "CardPayout",
     "CollectionHandoff",
     "ConsoleLoginAttempt",
     "ConsoleSession",
@@ -93,7 +104,12 @@ __all__ = [
     "PaymentPromise",
     "PaymentRecord",
     "PodLink",
+    "PortalLinkRequest",
+    "PortalLinkToken",
+    "PortalSession",
+    "PortalUser",
     "ProofOfDelivery",
+    "ProviderEvent",
     "Receiver",
     "ReferencePattern",
     "ReminderNotice",

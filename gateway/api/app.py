@@ -57,6 +57,7 @@ from gateway.api.routes import (
 )
 from gateway.console import install_console
 from gateway.logging_setup import configure_logging
+from gateway.portal import install_portal
 from gateway.runtime import open_outbox
 from gateway.services.metrics import registry
 from gateway.settings import Settings
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for router in ROUTERS:
         app.include_router(router)
     install_console(app)
+    install_portal(app)
     install_docs(app)
     app.openapi = lambda: openapi_document(app)  # type: ignore[method-assign]
     return app

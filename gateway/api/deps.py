@@ -106,8 +106,11 @@ async def check_request(request: Request) -> None:
     no name, number or id has one.
     """
     route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or request.url.path.startswith("/console/"):
-        return  # the console's pages (HTML forms) check their own input
+    path = request.url.path
+    if not isinstance(route, APIRoute) or (
+        path.startswith(("/console/", "/portal/")) and not path.startswith("/portal/providers/")
+    ):
+        return  # the console's and the portal's pages (HTML forms) check their own input
     declared = declared_query_names(route)
     unknown = sorted({name for name in request.query_params if name not in declared})
     if unknown:

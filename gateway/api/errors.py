@@ -96,12 +96,15 @@ def http_error_response(status: int, detail: Any, headers: dict[str, str] | None
 
 
 def _console_page(request: Request, status: int, detail: str) -> Response | None:
-    """On a console path, the error as a page for a person (`gateway.console` registers how); else None."""
-    render = getattr(request.app.state, "console_error_page", None)
-    if render is None or not request.url.path.startswith("/console"):
-        return None
-    answer: Response = render(request, status, detail)
-    return answer
+    """On a page of the console or the portal, the error as a page for a person (`gateway.console` and
+    `gateway.portal` register how, by path prefix, in `app.state.error_pages`); else None (JSON). A render
+    may answer None for paths under its prefix that are not pages (the portal's provider webhooks)."""
+    renders: dict[str, Any] = getattr(request.app.state, "error_pages", {})
+    for prefix, render in renders.items():
+        if request.url.path.startswith(prefix):
+            answer: Response | None = render(request, status, detail)
+            return answer
+    return None
 
 
 async def _validation_error(request: Request, error: Exception) -> Response:

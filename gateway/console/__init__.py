@@ -100,4 +100,4 @@ def install_console(app: FastAPI) -> None:
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in_first)
     app.add_middleware(ConsoleHeaders)
-    app.state.console_error_page = console_error_page
+    app.state.error_pages = {**getattr(app.state, "error_pages", {}), PREFIX: console_error_page}

@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-import os
-import secrets
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -25,6 +22,7 @@ from itsdangerous import BadSignature, Signer
 from sqlalchemy import Engine
 
 from db.engine import session_scope
+from gateway.services.installation_key import signing_key
 from gateway.services.tenancy.console_users import ConsoleIdentity, session_identity
 from gateway.settings import Settings
 
@@ -50,23 +48,6 @@ def _settings(request: Request) -> Settings:
 def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
-
-
-def signing_key(settings: Settings) -> bytes:
-    """`GATEWAY_CONSOLE_SECRET`, else a random key made once and kept beside the embedded database."""
-    if settings.console_secret is not None:
-        return settings.console_secret.get_secret_value().encode()
-    path = Path(settings.data_dir) / "console-secret"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another process made it first
-            pass
-        else:
-            with os.fdopen(descriptor, "w") as key_file:
-                key_file.write(secrets.token_urlsafe(48))
-    return path.read_text().strip().encode()
 
 
 def signer(request: Request) -> Signer:

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from gateway.console.auth import signing_key
+from gateway.services.installation_key import signing_key
 from gateway.services.tenancy.console_users import ConsoleIdentity
 
 TEMPLATES = Path(__file__).parent / "templates"

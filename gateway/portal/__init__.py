@@ -1,0 +1,112 @@
+"""The customer portal ("invoice hotel"): server-rendered pages under `/portal/` where a seller's customers
+see their invoices, documents as sent, proofs of delivery and payments, pay by link, and raise inquiries.
+
+Built on the console's stack (Jinja2, plain forms with CSRF tokens, one style sheet, nothing fetched from
+another host) and on the same services, so a customer's inquiry is the dispute the seller's team answers in
+the console. The providers' webhooks (`/portal/providers/…/webhook`) are API routes, not pages: they answer
+JSON and are listed in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.portal.auth import PREFIX, PortalSignInRequired, optional_identity
+from gateway.portal.pages import PAGES, PROVIDER_ROUTERS
+from gateway.portal.templating import language_of, page
+from gateway.portal.texts import text
+
+STATIC = Path(__file__).parent / "static"
+#: Routes under the prefix that are not pages: they answer JSON errors, like the API.
+NOT_PAGES = (f"{PREFIX}/providers/",)
+
+#: The pages load only what this server serves, and may not be framed by anyone (a payment page).
+PAGE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "frame-src 'self'; object-src 'self'; base-uri 'none'; form-action 'self' https:; frame-ancestors 'none'"
+)
+
+_TITLES = {
+    400: "bad_request",
+    401: "sign_in",
+    403: "not_allowed",
+    404: "not_found",
+    405: "not_allowed",
+    413: "check_form",
+    415: "check_form",
+    422: "check_form",
+    429: "too_many",
+}
+
+
+def portal_error_page(request: Request, status: int, detail: str) -> Response | None:
+    """An error on a portal page, as a page a customer can read; None for the provider webhooks (JSON).
+    A 404 says nothing about whether the thing exists for someone else."""
+    if request.url.path.startswith(NOT_PAGES):
+        return None
+    identity = getattr(request.state, "portal_identity", None) or optional_identity(request)
+    request_id = str(request.scope.get("state", {}).get("request_id", ""))
+    language = language_of(request, identity)
+    heading_key = _TITLES.get(status, "error")
+    if status >= 500:
+        detail = text("error_text", language)
+    elif status == 404:
+        detail = text("not_found_text", language)
+    return page(
+        request,
+        "error.html",
+        {"heading": text(heading_key, language), "detail": detail, "request_id": request_id},
+        status=status,
+        identity=identity,
+    )
+
+
+class PortalHeaders:
+    """Security headers on every portal answer: its content policy, no sniffing, no referrer elsewhere (a
+    link token in a URL must not leak to another site), no framing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                extra = {
+                    b"content-security-policy": PAGE_POLICY.encode(),
+                    b"x-content-type-options": b"nosniff",
+                    b"referrer-policy": b"no-referrer",
+                    b"x-frame-options": b"DENY",
+                }
+                headers += [(name, value) for name, value in extra.items() if name not in names]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, stamped)
+
+
+def _sign_in_first(request: Request, error: Exception) -> Response:
+    assert isinstance(error, PortalSignInRequired)
+    return RedirectResponse(f"{PREFIX}/sign-in?next={quote(error.next_path, safe='/')}", status_code=303)
+
+
+def install_portal(app: FastAPI) -> None:
+    for router in PAGES:
+        app.include_router(router, include_in_schema=False)
+    for router in PROVIDER_ROUTERS:
+        app.include_router(router)
+    app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="portal-static")
+    app.add_exception_handler(PortalSignInRequired, _sign_in_first)
+    app.add_middleware(PortalHeaders)
+    app.state.error_pages = {**getattr(app.state, "error_pages", {}), PREFIX: portal_error_page}
