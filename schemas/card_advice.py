@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Provider = Literal["stripe", "vipps"]
-ADVICE_TYPE = "gateway.card-payment-advice"
+ADVICE_TYPE: Literal["gateway.card-payment-advice"] = "gateway.card-payment-advice"
 
 
 class AdvisedInvoice(BaseModel):
