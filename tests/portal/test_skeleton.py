@@ -6,11 +6,16 @@ from __future__ import annotations
 import datetime as dt
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from db.engine import session_scope
-from db.models import PortalUser, Tenant, utcnow
-from gateway.services.portal.sessions import end_session, session_identity, start_session
+from db.models import PortalLinkRequest, PortalLinkToken, PortalSession, PortalUser, Tenant, utcnow
+from gateway.services.portal.sessions import (
+    end_session,
+    forget_old_portal_rows,
+    session_identity,
+    start_session,
+)
 from tests.portal.helpers import portal_session
 
 
@@ -98,3 +103,31 @@ def test_the_language_switch_is_remembered_and_stays_on_this_server(client: Test
     assert answer.status_code == 303 and answer.headers["location"] == "/portal/"
     assert "gw_portal_lang=en" in answer.headers["set-cookie"]
     assert client.post("/portal/language", data={"language": "de"}).status_code == 422
+
+
+def test_old_sessions_links_and_requests_are_forgotten(engine: Engine) -> None:
+    _tenant(engine)
+    now = utcnow()
+    old = now - dt.timedelta(days=40)
+    with session_scope(engine) as session:
+        user = PortalUser(tenant_id="acme", receiver_id="C1", email="ap@c1.example")
+        session.add(user)
+        session.flush()
+        _, ended = start_session(session, tenant_id="acme", receiver_id="C1", user_id=user.id,
+                                 lifetime=dt.timedelta(hours=1), now=old)  # fmt: skip
+        live_token, _ = start_session(session, tenant_id="acme", receiver_id="C1", user_id=user.id,
+                                      lifetime=dt.timedelta(hours=1), now=now)  # fmt: skip
+        session.add(PortalLinkToken(id="a" * 64, user_id=user.id, purpose="sign-in", created_at=old,
+                                    expires_at=old + dt.timedelta(minutes=15)))  # fmt: skip
+        session.add(PortalLinkToken(id="b" * 64, user_id=user.id, purpose="sign-in", created_at=now,
+                                    expires_at=now + dt.timedelta(minutes=15)))  # fmt: skip
+        session.add(PortalLinkRequest(tenant_id="acme", email_hash="c" * 64, client="127.0.0.1", at=old))
+        session.add(PortalLinkRequest(tenant_id="acme", email_hash="c" * 64, client="127.0.0.1", at=now))
+    with session_scope(engine) as session:
+        assert forget_old_portal_rows(session, now) == 3
+    with session_scope(engine) as session:
+        assert session.get(PortalSession, ended.id) is None
+        assert session_identity(session, live_token, idle=dt.timedelta(hours=1), now=now) is not None
+        assert session.get(PortalLinkToken, "b" * 64) is not None
+        assert session.get(PortalLinkToken, "a" * 64) is None
+        assert len(session.execute(select(PortalLinkRequest)).scalars().all()) == 1

@@ -14,11 +14,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from db.models import PortalSession, PortalUser, utcnow
+from db.models import PortalLinkRequest, PortalLinkToken, PortalSession, PortalUser, utcnow
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,27 @@ def end_user_sessions(session: Session, user_id: str, now: dt.datetime | None = 
         .where(col(PortalSession.user_id) == user_id, col(PortalSession.ended_at).is_(None))
         .values(ended_at=now or utcnow())
     )
+
+
+#: Ended sessions, used or expired links and link requests are kept this long (what happened, for a while).
+KEEP_HISTORY = dt.timedelta(days=30)
+
+
+def forget_old_portal_rows(session: Session, now: dt.datetime) -> int:
+    """Delete portal sessions that ended or expired, sign-in links used or expired, and link requests (the
+    rate limit's memory) older than `KEEP_HISTORY`: the tables would otherwise only grow.
+    How many rows went."""
+    before = now - KEEP_HISTORY
+    removed = 0
+    for statement in (
+        delete(PortalLinkRequest).where(col(PortalLinkRequest.at) < before),
+        delete(PortalLinkToken).where(
+            (col(PortalLinkToken.used_at) < before) | (col(PortalLinkToken.expires_at) < before)
+        ),
+        delete(PortalSession).where(
+            (col(PortalSession.ended_at) < before) | (col(PortalSession.expires_at) < before)
+        ),
+    ):
+        result = session.execute(statement)
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed
