@@ -206,7 +206,8 @@ def renderer(format_name: str) -> Renderer:
         raise FormatError(format_name, f"no renderer for {format_name} ({error})") from None
     if format_name == EHF_REMINDER:
         return lambda document, _template: bytes(function(document))
-    return lambda document, template: bytes(function(document, template))
+    # the PDF also takes the customer portal's link (`portal_link`, keyword only)
+    return lambda document, template, **options: bytes(function(document, template, **options))
 
 
 # --- the notice as a document ------------------------------------------------------------------------------
