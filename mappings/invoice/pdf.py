@@ -307,6 +307,12 @@ class _GatewayCanvas(Canvas):  # type: ignore[misc]  # ReportLab has no type inf
         super().__init__(*args, **kwargs)
         self._saved_pages: list[dict[str, Any]] = []
 
+    def linkURL(self, url: str, rect: Any, relative: int = 0, *args: Any, **kw: Any) -> None:  # noqa: N802
+        """A link annotation with its print flag set (/F 4): PDF/A (the Factur-X PDF is PDF/A-3) wants it
+        on every annotation, and a print house's check reads the page as printed."""
+        kw.setdefault("F", 4)
+        super().linkURL(url, rect, relative, *args, **kw)
+
     def showPage(self) -> None:  # noqa: N802 - ReportLab's name
         self._saved_pages.append(dict(self.__dict__))
         self._startPage()

@@ -175,6 +175,7 @@ def _uris(pdf: bytes) -> list[str]:
         for annotation in page.get("/Annots") or []:
             action = annotation.get_object().get("/A")
             if action is not None and action.get("/S") == "/URI":
+                assert annotation.get_object().get("/F") == 4  # printable, as PDF/A wants it
                 found.append(str(action["/URI"]))
     return found
 
