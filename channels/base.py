@@ -126,6 +126,11 @@ class OutboundDelivery:
     #: a follow-up notice (`DocumentKind.REMINDER`): what it says, so a channel names it as a reminder and
     #: not as the invoice; `invoice` is then the first reminded invoice (parties, routing, address)
     notice: ReminderDocument | None = None
+    #: the customer portal's "view online / pay" link for what the delivery carries (the invoice's signed
+    #: link; for a notice about several invoices, the portal's sign-in page), made by the gateway when the
+    #: portal has a public address and the invoice names a receiver; the rendered PDF prints it already,
+    #: a channel that writes its own text (the e-mail body) says it there
+    portal_link: str | None = None
 
     @property
     def idempotency_key(self) -> str:

@@ -72,8 +72,25 @@ TEMPLATE_FIELDS = frozenset(
         "account",
         "buyer_reference",
         "order_reference",
+        # the customer portal (issue 21): the bare link, and the line saying it in the tenant's language
+        "portal_link",
+        "portal_link_line",
     }
 )
+
+#: The line an e-mail says the portal link with (`{portal_link_line}`), by the PDF template's language.
+PORTAL_LINK_LINES = {
+    "nb": "Se fakturaen på nett og betal: {link}",
+    "en": "View the invoice online and pay: {link}",
+}
+PORTAL_LINK_LINES_CREDIT = {
+    "nb": "Se kreditnotaen på nett: {link}",
+    "en": "View the credit note online: {link}",
+}
+PORTAL_LINK_LINES_NOTICE = {
+    "nb": "Se og betal på nett: {link}",
+    "en": "View and pay online: {link}",
+}
 
 #: What a follow-up notice's subject and body may use besides `TEMPLATE_FIELDS` (those then describe the
 #: first reminded invoice): what the notice is, every invoice number on it, its deadline and what to pay.
@@ -105,6 +122,7 @@ KID: {notice_kid}
 Kontonummer: {account}
 
 {notice} ligger vedlagt som PDF. Har du nylig betalt, kan du se bort fra denne henvendelsen.
+{portal_link_line}
 
 Med vennlig hilsen
 {seller}
@@ -122,6 +140,7 @@ Kontonummer: {account}
 Deres referanse: {buyer_reference}
 
 Fakturaen ligger vedlagt som PDF. Er EHF-filen (XML) vedlagt, kan den leses rett inn i regnskapssystemet.
+{portal_link_line}
 
 Med vennlig hilsen
 {seller}
@@ -136,6 +155,7 @@ Beløp: {amount} {currency}
 Deres referanse: {buyer_reference}
 
 Kreditnotaen ligger vedlagt som PDF. Er EHF-filen (XML) vedlagt, kan den leses rett inn i regnskapssystemet.
+{portal_link_line}
 
 Med vennlig hilsen
 {seller}
@@ -180,6 +200,24 @@ def fill_template(template: str, values: dict[str, str]) -> str:
             continue
         lines.append(line.format_map(values))
     return "\n".join(lines).strip() + "\n"
+
+
+def portal_values(delivery: OutboundDelivery, lines: dict[str, str]) -> dict[str, str]:
+    """`{portal_link}` and `{portal_link_line}` (in the language of the tenant's PDF template): empty when
+    the delivery carries no portal link, so the default bodies' link line is left out."""
+    link = delivery.portal_link or ""
+    template = delivery.tenant_settings.pdf_template if delivery.tenant_settings is not None else None
+    language = template.language if template is not None else "nb"
+    return {"portal_link": link, "portal_link_line": lines[language].format(link=link) if link else ""}
+
+
+def html_line(line: str, link: str | None) -> str:
+    """One line of the body as HTML: escaped, the portal link (if the line has it) a proper `<a>`."""
+    escaped = html.escape(line)
+    if not link or link not in line:
+        return escaped
+    target = html.escape(link)
+    return escaped.replace(target, f'<a href="{target}">{target}</a>')
 
 
 def format_amount(value: Decimal, currency: str) -> str:
@@ -385,12 +423,17 @@ class EmailChannel(Channel[EmailConfig]):
         credit = invoice.document_type is DocumentType.CREDIT_NOTE
         if notice is not None:
             values = self.notice_values(notice, invoice)
+            body = config.body_reminder
+            values.update(portal_values(delivery, PORTAL_LINK_LINES_NOTICE))
             subject = fill_template(config.subject_reminder, values)
-            text = fill_template(config.body_reminder, values)
         else:
             values = self.template_values(invoice)
+            body = config.body_credit_note if credit else config.body_invoice
+            values.update(portal_values(delivery, PORTAL_LINK_LINES_CREDIT if credit else PORTAL_LINK_LINES))
             subject = fill_template(config.subject_credit_note if credit else config.subject_invoice, values)
-            text = fill_template(config.body_credit_note if credit else config.body_invoice, values)
+        text = fill_template(body, values)
+        if values["portal_link"] and not template_fields(body) & {"portal_link", "portal_link_line"}:
+            text += "\n" + values["portal_link_line"] + "\n"  # a tenant's own body that does not say it
 
         message = EmailMessage()
         local, _, domain = config.from_address.rpartition("@")
@@ -410,7 +453,9 @@ class EmailChannel(Channel[EmailConfig]):
         message.set_content(text, charset="utf-8", cte="quoted-printable")
         if config.html:
             paragraphs = "".join(
-                "<p>" + "<br>\n".join(html.escape(line) for line in block.splitlines()) + "</p>\n"
+                "<p>"
+                + "<br>\n".join(html_line(line, delivery.portal_link) for line in block.splitlines())
+                + "</p>\n"
                 for block in text.strip().split("\n\n")
             )
             page = (

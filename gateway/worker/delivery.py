@@ -37,6 +37,7 @@ from gateway.services import metrics
 from gateway.services.outbound.avtalegiro import marked_for_mandate
 from gateway.services.outbound.batches import stage_delivery
 from gateway.services.outbound.channel_context import deliver_with_context, send_document
+from gateway.services.portal.delivery_links import delivery_portal_link
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.services.validation import ValidationReport, validator_from_settings
 from gateway.worker.context import WorkerContext, log
@@ -55,7 +56,7 @@ from gateway.worker.documents import (
 )
 from gateway.worker.fallback import fall_back
 from gateway.worker.outage import is_outage
-from mappings import FORMATS, UnknownFormat, render
+from mappings import FORMATS, UnknownFormat, render, renderer
 from mappings.base import FormatError, RenderedDocument
 from mappings.invoice import canonical_json
 from mappings.invoice.pdf_merge import append_pages
@@ -66,6 +67,8 @@ from schemas.tenant import TenantSettings
 from transports.files import safe_name
 
 S = DeliveryStatus
+#: The formats that print the customer portal's link (our PDF, and the Factur-X PDF built on it).
+PORTAL_LINK_FORMATS = frozenset({"pdf", "factur-x"})
 #: What rendering may fail with that is the delivery's problem (it goes to deviation), not the worker's.
 RENDERING_PROBLEMS = (UnknownChannel, ChannelUnavailable, ValidationError, UnknownFormat, FormatError)
 
@@ -88,6 +91,8 @@ class RenderedDelivery:
     attachments: tuple[RenderedDocument, ...]
     tenant: TenantSettings
     pods: tuple[ExtraDocument, ...]
+    #: the customer portal's link to the invoice, printed in its PDF and said in an e-mail (or None)
+    portal_link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -279,15 +284,27 @@ class DeliveryLoop:
         if fmt not in capabilities.formats:
             raise UnknownFormat(fmt, list(capabilities.formats))
         render_options = tenant.render_options
+        routing = invoice.routing
+        portal_link = delivery_portal_link(
+            self.context.settings,
+            claim.tenant_id,
+            [claim.invoice_id] if claim.invoice_id else [],
+            routing.receiver_id if routing is not None else None,
+        )
+
+        def render_one(name: str, source: Invoice) -> RenderedDocument:
+            if portal_link is not None and name in PORTAL_LINK_FORMATS:
+                return renderer(name)(source, render_options(name), portal_link=portal_link)
+            return render(name, source, render_options(name))
+
         with_pods = with_pod_attachments(invoice, pods) if pods else invoice
         embedded = capabilities.embedded_formats if fmt in EMBEDS_ATTACHMENTS else ()
         if embedded:  # eFaktura: the invoice PDF inside the EHF, validated with it
-            documents = tuple(render(name, invoice, render_options(name)) for name in embedded)
+            documents = tuple(render_one(name, invoice) for name in embedded)
             with_pods = with_embedded_documents(with_pods, documents)
 
         def rendered_as(name: str) -> RenderedDocument:
-            source = with_pods if name in EMBEDS_ATTACHMENTS else invoice
-            return render(name, source, render_options(name))
+            return render_one(name, with_pods if name in EMBEDS_ATTACHMENTS else invoice)
 
         document = rendered_as(fmt)
         attachments = tuple(
@@ -308,7 +325,7 @@ class DeliveryLoop:
                 RenderedDocument(name, pod.content, pod.media_type, file_extension(pod))
                 for name, pod in zip(names, pods, strict=True)
             )
-        return RenderedDelivery(invoice, channel, document, attachments, tenant, pods)
+        return RenderedDelivery(invoice, channel, document, attachments, tenant, pods, portal_link)
 
     def validate(self, rendered: RenderedDelivery) -> ValidationOutcome:
         """Validate every rendered document whose format is validated (EHF: the PEPPOL rules)."""
@@ -339,6 +356,7 @@ class DeliveryLoop:
             invoice=rendered.invoice,
             attachments=rendered.attachments,
             tenant_settings=rendered.tenant,
+            portal_link=rendered.portal_link,
         )
 
     def _start_sending(

@@ -52,13 +52,15 @@ def _fits_level(xml: bytes, level: str) -> bool:
         return False
 
 
-def render(invoice: Invoice, template: PdfTemplate | None = None) -> RenderedDocument:
+def render(
+    invoice: Invoice, template: PdfTemplate | None = None, *, portal_link: str | None = None
+) -> RenderedDocument:
     """Canonical → the invoice PDF with the CII embedded as PDF/A-3 `factur-x.xml`, at the invoice's own
     Factur-X level (`embedded_guideline`)."""
     import facturx
 
     _quiet()
-    page = pdf.render(invoice, template)
+    page = pdf.render(invoice, template, portal_link=portal_link)
     guideline = embedded_guideline(invoice)
     xml = cii.render(invoice, guideline=guideline)
     if guideline == FACTUR_X_BASIC and not _fits_level(xml.content, FACTUR_X_LEVEL[guideline]):

@@ -151,6 +151,10 @@ LABELS: dict[str, dict[Language, str]] = {
     "page": {"nb": "Side {page} av {pages}", "en": "Page {page} of {pages}"},
     "continued": {"nb": "forts.", "en": "continued"},
     "scan_to_pay": {"nb": "Skann for å betale", "en": "Scan to pay"},
+    # the customer portal's "view online / pay" link (issue 21)
+    "portal_link": {"nb": "Se og betal på nett", "en": "View and pay online"},
+    "portal_link_credit": {"nb": "Se kreditnotaen på nett", "en": "View the credit note online"},
+    "portal_link_notice": {"nb": "Se og betal på nett", "en": "View and pay online"},
     "slip_receipt": {"nb": "KVITTERING", "en": "RECEIPT"},
     "slip_info": {"nb": "Betalingsinformasjon", "en": "Payment information"},
     "slip_paid_by": {"nb": "Betalt av", "en": "Paid by"},
@@ -302,6 +306,12 @@ class _GatewayCanvas(Canvas):  # type: ignore[misc]  # ReportLab has no type inf
         kwargs["initialFontSize"] = 9
         super().__init__(*args, **kwargs)
         self._saved_pages: list[dict[str, Any]] = []
+
+    def linkURL(self, url: str, rect: Any, relative: int = 0, *args: Any, **kw: Any) -> None:  # noqa: N802
+        """A link annotation with its print flag set (/F 4): PDF/A (the Factur-X PDF is PDF/A-3) wants it
+        on every annotation, and a print house's check reads the page as printed."""
+        kw.setdefault("F", 4)
+        super().linkURL(url, rect, relative, *args, **kw)
 
     def showPage(self) -> None:  # noqa: N802 - ReportLab's name
         self._saved_pages.append(dict(self.__dict__))
@@ -502,6 +512,25 @@ def payment_box_commands(style: _Style, accent: Any, *extra: tuple[Any, ...]) ->
     ]
 
 
+def portal_link_paragraph(style: _Style, accent: Any, label: str, url: str) -> Paragraph:
+    """The customer portal's link as a visible, clickable line: `label` and the URL under it when they do
+    not fit on one line; the URL in a size that keeps it on one line (a link token is ~90 characters and
+    must not be cut or broken), with a URI link annotation on it."""
+    size = style.base_size
+    while size > 5 and pdfmetrics.stringWidth(url, FONT, size) > CONTENT_WIDTH - 14:
+        size -= 0.25
+    one_line = pdfmetrics.stringWidth(f"{label}: {url}", FONT, size) <= CONTENT_WIDTH - 14
+    escaped = _escape(url)
+    link = (
+        f"<font size='{size:g}'><a href=\"{escaped}\" color='{accent.hexval().replace('0x', '#')}'>"
+        f"{escaped}</a></font>"
+    )
+    return Paragraph(
+        f"<b>{_escape(label)}:</b>" + (" " if one_line else "<br/>") + link,
+        style.paragraph("portal-link", size=style.base_size, splitLongWords=0),
+    )
+
+
 def build_pdf(
     story: list[Flowable],
     *,
@@ -601,8 +630,11 @@ class _QrCode(Flowable):  # type: ignore[misc]  # ReportLab has no type informat
 
 
 class _Renderer:
-    def __init__(self, invoice: Invoice, template: PdfTemplate, style: _Style) -> None:
+    def __init__(
+        self, invoice: Invoice, template: PdfTemplate, style: _Style, portal_link: str | None = None
+    ) -> None:
         self.invoice = invoice
+        self.portal_link = portal_link
         self.template = template
         self.style = style
         self.language: Language = template.language
@@ -928,10 +960,13 @@ class _Renderer:
         invoice = self.invoice
         if self.credit:
             return [
-                Paragraph(_escape(self.t("credit_text")), style.paragraph("credit", size=style.base_size + 1))
+                Paragraph(
+                    _escape(self.t("credit_text")), style.paragraph("credit", size=style.base_size + 1)
+                ),
+                *self._portal_line("portal_link_credit"),
             ]
         if not (self.account or self.kid):
-            return []
+            return self._portal_line("portal_link")
         account = self.account.id if self.account else None
         big, lines = payment_lines(style, self.accent, self.t, account, self.kid)
         due = format_date(invoice.due_date, self.language) if invoice.due_date else ""
@@ -949,7 +984,7 @@ class _Renderer:
         box = Table([cells], colWidths=[CONTENT_WIDTH - qr_width - 0.01, qr_width + 0.01])
         middle = ("VALIGN", (0, 0), (-1, -1), "MIDDLE")
         box.setStyle(TableStyle(payment_box_commands(style, self.accent, middle)))
-        blocks: list[Flowable] = [box]
+        blocks: list[Flowable] = [box, *self._portal_line("portal_link")]
         if invoice.payment_terms:
             blocks.append(Spacer(1, 2 * mm))
             blocks.append(
@@ -966,8 +1001,16 @@ class _Renderer:
         return url.replace("{number}", self.invoice.number).replace("{kid}", self.kid or "")
 
     def _qr(self) -> _QrCode | None:
-        url = self._payment_url()
+        """One QR code: the tenant's own payment link, else the customer portal's link to this invoice."""
+        url = self._payment_url() or self.portal_link
         return None if url is None else _QrCode(url, 24 * mm)
+
+    def _portal_line(self, key: str) -> list[Flowable]:
+        """The portal link under the payment information (nothing without a link)."""
+        if not self.portal_link:
+            return []
+        line = portal_link_paragraph(self.style, self.accent, self.t(key), self.portal_link)
+        return [Spacer(1, 2 * mm), line]
 
     def _notes(self) -> list[Flowable]:
         if not self.invoice.notes:
@@ -1088,15 +1131,23 @@ def ready_template(template: PdfTemplate | None) -> PdfTemplate:
 
 
 def render(
-    invoice: Invoice, template: PdfTemplate | None = None, *, max_pages: int = MAX_PAGES
+    invoice: Invoice,
+    template: PdfTemplate | None = None,
+    *,
+    max_pages: int = MAX_PAGES,
+    portal_link: str | None = None,
 ) -> RenderedDocument:
-    """`Invoice` → a printable A4 PDF (fonts embedded, left 15 mm free, at most `max_pages` pages)."""
+    """`Invoice` → a printable A4 PDF (fonts embedded, left 15 mm free, at most `max_pages` pages).
+
+    `portal_link` is the customer portal's "view online / pay" link to this invoice, made by the gateway
+    (a mapping knows no portal): printed under the payment information as a clickable line, and the QR code
+    points to it when the template names no payment link of its own."""
     chosen = ready_template(template)
     pages = 0
     for style in (NORMAL_STYLE, COMPACT_STYLE):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            content, pages = _Renderer(invoice, chosen, style).build()
+            content, pages = _Renderer(invoice, chosen, style, portal_link).build()
         if pages <= max_pages:
             return RenderedDocument(
                 format=FORMAT_NAME, content=content, media_type=MEDIA_TYPE, extension=EXTENSION

@@ -71,6 +71,7 @@ from mappings.invoice.pdf import (
     party_lines,
     payment_box_commands,
     payment_lines,
+    portal_link_paragraph,
     ready_template,
     seller_registration_lines,
     table_header_styles,
@@ -129,6 +130,8 @@ LABELS: dict[str, dict[Language, str]] = {
     "page": {"nb": "Side {page} av {pages}", "en": "Page {page} of {pages}"},
     "continued": {"nb": "forts.", "en": "continued"},
     "per_year": {"nb": "% p.a.", "en": "% p.a."},
+    # the customer portal's link (issue 21): to the one reminded invoice, or the portal's sign-in page
+    "portal_link": {"nb": "Se og betal på nett", "en": "View and pay online"},
 }
 
 
@@ -174,8 +177,11 @@ def _intro(doc: ReminderDocument, language: Language) -> list[str]:
 
 
 class _NoticeRenderer:
-    def __init__(self, doc: ReminderDocument, template: PdfTemplate, style: _Style) -> None:
+    def __init__(
+        self, doc: ReminderDocument, template: PdfTemplate, style: _Style, portal_link: str | None = None
+    ) -> None:
         self.doc = doc
+        self.portal_link = portal_link
         self.template = template
         self.style = style
         self.language: Language = template.language
@@ -372,8 +378,12 @@ class _NoticeRenderer:
     def _payment_box(self) -> list[Flowable]:
         style = self.style
         doc = self.doc
+        portal: list[Flowable] = []
+        if self.portal_link:
+            line = portal_link_paragraph(style, self.accent, self.t("portal_link"), self.portal_link)
+            portal = [Spacer(1, 2 * mm), line]
         if not (doc.payee_account or doc.kid):
-            return []
+            return portal
         big, lines = payment_lines(style, self.accent, self.t, doc.payee_account, doc.kid)
         amount = f"{doc.currency} {self.money(notice_total(doc))}"
         deadline = format_date(doc.deadline, self.language)
@@ -383,7 +393,7 @@ class _NoticeRenderer:
         ]
         box = Table([[cells]], colWidths=[CONTENT_WIDTH])
         box.setStyle(TableStyle(payment_box_commands(style, self.accent)))
-        return [box]
+        return [box, *portal]
 
     # -- build
 
@@ -429,12 +439,17 @@ def _fit(text: str, font: str, size: float, width: float) -> str:
     return text.rstrip() + "…"
 
 
-def render_reminder_pdf(doc: ReminderDocument, template: PdfTemplate | None = None) -> bytes:
-    """`ReminderDocument` → a printable A4 PDF (fonts embedded, left 15 mm free, at most 20 pages)."""
+def render_reminder_pdf(
+    doc: ReminderDocument, template: PdfTemplate | None = None, *, portal_link: str | None = None
+) -> bytes:
+    """`ReminderDocument` → a printable A4 PDF (fonts embedded, left 15 mm free, at most 20 pages).
+
+    `portal_link` (made by the gateway) is the customer portal's link, printed as a clickable line under
+    the payment information."""
     chosen = ready_template(template)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        content, pages = _NoticeRenderer(doc, chosen, NORMAL_STYLE).build()
+        content, pages = _NoticeRenderer(doc, chosen, NORMAL_STYLE, portal_link).build()
     if pages > MAX_PAGES:
         raise FormatError(
             "invoices",

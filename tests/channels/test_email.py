@@ -705,3 +705,71 @@ def _accept_factur_x(engine: Engine) -> str:
     )
     assert result.outcome == "created" and result.invoice_id, result.errors
     return result.invoice_id
+
+
+# -- the customer portal's "view online / pay" link (issue 21) ----------------------------------------------
+
+PORTAL_LINK = (
+    "https://portal.acme.test/portal/i/eyJ0IjoiYWNtZSIsImkiOiJpMDAwMDEifQ.Vv0dWm2qkPq3L6hXQ2aJ0_xj-1Zs"
+)
+
+
+def _sent_bodies(server: Server, channel: EmailChannel, delivery: OutboundDelivery) -> tuple[str, str]:
+    """Send `delivery`; the plain and HTML bodies of the message the server took."""
+    assert isinstance(channel.deliver(delivery), Sent)
+    message = server.recorder.messages[-1].message
+    plain, rich = message.get_body(preferencelist=("plain",)), message.get_body(preferencelist=("html",))
+    assert plain is not None and rich is not None
+    return plain.get_content().replace("\r\n", "\n"), rich.get_content().replace("\r\n", "\n")
+
+
+def test_the_body_carries_the_portal_link_in_the_tenants_language(
+    start_server: Callable[..., Server],
+) -> None:
+    from schemas.branding import PdfTemplate
+    from schemas.tenant import TenantSettings
+
+    server = start_server()
+    channel = email_channel(settings_for(server))
+    delivery = dataclasses.replace(outbound(channel, address=RECEIVER), portal_link=PORTAL_LINK)
+    text, page = _sent_bodies(server, channel, delivery)
+    assert f"Se fakturaen på nett og betal: {PORTAL_LINK}\n" in text
+    # right under the attachment sentence, before the greeting
+    assert text.index(PORTAL_LINK) < text.index("Med vennlig hilsen")
+    assert f'<a href="{PORTAL_LINK}">{PORTAL_LINK}</a>' in page
+
+    english = TenantSettings(pdf_template=PdfTemplate(language="en"))
+    delivery = dataclasses.replace(delivery, tenant_settings=english)
+    text, _ = _sent_bodies(server, channel, delivery)
+    assert f"View the invoice online and pay: {PORTAL_LINK}" in text
+
+    credit = sample_invoice(2, credit_note=True)
+    delivery = dataclasses.replace(delivery, invoice=credit, tenant_settings=None)
+    text, _ = _sent_bodies(server, channel, delivery)
+    assert f"Se kreditnotaen på nett: {PORTAL_LINK}" in text
+
+
+def test_without_a_portal_link_the_body_is_as_before(start_server: Callable[..., Server]) -> None:
+    server = start_server()
+    channel = email_channel(settings_for(server))
+    text, page = _sent_bodies(server, channel, outbound(channel, address=RECEIVER))
+    assert "på nett" not in text and "portal" not in text and "<a " not in page
+    assert "regnskapssystemet.\n\nMed vennlig hilsen" in text  # no empty line left where the link goes
+
+
+def test_a_custom_body_places_the_link_or_gets_it_appended(start_server: Callable[..., Server]) -> None:
+    server = start_server()
+    placed = email_channel(
+        settings_for(server, body_invoice="Faktura {number}\nBetal her: {portal_link}\nHilsen")
+    )
+    delivery = dataclasses.replace(outbound(placed, address=RECEIVER), portal_link=PORTAL_LINK)
+    text, page = _sent_bodies(server, placed, delivery)
+    assert text.splitlines()[1] == f"Betal her: {PORTAL_LINK}" and text.count(PORTAL_LINK) == 1
+    assert f'Betal her: <a href="{PORTAL_LINK}">' in page
+    # a body of its own that does not say the link: the line comes after it
+    own = email_channel(settings_for(server, body_invoice="Faktura {number}\nHilsen"))
+    text, _ = _sent_bodies(server, own, delivery)
+    assert text.endswith(f"Hilsen\n\nSe fakturaen på nett og betal: {PORTAL_LINK}\n")
+    # and without a link the placeholder's line is left out
+    text, _ = _sent_bodies(server, placed, dataclasses.replace(delivery, portal_link=None))
+    assert "Betal her" not in text

@@ -147,10 +147,80 @@ def test_page_one_renders_as_an_image(tmp_path: Path) -> None:
     if shutil.which("pdftoppm") is None:
         installed = subprocess.run(
             "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q poppler-utils",
-            shell=True, capture_output=True, text=True, check=False,
+            shell=True,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert shutil.which("pdftoppm"), f"cannot install poppler-utils: {installed.stderr[-500:]}"
     pdf = tmp_path / "invoice.pdf"
     pdf.write_bytes(invoice_pdf.render(sample_invoice(1)).content)
     subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", pdf, tmp_path / "page"], check=True)
     assert (tmp_path / "page-1.png").stat().st_size > 1000
+
+
+# -- the customer portal's "view online / pay" link (issue 21) ----------------------------------------------
+
+PORTAL_LINK = (
+    "https://portal.acme.test/portal/i/"
+    "eyJ0IjoiYWNtZSIsImkiOiIwMTIzNDU2Nzg5YWJjZGVmMDEyMzQ1Njc4OWFiY2RlZiJ9.q3V7o1rJb0nA8qf5KyL4E3d1Pn8gJt2XwHcV0s"
+)
+
+
+def _uris(pdf: bytes) -> list[str]:
+    """The URI link annotations of every page."""
+    reader = PdfReader(io.BytesIO(pdf))
+    found: list[str] = []
+    for page in reader.pages:
+        for annotation in page.get("/Annots") or []:
+            action = annotation.get_object().get("/A")
+            if action is not None and action.get("/S") == "/URI":
+                assert annotation.get_object().get("/F") == 4  # printable, as PDF/A wants it
+                found.append(str(action["/URI"]))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("language", "label"), [("nb", "Se og betal på nett"), ("en", "View and pay online")]
+)
+def test_the_portal_link_is_a_visible_clickable_line(language: str, label: str) -> None:
+    invoice = sample_invoice(7, lines=4)
+    document = invoice_pdf.render(invoice, PdfTemplate(language=language), portal_link=PORTAL_LINK)
+    text = _text(document.content)
+    assert f"{label}:" in text
+    # the ~130-character link on one line, whole (not cut, not broken over lines)
+    assert PORTAL_LINK in text.splitlines()
+    assert _uris(document.content) == [PORTAL_LINK]
+    assert check_printable(document.content, margin_band_mm=None) == []
+
+
+def test_without_a_portal_link_the_pdf_is_as_before() -> None:
+    invoice = sample_invoice(7, lines=4)
+    plain = invoice_pdf.render(invoice).content
+    assert invoice_pdf.render(invoice, portal_link=None).content == plain
+    assert _uris(plain) == [] and "på nett" not in _text(plain)
+
+
+def test_one_qr_code_the_tenants_payment_link_first() -> None:
+    """Never two QR codes: the tenant's own payment link when its template names one, else the portal's."""
+    invoice = sample_invoice(7, lines=4)
+    style = invoice_pdf.NORMAL_STYLE
+    portal_only = invoice_pdf._Renderer(invoice, template_for(None), style, PORTAL_LINK)._qr()
+    assert portal_only is not None and portal_only.value == PORTAL_LINK
+    template = PdfTemplate(payment_link_url="https://pay.acme.test/{number}")
+    both = invoice_pdf._Renderer(invoice, template, style, PORTAL_LINK)._qr()
+    assert both is not None and both.value == f"https://pay.acme.test/{invoice.number}"
+    assert invoice_pdf._Renderer(invoice, template_for(None), style)._qr() is None
+    rendered = invoice_pdf.render(invoice, template, portal_link=PORTAL_LINK).content
+    assert _uris(rendered) == [PORTAL_LINK]  # the line still names the portal
+
+
+def test_a_credit_note_and_factur_x_carry_the_link() -> None:
+    from mappings.invoice import facturx
+
+    credit = sample_invoice(2, credit_note=True)
+    text = _text(invoice_pdf.render(credit, portal_link=PORTAL_LINK).content)
+    assert "Se kreditnotaen på nett:" in text and PORTAL_LINK in text
+    factur_x = facturx.render(sample_invoice(3), None, portal_link=PORTAL_LINK).content
+    assert _uris(factur_x) == [PORTAL_LINK]
+    assert PORTAL_LINK in _text(factur_x)

@@ -67,7 +67,7 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -102,6 +102,7 @@ from gateway.services.outbound.routing import (
     load_profiles,
     route_for,
 )
+from gateway.services.portal.delivery_links import delivery_portal_link
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.services.validation import ValidationReport, validator_from_settings
 from gateway.settings import Settings
@@ -205,7 +206,8 @@ def renderer(format_name: str) -> Renderer:
         raise FormatError(format_name, f"no renderer for {format_name} ({error})") from None
     if format_name == EHF_REMINDER:
         return lambda document, _template: bytes(function(document))
-    return lambda document, template: bytes(function(document, template))
+    # the PDF also takes the customer portal's link (`portal_link`, keyword only)
+    return lambda document, template, **options: bytes(function(document, template, **options))
 
 
 # --- the notice as a document ------------------------------------------------------------------------------
@@ -745,7 +747,11 @@ def _render(
         tenant_settings(session, notice.tenant_id).pdf_template if format_name != EHF_REMINDER else None
     )
     try:
-        content = renderer(format_name)(document, template)
+        link = None if format_name == EHF_REMINDER else notice_portal_link(session, notice, settings)
+        if link is None:
+            content = renderer(format_name)(document, template)
+        else:  # the PDF says where the customer sees the invoices online (issue 21's portal)
+            content = cast(Callable[..., bytes], renderer(format_name))(document, template, portal_link=link)
     except (FormatError, ValueError) as error:
         return NotSendable(f"cannot render the {format_name}: {error}")
     if format_name != EHF_REMINDER:
@@ -754,6 +760,17 @@ def _render(
     if not report.ok:
         return NotSendable(validation_refusal(report), {"validation": report.as_dict()})
     return content, document, list(report.rule_sets)
+
+
+def notice_portal_link(session: Session, notice: ReminderNotice, settings: Settings) -> str | None:
+    """The customer portal's link for a notice: its one invoice's link, the portal's sign-in page for a
+    notice about several; None without a portal address or when the invoices name no receiver."""
+    tenant_id = notice.tenant_id
+    records = _records(session, [item.invoice_id for item in notice_items(session, notice.id)])
+    ours = [record for record in records.values() if record.tenant_id == tenant_id]
+    receivers = {record.receiver_id for record in ours}
+    receiver_id = next(iter(receivers)) if len(receivers) == 1 else None
+    return delivery_portal_link(settings, tenant_id, sorted(record.id for record in ours), receiver_id)
 
 
 def reminder_outbound(
@@ -820,6 +837,7 @@ def reminder_outbound(
         tenant_settings=tenant_settings(session, tenant_id),
         document_kind=DocumentKind.REMINDER,
         notice=said,
+        portal_link=notice_portal_link(session, notice, settings),
     )
 
 

@@ -116,3 +116,19 @@ def test_registry_renders_the_first_notice_and_a_statement_for_an_invoice() -> N
     assert "PURRING" in _text(reminder.content) and "KONTOUTSKRIFT" in _text(statement.content)
     assert invoice.number in _text(statement.content)
     assert check_printable(statement.content, margin_band_mm=None) == []
+
+
+def test_the_portal_link_is_printed_and_clickable() -> None:
+    """Issue 21: a notice carries the customer portal's link (made by the gateway) as a visible line with a
+    URI link annotation; without one, nothing of it."""
+    link = (
+        "https://portal.acme.test/portal/i/eyJ0IjoiYWNtZSIsImkiOiIwMTIzNDU2Nzg5YWJjZGVmIn0.q3V7o1rJb0nA8qf5Ky"
+    )
+    pdf = render_reminder_pdf(_doc("reminder"), PdfTemplate(language="en"), portal_link=link)
+    text = _text(pdf)
+    assert "View and pay online:" in text and link in text.splitlines()
+    annotations = [a.get_object() for a in PdfReader(io.BytesIO(pdf)).pages[0].get("/Annots") or []]
+    assert [str(a["/A"]["/URI"]) for a in annotations] == [link]
+    assert check_printable(pdf, margin_band_mm=None) == []
+    plain = render_reminder_pdf(_doc("reminder"), None)
+    assert "på nett" not in _text(plain) and not PdfReader(io.BytesIO(plain)).pages[0].get("/Annots")
