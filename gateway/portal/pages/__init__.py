@@ -1,11 +1,21 @@
-"""Every portal page's router, in one list (`install_portal` includes them), and the providers' webhook
-routers (API routes, in the OpenAPI document)."""
+"""Every portal page's router, in one list (`install_portal` includes them), the providers' webhook
+routers (API routes, in the OpenAPI document), and the navigation a signed-in customer sees on every page
+(`PORTAL_NAVIGATION`: (path, text key); each area adds its entry)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.portal.pages import common
+from gateway.portal.pages import common, invoices
 
-PAGES: list[APIRouter] = [common.router]
+PORTAL_NAVIGATION: list[tuple[str, str]] = [
+    ("/portal/", "overview"),
+    ("/portal/invoices", "invoices"),
+    ("/portal/inquiries", "inquiries"),
+    ("/portal/statements", "statements"),
+    ("/portal/reminders", "reminders"),
+    ("/portal/account", "account"),
+]
+
+PAGES: list[APIRouter] = [common.router, invoices.router]
 PROVIDER_ROUTERS: list[APIRouter] = []
