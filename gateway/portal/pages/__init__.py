@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.portal.pages import common
+from gateway.portal.pages import common, pay, providers
 
-PAGES: list[APIRouter] = [common.router]
-PROVIDER_ROUTERS: list[APIRouter] = []
+PAGES: list[APIRouter] = [common.router, pay.router]
+PROVIDER_ROUTERS: list[APIRouter] = [providers.router]
