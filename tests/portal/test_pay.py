@@ -22,10 +22,12 @@ from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import CardCheckout, PaymentRecord, ProviderEvent
+from gateway.samples import kid_for, sample_invoice_json
 from gateway.settings import Settings
 from tests.payment_providers import DECLINED_CARD, StripeStandIn, VippsStandIn, stripe_signature
-from tests.payment_scenarios import invoice
+from tests.payment_scenarios import invoice, receive
 from tests.portal.helpers import portal_session
+from tests.remittance_files import Tx, camt054
 
 
 @pytest.fixture
@@ -53,14 +55,18 @@ def settings(settings: Settings, tmp_path: Path, stripe: StripeStandIn, vipps: V
 def shop(
     client: TestClient, auth: dict[str, str], stripe: StripeStandIn, vipps: VippsStandIn
 ) -> dict[str, Any]:
-    """Two open invoices of customer C1, one of C2; the stand-ins deliver to this app."""
+    """Two open invoices of customer C1 (one buyer), one of C2; the stand-ins deliver to this app."""
+    second = sample_invoice_json(1)["payment_means"]
+    second[0]["payment_id"] = kid_for(101)
     stripe.gateway = vipps.gateway = client
     for receiver in ("C1", "C2"):
         profile = {"receiver_id": receiver, "preferred_channel": "folder", "addresses": {"folder": receiver}}
         assert client.put(f"/receivers/{receiver}", json=profile, headers=auth).status_code == 200
     views = {
         "a": invoice(client, auth, 1, routing={"receiver_id": "C1"}),
-        "b": invoice(client, auth, 2, routing={"receiver_id": "C1"}),
+        "b": invoice(
+            client, auth, 1, number="INV-000101", payment_means=second, routing={"receiver_id": "C1"}
+        ),
         "other": invoice(client, auth, 3, routing={"receiver_id": "C2"}),
     }
     return views
@@ -136,7 +142,7 @@ def test_pay_two_invoices_with_stripe_books_once(
     done = _checkout(engine, checkout.id)
     assert done.status == "paid" and done.payment_id and done.provider_payment == session["payment_intent"]
     for number in (shop["a"]["number"], shop["b"]["number"]):
-        assert client.get(f"/invoices/{number}", headers=auth).json()["payment"]["status"] == "paid"
+        assert client.get(f"/invoices/{number}", headers=auth).json()["payment"]["payment_status"] == "paid"
     back = client.get(f"/portal/pay/{checkout.id}/return?result=success")
     assert back.status_code == 200 and ("Betalt" in back.text or "Paid" in back.text)
     # the same event again: 200, the first answer, nothing booked twice
@@ -286,7 +292,10 @@ def test_vipps_authorized_is_captured_then_booked(
     assert outcomes == ["capturing", "booked"], vipps.deliveries
     assert vipps.captures[0][2] == f"capture-{checkout_id}"
     assert _checkout(engine, checkout_id).status == "paid"
-    assert client.get(f"/invoices/{shop['a']['number']}", headers=auth).json()["payment"]["status"] == "paid"
+    assert (
+        client.get(f"/invoices/{shop['a']['number']}", headers=auth).json()["payment"]["payment_status"]
+        == "paid"
+    )
     again = vipps.send_now(vipps.deliveries[-1].body)
     assert again.json()["duplicate"] is True and _count(engine, PaymentRecord, tenant_id="acme") == 1
 
@@ -304,3 +313,31 @@ def test_vipps_cancelled_in_the_app_declines(
     assert _checkout(engine, checkout_id).status == "declined"
     page = client.get(f"/portal/pay/{checkout_id}/return?result=success")
     assert "avvist" in page.text or "declined" in page.text
+
+
+def test_late_webhook_after_the_invoice_was_paid_by_bank_still_books(
+    client: TestClient, engine: Engine, auth: dict[str, str], stripe: StripeStandIn, shop: dict[str, Any]
+) -> None:
+    """books: the customer paid by bank first, then finished the card checkout: both payments are kept
+    (the card one shows as an overpayment for a person to refund), and the event says "late"."""
+    checkout = _stripe_checkout(client, engine, stripe, [shop["a"]["id"]])
+    bank = camt054(
+        [
+            Tx(
+                Decimal(shop["a"]["payable_amount"]),
+                kid=shop["a"]["payment_reference"],
+                payer="Midnattsol Drift AS",
+            )
+        ]
+    )
+    assert receive(client, auth, bank).status_code == 201
+    assert (
+        client.get(f"/invoices/{shop['a']['number']}", headers=auth).json()["payment"]["payment_status"]
+        == "paid"
+    )
+    stripe.pay(checkout.provider_reference or "")
+    stripe.settle()
+    assert stripe.deliveries[-1].answer["outcome"] == "late"
+    done = _checkout(engine, checkout.id)
+    assert done.status == "paid" and done.payment_id
+    assert _count(engine, PaymentRecord, tenant_id="acme") == 2
