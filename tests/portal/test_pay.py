@@ -341,3 +341,14 @@ def test_late_webhook_after_the_invoice_was_paid_by_bank_still_books(
     done = _checkout(engine, checkout.id)
     assert done.status == "paid" and done.payment_id
     assert _count(engine, PaymentRecord, tenant_id="acme") == 2
+
+
+def test_the_pay_form_macro_posts_the_invoices_and_the_configured_providers() -> None:
+    from gateway.portal.templating import ENVIRONMENT
+    from gateway.portal.texts import text
+
+    macro = ENVIRONMENT.get_template("pay_form.html").module.pay_form  # type: ignore[attr-defined]
+    shown = str(macro(["i1", "i2"], ["stripe", "vipps"], "tok", lambda key: text(key, "en")))
+    assert 'action="/portal/pay"' in shown and 'name="csrf_token" value="tok"' in shown
+    assert shown.count('name="invoice"') == 2 and "Pay by card" in shown and "Vipps / MobilePay" in shown
+    assert str(macro(["i1"], [], "tok", lambda key: key)).strip() == ""
