@@ -73,8 +73,6 @@ TEXTS: dict[str, dict[str, str]] = {
     "pay_pick": {"nb": "Velg for betaling", "en": "Select to pay"},
     "pay_selected": {"nb": "Betal de valgte fakturaene:", "en": "Pay the selected invoices:"},
     "pay_this": {"nb": "Betal denne fakturaen:", "en": "Pay this invoice:"},
-    "pay_with_stripe": {"nb": "Betal med kort", "en": "Pay by card"},
-    "pay_with_vipps": {"nb": "Betal med Vipps", "en": "Pay with Vipps"},
     "kid": {"nb": "KID", "en": "KID (payment reference)"},
     "account_number": {"nb": "Kontonummer", "en": "Account number"},
     "your_reference": {"nb": "Deres referanse", "en": "Your reference"},
@@ -117,6 +115,45 @@ TEXTS: dict[str, dict[str, str]] = {
     "sign_in_for_more": {
         "nb": "Logg inn for å se alle fakturaene dine.",
         "en": "Sign in to see all your invoices.",
+    },
+    # -- pay by link (helper PAY): the pay form's words and the page back from the provider --
+    "pay": {"nb": "Betal", "en": "Pay"},
+    "pay_with_stripe": {"nb": "Betal med kort", "en": "Pay by card"},
+    "pay_with_vipps": {"nb": "Betal med Vipps / MobilePay", "en": "Pay with Vipps / MobilePay"},
+    "pay_provider_stripe": {"nb": "Kortbetaling via Stripe", "en": "Card payment by Stripe"},
+    "pay_provider_vipps": {"nb": "Betaling med Vipps MobilePay", "en": "Payment by Vipps MobilePay"},
+    "pay_invoice": {"nb": "Faktura", "en": "Invoice"},
+    "pay_amount": {"nb": "Beløp", "en": "Amount"},
+    "pay_total": {"nb": "Totalt", "en": "Total"},
+    "pay_state_confirming": {"nb": "Betaling mottatt, bekreftes", "en": "Payment received, being confirmed"},
+    "pay_state_confirming_text": {
+        "nb": "Takk! Vi venter på bekreftelsen fra betalingsleverandøren. Siden oppdateres av seg selv.",
+        "en": "Thank you! We are waiting for the payment provider's confirmation. This page updates itself.",
+    },
+    "pay_state_paid": {"nb": "Betalt", "en": "Paid"},
+    "pay_state_paid_text": {
+        "nb": "Betalingen er bekreftet og ført på fakturaene.",
+        "en": "The payment is confirmed and recorded against the invoices.",
+    },
+    "pay_state_cancelled": {"nb": "Betalingen ble avbrutt", "en": "Payment cancelled"},
+    "pay_state_cancelled_text": {
+        "nb": "Ingenting er trukket. Du kan prøve igjen fra fakturaen.",
+        "en": "Nothing was charged. You can try again from the invoice.",
+    },
+    "pay_state_expired": {"nb": "Betalingen ble ikke fullført", "en": "Payment not completed"},
+    "pay_state_expired_text": {
+        "nb": "Betalingen gikk ut på tid, og ingenting er trukket. Du kan prøve igjen.",
+        "en": "The payment timed out and nothing was charged. You can try again.",
+    },
+    "pay_state_declined": {"nb": "Betalingen ble avvist", "en": "Payment declined"},
+    "pay_state_declined_text": {
+        "nb": "Betalingen ble avvist eller avbrutt, og ingenting er trukket. Prøv igjen.",
+        "en": "The payment was declined or cancelled and nothing was charged. Try again or pay another way.",
+    },
+    "pay_state_failed": {"nb": "Betalingen kunne ikke startes", "en": "The payment could not start"},
+    "pay_state_failed_text": {
+        "nb": "Betalingsleverandøren svarte ikke. Prøv igjen om litt.",
+        "en": "The payment provider did not answer. Try again in a moment.",
     },
 }
 

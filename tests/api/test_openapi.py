@@ -30,6 +30,8 @@ RAW_BODIES = {
     ("post", "/pods"): [*EDI, "application/pdf", "image/jpeg", "image/png"],
     ("post", "/remittances"): [*EDI, "application/octet-stream", "application/xml", "text/plain"],
     ("post", "/reports/reconciliation"): ["application/octet-stream", "application/xml", "text/xml"],
+    ("post", "/portal/providers/stripe/webhook"): ["application/json"],
+    ("post", "/portal/providers/vipps/webhook"): ["application/json"],
     ("post", "/inbound"): [
         *EDI,
         *("application/octet-stream", "application/pdf", "application/xml", "image/jpeg", "image/png"),

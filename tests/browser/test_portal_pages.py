@@ -18,6 +18,7 @@ from gateway.settings import Settings
 from tests.browser.conftest import OfflinePage, unlabelled_fields
 from tests.portal.customer_scenario import Customers, two_customers
 from tests.portal.helpers import portal_session
+from tests.portal.providers_config import STRIPE, VIPPS
 
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 
@@ -26,9 +27,7 @@ SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 def book(settings: Settings, engine: Engine, tmp_path: Path) -> tuple[Customers, str]:
     """The two customers' book, card payments configured, and C-A's signed session cookie."""
     providers = tmp_path / "providers.json"
-    providers.write_text(
-        json.dumps({"acme": {"stripe": {"secret_key": "sk_test"}, "vipps": {"client_id": "x"}}})
-    )
+    providers.write_text(json.dumps({"acme": {"stripe": STRIPE, "vipps": VIPPS}}))
     settings.payment_providers_file = providers
     with TestClient(create_app(settings, engine)) as client:
         customers = two_customers(client, engine, settings)

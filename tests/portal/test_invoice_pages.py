@@ -19,6 +19,7 @@ from gateway.services.outbound.documents import document_store, load_document
 from gateway.settings import Settings
 from tests.portal.customer_scenario import Customers, two_customers
 from tests.portal.helpers import portal_session
+from tests.portal.providers_config import STRIPE
 
 TEMPLATES = Path(__file__).parents[2] / "gateway" / "portal" / "templates" / "invoices"
 
@@ -70,7 +71,7 @@ def test_the_pay_form_is_there_when_the_seller_takes_cards(
     client: TestClient, engine: Engine, book: Customers, tmp_path: Path
 ) -> None:
     path = tmp_path / "providers.json"
-    path.write_text(json.dumps({"acme": {"stripe": {"secret_key": "sk_test"}}}))
+    path.write_text(json.dumps({"acme": {"stripe": STRIPE}}))
     client.app.state.settings.payment_providers_file = path  # type: ignore[attr-defined]
     identity = portal_session(client, engine, "acme", "C-A")
     html = client.get("/portal/").text

@@ -24,6 +24,7 @@ from gateway.services.portal import customer_documents as docs
 from gateway.services.portal.sessions import PortalIdentity
 from gateway.settings import Settings
 from tests.portal.customer_scenario import Customers, two_customers
+from tests.portal.providers_config import STRIPE, VIPPS
 
 
 def who(receiver: str, tenant: str = "acme", invoice_id: str | None = None) -> PortalIdentity:
@@ -204,7 +205,7 @@ def test_the_zip_holds_the_customers_documents_and_nothing_else(
 def test_configured_providers_read_the_tenants_entry(settings: Settings, tmp_path: Path) -> None:
     assert docs.configured_providers(settings, "acme") == []
     path = tmp_path / "providers.json"
-    path.write_text(json.dumps({"acme": {"vipps": {"client_id": "x"}, "stripe": {"secret_key": "sk"}}}))
+    path.write_text(json.dumps({"acme": {"vipps": VIPPS, "stripe": STRIPE}}))
     settings.payment_providers_file = path
     assert docs.configured_providers(settings, "acme") == ["stripe", "vipps"]
     assert docs.configured_providers(settings, "globex") == []

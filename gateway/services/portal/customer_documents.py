@@ -15,7 +15,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
+import logging
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,12 +42,14 @@ from gateway.services.followup.disputes import active_dispute
 from gateway.services.inbound.pods import pods_for_invoice
 from gateway.services.outbound.documents import DocumentStore, load_document
 from gateway.services.outbound.invoice_dossier import SentDocument, invoice_dossier
+from gateway.services.portal.providers import ProvidersFileError, configured
 from gateway.services.portal.sessions import PortalIdentity
 from gateway.settings import Settings
 from mappings.invoice.canonical_json import parse as parse_invoice
 
+log = logging.getLogger("gateway.portal")
+
 #: The providers a pay form may offer, in the order its buttons stand.
-PROVIDERS = ("stripe", "vipps")
 #: What `download.zip` may hold (the sum of the files' sizes): a customer with more asks the seller.
 MAX_ZIP_BYTES = 200 * 1024 * 1024
 #: Notices a customer sees: those that left (a notice awaiting approval or cancelled was never sent).
@@ -426,18 +428,14 @@ def notice_document(
 
 
 def configured_providers(settings: Settings, tenant_id: str) -> list[str]:
-    """The card payment providers the seller configured in `payment_providers_file` (stripe, vipps), in
-    the order the pay buttons stand; none without the file or an entry of the tenant."""
-    path = settings.payment_providers_file
-    if path is None or not path.is_file():
-        return []
+    """The card payment providers the seller configured (`payment_providers_file`: stripe, vipps), in the
+    order the pay buttons stand; none without the file or an entry of the tenant, and none (logged) when the
+    file cannot be read: the pages still show the invoices."""
     try:
-        entry = json.loads(path.read_text()).get(tenant_id)
-    except (OSError, ValueError, AttributeError):
+        return list(configured(settings, tenant_id))
+    except ProvidersFileError as error:
+        log.warning("payment providers file: %s", error)
         return []
-    if not isinstance(entry, dict):
-        return []
-    return [provider for provider in PROVIDERS if isinstance(entry.get(provider), dict)]
 
 
 def _zip_name(folder: str, number: str, filename: str, seen: set[str]) -> str:
