@@ -16,12 +16,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from db.engine import session_scope
-from db.models import CardPayout, PayerAlias, PayerObservation, PaymentRecord
+from db.models import CardPayout, LedgerLine, LedgerVoucher, PayerAlias, PayerObservation, PaymentRecord
 from gateway.samples import kid_for, sample_invoice_json
+from gateway.services.ledger.posting import post
 from gateway.services.outbound.documents import document_store
 from gateway.services.payments.intake import RemittanceUpload, receive_and_match
 from gateway.services.portal.payouts import PayoutAnnouncement, PayoutRefused, list_payouts, record_payout
+from gateway.services.tenancy.tenants import put_tenant_settings, tenant_settings
 from gateway.settings import Settings
+from schemas.ledger import LedgerAccount
 from tests.payment_scenarios import invoice, payment_status, receive
 from tests.remittance_files import Tx, camt053, card_advice
 
@@ -199,3 +202,54 @@ def test_a_payout_that_does_not_add_up_is_refused(
     assert refused.value.field == "amount"
     with session_scope(engine) as session:
         assert session.execute(select(CardPayout)).scalars().all() == []
+
+
+def _lines(engine: Engine, source_key: str) -> list[tuple[str, Decimal]]:
+    """A voucher's lines as (account, signed amount: debit positive)."""
+    with session_scope(engine) as session:
+        voucher = session.execute(
+            select(LedgerVoucher).where(LedgerVoucher.source_key == source_key)  # type: ignore[arg-type]
+        ).scalar_one()
+        return [
+            (line.account, Decimal(line.debit) - Decimal(line.credit))
+            for line in session.execute(
+                select(LedgerLine).where(LedgerLine.voucher_id == voucher.id)  # type: ignore[arg-type]
+            ).scalars()
+        ]
+
+
+def test_the_ledger_posts_advices_to_clearing_and_the_payout_as_bank_and_fees(
+    client: TestClient, auth: dict[str, str], engine: Engine, settings: Settings
+) -> None:
+    with session_scope(engine) as session:  # the clearing account is the tenant's setting
+        tenant = tenant_settings(session, "acme")
+        tenant.ledger.accounts.append(LedgerAccount(number="1581", name="Stripe", grouping_category="balanseverdiForOmloepsmiddel",
+                                                    grouping_code="1570"))  # fmt: skip
+        tenant.ledger.roles.card_clearing = "1581"
+        put_tenant_settings(session, "acme", tenant, actor="test")
+    (advice_id,) = _pay_both(client, auth, engine, settings)
+    payout = _announce(engine, [advice_id])
+    entry = Tx(payout.amount, payer=STRIPE_PAYER, text="po_1QpAYOUT", reference="NB-5001")
+    (bank,) = receive(client, auth, camt053([entry]), "camt053.xml").json()["payments"]
+    assert bank["status"] == "reconciled"
+    post(engine, "acme", until=dt.date(2026, 12, 31), actor="test")
+    advice = _lines(engine, f"payment:{advice_id}")
+    assert advice[0] == ("1581", payout.gross) and {a for a, _ in advice[1:]} == {"1500"}
+    assert _lines(engine, f"payment:{bank['id']}") == [
+        ("1920", payout.amount), ("7770", Decimal("12.34")), ("1581", -payout.gross),
+    ]  # fmt: skip
+    with session_scope(engine) as session:
+        balances: dict[str, Decimal] = {}
+        for voucher in session.execute(select(LedgerVoucher)).scalars():
+            amounts = [
+                Decimal(line.debit) - Decimal(line.credit)
+                for line in session.execute(
+                    select(LedgerLine).where(LedgerLine.voucher_id == voucher.id)  # type: ignore[arg-type]
+                ).scalars()
+            ]
+            assert sum(amounts, Decimal(0)) == 0, voucher.description
+        for line in session.execute(select(LedgerLine)).scalars():
+            balances[line.account] = (
+                balances.get(line.account, Decimal(0)) + Decimal(line.debit) - Decimal(line.credit)
+            )
+    assert balances["1581"] == 0  # every card payment the payout bundles has reached the bank
