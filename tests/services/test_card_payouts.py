@@ -8,8 +8,12 @@ Real parts: invoices pushed through the API, the card advice reader, intake (`re
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
 from decimal import Decimal
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,12 +25,20 @@ from gateway.samples import kid_for, sample_invoice_json
 from gateway.services.ledger.posting import post
 from gateway.services.outbound.documents import document_store
 from gateway.services.payments.intake import RemittanceUpload, receive_and_match
-from gateway.services.portal.payouts import PayoutAnnouncement, PayoutRefused, list_payouts, record_payout
+from gateway.services.portal.payouts import (
+    PayoutAnnouncement,
+    PayoutRefused,
+    list_payouts,
+    record_payout,
+    record_stripe_payout,
+    stripe_payout,
+)
 from gateway.services.tenancy.tenants import put_tenant_settings, tenant_settings
 from gateway.settings import Settings
 from schemas.ledger import LedgerAccount
 from tests.payment_scenarios import invoice, payment_status, receive
 from tests.remittance_files import Tx, camt053, card_advice
+from transports.payment_providers.stripe_payouts import StripeApiError
 
 STRIPE_PAYER = "STRIPE PAYMENTS EUROPE LTD"
 
@@ -223,8 +235,10 @@ def test_the_ledger_posts_advices_to_clearing_and_the_payout_as_bank_and_fees(
 ) -> None:
     with session_scope(engine) as session:  # the clearing account is the tenant's setting
         tenant = tenant_settings(session, "acme")
-        tenant.ledger.accounts.append(LedgerAccount(number="1581", name="Stripe", grouping_category="balanseverdiForOmloepsmiddel",
-                                                    grouping_code="1570"))  # fmt: skip
+        category = "balanseverdiForOmloepsmiddel"
+        tenant.ledger.accounts.append(
+            LedgerAccount(number="1581", name="Stripe", grouping_category=category, grouping_code="1570")
+        )
         tenant.ledger.roles.card_clearing = "1581"
         put_tenant_settings(session, "acme", tenant, actor="test")
     (advice_id,) = _pay_both(client, auth, engine, settings)
@@ -253,3 +267,124 @@ def test_the_ledger_posts_advices_to_clearing_and_the_payout_as_bank_and_fees(
                 balances.get(line.account, Decimal(0)) + Decimal(line.debit) - Decimal(line.credit)
             )
     assert balances["1581"] == 0  # every card payment the payout bundles has reached the bank
+
+
+# --- Stripe: payout.paid and the payout's balance transactions from a loopback stand-in --------------------
+
+SECRET = "sk_test_51Qstandin"
+
+
+def _charge(number: int, amount: int, fee: int, intent: str) -> dict[str, Any]:
+    """A balance transaction of a charge as Stripe lists it with `expand[]=data.source` (a Charge)."""
+    return {
+        "id": f"txn_{number:024d}", "object": "balance_transaction", "amount": amount, "fee": fee,
+        "net": amount - fee, "currency": "nok", "type": "charge", "status": "available",
+        "reporting_category": "charge", "available_on": 1795651200, "created": 1795305600,
+        "fee_details": [{"amount": fee, "currency": "nok", "type": "stripe_fee", "description": "fees"}],
+        "source": {"id": f"ch_{number:024d}", "object": "charge", "amount": amount, "currency": "nok",
+                   "payment_intent": intent, "paid": True, "status": "succeeded"},
+    }  # fmt: skip
+
+
+class StripeStandIn:
+    """`GET /v1/balance_transactions` as Stripe answers it: Bearer secret key, `payout`, `limit`,
+    `starting_after`, `expand[]=data.source`; a list object with `has_more`; errors as Stripe's JSON."""
+
+    def __init__(self, transactions: list[dict[str, Any]]) -> None:
+        self.transactions = transactions
+        self.requests: list[dict[str, list[str]]] = []
+
+    def __enter__(self) -> str:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlsplit(self.path)
+                query = parse_qs(url.query)
+                stand_in.requests.append(query)
+                if self.headers.get("Authorization") != f"Bearer {SECRET}":
+                    error = {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_***"}
+                    return self._answer(401, {"error": error})
+                if url.path != "/v1/balance_transactions" or query.get("expand[]") != ["data.source"]:
+                    return self._answer(404, {"error": {"message": "Unrecognized request URL"}})
+                rows = stand_in.transactions if query.get("payout") == ["po_1QpAYOUT"] else []
+                if "starting_after" in query:
+                    ids = [row["id"] for row in rows]
+                    rows = rows[ids.index(query["starting_after"][0]) + 1 :]
+                limit = int(query.get("limit", ["10"])[0])
+                self._answer(200, {"object": "list", "url": "/v1/balance_transactions",
+                                   "has_more": len(rows) > limit, "data": rows[:limit]})  # fmt: skip
+
+            def _answer(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *args: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _payout_paid(amount: int) -> dict[str, Any]:
+    return {
+        "id": "evt_1QpayoutPAID", "object": "event", "type": "payout.paid", "api_version": "2024-06-20",
+        "created": 1795651200, "livemode": False,
+        "data": {"object": {"id": "po_1QpAYOUT", "object": "payout", "amount": amount, "currency": "nok",
+                            "arrival_date": 1795392000, "automatic": True, "status": "paid",
+                            "balance_transaction": "txn_payout", "type": "bank_account"}},
+    }  # fmt: skip
+
+
+def test_a_stripe_payout_is_read_page_by_page_recorded_and_reconciled(
+    client: TestClient, auth: dict[str, str], engine: Engine, settings: Settings
+) -> None:
+    (advice_id,) = _pay_both(client, auth, engine, settings)
+    advice = _payment(engine, advice_id)
+    gross_minor = int(Decimal(advice.amount) * 100)
+    transactions = [_charge(1, gross_minor, 3512, advice.bank_reference or "")]
+    transactions += [_charge(n, 100, 0, f"pi_unknown{n}") for n in range(2, 103)]  # 102 charges: two pages
+    net = gross_minor - 3512 + 101 * 100
+    transactions.append({"id": "txn_payout", "object": "balance_transaction", "amount": -net, "fee": 0,
+                         "net": -net, "currency": "nok", "type": "payout", "source": {"id": "po_1QpAYOUT",
+                         "object": "payout"}})  # fmt: skip
+    stand_in = StripeStandIn(transactions)
+    with stand_in as base:
+        payout = record_stripe_payout(engine, "acme", _payout_paid(net), secret_key=SECRET, api_base=base)
+        assert len(stand_in.requests) == 2 and stand_in.requests[1]["starting_after"] == [
+            transactions[99]["id"]
+        ]
+        assert payout.payout_reference == "po_1QpAYOUT" and payout.amount == Decimal(net) / 100
+        assert payout.fees == Decimal("35.12") and payout.gross == Decimal(gross_minor + 10100) / 100
+        assert payout.payment_ids == [advice_id] and len(payout.unknown_payments) == 101
+        assert payout.arrival_date == dt.date(2026, 11, 23)
+        with pytest.raises(StripeApiError) as refused:
+            record_stripe_payout(engine, "acme", _payout_paid(net), secret_key="sk_wrong", api_base=base)
+        assert refused.value.status == 401 and "Invalid API Key" in refused.value.message
+    entry = Tx(
+        payout.amount, payer="Stripe Technology Europe Ltd", text="STRIPE po_1QpAYOUT", reference="NB-6001"
+    )
+    (bank,) = receive(client, auth, camt053([entry]), "camt053.xml").json()["payments"]
+    assert bank["status"] == "reconciled"
+    assert _payment(engine, bank["id"]).note == (
+        f"payout po_1QpAYOUT of 1 card payment (gross {payout.gross} NOK, fees 35.12 NOK)"
+    )
+
+
+def test_a_stripe_payout_that_does_not_add_up_is_refused() -> None:
+    event = _payout_paid(10000)
+    with pytest.raises(PayoutRefused) as refused:
+        stripe_payout(event, [_charge(1, 10000, 250, "pi_1")])
+    assert refused.value.field == "balance_transactions"
+    assert stripe_payout(event, [_charge(1, 10250, 250, "pi_1")]).provider_payments == ("pi_1",)
+    with pytest.raises(PayoutRefused):
+        stripe_payout({**event, "type": "payout.failed"}, [])

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
+import httpx
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -37,6 +38,7 @@ from db.models import CardPayout, PaymentRecord, utcnow
 from gateway.services.refusals import Refused
 from mappings.remittance.card_advice import CARD_KIND
 from schemas.remittance import Payment
+from transports.payment_providers import stripe_payouts
 
 Provider = Literal["stripe", "vipps"]
 #: Payment status of a bank entry that is a provider's payout, reconciled against it.
@@ -309,3 +311,99 @@ def list_payouts(engine: Engine, tenant_id: str, *, status: str | None = None) -
             query.order_by(col(CardPayout.created_at).desc(), col(CardPayout.id))
         ).scalars()
         return [PayoutView.of(row) for row in rows]
+
+
+# --- Stripe: a `payout.paid` event and the payout's balance transactions --------------------------------
+
+#: Currencies Stripe counts in whole units (no minor unit): their amounts are not divided by 100.
+STRIPE_ZERO_DECIMAL = frozenset(
+    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
+)  # fmt: skip
+#: Balance transaction types that are the payments a payout bundles (their sources are charges / payments).
+_STRIPE_PAYMENT_TYPES = frozenset({"charge", "payment"})
+
+
+def _stripe_amount(minor: Any, currency: str, where: str) -> Decimal:
+    if isinstance(minor, bool) or not isinstance(minor, int):
+        raise PayoutRefused(where, f"Stripe amounts are integers in minor units, not {minor!r}")
+    value = Decimal(minor)
+    return value if currency.casefold() in STRIPE_ZERO_DECIMAL else value / 100
+
+
+def stripe_payout(event: dict[str, Any], transactions: Sequence[dict[str, Any]]) -> PayoutAnnouncement:
+    """The neutral announcement of a Stripe `payout.paid` event, with the payout's balance transactions as
+    `GET /v1/balance_transactions?payout=po_…&expand[]=data.source` lists them.
+
+    Net: the payout's amount. Gross and fees: the sums of `amount` and `fee` over every transaction but
+    the payout's own (charges, refunds, adjustments), which must come to the payout's amount. The payments
+    bundled: each charge's payment intent (pi_…, what a card advice names), else the source's id."""
+    if event.get("type") != "payout.paid":
+        raise PayoutRefused("type", f"a {event.get('type')!r} event is no paid payout")
+    payout = (event.get("data") or {}).get("object") or {}
+    if payout.get("object") != "payout" or not str(payout.get("id", "")).startswith("po_"):
+        raise PayoutRefused("data.object", "the event carries no payout")
+    currency = str(payout.get("currency") or "")
+    if len(currency) != 3:
+        raise PayoutRefused("data.object.currency", f"{currency!r} is no currency")
+    amount = _stripe_amount(payout.get("amount"), currency, "data.object.amount")
+    arrival = payout.get("arrival_date")
+    arrival_date = dt.datetime.fromtimestamp(arrival, dt.UTC).date() if isinstance(arrival, int) else None
+    gross = fees = Decimal(0)
+    payments: list[str] = []
+    for index, transaction in enumerate(transactions):
+        if transaction.get("type") == "payout":
+            continue
+        where = f"balance_transactions[{index}]"
+        if str(transaction.get("currency", "")).casefold() != currency.casefold():
+            raise PayoutRefused(
+                f"{where}.currency", f"{transaction.get('currency')!r}, the payout is {currency}"
+            )
+        gross += _stripe_amount(transaction.get("amount"), currency, f"{where}.amount")
+        fees += _stripe_amount(transaction.get("fee"), currency, f"{where}.fee")
+        if transaction.get("type") in _STRIPE_PAYMENT_TYPES:
+            source = transaction.get("source")
+            if isinstance(source, dict):
+                intent = source.get("payment_intent")
+                intent_id = intent.get("id") if isinstance(intent, dict) else intent
+                payments.append(str(intent_id or source.get("id") or ""))
+            elif isinstance(source, str):
+                payments.append(source)
+    if gross - fees != amount:
+        raise PayoutRefused(
+            "balance_transactions",
+            f"gross {gross} less fees {fees} is {gross - fees}, the payout is {amount}",
+        )
+    return PayoutAnnouncement(
+        provider="stripe",
+        payout_reference=str(payout["id"]),
+        amount=amount,
+        currency=currency.upper(),
+        arrival_date=arrival_date,
+        provider_payments=tuple(p for p in payments if p),
+        gross=gross,
+        fees=fees,
+        data={"event_id": event.get("id"), "transactions": len(transactions)},
+    )
+
+
+def record_stripe_payout(
+    engine: Engine,
+    tenant_id: str,
+    event: dict[str, Any],
+    *,
+    secret_key: str,
+    api_base: str = stripe_payouts.API_BASE,
+    transport: httpx.BaseTransport | None = None,
+    now: dt.datetime | None = None,
+) -> PayoutView:
+    """A verified Stripe `payout.paid` event (the portal's webhook checked its signature): the payout's
+    balance transactions read from Stripe's API, then recorded (`record_payout`; the same payout again is
+    the first record). `StripeApiError` when Stripe cannot be read (the webhook answers 5xx: Stripe sends
+    the event again), `PayoutRefused` when the payout does not add up."""
+    payout_id = str(((event.get("data") or {}).get("object") or {}).get("id") or "")
+    if not payout_id.startswith("po_"):
+        raise PayoutRefused("data.object.id", "the event names no payout")
+    transactions = stripe_payouts.payout_transactions(
+        secret_key, payout_id, api_base=api_base, transport=transport
+    )
+    return record_payout(engine, tenant_id, stripe_payout(event, transactions), now=now)

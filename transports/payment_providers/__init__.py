@@ -1,0 +1,1 @@
+"""Payment providers' HTTP APIs (Stripe, Vipps MobilePay): the wire protocols only, no database."""
