@@ -317,7 +317,8 @@ def list_payouts(engine: Engine, tenant_id: str, *, status: str | None = None) -
 
 #: Currencies Stripe counts in whole units (no minor unit): their amounts are not divided by 100.
 STRIPE_ZERO_DECIMAL = frozenset(
-    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
+    {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
+     "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"}
 )  # fmt: skip
 #: Balance transaction types that are the payments a payout bundles (their sources are charges / payments).
 _STRIPE_PAYMENT_TYPES = frozenset({"charge", "payment"})
