@@ -15,6 +15,12 @@ has that amount and arrives within `ARRIVAL_DAYS` of the entry's date. An entry 
 payout is announced goes through matching like any lump sum from an intermediary (no reference, an
 intermediary's name: an exception, never applied) and is reconciled when the payout is recorded.
 
+Vipps MobilePay (not read yet: a `PayoutAnnouncement` is the way in): its Report API lists a ledger's day
+(`GET /settlement/v1/ledgers` for the ledger id of the sales unit, then `GET /report/v2/ledgers/{ledgerId}/
+funds/dates/{ledgerDate}`, paged with a cursor): `capture` entries carry the pspReference a card advice
+names, `fees-retained` the fees, `payout-scheduled` the payout (its amount negative, minor units) that the
+bank receives. One day's payout-scheduled entry, its day's captures and fees-retained are one announcement.
+
 The ledger posts a card advice's payment to the clearing account (card payments in transit) and a
 reconciled payout as bank (net) and fees against the clearing account (gross): `gateway.services.ledger`.
 """
