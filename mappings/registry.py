@@ -128,6 +128,15 @@ FORMATS: dict[str, FormatEntry] = {
         inspect="mappings.ledger.journal_json:inspect",
         description="a period's journal as JSON: the vouchers with their lines, exact decimal strings",
     ),
+    # A card payment advice (a completed checkout, our JSON) before canonical JSON: an exact "type" marker.
+    "card-advice": FormatEntry(
+        kind=REMITTANCE,
+        parse="mappings.remittance.card_advice:parse",
+        sniff="mappings.remittance.card_advice:sniff",
+        inspect="mappings.remittance.card_advice:inspect",
+        description="the gateway's card payment advice (JSON): a Stripe / Vipps checkout's payment with the "
+        "invoices it paid",
+    ),
     "canonical-json": FormatEntry(
         kind=INVOICE,
         render="mappings.invoice.canonical_json:render",

@@ -88,6 +88,12 @@ class LedgerAccounts(BaseModel):
     fx_gain: AccountNumber = "8060"
     fx_loss: AccountNumber = "8160"
     rounding: AccountNumber = Field("3900", description="BT-114 rounding amounts")
+    card_clearing: AccountNumber = Field(
+        "1580",
+        description="card payments in transit: a card payment advice is debited here, the provider's payout "
+        "credits it (gross) when it reaches the bank",
+    )
+    card_fees: AccountNumber = Field("7770", description="payment providers' fees, taken off their payouts")
 
 
 def _account(number: str, name: str, category: str, code: str) -> LedgerAccount:
@@ -98,6 +104,7 @@ def default_chart() -> list[LedgerAccount]:
     """The NS 4102 accounts the receivables journal uses, grouped as næringsspesifikasjon says."""
     return [
         _account("1500", "Kundefordringer", "balanseverdiForOmloepsmiddel", "1500"),
+        _account("1580", "Kortbetalinger under oppgjør", "balanseverdiForOmloepsmiddel", "1570"),
         _account("1920", "Bankinnskudd", "balanseverdiForOmloepsmiddel", "1920"),
         _account("2700", "Utgående merverdiavgift, alminnelig sats", "kortsiktigGjeld", "2740"),
         _account("2701", "Utgående merverdiavgift, middels sats", "kortsiktigGjeld", "2740"),
@@ -108,6 +115,7 @@ def default_chart() -> list[LedgerAccount]:
         _account("3100", "Salgsinntekt, avgiftsfri", "salgsinntekt", "3100"),
         _account("3200", "Salgsinntekt, utenfor avgiftsområdet", "salgsinntekt", "3200"),
         _account("3900", "Andre driftsinntekter", "annenDriftsinntekt", "3900"),
+        _account("7770", "Bank- og kortgebyrer", "annenDriftskostnad", "7700"),
         _account("7830", "Tap på fordringer", "annenDriftskostnad", "7830"),
         _account("8050", "Annen renteinntekt", "finansinntekt", "8050"),
         _account("8060", "Valutagevinst (agio)", "finansinntekt", "8060"),
@@ -183,6 +191,13 @@ class LedgerSettings(BaseModel):
         known = {account.number for account in self.accounts}
         if len(known) != len(self.accounts):
             raise ValueError("accounts: an account number appears twice")
+        # the card payment roles came later: a chart saved before them gets their default accounts
+        defaults = {account.number: account for account in default_chart()}
+        for role in ("card_clearing", "card_fees"):
+            number = getattr(self.roles, role)
+            if number not in known and number == LedgerAccounts.model_fields[role].default:
+                self.accounts.append(defaults[number])
+                known.add(number)
         used = [(f"roles.{name}", number) for name, number in self.roles.model_dump().items()]
         for index, code in enumerate(self.vat_codes):
             used.append((f"vat_codes[{index}].revenue_account", code.revenue_account))

@@ -84,3 +84,70 @@ def camt054(
         "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>DMCT</SubFmlyCd></Fmly></Domn></BkTxCd>"
         f"<NtryDtls>{batch}{details}</NtryDtls></Ntry></Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
     ).encode()
+
+
+# --- card payments (issue 21): a checkout's advice, and the bank statement the provider's payout lands on ---
+
+NS_053 = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
+
+
+def card_advice(
+    invoices: list[tuple[str, str | None, Decimal]],
+    *,
+    provider: str = "stripe",
+    payment: str = "pi_3QabcDEF",
+    event: str = "evt_1QabcDEF",
+    checkout: str = "c0ffee00c0ffee00c0ffee00c0ffee00",
+    paid_at: dt.datetime = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC),
+    payer: str | None = "Kari Nordmann",
+    customer: str = "0192:999999999",
+    currency: str = "NOK",
+) -> bytes:
+    """A card payment advice (`schemas.card_advice`) as the portal's webhook keeps it: the bytes PAY writes
+    (`advice.model_dump_json().encode()`); `invoices` as (number, KID, amount)."""
+    from schemas.card_advice import AdvisedInvoice, CardPaymentAdvice
+
+    advice = CardPaymentAdvice(
+        provider=provider,  # type: ignore[arg-type]
+        event_id=event,
+        checkout_id=checkout,
+        provider_payment=payment,
+        paid_at=paid_at,
+        amount=sum((amount for _, _, amount in invoices), Decimal(0)),
+        currency=currency,
+        payer_name=payer,
+        customer=customer,
+        invoices=[AdvisedInvoice(number=n, kid=k, amount=a) for n, k, a in invoices],
+    )
+    return advice.model_dump_json().encode()
+
+
+def camt053(
+    transactions: list[Tx], *, message_id: str = "STMT-1", day: dt.date = dt.date(2026, 11, 23)
+) -> bytes:
+    """A day's statement (camt.053.001.08) with one credit entry per transaction (each its own entry, as a
+    bank books a provider's payout: one credit, the provider as debtor, the payout's reference as text)."""
+    currency = transactions[0].currency if transactions else "NOK"
+    total = sum((t.amount for t in transactions), Decimal(0))
+    entries = "".join(
+        f'<Ntry><NtryRef>{n}</NtryRef><Amt Ccy="{t.currency}">{t.amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd>'
+        f"<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>{day.isoformat()}</Dt></BookgDt>"
+        f"<ValDt><Dt>{day.isoformat()}</Dt></ValDt><AcctSvcrRef>{message_id}-E{n}</AcctSvcrRef>"
+        "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>"
+        f"<NtryDtls>{_tx(t, n)}</NtryDtls></Ntry>"
+        for n, t in enumerate(transactions, 1)
+    )
+    balance = (
+        '<Bal><Tp><CdOrPrtry><Cd>{code}</Cd></CdOrPrtry></Tp><Amt Ccy="{currency}">{amount}</Amt>'
+        "<CdtDbtInd>CRDT</CdtDbtInd><Dt><Dt>{day}</Dt></Dt></Bal>"
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{NS_053}"><BkToCstmrStmt>'
+        f"<GrpHdr><MsgId>{message_id}</MsgId><CreDtTm>{day.isoformat()}T06:00:00+01:00</CreDtTm></GrpHdr>"
+        f"<Stmt><Id>{message_id}-S</Id><CreDtTm>{day.isoformat()}T06:00:00+01:00</CreDtTm>"
+        "<Acct><Id><Othr><Id>15038366383</Id><SchmeNm><Cd>BBAN</Cd></SchmeNm></Othr></Id>"
+        f"<Ccy>{currency}</Ccy></Acct>"
+        + balance.format(code="OPBD", currency=currency, amount="0.00", day=day.isoformat())
+        + balance.format(code="CLBD", currency=currency, amount=total, day=day.isoformat())
+        + f"{entries}</Stmt></BkToCstmrStmt></Document>"
+    ).encode()

@@ -89,7 +89,7 @@ class PaymentRecord(SQLModel, table=True):
     status: str = Field(
         default="new",
         max_length=20,
-        description="new, applied, needs_approval, exception, ignored, duplicate, resolved, hint",
+        description="new, applied, needs_approval, exception, ignored, duplicate, resolved, hint, reconciled",
     )
     customer_key: str | None = Field(default=None, max_length=200, index=True)
     confidence: float | None = None

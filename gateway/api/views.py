@@ -468,7 +468,8 @@ class PaymentView(View):
     position: str
     kind: str
     status: str = Field(
-        description="new, applied, needs_approval, exception, ignored, duplicate, resolved, hint"
+        description="new, applied, needs_approval, exception, ignored, duplicate, resolved, hint, reconciled "
+        "(a payment provider's payout, reconciled against the card payments it bundles)"
     )
     direction: str
     amount: str

@@ -194,7 +194,7 @@ def payments_list(
     ctx: typer.Context,
     tenant: TenantOption = "",
     status: Annotated[
-        str | None, typer.Option(help="new, applied, exception, needs_approval, resolved, …")
+        str | None, typer.Option(help="new, applied, exception, needs_approval, resolved, reconciled, …")
     ] = None,
     limit: int = 100,
     as_json: JsonFlag = False,

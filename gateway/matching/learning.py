@@ -29,6 +29,10 @@ from gateway.matching.references import (
 from schemas.matching import MatchingPolicy
 from schemas.remittance import Payment
 
+#: Payment kinds a payment provider reports (a card payment advice: `mappings.remittance.card_advice`): the
+#: payer is whoever held the card, paying through the provider; who it is teaches nothing about the customer.
+PROVIDER_PAYMENT_KINDS = frozenset({"card"})
+
 #: A payer name that fits another customer's name this well (0..100) is not learned as an alias: a bank name
 #: cut at 20-35 characters is often the start of several customers' names.
 ALIAS_RIVAL_SCORE = 95.0
@@ -39,8 +43,14 @@ def learn_from_resolution(
 ) -> Learned:
     """What a person's resolution teaches, applied to `index` and returned for the caller to store."""
     learned = Learned()
-    _learn_account(payment, index, customer_key, learned)
-    _learn_alias(payment, index, customer_key, learned)
+    if payment.kind in PROVIDER_PAYMENT_KINDS:
+        learned.notes.append(
+            "the payer of a card payment is the card holder at a payment provider: its name and account "
+            "are not learned"
+        )
+    else:
+        _learn_account(payment, index, customer_key, learned)
+        _learn_alias(payment, index, customer_key, learned)
     _learn_patterns(payment, allocations, index, customer_key, learned)
     return learned
 
@@ -233,6 +243,8 @@ def learn_from_application(
     learned = Learned()
     proposal = decision.proposal
     if decision.outcome != "applied" or proposal is None or not payment.payer_account:
+        return learned
+    if payment.kind in PROVIDER_PAYMENT_KINDS:
         return learned
     kinds = {evidence.kind for evidence in proposal.evidence}
     if not kinds & _FITTING or kinds & _NOT_FITTING or proposal.unapplied:

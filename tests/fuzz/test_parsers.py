@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import struct
 import zlib
+from decimal import Decimal
 
 from hypothesis import given, settings
 
@@ -21,6 +22,7 @@ from mappings.syntax.edi_envelope import EdiEnvelope
 from tests.conftest import SHARED
 from tests.fuzz.harness import FUZZ, Door, Family, check, mutated, seed_files, ubl_intake_body
 from tests.mappings.test_print_returns_format import VALID as PRINT_RETURNS
+from tests.remittance_files import card_advice
 
 SAMPLES = SHARED / "samples"
 
@@ -66,6 +68,14 @@ def _jpeg(width: int, height: int) -> bytes:
 EDIFACT = seed_files(SAMPLES / "edi" / "edifact")
 CAMT = Family("camt", ["camt"], [read_remittance])
 OCR = Family("ocr-giro", ["ocr-giro"], [read_remittance])
+CARD_ADVICE = Family("card-advice", ["card-advice"], [read_remittance])
+#: No advice is in ../shared: the gateway writes these itself from a checkout (one and two invoices).
+CARD_ADVICES = [
+    card_advice([("INV-1", "10010000016", Decimal("100.00"))]),
+    card_advice(
+        [("INV-2", None, Decimal("12.50")), ("INV-3", "00000000018", Decimal("7.25"))], provider="vipps"
+    ),
+]
 EDIFACT_FAMILY = Family("edifact", ["invoic", "edifact-ack", "remadv", "iftsta", "edifact"], [read_invoices])
 X12 = Family("x12", ["x12-810", "x12-ack", "x12-820", "x12-214", "x12"], [read_invoices, read_remittance])
 UBL = Family("ubl", ["sbdh", "ehf", "invoice-response"], [ubl_intake_body, read_invoices])
@@ -78,6 +88,12 @@ PRINT_RETURN = Family("print-return", ["print-return", "print-index"])
 @given(data=mutated(seed_files(SAMPLES / "camt")))
 def test_camt_statements_and_notifications(data: bytes, door: Door) -> None:
     check(CAMT, data, door)
+
+
+@settings(FUZZ, max_examples=100)
+@given(data=mutated(CARD_ADVICES))
+def test_card_payment_advices(data: bytes, door: Door) -> None:
+    check(CARD_ADVICE, data, door)
 
 
 @settings(FUZZ, max_examples=100)

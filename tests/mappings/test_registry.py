@@ -243,6 +243,7 @@ def test_the_edi_channel_formats_are_the_formats_that_carry_an_edi_message() -> 
 
 def test_families_are_looked_up_in_the_registry() -> None:
     assert mappings.formats("remittance") == [
+        "card-advice",
         "statement-zip",
         "camt",
         "ocr-giro",

@@ -190,3 +190,18 @@ def test_intermediaries_are_known_by_a_word_or_the_start_of_the_name(
     name: str | None, expected: str | None
 ) -> None:
     assert is_intermediary(name, POLICY) == expected
+
+
+def test_a_card_payment_teaches_nothing_of_the_card_holder() -> None:
+    """A card advice's payer is whoever held the card at the provider: neither an application nor a
+    person's resolution learns its name or account (issue 21)."""
+    from gateway.matching import Allocation, learn_from_resolution
+
+    ix = index(item("2001", amount="700.00"))
+    card = pay("700.00", kid=AGREEMENT.generate_for("2001"), payer_name="Ola Kortholder", kind="card")
+    assert decide(card, ix)[1] == []
+    resolved = learn_from_resolution(card, [Allocation("id-2001", "2001", Decimal("700.00"))], ix, "c1")
+    assert not resolved.accounts and not resolved.aliases and "card holder" in resolved.notes[0]
+    assert ix.customer_for_alias("Ola Kortholder") is None
+    bank = pay("700.00", payer_name="Ola Kortholder", bank_reference="B9")
+    assert learn_from_resolution(bank, [], index(item("2001", amount="700.00")), "c1").aliases

@@ -26,7 +26,7 @@ from tests.conftest import SHARED
 from tests.mappings.test_edifact_remadv import BERG_D96A
 from tests.mappings.test_print_returns_format import RECEIPT_ACCEPTED_CSV, RETURNED_XML
 from tests.mappings.test_transport_status import sample_iftsta
-from tests.remittance_files import Tx, camt054
+from tests.remittance_files import Tx, camt054, card_advice
 from tests.services.test_pods import make_jpeg, make_pdf, make_png
 
 SAMPLES = SHARED / "samples"
@@ -84,6 +84,8 @@ def _sample(relative: str) -> bytes:
         pytest.param(BERG_D96A, "remadv", "remittances", id="remadv"),
         pytest.param(_sample("edi/x12/820/bots_820-004010-01_safeway.x12"), "x12-820", "remittances",
                      id="820"),
+        pytest.param(card_advice([("INV-1", None, Decimal("10.00"))]), "card-advice", "remittances",
+                     id="card-advice"),
         pytest.param(make_pdf(), "pdf", "pods", id="pdf"),
         pytest.param(make_jpeg(), "pod", "pods", id="jpeg"),
         pytest.param(make_png(), "pod", "pods", id="png"),

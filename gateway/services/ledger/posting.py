@@ -12,7 +12,10 @@ What is posted (each event once, its `LedgerSource` key in brackets), in the ord
    date: bank debit; each allocation active as of `until` credits receivables (debits them for a credit
    note), its write-off is debited to losses, the foreign-exchange difference goes to gain or loss, and
    what is left (unapplied, overpaid) is credited to customer prepayments. The allocations it covers are
-   registered as posted by it (`[allocation:<id>]`).
+   registered as posted by it (`[allocation:<id>]`). A card payment advice (kind "card") debits the card
+   clearing account (card payments in transit) instead of the bank. A bank entry reconciled against a
+   provider's payout (status "reconciled", `gateway.services.portal.payouts`) is no customer's payment:
+   bank debit (net), provider fees debit, card clearing credit (gross: what its advices debited).
 3. `[allocation:<id>]` an allocation made after its payment was posted, on the day it was made:
    prepayments debit, receivables credit (write-off, FX as above).
 4. `[reversal:<allocation id>]` a reversed allocation, on the day it was reversed: the exact reverse of the
@@ -71,9 +74,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.selectable import Select
+from sqlmodel import col
 
 from db.engine import session_scope
 from db.models import (
+    CardPayout,
     InvoiceRecord,
     LedgerLine,
     LedgerPeriod,
@@ -86,7 +91,9 @@ from db.models import (
     utcnow,
 )
 from gateway.services.ledger.errors import LedgerRefused
+from gateway.services.portal.payouts import RECONCILED
 from gateway.services.tenancy.tenants import tenant_settings
+from mappings.remittance.card_advice import CARD_KIND
 from schemas.ledger import LedgerSettings
 
 CENT = Decimal("0.01")
@@ -301,6 +308,7 @@ def _payment_columns() -> list[Any]:
         _PAYMENTS.c.status,
         _PAYMENTS.c.direction,
         _PAYMENTS.c.hint_only,
+        _PAYMENTS.c.kind,
     ]
 
 
@@ -949,6 +957,14 @@ class _Run:
         foreign = self._foreign(payment.currency)
         payment_rate = self._rate(payment.currency, event.day, what) if foreign else Decimal(1)
         money = q(Decimal(payment.amount) * payment_rate)
+        if payment.status == RECONCILED:
+            payout = self.session.execute(
+                select(CardPayout).where(
+                    col(CardPayout.tenant_id) == self.tenant_id, col(CardPayout.bank_payment_id) == payment.id
+                )
+            ).scalar_one_or_none()
+            if payout is not None:
+                return self._payout(event, payment, payout, money, payment_rate if foreign else None)
         covered: list[str] = []
         lines: list[_Line] = []
         applied_total = ZERO
@@ -989,8 +1005,9 @@ class _Run:
                 )
             )
             remainder = ZERO
+        # a card payment advice: the money is at the provider until its payout reaches the bank
         bank = _Line(
-            self.roles.bank,
+            self.roles.card_clearing if payment.kind == CARD_KIND else self.roles.bank,
             money,
             text=f"payment {payment.payer_name or ''} {payment.bank_reference or ''}".strip(),
             customer_key=payment.customer_key,
@@ -1017,6 +1034,35 @@ class _Run:
             f"Payment from {payer}" + (f" ({payment.bank_reference})" if payment.bank_reference else ""),
             all_lines,
             also_covers=covered,
+        )
+
+    def _payout(
+        self, event: _Event, payment: Any, payout: CardPayout, money: Decimal, rate: Decimal | None
+    ) -> _Voucher:
+        """A provider's payout on the bank statement, reconciled against the card payments it bundles: bank
+        debit (net), fees debit, card clearing credit (gross: what the advices debited it). In another
+        currency the gross is converted at the bank entry's rate; the fees take the rounding, so it
+        balances."""
+        gross = q(Decimal(payout.gross) * rate) if rate is not None else Decimal(payout.gross)
+        fees = gross - money
+        reference, bundled = f"payout {payout.payout_reference}", len(payout.payment_ids)
+        foreign = {"currency": payment.currency, "exchange_rate": rate} if rate is not None else {}
+        lines = [
+            _Line(self.roles.bank, money, text=f"{reference} {payment.bank_reference or ''}".strip(),
+                  currency_amount=Decimal(payout.amount) if rate is not None else None, **foreign),
+            _Line(self.roles.card_fees, fees, text=f"{reference}: provider's fees",
+                  currency_amount=Decimal(payout.fees) if rate is not None else None, **foreign),
+            _Line(self.roles.card_clearing, -gross, text=f"{reference}: {bundled} card payments",
+                  currency_amount=-Decimal(payout.gross) if rate is not None else None, **foreign),
+        ]  # fmt: skip
+        provider = {"stripe": "Stripe", "vipps": "Vipps MobilePay"}.get(payout.provider, payout.provider)
+        return _Voucher(
+            "payment",
+            f"payment:{payment.id}",
+            event.day,
+            None,
+            f"Payout {payout.payout_reference} from {provider} ({len(payout.payment_ids)} card payments)",
+            [line for line in lines if line.amount != 0 or line.account != self.roles.card_fees],
         )
 
     def _allocation(self, event: _Event) -> _Voucher | None:

@@ -1,6 +1,8 @@
 """Matching runs, and what their decisions do: open amounts, payment status, events, people's resolutions.
 
-A run takes a tenant's `new` payments in the order they were booked, builds the matching index from the
+A run takes a tenant's `new` payments in the order they were booked (a bank entry that is a payment
+provider's announced payout is reconciled against it first, never matched: `gateway.services.portal.payouts`),
+builds the matching index from the
 tenant's open (and recently paid) invoices with everything people taught it (payer accounts, name
 aliases, reference patterns), and lets `gateway.matching` decide each payment. Applied decisions write
 allocations and move the invoices' open amount and `payment_status` at once; exceptions and approvals keep
@@ -64,6 +66,7 @@ from gateway.services.followup.notices import cancel_paid_notices
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.lookup import find_invoice
 from gateway.services.payments import customer_groups
+from gateway.services.portal.payouts import RECONCILED, reconcile_bank_payment
 from gateway.services.refusals import Refused
 from gateway.services.tenancy import webhooks
 from gateway.services.tenancy.tenants import tenant_settings
@@ -86,6 +89,9 @@ PAYMENT_STATUSES = (
     "duplicate",
     "resolved",
     "hint",
+    # a bank entry that is a payment provider's payout, reconciled against the card payments it bundles
+    # (`gateway.services.portal.payouts`): never matched to invoices, the advices paid them
+    "reconciled",
 )
 
 
@@ -448,6 +454,10 @@ def run_matching(
                 now = utcnow()
                 for row in rows:
                     payment = Payment.from_dict(row.data)
+                    if reconcile_bank_payment(session, row, payment, now=now) is not None:
+                        report.payments += 1
+                        report.add(RECONCILED, Decimal(row.amount))
+                        continue
                     decision = match_payment(payment, index, policy, today=today)
                     booked = _record_decision(session, row, decision, now)
                     if decision.outcome == "applied" and decision.proposal is not None:
@@ -1071,7 +1081,7 @@ def invoice_payments(session: Session, invoice: InvoiceRecord) -> dict[str, Any]
 
 
 #: Statuses that are no match to make, unless a person decided so (then they count against the engine).
-_NOT_MATCHABLE = ("duplicate", "hint", "ignored")
+_NOT_MATCHABLE = ("duplicate", "hint", "ignored", "reconciled")
 
 
 def _matchable(status: str, decided_by: str | None) -> bool:

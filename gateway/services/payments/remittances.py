@@ -34,6 +34,7 @@ from gateway.services.tenancy.tenants import ensure_tenant, tenant_settings
 from mappings import detect_format, formats, parser
 from mappings.base import FormatError
 from mappings.remittance import statement_zip
+from mappings.remittance.card_advice import CARD_KIND
 from mappings.remittance.statement_zip import ZipLimits
 from schemas.remittance import Payment, RemittanceDocument
 from schemas.sftp import SftpSettings
@@ -228,9 +229,16 @@ def archive_member_filename(archive: str | None, member: str, index: int) -> str
 
 
 def payment_fingerprint(payment: Payment) -> str | None:
-    """The same money movement in any file: the bank's reference with amount, currency, date, direction."""
+    """The same money movement in any file: the bank's reference with amount, currency, date, direction.
+
+    A card payment advice's reference is the provider's payment id (Stripe pi_…, Vipps pspReference),
+    unique by itself: the same provider payment in two advices (two events of one payment, whose times may
+    fall on two days) is one payment whatever the advice's date says."""
     if not payment.bank_reference:
         return None
+    if payment.kind == CARD_KIND:
+        text = "|".join([CARD_KIND, payment.bank_reference, str(payment.amount), payment.currency])
+        return hashlib.sha256(text.encode()).hexdigest()
     day = payment.booking_date or payment.value_date
     text = "|".join(
         [payment.bank_reference, str(payment.amount), payment.currency, str(day or ""), payment.direction]

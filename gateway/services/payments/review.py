@@ -30,7 +30,7 @@ from gateway.services.payments.matching_runs import (
 QUEUES: dict[str, tuple[str, tuple[str, ...] | None]] = {
     "exceptions": ("Exceptions", ("exception",)),
     "approvals": ("Awaiting approval", ("needs_approval",)),
-    "matched": ("Matched", ("applied", "resolved")),
+    "matched": ("Matched", ("applied", "resolved", "reconciled")),
     "all": ("All", None),
 }
 MATCHED = ("applied", "resolved")

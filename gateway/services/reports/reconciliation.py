@@ -19,7 +19,8 @@ transaction, so a batch entry is covered by several payments):
   statement's account nor one the statement's own transactions name.
 Debit entries are listed apart (the gateway books money in only), and so are entries that are not booked
 (pending) or reverse an earlier entry. The gateway's payments compared are money that moved in: credits, not
-hints, not duplicates, not ignored, not pending.
+hints, not duplicates, not ignored, not pending, no card payment advices (the provider's payout of them is
+the bank's credit).
 
 Balances (difference = statement − journal): the journal's bank account (`TenantSettings.ledger.roles.bank`)
 before the period against the statement's opening booked balance (`OPBD`, else `PRCD`), its movements in the
@@ -540,6 +541,8 @@ def _eligible(tenant_id: str) -> list[Any]:
         col(PaymentRecord.hint_only).is_(False),
         col(PaymentRecord.status).not_in(EXCLUDED_STATUSES),
         col(PaymentRecord.kind).not_like("%-pending"),
+        # a card payment advice is no bank movement: the provider's payout (reconciled, kept) is
+        col(PaymentRecord.kind) != "card",
     ]
 
 
