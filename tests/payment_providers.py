@@ -35,9 +35,10 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
 
@@ -197,6 +198,9 @@ class StripeStandIn(_StandIn):
         self.sessions: dict[str, dict[str, Any]] = {}
         self.forms: dict[str, list[tuple[str, str]]] = {}
         self._by_key: dict[str, str] = {}
+        #: balance transactions by payout id (`payout()` pays out every charge not paid out yet)
+        self.payouts: dict[str, list[dict[str, Any]]] = {}
+        self._paid_out: set[str] = set()
         super().__init__()
 
     def route(
@@ -205,6 +209,8 @@ class StripeStandIn(_StandIn):
         parts = urlsplit(path)
         if method == "POST" and parts.path == "/v1/checkout/sessions":
             return self._create(headers, body)
+        if method == "GET" and parts.path == "/v1/balance_transactions":
+            return self._balance_transactions(headers, parts.query)
         match = re.fullmatch(r"/c/pay/(cs_test_\w+)(/pay|/cancel)?", parts.path)
         if match and match.group(1) in self.sessions:
             session = self.sessions[match.group(1)]
@@ -302,6 +308,61 @@ class StripeStandIn(_StandIn):
         if deliver:
             self.queue_event(self.event_body("checkout.session.completed", session))
         return self.redirect(session["success_url"])
+
+    def _balance_transactions(self, headers: dict[str, str], query: str) -> tuple[int, dict[str, str], bytes]:
+        """`GET /v1/balance_transactions?payout=po_…&expand[]=data.source`: Stripe's list object, paged by
+        `limit` and `starting_after`."""
+        if headers.get("Authorization") != f"Bearer {self.secret_key}":
+            return self.json_answer(
+                401, {"error": {"type": "invalid_request_error", "message": "Invalid API Key provided"}}
+            )
+        params = parse_qs(query)
+        rows = self.payouts.get((params.get("payout") or [""])[0], [])
+        if "starting_after" in params:
+            ids = [row["id"] for row in rows]
+            rows = rows[ids.index(params["starting_after"][0]) + 1 :]
+        limit = int((params.get("limit") or ["10"])[0])
+        return self.json_answer(
+            200,
+            {
+                "object": "list",
+                "url": "/v1/balance_transactions",
+                "has_more": len(rows) > limit,
+                "data": rows[:limit],
+            },
+        )
+
+    def payout(self, fee_percent: Decimal = Decimal("2.4"), fixed_fee: int = 200) -> tuple[str, int, bytes]:
+        """Pay out every paid session not paid out yet, less Stripe's fee per charge (minor units): the
+        payout's id, its net amount and its `payout.paid` event (queued for the gateway, also returned)."""
+        payout_id = "po_" + secrets.token_hex(12)
+        rows: list[dict[str, Any]] = []
+        for session in self.sessions.values():
+            intent = session.get("payment_intent")
+            if session.get("payment_status") != "paid" or intent in self._paid_out:
+                continue
+            self._paid_out.add(intent)
+            amount = int(session["amount_total"])
+            fee = int((Decimal(amount) * fee_percent / 100).to_integral_value()) + fixed_fee
+            rows.append({
+                "id": "txn_" + secrets.token_hex(12), "object": "balance_transaction", "type": "charge",
+                "reporting_category": "charge", "amount": amount, "fee": fee, "net": amount - fee,
+                "currency": session["currency"], "status": "available", "created": int(time.time()),
+                "source": {"id": "ch_" + secrets.token_hex(12), "object": "charge", "amount": amount,
+                           "currency": session["currency"], "payment_intent": intent, "paid": True},
+            })  # fmt: skip
+        net = sum(row["net"] for row in rows)
+        currency = rows[0]["currency"] if rows else "nok"
+        rows.append({"id": "txn_" + secrets.token_hex(12), "object": "balance_transaction",
+                     "type": "payout", "amount": -net, "fee": 0, "net": -net, "currency": currency,
+                     "source": payout_id})  # fmt: skip
+        self.payouts[payout_id] = rows
+        payout = {"id": payout_id, "object": "payout", "amount": net, "currency": currency,
+                  "arrival_date": int(time.time()), "status": "paid", "automatic": True,
+                  "type": "bank_account"}  # fmt: skip
+        body = self.event_body("payout.paid", payout)
+        self.queue_event(body)
+        return payout_id, net, body
 
     def expire(self, session_id: str) -> bytes:
         """Stripe expires an abandoned session (24 h later in life): the event is sent now."""

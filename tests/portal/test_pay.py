@@ -21,13 +21,13 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import col
 
 from db.engine import session_scope
-from db.models import CardCheckout, PaymentRecord, ProviderEvent
+from db.models import CardCheckout, CardPayout, PaymentAllocation, PaymentRecord, ProviderEvent
 from gateway.samples import kid_for, sample_invoice_json
 from gateway.settings import Settings
 from tests.payment_providers import DECLINED_CARD, StripeStandIn, VippsStandIn, stripe_signature
 from tests.payment_scenarios import invoice, receive
 from tests.portal.helpers import portal_session
-from tests.remittance_files import Tx, camt054
+from tests.remittance_files import Tx, camt053, camt054
 
 
 @pytest.fixture
@@ -90,6 +90,16 @@ def _count(engine: Engine, model: Any, **where: Any) -> int:
         for name, value in where.items():
             query = query.where(getattr(model, name) == value)
         return int(session.execute(query).scalar_one())
+
+
+def _one(engine: Engine, model: Any, **where: Any) -> Any:
+    with session_scope(engine) as session:
+        query = select(model)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        row = session.execute(query).scalars().one()
+        session.expunge(row)
+        return row
 
 
 def _checkout(engine: Engine, checkout_id: str) -> CardCheckout:
@@ -248,7 +258,9 @@ def test_unknown_checkout_is_recorded_not_an_error(
             "payout.paid", {"id": "po_1", "object": "payout", "amount": 5000, "currency": "nok"}
         )
     )
-    assert payout.status_code == 200 and payout.json()["outcome"] == "payout"
+    # a payout whose balance transactions do not add up to it is recorded as refused, never guessed at
+    assert payout.status_code == 200 and payout.json()["outcome"] == "payout-refused"
+    assert "balance_transactions" in (_one(engine, ProviderEvent, outcome="payout-refused").detail or "")
 
 
 def test_another_customers_invoice_never_makes_a_checkout(
@@ -341,3 +353,50 @@ def test_late_webhook_after_the_invoice_was_paid_by_bank_still_books(
     done = _checkout(engine, checkout.id)
     assert done.status == "paid" and done.payment_id
     assert _count(engine, PaymentRecord, tenant_id="acme") == 2
+
+
+def test_the_payout_of_two_card_payments_is_reconciled_on_the_bank_statement_not_booked_twice(
+    client: TestClient, engine: Engine, auth: dict[str, str], stripe: StripeStandIn, shop: dict[str, Any]
+) -> None:
+    """Two checkouts paid, Stripe pays them out less its fees (`payout.paid`, balance transactions read from
+    Stripe), the bank statement's one credit for the payout is reconciled against the two advices: the
+    invoices stay paid once, the entry is applied to no invoice."""
+    intents = []
+    for invoice_id in (shop["a"]["id"], shop["b"]["id"]):
+        checkout = _stripe_checkout(client, engine, stripe, [invoice_id])
+        stripe.pay(checkout.provider_reference or "")
+        intents.append(stripe.sessions[checkout.provider_reference or ""]["payment_intent"])
+    stripe.settle()
+    assert [delivery.answer["outcome"] for delivery in stripe.deliveries] == ["booked", "booked"]
+    payout_id, net, _ = stripe.payout()
+    stripe.settle()
+    assert stripe.deliveries[-1].status == 200 and stripe.deliveries[-1].answer["outcome"] == "payout"
+    with session_scope(engine) as session:
+        [payout] = session.execute(select(CardPayout)).scalars().all()
+        advices = session.execute(
+            select(col(PaymentRecord.id)).where(col(PaymentRecord.bank_reference).in_(intents))
+        ).scalars()
+        assert sorted(payout.payment_ids) == sorted(advices)
+        assert (payout.payout_reference, payout.status) == (payout_id, "announced")
+        assert Decimal(payout.amount) == Decimal(net) / 100
+        assert Decimal(payout.gross) - Decimal(payout.fees) == Decimal(payout.amount)
+    entry = Tx(Decimal(net) / 100, payer="STRIPE PAYMENTS EUROPE LTD", text=f"STRIPE {payout_id.upper()}")
+    answer = client.post(
+        "/remittances?wait=true",
+        content=camt053([entry]),
+        headers={**auth, "Content-Type": "application/xml"},
+    )
+    assert answer.status_code in (200, 201), answer.text
+    [bank] = answer.json()["files"][0]["payments"] if "files" in answer.json() else answer.json()["payments"]
+    assert bank["status"] == "reconciled", bank
+    with session_scope(engine) as session:
+        applied = select(PaymentAllocation).where(col(PaymentAllocation.payment_id) == bank["id"])
+        assert session.execute(applied).first() is None
+        stored = session.get(CardPayout, payout.id)
+        assert stored is not None and (stored.status, stored.bank_payment_id) == ("reconciled", bank["id"])
+    for number in (shop["a"]["number"], shop["b"]["number"]):
+        assert client.get(f"/invoices/{number}", headers=auth).json()["payment"]["payment_status"] == "paid"
+    # the payout's event again: the first record, nothing read or recorded twice
+    again = stripe.send_now(stripe.deliveries[-1].body)
+    assert again.status_code == 200 and again.json()["duplicate"] is True
+    assert _count(engine, CardPayout) == 1

@@ -16,7 +16,8 @@ and what it means for the checkout it names.
   event that follows books. A capture the provider refuses is not recorded, so Vipps' retry tries again.
 - Expired / aborted / cancelled / failed: the open checkout ends (`expired` / `declined`), nothing booked.
 - An unknown checkout: recorded with outcome `unknown`, answered 200 (the provider must not retry forever).
-- `payout.paid`: recorded (`on_payout_event`); reconciling payouts is the payouts service's.
+- `payout.paid`: the payout and the advices it bundles are recorded (`on_payout_event` →
+  `payouts.record_stripe_payout`); the bank statement's entry for it is then reconciled, not matched again.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from db.models import CardCheckout, InvoiceRecord, ProviderEvent, utcnow
 from gateway.services.outbound.documents import document_store
 from gateway.services.payments.intake import RemittanceUpload, receive_and_match
 from gateway.services.portal.checkout import checkout_lines, set_note
+from gateway.services.portal.payouts import PayoutRefused, record_stripe_payout
 from gateway.services.portal.providers import provider_for, tenants_with, webhook_secret
 from gateway.settings import Settings
 from schemas.card_advice import AdvisedInvoice, CardPaymentAdvice
@@ -48,7 +50,8 @@ from transports.payment_providers import (
     WebhookRefused,
     minor_units,
 )
-from transports.payment_providers.stripe import tenant_hint
+from transports.payment_providers.stripe import StripeProvider, tenant_hint
+from transports.payment_providers.stripe_payouts import StripeApiError
 from transports.payment_providers.vipps import VippsProvider, reference_hint
 
 
@@ -205,7 +208,7 @@ def handle_event(
     if repeat is not None:
         return repeat
     if result.kind == "payout":
-        return on_payout_event(engine, tenant_id, name, result, now=now)
+        return on_payout_event(engine, settings, provider, tenant_id, result, now=now)
     with session_scope(engine) as session:
         checkout = _checkout(session, tenant_id, name, result)
         if checkout is not None:
@@ -371,21 +374,57 @@ def book_advice(
 
 
 def on_payout_event(
-    engine: Engine, tenant_id: str, provider: str, result: ProviderResult, *, now: dt.datetime
+    engine: Engine,
+    settings: Settings,
+    provider: PaymentProvider,
+    tenant_id: str,
+    result: ProviderResult,
+    *,
+    now: dt.datetime,
 ) -> EventOutcome:
-    """A provider's payout to the seller's bank (Stripe `payout.paid`): recorded with outcome "payout"
-    and what it says (amount, currency, arrival date), for the payouts service to reconcile with the
-    bank statement's entry."""
-    data = result.data
-    detail = json.dumps(
-        {
-            "payout": result.provider_payment,
-            "amount": str(result.amount) if result.amount is not None else None,
-            "currency": result.currency,
-            "arrival_date": data.get("arrival_date"),
-        }
-    )
-    return _finish(engine, tenant_id, provider, result, "payout", detail, None, now)
+    """A provider's payout to the seller's bank (Stripe `payout.paid`): the payout's balance transactions
+    are read from Stripe and the payout recorded with the card advices it bundles
+    (`payouts.record_stripe_payout`), so the bank statement's entry for it is reconciled, not matched again.
+    Stripe unreachable: `ProviderError` (nothing recorded: the webhook answers 5xx and Stripe sends it
+    again); a payout that does not add up is recorded with outcome "payout-refused" and the reason."""
+    outcome, detail_text = "payout", None
+    if isinstance(provider, StripeProvider):
+        event = {"id": result.event_id, "type": result.event_type, "data": {"object": dict(result.data)}}
+        try:
+            payout = record_stripe_payout(
+                engine,
+                tenant_id,
+                event,
+                secret_key=provider.settings.secret_key.get_secret_value(),
+                api_base=provider.settings.api_base,
+                now=now,
+            )
+        except StripeApiError as error:
+            raise ProviderError(f"Stripe's balance transactions could not be read: {error}") from None
+        except PayoutRefused as error:
+            outcome, detail_text = "payout-refused", f"{error.field}: {error.reason}"
+        else:
+            detail_text = json.dumps(
+                {
+                    "payout": payout.payout_reference,
+                    "card_payout_id": payout.id,
+                    "net": str(payout.amount),
+                    "gross": str(payout.gross),
+                    "fees": str(payout.fees),
+                    "currency": payout.currency,
+                }
+            )
+    if detail_text is None:
+        data = result.data
+        detail_text = json.dumps(
+            {
+                "payout": result.provider_payment,
+                "amount": str(result.amount) if result.amount is not None else None,
+                "currency": result.currency,
+                "arrival_date": data.get("arrival_date"),
+            }
+        )
+    return _finish(engine, tenant_id, provider.name, result, outcome, detail_text, None, now)
 
 
 __all__ = [
