@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.portal.pages import common
+from gateway.portal.pages import access, common
 
-PAGES: list[APIRouter] = [common.router]
+PAGES: list[APIRouter] = [common.router, access.router]
 PROVIDER_ROUTERS: list[APIRouter] = []
