@@ -26,8 +26,7 @@ from gateway.services.portal.access import (
     list_users,
     receiver_exists,
 )
-from gateway.services.portal.mail import LinkMail, MailNotSent, send_link_mail
-from gateway.services.tenancy.tenants import tenant_settings
+from gateway.services.portal.mail import MailNotSent, link_mail, seller_name, send_link_mail
 from gateway.settings import Settings
 
 router = APIRouter(tags=["portal"])
@@ -108,22 +107,12 @@ def invite_portal_user(
     except PortalAccessError as error:
         raise ErrorAnswer.one(422, f"body.{error.field}", error.reason) from None
     session.commit()  # the user and its link are kept whether or not the mail goes
-    template = tenant_settings(session, identity.tenant_id).pdf_template
-    seller = (template.company_display_name if template else None) or identity.tenant_id
-    base = (settings.portal_base_url or str(request.base_url)).rstrip("/")
     mail_error: str | None = None
     try:
-        send_link_mail(
-            settings,
-            LinkMail(
-                to=view.email,
-                seller=seller,
-                language=view.language,
-                purpose=link.purpose,
-                link=f"{base}/portal/link/{link.token}",
-                lifetime=lifetime,
-            ),
+        mail = link_mail(
+            settings, link, seller=seller_name(session, identity.tenant_id), base_url=str(request.base_url)
         )
+        send_link_mail(settings, mail)
     except MailNotSent as error:
         mail_error = str(error)
     answer = InvitationOut.model_validate(

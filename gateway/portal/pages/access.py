@@ -13,6 +13,7 @@ account page (password, language), and the invoice link ("view online / pay") of
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -53,7 +54,7 @@ from gateway.services.portal.access import (
     set_password,
 )
 from gateway.services.portal.links import read_invoice_link
-from gateway.services.portal.mail import LinkMail, MailNotSent, send_link_mail
+from gateway.services.portal.mail import LinkMail, MailNotSent, link_mail, send_link_mail
 from gateway.services.portal.sessions import end_session
 from gateway.settings import Settings
 
@@ -132,26 +133,16 @@ def sign_in_form(request: Request, seller: str = "", next: str = "/portal/") -> 
     return _sign_in_page(request, seller=seller, next_path=next)
 
 
-def _link_base(request: Request) -> str:
+def _send_in_background(tasks: BackgroundTasks, request: Request, link: LinkToSend, next_path: str) -> None:
     settings = _settings(request)
-    return (settings.portal_base_url or str(request.base_url)).rstrip("/")
-
-
-def _send_in_background(
-    tasks: BackgroundTasks, request: Request, link: LinkToSend, lifetime: dt.timedelta, next_path: str
-) -> None:
-    settings = _settings(request)
-    url = f"{_link_base(request)}{PREFIX}/link/{link.token}"
+    try:
+        mail = link_mail(
+            settings, link, seller=str(brand(request, link.tenant_id)["name"]), base_url=str(request.base_url)
+        )
+    except MailNotSent:
+        return
     if next_path != f"{PREFIX}/":
-        url += "?" + urlencode({"next": next_path})
-    mail = LinkMail(
-        to=link.email,
-        seller=str(brand(request, link.tenant_id)["name"] or link.tenant_id),
-        language=link.language,
-        purpose=link.purpose,
-        link=url,
-        lifetime=lifetime,
-    )
+        mail = dataclasses.replace(mail, link=f"{mail.link}?{urlencode({'next': next_path})}")
     tasks.add_task(_send_quietly, settings, mail)
 
 
@@ -200,7 +191,7 @@ def ask_for_link(
             retry_after=error.retry_after,
         )
     if link is not None:
-        _send_in_background(tasks, request, link, lifetime, next_path)
+        _send_in_background(tasks, request, link, next_path)
     tenant_id = _known_tenant(request, seller.strip())
     response = page(
         request,

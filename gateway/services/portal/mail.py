@@ -21,8 +21,12 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 
 import aiosmtplib
+from sqlalchemy.orm import Session
 
 from channels.email import EmailConfig, run_coroutine
+from db.models import Tenant
+from gateway.services.portal.access import INVITE, LinkToSend
+from gateway.services.tenancy.tenants import tenant_settings
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.portal.mail")
@@ -128,6 +132,36 @@ Kind regards
 {seller}
 """,
 }
+
+
+def seller_name(session: Session, tenant_id: str) -> str:
+    """The seller as its customers know it: the PDF template's display name, else the tenant's name."""
+    template = tenant_settings(session, tenant_id).pdf_template
+    if template is not None and template.company_display_name:
+        return template.company_display_name
+    tenant = session.get(Tenant, tenant_id)
+    return tenant.name if tenant is not None and tenant.name else tenant_id
+
+
+def link_mail(settings: Settings, link: LinkToSend, *, seller: str, base_url: str | None) -> LinkMail:
+    """The e-mail for a link just made: to its user, in its language, with the portal's address first
+    (`portal_base_url`, else `base_url`: the address the request came to)."""
+    base = (settings.portal_base_url or base_url or "").rstrip("/")
+    if not base:
+        raise MailNotSent("no portal address to put in the link: set portal_base_url")
+    lifetime = (
+        dt.timedelta(days=settings.portal_invite_days)
+        if link.purpose == INVITE
+        else dt.timedelta(minutes=settings.portal_link_minutes)
+    )
+    return LinkMail(
+        to=link.email,
+        seller=seller,
+        language=link.language,
+        purpose=link.purpose,
+        link=f"{base}/portal/link/{link.token}",
+        lifetime=lifetime,
+    )
 
 
 def email_config(settings: Settings) -> EmailConfig:
