@@ -95,6 +95,11 @@ def _check_login_csrf(request: Request, presented: str) -> None:
         raise HTTPException(403, "the sign-in form's security token is missing or stale: reload the page")
 
 
+def _sign_in_path(tenant_id: str | None) -> str:
+    """The sign-in page of the seller: where the language switch and "ask for a new link" lead."""
+    return f"{PREFIX}/sign-in" + (f"?{urlencode({'seller': tenant_id})}" if tenant_id else "")
+
+
 def _sign_in_page(
     request: Request,
     *,
@@ -116,6 +121,7 @@ def _sign_in_page(
             "next_path": safe_next(next_path),
             "email": email,
             "error": error,
+            "current_path": _sign_in_path(tenant_id),
         },
         status=status,
         identity=None,
@@ -196,7 +202,11 @@ def ask_for_link(
     response = page(
         request,
         "access/check_email.html",
-        {"seller": tenant_id, "minutes": int(settings.portal_link_minutes)},
+        {
+            "seller": tenant_id,
+            "minutes": int(settings.portal_link_minutes),
+            "current_path": _sign_in_path(tenant_id),
+        },
         tenant_id=tenant_id,
     )
     response.set_cookie(
@@ -218,6 +228,7 @@ def _link_page(
     with session_scope(request.app.state.engine) as session:
         owner = link_owner(session, token)
     tenant_id, language = owner if owner is not None else (None, None)
+    context = {**context, "sign_in_path": _sign_in_path(tenant_id)}
     if language is not None:
         language = language_of(request, None, language)
         context = {**context, "lang": language, "t": lambda key, **more: text(key, str(language), **more)}
