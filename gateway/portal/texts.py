@@ -88,6 +88,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "nb": "For mange forsøk på kort tid. Vent et kvarter og prøv igjen.",
         "en": "Too many attempts in a short time. Wait a quarter of an hour and try again.",
     },
+    "login_stale": {
+        "nb": "Skjemaets sikkerhetsnøkkel mangler eller er for gammel. Last siden på nytt og prøv igjen.",
+        "en": "The form's security token is missing or stale: reload the page and try again.",
+    },
     "wrong_password": {"nb": "Feil e-postadresse eller passord.", "en": "Wrong e-mail address or password."},
     "account": {"nb": "Konto", "en": "Account"},
     "account_title": {"nb": "Din konto", "en": "Your account"},

@@ -20,6 +20,7 @@ from gateway.services.inbound.print_returns import poll_print_returns
 from gateway.services.payments.intake import receive_drop_and_match, zip_limits
 from gateway.services.payments.matching_runs import run_all
 from gateway.services.payments.remittances import load_sftp_sources
+from gateway.services.portal.access import forget_old_portal_history
 from gateway.services.tenancy.console_users import forget_old_sign_ins
 from gateway.services.tenancy.webhooks import send_due_events, webhook_addresses, webhook_policy
 from gateway.worker.batches import hand_over_batches
@@ -85,9 +86,10 @@ def read_digipost_events(context: WorkerContext, now: dt.datetime) -> int:
 
 
 def forget_console_history(context: WorkerContext, now: dt.datetime) -> int:
-    """Old console sessions and failed sign-ins go (`forget_old_sign_ins`)."""
+    """Old console sessions and failed sign-ins go (`forget_old_sign_ins`), and the portal's old sessions,
+    spent links and link requests with them (`forget_old_portal_history`)."""
     with session_scope(context.engine) as session:
-        return forget_old_sign_ins(session, now)
+        return forget_old_sign_ins(session, now) + forget_old_portal_history(session, now)
 
 
 def flag_overdue_acknowledgements(context: WorkerContext, now: dt.datetime) -> int:

@@ -195,3 +195,22 @@ def test_a_password_needs_twelve_characters(engine: Engine) -> None:
         session.flush()
         with pytest.raises(PortalAccessError):
             set_password(session, user.id, "eleven char", keep_session=None, now=utcnow())
+
+
+def test_old_portal_history_is_forgotten(engine: Engine) -> None:
+    from gateway.services.portal.access import forget_old_portal_history
+
+    seed_customer(engine)
+    long_ago = utcnow() - dt.timedelta(days=40)
+    now = utcnow()
+    old = _ask(engine, "ap@customer.test", long_ago)
+    fresh = _ask(engine, "ap@customer.test", now)
+    assert old is not None and fresh is not None
+    with session_scope(engine) as session:
+        consume_link(session, old.token, browser_hash=BROWSER, lifetime=HOUR, now=long_ago)
+    with session_scope(engine) as session:
+        # the old request, the old link, the old (expired) session
+        assert forget_old_portal_history(session, now) == 3
+    with session_scope(engine) as session:
+        assert session.get(PortalLinkToken, hash_token(fresh.token)) is not None
+        assert session.get(PortalLinkToken, hash_token(old.token)) is None

@@ -92,7 +92,7 @@ def _with_login_cookie(response: Response, token: str) -> Response:
 def _check_login_csrf(request: Request, presented: str) -> None:
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not same_origin(request) or not expected or not hmac.compare_digest(expected, presented):
-        raise HTTPException(403, "the sign-in form's security token is missing or stale: reload the page")
+        raise HTTPException(403, text("login_stale", language_of(request, None)))
 
 
 def _sign_in_path(tenant_id: str | None) -> str:

@@ -29,7 +29,7 @@ from typing import Literal
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -559,3 +559,25 @@ def open_invoice_link(
         now=now,
     )
     return token
+
+
+#: How long spent links, ended sessions and link requests are kept, for a look back after an incident.
+KEEP_HISTORY = dt.timedelta(days=30)
+
+
+def forget_old_portal_history(session: Session, now: dt.datetime) -> int:
+    """Delete link requests, used or expired links, and ended or expired sessions older than
+    `KEEP_HISTORY` (the tables would otherwise only grow); how many rows went."""
+    before = now - KEEP_HISTORY
+    gone = 0
+    for statement in (
+        delete(PortalLinkRequest).where(col(PortalLinkRequest.at) < before),
+        delete(PortalLinkToken).where(
+            (col(PortalLinkToken.used_at) < before) | (col(PortalLinkToken.expires_at) < before)
+        ),
+        delete(PortalSession).where(
+            (col(PortalSession.ended_at) < before) | (col(PortalSession.expires_at) < before)
+        ),
+    ):
+        gone += int(getattr(session.execute(statement), "rowcount", 0) or 0)
+    return gone
