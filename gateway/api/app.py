@@ -42,6 +42,7 @@ from gateway.api.routes import (
     metrics,
     payments,
     pods,
+    portal_users,
     print_batches,
     promises,
     receivables,
@@ -94,6 +95,7 @@ ROUTERS: list[APIRouter] = [
     ledger.router,
     metrics.router,
     reports.router,
+    portal_users.router,
 ]
 
 

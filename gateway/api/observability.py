@@ -28,6 +28,12 @@ def route_template(scope: Scope) -> str:
     return path if isinstance(path, str) and path else UNMATCHED
 
 
+def loggable_path(path: str, route: str) -> str:
+    """The path for the request log; a route whose path carries a credential (the portal's one-time links,
+    `{token}`) is logged by its template, never with the token."""
+    return route if "{token}" in route else path
+
+
 class RequestMetrics:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -55,7 +61,7 @@ class RequestMetrics:
                 "request",
                 method=method,
                 route=route,
-                path=str(scope.get("path", "")),
+                path=loggable_path(str(scope.get("path", "")), route),
                 status=status,
                 duration_ms=round(seconds * 1000, 1),
             )

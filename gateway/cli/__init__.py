@@ -24,6 +24,7 @@ from gateway.cli import (
     partners,
     payments,
     pods,
+    portal,
     processes,
     receivables,
     reminders,
@@ -110,6 +111,7 @@ app.add_typer(receivables.collection_app, name="collection")
 app.add_typer(receivables.statements_app, name="statements")
 app.add_typer(reports.report_app, name="report")
 app.add_typer(ledger.ledger_app, name="ledger")
+app.add_typer(portal.portal_app, name="portal")
 
 
 def main() -> None:  # pragma: no cover

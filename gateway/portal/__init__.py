@@ -69,7 +69,9 @@ def portal_error_page(request: Request, status: int, detail: str) -> Response | 
 
 class PortalHeaders:
     """Security headers on every portal answer: its content policy, no sniffing, no referrer elsewhere (a
-    link token in a URL must not leak to another site), no framing."""
+    link token in a URL must not leak to another site; `same-origin`, not `no-referrer`, because under
+    `no-referrer` Chromium sends `Origin: null` with a form's POST and the same-origin check refuses it),
+    no framing."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -86,7 +88,7 @@ class PortalHeaders:
                 extra = {
                     b"content-security-policy": PAGE_POLICY.encode(),
                     b"x-content-type-options": b"nosniff",
-                    b"referrer-policy": b"no-referrer",
+                    b"referrer-policy": b"same-origin",
                     b"x-frame-options": b"DENY",
                 }
                 headers += [(name, value) for name, value in extra.items() if name not in names]

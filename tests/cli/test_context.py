@@ -55,6 +55,7 @@ COMMANDS = [
     "report", "report aging", "report dso", "report deliveries", "report matching", "report reconciliation",
     "ledger", "ledger journal", "ledger exports", "ledger periods", "ledger saft",
     "ledger post", "ledger vouchers", "ledger balances",
+    "portal", "portal invite", "portal users", "portal disable",
 ]  # fmt: skip
 
 

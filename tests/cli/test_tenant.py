@@ -79,6 +79,9 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "ledger post": [],
     "ledger vouchers": [],
     "ledger balances": [],
+    "portal invite": ["C-1", "ap@example.com"],
+    "portal users": ["C-1"],
+    "portal disable": ["C-1", "ap@example.com"],
 }
 # commands where the tenant is a filter or a check
 FILTERS = [

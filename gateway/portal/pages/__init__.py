@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.portal.pages import common, invoices, pay, providers
+from gateway.portal.pages import access, common, invoices, pay, providers
 
 PORTAL_NAVIGATION: list[tuple[str, str]] = [
     ("/portal/", "overview"),
@@ -17,6 +17,6 @@ PORTAL_NAVIGATION: list[tuple[str, str]] = [
     ("/portal/account", "account"),
 ]
 
-PAGES: list[APIRouter] = [common.router, invoices.router, pay.router]
+PAGES: list[APIRouter] = [common.router, access.router, invoices.router, pay.router]
 PROVIDER_ROUTERS: list[APIRouter] = [providers.router]
 
