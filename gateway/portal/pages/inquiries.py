@@ -11,7 +11,7 @@ a file is bounded by its Content-Length before it is read (`max_pod_bytes` and a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -50,15 +50,20 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def bounded_body(request: Request) -> None:
+async def bounded_body(request: Request) -> AsyncIterator[None]:
     """Before anything reads the form: a body larger than a file may be (plus the fields) is refused (413),
-    and one of unknown length too (411): a browser always names the length of a form it sends."""
+    and one of unknown length too (411): a browser always names the length of a form it sends. After the
+    answer (or a refusal, the CSRF check's too), the form's spooled files are closed."""
     length = request.headers.get("content-length")
     if length is None or not length.isdigit():
         raise HTTPException(411, "the form's length is missing")
     if int(length) > _settings(request).max_pod_bytes + FORM_OVERHEAD:
         limit = _settings(request).max_pod_bytes // 1_000_000
         raise HTTPException(413, f"the file is too large: at most {limit} MB")
+    try:
+        yield
+    finally:
+        await request.close()
 
 
 Bounded = Depends(bounded_body)
