@@ -69,7 +69,9 @@ def portal_error_page(request: Request, status: int, detail: str) -> Response | 
 
 class PortalHeaders:
     """Security headers on every portal answer: its content policy, no sniffing, no referrer elsewhere (a
-    link token in a URL must not leak to another site), no framing."""
+    link token in a URL must not leak to another site), no framing. The referrer policy is `same-origin`,
+    not `no-referrer`: under `no-referrer` a browser sends `Origin: null` with the portal's own form posts,
+    and the CSRF check (rightly) refuses a null origin."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -86,7 +88,7 @@ class PortalHeaders:
                 extra = {
                     b"content-security-policy": PAGE_POLICY.encode(),
                     b"x-content-type-options": b"nosniff",
-                    b"referrer-policy": b"no-referrer",
+                    b"referrer-policy": b"same-origin",
                     b"x-frame-options": b"DENY",
                 }
                 headers += [(name, value) for name, value in extra.items() if name not in names]

@@ -86,7 +86,7 @@ def test_portal_answers_carry_security_headers_and_a_404_page(client: TestClient
     answer = client.get("/portal/brand/nobody/logo")
     assert answer.status_code == 404
     assert answer.headers["x-frame-options"] == "DENY"
-    assert answer.headers["referrer-policy"] == "no-referrer"
+    assert answer.headers["referrer-policy"] == "same-origin"  # nothing to other sites; Origin kept
     assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
     assert "<html" in answer.text
 
