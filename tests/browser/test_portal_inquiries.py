@@ -5,7 +5,6 @@ the team's internal note). The inquiry form and the thread are screenshotted at 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 
 
 @pytest.fixture
-def invoices(settings: Settings, engine: Engine) -> Iterator[dict[str, Any]]:
+def invoices(settings: Settings, engine: Engine) -> dict[str, Any]:
     """Customer C1's invoice, and the portal session cookie of its user (made as a sign-in would)."""
     with TestClient(create_app(settings, engine), base_url="http://testserver") as api:
         auth = api_auth(engine)
@@ -37,7 +36,7 @@ def invoices(settings: Settings, engine: Engine) -> Iterator[dict[str, Any]]:
         cookie = api.cookies.get("gw_portal")
         assert cookie
     make_user(engine, OPS, "operator")
-    yield {"invoice": mine, "cookie": cookie}
+    return {"invoice": mine, "cookie": cookie}
 
 
 def _portal_tab(browser: Browser, served: str, cookie: str, size: str) -> OfflinePage:

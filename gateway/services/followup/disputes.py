@@ -62,12 +62,6 @@ SIDES = ("customer", "internal")
 MESSAGE_SIDES = (*SIDES, "seller")
 #: Authors of what a customer wrote itself in the portal: `portal:<email>` and `portal-link:<invoice id>`.
 PORTAL_AUTHOR_PREFIX = "portal"
-
-
-def customer_sees(side: str, author: str) -> bool:
-    """Whether the customer reads this history entry in the portal: the seller's answers to it, and what it
-    wrote there itself. Never internal notes or events, nor what the team recorded that the customer said."""
-    return side == "seller" or (side == "customer" and author.startswith(PORTAL_AUTHOR_PREFIX))
 OUTCOMES = ("rejected", "withdrawn", "credited")
 #: Console roles that may approve a credit; `HOST_OPERATOR` is the command line on the gateway's host.
 CREDIT_ROLES = frozenset({"credit", "admin"})
@@ -97,6 +91,12 @@ class DisputeNotFound(NotFound):
 
 
 # --- checks -------------------------------------------------------------------------------------------------
+
+
+def customer_sees(side: str, author: str) -> bool:
+    """Whether the customer reads this history entry in the portal: the seller's answers to it, and what it
+    wrote there itself. Never internal notes or events, nor what the team recorded that the customer said."""
+    return side == "seller" or (side == "customer" and author.startswith(PORTAL_AUTHOR_PREFIX))
 
 
 def local_date(moment: dt.datetime) -> dt.date:
