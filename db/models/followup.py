@@ -160,7 +160,9 @@ class DisputeMessage(SQLModel, table=True):
     dispute_id: str = Field(foreign_key="disputes.id", index=True, max_length=32)
     at: dt.datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
     author: str = Field(max_length=200)
-    side: str = Field(max_length=20, description="customer or internal")
+    side: str = Field(
+        max_length=20, description="customer, internal, or seller (an answer the customer sees in the portal)"
+    )
     text: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     attachment_key: str | None = Field(default=None, max_length=200, description="document store key")
     attachment_name: str | None = Field(default=None, max_length=255)

@@ -27,6 +27,15 @@ TEMPLATES = Path(__file__).parent / "templates"
 NOTICE_COOKIE = "gw_portal_notice"
 LANGUAGE_COOKIE = "gw_portal_lang"
 DEFAULT_ACCENT = "#1F4E79"
+#: The tabs a signed-in customer sees on every page: (path, text key).
+NAVIGATION: list[tuple[str, str]] = [
+    ("/portal/", "overview"),
+    ("/portal/invoices", "invoices"),
+    ("/portal/inquiries", "inquiries"),
+    ("/portal/statements", "statements"),
+    ("/portal/reminders", "reminders"),
+    ("/portal/account", "account"),
+]
 
 
 def _environment() -> Environment:
@@ -116,6 +125,7 @@ def page(
         "lang": language,
         "t": lambda key, **more: text(key, language, **more),
         "current_path": request.url.path,
+        "portal_navigation": NAVIGATION,
         "query": lambda **changes: query(request, **changes),
         **(context or {}),
     }

@@ -499,6 +499,41 @@ async def add_message(
     return redirect(request, _dispute_path(dispute_id), "Added to the dispute's history.")
 
 
+@router.post("/console/follow-up/disputes/{dispute_id}/reply")
+async def reply_to_customer(
+    request: Request,
+    dispute_id: str,
+    identity: Writer,
+    text: Annotated[str, Form(max_length=dispute_service.MAX_TEXT)] = "",
+    attachment: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """The seller's answer to the customer (side `seller`): unlike a note, the customer reads it in the
+    portal, with its attachment. Who may write to a dispute may answer (any role but viewer)."""
+    _id(dispute_id, "dispute")
+    settings = _settings(request)
+    upload = None
+    if attachment is not None and attachment.filename:
+        data = await attachment.read(settings.max_pod_bytes + 1)
+        if data:
+            upload = dispute_service.AttachmentUpload(data, attachment.filename, attachment.content_type)
+    if not text.strip() and upload is None:
+        raise HTTPException(422, "text: write the answer the customer should read")
+    with session_scope(request.app.state.engine) as session, _dispute_errors(dispute_id, identity.tenant_id):
+        dispute_service.add_message(
+            session,
+            document_store(settings, request.app.state.engine),
+            identity.tenant_id,
+            dispute_id,
+            text=text or None,
+            side="seller",
+            attachment=upload,
+            max_bytes=settings.max_pod_bytes,
+            actor=identity.actor,
+            now=dt.datetime.now(dt.UTC),
+        )
+    return redirect(request, _dispute_path(dispute_id), "Sent to the customer: it shows in their portal.")
+
+
 @router.post("/console/follow-up/disputes/{dispute_id}/owner")
 def change_owner(
     request: Request,

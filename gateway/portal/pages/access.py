@@ -353,24 +353,13 @@ def _account_page(
     with session_scope(request.app.state.engine) as session:
         user = session.get(PortalUser, identity.user_id)
         has_password = bool(user and user.password_hash)
-    navigation = _navigation()
     return page(
         request,
         "access/account.html",
-        {"has_password": has_password, "error": error, "portal_navigation": navigation},
+        {"has_password": has_password, "error": error},
         status=status,
         identity=identity,
     )
-
-
-#: The tabs until the pages' own list (`gateway.portal.pages.PORTAL_NAVIGATION`) is there.
-FALLBACK_NAVIGATION = [("/portal/", "invoices"), ("/portal/account", "account")]
-
-
-def _navigation() -> list[tuple[str, str]]:
-    from gateway.portal import pages  # the package that lists this module's router: read at call time
-
-    return list(getattr(pages, "PORTAL_NAVIGATION", FALLBACK_NAVIGATION))
 
 
 @router.get("/portal/account")

@@ -33,12 +33,6 @@ router = APIRouter()
 RECENT_PAID = 5
 
 
-def _navigation() -> list[tuple[str, str]]:
-    from gateway.portal.pages import PORTAL_NAVIGATION  # the package lists every area's pages
-
-    return PORTAL_NAVIGATION
-
-
 def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
@@ -56,7 +50,6 @@ def _store(request: Request) -> DocumentStore:
 def _context(request: Request, identity: PortalIdentity, **values: Any) -> dict[str, Any]:
     """What every one of these pages has: the navigation, and the pay form's providers."""
     return {
-        "portal_navigation": _navigation(),
         "providers": documents.configured_providers(_settings(request), identity.tenant_id),
         **values,
     }

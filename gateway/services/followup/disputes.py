@@ -56,7 +56,12 @@ TIME_ZONE = ZoneInfo("Europe/Oslo")
 ACTIVE = (DisputeStatus.OPEN.value, DisputeStatus.AWAITING_APPROVAL.value)
 CATEGORIES: tuple[str, ...] = get_args(DisputeCategory)
 ORIGINS: tuple[str, ...] = get_args(DisputeOrigin)
+#: Who raised a dispute or wrote to it: the customer, or the seller's team (internal: never shown to it).
 SIDES = ("customer", "internal")
+#: A message may also be the seller's answer *to* the customer ("seller"): the customer sees it in the portal.
+MESSAGE_SIDES = (*SIDES, "seller")
+#: Authors of what a customer wrote itself in the portal: `portal:<email>` and `portal-link:<invoice id>`.
+PORTAL_AUTHOR_PREFIX = "portal"
 OUTCOMES = ("rejected", "withdrawn", "credited")
 #: Console roles that may approve a credit; `HOST_OPERATOR` is the command line on the gateway's host.
 CREDIT_ROLES = frozenset({"credit", "admin"})
@@ -86,6 +91,12 @@ class DisputeNotFound(NotFound):
 
 
 # --- checks -------------------------------------------------------------------------------------------------
+
+
+def customer_sees(side: str, author: str) -> bool:
+    """Whether the customer reads this history entry in the portal: the seller's answers to it, and what it
+    wrote there itself. Never internal notes or events, nor what the team recorded that the customer said."""
+    return side == "seller" or (side == "customer" and author.startswith(PORTAL_AUTHOR_PREFIX))
 
 
 def local_date(moment: dt.datetime) -> dt.date:
@@ -326,11 +337,13 @@ def add_message(
     actor: str,
     now: dt.datetime,
 ) -> DisputeMessage:
-    """A message (and/or an attachment, kept in the document store) on the dispute's history."""
+    """A message (and/or an attachment, kept in the document store) on the dispute's history. `side`:
+    customer (what the customer said), internal (a note the customer never sees) or seller (the seller's
+    answer to the customer: shown in the customer's portal)."""
     dispute = get_dispute(session, tenant_id, dispute_id)
     body = clean_text(text, "text", MAX_TEXT)
-    if side not in SIDES:
-        raise FollowUpRefused("from", f"{side!r} is not one of {', '.join(SIDES)}")
+    if side not in MESSAGE_SIDES:
+        raise FollowUpRefused("from", f"{side!r} is not one of {', '.join(MESSAGE_SIDES)}")
     if body is None and attachment is None:
         raise FollowUpRefused("text", "a message needs a text or an attachment")
     stored: tuple[str, str, str] | None = None
