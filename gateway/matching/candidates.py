@@ -60,6 +60,9 @@ NOT_FITTING = ("partial", "over", "write-off")
 #: Other customers' open invoices with exactly the amount looked at behind a doubtful reference (the nearest
 #: due dates among them are suggested): enough to doubt it, without walking a subscription price's thousands.
 STRANGERS_SEARCHED = 50
+#: Payment kinds that are a checkout the gateway opened itself (the card payment advice): its lines are the
+#: invoices paid, whoever their buyers are.
+CHECKOUT_KINDS = frozenset({"card"})
 
 
 @dataclass(slots=True)
@@ -275,11 +278,30 @@ class CandidateFinder:
     # -- what the payment references --
 
     def referenced(self, hits: Iterable[ReferenceHit]) -> list[Candidate]:
-        """One candidate per customer whose items the payment names."""
+        """One candidate per customer whose items the payment names; a card checkout's advice naming items
+        of several buyers is one candidate over all of them (see `_checkout_candidate`)."""
         groups: dict[str, list[ReferenceHit]] = {}
         for hit in hits:
             groups.setdefault(hit.item.customer_key, []).append(hit)
-        return [self._group_candidate(key, group) for key, group in groups.items()]
+        candidates = [self._group_candidate(key, group) for key, group in groups.items()]
+        if self.payment.kind in CHECKOUT_KINDS and len(groups) > 1:
+            every_hit = [hit for group in groups.values() for hit in group]
+            candidates.insert(0, self._checkout_candidate(every_hit))
+        return candidates
+
+    def _checkout_candidate(self, hits: list[ReferenceHit]) -> Candidate:
+        """A portal customer (one receiver) may owe invoices made out to several buyers (a group's
+        companies with one accounts-payable address) and pay them in one card checkout: the advice's lines
+        name exactly the invoices the gateway put in the checkout. All of them are one candidate, with no
+        single customer (nothing is learned from it either: `learning.PROVIDER_PAYMENT_KINDS`); it stands
+        as any reference does — applied only when the amounts fit."""
+        candidate = self._group_candidate(hits[0].item.customer_key, hits)
+        candidate.customer_key = None
+        buyers = len({hit.item.customer_key for hit in hits})
+        candidate.evidence.append(
+            Evidence("checkout", f"one card checkout for {labels(candidate.items)} of {buyers} buyers", 0.0)
+        )
+        return candidate
 
     def _reference_evidence(self, hits: Sequence[ReferenceHit]) -> list[Evidence]:
         """Each item's references; the weight is the items' average best reference (each must be named)."""

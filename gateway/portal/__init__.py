@@ -21,6 +21,7 @@ from gateway.portal.auth import PREFIX, PortalSignInRequired, optional_identity
 from gateway.portal.pages import PAGES, PROVIDER_ROUTERS
 from gateway.portal.templating import language_of, page
 from gateway.portal.texts import text
+from gateway.services.portal.providers import checkout_origins
 
 STATIC = Path(__file__).parent / "static"
 #: Routes under the prefix that are not pages: they answer JSON errors, like the API.
@@ -31,6 +32,18 @@ PAGE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
     "frame-src 'self'; object-src 'self'; base-uri 'none'; form-action 'self' https:; frame-ancestors 'none'"
 )
+
+
+def page_policy(scope: Scope) -> str:
+    """The content policy, with the payment providers' non-HTTPS checkout origins (a stand-in, a sandbox)
+    added to `form-action`: a pay form's answer redirects the browser there."""
+    app = scope.get("app")
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    extra = checkout_origins(settings) if settings is not None else []
+    if not extra:
+        return PAGE_POLICY
+    return PAGE_POLICY.replace("form-action 'self' https:", "form-action 'self' https: " + " ".join(extra))
+
 
 _TITLES = {
     400: "bad_request",
@@ -86,7 +99,7 @@ class PortalHeaders:
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
                 extra = {
-                    b"content-security-policy": PAGE_POLICY.encode(),
+                    b"content-security-policy": page_policy(scope).encode(),
                     b"x-content-type-options": b"nosniff",
                     b"referrer-policy": b"same-origin",
                     b"x-frame-options": b"DENY",

@@ -400,3 +400,14 @@ def test_the_payout_of_two_card_payments_is_reconciled_on_the_bank_statement_not
     again = stripe.send_now(stripe.deliveries[-1].body)
     assert again.status_code == 200 and again.json()["duplicate"] is True
     assert _count(engine, CardPayout) == 1
+
+
+def test_the_content_policy_lets_a_pay_form_go_on_to_a_configured_checkout_origin(
+    client: TestClient, stripe: StripeStandIn, vipps: VippsStandIn
+) -> None:
+    """A browser enforces `form-action` on the redirect after the pay form: the providers' own pages are
+    HTTPS (`https:`); a configured plain-HTTP origin (the loopback stand-ins here) is listed by name, and
+    nothing else is."""
+    policy = client.get("/portal/brand/acme/logo").headers["content-security-policy"]
+    form_action = next(part for part in policy.split(";") if part.strip().startswith("form-action"))
+    assert form_action.split() == ["form-action", "'self'", "https:", *sorted([stripe.base, vipps.base])]

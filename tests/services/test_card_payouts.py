@@ -93,6 +93,38 @@ def test_an_advice_for_two_invoices_pays_both_and_teaches_nothing_of_the_card_ho
         assert session.execute(select(PayerObservation)).scalars().all() == []
 
 
+def test_one_checkout_for_invoices_of_two_buyers_pays_both_a_bank_lump_sum_does_not(
+    client: TestClient, auth: dict[str, str], engine: Engine, settings: Settings
+) -> None:
+    """A portal customer may owe invoices made out to two buyers (one accounts-payable address for a
+    group's companies) and pay both in one checkout: the advice names exactly what the gateway put in the
+    checkout, so it applies across buyers. The same lines in a bank's file from an unknown payer do not:
+    a lump sum over two customers is a person's call."""
+    first, second = invoice(client, auth, 1), invoice(client, auth, 2)
+    assert first["buyer_name"] != second["buyer_name"]
+    lines = [
+        (view["number"], view["payment_reference"], Decimal(view["payable_amount"]))
+        for view in (first, second)
+    ]
+    answer = _advise(engine, settings, card_advice(lines, payment="pi_two_buyers"))
+    (payment,) = answer["payments"]
+    assert payment["status"] == "applied", payment
+    for view in (first, second):
+        assert payment_status(client, auth, view["id"])["payment_status"] == "paid"
+    evidence = {item["kind"] for item in _payment(engine, payment["id"]).decision["proposal"]["evidence"]}  # type: ignore[index]
+    assert "checkout" in evidence
+    third, fourth = invoice(client, auth, 3), invoice(client, auth, 4)
+    entry = Tx(
+        Decimal(third["payable_amount"]) + Decimal(fourth["payable_amount"]),
+        invoices=[third["number"], fourth["number"]],
+        payer="Ukjent Betaler",
+    )
+    (bank,) = receive(client, auth, camt053([entry]), "camt053.xml").json()["payments"]
+    assert bank["status"] != "applied", bank
+    for view in (third, fourth):
+        assert payment_status(client, auth, view["id"])["payment_status"] == "unpaid"
+
+
 def test_the_same_provider_payment_twice_is_booked_once(
     client: TestClient, auth: dict[str, str], engine: Engine, settings: Settings
 ) -> None:

@@ -11,6 +11,7 @@ import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from pydantic import TypeAdapter, ValidationError
@@ -111,3 +112,24 @@ def webhook_secret(settings: Settings, tenant_id: str, name: str) -> str | None:
 def tenants_with(settings: Settings, name: str) -> list[str]:
     """The tenants that configured provider `name`: whose secrets an event naming no tenant is tried with."""
     return sorted(tenant for tenant, found in load_providers(settings).items() if getattr(found, name))
+
+
+def checkout_origins(settings: Settings) -> list[str]:
+    """The origins a pay form may be sent on to besides `https:` (which covers the providers' own hosted
+    pages): a configured `api_base` that is not HTTPS (a stand-in on loopback, a sandbox behind a proxy).
+    The portal's content policy lists them in `form-action`, or the browser would stop the redirect to the
+    provider's page. None when the providers file cannot be read."""
+    try:
+        everything = load_providers(settings).values()
+    except ProvidersFileError:
+        return []
+    origins = set()
+    for found in everything:
+        for name in PROVIDERS:
+            configured_provider = getattr(found, name, None)
+            if configured_provider is None:
+                continue
+            parts = urlsplit(configured_provider.api_base)
+            if parts.scheme == "http" and parts.netloc:
+                origins.add(f"http://{parts.netloc}")
+    return sorted(origins)
