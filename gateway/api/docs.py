@@ -27,6 +27,7 @@ from pydantic.json_schema import models_json_schema
 from gateway.api import requests
 from gateway.api.errors import REQUEST_ID_HEADER, ErrorEnvelope
 from gateway.api.routes.disputes import DisputeMessageForm, DisputeMessageRequest
+from gateway.api.routes.portal_users import PortalInvitation
 from gateway.api.views import (
     BounceAnswer,
     BulkIntakeAnswer,
@@ -171,6 +172,7 @@ def _document_answer(path: str, method: str, operation: dict[str, Any]) -> None:
 
 #: Example bodies of the request models, by model; each must validate against its model (a test checks).
 MODEL_EXAMPLES: dict[type[BaseModel], dict[str, Any]] = {
+    PortalInvitation: {"email": "ap@customer.no", "language": "en"},
     requests.CollectionExportRequest: {"on": "2027-03-01", "invoice_ids": ["3f1c2a9e8b7d4c6a9e8b7d4c6a9e8b"]},
     requests.StatementRunRequest: {"date": "2027-01-31", "dry_run": True},
     requests.ResendRequest: {"reason": "the buyer says the invoice never arrived"},
@@ -318,8 +320,34 @@ _CAMT054 = """<?xml version="1.0" encoding="UTF-8"?>
 </Document>
 """
 
+_STRIPE_EVENT = json.dumps(
+    {
+        "id": "evt_1QcheckoutDONE", "object": "event", "api_version": "2024-06-20", "created": 1796112000,
+        "type": "checkout.session.completed",
+        "data": {"object": {
+            "id": "cs_live_a1B2c3", "object": "checkout.session", "mode": "payment", "status": "complete",
+            "payment_status": "paid", "amount_total": 644750, "currency": "nok",
+            "client_reference_id": "3f1c2a9e8b7d4c6a9e8b7d4c6a9e8b7d", "payment_intent": "pi_3QabcDEF",
+            "metadata": {"gw_tenant": "acme", "gw_checkout": "3f1c2a9e8b7d4c6a9e8b7d4c6a9e8b7d"},
+            "customer_details": {"email": "ap@customer.no", "name": "Kari Nordmann"},
+        }},
+    },
+    indent=1,
+)  # fmt: skip
+_VIPPS_EVENT = json.dumps(
+    {
+        "msn": "123456", "reference": "3f1c2a9e8b7d4c6a9e8b7d4c6a9e8b7d",
+        "pspReference": "7686f7788898767977", "name": "CAPTURED",
+        "amount": {"currency": "NOK", "value": 644750},
+        "timestamp": "2026-12-07T14:03:21.000Z", "idempotencyKey": "c7b3a1d2", "success": True,
+    },
+    indent=1,
+)  # fmt: skip
+
 #: Example bodies of the routes that read a file, by operation: the media type and the file.
 RAW_EXAMPLES: dict[tuple[str, str], tuple[str, str]] = {
+    ("post", "/portal/providers/stripe/webhook"): ("application/json", _STRIPE_EVENT),
+    ("post", "/portal/providers/vipps/webhook"): ("application/json", _VIPPS_EVENT),
     ("post", "/responses"): ("application/xml", _INVOICE_RESPONSE),
     ("post", "/bounces"): ("message/rfc822", _DSN),
     ("post", "/edi"): ("application/EDIFACT", _CONTRL),

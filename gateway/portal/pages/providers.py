@@ -13,12 +13,27 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from gateway.services.portal.provider_events import AdviceRefused, receive_webhook
 from gateway.services.portal.providers import ProvidersFileError
 from transports.payment_providers import ProviderError, WebhookRefused
 
 router = APIRouter(tags=["payment providers"])
+
+
+class ProviderEventAnswer(BaseModel):
+    """What the gateway did with a provider's event (the provider only needs the 200)."""
+
+    received: bool = Field(description="always true: the event was verified and taken")
+    event_id: str = Field(description="the provider's event id (Vipps: reference, event name, psp reference)")
+    outcome: str = Field(
+        description="booked, late, capturing, pending, expired, declined, unknown, payout, payout-refused, "
+        "ignored"
+    )
+    duplicate: bool = Field(description="the same event came before: answered as then, nothing changed")
+    checkout_id: str | None = Field(None, description="the checkout it concerns, if any")
+    payment_id: str | None = Field(None, description="the card payment advice booked, if any")
 
 #: A provider's event is a few kilobytes; anything much larger is not one.
 MAX_WEBHOOK_BYTES = 256 * 1024
@@ -32,6 +47,7 @@ _RAW_JSON = {
 }
 _ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {
+        "model": ProviderEventAnswer,
         "description": "received: `outcome` says what it did (booked, late, capturing, pending, expired, "
         "declined, unknown, payout, ignored); a repeat answers as the first did with `duplicate` true",
     },
