@@ -29,7 +29,7 @@ from gateway.cli.common import (
     read_input,
     summary_lines,
 )
-from gateway.cli.context import cli_context
+from gateway.cli.context import CliContext, cli_context
 
 disputes_app = typer.Typer(
     help="Disputed invoices: open, list, show, write to, resolve, and approve a proposed credit.",
@@ -149,6 +149,18 @@ def open_dispute(
         print_lines([f"dispute {dispute.id} opened on invoice {invoice}"])
 
 
+def _tell(cli: CliContext, tenant_id: str, dispute_id: str, answer_id: int | None) -> None:
+    """After the transaction: e-mail the customer's portal users about the answer or the outcome (a mail
+    that fails is noted on the dispute's history and said here, the change stands)."""
+    from gateway.services.portal.notify import tell_customer
+
+    told = tell_customer(cli.engine, cli.settings, tenant_id, dispute_id, message_id=answer_id)
+    if told.sent:
+        print_lines([f"the customer was told by e-mail: {', '.join(told.sent)}"])
+    for address, reason in told.failed:
+        print_lines([f"e-mail to {address} failed: {reason} (noted on the dispute's history)"])
+
+
 @disputes_app.command("note")
 def note(
     ctx: typer.Context,
@@ -173,6 +185,9 @@ def note(
             max_bytes=cli.settings.max_pod_bytes, actor=_actor(as_), now=_now(),
         )  # fmt: skip
         print_lines([f"message {message.id} written to dispute {dispute_id}"])
+        answer_id = message.id if message.side == "seller" else None
+    if answer_id is not None:
+        _tell(cli, tenant, dispute_id, answer_id)
 
 
 @disputes_app.command("resolve")
@@ -191,7 +206,8 @@ def resolve(
     a credit that another person approves (`gateway disputes approve`)."""
     from gateway.services.followup import disputes as service
 
-    with _refusals(), cli_context(ctx).session() as session:
+    cli = cli_context(ctx)
+    with _refusals(), cli.session() as session:
         dispute = service.resolve_dispute(
             session, tenant, dispute_id, outcome=outcome, note=note_text, credit_amount=credit_amount,
             actor=_actor(as_), now=_now(),
@@ -202,6 +218,9 @@ def resolve(
             )
         else:
             print_lines([f"dispute {dispute.id} {dispute.status}; {dispute.paused_days} day(s) paused added"])
+        closed = dispute.status != "awaiting_approval"
+    if closed:
+        _tell(cli, tenant, dispute_id, None)
 
 
 @disputes_app.command("approve")
@@ -227,6 +246,7 @@ def approve(
                 f"for {dispute.credit_amount}"
             ]
         )
+    _tell(cli, dispute.tenant_id, dispute_id, None)
 
 
 # --- promises -----------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import col
@@ -22,9 +23,13 @@ from gateway.services.followup.disputes import today
 from gateway.settings import Settings
 from gateway.worker import Worker
 from tests.cli.conftest import invoke
+from tests.portal.helpers import portal_session
+from tests.portal.mailbox import Mailbox, mail_settings, mailbox
 from tests.services.test_pods import make_png
+from tests.services.test_portal_inquiries import customer_invoice
 
 Auth = dict[str, Any]
+__all__ = ["mailbox"]  # the loopback SMTP fixture
 
 
 def _invoice(client: TestClient, auth: Auth, n: int = 1) -> dict[str, Any]:
@@ -151,3 +156,42 @@ def test_disputes_and_promises_from_the_command_line(
         invoke("promises", "list", "--tenant", "acme", "--status", "cancelled", "--json").output
     )["items"]
     assert cancelled["id"] == promise["id"]
+
+
+def test_a_credit_approved_on_the_host_is_mailed_to_the_customer_who_asked_in_the_portal(
+    cli_env: Settings,
+    client: TestClient,
+    auth: Auth,
+    engine: Engine,
+    mailbox: Mailbox,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The command line tells the customer after its transaction, as the console does (a real SMTP server)."""
+    invoice_id = customer_invoice(client, auth, 1, "C1")
+    identity = portal_session(client, engine, "acme", "C1", email="ap@c1.example")
+    asked = client.post(
+        f"/portal/invoices/{invoice_id}/inquiry",
+        data={"action": "inquiry", "category": "wrong_amount", "text": "Price was 10 % lower",
+              "csrf_token": identity.csrf_token},
+        files={"x": ("", b"")},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert asked.status_code == 303, asked.text
+    dispute_id = asked.headers["location"].rsplit("/", 1)[-1]
+    proposed = client.post(
+        f"/disputes/{dispute_id}/resolve",
+        json={"outcome": "credited", "credit_amount": "100.00"},
+        headers=auth,
+    )
+    assert proposed.status_code == 200 and mailbox.messages == []  # a proposal is not an outcome yet
+    channels = mail_settings(cli_env, mailbox).channels
+    monkeypatch.setenv("GATEWAY_CHANNELS", json.dumps(channels))
+    monkeypatch.setenv("GATEWAY_PORTAL_BASE_URL", "https://portal.acme.test")
+    approved = invoke("disputes", "approve", dispute_id, "--as", "kari", "--tenant", "acme")
+    assert approved.exit_code == 0, approved.output
+    assert "the customer was told by e-mail: ap@c1.example" in approved.output
+    body = mailbox.wait_for("ap@c1.example").get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "Vi har kreditert 100,00 NOK (kreditnota" in text
+    assert f"https://portal.acme.test/portal/inquiries/{dispute_id}" in text

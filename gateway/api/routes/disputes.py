@@ -13,8 +13,10 @@ from collections.abc import AsyncGenerator, Iterator
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 
@@ -25,6 +27,8 @@ from gateway.api.errors import ErrorAnswer
 from gateway.api.params import Limit, Offset
 from gateway.api.views import View
 from gateway.services.followup import disputes as service
+from gateway.services.portal.notify import tell_customer
+from gateway.settings import Settings
 
 router = APIRouter(tags=["disputes"])
 
@@ -346,8 +350,11 @@ async def post_dispute_message(
     session: SessionDep,
     settings: SettingsDep,
     store: DocumentStoreDep,
+    background: BackgroundTasks,
 ) -> DisputeMessageView:
-    """A message and/or one attachment on the dispute's history (the file goes to the document store)."""
+    """A message and/or one attachment on the dispute's history (the file goes to the document store).
+    From `seller` it is an answer the customer reads in the portal: its portal users are told by e-mail
+    once it is committed (a mail that fails is noted on the history, the answer stands)."""
     service.get_dispute(session, identity.tenant_id, dispute_id)  # 404 before reading a large body
     text, side, attachment = await _read_message(request, settings.max_pod_bytes)
     with refusals():
@@ -355,21 +362,49 @@ async def post_dispute_message(
             session, store, identity.tenant_id, dispute_id, text=text, side=side, attachment=attachment,
             max_bytes=settings.max_pod_bytes, actor=identity.actor, now=utcnow(),
         )  # fmt: skip
-    return DisputeMessageView.model_validate(service.message_view(message))
+    view = DisputeMessageView.model_validate(service.message_view(message))
+    if message.side == "seller":
+        _tell_after_commit(session, background, settings, identity.tenant_id, dispute_id, message.id)
+    return view
+
+
+def _tell_after_commit(
+    session: Session,
+    background: BackgroundTasks,
+    settings: Settings,
+    tenant_id: str,
+    dispute_id: str,
+    message_id: int | None,
+) -> None:
+    """Commit now (the session's dependency would commit only after the background tasks ran), then e-mail
+    the customer once the answer is sent (`notify.tell_customer`)."""
+    session.commit()
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    background.add_task(tell_customer, engine, settings, tenant_id, dispute_id, message_id=message_id)
 
 
 @router.post("/disputes/{dispute_id}/resolve")
 def post_resolve(
-    dispute_id: str, body: ResolveDisputeRequest, identity: IdentityDep, session: SessionDep
+    dispute_id: str,
+    body: ResolveDisputeRequest,
+    identity: IdentityDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    background: BackgroundTasks,
 ) -> DisputeDetail:
-    """rejected / withdrawn: closed, follow-up resumes with the days paused added. credited: the credit is
-    proposed and waits for another person with the right role to approve it."""
+    """rejected / withdrawn: closed, follow-up resumes with the days paused added (the customer's portal
+    users are told by e-mail when the inquiry shows in its portal). credited: the credit is proposed and
+    waits for another person with the right role to approve it."""
     with refusals():
-        service.resolve_dispute(
+        dispute = service.resolve_dispute(
             session, identity.tenant_id, dispute_id, outcome=body.outcome, note=body.note,
             credit_amount=body.credit_amount, actor=identity.actor, now=utcnow(),
         )  # fmt: skip
-    return _detail(session, identity.tenant_id, dispute_id)
+    detail = _detail(session, identity.tenant_id, dispute_id)
+    if dispute.status in ("rejected", "withdrawn"):
+        _tell_after_commit(session, background, settings, identity.tenant_id, dispute_id, None)
+    return detail
 
 
 @router.post(

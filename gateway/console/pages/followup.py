@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from gateway.services.followup.customers import customer_view, list_customers
 from gateway.services.followup.run import run_follow_up, tenant_today
 from gateway.services.outbound.deliveries import NotFound
 from gateway.services.outbound.documents import document_store
+from gateway.services.portal.notify import tell_customer
 from gateway.services.tenancy.console_users import ConsoleIdentity
 from gateway.settings import Settings
 from schemas.followup import NoticeStatus
@@ -466,16 +467,27 @@ def _dispute_path(dispute_id: str) -> str:
     return f"{BASE}/disputes/{dispute_id}"
 
 
+def _tell(
+    request: Request, background: BackgroundTasks, tenant_id: str, dispute_id: str, answer_id: int | None
+) -> None:
+    """After the answer or resolution is committed and the page answered: e-mail the customer's portal users
+    (`notify.tell_customer` decides whether they are told, and notes a failed mail on the history)."""
+    engine, settings = request.app.state.engine, _settings(request)
+    background.add_task(tell_customer, engine, settings, tenant_id, dispute_id, message_id=answer_id)
+
+
 @router.post("/console/follow-up/disputes/{dispute_id}/messages")
 async def add_message(
     request: Request,
     dispute_id: str,
     identity: Writer,
+    background: BackgroundTasks,
     text: Annotated[str, Form(max_length=dispute_service.MAX_TEXT)] = "",
     side: Annotated[str, Form(max_length=20)] = "internal",
     attachment: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """A note (internal, or what the customer said) and/or one attachment, checked as the API checks it."""
+    """A note (internal, or what the customer said) and/or one attachment, checked as the API checks it.
+    Written on the `seller` side it is an answer: the customer is told by e-mail (`_tell`)."""
     _id(dispute_id, "dispute")
     settings = _settings(request)
     upload = None
@@ -484,7 +496,7 @@ async def add_message(
         if data:
             upload = dispute_service.AttachmentUpload(data, attachment.filename, attachment.content_type)
     with session_scope(request.app.state.engine) as session, _dispute_errors(dispute_id, identity.tenant_id):
-        dispute_service.add_message(
+        message = dispute_service.add_message(
             session,
             document_store(settings, request.app.state.engine),
             identity.tenant_id,
@@ -496,6 +508,9 @@ async def add_message(
             actor=identity.actor,
             now=dt.datetime.now(dt.UTC),
         )
+        answer_id = message.id if message.side == "seller" else None
+    if answer_id is not None:
+        _tell(request, background, identity.tenant_id, dispute_id, answer_id)
     return redirect(request, _dispute_path(dispute_id), "Added to the dispute's history.")
 
 
@@ -504,11 +519,13 @@ async def reply_to_customer(
     request: Request,
     dispute_id: str,
     identity: Writer,
+    background: BackgroundTasks,
     text: Annotated[str, Form(max_length=dispute_service.MAX_TEXT)] = "",
     attachment: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """The seller's answer to the customer (side `seller`): unlike a note, the customer reads it in the
-    portal, with its attachment. Who may write to a dispute may answer (any role but viewer)."""
+    portal, with its attachment, and its portal users are told by e-mail once it is saved. Who may write to
+    a dispute may answer (any role but viewer)."""
     _id(dispute_id, "dispute")
     settings = _settings(request)
     upload = None
@@ -519,7 +536,7 @@ async def reply_to_customer(
     if not text.strip() and upload is None:
         raise HTTPException(422, "text: write the answer the customer should read")
     with session_scope(request.app.state.engine) as session, _dispute_errors(dispute_id, identity.tenant_id):
-        dispute_service.add_message(
+        message = dispute_service.add_message(
             session,
             document_store(settings, request.app.state.engine),
             identity.tenant_id,
@@ -531,6 +548,8 @@ async def reply_to_customer(
             actor=identity.actor,
             now=dt.datetime.now(dt.UTC),
         )
+        answer_id = message.id
+    _tell(request, background, identity.tenant_id, dispute_id, answer_id)
     return redirect(request, _dispute_path(dispute_id), "Sent to the customer: it shows in their portal.")
 
 
@@ -557,6 +576,7 @@ def resolve(
     request: Request,
     dispute_id: str,
     identity: Writer,
+    background: BackgroundTasks,
     outcome: Annotated[str, Form(max_length=20)] = "",
     note: Annotated[str, Form(max_length=dispute_service.MAX_TEXT)] = "",
     credit_amount: Annotated[str, Form(max_length=40)] = "",
@@ -581,11 +601,14 @@ def resolve(
         text = f"Credit of {amount} {currency} proposed; another person (credit or admin) approves it."
     else:
         text = f"Dispute {outcome}; follow-up resumes with the days paused added."
+        _tell(request, background, identity.tenant_id, dispute_id, None)
     return redirect(request, _dispute_path(dispute_id), text)
 
 
 @router.post("/console/follow-up/disputes/{dispute_id}/approve-credit")
-def approve_credit(request: Request, dispute_id: str, identity: CreditController) -> Response:
+def approve_credit(
+    request: Request, dispute_id: str, identity: CreditController, background: BackgroundTasks
+) -> Response:
     """The credit note is written and sent; the service refuses the proposer (four eyes) with a 403."""
     _id(dispute_id, "dispute")
     with session_scope(request.app.state.engine) as session:
@@ -595,6 +618,7 @@ def approve_credit(request: Request, dispute_id: str, identity: CreditController
                 tenant_id=identity.tenant_id, now=dt.datetime.now(dt.UTC),
             )  # fmt: skip
         number = desk.invoice_number(session, dispute.credit_note_invoice_id)
+    _tell(request, background, identity.tenant_id, dispute_id, None)
     return redirect(
         request, _dispute_path(dispute_id), f"Credit approved: credit note {number} is on its way."
     )

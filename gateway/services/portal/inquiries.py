@@ -99,6 +99,12 @@ def _visible(dispute_id: Any) -> Any:
     return exists().where(col(DisputeMessage.dispute_id) == dispute_id, _seen())
 
 
+def customer_can_see(session: Session, dispute_id: str) -> bool:
+    """Whether the dispute shows in its customer's portal at all (it holds a message the customer may see):
+    what decides if the customer is told of an answer or an outcome by e-mail."""
+    return bool(session.execute(select(_visible(dispute_id))).scalar())
+
+
 def customer_dispute(session: Session, identity: PortalIdentity, dispute_id: str) -> Dispute:
     """The customer's inquiry: a dispute of the tenant on one of the customer's invoices, with something
     the customer may see; anything else is `InquiryNotFound`."""

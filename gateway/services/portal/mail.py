@@ -247,3 +247,52 @@ def send_link_mail(settings: Settings, mail: LinkMail) -> None:
         )
         raise MailNotSent(f"the mail server could not be reached ({type(error).__name__})") from None
     log.info("portal link e-mail sent", extra={"purpose": mail.purpose})
+
+
+# --- notices to the customer (gateway.services.portal.notify) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoticeMail:
+    """A plain-text notice to one portal user: an answer to its inquiry, or a receipt. It may carry a link
+    to a portal page, never a credential (the page asks the reader to sign in)."""
+
+    to: str
+    seller: str
+    subject: str
+    body: str
+    kind: str  # inquiry-answer, inquiry-outcome, receipt: what the log lines name
+
+
+def build_notice(config: EmailConfig, mail: NoticeMail) -> EmailMessage:
+    """The notice as it leaves: From the seller's name, plain text, marked auto-generated."""
+    message = EmailMessage()
+    local, _, domain = config.from_address.rpartition("@")
+    message["From"] = Address(
+        display_name=mail.seller or config.from_name or "", username=local, domain=domain
+    )
+    message["To"] = mail.to
+    if config.reply_to:
+        message["Reply-To"] = config.reply_to
+    message["Subject"] = " ".join(mail.subject.split())
+    message["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC).replace(microsecond=0))
+    message["Message-ID"] = email.utils.make_msgid(domain=config.effective_bounce_domain)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.body, charset="utf-8", cte="quoted-printable")
+    return message
+
+
+def send_notice_mail(settings: Settings, mail: NoticeMail) -> None:
+    """Send the notice now; `MailNotSent` (with the reason) when it did not go. The log names the kind and
+    the server's reply, not the text."""
+    config = email_config(settings)
+    message = build_notice(config, mail)
+    try:
+        run_coroutine(_transmit(config, message, mail.to))
+    except aiosmtplib.SMTPResponseException as error:
+        log.warning("portal notice e-mail refused", extra={"code": error.code, "kind": mail.kind})
+        raise MailNotSent(f"the mail server refused the message ({error.code})") from None
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as error:
+        log.warning("portal notice e-mail not sent", extra={"error": type(error).__name__, "kind": mail.kind})
+        raise MailNotSent(f"the mail server could not be reached ({type(error).__name__})") from None
+    log.info("portal notice e-mail sent", extra={"kind": mail.kind})

@@ -39,6 +39,7 @@ from db.models import CardCheckout, InvoiceRecord, ProviderEvent, utcnow
 from gateway.services.outbound.documents import document_store
 from gateway.services.payments.intake import RemittanceUpload, receive_and_match
 from gateway.services.portal.checkout import checkout_lines, set_note
+from gateway.services.portal.notify import send_receipt
 from gateway.services.portal.payouts import PayoutRefused, record_stripe_payout
 from gateway.services.portal.providers import provider_for, tenants_with, webhook_secret
 from gateway.settings import Settings
@@ -115,7 +116,11 @@ def receive_webhook(
             result = provider.parse_event(event)
         except (KeyError, TypeError, ValueError) as error:
             raise WebhookRefused(f"the event cannot be read: {error}") from None
-        return handle_event(engine, settings, provider, tenant_id, result, now=now)
+        outcome = handle_event(engine, settings, provider, tenant_id, result, now=now)
+        if outcome.outcome in ("booked", "late") and not outcome.duplicate and outcome.checkout_id:
+            # the event is kept (committed): the first delivery of it sends the receipt, a repeat does not
+            send_receipt(engine, settings, outcome.checkout_id, payer_email=result.payer_email)
+        return outcome
     raise refusal or WebhookRefused(f"no tenant has {provider_name} configured for this event")
 
 
