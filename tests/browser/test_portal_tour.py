@@ -46,6 +46,8 @@ def stripe() -> Iterator[StripeStandIn]:
     stand_in = StripeStandIn()
     yield stand_in
     stand_in.close()
+    if isinstance(stand_in.gateway, httpx.Client):  # the test's client to the served app: close its sockets
+        stand_in.gateway.close()
 
 
 @pytest.fixture

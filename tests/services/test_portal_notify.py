@@ -220,3 +220,18 @@ def test_a_booked_card_payment_sends_one_receipt_and_a_repeated_webhook_none(
     again = stripe.send_now(delivery.body)
     assert again.status_code == 200 and again.json()["duplicate"] is True
     assert len(mailbox.to("ap@customer.example")) == 1
+
+
+def test_an_installation_without_e_mail_settings_notes_nothing(
+    settings: Settings, engine: Engine, asked: dict[str, Any]
+) -> None:
+    """No e-mail channel at all is not a failure to note on every answer: the history has no mail entry."""
+    channels = {name: value for name, value in settings.channels.items() if name != "email"}
+    silent = settings.model_copy(update={"channels": channels})
+    with TestClient(create_app(silent, engine), base_url="http://testserver") as console_client:
+        ops = ConsoleClient(console_client, make_user(engine, "ops@acme.example", "operator"))
+        sent = ops.post(f"/console/follow-up/disputes/{asked['dispute_id']}/reply", {"text": "Noted."})
+        assert sent.status_code == 303, sent.text
+    history = _history(engine, asked["dispute_id"])
+    assert any(row.side == "seller" and row.text == "Noted." for row in history)
+    assert not [row for row in history if row.event in (notify.MAILED, notify.MAIL_FAILED)]

@@ -13,7 +13,8 @@ outcomes as the portal words them (the internal resolution note stays internal).
 the customer gets one e-mail in its own language (nb or en), from the seller's name, with a link to the
 thread when `portal_base_url` is set (no credential in it: the page asks to sign in). Whether it went is
 noted on the dispute's history as an internal event (`customer_mailed` / `customer_mail_failed` with the
-reason); the log names the dispute and the reason, never a token.
+reason); an installation with no e-mail settings at all sends nothing and notes nothing (no entry "sent"
+is the sign the customer was not told). The log names the dispute and the reason, never a token.
 
 A receipt goes once per booked card payment: only the first delivery of the event that booked it sends one
 (a repeated webhook is a duplicate and sends nothing), to the portal user who started the checkout (its
@@ -36,7 +37,13 @@ from db.models.followup import Dispute, DisputeMessage
 from gateway.services.followup import disputes as dispute_service
 from gateway.services.portal.checkout import checkout_lines
 from gateway.services.portal.inquiries import customer_can_see
-from gateway.services.portal.mail import MailNotSent, NoticeMail, seller_name, send_notice_mail
+from gateway.services.portal.mail import (
+    MailNotSent,
+    NoticeMail,
+    email_config,
+    seller_name,
+    send_notice_mail,
+)
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway.portal.notify")
@@ -250,6 +257,13 @@ def tell_customer(
             mails = _dispute_mails(session, settings, dispute, message_id)
             session.expunge(dispute)
         if not mails:
+            return Told()
+        try:
+            email_config(settings)
+        except MailNotSent as error:  # an installation that sends no e-mail: nothing failed, nothing noted
+            log.info(
+                "the customer is not told by e-mail", extra={"dispute_id": dispute_id, "reason": str(error)}
+            )
             return Told()
         told = _send_all(settings, mails)
         for address, reason in told.failed:
