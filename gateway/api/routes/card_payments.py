@@ -31,9 +31,10 @@ class ProviderEventOut(BaseModel):
     detail: str | None
 
 
-class InvoiceRef(BaseModel):
+class CheckoutInvoice(BaseModel):
     id: str
     number: str | None
+    amount: str | None = Field(description="what the checkout charges for it (its open amount then)")
 
 
 class CardCheckoutOut(BaseModel):
@@ -44,7 +45,7 @@ class CardCheckoutOut(BaseModel):
     customer_name: str | None = Field(description="the receiver profile's name, else an invoice's buyer")
     provider: str = Field(description="stripe or vipps")
     provider_reference: str | None = Field(description="Stripe's checkout session id, or our Vipps reference")
-    invoices: list[InvoiceRef]
+    invoices: list[CheckoutInvoice]
     amount: str
     currency: str
     status: CheckoutStatus
@@ -53,7 +54,7 @@ class CardCheckoutOut(BaseModel):
     created_by: str
     created_at: str | None
     completed_at: str | None
-    detail: str | None
+    note: str | None = Field(description="what became of it, in words (declined, expired …)")
     events: list[ProviderEventOut]
 
 

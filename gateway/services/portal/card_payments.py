@@ -21,6 +21,7 @@ from sqlmodel import col
 
 from db.models import CardCheckout, CardPayout, InvoiceRecord, PaymentAllocation, PaymentRecord, ProviderEvent
 from db.models.tenants import Receiver
+from gateway.services.portal.checkout import checkout_lines, checkout_note
 from gateway.services.portal.payouts import PayoutView
 
 #: Checkout statuses (db.models.CardCheckout.status), for filters and their validation.
@@ -95,7 +96,8 @@ def list_card_checkouts(
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The tenant's checkouts, newest first: customer (id and name), the invoices by number, amount,
-    provider, status, and the provider events that moved it (a repeated webhook is one event)."""
+    provider, status, what became of it (`note`), and the provider events that moved it (a repeated
+    webhook is one event)."""
     query = select(CardCheckout).where(col(CardCheckout.tenant_id) == tenant_id)
     if status:
         query = query.where(col(CardCheckout.status) == status)
@@ -114,6 +116,7 @@ def list_card_checkouts(
     answer = []
     for row in rows:
         shown = [invoices[invoice_id] for invoice_id in row.invoice_ids if invoice_id in invoices]
+        amounts = {line.invoice_id: str(line.amount) for line in checkout_lines(row)}
         answer.append(
             {
                 "id": row.id,
@@ -121,7 +124,10 @@ def list_card_checkouts(
                 "customer_name": names.get(row.receiver_id) or (shown[0].buyer_name if shown else None),
                 "provider": row.provider,
                 "provider_reference": row.provider_reference,
-                "invoices": [{"id": invoice.id, "number": invoice.number} for invoice in shown],
+                "invoices": [
+                    {"id": invoice.id, "number": invoice.number, "amount": amounts.get(invoice.id)}
+                    for invoice in shown
+                ],
                 "amount": row.amount,
                 "currency": row.currency,
                 "status": row.status,
@@ -130,7 +136,7 @@ def list_card_checkouts(
                 "created_by": row.created_by,
                 "created_at": _iso(row.created_at),
                 "completed_at": _iso(row.completed_at),
-                "detail": row.detail,
+                "note": checkout_note(row),
                 "events": events.get(row.id, []),
             }
         )
