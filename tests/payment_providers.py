@@ -37,10 +37,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import httpx
+import pytest
 
 DECLINED_CARD = "4000000000000002"
 GOOD_CARD = "4242424242424242"
@@ -556,4 +558,34 @@ def running(stand_in_class: Callable[[], _StandIn]) -> Iterator[Any]:
         stand_in.close()
 
 
-__all__ = ["DECLINED_CARD", "GOOD_CARD", "Delivery", "StripeStandIn", "VippsStandIn", "running"]
+@pytest.fixture
+def stripe() -> Iterator[StripeStandIn]:
+    """The Stripe stand-in on loopback, for one test (import it into the test module to use it)."""
+    with running(StripeStandIn) as stand_in:
+        yield stand_in
+
+
+@pytest.fixture
+def vipps() -> Iterator[VippsStandIn]:
+    """The Vipps stand-in on loopback, for one test."""
+    with running(VippsStandIn) as stand_in:
+        yield stand_in
+
+
+def providers_file(path: Path, **tenants: dict[str, Any]) -> Path:
+    """The payment providers file (`GATEWAY_PAYMENT_PROVIDERS_FILE`) naming each tenant's providers."""
+    path.write_text(json.dumps(tenants))
+    return path
+
+
+__all__ = [
+    "DECLINED_CARD",
+    "GOOD_CARD",
+    "Delivery",
+    "StripeStandIn",
+    "VippsStandIn",
+    "providers_file",
+    "running",
+    "stripe",
+    "vipps",
+]

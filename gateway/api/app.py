@@ -26,6 +26,7 @@ from gateway.api.parsing import ParsePool
 from gateway.api.routes import (
     avtalegiro,
     bounces,
+    card_payments,
     collection,
     customer_groups,
     customers,
@@ -96,6 +97,7 @@ ROUTERS: list[APIRouter] = [
     metrics.router,
     reports.router,
     portal_users.router,
+    card_payments.router,
 ]
 
 

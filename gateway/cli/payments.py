@@ -243,6 +243,84 @@ def payments_show(
     print_lines(summary_lines(details, "  "))
 
 
+@payments_app.command("checkouts")
+def payments_checkouts(
+    ctx: typer.Context,
+    tenant: TenantOption = "",
+    status: Annotated[str | None, typer.Option(help="open, paid, expired, declined or failed")] = None,
+    customer: Annotated[str | None, typer.Option(help="only this customer's (its receiver id)")] = None,
+    limit: int = 100,
+    as_json: JsonFlag = False,
+    output: OutputOption = None,
+) -> None:
+    """The portal's card checkouts, newest first: customer, invoices, amount, provider, status, and the
+    provider events of each (--json)."""
+    from gateway.services.portal import card_payments
+
+    if status is not None and status not in card_payments.CHECKOUT_STATUSES:
+        fail(f"--status: one of {', '.join(card_payments.CHECKOUT_STATUSES)}", USAGE)
+    shape = output_format(as_json, output)
+    with cli_context(ctx).session() as session:
+        found = card_payments.list_card_checkouts(
+            session, tenant, status=status, receiver_id=customer, limit=max(1, limit)
+        )
+    print_items(
+        found,
+        output=shape,
+        keys=("id", "customer", "invoices"),
+        columns=("id", "customer", "invoices", "amount", "provider", "status", "created", "events"),
+        row=lambda row: (
+            row["id"],
+            row["customer_name"] or row["receiver_id"],
+            ", ".join(str(invoice["number"]) for invoice in row["invoices"]),
+            f"{row['amount']} {row['currency']}",
+            row["provider"],
+            row["status"],
+            str(row["created_at"] or "")[:16],
+            ", ".join(f"{event['event_type']}: {event['outcome']}" for event in row["events"]),
+        ),
+    )
+
+
+@payments_app.command("payouts")
+def payments_payouts(
+    ctx: typer.Context,
+    tenant: TenantOption = "",
+    status: Annotated[str | None, typer.Option(help="announced or reconciled")] = None,
+    limit: int = 100,
+    as_json: JsonFlag = False,
+    output: OutputOption = None,
+) -> None:
+    """The payment providers' payouts, newest first: net, gross, fees, arrival, and whether the bank
+    statement's entry for it was found (reconciled, with that bank payment's id)."""
+    from gateway.services.portal import card_payments
+
+    if status is not None and status not in card_payments.PAYOUT_STATUSES:
+        fail(f"--status: one of {', '.join(card_payments.PAYOUT_STATUSES)}", USAGE)
+    shape = output_format(as_json, output)
+    with cli_context(ctx).session() as session:
+        found = card_payments.list_card_payouts(session, tenant, status=status, limit=max(1, limit))
+    print_items(
+        found,
+        output=shape,
+        keys=("id", "reference", "bank payment"),
+        columns=("id", "provider", "reference", "net", "gross", "fees", "arrival", "advices", "status",
+                 "bank payment"),
+        row=lambda row: (
+            row["id"],
+            row["provider"],
+            row["payout_reference"],
+            f"{row['amount']} {row['currency']}",
+            row["gross"],
+            row["fees"],
+            row["arrival_date"] or "",
+            str(row["advices"]),
+            row["status"],
+            row["bank_payment_id"] or "",
+        ),
+    )  # fmt: skip
+
+
 def _payment_lines(view: dict[str, Any], learned: dict[str, Any] | None = None) -> Iterator[str]:
     """A payment for a person: what it is, what became of it, and what it is applied to."""
     payer = view["payer_name"] or view["payer_account"] or "an unknown payer"

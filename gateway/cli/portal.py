@@ -54,8 +54,8 @@ def portal_invite(
     tenant: TenantOption = "",
 ) -> None:
     """Invite EMAIL to customer RECEIVER's portal pages: the user, and an e-mail with a one-time link."""
-    from gateway.services.portal.access import PortalAccessError, UnknownCustomer, invite_user
-    from gateway.services.portal.mail import MailNotSent, link_mail, seller_name, send_link_mail
+    from gateway.services.portal.access import PortalAccessError, UnknownCustomer
+    from gateway.services.portal.mail import invite_and_send
 
     context = cli_context(ctx)
     settings = context.settings
@@ -66,21 +66,20 @@ def portal_invite(
         fails_on(UnknownCustomer, describe=lambda error: f"no customer {receiver!r} for tenant {tenant}"),
         context.session() as session,
     ):
-        view, link = invite_user(
+        invitation = invite_and_send(
             session,
+            settings,
             tenant,
             receiver,
             email,
             language=language,
             invited_by=f"cli:{as_name or getpass.getuser()}",
-            lifetime=dt.timedelta(days=settings.portal_invite_days),
+            base_url=None,
             now=_now(),
         )
-        mail = link_mail(settings, link, seller=seller_name(session, tenant), base_url=None)
-    with fails_on(
-        MailNotSent, describe=lambda error: f"invited {view.email}, but the e-mail did not go: {error}"
-    ):
-        send_link_mail(settings, mail)
+    view = invitation.user
+    if invitation.mail_error is not None:
+        fail(f"invited {view.email}, but the e-mail did not go: {invitation.mail_error}")
     print_lines(
         [f"invited {view.email} to customer {receiver} (the link works {settings.portal_invite_days:g} days)"]
     )

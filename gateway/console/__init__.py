@@ -8,6 +8,7 @@ SVG drawn on the server. Nothing is fetched from another host: the pages work on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
@@ -61,14 +62,17 @@ def console_error_page(request: Request, status: int, detail: str) -> Response:
     )
 
 
-class ConsoleHeaders:
-    """Security headers on every console answer: its content policy, no sniffing, no referrer elsewhere."""
+class PageHeaders:
+    """Security headers on every answer under `prefix` (the console's, the portal's pages): the content
+    policy `headers(scope)` gives with the other headers, no sniffing; a header the route set itself wins."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, prefix: str, headers: Callable[[Scope], dict[bytes, bytes]]) -> None:
         self.app = app
+        self.prefix = prefix
+        self.headers = headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIX):
+        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(self.prefix):
             await self.app(scope, receive, send)
             return
 
@@ -76,17 +80,22 @@ class ConsoleHeaders:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 names = {name.lower() for name, _ in headers}
-                extra = {
-                    b"content-security-policy": PAGE_POLICY.encode(),
-                    b"x-content-type-options": b"nosniff",
-                    b"referrer-policy": b"same-origin",
-                    b"x-frame-options": b"SAMEORIGIN",
-                }
+                extra = {b"x-content-type-options": b"nosniff", **self.headers(scope)}
                 headers += [(name, value) for name, value in extra.items() if name not in names]
                 message["headers"] = headers
             await send(message)
 
         await self.app(scope, receive, stamped)
+
+
+def console_headers(scope: Scope) -> dict[bytes, bytes]:
+    """The console's: its content policy, no referrer elsewhere, framed only by itself (a document shown in
+    a console page)."""
+    return {
+        b"content-security-policy": PAGE_POLICY.encode(),
+        b"referrer-policy": b"same-origin",
+        b"x-frame-options": b"SAMEORIGIN",
+    }
 
 
 def _sign_in_first(request: Request, error: Exception) -> Response:
@@ -99,5 +108,5 @@ def install_console(app: FastAPI) -> None:
         app.include_router(router, include_in_schema=False)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="console-static")
     app.add_exception_handler(SignInRequired, _sign_in_first)
-    app.add_middleware(ConsoleHeaders)
+    app.add_middleware(PageHeaders, prefix=PREFIX, headers=console_headers)
     app.state.error_pages = {**getattr(app.state, "error_pages", {}), PREFIX: console_error_page}

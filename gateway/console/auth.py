@@ -50,21 +50,43 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
+class SignedCookie:
+    """A cookie whose value is a token signed with the installation's key under `salt` (the console's and
+    the portal's session cookies: each its own salt, so one is never taken for the other)."""
+
+    def __init__(self, name: str, salt: str) -> None:
+        self.name = name
+        self.salt = salt
+
+    def signer(self, request: Request) -> Signer:
+        cache: dict[str, Signer] = request.app.state.__dict__.setdefault("_cookie_signers", {})
+        if self.salt not in cache:
+            cache[self.salt] = Signer(signing_key(_settings(request)), salt=self.salt)
+        return cache[self.salt]
+
+    def sign(self, request: Request, token: str) -> str:
+        return self.signer(request).sign(token.encode()).decode()
+
+    def value(self, request: Request) -> str | None:
+        """The token the browser sent, or None (none, or not signed by this installation for this use)."""
+        signed = request.cookies.get(self.name)
+        if not signed:
+            return None
+        try:
+            return self.signer(request).unsign(signed).decode()
+        except BadSignature:
+            return None
+
+
+SESSION = SignedCookie(SESSION_COOKIE, "gw-console")
+
+
 def signer(request: Request) -> Signer:
-    key: Signer | None = getattr(request.app.state, "console_signer", None)
-    if key is None:
-        key = request.app.state.console_signer = Signer(signing_key(_settings(request)), salt="gw-console")
-    return key
+    return SESSION.signer(request)
 
 
 def session_token(request: Request) -> str | None:
-    signed = request.cookies.get(SESSION_COOKIE)
-    if not signed:
-        return None
-    try:
-        return signer(request).unsign(signed).decode()
-    except BadSignature:
-        return None
+    return SESSION.value(request)
 
 
 def idle_limit(settings: Settings) -> dt.timedelta:

@@ -139,24 +139,47 @@ def _environment() -> Environment:
 ENVIRONMENT = _environment()
 
 
-def take_notice(request: Request) -> dict[str, str] | None:
-    """The one-time notice the last action left (signed, so a link cannot put words in the page)."""
-    signed = request.cookies.get(NOTICE_COOKIE)
-    if not signed:
-        return None
-    try:
-        kind, text = _notices(request).loads(signed)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    return {"kind": str(kind), "text": str(text)}
+class Notices:
+    """The one-time notice an action leaves for the page after its redirect: a short-lived cookie signed
+    with the installation's key (so a link cannot put words in a page), under `path`, read once.
+    The console and the portal each have one (their own cookie, path and salt)."""
+
+    def __init__(self, cookie: str, path: str, salt: str) -> None:
+        self.cookie = cookie
+        self.path = path
+        self.salt = salt
+
+    def _serializer(self, request: Request) -> URLSafeSerializer:
+        cache: dict[str, URLSafeSerializer] = request.app.state.__dict__.setdefault("_notice_serializers", {})
+        if self.salt not in cache:
+            cache[self.salt] = URLSafeSerializer(signing_key(request.app.state.settings), salt=self.salt)
+        return cache[self.salt]
+
+    def take(self, request: Request) -> dict[str, str] | None:
+        signed = request.cookies.get(self.cookie)
+        if not signed:
+            return None
+        try:
+            kind, words = self._serializer(request).loads(signed)
+        except (BadSignature, ValueError, TypeError):
+            return None
+        return {"kind": str(kind), "text": str(words)}
+
+    def forget(self, response: Response) -> None:
+        response.delete_cookie(self.cookie, path=self.path)
+
+    def redirect(self, request: Request, to: str, notice: str | None = None, *, kind: str = "ok") -> Response:
+        """After a POST: to the page that shows its result (303), with a one-time notice of what happened."""
+        response = RedirectResponse(to, status_code=303)
+        if notice:
+            signed = self._serializer(request).dumps([kind, notice[:500]])
+            response.set_cookie(
+                self.cookie, signed, path=self.path, httponly=True, samesite="lax", max_age=60
+            )
+        return response
 
 
-def _notices(request: Request) -> URLSafeSerializer:
-    serializer: URLSafeSerializer | None = getattr(request.app.state, "console_notices", None)
-    if serializer is None:
-        serializer = URLSafeSerializer(signing_key(request.app.state.settings), salt="gw-console-notice")
-        request.app.state.console_notices = serializer
-    return serializer
+NOTICES = Notices(NOTICE_COOKIE, "/console", "gw-console-notice")
 
 
 def page(
@@ -169,7 +192,7 @@ def page(
 ) -> HTMLResponse:
     """A rendered page; the identity (if any) gives the header, the navigation and the forms' CSRF token."""
     who = identity or getattr(request.state, "console_identity", None)
-    notice = take_notice(request)
+    notice = NOTICES.take(request)
     values = {
         "request": request,
         "identity": who,
@@ -182,15 +205,11 @@ def page(
     body = ENVIRONMENT.get_template(template).render(values)
     response = HTMLResponse(body, status_code=status)
     if notice is not None:
-        response.delete_cookie(NOTICE_COOKIE, path="/console")
+        NOTICES.forget(response)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def redirect(request: Request, to: str, notice: str | None = None, *, kind: str = "ok") -> Response:
     """After a POST: to the page that shows its result (303), with a one-time notice saying what happened."""
-    response = RedirectResponse(to, status_code=303)
-    if notice:
-        signed = _notices(request).dumps([kind, notice[:500]])
-        response.set_cookie(NOTICE_COOKIE, signed, path="/console", httponly=True, samesite="lax", max_age=60)
-    return response
+    return NOTICES.redirect(request, to, notice, kind=kind)

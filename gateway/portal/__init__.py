@@ -15,8 +15,9 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
+from gateway.console import PageHeaders
 from gateway.portal.auth import PREFIX, PortalSignInRequired, optional_identity
 from gateway.portal.pages import PAGES, PROVIDER_ROUTERS
 from gateway.portal.templating import language_of, page
@@ -80,35 +81,16 @@ def portal_error_page(request: Request, status: int, detail: str) -> Response | 
     )
 
 
-class PortalHeaders:
-    """Security headers on every portal answer: its content policy, no sniffing, no referrer elsewhere (a
-    link token in a URL must not leak to another site; `same-origin`, not `no-referrer`, because under
+def portal_headers(scope: Scope) -> dict[bytes, bytes]:
+    """Security headers on every portal answer: its content policy (`page_policy`), no referrer to other
+    sites (a link token in a URL must not leak; `same-origin`, not `no-referrer`, because under
     `no-referrer` Chromium sends `Origin: null` with a form's POST and the same-origin check refuses it),
-    no framing."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not str(scope.get("path", "")).startswith(PREFIX):
-            await self.app(scope, receive, send)
-            return
-
-        async def stamped(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                names = {name.lower() for name, _ in headers}
-                extra = {
-                    b"content-security-policy": page_policy(scope).encode(),
-                    b"x-content-type-options": b"nosniff",
-                    b"referrer-policy": b"same-origin",
-                    b"x-frame-options": b"DENY",
-                }
-                headers += [(name, value) for name, value in extra.items() if name not in names]
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, stamped)
+    never framed."""
+    return {
+        b"content-security-policy": page_policy(scope).encode(),
+        b"referrer-policy": b"same-origin",
+        b"x-frame-options": b"DENY",
+    }
 
 
 def _sign_in_first(request: Request, error: Exception) -> Response:
@@ -123,5 +105,5 @@ def install_portal(app: FastAPI) -> None:
         app.include_router(router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="portal-static")
     app.add_exception_handler(PortalSignInRequired, _sign_in_first)
-    app.add_middleware(PortalHeaders)
+    app.add_middleware(PageHeaders, prefix=PREFIX, headers=portal_headers)
     app.state.error_pages = {**getattr(app.state, "error_pages", {}), PREFIX: portal_error_page}

@@ -17,12 +17,10 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from itsdangerous import BadSignature, Signer
 from sqlalchemy import Engine
 
 from db.engine import session_scope
-from gateway.console.auth import presented_csrf, same_origin
-from gateway.services.installation_key import signing_key
+from gateway.console.auth import SignedCookie, presented_csrf, same_origin
 from gateway.services.portal.sessions import PortalIdentity, session_identity
 from gateway.settings import Settings
 
@@ -49,21 +47,11 @@ def _engine(request: Request) -> Engine:
     return engine
 
 
-def portal_signer(request: Request) -> Signer:
-    key: Signer | None = getattr(request.app.state, "portal_signer", None)
-    if key is None:
-        key = request.app.state.portal_signer = Signer(signing_key(_settings(request)), salt="gw-portal")
-    return key
+SESSION = SignedCookie(SESSION_COOKIE, "gw-portal")
 
 
 def session_token(request: Request) -> str | None:
-    signed = request.cookies.get(SESSION_COOKIE)
-    if not signed:
-        return None
-    try:
-        return portal_signer(request).unsign(signed).decode()
-    except BadSignature:
-        return None
+    return SESSION.value(request)
 
 
 def set_session_cookie(request: Request, response: object, token: str) -> None:
@@ -71,7 +59,7 @@ def set_session_cookie(request: Request, response: object, token: str) -> None:
     settings = _settings(request)
     response.set_cookie(  # type: ignore[attr-defined]
         SESSION_COOKIE,
-        portal_signer(request).sign(token.encode()).decode(),
+        SESSION.sign(request, token),
         max_age=int(settings.portal_session_hours * 3600),
         path=PREFIX,
         httponly=True,

@@ -11,15 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from itsdangerous import BadSignature, URLSafeSerializer
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from db.engine import session_scope
 from db.models import Tenant
-from gateway.console.templating import money, query, shown, when
+from gateway.console.templating import Notices, money, query, shown, when
 from gateway.portal.texts import LANGUAGES, text
-from gateway.services.installation_key import signing_key
 from gateway.services.portal.sessions import PortalIdentity
 from gateway.services.tenancy.tenants import tenant_settings
 
@@ -83,23 +81,7 @@ def language_of(request: Request, identity: PortalIdentity | None, fallback: str
     return fallback
 
 
-def _notices(request: Request) -> URLSafeSerializer:
-    serializer: URLSafeSerializer | None = getattr(request.app.state, "portal_notices", None)
-    if serializer is None:
-        serializer = URLSafeSerializer(signing_key(request.app.state.settings), salt="gw-portal-notice")
-        request.app.state.portal_notices = serializer
-    return serializer
-
-
-def take_notice(request: Request) -> dict[str, str] | None:
-    signed = request.cookies.get(NOTICE_COOKIE)
-    if not signed:
-        return None
-    try:
-        kind, words = _notices(request).loads(signed)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    return {"kind": str(kind), "text": str(words)}
+NOTICES = Notices(NOTICE_COOKIE, "/portal", "gw-portal-notice")
 
 
 def page(
@@ -115,7 +97,7 @@ def page(
     who = identity or getattr(request.state, "portal_identity", None)
     seller = brand(request, who.tenant_id if who else tenant_id)
     language = language_of(request, who, seller["language"])
-    notice = take_notice(request)
+    notice = NOTICES.take(request)
     values = {
         "request": request,
         "identity": who,
@@ -132,15 +114,11 @@ def page(
     body = ENVIRONMENT.get_template(template).render(values)
     response = HTMLResponse(body, status_code=status)
     if notice is not None:
-        response.delete_cookie(NOTICE_COOKIE, path="/portal")
+        NOTICES.forget(response)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 def redirect(request: Request, to: str, notice: str | None = None, *, kind: str = "ok") -> Response:
     """After a POST: to the page that shows its result (303), with a one-time notice."""
-    response = RedirectResponse(to, status_code=303)
-    if notice:
-        signed = _notices(request).dumps([kind, notice[:500]])
-        response.set_cookie(NOTICE_COOKIE, signed, path="/portal", httponly=True, samesite="lax", max_age=60)
-    return response
+    return NOTICES.redirect(request, to, notice, kind=kind)

@@ -55,6 +55,7 @@ def _pages(book: Book, payers: Payers) -> dict[str, str]:
         "deviations": "/console/deviations?state=all",
         "payments": "/console/payments?tab=all",
         "payers": "/console/payments/payers",
+        "cards": "/console/payments/cards",
         "payment-learned": f"/console/payments/{payers.payments['long']}",
         "remittances": "/console/remittances",
         "print-batches": "/console/print-batches",

@@ -31,23 +31,14 @@ from db.models import CardCheckout, PaymentRecord, PortalLinkToken, ProviderEven
 from gateway.api.app import create_app
 from gateway.settings import Settings
 from tests.browser.conftest import unlabelled_fields
-from tests.payment_providers import StripeStandIn
+from tests.payment_providers import StripeStandIn, stripe
 from tests.portal.customer_scenario import Customers, two_customers
 from tests.portal.mailbox import Mailbox, mail_settings, mailbox
 
-__all__ = ["mailbox"]  # fixture
+__all__ = ["mailbox", "stripe"]  # fixtures
 
 CUSTOMER = "ap@c-a.example"
 PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def stripe() -> Iterator[StripeStandIn]:
-    stand_in = StripeStandIn()
-    yield stand_in
-    stand_in.close()
-    if isinstance(stand_in.gateway, httpx.Client):  # the test's client to the served app: close its sockets
-        stand_in.gateway.close()
 
 
 @pytest.fixture
@@ -100,6 +91,15 @@ def tab(browser: Browser, served: str, stripe: StripeStandIn) -> Iterator[Tab]:
     context.close()
 
 
+@pytest.fixture
+def webhooks_to_the_app(served: str, stripe: StripeStandIn) -> Iterator[None]:
+    """The stand-in's webhooks go to the app on its socket."""
+    with httpx.Client(base_url=served, timeout=20) as client:
+        stripe.gateway = client
+        yield
+        stripe.gateway = None
+
+
 def _ask_for_link(tab: Tab, mailbox: Mailbox, count: int) -> str:
     page = tab.page
     page.goto(f"{tab.base_url}/portal/sign-in?seller=acme")
@@ -121,9 +121,9 @@ def test_a_customer_signs_in_sees_its_own_invoices_and_pays_two_by_card(
     mailbox: Mailbox,
     stripe: StripeStandIn,
     screenshots: Path,
+    webhooks_to_the_app: None,
 ) -> None:
     page = tab.page
-    stripe.gateway = httpx.Client(base_url=tab.base_url, timeout=20)
 
     # An expired link is refused, whoever opens it.
     expired = _ask_for_link(tab, mailbox, 1)

@@ -43,6 +43,8 @@ NEEDS_A_TENANT: dict[str, list[str]] = {
     "payments ignore": ["P", "--reason", "x"],
     "payments reverse": ["P", "--reason", "x"],
     "payments export": [],
+    "payments checkouts": [],
+    "payments payouts": [],
     "webhook add": ["https://erp.example/hook"],
     "webhook remove": ["W"],
     "user add": ["ops@example.com", "--role", "viewer"],

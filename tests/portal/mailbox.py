@@ -115,14 +115,9 @@ def seed_customer(
         if session.get(Tenant, tenant_id) is None:
             session.add(Tenant(id=tenant_id, name=f"{tenant_id.title()} AS"))
             session.flush()
-        addresses = {"email": email_address} if email_address else {}
-        session.add(
-            Receiver(
-                tenant_id=tenant_id,
-                receiver_id=receiver_id,
-                profile={"receiver_id": receiver_id, "addresses": addresses},
-            )
-        )
+        addresses = {"folder": receiver_id, **({"email": email_address} if email_address else {})}
+        profile = {"receiver_id": receiver_id, "preferred_channel": "folder", "addresses": addresses}
+        session.add(Receiver(tenant_id=tenant_id, receiver_id=receiver_id, profile=profile))
 
 
 def seed_invoice(engine: Engine, tenant_id: str, receiver_id: str | None, number: str = "10001") -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,24 +23,19 @@ from db.engine import session_scope
 from db.models import CardCheckout, CardPayout, PaymentAllocation, PaymentRecord, ProviderEvent
 from gateway.samples import kid_for, sample_invoice_json
 from gateway.settings import Settings
-from tests.payment_providers import DECLINED_CARD, StripeStandIn, VippsStandIn, stripe_signature
+from tests.payment_providers import (
+    DECLINED_CARD,
+    StripeStandIn,
+    VippsStandIn,
+    stripe,
+    stripe_signature,
+    vipps,
+)
 from tests.payment_scenarios import invoice, receive
 from tests.portal.helpers import portal_session
 from tests.remittance_files import Tx, camt053, camt054
 
-
-@pytest.fixture
-def stripe() -> Iterator[StripeStandIn]:
-    stand_in = StripeStandIn()
-    yield stand_in
-    stand_in.close()
-
-
-@pytest.fixture
-def vipps() -> Iterator[VippsStandIn]:
-    stand_in = VippsStandIn()
-    yield stand_in
-    stand_in.close()
+__all__ = ["stripe", "vipps"]  # fixtures
 
 
 @pytest.fixture

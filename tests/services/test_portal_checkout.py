@@ -5,7 +5,6 @@ are the open amounts, kept with the checkout; a provider that cannot be reached 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,15 +26,10 @@ from gateway.services.portal.checkout import (
 )
 from gateway.services.portal.providers import ProvidersFileError, configured
 from gateway.settings import Settings
-from tests.payment_providers import StripeStandIn
+from tests.payment_providers import StripeStandIn, stripe
 from tests.payment_scenarios import invoice
 
-
-@pytest.fixture
-def stripe() -> Iterator[StripeStandIn]:
-    stand_in = StripeStandIn()
-    yield stand_in
-    stand_in.close()
+__all__ = ["stripe"]  # fixtures
 
 
 @pytest.fixture

@@ -25,10 +25,10 @@ from gateway.api.app import create_app
 from gateway.services.portal import notify
 from gateway.settings import Settings
 from tests.console.helpers import ConsoleClient, make_user
-from tests.payment_providers import StripeStandIn, VippsStandIn
+from tests.payment_providers import StripeStandIn, VippsStandIn, stripe, vipps
 from tests.portal.helpers import portal_session
 from tests.portal.mailbox import Mailbox, _free_port, mail_settings, mailbox
-from tests.portal.test_pay import _browser, _stripe_checkout, shop, stripe, vipps
+from tests.portal.test_pay import _browser, _stripe_checkout, shop
 from tests.services.test_portal_inquiries import customer_invoice
 
 __all__ = ["mailbox", "shop", "stripe", "vipps"]  # fixtures used here

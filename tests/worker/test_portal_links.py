@@ -8,18 +8,12 @@ notices through the folder channel, pypdf for what the PDFs say.
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
 import re
-import socket
-from collections.abc import Iterator
 from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 from pypdf import PdfReader
 from sqlalchemy import Engine
 
@@ -32,36 +26,12 @@ from gateway.services.tenancy.tenants import ensure_tenant, put_receiver
 from gateway.settings import Settings
 from gateway.worker import Worker
 from schemas.canonical import ReceiverProfile
-from tests.services.followup.test_notices import _notice
+from tests.services.followup.test_notices import Inbox, _notice, inbox
 
 RECEIVER = "kunde@ok.test"
+__all__ = ["inbox"]  # fixture
+
 LINK = re.compile(r"https://portal\.acme\.test/portal/i/[A-Za-z0-9._-]+")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        content = envelope.content if isinstance(envelope.content, bytes) else b""
-        parsed = email.message_from_bytes(content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        self.messages.append(parsed)
-        return "250 2.0.0 Ok: queued"
-
-
-@pytest.fixture
-def inbox() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield handler, port
-    finally:
-        controller.stop()
 
 
 def _email_settings(settings: Settings, port: int) -> None:

@@ -22,12 +22,10 @@ from gateway.services.portal.access import (
     PortalUserView,
     UnknownCustomer,
     disable_user,
-    invite_user,
     list_users,
     receiver_exists,
 )
-from gateway.services.portal.mail import MailNotSent, link_mail, seller_name, send_link_mail
-from gateway.settings import Settings
+from gateway.services.portal.mail import invite_and_send
 
 router = APIRouter(tags=["portal"])
 
@@ -89,32 +87,23 @@ def invite_portal_user(
 ) -> JSONResponse:
     """Invite an address to the customer's portal pages: the user (made, or enabled again) and an e-mail
     with a one-time link valid `portal_invite_days`."""
-    settings: Settings = request.app.state.settings
-    lifetime = dt.timedelta(days=settings.portal_invite_days)
     try:
-        view, link = invite_user(
+        invitation = invite_and_send(
             session,
+            request.app.state.settings,
             identity.tenant_id,
             receiver_id,
             body.email,
             language=body.language,
             invited_by=identity.actor,
-            lifetime=lifetime,
+            base_url=str(request.base_url),
             now=utcnow(),
         )
     except UnknownCustomer:
         raise _no_customer(receiver_id) from None
     except PortalAccessError as error:
         raise ErrorAnswer.one(422, f"body.{error.field}", error.reason) from None
-    session.commit()  # the user and its link are kept whether or not the mail goes
-    mail_error: str | None = None
-    try:
-        mail = link_mail(
-            settings, link, seller=seller_name(session, identity.tenant_id), base_url=str(request.base_url)
-        )
-        send_link_mail(settings, mail)
-    except MailNotSent as error:
-        mail_error = str(error)
+    view, mail_error = invitation.user, invitation.mail_error
     answer = InvitationOut.model_validate(
         {**_out(view), "mail_sent": mail_error is None, "mail_error": mail_error}
     )

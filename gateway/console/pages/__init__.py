@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from gateway.console.pages import (
+    card_payments,
     deviations,
     followup,
     invoice_actions,
@@ -14,6 +15,7 @@ from gateway.console.pages import (
     partners,
     payers,
     payments,
+    portal_access,
     print_batches,
     remittances,
     reports,
@@ -30,8 +32,10 @@ PAGES: list[APIRouter] = [
     invoice_actions.router,
     deviations.router,
     followup.router,
+    portal_access.router,
     reports.router,
     ledger.router,
+    card_payments.router,  # before payments: /console/payments/cards is not a payment's id
     payers.router,  # before payments: /console/payments/payers is not a payment's id
     payments.router,
     remittances.router,

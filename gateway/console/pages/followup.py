@@ -26,6 +26,7 @@ from db.engine import session_scope
 from gateway.console.amounts import form_amount
 from gateway.console.auth import CreditController, Viewer, csrf_protected
 from gateway.console.pages.invoices import render_invoice_page
+from gateway.console.pages.portal_access import portal_block
 from gateway.console.templating import page, redirect
 from gateway.services.followup import desk
 from gateway.services.followup import disputes as dispute_service
@@ -645,8 +646,10 @@ def customer_page(request: Request, receiver_id: str, identity: Viewer) -> Respo
         disputes = desk.dispute_inbox(
             session, identity.tenant_id, view="all", on=on, receiver_id=receiver_id, limit=PAGE_SIZE
         )
+        portal = portal_block(session, identity, receiver_id)
     context = {
         "title": f"Customer {customer['name'] or receiver_id}",
+        "portal": portal,
         "tab": "customers",
         "customer": customer,
         "notices": notices,

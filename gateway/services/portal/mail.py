@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from channels.email import EmailConfig, run_coroutine
 from db.models import Tenant
-from gateway.services.portal.access import INVITE, LinkToSend
+from gateway.services.portal.access import INVITE, LinkToSend, PortalUserView, invite_user
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.settings import Settings
 
@@ -247,6 +247,55 @@ def send_link_mail(settings: Settings, mail: LinkMail) -> None:
         )
         raise MailNotSent(f"the mail server could not be reached ({type(error).__name__})") from None
     log.info("portal link e-mail sent", extra={"purpose": mail.purpose})
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """An invitation made: the user, and whether its e-mail left (`mail_error` says why not)."""
+
+    user: PortalUserView
+    mail_error: str | None
+
+    @property
+    def mail_sent(self) -> bool:
+        return self.mail_error is None
+
+
+def invite_and_send(
+    session: Session,
+    settings: Settings,
+    tenant_id: str,
+    receiver_id: str,
+    email: str,
+    *,
+    language: str | None,
+    invited_by: str,
+    base_url: str | None,
+    now: dt.datetime,
+) -> Invitation:
+    """Invite `email` to customer `receiver_id`'s portal pages (`access.invite_user`) and send the
+    invitation e-mail: what the API, the CLI and the console do alike.
+
+    The user and its link are committed before the e-mail is tried, so a mail server that is down leaves an
+    invitation that can be sent again (inviting again makes a fresh link); the answer says whether the
+    e-mail left. `UnknownCustomer` / `PortalAccessError` from `invite_user` when nothing was made."""
+    view, link = invite_user(
+        session,
+        tenant_id,
+        receiver_id,
+        email,
+        language=language,
+        invited_by=invited_by,
+        lifetime=dt.timedelta(days=settings.portal_invite_days),
+        now=now,
+    )
+    session.commit()  # the user and its link are kept whether or not the mail goes
+    try:
+        mail = link_mail(settings, link, seller=seller_name(session, tenant_id), base_url=base_url)
+        send_link_mail(settings, mail)
+    except MailNotSent as error:
+        return Invitation(view, str(error))
+    return Invitation(view, None)
 
 
 # --- notices to the customer (gateway.services.portal.notify) ----------------------------------------------
