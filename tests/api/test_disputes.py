@@ -130,6 +130,28 @@ def test_owner_and_due_date_changes_are_history(client: TestClient, auth: Auth) 
     assert empty.status_code == 422
 
 
+def test_an_erp_answers_the_customer_as_the_seller_and_junk_sides_are_refused(
+    client: TestClient, auth: Auth
+) -> None:
+    """`from: seller` is the seller's answer the customer reads in the portal; an internal note is not."""
+    invoice = post_invoice(client, auth)
+    dispute = open_dispute(client, auth, invoice["invoice_id"]).json()
+    url = f"/disputes/{dispute['id']}/messages"
+    answered = client.post(
+        url, json={"text": "A new pallet leaves tomorrow.", "from": "seller"}, headers=auth
+    )
+    assert answered.status_code == 201, answered.text
+    noted = client.post(url, json={"text": "check the carrier", "from": "internal"}, headers=auth)
+    assert noted.status_code == 201, noted.text
+    sides = [
+        (m["from"], m["text"])
+        for m in client.get(f"/disputes/{dispute['id']}", headers=auth).json()["messages"]
+    ]
+    assert ("seller", "A new pallet leaves tomorrow.") in sides and ("internal", "check the carrier") in sides
+    refused = client.post(url, json={"text": "x", "from": "everyone"}, headers=auth)
+    assert refused.status_code == 422 and "from" in refused.text
+
+
 def test_a_rejection_resumes_follow_up_with_the_days_paused_added(
     client: TestClient, auth: Auth, engine: Engine
 ) -> None:

@@ -34,6 +34,9 @@ router = APIRouter(tags=["disputes"])
 
 Category = Literal["wrong_amount", "not_received", "already_paid", "goods", "other"]
 Side = Literal["customer", "internal"]
+#: Who a message is from: `seller` is the seller's answer to the customer (it reads it in the portal;
+#: `internal` is a note the customer never sees).
+MessageSide = Literal["customer", "internal", "seller"]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=19, decimal_places=2)]
 
 
@@ -85,7 +88,7 @@ class DisputeMessageRequest(BaseModel):
     )
 
     text: str = Field(min_length=1, max_length=service.MAX_TEXT)
-    from_: Side = Field("internal", alias="from")
+    from_: MessageSide = Field("internal", alias="from")
 
 
 class DisputeMessageForm(BaseModel):
@@ -96,7 +99,7 @@ class DisputeMessageForm(BaseModel):
 
     text: str | None = Field(None, max_length=service.MAX_TEXT)
     attachment: bytes | None = Field(None, description="one file: PDF, JPEG or PNG")
-    from_: Side = Field("internal", alias="from")
+    from_: MessageSide = Field("internal", alias="from")
 
 
 class ResolveDisputeRequest(BaseModel):
