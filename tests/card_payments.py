@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlmodel import col
@@ -120,3 +121,15 @@ def card_story(
     payouts = client.get("/card-payouts", headers=auth).json()["items"]
     [payout] = [row for row in payouts if row["payout_reference"] == payout_reference]
     return CardStory(views, checkouts, payout["id"], payout_reference, net, advices, bank_payment_id)
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path, stripe: StripeStandIn) -> Settings:
+    """The seller takes cards through the Stripe stand-in (import this fixture with `stripe` and `story`)."""
+    return with_stripe(settings, tmp_path, stripe)
+
+
+@pytest.fixture
+def story(client: TestClient, engine: Engine, auth: dict[str, str], stripe: StripeStandIn) -> CardStory:
+    """The card story of `card_story`, played through the app."""
+    return card_story(client, engine, auth, stripe)

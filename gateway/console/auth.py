@@ -40,12 +40,14 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
-def _settings(request: Request) -> Settings:
+def app_settings(request: Request) -> Settings:
+    """The installation's settings, as the app was made with them."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _engine(request: Request) -> Engine:
+def app_engine(request: Request) -> Engine:
+    """The outbox database the app was made with."""
     engine: Engine = request.app.state.engine
     return engine
 
@@ -61,7 +63,7 @@ class SignedCookie:
     def signer(self, request: Request) -> Signer:
         cache: dict[str, Signer] = request.app.state.__dict__.setdefault("_cookie_signers", {})
         if self.salt not in cache:
-            cache[self.salt] = Signer(signing_key(_settings(request)), salt=self.salt)
+            cache[self.salt] = Signer(signing_key(app_settings(request)), salt=self.salt)
         return cache[self.salt]
 
     def sign(self, request: Request, token: str) -> str:
@@ -98,8 +100,8 @@ def current_identity(request: Request) -> ConsoleIdentity:
     token = session_token(request)
     identity = None
     if token is not None:
-        with session_scope(_engine(request)) as session:
-            identity = session_identity(session, token, idle=idle_limit(_settings(request)))
+        with session_scope(app_engine(request)) as session:
+            identity = session_identity(session, token, idle=idle_limit(app_settings(request)))
     if identity is None:
         next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise SignInRequired(next_path if request.method == "GET" else "/console/")

@@ -192,20 +192,34 @@ def page(
 ) -> HTMLResponse:
     """A rendered page; the identity (if any) gives the header, the navigation and the forms' CSRF token."""
     who = identity or getattr(request.state, "console_identity", None)
-    notice = NOTICES.take(request)
+    return render(ENVIRONMENT, NOTICES, request, template, who, context or {}, status=status)
+
+
+def render(
+    environment: Environment,
+    notices: Notices,
+    request: Request,
+    template: str,
+    identity: Any,
+    context: dict[str, Any],
+    *,
+    status: int,
+) -> HTMLResponse:
+    """A page of the console or the portal: `context` over what every page has (the request, who is
+    looking and their CSRF token, the one-time notice, the path, a query-string helper); never cached."""
+    notice = notices.take(request)
     values = {
         "request": request,
-        "identity": who,
-        "csrf_token": who.csrf_token if who else "",
+        "identity": identity,
+        "csrf_token": identity.csrf_token if identity else "",
         "notice": notice,
         "current_path": request.url.path,
         "query": lambda **changes: query(request, **changes),
-        **(context or {}),
+        **context,
     }
-    body = ENVIRONMENT.get_template(template).render(values)
-    response = HTMLResponse(body, status_code=status)
+    response = HTMLResponse(environment.get_template(template).render(values), status_code=status)
     if notice is not None:
-        NOTICES.forget(response)
+        notices.forget(response)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -17,34 +17,26 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import Engine
 
 from db.engine import session_scope
-from gateway.console.auth import SignedCookie, presented_csrf, same_origin
+from gateway.console.auth import (
+    SignedCookie,
+    SignInRequired,
+    app_engine,
+    app_settings,
+    presented_csrf,
+    same_origin,
+)
 from gateway.services.portal.sessions import PortalIdentity, session_identity
-from gateway.settings import Settings
 
 PREFIX = "/portal"
 SESSION_COOKIE = "gw_portal"
 CSRF_FIELD = "csrf_token"
 
 
-class PortalSignInRequired(Exception):
-    """No live session: a page answers with the portal's sign-in page (and comes back to `next_path`)."""
-
-    def __init__(self, next_path: str) -> None:
-        super().__init__("sign in first")
-        self.next_path = next_path
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
+class PortalSignInRequired(SignInRequired):
+    """No live portal session: a page answers with the portal's sign-in page (and comes back to
+    `next_path`), not the console's (its own handler, `install_portal`)."""
 
 
 SESSION = SignedCookie(SESSION_COOKIE, "gw-portal")
@@ -56,7 +48,7 @@ def session_token(request: Request) -> str | None:
 
 def set_session_cookie(request: Request, response: object, token: str) -> None:
     """Put a (new) session's signed token in the browser."""
-    settings = _settings(request)
+    settings = app_settings(request)
     response.set_cookie(  # type: ignore[attr-defined]
         SESSION_COOKIE,
         SESSION.sign(request, token),
@@ -73,8 +65,8 @@ def optional_identity(request: Request) -> PortalIdentity | None:
     token = session_token(request)
     if token is None:
         return None
-    settings = _settings(request)
-    with session_scope(_engine(request)) as session:
+    settings = app_settings(request)
+    with session_scope(app_engine(request)) as session:
         identity = session_identity(session, token, idle=dt.timedelta(minutes=settings.portal_idle_minutes))
     if identity is not None:
         request.state.portal_identity = identity

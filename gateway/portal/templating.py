@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from db.engine import session_scope
 from db.models import Tenant
-from gateway.console.templating import Notices, money, query, shown, when
+from gateway.console.templating import Notices, money, render, shown, when
 from gateway.portal.texts import LANGUAGES, text
 from gateway.services.portal.sessions import PortalIdentity
 from gateway.services.tenancy.tenants import tenant_settings
@@ -97,26 +97,14 @@ def page(
     who = identity or getattr(request.state, "portal_identity", None)
     seller = brand(request, who.tenant_id if who else tenant_id)
     language = language_of(request, who, seller["language"])
-    notice = NOTICES.take(request)
     values = {
-        "request": request,
-        "identity": who,
-        "csrf_token": who.csrf_token if who else "",
-        "notice": notice,
         "brand": seller,
         "lang": language,
         "t": lambda key, **more: text(key, language, **more),
-        "current_path": request.url.path,
         "portal_navigation": NAVIGATION,
-        "query": lambda **changes: query(request, **changes),
         **(context or {}),
     }
-    body = ENVIRONMENT.get_template(template).render(values)
-    response = HTMLResponse(body, status_code=status)
-    if notice is not None:
-        NOTICES.forget(response)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return render(ENVIRONMENT, NOTICES, request, template, who, values, status=status)
 
 
 def redirect(request: Request, to: str, notice: str | None = None, *, kind: str = "ok") -> Response:

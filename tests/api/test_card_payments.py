@@ -4,34 +4,15 @@ each tenant seeing only its own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 
-from gateway.settings import Settings
-from tests.card_payments import NAMES, CardStory, card_story, with_stripe
-from tests.payment_providers import StripeStandIn
+from tests.card_payments import NAMES, CardStory, settings, story
+from tests.payment_providers import stripe
 
-
-@pytest.fixture
-def stripe() -> Iterator[StripeStandIn]:
-    stand_in = StripeStandIn()
-    yield stand_in
-    stand_in.close()
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path: Path, stripe: StripeStandIn) -> Settings:
-    return with_stripe(settings, tmp_path, stripe)
-
-
-@pytest.fixture
-def story(client: TestClient, engine: Engine, auth: dict[str, str], stripe: StripeStandIn) -> CardStory:
-    return card_story(client, engine, auth, stripe)
+__all__ = ["settings", "story", "stripe"]  # fixtures
 
 
 def test_checkouts_with_invoices_events_filters_and_paging(

@@ -4,29 +4,16 @@ table and as JSON, over a real story (portal pay form, Stripe stand-in, webhooks
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from gateway.settings import Settings
-from tests.card_payments import NAMES, card_story, with_stripe
+from tests.card_payments import NAMES, card_story, settings
 from tests.cli.conftest import invoke
-from tests.payment_providers import StripeStandIn
+from tests.payment_providers import StripeStandIn, stripe
 
-
-@pytest.fixture
-def stripe() -> Iterator[StripeStandIn]:
-    stand_in = StripeStandIn()
-    yield stand_in
-    stand_in.close()
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path: Path, stripe: StripeStandIn) -> Settings:
-    return with_stripe(settings, tmp_path, stripe)
+__all__ = ["settings", "stripe"]  # fixtures
 
 
 def test_checkouts_and_payouts(

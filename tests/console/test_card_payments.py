@@ -7,38 +7,20 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from gateway.console.templating import money
-from gateway.settings import Settings
-from tests.card_payments import NAMES, CardStory, card_story, with_stripe
+from tests.card_payments import NAMES, CardStory, card_story, settings, story
 from tests.console.helpers import ConsoleClient, make_user
-from tests.payment_providers import StripeStandIn
+from tests.payment_providers import StripeStandIn, stripe
+
+__all__ = ["settings", "story", "stripe"]  # fixtures
+
 
 PAGE = "/console/payments/cards"
-
-
-@pytest.fixture
-def stripe() -> Iterator[StripeStandIn]:
-    stand_in = StripeStandIn()
-    yield stand_in
-    stand_in.close()
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path: Path, stripe: StripeStandIn) -> Settings:
-    return with_stripe(settings, tmp_path, stripe)
-
-
-@pytest.fixture
-def story(client: TestClient, engine: Engine, auth: dict[str, str], stripe: StripeStandIn) -> CardStory:
-    return card_story(client, engine, auth, stripe)
 
 
 def _text(page: str) -> str:

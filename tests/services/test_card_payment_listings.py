@@ -4,12 +4,9 @@ over a real story (portal pay form, Stripe stand-in, signed webhooks, payout, ca
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from db.engine import session_scope
@@ -19,26 +16,10 @@ from gateway.services.portal.card_payments import (
     list_card_payouts,
     payout_detail,
 )
-from gateway.settings import Settings
-from tests.card_payments import NAMES, CardStory, card_story, with_stripe
-from tests.payment_providers import StripeStandIn
+from tests.card_payments import NAMES, CardStory, settings, story
+from tests.payment_providers import stripe
 
-
-@pytest.fixture
-def stripe() -> Iterator[StripeStandIn]:
-    stand_in = StripeStandIn()
-    yield stand_in
-    stand_in.close()
-
-
-@pytest.fixture
-def settings(settings: Settings, tmp_path: Path, stripe: StripeStandIn) -> Settings:
-    return with_stripe(settings, tmp_path, stripe)
-
-
-@pytest.fixture
-def story(client: TestClient, engine: Engine, auth: dict[str, str], stripe: StripeStandIn) -> CardStory:
-    return card_story(client, engine, auth, stripe)
+__all__ = ["settings", "story", "stripe"]  # fixtures
 
 
 def test_checkouts_name_their_customer_invoices_and_events(engine: Engine, story: CardStory) -> None:
