@@ -18,13 +18,13 @@ import hashlib
 import io
 import logging
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from db.models import (
@@ -139,9 +139,24 @@ def _scoped(identity: PortalIdentity) -> Any:
     return select(InvoiceRecord).where(*_in_scope(identity))
 
 
+#: What a list row needs of an invoice (not the canonical JSON: kilobytes a row, read by an invoice's page).
+_LISTED = (
+    col(InvoiceRecord.id),
+    col(InvoiceRecord.number),
+    col(InvoiceRecord.document_type),
+    col(InvoiceRecord.issue_date),
+    col(InvoiceRecord.due_date),
+    col(InvoiceRecord.currency),
+    col(InvoiceRecord.payable_amount),
+    col(InvoiceRecord.open_amount),
+    col(InvoiceRecord.payment_status),
+    col(InvoiceRecord.paid_at),
+)
+
+
 def _listed(identity: PortalIdentity) -> Any:
-    """`_scoped` for lists: without the canonical JSON (kilobytes a row, read only by an invoice's page)."""
-    return _scoped(identity).options(defer(InvoiceRecord.payload))  # type: ignore[arg-type]
+    """`_scoped` for lists: the columns a row shows (`_LISTED`), as plain rows rather than ORM objects."""
+    return select(*_LISTED).where(*_in_scope(identity))
 
 
 def _newest_first(query: Any) -> Any:
@@ -158,13 +173,11 @@ def _shown(query: Any, show: str) -> Any:
     return query
 
 
-def _open(record: InvoiceRecord) -> Decimal:
+def _open(record: Any) -> Decimal:
     return Decimal(record.open_amount if record.open_amount is not None else record.payable_amount)
 
 
-def _status(
-    record: InvoiceRecord, today: dt.date, disputed: set[str], credited: set[str]
-) -> tuple[str, bool]:
+def _status(record: Any, today: dt.date, disputed: set[str], credited: set[str]) -> tuple[str, bool]:
     """The status a customer reads, and whether it is overdue (open and due before `today`)."""
     open_amount = _open(record)
     is_open = record.payment_status in OPEN_STATUSES and open_amount > 0
@@ -180,7 +193,8 @@ def _status(
     return ("overdue" if overdue else "open"), overdue
 
 
-def _rows(session: Session, records: list[InvoiceRecord], today: dt.date) -> list[InvoiceRow]:
+def _rows(session: Session, records: Sequence[Any], today: dt.date) -> list[InvoiceRow]:
+    """The list rows of `records` (invoice records, or rows of `_LISTED`)."""
     ids = [record.id for record in records]
     disputed: set[str] = set()
     credited: set[str] = set()
@@ -219,7 +233,7 @@ def customer_invoices(
 ) -> list[InvoiceRow]:
     """The customer's invoices and credit notes, newest first: `show` open (something left to pay or set
     off), paid (nothing left), or all."""
-    records = list(session.execute(_newest_first(_shown(_listed(identity), show))).scalars())
+    records = list(session.execute(_newest_first(_shown(_listed(identity), show))).all())
     rows = _rows(session, records, today)
     if show == "open":
         rows = [row for row in rows if row.open_amount != 0]
@@ -270,7 +284,7 @@ def invoice_list_page(
                 ),
             )
         )
-    records = list(session.execute(_newest_first(query).limit(size + 1)).scalars())
+    records = list(session.execute(_newest_first(query).limit(size + 1)).all())
     more = len(records) > size
     records = records[:size]
     rows = _rows(session, records, today)
@@ -306,7 +320,7 @@ def customer_overview(
             col(InvoiceRecord.document_type) == "credit_note",
         )
     )
-    candidates = _rows(session, list(session.execute(_newest_first(open_query)).scalars()), today)
+    candidates = _rows(session, list(session.execute(_newest_first(open_query)).all()), today)
     open_rows = [row for row in candidates if row.open_amount != 0 and row.status not in ("paid", "credited")]
     settled = _listed(identity).where(
         col(InvoiceRecord.payment_status).not_in(OPEN_STATUSES),
@@ -317,10 +331,10 @@ def customer_overview(
             settled.where(col(InvoiceRecord.paid_at).is_not(None))
             .order_by(col(InvoiceRecord.paid_at).desc())
             .limit(recent * 10)
-        ).scalars(),
+        ).all(),
         *session.execute(
             _newest_first(settled.where(col(InvoiceRecord.paid_at).is_(None))).limit(recent * 10)
-        ).scalars(),
+        ).all(),
     ]
     paid = [
         row for row in (*candidates, *_rows(session, latest, today)) if row.status in ("paid", "credited")
