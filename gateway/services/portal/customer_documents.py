@@ -658,10 +658,13 @@ def _pods(session: Session, tenant_id: str, invoice_ids: list[str]) -> dict[str,
         for invoice_id, pod in session.execute(
             select(col(PodLink.invoice_id), ProofOfDelivery)
             .join(PodLink, col(PodLink.pod_id) == col(ProofOfDelivery.id))
-            .where(col(PodLink.invoice_id).in_(chunk), col(ProofOfDelivery.tenant_id) == tenant_id)
+            .where(col(PodLink.invoice_id).in_(chunk))
             .order_by(col(ProofOfDelivery.received_at).desc(), col(ProofOfDelivery.id))
         ).all():
-            pods.setdefault(invoice_id, []).append(pod)
+            # the tenant checked here, not in the query: SQLite would walk every POD of the tenant
+            # (`ix_pods_tenant_id`) rather than the links of these invoices
+            if pod.tenant_id == tenant_id:
+                pods.setdefault(invoice_id, []).append(pod)
     return pods
 
 
