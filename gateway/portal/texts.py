@@ -396,6 +396,11 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "inq_error_other": {"nb": "Dette ble ikke godtatt: {reason}", "en": "This was not accepted: {reason}"},
     # --- end of inquiries ---
+    # -- paging (portal at a big customer's size: lists a page at a time) --
+    "show_more": {"nb": "Vis flere", "en": "Show more"},
+    "first_page": {"nb": "Til de nyeste", "en": "Back to the newest"},
+    "all_open_invoices": {"nb": "Se alle {count} åpne fakturaer", "en": "See all {count} open invoices"},
+    # --- end of paging ---
 }
 
 

@@ -194,6 +194,21 @@ def test_an_invoice_links_visitor_sees_its_invoice_and_nothing_else(
         assert answer.status_code == 303 and answer.headers["location"].startswith("/portal/sign-in"), path
 
 
+def test_the_list_pages_with_show_more(client: TestClient, engine: Engine, book: Customers) -> None:
+    """`after` (the last invoice shown) gives the rest of the list; another customer's invoice as the cursor
+    is a 404 like any id of theirs."""
+    portal_session(client, engine, "acme", "C-A")
+    first = client.get("/portal/invoices")
+    numbers = re.findall(r'href="/portal/invoices/[0-9a-f]+">([A-Z]+-\d+)</a>', first.text)
+    ids = re.findall(r'href="/portal/invoices/([0-9a-f]+)">', first.text)
+    assert len(ids) >= 3 and 'rel="next"' not in first.text  # fewer than a page: no "show more"
+    rest = client.get("/portal/invoices", params={"show": "all", "after": ids[1]})
+    assert rest.status_code == 200
+    assert re.findall(r'href="/portal/invoices/[0-9a-f]+">([A-Z]+-\d+)</a>', rest.text) == numbers[2:]
+    assert 'href="/portal/invoices?show=all"' in rest.text  # back to the newest
+    assert client.get("/portal/invoices", params={"after": book.ids["B1"]}).status_code == 404
+
+
 def test_the_zip_route(client: TestClient, engine: Engine, book: Customers) -> None:
     portal_session(client, engine, "acme", "C-A")
     answer = client.get("/portal/download.zip")

@@ -211,3 +211,29 @@ def test_configured_providers_read_the_tenants_entry(settings: Settings, tmp_pat
     assert docs.configured_providers(settings, "globex") == []
     path.write_text("not json")
     assert docs.configured_providers(settings, "acme") == []
+
+
+def test_the_list_is_paged_by_keyset_and_each_page_is_the_customers(engine: Engine, book: Customers) -> None:
+    """Page after page (two rows each) gives the whole list once, in its order; a cursor of another
+    customer's invoice is no cursor; the overview counts every open invoice but lists only the first."""
+    with session_scope(engine) as session:
+        whole = [row.id for row in docs.customer_invoices(session, who("C-A"), today=today_in())]
+        paged: list[str] = []
+        after = None
+        while True:
+            listed = docs.invoice_list_page(session, who("C-A"), today=today_in(), after=after, size=2)
+            assert len(listed.rows) <= 2
+            paged.extend(row.id for row in listed.rows)
+            if listed.after is None:
+                break
+            after = listed.after
+        with pytest.raises(docs.NotFound):
+            docs.invoice_list_page(session, who("C-A"), today=today_in(), after=book.ids["B1"], size=2)
+        with pytest.raises(docs.NotFound):
+            docs.invoice_list_page(session, who("C-A", "globex"), today=today_in(), after=whole[0], size=2)
+        every_open = docs.customer_invoices(session, who("C-A"), today=today_in(), show="open")
+        shown = docs.customer_overview(session, who("C-A"), today=today_in(), shown=1)
+        full = docs.customer_overview(session, who("C-A"), today=today_in())
+    assert len(whole) > 4 and paged == whole
+    assert shown.open_count == len(full.open_rows) >= 2 and len(shown.open_rows) == 1
+    assert shown.totals == full.totals == docs.open_totals(every_open)

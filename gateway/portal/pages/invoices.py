@@ -10,10 +10,11 @@ sees its one invoice, with its documents and PODs.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Engine
 
 from db.engine import session_scope
@@ -28,9 +29,6 @@ from gateway.services.portal.sessions import PortalIdentity
 from gateway.settings import Settings
 
 router = APIRouter()
-
-#: How many paid invoices the overview lists under "recently paid".
-RECENT_PAID = 5
 
 
 def _engine(request: Request) -> Engine:
@@ -72,22 +70,17 @@ def overview(request: Request, identity: Customer) -> Response:
     form, and the last paid ones."""
     today = today_in()
     with session_scope(_engine(request)) as session:
-        rows = documents.customer_invoices(session, identity, today=today)
-    open_rows = [row for row in rows if row.open_amount != 0 and row.status not in ("paid", "credited")]
-    paid = sorted(
-        (row for row in rows if row.status in ("paid", "credited")),
-        key=lambda row: (row.paid_at.date() if row.paid_at else row.issue_date, row.number),
-        reverse=True,
-    )[:RECENT_PAID]
+        shown = documents.customer_overview(session, identity, today=today)
     return page(
         request,
         "invoices/overview.html",
         _context(
             request,
             identity,
-            totals=documents.open_totals(rows),
-            open_rows=open_rows,
-            paid_rows=paid,
+            totals=shown.totals,
+            open_rows=shown.open_rows,
+            open_count=shown.open_count,
+            paid_rows=shown.paid_rows,
             today=today,
         ),
         identity=identity,
@@ -96,14 +89,25 @@ def overview(request: Request, identity: Customer) -> Response:
 
 @router.get("/portal/invoices")
 def invoice_list(
-    request: Request, identity: Customer, show: Literal["open", "paid", "all"] = "all"
+    request: Request,
+    identity: Customer,
+    show: Literal["open", "paid", "all"] = "all",
+    after: Annotated[str | None, Query(max_length=32)] = None,
 ) -> Response:
-    """The customer's invoices and credit notes: open, paid or all."""
+    """The customer's invoices and credit notes: open, paid or all, a page at a time ("show more" gives
+    `after`, the last invoice shown)."""
     today = today_in()
     with session_scope(_engine(request)) as session:
-        rows = documents.customer_invoices(session, identity, today=today, show=show)
+        try:
+            listed = documents.invoice_list_page(session, identity, today=today, show=show, after=after)
+        except documents.NotFound as error:
+            raise _not_found(error) from None
+    more = f"/portal/invoices?{urlencode({'show': show, 'after': listed.after})}" if listed.after else None
     return page(
-        request, "invoices/list.html", _context(request, identity, rows=rows, show=show), identity=identity
+        request,
+        "invoices/list.html",
+        _context(request, identity, rows=listed.rows, show=show, more=more, first_page=after is None),
+        identity=identity,
     )
 
 
@@ -195,17 +199,18 @@ def reminder_file(request: Request, notice_id: str, identity: Customer) -> Respo
 
 @router.get("/portal/download.zip")
 def download_zip(request: Request, identity: Customer) -> Response:
-    """Everything of the customer's as one zip (documents as sent, PODs, statements, reminders, index.csv)."""
+    """Everything of the customer's as one zip (documents as sent, PODs, statements, reminders, index.csv),
+    streamed."""
     with session_scope(_engine(request)) as session:
         try:
-            data = documents.customer_zip(session, _store(request), identity)
+            entries = documents.zip_plan(session, identity)
         except documents.TooLarge as error:
             raise HTTPException(413, str(error)) from None
-        except DocumentStoreError as error:
-            raise HTTPException(500, str(error)) from None
     name = f"invoices-{identity.receiver_id}-{today_in().isoformat()}.zip"
-    return Response(
-        data,
+    # Streamed a file at a time (a customer with thousands of documents is not held in memory); a store
+    # that fails midway breaks the download off, as a broken connection would.
+    return StreamingResponse(
+        documents.zip_stream(_store(request), entries),
         media_type="application/zip",
         headers={
             "Content-Disposition": content_disposition(name, fallback="invoices.zip"),
