@@ -99,11 +99,6 @@ PAGES: list[tuple[str, str]] = [
     ("statements", "/portal/statements"),
     ("download.zip", "/portal/download.zip"),
 ]
-#: `--customer-index`: what would let a customer's list read its own invoices in order (`ix_invoices_search_
-#: receiver` has no order, so SQLite walks the tenant's `issue_date` index instead).
-CUSTOMER_INDEX = (
-    "CREATE INDEX ix_bench_invoices_customer ON invoices (tenant_id, receiver_id, issue_date, number, id)"
-)
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
@@ -624,9 +619,6 @@ def run(kind: str, args: argparse.Namespace, directory: Path) -> dict[str, Any]:
             }
             add_users(engine, args.customers)
             checkouts = add_checkouts(engine, args.events + 5, now)
-            if args.customer_index:  # the index proposed for the portal's lists (not in the migrations yet)
-                with engine.begin() as connection:
-                    connection.execute(text(CUSTOMER_INDEX))
             if engine.dialect.name == "postgresql":
                 with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
                     connection.execute(text("VACUUM ANALYZE"))
@@ -680,9 +672,6 @@ def main() -> None:
     parser.add_argument("--zip-requests", type=int, default=3, help="measured requests of the zip")
     parser.add_argument("--events", type=int, default=200, help="Stripe webhook events")
     parser.add_argument("--databases", default="sqlite,postgresql")
-    parser.add_argument(
-        "--customer-index", action="store_true", help="add the proposed (tenant, receiver, issue date) index"
-    )
     parser.add_argument(
         "--only",
         default=",".join([*(name for name, _ in PAGES), "sign-in", "webhook"]),

@@ -60,7 +60,11 @@ class ReminderNotice(SQLModel, table=True):
     """One notice to one customer at one level, for one or several invoices (`reminder_notice_items`)."""
 
     __tablename__ = "reminder_notices"
-    __table_args__ = (Index("ix_reminder_notices_tenant_status", "tenant_id", "status", "created_at"),)
+    __table_args__ = (
+        Index("ix_reminder_notices_tenant_status", "tenant_id", "status", "created_at"),
+        # the portal's statements and reminders of one customer, newest first
+        Index("ix_reminder_notices_receiver", "tenant_id", "receiver_id", "notice_on"),
+    )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     tenant_id: str = Field(foreign_key="tenants.id", max_length=64)
