@@ -25,6 +25,7 @@ from gateway.samples import kid_for, sample_invoice_json
 from gateway.services.ledger.posting import post
 from gateway.services.outbound.documents import document_store
 from gateway.services.payments.intake import RemittanceUpload, receive_and_match
+from gateway.services.payments.matching_runs import run_matching
 from gateway.services.portal.payouts import (
     PayoutAnnouncement,
     PayoutRefused,
@@ -420,3 +421,28 @@ def test_a_stripe_payout_that_does_not_add_up_is_refused() -> None:
     assert stripe_payout(event, [_charge(1, 10250, 250, "pi_1")]).provider_payments == ("pi_1",)
     with pytest.raises(PayoutRefused):
         stripe_payout({**event, "type": "payout.failed"}, [])
+
+
+def test_a_checkout_advice_is_matched_against_its_own_invoices_only_and_other_payments_wait(
+    client: TestClient, auth: dict[str, str], engine: Engine, settings: Settings
+) -> None:
+    """The webhook's matching run loads the invoices the checkout named, not every open item of the tenant,
+    and decides the advice alone: another payment waiting stays `new` for the run that sees everything."""
+    first, second = _two_invoices(client, auth)
+    invoice(client, auth, 3)  # an open invoice the checkout does not name
+    store = document_store(settings, engine)
+    bank = receive_and_match(
+        engine, store, [RemittanceUpload(camt053([Tx(Decimal("10.00"), payer="Ukjent")]), "camt053.xml")],
+        tenant_id="acme", source="api", actor="api:test", match=False,
+    ).file_answer()["payments"][0]  # fmt: skip
+    lines = [(first["number"], first["payment_reference"], Decimal(first["payable_amount"]))]
+    advice = receive_and_match(
+        engine, store, [RemittanceUpload(card_advice(lines, payment="pi_only"), "advice.json")],
+        tenant_id="acme", source="stripe", actor="provider:stripe", match=False,
+    ).file_answer()["payments"][0]  # fmt: skip
+    assert (bank["status"], advice["status"]) == ("new", "new")
+    report = run_matching(engine, "acme", checkout=([advice["id"]], [first["id"], second["id"]]))
+    assert (report.open_items, report.payments) == (2, 1)
+    assert _payment(engine, advice["id"]).status == "applied"
+    assert _payment(engine, bank["id"]).status == "new"
+    assert payment_status(client, auth, first["id"])["payment_status"] == "paid"

@@ -22,6 +22,7 @@ and what it means for the checkout it names.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping
@@ -38,6 +39,7 @@ from db.engine import session_scope
 from db.models import CardCheckout, InvoiceRecord, ProviderEvent, utcnow
 from gateway.services.outbound.documents import document_store
 from gateway.services.payments.intake import RemittanceUpload, receive_and_match
+from gateway.services.payments.matching_runs import MatchingBusy, run_matching
 from gateway.services.portal.checkout import checkout_lines, set_note
 from gateway.services.portal.notify import send_receipt
 from gateway.services.portal.payouts import PayoutRefused, record_stripe_payout
@@ -367,15 +369,33 @@ def book_advice(
     )
     intake = receive_and_match(
         engine, document_store(settings, engine), [upload], tenant_id=tenant_id, source=advice.provider,
-        actor=actor,
+        actor=actor, match=False,
     )  # fmt: skip
     receipt = intake.files[0].receipt
     if receipt.status == "rejected":
         raise AdviceRefused(f"the card payment advice was refused: {receipt.error_field}: {receipt.reason}")
-    if receipt.payment_ids:
-        return receipt.payment_ids[0]
     payments = intake.files[0].payments
-    return str(payments[0]["id"]) if payments else None
+    payment_id = (
+        receipt.payment_ids[0] if receipt.payment_ids else (str(payments[0]["id"]) if payments else None)
+    )
+    if payment_id is not None:
+        _match_advice(engine, tenant_id, payment_id, [line.number for line in advice.invoices])
+    return payment_id
+
+
+def _match_advice(engine: Engine, tenant_id: str, payment_id: str, numbers: list[str]) -> None:
+    """Match the advice against the invoices it names only (the checkout's: the gateway put them there),
+    not every open item of the tenant; a busy lease leaves it `new` for the next run, which sees all."""
+    with session_scope(engine) as session:
+        invoice_ids = list(
+            session.execute(
+                select(col(InvoiceRecord.id)).where(
+                    col(InvoiceRecord.tenant_id) == tenant_id, col(InvoiceRecord.number).in_(numbers)
+                )
+            ).scalars()
+        )
+    with contextlib.suppress(MatchingBusy):  # the worker's periodic run decides it
+        run_matching(engine, tenant_id, checkout=([payment_id], invoice_ids))
 
 
 def on_payout_event(
