@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +19,10 @@ from fastapi.testclient import TestClient
 from gateway.api.docs import ANSWERS, RAW_EXAMPLES
 from gateway.samples import sample_invoice_json
 from gateway.services import net_policy
+from gateway.settings import Settings
 from tests.api.test_views import _undeclared
+from tests.payment_providers import providers_file, stripe_signature, vipps_headers
+from tests.portal.providers_config import STRIPE, VIPPS
 
 
 class Documented:
@@ -45,8 +50,29 @@ class Documented:
 
 
 @pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The seller takes cards: the providers' example events are signed with its secrets and answered."""
+    return settings.model_copy(
+        update={
+            "payment_providers_file": providers_file(
+                tmp_path / "providers.json", acme={"stripe": STRIPE, "vipps": VIPPS}
+            )
+        }
+    )
+
+
+@pytest.fixture
 def documented(client: TestClient, auth: dict[str, Any]) -> Documented:
     return Documented(client, auth)
+
+
+def _signed(path: str, body: bytes) -> dict[str, str]:
+    """A provider's signature headers over the example (the webhooks refuse an unsigned event)."""
+    if path.endswith("/stripe/webhook"):
+        return {"Stripe-Signature": stripe_signature(STRIPE["webhook_secret"], body, int(time.time()))}
+    if path.endswith("/vipps/webhook"):
+        return vipps_headers(VIPPS["webhook_secret"], body, "testserver", path)
+    return {}
 
 
 def _example(documented: Documented, method: str, path: str) -> tuple[str, str]:
@@ -75,9 +101,8 @@ def test_the_example_files_are_accepted_and_answered_as_documented(
     media_type, example = _example(documented, method, path)
     documented_codes = documented.spec["paths"][path][method]["responses"]
     status = 201 if "201" in documented_codes else 200
-    body = documented(
-        method.upper(), path, status, content=example.encode(), headers={"Content-Type": media_type}
-    )
+    headers = {"Content-Type": media_type, **_signed(path, example.encode())}
+    body = documented(method.upper(), path, status, content=example.encode(), headers=headers)
     assert body
 
 
