@@ -48,9 +48,8 @@ class InvoiceRecord(SQLModel, table=True):
         Index("ix_invoices_search_legal_id", "tenant_id", "buyer_legal_id"),
         Index("ix_invoices_search_vat_id", "tenant_id", "buyer_vat_id"),
         Index("ix_invoices_search_endpoint", "tenant_id", "buyer_endpoint"),
-        Index("ix_invoices_search_receiver", "tenant_id", "receiver_id"),
-        # the portal: one customer's invoices newest first, a page at a time (SQLite would otherwise walk
-        # every invoice of the seller in issue-date order; PostgreSQL sort all of the customer's)
+        # one customer's invoices (the portal's pages newest first, a page at a time; follow-up's balances
+        # per receiver): SQLite would otherwise walk every invoice of the seller in issue-date order
         Index("ix_invoices_portal_customer", "tenant_id", "receiver_id", "issue_date", "number", "id"),
     )
 

@@ -197,7 +197,7 @@ def test_the_invoice_follow_up_card_leads_to_the_customers_receivables(
     _shot(console_page, screenshots, "invoice")
     page.get_by_role("link", name="receivables").click()
     page.wait_for_load_state("networkidle")
-    assert page.get_by_role("heading", name=LONG_NAME).is_visible()
+    assert page.get_by_role("heading", name=LONG_NAME, exact=True).is_visible()
     text = page.locator("main").inner_text()
     assert "50\u202f000.00 NOK" in text and "risk: watch" in text
     _shot(console_page, screenshots, "customer")

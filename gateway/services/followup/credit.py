@@ -7,7 +7,7 @@ currency of its own: it is read in the currency being invoiced). Held deliveries
 accepted and is owed once released.
 
 Why one grouped query per batch: intake takes thousands of invoices in one request. The batch's receivers
-with a limit are summed at once (`ix_invoices_search_receiver`: tenant, receiver), and the invoices of the
+with a limit are summed at once (`ix_invoices_portal_customer`: tenant, receiver, …), and the invoices of the
 batch are added in order as they are admitted, so the tenth invoice to a customer in a batch sees the nine
 before it.
 """
