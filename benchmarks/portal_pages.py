@@ -52,15 +52,14 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
 from aiosmtpd.smtp import Session as SmtpSession
 from itsdangerous import Signer
-from sqlalchemy import Engine, Index, insert, select, text, update
+from sqlalchemy import Engine, insert, select, text, update
 from sqlmodel import col
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.search import DEFAULT_POSTGRES, SPACING, TENANT, buyer_names, invoice_rows, outbox, percentile
+from benchmarks.search import DEFAULT_POSTGRES, SPACING, TENANT, buyer_names, load, outbox, percentile
 from db.engine import session_scope
 from db.models import (
-    BuyerName,
     CardCheckout,
     Delivery,
     DeliveryEvent,
@@ -77,14 +76,11 @@ from db.models import (
     utcnow,
 )
 from gateway.api.app import create_app
-from gateway.samples import sample_invoice
 from gateway.services.installation_key import signing_key
 from gateway.services.outbound.documents import document_store
 from gateway.services.portal.access import request_sign_in_link
 from gateway.services.portal.sessions import start_session
-from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
-from schemas.search_keys import folded
 
 BIG, SMALL = "0192:999000001", "0192:999000002"
 SMALL_COUNT = 20
@@ -112,39 +108,6 @@ def customer_of(n: int, count: int, big: int, customers: int) -> str:
     if n % stride == 0 and n // stride < big:
         return BIG
     return f"0192:9{(n * 7919) % customers:08d}"
-
-
-def load(engine: Engine, count: int, big: int, customers: int, names: list[str], first: dt.datetime) -> float:
-    """`count` invoices and deliveries with their customers (indexes built after the rows)."""
-    started = time.perf_counter()
-    payload = sample_invoice(1).model_dump_json(exclude_none=True)
-    indexes: list[Index] = [
-        *InvoiceRecord.__table__.indexes,  # type: ignore[attr-defined]
-        *Delivery.__table__.indexes,  # type: ignore[attr-defined]
-    ]
-    with engine.begin() as connection:
-        for index in indexes:
-            index.drop(connection)
-    with session_scope(engine) as session:
-        ensure_tenant(session, TENANT)
-    invoices, deliveries = InvoiceRecord.__table__, Delivery.__table__  # type: ignore[attr-defined]
-    for start in range(0, count, CHUNK):
-        pairs = list(invoice_rows(start, min(start + CHUNK, count), names, payload, first))
-        for n, (invoice, _) in enumerate(pairs, start):
-            invoice["receiver_id"] = customer_of(n, count, big, customers)
-        with engine.begin() as connection:
-            connection.execute(insert(invoices), [invoice for invoice, _ in pairs])
-            connection.execute(insert(deliveries), [delivery for _, delivery in pairs])
-        if start and start % 100_000 == 0:
-            print(f"  {start:,} invoices written ({time.perf_counter() - started:.0f} s)", flush=True)
-    with engine.begin() as connection:
-        connection.execute(
-            insert(BuyerName.__table__),  # type: ignore[attr-defined]
-            [{"tenant_id": TENANT, "name_search": name} for name in sorted({folded(n)[:200] for n in names})],
-        )
-        for index in indexes:
-            index.create(connection)
-    return time.perf_counter() - started
 
 
 def small_pdf(label: str) -> bytes:
@@ -603,8 +566,9 @@ def run(kind: str, args: argparse.Namespace, directory: Path) -> dict[str, Any]:
         with outbox(kind, args.postgres_url, directory) as engine:
             print(f"{kind}: writing {args.invoices:,} invoices …", flush=True)
             seconds = load(
-                engine, args.invoices, args.big_customer, args.customers, names, now - args.invoices * SPACING
-            )
+                engine, args.invoices, names, now - args.invoices * SPACING,
+                receiver_of=lambda n: customer_of(n, args.invoices, args.big_customer, args.customers),
+            )  # fmt: skip
             url = engine.url.render_as_string(hide_password=False)
             settings = Settings(  # type: ignore[call-arg]
                 database_url=url, data_dir=directory, _env_file=None, payment_providers_file=providers,

@@ -131,8 +131,15 @@ def outbox(kind: str, postgres_url: str, directory: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-def load(engine: Engine, count: int, names: list[str], first_created: dt.datetime = FIRST_CREATED) -> float:
-    """Write `count` invoices and deliveries (search indexes built after the rows); the seconds it took."""
+def load(
+    engine: Engine,
+    count: int,
+    names: list[str],
+    first_created: dt.datetime = FIRST_CREATED,
+    receiver_of: Callable[[int], str] | None = None,
+) -> float:
+    """Write `count` invoices and deliveries (search indexes built after the rows); the seconds it took.
+    `receiver_of(n)`: the n-th invoice's customer (receiver id), for benchmarks that need customers."""
     started = time.perf_counter()
     payload = sample_invoice(1).model_dump_json(exclude_none=True)
     indexes: list[Index] = [
@@ -147,6 +154,9 @@ def load(engine: Engine, count: int, names: list[str], first_created: dt.datetim
     invoices, deliveries = InvoiceRecord.__table__, Delivery.__table__  # type: ignore[attr-defined]
     for start in range(0, count, CHUNK):
         pairs = list(invoice_rows(start, min(start + CHUNK, count), names, payload, first_created))
+        if receiver_of is not None:
+            for n, (invoice, _) in enumerate(pairs, start):
+                invoice["receiver_id"] = receiver_of(n)
         with engine.begin() as connection:
             connection.execute(insert(invoices), [invoice for invoice, _ in pairs])
             connection.execute(insert(deliveries), [delivery for _, delivery in pairs])
