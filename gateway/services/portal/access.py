@@ -26,8 +26,6 @@ import secrets
 from dataclasses import dataclass
 from typing import Literal
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -35,6 +33,13 @@ from sqlmodel import col
 
 from db.models import InvoiceRecord, PortalLinkRequest, PortalLinkToken, PortalSession, PortalUser, Receiver
 from gateway.services.portal.sessions import end_user_sessions, hash_token, start_session
+from gateway.services.tenancy.console_users import (
+    DUMMY_HASH,
+    PASSWORD_HASHER,
+    ConsoleUserError,
+    check_password,
+    password_matches,
+)
 
 Purpose = Literal["sign-in", "invite"]
 SIGN_IN: Purpose = "sign-in"
@@ -45,12 +50,6 @@ LANGUAGES = ("nb", "en")
 #: that per client.
 RATE_WINDOW = dt.timedelta(minutes=15)
 CLIENT_LIMIT_FACTOR = 10
-MIN_PASSWORD_LENGTH = 12
-MAX_PASSWORD_LENGTH = 1024
-
-_hasher = PasswordHasher()
-#: Verified against when no user has a password, so an unknown address costs a wrong password's time.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 class PortalAccessError(ValueError):
@@ -456,15 +455,6 @@ def consume_link(
     return _start(session, user, lifetime, now)
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
-    if len(password) > MAX_PASSWORD_LENGTH:
-        return False
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
 def password_sign_in(
     session: Session,
     tenant_id: str,
@@ -482,11 +472,11 @@ def password_sign_in(
     check_rate(session, tenant_id, address, client, limit, now)
     users = [user for user in _users_of(session, tenant_id, address) if user.password_hash is not None]
     if not users:
-        _password_matches(_DUMMY_HASH, password)
+        password_matches(DUMMY_HASH, password)
     for user in users:
-        if _password_matches(str(user.password_hash), password) and user.disabled_at is None:
-            if _hasher.check_needs_rehash(str(user.password_hash)):
-                user.password_hash = _hasher.hash(password)
+        if password_matches(str(user.password_hash), password) and user.disabled_at is None:
+            if PASSWORD_HASHER.check_needs_rehash(str(user.password_hash)):
+                user.password_hash = PASSWORD_HASHER.hash(password)
             return _start(session, user, lifetime, now)
     _count_request(session, tenant_id, address, client, now)
     return None
@@ -496,14 +486,14 @@ def set_password(
     session: Session, user_id: str, password: str, *, keep_session: str | None, now: dt.datetime
 ) -> None:
     """A new password for the user; its other sessions end (the one doing it, `keep_session`, stays)."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise PortalAccessError("password", f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise PortalAccessError("password", f"a password has at most {MAX_PASSWORD_LENGTH} characters")
+    try:
+        check_password(password)  # the console's rules: 12 to 1,024 characters
+    except ConsoleUserError as error:
+        raise PortalAccessError(error.field, error.reason) from None
     user = session.get(PortalUser, user_id)
     if user is None:
         raise PortalAccessError("user", "no such user")
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = PASSWORD_HASHER.hash(password)
     session.add(user)
     session.execute(
         update(PortalSession)

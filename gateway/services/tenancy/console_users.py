@@ -45,9 +45,9 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 would hash a megabyte; a sign-in form has n
 LOGIN_WINDOW = dt.timedelta(minutes=15)
 CLIENT_LIMIT_FACTOR = 4
 
-_hasher = PasswordHasher()
+PASSWORD_HASHER = PasswordHasher()
 #: Verified against when the address is unknown, so an unknown address takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+DUMMY_HASH = PASSWORD_HASHER.hash(secrets.token_urlsafe(16))
 
 
 class ConsoleUserError(ValueError):
@@ -139,7 +139,9 @@ def add_user(
     check_password(password)
     if session.execute(select(col(ConsoleUser.id)).where(col(ConsoleUser.email) == address)).first():
         raise ConsoleUserError("email", f"{address} already has a console account")
-    user = ConsoleUser(email=address, password_hash=_hasher.hash(password), role=role, tenant_ids=tenants)
+    user = ConsoleUser(
+        email=address, password_hash=PASSWORD_HASHER.hash(password), role=role, tenant_ids=tenants
+    )
     session.add(user)
     session.flush()
     return _view(user)
@@ -194,7 +196,7 @@ def reset_password(session: Session, email: str, password: str) -> ConsoleUserVi
     check_password(password)
     user = _user_by_email(session, email)
     now = utcnow()
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = PASSWORD_HASHER.hash(password)
     user.password_changed_at = now
     user.disabled_at = None
     session.add(user)
@@ -245,13 +247,13 @@ def sign_in(
         address = email.strip().lower()[:320]
     _check_rate(session, address, client[:100], limit, now)
     user = session.execute(select(ConsoleUser).where(col(ConsoleUser.email) == address)).scalar_one_or_none()
-    matches = _password_matches(user.password_hash if user else _DUMMY_HASH, password)
+    matches = password_matches(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not matches or user.disabled_at is not None:
         session.add(ConsoleLoginAttempt(email=address, client=client[:100], at=now))
         session.flush()
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+    if PASSWORD_HASHER.check_needs_rehash(user.password_hash):
+        user.password_hash = PASSWORD_HASHER.hash(password)
         session.add(user)
     session.execute(delete(ConsoleLoginAttempt).where(col(ConsoleLoginAttempt.email) == address))
     token = secrets.token_urlsafe(32)
@@ -269,11 +271,13 @@ def sign_in(
     return token, _identity(user, row)
 
 
-def _password_matches(password_hash: str, password: str) -> bool:
+def password_matches(password_hash: str, password: str) -> bool:
+    """Whether `password` is the one hashed (argon2id); an over-long one never is (never hashed either).
+    The console's and the portal's sign-ins use this, with `DUMMY_HASH` for an unknown address."""
     if len(password) > MAX_PASSWORD_LENGTH:
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return PASSWORD_HASHER.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
