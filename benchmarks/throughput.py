@@ -176,7 +176,9 @@ class Stores:
             self._admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
         return self._admin
 
-    def new(self, kind: str, label: str) -> Store:
+    def new(self, kind: str, label: str, *, prepare: bool = True) -> Store:
+        """A fresh store; `prepare=False` leaves it empty (no tables, no tenant) for a child process that
+        migrates it with the code it measures (`benchmarks/ehf.py --code`)."""
         from db.engine import make_engine, migrate, session_scope
 
         directory = Path(tempfile.mkdtemp(prefix=f"{kind}-{label}-", dir=self.root))
@@ -191,6 +193,8 @@ class Stores:
             url = f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
         else:
             raise ValueError(f"unknown database {kind!r}; use sqlite or postgresql")
+        if not prepare:
+            return Store(kind, url, directory)
         engine = make_engine(url)
         try:
             migrate(engine)
