@@ -33,6 +33,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.graphics.barcode.qr import QrCodeWidget
 from reportlab.graphics.shapes import Rect
 from reportlab.lib import colors
@@ -61,6 +62,13 @@ from reportlab.platypus import (
 from mappings.base import FormatError, RenderedDocument
 from schemas.branding import Language, PdfTemplate
 from schemas.canonical import DocumentType, Invoice, Party, currency_minor_units
+
+#: Streams are Flate-compressed binary, not ASCII85 text on top (ReportLab's default): a quarter smaller,
+#: and the encoding step (pure Python without `rl_accel`) is gone. Every PDF reader and print house takes
+#: binary streams; ReportLab marks the file binary in its second line, as the PDF specification asks.
+#: A process-wide ReportLab setting: the reminder PDFs (built with this module) and any other ReportLab
+#: document rendered in a process that imported it get it too.
+rl_config.useA85 = 0
 
 FORMAT_NAME = "pdf"
 MEDIA_TYPE = "application/pdf"
