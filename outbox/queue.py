@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import ColumnElement, insert, literal_column, update
 from sqlalchemy.orm import Session
 
 from db.models import Delivery, DeliveryEvent, new_id, utcnow
+from db.models.outbox import DUE_STATUS, LEASED_STATUSES
 from outbox import hooks
 from outbox.lease import LeasedTable, LeaseLost, claim_due, write_under_lease
 from outbox.states import LEASED, DeliveryStatus, check_transition
@@ -44,6 +45,18 @@ _events = DeliveryEvent.__table__  # type: ignore[attr-defined]
 _INSERT_EVENT = insert(_events)
 #: A delivery's lease: `lease_token`, `lease_expires_at`, `leased_by`, touched in `updated_at`.
 DELIVERY_LEASES = LeasedTable(_deliveries, noun="delivery")
+
+
+def _status_literal(status: DeliveryStatus) -> ColumnElement[str]:
+    """A status written into the SQL text, not bound: a planner can use a partial index only when the
+    query's WHERE implies its predicate (`ix_deliveries_due`, `ix_deliveries_leased`), and a bound
+    `status = ?` proves nothing to SQLite or to a PostgreSQL generic plan. Only enum values pass here."""
+    return literal_column(f"'{DeliveryStatus(status).value}'")
+
+
+#: `status = 'queued'` and `status IN ('rendering', 'sending')`, spelled as the partial indexes' predicates.
+_DUE = _deliveries.c.status == _status_literal(DUE_STATUS)
+_HELD = _deliveries.c.status.in_([_status_literal(status) for status in LEASED_STATUSES])
 
 
 class StaleStatus(RuntimeError):
@@ -131,8 +144,8 @@ def claim_deliveries(
     claimed = claim_due(
         session,
         DELIVERY_LEASES,
-        ready=(c.status == DeliveryStatus.QUEUED.value) & (c.next_attempt_at <= now),
-        held=c.status.in_([s.value for s in LEASED]),
+        ready=_DUE & (c.next_attempt_at <= now),
+        held=_HELD,
         where=[c.channel.in_(list(channels))] if channels is not None else [],
         order_by=[c.next_attempt_at],
         limit=limit,
