@@ -1,13 +1,15 @@
 """The claim's indexes hold only claimable deliveries: partial indexes on due and on held rows (issue 23)
 
-`ix_deliveries_claim (status, next_attempt_at)` and `ix_deliveries_lease (status, lease_expires_at)` had an
-entry for every delivery ever made, and every status change added one to each. The partial
-`ix_deliveries_due (next_attempt_at) WHERE status = 'queued'` and `ix_deliveries_leased (lease_expires_at)
-WHERE status IN ('rendering', 'sending')` hold only the rows a claim can take: a delivery that finishes
-leaves them and adds nothing, so with millions of finished deliveries they stay a few pages
-(benchmarks/claim.py). The claim spells those statuses as literals, so both planners can prove the
-predicates. No other query needed the old two: the other status filters name the tenant and use
-`ix_deliveries_search_status` / `ix_deliveries_status_created`, or are served by the partial ones.
+`ix_deliveries_claim (status, next_attempt_at)` and `ix_deliveries_lease (status, lease_expires_at)` had
+an entry for every delivery ever made, and every status change added one to each. The partial
+`ix_deliveries_due (next_attempt_at) WHERE status = 'queued'` and `ix_deliveries_leased
+(lease_expires_at) WHERE status IN ('rendering', 'sending')` hold only the rows a claim can take: a
+delivery that finishes leaves them and adds nothing, so among a million finished deliveries they stay a
+few pages (benchmarks/claim.py). The claim spells those statuses as literals, so both planners can prove
+the predicates, and reads each index in order as far as its limit. No other query needed the old two:
+the other status filters name the tenant and use `ix_deliveries_search_status` /
+`ix_deliveries_status_created`, or are served by the partial ones (a bounce that names no tenant names
+every tenant).
 
 Revision ID: 0027
 Revises: 0026
