@@ -95,8 +95,8 @@ def claim_due(
     session: Session,
     leased: LeasedTable,
     *,
-    ready: ColumnElement[bool],
-    held: ColumnElement[bool],
+    ready: ColumnElement[bool] | None,
+    held: ColumnElement[bool] | None,
     returning: Sequence[ColumnElement[Any]],
     lease_seconds: float,
     now: dt.datetime,
@@ -109,16 +109,22 @@ def claim_due(
     """Claim up to `limit` due rows under one fresh lease, in one statement; the caller commits.
 
     Due means `ready` (waiting its turn), or `held` (in a status a holder keeps it in) under a lease that
-    has expired, which the claim takes over. `values` are set with the lease (the new status, say); until
-    the caller commits, the rows stay locked (PostgreSQL) or the write lock is held (SQLite).
+    has expired, which the claim takes over; None leaves that kind out (a caller that claims each kind with
+    a statement of its own, so that each is one ordered range of one index). `values` are set with the
+    lease (the new status, say); until the caller commits, the rows stay locked (PostgreSQL) or the write
+    lock is held (SQLite).
     """
     token = new_token()
     expires = now + dt.timedelta(seconds=lease_seconds)
-    expired = and_(held, leased.column(leased.expires_at) < now)
+    due = [ready] if ready is not None else []
+    if held is not None:
+        due.append(and_(held, leased.column(leased.expires_at) < now))
+    if not due:
+        raise ValueError("claim_due needs `ready`, `held` or both")
     key = leased.column(leased.key)
     eligible = (
         select(key)
-        .where(or_(ready, expired), *where)
+        .where(or_(*due) if len(due) > 1 else due[0], *where)
         .order_by(*order_by)
         .limit(limit)
         .with_for_update(skip_locked=True)

@@ -15,12 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import ColumnElement, insert, literal_column, update
 from sqlalchemy.orm import Session
 
 from db.models import Delivery, DeliveryEvent, new_id, utcnow
+from db.models.outbox import DUE_STATUS, LEASED_STATUSES
 from outbox import hooks
-from outbox.lease import LeasedTable, LeaseLost, claim_due, write_under_lease
+from outbox.lease import Claimed, LeasedTable, LeaseLost, claim_due, write_under_lease
 from outbox.states import LEASED, DeliveryStatus, check_transition
 from outbox.wakeup import notify_new_work
 
@@ -44,6 +45,18 @@ _events = DeliveryEvent.__table__  # type: ignore[attr-defined]
 _INSERT_EVENT = insert(_events)
 #: A delivery's lease: `lease_token`, `lease_expires_at`, `leased_by`, touched in `updated_at`.
 DELIVERY_LEASES = LeasedTable(_deliveries, noun="delivery")
+
+
+def _status_literal(status: DeliveryStatus) -> ColumnElement[str]:
+    """A status written into the SQL text, not bound: a planner can use a partial index only when the
+    query's WHERE implies its predicate (`ix_deliveries_due`, `ix_deliveries_leased`), and a bound
+    `status = ?` proves nothing to SQLite or to a PostgreSQL generic plan. Only enum values pass here."""
+    return literal_column(f"'{DeliveryStatus(status).value}'")
+
+
+#: `status = 'queued'` and `status IN ('rendering', 'sending')`, spelled as the partial indexes' predicates.
+_DUE = _deliveries.c.status == _status_literal(DUE_STATUS)
+_HELD = _deliveries.c.status.in_([_status_literal(status) for status in LEASED_STATUSES])
 
 
 class StaleStatus(RuntimeError):
@@ -123,36 +136,54 @@ def claim_deliveries(
 ) -> list[Claim]:
     """Claim up to `limit` due deliveries for `worker_id` and record a `rendering` event for each.
 
-    Due means `queued` with `next_attempt_at` reached, or held under a lease that has expired. The caller
-    commits the session; until then the rows stay locked (PostgreSQL) or the write lock is held (SQLite).
+    Due means held under a lease that has expired (taken over first, oldest expiry first), or `queued`
+    with `next_attempt_at` reached (oldest first). The caller commits the session; until then the rows stay
+    locked (PostgreSQL) or the write lock is held (SQLite).
     """
     now = now or utcnow()
     c = _deliveries.c
-    claimed = claim_due(
-        session,
-        DELIVERY_LEASES,
-        ready=(c.status == DeliveryStatus.QUEUED.value) & (c.next_attempt_at <= now),
-        held=c.status.in_([s.value for s in LEASED]),
-        where=[c.channel.in_(list(channels))] if channels is not None else [],
-        order_by=[c.next_attempt_at],
-        limit=limit,
-        lease_seconds=lease_seconds,
-        now=now,
-        holder=worker_id,
-        values={"claimed_from": c.status, "status": DeliveryStatus.RENDERING.value},
-        returning=[
-            c.id,
-            c.invoice_id,
-            c.tenant_id,
-            c.channel,
-            c.format,
-            c.address,
-            c.attempt,
-            c.tries,
-            c.chain_position,
-            c.claimed_from,
-        ],
-    )
+    returning = [
+        c.id,
+        c.invoice_id,
+        c.tenant_id,
+        c.channel,
+        c.format,
+        c.address,
+        c.attempt,
+        c.tries,
+        c.chain_position,
+        c.claimed_from,
+    ]
+    where = [c.channel.in_(list(channels))] if channels is not None else []
+    values = {"claimed_from": c.status, "status": DeliveryStatus.RENDERING.value}
+    # two statements, each one ordered range of one partial index read only as far as `limit`: the
+    # takeovers (oldest expiry first), then the queued (oldest due first). One statement ORing both made
+    # the planners collect and sort every due row: all of a backlog, and every dead index entry.
+    kinds: list[tuple[ColumnElement[bool] | None, ColumnElement[bool] | None, ColumnElement[Any]]] = [
+        (None, _HELD, c.lease_expires_at),
+        (_DUE & (c.next_attempt_at <= now), None, c.next_attempt_at),
+    ]
+    batches: list[Claimed] = []
+    for ready, held, order in kinds:
+        wanted = limit - sum(len(batch.rows) for batch in batches)
+        if wanted <= 0:
+            break
+        batches.append(
+            claim_due(
+                session,
+                DELIVERY_LEASES,
+                ready=ready,
+                held=held,
+                where=where,
+                order_by=[order],
+                limit=wanted,
+                lease_seconds=lease_seconds,
+                now=now,
+                holder=worker_id,
+                values=values,
+                returning=returning,
+            )
+        )
     claims = [
         Claim(
             delivery_id=row.id,
@@ -168,6 +199,7 @@ def claim_deliveries(
             lease_expires_at=claimed.expires_at,
             claimed_from=DeliveryStatus(row.claimed_from),
         )
+        for claimed in batches
         for row in claimed.rows
     ]
     for claim in claims:

@@ -60,7 +60,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
-from db.models import Delivery, InboundDocument, InvoiceRecord, new_id, utcnow
+from db.models import Delivery, InboundDocument, InvoiceRecord, Tenant, new_id, utcnow
 from gateway.services.inbound.store import decode_payload, find_by_message_id, store_once
 from gateway.services.parsed import Parsed
 from mappings.status import dsn as dsn_reports
@@ -340,6 +340,10 @@ def _by_recipient(
     )
     if tenant_id is not None:
         query = query.where(col(Delivery.tenant_id) == tenant_id)
+    else:
+        # every tenant, named: one (tenant, status) range each in ix_deliveries_status_created, where SQLite
+        # would otherwise read every delivery (no index begins with the status since migration 0027)
+        query = query.where(col(Delivery.tenant_id).in_(select(col(Tenant.id))))
     deliveries = list(session.execute(query.limit(2)).scalars())
     if len(deliveries) == 1:
         return deliveries[0], None
