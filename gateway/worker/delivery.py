@@ -334,7 +334,10 @@ class DeliveryLoop:
             entry = FORMATS.get(document.format)  # None: a file sent as it is (a proof of delivery)
             if entry is None or not entry.validated:
                 continue
-            report = validator_from_settings(self.context.settings).validate(document.content)
+            # the tree the renderer built (EHF / UBL) is judged as it is: the bytes are not parsed again
+            report = validator_from_settings(self.context.settings).validate(
+                document.content, tree=document.tree
+            )
             if not report.ok:
                 return ValidationOutcome(refused=report)
             passed = {
