@@ -34,6 +34,11 @@ class RenderedDocument:
         object.__setattr__(document, "tree", tree)
         return document
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (and copied) without the tree: an lxml element does not pickle, and the bytes are the
+        document (one without a tree is validated from them)."""
+        return RenderedDocument, (self.format, self.content, self.media_type, self.extension)
+
 
 def printable(text: str) -> str:
     """`text` safe to store and to send as UTF-8: a byte a reader could not decode, kept as a lone surrogate

@@ -9,6 +9,7 @@ it holds no finding: the findings must be those a full parse of the same SVRL gi
 
 from __future__ import annotations
 
+import pickle
 from dataclasses import replace
 
 import pytest
@@ -120,6 +121,12 @@ def test_new_bytes_never_travel_with_the_old_tree() -> None:
     assert changed.tree is None
     assert changed == RenderedDocument(document.format, b"<other/>", document.media_type, document.extension)
     assert document == RenderedDocument(document.format, document.content, document.media_type, "xml")
+
+
+def test_a_document_pickles_without_its_tree() -> None:
+    document = _rendered()
+    copied = pickle.loads(pickle.dumps(document))
+    assert copied == document and copied.tree is None
 
 
 def _svrl_findings_by_full_parse(svrl: str) -> list[Finding]:
