@@ -276,7 +276,7 @@ class DeliveryLoop:
         """The document in the delivery's format (the channel's default if none), the channel's extra
         formats, and the proofs of delivery as the format carries them; raises what rendering refuses."""
         # intake checked this payload: unchanged since (its checksum matches), it is not checked again
-        invoice = canonical_json.parse_stored(payload, getattr(payload, "sha256", None))
+        invoice = canonical_json.stored_invoice(payload, getattr(payload, "sha256", None))
         channel = self.context.channel(claim.channel)
         capabilities = channel_class(claim.channel).capabilities
         if capabilities.marks_avtalegiro:

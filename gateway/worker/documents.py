@@ -29,7 +29,7 @@ class StoredPayload(str):
     """An invoice's canonical JSON as stored, with the SHA-256 intake recorded for it (`payload_sha256`).
 
     A `str` to whatever takes the payload; the worker's rendering reads `sha256` to know whether the
-    payload is still the one intake checked (`canonical_json.parse_stored`) and need not be checked again.
+    payload is still the one intake checked (`canonical_json.stored_invoice`) and need not be checked again.
     """
 
     sha256: str | None

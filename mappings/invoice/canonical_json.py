@@ -107,7 +107,7 @@ def payload_sha256(payload: bytes | str) -> str:
     return hashlib.sha256(payload.encode() if isinstance(payload, str) else payload).hexdigest()
 
 
-def parse_stored(payload: str, recorded_sha256: str | None) -> Invoice:
+def stored_invoice(payload: str, recorded_sha256: str | None) -> Invoice:
     """An invoice stored by intake → `Invoice`, without checking again what intake checked.
 
     When `payload` is byte for byte what intake accepted (its SHA-256 is the one recorded with it) the

@@ -1,6 +1,6 @@
 """A stored canonical payload is read back without checking again what intake checked, while it is unchanged.
 
-`canonical_json.parse_stored` trusts the payload only when its SHA-256 is the one recorded with it: then
+`canonical_json.stored_invoice` trusts the payload only when its SHA-256 is the one recorded with it: then
 the business rules, amount, code and e-mail checks are not run again (types and decimals still are);
 anything else is checked in full, exactly as `parse` does.
 """
@@ -15,7 +15,7 @@ import pytest
 from gateway.samples import sample_invoice_json
 from gateway.services.outbound.intake import payload_digest
 from mappings.invoice import canonical_json
-from mappings.invoice.canonical_json import InvoiceValidationError, parse_stored, payload_sha256
+from mappings.invoice.canonical_json import InvoiceValidationError, payload_sha256, stored_invoice
 from schemas.canonical import Invoice
 
 
@@ -35,14 +35,14 @@ def _broken_total(payload: str) -> str:
     return json.dumps(data)
 
 
-def test_intake_records_the_checksum_parse_stored_compares() -> None:
+def test_intake_records_the_checksum_stored_invoice_checks() -> None:
     payload = _stored()
     assert payload_sha256(payload) == payload_digest(Invoice.model_validate_json(payload))
 
 
 def test_an_unchanged_payload_reads_back_as_the_same_invoice() -> None:
     payload = _stored()
-    trusted = parse_stored(payload, payload_sha256(payload))
+    trusted = stored_invoice(payload, payload_sha256(payload))
     assert trusted == canonical_json.parse(payload)
     assert trusted.model_dump_json(exclude_none=True) == payload
     assert trusted.buyer.contact is not None and trusted.buyer.contact.email == "Kari.Nordmann@example.no"
@@ -51,7 +51,7 @@ def test_an_unchanged_payload_reads_back_as_the_same_invoice() -> None:
 def test_a_matching_checksum_skips_the_rules_intake_ran() -> None:
     # only a payload whose checksum matches is spared the rules: shown with one that would fail them
     broken = _broken_total(_stored())
-    assert parse_stored(broken, payload_sha256(broken)).totals.payable == 1
+    assert stored_invoice(broken, payload_sha256(broken)).totals.payable == 1
     with pytest.raises(InvoiceValidationError, match="BR-CO-16"):
         canonical_json.parse(broken)
 
@@ -62,7 +62,7 @@ def test_a_payload_that_does_not_match_its_checksum_is_checked_in_full(recorded:
     broken = _broken_total(payload)
     checksum = {"edited": payload_sha256(payload), "none": None, "other": "0" * 64}[recorded]
     with pytest.raises(InvoiceValidationError) as refused:
-        parse_stored(broken, checksum)
+        stored_invoice(broken, checksum)
     assert any(entry.get("rule") == "BR-CO-16" for entry in refused.value.errors)
 
 
@@ -71,5 +71,5 @@ def test_types_are_still_checked_when_the_checksum_matches() -> None:
     data["issue_date"] = "not a date"
     payload = json.dumps(data)
     with pytest.raises(InvoiceValidationError) as refused:
-        parse_stored(payload, payload_sha256(payload))
+        stored_invoice(payload, payload_sha256(payload))
     assert refused.value.where == "issue_date"
