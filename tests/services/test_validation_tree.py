@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -169,3 +170,12 @@ def test_a_valid_tree_is_not_parsed_from_its_bytes(
     assert validator.validate(document.content, tree=document.tree).ok
     with pytest.raises(AssertionError, match="parsed again"):
         validator.validate(document.content)
+
+
+def test_the_validator_is_found_by_the_name_given_and_is_one_per_directory(tmp_path: Path) -> None:
+    link = tmp_path / "rules"
+    link.symlink_to(RULES, target_is_directory=True)
+    validator = get_validator(RULES)
+    assert get_validator(str(RULES)) is validator
+    assert get_validator(RULES.parent / ".." / RULES.parent.name / RULES.name) is validator
+    assert get_validator(link) is validator  # resolved once, on the first lookup of this name
