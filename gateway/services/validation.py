@@ -426,14 +426,16 @@ class Validator:
 
     def _validate_tree(self, xml: bytes, tree: etree._Element, kind: str | None) -> ValidationReport | None:
         """The report of a rendered tree, or None when the bytes must be judged instead (the XSD refuses
-        the tree: its errors need the bytes' line numbers)."""
-        report = ValidationReport()
+        the tree: its errors need the bytes' line numbers; bytes that are not UTF-8)."""
+        try:  # a renderer's UTF-8 bytes, serialised from a tree without DOCTYPE or entities
+            text = xml.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
         detected, _ = detect_kind(tree)
         loaded = self._schema(kind or detected)
         if loaded is not None and _xsd_errors(*loaded, tree):
             return None
-        # our own renderer's UTF-8 bytes, serialised from a tree without DOCTYPE or entities
-        return self._validate_root(tree, kind, report, lambda: xml.decode("utf-8"), xsd_valid=True)
+        return self._validate_root(tree, kind, ValidationReport(), lambda: text, xsd_valid=True)
 
     def _validate_root(
         self,

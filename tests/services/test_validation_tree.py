@@ -179,3 +179,13 @@ def test_the_validator_is_found_by_the_name_given_and_is_one_per_directory(tmp_p
     assert get_validator(str(RULES)) is validator
     assert get_validator(RULES.parent / ".." / RULES.parent.name / RULES.name) is validator
     assert get_validator(link) is validator  # resolved once, on the first lookup of this name
+
+
+def test_bytes_that_are_not_utf8_are_judged_as_bytes(validator: Validator) -> None:
+    document = _rendered(seller__name="Bjørn Ærlig AS")
+    assert document.tree is not None
+    latin1 = etree.tostring(document.tree, xml_declaration=True, encoding="ISO-8859-1", pretty_print=True)
+    with pytest.raises(UnicodeDecodeError):
+        latin1.decode("utf-8")
+    assert validator.validate(latin1, tree=document.tree) == validator.validate(latin1)
+    assert validator.validate(latin1).ok
