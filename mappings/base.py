@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 
 @dataclass(frozen=True)
 class RenderedDocument:
-    """A rendered wire document: the bytes as they will leave, and how to name and label them."""
+    """A rendered wire document: the bytes as they will leave, and how to name and label them.
+
+    `tree` is the XML tree an XML renderer serialised into `content` (None for other formats), so the
+    validator judges the tree already built instead of parsing the bytes again. It is not compared, not
+    shown, and not an `__init__` argument: `dataclasses.replace(document, content=...)` gives a document
+    without a tree (new bytes never travel with the old bytes' tree); only `with_tree` attaches one.
+    """
 
     format: str
     content: bytes
     media_type: str
     extension: str
+    tree: etree._Element | None = field(default=None, init=False, compare=False, repr=False)
+
+    @classmethod
+    def with_tree(
+        cls, tree: etree._Element, *, format: str, content: bytes, media_type: str, extension: str
+    ) -> RenderedDocument:
+        """A document whose `content` is `tree` serialised (the caller's promise: nothing changed since)."""
+        document = cls(format=format, content=content, media_type=media_type, extension=extension)
+        object.__setattr__(document, "tree", tree)
+        return document
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (and copied) without the tree: an lxml element does not pickle, and the bytes are the
+        document (one without a tree is validated from them)."""
+        return RenderedDocument, (self.format, self.content, self.media_type, self.extension)
 
 
 def printable(text: str) -> str:

@@ -5,6 +5,11 @@ mapping to UBL, EDIFACT or X12 is a lookup rather than an interpretation. Money 
 amounts carry at most two decimals (EN 16931 BR-DEC rules) and never more than the currency's minor
 units. The arithmetic rules BR-CO-10…17 and the per-category taxable amounts are checked when the model
 is built, so an invoice whose totals do not add up never reaches the outbox.
+
+An invoice read back from the outbox, whose payload is byte for byte what intake stored after these checks
+(its checksum says so), is built with the context `{VALIDATED_BEFORE: True}`: the checks that cost and
+cannot change their verdict for the same bytes (the business rules, amounts, codes, e-mail syntax,
+attachment base64) are not run again. Everything else (types, decimals, dates) is parsed as always.
 """
 
 from __future__ import annotations
@@ -25,12 +30,14 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
-    EmailStr,
     Field,
     StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.networks import validate_email as pydantic_validate_email
 from pydantic_core import PydanticCustomError
 
 from schemas.invoice_profiles import (
@@ -45,6 +52,14 @@ from schemas.invoice_profiles import (
 from schemas.national_id import NationalId, is_national_id
 
 TWO_PLACES = Decimal("0.01")
+#: Validation context key: the data is a payload these checks accepted before, unchanged since (checksum).
+VALIDATED_BEFORE = "validated_before"
+
+
+def validated_before(info: ValidationInfo) -> bool:
+    """True when the data being validated was accepted by every check before (`VALIDATED_BEFORE`)."""
+    context = info.context
+    return isinstance(context, dict) and bool(context.get(VALIDATED_BEFORE))
 
 
 def round_amount(value: Decimal) -> Decimal:
@@ -63,7 +78,9 @@ def _decimal_places(value: Decimal) -> int:
     return -exponent if isinstance(exponent, int) and exponent < 0 else 0
 
 
-def _check_amount(value: Decimal) -> Decimal:
+def _check_amount(value: Decimal, info: ValidationInfo) -> Decimal:
+    if validated_before(info):
+        return value
     if not value.is_finite():
         raise PydanticCustomError("amount", "amount must be a finite number")
     if _decimal_places(value.normalize()) > 2:
@@ -79,7 +96,9 @@ def _check_quantity(value: Decimal) -> Decimal:
     return value
 
 
-def _check_currency(value: str) -> str:
+def _check_currency(value: str, info: ValidationInfo) -> str:
+    if validated_before(info):
+        return value
     try:
         iso4217.Currency(value)
     except ValueError:
@@ -89,7 +108,9 @@ def _check_currency(value: str) -> str:
     return value
 
 
-def _check_country(value: str) -> str:
+def _check_country(value: str, info: ValidationInfo) -> str:
+    if validated_before(info):
+        return value
     if pycountry.countries.get(alpha_2=value) is None:
         raise PydanticCustomError(
             "country", "unknown ISO 3166-1 alpha-2 country code '{code}'", {"code": value}
@@ -107,6 +128,20 @@ CountryCode = Annotated[
     str, Field(min_length=2, max_length=2, pattern=r"^[A-Z]{2}$"), AfterValidator(_check_country)
 ]
 Text = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+def _check_email(value: str, info: ValidationInfo) -> str:
+    """Checked and normalised as pydantic's `EmailStr` does (the same errors), once: a stored address is
+    already the normalised one."""
+    if validated_before(info):
+        return value
+    return pydantic_validate_email(value)[1]
+
+
+#: pydantic's `EmailStr` (same check, same errors, same JSON schema) that `VALIDATED_BEFORE` skips
+EmailAddress = Annotated[
+    str, AfterValidator(_check_email), WithJsonSchema({"type": "string", "format": "email"})
+]
 
 
 def _not_blank(value: str) -> str:
@@ -174,7 +209,7 @@ class Contact(_Model):
 
     name: ShortText | None = None
     phone: Annotated[str, Field(max_length=50)] | None = None
-    email: EmailStr | None = None
+    email: EmailAddress | None = None
 
 
 class Party(_Model):
@@ -399,10 +434,10 @@ class Attachment(_Model):
     uri: Annotated[str, Field(max_length=2000)] | None = Field(None, description="BT-124 external document")
 
     @model_validator(mode="after")
-    def _content_or_uri(self) -> Attachment:
+    def _content_or_uri(self, info: ValidationInfo) -> Attachment:
         # BG-24 needs only its reference (BR-52): BT-124 and BT-125 are both optional, and official EHF
         # samples carry reference-only supporting documents (e.g. a consumer's name and birth date).
-        if self.content_base64 is not None:
+        if self.content_base64 is not None and not validated_before(info):
             if self.mime_type is None or self.filename is None:
                 raise PydanticCustomError("BR-CL-24", "an embedded attachment needs mime_type and filename")
             try:
@@ -574,7 +609,9 @@ class Invoice(_Model):
         return arithmetic_warnings(self)
 
     @model_validator(mode="after")
-    def _check_business_rules(self) -> Invoice:
+    def _check_business_rules(self, info: ValidationInfo) -> Invoice:
+        if validated_before(info):  # the same bytes passed these rules at intake
+            return self
         violations = business_rule_violations(self)
         if violations:
             summary = "; ".join(f"{rule}: {message}" for rule, _, message in violations)

@@ -275,7 +275,8 @@ class DeliveryLoop:
     ) -> RenderedDelivery:
         """The document in the delivery's format (the channel's default if none), the channel's extra
         formats, and the proofs of delivery as the format carries them; raises what rendering refuses."""
-        invoice = canonical_json.parse(payload)
+        # intake checked this payload: unchanged since (its checksum matches), it is not checked again
+        invoice = canonical_json.stored_invoice(payload, getattr(payload, "sha256", None))
         channel = self.context.channel(claim.channel)
         capabilities = channel_class(claim.channel).capabilities
         if capabilities.marks_avtalegiro:
@@ -334,7 +335,10 @@ class DeliveryLoop:
             entry = FORMATS.get(document.format)  # None: a file sent as it is (a proof of delivery)
             if entry is None or not entry.validated:
                 continue
-            report = validator_from_settings(self.context.settings).validate(document.content)
+            # the tree the renderer built (EHF / UBL) is judged as it is: the bytes are not parsed again
+            report = validator_from_settings(self.context.settings).validate(
+                document.content, tree=document.tree
+            )
             if not report.ok:
                 return ValidationOutcome(refused=report)
             passed = {

@@ -25,6 +25,21 @@ from outbox.queue import Claim
 from schemas.canonical import Attachment, Invoice
 
 
+class StoredPayload(str):
+    """An invoice's canonical JSON as stored, with the SHA-256 intake recorded for it (`payload_sha256`).
+
+    A `str` to whatever takes the payload; the worker's rendering reads `sha256` to know whether the
+    payload is still the one intake checked (`canonical_json.stored_invoice`) and need not be checked again.
+    """
+
+    sha256: str | None
+
+    def __new__(cls, payload: str, sha256: str | None) -> StoredPayload:
+        stored = super().__new__(cls, payload)
+        stored.sha256 = sha256
+        return stored
+
+
 def load_payloads(session: Session, invoice_ids: set[str | None]) -> dict[str | None, str]:
     """Canonical JSON of the claimed deliveries' invoices, in one query (a document delivery has none)."""
     return load_payloads_and_numbers(session, invoice_ids)[0]
@@ -39,11 +54,14 @@ def load_payloads_and_numbers(
     if not wanted:
         return {}, {}
     rows = session.execute(
-        select(col(InvoiceRecord.id), col(InvoiceRecord.payload), col(InvoiceRecord.number)).where(
-            col(InvoiceRecord.id).in_(wanted)
-        )
+        select(
+            col(InvoiceRecord.id),
+            col(InvoiceRecord.payload),
+            col(InvoiceRecord.number),
+            col(InvoiceRecord.payload_sha256),
+        ).where(col(InvoiceRecord.id).in_(wanted))
     ).all()
-    return {row[0]: row[1] for row in rows}, {row[0]: row[2] for row in rows}
+    return {row[0]: StoredPayload(row[1], row[3]) for row in rows}, {row[0]: row[2] for row in rows}
 
 
 @dataclass(frozen=True)

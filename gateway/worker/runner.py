@@ -9,6 +9,8 @@ A database that does not answer does not end the worker: the round is tried agai
 (`gateway.worker.outage`), for as long as the outage lasts.
 SIGTERM/SIGINT stop the loop after the current delivery; claimed deliveries not yet started are handed
 back to the queue.
+The validator's schemas and stylesheets are compiled when the worker starts (`warm_validator`), not
+inside the first EHF delivery (a couple of seconds, under that delivery's lease).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from gateway.services import install_status_hooks
+from gateway.services.validation import validator_from_settings
 from gateway.settings import Settings
 from gateway.worker.context import WorkerContext, WorkerStats, log
 from gateway.worker.delivery import DeliveryLoop
@@ -42,6 +45,17 @@ def stop_on_signals(stop: Callable[[], None], who: str) -> None:
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+
+
+def warm_validator(settings: Settings) -> None:
+    """Compile the UBL XSDs and the billing stylesheets of `settings.rules_dir` now (once per process).
+
+    A rules directory that cannot be read is not the start's problem: it is logged, and the first delivery
+    that needs validation meets it as it always did."""
+    try:
+        validator_from_settings(settings).warm_up()
+    except Exception as error:
+        log.warning("worker.validator_not_warmed", rules_dir=str(settings.rules_dir), reason=repr(error))
 
 
 class Worker:
@@ -93,6 +107,7 @@ class Worker:
 
         With `settings.dry_run` it is one read-only pass (`gateway.worker.dry_run`): what is due now is
         written to the dry-run folder, and the outbox is left exactly as it was."""
+        warm_validator(self.settings)
         if self.settings.dry_run:
             try:
                 DryRun(self.context, self.deliveries).run()

@@ -490,7 +490,10 @@ def write_ubl(
     for line in invoice.lines:
         _line(root, line, currency, credit_note=credit_note)
     content = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
-    return RenderedDocument(format=format_name, content=content, media_type=MEDIA_TYPE, extension=EXTENSION)
+    # the tree goes with the bytes: the worker's validator judges it without parsing the bytes again
+    return RenderedDocument.with_tree(
+        root, format=format_name, content=content, media_type=MEDIA_TYPE, extension=EXTENSION
+    )
 
 
 # ---------------------------------------------------------------------------------------------- parse
