@@ -11,6 +11,12 @@ extended over the channel's timeout; the outcome), so a crash at any point leave
 under a lease that expires and is taken over. A stop request ends the round after the current delivery;
 claimed deliveries not yet started are handed back to the queue.
 
+Channels that write local files in groups (`ChannelCapabilities.writes_in_groups`: the folder) take the
+batch path instead (`GroupedBatch`): the claim batch's files and stored copies are written as parts of one
+`WriteGroup`, flushed together once, renamed into place, and only then are all their outcomes recorded in
+one transaction (their `sending` step written in it, as the history always showed it). A crash before
+that transaction leaves them in `rendering` under the claim's lease, which covers the channel's timeout.
+
 When the database stops answering in the middle of a delivery, the write that failed is tried again under
 the same lease once it answers (`WorkerContext.ride_out`): above all the outcome of a document the channel
 has already taken, which is never sent again for an outage. If that write had in fact committed (only its
