@@ -156,6 +156,7 @@ class FolderChannel(Channel[FolderConfig]):
         parts = self.config.directory / PARTS_DIRECTORY
         try:
             group.ensure_directory(directory)
+            self._sweep(directory)  # `.tmp-*.part` of a one-by-one writer that died here
             group.ensure_directory(parts)
             if parts not in self._swept:
                 self._swept.add(parts)
