@@ -33,6 +33,7 @@ from schemas.canonical import Invoice
 from schemas.followup import ReminderDocument
 from schemas.national_id import mask_national_ids
 from schemas.tenant import TenantSettings
+from transports.files import WriteGroup
 
 log = logging.getLogger("gateway.channels")
 
@@ -131,6 +132,10 @@ class OutboundDelivery:
     #: portal has a public address and the invoice names a receiver; the rendered PDF prints it already,
     #: a channel that writes its own text (the e-mail body) says it there
     portal_link: str | None = None
+    #: a channel with `ChannelCapabilities.writes_in_groups` writes its files through this group (the
+    #: worker's claim batch) and answers `Delivered` meaning "delivered once the group settles"; None: it
+    #: writes and flushes on its own, as every other caller expects
+    write_group: WriteGroup | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -197,6 +202,10 @@ class ChannelCapabilities:
     #: the document says when the payer has an active AvtaleGiro mandate for the invoice's KID (eFaktura
     #: with AvtaleGiro): the gateway marks the invoice from the mandates Nets reported before it renders
     marks_avtalegiro: bool = False
+    #: it writes local files and can hand them to a `transports.files.WriteGroup` (`OutboundDelivery.
+    #: write_group`) instead of flushing each one: the worker then flushes a claim batch's files at once
+    #: and records their outcomes after that; its `send` is synchronous (no `sending` worth observing)
+    writes_in_groups: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -11,6 +11,7 @@ row and handed to the status-change hooks (`outbox.hooks`) in the same transacti
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,13 +30,16 @@ __all__ = [
     "DELIVERY_LEASES",
     "Claim",
     "LeaseLost",
+    "LeasedMove",
     "StaleStatus",
     "change_status",
     "claim_deliveries",
     "enqueue_delivery",
     "leased_transition",
+    "leased_transitions",
     "note_event",
     "record_event",
+    "record_events",
     "release_lease",
 ]
 
@@ -86,6 +90,48 @@ class Claim:
         return self.claimed_from in LEASED
 
 
+def event_row(
+    *,
+    delivery_id: str,
+    invoice_id: str | None,
+    tenant_id: str,
+    attempt: int,
+    from_status: DeliveryStatus | None,
+    to_status: DeliveryStatus,
+    actor: str,
+    reason: str | None = None,
+    channel_message_id: str | None = None,
+    details: dict[str, Any] | None = None,
+    at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """One history row as `record_events` inserts it."""
+    return {
+        "delivery_id": delivery_id,
+        "invoice_id": invoice_id,
+        "tenant_id": tenant_id,
+        "attempt": attempt,
+        "from_status": from_status.value if from_status else None,
+        "to_status": to_status.value,
+        "actor": actor,
+        "reason": reason,
+        "channel_message_id": channel_message_id,
+        "details": details,
+        "at": at or utcnow(),
+    }
+
+
+def record_events(session: Session, events: Sequence[dict[str, Any]]) -> None:
+    """Append history rows (`event_row`) in one statement (executemany), then hand each status change to
+    the status-change hooks in order, in the same transaction: a claim batch's events cost one round
+    trip instead of one each."""
+    if not events:
+        return
+    session.execute(_INSERT_EVENT, list(events))
+    for event in events:
+        if event["from_status"] != event["to_status"]:
+            hooks.notify(session, hooks.StatusChange(**event))
+
+
 def record_event(
     session: Session,
     *,
@@ -106,20 +152,19 @@ def record_event(
     A status change is also handed to every status-change hook, in the same transaction (the gateway
     subscribes its deviation tracker and webhooks: `outbox.hooks`).
     """
-    at = at or utcnow()
-    event: dict[str, Any] = {
-        "delivery_id": delivery_id,
-        "invoice_id": invoice_id,
-        "tenant_id": tenant_id,
-        "attempt": attempt,
-        "from_status": from_status.value if from_status else None,
-        "to_status": to_status.value,
-        "actor": actor,
-        "reason": reason,
-        "channel_message_id": channel_message_id,
-        "details": details,
-        "at": at,
-    }
+    event = event_row(
+        delivery_id=delivery_id,
+        invoice_id=invoice_id,
+        tenant_id=tenant_id,
+        attempt=attempt,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        reason=reason,
+        channel_message_id=channel_message_id,
+        details=details,
+        at=at,
+    )
     session.execute(_INSERT_EVENT, event)
     if from_status is not to_status:
         hooks.notify(session, hooks.StatusChange(**event))
@@ -202,19 +247,25 @@ def claim_deliveries(
         for claimed in batches
         for row in claimed.rows
     ]
-    for claim in claims:
-        record_event(
-            session,
-            delivery_id=claim.delivery_id,
-            invoice_id=claim.invoice_id,
-            tenant_id=claim.tenant_id,
-            attempt=claim.attempt,
-            from_status=claim.claimed_from,
-            to_status=DeliveryStatus.RENDERING,
-            actor=worker_id,
-            reason="lease expired; taken over from a stalled or crashed worker" if claim.taken_over else None,
-            at=now,
-        )
+    record_events(  # one executemany for the batch's `rendering` events
+        session,
+        [
+            event_row(
+                delivery_id=claim.delivery_id,
+                invoice_id=claim.invoice_id,
+                tenant_id=claim.tenant_id,
+                attempt=claim.attempt,
+                from_status=claim.claimed_from,
+                to_status=DeliveryStatus.RENDERING,
+                actor=worker_id,
+                reason="lease expired; taken over from a stalled or crashed worker"
+                if claim.taken_over
+                else None,
+                at=now,
+            )
+            for claim in claims
+        ],
+    )
     return claims
 
 
@@ -241,19 +292,7 @@ def leased_transition(
     check_transition(from_status, to_status)
     now = now or utcnow()
     keeps_lease = extend_lease_seconds is not None and to_status in LEASED
-    values: dict[str, Any] = {"status": to_status.value, "updated_at": now}
-    if reason is not None and to_status in {
-        DeliveryStatus.QUEUED,
-        DeliveryStatus.FAILED,
-        DeliveryStatus.DEVIATION,
-    }:
-        values["last_error"] = reason
-    if channel_message_id is not None:
-        values["channel_message_id"] = channel_message_id
-    if next_attempt_at is not None:
-        values["next_attempt_at"] = next_attempt_at
-    if tries is not None:
-        values["tries"] = tries
+    values = _transition_values(to_status, now, reason, channel_message_id, next_attempt_at, tries)
     expires = write_under_lease(
         session,
         DELIVERY_LEASES,
@@ -293,6 +332,106 @@ def leased_transition(
         lease_expires_at=expires or now,
         claimed_from=claim.claimed_from,
     )
+
+
+def _transition_values(
+    to_status: DeliveryStatus,
+    now: dt.datetime,
+    reason: str | None,
+    channel_message_id: str | None,
+    next_attempt_at: dt.datetime | None,
+    tries: int | None,
+) -> dict[str, Any]:
+    """The columns a leased transition writes besides the lease."""
+    values: dict[str, Any] = {"status": to_status.value, "updated_at": now}
+    if reason is not None and to_status in {
+        DeliveryStatus.QUEUED,
+        DeliveryStatus.FAILED,
+        DeliveryStatus.DEVIATION,
+    }:
+        values["last_error"] = reason
+    if channel_message_id is not None:
+        values["channel_message_id"] = channel_message_id
+    if next_attempt_at is not None:
+        values["next_attempt_at"] = next_attempt_at
+    if tries is not None:
+        values["tries"] = tries
+    return values
+
+
+@dataclass(frozen=True)
+class LeasedMove:
+    """One claimed delivery's step in `leased_transitions`: `from_status → to_status`, the lease released.
+
+    `via` records a status the delivery passes through in the same transaction (a synchronous channel's
+    `sending`, with `via_details` in its event), so its history reads as if it had been written apart.
+    """
+
+    claim: Claim
+    from_status: DeliveryStatus
+    to_status: DeliveryStatus
+    via: DeliveryStatus | None = None
+    via_details: dict[str, Any] | None = None
+    reason: str | None = None
+    channel_message_id: str | None = None
+    details: dict[str, Any] | None = None
+    next_attempt_at: dt.datetime | None = None
+    tries: int | None = None
+
+
+def leased_transitions(
+    session: Session, moves: Sequence[LeasedMove], *, actor: str, now: dt.datetime | None = None
+) -> list[LeasedMove]:
+    """`leased_transition` for many claimed deliveries in the caller's one transaction; the moves whose
+    lease was lost (stale token, expired) are skipped, nothing written for them, and returned.
+
+    Each row's update names its own lease token and status, as `leased_transition` does; the events of
+    every move are inserted with one executemany and handed to the status-change hooks in order.
+    """
+    now = now or utcnow()
+    lost: list[LeasedMove] = []
+    events: list[dict[str, Any]] = []
+    for move in moves:
+        steps = [move.from_status, *([move.via] if move.via is not None else []), move.to_status]
+        for before, after in itertools.pairwise(steps):
+            check_transition(before, after)
+        values = _transition_values(
+            move.to_status, now, move.reason, move.channel_message_id, move.next_attempt_at, move.tries
+        )
+        claim = move.claim
+        try:
+            write_under_lease(
+                session,
+                DELIVERY_LEASES,
+                claim.delivery_id,
+                claim.lease_token,
+                now=now,
+                values=values,
+                where=[_deliveries.c.status == move.from_status.value],
+                refused=f"; the write {move.from_status.value} → {move.to_status.value} was refused",
+            )
+        except LeaseLost:
+            lost.append(move)
+            continue
+        for position, (before, after) in enumerate(itertools.pairwise(steps), start=2):
+            last = position == len(steps)
+            events.append(
+                event_row(
+                    delivery_id=claim.delivery_id,
+                    invoice_id=claim.invoice_id,
+                    tenant_id=claim.tenant_id,
+                    attempt=claim.attempt,
+                    from_status=before,
+                    to_status=after,
+                    actor=actor,
+                    reason=move.reason if last else None,
+                    channel_message_id=move.channel_message_id if last else None,
+                    details=move.details if last else move.via_details,
+                    at=now,
+                )
+            )
+    record_events(session, events)
+    return lost
 
 
 def release_lease(session: Session, claim: Claim, *, status: DeliveryStatus, actor: str, reason: str) -> None:

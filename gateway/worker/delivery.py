@@ -11,6 +11,12 @@ extended over the channel's timeout; the outcome), so a crash at any point leave
 under a lease that expires and is taken over. A stop request ends the round after the current delivery;
 claimed deliveries not yet started are handed back to the queue.
 
+Channels that write local files in groups (`ChannelCapabilities.writes_in_groups`: the folder) take the
+batch path instead (`GroupedBatch`): the claim batch's files and stored copies are written as parts of one
+`WriteGroup`, flushed together once, renamed into place, and only then are all their outcomes recorded in
+one transaction (their `sending` step written in it, as the history always showed it). A crash before
+that transaction leaves them in `rendering` under the claim's lease, which covers the channel's timeout.
+
 When the database stops answering in the middle of a delivery, the write that failed is tried again under
 the same lease once it answers (`WorkerContext.ride_out`): above all the outcome of a document the channel
 has already taken, which is never sent again for an outage. If that write had in fact committed (only its
@@ -28,8 +34,17 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from channels import ChannelUnavailable, UnknownChannel, channel_class
-from channels.base import Channel, Delivered, DeliveryResult, OutboundDelivery, Retry, Sent, Staged
+from channels import REGISTRY, ChannelUnavailable, UnknownChannel, channel_class
+from channels.base import (
+    Channel,
+    Delivered,
+    DeliveryResult,
+    Failed,
+    OutboundDelivery,
+    Retry,
+    Sent,
+    Staged,
+)
 from db.engine import session_scope
 from db.models import utcnow
 from gateway.logging_setup import bound_context
@@ -37,6 +52,7 @@ from gateway.services import metrics
 from gateway.services.outbound.avtalegiro import marked_for_mandate
 from gateway.services.outbound.batches import stage_delivery
 from gateway.services.outbound.channel_context import deliver_with_context, send_document
+from gateway.services.outbound.documents import LocalDocumentStore
 from gateway.services.portal.delivery_links import delivery_portal_link
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.services.validation import ValidationReport, validator_from_settings
@@ -60,11 +76,19 @@ from mappings import FORMATS, UnknownFormat, render, renderer
 from mappings.base import FormatError, RenderedDocument
 from mappings.invoice import canonical_json
 from mappings.invoice.pdf_merge import append_pages
-from outbox.queue import Claim, LeaseLost, claim_deliveries, leased_transition, release_lease
+from outbox.queue import (
+    Claim,
+    LeasedMove,
+    LeaseLost,
+    claim_deliveries,
+    leased_transition,
+    leased_transitions,
+    release_lease,
+)
 from outbox.states import DeliveryStatus
 from schemas.canonical import Invoice
 from schemas.tenant import TenantSettings
-from transports.files import safe_name
+from transports.files import Settled, WriteGroup, safe_name
 
 S = DeliveryStatus
 #: The formats that print the customer portal's link (our PDF, and the Factur-X PDF built on it).
@@ -109,6 +133,7 @@ class DeliveryLoop:
 
     def __init__(self, context: WorkerContext) -> None:
         self.context = context
+        self._grouped: frozenset[str] | None = None
 
     @property
     def worker_id(self) -> str:
@@ -117,12 +142,13 @@ class DeliveryLoop:
     def run_round(self) -> int:
         """Claim up to `claim_batch` due deliveries and deliver them; how many were claimed."""
         context = self.context
+        grouped = self.grouped_channels()
         with session_scope(context.engine) as session:
             claims = claim_deliveries(
                 session,
                 worker_id=self.worker_id,
                 limit=context.settings.claim_batch,
-                lease_seconds=context.settings.lease_seconds,
+                lease_seconds=self.claim_lease_seconds(grouped),
                 channels=context.only_channels,
             )
             # The payloads come in the claim's own transaction: on SQLite every transaction takes the
@@ -132,20 +158,54 @@ class DeliveryLoop:
             extras = load_extra_documents(session, context.document_store, claims)
         context.stats.rounds += 1
         context.stats.claimed += len(claims)
-        for position, claim in enumerate(claims):
-            if context.stop_requested.is_set():
-                self.release(claims[position:])
-                break
-            with bound_context(
-                tenant=claim.tenant_id,
-                invoice_number=numbers.get(claim.invoice_id),
-                delivery_id=claim.delivery_id,
-                attempt=claim.attempt,
-                channel=claim.channel,
-                worker=self.worker_id,
-            ):
-                self._claimed(claim, payloads, settings_by_tenant, extras)
+        batch = GroupedBatch(self, numbers) if grouped else None
+        try:
+            for position, claim in enumerate(claims):
+                if context.stop_requested.is_set():
+                    self.release(claims[position:])
+                    break
+                with bound_context(
+                    tenant=claim.tenant_id,
+                    invoice_number=numbers.get(claim.invoice_id),
+                    delivery_id=claim.delivery_id,
+                    attempt=claim.attempt,
+                    channel=claim.channel,
+                    worker=self.worker_id,
+                ):
+                    if batch is not None and claim.channel in grouped and claim.invoice_id is not None:
+                        batch.add(claim, payloads[claim.invoice_id], settings_by_tenant[claim.tenant_id],
+                                  extras.get(claim.delivery_id))  # fmt: skip
+                    else:
+                        self._claimed(claim, payloads, settings_by_tenant, extras)
+            if batch is not None:
+                batch.finish()  # one flush for the batch's files, then one transaction for its outcomes
+        finally:
+            if batch is not None:
+                batch.abandon()  # an error before `finish`: nothing in place, the leases expire
         return len(claims)
+
+    def grouped_channels(self) -> frozenset[str]:
+        """The channels this worker serves whose files go through one write group per claim batch
+        (`ChannelCapabilities.writes_in_groups`); none in a dry run (its sink writes as it always has)."""
+        if self._grouped is None:
+            served = [] if self.context.settings.dry_run else (self.context.only_channels or list(REGISTRY))
+            self._grouped = frozenset(name for name in served if _writes_in_groups(name))
+        return self._grouped
+
+    def claim_lease_seconds(self, grouped: frozenset[str]) -> float:
+        """The claim's lease: the worker's lease, and for a worker with grouped channels the longest of
+        their timeouts on top (their deliveries stay under the claim's lease until the batch is recorded,
+        where another channel's `sending` extends it)."""
+        timeouts = [self._timeout_seconds(name) for name in sorted(grouped)]
+        return self.context.settings.lease_seconds + max(timeouts, default=0.0)
+
+    def _timeout_seconds(self, name: str) -> float:
+        """The channel's timeout; 0 for one whose settings are refused (its deliveries go to deviation
+        when they are rendered, as they always have)."""
+        try:
+            return float(self.context.channel(name).config.timeout_seconds)
+        except RENDERING_PROBLEMS:
+            return 0.0
 
     def _claimed(
         self,
@@ -176,7 +236,7 @@ class DeliveryLoop:
                     default_channel=context.settings.default_channel,
                 )
                 context.stats.outcomes[status] += 1
-                self._log_outcome(claim, status)
+                self.log_outcome(claim, status)
                 return
             self.process(
                 claim,
@@ -228,20 +288,39 @@ class DeliveryLoop:
         `extras` (a resend with proof of delivery) are appended to a PDF, embedded in EHF, or else handed
         to the channel as attachments of format `pod`.
         """
+        prepared = self.prepare(claim, payload, tenant, extras)
+        if isinstance(prepared, NotSent):
+            return self._finish_without_sending(claim, prepared.reason, details=prepared.details)
+        rendered, validation = prepared
+        claim = self._start_sending(claim, rendered, validation)
+        outbound = self.outbound_delivery(claim, rendered)
+        metrics.record_delivery_attempt(claim.channel)
+        started = time.perf_counter()
+        result = deliver_with_context(self.context.engine, rendered.channel, outbound)
+        log_sent(result, started)
+        return self.record_outcome(claim, rendered.channel, rendered.invoice, rendered.document, result)
+
+    def prepare(
+        self,
+        claim: Claim,
+        payload: str,
+        tenant: TenantSettings | None = None,
+        extras: ExtraDocuments | None = None,
+    ) -> tuple[RenderedDelivery, ValidationOutcome] | NotSent:
+        """Render and validate one claimed delivery: what goes to the channel, or why nothing does."""
         extras = extras or ExtraDocuments()
         if extras.problems:
-            return self._finish_without_sending(
-                claim,
+            return NotSent(
                 "cannot send the extra documents with it: " + "; ".join(extras.problems),
                 details={"extra_document_problems": list(extras.problems)},
             )
         try:
             rendered = self.render(claim, payload, tenant or TenantSettings(), extras.documents)
         except RENDERING_PROBLEMS as error:
-            return self._finish_without_sending(claim, f"cannot render for {claim.channel}: {error}")
+            return NotSent(f"cannot render for {claim.channel}: {error}")
         except Exception as error:
             log.exception("delivery.render_crashed")
-            return self._finish_without_sending(claim, f"rendering failed unexpectedly: {error!r}")
+            return NotSent(f"rendering failed unexpectedly: {error!r}")
         validation = self.validate(rendered)
         log.info(
             "delivery.rendered",
@@ -252,23 +331,11 @@ class DeliveryLoop:
             refused_by_validation=validation.refused is not None,
         )
         if validation.refused is not None:
-            return self._finish_without_sending(
-                claim,
+            return NotSent(
                 validation_summary(validation.refused),
                 details={"validation": validation.refused.as_dict()},
             )
-        claim = self._start_sending(claim, rendered, validation)
-        outbound = self.outbound_delivery(claim, rendered)
-        metrics.record_delivery_attempt(claim.channel)
-        started = time.perf_counter()
-        result = deliver_with_context(self.context.engine, rendered.channel, outbound)
-        log.info(
-            "delivery.sent",
-            result=type(result).__name__.lower(),
-            seconds=round(time.perf_counter() - started, 3),
-            **_result_fields(result),
-        )
-        return self.record_outcome(claim, rendered.channel, rendered.invoice, rendered.document, result)
+        return rendered, validation
 
     def render(
         self, claim: Claim, payload: str, tenant: TenantSettings, pods: tuple[ExtraDocument, ...]
@@ -367,7 +434,6 @@ class DeliveryLoop:
         self, claim: Claim, rendered: RenderedDelivery, validation: ValidationOutcome
     ) -> Claim:
         """`rendering → sending`, the lease extended over the channel's timeout."""
-        document, pods = rendered.document, rendered.pods
         lease = rendered.channel.config.timeout_seconds + self.context.settings.lease_seconds
 
         def write() -> Claim:
@@ -379,13 +445,7 @@ class DeliveryLoop:
                     to_status=S.SENDING,
                     actor=self.worker_id,
                     extend_lease_seconds=lease,
-                    details={
-                        "format": document.format,
-                        "attachments": [a.format for a in rendered.attachments],
-                        "validation": validation.passed,
-                        "bytes": len(document.content),
-                        **({"extra_documents": _extras_detail(pods, document.format)} if pods else {}),
-                    },
+                    details=sending_details(rendered, validation),
                 )
 
         return self.context.ride_out(write)
@@ -407,10 +467,10 @@ class DeliveryLoop:
 
         self.context.ride_out(write)
         self.context.stats.outcomes[S.DEVIATION.value] += 1
-        self._log_outcome(claim, S.DEVIATION.value, reason)
+        self.log_outcome(claim, S.DEVIATION.value, reason)
         return S.DEVIATION.value
 
-    def _log_outcome(self, claim: Claim, status: str, reason: str | None = None) -> None:
+    def log_outcome(self, claim: Claim, status: str, reason: str | None = None) -> None:
         """The last step of a delivery: the status recorded (warning when someone has to act), counted."""
         metrics.record_delivery_outcome(claim.channel, status)
         level = log.warning if status in (S.DEVIATION.value, S.FAILED.value) else log.info
@@ -439,7 +499,7 @@ class DeliveryLoop:
             lambda: self._write_outcome(claim, channel, invoice, document, result, storage_key, now)
         )
         context.stats.outcomes[status.value] += 1
-        self._log_outcome(claim, status.value, getattr(result, "reason", None))
+        self.log_outcome(claim, status.value, getattr(result, "reason", None))
         return status.value
 
     def _write_outcome(
@@ -511,38 +571,102 @@ class DeliveryLoop:
         now: dt.datetime,
     ) -> DeliveryStatus:
         """Back to the queue after the channel's backoff, or failed when its policy gives up."""
-        tries = claim.tries + 1
-        policy = channel.retry_policy
-        if policy.gives_up_after(tries):
-            leased_transition(
-                session,
-                claim,
-                from_status=S.SENDING,
-                to_status=S.FAILED,
-                actor=self.worker_id,
-                tries=tries,
-                now=now,
-                reason=f"gave up after {tries} tries; last: {result.reason}",
-            )
-            fall_back(self.context, session, claim.delivery_id, invoice, S.FAILED, result.reason)
-            return S.FAILED
-        delay = result.after if result.after is not None else policy.delay_after(tries)
-        due = tenant_settings(session, claim.tenant_id).due_at(
-            claim.channel, now + dt.timedelta(seconds=delay)
-        )
+        move = retry_move(session, claim, channel, result, now, from_status=S.SENDING)
         leased_transition(
             session,
             claim,
             from_status=S.SENDING,
-            to_status=S.QUEUED,
+            to_status=move.to_status,
             actor=self.worker_id,
-            tries=tries,
+            tries=move.tries,
             now=now,
-            reason=result.reason,
-            next_attempt_at=due,
-            details={"retry_in_seconds": round(delay, 3), "try": tries},
+            reason=move.reason,
+            next_attempt_at=move.next_attempt_at,
+            details=move.details,
         )
-        return S.QUEUED
+        if move.to_status is S.FAILED:
+            fall_back(self.context, session, claim.delivery_id, invoice, S.FAILED, result.reason)
+        return move.to_status
+
+
+def retry_move(
+    session: Session,
+    claim: Claim,
+    channel: Channel[Any],
+    result: Retry,
+    now: dt.datetime,
+    *,
+    from_status: DeliveryStatus,
+    via: DeliveryStatus | None = None,
+    via_details: dict[str, Any] | None = None,
+) -> LeasedMove:
+    """A `Retry`'s step: back to the queue after the channel's backoff (the tenant's sending hours
+    respected), or failed when its policy gives up (the caller then queues the fallback channel)."""
+    tries = claim.tries + 1
+    policy = channel.retry_policy
+    if policy.gives_up_after(tries):
+        return LeasedMove(
+            claim,
+            from_status,
+            S.FAILED,
+            via=via,
+            via_details=via_details,
+            tries=tries,
+            reason=f"gave up after {tries} tries; last: {result.reason}",
+        )
+    delay = result.after if result.after is not None else policy.delay_after(tries)
+    due = tenant_settings(session, claim.tenant_id).due_at(claim.channel, now + dt.timedelta(seconds=delay))
+    return LeasedMove(
+        claim,
+        from_status,
+        S.QUEUED,
+        via=via,
+        via_details=via_details,
+        tries=tries,
+        reason=result.reason,
+        next_attempt_at=due,
+        details={"retry_in_seconds": round(delay, 3), "try": tries},
+    )
+
+
+def _writes_in_groups(name: str) -> bool:
+    """Whether channel `name` writes in groups; False for one unknown or not installed (its deliveries
+    say so on the one-by-one path)."""
+    try:
+        return channel_class(name).capabilities.writes_in_groups
+    except (UnknownChannel, ChannelUnavailable):
+        return False
+
+
+@dataclass(frozen=True)
+class NotSent:
+    """Why a claimed delivery goes to deviation without reaching its channel (extra documents that
+    cannot be sent, a rendering problem, a validation that refused it), and what its event records."""
+
+    reason: str
+    details: dict[str, Any] | None = None
+
+
+def sending_details(rendered: RenderedDelivery, validation: ValidationOutcome) -> dict[str, Any]:
+    """What the `sending` event records about the document handed to the channel."""
+    document, pods = rendered.document, rendered.pods
+    return {
+        "format": document.format,
+        "attachments": [a.format for a in rendered.attachments],
+        "validation": validation.passed,
+        "bytes": len(document.content),
+        **({"extra_documents": _extras_detail(pods, document.format)} if pods else {}),
+    }
+
+
+def log_sent(result: DeliveryResult, started: float) -> None:
+    """The `delivery.sent` line: what the channel answered and how long it took."""
+    log.info(
+        "delivery.sent",
+        result=type(result).__name__.lower(),
+        seconds=round(time.perf_counter() - started, 3),
+        **_result_fields(result),
+    )
 
 
 def _result_fields(result: DeliveryResult) -> dict[str, Any]:
@@ -573,3 +697,208 @@ def _extras_detail(pods: tuple[ExtraDocument, ...], fmt: str) -> list[dict[str, 
         }
         for pod in pods
     ]
+
+
+# -- a claim batch on channels that write in groups ------------------------------------------------------
+
+
+@dataclass
+class _GroupedDelivery:
+    """One claimed delivery of a grouped batch, rendered and handed to its channel, its outcome pending
+    until the batch's write group settles (or `not_sent`: it goes to deviation without being sent)."""
+
+    claim: Claim
+    not_sent: NotSent | None = None
+    rendered: RenderedDelivery | None = None
+    validation: ValidationOutcome | None = None
+    result: DeliveryResult | None = None
+    storage_key: str | None = None
+
+
+def stored_copy_tag(claim: Claim) -> str:
+    """The write group tag of a delivery's stored copy (its channel's files are tagged by its id)."""
+    return f"{claim.delivery_id}/stored"
+
+
+class GroupedBatch:
+    """The deliveries of one claim batch whose channels write in groups (`writes_in_groups`: the folder).
+
+    Each is rendered, validated and handed to its channel with the batch's `WriteGroup` (its files and
+    its stored copy written as parts, nothing flushed); there is no `rendering → sending` transaction of
+    its own (a synchronous channel's `sending` is not observable). `finish` settles the group (one flush
+    for every file of the batch, then the renames into place, then one flush of the directories) and
+    records every outcome in ONE transaction under each delivery's lease, its `sending` step in the
+    history as before: a delivery is `delivered` only once its bytes are durable and in place. A write
+    that failed to settle is a retry. A crash before that transaction leaves the deliveries in
+    `rendering` under their claim's lease: taken over later, their files written again under the same
+    names (at most part files left, outside the delivery folders).
+    """
+
+    def __init__(self, loop: DeliveryLoop, numbers: dict[str | None, str]) -> None:
+        self.loop = loop
+        self.context = loop.context
+        self.numbers = numbers
+        self.group = WriteGroup()
+        self.pending: list[_GroupedDelivery] = []
+
+    def add(self, claim: Claim, payload: str, tenant: TenantSettings, extras: ExtraDocuments | None) -> None:
+        """Render, validate and hand one claimed delivery to its channel through the group."""
+        context = self.context
+        if claim.taken_over:
+            metrics.record_lease_takeover()
+        log.info(
+            "delivery.claimed", try_number=claim.tries + 1, taken_over=claim.taken_over,
+            claimed_from=claim.claimed_from.value,
+        )  # fmt: skip
+        prepared = self.loop.prepare(claim, payload, tenant, extras)
+        if isinstance(prepared, NotSent):
+            self.pending.append(_GroupedDelivery(claim, not_sent=prepared))
+            return
+        rendered, validation = prepared
+        outbound = replace(self.loop.outbound_delivery(claim, rendered), write_group=self.group)
+        metrics.record_delivery_attempt(claim.channel)
+        started = time.perf_counter()
+        result = deliver_with_context(context.engine, rendered.channel, outbound)
+        log_sent(result, started)
+        storage_key = None
+        if context.settings.store_sent_documents and isinstance(result, Delivered | Sent):
+            storage_key = self._keep_sent(claim, rendered.document.content)
+        self.pending.append(_GroupedDelivery(claim, None, rendered, validation, result, storage_key))
+
+    def _keep_sent(self, claim: Claim, content: bytes) -> str | None:
+        """The stored copy: through the group in a local store (settled with the channel's files),
+        else put now as on the one-by-one path; None when it cannot be kept (the outcome stands)."""
+        store = self.context.document_store
+        if not isinstance(store, LocalDocumentStore):
+            return put_sent(self.context, claim.delivery_id, content)
+        try:
+            return store.put_in_group(content, self.group, tag=stored_copy_tag(claim))
+        except OSError as error:
+            log.warning(
+                "worker %s: cannot keep %s as sent: %s", self.loop.worker_id, claim.delivery_id, error
+            )
+            return None
+
+    def abandon(self) -> None:
+        """Drop the parts of writes not settled (an error ended the round; the leases expire)."""
+        self.group.discard()
+
+    def finish(self) -> None:
+        """Settle the group, then record every outcome in one transaction, then log and count them."""
+        if not self.pending:
+            return
+        settled = self.group.settle() if len(self.group) else Settled()
+        for entry in self.pending:
+            failure = settled.failed.get(entry.claim.delivery_id)
+            if failure is not None and isinstance(entry.result, Delivered | Sent):
+                entry.result = Retry(reason=f"writing the files failed: {failure}")
+                entry.storage_key = None
+            elif entry.storage_key is not None and stored_copy_tag(entry.claim) in settled.failed:
+                log.warning(
+                    "worker %s: cannot keep %s as sent: %s", self.loop.worker_id, entry.claim.delivery_id,
+                    settled.failed[stored_copy_tag(entry.claim)],
+                )  # fmt: skip
+                entry.storage_key = None
+        statuses, lost = self.context.ride_out(self._write_outcomes)
+        for entry in self.pending:
+            claim = entry.claim
+            with bound_context(
+                tenant=claim.tenant_id,
+                invoice_number=self.numbers.get(claim.invoice_id),
+                delivery_id=claim.delivery_id,
+                attempt=claim.attempt,
+                channel=claim.channel,
+                worker=self.loop.worker_id,
+            ):
+                if claim.delivery_id in lost:
+                    self.context.stats.lease_lost += 1
+                    log.warning("delivery.lease_lost", reason=lost[claim.delivery_id])
+                    continue
+                status, reason = statuses[claim.delivery_id]
+                self.context.stats.outcomes[status.value] += 1
+                self.loop.log_outcome(claim, status.value, reason)
+        self.pending = []
+
+    def _write_outcomes(
+        self,
+    ) -> tuple[dict[str, tuple[DeliveryStatus, str | None]], dict[str, str]]:
+        """The batch's one transaction (tried again as a whole after an outage): every delivery's
+        outcome, its lease checked row by row; a row whose lease was lost is skipped and reported."""
+        now = utcnow()
+        statuses: dict[str, tuple[DeliveryStatus, str | None]] = {}
+        fallbacks: list[tuple[Claim, Invoice, DeliveryStatus, str]] = []
+        moves: list[LeasedMove] = []
+        with session_scope(self.context.engine) as session:
+            for entry in self.pending:
+                move, fallback_reason = self._move(session, entry, now)
+                moves.append(move)
+                statuses[entry.claim.delivery_id] = (move.to_status, move.reason)
+                if fallback_reason is not None and entry.rendered is not None:
+                    fallbacks.append((entry.claim, entry.rendered.invoice, move.to_status, fallback_reason))
+            refused = leased_transitions(session, moves, actor=self.loop.worker_id, now=now)
+            lost = {
+                move.claim.delivery_id: f"lease {move.claim.lease_token[:8]}… is no longer held"
+                for move in refused
+            }
+            for claim, invoice, status, reason in fallbacks:
+                if claim.delivery_id not in lost:
+                    fall_back(self.context, session, claim.delivery_id, invoice, status, reason)
+        return statuses, lost
+
+    def _move(
+        self, session: Session, entry: _GroupedDelivery, now: dt.datetime
+    ) -> tuple[LeasedMove, str | None]:
+        """One delivery's step from `rendering` (through `sending` when it reached its channel), and the
+        reason to queue its fallback channel (None: no fallback)."""
+        claim = entry.claim
+        if entry.not_sent is not None or entry.rendered is None or entry.validation is None:
+            not_sent = entry.not_sent or NotSent("nothing was rendered")
+            move = LeasedMove(
+                claim, S.RENDERING, S.DEVIATION, reason=not_sent.reason, details=not_sent.details
+            )
+            return move, None
+        rendered, result = entry.rendered, entry.result
+        details = sending_details(rendered, entry.validation)
+        if isinstance(result, Delivered | Sent):
+            document_id = (
+                store_sent(
+                    self.context,
+                    session,
+                    claim.tenant_id,
+                    rendered.document,
+                    f"{safe_name(rendered.invoice.number)}.{rendered.document.extension}",
+                    claim.delivery_id,
+                    entry.storage_key,
+                )
+                if entry.storage_key
+                else None
+            )
+            status = S.DELIVERED if isinstance(result, Delivered) else S.SENT
+            move = LeasedMove(
+                claim,
+                S.RENDERING,
+                status,
+                via=S.SENDING,
+                via_details=details,
+                reason=result.detail,
+                channel_message_id=result.message_id,
+                details={"document_id": document_id} if document_id else None,
+            )
+            return move, None
+        if isinstance(result, Retry):
+            move = retry_move(
+                session, claim, rendered.channel, result, now,
+                from_status=S.RENDERING, via=S.SENDING, via_details=details,
+            )  # fmt: skip
+            return move, (result.reason if move.to_status is S.FAILED else None)
+        if isinstance(result, Failed):
+            reason = result.reason
+            status = S.DEVIATION if result.deviation else S.FAILED
+        else:  # a grouped channel is synchronous: it has no batch to stage into
+            reason = f"channel {claim.channel} answered {type(result).__name__} to a grouped write"
+            status = S.DEVIATION
+        move = LeasedMove(
+            claim, S.RENDERING, status, via=S.SENDING, via_details=details, reason=reason,
+            tries=claim.tries + 1,
+        )  # fmt: skip
+        return move, reason

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from channels import create_channel
-from channels.base import Channel, Delivered, OutboundDelivery
-from channels.folder import FolderChannel
+from channels.base import Channel, Delivered, OutboundDelivery, Retry
+from channels.folder import PARTS_DIRECTORY, FolderChannel
 from tests.channels.contract import ChannelContract, outbound
+from transports.files import WriteGroup
 
 
 class TestFolderChannel(ChannelContract):
@@ -87,3 +89,52 @@ def test_stale_temp_files_of_a_crashed_writer_are_swept(tmp_path: Path) -> None:
     assert isinstance(channel.deliver(outbound(channel)), Delivered)
     assert not stale.exists()
     assert fresh.exists()
+
+
+# -- through a write group (the worker's claim batch) -----------------------------------------------------
+
+
+def test_in_a_group_nothing_is_in_place_until_it_settles_then_every_file_is(tmp_path: Path) -> None:
+    channel = create_channel("folder", {"directory": str(tmp_path)})
+    assert channel.capabilities.writes_in_groups
+    group = WriteGroup()
+    deliveries = [replace(outbound(channel, n=n), write_group=group) for n in (1, 2)]
+    results = [channel.deliver(delivery) for delivery in deliveries]
+    assert all(isinstance(result, Delivered) for result in results)
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and PARTS_DIRECTORY not in p.parts] == []
+    settled = group.settle()
+    assert settled.done == {"d00001", "d00002"} and settled.failed == {}
+    for delivery, result in zip(deliveries, results, strict=True):
+        assert isinstance(result, Delivered) and result.message_id
+        written = Path(result.message_id)
+        assert written.read_bytes() == delivery.document.content
+        sidecar_bytes = written.with_name(written.name.replace(".json", ".sidecar.json")).read_bytes()
+        assert b"\n" not in sidecar_bytes  # compact on the hot path
+        assert json.loads(sidecar_bytes)["bytes"] == len(delivery.document.content)
+    assert list((tmp_path / PARTS_DIRECTORY).iterdir()) == []
+    assert not list(tmp_path.rglob(".tmp-*"))
+
+
+def test_in_a_group_a_write_that_fails_is_a_retry_with_nothing_left_in_the_group(
+    tmp_path: Path,
+) -> None:
+    channel = create_channel("folder", {"directory": str(tmp_path)})
+    group = WriteGroup()
+    blocked = replace(outbound(channel, n=1, address="blocked"), write_group=group)
+    (tmp_path / "acme").mkdir()
+    (tmp_path / "acme" / "blocked").write_text("a file where the folder should be")
+    assert isinstance(channel.deliver(blocked), Retry)
+    assert len(group) == 0
+    assert isinstance(channel.deliver(replace(outbound(channel, n=2), write_group=group)), Delivered)
+    assert group.settle().done == {"d00002"}
+
+
+def test_without_a_group_the_sidecar_is_indented_as_before(tmp_path: Path) -> None:
+    channel = create_channel("folder", {"directory": str(tmp_path)})
+    result = channel.deliver(outbound(channel))
+    assert isinstance(result, Delivered) and result.message_id
+    written = Path(result.message_id)
+    assert (
+        b'\n  "delivery_id"' in written.with_name(written.name.replace(".json", ".sidecar.json")).read_bytes()
+    )
+    assert not (tmp_path / PARTS_DIRECTORY).exists()

@@ -31,8 +31,13 @@ from sqlmodel import col
 
 from db.models import StoredDocument
 from gateway.settings import Settings
+from transports.files import WriteGroup, sweep_stale_parts
 
 KEY_PATTERN = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}")
+#: Where `LocalDocumentStore.put_in_group` keeps parts until the group settles (never a key: `keys()`)
+PARTS_DIRECTORY = ".parts"
+#: A part older than this was left by a writer that died before its group settled.
+STALE_PART_SECONDS = 3600.0
 
 
 class DocumentStoreError(Exception):
@@ -90,6 +95,7 @@ class LocalDocumentStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._swept = False
 
     def _path(self, key: str) -> Path:
         if not is_document_key(key):
@@ -118,6 +124,23 @@ class LocalDocumentStore:
             os.fsync(directory)
         finally:
             os.close(directory)
+        return key
+
+    def put_in_group(self, data: bytes, group: WriteGroup, *, tag: str) -> str:
+        """`put` through a write group: the bytes are a part until `group.settle()` (one flush for the
+        batch), so the key may be recorded only once the group has settled `tag`. Raises `OSError` when
+        the part cannot be written."""
+        key = content_key(data)
+        path = self._path(key)
+        if path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == key[-64:]:
+            return key
+        parts = self.root / PARTS_DIRECTORY
+        group.ensure_directory(path.parent)
+        group.ensure_directory(parts)
+        if not self._swept:
+            self._swept = True
+            sweep_stale_parts(parts, STALE_PART_SECONDS)
+        group.write(path, data, parts=parts, tag=tag)
         return key
 
     def get(self, key: str) -> bytes:
