@@ -12,6 +12,7 @@ open deviation) and measured again:
 * intake: `accept_invoices` of `--intake` new invoices in batches of `--batch` (invoices/s), in a child
   process whose `PYTHONPATH` is the code measured; with `--baseline-code DIR` the same again with the code
   in DIR (e.g. the session's starting checkout), on the same store, at the empty store and the top size;
+  the best of `--repeat` runs, the two codes taking turns (other work on a shared machine only slows);
 * end to end: those invoices delivered through the folder channel by `Worker(...).run(once=True)`;
 * claim: median of `claim_deliveries(limit=20)` over the queued rows (each rolled back, so all stay queued);
 * `GET /invoices` (a number, part of a buyer's name, a KID, newest first, deliveries in deviation) and
@@ -190,19 +191,27 @@ def measure(
     url = engine.url.render_as_string(hide_password=False)
     row: dict[str, Any] = {"database": kind, "invoices": size}
     label = f"{kind[:2]}{size}"
-    row["intake_per_s"] = intake(url, ROOT, label, args.intake, args.batch, directory)
+    rates = [intake(url, ROOT, label, args.intake, args.batch, directory)]
     row["claim_ms"] = claim_ms(engine)
     row["e2e_per_s"] = deliver(engine, url, directory / label)
+    baseline = args.baseline_code and (size == 0 or size == max(args.sizes))
+    base_rates = []
+    for repeat in range(args.repeat):  # best of `--repeat`, the two codes taking turns (a shared machine)
+        if baseline:
+            base_rates.append(
+                intake(url, args.baseline_code, f"{label}b{repeat}", args.intake, args.batch, directory)
+            )
+        if repeat:
+            rates.append(intake(url, ROOT, f"{label}r{repeat}", args.intake, args.batch, directory))
+    row["intake_per_s"] = max(rates)
+    if base_rates:
+        row["baseline_intake_per_s"] = max(base_rates)
+    with session_scope(engine) as session:  # the repeats' deliveries are not the next size's queue
+        session.execute(update(Delivery).where(Delivery.status == "queued").values(status="delivered"))  # type: ignore[arg-type]
     settings = Settings(database_url=url, data_dir=directory / "api-data", _env_file=None)  # type: ignore[call-arg]
     app = create_app(settings, engine)
     logging.getLogger().setLevel(logging.WARNING)  # not a line per request
     row["search_ms"], row["deviations_ms"] = asyncio.run(requests_ms(app, token, size, names))
-    if args.baseline_code and (size == 0 or size == max(args.sizes)):
-        row["baseline_intake_per_s"] = intake(
-            url, args.baseline_code, f"{label}b", args.intake, args.batch, directory
-        )
-        with session_scope(engine) as session:  # out of the next size's queue: they are not delivered here
-            session.execute(update(Delivery).where(Delivery.status == "queued").values(status="delivered"))  # type: ignore[arg-type]
     print(
         "  " + json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True
     )
@@ -265,6 +274,7 @@ def main() -> None:
     parser.add_argument("--intake", type=int, default=2000, help="new invoices per intake measurement")
     parser.add_argument("--batch", type=int, default=500, help="invoices per accept_invoices call")
     parser.add_argument("--buyers", type=int, default=20_000, help="distinct customers among the invoices")
+    parser.add_argument("--repeat", type=int, default=3, help="intake measured this often; the best counts")
     parser.add_argument("--baseline-code", type=Path, help="a checkout whose intake is measured beside")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES)
     args = parser.parse_args()

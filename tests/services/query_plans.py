@@ -4,9 +4,9 @@ A hot query that stops using an index still returns the right rows, only slower 
 behaviour test notices; these helpers make that a failure. `captured` records every statement (with its
 parameters) that touches a table while the real code runs; `plan_of` asks SQLite (`EXPLAIN QUERY PLAN`) or
 PostgreSQL (`EXPLAIN (FORMAT JSON)`) for its plan; `assert_indexed` fails when the plan reads the table
-whole or finds its rows only through the table's tenant index (every row of the tenant). `fill` writes
-enough rows, spread over several tenants (and PostgreSQL's statistics), so that the planner's choice is the one
-it makes on a real store (an empty table is scanned whatever its indexes).
+whole or finds its rows by the tenant alone (every row of the tenant). `fill` writes enough rows, spread
+over several tenants (and PostgreSQL's statistics), so that the planner's choice is the one it makes on a
+real store (an empty table is scanned whatever its indexes). SQLite gets no statistics, as in production.
 """
 
 from __future__ import annotations
