@@ -46,8 +46,6 @@ def _invoice(client: TestClient, auth: dict[str, Any], n: int, **changes: Any) -
     return view
 
 
-
-
 def test_kid_payment_pays_the_invoice_once_and_tells_the_erp(
     client: TestClient, auth: dict[str, Any], engine: Engine, settings: Settings
 ) -> None:

@@ -102,8 +102,13 @@ def _accept(engine: Engine, *refs: dict[str, str], tenant: str = "acme") -> list
     return [r.invoice_id or "" for r in results]
 
 
-def _post(client: TestClient, auth: dict[str, Any], data: bytes, content_type: str = "application/pdf",
-          **params: Any) -> Any:
+def _post(
+    client: TestClient,
+    auth: dict[str, Any],
+    data: bytes,
+    content_type: str = "application/pdf",
+    **params: Any,
+) -> Any:
     return client.post("/pods", content=data, params=params, headers={**auth, "Content-Type": content_type})
 
 
