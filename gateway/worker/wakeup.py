@@ -44,6 +44,8 @@ class Wakeup:
         self._connection: psycopg.Connection[tuple[object, ...]] | None = None
         self._retry_at = 0.0
         self._failures = 0
+        #: waits a notification ended: tells a wake by NOTIFY from a poll's look without timing either
+        self.notified = 0
         #: the self-pipe a stop writes to, made by `start` (a worker never run holds no descriptors)
         self._pipe: tuple[int, int] | None = None
 
@@ -89,11 +91,13 @@ class Wakeup:
         if connection.fileno() not in ready:
             return False
         try:
-            for _ in connection.notifies(timeout=0.0):
-                pass  # one look serves every notification that came in
+            notifications = sum(1 for _ in connection.notifies(timeout=0.0))  # one look serves them all
         except Exception as error:  # any driver error: the listener is gone; look once
             log.info("%s: the LISTEN connection was lost (%s); reconnecting", self.who, error)
             self._drop()
+            return True
+        if notifications:
+            self.notified += 1
         return True
 
     def close(self) -> None:

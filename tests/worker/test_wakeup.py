@@ -82,12 +82,14 @@ def test_a_new_invoice_wakes_an_idle_worker(
     worker = Worker(engine, settings, worker_id="listener")
     assert worker.wakeup.listening is postgresql
     _start(worker, running)
-    rounds = worker.stats.rounds
+    rounds, notified = worker.stats.rounds, worker.wakeup.notified
     _post(engine, 1)
     took = _wait_until(lambda: worker.stats.outcomes["delivered"] == 1, "the invoice delivered")
     if not postgresql:
+        assert worker.wakeup.notified == 0  # SQLite: every look was a poll's
         return
     assert worker.stats.rounds > rounds and took < WAIT_SECONDS < LONG_SECONDS  # woken, not polling
+    assert worker.wakeup.notified > notified  # and the wait that ended was ended by the NOTIFY
 
     # the LISTEN connection is cut (a restart, a proxy): the worker looks once, listens again, and the
     # next invoice wakes it as the first did
@@ -97,9 +99,10 @@ def test_a_new_invoice_wakes_an_idle_worker(
         connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": listener.info.backend_pid})
     _wait_until(lambda: worker.wakeup._connection not in (None, listener), "listening again")
     time.sleep(0.2)
-    rounds = worker.stats.rounds
+    rounds, notified = worker.stats.rounds, worker.wakeup.notified
     _post(engine, 2)
     _wait_until(lambda: worker.stats.outcomes["delivered"] == 2, "the second invoice delivered")
+    assert worker.stats.rounds > rounds and worker.wakeup.notified > notified
 
 
 def test_polling_is_chosen_by_setting_or_by_sqlite(engine: Engine, settings: Settings) -> None:
