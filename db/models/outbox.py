@@ -52,6 +52,8 @@ class InvoiceRecord(SQLModel, table=True):
         # one customer's invoices (the portal's pages newest first, a page at a time; follow-up's balances
         # per receiver): SQLite would otherwise walk every invoice of the seller in issue-date order
         Index("ix_invoices_portal_customer", "tenant_id", "receiver_id", "issue_date", "number", "id"),
+        # matching's open items: the unpaid and partially paid, and those paid since a cut-off (0028)
+        Index("ix_invoices_open_items", "tenant_id", "payment_status", "paid_at"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
@@ -208,6 +210,8 @@ class Deviation(SQLModel, table=True):
     __table_args__ = (
         Index("ix_deviations_open", "tenant_id", "closed_at"),
         Index("ix_deviations_open_cause", "tenant_id", "closed_at", "cause", "opened_at"),
+        # covered deviations (closed with closure `fallback`), listed beside the open ones (0028)
+        Index("ix_deviations_closure", "tenant_id", "closure", "opened_at"),
     )
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)

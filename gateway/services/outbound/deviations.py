@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, literal_column, or_, select, union_all, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -342,8 +342,8 @@ def _state_condition(state: str) -> ColumnElement[bool]:
     closed_at, closure = col(Deviation.closed_at), col(Deviation.closure)
     if state == OPEN:
         return closed_at.is_(None)
-    if state == COVERED:
-        return and_(closed_at.is_not(None), closure == FALLBACK)
+    if state == COVERED:  # a closure is written only when a deviation is closed
+        return closure == literal_column(f"'{FALLBACK}'")
     return and_(closed_at.is_not(None), or_(closure.is_(None), closure != FALLBACK))
 
 
@@ -414,22 +414,34 @@ def list_deviations(
     # The page's rows are chosen on the deviations table alone (filters, order, limit), then joined: a
     # planner that joins every open deviation to its invoice and deliveries before sorting them would
     # read tens of thousands of rows to show fifty.
-    page = select(col(Deviation.id))
-    if deviation_id is not None:
-        page = page.where(col(Deviation.id) == deviation_id)
-    page = page.where(
-        *_filters(tenant_id, states, cause=cause, channel=channel, since=since, opened_before=opened_before)
+    common = _filters(
+        tenant_id, STATES, cause=cause, channel=channel, since=since, opened_before=opened_before
     )
+    if deviation_id is not None:
+        common.append(col(Deviation.id) == deviation_id)
     if after is not None:
         opened_at, after_id = after
-        page = page.where(
+        common.append(
             or_(
                 col(Deviation.opened_at) < opened_at,
                 and_(col(Deviation.opened_at) == opened_at, col(Deviation.id) > after_id),
             )
         )
     ordered = (col(Deviation.opened_at).desc(), col(Deviation.id))
-    page_ids = list(session.execute(page.order_by(*ordered).limit(limit).offset(offset)).scalars())
+    # One branch per state, each the newest `limit + offset` of its own index range (open: closed_at is
+    # null; covered: closure `fallback`, in opened_at order), merged: an OR of the states let both
+    # planners read every deviation the tenant ever had, and covered ones are never closed further.
+    branches = [
+        select(col(Deviation.id), col(Deviation.opened_at))
+        .where(*common, *([] if states == STATES else [_state_condition(state)]))
+        .order_by(*ordered)
+        .limit(limit + offset)
+        .subquery()
+        for state in (states if states != STATES else (OPEN,))
+    ]
+    merged = union_all(*(select(branch.c.id, branch.c.opened_at) for branch in branches)).subquery()
+    page = select(merged.c.id).order_by(merged.c.opened_at.desc(), merged.c.id).limit(limit).offset(offset)
+    page_ids = list(session.execute(page).scalars())
     if not page_ids:
         return []
     covering = _deliveries.alias("covering")

@@ -3,7 +3,6 @@ finds them, not every invoice the tenant ever sent (`tests.services.query_plans`
 
 from __future__ import annotations
 
-import pytest
 from sqlalchemy import Engine
 
 from db.engine import session_scope
@@ -11,12 +10,6 @@ from gateway.services.payments.matching_runs import build_index, open_items
 from tests.services.query_plans import assert_indexed, captured, fill
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`payment_status IN (open) OR paid_at >= since` has no index with the tenant: SQLite reads the "
-    "tenant's invoices through another index's tenant column, PostgreSQL likewise; needs (tenant_id, "
-    "payment_status, paid_at) or two indexes (a migration)",
-)
 def test_the_open_items_load_reads_an_index_of_open_invoices(engine: Engine) -> None:
     """`build_index` loads the open items every matching run starts from: with two thirds of a tenant's
     invoices paid long ago, reading the tenant's invoices whole would grow with its history."""
