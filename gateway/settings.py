@@ -198,6 +198,12 @@ class Settings(BaseSettings):
         description="with LISTEN, how long an idle worker waits for a notification before it looks for due "
         "work anyway (retries coming due, a notification lost while reconnecting)",
     )
+    worker_overlap_io: bool = Field(
+        True,
+        description="a worker settles a grouped batch (the folder's flushes and renames) and records its "
+        "outcomes on a finisher thread while it claims and renders the next batch (issue 23); off: on "
+        "the worker's own thread, one batch after the other",
+    )
     # --- metrics and logs (issue 18) ---
     metrics_token: SecretStr | None = Field(
         None,

@@ -26,9 +26,12 @@ fails is not tried again in place: the round ends and the worker backs off (`gat
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -134,13 +137,21 @@ class DeliveryLoop:
     def __init__(self, context: WorkerContext) -> None:
         self.context = context
         self._grouped: frozenset[str] | None = None
+        #: the grouped batch being settled and recorded beside the next round (`run_round(overlap=True)`)
+        self._finisher: BatchFinisher | None = None
 
     @property
     def worker_id(self) -> str:
         return self.context.worker_id
 
-    def run_round(self) -> int:
-        """Claim up to `claim_batch` due deliveries and deliver them; how many were claimed."""
+    def run_round(self, *, overlap: bool = False) -> int:
+        """Claim up to `claim_batch` due deliveries and deliver them; how many were claimed.
+
+        With `overlap` a grouped batch's settling and outcome transaction are handed to a finisher thread
+        (`BatchFinisher`) and the round returns while its disk flushes run: the next round claims and
+        renders beside them, and joins that finisher before handing over its own batch (at most one in
+        flight). A round that claims nothing joins it at once; so does `join_finisher`, which the worker
+        calls before it stops. An error of the finisher is raised by the join, on the worker's thread."""
         context = self.context
         grouped = self.grouped_channels()
         with session_scope(context.engine) as session:
@@ -148,7 +159,7 @@ class DeliveryLoop:
                 session,
                 worker_id=self.worker_id,
                 limit=context.settings.claim_batch,
-                lease_seconds=self.claim_lease_seconds(grouped),
+                lease_seconds=self.claim_lease_seconds(grouped, overlap=overlap),
                 channels=context.only_channels,
             )
             # The payloads come in the claim's own transaction: on SQLite every transaction takes the
@@ -158,6 +169,8 @@ class DeliveryLoop:
             extras = load_extra_documents(session, context.document_store, claims)
         context.stats.rounds += 1
         context.stats.claimed += len(claims)
+        if not claims:
+            self.join_finisher()  # nothing to overlap with: the previous batch's outcomes are recorded now
         batch = GroupedBatch(self, numbers) if grouped else None
         try:
             for position, claim in enumerate(claims):
@@ -177,7 +190,10 @@ class DeliveryLoop:
                                   extras.get(claim.delivery_id))  # fmt: skip
                     else:
                         self._claimed(claim, payloads, settings_by_tenant, extras)
-            if batch is not None:
+            if batch is not None and overlap and batch.pending:
+                self.join_finisher()  # at most one batch in flight; its error surfaces here
+                self._finisher, batch = BatchFinisher(batch), None  # the finisher owns it now
+            elif batch is not None:
                 batch.finish()  # one flush for the batch's files, then one transaction for its outcomes
         finally:
             if batch is not None:
@@ -192,12 +208,29 @@ class DeliveryLoop:
             self._grouped = frozenset(name for name in served if _writes_in_groups(name))
         return self._grouped
 
-    def claim_lease_seconds(self, grouped: frozenset[str]) -> float:
+    def claim_lease_seconds(self, grouped: frozenset[str], *, overlap: bool = False) -> float:
         """The claim's lease: the worker's lease, and for a worker with grouped channels the longest of
         their timeouts on top (their deliveries stay under the claim's lease until the batch is recorded,
-        where another channel's `sending` extends it)."""
+        where another channel's `sending` extends it). With `overlap` that timeout is added twice: a
+        batch may also wait for the previous batch's finisher to settle before its own settles."""
         timeouts = [self._timeout_seconds(name) for name in sorted(grouped)]
-        return self.context.settings.lease_seconds + max(timeouts, default=0.0)
+        grouped_wait = max(timeouts, default=0.0) * (2 if overlap else 1)
+        return self.context.settings.lease_seconds + grouped_wait
+
+    def close(self) -> None:
+        """Join the finisher when the worker ends on an error of its own: what the finisher raised is
+        logged, not raised (the worker's error is the one that ends it)."""
+        try:
+            self.join_finisher()
+        except Exception:
+            log.exception("worker.finisher_failed")
+
+    def join_finisher(self) -> None:
+        """Wait for the grouped batch handed to the finisher thread (if any) and count its outcomes;
+        re-raises, on this thread, whatever ended the finisher (its batch then recorded nothing)."""
+        finisher, self._finisher = self._finisher, None
+        if finisher is not None:
+            finisher.join()
 
     def _timeout_seconds(self, name: str) -> float:
         """The channel's timeout; 0 for one whose settings are refused (its deliveries go to deviation
@@ -785,8 +818,20 @@ class GroupedBatch:
 
     def finish(self) -> None:
         """Settle the group, then record every outcome in one transaction, then log and count them."""
+        self.count(self.settle_and_record())
+
+    def count(self, tally: BatchTally) -> None:
+        """Add a settled batch's outcomes to the worker's statistics (on the worker's own thread)."""
+        self.context.stats.outcomes.update(tally.outcomes)
+        self.context.stats.lease_lost += tally.lease_lost
+
+    def settle_and_record(self) -> BatchTally:
+        """Settle the group, then record every outcome in one transaction, then log them; what to count.
+
+        Touches no counter of the worker's statistics, so a finisher thread may run it (`BatchFinisher`)."""
+        tally = BatchTally()
         if not self.pending:
-            return
+            return tally
         settled = self.group.settle() if len(self.group) else Settled()
         for entry in self.pending:
             failure = settled.failed.get(entry.claim.delivery_id)
@@ -811,13 +856,14 @@ class GroupedBatch:
                 worker=self.loop.worker_id,
             ):
                 if claim.delivery_id in lost:
-                    self.context.stats.lease_lost += 1
+                    tally.lease_lost += 1
                     log.warning("delivery.lease_lost", reason=lost[claim.delivery_id])
                     continue
                 status, reason = statuses[claim.delivery_id]
-                self.context.stats.outcomes[status.value] += 1
+                tally.outcomes[status.value] += 1
                 self.loop.log_outcome(claim, status.value, reason)
         self.pending = []
+        return tally
 
     def _write_outcomes(
         self,
@@ -902,3 +948,49 @@ class GroupedBatch:
             tries=claim.tries + 1,
         )  # fmt: skip
         return move, reason
+
+
+@dataclass
+class BatchTally:
+    """A settled grouped batch's outcomes by status and its leases found lost, for the worker's stats."""
+
+    outcomes: Counter[str] = field(default_factory=Counter)
+    lease_lost: int = 0
+
+
+class BatchFinisher:
+    """One grouped batch settled and recorded on a thread of its own (`GroupedBatch.settle_and_record`),
+    so the worker claims, renders and validates the next batch while this one's flushes and outcome
+    transaction run (the fsyncs and the database wait release the GIL).
+
+    Nothing changes for the outbox: the batch's deliveries stay in `rendering` under their claim's lease
+    until its one transaction records them, after the flushes, exactly as on the worker's thread. The
+    thread runs in a copy of the worker's context (structlog's contextvars do not cross threads by
+    themselves); it opens its own session (the engine's pool is thread-safe, sessions are not). What
+    ended it is kept and raised by `join` on the worker's thread; its group's parts are discarded then.
+    """
+
+    def __init__(self, batch: GroupedBatch) -> None:
+        self.batch = batch
+        self._tally: BatchTally | None = None
+        self._error: BaseException | None = None
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._run,), name=f"finisher {batch.loop.worker_id}", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._tally = self.batch.settle_and_record()
+        except BaseException as error:  # raised again by `join`, on the worker's thread
+            self._error = error
+            self.batch.abandon()
+
+    def join(self) -> None:
+        """Wait for the batch, then count its outcomes, or raise what ended it."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        if self._tally is not None:
+            self.batch.count(self._tally)

@@ -9,6 +9,8 @@ A database that does not answer does not end the worker: the round is tried agai
 (`gateway.worker.outage`), for as long as the outage lasts.
 SIGTERM/SIGINT stop the loop after the current delivery; claimed deliveries not yet started are handed
 back to the queue.
+With `worker_overlap_io` (the default) a grouped batch's disk flushes and outcome transaction run on a
+finisher thread beside the next round (`DeliveryLoop.run_round`); the loop joins it before it returns.
 The validator's schemas and stylesheets are compiled when the worker starts (`warm_validator`), not
 inside the first EHF delivery (a couple of seconds, under that delivery's lease).
 """
@@ -118,6 +120,7 @@ class Worker:
         try:
             self._loop(draining=once or idle_exit)
         finally:
+            self.deliveries.close()  # the batch still settling, if the loop ended on an error
             self.wakeup.close()
             self.context.close_channels()
             self.context.note_outages()
@@ -135,7 +138,7 @@ class Worker:
             try:
                 handled = 0
                 if look or draining or not wakeup.listening or time.monotonic() >= next_look:
-                    handled += self.deliveries.run_round()
+                    handled += self.deliveries.run_round(overlap=self.settings.worker_overlap_io)
                     next_look = time.monotonic() + wakeup.idle_seconds
                 handled += self.periodic.run_due(draining=draining)
             except Exception as error:
@@ -156,3 +159,19 @@ class Worker:
             else:
                 timeout = self.settings.poll_seconds
             look = wakeup.wait(timeout)
+        self._join_finisher_at_stop()
+
+    def _join_finisher_at_stop(self) -> None:
+        """The loop is over: the grouped batch still settling beside it is waited for and counted. An
+        outage that outlasted the stop request leaves that batch's deliveries under their leases (taken
+        over when they expire, as after any stop during an outage); any other error is raised."""
+        try:
+            self.deliveries.join_finisher()
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            log.warning(
+                "worker %s: stopped during an outage; the last batch's deliveries are taken over when "
+                "their leases expire",
+                self.worker_id,
+            )

@@ -5,11 +5,14 @@ place; the one-by-one path for everything else."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 from pydantic import SecretStr
 from sqlalchemy import Engine, event, select, update
 from sqlmodel import col
@@ -18,6 +21,7 @@ from channels.base import DeliveryResult, OutboundDelivery
 from channels.folder import PARTS_DIRECTORY, FolderChannel
 from db.engine import session_scope
 from db.models import Delivery, StoredDocument
+from gateway.logging_setup import bound_context
 from gateway.samples import sample_invoice_json
 from gateway.services.outbound import deliveries as service
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
@@ -25,6 +29,7 @@ from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
 from gateway.worker.context import WorkerContext
 from gateway.worker.delivery import DeliveryLoop
+from gateway.worker.runner import Worker
 from tests.conftest import SHARED
 from transports import files
 
@@ -176,3 +181,128 @@ def test_a_worker_with_grouped_channels_claims_for_their_timeout_too(
     assert loop.claim_lease_seconds(loop.grouped_channels()) == settings.lease_seconds + 7
     only_email = DeliveryLoop(WorkerContext(engine, settings, worker_id="w", channels=["email"]))
     assert only_email.claim_lease_seconds(only_email.grouped_channels()) == settings.lease_seconds
+
+
+# -- the overlap: a grouped batch settled and recorded by a finisher thread (issue 23) --------------------
+
+
+def _statuses(engine: Engine, ids: list[str]) -> list[str]:
+    with session_scope(engine) as session:
+        rows = {row[0]: row[1] for row in session.execute(select(col(Delivery.id), col(Delivery.status)))}
+    return [str(getattr(rows[i], "value", rows[i])) for i in ids]
+
+
+def test_the_finisher_settles_and_records_the_batch_on_its_own_thread_after_the_round_returns(
+    engine: Engine, loop: DeliveryLoop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _accept(engine, [sample_invoice_json(n) for n in range(1, 4)])
+    release = threading.Event()
+    settled_on: list[str] = []
+    outcome_context: list[dict[str, Any]] = []
+    real_settle, real_log_outcome = files.WriteGroup.settle, loop.log_outcome
+
+    def settle(self: files.WriteGroup) -> files.Settled:
+        settled_on.append(threading.current_thread().name)
+        assert release.wait(30)  # the worker's round has returned meanwhile
+        return real_settle(self)
+
+    def log_outcome(claim: Any, status: str, reason: str | None = None) -> None:
+        outcome_context.append(structlog.contextvars.get_contextvars())
+        real_log_outcome(claim, status, reason)
+
+    monkeypatch.setattr(files.WriteGroup, "settle", settle)
+    monkeypatch.setattr(loop, "log_outcome", log_outcome)
+    with bound_context(round="r1"):
+        assert loop.run_round(overlap=True) == 3
+    # the batch is in the finisher's hands, its files not yet durable: nothing recorded, nothing counted
+    assert _statuses(engine, ids) == ["rendering"] * 3
+    assert loop.context.stats.outcomes == {}
+    release.set()
+    loop.join_finisher()
+    assert settled_on and settled_on[0] != threading.current_thread().name
+    assert _statuses(engine, ids) == ["delivered"] * 3
+    assert loop.context.stats.outcomes == {"delivered": 3}
+    # each outcome line names its delivery, and the worker's context at the hand-over came along
+    assert sorted(c["delivery_id"] for c in outcome_context) == sorted(ids)
+    assert {c["round"] for c in outcome_context} == {"r1"}
+
+
+def test_an_error_in_the_finisher_surfaces_at_the_next_join_and_nothing_is_delivered(
+    engine: Engine, loop: DeliveryLoop, outbound_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _accept(engine, [sample_invoice_json(n) for n in range(1, 3)])
+
+    def settle(self: files.WriteGroup) -> files.Settled:
+        raise RuntimeError("the disk caught fire")
+
+    monkeypatch.setattr(files.WriteGroup, "settle", settle)
+    assert loop.run_round(overlap=True) == 2  # handed over; the error is the finisher's
+    second = _accept(engine, [sample_invoice_json(n) for n in range(3, 5)])
+    with pytest.raises(RuntimeError, match="caught fire"):
+        loop.run_round(overlap=True)  # claims and renders the next batch, then joins before handing over
+    assert loop._finisher is None
+    loop.join_finisher()  # raised once, not again
+    assert _statuses(engine, first + second) == ["rendering"] * 4  # the leases expire; taken over later
+    assert loop.context.stats.outcomes == {}
+    assert not list(outbound_dir.glob("acme/*"))
+    assert list((outbound_dir / PARTS_DIRECTORY).iterdir()) == []
+
+
+def test_an_error_in_the_finisher_ends_the_worker_as_an_error_of_its_round_would(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _accept(engine, [sample_invoice_json(n) for n in range(1, 3)])
+
+    def settle(self: files.WriteGroup) -> files.Settled:
+        raise RuntimeError("the disk caught fire")
+
+    monkeypatch.setattr(files.WriteGroup, "settle", settle)
+    with pytest.raises(RuntimeError, match="caught fire"):
+        Worker(engine, settings, worker_id="w", periodic_tasks=()).run(once=True)
+    assert _statuses(engine, ids) == ["rendering"] * 2
+
+
+@pytest.mark.parametrize("overlap", [True, False])
+def test_once_leaves_every_claimed_delivery_finished_in_both_modes(
+    engine: Engine, settings: Settings, overlap: bool
+) -> None:
+    settings.worker_overlap_io = overlap
+    settings.claim_batch = 2  # three batches: each one's finisher runs beside the next round
+    ids = _accept(engine, [sample_invoice_json(n) for n in range(1, 6)])
+    worker = Worker(engine, settings, worker_id="w", periodic_tasks=())
+    stats = worker.run(once=True)
+    assert worker.deliveries._finisher is None
+    assert stats.claimed == 5 and stats.outcomes == {"delivered": 5}
+    assert _statuses(engine, ids) == ["delivered"] * 5
+
+
+def test_a_stop_request_joins_the_finisher_before_the_worker_returns(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ids = _accept(engine, [sample_invoice_json(n) for n in range(1, 4)])
+    worker = Worker(engine, settings, worker_id="w", periodic_tasks=())
+    real_send, real_settle = FolderChannel.send, files.WriteGroup.settle
+
+    def send(self: FolderChannel, delivery: OutboundDelivery) -> DeliveryResult:
+        worker.stop()  # SIGTERM while the first delivery is sent: the rest are handed back
+        return real_send(self, delivery)
+
+    def settle(self: files.WriteGroup) -> files.Settled:
+        time.sleep(0.3)  # still settling when the loop sees the stop
+        return real_settle(self)
+
+    monkeypatch.setattr(FolderChannel, "send", send)
+    monkeypatch.setattr(files.WriteGroup, "settle", settle)
+    stats = worker.run()
+    assert worker.deliveries._finisher is None
+    assert stats.outcomes == {"delivered": 1}
+    assert sorted(_statuses(engine, ids)) == ["delivered", "queued", "queued"]
+
+
+def test_an_overlapping_worker_claims_for_the_previous_batch_s_settling_too(
+    engine: Engine, settings: Settings
+) -> None:
+    settings.channels = {"folder": {"timeout_seconds": 7}}
+    loop = DeliveryLoop(WorkerContext(engine, settings, worker_id="w"))
+    grouped = loop.grouped_channels()
+    assert loop.claim_lease_seconds(grouped, overlap=True) == settings.lease_seconds + 2 * 7
