@@ -249,12 +249,7 @@ class DeliveryLoop:
     ) -> None:
         """One claimed delivery, under its log context: delivered, or its lease lost (logged)."""
         context = self.context
-        if claim.taken_over:
-            metrics.record_lease_takeover()
-        log.info(
-            "delivery.claimed", try_number=claim.tries + 1, taken_over=claim.taken_over,
-            claimed_from=claim.claimed_from.value,
-        )  # fmt: skip
+        log_claimed(claim)
         try:
             if claim.invoice_id is None:  # a document, not an invoice (an acknowledgement, a notice)
                 metrics.record_delivery_attempt(claim.channel)
@@ -702,6 +697,16 @@ def log_sent(result: DeliveryResult, started: float) -> None:
     )
 
 
+def log_claimed(claim: Claim) -> None:
+    """The first step of a delivery on either path: `delivery.claimed`, and a takeover counted."""
+    if claim.taken_over:
+        metrics.record_lease_takeover()
+    log.info(
+        "delivery.claimed", try_number=claim.tries + 1, taken_over=claim.taken_over,
+        claimed_from=claim.claimed_from.value,
+    )  # fmt: skip
+
+
 def _result_fields(result: DeliveryResult) -> dict[str, Any]:
     """What a channel's answer says, for the `delivery.sent` line (never the document itself)."""
     fields: dict[str, Any] = {}
@@ -777,12 +782,7 @@ class GroupedBatch:
     def add(self, claim: Claim, payload: str, tenant: TenantSettings, extras: ExtraDocuments | None) -> None:
         """Render, validate and hand one claimed delivery to its channel through the group."""
         context = self.context
-        if claim.taken_over:
-            metrics.record_lease_takeover()
-        log.info(
-            "delivery.claimed", try_number=claim.tries + 1, taken_over=claim.taken_over,
-            claimed_from=claim.claimed_from.value,
-        )  # fmt: skip
+        log_claimed(claim)
         prepared = self.loop.prepare(claim, payload, tenant, extras)
         if isinstance(prepared, NotSent):
             self.pending.append(_GroupedDelivery(claim, not_sent=prepared))
