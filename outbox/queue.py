@@ -165,9 +165,7 @@ def record_event(
         details=details,
         at=at,
     )
-    session.execute(_INSERT_EVENT, event)
-    if from_status is not to_status:
-        hooks.notify(session, hooks.StatusChange(**event))
+    record_events(session, [event])
 
 
 def claim_deliveries(
