@@ -169,8 +169,12 @@ class DeliveryLoop:
             extras = load_extra_documents(session, context.document_store, claims)
         context.stats.rounds += 1
         context.stats.claimed += len(claims)
-        if not claims:
-            self.join_finisher()  # nothing to overlap with: the previous batch's outcomes are recorded now
+        if not claims and self._finisher is not None:
+            # Nothing to overlap with: the previous batch's outcomes are recorded now. They may have
+            # queued fallback deliveries due at once (committed after this round's claim looked), so
+            # look once more rather than report an empty round to a draining worker.
+            self.join_finisher()
+            return self.run_round(overlap=overlap)
         batch = GroupedBatch(self, numbers) if grouped else None
         try:
             for position, claim in enumerate(claims):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from gateway.settings import Settings
 from gateway.worker import Worker
 from outbox.queue import claim_deliveries
 from schemas.canonical import ReceiverProfile
+from transports import files
 
 
 def _accept(engine: Engine, items: list[dict[str, Any]], tenant: str = "acme") -> list[str]:
@@ -162,6 +164,46 @@ def test_failed_delivery_falls_back_to_the_next_channel(
     )
     assert "fallback: folder ended deviation" in second["events"][0]["reason"]
     assert (tmp_path / "archive" / "acme" / "paper").is_dir()
+
+
+def test_a_draining_worker_delivers_the_fallback_its_last_overlapped_batch_queued(
+    engine: Engine,
+    settings: Settings,
+    tmp_path: Path,
+    archive_channel: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The folder's batch is settled and recorded by the finisher thread while the next round claims: that
+    claim finds nothing (the fallback is not yet committed), and the drain must still not end before it."""
+    settings.worker_overlap_io = True
+    settings.channels = {
+        "folder": {"max_document_bytes": 100},
+        archive_channel: {"directory": str(tmp_path / "archive")},
+    }
+    with session_scope(engine) as session:
+        put_receiver(
+            session,
+            "acme",
+            ReceiverProfile(
+                receiver_id="C-1",
+                preferred_channel="folder",
+                fallback_channels=[archive_channel],
+                addresses={archive_channel: "paper"},
+            ),
+        )
+    real_settle = files.WriteGroup.settle
+
+    def slow_settle(self: files.WriteGroup) -> files.Settled:
+        time.sleep(0.5)  # the worker's next round claims (and finds nothing) meanwhile
+        return real_settle(self)
+
+    monkeypatch.setattr(files.WriteGroup, "settle", slow_settle)
+    [invoice_id] = _accept(engine, [sample_invoice_json(1, receiver_id="C-1")])
+    stats = Worker(engine, settings, periodic_tasks=()).run(once=True)
+    first, second = _view(engine, invoice_id)["deliveries"]
+    assert (first["status"], second["status"]) == ("deviation", "delivered")
+    assert second["channel"] == archive_channel
+    assert stats.claimed == 2
 
 
 def test_shutdown_hands_claimed_work_back(engine: Engine, settings: Settings) -> None:
