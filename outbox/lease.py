@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Row, Table, and_, insert, or_, select, update
+from sqlalchemy import Column, ColumnElement, Row, Table, and_, bindparam, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,10 +29,12 @@ __all__ = [
     "Claimed",
     "LeaseLost",
     "LeasedTable",
+    "LeasedWrite",
     "acquire",
     "claim_due",
     "new_token",
     "release",
+    "write_many_under_lease",
     "write_under_lease",
 ]
 
@@ -168,6 +170,89 @@ def write_under_lease(
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise error(f"{leased.noun} {key}: lease {token[:8]}… is no longer held{refused}")
     return expires
+
+
+@dataclass(frozen=True)
+class LeasedWrite:
+    """One row's write in `write_many_under_lease`: its key, the token that must still hold it, the
+    columns to write, and the values the row must still have (`expect`: the status its holder read)."""
+
+    key: object
+    token: str
+    values: Mapping[str, Any]
+    expect: Mapping[str, Any]
+
+
+def write_many_under_lease(
+    session: Session, leased: LeasedTable, writes: Sequence[LeasedWrite], *, now: dt.datetime
+) -> list[int]:
+    """`write_under_lease` (live, releasing the lease) for many rows in the caller's transaction; the
+    positions of the writes refused (lease lost, or the row no longer as expected), nothing written for
+    them.
+
+    Writes that set the same columns go as one executemany inside a savepoint; when its row count says
+    every row was still held, that is all. Otherwise the savepoint is rolled back and those writes go one
+    by one, so exactly the refused ones are known (a lost lease is rare: a stalled worker's late write).
+    """
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+    for position, write in enumerate(writes):
+        groups.setdefault((tuple(sorted(write.values)), tuple(sorted(write.expect))), []).append(position)
+    refused: list[int] = []
+    for names, positions in groups.items():
+        if len(positions) > 1 and _write_group(session, leased, writes, positions, *names, now=now):
+            continue
+        for position in positions:
+            write = writes[position]
+            try:
+                write_under_lease(
+                    session, leased, write.key, write.token, now=now, values=write.values,
+                    where=[leased.column(name) == value for name, value in write.expect.items()],
+                )  # fmt: skip
+            except LeaseLost:
+                refused.append(position)
+    return sorted(refused)
+
+
+def _write_group(
+    session: Session,
+    leased: LeasedTable,
+    writes: Sequence[LeasedWrite],
+    positions: Sequence[int],
+    value_names: Sequence[str],
+    expect_names: Sequence[str],
+    *,
+    now: dt.datetime,
+) -> bool:
+    """One executemany of writes setting the same columns, in a savepoint: True when every row was still
+    held (kept), False when some were not (rolled back: the caller writes them one by one)."""
+    guard = [
+        leased.column(leased.key) == bindparam("lease_key"),
+        leased.column(leased.token) == bindparam("lease_token_held"),
+        leased.column(leased.expires_at) > now,
+        *[leased.column(name) == bindparam(f"expect_{name}") for name in expect_names],
+    ]
+    released = leased.released_values()
+    statement = (
+        update(leased.table)
+        .where(*guard)
+        .values({**{name: bindparam(f"set_{name}") for name in value_names}, **released})
+    )
+    parameters = [
+        {
+            "lease_key": writes[p].key,
+            "lease_token_held": writes[p].token,
+            **{f"expect_{name}": writes[p].expect[name] for name in expect_names},
+            **{f"set_{name}": writes[p].values[name] for name in value_names},
+        }
+        for p in positions
+    ]
+    savepoint = session.begin_nested()
+    written = session.execute(statement, parameters).rowcount  # type: ignore[attr-defined]
+    if written == len(positions):
+        savepoint.commit()
+        return True
+    savepoint.rollback()
+    return False
 
 
 def acquire(

@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 from db.models import Delivery, DeliveryEvent, new_id, utcnow
 from db.models.outbox import DUE_STATUS, LEASED_STATUSES
 from outbox import hooks
-from outbox.lease import Claimed, LeasedTable, LeaseLost, claim_due, write_under_lease
+from outbox.lease import (
+    Claimed,
+    LeasedTable,
+    LeasedWrite,
+    LeaseLost,
+    claim_due,
+    write_many_under_lease,
+    write_under_lease,
+)
 from outbox.states import LEASED, DeliveryStatus, check_transition
 from outbox.wakeup import notify_new_work
 
@@ -387,8 +395,7 @@ def leased_transitions(
     every move are inserted with one executemany and handed to the status-change hooks in order.
     """
     now = now or utcnow()
-    lost: list[LeasedMove] = []
-    events: list[dict[str, Any]] = []
+    writes: list[LeasedWrite] = []
     for move in moves:
         steps = [move.from_status, *([move.via] if move.via is not None else []), move.to_status]
         for before, after in itertools.pairwise(steps):
@@ -397,22 +404,18 @@ def leased_transitions(
             move.to_status, now, move.reason, move.channel_message_id, move.next_attempt_at, move.tries
         )
         claim = move.claim
-        try:
-            write_under_lease(
-                session,
-                DELIVERY_LEASES,
-                claim.delivery_id,
-                claim.lease_token,
-                now=now,
-                values=values,
-                where=[_deliveries.c.status == move.from_status.value],
-                refused=f"; the write {move.from_status.value} → {move.to_status.value} was refused",
-            )
-        except LeaseLost:
-            lost.append(move)
+        expect = {"status": move.from_status.value}
+        writes.append(LeasedWrite(claim.delivery_id, claim.lease_token, values, expect))
+    refused = set(write_many_under_lease(session, DELIVERY_LEASES, writes, now=now))
+    lost = [move for position, move in enumerate(moves) if position in refused]
+    events: list[dict[str, Any]] = []
+    for position, move in enumerate(moves):
+        if position in refused:
             continue
-        for position, (before, after) in enumerate(itertools.pairwise(steps), start=2):
-            last = position == len(steps)
+        claim = move.claim
+        steps = [move.from_status, *([move.via] if move.via is not None else []), move.to_status]
+        for number, (before, after) in enumerate(itertools.pairwise(steps), start=2):
+            last = number == len(steps)
             events.append(
                 event_row(
                     delivery_id=claim.delivery_id,

@@ -63,12 +63,15 @@ from gateway.worker.context import WorkerContext, log
 from gateway.worker.documents import (
     APPENDS_PAGES,
     EMBEDS_ATTACHMENTS,
+    SENT_DOCUMENT_KIND,
     ExtraDocument,
     ExtraDocuments,
+    SentDocumentRow,
     file_extension,
     load_extra_documents,
     load_payloads_and_numbers,
     put_sent,
+    record_stored_documents,
     store_sent,
     with_embedded_documents,
     with_pod_attachments,
@@ -879,8 +882,10 @@ class GroupedBatch:
         fallbacks: list[tuple[Claim, Invoice, DeliveryStatus, str]] = []
         moves: list[LeasedMove] = []
         with session_scope(self.context.engine) as session:
+            document_ids = self._record_stored_copies(session)
             for entry in self.pending:
-                move, fallback_reason = self._move(session, entry, now)
+                document_id = document_ids.get(entry.claim.delivery_id)
+                move, fallback_reason = self._move(session, entry, now, document_id)
                 moves.append(move)
                 statuses[entry.claim.delivery_id] = (move.to_status, move.reason)
                 if fallback_reason is not None and entry.rendered is not None:
@@ -895,11 +900,36 @@ class GroupedBatch:
                     fall_back(self.context, session, claim.delivery_id, invoice, status, reason)
         return statuses, lost
 
+    def _record_stored_copies(self, session: Session) -> dict[str, str]:
+        """Delivery id → `stored_documents` id of every copy kept of what the batch handed over, recorded
+        together (`record_stored_documents`)."""
+        kept = [
+            entry
+            for entry in self.pending
+            if entry.storage_key is not None
+            and entry.rendered is not None
+            and isinstance(entry.result, Delivered | Sent)
+        ]
+        rows = [
+            SentDocumentRow(
+                tenant_id=entry.claim.tenant_id,
+                data=entry.rendered.document.content,
+                storage_key=entry.storage_key,
+                media_type=entry.rendered.document.media_type,
+                filename=f"{safe_name(entry.rendered.invoice.number)}.{entry.rendered.document.extension}",
+                kind=SENT_DOCUMENT_KIND,
+            )
+            for entry in kept
+            if entry.storage_key is not None and entry.rendered is not None
+        ]
+        ids = record_stored_documents(session, rows) if rows else []
+        return {entry.claim.delivery_id: id_ for entry, id_ in zip(kept, ids, strict=True)}
+
     def _move(
-        self, session: Session, entry: _GroupedDelivery, now: dt.datetime
+        self, session: Session, entry: _GroupedDelivery, now: dt.datetime, document_id: str | None
     ) -> tuple[LeasedMove, str | None]:
         """One delivery's step from `rendering` (through `sending` when it reached its channel), and the
-        reason to queue its fallback channel (None: no fallback)."""
+        reason to queue its fallback channel (None: no fallback). `document_id`: its stored copy's row."""
         claim = entry.claim
         if entry.not_sent is not None or entry.rendered is None or entry.validation is None:
             not_sent = entry.not_sent or NotSent("nothing was rendered")
@@ -910,19 +940,6 @@ class GroupedBatch:
         rendered, result = entry.rendered, entry.result
         details = sending_details(rendered, entry.validation)
         if isinstance(result, Delivered | Sent):
-            document_id = (
-                store_sent(
-                    self.context,
-                    session,
-                    claim.tenant_id,
-                    rendered.document,
-                    f"{safe_name(rendered.invoice.number)}.{rendered.document.extension}",
-                    claim.delivery_id,
-                    entry.storage_key,
-                )
-                if entry.storage_key
-                else None
-            )
             status = S.DELIVERED if isinstance(result, Delivered) else S.SENT
             move = LeasedMove(
                 claim,

@@ -6,11 +6,20 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, select
 
 from db.engine import session_scope
 from db.models.base import UTCDateTime
-from outbox.lease import LeasedTable, LeaseLost, acquire, claim_due, release, write_under_lease
+from outbox.lease import (
+    LeasedTable,
+    LeasedWrite,
+    LeaseLost,
+    acquire,
+    claim_due,
+    release,
+    write_many_under_lease,
+    write_under_lease,
+)
 
 T0 = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
@@ -173,6 +182,71 @@ def test_a_holder_renews_and_the_caller_guard_is_checked(tables: Engine) -> None
             values={"result": "x"},
             where=[c.status == "ready"],
         )
+
+
+def _statements(engine: Engine) -> list[str]:
+    """The UPDATE statements sent from now on (one entry per execute or executemany)."""
+    sent: list[str] = []
+
+    def note(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    return sent
+
+
+def test_many_writes_under_their_leases_go_as_one_statement_when_every_lease_is_held(tables: Engine) -> None:
+    _add_jobs(tables, 4)
+    c = _jobs.c
+    with session_scope(tables) as session:
+        claimed = claim_due(
+            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
+            lease_seconds=10, now=T0, limit=4, order_by=[c.id], values={"status": "working"}, holder="A",
+        )  # fmt: skip
+    updates = _statements(tables)
+    writes = [
+        LeasedWrite(n, claimed.token, {"status": "done", "result": f"r{n}"}, {"status": "working"})
+        for n in (1, 2, 3)
+    ] + [LeasedWrite(4, claimed.token, {"status": "failed"}, {"status": "working"})]
+    with session_scope(tables) as session:
+        refused = write_many_under_lease(session, JOBS, writes, now=T0 + dt.timedelta(seconds=1))
+    assert refused == []
+    assert len(updates) == 2  # one executemany for the three alike, one update for the other
+    jobs = [_job(tables, n) for n in (1, 2, 3, 4)]
+    assert [(j["status"], j["result"], j["lease_token"]) for j in jobs] == [
+        ("done", "r1", None), ("done", "r2", None), ("done", "r3", None), ("failed", None, None),
+    ]  # fmt: skip
+
+
+def test_many_writes_refuse_exactly_the_rows_whose_lease_or_status_is_gone(tables: Engine) -> None:
+    _add_jobs(tables, 4)
+    c = _jobs.c
+    with session_scope(tables) as session:
+        claimed = claim_due(
+            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
+            lease_seconds=10, now=T0, limit=4, order_by=[c.id], values={"status": "working"}, holder="A",
+        )  # fmt: skip
+    with session_scope(tables) as session:  # job 2 taken over by B; job 3 moved on by someone else
+        session.execute(_jobs.update().where(c.id == 2).values(lease_token="b" * 32, leased_by="B"))
+        session.execute(_jobs.update().where(c.id == 3).values(status="cancelled"))
+    writes = [
+        LeasedWrite(n, claimed.token, {"status": "done", "result": f"r{n}"}, {"status": "working"})
+        for n in (1, 2, 3, 4)
+    ]
+    with session_scope(tables) as session:
+        refused = write_many_under_lease(session, JOBS, writes, now=T0 + dt.timedelta(seconds=1))
+    assert refused == [1, 2]  # positions of jobs 2 and 3
+    jobs = {n: _job(tables, n) for n in (1, 2, 3, 4)}
+    assert [jobs[n]["result"] for n in (1, 2, 3, 4)] == ["r1", None, None, "r4"]
+    assert (jobs[2]["status"], jobs[2]["leased_by"]) == ("working", "B")
+    assert jobs[3]["status"] == "cancelled"
+    with session_scope(tables) as session:  # job 4's lease has expired by now: refused, though no one took it
+        session.execute(_jobs.update().where(c.id == 4).values(lease_token=claimed.token, status="working"))
+    with session_scope(tables) as session:
+        late = write_many_under_lease(session, JOBS, writes[3:] * 2, now=T0 + dt.timedelta(seconds=60))
+    assert late == [0, 1]
+    assert _job(tables, 4)["result"] == "r4"  # as the first write left it
 
 
 def test_a_named_lease_is_created_on_first_use_reentrant_and_exclusive(tables: Engine) -> None:
