@@ -14,6 +14,7 @@ reaches a log line through an exception text or a library's message as often as 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import re
 import sys
@@ -101,13 +102,34 @@ def _mask_text(text: str) -> str:
     return mask_national_ids(text)
 
 
+#: Texts up to this length are masked through a cache: a worker's lines repeat the same short values
+#: (tenant, channel, worker, status) on every line, and five pattern searches each cost more than the rest
+#: of the line's rendering.
+_CACHED_TEXT_LENGTH = 128
+
+
+@functools.lru_cache(maxsize=4096)
+def _mask_short_text(text: str) -> str:
+    return _mask_text(text)
+
+
+def _masked(text: str) -> str:
+    return _mask_short_text(text) if len(text) <= _CACHED_TEXT_LENGTH else _mask_text(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_secret_key(key: str) -> bool:
+    """The key's name says its value is a credential (the log's keys are few: cached)."""
+    return key not in NOT_SECRET_KEYS and SECRET_KEY.search(key) is not None
+
+
 def redact(value: Any, key: str | None = None) -> Any:
     """`value` safe to log: masked whole under a secret-looking `key`, texts searched for credentials and
     national identity numbers, mappings and sequences redacted item by item."""
-    if key is not None and key not in NOT_SECRET_KEYS and SECRET_KEY.search(key) and value is not None:
+    if key is not None and value is not None and _is_secret_key(key):
         return MASK
     if isinstance(value, str):
-        return _mask_text(value)
+        return _masked(value)
     if isinstance(value, bytes | bytearray):
         return _mask_text(bytes(value).decode("utf-8", "replace"))
     if isinstance(value, Mapping):
@@ -116,10 +138,11 @@ def redact(value: Any, key: str | None = None) -> Any:
         return [redact(item) for item in value]
     if isinstance(value, int) and not isinstance(value, bool):
         text = str(value)
-        return value if mask_national_ids(text) == text else mask_national_ids(text)
+        masked = _masked(text) if len(text) >= 11 else text
+        return value if masked == text else masked
     if isinstance(value, bool | float) or value is None:
         return value
-    return _mask_text(str(value))
+    return _masked(str(value))
 
 
 def redact_event(

@@ -45,6 +45,17 @@ def test_other_numbers_are_left_alone(kept: str) -> None:
     assert redact(kept) == kept
 
 
+def test_the_masking_cache_gives_what_masking_gives_every_time() -> None:
+    """Short texts are masked through a cache (a worker repeats them on every line): a second and third
+    time still masked, texts past the cached length masked too, and a number as an int as well."""
+    short, long = f"buyer {FNR}", f"{'x' * 200} {FNR} password=hunter2"
+    for _ in range(3):
+        assert redact(short) == "buyer *******5088"
+        assert redact(long) == f"{'x' * 200} *******5088 password={MASK}"
+        assert redact(int(FNR)) == "*******5088" and redact(12345678901) == 12345678901
+        assert redact("hunter2", "smtp_password") == MASK and redact("erp", "token_name") == "erp"
+
+
 def test_secrets_are_masked_by_key_and_in_text() -> None:
     event = {
         "event": "login failed: password=hunter2 for Authorization: Bearer abc.def",
