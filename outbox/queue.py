@@ -135,9 +135,8 @@ def record_events(session: Session, events: Sequence[dict[str, Any]]) -> None:
     if not events:
         return
     session.execute(_INSERT_EVENT, list(events))
-    for event in events:
-        if event["from_status"] != event["to_status"]:
-            hooks.notify(session, hooks.StatusChange(**event))
+    changes = [hooks.StatusChange(**event) for event in events if event["from_status"] != event["to_status"]]
+    hooks.notify_all(session, changes)
 
 
 def record_event(

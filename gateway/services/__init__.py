@@ -8,6 +8,8 @@ called again at no cost.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
 from outbox import hooks
@@ -26,6 +28,12 @@ def _latency_observed(session: Session, change: hooks.StatusChange) -> None:
     on_status_change(session, change)
 
 
+def _latencies_observed(session: Session, changes: Sequence[hooks.StatusChange]) -> None:
+    from gateway.services.metrics import on_status_changes
+
+    on_status_changes(session, changes)
+
+
 def _notice_followed(session: Session, change: hooks.StatusChange) -> None:
     from gateway.services.followup.notices import on_delivery_status_change
 
@@ -36,7 +44,7 @@ def install_status_hooks() -> None:
     """Subscribe the gateway's answer to every delivery status change (deviations, then webhooks), and the
     latency histograms of `gateway.services.metrics`."""
     hooks.subscribe(_status_changed)
-    hooks.subscribe(_latency_observed)
+    hooks.subscribe(_latency_observed, many=_latencies_observed)
     hooks.subscribe(_notice_followed)  # a follow-up notice's status follows its delivery
 
 

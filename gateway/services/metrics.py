@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
@@ -202,13 +202,45 @@ _HANDED_OVER = {S.SENT.value, S.DELIVERED.value}
 _WORKER_STEPS = {S.SENDING.value, S.BATCHED.value}
 
 
+def on_status_changes(session: Session, changes: Sequence[StatusChange]) -> None:
+    """`on_status_change` for a batch's changes in order, the intake times of the first hand-overs read
+    with one statement (a worker's outcome transaction hands over a claim batch at once)."""
+    handed_over = [change for change in changes if _first_hand_over(change)]
+    if len(handed_over) > 1:
+        rows = session.execute(
+            select(col(Delivery.id), col(Delivery.channel), col(InvoiceRecord.created_at))
+            .join(InvoiceRecord, col(InvoiceRecord.id) == col(Delivery.invoice_id))
+            .where(col(Delivery.id).in_(sorted({change.delivery_id for change in handed_over})))
+        ).all()
+        intake = {row[0]: (row[1], row[2]) for row in rows}
+        for change in changes:
+            found = intake.get(change.delivery_id) if _first_hand_over(change) else None
+            if found is not None:
+                _pending(session).append((INTAKE_TO_HANDOVER, found[0], _seconds(found[1], change.at)))
+            if _confirmed(change):
+                on_status_change(session, change)
+        return
+    for change in changes:
+        on_status_change(session, change)
+
+
+def _first_hand_over(change: StatusChange) -> bool:
+    """A first attempt leaving `sending` (or its batch) for `sent` or `delivered`."""
+    return change.to_status in _HANDED_OVER and change.from_status in _WORKER_STEPS and change.attempt == 1
+
+
+def _confirmed(change: StatusChange) -> bool:
+    """A confirmation moving a sent delivery on to `delivered`."""
+    return change.from_status == S.SENT.value and change.to_status == S.DELIVERED.value
+
+
 def on_status_change(session: Session, change: StatusChange) -> None:
     """Note the latency a status change completes, to be observed when its transaction commits.
 
     Intake → hand-over is measured for a first attempt leaving `sending` (or its batch) for `sent` or
     `delivered` (a resend's attempt would measure the resend, not the intake); sent → delivered when a
     confirmation moves a sent delivery on. One primary-key read each, only on those changes."""
-    if change.to_status in _HANDED_OVER and change.from_status in _WORKER_STEPS and change.attempt == 1:
+    if _first_hand_over(change):
         row = session.execute(
             select(col(Delivery.channel), col(InvoiceRecord.created_at))
             .join(InvoiceRecord, col(InvoiceRecord.id) == col(Delivery.invoice_id))
@@ -216,7 +248,7 @@ def on_status_change(session: Session, change: StatusChange) -> None:
         ).first()
         if row is not None:
             _pending(session).append((INTAKE_TO_HANDOVER, row[0], _seconds(row[1], change.at)))
-    if change.from_status == S.SENT.value and change.to_status == S.DELIVERED.value:
+    if _confirmed(change):
         sent_at = (
             select(func.max(col(DeliveryEvent.at)))
             .where(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,7 @@ from gateway.samples import sample_invoice_json
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.tenants import ensure_tenant
 from outbox import hooks
-from outbox.queue import change_status, note_event
+from outbox.queue import change_status, claim_deliveries, note_event
 from outbox.states import DeliveryStatus
 
 S = DeliveryStatus
@@ -140,3 +140,34 @@ def test_a_failing_hook_rolls_the_change_back(engine: Engine) -> None:
             select(DeliveryEvent).where(col(DeliveryEvent.delivery_id) == delivery_id)
         ).all()
         assert len(events) == 1
+
+
+def test_a_hook_that_takes_many_gets_a_claim_batchs_changes_in_one_call(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        ensure_tenant(session, "acme")
+    items = [IntakeItem(sample_invoice_json(n)) for n in (1, 2, 3)]
+    accept_invoices(engine, "acme", items, actor="test", default_channel="folder")
+    one_by_one: list[hooks.StatusChange] = []
+    batches: list[list[hooks.StatusChange]] = []
+
+    def each(_session: Session, change: hooks.StatusChange) -> None:
+        one_by_one.append(change)
+
+    def many(_session: Session, changes: Sequence[hooks.StatusChange]) -> None:
+        batches.append(list(changes))
+
+    hooks.subscribe(each, many=many)
+    try:
+        with session_scope(engine) as session:
+            claims = claim_deliveries(session, worker_id="w", limit=10)
+    finally:
+        hooks.unsubscribe(each)
+    assert one_by_one == [] and len(batches) == 1
+    assert sorted(c.delivery_id for c in batches[0]) == sorted(c.delivery_id for c in claims)
+    assert {(c.from_status, c.to_status) for c in batches[0]} == {("queued", "rendering")}
+    hooks.subscribe(each)  # unsubscribed, its `many` went too: now called one by one
+    try:
+        hooks.notify_all(session, batches[0])
+    finally:
+        hooks.unsubscribe(each)
+    assert one_by_one == batches[0] and len(batches) == 1
