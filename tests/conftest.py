@@ -12,6 +12,7 @@ first lines of a test run say which database and which folder were used.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import secrets
@@ -87,6 +88,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if "tests.acceptance.test_quality" in sys.modules:
         sys.modules["tests.acceptance.test_quality"].stop_checks()
     log_audit.session_finished(session)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run is over and reported: the heap it built (gigabytes by the end of the whole suite) is frozen,
+    so the interpreter's collections at exit skip it instead of walking it (a CI run spent minutes in
+    `gc_collect_main` after its last line)."""
+    gc.freeze()
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

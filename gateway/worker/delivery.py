@@ -55,7 +55,7 @@ from gateway.services import metrics
 from gateway.services.outbound.avtalegiro import marked_for_mandate
 from gateway.services.outbound.batches import stage_delivery
 from gateway.services.outbound.channel_context import deliver_with_context, send_document
-from gateway.services.outbound.documents import LocalDocumentStore
+from gateway.services.outbound.documents import LocalDocumentStore, put_documents
 from gateway.services.portal.delivery_links import delivery_portal_link
 from gateway.services.tenancy.tenants import tenant_settings
 from gateway.services.validation import ValidationReport, validator_from_settings
@@ -758,6 +758,9 @@ class _GroupedDelivery:
     validation: ValidationOutcome | None = None
     result: DeliveryResult | None = None
     storage_key: str | None = None
+    #: the bytes to keep as sent in a store other than the local folder store, put with the rest of the
+    #: batch's copies when it settles (`GroupedBatch.put_copies`)
+    copy_to_put: bytes | None = None
 
 
 def stored_copy_tag(claim: Claim) -> str:
@@ -800,17 +803,19 @@ class GroupedBatch:
         started = time.perf_counter()
         result = deliver_with_context(context.engine, rendered.channel, outbound)
         log_sent(result, started)
-        storage_key = None
+        entry = _GroupedDelivery(claim, None, rendered, validation, result)
         if context.settings.store_sent_documents and isinstance(result, Delivered | Sent):
-            storage_key = self._keep_sent(claim, rendered.document.content)
-        self.pending.append(_GroupedDelivery(claim, None, rendered, validation, result, storage_key))
+            if isinstance(context.document_store, LocalDocumentStore):
+                entry.storage_key = self._keep_in_group(claim, rendered.document.content)
+            else:  # kept with the batch's other copies, in one step of that store, when the batch settles
+                entry.copy_to_put = rendered.document.content
+        self.pending.append(entry)
 
-    def _keep_sent(self, claim: Claim, content: bytes) -> str | None:
-        """The stored copy: through the group in a local store (settled with the channel's files),
-        else put now as on the one-by-one path; None when it cannot be kept (the outcome stands)."""
+    def _keep_in_group(self, claim: Claim, content: bytes) -> str | None:
+        """The stored copy in the local store, through the group (settled with the channel's files); None
+        when it cannot be kept (the outcome stands)."""
         store = self.context.document_store
-        if not isinstance(store, LocalDocumentStore):
-            return put_sent(self.context, claim.delivery_id, content)
+        assert isinstance(store, LocalDocumentStore)
         try:
             return store.put_in_group(content, self.group, tag=stored_copy_tag(claim))
         except OSError as error:
@@ -818,6 +823,28 @@ class GroupedBatch:
                 "worker %s: cannot keep %s as sent: %s", self.loop.worker_id, claim.delivery_id, error
             )
             return None
+
+    def put_copies(self) -> None:
+        """The copies for a store other than the local one (PostgreSQL, S3), of the deliveries still handed
+        over after the settle, put in one step of the store (`put_documents`: one transaction in
+        PostgreSQL) before the outcomes are recorded; when that fails they are not kept (logged: losing
+        a copy must not lose an outcome), as on the one-by-one path."""
+        waiting = [
+            entry
+            for entry in self.pending
+            if entry.copy_to_put is not None and isinstance(entry.result, Delivered | Sent)
+        ]
+        if not waiting:
+            return
+        try:
+            keys = put_documents(self.context.document_store, [e.copy_to_put or b"" for e in waiting])
+        except Exception as error:
+            worker = self.loop.worker_id
+            for entry in waiting:
+                log.warning("worker %s: cannot keep %s as sent: %s", worker, entry.claim.delivery_id, error)
+            return
+        for entry, key in zip(waiting, keys, strict=True):
+            entry.storage_key = key
 
     def abandon(self) -> None:
         """Drop the parts of writes not settled (an error ended the round; the leases expire)."""
@@ -851,6 +878,7 @@ class GroupedBatch:
                     settled.failed[stored_copy_tag(entry.claim)],
                 )  # fmt: skip
                 entry.storage_key = None
+        self.put_copies()
         statuses, lost = self.context.ride_out(self._write_outcomes)
         for entry in self.pending:
             claim = entry.claim

@@ -73,6 +73,8 @@ class DatabaseOutage:
         self.log = log or logging.getLogger("gateway.worker")
         self._since: float | None = None
         self._tries = 0
+        #: the worker's thread and its batch finisher (`BatchFinisher`) both report here
+        self._lock = threading.Lock()
         #: outages ridden out and their total length, for the worker's statistics
         self.outages = 0
         self.outage_seconds = 0.0
@@ -84,6 +86,10 @@ class DatabaseOutage:
     def failed(self, error: BaseException | str) -> float:
         """The database did not answer: log it if this starts an outage, drop the pooled connections, and
         return how long to wait before the next try."""
+        with self._lock:
+            return self._failed(error)
+
+    def _failed(self, error: BaseException | str) -> float:
         if self._since is None:
             self._since = time.monotonic()
             self._tries = 0
@@ -103,6 +109,10 @@ class DatabaseOutage:
 
     def recovered(self) -> None:
         """The database answered: log the end of an outage (once) with how long it lasted."""
+        with self._lock:
+            self._recovered()
+
+    def _recovered(self) -> None:
         if self._since is None:
             return
         lasted = time.monotonic() - self._since

@@ -24,6 +24,7 @@ from gateway.services.outbound.documents import (
     ListableDocumentStore,
     LocalDocumentStore,
     content_key,
+    put_documents,
 )
 from tests.conftest import PostgresSchema
 from tests.document_stores import SECRET_KEY, chunk_count, corrupt
@@ -99,6 +100,22 @@ def test_corrupted_bytes_are_caught_on_read_and_repaired_by_a_put(
     assert store.exists(key)  # there, but damaged: a put of the same bytes mends it
     assert store.put(b"original bytes") == key
     assert store.get(key) == b"original bytes"
+
+
+def test_several_documents_put_in_one_step_are_each_as_put_alone(store: ListableDocumentStore) -> None:
+    """`put_documents` (PostgreSQL: one transaction; the others one put each): keys in order, the same
+    bytes twice one document, an intact one kept, a damaged one repaired, the empty and a large one too."""
+    kept, damaged = store.put(b"kept before"), store.put(b"damaged before")
+    corrupt(store, damaged, b"damaged befor")
+    large = os.urandom(2 * 1024 * 1024 + 3)
+    datas = [b"one", b"two", b"one", b"kept before", b"damaged before", b"", large]
+    keys = put_documents(store, datas)
+    assert keys == [content_key(data) for data in datas]
+    assert keys[3] == kept and keys[4] == damaged
+    assert [store.get(key) for key in keys] == datas
+    assert len(set(store.keys())) == 6
+    if isinstance(store, PostgresDocumentStore):
+        assert [chunk_count(store, key) for key in (keys[0], keys[5], keys[6])] == [1, 0, 3]
 
 
 def test_a_large_document_round_trips_in_chunks(store: ListableDocumentStore) -> None:

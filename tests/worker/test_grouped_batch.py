@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from db.models import Delivery, StoredDocument
 from gateway.logging_setup import bound_context
 from gateway.samples import sample_invoice_json
 from gateway.services.outbound import deliveries as service
+from gateway.services.outbound.documents import content_key
 from gateway.services.outbound.intake import IntakeItem, accept_invoices
 from gateway.services.tenancy.tenants import ensure_tenant
 from gateway.settings import Settings
@@ -306,3 +307,67 @@ def test_an_overlapping_worker_claims_for_the_previous_batch_s_settling_too(
     loop = DeliveryLoop(WorkerContext(engine, settings, worker_id="w"))
     grouped = loop.grouped_channels()
     assert loop.claim_lease_seconds(grouped, overlap=True) == settings.lease_seconds + 2 * 7
+
+
+# -- stored copies in a store other than the local folder (PostgreSQL, S3): one step per batch -------------
+
+
+class _BatchStore:
+    """A store that is not the local folder store, keeping what it is given in a dict; counts its calls."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.documents: dict[str, bytes] = {}
+        self.calls: list[int] = []
+        self.fail = fail
+
+    def put(self, data: bytes) -> str:
+        return self.put_many([data])[0]
+
+    def put_many(self, datas: Sequence[bytes]) -> list[str]:
+        self.calls.append(len(datas))
+        if self.fail:
+            raise OSError("the store is away")
+        keys = [content_key(data) for data in datas]
+        self.documents.update(zip(keys, datas, strict=True))
+        return keys
+
+    def get(self, key: str) -> bytes:
+        return self.documents[key]
+
+    def exists(self, key: str) -> bool:
+        return key in self.documents
+
+
+@pytest.mark.parametrize("overlap", [False, True])
+def test_a_batch_s_copies_for_another_store_are_put_in_one_step(
+    engine: Engine, loop: DeliveryLoop, overlap: bool
+) -> None:
+    store = _BatchStore()
+    loop.context._document_store = store
+    ids = _accept(engine, [sample_invoice_json(n) for n in range(1, 5)])
+    assert loop.run_round(overlap=overlap) == 4
+    loop.join_finisher()
+    assert store.calls == [4]  # one step for the batch, not a put each
+    deliveries = _deliveries(engine)
+    with session_scope(engine) as session:
+        keys = dict(session.execute(select(col(StoredDocument.id), col(StoredDocument.storage_key))).all())
+    for delivery_id in ids:
+        delivered = deliveries[delivery_id]["events"][-1]
+        assert delivered["to"] == "delivered"
+        key = keys[delivered["details"]["document_id"]]
+        assert store.get(key) == Path(deliveries[delivery_id]["channel_message_id"]).read_bytes()
+
+
+def test_a_store_that_fails_loses_the_copies_not_the_outcomes(
+    engine: Engine, loop: DeliveryLoop, caplog: pytest.LogCaptureFixture
+) -> None:
+    loop.context._document_store = _BatchStore(fail=True)
+    ids = _accept(engine, [sample_invoice_json(n) for n in range(1, 3)])
+    assert loop.run_round() == 2
+    assert _statuses(engine, ids) == ["delivered"] * 2
+    with session_scope(engine) as session:
+        assert session.execute(select(col(StoredDocument.id))).first() is None
+    assert (
+        sum("cannot keep" in r.getMessage() and "the store is away" in r.getMessage() for r in caplog.records)
+        == 2
+    )

@@ -15,7 +15,7 @@ travel back) and rewrites them only when they were damaged, as the local store r
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Table, delete, func, select, text, update
@@ -60,27 +60,55 @@ class PostgresDocumentStore:
         return f"PostgresDocumentStore({self.engine.url.render_as_string(hide_password=True)!r})"
 
     def put(self, data: bytes) -> str:
-        key = content_key(data)
-        header = {
-            "key": key,
-            "size": len(data),
-            "sha256": key[-64:],
-            "chunk_size": self.chunk_bytes,
-            "created_at": utcnow(),
-        }
+        return self.put_many([data])[0]
+
+    def put_many(self, datas: Sequence[bytes]) -> list[str]:
+        """Every document of `datas` in ONE transaction (their keys, in order): the headers inserted by one
+        statement, the one-chunk documents' chunks by another, so a worker's claim batch of stored copies
+        costs one commit instead of one each. A document already there is checked (and repaired) as by
+        `put`, under its header's row lock."""
+        keys = [content_key(data) for data in datas]
+        pending = dict(zip(keys, datas, strict=True))  # the same key twice: the same bytes
+        if not pending:
+            return keys
+        now = utcnow()
+        headers = [
+            {
+                "key": key,
+                "size": len(data),
+                "sha256": key[-64:],
+                "chunk_size": self.chunk_bytes,
+                "created_at": now,
+            }
+            for key, data in pending.items()
+        ]
         with self.engine.begin() as connection:
-            statement = insert(_BLOBS).values(header).on_conflict_do_nothing(index_elements=["key"])
-            created = connection.execute(statement.returning(_BLOBS.c.key)).first()
-            if created is None:  # there already (perhaps written a moment ago by another host): intact?
-                connection.execute(select(_BLOBS.c.key).where(_BLOBS.c.key == key).with_for_update())
-                if self._intact(connection, key, data):
-                    return key
-                connection.execute(delete(_CHUNKS).where(_CHUNKS.c.key == key))
-                values = {"size": len(data), "chunk_size": self.chunk_bytes}
-                connection.execute(update(_BLOBS).where(_BLOBS.c.key == key).values(values))
-            for seq, chunk in enumerate(self._chunks(data)):
-                connection.execute(_CHUNKS.insert().values(key=key, seq=seq, data=chunk))
-        return key
+            statement = insert(_BLOBS).on_conflict_do_nothing(index_elements=["key"]).returning(_BLOBS.c.key)
+            created = set(connection.execute(statement, headers).scalars())
+            # there already (perhaps written a moment ago by another host): kept when intact, else rewritten
+            write = [
+                key for key in pending if key in created or not self._keep(connection, key, pending[key])
+            ]
+            single = [key for key in write if 0 < len(pending[key]) <= self.chunk_bytes]
+            if single:
+                rows = [{"key": key, "seq": 0, "data": pending[key]} for key in single]
+                connection.execute(_CHUNKS.insert(), rows)
+            for key in write:
+                if len(pending[key]) > self.chunk_bytes:  # chunk by chunk: a big document is not copied twice
+                    for seq, chunk in enumerate(self._chunks(pending[key])):
+                        connection.execute(_CHUNKS.insert().values(key=key, seq=seq, data=chunk))
+        return keys
+
+    def _keep(self, connection: Connection, key: str, data: bytes) -> bool:
+        """A document whose header exists: True when its chunks are intact; else its chunks are deleted and
+        its header reset, to be written again (False)."""
+        connection.execute(select(_BLOBS.c.key).where(_BLOBS.c.key == key).with_for_update())
+        if self._intact(connection, key, data):
+            return True
+        connection.execute(delete(_CHUNKS).where(_CHUNKS.c.key == key))
+        values = {"size": len(data), "chunk_size": self.chunk_bytes}
+        connection.execute(update(_BLOBS).where(_BLOBS.c.key == key).values(values))
+        return False
 
     def _chunks(self, data: bytes) -> Iterator[bytes]:
         view = memoryview(data)

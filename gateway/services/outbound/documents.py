@@ -18,7 +18,7 @@ import re
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 from urllib.parse import unquote, urlsplit
@@ -71,6 +71,21 @@ class DocumentStore(Protocol):
     def get(self, key: str) -> bytes: ...
 
     def exists(self, key: str) -> bool: ...
+
+
+@runtime_checkable
+class BatchDocumentStore(DocumentStore, Protocol):
+    """A store that keeps several documents in one step (one transaction): what a worker's claim batch of
+    stored copies uses when it can."""
+
+    def put_many(self, datas: Sequence[bytes]) -> list[str]: ...  # their storage keys, in order
+
+
+def put_documents(store: DocumentStore, datas: Sequence[bytes]) -> list[str]:
+    """`store.put` of each of `datas` (their keys, in order), in one step where the store has one."""
+    if isinstance(store, BatchDocumentStore):
+        return store.put_many(datas)
+    return [store.put(data) for data in datas]
 
 
 @runtime_checkable
