@@ -11,6 +11,7 @@ from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, event, 
 from db.engine import session_scope
 from db.models.base import UTCDateTime
 from outbox.lease import (
+    Claimed,
     LeasedTable,
     LeasedWrite,
     LeaseLost,
@@ -83,6 +84,16 @@ def _claim(engine: Engine, holder: str, now: dt.datetime, limit: int = 10, secon
     return sorted(row.id for row in claimed.rows)
 
 
+def _held_by_a(tables: Engine, limit: int) -> Claimed:
+    """Holder A claims up to `limit` ready jobs under a 10-second lease taken at T0."""
+    c = _jobs.c
+    with session_scope(tables) as session:
+        return claim_due(
+            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
+            lease_seconds=10, now=T0, limit=limit, order_by=[c.id], values={"status": "working"}, holder="A",
+        )  # fmt: skip
+
+
 def _job(engine: Engine, job_id: int) -> dict[str, object]:
     with session_scope(engine) as session:
         return dict(session.execute(select(_jobs).where(_jobs.c.id == job_id)).one()._mapping)
@@ -129,12 +140,7 @@ def test_an_expired_lease_is_taken_over_with_a_new_token_and_the_old_holder_is_r
 
 def test_a_write_needs_a_live_lease_unless_told_otherwise(tables: Engine) -> None:
     _add_jobs(tables, 2)
-    c = _jobs.c
-    with session_scope(tables) as session:
-        claimed = claim_due(
-            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
-            lease_seconds=10, now=T0, limit=2, order_by=[c.id], values={"status": "working"}, holder="A",
-        )  # fmt: skip
+    claimed = _held_by_a(tables, 2)
     late = T0 + dt.timedelta(seconds=30)  # expired, but no one took it over
     with pytest.raises(LeaseLost), session_scope(tables) as session:
         write_under_lease(session, JOBS, 1, claimed.token, now=late, values={"result": "late"})
@@ -152,11 +158,7 @@ def test_a_write_needs_a_live_lease_unless_told_otherwise(tables: Engine) -> Non
 def test_a_holder_renews_and_the_caller_guard_is_checked(tables: Engine) -> None:
     _add_jobs(tables, 1)
     c = _jobs.c
-    with session_scope(tables) as session:
-        claimed = claim_due(
-            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
-            lease_seconds=10, now=T0, limit=1, order_by=[c.id], values={"status": "working"}, holder="A",
-        )  # fmt: skip
+    claimed = _held_by_a(tables, 1)
     renewed_at = T0 + dt.timedelta(seconds=5)
     with session_scope(tables) as session:
         expires = write_under_lease(
@@ -198,12 +200,7 @@ def _statements(engine: Engine) -> list[str]:
 
 def test_many_writes_under_their_leases_go_as_one_statement_when_every_lease_is_held(tables: Engine) -> None:
     _add_jobs(tables, 4)
-    c = _jobs.c
-    with session_scope(tables) as session:
-        claimed = claim_due(
-            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
-            lease_seconds=10, now=T0, limit=4, order_by=[c.id], values={"status": "working"}, holder="A",
-        )  # fmt: skip
+    claimed = _held_by_a(tables, 4)
     updates = _statements(tables)
     writes = [
         LeasedWrite(n, claimed.token, {"status": "done", "result": f"r{n}"}, {"status": "working"})
@@ -222,11 +219,7 @@ def test_many_writes_under_their_leases_go_as_one_statement_when_every_lease_is_
 def test_many_writes_refuse_exactly_the_rows_whose_lease_or_status_is_gone(tables: Engine) -> None:
     _add_jobs(tables, 4)
     c = _jobs.c
-    with session_scope(tables) as session:
-        claimed = claim_due(
-            session, JOBS, ready=c.status == "ready", held=c.status == "working", returning=[c.id],
-            lease_seconds=10, now=T0, limit=4, order_by=[c.id], values={"status": "working"}, holder="A",
-        )  # fmt: skip
+    claimed = _held_by_a(tables, 4)
     with session_scope(tables) as session:  # job 2 taken over by B; job 3 moved on by someone else
         session.execute(_jobs.update().where(c.id == 2).values(lease_token="b" * 32, leased_by="B"))
         session.execute(_jobs.update().where(c.id == 3).values(status="cancelled"))

@@ -37,7 +37,7 @@ from tests.acceptance.test_ehf_delivery import RULES
 from tests.channels.print import test_worker_batches as test_print_channel
 from tests.outbox_helpers import delivery_events, delivery_row, take_to_sent
 from tests.services import test_bounces, test_edi_acks
-from tests.worker.test_worker import archive_channel  # noqa: F401  (fixture)
+from tests.worker.test_worker import archive_channel, receiver_falling_back  # noqa: F401  (fixture)
 
 # --- the cause of each reason text ------------------------------------------------------------------------
 
@@ -409,21 +409,7 @@ def test_the_workers_fallback_closes_fallback(
     tmp_path: Path,
     archive_channel: str,  # noqa: F811
 ) -> None:
-    settings.channels = {
-        "folder": {"max_document_bytes": 100},
-        archive_channel: {"directory": str(tmp_path / "archive")},
-    }
-    with session_scope(engine) as session:
-        put_receiver(
-            session,
-            "acme",
-            ReceiverProfile(
-                receiver_id="C-1",
-                preferred_channel="folder",
-                fallback_channels=[archive_channel],
-                addresses={archive_channel: "paper"},
-            ),
-        )
+    receiver_falling_back(engine, settings, tmp_path, archive_channel)
     _accept(engine, sample_invoice_json(1, receiver_id="C-1"))
     Worker(engine, settings, worker_id="w").run(once=True)
     [row] = _deviations(engine)
@@ -440,22 +426,9 @@ def _fallen_back(engine: Engine, settings: Settings, tmp_path: Path, archive: st
     """Invoice 1 for receiver C-1: too big for `folder`, so the worker falls back to `archive` (delivered).
 
     The ids of the deviating folder delivery and of the archive delivery that covers it."""
-    settings.channels = {
-        "folder": {"max_document_bytes": 100},
-        archive: {"directory": str(tmp_path / "archive")},
-    }
     with session_scope(engine) as session:
         ensure_tenant(session, "acme")
-        put_receiver(
-            session,
-            "acme",
-            ReceiverProfile(
-                receiver_id="C-1",
-                preferred_channel="folder",
-                fallback_channels=[archive],
-                addresses={archive: "paper"},
-            ),
-        )
+    receiver_falling_back(engine, settings, tmp_path, archive)
     invoice_id = _accept(engine, sample_invoice_json(1, receiver_id="C-1"))
     Worker(engine, settings, worker_id="w").run(once=True)
     with session_scope(engine) as session:

@@ -135,12 +135,12 @@ def archive_channel() -> Iterator[str]:
     channels.REGISTRY.pop("archive", None)
 
 
-def test_failed_delivery_falls_back_to_the_next_channel(
-    engine: Engine, settings: Settings, outbound_dir: Path, tmp_path: Path, archive_channel: str
-) -> None:
+def receiver_falling_back(engine: Engine, settings: Settings, tmp_path: Path, archive: str) -> None:
+    """Receiver C-1 of acme prefers `folder`, which refuses anything over 100 bytes (a deviation), and
+    falls back to `archive` (a folder channel under `tmp_path / "archive"`, address `paper`)."""
     settings.channels = {
         "folder": {"max_document_bytes": 100},
-        archive_channel: {"directory": str(tmp_path / "archive")},
+        archive: {"directory": str(tmp_path / "archive")},
     }
     with session_scope(engine) as session:
         put_receiver(
@@ -149,10 +149,16 @@ def test_failed_delivery_falls_back_to_the_next_channel(
             ReceiverProfile(
                 receiver_id="C-1",
                 preferred_channel="folder",
-                fallback_channels=[archive_channel],
-                addresses={archive_channel: "paper"},
+                fallback_channels=[archive],
+                addresses={archive: "paper"},
             ),
         )
+
+
+def test_failed_delivery_falls_back_to_the_next_channel(
+    engine: Engine, settings: Settings, outbound_dir: Path, tmp_path: Path, archive_channel: str
+) -> None:
+    receiver_falling_back(engine, settings, tmp_path, archive_channel)
     [invoice_id] = _accept(engine, [sample_invoice_json(1, receiver_id="C-1")])
     Worker(engine, settings).run(once=True)
     first, second = _view(engine, invoice_id)["deliveries"]
@@ -176,21 +182,7 @@ def test_a_draining_worker_delivers_the_fallback_its_last_overlapped_batch_queue
     """The folder's batch is settled and recorded by the finisher thread while the next round claims: that
     claim finds nothing (the fallback is not yet committed), and the drain must still not end before it."""
     settings.worker_overlap_io = True
-    settings.channels = {
-        "folder": {"max_document_bytes": 100},
-        archive_channel: {"directory": str(tmp_path / "archive")},
-    }
-    with session_scope(engine) as session:
-        put_receiver(
-            session,
-            "acme",
-            ReceiverProfile(
-                receiver_id="C-1",
-                preferred_channel="folder",
-                fallback_channels=[archive_channel],
-                addresses={archive_channel: "paper"},
-            ),
-        )
+    receiver_falling_back(engine, settings, tmp_path, archive_channel)
     real_settle = files.WriteGroup.settle
 
     def slow_settle(self: files.WriteGroup) -> files.Settled:
