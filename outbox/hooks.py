@@ -82,9 +82,8 @@ def subscribers() -> tuple[StatusChangeHook, ...]:
 
 
 def notify(session: Session, change: StatusChange) -> None:
-    """Run every hook for `change`, in `session`'s transaction."""
-    for hook in _hooks:
-        hook(session, change)
+    """Run every hook for `change`, in `session`'s transaction (`notify_all` of one)."""
+    notify_all(session, [change])
 
 
 def notify_all(session: Session, changes: Sequence[StatusChange]) -> None:

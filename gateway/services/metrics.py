@@ -42,6 +42,7 @@ from outbox.states import DeliveryStatus
 __all__ = [
     "DatabaseCollector",
     "on_status_change",
+    "on_status_changes",
     "record_delivery_attempt",
     "record_delivery_outcome",
     "record_http_request",
@@ -202,26 +203,33 @@ _HANDED_OVER = {S.SENT.value, S.DELIVERED.value}
 _WORKER_STEPS = {S.SENDING.value, S.BATCHED.value}
 
 
+def on_status_change(session: Session, change: StatusChange) -> None:
+    """`on_status_changes` of one change."""
+    on_status_changes(session, [change])
+
+
 def on_status_changes(session: Session, changes: Sequence[StatusChange]) -> None:
-    """`on_status_change` for a batch's changes in order, the intake times of the first hand-overs read
-    with one statement (a worker's outcome transaction hands over a claim batch at once)."""
-    handed_over = [change for change in changes if _first_hand_over(change)]
-    if len(handed_over) > 1:
+    """Note the latencies these changes complete (in order), to be observed when their transaction commits.
+
+    Intake → hand-over is measured for a first attempt leaving `sending` (or its batch) for `sent` or
+    `delivered` (a resend's attempt would measure the resend, not the intake): the intake times of all of
+    them read with one statement (a worker's outcome transaction hands over a claim batch at once).
+    Sent → delivered when a confirmation moves a sent delivery on: one read each."""
+    handed_over = sorted({change.delivery_id for change in changes if _first_hand_over(change)})
+    intake: dict[str, tuple[str, dt.datetime]] = {}
+    if handed_over:
         rows = session.execute(
             select(col(Delivery.id), col(Delivery.channel), col(InvoiceRecord.created_at))
             .join(InvoiceRecord, col(InvoiceRecord.id) == col(Delivery.invoice_id))
-            .where(col(Delivery.id).in_(sorted({change.delivery_id for change in handed_over})))
+            .where(col(Delivery.id).in_(handed_over))
         ).all()
         intake = {row[0]: (row[1], row[2]) for row in rows}
-        for change in changes:
-            found = intake.get(change.delivery_id) if _first_hand_over(change) else None
-            if found is not None:
-                _pending(session).append((INTAKE_TO_HANDOVER, found[0], _seconds(found[1], change.at)))
-            if _confirmed(change):
-                on_status_change(session, change)
-        return
     for change in changes:
-        on_status_change(session, change)
+        found = intake.get(change.delivery_id) if _first_hand_over(change) else None
+        if found is not None:
+            _pending(session).append((INTAKE_TO_HANDOVER, found[0], _seconds(found[1], change.at)))
+        if _confirmed(change):
+            _observe_confirmation(session, change)
 
 
 def _first_hand_over(change: StatusChange) -> bool:
@@ -234,35 +242,22 @@ def _confirmed(change: StatusChange) -> bool:
     return change.from_status == S.SENT.value and change.to_status == S.DELIVERED.value
 
 
-def on_status_change(session: Session, change: StatusChange) -> None:
-    """Note the latency a status change completes, to be observed when its transaction commits.
-
-    Intake → hand-over is measured for a first attempt leaving `sending` (or its batch) for `sent` or
-    `delivered` (a resend's attempt would measure the resend, not the intake); sent → delivered when a
-    confirmation moves a sent delivery on. One primary-key read each, only on those changes."""
-    if _first_hand_over(change):
-        row = session.execute(
-            select(col(Delivery.channel), col(InvoiceRecord.created_at))
-            .join(InvoiceRecord, col(InvoiceRecord.id) == col(Delivery.invoice_id))
-            .where(col(Delivery.id) == change.delivery_id)
-        ).first()
-        if row is not None:
-            _pending(session).append((INTAKE_TO_HANDOVER, row[0], _seconds(row[1], change.at)))
-    if _confirmed(change):
-        sent_at = (
-            select(func.max(col(DeliveryEvent.at)))
-            .where(
-                col(DeliveryEvent.delivery_id) == change.delivery_id,
-                col(DeliveryEvent.attempt) == change.attempt,
-                col(DeliveryEvent.to_status) == S.SENT.value,
-            )
-            .scalar_subquery()
+def _observe_confirmation(session: Session, change: StatusChange) -> None:
+    """Sent → delivered: from the attempt's last `sent` event to this change."""
+    sent_at = (
+        select(func.max(col(DeliveryEvent.at)))
+        .where(
+            col(DeliveryEvent.delivery_id) == change.delivery_id,
+            col(DeliveryEvent.attempt) == change.attempt,
+            col(DeliveryEvent.to_status) == S.SENT.value,
         )
-        found = session.execute(
-            select(col(Delivery.channel), sent_at).where(col(Delivery.id) == change.delivery_id)
-        ).first()
-        if found is not None and found[1] is not None:
-            _pending(session).append((SENT_TO_DELIVERED, found[0], _seconds(found[1], change.at)))
+        .scalar_subquery()
+    )
+    found = session.execute(
+        select(col(Delivery.channel), sent_at).where(col(Delivery.id) == change.delivery_id)
+    ).first()
+    if found is not None and found[1] is not None:
+        _pending(session).append((SENT_TO_DELIVERED, found[0], _seconds(found[1], change.at)))
 
 
 def _seconds(start: dt.datetime, end: dt.datetime) -> float:

@@ -805,17 +805,16 @@ class GroupedBatch:
         log_sent(result, started)
         entry = _GroupedDelivery(claim, None, rendered, validation, result)
         if context.settings.store_sent_documents and isinstance(result, Delivered | Sent):
-            if isinstance(context.document_store, LocalDocumentStore):
-                entry.storage_key = self._keep_in_group(claim, rendered.document.content)
+            store = context.document_store
+            if isinstance(store, LocalDocumentStore):
+                entry.storage_key = self._keep_in_group(store, claim, rendered.document.content)
             else:  # kept with the batch's other copies, in one step of that store, when the batch settles
                 entry.copy_to_put = rendered.document.content
         self.pending.append(entry)
 
-    def _keep_in_group(self, claim: Claim, content: bytes) -> str | None:
+    def _keep_in_group(self, store: LocalDocumentStore, claim: Claim, content: bytes) -> str | None:
         """The stored copy in the local store, through the group (settled with the channel's files); None
         when it cannot be kept (the outcome stands)."""
-        store = self.context.document_store
-        assert isinstance(store, LocalDocumentStore)
         try:
             return store.put_in_group(content, self.group, tag=stored_copy_tag(claim))
         except OSError as error:
@@ -931,27 +930,20 @@ class GroupedBatch:
     def _record_stored_copies(self, session: Session) -> dict[str, str]:
         """Delivery id → `stored_documents` id of every copy kept of what the batch handed over, recorded
         together (`record_stored_documents`)."""
-        kept = [
-            entry
-            for entry in self.pending
-            if entry.storage_key is not None
-            and entry.rendered is not None
-            and isinstance(entry.result, Delivered | Sent)
-        ]
-        rows = [
-            SentDocumentRow(
-                tenant_id=entry.claim.tenant_id,
-                data=entry.rendered.document.content,
-                storage_key=entry.storage_key,
-                media_type=entry.rendered.document.media_type,
-                filename=f"{safe_name(entry.rendered.invoice.number)}.{entry.rendered.document.extension}",
-                kind=SENT_DOCUMENT_KIND,
-            )
-            for entry in kept
-            if entry.storage_key is not None and entry.rendered is not None
-        ]
-        ids = record_stored_documents(session, rows) if rows else []
-        return {entry.claim.delivery_id: id_ for entry, id_ in zip(kept, ids, strict=True)}
+        kept: list[tuple[str, SentDocumentRow]] = []
+        for entry in self.pending:
+            rendered, key = entry.rendered, entry.storage_key
+            if key is None or rendered is None or not isinstance(entry.result, Delivered | Sent):
+                continue
+            document = rendered.document
+            filename = f"{safe_name(rendered.invoice.number)}.{document.extension}"
+            row = SentDocumentRow(
+                entry.claim.tenant_id, document.content, key, document.media_type, filename,
+                SENT_DOCUMENT_KIND,
+            )  # fmt: skip
+            kept.append((entry.claim.delivery_id, row))
+        ids = record_stored_documents(session, [row for _, row in kept]) if kept else []
+        return {delivery_id: id_ for (delivery_id, _), id_ in zip(kept, ids, strict=True)}
 
     def _move(
         self, session: Session, entry: _GroupedDelivery, now: dt.datetime, document_id: str | None
