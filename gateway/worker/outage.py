@@ -107,10 +107,15 @@ class DatabaseOutage:
         self._tries += 1
         return delay * random.uniform(0.8, 1.0)  # jitter, so workers do not retry in lock-step
 
-    def recovered(self) -> None:
-        """The database answered: log the end of an outage (once) with how long it lasted."""
+    def recovered(self, asked_at: float | None = None) -> None:
+        """The database answered: log the end of an outage (once) with how long it lasted.
+
+        `asked_at` (`time.monotonic()`) is when the work that succeeded began: work begun before the outage
+        was noticed proves nothing about the database now (the worker's round may end well just after its
+        batch finisher, on another thread, found the database gone), so it ends no outage."""
         with self._lock:
-            self._recovered()
+            if asked_at is None or self._since is None or asked_at >= self._since:
+                self._recovered()
 
     def _recovered(self) -> None:
         if self._since is None:
@@ -137,6 +142,7 @@ class DatabaseOutage:
         have passed since the first failure (a one-off command: a worker waits as long as it takes)."""
         started = time.monotonic()
         while True:
+            asked_at = time.monotonic()
             try:
                 result = attempt()
             except Exception as error:
@@ -151,5 +157,5 @@ class DatabaseOutage:
                 if stop.wait(delay):
                     raise
                 continue
-            self.recovered()
+            self.recovered(asked_at)
             return result

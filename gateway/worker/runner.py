@@ -135,6 +135,7 @@ class Worker:
         wakeup.start()
         look, next_look = True, 0.0
         while not stop.is_set():
+            round_started = time.monotonic()
             try:
                 handled = 0
                 if look or draining or not wakeup.listening or time.monotonic() >= next_look:
@@ -147,7 +148,7 @@ class Worker:
                 stop.wait(context.outage.failed(error))
                 look = True
                 continue
-            context.outage.recovered()
+            context.outage.recovered(round_started)
             context.note_outages()
             if handled:
                 look = True

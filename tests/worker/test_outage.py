@@ -45,6 +45,19 @@ def test_backoff_doubles_up_to_its_cap_and_the_outage_is_logged_once(
     assert outage.failed(_refused()) <= 0.5
 
 
+def test_work_begun_before_the_outage_was_noticed_does_not_end_it() -> None:
+    """The worker's round may end well just after its batch finisher found the database gone: that round
+    began before the failure and proves nothing, so the outage goes on (one outage, not two)."""
+    outage = DatabaseOutage("w", initial_seconds=0.01, max_seconds=0.01)
+    round_started = time.monotonic()
+    outage.failed(_refused())  # the finisher, meanwhile
+    outage.recovered(round_started)
+    assert outage.ongoing and outage.outages == 0
+    outage.failed(_refused())
+    outage.recovered(time.monotonic())  # a try begun during the outage answered
+    assert (outage.ongoing, outage.outages) == (False, 1)
+
+
 def test_what_counts_as_an_outage() -> None:
     assert is_outage(_refused())
     assert not is_outage(ProgrammingError("SELECT nonsense", {}, Exception("syntax error")))
